@@ -1,0 +1,5 @@
+"""``python -m unet_studio`` is the ``unet-studio`` command."""
+
+from unet_studio.app.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The application: stack I/O, project store, CLI, workers and Qt panels (qtpy only, no napari)."""

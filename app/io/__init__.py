@@ -1,0 +1,1 @@
+"""Reading and writing image stacks and label files (Qt-free)."""

@@ -1,0 +1,1 @@
+"""Qt panels and workers (qtpy only; never napari)."""

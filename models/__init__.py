@@ -1,0 +1,1 @@
+"""Qt-free engine: networks, tiled inference, post-processing, training, weights."""

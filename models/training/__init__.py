@@ -1,0 +1,1 @@
+"""Fine-tuning: training data from corrections, augmentation, losses, the training loop."""

@@ -1,0 +1,1 @@
+"""Files that ship: the default model, sample stacks, presets."""
