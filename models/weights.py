@@ -1,0 +1,181 @@
+"""A model on disk: ``model.safetensors`` + ``config.json`` (+ ``card.md``).
+
+``config.json``::
+
+    {"format": "unet-studio-model", "format_version": 1,
+     "architecture": {"name": ..., **ModelConfig.to_dict()},
+     "task": TaskSpec.to_dict(), "metadata": {...}}
+
+Loading reads tensors with safetensors and JSON with ``json``: nothing is ever unpickled.
+Every file is written to a temporary name in the same folder and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from .task import TaskSpec
+
+FORMAT = "unet-studio-model"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+CARD_FILE = "card.md"
+
+log = logging.getLogger(__name__)
+
+
+def default_task(net) -> TaskSpec:
+    """The task a net is assumed to do when none is given: instance segmentation for
+    3 outputs (background, foreground, boundary), otherwise one semantic class per output."""
+    axes = "ZYX"[-net.spatial_dims:]
+    if net.out_channels == 3:
+        return TaskSpec(kind="instance", spatial_axes=axes)
+    names = tuple(f"class_{i}" for i in range(net.out_channels))
+    return TaskSpec(kind="semantic", class_names=names, spatial_axes=axes)
+
+
+def _check_task(net, task: TaskSpec) -> None:
+    if task.out_channels != net.out_channels:
+        raise ValueError(f"the task has {task.out_channels} classes but {net.name} has "
+                         f"{net.out_channels} output channels")
+    if len(task.spatial_axes) != net.spatial_dims:
+        raise ValueError(f"task.spatial_axes={task.spatial_axes!r} does not fit a "
+                         f"{net.spatial_dims}D network")
+
+
+def _atomic_write(path: Path, write) -> None:
+    """``write(temp_path)`` then rename over ``path``; the temp file is removed on failure."""
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(temp))
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(net, directory, *, task: TaskSpec | None = None, metadata: dict | None = None,
+               dtype=None) -> Path:
+    """Writes ``net`` to ``directory`` (created if needed) and returns the directory.
+
+    ``dtype`` (e.g. ``torch.float16``) converts floating-point tensors for a smaller file;
+    loading casts them back to the network's float32. ``metadata["card"]`` (markdown) is also
+    written to ``card.md``.
+    """
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    task = task or getattr(net, "task", None) or default_task(net)
+    _check_task(net, task)
+    metadata = dict(metadata if metadata is not None else getattr(net, "metadata", None) or {})
+    tensors = {}
+    for key, value in net.state_dict().items():
+        value = value.detach().cpu()
+        if dtype is not None and value.is_floating_point():
+            value = value.to(dtype)
+        tensors[key] = value.contiguous()
+    document = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": {"name": net.name, **net.config.to_dict()},
+        "task": task.to_dict(),
+        "metadata": metadata,
+    }
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
+    _atomic_write(directory / WEIGHTS_FILE,
+                  lambda p: save_file(tensors, str(p), metadata={"format": FORMAT}))
+    _atomic_write(directory / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
+    if isinstance(metadata.get("card"), str):
+        _atomic_write(directory / CARD_FILE,
+                      lambda p: p.write_text(metadata["card"], encoding="utf-8"))
+    log.info("saved %s (%d parameters) to %s", net.name, net.num_parameters(), directory)
+    return directory
+
+
+def read_config(directory) -> dict:
+    """The parsed and checked ``config.json`` of a model folder (ValueError naming the file)."""
+    path = Path(directory) / CONFIG_FILE
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no model config here (is {path.parent} a model folder?)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: not a readable JSON model config ({error})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a unet-studio model config (format must be {FORMAT!r})")
+    version = document.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise ValueError(f"{path}: format_version {version!r} is not supported "
+                         f"(this version reads up to {FORMAT_VERSION})")
+    if not isinstance(document.get("architecture"), dict) or "name" not in document["architecture"]:
+        raise ValueError(f"{path}: 'architecture' with a 'name' is missing")
+    return document
+
+
+def _build(document: dict, path: Path):
+    from .registry import build_model
+
+    options = dict(document["architecture"])
+    name = options.pop("name")
+    try:
+        net = build_model(name, **options)
+        task = TaskSpec.from_dict(document["task"]) if document.get("task") else default_task(net)
+        _check_task(net, task)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{path}: {error}") from None
+    net.task = task
+    net.metadata = dict(document.get("metadata") or {})
+    return net
+
+
+def _read_tensors(path: Path, device: str) -> dict:
+    from safetensors.torch import load_file
+
+    if not path.is_file():
+        raise ValueError(f"{path}: the weights file is missing")
+    try:
+        return load_file(str(path), device=device)
+    except Exception as error:  # safetensors raises its own error types for corrupt files
+        raise ValueError(f"{path}: not a readable safetensors file ({error})") from None
+
+
+def _check_tensors(net, tensors: dict, path: Path) -> None:
+    expected = net.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    wrong = [k for k in expected if k in tensors and tensors[k].shape != expected[k].shape]
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing (e.g. {missing[0]})")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+    if wrong:
+        k = wrong[0]
+        problems.append(f"{len(wrong)} with the wrong shape (e.g. {k}: "
+                        f"{tuple(tensors[k].shape)} instead of {tuple(expected[k].shape)})")
+    if problems:
+        raise ValueError(f"{path}: weights do not match the architecture in {CONFIG_FILE}: "
+                         + "; ".join(problems))
+
+
+def load_model(directory, *, device="cpu"):
+    """Rebuilds the network saved in ``directory``, in eval mode, on ``device``.
+
+    The returned net also carries ``.task`` (TaskSpec) and ``.metadata`` (dict).
+    Raises ValueError naming the file for a missing, corrupt or mismatched file.
+    """
+    directory = Path(directory)
+    document = read_config(directory)
+    net = _build(document, directory / CONFIG_FILE)
+    weights = directory / WEIGHTS_FILE
+    tensors = _read_tensors(weights, "cpu")
+    _check_tensors(net, tensors, weights)
+    net.load_state_dict(tensors, strict=True)
+    return net.to(device).eval()
