@@ -1,0 +1,138 @@
+"""A background thread that runs save jobs a short while after they are submitted.
+
+The caller (the GUI thread) only hands over a job - a callable that writes a snapshot it
+already took - and returns at once; the thread waits ``delay`` seconds after the first
+unsaved change (not after the last one, so continuous editing cannot postpone saving
+forever), then runs every pending job. A later job with the same key replaces an earlier
+one that has not run yet. A failing job is logged, kept in :attr:`AutosaveWriter.errors`
+and retried in the next round unless a newer job replaced it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Callable, Hashable
+
+log = logging.getLogger(__name__)
+
+RETRY_SECONDS = 1.0  # wait at least this long before retrying a failed write
+
+
+class AutosaveWriter:
+    """Debounced background writer. ``delay``: seconds of work at risk, at most."""
+
+    def __init__(self, delay: float = 1.0, *, name: str = "unet-studio-autosave"):
+        if delay < 0:
+            raise ValueError(f"autosave delay must be >= 0 seconds, got {delay}")
+        self.delay = float(delay)
+        self.errors: list[str] = []
+        self._name = name
+        self._cond = threading.Condition()
+        self._pending: dict[Hashable, Callable[[], None]] = {}
+        self._first_pending: float | None = None
+        self._flush_requested = False
+        self._retry_at = 0.0  # after a failed write: monotonic time of the next try
+        self._busy = False
+        self._closed = False
+        self._thread: threading.Thread | None = None
+        atexit.register(self.close)
+
+    @property
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending) + int(self._busy)
+
+    def submit(self, key: Hashable, job: Callable[[], None]) -> None:
+        """Queue ``job`` under ``key`` (replacing a queued job with that key); never blocks
+        on I/O."""
+        with self._cond:
+            if self._closed:
+                raise RuntimeError("the autosave writer is closed")
+            self._pending.pop(key, None)
+            self._pending[key] = job
+            if self._first_pending is None:
+                self._first_pending = time.monotonic()
+            self._ensure_thread()
+            self._cond.notify_all()
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Run everything pending now and wait for it; True when all of it was written."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        errors_before = len(self.errors)
+        with self._cond:
+            self._flush_requested = True
+            self._cond.notify_all()
+            try:
+                while self._pending or self._busy:
+                    if self._thread is None or not self._thread.is_alive():
+                        break
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+                    if len(self.errors) > errors_before:
+                        return False
+                return not self._pending and len(self.errors) == errors_before
+            finally:
+                self._flush_requested = False  # a failed job waits for the next round
+
+    def close(self, timeout: float | None = 30.0) -> bool:
+        """Write what is pending and stop the thread. Safe to call twice."""
+        atexit.unregister(self.close)
+        if self._closed:
+            return True
+        written = self.flush(timeout)
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return written
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            jobs = self._next_batch()
+            if jobs is None:
+                return
+            for key, job in jobs.items():
+                try:
+                    job()
+                except Exception as error:  # keep the thread alive; retry next round
+                    log.exception("autosave of %r failed", key)
+                    with self._cond:
+                        self.errors.append(f"{key}: {error}")
+                        self._pending.setdefault(key, job)
+                        self._first_pending = self._first_pending or time.monotonic()
+                        # Back off instead of spinning on a full disk; a flush() retries now.
+                        self._retry_at = time.monotonic() + max(self.delay, RETRY_SECONDS)
+                        self._flush_requested = False
+            with self._cond:
+                self._busy = False
+                self._cond.notify_all()
+
+    def _next_batch(self) -> dict | None:
+        """Wait until the oldest pending change is ``delay`` old (or a flush), then take all."""
+        with self._cond:
+            while True:
+                if self._closed and (not self._pending or self._retry_at):
+                    return None  # done, or closing after a failed write: give up (logged)
+                if self._pending:
+                    due = max(self._first_pending + self.delay, self._retry_at)
+                    now = time.monotonic()
+                    if self._flush_requested or self._closed or now >= due:
+                        break
+                    self._cond.wait(due - now)
+                else:
+                    self._cond.wait()
+            jobs, self._pending = self._pending, {}
+            self._first_pending, self._retry_at = None, 0.0
+            self._busy = True
+            return jobs

@@ -1,0 +1,184 @@
+"""A label array on disk as compressed chunk files, so a small edit rewrites one small file.
+
+Layout of a store folder::
+
+    array.json            {"format", "shape", "dtype", "chunks", "generation"}
+    g000001/3.0.1.npy.zst chunk (3, 0, 1): array[3:4, 0:512, 512:1024] as .npy, zstd-compressed
+
+Chunks are one plane deep on leading axes and up to 512×512 on the last two, so a 2D edit
+in a ``(Z, Y, X)`` stack touches one to four chunks. All-zero chunks have no file (missing =
+background). Every file is written atomically, chunks first and ``array.json`` last. A
+change of shape or dtype writes a complete new generation folder before ``array.json``
+switches to it, so a killed writer leaves either the old array or the new one, never a mix.
+Chunks are plain ``.npy`` (``allow_pickle=False``) compressed with zstd, which is 10-20x
+faster than the zlib of ``.npz`` both ways, so reopening a 256 MiB stack takes well under
+a second.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import logging
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+from unet_studio.app.atomic import atomic_write_bytes, atomic_write_json
+
+log = logging.getLogger(__name__)
+
+FORMAT = "unet-studio-chunks"
+MANIFEST = "array.json"
+PLANE_CHUNK = 512
+CHUNK_SUFFIX = ".npy.zst"
+
+ChunkKey = tuple[int, ...]
+
+
+def chunk_shape_for(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """One plane deep on leading axes, up to 512 on the last two (262144 for 1D)."""
+    if len(shape) == 1:
+        return (max(1, min(shape[0], PLANE_CHUNK * PLANE_CHUNK)),)
+    lead = (1,) * (len(shape) - 2)
+    return lead + tuple(max(1, min(n, PLANE_CHUNK)) for n in shape[-2:])
+
+
+def chunk_region(key: ChunkKey, chunks: tuple[int, ...], shape: tuple[int, ...]):
+    """The slices of the array that chunk ``key`` covers (clipped at the far edges)."""
+    return tuple(slice(k * c, min((k + 1) * c, n)) for k, c, n in zip(key, chunks, shape))
+
+
+def chunk_keys_in_region(region: tuple[slice, ...], chunks, shape) -> list[ChunkKey]:
+    """Keys of every chunk overlapping ``region`` (slices with explicit bounds)."""
+    ranges = []
+    for s, c, n in zip(region, chunks, shape):
+        start, stop, _ = s.indices(n)
+        if stop <= start:
+            return []
+        ranges.append(range(start // c, (stop - 1) // c + 1))
+    return [tuple(k) for k in itertools.product(*ranges)]
+
+
+class ChunkStore:
+    """Reads and writes one chunked label array in ``directory``. Writes happen on the
+    autosave thread with snapshot copies; reads at open."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+
+    def manifest(self) -> dict | None:
+        """The current ``array.json`` contents, or None when nothing was saved yet."""
+        try:
+            data = json.loads((self.directory / MANIFEST).read_text("utf-8"))
+        except FileNotFoundError:
+            return None
+        if data.get("format") != FORMAT:
+            raise ValueError(f"{self.directory / MANIFEST}: not a chunk store manifest")
+        return data
+
+    def read(self) -> tuple[np.ndarray | None, list[str]]:
+        """The stored array (None if never saved) and a list of problems: chunk files that
+        could not be read are reported and left as background instead of failing the open."""
+        manifest = self.manifest()
+        if manifest is None:
+            return None, []
+        shape, chunks = tuple(manifest["shape"]), tuple(manifest["chunks"])
+        array = np.zeros(shape, dtype=np.dtype(manifest["dtype"]))
+        problems = []
+        for path in sorted((self.directory / manifest["generation"]).glob(f"*{CHUNK_SUFFIX}")):
+            try:
+                key = tuple(int(k) for k in path.name[: -len(CHUNK_SUFFIX)].split("."))
+                region = chunk_region(key, chunks, shape)
+                block = decode_chunk(path.read_bytes())
+                if block.shape != array[region].shape or block.dtype != array.dtype:
+                    raise ValueError(
+                        f"chunk is {block.shape} {block.dtype}, expected "
+                        f"{array[region].shape} {array.dtype}"
+                    )
+                array[region] = block
+            except Exception as error:  # a damaged chunk must not cost the rest of the work
+                problems.append(f"{path}: unreadable chunk left empty ({error})")
+        return array, problems
+
+    def write_chunks(self, shape, dtype, blocks: dict[ChunkKey, np.ndarray]) -> None:
+        """Overwrite chunks of the stored array with snapshot ``blocks`` (chunk key -> block).
+        The stored array must have this ``shape`` and ``dtype`` (else ValueError: write a
+        complete new generation instead)."""
+        manifest = self.manifest()
+        dtype = np.dtype(dtype).str
+        if (
+            manifest is None
+            or tuple(manifest["shape"]) != tuple(shape)
+            or manifest["dtype"] != dtype
+        ):
+            raise ValueError(
+                f"{self.directory}: stored array is not {tuple(shape)} {dtype}; "
+                "write a new generation"
+            )
+        folder = self.directory / manifest["generation"]
+        for key, block in blocks.items():
+            _write_chunk(folder, key, block)
+
+    def write_generation(self, shape, dtype, blocks: dict[ChunkKey, np.ndarray]) -> None:
+        """Write a complete array into a fresh generation folder, then switch to it."""
+        old = self.manifest()
+        number = int(old["generation"][1:]) + 1 if old else 1
+        generation = f"g{number:06d}"
+        folder = self.directory / generation
+        if folder.exists():  # left by a writer killed before it switched
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        for key, block in blocks.items():
+            _write_chunk(folder, key, block)
+        manifest = {
+            "format": FORMAT, "format_version": 1, "shape": list(map(int, shape)),
+            "dtype": np.dtype(dtype).str, "chunks": list(chunk_shape_for(tuple(shape))),
+            "generation": generation,
+        }  # fmt: skip
+        atomic_write_json(self.directory / MANIFEST, manifest)
+        self.remove_unused_generations()
+
+    def remove_unused_generations(self) -> None:
+        """Delete generation folders that ``array.json`` does not name (killed writers)."""
+        manifest = self.manifest()
+        keep = manifest["generation"] if manifest else None
+        for folder in self.directory.glob("g[0-9]*"):
+            if folder.is_dir() and folder.name != keep:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def snapshot_chunks(array: np.ndarray, keys: Iterable[ChunkKey]) -> dict[ChunkKey, np.ndarray]:
+    """Copies of the given chunks of ``array``: cheap, taken on the caller's thread so the
+    background writer never reads an array that the viewer is changing."""
+    chunks = chunk_shape_for(array.shape)
+    return {key: np.array(array[chunk_region(key, chunks, array.shape)]) for key in keys}
+
+
+def all_chunk_keys(shape: tuple[int, ...]) -> list[ChunkKey]:
+    return chunk_keys_in_region(tuple(slice(0, n) for n in shape), chunk_shape_for(shape), shape)
+
+
+def encode_chunk(block: np.ndarray) -> bytes:
+    """``.npy`` bytes of ``block`` (never pickled), zstd-compressed."""
+    import imagecodecs
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(block), allow_pickle=False)
+    return imagecodecs.zstd_encode(buffer.getvalue(), level=3)
+
+
+def decode_chunk(data: bytes) -> np.ndarray:
+    import imagecodecs
+
+    return np.load(io.BytesIO(imagecodecs.zstd_decode(data)), allow_pickle=False)
+
+
+def _write_chunk(folder: Path, key: ChunkKey, block: np.ndarray) -> None:
+    path = folder / (".".join(map(str, key)) + CHUNK_SUFFIX)
+    if not block.any():
+        path.unlink(missing_ok=True)  # background needs no file
+        return
+    atomic_write_bytes(path, encode_chunk(block))  # fsync: survives a power cut

@@ -1,0 +1,171 @@
+"""Reading and checking a model folder (``config.json`` + ``model.safetensors`` + ``card.md``)
+without torch, so that listing models is instant and nothing is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from unet_studio.app.errors import InputFileError
+
+MODEL_FORMAT = "unet-studio-model"
+SUPPORTED_FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+CARD_FILE = "card.md"
+# What an import copies; anything else (pickled checkpoints, scripts) stays behind.
+COPIED_SUFFIXES = (".json", ".safetensors", ".md", ".png", ".txt", ".yaml")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model as the Models panel lists it, read from its ``config.json``.
+
+    ``ref``: "<source>:<folder name>", the stable handle (e.g. "bundled:default");
+    ``source``: "bundled", "user", "project" or "folder" (a folder chosen by path).
+    Card fields come from ``config.json["metadata"]``: ``training_data``, ``metrics``,
+    ``parent`` (a ref, name or path of the model it was fine-tuned from), ``date``.
+    """
+
+    ref: str
+    name: str
+    source: str
+    path: Path
+    architecture: str
+    architecture_config: dict = field(default_factory=dict)
+    task: dict = field(default_factory=dict)
+    training_data: Any = None
+    metrics: dict = field(default_factory=dict)
+    parent: str | None = None
+    date: str | None = None
+    description: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def card_path(self) -> Path | None:
+        card = self.path / CARD_FILE
+        return card if card.is_file() else None
+
+    def card_text(self) -> str:
+        """The model card (markdown), or a short one built from the config."""
+        if self.card_path is not None:
+            return self.card_path.read_text("utf-8", errors="replace")
+        lines = [f"# {self.name}", "", f"Architecture: {self.architecture}"]
+        if self.training_data:
+            lines.append(f"Training data: {self.training_data}")
+        if self.metrics:
+            lines.append("Metrics: " + ", ".join(f"{k} {v}" for k, v in self.metrics.items()))
+        if self.parent:
+            lines.append(f"Parent: {self.parent}")
+        if self.date:
+            lines.append(f"Date: {self.date}")
+        return "\n".join(lines) + "\n"
+
+
+def read_model_config(folder: str | Path) -> dict:
+    """The validated ``config.json`` of a model folder; InputFileError naming the problem."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputFileError(folder, "is not a model folder")
+    path = folder / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise InputFileError(folder, f"is not a model folder ({CONFIG_FILE} missing)") from None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise InputFileError(path, f"is not valid JSON ({error})") from None
+    _check_config(path, config)
+    return config
+
+
+def validate_model_folder(folder: str | Path) -> dict:
+    """Check a folder before importing it: config and weights header; returns the config."""
+    folder = Path(folder)
+    config = read_model_config(folder)
+    check_safetensors_header(folder / WEIGHTS_FILE)
+    return config
+
+
+def check_safetensors_header(path: Path) -> dict:
+    """Parse the JSON header of a safetensors file (8-byte little-endian length, then JSON)
+    and check that every tensor lies inside the file. Returns the header."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as file:
+            prefix = file.read(8)
+            if len(prefix) < 8:
+                raise ValueError("file too short")
+            (length,) = struct.unpack("<Q", prefix)
+            if length > size - 8:
+                raise ValueError("header longer than the file")
+            header = json.loads(file.read(length))
+    except FileNotFoundError:
+        raise InputFileError(path.parent, f"has no weights ({WEIGHTS_FILE} missing)") from None
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise InputFileError(path, f"is not a safetensors file ({error})") from None
+    data_size = size - 8 - length
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (
+            isinstance(offsets, list)
+            and len(offsets) == 2
+            and 0 <= offsets[0] <= offsets[1] <= data_size
+        ):
+            raise InputFileError(path, f"is truncated or damaged (tensor {name!r})")
+    return header
+
+
+def model_info(folder: str | Path, *, source: str, config: dict | None = None) -> ModelInfo:
+    """The :class:`ModelInfo` of a model folder (config read and validated if not given)."""
+    folder = Path(folder)
+    config = config if config is not None else read_model_config(folder)
+    architecture = dict(config["architecture"])
+    meta = config.get("metadata") or {}
+    parent = meta.get("parent", meta.get("parent_model"))
+    if isinstance(parent, dict):
+        parent = parent.get("ref") or parent.get("name") or parent.get("path")
+    return ModelInfo(
+        ref=f"{source}:{folder.name}",
+        name=str(meta.get("name") or folder.name),
+        source=source,
+        path=folder,
+        architecture=str(architecture.pop("name")),
+        architecture_config=architecture,
+        task=dict(config.get("task") or {}),
+        training_data=meta.get("training_data", meta.get("data_summary", meta.get("data"))),
+        metrics=dict(meta.get("metrics") or {}),
+        parent=None if parent is None else str(parent),
+        date=_as_text(meta.get("date", meta.get("created"))),
+        description=str(meta.get("description") or ""),
+        metadata=dict(meta),
+    )
+
+
+def _check_config(path: Path, config) -> None:
+    if not isinstance(config, dict) or config.get("format") != MODEL_FORMAT:
+        raise InputFileError(
+            path, f"is not a unet-studio model config (format must be {MODEL_FORMAT!r})"
+        )
+    version = config.get("format_version")
+    if not isinstance(version, int) or not 1 <= version <= SUPPORTED_FORMAT_VERSION:
+        raise InputFileError(
+            path,
+            f"has format_version {version!r}; this version reads "
+            f"1 to {SUPPORTED_FORMAT_VERSION}; update unet-studio",
+        )
+    architecture = config.get("architecture")
+    if not isinstance(architecture, dict) or not isinstance(architecture.get("name"), str):
+        raise InputFileError(path, "has no architecture name")
+    for key in ("task", "metadata"):
+        if config.get(key) is not None and not isinstance(config[key], dict):
+            raise InputFileError(path, f"has a {key!r} entry that is not an object")
+
+
+def _as_text(value) -> str | None:
+    return None if value is None else str(value)

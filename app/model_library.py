@@ -1,0 +1,220 @@
+"""The models a user can pick: the bundled default, their own, and the project's.
+
+* bundled: ``unet_studio/resources/models/<name>/`` (read-only; the default is "default");
+* user: ``$UNET_STUDIO_HOME/models/`` (``~/.unet-studio/models/`` without the variable);
+* project: ``<project>/models/`` (fine-tuned rounds, with their lineage).
+
+A model is referred to by ``"<source>:<folder name>"`` (e.g. ``"user:nuclei-v2"``); a bare
+name or a folder path works too. Listing reads ``config.json`` files only (no torch);
+:meth:`ModelLibrary.load` builds the network. The chosen default is kept in
+``$UNET_STUDIO_HOME/settings.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from unet_studio.app.atomic import TEMP_PREFIX, atomic_write_json
+from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.app.model_folder import (
+    CONFIG_FILE,
+    COPIED_SUFFIXES,
+    ModelInfo,
+    model_info,
+    validate_model_folder,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("project", "user", "bundled")  # search order for bare names: most specific first
+DEFAULT_BUNDLED = "bundled:default"
+
+
+def user_home() -> Path:
+    """``$UNET_STUDIO_HOME``, or ``~/.unet-studio``."""
+    return Path(os.environ.get("UNET_STUDIO_HOME") or Path.home() / ".unet-studio")
+
+
+def bundled_models_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "resources" / "models"
+
+
+class ModelLibrary:
+    """Lists, imports, exports and picks models. Cheap to create; reads folders on demand."""
+
+    def __init__(
+        self, *, home: str | Path | None = None, project_models_dir=None, bundled_dir=None
+    ):
+        self.home = Path(home) if home is not None else user_home()
+        self.folders = {
+            "bundled": Path(bundled_dir) if bundled_dir is not None else bundled_models_dir(),
+            "user": self.home / "models",
+            "project": Path(project_models_dir) if project_models_dir is not None else None,
+        }
+        self.problems: list[str] = []  # folders that look like models but could not be read
+
+    @property
+    def settings_path(self) -> Path:
+        return self.home / "settings.json"
+
+    def list(self) -> list[ModelInfo]:
+        """Every readable model: bundled, then user, then project, each sorted by name."""
+        self.problems = []
+        models = []
+        for source in ("bundled", "user", "project"):
+            folder = self.folders[source]
+            if folder is None or not folder.is_dir():
+                continue
+            for entry in sorted(folder.iterdir()):
+                if entry.name.startswith(".") or not (entry / CONFIG_FILE).is_file():
+                    continue
+                try:
+                    models.append(model_info(entry, source=source))
+                except InputFileError as error:
+                    self.problems.append(str(error))
+        return models
+
+    def get(self, model: str | Path) -> ModelInfo:
+        """Find a model by ref ("user:name"), bare name, or folder path; UserError if none."""
+        text = str(model)
+        source, _, name = text.partition(":")
+        if source in SOURCES and name and self.folders[source] is not None:
+            folder = self.folders[source] / name
+            if (folder / CONFIG_FILE).is_file():
+                return model_info(folder, source=source)
+        elif not (os.sep in text or "/" in text):
+            for source in SOURCES:
+                folder = self.folders[source]
+                if folder is not None and (folder / text / CONFIG_FILE).is_file():
+                    return model_info(folder / text, source=source)
+        path = Path(text).expanduser()
+        if (path / CONFIG_FILE).is_file():
+            return model_info(path, source=self._source_of(path))
+        raise UserError(
+            f"no model {text!r}; choose one of: {', '.join(m.ref for m in self.list())}"
+        )
+
+    def default(self) -> ModelInfo | None:
+        """The chosen default if it still exists, else the bundled default, else None."""
+        chosen = self._settings().get("default_model")
+        for candidate in (chosen, DEFAULT_BUNDLED):
+            if candidate:
+                try:
+                    return self.get(candidate)
+                except (UserError, InputFileError):
+                    log.info("default model %r is not available", candidate)
+        return None
+
+    def set_default(self, model: str | Path) -> ModelInfo:
+        """Make ``model`` the default (remembered in the settings file)."""
+        info = self.get(model)
+        settings = self._settings()
+        settings["default_model"] = info.ref if info.source != "folder" else str(info.path)
+        self.home.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(self.settings_path, settings)
+        return info
+
+    def import_model(self, folder: str | Path, *, name: str | None = None, to: str = "user"):
+        """Copy a validated model folder into the user (or project) models; a name already
+        taken gets a numeric suffix. Returns the imported model's :class:`ModelInfo`."""
+        folder = Path(folder)
+        validate_model_folder(folder)
+        target_root = self.folders.get(to) if to in ("user", "project") else None
+        if target_root is None:
+            raise UserError(f"cannot import into {to!r}; use 'user' or a library with a project")
+        target_root.mkdir(parents=True, exist_ok=True)
+        target = _free_name(target_root, name or folder.name)
+        _copy_model_folder(folder, target)
+        return model_info(target, source=to)
+
+    def export_model(self, model: str | Path, destination: str | Path) -> Path:
+        """Copy a model to ``destination``: a new folder, or an existing folder (not itself a
+        model) to put it in. Returns the new model folder; never overwrites."""
+        info = self.get(model)
+        destination = Path(destination)
+        if destination.is_dir() and not (destination / CONFIG_FILE).exists():
+            destination = destination / info.path.name
+        if destination.exists():
+            raise UserError(f"{destination} already exists; choose another place to export to")
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        _copy_model_folder(info.path, destination)
+        return destination
+
+    def remove_model(self, model: str | Path) -> None:
+        """Delete a user or project model (bundled ones are read-only)."""
+        info = self.get(model)
+        if info.source not in ("user", "project"):
+            raise UserError(f"{info.ref} is not a user or project model and cannot be removed")
+        shutil.rmtree(info.path)
+
+    def lineage(self, model: str | Path) -> list[ModelInfo]:
+        """The model, its parent, its parent's parent, ... as far as they can be found (the
+        last one's ``parent`` names the first missing ancestor, if any)."""
+        chain = [self.get(model)]
+        seen = {chain[0].path.resolve()}
+        while chain[-1].parent:
+            try:
+                parent = self.get(chain[-1].parent)
+            except UserError:
+                break
+            if parent.path.resolve() in seen:
+                break  # a cycle in hand-edited metadata
+            seen.add(parent.path.resolve())
+            chain.append(parent)
+        return chain
+
+    def load(self, model: str | Path, *, device: str = "cpu"):
+        """Build the network with its weights (imports torch). Never unpickles."""
+        from unet_studio.models.weights import load_model
+
+        info = self.get(model)
+        try:
+            return load_model(info.path, device=device)
+        except ValueError as error:  # names the file and the problem
+            raise InputFileError(info.path, f"cannot be loaded: {error}") from None
+
+    def _source_of(self, path: Path) -> str:
+        for source, folder in self.folders.items():
+            if folder is not None and path.resolve().parent == folder.resolve():
+                return source
+        return "folder"
+
+    def _settings(self) -> dict:
+        try:
+            settings = json.loads(self.settings_path.read_text("utf-8"))
+            return settings if isinstance(settings, dict) else {}
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as error:
+            log.warning("ignoring unreadable settings file %s: %s", self.settings_path, error)
+            return {}
+
+
+def _free_name(root: Path, name: str) -> Path:
+    base = "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "model"
+    candidate, n = root / base, 1
+    while candidate.exists():
+        n += 1
+        candidate = root / f"{base}-{n}"
+    return candidate
+
+
+def _copy_model_folder(source: Path, target: Path) -> None:
+    """Copy the model's files (see COPIED_SUFFIXES) into a temp folder beside ``target``,
+    then rename it into place, so a half-copied model never appears in the list."""
+    temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
+    try:
+        for entry in source.iterdir():
+            if entry.is_file() and entry.suffix.lower() in COPIED_SUFFIXES:
+                shutil.copy2(entry, temp / entry.name)
+            else:
+                log.info("not copying %s (not part of a model folder)", entry)
+        os.rename(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise

@@ -1,0 +1,269 @@
+"""A project folder: image references, predictions, corrections, reviewed regions, models
+and a history log, saved continuously so that killing the app loses at most a second or so.
+
+Layout::
+
+    project.json                    name, images (path, axes, selection), current model
+    images/<image id>/labels/       corrections, a chunked store (see ``chunk_store``)
+    images/<image id>/prediction/   the last prediction, same format
+    images/<image id>/reviewed.npz  reviewed/changed masks (see ``reviewed``)
+    models/<name>/                  fine-tuned model folders (config.json carries lineage)
+    history.jsonl                   one JSON object per action
+
+Every write is atomic and happens on a background thread from snapshots taken on the
+caller's thread (see ``project_arrays``). Typical use from a panel::
+
+    project = Project.open(folder)            # or Project.create(folder)
+    labels = project.labels(image.id)         # restored corrections, now the live array
+    host.apply_label_edit(edit); project.record_edit(image.id, edit)
+    project.close()                           # flushes
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+from unet_studio.app.atomic import atomic_write_json, remove_stale_temps
+from unet_studio.app.autosave import AutosaveWriter
+from unet_studio.app.chunk_store import ChunkStore
+from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.project_arrays import LiveArraySaver
+from unet_studio.app.project_history import HistoryLog, now_iso
+from unet_studio.app.project_images import ImageRef, new_image_id
+from unet_studio.app.reviewed import ReviewedRegions
+
+log = logging.getLogger(__name__)
+
+FORMAT = "unet-studio-project"
+PROJECT_FILE = "project.json"
+HISTORY_FILE = "history.jsonl"
+
+
+class Project:
+    """An open project folder. Use :meth:`create` or :meth:`open`; close (or use ``with``)
+    to flush. All methods are meant for one thread (the GUI's); writing happens on the
+    project's autosave thread."""
+
+    def __init__(self, path: Path, meta: dict, *, autosave_delay: float = 1.0):
+        self.path = Path(path)
+        self.name: str = meta.get("name") or self.path.name
+        self.created: str = meta.get("created") or now_iso()
+        self.current_model: str | None = meta.get("current_model")
+        self.settings: dict = dict(meta.get("settings") or {})
+        self.images: list[ImageRef] = [ImageRef.from_dict(d) for d in meta.get("images", [])]
+        self.problems: list[str] = []  # what could not be restored, for the user to see
+        self._writer = AutosaveWriter(autosave_delay, name=f"autosave {self.path.name}")
+        self._savers: dict[tuple[str, str], LiveArraySaver] = {}
+        self._reviewed: dict[str, ReviewedRegions] = {}
+        self._reviewed_saved: dict[str, int] = {}  # version last written, per image
+        self._history = HistoryLog(self.path / HISTORY_FILE, self._writer)
+
+    # ---- opening -----------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: str | Path, *, name: str | None = None, autosave_delay: float = 1.0):
+        """Start a project in ``path`` (absent or empty folder); writes ``project.json`` now."""
+        path = Path(path)
+        if (path / PROJECT_FILE).exists():
+            raise UserError(f"{path} already holds a project; open it instead")
+        if path.exists() and any(path.iterdir()):
+            raise UserError(f"{path} is not empty; choose a new folder for the project")
+        (path / "models").mkdir(parents=True, exist_ok=True)
+        project = cls(path, {"name": name or path.name}, autosave_delay=autosave_delay)
+        atomic_write_json(path / PROJECT_FILE, project._meta())
+        project.log("create project", name=project.name)
+        return project
+
+    @classmethod
+    def open(cls, path: str | Path, *, autosave_delay: float = 1.0) -> Project:
+        """Open an existing project; InputFileError if ``path`` holds none or it is damaged."""
+        path = Path(path)
+        try:
+            meta = json.loads((path / PROJECT_FILE).read_text("utf-8"))
+        except FileNotFoundError:
+            raise InputFileError(
+                path, "no unet-studio project here (project.json missing)"
+            ) from None
+        except (OSError, ValueError) as error:
+            raise InputFileError(path / PROJECT_FILE, f"unreadable project file: {error}") from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise InputFileError(path / PROJECT_FILE, "not a unet-studio project file")
+        removed = remove_stale_temps(path)
+        if removed:
+            log.info("removed %d temp files left by an interrupted save in %s", removed, path)
+        return cls(path, meta, autosave_delay=autosave_delay)
+
+    # ---- images ------------------------------------------------------------------------
+    def add_image(self, source: str | Path, *, axes: str, name: str | None = None, **details):
+        """Reference an image file (not copied). ``details``: selection (dict, e.g.
+        ``{"C": 0, "Z": [10, 40]}``), shape, dtype, scale. Returns the new :class:`ImageRef`."""
+        name = name or Path(source).name
+        ref = ImageRef(new_image_id(name, {i.id for i in self.images}), str(source), name,
+                       axes, **details)  # fmt: skip
+        self.images.append(ref)
+        self._save_meta()
+        self.log("add image", image=ref.id, path=ref.path, axes=axes)
+        return ref
+
+    def image(self, image_id: str) -> ImageRef:
+        for ref in self.images:
+            if ref.id == image_id:
+                return ref
+        raise KeyError(f"project has no image {image_id!r}")
+
+    def resolve_image_path(self, image_id: str) -> Path:
+        """The image file's path; relative references are relative to the project folder."""
+        path = Path(self.image(image_id).path)
+        return path if path.is_absolute() else self.path / path
+
+    # ---- corrections and predictions ---------------------------------------------------
+    def labels(self, image_id: str) -> np.ndarray | None:
+        """The saved corrections of an image (None if none yet). The returned array becomes
+        the live array: apply edits to it, then report them with :meth:`record_edit`."""
+        return self._restore("labels", image_id)
+
+    def attach_labels(self, image_id: str, labels: np.ndarray, *, save: bool = True) -> None:
+        """Make ``labels`` (e.g. the napari layer's array) the live corrections of an image;
+        ``save``: save all of it now (new labels from a prediction)."""
+        self._saver("labels", image_id).attach(labels, save=save)
+
+    def record_edit(self, image_id: str, edit: LabelEdit) -> None:
+        """Save the chunks ``edit`` touched in the live labels (already applied), plus the
+        reviewed regions if they changed. Returns within a few ms; writing is deferred."""
+        self._saver("labels", image_id).record_edit(edit)
+        self._queue_reviewed(image_id)
+
+    def mark_dirty(self, image_id: str, region: tuple[slice, ...] | None = None) -> None:
+        """The live labels changed inside ``region`` outside :meth:`record_edit` (a paint
+        stroke, streamed tiles): save those chunks."""
+        self._saver("labels", image_id).mark_dirty(region)
+        self._queue_reviewed(image_id)
+
+    def save_prediction(self, image_id: str, prediction: np.ndarray) -> None:
+        """Keep a copy of a new prediction of an image (saved in the background)."""
+        self._saver("prediction", image_id).attach(np.array(prediction), save=True)
+        self.log("prediction", image=image_id, shape=list(np.shape(prediction)))
+
+    def prediction(self, image_id: str) -> np.ndarray | None:
+        return self._restore("prediction", image_id)
+
+    # ---- reviewed regions --------------------------------------------------------------
+    def reviewed(self, image_id: str, shape: tuple[int, ...] | None = None):
+        """The image's :class:`ReviewedRegions` (restored, or new of ``shape``; None if it
+        has none and no ``shape`` is given). Changes are saved with each edit or by
+        :meth:`save_reviewed`."""
+        if image_id not in self._reviewed:
+            path = self._image_dir(image_id) / "reviewed.npz"
+            if path.exists():
+                try:
+                    self._reviewed[image_id] = ReviewedRegions.load(path)
+                except ValueError as error:
+                    self.problems.append(str(error))
+            if image_id not in self._reviewed and shape is not None:
+                self._reviewed[image_id] = ReviewedRegions(shape)
+        return self._reviewed.get(image_id)
+
+    def save_reviewed(self, image_id: str) -> None:
+        self._queue_reviewed(image_id, force=True)
+
+    # ---- models and settings -----------------------------------------------------------
+    @property
+    def models_dir(self) -> Path:
+        return self.path / "models"
+
+    def new_model_dir(self, name: str) -> Path:
+        """A fresh, not yet existing folder under ``models/`` for a fine-tuned model."""
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "model"
+        candidate, n = self.models_dir / base, 1
+        while candidate.exists():
+            n += 1
+            candidate = self.models_dir / f"{base}-{n}"
+        return candidate
+
+    def set_current_model(self, model: str | None) -> None:
+        """Remember the model in use (a library reference or a folder path)."""
+        self.current_model = model
+        self._save_meta()
+        self.log("set current model", model=model)
+
+    # ---- history -----------------------------------------------------------------------
+    def log(self, action: str, **details) -> dict:
+        """Append an action to ``history.jsonl`` (written in the background)."""
+        return self._history.log(action, **details)
+
+    def history(self) -> list[dict]:
+        """Every logged action, oldest first (a line cut off by a kill is skipped)."""
+        return self._history.entries()
+
+    # ---- lifecycle ---------------------------------------------------------------------
+    @property
+    def autosave_errors(self) -> list[str]:
+        return self._writer.errors
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Write everything pending now; True when it all reached the disk."""
+        return self._writer.flush(timeout)
+
+    def close(self) -> bool:
+        return self._writer.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---- internals ---------------------------------------------------------------------
+    def _image_dir(self, image_id: str) -> Path:
+        self.image(image_id)  # KeyError for unknown ids
+        return self.path / "images" / image_id
+
+    def _saver(self, kind: str, image_id: str) -> LiveArraySaver:
+        key = (kind, image_id)
+        if key not in self._savers:
+            store = ChunkStore(self._image_dir(image_id) / kind)
+            self._savers[key] = LiveArraySaver(store, self._writer, key)
+        return self._savers[key]
+
+    def _restore(self, kind: str, image_id: str) -> np.ndarray | None:
+        saver = self._saver(kind, image_id)
+        if saver.array is None:
+            try:
+                _, problems = saver.restore()
+            except (OSError, ValueError, KeyError) as error:
+                problems = [f"{saver.store.directory}: cannot restore {kind}: {error}"]
+            self.problems.extend(problems)
+        return saver.array
+
+    def _queue_reviewed(self, image_id: str, force: bool = False) -> None:
+        regions = self._reviewed.get(image_id)
+        if regions is None:
+            return
+        if force or regions.version != self._reviewed_saved.get(image_id):
+            self._writer.submit(("reviewed", image_id), lambda: self._write_reviewed(image_id))
+
+    def _write_reviewed(self, image_id: str) -> None:
+        """Runs on the autosave thread: snapshot the masks, then write them."""
+        regions = self._reviewed[image_id]
+        version = regions.version
+        path = self._image_dir(image_id) / "reviewed.npz"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ReviewedRegions.write_arrays(path, regions.to_arrays())
+        self._reviewed_saved[image_id] = version
+
+    def _meta(self) -> dict:
+        return {
+            "format": FORMAT, "format_version": 1, "name": self.name, "created": self.created,
+            "current_model": self.current_model, "settings": self.settings,
+            "images": [ref.to_dict() for ref in self.images],
+        }  # fmt: skip
+
+    def _save_meta(self) -> None:
+        meta = self._meta()  # snapshot now; write later
+        self._writer.submit(
+            "project.json", lambda: atomic_write_json(self.path / PROJECT_FILE, meta)
+        )

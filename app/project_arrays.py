@@ -1,0 +1,122 @@
+"""Continuous saving of one live label array (corrections or a prediction) of a project.
+
+The viewer owns the live array. After each change the caller reports where it changed
+(:meth:`LiveArraySaver.record_edit`, :meth:`LiveArraySaver.mark_dirty`); the saver copies
+only the chunks involved (a few MB at most for a 2D edit, i.e. a millisecond or two) and
+hands them to the autosave thread, which compresses and writes them atomically. Pending
+chunks of one array are merged (a newer copy of a chunk replaces an older one), and a failed
+write is put back under any newer copies so that nothing is lost or rolled back.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from unet_studio.app.autosave import AutosaveWriter
+from unet_studio.app.chunk_store import (
+    ChunkKey,
+    ChunkStore,
+    all_chunk_keys,
+    chunk_keys_in_region,
+    chunk_shape_for,
+    snapshot_chunks,
+)
+from unet_studio.app.label_edit import LabelEdit
+
+
+class _Pending:
+    """Chunk snapshots waiting to be written, for one array shape and dtype."""
+
+    def __init__(self, shape, dtype, complete: bool):
+        self.shape, self.dtype, self.complete = tuple(shape), np.dtype(dtype), complete
+        self.blocks: dict[ChunkKey, np.ndarray] = {}
+
+    def absorb_older(self, older: _Pending) -> None:
+        """Put an older, unwritten state underneath this one."""
+        if (older.shape, older.dtype) != (self.shape, self.dtype):
+            return  # a full replacement with another geometry supersedes it
+        self.blocks = {**older.blocks, **self.blocks}
+        self.complete = self.complete or older.complete
+
+
+class LiveArraySaver:
+    """Saves one live array to a :class:`ChunkStore` through an :class:`AutosaveWriter`."""
+
+    def __init__(self, store: ChunkStore, writer: AutosaveWriter, key):
+        self.store = store
+        self.array: np.ndarray | None = None
+        self._writer = writer
+        self._key = key
+        self._lock = threading.Lock()
+        self._pending: _Pending | None = None
+
+    def restore(self) -> tuple[np.ndarray | None, list[str]]:
+        """Read the saved array (None if never saved) and adopt it as the live array."""
+        array, problems = self.store.read()
+        self.array = array
+        return array, problems
+
+    def attach(self, array: np.ndarray, *, save: bool = True) -> None:
+        """Adopt ``array`` as the live array; ``save``: snapshot and save all of it (a new
+        prediction, new labels). Costs one copy of the array on the caller's thread."""
+        self.array = array
+        if save or not self._store_matches(array):
+            self._queue(all_chunk_keys(array.shape), complete=True)
+
+    def record_edit(self, edit: LabelEdit) -> None:
+        """The live array just received ``edit``: save the chunks it touched."""
+        if edit.is_empty:
+            return
+        self.mark_dirty(edit.bbox)
+
+    def mark_dirty(self, region: tuple[slice, ...] | None = None) -> None:
+        """The live array changed inside ``region`` (None: anywhere): save those chunks."""
+        array = self._require_array()
+        if region is None:
+            keys = all_chunk_keys(array.shape)
+        else:
+            keys = chunk_keys_in_region(tuple(region), chunk_shape_for(array.shape), array.shape)
+        self._queue(keys, complete=region is None)
+
+    def _store_matches(self, array: np.ndarray) -> bool:
+        manifest = self.store.manifest()
+        return (
+            manifest is not None
+            and tuple(manifest["shape"]) == array.shape
+            and manifest["dtype"] == array.dtype.str
+        )
+
+    def _require_array(self) -> np.ndarray:
+        if self.array is None:
+            raise RuntimeError("no live array attached; call attach() or restore() first")
+        return self.array
+
+    def _queue(self, keys, complete: bool) -> None:
+        array = self._require_array()
+        blocks = snapshot_chunks(array, keys)
+        with self._lock:
+            newer = _Pending(array.shape, array.dtype, complete)
+            newer.blocks = blocks
+            if self._pending is not None:
+                newer.absorb_older(self._pending)
+            self._pending = newer
+        self._writer.submit(self._key, self._write_pending)
+
+    def _write_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        try:
+            if pending.complete:
+                self.store.write_generation(pending.shape, pending.dtype, pending.blocks)
+            else:
+                self.store.write_chunks(pending.shape, pending.dtype, pending.blocks)
+        except BaseException:
+            with self._lock:
+                if self._pending is None:
+                    self._pending = pending
+                else:
+                    self._pending.absorb_older(pending)
+            raise

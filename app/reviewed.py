@@ -1,0 +1,200 @@
+"""Which pixels of a label array the user has reviewed, and which they changed.
+
+Only reviewed pixels become training data (the rest is ignored by the loss), changed pixels
+get extra weight, and a new prediction never overwrites reviewed pixels
+(:meth:`ReviewedRegions.protect`). The user marks whole slices, drawn regions or polygons,
+or lets every edit mark the region around it (``auto_from_edits``).
+
+Both masks are dense booleans of the labels' shape, allocated on first use; they are saved
+bit-packed in a compressed ``.npz`` (no pickle), so even a 64×1024×1024 stack stays small
+on disk.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from unet_studio.app.atomic import atomic_write_bytes, load_npz, npz_bytes
+from unet_studio.app.label_edit import LabelEdit
+
+FORMAT = "unet-studio-reviewed"
+
+
+class ReviewedRegions:
+    """Reviewed and changed masks over a label array of ``shape`` (e.g. ``(Z, Y, X)``).
+
+    ``auto_from_edits``: :meth:`record_edit` also marks the bounding box of each edit, grown
+    by ``edit_margin`` pixels, as reviewed. ``version`` increases on every change, so a store
+    can tell when to save.
+    """
+
+    def __init__(self, shape: Sequence[int], *, auto_from_edits: bool = True, edit_margin: int = 2):
+        self.shape = tuple(int(n) for n in shape)
+        self.auto_from_edits = bool(auto_from_edits)
+        self.edit_margin = int(edit_margin)
+        self.version = 0
+        self._reviewed: np.ndarray | None = None
+        self._changed: np.ndarray | None = None
+
+    @property
+    def mask(self) -> np.ndarray:
+        """Bool array of ``shape``: True where reviewed (the training mask). Read-only view."""
+        return self._readonly(self._reviewed)
+
+    @property
+    def changed(self) -> np.ndarray:
+        """Bool array of ``shape``: True where the user changed a label. Read-only view."""
+        return self._readonly(self._changed)
+
+    def any(self) -> bool:
+        return self._reviewed is not None and bool(self._reviewed.any())
+
+    def fraction(self) -> float:
+        """Share of pixels reviewed, 0..1."""
+        return 0.0 if self._reviewed is None else float(self._reviewed.mean())
+
+    def mark_region(self, region: tuple[slice, ...], reviewed: bool = True) -> None:
+        """Mark (or with ``reviewed=False`` unmark) a box given as a slice per axis."""
+        if len(region) != len(self.shape):
+            raise ValueError(f"a region needs {len(self.shape)} slices, got {len(region)}")
+        self._writable("reviewed")[region] = reviewed
+        self.version += 1
+
+    def mark_slice(self, index: int, axis: int = 0, reviewed: bool = True) -> None:
+        """Mark the whole plane ``index`` along ``axis`` (a frame of a 2D+T or Z stack)."""
+        if not 0 <= index < self.shape[axis]:
+            raise ValueError(f"slice {index} is outside axis {axis} of length {self.shape[axis]}")
+        region = [slice(None)] * len(self.shape)
+        region[axis] = slice(index, index + 1)
+        self.mark_region(tuple(region), reviewed)
+
+    def mark_mask(self, mask: np.ndarray, region: tuple[slice, ...] | None = None, reviewed=True):
+        """Mark the True pixels of ``mask``, which covers ``region`` (default: everything)."""
+        region = region or tuple(slice(0, n) for n in self.shape)
+        target = self._writable("reviewed")[region]
+        if target.shape != np.shape(mask):
+            raise ValueError(f"mask of shape {np.shape(mask)} does not cover {target.shape}")
+        target[np.asarray(mask, dtype=bool)] = reviewed
+        self.version += 1
+
+    def mark_polygon(self, vertices, *, plane_axes=(-2, -1), reviewed: bool = True) -> None:
+        """Mark the inside of a polygon drawn in one plane.
+
+        ``vertices``: (N, ndim) data coordinates, as a napari Shapes polygon gives them; the
+        polygon lies in ``plane_axes`` and the other axes are taken from the first vertex.
+        """
+        from skimage.draw import polygon2mask
+
+        vertices = np.asarray(vertices, dtype=float)
+        if vertices.ndim != 2 or vertices.shape[1] != len(self.shape) or len(vertices) < 3:
+            raise ValueError(f"a polygon needs at least 3 vertices of {len(self.shape)} numbers")
+        axes = [a % len(self.shape) for a in plane_axes]
+        plane = polygon2mask([self.shape[a] for a in axes], vertices[:, axes])
+        region = tuple(
+            slice(None) if a in axes else _clip_index(vertices[0, a], n)
+            for a, n in enumerate(self.shape)
+        )
+        self._writable("reviewed")[region][plane] = reviewed
+        self.version += 1
+
+    def record_edit(self, edit: LabelEdit) -> None:
+        """Note the pixels an edit changed; with ``auto_from_edits`` also mark the region
+        around them as reviewed (the user looked there)."""
+        if edit.is_empty:
+            return
+        self._writable("changed")[edit.indices] = True
+        if self.auto_from_edits:
+            region = tuple(
+                slice(max(s.start - self.edit_margin, 0), min(s.stop + self.edit_margin, n))
+                for s, n in zip(edit.bbox, self.shape)
+            )
+            self._writable("reviewed")[region] = True
+        self.version += 1
+
+    def clear(self) -> None:
+        self._reviewed = self._changed = None
+        self.version += 1
+
+    def protect(self, new_prediction: np.ndarray, current_labels: np.ndarray) -> np.ndarray:
+        """Labels to show after a new prediction: ``current_labels`` inside reviewed regions,
+        ``new_prediction`` elsewhere (a new array in ``current_labels``' dtype).
+
+        Predicted objects outside whose ids clash with an object kept inside get fresh ids,
+        so that two different objects never share a label.
+        """
+        if np.shape(new_prediction) != self.shape or np.shape(current_labels) != self.shape:
+            raise ValueError(f"protect needs arrays of shape {self.shape}")
+        out = np.asarray(new_prediction).astype(current_labels.dtype, copy=True)
+        if not self.any():
+            return out
+        keep = self._reviewed
+        kept_ids = np.unique(current_labels[keep])
+        kept_ids = kept_ids[kept_ids != 0]
+        clash = np.isin(out, kept_ids) & ~keep
+        if clash.any():
+            clashing = np.unique(out[clash])
+            first_free = max(int(current_labels.max()), int(out.max())) + 1
+            out[clash] = (first_free + np.searchsorted(clashing, out[clash])).astype(out.dtype)
+        out[keep] = current_labels[keep]
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """A snapshot (copies) of the state, for saving off the caller's thread."""
+        settings = {"auto_from_edits": self.auto_from_edits, "edit_margin": self.edit_margin}
+        arrays = {
+            "format": np.array(FORMAT),
+            "shape": np.array(self.shape, dtype=np.int64),
+            "settings": np.array(json.dumps(settings)),
+        }
+        for name, mask in (("reviewed", self._reviewed), ("changed", self._changed)):
+            if mask is not None:
+                arrays[name] = mask.copy()
+        return arrays
+
+    @staticmethod
+    def write_arrays(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+        """Save a :meth:`to_arrays` snapshot atomically, masks bit-packed and compressed."""
+        packed = {
+            k: (np.packbits(v, axis=None) if v.dtype == bool else v) for k, v in arrays.items()
+        }
+        return atomic_write_bytes(path, npz_bytes(packed))
+
+    def save(self, path: str | Path) -> Path:
+        return self.write_arrays(path, self.to_arrays())
+
+    @classmethod
+    def load(cls, path: str | Path) -> ReviewedRegions:
+        """Read a file written by :meth:`save`; ValueError if it is not one."""
+        try:
+            data = load_npz(path)
+            if str(data["format"]) != FORMAT:
+                raise ValueError(f"not a reviewed-regions file (format {data['format']})")
+            shape = tuple(int(n) for n in data["shape"])
+            regions = cls(shape, **json.loads(str(data["settings"])))
+            count = int(np.prod(shape))
+            for name in ("reviewed", "changed"):
+                if name in data:
+                    bits = np.unpackbits(data[name], count=count).astype(bool)
+                    setattr(regions, f"_{name}", bits.reshape(shape))
+        except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path}: cannot read reviewed regions: {error}") from error
+        return regions
+
+    def _writable(self, name: str) -> np.ndarray:
+        attribute = f"_{name}"
+        if getattr(self, attribute) is None:
+            setattr(self, attribute, np.zeros(self.shape, dtype=bool))
+        return getattr(self, attribute)
+
+    def _readonly(self, mask: np.ndarray | None) -> np.ndarray:
+        view = (mask if mask is not None else np.zeros(self.shape, dtype=bool)).view()
+        view.flags.writeable = False
+        return view
+
+
+def _clip_index(value: float, length: int) -> int:
+    return int(min(max(np.floor(value + 0.5), 0), length - 1))

@@ -1,0 +1,133 @@
+"""Model library: listing cards without torch, import/export, default, lineage."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.app.model_library import ModelLibrary
+
+
+def write_model(folder, *, parent=None, metrics=None, name="unet", extra_files=()):
+    """A real model folder: a tiny 2D U-Net saved by the engine's save_model."""
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    net = build_model(name, spatial_dims=2, in_channels=1, out_channels=3, base_channels=4, depth=2)
+    metadata = {"training_data": "HeLa frames 0-3", "metrics": metrics or {"f1_50": 0.81},
+                "date": "2026-11-20", "description": "test model"}  # fmt: skip
+    if parent:
+        metadata["parent"] = parent
+    save_model(net, folder, metadata=metadata)
+    for file_name in extra_files:
+        (folder / file_name).write_bytes(b"\x80\x04 pickled things")
+    return folder
+
+
+@pytest.fixture()
+def library(tmp_path):
+    bundled = tmp_path / "bundled"
+    write_model(bundled / "default")
+    (bundled / "recipes").mkdir()  # not a model: ignored
+    project_models = tmp_path / "project" / "models"
+    write_model(project_models / "round-1", parent="bundled:default", metrics={"f1_50": 0.86})
+    write_model(project_models / "round-2", parent="round-1", metrics={"f1_50": 0.9})
+    return ModelLibrary(home=tmp_path / "home", project_models_dir=project_models,
+                        bundled_dir=bundled)  # fmt: skip
+
+
+def test_list_reads_cards_without_torch(library, tmp_path):
+    refs = [m.ref for m in library.list()]
+    assert refs == ["bundled:default", "project:round-1", "project:round-2"]
+    round2 = library.get("round-2")
+    assert round2.architecture == "unet" and round2.architecture_config["base_channels"] == 4
+    assert round2.metrics == {"f1_50": 0.9} and round2.parent == "round-1"
+    assert round2.training_data == "HeLa frames 0-3" and round2.date == "2026-11-20"
+    assert round2.task["kind"] == "instance"
+    assert "Parent: round-1" in round2.card_text()
+    code = ("import sys; from unet_studio.app.model_library import ModelLibrary; "
+            f"ModelLibrary(home={str(tmp_path / 'home')!r}, bundled_dir={str(tmp_path / 'bundled')!r},"
+            f" project_models_dir={str(tmp_path / 'project' / 'models')!r}).list(); "
+            "print('torch' in sys.modules)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_lineage_follows_parents(library):
+    chain = library.lineage("project:round-2")
+    assert [m.ref for m in chain] == ["project:round-2", "project:round-1", "bundled:default"]
+
+
+def test_default_falls_back_to_bundled_and_is_remembered(library, tmp_path):
+    assert library.default().ref == "bundled:default"
+    library.set_default("round-1")
+    settings = json.loads((tmp_path / "home" / "settings.json").read_text())
+    assert settings == {"default_model": "project:round-1"}
+    assert ModelLibrary(home=tmp_path / "home", project_models_dir=tmp_path / "project" / "models",
+                        bundled_dir=tmp_path / "bundled").default().ref == "project:round-1"  # fmt: skip
+    empty = ModelLibrary(home=tmp_path / "h2", bundled_dir=tmp_path / "nothing")
+    assert empty.default() is None and empty.list() == []
+    with pytest.raises(UserError, match="no model"):
+        empty.set_default("bundled:default")
+
+
+def test_import_copies_only_model_files_and_export_never_overwrites(library, tmp_path):
+    source = write_model(tmp_path / "downloads" / "nuclei", extra_files=["optimizer.pt"])
+    info = library.import_model(source)
+    assert info.ref == "user:nuclei" and info.path.parent == tmp_path / "home" / "models"
+    assert sorted(p.name for p in info.path.iterdir()) == ["config.json", "model.safetensors"]
+    assert library.import_model(source).ref == "user:nuclei-2"  # name taken: suffixed
+    exported = library.export_model("user:nuclei", tmp_path / "out")
+    assert (exported / "model.safetensors").read_bytes() == (
+        source / "model.safetensors"
+    ).read_bytes()
+    with pytest.raises(UserError, match="already exists"):
+        library.export_model("user:nuclei", tmp_path / "out")
+    exported_into = library.export_model("user:nuclei", tmp_path)  # an existing folder: put inside
+    assert exported_into == tmp_path / "nuclei"
+    library.remove_model("user:nuclei-2")
+    assert "user:nuclei-2" not in [m.ref for m in library.list()]
+    with pytest.raises(UserError, match="cannot be removed"):
+        library.remove_model("bundled:default")
+    assert not list((tmp_path / "home" / "models").glob(".tmp-*"))
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda f: (f / "config.json").unlink(), "config.json missing"),
+        (lambda f: (f / "config.json").write_text("{not json"), "not valid JSON"),
+        (lambda f: (f / "config.json").write_text('{"format": "pickle"}'), "not a unet-studio"),
+        (lambda f: (f / "model.safetensors").unlink(), "no weights"),
+        (
+            lambda f: (f / "model.safetensors").write_bytes(b"\x80\x04\x95pickle"),
+            "not a safetensors",
+        ),
+        (lambda f: _truncate(f / "model.safetensors"), "truncated or damaged"),
+    ],
+)
+def test_import_refuses_broken_folders(library, tmp_path, damage, message):
+    folder = write_model(tmp_path / "broken")
+    damage(folder)
+    with pytest.raises(InputFileError, match=message):
+        library.import_model(folder)
+    assert not (tmp_path / "home" / "models" / "broken").exists()
+
+
+def _truncate(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 100])
+
+
+def test_load_builds_the_network(library):
+    import torch
+
+    net = library.load("bundled:default")
+    assert net.metadata["training_data"] == "HeLa frames 0-3"
+    with torch.no_grad():
+        out = net(torch.from_numpy(np.zeros((1, 1, 32, 32), np.float32)))
+    assert tuple(out.shape) == (1, 3, 32, 32)

@@ -1,0 +1,81 @@
+"""ReviewedRegions: marking, protecting reviewed pixels from new predictions, saving."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from unet_studio.app.corrections import delete_object_edit
+from unet_studio.app.reviewed import ReviewedRegions
+
+
+def test_marks_slices_regions_masks_and_polygons():
+    regions = ReviewedRegions((3, 20, 30))
+    assert not regions.any() and regions.mask.shape == (3, 20, 30)
+    regions.mark_slice(0)
+    regions.mark_region((slice(1, 2), slice(0, 5), slice(0, 5)))
+    mask = np.zeros((20, 30), bool)
+    mask[10:12, 20:22] = True
+    regions.mark_mask(mask, (1, slice(None), slice(None)))
+    regions.mark_polygon([[2, 5, 5], [2, 5, 15], [2, 15, 15], [2, 15, 5]])
+    m = regions.mask
+    assert m[0].all() and m[1, :5, :5].all() and m[1, 10:12, 20:22].all()
+    assert m[1].sum() == 25 + 4
+    assert m[2, 10, 10] and not m[2, 2, 2] and 90 <= m[2].sum() <= 121
+    regions.mark_slice(0, reviewed=False)
+    assert not regions.mask[0].any()
+    with pytest.raises(ValueError):
+        regions.mark_slice(5)
+    with pytest.raises(ValueError):
+        regions.mask[0, 0, 0] = True  # read-only: changes go through the mark_* methods
+
+
+def test_edits_mark_changed_pixels_and_their_surroundings():
+    labels = np.zeros((2, 40, 40), np.uint16)
+    labels[1, 10:20, 10:20] = 4
+    regions = ReviewedRegions(labels.shape, edit_margin=3)
+    version = regions.version
+    regions.record_edit(delete_object_edit(labels, 4))
+    assert regions.version > version
+    assert regions.changed.sum() == 100 and regions.changed[1, 10:20, 10:20].all()
+    assert regions.mask[1, 7:23, 7:23].all() and regions.mask[1].sum() == 16 * 16
+    assert regions.mask[0, 7:23, 7:23].all()  # margin reaches the neighbouring plane
+    manual = ReviewedRegions(labels.shape, auto_from_edits=False)
+    manual.record_edit(delete_object_edit(labels, 4))
+    assert manual.changed.sum() == 100 and not manual.any()
+
+
+def test_protect_keeps_reviewed_labels_and_renames_clashing_ids():
+    current = np.zeros((20, 20), np.uint32)
+    current[2:8, 2:8] = 1  # reviewed object
+    regions = ReviewedRegions(current.shape)
+    regions.mark_region((slice(0, 10), slice(0, 10)))
+    prediction = np.zeros((20, 20), np.int32)
+    prediction[3:6, 3:6] = 2  # would overwrite the reviewed object
+    prediction[12:18, 12:18] = 1  # new object with the same id as the kept one
+    prediction[14:16, 2:4] = 3
+    out = regions.protect(prediction, current)
+    assert out.dtype == np.uint32
+    np.testing.assert_array_equal(out[:10, :10], current[:10, :10])
+    assert (out[12:18, 12:18] == out[12, 12]).all() and out[12, 12] not in (0, 1)
+    assert (out[14:16, 2:4] == 3).all()
+    assert np.array_equal(ReviewedRegions((20, 20)).protect(prediction, current), prediction)
+
+
+def test_save_and_load_roundtrip(tmp_path):
+    regions = ReviewedRegions((5, 64, 64), auto_from_edits=False, edit_margin=4)
+    regions.mark_region((slice(1, 3), slice(10, 50), slice(5, 9)))
+    labels = np.zeros((5, 64, 64), np.uint8)
+    labels[4, 0:3, 0:3] = 9
+    regions.record_edit(delete_object_edit(labels, 9))
+    path = regions.save(tmp_path / "reviewed.npz")
+    loaded = ReviewedRegions.load(path)
+    assert loaded.shape == regions.shape
+    assert loaded.auto_from_edits is False and loaded.edit_margin == 4
+    np.testing.assert_array_equal(loaded.mask, regions.mask)
+    np.testing.assert_array_equal(loaded.changed, regions.changed)
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ValueError, match="cannot read reviewed regions"):
+        ReviewedRegions.load(tmp_path / "bad.npz")
+    big = ReviewedRegions((64, 512, 512))
+    big.mark_slice(3)
+    assert big.save(tmp_path / "big.npz").stat().st_size < 50_000
