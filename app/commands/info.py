@@ -1,0 +1,122 @@
+"""``unet-studio info FILE...``: what a stack holds, from its metadata alone (no pixels read)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HELP = "show shape, axes, dtype, pixel sizes and size on disk of image files, without reading pixels"
+
+_LAZY_MODES = {
+    "memmap": "yes (memory-mapped)",
+    "chunked": "yes (chunks decoded on access)",
+    "per-file": "yes (one file per plane, read on access)",
+}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="TIFF / OME-TIFF / OME-Zarr file, a folder of TIFFs, or a quoted glob")
+    parser.add_argument("--axes", default=None,
+                        help="axes to assume instead of the file's, e.g. TYX (letters from TZCYX)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.errors import InputFileError
+
+    failed = 0
+    for index, name in enumerate(args.files):
+        try:
+            text = describe(name, axes=args.axes)
+        except InputFileError as error:
+            if len(args.files) == 1:
+                raise
+            print(f"unet-studio: error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        print(("\n" if index else "") + text)
+    return 2 if failed else 0
+
+
+def describe(name: str | Path, *, axes: str | None = None) -> str:
+    """A few lines about one stack, computed from metadata only."""
+    from unet_studio.app.io import open_stack
+
+    with open_stack(name, axes=axes) as stack:
+        meta = stack.metadata
+        lines = [
+            str(stack.path),
+            f"  format:       {meta.get('format', '?')}",
+            f"  shape:        {' x '.join(str(n) for n in stack.shape)}",
+            f"  axes:         {stack.axes}{_axes_note(meta)}",
+            f"  dtype:        {stack.dtype}{_dtype_note(meta, stack.dtype)}",
+            f"  pixel sizes:  {_pixel_sizes(stack)}",
+            f"  size on disk: {_human_bytes(size_on_disk(stack))} "
+            f"(uncompressed {_human_bytes(stack.data.size * stack.dtype.itemsize)})",
+            f"  opens lazily: {_LAZY_MODES.get(meta.get('lazy_mode'), 'yes' if stack.lazy else 'no')}",
+        ]
+        if stack.levels:
+            shapes = ", ".join("x".join(str(n) for n in level.shape) for level in stack.levels)
+            lines.append(f"  pyramid:      {len(stack.levels)} levels ({shapes})")
+        if meta.get("kind"):
+            lines.append(f"  content:      {meta['kind']} (written by unet-studio)")
+        if meta.get("series_count", 1) > 1:
+            lines.append(f"  series:       {meta['series'] + 1} of {meta['series_count']} (first shown)")
+        if meta.get("format") == "tiff-series":
+            lines.append(f"  files:        {len(meta['files'])}")
+        return "\n".join(lines)
+
+
+def _axes_note(meta: dict) -> str:
+    source = meta.get("axes_source")
+    if source == "guessed":
+        return "  (guessed: the file does not name them; use --axes to set them)"
+    if source == "user":
+        return "  (set by --axes)"
+    return ""
+
+
+def _dtype_note(meta: dict, dtype) -> str:
+    file_dtype = meta.get("file_dtype")
+    if file_dtype == "bool":
+        return "  (1-bit mask in the file, read as 0/1)"
+    notes = []
+    if meta.get("rgb"):
+        notes.append("RGB(A) colours as channels C")
+    return f"  ({'; '.join(notes)})" if notes else ""
+
+
+def _pixel_sizes(stack) -> str:
+    parts = []
+    for axis in stack.axes:
+        unit = stack.units.get(axis)
+        if axis == "C" or unit is None:
+            continue
+        if unit == "pixel":
+            parts.append(f"{axis} unknown")
+        else:
+            symbol = "s" if unit == "second" else "µm"
+            parts.append(f"{axis} {stack.scale[axis]:.6g} {symbol}")
+    return ", ".join(parts)
+
+
+def size_on_disk(stack) -> int:
+    """Bytes used by the stack's file, folder or series of files."""
+    files = stack.metadata.get("files")
+    if files:
+        return sum(os.path.getsize(f) for f in files)
+    path = Path(stack.path)
+    if path.is_dir():
+        return sum(os.path.getsize(os.path.join(root, f)) for root, _, names in os.walk(path) for f in names)
+    return path.stat().st_size
+
+
+def _human_bytes(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"

@@ -1,0 +1,59 @@
+"""Never leave half-written outputs: write to a temporary sibling, then rename into place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from unet_studio.app.errors import InputFileError
+
+
+def temporary_sibling(path: Path) -> Path:
+    """A hidden, unique name in ``path``'s folder (same file system, so renaming is atomic)."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:10]}.part")
+
+
+def remove_quietly(path: Path) -> None:
+    """Remove a file or folder if it exists (clean-up after a failure)."""
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def commit(temporary: Path, path: Path) -> Path:
+    """Move ``temporary`` to ``path``, replacing what was there.
+
+    Files are replaced atomically by ``os.replace``. A folder (Zarr) cannot replace a non-empty
+    folder in one step, so the old one is first renamed aside and removed afterwards.
+    """
+    if temporary.is_dir() and path.exists():
+        aside = temporary_sibling(path)
+        os.replace(path, aside)
+        os.replace(temporary, path)
+        remove_quietly(aside)
+    else:
+        os.replace(temporary, path)
+    return path
+
+
+def refuse_overwriting_source(path: Path, source: str | Path | None) -> None:
+    """InputFileError when ``path`` is (or lies inside) the input image ``source``."""
+    if source is None:
+        return
+    source = Path(source)
+    target = path.resolve()
+    original = source.resolve()
+    same = target == original or (path.exists() and source.exists() and os.path.samefile(path, source))
+    if same or original in target.parents:
+        raise InputFileError(path, "is the input image; choose another output name")
+
+
+def ensure_parent_folder(path: Path) -> None:
+    """Create the output's folder if needed; InputFileError when that is impossible."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputFileError(path, f"cannot be written ({error.strerror or error})") from error

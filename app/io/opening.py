@@ -1,0 +1,60 @@
+"""``open_stack``: one entry point for a TIFF file, an OME-Zarr, a folder or a glob of TIFFs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from unet_studio.app.errors import InputFileError
+from unet_studio.app.io.stack import Stack
+
+_GLOB_CHARACTERS = "*?["
+_ZARR_MARKERS = (".zattrs", ".zgroup", ".zarray", "zarr.json")
+
+
+def is_glob(spec: str) -> bool:
+    return any(c in spec for c in _GLOB_CHARACTERS)
+
+
+def is_zarr(path: Path) -> bool:
+    """A ``*.zarr`` path, or a folder holding Zarr metadata."""
+    if path.suffix.lower() == ".zarr":
+        return True
+    return path.is_dir() and any((path / marker).exists() for marker in _ZARR_MARKERS)
+
+
+def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) -> Stack:
+    """Open an image stack lazily: parses metadata, reads no pixels.
+
+    ``path``: a TIFF file (plain, ImageJ hyperstack, OME-TIFF), an OME-Zarr (or plain Zarr
+    array) folder, a folder of 2D TIFFs, or a glob such as ``"frames/*.tif"``. ``axes``
+    overrides the axes the file states or that were guessed (e.g. ``"TYX"`` when a plain
+    multi-page TIFF is a time series, guessed as ``"ZYX"``). ``series`` picks an image of a
+    multi-series TIFF. Problems raise InputFileError naming the file and what is wrong.
+    """
+    spec = str(path)
+    candidate = Path(spec).expanduser()
+    if not candidate.exists() and is_glob(spec):
+        from unet_studio.app.io.folder import open_glob
+
+        stack = open_glob(spec)
+    elif is_zarr(candidate):
+        from unet_studio.app.io.zarr_io import open_zarr
+
+        stack = open_zarr(candidate)
+    elif candidate.is_dir():
+        from unet_studio.app.io.folder import open_folder
+
+        stack = open_folder(candidate)
+    elif not candidate.exists():
+        raise InputFileError(candidate, "does not exist")
+    else:
+        from unet_studio.app.io.tiff import open_tiff
+
+        stack = open_tiff(candidate, series=series)
+    if axes:
+        try:
+            stack = stack.with_axes(axes)
+        except InputFileError:
+            stack.close()
+            raise
+    return stack

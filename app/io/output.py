@@ -1,0 +1,144 @@
+"""``open_output``: a destination written region by region (tiled inference), then committed.
+
+``with open_output(path, shape, dtype, axes=...) as out: out[region] = block``. ``out`` is an
+``np.memmap`` inside a temporary TIFF, or a Zarr array inside a temporary OME-Zarr folder; on
+a clean exit it is renamed into place (a TIFF of at most ``compress_below`` bytes is first
+rewritten zlib-compressed), on an exception the temporary is removed and nothing appears.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from unet_studio.app.io.atomic import (
+    commit,
+    ensure_parent_folder,
+    refuse_overwriting_source,
+    remove_quietly,
+    temporary_sibling,
+)
+from unet_studio.app.io.axes import parse_user_axes
+from unet_studio.app.io.lazy import _normalise_key
+from unet_studio.app.io.validate import check_shape
+from unet_studio.app.io.write import canonical_order, check_kind, output_format, resolve_scale
+
+
+class AxesOrderView:
+    """Array-like in the caller's axis order over an array stored in another order."""
+
+    def __init__(self, array, axes: str, stored_axes: str):
+        self._array = array
+        self._axes = axes
+        self._stored_axes = stored_axes
+        self.dtype = array.dtype
+        self.shape = tuple(array.shape[stored_axes.index(a)] for a in axes)
+        self.ndim = len(self.shape)
+
+    def _stored(self, key) -> tuple[tuple, list[int]]:
+        key = _normalise_key(key, self.ndim)
+        if key is None:
+            raise TypeError("only ints, slices and '...' index an output array")
+        stored_key = tuple(key[self._axes.index(a)] for a in self._stored_axes)
+        kept = [a for a, k in zip(self._axes, key) if isinstance(k, slice)]
+        stored_kept = [a for a, k in zip(self._stored_axes, stored_key) if isinstance(k, slice)]
+        return stored_key, [kept.index(a) for a in stored_kept]
+
+    def __setitem__(self, key, value) -> None:
+        stored_key, order = self._stored(key)
+        value = np.asarray(value)
+        if value.ndim == len(order):
+            value = value.transpose(order)
+        self._array[stored_key] = value
+
+    def __getitem__(self, key) -> np.ndarray:
+        stored_key, order = self._stored(key)
+        return np.asarray(self._array[stored_key]).transpose(np.argsort(order))
+
+
+@contextmanager
+def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
+                scale: dict | None = None, source: str | Path | None = None,
+                kind: str | None = None, units: dict | None = None,
+                compress_below: int = 2**30, pyramid_levels: int | None = None) -> Iterator:
+    """Yield a writable array of ``shape`` (named by ``axes``) that becomes ``path`` on success.
+
+    ``kind`` defaults to "probabilities" for float dtypes and "labels" otherwise (recorded in
+    the file so readers show labels as labels). TIFF outputs need Y and X as the last axes.
+    """
+    path = Path(path)
+    fmt = output_format(path)
+    refuse_overwriting_source(path, source)
+    shape = tuple(int(n) for n in shape)
+    check_shape(path, shape)
+    axes = parse_user_axes(path, axes, shape)
+    dtype = np.dtype(np.uint8) if np.dtype(dtype).kind == "b" else np.dtype(dtype)
+    kind = kind or ("probabilities" if dtype.kind == "f" else "labels")
+    check_kind(kind)
+    scale, units = resolve_scale(axes, scale, units, source)
+    ensure_parent_folder(path)
+    settings = {"axes": axes, "scale": scale, "units": units, "kind": kind}
+    if fmt == "zarr":
+        with _zarr_output(path, shape, dtype, pyramid_levels=pyramid_levels, **settings) as out:
+            yield out
+    else:
+        with _tiff_output(path, shape, dtype, ome=fmt == "ome", compress_below=compress_below,
+                          **settings) as out:
+            yield out
+
+
+@contextmanager
+def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, pyramid_levels):
+    from unet_studio.app.io.zarr_io import (
+        NGFF_AXIS_ORDER,
+        add_pyramid,
+        create_ome_zarr,
+        default_pyramid_levels,
+        zarr_stem,
+    )
+
+    stored_axes = canonical_order(axes, NGFF_AXIS_ORDER)
+    stored_shape = tuple(shape[axes.index(a)] for a in stored_axes)
+    temporary = temporary_sibling(path)
+    try:
+        group, array = create_ome_zarr(temporary, stored_shape, dtype, axes=stored_axes, scale=scale,
+                                       units=units, kind=kind, name=zarr_stem(path))
+        yield array if stored_axes == axes else AxesOrderView(array, axes, stored_axes)
+        levels = pyramid_levels or default_pyramid_levels(stored_shape[-2:])
+        add_pyramid(group, stored_axes, scale, units, levels)
+        commit(temporary, path)
+    except BaseException:
+        remove_quietly(temporary)
+        raise
+
+
+@contextmanager
+def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, compress_below):
+    import tifffile
+    from unet_studio.app.io.tiff_write import tiff_layout, tiff_options, write_tiff
+
+    if not axes.endswith("YX"):
+        raise ValueError(f"a streamed TIFF needs Y and X as its last axes (got {axes}); write .zarr instead")
+    imagej, file_axes = tiff_layout(axes, dtype, shape, ome=ome)
+    if file_axes != axes:  # ImageJ would reorder: OME-TIFF keeps the caller's order
+        imagej, file_axes = False, axes
+    options = tiff_options(imagej, axes, shape, dtype, scale=scale, units=units, kind=kind)
+    temporary = temporary_sibling(path)
+    try:
+        mapped = tifffile.memmap(temporary, shape=shape, dtype=dtype, **options)
+        yield mapped
+        mapped.flush()
+        del mapped
+        if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize <= compress_below:
+            written = tifffile.memmap(temporary, mode="r")
+            write_tiff(path, written, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
+                       convert=np.asarray, ome=not imagej)
+            del written
+            remove_quietly(temporary)
+        else:
+            commit(temporary, path)
+    except BaseException:
+        remove_quietly(temporary)
+        raise

@@ -1,0 +1,248 @@
+"""Opening TIFF files (plain, ImageJ hyperstack, OME-TIFF) lazily with tifffile.
+
+Only headers and metadata are parsed. Contiguous uncompressed pixel data become an
+``np.memmap`` (the operating system pages them in on access); everything else (compressed,
+tiled, striped) goes through tifffile's Zarr store, which decodes only the strips or tiles an
+index touches. Physical pixel sizes come from OME-XML, the ImageJ description plus resolution
+tags, or (plain TIFF) the resolution tags when their unit is metric.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import numpy as np
+from unet_studio.app.errors import InputFileError
+from unet_studio.app.io.axes import (
+    UNIT_MICROMETER,
+    UNIT_SECOND,
+    default_scale_and_units,
+    length_in_um,
+    map_file_axes,
+    time_in_s,
+)
+from unet_studio.app.io.lazy import LazyArray
+from unet_studio.app.io.stack import Stack
+from unet_studio.app.io.tifflog import captured_tifffile_messages
+from unet_studio.app.io.validate import (
+    check_dtype,
+    check_page_data,
+    check_regular_file,
+    check_shape,
+    check_tiff_signature,
+)
+
+log = logging.getLogger(__name__)
+
+# Private TIFF tag where unet-studio records what a file holds ({"kind": "labels", ...}).
+UNET_STUDIO_TAG = 65100
+_METRIC_RESUNITS = {3: "cm", 4: "mm", 5: "um"}
+
+
+def open_tiff(path: Path, *, series: int = 0) -> Stack:
+    """Open series ``series`` of a TIFF file without reading pixels."""
+    file_size = check_regular_file(path)
+    check_tiff_signature(path)
+    with captured_tifffile_messages() as captured:
+        stack = _open_captured(path, series, file_size)
+    if captured.fatal:
+        stack.close()
+        raise InputFileError(path, f"is corrupt or truncated ({captured.fatal[0]})")
+    if captured.messages:
+        log.info("%s: tifffile: %s", path, "; ".join(captured.messages))
+        stack.metadata["warnings"] = captured.messages
+    return stack
+
+
+def _open_captured(path: Path, series: int, file_size: int) -> Stack:
+    import tifffile
+
+    try:
+        tif = tifffile.TiffFile(path)
+    except Exception as error:  # tifffile raises many types for damaged headers
+        raise InputFileError(path, f"is not a readable TIFF file ({error})") from error
+    try:
+        return _stack_from_tiff(path, tif, series, file_size)
+    except InputFileError:
+        tif.close()
+        raise
+    except Exception as error:
+        tif.close()
+        raise InputFileError(path, f"is a damaged TIFF file ({type(error).__name__}: {error})") from error
+
+
+def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int) -> Stack:
+    if not tif.series:
+        raise InputFileError(path, "contains no images")
+    if not 0 <= series_index < len(tif.series):
+        raise InputFileError(path, f"has {len(tif.series)} image series; series {series_index} does not exist")
+    series = tif.series[series_index]
+    shape = tuple(int(n) for n in series.shape)
+    check_shape(path, shape)
+    dtype = check_dtype(path, series.dtype)
+    _check_series_pages(path, series, file_size)
+    axes, guessed = map_file_axes(path, series.axes, shape)
+    data, mode = _level_array(path, tif, series, 0, dtype, file_size)
+    levels = (data, *(_level_array(path, tif, series, i, dtype, file_size)[0]
+                      for i in range(1, len(series.levels)))) if len(series.levels) > 1 else ()
+    scale, units = _physical_sizes(tif, series_index, axes)
+    metadata = {
+        "format": "ome-tiff" if tif.is_ome else "imagej" if tif.is_imagej else "tiff",
+        "file_axes": series.axes, "axes_source": "guessed" if guessed else "file",
+        "series_count": len(tif.series), "series": series_index, "lazy_mode": mode,
+        "file_dtype": str(series.dtype), "rgb": "S" in series.axes,
+        "compression": str(getattr(series.keyframe.compression, "name", series.keyframe.compression)).lower(),
+        **_unet_studio_tag(tif.pages.first),
+    }
+    return Stack(path=path, name=_stem(path), data=data, axes=axes, scale=scale, units=units,
+                 lazy=True, metadata=metadata, levels=levels, _closers=(tif.close,))
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".ome.tiff", ".ome.tif", ".tiff", ".tif"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return path.stem
+
+
+def _check_series_pages(path: Path, series, file_size: int) -> None:
+    """Check the data locations of the first and last page: truncation shows at the end."""
+    check_page_data(path, series.keyframe, file_size)
+    last = series.pages[len(series.pages) - 1] if len(series.pages) > 1 else None
+    if last is not None and getattr(last, "dataoffsets", None) is not None:
+        check_page_data(path, last, file_size)
+
+
+def _level_array(path: Path, tif, series, level: int, dtype: np.dtype, file_size: int):
+    """(lazy array, "memmap" | "chunked") for one pyramid level of ``series``."""
+    source = series.levels[level]
+    if source.dataoffset is not None and source.keyframe.is_memmappable:
+        file_dtype = np.dtype(source.dtype).newbyteorder(tif.byteorder)
+        end = source.dataoffset + int(np.prod(source.shape)) * file_dtype.itemsize
+        if end > file_size:
+            raise InputFileError(path, f"is truncated: its pixels need {end} bytes, the file has {file_size}")
+        mapped = np.memmap(path, dtype=file_dtype, mode="r", offset=source.dataoffset, shape=source.shape)
+        if file_dtype == dtype:
+            return mapped, "memmap"
+        return LazyArray(mapped, path, dtype=dtype), "memmap"
+    return LazyArray(_TiffZarrSource(series, level), path, dtype=dtype), "chunked"
+
+
+# Levels up to this size are decoded whole on each read instead of through Zarr.
+_DECODE_WHOLE_BELOW = 8 * 2**20
+
+
+class _TiffZarrSource:
+    """tifffile's Zarr view of one pyramid level, created on the first read.
+
+    Creating it costs milliseconds (zarr's event loop), which would dominate opening a folder
+    of many files; shape and dtype are known from the TIFF header without it.
+    """
+
+    def __init__(self, series, level: int):
+        self._series = series
+        self._level = level
+        self.shape = tuple(int(n) for n in series.levels[level].shape)
+        self.dtype = np.dtype(series.levels[level].dtype)
+        self._array = None
+
+    def __getitem__(self, key) -> np.ndarray:
+        with captured_tifffile_messages() as captured:
+            data = self._read(key)
+        if captured.fatal:
+            raise ValueError(captured.fatal[0])
+        return data
+
+    def _read(self, key) -> np.ndarray:
+        level = self._series.levels[self._level]
+        if level.nbytes <= _DECODE_WHOLE_BELOW:  # small: one tifffile call beats zarr's overhead
+            return level.asarray()[key]
+        if self._array is None:
+            import zarr
+
+            self._array = zarr.open_array(self._series.aszarr(level=self._level), mode="r")
+        return self._array[key]
+
+
+def _unet_studio_tag(page) -> dict:
+    tag = page.tags.get(UNET_STUDIO_TAG) if page is not None else None
+    if tag is None:
+        return {}
+    try:
+        recorded = json.loads(tag.value)
+    except (TypeError, ValueError):
+        return {}
+    return {"kind": recorded["kind"]} if isinstance(recorded, dict) and "kind" in recorded else {}
+
+
+def _physical_sizes(tif, series_index: int, axes: str) -> tuple[dict, dict]:
+    """(scale, units) per axis from OME, ImageJ or resolution metadata; unknown -> 1.0, pixel."""
+    scale, units = default_scale_and_units(axes)
+    if tif.is_ome:
+        found = _ome_sizes(tif.ome_metadata, series_index, tif.filehandle.path)
+    elif tif.is_imagej:
+        found = _imagej_sizes(tif.imagej_metadata or {}, tif.pages.first)
+    else:
+        found = _resolution_sizes(tif.pages.first)
+    for axis, value in found.items():
+        if axis in axes and value is not None:
+            scale[axis] = value
+            units[axis] = UNIT_SECOND if axis == "T" else UNIT_MICROMETER
+    return scale, units
+
+
+def _ome_sizes(xml_text: str | None, series_index: int, path: str) -> dict:
+    try:
+        root = ElementTree.fromstring(xml_text or "")
+    except ElementTree.ParseError as error:
+        log.warning("%s: ignoring unreadable OME-XML (%s); pixel sizes unknown", path, error)
+        return {}
+    images = [e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Image"]
+    if series_index >= len(images):
+        return {}
+    pixels = next((e for e in images[series_index] if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
+    if pixels is None:
+        return {}
+    attrib = pixels.attrib
+    found = {axis: length_in_um(attrib.get(f"PhysicalSize{axis}"), attrib.get(f"PhysicalSize{axis}Unit", "µm"))
+             for axis in "XYZ" if attrib.get(f"PhysicalSize{axis}")}
+    if attrib.get("TimeIncrement"):
+        found["T"] = time_in_s(attrib["TimeIncrement"], attrib.get("TimeIncrementUnit", "s"))
+    return found
+
+
+def _imagej_sizes(meta: dict, page) -> dict:
+    unit = str(meta.get("unit", "")).encode("ascii", "backslashreplace").decode("unicode_escape")
+    found = {}
+    resolution = _page_resolution(page, default_is_unknown=False)
+    if resolution is not None and length_in_um(1.0, unit) is not None:
+        found["X"] = length_in_um(1.0 / resolution[0], unit)
+        found["Y"] = length_in_um(1.0 / resolution[1], unit)
+    if "spacing" in meta:
+        found["Z"] = length_in_um(meta["spacing"], unit)
+    if "finterval" in meta:
+        found["T"] = time_in_s(meta["finterval"], meta.get("tunit", "s"))
+    return found
+
+
+def _resolution_sizes(page) -> dict:
+    unit = _METRIC_RESUNITS.get(int(getattr(page, "resolutionunit", 1) or 1))
+    resolution = _page_resolution(page)
+    if unit is None or resolution is None:
+        return {}
+    return {"X": length_in_um(1.0 / resolution[0], unit), "Y": length_in_um(1.0 / resolution[1], unit)}
+
+
+def _page_resolution(page, *, default_is_unknown: bool = True) -> tuple[float, float] | None:
+    """Pixels per unit (x, y), or None when absent, zero or (plain TIFF) the default of 1."""
+    try:
+        x, y = (float(v) for v in page.resolution)
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError):
+        return None
+    if x <= 0 or y <= 0 or (default_is_unknown and x == 1.0 and y == 1.0):
+        return None
+    return x, y

@@ -1,0 +1,88 @@
+"""TIFF output: ImageJ hyperstacks and OME-TIFF, written page by page (lazy inputs stay lazy)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+from unet_studio.app.io.axes import UNIT_PIXEL
+from unet_studio.app.io.write import (
+    BIGTIFF_BYTES,
+    IMAGEJ_DTYPES,
+    canonical_order,
+    unet_studio_tag,
+    write_atomically,
+)
+
+
+def tiff_layout(axes: str, dtype: np.dtype, shape: tuple[int, ...], *, ome: bool) -> tuple[bool, str]:
+    """(write as ImageJ?, axes order in the file) for data named by ``axes``.
+
+    ImageJ needs ``TZCYX`` order, one of its dtypes and less than 4 GB; otherwise OME-TIFF,
+    which keeps the given order when Y and X are last (else ``TZCYX`` order too).
+    """
+    nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    if not ome and np.dtype(dtype) in IMAGEJ_DTYPES and nbytes < BIGTIFF_BYTES:
+        return True, canonical_order(axes)
+    return False, axes if axes.endswith("YX") else canonical_order(axes)
+
+
+def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np.dtype, *,
+                 scale: dict, units: dict, kind: str) -> dict:
+    """tifffile keyword arguments carrying axes, calibration and our kind tag."""
+    known = {a: scale[a] for a in file_axes if units.get(a, UNIT_PIXEL) != UNIT_PIXEL}
+    options = {"photometric": "minisblack", "extratags": [unet_studio_tag(kind)]}
+    metadata = {"axes": file_axes}
+    if imagej:
+        options["imagej"] = True
+        if "X" in known and "Y" in known:
+            options["resolution"] = (1.0 / known["X"], 1.0 / known["Y"])
+            metadata["unit"] = "um"
+        if "Z" in known:
+            metadata["spacing"] = known["Z"]
+        if "T" in known:
+            metadata["finterval"] = known["T"]
+    else:
+        options["ome"] = True
+        nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+        options["bigtiff"] = nbytes >= BIGTIFF_BYTES
+        for axis in "XYZ":
+            if axis in known:
+                metadata[f"PhysicalSize{axis}"] = known[axis]
+                metadata[f"PhysicalSize{axis}Unit"] = "µm"
+        if "T" in known:
+            metadata["TimeIncrement"] = known["T"]
+            metadata["TimeIncrementUnit"] = "s"
+    options["metadata"] = metadata
+    return options
+
+
+def iter_planes(data, axes: str, file_axes: str, convert: Callable) -> Iterator[np.ndarray]:
+    """The (Y, X) planes of ``data`` in the page order of a file with ``file_axes``."""
+    outer = file_axes[:-2]
+    sizes = dict(zip(axes, data.shape))
+    for index in np.ndindex(*(sizes[a] for a in outer)):
+        key = [slice(None)] * len(axes)
+        for axis, i in zip(outer, index):
+            key[axes.index(axis)] = i
+        plane = np.asarray(data[tuple(key)])
+        if axes.index("Y") > axes.index("X"):
+            plane = plane.T
+        yield convert(plane)
+
+
+def write_tiff(path: Path, data, *, axes: str, scale: dict, units: dict, kind: str,
+               dtype: np.dtype, convert: Callable, ome: bool) -> Path:
+    """Compressed TIFF of ``data`` (any array-like named by ``axes``), written atomically."""
+    import tifffile
+
+    imagej, file_axes = tiff_layout(axes, dtype, tuple(data.shape), ome=ome)
+    shape = tuple(data.shape[axes.index(a)] for a in file_axes)
+    options = tiff_options(imagej, file_axes, shape, dtype, scale=scale, units=units, kind=kind)
+
+    def write_into(temporary: Path) -> None:
+        planes = iter_planes(data, axes, file_axes, convert)
+        tifffile.imwrite(temporary, data=planes, shape=shape, dtype=dtype, compression="zlib", **options)
+
+    return write_atomically(path, write_into)

@@ -1,0 +1,85 @@
+"""Opening big stacks reads no pixels: open time, RSS growth and bytes read, per format.
+
+Run: ``.venv/bin/python benchmarks/bench_io.py [--repeats 5] [--folder DIR]``. Builds, in a
+temporary folder on the same disk, a 2 GiB sparse ImageJ TIFF (memory-mapped path), a 1 GiB
+tiled zlib TIFF of zeros (chunked path) and a 2 GiB OME-Zarr with an empty level 0 and pyramid
+metadata, then reports the median time of ``open_stack`` and of reading one 512x512 plane.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import tifffile
+from unet_studio.app.io import open_stack
+from unet_studio.app.io.zarr_io import add_pyramid, create_ome_zarr
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * 4096
+
+
+def bytes_read() -> int:
+    with open("/proc/self/io") as handle:
+        return int(next(line for line in handle if line.startswith("rchar")).split()[1])
+
+
+def make_files(folder: Path) -> dict[str, Path]:
+    imagej = folder / "sparse_2gib.tif"
+    tifffile.imwrite(imagej, shape=(128, 2048, 4096), dtype=np.uint16, imagej=True,
+                     metadata={"axes": "ZYX"})
+    tiled = folder / "tiled_zlib_1gib.tif"
+    tile = np.zeros((512, 512), np.uint16)  # tifffile takes an iterator of tiles for tiled files
+    tifffile.imwrite(tiled, (tile for _ in range(32 * 8 * 8)), shape=(32, 4096, 4096), dtype=np.uint16,
+                     tile=(512, 512), compression="zlib", metadata={"axes": "ZYX"})
+    zarr_path = folder / "empty_2gib.ome.zarr"
+    scale, units = {"Z": 1.0, "Y": 0.5, "X": 0.5}, {"Z": "micrometer", "Y": "micrometer", "X": "micrometer"}
+    group, _ = create_ome_zarr(zarr_path, (64, 4096, 4096), np.uint16, axes="ZYX", scale=scale,
+                               units=units, kind="image")
+    add_pyramid(group, "ZYX", scale, units, 1)
+    return {"ImageJ TIFF, 2 GiB, uncompressed (memmap)": imagej,
+            "TIFF, 1 GiB, zlib 512x512 tiles (chunked)": tiled,
+            "OME-Zarr, 2 GiB, blosc chunks": zarr_path}
+
+
+def measure(path: Path, repeats: int) -> dict[str, float]:
+    opens, reads, rss_growth, read_bytes = [], [], [], []
+    for _ in range(repeats):
+        rss, read = rss_bytes(), bytes_read()
+        start = time.perf_counter()
+        stack = open_stack(path)
+        opens.append(time.perf_counter() - start)
+        rss_growth.append(rss_bytes() - rss)
+        read_bytes.append(bytes_read() - read)
+        start = time.perf_counter()
+        np.array(stack.data[stack.shape[0] // 2, 1024:1536, 1024:1536], copy=True)
+        reads.append(time.perf_counter() - start)
+        stack.close()
+    return {"open_ms": 1e3 * statistics.median(opens), "plane_ms": 1e3 * statistics.median(reads),
+            "rss_mib": statistics.median(rss_growth) / 2**20, "read_kib": statistics.median(read_bytes) / 1024,
+            "size_gib": stack.data.size * stack.dtype.itemsize / 2**30}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--folder", type=Path, default=None, help="where to build the files")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        files = make_files(Path(folder))
+        print("| file | pixels | open (median) | RSS growth on open | bytes read on open | one 512x512 plane |")
+        print("|---|---|---|---|---|---|")
+        for label, path in files.items():
+            r = measure(path, args.repeats)
+            print(f"| {label} | {r['size_gib']:.1f} GiB | {r['open_ms']:.1f} ms | {r['rss_mib']:.2f} MiB "
+                  f"| {r['read_kib']:.0f} KiB | {r['plane_ms']:.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()

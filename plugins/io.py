@@ -1,0 +1,155 @@
+"""napari reader and labels writer (npe2 contributions; wired in napari.yaml).
+
+The reader opens with :func:`unet_studio.app.io.open_stack`, so big files reach napari as lazy
+arrays (``np.memmap`` or :class:`LazyArray`, which read only the planes napari shows) and
+OME-Zarr / pyramidal OME-TIFF as a multiscale list. Channels become one layer each (split
+here, lazily, rather than through napari's ``channel_axis``, which would read a lazy array's
+whole channel); RGB(A) with colours last opens as one RGB layer. Files written by unet-studio
+as labels or masks open as Labels layers. Errors raise InputFileError, whose message names the
+file; napari shows it as a notification.
+
+This module imports no napari: it builds plain layer-data tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+READ_SUFFIXES = (".tif", ".tiff", ".zarr")  # covers .ome.tif and .ome.tiff
+_LABEL_KINDS = ("labels", "mask")
+_CHANNEL_COLORMAPS = ("magenta", "green", "cyan", "yellow", "blue", "red")
+
+
+def napari_get_reader(path):
+    """The reader for ``path`` (a path or list of paths), or None if we cannot read it."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path or [])
+    if not paths or not all(_is_supported(Path(p)) for p in paths):
+        return None
+    return read_stacks
+
+
+def _is_supported(path: Path) -> bool:
+    """TIFF and Zarr names, Zarr folders, and folders holding TIFF files (one stack)."""
+    from unet_studio.app.io.folder import TIFF_SUFFIXES
+    from unet_studio.app.io.opening import is_zarr
+
+    if path.name.lower().endswith(READ_SUFFIXES) or is_zarr(path):
+        return True
+    return path.is_dir() and any(p.suffix.lower() in TIFF_SUFFIXES for p in path.iterdir())
+
+
+def read_stacks(path) -> list[tuple]:
+    """Layer data tuples ``(data, meta, layer_type)`` for every stack in ``path``."""
+    from unet_studio.app.io import open_stack
+
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    layers = []
+    for one in paths:
+        layers.extend(stack_layers(open_stack(one)))
+    return layers
+
+
+def stack_layers(stack) -> list[tuple]:
+    """Layer data tuples for one Stack: one per channel, or one RGB / labels layer."""
+    kind = stack.metadata.get("kind")
+    layer_type = "labels" if kind in _LABEL_KINDS else "image"
+    if "C" not in stack.axes:
+        return [_layer(stack, stack.axes, None, layer_type, {})]
+    c_axis = stack.axes.index("C")
+    n_channels = stack.shape[c_axis]
+    if layer_type == "image" and stack.metadata.get("rgb") and c_axis == stack.ndim - 1 \
+            and n_channels in (3, 4) and stack.dtype == np.uint8:
+        return [_layer(stack, stack.axes, None, "image", {"rgb": True})]
+    axes = stack.axes.replace("C", "")
+    layers = []
+    for channel in range(n_channels):
+        extra = {} if layer_type == "labels" or n_channels == 1 else {
+            "colormap": _CHANNEL_COLORMAPS[channel % len(_CHANNEL_COLORMAPS)],
+            "blending": "translucent_no_depth" if channel == 0 else "additive"}
+        layers.append(_layer(stack, axes, channel, layer_type, extra))
+    return layers
+
+
+def _channel_view(array, c_axis: int, channel: int):
+    from unet_studio.app.io.lazy import LazyArray
+
+    key = (slice(None),) * c_axis + (channel,)
+    return array.view(key) if isinstance(array, LazyArray) else array[key]
+
+
+def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) -> tuple:
+    arrays = list(stack.levels) if stack.levels else [stack.data]
+    if channel is not None:
+        arrays = [_channel_view(a, stack.axes.index("C"), channel) for a in arrays]
+    name = stack.name if channel is None or stack.shape[stack.axes.index("C")] == 1 \
+        else f"{stack.name} [C{channel}]"
+    spatial = axes.replace("C", "")  # an RGB layer keeps C last, napari does not scale it
+    meta = {
+        "name": name,
+        "scale": [stack.scale[a] for a in spatial],
+        "units": [stack.units.get(a, "pixel") for a in spatial],
+        "axis_labels": list(spatial),
+        "metadata": {"axes": spatial, "source_path": str(stack.path), "channel": channel,
+                     "kind": stack.metadata.get("kind"), "format": stack.metadata.get("format")},
+        **extra,
+    }
+    if len(arrays) > 1:
+        meta["multiscale"] = True
+    return (arrays if len(arrays) > 1 else arrays[0], meta, layer_type)
+
+
+def write_labels(path: str, data, meta: dict) -> list[str]:
+    """napari labels writer: compressed TIFF (ImageJ/OME) or OME-Zarr with axes and scale.
+
+    Axes come from the layer metadata our reader set (else YX / ZYX / TZYX by dimension);
+    the scale from the layer (micrometres when its units say so). Refuses to overwrite the
+    image the labels were made from.
+    """
+    from unet_studio.app.io import write_stack
+
+    if isinstance(data, Sequence):  # multiscale labels (napari's MultiScaleData): full resolution
+        data = data[0]
+    layer_metadata = meta.get("metadata") or {}
+    axes = layer_metadata.get("axes") or _default_axes(np.ndim(data))
+    if len(axes) != np.ndim(data):
+        axes = _default_axes(np.ndim(data))
+    scale, units = _scale_from_layer(axes, meta)
+    target = Path(path)
+    if not target.suffix:
+        target = target.with_suffix(".tif")
+    written = write_stack(target, data, axes=axes, scale=scale, units=units, kind="labels",
+                          source=layer_metadata.get("source_path"))
+    return [str(written)]
+
+
+def _default_axes(ndim: int) -> str:
+    axes = {2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}.get(ndim)
+    if axes is None:
+        raise ValueError(f"cannot save {ndim}-dimensional labels; 2 to 5 dimensions are supported")
+    return axes
+
+
+def _scale_from_layer(axes: str, meta: dict) -> tuple[dict, dict]:
+    """Scale in micrometres / seconds and units per axis from a layer's scale and units."""
+    from unet_studio.app.io.axes import (
+        UNIT_MICROMETER,
+        UNIT_PIXEL,
+        UNIT_SECOND,
+        length_in_um,
+        time_in_s,
+    )
+
+    scale_values = list(meta.get("scale") or [1.0] * len(axes))
+    unit_values = list(meta.get("units") or [UNIT_PIXEL] * len(axes))
+    scale, units = {}, {}
+    for axis, value, unit in zip(axes, scale_values, unit_values):
+        unit = str(unit)
+        converted = time_in_s(value, unit) if axis == "T" else length_in_um(value, unit)
+        if unit == UNIT_PIXEL or converted is None:
+            scale[axis], units[axis] = float(value) if float(value) > 0 else 1.0, UNIT_PIXEL
+        else:
+            scale[axis], units[axis] = converted, UNIT_SECOND if axis == "T" else UNIT_MICROMETER
+    return scale, units
