@@ -1,0 +1,207 @@
+"""``unet-studio finetune``: fine-tune a model on corrected labels and save it with its lineage.
+
+    unet-studio finetune --image IMG --labels LABELS [--reviewed MASK] \\
+        [--image IMG2 --labels LABELS2 ...] [--model BASE] -o OUT_DIR \\
+        [--max-seconds S] [--epochs N] [--device auto|cpu|cuda|mps]
+
+``--image``/``--labels`` (and ``--reviewed`` where given) pair up in order. Without
+``--model`` the default model is fine-tuned, or, when there is none, a new network
+(``--architecture``) is trained from scratch. Checkpoints go to ``OUT_DIR/.checkpoints`` while
+training: running the same command again after a crash resumes there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import time
+from pathlib import Path
+
+HELP = "fine-tune a model on corrected labels (or train a new one) and save it as a model folder"
+
+log = logging.getLogger(__name__)
+PROGRESS_EVERY_SECONDS = 5.0
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    data = parser.add_argument_group("training data (repeat --image/--labels per image)")
+    data.add_argument("--image", action="append", required=True, metavar="IMG",
+                      help="image stack (TIFF, OME-Zarr, folder or quoted glob)")
+    data.add_argument("--labels", action="append", required=True, metavar="LABELS",
+                      help="corrected labels for the image before it (same shape, no C axis)")
+    data.add_argument("--reviewed", action="append", metavar="MASK",
+                      help="mask of reviewed pixels (nonzero = learn from here); give one per "
+                           "image or none (then every pixel counts)")
+    data.add_argument("--axes", default=None,
+                      help="axes of the images if their files do not say (e.g. TYX, ZYX, CYX)")
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", metavar="BASE",
+                       help="model to start from: a model folder or a library name "
+                            "(default: the default model)")
+    model.add_argument("--architecture", default="unet",
+                       help="network to build when there is no model to start from (default: unet)")
+    model.add_argument("--spatial-dims", type=int, choices=(2, 3), default=2,
+                       help="2D or 3D for a newly built network (default 2)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
+                        help="folder for the fine-tuned model (created)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a model already in OUT_DIR")
+    budget = parser.add_argument_group("budget and settings")
+    budget.add_argument("--max-seconds", type=float, default=None,
+                        help="time budget in seconds (default 60 when no other budget is given)")
+    budget.add_argument("--epochs", type=int, default=None, help="passes over the reviewed data")
+    budget.add_argument("--max-steps", type=int, default=None, help="optimiser steps")
+    budget.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
+    budget.add_argument("--train-layers", choices=("all", "decoder"), default="all",
+                        help="train every layer (default) or only the decoder")
+    budget.add_argument("--batch-size", type=int, default=4)
+    budget.add_argument("--patch-size", type=int, default=128)
+    budget.add_argument("--learning-rate", type=float, default=5e-4)
+    budget.add_argument("--seed", type=int, default=0)
+
+
+def read_array(path: str, *, axes: str | None = None, what: str):
+    """Pixels and axes of a stack file (InputFileError naming the file on failure)."""
+    import numpy as np
+    from unet_studio.app.io import open_stack
+
+    with open_stack(path, axes=axes) as stack:
+        log.info("reading %s %s (%s %s)", what, stack.path, stack.axes, stack.shape)
+        return np.asarray(stack.to_numpy()), stack.axes
+
+
+def load_examples(args) -> tuple[list, list[dict]]:
+    """TrainingExamples from the --image/--labels/--reviewed triples, and what they came from."""
+    import numpy as np
+    from unet_studio.app.errors import InputFileError, UserError
+    from unet_studio.models.training import TrainingExample
+
+    if len(args.image) != len(args.labels):
+        raise UserError(f"got {len(args.image)} --image but {len(args.labels)} --labels; "
+                        "give one --labels per --image")
+    reviewed = args.reviewed or [None] * len(args.image)
+    if len(reviewed) != len(args.image):
+        raise UserError(f"got {len(reviewed)} --reviewed for {len(args.image)} images; give one "
+                        "per image or none")
+    examples, files = [], []
+    for image_path, labels_path, mask_path in zip(args.image, args.labels, reviewed):
+        image, axes = read_array(image_path, axes=args.axes, what="image")
+        spatial_shape = image.shape
+        if "C" in axes:
+            image = np.moveaxis(image, axes.index("C"), 0)
+            spatial_shape = image.shape[1:]
+        labels, _ = read_array(labels_path, what="labels")
+        if labels.shape != spatial_shape:
+            raise InputFileError(labels_path, f"has shape {labels.shape}, the image {image_path} "
+                                              f"has {image.shape} ({axes})")
+        if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+            raise InputFileError(labels_path, f"holds {labels.dtype} values, not integer labels")
+        mask = None
+        if mask_path is not None:
+            mask, _ = read_array(mask_path, what="reviewed mask")
+            if mask.shape != labels.shape:
+                raise InputFileError(mask_path, f"has shape {mask.shape}, the labels have "
+                                                f"{labels.shape}")
+            mask = mask != 0
+        examples.append(TrainingExample(image, labels, mask, name=Path(image_path).name))
+        files.append({"image": str(image_path), "labels": str(labels_path),
+                      "reviewed": None if mask_path is None else str(mask_path), "axes": axes})
+    return examples, files
+
+
+def starting_model(args, in_channels: int, spatial_dims: int):
+    """(net, parent) from --model, else the default model, else a new --architecture net."""
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.models.weights import load_model
+
+    library = ModelLibrary()
+    info = library.get(args.model) if args.model else library.default()
+    if info is None:
+        from unet_studio.models.registry import build_model
+
+        log.warning("no default model: training a new %s from scratch", args.architecture)
+        net = build_model(args.architecture, spatial_dims=spatial_dims, in_channels=in_channels)
+        return net, None
+    net = load_model(info.path)
+    return net, {"ref": info.ref, "name": info.name, "path": str(info.path)}
+
+
+def make_config(args):
+    from unet_studio.models.training import FinetuneConfig
+
+    max_seconds = args.max_seconds
+    if max_seconds is None and args.epochs is None and args.max_steps is None:
+        max_seconds = 60.0
+    return FinetuneConfig(max_seconds=max_seconds, epochs=args.epochs, max_steps=args.max_steps,
+                          device=args.device, train_layers=args.train_layers,
+                          batch_size=args.batch_size, patch_size=args.patch_size,
+                          learning_rate=args.learning_rate, seed=args.seed)
+
+
+def check_output(output: Path, parent: dict | None, overwrite: bool) -> None:
+    """Never write over the parent model, nor over another model unless asked to."""
+    from unet_studio.app.errors import UserError
+
+    if parent is not None and output.resolve() == Path(parent["path"]).resolve():
+        raise UserError(f"{output} is the model being fine-tuned; choose another -o folder")
+    if (output / "config.json").exists() and not overwrite:
+        raise UserError(f"{output} already holds a model; use --overwrite or another -o folder")
+
+
+def train(net, examples, config, checkpoints: Path):
+    """Run the loop, printing a progress line every few seconds to stderr."""
+    from unet_studio.models.training import iter_finetune
+
+    generator = iter_finetune(net, examples, config, checkpoint_dir=checkpoints)
+    shown = -PROGRESS_EVERY_SECONDS
+    while True:
+        try:
+            progress = next(generator)
+        except StopIteration as stop:
+            return stop.value
+        final = progress.fraction >= 1 and progress.validated
+        if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS or final:
+            shown = time.monotonic()
+            val = "" if progress.val_loss is None else (
+                f"  val loss {progress.val_loss:.4f}  val score {progress.val_metric:.3f}")
+            print(f"step {progress.step}  epoch {progress.epoch:.1f}  loss "
+                  f"{progress.smoothed_loss:.4f}{val}  {progress.elapsed:.0f} s "
+                  f"({100 * progress.fraction:.0f}%)", file=sys.stderr, flush=True)
+
+
+def report(result, output: Path) -> None:
+    keys = ("val_loss", "f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou")
+    if "f1_50" not in result.metrics_after:
+        keys += ("val_metric",)
+    print(f"trained {result.steps} steps in {result.elapsed:.1f} s (stopped by {result.stopped})")
+    shown = [k for k in keys if k in result.metrics_after]
+    if not shown:
+        print("no held-out data: review a larger area to get before/after metrics")
+    for key in shown:
+        print(f"  {key:18s} before {result.metrics_before.get(key, float('nan')):.4f}"
+              f"  after {result.metrics_after[key]:.4f}")
+    print(f"saved fine-tuned model to {output}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.errors import UserError
+    from unet_studio.models.training.lineage import lineage_metadata
+    from unet_studio.models.weights import save_model
+
+    output = Path(args.output)
+    try:
+        config = make_config(args)
+        check_output(output, None, args.overwrite)
+        examples, files = load_examples(args)
+        net, parent = starting_model(args, examples[0].in_channels, args.spatial_dims)
+        check_output(output, parent, args.overwrite)
+        result = train(net, examples, config, output / ".checkpoints")
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    metadata = lineage_metadata(result, name=output.name, parent=parent, data_files=files)
+    save_model(result.net, output, task=getattr(net, "task", None), metadata=metadata)
+    shutil.rmtree(output / ".checkpoints", ignore_errors=True)
+    report(result, output)
+    return 0

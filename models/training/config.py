@@ -1,0 +1,165 @@
+"""Fine-tuning settings: frozen dataclasses that validate themselves and round-trip via JSON."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+TRAIN_LAYERS = ("all", "decoder")
+SELECT_BEST_BY = ("val_loss", "val_metric")
+
+
+def _check_range(name: str, value: float, low: float, high: float) -> None:
+    if not low <= value <= high:
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Random augmentation applied identically to image, target and weights.
+
+    Probabilities are per patch. Geometric: flips on every spatial axis, 90 degree turns in
+    the last two axes (square patches only), elastic deformation from a coarse grid of
+    random displacements (``elastic_grid`` points per axis, standard deviation
+    ``elastic_sigma`` pixels) as in the 2015 U-Net paper. Intensity (on normalised images):
+    scale ``*U(1 - s, 1 + s)``, shift ``+U(-s, s)``, gamma ``exp(U(-g, g))``, Gaussian noise
+    with standard deviation up to ``noise_std``, Gaussian blur with sigma up to ``blur_sigma``.
+    """
+
+    flip: bool = True
+    rotate90: bool = True
+    elastic_probability: float = 0.3
+    elastic_grid: int = 3
+    elastic_sigma: float = 6.0
+    intensity_probability: float = 0.8
+    scale: float = 0.25
+    shift: float = 0.1
+    gamma: float = 0.3
+    noise_probability: float = 0.2
+    noise_std: float = 0.05
+    blur_probability: float = 0.2
+    blur_sigma: float = 1.0
+
+    def __post_init__(self):
+        for name in ("elastic_probability", "intensity_probability", "noise_probability",
+                     "blur_probability"):
+            _check_range(name, getattr(self, name), 0.0, 1.0)
+        if self.elastic_grid < 2:
+            raise ValueError(f"elastic_grid must be >= 2 points per axis, got {self.elastic_grid}")
+        for name in ("elastic_sigma", "scale", "shift", "gamma", "noise_std", "blur_sigma"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        _check_range("scale", self.scale, 0.0, 0.9)
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """How to train: budget, data harvesting, loss, optimiser and checkpoints.
+
+    Training stops at the first of ``max_seconds``, ``epochs`` and ``max_steps`` reached (at
+    least one must be set). An *epoch* is as many patches as it takes to cover the reviewed
+    training pixels once. ``patch_size``: int (same on every axis) or one size per spatial
+    axis of the network; it is rounded up to a shape the network accepts.
+    """
+
+    max_seconds: float | None = 60.0
+    epochs: int | None = None
+    max_steps: int | None = None
+    batch_size: int = 4
+    patch_size: int | tuple[int, ...] = 128
+    learning_rate: float = 5e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 20
+    min_lr_ratio: float = 0.05
+    grad_clip: float = 1.0
+    train_layers: str = "all"
+    amp: bool = True
+    device: str = "auto"
+    # Loss: cross-entropy weighted by the 2015 border map (w0, sigma in pixels) and by
+    # ``changed_weight`` on pixels the user edited, plus ``dice_weight`` x soft Dice.
+    dice_weight: float = 1.0
+    border_w0: float = 10.0
+    border_sigma: float = 5.0
+    changed_weight: float = 3.0
+    boundary_width: int = 1
+    # Fraction of patches centred on a changed pixel (when there are any).
+    focus_changed: float = 0.3
+    # Data: share of reviewed pixels held out for validation, share of patches from replay.
+    val_fraction: float = 0.15
+    replay_fraction: float = 0.25
+    val_every: int = 25
+    # The "last" checkpoint (with optimiser state) is rewritten at a validation step only
+    # when this many seconds passed since the previous one, and always at the end or cancel.
+    checkpoint_seconds: float = 15.0
+    select_best_by: str = "val_loss"
+    augment: AugmentConfig | None = field(default_factory=AugmentConfig)
+    seed: int = 0
+    resume: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.patch_size, list):
+            object.__setattr__(self, "patch_size", tuple(self.patch_size))
+        if isinstance(self.augment, dict):
+            object.__setattr__(self, "augment", AugmentConfig(**self.augment))
+        self._validate_budget()
+        self._validate_numbers()
+        if self.train_layers not in TRAIN_LAYERS:
+            raise ValueError(f"train_layers must be one of {TRAIN_LAYERS}, got {self.train_layers!r}")
+        if self.select_best_by not in SELECT_BEST_BY:
+            raise ValueError(
+                f"select_best_by must be one of {SELECT_BEST_BY}, got {self.select_best_by!r}"
+            )
+
+    def _validate_budget(self) -> None:
+        if self.max_seconds is None and self.epochs is None and self.max_steps is None:
+            raise ValueError("set at least one of max_seconds, epochs and max_steps")
+        if self.max_seconds is not None and self.max_seconds <= 0:
+            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+        for name in ("epochs", "max_steps"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be >= 1, got {value}")
+
+    def _validate_numbers(self) -> None:
+        sizes = (self.patch_size,) if isinstance(self.patch_size, int) else self.patch_size
+        if not 1 <= len(sizes) <= 3 or any(int(s) < 8 for s in sizes):
+            raise ValueError(f"patch_size must be 1 to 3 sizes of at least 8, got {self.patch_size}")
+        positive = ("batch_size", "learning_rate", "val_every", "boundary_width", "border_sigma")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        non_negative = ("weight_decay", "warmup_steps", "grad_clip", "dice_weight", "border_w0",
+                        "checkpoint_seconds")
+        for name in non_negative:
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.changed_weight < 1:
+            raise ValueError(f"changed_weight must be >= 1, got {self.changed_weight}")
+        _check_range("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
+        _check_range("focus_changed", self.focus_changed, 0.0, 1.0)
+        _check_range("val_fraction", self.val_fraction, 0.0, 0.5)
+        _check_range("replay_fraction", self.replay_fraction, 0.0, 0.9)
+
+    def patch_shape(self, spatial_dims: int) -> tuple[int, ...]:
+        """Requested patch shape for a network with ``spatial_dims`` axes."""
+        if isinstance(self.patch_size, int):
+            return (int(self.patch_size),) * spatial_dims
+        if len(self.patch_size) != spatial_dims:
+            raise ValueError(
+                f"patch_size {self.patch_size} has {len(self.patch_size)} axes, the network "
+                f"has {spatial_dims}"
+            )
+        return tuple(int(s) for s in self.patch_size)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        if isinstance(self.patch_size, tuple):
+            data["patch_size"] = list(self.patch_size)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> FinetuneConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown FinetuneConfig keys {unknown}; allowed: {sorted(known)}")
+        return cls(**data)

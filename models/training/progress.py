@@ -1,0 +1,78 @@
+"""What training reports while it runs (``TrainProgress``) and when it ends (``FinetuneResult``)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from unet_studio.models.training.config import FinetuneConfig
+
+
+@dataclass(frozen=True)
+class TrainProgress:
+    """One training step. ``loss``: this step's training loss; ``smoothed_loss``: its running
+    mean (for a readable plot); ``val_loss``/``val_metric``: the latest validation (object
+    F1 at IoU 0.5 for instance models, mean foreground Dice for semantic ones; None before
+    the first or without held-out data) and ``validated`` says whether it was measured at
+    this step; ``best``: best validation score so far (per ``select_best_by``) and
+    ``improved`` whether this step set it; ``fraction``: share of the budget used, 0..1."""
+
+    step: int
+    epoch: float
+    loss: float
+    smoothed_loss: float
+    lr: float
+    elapsed: float
+    fraction: float
+    total_steps: int | None = None
+    val_loss: float | None = None
+    val_metric: float | None = None
+    validated: bool = False
+    best: float | None = None
+    improved: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FinetuneResult:
+    """The outcome. ``net`` holds the best weights (by validation; the last ones without
+    held-out data); ``metrics_before``/``metrics_after``: the held-out scores of the starting
+    and the returned weights (empty dicts without held-out data); ``stopped``: which budget
+    ended the run ("max_seconds", "epochs" or "max_steps")."""
+
+    net: Any
+    history: list[dict]
+    metrics_before: dict
+    metrics_after: dict
+    config: FinetuneConfig
+    data_summary: dict
+    best_step: int
+    steps: int
+    elapsed: float
+    stopped: str
+    checkpoint_dir: Path | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def improved(self) -> bool | None:
+        """Did the held-out loss go down? None without held-out data."""
+        before, after = self.metrics_before.get("val_loss"), self.metrics_after.get("val_loss")
+        if before is None or after is None:
+            return None
+        return after < before
+
+    def summary(self) -> dict:
+        """JSON-able record for lineage metadata."""
+        return {
+            "config": self.config.to_dict(),
+            "data": self.data_summary,
+            "metrics_before": self.metrics_before,
+            "metrics_after": self.metrics_after,
+            "best_step": self.best_step,
+            "steps": self.steps,
+            "elapsed_seconds": round(self.elapsed, 3),
+            "stopped": self.stopped,
+        }

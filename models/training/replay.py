@@ -1,0 +1,89 @@
+"""Examples from earlier fine-tuning rounds, kept so that a new round does not forget them.
+
+Each example is cropped to its reviewed region (plus some context) when added; the oldest
+go first when the buffer is over its pixel budget. Saved as one compressed ``.npz`` (plain
+arrays, loaded with ``allow_pickle=False``), written atomically.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage as ndi
+from unet_studio.models.training.checkpoint import atomic_write_bytes
+from unet_studio.models.training.examples import TrainingExample
+
+FILENAME = "replay.npz"
+FIELDS = ("image", "labels", "reviewed", "changed")
+
+
+def crop_to_reviewed(example: TrainingExample, margin: int = 32) -> TrainingExample | None:
+    """The example cut to the bounding box of its reviewed pixels grown by ``margin``."""
+    reviewed = example.reviewed_mask
+    if not reviewed.any():
+        return None
+    box = ndi.find_objects(reviewed.astype(np.uint8))[0]
+    box = tuple(slice(max(s.start - margin, 0), min(s.stop + margin, n))
+                for s, n in zip(box, reviewed.shape))
+    image_box = (slice(None), *box) if example.has_channel_axis else box
+    return TrainingExample(
+        image=np.array(example.image[image_box]), labels=np.array(example.labels[box]),
+        reviewed=np.array(reviewed[box]), changed=np.array(example.changed_mask[box]),
+        name=example.name,
+    )
+
+
+class ReplayBuffer:
+    """Up to ``max_pixels`` labelled pixels of earlier examples, newest kept."""
+
+    def __init__(self, max_pixels: int = 16_000_000, margin: int = 32):
+        if max_pixels <= 0:
+            raise ValueError(f"max_pixels must be > 0, got {max_pixels}")
+        self.max_pixels, self.margin = int(max_pixels), int(margin)
+        self._examples: list[TrainingExample] = []
+
+    def __len__(self) -> int:
+        return len(self._examples)
+
+    @property
+    def examples(self) -> list[TrainingExample]:
+        return list(self._examples)
+
+    @property
+    def pixels(self) -> int:
+        return sum(e.labels.size for e in self._examples)
+
+    def add(self, examples) -> None:
+        """Add copies of the reviewed parts of ``examples``; drop the oldest if over budget."""
+        for example in examples:
+            cropped = crop_to_reviewed(example, self.margin)
+            if cropped is not None:
+                self._examples.append(cropped)
+        while len(self._examples) > 1 and self.pixels > self.max_pixels:
+            self._examples.pop(0)
+
+    def save(self, directory) -> Path:
+        arrays = {}
+        for i, example in enumerate(self._examples):
+            for name in FIELDS:
+                arrays[f"{i}_{name}"] = getattr(example, name if name in ("image", "labels")
+                                                else f"{name}_mask")
+            arrays[f"{i}_name"] = np.array(example.name)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, count=np.array(len(self._examples)), **arrays)
+        return atomic_write_bytes(Path(directory) / FILENAME, buffer.getvalue())
+
+    @classmethod
+    def load(cls, directory, **kwargs) -> ReplayBuffer:
+        """A buffer read from ``directory`` (empty if it has no saved buffer)."""
+        buffer = cls(**kwargs)
+        path = Path(directory) / FILENAME
+        if not path.exists():
+            return buffer
+        with np.load(path, allow_pickle=False) as data:
+            for i in range(int(data["count"])):
+                fields = {name: data[f"{i}_{name}"] for name in FIELDS}
+                buffer._examples.append(TrainingExample(**fields, name=str(data[f"{i}_name"])))
+        return buffer

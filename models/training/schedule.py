@@ -1,0 +1,106 @@
+"""Budget, learning-rate schedule and which layers train.
+
+The schedule runs on *budget used* (0..1), the larger of steps done / step budget and
+seconds spent / time budget, so a cosine decay reaches its end exactly when a time budget
+("60 s") runs out, however fast the machine is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from unet_studio.models.training.config import FinetuneConfig
+
+
+@dataclass(frozen=True)
+class Budget:
+    """When to stop: ``total_steps`` (None: time only) and ``max_seconds`` (None: steps only)."""
+
+    total_steps: int | None
+    max_seconds: float | None
+    steps_per_epoch: int
+
+    @classmethod
+    def from_config(cls, config: FinetuneConfig, steps_per_epoch: int) -> Budget:
+        limits = []
+        if config.epochs is not None:
+            limits.append(config.epochs * steps_per_epoch)
+        if config.max_steps is not None:
+            limits.append(config.max_steps)
+        return cls(min(limits) if limits else None, config.max_seconds, steps_per_epoch)
+
+    def fraction(self, step: int, elapsed: float) -> float:
+        """Share of the budget used after ``step`` steps and ``elapsed`` seconds, 0..1."""
+        used = 0.0
+        if self.total_steps:
+            used = step / self.total_steps
+        if self.max_seconds:
+            used = max(used, elapsed / self.max_seconds)
+        return min(used, 1.0)
+
+    def stop_reason(self, step: int, elapsed: float, config: FinetuneConfig) -> str | None:
+        if self.max_seconds is not None and elapsed >= self.max_seconds:
+            return "max_seconds"
+        if self.total_steps is not None and step >= self.total_steps:
+            by_epochs = config.epochs is not None and self.total_steps == (
+                config.epochs * self.steps_per_epoch)
+            return "epochs" if by_epochs else "max_steps"
+        return None
+
+
+def learning_rate(config: FinetuneConfig, step: int, fraction: float) -> float:
+    """Linear warm-up over ``warmup_steps``, then cosine decay to ``min_lr_ratio`` x base."""
+    warm = min(1.0, (step + 1) / (config.warmup_steps + 1))
+    cosine = 0.5 * (1.0 + math.cos(math.pi * min(max(fraction, 0.0), 1.0)))
+    ratio = config.min_lr_ratio + (1.0 - config.min_lr_ratio) * cosine
+    return config.learning_rate * warm * ratio
+
+
+def encoder_of(net: torch.nn.Module) -> torch.nn.Module | list[torch.nn.Module]:
+    """The part frozen by ``train_layers="decoder"``: ``net.encoder`` (ResNet-encoder nets
+    and any net that names it), else the down path a plain U-Net publishes."""
+    encoder = getattr(net, "encoder", None)
+    if isinstance(encoder, torch.nn.Module):
+        return encoder
+    for name in ("down_path", "down_blocks", "encoder_blocks", "downs"):
+        part = getattr(net, name, None)
+        if isinstance(part, torch.nn.Module):
+            return part
+    raise ValueError(
+        f"train_layers='decoder' needs a network with an encoder; {type(net).__name__} has "
+        "none that unet-studio recognises, use train_layers='all'"
+    )
+
+
+def frozen_modules(net: torch.nn.Module, config: FinetuneConfig) -> list[torch.nn.Module]:
+    """Modules whose parameters do not train (and whose norm statistics stay fixed)."""
+    if config.train_layers == "all":
+        return []
+    encoder = encoder_of(net)
+    return encoder if isinstance(encoder, list) else [encoder]
+
+
+def make_optimizer(net: torch.nn.Module, frozen, config: FinetuneConfig) -> torch.optim.AdamW:
+    """AdamW over the trainable parameters; norm weights and biases get no weight decay."""
+    frozen_ids = {id(p) for module in frozen for p in module.parameters()}
+    decay, no_decay = [], []
+    for parameter in net.parameters():
+        if id(parameter) in frozen_ids:
+            parameter.requires_grad_(False)
+            continue
+        parameter.requires_grad_(True)
+        (no_decay if parameter.ndim <= 1 else decay).append(parameter)
+    if not decay and not no_decay:
+        raise ValueError("nothing to train: every parameter is frozen")
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+def set_train_mode(net: torch.nn.Module, frozen) -> None:
+    """Train mode, except frozen parts stay in eval mode so BatchNorm statistics hold still."""
+    net.train()
+    for module in frozen:
+        module.eval()

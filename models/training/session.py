@@ -1,0 +1,242 @@
+"""One fine-tuning run's state: data, optimiser, best weights, checkpoints.
+
+``iter_finetune`` (loop.py) drives a :class:`Session` step by step; everything a resumed run
+needs (weights, optimiser, step, clock, history, best, RNG states) goes through
+:meth:`Session.save_last` / :meth:`Session.restore`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from unet_studio.models.devices import autocast_dtype, resolve_device
+from unet_studio.models.task import TaskSpec
+from unet_studio.models.training import checkpoint as ckpt
+from unet_studio.models.training.augment import augment_batch
+from unet_studio.models.training.harvest import PatchSampler, harvest
+from unet_studio.models.training.losses import center_crop, training_loss
+from unet_studio.models.training.schedule import (
+    Budget,
+    frozen_modules,
+    make_optimizer,
+    set_train_mode,
+)
+from unet_studio.models.training.validate import evaluate
+
+log = logging.getLogger(__name__)
+
+# Settings that may differ between a run and its resumption (budgets, where it runs).
+RESUMABLE_CHANGES = ("max_seconds", "epochs", "max_steps", "device", "amp", "resume",
+                     "checkpoint_seconds")
+
+
+def net_geometry(net: torch.nn.Module) -> tuple[int, int, int]:
+    """(spatial_dims, in_channels, out_channels), from the network contract's attributes or,
+    for a plain module, from its first and last convolution."""
+    if all(hasattr(net, a) for a in ("spatial_dims", "in_channels", "out_channels")):
+        return int(net.spatial_dims), int(net.in_channels), int(net.out_channels)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.modules.conv._ConvNd)]
+    if not convs:
+        raise ValueError(f"cannot tell the geometry of {type(net).__name__}: no convolution")
+    return len(convs[0].kernel_size), convs[0].in_channels, convs[-1].out_channels
+
+
+def resolve_task(net, task: TaskSpec | None, spatial_dims: int, out_channels: int) -> TaskSpec:
+    """``task``, else the network's own, else the default for its outputs (3: instance)."""
+    from types import SimpleNamespace
+
+    from unet_studio.models.weights import default_task
+
+    geometry = SimpleNamespace(spatial_dims=spatial_dims, out_channels=out_channels)
+    task = task or getattr(net, "task", None) or default_task(geometry)
+    if task.out_channels != out_channels:
+        raise ValueError(
+            f"the network has {out_channels} output channels but the {task.kind} task needs "
+            f"{task.out_channels} ({', '.join(task.class_names)})"
+        )
+    return task
+
+
+def choose_patch_shape(net, requested, examples, spatial_dims) -> tuple[int, ...]:
+    """The requested patch, no larger than the data, rounded up to a shape the net accepts."""
+    extent = [max(e.labels.shape[-spatial_dims:][a] for e in examples) for a in range(spatial_dims)]
+    shape = tuple(min(r, max(n, 8)) for r, n in zip(requested, extent))
+    if hasattr(net, "valid_input_shape"):
+        shape = tuple(net.valid_input_shape(shape))
+    return shape
+
+
+class Session:
+    """Everything one run holds. Build it, then ``restore()`` or ``start()``."""
+
+    def __init__(self, net, examples, config, *, task=None, checkpoint_dir=None, replay=()):
+        if not examples:
+            raise ValueError("no training examples given")
+        self.net, self.config = net, config
+        self.device = resolve_device(config.device)
+        self.amp_dtype = autocast_dtype(self.device, config.amp)
+        dims, in_channels, out_channels = net_geometry(net)
+        self.task = resolve_task(net, task, dims, out_channels)
+        self.patch_shape = choose_patch_shape(net, config.patch_shape(dims), examples, dims)
+        self.out_shape = (tuple(net.output_shape(self.patch_shape))
+                          if hasattr(net, "output_shape") else self.patch_shape)
+        self.data = harvest(examples, spatial_dims=dims, in_channels=in_channels, task=self.task,
+                            config=config, patch_shape=self.patch_shape,
+                            rng=np.random.default_rng(config.seed), replay=replay)
+        self.rng = np.random.default_rng([config.seed, 1])
+        self.sampler = PatchSampler(self.data, self.patch_shape, rng=self.rng,
+                                    replay_fraction=config.replay_fraction,
+                                    focus_changed=config.focus_changed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        net.to(self.device)
+        self.frozen = frozen_modules(net, config)
+        self.optimizer = make_optimizer(net, self.frozen, config)
+        self.scaler = torch.amp.GradScaler(self.device.type,
+                                           enabled=self.amp_dtype == torch.float16)
+        patch_pixels = math.prod(self.out_shape) * config.batch_size
+        steps_per_epoch = max(1, math.ceil(self.data.summary["train_pixels"] / patch_pixels))
+        self.budget = Budget.from_config(config, steps_per_epoch)
+        self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self.step, self.elapsed_before, self.history = 0, 0.0, []
+        self.smoothed: float | None = None
+        self.best_value: float | None = None
+        self.best_step, self.best_weights, self.best_metrics = 0, None, {}
+        self.metrics_before: dict = {}
+        self.latest_val: dict = {}
+        self._clock_start: float | None = None
+        self._last_save = -math.inf
+
+    # -- clock -------------------------------------------------------------------------
+    # Only time spent working counts against the budget: while the caller holds a yielded
+    # progress (plotting it, or paused) the clock stands still.
+    def start_clock(self) -> None:
+        self._clock_start = time.monotonic()
+
+    def stop_clock(self) -> None:
+        if self._clock_start is not None:
+            self.elapsed_before += time.monotonic() - self._clock_start
+            self._clock_start = None
+
+    @property
+    def elapsed(self) -> float:
+        running = 0.0 if self._clock_start is None else time.monotonic() - self._clock_start
+        return self.elapsed_before + running
+
+    # -- training ----------------------------------------------------------------------
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
+                              enabled=self.amp_dtype is not None)
+
+    def train_step(self, lr: float) -> float:
+        """One optimiser step on a fresh augmented batch; returns the batch loss."""
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        image, target, weight = (torch.from_numpy(a).to(self.device)
+                                 for a in self.sampler.sample(self.config.batch_size))
+        if self.config.augment is not None:
+            image, target, weight = augment_batch(image, target, weight, self.config.augment,
+                                                  self.generator)
+        target, weight = center_crop(target, self.out_shape), center_crop(weight, self.out_shape)
+        set_train_mode(self.net, self.frozen)
+        with self._autocast():
+            outputs = self.net(image)
+        loss = training_loss(outputs, target, weight, dice_weight=self.config.dice_weight)
+        self.optimizer.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss):
+            log.warning("step %d: loss is %s, skipping the update", self.step, float(loss))
+            return float("nan")
+        self.scaler.scale(loss).backward()
+        if self.config.grad_clip > 0:
+            self.scaler.unscale_(self.optimizer)
+            params = [p for g in self.optimizer.param_groups for p in g["params"]]
+            torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        value = float(loss.detach())
+        self.smoothed = value if self.smoothed is None else 0.9 * self.smoothed + 0.1 * value
+        return value
+
+    def evaluate(self) -> dict:
+        return evaluate(self.net, self.data.val, task=self.task, device=self.device,
+                        dice_weight=self.config.dice_weight, autocast_dtype=self.amp_dtype)
+
+    def _score(self, metrics: dict) -> float | None:
+        """Lower is better: the val loss, or minus the val metric."""
+        if self.config.select_best_by == "val_metric" and "val_metric" in metrics:
+            return -metrics["val_metric"]
+        return metrics.get("val_loss")
+
+    def track_best(self, metrics: dict) -> bool:
+        """Remember the weights if ``metrics`` beat the best so far (always, without val)."""
+        score = self._score(metrics)
+        if score is not None and self.best_value is not None and score >= self.best_value:
+            return False
+        self.best_value, self.best_step, self.best_metrics = score, self.step, dict(metrics)
+        self.best_weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        return True
+
+    def restore_best(self) -> None:
+        if self.best_weights is not None:
+            self.net.load_state_dict(self.best_weights)
+
+    # -- checkpoints -------------------------------------------------------------------
+    def fingerprint(self) -> dict:
+        config = {k: v for k, v in self.config.to_dict().items() if k not in RESUMABLE_CHANGES}
+        shapes = {k: list(v.shape) for k, v in self.net.state_dict().items()}
+        return {"config": config, "task": self.task.to_dict(), "data": self.data.summary,
+                "weights": shapes}
+
+    def _document(self) -> dict:
+        return {"fingerprint": self.fingerprint(), "step": self.step, "elapsed": self.elapsed,
+                "history": self.history, "best_value": self.best_value,
+                "best_step": self.best_step, "best_metrics": self.best_metrics,
+                "metrics_before": self.metrics_before, "latest_val": self.latest_val,
+                "smoothed": self.smoothed, "sampler_rng": self.rng.bit_generator.state,
+                "config": self.config.to_dict()}
+
+    def save_last(self, *, force: bool = False) -> None:
+        """Write ``last`` (and ``best``) unless one was written under ``checkpoint_seconds`` ago."""
+        if self.checkpoint_dir is None:
+            return
+        if not force and time.monotonic() - self._last_save < self.config.checkpoint_seconds:
+            return
+        document = self._document()
+        if self.best_weights is not None:
+            best_doc = {"step": self.best_step, "metrics": self.best_metrics,
+                        "config": self.config.to_dict(), "task": self.task.to_dict()}
+            ckpt.save_checkpoint(self.checkpoint_dir / ckpt.BEST, self.best_weights, best_doc)
+        ckpt.save_checkpoint(self.checkpoint_dir / ckpt.LAST, self.net.state_dict(), document,
+                             optimizer=self.optimizer,
+                             rng={"torch": self.generator.get_state()})
+        self._last_save = time.monotonic()
+
+    def restore(self) -> bool:
+        """Continue from ``checkpoint_dir/last``; False when there is none."""
+        if self.checkpoint_dir is None or not (self.checkpoint_dir / ckpt.LAST).exists():
+            return False
+        tensors, document = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.LAST)
+        if document["fingerprint"] != self.fingerprint():
+            raise ValueError(
+                f"the checkpoint in {self.checkpoint_dir} belongs to a run with other settings, "
+                "data or network; use another checkpoint folder or resume=False"
+            )
+        self.net.load_state_dict(ckpt.model_state(tensors))
+        ckpt.restore_optimizer(self.optimizer, tensors, document["optimizer"])
+        self.generator.set_state(tensors["rng.torch"])
+        self.rng.bit_generator.state = document["sampler_rng"]
+        self.step, self.elapsed_before = document["step"], document["elapsed"]
+        self.history, self.smoothed = document["history"], document["smoothed"]
+        self.metrics_before, self.latest_val = document["metrics_before"], document["latest_val"]
+        self.best_value, self.best_step = document["best_value"], document["best_step"]
+        self.best_metrics = document["best_metrics"]
+        if (self.checkpoint_dir / ckpt.BEST).exists():
+            best, _ = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.BEST)
+            self.best_weights = {k: v.to(self.device) for k, v in ckpt.model_state(best).items()}
+        log.info("resuming at step %d (%.1f s) from %s", self.step, self.elapsed_before,
+                 self.checkpoint_dir)
+        return True

@@ -1,0 +1,122 @@
+"""Held-out evaluation during fine-tuning: loss and an object (or Dice) score on val crops."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from unet_studio.models.metrics import object_counts, scores_from_totals
+from unet_studio.models.training.losses import weighted_ce_dice
+from unet_studio.models.training.targets import IGNORE
+
+
+def _pad(x: torch.Tensor, before, after) -> torch.Tensor:
+    """Pad the spatial axes of ``(B, C, *sp)``: mirror where the image is large enough."""
+    pads = []
+    for b, a in zip(reversed(before), reversed(after)):
+        pads += [int(b), int(a)]
+    if not any(pads):
+        return x
+    spatial = x.shape[2:]
+    small = any(max(b, a) >= n for b, a, n in zip(before, after, spatial))
+    mode = "replicate" if small or x.ndim > 5 else "reflect"
+    return F.pad(x, pads, mode=mode)
+
+
+def input_shape_covering(net, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Smallest accepted input whose output covers ``shape`` (same-padding: ``shape`` rounded
+    up to the size divisor; valid-padding: grown by the border the network eats)."""
+    if not hasattr(net, "valid_input_shape"):
+        return tuple(shape)
+    wanted = tuple(shape)
+    for _ in range(16):
+        candidate = tuple(net.valid_input_shape(wanted))
+        out = tuple(net.output_shape(candidate))
+        if all(o >= s for o, s in zip(out, shape)):
+            return candidate
+        wanted = tuple(c + (s - o) for c, o, s in zip(candidate, out, shape))
+    raise ValueError(f"found no input shape whose output covers {shape}")
+
+
+def forward_covering(net, image: torch.Tensor) -> torch.Tensor:
+    """Logits ``(B, K, *sp)`` for an input ``(B, C, *sp)`` of any size.
+
+    Pads (mirror) to a shape the network accepts so that the output, which a
+    valid-padding network centres inside its input, lines up with the input pixels.
+    """
+    shape = tuple(image.shape[2:])
+    need = input_shape_covering(net, shape)
+    out_shape = tuple(net.output_shape(need)) if hasattr(net, "output_shape") else need
+    offset = [(n - o) // 2 for n, o in zip(need, out_shape)]
+    before = offset
+    after = [n - s - b for n, s, b in zip(need, shape, before)]
+    logits = net(_pad(image, before, after))
+    if isinstance(logits, (list, tuple)):
+        logits = logits[0]
+    return logits[(slice(None), slice(None), *(slice(0, s) for s in shape))]
+
+
+def _instance_labels(probabilities: np.ndarray) -> np.ndarray:
+    """Object labels from (background, foreground, boundary) probabilities ``(3, *sp)``."""
+    from unet_studio.models.postprocess import instance_labels
+
+    return instance_labels(probabilities)
+
+
+def _dice_counts(pred: np.ndarray, true: np.ndarray, classes: int) -> np.ndarray:
+    """Per foreground class: (overlap, pred size, true size)."""
+    rows = []
+    for c in range(1, max(classes, 2)):
+        p, t = pred == c, true == c
+        rows.append([np.sum(p & t), np.sum(p), np.sum(t)])
+    return np.array(rows, dtype=np.float64)
+
+
+@torch.no_grad()
+def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=None) -> dict:
+    """Held-out loss and score over validation crops; {} when there are none.
+
+    Returns ``val_loss`` (mean over crops), ``val_metric`` (object F1 at IoU 0.5 for instance
+    tasks, mean foreground Dice for semantic ones) and, for instance tasks, the object scores
+    of :func:`unet_studio.models.metrics.object_scores` over all crops together.
+    """
+    if not crops:
+        return {}
+    was_training = net.training
+    net.eval()
+    losses, totals, dice = [], {}, 0.0
+    try:
+        for crop in crops:
+            image = torch.from_numpy(np.ascontiguousarray(crop.image))[None].to(device)
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
+                                enabled=autocast_dtype is not None):
+                logits = forward_covering(net, image).float()
+            target = torch.from_numpy(crop.target)[None].to(device)
+            weight = torch.from_numpy(crop.weight)[None].to(device)
+            losses.append(float(weighted_ce_dice(logits, target, weight, dice_weight=dice_weight)))
+            if task.kind == "instance":
+                probabilities = torch.softmax(logits[0], 0).cpu().numpy()
+                pred = _instance_labels(probabilities) * crop.region
+                for key, value in object_counts(pred, crop.labels).items():
+                    totals[key] = totals.get(key, 0) + value
+            else:
+                pred = _semantic_classes(logits[0])
+                known = crop.target != IGNORE
+                dice = dice + _dice_counts(pred[known], crop.target[known], logits.shape[1])
+    finally:
+        net.train(was_training)
+    result = {"val_loss": float(np.mean(losses))}
+    if task.kind == "instance":
+        result.update(scores_from_totals(totals))
+        result["val_metric"] = result["f1_50"]
+    else:
+        per_class = (2 * dice[:, 0] + 1e-9) / (dice[:, 1] + dice[:, 2] + 1e-9)
+        result["val_metric"] = float(per_class.mean())
+    return result
+
+
+def _semantic_classes(logits: torch.Tensor) -> np.ndarray:
+    """Hard classes ``(*sp)`` from logits ``(K, *sp)`` (K == 1: sigmoid > 0.5)."""
+    if logits.shape[0] == 1:
+        return (logits[0] > 0).long().cpu().numpy()
+    return logits.argmax(0).cpu().numpy()

@@ -1,0 +1,97 @@
+"""``unet-studio finetune`` and ``unet-studio evaluate`` as the user runs them: subprocesses."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tifffile
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "unet_studio", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd,
+                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin",
+                               "UNET_STUDIO_HOME": str(cwd or ".")})
+
+
+@pytest.fixture
+def tiny_model(tmp_path):
+    import torch
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    return save_model(build_model("unet", base_channels=4, depth=2), tmp_path / "tiny")
+
+
+@pytest.mark.slow
+def test_finetune_saves_a_loadable_model_with_lineage(tmp_path, tiny_model, test_data_dir):
+    reviewed = np.zeros((2, 160, 160), dtype=np.uint8)
+    reviewed[0, :, :120] = 1  # frame 0 mostly reviewed, frame 1 not at all
+    tifffile.imwrite(tmp_path / "reviewed.tif", reviewed, metadata={"axes": "TYX"})
+    out = tmp_path / "round-1"
+    result = _cli("finetune", "--image", test_data_dir / "train_img.tif",
+                  "--labels", test_data_dir / "train_labels.tif",
+                  "--reviewed", tmp_path / "reviewed.tif", "--model", tiny_model, "-o", out,
+                  "--max-steps", 6, "--patch-size", 64, "--batch-size", 2, "--device", "cpu",
+                  cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"saved fine-tuned model to {out}" in result.stdout
+    assert "f1_50" in result.stdout and "step 6" in result.stderr
+    from unet_studio.models.weights import load_model
+
+    net = load_model(out)
+    meta = net.metadata
+    assert meta["parent"]["path"] == str(tiny_model)
+    assert meta["training_data"]["summary"]["reviewed_pixels"] == 160 * 120
+    assert meta["finetune"]["steps"] == 6 and meta["finetune"]["config"]["max_steps"] == 6
+    assert {"f1_50", "val_loss"} <= set(meta["metrics"]) and meta["date"]
+    assert (out / "card.md").read_text().startswith("# round-1")
+    assert not (out / ".checkpoints").exists()
+    again = _cli("finetune", "--image", test_data_dir / "train_img.tif", "--labels",
+                 test_data_dir / "train_labels.tif", "--model", tiny_model, "-o", out,
+                 "--max-steps", 1, cwd=tmp_path)
+    assert again.returncode == 2 and "already holds a model" in again.stderr
+
+
+def test_finetune_rejects_bad_input_in_one_line(tmp_path, test_data_dir):
+    tifffile.imwrite(tmp_path / "small.tif", np.zeros((2, 10, 10), np.uint16),
+                     metadata={"axes": "TYX"})
+    result = _cli("finetune", "--image", test_data_dir / "train_img.tif",
+                  "--labels", tmp_path / "small.tif", "-o", tmp_path / "out", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "has shape (2, 10, 10)" in result.stderr
+    missing = _cli("finetune", "--image", tmp_path / "nope.tif", "--labels",
+                   tmp_path / "small.tif", "-o", tmp_path / "out", cwd=tmp_path)
+    assert missing.returncode == 2 and "nope.tif" in missing.stderr
+    unpaired = _cli("finetune", "--image", "a.tif", "--image", "b.tif", "--labels", "a.tif",
+                    "-o", tmp_path / "out", cwd=tmp_path)
+    assert unpaired.returncode == 2 and "--labels per --image" in unpaired.stderr
+
+
+def _scene(tmp_path):
+    gt = np.zeros((40, 60), dtype=np.uint16)
+    pred = np.zeros_like(gt)
+    gt[2:12, 2:12], pred[2:12, 2:12] = 1, 9  # exact
+    gt[2:12, 20:30], pred[2:12, 22:32] = 2, 4  # IoU 2/3
+    gt[20:30, 2:12] = 3  # missed
+    pred[20:30, 40:50] = 5  # false positive
+    tifffile.imwrite(tmp_path / "pred.tif", pred)
+    tifffile.imwrite(tmp_path / "gt.tif", gt)
+    return tmp_path / "pred.tif", tmp_path / "gt.tif"
+
+
+def test_evaluate_prints_the_scores(tmp_path):
+    pred, gt = _scene(tmp_path)
+    result = _cli("evaluate", pred, gt, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "objects: 3 predicted, 3 true" in result.stdout
+    assert "IoU 0.50: F1 0.6667  AP 0.5000" in result.stdout
+    assert "IoU 0.75: F1 0.3333  AP 0.2000" in result.stdout
+    assert "mean matched IoU (at 0.5): 0.8333" in result.stdout
+    as_json = json.loads(_cli("evaluate", pred, gt, "--json", cwd=tmp_path).stdout)
+    assert as_json["ap_75"] == pytest.approx(0.2)
+    wrong = _cli("evaluate", pred, tmp_path / "missing.tif", cwd=tmp_path)
+    assert wrong.returncode == 2 and "missing.tif" in wrong.stderr

@@ -1,0 +1,262 @@
+"""The fine-tuning loop on real pixels with tiny registry networks: it learns, cancels,
+resumes, survives a kill mid-save, freezes the encoder, and handles 3D and deep supervision."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+from unet_studio.models.registry import build_model
+from unet_studio.models.task import TaskSpec
+from unet_studio.models.training import (
+    FinetuneConfig,
+    TrainingExample,
+    finetune,
+    iter_finetune,
+    load_weights,
+)
+from unet_studio.models.training import checkpoint as ckpt
+from unet_studio.models.training.harvest import PatchSampler, harvest
+from unet_studio.models.training.lineage import lineage_metadata
+from unet_studio.models.training.losses import weighted_ce_dice
+
+QUICK = dict(max_seconds=None, batch_size=2, patch_size=48, val_every=5, device="cpu",
+             checkpoint_seconds=0.0, warmup_steps=3)
+
+
+@pytest.fixture(scope="module")
+def frames(test_data_dir):
+    image = tifffile.imread(test_data_dir / "train_img.tif")
+    labels = tifffile.imread(test_data_dir / "train_labels.tif").astype(np.int32)
+    return image, labels
+
+
+@pytest.fixture(scope="module")
+def example(frames):
+    image, labels = frames
+    return TrainingExample(image[0, :96, :96], labels[0, :96, :96], name="hela t0")
+
+
+def tiny_unet(**options):
+    torch.manual_seed(0)
+    return build_model("unet", **{"base_channels": 4, "depth": 2, **options})
+
+
+def _fixed_batch_loss(net, example, config):
+    """Loss of ``net`` on the same 8 un-augmented training patches every time."""
+    data = harvest([example], spatial_dims=2, in_channels=1, task=TaskSpec(), config=config,
+                   patch_shape=(48, 48), rng=np.random.default_rng(0))
+    sampler = PatchSampler(data, (48, 48), replay_fraction=0, focus_changed=0,
+                           rng=np.random.default_rng(9))
+    image, target, weight = (torch.from_numpy(a) for a in sampler.sample(8))
+    net.eval()
+    with torch.no_grad():
+        return float(weighted_ce_dice(net(image), target, weight))
+
+
+def test_a_short_finetune_lowers_the_loss(example):
+    net = tiny_unet()
+    config = FinetuneConfig(**{**QUICK, "max_steps": 40, "val_every": 20,
+                                "learning_rate": 3e-3})
+    before = _fixed_batch_loss(net, example, config)
+    steps = []
+    generator = iter_finetune(net, [example], config)
+    while True:
+        try:
+            steps.append(next(generator))
+        except StopIteration as stop:
+            result = stop.value
+            break
+    after = _fixed_batch_loss(result.net, example, config)
+    assert result.net is net and result.steps == 40 and result.stopped == "max_steps"
+    assert after < 0.85 * before
+    assert [p.step for p in steps[:3]] == [1, 2, 3]
+    assert steps[-1].fraction == 1.0 and steps[-1].validated
+    assert result.metrics_after["val_loss"] < result.metrics_before["val_loss"]
+    assert result.best_step > 0
+    assert {"f1_50", "ap_75", "mean_matched_iou"} <= set(result.metrics_after)
+    lrs = [p.lr for p in steps]
+    assert lrs[0] < lrs[3] and lrs[-1] < lrs[10]  # warm-up, then decay
+    assert result.summary()["data"]["reviewed_pixels"] == 96 * 96
+    meta = lineage_metadata(result, name="round 1", parent={"ref": "user:base", "name": "base"},
+                            data_files=["a.tif"], date="2025-01-02T03:04:05+00:00")
+    assert meta["parent"]["ref"] == "user:base" and meta["date"].startswith("2025-01-02")
+    assert meta["metrics"]["f1_50"] == round(result.metrics_after["f1_50"], 4)
+    assert meta["finetune"]["steps"] == 40 and meta["training_data"]["files"] == ["a.tif"]
+    assert "| f1_50 |" in meta["card"] and json.loads(json.dumps(meta)) == meta
+
+
+def _run_until(generator, step):
+    for progress in generator:
+        if progress.step == step:
+            generator.close()
+            return progress
+
+
+def test_cancel_keeps_the_best_and_resume_continues_exactly(example, tmp_path):
+    config = FinetuneConfig(**{**QUICK, "max_steps": 16})
+    net = tiny_unet()
+    _run_until(iter_finetune(net, [example], config, checkpoint_dir=tmp_path / "a"), 8)
+    best_doc = ckpt.load_checkpoint(tmp_path / "a" / ckpt.BEST)[1]
+    _, last_doc = ckpt.load_checkpoint(tmp_path / "a" / ckpt.LAST)
+    assert last_doc["step"] == 8 and best_doc["step"] in (0, 5)
+    fresh = tiny_unet()
+    load_weights(tmp_path / "a" / ckpt.BEST, fresh)
+    for name, value in fresh.state_dict().items():  # the cancelled net holds the best weights
+        assert torch.equal(value, net.state_dict()[name])
+
+    resumed = iter_finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path / "a")
+    assert next(resumed).step == 9
+    result = finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path / "b")
+    for _ in resumed:
+        pass
+    assert [h["step"] for h in result.history][:3] == [1, 2, 3]
+    interrupted = ckpt.load_checkpoint(tmp_path / "a" / ckpt.LAST)
+    straight = ckpt.load_checkpoint(tmp_path / "b" / ckpt.LAST)
+    assert interrupted[1]["step"] == straight[1]["step"] == 16
+    for name, value in straight[0].items():
+        if name.startswith("model."):
+            assert torch.allclose(interrupted[0][name].float(), value.float(), atol=1e-6), name
+
+
+def test_resume_refuses_a_checkpoint_of_another_run(example, tmp_path):
+    config = FinetuneConfig(**{**QUICK, "max_steps": 2})
+    finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path)
+    other = FinetuneConfig(**{**QUICK, "max_steps": 4, "learning_rate": 1e-2})
+    with pytest.raises(ValueError, match="other settings"):
+        finetune(tiny_unet(), [example], other, checkpoint_dir=tmp_path)
+    longer = FinetuneConfig(**{**QUICK, "max_steps": 4})  # a bigger budget is fine
+    assert finetune(tiny_unet(), [example], longer, checkpoint_dir=tmp_path).steps == 4
+
+
+def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    net = tiny_unet()
+    path = tmp_path / "last.safetensors"
+    ckpt.save_checkpoint(path, net.state_dict(), {"round": 1})
+
+    def fail(_fd):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ckpt.os, "fsync", fail)
+    with pytest.raises(OSError, match="disk full"):
+        ckpt.save_checkpoint(path, tiny_unet(base_channels=8).state_dict(), {"round": 2})
+    assert ckpt.load_checkpoint(path)[1]["round"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors"]
+
+
+CHILD = textwrap.dedent("""
+    import sys, torch
+    from unet_studio.models.training.checkpoint import save_checkpoint
+    path, weights = sys.argv[1], {"w": torch.randn(6_000_000)}
+    for index in range(1_000_000):
+        save_checkpoint(path, weights, {"index": index})
+        print(index, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_a_kill_during_saving_leaves_a_loadable_checkpoint(tmp_path):
+    path = tmp_path / "last.safetensors"
+    caught_mid_write = False
+    for _attempt in range(3):
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(path)],
+                                 stdout=subprocess.PIPE, text=True)
+        child.stdout.readline()  # one complete checkpoint exists
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(tmp_path.glob("*.tmp")):
+            time.sleep(0.001)  # wait until the next save is under way
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        caught_mid_write |= any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+        tensors, document = ckpt.load_checkpoint(path)
+        assert tensors["model.w"].shape == (6_000_000,) and document["index"] >= 0
+        if caught_mid_write:
+            break
+    assert caught_mid_write, "never killed the writer mid-save; the test proved nothing"
+    ckpt.save_checkpoint(path, {"w": torch.zeros(2)}, {"index": -1})  # clears stale temps
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors"]
+
+
+def test_decoder_only_freezes_the_encoder(example):
+    net = tiny_unet()
+    encoder_before = {k: v.clone() for k, v in net.encoder.state_dict().items()}
+    decoder_before = {k: v.clone() for k, v in net.decoder.state_dict().items()}
+    finetune(net, [example], FinetuneConfig(**{**QUICK, "max_steps": 3,
+                                                "train_layers": "decoder"}))
+    for name, value in net.encoder.state_dict().items():
+        assert torch.equal(value, encoder_before[name]), name  # weights and BN statistics
+    assert any(not torch.equal(v, decoder_before[k]) for k, v in net.decoder.state_dict().items())
+
+
+@pytest.mark.parametrize("options", [{"deep_supervision": True}, {"padding": "valid"}],
+                         ids=["deep_supervision", "valid_padding"])
+def test_deep_supervision_and_valid_padding_networks_train(example, options):
+    net = tiny_unet(**options)
+    result = finetune(net, [example], FinetuneConfig(**{**QUICK, "max_steps": 5,
+                                                        "val_fraction": 0.3}))
+    assert np.isfinite([h["loss"] for h in result.history]).all()
+    assert np.isfinite(result.metrics_after["val_loss"])
+
+
+def test_a_3d_network_trains_on_a_stack(frames):
+    image, labels = frames
+    stack = np.stack([image[0, :32, :32]] * 8)
+    stack_labels = np.stack([labels[0, :32, :32]] * 8)
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=3, base_channels=2, depth=1)
+    result = finetune(net, [TrainingExample(stack, stack_labels)],
+                      FinetuneConfig(**{**QUICK, "max_steps": 2, "patch_size": (8, 32, 32)}))
+    assert result.extra["patch_shape"] == [8, 32, 32] and result.steps == 2
+
+
+def test_a_semantic_binary_model(example):
+    torch.manual_seed(0)
+    net = build_model("unet", base_channels=4, depth=2, out_channels=1)
+    task = TaskSpec(kind="semantic", class_names=("nucleus",))
+    result = finetune(net, [example], FinetuneConfig(**{**QUICK, "max_steps": 5}), task=task)
+    assert 0.0 <= result.metrics_after["val_metric"] <= 1.0
+
+
+def test_a_time_budget_stops_the_run(example):
+    config = FinetuneConfig(**{**QUICK, "max_seconds": 0.6})
+    result = finetune(tiny_unet(), [example], config)
+    assert result.stopped == "max_seconds" and 0.6 <= result.elapsed < 10
+
+
+def test_time_spent_paused_between_steps_does_not_count(example):
+    config = FinetuneConfig(**{**QUICK, "max_seconds": 1.5})
+    generator = iter_finetune(tiny_unet(), [example], config)
+    start = time.monotonic()
+    seen = []
+    for progress in generator:
+        seen.append(progress)
+        if len(seen) == 3:
+            break
+        time.sleep(0.8)  # the consumer holds the progress (a paused GUI)
+    generator.close()
+    assert len(seen) == 3 and time.monotonic() - start > 1.5
+    assert seen[-1].elapsed < 1.5 and seen[-1].fraction < 1
+
+
+def test_config_is_checked_and_round_trips():
+    with pytest.raises(ValueError, match="at least one"):
+        FinetuneConfig(max_seconds=None)
+    with pytest.raises(ValueError, match="train_layers"):
+        FinetuneConfig(train_layers="encoder")
+    with pytest.raises(ValueError, match="patch_size"):
+        FinetuneConfig(patch_size=(4, 64))
+    config = FinetuneConfig(epochs=3, patch_size=(32, 64))
+    assert FinetuneConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="unknown"):
+        FinetuneConfig.from_dict({"epoch": 3})
+    with pytest.raises(ValueError, match="output channels"):
+        finetune(build_model("unet", base_channels=4, depth=1, out_channels=2),
+                 [TrainingExample(np.zeros((16, 16)), np.zeros((16, 16), int))],
+                 FinetuneConfig(max_steps=1), task=TaskSpec())

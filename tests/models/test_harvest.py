@@ -1,0 +1,154 @@
+"""Harvesting training patches from reviewed regions; validation split; replay buffer."""
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+from unet_studio.models.task import TaskSpec
+from unet_studio.models.training import FinetuneConfig, ReplayBuffer, TrainingExample
+from unet_studio.models.training.harvest import PatchSampler, harvest
+from unet_studio.models.training.losses import weighted_ce_dice
+from unet_studio.models.training.targets import IGNORE
+
+TASK = TaskSpec()
+
+
+@pytest.fixture(scope="module")
+def frame(test_data_dir):
+    image = tifffile.imread(test_data_dir / "train_img.tif")[0]
+    labels = tifffile.imread(test_data_dir / "train_labels.tif")[0].astype(np.int32)
+    return image, labels
+
+
+def _harvest(examples, config, patch=(64, 64), replay=(), seed=0):
+    return harvest(examples, spatial_dims=len(patch), in_channels=1, task=TASK, config=config,
+                   patch_shape=patch, rng=np.random.default_rng(seed), replay=replay)
+
+
+def _sampler(data, config, patch=(64, 64), seed=1):
+    return PatchSampler(data, patch, replay_fraction=config.replay_fraction,
+                        focus_changed=config.focus_changed, rng=np.random.default_rng(seed))
+
+
+def test_loss_ignores_the_labels_of_unreviewed_pixels(frame):
+    image, labels = frame
+    reviewed = np.zeros(labels.shape, dtype=bool)
+    reviewed[:, :90] = True
+    config = FinetuneConfig(max_steps=1)
+    scrambled = labels.copy()
+    rng = np.random.default_rng(0)
+    scrambled[~reviewed] = rng.permutation(labels[~reviewed])  # other objects, other places
+    scrambled[100:140, 120:150] = 77
+    net = torch.nn.Conv2d(1, 3, 5, padding=2)
+    losses = []
+    for lab in (labels, scrambled):
+        data = _harvest([TrainingExample(image, lab, reviewed)], config)
+        batch = _sampler(data, config).sample(6)
+        with torch.no_grad():
+            logits = net(torch.from_numpy(batch[0]))
+        losses.append(float(weighted_ce_dice(logits, torch.from_numpy(batch[1]),
+                                             torch.from_numpy(batch[2]))))
+        assert batch[1][batch[2] == 0].size > 0  # unreviewed context is present...
+    assert losses[0] == losses[1]  # ...but its labels changed nothing
+    assert np.isfinite(losses[0])
+
+
+def test_unreviewed_pixels_are_ignored_and_changed_ones_weigh_more(frame):
+    image, labels = frame
+    reviewed = np.zeros(labels.shape, dtype=bool)
+    reviewed[20:120, 20:120] = True
+    changed = np.zeros(labels.shape, dtype=bool)
+    changed[50:60, 50:60] = True
+    config = FinetuneConfig(max_steps=1, val_fraction=0.0, changed_weight=4.0, border_w0=0.0)
+    data = _harvest([TrainingExample(image, labels, reviewed, changed)], config)
+    (volume,) = data.train
+    assert (volume.target[~reviewed] == IGNORE).all()
+    assert (volume.target[reviewed] != IGNORE).all()
+    assert (volume.weight[changed] == 4.0).all()
+    assert (volume.weight[reviewed & ~changed] == 1.0).all()
+    assert (volume.weight[~reviewed] == 0).all()
+    assert data.summary["changed_pixels"] == 100
+    # Patches always contain a reviewed pixel; with focus_changed=1 a changed one.
+    sampler = PatchSampler(data, (32, 32), replay_fraction=0, focus_changed=1.0,
+                           rng=np.random.default_rng(0))
+    _, targets, weights = sampler.sample(8)
+    assert ((weights == 4.0).reshape(8, -1).any(axis=1)).all()
+    assert (targets != IGNORE).reshape(8, -1).any(axis=1).all()
+
+
+def test_validation_blocks_are_held_out(frame):
+    image, labels = frame
+    config = FinetuneConfig(max_steps=1, val_fraction=0.2)
+    data = _harvest([TrainingExample(image, labels)], config)
+    assert data.val and data.summary["val_pixels"] > 0
+    fraction = data.summary["val_pixels"] / data.summary["reviewed_pixels"]
+    assert 0.1 <= fraction <= 0.4
+    held = data.summary["reviewed_pixels"] - data.summary["train_pixels"]
+    assert held == data.summary["val_pixels"]
+    for crop in data.val:
+        assert (crop.target[~crop.region] == IGNORE).all()
+        assert (crop.labels[~crop.region] == 0).all()
+
+
+def test_stack_slices_for_2d_and_3d_patches_for_3d(frame):
+    image, labels = frame
+    stack = np.stack([image[:48, :48]] * 5)
+    stack_labels = np.stack([labels[:48, :48]] * 5)
+    reviewed = np.zeros(stack.shape, dtype=bool)
+    reviewed[[1, 3]] = True  # two reviewed slices
+    config = FinetuneConfig(max_steps=1, val_fraction=0.0)
+    example = TrainingExample(stack, stack_labels, reviewed)
+    flat = _harvest([example], config, patch=(32, 32))
+    assert flat.summary["slabs"] == 2 and len(flat.train) == 2
+    volumetric = _harvest([example], config, patch=(8, 32, 32))
+    images, targets, _ = _sampler(volumetric, config, patch=(8, 32, 32)).sample(3)
+    assert images.shape == (3, 1, 8, 32, 32) and targets.shape == (3, 8, 32, 32)
+    assert (targets != IGNORE).any() and (targets == IGNORE).any()
+
+
+def test_small_images_are_padded_to_the_patch(frame):
+    image, labels = frame
+    config = FinetuneConfig(max_steps=1, val_fraction=0.0)
+    data = _harvest([TrainingExample(image[:20, :30], labels[:20, :30])], config)
+    images, targets, weights = _sampler(data, config).sample(2)
+    assert images.shape == (2, 1, 64, 64)
+    assert (targets[:, 20:] == IGNORE).all() and (weights[:, :, 30:] == 0).all()
+
+
+def test_replay_examples_are_mixed_in(frame, tmp_path):
+    image, labels = frame
+    buffer = ReplayBuffer(margin=4)
+    reviewed = np.zeros(labels.shape, dtype=bool)
+    reviewed[100:140, 100:150] = True
+    buffer.add([TrainingExample(image, labels, reviewed, name="round 1")])
+    assert buffer.examples[0].labels.shape == (48, 58)
+    buffer.save(tmp_path)
+    loaded = ReplayBuffer.load(tmp_path)
+    assert len(loaded) == 1 and loaded.examples[0].name == "round 1"
+    assert np.array_equal(loaded.examples[0].labels, buffer.examples[0].labels)
+    config = FinetuneConfig(max_steps=1, val_fraction=0.0, replay_fraction=0.9)
+    now = TrainingExample(image[:40, :40], labels[:40, :40])
+    data = _harvest([now], config, patch=(32, 32), replay=loaded.examples)
+    assert len(data.replay) == 1 and data.summary["replay_examples"] == 1
+    sampler = _sampler(data, config, patch=(32, 32))
+    picks = [sampler._pick_volume() is data.replay[0] for _ in range(200)]
+    assert 0.8 < np.mean(picks) < 0.97
+
+
+def test_replay_buffer_drops_the_oldest_over_budget(frame):
+    image, labels = frame
+    buffer = ReplayBuffer(max_pixels=2 * 160 * 160)
+    for name in "abc":
+        buffer.add([TrainingExample(image, labels, name=name)])
+    assert [e.name for e in buffer.examples] == ["b", "c"]
+
+
+def test_examples_are_validated(frame):
+    image, labels = frame
+    with pytest.raises(ValueError, match="integer"):
+        TrainingExample(image, labels.astype(float))
+    with pytest.raises(ValueError, match="shape"):
+        TrainingExample(image, labels[:10])
+    with pytest.raises(ValueError, match="no reviewed"):
+        _harvest([TrainingExample(image, labels, np.zeros(labels.shape, bool))],
+                 FinetuneConfig(max_steps=1))
