@@ -9,32 +9,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-TEMP_PREFIX = ".tmp-"
+from unet_studio.models.files import TEMP_PREFIX, atomic_write_bytes, remove_stale_temps
 
-
-def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> Path:
-    """Write ``data`` to ``path`` atomically. ``fsync`` makes it survive a power cut too,
-    not just a killed process."""
-    path = Path(path)
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            if fsync:
-                os.fsync(file.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
+__all__ = ["TEMP_PREFIX", "atomic_write_bytes", "atomic_write_json", "load_npz", "npz_bytes",
+           "remove_stale_temps"]
 
 def atomic_write_json(path: str | Path, obj, *, fsync: bool = True) -> Path:
     """Write ``obj`` as indented UTF-8 JSON, atomically."""
@@ -56,13 +38,3 @@ def load_npz(path: str | Path) -> dict[str, np.ndarray]:
     """All arrays of an ``.npz`` file, read eagerly, never unpickling."""
     with np.load(path, allow_pickle=False) as data:
         return {name: data[name] for name in data.files}
-
-
-def remove_stale_temps(folder: str | Path) -> int:
-    """Delete temp files a killed writer left in ``folder`` (recursively); returns how many."""
-    count = 0
-    for temp in Path(folder).rglob(f"{TEMP_PREFIX}*"):
-        if temp.is_file():
-            temp.unlink(missing_ok=True)
-            count += 1
-    return count

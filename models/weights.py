@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 
+from .files import atomic_write
 from .task import TaskSpec
 
 FORMAT = "unet-studio-model"
@@ -46,18 +45,6 @@ def _check_task(net, task: TaskSpec) -> None:
     if len(task.spatial_axes) != net.spatial_dims:
         raise ValueError(f"task.spatial_axes={task.spatial_axes!r} does not fit a "
                          f"{net.spatial_dims}D network")
-
-
-def _atomic_write(path: Path, write) -> None:
-    """``write(temp_path)`` then rename over ``path``; the temp file is removed on failure."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(temp))
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(net, directory, *, task: TaskSpec | None = None, metadata: dict | None = None,
@@ -89,11 +76,11 @@ def save_model(net, directory, *, task: TaskSpec | None = None, metadata: dict |
         "metadata": metadata,
     }
     text = json.dumps(document, indent=2, sort_keys=False) + "\n"
-    _atomic_write(directory / WEIGHTS_FILE,
+    atomic_write(directory / WEIGHTS_FILE,
                   lambda p: save_file(tensors, str(p), metadata={"format": FORMAT}))
-    _atomic_write(directory / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
+    atomic_write(directory / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
     if isinstance(metadata.get("card"), str):
-        _atomic_write(directory / CARD_FILE,
+        atomic_write(directory / CARD_FILE,
                       lambda p: p.write_text(metadata["card"], encoding="utf-8"))
     log.info("saved %s (%d parameters) to %s", net.name, net.num_parameters(), directory)
     return directory

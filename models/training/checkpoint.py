@@ -11,39 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import torch
+
+from unet_studio.models.files import atomic_write_bytes, remove_stale_temps
 
 log = logging.getLogger(__name__)
 
 FORMAT = "unet-studio-checkpoint"
 FORMAT_VERSION = 1
 LAST, BEST = "last.safetensors", "best.safetensors"
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temp file and ``os.replace``; no partial file ever."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    finally:
-        if temp.exists():
-            temp.unlink()
-    return path
-
-
-def remove_stale_temps(directory: Path) -> None:
-    """Delete temp files left by a process killed mid-save."""
-    for temp in Path(directory).glob(".*.safetensors.*.tmp"):
-        temp.unlink(missing_ok=True)
 
 
 def optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict, dict]:
@@ -90,7 +68,7 @@ def save_checkpoint(path: Path, weights: dict[str, torch.Tensor], document: dict
         tensors[f"rng.{key}"] = value
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     data = save(tensors, metadata={"unet_studio": json.dumps(document)})
-    remove_stale_temps(Path(path).parent)
+    remove_stale_temps(Path(path).parent, recursive=False)
     return atomic_write_bytes(Path(path), data)
 
 

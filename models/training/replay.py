@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 from scipy import ndimage as ndi
-from unet_studio.models.training.checkpoint import atomic_write_bytes
+
+from unet_studio.models.files import atomic_write_bytes
 from unet_studio.models.training.examples import TrainingExample
 
 FILENAME = "replay.npz"

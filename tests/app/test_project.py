@@ -113,9 +113,9 @@ def test_failed_writes_keep_the_previous_state_and_are_retried(tmp_path, monkeyp
     def disk_full(*args):
         raise OSError(28, "No space left on device")
 
-    import unet_studio.app.atomic as atomic
+    import unet_studio.models.files as files
 
-    monkeypatch.setattr(atomic.os, "replace", disk_full)
+    monkeypatch.setattr(files.os, "replace", disk_full)
     edit = edit_from_region(labels, (0, slice(0, 5), slice(0, 5)), np.full((5, 5), 7, np.uint16))
     edit.apply_to(labels)
     project.record_edit(ref.id, edit)

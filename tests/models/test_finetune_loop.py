@@ -13,6 +13,9 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+
+from unet_studio.models import files
+from unet_studio.models.files import TEMP_PREFIX
 from unet_studio.models.registry import build_model
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.training import (
@@ -144,7 +147,7 @@ def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
     def fail(_fd):
         raise OSError("disk full")
 
-    monkeypatch.setattr(ckpt.os, "fsync", fail)
+    monkeypatch.setattr(files.os, "fsync", fail)
     with pytest.raises(OSError, match="disk full"):
         ckpt.save_checkpoint(path, tiny_unet(base_channels=8).state_dict(), {"round": 2})
     assert ckpt.load_checkpoint(path)[1]["round"] == 1
@@ -170,11 +173,11 @@ def test_a_kill_during_saving_leaves_a_loadable_checkpoint(tmp_path):
                                  stdout=subprocess.PIPE, text=True)
         child.stdout.readline()  # one complete checkpoint exists
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not any(tmp_path.glob("*.tmp")):
+        while time.monotonic() < deadline and not any(tmp_path.glob(f"{TEMP_PREFIX}*")):
             time.sleep(0.001)  # wait until the next save is under way
         os.kill(child.pid, signal.SIGKILL)
         child.wait()
-        caught_mid_write |= any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+        caught_mid_write |= any(p.name.startswith(TEMP_PREFIX) for p in tmp_path.iterdir())
         tensors, document = ckpt.load_checkpoint(path)
         assert tensors["model.w"].shape == (6_000_000,) and document["index"] >= 0
         if caught_mid_write:
