@@ -1,0 +1,169 @@
+"""``unet-studio predict INPUT... -o OUTPUT``: segment image files with a model.
+
+Each input (a file, a folder of 2D TIFFs, or a glob matching files) is read lazily, run
+through the tiled engine and streamed into a TIFF (or a Zarr for very large outputs) with
+the input's axes and pixel size. Output appears only when complete: a temporary file is
+renamed into place, and a bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import math
+import sys
+from pathlib import Path
+
+HELP = "segment images with a model: instance labels, masks or class probabilities"
+
+OUTPUT_TYPES = ("labels", "mask", "probabilities")
+DEVICES = ("auto", "cpu", "cuda", "mps")
+OUTPUT_SUFFIXES = (".tif", ".tiff", ".zarr")
+# Beyond this an output goes to Zarr in folder mode: chunked, no 4 GB TIFF limits.
+ZARR_ABOVE_BYTES = 4 * 2**30
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("inputs", nargs="+", metavar="INPUT",
+                        help="image files (TIFF, OME-TIFF, OME-Zarr), folders of 2D TIFFs or "
+                             "globs such as 'frames/*.tif'")
+    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
+                        help="output file (.tif, .tiff or .zarr) for one input; a folder for several")
+    parser.add_argument("--model", default=None, metavar="NAME_OR_DIR",
+                        help="model folder or library name (default: the default model)")
+    parser.add_argument("--tile", type=int, default=None, metavar="N",
+                        help="tile core size in pixels (default: chosen from memory)")
+    parser.add_argument("--device", default="auto", choices=DEVICES,
+                        help="where to compute (auto: CUDA, then MPS, then CPU)")
+    parser.add_argument("--axes", default=None, metavar="ZYX",
+                        help="axes of the input when its metadata is missing or wrong (letters of TZCYX)")
+    parser.add_argument("--output-type", default="labels", choices=OUTPUT_TYPES,
+                        help="instance labels, a foreground/class mask, or float probabilities")
+    parser.add_argument("--channel", default=None, metavar="INDEX",
+                        help="channel to segment in a multi-channel image, or 'luminance' for RGB")
+    parser.add_argument("--tta", action="store_true",
+                        help="average over flipped copies (slower, slightly smoother)")
+
+
+def expand_inputs(patterns: list[str]) -> list[str]:
+    """Globs expanded to the files they match (sorted); other paths kept as given."""
+    from unet_studio.app.errors import UserError
+
+    expanded = []
+    for pattern in patterns:
+        if any(c in pattern for c in "*?[") and not Path(pattern).exists():
+            matches = sorted(glob.glob(pattern))
+            if not matches:
+                raise UserError(f"{pattern}: no file matches this pattern")
+            expanded.extend(matches)
+        else:
+            expanded.append(pattern)
+    return expanded
+
+
+def output_paths(inputs: list[str], output: str, output_type: str, sizes: list[int]) -> list[Path]:
+    """Where each input's result goes: ``output`` itself for one input named like a file,
+    else ``<output>/<input stem>_<output_type>.tif`` (``.zarr`` above ZARR_ABOVE_BYTES)."""
+    from unet_studio.app.errors import UserError
+
+    target = Path(output).expanduser()
+    as_file = len(inputs) == 1 and target.suffix.lower() in OUTPUT_SUFFIXES
+    if as_file:
+        return [target]
+    if target.suffix.lower() in OUTPUT_SUFFIXES and not target.is_dir():
+        raise UserError(f"{target}: several inputs need an output folder, not a file name")
+    names = [_stem(Path(p)) for p in inputs]
+    if len(set(names)) != len(names):
+        raise UserError("two inputs have the same name; run them separately to different outputs")
+    return [target / f"{name}_{output_type}{'.zarr' if size > ZARR_ABOVE_BYTES else '.tif'}"
+            for name, size in zip(names, sizes)]
+
+
+def _stem(path: Path) -> str:
+    name = path.name.rstrip("/") or "image"
+    for suffix in (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".zarr"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return Path(name).stem
+
+
+def load_network(model: str | None):
+    """The network (with ``.task``) named by ``--model``, or the default model."""
+    from unet_studio.app.errors import UserError
+    from unet_studio.app.model_library import ModelLibrary, bundled_models_dir
+
+    library = ModelLibrary()
+    if model is None:
+        info = library.default()
+        if info is None:
+            raise UserError(
+                f"no default model is installed (expected one in {bundled_models_dir() / 'default'}); "
+                "pass --model with a model folder"
+            )
+        model = str(info.path)
+    return library.load(model, device="cpu")
+
+
+def _check_device(device: str) -> None:
+    from unet_studio.app.errors import UserError
+    from unet_studio.models.devices import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as error:
+        raise UserError(f"--device: {error}") from None
+
+
+def _output_bytes(stack, net, output_type: str) -> int:
+    """Bytes of the (uncompressed) result, to choose between TIFF and Zarr."""
+    pixels = math.prod(n for a, n in zip(stack.axes, stack.shape) if a != "C")
+    if output_type == "probabilities":
+        return pixels * 4 * int(net.out_channels)
+    return pixels * (1 if output_type == "mask" else 4)
+
+
+class _Progress:
+    """One status line on stderr, redrawn in place on a terminal (no extra dependency)."""
+
+    def __init__(self, name: str, stream=None):
+        self.name, self.stream = name, stream or sys.stderr
+        self.live = self.stream.isatty()
+        self.shown = -1
+
+    def update(self, done: int, total: int) -> None:
+        percent = int(100 * done / max(total, 1))
+        if self.live and percent != self.shown:
+            self.stream.write(f"\r{self.name}: {percent:3d}% ({done}/{total})")
+            self.stream.flush()
+            self.shown = percent
+
+    def finish(self, message: str) -> None:
+        prefix = "\r" if self.live else ""
+        self.stream.write(f"{prefix}{self.name}: {message}\n")
+        self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.errors import UserError
+    from unet_studio.app.predict_files import open_inputs, predict_one
+
+    if args.tile is not None and args.tile < 1:
+        raise UserError(f"--tile must be a positive number of pixels, got {args.tile}")
+    _check_device(args.device)
+    inputs = expand_inputs(args.inputs)
+    net = load_network(args.model)
+    stacks = open_inputs(inputs, args.axes, args.channel)
+    try:
+        sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
+        targets = output_paths(inputs, args.output, args.output_type, sizes)
+        for stack, target in zip(stacks, targets):
+            progress = _Progress(stack.name)
+            predict_one(net, stack, target, args, progress.update)
+            progress.finish(f"wrote {target}")
+    finally:
+        for stack in stacks:
+            stack.close()
+    return 0

@@ -1,0 +1,108 @@
+"""Predicting files to files (what ``unet-studio predict`` does), Qt-free.
+
+Inputs are opened lazily with ``app.io.open_stack`` and results streamed with
+``app.io.open_output``, so a stack larger than RAM runs in bounded memory (labels keep two
+bits per pixel of one time point until its watershed). Every problem with an input becomes
+an ``InputFileError`` naming it, and no output file is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.app.errors import InputFileError, UserError
+
+log = logging.getLogger(__name__)
+
+OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float32}
+
+
+def open_inputs(inputs: list[str], axes: str | None, channel: str | None) -> list:
+    """Open every input (no pixels read) before any work, so a bad one stops the run early."""
+    from unet_studio.app.io import open_stack
+
+    stacks = []
+    try:
+        for spec in inputs:
+            stack = open_stack(spec, axes=axes)
+            stacks.append(stack)
+            stacks[-1] = _select_channel(stack, channel)
+    except BaseException:
+        for stack in stacks:
+            stack.close()
+        raise
+    return stacks
+
+
+def _select_channel(stack, channel: str | None):
+    if channel is None:
+        return stack
+    from unet_studio.app.io.select import LUMINANCE, select
+
+    if channel.lower() == LUMINANCE:
+        return select(stack, channel=LUMINANCE)
+    try:
+        index = int(channel)
+    except ValueError:
+        raise UserError(f"--channel must be an index or {LUMINANCE!r}, got {channel!r}") from None
+    if "C" not in stack.axes:
+        raise InputFileError(stack.path, f"has no channel axis (axes {stack.axes}); drop --channel")
+    return select(stack, channel=index)
+
+
+def plan_stack(net, stack):
+    """The engine's layout for ``stack`` under ``net``; InputFileError when they do not fit."""
+    from unet_studio.models.views import StackLayout
+
+    task = net.task
+    try:
+        return StackLayout.from_axes(stack.shape, stack.axes, net, task)
+    except ValueError as error:
+        hint = ""
+        if "channel" in str(error) and "C" in stack.axes:
+            hint = "; choose one with --channel INDEX (or --channel luminance for RGB)"
+        raise InputFileError(stack.path, f"{error}{hint}") from None
+
+
+def predict_one(net, stack, target: Path, options, on_progress=None) -> Path:
+    """Segment ``stack`` into ``target`` (TIFF or Zarr by suffix) with ``net``.
+
+    ``options``: ``output_type``, ``tile``, ``device``, ``tta`` (the CLI's arguments).
+    ``on_progress(done, total)`` is called after every tile.
+    """
+    from unet_studio.app.io import open_output
+    from unet_studio.models.pipeline import iter_predict_image, output_axes
+
+    layout = plan_stack(net, stack)
+    output_type = options.output_type
+    axes = output_axes(layout, output_type)
+    channels = (int(net.out_channels),) if output_type == "probabilities" else ()
+    shape = (*channels, *layout.output_shape())
+    scale = {a: float(stack.scale.get(a, 1.0)) for a in axes if a != "C"}
+    units = {a: u for a, u in stack.units.items() if a in axes}
+    with open_output(target, shape, OUTPUT_DTYPES[output_type], axes=axes, scale=scale,
+                     units=units, source=stack.path, kind=output_type) as out:
+        generator = iter_predict_image(
+            net, stack.data, axes=stack.axes, task=net.task, output_type=output_type,
+            tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
+            scale=stack.scale if stack.scale_known else None)
+        _run(generator, on_progress, stack.path)
+    return target
+
+
+def _run(generator, on_progress, path: Path) -> None:
+    """Drain the engine, turning its ValueErrors (what the input cannot do) into file errors."""
+    try:
+        while True:
+            progress = next(generator)
+            if on_progress is not None:
+                on_progress(progress.done, progress.total)
+    except StopIteration:
+        return
+    except ValueError as error:
+        raise InputFileError(path, str(error)) from None
+    finally:
+        generator.close()

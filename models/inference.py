@@ -1,0 +1,291 @@
+"""Tiled inference whose result equals one pass over the whole image.
+
+``iter_predict`` runs the network (no normalisation, no post-processing) over an image of any
+size in tiles and streams the output into ``out``; ``predict_tiled`` drains it. The whole
+pipeline (normalisation, slice-by-slice 2D, post-processing) is ``iter_predict_image`` /
+``predict_image``. Which tiles feed which output region is ``models.tiling``; the device side
+(autocast, transfers, TTA) is ``models.tile_runner``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+
+from unet_studio.models.devices import free_memory_bytes, is_out_of_memory, release_memory
+from unet_studio.models.mapped import PageReleaser
+from unet_studio.models.tile_runner import HOST_TILE_WINDOW, InferenceSession
+from unet_studio.models.tiling import (
+    NetGeometry,
+    TilePlan,
+    gaussian_weights,
+    make_plan,
+    read_window,
+    round_down,
+    subdivide,
+)
+
+log = logging.getLogger(__name__)
+
+MODES = ("auto", "exact", "blend")
+MAX_BATCH = 32
+
+
+@dataclass(frozen=True)
+class TileProgress:
+    """``done`` of ``total`` tiles finished; ``region`` (output coordinates) is now final."""
+
+    done: int
+    total: int
+    region: tuple[slice, ...]
+
+
+class _ChannelFirst:
+    """Lazy ``(1, *spatial)`` view of a single-channel ``(*spatial)`` array-like."""
+
+    def __init__(self, data):
+        self.data = data
+        self.shape = (1, *data.shape)
+
+    def __getitem__(self, key):
+        return np.asarray(self.data[key[1:]])[None]
+
+
+def plan_mode(geometry: NetGeometry, mode: str) -> str:
+    """The tiling plan for a network: "exact", "valid" (overlap-tile) or "blend"."""
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if mode == "blend" or (mode == "auto" and not geometry.tile_exact):
+        return "blend"
+    return "valid" if geometry.padding == "valid" else "exact"
+
+
+def _memory_budget(session: InferenceSession) -> int | None:
+    free = free_memory_bytes(session.device)
+    return None if free is None else int(0.6 * free)
+
+
+def choose_tile_shape(session, geometry: NetGeometry, in_channels: int) -> tuple[int, ...]:
+    """Core shape for tiles: from free memory on CUDA (one measured forward), else fixed.
+
+    Cores are at least twice the halo, so the overlap costs at most ~4x work per pixel in
+    the worst case and much less for the sizes memory allows.
+    """
+    dims = geometry.spatial_dims
+    budget = _memory_budget(session)
+    if budget is None:
+        side = HOST_TILE_WINDOW[dims]
+        return tuple(max(round_down(side - 2 * h, d), round_down(2 * h, d))
+                     for h, d in zip(geometry.halo, geometry.size_divisor))
+    probe = geometry.valid_window(tuple(2 * h + 4 * d for h, d in
+                                        zip(geometry.halo, geometry.size_divisor)))
+    per_pixel = session.measure_bytes_per_pixel(probe, in_channels)
+    side = (budget / max(per_pixel, 1.0)) ** (1.0 / dims)
+    return tuple(round_down(side - 2 * h, d) for h, d in zip(geometry.halo, geometry.size_divisor))
+
+
+def _default_batch(session, plan: TilePlan, in_channels: int) -> int:
+    """Tiles per forward: as many as fit the memory budget (small tiles, e.g. the slices of
+    a stack, are batched so the device is kept busy), at most MAX_BATCH."""
+    if len(plan) == 1:
+        return 1
+    window_pixels = math.prod(plan.window_shape)
+    budget = _memory_budget(session)
+    if budget is None:
+        host_pixels = HOST_TILE_WINDOW[len(plan.window_shape)] ** len(plan.window_shape)
+        return int(max(1, min(8, len(plan), host_pixels // window_pixels)))
+    per_window = session.measure_bytes_per_pixel(plan.window_shape, in_channels) * window_pixels
+    return int(max(1, min(MAX_BATCH, len(plan), budget // max(per_window, 1.0))))
+
+
+class _CoreSink:
+    """Writes each tile's core into ``out`` ``(*outer, C, *spatial)``."""
+
+    def __init__(self, out, plan: TilePlan):
+        self.out = out  # every tile writes only its core: nothing to accumulate
+
+    def write(self, tile, output: np.ndarray) -> None:
+        local = tuple(slice(c.start - o, c.stop - o) for c, o in zip(tile.core, tile.output_start))
+        self.out[(*tile.outer, slice(None), *tile.core)] = output[(slice(None), *local)]
+
+
+class _BlendSink:
+    """Gaussian-weighted average of overlapping tiles, accumulated in fp32.
+
+    After each tile the blended value of its region is written to ``out``, so a cancelled
+    run leaves the average of the tiles finished so far.
+    """
+
+    def __init__(self, out, plan: TilePlan):
+        self.out = out
+        self.total = np.zeros(out.shape, dtype=np.float32)
+        self.weight = np.zeros(out.shape[:-len(plan.image_shape) - 1] + plan.image_shape,
+                               dtype=np.float32)
+        self._weights = {}
+
+    def write(self, tile, output: np.ndarray) -> None:
+        shape = output.shape[1:]
+        if shape not in self._weights:
+            self._weights[shape] = gaussian_weights(shape)
+        local = tuple(slice(c.start - o, c.stop - o) for c, o in zip(tile.core, tile.output_start))
+        weights = self._weights[shape][local]
+        key = (*tile.outer, slice(None), *tile.core)
+        self.total[key] += output[(slice(None), *local)] * weights
+        self.weight[(*tile.outer, *tile.core)] += weights
+        self.out[key] = self.total[key] / self.weight[(*tile.outer, *tile.core)]
+
+
+def _smaller_core(plan: TilePlan, geometry: NetGeometry) -> tuple[int, ...] | None:
+    """Half the core per axis (on the divisor grid), or None if it is already minimal."""
+    smaller = tuple(max(d, round_down(c // 2, d)) if c > d else c
+                    for c, d in zip(plan.core_shape, geometry.size_divisor))
+    return None if smaller == tuple(plan.core_shape) else smaller
+
+
+def iter_run_plan(session: InferenceSession, source, plan: TilePlan, out, geometry: NetGeometry,
+                  batch_size: int, pages: PageReleaser | None = None,
+                  ) -> Generator[TileProgress, None, None]:
+    """Run ``plan`` over ``source`` ``(*outer, C, *spatial)``, writing into ``out``.
+
+    Out of memory: halve the batch, then the tile, and retry the tiles that failed; only
+    when the smallest tile fails on a GPU does the run move to the CPU. One batch is in
+    flight while the next is read (CUDA), and progress is yielded tile by tile. ``pages``
+    keeps memory-mapped inputs and outputs from accumulating resident pages.
+    """
+    sink = (_BlendSink if plan.mode == "blend" else _CoreSink)(out, plan)
+    pending, done, total, in_flight = deque(plan.tiles), 0, len(plan), None
+    while pending or in_flight:
+        launched, out_of_memory = None, False
+        if pending:
+            tiles = [pending.popleft() for _ in range(min(batch_size, len(pending)))]
+            try:
+                windows = [read_window(source, t.outer, t.window_start, plan.window_shape)
+                           for t in tiles]
+                launched = (tiles, session.submit(windows))
+            except Exception as error:  # only memory errors are handled, the rest re-raised
+                if not is_out_of_memory(error):
+                    raise
+                pending.extendleft(reversed(tiles))
+                out_of_memory = True
+        if in_flight is not None:
+            outputs = session.collect(in_flight[1])
+            if pages is not None:  # about the bytes of pixels read and written for the batch
+                pages.tick(2 * outputs.nbytes)
+            for tile, output in zip(in_flight[0], outputs):
+                sink.write(tile, output)
+                done += 1
+                yield TileProgress(done, total, tile.region)
+        in_flight = launched
+        if out_of_memory:
+            new_plan, batch_size = _recover(session, plan, pending, geometry, batch_size)
+            if new_plan is not plan:
+                total += len(new_plan) - len(pending)
+                plan, pending = new_plan, deque(new_plan.tiles)
+
+
+def _recover(session, plan: TilePlan, pending, geometry, batch_size):
+    """After an out-of-memory error: smaller batch, else smaller tiles, else the CPU."""
+    release_memory(session.device)
+    if batch_size > 1:
+        log.info("out of memory: batch %d -> %d", batch_size, batch_size // 2)
+        return plan, batch_size // 2
+    smaller = _smaller_core(plan, geometry)
+    if smaller is None:
+        if session.device.type == "cpu":
+            raise MemoryError("out of memory even with the smallest tile on the CPU")
+        session.fall_back_to_cpu()
+        return plan, 1
+    log.info("out of memory: core %s -> %s", plan.core_shape, smaller)
+    return subdivide(plan, list(pending), smaller, geometry), 1
+
+
+def check_input(net, image) -> object:
+    """``image`` as a lazy ``(C, *spatial)`` array-like; ValueError if it does not fit ``net``."""
+    dims, channels = int(net.spatial_dims), int(net.in_channels)
+    if len(image.shape) == dims and channels == 1:
+        return _ChannelFirst(image)
+    if len(image.shape) == dims + 1 and image.shape[0] == channels:
+        return image
+    raise ValueError(
+        f"the network takes (*spatial) or ({channels}, *spatial) with {dims} spatial axes, "
+        f"got an image of shape {tuple(image.shape)}"
+    )
+
+
+def prepare_plan(session, net, spatial_shape, *, tile_shape=None, mode="auto", outers=((),),
+                 batch_size=None) -> tuple[TilePlan, NetGeometry, int]:
+    """The plan, geometry and batch size for ``net`` over ``spatial_shape``."""
+    geometry = NetGeometry.from_net(net)
+    kind = plan_mode(geometry, mode)
+    if tile_shape is None:
+        tile_shape = choose_tile_shape(session, geometry, int(net.in_channels))
+    plan = make_plan(kind, spatial_shape, tile_shape, geometry, outers=outers)
+    if batch_size is None:
+        batch_size = _default_batch(session, plan, int(net.in_channels))
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    return plan, geometry, int(batch_size)
+
+
+def _output_array(out, shape: tuple[int, ...]):
+    if out is None:
+        return np.zeros(shape, dtype=np.float32)
+    if tuple(out.shape) != shape:
+        raise ValueError(f"out must have shape {shape} (out_channels, *spatial), got {tuple(out.shape)}")
+    return out
+
+
+def iter_predict(net, image, *, tile_shape=None, device="auto", batch_size=None, amp=True,
+                 out=None, mode="auto", tta=False) -> Generator[TileProgress, None, object]:
+    """Network output ``(out_channels, *spatial)`` float32 for ``image``, tile by tile.
+
+    ``image``: ``(*spatial)`` or ``(C, *spatial)``, any array-like (read tile by tile).
+    ``tile_shape``: core size per tile (int or per axis); None chooses from memory; larger
+    than the image gives one tile. ``mode``: "auto" (exact for tile-local networks, else
+    blend), "exact" or "blend". ``out``: destination (ndarray, np.memmap, zarr array), else a
+    new array. Yields ``TileProgress`` after each tile; closing the generator stops between
+    tiles, leaving finished regions written and the rest of ``out`` untouched.
+    """
+    source = check_input(net, image)
+    spatial = tuple(int(n) for n in source.shape[1:])
+    with InferenceSession(net, device, amp=amp, tta=tta) as session:
+        plan, geometry, batch = prepare_plan(session, net, spatial, tile_shape=tile_shape,
+                                             mode=mode, batch_size=batch_size)
+        out = _output_array(out, (int(net.out_channels), *spatial))
+        pages = PageReleaser(image, out)
+        yield from iter_run_plan(session, source, plan, out, geometry, batch, pages)
+        pages.release()
+    return out
+
+
+def drain(generator):
+    """Run a generator to the end and return its result."""
+    while True:
+        try:
+            next(generator)
+        except StopIteration as stop:
+            return stop.value
+
+
+def predict_tiled(net, image, **options) -> np.ndarray:
+    """``iter_predict`` run to the end: the network output ``(out_channels, *spatial)``."""
+    return drain(iter_predict(net, image, **options))
+
+
+def iter_predict_image(net, image, *, axes: str, task=None, output_type: str = "labels",
+                       **options):
+    """Whole pipeline on a stack; see ``models.pipeline.iter_predict_image``."""
+    from unet_studio.models.pipeline import iter_predict_image as run
+
+    return (yield from run(net, image, axes=axes, task=task, output_type=output_type, **options))
+
+
+def predict_image(net, image, *, axes: str, task=None, output_type: str = "labels", **options):
+    """``iter_predict_image`` run to the end: labels, mask or probabilities."""
+    return drain(iter_predict_image(net, image, axes=axes, task=task, output_type=output_type,
+                                    **options))

@@ -1,0 +1,64 @@
+"""Keeping memory-mapped inputs and outputs from filling the process's resident memory.
+
+Reading a stack through ``np.memmap`` maps every page it touches into the process, and
+writing an output memmap keeps dirty pages resident: streaming a 4 GB stack would end with
+gigabytes of resident pages although each tile is needed once. Every so often the tiler tells
+the kernel it no longer needs the mapping (``MADV_DONTNEED``); the data stay in the file and
+the page cache, and the process's RSS drops.
+"""
+
+from __future__ import annotations
+
+import logging
+import mmap
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RELEASE_EVERY_BYTES = 256 * 2**20
+
+
+def _shared_memmap(array) -> bool:
+    return isinstance(array, np.memmap) and getattr(array, "mode", "c") not in ("c", "copyonwrite")
+
+
+def release_pages(array) -> bool:
+    """Drop the resident pages of ``array`` if it is a shared (not copy-on-write) ``np.memmap``.
+
+    For a shared file mapping this loses nothing: written pages stay in the page cache and
+    reach the file as usual; the next access maps them again.
+    """
+    if not _shared_memmap(array):
+        return False
+    mapping = getattr(array, "_mmap", None)  # numpy keeps the mmap object of the base here
+    advise = getattr(mmap, "MADV_DONTNEED", None)
+    if mapping is None or advise is None or not hasattr(mapping, "madvise"):
+        return False
+    try:
+        mapping.madvise(advise)
+    except (OSError, ValueError) as error:  # a closed mapping: nothing left to release
+        log.debug("could not release mapped pages: %s", error)
+        return False
+    return True
+
+
+class PageReleaser:
+    """Calls ``release_pages`` on ``arrays`` after every ``every_bytes`` of tiles processed."""
+
+    def __init__(self, *arrays, every_bytes: int = RELEASE_EVERY_BYTES):
+        self.arrays = [a for a in arrays if _shared_memmap(a)]
+        self.every_bytes = every_bytes
+        self.pending = 0
+
+    def tick(self, nbytes: int) -> None:
+        if not self.arrays:
+            return
+        self.pending += nbytes
+        if self.pending >= self.every_bytes:
+            self.release()
+
+    def release(self) -> None:
+        for array in self.arrays:
+            release_pages(array)
+        self.pending = 0

@@ -1,0 +1,186 @@
+"""The whole prediction pipeline on a stack: normalise, tile, post-process.
+
+An image with axes over "TZCYX" is seen by the network as ``(*outer, C, *spatial)``:
+``spatial`` are the network's axes (``task.spatial_axes``, e.g. YX), ``outer`` the rest (T,
+and Z for a 2D network run slice by slice). Intensities are normalised with percentiles
+computed once over the whole stack. Outputs are computed per group: one time point (or the
+whole image without T), so that 3D labels come from one watershed over the whole volume.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Generator
+from dataclasses import dataclass
+
+import numpy as np
+
+from unet_studio.models import postprocess as post
+from unet_studio.models.inference import iter_run_plan, prepare_plan
+from unet_studio.models.mapped import PageReleaser
+from unet_studio.models.normalize import percentile_range
+from unet_studio.models.task import TaskSpec
+from unet_studio.models.tile_runner import InferenceSession
+from unet_studio.models.views import ModelInputView, StackLayout
+
+OUTPUT_TYPES = ("labels", "mask", "probabilities")
+OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float32}
+
+
+@dataclass(frozen=True)
+class ImageProgress:
+    """``done`` of ``total`` steps; ``region`` (over the output's non-channel axes) is final
+    for "predict" steps of mask/probability outputs and for every "postprocess" step."""
+
+    stage: str
+    done: int
+    total: int
+    region: tuple[slice, ...]
+
+
+def output_axes(layout: StackLayout, output_type: str) -> str:
+    """Axes of the result: the outer then spatial axes, with C in front for probabilities."""
+    front = "C" if output_type == "probabilities" else ""
+    return front + "".join(layout.outer_axes) + "".join(layout.spatial_axes)
+
+
+class _TileDestination:
+    """Receives network outputs ``(C, *core)`` per tile (keys ``(*inner, :, *core)``) and
+    writes what the output type needs into ``target`` at ``(:, *prefix, *inner, *core)``
+    (channel slice only when the transform keeps channels)."""
+
+    def __init__(self, target, shape, prefix, transform, channels: bool):
+        self.target, self.shape = target, shape
+        self.prefix, self.transform, self.channels = prefix, transform, channels
+
+    def __setitem__(self, key, block):
+        inner = len(self.shape) - np.ndim(block)
+        value = self.transform(np.asarray(block))
+        front = (slice(None),) if self.channels else ()
+        self.target[(*front, *self.prefix, *key[:inner], *key[inner + 1:])] = value
+
+
+def _tile_transform(task: TaskSpec, output_type: str, options: dict):
+    threshold = options.get("threshold", 0.5)
+    if output_type == "probabilities":
+        return post.probabilities_from_logits, True
+    if task.kind == "instance" and output_type == "labels":
+        return (lambda b: np.stack(post.instance_masks(post.softmax(b), threshold=threshold))), True
+    if task.kind == "instance":
+        return (lambda b: post.foreground_mask(post.softmax(b), threshold=threshold)
+                .astype(np.uint8)), False
+    return (lambda b: post.semantic_mask(post.probabilities_from_logits(b), threshold=threshold)), False
+
+
+def _check_model(net, task: TaskSpec) -> None:
+    if task.kind == "instance" and int(net.out_channels) != 3:
+        raise ValueError(f"an instance model needs 3 output channels, this one has {net.out_channels}")
+    if task.kind == "semantic" and int(net.out_channels) != task.out_channels:
+        raise ValueError(f"the task names {task.out_channels} classes, the network gives {net.out_channels}")
+
+
+def _allocate(out, shape, dtype):
+    if out is None:
+        return np.zeros(shape, dtype=dtype)
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(f"out must have shape {tuple(shape)}, got {tuple(out.shape)}")
+    return out
+
+
+def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
+                       output_type: str = "labels", tile_shape=None, device="auto",
+                       batch_size=None, amp=True, mode="auto", tta=False, out=None,
+                       scale: dict | None = None, postprocess: dict | None = None,
+                       ) -> Generator[ImageProgress, None, object]:
+    """Labels ``int32``, mask ``uint8`` or probabilities ``float32`` for a whole stack.
+
+    ``image``: array-like with ``axes`` (a string over "TZCYX"), read lazily tile by tile.
+    Result axes: ``output_axes(...)``: the input's without C (T before Z when both are
+    there), and for probabilities the class channel first, e.g. ``"CZYX"``. ``scale``: pixel
+    size per axis (for the watershed's distances); ``postprocess``: options of
+    ``labels_from_masks`` plus ``threshold``. Mask and probability outputs stream into
+    ``out`` tile by tile; labels keep two bits per pixel of one time point in memory until
+    its watershed. Closing the generator stops between tiles.
+    """
+    task = task or getattr(net, "task", None) or TaskSpec()
+    if output_type not in OUTPUT_TYPES:
+        raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
+    _check_model(net, task)
+    layout = StackLayout.from_axes(image.shape, axes, net, task)
+    channel_axis = axes.index("C") if "C" in axes else None
+    lo, hi = percentile_range(image, task.lower_percentile, task.upper_percentile,
+                              channel_axis=channel_axis)
+    channels = (int(net.out_channels),) if output_type == "probabilities" else ()
+    out = _allocate(out, (*channels, *layout.output_shape()), OUTPUT_DTYPES[output_type])
+    with InferenceSession(net, device, amp=amp, tta=tta) as session:
+        inner = [range(layout.sizes[a]) for a in layout.inner_axes]
+        plan, geometry, batch = prepare_plan(
+            session, net, layout.spatial_shape, tile_shape=tile_shape, mode=mode,
+            outers=list(itertools.product(*inner)), batch_size=batch_size)
+        run = _StackRun(session, ModelInputView(image, layout, lo, hi), layout, plan, geometry,
+                        batch, out, task, output_type, dict(postprocess or {}), scale,
+                        PageReleaser(image, out))
+        yield from run.iter_all()
+    return out
+
+
+class _StackRun:
+    """One prediction over a stack, group by group (a group = one time point)."""
+
+    def __init__(self, session, source, layout, plan, geometry, batch, out, task, output_type,
+                 options, scale, pages):
+        self.session, self.source, self.layout = session, source, layout
+        self.plan, self.geometry, self.batch = plan, geometry, batch
+        self.out, self.task, self.output_type = out, task, output_type
+        self.options, self.scale, self.pages = options, scale, pages
+        self.watershed = output_type == "labels" and task.kind == "instance"
+        self.done = 0
+        self.groups = list(itertools.product(*[range(layout.sizes[a])
+                                               for a in layout.group_axes]))
+        self.total = len(self.groups) * (len(plan) + int(self.watershed))
+
+    def iter_all(self) -> Generator[ImageProgress, None, None]:
+        for group in self.groups:
+            yield from self.iter_group(group)
+        self.pages.release()
+
+    def iter_group(self, group: tuple[int, ...]) -> Generator[ImageProgress, None, None]:
+        """Tiles streamed into ``out`` (mask, probabilities) or kept as two masks (labels)."""
+        layout = self.layout
+        transform, channels = _tile_transform(self.task, self.output_type, self.options)
+        inner_shape = tuple(layout.sizes[a] for a in layout.inner_axes)
+        net_shape = (*inner_shape, int(self.session.net.out_channels), *layout.spatial_shape)
+        if self.watershed:
+            masks = np.zeros((2, *inner_shape, *layout.spatial_shape), bool)
+            destination = _TileDestination(masks, net_shape, (), transform, channels)
+        else:
+            destination = _TileDestination(self.out, net_shape, group, transform, channels)
+        group_source = _GroupSource(self.source, len(layout.group_axes), group)
+        group_region = tuple(slice(i, i + 1) for i in group)
+        for progress in iter_run_plan(self.session, group_source, self.plan, destination,
+                                      self.geometry, self.batch, self.pages):
+            self.done += 1
+            yield ImageProgress("predict", self.done, self.total, group_region + progress.region)
+        if self.watershed:
+            self.out[(*group, Ellipsis)] = _group_labels(masks, layout, self.options, self.scale)
+            self.done += 1
+            yield ImageProgress("postprocess", self.done, self.total, group_region)
+
+
+def _group_labels(masks, layout, options, scale) -> np.ndarray:
+    """Watershed over the whole group (a 2D image, or the full 3D volume of 2D slices)."""
+    label_axes = (*layout.inner_axes, *layout.spatial_axes)
+    sampling = None if not scale else tuple(float(scale.get(a, 1.0)) for a in label_axes)
+    kwargs = {k: v for k, v in options.items() if k != "threshold"}
+    return post.labels_from_masks(masks[0], masks[1], sampling=sampling, **kwargs)
+
+
+class _GroupSource:
+    """The part of a ``(*group, *inner, C, *spatial)`` view for one group index."""
+
+    def __init__(self, source, n_group: int, group: tuple[int, ...]):
+        self.source, self.group = source, group
+        self.shape = source.shape[n_group:]
+
+    def __getitem__(self, key):
+        return self.source[(*self.group, *key)]

@@ -1,0 +1,143 @@
+"""`unet-studio predict`: TIFF out with the input's axes and scale; bad input -> exit 2, one
+line naming the file, nothing written. A tiny real model is saved into tmp_path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from unet_studio.app.cli import main
+from unet_studio.app.io import open_stack, write_stack
+from unet_studio.models.registry import build_model
+from unet_studio.models.task import TaskSpec
+from unet_studio.models.weights import save_model
+
+SCALE = {"Z": 2.0, "Y": 0.5, "X": 0.5}
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=2, in_channels=1, out_channels=3, base_channels=4,
+                      depth=2)
+    return save_model(net, tmp_path_factory.mktemp("model") / "tiny", task=TaskSpec())
+
+
+def stack_file(folder, name="nuclei.tif", shape=(3, 40, 52), axes="ZYX", seed=0):
+    image = (np.random.default_rng(seed).random(shape) * 4000).astype(np.uint16)
+    scale = {a: SCALE.get(a, 1.0) for a in axes}
+    return write_stack(folder / name, image, axes=axes, scale=scale, kind="image")
+
+
+def files_in(folder) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_labels_tiff_has_the_input_axes_shape_and_scale(tmp_path, model_dir, capsys):
+    source = stack_file(tmp_path)
+    target = tmp_path / "out" / "labels.tif"
+    assert main(["predict", str(source), "-o", str(target), "--model", str(model_dir),
+                 "--tile", "16", "--device", "cpu"]) == 0
+    with open_stack(target) as result:
+        assert result.axes == "ZYX" and result.shape == (3, 40, 52)
+        assert result.scale["Z"] == pytest.approx(2.0) and result.scale["X"] == pytest.approx(0.5)
+        labels = result.to_numpy()
+    assert labels.dtype.kind in "iu"
+    assert "wrote" in capsys.readouterr().err
+
+
+def test_probabilities_put_the_class_channel_first(tmp_path, model_dir):
+    source = stack_file(tmp_path, shape=(2, 33, 29))
+    target = tmp_path / "probabilities.tif"
+    assert main(["predict", str(source), "-o", str(target), "--model", str(model_dir),
+                 "--output-type", "probabilities", "--device", "cpu"]) == 0
+    with open_stack(target) as result:
+        assert result.axes == "CZYX" and result.shape == (3, 2, 33, 29)
+        probabilities = result.to_numpy()
+    assert np.allclose(probabilities.sum(axis=0), 1.0, atol=1e-5)
+
+
+def test_glob_of_several_files_writes_one_output_each_into_a_folder(tmp_path, model_dir):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for index in range(2):
+        stack_file(inputs, name=f"frame{index}.tif", shape=(30, 31), axes="YX", seed=index)
+    out = tmp_path / "masks"
+    assert main(["predict", str(inputs / "*.tif"), "-o", str(out), "--model", str(model_dir),
+                 "--output-type", "mask", "--device", "cpu"]) == 0
+    assert files_in(out) == ["frame0_mask.tif", "frame1_mask.tif"]
+    with open_stack(out / "frame1_mask.tif") as result:
+        assert result.axes == "YX" and set(np.unique(result.to_numpy())) <= {0, 1}
+
+
+def test_corrupt_input_exits_2_with_one_line_and_writes_nothing(tmp_path, model_dir, capsys):
+    broken = tmp_path / "in" / "broken.tif"
+    broken.parent.mkdir()
+    broken.write_bytes(b"II*\x00" + bytes(200))
+    out = tmp_path / "out"
+    out.mkdir()
+    code = main(["predict", str(broken), "-o", str(out / "x.tif"), "--model", str(model_dir),
+                 "--device", "cpu"])
+    assert code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("unet-studio: error:") and str(broken) in lines[0]
+    assert files_in(out) == [] and files_in(broken.parent) == ["broken.tif"]
+
+
+def test_pixels_damaged_behind_a_valid_header_leave_no_output(tmp_path, model_dir, capsys):
+    """The file opens (metadata intact); decoding a compressed plane fails during the run."""
+    import tifffile
+
+    source = stack_file(tmp_path, shape=(4, 64, 64))
+    with tifffile.TiffFile(source) as tif:
+        start = tif.pages[2].dataoffsets[0]
+    data = bytearray(source.read_bytes())
+    data[start + 10:start + 60] = bytes(b ^ 0x5A for b in data[start + 10:start + 60])
+    damaged = tmp_path / "damaged.tif"
+    damaged.write_bytes(bytes(data))
+    out = tmp_path / "out"
+    code = main(["predict", str(damaged), "-o", str(out / "x.tif"), "--model", str(model_dir),
+                 "--device", "cpu"])
+    assert code == 2
+    assert str(damaged) in capsys.readouterr().err
+    assert not out.exists() or files_in(out) == []
+
+
+def test_model_whose_channels_do_not_fit_is_refused_naming_the_file(tmp_path, capsys):
+    net = build_model("unet", spatial_dims=2, in_channels=2, out_channels=3, base_channels=4, depth=2)
+    model = save_model(net, tmp_path / "two_channel", task=TaskSpec())
+    source = stack_file(tmp_path, shape=(30, 30), axes="YX")
+    assert main(["predict", str(source), "-o", str(tmp_path / "o.tif"), "--model", str(model)]) == 2
+    error = capsys.readouterr().err
+    assert str(source) in error and "2 channel" in error
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_unsupported_dimensions_are_refused(tmp_path, capsys):
+    net = build_model("unet", spatial_dims=3, out_channels=3, base_channels=4, depth=2)
+    model = save_model(net, tmp_path / "net3d", task=TaskSpec(spatial_axes="ZYX"))
+    source = stack_file(tmp_path, shape=(30, 30), axes="YX")
+    assert main(["predict", str(source), "-o", str(tmp_path / "o.tif"), "--model", str(model)]) == 2
+    assert "3D image with axes ZYX" in capsys.readouterr().err
+    assert files_in(tmp_path) == ["net3d", "nuclei.tif"]
+
+
+def test_without_a_default_model_the_error_says_what_to_do(tmp_path, monkeypatch, capsys):
+    import unet_studio.app.model_library as library
+
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(library, "bundled_models_dir", lambda: tmp_path / "no-models")
+    source = stack_file(tmp_path, shape=(20, 20), axes="YX")
+    assert main(["predict", str(source), "-o", str(tmp_path / "o.tif")]) == 2
+    assert "pass --model" in capsys.readouterr().err
+
+
+def test_unavailable_device_is_a_user_error(tmp_path, model_dir, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    source = stack_file(tmp_path, shape=(20, 20), axes="YX")
+    assert main(["predict", str(source), "-o", str(tmp_path / "o.tif"), "--model", str(model_dir),
+                 "--device", "cuda"]) == 2
+    assert "not available" in capsys.readouterr().err
+    assert not (tmp_path / "o.tif").exists()

@@ -1,0 +1,269 @@
+"""Tiled inference equals the whole-image pass, streams into any destination, and cancels cleanly.
+
+Networks are real registry networks at tiny widths, in eval mode with BatchNorm whose
+running statistics and affine parameters are random (so normalisation is not an identity).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from unet_studio.models.inference import (
+    drain,
+    iter_predict,
+    iter_run_plan,
+    predict_image,
+    predict_tiled,
+)
+from unet_studio.models.postprocess import instance_labels, softmax
+from unet_studio.models.registry import build_model
+from unet_studio.models.task import TaskSpec
+from unet_studio.models.tile_runner import InferenceSession
+from unet_studio.models.tiling import NetGeometry, make_plan
+
+
+def random_bn_net(name="unet", *, seed=0, **options):
+    """A registry network in eval mode whose BatchNorm layers carry random running statistics.
+
+    Convolutions get He-normal weights and the running statistics are first calibrated on
+    random input, then perturbed at random: activations keep their scale through every
+    level, so the output varies over the image and a tiling error would show.
+    """
+    torch.manual_seed(seed)
+    net = build_model(name, **{"base_channels": 4, "depth": 2, **options})
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for module in net.modules():
+        if isinstance(module, torch.nn.modules.conv._ConvNd):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # cumulative average over the calibration batch
+    net.train()
+    shape = net.valid_input_shape(tuple(2 * h + 8 for h in net.halo))
+    with torch.no_grad():
+        net(torch.rand(2, net.in_channels, *shape))
+    for norm in norms:
+        norm.running_var.mul_(torch.empty_like(norm.running_var).uniform_(0.5, 2.0))
+        shift = torch.empty_like(norm.running_mean).uniform_(-0.3, 0.3)
+        norm.running_mean.add_(shift * norm.running_var.sqrt())
+        norm.weight.data.uniform_(0.5, 1.5)
+        norm.bias.data.uniform_(-0.2, 0.2)
+    return net.eval()
+
+
+def untiled(net, image: np.ndarray, flips=((),)) -> np.ndarray:
+    """The network once over the whole image: reflect-padded to an accepted shape (valid
+    networks: mirrored by their border offset first), cropped back to the image."""
+    shape = image.shape
+    if net.padding == "valid":
+        offset = NetGeometry.from_net(net).offset
+        total = net.valid_input_shape(tuple(s + 2 * o for s, o in zip(shape, offset)))
+        pads = [(o, t - o - s) for o, t, s in zip(offset, total, shape)]
+    else:
+        pads = [(0, p - s) for p, s in zip(net.valid_input_shape(shape), shape)]
+    x = torch.from_numpy(np.pad(image, pads, mode="reflect"))[None, None]
+    with torch.no_grad():
+        y = sum(net(x.flip(f)).flip(f) if f else net(x) for f in flips) / len(flips)
+    return y[0].numpy()[(slice(None), *[slice(0, s) for s in shape])]
+
+
+def relative_error(a, b) -> float:
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+CASES = [  # (padding, spatial shape, core sizes): odd sizes, several tile sizes
+    ("same", (101, 77), [8, 20]),
+    ("valid", (93, 70), [8, 24]),
+    ("same", (75, 21, 19), [8]),
+    ("valid", (30, 11, 9), [8]),
+]
+
+
+@pytest.mark.parametrize("padding,shape,cores", CASES)
+def test_tiled_equals_untiled_for_random_batchnorm_networks(padding, shape, cores):
+    net = random_bn_net(spatial_dims=len(shape), padding=padding, out_channels=3)
+    image = np.random.default_rng(1).random(shape, dtype=np.float32)
+    reference = untiled(net, image)
+    for core in cores:
+        mode = "exact" if padding == "same" else "valid"
+        assert len(make_plan(mode, shape, core, NetGeometry.from_net(net))) > 1
+        out = predict_tiled(net, image, tile_shape=core, device="cpu")
+        assert out.shape == (3, *shape) and out.dtype == np.float32
+        assert relative_error(out, reference) <= 1e-5
+
+
+def test_a_halo_shorter_than_the_receptive_radius_is_caught():
+    """The comparison above is not vacuous: half the halo gives errors far above 1e-5."""
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(1).random((101, 77), dtype=np.float32)
+    geometry = NetGeometry.from_net(net)
+    short = dataclasses.replace(geometry, halo=tuple(h // 2 for h in geometry.halo))
+    plan = make_plan("exact", image.shape, 8, short)
+    out = np.zeros((3, *image.shape), np.float32)
+    with InferenceSession(net, "cpu") as session:
+        drain(iter_run_plan(session, image[None], plan, out, short, batch_size=4))
+    assert relative_error(out, untiled(net, image)) > 1e-3
+
+
+def test_residual_unet_tiles_exactly_too():
+    net = random_bn_net("residual_unet", spatial_dims=2)
+    image = np.random.default_rng(2).random((83, 61), dtype=np.float32)
+    assert relative_error(predict_tiled(net, image, tile_shape=12, device="cpu"),
+                          untiled(net, image)) <= 1e-5
+
+
+def test_tile_larger_than_image_runs_one_tile():
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(3).random((45, 38), dtype=np.float32)
+    steps = list(iter_predict(net, image, tile_shape=4096, device="cpu"))
+    assert len(steps) == 1 and steps[0].total == 1
+    assert steps[0].region == (slice(0, 45), slice(0, 38))
+
+
+def test_multichannel_input_and_training_flag_restored():
+    net = random_bn_net(spatial_dims=2, in_channels=2)
+    net.train()
+    image = np.random.default_rng(4).random((2, 70, 66), dtype=np.float32)
+    out = predict_tiled(net, image, tile_shape=16, device="cpu")
+    assert net.training  # put back as it was
+    net.eval()
+    with torch.no_grad():
+        x = torch.from_numpy(np.pad(image, [(0, 0), (0, 2), (0, 2)], mode="reflect"))[None]
+        reference = net(x)[0].numpy()[:, :70, :66]
+    assert relative_error(out, reference) <= 1e-5
+    with pytest.raises(ValueError, match="2, \\*spatial"):
+        predict_tiled(net, image[0], device="cpu")
+
+
+def test_cancel_leaves_finished_regions_written_and_the_rest_untouched():
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(5).random((120, 100), dtype=np.float32)
+    reference = untiled(net, image)
+    out = np.full((3, *image.shape), np.nan, dtype=np.float32)
+    steps = iter_predict(net, image, tile_shape=16, device="cpu", out=out, batch_size=2)
+    finished = [next(steps).region for _ in range(5)]
+    steps.close()
+    written = np.zeros(image.shape, bool)
+    for region in finished:
+        written[region] = True
+    assert relative_error(out[:, written], reference[:, written]) <= 1e-5
+    assert np.isnan(out[:, ~written]).all() and (~written).any()
+    assert not net.training
+
+
+def test_output_streams_into_a_memmap(tmp_path):
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(6).random((90, 71), dtype=np.float32)
+    out = np.lib.format.open_memmap(tmp_path / "out.npy", mode="w+", dtype=np.float32,
+                                    shape=(3, 90, 71))
+    result = predict_tiled(net, image, tile_shape=24, device="cpu", out=out)
+    assert result is out
+    out.flush()
+    on_disk = np.load(tmp_path / "out.npy", mmap_mode="r")
+    assert relative_error(np.asarray(on_disk), untiled(net, image)) <= 1e-5
+
+
+def test_output_streams_into_a_zarr_array(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(7).random((64, 50), dtype=np.float32)
+    out = zarr.open_array(str(tmp_path / "out.zarr"), mode="w", shape=(3, 64, 50),
+                          chunks=(3, 32, 32), dtype="float32")
+    predict_tiled(net, image, tile_shape=16, device="cpu", out=out)
+    assert relative_error(out[:], untiled(net, image)) <= 1e-5
+
+
+class _MemoryLimited(torch.nn.Module):
+    """A real network behind an allocation limit: inputs above ``max_pixels`` (batch x
+    window) raise torch's out-of-memory error, as a full GPU would."""
+
+    def __init__(self, net, max_pixels):
+        super().__init__()
+        self.net, self.max_pixels, self.refused = net, max_pixels, 0
+        for name in ("spatial_dims", "in_channels", "out_channels", "padding", "size_divisor",
+                     "halo", "tile_exact", "valid_input_shape", "output_shape"):
+            setattr(self, name, getattr(net, name))
+
+    def forward(self, x):
+        if x[:, 0].numel() > self.max_pixels:
+            self.refused += 1
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return self.net(x)
+
+
+def test_out_of_memory_shrinks_batch_then_tile_and_finishes_exactly():
+    net = random_bn_net(spatial_dims=2)
+    limited = _MemoryLimited(net, max_pixels=72 * 72).eval()
+    image = np.random.default_rng(8).random((150, 130), dtype=np.float32)
+    steps = list(iter_predict(limited, image, tile_shape=64, batch_size=4, device="cpu"))
+    assert limited.refused >= 2  # the batch, then the 112-pixel window, were refused
+    assert steps[-1].done == steps[-1].total == len(steps)
+    first_plan = make_plan("exact", image.shape, 64, NetGeometry.from_net(net))
+    assert steps[-1].total > len(first_plan)  # smaller tiles took over the unfinished ones
+    out = predict_tiled(limited, image, tile_shape=64, batch_size=4, device="cpu")
+    assert relative_error(out, untiled(net, image)) <= 1e-5
+
+
+def test_test_time_flips_match_flipped_whole_image_passes():
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(9).random((77, 58), dtype=np.float32)
+    flips = [f for r in range(3) for f in itertools.combinations((2, 3), r)]
+    out = predict_tiled(net, image, tile_shape=16, device="cpu", tta=True)
+    assert relative_error(out, untiled(net, image, flips=flips)) <= 1e-5
+
+
+def test_group_norm_network_uses_blend_mode_and_one_tile_is_exact():
+    net = random_bn_net(spatial_dims=2, norm="group")
+    assert not net.tile_exact
+    image = np.random.default_rng(10).random((90, 80), dtype=np.float32)
+    reference = untiled(net, image)
+    blended = predict_tiled(net, image, tile_shape=16, device="cpu")
+    assert np.isfinite(blended).all() and relative_error(blended, reference) < 1.0
+    one_tile = predict_tiled(net, image, tile_shape=1000, device="cpu")
+    assert relative_error(one_tile, reference) <= 1e-5
+
+
+def test_pipeline_normalises_once_and_runs_a_2d_model_slice_by_slice():
+    net = random_bn_net(spatial_dims=2, out_channels=3)
+    stack = (np.random.default_rng(11).random((3, 61, 70)) * 3000).astype(np.uint16)
+    probabilities = predict_image(net, stack, axes="ZYX", task=TaskSpec(),
+                                  output_type="probabilities", tile_shape=16, device="cpu")
+    lo, hi = np.percentile(stack.astype(np.float32), [1.0, 99.8])
+    normalised = ((stack - np.float32(lo)) / np.float32(hi - lo)).astype(np.float32)
+    reference = np.stack([softmax(untiled(net, plane)) for plane in normalised], axis=1)
+    assert probabilities.shape == (3, 3, 61, 70)
+    assert np.abs(probabilities - reference).max() < 1e-4
+    labels = predict_image(net, stack, axes="ZYX", task=TaskSpec(), output_type="labels",
+                           tile_shape=16, device="cpu")
+    assert labels.dtype == np.int32 and labels.shape == (3, 61, 70)
+    assert np.array_equal(labels, instance_labels(reference))
+
+
+def test_pipeline_keeps_objects_crossing_tile_borders_whole():
+    net = random_bn_net(spatial_dims=2, out_channels=3, seed=3)
+    image = (np.random.default_rng(12).random((96, 96)) * 255).astype(np.uint8)
+    tiled = predict_image(net, image, axes="YX", output_type="labels", tile_shape=16,
+                          device="cpu", postprocess={"min_size": 1})
+    whole = predict_image(net, image, axes="YX", output_type="labels", tile_shape=1000,
+                          device="cpu", postprocess={"min_size": 1})
+    assert np.array_equal(tiled, whole)
+    # Some object spans the border between the first two 16-pixel cores: one label, not two.
+    crossing = (tiled[:, 15] == tiled[:, 16]) & (tiled[:, 15] > 0)
+    assert crossing.any()
+
+
+def test_pipeline_refuses_images_that_do_not_fit_the_model():
+    net2d = random_bn_net(spatial_dims=2, out_channels=3)
+    net3d = random_bn_net(spatial_dims=3, out_channels=3)
+    with pytest.raises(ValueError, match="3D image with axes ZYX"):
+        predict_image(net3d, np.zeros((30, 30), np.float32), axes="YX",
+                      task=TaskSpec(spatial_axes="ZYX"), device="cpu")
+    with pytest.raises(ValueError, match="takes 1 channel"):
+        predict_image(net2d, np.zeros((2, 30, 30), np.float32), axes="CYX", device="cpu")
+    with pytest.raises(ValueError, match="axes"):
+        predict_image(net2d, np.zeros((30, 30), np.float32), axes="ZYX", device="cpu")

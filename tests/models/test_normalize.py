@@ -1,0 +1,44 @@
+"""Percentile normalisation: one range per image (per channel), from a subsample when large."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unet_studio.models.normalize import normalize_intensity, percentile_range
+
+
+def test_percentiles_of_a_small_image_are_exact():
+    image = np.arange(1000, dtype=np.uint16).reshape(10, 100)
+    lo, hi = percentile_range(image, 1.0, 99.0)
+    assert (lo, hi) == pytest.approx(tuple(np.percentile(image, [1.0, 99.0])))
+
+
+def test_strided_subsample_of_a_large_memmap_is_close_and_reads_few_planes(tmp_path):
+    rng = np.random.default_rng(0)
+    stack = np.lib.format.open_memmap(tmp_path / "s.npy", mode="w+", dtype=np.uint16,
+                                      shape=(64, 256, 256))
+    stack[:] = rng.gamma(2.0, 300.0, size=stack.shape).astype(np.uint16)
+    lo, hi = percentile_range(stack, 1.0, 99.8, max_samples=1 << 16)
+    exact = np.percentile(stack, [1.0, 99.8])
+    assert lo == pytest.approx(exact[0], rel=0.1, abs=5)
+    assert hi == pytest.approx(exact[1], rel=0.05)
+
+
+def test_one_range_per_channel():
+    image = np.stack([np.linspace(0, 10, 500), np.linspace(100, 300, 500)]).astype(np.float32)
+    lo, hi = percentile_range(image, 0.0, 100.0, channel_axis=0)
+    assert lo.tolist() == pytest.approx([0, 100]) and hi.tolist() == pytest.approx([10, 300])
+    normalised = normalize_intensity(image, lo, hi, channel_axis=0)
+    assert normalised.min() == pytest.approx(0) and normalised.max() == pytest.approx(1)
+
+
+def test_flat_image_maps_to_zero_without_dividing_by_zero():
+    image = np.full((8, 8), 7, np.uint8)
+    lo, hi = percentile_range(image)
+    assert np.array_equal(normalize_intensity(image, lo, hi), np.zeros((8, 8), np.float32))
+
+
+def test_bad_percentiles_are_refused():
+    with pytest.raises(ValueError, match="lower < upper"):
+        percentile_range(np.zeros(4), 50, 10)
