@@ -1,0 +1,121 @@
+"""The standalone app: a napari window with the unet-studio panels docked.
+
+napari is imported inside :func:`open_studio` only (the import rule: ``app`` loads no napari
+at import time). Before anything graphical starts, :func:`display_problem` checks that a
+window can be shown at all, so that a headless machine gets one clear line instead of Qt
+aborting the process.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from unet_studio.app.model_library import user_home
+
+log = logging.getLogger(__name__)
+
+PLUGIN_NAME = "unet-studio"
+PANEL_NAMES = ("Segment", "Correct", "Train", "Models")
+FIRST_RUN_SAMPLE = "nuclei3d"
+FIRST_RUN_FLAG = "first_run_done"
+NO_DISPLAY_MESSAGE = (
+    "unet-studio: no display available ({reason}); the GUI needs one. "
+    "Use the command line instead: `unet-studio predict` or `unet-studio info` "
+    "(see `unet-studio --help`)."
+)
+
+# Creating a QApplication in a child process tells whether Qt can start here; done in a
+# child because Qt aborts the whole process (no exception) when its platform plugin fails.
+_QT_PROBE = "from qtpy.QtWidgets import QApplication; QApplication([])"
+
+
+def display_problem() -> str | None:
+    """Why no window can be shown here, or None when one can."""
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform.startswith("offscreen"):
+        return None
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or platform
+    ):
+        return "neither DISPLAY nor WAYLAND_DISPLAY is set"
+    try:
+        probe = subprocess.run(
+            [sys.executable, "-c", _QT_PROBE], capture_output=True, text=True, timeout=60
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return f"Qt could not be started ({error})"
+    if probe.returncode != 0:
+        lines = [line.strip() for line in probe.stderr.splitlines() if line.strip()]
+        detail = lines[0][:120] if lines else f"exit code {probe.returncode}"
+        return f"Qt could not start a window: {detail}"
+    return None
+
+
+def is_first_run() -> bool:
+    return not (user_home() / FIRST_RUN_FLAG).exists()
+
+
+def mark_first_run_done() -> None:
+    folder = user_home()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / FIRST_RUN_FLAG).write_text("the sample stack was shown on the first launch\n")
+
+
+def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
+                load_sample: bool | None = None, project: str | Path | None = None):
+    """Open a napari viewer with the panels docked; returns the viewer.
+
+    ``files`` are opened with the unet-studio reader. ``load_sample``: None loads the sample
+    stack only on the first run (and only when no files are given). ``project``: a project
+    folder to open once the images are there (restores their corrections).
+    """
+    import napari
+
+    viewer = napari.Viewer(title="unet-studio", show=show)
+    docks = [
+        # Tabbed: four tall panels side by side would squeeze the canvas.
+        viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=name != PANEL_NAMES[0])[0]
+        for name in PANEL_NAMES
+    ]
+    from qtpy.QtCore import QTimer
+
+    # The tab to start with, once the window is laid out (dropped if the window closed first).
+    QTimer.singleShot(0, docks[0], docks[0].raise_)
+    if files:
+        viewer.open([str(f) for f in files], plugin=PLUGIN_NAME, stack=False)
+    first_run = is_first_run()
+    if load_sample is None:
+        load_sample = first_run and not files
+    if load_sample:
+        viewer.open_sample(PLUGIN_NAME, FIRST_RUN_SAMPLE)
+    if first_run:
+        mark_first_run_done()
+    if project is not None:
+        # Through a docked panel: app code never imports the napari plugin layer.
+        panel = viewer.window.dock_widgets[f"{PANEL_NAMES[0]} ({PLUGIN_NAME})"]
+        panel.session.open_project(project)
+    return viewer
+
+
+def main(files: Sequence[str | Path] = (), *, load_sample: bool | None = None,
+         project: str | Path | None = None) -> int:
+    """Start the GUI and block until its window closes. Exit code 2 when no display."""
+    problem = display_problem()
+    if problem is not None:
+        print(NO_DISPLAY_MESSAGE.format(reason=problem), file=sys.stderr)
+        return 2
+    missing = [str(f) for f in files if not Path(f).exists()]
+    if missing:
+        from unet_studio.app.errors import InputFileError
+
+        raise InputFileError(missing[0], "no such file or folder")
+    import napari
+
+    open_studio(files, load_sample=load_sample, project=project)
+    napari.run()
+    return 0

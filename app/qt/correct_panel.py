@@ -1,0 +1,202 @@
+"""The Correct panel: object tools, review marking and the project, on the current labels.
+
+napari's own paint, erase, fill and polygon stay in the layer controls; this panel adds the
+object-level tools (see ``correct_tools``) and says what has been reviewed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.qt.correct_tools import (
+    ObjectTools,
+    mark_reviewed_drawn,
+    mark_reviewed_view,
+)
+
+TOOL_BUTTONS = (("delete", "Delete (click)"), ("merge", "Merge (click)"), ("split", "Split (seeds)"))
+
+
+class CorrectPanel(QWidget):
+    """Object tools and reviewed regions over a :class:`StudioSession`."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.tools = ObjectTools(session)
+        self._build()
+        session.reviewed_changed.connect(self._update_reviewed)
+        session.labels_replaced.connect(self._update_reviewed)
+        session.project_changed.connect(self._update_project)
+        self._update_tool_state()
+        self._update_reviewed()
+        self._update_project()
+
+    # ---- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._build_tools())
+        layout.addWidget(self._build_review())
+        layout.addWidget(self._build_project())
+        layout.addStretch(1)
+
+    def _build_tools(self) -> QGroupBox:
+        box = QGroupBox("Object tools")
+        grid = QGridLayout(box)
+        self.tool_group = QButtonGroup(self)
+        self.tool_group.setExclusive(False)  # a second click on the active tool turns it off
+        self.tool_buttons: dict[str, QPushButton] = {}
+        for column, (mode, text) in enumerate(TOOL_BUTTONS):
+            button = QPushButton(text, checkable=True)
+            button.toggled.connect(lambda on, m=mode: self._choose_tool(m if on else None))
+            self.tool_group.addButton(button)
+            self.tool_buttons[mode] = button
+            grid.addWidget(button, 0, column)
+        self.apply_button = QPushButton("Apply")
+        self.cancel_button = QPushButton("Cancel tool")
+        self.fill_button = QPushButton("Fill holes")
+        self.relabel_button = QPushButton("Relabel 1..N")
+        self.fresh_button = QPushButton("New label id")
+        self.undo_button = QPushButton("Undo")
+        self.redo_button = QPushButton("Redo")
+        rows = ((self.apply_button, self.cancel_button),
+                (self.fill_button, self.relabel_button, self.fresh_button),
+                (self.undo_button, self.redo_button))  # fmt: skip
+        for row, buttons in enumerate(rows, start=1):
+            for column, button in enumerate(buttons):
+                grid.addWidget(button, row, column)
+        self.tool_status = QLabel(wordWrap=True)
+        grid.addWidget(self.tool_status, 4, 0, 1, 3)
+        self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
+        self.cancel_button.clicked.connect(lambda: self._choose_tool(None))
+        self.fill_button.clicked.connect(lambda: self._run(self.tools.fill_holes))
+        self.relabel_button.clicked.connect(lambda: self._run(self.tools.relabel))
+        self.fresh_button.clicked.connect(self._fresh_label)
+        self.undo_button.clicked.connect(lambda: self._run(self._host_call("undo")))
+        self.redo_button.clicked.connect(lambda: self._run(self._host_call("redo")))
+        return box
+
+    def _build_review(self) -> QGroupBox:
+        box = QGroupBox("Reviewed (only reviewed regions become training data)")
+        grid = QGridLayout(box)
+        self.mark_slice_button = QPushButton("Mark this slice")
+        self.unmark_slice_button = QPushButton("Unmark this slice")
+        self.draw_button = QPushButton("Draw region")
+        self.mark_drawn_button = QPushButton("Mark drawn region")
+        self.auto_check = QCheckBox("Mark edited regions automatically", checked=True)
+        self.overlay_check = QCheckBox("Show reviewed overlay", checked=True)
+        self.reviewed_label = QLabel()
+        grid.addWidget(self.mark_slice_button, 0, 0)
+        grid.addWidget(self.unmark_slice_button, 0, 1)
+        grid.addWidget(self.draw_button, 1, 0)
+        grid.addWidget(self.mark_drawn_button, 1, 1)
+        grid.addWidget(self.auto_check, 2, 0, 1, 2)
+        grid.addWidget(self.overlay_check, 3, 0, 1, 2)
+        grid.addWidget(self.reviewed_label, 4, 0, 1, 2)
+        self.mark_slice_button.clicked.connect(lambda: self._run(lambda: mark_reviewed_view(self.session)))
+        self.unmark_slice_button.clicked.connect(
+            lambda: self._run(lambda: mark_reviewed_view(self.session, reviewed=False))
+        )
+        self.draw_button.clicked.connect(lambda: self._run(self._host_call("start_region_drawing")))
+        self.mark_drawn_button.clicked.connect(lambda: self._run(lambda: mark_reviewed_drawn(self.session)))
+        self.auto_check.toggled.connect(self._set_auto)
+        self.overlay_check.toggled.connect(self.session.set_overlay_visible)
+        return box
+
+    def _build_project(self) -> QGroupBox:
+        box = QGroupBox("Project (corrections are saved continuously)")
+        grid = QGridLayout(box)
+        self.project_label = QLabel(wordWrap=True)
+        self.new_project_button = QPushButton("New project…")
+        self.open_project_button = QPushButton("Open project…")
+        grid.addWidget(self.project_label, 0, 0, 1, 2)
+        grid.addWidget(self.new_project_button, 1, 0)
+        grid.addWidget(self.open_project_button, 1, 1)
+        self.new_project_button.clicked.connect(lambda: self._choose_project(create=True))
+        self.open_project_button.clicked.connect(lambda: self._choose_project(create=False))
+        return box
+
+    # ---- wiring ----------------------------------------------------------------------------
+    def _run(self, action) -> None:
+        """Run a button's action; a UserError becomes a notification, not a traceback."""
+        try:
+            action()
+        except UserError as error:
+            self.session.host.notify(str(error), "warning")
+        self._update_tool_state()
+
+    def _host_call(self, name: str):
+        def call():
+            method = getattr(self.session.host, name, None)
+            if method is None:
+                raise UserError(f"this viewer does not support {name.replace('_', ' ')}")
+            method()
+
+        return call
+
+    def _choose_tool(self, mode: str | None) -> None:
+        for other, button in self.tool_buttons.items():
+            button.blockSignals(True)
+            button.setChecked(other == mode)
+            button.blockSignals(False)
+        self.tools.set_mode(mode)
+        if hasattr(self.session.host, "set_click_handler"):
+            self.session.host.set_click_handler(self._on_click if mode else None)
+        self._update_tool_state()
+
+    def _on_click(self, coord) -> None:
+        self._run(lambda: self.tools.click(coord))
+
+    def _fresh_label(self) -> None:
+        def pick():
+            label = self.tools.fresh_label()
+            self._choose_tool(None)
+            self.session.host.notify(f"painting with the new label {label}")
+
+        self._run(pick)
+
+    def _set_auto(self, on: bool) -> None:
+        regions = self.session.ensure_reviewed()
+        if regions is not None:
+            regions.auto_from_edits = bool(on)
+
+    def _choose_project(self, create: bool) -> None:
+        title = "New project folder" if create else "Open project folder"
+        folder = QFileDialog.getExistingDirectory(self, title)
+        if folder:
+            self._run(lambda: self.session.open_project(Path(folder), create=create))
+
+    # ---- state -----------------------------------------------------------------------------
+    def _update_tool_state(self) -> None:
+        self.tool_status.setText(self.tools.status())
+        self.apply_button.setEnabled(self.tools.can_apply())
+        self.cancel_button.setEnabled(self.tools.mode is not None)
+
+    def _update_reviewed(self) -> None:
+        regions = self.session.reviewed
+        if regions is None or not regions.any():
+            self.reviewed_label.setText("Nothing reviewed yet.")
+        else:
+            self.reviewed_label.setText(f"Reviewed: {100 * regions.fraction():.1f}% of the pixels")
+        if regions is not None:
+            self.auto_check.blockSignals(True)
+            self.auto_check.setChecked(regions.auto_from_edits)
+            self.auto_check.blockSignals(False)
+
+    def _update_project(self) -> None:
+        project = self.session.project
+        text = f"Project: {project.path}" if project is not None else "No project open yet."
+        self.project_label.setText(text)

@@ -1,0 +1,187 @@
+"""What the Correct panel's buttons and canvas clicks do (no widgets here).
+
+Object tools turn clicks into :class:`LabelEdit` s from ``app.corrections`` and apply them
+through the session (one undo step each, saved to the project, marked as reviewed). Review
+marking turns "this slice" or drawn polygons into :class:`ReviewedRegions` marks.
+
+Coordinates are the labels' data coordinates, one number per axis, e.g. ``(z, y, x)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unet_studio.app import corrections
+from unet_studio.app.errors import UserError
+
+TOOL_MODES = ("delete", "merge", "split")
+
+
+class ObjectTools:
+    """Click-driven object tools on the session's current labels.
+
+    ``mode`` is None (napari's own tools get the clicks) or one of :data:`TOOL_MODES`.
+    Merge collects the clicked objects and split collects seeds until :meth:`apply`.
+    """
+
+    def __init__(self, session):
+        self.session = session
+        self.mode: str | None = None
+        self.picked: list[int] = []  # merge: objects clicked, in order
+        self.seeds: list[tuple[float, ...]] = []  # split: points clicked in one object
+        self.split_id = 0
+
+    @property
+    def host(self):
+        return self.session.host
+
+    def _labels(self) -> np.ndarray:
+        labels = self.host.current_labels()
+        if labels is None:
+            raise UserError("there are no labels to correct; run a prediction or add labels")
+        return labels
+
+    def set_mode(self, mode: str | None) -> None:
+        if mode is not None and mode not in TOOL_MODES:
+            raise ValueError(f"tool mode must be one of {TOOL_MODES} or None, got {mode!r}")
+        self.mode = mode
+        self.reset()
+
+    def reset(self) -> None:
+        self.picked, self.seeds, self.split_id = [], [], 0
+
+    def status(self) -> str:
+        """One line saying what the active tool waits for."""
+        if self.mode == "delete":
+            return "Click an object to delete it."
+        if self.mode == "merge":
+            chosen = ", ".join(map(str, self.picked)) or "none yet"
+            return f"Click the objects to merge (chosen: {chosen}), then Apply."
+        if self.mode == "split":
+            if not self.split_id:
+                return "Click inside the object to split (first seed)."
+            return f"Object {self.split_id}: {len(self.seeds)} seeds; click more, then Apply."
+        return "Paint, erase, fill and polygon: napari's layer controls."
+
+    def click(self, coord) -> str:
+        """Handle a canvas click at ``coord``; returns the new status line."""
+        labels = self._labels()
+        label = corrections.label_at(labels, coord)
+        if self.mode == "delete":
+            if label == 0:
+                raise UserError("no object under the click; click inside an object to delete it")
+            self.session.apply_edit(corrections.delete_object_edit(labels, label))
+        elif self.mode == "merge":
+            if label != 0 and label not in self.picked:
+                self.picked.append(label)
+        elif self.mode == "split":
+            self._add_seed(label, tuple(float(c) for c in coord))
+        return self.status()
+
+    def _add_seed(self, label: int, coord: tuple[float, ...]) -> None:
+        if label == 0:
+            raise UserError("seeds must lie inside the object to split")
+        if self.split_id and label != self.split_id:
+            raise UserError(f"all seeds must lie in object {self.split_id}; this is {label}")
+        self.split_id = label
+        self.seeds.append(coord)
+
+    def can_apply(self) -> bool:
+        return (self.mode == "merge" and len(self.picked) >= 2) or (
+            self.mode == "split" and len(self.seeds) >= 2
+        )
+
+    def apply(self) -> str:
+        """Merge the picked objects or split at the seeds, as one undo step."""
+        labels = self._labels()
+        if self.mode == "merge":
+            if len(self.picked) < 2:
+                raise UserError("click at least two objects to merge")
+            edit = corrections.merge_labels_edit(labels, self.picked)
+        elif self.mode == "split":
+            image, sampling = self._split_guides(labels)
+            edit = corrections.split_object_edit(
+                labels, self.split_id, self.seeds, image=image, sampling=sampling
+            )
+        else:
+            raise UserError("choose Merge or Split first")
+        self.session.apply_edit(edit)
+        self.reset()
+        return self.status()
+
+    def _split_guides(self, labels):
+        """The image (when it matches the labels pixel for pixel) and the pixel sizes."""
+        image = self.host.current_image()
+        if image is None:
+            return None, None
+        spatial_axes = image.axes.replace("C", "")
+        sampling = tuple(image.scale.get(a, 1.0) for a in spatial_axes)[-labels.ndim :]
+        data = image.data if tuple(image.shape) == labels.shape else None
+        return data, sampling if len(sampling) == labels.ndim else None
+
+    # ---- one-click tools -------------------------------------------------------------------
+    def fill_holes(self) -> None:
+        """Fill holes of every object (per plane for 3D labels: as seen slice by slice)."""
+        labels = self._labels()
+        edit = corrections.fill_holes_edit(labels, None, per_slice=labels.ndim == 3)
+        if edit.is_empty:
+            self.host.notify("no holes to fill")
+            return
+        self.session.apply_edit(edit)
+
+    def relabel(self) -> None:
+        edit = corrections.relabel_sequential_edit(self._labels())
+        if edit.is_empty:
+            self.host.notify("labels are already numbered 1..N")
+            return
+        self.session.apply_edit(edit)
+
+    def fresh_label(self) -> int:
+        """Pick an unused label id for painting a new object; returns it."""
+        label = corrections.next_label_id(self._labels())
+        if hasattr(self.host, "set_selected_label"):
+            self.host.set_selected_label(label)
+        return label
+
+
+def review_region_for_view(session) -> tuple[slice, ...]:
+    """The labels region of the plane on screen: the current index on hidden axes, all of
+    the displayed ones (labels axes = the image's without C)."""
+    labels = session.host.current_labels()
+    state = session.host.view_state()
+    image = session.host.current_image()
+    if labels is None or state is None or image is None:
+        raise UserError("nothing to mark: there are no labels on screen")
+    keep = [a for a, letter in enumerate(image.axes) if letter != "C"]
+    position = [state.position[a] for a in keep if a < len(state.position)]
+    displayed = {keep.index(a) for a in state.displayed_axes if a in keep}
+    position = position[-labels.ndim :]
+    offset = len(keep) - labels.ndim
+    return tuple(
+        slice(None) if (a + offset) in displayed else slice(position[a], position[a] + 1)
+        for a in range(labels.ndim)
+    )
+
+
+def mark_reviewed_view(session, reviewed: bool = True) -> None:
+    """Mark (or unmark) the slice on screen as reviewed."""
+    regions = session.ensure_reviewed()
+    if regions is None:
+        raise UserError("nothing to mark: there are no labels on screen")
+    regions.mark_region(review_region_for_view(session), reviewed)
+    session.reviewed_changed_by_user()
+
+
+def mark_reviewed_drawn(session) -> int:
+    """Mark the polygons drawn on the review-regions layer; returns how many."""
+    regions = session.ensure_reviewed()
+    polygons = session.host.drawn_regions() if hasattr(session.host, "drawn_regions") else []
+    if regions is None or not polygons:
+        raise UserError("draw a region first (Draw region), then mark it")
+    state = session.host.view_state()
+    plane = (-2, -1) if state is None else tuple(a - len(state.position) for a in state.displayed_axes[-2:])
+    for vertices in polygons:
+        regions.mark_polygon(vertices[:, -regions.mask.ndim :], plane_axes=plane)
+    session.host.clear_drawn_regions()
+    session.reviewed_changed_by_user()
+    return len(polygons)

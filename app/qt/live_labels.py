@@ -1,0 +1,80 @@
+"""Streaming a prediction straight into the labels on screen, around what was reviewed.
+
+The engine writes its labels, one time point (or volume) at a time, into a destination it is
+given (``iter_predict_image(..., out=...)``). :class:`LiveLabelsDestination` is that
+destination for the Segment panel: it writes into the viewer's own label array, in the
+region being segmented, but never into reviewed pixels, so the user watches the new labels
+arrive in the layer they correct while their checked work stays put. A backup of the
+region restores the labels if the run is cancelled or fails.
+
+Writes happen on the worker thread; the GUI thread only redraws (a torn frame at worst).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class LiveLabelsDestination:
+    """``out`` for the engine: ``shape`` is the region's; ``dest[key] = labels`` writes.
+
+    ``labels``: the live array (labels axes); ``target``: a slice per axis, the region the
+    engine's output covers; ``regions``: the image's ReviewedRegions (read at every write,
+    so marks the user adds during the run are respected too) or None; ``id_offset`` is
+    added to every new object id (so a single plane does not reuse other planes' ids).
+    """
+
+    def __init__(self, labels: np.ndarray, target: tuple[slice, ...], regions=None,
+                 id_offset: int = 0):  # fmt: skip
+        self.labels = labels
+        self.target = tuple(target)
+        self.regions = regions
+        self.id_offset = int(id_offset)
+        self.shape = labels[self.target].shape
+        self.dtype = labels.dtype
+        self.backup = np.array(labels[self.target])
+        self.written = False
+
+    def _kept(self) -> np.ndarray | None:
+        """Reviewed pixels of the region, or None when nothing is reviewed."""
+        if self.regions is None or not self.regions.any():
+            return None
+        return self.regions.mask[self.target]
+
+    def __setitem__(self, key, value) -> None:
+        block = self.labels[self.target][key]  # basic indexing: a view into the live array
+        new = np.asarray(value)
+        if self.id_offset:
+            new = np.where(new > 0, new + self.id_offset, 0)
+        new = new.astype(self.dtype, copy=False)
+        kept = self._kept()
+        if kept is None:
+            block[...] = new
+        else:
+            np.copyto(block, new, where=~kept[key])
+        self.written = True
+
+    def finish(self) -> None:
+        """After the last write: objects outside the reviewed regions whose ids clash with
+        kept objects get fresh ids (``ReviewedRegions.protect``). Runs on the worker thread,
+        so the GUI thread only has to redraw."""
+        if self.written and self.regions is not None and self.regions.any():
+            np.copyto(self.labels, self.regions.protect(self.labels, self.labels))
+
+    def restore(self) -> None:
+        """Put the region back as it was before the run (reviewed pixels were never touched)."""
+        view = self.labels[self.target]
+        kept = self._kept()
+        if kept is None:
+            view[...] = self.backup
+        else:
+            np.copyto(view, self.backup, where=~kept)
+
+
+def id_offset_outside(labels: np.ndarray, target: tuple[slice, ...]) -> int:
+    """Largest id outside ``target`` (0 when ``target`` is everything)."""
+    if all(s == slice(None) for s in target):
+        return 0
+    outside = np.ones(labels.shape, dtype=bool)
+    outside[target] = False
+    return int(labels[outside].max()) if outside.any() else 0

@@ -1,0 +1,84 @@
+"""A small live plot of training loss and validation score, painted with QPainter.
+
+Losses share the left scale (from their minimum to maximum); the validation score (0..1)
+uses the full height. No plotting library: a few polylines redrawn on each update.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QPointF, QRectF, Qt
+from qtpy.QtGui import QColor, QPainter, QPen, QPolygonF
+from qtpy.QtWidgets import QSizePolicy, QWidget
+
+SERIES_STYLE = {  # name -> (colour, dashed, uses the 0..1 score scale)
+    "train loss": ("#4fa3ff", False, False),
+    "val loss": ("#ffa040", False, False),
+    "val score": ("#5fdc7a", True, True),
+}
+MARGIN = 28
+
+
+class LossPlot(QWidget):
+    """``add(step, **values)`` appends a point per named series and repaints."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.series: dict[str, list[tuple[float, float]]] = {name: [] for name in SERIES_STYLE}
+        self.setMinimumHeight(150)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def clear(self) -> None:
+        for points in self.series.values():
+            points.clear()
+        self.update()
+
+    def add(self, step: float, *, redraw: bool = True, **values: float | None) -> None:
+        """Append a point to each named series; ``redraw=False`` defers the repaint."""
+        for key, value in values.items():
+            name = key.replace("_", " ")
+            if value is not None and name in self.series:
+                self.series[name].append((float(step), float(value)))
+        if redraw:
+            self.update()
+
+    def _ranges(self):
+        xs = [x for points in self.series.values() for x, _ in points]
+        losses = [y for name, points in self.series.items() if not SERIES_STYLE[name][2]
+                  for _, y in points]  # fmt: skip
+        x_range = (min(xs, default=0.0), max(xs, default=1.0))
+        y_range = (min(losses, default=0.0), max(losses, default=1.0))
+        if y_range[1] - y_range[0] < 1e-9:
+            y_range = (y_range[0] - 0.5, y_range[1] + 0.5)
+        if x_range[1] - x_range[0] < 1e-9:
+            x_range = (x_range[0], x_range[0] + 1.0)
+        return x_range, y_range
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        area = QRectF(self.rect()).adjusted(MARGIN, 8, -8, -MARGIN)
+        painter.setPen(QPen(QColor("#888888"), 1))
+        painter.drawRect(area)
+        (x0, x1), (y0, y1) = self._ranges()
+        painter.drawText(QRectF(0, area.bottom() + 4, area.right(), 20),
+                         Qt.AlignmentFlag.AlignRight, f"step {int(x1)}")  # fmt: skip
+        painter.drawText(QRectF(2, area.top() - 4, MARGIN + 60, 16), Qt.AlignmentFlag.AlignLeft, f"{y1:.3g}")
+        painter.drawText(QRectF(2, area.bottom() - 12, MARGIN + 60, 16), Qt.AlignmentFlag.AlignLeft, f"{y0:.3g}")
+        legend_x = area.left() + 6
+        for name, points in self.series.items():
+            colour, dashed, unit_scale = SERIES_STYLE[name]
+            pen = QPen(QColor(colour), 2, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            painter.setPen(pen)
+            low, high = (0.0, 1.0) if unit_scale else (y0, y1)
+            polygon = QPolygonF([
+                QPointF(area.left() + (x - x0) / (x1 - x0) * area.width(),
+                        area.bottom() - (y - low) / (high - low) * area.height())
+                for x, y in points
+            ])  # fmt: skip
+            if len(points) == 1:
+                painter.drawEllipse(polygon[0], 2, 2)
+            else:
+                painter.drawPolyline(polygon)
+            painter.drawText(QPointF(legend_x, area.top() + 14), name)
+            legend_x += 9 * len(name) + 14
+        painter.end()

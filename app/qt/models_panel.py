@@ -1,0 +1,177 @@
+"""The Models panel: the models available with their card; use, set default, import,
+export, remove; and a tab to build a new network from the family (``network_builder``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QGridLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.qt.network_builder import NetworkBuilder
+
+
+def card_markdown(info) -> str:
+    """The card to show: the model's card.md, else one built from its config, with the
+    facts the list needs (architecture, data, metrics, parent, date) always on top."""
+    data = info.training_data
+    if isinstance(data, list | tuple):
+        data = "; ".join(map(str, data))
+    elif isinstance(data, dict):
+        data = ", ".join(f"{k}: {v}" for k, v in data.items())
+    facts = [
+        f"**{info.name}** — `{info.ref}`",
+        f"- architecture: {info.architecture} "
+        + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
+                    if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),
+        f"- training data: {data or 'not recorded'}",
+        "- metrics: " + (", ".join(f"{k} {_num(v)}" for k, v in info.metrics.items()) or "none"),
+        f"- parent: {info.parent or 'none'}",
+        f"- date: {info.date or 'unknown'}",
+        f"- folder: `{info.path}`",
+    ]  # fmt: skip
+    card = "\n\n---\n\n" + info.card_text() if info.card_path is not None else ""
+    return "\n".join(facts) + card
+
+
+def _num(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+class ModelsPanel(QWidget):
+    """Lists the session library's models; the card of the selected one on the right."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_library(), "Library")
+        self.builder = NetworkBuilder(session)
+        self.tabs.addTab(self.builder, "New network")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        session.model_changed.connect(lambda _info: self.refresh())
+        session.project_changed.connect(self.refresh)
+        self.refresh()
+
+    def _build_library(self) -> QWidget:
+        page = QWidget()
+        self.model_list = QListWidget()
+        self.card = QTextBrowser(openExternalLinks=False)
+        self.current_label = QLabel(wordWrap=True)
+        self.use_button = QPushButton("Use")
+        self.default_button = QPushButton("Set default")
+        self.import_button = QPushButton("Import…")
+        self.export_button = QPushButton("Export…")
+        self.remove_button = QPushButton("Remove")
+        grid = QGridLayout(page)
+        grid.addWidget(self.current_label, 0, 0, 1, 3)
+        grid.addWidget(self.model_list, 1, 0, 1, 3)
+        for column, button in enumerate((self.use_button, self.default_button, self.remove_button)):
+            grid.addWidget(button, 2, column)
+        grid.addWidget(self.import_button, 3, 0)
+        grid.addWidget(self.export_button, 3, 1)
+        grid.addWidget(self.card, 4, 0, 1, 3)
+        grid.setRowStretch(4, 1)
+        self.model_list.currentItemChanged.connect(lambda *_: self._show_card())
+        self.use_button.clicked.connect(lambda: self._run(self.use_selected))
+        self.default_button.clicked.connect(lambda: self._run(self.set_default_selected))
+        self.remove_button.clicked.connect(lambda: self._run(self.remove_selected))
+        self.import_button.clicked.connect(self._import_dialog)
+        self.export_button.clicked.connect(self._export_dialog)
+        return page
+
+    # ---- state -----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        library = self.session.library
+        current = self.session.model
+        default = library.default()
+        selected = self.selected()
+        self.model_list.clear()
+        for info in library.list():
+            marks = []
+            if current is not None and info.path == current.path:
+                marks.append("current")
+            if default is not None and info.path == default.path:
+                marks.append("default")
+            text = f"{info.name}  [{info.source}]" + (f"  ({', '.join(marks)})" if marks else "")
+            item = QListWidgetItem(text)
+            item.setData(256, info)  # Qt.UserRole
+            self.model_list.addItem(item)
+            if selected is not None and info.path == selected.path:
+                self.model_list.setCurrentItem(item)
+        if self.model_list.currentItem() is None and self.model_list.count():
+            self.model_list.setCurrentRow(0)
+        name = current.name if current is not None else "none"
+        self.current_label.setText(f"Current model: {name}")
+        for problem in library.problems:
+            self.session.host.notify(problem, "warning")
+
+    def selected(self):
+        item = self.model_list.currentItem() if hasattr(self, "model_list") else None
+        return None if item is None else item.data(256)
+
+    def _show_card(self) -> None:
+        info = self.selected()
+        self.card.setMarkdown(card_markdown(info) if info is not None else "")
+        self.remove_button.setEnabled(info is not None and info.source in ("user", "project"))
+
+    # ---- actions ---------------------------------------------------------------------------
+    def _run(self, action) -> None:
+        try:
+            action()
+        except UserError as error:
+            self.session.host.notify(str(error), "error")
+
+    def _require_selected(self):
+        info = self.selected()
+        if info is None:
+            raise UserError("select a model in the list first")
+        return info
+
+    def use_selected(self) -> None:
+        self.session.set_model(self._require_selected())
+
+    def set_default_selected(self) -> None:
+        info = self.session.library.set_default(self._require_selected().ref)
+        self.session.host.notify(f"{info.name} is now the default model")
+        self.refresh()
+
+    def remove_selected(self) -> None:
+        info = self._require_selected()
+        if self.session.model is not None and self.session.model.path == info.path:
+            raise UserError("this model is in use; choose another one first")
+        self.session.library.remove_model(info.ref)
+        self.refresh()
+
+    def import_folder(self, folder: str | Path):
+        info = self.session.library.import_model(folder)
+        self.session.host.notify(f"imported {info.name}")
+        self.refresh()
+        return info
+
+    def export_selected(self, destination: str | Path) -> Path:
+        target = self.session.library.export_model(self._require_selected().ref, destination)
+        self.session.host.notify(f"exported to {target}")
+        return target
+
+    def _import_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Model folder to import")
+        if folder:
+            self._run(lambda: self.import_folder(folder))
+
+    def _export_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export the model into this folder")
+        if folder:
+            self._run(lambda: self.export_selected(folder))

@@ -1,0 +1,95 @@
+"""What a network from the family looks like before it is trained (no widgets here).
+
+:func:`summarize_network` builds the network, runs one input through it with forward hooks
+on its top-level parts (encoder stages, bridge, decoder levels, head) and reports the tensor
+shape at every level, with the parameter count, FLOPs per pixel and receptive field the
+network publishes. It imports torch; the Models panel runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class NetworkSummary:
+    """``levels``: (part name, tensor shape ``(B, C, *spatial)``) in the order computed."""
+
+    name: str
+    options: dict
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    levels: tuple[tuple[str, tuple[int, ...]], ...]
+    parameters: int
+    flops_per_pixel: float
+    receptive_field: tuple[int, ...]
+    halo: tuple[int, ...]
+    size_divisor: tuple[int, ...]
+    tile_exact: bool
+
+    def as_text(self) -> str:
+        """A plain-text table for the panel (monospace)."""
+        rows = [
+            f"{self.name}: {self.parameters:,} parameters, "
+            f"{self.flops_per_pixel / 1e6:.3g} MFLOP per output pixel",
+            f"receptive field {_fmt(self.receptive_field)} px, halo {_fmt(self.halo)}, "
+            f"sizes divisible by {_fmt(self.size_divisor)}"
+            + ("" if self.tile_exact else "  (not tile-exact: group/instance norm)"),
+            "",
+            f"{'level':<22}{'tensor (B, C, *spatial)'}",
+            f"{'input':<22}{self.input_shape}",
+        ]
+        rows += [f"{name:<22}{shape}" for name, shape in self.levels]
+        rows.append(f"{'output':<22}{self.output_shape}")
+        return "\n".join(rows)
+
+
+def _fmt(values) -> str:
+    return "×".join(str(int(v)) for v in values)
+
+
+def summarize_network(name: str, options: dict, input_size: int = 256) -> NetworkSummary:
+    """Build ``name`` with ``options`` and trace one ``input_size``-per-axis input.
+
+    The input is rounded up to a size the network accepts (``valid_input_shape``).
+    ValueError (from the config or the network) says what is not allowed.
+    """
+    import torch
+
+    from unet_studio.models.registry import build_model
+
+    net = build_model(name, **options).eval()
+    spatial = net.valid_input_shape((int(input_size),) * net.spatial_dims)
+    levels: list[tuple[str, tuple[int, ...]]] = []
+    hooks = [
+        child.register_forward_hook(_recorder(part, levels))
+        for part, child in net.named_children()
+        if not isinstance(child, torch.nn.ModuleList) or len(child)
+    ]
+    try:
+        with torch.no_grad():
+            x = torch.zeros((1, net.in_channels, *spatial))
+            out = net(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    out = out[0] if isinstance(out, list | tuple) else out
+    return NetworkSummary(
+        name=name, options=dict(options), input_shape=tuple(x.shape),
+        output_shape=tuple(out.shape), levels=tuple(levels),
+        parameters=int(net.num_parameters()), flops_per_pixel=float(net.flops_per_pixel()),
+        receptive_field=tuple(net.receptive_field), halo=tuple(net.halo),
+        size_divisor=tuple(net.size_divisor), tile_exact=bool(net.tile_exact),
+    )  # fmt: skip
+
+
+def _recorder(part: str, levels: list):
+    def record(_module, _inputs, output):
+        if hasattr(output, "shape"):
+            levels.append((part, tuple(output.shape)))
+        elif isinstance(output, list | tuple):
+            for index, item in enumerate(output):
+                if hasattr(item, "shape"):
+                    levels.append((f"{part}[{index}]", tuple(item.shape)))
+
+    return record

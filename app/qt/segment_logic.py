@@ -1,0 +1,173 @@
+"""What the Segment panel runs: choosing the pixels, and the prediction generator.
+
+The panel builds a :class:`SegmentJob` on the GUI thread (reading only the host's state, no
+pixels); :func:`iter_segment` then runs in a worker thread: it loads the network, runs the
+engine's ``iter_predict_image`` and returns a :class:`SegmentResult`; the panel shows it on
+the GUI thread, keeping reviewed regions (``StudioSession.show_labels``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.app.errors import UserError
+
+OUTPUT_TYPES = ("labels", "mask", "probabilities")
+SCOPES = ("stack", "slice")
+
+
+@dataclass(frozen=True)
+class SegmentRequest:
+    """The panel's choices. ``tile``: core tile size (None: automatic); ``scope``: "stack"
+    (everything) or "slice" (the plane or frame on screen); ``channel``: which channel of
+    an image with a C axis (None: all, for multi-channel models)."""
+
+    model_path: Path
+    device: str = "auto"
+    tile: int | None = None
+    output_type: str = "labels"
+    scope: str = "stack"
+    axes: str | None = None
+    channel: int | None = None
+
+    def __post_init__(self):
+        if self.output_type not in OUTPUT_TYPES:
+            raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {self.output_type!r}")
+        if self.scope not in SCOPES:
+            raise ValueError(f"scope must be one of {SCOPES}, got {self.scope!r}")
+        if self.tile is not None and self.tile < 16:
+            raise ValueError(f"tile size must be at least 16 pixels, got {self.tile}")
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """Pixels to segment and where the result goes.
+
+    ``data``: array-like with axes ``axes`` (lazy; read by the worker). ``target``: region
+    of the labels array (labels axes = the image's without C) the result fills;
+    ``labels_shape``: shape of the full labels array; ``scale``: pixel size per axis letter.
+    """
+
+    request: SegmentRequest
+    data: object
+    axes: str
+    target: tuple[slice, ...]
+    labels_shape: tuple[int, ...]
+    image_name: str
+    scale: dict
+
+    @property
+    def streams_into_labels(self) -> bool:
+        """Labels stream into the live layer when the engine's output axes come out in the
+        labels' order (it puts T before Z); otherwise the result is shown at the end."""
+        letters = self.axes.replace("C", "")
+        in_order = letters == "".join(a for a in "TZYX" if a in letters)
+        return self.request.output_type == "labels" and in_order
+
+
+@dataclass
+class SegmentResult:
+    job: SegmentJob
+    # labels/mask (*target shape) or probabilities (C, *target shape); None when the
+    # output was streamed into the live labels
+    output: np.ndarray | None
+    model_name: str
+    net: object = None  # the network used, for the next run to reuse
+
+
+def model_key(path) -> tuple:
+    """Identifies a model folder's current weights (a retrained model gets a new key)."""
+    weights = Path(path) / "model.safetensors"
+    return (str(Path(path).resolve()), weights.stat().st_mtime_ns if weights.exists() else 0)
+
+
+def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str) -> SegmentJob:
+    """Select the pixels of ``image`` (a HostImage) the request asks for.
+
+    ``model_spatial_axes``: what the network sees per sample, e.g. "YX" (2D: slices and
+    frames of a stack are run one by one) or "ZYX".
+    """
+    axes = (request.axes or image.axes).upper()
+    if len(axes) != len(image.shape) or set(axes) - set("TZCYX") or len(set(axes)) != len(axes):
+        raise UserError(f"axes {axes!r} do not fit the image {image.name} of shape {image.shape}; "
+                        "use one distinct letter of T, Z, C, Y, X per axis")
+    if not set(model_spatial_axes) <= set(axes):
+        raise UserError(f"the model needs {model_spatial_axes} axes; the image has {axes}")
+    index: list = [slice(None)] * len(axes)
+    if "C" in axes and request.channel is not None:
+        size = image.shape[axes.index("C")]
+        if not 0 <= request.channel < size:
+            raise UserError(f"channel {request.channel} does not exist (the image has {size})")
+        index[axes.index("C")] = request.channel  # an integer: the C axis goes away
+    if request.scope == "slice" and view_state is not None:
+        for axis, letter in enumerate(axes):
+            if letter not in model_spatial_axes and letter != "C":
+                position = view_state.position[axis]
+                index[axis] = slice(position, position + 1)
+    label_axes = [a for a, letter in enumerate(axes) if letter != "C"]
+    labels_shape = tuple(image.shape[a] for a in label_axes)
+    target = tuple(index[a] for a in label_axes)
+    data = _select(image.data, tuple(index))
+    data_axes = "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
+    return SegmentJob(request, data, data_axes, target, labels_shape, image.name,
+                      dict(image.scale))  # fmt: skip
+
+
+def _select(data, index: tuple):
+    """``data[index]``, lazily when the array type allows (memmap, zarr, LazyArray)."""
+    if all(isinstance(s, slice) and s == slice(None) for s in index):
+        return data
+    return data[index]
+
+
+def iter_segment(job: SegmentJob, library, out=None, net=None):
+    """Load the model and run the prediction; yields engine progress, returns SegmentResult.
+
+    ``out``: where the engine streams its output (e.g. a LiveLabelsDestination), or None.
+    ``net``: the network already loaded by an earlier run of the same model, or None.
+    Runs in a worker thread: touches no widget, layer or session state.
+    """
+    from unet_studio.models.inference import iter_predict_image
+
+    request = job.request
+    if net is None:
+        net = library.load(request.model_path, device="cpu")
+    task = getattr(net, "task", None)
+    image, axes = job.data, job.axes
+    tiling = {"tile_shape": request.tile} if request.tile else {}
+    output = yield from iter_predict_image(
+        net, image, axes=axes, task=task, output_type=request.output_type,
+        device=request.device, out=out, scale=job.scale, **tiling,
+    )  # fmt: skip
+    if out is not None and hasattr(out, "finish"):
+        out.finish()  # tidy the streamed labels here, off the GUI thread
+    output = output if out is None else None  # streamed: the result is in the live labels
+    name = (getattr(net, "metadata", None) or {}).get("name") or getattr(net, "name", "model")
+    return SegmentResult(job, output, str(name), net)
+
+
+def merge_into_labels(result: SegmentResult, current: np.ndarray | None) -> np.ndarray:
+    """The full labels array with the result written into its target region.
+
+    Scope "stack" gives the result itself. Scope "slice" writes one plane into a copy of
+    the current labels (or zeros), shifting the new ids above the ones already used so that
+    objects of other planes keep their ids.
+    """
+    job = result.job
+    output = result.output
+    if all(s == slice(None) for s in job.target):
+        return output.reshape(job.labels_shape)
+    if current is None or current.shape != job.labels_shape:
+        current = np.zeros(job.labels_shape, dtype=np.int32)
+    merged = current.copy()
+    block = output.reshape(merged[job.target].shape).astype(merged.dtype, copy=False)
+    if result.job.request.output_type == "labels":
+        outside = merged.copy()
+        outside[job.target] = 0
+        offset = int(outside.max())
+        block = np.where(block > 0, block + offset, 0).astype(merged.dtype)
+    merged[job.target] = block
+    return merged

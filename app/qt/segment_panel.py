@@ -1,0 +1,251 @@
+"""The Segment panel: pick image, model, device, tiles and output; Run / Cancel.
+
+The prediction runs in a worker thread (``workers.start_engine``); progress goes to the
+panel's bar and napari's activity dock; the result replaces the labels on the GUI thread,
+with reviewed regions kept (``StudioSession.show_labels``).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+from unet_studio.app.qt.segment_choices import SegmentChoices
+from unet_studio.app.qt.segment_logic import (
+    OUTPUT_TYPES,
+    SegmentRequest,
+    iter_segment,
+    merge_into_labels,
+    model_key,
+    plan_job,
+)
+from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
+
+log = logging.getLogger(__name__)
+
+TILE_CHOICES = ("auto", "128", "256", "512", "1024")
+REDRAW_INTERVAL_S = 0.5
+
+
+class SegmentPanel(SegmentChoices, QWidget):
+    """Runs the current model on the current image. ``finished(result)`` after a run,
+    ``cancelled()`` after a cancel."""
+
+    finished = Signal(object)
+    cancelled = Signal()
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.worker = None
+        self._bar = None
+        self._live: LiveLabelsDestination | None = None
+        self._result = None
+        self._net_cache: tuple = (None, None)  # (model_key, network) of the last run
+        self._redraw = Throttle(REDRAW_INTERVAL_S)
+        self._build()
+        self._wire()
+        self.refresh_choices()
+
+    # ---- layout ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        form = QFormLayout()
+        self.image_combo = QComboBox()
+        self.axes_edit = QLineEdit(placeholderText="from the file, e.g. ZYX")
+        self.channel_spin = QSpinBox(minimum=0, maximum=64)
+        self.model_combo = QComboBox()
+        self.model_folder_button = QPushButton("Folder…")
+        model_row = QHBoxLayout()
+        model_row.addWidget(self.model_combo, 1)
+        model_row.addWidget(self.model_folder_button)
+        self.device_combo = QComboBox()
+        self.tile_combo = QComboBox(editable=True)
+        self.tile_combo.addItems(TILE_CHOICES)
+        self.output_combo = QComboBox()
+        self.output_combo.addItems(OUTPUT_TYPES)
+        self.scope_stack = QRadioButton("Whole stack", checked=True)
+        self.scope_slice = QRadioButton("Current slice")
+        scope_group = QButtonGroup(self)
+        scope_row = QHBoxLayout()
+        for button in (self.scope_stack, self.scope_slice):
+            scope_group.addButton(button)
+            scope_row.addWidget(button)
+        form.addRow("Image", self.image_combo)
+        form.addRow("Axes", self.axes_edit)
+        form.addRow("Channel", self.channel_spin)
+        form.addRow("Model", model_row)
+        form.addRow("Device", self.device_combo)
+        form.addRow("Tile size", self.tile_combo)
+        form.addRow("Output", self.output_combo)
+        form.addRow("Run on", scope_row)
+        self.run_button = QPushButton("Run")
+        self.cancel_button = QPushButton("Cancel", enabled=False)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.run_button)
+        buttons.addWidget(self.cancel_button)
+        self.progress = QProgressBar(minimum=0, maximum=100, value=0)
+        self.status = QLabel("Ready.", wordWrap=True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addStretch(1)
+
+    def _wire(self) -> None:
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.model_folder_button.clicked.connect(self._choose_model_folder)
+        self.model_combo.activated.connect(self._model_chosen)
+        self.image_combo.activated.connect(self._image_chosen)
+        self.session.model_changed.connect(lambda _info: self._fill_models())
+        self.session.predict_requested.connect(self._predict_whole_image)
+        if hasattr(self.session.host, "connect_layers_changed"):
+            self.session.host.connect_layers_changed(self._fill_images)
+
+    def request(self) -> SegmentRequest:
+        """The panel's choices as a SegmentRequest (UserError when something is missing)."""
+        if self.session.model is None:
+            raise UserError("no model: choose one, or import one in the Models panel")
+        tile_text = self.tile_combo.currentText().strip().lower()
+        try:
+            tile = None if tile_text in ("", "auto") else int(tile_text)
+        except ValueError:
+            raise UserError(f"tile size must be 'auto' or a number of pixels, not {tile_text!r}") from None
+        try:
+            return SegmentRequest(
+                model_path=self.session.model.path, device=self.device_combo.currentText() or "auto",
+                tile=tile, output_type=self.output_combo.currentText(),
+                scope="slice" if self.scope_slice.isChecked() else "stack",
+                axes=self.axes_edit.text().strip() or None,
+                channel=self.channel_spin.value() if self.channel_spin.isEnabled() else None,
+            )  # fmt: skip
+        except ValueError as error:
+            raise UserError(str(error)) from None
+
+    # ---- running ---------------------------------------------------------------------------
+    def run(self) -> None:
+        """Start a prediction in the background (no-op while one runs)."""
+        if self.worker is not None:
+            return
+        host = self.session.host
+        try:
+            request = self.request()
+            image = host.current_image()
+            if image is None:
+                raise UserError("no image: open one first (File > Open, or a sample)")
+            spatial = self.session.model.task.get("spatial_axes") or "YX"
+            job = plan_job(image, request, host.view_state(), spatial)
+        except UserError as error:
+            host.notify(str(error), "error")
+            return
+        self._set_running(True, f"Segmenting {image.name} with {self.session.model.name}…")
+        if hasattr(host, "start_progress"):
+            self._bar = host.start_progress(f"Segmenting {image.name}", 1)
+        self._live = self._live_destination(job)
+        self._redraw.reset()
+        key, cached = self._net_cache
+        net = cached if key == model_key(request.model_path) else None
+        self.worker = start_engine(
+            iter_segment(job, self.session.library, self._live, net), notify=host.notify,
+            action="Prediction", on_progress=self._on_progress, on_result=self._on_result,
+            on_aborted=self._on_aborted, on_finished=self._on_finished, on_error=self._on_error,
+        )  # fmt: skip
+
+    def _live_destination(self, job) -> LiveLabelsDestination | None:
+        """Labels stream into the layer being corrected, around the reviewed regions."""
+        if not job.streams_into_labels:
+            return None
+        live = self.session.labels_for_prediction(job.labels_shape)
+        offset = id_offset_outside(live, job.target)
+        return LiveLabelsDestination(live, job.target, self.session.ensure_reviewed(), offset)
+
+    def _predict_whole_image(self) -> None:
+        self.scope_stack.setChecked(True)
+        self.run()
+
+    def cancel(self) -> None:
+        if self.worker is not None:
+            self.status.setText("Cancelling after the current tile…")
+            self.worker.quit()
+
+    def _on_progress(self, progress) -> None:
+        done, total = getattr(progress, "done", None), getattr(progress, "total", None)
+        if done is None or not total:
+            return
+        arrived = self._live is not None and getattr(progress, "stage", "") == "postprocess"
+        if not self._redraw.ready(force=arrived):
+            return  # redraw a few times a second at most: drawing costs the GUI thread
+        set_progress(self.progress, int(100 * done / total))
+        if self._bar is not None:
+            self._bar.set(done, total)
+        if arrived:
+            self.session.host.refresh_labels()  # new labels are in the layer: show them
+
+    def _on_result(self, result) -> None:
+        session = self.session
+        # Loading a network holds the interpreter lock for a while: keep it for next time.
+        self._net_cache = (model_key(result.job.request.model_path), result.net)
+        if result.output is None:  # streamed into the live labels
+            session.finish_streamed_prediction(self._live.labels)
+        elif result.job.request.output_type == "probabilities":
+            show = getattr(session.host, "show_image", None)
+            if show is not None:
+                show(result.output, name=f"{result.job.image_name} probabilities", channel_axis=0)
+        else:
+            session.show_labels(merge_into_labels(result, session.host.current_labels()))
+        if session.project is not None and session.image_id is not None:
+            session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
+        self.status.setText(f"Done: {result.job.image_name} segmented with {result.model_name}.")
+        set_progress(self.progress, 100)
+        self._result = result
+
+    def _on_aborted(self) -> None:
+        self._restore_live()
+        self.status.setText("Cancelled; the labels were left as they were.")
+        self.cancelled.emit()
+
+    def _on_error(self, error) -> None:
+        self._restore_live()
+        self.status.setText(describe_error(error, "Prediction"))
+
+    def _restore_live(self) -> None:
+        if self._live is not None and self._live.written:
+            self._live.restore()
+            self.session.host.refresh_labels()
+
+    def _on_finished(self) -> None:
+        self._live = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        self.worker = None
+        self._set_running(False)
+        result, self._result = self._result, None
+        if result is not None:
+            self.finished.emit(result)  # after the panel is ready for the next run
+
+    def _set_running(self, running: bool, message: str | None = None) -> None:
+        self.run_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
+        if running:
+            set_progress(self.progress, 0)
+        if message:
+            self.status.setText(message)

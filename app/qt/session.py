@@ -1,0 +1,245 @@
+"""What the panels of one viewer share: the host, the models, the project, the reviewed regions.
+
+One :class:`StudioSession` per viewer (the plugin's widget factories create it on first use
+and hand it to every panel), so panels stay independent widgets that talk through it and
+through the host, never to each other, and nothing lives in a module-level singleton.
+
+Every label change flows through here to be saved and learnt from: the app's own object
+tools call :meth:`apply_edit`; napari's brush, fill, undo and redo arrive from the host's
+``connect_user_edits`` (when the host offers it).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from qtpy.QtCore import QObject, Signal
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.model_library import ModelLibrary, user_home
+from unet_studio.app.project import Project
+from unet_studio.app.reviewed import ReviewedRegions
+
+log = logging.getLogger(__name__)
+
+LABELS_SUFFIX = " labels"
+
+
+class StudioSession(QObject):
+    """Shared state of the panels. GUI thread only.
+
+    Signals: ``model_changed(info)`` (a ModelInfo or None), ``labels_replaced()`` (a new
+    labels array is live: prediction or project restore), ``reviewed_changed()``,
+    ``project_changed()``, ``predict_requested()`` (another panel asks the Segment panel to
+    re-predict the current image, e.g. after accepting a fine-tuned model).
+    """
+
+    predict_requested = Signal()
+    model_changed = Signal(object)
+    labels_replaced = Signal()
+    reviewed_changed = Signal()
+    project_changed = Signal()
+
+    def __init__(self, host, *, library: ModelLibrary | None = None, parent=None):
+        super().__init__(parent)
+        self.host = host
+        self.library = library if library is not None else ModelLibrary()
+        self.model = self.library.default()
+        self.project: Project | None = None
+        self.image_id: str | None = None
+        self.reviewed: ReviewedRegions | None = None
+        self.overlay_visible = True
+        self._reviewed_key: int | None = None  # id() of the labels array `reviewed` is for
+        if hasattr(host, "connect_user_edits"):
+            host.connect_user_edits(self._on_user_edit)
+
+    # ---- models --------------------------------------------------------------------------
+    def set_model(self, model) -> None:
+        """Make a model current: a ModelInfo, a library ref ("user:x") or a folder path."""
+        info = model if hasattr(model, "ref") else self.library.get(model)
+        self.model = info
+        if self.project is not None:
+            self.project.set_current_model(str(info.path) if info.source == "folder" else info.ref)
+        self.model_changed.emit(info)
+
+    # ---- labels and edits ----------------------------------------------------------------
+    def apply_edit(self, edit: LabelEdit) -> None:
+        """Apply an object-tool edit as one undo step, then save it and note it as reviewed."""
+        self.host.apply_label_edit(edit)
+        self._record(edit)
+
+    def show_labels(
+        self, labels: np.ndarray, *, protect: bool = True, reviewed: ReviewedRegions | None = None
+    ) -> np.ndarray:
+        """Make ``labels`` (labels' spatial shape) the live labels of the current image.
+
+        With ``protect``, reviewed regions keep the current labels (a new prediction never
+        overwrites what the user has checked). ``reviewed``: the regions that go with
+        ``labels`` (default: those of the labels shown now). Returns the live array.
+        """
+        image = self.host.current_image()
+        current = self.host.current_labels()
+        if reviewed is None and current is not None and self._reviewed_key == id(current):
+            reviewed = self.reviewed
+        if (protect and reviewed is not None and current is not None
+                and reviewed.shape == labels.shape == current.shape):  # fmt: skip
+            labels = reviewed.protect(labels, current)
+        name = (image.name if image is not None else "image") + LABELS_SUFFIX
+        self.host.set_labels(labels, name=name)
+        live = self.host.current_labels()
+        if reviewed is not None and reviewed.shape == live.shape:
+            self.reviewed, self._reviewed_key = reviewed, id(live)  # the marks still apply
+        project, image_id = self._project_for_current(ensure=True)
+        if project is not None:
+            project.attach_labels(image_id, live, save=True)
+        self.ensure_reviewed()
+        self._refresh_overlay()
+        self.labels_replaced.emit()
+        return live
+
+    def labels_for_prediction(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The live labels a prediction streams into: the current ones when their shape is
+        the image's labels shape, else new empty labels shown (and saved) as such."""
+        current = self.host.current_labels()
+        if current is not None and current.shape == tuple(shape):
+            return current
+        return self.show_labels(np.zeros(shape, dtype=np.int32), protect=False)
+
+    def finish_streamed_prediction(self, live: np.ndarray) -> None:
+        """A prediction was written into ``live`` around the reviewed pixels (and tidied by
+        ``LiveLabelsDestination.finish``): make it the labels again (undo history restarts:
+        the array changed under it) and save it."""
+        regions = self.reviewed if self._reviewed_key == id(live) else None
+        self.show_labels(live, protect=False, reviewed=regions)
+
+    def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
+        if kind == "paint":
+            self._record(edit)
+        else:  # undo/redo: save the pixels, but undoing is not reviewing
+            project, image_id = self._project_for_current(ensure=True)
+            if project is not None:
+                project.mark_dirty(image_id, edit.bbox)
+
+    def _record(self, edit: LabelEdit) -> None:
+        regions = self.ensure_reviewed()
+        if regions is not None:
+            regions.record_edit(edit)
+        project, image_id = self._project_for_current(ensure=True)
+        if project is not None:
+            project.record_edit(image_id, edit)
+        if regions is not None and regions.auto_from_edits:
+            self._refresh_overlay()
+            self.reviewed_changed.emit()
+
+    # ---- reviewed regions ----------------------------------------------------------------
+    def ensure_reviewed(self) -> ReviewedRegions | None:
+        """The current labels' ReviewedRegions (from the project when one is open)."""
+        labels = self.host.current_labels()
+        if labels is None:
+            return None
+        if self.reviewed is None or self._reviewed_key != id(labels):
+            project, image_id = self._project_for_current()
+            regions = project.reviewed(image_id, labels.shape) if project is not None else None
+            if regions is None or regions.shape != labels.shape:
+                regions = ReviewedRegions(labels.shape)
+            self.reviewed, self._reviewed_key = regions, id(labels)
+        return self.reviewed
+
+    def reviewed_changed_by_user(self) -> None:
+        """Call after marking regions directly on :attr:`reviewed`: saves and redraws."""
+        if self.project is not None and self.image_id is not None:
+            self.project.save_reviewed(self.image_id)
+        self._refresh_overlay()
+        self.reviewed_changed.emit()
+
+    def set_overlay_visible(self, visible: bool) -> None:
+        self.overlay_visible = bool(visible)
+        self._refresh_overlay()
+
+    def _refresh_overlay(self) -> None:
+        regions = self.reviewed
+        show = self.overlay_visible and regions is not None and regions.any()
+        self.host.set_reviewed_overlay(regions.mask if show else None)
+
+    # ---- project -------------------------------------------------------------------------
+    def open_project(self, path: str | Path, *, create: bool = False) -> Project:
+        """Open (or create) a project and restore the current image's labels from it."""
+        project = Project.create(path) if create else Project.open(path)
+        self.close_project()
+        self.project = project
+        self.image_id = None
+        self.reviewed = None
+        if project.current_model:
+            try:
+                self.set_model(project.current_model)
+            except UserError as error:
+                self.host.notify(f"project model not available: {error}", "warning")
+        self.library.folders["project"] = project.models_dir
+        self.restore_from_project()
+        self.project_changed.emit()
+        return project
+
+    def ensure_project(self) -> Project:
+        """The open project, or a new autosave project in the user folder."""
+        if self.project is None:
+            image = self.host.current_image()
+            stem = image.name if image is not None else "untitled"
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder = user_home() / "projects" / f"{_safe(stem)}-{stamp}"
+            self.open_project(folder, create=True)
+            self.host.notify(f"Corrections are autosaved to the project {folder}")
+        return self.project
+
+    def restore_from_project(self) -> bool:
+        """Show the project's saved labels and reviewed regions for the current image."""
+        project, image_id = self._project_for_current(create=False)
+        if project is None or image_id is None:
+            return False
+        labels = project.labels(image_id)
+        if labels is None:
+            return False
+        self.show_labels(labels, protect=False, reviewed=project.reviewed(image_id, labels.shape))
+        for problem in project.problems:
+            self.host.notify(problem, "warning")
+        return True
+
+    def close_project(self) -> None:
+        if self.project is not None:
+            self.project.close()
+        self.project = None
+        self.image_id = None
+
+    def _project_for_current(
+        self, create: bool = True, ensure: bool = False
+    ) -> tuple[Project | None, str | None]:
+        """The project and the id of the current image in it (added when ``create``; with
+        ``ensure`` an autosave project is started first when none is open)."""
+        if ensure and self.project is None and self.host.current_image() is not None:
+            self.ensure_project()
+        project = self.project
+        image = self.host.current_image()
+        if project is None or image is None:
+            return project, None
+        source = getattr(self.host, "image_source", lambda: None)() or ""
+        for ref in project.images:
+            if ref.name == image.name and (not source or ref.path in (source, "")):
+                self.image_id = ref.id
+                return project, ref.id
+        if not create:
+            return project, None
+        labels = self.host.current_labels()
+        ref = project.add_image(source, axes=image.axes, name=image.name,
+                                shape=None if labels is None else labels.shape,
+                                scale=image.scale)  # fmt: skip
+        self.image_id = ref.id
+        if labels is not None:
+            project.attach_labels(ref.id, labels, save=True)
+        return project, ref.id
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "image"

@@ -1,0 +1,154 @@
+"""What the Train panel runs (no widgets here): training data from the reviewed corrections,
+the fine-tuning generator, saving each round with its lineage, and the accept rule.
+
+Data comes from the current image only where the user reviewed it; pixels they changed are
+passed as ``changed`` (weighted up by the loss). Examples of accepted earlier rounds are
+kept in the project's replay buffer so that a new round does not forget them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from unet_studio.app.errors import UserError
+
+TRAINING_DIR = "training"  # inside the project: checkpoints of the running round, replay buffer
+METRIC_ROWS = ("f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou", "val_metric", "val_loss")
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds from "60 s", "90", "2 min", "1.5 h"; None for "" or "none" (no time limit)."""
+    text = text.strip().lower()
+    if text in ("", "none", "no limit"):
+        return None
+    match = re.fullmatch(r"(\d+(?:\.\d*)?)\s*(s|sec|secs|seconds?|m|min|mins|minutes?|h|hours?)?", text)
+    if match is None:
+        raise UserError(f"time budget {text!r} is not a duration; write e.g. '60 s' or '2 min'")
+    value = float(match.group(1))
+    unit = (match.group(2) or "s")[0]
+    seconds = value * {"s": 1, "m": 60, "h": 3600}[unit]
+    if seconds <= 0:
+        raise UserError("the time budget must be more than 0 seconds")
+    return seconds
+
+
+def collect_examples(session) -> list:
+    """The current image's reviewed corrections as TrainingExamples (copies, so the user can
+    keep editing while training runs). UserError when nothing is reviewed."""
+    from unet_studio.models.training import TrainingExample
+
+    image = session.host.current_image()
+    labels = session.host.current_labels()
+    regions = session.ensure_reviewed()
+    if image is None or labels is None or regions is None or not regions.any():
+        raise UserError("nothing reviewed yet: correct some objects and mark them reviewed "
+                        "(Correct panel) before training")
+    pixels = np.asarray(image.data)
+    if "C" in image.axes:
+        pixels = np.moveaxis(pixels, image.axes.index("C"), 0)  # (C, *spatial)
+    return [TrainingExample(image=pixels, labels=np.array(labels), reviewed=np.array(regions.mask),
+                            changed=np.array(regions.changed), name=image.name)]  # fmt: skip
+
+
+@dataclass
+class TrainRound:
+    """One fine-tuning round as the panel tracks it."""
+
+    parent: object  # ModelInfo of the starting model
+    examples: list
+    checkpoint_dir: Path | None
+    result: object = None  # FinetuneResult once finished
+    saved: Path | None = None  # the new model folder
+    history: list = field(default_factory=list)
+
+
+def iter_train(round_: TrainRound, config, library, replay=()):
+    """Load the starting model and fine-tune it; yields TrainProgress, returns the
+    FinetuneResult. Runs in a worker thread (no widget, layer or session access)."""
+    from unet_studio.models.training import iter_finetune
+
+    net = library.load(round_.parent.path, device="cpu")
+    result = yield from iter_finetune(
+        net, round_.examples, config, task=getattr(net, "task", None),
+        checkpoint_dir=round_.checkpoint_dir, replay=replay,
+    )  # fmt: skip
+    return result
+
+
+def checkpoint_dir_for(project, parent) -> Path | None:
+    """Where the round from ``parent`` checkpoints: stable, so a crashed run resumes."""
+    if project is None:
+        return None
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"from-{parent.source}-{parent.path.name}")
+    return project.path / TRAINING_DIR / safe
+
+
+def is_better(result) -> bool:
+    """Did the round beat its starting model on the held-out reviewed data?"""
+    before, after = result.metrics_before, result.metrics_after
+    if "val_metric" in before and "val_metric" in after and before["val_metric"] != after["val_metric"]:
+        return after["val_metric"] > before["val_metric"]
+    return bool(result.improved)
+
+
+def save_round(session, round_: TrainRound) -> Path:
+    """Save the fine-tuned network as a model folder with its lineage (config, parent, data
+    summary, metrics, date): in the project's models when a project is open, else in the
+    user's models. Clears the round's checkpoints (the model folder now holds the result)."""
+    from unet_studio.models.weights import save_model
+
+    result, parent = round_.result, round_.parent
+    stamp = datetime.now(timezone.utc)
+    name = f"{parent.name}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}"
+    if session.project is not None:
+        folder = session.project.new_model_dir(name)
+    else:
+        folder = session.library.folders["user"] / name
+    metadata = {
+        "name": name, "parent": parent.ref if parent.source != "folder" else str(parent.path),
+        "date": stamp.isoformat(timespec="seconds"), "training_data": result.data_summary,
+        "metrics": _rounded(result.metrics_after), "metrics_before": _rounded(result.metrics_before),
+        "finetune": result.summary(), "description": f"fine-tuned from {parent.name}",
+    }  # fmt: skip
+    saved = save_model(result.net, folder, task=getattr(result.net, "task", None), metadata=metadata)
+    round_.saved = Path(saved)
+    if round_.checkpoint_dir is not None:
+        shutil.rmtree(round_.checkpoint_dir, ignore_errors=True)
+    if session.project is not None:
+        session.project.log("fine-tune", model=str(saved), parent=metadata["parent"],
+                            metrics=metadata["metrics"], steps=result.steps)  # fmt: skip
+    return round_.saved
+
+
+def _rounded(metrics: dict) -> dict:
+    return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in metrics.items()}
+
+
+def load_replay(project):
+    """The project's replay buffer (empty without a project or file)."""
+    from unet_studio.models.training import ReplayBuffer
+
+    if project is None:
+        return ReplayBuffer()
+    folder = project.path / TRAINING_DIR
+    try:
+        return ReplayBuffer.load(folder) if (folder / "replay.npz").exists() else ReplayBuffer()
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot read the replay buffer in {folder}: {error}") from None
+
+
+def remember_examples(project, examples) -> None:
+    """Add an accepted round's examples to the project's replay buffer."""
+    if project is None:
+        return
+    buffer = load_replay(project)
+    buffer.add(examples)
+    folder = project.path / TRAINING_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer.save(folder)

@@ -1,0 +1,197 @@
+"""Run the engine's ``iter_*`` generators off the GUI thread.
+
+The engine's long work (``iter_predict_image``, ``iter_finetune``) is a generator that yields
+progress often. :class:`EngineWorker` advances it in Qt's global thread pool and emits one
+``yielded`` signal per step; the signals object lives in the GUI thread, so every connected
+callback runs there (queued), never in the worker thread: callbacks may touch widgets and
+layers, the worker never does.
+
+Cancel (``worker.quit()``) takes effect between two yields: the generator is *closed* in the
+worker thread, so the engine's ``finally`` blocks run there (free the GPU, keep the best
+checkpoint) before ``aborted`` is emitted. Pause/resume hold the loop between yields too.
+
+Engine workers run in their own thread pool whose threads have a lower CPU priority (Linux
+nice +10): when the engine and the GUI compete for the cores, the GUI thread wins, so the
+viewer stays responsive even while every core computes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Generator
+from typing import Any
+
+from qtpy.QtCore import QThreadPool
+from superqt.utils import GeneratorWorker
+
+from unet_studio.app.errors import UserError
+
+log = logging.getLogger(__name__)
+
+
+def _drive(generator: Generator) -> Generator:
+    # GeneratorWorker wants a generator *function*; delegating with ``yield from`` forwards
+    # close() to the engine's generator, so cancelling reaches it.
+    return (yield from generator)
+
+
+BACKGROUND_NICENESS = 10
+_engine_pool: QThreadPool | None = None
+
+
+def engine_pool() -> QThreadPool:
+    """The thread pool of engine work (created on first use, separate from Qt's global
+    pool so that lowering its threads' priority affects nothing else)."""
+    global _engine_pool
+    if _engine_pool is None:
+        _engine_pool = QThreadPool()
+        _engine_pool.setMaxThreadCount(2)  # a prediction and a fine-tune at the same time
+    return _engine_pool
+
+
+def _lower_thread_priority() -> None:
+    """Make the calling thread yield the CPU to the GUI thread (Linux: per-thread nice)."""
+    if not sys.platform.startswith("linux"):
+        return
+    tid = threading.get_native_id()
+    try:
+        if os.getpriority(os.PRIO_PROCESS, tid) < BACKGROUND_NICENESS:
+            os.setpriority(os.PRIO_PROCESS, tid, BACKGROUND_NICENESS)
+    except OSError as error:  # not allowed here: run at normal priority
+        log.debug("could not lower the engine thread's priority: %s", error)
+
+
+class EngineWorker(GeneratorWorker):
+    """A GeneratorWorker whose cancel closes the engine generator before reporting ``aborted``.
+
+    Signals (all delivered in the GUI thread): ``started``, ``yielded(progress)``,
+    ``returned(result)`` (not after a cancel), ``errored(exception)``, ``aborted``,
+    ``paused``, ``resumed``, ``finished`` (always last).
+    """
+
+    def __init__(self, generator: Generator):
+        super().__init__(_drive, generator)
+
+    def start(self) -> None:
+        """Run in :func:`engine_pool` (superqt's start would use Qt's global pool)."""
+        if self in self._worker_set:
+            raise RuntimeError("this worker is already started")
+        self._worker_set.add(self)
+        self._finished.connect(self._set_discard)
+        engine_pool().start(self)
+
+    def work(self) -> Any:
+        _lower_thread_priority()
+        while True:
+            if self.abort_requested:
+                self._gen.close()  # runs the engine's cleanup in this thread
+                self.aborted.emit()
+                return None
+            if self._wait_while_paused():
+                continue
+            try:
+                output = self._gen.send(None)
+            except StopIteration as stop:
+                return stop.value
+            self.yielded.emit(output)
+
+    def _wait_while_paused(self) -> bool:
+        """Handle pause/resume requests; True while the loop should not advance the engine."""
+        if self._paused:
+            if self._resume_requested:
+                self._paused = self._resume_requested = False
+                self.resumed.emit()
+                return False
+            time.sleep(self._pause_interval)
+            return True
+        if self._pause_requested:
+            self._paused, self._pause_requested = True, False
+            self.paused.emit()
+            return True
+        return False
+
+
+class Throttle:
+    """``ready()`` is True at most once per ``interval`` seconds.
+
+    Progress can arrive many times a second; every label, bar or layer change repaints
+    the window (with napari's OpenGL canvas in it, a costly composite), so the panels
+    redraw at a steady few hertz instead.
+    """
+
+    def __init__(self, interval: float = 0.5):
+        self.interval = interval
+        self._last = float("-inf")
+
+    def ready(self, force: bool = False) -> bool:
+        now = time.monotonic()
+        if force or now - self._last >= self.interval:
+            self._last = now
+            return True
+        return False
+
+    def reset(self) -> None:
+        self._last = float("-inf")
+
+
+def set_progress(bar, value: int) -> None:
+    """``bar.setValue(value)`` without QProgressBar's immediate, synchronous repaint: the
+    change is drawn with the next regular (coalesced) paint instead. In a window holding
+    napari's OpenGL canvas every synchronous repaint composites the whole window."""
+    if bar.value() == value:
+        return
+    bar.setUpdatesEnabled(False)
+    bar.setValue(value)
+    bar.setUpdatesEnabled(True)  # schedules one ordinary update
+
+
+def describe_error(error: BaseException, action: str) -> str:
+    """One line for the user: a UserError's own message, otherwise what failed and why."""
+    if isinstance(error, UserError):
+        return str(error)
+    return f"{action} failed: {type(error).__name__}: {error}"
+
+
+def start_engine(
+    generator: Generator,
+    *,
+    notify: Callable[[str, str], Any],
+    action: str,
+    on_progress: Callable[[Any], Any] | None = None,
+    on_result: Callable[[Any], Any] | None = None,
+    on_aborted: Callable[[], Any] | None = None,
+    on_finished: Callable[[], Any] | None = None,
+    on_error: Callable[[BaseException], Any] | None = None,
+    start: bool = True,
+) -> EngineWorker:
+    """Run ``generator`` in a worker thread, wiring its signals to GUI-thread callbacks.
+
+    ``notify(message, level)`` reports errors (level ``"error"``) — the panels pass their
+    host's ``notify``. ``action`` names the work in messages ("Prediction", "Fine-tuning").
+    Everything is connected before the worker starts, so no signal is missed.
+    """
+    worker = EngineWorker(generator)
+    if on_progress is not None:
+        worker.yielded.connect(on_progress)
+    if on_result is not None:
+        worker.returned.connect(on_result)
+    if on_aborted is not None:
+        worker.aborted.connect(on_aborted)
+
+    def report_error(error: BaseException) -> None:
+        if not isinstance(error, UserError):
+            log.error("%s failed", action, exc_info=(type(error), error, error.__traceback__))
+        notify(describe_error(error, action), "error")
+
+    worker.errored.connect(report_error)
+    if on_error is not None:
+        worker.errored.connect(on_error)
+    if on_finished is not None:
+        worker.finished.connect(on_finished)
+    if start:
+        worker.start()
+    return worker

@@ -1,0 +1,263 @@
+"""NapariHost: :class:`unet_studio.app.host.ViewerHost` on a napari Viewer.
+
+The viewer owns the pixels; the app's panels only ask this host. Edits go through napari's
+undo-aware ``Labels.data_setitem`` inside ``block_history``, so one merge, split or delete is
+ONE step of napari's undo history (Ctrl+Z). Changes made with napari's own tools (brush,
+fill, polygon, undo, redo) are reported to listeners as LabelEdits (see ``napari_history``),
+so the app autosaves and learns from them too.
+
+Beyond the protocol, the host offers what the Qt panels need from a real viewer: the image
+layers to choose from, clicks on the canvas for object tools, drawn regions, and progress
+bars in napari's activity dock (``napari_tools``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+from napari.layers import Image, Labels
+from napari.utils import notifications
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.host import NOTIFY_LEVELS, HostImage, ViewState
+from unet_studio.app.label_edit import LabelEdit
+from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
+from unet_studio.plugins.napari_tools import CanvasTools, layer_axes, overlay_colormap
+
+log = logging.getLogger(__name__)
+
+REVIEWED_LAYER = "reviewed"
+
+
+class NapariHost(CanvasTools):
+    """The app's window onto one napari viewer. Use from the GUI thread only."""
+
+    def __init__(self, viewer):
+        super().__init__(viewer)
+        self._image_name: str | None = None
+        self._labels_name: str | None = None
+        self._watchers: dict[int, HistoryWatcher] = {}
+        self._edit_listeners: list[EditListener] = []
+        self._layer_listeners: list[Callable[[], None]] = []
+        for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
+            event.connect(self._on_layers_changed)
+        viewer.layers.selection.events.active.connect(self._on_layers_changed)
+
+    # ---- images --------------------------------------------------------------------------
+    def image_names(self) -> list[str]:
+        return [layer.name for layer in self.viewer.layers if _is_image(layer)]
+
+    def select_image(self, name: str | None) -> None:
+        self._image_name = name
+
+    def image_layer(self):
+        """The image being worked on: the chosen one, else the active image, else the last."""
+        layers = self.viewer.layers
+        if self._image_name in layers and _is_image(layers[self._image_name]):
+            return layers[self._image_name]
+        active = layers.selection.active
+        if _is_image(active):
+            return active
+        images = [layer for layer in layers if _is_image(layer)]
+        return images[-1] if images else None
+
+    def current_image(self) -> HostImage | None:
+        layer = self.image_layer()
+        if layer is None:
+            return None
+        axes = layer_axes(layer)
+        # An RGB layer's colour axis is not one of its dimensions, so it has no scale.
+        spatial = axes.replace("C", "") if layer.rgb else axes
+        scale = dict(zip(spatial, map(float, layer.scale)))
+        if layer.rgb:
+            scale["C"] = 1.0
+        return HostImage(layer.data, axes, scale, layer.name)
+
+    def image_source(self) -> str | None:
+        """The file the current image came from, when napari knows it."""
+        layer = self.image_layer()
+        if layer is None:
+            return None
+        path = layer.metadata.get("source_path") or getattr(layer.source, "path", None)
+        return str(path) if path else None
+
+    # ---- labels --------------------------------------------------------------------------
+    def labels_layer(self):
+        """The labels being corrected: the active Labels layer, else the last one used, else
+        the last Labels layer in the list."""
+        layers = self.viewer.layers
+        active = layers.selection.active
+        if isinstance(active, Labels):
+            self._labels_name = active.name
+            return active
+        if self._labels_name in layers and isinstance(layers[self._labels_name], Labels):
+            return layers[self._labels_name]
+        labels = [layer for layer in layers if isinstance(layer, Labels)]
+        return labels[-1] if labels else None
+
+    def current_labels(self) -> np.ndarray | None:
+        layer = self.labels_layer()
+        return None if layer is None else layer.data
+
+    def apply_label_edit(self, edit: LabelEdit) -> None:
+        layer = self.labels_layer()
+        if layer is None:
+            raise UserError("there is no labels layer to edit; run a prediction or add labels")
+        if edit.ndim != layer.data.ndim:
+            raise ValueError(f"a {edit.ndim}D edit cannot apply to {layer.data.ndim}D labels")
+        if edit.is_empty:
+            return
+        watcher = self._watch(layer)
+        watcher.muted = True  # the caller records its own edit; don't report it back
+        try:
+            with layer.block_history():
+                layer.data_setitem(edit.indices, edit.new_values)
+        finally:
+            watcher.muted = False
+
+    def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None) -> None:
+        layers = self.viewer.layers
+        if name in layers and isinstance(layers[name], Labels):
+            layer = layers[name]
+            if layer.data is data:  # written in place (a streamed prediction): redraw only
+                layer.refresh()
+            else:
+                layer.data = data
+            layer._reset_history()  # the old history refers to other pixel values
+        else:
+            geometry = self.geometry(data.ndim)
+            if scale is not None:
+                geometry["scale"] = scale
+            layer = self.viewer.add_labels(data, name=name, **geometry)
+        self._describe_labels(layer)
+        self._labels_name = layer.name
+        self._watch(layer)
+        layers.selection.active = layer
+
+    def _describe_labels(self, layer) -> None:
+        """Place labels over the image and note what our labels writer reads: the axes, and
+        the image file it must never overwrite."""
+        image = self.image_layer()
+        if image is None:
+            return
+        ndim = layer.data.ndim
+        layer.translate = tuple(image.translate)[-ndim:]
+        layer.units = tuple(image.units)[-ndim:]
+        axes = layer_axes(image).replace("C", "")[-ndim:]
+        layer.metadata.update(axes=axes, source_path=self.image_source())
+
+    def refresh_labels(self, region: tuple[slice, ...] | None = None) -> None:
+        layer = self.labels_layer()
+        if layer is not None:
+            layer.refresh()
+
+    def undo(self) -> None:
+        layer = self.labels_layer()
+        if layer is not None:
+            layer.undo()
+
+    def redo(self) -> None:
+        layer = self.labels_layer()
+        if layer is not None:
+            layer.redo()
+
+    def selected_label(self) -> int:
+        layer = self.labels_layer()
+        return 0 if layer is None else int(layer.selected_label)
+
+    def set_selected_label(self, label_id: int) -> None:
+        """Make ``label_id`` the brush label and switch to painting with it."""
+        layer = self.labels_layer()
+        if layer is None:
+            raise UserError("there is no labels layer; run a prediction or add labels")
+        layer.selected_label = int(label_id)
+        layer.mode = "paint"
+
+    def connect_user_edits(self, listener: EditListener) -> None:
+        """Call ``listener(edit, kind)`` for every change made with napari's own tools."""
+        self._edit_listeners.append(listener)
+
+    def show_image(self, data, *, name: str, channel_axis: int | None = None) -> None:
+        """Show a result image (e.g. probabilities ``(C, *spatial)``) over the current image."""
+        layers = self.viewer.layers
+        for old in [layer.name for layer in layers if layer.name.startswith(name)]:
+            layers.remove(old)
+        spatial = data.ndim - (channel_axis is not None)
+        keep_active = layers.selection.active
+        self.viewer.add_image(data, name=name, channel_axis=channel_axis, blending="additive",
+                              **self.geometry(spatial))  # fmt: skip
+        layers.selection.active = keep_active
+
+    # ---- overlay, messages, view -----------------------------------------------------------
+    def set_reviewed_overlay(self, mask: np.ndarray | None) -> None:
+        layers = self.viewer.layers
+        if mask is None:
+            if REVIEWED_LAYER in layers:
+                layers.remove(REVIEWED_LAYER)
+            return
+        data = np.asarray(mask, dtype=bool).view(np.uint8)
+        if REVIEWED_LAYER in layers:
+            layer = layers[REVIEWED_LAYER]
+            if layer.data.shape == data.shape and np.shares_memory(layer.data, data):
+                layer.refresh()  # a view of the same mask: only redraw
+            else:
+                layer.data = data
+            return
+        keep_active = layers.selection.active
+        self.viewer.add_image(
+            data, name=REVIEWED_LAYER, colormap=overlay_colormap(), opacity=0.25,
+            blending="translucent", contrast_limits=(0, 1), **self.geometry(data.ndim),
+        )  # fmt: skip
+        layers.selection.active = keep_active
+
+    def notify(self, message: str, level: str = "info") -> None:
+        if level not in NOTIFY_LEVELS:
+            raise ValueError(f"notify level must be one of {NOTIFY_LEVELS}, got {level!r}")
+        getattr(log, level)(message)
+        {"info": notifications.show_info, "warning": notifications.show_warning,
+         "error": notifications.show_error}[level](message)  # fmt: skip
+
+    def view_state(self) -> ViewState | None:
+        layer = self.image_layer()
+        if layer is None:
+            return None
+        point = np.asarray(layer.world_to_data(self.viewer.dims.point))
+        shape = np.asarray(layer.data.shape[: layer.ndim])
+        position = tuple(int(v) for v in np.clip(np.round(point), 0, shape - 1))
+        offset = self.viewer.dims.ndim - layer.ndim
+        displayed = tuple(d - offset for d in self.viewer.dims.displayed if d >= offset)
+        corners = np.asarray(layer.corner_pixels)
+        region = tuple(
+            slice(int(max(corners[0, a], 0)), int(min(corners[1, a] + 1, n)))
+            if a in displayed and corners[1, a] > corners[0, a]
+            else (slice(0, int(n)) if a in displayed else slice(p, p + 1))
+            for a, (p, n) in enumerate(zip(position, shape))
+        )
+        return ViewState(position, displayed, region)
+
+    # ---- internals ---------------------------------------------------------------------------
+    def _watch(self, layer) -> HistoryWatcher:
+        if id(layer) not in self._watchers:
+            self._watchers[id(layer)] = HistoryWatcher(layer, self._report_user_edit)
+        return self._watchers[id(layer)]
+
+    def _report_user_edit(self, edit: LabelEdit, kind: str) -> None:
+        for listener in list(self._edit_listeners):
+            listener(edit, kind)
+
+    def connect_layers_changed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when layers are added, removed or the active one changes."""
+        self._layer_listeners.append(listener)
+
+    def _on_layers_changed(self, event=None) -> None:
+        active = self.viewer.layers.selection.active
+        if isinstance(active, Labels) and active.name != REVIEWED_LAYER:
+            self._watch(active)
+        for listener in list(self._layer_listeners):
+            listener()
+
+
+def _is_image(layer) -> bool:
+    return isinstance(layer, Image) and layer.name != REVIEWED_LAYER

@@ -1,0 +1,199 @@
+"""Canvas interaction for the panels: clicks for object tools, drawn review regions, and
+progress bars in napari's activity dock. Base class of :class:`NapariHost`."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import weakref
+from collections.abc import Callable
+
+import numpy as np
+from napari.layers import Shapes
+from napari.utils import Colormap, progress
+
+log = logging.getLogger(__name__)
+
+REGIONS_LAYER = "review regions"
+AXIS_LETTERS = set("TZCYX")
+# Axes assumed by dimensionality when a layer says nothing about them.
+DEFAULT_AXES = {1: "X", 2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
+
+ClickHandler = Callable[[tuple[float, ...]], None]
+
+
+def layer_axes(layer) -> str:
+    """Axis letters (over "TZCYX") of an image layer's data, e.g. "ZYX"; "YXC" for RGB.
+
+    Taken from ``metadata["axes"]`` (our reader writes it), else from napari's axis labels
+    when they are letters, else assumed from the number of dimensions.
+    """
+    ndim = layer.data.ndim if not layer.multiscale else layer.data[0].ndim
+    axes = str(layer.metadata.get("axes", "")).upper()
+    if len(axes) == ndim and set(axes) <= AXIS_LETTERS and len(set(axes)) == ndim:
+        return axes
+    labels = "".join(str(a).upper() for a in getattr(layer, "axis_labels", ()))
+    if layer.rgb:
+        labels += "C"
+    if len(labels) == ndim and set(labels) <= AXIS_LETTERS and len(set(labels)) == ndim:
+        return labels
+    if layer.rgb:
+        return DEFAULT_AXES.get(ndim - 1, "")[-(ndim - 1):] + "C"
+    return DEFAULT_AXES.get(ndim, "TZCYX"[-ndim:])
+
+
+def overlay_colormap() -> Colormap:
+    """Transparent for 0, translucent green for 1: reviewed pixels tinted, others untouched."""
+    return Colormap([[0, 0, 0, 0], [0.15, 0.9, 0.35, 1]], name="reviewed", interpolation="zero")
+
+
+class ProgressBar:
+    """A bar in napari's activity dock, set to absolute counts."""
+
+    def __init__(self, description: str, total: int):
+        self._bar = progress(total=max(int(total), 1), desc=description)
+
+    def set(self, done: int, total: int | None = None) -> None:
+        if total is not None and total != self._bar.total:
+            self._bar.total = max(int(total), 1)
+        self._bar.update(int(done) - self._bar.n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+class SilentProgress:
+    """The ProgressBar interface, showing nothing."""
+
+    def set(self, done: int, total: int | None = None) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swiftshader", "software rasterizer",
+                      "basic render driver", "gdi generic")  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def software_opengl() -> bool:
+    """True when OpenGL is rendered on the CPU (Mesa llvmpipe under Xvfb, remote desktops)."""
+    from qtpy.QtGui import QOffscreenSurface, QOpenGLContext
+
+    context = QOpenGLContext()
+    if not context.create():
+        return True
+    surface = QOffscreenSurface()
+    surface.setFormat(context.format())
+    surface.create()
+    try:
+        if not context.makeCurrent(surface):
+            return True
+        renderer = str(context.functions().glGetString(0x1F01) or "")  # GL_RENDERER
+    finally:
+        context.doneCurrent()
+    log.info("OpenGL renderer: %s", renderer)
+    return any(name in renderer.lower() for name in SOFTWARE_RENDERERS)
+
+
+class CanvasTools:
+    """Clicks, drawn regions and progress on a napari viewer (subclassed by NapariHost)."""
+
+    def __init__(self, viewer):
+        # Weak: the per-viewer session registry must not keep a closed viewer alive.
+        self._viewer_ref = weakref.ref(viewer)
+        self._click_handler: ClickHandler | None = None
+        viewer.mouse_drag_callbacks.append(self._on_mouse_press)
+
+    @property
+    def viewer(self):
+        viewer = self._viewer_ref()
+        if viewer is None:
+            raise RuntimeError("the napari viewer of this host was closed")
+        return viewer
+
+    def labels_layer(self):  # provided by NapariHost
+        raise NotImplementedError
+
+    def image_layer(self):  # provided by NapariHost
+        raise NotImplementedError
+
+    def geometry(self, ndim: int) -> dict:
+        """scale, translate and units for a new layer of ``ndim`` axes over the image (its
+        last ``ndim`` axes): every layer then shares the image's physical space and units."""
+        reference = self.labels_layer()
+        if reference is None or reference.ndim != ndim:
+            reference = self.image_layer()
+        if reference is None or reference.ndim < ndim:
+            return {}
+        return {
+            "scale": tuple(float(v) for v in reference.scale)[-ndim:],
+            "translate": tuple(float(v) for v in reference.translate)[-ndim:],
+            "units": tuple(reference.units)[-ndim:],
+        }
+
+    def start_progress(self, description: str, total: int):
+        """A bar in napari's activity dock; a silent one under software OpenGL, where the
+        dock's animated busy indicator alone redraws the whole window many times a second
+        (measured: ~80 ms per redraw under Xvfb's llvmpipe), stalling the GUI. The panels
+        show their own progress bar either way. ``UNET_STUDIO_ACTIVITY_PROGRESS=1`` forces
+        the activity dock on."""
+        forced = os.environ.get("UNET_STUDIO_ACTIVITY_PROGRESS", "") == "1"
+        if not forced and software_opengl():
+            return SilentProgress()
+        return ProgressBar(description, total)
+
+    # ---- clicks ----------------------------------------------------------------------------
+    def set_click_handler(self, handler: ClickHandler | None) -> None:
+        """Send left clicks on the canvas to ``handler(coord)`` (labels data coordinates,
+        one float per axis) instead of napari's tools; None gives clicks back to napari."""
+        self._click_handler = handler
+        layer = self.labels_layer()
+        if handler is not None and layer is not None:
+            layer.mode = "pan_zoom"  # a click must not also paint
+
+    def _on_mouse_press(self, viewer, event) -> None:
+        if self._click_handler is None or event.type != "mouse_press" or event.button != 1:
+            return
+        layer = self.labels_layer()
+        if layer is None:
+            return
+        self.click(tuple(float(v) for v in layer.world_to_data(event.position)))
+
+    def click(self, coord: tuple[float, ...]) -> None:
+        """Deliver a click at ``coord`` (labels data coordinates) to the active tool."""
+        if self._click_handler is not None:
+            self._click_handler(coord)
+
+    # ---- drawn regions ---------------------------------------------------------------------
+    def start_region_drawing(self) -> None:
+        """Let the user draw polygons to mark as reviewed, on a shapes layer over the labels."""
+        layers = self.viewer.layers
+        if REGIONS_LAYER not in layers:
+            labels = self.labels_layer()
+            ndim = labels.ndim if labels is not None else self.viewer.dims.ndim
+            kwargs = self.geometry(ndim)
+            self.viewer.add_shapes(
+                name=REGIONS_LAYER, ndim=ndim, edge_color="lime", face_color=[0.2, 1, 0.4, 0.15],
+                edge_width=2, **kwargs,
+            )  # fmt: skip
+        layers.selection.active = layers[REGIONS_LAYER]
+        layers[REGIONS_LAYER].mode = "add_polygon"
+
+    def drawn_regions(self) -> list[np.ndarray]:
+        """Polygons drawn so far, each (N, ndim) in labels data coordinates."""
+        layer = self.viewer.layers[REGIONS_LAYER] if REGIONS_LAYER in self.viewer.layers else None
+        if not isinstance(layer, Shapes):
+            return []
+        return [np.asarray(vertices, dtype=float) for vertices in layer.data]
+
+    def add_drawn_region(self, vertices: np.ndarray) -> None:
+        """Add a polygon as if drawn by hand (scripts and tests)."""
+        self.start_region_drawing()
+        self.viewer.layers[REGIONS_LAYER].add_polygons([np.asarray(vertices, dtype=float)])
+
+    def clear_drawn_regions(self) -> None:
+        if REGIONS_LAYER in self.viewer.layers:
+            self.viewer.layers.remove(REGIONS_LAYER)

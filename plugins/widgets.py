@@ -1,0 +1,86 @@
+"""Dock widgets of the napari plugin: the app's panels around a :class:`NapariHost`.
+
+napari builds a dock widget by calling the contributed class with the viewer (it passes
+the viewer to a parameter named ``napari_viewer``). All panels of one viewer share one
+:class:`StudioSession`, kept per viewer and dropped with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+
+from unet_studio.app.qt.correct_panel import CorrectPanel
+from unet_studio.app.qt.models_panel import ModelsPanel
+from unet_studio.app.qt.segment_panel import SegmentPanel
+from unet_studio.app.qt.session import StudioSession
+from unet_studio.app.qt.train_panel import TrainPanel
+from unet_studio.plugins.napari_host import NapariHost
+
+_sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def session_for(viewer) -> StudioSession:
+    """The session of ``viewer`` (created with its host on first use)."""
+    # napari hands plugins a proxy that warns on private attributes; the host needs the
+    # viewer itself (Labels undo history), and the session is keyed by the real object.
+    viewer = getattr(viewer, "__wrapped__", viewer)
+    session = _sessions.get(viewer)
+    if session is None:
+        session = StudioSession(NapariHost(viewer))
+        _sessions[viewer] = session
+        _close_project_on_exit(viewer, session)
+        _warm_up_imports()
+    return session
+
+
+def _warm_up_imports() -> None:
+    """Import in the background, while the user looks at the new window, what would
+    otherwise be imported in the middle of work: pandas (napari's Labels layers need it, on
+    the GUI thread: ~1 s of frozen window) and torch (the first prediction's worker would
+    import it, and an import holds the interpreter lock, stalling the GUI thread)."""
+
+    def load() -> None:
+        import pandas  # noqa: F401
+        import torch
+
+        # The optimiser's first step imports torch's compiler stack (seconds of imports).
+        torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
+        import torch._dynamo  # noqa: F401
+
+    threading.Thread(target=load, name="unet-studio warm-up", daemon=True).start()
+
+
+def _close_project_on_exit(viewer, session: StudioSession) -> None:
+    """Flush the project's autosave when the viewer goes away, or at the latest when Python
+    exits (a plain finalizer: no Qt signal fires into Python during Qt's own teardown)."""
+    weakref.finalize(viewer, session.close_project)
+
+
+class SegmentWidget(SegmentPanel):
+    """Segment: run a model over the current image."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(session_for(napari_viewer))
+
+
+class CorrectWidget(CorrectPanel):
+    """Correct: object tools, reviewed regions, project."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(session_for(napari_viewer))
+
+
+class ModelsWidget(ModelsPanel):
+    """Models: the model library and the network builder."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(session_for(napari_viewer))
+
+
+class TrainWidget(TrainPanel):
+    """Train: fine-tune the current model on the reviewed corrections."""
+
+    def __init__(self, napari_viewer):
+        super().__init__(session_for(napari_viewer))
+

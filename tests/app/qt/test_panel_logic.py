@@ -1,0 +1,157 @@
+"""Panel logic without napari: the panels run on the in-memory FakeHost too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.host import FakeHost, full_view
+from unet_studio.app.qt.segment_logic import (
+    SegmentRequest,
+    SegmentResult,
+    merge_into_labels,
+    plan_job,
+)
+from unet_studio.app.qt.train_logic import is_better, parse_duration
+
+pytestmark = pytest.mark.qt
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch, qtbot):
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.app.qt.session import StudioSession
+
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
+    host = FakeHost()
+    labels = np.zeros((4, 32, 32), np.int32)
+    labels[:, 4:12, 4:12] = 1
+    labels[:, 14:24, 14:24] = 2
+    labels[:, 15:18, 15:18] = 0  # a hole in object 2
+    host.add_image(np.random.default_rng(0).random((4, 32, 32)), "ZYX", name="img")
+    studio = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
+    studio.show_labels(labels)
+    yield studio
+    studio.close_project()
+
+
+def test_correct_panel_runs_on_fake_host(session, qtbot):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host = session.host
+    labels = host.current_labels()
+    panel.fill_button.click()
+    assert (labels[:, 15:18, 15:18] == 2).all() and len(host.undo_stack) == 1
+    panel.tool_buttons["delete"].click()
+    panel.tools.click((1, 6, 6))
+    assert not (labels == 1).any() and len(host.undo_stack) == 2
+    assert session.reviewed.changed[1, 6, 6] and session.project is not None
+    host.undo()
+    assert (labels[:, 4:12, 4:12] == 1).all()
+    with pytest.raises(UserError, match="no object"):
+        panel.tools.click((0, 30, 30))
+    panel._on_click((0, 30, 30))  # through the panel it becomes a notification
+    assert host.notifications[-1][0] == "warning"
+
+
+def test_plan_job_selects_the_slice_on_screen():
+    host = FakeHost()
+    host.add_image(np.zeros((5, 3, 40, 50), np.uint16), "TCYX", name="movie")
+    view = full_view(host.image.shape, position=(2, 0, 0, 0))
+    request = SegmentRequest(model_path="m", scope="slice", channel=1)
+    job = plan_job(host.image, request, view, "YX")
+    assert job.axes == "TYX" and job.data.shape == (1, 40, 50)
+    assert job.labels_shape == (5, 40, 50) and job.target[0] == slice(2, 3)
+    assert job.streams_into_labels
+    with pytest.raises(UserError, match="axes"):
+        plan_job(host.image, SegmentRequest(model_path="m", axes="TTYX"), view, "YX")
+    with pytest.raises(UserError, match="channel 7"):
+        plan_job(host.image, SegmentRequest(model_path="m", channel=7), view, "YX")
+
+
+def test_slice_results_keep_other_planes_and_get_fresh_ids():
+    host = FakeHost()
+    host.add_image(np.zeros((3, 8, 8)), "ZYX")
+    current = np.zeros((3, 8, 8), np.int32)
+    current[0, :2, :2] = 5
+    job = plan_job(host.image, SegmentRequest(model_path="m", scope="slice"),
+                   full_view((3, 8, 8), position=(1, 0, 0)), "YX")
+    output = np.zeros((1, 8, 8), np.int32)
+    output[0, 4:, 4:] = 1
+    merged = merge_into_labels(SegmentResult(job, output, "net"), current)
+    assert merged[0, 0, 0] == 5 and merged[1, 5, 5] == 6 and not merged[2].any()
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("60 s", 60), ("90", 90), ("2 min", 120), ("1.5 h", 5400), ("", None)])
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_parse_duration_rejects_nonsense():
+    with pytest.raises(UserError, match="60 s"):
+        parse_duration("soon")
+
+
+def test_is_better_prefers_the_validation_score():
+    class Result:
+        def __init__(self, before, after, improved=None):
+            self.metrics_before, self.metrics_after, self.improved = before, after, improved
+
+    assert is_better(Result({"val_metric": 0.5}, {"val_metric": 0.6}))
+    assert not is_better(Result({"val_metric": 0.6}, {"val_metric": 0.5}, improved=True))
+    assert is_better(Result({}, {}, improved=True))
+
+
+def test_loss_plot_paints_its_series(qtbot):
+    from qtpy.QtGui import QColor
+
+    from unet_studio.app.qt.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(300, 160)
+    for step in range(1, 30):
+        plot.add(step, train_loss=1.0 / step, val_score=step / 30 if step % 5 == 0 else None)
+    image = plot.grab().toImage()
+    colours = {image.pixelColor(x, y).name() for x in range(0, 300, 2) for y in range(0, 160, 2)}
+    assert QColor("#4fa3ff").name() in colours  # the loss line was drawn
+    assert len(plot.series["val score"]) == 5
+
+
+def test_live_destination_writes_around_reviewed_pixels_and_restores():
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+    from unet_studio.app.reviewed import ReviewedRegions
+
+    live = np.zeros((3, 6, 6), np.int32)
+    live[0] = 9  # another plane's object
+    live[1, :2] = 4  # the user's checked object
+    regions = ReviewedRegions(live.shape)
+    regions.mark_region((slice(1, 2), slice(0, 2), slice(None)))
+    target = (slice(1, 2), slice(None), slice(None))
+    offset = id_offset_outside(live, target)
+    assert offset == 9
+    out = LiveLabelsDestination(live, target, regions, offset)
+    assert out.shape == (1, 6, 6)
+    out[(0, Ellipsis)] = np.ones((6, 6), np.int32)  # the engine's labels for the group
+    assert (live[1, :2] == 4).all() and (live[1, 2:] == 10).all() and (live[0] == 9).all()
+    out.restore()
+    assert (live[1, :2] == 4).all() and not live[1, 2:].any()
+
+
+def test_live_destination_finish_gives_clashing_objects_fresh_ids():
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination
+    from unet_studio.app.reviewed import ReviewedRegions
+
+    live = np.zeros((8, 8), np.int32)
+    live[:2, :2] = 1  # the user's object 1, reviewed
+    regions = ReviewedRegions(live.shape)
+    regions.mark_region((slice(0, 2), slice(0, 2)))
+    out = LiveLabelsDestination(live, (slice(None), slice(None)), regions)
+    predicted = np.zeros((8, 8), np.int32)
+    predicted[5:, 5:] = 1  # the engine numbers its objects from 1 too
+    out[...] = predicted
+    out.finish()
+    assert (live[:2, :2] == 1).all() and (live[5:, 5:] == 2).all()

@@ -1,0 +1,73 @@
+"""Fixtures for GUI tests in a real napari viewer (run under Xvfb, see README)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture
+def studio_home(tmp_path, monkeypatch) -> Path:
+    """A private user folder: settings, user models, autosave projects."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory) -> Path:
+    """A tiny 2D U-Net (random weights, 3 outputs) saved as a model folder."""
+    import torch
+
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2)
+    folder = tmp_path_factory.mktemp("models") / "tiny"
+    return Path(save_model(net, folder, metadata={"name": "tiny", "date": "2026-01-01"}))
+
+
+@pytest.fixture(scope="session")
+def nuclei_crop() -> tuple[np.ndarray, np.ndarray]:
+    """(image, labels), both (Z, Y, X) = (12, 96, 96) uint16, from tests/data/gui_*."""
+    image = tifffile.imread(DATA / "gui_nuclei3d_img.tif")
+    labels = tifffile.imread(DATA / "gui_nuclei3d_labels.tif").astype(np.int32)
+    return image, labels
+
+
+@dataclass
+class Studio:
+    viewer: object
+    session: object
+
+    @property
+    def host(self):
+        return self.session.host
+
+
+@pytest.fixture
+def studio(make_napari_viewer, studio_home, tiny_model_dir) -> Studio:
+    """A napari viewer with a unet-studio session using the tiny model."""
+    from unet_studio.plugins.widgets import session_for
+
+    viewer = make_napari_viewer()
+    session = session_for(viewer)
+    session.set_model(str(tiny_model_dir))
+    yield Studio(viewer, session)
+    session.close_project()
+
+
+@pytest.fixture
+def corrected(studio, nuclei_crop) -> Studio:
+    """The studio with the nuclei crop and its labels shown as the current labels."""
+    image, labels = nuclei_crop
+    studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"}, scale=(0.29, 0.26, 0.26))
+    studio.session.show_labels(labels.copy())
+    return studio

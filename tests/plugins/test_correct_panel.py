@@ -1,0 +1,139 @@
+"""Correction tools in a real napari viewer: each action is one napari undo step, edits
+are recorded as reviewed and saved, and napari's own brush is seen too."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.qt
+
+
+def _inside(labels, label_id, z=6):
+    """A (z, y, x) coordinate in the middle of ``label_id`` on plane ``z``."""
+    points = np.argwhere(labels[z] == label_id)
+    y, x = points[len(points) // 2]
+    return (float(z), float(y), float(x))
+
+
+def _panel(studio):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    return CorrectPanel(studio.session)
+
+
+def _assert_one_undo_restores(studio, before):
+    layer = studio.host.labels_layer()
+    assert not np.array_equal(layer.data, before)
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, before)
+
+
+def test_delete_by_click_is_one_undo_step(corrected, qtbot):
+    from unet_studio.app.host import ViewerHost
+
+    assert isinstance(corrected.host, ViewerHost)  # napari's host keeps the panels' protocol
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    labels = corrected.host.current_labels()
+    before = labels.copy()
+    panel.tool_buttons["delete"].click()
+    corrected.host.click(_inside(labels, 7))
+    assert not (labels == 7).any() and (before == 7).any()
+    assert (labels[before != 7] == before[before != 7]).all()
+    _assert_one_undo_restores(corrected, before)
+
+
+def test_merge_and_split_are_one_undo_step_each(corrected, qtbot):
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    host = corrected.host
+    labels = host.current_labels()
+    before = labels.copy()
+    panel.tool_buttons["merge"].click()
+    host.click(_inside(labels, 7))
+    host.click(_inside(labels, 8))
+    assert panel.apply_button.isEnabled()
+    panel.apply_button.click()
+    assert not (labels == 8).any() and (labels == 7).sum() == ((before == 7) | (before == 8)).sum()
+    _assert_one_undo_restores(corrected, before)
+
+    panel.tool_buttons["split"].click()
+    points = np.argwhere(labels == 11)
+    far_a, far_b = points[0], points[-1]  # two far apart voxels of one object
+    host.click(tuple(map(float, far_a)))
+    host.click(tuple(map(float, far_b)))
+    panel.apply_button.click()
+    parts = np.unique(labels[before == 11])
+    assert len(parts) == 2 and 11 in parts  # one object became two, the first keeps its id
+    _assert_one_undo_restores(corrected, before)
+
+
+def test_fill_relabel_and_fresh_label(corrected, qtbot):
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    host = corrected.host
+    layer = host.labels_layer()
+    labels = layer.data
+    z, y, x = map(int, _inside(labels, 14))
+    # Punch a hole into object 14 on one plane, as one napari history step of its own.
+    hole = (np.full(9, z), np.repeat(np.arange(y - 1, y + 2), 3), np.tile(np.arange(x - 1, x + 2), 3))
+    layer.data_setitem(hole, 0)
+    with_hole = labels.copy()
+    panel.fill_button.click()
+    assert (labels[hole] == 14).all()
+    _assert_one_undo_restores(corrected, with_hole)
+
+    panel.relabel_button.click()
+    assert set(np.unique(labels)) == set(range(6))
+    _assert_one_undo_restores(corrected, with_hole)
+
+    panel.fresh_button.click()
+    assert layer.selected_label == int(labels.max()) + 1 and layer.mode == "paint"
+
+
+def test_napari_brush_edits_are_recorded_and_autosaved(corrected, qtbot):
+    session, host = corrected.session, corrected.host
+    layer = host.labels_layer()
+    layer.brush_size = 3
+    layer.paint((6, 10, 10), 99)  # napari's own brush, outside any object
+    qtbot.waitUntil(lambda: session.reviewed is not None and session.reviewed.changed.any())
+    regions = session.reviewed
+    assert regions.changed[6, 10, 10] and regions.mask[6, 10, 10]  # auto-reviewed around the edit
+    project = session.project  # created on the first edit: nothing is ever unsaved
+    assert project is not None and project.flush(10)
+    restored = type(project).open(project.path)
+    try:
+        image_id = restored.images[0].id
+        assert restored.labels(image_id)[6, 10, 10] == 99
+    finally:
+        restored.close()
+    layer.undo()  # undo is saved too
+    assert project.flush(10)
+    again = type(project).open(project.path)
+    try:
+        assert again.labels(again.images[0].id)[6, 10, 10] == 0
+    finally:
+        again.close()
+
+
+def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    viewer, session = corrected.viewer, corrected.session
+    viewer.dims.set_point(0, 3 * 0.29)  # world coordinates: plane z=3
+    panel.mark_slice_button.click()
+    mask = session.reviewed.mask
+    assert mask[3].all() and not mask[2].any() and not mask[4].any()
+    assert "reviewed" in viewer.layers and viewer.layers["reviewed"].data[3].all()
+    assert "Reviewed:" in panel.reviewed_label.text()
+
+    viewer.dims.set_point(0, 8 * 0.29)
+    square = np.array([[8, 10, 10], [8, 10, 40], [8, 40, 40], [8, 40, 10]], dtype=float)
+    corrected.host.add_drawn_region(square)
+    panel.mark_drawn_button.click()
+    assert mask[8, 20, 20] and not mask[8, 60, 60] and not mask[7].any()
+    assert "review regions" not in viewer.layers  # consumed
+
+    panel.overlay_check.setChecked(False)
+    assert "reviewed" not in viewer.layers

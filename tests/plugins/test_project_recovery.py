@@ -1,0 +1,140 @@
+"""No lost work: a project saved and reopened restores labels and reviewed regions, and so
+does one whose app was killed in the middle of editing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from unet_studio.app.corrections import delete_object_edit
+
+pytestmark = pytest.mark.qt
+
+
+def _reopen(make_napari_viewer, image, project_dir):
+    """A fresh viewer with the same image, the project opened through the session."""
+    from unet_studio.plugins.widgets import session_for
+
+    viewer = make_napari_viewer()
+    viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
+    session = session_for(viewer)
+    session.open_project(project_dir)
+    return viewer, session
+
+
+def test_launcher_reopens_a_project(studio_home, tmp_path, nuclei_crop, make_napari_viewer):
+    """``unet-studio gui IMAGE --project DIR`` restores the corrections made on IMAGE.
+    (make_napari_viewer, unused, isolates napari's registries for open_studio's viewers.)"""
+    import tifffile
+
+    from unet_studio.app.launcher import open_studio
+
+    image_path = tmp_path / "nuclei.tif"
+    tifffile.imwrite(image_path, nuclei_crop[0], imagej=True, metadata={"axes": "ZYX"})
+    viewer = open_studio([image_path], show=False, load_sample=False)
+    try:
+        session = viewer.window.dock_widgets["Correct (unet-studio)"].session
+        session.open_project(tmp_path / "project", create=True)
+        session.show_labels(nuclei_crop[1].astype(np.int32), protect=False)
+        session.apply_edit(delete_object_edit(session.host.current_labels(), 7))
+        expected = session.host.current_labels().copy()
+        session.close_project()
+    finally:
+        viewer.close()
+    again = open_studio([image_path], show=False, load_sample=False, project=tmp_path / "project")
+    try:
+        session = again.window.dock_widgets["Segment (unet-studio)"].session
+        np.testing.assert_array_equal(session.host.current_labels(), expected)
+    finally:
+        session.close_project()
+        again.close()
+
+
+def test_save_and_reopen_project(corrected, make_napari_viewer, nuclei_crop, tmp_path):
+    session, host = corrected.session, corrected.host
+    session.open_project(tmp_path / "project", create=True)
+    session.show_labels(nuclei_crop[1].copy(), protect=False)
+    session.apply_edit(delete_object_edit(host.current_labels(), 7))
+    session.ensure_reviewed().mark_region((slice(2, 3), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    expected = host.current_labels().copy()
+    expected_reviewed = session.reviewed.mask.copy()
+    session.close_project()  # flushes
+
+    viewer, reopened = _reopen(make_napari_viewer, nuclei_crop[0], tmp_path / "project")
+    try:
+        np.testing.assert_array_equal(reopened.host.current_labels(), expected)
+        np.testing.assert_array_equal(reopened.reviewed.mask, expected_reviewed)
+        assert "reviewed" in viewer.layers  # the overlay is back too
+    finally:
+        reopened.close_project()
+
+
+EDITING_APP = textwrap.dedent("""
+    import sys, time
+    import numpy as np, tifffile
+    import napari
+    from qtpy.QtWidgets import QApplication
+    from unet_studio.app.corrections import delete_object_edit, merge_labels_edit
+    from unet_studio.plugins.widgets import session_for
+
+    data, project = sys.argv[1], sys.argv[2]
+    viewer = napari.Viewer(show=False)
+    viewer.add_image(tifffile.imread(f"{data}/gui_nuclei3d_img.tif"), name="nuclei",
+                     metadata={"axes": "ZYX"})
+    session = session_for(viewer)
+    session.open_project(project, create=True)
+    session.show_labels(tifffile.imread(f"{data}/gui_nuclei3d_labels.tif").astype(np.int32))
+    labels = session.host.current_labels()
+    session.apply_edit(delete_object_edit(labels, 7))
+    session.apply_edit(merge_labels_edit(labels, [8, 11]))
+    session.host.labels_layer().paint((6, 5, 5), 42)
+    app = QApplication.instance()
+    for _ in range(10):
+        app.processEvents()
+    print("EDITED", flush=True)
+    while True:  # the user keeps looking at the screen; the autosave thread runs
+        app.processEvents()
+        time.sleep(0.02)
+""")
+
+
+@pytest.mark.slow
+def test_kill_mid_edit_then_recover(make_napari_viewer, studio_home, nuclei_crop, tmp_path):
+    from pathlib import Path
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    project = tmp_path / "killed"
+    app = subprocess.Popen(
+        [sys.executable, "-c", EDITING_APP, str(data), str(project)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+    )
+    try:
+        line = app.stdout.readline()
+        assert line.strip() == "EDITED", app.stderr.read()
+        time.sleep(2.5)  # a few seconds after the last edit: it must be on disk by now
+    finally:
+        app.send_signal(signal.SIGKILL)  # no clean shutdown, no flush
+        app.wait(10)
+    assert app.returncode == -signal.SIGKILL
+
+    labels = nuclei_crop[1].astype(np.int32)
+    labels[labels == 7] = 0  # delete 7
+    labels[labels == 11] = 8  # merge 8 and 11 into 8
+    viewer, session = _reopen(make_napari_viewer, nuclei_crop[0], project)
+    try:
+        restored = session.host.current_labels()
+        assert restored is not None and restored.shape == labels.shape
+        brushed = restored == 42  # napari's brush stroke around (6, 5, 5), on plane 6 only
+        assert brushed[6, 5, 5] and not brushed[:6].any() and not brushed[7:].any()
+        np.testing.assert_array_equal(restored[~brushed], labels[~brushed])
+        assert session.reviewed.changed[6, 5, 5]  # reviewed regions came back too
+    finally:
+        session.close_project()
