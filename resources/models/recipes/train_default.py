@@ -1,0 +1,247 @@
+"""Training recipe of the bundled default nuclei model (``resources/models/default``).
+
+Reproducible: fixed seeds, a fixed step budget (not a time budget) and the product's own
+engine - ``TrainingExample`` / ``FinetuneConfig`` / ``iter_finetune`` (targets, border
+weights, augmentation, losses and checkpoints all come from ``unet_studio.models.training``).
+No validation split: every labelled pixel trains and the final weights are the model (the
+held-out frames are scored afterwards by ``benchmarks/bench_accuracy.py``). 14 minutes of
+training (360 steps) plus about a minute of data preparation on 2 shared CPU threads;
+``--device cuda`` runs the same recipe on a GPU. An interrupted run continues from its
+checkpoints when started again with the same settings.
+
+After training: ``bench_accuracy.py --json``, ``bench_default_speed.py --json`` and
+``write_card.py`` add the measured metrics and the model card.
+
+Data (split in ``default_data.py``; provenance and licences in the model card): HeLa
+H2B-GFP frames 0-2, Hoechst scratch-assay frames 0-6 and the cells3d nuclei stack's x < 128
+half (a 3D example: the 2D network learns all its YX slices, normalised over the whole stack
+as at prediction time, so out-of-focus haze above and below the nuclei is background). Bright
+blobs the 2D references leave out (nuclei cut by the image edge in HeLa, mitotic nuclei in
+Hoechst) are marked unreviewed, so the loss ignores them instead of learning to call nuclei
+background.
+
+Magnification: the engine's augmentation has no random zoom, so every image is added at five
+zoom factors from 0.5 to 2 (upscaled copies cropped back to the original size at a seeded
+random place). With elastic warps this covers nuclei of about 6 to 100 pixels across.
+Intensities (scale, shift, gamma), noise and blur come from the engine's ``AugmentConfig``,
+set stronger than its fine-tuning defaults.
+
+Usage (repository root):
+    OMP_NUM_THREADS=2 nohup .venv/bin/python resources/models/recipes/train_default.py \
+        --data ../shared/data --out resources/models/default > train_default.log 2>&1 &
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+import default_data  # noqa: E402  (the split, shared with benchmarks/bench_accuracy.py)
+
+log = logging.getLogger("train_default")
+
+SEED = 20240607
+ZOOMS = (0.5, 0.71, 1.0, 1.41, 2.0)
+# A plain U-Net, base width 12: on a CPU the residual variant costs ~40% more per step and
+# base width 16 ~60% more, for little gain on nuclei; this one keeps a 512x512 image near
+# half a second on 2 threads.
+ARCHITECTURE = {"spatial_dims": 2, "in_channels": 1, "out_channels": 3, "base_channels": 12,
+                "depth": 4, "padding": "same", "norm": "batch", "activation": "relu"}
+MODEL_NAME = "unet"
+AUGMENT = {
+    "flip": True, "rotate90": True,
+    "elastic_probability": 0.2, "elastic_grid": 3, "elastic_sigma": 4.0,
+    "intensity_probability": 0.9, "scale": 0.4, "shift": 0.25, "gamma": 0.5,
+    "noise_probability": 0.5, "noise_std": 0.15,
+    "blur_probability": 0.3, "blur_sigma": 2.0,
+}
+TRAINING = {
+    "max_seconds": None, "max_steps": 360, "batch_size": 8, "patch_size": 128,
+    "learning_rate": 3e-3, "weight_decay": 1e-4, "warmup_steps": 20, "min_lr_ratio": 0.02,
+    "grad_clip": 1.0, "amp": False, "dice_weight": 1.0, "border_w0": 5.0, "border_sigma": 3.0,
+    "boundary_width": 1, "focus_changed": 0.0, "val_fraction": 0.0, "replay_fraction": 0.0,
+    "val_every": 50, "select_best_by": "val_loss", "seed": SEED, "resume": True,
+}
+
+
+# --- data --------------------------------------------------------------------------------------
+
+def reviewed_mask(labels: np.ndarray, image: np.ndarray, diameter_px: float) -> np.ndarray:
+    """Pixels to learn from, ``(Y, X)``: all but the bright blobs the reference left
+    unlabelled (grown by a margin)."""
+    return ~default_data.unlabelled_nuclei(image, labels, diameter_px)
+
+
+def base_examples(data_dir: Path) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """``(name, image, labels, reviewed)`` at the data's own magnification.
+
+    The cells3d half is one ZYX example learned slice by slice and reviewed everywhere: its
+    unlabelled blobs are out-of-focus haze above and below the nuclei, which the model must
+    learn to call background (the slices without labels are such haze too).
+    """
+    found = []
+    for name in ("hela", "hoechst"):
+        part = default_data.load_set(name, "train", data_dir)
+        for i, (image, labels) in enumerate(zip(part.images, part.labels)):
+            reviewed = reviewed_mask(labels, image, part.diameter_px)
+            found.append((f"{name}[{i}]", image, labels, reviewed))
+    stack = default_data.load_set("cells3d_3d", "train", data_dir)
+    volume, labels = stack.images[0], stack.labels[0]
+    found.append(("cells3d[x<128]", volume, labels, np.ones(labels.shape, dtype=bool)))
+    return found
+
+
+def zoomed(arrays: tuple[np.ndarray, ...], zoom: float, rng: np.random.Generator) -> tuple:
+    """Rescale the Y, X axes of (image, labels, reviewed) by ``zoom``.
+
+    Image: linear, anti-aliased when shrinking; labels and mask: nearest neighbour. An
+    upscaled result is cropped back to the original Y, X size at a random place, so every
+    zoom contributes about as many pixels (and patches) as the original.
+    """
+    from skimage.transform import resize
+
+    image, labels, reviewed = arrays
+    if zoom == 1.0:
+        return image, labels, reviewed
+    lead, plane = image.shape[:-2], image.shape[-2:]
+    shape = (*lead, *(max(round(n * zoom), 16) for n in plane))
+    image = resize(image.astype(np.float32), shape, order=1, preserve_range=True,
+                   anti_aliasing=zoom < 1).astype(np.float32)
+    labels = resize(labels, shape, order=0, preserve_range=True, anti_aliasing=False)
+    reviewed = resize(reviewed, shape, order=0, preserve_range=True, anti_aliasing=False)
+    if zoom > 1:
+        starts = [int(rng.integers(0, s - n + 1)) for s, n in zip(shape[-2:], plane)]
+        window = (Ellipsis, *(slice(a, a + n) for a, n in zip(starts, plane)))
+        image, labels, reviewed = image[window], labels[window], reviewed[window]
+    return image, labels.astype(np.int32), reviewed.astype(bool)
+
+
+def training_examples(data_dir: Path, rng: np.random.Generator) -> list:
+    """Every training image at every zoom, as the engine's ``TrainingExample``."""
+    from unet_studio.models.training import TrainingExample
+
+    examples = []
+    for name, image, labels, reviewed in base_examples(data_dir):
+        for zoom in ZOOMS:
+            im, lab, rev = zoomed((image, labels, reviewed), zoom, rng)
+            examples.append(TrainingExample(im, lab, reviewed=rev, name=f"{name}@{zoom}"))
+    log.info("%d training examples (%d images x %d zooms)", len(examples),
+             len(examples) // len(ZOOMS), len(ZOOMS))
+    return examples
+
+
+# --- training ----------------------------------------------------------------------------------
+
+def task_spec():
+    from unet_studio.models.task import TaskSpec
+
+    # No pixel size: the model is trained across magnifications, inputs are not rescaled.
+    return TaskSpec(kind="instance", spatial_axes="YX",
+                    extra={"nucleus_diameter_px": [6, 100]})
+
+
+def build_network():
+    import torch
+
+    from unet_studio.models.registry import build_model
+
+    torch.manual_seed(SEED)
+    return build_model(MODEL_NAME, **ARCHITECTURE)
+
+
+def train(net, examples, *, device: str, checkpoint_dir: Path, max_steps: int | None):
+    """Drain ``iter_finetune``, logging progress; returns its ``FinetuneResult``."""
+    from unet_studio.models.training import AugmentConfig, FinetuneConfig, iter_finetune
+
+    settings = dict(TRAINING, device=device, augment=AugmentConfig(**AUGMENT))
+    if max_steps is not None:
+        settings["max_steps"] = max_steps
+    config = FinetuneConfig(**settings)
+    run = iter_finetune(net, examples, config, task=task_spec(), checkpoint_dir=checkpoint_dir)
+    while True:
+        try:
+            progress = next(run)
+        except StopIteration as stop:
+            return stop.value
+        if progress.step % 10 == 0 or progress.validated:
+            log.info("step %d/%s  loss %.4f (smoothed %.4f)  lr %.2e  %.0f s%s", progress.step,
+                     progress.total_steps, progress.loss, progress.smoothed_loss, progress.lr,
+                     progress.elapsed, _val_text(progress))
+
+
+def _val_text(progress) -> str:
+    if not progress.validated or progress.val_loss is None:
+        return ""
+    return (f"  val loss {progress.val_loss:.4f}  val metric {progress.val_metric:.3f}"
+            + ("  *best*" if progress.improved else ""))
+
+
+# --- saving ------------------------------------------------------------------------------------
+
+def training_metadata(result, started: str) -> dict:
+    """What config.json records about this model's origin (the card adds the metrics)."""
+    return {
+        "name": "unet-studio default nuclei (2D)",
+        "version": 1,
+        "parent": None,
+        "date": started,
+        "recipe": "resources/models/recipes/train_default.py",
+        "seed": SEED,
+        "training_data": [
+            "Cell Tracking Challenge Fluo-N2DL-HeLa 02, frames 0-2 (reference segmentation)",
+            "ndev-sampledata Hoechst scratch assay, frames 0-6",
+            "cells3d nuclei (Allen Institute for Cell Science), x < 128 half, all YX slices",
+        ],
+        "zooms": list(ZOOMS),
+        "augment": AUGMENT,
+        "training": {**TRAINING, "max_steps": result.steps},
+        "steps": result.steps,
+        "best_step": result.best_step,
+        "train_seconds": round(result.elapsed, 1),
+        "device": result.extra.get("device"),
+        "validation": result.metrics_after,
+        "data_summary": result.data_summary,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=default_data.DEFAULT_DATA_DIR)
+    parser.add_argument("--out", type=Path, required=True, help="model folder to write")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--checkpoints", type=Path,
+                        default=Path(tempfile.gettempdir()) / "unet_studio_default_checkpoints",
+                        help="resumable checkpoints (rerunning continues an interrupted run)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="override the recipe's step budget (smoke tests only)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    import torch
+
+    from unet_studio.models.weights import save_model
+
+    torch.set_num_threads(args.threads)
+    started = time.strftime("%Y-%m-%d")
+    examples = training_examples(args.data, np.random.default_rng(SEED))
+    net = build_network()
+    result = train(net, examples, device=args.device,
+                   checkpoint_dir=args.checkpoints,
+                   max_steps=args.max_steps)
+    log.info("trained %d steps in %.0f s (best step %d, held-out patches: %s)", result.steps,
+             result.elapsed, result.best_step, result.metrics_after)
+    net = result.net.cpu().eval()
+    save_model(net, args.out, task=task_spec(), metadata=training_metadata(result, started),
+               dtype=torch.float16)
+    log.info("saved to %s", args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""The bundled default nuclei model: loads safely, says what it is, and segments real nuclei.
+
+The image is a 128x128 crop of HeLa frame 3, a frame the model never trained on
+(tests/data/make_default_data.py). Random weights of the same architecture score far below
+the threshold, so the test guards the weights, not just the plumbing.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+
+from unet_studio.models.inference import predict_image
+from unet_studio.models.metrics import object_scores
+from unet_studio.models.registry import build_model
+from unet_studio.models.weights import load_model
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+# Measured F1 at IoU 0.5 on this crop: 0.78 (9 of 14 nuclei, no false ones; see
+# benchmarks/results/default_model.md). The bar allows one match fewer (0.73), for float
+# differences between CPUs; random weights of the same network score 0.
+MIN_F1_50 = 0.7
+
+
+@pytest.fixture(scope="module")
+def default_net():
+    return load_model(DEFAULT_MODEL)
+
+
+@pytest.fixture(scope="module")
+def hela_crop(test_data_dir):
+    image = tifffile.imread(test_data_dir / "default_hela_f3_img.tif")
+    labels = tifffile.imread(test_data_dir / "default_hela_f3_labels.tif")
+    return image, labels
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("loading the default model must not unpickle anything")
+
+
+def test_loads_without_unpickling(monkeypatch):
+    monkeypatch.setattr(pickle, "load", _refuse)
+    monkeypatch.setattr(pickle, "loads", _refuse)
+    monkeypatch.setattr(torch, "load", _refuse)
+    net = load_model(DEFAULT_MODEL)
+    assert not net.training
+    weights = DEFAULT_MODEL / "model.safetensors"
+    # A safetensors file starts with the little-endian length of its JSON header.
+    header_length = int.from_bytes(weights.read_bytes()[:8], "little")
+    header = json.loads(weights.read_bytes()[8:8 + header_length])
+    assert header["__metadata__"]["format"] == "unet-studio-model"
+    assert weights.stat().st_size < 5_000_000
+
+
+def test_config_describes_a_tile_exact_2d_instance_model(default_net):
+    task = default_net.task
+    assert (task.kind, task.spatial_axes, task.class_names) == (
+        "instance", "YX", ("background", "foreground", "boundary"))
+    assert (default_net.spatial_dims, default_net.in_channels, default_net.out_channels) == (2, 1, 3)
+    assert default_net.tile_exact
+    metadata = default_net.metadata
+    assert metadata["parent"] is None
+    assert any("HeLa" in entry for entry in metadata["training_data"])
+    card = (DEFAULT_MODEL / "card.md").read_text(encoding="utf-8")
+    for must in ("Cell Tracking Challenge", "Allen Institute", "BSD-3", "Intended use", "F1"):
+        assert must in card
+
+
+def _f1_50(net, image, labels) -> float:
+    predicted = predict_image(net, image, axes="YX", task=net.task, output_type="labels",
+                              device="cpu")
+    assert predicted.shape == labels.shape and predicted.dtype == np.int32
+    return object_scores(predicted, labels)["f1_50"]
+
+
+def test_segments_held_out_hela_nuclei(default_net, hela_crop):
+    assert _f1_50(default_net, *hela_crop) >= MIN_F1_50
+
+
+def test_random_weights_fail_the_same_bar(default_net, hela_crop):
+    torch.manual_seed(0)
+    options = default_net.config.to_dict()
+    random_net = build_model(default_net.name, **options).eval()
+    random_net.task = default_net.task
+    assert _f1_50(random_net, *hela_crop) < MIN_F1_50 / 2
