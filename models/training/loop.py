@@ -65,11 +65,12 @@ def _train(session: Session) -> Generator[TrainProgress, None, str]:
                            session.budget.fraction(session.step, session.elapsed))
         loss = session.train_step(lr)
         session.step += 1
-        validated = session.step % config.val_every == 0
-        improved = _validate(session) if validated else False
-        progress = _progress(session, loss, lr, validated, improved)
+        due = session.step % config.val_every == 0  # validation and checkpoint cadence
+        improved = _validate(session) if due else False
+        # Without held-out data nothing was measured, even when the cadence came round.
+        progress = _progress(session, loss, lr, due and bool(session.data.val), improved)
         session.history.append(progress.to_dict())
-        if validated:
+        if due:
             session.save_last()
         yield from _pausing(session, progress)
 

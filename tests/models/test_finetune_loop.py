@@ -263,3 +263,11 @@ def test_config_is_checked_and_round_trips():
         finetune(build_model("unet", base_channels=4, depth=1, out_channels=2),
                  [TrainingExample(np.zeros((16, 16)), np.zeros((16, 16), int))],
                  FinetuneConfig(max_steps=1), task=TaskSpec())
+
+
+def test_without_held_out_data_no_step_claims_a_validation(example):
+    config = FinetuneConfig(**{**QUICK, "max_steps": 5, "val_fraction": 0.0})
+    steps = list(iter_finetune(tiny_unet(), [example], config))
+    assert len(steps) == 5
+    assert not any(step.validated for step in steps)
+    assert all(step.val_loss is None for step in steps)
