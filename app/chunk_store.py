@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.atomic import atomic_write_bytes, atomic_write_json
 
 log = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
+
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import (
     LabelEdit,

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 

@@ -27,6 +27,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.atomic import atomic_write_json, remove_stale_temps
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.chunk_store import ChunkStore

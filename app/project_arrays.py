@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.chunk_store import (
     ChunkKey,

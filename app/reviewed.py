@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.atomic import atomic_write_bytes, load_npz, npz_bytes
 from unet_studio.app.label_edit import LabelEdit
 

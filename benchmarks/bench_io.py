@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
+
 from unet_studio.app.io import open_stack
 from unet_studio.app.io.zarr_io import add_pyramid, create_ome_zarr
 

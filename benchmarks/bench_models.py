@@ -12,6 +12,7 @@ import statistics
 import time
 
 import torch
+
 from unet_studio.models.registry import build_model, list_models
 
 

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.label_edit import edit_from_region
 from unet_studio.app.project import Project
 

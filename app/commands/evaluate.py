@@ -22,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _read_labels(path: str, axes: str | None):
     import numpy as np
+
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.io import open_stack
 
@@ -37,6 +38,7 @@ def _read_labels(path: str, axes: str | None):
 def score_files(prediction: str, truth: str, axes: str | None = None) -> dict:
     """Object scores of two label files; frames of a T axis are matched separately."""
     import numpy as np
+
     from unet_studio.app.errors import InputFileError
     from unet_studio.models.metrics import object_scores_many
 

@@ -65,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def read_array(path: str, *, axes: str | None = None, what: str):
     """Pixels and axes of a stack file (InputFileError naming the file on failure)."""
     import numpy as np
+
     from unet_studio.app.io import open_stack
 
     with open_stack(path, axes=axes) as stack:
@@ -75,6 +76,7 @@ def read_array(path: str, *, axes: str | None = None, what: str):
 def load_examples(args) -> tuple[list, list[dict]]:
     """TrainingExamples from the --image/--labels/--reviewed triples, and what they came from."""
     import numpy as np
+
     from unet_studio.app.errors import InputFileError, UserError
     from unet_studio.models.training import TrainingExample
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.lazy import LazyArray
 from unet_studio.app.io.stack import Stack

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.validate import check_fits_in_memory
 

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.io.atomic import (
     commit,
     ensure_parent_folder,
@@ -117,6 +118,7 @@ def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, pyramid_
 @contextmanager
 def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, compress_below):
     import tifffile
+
     from unet_studio.app.io.tiff_write import tiff_layout, tiff_options, write_tiff
 
     if not axes.endswith("YX"):

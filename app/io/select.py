@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
 from unet_studio.app.errors import UserError
 from unet_studio.app.io.lazy import LazyArray, _normalise_key
 from unet_studio.app.io.stack import Stack

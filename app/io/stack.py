@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from unet_studio.app.io.axes import UNIT_PIXEL, parse_user_axes
 from unet_studio.app.io.validate import check_fits_in_memory
 

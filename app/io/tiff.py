@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.axes import (
     UNIT_MICROMETER,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.io.axes import UNIT_PIXEL
 from unet_studio.app.io.write import (
     BIGTIFF_BYTES,

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.errors import InputFileError
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.atomic import (
     commit,

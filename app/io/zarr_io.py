@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.axes import (
     UNIT_MICROMETER,

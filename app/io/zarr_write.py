@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+
 from unet_studio.app.io.write import canonical_order, write_atomically
 from unet_studio.app.io.zarr_io import (
     NGFF_AXIS_ORDER,

@@ -11,6 +11,7 @@ import math
 
 import torch
 import torch.nn.functional as F
+
 from unet_studio.models.training.config import AugmentConfig
 from unet_studio.models.training.targets import IGNORE
 

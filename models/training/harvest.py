@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from unet_studio.models.training.examples import Slab, iter_slabs
 from unet_studio.models.training.targets import (
     IGNORE,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+
 from unet_studio.models.training.targets import IGNORE
 
 DICE_SMOOTH = 1.0

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+
 from unet_studio.models.training.config import FinetuneConfig
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from unet_studio.models.devices import autocast_dtype, resolve_device
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.training import checkpoint as ckpt

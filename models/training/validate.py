@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from unet_studio.models.metrics import object_counts, scores_from_totals
 from unet_studio.models.training.losses import weighted_ce_dice
 from unet_studio.models.training.targets import IGNORE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from skimage.draw import disk, ellipsoid
+
 from unet_studio.app.corrections import (
     LabelEdit,
     apply_edit,

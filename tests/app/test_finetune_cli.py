@@ -19,6 +19,7 @@ def _cli(*args, cwd=None):
 @pytest.fixture
 def tiny_model(tmp_path):
     import torch
+
     from unet_studio.models.registry import build_model
     from unet_studio.models.weights import save_model
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import tifffile
+
 from unet_studio.app.io import write_stack
 
 

@@ -12,6 +12,7 @@ import tifffile
 import zarr
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io import open_stack
 from unet_studio.app.io.select import read_input, select

@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 import tifffile
+
 from unet_studio.app.errors import UserError
 from unet_studio.app.io import LazyArray, open_stack, write_stack
 from unet_studio.app.io.select import Selection, loop_axes, read_input, select, spatial_axes

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.model_library import ModelLibrary
 

@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+
 from unet_studio.app.chunk_store import ChunkStore
 from unet_studio.app.corrections import merge_labels_edit, split_object_edit
 from unet_studio.app.errors import InputFileError, UserError

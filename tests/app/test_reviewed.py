@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from unet_studio.app.corrections import delete_object_edit
 from unet_studio.app.reviewed import ReviewedRegions
 

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 from scipy import ndimage as ndi
+
 from unet_studio.models.training.augment import (
     augment_batch,
     elastic_deform,

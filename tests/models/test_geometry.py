@@ -16,6 +16,7 @@ import math
 
 import pytest
 import torch
+
 from unet_studio.models.geometry import SizeRule
 from unet_studio.models.registry import build_model
 from unet_studio.models.trace import AxisGeometry, GeometryError, Trace, upsample_axis, window_axis

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import tifffile
 import torch
+
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.training import FinetuneConfig, ReplayBuffer, TrainingExample
 from unet_studio.models.training.harvest import PatchSampler, harvest

@@ -3,6 +3,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+
 from unet_studio.models.training.losses import (
     center_crop,
     deep_supervision_weights,

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from unet_studio.models.metrics import (
     match,
     object_overlaps,

@@ -7,6 +7,7 @@ import pickle
 
 import pytest
 import torch
+
 from unet_studio.models.registry import build_model
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.weights import load_model, save_model

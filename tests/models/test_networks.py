@@ -7,6 +7,7 @@ import math
 import pytest
 import torch
 from torch import nn
+
 from unet_studio.models.registry import build_model, list_models, model_defaults
 
 REQUIRED = {"unet", "residual_unet", "attention_unet", "unet_plus_plus", "resnet18_unet",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from unet_studio.models.blocks import BottleneckBlock, ResidualBlock
 from unet_studio.models.encoders import RESNET_LAYOUTS, ResNetEncoder, Stage
 from unet_studio.models.layers import ConvLayer

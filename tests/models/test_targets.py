@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
+
 from unet_studio.models.training.targets import (
     BOUNDARY,
     FOREGROUND,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import tifffile
+
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io import LazyArray, open_stack, write_stack
 from unet_studio.plugins.io import napari_get_reader, write_labels
