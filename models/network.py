@@ -17,7 +17,7 @@ from .geometry import (
     flops_per_pixel,
     trace_output,
 )
-from .trace import GeometryError
+from .trace import GeometryError, is_trace
 
 
 class SegmentationNetwork(nn.Module):
@@ -159,6 +159,15 @@ class SegmentationNetwork(nn.Module):
             f"the nearest valid shape is {self.valid_input_shape(shape)} "
             f"(sizes per axis: {self.size_rule.describe()})"
         )
+
+    def encode(self, x) -> list:
+        """Encoder features ``[(B, C_i, *spatial_i)]``, shallow to deep, the deepest through the
+        bridge. A real tensor is checked first; a symbolic one (geometry tracing) is not."""
+        if not is_trace(x):
+            self.check_input(x)
+        features = self.encoder(x)
+        features[-1] = self.bridge(features[-1])
+        return features
 
     def check_input(self, x) -> None:
         """Checks a tensor ``(B, in_channels, *spatial)`` before it reaches any layer."""

@@ -148,10 +148,7 @@ class UNet(SegmentationNetwork):
 
     def forward(self, x):
         tracing = is_trace(x)
-        if not tracing:
-            self.check_input(x)
-        features = self.encoder(x)
-        features[-1] = self.bridge(features[-1])
+        features = self.encode(x)
         outputs = self.decoder(features)
         main = self.head(outputs[-1])
         if tracing or not (self.deep_supervision and self.training):

@@ -48,10 +48,7 @@ class UNetPlusPlus(SegmentationNetwork):
 
     def forward(self, x):
         tracing = is_trace(x)
-        if not tracing:
-            self.check_input(x)
-        features = self.encoder(x)
-        features[-1] = self.bridge(features[-1])
+        features = self.encode(x)
         depth = self.config.depth
         nodes = {(i, 0): feature for i, feature in enumerate(features)}
         for j in range(1, depth + 1):
