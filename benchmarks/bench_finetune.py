@@ -105,14 +105,15 @@ def _loop_lines(loops: list[dict]) -> list[str]:
              f"Start: {loops[0]['origin']}. Corrected: frame {CORRECTED} (210x576, all "
              f"reviewed). Scored: frame {SCORED} (its reference labels), predicted with the "
              "inference engine. Neither frame was used to train the default model.", "",
-             "| budget | steps | F1@0.5 before | F1@0.5 after | F1@0.75 after | AP@0.5 after "
-             "| mean matched IoU after | objects after (pred/true) |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| budget | steps | F1@0.5 before → after | F1@0.75 before → after "
+             "| AP@0.5 before → after | mean matched IoU after | objects after (pred/true) |",
+             "|---|---|---|---|---|---|---|"]
     for loop in loops:
         b, a = loop["before"], loop["after"]
-        lines.append(f"| {loop['budget_s']:.0f} s | {loop['steps']} | {b['f1_50']:.3f} | "
-                     f"{a['f1_50']:.3f} | {a['f1_75']:.3f} | {a['ap_50']:.3f} | "
-                     f"{a['mean_matched_iou']:.3f} | {a['n_pred']}/{a['n_true']} |")
+        lines.append(f"| {loop['budget_s']:.0f} s | {loop['steps']} | "
+                     f"{b['f1_50']:.3f} → {a['f1_50']:.3f} | {b['f1_75']:.3f} → {a['f1_75']:.3f} | "
+                     f"{b['ap_50']:.3f} → {a['ap_50']:.3f} | {a['mean_matched_iou']:.3f} | "
+                     f"{a['n_pred']}/{a['n_true']} |")
     return lines
 
 
