@@ -87,6 +87,13 @@ def _allocate(out, shape, dtype):
     return out
 
 
+def postprocess_options(task: TaskSpec, overrides: dict | None) -> dict:
+    """The model's post-processing defaults (``task.extra["postprocess"]``, saved with the
+    model because a good ``min_size`` depends on the data it was trained for) under the
+    caller's explicit options."""
+    return {**dict(task.extra.get("postprocess", {})), **dict(overrides or {})}
+
+
 def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
                        output_type: str = "labels", tile_shape=None, device="auto",
                        batch_size=None, amp=True, mode="auto", tta=False, out=None,
@@ -98,7 +105,8 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     Result axes: ``output_axes(...)``: the input's without C (T before Z when both are
     there), and for probabilities the class channel first, e.g. ``"CZYX"``. ``scale``: pixel
     size per axis (for the watershed's distances); ``postprocess``: options of
-    ``labels_from_masks`` plus ``threshold``. Mask and probability outputs stream into
+    ``labels_from_masks`` plus ``threshold``, over the model's own defaults in
+    ``task.extra["postprocess"]``. Mask and probability outputs stream into
     ``out`` tile by tile; labels keep two bits per pixel of one time point in memory until
     its watershed. Closing the generator stops between tiles.
     """
@@ -118,7 +126,7 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
             session, net, layout.spatial_shape, tile_shape=tile_shape, mode=mode,
             outers=list(itertools.product(*inner)), batch_size=batch_size)
         run = _StackRun(session, ModelInputView(image, layout, lo, hi), layout, plan, geometry,
-                        batch, out, task, output_type, dict(postprocess or {}), scale,
+                        batch, out, task, output_type, postprocess_options(task, postprocess), scale,
                         PageReleaser(image, out))
         yield from run.iter_all()
     return out

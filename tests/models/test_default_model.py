@@ -89,3 +89,18 @@ def test_random_weights_fail_the_same_bar(default_net, hela_crop):
     random_net = build_model(default_net.name, **options).eval()
     random_net.task = default_net.task
     assert _f1_50(random_net, *hela_crop) < MIN_F1_50 / 2
+
+
+def test_a_model_carries_its_postprocessing_defaults(default_net, hela_crop):
+    """``task.extra["postprocess"]`` is the model's default; an explicit option wins."""
+    import dataclasses
+
+    image, _ = hela_crop
+    normal = predict_image(default_net, image, axes="YX", device="cpu")
+    task = dataclasses.replace(default_net.task,
+                               extra={"postprocess": {"min_size": image.size + 1}})
+    nothing = predict_image(default_net, image, axes="YX", task=task, device="cpu")
+    overridden = predict_image(default_net, image, axes="YX", task=task, device="cpu",
+                               postprocess={"min_size": 16})
+    assert normal.max() > 0 and nothing.max() == 0
+    np.testing.assert_array_equal(overridden, normal)
