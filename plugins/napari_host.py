@@ -3,8 +3,8 @@
 The viewer owns the pixels; the app's panels only ask this host. Edits go through napari's
 undo-aware ``Labels.data_setitem`` inside ``block_history``, so one merge, split or delete is
 ONE step of napari's undo history (Ctrl+Z). Changes made with napari's own tools (brush,
-fill, polygon, undo, redo) are reported to listeners as LabelEdits (see ``napari_history``),
-so the app autosaves and learns from them too.
+fill, polygon, undo, redo) are reported to listeners as LabelEdits (see ``napari_history``,
+which uses napari's public Labels API only), so the app autosaves and learns from them too.
 
 Beyond the protocol, the host offers what the Qt panels need from a real viewer: the image
 layers to choose from, clicks on the canvas for object tools, drawn regions, and progress
@@ -19,11 +19,12 @@ from collections.abc import Callable
 import numpy as np
 from napari.layers import Image, Labels
 from napari.utils import notifications
+from qtpy.QtCore import QTimer
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.host import NOTIFY_LEVELS, HostImage, ViewState
 from unet_studio.app.label_edit import LabelEdit
-from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
+from unet_studio.plugins.napari_history import EditListener, HistoryWatcher, reset_undo_history
 from unet_studio.plugins.napari_tools import CanvasTools, layer_axes, overlay_colormap
 
 log = logging.getLogger(__name__)
@@ -121,11 +122,14 @@ class NapariHost(CanvasTools):
         layers = self.viewer.layers
         if name in layers and isinstance(layers[name], Labels):
             layer = layers[name]
+            self._watch(layer).flush()  # report brush strokes while their labels are shown
             if layer.data is data:  # written in place (a streamed prediction): redraw only
                 layer.refresh()
             else:
                 layer.data = data
-            layer._reset_history()  # the old history refers to other pixel values
+            # The old history refers to other pixel values: undoing it would corrupt these.
+            reset_undo_history(layer)
+            self._watch(layer).reset()
         else:
             geometry = self.geometry(data.ndim)
             if scale is not None:
@@ -173,7 +177,10 @@ class NapariHost(CanvasTools):
         if layer is None:
             raise UserError("there is no labels layer; run a prediction or add labels")
         layer.selected_label = int(label_id)
-        layer.mode = "paint"
+        if self.in_click:  # after napari's turn with this press, or the click would paint
+            QTimer.singleShot(0, lambda: setattr(layer, "mode", "paint"))
+        else:
+            layer.mode = "paint"
 
     def connect_user_edits(self, listener: EditListener) -> None:
         """Call ``listener(edit, kind)`` for every change made with napari's own tools."""
@@ -240,7 +247,9 @@ class NapariHost(CanvasTools):
     # ---- internals ---------------------------------------------------------------------------
     def _watch(self, layer) -> HistoryWatcher:
         if id(layer) not in self._watchers:
-            self._watchers[id(layer)] = HistoryWatcher(layer, self._report_user_edit)
+            self._watchers[id(layer)] = HistoryWatcher(
+                layer, self._report_user_edit, on_error=lambda message: self.notify(message, "error")
+            )
         return self._watchers[id(layer)]
 
     def _report_user_edit(self, edit: LabelEdit, kind: str) -> None:

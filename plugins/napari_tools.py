@@ -13,6 +13,8 @@ import numpy as np
 from napari.layers import Shapes
 from napari.utils import Colormap, progress
 
+from unet_studio.plugins.napari_picking import click_coordinate
+
 log = logging.getLogger(__name__)
 
 REGIONS_LAYER = "review regions"
@@ -21,6 +23,7 @@ AXIS_LETTERS = set("TZCYX")
 DEFAULT_AXES = {1: "X", 2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 
 ClickHandler = Callable[[tuple[float, ...]], None]
+CLICK_TOLERANCE_PX = 4  # a press released further away (screen pixels) is a drag
 
 
 def layer_axes(layer) -> str:
@@ -105,6 +108,9 @@ class CanvasTools:
         # Weak: the per-viewer session registry must not keep a closed viewer alive.
         self._viewer_ref = weakref.ref(viewer)
         self._click_handler: ClickHandler | None = None
+        # True while a canvas click is handed to the tool: napari gives the same press to
+        # the layer's own tool afterwards, so a tool must not switch that tool now.
+        self.in_click = False
         viewer.mouse_drag_callbacks.append(self._on_mouse_press)
 
     @property
@@ -118,6 +124,9 @@ class CanvasTools:
         raise NotImplementedError
 
     def image_layer(self):  # provided by NapariHost
+        raise NotImplementedError
+
+    def notify(self, message: str, level: str = "info") -> None:  # provided by NapariHost
         raise NotImplementedError
 
     def geometry(self, ndim: int) -> dict:
@@ -148,19 +157,43 @@ class CanvasTools:
     # ---- clicks ----------------------------------------------------------------------------
     def set_click_handler(self, handler: ClickHandler | None) -> None:
         """Send left clicks on the canvas to ``handler(coord)`` (labels data coordinates,
-        one float per axis) instead of napari's tools; None gives clicks back to napari."""
+        one float per axis; in the 3D rendering the first labelled voxel along the click's
+        ray) instead of napari's tools; None gives clicks back to napari."""
         self._click_handler = handler
         layer = self.labels_layer()
         if handler is not None and layer is not None:
             layer.mode = "pan_zoom"  # a click must not also paint
 
-    def _on_mouse_press(self, viewer, event) -> None:
+    def _on_mouse_press(self, viewer, event):
+        """A left click for the active tool: in the 3D rendering, the first labelled voxel
+        along the click's ray (see ``napari_picking``), in 2D the point clicked.
+
+        A napari drag callback (a generator: pressed, then moved, then released). Only a
+        press released where it started is a click: a drag rotates (3D) or pans (2D) the
+        view, and must not delete or merge whatever was under the cursor when it began.
+        """
         if self._click_handler is None or event.type != "mouse_press" or event.button != 1:
             return
         layer = self.labels_layer()
         if layer is None:
             return
-        self.click(tuple(float(v) for v in layer.world_to_data(event.position)))
+        coord = click_coordinate(layer, event)  # the ray of the press, before any rotation
+        start = np.asarray(event.pos, dtype=float)
+        moved = 0.0
+        yield
+        while event.type == "mouse_move":
+            moved = max(moved, float(np.abs(np.asarray(event.pos) - start).max()))
+            yield
+        if moved > CLICK_TOLERANCE_PX or self._click_handler is None:
+            return
+        if coord is None:
+            self.notify("the click missed the labels; click on an object", "warning")
+            return
+        self.in_click = True
+        try:
+            self.click(coord)
+        finally:
+            self.in_click = False
 
     def click(self, coord: tuple[float, ...]) -> None:
         """Deliver a click at ``coord`` (labels data coordinates) to the active tool."""
@@ -169,8 +202,13 @@ class CanvasTools:
 
     # ---- drawn regions ---------------------------------------------------------------------
     def start_region_drawing(self) -> None:
-        """Let the user draw polygons to mark as reviewed, on a shapes layer over the labels."""
+        """Let the user draw polygons to mark as reviewed, on a shapes layer over the labels.
+
+        napari draws shapes in a 2D view only, so a 3D rendering switches to 2D."""
         layers = self.viewer.layers
+        if self.viewer.dims.ndisplay == 3:
+            self.viewer.dims.ndisplay = 2
+            self.notify("switched to the 2D view: regions are drawn on a slice")
         if REGIONS_LAYER not in layers:
             labels = self.labels_layer()
             ndim = labels.ndim if labels is not None else self.viewer.dims.ndim

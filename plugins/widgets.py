@@ -22,8 +22,8 @@ _sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 def session_for(viewer) -> StudioSession:
     """The session of ``viewer`` (created with its host on first use)."""
-    # napari hands plugins a proxy that warns on private attributes; the host needs the
-    # viewer itself (Labels undo history), and the session is keyed by the real object.
+    # napari hands plugins a proxy (PublicOnlyProxy), made afresh for each widget: the
+    # session is keyed by, and the host holds a weak reference to, the real viewer.
     viewer = getattr(viewer, "__wrapped__", viewer)
     session = _sessions.get(viewer)
     if session is None:

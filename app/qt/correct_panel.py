@@ -27,7 +27,8 @@ from unet_studio.app.qt.correct_tools import (
     mark_reviewed_view,
 )
 
-TOOL_BUTTONS = (("delete", "Delete (click)"), ("merge", "Merge (click)"), ("split", "Split (seeds)"))
+TOOL_BUTTONS = (("delete", "Delete (click)"), ("merge", "Merge (click)"),
+                ("split", "Split (seeds)"), ("pick", "Pick label (click)"))  # fmt: skip
 
 
 class CorrectPanel(QWidget):
@@ -64,7 +65,7 @@ class CorrectPanel(QWidget):
             button.toggled.connect(lambda on, m=mode: self._choose_tool(m if on else None))
             self.tool_group.addButton(button)
             self.tool_buttons[mode] = button
-            grid.addWidget(button, 0, column)
+            grid.addWidget(button, column // 2, column % 2)
         self.apply_button = QPushButton("Apply")
         self.cancel_button = QPushButton("Cancel tool")
         self.fill_button = QPushButton("Fill holes")
@@ -75,11 +76,11 @@ class CorrectPanel(QWidget):
         rows = ((self.apply_button, self.cancel_button),
                 (self.fill_button, self.relabel_button, self.fresh_button),
                 (self.undo_button, self.redo_button))  # fmt: skip
-        for row, buttons in enumerate(rows, start=1):
+        for row, buttons in enumerate(rows, start=2):
             for column, button in enumerate(buttons):
                 grid.addWidget(button, row, column)
         self.tool_status = QLabel(wordWrap=True)
-        grid.addWidget(self.tool_status, 4, 0, 1, 3)
+        grid.addWidget(self.tool_status, 5, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
         self.cancel_button.clicked.connect(lambda: self._choose_tool(None))
         self.fill_button.clicked.connect(lambda: self._run(self.tools.fill_holes))
@@ -90,7 +91,7 @@ class CorrectPanel(QWidget):
         return box
 
     def _build_review(self) -> QGroupBox:
-        box = QGroupBox("Reviewed (only reviewed regions become training data)")
+        box = QGroupBox("Reviewed (only these regions become training data)")
         grid = QGridLayout(box)
         self.mark_slice_button = QPushButton("Mark this slice")
         self.unmark_slice_button = QPushButton("Unmark this slice")
@@ -158,7 +159,14 @@ class CorrectPanel(QWidget):
         self._update_tool_state()
 
     def _on_click(self, coord) -> None:
-        self._run(lambda: self.tools.click(coord))
+        self._run(lambda: self._click(coord))
+
+    def _click(self, coord) -> None:
+        self.tools.click(coord)
+        if self.tools.mode == "pick":  # picked: give the clicks back to napari's brush
+            label = self.session.host.selected_label()
+            self._choose_tool(None)
+            self.session.host.notify(f"painting with label {label}")
 
     def _fresh_label(self) -> None:
         def pick():

@@ -14,14 +14,16 @@ import numpy as np
 from unet_studio.app import corrections
 from unet_studio.app.errors import UserError
 
-TOOL_MODES = ("delete", "merge", "split")
+TOOL_MODES = ("delete", "merge", "split", "pick")
 
 
 class ObjectTools:
     """Click-driven object tools on the session's current labels.
 
     ``mode`` is None (napari's own tools get the clicks) or one of :data:`TOOL_MODES`.
-    Merge collects the clicked objects and split collects seeds until :meth:`apply`.
+    Merge collects the clicked objects and split collects seeds until :meth:`apply`; pick
+    makes the clicked object's id the brush label. In napari's 3D rendering the host turns
+    a click into the first labelled voxel along its ray, so every tool works there too.
     """
 
     def __init__(self, session):
@@ -57,6 +59,8 @@ class ObjectTools:
         if self.mode == "merge":
             chosen = ", ".join(map(str, self.picked)) or "none yet"
             return f"Click the objects to merge (chosen: {chosen}), then Apply."
+        if self.mode == "pick":
+            return "Click an object to paint with its label."
         if self.mode == "split":
             if not self.split_id:
                 return "Click inside the object to split (first seed)."
@@ -76,6 +80,8 @@ class ObjectTools:
                 self.picked.append(label)
         elif self.mode == "split":
             self._add_seed(label, tuple(float(c) for c in coord))
+        elif self.mode == "pick":
+            self.pick_label(label)
         return self.status()
 
     def _add_seed(self, label: int, coord: tuple[float, ...]) -> None:
@@ -136,6 +142,14 @@ class ObjectTools:
             return
         self.session.apply_edit(edit)
 
+    def pick_label(self, label: int) -> None:
+        """Paint with the clicked object's label from now on."""
+        if label == 0:
+            raise UserError("no object under the click; click inside an object to pick its label")
+        if not hasattr(self.host, "set_selected_label"):
+            raise UserError("this viewer has no brush to paint with")
+        self.host.set_selected_label(int(label))
+
     def fresh_label(self) -> int:
         """Pick an unused label id for painting a new object; returns it."""
         label = corrections.next_label_id(self._labels())
@@ -155,6 +169,11 @@ def review_region_for_view(session) -> tuple[slice, ...]:
     keep = [a for a, letter in enumerate(image.axes) if letter != "C"]
     position = [state.position[a] for a in keep if a < len(state.position)]
     displayed = {keep.index(a) for a in state.displayed_axes if a in keep}
+    if len(displayed) >= 3:
+        # Marking the whole rendered volume by mistake would turn every unchecked object
+        # in it into training data.
+        raise UserError("in the 3D view there is no single slice to mark: switch to the 2D "
+                        "view, or draw a region")  # fmt: skip
     position = position[-labels.ndim :]
     offset = len(keep) - labels.ndim
     return tuple(

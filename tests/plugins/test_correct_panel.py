@@ -23,8 +23,14 @@ def _panel(studio):
 
 
 def _assert_one_undo_restores(studio, before):
+    """One undo gives ``before`` back exactly; redo then undo again: exact both ways."""
     layer = studio.host.labels_layer()
-    assert not np.array_equal(layer.data, before)
+    after = layer.data.copy()
+    assert not np.array_equal(after, before)
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, before)
+    layer.redo()
+    np.testing.assert_array_equal(layer.data, after)
     layer.undo()
     np.testing.assert_array_equal(layer.data, before)
 
@@ -137,3 +143,44 @@ def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
 
     panel.overlay_check.setChecked(False)
     assert "reviewed" not in viewer.layers
+
+
+def test_undo_of_a_tool_edit_is_saved_and_auto_review_can_be_off(corrected, qtbot):
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    session, host = corrected.session, corrected.host
+    labels = host.current_labels()
+    before = labels.copy()
+    panel.auto_check.setChecked(False)  # edits no longer mark their region as reviewed
+    panel.tool_buttons["delete"].click()
+    z, y, x = map(int, _inside(labels, 7))
+    host.click((z, y, x))
+    assert labels[z, y, x] == 0
+    assert session.reviewed.changed[z, y, x] and not session.reviewed.any()
+    host.labels_layer().undo()  # napari's Ctrl+Z on the panel's edit: saved as well
+    project = session.project
+    assert project.flush(10)
+    reopened = type(project).open(project.path)
+    try:
+        np.testing.assert_array_equal(reopened.labels(reopened.images[0].id), before)
+    finally:
+        reopened.close()
+
+
+def test_new_labels_never_overwrite_reviewed_regions(corrected, qtbot):
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    viewer, session, host = corrected.viewer, corrected.session, corrected.host
+    panel.tool_buttons["delete"].click()
+    host.click(_inside(host.current_labels(), 7))  # an edit in napari's history
+    viewer.dims.set_point(0, 5 * 0.29)
+    panel.mark_slice_button.click()  # plane z=5 reviewed
+    reviewed, current = session.reviewed.mask.copy(), host.current_labels().copy()
+    assert reviewed[5].all() and reviewed.sum() > reviewed[5].size  # the slice + the edit
+    live = session.show_labels(np.full(current.shape, 3, np.int32))  # a new prediction
+    np.testing.assert_array_equal(live[reviewed], current[reviewed])  # kept as reviewed
+    assert (live[~reviewed] == 3).all()  # elsewhere: the prediction
+    assert session.reviewed.mask[5].all() and "reviewed" in viewer.layers
+    layer, shown = host.labels_layer(), live.copy()
+    layer.undo()  # the replaced labels start a fresh history: the delete does not come back
+    np.testing.assert_array_equal(layer.data, shown)

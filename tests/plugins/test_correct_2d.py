@@ -1,0 +1,173 @@
+"""The Correct panel on a 2D image (Y, X) in a shown napari window, driven by real mouse
+clicks on the canvas: napari's paint, erase, fill and polygon and the panel's object tools
+are each one napari undo step (undo then redo restores exactly), and every change reaches
+the reviewed regions and the project."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.qt, pytest.mark.slow]  # shown windows: seconds each
+
+SCALE = (0.26, 0.26)
+
+
+@pytest.fixture
+def studio2d(make_napari_viewer, studio_home, nuclei_crop):
+    """A shown window with plane 6 of the nuclei crop (96 x 96) and its labels."""
+    from unet_studio.plugins.widgets import session_for
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(720, 480)  # a small canvas: software OpenGL renders it faster
+    session = session_for(viewer)
+    image, labels = nuclei_crop
+    viewer.add_image(image[6], name="nuclei2d", metadata={"axes": "YX"}, scale=SCALE)
+    session.show_labels(labels[6].copy())
+    viewer.scene.camera.center = (48 * SCALE[0], 48 * SCALE[1])
+    viewer.scene.camera.zoom = 5 / SCALE[0]  # 5 screen pixels per labels pixel
+    yield viewer, session
+    session.close_project()
+
+
+def _canvas_point(viewer, y: float, x: float):
+    """The canvas pixel showing labels pixel (y, x) (2D view: canvas x is data x)."""
+    from qtpy.QtCore import QPoint
+
+    camera, canvas = viewer.scene.camera, viewer.window._qt_viewer.canvas.native
+    cy, cx = camera.center[-2:]
+    centre = canvas.rect().center()
+    dx, dy = (x * SCALE[1] - cx) * camera.zoom, (y * SCALE[0] - cy) * camera.zoom
+    return QPoint(centre.x() + round(dx), centre.y() + round(dy))
+
+
+def _click(viewer, qtbot, y, x, double=False):
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    canvas = viewer.window._qt_viewer.canvas.native
+    action = QTest.mouseDClick if double else QTest.mouseClick
+    action(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, _canvas_point(viewer, y, x))
+    qtbot.wait(5)
+
+
+def _centre(labels, label_id):
+    points = np.argwhere(labels == label_id)
+    return tuple(points[len(points) // 2])
+
+
+def _undo_redo_exact(layer, before):
+    """One undo gives ``before`` back exactly, one redo the edited labels."""
+    after = layer.data.copy()
+    assert not np.array_equal(after, before)
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, before)
+    layer.redo()
+    np.testing.assert_array_equal(layer.data, after)
+    return after
+
+
+def _saved_labels(session):
+    project = session.project
+    assert project.flush(10)
+    reopened = type(project).open(project.path)
+    try:
+        return reopened.labels(reopened.images[0].id).copy()
+    finally:
+        reopened.close()
+
+
+def test_napari_paint_erase_fill_polygon_by_mouse(studio2d, qtbot):
+    viewer, session = studio2d
+    layer = session.host.labels_layer()
+    ids = [i for i in np.unique(layer.data) if i]
+    layer.brush_size = 3
+    steps = (("paint", 99, _centre(layer.data, ids[0])),
+             ("erase", 0, _centre(layer.data, ids[1])),
+             ("fill", 77, _centre(layer.data, ids[2])))  # fmt: skip
+    for mode, label, (y, x) in steps:
+        before = layer.data.copy()
+        layer.mode, layer.selected_label = mode, max(label, 1)
+        _click(viewer, qtbot, y, x)
+        changed = layer.data != before
+        assert changed[y, x] and (layer.data[changed] == label).all(), mode
+        if mode == "fill":  # the whole object, and nothing else
+            np.testing.assert_array_equal(changed, before == ids[2])
+        _undo_redo_exact(layer, before)
+        qtbot.waitUntil(lambda y=y, x=x: session.reviewed.changed[y, x])
+
+    before = layer.data.copy()
+    layer.mode, layer.selected_label = "polygon", 55
+    for y, x in ((2, 2), (2, 14), (14, 14)):
+        _click(viewer, qtbot, y, x)
+    _click(viewer, qtbot, 14, 2, double=True)  # a double click closes the polygon
+    assert layer.data[8, 8] == 55 and layer.data[30, 80] == before[30, 80]
+    after = _undo_redo_exact(layer, before)
+    qtbot.waitUntil(lambda: session.reviewed.changed[8, 8])
+    assert session.reviewed.mask[8, 8]  # edited: marked as reviewed automatically
+    np.testing.assert_array_equal(_saved_labels(session), after)  # undo and redo saved too
+
+
+def test_object_tools_by_mouse_in_2d(studio2d, qtbot):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    viewer, session = studio2d
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    layer = session.host.labels_layer()
+    ids = [int(i) for i in np.unique(layer.data) if i]
+    before = layer.data.copy()
+    panel.tool_buttons["delete"].click()
+    _click(viewer, qtbot, *_centre(before, ids[0]))
+    assert not (layer.data == ids[0]).any()
+    _undo_redo_exact(layer, before)
+    layer.undo()
+
+    panel.tool_buttons["merge"].click()
+    for label in ids[1:3]:
+        _click(viewer, qtbot, *_centre(before, label))
+    panel.apply_button.click()
+    assert not (layer.data == ids[2]).any() and (layer.data == ids[1]).sum() == np.isin(before, ids[1:3]).sum()
+    _undo_redo_exact(layer, before)
+    layer.undo()
+
+    big = max(ids, key=lambda i: (before == i).sum())
+    points = np.argwhere(before == big)
+    panel.tool_buttons["split"].click()
+    _click(viewer, qtbot, *points[np.argmin(points[:, 1])])  # its leftmost and rightmost pixels
+    _click(viewer, qtbot, *points[np.argmax(points[:, 1])])
+    panel.apply_button.click()
+    assert len(np.unique(layer.data[before == big])) == 2
+    _undo_redo_exact(layer, before)
+    layer.undo()
+
+    panel.tool_buttons["pick"].click()
+    _click(viewer, qtbot, *_centre(before, ids[3]))
+    assert layer.selected_label == ids[3]
+    qtbot.waitUntil(lambda: layer.mode == "paint")
+    np.testing.assert_array_equal(layer.data, before)  # picking changed no pixel
+    np.testing.assert_array_equal(_saved_labels(session), before)  # every undo was saved
+
+    panel.tool_buttons["delete"].click()
+    _click(viewer, qtbot, *_centre(before, ids[0]))
+    assert not (layer.data == ids[0]).any()
+    _key(viewer, qtbot, "z")  # the user's Ctrl+Z, through napari's key bindings
+    np.testing.assert_array_equal(layer.data, before)
+    np.testing.assert_array_equal(_saved_labels(session), before)  # saved too
+    _key(viewer, qtbot, "z", shift=True)  # Ctrl+Shift+Z: redo
+    assert not (layer.data == ids[0]).any()
+    np.testing.assert_array_equal(_saved_labels(session), layer.data)
+
+
+def _key(viewer, qtbot, key: str, shift: bool = False) -> None:
+    """A real key press with Ctrl (and Shift) on the canvas."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    modifiers = Qt.KeyboardModifier.ControlModifier
+    if shift:
+        modifiers |= Qt.KeyboardModifier.ShiftModifier
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    QTest.keyClick(canvas, getattr(Qt.Key, f"Key_{key.upper()}"), modifiers)
+    qtbot.wait(5)

@@ -1,0 +1,186 @@
+"""Object tools in napari's 3D rendering (ndisplay 3), driven by real mouse clicks on the
+canvas of a shown window: a click is a ray through the volume, and the tools act on the
+first object along it (the one the user sees), each as one napari undo step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytestmark = [pytest.mark.qt, pytest.mark.slow]  # shown windows: seconds each
+
+SCALE = (2.0, 1.0, 1.0)  # anisotropic voxels: world z = 2 * data z
+LOOK_DOWN = (0, 0, 0)  # napari camera angles: view direction -z (from high z towards 0)
+LOOK_UP = (0, 180, 0)  # view direction +z
+
+
+def _volume() -> np.ndarray:
+    """(Z, Y, X) = (20, 48, 48) labels: 1 behind 2 (same y, x, lower z), a dumbbell 3 (two
+    cubes joined by a thin bridge) and a cube 4."""
+    labels = np.zeros((20, 48, 48), dtype=np.int32)
+    labels[2:6, 8:20, 8:20] = 1
+    labels[12:16, 8:20, 8:20] = 2
+    labels[7:13, 28:36, 4:12] = 3
+    labels[7:13, 28:36, 20:28] = 3
+    labels[9:11, 31:33, 12:20] = 3
+    labels[7:13, 28:36, 36:44] = 4
+    return labels
+
+
+@pytest.fixture
+def studio3d(make_napari_viewer, studio_home):
+    """A shown napari window in 3D with the volume as the current labels, and its session."""
+    from unet_studio.plugins.widgets import session_for
+
+    viewer = make_napari_viewer(show=True)
+    viewer.window.resize(720, 480)  # a small canvas: software OpenGL renders it faster
+    session = session_for(viewer)
+    labels = _volume()
+    viewer.add_image(np.zeros(labels.shape, np.uint16), name="volume", metadata={"axes": "ZYX"},
+                     scale=SCALE)  # fmt: skip
+    session.show_labels(labels)
+    viewer.dims.ndisplay = 3
+    yield viewer, session
+    session.close_project()
+
+
+def _click_at(viewer, qtbot, y: float, x: float, angles=LOOK_DOWN) -> None:
+    """A real left click on the canvas centre, with the camera aimed along z at (y, x)."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    viewer.scene.camera.angles = angles
+    viewer.scene.camera.center = (10 * SCALE[0], y * SCALE[1], x * SCALE[2])
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.wait(10)  # let the camera change reach the vispy view before the click
+    QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     canvas.rect().center())  # fmt: skip
+
+
+def _drag_from_centre(viewer, qtbot, y: float, x: float) -> None:
+    """Press on the canvas centre (aimed at (y, x)), move 60 pixels, release."""
+    from qtpy.QtCore import QPoint, Qt
+    from qtpy.QtTest import QTest
+
+    viewer.scene.camera.angles = LOOK_DOWN
+    viewer.scene.camera.center = (10 * SCALE[0], y * SCALE[1], x * SCALE[2])
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.wait(10)
+    centre, left = canvas.rect().center(), Qt.MouseButton.LeftButton
+    QTest.mousePress(canvas, left, Qt.KeyboardModifier.NoModifier, centre)
+    for step in range(1, 4):
+        QTest.mouseMove(canvas, centre + QPoint(20 * step, 0))
+        qtbot.wait(5)
+    QTest.mouseRelease(canvas, left, Qt.KeyboardModifier.NoModifier, centre + QPoint(60, 0))
+
+
+def _panel(session, qtbot):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    return panel
+
+
+def _assert_undo_redo_exact(layer, before, after):
+    """One undo gives ``before`` back exactly, one redo ``after``."""
+    np.testing.assert_array_equal(layer.data, after)
+    layer.undo()
+    np.testing.assert_array_equal(layer.data, before)
+    layer.redo()
+    np.testing.assert_array_equal(layer.data, after)
+
+
+def test_click_ray_picks_the_object_in_front_and_delete_removes_it(studio3d, qtbot):
+    from unet_studio.plugins.napari_picking import click_coordinate
+
+    viewer, session = studio3d
+    layer = session.host.labels_layer()
+    events = []
+    viewer.mouse_drag_callbacks.append(lambda v, event: events.append(event))
+    _click_at(viewer, qtbot, 14, 14, LOOK_DOWN)  # no tool yet: napari's pan/zoom only
+    _click_at(viewer, qtbot, 14, 14, LOOK_UP)
+    down, up = (click_coordinate(layer, e) for e in events[:2])
+    # Looking down z the camera sees object 2's top face (z = 15); looking up, 1's bottom.
+    assert down[0] == 15 and abs(down[1] - 14) <= 1 and abs(down[2] - 14) <= 1
+    assert up[0] == 2 and abs(up[1] - 14) <= 1
+    # napari's own 3D picking (what its status bar and pick tool show) agrees.
+    for event, expected in zip(events[:2], (2, 1)):
+        value = layer.get_value(event.position, view_direction=event.view_direction,
+                                dims_displayed=event.dims_displayed, world=True)  # fmt: skip
+        assert value == expected
+
+    panel = _panel(session, qtbot)
+    before = layer.data.copy()
+    panel.tool_buttons["delete"].click()
+    _click_at(viewer, qtbot, 14, 14, LOOK_UP)  # from below: object 1 is in front
+    assert not (layer.data == 1).any() and (layer.data == 2).sum() == (before == 2).sum()
+    after = layer.data.copy()
+    np.testing.assert_array_equal(after[before != 1], before[before != 1])
+    _assert_undo_redo_exact(layer, before, after)
+    assert session.reviewed.mask[3, 10, 10]  # the edit counts as reviewed
+    _click_at(viewer, qtbot, 2, 40)  # only background along this ray: nothing happens
+    np.testing.assert_array_equal(layer.data, after)
+    assert panel.tools.mode == "delete"  # still waiting for a click on an object
+    _drag_from_centre(viewer, qtbot, 14, 14)  # rotating the view over object 2
+    np.testing.assert_array_equal(layer.data, after)  # a drag is not a click: nothing deleted
+
+    marked = session.reviewed.mask.sum()
+    panel.mark_slice_button.click()  # no single slice in 3D: refused, not the whole volume
+    assert session.reviewed.mask.sum() == marked
+    panel.draw_button.click()  # napari draws shapes in 2D only
+    assert viewer.dims.ndisplay == 2 and viewer.layers.selection.active.name == "review regions"
+
+
+def test_merge_and_split_in_3d_are_one_undo_step_each(studio3d, qtbot):
+    viewer, session = studio3d
+    panel = _panel(session, qtbot)
+    layer = session.host.labels_layer()
+    before = layer.data.copy()
+    panel.tool_buttons["merge"].click()
+    _click_at(viewer, qtbot, 14, 14)  # object 2 (in front of 1)
+    _click_at(viewer, qtbot, 32, 40)  # object 4
+    assert panel.tools.picked == [2, 4]
+    panel.apply_button.click()
+    assert not (layer.data == 4).any() and (layer.data == 2).sum() == ((before == 2) | (before == 4)).sum()
+    _assert_undo_redo_exact(layer, before, layer.data.copy())
+    layer.undo()
+
+    panel.tool_buttons["split"].click()
+    _click_at(viewer, qtbot, 32, 8)  # the dumbbell's two lobes
+    _click_at(viewer, qtbot, 32, 24)
+    assert panel.tools.split_id == 3 and len(panel.tools.seeds) == 2
+    panel.apply_button.click()
+    left, right = layer.data[10, 32, 6], layer.data[10, 32, 26]
+    assert left == 3 and right not in (0, 3)  # two objects, the first keeps its id
+    assert set(np.unique(layer.data[before == 3])) == {3, right}
+    _assert_undo_redo_exact(layer, before, layer.data.copy())
+
+
+def test_pick_label_in_3d_and_paint_with_napari_brush(studio3d, qtbot):
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    viewer, session = studio3d
+    panel = _panel(session, qtbot)
+    layer = session.host.labels_layer()
+    panel.tool_buttons["pick"].click()
+    before = layer.data.copy()
+    _click_at(viewer, qtbot, 32, 40)
+    assert layer.selected_label == 4 and panel.tools.mode is None
+    qtbot.waitUntil(lambda: layer.mode == "paint")  # later clicks go to napari's brush
+    np.testing.assert_array_equal(layer.data, before)  # the picking click painted nothing
+
+    # napari's brush in 3D paints the surface under the cursor: recorded and one undo step.
+    layer.brush_size = 3
+    canvas = viewer.window._qt_viewer.canvas.native
+    viewer.scene.camera.center = (10 * SCALE[0], 14, 14)
+    qtbot.wait(10)
+    QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     canvas.rect().center())  # fmt: skip
+    painted = layer.data != before
+    assert painted.any() and (layer.data[painted] == 4).all()
+    assert (np.argwhere(painted)[:, 0] >= 14).all()  # on object 2's top, not inside 1
+    qtbot.waitUntil(lambda: session.reviewed.changed.any())
+    assert session.reviewed.changed[painted].all()
+    _assert_undo_redo_exact(layer, before, layer.data.copy())
