@@ -74,9 +74,11 @@ def iter_train(round_: TrainRound, config, library, replay=()):
     from unet_studio.models.training import iter_finetune
 
     net = library.load(round_.parent.path, device="cpu")
+    # A cancelled round resumes when its data are unchanged; after more corrections (other
+    # data) its checkpoint is stale and a new round starts instead of refusing to train.
     result = yield from iter_finetune(
         net, round_.examples, config, task=getattr(net, "task", None),
-        checkpoint_dir=round_.checkpoint_dir, replay=replay,
+        checkpoint_dir=round_.checkpoint_dir, replay=replay, stale_checkpoint="restart",
     )  # fmt: skip
     return result
 
@@ -97,10 +99,19 @@ def is_better(result) -> bool:
     return bool(result.improved)
 
 
+def parent_record(info) -> dict:
+    """The lineage's ``parent`` for a ModelInfo: a ref the library resolves (a folder chosen
+    by path is referred to by that path), its name and where it was."""
+    ref = info.ref if info.source != "folder" else str(info.path)
+    return {"ref": ref, "name": info.name, "path": str(info.path)}
+
+
 def save_round(session, round_: TrainRound) -> Path:
-    """Save the fine-tuned network as a model folder with its lineage (config, parent, data
-    summary, metrics, date): in the project's models when a project is open, else in the
-    user's models. Clears the round's checkpoints (the model folder now holds the result)."""
+    """Save the fine-tuned network as a standalone model folder with its lineage (config,
+    parent, data summary, metrics, date, card): in the project's models when a project is
+    open (and logged in its history), else in the user's models. Clears the round's
+    checkpoints (the model folder now holds the result)."""
+    from unet_studio.models.training.lineage import lineage_metadata
     from unet_studio.models.weights import save_model
 
     result, parent = round_.result, round_.parent
@@ -110,24 +121,18 @@ def save_round(session, round_: TrainRound) -> Path:
         folder = session.project.new_model_dir(name)
     else:
         folder = session.library.folders["user"] / name
-    metadata = {
-        "name": name, "parent": parent.ref if parent.source != "folder" else str(parent.path),
-        "date": stamp.isoformat(timespec="seconds"), "training_data": result.data_summary,
-        "metrics": _rounded(result.metrics_after), "metrics_before": _rounded(result.metrics_before),
-        "finetune": result.summary(), "description": f"fine-tuned from {parent.name}",
-    }  # fmt: skip
+    metadata = lineage_metadata(result, name=name, parent=parent_record(parent),
+                                data_files=[e.name for e in round_.examples],
+                                date=stamp.isoformat(timespec="seconds"))
     saved = save_model(result.net, folder, task=getattr(result.net, "task", None), metadata=metadata)
     round_.saved = Path(saved)
     if round_.checkpoint_dir is not None:
         shutil.rmtree(round_.checkpoint_dir, ignore_errors=True)
     if session.project is not None:
-        session.project.log("fine-tune", model=str(saved), parent=metadata["parent"],
-                            metrics=metadata["metrics"], steps=result.steps)  # fmt: skip
+        session.project.log("fine-tune", model=str(saved), parent=metadata["parent"]["ref"],
+                            metrics=metadata["metrics"], steps=result.steps,
+                            data=result.data_summary)  # fmt: skip
     return round_.saved
-
-
-def _rounded(metrics: dict) -> dict:
-    return {k: round(float(v), 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
 
 def load_replay(project):

@@ -6,11 +6,24 @@ from dataclasses import asdict, dataclass, field, fields
 
 TRAIN_LAYERS = ("all", "decoder")
 SELECT_BEST_BY = ("val_loss", "val_metric")
+# Zoom factors allowed: below 0.5 a 1-pixel boundary line can fall between two samples.
+ZOOM_LIMITS = (0.5, 4.0)
+# Settings added after checkpoints were first written, with the value that keeps the old
+# behaviour: left out of a run's fingerprint at that value, so older checkpoints still resume.
+ADDED_DEFAULTS = {"zoom_probability": 0.0, "zoom_range": [0.5, 2.0]}
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
+
+
+def _json_ready(value):
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_ready(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -38,8 +51,13 @@ class AugmentConfig:
     noise_std: float = 0.05
     blur_probability: float = 0.2
     blur_sigma: float = 1.0
+    zoom_probability: float = 0.0
+    zoom_range: tuple[float, float] = (0.5, 2.0)
 
     def __post_init__(self):
+        if isinstance(self.zoom_range, list):
+            object.__setattr__(self, "zoom_range", tuple(self.zoom_range))
+        self._validate_zoom()
         for name in ("elastic_probability", "intensity_probability", "noise_probability",
                      "blur_probability"):
             _check_range(name, getattr(self, name), 0.0, 1.0)
@@ -49,6 +67,20 @@ class AugmentConfig:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         _check_range("scale", self.scale, 0.0, 0.9)
+
+    def _validate_zoom(self) -> None:
+        _check_range("zoom_probability", self.zoom_probability, 0.0, 1.0)
+        low, high = (float(z) for z in self.zoom_range) if len(self.zoom_range) == 2 else (0, 0)
+        if not ZOOM_LIMITS[0] <= low <= high <= ZOOM_LIMITS[1]:
+            raise ValueError(
+                f"zoom_range must be (low, high) with {ZOOM_LIMITS[0]} <= low <= high <= "
+                f"{ZOOM_LIMITS[1]}, got {self.zoom_range}"
+            )
+
+    @property
+    def zooms(self) -> bool:
+        """Does this configuration ever zoom a patch?"""
+        return self.zoom_probability > 0 and self.zoom_range != (1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -151,10 +183,18 @@ class FinetuneConfig:
         return tuple(int(s) for s in self.patch_size)
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        if isinstance(self.patch_size, tuple):
-            data["patch_size"] = list(self.patch_size)
-        return data
+        """Plain JSON types (tuples become lists), so a JSON round trip compares equal."""
+        return _json_ready(asdict(self))
+
+    def fingerprint(self) -> dict:
+        """:meth:`to_dict` without settings added later that still hold their old-behaviour
+        value (a checkpoint written before they existed then still matches)."""
+        data = self.to_dict()
+        if isinstance(data.get("augment"), dict):
+            data["augment"] = {k: v for k, v in data["augment"].items()
+                               if not (k in ADDED_DEFAULTS and v == ADDED_DEFAULTS[k])}
+        return {k: v for k, v in data.items()
+                if not (k in ADDED_DEFAULTS and v == ADDED_DEFAULTS[k])}
 
     @classmethod
     def from_dict(cls, data: dict) -> FinetuneConfig:

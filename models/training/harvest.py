@@ -2,8 +2,11 @@
 
 Only reviewed pixels are learned from: everything else gets the ignore target and weight 0.
 Pixels the user changed weigh ``changed_weight`` times more, and a share of patches is centred
-on them. A few blocks of the reviewed data (about ``val_fraction`` of its pixels) are held out:
-their labels never reach the training loss and they measure the model before and after.
+on them. Blocks of the reviewed data holding ``val_fraction`` of its pixels (within about half
+a block; at most ``MAX_VAL_PIXELS``) are held out: their labels never reach the training loss
+and they measure the model before and after. The blocks grow with the data so that there are
+few of them, and their crops share one shape, so a validation pass is a few large batches.
+Patches are drawn by ``sampler.PatchSampler``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from unet_studio.models.training.examples import Slab, iter_slabs
+from unet_studio.models.training.sampler import PatchSampler
 from unet_studio.models.training.targets import (
     IGNORE,
     border_weights,
@@ -21,10 +25,17 @@ from unet_studio.models.training.targets import (
     semantic_targets,
 )
 
+__all__ = ["Harvest", "PatchSampler", "ValCrop", "Volume", "harvest"]
+
 # Centre candidates kept per volume: plenty for random sampling, bounded memory on big stacks.
 MAX_CENTERS = 250_000
-# Held-out blocks at most: validation must stay a small part of the training time.
-MAX_VAL_BLOCKS = 16
+# Validation is measured every ``val_every`` steps over every held-out pixel, so their number
+# is bounded (about 32 blocks of 128x128): the held-out share is ``val_fraction`` up to this.
+MAX_VAL_PIXELS = 2**19
+# Held-out blocks grow (up to this many times the patch) so that there are at most about
+# ``VAL_BLOCKS`` of them: fewer, larger crops waste less context and evaluate faster.
+VAL_BLOCKS = 8
+MAX_BLOCK_PATCHES = 2
 
 
 @dataclass(eq=False)
@@ -115,11 +126,24 @@ def _block_counts(reviewed: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
     return split.sum(axis=tuple(range(1, 2 * len(block), 2)))
 
 
-def choose_val_blocks(slabs, block, val_fraction, rng) -> list[tuple[int, tuple[slice, ...]]]:
-    """Pick whole grid blocks holding about ``val_fraction`` of the reviewed pixels.
+def val_block_shape(slabs, patch_shape, val_fraction) -> tuple[int, ...]:
+    """Held-out block size: half a patch (at least 16), grown so that the requested share
+    takes about ``VAL_BLOCKS`` blocks, at most ``MAX_BLOCK_PATCHES`` patches per axis."""
+    base = [max(p // 2, 16) for p in patch_shape]
+    total = sum(int(slab.reviewed.sum()) for slab in slabs)
+    wanted = min(val_fraction * total, MAX_VAL_PIXELS)
+    grow = (wanted / (VAL_BLOCKS * math.prod(base))) ** (1 / len(base))
+    return tuple(int(min(max(b, round(b * grow)), MAX_BLOCK_PATCHES * p))
+                 for b, p in zip(base, patch_shape))
 
-    Returns ``(slab index, block slices)``. Needs at least 3 blocks with reviewed pixels so
-    that most data still trains; otherwise nothing is held out.
+
+def choose_val_blocks(slabs, block, val_fraction, rng) -> list[tuple[int, tuple[slice, ...]]]:
+    """Pick grid blocks holding close to ``val_fraction`` of the reviewed pixels (at most
+    ``MAX_VAL_PIXELS``): in random order, a block is taken when it brings the held-out
+    count closer to the target, so the share misses by at most about half a block.
+
+    Returns ``(slab index, block slices)``. Needs at least 3 blocks with reviewed pixels and
+    keeps at least half of them for training; otherwise nothing is held out.
     """
     candidates = []
     for s, slab in enumerate(slabs):
@@ -128,24 +152,32 @@ def choose_val_blocks(slabs, block, val_fraction, rng) -> list[tuple[int, tuple[
             candidates.append((s, index, int(counts[index])))
     if val_fraction <= 0 or len(candidates) < 3:
         return []
-    total = sum(c for *_, c in candidates)
-    order = rng.permutation(len(candidates))
-    chosen, held = [], 0
-    for i in order:
-        full = len(chosen) >= min(len(candidates) // 2, MAX_VAL_BLOCKS)
-        if held >= val_fraction * total or full:
-            break
-        s, index, count = candidates[i]
-        chosen.append((s, tuple(slice(j * b, (j + 1) * b) for j, b in zip(index, block))))
-        held += count
-    return chosen
+    target = min(val_fraction * sum(c for *_, c in candidates), MAX_VAL_PIXELS)
+    most = len(candidates) // 2
+    picked, held = [], 0
+    for i in rng.permutation(len(candidates)):
+        count = candidates[i][2]
+        if len(picked) < most and held + count / 2 <= target:
+            picked.append(i)
+            held += count
+    if not picked:  # every block is larger than twice the target: take the closest
+        picked = [min(range(len(candidates)), key=lambda i: abs(candidates[i][2] - target))]
+    return [(candidates[i][0], tuple(slice(j * b, (j + 1) * b)
+                                     for j, b in zip(candidates[i][1], block)))
+            for i in picked]
 
 
-def make_val_crop(slab: Slab, target, weight, block: tuple[slice, ...], margin) -> ValCrop:
-    """The block plus ``margin`` pixels of context (clipped to the slab)."""
+def make_val_crop(slab: Slab, target, weight, block: tuple[slice, ...], size, margin) -> ValCrop:
+    """The block plus ``margin`` pixels of context: ``size + 2 * margin`` per axis (``size``:
+    the full block size), moved inwards at the slab's edges, so that crops share one shape
+    and evaluate in batches."""
     shape = slab.labels.shape
-    crop = tuple(slice(max(b.start - m, 0), min(b.stop + m, n))
-                 for b, m, n in zip(block, margin, shape))
+    crop = []
+    for b, s, m, n in zip(block, size, margin, shape):
+        extent = min(s + 2 * m, n)
+        start = min(max(b.start - m, 0), n - extent)
+        crop.append(slice(start, start + extent))
+    crop = tuple(crop)
     inner = tuple(slice(b.start - c.start, min(b.stop, n) - c.start)
                   for b, c, n in zip(block, crop, shape))
     region = np.zeros([c.stop - c.start for c in crop], dtype=bool)
@@ -167,13 +199,13 @@ def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, r
                             lower=task.lower_percentile, upper=task.upper_percentile))
     if not slabs:
         raise ValueError("no reviewed pixels in the training examples: review some regions first")
-    block = tuple(max(p // 2, 16) for p in patch_shape)
+    block = val_block_shape(slabs, patch_shape, config.val_fraction)
     margin = tuple(p // 4 for p in patch_shape)
     val_blocks = choose_val_blocks(slabs, block, config.val_fraction, rng)
     prepared = [slab_targets(slab, task, config) for slab in slabs]
     val, held_out = [], [np.zeros(s.labels.shape, dtype=bool) for s in slabs]
     for s, block_slices in val_blocks:
-        val.append(make_val_crop(slabs[s], *prepared[s], block_slices, margin))
+        val.append(make_val_crop(slabs[s], *prepared[s], block_slices, block, margin))
         held_out[s][block_slices] = True
     train = []
     for slab, (target, weight), held in zip(slabs, prepared, held_out):
@@ -202,53 +234,3 @@ def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, r
     if not train:
         raise ValueError("all reviewed pixels went to validation; review a larger region")
     return Harvest(train=train, val=val, replay=replay_volumes, summary=summary)
-
-
-class PatchSampler:
-    """Random training patches: volumes drawn in proportion to their trainable pixels.
-
-    Each patch contains its centre pixel, a trainable pixel (a changed one with probability
-    ``focus_changed``); with probability ``replay_fraction`` it comes from the replay volumes.
-    """
-
-    def __init__(self, harvest: Harvest, patch_shape, *, replay_fraction: float,
-                 focus_changed: float, rng: np.random.Generator):
-        self.train, self.replay = harvest.train, harvest.replay
-        self.patch_shape = tuple(patch_shape)
-        self.replay_fraction = replay_fraction if self.replay else 0.0
-        self.focus_changed = focus_changed
-        self.rng = rng
-        self._train_p = self._probabilities(self.train)
-        self._replay_p = self._probabilities(self.replay)
-
-    @staticmethod
-    def _probabilities(volumes) -> np.ndarray | None:
-        if not volumes:
-            return None
-        sizes = np.array([v.centers.size for v in volumes], dtype=np.float64)
-        return sizes / sizes.sum()
-
-    def _pick_volume(self) -> Volume:
-        if self.rng.random() < self.replay_fraction:
-            return self.replay[self.rng.choice(len(self.replay), p=self._replay_p)]
-        return self.train[self.rng.choice(len(self.train), p=self._train_p)]
-
-    def _window(self, volume: Volume) -> tuple[slice, ...]:
-        pool = volume.centers
-        if volume.changed_centers.size and self.rng.random() < self.focus_changed:
-            pool = volume.changed_centers
-        centre = np.unravel_index(pool[self.rng.integers(pool.size)], volume.target.shape)
-        starts = [min(max(c - p // 2, 0), n - p)
-                  for c, p, n in zip(centre, self.patch_shape, volume.target.shape)]
-        return tuple(slice(s, s + p) for s, p in zip(starts, self.patch_shape))
-
-    def sample(self, batch_size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """image float32 ``(B, C, *patch)``, target int64 ``(B, *patch)``, weight ``(B, *patch)``."""
-        images, targets, weights = [], [], []
-        for _ in range(batch_size):
-            volume = self._pick_volume()
-            window = self._window(volume)
-            images.append(volume.image[(slice(None), *window)])
-            targets.append(volume.target[window])
-            weights.append(volume.weight[window])
-        return np.stack(images), np.stack(targets), np.stack(weights)

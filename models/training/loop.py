@@ -23,6 +23,8 @@ from unet_studio.models.training.session import Session
 
 log = logging.getLogger(__name__)
 
+STALE_CHOICES = ("raise", "restart")
+
 
 def _progress(session: Session, loss: float, lr: float, validated: bool,
               improved: bool) -> TrainProgress:
@@ -90,6 +92,7 @@ def iter_finetune(
     task=None,
     checkpoint_dir=None,
     replay: Sequence[TrainingExample] = (),
+    stale_checkpoint: str = "raise",
 ) -> Generator[TrainProgress, None, FinetuneResult]:
     """Fine-tune (or train from scratch) ``net`` on corrected ``examples``.
 
@@ -98,11 +101,16 @@ def iter_finetune(
     3-class instance task); ``replay``: examples from earlier rounds, mixed into the batches
     at ``config.replay_fraction`` so that a new round does not forget them. Yields a
     :class:`TrainProgress` after every step; returns a :class:`FinetuneResult` whose
-    ``net`` (the same object) holds the best weights.
+    ``net`` (the same object) holds the best weights. A checkpoint in ``checkpoint_dir``
+    from another run (other settings, data or network) raises ValueError, or with
+    ``stale_checkpoint="restart"`` is ignored (and overwritten): a new round starts.
     """
+    if stale_checkpoint not in STALE_CHOICES:
+        raise ValueError(f"stale_checkpoint must be one of {STALE_CHOICES}, "
+                         f"got {stale_checkpoint!r}")
     session = Session(net, examples, config, task=task, checkpoint_dir=checkpoint_dir,
                       replay=replay)
-    if not (config.resume and session.restore()):
+    if not (config.resume and session.restore(stale=stale_checkpoint)):
         _start(session)
     session.start_clock()
     try:

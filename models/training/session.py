@@ -19,15 +19,18 @@ from unet_studio.models.devices import autocast_dtype, resolve_device
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.training import checkpoint as ckpt
 from unet_studio.models.training.augment import augment_batch
-from unet_studio.models.training.harvest import PatchSampler, harvest
+from unet_studio.models.training.harvest import harvest
 from unet_studio.models.training.losses import center_crop, training_loss
+from unet_studio.models.training.sampler import PatchSampler
 from unet_studio.models.training.schedule import (
     Budget,
     frozen_modules,
     make_optimizer,
     set_train_mode,
 )
+from unet_studio.models.training.targets import BOUNDARY
 from unet_studio.models.training.validate import evaluate
+from unet_studio.models.training.zoom import zoom_patches
 
 log = logging.getLogger(__name__)
 
@@ -133,12 +136,23 @@ class Session:
         return torch.autocast(self.device.type, dtype=self.amp_dtype or torch.float32,
                               enabled=self.amp_dtype is not None)
 
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """A training batch on the device, zoomed when the augmentation asks for it."""
+        augment, batch = self.config.augment, self.config.batch_size
+        if augment is None or not augment.zooms:
+            return tuple(torch.from_numpy(a).to(self.device) for a in self.sampler.sample(batch))
+        image, target, weight, zooms, offsets = (
+            torch.from_numpy(a).to(self.device)
+            for a in self.sampler.sample_zoomed(batch, augment))
+        thin = BOUNDARY if self.task.kind == "instance" else None
+        return zoom_patches(image, target, weight, zooms, offsets, self.patch_shape,
+                            thin_class=thin)
+
     def train_step(self, lr: float) -> float:
         """One optimiser step on a fresh augmented batch; returns the batch loss."""
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        image, target, weight = (torch.from_numpy(a).to(self.device)
-                                 for a in self.sampler.sample(self.config.batch_size))
+        image, target, weight = self._batch()
         if self.config.augment is not None:
             image, target, weight = augment_batch(image, target, weight, self.config.augment,
                                                   self.generator)
@@ -187,7 +201,7 @@ class Session:
 
     # -- checkpoints -------------------------------------------------------------------
     def fingerprint(self) -> dict:
-        config = {k: v for k, v in self.config.to_dict().items() if k not in RESUMABLE_CHANGES}
+        config = {k: v for k, v in self.config.fingerprint().items() if k not in RESUMABLE_CHANGES}
         shapes = {k: list(v.shape) for k, v in self.net.state_dict().items()}
         return {"config": config, "task": self.task.to_dict(), "data": self.data.summary,
                 "weights": shapes}
@@ -216,12 +230,17 @@ class Session:
                              rng={"torch": self.generator.get_state()})
         self._last_save = time.monotonic()
 
-    def restore(self) -> bool:
-        """Continue from ``checkpoint_dir/last``; False when there is none."""
+    def restore(self, *, stale: str = "raise") -> bool:
+        """Continue from ``checkpoint_dir/last``; False when there is none, or when it belongs
+        to another run (other settings, data or network) and ``stale`` is ``"restart"``."""
         if self.checkpoint_dir is None or not (self.checkpoint_dir / ckpt.LAST).exists():
             return False
         tensors, document = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.LAST)
         if document["fingerprint"] != self.fingerprint():
+            if stale == "restart":
+                log.info("the checkpoint in %s is from another run; starting afresh",
+                         self.checkpoint_dir)
+                return False
             raise ValueError(
                 f"the checkpoint in {self.checkpoint_dir} belongs to a run with other settings, "
                 "data or network; use another checkpoint folder or resume=False"

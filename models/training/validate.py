@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -73,13 +75,38 @@ def _dice_counts(pred: np.ndarray, true: np.ndarray, classes: int) -> np.ndarray
     return np.array(rows, dtype=np.float64)
 
 
+# Pixels per forward pass when crops are evaluated together (bounds the activations' memory).
+BATCH_PIXELS = 2**20
+
+
+def _batches(crops) -> list[list]:
+    """Crops grouped by shape, each group cut into batches of at most ``BATCH_PIXELS``."""
+    groups: dict[tuple, list] = {}
+    for crop in crops:
+        groups.setdefault(crop.image.shape, []).append(crop)
+    batches = []
+    for shape, members in groups.items():
+        size = max(1, BATCH_PIXELS // math.prod(shape[1:]))
+        batches += [members[i:i + size] for i in range(0, len(members), size)]
+    return batches
+
+
+def _crop_logits(net, batch, device, autocast_dtype) -> torch.Tensor:
+    """Logits ``(N, K, *crop)`` of a batch of equally shaped crops, one forward pass."""
+    image = torch.from_numpy(np.stack([crop.image for crop in batch])).to(device)
+    with torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
+                        enabled=autocast_dtype is not None):
+        return forward_covering(net, image).float()
+
+
 @torch.no_grad()
 def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=None) -> dict:
     """Held-out loss and score over validation crops; {} when there are none.
 
     Returns ``val_loss`` (mean over crops), ``val_metric`` (object F1 at IoU 0.5 for instance
     tasks, mean foreground Dice for semantic ones) and, for instance tasks, the object scores
-    of :func:`unet_studio.models.metrics.object_scores` over all crops together.
+    of :func:`unet_studio.models.metrics.object_scores` over all crops together. Crops of
+    one shape go through the network together (few large passes instead of many small ones).
     """
     if not crops:
         return {}
@@ -87,23 +114,24 @@ def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=Non
     net.eval()
     losses, totals, dice = [], {}, 0.0
     try:
-        for crop in crops:
-            image = torch.from_numpy(np.ascontiguousarray(crop.image))[None].to(device)
-            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32,
-                                enabled=autocast_dtype is not None):
-                logits = forward_covering(net, image).float()
-            target = torch.from_numpy(crop.target)[None].to(device)
-            weight = torch.from_numpy(crop.weight)[None].to(device)
-            losses.append(float(weighted_ce_dice(logits, target, weight, dice_weight=dice_weight)))
-            if task.kind == "instance":
-                probabilities = torch.softmax(logits[0], 0).cpu().numpy()
-                pred = _instance_labels(probabilities) * crop.region
-                for key, value in object_counts(pred, crop.labels).items():
-                    totals[key] = totals.get(key, 0) + value
-            else:
-                pred = _semantic_classes(logits[0])
-                known = crop.target != IGNORE
-                dice = dice + _dice_counts(pred[known], crop.target[known], logits.shape[1])
+        for batch in _batches(crops):
+            logits = _crop_logits(net, batch, device, autocast_dtype)
+            for crop, crop_logits in zip(batch, logits):
+                crop_logits = crop_logits[None]
+                target = torch.from_numpy(crop.target)[None].to(device)
+                weight = torch.from_numpy(crop.weight)[None].to(device)
+                losses.append(float(weighted_ce_dice(crop_logits, target, weight,
+                                                     dice_weight=dice_weight)))
+                if task.kind == "instance":
+                    probabilities = torch.softmax(crop_logits[0], 0).cpu().numpy()
+                    pred = _instance_labels(probabilities) * crop.region
+                    for key, value in object_counts(pred, crop.labels).items():
+                        totals[key] = totals.get(key, 0) + value
+                else:
+                    pred = _semantic_classes(crop_logits[0])
+                    known = crop.target != IGNORE
+                    dice = dice + _dice_counts(pred[known], crop.target[known],
+                                               crop_logits.shape[1])
     finally:
         net.train(was_training)
     result = {"val_loss": float(np.mean(losses))}

@@ -32,12 +32,19 @@ def test_finetune_saves_a_loadable_model_with_lineage(tmp_path, tiny_model, test
     reviewed = np.zeros((2, 160, 160), dtype=np.uint8)
     reviewed[0, :, :120] = 1  # frame 0 mostly reviewed, frame 1 not at all
     tifffile.imwrite(tmp_path / "reviewed.tif", reviewed, metadata={"axes": "TYX"})
+    frame = tifffile.imread(test_data_dir / "train_img.tif")[1, :64, :80]  # a second, 2D image
+    frame_labels = tifffile.imread(test_data_dir / "train_labels.tif")[1, :64, :80]
+    tifffile.imwrite(tmp_path / "frame.tif", frame)
+    tifffile.imwrite(tmp_path / "frame_labels.tif", frame_labels)
+    tifffile.imwrite(tmp_path / "frame_reviewed.tif", np.ones((64, 80), np.uint8))
     out = tmp_path / "round-1"
     result = _cli("finetune", "--image", test_data_dir / "train_img.tif",
                   "--labels", test_data_dir / "train_labels.tif",
-                  "--reviewed", tmp_path / "reviewed.tif", "--model", tiny_model, "-o", out,
+                  "--reviewed", tmp_path / "reviewed.tif", "--image", tmp_path / "frame.tif",
+                  "--labels", tmp_path / "frame_labels.tif", "--reviewed",
+                  tmp_path / "frame_reviewed.tif", "--model", tiny_model, "-o", out,
                   "--max-steps", 6, "--patch-size", 64, "--batch-size", 2, "--device", "cpu",
-                  cwd=tmp_path)
+                  "--train-layers", "decoder", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"saved fine-tuned model to {out}" in result.stdout
     assert "f1_50" in result.stdout and "step 6" in result.stderr
@@ -46,8 +53,16 @@ def test_finetune_saves_a_loadable_model_with_lineage(tmp_path, tiny_model, test
     net = load_model(out)
     meta = net.metadata
     assert meta["parent"]["path"] == str(tiny_model)
-    assert meta["training_data"]["summary"]["reviewed_pixels"] == 160 * 120
+    assert meta["training_data"]["summary"]["reviewed_pixels"] == 160 * 120 + 64 * 80
+    assert meta["training_data"]["summary"]["examples"] == 2
+    assert [f["image"] for f in meta["training_data"]["files"]][1] == str(tmp_path / "frame.tif")
     assert meta["finetune"]["steps"] == 6 and meta["finetune"]["config"]["max_steps"] == 6
+    assert meta["finetune"]["config"]["train_layers"] == "decoder"
+    import torch
+
+    base = load_model(tiny_model)  # decoder only: the encoder is the parent's
+    for name, value in base.encoder.state_dict().items():
+        assert torch.equal(value, net.encoder.state_dict()[name]), name
     assert {"f1_50", "val_loss"} <= set(meta["metrics"]) and meta["date"]
     assert (out / "card.md").read_text().startswith("# round-1")
     assert not (out / ".checkpoints").exists()

@@ -137,6 +137,10 @@ def test_resume_refuses_a_checkpoint_of_another_run(example, tmp_path):
         finetune(tiny_unet(), [example], other, checkpoint_dir=tmp_path)
     longer = FinetuneConfig(**{**QUICK, "max_steps": 4})  # a bigger budget is fine
     assert finetune(tiny_unet(), [example], longer, checkpoint_dir=tmp_path).steps == 4
+    restarted = finetune(tiny_unet(), [example], other, checkpoint_dir=tmp_path,
+                         stale_checkpoint="restart")  # what the Train panel asks for
+    assert [h["step"] for h in restarted.history][0] == 1 and restarted.steps == 4
+    assert ckpt.load_checkpoint(tmp_path / ckpt.LAST)[1]["config"]["learning_rate"] == 1e-2
 
 
 def test_a_failed_save_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -271,3 +275,83 @@ def test_without_held_out_data_no_step_claims_a_validation(example):
     assert len(steps) == 5
     assert not any(step.validated for step in steps)
     assert all(step.val_loss is None for step in steps)
+
+
+def test_zoom_augmentation_trains_and_repeats_with_a_seed(example):
+    from unet_studio.models.training import AugmentConfig
+
+    augment = AugmentConfig(zoom_probability=1.0, zoom_range=(0.5, 2.0))
+    config = FinetuneConfig(**{**QUICK, "max_steps": 2, "val_fraction": 0.0,
+                               "augment": augment})
+    first = finetune(tiny_unet(), [example], config)
+    second = finetune(tiny_unet(), [example], config)
+    assert np.isfinite([h["loss"] for h in first.history]).all()
+    assert [h["loss"] for h in first.history] == [h["loss"] for h in second.history]
+    plain = finetune(tiny_unet(), [example], FinetuneConfig(**{**QUICK, "max_steps": 2,
+                                                               "val_fraction": 0.0}))
+    assert [h["loss"] for h in plain.history] != [h["loss"] for h in first.history]
+
+
+CRASHING_RUN = textwrap.dedent("""
+    import sys, numpy as np, tifffile, torch
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.training import FinetuneConfig, TrainingExample, iter_finetune
+    folder, data, out = sys.argv[1:4]
+    image = tifffile.imread(data + "/train_img.tif")[0, :96, :96]
+    labels = tifffile.imread(data + "/train_labels.tif")[0, :96, :96].astype(np.int32)
+    torch.manual_seed(0)
+    net = build_model("unet", base_channels=4, depth=2)
+    config = FinetuneConfig(**eval(out))
+    for progress in iter_finetune(net, [TrainingExample(image, labels)], config,
+                                  checkpoint_dir=folder):
+        print(progress.step, flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_after_a_crash_training_resumes_from_the_last_checkpoint(example, tmp_path,
+                                                                  test_data_dir):
+    options = {**QUICK, "max_steps": 10_000, "val_every": 2, "val_fraction": 0.0}
+    child = subprocess.Popen([sys.executable, "-c", CRASHING_RUN, str(tmp_path),
+                              str(test_data_dir), repr(options)], stdout=subprocess.PIPE,
+                             text=True)
+    for line in child.stdout:
+        if int(line) >= 5:  # checkpoints were written at steps 2 and 4
+            break
+    os.kill(child.pid, signal.SIGKILL)  # no cleanup, no final save: a crash
+    child.wait()
+    _, document = ckpt.load_checkpoint(tmp_path / ckpt.LAST)
+    saved = document["step"]
+    assert saved >= 4 and saved % 2 == 0
+    config = FinetuneConfig(**{**options, "max_steps": saved + 3})
+    resumed = iter_finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path)
+    assert next(resumed).step == saved + 1
+    for _ in resumed:
+        pass
+    assert ckpt.load_checkpoint(tmp_path / ckpt.LAST)[1]["step"] == saved + 3
+
+
+def _gradient_norm(net) -> float:
+    grads = [p.grad for p in net.parameters() if p.grad is not None]
+    return float(torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g)
+                                                       for g in grads])))
+
+
+def test_gradients_are_clipped_and_norms_and_biases_skip_weight_decay(example):
+    from unet_studio.models.training.session import Session
+
+    norms = {}
+    for clip in (0.0, 0.01):
+        config = FinetuneConfig(**{**QUICK, "max_steps": 1, "grad_clip": clip,
+                                   "val_fraction": 0.0, "augment": None})
+        session = Session(tiny_unet(), [example], config)
+        session.train_step(1e-3)
+        norms[clip] = _gradient_norm(session.net)  # the gradients the step used
+    assert norms[0.0] > 0.05 and norms[0.01] <= 0.01 * 1.001
+    decay, no_decay = session.optimizer.param_groups
+    assert decay["weight_decay"] == config.weight_decay and no_decay["weight_decay"] == 0.0
+    assert all(p.ndim > 1 for p in decay["params"]) and all(p.ndim <= 1
+                                                            for p in no_decay["params"])
+    norm_weights = {id(m.weight) for m in session.net.modules()
+                    if isinstance(m, torch.nn.BatchNorm2d)}
+    assert norm_weights <= {id(p) for p in no_decay["params"]}

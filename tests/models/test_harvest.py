@@ -153,3 +153,49 @@ def test_examples_are_validated(frame):
     with pytest.raises(ValueError, match="no reviewed"):
         _harvest([TrainingExample(image, labels, np.zeros(labels.shape, bool))],
                  FinetuneConfig(max_steps=1))
+
+
+@pytest.mark.parametrize("fraction", [0.05, 0.15, 0.3])
+def test_the_held_out_share_is_close_to_the_request(frame, fraction):
+    image, labels = frame
+    stack = np.stack([np.roll(image, 13 * z, axis=1) for z in range(24)])  # 24 slices
+    stack_labels = np.stack([np.roll(labels, 13 * z, axis=1) for z in range(24)])
+    reviewed = np.ones(stack.shape, dtype=bool)
+    reviewed[:, :, 120:] = False  # three quarters of every slice reviewed
+    config = FinetuneConfig(max_steps=1, val_fraction=fraction)
+    data = _harvest([TrainingExample(stack, stack_labels, reviewed)], config, patch=(64, 64))
+    summary = data.summary
+    share = summary["val_pixels"] / summary["reviewed_pixels"]
+    assert share == pytest.approx(fraction, rel=0.1)
+    assert summary["reviewed_pixels"] - summary["train_pixels"] == summary["val_pixels"]
+    assert len({crop.image.shape for crop in data.val}) == 1  # one shape: evaluated together
+
+
+def test_held_out_pixels_are_capped(frame, monkeypatch):
+    from unet_studio.models.training import harvest as harvest_module
+
+    image, labels = frame
+    monkeypatch.setattr(harvest_module, "MAX_VAL_PIXELS", 3000)
+    data = _harvest([TrainingExample(image, labels)], FinetuneConfig(max_steps=1,
+                                                                     val_fraction=0.5),
+                    patch=(32, 32))
+    assert 2000 <= data.summary["val_pixels"] <= 4000
+
+
+def test_crops_evaluated_together_score_as_one_by_one(frame):
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.training.validate import evaluate
+
+    image, labels = frame
+    config = FinetuneConfig(max_steps=1, val_fraction=0.3)
+    data = _harvest([TrainingExample(image, labels)], config, patch=(32, 32))
+    assert len(data.val) >= 4
+    torch.manual_seed(0)
+    net = build_model("unet", base_channels=4, depth=2)
+    cpu = torch.device("cpu")
+    together = evaluate(net, data.val, task=TASK, dice_weight=1.0, device=cpu)
+    alone = [evaluate(net, [crop], task=TASK, dice_weight=1.0, device=cpu) for crop in data.val]
+    assert together["val_loss"] == pytest.approx(np.mean([a["val_loss"] for a in alone]),
+                                                 rel=1e-5)
+    assert together["n_true"] == sum(a["n_true"] for a in alone)
+    assert together["n_pred"] == sum(a["n_pred"] for a in alone)

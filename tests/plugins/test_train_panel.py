@@ -3,8 +3,13 @@ before/after metrics, accept with re-prediction, rollback, pause and cancel."""
 
 from __future__ import annotations
 
+import shutil
+
+import numpy as np
 import pytest
 from qtpy.QtCore import Qt
+
+from unet_studio.app.qt import train_logic
 
 pytestmark = pytest.mark.qt
 
@@ -32,7 +37,7 @@ def panels(corrected, qtbot):
     return train, segment
 
 
-def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot):
+def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_path):
     train, segment = panels
     session = corrected.session
     parent = session.model
@@ -46,13 +51,29 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot):
     assert before and after  # val_loss before and after, side by side
     assert train.accept_button.isEnabled() and train.round.saved.parent == session.project.models_dir
 
+    reviewed_before = np.array(session.host.current_labels())[3:9]
     with qtbot.waitSignal(segment.finished, timeout=60_000):  # accepting re-predicts the image
         train.accept_button.click()
     new_model = session.model
     assert new_model.source == "project" and new_model.parent == str(parent.path)
     assert new_model.metadata["training_data"] and "metrics_before" in new_model.metadata
-    actions = [entry["action"] for entry in session.project.history()]
+    assert np.array_equal(np.array(session.host.current_labels())[3:9], reviewed_before)
+    history = session.project.history()
+    actions = [entry["action"] for entry in history]
     assert "fine-tune" in actions and "accept model" in actions
+    logged = next(entry for entry in history if entry["action"] == "fine-tune")
+    assert logged["steps"] == 6 and logged["data"]["reviewed_pixels"] == 6 * 96 * 96
+    # The round is a standalone model folder: it loads anywhere with its lineage and card.
+    from unet_studio.models.weights import load_model
+
+    copy = shutil.copytree(new_model.path, tmp_path / "elsewhere")
+    meta = load_model(copy).metadata
+    assert meta["parent"]["path"] == str(parent.path) and meta["date"]
+    assert meta["training_data"]["summary"]["reviewed_pixels"] == 6 * 96 * 96
+    assert meta["finetune"]["steps"] == 6 and "val_loss" in meta["metrics"]
+    assert (copy / "card.md").read_text().startswith(f"# {new_model.name}")
+    replay = train_logic.load_replay(session.project)  # the accepted round is remembered
+    assert len(replay) == 1 and replay.examples[0].reviewed.any()
 
     index = train.versions_combo.findText(parent.name, Qt.MatchFlag.MatchStartsWith)
     assert index >= 0  # the parent is an earlier version
@@ -84,6 +105,14 @@ def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot):
     checkpoints = train.round.checkpoint_dir
     assert any(checkpoints.glob("*.safetensors"))  # the best and last weights were kept
     assert not train.accept_button.isEnabled()
+    # More corrections make that checkpoint stale: the next round starts afresh, it does not
+    # refuse to train.
+    corrected.session.ensure_reviewed().mark_region((slice(9, 11), slice(None), slice(None)))
+    corrected.session.reviewed_changed_by_user()
+    with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
+        train.start(config=_config(max_steps=3))
+    assert blocker.args[0].steps == 3 and blocker.args[0].history[0]["step"] == 1
+    assert blocker.args[0].data_summary["reviewed_pixels"] == 8 * 96 * 96
 
 
 def test_nothing_reviewed_is_a_message(studio, nuclei_crop, qtbot):
@@ -120,3 +149,83 @@ def test_gui_keeps_ticking_while_training(corrected, panels, qtbot):
     during = [t for t in ticks if steps[0] <= t <= steps[-1]]
     longest = max(b - a for a, b in zip(during, during[1:]))
     assert longest < 0.25, f"the GUI thread stalled {1000 * longest:.0f} ms"
+
+
+@pytest.mark.slow
+def test_paused_time_does_not_count_against_the_time_budget(corrected, panels, qtbot):
+    """A "2 s" budget typed in the panel, paused for longer than the budget: the run goes on
+    after Resume and stops at 2 s of training time, however long the pause was."""
+    import dataclasses
+    import time
+
+    train, _ = panels
+    train.budget_edit.setText("2 s")
+    config = dataclasses.replace(train.config(), batch_size=2, patch_size=32, augment=None,
+                                 val_fraction=0.3, val_every=5, checkpoint_seconds=0.0)
+    assert config.max_seconds == 2.0 and config.epochs is None
+    seen = []  # (wall clock, progress)
+    with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
+        train.start(config=config)
+        train.worker.yielded.connect(lambda p: seen.append((time.monotonic(), p)))
+        qtbot.waitUntil(lambda: bool(seen) and seen[-1][1].elapsed > 0.5, timeout=60_000)
+        with qtbot.waitSignal(train.worker.paused, timeout=30_000):
+            train.pause_button.click()
+        paused_at, before = time.monotonic(), len(seen)
+        qtbot.wait(3000)  # longer than the whole budget
+        assert len(seen) == before and train.worker is not None  # held, not finished
+        train.pause_button.click()
+    result = blocker.args[0]
+    resumed = [p for t, p in seen if t > paused_at]
+    assert resumed, "no step ran after Resume: the pause was counted against the budget"
+    last_before = seen[before - 1][1].elapsed
+    assert resumed[0].elapsed - last_before < 1.0  # the clock did not run while paused
+    assert result.stopped == "max_seconds" and 2.0 <= result.elapsed < 3.5
+    assert seen[-1][0] - seen[0][0] > 3.0 + 1.0  # wall time included the pause
+
+
+@pytest.mark.slow
+def test_a_network_built_in_the_models_panel_trains_decoder_only_and_is_auto_accepted(
+        corrected, panels, qtbot):
+    import dataclasses
+    from types import SimpleNamespace
+
+    import torch
+
+    from unet_studio.app.qt.models_panel import ModelsPanel
+    from unet_studio.models.weights import load_model
+
+    train, _ = panels
+    session = corrected.session
+    models = ModelsPanel(session)
+    qtbot.addWidget(models)
+    builder = models.builder
+    builder.arch_combo.setCurrentText("unet")
+    builder.fields["base_channels"].setValue(4)
+    builder.fields["depth"].setValue(2)
+    builder.name_edit.setText("fresh")
+    torch.manual_seed(0)
+    with qtbot.waitSignal(builder.created, timeout=30_000) as built:
+        builder.create_button.click()
+    assert session.model.path == built.args[0] and session.model.name == "fresh"
+
+    train.layers_combo.setCurrentText("decoder")
+    train.auto_accept.setChecked(True)
+    train.repredict_check.setChecked(False)
+    config = dataclasses.replace(train.config(), max_seconds=None, max_steps=15, batch_size=2,
+                                 patch_size=32, augment=None, val_fraction=0.3, val_every=5,
+                                 learning_rate=3e-3)
+    assert config.train_layers == "decoder"
+    with qtbot.waitSignal(train.accepted, timeout=120_000) as accepted:
+        train.start(config=config)
+    saved = accepted.args[0]
+    assert session.model.path == saved and session.model.parent == "user:fresh"
+    record = load_model(saved).metadata["finetune"]  # accepted because it was better
+    before, after = record["metrics_before"], record["metrics_after"]
+    assert train_logic.is_better(SimpleNamespace(metrics_before=before, metrics_after=after,
+                                                 improved=after["val_loss"] < before["val_loss"]))
+    fresh, tuned = load_model(built.args[0]), load_model(saved)
+    for name, value in fresh.encoder.state_dict().items():  # decoder only: encoder untouched
+        assert torch.equal(value, tuned.encoder.state_dict()[name]), name
+    assert any(not torch.equal(v, tuned.decoder.state_dict()[k])
+               for k, v in fresh.decoder.state_dict().items())
+
