@@ -67,12 +67,41 @@ def measure(path: Path, repeats: int) -> dict[str, float]:
             "size_gib": stack.data.size * stack.dtype.itemsize / 2**30}
 
 
+def output_pass(folder: Path, planes: int) -> None:
+    """``open_output`` of a (planes, 2048, 2048) uint8 mask: time to fill it plane by plane
+    (as tiles would), time of the compression pass at the end, file size and peak RSS."""
+    import resource
+
+    from scipy import ndimage
+
+    from unet_studio.app.io import open_output
+
+    rng = np.random.default_rng(0)
+    blobs = (ndimage.gaussian_filter(rng.random((2048, 2048), dtype=np.float32), 8) > 0.5)
+    target = folder / "mask.tif"
+    start = time.perf_counter()
+    with open_output(target, (planes, 2048, 2048), np.uint8, axes="ZYX", kind="mask") as out:
+        for z in range(planes):
+            out[z] = np.roll(blobs, z, axis=0)
+        filled = time.perf_counter()
+    done = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nopen_output {planes}x2048x2048 uint8 ({planes * 4} MiB): fill {filled - start:.1f} s, "
+          f"compression pass {done - filled:.1f} s, file {target.stat().st_size / 2**20:.1f} MiB, "
+          f"peak RSS of the process {peak:.0f} MiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--folder", type=Path, default=None, help="where to build the files")
+    parser.add_argument("--output-planes", type=int, default=0, help="instead, time open_output's "
+                        "compression pass on a mask of this many 2048x2048 planes (128: 512 MiB)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        if args.output_planes:
+            output_pass(Path(folder), args.output_planes)
+            return
         files = make_files(Path(folder))
         print("| file | pixels | open (median) | RSS growth on open | bytes read on open | one 512x512 plane |")
         print("|---|---|---|---|---|---|")

@@ -4,7 +4,8 @@
 size in tiles and streams the output into ``out``; ``predict_tiled`` drains it. The whole
 pipeline (normalisation, slice-by-slice 2D, post-processing) is ``iter_predict_image`` /
 ``predict_image``. Which tiles feed which output region is ``models.tiling``; the device side
-(autocast, transfers, TTA) is ``models.tile_runner``.
+(autocast, transfers, TTA) is ``models.tile_runner``; the automatic tile and batch size,
+``models.tile_size``.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from unet_studio.models.devices import free_memory_bytes, is_out_of_memory, release_memory
+from unet_studio.models.devices import is_out_of_memory, release_memory
 from unet_studio.models.mapped import PageReleaser
-from unet_studio.models.tile_runner import HOST_TILE_WINDOW, InferenceSession
+from unet_studio.models.tile_runner import InferenceSession
+from unet_studio.models.tile_size import choose_tile_shape, default_batch
 from unet_studio.models.tiling import (
     NetGeometry,
     TilePlan,
@@ -33,7 +35,6 @@ from unet_studio.models.tiling import (
 log = logging.getLogger(__name__)
 
 MODES = ("auto", "exact", "blend")
-MAX_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -63,44 +64,6 @@ def plan_mode(geometry: NetGeometry, mode: str) -> str:
     if mode == "blend" or (mode == "auto" and not geometry.tile_exact):
         return "blend"
     return "valid" if geometry.padding == "valid" else "exact"
-
-
-def _memory_budget(session: InferenceSession) -> int | None:
-    free = free_memory_bytes(session.device)
-    return None if free is None else int(0.6 * free)
-
-
-def choose_tile_shape(session, geometry: NetGeometry, in_channels: int) -> tuple[int, ...]:
-    """Core shape for tiles: from free memory on CUDA (one measured forward), else fixed.
-
-    Cores are at least twice the halo, so the overlap costs at most ~4x work per pixel in
-    the worst case and much less for the sizes memory allows.
-    """
-    dims = geometry.spatial_dims
-    budget = _memory_budget(session)
-    if budget is None:
-        side = HOST_TILE_WINDOW[dims]
-        return tuple(max(round_down(side - 2 * h, d), round_down(2 * h, d))
-                     for h, d in zip(geometry.halo, geometry.size_divisor))
-    probe = geometry.valid_window(tuple(2 * h + 4 * d for h, d in
-                                        zip(geometry.halo, geometry.size_divisor)))
-    per_pixel = session.measure_bytes_per_pixel(probe, in_channels)
-    side = (budget / max(per_pixel, 1.0)) ** (1.0 / dims)
-    return tuple(round_down(side - 2 * h, d) for h, d in zip(geometry.halo, geometry.size_divisor))
-
-
-def _default_batch(session, plan: TilePlan, in_channels: int) -> int:
-    """Tiles per forward: as many as fit the memory budget (small tiles, e.g. the slices of
-    a stack, are batched so the device is kept busy), at most MAX_BATCH."""
-    if len(plan) == 1:
-        return 1
-    window_pixels = math.prod(plan.window_shape)
-    budget = _memory_budget(session)
-    if budget is None:
-        host_pixels = HOST_TILE_WINDOW[len(plan.window_shape)] ** len(plan.window_shape)
-        return int(max(1, min(8, len(plan), host_pixels // window_pixels)))
-    per_window = session.measure_bytes_per_pixel(plan.window_shape, in_channels) * window_pixels
-    return int(max(1, min(MAX_BATCH, len(plan), budget // max(per_window, 1.0))))
 
 
 class _CoreSink:
@@ -195,13 +158,16 @@ def _recover(session, plan: TilePlan, pending, geometry, batch_size):
         log.info("out of memory: batch %d -> %d", batch_size, batch_size // 2)
         return plan, batch_size // 2
     smaller = _smaller_core(plan, geometry)
-    if smaller is None:
+    new_plan = None if smaller is None else subdivide(plan, list(pending), smaller, geometry)
+    # A smaller core does not always give a smaller window: an axis shorter than core + 2
+    # halo keeps its whole-axis window. Only a smaller window is progress (else: a loop).
+    if new_plan is None or math.prod(new_plan.window_shape) >= math.prod(plan.window_shape):
         if session.device.type == "cpu":
             raise MemoryError("out of memory even with the smallest tile on the CPU")
         session.fall_back_to_cpu()
         return plan, 1
-    log.info("out of memory: core %s -> %s", plan.core_shape, smaller)
-    return subdivide(plan, list(pending), smaller, geometry), 1
+    log.info("out of memory: window %s -> %s", plan.window_shape, new_plan.window_shape)
+    return new_plan, 1
 
 
 def check_input(net, image) -> object:
@@ -218,15 +184,16 @@ def check_input(net, image) -> object:
 
 
 def prepare_plan(session, net, spatial_shape, *, tile_shape=None, mode="auto", outers=((),),
-                 batch_size=None) -> tuple[TilePlan, NetGeometry, int]:
-    """The plan, geometry and batch size for ``net`` over ``spatial_shape``."""
+                 batch_size=None, first=None) -> tuple[TilePlan, NetGeometry, int]:
+    """The plan, geometry and batch size for ``net`` over ``spatial_shape``; ``first``: the
+    region (a slice per outer then spatial axis) whose tiles run first (``make_plan``)."""
     geometry = NetGeometry.from_net(net)
     kind = plan_mode(geometry, mode)
     if tile_shape is None:
-        tile_shape = choose_tile_shape(session, geometry, int(net.in_channels))
-    plan = make_plan(kind, spatial_shape, tile_shape, geometry, outers=outers)
+        tile_shape = choose_tile_shape(session, net, geometry)
+    plan = make_plan(kind, spatial_shape, tile_shape, geometry, outers=outers, first=first)
     if batch_size is None:
-        batch_size = _default_batch(session, plan, int(net.in_channels))
+        batch_size = default_batch(session, net, plan, geometry)
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     return plan, geometry, int(batch_size)
@@ -241,7 +208,8 @@ def _output_array(out, shape: tuple[int, ...]):
 
 
 def iter_predict(net, image, *, tile_shape=None, device="auto", batch_size=None, amp=True,
-                 out=None, mode="auto", tta=False) -> Generator[TileProgress, None, object]:
+                 out=None, mode="auto", tta=False, first=None,
+                 ) -> Generator[TileProgress, None, object]:
     """Network output ``(out_channels, *spatial)`` float32 for ``image``, tile by tile.
 
     ``image``: ``(*spatial)`` or ``(C, *spatial)``, any array-like (read tile by tile).
@@ -249,13 +217,15 @@ def iter_predict(net, image, *, tile_shape=None, device="auto", batch_size=None,
     than the image gives one tile. ``mode``: "auto" (exact for tile-local networks, else
     blend), "exact" or "blend". ``out``: destination (ndarray, np.memmap, zarr array), else a
     new array. Yields ``TileProgress`` after each tile; closing the generator stops between
-    tiles, leaving finished regions written and the rest of ``out`` untouched.
+    tiles, leaving finished regions written and the rest of ``out`` untouched. ``first``:
+    a region (a slice per spatial axis) whose tiles run first, nearest its centre first;
+    the result is the same in any order.
     """
     source = check_input(net, image)
     spatial = tuple(int(n) for n in source.shape[1:])
     with InferenceSession(net, device, amp=amp, tta=tta) as session:
         plan, geometry, batch = prepare_plan(session, net, spatial, tile_shape=tile_shape,
-                                             mode=mode, batch_size=batch_size)
+                                             mode=mode, batch_size=batch_size, first=first)
         out = _output_array(out, (int(net.out_channels), *spatial))
         pages = PageReleaser(image, out)
         yield from iter_run_plan(session, source, plan, out, geometry, batch, pages)

@@ -19,7 +19,9 @@ from unet_studio.models import postprocess as post
 from unet_studio.models.inference import iter_run_plan, prepare_plan
 from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.normalize import percentile_range
+from unet_studio.models.provisional import provisional_labels
 from unet_studio.models.task import TaskSpec
+from unet_studio.models.tile_order import tile_priority
 from unet_studio.models.tile_runner import InferenceSession
 from unet_studio.models.views import ModelInputView, StackLayout
 
@@ -30,7 +32,8 @@ OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float
 @dataclass(frozen=True)
 class ImageProgress:
     """``done`` of ``total`` steps; ``region`` (over the output's non-channel axes) is final
-    for "predict" steps of mask/probability outputs and for every "postprocess" step."""
+    for "predict" steps of mask/probability outputs and for every "postprocess" step; for
+    labels with ``provisional``, a "predict" step's region holds that tile's quick labels."""
 
     stage: str
     done: int
@@ -98,6 +101,7 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
                        output_type: str = "labels", tile_shape=None, device="auto",
                        batch_size=None, amp=True, mode="auto", tta=False, out=None,
                        scale: dict | None = None, postprocess: dict | None = None,
+                       first: dict | None = None, provisional: bool = False,
                        ) -> Generator[ImageProgress, None, object]:
     """Labels ``int32``, mask ``uint8`` or probabilities ``float32`` for a whole stack.
 
@@ -109,6 +113,14 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     ``task.extra["postprocess"]``. Mask and probability outputs stream into
     ``out`` tile by tile; labels keep two bits per pixel of one time point in memory until
     its watershed. Closing the generator stops between tiles.
+
+    ``first``: what to do first, a slice per axis letter of the result (e.g. the frame and
+    field of view on screen, ``{"T": slice(3, 4), "Y": slice(0, 200), "X": ...}``; axes left
+    out count as whole): its time point runs first, and within each, the tiles meeting it,
+    nearest its centre first. The result is the same in any order. ``provisional``: for
+    instance labels, each finished tile also writes quick labels of its core into ``out``
+    (see ``provisional_labels``), so a viewer of ``out`` sees objects arrive tile by tile;
+    the group's watershed labels replace them when the group is done.
     """
     task = task or getattr(net, "task", None) or TaskSpec()
     if output_type not in OUTPUT_TYPES:
@@ -124,10 +136,13 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
         inner = [range(layout.sizes[a]) for a in layout.inner_axes]
         plan, geometry, batch = prepare_plan(
             session, net, layout.spatial_shape, tile_shape=tile_shape, mode=mode,
-            outers=list(itertools.product(*inner)), batch_size=batch_size)
+            outers=list(itertools.product(*inner)), batch_size=batch_size,
+            first=_first_region(layout, first, layout.inner_axes + layout.spatial_axes))
         run = _StackRun(session, ModelInputView(image, layout, lo, hi), layout, plan, geometry,
                         batch, out, task, output_type, postprocess_options(task, postprocess), scale,
                         PageReleaser(image, out))
+        run.order_groups(_first_region(layout, first, layout.group_axes))
+        run.provisional = provisional and run.watershed
         yield from run.iter_all()
     return out
 
@@ -142,10 +157,19 @@ class _StackRun:
         self.out, self.task, self.output_type = out, task, output_type
         self.options, self.scale, self.pages = options, scale, pages
         self.watershed = output_type == "labels" and task.kind == "instance"
+        self.provisional = False  # write quick per-tile labels (see iter_predict_image)
+        self.next_id = 1  # first id of the next tile's provisional labels
         self.done = 0
         self.groups = list(itertools.product(*[range(layout.sizes[a])
                                                for a in layout.group_axes]))
         self.total = len(self.groups) * (len(plan) + int(self.watershed))
+
+    def order_groups(self, first: tuple[slice, ...] | None) -> None:
+        """Run the group (time point) meeting ``first`` (a slice per group axis) first, then
+        the others nearest first."""
+        if first is not None and self.groups and self.groups[0]:
+            self.groups.sort(key=lambda group: tile_priority(
+                tuple(slice(i, i + 1) for i in group), first))
 
     def iter_all(self) -> Generator[ImageProgress, None, None]:
         for group in self.groups:
@@ -167,12 +191,33 @@ class _StackRun:
         group_region = tuple(slice(i, i + 1) for i in group)
         for progress in iter_run_plan(self.session, group_source, self.plan, destination,
                                       self.geometry, self.batch, self.pages):
+            if self.provisional:
+                self._write_provisional(masks, group, progress.region)
             self.done += 1
             yield ImageProgress("predict", self.done, self.total, group_region + progress.region)
         if self.watershed:
             self.out[(*group, Ellipsis)] = _group_labels(masks, layout, self.options, self.scale)
             self.done += 1
             yield ImageProgress("postprocess", self.done, self.total, group_region)
+
+    def _write_provisional(self, masks, group, region) -> None:
+        """Quick labels of one finished tile's core, with ids unique in this run so far."""
+        labels, count = provisional_labels(masks[(0, *region)], masks[(1, *region)])
+        if count:
+            labels[labels > 0] += self.next_id - 1
+            self.next_id += count
+        self.out[(*group, *region)] = labels
+
+
+def _first_region(layout, first: dict | None, axes) -> tuple[slice, ...] | None:
+    """``first`` (slices by axis letter) over ``axes``, whole axes where it says nothing."""
+    if first is None:
+        return None
+    unknown = set(first) - set(layout.outer_axes + layout.spatial_axes) - {"C"}
+    if unknown:
+        raise ValueError(f"first names axes {sorted(unknown)} that the result does not have "
+                         f"({''.join(layout.outer_axes + layout.spatial_axes)})")
+    return tuple(first.get(a, slice(0, layout.sizes[a])) for a in axes)
 
 
 def _group_labels(masks, layout, options, scale) -> np.ndarray:

@@ -19,21 +19,23 @@ from unet_studio.models.devices import autocast_dtype, release_memory, resolve_d
 
 log = logging.getLogger(__name__)
 
-# Window side per spatial rank where the device cannot report free memory (CPU, MPS).
-# Measured on the CPU (2D U-Net, depth 4, fp32): peak activations ~35 bytes per window pixel
-# per unit of base width, so a 768^2 window at base 32 needs ~0.7 GB.
-HOST_TILE_WINDOW = {1: 1 << 16, 2: 768, 3: 128}
-
 
 class InferenceSession:
-    """Context manager: ``with InferenceSession(net, "auto") as session: session.submit(...)``."""
+    """Context manager: ``with InferenceSession(net, "auto") as session: session.submit(...)``.
 
-    def __init__(self, net, device="auto", *, amp: bool = True, tta: bool = False):
+    ``overlap`` (CUDA only): pinned host buffers and asynchronous copies, so reading the next
+    batch overlaps with the current one's transfer and compute; off, every batch is copied and
+    waited for in turn (what ``benchmarks/bench_gpu.py`` compares against).
+    """
+
+    def __init__(self, net, device="auto", *, amp: bool = True, tta: bool = False,
+                 overlap: bool = True):
         self.net = net
         self.device = resolve_device(device)
         self.amp = amp
         self.dtype = autocast_dtype(self.device, amp)
         self.tta = tta
+        self.overlap = overlap
         self._was_training = net.training
         self._home = _module_device(net)
 
@@ -52,6 +54,11 @@ class InferenceSession:
     def uses_cuda(self) -> bool:
         return self.device.type == "cuda"
 
+    @property
+    def overlaps(self) -> bool:
+        """Pinned buffers and asynchronous transfers are in use (CUDA with ``overlap``)."""
+        return self.uses_cuda and self.overlap
+
     def fall_back_to_cpu(self) -> None:
         """Continue on the CPU after the GPU cannot hold even the smallest tile."""
         import torch
@@ -67,15 +74,15 @@ class InferenceSession:
         import torch
 
         host = torch.empty((len(windows), *windows[0].shape), dtype=torch.float32,
-                           pin_memory=self.uses_cuda)
+                           pin_memory=self.overlaps)
         host_array = host.numpy()
         for index, window in enumerate(windows):
             host_array[index] = window
-        x = host.to(self.device, non_blocking=True)
+        x = host.to(self.device, non_blocking=self.overlaps)
         with torch.inference_mode(), self._autocast():
             y = self._forward(x).float()
-        if not self.uses_cuda:
-            return (y, None, host)
+        if not self.overlaps:  # CPU, or transfers off: the result is ready (copied) now
+            return (y.cpu(), None, host)
         result = torch.empty(y.shape, dtype=torch.float32, pin_memory=True)
         result.copy_(y, non_blocking=True)
         done = torch.cuda.Event()

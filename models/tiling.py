@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from unet_studio.models.tile_order import order_tiles
+
 PLAN_MODES = ("exact", "valid", "blend")
 
 
@@ -230,11 +232,13 @@ def exact_axis_shapes(size: int, core: int, divisor: int, halo: int, *,
 
 
 def make_plan(mode, image_shape, core_shape, geometry: NetGeometry, *, outers=((),),
-              overlap: float = 0.25) -> TilePlan:
+              overlap: float = 0.25, first=None) -> TilePlan:
     """A plan over ``image_shape`` (spatial) for every index in ``outers``.
 
     ``core_shape``: the core per tile (blend: the window is the core plus the halo on each
     side, and windows overlap by ``overlap``); larger than the image means one tile.
+    ``first``: a region (a slice per outer then spatial axis) whose tiles run first, nearest
+    its centre first (``models.tile_order``); the tiles, hence the result, are the same.
     """
     if not 0 <= overlap < 1:
         raise ValueError(f"overlap must be in [0, 1), got {overlap}")
@@ -244,14 +248,15 @@ def make_plan(mode, image_shape, core_shape, geometry: NetGeometry, *, outers=((
     whole = tuple(slice(0, s) for s in image_shape)
     tiles = _tiles(mode, [(outer, whole) for outer in outers], layout, geometry)
     return TilePlan(mode, image_shape, layout["window"], layout["out_tile"], layout["core"],
-                    tuple(tiles), overlap)
+                    order_tiles(tiles, first), overlap)
 
 
 def subdivide(plan: TilePlan, tiles, core_shape, geometry: NetGeometry) -> TilePlan:
     """Re-plan unfinished ``tiles`` with a smaller core (after running out of memory).
 
     Only each tile's own core is split, so nothing already written is recomputed, and the new
-    tiles obey the alignment rules of the original plan: exact plans stay exact.
+    tiles obey the alignment rules of the original plan: exact plans stay exact. The new
+    tiles keep the order of ``tiles`` (a plan ordered around a region stays so).
     """
     layout = _layout(plan.mode, plan.image_shape, _per_axis(core_shape, len(plan.image_shape)),
                      geometry, plan.overlap, balance=False)

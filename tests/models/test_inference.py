@@ -243,3 +243,88 @@ def test_pipeline_refuses_images_that_do_not_fit_the_model():
         predict_image(net2d, np.zeros((2, 30, 30), np.float32), axes="CYX", device="cpu")
     with pytest.raises(ValueError, match="axes"):
         predict_image(net2d, np.zeros((30, 30), np.float32), axes="ZYX", device="cpu")
+
+
+def test_smallest_tile_out_of_memory_on_the_cpu_stops_with_a_memory_error():
+    net = random_bn_net(spatial_dims=2)
+    limited = _MemoryLimited(net, max_pixels=4).eval()
+    image = np.random.default_rng(13).random((150, 50), dtype=np.float32)
+    out = np.full((3, 150, 50), -7.0, np.float32)
+    with pytest.raises(MemoryError, match="smallest tile on the CPU"):
+        predict_tiled(limited, image, tile_shape=64, batch_size=2, device="cpu", out=out)
+    # The batch, then ever smaller windows until one would not shrink (the 50-column axis is
+    # shorter than any core plus the halo): then the run stops instead of looping.
+    assert limited.refused >= 4
+    assert (out == -7.0).all()  # nothing half-written
+
+
+class _Recorder:
+    """Source and session hooks that log the order of reads, launches and collections."""
+
+    def __init__(self, image):
+        self.image, self.shape, self.events = image, (1, *image.shape), []
+
+    def __getitem__(self, key):
+        self.events.append("read")
+        return self.image[key[1:]][None]
+
+
+class _LoggingSession(InferenceSession):
+    def __init__(self, net, events):
+        super().__init__(net, "cpu")
+        self.events = events
+
+    def submit(self, windows):
+        self.events.append("submit")
+        return super().submit(windows)
+
+    def collect(self, handle):
+        self.events.append("collect")
+        return super().collect(handle)
+
+
+def test_next_batch_is_read_and_launched_before_the_previous_one_is_collected():
+    """The order that lets CUDA copy and compute one batch while the next is read."""
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(14).random((160, 72), dtype=np.float32)
+    recorder = _Recorder(image)
+    plan = make_plan("exact", image.shape, 16, NetGeometry.from_net(net))
+    assert len(plan) >= 3
+    out = np.zeros((3, 160, 72), np.float32)
+    with _LoggingSession(net, recorder.events) as session:
+        drain(iter_run_plan(session, recorder, plan, out, NetGeometry.from_net(net), 1))
+    events = [e for e in recorder.events if e != "read"]
+    n = len(plan)
+    assert events == ["submit"] + ["submit", "collect"] * (n - 1) + ["collect"]
+    first_collect = recorder.events.index("collect")
+    assert recorder.events[:first_collect] == ["read", "submit", "read", "submit"]
+    assert relative_error(out, untiled(net, image)) <= 1e-5
+
+
+def test_transfers_off_gives_the_same_result():
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(15).random((70, 40), dtype=np.float32)
+    geometry = NetGeometry.from_net(net)
+    plan = make_plan("exact", image.shape, 16, geometry)
+    results = []
+    for overlap in (True, False):
+        out = np.zeros((3, 70, 40), np.float32)
+        with InferenceSession(net, "cpu", overlap=overlap) as session:
+            assert not session.overlaps  # pinned, asynchronous copies exist on CUDA only
+            drain(iter_run_plan(session, image[None], plan, out, geometry, 2))
+        results.append(out)
+    assert np.array_equal(results[0], results[1])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU exit")
+def test_gpu_benchmark_says_no_gpu_in_one_line_and_exits_0(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_gpu.py"
+    result = subprocess.run([sys.executable, str(script), "--out", str(tmp_path / "gpu.md")],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().startswith("no GPU") and len(result.stdout.splitlines()) == 1
+    assert not (tmp_path / "gpu.md").exists()
