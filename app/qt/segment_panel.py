@@ -1,8 +1,10 @@
 """The Segment panel: pick image, model, device, tiles and output; Run / Cancel.
 
 The prediction runs in a worker thread (``workers.start_engine``); progress goes to the
-panel's bar and napari's activity dock; the result replaces the labels on the GUI thread,
-with reviewed regions kept (``StudioSession.show_labels``).
+panel's bar and napari's activity dock; labels stream into the layer tile by tile, the slice
+and field of view on screen first (``LiveLabelsDestination``, redrawn a few times a second
+by ``LiveRedraw``); the final labels replace them on the GUI thread, with reviewed regions
+kept (``StudioSession.show_labels``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_choices import SegmentChoices
 from unet_studio.app.qt.segment_logic import (
     OUTPUT_TYPES,
@@ -36,12 +39,17 @@ from unet_studio.app.qt.segment_logic import (
     model_key,
     plan_job,
 )
-from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
+from unet_studio.app.qt.workers import (
+    describe_error,
+    hold_full_collections,
+    release_full_collections,
+    set_progress,
+    start_engine,
+)
 
 log = logging.getLogger(__name__)
 
 TILE_CHOICES = ("auto", "128", "256", "512", "1024")
-REDRAW_INTERVAL_S = 0.5
 
 
 class SegmentPanel(SegmentChoices, QWidget):
@@ -59,8 +67,8 @@ class SegmentPanel(SegmentChoices, QWidget):
         self._live: LiveLabelsDestination | None = None
         self._result = None
         self._net_cache: tuple = (None, None)  # (model_key, network) of the last run
-        self._redraw = Throttle(REDRAW_INTERVAL_S)
         self._build()
+        self._redraw = LiveRedraw(session.host, self.progress, self)
         self._wire()
         self.refresh_choices()
 
@@ -145,6 +153,13 @@ class SegmentPanel(SegmentChoices, QWidget):
         """Start a prediction in the background (no-op while one runs)."""
         if self.worker is not None:
             return
+        hold_full_collections()  # adding the labels layer allocates a lot: no full collection
+        try:
+            self._start_run()
+        finally:
+            release_full_collections()  # the running worker holds its own
+
+    def _start_run(self) -> None:
         host = self.session.host
         try:
             request = self.request()
@@ -160,7 +175,9 @@ class SegmentPanel(SegmentChoices, QWidget):
         if hasattr(host, "start_progress"):
             self._bar = host.start_progress(f"Segmenting {image.name}", 1)
         self._live = self._live_destination(job)
-        self._redraw.reset()
+        axes = (request.axes or image.axes).upper()
+        self._redraw.start(job.target if self._live is not None else None, job.labels_shape,
+                           [a for a, letter in enumerate(axes) if letter != "C"], self._bar)
         key, cached = self._net_cache
         net = cached if key == model_key(request.model_path) else None
         self.worker = start_engine(
@@ -187,19 +204,10 @@ class SegmentPanel(SegmentChoices, QWidget):
             self.worker.quit()
 
     def _on_progress(self, progress) -> None:
-        done, total = getattr(progress, "done", None), getattr(progress, "total", None)
-        if done is None or not total:
-            return
-        arrived = self._live is not None and getattr(progress, "stage", "") == "postprocess"
-        if not self._redraw.ready(force=arrived):
-            return  # redraw a few times a second at most: drawing costs the GUI thread
-        set_progress(self.progress, int(100 * done / total))
-        if self._bar is not None:
-            self._bar.set(done, total)
-        if arrived:
-            self.session.host.refresh_labels()  # new labels are in the layer: show them
+        self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
 
     def _on_result(self, result) -> None:
+        self._redraw.stop()  # the final labels are shown below: no redraw of stale ones
         session = self.session
         # Loading a network holds the interpreter lock for a while: keep it for next time.
         self._net_cache = (model_key(result.job.request.model_path), result.net)
@@ -218,11 +226,13 @@ class SegmentPanel(SegmentChoices, QWidget):
         self._result = result
 
     def _on_aborted(self) -> None:
+        self._redraw.stop()
         self._restore_live()
         self.status.setText("Cancelled; the labels were left as they were.")
         self.cancelled.emit()
 
     def _on_error(self, error) -> None:
+        self._redraw.stop()
         self._restore_live()
         self.status.setText(describe_error(error, "Prediction"))
 
@@ -232,6 +242,7 @@ class SegmentPanel(SegmentChoices, QWidget):
             self.session.host.refresh_labels()
 
     def _on_finished(self) -> None:
+        self._redraw.stop()
         self._live = None
         if self._bar is not None:
             self._bar.close()

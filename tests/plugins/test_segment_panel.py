@@ -17,6 +17,7 @@ def _segment_panel(studio, qtbot):
     return panel
 
 
+@pytest.mark.slow
 def test_sample_opens_and_segments_through_the_panel(studio, qtbot):
     viewer = studio.viewer
     viewer.open_sample("unet-studio", "hela_timelapse")
@@ -59,14 +60,21 @@ def test_cancel_leaves_labels_untouched(studio, qtbot):
     studio.session.show_labels(before.copy())
     panel = _segment_panel(studio, qtbot)
     panel.tile_combo.setCurrentText("16")  # thousands of small tiles: time to cancel
-    steps = []
+    steps, streamed = [], []
+
+    def observe(step):
+        steps.append(step)
+        if not streamed:  # provisional labels of the first tiles are in the layer
+            streamed.append(not np.array_equal(host.current_labels(), before))
+
     panel.run()
-    panel.worker.yielded.connect(steps.append)
+    panel.worker.yielded.connect(observe)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
     with qtbot.waitSignal(panel.cancelled, timeout=30_000):
         panel.cancel_button.click()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
     assert steps[-1].done < steps[-1].total  # it really stopped early
+    assert streamed == [True]  # and had written into the layer
     np.testing.assert_array_equal(host.current_labels(), before)
     assert "Cancelled" in panel.status.text()
     assert panel.run_button.isEnabled()
@@ -93,3 +101,109 @@ def test_progress_shows_in_napari_activity_dock_when_forced(studio, qtbot, monke
         pass
     assert any("Segmenting nuclei" in desc for desc in seen[0])
     assert not any("Segmenting" in bar.desc for bar in progress._all_instances)  # closed
+
+
+def _instance_model(folder, image) -> str:
+    """A tiny U-Net whose background output is shifted so that about 40 % of ``image``
+    (Y, X) is foreground (an untouched random net calls everything foreground), saved."""
+    import torch
+
+    from unet_studio.models.inference import predict_tiled
+    from unet_studio.models.normalize import normalize_intensity, percentile_range
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2).eval()
+    lo, hi = percentile_range(image, 1.0, 99.8)
+    logits = predict_tiled(net, normalize_intensity(image, lo, hi), device="cpu")
+    last = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        last.bias[0] += float(np.quantile(np.logaddexp(logits[1], logits[2]) - logits[0], 0.6))
+    return str(save_model(net, folder, metadata={"name": "blobs"}))
+
+
+@pytest.fixture(scope="module")
+def blobs_model(tmp_path_factory, nuclei_crop) -> str:
+    return _instance_model(tmp_path_factory.mktemp("models") / "blobs", nuclei_crop[0][7])
+
+
+@pytest.mark.slow
+def test_tiles_stream_in_visible_slice_first_around_reviewed_pixels(studio, qtbot, nuclei_crop,
+                                                                   blobs_model):
+    import gc
+
+    from unet_studio.models.inference import predict_image
+    from unet_studio.models.weights import load_model
+
+    image = nuclei_crop[0][2:8]  # (Z, Y, X) = (6, 96, 96)
+    viewer, session, host = studio.viewer, studio.session, studio.host
+    viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
+    session.set_model(blobs_model)
+    viewer.dims.set_current_step(0, 3)  # the user looks at slice 3, zoomed in on a part
+    camera = viewer.scene.camera
+    camera.center, camera.zoom = (0, 20, 70), camera.zoom * 4
+    viewer.window._qt_viewer.canvas.on_draw(None)  # as a paint would: the view's extent
+    reviewed = np.zeros(image.shape, np.int32)
+    reviewed[3, :40, :50] = 99  # a checked object in the visible slice
+    live = session.show_labels(reviewed.copy())
+    session.ensure_reviewed().mark_region((slice(3, 4), slice(0, 40), slice(0, 50)))
+    session.reviewed_changed_by_user()
+    layer = host.labels_layer()
+    panel = _segment_panel(studio, qtbot)
+    panel.tile_combo.setCurrentText("16")
+    seen = []  # observed on the GUI thread at each tile report
+
+    def observe(step):
+        if len(seen) < 10:
+            panel._redraw.redraw()  # what the redraw timer does: napari re-slices the layer
+        drawn = np.asarray(layer._slice.image.view) > 0  # slice 3 as napari shows it
+        shown = int(drawn.sum() - drawn[:40, :50].sum())  # new labels, besides the kept one
+        z = step.region[0].start if step.region else None  # the watershed: whole volume
+        seen.append((step.stage, step.done, step.total, z, shown,
+                     bool((live[3, :40, :50] == 99).all()), step.region, gc.get_freeze_count()))
+
+    panel.run()
+    panel.worker.yielded.connect(observe)
+    with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
+        pass
+    first = blocker.args[0].job.first
+    assert first["Z"] == slice(3, 4) and first["Y"].stop < 60 and first["X"].start > 30
+    predicts = [s for s in seen if s[0] == "predict"]
+    per_slice = (predicts[0][2] - 1) // image.shape[0]  # total: tiles + 1 watershed step
+    assert per_slice >= 9 and [s[3] for s in predicts[:per_slice]] == [3] * per_slice
+    assert {s[3] for s in predicts[per_slice:3 * per_slice]} == {2, 4}  # then its neighbours
+    in_view = [all(r.start < first[a].stop and first[a].start < r.stop
+                   for a, r in zip("ZYX", s[6])) for s in predicts[:per_slice]]
+    assert in_view[0] and not in_view[-1] and in_view == sorted(in_view, reverse=True)
+    assert any(s[4] > 0 and s[1] < s[2] // 2 for s in seen[:10])  # on screen long before the end
+    assert all(s[5] for s in seen)  # the reviewed object never changed, not even for a moment
+    assert all(s[7] > 0 for s in seen) and gc.get_freeze_count() == 0  # no full GC meanwhile
+    expected = predict_image(load_model(blobs_model), image, axes="ZYX", tile_shape=16,
+                             device="cpu")  # fmt: skip
+    final = host.current_labels()
+    outside = np.ones(image.shape, bool)
+    outside[3, :40, :50] = False
+    assert expected.max() >= 5
+    np.testing.assert_array_equal(final[3, :40, :50], 99)
+    # the non-streamed run's objects, ids made unique against the kept object
+    assert np.array_equal(final[outside] > 0, expected[outside] > 0)
+    pairs = np.unique(np.stack([final[outside], expected[outside]]), axis=1)
+    assert len(pairs[0]) == len(np.unique(pairs[0])) == len(np.unique(pairs[1]))
+
+
+def test_redraw_regions_map_to_the_labels_and_the_slice_on_screen():
+    from unet_studio.app.host import ViewState
+    from unet_studio.app.qt.live_redraw import bounding_box, labels_region, on_screen
+
+    target = (slice(4, 5), slice(None), slice(None))  # one frame of (T, Y, X) labels
+    region = labels_region((slice(0, 1), slice(16, 32)), target, (9, 64, 80))
+    assert region == (slice(4, 5), slice(16, 32), slice(0, 80))
+    view = ViewState((4, 0, 0), (1, 2), (slice(4, 5), slice(0, 64), slice(0, 80)))
+    assert on_screen(region, view, (0, 1, 2))
+    assert not on_screen(region, ViewState((3, 0, 0), (1, 2), view.visible_region), (0, 1, 2))
+    # an image with channels (T, C, Y, X): labels axes are image axes 0, 2, 3
+    view_c = ViewState((4, 1, 0, 0), (2, 3), (slice(4, 5), slice(1, 2), slice(0, 64), slice(0, 80)))
+    assert on_screen(region, view_c, (0, 2, 3)) and on_screen(region, None, (0, 1, 2))
+    assert bounding_box([region, (slice(2, 3), slice(40, 50), slice(5, 6))]) == (
+        slice(2, 5), slice(16, 50), slice(0, 80))

@@ -1,0 +1,101 @@
+"""Showing a running prediction: the progress bar and the streamed labels, a few times a second.
+
+The engine reports every tile (hundreds a second with small tiles). Each redraw of the
+window costs the GUI thread tens of milliseconds (napari re-slices and recolours the labels;
+the window holding the OpenGL canvas is recomposited), so :class:`LiveRedraw` only notes
+what each report changed and redraws on a steady timer: the bar and the labels in one go
+(one recomposition), and the labels only when something changed on the slice on screen —
+tiles written to other slices or frames show when the user goes there (napari reads the
+array again when the slice changes).
+"""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QObject, QTimer
+
+from unet_studio.app.qt.workers import set_progress
+
+REDRAW_INTERVAL_MS = 500
+
+
+def labels_region(region, target, shape) -> tuple[slice, ...]:
+    """``region`` (slices over the first axes of the result) in the coordinates of labels of
+    ``shape``, the result covering ``target`` (a slice per labels axis)."""
+    region = tuple(region) + (slice(None),) * (len(target) - len(region))
+    out = []
+    for part, whole, size in zip(region, target, shape):
+        base, end, _ = whole.indices(size)
+        start, stop, _ = part.indices(end - base)
+        out.append(slice(base + start, base + stop))
+    return tuple(out)
+
+
+def bounding_box(regions) -> tuple[slice, ...]:
+    """The smallest region holding every one of ``regions`` (slices with ints)."""
+    return tuple(slice(min(r[a].start for r in regions), max(r[a].stop for r in regions))
+                 for a in range(len(regions[0])))
+
+
+def on_screen(region, view_state, image_axes: tuple[int, ...]) -> bool:
+    """Whether ``region`` (labels coordinates) meets the slice on screen. ``image_axes``:
+    the image axis of each labels axis (the image may have a C axis the labels lack)."""
+    if view_state is None:
+        return True
+    for part, axis in zip(region, image_axes):
+        if axis in view_state.displayed_axes:
+            continue
+        position = view_state.position[axis]
+        if not part.start <= position < part.stop:
+            return False
+    return True
+
+
+class LiveRedraw(QObject):
+    """Redraws ``bar`` (a QProgressBar), the host's labels and an optional napari progress
+    every ``REDRAW_INTERVAL_MS`` while a run streams labels into the layer."""
+
+    def __init__(self, host, bar, parent=None):
+        super().__init__(parent)
+        self.host, self.bar = host, bar
+        self.activity = None  # napari activity-dock progress, if any
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_INTERVAL_MS)
+        self._timer.timeout.connect(self.redraw)
+        self._latest = None
+        self._changed: list[tuple[slice, ...]] = []
+        self._target: tuple[slice, ...] | None = None
+        self._shape: tuple[int, ...] = ()
+        self._image_axes: tuple[int, ...] = ()
+
+    def start(self, target, shape, image_axes, activity=None) -> None:
+        """A run begins: ``target`` the region of labels of ``shape`` it fills (None: labels
+        not streamed); ``image_axes``: the image axis of each labels axis."""
+        self._target, self._shape, self._image_axes = target, tuple(shape), tuple(image_axes)
+        self.activity, self._latest, self._changed = activity, None, []
+        self._timer.start()
+
+    def note(self, progress) -> None:
+        """Record one progress report (GUI thread; cheap: no drawing here)."""
+        if getattr(progress, "total", 0):
+            self._latest = progress
+        region = getattr(progress, "region", None)
+        if self._target is not None and region is not None:
+            self._changed.append(labels_region(region, self._target, self._shape))
+
+    def redraw(self) -> None:
+        progress, self._latest = self._latest, None
+        if progress is not None:
+            set_progress(self.bar, int(100 * progress.done / progress.total))
+            if self.activity is not None:
+                self.activity.set(progress.done, progress.total)
+        changed, self._changed = self._changed, []
+        if changed:
+            view = self.host.view_state() if hasattr(self.host, "view_state") else None
+            shown = [region for region in changed if on_screen(region, view, self._image_axes)]
+            if shown:
+                self.host.refresh_labels(bounding_box(shown))
+
+    def stop(self) -> None:
+        """The run ended: no more redraws (the result is shown by the panel)."""
+        self._timer.stop()
+        self._latest, self._changed = None, []
