@@ -10,11 +10,12 @@ and 0.75 plus the mean IoU of the matches at 0.5. AP follows the nuclei-segmenta
     the minimum peak distance, both as fractions of the nucleus diameter) are chosen per data
     set by a small grid search on that data set's *training* side.
 (b) the bundled default model through the product path: ``predict_image`` on the raw image
-    (it normalises), ``output_type="labels"``.
+    (it normalises), ``output_type="labels"``, with the model's own post-processing defaults
+    (``task.extra["postprocess"]``), and again with the plain post-processing of version 1.
 
 Usage (repository root):
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_accuracy.py [--data DIR] [--only baseline|model]
-        [--out benchmarks/results/accuracy.md]
+        [--out benchmarks/results/accuracy.md] [--json ...] [--model DIR] [--baseline-from JSON]
 """
 
 from __future__ import annotations
@@ -160,23 +161,32 @@ def _row(set_desc: str, method: str, s: dict, note: str = "") -> str:
             f"{s['ap_75']:.3f} | {s['mean_matched_iou']:.3f} | {s['n_pred']} / {s['n_true']} | {note} |")
 
 
-def run(data_dir: Path, only: str | None) -> tuple[list[str], dict]:
-    """Markdown rows and the raw scores ``{set name: {"baseline": ..., "model": ...}}``."""
+def run(data_dir: Path, only: str | None, model_dir: Path = MODEL_DIR,
+        baseline_from: Path | None = None) -> tuple[list[str], dict]:
+    """Markdown rows and the raw scores ``{set name: {"baseline": ..., "model": ...}}``.
+
+    ``baseline_from``: a JSON written by an earlier run (``--json``); its baseline scores are
+    reused instead of re-tuning the baseline (deterministic, and minutes on a busy CPU)."""
     net = None
-    if only != "baseline" and (MODEL_DIR / "config.json").exists():
+    if only != "baseline" and (model_dir / "config.json").exists():
         import torch
 
         from unet_studio.models.weights import load_model
 
         torch.set_num_threads(2)
-        net = load_model(MODEL_DIR).eval()
+        net = load_model(model_dir).eval()
+    earlier = json.loads(baseline_from.read_text()) if baseline_from else {}
     rows, results = [], {}
     for name in default_data.SET_NAMES:
         test_set = default_data.load_set(name, "test", data_dir)
         found = results.setdefault(name, {"description": test_set.description})
         if only != "model":
-            train_set = default_data.load_set(name, "train", data_dir)
-            found["baseline"], choice = evaluate_baseline(test_set, train_set)
+            if name in earlier:
+                found["baseline"] = earlier[name]["baseline"]
+                choice = earlier[name]["baseline_parameters"]
+            else:
+                train_set = default_data.load_set(name, "train", data_dir)
+                found["baseline"], choice = evaluate_baseline(test_set, train_set)
             found["baseline_parameters"] = choice
             note = f"sigma {choice['sigma_fraction']}d, peak distance {choice['peak_fraction']}d"
             rows.append(_row(test_set.description, "baseline", found["baseline"], note))
@@ -186,18 +196,24 @@ def run(data_dir: Path, only: str | None) -> tuple[list[str], dict]:
     return rows, results
 
 
+# Post-processing as it was before models carried their own defaults (version 1 of the
+# default model): the whole predicted boundary band given to the objects, a fixed size floor.
+PLAIN_POSTPROCESS = {"grow": None, "min_size_fraction": 0.0, "min_size": PRODUCT_MIN_SIZE}
+
+
 def _model_rows(net, test_set, found: dict) -> list[str]:
-    """The model with the product's post-processing defaults, then with the baseline's
-    object-size floor (``min_size``, a post-processing option) for a like-for-like view."""
+    """The model with its own post-processing defaults (``task.extra["postprocess"]``, what a
+    user gets), then with the plain post-processing, to show what those defaults do."""
     found["model"], seconds = evaluate_model(net, test_set)
     found["model_seconds_per_image"] = seconds
+    found["model_postprocess"] = dict(net.task.extra.get("postprocess", {}))
     rows = [_row(test_set.description, "default model", found["model"],
-                 f"post-processing defaults; {seconds:.2f} s per image")]
-    min_size = max(PRODUCT_MIN_SIZE, int(_baseline_params(test_set, 0.0, 0.0)["min_size_px"]))
-    found["model_size_floor"], _ = evaluate_model(net, test_set, {"min_size": min_size})
-    found["size_floor_px"] = min_size
-    rows.append(_row(test_set.description, "default model + size floor",
-                     found["model_size_floor"], f"min_size {min_size} px"))
+                 f"its post-processing defaults {found['model_postprocess'] or ''}; "
+                 f"{seconds:.2f} s per image")]
+    if found["model_postprocess"]:
+        found["model_plain_postprocess"], _ = evaluate_model(net, test_set, PLAIN_POSTPROCESS)
+        rows.append(_row(test_set.description, "default model, plain post-processing",
+                         found["model_plain_postprocess"], "grow None, min_size 16 only"))
     for row in rows:
         log.info(row)
     return rows
@@ -220,11 +236,11 @@ one recipe; its smoothing sigma and minimum seed distance (fractions of the nucl
 are picked per data set by grid search on that data set's training side (the synthetic stack
 has none: tuned on itself, which flatters the baseline).
 Default model: `predict_image(net, raw_image, axes=..., task=net.task, output_type="labels")`,
-the product path (percentile normalisation, tiling, post-processing; 2D net slice by slice
-with one 3D watershed on 3D stacks, voxel size passed as `scale`). "+ size floor": the same
-with `postprocess={{"min_size": N}}`, N = the baseline's object-size floor (0.01 pi d^2
-pixels in 2D, 0.004 d^3 / z-spacing voxels in 3D), at least the product's default 16; the
-product's fixed default of 16 pixels or voxels keeps specks of out-of-focus haze in 3D.
+the product path (percentile normalisation, tiling, post-processing with the model's own
+defaults from `task.extra["postprocess"]`; 2D net slice by slice with one 3D watershed on 3D
+stacks, voxel size passed as `scale`). "plain post-processing": the same network with
+`postprocess={{"grow": None, "min_size_fraction": 0.0, "min_size": 16}}`, the post-processing
+of version 1 (whole predicted boundary band given to the objects, fixed 16-pixel floor).
 
 Command: `{command}` ({date}).
 """
@@ -236,9 +252,12 @@ def main() -> None:
     parser.add_argument("--only", choices=("baseline", "model"))
     parser.add_argument("--out", type=Path, help="write the results here as Markdown")
     parser.add_argument("--json", type=Path, help="and the raw scores here (for the model card)")
+    parser.add_argument("--model", type=Path, default=MODEL_DIR, help="model folder to score")
+    parser.add_argument("--baseline-from", type=Path,
+                        help="reuse the baseline scores of this earlier --json output")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    rows, results = run(args.data, args.only)
+    rows, results = run(args.data, args.only, args.model, args.baseline_from)
     if args.json:
         _write_atomic(args.json, json.dumps(results, indent=1) + "\n")
     table = HEADER + "\n" + "\n".join(rows) + "\n"

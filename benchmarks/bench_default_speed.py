@@ -2,7 +2,7 @@
 
 Times three stages separately, each the median of ``--repeats`` runs after one warm-up:
 the network alone (``predict_tiled``: tiling + forward passes, probabilities out), the
-post-processing alone (``instance_labels``), and the whole product path
+post-processing alone (``instance_labels`` with the model's own defaults), and the whole product path
 (``predict_image(..., output_type="labels")``: normalisation, tiling, forward, labels).
 The image is a real one: the 512x512 HeLa sample frame shipped in ``resources/samples``.
 
@@ -61,10 +61,11 @@ def measure(threads: int, repeats: int) -> dict:
     normed = normalize_intensity(image, lo, hi)
     logits = predict_tiled(net, normed, device="cpu")
     probabilities = torch.softmax(torch.from_numpy(logits), 0).numpy()
+    options = dict(net.task.extra.get("postprocess", {}))  # the model's own defaults
     results = {  # stage -> timings
         "network": median_seconds(lambda: predict_tiled(net, normed, device="cpu"), repeats,
                                   threads),
-        "post-processing": median_seconds(lambda: instance_labels(probabilities), repeats,
+        "post-processing": median_seconds(lambda: instance_labels(probabilities, **options), repeats,
                                           threads),
         "whole path": median_seconds(
             lambda: predict_image(net, image, axes="YX", task=net.task, output_type="labels",
