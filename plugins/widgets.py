@@ -37,11 +37,17 @@ def session_for(viewer) -> StudioSession:
 def _warm_up_imports() -> None:
     """Import in the background, while the user looks at the new window, what would
     otherwise be imported in the middle of work: pandas (napari's Labels layers need it, on
-    the GUI thread: ~1 s of frozen window) and torch (the first prediction's worker would
+    the GUI thread: ~1 s of frozen window), skimage.color with scipy.linalg (the first
+    Labels layer's colormap imports them on the GUI thread: ~70 ms), vispy's line dash
+    patterns (``_warm_up_line_dashes``), and torch (the first prediction's worker would
     import it, and an import holds the interpreter lock, stalling the GUI thread)."""
 
     def load() -> None:
         import pandas  # noqa: F401
+        import skimage.segmentation  # noqa: F401  (the engine's watershed)
+        from skimage.color import lab2rgb  # noqa: F401  (skimage.color loads lazily)
+
+        _warm_up_line_dashes()
         import torch
 
         # The optimiser's first step imports torch's compiler stack (seconds of imports).
@@ -49,6 +55,17 @@ def _warm_up_imports() -> None:
         import torch._dynamo  # noqa: F401
 
     threading.Thread(target=load, name="unet-studio warm-up", daemon=True).start()
+
+
+def _warm_up_line_dashes() -> None:
+    """vispy computes its line dash patterns in Python the first time a line visual is made
+    (~60 ms, cached per process): the first labels layer's polygon overlay would pay it on
+    the GUI thread, at the click on Run. Pure numpy, so it can be done here."""
+    try:
+        from vispy.visuals.line.dash_atlas import DashAtlas
+    except ImportError:  # another vispy layout: the first layer just pays it
+        return
+    DashAtlas()
 
 
 def _close_project_on_exit(viewer, session: StudioSession) -> None:

@@ -73,13 +73,15 @@ class StudioSession(QObject):
         self._record(edit)
 
     def show_labels(
-        self, labels: np.ndarray, *, protect: bool = True, reviewed: ReviewedRegions | None = None
+        self, labels: np.ndarray, *, protect: bool = True, reviewed: ReviewedRegions | None = None,
+        save: bool = True,
     ) -> np.ndarray:
         """Make ``labels`` (labels' spatial shape) the live labels of the current image.
 
         With ``protect``, reviewed regions keep the current labels (a new prediction never
         overwrites what the user has checked). ``reviewed``: the regions that go with
-        ``labels`` (default: those of the labels shown now). Returns the live array.
+        ``labels`` (default: those of the labels shown now). ``save``: snapshot them into the
+        project now (off for placeholders that are saved when filled). Returns the live array.
         """
         image = self.host.current_image()
         current = self.host.current_labels()
@@ -93,9 +95,10 @@ class StudioSession(QObject):
         live = self.host.current_labels()
         if reviewed is not None and reviewed.shape == live.shape:
             self.reviewed, self._reviewed_key = reviewed, id(live)  # the marks still apply
-        project, image_id = self._project_for_current(ensure=True)
-        if project is not None:
-            project.attach_labels(image_id, live, save=True)
+        if save:
+            project, image_id = self._project_for_current(ensure=True)
+            if project is not None:
+                project.attach_labels(image_id, live, save=True)
         self.ensure_reviewed()
         self._refresh_overlay()
         self.labels_replaced.emit()
@@ -103,11 +106,13 @@ class StudioSession(QObject):
 
     def labels_for_prediction(self, shape: tuple[int, ...]) -> np.ndarray:
         """The live labels a prediction streams into: the current ones when their shape is
-        the image's labels shape, else new empty labels shown (and saved) as such."""
+        the image's labels shape, else new empty labels. Those are not snapshotted into the
+        project here (tens of ms on the GUI thread at the click, for zeros): the finished
+        prediction is, and an edit made meanwhile registers the labels first."""
         current = self.host.current_labels()
         if current is not None and current.shape == tuple(shape):
             return current
-        return self.show_labels(np.zeros(shape, dtype=np.int32), protect=False)
+        return self.show_labels(np.zeros(shape, dtype=np.int32), protect=False, save=False)
 
     def finish_streamed_prediction(self, live: np.ndarray) -> None:
         """A prediction was written into ``live`` around the reviewed pixels (and tidied by

@@ -207,3 +207,24 @@ def test_redraw_regions_map_to_the_labels_and_the_slice_on_screen():
     assert on_screen(region, view_c, (0, 2, 3)) and on_screen(region, None, (0, 1, 2))
     assert bounding_box([region, (slice(2, 3), slice(40, 50), slice(5, 6))]) == (
         slice(2, 5), slice(16, 50), slice(0, 80))
+
+
+def test_streamed_prediction_of_a_new_image_is_saved_in_the_project(studio, qtbot, nuclei_crop):
+    """The empty labels a first run streams into are not snapshotted at the click; the
+    finished prediction is, so reopening the project gives back exactly what is shown."""
+    from unet_studio.app.project import Project
+
+    image, _ = nuclei_crop
+    studio.viewer.add_image(image[:4], name="nuclei", metadata={"axes": "ZYX"})
+    panel = _segment_panel(studio, qtbot)
+    panel.tile_combo.setCurrentText("64")
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        panel.run()
+    shown = studio.host.current_labels().copy()
+    project = studio.session.project
+    assert project is not None and shown.any()
+    assert project.flush(timeout=30)
+    reopened = Project.open(project.path)
+    (ref,) = reopened.images
+    np.testing.assert_array_equal(reopened.labels(ref.id), shown)
+    reopened.close()
