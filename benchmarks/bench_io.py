@@ -91,14 +91,70 @@ def output_pass(folder: Path, planes: int) -> None:
           f"peak RSS of the process {peak:.0f} MiB")
 
 
+SAMPLE_SCRIPT = """
+import sys, time
+import numpy as np
+from unet_studio.app.io import open_stack
+from unet_studio.models.normalize import _subsample_steps, strided_sample, DEFAULT_MAX_SAMPLES
+
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) / 1024
+
+data = open_stack(sys.argv[1]).data
+steps = _subsample_steps(tuple(data.shape), set(), DEFAULT_MAX_SAMPLES)
+before, start = status("VmHWM"), time.perf_counter()
+if sys.argv[2] == "plain":  # the earlier code: one strided read of the memory map
+    sample = np.asarray(data[tuple(slice(None, None, s) for s in steps)], dtype=np.float32)
+else:
+    sample = strided_sample(data, steps)
+print(time.perf_counter() - start, status("VmHWM") - before, status("RssFile"), sample.size)
+"""
+
+
+def percentile_sampling(folder: Path, gib: float, repeats: int) -> None:
+    """Peak RSS of the percentile subsample of a memory-mapped stack of ``gib`` GiB: the
+    plain strided read (earlier code) against ``strided_sample`` (groups of planes, pages
+    released after each), each in a fresh process, alternating."""
+    import subprocess
+    import sys
+
+    planes = max(1, round(gib * 2**30 / (2048 * 2048 * 2)))
+    path = folder / "stack.tif"
+    rng = np.random.default_rng(0)
+    plane = rng.integers(100, 4000, (2048, 2048), dtype=np.uint16)
+    tifffile.imwrite(path, (np.roll(plane, z, axis=1) for z in range(planes)),
+                     shape=(planes, 2048, 2048), dtype=np.uint16, imagej=True,
+                     metadata={"axes": "ZYX"})
+    rows = {"plain": [], "grouped": []}
+    for _ in range(repeats):
+        for variant in rows:
+            done = subprocess.run([sys.executable, "-c", SAMPLE_SCRIPT, str(path), variant],
+                                  capture_output=True, text=True, check=True)
+            rows[variant].append([float(v) for v in done.stdout.split()])
+    print(f"\npercentile subsample of a {planes}x2048x2048 uint16 stack "
+          f"({planes * 8 / 1024:.2f} GiB), medians of {repeats}:")
+    print("| read | seconds | peak RSS growth | RssFile after | samples |")
+    print("|---|---|---|---|---|")
+    for variant, runs in rows.items():
+        seconds, growth, resident, size = (statistics.median(r[i] for r in runs) for i in range(4))
+        print(f"| {variant} | {seconds:.2f} | {growth:.0f} MiB | {resident:.0f} MiB | {size:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--folder", type=Path, default=None, help="where to build the files")
     parser.add_argument("--output-planes", type=int, default=0, help="instead, time open_output's "
                         "compression pass on a mask of this many 2048x2048 planes (128: 512 MiB)")
+    parser.add_argument("--percentile-gib", type=float, default=0.0, help="instead, compare the "
+                        "peak RSS of the percentile subsample of a memory-mapped stack this big")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        if args.percentile_gib:
+            percentile_sampling(Path(folder), args.percentile_gib, args.repeats)
+            return
         if args.output_planes:
             output_pass(Path(folder), args.output_planes)
             return

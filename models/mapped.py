@@ -19,7 +19,8 @@ log = logging.getLogger(__name__)
 RELEASE_EVERY_BYTES = 256 * 2**20
 
 
-def _shared_memmap(array) -> bool:
+def is_shared_memmap(array) -> bool:
+    """Is ``array`` a ``np.memmap`` of a shared file mapping (whose pages can be released)?"""
     return isinstance(array, np.memmap) and getattr(array, "mode", "c") not in ("c", "copyonwrite")
 
 
@@ -29,7 +30,7 @@ def release_pages(array) -> bool:
     For a shared file mapping this loses nothing: written pages stay in the page cache and
     reach the file as usual; the next access maps them again.
     """
-    if not _shared_memmap(array):
+    if not is_shared_memmap(array):
         return False
     mapping = getattr(array, "_mmap", None)  # numpy keeps the mmap object of the base here
     advise = getattr(mmap, "MADV_DONTNEED", None)
@@ -47,7 +48,7 @@ class PageReleaser:
     """Calls ``release_pages`` on ``arrays`` after every ``every_bytes`` of tiles processed."""
 
     def __init__(self, *arrays, every_bytes: int = RELEASE_EVERY_BYTES):
-        self.arrays = [a for a in arrays if _shared_memmap(a)]
+        self.arrays = [a for a in arrays if is_shared_memmap(a)]
         self.every_bytes = every_bytes
         self.pending = 0
 

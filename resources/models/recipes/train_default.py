@@ -56,20 +56,23 @@ import degrade  # noqa: E402
 log = logging.getLogger("train_default")
 
 SEED = 20240607
-# Nine magnifications from 0.5x to 2x (steps of 2 ** 0.25): nuclei of 6 to 100 px across.
-ZOOMS = (0.5, 0.71, 1.0, 1.41, 2.0)
+VERSION = 2
 # A plain U-Net, base width 12: on a CPU the residual variant costs ~40% more per step and
 # base width 16 ~60% more, for little gain on nuclei; this one keeps a 512x512 image near
 # half a second on 2 threads.
 ARCHITECTURE = {"spatial_dims": 2, "in_channels": 1, "out_channels": 3, "base_channels": 12,
                 "depth": 4, "padding": "same", "norm": "batch", "activation": "relu"}
 MODEL_NAME = "unet"
+# Magnification: the engine's continuous random zoom (log-uniform 0.5x-2x on 80 % of the
+# patches): with elastic warps, nuclei of about 6 to 100 pixels across. Intensities (scale,
+# shift, gamma), noise and blur set stronger than the engine's fine-tuning defaults.
 AUGMENT = {
     "flip": True, "rotate90": True,
     "elastic_probability": 0.2, "elastic_grid": 3, "elastic_sigma": 4.0,
     "intensity_probability": 0.9, "scale": 0.4, "shift": 0.25, "gamma": 0.5,
-    "noise_probability": 0.5, "noise_std": 0.15,
+    "noise_probability": 0.5, "noise_std": 0.2,
     "blur_probability": 0.3, "blur_sigma": 2.0,
+    "zoom_probability": 0.8, "zoom_range": (0.5, 2.0),
 }
 # Post-processing defaults saved with the model (``task.extra["postprocess"]``), chosen on
 # the held-out report with version 1's weights (benchmarks/results/accuracy.md): objects
@@ -77,21 +80,14 @@ AUGMENT = {
 # several px wide for a ring trained one px wide: the whole band made outlines loose), and
 # objects under 5 % of the typical object size go (out-of-focus specks in 3D stacks).
 POSTPROCESS = {"grow": 1.5, "min_size_fraction": 0.05}
-# Experiment "degraded" (``--experiment degraded``, run once for version 2 and NOT shipped:
-# it lost accuracy on cells3d, see benchmarks/results/accuracy.md): nine magnifications,
-# each zoomed image also as hazy / blurred / low-contrast / noisy copies (``degrade.py``; the
-# sparse Hoechst nuclei get two), and class balance - object pixels passed to the engine as
-# "changed" pixels with weight 1, so that half the patches (``focus_changed``) are centred on
-# a nucleus without weighting them up in the loss. ``--init`` continues from a trained model
-# with a gentler learning rate (how the experiment was run on the busy 2-core CPU).
-EXPERIMENT_ZOOMS = (0.5, 0.59, 0.71, 0.84, 1.0, 1.19, 1.41, 1.68, 2.0)
-DEGRADED_COPIES = {"hela": 1, "hoechst": 2, "cells3d": 1}
-EXPERIMENT_TRAINING = {"max_seconds": 2400.0, "max_steps": 800, "focus_changed": 0.5,
-                       "changed_weight": 1.0}
-CONTINUE = {"learning_rate": 1e-3, "warmup_steps": 10}
+# Low-quality copies: every training image is also added once as a hazy / blurred /
+# low-contrast / noisy copy made before normalisation (``degrade.py``; contrast-to-noise
+# 1-4, like the synthetic StarDist stack version 1 failed on).
+DEGRADED_COPIES = 1
+CONTINUE = {"learning_rate": 1e-3, "warmup_steps": 10}  # ``--init``: continue gently
 TRAINING = {
-    "max_seconds": None, "max_steps": 360, "batch_size": 8, "patch_size": 128,
-    "learning_rate": 3e-3, "weight_decay": 1e-4, "warmup_steps": 20, "min_lr_ratio": 0.02,
+    "max_seconds": None, "max_steps": 2000, "batch_size": 8, "patch_size": 128,
+    "learning_rate": 3e-3, "weight_decay": 1e-4, "warmup_steps": 40, "min_lr_ratio": 0.02,
     "grad_clip": 1.0, "amp": False, "dice_weight": 1.0, "border_w0": 5.0, "border_sigma": 3.0,
     "boundary_width": 1, "focus_changed": 0.0, "val_fraction": 0.0,
     "replay_fraction": 0.0,
@@ -126,50 +122,19 @@ def base_examples(data_dir: Path) -> list[tuple[str, np.ndarray, np.ndarray, np.
     return found
 
 
-def zoomed(arrays: tuple[np.ndarray, ...], zoom: float, rng: np.random.Generator) -> tuple:
-    """Rescale the Y, X axes of (image, labels, reviewed) by ``zoom``.
-
-    Image: linear, anti-aliased when shrinking; labels and mask: nearest neighbour. An
-    upscaled result is cropped back to the original Y, X size at a random place, so every
-    zoom contributes about as many pixels (and patches) as the original.
-    """
-    from skimage.transform import resize
-
-    image, labels, reviewed = arrays
-    if zoom == 1.0:
-        return image, labels, reviewed
-    lead, plane = image.shape[:-2], image.shape[-2:]
-    shape = (*lead, *(max(round(n * zoom), 16) for n in plane))
-    image = resize(image.astype(np.float32), shape, order=1, preserve_range=True,
-                   anti_aliasing=zoom < 1).astype(np.float32)
-    labels = resize(labels, shape, order=0, preserve_range=True, anti_aliasing=False)
-    reviewed = resize(reviewed, shape, order=0, preserve_range=True, anti_aliasing=False)
-    if zoom > 1:
-        starts = [int(rng.integers(0, s - n + 1)) for s, n in zip(shape[-2:], plane)]
-        window = (Ellipsis, *(slice(a, a + n) for a, n in zip(starts, plane)))
-        image, labels, reviewed = image[window], labels[window], reviewed[window]
-    return image, labels.astype(np.int32), reviewed.astype(bool)
-
-
-def training_examples(data_dir: Path, rng: np.random.Generator, *,
-                      experiment: bool = False) -> list:
-    """Every training image at every zoom as ``TrainingExample``; with ``experiment``, at the
-    experiment's zooms, plus degraded copies, with object pixels marked ``changed`` (class
-    balance, never a loss weight: ``changed_weight`` 1)."""
+def training_examples(data_dir: Path, rng: np.random.Generator) -> list:
+    """Every training image as ``TrainingExample``, plus ``DEGRADED_COPIES`` degraded copies
+    of each (same labels and reviewed pixels: the geometry is unchanged)."""
     from unet_studio.models.training import TrainingExample
 
     examples = []
     for name, image, labels, reviewed in base_examples(data_dir):
-        family = name.split("[")[0]
-        for zoom in EXPERIMENT_ZOOMS if experiment else ZOOMS:
-            im, lab, rev = zoomed((image, labels, reviewed), zoom, rng)
-            copies = [("", im)] + [
-                (f"~{k}", degrade.degraded(im, rng, z_axis=im.ndim == 3))
-                for k in range(DEGRADED_COPIES[family] if experiment else 0)]
-            for tag, pixels in copies:
-                examples.append(TrainingExample(pixels, lab, reviewed=rev,
-                                                changed=(lab > 0) if experiment else None,
-                                                name=f"{name}@{zoom}{tag}"))
+        copies = [("", image)] + [
+            (f"~{k}", degrade.degraded(image, rng, z_axis=image.ndim == 3))
+            for k in range(DEGRADED_COPIES)]
+        for tag, pixels in copies:
+            examples.append(TrainingExample(pixels, labels, reviewed=reviewed,
+                                            name=f"{name}{tag}"))
     log.info("%d training examples", len(examples))
     return examples
 
@@ -200,11 +165,10 @@ def build_network(init: Path | None = None):
     return net
 
 
-def training_settings(*, experiment: bool, continued: bool, max_steps: int | None,
+def training_settings(*, continued: bool, max_steps: int | None,
                       max_seconds: float | None) -> dict:
     """``FinetuneConfig`` fields of this run (the recipe's, with the command line's budget)."""
-    settings = dict(TRAINING, **(EXPERIMENT_TRAINING if experiment else {}),
-                    **(CONTINUE if continued else {}))
+    settings = dict(TRAINING, **(CONTINUE if continued else {}))
     if max_steps is not None:
         settings["max_steps"] = max_steps
     if max_seconds is not None:
@@ -239,12 +203,11 @@ def _val_text(progress) -> str:
 
 # --- saving ------------------------------------------------------------------------------------
 
-def training_metadata(result, started: str, settings: dict, parent: dict | None,
-                      experiment: bool) -> dict:
+def training_metadata(result, started: str, settings: dict, parent: dict | None) -> dict:
     """What config.json records about this model's origin (the card adds the metrics)."""
     return {
         "name": "unet-studio default nuclei (2D)",
-        "version": 2 if experiment else 1,
+        "version": VERSION,
         "parent": parent,
         "date": started,
         "recipe": "resources/models/recipes/train_default.py",
@@ -254,9 +217,9 @@ def training_metadata(result, started: str, settings: dict, parent: dict | None,
             "ndev-sampledata Hoechst scratch assay, frames 0-6",
             "cells3d nuclei (Allen Institute for Cell Science), x < 128 half, all YX slices",
         ],
-        "zooms": list(EXPERIMENT_ZOOMS if experiment else ZOOMS),
-        "augment": AUGMENT,
-        "degraded_copies": DEGRADED_COPIES if experiment else None,
+        "zoom_range": list(AUGMENT["zoom_range"]),
+        "augment": {**AUGMENT, "zoom_range": list(AUGMENT["zoom_range"])},
+        "degraded_copies": DEGRADED_COPIES,
         "training": {**settings, "steps_done": result.steps},
         "steps": result.steps,
         "best_step": result.best_step,
@@ -280,8 +243,6 @@ def main() -> None:
                         help="override the recipe's step budget")
     parser.add_argument("--max-seconds", type=float, default=None,
                         help="override the recipe's time budget (0: none, steps only)")
-    parser.add_argument("--experiment", choices=("degraded",), default=None,
-                        help="the degraded-copies experiment (tried for version 2, not shipped)")
     parser.add_argument("--init", type=Path, default=None,
                         help="continue from this model folder's weights (gentler learning rate)")
     args = parser.parse_args()
@@ -292,18 +253,17 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     started = time.strftime("%Y-%m-%d")
-    experiment = args.experiment == "degraded"
-    examples = training_examples(args.data, np.random.default_rng(SEED), experiment=experiment)
+    examples = training_examples(args.data, np.random.default_rng(SEED))
     net = build_network(args.init)
     parent = None if args.init is None else {
         key: net.metadata.get(key) for key in ("name", "version", "date", "steps")}
-    settings = training_settings(experiment=experiment, continued=args.init is not None,
+    settings = training_settings(continued=args.init is not None,
                                  max_steps=args.max_steps, max_seconds=args.max_seconds)
     result = train(net, examples, settings, device=args.device, checkpoint_dir=args.checkpoints)
     log.info("trained %d steps in %.0f s (best step %d, held-out patches: %s)", result.steps,
              result.elapsed, result.best_step, result.metrics_after)
     net = result.net.cpu().eval()
-    save_model(net, args.out, task=task_spec(), metadata=training_metadata(result, started, settings, parent, experiment),
+    save_model(net, args.out, task=task_spec(), metadata=training_metadata(result, started, settings, parent),
                dtype=torch.float16)
     log.info("saved to %s", args.out)
 
