@@ -70,7 +70,8 @@ def plan_stack(net, stack):
 def predict_one(net, stack, target: Path, options, on_progress=None) -> Path:
     """Segment ``stack`` into ``target`` (TIFF or Zarr by suffix) with ``net``.
 
-    ``options``: ``output_type``, ``tile``, ``device``, ``tta`` (the CLI's arguments).
+    ``options``: ``output_type``, ``tile``, ``device``, ``tta`` and optionally
+    ``postprocess`` (a dict of post-processing options; the CLI's arguments).
     ``on_progress(done, total)`` is called after every tile.
     """
     from unet_studio.app.io import open_output
@@ -88,7 +89,8 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> Path:
         generator = iter_predict_image(
             net, stack.data, axes=stack.axes, task=net.task, output_type=output_type,
             tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
-            scale=stack.scale if stack.scale_known else None)
+            scale=stack.scale if stack.scale_known else None,
+            postprocess=getattr(options, "postprocess", None))
         _run(generator, on_progress, stack.path)
     return target
 

@@ -46,6 +46,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="channel to segment in a multi-channel image, or 'luminance' for RGB")
     parser.add_argument("--tta", action="store_true",
                         help="average over flipped copies (slower, slightly smoother)")
+    objects = parser.add_argument_group(
+        "instance labels (defaults: the model's own, from its config)")
+    objects.add_argument("--min-size", type=int, default=None, metavar="PX",
+                         help="drop objects smaller than this many pixels (voxels in 3D)")
+    objects.add_argument("--seed-height", type=float, default=None, metavar="PX",
+                         help="how deep the dip between two touching objects must be to split "
+                              "them (default 2); 0.5-1 splits small, crowded nuclei better")
+
+
+def postprocess_options(args: argparse.Namespace) -> dict:
+    """The post-processing options given on the command line (the model's defaults stand
+    for the others); UserError for values that cannot work."""
+    from unet_studio.app.errors import UserError
+
+    options = {}
+    if getattr(args, "min_size", None) is not None:
+        if args.min_size < 0:
+            raise UserError(f"--min-size must be 0 or more pixels, got {args.min_size}")
+        options["min_size"] = args.min_size
+    if getattr(args, "seed_height", None) is not None:
+        if not args.seed_height > 0:
+            raise UserError(f"--seed-height must be a positive number of pixels, got {args.seed_height}")
+        options["seed_height"] = args.seed_height
+    return options
 
 
 def expand_inputs(patterns: list[str]) -> list[str]:
@@ -153,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
     if args.tile is not None and args.tile < 1:
         raise UserError(f"--tile must be a positive number of pixels, got {args.tile}")
     _check_device(args.device)
+    args.postprocess = postprocess_options(args)
     inputs = expand_inputs(args.inputs)
     net = load_network(args.model)
     stacks = open_inputs(inputs, args.axes, args.channel)

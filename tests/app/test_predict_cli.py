@@ -141,3 +141,44 @@ def test_unavailable_device_is_a_user_error(tmp_path, model_dir, capsys):
                  "--device", "cuda"]) == 2
     assert "not available" in capsys.readouterr().err
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_object_options_reach_the_post_processing(tmp_path, test_data_dir):
+    """--seed-height and --min-size override the default model's own post-processing: the
+    CLI's labels equal the engine's with the same options, and differ from its defaults."""
+    import tifffile
+
+    from unet_studio.models.inference import predict_image
+    from unet_studio.models.weights import load_model
+
+    image = tifffile.imread(test_data_dir / "default_hoechst_f8_img.tif")
+    source = write_stack(tmp_path / "hoechst.tif", image, axes="YX", kind="image")
+
+    def predicted(*flags) -> np.ndarray:
+        target = tmp_path / f"labels{len(list(tmp_path.iterdir()))}.tif"
+        assert main(["predict", str(source), "-o", str(target), "--device", "cpu", *flags]) == 0
+        with open_stack(target) as result:
+            return result.to_numpy()
+
+    default, split = predicted(), predicted("--seed-height", "0.5")
+    net = load_model(_default_model_dir())
+    expected = predict_image(net, image, axes="YX", device="cpu", postprocess={"seed_height": 0.5})
+    np.testing.assert_array_equal(split, expected)
+    assert default.max() > 0 and not np.array_equal(split, default)
+    assert not predicted("--min-size", str(image.size + 1)).any()
+
+
+def _default_model_dir():
+    from unet_studio.app.model_library import bundled_models_dir
+
+    return bundled_models_dir() / "default"
+
+
+@pytest.mark.parametrize("flags", [("--seed-height", "0"), ("--min-size", "-3")])
+def test_impossible_object_options_exit_2(tmp_path, model_dir, capsys, flags):
+    source = stack_file(tmp_path, shape=(20, 20), axes="YX")
+    assert main(["predict", str(source), "-o", str(tmp_path / "o.tif"), "--model",
+                 str(model_dir), *flags]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and flags[0] in error[0]
+    assert not (tmp_path / "o.tif").exists()

@@ -4,8 +4,8 @@ Reproducible: fixed seeds, a fixed step budget (not a time budget) and the produ
 engine - ``TrainingExample`` / ``FinetuneConfig`` / ``iter_finetune`` (targets, border
 weights, augmentation, losses and checkpoints all come from ``unet_studio.models.training``).
 No validation split: every labelled pixel trains and the final weights are the model (the
-held-out frames are scored afterwards by ``benchmarks/bench_accuracy.py``). 14 minutes of
-training (360 steps) plus about a minute of data preparation on 2 shared CPU threads;
+held-out frames are scored afterwards by ``benchmarks/bench_accuracy.py``). Version 2: 12000
+steps, about 37 minutes on 2 CPU threads plus a minute of data preparation;
 ``--device cuda`` runs the same recipe on a GPU. An interrupted run continues from its
 checkpoints when started again with the same settings.
 
@@ -18,22 +18,18 @@ half (a 3D example: the 2D network learns all its YX slices, normalised over the
 as at prediction time, so out-of-focus haze above and below the nuclei is background). Bright
 blobs the 2D references leave out (nuclei cut by the image edge in HeLa, mitotic nuclei in
 Hoechst) are marked unreviewed, so the loss ignores them instead of learning to call nuclei
-background.
+background. Each image also enters as a degraded copy (``degrade.py``: haze, blur, low
+contrast, noise, made before normalisation as a poor microscope would deliver them).
 
-Magnification: the engine's augmentation has no random zoom, so every image is added at five
-zoom factors from 0.5 to 2 (upscaled copies cropped back to the original size at a seeded
-random place). With elastic warps this covers nuclei of about 6 to 100 pixels across.
-Intensities (scale, shift, gamma), noise and blur come from the engine's ``AugmentConfig``,
-set stronger than its fine-tuning defaults.
+Magnification: the engine's continuous random zoom (``AugmentConfig.zoom_*``, 0.5x-2x) with
+elastic warps covers nuclei of about 6 to 100 pixels across. Intensities (scale, shift,
+gamma), noise and blur come from the engine's ``AugmentConfig``, set stronger than its
+fine-tuning defaults. (Version 1 had five fixed zoomed copies of every image, no degraded
+copies and 360 steps: ``git show 92924b8:resources/models/recipes/train_default.py``.)
 
 Usage (repository root):
     OMP_NUM_THREADS=2 nohup .venv/bin/python resources/models/recipes/train_default.py \
         --data ../shared/data --out resources/models/default > train_default.log 2>&1 &
-The version-2 experiment (not shipped; figures in benchmarks/results/accuracy.md), continued
-from version 1 for 40 minutes (202 steps on the busy shared CPU):
-    OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python resources/models/recipes/train_default.py \
-        --experiment degraded --init resources/models/default --out /tmp/model_v2 \
-        --checkpoints /tmp/ckpt_v2
 The post-processing defaults saved with the model (``POSTPROCESS``) are set by
 ``write_card.py`` from this recipe's ``task_spec()``.
 """
@@ -86,7 +82,7 @@ POSTPROCESS = {"grow": 1.5, "min_size_fraction": 0.05}
 DEGRADED_COPIES = 1
 CONTINUE = {"learning_rate": 1e-3, "warmup_steps": 10}  # ``--init``: continue gently
 TRAINING = {
-    "max_seconds": None, "max_steps": 2000, "batch_size": 8, "patch_size": 128,
+    "max_seconds": None, "max_steps": 12000, "batch_size": 8, "patch_size": 128,
     "learning_rate": 3e-3, "weight_decay": 1e-4, "warmup_steps": 40, "min_lr_ratio": 0.02,
     "grad_clip": 1.0, "amp": False, "dice_weight": 1.0, "border_w0": 5.0, "border_sigma": 3.0,
     "boundary_width": 1, "focus_changed": 0.0, "val_fraction": 0.0,
