@@ -25,7 +25,9 @@ SCOPES = ("stack", "slice")
 class SegmentRequest:
     """The panel's choices. ``tile``: core tile size (None: automatic); ``scope``: "stack"
     (everything) or "slice" (the plane or frame on screen); ``channel``: which channel of
-    an image with a C axis (None: all, for multi-channel models)."""
+    an image with a C axis (None: all, for multi-channel models). ``min_size`` (pixels or
+    voxels) and ``seed_height`` (pixels: how deep the dip between touching objects must be
+    to split them) override the model's post-processing defaults; None keeps them."""
 
     model_path: Path
     device: str = "auto"
@@ -34,6 +36,8 @@ class SegmentRequest:
     scope: str = "stack"
     axes: str | None = None
     channel: int | None = None
+    min_size: int | None = None
+    seed_height: float | None = None
 
     def __post_init__(self):
         if self.output_type not in OUTPUT_TYPES:
@@ -42,6 +46,15 @@ class SegmentRequest:
             raise ValueError(f"scope must be one of {SCOPES}, got {self.scope!r}")
         if self.tile is not None and self.tile < 16:
             raise ValueError(f"tile size must be at least 16 pixels, got {self.tile}")
+        if self.min_size is not None and self.min_size < 0:
+            raise ValueError(f"minimum object size must be 0 or more, got {self.min_size}")
+        if self.seed_height is not None and not self.seed_height > 0:
+            raise ValueError(f"split depth must be more than 0 pixels, got {self.seed_height}")
+
+    def postprocess_options(self) -> dict:
+        """The post-processing options this request overrides (the model's stand for the rest)."""
+        chosen = {"min_size": self.min_size, "seed_height": self.seed_height}
+        return {key: value for key, value in chosen.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -167,7 +180,7 @@ def iter_segment(job: SegmentJob, library, out=None, net=None):
     output = yield from iter_predict_image(
         net, image, axes=axes, task=task, output_type=request.output_type,
         device=request.device, out=out, scale=job.scale, first=job.first,
-        provisional=out is not None, **tiling,
+        provisional=out is not None, postprocess=request.postprocess_options(), **tiling,
     )  # fmt: skip
     if out is not None and hasattr(out, "finish"):
         out.finish()  # tidy the streamed labels here, off the GUI thread

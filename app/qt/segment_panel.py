@@ -15,6 +15,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QButtonGroup,
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -50,6 +51,20 @@ from unet_studio.app.qt.workers import (
 log = logging.getLogger(__name__)
 
 TILE_CHOICES = ("auto", "128", "256", "512", "1024")
+
+
+def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
+    """Minimum object size (pixels, voxels in 3D) and split depth (the seed height of the
+    watershed, pixels: lower splits small, crowded nuclei more readily); both start at
+    "model", the model's own post-processing defaults."""
+    min_size = QSpinBox(minimum=-1, maximum=10**7, value=-1, singleStep=10)
+    min_size.setSpecialValueText("model")
+    min_size.setToolTip("drop objects smaller than this many pixels (voxels in 3D)")
+    split = QDoubleSpinBox(minimum=0.0, maximum=20.0, value=0.0, singleStep=0.5, decimals=1)
+    split.setSpecialValueText("model")
+    split.setToolTip("how deep the dip between touching objects must be to split them, in "
+                     "pixels (default 2; 0.5-1 for small, crowded nuclei)")
+    return min_size, split
 
 
 class SegmentPanel(SegmentChoices, QWidget):
@@ -88,6 +103,12 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.tile_combo.addItems(TILE_CHOICES)
         self.output_combo = QComboBox()
         self.output_combo.addItems(OUTPUT_TYPES)
+        self.min_size_spin, self.split_spin = object_option_spins()
+        objects_row = QHBoxLayout()
+        objects_row.addWidget(QLabel("min size"))
+        objects_row.addWidget(self.min_size_spin, 1)
+        objects_row.addWidget(QLabel("split depth"))
+        objects_row.addWidget(self.split_spin, 1)
         self.scope_stack = QRadioButton("Whole stack", checked=True)
         self.scope_slice = QRadioButton("Current slice")
         scope_group = QButtonGroup(self)
@@ -102,6 +123,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         form.addRow("Device", self.device_combo)
         form.addRow("Tile size", self.tile_combo)
         form.addRow("Output", self.output_combo)
+        form.addRow("Objects", objects_row)
         form.addRow("Run on", scope_row)
         self.run_button = QPushButton("Run")
         self.cancel_button = QPushButton("Cancel", enabled=False)
@@ -123,6 +145,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.model_folder_button.clicked.connect(self._choose_model_folder)
         self.model_combo.activated.connect(self._model_chosen)
         self.image_combo.activated.connect(self._image_chosen)
+        self.output_combo.currentTextChanged.connect(self._output_chosen)
         self.session.model_changed.connect(lambda _info: self._fill_models())
         self.session.predict_requested.connect(self._predict_whole_image)
         if hasattr(self.session.host, "connect_layers_changed"):
@@ -144,11 +167,27 @@ class SegmentPanel(SegmentChoices, QWidget):
                 scope="slice" if self.scope_slice.isChecked() else "stack",
                 axes=self.axes_edit.text().strip() or None,
                 channel=self.channel_spin.value() if self.channel_spin.isEnabled() else None,
+                **self._object_options(),
             )  # fmt: skip
         except ValueError as error:
             raise UserError(str(error)) from None
 
     # ---- running ---------------------------------------------------------------------------
+    def _object_options(self) -> dict:
+        """Min size and split depth when set (their lowest value reads "model": keep the
+        model's own post-processing defaults)."""
+        options = {}
+        if self.min_size_spin.value() != self.min_size_spin.minimum():
+            options["min_size"] = self.min_size_spin.value()
+        if self.split_spin.value() != self.split_spin.minimum():
+            options["seed_height"] = self.split_spin.value()
+        return options
+
+    def _output_chosen(self, output_type: str) -> None:
+        """Object options apply to instance labels only."""
+        for spin in (self.min_size_spin, self.split_spin):
+            spin.setEnabled(output_type == "labels")
+
     def run(self) -> None:
         """Start a prediction in the background (no-op while one runs)."""
         if self.worker is not None:

@@ -228,3 +228,35 @@ def test_streamed_prediction_of_a_new_image_is_saved_in_the_project(studio, qtbo
     (ref,) = reopened.images
     np.testing.assert_array_equal(reopened.labels(ref.id), shown)
     reopened.close()
+
+
+def test_object_options_override_the_models_post_processing(studio, qtbot, test_data_dir):
+    """The Objects row: "model" keeps the model's defaults; a minimum size larger than the
+    image leaves no object; a lower split depth splits more of the crowded Hoechst nuclei."""
+    import tifffile
+
+    from unet_studio.app.model_library import bundled_models_dir
+
+    studio.session.set_model(str(bundled_models_dir() / "default"))
+    image = tifffile.imread(test_data_dir / "default_hoechst_f8_img.tif")
+    studio.viewer.add_image(image, name="hoechst", metadata={"axes": "YX"})
+    panel = _segment_panel(studio, qtbot)
+    assert panel.min_size_spin.text() == "model" and panel.split_spin.text() == "model"
+    assert panel.request().postprocess_options() == {}
+
+    def segment() -> np.ndarray:
+        with qtbot.waitSignal(panel.finished, timeout=60_000):
+            panel.run()
+        return studio.host.current_labels().copy()
+
+    default = segment()
+    panel.split_spin.setValue(0.5)
+    split = segment()
+    panel.split_spin.setValue(panel.split_spin.minimum())
+    panel.min_size_spin.setValue(image.size + 1)
+    assert panel.request().postprocess_options() == {"min_size": image.size + 1}
+    nothing = segment()
+    assert len(np.unique(split)) > len(np.unique(default)) > 10
+    assert not nothing.any()
+    panel.output_combo.setCurrentText("mask")
+    assert not panel.min_size_spin.isEnabled() and not panel.split_spin.isEnabled()

@@ -155,3 +155,13 @@ def test_live_destination_finish_gives_clashing_objects_fresh_ids():
     out[...] = predicted
     out.finish()
     assert (live[:2, :2] == 1).all() and (live[5:, 5:] == 2).all()
+
+
+def test_object_options_are_checked_and_only_set_ones_are_passed_on():
+    assert SegmentRequest(model_path="m").postprocess_options() == {}
+    request = SegmentRequest(model_path="m", min_size=0, seed_height=0.5)
+    assert request.postprocess_options() == {"min_size": 0, "seed_height": 0.5}
+    with pytest.raises(ValueError, match="minimum object size"):
+        SegmentRequest(model_path="m", min_size=-2)
+    with pytest.raises(ValueError, match="split depth"):
+        SegmentRequest(model_path="m", seed_height=0.0)
