@@ -1,14 +1,29 @@
-"""The Segment panel's choice lists: images, models and devices (a mixin of SegmentPanel).
+"""The Segment panel's choices: images, models, devices and object options (a mixin of
+SegmentPanel).
 
 Expects the panel's widgets (``image_combo``, ``axes_edit``, ``channel_spin``,
-``model_combo``, ``device_combo``) and its ``session``.
+``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``) and its ``session``.
 """
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QFileDialog
+from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 
 from unet_studio.app.errors import UserError
+
+
+def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
+    """Minimum object size (pixels, voxels in 3D) and split depth (the seed height of the
+    watershed, pixels: lower splits small, crowded nuclei more readily); both start at
+    "model", the model's own post-processing defaults."""
+    min_size = QSpinBox(minimum=-1, maximum=10**7, value=-1, singleStep=10)
+    min_size.setSpecialValueText("model")
+    min_size.setToolTip("drop objects smaller than this many pixels (voxels in 3D)")
+    split = QDoubleSpinBox(minimum=0.0, maximum=20.0, value=0.0, singleStep=0.5, decimals=1)
+    split.setSpecialValueText("model")
+    split.setToolTip("how deep the dip between touching objects must be to split them, in "
+                     "pixels (default 2; 0.5-1 for small, crowded nuclei)")
+    return min_size, split
 
 
 class SegmentChoices:
@@ -73,3 +88,17 @@ class SegmentChoices:
             except UserError as error:
                 self.session.host.notify(str(error), "error")
 
+    def _object_options(self) -> dict:
+        """Min size and split depth when set (their lowest value reads "model": keep the
+        model's own post-processing defaults)."""
+        options = {}
+        if self.min_size_spin.value() != self.min_size_spin.minimum():
+            options["min_size"] = self.min_size_spin.value()
+        if self.split_spin.value() != self.split_spin.minimum():
+            options["seed_height"] = self.split_spin.value()
+        return options
+
+    def _output_chosen(self, output_type: str) -> None:
+        """Object options apply to instance labels only."""
+        for spin in (self.min_size_spin, self.split_spin):
+            spin.setEnabled(output_type == "labels")

@@ -15,7 +15,6 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QButtonGroup,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -31,7 +30,7 @@ from qtpy.QtWidgets import (
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
-from unet_studio.app.qt.segment_choices import SegmentChoices
+from unet_studio.app.qt.segment_choices import SegmentChoices, object_option_spins
 from unet_studio.app.qt.segment_logic import (
     OUTPUT_TYPES,
     SegmentRequest,
@@ -51,20 +50,6 @@ from unet_studio.app.qt.workers import (
 log = logging.getLogger(__name__)
 
 TILE_CHOICES = ("auto", "128", "256", "512", "1024")
-
-
-def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
-    """Minimum object size (pixels, voxels in 3D) and split depth (the seed height of the
-    watershed, pixels: lower splits small, crowded nuclei more readily); both start at
-    "model", the model's own post-processing defaults."""
-    min_size = QSpinBox(minimum=-1, maximum=10**7, value=-1, singleStep=10)
-    min_size.setSpecialValueText("model")
-    min_size.setToolTip("drop objects smaller than this many pixels (voxels in 3D)")
-    split = QDoubleSpinBox(minimum=0.0, maximum=20.0, value=0.0, singleStep=0.5, decimals=1)
-    split.setSpecialValueText("model")
-    split.setToolTip("how deep the dip between touching objects must be to split them, in "
-                     "pixels (default 2; 0.5-1 for small, crowded nuclei)")
-    return min_size, split
 
 
 class SegmentPanel(SegmentChoices, QWidget):
@@ -173,21 +158,6 @@ class SegmentPanel(SegmentChoices, QWidget):
             raise UserError(str(error)) from None
 
     # ---- running ---------------------------------------------------------------------------
-    def _object_options(self) -> dict:
-        """Min size and split depth when set (their lowest value reads "model": keep the
-        model's own post-processing defaults)."""
-        options = {}
-        if self.min_size_spin.value() != self.min_size_spin.minimum():
-            options["min_size"] = self.min_size_spin.value()
-        if self.split_spin.value() != self.split_spin.minimum():
-            options["seed_height"] = self.split_spin.value()
-        return options
-
-    def _output_chosen(self, output_type: str) -> None:
-        """Object options apply to instance labels only."""
-        for spin in (self.min_size_spin, self.split_spin):
-            spin.setEnabled(output_type == "labels")
-
     def run(self) -> None:
         """Start a prediction in the background (no-op while one runs)."""
         if self.worker is not None:
