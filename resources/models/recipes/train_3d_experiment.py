@@ -10,7 +10,7 @@ here unless the 3D model wins; the figures go to ``benchmarks/results/accuracy.m
 
 Usage (repository root):
     OMP_NUM_THREADS=2 .venv/bin/python resources/models/recipes/train_3d_experiment.py \\
-        --data ../shared/data --out /tmp/model_3d [--max-steps 1500]
+        --data ../shared/data --out /tmp/model_3d
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ ARCHITECTURE = {"spatial_dims": 3, "in_channels": 1, "out_channels": 3, "base_ch
                 "depth": 3, "padding": "same", "norm": "batch", "activation": "relu"}
 # Nuclei of the cells3d stack are ~48 px across and about as tall in slices (near-isotropic
 # voxels): a patch must hold one with some context.
-TRAINING = dict(train_default.TRAINING, max_steps=1500, batch_size=2,
+TRAINING = dict(train_default.TRAINING, max_steps=2500, batch_size=2,
                 patch_size=(48, 96, 96), warmup_steps=30)
 AUGMENT = dict(train_default.AUGMENT, zoom_range=(0.5, 1.5))
 
