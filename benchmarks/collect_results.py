@@ -18,9 +18,10 @@ in `benchmarks/` into `benchmarks/results/<topic>.md`; `python benchmarks/collec
 assembles this page. Unless a section says otherwise the machine is the 2-core x86-64 CPU VM
 of our CI (torch 2.13.0 CPU build). In sessions 1 and 2 it was shared with other jobs while
 measuring (absolute times pessimistic); session 3's figures were taken on a mostly quiet
-machine, and each section states its load. Ratios are always measured within one run. No GPU was available when these
-were taken: the CUDA path (bf16 autocast, OOM back-off, pinned transfers) is implemented and
-covered by CPU tests, and its GPU figures are still to be measured.
+machine, and each section states its load. Ratios are always measured within one run. No
+GPU was available when these were taken: the CUDA path (bf16 autocast, OOM back-off, pinned
+transfers) is implemented and covered by CPU tests, and its GPU figures are still to be
+measured.
 """
 
 
