@@ -198,7 +198,8 @@ def run(data_dir: Path, only: str | None, model_dir: Path = MODEL_DIR,
 
 # Post-processing as it was before models carried their own defaults (version 1 of the
 # default model): the whole predicted boundary band given to the objects, a fixed size floor.
-PLAIN_POSTPROCESS = {"grow": None, "min_size_fraction": 0.0, "min_size": PRODUCT_MIN_SIZE}
+PLAIN_POSTPROCESS = {"grow": None, "min_size_fraction": 0.0, "min_size": PRODUCT_MIN_SIZE,
+                     "seed_height": 2.0}
 
 
 def _model_rows(net, test_set, found: dict) -> list[str]:
@@ -213,7 +214,7 @@ def _model_rows(net, test_set, found: dict) -> list[str]:
     if found["model_postprocess"]:
         found["model_plain_postprocess"], _ = evaluate_model(net, test_set, PLAIN_POSTPROCESS)
         rows.append(_row(test_set.description, "default model, plain post-processing",
-                         found["model_plain_postprocess"], "grow None, min_size 16 only"))
+                         found["model_plain_postprocess"], "grow None, min_size 16, seed height 2 px"))
     for row in rows:
         log.info(row)
     return rows
@@ -239,8 +240,9 @@ Default model: `predict_image(net, raw_image, axes=..., task=net.task, output_ty
 the product path (percentile normalisation, tiling, post-processing with the model's own
 defaults from `task.extra["postprocess"]`; 2D net slice by slice with one 3D watershed on 3D
 stacks, voxel size passed as `scale`). "plain post-processing": the same network with
-`postprocess={{"grow": None, "min_size_fraction": 0.0, "min_size": 16}}`, the post-processing
-of version 1 (whole predicted boundary band given to the objects, fixed 16-pixel floor).
+`postprocess={{"grow": None, "min_size_fraction": 0.0, "min_size": 16, "seed_height": 2}}`, the post-processing
+of version 1 (whole predicted boundary band given to the objects, fixed 16-pixel floor, fixed
+2-pixel seed height).
 
 Command: `{command}` ({date}).
 """

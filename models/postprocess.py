@@ -9,6 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+# Below half a pixel the h-maxima seeds follow the distance map's discretisation noise.
+MIN_SEED_HEIGHT = 0.5
+
 
 def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
     """Probabilities from logits along ``axis`` (float32, numerically stable)."""
@@ -67,6 +70,37 @@ def _seeds(objects: np.ndarray, interior: np.ndarray, distance: np.ndarray,
         orphan = np.concatenate([[False], ~has_seed])[parts]
         markers[orphan] = parts[orphan] + count
     return markers
+
+
+def typical_radius(interior: np.ndarray, distance: np.ndarray) -> float:
+    """Depth of the interior that a typical interior pixel lies in: the pixel-weighted median
+    over interior components of their deepest distance, 0 without interior. Like
+    ``typical_object_size``, specks hardly move it."""
+    components, count = ndi.label(interior)
+    if not count:
+        return 0.0
+    index = np.arange(1, count + 1)
+    depths = ndi.maximum(distance, components, index)
+    weights = np.bincount(components.ravel(), minlength=count + 1)[1:]
+    order = np.argsort(depths)
+    covered = np.cumsum(weights[order])
+    return float(depths[order][np.searchsorted(covered, covered[-1] / 2)])
+
+
+def resolve_seed_height(seed_height: float | None, seed_height_fraction: float,
+                        interior: np.ndarray, distance: np.ndarray) -> float:
+    """The h of the h-maxima seeds, in distance units.
+
+    An explicit ``seed_height`` wins. Otherwise ``seed_height_fraction`` x the typical
+    interior radius: a fixed depth right for large nuclei (which need a deep dip before a
+    neck counts as two objects, or their texture splits them) merges small touching nuclei,
+    whose dips are never that deep, so the depth follows the objects' scale. Neither: 2.
+    """
+    if seed_height is not None:
+        return float(seed_height)
+    if seed_height_fraction > 0:
+        return max(MIN_SEED_HEIGHT, seed_height_fraction * typical_radius(interior, distance))
+    return 2.0
 
 
 def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
@@ -153,9 +187,9 @@ def instance_masks(probabilities: np.ndarray, *, threshold: float = 0.5):
 
 
 def labels_from_masks(objects: np.ndarray, interior: np.ndarray, *, min_size: int = 16,
-                      seed_height: float = 2.0, fill_holes: bool = True,
-                      sampling: tuple[float, ...] | None = None, grow: float | None = None,
-                      min_size_fraction: float = 0.0) -> np.ndarray:
+                      seed_height: float | None = None, seed_height_fraction: float = 0.0,
+                      fill_holes: bool = True, sampling: tuple[float, ...] | None = None,
+                      grow: float | None = None, min_size_fraction: float = 0.0) -> np.ndarray:
     """Instance labels ``(*spatial)`` int32 (1..N) from object and interior masks.
 
     The interior's distance map seeds a watershed inside the objects, which splits touching
@@ -166,7 +200,8 @@ def labels_from_masks(objects: np.ndarray, interior: np.ndarray, *, min_size: in
     from its interior into the predicted boundary band; None gives it the whole band. The
     network's boundary class is trained as a ring one pixel wide, but predicted as a blurred
     band several pixels wide, so the whole band makes outlines too loose; ``grow=1``
-    restores the trained outline.
+    restores the trained outline. ``seed_height`` / ``seed_height_fraction``: how deep the
+    dip between two touching objects must be to split them (see ``resolve_seed_height``).
     """
     from skimage.segmentation import relabel_sequential, watershed
 
@@ -174,7 +209,8 @@ def labels_from_masks(objects: np.ndarray, interior: np.ndarray, *, min_size: in
     if grow is not None:
         objects = _near_interior(objects, interior, float(grow), sampling)
     distance = ndi.distance_transform_edt(interior, sampling=sampling).astype(np.float32)
-    markers = _seeds(objects, interior, distance, seed_height)
+    height = resolve_seed_height(seed_height, seed_height_fraction, interior, distance)
+    markers = _seeds(objects, interior, distance, height)
     labels = watershed(-distance, markers, mask=objects).astype(np.int32)
     remove_small_objects(labels, min_size)
     remove_small_relative(labels, min_size_fraction)
@@ -184,9 +220,9 @@ def labels_from_masks(objects: np.ndarray, interior: np.ndarray, *, min_size: in
 
 
 def instance_labels(probabilities: np.ndarray, *, threshold: float = 0.5, min_size: int = 16,
-                    seed_height: float = 2.0, fill_holes: bool = True,
-                    sampling: tuple[float, ...] | None = None, grow: float | None = None,
-                    min_size_fraction: float = 0.0) -> np.ndarray:
+                    seed_height: float | None = None, seed_height_fraction: float = 0.0,
+                    fill_holes: bool = True, sampling: tuple[float, ...] | None = None,
+                    grow: float | None = None, min_size_fraction: float = 0.0) -> np.ndarray:
     """Instance labels ``(*spatial)`` int32 from ``(3, *spatial)`` probabilities.
 
     Channels: (background, foreground, boundary); see ``instance_masks`` and
@@ -194,5 +230,5 @@ def instance_labels(probabilities: np.ndarray, *, threshold: float = 0.5, min_si
     """
     objects, interior = instance_masks(probabilities, threshold=threshold)
     return labels_from_masks(objects, interior, min_size=min_size, seed_height=seed_height,
-                             fill_holes=fill_holes, sampling=sampling, grow=grow,
-                             min_size_fraction=min_size_fraction)
+                             seed_height_fraction=seed_height_fraction, fill_holes=fill_holes,
+                             sampling=sampling, grow=grow, min_size_fraction=min_size_fraction)

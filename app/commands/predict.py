@@ -51,8 +51,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     objects.add_argument("--min-size", type=int, default=None, metavar="PX",
                          help="drop objects smaller than this many pixels (voxels in 3D)")
     objects.add_argument("--seed-height", type=float, default=None, metavar="PX",
-                         help="how deep the dip between two touching objects must be to split "
-                              "them (default 2); 0.5-1 splits small, crowded nuclei better")
+                         help="how deep (pixels) the dip between two touching objects must be to "
+                              "split them (default: the model's; the bundled model scales it "
+                              "with the nuclei, 20%% of their typical radius)")
 
 
 def postprocess_options(args: argparse.Namespace) -> dict:

@@ -160,9 +160,9 @@ def test_object_options_reach_the_post_processing(tmp_path, test_data_dir):
         with open_stack(target) as result:
             return result.to_numpy()
 
-    default, split = predicted(), predicted("--seed-height", "0.5")
+    default, split = predicted(), predicted("--seed-height", "4")
     net = load_model(_default_model_dir())
-    expected = predict_image(net, image, axes="YX", device="cpu", postprocess={"seed_height": 0.5})
+    expected = predict_image(net, image, axes="YX", device="cpu", postprocess={"seed_height": 4.0})
     np.testing.assert_array_equal(split, expected)
     assert default.max() > 0 and not np.array_equal(split, default)
     assert not predicted("--min-size", str(image.size + 1)).any()

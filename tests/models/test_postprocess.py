@@ -9,9 +9,11 @@ from unet_studio.models.postprocess import (
     instance_labels,
     labels_from_masks,
     probabilities_from_logits,
+    resolve_seed_height,
     semantic_mask,
     softmax,
     typical_object_size,
+    typical_radius,
 )
 
 
@@ -37,6 +39,50 @@ def test_two_touching_discs_become_two_labels():
     assert labels.dtype == np.int32 and labels.max() == 2
     assert len(np.unique(labels[a & ~b])) == 1 and len(np.unique(labels[b & ~a])) == 1
     assert labels[32, 30] != labels[32, 57]
+
+
+def _touching_pair(radius: int, separation: int) -> np.ndarray:
+    size = 4 * radius + separation
+    a, b = discs((2 * radius + 10, size), [(radius + 5, 2 * radius), (radius + 5, 2 * radius + separation)],
+                 radius)
+    return a | b
+
+
+def test_relative_seed_height_splits_small_touching_nuclei_a_fixed_one_merges():
+    """Two small nuclei (radius 5) whose neck is only ~1.5 px shallower than their centres:
+    the fixed 2-px dip merges them, 20 % of their radius does not."""
+    pair = _touching_pair(5, 8)
+    assert instance_labels(as_probabilities(pair), min_size=1).max() == 1
+    assert instance_labels(as_probabilities(pair), min_size=1, seed_height_fraction=0.2).max() == 2
+
+
+def test_relative_seed_height_keeps_a_large_peanut_whole_and_follows_scale():
+    """A large nucleus with a waist (radius 30, a 4-px dip) is one object at the relative
+    height, where the fixed 2 px splits it; the same pair as the small split one, scaled 6x,
+    still splits: the decision depends on the shape, not on the magnification."""
+    peanut = _touching_pair(30, 32)
+    assert instance_labels(as_probabilities(peanut)).max() == 2
+    assert instance_labels(as_probabilities(peanut), seed_height_fraction=0.2).max() == 1
+    scaled = _touching_pair(30, 48)
+    assert instance_labels(as_probabilities(scaled), seed_height_fraction=0.2).max() == 2
+
+
+def test_seed_height_resolution_explicit_wins_then_relative_then_two_pixels():
+    from scipy import ndimage as ndi
+
+    interior = np.zeros((40, 120), bool)
+    interior[5:35, 5:35] = True  # its deepest pixels lie 15 px from the background
+    interior[10:14, 60:64] = True  # a speck: hardly moves the pixel-weighted radius
+    distance = ndi.distance_transform_edt(interior).astype(np.float32)
+    assert typical_radius(interior, distance) == 15.0
+    assert typical_radius(np.zeros((4, 4), bool), np.zeros((4, 4), np.float32)) == 0.0
+    assert resolve_seed_height(1.0, 0.2, interior, distance) == 1.0
+    assert resolve_seed_height(None, 0.2, interior, distance) == pytest.approx(3.0)
+    assert resolve_seed_height(None, 0.0, interior, distance) == 2.0
+    tiny = np.zeros((8, 8), bool)
+    tiny[3:5, 3:5] = True
+    tiny_distance = ndi.distance_transform_edt(tiny).astype(np.float32)
+    assert resolve_seed_height(None, 0.2, tiny, tiny_distance) == 0.5  # the floor
 
 
 def test_boundary_channel_separates_touching_objects():
