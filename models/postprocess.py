@@ -79,12 +79,8 @@ def typical_radius(interior: np.ndarray, distance: np.ndarray) -> float:
     components, count = ndi.label(interior)
     if not count:
         return 0.0
-    index = np.arange(1, count + 1)
-    depths = ndi.maximum(distance, components, index)
-    weights = np.bincount(components.ravel(), minlength=count + 1)[1:]
-    order = np.argsort(depths)
-    covered = np.cumsum(weights[order])
-    return float(depths[order][np.searchsorted(covered, covered[-1] / 2)])
+    depths = ndi.maximum(distance, components, np.arange(1, count + 1))
+    return _weighted_median(np.asarray(depths), np.bincount(components.ravel())[1:])
 
 
 def resolve_seed_height(seed_height: float | None, seed_height_fraction: float,
@@ -113,16 +109,20 @@ def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
     return labels
 
 
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The value below which half the total weight lies (values and weights of equal length)."""
+    order = np.argsort(values, kind="stable")
+    covered = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(covered, covered[-1] / 2)])
+
+
 def typical_object_size(labels: np.ndarray) -> float:
     """Size of the object that a typical object pixel belongs to (the pixel-weighted median
     of the object sizes), 0 without objects. Many tiny specks hardly move it: they hold
     few pixels, unlike a plain median, which they can drag down to their own size."""
     sizes = np.bincount(labels.ravel())[1:]
-    sizes = np.sort(sizes[sizes > 0])
-    if not sizes.size:
-        return 0.0
-    covered = np.cumsum(sizes)
-    return float(sizes[np.searchsorted(covered, covered[-1] / 2)])
+    sizes = sizes[sizes > 0]
+    return _weighted_median(sizes, sizes) if sizes.size else 0.0
 
 
 def remove_small_relative(labels: np.ndarray, fraction: float) -> np.ndarray:
