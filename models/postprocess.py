@@ -11,6 +11,8 @@ from scipy import ndimage as ndi
 
 # Below half a pixel the h-maxima seeds follow the distance map's discretisation noise.
 MIN_SEED_HEIGHT = 0.5
+# The seed height when neither an absolute nor a relative one is given (pixels).
+DEFAULT_SEED_HEIGHT = 2.0
 
 
 def softmax(logits: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -90,13 +92,14 @@ def resolve_seed_height(seed_height: float | None, seed_height_fraction: float,
     An explicit ``seed_height`` wins. Otherwise ``seed_height_fraction`` x the typical
     interior radius: a fixed depth right for large nuclei (which need a deep dip before a
     neck counts as two objects, or their texture splits them) merges small touching nuclei,
-    whose dips are never that deep, so the depth follows the objects' scale. Neither: 2.
+    whose dips are never that deep, so the depth follows the objects' scale. Neither:
+    ``DEFAULT_SEED_HEIGHT``.
     """
     if seed_height is not None:
         return float(seed_height)
     if seed_height_fraction > 0:
         return max(MIN_SEED_HEIGHT, seed_height_fraction * typical_radius(interior, distance))
-    return 2.0
+    return DEFAULT_SEED_HEIGHT
 
 
 def remove_small_objects(labels: np.ndarray, min_size: int) -> np.ndarray:
