@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from unet_studio.models.metrics import object_counts, scores_from_totals
+from unet_studio.models.pipeline import postprocess_options
 from unet_studio.models.training.losses import weighted_ce_dice
 from unet_studio.models.training.targets import IGNORE
 
@@ -59,11 +60,12 @@ def forward_covering(net, image: torch.Tensor) -> torch.Tensor:
     return logits[(slice(None), slice(None), *(slice(0, s) for s in shape))]
 
 
-def _instance_labels(probabilities: np.ndarray) -> np.ndarray:
-    """Object labels from (background, foreground, boundary) probabilities ``(3, *sp)``."""
+def _instance_labels(probabilities: np.ndarray, options: dict) -> np.ndarray:
+    """Object labels from (background, foreground, boundary) probabilities ``(3, *sp)``,
+    with the post-processing ``options`` that prediction uses for this model."""
     from unet_studio.models.postprocess import instance_labels
 
-    return instance_labels(probabilities)
+    return instance_labels(probabilities, **options)
 
 
 def _dice_counts(pred: np.ndarray, true: np.ndarray, classes: int) -> np.ndarray:
@@ -110,6 +112,9 @@ def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=Non
     """
     if not crops:
         return {}
+    # The model's own post-processing defaults (what the user's prediction applies), so that
+    # the before/after scores rate the labels the user would actually get.
+    options = postprocess_options(task, None) if task.kind == "instance" else {}
     was_training = net.training
     net.eval()
     losses, totals, dice = [], {}, 0.0
@@ -124,7 +129,7 @@ def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=Non
                                                      dice_weight=dice_weight)))
                 if task.kind == "instance":
                     probabilities = torch.softmax(crop_logits[0], 0).cpu().numpy()
-                    pred = _instance_labels(probabilities) * crop.region
+                    pred = _instance_labels(probabilities, options) * crop.region
                     for key, value in object_counts(pred, crop.labels).items():
                         totals[key] = totals.get(key, 0) + value
                 else:

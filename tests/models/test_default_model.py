@@ -133,3 +133,33 @@ def test_model_defaults_give_tight_outlines_on_small_held_out_nuclei(default_net
                                         postprocess={"grow": None}), labels)
     assert tight["f1_75"] >= MIN_HOECHST_F1_75
     assert tight["mean_matched_iou"] > loose["mean_matched_iou"] + MIN_IOU_GAIN
+
+
+def test_fine_tuning_scores_held_out_crops_with_the_model_postprocessing(default_net,
+                                                                          hoechst_crop):
+    """The Train panel's before/after scores rate the labels prediction would give: the
+    held-out crops go through the model's own post-processing defaults, not plain ones."""
+    import dataclasses
+
+    from unet_studio.models.training import FinetuneConfig, TrainingExample
+    from unet_studio.models.training.harvest import harvest
+    from unet_studio.models.training.validate import evaluate
+
+    image, labels = hoechst_crop
+    task = default_net.task
+    data = harvest([TrainingExample(image, labels.astype(np.int32))], spatial_dims=2,
+                   in_channels=1, task=task, config=FinetuneConfig(val_fraction=0.5),
+                   patch_shape=(64, 64), rng=np.random.default_rng(0))
+
+    def score(extra):
+        scored_task = dataclasses.replace(task, extra=extra)
+        return evaluate(default_net, data.val, task=scored_task, dice_weight=1.0,
+                        device=torch.device("cpu"))
+
+    defaults = task.extra["postprocess"]
+    own, plain = score(task.extra), score({})
+    assert own["n_true"] > 5 and own["f1_50"] > 0.5
+    # grow=1.5 keeps the trained outline: tighter than the whole predicted boundary band
+    assert own["mean_matched_iou"] > plain["mean_matched_iou"] + MIN_IOU_GAIN
+    too_large = score({"postprocess": {**defaults, "min_size": image.size + 1}})
+    assert too_large["n_pred"] == 0 and too_large["val_loss"] == pytest.approx(own["val_loss"])
