@@ -10,7 +10,7 @@ SELECT_BEST_BY = ("val_loss", "val_metric")
 ZOOM_LIMITS = (0.5, 4.0)
 # Settings added after checkpoints were first written, with the value that keeps the old
 # behaviour: left out of a run's fingerprint at that value, so older checkpoints still resume.
-ADDED_DEFAULTS = {"zoom_probability": 0.0, "zoom_range": [0.5, 2.0]}
+ADDED_DEFAULTS = {"zoom_probability": 0.0, "zoom_range": [0.5, 2.0], "focus_objects": 0.0}
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -113,8 +113,10 @@ class FinetuneConfig:
     border_sigma: float = 5.0
     changed_weight: float = 3.0
     boundary_width: int = 1
-    # Fraction of patches centred on a changed pixel (when there are any).
+    # Fraction of patches centred on a changed pixel (when there are any), and fraction
+    # centred on an object pixel (foreground over-sampling: sparse objects still train).
     focus_changed: float = 0.3
+    focus_objects: float = 0.33
     # Data: share of reviewed pixels held out for validation, share of patches from replay.
     val_fraction: float = 0.15
     replay_fraction: float = 0.25
@@ -168,6 +170,12 @@ class FinetuneConfig:
             raise ValueError(f"changed_weight must be >= 1, got {self.changed_weight}")
         _check_range("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         _check_range("focus_changed", self.focus_changed, 0.0, 1.0)
+        _check_range("focus_objects", self.focus_objects, 0.0, 1.0)
+        if self.focus_changed + self.focus_objects > 1.0:
+            raise ValueError(
+                "focus_changed + focus_objects must be <= 1 (they are shares of the patches), "
+                f"got {self.focus_changed} + {self.focus_objects}"
+            )
         _check_range("val_fraction", self.val_fraction, 0.0, 0.5)
         _check_range("replay_fraction", self.replay_fraction, 0.0, 0.9)
 

@@ -2,11 +2,14 @@
 
 Only reviewed pixels are learned from: everything else gets the ignore target and weight 0.
 Pixels the user changed weigh ``changed_weight`` times more, and a share of patches is centred
-on them. Blocks of the reviewed data holding ``val_fraction`` of its pixels (within about half
-a block; at most ``MAX_VAL_PIXELS``) are held out: their labels never reach the training loss
-and they measure the model before and after. The blocks grow with the data so that there are
-few of them, and their crops share one shape, so a validation pass is a few large batches.
-Patches are drawn by ``sampler.PatchSampler``.
+on them; another share is centred on objects, so sparse objects (a microcolony in a large
+field, a few organelles) are seen in training. Blocks of the reviewed data holding
+``val_fraction`` of its pixels (within about half a block; at most ``MAX_VAL_PIXELS``) are
+held out: their labels never reach the training loss and they measure the model before and
+after. The held-out blocks also take no more than about ``val_fraction`` of the object pixels,
+so that validation never takes the objects the model should learn from. The blocks grow with
+the data so that there are few of them, and their crops share one shape, so a validation
+pass is a few large batches. Patches are drawn by ``sampler.PatchSampler``.
 """
 
 from __future__ import annotations
@@ -41,14 +44,16 @@ MAX_BLOCK_PATCHES = 2
 @dataclass(eq=False)
 class Volume:
     """A prepared slab. image float32 ``(C, *spatial)``, target int64 ``(*spatial)`` (``IGNORE``
-    where unknown), weight float32 ``(*spatial)`` (0 where ignored); ``centers`` and
-    ``changed_centers``: flat indices of trainable (and changed) pixels to centre patches on."""
+    where unknown), weight float32 ``(*spatial)`` (0 where ignored); ``centers``,
+    ``changed_centers`` and ``object_centers``: flat indices of trainable pixels (all, the
+    changed ones, those of objects: any class but background) to centre patches on."""
 
     image: np.ndarray
     target: np.ndarray
     weight: np.ndarray
     centers: np.ndarray
     changed_centers: np.ndarray
+    object_centers: np.ndarray
 
 
 @dataclass(eq=False)
@@ -115,7 +120,7 @@ def make_volume(image, target, weight, changed, patch_shape, rng) -> Volume | No
     if not trainable.any():
         return None
     return Volume(image, target, weight, _flat_subset(trainable, rng),
-                  _flat_subset(trainable & changed, rng))
+                  _flat_subset(trainable & changed, rng), _flat_subset(target > 0, rng))
 
 
 def _block_counts(reviewed: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
@@ -140,28 +145,41 @@ def val_block_shape(slabs, patch_shape, val_fraction) -> tuple[int, ...]:
 def choose_val_blocks(slabs, block, val_fraction, rng) -> list[tuple[int, tuple[slice, ...]]]:
     """Pick grid blocks holding close to ``val_fraction`` of the reviewed pixels (at most
     ``MAX_VAL_PIXELS``): in random order, a block is taken when it brings the held-out
-    count closer to the target, so the share misses by at most about half a block.
+    count closer to the target, so the share misses by at most about half a block. The same
+    rule holds for the object pixels (labels > 0), and at least half of them stay in training:
+    where the objects cluster in a few blocks (a colony in a large field), the blocks holding
+    most of them are not held out.
 
     Returns ``(slab index, block slices)``. Needs at least 3 blocks with reviewed pixels and
     keeps at least half of them for training; otherwise nothing is held out.
     """
-    candidates = []
+    candidates = []  # (slab, block index, reviewed pixels, object pixels)
     for s, slab in enumerate(slabs):
         counts = _block_counts(slab.reviewed, block)
+        objects = _block_counts(slab.reviewed & (slab.labels > 0), block)
         for index in zip(*np.nonzero(counts)):
-            candidates.append((s, index, int(counts[index])))
+            candidates.append((s, index, int(counts[index]), int(objects[index])))
     if val_fraction <= 0 or len(candidates) < 3:
         return []
-    target = min(val_fraction * sum(c for *_, c in candidates), MAX_VAL_PIXELS)
+    total, total_objects = sum(c[2] for c in candidates), sum(c[3] for c in candidates)
+    target = min(val_fraction * total, MAX_VAL_PIXELS)
+    object_target = target / total * total_objects
+
+    def objects_allow(held_objects: int, objects: int) -> bool:
+        return (held_objects + objects / 2 <= object_target
+                and held_objects + objects <= total_objects / 2)
+
     most = len(candidates) // 2
-    picked, held = [], 0
+    picked, held, held_objects = [], 0, 0
     for i in rng.permutation(len(candidates)):
-        count = candidates[i][2]
-        if len(picked) < most and held + count / 2 <= target:
+        count, objects = candidates[i][2:]
+        if len(picked) < most and held + count / 2 <= target and objects_allow(held_objects,
+                                                                                 objects):
             picked.append(i)
-            held += count
+            held, held_objects = held + count, held_objects + objects
     if not picked:  # every block is larger than twice the target: take the closest
-        picked = [min(range(len(candidates)), key=lambda i: abs(candidates[i][2] - target))]
+        allowed = [i for i in range(len(candidates)) if objects_allow(0, candidates[i][3])]
+        picked = [min(allowed, key=lambda i: abs(candidates[i][2] - target))] if allowed else []
     return [(candidates[i][0], tuple(slice(j * b, (j + 1) * b)
                                      for j, b in zip(candidates[i][1], block)))
             for i in picked]

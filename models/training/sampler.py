@@ -13,16 +13,20 @@ if TYPE_CHECKING:
 class PatchSampler:
     """Random training patches: volumes drawn in proportion to their trainable pixels.
 
-    Each patch contains its centre pixel, a trainable pixel (a changed one with probability
-    ``focus_changed``); with probability ``replay_fraction`` it comes from the replay volumes.
+    Each patch contains its centre pixel, a trainable pixel: a changed one with probability
+    ``focus_changed``, one of an object with probability ``focus_objects`` (foreground
+    over-sampling, as nnU-Net does: without it, patches of a sparse image are nearly all
+    background and the network learns to predict nothing), else any; with probability
+    ``replay_fraction`` it comes from the replay volumes.
     """
 
     def __init__(self, harvest: Harvest, patch_shape, *, replay_fraction: float,
-                 focus_changed: float, rng: np.random.Generator):
+                 focus_changed: float, rng: np.random.Generator, focus_objects: float = 0.0):
         self.train, self.replay = harvest.train, harvest.replay
         self.patch_shape = tuple(patch_shape)
         self.replay_fraction = replay_fraction if self.replay else 0.0
         self.focus_changed = focus_changed
+        self.focus_objects = focus_objects
         self.rng = rng
         self._train_p = self._probabilities(self.train)
         self._replay_p = self._probabilities(self.replay)
@@ -40,10 +44,13 @@ class PatchSampler:
         return self.train[self.rng.choice(len(self.train), p=self._train_p)]
 
     def _centre(self, volume: Volume) -> tuple[int, ...]:
-        """A trainable pixel (a changed one with probability ``focus_changed``)."""
-        pool = volume.centers
-        if volume.changed_centers.size and self.rng.random() < self.focus_changed:
-            pool = volume.changed_centers
+        """A trainable pixel: changed, of an object or any (see the class docstring)."""
+        pool, draw = volume.centers, self.rng.random()
+        if draw < self.focus_changed:
+            if volume.changed_centers.size:
+                pool = volume.changed_centers
+        elif draw < self.focus_changed + self.focus_objects and volume.object_centers.size:
+            pool = volume.object_centers
         return np.unravel_index(pool[self.rng.integers(pool.size)], volume.target.shape)
 
     def _window(self, volume: Volume) -> tuple[slice, ...]:

@@ -95,7 +95,8 @@ class Session:
         self.rng = np.random.default_rng([config.seed, 1])
         self.sampler = PatchSampler(self.data, self.patch_shape, rng=self.rng,
                                     replay_fraction=config.replay_fraction,
-                                    focus_changed=config.focus_changed)
+                                    focus_changed=config.focus_changed,
+                                    focus_objects=config.focus_objects)
         self.generator = torch.Generator().manual_seed(config.seed)
         net.to(self.device)
         self.frozen = frozen_modules(net, config)

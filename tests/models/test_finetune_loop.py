@@ -259,6 +259,8 @@ def test_config_is_checked_and_round_trips():
         FinetuneConfig(train_layers="encoder")
     with pytest.raises(ValueError, match="patch_size"):
         FinetuneConfig(patch_size=(4, 64))
+    with pytest.raises(ValueError, match="focus_changed \\+ focus_objects"):
+        FinetuneConfig(focus_changed=0.5, focus_objects=0.6)
     config = FinetuneConfig(epochs=3, patch_size=(32, 64))
     assert FinetuneConfig.from_dict(config.to_dict()) == config
     with pytest.raises(ValueError, match="unknown"):

@@ -199,3 +199,41 @@ def test_crops_evaluated_together_score_as_one_by_one(frame):
                                                  rel=1e-5)
     assert together["n_true"] == sum(a["n_true"] for a in alone)
     assert together["n_pred"] == sum(a["n_pred"] for a in alone)
+
+
+@pytest.fixture(scope="module")
+def one_nucleus(frame):
+    """The HeLa frame with a single labelled nucleus: sparse objects in a large field, like a
+    microcolony in a phase-contrast field or a few organelles (every pixel reviewed)."""
+    image, labels = frame
+    ids, sizes = np.unique(labels[labels > 0], return_counts=True)
+    keep = ids[np.argsort(sizes)[len(sizes) // 2]]  # a typical nucleus
+    return image, np.where(labels == keep, 1, 0).astype(np.int32)
+
+
+def test_validation_leaves_clustered_objects_to_training(one_nucleus):
+    image, labels = one_nucleus
+    config = FinetuneConfig(max_steps=1, val_fraction=0.15)
+    held_out = []
+    for seed in range(30):
+        data = _harvest([TrainingExample(image, labels)], config, patch=(48, 48), seed=seed)
+        objects = sum(int((crop.labels > 0).sum()) for crop in data.val)
+        held_out.append(objects / (labels > 0).sum())
+        assert data.summary["val_pixels"] > 0  # background blocks are still held out
+        (volume,) = data.train
+        assert volume.object_centers.size > 0  # the nucleus stays in training
+    assert max(held_out) <= 0.5
+
+
+def test_object_focus_puts_objects_in_the_patches(one_nucleus):
+    image, labels = one_nucleus
+    config = FinetuneConfig(max_steps=1, val_fraction=0.0)
+    data = _harvest([TrainingExample(image, labels)], config, patch=(32, 32))
+    with_objects = {}
+    for focus in (0.0, 1.0):
+        sampler = PatchSampler(data, (32, 32), replay_fraction=0, focus_changed=0,
+                               focus_objects=focus, rng=np.random.default_rng(0))
+        _, targets, _ = sampler.sample(64)
+        with_objects[focus] = float(np.mean((targets > 0).reshape(64, -1).any(axis=1)))
+    assert with_objects[1.0] == 1.0
+    assert with_objects[0.0] < 0.5  # uniform centres mostly miss a sparse object

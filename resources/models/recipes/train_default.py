@@ -88,7 +88,7 @@ TRAINING = {
     "max_seconds": None, "max_steps": 12000, "batch_size": 8, "patch_size": 128,
     "learning_rate": 3e-3, "weight_decay": 1e-4, "warmup_steps": 40, "min_lr_ratio": 0.02,
     "grad_clip": 1.0, "amp": False, "dice_weight": 1.0, "border_w0": 5.0, "border_sigma": 3.0,
-    "boundary_width": 1, "focus_changed": 0.0, "val_fraction": 0.0,
+    "boundary_width": 1, "focus_changed": 0.0, "focus_objects": 0.0, "val_fraction": 0.0,
     "replay_fraction": 0.0,
     "val_every": 50, "select_best_by": "val_loss", "seed": SEED, "resume": True,
 }
