@@ -1,4 +1,4 @@
-"""Fine-tuning benchmarks: training throughput, validation cost, a simulated correction loop.
+"""Fine-tuning benchmarks: training throughput and the validation split's share and cost.
 
 1. Throughput: patches per second of ``iter_finetune`` steps (sampling, augmentation,
    forward, backward, AdamW), 128x128 patches, batch 8, for the default model's
@@ -9,10 +9,9 @@
    the time of one validation pass (every held-out crop through the network and the
    post-processing) on the five HeLa frames and on one; ``--baseline-rev REV`` measures the
    same with ``harvest.py``/``validate.py`` as they were at git revision REV.
-3. Correction loop on the Hoechst frames (../shared/data): "correct" frame 7 with its
-   reference labels (all reviewed), fine-tune for ``--seconds``, predict frame 9 and score
-   it against its reference labels, before and after. ``--skip-loop`` keeps the loop table
-   already in ``--out``.
+
+The simulated correction loop (correct a frame, fine-tune, score an unseen frame) is
+``bench_correction_loop.py``.
 
     OMP_NUM_THREADS=2 nice -n 10 .venv/bin/python benchmarks/bench_finetune.py \\
         --data ../shared/data --repeats 5 --out benchmarks/results/finetune.md
@@ -31,13 +30,10 @@ import numpy as np
 import tifffile
 import torch
 
-from unet_studio.models.inference import predict_image
-from unet_studio.models.metrics import object_scores
 from unet_studio.models.registry import build_model
-from unet_studio.models.training import FinetuneConfig, TrainingExample, finetune, iter_finetune
+from unet_studio.models.training import FinetuneConfig, TrainingExample, iter_finetune
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = ROOT / "resources" / "models" / "default"
 DEFAULT_ARCH = dict(name="unet", base_channels=12, depth=4)
 ZOOM = dict(zoom_probability=0.5, zoom_range=(0.5, 2.0))
 # name -> (architecture, extra augmentation settings)
@@ -50,10 +46,6 @@ MORE_NETWORKS = {
     "unet 32x4 (registry default)": (dict(name="unet", base_channels=32, depth=4), {}),
 }
 HELA = "ctc_Fluo-N2DL-HeLa_02_5t"
-# The correction loop runs on frames the default model never saw in training (its recipe
-# uses Hoechst frames 0-6): the user corrects frame 7 and we score frame 9.
-HOECHST = "ndev_scratch_hoechst_10t"
-CORRECTED, SCORED = 7, 9
 
 
 def load_pair(data: Path, stem: str, labels_suffix: str) -> tuple[np.ndarray, np.ndarray]:
@@ -129,55 +121,6 @@ def validation_cost(image, labels, fraction: float, repeats: int, harvest_module
             "evaluated_pixels": evaluated, "seconds": statistics.median(times)}
 
 
-def starting_model():
-    if (DEFAULT_MODEL / "config.json").exists():
-        from unet_studio.models.weights import load_model
-
-        return load_model(DEFAULT_MODEL), "bundled default model"
-    torch.manual_seed(0)
-    net = build_model("residual_unet", base_channels=16, depth=4)
-    return net, "freshly built residual_unet 16x4 (no default model yet)"
-
-
-def score_frame(net, image: np.ndarray, truth: np.ndarray, device: str) -> dict:
-    net.eval()
-    labels = predict_image(net, image, axes="YX", device=device)
-    return object_scores(labels, truth)
-
-
-def correction_loop(image, labels, seconds: float, device: str) -> dict:
-    net, origin = starting_model()
-    before = score_frame(net, image[SCORED], labels[SCORED], device)
-    example = TrainingExample(image[CORRECTED], labels[CORRECTED],
-                              name=f"Hoechst frame {CORRECTED}")
-    config = FinetuneConfig(max_seconds=seconds, device=device)
-    start = time.monotonic()
-    result = finetune(net, [example], config)
-    wall = time.monotonic() - start
-    after = score_frame(result.net, image[SCORED], labels[SCORED], device)
-    return {"origin": origin, "budget_s": seconds, "before": before, "after": after,
-            "steps": result.steps,
-            "wall_s": wall, "held_out_before": result.metrics_before,
-            "held_out_after": result.metrics_after, "best_step": result.best_step}
-
-
-def _loop_lines(loops: list[dict]) -> list[str]:
-    lines = ["", "## Simulated correction loop (Hoechst scratch assay, reference labels)", "",
-             f"Start: {loops[0]['origin']}. Corrected: frame {CORRECTED} (210x576, all "
-             f"reviewed). Scored: frame {SCORED} (its reference labels), predicted with the "
-             "inference engine. Neither frame was used to train the default model.", "",
-             "| budget | steps | F1@0.5 before → after | F1@0.75 before → after "
-             "| AP@0.5 before → after | mean matched IoU after | objects after (pred/true) |",
-             "|---|---|---|---|---|---|---|"]
-    for loop in loops:
-        b, a = loop["before"], loop["after"]
-        lines.append(f"| {loop['budget_s']:.0f} s | {loop['steps']} | "
-                     f"{b['f1_50']:.3f} → {a['f1_50']:.3f} | {b['f1_75']:.3f} → {a['f1_75']:.3f} | "
-                     f"{b['ap_50']:.3f} → {a['ap_50']:.3f} | {a['mean_matched_iou']:.3f} | "
-                     f"{a['n_pred']}/{a['n_true']} |")
-    return lines
-
-
 def modules_at(revision: str):
     """``harvest`` and ``validate`` as they were at a git revision (for before/after)."""
     import importlib.util
@@ -238,7 +181,6 @@ def _validation_lines(rows: list[dict]) -> list[str]:
 
 
 KEPT_NOTE = "(Not re-run this time"
-LOOP_HEADING = "## Simulated correction loop"
 RATES_HEADING = "## Training throughput"
 
 
@@ -292,9 +234,6 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="timed steps per run")
     parser.add_argument("--repeats", type=int, default=3, help="runs per network")
     parser.add_argument("--networks", choices=("default", "all"), default="default")
-    parser.add_argument("--seconds", type=float, nargs="+", default=[60.0],
-                        help="fine-tuning budget(s); one correction loop per value")
-    parser.add_argument("--skip-loop", action="store_true")
     parser.add_argument("--skip-validation", action="store_true")
     parser.add_argument("--skip-throughput", action="store_true",
                         help="keep the throughput table already in --out")
@@ -319,20 +258,12 @@ def main() -> None:
     if not args.skip_validation:
         sections += _validation_lines(validation_rows(args.data, args.baseline_rev, 3,
                                                       args.validation_threads))
-    loops = []
-    for seconds in [] if args.skip_loop else args.seconds:
-        loops.append(correction_loop(*load_pair(args.data, HOECHST, "nuclei_labels"), seconds,
-                                     args.device))
-        print({k: loops[-1][k] for k in ("origin", "steps", "wall_s")},
-              "F1@0.5 before", round(loops[-1]["before"]["f1_50"], 3),
-              "after", round(loops[-1]["after"]["f1_50"], 3), flush=True)
     loads["end"] = os.getloadavg()[0]
     if args.out:
         import sys
 
         arguments = " ".join(["benchmarks/bench_finetune.py", *sys.argv[1:]])
         command = f"OMP_NUM_THREADS={torch.get_num_threads()} .venv/bin/python {arguments}"
-        sections += _loop_lines(loops) if loops else _kept_section(args.out, LOOP_HEADING)
         write_report(args.out, command, sections, args.device, loads)
 
 
