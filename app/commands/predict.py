@@ -3,7 +3,8 @@
 Each input (a file, a folder of 2D TIFFs, or a glob matching files) is read lazily, run
 through the tiled engine and streamed into a TIFF (or a Zarr for very large outputs) with
 the input's axes and pixel size. Output appears only when complete: a temporary file is
-renamed into place, and a bad input leaves nothing behind.
+renamed into place, and a bad input leaves nothing behind. An existing output is replaced
+only with ``--overwrite``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="instance labels, a foreground/class mask, or float probabilities")
     parser.add_argument("--channel", default=None, metavar="INDEX",
                         help="channel to segment in a multi-channel image, or 'luminance' for RGB")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace output files that already exist (default: refuse, so that "
+                             "labels you corrected are never written over by mistake)")
     parser.add_argument("--tta", action="store_true",
                         help="average over flipped copies (slower, slightly smoother)")
     objects = parser.add_argument_group(
@@ -105,6 +109,17 @@ def output_paths(inputs: list[str], output: str, output_type: str, sizes: list[i
         raise UserError("two inputs have the same name; run them separately to different outputs")
     return [target / f"{name}_{output_type}{'.zarr' if size > ZARR_ABOVE_BYTES else '.tif'}"
             for name, size in zip(names, sizes)]
+
+
+def refuse_existing(targets: list[Path], overwrite: bool) -> None:
+    """Stop before any work when an output exists: it may be labels the user corrected."""
+    from unet_studio.app.errors import UserError
+
+    existing = [t for t in targets if t.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise UserError(f"{existing[0]}: already exists{more}; pass --overwrite to replace it, "
+                        "or choose another -o")
 
 
 def _stem(path: Path) -> str:
@@ -185,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
         targets = output_paths(inputs, args.output, args.output_type, sizes)
+        refuse_existing(targets, args.overwrite)
         for stack, target in zip(stacks, targets):
             progress = _Progress(stack.name)
             predict_one(net, stack, target, args, progress.update)

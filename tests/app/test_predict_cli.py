@@ -182,3 +182,33 @@ def test_impossible_object_options_exit_2(tmp_path, model_dir, capsys, flags):
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and flags[0] in error[0]
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_an_existing_output_is_kept_unless_overwrite_is_asked_for(tmp_path, model_dir, capsys):
+    source = stack_file(tmp_path, shape=(24, 28), axes="YX")
+    corrected = write_stack(tmp_path / "labels.tif", np.full((24, 28), 7, np.uint16),
+                            axes="YX", kind="labels")  # labels the user made by hand
+    before = corrected.read_bytes()
+    command = ["predict", str(source), "-o", str(corrected), "--model", str(model_dir),
+               "--device", "cpu"]
+    assert main(command) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and str(corrected) in error[0] and "--overwrite" in error[0]
+    assert corrected.read_bytes() == before
+    assert main([*command, "--overwrite"]) == 0
+    with open_stack(corrected) as result:
+        assert result.shape == (24, 28) and not (result.to_numpy() == 7).all()
+
+
+def test_a_folder_output_refuses_before_writing_any_file(tmp_path, model_dir, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for index in range(2):
+        stack_file(inputs, name=f"frame{index}.tif", shape=(20, 21), axes="YX", seed=index)
+    out = tmp_path / "masks"
+    out.mkdir()
+    (out / "frame1_mask.tif").write_bytes(b"kept")
+    assert main(["predict", str(inputs / "*.tif"), "-o", str(out), "--model", str(model_dir),
+                 "--output-type", "mask", "--device", "cpu"]) == 2
+    assert "frame1_mask.tif: already exists" in capsys.readouterr().err
+    assert files_in(out) == ["frame1_mask.tif"] and (out / "frame1_mask.tif").read_bytes() == b"kept"
