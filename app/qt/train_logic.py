@@ -91,12 +91,30 @@ def checkpoint_dir_for(project, parent) -> Path | None:
     return project.path / TRAINING_DIR / safe
 
 
+def _scores_objects(metrics: dict) -> bool:
+    """Does the held-out score measure objects? (An object F1 over crops without reference
+    objects is only 1 or 0: nothing predicted there, or anything.)"""
+    return "val_metric" in metrics and metrics.get("n_true", 1) > 0
+
+
 def is_better(result) -> bool:
-    """Did the round beat its starting model on the held-out reviewed data?"""
+    """Did the round beat its starting model on the held-out reviewed data? By the held-out
+    score where it measures objects and differs, else by the held-out loss."""
     before, after = result.metrics_before, result.metrics_after
-    if "val_metric" in before and "val_metric" in after and before["val_metric"] != after["val_metric"]:
+    if _scores_objects(before) and "val_metric" in after and before["val_metric"] != after["val_metric"]:
         return after["val_metric"] > before["val_metric"]
     return bool(result.improved)
+
+
+def held_out_caveat(result) -> str:
+    """What the verdict rests on when the held-out data cannot tell much; "" otherwise."""
+    before = result.metrics_before
+    if "val_loss" not in before:
+        return " No reviewed data was held out (too little reviewed): review more to measure."
+    if "n_true" in before and not _scores_objects(before):
+        return (" The held-out blocks hold no objects (they cluster elsewhere and stay in "
+                "training), so the verdict rests on the held-out loss.")
+    return ""
 
 
 def parent_record(info) -> dict:

@@ -193,7 +193,8 @@ class TrainPanel(QWidget):
         better = train_logic.is_better(result)
         verdict = "better than" if better else "not better than"
         self.status.setText(f"Finished after {result.steps} steps ({result.stopped}); "
-                            f"the new model is {verdict} {self.round.parent.name} on held-out data.")  # fmt: skip
+                            f"the new model is {verdict} {self.round.parent.name} on held-out data."
+                            + train_logic.held_out_caveat(result))  # fmt: skip
         set_progress(self.progress, 1000)
 
     def _on_aborted(self) -> None:

@@ -13,7 +13,7 @@ from unet_studio.app.qt.segment_logic import (
     merge_into_labels,
     plan_job,
 )
-from unet_studio.app.qt.train_logic import is_better, parse_duration
+from unet_studio.app.qt.train_logic import held_out_caveat, is_better, parse_duration
 
 pytestmark = pytest.mark.qt
 
@@ -103,6 +103,22 @@ def test_is_better_prefers_the_validation_score():
     assert is_better(Result({"val_metric": 0.5}, {"val_metric": 0.6}))
     assert not is_better(Result({"val_metric": 0.6}, {"val_metric": 0.5}, improved=True))
     assert is_better(Result({}, {}, improved=True))
+    # Held-out crops without reference objects: the 1-or-0 F1 gives way to the loss.
+    no_objects = ({"val_metric": 1.0, "n_true": 0}, {"val_metric": 0.0, "n_true": 0})
+    assert is_better(Result(*no_objects, improved=True))
+    assert not is_better(Result(*reversed(no_objects), improved=False))
+
+
+def test_the_verdict_says_when_held_out_data_cannot_tell():
+    class Result:
+        def __init__(self, before):
+            self.metrics_before = before
+
+    assert held_out_caveat(Result({"val_loss": 0.3, "val_metric": 0.8, "n_true": 5})) == ""
+    assert "no objects" in held_out_caveat(Result({"val_loss": 0.3, "val_metric": 1.0,
+                                                   "n_true": 0}))
+    assert "No reviewed data was held out" in held_out_caveat(Result({}))
+    assert held_out_caveat(Result({"val_loss": 0.3, "val_metric": 0.7})) == ""  # semantic
 
 
 def test_loss_plot_paints_its_series(qtbot):
