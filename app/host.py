@@ -125,6 +125,9 @@ class FakeHost:
     def current_image(self) -> HostImage | None:
         return self.image
 
+    def image_named(self, name: str) -> HostImage | None:
+        return self.image if self.image is not None and self.image.name == name else None
+
     def current_labels(self) -> np.ndarray | None:
         if self.current_labels_name is None:
             return None

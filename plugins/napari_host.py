@@ -30,6 +30,7 @@ from unet_studio.plugins.napari_tools import CanvasTools, layer_axes, overlay_co
 log = logging.getLogger(__name__)
 
 REVIEWED_LAYER = "reviewed"
+IMAGE_KEY = "image"  # in the metadata of the labels we make: the image layer they belong to
 
 
 class NapariHost(CanvasTools):
@@ -66,15 +67,12 @@ class NapariHost(CanvasTools):
 
     def current_image(self) -> HostImage | None:
         layer = self.image_layer()
-        if layer is None:
-            return None
-        axes = layer_axes(layer)
-        # An RGB layer's colour axis is not one of its dimensions, so it has no scale.
-        spatial = axes.replace("C", "") if layer.rgb else axes
-        scale = dict(zip(spatial, map(float, layer.scale)))
-        if layer.rgb:
-            scale["C"] = 1.0
-        return HostImage(layer.data, axes, scale, layer.name)
+        return None if layer is None else _host_image(layer)
+
+    def image_named(self, name: str) -> HostImage | None:
+        """An open image layer called ``name`` (the current one or not), or None."""
+        layers = self.viewer.layers
+        return _host_image(layers[name]) if name in layers and _is_image(layers[name]) else None
 
     def image_source(self) -> str | None:
         """The file the current image came from, when napari knows it."""
@@ -86,17 +84,28 @@ class NapariHost(CanvasTools):
 
     # ---- labels --------------------------------------------------------------------------
     def labels_layer(self):
-        """The labels being corrected: the active Labels layer, else the last one used, else
-        the last Labels layer in the list."""
+        """The labels being corrected, for the current image: the active Labels layer, else
+        the last one used, else the last Labels layer in the list - skipping layers that
+        belong to another image. A layer belongs to the image it was made for (we tag ours;
+        a Labels layer the user brings is nobody's and serves any image of its shape): so
+        choosing a second image of the same shape never writes into the first one's labels.
+        """
         layers = self.viewer.layers
+        image = self.image_layer()
+        owner = None if image is None else image.name
         active = layers.selection.active
-        if isinstance(active, Labels):
+        last_used = layers[self._labels_name] if self._labels_name in layers else None
+        candidates = [active, last_used, *reversed(list(layers))]
+        usable = [layer for layer in candidates
+                  if isinstance(layer, Labels) and layer.metadata.get(IMAGE_KEY) in (None, owner)]
+        if not usable:
+            return None
+        # The image's own labels before a layer that is nobody's, unless that one is active.
+        own = [layer for layer in usable if layer.metadata.get(IMAGE_KEY) == owner]
+        chosen = usable[0] if usable[0] is active or not own else own[0]
+        if chosen is active:
             self._labels_name = active.name
-            return active
-        if self._labels_name in layers and isinstance(layers[self._labels_name], Labels):
-            return layers[self._labels_name]
-        labels = [layer for layer in layers if isinstance(layer, Labels)]
-        return labels[-1] if labels else None
+        return chosen
 
     def current_labels(self) -> np.ndarray | None:
         layer = self.labels_layer()
@@ -156,7 +165,7 @@ class NapariHost(CanvasTools):
         if tuple(layer.units) != units:
             layer.units = units
         axes = layer_axes(image).replace("C", "")[-ndim:]
-        layer.metadata.update(axes=axes, source_path=self.image_source())
+        layer.metadata.update(axes=axes, source_path=self.image_source(), **{IMAGE_KEY: image.name})
 
     def refresh_labels(self, region: tuple[slice, ...] | None = None) -> None:
         """Redraw labels written in place. With a ``region`` (new pixels only, the layer's
@@ -279,6 +288,16 @@ class NapariHost(CanvasTools):
             self._watch(active)
         for listener in list(self._layer_listeners):
             listener()
+
+
+def _host_image(layer) -> HostImage:
+    axes = layer_axes(layer)
+    # An RGB layer's colour axis is not one of its dimensions, so it has no scale.
+    spatial = axes.replace("C", "") if layer.rgb else axes
+    scale = dict(zip(spatial, map(float, layer.scale)))
+    if layer.rgb:
+        scale["C"] = 1.0
+    return HostImage(layer.data, axes, scale, layer.name)
 
 
 def _is_image(layer) -> bool:

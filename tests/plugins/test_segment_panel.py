@@ -261,3 +261,36 @@ def test_object_options_override_the_models_post_processing(studio, qtbot, test_
     assert not nothing.any()
     panel.output_combo.setCurrentText("mask")
     assert not panel.min_size_spin.isEnabled() and not panel.split_spin.isEnabled()
+
+
+def test_segmenting_a_second_image_leaves_the_first_images_labels_alone(corrected, qtbot):
+    """Two images of one shape: segmenting the second (chosen in the panel while the first
+    one's labels are still the active layer) gives it its own labels layer, and neither the
+    first image's corrections nor its reviewed marks reach the second."""
+    from unet_studio.app.corrections import delete_object_edit
+
+    viewer, session, host = corrected.viewer, corrected.session, corrected.host
+    session.apply_edit(delete_object_edit(host.current_labels(), 7))
+    session.ensure_reviewed().mark_region((slice(4, 5), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    first = np.array(host.current_labels())
+    other = np.array(viewer.layers["nuclei"].data)[:, ::-1].copy()
+    viewer.add_image(other, name="other", metadata={"axes": "ZYX"})
+    viewer.layers.selection.active = viewer.layers["nuclei labels"]  # still the active layer
+    panel = _segment_panel(corrected, qtbot)
+    panel.image_combo.setCurrentText("other")
+    panel.image_combo.activated.emit(panel.image_combo.currentIndex())
+    assert host.current_labels() is None  # "other" has no labels yet
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        panel.run()
+    np.testing.assert_array_equal(viewer.layers["nuclei labels"].data, first)
+    assert viewer.layers["other labels"].data is host.current_labels()
+    assert not session.ensure_reviewed().any()  # the first image's marks stay with it
+    project = session.project
+    ids = {ref.name: ref.id for ref in project.images}
+    project.flush()
+    np.testing.assert_array_equal(project.labels(ids["nuclei"]), first)
+    panel.image_combo.setCurrentText("nuclei")  # back to the first image: its own labels
+    panel.image_combo.activated.emit(panel.image_combo.currentIndex())
+    assert host.current_labels() is viewer.layers["nuclei labels"].data
+    assert session.ensure_reviewed().mask[4].all()
