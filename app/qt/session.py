@@ -212,6 +212,10 @@ class StudioSession(QObject):
             self.host.notify(problem, "warning")
         return True
 
+    def current_image_id(self) -> str | None:
+        """The current image's id in the open project (None when it is not in it)."""
+        return self._project_for_current(create=False)[1]
+
     def close_project(self) -> None:
         if self.project is not None:
             self.project.close()

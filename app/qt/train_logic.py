@@ -1,9 +1,10 @@
 """What the Train panel runs (no widgets here): training data from the reviewed corrections,
 the fine-tuning generator, saving each round with its lineage, and the accept rule.
 
-Data comes from the current image only where the user reviewed it; pixels they changed are
-passed as ``changed`` (weighted up by the loss). Examples of accepted earlier rounds are
-kept in the project's replay buffer so that a new round does not forget them.
+Data comes from the reviewed regions of the current image and of the project's other images
+(see ``app.training_data``); pixels the user changed are passed as ``changed`` (weighted up
+by the loss). Examples of accepted earlier rounds are kept in the project's replay buffer so
+that a new round does not forget images that left the project or lost their reviewed marks.
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-
-import numpy as np
 
 from unet_studio.app.errors import UserError
 
@@ -38,22 +37,55 @@ def parse_duration(text: str) -> float | None:
     return seconds
 
 
-def collect_examples(session) -> list:
-    """The current image's reviewed corrections as TrainingExamples (copies, so the user can
-    keep editing while training runs). UserError when nothing is reviewed."""
-    from unet_studio.models.training import TrainingExample
+# What a round learns from (the Train panel's "Learn from" choice).
+SCOPES = {"project": "reviewed data of every project image", "image": "this image only"}
 
-    image = session.host.current_image()
-    labels = session.host.current_labels()
+
+def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
+    """The reviewed corrections to learn from as TrainingExamples (copies of the reviewed
+    boxes, so the user can keep editing while training runs), and one line per project
+    image left out (and why). ``scope``: "project" (the current image and every other
+    project image with reviewed regions) or "image" (the current image only). UserError
+    when nothing is reviewed."""
+    from unet_studio.app.training_data import (
+        image_example,
+        model_percentiles,
+        model_spatial_dims,
+        project_examples,
+    )
+
+    if scope not in SCOPES:
+        raise ValueError(f"scope must be one of {sorted(SCOPES)}, got {scope!r}")
+    options = dict(percentiles=model_percentiles(session.model),
+                   spatial_dims=model_spatial_dims(session.model))
+    image, labels = session.host.current_image(), session.host.current_labels()
     regions = session.ensure_reviewed()
-    if image is None or labels is None or regions is None or not regions.any():
+    examples, problems = [], []
+    if image is not None and labels is not None and regions is not None and regions.any():
+        examples.append(image_example(image.data, image.axes, labels, regions, name=image.name,
+                                      **options))  # fmt: skip
+    if scope == "project" and session.project is not None:
+        open_image = getattr(session.host, "image_named", lambda name: None)
+        others, problems = project_examples(session.project, skip={session.current_image_id()},
+                                            open_image=open_image, **options)  # fmt: skip
+        examples += others
+    if not examples:
         raise UserError("nothing reviewed yet: correct some objects and mark them reviewed "
                         "(Correct panel) before training")
-    pixels = np.asarray(image.data)
-    if "C" in image.axes:
-        pixels = np.moveaxis(pixels, image.axes.index("C"), 0)  # (C, *spatial)
-    return [TrainingExample(image=pixels, labels=np.array(labels), reviewed=np.array(regions.mask),
-                            changed=np.array(regions.changed), name=image.name)]  # fmt: skip
+    return examples, problems
+
+
+def describe_examples(examples) -> str:
+    """"nuclei" or "3 images (a, b, c)" for the status line."""
+    names = [example.name or "unnamed" for example in examples]
+    return names[0] if len(names) == 1 else f"{len(names)} images ({', '.join(names)})"
+
+
+def fresh_replay(replay, examples) -> list:
+    """The replay examples not superseded by this round's data (the same image's newer
+    corrections are learnt from directly)."""
+    names = {example.name for example in examples}
+    return [example for example in replay if not example.name or example.name not in names]
 
 
 @dataclass

@@ -56,7 +56,11 @@ class TrainPanel(QWidget):
         self.epochs_spin = QSpinBox(minimum=0, maximum=10_000, value=0, specialValueText="no limit")
         self.layers_combo = QComboBox()
         self.layers_combo.addItems(["all", "decoder"])
+        self.scope_combo = QComboBox()
+        for scope, text in train_logic.SCOPES.items():
+            self.scope_combo.addItem(text, scope)
         self.auto_accept = QCheckBox("Accept automatically when better")
+        form.addRow("Learn from", self.scope_combo)
         form.addRow("Time budget", self.budget_edit)
         form.addRow("Epochs", self.epochs_spin)
         form.addRow("Train layers", self.layers_combo)
@@ -124,7 +128,8 @@ class TrainPanel(QWidget):
             raise UserError(str(error)) from None
 
     def start(self, *, config=None) -> None:
-        """Fine-tune the current model on the reviewed corrections of the current image."""
+        """Fine-tune the current model on the reviewed corrections ("Learn from": of every
+        project image, or of the current image only)."""
         if self.worker is not None:
             return
         session = self.session
@@ -132,18 +137,21 @@ class TrainPanel(QWidget):
             if session.model is None:
                 raise UserError("no model to start from; choose or build one in the Models panel")
             config = config or self.config()
-            examples = train_logic.collect_examples(session)
+            examples, left_out = train_logic.collect_examples(session, self.scope_combo.currentData())
             project = session.ensure_project()
-            replay = train_logic.load_replay(project).examples
+            replay = train_logic.fresh_replay(train_logic.load_replay(project).examples, examples)
         except UserError as error:
             session.host.notify(str(error), "error")
             return
+        for problem in left_out:
+            session.host.notify(problem, "warning")
         checkpoints = train_logic.checkpoint_dir_for(project, session.model)
         self.round = train_logic.TrainRound(session.model, examples, checkpoints)
         self.plot.clear()
         self._show_metrics({}, {})
         self._set_state("running")
-        self.status.setText(f"Fine-tuning {session.model.name} on {examples[0].name}…")
+        described = train_logic.describe_examples(examples)
+        self.status.setText(f"Fine-tuning {session.model.name} on {described}…")
         self.worker = start_engine(
             train_logic.iter_train(self.round, config, session.library, replay),
             notify=session.host.notify, action="Fine-tuning", on_progress=self._on_progress,

@@ -6,6 +6,29 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage as ndi
+
+
+@dataclass(frozen=True, eq=False)
+class SourceIntensity:
+    """The intensity percentiles of the whole image an example was cut from.
+
+    Prediction normalises with the percentiles of the whole image or stack, so an example
+    cropped to its reviewed region is normalised with these, not with its own: a crop of
+    dim nuclei would otherwise be stretched brighter than the network will see them.
+    ``low``/``high``: float32 ``(C,)``, the ``lower``/``upper`` percentiles per channel.
+    """
+
+    lower: float
+    upper: float
+    low: np.ndarray
+    high: np.ndarray
+
+    def __post_init__(self):
+        for name in ("low", "high"):
+            object.__setattr__(self, name, np.atleast_1d(np.asarray(getattr(self, name), np.float32)))
+        if self.low.shape != self.high.shape or self.low.ndim != 1:
+            raise ValueError(f"low and high must be (C,) arrays, got {self.low.shape} and {self.high.shape}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -17,7 +40,8 @@ class TrainingExample:
     user checked the labels (None: everything) - only these pixels are learned from;
     changed: bool ``(*spatial)``, True where the user edited the prediction (None: nothing),
     weighted up in the loss. ``spatial`` may have more axes than the network (a Z stack
-    for a 2D network is learned slice by slice).
+    for a 2D network is learned slice by slice). ``intensity``: the percentiles of the whole
+    image when this example is a crop of it (None: the example is normalised on its own).
     """
 
     image: np.ndarray
@@ -25,6 +49,7 @@ class TrainingExample:
     reviewed: np.ndarray | None = None
     changed: np.ndarray | None = None
     name: str = ""
+    intensity: SourceIntensity | None = None
 
     def __post_init__(self):
         labels = np.asarray(self.labels)
@@ -48,6 +73,9 @@ class TrainingExample:
             if mask.shape != labels.shape:
                 raise ValueError(f"{name} shape {mask.shape} must equal labels shape {labels.shape}")
             object.__setattr__(self, name, mask.astype(bool, copy=False))
+        if self.intensity is not None and self.intensity.low.size != self.in_channels:
+            raise ValueError(f"intensity has {self.intensity.low.size} channel(s), "
+                             f"the image {self.in_channels}")
 
     @property
     def has_channel_axis(self) -> bool:
@@ -70,16 +98,78 @@ class TrainingExample:
         return self.changed
 
 
-def normalize_example(image: np.ndarray, lower: float, upper: float) -> np.ndarray:
+def normalize_example(image: np.ndarray, lower: float, upper: float,
+                      intensity: SourceIntensity | None = None) -> np.ndarray:
     """``(C, *spatial)`` -> float32, each channel's ``lower``/``upper`` percentile to 0/1.
 
-    Computed once over the whole example with the inference engine's functions, so that a
-    patch sees the intensities the network will see at prediction time.
+    The percentiles are those of the whole source image (``intensity``, when it was taken
+    at these percentiles), else computed once over the whole example, with the inference
+    engine's functions, so that a patch sees the intensities the network will see at
+    prediction time.
     """
     from unet_studio.models.normalize import normalize_intensity, percentile_range
 
-    low, high = percentile_range(image, lower, upper, channel_axis=0)
+    if intensity is not None and (intensity.lower, intensity.upper) == (lower, upper):
+        low, high = intensity.low, intensity.high
+    else:
+        low, high = percentile_range(image, lower, upper, channel_axis=0)
     return normalize_intensity(image, low, high, channel_axis=0)
+
+
+def reviewed_box(reviewed: np.ndarray, margin) -> tuple[slice, ...] | None:
+    """The bounding box of the reviewed pixels grown by ``margin`` (one int, or one per
+    axis), clipped to the array; None if nothing is reviewed."""
+    reviewed = np.asarray(reviewed, dtype=bool)
+    if not reviewed.any():
+        return None
+    box = ndi.find_objects(reviewed.astype(np.uint8))[0]
+    margins = np.broadcast_to(np.asarray(margin, dtype=int), (reviewed.ndim,))
+    return tuple(slice(max(s.start - m, 0), min(s.stop + m, n))
+                 for s, m, n in zip(box, margins, reviewed.shape))
+
+
+def crop_to_reviewed(example: TrainingExample, margin: int = 32) -> TrainingExample | None:
+    """The example cut to the bounding box of its reviewed pixels grown by ``margin`` (None
+    when nothing is reviewed), keeping the whole example's intensity percentiles."""
+    box = reviewed_box(example.reviewed_mask, margin)
+    if box is None:
+        return None
+    image_box = (slice(None), *box) if example.has_channel_axis else box
+    return TrainingExample(
+        image=np.array(example.image[image_box]), labels=np.array(example.labels[box]),
+        reviewed=np.array(example.reviewed_mask[box]), changed=np.array(example.changed_mask[box]),
+        name=example.name, intensity=example.intensity,
+    )
+
+
+def example_from_image(pixels, labels, reviewed, changed=None, *, channel_axis: int | None = None,
+                       name: str = "", lower: float, upper: float,
+                       margin=32) -> TrainingExample | None:
+    """A TrainingExample of the reviewed part of a whole image (None if nothing is reviewed).
+
+    ``pixels``: array-like (numpy, memory-mapped or lazy), ``labels``/``reviewed``/
+    ``changed``: ``(*spatial)``, the pixels' shape without ``channel_axis``. Only the
+    reviewed bounding box (plus ``margin`` of context, one int or one per axis of ``labels``)
+    is read and copied, so a stack larger
+    than RAM with a few corrected slices costs those slices; the intensity percentiles are
+    taken over the whole image (a strided sample) as prediction takes them.
+    """
+    from unet_studio.models.normalize import percentile_range
+
+    box = reviewed_box(reviewed, margin)
+    if box is None:
+        return None
+    low, high = percentile_range(pixels, lower, upper, channel_axis=channel_axis)
+    if channel_axis is None:
+        image = np.asarray(pixels[box])
+    else:
+        channel_axis %= len(pixels.shape)
+        image = np.moveaxis(np.asarray(pixels[(*box[:channel_axis], slice(None), *box[channel_axis:])]),
+                            channel_axis, 0)
+    changed = None if changed is None else np.array(np.asarray(changed)[box])
+    return TrainingExample(image=image, labels=np.array(np.asarray(labels)[box]),
+                           reviewed=np.array(np.asarray(reviewed)[box]), changed=changed,
+                           name=name, intensity=SourceIntensity(lower, upper, low, high))
 
 
 @dataclass(eq=False)
@@ -117,7 +207,7 @@ def iter_slabs(
                 f"needs at least {spatial_dims} spatial axes"
             )
         image = example.image if example.has_channel_axis else example.image[None]
-        image = normalize_example(image, lower, upper)
+        image = normalize_example(image, lower, upper, example.intensity)
         reviewed, changed = example.reviewed_mask, example.changed_mask
         lead_shape = example.labels.shape[: example.labels.ndim - spatial_dims]
         for lead in np.ndindex(*lead_shape):

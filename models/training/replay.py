@@ -1,7 +1,8 @@
 """Examples from earlier fine-tuning rounds, kept so that a new round does not forget them.
 
-Each example is cropped to its reviewed region (plus some context) when added; the oldest
-go first when the buffer is over its pixel budget. Saved as one compressed ``.npz`` (plain
+Each example is cropped to its reviewed region (plus some context) when added, replacing an
+older example of the same image; the oldest go first when the buffer is over its pixel
+budget. An example keeps the intensity percentiles of its whole source image. Saved as one compressed ``.npz`` (plain
 arrays, loaded with ``allow_pickle=False``), written atomically.
 """
 
@@ -11,29 +12,12 @@ import io
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from unet_studio.models.files import atomic_write_bytes
-from unet_studio.models.training.examples import TrainingExample
+from unet_studio.models.training.examples import SourceIntensity, TrainingExample, crop_to_reviewed
 
 FILENAME = "replay.npz"
 FIELDS = ("image", "labels", "reviewed", "changed")
-
-
-def crop_to_reviewed(example: TrainingExample, margin: int = 32) -> TrainingExample | None:
-    """The example cut to the bounding box of its reviewed pixels grown by ``margin``."""
-    reviewed = example.reviewed_mask
-    if not reviewed.any():
-        return None
-    box = ndi.find_objects(reviewed.astype(np.uint8))[0]
-    box = tuple(slice(max(s.start - margin, 0), min(s.stop + margin, n))
-                for s, n in zip(box, reviewed.shape))
-    image_box = (slice(None), *box) if example.has_channel_axis else box
-    return TrainingExample(
-        image=np.array(example.image[image_box]), labels=np.array(example.labels[box]),
-        reviewed=np.array(reviewed[box]), changed=np.array(example.changed_mask[box]),
-        name=example.name,
-    )
 
 
 class ReplayBuffer:
@@ -57,11 +41,15 @@ class ReplayBuffer:
         return sum(e.labels.size for e in self._examples)
 
     def add(self, examples) -> None:
-        """Add copies of the reviewed parts of ``examples``; drop the oldest if over budget."""
+        """Add copies of the reviewed parts of ``examples``, each replacing an older one of
+        the same name (the newer corrections of that image); drop the oldest if over budget."""
         for example in examples:
             cropped = crop_to_reviewed(example, self.margin)
-            if cropped is not None:
-                self._examples.append(cropped)
+            if cropped is None:
+                continue
+            if cropped.name:
+                self._examples = [e for e in self._examples if e.name != cropped.name]
+            self._examples.append(cropped)
         while len(self._examples) > 1 and self.pixels > self.max_pixels:
             self._examples.pop(0)
 
@@ -72,6 +60,10 @@ class ReplayBuffer:
                 arrays[f"{i}_{name}"] = getattr(example, name if name in ("image", "labels")
                                                 else f"{name}_mask")
             arrays[f"{i}_name"] = np.array(example.name)
+            if example.intensity is not None:
+                intensity = example.intensity
+                arrays[f"{i}_percentiles"] = np.array([intensity.lower, intensity.upper])
+                arrays[f"{i}_range"] = np.stack([intensity.low, intensity.high])
         buffer = io.BytesIO()
         np.savez_compressed(buffer, count=np.array(len(self._examples)), **arrays)
         return atomic_write_bytes(Path(directory) / FILENAME, buffer.getvalue())
@@ -86,5 +78,11 @@ class ReplayBuffer:
         with np.load(path, allow_pickle=False) as data:
             for i in range(int(data["count"])):
                 fields = {name: data[f"{i}_{name}"] for name in FIELDS}
-                buffer._examples.append(TrainingExample(**fields, name=str(data[f"{i}_name"])))
+                intensity = None
+                if f"{i}_range" in data:  # buffers saved before this field have none
+                    lower, upper = data[f"{i}_percentiles"].tolist()
+                    low, high = data[f"{i}_range"]
+                    intensity = SourceIntensity(lower, upper, low, high)
+                buffer._examples.append(TrainingExample(**fields, name=str(data[f"{i}_name"]),
+                                                        intensity=intensity))
         return buffer

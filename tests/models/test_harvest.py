@@ -237,3 +237,70 @@ def test_object_focus_puts_objects_in_the_patches(one_nucleus):
         with_objects[focus] = float(np.mean((targets > 0).reshape(64, -1).any(axis=1)))
     assert with_objects[1.0] == 1.0
     assert with_objects[0.0] < 0.5  # uniform centres mostly miss a sparse object
+
+
+class _ReadLog:
+    """An array-like that records the pixels each read returns (a lazy stack's stand-in)."""
+
+    def __init__(self, data):
+        self.data, self.reads = data, []
+        self.shape, self.dtype, self.ndim = data.shape, data.dtype, data.ndim
+
+    def __getitem__(self, index):
+        block = self.data[index]
+        self.reads.append(block.size)
+        return block
+
+
+def test_an_example_cut_from_a_stack_reads_its_reviewed_box_and_keeps_the_stacks_contrast(frame):
+    """Slices 2-3 of a (Z, C, Y, X) stack reviewed in a small window: only that box (plus
+    context on Y and X) is read whole, channels go first, and the slabs are normalised with
+    the whole stack's percentiles: a dim crop is not stretched to full contrast."""
+    from unet_studio.models.normalize import percentile_range
+    from unet_studio.models.training.examples import example_from_image, iter_slabs
+
+    image, labels = frame
+    stack = np.stack([np.stack([image, image // 2])] * 6).astype(np.uint16)  # (Z, C, Y, X)
+    stack[:, :, 80:160, 90:160] //= 8  # the reviewed window is dim
+    stack_labels = np.stack([labels] * 6)
+    reviewed = np.zeros(stack_labels.shape, dtype=bool)
+    reviewed[2:4, 100:140, 110:150] = True
+    source = _ReadLog(stack)
+    example = example_from_image(source, stack_labels, reviewed, channel_axis=1, name="z",
+                                 lower=1.0, upper=99.8, margin=(0, 8, 8))  # fmt: skip
+    assert example.image.shape == (2, 2, 56, 56) and example.labels.shape == (2, 56, 56)
+    np.testing.assert_array_equal(np.moveaxis(example.image, 0, 1), stack[2:4, :, 92:148, 102:158])
+    np.testing.assert_array_equal(example.labels, stack_labels[2:4, 92:148, 102:158])
+    # Two reads: the percentile sample (strided above DEFAULT_MAX_SAMPLES), then the box.
+    assert len(source.reads) == 2 and source.reads[1] == example.image.size
+    low, high = percentile_range(stack, 1.0, 99.8, channel_axis=1)
+    np.testing.assert_allclose(example.intensity.low, low)
+    np.testing.assert_allclose(example.intensity.high, high)
+    slab = next(iter_slabs([example], spatial_dims=2, in_channels=2, lower=1.0, upper=99.8))
+    expected = (stack[2, :, 92:148, 102:158] - low[:, None, None]) / (high - low)[:, None, None]
+    np.testing.assert_allclose(slab.image, expected, rtol=1e-5, atol=1e-6)
+    assert slab.image.max() < 0.5  # the crop's own percentiles would have stretched it to 1
+    # Asked for other percentiles, the example falls back to its own (nothing else known).
+    other = next(iter_slabs([example], spatial_dims=2, in_channels=2, lower=0.0, upper=100.0))
+    assert other.image.max() == pytest.approx(1.0)
+
+
+def test_replay_keeps_the_source_contrast_and_the_newest_corrections_of_an_image(frame, tmp_path):
+    from unet_studio.models.training.examples import example_from_image
+
+    image, labels = frame
+    reviewed = np.zeros(labels.shape, dtype=bool)
+    reviewed[10:30, 10:30] = True
+    first = example_from_image(image, labels, reviewed, name="a", lower=1.0, upper=99.8)
+    newer = example_from_image(image, labels + 1, reviewed, name="a", lower=1.0, upper=99.8)
+    buffer = ReplayBuffer(margin=4)
+    buffer.add([first, TrainingExample(image, labels, name="b")])
+    buffer.add([newer])  # the same image corrected again replaces its older example
+    assert [e.name for e in buffer.examples] == ["b", "a"]
+    assert buffer.examples[1].labels.min() >= 1
+    buffer.save(tmp_path)
+    loaded = ReplayBuffer.load(tmp_path).examples
+    assert loaded[0].intensity is None
+    assert (loaded[1].intensity.lower, loaded[1].intensity.upper) == (1.0, 99.8)
+    np.testing.assert_array_equal(loaded[1].intensity.low, first.intensity.low)
+    np.testing.assert_array_equal(loaded[1].intensity.high, first.intensity.high)

@@ -229,3 +229,77 @@ def test_a_network_built_in_the_models_panel_trains_decoder_only_and_is_auto_acc
     assert any(not torch.equal(v, tuned.decoder.state_dict()[k])
                for k, v in fresh.decoder.state_dict().items())
 
+
+
+def _open_second_image(studio, path, image, labels):
+    """Open ``image`` from a TIFF file through our reader, show ``labels`` for it and review
+    its first three slices; returns the reviewed mask."""
+    import tifffile
+
+    tifffile.imwrite(path, image, imagej=True, metadata={"axes": "ZYX"})
+    studio.viewer.open(path, plugin="unet-studio")
+    studio.host.select_image(path.stem)
+    studio.session.show_labels(labels)
+    studio.session.ensure_reviewed().mark_region((slice(0, 3), slice(10, 50), slice(20, 70)))
+    studio.session.reviewed_changed_by_user()
+    return np.array(studio.session.ensure_reviewed().mask)
+
+
+def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_path, monkeypatch):
+    """Corrections reviewed on another image of the project count too: from its open layer,
+    else read back from its file (only the reviewed box), with the whole image's contrast;
+    an image whose file went missing is named in a warning, the rest still trains."""
+    from unet_studio.app.qt.train_panel import TrainPanel
+    from unet_studio.models.normalize import percentile_range
+
+    studio, session = corrected, corrected.session
+    first_image = np.array(studio.viewer.layers["nuclei"].data)
+    session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    # The second image: the first one, brighter and mirrored, with its labels mirrored too.
+    second = np.clip(first_image[:, :, ::-1] * 3.0 + 500, 0, 65535).astype(np.uint16)
+    second_labels = np.array(session.host.current_labels())[:, :, ::-1].copy()
+    path = tmp_path / "second.tif"
+    reviewed = _open_second_image(studio, path, second, second_labels)
+
+    examples, problems = train_logic.collect_examples(session, "project")
+    assert problems == [] and [e.name for e in examples] == ["second", "nuclei"]
+    box = (slice(0, 3), slice(0, 82), slice(0, 96))  # reviewed box + 32 px in Y and X, clipped
+    np.testing.assert_array_equal(examples[0].image, second[box])
+    np.testing.assert_array_equal(examples[0].reviewed, reviewed[box])
+    low, high = percentile_range(second, 1.0, 99.8)  # the whole image's, not the crop's
+    assert examples[0].intensity.low[0] == pytest.approx(low)
+    assert examples[0].intensity.high[0] == pytest.approx(high)
+    # The tiny model is 2D: slices are learnt one by one, so no slice is read for context.
+    np.testing.assert_array_equal(examples[1].image, first_image[3:9])
+    assert examples[1].reviewed.all()
+    only_current, _ = train_logic.collect_examples(session, "image")
+    assert [e.name for e in only_current] == ["second"]
+
+    # With the second image's layers closed, its pixels come from its file.
+    for name in ("second labels", "second"):
+        studio.viewer.layers.remove(name)
+    studio.host.select_image("nuclei")
+    studio.viewer.layers.selection.active = studio.viewer.layers["nuclei labels"]
+    examples, problems = train_logic.collect_examples(session, "project")
+    assert problems == [] and [e.name for e in examples] == ["nuclei", "second"]
+    np.testing.assert_array_equal(examples[1].image, second[box])
+    np.testing.assert_array_equal(examples[1].labels, second_labels[box])
+
+    # A round in the panel learns from both; a missing file is a warning, not a failure.
+    path.rename(tmp_path / "moved.tif")
+    told = []
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((message, level)))
+    panel = TrainPanel(session)
+    qtbot.addWidget(panel)
+    assert panel.scope_combo.currentData() == "project"
+    with qtbot.waitSignal(panel.finished, timeout=120_000) as blocker:
+        panel.start(config=_config(max_steps=2))
+    assert blocker.args[0].data_summary["examples"] == 1
+    warnings = [message for message, level in told if level == "warning"]
+    assert any("second" in m and str(path) in m for m in warnings)
+    (tmp_path / "moved.tif").rename(path)
+    with qtbot.waitSignal(panel.finished, timeout=120_000) as blocker:
+        panel.start(config=_config(max_steps=2))
+    assert blocker.args[0].data_summary["examples"] == 2
+    assert blocker.args[0].data_summary["reviewed_pixels"] == 6 * 96 * 96 + 3 * 40 * 50
