@@ -69,6 +69,16 @@ class NapariHost(CanvasTools):
         layer = self.image_layer()
         return None if layer is None else _host_image(layer)
 
+    def active_image_name(self) -> str | None:
+        """The image the active layer stands for: an image layer itself, or the image our
+        labels layer was made for; None for anything else."""
+        layers = self.viewer.layers
+        active = layers.selection.active
+        if _is_image(active):
+            return active.name
+        owner = active.metadata.get(IMAGE_KEY) if isinstance(active, Labels) else None
+        return owner if owner in layers and _is_image(layers[owner]) else None
+
     def image_named(self, name: str) -> HostImage | None:
         """An open image layer called ``name`` (the current one or not), or None."""
         layers = self.viewer.layers
@@ -129,6 +139,9 @@ class NapariHost(CanvasTools):
 
     def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None) -> None:
         layers = self.viewer.layers
+        image = self.image_layer()
+        if image is not None:  # the labels are for this image: it stays the current one
+            self._image_name = image.name  # (the new layer becomes the active one below)
         if name in layers and isinstance(layers[name], Labels):
             layer = layers[name]
             self._watch(layer).flush()  # report brush strokes while their labels are shown

@@ -45,14 +45,16 @@ class SegmentChoices:
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
         self.image_combo.addItems(names)
-        chosen = current if current in names else (image.name if image is not None else "")
+        # The session's current image (it follows the layer the user activates), else the
+        # panel's earlier choice.
+        chosen = image.name if image is not None and image.name in names else current
         self.image_combo.setCurrentText(chosen)
         self.image_combo.blockSignals(False)
         self._image_chosen()
 
     def _image_chosen(self, *_args) -> None:
-        if hasattr(self.session.host, "select_image") and self.image_combo.currentText():
-            self.session.host.select_image(self.image_combo.currentText())
+        if self.image_combo.currentText():
+            self.session.select_image(self.image_combo.currentText())
         image = self.session.host.current_image()
         self.axes_edit.setText(image.axes if image is not None else "")
         self.channel_spin.setEnabled(image is not None and "C" in image.axes)

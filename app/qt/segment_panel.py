@@ -263,6 +263,8 @@ class SegmentPanel(SegmentChoices, QWidget):
             self.finished.emit(result)  # after the panel is ready for the next run
 
     def _set_running(self, running: bool, message: str | None = None) -> None:
+        self.session.prediction_running = running
+        self.image_combo.setEnabled(not running)  # the results belong to the image chosen
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
         if running:

@@ -54,8 +54,15 @@ class StudioSession(QObject):
         self.reviewed: ReviewedRegions | None = None
         self.overlay_visible = True
         self._reviewed_key: int | None = None  # id() of the labels array `reviewed` is for
+        # Set by the Segment panel while it predicts: the current image stays put meanwhile
+        # (its results belong to the image the prediction started on).
+        self.prediction_running = False
+        self._restoring = False
+        self._last_image: str | None = None  # the current image when last looked at
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
+        if hasattr(host, "connect_layers_changed"):
+            host.connect_layers_changed(self._follow_active_layer)
 
     # ---- models --------------------------------------------------------------------------
     def set_model(self, model) -> None:
@@ -208,9 +215,43 @@ class StudioSession(QObject):
         if labels is None:
             return False
         self.show_labels(labels, protect=False, reviewed=project.reviewed(image_id, labels.shape))
-        for problem in project.problems:
-            self.host.notify(problem, "warning")
+        while project.problems:  # each told once
+            self.host.notify(project.problems.pop(0), "warning")
         return True
+
+    # ---- the image worked on -------------------------------------------------------------
+    def select_image(self, name: str) -> None:
+        """Work on the image layer ``name``: it becomes the current image, and its saved
+        corrections come back on screen if it has none there yet (so that a prediction on
+        it keeps their reviewed parts instead of starting from nothing)."""
+        if hasattr(self.host, "select_image"):
+            self.host.select_image(name)
+        self._restore_missing_labels()
+
+    def _follow_active_layer(self) -> None:
+        """The user activated an image layer, or the labels made for one: work on that image,
+        so that the labels edited, the reviewed marks and what is saved all belong to it."""
+        if self.prediction_running or self._restoring:
+            return
+        name = getattr(self.host, "active_image_name", lambda: None)()
+        if name is not None and hasattr(self.host, "select_image"):
+            self.host.select_image(name)  # pinned: it stays current while other layers are active
+        current = self.host.current_image()
+        if current is not None and current.name != self._last_image:
+            # Another image is current now: its saved labels come back if none are on screen
+            # (once: a labels layer the user closes later stays closed).
+            self._restore_missing_labels()
+
+    def _restore_missing_labels(self) -> None:
+        image = self.host.current_image()
+        self._last_image = None if image is None else image.name
+        if self.project is None or self._restoring or self.host.current_labels() is not None:
+            return
+        self._restoring = True
+        try:
+            self.restore_from_project()
+        finally:
+            self._restoring = False
 
     def current_image_id(self) -> str | None:
         """The current image's id in the open project (None when it is not in it)."""

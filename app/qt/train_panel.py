@@ -73,6 +73,9 @@ class TrainPanel(QWidget):
             controls.addWidget(button)
         self.progress = QProgressBar(minimum=0, maximum=1000, value=0)
         self.status = QLabel("Ready.", wordWrap=True)
+        # Room for three lines: a wrapped label gets no more height than the layout spares,
+        # and the verdict with its caveat runs to three lines in a narrow dock.
+        self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
         self.plot = LossPlot()
         self.metrics = QTableWidget(len(train_logic.METRIC_ROWS), 2)
         self.metrics.setHorizontalHeaderLabels(["before", "after"])

@@ -138,3 +138,55 @@ def test_kill_mid_edit_then_recover(make_napari_viewer, studio_home, nuclei_crop
         assert session.reviewed.changed[6, 5, 5]  # reviewed regions came back too
     finally:
         session.close_project()
+
+
+def test_every_image_of_a_reopened_project_gets_its_corrections_back(
+    corrected, make_napari_viewer, nuclei_crop, tmp_path, qtbot
+):
+    """A project with two corrected images, reopened with both: the image shown first gets
+    its labels at once, the other when the user turns to it (layer list or Segment panel),
+    so a new prediction there keeps its reviewed corrections instead of zeros."""
+    from unet_studio.app.qt.segment_panel import SegmentPanel
+    from unet_studio.plugins.widgets import session_for
+
+    session, host, viewer = corrected.session, corrected.host, corrected.viewer
+    session.open_project(tmp_path / "project", create=True)
+    session.show_labels(nuclei_crop[1].copy(), protect=False)
+    session.apply_edit(delete_object_edit(host.current_labels(), 7))
+    session.ensure_reviewed().mark_region((slice(2, 3), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    first = host.current_labels().copy()
+    other_image = nuclei_crop[0][:, ::-1].copy()
+    viewer.add_image(other_image, name="other", metadata={"axes": "ZYX"})
+    host.select_image("other")
+    session.show_labels(nuclei_crop[1][:, ::-1].copy(), protect=False)
+    session.apply_edit(delete_object_edit(host.current_labels(), 3))
+    session.ensure_reviewed().mark_region((slice(5, 6), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    second = host.current_labels().copy()
+    session.close_project()
+
+    viewer = make_napari_viewer()
+    viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
+    viewer.add_image(other_image, name="other", metadata={"axes": "ZYX"})
+    reopened = session_for(viewer)
+    reopened.set_model(str(session.model.path))
+    try:
+        reopened.open_project(tmp_path / "project")
+        np.testing.assert_array_equal(reopened.host.current_labels(), second)  # "other" is active
+        viewer.layers.selection.active = viewer.layers["nuclei"]  # chosen in the layer list
+        np.testing.assert_array_equal(reopened.host.current_labels(), first)
+        assert reopened.ensure_reviewed().mask[2].all()
+        panel = SegmentPanel(reopened)
+        qtbot.addWidget(panel)
+        panel.image_combo.setCurrentText("other")  # chosen in the Segment panel
+        panel.image_combo.activated.emit(panel.image_combo.currentIndex())
+        np.testing.assert_array_equal(reopened.host.current_labels(), second)
+        with qtbot.waitSignal(panel.finished, timeout=60_000):
+            panel.run()
+        labels = reopened.host.current_labels()
+        np.testing.assert_array_equal(labels[5], second[5])  # the reviewed slice is kept
+        assert reopened.ensure_reviewed().mask[5].all()
+        np.testing.assert_array_equal(viewer.layers["nuclei labels"].data, first)
+    finally:
+        reopened.close_project()
