@@ -4,7 +4,8 @@
         .venv/bin/python docs/screenshots/take_screenshots.py
 
 Opens the app as a user would (first run: the 3D nuclei sample), segments the whole stack
-with the bundled default model, corrects and reviews a little, fine-tunes briefly, previews
+with the bundled default model, corrects a slice (splits the object that looks most like two
+touching nuclei) and marks it reviewed, fine-tunes briefly, previews
 a new network, and saves one picture per panel next to this script.
 """
 
@@ -54,6 +55,27 @@ def save(viewer, name: str) -> None:
     print("wrote", HERE / f"{name}.png")
 
 
+def least_convex_object(plane, min_area: int = 200):
+    """The object of a 2D label plane least like a convex blob (lowest solidity: two
+    touching nuclei given one label) and two seeds in it (its two deepest points), or None."""
+    import numpy as np
+    from scipy import ndimage as ndi
+    from skimage.feature import peak_local_max
+    from skimage.measure import regionprops
+
+    objects = [r for r in regionprops(plane) if r.area >= min_area]
+    if not objects:
+        return None
+    worst = min(objects, key=lambda r: r.solidity)
+    inside = np.pad(worst.image, 1)
+    peaks = peak_local_max(ndi.distance_transform_edt(inside), min_distance=5, num_peaks=2,
+                           exclude_border=False)  # fmt: skip
+    if len(peaks) < 2:
+        return None
+    top, left = worst.bbox[0] - 1, worst.bbox[1] - 1
+    return worst.label, [(int(y) + top, int(x) + left) for y, x in peaks]
+
+
 def main() -> int:
     os.environ["UNET_STUDIO_HOME"] = tempfile.mkdtemp(prefix="unet-studio-shots-")
     from unet_studio.app.launcher import open_studio
@@ -74,11 +96,12 @@ def main() -> int:
     correct = show_panel(viewer, "Correct")
     labels = session.host.current_labels()
     z = 30
-    ids = [i for i in sorted(set(labels[z].ravel().tolist())) if i][:2]
-    if len(ids) == 2:
-        from unet_studio.app.corrections import merge_labels_edit
+    pair = least_convex_object(labels[z])
+    if pair is not None:  # what a user would fix first: two touching nuclei given one label
+        from unet_studio.app.corrections import split_object_edit
 
-        session.apply_edit(merge_labels_edit(labels, ids))
+        label_id, seeds = pair
+        session.apply_edit(split_object_edit(labels, label_id, [(z, y, x) for y, x in seeds]))
     correct.mark_slice_button.click()
     settle()
     save(viewer, "correct")
