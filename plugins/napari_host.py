@@ -43,9 +43,10 @@ class NapariHost(CanvasTools):
         self._watchers: dict[int, HistoryWatcher] = {}
         self._edit_listeners: list[EditListener] = []
         self._layer_listeners: list[Callable[[], None]] = []
+        self._active_listeners: list[Callable[[], None]] = []
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self._on_layers_changed)
-        viewer.layers.selection.events.active.connect(self._on_layers_changed)
+        viewer.layers.selection.events.active.connect(self._on_active_changed)
 
     # ---- images --------------------------------------------------------------------------
     def image_names(self) -> list[str]:
@@ -294,6 +295,16 @@ class NapariHost(CanvasTools):
     def connect_layers_changed(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` when layers are added, removed or the active one changes."""
         self._layer_listeners.append(listener)
+
+    def connect_active_layer_changed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when the user (or the app) makes another layer the active one;
+        not when one is only added (while it is inserted, the previous one is still active)."""
+        self._active_listeners.append(listener)
+
+    def _on_active_changed(self, event=None) -> None:
+        for listener in list(self._active_listeners):
+            listener()
+        self._on_layers_changed(event)
 
     def _on_layers_changed(self, event=None) -> None:
         active = self.viewer.layers.selection.active

@@ -65,6 +65,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.worker = None
         self._bar = None
         self._live: LiveLabelsDestination | None = None
+        self._job_image: str | None = None  # the image the running prediction is for
         self._result = None
         self._net_cache: tuple = (None, None)  # (model_key, network) of the last run
         self._build()
@@ -180,6 +181,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         except UserError as error:
             host.notify(str(error), "error")
             return
+        self._job_image = image.name
         self._set_running(True, f"Segmenting {image.name} with {self.session.model.name}…")
         if hasattr(host, "start_progress"):
             self._bar = host.start_progress(f"Segmenting {image.name}", 1)
@@ -215,8 +217,16 @@ class SegmentPanel(SegmentChoices, QWidget):
     def _on_progress(self, progress) -> None:
         self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
 
+    def _back_to_job_image(self) -> None:
+        """The user may have turned to another image meanwhile: the results (or the restored
+        labels) belong to the image the prediction ran on, which becomes current again."""
+        current = self.session.host.current_image()
+        if self._job_image and (current is None or current.name != self._job_image):
+            self.session.select_image(self._job_image)
+
     def _on_result(self, result) -> None:
         self._redraw.stop()  # the final labels are shown below: no redraw of stale ones
+        self._back_to_job_image()
         session = self.session
         # Loading a network holds the interpreter lock for a while: keep it for next time.
         self._net_cache = (model_key(result.job.request.model_path), result.net)
@@ -236,12 +246,14 @@ class SegmentPanel(SegmentChoices, QWidget):
 
     def _on_aborted(self) -> None:
         self._redraw.stop()
+        self._back_to_job_image()
         self._restore_live()
         self.status.setText("Cancelled; the labels were left as they were.")
         self.cancelled.emit()
 
     def _on_error(self, error) -> None:
         self._redraw.stop()
+        self._back_to_job_image()
         self._restore_live()
         self.status.setText(describe_error(error, "Prediction"))
 
@@ -263,7 +275,6 @@ class SegmentPanel(SegmentChoices, QWidget):
             self.finished.emit(result)  # after the panel is ready for the next run
 
     def _set_running(self, running: bool, message: str | None = None) -> None:
-        self.session.prediction_running = running
         self.image_combo.setEnabled(not running)  # the results belong to the image chosen
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)

@@ -54,15 +54,12 @@ class StudioSession(QObject):
         self.reviewed: ReviewedRegions | None = None
         self.overlay_visible = True
         self._reviewed_key: int | None = None  # id() of the labels array `reviewed` is for
-        # Set by the Segment panel while it predicts: the current image stays put meanwhile
-        # (its results belong to the image the prediction started on).
-        self.prediction_running = False
         self._restoring = False
         self._last_image: str | None = None  # the current image when last looked at
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
-        if hasattr(host, "connect_layers_changed"):
-            host.connect_layers_changed(self._follow_active_layer)
+        if hasattr(host, "connect_active_layer_changed"):
+            host.connect_active_layer_changed(self._follow_active_layer)
 
     # ---- models --------------------------------------------------------------------------
     def set_model(self, model) -> None:
@@ -231,7 +228,7 @@ class StudioSession(QObject):
     def _follow_active_layer(self) -> None:
         """The user activated an image layer, or the labels made for one: work on that image,
         so that the labels edited, the reviewed marks and what is saved all belong to it."""
-        if self.prediction_running or self._restoring:
+        if self._restoring:
             return
         name = getattr(self.host, "active_image_name", lambda: None)()
         if name is not None and hasattr(self.host, "select_image"):

@@ -294,3 +294,45 @@ def test_segmenting_a_second_image_leaves_the_first_images_labels_alone(correcte
     panel.image_combo.activated.emit(panel.image_combo.currentIndex())
     assert host.current_labels() is viewer.layers["nuclei labels"].data
     assert session.ensure_reviewed().mask[4].all()
+
+
+def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot):
+    """While the first image is predicted the user activates the second one's labels and
+    paints: the paint is the second image's (saved, marked reviewed there), and the
+    prediction still lands in the first image's labels, which becomes current again."""
+    viewer, session, host = corrected.viewer, corrected.session, corrected.host
+    original = np.array(host.current_labels())
+    session.ensure_reviewed().mark_region((slice(4, 5), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    other = np.array(viewer.layers["nuclei"].data)[:, ::-1].copy()
+    viewer.add_image(other, name="other", metadata={"axes": "ZYX"})
+    other_labels = session.show_labels(np.zeros(original.shape, np.int32), protect=False)
+    viewer.layers.selection.active = viewer.layers["nuclei"]
+    panel = _segment_panel(corrected, qtbot)
+    assert panel.image_combo.currentText() == "nuclei"
+    panel.tile_combo.setCurrentText("16")  # many tiles: time to turn away meanwhile
+    steps = []
+    panel.run()
+    panel.worker.yielded.connect(steps.append)
+    qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
+    viewer.layers.selection.active = viewer.layers["other labels"]
+    assert host.current_image().name == "other" and host.current_labels() is other_labels
+    viewer.layers["other labels"].paint((6, 40, 40), 42)  # a user's brush stroke
+    with qtbot.waitSignal(panel.finished, timeout=120_000):
+        pass
+    assert host.current_image().name == "nuclei"
+    nuclei_labels = viewer.layers["nuclei labels"].data
+    assert host.current_labels() is nuclei_labels
+    np.testing.assert_array_equal(nuclei_labels[4], original[4])  # reviewed: kept
+    assert not np.array_equal(nuclei_labels, original)  # the rest is the new prediction
+    assert viewer.layers["other labels"].data is other_labels  # not the prediction
+    assert not (nuclei_labels == 42).any() and other_labels[6, 40, 40] == 42
+    assert session.ensure_reviewed().mask[4].all() and not session.reviewed.mask[6].any()
+    project = session.project
+    ids = {ref.name: ref.id for ref in project.images}
+    assert project.reviewed(ids["other"]).mask[6, 40, 40]
+    project.flush()
+    from unet_studio.app.chunk_store import ChunkStore
+
+    saved, _ = ChunkStore(project.path / "images" / ids["other"] / "labels").read()
+    assert saved[6, 40, 40] == 42
