@@ -222,6 +222,10 @@ class NapariHost(CanvasTools):
         """Call ``listener(edit, kind)`` for every change made with napari's own tools."""
         self._edit_listeners.append(listener)
 
+    def open_image_file(self, path) -> None:
+        """Open an image file with our reader (lazily), as File > Open would."""
+        self.viewer.open(str(path), plugin="unet-studio", stack=False)
+
     def show_image(self, data, *, name: str, channel_axis: int | None = None) -> None:
         """Show a result image (e.g. probabilities ``(C, *spatial)``) over the current image."""
         layers = self.viewer.layers

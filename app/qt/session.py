@@ -188,9 +188,31 @@ class StudioSession(QObject):
             except UserError as error:
                 self.host.notify(f"project model not available: {error}", "warning")
         self.library.folders["project"] = project.models_dir
+        self._open_project_images(project)
         self.restore_from_project()
         self.project_changed.emit()
         return project
+
+    def _open_project_images(self, project: Project) -> None:
+        """Open the project's images that are not open yet, from their files, so that opening
+        a project brings the work back (each image's corrections return when it becomes
+        current); a warning names any image whose file cannot be found."""
+        opener = getattr(self.host, "open_image_file", None)
+        is_open = getattr(self.host, "image_named", None)
+        if opener is None or is_open is None:
+            return
+        for ref in project.images:
+            if is_open(ref.name) is not None:
+                continue
+            path = project.resolve_image_path(ref.id) if ref.path else None
+            if path is None or not path.exists():
+                where = f"its file {path} is missing" if path else "it has no file (open it yourself)"
+                self.host.notify(f"project image {ref.name} not opened: {where}", "warning")
+                continue
+            try:
+                opener(path)
+            except (UserError, OSError, ValueError) as error:
+                self.host.notify(f"project image {ref.name} not opened: {error}", "warning")
 
     def ensure_project(self) -> Project:
         """The open project, or a new autosave project in the user folder."""

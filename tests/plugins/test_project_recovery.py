@@ -190,3 +190,42 @@ def test_every_image_of_a_reopened_project_gets_its_corrections_back(
         np.testing.assert_array_equal(viewer.layers["nuclei labels"].data, first)
     finally:
         reopened.close_project()
+
+
+def test_opening_a_project_opens_its_images(studio, make_napari_viewer, nuclei_crop, tmp_path,
+                                            monkeypatch):
+    """Opening a project in an empty viewer opens its images from their files, each with its
+    corrections; an image whose file went missing is named in a warning."""
+    import tifffile
+
+    from unet_studio.plugins.widgets import session_for
+
+    session, host, viewer = studio.session, studio.host, studio.viewer
+    session.open_project(tmp_path / "project", create=True)
+    saved = {}
+    for name, flip in (("a", False), ("b", True), ("gone", False)):
+        image = nuclei_crop[0][:, ::-1] if flip else nuclei_crop[0]
+        tifffile.imwrite(tmp_path / f"{name}.tif", image, imagej=True, metadata={"axes": "ZYX"})
+        viewer.open(tmp_path / f"{name}.tif", plugin="unet-studio")
+        session.show_labels(nuclei_crop[1].copy(), protect=False)
+        session.apply_edit(delete_object_edit(host.current_labels(), 3 + len(saved)))
+        saved[name] = host.current_labels().copy()
+    session.close_project()
+    (tmp_path / "gone.tif").unlink()
+
+    viewer = make_napari_viewer()
+    reopened = session_for(viewer)
+    told = []
+    monkeypatch.setattr(reopened.host, "notify", lambda message, level="info": told.append((message, level)))
+    try:
+        reopened.open_project(tmp_path / "project")
+        assert [layer.name for layer in viewer.layers if layer.name in saved] == ["a", "b"]
+        current = reopened.host.current_image().name
+        np.testing.assert_array_equal(reopened.host.current_labels(), saved[current])
+        other = "a" if current == "b" else "b"
+        viewer.layers.selection.active = viewer.layers[other]
+        np.testing.assert_array_equal(reopened.host.current_labels(), saved[other])
+        assert any("gone" in message and str(tmp_path / "gone.tif") in message and level == "warning"
+                   for message, level in told)
+    finally:
+        reopened.close_project()
