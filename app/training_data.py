@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from unet_studio.app.errors import UserError
 
 CONTEXT = 32  # pixels of context kept around the reviewed box (patches reach past it)
@@ -108,5 +106,4 @@ def _example_from_ref(project, ref, labels, regions, open_image, options: dict):
         if stack.axes != ref.axes:
             raise UserError(f"{path}: opens with axes {stack.axes}, the project has {ref.axes}; "
                             "its corrections are left out")
-        return image_example(stack.data, stack.axes, np.asarray(labels), regions, name=ref.name,
-                             **options)  # fmt: skip
+        return image_example(stack.data, stack.axes, labels, regions, name=ref.name, **options)

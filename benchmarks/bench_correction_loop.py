@@ -26,6 +26,9 @@ same work whatever else runs; the report gives the wall time too. Several seeds
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_correction_loop.py \\
         --data ../shared/data --steps 700 --seeds 0 1 2 --baseline-rev HEAD~1 \\
         --out benchmarks/results/correction_loop.md
+
+``--rounds 2`` adds a second round per run: the next frame is corrected too and the
+round-1 model is fine-tuned again on both frames (``Case.corrected_next``).
 """
 
 from __future__ import annotations
@@ -63,13 +66,14 @@ class Case:
     corrected: int
     scored: int
     title: str
+    corrected_next: int  # the frame a second round corrects as well
 
 
 CASES = {
     "hoechst": Case("ndev_scratch_hoechst_10t", "nuclei_labels", 7, 9,
-                    "Hoechst nuclei, scratch assay (frames unseen in training)"),
+                    "Hoechst nuclei, scratch assay (frames unseen in training)", 8),
     "ecoli": Case("trpL_ecoli_phase_3t", "mask", 0, 2,
-                  "phase-contrast E. coli microcolony (a modality the default model never saw)"),
+                  "phase-contrast E. coli microcolony (a modality the default model never saw)", 1),
 }
 
 
@@ -100,8 +104,11 @@ def score(net, image: np.ndarray, truth: np.ndarray) -> dict:
     return object_scores(predict_image(net, image, axes="YX", device="cpu"), truth)
 
 
-def run_loop(image, labels, case: Case, steps: int, seed: int, baseline) -> dict:
-    """One loop: fine-tune a fresh copy of the default model on the corrected frame."""
+def run_loop(image, labels, case: Case, steps: int, seed: int, baseline, rounds: int = 1) -> dict:
+    """One loop: fine-tune a fresh copy of the default model on the corrected frame; with
+    ``rounds`` 2, then fine-tune that model again on the corrected frame and the next one
+    (as the Train panel does after a second frame of the movie is corrected: both frames are
+    reviewed data of the image)."""
     net = load_model(DEFAULT_MODEL)
     example = TrainingExample(image[case.corrected], labels[case.corrected],
                               name=f"frame {case.corrected}")
@@ -112,8 +119,15 @@ def run_loop(image, labels, case: Case, steps: int, seed: int, baseline) -> dict
         result = finetune(net, [example], config)
     wall = time.monotonic() - start
     # Reference objects (whole or cut) inside the held-out blocks: what validation took.
-    return {"after": score(result.net, image[case.scored], labels[case.scored]), "wall_s": wall,
-            "val_objects": result.metrics_before.get("n_true", 0)}
+    run = {"after": score(result.net, image[case.scored], labels[case.scored]), "wall_s": wall,
+           "val_objects": result.metrics_before.get("n_true", 0)}
+    if rounds > 1:
+        frames = [case.corrected, case.corrected_next]
+        both = TrainingExample(image[frames], labels[frames], name="movie")
+        with harvest_from(baseline):
+            second = finetune(result.net, [both], config)
+        run["second"] = score(second.net, image[case.scored], labels[case.scored])
+    return run
 
 
 def _median_range(values: list[float]) -> str:
@@ -149,7 +163,28 @@ def report_lines(case_rows: dict, args, variants: list[str]) -> list[str]:
                 f"{', '.join(str(r['val_objects']) for r in runs)} | "
                 f"{statistics.median(r['wall_s'] for r in runs):.0f} |")
         lines.append("")
+        lines += _second_round_lines(case, rows, variants)
     return lines
+
+
+def _second_round_lines(case: Case, rows: dict, variants: list[str]) -> list[str]:
+    """The table of second rounds (frame ``corrected_next`` corrected too), if any ran."""
+    with_second = [v for v in variants if all("second" in r for r in rows[v])]
+    if not with_second:
+        return []
+    lines = [f"Second round: the round-1 model fine-tuned again, same steps, on frames "
+             f"{case.corrected} and {case.corrected_next} together; frame {case.scored} scored.",
+             "", "| training engine | F1@0.5 round 1 → round 2 | F1@0.75 round 1 → round 2 "
+             "| objects after round 2 |", "|---|---|---|---|"]
+    for variant in with_second:
+        runs = rows[variant]
+        lines.append(
+            f"| {variant} | {_median_range([r['after']['f1_50'] for r in runs])} → "
+            f"{_median_range([r['second']['f1_50'] for r in runs])} | "
+            f"{_median_range([r['after']['f1_75'] for r in runs])} → "
+            f"{_median_range([r['second']['f1_75'] for r in runs])} | "
+            f"{', '.join(str(r['second']['n_pred']) for r in runs)} |")
+    return [*lines, ""]
 
 
 def main() -> None:
@@ -160,6 +195,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--baseline-rev", default=None,
                         help="git revision whose held-out split to compare with")
+    parser.add_argument("--rounds", type=int, choices=(1, 2), default=1,
+                        help="2: a second round with the next frame corrected as well")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.load_start = os.getloadavg()[0]
@@ -174,11 +211,13 @@ def main() -> None:
                                 labels[case.scored])}
         for seed in args.seeds:
             for variant, module in engines.items():
-                run = run_loop(image, labels, case, args.steps, seed, module)
+                run = run_loop(image, labels, case, args.steps, seed, module, args.rounds)
                 rows.setdefault(variant, []).append(run)
                 print(name, variant, seed, round(run["after"]["f1_50"], 3),
                       round(run["after"]["f1_75"], 3), run["after"]["n_pred"],
-                      f"{run['wall_s']:.0f} s", flush=True)
+                      f"{run['wall_s']:.0f} s",
+                      *(["round 2:", round(run["second"]["f1_50"], 3), run["second"]["n_pred"]]
+                        if "second" in run else []), flush=True)
         case_rows[name] = rows
     lines = report_lines(case_rows, args, list(engines))
     print("\n".join(lines))

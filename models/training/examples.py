@@ -147,12 +147,12 @@ def example_from_image(pixels, labels, reviewed, changed=None, *, channel_axis: 
                        margin=32) -> TrainingExample | None:
     """A TrainingExample of the reviewed part of a whole image (None if nothing is reviewed).
 
-    ``pixels``: array-like (numpy, memory-mapped or lazy), ``labels``/``reviewed``/
-    ``changed``: ``(*spatial)``, the pixels' shape without ``channel_axis``. Only the
-    reviewed bounding box (plus ``margin`` of context, one int or one per axis of ``labels``)
-    is read and copied, so a stack larger
-    than RAM with a few corrected slices costs those slices; the intensity percentiles are
-    taken over the whole image (a strided sample) as prediction takes them.
+    ``pixels`` and ``labels``: array-likes (numpy, memory-mapped or lazy); ``labels``,
+    ``reviewed`` and ``changed``: ``(*spatial)``, the pixels' shape without ``channel_axis``.
+    Only the reviewed bounding box (plus ``margin`` of context, one int or one per axis) is
+    read and copied, so a stack larger than RAM with a few corrected slices costs those
+    slices; the intensity percentiles are taken over the whole image (a strided sample), as
+    prediction takes them.
     """
     from unet_studio.models.normalize import percentile_range
 
@@ -166,9 +166,9 @@ def example_from_image(pixels, labels, reviewed, changed=None, *, channel_axis: 
         channel_axis %= len(pixels.shape)
         image = np.moveaxis(np.asarray(pixels[(*box[:channel_axis], slice(None), *box[channel_axis:])]),
                             channel_axis, 0)
-    changed = None if changed is None else np.array(np.asarray(changed)[box])
-    return TrainingExample(image=image, labels=np.array(np.asarray(labels)[box]),
-                           reviewed=np.array(np.asarray(reviewed)[box]), changed=changed,
+    changed = None if changed is None else np.array(changed[box])
+    return TrainingExample(image=image, labels=np.array(labels[box]),
+                           reviewed=np.array(reviewed[box]), changed=changed,
                            name=name, intensity=SourceIntensity(lower, upper, low, high))
 
 

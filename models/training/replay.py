@@ -2,8 +2,8 @@
 
 Each example is cropped to its reviewed region (plus some context) when added, replacing an
 older example of the same image; the oldest go first when the buffer is over its pixel
-budget. An example keeps the intensity percentiles of its whole source image. Saved as one compressed ``.npz`` (plain
-arrays, loaded with ``allow_pickle=False``), written atomically.
+budget. An example keeps the intensity percentiles of its whole source image. Saved as one
+compressed ``.npz`` (plain arrays, loaded with ``allow_pickle=False``), written atomically.
 """
 
 from __future__ import annotations
