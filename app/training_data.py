@@ -1,15 +1,23 @@
 """What a fine-tuning round learns from: the reviewed corrections of the current image and of
-the project's other images (Qt-free; the Train panel calls it on the GUI thread).
+the project's other images (Qt-free).
 
-Only the bounding box of each image's reviewed pixels is read (plus some context), so a
-stack larger than RAM with a few corrected slices costs those slices. Each crop keeps the
-intensity percentiles of its whole image, because prediction normalises the whole image.
+Collected in two steps. On the GUI thread, at the click: the labels and reviewed masks of
+each image's reviewed box (plus some context) are copied, so the user can edit on while the
+round runs (:class:`PendingExample`). In the round's worker thread: the pixels of that box
+and the whole image's intensity percentiles are read (:meth:`PendingExample.read`), which
+for a big stack means decoding many planes. Only the box is read, so a stack larger than
+RAM with a few corrected slices costs those slices; the percentiles are those of the whole
+image because prediction normalises the whole image.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from unet_studio.app.errors import UserError
 
@@ -35,36 +43,67 @@ def model_percentiles(model_info) -> tuple[float, float]:
     return task.lower_percentile, task.upper_percentile
 
 
-def image_example(pixels, axes: str, labels, regions, *, name: str,
-                  percentiles: tuple[float, float], spatial_dims: int = 2):
-    """The reviewed part of one image as a TrainingExample, None when nothing is reviewed.
+@dataclass(eq=False)
+class PendingExample:
+    """An image's reviewed box, its labels and masks copied, its pixels still to be read.
 
-    ``pixels``: array-like with one axis per letter of ``axes``; ``labels`` and ``regions``
-    (ReviewedRegions): the shape of ``pixels`` without its channel axis; ``spatial_dims``:
-    the network's (context is kept on those axes only).
+    ``open_pixels()``: a context manager giving the whole image as an array-like (axes as
+    the labels, plus ``channel_axis``), opened when :meth:`read` runs.
     """
-    from unet_studio.models.training.examples import example_from_image
+
+    name: str
+    box: tuple[slice, ...]
+    labels: np.ndarray
+    reviewed: np.ndarray
+    changed: np.ndarray
+    channel_axis: int | None
+    percentiles: tuple[float, float]
+    open_pixels: Callable[[], contextlib.AbstractContextManager]
+
+    def read(self):
+        """The TrainingExample (reads the box's pixels and the image's percentiles)."""
+        from unet_studio.models.training.examples import example_from_box
+
+        lower, upper = self.percentiles
+        with self.open_pixels() as pixels:
+            return example_from_box(pixels, self.box, self.labels, self.reviewed, self.changed,
+                                    channel_axis=self.channel_axis, name=self.name,
+                                    lower=lower, upper=upper)  # fmt: skip
+
+
+def pending_example(pixels, axes: str, labels, regions, *, name: str,
+                    percentiles: tuple[float, float], spatial_dims: int = 2,
+                    open_pixels: Callable | None = None) -> PendingExample | None:
+    """One image's reviewed part, None when nothing is reviewed.
+
+    ``pixels``: array-like with one axis per letter of ``axes`` (only its shape is used
+    here); ``labels`` and ``regions`` (ReviewedRegions): the shape of ``pixels`` without its
+    channel axis; ``spatial_dims``: the network's (context is kept on those axes only);
+    ``open_pixels``: how :meth:`PendingExample.read` gets the pixels (default: ``pixels``).
+    """
+    from unet_studio.models.training.examples import reviewed_box
 
     if regions is None or not regions.any():
         return None
-    channel_axis = axes.index("C") if "C" in axes else None
     spatial = tuple(n for a, n in zip(axes, pixels.shape) if a != "C")
     if spatial != tuple(labels.shape):
         raise UserError(f"{name}: the labels ({tuple(labels.shape)}) do not match the image "
                         f"({tuple(pixels.shape)}, axes {axes})")
-    lower, upper = percentiles
-    return example_from_image(pixels, labels, regions.mask, regions.changed,
-                              channel_axis=channel_axis, name=name, lower=lower, upper=upper,
-                              margin=context_margins(labels.ndim, spatial_dims))  # fmt: skip
+    box = reviewed_box(regions.mask, context_margins(labels.ndim, spatial_dims))
+    return PendingExample(
+        name=name, box=box, labels=np.array(labels[box]), reviewed=np.array(regions.mask[box]),
+        changed=np.array(regions.changed[box]), channel_axis=axes.index("C") if "C" in axes else None,
+        percentiles=percentiles, open_pixels=open_pixels or (lambda: contextlib.nullcontext(pixels)),
+    )
 
 
 def project_examples(project, *, skip: set[str], open_image: Callable[[str], object | None],
                      percentiles: tuple[float, float], spatial_dims: int = 2) -> tuple[list, list[str]]:
-    """Examples from the project's images with reviewed regions, other than the ids in
-    ``skip``, and one line per image that could not be used (and why).
+    """PendingExamples of the project's images with reviewed regions, other than the ids in
+    ``skip``, and one line per image that cannot be used (and why).
 
     Pixels come from the open image layer of that name (``open_image(name)`` -> HostImage
-    or None), else from the image's file, opened lazily.
+    or None), else from the image's file (its metadata checked now, read lazily later).
     """
     examples, problems = [], []
     for ref in project.images:
@@ -77,33 +116,48 @@ def project_examples(project, *, skip: set[str], open_image: Callable[[str], obj
         if labels is None:
             problems.append(f"{ref.name}: reviewed, but its labels were not saved")
             continue
+        options = dict(name=ref.name, percentiles=percentiles, spatial_dims=spatial_dims)
         try:
-            example = _example_from_ref(project, ref, labels, regions, open_image,
-                                        dict(percentiles=percentiles, spatial_dims=spatial_dims))
+            image = open_image(ref.name)
+            if image is not None and image.axes == ref.axes:
+                example = pending_example(image.data, image.axes, labels, regions, **options)
+            else:
+                example = _pending_from_file(project, ref, labels, regions, options)
         except UserError as error:
             problems.append(str(error))
             continue
-        if example is not None:
-            examples.append(example)
+        examples.append(example)
     return examples, problems
 
 
-def _example_from_ref(project, ref, labels, regions, open_image, options: dict):
-    image = open_image(ref.name)
-    if image is not None and image.axes == ref.axes:
-        return image_example(image.data, image.axes, labels, regions, name=ref.name, **options)
+def _pending_from_file(project, ref, labels, regions, options: dict) -> PendingExample:
+    """From the image's file: opened now to check it (metadata only), again when read."""
+    from unet_studio.app.io import open_stack
+
     path = project.resolve_image_path(ref.id) if ref.path else None
     if path is None or not Path(path).exists():
         where = f"its file {path} is missing" if path else "it is not open and has no file"
         raise UserError(f"{ref.name}: {where}, so its corrections are left out")
-    from unet_studio.app.io import open_stack
-
     try:
-        stack = open_stack(path)
+        with open_stack(path) as stack:
+            axes, shape = stack.axes, stack.shape
     except (OSError, ValueError) as error:
         raise UserError(f"{path}: cannot read it ({error}), so its corrections are left out") from None
-    with stack:
-        if stack.axes != ref.axes:
-            raise UserError(f"{path}: opens with axes {stack.axes}, the project has {ref.axes}; "
-                            "its corrections are left out")
-        return image_example(stack.data, stack.axes, labels, regions, name=ref.name, **options)
+    if axes != ref.axes:
+        raise UserError(f"{path}: opens with axes {axes}, the project has {ref.axes}; "
+                        "its corrections are left out")
+
+    @contextlib.contextmanager
+    def open_pixels():
+        with open_stack(path) as stack:
+            yield stack.data
+
+    return pending_example(_Shape(shape), axes, labels, regions, open_pixels=open_pixels,
+                           **options)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Stands for an image that is not open: only its shape is needed to plan the box."""
+
+    shape: tuple[int, ...]

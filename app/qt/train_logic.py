@@ -42,15 +42,15 @@ SCOPES = {"project": "reviewed data of every project image", "image": "this imag
 
 
 def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
-    """The reviewed corrections to learn from as TrainingExamples (copies of the reviewed
-    boxes, so the user can keep editing while training runs), and one line per project
-    image left out (and why). ``scope``: "project" (the current image and every other
-    project image with reviewed regions) or "image" (the current image only). UserError
-    when nothing is reviewed."""
+    """The reviewed corrections to learn from as PendingExamples (the labels and masks of
+    each reviewed box copied now, so the user can keep editing while training runs; the
+    pixels are read in the worker), and one line per project image left out (and why).
+    ``scope``: "project" (the current image and every other project image with reviewed
+    regions) or "image" (the current image only). UserError when nothing is reviewed."""
     from unet_studio.app.training_data import (
-        image_example,
         model_percentiles,
         model_spatial_dims,
+        pending_example,
         project_examples,
     )
 
@@ -62,8 +62,8 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     regions = session.ensure_reviewed()
     examples, problems = [], []
     if image is not None and labels is not None and regions is not None and regions.any():
-        examples.append(image_example(image.data, image.axes, labels, regions, name=image.name,
-                                      **options))  # fmt: skip
+        examples.append(pending_example(image.data, image.axes, labels, regions, name=image.name,
+                                        **options))  # fmt: skip
     if scope == "project" and session.project is not None:
         open_image = getattr(session.host, "image_named", lambda name: None)
         others, problems = project_examples(session.project, skip={session.current_image_id()},
@@ -93,8 +93,9 @@ class TrainRound:
     """One fine-tuning round as the panel tracks it."""
 
     parent: object  # ModelInfo of the starting model
-    examples: list
+    pending: list  # PendingExamples, read into ``examples`` when the round starts
     checkpoint_dir: Path | None
+    examples: list = field(default_factory=list)  # TrainingExamples
     result: object = None  # FinetuneResult once finished
     saved: Path | None = None  # the new model folder
     history: list = field(default_factory=list)
@@ -105,6 +106,9 @@ def iter_train(round_: TrainRound, config, library, replay=()):
     FinetuneResult. Runs in a worker thread (no widget, layer or session access)."""
     from unet_studio.models.training import iter_finetune
 
+    # Reading pixels (a big stack's percentile sample, the reviewed boxes) happens here, in
+    # the worker, not at the click.
+    round_.examples = [pending.read() for pending in round_.pending]
     net = library.load(round_.parent.path, device="cpu")
     # A cancelled round resumes when its data are unchanged; after more corrections (other
     # data) its checkpoint is stale and a new round starts instead of refusing to train.

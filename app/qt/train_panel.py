@@ -140,20 +140,20 @@ class TrainPanel(QWidget):
             if session.model is None:
                 raise UserError("no model to start from; choose or build one in the Models panel")
             config = config or self.config()
-            examples, left_out = train_logic.collect_examples(session, self.scope_combo.currentData())
+            pending, left_out = train_logic.collect_examples(session, self.scope_combo.currentData())
             project = session.ensure_project()
-            replay = train_logic.fresh_replay(train_logic.load_replay(project).examples, examples)
+            replay = train_logic.fresh_replay(train_logic.load_replay(project).examples, pending)
         except UserError as error:
             session.host.notify(str(error), "error")
             return
         for problem in left_out:
             session.host.notify(problem, "warning")
         checkpoints = train_logic.checkpoint_dir_for(project, session.model)
-        self.round = train_logic.TrainRound(session.model, examples, checkpoints)
+        self.round = train_logic.TrainRound(session.model, pending, checkpoints)
         self.plot.clear()
         self._show_metrics({}, {})
         self._set_state("running")
-        described = train_logic.describe_examples(examples)
+        described = train_logic.describe_examples(pending)
         self.status.setText(f"Fine-tuning {session.model.name} on {described}…")
         self.worker = start_engine(
             train_logic.iter_train(self.round, config, session.library, replay),

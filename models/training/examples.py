@@ -154,21 +154,30 @@ def example_from_image(pixels, labels, reviewed, changed=None, *, channel_axis: 
     slices; the intensity percentiles are taken over the whole image (a strided sample), as
     prediction takes them.
     """
-    from unet_studio.models.normalize import percentile_range
-
     box = reviewed_box(reviewed, margin)
     if box is None:
         return None
+    changed = None if changed is None else np.array(changed[box])
+    return example_from_box(pixels, box, np.array(labels[box]), np.array(reviewed[box]), changed,
+                            channel_axis=channel_axis, name=name, lower=lower, upper=upper)
+
+
+def example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, changed=None, *,
+                     channel_axis: int | None = None, name: str = "", lower: float,
+                     upper: float) -> TrainingExample:
+    """The TrainingExample of ``box`` of an image whose labels and masks in that box are
+    given: reads the box of ``pixels`` and the whole image's intensity percentiles (the slow
+    part for a big stack, so it can run apart from copying the labels)."""
+    from unet_studio.models.normalize import percentile_range
+
     low, high = percentile_range(pixels, lower, upper, channel_axis=channel_axis)
     if channel_axis is None:
         image = np.asarray(pixels[box])
     else:
         channel_axis %= len(pixels.shape)
-        image = np.moveaxis(np.asarray(pixels[(*box[:channel_axis], slice(None), *box[channel_axis:])]),
-                            channel_axis, 0)
-    changed = None if changed is None else np.array(changed[box])
-    return TrainingExample(image=image, labels=np.array(labels[box]),
-                           reviewed=np.array(reviewed[box]), changed=changed,
+        index = (*box[:channel_axis], slice(None), *box[channel_axis:])
+        image = np.moveaxis(np.asarray(pixels[index]), channel_axis, 0)
+    return TrainingExample(image=image, labels=labels, reviewed=reviewed, changed=changed,
                            name=name, intensity=SourceIntensity(lower, upper, low, high))
 
 

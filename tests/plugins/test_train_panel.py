@@ -262,8 +262,9 @@ def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_
     path = tmp_path / "second.tif"
     reviewed = _open_second_image(studio, path, second, second_labels)
 
-    examples, problems = train_logic.collect_examples(session, "project")
-    assert problems == [] and [e.name for e in examples] == ["second", "nuclei"]
+    pending, problems = train_logic.collect_examples(session, "project")
+    assert problems == [] and [p.name for p in pending] == ["second", "nuclei"]
+    examples = [p.read() for p in pending]
     box = (slice(0, 3), slice(0, 82), slice(0, 96))  # reviewed box + 32 px in Y and X, clipped
     np.testing.assert_array_equal(examples[0].image, second[box])
     np.testing.assert_array_equal(examples[0].reviewed, reviewed[box])
@@ -281,8 +282,9 @@ def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_
         studio.viewer.layers.remove(name)
     studio.host.select_image("nuclei")
     studio.viewer.layers.selection.active = studio.viewer.layers["nuclei labels"]
-    examples, problems = train_logic.collect_examples(session, "project")
-    assert problems == [] and [e.name for e in examples] == ["nuclei", "second"]
+    pending, problems = train_logic.collect_examples(session, "project")
+    assert problems == [] and [p.name for p in pending] == ["nuclei", "second"]
+    examples = [p.read() for p in pending]
     np.testing.assert_array_equal(examples[1].image, second[box])
     np.testing.assert_array_equal(examples[1].labels, second_labels[box])
 

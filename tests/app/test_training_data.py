@@ -1,0 +1,47 @@
+"""Training data from reviewed corrections: what is copied at the click, what is read later."""
+
+import numpy as np
+
+from unet_studio.app.reviewed import ReviewedRegions
+from unet_studio.app.training_data import pending_example
+
+
+class _ReadLog:
+    """An array-like that counts the pixels read from it (a lazy stack's stand-in)."""
+
+    def __init__(self, data):
+        self.data, self.read_pixels = data, 0
+        self.shape, self.dtype, self.ndim = data.shape, data.dtype, data.ndim
+
+    def __getitem__(self, index):
+        block = self.data[index]
+        self.read_pixels += block.size
+        return block
+
+
+def test_the_click_copies_labels_and_the_worker_reads_pixels():
+    """At the click only the reviewed box of labels and masks is copied (later edits do not
+    leak into the round); the pixels and their percentiles are read by ``read()``, which the
+    Train panel runs in its worker thread. A 2D network on a (T, Y, X) movie gets context in
+    Y and X only."""
+    rng = np.random.default_rng(0)
+    movie = rng.integers(0, 4000, (5, 120, 150)).astype(np.uint16)
+    labels = rng.integers(0, 6, movie.shape).astype(np.int32)
+    regions = ReviewedRegions(labels.shape)
+    regions.mark_region((slice(2, 3), slice(50, 60), slice(70, 90)))
+    pixels = _ReadLog(movie)
+    pending = pending_example(pixels, "TYX", labels, regions, name="movie",
+                              percentiles=(1.0, 99.8), spatial_dims=2)  # fmt: skip
+    assert pixels.read_pixels == 0
+    assert pending.box == (slice(2, 3), slice(18, 92), slice(38, 122))
+    expected_labels = labels[pending.box].copy()
+    labels[2, 50:60, 70:90] = 99  # the user edits on while the round starts
+    example = pending.read()
+    assert pixels.read_pixels > 0
+    np.testing.assert_array_equal(example.labels, expected_labels)
+    np.testing.assert_array_equal(example.image, movie[pending.box])
+    assert example.reviewed.sum() == 10 * 20 and example.name == "movie"
+    assert example.intensity.low[0] == np.float32(np.percentile(movie, 1.0))
+    # Nothing reviewed: nothing to learn from.
+    assert pending_example(pixels, "TYX", labels, ReviewedRegions(labels.shape), name="none",
+                           percentiles=(1.0, 99.8)) is None  # fmt: skip
