@@ -73,43 +73,70 @@ def read_array(path: str, *, axes: str | None = None, what: str):
         return np.asarray(stack.to_numpy()), stack.axes
 
 
-def load_examples(args) -> tuple[list, list[dict]]:
-    """TrainingExamples from the --image/--labels/--reviewed triples, and what they came from."""
-    import numpy as np
-
-    from unet_studio.app.errors import InputFileError, UserError
-    from unet_studio.models.training import TrainingExample
+def check_pairs(args) -> None:
+    """Every --image has its --labels (and its --reviewed, when any is given)."""
+    from unet_studio.app.errors import UserError
 
     if len(args.image) != len(args.labels):
         raise UserError(f"got {len(args.image)} --image but {len(args.labels)} --labels; "
                         "give one --labels per --image")
+    if args.reviewed and len(args.reviewed) != len(args.image):
+        raise UserError(f"got {len(args.reviewed)} --reviewed for {len(args.image)} images; give "
+                        "one per image or none")
+
+
+def image_channels(path: str, axes: str | None) -> int:
+    """How many channels an image file holds (reads its metadata only)."""
+    from unet_studio.app.io import open_stack
+
+    with open_stack(path, axes=axes) as stack:
+        return stack.sizes.get("C", 1)
+
+
+def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int) -> tuple[list, list[dict]]:
+    """TrainingExamples from the --image/--labels/--reviewed triples, and what they came from.
+
+    The files are opened lazily: with a --reviewed mask only its bounding box (plus context)
+    is read from the image and labels, and the image is normalised with its own whole-image
+    percentiles (``percentiles``: the model's), as in the Train panel and in prediction.
+    """
+    import numpy as np
+
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.io import open_stack
+    from unet_studio.app.training_data import context_margins
+    from unet_studio.models.training.examples import example_from_image
+
     reviewed = args.reviewed or [None] * len(args.image)
-    if len(reviewed) != len(args.image):
-        raise UserError(f"got {len(reviewed)} --reviewed for {len(args.image)} images; give one "
-                        "per image or none")
     examples, files = [], []
     for image_path, labels_path, mask_path in zip(args.image, args.labels, reviewed):
-        image, axes = read_array(image_path, axes=args.axes, what="image")
-        spatial_shape = image.shape
-        if "C" in axes:
-            image = np.moveaxis(image, axes.index("C"), 0)
-            spatial_shape = image.shape[1:]
-        labels, _ = read_array(labels_path, what="labels")
-        if labels.shape != spatial_shape:
-            raise InputFileError(labels_path, f"has shape {labels.shape}, the image {image_path} "
-                                              f"has {image.shape} ({axes})")
-        if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
-            raise InputFileError(labels_path, f"holds {labels.dtype} values, not integer labels")
-        mask = None
-        if mask_path is not None:
-            mask, _ = read_array(mask_path, what="reviewed mask")
-            if mask.shape != labels.shape:
-                raise InputFileError(mask_path, f"has shape {mask.shape}, the labels have "
-                                                f"{labels.shape}")
-            mask = mask != 0
-        examples.append(TrainingExample(image, labels, mask, name=Path(image_path).name))
+        with open_stack(image_path, axes=args.axes) as image, open_stack(labels_path) as labels:
+            log.info("reading image %s (%s %s) and labels %s", image.path, image.axes,
+                     image.shape, labels.path)  # fmt: skip
+            spatial_shape = tuple(n for a, n in zip(image.axes, image.shape) if a != "C")
+            if tuple(labels.shape) != spatial_shape:
+                raise InputFileError(labels_path, f"has shape {tuple(labels.shape)}, the image "
+                                                  f"{image_path} has {image.shape} ({image.axes})")
+            if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+                raise InputFileError(labels_path, f"holds {labels.dtype} values, not integer labels")
+            mask = np.ones(spatial_shape, dtype=bool)
+            if mask_path is not None:
+                mask, _ = read_array(mask_path, what="reviewed mask")
+                if mask.shape != spatial_shape:
+                    raise InputFileError(mask_path, f"has shape {mask.shape}, the labels have "
+                                                    f"{spatial_shape}")
+                mask = mask != 0
+            lower, upper = percentiles
+            channel_axis = image.axes.index("C") if "C" in image.axes else None
+            example = example_from_image(
+                image.data, labels.data, mask, channel_axis=channel_axis,
+                name=Path(image_path).name, lower=lower, upper=upper,
+                margin=context_margins(len(spatial_shape), spatial_dims),
+            )
+        if example is not None:
+            examples.append(example)
         files.append({"image": str(image_path), "labels": str(labels_path),
-                      "reviewed": None if mask_path is None else str(mask_path), "axes": axes})
+                      "reviewed": None if mask_path is None else str(mask_path), "axes": image.axes})
     return examples, files
 
 
@@ -189,6 +216,7 @@ def report(result, output: Path) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from unet_studio.app.errors import UserError
+    from unet_studio.models.task import TaskSpec
     from unet_studio.models.training.lineage import lineage_metadata
     from unet_studio.models.weights import save_model
 
@@ -196,9 +224,14 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = make_config(args)
         check_output(output, None, args.overwrite)
-        examples, files = load_examples(args)
-        net, parent = starting_model(args, examples[0].in_channels, args.spatial_dims)
+        check_pairs(args)
+        net, parent = starting_model(args, image_channels(args.image[0], args.axes),
+                                     args.spatial_dims)  # fmt: skip
         check_output(output, parent, args.overwrite)
+        task = getattr(net, "task", None) or TaskSpec()
+        examples, files = load_examples(
+            args, percentiles=(task.lower_percentile, task.upper_percentile),
+            spatial_dims=getattr(net, "spatial_dims", args.spatial_dims))
         result = train(net, examples, config, output / ".checkpoints")
     except ValueError as error:
         raise UserError(str(error)) from None
