@@ -29,6 +29,16 @@ def _reopen(make_napari_viewer, image, project_dir):
     return viewer, session
 
 
+def _correct(session, labels, delete_id: int, reviewed_z: int) -> np.ndarray:
+    """Show ``labels`` for the current image, delete one object, review one slice; returns
+    the corrected labels (a copy)."""
+    session.show_labels(labels, protect=False)
+    session.apply_edit(delete_object_edit(session.host.current_labels(), delete_id))
+    session.ensure_reviewed().mark_region((slice(reviewed_z, reviewed_z + 1), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    return session.host.current_labels().copy()
+
+
 def test_launcher_reopens_a_project(studio_home, tmp_path, nuclei_crop, make_napari_viewer):
     """``unet-studio gui IMAGE --project DIR`` restores the corrections made on IMAGE.
     (make_napari_viewer, unused, isolates napari's registries for open_studio's viewers.)"""
@@ -58,13 +68,9 @@ def test_launcher_reopens_a_project(studio_home, tmp_path, nuclei_crop, make_nap
 
 
 def test_save_and_reopen_project(corrected, make_napari_viewer, nuclei_crop, tmp_path):
-    session, host = corrected.session, corrected.host
+    session = corrected.session
     session.open_project(tmp_path / "project", create=True)
-    session.show_labels(nuclei_crop[1].copy(), protect=False)
-    session.apply_edit(delete_object_edit(host.current_labels(), 7))
-    session.ensure_reviewed().mark_region((slice(2, 3), slice(None), slice(None)))
-    session.reviewed_changed_by_user()
-    expected = host.current_labels().copy()
+    expected = _correct(session, nuclei_crop[1].copy(), 7, 2)
     expected_reviewed = session.reviewed.mask.copy()
     session.close_project()  # flushes
 
@@ -151,19 +157,11 @@ def test_every_image_of_a_reopened_project_gets_its_corrections_back(
 
     session, host, viewer = corrected.session, corrected.host, corrected.viewer
     session.open_project(tmp_path / "project", create=True)
-    session.show_labels(nuclei_crop[1].copy(), protect=False)
-    session.apply_edit(delete_object_edit(host.current_labels(), 7))
-    session.ensure_reviewed().mark_region((slice(2, 3), slice(None), slice(None)))
-    session.reviewed_changed_by_user()
-    first = host.current_labels().copy()
+    first = _correct(session, nuclei_crop[1].copy(), 7, 2)
     other_image = nuclei_crop[0][:, ::-1].copy()
     viewer.add_image(other_image, name="other", metadata={"axes": "ZYX"})
     host.select_image("other")
-    session.show_labels(nuclei_crop[1][:, ::-1].copy(), protect=False)
-    session.apply_edit(delete_object_edit(host.current_labels(), 3))
-    session.ensure_reviewed().mark_region((slice(5, 6), slice(None), slice(None)))
-    session.reviewed_changed_by_user()
-    second = host.current_labels().copy()
+    second = _correct(session, nuclei_crop[1][:, ::-1].copy(), 3, 5)
     session.close_project()
 
     viewer = make_napari_viewer()
