@@ -72,12 +72,14 @@ class NapariHost(CanvasTools):
 
     def active_image_name(self) -> str | None:
         """The image the active layer stands for: an image layer itself, or the image our
-        labels layer was made for; None for anything else."""
+        labels or result image (probabilities) was made for; None for anything else."""
         layers = self.viewer.layers
         active = layers.selection.active
-        if _is_image(active):
-            return active.name
-        owner = active.metadata.get(IMAGE_KEY) if isinstance(active, Labels) else None
+        if not isinstance(active, (Image, Labels)) or active.name == REVIEWED_LAYER:
+            return None
+        owner = active.metadata.get(IMAGE_KEY)  # our labels and result images name their image
+        if owner is None:
+            return active.name if _is_image(active) else None
         return owner if owner in layers and _is_image(layers[owner]) else None
 
     def image_named(self, name: str) -> HostImage | None:
@@ -233,8 +235,11 @@ class NapariHost(CanvasTools):
             layers.remove(old)
         spatial = data.ndim - (channel_axis is not None)
         keep_active = layers.selection.active
+        source = self.image_layer()
+        # Tagged with the image it was computed from: activating it means that image.
+        metadata = {} if source is None else {IMAGE_KEY: source.name}
         self.viewer.add_image(data, name=name, channel_axis=channel_axis, blending="additive",
-                              **self.geometry(spatial))  # fmt: skip
+                              metadata=metadata, **self.geometry(spatial))  # fmt: skip
         layers.selection.active = keep_active
 
     # ---- overlay, messages, view -----------------------------------------------------------

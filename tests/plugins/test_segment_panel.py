@@ -336,3 +336,20 @@ def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot):
 
     saved, _ = ChunkStore(project.path / "images" / ids["other"] / "labels").read()
     assert saved[6, 40, 40] == 42
+
+
+def test_probabilities_are_shown_over_their_image_and_stand_for_it(corrected, qtbot):
+    """Probabilities output: one layer per class over the image; activating one (to adjust
+    its contrast, say) keeps working on the image it came from and its labels."""
+    viewer, host = corrected.viewer, corrected.host
+    labels = host.current_labels()
+    panel = _segment_panel(corrected, qtbot)
+    panel.output_combo.setCurrentText("probabilities")
+    panel.scope_slice.setChecked(True)
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        panel.run()
+    shown = [layer for layer in viewer.layers if layer.name.startswith("nuclei probabilities")]
+    assert len(shown) == 3 and all(layer.data.shape[-2:] == (96, 96) for layer in shown)
+    viewer.layers.selection.active = shown[1]
+    assert host.current_image().name == "nuclei" and host.current_labels() is labels
+    assert panel.image_combo.currentText() == "nuclei"
