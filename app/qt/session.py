@@ -240,12 +240,12 @@ class StudioSession(QObject):
 
     # ---- the image worked on -------------------------------------------------------------
     def select_image(self, name: str) -> None:
-        """Work on the image layer ``name``: it becomes the current image, and its saved
-        corrections come back on screen if it has none there yet (so that a prediction on
-        it keeps their reviewed parts instead of starting from nothing)."""
+        """Work on the image layer ``name``: it becomes the current image and, when it was
+        not current already, its saved corrections come back on screen if it has none there
+        (so that a prediction on it keeps their reviewed parts instead of starting afresh)."""
         if hasattr(self.host, "select_image"):
             self.host.select_image(name)
-        self._restore_missing_labels()
+        self._current_image_changed()
 
     def _follow_active_layer(self) -> None:
         """The user activated an image layer, or the labels made for one: work on that image,
@@ -255,15 +255,16 @@ class StudioSession(QObject):
         name = getattr(self.host, "active_image_name", lambda: None)()
         if name is not None and hasattr(self.host, "select_image"):
             self.host.select_image(name)  # pinned: it stays current while other layers are active
-        current = self.host.current_image()
-        if current is not None and current.name != self._last_image:
-            # Another image is current now: its saved labels come back if none are on screen
-            # (once: a labels layer the user closes later stays closed).
-            self._restore_missing_labels()
+        self._current_image_changed()
 
-    def _restore_missing_labels(self) -> None:
+    def _current_image_changed(self) -> None:
+        """Once per change of the current image: restore its saved labels if none are on
+        screen (a labels layer the user closes while the image stays current stays closed)."""
         image = self.host.current_image()
-        self._last_image = None if image is None else image.name
+        name = None if image is None else image.name
+        if name == self._last_image:
+            return
+        self._last_image = name
         if self.project is None or self._restoring or self.host.current_labels() is not None:
             return
         self._restoring = True

@@ -227,3 +227,20 @@ def test_opening_a_project_opens_its_images(studio, make_napari_viewer, nuclei_c
                    for message, level in told)
     finally:
         reopened.close_project()
+
+
+def test_closed_labels_stay_closed_until_the_image_is_chosen_again(corrected, qtbot):
+    """Closing an image's labels layer closes it (the corrections stay in the project); when
+    the user turns to another image and back, they return."""
+    from unet_studio.app.qt.segment_panel import SegmentPanel
+
+    session, host, viewer = corrected.session, corrected.host, corrected.viewer
+    corrected_labels = _correct(session, np.array(host.current_labels()), 7, 2)
+    panel = SegmentPanel(session)  # docked, it follows every layer change
+    qtbot.addWidget(panel)
+    viewer.layers.remove("nuclei labels")
+    assert "nuclei labels" not in viewer.layers and host.current_labels() is None
+    viewer.add_image(np.zeros((12, 96, 96), np.uint16), name="other", metadata={"axes": "ZYX"})
+    viewer.layers.selection.active = viewer.layers["nuclei"]
+    np.testing.assert_array_equal(viewer.layers["nuclei labels"].data, corrected_labels)
+    assert session.ensure_reviewed().mask[2].all()
