@@ -324,13 +324,16 @@ class NapariHost(CanvasTools):
 
 
 def _host_image(layer) -> HostImage:
+    # A pyramid (multiscale) layer is computed on at full resolution: its level 0, which our
+    # reader keeps lazy. (napari's list of levels cannot be sliced like an array.)
+    data = layer.data[0] if layer.multiscale else layer.data
     axes = layer_axes(layer)
     # An RGB layer's colour axis is not one of its dimensions, so it has no scale.
     spatial = axes.replace("C", "") if layer.rgb else axes
     scale = dict(zip(spatial, map(float, layer.scale)))
     if layer.rgb:
         scale["C"] = 1.0
-    return HostImage(layer.data, axes, scale, layer.name)
+    return HostImage(data, axes, scale, layer.name)
 
 
 def _is_image(layer) -> bool:

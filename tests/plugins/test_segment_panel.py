@@ -353,3 +353,26 @@ def test_probabilities_are_shown_over_their_image_and_stand_for_it(corrected, qt
     viewer.layers.selection.active = shown[1]
     assert host.current_image().name == "nuclei" and host.current_labels() is labels
     assert panel.image_combo.currentText() == "nuclei"
+
+
+def test_a_pyramid_image_segments_and_trains_at_full_resolution(studio, nuclei_crop, qtbot, tmp_path):
+    """An OME-Zarr pyramid opens as a multiscale layer; prediction and the training data use
+    its full-resolution level."""
+    from unet_studio.app.io import write_stack
+    from unet_studio.app.qt import train_logic
+
+    image = nuclei_crop[0]
+    path = write_stack(tmp_path / "pyramid.zarr", image, axes="ZYX", pyramid_levels=2, kind="image")
+    studio.viewer.open(str(path), plugin="unet-studio")
+    assert studio.viewer.layers["pyramid"].multiscale
+    panel = _segment_panel(studio, qtbot)
+    panel.scope_slice.setChecked(True)
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        panel.run()
+    labels = studio.host.current_labels()
+    assert labels.shape == image.shape and labels.any()
+    z = int(np.flatnonzero(labels.any(axis=(1, 2)))[0])
+    studio.session.ensure_reviewed().mark_slice(z)
+    pending, _ = train_logic.collect_examples(studio.session, "image")
+    example = pending[0].read()
+    np.testing.assert_array_equal(example.image[0], image[z])
