@@ -21,6 +21,7 @@ caller's thread (see ``project_arrays``). Typical use from a panel::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -109,6 +110,15 @@ class Project:
         self._save_meta()
         self.log("add image", image=ref.id, path=ref.path, axes=axes)
         return ref
+
+    def set_selection(self, image_id: str, **selection) -> None:
+        """Record what of an image is segmented (e.g. ``C=1``: the channel a one-channel model
+        sees; ``C=None`` forgets it), so that training learns from the same pixels."""
+        ref = self.image(image_id)
+        chosen = {k: v for k, v in {**ref.selection, **selection}.items() if v is not None}
+        if chosen != ref.selection:
+            self.images[self.images.index(ref)] = dataclasses.replace(ref, selection=chosen)
+            self._save_meta()
 
     def image(self, image_id: str) -> ImageRef:
         for ref in self.images:

@@ -35,6 +35,38 @@ def model_spatial_dims(model_info) -> int:
     return int((getattr(model_info, "architecture_config", None) or {}).get("spatial_dims", 2))
 
 
+def model_in_channels(model_info) -> int:
+    return int((getattr(model_info, "architecture_config", None) or {}).get("in_channels", 1))
+
+
+def channel_to_learn(axes: str, shape, recorded: int | None, in_channels: int) -> int | None:
+    """The channel of an image with a C axis that a round learns from: the one it was
+    segmented on (``recorded``); without a record, the first when the model takes fewer
+    channels than the image has (the Segment panel's default). None: all channels."""
+    if "C" not in axes:
+        return None
+    if recorded is not None:
+        return recorded
+    return 0 if in_channels < shape[axes.index("C")] else None
+
+
+class ChannelView:
+    """One channel of an array-like, read lazily: indexing reads only that channel."""
+
+    def __init__(self, array, axis: int, channel: int):
+        self.array, self.axis, self.channel = array, axis, channel
+        self.shape = tuple(n for a, n in enumerate(array.shape) if a != axis)
+        self.ndim, self.dtype = len(self.shape), array.dtype
+
+    def __getitem__(self, key):
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (self.ndim - len(key))
+        return self.array[(*key[: self.axis], self.channel, *key[self.axis:])]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self[(slice(None),) * self.ndim], dtype=dtype)
+
+
 def model_percentiles(model_info) -> tuple[float, float]:
     """The intensity percentiles the model normalises with (its task, else the defaults)."""
     from unet_studio.models.task import TaskSpec
@@ -59,6 +91,7 @@ class PendingExample:
     channel_axis: int | None
     percentiles: tuple[float, float]
     open_pixels: Callable[[], contextlib.AbstractContextManager]
+    channel: int | None = None  # learn from this channel of ``channel_axis`` only
 
     def read(self):
         """The TrainingExample (reads the box's pixels and the image's percentiles)."""
@@ -66,20 +99,25 @@ class PendingExample:
 
         lower, upper = self.percentiles
         with self.open_pixels() as pixels:
+            channel_axis = self.channel_axis
+            if channel_axis is not None and self.channel is not None:
+                pixels, channel_axis = ChannelView(pixels, channel_axis, self.channel), None
             return example_from_box(pixels, self.box, self.labels, self.reviewed, self.changed,
-                                    channel_axis=self.channel_axis, name=self.name,
+                                    channel_axis=channel_axis, name=self.name,
                                     lower=lower, upper=upper)  # fmt: skip
 
 
 def pending_example(pixels, axes: str, labels, regions, *, name: str,
                     percentiles: tuple[float, float], spatial_dims: int = 2,
+                    channel: int | None = None,
                     open_pixels: Callable | None = None) -> PendingExample | None:
     """One image's reviewed part, None when nothing is reviewed.
 
     ``pixels``: array-like with one axis per letter of ``axes`` (only its shape is used
     here); ``labels`` and ``regions`` (ReviewedRegions): the shape of ``pixels`` without its
     channel axis; ``spatial_dims``: the network's (context is kept on those axes only);
-    ``open_pixels``: how :meth:`PendingExample.read` gets the pixels (default: ``pixels``).
+    ``channel``: learn from this channel only (see ``channel_to_learn``); ``open_pixels``:
+    how :meth:`PendingExample.read` gets the pixels (default: ``pixels``).
     """
     from unet_studio.models.training.examples import reviewed_box
 
@@ -94,11 +132,13 @@ def pending_example(pixels, axes: str, labels, regions, *, name: str,
         name=name, box=box, labels=np.array(labels[box]), reviewed=np.array(regions.mask[box]),
         changed=np.array(regions.changed[box]), channel_axis=axes.index("C") if "C" in axes else None,
         percentiles=percentiles, open_pixels=open_pixels or (lambda: contextlib.nullcontext(pixels)),
+        channel=channel if "C" in axes else None,
     )
 
 
 def project_examples(project, *, skip: set[str], open_image: Callable[[str], object | None],
-                     percentiles: tuple[float, float], spatial_dims: int = 2) -> tuple[list, list[str]]:
+                     percentiles: tuple[float, float], spatial_dims: int = 2,
+                     in_channels: int = 1) -> tuple[list, list[str]]:
     """PendingExamples of the project's images with reviewed regions, other than the ids in
     ``skip``, and one line per image that cannot be used (and why).
 
@@ -117,12 +157,16 @@ def project_examples(project, *, skip: set[str], open_image: Callable[[str], obj
             problems.append(f"{ref.name}: reviewed, but its labels were not saved")
             continue
         options = dict(name=ref.name, percentiles=percentiles, spatial_dims=spatial_dims)
+        recorded = ref.selection.get("C")
         try:
             image = open_image(ref.name)
             if image is not None and image.axes == ref.axes:
-                example = pending_example(image.data, image.axes, labels, regions, **options)
+                channel = channel_to_learn(image.axes, image.shape, recorded, in_channels)
+                example = pending_example(image.data, image.axes, labels, regions,
+                                          channel=channel, **options)  # fmt: skip
             else:
-                example = _pending_from_file(project, ref, labels, regions, options)
+                example = _pending_from_file(project, ref, labels, regions,
+                                             dict(options, in_channels=in_channels))  # fmt: skip
         except UserError as error:
             problems.append(str(error))
             continue
@@ -152,8 +196,10 @@ def _pending_from_file(project, ref, labels, regions, options: dict) -> PendingE
         with open_stack(path) as stack:
             yield stack.data
 
+    in_channels = options.pop("in_channels")
+    channel = channel_to_learn(axes, shape, ref.selection.get("C"), in_channels)
     return pending_example(_Shape(shape), axes, labels, regions, open_pixels=open_pixels,
-                           **options)  # fmt: skip
+                           channel=channel, **options)  # fmt: skip
 
 
 @dataclass(frozen=True)

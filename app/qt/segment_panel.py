@@ -182,6 +182,8 @@ class SegmentPanel(SegmentChoices, QWidget):
             host.notify(str(error), "error")
             return
         self._job_image = image.name
+        if "C" in (request.axes or image.axes).upper():
+            self.session.record_channel(request.channel)  # training learns from this channel
         self._set_running(True, f"Segmenting {image.name} with {self.session.model.name}…")
         if hasattr(host, "start_progress"):
             self._bar = host.start_progress(f"Segmenting {image.name}", 1)

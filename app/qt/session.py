@@ -273,6 +273,19 @@ class StudioSession(QObject):
         finally:
             self._restoring = False
 
+    def record_channel(self, channel: int | None) -> None:
+        """The current image was segmented on ``channel`` (None: all channels): noted in the
+        project so that fine-tuning learns from the channel the model sees."""
+        project, image_id = self._project_for_current(ensure=True)
+        if project is not None and image_id is not None:
+            project.set_selection(image_id, C=channel)
+
+    def image_channel(self, image_id: str | None) -> int | None:
+        """The channel an image was last segmented on (None: unknown, or all)."""
+        if self.project is None or image_id is None:
+            return None
+        return self.project.image(image_id).selection.get("C")
+
     def current_image_id(self) -> str | None:
         """The current image's id in the open project (None when it is not in it)."""
         return self._project_for_current(create=False)[1]

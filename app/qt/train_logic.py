@@ -48,6 +48,8 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     ``scope``: "project" (the current image and every other project image with reviewed
     regions) or "image" (the current image only). UserError when nothing is reviewed."""
     from unet_studio.app.training_data import (
+        channel_to_learn,
+        model_in_channels,
         model_percentiles,
         model_spatial_dims,
         pending_example,
@@ -61,13 +63,18 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     image, labels = session.host.current_image(), session.host.current_labels()
     regions = session.ensure_reviewed()
     examples, problems = [], []
+    in_channels = model_in_channels(session.model)
+    current_id = session.current_image_id()
     if image is not None and labels is not None and regions is not None and regions.any():
+        channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
+                                   in_channels)  # fmt: skip
         examples.append(pending_example(image.data, image.axes, labels, regions, name=image.name,
-                                        **options))  # fmt: skip
+                                        channel=channel, **options))  # fmt: skip
     if scope == "project" and session.project is not None:
         open_image = getattr(session.host, "image_named", lambda name: None)
-        others, problems = project_examples(session.project, skip={session.current_image_id()},
-                                            open_image=open_image, **options)  # fmt: skip
+        others, problems = project_examples(session.project, skip={current_id},
+                                            open_image=open_image, in_channels=in_channels,
+                                            **options)  # fmt: skip
         examples += others
     if not examples:
         raise UserError("nothing reviewed yet: correct some objects and mark them reviewed "

@@ -45,3 +45,19 @@ def test_the_click_copies_labels_and_the_worker_reads_pixels():
     # Nothing reviewed: nothing to learn from.
     assert pending_example(pixels, "TYX", labels, ReviewedRegions(labels.shape), name="none",
                            percentiles=(1.0, 99.8)) is None  # fmt: skip
+
+
+def test_the_channel_learnt_from_follows_segmentation_and_the_model():
+    from unet_studio.app.training_data import ChannelView, channel_to_learn
+
+    assert channel_to_learn("ZYX", (4, 8, 8), None, 1) is None  # no C axis
+    assert channel_to_learn("CYX", (3, 8, 8), 2, 1) == 2  # as it was segmented
+    assert channel_to_learn("YXC", (8, 8, 3), None, 1) == 0  # the Segment panel's default
+    assert channel_to_learn("CYX", (3, 8, 8), None, 3) is None  # a 3-channel model: all
+    stack = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)  # (Z, C, Y, X)
+    log = _ReadLog(stack)
+    view = ChannelView(log, 1, 2)
+    assert view.shape == (2, 4, 5) and view.ndim == 3
+    np.testing.assert_array_equal(view[0:1, 1:3, ::2], stack[0:1, 2, 1:3, ::2])
+    assert log.read_pixels == 1 * 2 * 3  # only that channel's pixels were read
+    np.testing.assert_array_equal(np.asarray(view), stack[:, 2])

@@ -305,3 +305,31 @@ def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_
         panel.start(config=_config(max_steps=2))
     assert blocker.args[0].data_summary["examples"] == 2
     assert blocker.args[0].data_summary["reviewed_pixels"] == 6 * 96 * 96 + 3 * 40 * 50
+
+
+def test_an_rgb_image_learns_from_the_channel_it_was_segmented_on(studio, nuclei_crop, qtbot):
+    """A one-channel model segments one channel of an RGB image (the Segment panel's
+    Channel); fine-tuning learns from that same channel, recorded in the project."""
+    from unet_studio.app.qt.segment_panel import SegmentPanel
+    from unet_studio.app.qt.train_panel import TrainPanel
+
+    plane = nuclei_crop[0][5]
+    rgb = np.stack([np.zeros_like(plane), plane // 2, plane], axis=-1)
+    rgb = (rgb / rgb.max() * 255).astype(np.uint8)
+    studio.viewer.add_image(rgb, name="rgb", rgb=True)
+    segment, train = SegmentPanel(studio.session), TrainPanel(studio.session)
+    qtbot.addWidget(segment)
+    qtbot.addWidget(train)
+    segment.channel_spin.setValue(2)
+    with qtbot.waitSignal(segment.finished, timeout=60_000):
+        segment.run()
+    session = studio.session
+    assert session.project.image(session.current_image_id()).selection == {"C": 2}
+    session.show_labels(nuclei_crop[1][5].copy(), protect=False)
+    session.ensure_reviewed().mark_region((slice(10, 60), slice(10, 80)))
+    pending, _ = train_logic.collect_examples(session, "image")
+    example = pending[0].read()
+    np.testing.assert_array_equal(example.image, rgb[:92, :96, 2])  # the box + 32 px of context
+    with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
+        train.start(config=_config(max_steps=2))
+    assert blocker.args[0].data_summary["reviewed_pixels"] == 50 * 70
