@@ -29,7 +29,7 @@ class ReviewedRegions:
     """Reviewed and changed masks over a label array of ``shape`` (e.g. ``(Z, Y, X)``).
 
     ``auto_from_edits``: :meth:`record_edit` also marks the bounding box of each edit, grown
-    by ``edit_margin`` pixels, as reviewed. ``version`` increases on every change, so a store
+    by ``edit_margin`` pixels in its plane (Y and X), as reviewed. ``version`` increases on every change, so a store
     can tell when to save.
     """
 
@@ -109,9 +109,15 @@ class ReviewedRegions:
             return
         self._writable("changed")[edit.indices] = True
         if self.auto_from_edits:
+            # The margin grows the box in the plane the user looked at (the last two axes),
+            # never into other slices or frames: those were not looked at, and marking them
+            # would make their unchecked labels training data (and keep them from the next
+            # prediction).
+            planes = len(self.shape) - 2
             region = tuple(
+                s if axis < planes else
                 slice(max(s.start - self.edit_margin, 0), min(s.stop + self.edit_margin, n))
-                for s, n in zip(edit.bbox, self.shape)
+                for axis, (s, n) in enumerate(zip(edit.bbox, self.shape))
             )
             self._writable("reviewed")[region] = True
         self.version += 1

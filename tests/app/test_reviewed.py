@@ -39,7 +39,12 @@ def test_edits_mark_changed_pixels_and_their_surroundings():
     assert regions.version > version
     assert regions.changed.sum() == 100 and regions.changed[1, 10:20, 10:20].all()
     assert regions.mask[1, 7:23, 7:23].all() and regions.mask[1].sum() == 16 * 16
-    assert regions.mask[0, 7:23, 7:23].all()  # margin reaches the neighbouring plane
+    assert not regions.mask[0].any()  # another plane (or frame) was not looked at
+    movie = np.zeros((3, 40, 40), np.uint16)  # (T, Y, X): an edit in frame 0 only
+    movie[0, 5:9, 5:9] = 2
+    in_time = ReviewedRegions(movie.shape)
+    in_time.record_edit(delete_object_edit(movie, 2))
+    assert in_time.mask[0, 3:11, 3:11].all() and not in_time.mask[1:].any()
     manual = ReviewedRegions(labels.shape, auto_from_edits=False)
     manual.record_edit(delete_object_edit(labels, 4))
     assert manual.changed.sum() == 100 and not manual.any()
