@@ -142,6 +142,10 @@ class Project:
         ``save``: save all of it now (new labels from a prediction)."""
         self._saver("labels", image_id).attach(labels, save=save)
 
+    def labels_are(self, image_id: str, array: np.ndarray) -> bool:
+        """Is ``array`` the live corrections array of this image (what is saved)?"""
+        return self._saver("labels", image_id).array is array
+
     def record_edit(self, image_id: str, edit: LabelEdit) -> None:
         """Save the chunks ``edit`` touched in the live labels (already applied), plus the
         reviewed regions if they changed. Returns within a few ms; writing is deferred."""

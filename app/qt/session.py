@@ -129,7 +129,7 @@ class StudioSession(QObject):
         if kind == "paint":
             self._record(edit)
         else:  # undo/redo: save the pixels, but undoing is not reviewing
-            project, image_id = self._project_for_current(ensure=True)
+            project, image_id = self._project_for_edit()
             if project is not None:
                 project.mark_dirty(image_id, edit.bbox)
 
@@ -137,12 +137,23 @@ class StudioSession(QObject):
         regions = self.ensure_reviewed()
         if regions is not None:
             regions.record_edit(edit)
-        project, image_id = self._project_for_current(ensure=True)
+        project, image_id = self._project_for_edit()
         if project is not None:
             project.record_edit(image_id, edit)
         if regions is not None and regions.auto_from_edits:
             self._refresh_overlay()
             self.reviewed_changed.emit()
+
+    def _project_for_edit(self) -> tuple[Project | None, str | None]:
+        """The project and the current image's id, the labels being edited attached as that
+        image's corrections: a labels layer the user opened and edits becomes what is saved
+        (its edits would otherwise go unsaved, the project following another array)."""
+        project, image_id = self._project_for_current(ensure=True)
+        labels = self.host.current_labels()
+        if project is not None and image_id is not None and labels is not None \
+                and not project.labels_are(image_id, labels):
+            project.attach_labels(image_id, labels, save=True)
+        return project, image_id
 
     # ---- reviewed regions ----------------------------------------------------------------
     def ensure_reviewed(self) -> ReviewedRegions | None:

@@ -244,3 +244,24 @@ def test_closed_labels_stay_closed_until_the_image_is_chosen_again(corrected, qt
     viewer.layers.selection.active = viewer.layers["nuclei"]
     np.testing.assert_array_equal(viewer.layers["nuclei labels"].data, corrected_labels)
     assert session.ensure_reviewed().mask[2].all()
+
+
+def test_edits_on_a_labels_layer_the_user_opened_are_saved(corrected, tmp_path):
+    """The user opens labels of their own for the image (not made by the app) and corrects
+    them: those labels become the image's corrections in the project, edits included."""
+    session, viewer = corrected.session, corrected.viewer
+    session.open_project(tmp_path / "project", create=True)
+    _correct(session, np.array(corrected.host.current_labels()), 7, 2)
+    mine = np.array(viewer.layers["nuclei labels"].data)[:, :, ::-1].copy()  # other labels
+    viewer.add_labels(mine, name="my labels")  # active, and nobody's: it serves the image
+    assert corrected.host.current_labels() is mine
+    object_id = int(mine[6, 48, 48]) or int(mine[6].max())
+    session.apply_edit(delete_object_edit(mine, object_id))
+    project = session.project
+    image_id = session.current_image_id()
+    project.flush()
+    from unet_studio.app.chunk_store import ChunkStore
+
+    saved, _ = ChunkStore(project.path / "images" / image_id / "labels").read()
+    np.testing.assert_array_equal(saved, mine)
+    assert not (saved == object_id).any()
