@@ -333,3 +333,28 @@ def test_an_rgb_image_learns_from_the_channel_it_was_segmented_on(studio, nuclei
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
         train.start(config=_config(max_steps=2))
     assert blocker.args[0].data_summary["reviewed_pixels"] == 50 * 70
+
+
+def test_a_3d_network_learns_from_reviewed_slices_with_context_in_z(corrected, qtbot, tmp_path):
+    """A 3D network: the reviewed box keeps context along Z too (a 3D patch needs it), and
+    a round trains on it."""
+    import torch
+
+    from unet_studio.app.qt.train_panel import TrainPanel
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=3, base_channels=4, depth=2)
+    session = corrected.session
+    session.set_model(str(save_model(net, tmp_path / "tiny3d")))
+    session.ensure_reviewed().mark_region((slice(5, 7), slice(20, 60), slice(20, 60)))
+    session.reviewed_changed_by_user()
+    pending, _ = train_logic.collect_examples(session, "image")
+    assert pending[0].box == (slice(0, 12), slice(0, 92), slice(0, 92))  # +32 on Z, Y and X
+    train = TrainPanel(session)
+    qtbot.addWidget(train)
+    with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
+        train.start(config=_config(max_steps=2, patch_size=16, val_fraction=0.0))
+    assert blocker.args[0].steps == 2
+    assert blocker.args[0].data_summary["reviewed_pixels"] == 2 * 40 * 40
