@@ -120,6 +120,28 @@ class Project:
             self.images[self.images.index(ref)] = dataclasses.replace(ref, selection=chosen)
             self._save_meta()
 
+    def rename_image(self, image_id: str, name: str) -> None:
+        """The image's layer was renamed: the project follows, so that its corrections stay
+        linked to it (images are found by name, see :meth:`find_image`)."""
+        ref = self.image(image_id)
+        if name != ref.name:
+            self.images[self.images.index(ref)] = dataclasses.replace(ref, name=name)
+            self._save_meta()
+            self.log("rename image", image=image_id, old=ref.name, new=name)
+
+    def find_image(self, name: str, source: str | None = None) -> ImageRef | None:
+        """The project image that an open image layer called ``name`` (read from the file
+        ``source``, when known) stands for: the one of that name, from that file when both
+        files are known. (Not by file alone: the channels of one file split into layers
+        share it.)"""
+        for ref in self.images:
+            if ref.name == name and (not source or not ref.path or self._same_file(ref, source)):
+                return ref
+        return None
+
+    def _same_file(self, ref: ImageRef, source: str) -> bool:
+        return ref.path == source or self.resolve_image_path(ref.id) == Path(source)
+
     def image(self, image_id: str) -> ImageRef:
         for ref in self.images:
             if ref.id == image_id:

@@ -44,6 +44,12 @@ class NapariHost(CanvasTools):
         self._edit_listeners: list[EditListener] = []
         self._layer_listeners: list[Callable[[], None]] = []
         self._active_listeners: list[Callable[[], None]] = []
+        self._rename_listeners: list[Callable[[str, str, str | None], None]] = []
+        self._names: dict[int, str] = {}  # id(layer) -> its name before a rename
+        for layer in viewer.layers:
+            self._track_name(layer)
+        viewer.layers.events.inserted.connect(lambda event: self._track_name(event.value))
+        viewer.layers.events.removed.connect(lambda event: self._names.pop(id(event.value), None))
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self._on_layers_changed)
         viewer.layers.selection.events.active.connect(self._on_active_changed)
@@ -87,9 +93,11 @@ class NapariHost(CanvasTools):
         layers = self.viewer.layers
         return _host_image(layers[name]) if name in layers and _is_image(layers[name]) else None
 
-    def image_source(self) -> str | None:
-        """The file the current image came from, when napari knows it."""
-        layer = self.image_layer()
+    def image_source(self, name: str | None = None) -> str | None:
+        """The file the current image (or the image layer ``name``) came from, when napari
+        knows it."""
+        layers = self.viewer.layers
+        layer = self.image_layer() if name is None else (layers[name] if name in layers else None)
         if layer is None:
             return None
         path = layer.metadata.get("source_path") or getattr(layer.source, "path", None)
@@ -224,9 +232,14 @@ class NapariHost(CanvasTools):
         """Call ``listener(edit, kind)`` for every change made with napari's own tools."""
         self._edit_listeners.append(listener)
 
-    def open_image_file(self, path) -> None:
-        """Open an image file with our reader (lazily), as File > Open would."""
-        self.viewer.open(str(path), plugin="unet-studio", stack=False)
+    def open_image_file(self, path, name: str | None = None) -> None:
+        """Open an image file with our reader (lazily), as File > Open would; ``name``: what
+        to call it when it opens as one image layer (a project's name for it) and that name
+        is free."""
+        layers = self.viewer.open(str(path), plugin="unet-studio", stack=False)
+        images = [layer for layer in layers if _is_image(layer)]
+        if name and len(images) == 1 and name not in self.viewer.layers:
+            images[0].name = name
 
     def show_image(self, data, *, name: str, channel_axis: int | None = None) -> None:
         """Show a result image (e.g. probabilities ``(C, *spatial)``) over the current image."""
@@ -309,6 +322,46 @@ class NapariHost(CanvasTools):
         """Call ``listener()`` when the user (or the app) makes another layer the active one;
         not when one is only added (while it is inserted, the previous one is still active)."""
         self._active_listeners.append(listener)
+
+    def connect_image_renamed(self, listener: Callable[[str, str, str | None], None]) -> None:
+        """Call ``listener(old, new, source)`` when the user renames an image layer (before
+        the layers made for it follow); ``source``: its file, when known."""
+        self._rename_listeners.append(listener)
+
+    def _track_name(self, layer) -> None:
+        if id(layer) not in self._names:
+            self._names[id(layer)] = layer.name
+            layer.events.name.connect(lambda event, layer=layer: self._on_renamed(layer))
+
+    def _on_renamed(self, layer) -> None:
+        """Names are how the app links a labels layer, results and project corrections to
+        their image: a renamed image takes them along, so no work comes loose from it."""
+        if id(layer) not in self._names or self._names[id(layer)] == layer.name:
+            return
+        old, new = self._names[id(layer)], layer.name
+        self._names[id(layer)] = new
+        if self._labels_name == old:
+            self._labels_name = new
+        if _is_image(layer) and old != REVIEWED_LAYER:
+            if self._image_name == old:
+                self._image_name = new
+            # Listeners first: renaming the layers made for it tells layer listeners, which
+            # must find the image under its new name everywhere.
+            for listener in list(self._rename_listeners):
+                listener(old, new, self.image_source(new))
+            self._rename_made_for(old, new)
+        self._on_layers_changed()
+
+    def _rename_made_for(self, old: str, new: str) -> None:
+        """Layers made for image ``old`` (its labels, its probabilities) now belong to ``new``
+        and, when named after it ("old labels"), are named after it again."""
+        for layer in list(self.viewer.layers):
+            if layer.metadata.get(IMAGE_KEY) != old:
+                continue
+            layer.metadata[IMAGE_KEY] = new
+            renamed = new + layer.name[len(old):]
+            if layer.name.startswith(old) and renamed not in self.viewer.layers:
+                layer.name = renamed
 
     def _on_active_changed(self, event=None) -> None:
         for listener in list(self._active_listeners):

@@ -134,8 +134,10 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.output_combo.currentTextChanged.connect(self._output_chosen)
         self.session.model_changed.connect(lambda _info: self._fill_models())
         self.session.predict_requested.connect(self._predict_whole_image)
+        self.session.image_renamed.connect(self._image_renamed)
         if hasattr(self.session.host, "connect_layers_changed"):
             self.session.host.connect_layers_changed(self._fill_images)
+            self.session.host.connect_layers_changed(self._cancel_if_job_image_closed)
 
     def request(self) -> SegmentRequest:
         """The panel's choices as a SegmentRequest (UserError when something is missing)."""
@@ -219,16 +221,37 @@ class SegmentPanel(SegmentChoices, QWidget):
     def _on_progress(self, progress) -> None:
         self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
 
-    def _back_to_job_image(self) -> None:
+    def _image_renamed(self, old: str, new: str) -> None:
+        if self._job_image == old:  # renamed while segmented: the results still go to it
+            self._job_image = new
+
+    def _job_image_closed(self) -> bool:
+        return bool(self._job_image) and self.session.host.image_named(self._job_image) is None
+
+    def _cancel_if_job_image_closed(self) -> None:
+        """The user closed the image being segmented: stop (its results have nowhere to go)."""
+        if self.worker is not None and self._job_image_closed():
+            self.status.setText(f"{self._job_image} was closed: cancelling its prediction…")
+            self.worker.quit()
+
+    def _back_to_job_image(self) -> bool:
         """The user may have turned to another image meanwhile: the results (or the restored
-        labels) belong to the image the prediction ran on, which becomes current again."""
+        labels) belong to the image the prediction ran on, which becomes current again.
+        False when that image was closed: then they must go nowhere (the current image is
+        another one, whose corrections they would overwrite)."""
+        if self._job_image_closed():
+            return False
         current = self.session.host.current_image()
         if self._job_image and (current is None or current.name != self._job_image):
             self.session.select_image(self._job_image)
+        return True
 
     def _on_result(self, result) -> None:
         self._redraw.stop()  # the final labels are shown below: no redraw of stale ones
-        self._back_to_job_image()
+        if not self._back_to_job_image():
+            self._restore_live()
+            self.status.setText(f"{self._job_image} was closed: its prediction was dropped.")
+            return
         session = self.session
         # Loading a network holds the interpreter lock for a while: keep it for next time.
         self._net_cache = (model_key(result.job.request.model_path), result.net)
@@ -248,9 +271,10 @@ class SegmentPanel(SegmentChoices, QWidget):
 
     def _on_aborted(self) -> None:
         self._redraw.stop()
-        self._back_to_job_image()
-        self._restore_live()
-        self.status.setText("Cancelled; the labels were left as they were.")
+        closed = not self._back_to_job_image()
+        self._restore_live()  # into the job's own labels, even when its image was closed
+        self.status.setText(f"Cancelled: {self._job_image} was closed." if closed
+                            else "Cancelled; the labels were left as they were.")
         self.cancelled.emit()
 
     def _on_error(self, error) -> None:

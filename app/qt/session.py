@@ -35,7 +35,8 @@ class StudioSession(QObject):
     Signals: ``model_changed(info)`` (a ModelInfo or None), ``labels_replaced()`` (a new
     labels array is live: prediction or project restore), ``reviewed_changed()``,
     ``project_changed()``, ``predict_requested()`` (another panel asks the Segment panel to
-    re-predict the current image, e.g. after accepting a fine-tuned model).
+    re-predict the current image, e.g. after accepting a fine-tuned model),
+    ``image_renamed(old, new)`` (the user renamed an image layer).
     """
 
     predict_requested = Signal()
@@ -43,6 +44,7 @@ class StudioSession(QObject):
     labels_replaced = Signal()
     reviewed_changed = Signal()
     project_changed = Signal()
+    image_renamed = Signal(str, str)
 
     def __init__(self, host, *, library: ModelLibrary | None = None, parent=None):
         super().__init__(parent)
@@ -60,6 +62,8 @@ class StudioSession(QObject):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
             host.connect_active_layer_changed(self._follow_active_layer)
+        if hasattr(host, "connect_image_renamed"):
+            host.connect_image_renamed(self._on_image_renamed)
 
     # ---- models --------------------------------------------------------------------------
     def set_model(self, model) -> None:
@@ -209,11 +213,11 @@ class StudioSession(QObject):
         a project brings the work back (each image's corrections return when it becomes
         current); a warning names any image whose file cannot be found."""
         opener = getattr(self.host, "open_image_file", None)
-        is_open = getattr(self.host, "image_named", None)
-        if opener is None or is_open is None:
+        if opener is None or not hasattr(self.host, "image_names"):
             return
+        open_refs = {ref.id for ref in map(self._ref_of_open_image, self.host.image_names()) if ref}
         for ref in project.images:
-            if is_open(ref.name) is not None:
+            if ref.id in open_refs:
                 continue
             path = project.resolve_image_path(ref.id) if ref.path else None
             if path is None or not path.exists():
@@ -221,7 +225,7 @@ class StudioSession(QObject):
                 self.host.notify(f"project image {ref.name} not opened: {where}", "warning")
                 continue
             try:
-                opener(path)
+                opener(path, name=ref.name)
             except (UserError, OSError, ValueError) as error:
                 self.host.notify(f"project image {ref.name} not opened: {error}", "warning")
 
@@ -284,6 +288,21 @@ class StudioSession(QObject):
         finally:
             self._restoring = False
 
+    def _on_image_renamed(self, old: str, new: str, source: str | None) -> None:
+        """The user renamed an image layer: its project image follows (its corrections stay
+        linked to it), and it stays the image last looked at."""
+        if self._last_image == old:
+            self._last_image = new
+        ref = None if self.project is None else self.project.find_image(old, source)
+        if ref is not None:
+            self.project.rename_image(ref.id, new)
+        self.image_renamed.emit(old, new)
+
+    def _ref_of_open_image(self, name: str):
+        """The project image that the open image layer ``name`` stands for, or None."""
+        source = getattr(self.host, "image_source", lambda name=None: None)(name)
+        return self.project.find_image(name, source)
+
     def record_channel(self, channel: int | None) -> None:
         """The current image was segmented on ``channel`` (None: all channels): noted in the
         project so that fine-tuning learns from the channel the model sees."""
@@ -319,10 +338,10 @@ class StudioSession(QObject):
         if project is None or image is None:
             return project, None
         source = getattr(self.host, "image_source", lambda: None)() or ""
-        for ref in project.images:
-            if ref.name == image.name and (not source or ref.path in (source, "")):
-                self.image_id = ref.id
-                return project, ref.id
+        ref = project.find_image(image.name, source)
+        if ref is not None:
+            self.image_id = ref.id
+            return project, ref.id
         if not create:
             return project, None
         labels = self.host.current_labels()

@@ -268,3 +268,22 @@ def test_autosave_writer_debounces_replaces_and_gives_up_on_close():
     t0 = time.monotonic()
     writer.close(timeout=5)  # does not spin or hang on a write that keeps failing
     assert time.monotonic() - t0 < 5 and not writer._thread.is_alive()
+
+
+def test_images_are_found_by_name_and_file_and_follow_a_rename(tmp_path):
+    """An image is found by its layer name, from the same file when both are known (two
+    files may give layers of one name); a rename is saved and logged, and the corrections
+    stay under the same image id."""
+    with Project.create(tmp_path / "p") as project:
+        a = project.add_image(tmp_path / "a.tif", axes="YX", name="cells")
+        project.attach_labels(a.id, np.arange(16, dtype=np.int32).reshape(4, 4))
+        assert project.find_image("cells", str(tmp_path / "a.tif")) == a
+        assert project.find_image("cells") == a
+        assert project.find_image("cells", str(tmp_path / "b.tif")) is None
+        project.rename_image(a.id, "nuclei")
+        assert project.find_image("cells") is None
+    with Project.open(tmp_path / "p") as again:
+        ref = again.find_image("nuclei", str(tmp_path / "a.tif"))
+        assert ref.id == a.id
+        np.testing.assert_array_equal(again.labels(ref.id), np.arange(16).reshape(4, 4))
+        assert any(e["action"] == "rename image" and e["new"] == "nuclei" for e in again.history())

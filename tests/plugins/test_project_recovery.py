@@ -265,3 +265,42 @@ def test_edits_on_a_labels_layer_the_user_opened_are_saved(corrected, tmp_path):
     saved, _ = ChunkStore(project.path / "images" / image_id / "labels").read()
     np.testing.assert_array_equal(saved, mine)
     assert not (saved == object_id).any()
+
+
+def test_a_renamed_image_keeps_its_labels_and_corrections(studio, make_napari_viewer, nuclei_crop,
+                                                          tmp_path):
+    """The user renames an image layer after correcting it: its labels layer, reviewed marks
+    and project corrections stay with it (before, its labels no longer served it and a new,
+    empty project image was made), and reopening the project brings it back under the new
+    name, opened from its file."""
+    import tifffile
+
+    from unet_studio.plugins.widgets import session_for
+
+    session, host, viewer = studio.session, studio.host, studio.viewer
+    tifffile.imwrite(tmp_path / "nuclei.tif", nuclei_crop[0], imagej=True, metadata={"axes": "ZYX"})
+    viewer.open(tmp_path / "nuclei.tif", plugin="unet-studio")
+    session.open_project(tmp_path / "project", create=True)
+    labels = _correct(session, nuclei_crop[1].copy(), 7, 2)
+    image_id = session.current_image_id()
+
+    viewer.layers["nuclei"].name = "cells"
+    assert "cells labels" in viewer.layers and "nuclei labels" not in viewer.layers
+    assert host.current_image().name == "cells"
+    np.testing.assert_array_equal(host.current_labels(), labels)
+    session.apply_edit(delete_object_edit(host.current_labels(), 3))  # still editable, still saved
+    labels = host.current_labels().copy()
+    assert session.current_image_id() == image_id
+    assert [ref.name for ref in session.project.images] == ["cells"]
+    session.close_project()
+
+    viewer = make_napari_viewer()
+    reopened = session_for(viewer)
+    try:
+        reopened.open_project(tmp_path / "project")
+        assert [layer.name for layer in viewer.layers if layer.name.startswith("cells")] == \
+            ["cells", "cells labels"]
+        np.testing.assert_array_equal(reopened.host.current_labels(), labels)
+        assert reopened.ensure_reviewed().mask[2].all()
+    finally:
+        reopened.close_project()

@@ -338,6 +338,63 @@ def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot):
     assert saved[6, 40, 40] == 42
 
 
+def _start_then(corrected, qtbot, action):
+    """Start predicting "nuclei" in many tiles, run ``action()`` once the first tile is in,
+    and wait for the run to end. Returns the panel."""
+    panel = _segment_panel(corrected, qtbot)
+    panel.tile_combo.setCurrentText("16")  # many tiles: time to act meanwhile
+    steps = []
+    panel.run()
+    panel.worker.yielded.connect(steps.append)
+    qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
+    action()
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=120_000)
+    return panel
+
+
+def test_closing_the_image_being_predicted_leaves_the_other_images_labels_alone(corrected, qtbot):
+    """The user closes the image being segmented and turns to another one: the prediction
+    stops, and nothing of it lands in the other image's labels (before, it replaced them and
+    their saved corrections)."""
+    viewer, session, host = corrected.viewer, corrected.session, corrected.host
+    other = np.array(viewer.layers["nuclei"].data)[:, ::-1].copy()
+    viewer.add_image(other, name="other", metadata={"axes": "ZYX"})
+    other_labels = session.show_labels(np.flip(viewer.layers["nuclei labels"].data, 1).copy(),
+                                       protect=False)
+    kept = other_labels.copy()
+    viewer.layers.selection.active = viewer.layers["nuclei"]
+
+    def close_nuclei():
+        viewer.layers.remove("nuclei")
+        viewer.layers.selection.active = viewer.layers["other labels"]
+
+    panel = _start_then(corrected, qtbot, close_nuclei)
+    assert "was closed" in panel.status.text()
+    assert host.current_image().name == "other"
+    assert viewer.layers["other labels"].data is other_labels
+    np.testing.assert_array_equal(other_labels, kept)
+    project = session.project
+    project.flush()
+    ids = {ref.name: ref.id for ref in project.images}
+    np.testing.assert_array_equal(project.labels(ids["other"]), kept)
+
+
+def test_renaming_the_image_being_predicted_keeps_its_results_with_it(corrected, qtbot):
+    """Renamed while it is segmented, the image still gets its prediction, in its labels
+    layer (renamed with it), and stays the one worked on."""
+    viewer, host = corrected.viewer, corrected.host
+    original = np.array(host.current_labels())
+
+    def rename():
+        viewer.layers["nuclei"].name = "cells"
+
+    _start_then(corrected, qtbot, rename)
+    assert host.current_image().name == "cells"
+    assert [layer.name for layer in viewer.layers if "labels" in layer.name] == ["cells labels"]
+    assert host.current_labels() is viewer.layers["cells labels"].data
+    assert not np.array_equal(host.current_labels(), original)  # the new prediction
+
+
 def test_probabilities_are_shown_over_their_image_and_stand_for_it(corrected, qtbot):
     """Probabilities output: one layer per class over the image; activating one (to adjust
     its contrast, say) keeps working on the image it came from and its labels."""
