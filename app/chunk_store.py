@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.atomic import atomic_write_bytes, atomic_write_json
+from unet_studio.models.scratch import scratch_zeros
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class ChunkStore:
         if manifest is None:
             return None, []
         shape, chunks = tuple(manifest["shape"]), tuple(manifest["chunks"])
-        array = np.zeros(shape, dtype=np.dtype(manifest["dtype"]))
+        array = scratch_zeros(shape, np.dtype(manifest["dtype"]))  # a file when too big for RAM
         problems = []
         for path in sorted((self.directory / manifest["generation"]).glob(f"*{CHUNK_SUFFIX}")):
             try:
@@ -151,11 +152,21 @@ class ChunkStore:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def snapshot_chunks(array: np.ndarray, keys: Iterable[ChunkKey]) -> dict[ChunkKey, np.ndarray]:
-    """Copies of the given chunks of ``array``: cheap, taken on the caller's thread so the
-    background writer never reads an array that the viewer is changing."""
+# Above this size a complete save reads its chunks when writing them, not at the call.
+LAZY_SNAPSHOT_BYTES = 256 << 20
+
+
+def snapshot_chunks(array: np.ndarray, keys: Iterable[ChunkKey], *, lazy: bool = False) -> dict:
+    """Copies of the given chunks of ``array``, taken on the caller's thread so that the
+    background writer never reads an array that the viewer is changing: cheap for an
+    edit's few chunks. ``lazy``: a function per chunk that copies it when called (by the
+    writer), for a whole stack that would not fit in memory twice; a chunk changed
+    meanwhile is saved again by the change's own snapshot, queued after this one."""
     chunks = chunk_shape_for(array.shape)
-    return {key: np.array(array[chunk_region(key, chunks, array.shape)]) for key in keys}
+    regions = {key: chunk_region(key, chunks, array.shape) for key in keys}
+    if lazy:
+        return {key: (lambda region=region: np.array(array[region])) for key, region in regions.items()}
+    return {key: np.array(array[region]) for key, region in regions.items()}
 
 
 def all_chunk_keys(shape: tuple[int, ...]) -> list[ChunkKey]:
@@ -177,7 +188,9 @@ def decode_chunk(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(imagecodecs.zstd_decode(data)), allow_pickle=False)
 
 
-def _write_chunk(folder: Path, key: ChunkKey, block: np.ndarray) -> None:
+def _write_chunk(folder: Path, key: ChunkKey, block) -> None:
+    """Write one chunk: an array, or a function giving it (see ``snapshot_chunks``)."""
+    block = block() if callable(block) else block
     path = folder / (".".join(map(str, key)) + CHUNK_SUFFIX)
     if not block.any():
         path.unlink(missing_ok=True)  # background needs no file

@@ -16,6 +16,7 @@ import numpy as np
 
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.chunk_store import (
+    LAZY_SNAPSHOT_BYTES,
     ChunkKey,
     ChunkStore,
     all_chunk_keys,
@@ -60,7 +61,8 @@ class LiveArraySaver:
 
     def attach(self, array: np.ndarray, *, save: bool = True) -> None:
         """Adopt ``array`` as the live array; ``save``: snapshot and save all of it (a new
-        prediction, new labels). Costs one copy of the array on the caller's thread."""
+        prediction, new labels). Costs one copy of the array on the caller's thread (an
+        array over ``LAZY_SNAPSHOT_BYTES`` is copied chunk by chunk by the writer instead)."""
         self.array = array
         if save or not self._store_matches(array):
             self._queue(all_chunk_keys(array.shape), complete=True)
@@ -95,7 +97,7 @@ class LiveArraySaver:
 
     def _queue(self, keys, complete: bool) -> None:
         array = self._require_array()
-        blocks = snapshot_chunks(array, keys)
+        blocks = snapshot_chunks(array, keys, lazy=complete and array.nbytes > LAZY_SNAPSHOT_BYTES)
         with self._lock:
             newer = _Pending(array.shape, array.dtype, complete)
             newer.blocks = blocks

@@ -52,6 +52,11 @@ class PageReleaser:
         self.every_bytes = every_bytes
         self.pending = 0
 
+    def add(self, array) -> None:
+        """Release ``array``'s pages too (a working array made later, e.g. in a scratch file)."""
+        if is_shared_memmap(array):
+            self.arrays.append(array)
+
     def tick(self, nbytes: int) -> None:
         if not self.arrays:
             return

@@ -20,6 +20,7 @@ from unet_studio.models.inference import iter_run_plan, prepare_plan
 from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.normalize import percentile_range
 from unet_studio.models.provisional import provisional_labels
+from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.tile_order import tile_priority
 from unet_studio.models.tile_runner import InferenceSession
@@ -111,8 +112,9 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     size per axis (for the watershed's distances); ``postprocess``: options of
     ``labels_from_masks`` plus ``threshold``, over the model's own defaults in
     ``task.extra["postprocess"]``. Mask and probability outputs stream into
-    ``out`` tile by tile; labels keep two bits per pixel of one time point in memory until
-    its watershed. Closing the generator stops between tiles.
+    ``out`` tile by tile; labels keep two bits per pixel of one time point until its
+    watershed, which runs in batches (``batched_labels``), both in a scratch file when
+    too big for RAM (``scratch``). Closing the generator stops between tiles.
 
     ``first``: what to do first, a slice per axis letter of the result (e.g. the frame and
     field of view on screen, ``{"T": slice(3, 4), "Y": slice(0, 200), "X": ...}``; axes left
@@ -183,7 +185,9 @@ class _StackRun:
         inner_shape = tuple(layout.sizes[a] for a in layout.inner_axes)
         net_shape = (*inner_shape, int(self.session.net.out_channels), *layout.spatial_shape)
         if self.watershed:
-            masks = np.zeros((2, *inner_shape, *layout.spatial_shape), bool)
+            # Two bits per pixel of a whole time point: on disk when that is too much for RAM.
+            masks = scratch_zeros((2, *inner_shape, *layout.spatial_shape), bool)
+            self.pages.add(masks)
             destination = _TileDestination(masks, net_shape, (), transform, channels)
         else:
             destination = _TileDestination(self.out, net_shape, group, transform, channels)
@@ -197,6 +201,7 @@ class _StackRun:
             yield ImageProgress("predict", self.done, self.total, group_region + progress.region)
         if self.watershed:
             self.out[(*group, Ellipsis)] = _group_labels(masks, layout, self.options, self.scale)
+            self.pages.arrays = [a for a in self.pages.arrays if a is not masks]
             self.done += 1
             yield ImageProgress("postprocess", self.done, self.total, group_region)
 

@@ -49,6 +49,22 @@ def foreground_mask(probabilities: np.ndarray, *, threshold: float = 0.5) -> np.
     return (1.0 - np.asarray(probabilities[0], dtype=np.float32)) > threshold
 
 
+def peak_markers(interior: np.ndarray, distance: np.ndarray, seed_height: float):
+    """(markers, count): one marker per dome of the interior's distance map at least
+    ``seed_height`` high (the h-maxima transform)."""
+    from skimage.morphology import local_maxima, reconstruction
+
+    # Domes lowered by seed_height, whose plateaus are the seeds (equal peaks joined above
+    # the lowered level count once).
+    lowered = np.maximum(distance - np.float32(seed_height), 0)
+    domes = reconstruction(lowered, distance, method="dilation")
+    # Only domes above zero: an image whose domes are all lower than seed_height is flat,
+    # and a flat image is all maximum (each interior piece would become a seed).
+    peaks = local_maxima(domes, allow_borders=True) & interior & (domes > 0)
+    structure = ndi.generate_binary_structure(interior.ndim, interior.ndim)
+    return ndi.label(peaks, structure=structure)
+
+
 def _seeds(objects: np.ndarray, interior: np.ndarray, distance: np.ndarray,
            seed_height: float) -> np.ndarray:
     """One marker per dome of the interior's distance map, at least one per object part.
@@ -56,15 +72,7 @@ def _seeds(objects: np.ndarray, interior: np.ndarray, distance: np.ndarray,
     Domes lower than ``seed_height`` (pixels) merge with their neighbour, so a round or
     ring-shaped object gives one seed while two touching ones joined by a neck give two.
     """
-    from skimage.morphology import local_maxima, reconstruction
-
-    # The h-maxima transform: domes lowered by seed_height, whose plateaus are the seeds
-    # (equal peaks joined above the lowered level count once).
-    lowered = np.maximum(distance - np.float32(seed_height), 0)
-    domes = reconstruction(lowered, distance, method="dilation")
-    peaks = local_maxima(domes, allow_borders=True) & interior
-    structure = ndi.generate_binary_structure(objects.ndim, objects.ndim)
-    markers, count = ndi.label(peaks, structure=structure)
+    markers, count = peak_markers(interior, distance, seed_height)
     parts, n_parts = ndi.label(objects)
     if n_parts:
         # A part without a peak (all boundary, or too thin for a dome) is its own object.
@@ -158,9 +166,13 @@ def _near_interior(objects: np.ndarray, interior: np.ndarray, grow: float,
     return objects & near
 
 
-def fill_label_holes(labels: np.ndarray) -> np.ndarray:
-    """Background enclosed by objects given to the nearest object (in place, returned)."""
+def fill_label_holes(labels: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Background enclosed by objects given to the nearest object (in place, returned);
+    ``keep``: background pixels never filled (other objects' pixels, when labelling some
+    objects of an image at a time)."""
     holes = ndi.binary_fill_holes(labels > 0) & (labels == 0)
+    if keep is not None:
+        holes &= ~keep
     if not holes.any():
         return labels
     box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in ndi.find_objects(holes.astype(np.uint8))[0])
@@ -192,34 +204,35 @@ def instance_masks(probabilities: np.ndarray, *, threshold: float = 0.5):
 def labels_from_masks(objects: np.ndarray, interior: np.ndarray, *, min_size: int = 16,
                       seed_height: float | None = None, seed_height_fraction: float = 0.0,
                       fill_holes: bool = True, sampling: tuple[float, ...] | None = None,
-                      grow: float | None = None, min_size_fraction: float = 0.0) -> np.ndarray:
+                      grow: float | None = None, min_size_fraction: float = 0.0,
+                      batch_pixels: int | None = None,
+                      giant_pixels: int | None = None) -> np.ndarray:
     """Instance labels ``(*spatial)`` int32 (1..N) from object and interior masks.
 
     The interior's distance map seeds a watershed inside the objects, which splits touching
-    objects along their boundary; then objects under ``min_size`` pixels go, then those under
-    ``min_size_fraction`` x the typical object size, enclosed holes are filled and the labels
-    made sequential. ``sampling``: pixel size per axis, so that anisotropic stacks get true
+    objects along their boundary; then objects under ``min_size`` pixels go, enclosed holes
+    are filled, objects under ``min_size_fraction`` x the typical object size go and the
+    labels are made sequential. ``sampling``: pixel size per axis, so that anisotropic stacks get true
     distances. ``grow``: how far (in ``sampling`` units, pixels without it) an object reaches
     from its interior into the predicted boundary band; None gives it the whole band. The
     network's boundary class is trained as a ring one pixel wide, but predicted as a blurred
     band several pixels wide, so the whole band makes outlines too loose; ``grow=1``
     restores the trained outline. ``seed_height`` / ``seed_height_fraction``: how deep the
     dip between two touching objects must be to split them (see ``resolve_seed_height``).
-    """
-    from skimage.segmentation import relabel_sequential, watershed
 
-    objects, interior = np.asarray(objects, bool), np.asarray(interior, bool) & objects
-    if grow is not None:
-        objects = _near_interior(objects, interior, float(grow), sampling)
-    distance = ndi.distance_transform_edt(interior, sampling=sampling).astype(np.float32)
-    height = resolve_seed_height(seed_height, seed_height_fraction, interior, distance)
-    markers = _seeds(objects, interior, distance, height)
-    labels = watershed(-distance, markers, mask=objects).astype(np.int32)
-    remove_small_objects(labels, min_size)
-    remove_small_relative(labels, min_size_fraction)
-    if fill_holes:
-        fill_label_holes(labels)
-    return relabel_sequential(labels)[0].astype(np.int32)
+    Runs on batches of connected object groups (``batched_labels``), so a stack too large
+    for one pass gives the same labels in bounded memory (``batch_pixels``,
+    ``giant_pixels``: see there; None: its defaults).
+    """
+    from unet_studio.models.batched_labels import labels_from_masks_in_batches
+
+    sizes = {k: v for k, v in dict(batch_pixels=batch_pixels, giant_pixels=giant_pixels).items()
+             if v is not None}
+    return labels_from_masks_in_batches(
+        objects, interior, min_size=min_size, seed_height=seed_height,
+        seed_height_fraction=seed_height_fraction, fill_holes=fill_holes, sampling=sampling,
+        grow=grow, min_size_fraction=min_size_fraction, **sizes,
+    )  # fmt: skip
 
 
 def instance_labels(probabilities: np.ndarray, *, threshold: float = 0.5, min_size: int = 16,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_studio.models.scratch import scratch_zeros
+
 
 class LiveLabelsDestination:
     """``out`` for the engine: ``shape`` is the region's; ``dest[key] = labels`` writes.
@@ -32,7 +34,13 @@ class LiveLabelsDestination:
         self.id_offset = int(id_offset)
         self.shape = labels[self.target].shape
         self.dtype = labels.dtype
-        self.backup = np.array(labels[self.target])
+        region = labels[self.target]
+        # The region as it was, to restore on cancel; None when it was empty (fresh labels of
+        # a first run: no copy of a stack that may not fit in memory twice).
+        self.backup = None
+        if region.any():
+            self.backup = scratch_zeros(region.shape, region.dtype)
+            np.copyto(self.backup, region)
         self.written = False
 
     def _kept(self) -> np.ndarray | None:
@@ -65,10 +73,11 @@ class LiveLabelsDestination:
         """Put the region back as it was before the run (reviewed pixels were never touched)."""
         view = self.labels[self.target]
         kept = self._kept()
+        backup = 0 if self.backup is None else self.backup
         if kept is None:
-            view[...] = self.backup
+            view[...] = backup
         else:
-            np.copyto(view, self.backup, where=~kept)
+            np.copyto(view, backup, where=~kept)
 
 
 def id_offset_outside(labels: np.ndarray, target: tuple[slice, ...]) -> int:

@@ -287,6 +287,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         if self._live is not None and self._live.written:
             self._live.restore()
             self.session.host.refresh_labels()
+            self.session.live_labels_changed(self._live.labels, self._live.target)
 
     def _on_finished(self) -> None:
         self._redraw.stop()

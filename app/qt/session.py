@@ -23,6 +23,7 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.model_library import ModelLibrary, user_home
 from unet_studio.app.project import Project
 from unet_studio.app.reviewed import ReviewedRegions
+from unet_studio.models.scratch import scratch_zeros
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,9 @@ class StudioSession(QObject):
         current = self.host.current_labels()
         if current is not None and current.shape == tuple(shape):
             return current
-        return self.show_labels(np.zeros(shape, dtype=np.int32), protect=False, save=False)
+        # A stack's labels can outgrow the memory: then they live in a temporary file.
+        fresh = scratch_zeros(tuple(shape), np.int32)
+        return self.show_labels(fresh, protect=False, save=False)
 
     def finish_streamed_prediction(self, live: np.ndarray) -> None:
         """A prediction was written into ``live`` around the reviewed pixels (and tidied by
@@ -128,6 +131,15 @@ class StudioSession(QObject):
         the array changed under it) and save it."""
         regions = self.reviewed if self._reviewed_key == id(live) else None
         self.show_labels(live, protect=False, reviewed=regions)
+
+    def live_labels_changed(self, labels: np.ndarray, region: tuple[slice, ...]) -> None:
+        """Some image's live ``labels`` changed inside ``region`` outside an edit (a cancelled
+        prediction put back): saved again, as a save of a big array may have read them
+        mid-run (see ``snapshot_chunks``)."""
+        project = self.project
+        for ref in [] if project is None else project.images:
+            if project.labels_are(ref.id, labels):
+                project.mark_dirty(ref.id, region)
 
     def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
         if kind == "paint":

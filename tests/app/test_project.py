@@ -287,3 +287,24 @@ def test_images_are_found_by_name_and_file_and_follow_a_rename(tmp_path):
         assert ref.id == a.id
         np.testing.assert_array_equal(again.labels(ref.id), np.arange(16).reshape(4, 4))
         assert any(e["action"] == "rename image" and e["new"] == "nuclei" for e in again.history())
+
+
+def test_a_big_arrays_complete_save_reads_chunks_when_writing(tmp_path, monkeypatch):
+    """Above LAZY_SNAPSHOT_BYTES a complete save copies no chunk at the call (a stack is not
+    held twice); each chunk is read as it is written, and a change made meanwhile is saved
+    by its own edit, so the saved labels end equal to the live ones."""
+    from unet_studio.app import project_arrays
+
+    monkeypatch.setattr(project_arrays, "LAZY_SNAPSHOT_BYTES", 1000)
+    live = np.zeros((3, 600, 40), np.int32)
+    live[:, 100:200, 10:20] = 5
+    with Project.create(tmp_path / "p", autosave_delay=60) as project:
+        ref = project.add_image(tmp_path / "a.tif", axes="ZYX")
+        project.attach_labels(ref.id, live)
+        pending = project._saver("labels", ref.id)._pending
+        assert pending.complete and all(callable(block) for block in pending.blocks.values())
+        edit = edit_from_region(live, (slice(1, 2), slice(550, 560), slice(0, 5)), 9)
+        edit.apply_to(live)
+        project.record_edit(ref.id, edit)
+    with Project.open(tmp_path / "p") as again:
+        np.testing.assert_array_equal(again.labels(ref.id), live)

@@ -230,6 +230,36 @@ def test_streamed_prediction_of_a_new_image_is_saved_in_the_project(studio, qtbo
     reopened.close()
 
 
+def test_labels_too_big_for_memory_live_in_a_file_and_are_saved(studio, qtbot, nuclei_crop,
+                                                                 monkeypatch):
+    """Above the working-memory limit (set tiny here) a prediction's labels live in a
+    temporary file: the layer shows them, napari's brush edits them, the project saves them
+    (its complete save reads them chunk by chunk), and reopening gives back what is shown."""
+    from unet_studio.app import project_arrays
+    from unet_studio.app.project import Project
+    from unet_studio.models.scratch import RAM_LIMIT_ENV
+
+    monkeypatch.setenv(RAM_LIMIT_ENV, "0.1")  # 100 KiB: the 12x96x96 labels take 432 KiB
+    monkeypatch.setattr(project_arrays, "LAZY_SNAPSHOT_BYTES", 100 << 10)
+    image, _ = nuclei_crop
+    studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
+    panel = _segment_panel(studio, qtbot)
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        panel.run()
+    layer = studio.viewer.layers["nuclei labels"]
+    assert isinstance(layer.data, np.memmap) and layer.data is studio.host.current_labels()
+    assert layer.data.any()
+    layer.paint((5, 40, 40), 77)  # napari's own brush, on the file-backed labels
+    shown = np.array(layer.data)
+    assert (shown == 77).any()
+    project = studio.session.project
+    assert project.flush(timeout=30)
+    reopened = Project.open(project.path)
+    (ref,) = reopened.images
+    np.testing.assert_array_equal(reopened.labels(ref.id), shown)
+    reopened.close()
+
+
 def test_object_options_override_the_models_post_processing(studio, qtbot, test_data_dir):
     """The Objects row: "model" keeps the model's defaults; a minimum size larger than the
     image leaves no object; a deeper split depth than the model's (20 % of the typical radius,

@@ -157,6 +157,18 @@ def test_live_destination_writes_around_reviewed_pixels_and_restores():
     assert (live[1, :2] == 4).all() and not live[1, 2:].any()
 
 
+def test_live_destination_keeps_no_copy_of_empty_labels_and_restores_them_to_zeros():
+    """Fresh labels (a first run) need no backup: a stack's labels are not held twice."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination
+
+    live = np.zeros((4, 8, 8), np.int32)
+    out = LiveLabelsDestination(live, (slice(None),) * 3)
+    assert out.backup is None
+    out[...] = np.ones((4, 8, 8), np.int32)
+    out.restore()
+    assert not live.any()
+
+
 def test_live_destination_finish_gives_clashing_objects_fresh_ids():
     from unet_studio.app.qt.live_labels import LiveLabelsDestination
     from unet_studio.app.reviewed import ReviewedRegions

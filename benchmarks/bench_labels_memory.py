@@ -1,0 +1,134 @@
+"""Memory of instance labelling on big stacks: one pass over the whole stack (as before
+``models/batched_labels.py``) against batches of connected object groups.
+
+    python benchmarks/bench_labels_memory.py [--tiles 4] [--folder DIR] [--write]
+
+Two stacks, their masks (objects, interior) as a network predicts them, saved as .npy and
+memory-mapped by the measured process, as the pipeline's scratch masks are:
+
+* nuclei: the cells3d reference nuclei of ``tests/data`` (30 x 256 x 128, anisotropic 2:1)
+  tiled ``tiles`` x ``tiles`` in Y and X (and 2x in Z), a 1-px blurred boundary band;
+* tissue: a confluent 3D sheet of Voronoi cells (no background: all object pixels form one
+  group as large as the stack, above ``GIANT_PIXELS``: labelled by its interior
+  components), 2-px boundary band.
+
+Each variant runs ``labels_from_masks`` with the default model's options in a fresh process
+(peak RSS growth over the process after imports, ``VmHWM``; Linux); the labels are compared
+(share of object pixels on which the two agree once objects are matched: 1.0 = the same
+objects). ``--write`` puts the table into ``benchmarks/results/labels_memory.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+OPTIONS = dict(grow=1.5, min_size_fraction=0.05, seed_height_fraction=0.2, sampling=(2.0, 1.0, 1.0))
+
+CHILD = """
+import json, sys, time
+import numpy as np
+from unet_studio.models.postprocess import labels_from_masks
+folder, variant, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+objects = np.load(folder + "/objects.npy", mmap_mode="r")
+interior = np.load(folder + "/interior.npy", mmap_mode="r")
+sizes = {} if variant == "batched" else {"batch_pixels": objects.size, "giant_pixels": objects.size}
+def high_water():  # VmHWM, of this process only (ru_maxrss may include the forking parent's)
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) / 1024
+before = high_water()
+start = time.perf_counter()
+labels = labels_from_masks(objects, interior, **sizes, **options)
+seconds = time.perf_counter() - start
+grown = high_water() - before
+np.save(folder + "/labels_" + variant + ".npy", np.asarray(labels))
+print(json.dumps({"seconds": seconds, "grown_mib": grown, "objects": int(labels.max())}))
+"""
+
+
+def nuclei_masks(tiles: int):
+    import tifffile
+    from scipy import ndimage as ndi
+
+    from unet_studio.models.training.targets import instance_targets
+
+    labels = tifffile.imread(ROOT / "tests/data/default_cells3d_labels.tif").astype(np.int32)
+    interior = np.tile(instance_targets(labels) == 1, (2, tiles, tiles))
+    objects = np.tile(ndi.binary_dilation(labels > 0), (2, tiles, tiles))
+    return objects, interior
+
+
+def tissue_masks(shape=(72, 512, 512), n_cells: int = 1300, seed: int = 0):
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 1, (n_cells, 3)) * np.asarray(shape)
+    grid = np.indices(shape).reshape(3, -1).T
+    cells = cKDTree(centres * (2, 1, 1)).query(grid * (2, 1, 1))[1].reshape(shape)
+    edge = np.zeros(shape, bool)
+    for axis in range(3):
+        step = np.diff(cells, axis=axis) != 0
+        for lead in (slice(1, None), slice(0, -1)):
+            index = [slice(None)] * 3
+            index[axis] = lead
+            edge[tuple(index)] |= step
+    return np.ones(shape, bool), ~edge
+
+
+def measure(name: str, masks, folder: Path) -> list[str]:
+    objects, interior = masks
+    np.save(folder / "objects.npy", objects)
+    np.save(folder / "interior.npy", interior)
+    results = {}
+    for variant in ("one pass", "batched"):
+        key = variant.replace(" ", "_")
+        done = subprocess.run([sys.executable, "-c", CHILD, str(folder), key, json.dumps(OPTIONS)],
+                              capture_output=True, text=True, check=True)
+        results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+    from unet_studio.models.metrics import partition_agreement
+
+    same = partition_agreement(np.load(folder / "labels_one_pass.npy"),
+                               np.load(folder / "labels_batched.npy"))
+    pixels = objects.size
+    rows = []
+    for variant, result in results.items():
+        rows.append(f"| {name} {'x'.join(map(str, objects.shape))} ({pixels / 1e6:.1f} M px) | {variant} "
+                    f"| {result['seconds']:.1f} | {result['grown_mib']:.0f} MiB "
+                    f"({result['grown_mib'] * 2**20 / pixels:.1f} B/px) | {result['objects']} "
+                    f"| {same:.5f} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tiles", type=int, default=4, help="nuclei: tiles in Y and X")
+    parser.add_argument("--folder", default=None, help="where the masks are written")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    header = ["| stack | labelling | seconds | peak RSS growth | objects | agreement |",
+              "|---|---|---|---|---|---|"]
+    print("\n".join(header), flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        rows += measure("nuclei", nuclei_masks(args.tiles), Path(folder))
+        rows += measure("tissue", tissue_masks(), Path(folder))
+    if args.write:
+        command = "python benchmarks/bench_labels_memory.py " + " ".join(sys.argv[1:])
+        text = ("## Instance labels of big stacks: memory\n\n"
+                f"Command: `{command}`\n\n" + "\n".join(header + rows) + "\n")
+        out = ROOT / "benchmarks/results/labels_memory.md"
+        out.write_text(text, "utf-8")
+        print(f"written to {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,191 @@
+"""Instance labels of a large image or volume in bounded memory.
+
+The watershed of ``postprocess.labels_from_masks`` run on the whole array at once needs ~90
+bytes per pixel at its peak (distance maps, the h-maxima reconstruction, the watershed's
+queues): 6 GB for a 64 x 1024 x 1024 stack. Here it runs on batches of whole connected
+object groups (object pixels connected in any direction), each in its bounding box and a
+margin, with ~10 bytes per pixel for the whole array (the masks, one int32 array).
+
+Why batches give the same labels as one pass: every step acts within one group. The
+interior's distance map ends at the group's edge (a group is surrounded by background);
+the h-maxima domes of two groups are separated by zero distance; the watershed floods
+inside the object mask; a hole is enclosed by one group. What spans the whole image is
+gathered first (the typical interior radius, for a seed height relative to it) or applied
+last (the typical object size, for the relative size floor, and the sequential ids).
+
+A group larger than the batch size is processed alone, in its own bounding box; one
+whose box is larger than ``GIANT_PIXELS`` (a confluent sheet of cells, dense tissue: one
+group as large as the stack) by batches of its interior components (``giant_groups``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from unet_studio.models import postprocess as post
+from unet_studio.models.giant_groups import GiantGroup
+from unet_studio.models.mapped import PageReleaser, release_pages
+from unet_studio.models.scratch import scratch_zeros
+
+# Pixels per batch: groups starting in one block of about this size are labelled together
+# (~100 MB of working memory; a 1024 x 1024 image is one batch).
+BATCH_PIXELS = 1 << 20
+# A group whose box is larger is labelled by its interior components (``giant_groups``);
+# smaller ones in one piece (~1.5 GB at most: a 4096 x 4096 image is still one piece).
+GIANT_PIXELS = 1 << 24
+
+
+def block_shape(shape: tuple[int, ...], budget: int) -> tuple[int, ...]:
+    """A block of at most ``budget`` pixels (at least one), halving the largest side."""
+    block = list(shape)
+    while math.prod(block) > max(budget, 1) and max(block) > 1:
+        axis = block.index(max(block))
+        block[axis] = (block[axis] + 1) // 2
+    return tuple(block)
+
+
+def group_batches(boxes, shape, budget: int) -> list[np.ndarray]:
+    """Group ids (1-based) in batches: those whose box starts in the same block, blocks in
+    raster order (so ids come out in a fixed order)."""
+    block = block_shape(shape, budget)
+    keys: dict[tuple[int, ...], list[int]] = {}
+    for index, box in enumerate(boxes):
+        if box is not None:
+            key = tuple(s.start // b for s, b in zip(box, block))
+            keys.setdefault(key, []).append(index + 1)
+    return [np.asarray(keys[key]) for key in sorted(keys)]
+
+
+def union_box(boxes, ids, margin: int, shape) -> tuple[slice, ...]:
+    starts = np.min([[s.start for s in boxes[i - 1]] for i in ids], axis=0)
+    stops = np.max([[s.stop for s in boxes[i - 1]] for i in ids], axis=0)
+    return tuple(slice(max(int(a) - margin, 0), min(int(b) + margin, n))
+                 for a, b, n in zip(starts, stops, shape))
+
+
+class _Batch:
+    """One batch of groups in its crop: the object and interior masks of its own groups
+    (after ``grow``) and the interior's distance map."""
+
+    def __init__(self, groups, objects, interior, ids, box, grow, sampling, lookup):
+        self.box = box
+        crop = groups[box]
+        lookup[ids] = True
+        self.own = (crop > 0) & lookup[np.maximum(crop, 0)]
+        lookup[ids] = False
+        self.other = (crop != 0) & ~self.own  # other groups (unprocessed or already labelled)
+        all_interior = np.asarray(interior[box], bool) & np.asarray(objects[box], bool)
+        objects_here = self.own
+        if grow is not None:  # near any interior in the crop, as on the whole image
+            objects_here = post._near_interior(self.own, all_interior, float(grow), sampling)
+        self.objects = objects_here
+        self.interior = all_interior & objects_here
+        self.distance = ndi.distance_transform_edt(self.interior, sampling=sampling).astype(np.float32)
+
+    def interior_depths(self) -> tuple[np.ndarray, np.ndarray]:
+        """(deepest distance, size) of each interior component, for ``typical_radius``."""
+        components, count = ndi.label(self.interior)
+        if not count:
+            return np.zeros(0, np.float32), np.zeros(0, np.int64)
+        depths = ndi.maximum(self.distance, components, np.arange(1, count + 1))
+        return np.asarray(depths, np.float32), np.bincount(components.ravel())[1:]
+
+    def labels(self, height: float, min_size: int, fill_holes: bool) -> np.ndarray:
+        """Local labels (0 = background) of the batch's groups, holes filled."""
+        from skimage.segmentation import watershed
+
+        markers = post._seeds(self.objects, self.interior, self.distance, height)
+        labels = watershed(-self.distance, markers, mask=self.objects).astype(np.int32)
+        post.remove_small_objects(labels, min_size)
+        if fill_holes:  # holes of this batch's objects, never into another group's pixels
+            labels[self.other] = 0
+            post.fill_label_holes(labels, keep=self.other)
+        return labels
+
+
+def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
+                                 seed_height: float | None = None,
+                                 seed_height_fraction: float = 0.0, fill_holes: bool = True,
+                                 sampling: tuple[float, ...] | None = None,
+                                 grow: float | None = None, min_size_fraction: float = 0.0,
+                                 batch_pixels: int = BATCH_PIXELS,
+                                 giant_pixels: int = GIANT_PIXELS) -> np.ndarray:
+    """``labels_from_masks`` (same arguments) batch by batch: int32 labels ``(*spatial)``,
+    1..N. ``objects`` and ``interior`` may be memory-mapped; the result may be too (see
+    ``scratch_zeros``), and is the one whole-array working buffer."""
+    from skimage.segmentation import relabel_sequential
+
+    shape = tuple(objects.shape)
+    groups = scratch_zeros(shape, np.int32)
+    structure = ndi.generate_binary_structure(len(shape), len(shape))
+    count = ndi.label(objects, structure=structure, output=groups)
+    boxes = ndi.find_objects(groups)
+    giant = {index + 1 for index, box in enumerate(boxes)
+             if box is not None and math.prod(s.stop - s.start for s in box) > giant_pixels}
+    batches = group_batches([None if i + 1 in giant else box for i, box in enumerate(boxes)],
+                            shape, batch_pixels)
+    giants = [GiantGroup(groups, objects, interior, gid, boxes[gid - 1], grow=grow,
+                         sampling=sampling, batch_pixels=batch_pixels) for gid in sorted(giant)]
+    cells = np.asarray(sampling if sampling is not None else (1.0,) * len(shape), float)
+    margin = 1 + (math.ceil(float(grow) / cells.min()) if grow is not None else 0)
+    lookup = np.zeros(count + 1, bool)
+    pages = PageReleaser(groups, objects, interior)  # scratch files: resident pages let go
+    pages.release()
+
+    def batch(ids):
+        box = union_box(boxes, ids, margin, shape)
+        pages.tick(6 * math.prod(s.stop - s.start for s in box))
+        return _Batch(groups, objects, interior, ids, box, grow, sampling, lookup)
+
+    height = seed_height
+    if height is None and seed_height_fraction > 0:
+        found = [batch(ids).interior_depths() for ids in batches]
+        found += [group.interior_depths() for group in giants]
+        depths = np.concatenate([np.zeros(0)] + [depth for depth, _ in found])
+        weights = np.concatenate([np.zeros(0)] + [size for _, size in found])
+        radius = post._weighted_median(depths, weights) if depths.size else 0.0
+        height = max(post.MIN_SEED_HEIGHT, seed_height_fraction * radius)
+    elif height is None:
+        height = post.DEFAULT_SEED_HEIGHT
+
+    sizes = [np.zeros(1, np.int64)]  # sizes[0][0]: background
+    next_id = 1
+    for ids in batches:
+        work = batch(ids)
+        labels = work.labels(float(height), min_size, fill_holes)
+        labels = relabel_sequential(labels)[0].astype(np.int32, copy=False)
+        found = int(labels.max())
+        crop = groups[work.box]
+        write = work.own | ((labels > 0) & (crop == 0))  # own pixels, and holes it filled
+        crop[write] = np.where(labels[write] > 0, -(labels[write] + next_id - 1), 0)
+        sizes.append(np.bincount(labels.ravel(), minlength=found + 1)[1:])
+        next_id += found
+    for group in giants:
+        found_sizes = group.label(float(height), min_size, fill_holes, next_id)
+        sizes += found_sizes
+        next_id += sum(part.size for part in found_sizes)
+        pages.release()
+    return _final_ids(groups, np.concatenate(sizes), min_size_fraction)
+
+
+def _final_ids(groups: np.ndarray, sizes: np.ndarray, min_size_fraction: float) -> np.ndarray:
+    """Objects under ``min_size_fraction`` x the typical size dropped, ids made 1..N, in
+    ``groups`` (which holds every object as its negative id), slab by slab."""
+    keep = np.ones(sizes.size, bool)
+    if min_size_fraction > 0 and sizes.size > 1:
+        real = sizes[1:]
+        typical = post._weighted_median(real, real) if real.size else 0.0
+        keep[1:] = real >= min_size_fraction * typical
+    keep[0] = False
+    mapping = np.zeros(sizes.size, np.int32)
+    mapping[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)
+    step = max(1, (1 << 24) // max(1, math.prod(groups.shape[1:])))
+    for start in range(0, groups.shape[0], step):
+        slab = groups[start:start + step]
+        slab[...] = mapping[-slab]
+        if start // step % 16 == 15:
+            release_pages(groups)
+    return groups

@@ -1,0 +1,170 @@
+"""Instance labels of one connected object group too large to label in one piece: a
+confluent sheet of cells, or a dense tissue volume, where object pixels connect across the
+whole stack.
+
+Within such a group the objects are still separated by the predicted boundary: the
+interior (foreground without boundary) falls apart into components, one or a few objects
+each. So the group is labelled in batches of interior components, each in its bounding box
+and a margin: seeds from the component's own distance map (exact: a component is ringed
+by zero distance), then a watershed into the boundary band in which the neighbouring
+components not in the batch take part as whole markers, so that band pixels go to the
+nearer object as in one pass; only the batch's own objects are written. Band pixels left
+unclaimed (beyond the margin, or parts with no interior) become objects of their own.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from unet_studio.models import postprocess as post
+from unet_studio.models.scratch import scratch_zeros
+
+# Pixels of the boundary band a batch reaches beyond its interior without ``grow``.
+BAND_MARGIN = 8
+
+
+class GiantGroup:
+    """Group ``gid`` of ``groups`` (int32, positive ids of unlabelled groups) in ``box``."""
+
+    def __init__(self, groups, objects, interior, gid: int, box, *, grow, sampling, batch_pixels):
+        from unet_studio.models.batched_labels import group_batches  # (imports this module)
+
+        self.groups, self.objects, self.interior = groups, objects, interior
+        self.gid, self.box, self.grow, self.sampling = gid, box, grow, sampling
+        member = groups[box] == gid
+        inner = np.asarray(interior[box], bool) & member
+        self.components = scratch_zeros(member.shape, np.int32)
+        # Face connectivity: a thin boundary band leaks diagonally, and components joined
+        # that way would make one component as large as the group.
+        count = ndi.label(inner, output=self.components)
+        del member, inner
+        self.boxes = ndi.find_objects(self.components)
+        self.batches = group_batches(self.boxes, self.components.shape, batch_pixels)
+        self.lookup = np.zeros(count + 1, bool)
+        self.has_peak = np.zeros(count + 1, bool)
+        cells = np.asarray(sampling if sampling is not None else (1.0,) * len(box), float)
+        self.margin = 1 + (math.ceil(float(grow) / cells.min()) + 1 if grow is not None
+                           else BAND_MARGIN)
+
+    def _crop(self, ids) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
+        """(crop in the group's box, the same crop in the whole array)."""
+        from unet_studio.models.batched_labels import union_box
+
+        local = union_box(self.boxes, ids, self.margin, self.components.shape)
+        whole = tuple(slice(b.start + s.start, b.start + s.stop) for b, s in zip(self.box, local))
+        return local, whole
+
+    def _batch(self, ids):
+        """One batch in its crop: (the crop in the whole array, the group's pixels not yet
+        labelled that are within ``grow`` of an interior, the batch's own interior, its
+        distance map, the interior components in the crop, which of them are the batch's)."""
+        local, whole = self._crop(ids)
+        components = self.components[local]
+        self.lookup[ids] = True
+        mine = (components > 0) & self.lookup[components]
+        self.lookup[ids] = False
+        free = self.groups[whole] == self.gid
+        if self.grow is not None:
+            near = np.asarray(self.interior[whole], bool) & np.asarray(self.objects[whole], bool)
+            free = post._near_interior(free, near, float(self.grow), self.sampling)
+        own_interior = mine & free
+        distance = ndi.distance_transform_edt(own_interior, sampling=self.sampling)
+        return whole, free, own_interior, distance.astype(np.float32), components, mine
+
+    def interior_depths(self) -> tuple[np.ndarray, np.ndarray]:
+        """(deepest distance, size) of each interior component (face connectivity), for
+        ``postprocess.typical_radius``."""
+        depths, sizes = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
+        for ids in self.batches:
+            _, _, own_interior, distance, _, _ = self._batch(ids)
+            parts, count = ndi.label(own_interior)
+            if count:
+                depths.append(np.asarray(ndi.maximum(distance, parts, np.arange(1, count + 1)), np.float32))
+                sizes.append(np.bincount(parts.ravel())[1:])
+        return np.concatenate(depths), np.concatenate(sizes)
+
+    def label(self, height: float, min_size: int, fill_holes: bool, next_id: int) -> list[np.ndarray]:
+        """Write the group's objects into ``groups`` as negative ids from ``next_id`` on;
+        returns their sizes (one array per batch)."""
+        from skimage.segmentation import relabel_sequential, watershed
+
+        for ids in self.batches:  # which components have a seed: those without are flooded
+            _, _, own_interior, distance, components, mine = self._batch(ids)
+            markers, _ = post.peak_markers(own_interior, distance, height)
+            self.has_peak[ids] = np.asarray(ndi.maximum(markers, np.where(mine, components, 0), ids)) > 0
+        sizes = []
+        for ids in self.batches:
+            whole, free, own_interior, distance, components, mine = self._batch(ids)
+            markers, count = post.peak_markers(own_interior, distance, height)
+            # Neighbours outside the batch take part as whole markers (not written), those
+            # with a seed only: a component without one is flooded, as in one pass.
+            others = (components > 0) & ~mine & free & self.has_peak[components]
+            markers[others] = count + components[others]
+            labels = watershed(-distance, markers, mask=free | (markers > 0))
+            labels[labels > count] = 0
+            post.remove_small_objects(labels, min_size)
+            if fill_holes:
+                post.fill_label_holes(labels, keep=self.groups[whole] != 0)
+            labels = relabel_sequential(labels.astype(np.int32))[0]
+            region = self.groups[whole]
+            write = (labels > 0) & ((region == self.gid) | (region == 0))
+            region[write] = -(labels[write] + next_id - 1)
+            found = int(labels.max())
+            sizes.append(np.bincount(labels[write], minlength=found + 1)[1:])
+            next_id += found
+        sizes.append(self._leftovers(min_size, fill_holes, next_id))
+        return sizes
+
+    def _leftovers(self, min_size: int, fill_holes: bool, next_id: int) -> np.ndarray:
+        """Group pixels no batch claimed. Band pixels farther than ``grow`` from any interior
+        (where three objects meet) are background in one pass, then filled from the nearest
+        object as holes: so here, a piece that touches labelled objects goes to the nearest
+        (or to background without ``fill_holes``); a piece that touches none (a part with no
+        interior) is an object of its own, under ``min_size`` background. Slab by slab (the
+        unclaimed band can be one piece across the whole group). Returns the new sizes."""
+        region = self.groups[self.box]
+        pieces = self.components  # its work is done: reused, as it is as large as the box
+        count = ndi.label(region == self.gid, output=pieces)
+        touched = np.zeros(count + 1, bool)
+        for _core, crop in _slabs(region.shape, LEFTOVER_HALO):
+            near_labels = ndi.binary_dilation(region[crop] < 0)
+            touched[np.unique(pieces[crop][near_labels])] = True
+        touched[0] = False
+        for core, crop in _slabs(region.shape, LEFTOVER_HALO):
+            held, labelled = pieces[crop], region[crop] < 0
+            fill = touched[held] & (region[crop] == self.gid)
+            if fill_holes and fill.any() and labelled.any():
+                _, nearest = ndi.distance_transform_edt(~labelled, return_indices=True)
+                values = region[crop][tuple(nearest)]
+            else:
+                values = np.zeros(held.shape, np.int32)
+            inner = tuple(slice(c.start - k.start, c.stop - k.start) for c, k in zip(core, crop))
+            region[core][fill[inner]] = values[inner][fill[inner]]
+        sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+        keep = ~touched & (sizes >= min_size)
+        keep[0] = False
+        new_ids = np.zeros(count + 1, np.int32)
+        new_ids[keep] = -np.arange(next_id, next_id + int(keep.sum()), dtype=np.int32)
+        for plane in range(region.shape[0]):  # plane by plane: no temporaries of the box
+            left = region[plane] == self.gid
+            region[plane][left] = new_ids[pieces[plane][left]]
+        return sizes[keep]
+
+
+# Planes of context around a slab of leftovers: the nearest object is a few pixels away.
+LEFTOVER_HALO = 3
+
+
+def _slabs(shape: tuple[int, ...], halo: int, pixels: int = 1 << 20):
+    """(core, crop) slices along the first axis: slabs of about ``pixels``, with ``halo``
+    planes of context each side in the crop."""
+    plane = max(1, math.prod(shape[1:]))
+    step = max(1, pixels // plane)
+    rest = tuple(slice(0, n) for n in shape[1:])
+    for start in range(0, shape[0], step):
+        stop = min(start + step, shape[0])
+        yield ((slice(start, stop), *rest),
+               (slice(max(start - halo, 0), min(stop + halo, shape[0])), *rest))
