@@ -156,13 +156,15 @@ class GiantGroup:
 
 # Planes of context around a slab of leftovers: the nearest object is a few pixels away.
 LEFTOVER_HALO = 3
+# Pixels of a slab of leftovers (a distance map with indices costs ~30 bytes per pixel).
+LEFTOVER_SLAB_PIXELS = 1 << 20
 
 
-def _slabs(shape: tuple[int, ...], halo: int, pixels: int = 1 << 20):
+def _slabs(shape: tuple[int, ...], halo: int, pixels: int | None = None):
     """(core, crop) slices along the first axis: slabs of about ``pixels``, with ``halo``
     planes of context each side in the crop."""
     plane = max(1, math.prod(shape[1:]))
-    step = max(1, pixels // plane)
+    step = max(1, (pixels or LEFTOVER_SLAB_PIXELS) // plane)
     rest = tuple(slice(0, n) for n in shape[1:])
     for start in range(0, shape[0], step):
         stop = min(start + step, shape[0])

@@ -97,9 +97,13 @@ def _confluent_sheet(shape, n_cells: int, seed: int = 0):
 
 
 @pytest.mark.parametrize("shape, n_cells", [((256, 256), 60), ((24, 96, 96), 40)])
-def test_a_confluent_sheet_labelled_by_its_interior_components(shape, n_cells):
+def test_a_confluent_sheet_labelled_by_its_interior_components(shape, n_cells, monkeypatch):
     """All object pixels form one group as large as the image: labelled in batches of its
-    interior components, each cell comes out whole, as in one pass."""
+    interior components (band pixels left over filled slab by slab), each cell comes out
+    whole, as in one pass."""
+    from unet_studio.models import giant_groups
+
+    monkeypatch.setattr(giant_groups, "LEFTOVER_SLAB_PIXELS", 4096)
     cells, objects, interior = _confluent_sheet(shape, n_cells)
     options = dict(min_size=4, seed_height_fraction=0.2)
     whole = labels_from_masks(objects, interior, batch_pixels=objects.size, **options)
