@@ -307,7 +307,13 @@ class StudioSession(QObject):
             self._last_image = new
         ref = None if self.project is None else self.project.find_image(old, source)
         if ref is not None:
+            from unet_studio.app.qt.train_logic import rename_in_replay
+
             self.project.rename_image(ref.id, new)
+            try:
+                rename_in_replay(self.project, old, new)
+            except UserError as error:  # an unreadable buffer: training will say so too
+                self.host.notify(str(error), "warning")
         self.image_renamed.emit(old, new)
 
     def _ref_of_open_image(self, name: str):

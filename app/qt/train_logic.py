@@ -209,6 +209,16 @@ def load_replay(project):
         raise UserError(f"cannot read the replay buffer in {folder}: {error}") from None
 
 
+def rename_in_replay(project, old: str, new: str) -> None:
+    """An image was renamed: its examples in the project's replay buffer follow (a round
+    replaces an image's older example by name)."""
+    if project is None or not (project.path / TRAINING_DIR / "replay.npz").exists():
+        return
+    buffer = load_replay(project)
+    if buffer.rename(old, new):
+        buffer.save(project.path / TRAINING_DIR)
+
+
 def remember_examples(project, examples) -> None:
     """Add an accepted round's examples to the project's replay buffer."""
     if project is None:

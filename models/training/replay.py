@@ -53,6 +53,16 @@ class ReplayBuffer:
         while len(self._examples) > 1 and self.pixels > self.max_pixels:
             self._examples.pop(0)
 
+    def rename(self, old: str, new: str) -> bool:
+        """Examples of image ``old`` now belong to ``new`` (the image was renamed), so that
+        its newer corrections replace them; True when any did."""
+        import dataclasses
+
+        found = [e for e in self._examples if e.name == old]
+        self._examples = [dataclasses.replace(e, name=new) if e.name == old else e
+                          for e in self._examples]
+        return bool(found)
+
     def save(self, directory) -> Path:
         arrays = {}
         for i, example in enumerate(self._examples):

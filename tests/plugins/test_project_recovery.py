@@ -283,8 +283,14 @@ def test_a_renamed_image_keeps_its_labels_and_corrections(studio, make_napari_vi
     session.open_project(tmp_path / "project", create=True)
     labels = _correct(session, nuclei_crop[1].copy(), 7, 2)
     image_id = session.current_image_id()
+    from unet_studio.app.qt.train_logic import load_replay, remember_examples
+    from unet_studio.models.training import TrainingExample
+
+    remember_examples(session.project, [TrainingExample(nuclei_crop[0][2], labels[2], name="nuclei")])
 
     viewer.layers["nuclei"].name = "cells"
+    # An accepted round's example of it is its example still: its next round replaces it.
+    assert [example.name for example in load_replay(session.project).examples] == ["cells"]
     assert "cells labels" in viewer.layers and "nuclei labels" not in viewer.layers
     assert host.current_image().name == "cells"
     np.testing.assert_array_equal(host.current_labels(), labels)
