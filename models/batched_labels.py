@@ -86,12 +86,7 @@ class _Batch:
         self.distance = ndi.distance_transform_edt(self.interior, sampling=sampling).astype(np.float32)
 
     def interior_depths(self) -> tuple[np.ndarray, np.ndarray]:
-        """(deepest distance, size) of each interior component, for ``typical_radius``."""
-        components, count = ndi.label(self.interior)
-        if not count:
-            return np.zeros(0, np.float32), np.zeros(0, np.int64)
-        depths = ndi.maximum(self.distance, components, np.arange(1, count + 1))
-        return np.asarray(depths, np.float32), np.bincount(components.ravel())[1:]
+        return post.interior_depths(self.interior, self.distance)
 
     def labels(self, height: float, min_size: int, fill_holes: bool) -> np.ndarray:
         """Local labels (0 = background) of the batch's groups, holes filled."""
@@ -146,7 +141,7 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
         found += [group.interior_depths() for group in giants]
         depths = np.concatenate([np.zeros(0)] + [depth for depth, _ in found])
         weights = np.concatenate([np.zeros(0)] + [size for _, size in found])
-        radius = post._weighted_median(depths, weights) if depths.size else 0.0
+        radius = post.radius_from_depths(depths, weights)
         height = max(post.MIN_SEED_HEIGHT, seed_height_fraction * radius)
     elif height is None:
         height = post.DEFAULT_SEED_HEIGHT

@@ -80,10 +80,9 @@ class GiantGroup:
         depths, sizes = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
         for ids in self.batches:
             _, _, own_interior, distance, _, _ = self._batch(ids)
-            parts, count = ndi.label(own_interior)
-            if count:
-                depths.append(np.asarray(ndi.maximum(distance, parts, np.arange(1, count + 1)), np.float32))
-                sizes.append(np.bincount(parts.ravel())[1:])
+            depth, size = post.interior_depths(own_interior, distance)
+            depths.append(depth)
+            sizes.append(size)
         return np.concatenate(depths), np.concatenate(sizes)
 
     def label(self, height: float, min_size: int, fill_holes: bool, next_id: int) -> list[np.ndarray]:

@@ -82,15 +82,26 @@ def _seeds(objects: np.ndarray, interior: np.ndarray, distance: np.ndarray,
     return markers
 
 
+def interior_depths(interior: np.ndarray, distance: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(deepest distance, size in pixels) of each interior component (face connectivity):
+    what ``typical_radius`` is the weighted median of, gathered piece by piece when an
+    image is labelled in batches."""
+    components, count = ndi.label(interior)
+    if not count:
+        return np.zeros(0, np.float32), np.zeros(0, np.int64)
+    depths = ndi.maximum(distance, components, np.arange(1, count + 1))
+    return np.asarray(depths, np.float32), np.bincount(components.ravel())[1:]
+
+
+def radius_from_depths(depths: np.ndarray, sizes: np.ndarray) -> float:
+    return _weighted_median(depths, sizes) if depths.size else 0.0
+
+
 def typical_radius(interior: np.ndarray, distance: np.ndarray) -> float:
     """Depth of the interior that a typical interior pixel lies in: the pixel-weighted median
     over interior components of their deepest distance, 0 without interior. Like
     ``typical_object_size``, specks hardly move it."""
-    components, count = ndi.label(interior)
-    if not count:
-        return 0.0
-    depths = ndi.maximum(distance, components, np.arange(1, count + 1))
-    return _weighted_median(np.asarray(depths), np.bincount(components.ravel())[1:])
+    return radius_from_depths(*interior_depths(interior, distance))
 
 
 def resolve_seed_height(seed_height: float | None, seed_height_fraction: float,
