@@ -118,4 +118,7 @@ def main(files: Sequence[str | Path] = (), *, load_sample: bool | None = None,
 
     open_studio(files, load_sample=load_sample, project=project)
     napari.run()
+    from unet_studio.app.qt.workers import finish_engine_work
+
+    finish_engine_work()  # a round cancelled by closing the window keeps its checkpoint
     return 0

@@ -154,6 +154,27 @@ class CanvasTools:
             return SilentProgress()
         return ProgressBar(description, total)
 
+    def track_task(self, description: str, cancel: Callable[[], object]) -> Callable[[], None]:
+        """Tell the napari window that long work runs (until the returned ``done()`` is
+        called): closing the window then asks first, naming it, and cancels it when the user
+        goes on (``cancel()``: the worker stops at its next step and keeps what it made).
+
+        napari offers this to its own workers through the window's task status manager,
+        which has no public registration yet: without it, nothing is tracked."""
+        window = getattr(self.viewer, "window", None)
+        register = getattr(window, "_register_task_status", None)
+        update = getattr(window, "_update_task_status", None)
+        if register is None or update is None:
+            return lambda: None
+        from napari.utils.task_status import Status
+
+        def stop() -> bool:
+            cancel()
+            return True
+
+        task = register("unet-studio", Status.BUSY, description, cancel_callback=stop)
+        return lambda: update(task, Status.COMPLETED, f"{description}: ended")
+
     # ---- clicks ----------------------------------------------------------------------------
     def set_click_handler(self, handler: ClickHandler | None) -> None:
         """Send left clicks on the canvas to ``handler(coord)`` (labels data coordinates,

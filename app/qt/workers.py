@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
-from qtpy.QtCore import QThreadPool
+from qtpy.QtCore import QCoreApplication, QThreadPool
 from superqt.utils import GeneratorWorker
 
 from unet_studio.app.errors import UserError
@@ -76,6 +76,9 @@ def engine_pool() -> QThreadPool:
     if _engine_pool is None:
         _engine_pool = QThreadPool()
         _engine_pool.setMaxThreadCount(2)  # a prediction and a fine-tune at the same time
+        application = QCoreApplication.instance()
+        if application is not None:  # napari started without our launcher quits here too
+            application.aboutToQuit.connect(finish_engine_work)
     return _engine_pool
 
 
@@ -141,6 +144,19 @@ class EngineWorker(GeneratorWorker):
         return False
 
 
+def finish_engine_work(timeout_s: float = 60.0) -> bool:
+    """At exit, once the event loop has ended: ask every engine worker still running to stop,
+    and wait (up to ``timeout_s``) until they have, so that their cleanup (a fine-tune keeps
+    its best checkpoint, a prediction frees the GPU) runs before the interpreter goes away
+    instead of being cut off mid-write. True when all ended."""
+    if _engine_pool is None:
+        return True
+    for worker in list(EngineWorker._worker_set):
+        if isinstance(worker, EngineWorker):
+            worker.quit()
+    return bool(_engine_pool.waitForDone(int(timeout_s * 1000)))
+
+
 class Throttle:
     """``ready()`` is True at most once per ``interval`` seconds.
 
@@ -193,14 +209,25 @@ def start_engine(
     on_finished: Callable[[], Any] | None = None,
     on_error: Callable[[BaseException], Any] | None = None,
     start: bool = True,
+    host: Any = None,
+    task: str | None = None,
 ) -> EngineWorker:
     """Run ``generator`` in a worker thread, wiring its signals to GUI-thread callbacks.
 
     ``notify(message, level)`` reports errors (level ``"error"``) — the panels pass their
     host's ``notify``. ``action`` names the work in messages ("Prediction", "Fine-tuning").
-    Everything is connected before the worker starts, so no signal is missed.
+    ``task``: what the work is, told to a ``host`` that tracks long work (closing a napari
+    window asks first while it runs, and cancels it). Everything is connected before the
+    worker starts, so no signal is missed.
     """
     worker = EngineWorker(generator)
+    track = getattr(host, "track_task", None)
+    if track is not None and task is not None:
+
+        def tracked() -> None:
+            worker.finished.connect(track(task, worker.quit))
+
+        tracked() if start else worker.started.connect(tracked)
     if on_progress is not None:
         worker.yielded.connect(on_progress)
     if on_result is not None:

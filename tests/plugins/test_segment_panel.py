@@ -70,9 +70,12 @@ def test_cancel_leaves_labels_untouched(studio, qtbot):
     panel.run()
     panel.worker.yielded.connect(observe)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
+    tasks = studio.viewer.window._task_status_manager  # closing the window would ask first
+    assert [s for s in tasks.get_status() if s.startswith("unet-studio: segmenting hela")]
     with qtbot.waitSignal(panel.cancelled, timeout=30_000):
         panel.cancel_button.click()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    assert not tasks.is_busy()
     assert steps[-1].done < steps[-1].total  # it really stopped early
     assert streamed == [True]  # and had written into the layer
     np.testing.assert_array_equal(host.current_labels(), before)

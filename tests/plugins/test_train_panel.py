@@ -115,6 +115,49 @@ def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot):
     assert blocker.args[0].data_summary["reviewed_pixels"] == 8 * 96 * 96
 
 
+def test_closing_the_window_while_training_asks_first(corrected, panels, qtbot, monkeypatch):
+    """The user closes the napari window during a round: napari's close dialog names the
+    round; "cancel" keeps it running, closing anyway stops it, keeping its checkpoint."""
+    from napari._qt.dialogs.confirm_close_dialog import ConfirmCloseDialog
+    from qtpy.QtGui import QCloseEvent
+    from qtpy.QtWidgets import QDialog
+
+    class UserClose(QCloseEvent):  # the window's close button, not a programmatic close
+        def spontaneous(self) -> bool:
+            return True
+
+    asked, answer = [], [QDialog.Rejected]
+
+    def exec_(dialog):
+        asked.append(" ".join(label.text() for label in dialog.findChildren(type(train.status))))
+        return answer[0]
+
+    monkeypatch.setattr(ConfirmCloseDialog, "exec_", exec_)
+    train, _ = panels
+    window = corrected.viewer.window._qt_window
+    steps = []
+    train.start(config=_config(max_steps=100_000, max_seconds=120.0, val_every=2))
+    worker = train.worker
+    worker.yielded.connect(lambda p: steps.append(p.step))
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
+
+    event = UserClose()
+    window.closeEvent(event)
+    assert not event.isAccepted() and len(asked) == 1
+    assert "unet-studio: fine-tuning tiny on" in asked[0]
+    at_question = len(steps)
+    qtbot.waitUntil(lambda: len(steps) > at_question, timeout=30_000)  # still training
+    assert train.worker is worker
+
+    answer[0] = QDialog.Accepted
+    with qtbot.waitSignal(worker.aborted, timeout=30_000):
+        window.closeEvent(UserClose())
+    qtbot.waitUntil(lambda: train.worker is None, timeout=10_000)
+    assert "Cancelled" in train.status.text()
+    assert any(train.round.checkpoint_dir.glob("*.safetensors"))
+    assert not corrected.viewer.window._task_status_manager.is_busy()
+
+
 def test_nothing_reviewed_is_a_message(studio, nuclei_crop, qtbot):
     from unet_studio.app.qt.train_panel import TrainPanel
 

@@ -14,6 +14,7 @@ from unet_studio.app.qt.workers import (
     BACKGROUND_NICENESS,
     EngineWorker,
     describe_error,
+    finish_engine_work,
     start_engine,
 )
 
@@ -65,6 +66,20 @@ def test_cancel_closes_generator_between_yields(qtbot):
     assert log[-1][0] == "closed"  # the engine's finally ran (cancel reached it)
     assert sum(1 for kind, _ in log if kind == "step") < 10_000
     assert returned == []
+
+
+def test_work_still_running_at_exit_is_stopped_and_its_cleanup_waited_for(qtbot):
+    """After the window closed (the event loop is over): running workers are asked to stop
+    and their cleanup runs to the end before the program goes on to exit."""
+    log = []
+    worker = start_engine(counting(10_000, log, delay=0.005), notify=lambda *a: None,
+                          action="Fine-tuning")
+    qtbot.waitUntil(lambda: len(log) >= 3, timeout=5000)
+    assert finish_engine_work(timeout_s=10)
+    assert log[-1][0] == "closed"  # without waiting the cleanup could still be ahead
+    assert sum(1 for kind, _ in log if kind == "step") < 10_000
+    assert finish_engine_work(timeout_s=1)  # nothing left: returns at once
+    qtbot.waitSignal(worker.finished, timeout=5000)
 
 
 def test_pause_holds_and_resume_continues(qtbot):
