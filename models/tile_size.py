@@ -15,9 +15,10 @@ layer running at the peak, plus oneDNN workspace).
 
 The host budget is a quarter of the memory available now, within
 ``[HOST_BUDGET_MIN, HOST_BUDGET_MAX]`` (256 MiB to 2 GiB): a laptop keeps room for the viewer
-and the stack; the 2 GiB ceiling keeps ``unet-studio predict`` of a stack with the default
-model (2048^2 planes: four 1136^2 windows, ~0.7 GB) under 1.5 GB of RSS, and a CPU from
-tiles that take minutes each. Memory then limits deep, wide networks: a base-32 U-Net gets
+and the stack; the 2 GiB ceiling keeps a CPU from tiles that take minutes each, and
+``unet-studio predict`` of a stack with the default model (2048^2 planes: four 1136^2
+windows, ~0.7 GB; 1024^2 planes: one window each, as windows over 512^2 are not batched on
+the CPU) under 1.5 GB of RSS. Memory then limits deep, wide networks: a base-32 U-Net gets
 ~1040-px cores, 74-81 % core pixels on 2048^2-4096^2 images (measured throughput: see
 benchmarks/results/tiling.md).
 """
@@ -42,6 +43,11 @@ HOST_BUDGET_MAX = 2 * 2**30
 DEVICE_BUDGET_SHARE = 0.6  # of free GPU memory: cuDNN workspaces and fragmentation need room
 MAX_BATCH = 32
 MAX_HOST_BATCH = 8
+# Window pixels per forward on the CPU up to which batching small windows pays. Measured
+# with the default model (2D, halo 112) on 2 threads, seconds per stack, batch 1 vs more:
+# 256^2 slices 3.3 vs 2.6 (4 per batch); 512^2 3.1 vs 3.1 (2); 1024^2 5.8 vs 6.8 (3) with
+# twice the peak memory (906 vs 1763 MiB).
+HOST_BATCH_PIXELS = 1 << 18
 
 
 def available_host_memory() -> int | None:
@@ -143,18 +149,16 @@ def choose_tile_shape(session, net, geometry: NetGeometry) -> tuple[int, ...]:
 
 def default_batch(session, net, plan: TilePlan, geometry: NetGeometry) -> int:
     """Tiles per forward. CUDA: as many as the memory budget holds, at most MAX_BATCH (a
-    bigger batch keeps the GPU busy). Host: batches only make small windows (the slices of a
-    stack) up to about one target-size window, because a CPU gains little from batching but
-    pays its memory; at most MAX_HOST_BATCH."""
+    bigger batch keeps the GPU busy). Host: small windows (the slices of a stack) batched up
+    to ``HOST_BATCH_PIXELS``, at most MAX_HOST_BATCH; larger windows one at a time, since a
+    CPU computes a batch no faster than its windows in turn but holds all their memory."""
     if len(plan) == 1:
         return 1
     window_pixels = math.prod(plan.window_shape)
     budget = _device_budget(session)
     if budget is None:
         per_window = host_bytes_per_pixel(net, geometry) * window_pixels
-        target = math.prod(target_core(h, d, geometry.spatial_dims) + 2 * h
-                           for h, d in zip(geometry.halo, geometry.size_divisor))
-        limit = min(MAX_HOST_BATCH, max(1, target // window_pixels))
+        limit = min(MAX_HOST_BATCH, max(1, HOST_BATCH_PIXELS // window_pixels))
         budget = host_memory_budget()
     else:
         per_window = device_bytes_per_pixel(session, net, geometry) * window_pixels
