@@ -10,7 +10,9 @@ memory-mapped by the measured process, as the pipeline's scratch masks are:
   tiled ``tiles`` x ``tiles`` in Y and X (and 2x in Z), a 1-px blurred boundary band;
 * tissue: a confluent 3D sheet of Voronoi cells (no background: all object pixels form one
   group as large as the stack, above ``GIANT_PIXELS``: labelled by its interior
-  components), 2-px boundary band.
+  components), 2-px boundary band;
+* no-boundary: touching nuclei whose boundary is never predicted, so that their interiors
+  form one component as large as the stack (labelled block by block).
 
 Each variant runs ``labels_from_masks`` with the default model's options in a fresh process
 (peak RSS growth over the process after imports, ``VmHWM``; Linux); the labels are compared
@@ -83,20 +85,39 @@ def tissue_masks(shape=(72, 512, 512), n_cells: int = 1300, seed: int = 0):
     return np.ones(shape, bool), ~edge
 
 
-def measure(name: str, masks, folder: Path) -> list[str]:
+def no_boundary_masks(shape=(72, 512, 512), n_blobs: int = 9000, seed: int = 0):
+    """Touching nuclei whose boundary is never predicted: overlapping ellipsoids (radius 7,
+    3.5 planes in Z) whose interiors join into one component as large as the stack, above
+    ``GIANT_PIXELS`` (labelled block by block: ``models/huge_components.py``)."""
+    rng = np.random.default_rng(seed)
+    interior = np.zeros(shape, bool)
+    z, y, x = np.ogrid[-4:5, -7:8, -7:8]
+    ball = (2 * z) ** 2 + y**2 + x**2 <= 49
+    for centre in rng.uniform(0, 1, (n_blobs, 3)) * (np.asarray(shape) - ball.shape):
+        corner = tuple(int(c) for c in centre)
+        interior[tuple(slice(c, c + n) for c, n in zip(corner, ball.shape))] |= ball
+    from scipy import ndimage as ndi
+
+    return ndi.binary_dilation(interior), interior
+
+
+def measure(name: str, masks, folder: Path, variants=("one pass", "batched")) -> list[str]:
     objects, interior = masks
     np.save(folder / "objects.npy", objects)
     np.save(folder / "interior.npy", interior)
+    del objects, interior
+    objects = np.load(folder / "objects.npy", mmap_mode="r")
     results = {}
-    for variant in ("one pass", "batched"):
+    for variant in variants:
         key = variant.replace(" ", "_")
         done = subprocess.run([sys.executable, "-c", CHILD, str(folder), key, json.dumps(OPTIONS)],
                               capture_output=True, text=True, check=True)
         results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
     from unet_studio.models.metrics import partition_agreement
 
-    same = partition_agreement(np.load(folder / "labels_one_pass.npy"),
-                               np.load(folder / "labels_batched.npy"))
+    same = (partition_agreement(np.load(folder / "labels_one_pass.npy"),
+                                np.load(folder / "labels_batched.npy"))
+            if len(results) == 2 else float("nan"))
     pixels = objects.size
     rows = []
     for variant, result in results.items():
@@ -112,6 +133,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tiles", type=int, default=4, help="nuclei: tiles in Y and X")
     parser.add_argument("--folder", default=None, help="where the masks are written")
+    parser.add_argument("--only", nargs="*", choices=["nuclei", "tissue", "no-boundary"],
+                        help="the stacks measured (default: all)")
+    parser.add_argument("--no-boundary-scale", type=int, default=1,
+                        help="no-boundary: the stack this many times larger along each axis")
+    parser.add_argument("--batched-only", action="store_true",
+                        help="skip one pass (for stacks it would need too much memory for)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     header = ["| stack | labelling | seconds | peak RSS growth | objects | agreement |",
@@ -119,8 +146,14 @@ def main() -> None:
     print("\n".join(header), flush=True)
     rows = []
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
-        rows += measure("nuclei", nuclei_masks(args.tiles), Path(folder))
-        rows += measure("tissue", tissue_masks(), Path(folder))
+        stacks = {"nuclei": lambda: nuclei_masks(args.tiles), "tissue": tissue_masks,
+                  "no-boundary": no_boundary_masks}
+        if args.no_boundary_scale > 1:  # more nuclei in a larger stack, as dense
+            k = args.no_boundary_scale
+            stacks["no-boundary"] = lambda: no_boundary_masks((72 * k, 512 * k, 512 * k), 9000 * k**3)
+        variants = ("batched",) if args.batched_only else ("one pass", "batched")
+        for name in args.only or list(stacks):
+            rows += measure(name, stacks[name](), Path(folder), variants)
     if args.write:
         command = "python benchmarks/bench_labels_memory.py " + " ".join(sys.argv[1:])
         text = ("## Instance labels of big stacks: memory\n\n"

@@ -15,7 +15,8 @@ last (the typical object size, for the relative size floor, and the sequential i
 
 A group larger than the batch size is processed alone, in its own bounding box; one
 whose box is larger than ``GIANT_PIXELS`` (a confluent sheet of cells, dense tissue: one
-group as large as the stack) by batches of its interior components (``giant_groups``).
+group as large as the stack) by batches of its interior components (``giant_groups``),
+and an interior component whose box is larger still by blocks (``huge_components``).
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
     batches = group_batches([None if i + 1 in giant else box for i, box in enumerate(boxes)],
                             shape, batch_pixels)
     giants = [GiantGroup(groups, objects, interior, gid, boxes[gid - 1], grow=grow,
-                         sampling=sampling, batch_pixels=batch_pixels) for gid in sorted(giant)]
+                         sampling=sampling, batch_pixels=batch_pixels, giant_pixels=giant_pixels)
+              for gid in sorted(giant)]
     cells = np.asarray(sampling if sampling is not None else (1.0,) * len(shape), float)
     margin = 1 + (math.ceil(float(grow) / cells.min()) if grow is not None else 0)
     lookup = np.zeros(count + 1, bool)
@@ -169,11 +171,11 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
 def _final_ids(groups: np.ndarray, sizes: np.ndarray, min_size_fraction: float) -> np.ndarray:
     """Objects under ``min_size_fraction`` x the typical size dropped, ids made 1..N, in
     ``groups`` (which holds every object as its negative id), slab by slab."""
-    keep = np.ones(sizes.size, bool)
+    keep = sizes > 0  # an object of size 0 was dropped already (``huge_components``)
     if min_size_fraction > 0 and sizes.size > 1:
         real = sizes[1:]
-        typical = post._weighted_median(real, real) if real.size else 0.0
-        keep[1:] = real >= min_size_fraction * typical
+        typical = post._weighted_median(real, real) if real.any() else 0.0
+        keep[1:] &= real >= min_size_fraction * typical
     keep[0] = False
     mapping = np.zeros(sizes.size, np.int32)
     mapping[keep] = np.arange(1, int(keep.sum()) + 1, dtype=np.int32)

@@ -9,7 +9,10 @@ and a margin: seeds from the component's own distance map (exact: a component is
 by zero distance), then a watershed into the boundary band in which the neighbouring
 components not in the batch take part as whole markers, so that band pixels go to the
 nearer object as in one pass; only the batch's own objects are written. Band pixels left
-unclaimed (beyond the margin, or parts with no interior) become objects of their own.
+unclaimed (beyond the margin, or parts with no interior) become objects of their own. An
+interior component whose own box is larger than ``GIANT_PIXELS`` (no boundary predicted
+across the stack, or a long thin structure) is labelled block by block
+(``huge_components``). The group's whole-box arrays are scratch arrays filled slab by slab.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
+from unet_studio.models.huge_components import HugeComponent
 from unet_studio.models.scratch import scratch_zeros
 
 # Pixels of the boundary band a batch reaches beyond its interior without ``grow``.
@@ -29,25 +33,44 @@ BAND_MARGIN = 8
 class GiantGroup:
     """Group ``gid`` of ``groups`` (int32, positive ids of unlabelled groups) in ``box``."""
 
-    def __init__(self, groups, objects, interior, gid: int, box, *, grow, sampling, batch_pixels):
+    def __init__(self, groups, objects, interior, gid: int, box, *, grow, sampling, batch_pixels,
+                 giant_pixels: int):
         from unet_studio.models.batched_labels import group_batches  # (imports this module)
 
         self.groups, self.objects, self.interior = groups, objects, interior
         self.gid, self.box, self.grow, self.sampling = gid, box, grow, sampling
-        member = groups[box] == gid
-        inner = np.asarray(interior[box], bool) & member
-        self.components = scratch_zeros(member.shape, np.int32)
+        shape = tuple(s.stop - s.start for s in box)
+        self.components = scratch_zeros(shape, np.int32)
         # Face connectivity: a thin boundary band leaks diagonally, and components joined
         # that way would make one component as large as the group.
-        count = ndi.label(inner, output=self.components)
-        del member, inner
+        count = ndi.label(self._pixels_where(lambda part, region: (region == gid) & np.asarray(
+            interior[part], bool)), output=self.components)
         self.boxes = ndi.find_objects(self.components)
-        self.batches = group_batches(self.boxes, self.components.shape, batch_pixels)
-        self.lookup = np.zeros(count + 1, bool)
-        self.has_peak = np.zeros(count + 1, bool)
         cells = np.asarray(sampling if sampling is not None else (1.0,) * len(box), float)
         self.margin = 1 + (math.ceil(float(grow) / cells.min()) + 1 if grow is not None
                            else BAND_MARGIN)
+        # Components whose own box is too large for one crop are labelled block by block.
+        self.huge = [HugeComponent(self, cid, batch_pixels)
+                     for cid, part in enumerate(self.boxes, 1)
+                     if part is not None and math.prod(s.stop - s.start for s in part) > giant_pixels]
+        huge_ids = {component.cid for component in self.huge}
+        self.batches = group_batches([None if cid in huge_ids else part
+                                      for cid, part in enumerate(self.boxes, 1)],
+                                     shape, batch_pixels)
+        self.lookup = np.zeros(count + 1, bool)
+        self.has_peak = np.zeros(count + 1, bool)
+        self.has_peak[list(huge_ids)] = True  # (a component that large has a dome somewhere)
+
+    def _pixels_where(self, test) -> np.ndarray:
+        """A boolean array of the group's box (a scratch file when large), filled slab by slab
+        with ``test(part, region)``: ``part`` a slab in the whole array, ``region`` the
+        groups array there; no temporary of the whole box."""
+        shape = tuple(s.stop - s.start for s in self.box)
+        found = scratch_zeros(shape, bool)
+        for core, _ in _slabs(shape, 0, 1 << 22):
+            part = tuple(slice(b.start + s.start, b.start + s.stop) for b, s in zip(self.box, core))
+            found[core] = test(part, self.groups[part])
+        return found
 
     def _crop(self, ids) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
         """(crop in the group's box, the same crop in the whole array)."""
@@ -83,6 +106,10 @@ class GiantGroup:
             depth, size = post.interior_depths(own_interior, distance)
             depths.append(depth)
             sizes.append(size)
+        for component in self.huge:
+            depth, size = component.depth()
+            depths.append(np.asarray([depth], np.float32))
+            sizes.append(np.asarray([size], np.int64))
         return np.concatenate(depths), np.concatenate(sizes)
 
     def label(self, height: float, min_size: int, fill_holes: bool, next_id: int) -> list[np.ndarray]:
@@ -114,35 +141,48 @@ class GiantGroup:
             found = int(labels.max())
             sizes.append(np.bincount(labels[write], minlength=found + 1)[1:])
             next_id += found
+        for component in self.huge:
+            sizes.append(component.label(height, min_size, fill_holes, next_id))
+            next_id += sizes[-1].size
         sizes.append(self._leftovers(min_size, fill_holes, next_id))
         return sizes
 
     def _leftovers(self, min_size: int, fill_holes: bool, next_id: int) -> np.ndarray:
-        """Group pixels no batch claimed. Band pixels farther than ``grow`` from any interior
-        (where three objects meet) are background in one pass, then filled from the nearest
-        object as holes: so here, a piece that touches labelled objects goes to the nearest
-        (or to background without ``fill_holes``); a piece that touches none (a part with no
-        interior) is an object of its own, under ``min_size`` background. Slab by slab (the
-        unclaimed band can be one piece across the whole group). Returns the new sizes."""
+        """Group pixels no batch claimed. With ``grow``, band pixels farther than that from
+        any interior (where three objects meet, or along an object's surface) are background
+        in one pass, then filled from the nearest object where they are holes: so here, a
+        piece that touches labelled objects goes to the nearest where it is enclosed, else
+        to background (always, without ``fill_holes``). Without ``grow`` the watershed
+        floods every object pixel: such a piece goes to the nearest object. A piece that
+        touches none (a part with no interior) is an object of its own, under ``min_size``
+        background. Slab by slab (the unclaimed band can be one piece across the whole
+        group). Returns the new sizes."""
         region = self.groups[self.box]
         pieces = self.components  # its work is done: reused, as it is as large as the box
-        count = ndi.label(region == self.gid, output=pieces)
+        count = ndi.label(self._pixels_where(lambda _, found: found == self.gid), output=pieces)
         touched = np.zeros(count + 1, bool)
         for _core, crop in _slabs(region.shape, LEFTOVER_HALO):
             near_labels = ndi.binary_dilation(region[crop] < 0)
             touched[np.unique(pieces[crop][near_labels])] = True
         touched[0] = False
+        beyond_grow = self.grow is not None
+        fills = fill_holes or not beyond_grow
+        reach, is_open = self._open_reaches() if fill_holes and beyond_grow else (None, None)
         for core, crop in _slabs(region.shape, LEFTOVER_HALO):
             held, labelled = pieces[crop], region[crop] < 0
             fill = touched[held] & (region[crop] == self.gid)
-            if fill_holes and fill.any() and labelled.any():
+            if reach is not None:
+                fill &= ~is_open[reach[crop]]
+            if fills and fill.any() and labelled.any():
                 _, nearest = ndi.distance_transform_edt(~labelled, return_indices=True)
                 values = region[crop][tuple(nearest)]
             else:
                 values = np.zeros(held.shape, np.int32)
             inner = tuple(slice(c.start - k.start, c.stop - k.start) for c, k in zip(core, crop))
             region[core][fill[inner]] = values[inner][fill[inner]]
-        sizes = np.bincount(pieces.ravel(), minlength=count + 1)
+        sizes = np.zeros(count + 1, np.int64)
+        for core, _ in _slabs(region.shape, 0, 1 << 22):  # (bincount of the box: 8 B/px)
+            sizes += np.bincount(pieces[core].ravel(), minlength=count + 1)
         keep = ~touched & (sizes >= min_size)
         keep[0] = False
         new_ids = np.zeros(count + 1, np.int32)
@@ -151,6 +191,20 @@ class GiantGroup:
             left = region[plane] == self.gid
             region[plane][left] = new_ids[pieces[plane][left]]
         return sizes[keep]
+
+
+    def _open_reaches(self) -> tuple[np.ndarray, np.ndarray]:
+        """(reaches, open): the connected pieces of the box's unlabelled pixels (background
+        and leftovers, face connectivity as in hole filling), and which reach the box's
+        edge, i.e. the background around the group: those are no holes."""
+        reach = scratch_zeros(self.components.shape, np.int32)
+        count = ndi.label(self._pixels_where(lambda _, found: (found == self.gid) | (found == 0)),
+                          output=reach)
+        is_open = np.zeros(count + 1, bool)
+        for axis in range(reach.ndim):
+            is_open[np.unique(np.take(reach, [0, reach.shape[axis] - 1], axis=axis))] = True
+        is_open[0] = False
+        return reach, is_open
 
 
 # Planes of context around a slab of leftovers: the nearest object is a few pixels away.

@@ -112,3 +112,96 @@ def test_a_confluent_sheet_labelled_by_its_interior_components(shape, n_cells, m
     assert pieces.max() == whole.max() and (pieces > 0).all()
     assert partition_agreement(whole, pieces) > 0.99
     assert partition_agreement(cells, pieces) > 0.97
+
+
+def _chain_of_discs(shape=(200, 600), radius: int = 6, spacing: int = 10):
+    """Touching discs along a winding path, their interiors joined by necks: one interior
+    component (no boundary predicted between them) whose box spans the image."""
+    rows, cols = np.indices(shape)
+    discs = np.zeros(shape, np.int32)
+    for index, x in enumerate(range(radius + 2, shape[1] - radius - 2, spacing), 1):
+        y = shape[0] / 2 + 40 * np.sin(x / shape[1] * 2 * np.pi)
+        discs[((rows - y) ** 2 + (cols - x) ** 2 <= radius**2) & (discs == 0)] = index
+    interior = discs > 0
+    return discs, ndi.binary_dilation(interior), interior
+
+
+def test_a_huge_interior_component_is_labelled_block_by_block(monkeypatch):
+    """One interior component whose box is above the giant size: labelled in blocks of its
+    box (both axes cut), the discs cut by block borders joined again: the objects of one
+    pass."""
+    from unet_studio.models import huge_components
+
+    discs, objects, interior = _chain_of_discs()
+    options = dict(min_size=4, seed_height=1.0)
+    whole = labels_from_masks(objects, interior, batch_pixels=objects.size, **options)
+    calls = []
+    original = huge_components.HugeComponent._block_labels
+    monkeypatch.setattr(huge_components.HugeComponent, "_block_labels",
+                        lambda self, *a: calls.append(a[0]) or original(self, *a))
+    monkeypatch.setattr(huge_components, "DEPTH_CAP", 8)  # (the discs are 6 deep)
+    pieces = labels_from_masks(objects, interior, batch_pixels=1024, giant_pixels=4096, **options)
+    assert len(calls) >= 8 and len({c[0].start for c in calls}) >= 2  # blocks in both axes
+    assert whole.max() == discs.max()
+    assert pieces.max() == whole.max()
+    np.testing.assert_array_equal(pieces > 0, whole > 0)
+    # (the necks between discs are flat: which disc a neck pixel joins is a watershed tie)
+    assert partition_agreement(whole, pieces) > 0.98
+    assert partition_agreement(discs, pieces) > 0.95
+
+
+def test_a_long_thin_structure_across_a_stack_is_one_object(monkeypatch):
+    """A tube winding through the whole stack (a neurite): its box is huge although it holds
+    few pixels; block by block (empty blocks skipped) it is still one object, as in one
+    pass."""
+    from unet_studio.models import huge_components
+
+    shape = (80, 112, 112)
+    z, y, x = np.indices(shape)
+    t = z / shape[0] * np.pi  # half a turn of a helix, ~1.6 px further each plane
+    tube = (y - 56 - 40 * np.cos(t)) ** 2 + (x - 56 - 40 * np.sin(t)) ** 2 <= 9
+    assert ndi.label(tube)[1] == 1
+    objects = ndi.binary_dilation(tube)
+    options = dict(min_size=4, seed_height=2.0)  # (lower, its surface's steps split it)
+    whole = labels_from_masks(objects, tube, batch_pixels=objects.size, **options)
+    monkeypatch.setattr(huge_components, "DEPTH_CAP", 4)  # (the tube is 3 deep): small blocks
+    blocks = []
+    original = huge_components.HugeComponent.blocks
+    monkeypatch.setattr(huge_components.HugeComponent, "blocks",
+                        lambda self: (blocks.append(core) or core for core in original(self)))
+    pieces = labels_from_masks(objects, tube, batch_pixels=2048, giant_pixels=8192, **options)
+    starts = {tuple(s.start for s in core) for core in blocks}
+    assert len({start[0] for start in starts}) >= 2 and len(starts) == len(blocks) >= 4
+    assert whole.max() == 1 and pieces.max() == 1
+    np.testing.assert_array_equal(pieces > 0, whole > 0)
+
+
+def test_touching_nuclei_without_a_predicted_boundary_keep_one_pass_outlines(monkeypatch):
+    """3D nuclei touching with no boundary predicted between them (one interior component
+    across the stack), anisotropic, the band limited by ``grow``: block by block, the
+    objects and their outlines are those of one pass. (Band pixels beyond ``grow`` on the
+    objects' outer surface are background there; they used to be given to the nearest
+    object when the group was too large for one piece.)"""
+    from unet_studio.models import huge_components
+
+    rng = np.random.default_rng(3)
+    interior = np.zeros((20, 96, 96), bool)
+    z, y, x = np.ogrid[-2:3, -5:6, -5:6]
+    ball = (2 * z) ** 2 + y**2 + x**2 <= 25
+    for corner in (rng.uniform(0, 1, (120, 3)) * (np.asarray(interior.shape) - ball.shape)).astype(int):
+        interior[tuple(slice(c, c + n) for c, n in zip(corner, ball.shape))] |= ball
+    objects = ndi.binary_dilation(interior)
+    options = dict(grow=1.5, min_size_fraction=0.05, seed_height_fraction=0.2, sampling=(2.0, 1.0, 1.0))
+    whole = labels_from_masks(objects, interior, batch_pixels=objects.size, **options)
+    monkeypatch.setattr(huge_components, "DEPTH_CAP", 6)  # (the balls are 5 deep): 2+ blocks
+    blocks = []
+    original = huge_components.HugeComponent.blocks
+    monkeypatch.setattr(huge_components.HugeComponent, "blocks",
+                        lambda self: (blocks.append(core) or core for core in original(self)))
+    pieces = labels_from_masks(objects, interior, batch_pixels=2048, giant_pixels=8192, **options)
+    assert len({tuple(s.start for s in core) for core in blocks}) >= 2
+    assert (whole > 0).sum() < objects.sum() * 0.95  # grow leaves part of the band out
+    outline_differs = int(((pieces > 0) != (whole > 0)).sum())
+    assert outline_differs <= 0.001 * objects.sum()  # (a few enclosed pockets between crops)
+    assert abs(int(pieces.max()) - int(whole.max())) <= 1 and whole.max() >= 10
+    assert partition_agreement(whole, pieces) > 0.97
