@@ -199,7 +199,8 @@ class SegmentPanel(SegmentChoices, QWidget):
             iter_segment(job, self.session.library, self._live, net), notify=host.notify,
             action="Prediction", on_progress=self._on_progress, on_result=self._on_result,
             on_aborted=self._on_aborted, on_finished=self._on_finished, on_error=self._on_error,
-            host=host, task=f"segmenting {image.name} with {self.session.model.name}",
+            host=host, task=f"segmenting {image.name} with {self.session.model.name} "
+                           "(closing stops it before it finishes)",
         )  # fmt: skip
 
     def _live_destination(self, job) -> LiveLabelsDestination | None:

@@ -160,7 +160,8 @@ class TrainPanel(QWidget):
             notify=session.host.notify, action="Fine-tuning", on_progress=self._on_progress,
             on_result=self._on_result, on_aborted=self._on_aborted, on_finished=self._on_finished,
             on_error=lambda e: self.status.setText(describe_error(e, "Fine-tuning")),
-            host=session.host, task=f"fine-tuning {session.model.name} on {described}",
+            host=session.host, task=f"fine-tuning {session.model.name} on {described} "
+                 "(closing stops it; the best weights so far are kept)",
         )  # fmt: skip
         self.worker.paused.connect(lambda: self.status.setText("Paused."))
         self.worker.resumed.connect(lambda: self.status.setText("Training…"))
