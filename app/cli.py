@@ -8,6 +8,7 @@ that ``unet-studio --help`` stays instant.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import logging
 import sys
@@ -66,6 +67,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(modules[command].run(args) or 0)
     except UserError as error:
         print(f"unet-studio: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        where = f"{error.filename}: " if error.filename else ""  # (a zarr chunk, a TIFF)
+        print(f"unet-studio: error: {where}the disk is full ({error.strerror}); nothing was "
+              "kept of the unfinished output", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("unet-studio: interrupted", file=sys.stderr)

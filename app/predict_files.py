@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ def _run(generator, on_progress, path: Path) -> None:
                 on_progress(progress.done, progress.total)
     except StopIteration:
         return
+    except DiskSpaceError as error:  # a working file of the labelling: the disk is full
+        raise UserError(f"{path}: {error.strerror}") from None
     except ValueError as error:
         raise InputFileError(path, str(error)) from None
     finally:

@@ -132,6 +132,7 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, com
     temporary = temporary_sibling(path)
     try:
         mapped = tifffile.memmap(temporary, shape=shape, dtype=dtype, **options)
+        _reserve_disk(temporary, path)
         yield mapped
         mapped.flush()
         del mapped
@@ -143,6 +144,20 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, com
     except BaseException:
         remove_quietly(temporary)
         raise
+
+
+def _reserve_disk(temporary: Path, path: Path) -> None:
+    """The streamed file's disk space, taken now: tifffile leaves it sparse, and a page of a
+    memory map that finds the disk full when first written kills the process (SIGBUS)."""
+    from unet_studio.app.errors import UserError
+    from unet_studio.models.scratch import DiskSpaceError, reserve_space
+
+    with open(temporary, "r+b") as handle:
+        try:
+            reserve_space(handle.fileno(), temporary.stat().st_size, path.parent,
+                          f"the output {path.name}", hint="or write it to another disk")
+        except DiskSpaceError as error:
+            raise UserError(error.strerror) from None
 
 
 def _compress_into(path: Path, temporary: Path, *, axes, scale, units, kind, dtype, ome) -> None:

@@ -46,6 +46,7 @@ from unet_studio.app.qt.workers import (
     set_progress,
     start_engine,
 )
+from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)
 
@@ -183,13 +184,18 @@ class SegmentPanel(SegmentChoices, QWidget):
         except UserError as error:
             host.notify(str(error), "error")
             return
+        try:  # labels too large for RAM live in a working file: its disk space, taken now
+            live = self._live_destination(job)
+        except DiskSpaceError as error:
+            host.notify(f"Prediction not started: {error.strerror}", "error")
+            return
         self._job_image = image.name
         if "C" in (request.axes or image.axes).upper():
             self.session.record_channel(request.channel)  # training learns from this channel
         self._set_running(True, f"Segmenting {image.name} with {self.session.model.name}…")
         if hasattr(host, "start_progress"):
             self._bar = host.start_progress(f"Segmenting {image.name}", 1)
-        self._live = self._live_destination(job)
+        self._live = live
         axes = (request.axes or image.axes).upper()
         self._redraw.start(job.target if self._live is not None else None, job.labels_shape,
                            [a for a, letter in enumerate(axes) if letter != "C"], self._bar)

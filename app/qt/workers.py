@@ -193,8 +193,12 @@ def set_progress(bar, value: int) -> None:
 
 def describe_error(error: BaseException, action: str) -> str:
     """One line for the user: a UserError's own message, otherwise what failed and why."""
+    from unet_studio.models.scratch import DiskSpaceError
+
     if isinstance(error, UserError):
         return str(error)
+    if isinstance(error, DiskSpaceError):  # says where, how much and what to do
+        return f"{action} stopped: {error.strerror}"
     return f"{action} failed: {type(error).__name__}: {error}"
 
 

@@ -212,3 +212,74 @@ def test_a_folder_output_refuses_before_writing_any_file(tmp_path, model_dir, ca
                  "--output-type", "mask", "--device", "cpu"]) == 2
     assert "frame1_mask.tif: already exists" in capsys.readouterr().err
     assert files_in(out) == ["frame1_mask.tif"] and (out / "frame1_mask.tif").read_bytes() == b"kept"
+
+
+def _full_disk_after(monkeypatch, allowed: int) -> None:
+    """The disk is full once ``allowed`` files have had their space reserved."""
+    import errno
+    import os
+
+    calls = []
+
+    def fallocate(fd, offset, length):
+        calls.append(length)
+        if len(calls) > allowed:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", fallocate, raising=False)
+
+
+def test_a_full_disk_for_the_output_is_one_line_and_leaves_nothing(tmp_path, model_dir, capsys,
+                                                                    monkeypatch):
+    """The streamed output's space is taken before any tile runs: a full disk is an error
+    naming where (not a crash when a memory-mapped page is first written)."""
+    source = stack_file(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    _full_disk_after(monkeypatch, allowed=0)
+    assert main(["predict", str(source), "-o", str(out / "labels.tif"), "--model",
+                 str(model_dir), "--device", "cpu"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error[-1].startswith("unet-studio: error: not enough disk space in ")
+    assert "the output labels.tif" in error[-1] and str(out) in error[-1]
+    assert files_in(out) == []
+
+
+def test_a_full_disk_for_the_working_files_is_one_line_naming_the_input(tmp_path, model_dir,
+                                                                         capsys, monkeypatch):
+    from unet_studio.models.scratch import RAM_LIMIT_ENV
+
+    source = stack_file(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+    monkeypatch.setenv(RAM_LIMIT_ENV, "0.001")  # every working array is a file
+    _full_disk_after(monkeypatch, allowed=1)  # the output's space, then nothing
+    assert main(["predict", str(source), "-o", str(out / "labels.tif"), "--model",
+                 str(model_dir), "--device", "cpu"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith(f"unet-studio: error: {source}: not enough disk space in ")
+    assert "a working array" in error and "UNET_STUDIO_SCRATCH_DIR" in error
+    assert files_in(out) == []
+
+
+def test_a_disk_that_fills_while_writing_is_one_line_and_leaves_nothing(tmp_path, model_dir,
+                                                                          capsys, monkeypatch):
+    """A Zarr output's chunks are plain file writes: the disk filling up mid-run is one line,
+    exit 2, no half-written output."""
+    import errno
+
+    from unet_studio.models import pipeline
+
+    source = stack_file(tmp_path)
+    out = tmp_path / "out"
+    out.mkdir()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out / "labels.zarr" / "0" / "c"))
+
+    monkeypatch.setattr(pipeline, "_group_labels", full)  # when the labels are written
+    assert main(["predict", str(source), "-o", str(out / "labels.zarr"), "--model",
+                 str(model_dir), "--device", "cpu"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("unet-studio: error: ") and "the disk is full" in error
+    assert files_in(out) == []

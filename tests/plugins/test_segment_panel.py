@@ -263,6 +263,34 @@ def test_labels_too_big_for_memory_live_in_a_file_and_are_saved(studio, qtbot, n
     reopened.close()
 
 
+def test_no_disk_space_for_the_labels_file_is_a_message_not_a_crash(studio, qtbot, nuclei_crop,
+                                                                    monkeypatch):
+    """Labels too large for RAM need a working file: with the disk full the run does not
+    start (said in a notification naming the folder), the panel stays ready, nothing of the
+    image's labels changes."""
+    import errno
+    import os
+
+    from unet_studio.models.scratch import RAM_LIMIT_ENV
+
+    def full(fd, offset, length):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setenv(RAM_LIMIT_ENV, "0.1")
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    image, labels = nuclei_crop
+    studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
+    studio.session.show_labels(labels.copy())
+    told = []
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((level, message)))
+    panel = _segment_panel(studio, qtbot)
+    panel.run()
+    assert panel.worker is None and panel.run_button.isEnabled()
+    assert [level for level, _ in told] == ["error"]
+    assert told[0][1].startswith("Prediction not started: not enough disk space in ")
+    np.testing.assert_array_equal(studio.host.current_labels(), labels)
+
+
 def test_object_options_override_the_models_post_processing(studio, qtbot, test_data_dir):
     """The Objects row: "model" keeps the model's defaults; a minimum size larger than the
     image leaves no object; a deeper split depth than the model's (20 % of the typical radius,
