@@ -15,7 +15,9 @@ memory-mapped by the measured process, as the pipeline's scratch masks are:
   form one component as large as the stack (labelled block by block).
 
 Each variant runs ``labels_from_masks`` with the default model's options in a fresh process
-(peak RSS growth over the process after imports, ``VmHWM``; Linux); the labels are compared
+(peak RSS growth over the process after imports, ``VmHWM``; Linux; and the peak of its
+anonymous part, ``RssAnon`` sampled every 20 ms: the rest are pages of files, the masks and
+the scratch files, which the kernel can write back and drop); the labels are compared
 (share of object pixels on which the two agree once objects are matched: 1.0 = the same
 objects). ``--write`` puts the table into ``benchmarks/results/labels_memory.md``.
 """
@@ -46,13 +48,29 @@ def high_water():  # VmHWM, of this process only (ru_maxrss may include the fork
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM"):
             return int(line.split()[1]) / 1024
+def anonymous():  # RssAnon: memory only this process holds (file-backed pages the kernel
+    for line in open("/proc/self/status"):  # can write back and drop are not in it)
+        if line.startswith("RssAnon"):
+            return int(line.split()[1]) / 1024
+import threading
+peak_anon, running = [anonymous()], [True]
+def sample():
+    while running[0]:
+        peak_anon.append(max(peak_anon[-1], anonymous()))
+        time.sleep(0.02)
+sampler = threading.Thread(target=sample, daemon=True)
+anon_before = anonymous()
 before = high_water()
+sampler.start()
 start = time.perf_counter()
 labels = labels_from_masks(objects, interior, **sizes, **options)
 seconds = time.perf_counter() - start
+running[0] = False
+sampler.join()
 grown = high_water() - before
 np.save(folder + "/labels_" + variant + ".npy", np.asarray(labels))
-print(json.dumps({"seconds": seconds, "grown_mib": grown, "objects": int(labels.max())}))
+print(json.dumps({"seconds": seconds, "grown_mib": grown, "objects": int(labels.max()),
+                  "anon_mib": peak_anon[-1] - anon_before}))
 """
 
 
@@ -123,7 +141,8 @@ def measure(name: str, masks, folder: Path, variants=("one pass", "batched")) ->
     for variant, result in results.items():
         rows.append(f"| {name} {'x'.join(map(str, objects.shape))} ({pixels / 1e6:.1f} M px) | {variant} "
                     f"| {result['seconds']:.1f} | {result['grown_mib']:.0f} MiB "
-                    f"({result['grown_mib'] * 2**20 / pixels:.1f} B/px) | {result['objects']} "
+                    f"({result['grown_mib'] * 2**20 / pixels:.1f} B/px) "
+                    f"| {result['anon_mib']:.0f} MiB | {result['objects']} "
                     f"| {same:.5f} |")
         print(rows[-1], flush=True)
     return rows
@@ -141,8 +160,8 @@ def main() -> None:
                         help="skip one pass (for stacks it would need too much memory for)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    header = ["| stack | labelling | seconds | peak RSS growth | objects | agreement |",
-              "|---|---|---|---|---|---|"]
+    header = ["| stack | labelling | seconds | peak RSS growth | of it anonymous | objects | agreement |",
+              "|---|---|---|---|---|---|---|"]
     print("\n".join(header), flush=True)
     rows = []
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:

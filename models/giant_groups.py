@@ -24,6 +24,7 @@ from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
 from unet_studio.models.huge_components import HugeComponent
+from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.scratch import scratch_zeros
 
 # Pixels of the boundary band a batch reaches beyond its interior without ``grow``.
@@ -39,12 +40,17 @@ class GiantGroup:
 
         self.groups, self.objects, self.interior = groups, objects, interior
         self.gid, self.box, self.grow, self.sampling = gid, box, grow, sampling
+        # Whole-array buffers in scratch files: their resident pages are let go as work
+        # moves on (else every page touched stays in the process's RSS).
+        self.pages = PageReleaser(groups, objects, interior)
         shape = tuple(s.stop - s.start for s in box)
         self.components = scratch_zeros(shape, np.int32)
+        self.pages.add(self.components)
         # Face connectivity: a thin boundary band leaks diagonally, and components joined
         # that way would make one component as large as the group.
         count = ndi.label(self._pixels_where(lambda part, region: (region == gid) & np.asarray(
             interior[part], bool)), output=self.components)
+        self.pages.release()
         self.boxes = ndi.find_objects(self.components)
         cells = np.asarray(sampling if sampling is not None else (1.0,) * len(box), float)
         self.margin = 1 + (math.ceil(float(grow) / cells.min()) + 1 if grow is not None
@@ -67,9 +73,12 @@ class GiantGroup:
         groups array there; no temporary of the whole box."""
         shape = tuple(s.stop - s.start for s in self.box)
         found = scratch_zeros(shape, bool)
+        pages = PageReleaser(found)
         for core, _ in _slabs(shape, 0, 1 << 22):
             part = tuple(slice(b.start + s.start, b.start + s.stop) for b, s in zip(self.box, core))
             found[core] = test(part, self.groups[part])
+            self.pages.tick(6 << 22)
+            pages.tick(1 << 22)
         return found
 
     def _crop(self, ids) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
@@ -124,6 +133,7 @@ class GiantGroup:
         sizes = []
         for ids in self.batches:
             whole, free, own_interior, distance, components, mine = self._batch(ids)
+            self.pages.tick(10 * own_interior.size)
             markers, count = post.peak_markers(own_interior, distance, height)
             # Neighbours outside the batch take part as whole markers (not written), those
             # with a seed only: a component without one is flooded, as in one pass.
@@ -144,7 +154,9 @@ class GiantGroup:
         for component in self.huge:
             sizes.append(component.label(height, min_size, fill_holes, next_id))
             next_id += sizes[-1].size
+            self.pages.release()
         sizes.append(self._leftovers(min_size, fill_holes, next_id))
+        self.pages.release()
         return sizes
 
     def _leftovers(self, min_size: int, fill_holes: bool, next_id: int) -> np.ndarray:
@@ -160,10 +172,12 @@ class GiantGroup:
         region = self.groups[self.box]
         pieces = self.components  # its work is done: reused, as it is as large as the box
         count = ndi.label(self._pixels_where(lambda _, found: found == self.gid), output=pieces)
+        self.pages.release()
         touched = np.zeros(count + 1, bool)
         for _core, crop in _slabs(region.shape, LEFTOVER_HALO):
             near_labels = ndi.binary_dilation(region[crop] < 0)
             touched[np.unique(pieces[crop][near_labels])] = True
+            self.pages.tick(8 * near_labels.size)
         touched[0] = False
         beyond_grow = self.grow is not None
         fills = fill_holes or not beyond_grow
@@ -180,6 +194,7 @@ class GiantGroup:
                 values = np.zeros(held.shape, np.int32)
             inner = tuple(slice(c.start - k.start, c.stop - k.start) for c, k in zip(core, crop))
             region[core][fill[inner]] = values[inner][fill[inner]]
+            self.pages.tick(12 * held.size)
         sizes = np.zeros(count + 1, np.int64)
         for core, _ in _slabs(region.shape, 0, 1 << 22):  # (bincount of the box: 8 B/px)
             sizes += np.bincount(pieces[core].ravel(), minlength=count + 1)
@@ -198,8 +213,10 @@ class GiantGroup:
         and leftovers, face connectivity as in hole filling), and which reach the box's
         edge, i.e. the background around the group: those are no holes."""
         reach = scratch_zeros(self.components.shape, np.int32)
+        self.pages.add(reach)
         count = ndi.label(self._pixels_where(lambda _, found: (found == self.gid) | (found == 0)),
                           output=reach)
+        self.pages.release()
         is_open = np.zeros(count + 1, bool)
         for axis in range(reach.ndim):
             is_open[np.unique(np.take(reach, [0, reach.shape[axis] - 1], axis=axis))] = True

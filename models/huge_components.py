@@ -26,12 +26,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
-from unet_studio.models.mapped import release_pages
 
 # Deepest distance (pixels of the finest axis) the blocks' distance maps see.
 DEPTH_CAP = 16
-# Pages of the whole-array working buffers handed back after this many blocks.
-RELEASE_EVERY_BLOCKS = 16
 
 
 class _Joins:
@@ -121,6 +118,7 @@ class HugeComponent:
             if own.any():
                 deepest = max(deepest, float(distance[inner][own].max()))
                 size += int(own.sum())
+            self.group.pages.tick(12 * mine.size)
         return deepest, size
 
     def label(self, height: float, min_size: int, fill_holes: bool, next_id: int) -> np.ndarray:
@@ -128,7 +126,7 @@ class HugeComponent:
         ``next_id`` on; returns their sizes (dropped ones, under ``min_size``, as 0)."""
         self.first = self.next = next_id
         joins, sizes = _Joins(), []
-        for done, core in enumerate(self.blocks()):
+        for core in self.blocks():
             labels, crop, whole, ours = self._block_labels(core, height, fill_holes)
             ids = self._ids_of(labels, crop, core, whole, ours, joins)
             region = self.group.groups[whole]
@@ -139,9 +137,7 @@ class HugeComponent:
             region[write] = -ids[labels[write]]
             written = np.bincount(ids[labels[write]] - self.first, minlength=len(joins.parent))
             sizes.append(written)
-            if done % RELEASE_EVERY_BLOCKS == RELEASE_EVERY_BLOCKS - 1:
-                release_pages(self.group.groups)
-                release_pages(self.group.components)
+            self.group.pages.tick(12 * labels.size)
         total = np.zeros(len(joins.parent), np.int64)
         for part in sizes:
             total[: part.size] += part
@@ -209,6 +205,7 @@ class HugeComponent:
                 region = g.groups[whole]
                 ours = (region <= -self.first) & (region > -self.next)
                 region[ours] = remap[-region[ours] - self.first]
+                g.pages.tick(8 * region.size)
         merged[merged < max(min_size, 1)] = 0
         return merged
 
