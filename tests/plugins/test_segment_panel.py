@@ -9,6 +9,18 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
+def _assert_saved_in_the_project(studio, shown) -> None:
+    """The project, once its autosave is done, reopens with ``shown`` as its one image's labels."""
+    from unet_studio.app.project import Project
+
+    project = studio.session.project
+    assert project is not None and project.flush(timeout=30)
+    reopened = Project.open(project.path)
+    (ref,) = reopened.images
+    np.testing.assert_array_equal(reopened.labels(ref.id), shown)
+    reopened.close()
+
+
 def _segment_panel(studio, qtbot):
     from unet_studio.app.qt.segment_panel import SegmentPanel
 
@@ -215,7 +227,6 @@ def test_redraw_regions_map_to_the_labels_and_the_slice_on_screen():
 def test_streamed_prediction_of_a_new_image_is_saved_in_the_project(studio, qtbot, nuclei_crop):
     """The empty labels a first run streams into are not snapshotted at the click; the
     finished prediction is, so reopening the project gives back exactly what is shown."""
-    from unet_studio.app.project import Project
 
     image, _ = nuclei_crop
     studio.viewer.add_image(image[:4], name="nuclei", metadata={"axes": "ZYX"})
@@ -224,13 +235,8 @@ def test_streamed_prediction_of_a_new_image_is_saved_in_the_project(studio, qtbo
     with qtbot.waitSignal(panel.finished, timeout=60_000):
         panel.run()
     shown = studio.host.current_labels().copy()
-    project = studio.session.project
-    assert project is not None and shown.any()
-    assert project.flush(timeout=30)
-    reopened = Project.open(project.path)
-    (ref,) = reopened.images
-    np.testing.assert_array_equal(reopened.labels(ref.id), shown)
-    reopened.close()
+    assert shown.any()
+    _assert_saved_in_the_project(studio, shown)
 
 
 def test_labels_too_big_for_memory_live_in_a_file_and_are_saved(studio, qtbot, nuclei_crop,
@@ -239,7 +245,6 @@ def test_labels_too_big_for_memory_live_in_a_file_and_are_saved(studio, qtbot, n
     temporary file: the layer shows them, napari's brush edits them, the project saves them
     (its complete save reads them chunk by chunk), and reopening gives back what is shown."""
     from unet_studio.app import project_arrays
-    from unet_studio.app.project import Project
     from unet_studio.models.scratch import RAM_LIMIT_ENV
 
     monkeypatch.setenv(RAM_LIMIT_ENV, "0.1")  # 100 KiB: the 12x96x96 labels take 432 KiB
@@ -255,12 +260,7 @@ def test_labels_too_big_for_memory_live_in_a_file_and_are_saved(studio, qtbot, n
     layer.paint((5, 40, 40), 77)  # napari's own brush, on the file-backed labels
     shown = np.array(layer.data)
     assert (shown == 77).any()
-    project = studio.session.project
-    assert project.flush(timeout=30)
-    reopened = Project.open(project.path)
-    (ref,) = reopened.images
-    np.testing.assert_array_equal(reopened.labels(ref.id), shown)
-    reopened.close()
+    _assert_saved_in_the_project(studio, shown)
 
 
 def test_no_disk_space_for_the_labels_file_is_a_message_not_a_crash(studio, qtbot, nuclei_crop,
