@@ -117,8 +117,5 @@ def main(files: Sequence[str | Path] = (), *, load_sample: bool | None = None,
     import napari
 
     open_studio(files, load_sample=load_sample, project=project)
-    napari.run()
-    from unet_studio.app.qt.workers import finish_engine_work
-
-    finish_engine_work()  # a round cancelled by closing the window keeps its checkpoint
+    napari.run()  # (work still running when it ends is waited for: workers.finish_engine_work)
     return 0
