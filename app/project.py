@@ -135,11 +135,12 @@ class Project:
         files are known. (Not by file alone: the channels of one file split into layers
         share it.)"""
         for ref in self.images:
-            if ref.name == name and (not source or not ref.path or self._same_file(ref, source)):
+            if ref.name == name and (not source or not ref.path or self.same_file(ref, source)):
                 return ref
         return None
 
-    def _same_file(self, ref: ImageRef, source: str) -> bool:
+    def same_file(self, ref: ImageRef, source: str) -> bool:
+        """Is ``source`` (a path) the file of the project image ``ref``?"""
         return ref.path == source or self.resolve_image_path(ref.id) == Path(source)
 
     def image(self, image_id: str) -> ImageRef:

@@ -241,6 +241,11 @@ class NapariHost(CanvasTools):
         if name and len(images) == 1 and name not in self.viewer.layers:
             images[0].name = name
 
+    def rename_image(self, old: str, new: str) -> None:
+        """Rename the image layer ``old`` (its labels and results follow, as when the user
+        renames it)."""
+        self.viewer.layers[old].name = new
+
     def show_image(self, data, *, name: str, channel_axis: int | None = None) -> None:
         """Show a result image (e.g. probabilities ``(C, *spatial)``) over the current image."""
         layers = self.viewer.layers

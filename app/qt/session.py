@@ -223,11 +223,14 @@ class StudioSession(QObject):
     def _open_project_images(self, project: Project) -> None:
         """Open the project's images that are not open yet, from their files, so that opening
         a project brings the work back (each image's corrections return when it becomes
-        current); a warning names any image whose file cannot be found."""
+        current); a warning names any image whose file cannot be found. An image open under
+        another name (its file opened before the project, the project having renamed it) is
+        that image: it takes the project's name instead of being opened twice."""
         opener = getattr(self.host, "open_image_file", None)
         if opener is None or not hasattr(self.host, "image_names"):
             return
         open_refs = {ref.id for ref in map(self._ref_of_open_image, self.host.image_names()) if ref}
+        self._adopt_renamed_images(project, open_refs)
         for ref in project.images:
             if ref.id in open_refs:
                 continue
@@ -240,6 +243,31 @@ class StudioSession(QObject):
                 opener(path, name=ref.name)
             except (UserError, OSError, ValueError) as error:
                 self.host.notify(f"project image {ref.name} not opened: {error}", "warning")
+
+    def _adopt_renamed_images(self, project: Project, open_refs: set[str]) -> None:
+        """Rename an open image layer that stands for no project image to the project's name
+        for the image from its file, where that pairing is certain: one such layer from the
+        file, one project image from it not open yet, and its name free (the channels of one
+        file, split into layers, are never guessed). Adds the adopted ids to ``open_refs``."""
+        rename = getattr(self.host, "rename_image", None)
+        source_of = getattr(self.host, "image_source", None)
+        if rename is None or source_of is None:
+            return
+        loose = {name: source_of(name) for name in self.host.image_names()
+                 if self._ref_of_open_image(name) is None}
+        for ref in project.images:
+            if ref.id in open_refs or not ref.path or ref.name in self.host.image_names():
+                continue
+            layers = [name for name, source in loose.items()
+                      if source and project.same_file(ref, source)]
+            if len(layers) != 1:
+                continue
+            rivals = [other for other in project.images if other.id not in open_refs
+                      and other.path and project.same_file(other, loose[layers[0]])]
+            if len(rivals) == 1:
+                rename(layers[0], ref.name)
+                open_refs.add(ref.id)
+                del loose[layers[0]]
 
     def ensure_project(self) -> Project:
         """The open project, or a new autosave project in the user folder."""

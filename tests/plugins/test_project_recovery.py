@@ -310,3 +310,17 @@ def test_a_renamed_image_keeps_its_labels_and_corrections(studio, make_napari_vi
         assert reopened.ensure_reviewed().mask[2].all()
     finally:
         reopened.close_project()
+
+    # Its file opened first (under the file's name), then the project: that layer is the
+    # project's image, renamed, not opened a second time.
+    viewer = make_napari_viewer()
+    reopened = session_for(viewer)
+    viewer.open(tmp_path / "nuclei.tif", plugin="unet-studio")
+    try:
+        reopened.open_project(tmp_path / "project")
+        assert [layer.name for layer in viewer.layers if layer.name != "reviewed"] == \
+            ["cells", "cells labels"]
+        np.testing.assert_array_equal(reopened.host.current_labels(), labels)
+        assert reopened.current_image_id() == image_id
+    finally:
+        reopened.close_project()
