@@ -164,6 +164,8 @@ def main() -> None:
               "|---|---|---|---|---|---|---|"]
     print("\n".join(header), flush=True)
     rows = []
+    if args.folder:
+        Path(args.folder).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         stacks = {"nuclei": lambda: nuclei_masks(args.tiles), "tissue": tissue_masks,
                   "no-boundary": no_boundary_masks}

@@ -30,6 +30,7 @@ from unet_studio.models import postprocess as post
 from unet_studio.models.giant_groups import GiantGroup
 from unet_studio.models.mapped import PageReleaser, release_pages
 from unet_studio.models.scratch import scratch_zeros
+from unet_studio.models.slab_label import label_by_slabs
 
 # Pixels per batch: groups starting in one block of about this size are labelled together
 # (~100 MB of working memory; a 1024 x 1024 image is one batch).
@@ -117,8 +118,9 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
     shape = tuple(objects.shape)
     groups = scratch_zeros(shape, np.int32)
     structure = ndi.generate_binary_structure(len(shape), len(shape))
-    count = ndi.label(objects, structure=structure, output=groups)
-    boxes = ndi.find_objects(groups)
+    pages = PageReleaser(groups, objects, interior)  # scratch files: resident pages let go
+    count, boxes = label_by_slabs(lambda core: objects[core], shape, groups, structure, pages=pages)
+    pages.release()
     giant = {index + 1 for index, box in enumerate(boxes)
              if box is not None and math.prod(s.stop - s.start for s in box) > giant_pixels}
     batches = group_batches([None if i + 1 in giant else box for i, box in enumerate(boxes)],
@@ -129,8 +131,6 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
     cells = np.asarray(sampling if sampling is not None else (1.0,) * len(shape), float)
     margin = 1 + (math.ceil(float(grow) / cells.min()) if grow is not None else 0)
     lookup = np.zeros(count + 1, bool)
-    pages = PageReleaser(groups, objects, interior)  # scratch files: resident pages let go
-    pages.release()
 
     def batch(ids):
         box = union_box(boxes, ids, margin, shape)

@@ -12,7 +12,7 @@ nearer object as in one pass; only the batch's own objects are written. Band pix
 unclaimed (beyond the margin, or parts with no interior) become objects of their own. An
 interior component whose own box is larger than ``GIANT_PIXELS`` (no boundary predicted
 across the stack, or a long thin structure) is labelled block by block
-(``huge_components``). The group's whole-box arrays are scratch arrays filled slab by slab.
+(``huge_components``). The group's whole-box arrays are scratch arrays, labelled slab by slab.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from unet_studio.models import postprocess as post
 from unet_studio.models.huge_components import HugeComponent
 from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.scratch import scratch_zeros
+from unet_studio.models.slab_label import label_by_slabs
 
 # Pixels of the boundary band a batch reaches beyond its interior without ``grow``.
 BAND_MARGIN = 8
@@ -48,10 +49,8 @@ class GiantGroup:
         self.pages.add(self.components)
         # Face connectivity: a thin boundary band leaks diagonally, and components joined
         # that way would make one component as large as the group.
-        count = ndi.label(self._pixels_where(lambda part, region: (region == gid) & np.asarray(
-            interior[part], bool)), output=self.components)
-        self.pages.release()
-        self.boxes = ndi.find_objects(self.components)
+        count, self.boxes = self._label_where(lambda part, region: (region == gid) & np.asarray(
+            interior[part], bool), self.components)
         cells = np.asarray(sampling if sampling is not None else (1.0,) * len(box), float)
         self.margin = 1 + (math.ceil(float(grow) / cells.min()) + 1 if grow is not None
                            else BAND_MARGIN)
@@ -67,18 +66,17 @@ class GiantGroup:
         self.has_peak = np.zeros(count + 1, bool)
         self.has_peak[list(huge_ids)] = True  # (a component that large has a dome somewhere)
 
-    def _pixels_where(self, test) -> np.ndarray:
-        """A boolean array of the group's box (a scratch file when large), filled slab by slab
-        with ``test(part, region)``: ``part`` a slab in the whole array, ``region`` the
-        groups array there; no temporary of the whole box."""
-        shape = tuple(s.stop - s.start for s in self.box)
-        found = scratch_zeros(shape, bool)
-        pages = PageReleaser(found)
-        for core, _ in _slabs(shape, 0, 1 << 22):
+    def _label_where(self, test, output) -> tuple[int, list]:
+        """Connected pieces (face connectivity) of the group's box where ``test(part,
+        region)`` holds, labelled into ``output`` slab by slab (``slab_label``): ``part`` a
+        slab in the whole array, ``region`` the groups array there. Returns (count, boxes)."""
+
+        def mask_of(core):
             part = tuple(slice(b.start + s.start, b.start + s.stop) for b, s in zip(self.box, core))
-            found[core] = test(part, self.groups[part])
-            self.pages.tick(6 << 22)
-            pages.tick(1 << 22)
+            return test(part, self.groups[part])
+
+        found = label_by_slabs(mask_of, output.shape, output, pages=self.pages)
+        self.pages.release()
         return found
 
     def _crop(self, ids) -> tuple[tuple[slice, ...], tuple[slice, ...]]:
@@ -171,8 +169,7 @@ class GiantGroup:
         group). Returns the new sizes."""
         region = self.groups[self.box]
         pieces = self.components  # its work is done: reused, as it is as large as the box
-        count = ndi.label(self._pixels_where(lambda _, found: found == self.gid), output=pieces)
-        self.pages.release()
+        count, _ = self._label_where(lambda _, found: found == self.gid, pieces)
         touched = np.zeros(count + 1, bool)
         for _core, crop in _slabs(region.shape, LEFTOVER_HALO):
             near_labels = ndi.binary_dilation(region[crop] < 0)
@@ -214,9 +211,7 @@ class GiantGroup:
         edge, i.e. the background around the group: those are no holes."""
         reach = scratch_zeros(self.components.shape, np.int32)
         self.pages.add(reach)
-        count = ndi.label(self._pixels_where(lambda _, found: (found == self.gid) | (found == 0)),
-                          output=reach)
-        self.pages.release()
+        count, _ = self._label_where(lambda _, found: (found == self.gid) | (found == 0), reach)
         is_open = np.zeros(count + 1, bool)
         for axis in range(reach.ndim):
             is_open[np.unique(np.take(reach, [0, reach.shape[axis] - 1], axis=axis))] = True

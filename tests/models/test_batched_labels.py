@@ -205,3 +205,24 @@ def test_touching_nuclei_without_a_predicted_boundary_keep_one_pass_outlines(mon
     assert outline_differs <= 0.001 * objects.sum()  # (a few enclosed pockets between crops)
     assert abs(int(pieces.max()) - int(whole.max())) <= 1 and whole.max() >= 10
     assert partition_agreement(whole, pieces) > 0.97
+
+
+def test_connected_pieces_found_slab_by_slab_change_no_label(nuclei_masks, monkeypatch):
+    """The whole-array steps (object groups of the stack; a giant group's interior
+    components, leftovers and open reaches) label their pieces slab by slab: with slabs of
+    a few planes the labels are those of one slab, pixel for pixel."""
+    from unet_studio.models import slab_label
+
+    objects, interior = nuclei_masks
+    sheet_cells, sheet_objects, sheet_interior = _confluent_sheet((24, 96, 96), 40)
+    cases = [((objects, interior), dict(grow=1.5, min_size_fraction=0.05,
+                                        seed_height_fraction=0.2, sampling=(2.0, 1.0, 1.0))),
+             ((sheet_objects, sheet_interior), dict(min_size=4, seed_height_fraction=0.2,
+                                                    giant_pixels=4096))]
+    for (objects_of, interior_of), options in cases:
+        one_slab = labels_from_masks(objects_of, interior_of, batch_pixels=2048, **options)
+        monkeypatch.setattr(slab_label, "SLAB_PIXELS", 3 * 96 * 96)
+        slabs = labels_from_masks(objects_of, interior_of, batch_pixels=2048, **options)
+        monkeypatch.undo()
+        assert one_slab.max() > 10
+        np.testing.assert_array_equal(slabs, one_slab)
