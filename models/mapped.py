@@ -68,3 +68,21 @@ class PageReleaser:
         for array in self.arrays:
             release_pages(array)
         self.pending = 0
+
+
+def copy_in_slabs(target, source, prefix: tuple = (), *, slab_bytes: int = 64 << 20) -> None:
+    """``target[(*prefix, ...)] = source`` a slab of leading-axis planes at a time (``prefix``:
+    leading indices of ``target``, e.g. a time point), handing back the
+    mapped pages of both as it goes: one assignment of a memory-mapped whole stack into
+    another (the labels of a stack into a streamed output file) would first make every page
+    of both resident. ``target`` may be anything that takes slices (a Zarr array)."""
+    source_shape = tuple(source.shape)
+    if not source_shape:
+        target[(*prefix, Ellipsis)] = source
+        return
+    plane = max(1, int(np.prod(source_shape[1:], dtype=np.int64)) * np.dtype(source.dtype).itemsize)
+    step = max(1, slab_bytes // plane)
+    pages = PageReleaser(target, source)
+    for start in range(0, source_shape[0], step):
+        target[(*prefix, slice(start, start + step))] = source[start:start + step]
+        pages.release()

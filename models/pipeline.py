@@ -17,7 +17,7 @@ import numpy as np
 
 from unet_studio.models import postprocess as post
 from unet_studio.models.inference import iter_run_plan, prepare_plan
-from unet_studio.models.mapped import PageReleaser
+from unet_studio.models.mapped import PageReleaser, copy_in_slabs
 from unet_studio.models.normalize import percentile_range
 from unet_studio.models.provisional import provisional_labels
 from unet_studio.models.scratch import scratch_zeros
@@ -200,7 +200,9 @@ class _StackRun:
             self.done += 1
             yield ImageProgress("predict", self.done, self.total, group_region + progress.region)
         if self.watershed:
-            self.out[(*group, Ellipsis)] = _group_labels(masks, layout, self.options, self.scale)
+            labels = _group_labels(masks, layout, self.options, self.scale)
+            copy_in_slabs(self.out, labels, group)
+            del labels
             self.pages.arrays = [a for a in self.pages.arrays if a is not masks]
             self.done += 1
             yield ImageProgress("postprocess", self.done, self.total, group_region)
