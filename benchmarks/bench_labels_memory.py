@@ -43,7 +43,7 @@ from unet_studio.models.postprocess import labels_from_masks
 folder, variant, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 objects = np.load(folder + "/objects.npy", mmap_mode="r")
 interior = np.load(folder + "/interior.npy", mmap_mode="r")
-sizes = {} if variant == "batched" else {"batch_pixels": objects.size, "giant_pixels": objects.size}
+sizes = {} if variant.startswith("batched") else {"batch_pixels": objects.size, "giant_pixels": objects.size}
 def high_water():  # VmHWM, of this process only (ru_maxrss may include the forking parent's)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM"):
@@ -119,23 +119,37 @@ def no_boundary_masks(shape=(72, 512, 512), n_blobs: int = 9000, seed: int = 0):
     return ndi.binary_dilation(interior), interior
 
 
-def measure(name: str, masks, folder: Path, variants=("one pass", "batched")) -> list[str]:
+def measure(name: str, masks, folder: Path, variants=("one pass", "batched"),
+            threads=(None,)) -> list[str]:
+    """One row per variant (and per labelling thread count of the batched one)."""
+    import os
+
     objects, interior = masks
     np.save(folder / "objects.npy", objects)
     np.save(folder / "interior.npy", interior)
     del objects, interior
     objects = np.load(folder / "objects.npy", mmap_mode="r")
-    results = {}
-    for variant in variants:
-        key = variant.replace(" ", "_")
+    runs = [(variant, None) for variant in variants if variant != "batched"]
+    runs += [("batched", count) for count in threads if "batched" in variants]
+    results, saved = {}, {}
+    for variant, count in runs:
+        label = variant if count is None else f"{variant}, {count} thread{'s' * (count > 1)}"
+        key = variant.replace(" ", "_") + ("" if count is None else f"_{count}")
+        env = dict(os.environ)
+        if count is not None:
+            env["UNET_STUDIO_LABEL_THREADS"] = str(count)
         done = subprocess.run([sys.executable, "-c", CHILD, str(folder), key, json.dumps(OPTIONS)],
-                              capture_output=True, text=True, check=True)
-        results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+                              capture_output=True, text=True, check=True, env=env)
+        results[label] = json.loads(done.stdout.strip().splitlines()[-1])
+        saved[label] = folder / f"labels_{key}.npy"
     from unet_studio.models.metrics import partition_agreement
 
-    same = (partition_agreement(np.load(folder / "labels_one_pass.npy"),
-                                np.load(folder / "labels_batched.npy"))
-            if len(results) == 2 else float("nan"))
+    first = next(label for label in saved if label != "one pass")
+    same = (partition_agreement(np.load(saved["one pass"]), np.load(saved[first]))
+            if "one pass" in saved else float("nan"))
+    for label in saved:  # thread counts never change a label
+        if label not in ("one pass", first):
+            assert np.array_equal(np.load(saved[label]), np.load(saved[first])), label
     pixels = objects.size
     rows = []
     for variant, result in results.items():
@@ -158,6 +172,9 @@ def main() -> None:
                         help="no-boundary: the stack this many times larger along each axis")
     parser.add_argument("--batched-only", action="store_true",
                         help="skip one pass (for stacks it would need too much memory for)")
+    parser.add_argument("--threads", type=int, nargs="*", default=[None],
+                        help="labelling threads of the batched runs (one row each; default: "
+                             "one per core, up to 8)")
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     header = ["| stack | labelling | seconds | peak RSS growth | of it anonymous | objects | agreement |",
@@ -174,7 +191,7 @@ def main() -> None:
             stacks["no-boundary"] = lambda: no_boundary_masks((72 * k, 512 * k, 512 * k), 9000 * k**3)
         variants = ("batched",) if args.batched_only else ("one pass", "batched")
         for name in args.only or list(stacks):
-            rows += measure(name, stacks[name](), Path(folder), variants)
+            rows += measure(name, stacks[name](), Path(folder), variants, args.threads)
     if args.write:
         command = "python benchmarks/bench_labels_memory.py " + " ".join(sys.argv[1:])
         text = ("## Instance labels of big stacks: memory\n\n"

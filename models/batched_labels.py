@@ -28,6 +28,7 @@ from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
 from unet_studio.models.giant_groups import GiantGroup
+from unet_studio.models.label_threads import in_order, label_threads
 from unet_studio.models.mapped import PageReleaser, release_pages
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.slab_label import label_by_slabs
@@ -38,8 +39,6 @@ BATCH_PIXELS = 1 << 20
 # A group whose box is larger is labelled by its interior components (``giant_groups``);
 # smaller ones in one piece (~1.5 GB at most: a 4096 x 4096 image is still one piece).
 GIANT_PIXELS = 1 << 24
-
-
 def block_shape(shape: tuple[int, ...], budget: int) -> tuple[int, ...]:
     """A block of at most ``budget`` pixels (at least one), halving the largest side."""
     block = list(shape)
@@ -72,14 +71,14 @@ class _Batch:
     """One batch of groups in its crop: the object and interior masks of its own groups
     (after ``grow``) and the interior's distance map."""
 
-    def __init__(self, groups, objects, interior, ids, box, grow, sampling, lookup):
+    def __init__(self, groups, objects, interior, ids, box, grow, sampling):
         self.box = box
-        crop = groups[box]
-        lookup[ids] = True
-        self.own = (crop > 0) & lookup[np.maximum(crop, 0)]
-        lookup[ids] = False
-        self.other = (crop != 0) & ~self.own  # other groups (unprocessed or already labelled)
-        all_interior = np.asarray(interior[box], bool) & np.asarray(objects[box], bool)
+        # Read while other batches' labels are written into ``groups`` (threads): those
+        # writes never touch this batch's pixels, and other groups are told from the mask.
+        self.own = np.isin(groups[box], ids, kind="table")
+        object_pixels = np.asarray(objects[box], bool)
+        self.other = object_pixels & ~self.own  # other groups (unprocessed or labelled)
+        all_interior = np.asarray(interior[box], bool) & object_pixels
         objects_here = self.own
         if grow is not None:  # near any interior in the crop, as on the whole image
             objects_here = post._near_interior(self.own, all_interior, float(grow), sampling)
@@ -130,16 +129,15 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
               for gid in sorted(giant)]
     cells = np.asarray(sampling if sampling is not None else (1.0,) * len(shape), float)
     margin = 1 + (math.ceil(float(grow) / cells.min()) if grow is not None else 0)
-    lookup = np.zeros(count + 1, bool)
+    threads = label_threads()
 
-    def batch(ids):
-        box = union_box(boxes, ids, margin, shape)
-        pages.tick(6 * math.prod(s.stop - s.start for s in box))
-        return _Batch(groups, objects, interior, ids, box, grow, sampling, lookup)
+    def batch(ids):  # (on a labelling thread)
+        return _Batch(groups, objects, interior, ids, union_box(boxes, ids, margin, shape),
+                      grow, sampling)
 
     height = seed_height
     if height is None and seed_height_fraction > 0:
-        found = [batch(ids).interior_depths() for ids in batches]
+        found = list(in_order(lambda ids: batch(ids).interior_depths(), batches, threads))
         found += [group.interior_depths() for group in giants]
         depths = np.concatenate([np.zeros(0)] + [depth for depth, _ in found])
         weights = np.concatenate([np.zeros(0)] + [size for _, size in found])
@@ -148,17 +146,20 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
     elif height is None:
         height = post.DEFAULT_SEED_HEIGHT
 
-    sizes = [np.zeros(1, np.int64)]  # sizes[0][0]: background
-    next_id = 1
-    for ids in batches:
+    def labelled(ids):  # (on a labelling thread)
         work = batch(ids)
         labels = work.labels(float(height), min_size, fill_holes)
-        labels = relabel_sequential(labels)[0].astype(np.int32, copy=False)
+        return work.box, work.own, relabel_sequential(labels)[0].astype(np.int32, copy=False)
+
+    sizes = [np.zeros(1, np.int64)]  # sizes[0][0]: background
+    next_id = 1
+    for box, own, labels in in_order(labelled, batches, threads):  # written in batch order
+        pages.tick(6 * labels.size)
         found = int(labels.max())
-        crop = groups[work.box]
-        write = work.own | ((labels > 0) & (crop == 0))  # own pixels, and holes it filled
+        crop = groups[box]
+        write = own | ((labels > 0) & (crop == 0))  # own pixels, and holes it filled
         crop[write] = np.where(labels[write] > 0, -(labels[write] + next_id - 1), 0)
-        sizes.append(np.bincount(labels.ravel(), minlength=found + 1)[1:])
+        sizes.append(np.bincount(labels[write], minlength=found + 1)[1:])
         next_id += found
     for group in giants:
         found_sizes = group.label(float(height), min_size, fill_holes, next_id)

@@ -24,6 +24,7 @@ from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
 from unet_studio.models.huge_components import HugeComponent
+from unet_studio.models.label_threads import in_order, label_threads
 from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.slab_label import label_by_slabs
@@ -62,7 +63,6 @@ class GiantGroup:
         self.batches = group_batches([None if cid in huge_ids else part
                                       for cid, part in enumerate(self.boxes, 1)],
                                      shape, batch_pixels)
-        self.lookup = np.zeros(count + 1, bool)
         self.has_peak = np.zeros(count + 1, bool)
         self.has_peak[list(huge_ids)] = True  # (a component that large has a dome somewhere)
 
@@ -93,9 +93,7 @@ class GiantGroup:
         distance map, the interior components in the crop, which of them are the batch's)."""
         local, whole = self._crop(ids)
         components = self.components[local]
-        self.lookup[ids] = True
-        mine = (components > 0) & self.lookup[components]
-        self.lookup[ids] = False
+        mine = np.isin(components, ids, kind="table")  # (ids are positive)
         free = self.groups[whole] == self.gid
         if self.grow is not None:
             near = np.asarray(self.interior[whole], bool) & np.asarray(self.objects[whole], bool)
@@ -108,9 +106,12 @@ class GiantGroup:
         """(deepest distance, size) of each interior component (face connectivity), for
         ``postprocess.typical_radius``."""
         depths, sizes = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
-        for ids in self.batches:
+
+        def measured(ids):  # (on a labelling thread: nothing is written in this pass)
             _, _, own_interior, distance, _, _ = self._batch(ids)
-            depth, size = post.interior_depths(own_interior, distance)
+            return post.interior_depths(own_interior, distance)
+
+        for depth, size in in_order(measured, self.batches, label_threads()):
             depths.append(depth)
             sizes.append(size)
         for component in self.huge:
@@ -124,10 +125,15 @@ class GiantGroup:
         returns their sizes (one array per batch)."""
         from skimage.segmentation import relabel_sequential, watershed
 
-        for ids in self.batches:  # which components have a seed: those without are flooded
+        def seeded(ids):  # which components have a seed (on a labelling thread: no writes)
             _, _, own_interior, distance, components, mine = self._batch(ids)
             markers, _ = post.peak_markers(own_interior, distance, height)
-            self.has_peak[ids] = np.asarray(ndi.maximum(markers, np.where(mine, components, 0), ids)) > 0
+            return np.asarray(ndi.maximum(markers, np.where(mine, components, 0), ids)) > 0
+
+        for ids, has_peak in zip(self.batches, in_order(seeded, self.batches, label_threads())):
+            self.has_peak[ids] = has_peak  # those without one are flooded
+        # The labels themselves one batch after another: a batch's watershed sees the band
+        # pixels that the batches before it claimed.
         sizes = []
         for ids in self.batches:
             whole, free, own_interior, distance, components, mine = self._batch(ids)

@@ -226,3 +226,27 @@ def test_connected_pieces_found_slab_by_slab_change_no_label(nuclei_masks, monke
         monkeypatch.undo()
         assert one_slab.max() > 10
         np.testing.assert_array_equal(slabs, one_slab)
+
+
+def test_batches_labelled_on_threads_give_the_labels_of_one_thread(nuclei_masks, monkeypatch):
+    """Batches computed on several threads and written in batch order (groups of the stack;
+    a giant group's passes that write nothing): the same labels, pixel for pixel, ids
+    included, as one thread."""
+    from unet_studio.models.label_threads import LABEL_THREADS_ENV, label_threads
+
+    _, sheet_objects, sheet_interior = _confluent_sheet((24, 96, 96), 40)
+    cases = [(nuclei_masks, dict(grow=1.5, min_size_fraction=0.05, seed_height_fraction=0.2,
+                                 sampling=(2.0, 1.0, 1.0), batch_pixels=2048)),
+             ((sheet_objects, sheet_interior), dict(min_size=4, seed_height_fraction=0.2,
+                                                    batch_pixels=2048, giant_pixels=4096))]
+    for (objects, interior), options in cases:
+        monkeypatch.setenv(LABEL_THREADS_ENV, "1")
+        one = labels_from_masks(objects, interior, **options)
+        monkeypatch.setenv(LABEL_THREADS_ENV, "3")
+        assert label_threads() == 3
+        three = labels_from_masks(objects, interior, **options)
+        assert one.max() > 10
+        np.testing.assert_array_equal(three, one)
+    monkeypatch.setenv(LABEL_THREADS_ENV, "many")
+    with pytest.raises(ValueError, match=LABEL_THREADS_ENV):
+        label_threads()
