@@ -128,7 +128,7 @@ class GiantGroup:
         def seeded(ids):  # which components have a seed (on a labelling thread: no writes)
             _, _, own_interior, distance, components, mine = self._batch(ids)
             markers, _ = post.peak_markers(own_interior, distance, height)
-            return np.asarray(ndi.maximum(markers, np.where(mine, components, 0), ids)) > 0
+            return post.labels_where(mine & (markers > 0), components, int(components.max()))[ids]
 
         for ids, has_peak in zip(self.batches, in_order(seeded, self.batches, label_threads())):
             self.has_peak[ids] = has_peak  # those without one are flooded

@@ -254,3 +254,54 @@ def test_relative_size_floor_keeps_every_real_2d_nucleus(test_data_dir):
     floored = labels_from_masks(objects, interior, grow=1, min_size_fraction=0.1)
     np.testing.assert_array_equal(floored, plain)
     assert plain.max() == len(np.unique(truth)) - 1 >= 20
+
+
+@pytest.mark.parametrize("reach, sampling", [(1.5, (2.0, 1.0, 1.0)), (1.0, None), (2.0, (1.0, 0.5, 0.5)),
+                                             (2.9, (1.3, 1.0, 0.7)), (6.0, None)])
+def test_within_distance_is_the_distance_map_threshold(reach, sampling):
+    """A dilation by the ball of ``reach`` (or, for a large ball, the distance map): the
+    pixels whose distance to the mask is at most ``reach``, exactly."""
+    from scipy import ndimage as ndi
+
+    from unet_studio.models.postprocess import within_distance
+
+    rng = np.random.default_rng(int(reach * 10))
+    mask = ndi.gaussian_filter(rng.random((14, 40, 40)), 1.5) > 0.56
+    assert 0 < mask.mean() < 0.5
+    expected = ndi.distance_transform_edt(~mask, sampling=sampling) <= reach
+    np.testing.assert_array_equal(within_distance(mask, reach, sampling), expected)
+    assert not within_distance(np.zeros((3, 4, 4), bool), reach, sampling).any()
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_domes_reconstructed_piece_by_piece_equal_one_reconstruction(dense, monkeypatch):
+    """The h-maxima's reconstruction run per seeded piece in its box (scattered nuclei and
+    specks) or over the whole crop (dense pieces): the values of one ``reconstruction``
+    call, exactly."""
+    import skimage.morphology
+    from scipy import ndimage as ndi
+
+    from unet_studio.models.postprocess import _reconstruct_by_pieces
+
+    rng = np.random.default_rng(7)
+    if dense:
+        field = ndi.gaussian_filter(rng.random((20, 96, 96)), (1.0, 3.0, 3.0))
+        mask = field > np.quantile(field, 0.5)
+    else:  # touching pairs of ellipsoids, and single-pixel specks
+        z, y, x = np.indices((20, 96, 96))
+        mask = rng.random((20, 96, 96)) > 0.999
+        for cz, cy, cx in rng.uniform((3, 8, 8), (17, 88, 88), (12, 3)):
+            for dx in (0, 8):
+                mask |= ((z - cz) * 2) ** 2 + (y - cy) ** 2 + (x - cx - dx) ** 2 <= 36
+    distance = ndi.distance_transform_edt(mask, sampling=(2.0, 1.0, 1.0)).astype(np.float32)
+    calls = []
+    whole = skimage.morphology.reconstruction
+    monkeypatch.setattr(skimage.morphology, "reconstruction",
+                        lambda seed, *args, **kw: calls.append(seed.size) or whole(seed, *args, **kw))
+    for height in (0.5, 1.5):
+        lowered = np.maximum(distance - np.float32(height), 0)
+        expected = whole(lowered, distance, method="dilation")
+        assert (expected > 0).any()
+        np.testing.assert_array_equal(_reconstruct_by_pieces(lowered, distance), expected)
+    # (the sparse case really ran piece by piece, on a fraction of the pixels)
+    assert (calls == [distance.size] * 2) if dense else (len(calls) > 10 and sum(calls) < distance.size)
