@@ -1,0 +1,53 @@
+"""How many threads label batches, and results that come back in order, few at a time."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from unet_studio.models import label_threads as lt
+
+
+def test_threads_follow_cores_and_available_memory(monkeypatch):
+    monkeypatch.delenv(lt.LABEL_THREADS_ENV, raising=False)
+    monkeypatch.setattr(lt.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    monkeypatch.setattr(lt, "available_memory", lambda: 64 << 30)
+    assert lt.label_threads() == lt.MAX_LABEL_THREADS
+    monkeypatch.setattr(lt, "available_memory", lambda: 3 << 30)  # a gigabyte per thread
+    assert lt.label_threads() == 3
+    monkeypatch.setattr(lt, "available_memory", lambda: 200 << 20)
+    assert lt.label_threads() == 1
+    monkeypatch.setattr(lt.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(lt, "available_memory", lambda: None)  # (not Linux)
+    assert lt.label_threads() == 2
+    monkeypatch.setenv(lt.LABEL_THREADS_ENV, "6")
+    assert lt.label_threads() == 6
+
+
+def test_available_memory_is_read_on_linux():
+    available = lt.available_memory()
+    if available is None:
+        pytest.skip("no /proc/meminfo")
+    assert 0 < available < 1 << 50
+
+
+def test_results_come_in_order_with_few_computed_ahead():
+    """Items that finish out of order come back in order; while the consumer holds back, at
+    most two per thread are started (finished batches do not pile up)."""
+    started = []
+    lock = threading.Lock()
+
+    def work(item):
+        with lock:
+            started.append(item)
+        time.sleep(0.02 * (item % 3))  # later items often finish first
+        return item * item
+
+    results = lt.in_order(work, range(20), 3)
+    assert next(results) == 0
+    time.sleep(0.3)  # the consumer is slow: nothing beyond the window starts
+    assert len(started) <= 2 * 3 + 1
+    assert [0] + list(results) == [i * i for i in range(20)]
+    assert list(lt.in_order(work, range(5), 1)) == [0, 1, 4, 9, 16]
