@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
+from unet_studio.models.generators import drain, relay
 from unet_studio.models.giant_groups import GiantGroup
 from unet_studio.models.label_threads import in_order, label_threads
 from unet_studio.models.mapped import PageReleaser, release_pages
@@ -102,16 +103,38 @@ class _Batch:
         return labels
 
 
-def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
-                                 seed_height: float | None = None,
-                                 seed_height_fraction: float = 0.0, fill_holes: bool = True,
-                                 sampling: tuple[float, ...] | None = None,
-                                 grow: float | None = None, min_size_fraction: float = 0.0,
-                                 batch_pixels: int = BATCH_PIXELS,
-                                 giant_pixels: int = GIANT_PIXELS) -> np.ndarray:
+def labels_from_masks_in_batches(objects, interior, **options) -> np.ndarray:
     """``labels_from_masks`` (same arguments) batch by batch: int32 labels ``(*spatial)``,
-    1..N. ``objects`` and ``interior`` may be memory-mapped; the result may be too (see
-    ``scratch_zeros``), and is the one whole-array working buffer."""
+    1..N (``iter_labels_in_batches``, run to the end)."""
+    return drain(iter_labels_in_batches(objects, interior, **options))
+
+
+class _Steps:
+    """Counts the batches labelled, for the fraction done."""
+
+    def __init__(self, total: int):
+        self.total, self.done = max(total, 1), 0
+
+    def advance(self) -> float:
+        self.done += 1
+        return min(self.done / self.total, 1.0)
+
+    def through(self, generator):
+        """Re-yield each step of ``generator`` as the fraction done; return its result."""
+        return relay(generator, lambda _: self.advance())
+
+
+def iter_labels_in_batches(objects, interior, *, min_size: int = 16,
+                           seed_height: float | None = None,
+                           seed_height_fraction: float = 0.0, fill_holes: bool = True,
+                           sampling: tuple[float, ...] | None = None,
+                           grow: float | None = None, min_size_fraction: float = 0.0,
+                           batch_pixels: int = BATCH_PIXELS, giant_pixels: int = GIANT_PIXELS):
+    """``labels_from_masks`` batch by batch, as a generator: yields the fraction done (0-1)
+    after each batch, where a run can stop (closing the generator: a big stack takes
+    minutes), and returns the int32 labels ``(*spatial)``, 1..N. ``objects`` and
+    ``interior`` may be memory-mapped; the result may be too (see ``scratch_zeros``), and is
+    the one whole-array working buffer."""
     from skimage.segmentation import relabel_sequential
 
     shape = tuple(objects.shape)
@@ -130,15 +153,22 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
     cells = np.asarray(sampling if sampling is not None else (1.0,) * len(shape), float)
     margin = 1 + (math.ceil(float(grow) / cells.min()) if grow is not None else 0)
     threads = label_threads()
+    measure_depths = seed_height is None and seed_height_fraction > 0
+    steps = _Steps(len(batches) * (1 + measure_depths)
+                   + sum(group.steps(measure_depths) for group in giants))
 
     def batch(ids):  # (on a labelling thread)
         return _Batch(groups, objects, interior, ids, union_box(boxes, ids, margin, shape),
                       grow, sampling)
 
     height = seed_height
-    if height is None and seed_height_fraction > 0:
-        found = list(in_order(lambda ids: batch(ids).interior_depths(), batches, threads))
-        found += [group.interior_depths() for group in giants]
+    if measure_depths:
+        found = []
+        for depths in in_order(lambda ids: batch(ids).interior_depths(), batches, threads):
+            found.append(depths)
+            yield steps.advance()
+        for group in giants:
+            found.append((yield from steps.through(group.iter_interior_depths())))
         depths = np.concatenate([np.zeros(0)] + [depth for depth, _ in found])
         weights = np.concatenate([np.zeros(0)] + [size for _, size in found])
         radius = post.radius_from_depths(depths, weights)
@@ -161,8 +191,10 @@ def labels_from_masks_in_batches(objects, interior, *, min_size: int = 16,
         crop[write] = np.where(labels[write] > 0, -(labels[write] + next_id - 1), 0)
         sizes.append(np.bincount(labels[write], minlength=found + 1)[1:])
         next_id += found
+        yield steps.advance()
     for group in giants:
-        found_sizes = group.label(float(height), min_size, fill_holes, next_id)
+        found_sizes = yield from steps.through(
+            group.iter_label(float(height), min_size, fill_holes, next_id))
         sizes += found_sizes
         next_id += sum(part.size for part in found_sizes)
         pages.release()

@@ -102,9 +102,14 @@ class GiantGroup:
         distance = ndi.distance_transform_edt(own_interior, sampling=self.sampling)
         return whole, free, own_interior, distance.astype(np.float32), components, mine
 
-    def interior_depths(self) -> tuple[np.ndarray, np.ndarray]:
+    def steps(self, measure_depths: bool) -> int:
+        """Steps ``iter_interior_depths`` (when measured) and ``iter_label`` yield."""
+        return (len(self.batches) + len(self.huge)) * (1 + measure_depths) \
+            + len(self.batches) + 1
+
+    def iter_interior_depths(self):
         """(deepest distance, size) of each interior component (face connectivity), for
-        ``postprocess.typical_radius``."""
+        ``postprocess.typical_radius``; yields after each batch."""
         depths, sizes = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
 
         def measured(ids):  # (on a labelling thread: nothing is written in this pass)
@@ -114,15 +119,17 @@ class GiantGroup:
         for depth, size in in_order(measured, self.batches, label_threads()):
             depths.append(depth)
             sizes.append(size)
+            yield
         for component in self.huge:
             depth, size = component.depth()
             depths.append(np.asarray([depth], np.float32))
             sizes.append(np.asarray([size], np.int64))
+            yield
         return np.concatenate(depths), np.concatenate(sizes)
 
-    def label(self, height: float, min_size: int, fill_holes: bool, next_id: int) -> list[np.ndarray]:
-        """Write the group's objects into ``groups`` as negative ids from ``next_id`` on;
-        returns their sizes (one array per batch)."""
+    def iter_label(self, height: float, min_size: int, fill_holes: bool, next_id: int):
+        """Write the group's objects into ``groups`` as negative ids from ``next_id`` on,
+        yielding after each batch; returns their sizes (one array per batch)."""
         from skimage.segmentation import relabel_sequential, watershed
 
         def seeded(ids):  # which components have a seed (on a labelling thread: no writes)
@@ -132,6 +139,7 @@ class GiantGroup:
 
         for ids, has_peak in zip(self.batches, in_order(seeded, self.batches, label_threads())):
             self.has_peak[ids] = has_peak  # those without one are flooded
+            yield
         # The labels themselves one batch after another: a batch's watershed sees the band
         # pixels that the batches before it claimed.
         sizes = []
@@ -155,11 +163,14 @@ class GiantGroup:
             found = int(labels.max())
             sizes.append(np.bincount(labels[write], minlength=found + 1)[1:])
             next_id += found
+            yield
         for component in self.huge:
             sizes.append(component.label(height, min_size, fill_holes, next_id))
             next_id += sizes[-1].size
             self.pages.release()
+            yield
         sizes.append(self._leftovers(min_size, fill_holes, next_id))
+        yield
         self.pages.release()
         return sizes
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.models.devices import is_out_of_memory, release_memory
+from unet_studio.models.generators import drain
 from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.tile_runner import InferenceSession
 from unet_studio.models.tile_size import choose_tile_shape, default_batch
@@ -231,15 +232,6 @@ def iter_predict(net, image, *, tile_shape=None, device="auto", batch_size=None,
         yield from iter_run_plan(session, source, plan, out, geometry, batch, pages)
         pages.release()
     return out
-
-
-def drain(generator):
-    """Run a generator to the end and return its result."""
-    while True:
-        try:
-            next(generator)
-        except StopIteration as stop:
-            return stop.value
 
 
 def predict_tiled(net, image, **options) -> np.ndarray:

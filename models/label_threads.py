@@ -57,11 +57,15 @@ def in_order(function, items, threads: int):
     if threads <= 1:
         yield from map(function, items)
         return
+    pending = deque()
     with ThreadPoolExecutor(threads, thread_name_prefix="unet-studio-labels") as pool:
-        pending = deque()
-        for item in items:
-            pending.append(pool.submit(function, item))
-            if len(pending) >= 2 * threads:
+        try:
+            for item in items:
+                pending.append(pool.submit(function, item))
+                if len(pending) >= 2 * threads:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        finally:  # stopped early (a cancelled run): only those running are waited for
+            for future in pending:
+                future.cancel()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.models import postprocess as post
+from unet_studio.models.generators import relay
 from unet_studio.models.inference import iter_run_plan, prepare_plan
 from unet_studio.models.mapped import PageReleaser, copy_in_slabs
 from unet_studio.models.normalize import percentile_range
@@ -34,12 +35,14 @@ OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float
 class ImageProgress:
     """``done`` of ``total`` steps; ``region`` (over the output's non-channel axes) is final
     for "predict" steps of mask/probability outputs and for every "postprocess" step; for
-    labels with ``provisional``, a "predict" step's region holds that tile's quick labels."""
+    labels with ``provisional``, a "predict" step's region holds that tile's quick labels.
+    "labelling" steps come between a group's tiles and its "postprocess" step, one per
+    batch of objects labelled: ``done`` grows by the fraction labelled, no region."""
 
     stage: str
-    done: int
+    done: float
     total: int
-    region: tuple[slice, ...]
+    region: tuple[slice, ...] | None
 
 
 def output_axes(layout: StackLayout, output_type: str) -> str:
@@ -200,7 +203,10 @@ class _StackRun:
             self.done += 1
             yield ImageProgress("predict", self.done, self.total, group_region + progress.region)
         if self.watershed:
-            labels = _group_labels(masks, layout, self.options, self.scale)
+            # A step per batch of objects: the bar moves, and a cancel stops there.
+            labels = yield from relay(
+                _iter_group_labels(masks, layout, self.options, self.scale),
+                lambda fraction: ImageProgress("labelling", self.done + fraction, self.total, None))
             copy_in_slabs(self.out, labels, group)
             del labels
             self.pages.arrays = [a for a in self.pages.arrays if a is not masks]
@@ -227,12 +233,13 @@ def _first_region(layout, first: dict | None, axes) -> tuple[slice, ...] | None:
     return tuple(first.get(a, slice(0, layout.sizes[a])) for a in axes)
 
 
-def _group_labels(masks, layout, options, scale) -> np.ndarray:
-    """Watershed over the whole group (a 2D image, or the full 3D volume of 2D slices)."""
+def _iter_group_labels(masks, layout, options, scale):
+    """Watershed over the whole group (a 2D image, or the full 3D volume of 2D slices):
+    yields the fraction done, returns the labels."""
     label_axes = (*layout.inner_axes, *layout.spatial_axes)
     sampling = None if not scale else tuple(float(scale.get(a, 1.0)) for a in label_axes)
     kwargs = {k: v for k, v in options.items() if k != "threshold"}
-    return post.labels_from_masks(masks[0], masks[1], sampling=sampling, **kwargs)
+    return (yield from post.iter_labels_from_masks(masks[0], masks[1], sampling=sampling, **kwargs))
 
 
 class _GroupSource:

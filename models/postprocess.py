@@ -11,6 +11,8 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
+from unet_studio.models.generators import drain
+
 # Below half a pixel the h-maxima seeds follow the distance map's discretisation noise.
 MIN_SEED_HEIGHT = 0.5
 # The seed height when neither an absolute nor a relative one is given (pixels).
@@ -293,15 +295,23 @@ def labels_from_masks(objects: np.ndarray, interior: np.ndarray, *, min_size: in
     for one pass gives the same labels in bounded memory (``batch_pixels``,
     ``giant_pixels``: see there; None: its defaults).
     """
-    from unet_studio.models.batched_labels import labels_from_masks_in_batches
-
-    sizes = {k: v for k, v in dict(batch_pixels=batch_pixels, giant_pixels=giant_pixels).items()
-             if v is not None}
-    return labels_from_masks_in_batches(
+    return drain(iter_labels_from_masks(
         objects, interior, min_size=min_size, seed_height=seed_height,
         seed_height_fraction=seed_height_fraction, fill_holes=fill_holes, sampling=sampling,
-        grow=grow, min_size_fraction=min_size_fraction, **sizes,
-    )  # fmt: skip
+        grow=grow, min_size_fraction=min_size_fraction, batch_pixels=batch_pixels,
+        giant_pixels=giant_pixels))
+
+
+def iter_labels_from_masks(objects: np.ndarray, interior: np.ndarray, **options):
+    """``labels_from_masks`` (same options) as a generator: yields the fraction done (0-1)
+    after each batch of objects, where a run can stop (close the generator), and returns
+    the labels."""
+    from unet_studio.models.batched_labels import iter_labels_in_batches
+
+    for size in ("batch_pixels", "giant_pixels"):  # None: the defaults of batched_labels
+        if options.get(size) is None:
+            options.pop(size, None)
+    return (yield from iter_labels_in_batches(objects, interior, **options))
 
 
 def instance_labels(probabilities: np.ndarray, *, threshold: float = 0.5, min_size: int = 16,

@@ -173,10 +173,12 @@ class _Progress:
         self.live = self.stream.isatty()
         self.shown = -1
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: float, total: int) -> None:
+        """``done`` of ``total`` steps (tiles, then the labelling, which counts as one and
+        reports fractions of it)."""
         percent = int(100 * done / max(total, 1))
         if self.live and percent != self.shown:
-            self.stream.write(f"\r{self.name}: {percent:3d}% ({done}/{total})")
+            self.stream.write(f"\r{self.name}: {percent:3d}% ({int(done)}/{total})")
             self.stream.flush()
             self.shown = percent
 

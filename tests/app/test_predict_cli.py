@@ -277,7 +277,7 @@ def test_a_disk_that_fills_while_writing_is_one_line_and_leaves_nothing(tmp_path
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(out / "labels.zarr" / "0" / "c"))
 
-    monkeypatch.setattr(pipeline, "_group_labels", full)  # when the labels are written
+    monkeypatch.setattr(pipeline, "copy_in_slabs", full)  # when the labels are written
     assert main(["predict", str(source), "-o", str(out / "labels.zarr"), "--model",
                  str(model_dir), "--device", "cpu"]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]

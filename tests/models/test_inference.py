@@ -328,3 +328,34 @@ def test_gpu_benchmark_says_no_gpu_in_one_line_and_exits_0(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith("no GPU") and len(result.stdout.splitlines()) == 1
     assert not (tmp_path / "gpu.md").exists()
+
+
+def test_labelling_reports_its_batches_and_stops_when_cancelled(monkeypatch):
+    """Between a stack's tiles and its labels, one "labelling" step per batch of objects:
+    the bar moves on through a long labelling, and closing the run there (a cancel) stops
+    it at once, its labelling threads gone, with nothing written."""
+    import threading
+
+    from unet_studio.models.label_threads import LABEL_THREADS_ENV
+    from unet_studio.models.pipeline import iter_predict_image
+
+    monkeypatch.setenv(LABEL_THREADS_ENV, "2")
+    net = random_bn_net(spatial_dims=2, out_channels=3, seed=3)
+    stack = (np.random.default_rng(13).random((4, 64, 64)) * 255).astype(np.uint8)
+    options = dict(axes="ZYX", task=TaskSpec(), output_type="labels", tile_shape=32,
+                   device="cpu", postprocess={"min_size": 1, "batch_pixels": 512, "giant_pixels": 2048})
+    steps = list(iter_predict_image(net, stack, **options))
+    stages = [step.stage for step in steps]
+    labelling = [step.done for step in steps if step.stage == "labelling"]
+    last_tile = max(step.done for step in steps if step.stage == "predict")
+    assert stages[-1] == "postprocess" and len(labelling) > 5
+    assert stages.index("labelling") > stages.index("predict")
+    assert labelling == sorted(labelling) and last_tile < labelling[0] <= labelling[-1] <= last_tile + 1
+    assert all(step.region is None for step in steps if step.stage == "labelling")
+
+    out = np.full(stack.shape, -1, np.int32)
+    run = iter_predict_image(net, stack, out=out, **options)
+    next(step for step in run if step.stage == "labelling")
+    run.close()
+    assert (out == -1).all()  # (no provisional labels asked for: nothing written)
+    assert not [t for t in threading.enumerate() if t.name.startswith("unet-studio-labels")]
