@@ -51,6 +51,9 @@ from unet_studio.models.scratch import DiskSpaceError
 log = logging.getLogger(__name__)
 
 TILE_CHOICES = ("auto", "128", "256", "512", "1024")
+# What the status line says while a run is in each stage of the engine.
+STAGE_TEXT = {"predict": "Segmenting {image} with {model}…",
+              "labelling": "Labelling the objects of {image}…"}
 
 
 class SegmentPanel(SegmentChoices, QWidget):
@@ -67,6 +70,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self._bar = None
         self._live: LiveLabelsDestination | None = None
         self._job_image: str | None = None  # the image the running prediction is for
+        self._stage: str | None = None  # the engine's stage last told in the status line
         self._result = None
         self._net_cache: tuple = (None, None)  # (model_key, network) of the last run
         self._build()
@@ -189,10 +193,11 @@ class SegmentPanel(SegmentChoices, QWidget):
         except DiskSpaceError as error:
             host.notify(f"Prediction not started: {error.strerror}", "error")
             return
-        self._job_image = image.name
+        self._job_image, self._stage = image.name, "predict"
         if "C" in (request.axes or image.axes).upper():
             self.session.record_channel(request.channel)  # training learns from this channel
-        self._set_running(True, f"Segmenting {image.name} with {self.session.model.name}…")
+        self._set_running(True, STAGE_TEXT["predict"].format(image=image.name,
+                                                             model=self.session.model.name))
         if hasattr(host, "start_progress"):
             self._bar = host.start_progress(f"Segmenting {image.name}", 1)
         self._live = live
@@ -223,11 +228,16 @@ class SegmentPanel(SegmentChoices, QWidget):
 
     def cancel(self) -> None:
         if self.worker is not None:
-            self.status.setText("Cancelling after the current tile…")
+            self.status.setText("Cancelling after the current step…")
             self.worker.quit()
 
     def _on_progress(self, progress) -> None:
         self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
+        stage = getattr(progress, "stage", None)
+        if stage != self._stage and stage in STAGE_TEXT and self.worker is not None:
+            self._stage = stage  # (a big stack's labelling takes a while: say it is that)
+            self.status.setText(STAGE_TEXT[stage].format(image=self._job_image,
+                                                         model=self.session.model.name))
 
     def _image_renamed(self, old: str, new: str) -> None:
         if self._job_image == old:  # renamed while segmented: the results still go to it

@@ -176,7 +176,8 @@ def test_tiles_stream_in_visible_slice_first_around_reviewed_pixels(studio, qtbo
         shown = int(drawn.sum() - drawn[:40, :50].sum())  # new labels, besides the kept one
         z = step.region[0].start if step.region else None  # the watershed: whole volume
         seen.append((step.stage, step.done, step.total, z, shown,
-                     bool((live[3, :40, :50] == 99).all()), step.region, gc.get_freeze_count()))
+                     bool((live[3, :40, :50] == 99).all()), step.region, gc.get_freeze_count(),
+                     panel.status.text()))
 
     panel.run()
     panel.worker.yielded.connect(observe)
@@ -194,6 +195,11 @@ def test_tiles_stream_in_visible_slice_first_around_reviewed_pixels(studio, qtbo
     assert any(s[4] > 0 and s[1] < s[2] // 2 for s in seen[:10])  # on screen long before the end
     assert all(s[5] for s in seen)  # the reviewed object never changed, not even for a moment
     assert all(s[7] > 0 for s in seen) and gc.get_freeze_count() == 0  # no full GC meanwhile
+    # The labelling of the stack, after its tiles: the bar moves on and the status says so.
+    labelling = [s for s in seen if s[0] == "labelling"]
+    assert labelling and all(s[8].startswith("Labelling the objects of") for s in labelling)
+    assert predicts[-1][1] < labelling[0][1] <= labelling[-1][1] <= predicts[-1][1] + 1
+    assert all(s[8].startswith("Segmenting") for s in predicts)
     expected = predict_image(load_model(blobs_model), image, axes="ZYX", tile_shape=16,
                              device="cpu")  # fmt: skip
     final = host.current_labels()
