@@ -104,8 +104,9 @@ class GiantGroup:
 
     def steps(self, measure_depths: bool) -> int:
         """Steps ``iter_interior_depths`` (when measured) and ``iter_label`` yield."""
-        return (len(self.batches) + len(self.huge)) * (1 + measure_depths) \
-            + len(self.batches) + 1
+        blocks = sum(len(component.block_list()) for component in self.huge)
+        return (len(self.batches) + len(self.huge)) * measure_depths \
+            + 2 * len(self.batches) + blocks + 1
 
     def iter_interior_depths(self):
         """(deepest distance, size) of each interior component (face connectivity), for
@@ -164,11 +165,10 @@ class GiantGroup:
             sizes.append(np.bincount(labels[write], minlength=found + 1)[1:])
             next_id += found
             yield
-        for component in self.huge:
-            sizes.append(component.label(height, min_size, fill_holes, next_id))
+        for component in self.huge:  # (a step per block)
+            sizes.append((yield from component.iter_label(height, min_size, fill_holes, next_id)))
             next_id += sizes[-1].size
             self.pages.release()
-            yield
         sizes.append(self._leftovers(min_size, fill_holes, next_id))
         yield
         self.pages.release()

@@ -81,6 +81,7 @@ class HugeComponent:
         wide = math.prod(4 * m for m in self.margins)
         self.block = block_shape(tuple(s.stop - s.start for s in self.box), max(block_pixels, wide))
         self.first = self.next = 0
+        self._blocks = None
 
     def blocks(self):
         """The blocks of the box (in the group's box) that hold pixels of the component."""
@@ -90,6 +91,12 @@ class HugeComponent:
                          for s, i, b in zip(self.box, index, self.block))
             if (self.group.components[core] == self.cid).any():
                 yield core
+
+    def block_list(self) -> list:
+        """``blocks()``, found once (a pass over the component's box)."""
+        if self._blocks is None:
+            self._blocks = list(self.blocks())
+        return self._blocks
 
     def _crop(self, core):
         """(the crop in the group's box, the same in the whole array, the component's
@@ -110,23 +117,30 @@ class HugeComponent:
 
     def depth(self) -> tuple[float, int]:
         """(deepest capped distance, size in pixels), for the typical interior radius."""
-        deepest, size = 0.0, 0
-        for core in self.blocks():
+        from unet_studio.models.label_threads import in_order, label_threads
+
+        def measured(core):  # (on a labelling thread: nothing is written in this pass)
             crop, _, mine, _, distance, _ = self._crop(core)
             inner = _within(core, crop)
             own = mine[inner]
-            if own.any():
-                deepest = max(deepest, float(distance[inner][own].max()))
-                size += int(own.sum())
-            self.group.pages.tick(12 * mine.size)
+            deepest = float(distance[inner][own].max()) if own.any() else 0.0
+            return deepest, int(own.sum()), mine.size
+
+        deepest, size = 0.0, 0
+        for block_deepest, block_size, pixels in in_order(measured, self.block_list(),
+                                                          label_threads()):
+            deepest, size = max(deepest, block_deepest), size + block_size
+            self.group.pages.tick(12 * pixels)
         return deepest, size
 
-    def label(self, height: float, min_size: int, fill_holes: bool, next_id: int) -> np.ndarray:
+    def iter_label(self, height: float, min_size: int, fill_holes: bool, next_id: int):
         """Write the component's objects into the groups array as negative ids from
-        ``next_id`` on; returns their sizes (dropped ones, under ``min_size``, as 0)."""
+        ``next_id`` on, yielding after each block (one after another: a block's watershed
+        sees the objects the blocks before it wrote); returns their sizes (dropped ones,
+        under ``min_size``, as 0)."""
         self.first = self.next = next_id
         joins, sizes = _Joins(), []
-        for core in self.blocks():
+        for core in self.block_list():
             labels, crop, whole, ours = self._block_labels(core, height, fill_holes)
             ids = self._ids_of(labels, crop, core, whole, ours, joins)
             region = self.group.groups[whole]
@@ -138,6 +152,7 @@ class HugeComponent:
             written = np.bincount(ids[labels[write]] - self.first, minlength=len(joins.parent))
             sizes.append(written)
             self.group.pages.tick(12 * labels.size)
+            yield
         total = np.zeros(len(joins.parent), np.int64)
         for part in sizes:
             total[: part.size] += part

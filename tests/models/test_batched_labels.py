@@ -250,3 +250,30 @@ def test_batches_labelled_on_threads_give_the_labels_of_one_thread(nuclei_masks,
     monkeypatch.setenv(LABEL_THREADS_ENV, "many")
     with pytest.raises(ValueError, match=LABEL_THREADS_ENV):
         label_threads()
+
+
+@pytest.mark.parametrize("case", ["nuclei", "sheet", "huge"])
+def test_labelling_counts_its_steps_to_the_end(case, nuclei_masks, monkeypatch):
+    """The fraction done after each step (batches; a giant group's batches; each block of a
+    huge component) rises to exactly 1 at the end, in many steps: a long labelling moves
+    the bar, and can stop, all the way through."""
+    from unet_studio.models import huge_components
+    from unet_studio.models.batched_labels import iter_labels_in_batches
+    from unet_studio.models.generators import drain, relay
+
+    if case == "nuclei":
+        (objects, interior), sizes = nuclei_masks, dict(batch_pixels=2048)
+        options = dict(grow=1.5, seed_height_fraction=0.2, sampling=(2.0, 1.0, 1.0))
+    elif case == "sheet":
+        _, objects, interior = _confluent_sheet((24, 96, 96), 40)
+        sizes, options = dict(batch_pixels=2048, giant_pixels=4096), dict(seed_height_fraction=0.2)
+    else:
+        _, objects, interior = _chain_of_discs()
+        monkeypatch.setattr(huge_components, "DEPTH_CAP", 8)
+        sizes, options = dict(batch_pixels=1024, giant_pixels=4096), dict(seed_height_fraction=0.2)
+    fractions = []
+    labels = drain(relay(iter_labels_in_batches(objects, interior, min_size=4, **sizes, **options),
+                         fractions.append))
+    assert len(fractions) > 5 and fractions == sorted(set(fractions)) and fractions[-1] == 1.0
+    np.testing.assert_array_equal(labels, labels_from_masks(objects, interior, min_size=4,
+                                                            **sizes, **options))
