@@ -40,6 +40,8 @@ BATCH_PIXELS = 1 << 20
 # A group whose box is larger is labelled by its interior components (``giant_groups``);
 # smaller ones in one piece (~1.5 GB at most: a 4096 x 4096 image is still one piece).
 GIANT_PIXELS = 1 << 24
+
+
 def block_shape(shape: tuple[int, ...], budget: int) -> tuple[int, ...]:
     """A block of at most ``budget`` pixels (at least one), halving the largest side."""
     block = list(shape)

@@ -27,7 +27,7 @@ from unet_studio.models.huge_components import HugeComponent
 from unet_studio.models.label_threads import in_order, label_threads
 from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.scratch import scratch_zeros
-from unet_studio.models.slab_label import label_by_slabs
+from unet_studio.models.slab_label import label_by_slabs, slabs
 
 # Pixels of the boundary band a batch reaches beyond its interior without ``grow``.
 BAND_MARGIN = 8
@@ -188,7 +188,7 @@ class GiantGroup:
         pieces = self.components  # its work is done: reused, as it is as large as the box
         count, _ = self._label_where(lambda _, found: found == self.gid, pieces)
         touched = np.zeros(count + 1, bool)
-        for _core, crop in _slabs(region.shape, LEFTOVER_HALO):
+        for _core, crop in slabs(region.shape, LEFTOVER_SLAB_PIXELS, LEFTOVER_HALO):
             near_labels = ndi.binary_dilation(region[crop] < 0)
             touched[np.unique(pieces[crop][near_labels])] = True
             self.pages.tick(8 * near_labels.size)
@@ -196,7 +196,7 @@ class GiantGroup:
         beyond_grow = self.grow is not None
         fills = fill_holes or not beyond_grow
         reach, is_open = self._open_reaches() if fill_holes and beyond_grow else (None, None)
-        for core, crop in _slabs(region.shape, LEFTOVER_HALO):
+        for core, crop in slabs(region.shape, LEFTOVER_SLAB_PIXELS, LEFTOVER_HALO):
             held, labelled = pieces[crop], region[crop] < 0
             fill = touched[held] & (region[crop] == self.gid)
             if reach is not None:
@@ -210,7 +210,7 @@ class GiantGroup:
             region[core][fill[inner]] = values[inner][fill[inner]]
             self.pages.tick(12 * held.size)
         sizes = np.zeros(count + 1, np.int64)
-        for core, _ in _slabs(region.shape, 0, 1 << 22):  # (bincount of the box: 8 B/px)
+        for core, _ in slabs(region.shape, 1 << 22):  # (bincount of the box: 8 B/px)
             sizes += np.bincount(pieces[core].ravel(), minlength=count + 1)
         keep = ~touched & (sizes >= min_size)
         keep[0] = False
@@ -240,15 +240,3 @@ class GiantGroup:
 LEFTOVER_HALO = 3
 # Pixels of a slab of leftovers (a distance map with indices costs ~30 bytes per pixel).
 LEFTOVER_SLAB_PIXELS = 1 << 20
-
-
-def _slabs(shape: tuple[int, ...], halo: int, pixels: int | None = None):
-    """(core, crop) slices along the first axis: slabs of about ``pixels``, with ``halo``
-    planes of context each side in the crop."""
-    plane = max(1, math.prod(shape[1:]))
-    step = max(1, (pixels or LEFTOVER_SLAB_PIXELS) // plane)
-    rest = tuple(slice(0, n) for n in shape[1:])
-    for start in range(0, shape[0], step):
-        stop = min(start + step, shape[0])
-        yield ((slice(start, stop), *rest),
-               (slice(max(start - halo, 0), min(stop + halo, shape[0])), *rest))

@@ -40,14 +40,14 @@ def label_by_slabs(mask_of: Callable[[tuple[slice, ...]], np.ndarray], shape: tu
     if structure is None:
         structure = ndi.generate_binary_structure(ndim, 1)
     structure = np.asarray(structure, bool)
-    slabs = list(_slab_cores(shape, slab_pixels or SLAB_PIXELS))
-    if len(slabs) == 1:  # fits one slab: scipy directly (the same result)
-        count = ndi.label(np.asarray(mask_of(slabs[0]), bool), structure=structure, output=output)
+    cores = [core for core, _ in slabs(shape, slab_pixels or SLAB_PIXELS)]
+    if len(cores) == 1:  # fits one slab: scipy directly (the same result)
+        count = ndi.label(np.asarray(mask_of(cores[0]), bool), structure=structure, output=output)
         return int(count), list(ndi.find_objects(output))
 
     starts, stops, pairs = [np.zeros((1, ndim), np.int64)], [np.zeros((1, ndim), np.int64)], []
     offset, previous = 0, None
-    for core in slabs:
+    for core in cores:
         pieces, found = ndi.label(np.asarray(mask_of(core), bool), structure=structure)
         pieces = pieces.astype(np.int32, copy=False)
         if found:
@@ -71,7 +71,7 @@ def label_by_slabs(mask_of: Callable[[tuple[slice, ...]], np.ndarray], shape: tu
     last = np.zeros((count + 1, ndim), np.int64)
     np.minimum.at(first, final, starts_of)
     np.maximum.at(last, final, stops_of)
-    for core in slabs:
+    for core in cores:
         output[core] = final[output[core]]
         if pages is not None:
             pages.tick(8 * math.prod(s.stop - s.start for s in core))
@@ -80,12 +80,15 @@ def label_by_slabs(mask_of: Callable[[tuple[slice, ...]], np.ndarray], shape: tu
     return count, boxes
 
 
-def _slab_cores(shape: tuple[int, ...], pixels: int):
-    """Slices of slabs of whole planes along the first axis, about ``pixels`` each."""
+def slabs(shape: tuple[int, ...], pixels: int, halo: int = 0):
+    """(core, crop) slices of slabs of whole planes along the first axis, about ``pixels``
+    each; the crop adds ``halo`` planes of context each side."""
     step = max(1, pixels // max(1, math.prod(shape[1:])))
     rest = tuple(slice(0, n) for n in shape[1:])
     for start in range(0, shape[0], step):
-        yield (slice(start, min(start + step, shape[0])), *rest)
+        stop = min(start + step, shape[0])
+        yield ((slice(start, stop), *rest),
+               (slice(max(start - halo, 0), min(stop + halo, shape[0])), *rest))
 
 
 def _touching(before: np.ndarray, after: np.ndarray, structure: np.ndarray) -> np.ndarray:
