@@ -157,9 +157,10 @@ class NetworkBuilder(QWidget):
             self.session.host.notify(f"a model called {name!r} exists; choose another name", "error")
             return
         self._start(iter_create(self.arch_combo.currentText(), self.options(), folder, name),
-                    self._on_created, "Creating the model")  # fmt: skip
+                    self._on_created, "Creating the model",
+                    task=f"creating the model {name!r}")
 
-    def _start(self, generator, on_result, action: str) -> None:
+    def _start(self, generator, on_result, action: str, task: str | None = None) -> None:
         if self.worker is not None:
             return
         self.summary_view.setPlainText(f"{action}…")
@@ -168,7 +169,7 @@ class NetworkBuilder(QWidget):
         self.worker = start_engine(
             generator, notify=self.session.host.notify, action=action, on_result=on_result,
             on_error=lambda error: self.summary_view.setPlainText(f"Not possible: {error}"),
-            on_finished=self._on_finished,
+            on_finished=self._on_finished, host=self.session.host, task=task,
         )  # fmt: skip
 
     def _on_finished(self) -> None:

@@ -16,9 +16,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
+from unet_studio.models.training.lineage import held_out_rows, metric_text
 
 TRAINING_DIR = "training"  # inside the project: checkpoints of the running round, replay buffer
-METRIC_ROWS = ("f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou", "val_metric", "val_loss")
+
+
+def metric_table(before: dict, after: dict) -> list[tuple[str, str, str, str]]:
+    """Rows of the before/after table as (name, tooltip, before text, after text)."""
+    return [(name, meaning, metric_text(old), metric_text(new))
+            for name, meaning, old, new in held_out_rows(before, after)]
 
 
 def parse_duration(text: str) -> float | None:

@@ -15,6 +15,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QProgressBar,
@@ -42,6 +43,7 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.worker = None
+        self._state = "idle"
         self.round: train_logic.TrainRound | None = None
         self._redraw = Throttle(0.5)
         self._build()
@@ -77,14 +79,16 @@ class TrainPanel(QWidget):
         # and the verdict with its caveat runs to three lines in a narrow dock.
         self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
         self.plot = LossPlot()
-        self.metrics = QTableWidget(len(train_logic.METRIC_ROWS), 2)
+        self.metrics = QTableWidget(0, 2)
         self.metrics.setHorizontalHeaderLabels(["before", "after"])
-        self.metrics.setVerticalHeaderLabels(list(train_logic.METRIC_ROWS))
+        self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.metrics.setEditTriggers(QTableWidget.NoEditTriggers)
         self.metrics.setMinimumHeight(120)
         self.accept_button = QPushButton("Accept (use new model)")
         self.reject_button = QPushButton("Reject")
         self.repredict_check = QCheckBox("Re-predict the image after accepting", checked=True)
         self.versions_combo = QComboBox()
+        self.versions_combo.setPlaceholderText("no earlier version")
         self.rollback_button = QPushButton("Roll back to this version")
         grid = QGridLayout()
         grid.addWidget(self.accept_button, 0, 0)
@@ -271,19 +275,32 @@ class TrainPanel(QWidget):
             if info.path not in seen:
                 seen.add(info.path)
                 self.versions_combo.addItem(f"{info.name} ({info.date or 'undated'})", info)
+        self._enable_rollback()
+
+    def _enable_rollback(self) -> None:
+        # Nothing to roll back to (a fresh start from the bundled model): say so rather than
+        # offer a button that can only answer with an error.
+        self.versions_combo.setEnabled(self.versions_combo.count() > 0)
+        self.rollback_button.setEnabled(self.versions_combo.count() > 0 and self._state != "running")
 
     def _show_metrics(self, before: dict, after: dict) -> None:
-        for row, key in enumerate(train_logic.METRIC_ROWS):
-            for column, values in enumerate((before, after)):
-                value = values.get(key)
-                text = "" if value is None else (f"{value:.3f}" if isinstance(value, float) else str(value))
-                self.metrics.setItem(row, column, QTableWidgetItem(text))
+        rows = train_logic.metric_table(before, after)
+        self.metrics.setRowCount(len(rows))
+        for row, (name, tooltip, *texts) in enumerate(rows):
+            header = QTableWidgetItem(name)
+            header.setToolTip(tooltip)
+            self.metrics.setVerticalHeaderItem(row, header)
+            for column, text in enumerate(texts):
+                item = QTableWidgetItem(text)
+                item.setToolTip(tooltip)
+                self.metrics.setItem(row, column, item)
 
     def _set_state(self, state: str) -> None:
+        self._state = state
         running = state == "running"
         self.train_button.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
         self.accept_button.setEnabled(state == "review")
         self.reject_button.setEnabled(state == "review")
-        self.rollback_button.setEnabled(not running)
+        self._enable_rollback()

@@ -11,7 +11,46 @@ from datetime import datetime, timezone
 
 from unet_studio.models.training.progress import FinetuneResult
 
-CARD_METRICS = ("f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou", "val_loss", "val_metric")
+# The held-out scores as people read them: (metric key, name, what it means), for the Train
+# panel's before/after table and the model card. Object scores are for instance models; a
+# semantic model's score is its mean Dice (its ``val_metric``). For instance models
+# ``val_metric`` repeats F1 at IoU 0.5, so it has no row of its own there.
+HELD_OUT_METRICS = (
+    ("f1_50", "F1, IoU 0.5", "Object F1 on the held-out reviewed data: a predicted object counts "
+     "as found when it overlaps a reference object with IoU of at least 0.5."),
+    ("f1_75", "F1, IoU 0.75", "Object F1 with the stricter match (IoU at least 0.75): how well "
+     "the outlines fit."),
+    ("ap_50", "AP, IoU 0.5", "Average precision at IoU 0.5: found / (found + missed + extra)."),
+    ("ap_75", "AP, IoU 0.75", "Average precision at IoU 0.75."),
+    ("mean_matched_iou", "mean IoU of matches", "Mean IoU of the objects matched at IoU 0.5."),
+    ("n_pred", "objects predicted", "Objects the model predicts in the held-out blocks."),
+    ("n_true", "objects reviewed", "Objects in the reviewed labels of the held-out blocks."),
+    ("dice", "mean Dice", "Mean Dice of the foreground classes on the held-out reviewed data."),
+    ("val_loss", "held-out loss", "The training loss on the held-out reviewed data (lower is better)."),
+)
+
+
+def metric_text(value) -> str:
+    """A metric as shown: scores to 3 decimals, counts whole, "" where missing."""
+    if value is None:
+        return ""
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def held_out_rows(before: dict, after: dict) -> list[tuple]:
+    """(name, meaning, before value, after value) for each held-out metric either side has,
+    in ``HELD_OUT_METRICS`` order; a value is None where that side lacks it."""
+    def value(metrics: dict, key: str):
+        if key == "dice":  # a semantic model's score (instance models count objects)
+            return None if "n_true" in metrics else metrics.get("val_metric")
+        return metrics.get(key)
+
+    rows = []
+    for key, name, meaning in HELD_OUT_METRICS:
+        pair = value(before, key), value(after, key)
+        if pair != (None, None):
+            rows.append((name, meaning, *pair))
+    return rows
 
 
 def _rounded(metrics: dict) -> dict:
@@ -27,11 +66,8 @@ def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> 
              f"(held out: {result.data_summary.get('val_pixels')})"]
     if result.metrics_before or result.metrics_after:
         lines += ["", "| held-out metric | before | after |", "|---|---|---|"]
-        for key in CARD_METRICS:
-            if key in result.metrics_after:
-                before = result.metrics_before.get(key)
-                shown = "" if before is None else f"{before:.3f}"
-                lines.append(f"| {key} | {shown} | {result.metrics_after[key]:.3f} |")
+        for name, _meaning, *pair in held_out_rows(result.metrics_before, result.metrics_after):
+            lines.append(f"| {name} | {metric_text(pair[0])} | {metric_text(pair[1])} |")
     return "\n".join(lines) + "\n"
 
 

@@ -93,7 +93,7 @@ def test_a_short_finetune_lowers_the_loss(example):
     assert meta["parent"]["ref"] == "user:base" and meta["date"].startswith("2025-01-02")
     assert meta["metrics"]["f1_50"] == round(result.metrics_after["f1_50"], 4)
     assert meta["finetune"]["steps"] == 40 and meta["training_data"]["files"] == ["a.tif"]
-    assert "| f1_50 |" in meta["card"] and json.loads(json.dumps(meta)) == meta
+    assert "| F1, IoU 0.5 |" in meta["card"] and json.loads(json.dumps(meta)) == meta
 
 
 def _run_until(generator, step):

@@ -53,9 +53,13 @@ def test_builder_previews_shapes_and_creates_a_model(panel, studio, qtbot):
     assert builder.summary.parameters > 0 and builder.summary.receptive_field[0] > 1
 
     builder.name_edit.setText("my-net")
+    tasks = studio.viewer.window._task_status_manager
     with qtbot.waitSignal(builder.created, timeout=30_000) as blocker:
         builder.create_button.click()
+        # Writing a model folder: closing the window now would ask first.
+        assert [s for s in tasks.get_status() if s.startswith("unet-studio: creating the model 'my-net'")]
     folder = blocker.args[0]
+    qtbot.waitUntil(lambda: not tasks.is_busy(), timeout=10_000)
     assert (folder / "config.json").exists()
     assert studio.session.model.path == folder and studio.session.model.name == "my-net"
     assert any("my-net" in n for n in _names(panel))

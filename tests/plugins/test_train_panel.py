@@ -41,14 +41,20 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
     train, segment = panels
     session = corrected.session
     parent = session.model
+    # A first round from a fresh model: nothing to roll back to, and the panel says so.
+    assert train.versions_combo.count() == 0 and not train.rollback_button.isEnabled()
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
         train.start(config=_config())
         assert not train.train_button.isEnabled() and train.cancel_button.isEnabled()
     result = blocker.args[0]
     assert result.steps == 6
     assert len(train.plot.series["train loss"]) == 6 and train.plot.series["val loss"]
-    before, after = train.metrics.item(6, 0).text(), train.metrics.item(6, 1).text()
-    assert before and after  # val_loss before and after, side by side
+    names = [train.metrics.verticalHeaderItem(row).text() for row in range(train.metrics.rowCount())]
+    assert names[:2] == ["F1, IoU 0.5", "F1, IoU 0.75"] and names[-1] == "held-out loss"
+    assert "mean Dice" not in names  # an instance model: its score is the object F1
+    loss_row = names.index("held-out loss")
+    before, after = train.metrics.item(loss_row, 0).text(), train.metrics.item(loss_row, 1).text()
+    assert float(before) > 0 and float(after) > 0  # held-out loss before and after, side by side
     assert train.accept_button.isEnabled() and train.round.saved.parent == session.project.models_dir
 
     reviewed_before = np.array(session.host.current_labels())[3:9]
@@ -76,7 +82,7 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
     assert len(replay) == 1 and replay.examples[0].reviewed.any()
 
     index = train.versions_combo.findText(parent.name, Qt.MatchFlag.MatchStartsWith)
-    assert index >= 0  # the parent is an earlier version
+    assert index >= 0 and train.rollback_button.isEnabled()  # the parent is an earlier version
     train.versions_combo.setCurrentIndex(index)
     train.repredict_check.setChecked(False)
     train.rollback_button.click()

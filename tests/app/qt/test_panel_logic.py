@@ -13,7 +13,7 @@ from unet_studio.app.qt.segment_logic import (
     merge_into_labels,
     plan_job,
 )
-from unet_studio.app.qt.train_logic import held_out_caveat, is_better, parse_duration
+from unet_studio.app.qt.train_logic import held_out_caveat, is_better, metric_table, parse_duration
 
 pytestmark = pytest.mark.qt
 
@@ -193,3 +193,22 @@ def test_object_options_are_checked_and_only_set_ones_are_passed_on():
         SegmentRequest(model_path="m", min_size=-2)
     with pytest.raises(ValueError, match="split depth"):
         SegmentRequest(model_path="m", seed_height=0.0)
+
+
+def test_metric_table_names_the_scores_and_shows_what_either_side_has():
+    before = {"f1_50": 0.5, "f1_75": 0.25, "ap_50": 0.4, "ap_75": 0.2, "mean_matched_iou": 0.8,
+              "n_pred": 7, "n_true": 9, "val_metric": 0.5, "val_loss": 0.9}
+    after = dict(before, f1_50=0.75, val_metric=0.75, n_pred=9, val_loss=0.5)
+    rows = metric_table(before, after)
+    names = [row[0] for row in rows]
+    assert names == ["F1, IoU 0.5", "F1, IoU 0.75", "AP, IoU 0.5", "AP, IoU 0.75",
+                     "mean IoU of matches", "objects predicted", "objects reviewed", "held-out loss"]
+    assert rows[0][2:] == ("0.500", "0.750") and rows[5][2:] == ("7", "9")
+    assert all(row[1] for row in rows)  # every row explains itself in a tooltip
+    # A semantic model: its score is a Dice; no object rows.
+    semantic = metric_table({"val_metric": 0.61, "val_loss": 0.7}, {"val_metric": 0.72, "val_loss": 0.6})
+    assert [row[0] for row in semantic] == ["mean Dice", "held-out loss"]
+    assert semantic[0][2:] == ("0.610", "0.720")
+    # No validation at all (too little reviewed): an empty table, and one side only.
+    assert metric_table({}, {}) == []
+    assert metric_table({}, {"val_loss": 0.3}) == [("held-out loss", rows[-1][1], "", "0.300")]
