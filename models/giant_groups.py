@@ -136,18 +136,30 @@ class GiantGroup:
         def seeded(ids):  # which components have a seed (on a labelling thread: no writes)
             _, _, own_interior, distance, components, mine = self._batch(ids)
             markers, _ = post.peak_markers(own_interior, distance, height)
-            return post.labels_where(mine & (markers > 0), components, int(components.max()))[ids]
+            has_peak = post.labels_where(mine & (markers > 0), components, int(components.max()))
+            # The seed pixels, kept for the labelling pass (a few per object: the h-maxima
+            # reconstruction, most of a batch's cost, then runs once per batch, not twice).
+            seed_pixels = np.flatnonzero(markers)
+            return has_peak[ids], seed_pixels.astype(np.min_scalar_type(markers.size))
 
-        for ids, has_peak in zip(self.batches, in_order(seeded, self.batches, label_threads())):
+        peaks = []
+        for ids, (has_peak, seed_pixels) in zip(self.batches,
+                                                in_order(seeded, self.batches, label_threads())):
             self.has_peak[ids] = has_peak  # those without one are flooded
+            peaks.append(seed_pixels)
             yield
         # The labels themselves one batch after another: a batch's watershed sees the band
         # pixels that the batches before it claimed.
         sizes = []
-        for ids in self.batches:
+        for ids, seed_pixels in zip(self.batches, peaks):
             whole, free, own_interior, distance, components, mine = self._batch(ids)
             self.pages.tick(10 * own_interior.size)
-            markers, count = post.peak_markers(own_interior, distance, height)
+            # The batch's seeds as the first pass found them: the claims of earlier batches
+            # never reach a component with a seed (it takes part in their watershed as a
+            # marker), so its domes are where they were.
+            peak_mask = np.zeros(own_interior.shape, bool)
+            peak_mask.flat[seed_pixels] = True
+            markers, count = post.label_peaks(peak_mask)
             # Neighbours outside the batch take part as whole markers (not written), those
             # with a seed only: a component without one is flooded, as in one pass.
             others = (components > 0) & ~mine & free & self.has_peak[components]

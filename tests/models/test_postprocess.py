@@ -305,3 +305,38 @@ def test_domes_reconstructed_piece_by_piece_equal_one_reconstruction(dense, monk
         np.testing.assert_array_equal(_reconstruct_by_pieces(lowered, distance), expected)
     # (the sparse case really ran piece by piece, on a fraction of the pixels)
     assert (calls == [distance.size] * 2) if dense else (len(calls) > 10 and sum(calls) < distance.size)
+
+
+@pytest.mark.parametrize("case", ["sheet 3D", "touching blobs 2D", "gentle ridge", "random"])
+def test_reconstruction_following_the_rising_pixels_equals_skimage(case):
+    """``reconstruct_by_dilation``: the values of ``skimage.morphology.reconstruction``,
+    exactly, for distance maps of cell sheets and touching blobs at several seed heights,
+    a long gentle ridge (values carried far: also when the work budget runs out and the
+    sorting reconstruction finishes), and arbitrary values."""
+    from scipy import ndimage as ndi
+    from skimage.morphology import reconstruction
+
+    from unet_studio.models.postprocess import reconstruct_by_dilation
+
+    rng = np.random.default_rng(3)
+    if case == "sheet 3D":
+        field = ndi.gaussian_filter(rng.random((16, 64, 64)), (1.0, 3.0, 3.0))
+        mask = ndi.distance_transform_edt(field > np.quantile(field, 0.5),
+                                          sampling=(2.0, 1.0, 1.0)).astype(np.float32)
+    elif case == "touching blobs 2D":
+        field = ndi.gaussian_filter(rng.random((200, 240)), 4)
+        mask = ndi.distance_transform_edt(field > np.quantile(field, 0.4)).astype(np.float32)
+    elif case == "gentle ridge":  # falls by 1 px over 2000 px: a value travels the ridge
+        y, x = np.mgrid[0:24, 0:2000]
+        mask = (6 - np.abs(y - 12) * 0.5 - x * 0.0005).clip(0).astype(np.float32)
+    else:
+        mask = (5 * rng.random((48, 40))).astype(np.float32)
+    for height in (0.5, 1.5, 4.0):
+        seed = np.maximum(mask - np.float32(height), 0)
+        expected = reconstruction(seed, mask, method="dilation")
+        assert (expected > seed).any()  # something rises
+        np.testing.assert_array_equal(reconstruct_by_dilation(seed, mask), expected)
+        np.testing.assert_array_equal(reconstruct_by_dilation(seed, mask, work_budget=0.01), expected)
+    # No seed above 0 in a piece: it stays 0; a flat image does not change.
+    assert not reconstruct_by_dilation(np.zeros_like(mask), mask).any()
+    np.testing.assert_array_equal(reconstruct_by_dilation(mask, mask), mask)
