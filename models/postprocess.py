@@ -113,9 +113,14 @@ def reconstruct_by_dilation(seed: np.ndarray, mask: np.ndarray, *,
     neighbours = around[around != 0]
     flat, cap = rising.reshape(-1), ceiling.reshape(-1)
     changed, budget = np.flatnonzero(rose), work_budget * mask.size
+    slot = np.empty(flat.size, np.int32)  # for dropping repeats without sorting
     while changed.size:
-        candidates = np.unique((changed[:, None] + neighbours).ravel())
+        candidates = (changed[:, None] + neighbours).ravel()
         candidates = candidates[cap[candidates] > flat[candidates]]  # (below their ceiling)
+        # Each pixel once: of the entries naming one pixel, the last written to its slot.
+        order = np.arange(candidates.size, dtype=np.int32)
+        slot[candidates] = order
+        candidates = candidates[slot[candidates] == order]
         budget -= candidates.size
         if budget < 0:
             return _reconstruct_by_pieces(rising[inner], mask)

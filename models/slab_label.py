@@ -103,8 +103,13 @@ def _touching(before: np.ndarray, after: np.ndarray, structure: np.ndarray) -> n
         there = tuple(slice(max(s, 0), n - max(-s, 0)) for s, n in zip(shift, before.shape))
         a, b = before[here], after[there]
         both = (a > 0) & (b > 0)
-        pairs.append(np.stack([a[both], b[both]], axis=1).astype(np.int64))
-    return np.unique(np.concatenate(pairs), axis=0) if pairs else np.zeros((0, 2), np.int64)
+        # One int64 key per pair (ids are int32): a 1D unique sorts plain numbers, several
+        # times faster than ``np.unique(axis=0)`` over rows.
+        pairs.append((a[both].astype(np.int64) << 32) | b[both].astype(np.int64))
+    if not pairs:
+        return np.zeros((0, 2), np.int64)
+    keys = np.unique(np.concatenate(pairs))
+    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
 
 
 def _join(count: int, pairs: np.ndarray) -> np.ndarray:
