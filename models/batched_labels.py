@@ -27,6 +27,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
+from unet_studio.models.distance import distance_map
 from unet_studio.models.generators import drain, relay
 from unet_studio.models.giant_groups import GiantGroup
 from unet_studio.models.label_threads import in_order, label_threads
@@ -87,7 +88,7 @@ class _Batch:
             objects_here = post._near_interior(self.own, all_interior, float(grow), sampling)
         self.objects = objects_here
         self.interior = all_interior & objects_here
-        self.distance = ndi.distance_transform_edt(self.interior, sampling=sampling).astype(np.float32)
+        self.distance = distance_map(self.interior, sampling)
 
     def interior_depths(self) -> tuple[np.ndarray, np.ndarray]:
         return post.interior_depths(self.interior, self.distance)

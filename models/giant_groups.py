@@ -23,6 +23,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
+from unet_studio.models.distance import distance_map
 from unet_studio.models.huge_components import HugeComponent
 from unet_studio.models.label_threads import in_order, label_threads
 from unet_studio.models.mapped import PageReleaser
@@ -99,8 +100,8 @@ class GiantGroup:
             near = np.asarray(self.interior[whole], bool) & np.asarray(self.objects[whole], bool)
             free = post._near_interior(free, near, float(self.grow), self.sampling)
         own_interior = mine & free
-        distance = ndi.distance_transform_edt(own_interior, sampling=self.sampling)
-        return whole, free, own_interior, distance.astype(np.float32), components, mine
+        distance = distance_map(own_interior, self.sampling)
+        return whole, free, own_interior, distance, components, mine
 
     def steps(self, measure_depths: bool) -> int:
         """Steps ``iter_interior_depths`` (when measured) and ``iter_label`` yield."""

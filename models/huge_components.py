@@ -23,9 +23,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import ndimage as ndi
 
 from unet_studio.models import postprocess as post
+from unet_studio.models.distance import distance_map
 
 # Deepest distance (pixels of the finest axis) the blocks' distance maps see.
 DEPTH_CAP = 16
@@ -111,9 +111,9 @@ class HugeComponent:
             near = np.asarray(g.interior[whole], bool) & np.asarray(g.objects[whole], bool)
             free = post._near_interior(free, near, float(g.grow), g.sampling)
         mine = (g.components[crop] == self.cid) & free
-        distance = ndi.distance_transform_edt(mine, sampling=g.sampling)
-        np.minimum(distance, self.cap, out=distance)
-        return crop, whole, mine, free, distance.astype(np.float32), ours
+        distance = distance_map(mine, g.sampling)
+        np.minimum(distance, np.float32(self.cap), out=distance)
+        return crop, whole, mine, free, distance, ours
 
     def depth(self) -> tuple[float, int]:
         """(deepest capped distance, size in pixels), for the typical interior radius."""
