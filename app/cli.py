@@ -18,7 +18,7 @@ from unet_studio import __version__
 from unet_studio.app.errors import UserError
 
 # Order is the order in --help. "gui" is also what a bare ``unet-studio`` runs.
-COMMAND_NAMES = ("gui", "predict", "info", "finetune", "evaluate")
+COMMAND_NAMES = ("gui", "predict", "info", "finetune", "evaluate", "measure")
 
 log = logging.getLogger(__name__)
 

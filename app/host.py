@@ -26,12 +26,16 @@ class HostImage:
 
     ``data``: array-like (numpy, memmap or zarr) with one axis per letter of ``axes``
     (over "TZCYX", e.g. "ZYX"); ``scale``: pixel size per axis letter in micrometres.
+    ``pixel_size_um``: the spatial axes whose pixel size the image states in a length unit,
+    in micrometres; an axis whose size is unknown (``scale`` then holds 1 or a guess) is not
+    in it, so that nothing is reported in µm that was never measured in µm.
     """
 
     data: Any
     axes: str
     scale: dict[str, float]
     name: str
+    pixel_size_um: dict[str, float] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -117,8 +121,9 @@ class FakeHost:
         """Make ``data`` (axes ``axes``) the current image; the view shows its first plane."""
         if len(axes) != np.ndim(data):
             raise ValueError(f"axes {axes!r} do not match an image of shape {np.shape(data)}")
+        known = {a: float(v) for a, v in (scale or {}).items() if a in "ZYX"}
         scale = {a: float((scale or {}).get(a, 1.0)) for a in axes}
-        self.image = HostImage(data, axes, scale, name)
+        self.image = HostImage(data, axes, scale, name, pixel_size_um=known)
         self.view = full_view(self.image.shape)
         return self.image
 

@@ -391,7 +391,20 @@ def _host_image(layer) -> HostImage:
     scale = dict(zip(spatial, map(float, layer.scale)))
     if layer.rgb:
         scale["C"] = 1.0
-    return HostImage(data, axes, scale, layer.name)
+    return HostImage(data, axes, scale, layer.name, pixel_size_um=_pixel_size_um(layer, spatial))
+
+
+def _pixel_size_um(layer, spatial: str) -> dict[str, float]:
+    """The layer's pixel sizes in micrometres, for the spatial axes whose unit is a length
+    (napari shows an unknown size as 1 "pixel": left out)."""
+    from unet_studio.app.io.axes import UNIT_PIXEL, length_in_um
+
+    sizes = {}
+    for axis, value, unit in zip(spatial, layer.scale, getattr(layer, "units", ())):
+        size = None if str(unit) == UNIT_PIXEL else length_in_um(float(value), str(unit))
+        if axis in "ZYX" and size is not None:
+            sizes[axis] = size
+    return sizes
 
 
 def _is_image(layer) -> bool:

@@ -21,5 +21,5 @@ def test_version():
 def test_help_lists_commands():
     result = _run("--help")
     assert result.returncode == 0
-    for command in ("gui", "predict", "info", "finetune", "evaluate"):
+    for command in ("gui", "predict", "info", "finetune", "evaluate", "measure"):
         assert command in result.stdout, command

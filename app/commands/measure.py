@@ -1,0 +1,81 @@
+"""``unet-studio measure LABELS [--image IMAGE] -o OUT.csv``: a table of the objects.
+
+One row per object and time point: its pixel count (and area or volume in µm² / µm³ when the
+file knows the pixel size), centroid, bounding box and, with ``--image``, its mean and
+integrated intensity per channel. The files are read slab by slab, so stacks larger than RAM
+work; the CSV appears only when complete, and an existing one is kept unless ``--overwrite``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+HELP = "per-object table (CSV): size in pixels and µm, centroid, bounding box, intensity"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("labels", metavar="LABELS", help="label image (TIFF, OME-TIFF, OME-Zarr)")
+    parser.add_argument("--image", default=None, metavar="IMAGE",
+                        help="image to measure intensities in (same T/Z/Y/X sizes; may have "
+                             "channels: one mean/integrated pair per channel)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.csv", help="the CSV to write")
+    parser.add_argument("--axes", default=None, metavar="AXES",
+                        help="axes of LABELS if the file does not say (letters of TZYX, e.g. TYX)")
+    parser.add_argument("--image-axes", default=None, metavar="AXES",
+                        help="axes of IMAGE if the file does not say (letters of TZCYX)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace OUT.csv if it exists (default: refuse and keep it)")
+
+
+def known_pixel_sizes(stack) -> dict[str, float]:
+    """Micrometres per pixel of the spatial axes whose size the file states."""
+    from unet_studio.app.io.axes import UNIT_MICROMETER
+
+    return {a: float(stack.scale[a]) for a in stack.axes
+            if a in "ZYX" and stack.units.get(a) == UNIT_MICROMETER}
+
+
+def _check_labels(stack) -> None:
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.measure import labels_problem
+
+    problem = labels_problem(stack.dtype, stack.axes, stack.ndim)
+    if problem:
+        raise InputFileError(stack.path, problem)
+
+
+def _check_image(image, labels) -> None:
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.measure import grid_mismatch
+
+    problem = grid_mismatch(labels.shape, labels.axes, image.shape, image.axes)
+    if problem:
+        raise InputFileError(image.path, f"{problem} (labels: {labels.path})")
+
+
+def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.commands.predict import refuse_existing
+    from unet_studio.app.io import open_stack
+    from unet_studio.app.measure import iter_measure_to_csv
+    from unet_studio.models.generators import drain
+
+    target = Path(args.output).expanduser()
+    refuse_existing([target], args.overwrite)  # before any work, as predict does
+    with contextlib.ExitStack() as files:
+        labels = files.enter_context(open_stack(args.labels, axes=args.axes))
+        _check_labels(labels)
+        image = None
+        if args.image is not None:
+            image = files.enter_context(open_stack(args.image, axes=args.image_axes))
+            _check_image(image, labels)
+        # The labels' pixel size first: they are what is measured; else the image's.
+        scale = known_pixel_sizes(labels) or (known_pixel_sizes(image) if image else {})
+        count = drain(iter_measure_to_csv(
+            target, labels.data, None if image is None else image.data, axes=labels.axes,
+            image_axes=None if image is None else image.axes, scale=scale))
+    frames = labels.sizes.get("T", 1)
+    print(f"{count} objects in {frames} frame{'s' if frames != 1 else ''} of {labels.path}: "
+          f"wrote {target}")
+    return 0

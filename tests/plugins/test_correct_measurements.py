@@ -1,0 +1,61 @@
+"""Correct panel, "Export measurements…": the current labels measured under the current image in
+a worker, written as a CSV, told in a notification; nothing to measure is an error message."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.qt
+
+
+def _panel(studio, qtbot, monkeypatch):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    told = []
+    monkeypatch.setattr(studio.host, "notify",
+                        lambda message, level="info": told.append((message, level)))
+    panel = CorrectPanel(studio.session)
+    qtbot.addWidget(panel)
+    return panel, told
+
+
+def test_export_measurements_writes_one_row_per_object(corrected, qtbot, monkeypatch, tmp_path):
+    panel, told = _panel(corrected, qtbot, monkeypatch)
+    labels = corrected.host.current_labels()
+    # The layer's pixel size in a length unit: sizes in µm too (without one, none: below).
+    corrected.viewer.layers["nuclei"].units = ("micrometer",) * 3
+    assert panel._default_measurements_path().name == "nuclei_objects.csv"
+    target = tmp_path / "objects.csv"
+    worker = panel.export_measurements(target)
+    assert worker is not None and not panel.measure_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.measure_worker is None, timeout=30_000)
+    assert panel.measure_button.isEnabled()
+    with open(target, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    ids = np.unique(labels[labels > 0])
+    assert [int(row["label"]) for row in rows] == ids.tolist()
+    assert sum(int(row["pixels"]) for row in rows) == int((labels > 0).sum())
+    assert float(rows[0]["volume_um3"]) == pytest.approx(int(rows[0]["pixels"]) * 0.29 * 0.26 * 0.26)
+    assert float(rows[0]["mean_intensity"]) > 0
+    assert told == [(f"Measured {len(ids)} objects of nuclei: {target}", "info")]
+
+    corrected.viewer.layers["nuclei"].units = ("pixel",) * 3  # sizes unknown: no µm column
+    panel.export_measurements(target)
+    qtbot.waitUntil(lambda: panel.measure_worker is None, timeout=30_000)
+    with open(target, newline="", encoding="utf-8") as handle:
+        again = list(csv.DictReader(handle))
+    assert "volume_um3" not in again[0] and again[0]["pixels"] == rows[0]["pixels"]
+
+
+def test_export_measurements_without_labels_is_an_error_message(studio, qtbot, monkeypatch,
+                                                                tmp_path, nuclei_crop):
+    panel, told = _panel(studio, qtbot, monkeypatch)
+    assert panel.export_measurements(tmp_path / "objects.csv") is None
+    studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
+    assert panel.export_measurements(tmp_path / "objects.csv") is None
+    assert [level for _, level in told] == ["error", "error"]
+    assert "Nothing to measure" in told[0][0]
+    assert not (tmp_path / "objects.csv").exists()
