@@ -57,6 +57,19 @@ def labels_problem(dtype, axes: str, ndim: int) -> str | None:
     return None
 
 
+def looks_like_intensities(plane: np.ndarray) -> bool:
+    """Does a 2D plane of a supposed label image look like raw intensities? In labels, two
+    neighbouring labelled pixels differ only along the few borders where objects touch; in
+    an intensity image nearly every neighbour differs (noise). Catches swapped arguments."""
+    plane = np.asarray(plane)
+    if plane.ndim != 2 or plane.shape[1] < 2:
+        return False
+    left, right = plane[:, :-1], plane[:, 1:]
+    both = (left > 0) & (right > 0)
+    pairs = int(np.count_nonzero(both))
+    return pairs >= 1000 and np.count_nonzero(both & (left != right)) > pairs // 2
+
+
 def grid_mismatch(labels_shape: Sequence[int], axes: str, image_shape: Sequence[int],
                   image_axes: str) -> str | None:
     """Why an image (``image_axes`` may add "C") does not lie on the labels' pixel grid

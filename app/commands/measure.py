@@ -39,11 +39,17 @@ def known_pixel_sizes(stack) -> dict[str, float]:
 
 def _check_labels(stack) -> None:
     from unet_studio.app.errors import InputFileError
-    from unet_studio.app.measure import labels_problem
+    from unet_studio.app.measure import labels_problem, looks_like_intensities
 
     problem = labels_problem(stack.dtype, stack.axes, stack.ndim)
     if problem:
         raise InputFileError(stack.path, problem)
+    # One plane from the middle of the stack (read lazily) tells labels from intensities.
+    middle = tuple(n // 2 for n in stack.shape[:-2])
+    if looks_like_intensities(stack.data[middle]):
+        raise InputFileError(stack.path, "looks like an intensity image, not labels (most "
+                                         "neighbouring pixels differ); give the label image "
+                                         "first and the intensities with --image")
 
 
 def _check_image(image, labels) -> None:

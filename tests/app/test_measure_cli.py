@@ -90,6 +90,22 @@ def test_float_labels_and_missing_files_are_exit_2(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
+def test_an_intensity_image_given_as_labels_is_exit_2(tmp_path, capsys):
+    """Swapped arguments: a noisy uint16 image is not measured as thousands of "objects";
+    a real label image with touching objects is measured."""
+    rng = np.random.default_rng(0)
+    noisy = (1000 + 50 * rng.standard_normal((6, 64, 64))).astype(np.uint16)
+    tifffile.imwrite(tmp_path / "image.tif", noisy)
+    assert main(["measure", str(tmp_path / "image.tif"), "-o", str(tmp_path / "o.csv")]) == 2
+    assert "image.tif: looks like an intensity image, not labels" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+    touching = np.zeros((6, 64, 64), np.uint16)  # four objects meeting along two lines
+    touching[:, :32, :32], touching[:, :32, 32:], touching[:, 32:, :32], touching[:, 32:, 32:] = 1, 2, 3, 4
+    tifffile.imwrite(tmp_path / "labels.tif", touching)
+    assert main(["measure", str(tmp_path / "labels.tif"), "-o", str(tmp_path / "o.csv")]) == 0
+    assert len(read_csv(tmp_path / "o.csv")) == 4
+
+
 def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
     source = labels_tiff(tmp_path / "labels.tif", nuclei_labels())
     out = tmp_path / "objects.csv"
