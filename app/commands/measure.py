@@ -62,10 +62,10 @@ def _check_image(image, labels) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from unet_studio.app.commands.predict import refuse_existing
+    from unet_studio.app.commands.predict import StatusLine, refuse_existing
     from unet_studio.app.io import open_stack
     from unet_studio.app.measure import iter_measure_to_csv
-    from unet_studio.models.generators import drain
+    from unet_studio.models.generators import drain, relay
 
     target = Path(args.output).expanduser()
     refuse_existing([target], args.overwrite)  # before any work, as predict does
@@ -78,9 +78,13 @@ def run(args: argparse.Namespace) -> int:
             _check_image(image, labels)
         # The labels' pixel size first: they are what is measured; else the image's.
         scale = known_pixel_sizes(labels) or (known_pixel_sizes(image) if image else {})
-        count = drain(iter_measure_to_csv(
+        progress = StatusLine(labels.name)  # (a big stack takes a while: show it moving)
+        steps = iter_measure_to_csv(
             target, labels.data, None if image is None else image.data, axes=labels.axes,
-            image_axes=None if image is None else image.axes, scale=scale))
+            image_axes=None if image is None else image.axes, scale=scale)
+        count = drain(relay(steps, lambda fraction: progress.update(fraction, 1)))
+    if progress.live:  # (the status line ends; the summary goes to stdout, for scripts)
+        progress.finish("measured")
     frames = labels.sizes.get("T", 1)
     print(f"{count} objects in {frames} frame{'s' if frames != 1 else ''} of {labels.path}: "
           f"wrote {target}")

@@ -165,7 +165,7 @@ def _output_bytes(stack, net, output_type: str) -> int:
     return pixels * (1 if output_type == "mask" else 4)
 
 
-class _Progress:
+class StatusLine:
     """One status line on stderr, redrawn in place on a terminal (no extra dependency)."""
 
     def __init__(self, name: str, stream=None):
@@ -178,7 +178,8 @@ class _Progress:
         reports fractions of it)."""
         percent = int(100 * done / max(total, 1))
         if self.live and percent != self.shown:
-            self.stream.write(f"\r{self.name}: {percent:3d}% ({int(done)}/{total})")
+            steps = f" ({int(done)}/{total})" if total > 1 else ""  # (a fraction: percent only)
+            self.stream.write(f"\r{self.name}: {percent:3d}%{steps}")
             self.stream.flush()
             self.shown = percent
 
@@ -204,7 +205,7 @@ def run(args: argparse.Namespace) -> int:
         targets = output_paths(inputs, args.output, args.output_type, sizes)
         refuse_existing(targets, args.overwrite)
         for stack, target in zip(stacks, targets):
-            progress = _Progress(stack.name)
+            progress = StatusLine(stack.name)
             predict_one(net, stack, target, args, progress.update)
             progress.finish(f"wrote {target}")
     finally:

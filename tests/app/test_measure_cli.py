@@ -115,3 +115,24 @@ def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
     assert out.read_text() == "my notes\n"
     assert main(["measure", str(source), "-o", str(out), "--overwrite"]) == 0
     assert len(read_csv(out)) == 3
+
+
+def test_status_line_shows_steps_or_a_percentage_on_a_terminal():
+    """The CLI's live status line (predict: tiles of a total; measure: a fraction)."""
+    import io
+
+    from unet_studio.app.commands.predict import StatusLine
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    line = StatusLine("stack", stream)
+    line.update(3, 10)
+    line.update(0.5, 1)
+    line.finish("done")
+    assert stream.getvalue() == "\rstack:  30% (3/10)\rstack:  50%\rstack: done\n"
+    quiet = io.StringIO()  # not a terminal (a log file): no redrawn lines
+    StatusLine("stack", quiet).update(0.5, 1)
+    assert quiet.getvalue() == ""
