@@ -23,7 +23,8 @@ def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
     split.setSpecialValueText("model")
     split.setToolTip("how deep the dip between touching objects must be to split them, in "
                      "pixels (\"model\": the model's own; the bundled model uses 20% of the typical "
-                     "nucleus radius; lower splits small, crowded nuclei more)")
+                     "object radius). Raise it when single objects come out cut in two (long or "
+                     "dividing cells); lower it when touching nuclei stay merged.")
     return min_size, split
 
 
