@@ -194,7 +194,7 @@ def train(net, examples, config, checkpoints: Path):
         if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS or final:
             shown = time.monotonic()
             val = "" if progress.val_loss is None else (
-                f"  val loss {progress.val_loss:.4f}  val score {progress.val_metric:.3f}")
+                f"  held-out loss {progress.val_loss:.4f}  held-out score {progress.val_metric:.3f}")
             print(f"step {progress.step}  epoch {progress.epoch:.1f}  loss "
                   f"{progress.smoothed_loss:.4f}{val}  {progress.elapsed:.0f} s "
                   f"({100 * progress.fraction:.0f}%)", file=sys.stderr, flush=True)

@@ -1,6 +1,6 @@
-"""A small live plot of training loss and validation score, painted with QPainter.
+"""A small live plot of the training loss and the held-out loss and score, painted with QPainter.
 
-Losses share the left scale (from their minimum to maximum); the validation score (0..1)
+Losses share the left scale (from their minimum to maximum); the held-out score (0..1)
 uses the full height. No plotting library: a few polylines redrawn on each update.
 """
 
@@ -12,9 +12,12 @@ from qtpy.QtWidgets import QSizePolicy, QWidget
 
 SERIES_STYLE = {  # name -> (colour, dashed, uses the 0..1 score scale)
     "train loss": ("#4fa3ff", False, False),
-    "val loss": ("#ffa040", False, False),
-    "val score": ("#5fdc7a", True, True),
+    "held-out loss": ("#ffa040", False, False),
+    "held-out score": ("#5fdc7a", True, True),
 }
+# ``add`` keywords -> series names (the validation data is the reviewed data held out of
+# training: named as in the Train panel's before/after table).
+SERIES_OF = {"train_loss": "train loss", "val_loss": "held-out loss", "val_score": "held-out score"}
 MARGIN = 28
 
 
@@ -35,7 +38,7 @@ class LossPlot(QWidget):
     def add(self, step: float, *, redraw: bool = True, **values: float | None) -> None:
         """Append a point to each named series; ``redraw=False`` defers the repaint."""
         for key, value in values.items():
-            name = key.replace("_", " ")
+            name = SERIES_OF.get(key)
             if value is not None and name in self.series:
                 self.series[name].append((float(step), float(value)))
         if redraw:

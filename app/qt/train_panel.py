@@ -195,7 +195,7 @@ class TrainPanel(QWidget):
             return  # a few redraws a second: every repaint costs the GUI thread
         self.plot.update()
         set_progress(self.progress, int(1000 * min(progress.fraction, 1.0)))
-        score = "" if progress.val_metric is None else f", validation score {progress.val_metric:.3f}"
+        score = "" if progress.val_metric is None else f", held-out score {progress.val_metric:.3f}"
         self.status.setText(f"Step {progress.step}: loss {progress.smoothed_loss:.4f}{score}")
 
     def _on_result(self, result) -> None:

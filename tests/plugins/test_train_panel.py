@@ -48,7 +48,7 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
         assert not train.train_button.isEnabled() and train.cancel_button.isEnabled()
     result = blocker.args[0]
     assert result.steps == 6
-    assert len(train.plot.series["train loss"]) == 6 and train.plot.series["val loss"]
+    assert len(train.plot.series["train loss"]) == 6 and train.plot.series["held-out loss"]
     names = [train.metrics.verticalHeaderItem(row).text() for row in range(train.metrics.rowCount())]
     assert names[:2] == ["F1, IoU 0.5", "F1, IoU 0.75"] and names[-1] == "held-out loss"
     assert "mean Dice" not in names  # an instance model: its score is the object F1

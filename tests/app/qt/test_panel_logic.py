@@ -134,7 +134,7 @@ def test_loss_plot_paints_its_series(qtbot):
     image = plot.grab().toImage()
     colours = {image.pixelColor(x, y).name() for x in range(0, 300, 2) for y in range(0, 160, 2)}
     assert QColor("#4fa3ff").name() in colours  # the loss line was drawn
-    assert len(plot.series["val score"]) == 5
+    assert len(plot.series["held-out score"]) == 5
 
 
 def test_live_destination_writes_around_reviewed_pixels_and_restores():
