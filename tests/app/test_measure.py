@@ -101,6 +101,27 @@ def test_slab_by_slab_equals_one_pass_and_memmap_labels_work(tmp_path):
     assert_rows_match_regionprops(one_pass, labels, image, "zyx")
 
 
+def test_pages_of_a_memory_mapped_stack_are_handed_back_as_it_is_read(tmp_path, monkeypatch):
+    """Reading a mapped stack keeps every page read resident: the measurement hands them
+    back every RELEASE_EVERY_BYTES (the peak stays flat however big the stack: see
+    benchmarks/bench_measure.py), and the rows are those of one pass in memory."""
+    from unet_studio.app import measure as measuring
+    from unet_studio.models import mapped
+
+    labels = blobs((6, 24, 19), seed=3, count=7)
+    stored = np.memmap(tmp_path / "labels.raw", np.int32, "w+", shape=labels.shape)
+    stored[:] = labels
+    stored.flush()
+    released = []
+    real = mapped.release_pages
+    monkeypatch.setattr(mapped, "release_pages", lambda array: released.append(array) or real(array))
+    monkeypatch.setattr(measuring, "RELEASE_EVERY_BYTES", 24 * 19 * 4)  # every plane of int32
+    mapped_rows = measure(np.memmap(stored.filename, np.int32, "r", shape=labels.shape),
+                          axes="ZYX", slab_pixels=24 * 19)
+    assert len(released) >= 6 and all(isinstance(a, np.memmap) for a in released)
+    assert mapped_rows == measure(labels, axes="ZYX")
+
+
 def test_progress_runs_from_zero_to_one():
     steps = iter_measure(blobs((4, 10, 10)), axes="ZYX", slab_pixels=100)
     fractions = []
