@@ -37,12 +37,15 @@ class ImageProgress:
     for "predict" steps of mask/probability outputs and for every "postprocess" step; for
     labels with ``provisional``, a "predict" step's region holds that tile's quick labels.
     "labelling" steps come between a group's tiles and its "postprocess" step, one per
-    batch of objects labelled: ``done`` grows by the fraction labelled, no region."""
+    batch of objects labelled: ``done`` grows by the fraction labelled, no region.
+    ``objects``: on a "postprocess" step of instance labels, how many objects that group
+    (time point) holds (its ids are 1..objects)."""
 
     stage: str
     done: float
     total: int
     region: tuple[slice, ...] | None
+    objects: int | None = None
 
 
 def output_axes(layout: StackLayout, output_type: str) -> str:
@@ -208,10 +211,11 @@ class _StackRun:
                 _iter_group_labels(masks, layout, self.options, self.scale),
                 lambda fraction: ImageProgress("labelling", self.done + fraction, self.total, None))
             copy_in_slabs(self.out, labels, group)
+            objects = int(labels.max()) if labels.size else 0  # (ids are sequential)
             del labels
             self.pages.arrays = [a for a in self.pages.arrays if a is not masks]
             self.done += 1
-            yield ImageProgress("postprocess", self.done, self.total, group_region)
+            yield ImageProgress("postprocess", self.done, self.total, group_region, objects)
 
     def _write_provisional(self, masks, group, region) -> None:
         """Quick labels of one finished tile's core, with ids unique in this run so far."""

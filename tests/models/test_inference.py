@@ -352,6 +352,12 @@ def test_labelling_reports_its_batches_and_stops_when_cancelled(monkeypatch):
     assert stages.index("labelling") > stages.index("predict")
     assert labelling == sorted(labelling) and last_tile < labelling[0] <= labelling[-1] <= last_tile + 1
     assert all(step.region is None for step in steps if step.stage == "labelling")
+    # The last step says how many objects were labelled: the labels' ids are 1..that.
+    from unet_studio.models.inference import predict_image
+
+    labels = predict_image(net, stack, **options)
+    assert steps[-1].objects == int(labels.max()) == len(np.unique(labels)) - 1 > 0
+    assert all(step.objects is None for step in steps[:-1])
 
     out = np.full(stack.shape, -1, np.int32)
     run = iter_predict_image(net, stack, out=out, **options)

@@ -46,6 +46,8 @@ def test_sample_opens_and_segments_through_the_panel(studio, qtbot):
     assert not labels[1].any()  # only the frame on screen was segmented
     assert blocker.args[0].job.target[0] == slice(0, 1)
     assert panel.progress.value() == 100 and panel.run_button.isEnabled()
+    found = len(np.unique(labels[0][labels[0] > 0]))  # the status says how many were found
+    assert found > 0 and panel.status.text().endswith(f": {found} object{'s' * (found != 1)}.")
     assert [layer.name for layer in viewer.layers] == ["hela_timelapse", "hela_timelapse labels"]
 
 

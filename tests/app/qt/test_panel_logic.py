@@ -212,3 +212,12 @@ def test_metric_table_names_the_scores_and_shows_what_either_side_has():
     # No validation at all (too little reviewed): an empty table, and one side only.
     assert metric_table({}, {}) == []
     assert metric_table({}, {"val_loss": 0.3}) == [("held-out loss", rows[-1][1], "", "0.300")]
+
+
+def test_objects_found_reads_as_a_count_per_image_or_per_time_series():
+    from unet_studio.app.qt.segment_panel import objects_found
+
+    assert objects_found([]) == ""  # a mask or probabilities: no objects to count
+    assert objects_found([1]) == ": 1 object"
+    assert objects_found([76]) == ": 76 objects"
+    assert objects_found([70, 73, 0]) == ": 143 objects in 3 time points"
