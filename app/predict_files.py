@@ -68,8 +68,19 @@ def plan_stack(net, stack):
         raise InputFileError(stack.path, f"{error}{hint}") from None
 
 
-def predict_one(net, stack, target: Path, options, on_progress=None) -> Path:
-    """Segment ``stack`` into ``target`` (TIFF or Zarr by suffix) with ``net``.
+def objects_found(per_group: list[int]) -> str:
+    """": 76 objects" (one image or stack), ": 730 objects in 10 time points", or "" when no
+    instance labels were made (what the CLI and the Segment panel say when done)."""
+    if not per_group:
+        return ""
+    total = sum(per_group)
+    text = f": {total} object{'s' * (total != 1)}"
+    return text + (f" in {len(per_group)} time points" if len(per_group) > 1 else "")
+
+
+def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int]:
+    """Segment ``stack`` into ``target`` (TIFF or Zarr by suffix) with ``net``; returns the
+    number of objects of each time point (instance labels; empty for the other outputs).
 
     ``options``: ``output_type``, ``tile``, ``device``, ``tta`` and optionally
     ``postprocess`` (a dict of post-processing options; the CLI's arguments).
@@ -92,19 +103,22 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> Path:
             tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
             scale=stack.scale if stack.scale_known else None,
             postprocess=getattr(options, "postprocess", None))
-        _run(generator, on_progress, stack.path)
-    return target
+        return _run(generator, on_progress, stack.path)
 
 
-def _run(generator, on_progress, path: Path) -> None:
-    """Drain the engine, turning its ValueErrors (what the input cannot do) into file errors."""
+def _run(generator, on_progress, path: Path) -> list[int]:
+    """Drain the engine, turning its ValueErrors (what the input cannot do) into file errors;
+    the object counts its labelling steps reported, one per time point."""
+    objects = []
     try:
         while True:
             progress = next(generator)
+            if progress.objects is not None:
+                objects.append(progress.objects)
             if on_progress is not None:
                 on_progress(progress.done, progress.total)
     except StopIteration:
-        return
+        return objects
     except DiskSpaceError as error:  # a working file of the labelling: the disk is full
         raise UserError(f"{path}: {error.strerror}") from None
     except ValueError as error:

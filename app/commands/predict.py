@@ -191,7 +191,7 @@ class StatusLine:
 
 def run(args: argparse.Namespace) -> int:
     from unet_studio.app.errors import UserError
-    from unet_studio.app.predict_files import open_inputs, predict_one
+    from unet_studio.app.predict_files import objects_found, open_inputs, predict_one
 
     if args.tile is not None and args.tile < 1:
         raise UserError(f"--tile must be a positive number of pixels, got {args.tile}")
@@ -206,8 +206,8 @@ def run(args: argparse.Namespace) -> int:
         refuse_existing(targets, args.overwrite)
         for stack, target in zip(stacks, targets):
             progress = StatusLine(stack.name)
-            predict_one(net, stack, target, args, progress.update)
-            progress.finish(f"wrote {target}")
+            objects = predict_one(net, stack, target, args, progress.update)
+            progress.finish(f"wrote {target}{objects_found(objects)}")
     finally:
         for stack in stacks:
             stack.close()

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.predict_files import objects_found
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_choices import SegmentChoices, object_option_spins
@@ -54,16 +55,6 @@ TILE_CHOICES = ("auto", "128", "256", "512", "1024")
 # What the status line says while a run is in each stage of the engine.
 STAGE_TEXT = {"predict": "Segmenting {image} with {model}…",
               "labelling": "Labelling the objects of {image}…"}
-
-
-def objects_found(per_group: list[int]) -> str:
-    """": 76 objects" (one image or stack), ": 730 objects in 10 time points", or "" when no
-    instance labels were made."""
-    if not per_group:
-        return ""
-    total = sum(per_group)
-    text = f": {total} object{'s' * (total != 1)}"
-    return text + (f" in {len(per_group)} time points" if len(per_group) > 1 else "")
 
 
 class SegmentPanel(SegmentChoices, QWidget):

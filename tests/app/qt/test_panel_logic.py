@@ -215,7 +215,7 @@ def test_metric_table_names_the_scores_and_shows_what_either_side_has():
 
 
 def test_objects_found_reads_as_a_count_per_image_or_per_time_series():
-    from unet_studio.app.qt.segment_panel import objects_found
+    from unet_studio.app.predict_files import objects_found
 
     assert objects_found([]) == ""  # a mask or probabilities: no objects to count
     assert objects_found([1]) == ": 1 object"
