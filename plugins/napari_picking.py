@@ -98,20 +98,28 @@ def first_labelled_voxel(labels, voxels: np.ndarray, only: int | None = None) ->
 
 
 def click_coordinate(layer, event) -> tuple[float, ...] | None:
-    """Labels data coordinate (one float per layer axis) that a mouse event points at.
+    """Labels data coordinate (one float per layer axis) that a mouse event points at (see
+    ``pointer_coordinate``)."""
+    return pointer_coordinate(layer, event.position, getattr(event, "view_direction", None),
+                              getattr(event, "dims_displayed", None))
 
-    3D rendering: the first labelled voxel along the click's ray (only the selected label
-    counts while napari shows it alone; the ray's entry voxel when it only crosses
-    background), None when the ray misses the data. 2D view: the event's
-    position in data coordinates (the current index on the hidden axes included).
+
+def pointer_coordinate(layer, position, view_direction, dims_displayed) -> tuple[float, ...] | None:
+    """Labels data coordinate (one float per layer axis) at world ``position`` (a click's,
+    or the mouse pointer's for a key), seen along ``view_direction`` (one value per world
+    axis; None in a 2D view) over the displayed world axes ``dims_displayed``.
+
+    3D rendering: the first labelled voxel along the ray (only the selected label counts
+    while napari shows it alone; the ray's entry voxel when it only crosses background),
+    None when the ray misses the data. 2D view: ``position`` in data coordinates (the
+    current index on the hidden axes included).
     """
-    displayed = list(getattr(event, "dims_displayed", None) or ())
-    view = getattr(event, "view_direction", None)
-    if len(displayed) == 3 and view is not None and layer.ndim >= 3:
-        voxels = ray_voxels(layer, event.position, view, displayed)
+    displayed = list(dims_displayed or ())
+    if len(displayed) == 3 and view_direction is not None and layer.ndim >= 3:
+        voxels = ray_voxels(layer, position, view_direction, displayed)
         if voxels is None:
             return None
         # With "show selected" napari renders that label alone: the others are not seen.
         only = int(layer.selected_label) if layer.show_selected_label else None
         return tuple(float(v) for v in first_labelled_voxel(layer.data, voxels, only))
-    return tuple(float(v) for v in layer.world_to_data(event.position))
+    return tuple(float(v) for v in layer.world_to_data(position))

@@ -13,7 +13,7 @@ import numpy as np
 from napari.layers import Shapes
 from napari.utils import Colormap, progress
 
-from unet_studio.plugins.napari_picking import click_coordinate
+from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordinate
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +23,7 @@ AXIS_LETTERS = set("TZCYX")
 DEFAULT_AXES = {1: "X", 2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 
 ClickHandler = Callable[[tuple[float, ...]], None]
+KeyHandler = Callable[[tuple[float, ...] | None], None]
 CLICK_TOLERANCE_PX = 4  # a press released further away (screen pixels) is a drag
 
 
@@ -220,6 +221,36 @@ class CanvasTools:
         """Deliver a click at ``coord`` (labels data coordinates) to the active tool."""
         if self._click_handler is not None:
             self._click_handler(coord)
+
+    # ---- keys ------------------------------------------------------------------------------
+    def set_key_handler(self, key: str, handler: KeyHandler | None) -> None:
+        """Call ``handler(coord)`` when ``key`` (napari's names: "D", "Shift-S") is pressed
+        over this viewer's canvas; ``coord`` is the labels data coordinate under the mouse
+        pointer (in the 3D rendering the first labelled voxel along the view ray through
+        it), None without labels or off them. None unbinds. Bound on this viewer alone; a
+        key the active layer binds itself stays the layer's (napari asks it first)."""
+        if handler is None:
+            self.viewer.bind_key(key, None)
+            return
+
+        def pressed(viewer) -> None:
+            handler(self.pointer_coordinate())
+
+        self.viewer.bind_key(key, pressed, overwrite=True)
+
+    def pointer_coordinate(self) -> tuple[float, ...] | None:
+        """The labels data coordinate under the mouse pointer (see ``set_key_handler``)."""
+        layer = self.labels_layer()
+        if layer is None:
+            return None
+        viewer = self.viewer
+        displayed = tuple(viewer.dims.displayed)
+        camera = getattr(viewer, "scene", viewer).camera  # (napari 0.9: viewer.scene.camera)
+        view = camera.calculate_nd_view_direction(viewer.dims.ndim, displayed)
+        coord = pointer_coordinate(layer, viewer.cursor.position, view, displayed)
+        if coord is None or not all(-0.5 <= c < n - 0.5 for c, n in zip(coord, layer.data.shape)):
+            return None
+        return coord
 
     # ---- drawn regions ---------------------------------------------------------------------
     def start_region_drawing(self) -> None:

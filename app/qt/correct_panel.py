@@ -24,7 +24,9 @@ from qtpy.QtWidgets import (
 from unet_studio.app.errors import UserError
 from unet_studio.app.measure import iter_measure_to_csv
 from unet_studio.app.qt.correct_tools import (
+    POINTER_KEYS,
     ObjectTools,
+    PointerTools,
     mark_reviewed_drawn,
     mark_reviewed_view,
 )
@@ -35,6 +37,12 @@ SNAPSHOT_BYTES = 1 << 30
 
 TOOL_BUTTONS = (("delete", "Delete (click)"), ("merge", "Merge (click)"),
                 ("split", "Split (seeds)"), ("pick", "Pick label (click)"))  # fmt: skip
+TOOL_KEY_TIPS = {
+    "delete": "Or press D with the mouse pointer over the object",
+    "merge": "Or press G over one object, then G over the object to join to it",
+    "split": "Or press S over each part of the object, then Shift+S",
+    "pick": "napari's own picker: L, then click",
+}
 
 
 class CorrectPanel(QWidget):
@@ -44,7 +52,9 @@ class CorrectPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.tools = ObjectTools(session)
+        self.keys = PointerTools(self.tools)
         self._build()
+        self._bind_keys()
         session.reviewed_changed.connect(self._update_reviewed)
         session.labels_replaced.connect(self._update_reviewed)
         session.project_changed.connect(self._update_project)
@@ -68,6 +78,7 @@ class CorrectPanel(QWidget):
         self.tool_buttons: dict[str, QPushButton] = {}
         for column, (mode, text) in enumerate(TOOL_BUTTONS):
             button = QPushButton(text, checkable=True)
+            button.setToolTip(TOOL_KEY_TIPS[mode])
             button.toggled.connect(lambda on, m=mode: self._choose_tool(m if on else None))
             self.tool_group.addButton(button)
             self.tool_buttons[mode] = button
@@ -85,6 +96,8 @@ class CorrectPanel(QWidget):
         for row, buttons in enumerate(rows, start=2):
             for column, button in enumerate(buttons):
                 grid.addWidget(button, row, column)
+        self.fill_button.setToolTip("Fill the holes of every object (H over an object: its "
+                                    "holes only)")
         self.tool_status = QLabel(wordWrap=True)
         grid.addWidget(self.tool_status, 5, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
@@ -100,7 +113,9 @@ class CorrectPanel(QWidget):
         box = QGroupBox("Reviewed (only these regions become training data)")
         grid = QGridLayout(box)
         self.mark_slice_button = QPushButton("Mark this slice")
+        self.mark_slice_button.setToolTip("Or press R over the canvas")
         self.unmark_slice_button = QPushButton("Unmark this slice")
+        self.unmark_slice_button.setToolTip("Or press Shift+R over the canvas")
         self.draw_button = QPushButton("Draw region")
         self.mark_drawn_button = QPushButton("Mark drawn region")
         self.auto_check = QCheckBox("Mark edited regions automatically", checked=True)
@@ -151,6 +166,14 @@ class CorrectPanel(QWidget):
             self.session.host.notify(str(error), "warning")
         self._update_tool_state()
 
+    def _bind_keys(self) -> None:
+        """The pointer tools' keys on the viewer (a host without keys: buttons only)."""
+        bind = getattr(self.session.host, "set_key_handler", None)
+        if bind is None:
+            return
+        for key, action in POINTER_KEYS.items():
+            bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
+
     def _host_call(self, name: str):
         def call():
             method = getattr(self.session.host, name, None)
@@ -161,6 +184,7 @@ class CorrectPanel(QWidget):
         return call
 
     def _choose_tool(self, mode: str | None) -> None:
+        self.keys.reset()  # (a pending key merge or split would act on stale picks)
         for other, button in self.tool_buttons.items():
             button.blockSignals(True)
             button.setChecked(other == mode)
@@ -256,7 +280,8 @@ class CorrectPanel(QWidget):
 
     # ---- state -----------------------------------------------------------------------------
     def _update_tool_state(self) -> None:
-        self.tool_status.setText(self.tools.status())
+        pending_key = self.keys.message if self.tools.mode is None else ""
+        self.tool_status.setText(pending_key or self.tools.status())
         self.apply_button.setEnabled(self.tools.can_apply())
         self.cancel_button.setEnabled(self.tools.mode is not None)
 

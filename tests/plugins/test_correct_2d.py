@@ -171,3 +171,79 @@ def _key(viewer, qtbot, key: str, shift: bool = False) -> None:
     canvas.setFocus()
     QTest.keyClick(canvas, getattr(Qt.Key, f"Key_{key.upper()}"), modifiers)
     qtbot.wait(5)
+
+
+def _hover(viewer, qtbot, y: float, x: float) -> None:
+    """A real mouse move onto labels pixel (y, x) of the canvas (napari's cursor follows)."""
+    from qtpy.QtTest import QTest
+
+    QTest.mouseMove(viewer.window._qt_viewer.canvas.native, _canvas_point(viewer, y, x))
+    # (the X server moves the pointer, then Qt tells napari: wait for the move to arrive)
+    qtbot.waitUntil(lambda: np.allclose(viewer.cursor.position[-2:], (y * SCALE[0], x * SCALE[1]),
+                                        atol=SCALE[0]))
+
+
+def _press(viewer, qtbot, key: str, shift: bool = False) -> None:
+    """A real key press (no Ctrl) on the canvas, through napari's key bindings."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    modifiers = Qt.KeyboardModifier.ShiftModifier if shift else Qt.KeyboardModifier.NoModifier
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    QTest.keyClick(canvas, getattr(Qt.Key, f"Key_{key.upper()}"), modifiers)
+    qtbot.wait(5)
+
+
+def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    viewer, session = studio2d
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    layer = session.host.labels_layer()
+    layer.mode = "paint"  # keys work whatever napari tool is chosen; E, P, F... stay napari's
+    ids = [int(i) for i in np.unique(layer.data) if i]
+    before = layer.data.copy()
+
+    _hover(viewer, qtbot, *_centre(before, ids[0]))
+    _press(viewer, qtbot, "d")
+    assert not (layer.data == ids[0]).any() and panel.tool_status.text() == f"Deleted object {ids[0]}."
+    np.testing.assert_array_equal(layer.data[before != ids[0]], before[before != ids[0]])
+    _undo_redo_exact(layer, before)
+    layer.undo()
+
+    for label in ids[1:3]:  # G over one object, then G over the one to join to it
+        _hover(viewer, qtbot, *_centre(before, label))
+        _press(viewer, qtbot, "g")
+    assert not (layer.data == ids[2]).any()
+    assert (layer.data == ids[1]).sum() == np.isin(before, ids[1:3]).sum()
+    _undo_redo_exact(layer, before)
+    layer.undo()
+
+    big = max(ids, key=lambda i: (before == i).sum())
+    points = np.argwhere(before == big)
+    viewer.scene.camera.center = tuple(points.mean(axis=0) * SCALE)  # (hovering: on screen)
+    qtbot.wait(10)
+    for end in (points[np.argmin(points[:, 1])], points[np.argmax(points[:, 1])]):
+        _hover(viewer, qtbot, *end)  # S over its leftmost and rightmost pixels
+        _press(viewer, qtbot, "s")
+    _press(viewer, qtbot, "s", shift=True)
+    assert len(np.unique(layer.data[before == big])) == 2
+    _undo_redo_exact(layer, before)
+    layer.undo()
+
+    _press(viewer, qtbot, "e")  # napari's own key still reaches the labels layer
+    assert layer.mode == "erase"
+    background = np.argwhere(before == 0)
+    centre = points.mean(axis=0)  # (on screen)
+    _hover(viewer, qtbot, *background[np.argmin(((background - centre) ** 2).sum(axis=1))])
+    _press(viewer, qtbot, "d")  # nothing under the pointer: a warning, no change
+    np.testing.assert_array_equal(layer.data, before)
+    np.testing.assert_array_equal(_saved_labels(session), before)  # every undo was saved
+
+    session.reviewed.mark_region((slice(None), slice(None)), False)
+    _press(viewer, qtbot, "r")
+    assert session.reviewed.mask.all()
+    _press(viewer, qtbot, "r", shift=True)
+    assert not session.reviewed.mask.any()

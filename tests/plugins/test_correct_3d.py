@@ -184,3 +184,28 @@ def test_pick_label_in_3d_and_paint_with_napari_brush(studio3d, qtbot):
     qtbot.waitUntil(lambda: session.reviewed.changed.any())
     assert session.reviewed.changed[painted].all()
     _assert_undo_redo_exact(layer, before, layer.data.copy())
+
+
+def test_keys_in_3d_act_on_the_object_seen_under_the_pointer(studio3d, qtbot):
+    from qtpy.QtCore import QPoint, Qt
+    from qtpy.QtTest import QTest
+
+    viewer, session = studio3d
+    _panel(session, qtbot)
+    layer = session.host.labels_layer()
+    before = layer.data.copy()
+    canvas = viewer.window._qt_viewer.canvas.native
+    for angles, seen in ((LOOK_UP, 1), (LOOK_DOWN, 2)):  # the object in front of the camera
+        viewer.scene.camera.angles = angles
+        viewer.scene.camera.center = (10 * SCALE[0], 14 * SCALE[1], 14 * SCALE[2])
+        qtbot.wait(10)
+        moved = viewer.cursor.position
+        QTest.mouseMove(canvas, canvas.rect().center() + QPoint(1, 1))
+        QTest.mouseMove(canvas, canvas.rect().center())
+        qtbot.waitUntil(lambda m=moved: viewer.cursor.position != m)
+        canvas.setFocus()
+        QTest.keyClick(canvas, Qt.Key.Key_D)
+        assert not (layer.data == seen).any()
+        np.testing.assert_array_equal(layer.data[before != seen], before[before != seen])
+        layer.undo()
+        np.testing.assert_array_equal(layer.data, before)

@@ -221,3 +221,39 @@ def test_objects_found_reads_as_a_count_per_image_or_per_time_series():
     assert objects_found([1]) == ": 1 object"
     assert objects_found([76]) == ": 76 objects"
     assert objects_found([70, 73, 0]) == ": 143 objects in 3 time points"
+
+
+def test_pointer_keys_act_on_the_object_under_the_pointer(session, qtbot):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    keys, host = panel.keys, session.host
+    labels = host.current_labels()
+    before = labels.copy()
+    keys.press("fill", (1, 20, 20))  # H over object 2 fills its hole, in every plane
+    assert (labels[:, 15:18, 15:18] == 2).all() and len(host.undo_stack) == 1
+    assert keys.press("merge", (1, 6, 6)).startswith("Merge: object 1 chosen")
+    assert len(host.undo_stack) == 1  # nothing merged yet
+    assert keys.press("merge", (1, 20, 20)) == "Merged object 2 into 1."
+    assert set(np.unique(labels)) == {0, 1} and len(host.undo_stack) == 2
+    host.undo()
+    keys.press("seed", (2, 15, 15))
+    keys.press("seed", (2, 22, 22))
+    assert "Shift+S" in panel.tool_status.text()
+    assert keys.press("split", None) == "Split object 2 into 2."
+    split = labels[before == 2]
+    assert len(np.unique(split)) == 2 and 0 not in split and (labels[before == 1] == 1).all()
+    host.undo()
+    with pytest.raises(UserError, match="Shift"):
+        keys.press("split", (2, 6, 6))  # no seeds any more
+    panel.keys.press("merge", (0, 6, 6))
+    assert keys.press("merge", (0, 30, 30)) == "Merge dropped."  # the background drops it
+    assert keys.press("merge", (0, 20, 20)).startswith("Merge: object 2 chosen")
+    keys.press("delete", (3, 8, 8))
+    assert not (labels == 1).any()
+    assert session.reviewed.changed[3, 8, 8]  # a key's edit is marked like a click's
+    with pytest.raises(UserError, match="not over the labels"):
+        keys.press("delete", None)
+    panel.tool_buttons["merge"].click()  # choosing a click tool drops the pending key merge
+    assert keys.merge_from == 0 and "Click the objects" in panel.tool_status.text()
