@@ -9,7 +9,9 @@ and a margin: seeds from the component's own distance map (exact: a component is
 by zero distance), then a watershed into the boundary band in which the neighbouring
 components not in the batch take part as whole markers, so that band pixels go to the
 nearer object as in one pass; only the batch's own objects are written. Band pixels left
-unclaimed (beyond the margin, or parts with no interior) become objects of their own. An
+unclaimed (beyond the margin, or parts with no interior) become objects of their own.
+Batches whose crops do not overlap are labelled at once on the labelling threads, each
+after the earlier batches that overlap it: the labels of one batch after another. An
 interior component whose own box is larger than ``GIANT_PIXELS`` (no boundary predicted
 across the stack, or a long thin structure) is labelled block by block
 (``huge_components``). The group's whole-box arrays are scratch arrays, labelled slab by slab.
@@ -25,7 +27,12 @@ from scipy import ndimage as ndi
 from unet_studio.models import postprocess as post
 from unet_studio.models.distance import distance_map
 from unet_studio.models.huge_components import HugeComponent
-from unet_studio.models.label_threads import in_order, label_threads
+from unet_studio.models.label_threads import (
+    in_dependency_order,
+    in_order,
+    label_threads,
+    overlapping_earlier,
+)
 from unet_studio.models.mapped import PageReleaser
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.slab_label import label_by_slabs, slabs
@@ -131,53 +138,46 @@ class GiantGroup:
 
     def iter_label(self, height: float, min_size: int, fill_holes: bool, next_id: int):
         """Write the group's objects into ``groups`` as negative ids from ``next_id`` on,
-        yielding after each batch; returns their sizes (one array per batch)."""
-        from skimage.segmentation import relabel_sequential, watershed
+        yielding after each batch; returns their sizes (one array per batch, 0 for ids
+        left unused)."""
 
         def seeded(ids):  # which components have a seed (on a labelling thread: no writes)
             _, _, own_interior, distance, components, mine = self._batch(ids)
-            markers, _ = post.peak_markers(own_interior, distance, height)
+            markers, count = post.peak_markers(own_interior, distance, height)
             has_peak = post.labels_where(mine & (markers > 0), components, int(components.max()))
             # The seed pixels, kept for the labelling pass (a few per object: the h-maxima
             # reconstruction, most of a batch's cost, then runs once per batch, not twice).
             seed_pixels = np.flatnonzero(markers)
-            return has_peak[ids], seed_pixels.astype(np.min_scalar_type(markers.size))
+            return has_peak[ids], seed_pixels.astype(np.min_scalar_type(markers.size)), count
 
-        peaks = []
-        for ids, (has_peak, seed_pixels) in zip(self.batches,
-                                                in_order(seeded, self.batches, label_threads())):
+        threads = label_threads()
+        peaks, seed_counts = [], []
+        for ids, (has_peak, seed_pixels, count) in zip(
+                self.batches, in_order(seeded, self.batches, threads)):
             self.has_peak[ids] = has_peak  # those without one are flooded
             peaks.append(seed_pixels)
+            seed_counts.append(count)
             yield
-        # The labels themselves one batch after another: a batch's watershed sees the band
-        # pixels that the batches before it claimed.
-        sizes = []
-        for ids, seed_pixels in zip(self.batches, peaks):
-            whole, free, own_interior, distance, components, mine = self._batch(ids)
-            self.pages.tick(10 * own_interior.size)
-            # The batch's seeds as the first pass found them: the claims of earlier batches
-            # never reach a component with a seed (it takes part in their watershed as a
-            # marker), so its domes are where they were.
-            peak_mask = np.zeros(own_interior.shape, bool)
-            peak_mask.flat[seed_pixels] = True
-            markers, count = post.label_peaks(peak_mask)
-            # Neighbours outside the batch take part as whole markers (not written), those
-            # with a seed only: a component without one is flooded, as in one pass.
-            others = (components > 0) & ~mine & free & self.has_peak[components]
-            markers[others] = count + components[others]
-            labels = watershed(-distance, markers, mask=free | (markers > 0))
-            labels[labels > count] = 0
-            post.remove_small_objects(labels, min_size)
-            if fill_holes:
-                post.fill_label_holes(labels, keep=self.groups[whole] != 0)
-            labels = relabel_sequential(labels.astype(np.int32))[0]
-            region = self.groups[whole]
-            write = (labels > 0) & ((region == self.gid) | (region == 0))
-            region[write] = -(labels[write] + next_id - 1)
-            found = int(labels.max())
-            sizes.append(np.bincount(labels[write], minlength=found + 1)[1:])
-            next_id += found
+        # The labels themselves. A batch's watershed sees the band pixels that the batches
+        # before it claimed in its crop, so it waits for the earlier batches whose crops
+        # overlap its own; batches with disjoint crops are labelled at once, on the
+        # labelling threads: the labels are those of one batch after another. Each batch
+        # has an id range as long as its seeds (at most one object each), so the ids do
+        # not depend on which batch finishes first.
+        first_ids = next_id + np.concatenate([[0], np.cumsum(seed_counts, dtype=np.int64)[:-1]])
+        crops = [self._crop(ids)[0] for ids in self.batches]
+        after = overlapping_earlier(crops)
+
+        def labelled(j):  # (on a labelling thread: writes its crop alone)
+            return self._label_batch(self.batches[j], peaks[j], seed_counts[j], int(first_ids[j]),
+                                     min_size, fill_holes)
+
+        sizes = [None] * len(self.batches)
+        for j, batch_sizes in in_dependency_order(labelled, len(self.batches), after, threads):
+            sizes[j] = batch_sizes
+            self.pages.tick(10 * math.prod(s.stop - s.start for s in crops[j]))
             yield
+        next_id += int(sum(seed_counts))
         for component in self.huge:  # (a step per block)
             sizes.append((yield from component.iter_label(height, min_size, fill_holes, next_id)))
             next_id += sizes[-1].size
@@ -185,6 +185,39 @@ class GiantGroup:
         sizes.append(self._leftovers(min_size, fill_holes, next_id))
         yield
         self.pages.release()
+        return sizes
+
+    def _label_batch(self, ids, seed_pixels, seed_count: int, first_id: int, min_size: int,
+                     fill_holes: bool) -> np.ndarray:
+        """Label one batch from the seeds its first pass found and write its objects into
+        ``groups`` as ids ``-first_id`` downwards; returns their sizes, ``seed_count`` long."""
+        from skimage.segmentation import relabel_sequential, watershed
+
+        whole, free, own_interior, distance, components, mine = self._batch(ids)
+        # The batch's seeds as the first pass found them: the claims of earlier batches
+        # never reach a component with a seed (it takes part in their watershed as a
+        # marker), so its domes are where they were.
+        peak_mask = np.zeros(own_interior.shape, bool)
+        peak_mask.flat[seed_pixels] = True
+        markers, count = post.label_peaks(peak_mask)
+        if count != seed_count:
+            raise RuntimeError(f"a batch's seeds changed between passes ({seed_count} -> {count})")
+        # Neighbours outside the batch take part as whole markers (not written), those
+        # with a seed only: a component without one is flooded, as in one pass.
+        others = (components > 0) & ~mine & free & self.has_peak[components]
+        markers[others] = count + components[others]
+        labels = watershed(-distance, markers, mask=free | (markers > 0))
+        labels[labels > count] = 0
+        post.remove_small_objects(labels, min_size)
+        if fill_holes:
+            post.fill_label_holes(labels, keep=self.groups[whole] != 0)
+        labels = relabel_sequential(labels.astype(np.int32))[0]
+        region = self.groups[whole]
+        write = (labels > 0) & ((region == self.gid) | (region == 0))
+        region[write] = -(labels[write] + first_id - 1)
+        sizes = np.zeros(seed_count, np.int64)
+        found = np.bincount(labels[write], minlength=int(labels.max()) + 1)[1:]
+        sizes[:found.size] = found
         return sizes
 
     def _leftovers(self, min_size: int, fill_holes: bool, next_id: int) -> np.ndarray:

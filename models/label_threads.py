@@ -9,9 +9,12 @@ depend on the number of threads.
 
 from __future__ import annotations
 
+import heapq
 import os
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+import numpy as np
 
 # Batches labelled at once: one per core, at most this many, and at most one per
 # ``MEMORY_PER_THREAD`` of the memory available: each batch in flight holds ~200 MB
@@ -69,3 +72,51 @@ def in_order(function, items, threads: int):
         finally:  # stopped early (a cancelled run): only those running are waited for
             for future in pending:
                 future.cancel()
+
+
+def overlapping_earlier(boxes) -> list[np.ndarray]:
+    """For each box (a tuple of slices with starts and stops), the indices of the earlier
+    boxes it overlaps."""
+    if not boxes:
+        return []
+    starts = np.asarray([[s.start for s in box] for box in boxes])
+    stops = np.asarray([[s.stop for s in box] for box in boxes])
+    return [np.flatnonzero(np.all((starts[:j] < stops[j]) & (starts[j] < stops[:j]), axis=1))
+            for j in range(len(boxes))]
+
+
+def in_dependency_order(function, count: int, after, threads: int):
+    """Run ``function(j)`` for j in ``range(count)`` on ``threads`` threads, each only once
+    every index in ``after[j]`` (earlier ones) has finished; yields ``(j, result)`` as each
+    finishes, the lowest ready index started first. Work whose results would depend on the
+    order (batches writing into overlapping crops) thus sees what one thread going through
+    the indices in order would, while independent work runs at once."""
+    if threads <= 1:
+        for j in range(count):
+            yield j, function(j)
+        return
+    waiting_on = [len(a) for a in after]
+    dependents = [[] for _ in range(count)]
+    for j, earlier in enumerate(after):
+        for i in earlier:
+            dependents[int(i)].append(j)
+    ready = [j for j in range(count) if not waiting_on[j]]
+    heapq.heapify(ready)
+    running = {}
+    with ThreadPoolExecutor(threads, thread_name_prefix="unet-studio-labels") as pool:
+        try:
+            while ready or running:
+                while ready and len(running) < threads:
+                    j = heapq.heappop(ready)
+                    running[pool.submit(function, j)] = j
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=running.get):
+                    j = running.pop(future)
+                    result = future.result()
+                    for k in dependents[j]:
+                        waiting_on[k] -= 1
+                        if not waiting_on[k]:
+                            heapq.heappush(ready, k)
+                    yield j, result
+        finally:  # stopped early (a cancelled run): those running finish, no more start
+            ready.clear()

@@ -230,8 +230,9 @@ def test_connected_pieces_found_slab_by_slab_change_no_label(nuclei_masks, monke
 
 def test_batches_labelled_on_threads_give_the_labels_of_one_thread(nuclei_masks, monkeypatch):
     """Batches computed on several threads and written in batch order (groups of the stack;
-    a giant group's passes that write nothing): the same labels, pixel for pixel, ids
-    included, as one thread."""
+    a giant group's passes that write nothing), and a giant group's batches written at once
+    where their crops do not overlap: the same labels, pixel for pixel, ids included, as
+    one thread."""
     from unet_studio.models.label_threads import LABEL_THREADS_ENV, label_threads
 
     _, sheet_objects, sheet_interior = _confluent_sheet((24, 96, 96), 40)
