@@ -166,26 +166,33 @@ def _output_bytes(stack, net, output_type: str) -> int:
 
 
 class StatusLine:
-    """One status line on stderr, redrawn in place on a terminal (no extra dependency)."""
+    """One status line on stderr, redrawn in place on a terminal (no extra dependency), with
+    the time left once it can be told."""
 
-    def __init__(self, name: str, stream=None):
+    def __init__(self, name: str, stream=None, clock=None):
+        from unet_studio.app.time_left import TimeLeft
+
         self.name, self.stream = name, stream or sys.stderr
         self.live = self.stream.isatty()
         self.shown = -1
+        self.width = 0  # of the line drawn last: a shorter one must cover it
+        self.time_left = TimeLeft() if clock is None else TimeLeft(clock)
 
     def update(self, done: float, total: int) -> None:
         """``done`` of ``total`` steps (tiles, then the labelling, which counts as one and
         reports fractions of it)."""
         percent = int(100 * done / max(total, 1))
+        left = self.time_left.text(done, total)
         if self.live and percent != self.shown:
             steps = f" ({int(done)}/{total})" if total > 1 else ""  # (a fraction: percent only)
-            self.stream.write(f"\r{self.name}: {percent:3d}%{steps}")
+            line = f"{self.name}: {percent:3d}%{steps}" + (f", {left}" if left else "")
+            self.stream.write(f"\r{line.ljust(self.width)}")
             self.stream.flush()
-            self.shown = percent
+            self.shown, self.width = percent, len(line)
 
     def finish(self, message: str) -> None:
         prefix = "\r" if self.live else ""
-        self.stream.write(f"{prefix}{self.name}: {message}\n")
+        self.stream.write(f"{prefix}{f'{self.name}: {message}'.ljust(self.width if self.live else 0)}\n")
         self.stream.flush()
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from qtpy.QtCore import QObject, QTimer
 
 from unet_studio.app.qt.workers import set_progress
+from unet_studio.app.time_left import TimeLeft
 
 REDRAW_INTERVAL_MS = 500
 
@@ -66,12 +67,14 @@ class LiveRedraw(QObject):
         self._target: tuple[slice, ...] | None = None
         self._shape: tuple[int, ...] = ()
         self._image_axes: tuple[int, ...] = ()
+        self.time_left = TimeLeft()
 
     def start(self, target, shape, image_axes, activity=None) -> None:
         """A run begins: ``target`` the region of labels of ``shape`` it fills (None: labels
         not streamed); ``image_axes``: the image axis of each labels axis."""
         self._target, self._shape, self._image_axes = target, tuple(shape), tuple(image_axes)
         self.activity, self._latest, self._changed = activity, None, []
+        self.time_left = TimeLeft()
         self._timer.start()
 
     def note(self, progress) -> None:
@@ -86,6 +89,9 @@ class LiveRedraw(QObject):
         progress, self._latest = self._latest, None
         if progress is not None:
             set_progress(self.bar, int(100 * progress.done / progress.total))
+            left = self.time_left.text(progress.done, progress.total)
+            if left:  # (a big stack takes minutes to hours)
+                self.bar.setFormat(f"%p%  ({left})")
             if self.activity is not None:
                 self.activity.set(progress.done, progress.total)
         changed, self._changed = self._changed, []
@@ -99,3 +105,4 @@ class LiveRedraw(QObject):
         """The run ended: no more redraws (the result is shown by the panel)."""
         self._timer.stop()
         self._latest, self._changed = None, []
+        self.bar.setFormat("%p%")

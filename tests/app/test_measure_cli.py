@@ -131,8 +131,15 @@ def test_status_line_shows_steps_or_a_percentage_on_a_terminal():
     line = StatusLine("stack", stream)
     line.update(3, 10)
     line.update(0.5, 1)
-    line.finish("done")
-    assert stream.getvalue() == "\rstack:  30% (3/10)\rstack:  50%\rstack: done\n"
+    line.finish("done")  # (padded to cover the longer line before it)
+    assert stream.getvalue() == "\rstack:  30% (3/10)\rstack:  50%       \rstack: done\n"
+    now = [0.0]
+    stream = Terminal()
+    line = StatusLine("stack", stream, clock=lambda: now[0])
+    for step in range(1, 5):  # 1 step every 30 s after the first: 6 steps left at step 4
+        line.update(step, 10)
+        now[0] += 30
+    assert stream.getvalue().split("\r")[-1] == "stack:  40% (4/10), about 3 min left"
     quiet = io.StringIO()  # not a terminal (a log file): no redrawn lines
     StatusLine("stack", quiet).update(0.5, 1)
     assert quiet.getvalue() == ""

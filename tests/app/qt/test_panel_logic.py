@@ -257,3 +257,26 @@ def test_pointer_keys_act_on_the_object_under_the_pointer(session, qtbot):
         keys.press("delete", None)
     panel.tool_buttons["merge"].click()  # choosing a click tool drops the pending key merge
     assert keys.merge_from == 0 and "Click the objects" in panel.tool_status.text()
+
+
+def test_the_progress_bar_says_the_time_left_once_it_can_tell(qtbot):
+    from types import SimpleNamespace
+
+    from qtpy.QtWidgets import QProgressBar
+
+    from unet_studio.app.qt.live_redraw import LiveRedraw
+    from unet_studio.app.time_left import TimeLeft
+
+    bar = QProgressBar()
+    qtbot.addWidget(bar)
+    redraw = LiveRedraw(None, bar)
+    redraw.start(None, (4, 8), (0, 1))
+    now = [0.0]
+    redraw.time_left = TimeLeft(clock=lambda: now[0])
+    for done in (1, 2, 3):  # a tile every 60 s after the first
+        redraw.note(SimpleNamespace(done=done, total=20, region=None))
+        redraw.redraw()
+        now[0] += 60
+    assert bar.value() == 15 and bar.format() == "%p%  (about 17 min left)"
+    redraw.stop()
+    assert bar.format() == "%p%"
