@@ -25,6 +25,7 @@ from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.tile_order import tile_priority
 from unet_studio.models.tile_runner import InferenceSession
+from unet_studio.models.time_links import TimeLinker
 from unet_studio.models.views import ModelInputView, StackLayout
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
@@ -39,7 +40,8 @@ class ImageProgress:
     "labelling" steps come between a group's tiles and its "postprocess" step, one per
     batch of objects labelled: ``done`` grows by the fraction labelled, no region.
     ``objects``: on a "postprocess" step of instance labels, how many objects that group
-    (time point) holds (its ids are 1..objects)."""
+    (time point) holds (its ids are 1..objects, or with ``link_over_time`` those of the
+    objects they continue and new ones)."""
 
     stage: str
     done: float
@@ -116,7 +118,9 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     Result axes: ``output_axes(...)``: the input's without C (T before Z when both are
     there), and for probabilities the class channel first, e.g. ``"CZYX"``. ``scale``: pixel
     size per axis (for the watershed's distances); ``postprocess``: options of
-    ``labels_from_masks`` plus ``threshold``, over the model's own defaults in
+    ``labels_from_masks`` plus ``threshold`` and ``link_over_time`` (default True: in a
+    time series an object keeps its id from one time point to the next, see
+    ``time_links``; False: ids 1..N in each), over the model's own defaults in
     ``task.extra["postprocess"]``. Mask and probability outputs stream into
     ``out`` tile by tile; labels keep two bits per pixel of one time point until its
     watershed, which runs in batches (``batched_labels``), both in a scratch file when
@@ -171,6 +175,10 @@ class _StackRun:
         self.groups = list(itertools.product(*[range(layout.sizes[a])
                                                for a in layout.group_axes]))
         self.total = len(self.groups) * (len(plan) + int(self.watershed))
+        # Time points linked as they are labelled (a group is one time point: its index).
+        linked = self.watershed and options.get("link_over_time", True)
+        self.linker = (TimeLinker(len(self.groups))
+                       if linked and len(self.groups) > 1 and len(layout.group_axes) == 1 else None)
 
     def order_groups(self, first: tuple[slice, ...] | None) -> None:
         """Run the group (time point) meeting ``first`` (a slice per group axis) first, then
@@ -210,8 +218,10 @@ class _StackRun:
             labels = yield from relay(
                 _iter_group_labels(masks, layout, self.options, self.scale),
                 lambda fraction: ImageProgress("labelling", self.done + fraction, self.total, None))
-            copy_in_slabs(self.out, labels, group)
             objects = int(labels.max()) if labels.size else 0  # (ids are sequential)
+            if self.linker is not None:  # (before it reaches ``out``: in place, in slabs)
+                self.linker.link(group[0], labels)
+            copy_in_slabs(self.out, labels, group)
             del labels
             self.pages.arrays = [a for a in self.pages.arrays if a is not masks]
             self.done += 1
@@ -242,7 +252,7 @@ def _iter_group_labels(masks, layout, options, scale):
     yields the fraction done, returns the labels."""
     label_axes = (*layout.inner_axes, *layout.spatial_axes)
     sampling = None if not scale else tuple(float(scale.get(a, 1.0)) for a in label_axes)
-    kwargs = {k: v for k, v in options.items() if k != "threshold"}
+    kwargs = {k: v for k, v in options.items() if k not in ("threshold", "link_over_time")}
     return (yield from post.iter_labels_from_masks(masks[0], masks[1], sampling=sampling, **kwargs))
 
 

@@ -58,6 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                          help="how deep (pixels) the dip between two touching objects must be to "
                               "split them (default: the model's; the bundled model scales it "
                               "with the nuclei, 20%% of their typical radius)")
+    objects.add_argument("--no-time-links", action="store_true",
+                         help="time series: number each time point's objects 1..N on their own "
+                              "(default: an object keeps its id from one time point to the next "
+                              "where it overlaps itself)")
 
 
 def postprocess_options(args: argparse.Namespace) -> dict:
@@ -74,6 +78,8 @@ def postprocess_options(args: argparse.Namespace) -> dict:
         if not args.seed_height > 0:
             raise UserError(f"--seed-height must be a positive number of pixels, got {args.seed_height}")
         options["seed_height"] = args.seed_height
+    if getattr(args, "no_time_links", False):
+        options["link_over_time"] = False
     return options
 
 

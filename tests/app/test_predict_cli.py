@@ -286,3 +286,29 @@ def test_a_disk_that_fills_while_writing_is_one_line_and_leaves_nothing(tmp_path
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("unet-studio: error: ") and "the disk is full" in error
     assert files_in(out) == []
+
+
+def test_a_time_series_keeps_ids_over_time_unless_told_not_to(tmp_path):
+    """The default model on two real HeLa frames: the same nucleus has the same id in both
+    frames of the output; with --no-time-links each frame is numbered 1..N."""
+    from pathlib import Path
+
+    import tifffile
+
+    sample = Path(__file__).resolve().parents[2] / "resources" / "samples" / "hela_timelapse.tif"
+    movie = tifffile.imread(sample)[:, :256, :256]
+    source = write_stack(tmp_path / "movie.tif", movie, axes="TYX", kind="image")
+    results = {}
+    for name, extra in (("linked", []), ("apart", ["--no-time-links"])):
+        target = tmp_path / f"{name}.tif"
+        assert main(["predict", str(source), "-o", str(target), "--device", "cpu", *extra]) == 0
+        with open_stack(target) as result:
+            results[name] = result.to_numpy()
+    linked, apart = results["linked"], results["apart"]
+    np.testing.assert_array_equal(linked > 0, apart > 0)
+    assert set(np.unique(apart[1])) == set(range(int(apart[1].max()) + 1))
+    kept = set(np.unique(linked[0])) & set(np.unique(linked[1])) - {0}
+    assert len(kept) >= 10  # nuclei found in both frames go on with their ids
+    for label in kept:  # and they are the same nuclei: they overlap themselves
+        first, second = linked[0] == label, linked[1] == label
+        assert (first & second).sum() / (first | second).sum() > 0.25

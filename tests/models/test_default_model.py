@@ -163,3 +163,32 @@ def test_fine_tuning_scores_held_out_crops_with_the_model_postprocessing(default
     assert own["mean_matched_iou"] > plain["mean_matched_iou"] + MIN_IOU_GAIN
     too_large = score({"postprocess": {**defaults, "min_size": image.size + 1}})
     assert too_large["n_pred"] == 0 and too_large["val_loss"] == pytest.approx(own["val_loss"])
+
+
+def test_nuclei_of_a_time_lapse_keep_their_ids_from_frame_to_frame(default_net, test_data_dir):
+    """Two real HeLa frames (the bundled sample, cropped): with the default
+    ``link_over_time`` a nucleus that is there in both keeps its id (it overlaps itself: the
+    cells move a few pixels per frame); without it each frame has ids 1..N. The objects
+    are the same either way."""
+    from unet_studio.models.generators import drain
+    from unet_studio.models.pipeline import iter_predict_image
+
+    sample = DEFAULT_MODEL.parents[1] / "samples" / "hela_timelapse.tif"
+    movie = tifffile.imread(sample)[:, :256, :256]
+    run = dict(axes="TYX", task=default_net.task, device="cpu")
+    linked = drain(iter_predict_image(default_net, movie, **run))
+    apart = drain(iter_predict_image(default_net, movie, postprocess={"link_over_time": False}, **run))
+    np.testing.assert_array_equal(linked > 0, apart > 0)
+    for t in range(len(movie)):
+        assert set(np.unique(apart[t])) == set(range(int(apart[t].max()) + 1))  # 0, 1..N
+        assert len(np.unique(linked[t])) == len(np.unique(apart[t]))  # each object one id
+    same = 0
+    for t in range(1, len(movie)):
+        for new in set(np.unique(linked[t])) - {0}:
+            here = linked[t] == new
+            before = linked[t - 1][here]
+            best = np.bincount(before[before > 0]).argmax() if (before > 0).any() else 0
+            if best and (here & (linked[t - 1] == best)).sum() / (here | (linked[t - 1] == best)).sum() > 0.5:
+                assert best == new  # clearly the same nucleus: the same id
+                same += 1
+    assert same >= 10

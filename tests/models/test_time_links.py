@@ -1,0 +1,66 @@
+"""An object keeps its id from one time point to the next (frame-to-frame overlap)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unet_studio.models import time_links
+from unet_studio.models.time_links import TimeLinker, matched_ids
+
+
+def disc(shape, centre, radius):
+    yy, xx = np.indices(shape)
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2
+
+
+def frames_of_moving_cells(n_frames=4, shape=(60, 80)):
+    """Ids 1..N in each frame, in a shuffled order: three cells drifting right (2 px per
+    frame), one appearing in frame 2, and cell A dividing in frame 3."""
+    frames = []
+    rng = np.random.default_rng(0)
+    for t in range(n_frames):
+        cells = [((15, 12 + 2 * t), 7), ((40, 20 + 2 * t), 8), ((30, 55 + 2 * t), 6)]
+        if t >= 2:
+            cells.append(((50, 70), 5))  # appears
+        if t == 3:  # A divides: two daughters above and below where it was
+            cells[0:1] = [((10, 18), 4), ((21, 18), 4)]
+        labels = np.zeros(shape, np.int32)
+        for new_id, (centre, radius) in zip(rng.permutation(len(cells)) + 1, cells):
+            labels[disc(shape, centre, radius)] = new_id
+        frames.append(labels)
+    return frames
+
+
+def test_overlap_matches_best_pairs_once_each():
+    before = np.zeros((10, 30), np.int32)
+    before[2:8, 2:8], before[2:8, 20:26] = 1, 2
+    after = np.zeros_like(before)
+    after[2:8, 3:9], after[2:8, 12:16], after[2:8, 21:27] = 5, 6, 7
+    assert matched_ids(before, after) == {5: 1, 7: 2}  # 6 overlaps nothing: no partner
+    with pytest.raises(ValueError, match="shapes"):
+        matched_ids(before, after[:5])
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [2, 1, 3, 0]])
+def test_objects_keep_their_ids_in_any_outward_order(order, monkeypatch):
+    monkeypatch.setattr(time_links, "SLAB_PIXELS", 500)  # overlaps counted a few rows at a time
+    frames = frames_of_moving_cells()
+    pixels_before = [f > 0 for f in frames]
+    linker = TimeLinker(len(frames))
+    for t in order:
+        linker.link(t, frames[t])
+    for t, labels in enumerate(frames):
+        np.testing.assert_array_equal(labels > 0, pixels_before[t])  # the same objects
+        assert len(np.unique(labels[labels > 0])) == len(np.unique(labels)) - 1
+    b = frames[0][40, 20]  # B and C drift and keep their ids all along
+    c = frames[0][30, 55]
+    assert all(f[40, 20 + 2 * t] == b and f[30, 55 + 2 * t] == c for t, f in enumerate(frames))
+    new = frames[2][50, 70]  # the newcomer has an id no one had before, and keeps it
+    assert frames[3][50, 70] == new and new not in frames[0] and new not in frames[1]
+    a = frames[2][15, 16]
+    daughters = {int(frames[3][10, 18]), int(frames[3][21, 18])}
+    assert len(daughters) == 2 and a in daughters  # one daughter goes on as A, one is new
+    ids = [set(np.unique(f)) - {0} for f in frames]
+    assert len(set().union(*ids)) == 3 + 1 + 2  # A, B, C, the newcomer, a second daughter
+    assert len(linker.kept) <= 2  # only the ends of the linked run are kept
