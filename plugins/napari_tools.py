@@ -18,6 +18,7 @@ from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordin
 log = logging.getLogger(__name__)
 
 REGIONS_LAYER = "review regions"
+PICKS_LAYER = "merge and split picks"
 AXIS_LETTERS = set("TZCYX")
 # Axes assumed by dimensionality when a layer says nothing about them.
 DEFAULT_AXES = {1: "X", 2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
@@ -251,6 +252,33 @@ class CanvasTools:
         if coord is None or not all(-0.5 <= c < n - 0.5 for c, n in zip(coord, layer.data.shape)):
             return None
         return coord
+
+    # ---- picks of an unfinished merge or split ---------------------------------------------
+    def show_tool_points(self, points: list[tuple[float, ...]]) -> None:
+        """Mark ``points`` (labels data coordinates: the objects picked for a merge, the seeds
+        of a split, not yet applied) on the canvas; none removes the marks."""
+        layers = self.viewer.layers
+        if not points:
+            if PICKS_LAYER in layers:
+                layers.remove(PICKS_LAYER)
+            return
+        data = np.asarray(points, dtype=float)
+        if PICKS_LAYER in layers and layers[PICKS_LAYER].ndim == data.shape[1]:
+            layers[PICKS_LAYER].data = data
+            return
+        if PICKS_LAYER in layers:
+            layers.remove(PICKS_LAYER)
+        keep_active = layers.selection.active  # (keys and clicks stay with the labels)
+        # A few screen pixels whatever the zoom: clamped on screen. (Not larger in data
+        # units than needed: napari's reset view fits the points' size too.)
+        labels = self.labels_layer()
+        size = max(1.0, 0.02 * max(labels.data.shape[-2:])) if labels is not None else 4.0
+        self.viewer.add_points(
+            data, name=PICKS_LAYER, ndim=data.shape[1], size=size, canvas_size_limits=(9, 13),
+            face_color="yellow", border_color="black", symbol="disc",
+            **self.geometry(data.shape[1]),
+        )  # fmt: skip
+        layers.selection.active = keep_active
 
     # ---- drawn regions ---------------------------------------------------------------------
     def start_region_drawing(self) -> None:

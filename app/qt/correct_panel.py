@@ -53,6 +53,7 @@ class CorrectPanel(QWidget):
         self.session = session
         self.tools = ObjectTools(session)
         self.keys = PointerTools(self.tools)
+        self._shown_points: list[tuple[float, ...]] = []  # picks marked on the canvas
         self._build()
         self._bind_keys()
         session.reviewed_changed.connect(self._update_reviewed)
@@ -282,6 +283,11 @@ class CorrectPanel(QWidget):
     def _update_tool_state(self) -> None:
         pending_key = self.keys.message if self.tools.mode is None else ""
         self.tool_status.setText(pending_key or self.tools.status())
+        show = getattr(self.session.host, "show_tool_points", None)
+        points = self.tools.pending_points() + self.keys.pending_points()
+        if show is not None and points != self._shown_points:
+            show(points)
+            self._shown_points = points
         self.apply_button.setEnabled(self.tools.can_apply())
         self.cancel_button.setEnabled(self.tools.mode is not None)
 

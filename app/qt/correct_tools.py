@@ -46,6 +46,7 @@ class ObjectTools:
         self.session = session
         self.mode: str | None = None
         self.picked: list[int] = []  # merge: objects clicked, in order
+        self.picked_at: list[tuple[float, ...]] = []  # merge: where they were clicked
         self.seeds: list[tuple[float, ...]] = []  # split: points clicked in one object
         self.split_id = 0
 
@@ -66,7 +67,11 @@ class ObjectTools:
         self.reset()
 
     def reset(self) -> None:
-        self.picked, self.seeds, self.split_id = [], [], 0
+        self.picked, self.picked_at, self.seeds, self.split_id = [], [], [], 0
+
+    def pending_points(self) -> list[tuple[float, ...]]:
+        """Where the clicks of an unfinished merge or split were (shown on the canvas)."""
+        return list(self.picked_at) + list(self.seeds)
 
     def status(self) -> str:
         """One line saying what the active tool waits for."""
@@ -94,6 +99,7 @@ class ObjectTools:
         elif self.mode == "merge":
             if label != 0 and label not in self.picked:
                 self.picked.append(label)
+                self.picked_at.append(tuple(float(c) for c in coord))
         elif self.mode == "split":
             self._add_seed(label, tuple(float(c) for c in coord))
         elif self.mode == "pick":
@@ -186,6 +192,7 @@ class PointerTools:
     def __init__(self, tools: ObjectTools):
         self.tools = tools
         self.merge_from = 0  # merge: the object pressed first
+        self.merge_at: tuple[float, ...] | None = None  # and where
         self.seeds: list[tuple[float, ...]] = []  # split: points pressed in one object
         self.split_id = 0
         self.message = ""  # what the last key did, or what a pending action waits for
@@ -195,7 +202,11 @@ class PointerTools:
         return self.tools.session
 
     def reset(self) -> None:
-        self.merge_from, self.seeds, self.split_id, self.message = 0, [], 0, ""
+        self.merge_from, self.merge_at, self.seeds, self.split_id, self.message = 0, None, [], 0, ""
+
+    def pending_points(self) -> list[tuple[float, ...]]:
+        """Where the keys of an unfinished merge or split were pressed (shown on the canvas)."""
+        return ([self.merge_at] if self.merge_from and self.merge_at else []) + list(self.seeds)
 
     def press(self, action: str, coord) -> str:
         """Do ``action`` (a value of :data:`POINTER_KEYS`) with the pointer at ``coord``
@@ -225,12 +236,12 @@ class PointerTools:
         self.session.apply_edit(corrections.delete_object_edit(labels, label))
         return f"Deleted object {label}."
 
-    def _merge(self, labels, label, _coord) -> str:
+    def _merge(self, labels, label, coord) -> str:
         if label == 0:
             self.merge_from = 0
             return "Merge dropped."
         if not self.merge_from or self.merge_from == label or not (labels == self.merge_from).any():
-            self.merge_from = label
+            self.merge_from, self.merge_at = label, coord
             return f"Merge: object {label} chosen; press G over the object to join to it."
         first, self.merge_from = self.merge_from, 0
         self.session.apply_edit(corrections.merge_labels_edit(labels, [first, label]))

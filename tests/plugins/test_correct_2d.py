@@ -126,7 +126,9 @@ def test_object_tools_by_mouse_in_2d(studio2d, qtbot):
     panel.tool_buttons["merge"].click()
     for label in ids[1:3]:
         _click(viewer, qtbot, *_centre(before, label))
+    assert len(viewer.layers["merge and split picks"].data) == 2  # the picks, marked
     panel.apply_button.click()
+    assert "merge and split picks" not in viewer.layers
     assert not (layer.data == ids[2]).any() and (layer.data == ids[1]).sum() == np.isin(before, ids[1:3]).sum()
     _undo_redo_exact(layer, before)
     layer.undo()
@@ -216,6 +218,11 @@ def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
     for label in ids[1:3]:  # G over one object, then G over the one to join to it
         _hover(viewer, qtbot, *_centre(before, label))
         _press(viewer, qtbot, "g")
+        if label == ids[1]:  # the first pick is marked on the canvas until the merge
+            picks = viewer.layers["merge and split picks"]
+            np.testing.assert_allclose(picks.data, [_centre(before, label)], atol=0.5)
+            assert viewer.layers.selection.active is layer  # keys still go to the labels
+    assert "merge and split picks" not in viewer.layers
     assert not (layer.data == ids[2]).any()
     assert (layer.data == ids[1]).sum() == np.isin(before, ids[1:3]).sum()
     _undo_redo_exact(layer, before)
@@ -228,7 +235,9 @@ def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
     for end in (points[np.argmin(points[:, 1])], points[np.argmax(points[:, 1])]):
         _hover(viewer, qtbot, *end)  # S over its leftmost and rightmost pixels
         _press(viewer, qtbot, "s")
+    assert len(viewer.layers["merge and split picks"].data) == 2  # the seeds, marked
     _press(viewer, qtbot, "s", shift=True)
+    assert "merge and split picks" not in viewer.layers
     assert len(np.unique(layer.data[before == big])) == 2
     _undo_redo_exact(layer, before)
     layer.undo()
