@@ -299,11 +299,25 @@ def _near_interior(objects: np.ndarray, interior: np.ndarray, grow: float,
     return objects & near
 
 
+def enclosed_background(mask: np.ndarray) -> np.ndarray:
+    """Background pixels that ``mask`` encloses (``binary_fill_holes(mask) & ~mask``): the
+    pieces of background (face connectivity) that do not reach the array's border. One
+    labelling instead of scipy's fill, which floods from the border one dilation at a time
+    (~3x slower on a labelling batch)."""
+    parts, count = ndi.label(~mask)
+    outside = np.zeros(count + 1, bool)
+    outside[0] = True  # (the mask's own pixels)
+    for axis in range(mask.ndim):
+        for index in (0, -1):
+            outside[np.take(parts, index, axis=axis)] = True
+    return ~outside[parts]
+
+
 def fill_label_holes(labels: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """Background enclosed by objects given to the nearest object (in place, returned);
     ``keep``: background pixels never filled (other objects' pixels, when labelling some
     objects of an image at a time)."""
-    holes = ndi.binary_fill_holes(labels > 0) & (labels == 0)
+    holes = enclosed_background(labels > 0)
     if keep is not None:
         holes &= ~keep
     if not holes.any():

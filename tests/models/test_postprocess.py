@@ -340,3 +340,22 @@ def test_reconstruction_following_the_rising_pixels_equals_skimage(case):
     # No seed above 0 in a piece: it stays 0; a flat image does not change.
     assert not reconstruct_by_dilation(np.zeros_like(mask), mask).any()
     np.testing.assert_array_equal(reconstruct_by_dilation(mask, mask), mask)
+
+
+def test_enclosed_background_is_scipys_fill_holes():
+    """Holes found by one labelling of the background equal scipy's border flood: random
+    masks in 1, 2 and 3 dimensions (axes of length 1 included), and a ring."""
+    from scipy import ndimage as ndi
+
+    from unet_studio.models.postprocess import enclosed_background
+
+    rng = np.random.default_rng(3)
+    for _ in range(150):
+        shape = tuple(int(n) for n in rng.integers(1, 12, size=rng.integers(1, 4)))
+        mask = rng.random(shape) < rng.random()
+        np.testing.assert_array_equal(enclosed_background(mask),
+                                      ndi.binary_fill_holes(mask) & ~mask)
+    ring = np.zeros((9, 9), bool)
+    ring[2:7, 2:7] = True
+    ring[3:6, 3:6] = False
+    assert enclosed_background(ring).sum() == 9
