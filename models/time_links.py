@@ -16,11 +16,10 @@ planes at a time.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from unet_studio.models.scratch import scratch_zeros
+from unet_studio.models.slab_label import slabs
 
 # A pair of objects in neighbouring time points is the same object from this overlap on
 # (intersection over union): a nucleus moving a third of its diameter between frames is
@@ -30,9 +29,7 @@ SLAB_PIXELS = 1 << 22  # pixels read at once (overlap counting: ~24 bytes each)
 
 
 def _slabs(shape: tuple[int, ...]):
-    step = max(1, SLAB_PIXELS // max(1, math.prod(shape[1:])))
-    for start in range(0, shape[0], step):
-        yield slice(start, start + step)
+    return (core for core, _ in slabs(shape, SLAB_PIXELS))
 
 
 def matched_ids(previous, current, *, min_iou: float = MIN_IOU) -> dict[int, int]:
