@@ -502,3 +502,25 @@ def test_a_pyramid_image_segments_and_trains_at_full_resolution(studio, nuclei_c
     pending, _ = train_logic.collect_examples(studio.session, "image")
     example = pending[0].read()
     np.testing.assert_array_equal(example.image[0], image[z])
+
+
+@pytest.mark.slow
+def test_a_time_lapse_segmented_whole_keeps_each_nucleus_id_over_time(studio, qtbot):
+    """The default model on the two-frame sample through the panel: a nucleus found in
+    both frames has the same id (and colour) in both."""
+    from unet_studio.app.model_library import bundled_models_dir
+
+    viewer = studio.viewer
+    viewer.open_sample("unet-studio", "hela_timelapse")
+    studio.session.set_model(str(bundled_models_dir() / "default"))
+    panel = _segment_panel(studio, qtbot)
+    panel.scope_stack.setChecked(True)
+    with qtbot.waitSignal(panel.finished, timeout=120_000):
+        panel.run_button.click()
+    labels = studio.host.current_labels()
+    both = set(np.unique(labels[0])) & set(np.unique(labels[1])) - {0}
+    assert len(both) >= 40  # most of the ~60 nuclei go on with their id
+    for label in both:
+        first, second = labels[0] == label, labels[1] == label
+        assert (first & second).sum() / (first | second).sum() > 0.25  # the same nucleus
+    assert "in 2 time points" in panel.status.text()
