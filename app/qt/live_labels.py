@@ -27,8 +27,9 @@ class LiveLabelsDestination:
     """
 
     def __init__(self, labels: np.ndarray, target: tuple[slice, ...], regions=None,
-                 id_offset: int = 0):  # fmt: skip
+                 id_offset: int = 0, time_axis: int | None = None):  # fmt: skip
         self.labels = labels
+        self.time_axis = time_axis  # the labels' T axis (a time series), else None
         self.target = tuple(target)
         self.regions = regions
         self.id_offset = int(id_offset)
@@ -68,6 +69,43 @@ class LiveLabelsDestination:
         so the GUI thread only has to redraw."""
         if self.written and self.regions is not None and self.regions.any():
             np.copyto(self.labels, self.regions.protect(self.labels, self.labels))
+        if self.written and self.time_axis is not None:
+            self._continue_neighbour_ids()
+
+    def _continue_neighbour_ids(self) -> None:
+        """One time point was segmented in a time series: its new objects that overlap an
+        object of the time point before (else after) it, where that one has labels, take
+        that object's id (``time_links.matched_ids``), so they keep their colour and their
+        row in a table over time. Ids that kept (reviewed) objects of this time point hold
+        are not given again. (A whole series is linked by the engine as it runs.)"""
+        from unet_studio.models.time_links import matched_ids
+
+        axis, frames = self.time_axis, self.labels.shape[self.time_axis]
+        start, stop, _ = self.target[axis].indices(frames)
+        if stop - start != 1:
+            return
+        neighbour = None
+        for other in (start - 1, start + 1):
+            if 0 <= other < frames:
+                region = list(self.target)
+                region[axis] = slice(other, other + 1)
+                if self.labels[tuple(region)].any():
+                    neighbour = self.labels[tuple(region)]
+                    break
+        if neighbour is None:
+            return
+        frame = self.labels[self.target]  # (a view: renamed in place)
+        kept = self._kept()
+        new = frame if kept is None else np.where(kept, 0, frame)
+        taken = set() if kept is None else set(np.unique(frame[kept]).tolist())
+        matches = {a: b for a, b in matched_ids(neighbour, new).items() if b not in taken}
+        if not matches:
+            return
+        lookup = np.arange(int(frame.max()) + 1, dtype=frame.dtype)
+        for a, b in matches.items():
+            lookup[a] = b
+        renamed = lookup[frame]
+        np.copyto(frame, renamed, where=np.ones(frame.shape, bool) if kept is None else ~kept)
 
     def restore(self) -> None:
         """Put the region back as it was before the run (reviewed pixels were never touched)."""

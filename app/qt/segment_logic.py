@@ -78,6 +78,12 @@ class SegmentJob:
     first: dict | None = None
 
     @property
+    def time_axis(self) -> int | None:
+        """The labels' T axis (labels axes: ``axes`` without C), None without one."""
+        letters = self.axes.replace("C", "")
+        return letters.index("T") if "T" in letters else None
+
+    @property
     def streams_into_labels(self) -> bool:
         """Labels stream into the live layer when the engine's output axes come out in the
         labels' order (it puts T before Z); otherwise the result is shown at the end."""

@@ -223,7 +223,8 @@ class SegmentPanel(SegmentChoices, QWidget):
             return None
         live = self.session.labels_for_prediction(job.labels_shape)
         offset = id_offset_outside(live, job.target)
-        return LiveLabelsDestination(live, job.target, self.session.ensure_reviewed(), offset)
+        return LiveLabelsDestination(live, job.target, self.session.ensure_reviewed(), offset,
+                                     time_axis=job.time_axis)
 
     def _predict_whole_image(self) -> None:
         self.scope_stack.setChecked(True)

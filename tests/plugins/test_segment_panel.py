@@ -517,10 +517,21 @@ def test_a_time_lapse_segmented_whole_keeps_each_nucleus_id_over_time(studio, qt
     panel.scope_stack.setChecked(True)
     with qtbot.waitSignal(panel.finished, timeout=120_000):
         panel.run_button.click()
-    labels = studio.host.current_labels()
+    assert "in 2 time points" in panel.status.text()
+    _assert_nuclei_keep_their_ids(studio.host.current_labels())
+    # Segmenting the second time point again on its own: its nuclei take the ids they have
+    # in the first, not fresh ones.
+    viewer.dims.set_current_step(0, 1)
+    panel.scope_slice.setChecked(True)
+    with qtbot.waitSignal(panel.finished, timeout=120_000) as blocker:
+        panel.run_button.click()
+    assert blocker.args[0].job.target[0] == slice(1, 2)
+    _assert_nuclei_keep_their_ids(studio.host.current_labels())
+
+
+def _assert_nuclei_keep_their_ids(labels):
     both = set(np.unique(labels[0])) & set(np.unique(labels[1])) - {0}
     assert len(both) >= 40  # most of the ~60 nuclei go on with their id
     for label in both:
         first, second = labels[0] == label, labels[1] == label
         assert (first & second).sum() / (first | second).sum() > 0.25  # the same nucleus
-    assert "in 2 time points" in panel.status.text()

@@ -280,3 +280,38 @@ def test_the_progress_bar_says_the_time_left_once_it_can_tell(qtbot):
     assert bar.value() == 15 and bar.format() == "%p%  (about 17 min left)"
     redraw.stop()
     assert bar.format() == "%p%"
+
+
+def test_one_time_point_segmented_takes_the_ids_of_the_time_point_before():
+    """A run over time point 1 of a series: its new objects take the ids of those they
+    overlap at time point 0; an id a reviewed object of time point 1 holds is not given
+    again; an object with no partner keeps its fresh id."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+    from unet_studio.app.reviewed import ReviewedRegions
+
+    live = np.zeros((3, 20, 30), np.int32)
+    live[0, 2:8, 2:8], live[0, 12:18, 2:8], live[0, 2:8, 20:26] = 5, 9, 7
+    live[1, 2:8, 20:26] = 7  # the user's object 7 at time point 1, reviewed
+    regions = ReviewedRegions(live.shape)
+    regions.mark_region((slice(1, 2), slice(0, 10), slice(18, 30)))
+    target = (slice(1, 2), slice(None), slice(None))
+    out = LiveLabelsDestination(live, target, regions, id_offset_outside(live, target), time_axis=0)
+    predicted = np.zeros((1, 20, 30), np.int32)
+    predicted[0, 3:9, 3:9] = 1  # moved a pixel: continues 5
+    predicted[0, 12:18, 3:8] = 2  # continues 9
+    predicted[0, 12:18, 14:18] = 3  # new
+    predicted[0, 11:18, 22:28] = 4  # overlaps no object of time point 0 strongly enough
+    out[...] = predicted
+    out.finish()
+    assert (live[1, 3:9, 3:9] == 5).all() and (live[1, 12:18, 3:8] == 9).all()
+    assert (live[1, 2:8, 20:26] == 7).all()  # the reviewed object untouched
+    fresh = {int(live[1, 14, 15]), int(live[1, 14, 24])}
+    assert len(fresh) == 2 and not fresh & {5, 7, 9}
+    # A run over the whole series is linked by the engine: the destination leaves it be.
+    whole = np.zeros((2, 8, 8), np.int32)
+    out = LiveLabelsDestination(whole, (slice(None),) * 3, None, 0, time_axis=0)
+    engine = np.zeros((2, 8, 8), np.int32)
+    engine[0, :4, :4], engine[1, :4, :4] = 1, 2
+    out[...] = engine
+    out.finish()
+    np.testing.assert_array_equal(whole, engine)
