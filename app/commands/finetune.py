@@ -204,7 +204,9 @@ def report(result, output: Path) -> None:
     keys = ("val_loss", "f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou")
     if "f1_50" not in result.metrics_after:
         keys += ("val_metric",)
-    print(f"trained {result.steps} steps in {result.elapsed:.1f} s (stopped by {result.stopped})")
+    from unet_studio.models.training.progress import stop_text
+
+    print(f"trained {result.steps} steps in {result.elapsed:.1f} s ({stop_text(result.stopped)})")
     shown = [k for k in keys if k in result.metrics_after]
     if not shown:
         print("no held-out data: review a larger area to get before/after metrics")

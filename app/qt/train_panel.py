@@ -31,6 +31,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_logic
 from unet_studio.app.qt.loss_plot import LossPlot
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
+from unet_studio.models.training.progress import stop_text
 
 
 class TrainPanel(QWidget):
@@ -209,7 +210,7 @@ class TrainPanel(QWidget):
             return
         better = train_logic.is_better(result)
         verdict = "better than" if better else "not better than"
-        self.status.setText(f"Finished after {result.steps} steps ({result.stopped}); "
+        self.status.setText(f"Finished after {result.steps} steps ({stop_text(result.stopped)}); "
                             f"the new model is {verdict} {self.round.parent.name} on held-out data."
                             + train_logic.held_out_caveat(result))  # fmt: skip
         set_progress(self.progress, 1000)

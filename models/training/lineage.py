@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from unet_studio.models.training.progress import FinetuneResult
+from unet_studio.models.training.progress import FinetuneResult, stop_text
 
 # The held-out scores as people read them: (metric key, name, what it means), for the Train
 # panel's before/after table and the model card. Object scores are for instance models; a
@@ -61,7 +61,7 @@ def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> 
     origin = f"fine-tuned from `{parent.get('name') or parent.get('path')}`" if parent else (
         "trained from a newly built network")
     lines = [f"# {name}", "", f"{origin} on {date[:10]} with unet-studio.", "",
-             f"- steps: {result.steps} ({result.elapsed:.0f} s, stopped by {result.stopped})",
+             f"- steps: {result.steps} ({result.elapsed:.0f} s; it stopped as {stop_text(result.stopped)})",
              f"- reviewed pixels: {result.data_summary.get('reviewed_pixels')} "
              f"(held out: {result.data_summary.get('val_pixels')})"]
     if result.metrics_before or result.metrics_after:

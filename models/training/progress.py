@@ -36,6 +36,16 @@ class TrainProgress:
         return asdict(self)
 
 
+# What ended a run, as the panel, the CLI and the model card say it.
+STOP_TEXT = {"max_seconds": "the time budget was used up", "epochs": "the epochs were done",
+             "max_steps": "the step limit was reached"}
+
+
+def stop_text(stopped: str) -> str:
+    """``FinetuneResult.stopped`` in words ("the time budget was used up")."""
+    return STOP_TEXT.get(stopped, str(stopped))
+
+
 @dataclass
 class FinetuneResult:
     """The outcome. ``net`` holds the best weights (by validation; the last ones without

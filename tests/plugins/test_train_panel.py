@@ -47,7 +47,7 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
         train.start(config=_config())
         assert not train.train_button.isEnabled() and train.cancel_button.isEnabled()
     result = blocker.args[0]
-    assert result.steps == 6
+    assert result.steps == 6 and "(the step limit was reached)" in train.status.text()
     assert len(train.plot.series["train loss"]) == 6 and train.plot.series["held-out loss"]
     names = [train.metrics.verticalHeaderItem(row).text() for row in range(train.metrics.rowCount())]
     assert names[:2] == ["F1, IoU 0.5", "F1, IoU 0.75"] and names[-1] == "held-out loss"
@@ -229,6 +229,7 @@ def test_paused_time_does_not_count_against_the_time_budget(corrected, panels, q
     last_before = seen[before - 1][1].elapsed
     assert resumed[0].elapsed - last_before < 1.0  # the clock did not run while paused
     assert result.stopped == "max_seconds" and 2.0 <= result.elapsed < 3.5
+    assert "(the time budget was used up)" in train.status.text()  # in words, not a key
     assert seen[-1][0] - seen[0][0] > 3.0 + 1.0  # wall time included the pause
 
 
