@@ -46,12 +46,14 @@ class DiskSpaceError(OSError):
     """Not enough free space for a file the work needs (says where, how much, what to do)."""
 
 
-def scratch_zeros(shape: tuple[int, ...], dtype) -> np.ndarray:
-    """Zeros of ``shape``: a plain array up to ``ram_limit()`` bytes, else a memory-mapped
+def scratch_zeros(shape: tuple[int, ...], dtype, *, ram_bytes: int | None = None) -> np.ndarray:
+    """Zeros of ``shape``: a plain array up to ``ram_limit()`` bytes (or ``ram_bytes``, when
+    lower: an array kept aside while other work needs the memory), else a memory-mapped
     temporary file in :func:`scratch_folder`, its disk space reserved."""
     dtype = np.dtype(dtype)
     nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if nbytes <= ram_limit() or nbytes == 0:
+    limit = ram_limit() if ram_bytes is None else min(ram_bytes, ram_limit())
+    if nbytes <= limit or nbytes == 0:
         return np.zeros(shape, dtype)
     folder = scratch_folder()
     handle = tempfile.TemporaryFile(prefix="unet-studio-scratch-", dir=folder)

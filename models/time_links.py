@@ -26,6 +26,7 @@ from unet_studio.models.slab_label import slabs
 # still at ~0.5; half of a dividing one is at ~0.3-0.5.
 MIN_IOU = 0.25
 SLAB_PIXELS = 1 << 22  # pixels read at once (overlap counting: ~24 bytes each)
+KEPT_RAM_BYTES = 256 << 20  # a time point's labels kept for the next: in RAM up to this
 
 
 def _slabs(shape: tuple[int, ...]):
@@ -117,7 +118,10 @@ class TimeLinker:
         self._keep(t, labels)
 
     def _keep(self, t: int, labels) -> None:
-        copy = scratch_zeros(tuple(labels.shape), labels.dtype)
+        # Set aside while the next time points are predicted and labelled: in the smallest
+        # type that holds the ids, and in a temporary file beyond KEPT_RAM_BYTES.
+        dtype = np.min_scalar_type(max(self.next_id - 1, 1))
+        copy = scratch_zeros(tuple(labels.shape), dtype, ram_bytes=KEPT_RAM_BYTES)
         for part in _slabs(tuple(labels.shape)):
             copy[part] = labels[part]
         self.kept[t] = copy

@@ -45,6 +45,7 @@ def test_overlap_matches_best_pairs_once_each():
 @pytest.mark.parametrize("order", [[0, 1, 2, 3], [2, 1, 3, 0]])
 def test_objects_keep_their_ids_in_any_outward_order(order, monkeypatch):
     monkeypatch.setattr(time_links, "SLAB_PIXELS", 500)  # overlaps counted a few rows at a time
+    monkeypatch.setattr(time_links, "KEPT_RAM_BYTES", 1)  # time points set aside on disk
     frames = frames_of_moving_cells()
     pixels_before = [f > 0 for f in frames]
     linker = TimeLinker(len(frames))
@@ -64,3 +65,4 @@ def test_objects_keep_their_ids_in_any_outward_order(order, monkeypatch):
     ids = [set(np.unique(f)) - {0} for f in frames]
     assert len(set().union(*ids)) == 3 + 1 + 1  # A, B, C, the newcomer, a second daughter
     assert len(linker.kept) <= 2  # only the ends of the linked run are kept
+    assert all(isinstance(k, np.memmap) and k.dtype == np.uint8 for k in linker.kept.values())
