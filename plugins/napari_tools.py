@@ -3,7 +3,6 @@ progress bars in napari's activity dock. Base class of :class:`NapariHost`."""
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import weakref
@@ -11,9 +10,10 @@ from collections.abc import Callable
 
 import numpy as np
 from napari.layers import Shapes
-from napari.utils import Colormap, progress
+from napari.utils import Colormap
 
 from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordinate
+from unet_studio.plugins.napari_progress import ProgressBar, SilentProgress, software_opengl
 
 log = logging.getLogger(__name__)
 
@@ -51,56 +51,6 @@ def layer_axes(layer) -> str:
 def overlay_colormap() -> Colormap:
     """Transparent for 0, translucent green for 1: reviewed pixels tinted, others untouched."""
     return Colormap([[0, 0, 0, 0], [0.15, 0.9, 0.35, 1]], name="reviewed", interpolation="zero")
-
-
-class ProgressBar:
-    """A bar in napari's activity dock, set to absolute counts."""
-
-    def __init__(self, description: str, total: int):
-        self._bar = progress(total=max(int(total), 1), desc=description)
-
-    def set(self, done: int, total: int | None = None) -> None:
-        if total is not None and total != self._bar.total:
-            self._bar.total = max(int(total), 1)
-        self._bar.update(int(done) - self._bar.n)
-
-    def close(self) -> None:
-        self._bar.close()
-
-
-class SilentProgress:
-    """The ProgressBar interface, showing nothing."""
-
-    def set(self, done: int, total: int | None = None) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
-SOFTWARE_RENDERERS = ("llvmpipe", "softpipe", "swiftshader", "software rasterizer",
-                      "basic render driver", "gdi generic")  # fmt: skip
-
-
-@functools.lru_cache(maxsize=1)
-def software_opengl() -> bool:
-    """True when OpenGL is rendered on the CPU (Mesa llvmpipe under Xvfb, remote desktops)."""
-    from qtpy.QtGui import QOffscreenSurface, QOpenGLContext
-
-    context = QOpenGLContext()
-    if not context.create():
-        return True
-    surface = QOffscreenSurface()
-    surface.setFormat(context.format())
-    surface.create()
-    try:
-        if not context.makeCurrent(surface):
-            return True
-        renderer = str(context.functions().glGetString(0x1F01) or "")  # GL_RENDERER
-    finally:
-        context.doneCurrent()
-    log.info("OpenGL renderer: %s", renderer)
-    return any(name in renderer.lower() for name in SOFTWARE_RENDERERS)
 
 
 class CanvasTools:

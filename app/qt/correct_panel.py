@@ -24,12 +24,11 @@ from qtpy.QtWidgets import (
 from unet_studio.app.errors import UserError
 from unet_studio.app.measure import iter_measure_to_csv
 from unet_studio.app.qt.correct_tools import (
-    POINTER_KEYS,
     ObjectTools,
-    PointerTools,
     mark_reviewed_drawn,
     mark_reviewed_view,
 )
+from unet_studio.app.qt.pointer_tools import POINTER_KEYS, PointerTools
 from unet_studio.app.qt.workers import start_engine
 
 # Labels up to this size are copied before they are measured (see export_measurements).

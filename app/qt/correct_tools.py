@@ -1,6 +1,7 @@
-"""What the Correct panel's buttons, canvas clicks and keys do (no widgets here).
+"""What the Correct panel's buttons and canvas clicks do (no widgets here; its keys:
+``pointer_tools``).
 
-Object tools turn clicks (or keys pressed over an object) into :class:`LabelEdit` s from
+Object tools turn clicks into :class:`LabelEdit` s from
 ``app.corrections`` and apply them through the session (one undo step each, saved to the
 project, marked as reviewed). Review marking turns "this slice" or drawn polygons into
 :class:`ReviewedRegions` marks.
@@ -16,22 +17,6 @@ from unet_studio.app import corrections
 from unet_studio.app.errors import UserError
 
 TOOL_MODES = ("delete", "merge", "split", "pick")
-
-# Keys of the pointer tools (napari's key names), each acting where the mouse pointer is.
-# None is a key napari's Labels layer binds itself (E P F L M X B Z, digits, - = [ ]):
-# those would win, as the active layer's keys come before the viewer's.
-POINTER_KEYS = {
-    "D": "delete",
-    "G": "merge",
-    "S": "seed",
-    "Shift-S": "split",
-    "H": "fill",
-    "R": "review",
-    "Shift-R": "unreview",
-}
-KEYS_HELP = ("Keys over an object: D delete, G then G merge two, S on each part then "
-             "Shift+S split, H fill its holes; R marks the slice reviewed (Shift+R unmarks).")
-
 
 class ObjectTools:
     """Click-driven object tools on the session's current labels.
@@ -86,6 +71,8 @@ class ObjectTools:
             if not self.split_id:
                 return "Click inside the object to split (first seed)."
             return f"Object {self.split_id}: {len(self.seeds)} seeds; click more, then Apply."
+        from unet_studio.app.qt.pointer_tools import KEYS_HELP  # (it imports this module)
+
         return f"Paint, erase, fill and polygon: napari's layer controls. {KEYS_HELP}"
 
     def click(self, coord) -> str:
@@ -178,105 +165,6 @@ class ObjectTools:
         if hasattr(self.host, "set_selected_label"):
             self.host.set_selected_label(label)
         return label
-
-
-class PointerTools:
-    """The object tools as keys over the mouse pointer: nothing to choose first, the hand
-    stays on the mouse, each completed action one undo step (as with the buttons).
-
-    Merging takes two presses (the first object, then the one to join it; the merged object
-    keeps the first one's id), splitting a press per part then Shift+S. A pending merge or
-    split is dropped by pressing its key over the background, or by choosing a click tool.
-    """
-
-    def __init__(self, tools: ObjectTools):
-        self.tools = tools
-        self.merge_from = 0  # merge: the object pressed first
-        self.merge_at: tuple[float, ...] | None = None  # and where
-        self.seeds: list[tuple[float, ...]] = []  # split: points pressed in one object
-        self.split_id = 0
-        self.message = ""  # what the last key did, or what a pending action waits for
-
-    @property
-    def session(self):
-        return self.tools.session
-
-    def reset(self) -> None:
-        self.merge_from, self.merge_at, self.seeds, self.split_id, self.message = 0, None, [], 0, ""
-
-    def pending_points(self) -> list[tuple[float, ...]]:
-        """Where the keys of an unfinished merge or split were pressed (shown on the canvas)."""
-        return ([self.merge_at] if self.merge_from and self.merge_at else []) + list(self.seeds)
-
-    def press(self, action: str, coord) -> str:
-        """Do ``action`` (a value of :data:`POINTER_KEYS`) with the pointer at ``coord``
-        (labels data coordinates; None: not over the labels); returns the status line."""
-        if action == "review" or action == "unreview":
-            mark_reviewed_view(self.session, reviewed=action == "review")
-            self.message = "Slice marked as reviewed." if action == "review" \
-                else "Slice no longer marked as reviewed."
-            return self.message
-        labels = self.tools._labels()
-        if action == "split":  # (at the seeds pressed: wherever the pointer is now)
-            self.message = self._split(labels)
-            return self.message
-        handlers = {"delete": self._delete, "merge": self._merge, "seed": self._seed,
-                    "fill": self._fill}  # fmt: skip
-        if action not in handlers:
-            raise ValueError(f"unknown pointer action {action!r}")
-        if coord is None:
-            raise UserError("the mouse pointer is not over the labels: point at an object first")
-        label = corrections.label_at(labels, coord)
-        self.message = handlers[action](labels, label, tuple(float(c) for c in coord))
-        return self.message
-
-    def _delete(self, labels, label, _coord) -> str:
-        if label == 0:
-            raise UserError("no object under the pointer to delete")
-        self.session.apply_edit(corrections.delete_object_edit(labels, label))
-        return f"Deleted object {label}."
-
-    def _merge(self, labels, label, coord) -> str:
-        if label == 0:
-            self.merge_from = 0
-            return "Merge dropped."
-        if not self.merge_from or self.merge_from == label or not (labels == self.merge_from).any():
-            self.merge_from, self.merge_at = label, coord
-            return f"Merge: object {label} chosen; press G over the object to join to it."
-        first, self.merge_from = self.merge_from, 0
-        self.session.apply_edit(corrections.merge_labels_edit(labels, [first, label]))
-        return f"Merged object {label} into {first}."
-
-    def _seed(self, labels, label, coord) -> str:
-        if label == 0:
-            self.seeds, self.split_id = [], 0
-            return "Split dropped."
-        if label != self.split_id:  # a new object: its first seed
-            self.seeds, self.split_id = [], label
-        self.seeds.append(coord)
-        more = "S on another part" if len(self.seeds) < 2 else "S on more parts, or Shift+S to split"
-        return f"Split object {label}: {len(self.seeds)} seed{'s' * (len(self.seeds) != 1)}; {more}."
-
-    def _split(self, labels) -> str:
-        if len(self.seeds) < 2:
-            raise UserError("press S over each part of the object to split (two or more), "
-                            "then Shift+S")
-        image, sampling = self.tools._split_guides(labels)
-        edit = corrections.split_object_edit(labels, self.split_id, self.seeds, image=image,
-                                             sampling=sampling)
-        label, parts = self.split_id, len(self.seeds)
-        self.seeds, self.split_id = [], 0
-        self.session.apply_edit(edit)
-        return f"Split object {label} into {parts}."
-
-    def _fill(self, labels, label, _coord) -> str:
-        if label == 0:
-            raise UserError("no object under the pointer whose holes to fill")
-        edit = corrections.fill_holes_edit(labels, label, per_slice=labels.ndim == 3)
-        if edit.is_empty:
-            return f"Object {label} has no holes."
-        self.session.apply_edit(edit)
-        return f"Filled the holes of object {label}."
 
 
 def review_region_for_view(session) -> tuple[slice, ...]:
