@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
 from unet_studio.models.scratch import scratch_zeros
 
 
@@ -70,42 +71,14 @@ class LiveLabelsDestination:
         if self.written and self.regions is not None and self.regions.any():
             np.copyto(self.labels, self.regions.protect(self.labels, self.labels))
         if self.written and self.time_axis is not None:
-            self._continue_neighbour_ids()
-
-    def _continue_neighbour_ids(self) -> None:
-        """One time point was segmented in a time series: its new objects that overlap an
-        object of the time point before (else after) it, where that one has labels, take
-        that object's id (``time_links.matched_ids``), so they keep their colour and their
-        row in a table over time. Ids that kept (reviewed) objects of this time point hold
-        are not given again. (A whole series is linked by the engine as it runs.)"""
-        from unet_studio.models.time_links import matched_ids
-
-        axis, frames = self.time_axis, self.labels.shape[self.time_axis]
-        start, stop, _ = self.target[axis].indices(frames)
-        if stop - start != 1:
-            return
-        neighbour = None
-        for other in (start - 1, start + 1):
-            if 0 <= other < frames:
-                region = list(self.target)
-                region[axis] = slice(other, other + 1)
-                if self.labels[tuple(region)].any():
-                    neighbour = self.labels[tuple(region)]
-                    break
-        if neighbour is None:
-            return
-        frame = self.labels[self.target]  # (a view: renamed in place)
-        kept = self._kept()
-        new = frame if kept is None else np.where(kept, 0, frame)
-        taken = set() if kept is None else set(np.unique(frame[kept]).tolist())
-        matches = {a: b for a, b in matched_ids(neighbour, new).items() if b not in taken}
-        if not matches:
-            return
-        lookup = np.arange(int(frame.max()) + 1, dtype=frame.dtype)
-        for a, b in matches.items():
-            lookup[a] = b
-        renamed = lookup[frame]
-        np.copyto(frame, renamed, where=np.ones(frame.shape, bool) if kept is None else ~kept)
+            # Ids over time: the engine links the time points it segments; here they are
+            # joined to those around them that this run did not write.
+            frames = self.labels.shape[self.time_axis]
+            start, stop, _ = self.target[self.time_axis].indices(frames)
+            if stop - start == 1:
+                continue_neighbour_ids(self.labels, self.target, self._kept(), self.time_axis)
+            elif self._kept() is not None:
+                adopt_kept_ids(self.labels, self.target, self._kept(), self.time_axis)
 
     def restore(self) -> None:
         """Put the region back as it was before the run (reviewed pixels were never touched)."""

@@ -527,6 +527,19 @@ def test_a_time_lapse_segmented_whole_keeps_each_nucleus_id_over_time(studio, qt
         panel.run_button.click()
     assert blocker.args[0].job.target[0] == slice(1, 2)
     _assert_nuclei_keep_their_ids(studio.host.current_labels())
+    # The first time point reviewed under other ids (an earlier run's, or the user's), then
+    # the whole series again: the second time point goes on under the reviewed ids.
+    labels = studio.host.current_labels()
+    labels[0][labels[0] > 0] += 1000
+    studio.host.refresh_labels()
+    studio.session.ensure_reviewed().mark_region((slice(0, 1), slice(None), slice(None)))
+    studio.session.reviewed_changed_by_user()
+    panel.scope_stack.setChecked(True)
+    with qtbot.waitSignal(panel.finished, timeout=120_000):
+        panel.run_button.click()
+    labels = studio.host.current_labels()
+    assert labels[0].max() > 1000  # kept
+    _assert_nuclei_keep_their_ids(labels)
 
 
 def _assert_nuclei_keep_their_ids(labels):

@@ -315,3 +315,28 @@ def test_one_time_point_segmented_takes_the_ids_of_the_time_point_before():
     out[...] = engine
     out.finish()
     np.testing.assert_array_equal(whole, engine)
+
+
+def test_a_series_segmented_around_a_reviewed_time_point_goes_on_under_its_ids():
+    """Time point 2 of a series is reviewed (the user's ids 40 and 41); a new run over the
+    whole series links its own objects 1 and 2 over time: the track that continues 40
+    before and after time point 2 is 40 in every time point, the other keeps its id, and
+    nothing inside the reviewed pixels changes."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination
+    from unet_studio.app.reviewed import ReviewedRegions
+
+    live = np.zeros((4, 20, 20), np.int32)
+    live[2, 2:8, 2:8], live[2, 12:16, 12:16] = 40, 41  # the user's, reviewed
+    regions = ReviewedRegions(live.shape)
+    regions.mark_region((slice(2, 3), slice(None), slice(None)))
+    out = LiveLabelsDestination(live, (slice(None),) * 3, regions, 0, time_axis=0)
+    engine = np.zeros((4, 20, 20), np.int32)
+    for t in range(4):  # (as the engine links them)
+        engine[t, 2 + t // 2:8 + t // 2, 2:8] = 1  # the reviewed nucleus 40, drifting
+        engine[t, 2:5, 14:18] = 2  # another one, nowhere near 41
+    out[...] = engine
+    out.finish()
+    for t in (0, 1, 3):
+        assert (live[t, 2 + t // 2:8 + t // 2, 2:8] == 40).all()
+        assert live[t, 3, 15] == 2  # no kept object goes on as it: the engine's id
+    assert (live[2, 2:8, 2:8] == 40).all() and (live[2, 12:16, 12:16] == 41).all()
