@@ -149,6 +149,38 @@ class ReviewedRegions:
         out[keep] = current_labels[keep]
         return out
 
+    def renumber_clashes(self, labels: np.ndarray, *, slab_pixels: int = 1 << 22) -> None:
+        """In place, what ``protect(labels, labels)`` returns: objects outside the reviewed
+        regions whose ids clash with an object kept inside get fresh ids. A slab of planes at
+        a time, for labels a prediction has just written around the reviewed pixels (a
+        whole stack: no copy of it, which may not fit in memory twice)."""
+        from unet_studio.models.slab_label import slabs
+
+        if np.shape(labels) != self.shape:
+            raise ValueError(f"renumber_clashes needs labels of shape {self.shape}")
+        if not self.any():
+            return
+        keep, parts = self._reviewed, list(slabs(self.shape, slab_pixels))
+        kept_ids: set[int] = set()
+        top = 0
+        for core, _ in parts:
+            block = np.asarray(labels[core])
+            kept_ids.update(np.unique(block[keep[core]]).tolist())
+            top = max(top, int(block.max()))
+        kept_ids.discard(0)
+        kept = np.asarray(sorted(kept_ids), labels.dtype)
+        clashing: set[int] = set()
+        for core, _ in parts:
+            block = np.asarray(labels[core])
+            clashing.update(np.unique(block[np.isin(block, kept) & ~keep[core]]).tolist())
+        if not clashing:
+            return
+        renamed = np.asarray(sorted(clashing), labels.dtype)
+        for core, _ in parts:
+            block = labels[core]
+            clash = np.isin(block, renamed) & ~keep[core]
+            block[clash] = (top + 1 + np.searchsorted(renamed, block[clash])).astype(labels.dtype)
+
     def to_arrays(self) -> dict[str, np.ndarray]:
         """A snapshot (copies) of the state, for saving off the caller's thread."""
         settings = {"auto_from_edits": self.auto_from_edits, "edit_margin": self.edit_margin}

@@ -66,10 +66,10 @@ class LiveLabelsDestination:
 
     def finish(self) -> None:
         """After the last write: objects outside the reviewed regions whose ids clash with
-        kept objects get fresh ids (``ReviewedRegions.protect``). Runs on the worker thread,
+        kept objects get fresh ids (``ReviewedRegions.renumber_clashes``, in place). Runs on the worker thread,
         so the GUI thread only has to redraw."""
         if self.written and self.regions is not None and self.regions.any():
-            np.copyto(self.labels, self.regions.protect(self.labels, self.labels))
+            self.regions.renumber_clashes(self.labels)
         if self.written and self.time_axis is not None:
             # Ids over time: the engine links the time points it segments; here they are
             # joined to those around them that this run did not write.

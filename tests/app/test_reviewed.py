@@ -85,3 +85,21 @@ def test_save_and_load_roundtrip(tmp_path):
     big = ReviewedRegions((64, 512, 512))
     big.mark_slice(3)
     assert big.save(tmp_path / "big.npz").stat().st_size < 50_000
+
+
+@pytest.mark.parametrize("slab_pixels", [7, 1 << 22])
+def test_renumbering_clashes_in_place_is_protect(slab_pixels):
+    """In place and a few planes at a time (a stack's labels written around reviewed
+    pixels), the same labels as ``protect(labels, labels)``, fresh ids included."""
+    rng = np.random.default_rng(1)
+    for trial in range(20):
+        labels = rng.integers(0, 9, size=(6, 5, 7)).astype(np.int32)
+        regions = ReviewedRegions(labels.shape)
+        regions.mark_region((slice(trial % 6, trial % 6 + 2), slice(0, 3), slice(None)))
+        expected = regions.protect(labels, labels)
+        regions.renumber_clashes(labels, slab_pixels=slab_pixels)
+        np.testing.assert_array_equal(labels, expected)
+    untouched = rng.integers(0, 9, size=(6, 5, 7)).astype(np.int32)
+    before = untouched.copy()
+    ReviewedRegions(untouched.shape).renumber_clashes(untouched)  # nothing reviewed
+    np.testing.assert_array_equal(untouched, before)
