@@ -40,7 +40,7 @@ TOOL_KEY_TIPS = {
     "delete": "Or press D with the mouse pointer over the object",
     "merge": "Or press G over one object, then G over the object to join to it",
     "split": "Or press S over each part of the object, then Shift+S",
-    "pick": "napari's own picker: L, then click",
+    "pick": "Or press K with the mouse pointer over the object",
 }
 
 

@@ -16,11 +16,13 @@ POINTER_KEYS = {
     "S": "seed",
     "Shift-S": "split",
     "H": "fill",
+    "K": "pick",
     "R": "review",
     "Shift-R": "unreview",
 }
 KEYS_HELP = ("Keys over an object: D delete, G then G merge two, S on each part then "
-             "Shift+S split, H fill its holes; R marks the slice reviewed (Shift+R unmarks).")
+             "Shift+S split, H fill its holes, K paint with its label; R marks the slice "
+             "reviewed (Shift+R unmarks).")
 
 
 class PointerTools:
@@ -64,7 +66,7 @@ class PointerTools:
             self.message = self._split(labels)
             return self.message
         handlers = {"delete": self._delete, "merge": self._merge, "seed": self._seed,
-                    "fill": self._fill}  # fmt: skip
+                    "fill": self._fill, "pick": self._pick}  # fmt: skip
         if action not in handlers:
             raise ValueError(f"unknown pointer action {action!r}")
         if coord is None:
@@ -120,3 +122,7 @@ class PointerTools:
             return f"Object {label} has no holes."
         self.session.apply_edit(edit)
         return f"Filled the holes of object {label}."
+
+    def _pick(self, labels, label, _coord) -> str:
+        self.tools.pick_label(label)  # (a UserError over the background)
+        return f"Painting with label {label} (napari's brush: P)."

@@ -242,6 +242,9 @@ def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
     _undo_redo_exact(layer, before)
     layer.undo()
 
+    _hover(viewer, qtbot, *_centre(before, big))
+    _press(viewer, qtbot, "k")  # K: paint with the label under the pointer
+    assert layer.selected_label == big
     _press(viewer, qtbot, "e")  # napari's own key still reaches the labels layer
     assert layer.mode == "erase"
     background = np.argwhere(before == 0)

@@ -250,6 +250,8 @@ def test_pointer_keys_act_on_the_object_under_the_pointer(session, qtbot):
     panel.keys.press("merge", (0, 6, 6))
     assert keys.press("merge", (0, 30, 30)) == "Merge dropped."  # the background drops it
     assert keys.press("merge", (0, 20, 20)).startswith("Merge: object 2 chosen")
+    assert keys.press("pick", (0, 20, 20)).startswith("Painting with label 2")
+    assert host.selected_label() == 2
     keys.press("delete", (3, 8, 8))
     assert not (labels == 1).any()
     assert session.reviewed.changed[3, 8, 8]  # a key's edit is marked like a click's
