@@ -282,6 +282,16 @@ class NapariHost(CanvasTools):
         )  # fmt: skip
         layers.selection.active = keep_active
 
+    def show_tracks(self, data: np.ndarray, *, name: str) -> None:
+        """A Tracks layer ``name`` (replaced if there) over the labels: ``data`` rows
+        ``(id, t, *centroid)`` in the labels' data coordinates; the active layer stays."""
+        layers = self.viewer.layers
+        if name in layers:
+            layers.remove(name)
+        keep_active = layers.selection.active
+        self.viewer.add_tracks(data, name=name, tail_length=30, **self.geometry(data.shape[1] - 1))
+        layers.selection.active = keep_active
+
     def notify(self, message: str, level: str = "info") -> None:
         if level not in NOTIFY_LEVELS:
             raise ValueError(f"notify level must be one of {NOTIFY_LEVELS}, got {level!r}")

@@ -30,6 +30,7 @@ from unet_studio.app.qt.correct_tools import (
 )
 from unet_studio.app.qt.pointer_tools import POINTER_KEYS, PointerTools
 from unet_studio.app.qt.workers import start_engine
+from unet_studio.app.tracks import iter_tracks
 
 # Labels up to this size are copied before they are measured (see export_measurements).
 SNAPSHOT_BYTES = 1 << 30
@@ -152,9 +153,15 @@ class CorrectPanel(QWidget):
         self.measure_button = QPushButton("Export measurements…")
         self.measure_button.setToolTip("A CSV table of the objects: size in pixels and µm, "
                                        "centroid, bounding box, intensity per channel")
-        grid.addWidget(self.measure_button, 2, 0, 1, 2)
+        grid.addWidget(self.measure_button, 2, 0)
         self.measure_button.clicked.connect(self._choose_measurements_file)
         self.measure_worker = None
+        self.tracks_button = QPushButton("Show tracks")
+        self.tracks_button.setToolTip("A time series: the path of each object (one id over "
+                                      "time) as a napari Tracks layer")
+        grid.addWidget(self.tracks_button, 2, 1)
+        self.tracks_button.clicked.connect(self.show_tracks)
+        self.tracks_worker = None
         return box
 
     # ---- wiring ----------------------------------------------------------------------------
@@ -277,6 +284,40 @@ class CorrectPanel(QWidget):
     def _measurements_finished(self) -> None:
         self.measure_worker = None
         self.measure_button.setEnabled(True)
+
+    # ---- tracks ----------------------------------------------------------------------------
+    def show_tracks(self):
+        """Show the tracks of the current labels (a time series) as a napari Tracks layer,
+        computed in a worker thread; returns the worker, or None (the user is told why)."""
+        host = self.session.host
+        image, labels = host.current_image(), host.current_labels()
+        if image is None or labels is None or not hasattr(host, "show_tracks"):
+            host.notify("No tracks to show: open a time series and segment it first", "error")
+            return None
+        try:
+            steps = iter_tracks(labels, axes=image.axes.replace("C", ""))
+            next(steps)  # the inputs are checked here, at the click (no pixel read yet)
+        except UserError as error:
+            host.notify(f"No tracks for {image.name}: {error}", "warning")
+            return None
+        self.tracks_button.setEnabled(False)
+        self.tracks_worker = start_engine(
+            steps, notify=host.notify, action="Tracks", host=host,
+            on_result=lambda data: self._tracks_found(image.name, data),
+            on_finished=self._tracks_finished, task=f"finding the tracks of {image.name}",
+        )  # fmt: skip
+        return self.tracks_worker
+
+    def _tracks_found(self, image_name: str, data) -> None:
+        if not len(data):
+            self.session.host.notify(f"No object of {image_name} is found at two time points",
+                                     "warning")
+            return
+        self.session.host.show_tracks(data, name=f"{image_name} tracks")
+
+    def _tracks_finished(self) -> None:
+        self.tracks_worker = None
+        self.tracks_button.setEnabled(True)
 
     # ---- state -----------------------------------------------------------------------------
     def _update_tool_state(self) -> None:

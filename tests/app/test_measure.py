@@ -171,3 +171,22 @@ def test_write_csv_reads_back_the_same_values_and_leaves_no_temp_file(tmp_path):
                 assert read[column] == str(row[column])  # integers stay integers
             else:
                 assert float(read[column]) == pytest.approx(row[column], rel=1e-7)
+
+
+
+def test_tracks_follow_each_id_over_time_points():
+    """Two objects over three time points (a third only at the first): the tracks hold the
+    centroid of each id at each time point, by id then time; a single sighting is no
+    track; labels without T are refused."""
+    from unet_studio.app.tracks import iter_tracks
+
+    labels = np.zeros((3, 10, 12), np.int32)
+    for t in range(3):
+        labels[t, 1:3, t:t + 2] = 7  # moves right one pixel per time point
+        labels[t, 6:9, 8:10] = 2  # stays
+    labels[0, 8:10, 0:2] = 5  # seen once
+    tracks = drain(iter_tracks(labels, axes="TYX"))
+    expected = [[2, t, 7.0, 8.5] for t in range(3)] + [[7, t, 1.5, t + 0.5] for t in range(3)]
+    np.testing.assert_allclose(tracks, expected)
+    with pytest.raises(UserError, match="time series"):
+        drain(iter_tracks(labels[0], axes="YX"))

@@ -184,3 +184,12 @@ def test_new_labels_never_overwrite_reviewed_regions(corrected, qtbot):
     layer, shown = host.labels_layer(), live.copy()
     layer.undo()  # the replaced labels start a fresh history: the delete does not come back
     np.testing.assert_array_equal(layer.data, shown)
+
+
+def test_tracks_of_a_stack_without_time_are_refused_with_a_message(corrected, qtbot, caplog):
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    with caplog.at_level("WARNING"):
+        assert panel.show_tracks() is None
+    assert "tracks need a time series" in caplog.text
+    assert not [layer for layer in corrected.viewer.layers if layer.name.endswith("tracks")]

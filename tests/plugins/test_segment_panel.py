@@ -540,6 +540,17 @@ def test_a_time_lapse_segmented_whole_keeps_each_nucleus_id_over_time(studio, qt
     labels = studio.host.current_labels()
     assert labels[0].max() > 1000  # kept
     _assert_nuclei_keep_their_ids(labels)
+    # Their tracks, as a napari Tracks layer: one per nucleus found at both time points.
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    correct = CorrectPanel(studio.session)
+    qtbot.addWidget(correct)
+    assert correct.show_tracks() is not None  # (a worker thread)
+    qtbot.waitUntil(lambda: correct.tracks_worker is None, timeout=60_000)
+    tracks = viewer.layers["hela_timelapse tracks"]
+    both = set(np.unique(labels[0])) & set(np.unique(labels[1])) - {0}
+    assert set(np.unique(tracks.data[:, 0]).astype(int)) == both
+    assert viewer.layers.selection.active is studio.host.labels_layer()
 
 
 def _assert_nuclei_keep_their_ids(labels):
