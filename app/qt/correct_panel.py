@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from qtpy.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -22,18 +21,13 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.measure import iter_measure_to_csv
+from unet_studio.app.qt.correct_exports import CorrectExports
 from unet_studio.app.qt.correct_tools import (
     ObjectTools,
     mark_reviewed_drawn,
     mark_reviewed_view,
 )
 from unet_studio.app.qt.pointer_tools import POINTER_KEYS, PointerTools
-from unet_studio.app.qt.workers import start_engine
-from unet_studio.app.tracks import iter_tracks
-
-# Labels up to this size are copied before they are measured (see export_measurements).
-SNAPSHOT_BYTES = 1 << 30
 
 TOOL_BUTTONS = (("delete", "Delete (click)"), ("merge", "Merge (click)"),
                 ("split", "Split (seeds)"), ("pick", "Pick label (click)"))  # fmt: skip
@@ -45,7 +39,7 @@ TOOL_KEY_TIPS = {
 }
 
 
-class CorrectPanel(QWidget):
+class CorrectPanel(CorrectExports, QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -230,95 +224,6 @@ class CorrectPanel(QWidget):
         if folder:
             self._run(lambda: self.session.open_project(Path(folder), create=create))
 
-    # ---- measurements ----------------------------------------------------------------------
-    def _choose_measurements_file(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export measurements",
-                                              str(self._default_measurements_path()),
-                                              "CSV files (*.csv)")
-        if path:
-            self.export_measurements(path)
-
-    def _default_measurements_path(self) -> Path:
-        """``<project, image or home folder>/<image name>_objects.csv``."""
-        image = self.session.host.current_image()
-        source = getattr(self.session.host, "image_source", lambda: None)()
-        if self.session.project is not None:
-            folder = Path(self.session.project.path)
-        elif source:
-            folder = Path(source).parent
-        else:
-            folder = Path.home()
-        return folder / f"{_file_stem(image.name) if image else 'labels'}_objects.csv"
-
-    def export_measurements(self, path: str | Path):
-        """Measure the objects of the current labels (intensities from the current image)
-        into the CSV ``path``, in a worker thread; returns the worker, or None when there is
-        nothing to measure (the user is told why)."""
-        host = self.session.host
-        image, labels = host.current_image(), host.current_labels()
-        if image is None or labels is None:
-            host.notify("Nothing to measure: open an image and segment it (or add labels) first",
-                        "error")
-            return None
-        if isinstance(labels, np.ndarray) and not isinstance(labels, np.memmap) \
-                and labels.nbytes <= SNAPSHOT_BYTES:
-            # A copy as of the click: edits made while the worker reads would otherwise
-            # land in the table half counted. (A bigger stack is measured as it is.)
-            labels = labels.copy()
-        try:  # the inputs are checked here, at the click, not in the worker
-            steps = iter_measure_to_csv(
-                Path(path), labels, image.data, axes=image.axes.replace("C", ""),
-                image_axes=image.axes, scale=image.pixel_size_um)
-        except UserError as error:
-            host.notify(f"Cannot measure {image.name}: {error}", "error")
-            return None
-        self.measure_button.setEnabled(False)
-        self.measure_worker = start_engine(
-            steps, notify=host.notify, action="Measuring", host=host,
-            on_result=lambda count: host.notify(
-                f"Measured {count} objects of {image.name}: {path}", "info"),
-            on_finished=self._measurements_finished, task=f"measuring the objects of {image.name}",
-        )  # fmt: skip
-        return self.measure_worker
-
-    def _measurements_finished(self) -> None:
-        self.measure_worker = None
-        self.measure_button.setEnabled(True)
-
-    # ---- tracks ----------------------------------------------------------------------------
-    def show_tracks(self):
-        """Show the tracks of the current labels (a time series) as a napari Tracks layer,
-        computed in a worker thread; returns the worker, or None (the user is told why)."""
-        host = self.session.host
-        image, labels = host.current_image(), host.current_labels()
-        if image is None or labels is None or not hasattr(host, "show_tracks"):
-            host.notify("No tracks to show: open a time series and segment it first", "error")
-            return None
-        try:
-            steps = iter_tracks(labels, axes=image.axes.replace("C", ""))
-            next(steps)  # the inputs are checked here, at the click (no pixel read yet)
-        except UserError as error:
-            host.notify(f"No tracks for {image.name}: {error}", "warning")
-            return None
-        self.tracks_button.setEnabled(False)
-        self.tracks_worker = start_engine(
-            steps, notify=host.notify, action="Tracks", host=host,
-            on_result=lambda data: self._tracks_found(image.name, data),
-            on_finished=self._tracks_finished, task=f"finding the tracks of {image.name}",
-        )  # fmt: skip
-        return self.tracks_worker
-
-    def _tracks_found(self, image_name: str, data) -> None:
-        if not len(data):
-            self.session.host.notify(f"No object of {image_name} is found at two time points",
-                                     "warning")
-            return
-        self.session.host.show_tracks(data, name=f"{image_name} tracks")
-
-    def _tracks_finished(self) -> None:
-        self.tracks_worker = None
-        self.tracks_button.setEnabled(True)
-
     # ---- state -----------------------------------------------------------------------------
     def _update_tool_state(self) -> None:
         pending_key = self.keys.message if self.tools.mode is None else ""
@@ -346,8 +251,3 @@ class CorrectPanel(QWidget):
         project = self.session.project
         text = f"Project: {project.path}" if project is not None else "No project open yet."
         self.project_label.setText(text)
-
-
-def _file_stem(name: str) -> str:
-    """A layer name made safe as a file name (layer names may hold slashes or colons)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name) or "image"
