@@ -11,12 +11,38 @@ Coordinates are the labels' data coordinates, one number per axis, e.g. ``(z, y,
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from unet_studio.app import corrections
 from unet_studio.app.errors import UserError
+from unet_studio.app.label_edit import LabelEdit
 
 TOOL_MODES = ("delete", "merge", "split", "pick")
+
+@dataclass
+class EditScope:
+    """The labels an object tool acts on (``labels``: the whole array, or a view of one time
+    point ``t`` along ``axis``), the picks in its coordinates, and how its edits become edits
+    of the whole labels."""
+
+    labels: np.ndarray
+    coords: list[tuple[float, ...]]
+    axis: int | None
+    t: int
+
+    @property
+    def index(self) -> tuple:
+        return (slice(None),) * self.axis + (self.t,)
+
+    def lift(self, edit: LabelEdit) -> LabelEdit:
+        if self.axis is None:
+            return edit
+        times = np.full(edit.size, self.t, np.int64)
+        indices = (*edit.indices[:self.axis], times, *edit.indices[self.axis:])
+        return LabelEdit(indices, edit.old_values, edit.new_values, edit.description)
+
 
 class ObjectTools:
     """Click-driven object tools on the session's current labels.
@@ -82,7 +108,8 @@ class ObjectTools:
         if self.mode == "delete":
             if label == 0:
                 raise UserError("no object under the click; click inside an object to delete it")
-            self.session.apply_edit(corrections.delete_object_edit(labels, label))
+            scope = self.scope([coord])
+            self.session.apply_edit(scope.lift(corrections.delete_object_edit(scope.labels, label)))
         elif self.mode == "merge":
             if label != 0 and label not in self.picked:
                 self.picked.append(label)
@@ -108,30 +135,57 @@ class ObjectTools:
 
     def apply(self) -> str:
         """Merge the picked objects or split at the seeds, as one undo step."""
-        labels = self._labels()
         if self.mode == "merge":
             if len(self.picked) < 2:
                 raise UserError("click at least two objects to merge")
-            edit = corrections.merge_labels_edit(labels, self.picked)
+            scope = self.scope(self.picked_at)
+            edit = scope.lift(corrections.merge_labels_edit(scope.labels, self.picked))
         elif self.mode == "split":
-            image, sampling = self._split_guides(labels)
-            edit = corrections.split_object_edit(
-                labels, self.split_id, self.seeds, image=image, sampling=sampling
-            )
+            edit = self.split_edit(self.split_id, self.seeds)
         else:
             raise UserError("choose Merge or Split first")
         self.session.apply_edit(edit)
         self.reset()
         return self.status()
 
-    def _split_guides(self, labels):
-        """The image (when it matches the labels pixel for pixel) and the pixel sizes."""
+    def scope(self, coords) -> EditScope:
+        """Where the tools act for picks at ``coords`` (labels coordinates): in a time series
+        the time point they are at (a view of it; an object there is that object at that
+        time, as napari's brush edits the time point on screen), else the whole labels."""
+        labels = self._labels()
         image = self.host.current_image()
+        axes = "" if image is None else image.axes.replace("C", "")
+        if "T" not in axes or len(axes) != labels.ndim:
+            return EditScope(labels, [tuple(float(c) for c in p) for p in coords], None, 0)
+        axis = axes.index("T")
+        times = sorted({int(round(p[axis])) for p in coords})
+        if len(times) != 1:
+            raise UserError(f"the picks are at time points {times}: pick objects of one time point")
+        t = times[0]
+        if not 0 <= t < labels.shape[axis]:
+            raise UserError("the pick lies outside the labels")
+        inner = [tuple(float(c) for i, c in enumerate(p) if i != axis) for p in coords]
+        return EditScope(labels[(slice(None),) * axis + (t,)], inner, axis, t)
+
+    def split_edit(self, label: int, seeds) -> LabelEdit:
+        """Splitting ``label`` at ``seeds`` (labels coordinates), as an edit of the labels."""
+        scope = self.scope(seeds)
+        image, sampling = self._split_guides(scope)
+        return scope.lift(corrections.split_object_edit(
+            scope.labels, label, scope.coords, image=image, sampling=sampling))
+
+    def _split_guides(self, scope: EditScope):
+        """The image of the scope (when it matches the labels pixel for pixel) and the pixel
+        sizes."""
+        image = self.host.current_image()
+        labels = scope.labels
         if image is None:
             return None, None
         spatial_axes = image.axes.replace("C", "")
-        sampling = tuple(image.scale.get(a, 1.0) for a in spatial_axes)[-labels.ndim :]
-        data = image.data if tuple(image.shape) == labels.shape else None
+        sampling = tuple(image.scale.get(a, 1.0) for a in spatial_axes if a != "T")[-labels.ndim :]
+        data = None
+        if tuple(image.shape) == tuple(self._labels().shape):  # (no C axis)
+            data = image.data if scope.axis is None else image.data[scope.index]
         return data, sampling if len(sampling) == labels.ndim else None
 
     # ---- one-click tools -------------------------------------------------------------------

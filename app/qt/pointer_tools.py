@@ -75,10 +75,11 @@ class PointerTools:
         self.message = handlers[action](labels, label, tuple(float(c) for c in coord))
         return self.message
 
-    def _delete(self, labels, label, _coord) -> str:
+    def _delete(self, labels, label, coord) -> str:
         if label == 0:
             raise UserError("no object under the pointer to delete")
-        self.session.apply_edit(corrections.delete_object_edit(labels, label))
+        scope = self.tools.scope([coord])
+        self.session.apply_edit(scope.lift(corrections.delete_object_edit(scope.labels, label)))
         return f"Deleted object {label}."
 
     def _merge(self, labels, label, coord) -> str:
@@ -89,7 +90,8 @@ class PointerTools:
             self.merge_from, self.merge_at = label, coord
             return f"Merge: object {label} chosen; press G over the object to join to it."
         first, self.merge_from = self.merge_from, 0
-        self.session.apply_edit(corrections.merge_labels_edit(labels, [first, label]))
+        scope = self.tools.scope([self.merge_at, coord])
+        self.session.apply_edit(scope.lift(corrections.merge_labels_edit(scope.labels, [first, label])))
         return f"Merged object {label} into {first}."
 
     def _seed(self, labels, label, coord) -> str:
@@ -106,18 +108,18 @@ class PointerTools:
         if len(self.seeds) < 2:
             raise UserError("press S over each part of the object to split (two or more), "
                             "then Shift+S")
-        image, sampling = self.tools._split_guides(labels)
-        edit = corrections.split_object_edit(labels, self.split_id, self.seeds, image=image,
-                                             sampling=sampling)
+        edit = self.tools.split_edit(self.split_id, self.seeds)
         label, parts = self.split_id, len(self.seeds)
         self.seeds, self.split_id = [], 0
         self.session.apply_edit(edit)
         return f"Split object {label} into {parts}."
 
-    def _fill(self, labels, label, _coord) -> str:
+    def _fill(self, labels, label, coord) -> str:
         if label == 0:
             raise UserError("no object under the pointer whose holes to fill")
-        edit = corrections.fill_holes_edit(labels, label, per_slice=labels.ndim == 3)
+        scope = self.tools.scope([coord])
+        edit = scope.lift(corrections.fill_holes_edit(scope.labels, label,
+                                                      per_slice=scope.labels.ndim == 3))
         if edit.is_empty:
             return f"Object {label} has no holes."
         self.session.apply_edit(edit)

@@ -342,3 +342,54 @@ def test_a_series_segmented_around_a_reviewed_time_point_goes_on_under_its_ids()
         assert (live[t, 2 + t // 2:8 + t // 2, 2:8] == 40).all()
         assert live[t, 3, 15] == 2  # no kept object goes on as it: the engine's id
     assert (live[2, 2:8, 2:8] == 40).all() and (live[2, 12:16, 12:16] == 41).all()
+
+
+def test_object_tools_in_a_time_series_act_on_the_time_point_picked(tmp_path, monkeypatch, qtbot):
+    """Ids go on over time, so one id is one object at every time point: deleting, merging,
+    splitting or filling it where it is picked changes that time point alone (as napari's
+    brush edits the time point on screen), by click and by key alike."""
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+    from unet_studio.app.qt.session import StudioSession
+
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
+    host = FakeHost()
+    host.add_image(np.random.default_rng(0).random((3, 32, 32)), "TYX", name="movie")
+    session = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
+    labels = np.zeros((3, 32, 32), np.int32)
+    labels[:, 4:12, 4:20] = 1  # one nucleus over three time points (a dumbbell: two lobes)
+    labels[:, 7:9, 11:13] = 0
+    labels[:, 20:28, 20:28] = 2
+    labels[:, 23:25, 23:25] = 0  # with a hole
+    session.show_labels(labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    live, keys = host.current_labels(), panel.keys
+    before = live.copy()
+    keys.press("delete", (1, 6, 6))
+    assert not (live[1] == 1).any() and (live[[0, 2]] == before[[0, 2]]).all()
+    host.undo()
+    panel.tool_buttons["delete"].click()
+    panel.tools.click((2, 24, 21))
+    assert not (live[2] == 2).any() and (live[:2] == before[:2]).all()
+    host.undo()
+    keys.press("merge", (0, 6, 6))
+    keys.press("merge", (0, 24, 21))
+    assert set(np.unique(live[0])) == {0, 1} and (live[1:] == before[1:]).all()
+    host.undo()
+    keys.press("seed", (2, 8, 5))
+    keys.press("seed", (2, 8, 18))
+    keys.press("split", None)
+    assert len(np.unique(live[2][before[2] == 1])) == 2 and (live[:2] == before[:2]).all()
+    host.undo()
+    keys.press("fill", (1, 21, 21))
+    assert (live[1, 23:25, 23:25] == 2).all() and not live[[0, 2], 23:25, 23:25].any()
+    host.undo()
+    np.testing.assert_array_equal(live, before)
+    panel.tool_buttons["merge"].click()  # picks at two time points: refused, nothing changes
+    panel.tools.click((0, 6, 6))
+    panel.tools.click((1, 24, 21))
+    with pytest.raises(UserError, match="one time point"):
+        panel.tools.apply()
+    np.testing.assert_array_equal(live, before)
+    session.close_project()
