@@ -141,8 +141,9 @@ def fill_holes_edit(
     Only background pixels change, so objects nested in a hole are kept. With
     ``label_id=None`` a hole is filled when the single object around it encloses it alone;
     gaps enclosed jointly by several touching objects are left as they are. ``per_slice``
-    (3D only) fills holes in each 2D plane of the first axis, as seen when correcting a
-    stack slice by slice, instead of only fully enclosed 3D cavities.
+    (3 axes or more) fills holes in each block of the first axis: each 2D plane of a 3D
+    stack, as seen when correcting it slice by slice, instead of only fully enclosed 3D
+    cavities; each time point of a time series.
     """
     structure = _hole_structure(labels.ndim, per_slice)
     if label_id is not None:
@@ -232,8 +233,8 @@ def _split_landscape(inside, region, image, sampling) -> np.ndarray:
 def _hole_structure(ndim: int, per_slice: bool) -> np.ndarray:
     structure = ndi.generate_binary_structure(ndim, 1)
     if per_slice:
-        if ndim != 3:
-            raise ValueError("per_slice hole filling needs a 3D label array")
+        if ndim < 3:
+            raise ValueError("per_slice hole filling needs a label array of 3 or more axes")
         structure[0] = structure[2] = False  # no connection between planes
     return structure
 

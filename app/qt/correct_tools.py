@@ -190,9 +190,10 @@ class ObjectTools:
 
     # ---- one-click tools -------------------------------------------------------------------
     def fill_holes(self) -> None:
-        """Fill holes of every object (per plane for 3D labels: as seen slice by slice)."""
+        """Fill holes of every object: per plane for 3D labels (as seen slice by slice), per
+        time point for a time series (T first: of 3D volumes, the cavities of each)."""
         labels = self._labels()
-        edit = corrections.fill_holes_edit(labels, None, per_slice=labels.ndim == 3)
+        edit = corrections.fill_holes_edit(labels, None, per_slice=labels.ndim >= 3)
         if edit.is_empty:
             self.host.notify("no holes to fill")
             return

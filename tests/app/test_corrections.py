@@ -218,3 +218,16 @@ def test_edits_touch_only_the_object_bbox_on_a_big_stack():
     labels[10:14, 100:140, 230:260] = 6
     edit = merge_labels_edit(labels, [5, 6])
     assert edit.bbox == (slice(10, 14), slice(100, 140), slice(230, 260))
+
+
+def test_fill_holes_per_time_point_of_a_3d_time_series():
+    """TZYX: per_slice fills each time point's 3D cavities, never through time: a tunnel
+    open along time (the same hole at every time point, in 3D closed) is filled at each."""
+    labels = np.zeros((3, 5, 12, 12), np.uint8)
+    labels[:, 1:4, 2:10, 2:10] = 4
+    labels[:, 2, 5:7, 5:7] = 0  # a closed 3D cavity at each time point
+    assert fill_holes_edit(labels, 4).is_empty  # in 4D it opens along time: no hole
+    out = fill_holes(labels, 4, per_slice=True)
+    assert (out[:, 2, 5:7, 5:7] == 4).all()
+    with pytest.raises(ValueError, match="3 or more axes"):
+        fill_holes_edit(labels[0, 0], 4, per_slice=True)
