@@ -86,11 +86,14 @@ class PointerTools:
         if label == 0:
             self.merge_from = 0
             return "Merge dropped."
-        if not self.merge_from or self.merge_from == label or not (labels == self.merge_from).any():
+        # The first pick still stands while its object is still where it was picked (one
+        # pixel read: not a scan of a stack on every key press).
+        stands = self.merge_from and corrections.label_at(labels, self.merge_at) == self.merge_from
+        if not stands or self.merge_from == label:
             self.merge_from, self.merge_at = label, coord
             return f"Merge: object {label} chosen; press G over the object to join to it."
+        scope = self.tools.scope([self.merge_at, coord])  # (one time point, or a message)
         first, self.merge_from = self.merge_from, 0
-        scope = self.tools.scope([self.merge_at, coord])
         self.session.apply_edit(scope.lift(corrections.merge_labels_edit(scope.labels, [first, label])))
         return f"Merged object {label} into {first}."
 
@@ -98,11 +101,19 @@ class PointerTools:
         if label == 0:
             self.seeds, self.split_id = [], 0
             return "Split dropped."
-        if label != self.split_id:  # a new object: its first seed
+        if label != self.split_id or not self._same_time_point(coord):  # a new object
             self.seeds, self.split_id = [], label
         self.seeds.append(coord)
         more = "S on another part" if len(self.seeds) < 2 else "S on more parts, or Shift+S to split"
         return f"Split object {label}: {len(self.seeds)} seed{'s' * (len(self.seeds) != 1)}; {more}."
+
+    def _same_time_point(self, coord) -> bool:
+        """Is ``coord`` at the time point of the seeds so far (always, without time)?"""
+        try:
+            self.tools.scope([*self.seeds, coord])
+        except UserError:
+            return False
+        return True
 
     def _split(self, labels) -> str:
         if len(self.seeds) < 2:

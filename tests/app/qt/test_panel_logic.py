@@ -385,6 +385,11 @@ def test_object_tools_in_a_time_series_act_on_the_time_point_picked(tmp_path, mo
     keys.press("fill", (1, 21, 21))
     assert (live[1, 23:25, 23:25] == 2).all() and not live[[0, 2], 23:25, 23:25].any()
     host.undo()
+    keys.press("seed", (0, 8, 5))  # the same id at another time point: a split starts over
+    assert "1 seed" in keys.press("seed", (1, 8, 18))
+    keys.press("merge", (0, 6, 6))
+    with pytest.raises(UserError, match="one time point"):
+        keys.press("merge", (1, 24, 21))
     np.testing.assert_array_equal(live, before)
     panel.tool_buttons["merge"].click()  # picks at two time points: refused, nothing changes
     panel.tools.click((0, 6, 6))
