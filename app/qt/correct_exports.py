@@ -62,18 +62,24 @@ class CorrectExports:
         except UserError as error:
             host.notify(f"Cannot measure {image.name}: {error}", "error")
             return None
-        self.measure_button.setEnabled(False)
-        self.measure_worker = start_engine(
-            steps, notify=host.notify, action="Measuring", host=host,
-            on_result=lambda count: host.notify(
-                f"Measured {count} objects of {image.name}: {path}", "info"),
-            on_finished=self._measurements_finished, task=f"measuring the objects of {image.name}",
-        )  # fmt: skip
-        return self.measure_worker
+        return self._start("measure", steps, "Measuring", f"measuring the objects of {image.name}",
+                           lambda count: host.notify(
+                               f"Measured {count} objects of {image.name}: {path}", "info"))
 
-    def _measurements_finished(self) -> None:
-        self.measure_worker = None
-        self.measure_button.setEnabled(True)
+    def _start(self, kind: str, steps, action: str, task: str, on_result):
+        """Run ``steps`` in a worker (``<kind>_worker``), ``<kind>_button`` off until it ends."""
+        button = getattr(self, f"{kind}_button")
+
+        def finished() -> None:
+            setattr(self, f"{kind}_worker", None)
+            button.setEnabled(True)
+
+        button.setEnabled(False)
+        host = self.session.host
+        worker = start_engine(steps, notify=host.notify, action=action, host=host,
+                              on_result=on_result, on_finished=finished, task=task)
+        setattr(self, f"{kind}_worker", worker)
+        return worker
 
     # ---- tracks ----------------------------------------------------------------------------
     def show_tracks(self):
@@ -90,13 +96,8 @@ class CorrectExports:
         except UserError as error:
             host.notify(f"No tracks for {image.name}: {error}", "warning")
             return None
-        self.tracks_button.setEnabled(False)
-        self.tracks_worker = start_engine(
-            steps, notify=host.notify, action="Tracks", host=host,
-            on_result=lambda data: self._tracks_found(image.name, data),
-            on_finished=self._tracks_finished, task=f"finding the tracks of {image.name}",
-        )  # fmt: skip
-        return self.tracks_worker
+        return self._start("tracks", steps, "Tracks", f"finding the tracks of {image.name}",
+                           lambda data: self._tracks_found(image.name, data))
 
     def _tracks_found(self, image_name: str, data) -> None:
         if not len(data):
@@ -104,10 +105,6 @@ class CorrectExports:
                                      "warning")
             return
         self.session.host.show_tracks(data, name=f"{image_name} tracks")
-
-    def _tracks_finished(self) -> None:
-        self.tracks_worker = None
-        self.tracks_button.setEnabled(True)
 
 
 def _file_stem(name: str) -> str:
