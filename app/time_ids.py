@@ -51,8 +51,9 @@ def adopt_kept_ids(labels: np.ndarray, target: tuple[slice, ...], kept: np.ndarr
     frames = region.shape[axis]
     renames: dict[int, int] = {}
     given: set[int] = set()
+    whole = (slice(None),) * region.ndim
     for t in range(frames):
-        here = tuple(slice(t, t + 1) if a == axis else slice(None) for a in range(region.ndim))
+        here = _at(whole, axis, t)
         kept_here = kept[here]
         if not kept_here.any():
             continue
@@ -60,15 +61,14 @@ def adopt_kept_ids(labels: np.ndarray, target: tuple[slice, ...], kept: np.ndarr
         for other in (t - 1, t + 1):
             if not 0 <= other < frames:
                 continue
-            there = tuple(slice(other, other + 1) if a == axis else slice(None)
-                          for a in range(region.ndim))
+            there = _at(whole, axis, other)
             new = np.where(kept[there], 0, region[there])
             for track, kept_id in matched_ids(kept_objects, new).items():
                 if track not in renames and kept_id not in given:
                     renames[track] = kept_id
                     given.add(kept_id)
     for t in range(frames):  # a time point at a time: no whole-stack temporaries
-        here = tuple(slice(t, t + 1) if a == axis else slice(None) for a in range(region.ndim))
+        here = _at(whole, axis, t)
         _rename(region[here], renames, kept[here])
 
 

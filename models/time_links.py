@@ -39,14 +39,12 @@ def matched_ids(previous, current, *, min_iou: float = MIN_IOU) -> dict[int, int
     ``previous`` and ``current``: label arrays of one shape (may be memory-mapped)."""
     if tuple(previous.shape) != tuple(current.shape):
         raise ValueError(f"time points of different shapes: {previous.shape} and {current.shape}")
-    keys, counts = [], []
-    sizes_before: dict[int, int] = {}
-    sizes_now: dict[int, int] = {}
+    keys, counts, sizes_before, sizes_now = [], [], [], []
     for part in _slabs(tuple(current.shape)):
         before = np.asarray(previous[part]).ravel().astype(np.int64, copy=False)
         now = np.asarray(current[part]).ravel().astype(np.int64, copy=False)
-        _add_sizes(sizes_before, before)
-        _add_sizes(sizes_now, now)
+        sizes_before.append(_object_sizes(before))
+        sizes_now.append(_object_sizes(now))
         both = (before > 0) & (now > 0)
         if both.any():
             # One int64 key per pair (ids are int32): the pair counts in one sort.
@@ -55,12 +53,9 @@ def matched_ids(previous, current, *, min_iou: float = MIN_IOU) -> dict[int, int
             counts.append(pair_counts)
     if not keys:
         return {}
-    pair_keys, inverse = np.unique(np.concatenate(keys), return_inverse=True)
-    overlap = np.bincount(inverse, weights=np.concatenate(counts))
+    pair_keys, overlap = _summed(keys, counts)
     old_ids, new_ids = pair_keys >> 32, pair_keys & 0xFFFFFFFF
-    union = (np.asarray([sizes_before[int(i)] for i in old_ids], float)
-             + np.asarray([sizes_now[int(i)] for i in new_ids], float) - overlap)
-    iou = overlap / union
+    iou = overlap / (_size_of(old_ids, sizes_before) + _size_of(new_ids, sizes_now) - overlap)
     matches: dict[int, int] = {}
     taken: set[int] = set()
     # Best first; ties in the order of the ids (the same matches on every run).
@@ -74,10 +69,21 @@ def matched_ids(previous, current, *, min_iou: float = MIN_IOU) -> dict[int, int
     return matches
 
 
-def _add_sizes(sizes: dict[int, int], labels: np.ndarray) -> None:
-    ids, counts = np.unique(labels[labels > 0], return_counts=True)
-    for i, n in zip(ids.tolist(), counts.tolist()):
-        sizes[i] = sizes.get(i, 0) + n
+def _object_sizes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ids > 0, their pixel counts) in ``labels``."""
+    return np.unique(labels[labels > 0], return_counts=True)
+
+
+def _summed(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(unique keys, their counts summed) over slabs' (keys, counts)."""
+    unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
+    return unique, np.bincount(inverse, weights=np.concatenate(counts))
+
+
+def _size_of(ids: np.ndarray, slab_sizes: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Pixel counts of ``ids`` (each present) from the slabs' (ids, counts)."""
+    unique, total = _summed([i for i, _ in slab_sizes], [n for _, n in slab_sizes])
+    return total[np.searchsorted(unique, ids)]
 
 
 def relabel_in_slabs(labels, mapping: np.ndarray) -> None:
