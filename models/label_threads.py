@@ -103,20 +103,19 @@ def in_dependency_order(function, count: int, after, threads: int):
     ready = [j for j in range(count) if not waiting_on[j]]
     heapq.heapify(ready)
     running = {}
+    # Stopped early (a cancelled run: the generator closed), those running finish and no
+    # more start: only ``threads`` are ever submitted at once.
     with ThreadPoolExecutor(threads, thread_name_prefix="unet-studio-labels") as pool:
-        try:
-            while ready or running:
-                while ready and len(running) < threads:
-                    j = heapq.heappop(ready)
-                    running[pool.submit(function, j)] = j
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in sorted(finished, key=running.get):
-                    j = running.pop(future)
-                    result = future.result()
-                    for k in dependents[j]:
-                        waiting_on[k] -= 1
-                        if not waiting_on[k]:
-                            heapq.heappush(ready, k)
-                    yield j, result
-        finally:  # stopped early (a cancelled run): those running finish, no more start
-            ready.clear()
+        while ready or running:
+            while ready and len(running) < threads:
+                j = heapq.heappop(ready)
+                running[pool.submit(function, j)] = j
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(finished, key=running.get):
+                j = running.pop(future)
+                result = future.result()
+                for k in dependents[j]:
+                    waiting_on[k] -= 1
+                    if not waiting_on[k]:
+                        heapq.heappush(ready, k)
+                yield j, result
