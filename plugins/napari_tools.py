@@ -196,8 +196,7 @@ class CanvasTools:
             return None
         viewer = self.viewer
         displayed = tuple(viewer.dims.displayed)
-        camera = getattr(viewer, "scene", viewer).camera  # (napari 0.9: viewer.scene.camera)
-        view = camera.calculate_nd_view_direction(viewer.dims.ndim, displayed)
+        view = viewer.scene.camera.calculate_nd_view_direction(viewer.dims.ndim, displayed)
         coord = pointer_coordinate(layer, viewer.cursor.position, view, displayed)
         if coord is None or not all(-0.5 <= c < n - 0.5 for c, n in zip(coord, layer.data.shape)):
             return None
