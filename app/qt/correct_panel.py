@@ -83,22 +83,28 @@ class CorrectPanel(CorrectExports, QWidget):
         self.fill_button = QPushButton("Fill holes")
         self.relabel_button = QPushButton("Relabel 1..N")
         self.fresh_button = QPushButton("New label id")
+        self.interpolate_button = QPushButton("Fill between slices")
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         rows = ((self.apply_button, self.cancel_button),
                 (self.fill_button, self.relabel_button, self.fresh_button),
-                (self.undo_button, self.redo_button))  # fmt: skip
+                (self.interpolate_button, self.undo_button, self.redo_button))  # fmt: skip
         for row, buttons in enumerate(rows, start=2):
             for column, button in enumerate(buttons):
                 grid.addWidget(button, row, column)
         self.fill_button.setToolTip("Fill the holes of every object (H over an object: its "
                                     "holes only)")
+        self.interpolate_button.setToolTip(
+            "Paint an object on a few slices (one label), then click: the slices between are "
+            "filled with its outline, morphing from one painted slice to the next (I over an "
+            "object does the same)")
         self.tool_status = QLabel(wordWrap=True)
         grid.addWidget(self.tool_status, 5, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
         self.cancel_button.clicked.connect(lambda: self._choose_tool(None))
         self.fill_button.clicked.connect(lambda: self._run(self.tools.fill_holes))
         self.relabel_button.clicked.connect(lambda: self._run(self.tools.relabel))
+        self.interpolate_button.clicked.connect(lambda: self._run(self._interpolate))
         self.fresh_button.clicked.connect(self._fresh_label)
         self.undo_button.clicked.connect(lambda: self._run(self._host_call("undo")))
         self.redo_button.clicked.connect(lambda: self._run(self._host_call("redo")))
@@ -204,6 +210,9 @@ class CorrectPanel(CorrectExports, QWidget):
             label = self.session.host.selected_label()
             self._choose_tool(None)
             self.session.host.notify(f"painting with label {label}")
+
+    def _interpolate(self) -> None:
+        self.keys.message = self.tools.interpolate_selected()  # (shown as the status line)
 
     def _fresh_label(self) -> None:
         def pick():

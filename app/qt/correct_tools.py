@@ -18,6 +18,7 @@ import numpy as np
 from unet_studio.app import corrections
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
 TOOL_MODES = ("delete", "merge", "split", "pick")
 
@@ -178,15 +179,53 @@ class ObjectTools:
         """The image of the scope (when it matches the labels pixel for pixel) and the pixel
         sizes."""
         image = self.host.current_image()
-        labels = scope.labels
         if image is None:
             return None, None
-        spatial_axes = image.axes.replace("C", "")
-        sampling = tuple(image.scale.get(a, 1.0) for a in spatial_axes if a != "T")[-labels.ndim :]
         data = None
         if tuple(image.shape) == tuple(self._labels().shape):  # (no C axis)
             data = image.data if scope.axis is None else image.data[scope.index]
-        return data, sampling if len(sampling) == labels.ndim else None
+        return data, self._sampling(scope)
+
+    def _sampling(self, scope: EditScope) -> tuple[float, ...] | None:
+        """The pixel size per axis of the scope's labels (None: not known)."""
+        image = self.host.current_image()
+        if image is None:
+            return None
+        spatial_axes = image.axes.replace("C", "")
+        sampling = tuple(image.scale.get(a, 1.0) for a in spatial_axes if a != "T")
+        sampling = sampling[-scope.labels.ndim :]
+        return sampling if len(sampling) == scope.labels.ndim else None
+
+    def interpolate_edit(self, label: int, coord) -> LabelEdit:
+        """Filling the slices between the painted slices of ``label`` (at ``coord``'s time
+        point in a time series), along the axis the 2D view scrolls through (Z in 3D)."""
+        if label == 0:
+            raise UserError("no object to interpolate: point at one (I), or choose its label")
+        scope = self.scope([coord])
+        axis = self._slicing_axis(scope)
+        sampling = self._sampling(scope)
+        plane_sampling = None if sampling is None else sampling[:axis] + sampling[axis + 1 :]
+        return scope.lift(interpolate_slices_edit(scope.labels, label, axis,
+                                                  sampling=plane_sampling))  # fmt: skip
+
+    def _slicing_axis(self, scope: EditScope) -> int:
+        """The scope's axis the view slices through: the one hidden axis of a 2D view of
+        a volume; the first (Z) in the 3D rendering."""
+        if scope.labels.ndim < 3:
+            raise UserError("interpolating fills the slices between painted slices of a 3D "
+                            "stack; these labels have no slices to fill")  # fmt: skip
+        view = view_in_labels(self.session)
+        displayed = set() if view is None else view[1]
+        axes = [a for a in range(self._labels().ndim) if a != scope.axis]  # (scope order)
+        hidden = [i for i, a in enumerate(axes) if a not in displayed]
+        return hidden[-1] if hidden else 0
+
+    def view_point(self) -> tuple[float, ...]:
+        """The labels coordinate of the slice on screen (where a button acts in time)."""
+        view = view_in_labels(self.session)
+        if view is None:
+            raise UserError("there are no labels on screen")
+        return tuple(float(p) for p in view[0])
 
     # ---- one-click tools -------------------------------------------------------------------
     def fill_holes(self) -> None:
@@ -198,6 +237,18 @@ class ObjectTools:
             self.host.notify("no holes to fill")
             return
         self.session.apply_edit(edit)
+
+    def interpolate_selected(self) -> str:
+        """Fill the slices between the painted slices of the brush's label (the Fill between
+        slices button: paint an object on a few slices, then click); returns what it did."""
+        label = int(self.host.selected_label()) if hasattr(self.host, "selected_label") else 0
+        if label == 0:
+            raise UserError("choose the object's label first: paint with it, or pick it (K)")
+        edit = self.interpolate_edit(label, self.view_point())
+        if edit.is_empty:
+            return f"Object {label} has no slices to fill between."
+        self.session.apply_edit(edit)
+        return f"Filled the slices between the painted slices of object {label}."
 
     def relabel(self) -> None:
         edit = corrections.relabel_sequential_edit(self._labels())
@@ -222,27 +273,36 @@ class ObjectTools:
         return label
 
 
-def review_region_for_view(session) -> tuple[slice, ...]:
-    """The labels region of the plane on screen: the current index on hidden axes, all of
-    the displayed ones (labels axes = the image's without C)."""
+def view_in_labels(session) -> tuple[list[int], set[int]] | None:
+    """Where the view is, in the labels' axes (the image's without C): the index on every
+    axis and the axes on screen; None without labels or a view."""
     labels = session.host.current_labels()
     state = session.host.view_state()
     image = session.host.current_image()
     if labels is None or state is None or image is None:
-        raise UserError("nothing to mark: there are no labels on screen")
+        return None
     keep = [a for a, letter in enumerate(image.axes) if letter != "C"]
-    position = [state.position[a] for a in keep if a < len(state.position)]
-    displayed = {keep.index(a) for a in state.displayed_axes if a in keep}
+    position = [state.position[a] for a in keep if a < len(state.position)][-labels.ndim :]
+    offset = len(keep) - labels.ndim
+    displayed = {keep.index(a) - offset for a in state.displayed_axes if a in keep}
+    return position, {a for a in displayed if a >= 0}
+
+
+def review_region_for_view(session) -> tuple[slice, ...]:
+    """The labels region of the plane on screen: the current index on hidden axes, all of
+    the displayed ones."""
+    view = view_in_labels(session)
+    if view is None:
+        raise UserError("nothing to mark: there are no labels on screen")
+    position, displayed = view
     if len(displayed) >= 3:
         # Marking the whole rendered volume by mistake would turn every unchecked object
         # in it into training data.
         raise UserError("in the 3D view there is no single slice to mark: switch to the 2D "
                         "view, or draw a region")  # fmt: skip
-    position = position[-labels.ndim :]
-    offset = len(keep) - labels.ndim
     return tuple(
-        slice(None) if (a + offset) in displayed else slice(position[a], position[a] + 1)
-        for a in range(labels.ndim)
+        slice(None) if a in displayed else slice(position[a], position[a] + 1)
+        for a in range(len(position))
     )
 
 

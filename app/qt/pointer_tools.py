@@ -17,12 +17,13 @@ POINTER_KEYS = {
     "Shift-S": "split",
     "H": "fill",
     "K": "pick",
+    "I": "interpolate",
     "R": "review",
     "Shift-R": "unreview",
 }
 KEYS_HELP = ("Keys over an object: D delete, G then G merge two, S on each part then "
-             "Shift+S split, H fill its holes, K paint with its label; R marks the slice "
-             "reviewed (Shift+R unmarks).")
+             "Shift+S split, H fill its holes, K paint with its label, I fill the slices "
+             "between its painted slices; R marks the slice reviewed (Shift+R unmarks).")
 
 
 class PointerTools:
@@ -66,7 +67,8 @@ class PointerTools:
             self.message = self._split(labels)
             return self.message
         handlers = {"delete": self._delete, "merge": self._merge, "seed": self._seed,
-                    "fill": self._fill, "pick": self._pick}  # fmt: skip
+                    "fill": self._fill, "pick": self._pick,
+                    "interpolate": self._interpolate}  # fmt: skip
         if action not in handlers:
             raise ValueError(f"unknown pointer action {action!r}")
         if coord is None:
@@ -135,6 +137,15 @@ class PointerTools:
             return f"Object {label} has no holes."
         self.session.apply_edit(edit)
         return f"Filled the holes of object {label}."
+
+    def _interpolate(self, labels, label, coord) -> str:
+        if label == 0:
+            raise UserError("no object under the pointer to interpolate")
+        edit = self.tools.interpolate_edit(label, coord)
+        if edit.is_empty:
+            return f"Object {label} has no slices to fill between."
+        self.session.apply_edit(edit)
+        return f"Filled the slices between the painted slices of object {label}."
 
     def _pick(self, labels, label, _coord) -> str:
         self.tools.pick_label(label)  # (a UserError over the background)

@@ -209,3 +209,64 @@ def test_keys_in_3d_act_on_the_object_seen_under_the_pointer(studio3d, qtbot):
         np.testing.assert_array_equal(layer.data[before != seen], before[before != seen])
         layer.undo()
         np.testing.assert_array_equal(layer.data, before)
+
+
+def _canvas_point_2d(viewer, y: float, x: float):
+    """The canvas pixel showing labels pixel (y, x) in the 2D view of the (y, x) planes."""
+    from qtpy.QtCore import QPoint
+
+    camera, canvas = viewer.scene.camera, viewer.window._qt_viewer.canvas.native
+    cy, cx = camera.center[-2:]
+    centre = canvas.rect().center()
+    dx, dy = (x * SCALE[2] - cx) * camera.zoom, (y * SCALE[1] - cy) * camera.zoom
+    return QPoint(centre.x() + round(dx), centre.y() + round(dy))
+
+
+def test_painting_two_slices_then_i_fills_the_slices_between(studio3d, qtbot):
+    """The 3D annotation shortcut: a new object painted with napari's brush on slices 3 and
+    9 of the 2D view, then I over it: slices 4-8 get its outline, moving from one painted
+    position to the other, as one undo step, saved to the project."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
+    viewer, session = studio3d
+    panel = _panel(session, qtbot)
+    viewer.dims.ndisplay = 2
+    viewer.scene.camera.center = (24 * SCALE[1], 24 * SCALE[2])
+    viewer.scene.camera.zoom = 8
+    layer = session.host.labels_layer()
+    panel.fresh_button.click()  # "New label id": paint a new object
+    label = layer.selected_label
+    assert label == 5
+    layer.mode, layer.brush_size = "paint", 5
+    canvas = viewer.window._qt_viewer.canvas.native
+    for z, x in ((3, 12), (9, 24)):
+        viewer.dims.set_current_step(0, z)
+        QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         _canvas_point_2d(viewer, 42, x))  # fmt: skip
+        qtbot.wait(5)
+        assert layer.data[z, 42, x] == label
+    painted = layer.data.copy()
+    assert set(np.flatnonzero((painted == label).any(axis=(1, 2)))) == {3, 9}
+
+    QTest.mouseMove(canvas, _canvas_point_2d(viewer, 42, 24))
+    qtbot.waitUntil(lambda: np.allclose(viewer.cursor.position[-2:], (42, 24), atol=1))
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key.Key_I)
+    qtbot.wait(5)
+    filled = layer.data.copy()
+    assert panel.tool_status.text() == f"Filled the slices between the painted slices of object {label}."
+    assert set(np.flatnonzero((filled == label).any(axis=(1, 2)))) == set(range(3, 10))
+    for z in range(4, 9):  # the painted disc, moved 2 pixels along x per slice
+        assert filled[z, 42, 12 + 2 * (z - 3)] == label
+        assert (filled[z] == label).sum() == (painted[3] == label).sum()
+    np.testing.assert_array_equal(filled[painted != 0], painted[painted != 0])
+    _assert_undo_redo_exact(layer, painted, filled)
+    qtbot.waitUntil(lambda: session.reviewed.changed[6, 42, 18])
+    project = session.project
+    assert project.flush(10)
+    reopened = type(project).open(project.path)
+    try:
+        np.testing.assert_array_equal(reopened.labels(reopened.images[0].id), filled)
+    finally:
+        reopened.close()

@@ -398,3 +398,84 @@ def test_object_tools_in_a_time_series_act_on_the_time_point_picked(tmp_path, mo
         panel.tools.apply()
     np.testing.assert_array_equal(live, before)
     session.close_project()
+
+
+def _studio(home, monkeypatch, image_shape, axes, labels):
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.app.qt.session import StudioSession
+
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(home))
+    host = FakeHost()
+    host.add_image(np.random.default_rng(0).random(image_shape), axes, name="img")
+    session = StudioSession(host, library=ModelLibrary(home=home))
+    session.show_labels(labels)
+    return session
+
+
+def test_fill_between_slices_by_key_and_button_along_the_axis_the_view_scrolls(
+        tmp_path, monkeypatch, qtbot):  # fmt: skip
+    from unet_studio.app.host import ViewState
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    labels = np.zeros((9, 32, 32), np.int32)
+    labels[:, 2:6, 2:6] = 1  # an object on every slice
+    labels[0, 10:16, 10:16] = 5  # painted on slices 0 and 8 only
+    labels[8, 10:16, 16:22] = 5
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, keys = session.host, panel.keys
+    live, before = host.current_labels(), labels.copy()
+    host.view = full_view(labels.shape, (4, 0, 0))  # the 2D view of plane 4
+    assert keys.press("interpolate", (0, 12, 12)) == \
+        "Filled the slices between the painted slices of object 5."
+    assert all((live[z] == 5).sum() == 36 for z in range(9)) and len(host.undo_stack) == 1
+    assert (live[4, 10:16, 13:19] == 5).all()  # midway, moved halfway
+    assert (live[before == 1] == 1).all() and session.reviewed.changed[4, 12, 15]
+    host.undo()
+    np.testing.assert_array_equal(live, before)
+
+    host.set_selected_label(5)  # the button: the brush's label, after painting with it
+    panel.interpolate_button.click()
+    assert (live[4, 10:16, 13:19] == 5).all() and "object 5" in panel.tool_status.text()
+    panel.interpolate_button.click()  # nothing left to fill
+    assert panel.tool_status.text() == "Object 5 has no slices to fill between."
+    host.undo()
+    host.set_selected_label(0)
+    panel.interpolate_button.click()
+    assert host.notifications[-1] == ("warning", "choose the object's label first: paint with "
+                                      "it, or pick it (K)")  # fmt: skip
+    # Looking at the ZX plane (Y hidden): the slices of Y are filled instead.
+    host.view = ViewState((0, 12, 0), (0, 2), (slice(0, 9), slice(12, 13), slice(0, 32)))
+    # (object 5 is on rows 10-15 of both planes: nothing between)
+    assert keys.press("interpolate", (0, 12, 12)) == "Object 5 has no slices to fill between."
+    live[0, 10:16, 10:16] = live[8, 10:16, 16:22] = 0
+    live[0, 10, 10:16] = live[0, 15, 10:16] = 5  # now two rows apart along y
+    keys.press("interpolate", (0, 10, 12))
+    assert (live[0, 10:16, 10:16] == 5).all()
+    session.close_project()
+
+
+def test_fill_between_slices_stays_in_the_time_point_and_needs_slices(tmp_path, monkeypatch, qtbot):
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    labels = np.zeros((2, 5, 16, 16), np.int32)
+    labels[:, 0, 4:8, 4:8] = labels[:, 4, 4:8, 4:8] = 3  # one id at both time points
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "TZYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live = session.host, session.host.current_labels()
+    host.view = full_view(labels.shape, (1, 2, 0, 0))
+    panel.keys.press("interpolate", (1, 0, 5, 5))
+    assert (live[1, :, 4:8, 4:8] == 3).all() and not live[0, 1:4].any()
+    session.close_project()
+
+    movie = np.zeros((3, 16, 16), np.int32)
+    movie[[0, 2], 4:8, 4:8] = 1
+    session = _studio(tmp_path / "home2", monkeypatch, movie.shape, "TYX", movie)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    session.host.view = full_view(movie.shape, (0, 0, 0))
+    with pytest.raises(UserError, match="no slices to fill"):
+        panel.keys.press("interpolate", (0, 5, 5))  # time points are not slices
+    session.close_project()
