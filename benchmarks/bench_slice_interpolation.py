@@ -15,7 +15,7 @@ the objects:
   each moved first to the object's centre at that slice;
 - the same blend without moving the maps (plain shape-based interpolation);
 - each slice a copy of the nearest painted slice (what painting fewer slices gives
-  without interpolation, drawn by hand with napari's copy of the previous slice).
+  without interpolation, when each slice is a copy of a painted one).
 
 Also the milliseconds per filled slice. ``--write`` puts the table into
 ``benchmarks/results/slice_interpolation.md``.
