@@ -29,9 +29,12 @@ from unet_studio.app.qt.correct_tools import (
 )
 from unet_studio.app.qt.pointer_tools import POINTER_KEYS, PointerTools
 
-TOOL_BUTTONS = (("delete", "Delete (click)"), ("merge", "Merge (click)"),
-                ("split", "Split (seeds)"), ("pick", "Pick label (click)"))  # fmt: skip
+TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
+                ("merge", "Merge (click)"), ("split", "Split (seeds)"),
+                ("pick", "Pick label (click)"))  # fmt: skip
 TOOL_KEY_TIPS = {
+    "add": "Click inside an object the network missed: it is found from the image around "
+           "the click (the whole object, in 3D too). Or press A over it",
     "delete": "Or press D with the mouse pointer over the object",
     "merge": "Or press G over one object, then G over the object to join to it",
     "split": "Or press S over each part of the object, then Shift+S",
@@ -77,7 +80,7 @@ class CorrectPanel(CorrectExports, QWidget):
             button.toggled.connect(lambda on, m=mode: self._choose_tool(m if on else None))
             self.tool_group.addButton(button)
             self.tool_buttons[mode] = button
-            grid.addWidget(button, column // 2, column % 2)
+            grid.addWidget(button, column // 3, column % 3)
         self.apply_button = QPushButton("Apply")
         self.cancel_button = QPushButton("Cancel tool")
         self.fill_button = QPushButton("Fill holes")

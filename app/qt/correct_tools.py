@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app import corrections
+from unet_studio.app.click_object import FixedIndexView, add_object_edit, contrast_channel
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
-TOOL_MODES = ("delete", "merge", "split", "pick")
+TOOL_MODES = ("add", "delete", "merge", "split", "pick")
 
 @dataclass
 class EditScope:
@@ -87,6 +88,8 @@ class ObjectTools:
 
     def status(self) -> str:
         """One line saying what the active tool waits for."""
+        if self.mode == "add":
+            return "Click inside an object the network missed to add it."
         if self.mode == "delete":
             return "Click an object to delete it."
         if self.mode == "merge":
@@ -106,7 +109,9 @@ class ObjectTools:
         """Handle a canvas click at ``coord``; returns the new status line."""
         labels = self._labels()
         label = corrections.label_at(labels, coord)
-        if self.mode == "delete":
+        if self.mode == "add":
+            self.add_object(coord)
+        elif self.mode == "delete":
             if label == 0:
                 raise UserError("no object under the click; click inside an object to delete it")
             scope = self.scope([coord])
@@ -185,6 +190,35 @@ class ObjectTools:
         if tuple(image.shape) == tuple(self._labels().shape):  # (no C axis)
             data = image.data if scope.axis is None else image.data[scope.index]
         return data, self._sampling(scope)
+
+    def add_object(self, coord) -> int:
+        """Add the object the network missed under ``coord`` (see ``click_object``), with a
+        fresh id; returns the id."""
+        scope = self.scope([coord])
+        point = tuple(int(round(c)) for c in scope.coords[0])
+        image = self._scope_image(scope, point)
+        label = corrections.next_label_id(self._labels())
+        edit = add_object_edit(scope.labels, image, point, label, sampling=self._sampling(scope))
+        self.session.apply_edit(scope.lift(edit))
+        return label
+
+    def _scope_image(self, scope: EditScope, point) -> FixedIndexView:
+        """The image of the scope, read lazily; of a multichannel image, the channel where
+        ``point`` stands out most."""
+        image = self.host.current_image()
+        if image is None:
+            raise UserError("there is no image to find the object in")
+        fixed = {} if scope.axis is None else {image.axes.index("T"): scope.t}
+        if "C" not in image.axes:
+            view = FixedIndexView(image.data, fixed)
+        else:
+            c = image.axes.index("C")
+            channels = [FixedIndexView(image.data, {**fixed, c: i}) for i in range(image.data.shape[c])]
+            view = channels[contrast_channel(channels, point)]
+        if view.shape != scope.labels.shape:
+            raise UserError(f"the image ({view.shape}) and the labels ({scope.labels.shape}) "
+                            "differ in shape")  # fmt: skip
+        return view
 
     def _sampling(self, scope: EditScope) -> tuple[float, ...] | None:
         """The pixel size per axis of the scope's labels (None: not known)."""

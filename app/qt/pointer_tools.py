@@ -11,6 +11,7 @@ from unet_studio.app.qt.correct_tools import ObjectTools, mark_reviewed_view
 # None is a key napari's Labels layer binds itself (E P F L M X B Z, digits, - = [ ]):
 # those would win, as the active layer's keys come before the viewer's.
 POINTER_KEYS = {
+    "A": "add",
     "D": "delete",
     "G": "merge",
     "S": "seed",
@@ -21,7 +22,7 @@ POINTER_KEYS = {
     "R": "review",
     "Shift-R": "unreview",
 }
-KEYS_HELP = ("Keys over an object: D delete, G then G merge two, S on each part then "
+KEYS_HELP = ("Keys over an object: A add one the network missed, D delete, G then G merge two, S on each part then "
              "Shift+S split, H fill its holes, K paint with its label, I fill the slices "
              "between its painted slices; R marks the slice reviewed (Shift+R unmarks).")
 
@@ -66,7 +67,7 @@ class PointerTools:
         if action == "split":  # (at the seeds pressed: wherever the pointer is now)
             self.message = self._split(labels)
             return self.message
-        handlers = {"delete": self._delete, "merge": self._merge, "seed": self._seed,
+        handlers = {"add": self._add, "delete": self._delete, "merge": self._merge, "seed": self._seed,
                     "fill": self._fill, "pick": self._pick,
                     "interpolate": self._interpolate}  # fmt: skip
         if action not in handlers:
@@ -76,6 +77,10 @@ class PointerTools:
         label = corrections.label_at(labels, coord)
         self.message = handlers[action](labels, label, tuple(float(c) for c in coord))
         return self.message
+
+    def _add(self, labels, label, coord) -> str:
+        added = self.tools.add_object(coord)  # (a UserError over an object)
+        return f"Added object {added}."
 
     def _delete(self, labels, label, coord) -> str:
         if label == 0:

@@ -259,3 +259,29 @@ def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
     assert session.reviewed.mask.all()
     _press(viewer, qtbot, "r", shift=True)
     assert not session.reviewed.mask.any()
+
+
+def test_a_over_a_missed_nucleus_adds_it(studio2d, qtbot, nuclei_crop):
+    """The network missed a nucleus (taken away from the labels): A with the pointer on it
+    adds it, found from the image, as one undo step, saved to the project."""
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    viewer, session = studio2d
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    reference = nuclei_crop[1][6]
+    sizes = np.bincount(reference.ravel())
+    missed = int(np.argmax(sizes[1:]) + 1)  # the largest nucleus of the plane
+    session.show_labels(np.where(reference == missed, 0, reference))
+    layer = session.host.labels_layer()
+    before = layer.data.copy()
+    _hover(viewer, qtbot, *_centre(reference, missed))
+    _press(viewer, qtbot, "a")
+    fresh = int(reference.max()) + 1
+    assert panel.tool_status.text() == f"Added object {fresh}."
+    added, truth = layer.data == fresh, reference == missed
+    assert (added & truth).sum() / (added | truth).sum() > 0.8
+    np.testing.assert_array_equal(layer.data[before != 0], before[before != 0])
+    after = layer.data.copy()
+    _undo_redo_exact(layer, before)
+    np.testing.assert_array_equal(_saved_labels(session), after)

@@ -400,13 +400,16 @@ def test_object_tools_in_a_time_series_act_on_the_time_point_picked(tmp_path, mo
     session.close_project()
 
 
-def _studio(home, monkeypatch, image_shape, axes, labels):
+def _studio(home, monkeypatch, image, axes, labels):
+    """A session on the FakeHost with ``image`` (an array, or a shape: random pixels)."""
     from unet_studio.app.model_library import ModelLibrary
     from unet_studio.app.qt.session import StudioSession
 
     monkeypatch.setenv("UNET_STUDIO_HOME", str(home))
     host = FakeHost()
-    host.add_image(np.random.default_rng(0).random(image_shape), axes, name="img")
+    if isinstance(image, tuple):
+        image = np.random.default_rng(0).random(image)
+    host.add_image(image, axes, name="img")
     session = StudioSession(host, library=ModelLibrary(home=home))
     session.show_labels(labels)
     return session
@@ -478,4 +481,48 @@ def test_fill_between_slices_stays_in_the_time_point_and_needs_slices(tmp_path, 
     session.host.view = full_view(movie.shape, (0, 0, 0))
     with pytest.raises(UserError, match="no slices to fill"):
         panel.keys.press("interpolate", (0, 5, 5))  # time points are not slices
+    session.close_project()
+
+
+def test_adding_a_missed_object_by_key_and_by_click(tmp_path, monkeypatch, qtbot):
+    """A over a nucleus the network missed (here: taken away at time point 1 of a real HeLa
+    frame shown twice) adds it with a fresh id at that time point only; the Add object
+    tool does the same by click, and picks the nucleus channel of a two-channel image."""
+    from pathlib import Path
+
+    import tifffile
+    from scipy import ndimage as ndi
+
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    frame = tifffile.imread(data / "default_hela_f3_img.tif")
+    reference = tifffile.imread(data / "default_hela_f3_labels.tif").astype(np.int32)
+    nucleus = reference == 57
+    centre = tuple(int(c) for c in ndi.center_of_mass(nucleus))
+    labels = np.stack([reference, np.where(nucleus, 0, reference)])
+    session = _studio(tmp_path / "home", monkeypatch, np.stack([frame, frame]), "TYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live = session.host, session.host.current_labels()
+    before = live.copy()
+    fresh = int(reference.max()) + 1
+    assert panel.keys.press("add", (1, *centre)) == f"Added object {fresh}."
+    added = live[1] == fresh
+    assert (added & nucleus).sum() / (added | nucleus).sum() > 0.8
+    assert (live[0] == before[0]).all() and len(host.undo_stack) == 1
+    assert session.reviewed.changed[1][centre]
+    with pytest.raises(UserError, match=f"object {fresh} here already"):
+        panel.keys.press("add", (1, *centre))
+    session.close_project()
+
+    noise = np.random.default_rng(0).normal(30000, 500, frame.shape).astype(np.uint16)
+    session = _studio(tmp_path / "home2", monkeypatch, np.stack([noise, frame]), "CYX", labels[1])
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    panel.tool_buttons["add"].click()
+    assert "missed" in panel.tool_status.text()
+    session.host.click(centre)
+    added = session.host.current_labels() == fresh
+    assert (added & nucleus).sum() / (added | nucleus).sum() > 0.8
     session.close_project()
