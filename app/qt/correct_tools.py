@@ -194,6 +194,11 @@ class ObjectTools:
     def add_object(self, coord) -> int:
         """Add the object the network missed under ``coord`` (see ``click_object``), with a
         fresh id; returns the id."""
+        view = view_in_labels(self.session)
+        if view is not None and len(view[1]) >= 3:
+            # (a ray through the rendering meets no voxel of an object not labelled yet)
+            raise UserError("add a missed object from a 2D view: it is found in 3D from "
+                            "there")  # fmt: skip
         scope = self.scope([coord])
         point = tuple(int(round(c)) for c in scope.coords[0])
         image = self._scope_image(scope, point)

@@ -493,6 +493,7 @@ def test_adding_a_missed_object_by_key_and_by_click(tmp_path, monkeypatch, qtbot
     import tifffile
     from scipy import ndimage as ndi
 
+    from unet_studio.app.host import ViewState
     from unet_studio.app.qt.correct_panel import CorrectPanel
 
     data = Path(__file__).resolve().parents[2] / "data"
@@ -514,6 +515,9 @@ def test_adding_a_missed_object_by_key_and_by_click(tmp_path, monkeypatch, qtbot
     assert session.reviewed.changed[1][centre]
     with pytest.raises(UserError, match=f"object {fresh} here already"):
         panel.keys.press("add", (1, *centre))
+    host.view = ViewState((1, 0, 0), (0, 1, 2), (slice(0, 2), slice(0, 128), slice(0, 128)))
+    with pytest.raises(UserError, match="from a 2D view"):  # (the 3D rendering)
+        panel.keys.press("add", (0, *centre))
     session.close_project()
 
     noise = np.random.default_rng(0).normal(30000, 500, frame.shape).astype(np.uint16)
