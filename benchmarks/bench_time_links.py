@@ -1,4 +1,4 @@
-"""Ids over time: what linking time points by overlap costs, and how many objects it follows.
+"""Ids over time: what linking time points costs, and how many objects it follows.
 
     python benchmarks/bench_time_links.py --data ../shared/data [--write]
 
@@ -91,7 +91,7 @@ def main() -> None:
         print(rows[-1], flush=True)
     if args.write:
         command = "python benchmarks/bench_time_links.py " + " ".join(sys.argv[1:])
-        text = ("## Ids over time: linking time points by overlap\n\n"
+        text = ("## Ids over time: linking time points by overlap and position\n\n"
                 f"Command: `{command}`\n\n" + "\n".join(header + rows) + "\n")
         out = ROOT / "benchmarks/results/time_links.md"
         out.write_text(text, "utf-8")

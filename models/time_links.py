@@ -4,17 +4,24 @@ Each time point of a time series is labelled on its own (ids 1..N in each), so a
 would change its id, and its colour in the viewer, from frame to frame, and a table of
 measurements over time could not follow it. Here each time point's objects take the ids of
 the objects they overlap most in the time point next to it (intersection over union, each
-id used once, the best-overlapping pairs first); objects with no such partner (new ones,
-or the second daughter of a division) get ids never used before. Frame-to-frame overlap
-is a light tracking, right when objects move less than their size between frames (the
-usual frame rate for nuclei and cells); it makes no track through a frame where an object
-is missing.
+id used once, the best-overlapping pairs first). Objects left over (moved more than about
+half their size: fast cells, or a stage drift shifting every object past its own outline)
+are then paired by position, once the drift common to all objects is taken off: only pairs
+that are each other's nearest, within a diameter, clearly nearer than any other candidate
+and of similar size, so that crowded objects moving far get new ids rather than each
+other's. Objects with no partner (new ones, or the second daughter of a division) get ids
+never used before. This is a light tracking, right when objects move less than their size
+between frames (the usual frame rate for nuclei and cells), measured with known motion in
+``benchmarks/bench_link_accuracy.py``; it makes no track through a frame where an object is
+missing.
 
-Whole time points may be larger than RAM: overlaps are counted and ids replaced a slab of
-planes at a time.
+Whole time points may be larger than RAM: overlaps and centres are counted and ids
+replaced a slab of planes at a time.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -25,6 +32,13 @@ from unet_studio.models.slab_label import slabs
 # (intersection over union): a nucleus moving a third of its diameter between frames is
 # still at ~0.5; half of a dividing one is at ~0.3-0.5.
 MIN_IOU = 0.25
+# Objects left without a partner by overlap (moved more than about half their size) are
+# paired by distance, once the drift common to all is taken off: up to this many diameters,
+# between objects of sizes within MAX_SIZE_RATIO of each other.
+MAX_STEP = 1.0
+MAX_SIZE_RATIO = 2.5
+CLEAR_RATIO = 0.5  # the nearest at most this fraction of the next nearest's distance
+MIN_DRIFT_OBJECTS = 5  # a drift common to all objects is measured on this many at least
 SLAB_PIXELS = 1 << 22  # pixels read at once (overlap counting: ~24 bytes each)
 KEPT_RAM_BYTES = 256 << 20  # a time point's labels kept for the next: in RAM up to this
 
@@ -33,29 +47,43 @@ def _slabs(shape: tuple[int, ...]):
     return (core for core, _ in slabs(shape, SLAB_PIXELS))
 
 
-def matched_ids(previous, current, *, min_iou: float = MIN_IOU) -> dict[int, int]:
-    """{id in ``current``: id in ``previous``} for the pairs of overlapping objects with
-    intersection over union at least ``min_iou``, best first, each id in one pair at most.
-    ``previous`` and ``current``: label arrays of one shape (may be memory-mapped)."""
+def matched_ids(previous, current, *, min_iou: float = MIN_IOU,
+                max_step: float | None = None) -> dict[int, int]:  # fmt: skip
+    """{id in ``current``: id in ``previous``}: first the pairs of overlapping objects with
+    intersection over union at least ``min_iou``, best first; then, of the objects left,
+    the pairs nearest once the common drift is taken off, up to ``max_step`` diameters apart
+    (None: :data:`MAX_STEP`; 0: overlap only). Each id in one pair at most. ``previous`` and ``current``: label
+    arrays of one shape (may be memory-mapped)."""
     if tuple(previous.shape) != tuple(current.shape):
         raise ValueError(f"time points of different shapes: {previous.shape} and {current.shape}")
-    keys, counts, sizes_before, sizes_now = [], [], [], []
+    keys, counts, moments_before, moments_now = [], [], [], []
     for part in _slabs(tuple(current.shape)):
-        before = np.asarray(previous[part]).ravel().astype(np.int64, copy=False)
-        now = np.asarray(current[part]).ravel().astype(np.int64, copy=False)
-        sizes_before.append(_object_sizes(before))
-        sizes_now.append(_object_sizes(now))
+        block_before, block_now = np.asarray(previous[part]), np.asarray(current[part])
+        offset = tuple(s.start for s in part)
+        moments_before.append(_moments(block_before, offset))
+        moments_now.append(_moments(block_now, offset))
+        before = block_before.ravel().astype(np.int64, copy=False)
+        now = block_now.ravel().astype(np.int64, copy=False)
         both = (before > 0) & (now > 0)
         if both.any():
             # One int64 key per pair (ids are int32): the pair counts in one sort.
             pair_keys, pair_counts = np.unique((before[both] << 32) | now[both], return_counts=True)
             keys.append(pair_keys)
             counts.append(pair_counts)
+    objects_before, objects_now = _Objects.summed(moments_before), _Objects.summed(moments_now)
+    matches = _matched_by_overlap(keys, counts, objects_before, objects_now, min_iou)
+    max_step = MAX_STEP if max_step is None else max_step
+    if max_step > 0:
+        matches.update(_matched_by_motion(objects_before, objects_now, matches, max_step))
+    return matches
+
+
+def _matched_by_overlap(keys, counts, objects_before, objects_now, min_iou) -> dict[int, int]:
     if not keys:
         return {}
     pair_keys, overlap = _summed(keys, counts)
     old_ids, new_ids = pair_keys >> 32, pair_keys & 0xFFFFFFFF
-    iou = overlap / (_size_of(old_ids, sizes_before) + _size_of(new_ids, sizes_now) - overlap)
+    iou = overlap / (objects_before.size_of(old_ids) + objects_now.size_of(new_ids) - overlap)
     matches: dict[int, int] = {}
     taken: set[int] = set()
     # Best first; ties in the order of the ids (the same matches on every run).
@@ -69,21 +97,117 @@ def matched_ids(previous, current, *, min_iou: float = MIN_IOU) -> dict[int, int
     return matches
 
 
-def _object_sizes(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(ids > 0, their pixel counts) in ``labels``."""
-    return np.unique(labels[labels > 0], return_counts=True)
+def _matched_by_motion(before: _Objects, now: _Objects, matches: dict[int, int],
+                       max_step: float) -> dict[int, int]:  # fmt: skip
+    """Pairs of the objects not matched by overlap that are each other's nearest (centre
+    distance once the common drift is taken off) and clearly so: at most ``max_step``
+    times their mean diameter apart, the next nearest on either side at least
+    1 / :data:`CLEAR_RATIO` times farther, sizes within :data:`MAX_SIZE_RATIO`. Where
+    objects crowd and move far, an ambiguous pair is left unlinked (a new id) rather than
+    linked wrongly."""
+    from scipy.spatial import cKDTree
+
+    free_before = np.flatnonzero(~np.isin(before.ids, list(matches.values())))
+    free_now = np.flatnonzero(~np.isin(now.ids, list(matches)))
+    if not free_before.size or not free_now.size:
+        return {}
+    drift = common_drift(before, now)
+    centres_before, centres_now = before.centres[free_before], now.centres[free_now] - drift
+    # Nearest and next nearest, both ways, among all the objects of the other time point
+    # (the overlap-matched ones too: an object right beside makes a pair ambiguous).
+    k = min(2, len(before.ids))
+    to_before, nearest_before = cKDTree(before.centres).query(centres_now, k=k)
+    to_now, nearest_now = cKDTree(now.centres - drift).query(centres_before, k=min(2, len(now.ids)))
+    to_before, nearest_before = to_before.reshape(len(free_now), -1), nearest_before.reshape(len(free_now), -1)
+    to_now, nearest_now = to_now.reshape(len(free_before), -1), nearest_now.reshape(len(free_before), -1)
+    row_of_before = {int(index): row for row, index in enumerate(free_before)}
+    diameters_before, diameters_now = before.diameters(), now.diameters()
+    found: dict[int, int] = {}
+    for row, index in enumerate(free_now):
+        other = int(nearest_before[row, 0])
+        back = row_of_before.get(other)
+        if back is None or int(nearest_now[back, 0]) != index:
+            continue  # (its nearest is taken by overlap, or nearer to another object)
+        distance = float(to_before[row, 0])
+        mean_diameter = (diameters_now[index] + diameters_before[other]) / 2
+        ratio = now.sizes[index] / before.sizes[other]
+        clear = all(d.shape[0] < 2 or d[0] <= CLEAR_RATIO * d[1] for d in (to_before[row], to_now[back]))
+        if distance <= max_step * mean_diameter and clear \
+                and 1 / MAX_SIZE_RATIO <= ratio <= MAX_SIZE_RATIO:
+            found[int(now.ids[index])] = int(before.ids[other])
+    return found
+
+
+def common_drift(before: _Objects, now: _Objects, rounds: int = 3) -> np.ndarray:
+    """The shift shared by all objects between two time points (a stage or sample drift):
+    the median of each object's displacement to its nearest object of the time point before,
+    refined a few times with the drift taken off (then objects whose nearest is farther than
+    a typical diameter, new ones, do not count)."""
+    from scipy.spatial import cKDTree
+
+    drift = np.zeros(now.centres.shape[1])
+    if min(len(before.ids), len(now.ids)) < MIN_DRIFT_OBJECTS:
+        return drift  # (a few objects' own steps are no common drift)
+    tree = cKDTree(before.centres)
+    typical = float(np.median(now.diameters()))
+    for round_ in range(rounds):
+        distance, nearest = tree.query(now.centres - drift)
+        # (the first round takes every object: a drift beyond a diameter is still found
+        # while it stays under half the spacing of the objects)
+        near = distance <= (np.inf if round_ == 0 else typical)
+        if near.sum() < MIN_DRIFT_OBJECTS:
+            break
+        drift = np.median(now.centres[near] - before.centres[nearest[near]], axis=0)
+    return drift
+
+
+class _Objects:
+    """The objects of one time point: ids, pixel counts and centres (pixel coordinates)."""
+
+    def __init__(self, ids: np.ndarray, sizes: np.ndarray, centres: np.ndarray):
+        self.ids, self.sizes, self.centres = ids, sizes, centres
+
+    @classmethod
+    def summed(cls, slab_moments) -> _Objects:
+        """From the slabs' (ids, counts, coordinate sums)."""
+        ids, sizes = _summed([m[0] for m in slab_moments], [m[1] for m in slab_moments])
+        ndim = slab_moments[0][2].shape[1] if slab_moments else 0
+        sums = np.stack([_summed([m[0] for m in slab_moments], [m[2][:, a] for m in slab_moments])[1]
+                         for a in range(ndim)], axis=1) if len(ids) else np.zeros((0, ndim))  # fmt: skip
+        return cls(ids.astype(np.int64), sizes, sums / np.maximum(sizes, 1)[:, None])
+
+    def size_of(self, ids: np.ndarray) -> np.ndarray:
+        return self.sizes[np.searchsorted(self.ids, ids)]
+
+    def diameters(self) -> np.ndarray:
+        """The diameter of the disc (ball) of each object's size."""
+        ndim = self.centres.shape[1]
+        unit = math.pi ** (ndim / 2) / math.gamma(ndim / 2 + 1)
+        return 2 * (self.sizes / unit) ** (1 / ndim)
+
+
+def _moments(block: np.ndarray, offset) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids > 0, their pixel counts, their coordinate sums per axis) in ``block``, whose
+    first pixel is at ``offset``."""
+    inside = block > 0
+    values = block[inside]
+    ids, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    sums = np.zeros((len(ids), block.ndim))
+    for axis in range(block.ndim):  # (one axis's coordinates at a time: bounded memory)
+        shape = [1] * block.ndim
+        shape[axis] = block.shape[axis]
+        along = np.broadcast_to(np.arange(block.shape[axis]).reshape(shape) + offset[axis],
+                                block.shape)[inside]  # fmt: skip
+        sums[:, axis] = np.bincount(inverse, weights=along, minlength=len(ids))
+    return ids, counts, sums
 
 
 def _summed(keys: list[np.ndarray], counts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(unique keys, their counts summed) over slabs' (keys, counts)."""
+    if not keys:
+        return np.zeros(0, np.int64), np.zeros(0)
     unique, inverse = np.unique(np.concatenate(keys), return_inverse=True)
     return unique, np.bincount(inverse, weights=np.concatenate(counts))
-
-
-def _size_of(ids: np.ndarray, slab_sizes: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """Pixel counts of ``ids`` (each present) from the slabs' (ids, counts)."""
-    unique, total = _summed([i for i, _ in slab_sizes], [n for _, n in slab_sizes])
-    return total[np.searchsorted(unique, ids)]
 
 
 def relabel_in_slabs(labels, mapping: np.ndarray) -> None:
@@ -102,8 +226,8 @@ class TimeLinker:
     rest; it keeps a copy of the labels of the time points at the ends of the linked run
     only (at most two)."""
 
-    def __init__(self, frames: int, min_iou: float = MIN_IOU):
-        self.frames, self.min_iou = frames, min_iou
+    def __init__(self, frames: int, min_iou: float = MIN_IOU, max_step: float | None = None):
+        self.frames, self.min_iou, self.max_step = frames, min_iou, max_step
         self.kept: dict[int, np.ndarray] = {}  # time point -> its linked labels
         self.done: set[int] = set()
         self.next_id = 1
@@ -112,8 +236,8 @@ class TimeLinker:
         count = int(np.max(labels)) if labels.size else 0
         neighbour = next((n for n in (t - 1, t + 1) if n in self.kept), None)
         mapping = np.zeros(count + 1, np.int64)
-        matches = {} if neighbour is None else matched_ids(self.kept[neighbour], labels,
-                                                            min_iou=self.min_iou)
+        matches = {} if neighbour is None else matched_ids(
+            self.kept[neighbour], labels, min_iou=self.min_iou, max_step=self.max_step)
         for new in range(1, count + 1):
             if new in matches:
                 mapping[new] = matches[new]

@@ -66,3 +66,41 @@ def test_objects_keep_their_ids_in_any_outward_order(order, monkeypatch):
     assert len(set().union(*ids)) == 3 + 1 + 1  # A, B, C, the newcomer, a second daughter
     assert len(linker.kept) <= 2  # only the ends of the linked run are kept
     assert all(isinstance(k, np.memmap) and k.dtype == np.uint8 for k in linker.kept.values())
+
+
+def test_objects_that_moved_past_their_own_outline_are_linked_by_position():
+    """The whole field drifts by more than a nucleus (a stage drift: no overlap at all) and
+    each nucleus moves a little more on its own: they keep their ids; a newcomer does not
+    take one."""
+    shape = (80, 120)
+    centres = [(15, 15), (15, 60), (40, 35), (60, 80), (60, 20)]
+    own = [(1, 0), (0, -2), (-1, 1), (2, 1), (0, 0)]
+    before, after = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
+    for label, ((y, x), (dy, dx)) in enumerate(zip(centres, own), start=1):
+        before[disc(shape, (y, x), 5)] = label
+        after[disc(shape, (y + 3 + dy, x + 14 + dx), 5)] = 6 - label  # ids reversed
+    after[disc(shape, (40, 105), 5)] = 9  # a newcomer, far from everyone
+    assert matched_ids(before, after, max_step=0) == {}  # no overlap: nothing to go by
+    assert matched_ids(before, after) == {6 - label: label for label in range(1, 6)}
+    moments = [time_links._moments(a, (0, 0)) for a in (before, after)]
+    drift = time_links.common_drift(*(time_links._Objects.summed([m]) for m in moments))
+    np.testing.assert_allclose(drift, (3, 14), atol=1.5)
+
+
+def test_a_pair_too_close_to_call_stays_unlinked():
+    """Two nuclei side by side move so far that the one after lies as near to either: an
+    id given to it would be a guess, so it gets a new one; an object of another size is no
+    partner either."""
+    shape = (60, 90)
+    before, after = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
+    before[disc(shape, (30, 20), 5)], before[disc(shape, (30, 44), 5)] = 1, 2
+    after[disc(shape, (30, 32), 5)] = 1  # midway between where 1 and 2 were
+    assert matched_ids(before, after) == {}
+    before = np.zeros(shape, np.int32)
+    before[disc(shape, (30, 20), 5)] = 1
+    after = np.zeros(shape, np.int32)
+    after[disc(shape, (30, 34), 14)] = 1  # near, but 7x the area
+    assert matched_ids(before, after) == {}
+    after = np.zeros(shape, np.int32)
+    after[disc(shape, (30, 30), 5)] = 1  # same size, 10 px on (a diameter of 11): linked
+    assert matched_ids(before, after) == {1: 1}
