@@ -193,7 +193,8 @@ class ObjectTools:
 
     def add_object(self, coord) -> int:
         """Add the object the network missed under ``coord`` (see ``click_object``), with a
-        fresh id; returns the id."""
+        fresh id, or in a time series the id it has at the time point before or after;
+        returns the id."""
         view = view_in_labels(self.session)
         if view is not None and len(view[1]) >= 3:
             # (a ray through the rendering meets no voxel of an object not labelled yet)
@@ -203,9 +204,37 @@ class ObjectTools:
         point = tuple(int(round(c)) for c in scope.coords[0])
         image = self._scope_image(scope, point)
         label = corrections.next_label_id(self._labels())
-        edit = add_object_edit(scope.labels, image, point, label, sampling=self._sampling(scope))
-        self.session.apply_edit(scope.lift(edit))
+        edit = scope.lift(add_object_edit(scope.labels, image, point, label,
+                                          sampling=self._sampling(scope)))  # fmt: skip
+        going_on = self._id_over_time(scope, edit)
+        if going_on is not None:  # (its track's id: missed at this time point only)
+            label = going_on
+            edit = LabelEdit(edit.indices, edit.old_values,
+                             np.full_like(edit.new_values, label), f"add object {label}")
+        self.session.apply_edit(edit)
         return label
+
+    def _id_over_time(self, scope: EditScope, edit: LabelEdit) -> int | None:
+        """In a time series, the id of the object that the added one (``edit``, of the whole
+        labels) overlaps most at the time point before or after (a quarter of its pixels at
+        least), when that id is not used at its own time point; else None."""
+        if scope.axis is None or edit.is_empty:
+            return None
+        labels = self._labels()
+        for t in (scope.t - 1, scope.t + 1):  # (the time point before first)
+            if not 0 <= t < labels.shape[scope.axis]:
+                continue
+            at_t = list(edit.indices)
+            at_t[scope.axis] = np.full(edit.size, t, np.int64)
+            values = np.asarray(labels[tuple(at_t)])
+            values = values[values > 0]
+            if not values.size:
+                continue
+            ids, counts = np.unique(values, return_counts=True)
+            best = int(ids[np.argmax(counts)])
+            if counts.max() >= 0.25 * edit.size and not (scope.labels == best).any():
+                return best
+        return None
 
     def _scope_image(self, scope: EditScope, point) -> FixedIndexView:
         """The image of the scope, read lazily; of a multichannel image, the channel where
