@@ -12,8 +12,9 @@ and of similar size, so that crowded objects moving far get new ids rather than 
 other's. Objects with no partner (new ones, or the second daughter of a division) get ids
 never used before. This is a light tracking, right when objects move less than their size
 between frames (the usual frame rate for nuclei and cells), measured with known motion in
-``benchmarks/bench_link_accuracy.py``; it makes no track through a frame where an object is
-missing.
+``benchmarks/bench_link_accuracy.py``. An object missing at one time point (missed by the
+network) takes up its id again after it, where it pairs (the same way) with an object of the
+time point before the gap that is missing at the gap.
 
 Whole time points may be larger than RAM: overlaps and centres are counted and ids
 replaced a slab of planes at a time.
@@ -222,13 +223,18 @@ class TimeLinker:
     first, then outwards: ``_StackRun.order_groups``).
 
     ``link(t, labels)`` gives ``labels`` (ids 1..N, replaced in place) the ids of the
-    neighbouring time point already linked (the one nearer the first), fresh ids to the
-    rest; it keeps a copy of the labels of the time points at the ends of the linked run
-    only (at most two)."""
+    neighbouring time point already linked (the one nearer the first); objects left over
+    may take the id of an object missing at that neighbour but present one time point
+    further (``close_gaps``: a nucleus the network missed in one frame keeps its id after
+    it); the rest get fresh ids. It keeps a copy of the labels of the time points within
+    two of the ends of the linked run only (at most four)."""
 
-    def __init__(self, frames: int, min_iou: float = MIN_IOU, max_step: float | None = None):
+    def __init__(self, frames: int, min_iou: float = MIN_IOU, max_step: float | None = None,
+                 close_gaps: bool = True):  # fmt: skip
         self.frames, self.min_iou, self.max_step = frames, min_iou, max_step
+        self.close_gaps = close_gaps
         self.kept: dict[int, np.ndarray] = {}  # time point -> its linked labels
+        self.ids: dict[int, set[int]] = {}  # time point -> the ids it holds
         self.done: set[int] = set()
         self.next_id = 1
 
@@ -236,8 +242,9 @@ class TimeLinker:
         count = int(np.max(labels)) if labels.size else 0
         neighbour = next((n for n in (t - 1, t + 1) if n in self.kept), None)
         mapping = np.zeros(count + 1, np.int64)
-        matches = {} if neighbour is None else matched_ids(
-            self.kept[neighbour], labels, min_iou=self.min_iou, max_step=self.max_step)
+        matches = {} if neighbour is None else self._matched(self.kept[neighbour], labels)
+        if neighbour is not None and self.close_gaps:
+            matches.update(self._across_gap(t, neighbour, labels, matches))
         for new in range(1, count + 1):
             if new in matches:
                 mapping[new] = matches[new]
@@ -245,7 +252,24 @@ class TimeLinker:
                 mapping[new] = self.next_id
                 self.next_id += 1
         relabel_in_slabs(labels, mapping.astype(labels.dtype))
+        self.ids[t] = set(mapping[1:].tolist())
         self._keep(t, labels)
+
+    def _matched(self, before, labels) -> dict[int, int]:
+        return matched_ids(before, labels, min_iou=self.min_iou, max_step=self.max_step)
+
+    def _across_gap(self, t: int, neighbour: int, labels, matches) -> dict[int, int]:
+        """Objects of ``labels`` without a partner at ``neighbour`` that pair with an object
+        one time point further that is missing at ``neighbour``."""
+        further = 2 * neighbour - t
+        if further not in self.kept:
+            return {}
+        missing = self.ids[further] - self.ids[neighbour]
+        if not missing:
+            return {}
+        taken = set(matches.values())
+        return {new: old for new, old in self._matched(self.kept[further], labels).items()
+                if new not in matches and old in missing and old not in taken}  # fmt: skip
 
     def _keep(self, t: int, labels) -> None:
         # Set aside while the next time points are predicted and labelled: in the smallest
@@ -256,6 +280,8 @@ class TimeLinker:
             copy[part] = labels[part]
         self.kept[t] = copy
         self.done.add(t)
-        for other in list(self.kept):  # a time point with both neighbours done is not needed
-            if all(n in self.done or not 0 <= n < self.frames for n in (other - 1, other + 1)):
-                del self.kept[other]
+        reach = 2 if self.close_gaps else 1
+        for other in list(self.kept):  # not needed once every time point in reach is done
+            if all(n in self.done or not 0 <= n < self.frames
+                   for n in range(other - reach, other + reach + 1)):  # fmt: skip
+                del self.kept[other], self.ids[other]

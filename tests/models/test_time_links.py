@@ -104,3 +104,33 @@ def test_a_pair_too_close_to_call_stays_unlinked():
     after = np.zeros(shape, np.int32)
     after[disc(shape, (30, 30), 5)] = 1  # same size, 10 px on (a diameter of 11): linked
     assert matched_ids(before, after) == {1: 1}
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3], [3, 2, 1, 0], [1, 2, 0, 3]])
+def test_a_nucleus_missed_in_one_frame_keeps_its_id_after_it(order):
+    """Two nuclei drift right; the network misses A in frame 1 and B in frame 2: after the
+    gap each goes on with its own id (linked to the frame before the gap), in any outward
+    order; without gap closing it gets a new one."""
+    shape = (40, 100)
+
+    def frames():
+        out = []
+        for t in range(4):
+            labels = np.zeros(shape, np.int32)
+            if t != 1:
+                labels[disc(shape, (12, 10 + 4 * t), 6)] = 1  # A
+            if t != 2:
+                labels[disc(shape, (28, 60 + 4 * t), 6)] = 2 if t != 1 else 1  # B
+            out.append(labels)
+        return out
+
+    for close_gaps in (True, False):
+        series = frames()
+        linker = TimeLinker(4, close_gaps=close_gaps)
+        for t in order:
+            linker.link(t, series[t])
+        a = [series[t][12, 10 + 4 * t] for t in (0, 2, 3)]
+        b = [series[t][28, 60 + 4 * t] for t in (0, 1, 3)]
+        assert (len(set(a)) == 1 and len(set(b)) == 1) == close_gaps, (close_gaps, a, b)
+        assert a[0] != b[0]
+        assert len(linker.kept) <= (4 if close_gaps else 2)
