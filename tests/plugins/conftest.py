@@ -71,3 +71,20 @@ def corrected(studio, nuclei_crop) -> Studio:
     studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"}, scale=(0.29, 0.26, 0.26))
     studio.session.show_labels(labels.copy())
     return studio
+
+
+@pytest.fixture
+def saved_labels():
+    """``read(session)``: the labels the session's project saved for its first image, read
+    back from disk by a second opening of the project (after its autosave is flushed)."""
+
+    def read(session) -> np.ndarray:
+        project = session.project
+        assert project.flush(10)
+        reopened = type(project).open(project.path)
+        try:
+            return reopened.labels(reopened.images[0].id).copy()
+        finally:
+            reopened.close()
+
+    return read

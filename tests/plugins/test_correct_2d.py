@@ -67,17 +67,7 @@ def _undo_redo_exact(layer, before):
     return after
 
 
-def _saved_labels(session):
-    project = session.project
-    assert project.flush(10)
-    reopened = type(project).open(project.path)
-    try:
-        return reopened.labels(reopened.images[0].id).copy()
-    finally:
-        reopened.close()
-
-
-def test_napari_paint_erase_fill_polygon_by_mouse(studio2d, qtbot):
+def test_napari_paint_erase_fill_polygon_by_mouse(studio2d, qtbot, saved_labels):
     viewer, session = studio2d
     layer = session.host.labels_layer()
     ids = [i for i in np.unique(layer.data) if i]
@@ -105,10 +95,10 @@ def test_napari_paint_erase_fill_polygon_by_mouse(studio2d, qtbot):
     after = _undo_redo_exact(layer, before)
     qtbot.waitUntil(lambda: session.reviewed.changed[8, 8])
     assert session.reviewed.mask[8, 8]  # edited: marked as reviewed automatically
-    np.testing.assert_array_equal(_saved_labels(session), after)  # undo and redo saved too
+    np.testing.assert_array_equal(saved_labels(session), after)  # undo and redo saved too
 
 
-def test_object_tools_by_mouse_in_2d(studio2d, qtbot):
+def test_object_tools_by_mouse_in_2d(studio2d, qtbot, saved_labels):
     from unet_studio.app.qt.correct_panel import CorrectPanel
 
     viewer, session = studio2d
@@ -148,17 +138,17 @@ def test_object_tools_by_mouse_in_2d(studio2d, qtbot):
     assert layer.selected_label == ids[3]
     qtbot.waitUntil(lambda: layer.mode == "paint")
     np.testing.assert_array_equal(layer.data, before)  # picking changed no pixel
-    np.testing.assert_array_equal(_saved_labels(session), before)  # every undo was saved
+    np.testing.assert_array_equal(saved_labels(session), before)  # every undo was saved
 
     panel.tool_buttons["delete"].click()
     _click(viewer, qtbot, *_centre(before, ids[0]))
     assert not (layer.data == ids[0]).any()
     _key(viewer, qtbot, "z")  # the user's Ctrl+Z, through napari's key bindings
     np.testing.assert_array_equal(layer.data, before)
-    np.testing.assert_array_equal(_saved_labels(session), before)  # saved too
+    np.testing.assert_array_equal(saved_labels(session), before)  # saved too
     _key(viewer, qtbot, "z", shift=True)  # Ctrl+Shift+Z: redo
     assert not (layer.data == ids[0]).any()
-    np.testing.assert_array_equal(_saved_labels(session), layer.data)
+    np.testing.assert_array_equal(saved_labels(session), layer.data)
 
 
 def _key(viewer, qtbot, key: str, shift: bool = False) -> None:
@@ -197,7 +187,7 @@ def _press(viewer, qtbot, key: str, shift: bool = False) -> None:
     qtbot.wait(5)
 
 
-def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
+def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot, saved_labels):
     from unet_studio.app.qt.correct_panel import CorrectPanel
 
     viewer, session = studio2d
@@ -252,7 +242,7 @@ def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
     _hover(viewer, qtbot, *background[np.argmin(((background - centre) ** 2).sum(axis=1))])
     _press(viewer, qtbot, "d")  # nothing under the pointer: a warning, no change
     np.testing.assert_array_equal(layer.data, before)
-    np.testing.assert_array_equal(_saved_labels(session), before)  # every undo was saved
+    np.testing.assert_array_equal(saved_labels(session), before)  # every undo was saved
 
     session.reviewed.mark_region((slice(None), slice(None)), False)
     _press(viewer, qtbot, "r")
@@ -261,7 +251,7 @@ def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot):
     assert not session.reviewed.mask.any()
 
 
-def test_a_over_a_missed_nucleus_adds_it(studio2d, qtbot, nuclei_crop):
+def test_a_over_a_missed_nucleus_adds_it(studio2d, qtbot, nuclei_crop, saved_labels):
     """The network missed a nucleus (taken away from the labels): A with the pointer on it
     adds it, found from the image, as one undo step, saved to the project."""
     from unet_studio.app.qt.correct_panel import CorrectPanel
@@ -284,4 +274,4 @@ def test_a_over_a_missed_nucleus_adds_it(studio2d, qtbot, nuclei_crop):
     np.testing.assert_array_equal(layer.data[before != 0], before[before != 0])
     after = layer.data.copy()
     _undo_redo_exact(layer, before)
-    np.testing.assert_array_equal(_saved_labels(session), after)
+    np.testing.assert_array_equal(saved_labels(session), after)

@@ -145,7 +145,7 @@ def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
     assert "reviewed" not in viewer.layers
 
 
-def test_undo_of_a_tool_edit_is_saved_and_auto_review_can_be_off(corrected, qtbot):
+def test_undo_of_a_tool_edit_is_saved_and_auto_review_can_be_off(corrected, qtbot, saved_labels):
     panel = _panel(corrected)
     qtbot.addWidget(panel)
     session, host = corrected.session, corrected.host
@@ -158,13 +158,7 @@ def test_undo_of_a_tool_edit_is_saved_and_auto_review_can_be_off(corrected, qtbo
     assert labels[z, y, x] == 0
     assert session.reviewed.changed[z, y, x] and not session.reviewed.any()
     host.labels_layer().undo()  # napari's Ctrl+Z on the panel's edit: saved as well
-    project = session.project
-    assert project.flush(10)
-    reopened = type(project).open(project.path)
-    try:
-        np.testing.assert_array_equal(reopened.labels(reopened.images[0].id), before)
-    finally:
-        reopened.close()
+    np.testing.assert_array_equal(saved_labels(session), before)
 
 
 def test_new_labels_never_overwrite_reviewed_regions(corrected, qtbot):
