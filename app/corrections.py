@@ -26,6 +26,7 @@ from unet_studio.app.label_edit import (
     edit_from_region,
     empty_edit,
 )
+from unet_studio.app.object_search import object_box
 
 __all__ = [
     "LabelEdit", "apply_edit", "diff_labels", "label_at", "next_label_id", "object_region",
@@ -53,39 +54,48 @@ def next_label_id(labels: np.ndarray) -> int:
     return fresh
 
 
-def object_region(labels: np.ndarray, label_id: int, margin: int = 0) -> tuple[slice, ...] | None:
-    """Bounding box of ``label_id`` grown by ``margin`` (clipped), or None if it is absent."""
-    return bounding_box(labels == label_id, margin)
+def object_region(labels: np.ndarray, label_id: int, margin: int = 0,
+                  near=None) -> tuple[slice, ...] | None:  # fmt: skip
+    """Bounding box of ``label_id`` grown by ``margin`` (clipped), or None if it is absent.
+    ``near``: a point in the object, where big arrays are searched (``object_search``)."""
+    return object_box(labels, label_id, near, margin)
 
 
-def delete_object_edit(labels: np.ndarray, label_id: int) -> LabelEdit:
-    """Set every pixel of ``label_id`` to background. Empty edit if the label is absent."""
+def delete_object_edit(labels: np.ndarray, label_id: int, near=None) -> LabelEdit:
+    """Set every pixel of ``label_id`` to background (``near``: where it was picked, see
+    :func:`object_region`). Empty edit if the label is absent."""
     _check_object_id(label_id)
     description = f"delete {label_id}"
-    region = object_region(labels, label_id)
+    region = object_region(labels, label_id, near=near)
     if region is None:
         return empty_edit(labels.ndim, labels.dtype, description)
     block = np.asarray(labels[region])
     return edit_from_region(labels, region, np.where(block == label_id, 0, block), description)
 
 
-def merge_labels_edit(labels: np.ndarray, ids: Iterable[int], into: int | None = None) -> LabelEdit:
+def merge_labels_edit(labels: np.ndarray, ids: Iterable[int], into: int | None = None,
+                      near=None) -> LabelEdit:  # fmt: skip
     """Give every pixel of the objects ``ids`` the single id ``into`` (default: the first
     non-zero id in ``ids``, i.e. the first object the user clicked). Background (0) in
-    ``ids`` is ignored; ``into`` may be a new id."""
-    ids = list(dict.fromkeys(int(i) for i in ids if int(i) != 0))
+    ``ids`` is ignored; ``into`` may be a new id. ``near``: where each was picked (one point
+    per id, see :func:`object_region`)."""
+    ids = [int(i) for i in ids]
+    points = dict(zip(ids, near)) if near is not None else {}
+    ids = list(dict.fromkeys(i for i in ids if i != 0))
     if into is None:
         if not ids:
             raise UserError("choose at least two objects to merge")
         into = ids[0]
     _check_object_id(into)
     description = f"merge {', '.join(map(str, ids))} into {into}"
-    selected = np.isin(labels, ids)
-    region = bounding_box(selected)
-    if region is None:
+    boxes = [object_region(labels, i, near=points.get(i)) for i in ids]
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
         return empty_edit(labels.ndim, labels.dtype, description)
+    region = tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes))
+                   for a in range(labels.ndim))  # fmt: skip
     block = np.asarray(labels[region])
-    return edit_from_region(labels, region, np.where(selected[region], into, block), description)
+    return edit_from_region(labels, region, np.where(np.isin(block, ids), into, block), description)
 
 
 def split_object_edit(
@@ -112,7 +122,7 @@ def split_object_edit(
     _check_object_id(label_id)
     if image is not None and np.shape(image) != labels.shape:
         raise ValueError(f"image of shape {np.shape(image)} does not match labels {labels.shape}")
-    region = object_region(labels, label_id, margin=1)
+    region = object_region(labels, label_id, margin=1, near=seeds[0] if len(seeds) else None)
     if region is None:
         raise UserError(f"there is no object {label_id} to split")
     block = np.asarray(labels[region])
@@ -134,7 +144,7 @@ def split_object_edit(
 
 
 def fill_holes_edit(
-    labels: np.ndarray, label_id: int | None = None, *, per_slice: bool = False
+    labels: np.ndarray, label_id: int | None = None, *, per_slice: bool = False, near=None
 ) -> LabelEdit:
     """Fill background holes enclosed by one object (``label_id``) or by each object (None).
 
@@ -143,12 +153,13 @@ def fill_holes_edit(
     gaps enclosed jointly by several touching objects are left as they are. ``per_slice``
     (3 axes or more) fills holes in each block of the first axis: each 2D plane of a 3D
     stack, as seen when correcting it slice by slice, instead of only fully enclosed 3D
-    cavities; each time point of a time series.
+    cavities; each time point of a time series. ``near``: where the object was picked (see
+    :func:`object_region`).
     """
     structure = _hole_structure(labels.ndim, per_slice)
     if label_id is not None:
         _check_object_id(label_id)
-        region = object_region(labels, label_id, margin=1)
+        region = object_region(labels, label_id, margin=1, near=near)
         if region is None:
             return empty_edit(labels.ndim, labels.dtype, f"fill holes of {label_id}")
         block = np.asarray(labels[region])

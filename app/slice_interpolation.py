@@ -23,6 +23,7 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
+from unet_studio.app import object_search
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit, bounding_box, edit_from_region, empty_edit
 from unet_studio.models.distance import distance_map
@@ -36,19 +37,20 @@ def painted_slices(labels: np.ndarray, label_id: int, axis: int) -> np.ndarray:
 
 
 def interpolate_slices_edit(
-    labels: np.ndarray, label_id: int, axis: int, *, sampling=None
+    labels: np.ndarray, label_id: int, axis: int, *, sampling=None, near=None
 ) -> LabelEdit:
     """The edit filling every gap of ``label_id`` along ``axis`` (slices without it between
     two slices with it) by shape-based interpolation; background pixels only.
 
     ``sampling``: the pixel size of the other axes, in their order (None: square pixels).
-    Raises :class:`UserError` when the object is absent or on one slice only; an object
-    without gaps gives an empty edit.
+    ``near``: a point of the object, around which big arrays are searched (see
+    :func:`object_column`). Raises :class:`UserError` when the object is absent or on one
+    slice only; an object without gaps gives an empty edit.
     """
     if labels.ndim < 2:
         raise ValueError("interpolating between slices needs labels with 2 axes or more")
     description = f"interpolate {label_id}"
-    region = bounding_box(labels == label_id)
+    region = object_column(labels, label_id, axis, near)
     if region is None:
         raise UserError(f"there is no object {label_id} to interpolate")
     block = np.moveaxis(np.asarray(labels[region]), axis, 0)
@@ -67,6 +69,23 @@ def interpolate_slices_edit(
             plane = filled[start + index]
             plane[inside & (plane == 0)] = label_id
     return edit_from_region(labels, region, np.moveaxis(filled, 0, axis), description)
+
+
+def object_column(labels, label_id: int, axis: int, near=None) -> tuple[slice, ...] | None:
+    """The box of ``label_id`` over all its slices along ``axis``. A big array
+    (``object_search``) is searched around ``near``: the object's box at the picked slice,
+    widened by its own size on each side, through every slice; pieces painted further off
+    are not seen there."""
+    if near is None or labels.size <= object_search.LOCAL_SEARCH_PIXELS:
+        return bounding_box(labels == label_id)
+    box = object_search.local_box(labels, label_id, near)
+    if box is None:
+        return None
+    column = tuple(slice(0, n) if a == axis else
+                   slice(max(s.start - (s.stop - s.start), 0), min(s.stop + (s.stop - s.start), n))
+                   for a, (s, n) in enumerate(zip(box, labels.shape)))  # fmt: skip
+    inside = bounding_box(np.asarray(labels[column]) == label_id)
+    return tuple(slice(c.start + i.start, c.start + i.stop) for c, i in zip(column, inside))
 
 
 def _planes_between(first: np.ndarray, last: np.ndarray, steps: int, sampling):

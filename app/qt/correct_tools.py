@@ -19,6 +19,7 @@ from unet_studio.app import corrections
 from unet_studio.app.click_object import FixedIndexView, add_object_edit, contrast_channel
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.object_search import holds_id
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
 TOOL_MODES = ("add", "delete", "merge", "split", "pick")
@@ -115,7 +116,8 @@ class ObjectTools:
             if label == 0:
                 raise UserError("no object under the click; click inside an object to delete it")
             scope = self.scope([coord])
-            self.session.apply_edit(scope.lift(corrections.delete_object_edit(scope.labels, label)))
+            self.session.apply_edit(scope.lift(corrections.delete_object_edit(
+                scope.labels, label, near=scope.coords[0])))
         elif self.mode == "merge":
             if label != 0 and label not in self.picked:
                 self.picked.append(label)
@@ -145,7 +147,8 @@ class ObjectTools:
             if len(self.picked) < 2:
                 raise UserError("click at least two objects to merge")
             scope = self.scope(self.picked_at)
-            edit = scope.lift(corrections.merge_labels_edit(scope.labels, self.picked))
+            edit = scope.lift(corrections.merge_labels_edit(scope.labels, self.picked,
+                                                            near=scope.coords))  # fmt: skip
         elif self.mode == "split":
             edit = self.split_edit(self.split_id, self.seeds)
         else:
@@ -232,7 +235,7 @@ class ObjectTools:
                 continue
             ids, counts = np.unique(values, return_counts=True)
             best = int(ids[np.argmax(counts)])
-            if counts.max() >= 0.25 * edit.size and not (scope.labels == best).any():
+            if counts.max() >= 0.25 * edit.size and not holds_id(scope.labels, best):
                 return best
         return None
 
@@ -274,7 +277,8 @@ class ObjectTools:
         sampling = self._sampling(scope)
         plane_sampling = None if sampling is None else sampling[:axis] + sampling[axis + 1 :]
         return scope.lift(interpolate_slices_edit(scope.labels, label, axis,
-                                                  sampling=plane_sampling))  # fmt: skip
+                                                  sampling=plane_sampling,
+                                                  near=scope.coords[0]))  # fmt: skip
 
     def _slicing_axis(self, scope: EditScope) -> int:
         """The scope's axis the view slices through: the one hidden axis of a 2D view of

@@ -86,7 +86,8 @@ class PointerTools:
         if label == 0:
             raise UserError("no object under the pointer to delete")
         scope = self.tools.scope([coord])
-        self.session.apply_edit(scope.lift(corrections.delete_object_edit(scope.labels, label)))
+        self.session.apply_edit(scope.lift(corrections.delete_object_edit(
+            scope.labels, label, near=scope.coords[0])))
         return f"Deleted object {label}."
 
     def _merge(self, labels, label, coord) -> str:
@@ -101,7 +102,8 @@ class PointerTools:
             return f"Merge: object {label} chosen; press G over the object to join to it."
         scope = self.tools.scope([self.merge_at, coord])  # (one time point, or a message)
         first, self.merge_from = self.merge_from, 0
-        self.session.apply_edit(scope.lift(corrections.merge_labels_edit(scope.labels, [first, label])))
+        self.session.apply_edit(scope.lift(corrections.merge_labels_edit(
+            scope.labels, [first, label], near=scope.coords)))
         return f"Merged object {label} into {first}."
 
     def _seed(self, labels, label, coord) -> str:
@@ -137,7 +139,8 @@ class PointerTools:
             raise UserError("no object under the pointer whose holes to fill")
         scope = self.tools.scope([coord])
         edit = scope.lift(corrections.fill_holes_edit(scope.labels, label,
-                                                      per_slice=scope.labels.ndim == 3))
+                                                      per_slice=scope.labels.ndim == 3,
+                                                      near=scope.coords[0]))  # fmt: skip
         if edit.is_empty:
             return f"Object {label} has no holes."
         self.session.apply_edit(edit)
