@@ -11,17 +11,16 @@ Qt-free: the CLI drains :func:`iter_measure`, the Correct panel runs it in a wor
 from __future__ import annotations
 
 import csv
-import io
 import itertools
 import math
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
 from unet_studio.app.errors import UserError
-from unet_studio.models.files import atomic_write_bytes
+from unet_studio.models.files import atomic_writing
 from unet_studio.models.mapped import PageReleaser
 
 LABEL_AXES = "TZYX"
@@ -156,7 +155,10 @@ def _checked_inputs(labels, axes: str, image, image_axes: str | None) -> str | N
     return image_axes
 
 
-def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels) -> Generator[float, None, Rows]:
+def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels,
+               sink=None) -> Generator[float, None, Rows | int]:  # fmt: skip
+    """Measuring steps (see :func:`iter_measure`); returns the rows, or with ``sink`` (a
+    callable taking each time point's rows as they are measured) their number."""
     sizes = dict(zip(axes, labels.shape))
     spatial = spatial_axes(axes)
     channels = 0 if image is None else dict(zip(image_axes, image.shape)).get("C", 1)
@@ -171,6 +173,7 @@ def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels) -> Generator
         0 if image is None else np.dtype(image.dtype).itemsize * channels)
     yield 0.0
     rows: Rows = []
+    count = 0
     for frame in frames:
         sums = _ObjectSums(len(spatial), channels)
         for block in blocks:
@@ -181,9 +184,13 @@ def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels) -> Generator
             pages.tick(pixel_bytes * math.prod(s.stop - s.start for s in block))
             done += 1
             yield done / total
-        rows += layout.rows(sums, frame)
+        if sink is None:
+            rows += layout.rows(sums, frame)
+        else:
+            count += len(sums.labels)
+            sink(layout.rows(sums, frame))
     pages.release()
-    return rows
+    return rows if sink is None else count
 
 
 def _slab_blocks(shape: Sequence[int], slab_pixels: int) -> list[tuple[slice, ...]]:
@@ -304,7 +311,7 @@ class _RowLayout:
         self.size_column = physical_size_column(axes, scale)
         self.pixel_size = math.prod(scale[a] for a in spatial) if self.size_column else None
 
-    def rows(self, sums: _ObjectSums, frame: int | None) -> Rows:
+    def rows(self, sums: _ObjectSums, frame: int | None) -> Iterator[dict]:
         counts = sums.table[:, 0]
         columns: dict[str, np.ndarray] = {"label": sums.labels, "pixels": counts.astype(np.int64)}
         if self.size_column:
@@ -321,40 +328,51 @@ class _RowLayout:
             columns[f"integrated_intensity{suffix}"] = total
         lists = {name: values.tolist() for name, values in columns.items()}  # Python numbers
         head = {} if frame is None else {"frame": frame}
-        return [{**head, **{name: values[i] for name, values in lists.items()}}
-                for i in range(len(sums.labels))]
+        return ({**head, **{name: values[i] for name, values in lists.items()}}
+                for i in range(len(sums.labels)))  # (one at a time: written as they come)
 
 
 # ---- writing --------------------------------------------------------------------------------
 def iter_measure_to_csv(path: str | Path, labels, image=None, *, axes: str,
                         image_axes: str | None = None, scale: dict | None = None,
                         slab_pixels: int = SLAB_PIXELS) -> Generator[float, None, int]:
-    """:func:`iter_measure`, then the table written to ``path`` (:func:`write_csv`); returns
-    the number of objects. The inputs are checked at the call, as for ``iter_measure``."""
-    steps = iter_measure(labels, image, axes=axes, image_axes=image_axes, scale=scale,
-                         slab_pixels=slab_pixels)
-    if image is not None:
-        image_axes = axes if image_axes is None else image_axes
+    """:func:`iter_measure`, the table written to ``path`` as it is measured (a time point
+    at a time: the rows of a long time series are never all held), atomically: ``path``
+    appears complete at the end, and closing the generator early leaves no file behind.
+    Returns the number of objects. The inputs are checked at the call."""
+    image_axes = _checked_inputs(labels, axes, image, image_axes)
     channels = 1 if image is None else dict(zip(image_axes, image.shape)).get("C", 1)
     columns = measure_columns(axes, scale=scale, image_axes=image_axes, channels=channels)
-    return _write_when_done(steps, columns, path)
+    return _write_as_measured(path, columns, labels, image, axes, image_axes, scale,
+                              max(int(slab_pixels), 1))  # fmt: skip
 
 
-def _write_when_done(steps, columns: list[str], path: str | Path) -> Generator[float, None, int]:
-    rows = yield from steps
-    write_csv(rows, columns, path)
-    return len(rows)
+def _write_as_measured(path, columns, *measuring) -> Generator[float, None, int]:
+    with atomic_writing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+
+        def write(rows) -> None:  # (then on disk, not in a buffer: a time point at a time)
+            _write_rows(writer, rows, columns)
+            handle.flush()
+
+        count = yield from _iter_rows(*measuring, sink=write)
+    return count
 
 
 def write_csv(rows: Rows, columns: Sequence[str], path: str | Path) -> Path:
     """Write ``rows`` as a UTF-8 CSV with a header of ``columns``; atomically (a reader sees
     the old file or the whole new one). Returns the path."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
+    with atomic_writing(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(columns)
+        _write_rows(writer, rows, columns)
+    return Path(path)
+
+
+def _write_rows(writer, rows, columns: Sequence[str]) -> None:
     for row in rows:
         writer.writerow([format_value(row.get(column, "")) for column in columns])
-    return atomic_write_bytes(path, buffer.getvalue().encode("utf-8"))
 
 
 def format_value(value) -> str:

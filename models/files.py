@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp-"
@@ -27,13 +28,23 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], *, fsync: bo
 
     ``fsync`` makes the new file survive a power cut, not just a killed process.
     """
+    with atomic_writing(path, fsync=fsync) as temp:
+        write(temp)
+    return Path(path)
+
+
+@contextmanager
+def atomic_writing(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
+    """A temp file next to ``path`` to write in the ``with`` block (a file written bit by bit,
+    as a long measurement runs); renamed over ``path`` when the block ends, removed when it
+    fails or is left early (a generator closed mid-way: a cancelled run)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     temp = Path(temp_name)
     try:
-        write(temp)
+        yield temp
         # mkstemp creates 0600; give the file the permissions a plain open() would.
         os.chmod(temp, 0o666 & ~_umask())
         if fsync:
@@ -43,7 +54,6 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], *, fsync: bo
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    return path
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> Path:

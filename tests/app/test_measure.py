@@ -173,6 +173,29 @@ def test_write_csv_reads_back_the_same_values_and_leaves_no_temp_file(tmp_path):
                 assert float(read[column]) == pytest.approx(row[column], rel=1e-7)
 
 
+def test_the_csv_is_written_as_measured_and_a_cancel_leaves_the_old_file(tmp_path):
+    from unet_studio.app.measure import iter_measure_to_csv
+
+    labels = np.stack([blobs((10, 12), seed=t) for t in range(3)])  # (T, Y, X)
+    path = tmp_path / "objects.csv"
+    path.write_text("an earlier table\n")
+    steps = iter_measure_to_csv(path, labels, axes="TYX", slab_pixels=40)
+    while True:  # up to the second time point: the first one's rows are on disk already
+        next(steps)
+        temps = [p for p in tmp_path.iterdir() if p.name != "objects.csv"]
+        if temps and temps[0].read_text().count("\n") > 1:
+            break
+    written = temps[0].read_text().splitlines()
+    assert written[0].startswith("frame,label") and {line[0] for line in written[1:]} == {"0"}
+    steps.close()  # cancelled: no table written, the earlier one kept, no temp file left
+    assert [p.name for p in tmp_path.iterdir()] == ["objects.csv"]
+    assert path.read_text() == "an earlier table\n"
+    count = drain(iter_measure_to_csv(path, labels, axes="TYX", slab_pixels=40))
+    with open(path, newline="", encoding="utf-8") as handle:
+        back = list(csv.DictReader(handle))
+    assert count == len(back) == sum(len(np.unique(frame)) - 1 for frame in labels)
+    assert [int(row["frame"]) for row in back] == sorted(int(row["frame"]) for row in back)
+
 
 def test_tracks_follow_each_id_over_time_points():
     """Two objects over three time points (a third only at the first): the tracks hold the
