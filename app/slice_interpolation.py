@@ -37,14 +37,16 @@ def painted_slices(labels: np.ndarray, label_id: int, axis: int) -> np.ndarray:
 
 
 def interpolate_slices_edit(
-    labels: np.ndarray, label_id: int, axis: int, *, sampling=None, near=None
+    labels: np.ndarray, label_id: int, axis: int, *, sampling=None, near=None,
+    unit: str = "slice",
 ) -> LabelEdit:
     """The edit filling every gap of ``label_id`` along ``axis`` (slices without it between
     two slices with it) by shape-based interpolation; background pixels only.
 
     ``sampling``: the pixel size of the other axes, in their order (None: square pixels).
     ``near``: a point of the object, around which big arrays are searched (see
-    :func:`object_column`). Raises :class:`UserError` when the object is absent or on one
+    :func:`object_column`). ``unit``: what a step along ``axis`` is called in messages
+    ("time point" along T). Raises :class:`UserError` when the object is absent or on one
     slice only; an object without gaps gives an empty edit.
     """
     if labels.ndim < 2:
@@ -57,8 +59,8 @@ def interpolate_slices_edit(
     present = painted_slices(block, label_id, 0)
     if present.size < 2:
         first = region[axis].start + int(present[0])
-        raise UserError(f"object {label_id} is on one slice only ({first}): paint it on another "
-                        "slice too, with the same label, then interpolate")  # fmt: skip
+        raise UserError(f"object {label_id} is on one {unit} only ({first}): paint it on "
+                        f"another {unit} too, with the same label, then interpolate")  # fmt: skip
     gaps = [(int(a), int(b)) for a, b in zip(present[:-1], present[1:]) if b - a > 1]
     if not gaps:
         return empty_edit(labels.ndim, labels.dtype, description)

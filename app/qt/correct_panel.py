@@ -99,8 +99,9 @@ class CorrectPanel(CorrectExports, QWidget):
                                     "holes only)")
         self.interpolate_button.setToolTip(
             "Paint an object on a few slices (one label), then click: the slices between are "
-            "filled with its outline, morphing from one painted slice to the next (I over an "
-            "object does the same)")
+            "filled with its outline, morphing from one painted slice to the next; in a 2D "
+            "time series, the time points between those where it is drawn (I over an object "
+            "does the same)")
         self.tool_status = QLabel(wordWrap=True)
         grid.addWidget(self.tool_status, 5, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))

@@ -267,18 +267,26 @@ class ObjectTools:
         sampling = sampling[-scope.labels.ndim :]
         return sampling if len(sampling) == scope.labels.ndim else None
 
-    def interpolate_edit(self, label: int, coord) -> LabelEdit:
-        """Filling the slices between the painted slices of ``label`` (at ``coord``'s time
-        point in a time series), along the axis the 2D view scrolls through (Z in 3D)."""
+    def interpolate_edit(self, label: int, coord) -> tuple[LabelEdit, str]:
+        """(the edit filling the slices between the painted slices of ``label``, what was
+        filled: "slices" or "time points"). In a volume (at ``coord``'s time point in a time
+        series) along the axis the 2D view scrolls through (Z in 3D); in a 2D time series,
+        between the time points where the object is drawn (a cell outlined every few
+        frames)."""
         if label == 0:
             raise UserError("no object to interpolate: point at one (I), or choose its label")
         scope = self.scope([coord])
+        if scope.axis is not None and scope.labels.ndim == 2:
+            edit = interpolate_slices_edit(self._labels(), label, scope.axis,
+                                           sampling=self._sampling(scope), near=tuple(coord),
+                                           unit="time point")  # fmt: skip
+            return edit, "time points"
         axis = self._slicing_axis(scope)
         sampling = self._sampling(scope)
         plane_sampling = None if sampling is None else sampling[:axis] + sampling[axis + 1 :]
         return scope.lift(interpolate_slices_edit(scope.labels, label, axis,
                                                   sampling=plane_sampling,
-                                                  near=scope.coords[0]))  # fmt: skip
+                                                  near=scope.coords[0])), "slices"  # fmt: skip
 
     def _slicing_axis(self, scope: EditScope) -> int:
         """The scope's axis the view slices through: the one hidden axis of a 2D view of
@@ -316,11 +324,15 @@ class ObjectTools:
         label = int(self.host.selected_label()) if hasattr(self.host, "selected_label") else 0
         if label == 0:
             raise UserError("choose the object's label first: paint with it, or pick it (K)")
-        edit = self.interpolate_edit(label, self.view_point())
+        edit, filled = self.interpolate_edit(label, self.view_point())
+        return self.apply_interpolation(label, edit, filled)
+
+    def apply_interpolation(self, label: int, edit: LabelEdit, filled: str) -> str:
+        """Apply an :meth:`interpolate_edit`; returns what it did."""
         if edit.is_empty:
-            return f"Object {label} has no slices to fill between."
+            return f"Object {label} has no {filled} to fill between."
         self.session.apply_edit(edit)
-        return f"Filled the slices between the painted slices of object {label}."
+        return f"Filled the {filled} between the painted {filled} of object {label}."
 
     def relabel(self) -> None:
         edit = corrections.relabel_sequential_edit(self._labels())

@@ -149,11 +149,7 @@ class PointerTools:
     def _interpolate(self, labels, label, coord) -> str:
         if label == 0:
             raise UserError("no object under the pointer to interpolate")
-        edit = self.tools.interpolate_edit(label, coord)
-        if edit.is_empty:
-            return f"Object {label} has no slices to fill between."
-        self.session.apply_edit(edit)
-        return f"Filled the slices between the painted slices of object {label}."
+        return self.tools.apply_interpolation(label, *self.tools.interpolate_edit(label, coord))
 
     def _pick(self, labels, label, _coord) -> str:
         self.tools.pick_label(label)  # (a UserError over the background)

@@ -459,7 +459,7 @@ def test_fill_between_slices_by_key_and_button_along_the_axis_the_view_scrolls(
     session.close_project()
 
 
-def test_fill_between_slices_stays_in_the_time_point_and_needs_slices(tmp_path, monkeypatch, qtbot):
+def test_fill_between_slices_in_a_volume_time_series_and_between_time_points(tmp_path, monkeypatch, qtbot):
     from unet_studio.app.qt.correct_panel import CorrectPanel
 
     labels = np.zeros((2, 5, 16, 16), np.int32)
@@ -473,14 +473,26 @@ def test_fill_between_slices_stays_in_the_time_point_and_needs_slices(tmp_path, 
     assert (live[1, :, 4:8, 4:8] == 3).all() and not live[0, 1:4].any()
     session.close_project()
 
-    movie = np.zeros((3, 16, 16), np.int32)
-    movie[[0, 2], 4:8, 4:8] = 1
+    # A 2D time series: a cell outlined at time points 0 and 4, moving right, and another
+    # object in the way at time point 2: the time points between get the moving outline.
+    movie = np.zeros((5, 16, 24), np.int32)
+    movie[0, 4:8, 2:6] = movie[4, 4:8, 10:14] = 1
+    movie[2, 0:3, 0:3] = 2
+    movie[2, 6, 8] = 2
     session = _studio(tmp_path / "home2", monkeypatch, movie.shape, "TYX", movie)
     panel = CorrectPanel(session)
     qtbot.addWidget(panel)
-    session.host.view = full_view(movie.shape, (0, 0, 0))
-    with pytest.raises(UserError, match="no slices to fill"):
-        panel.keys.press("interpolate", (0, 5, 5))  # time points are not slices
+    live = session.host.current_labels()
+    session.host.view = full_view(movie.shape, (4, 0, 0))
+    assert panel.keys.press("interpolate", (4, 5, 11)) == \
+        "Filled the time points between the painted time points of object 1."
+    for t in range(1, 4):
+        assert (live[t] == 1).sum() == 16 - (t == 2) and (live[t, 4:8, 2 + 2 * t:6 + 2 * t] > 0).all()
+    assert live[2, 6, 8] == 2 and (live[2, 0:3, 0:3] == 2).all()  # never painted over
+    session.host.undo()
+    live[4] = 0
+    with pytest.raises(UserError, match="on one time point only"):
+        panel.keys.press("interpolate", (0, 5, 3))
     session.close_project()
 
 
