@@ -114,6 +114,7 @@ class FakeHost:
     # Optional extras that NapariHost offers too (panels check with hasattr):
     selected_label_id: int = 1
     click_handler: Callable[[tuple[float, ...]], None] | None = None
+    key_handlers: dict[str, Callable] = field(default_factory=dict)  # napari key name -> handler
     drawn: list[np.ndarray] = field(default_factory=list)  # polygons, (N, ndim) each
     edit_listeners: list[Callable[[LabelEdit, str], None]] = field(default_factory=list)
 
@@ -193,6 +194,19 @@ class FakeHost:
         """Simulate a left click at data coordinates ``coord`` (one float per axis)."""
         if self.click_handler is not None:
             self.click_handler(tuple(float(c) for c in coord))
+
+    def set_key_handler(self, key: str, handler) -> None:
+        if handler is None:
+            self.key_handlers.pop(key, None)
+        else:
+            self.key_handlers[key] = handler
+
+    def press_key(self, key: str, coord) -> None:
+        """Simulate pressing ``key`` (napari's name, e.g. "Shift-S") with the mouse pointer at
+        data coordinates ``coord`` (None: off the labels); an unbound key does nothing."""
+        handler = self.key_handlers.get(key)
+        if handler is not None:
+            handler(None if coord is None else tuple(float(c) for c in coord))
 
     def drawn_regions(self) -> list[np.ndarray]:
         return list(self.drawn)

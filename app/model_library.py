@@ -12,7 +12,6 @@ name or a folder path works too. Listing reads ``config.json`` files only (no to
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
@@ -28,6 +27,7 @@ from unet_studio.app.model_folder import (
     model_info,
     validate_model_folder,
 )
+from unet_studio.app.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ class ModelLibrary:
 
     @property
     def settings_path(self) -> Path:
-        return self.home / "settings.json"
+        return settings_path(self.home)
 
     def list(self) -> list[ModelInfo]:
         """Every readable model: bundled, then user, then project, each sorted by name."""
@@ -185,14 +185,7 @@ class ModelLibrary:
         return "folder"
 
     def _settings(self) -> dict:
-        try:
-            settings = json.loads(self.settings_path.read_text("utf-8"))
-            return settings if isinstance(settings, dict) else {}
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as error:
-            log.warning("ignoring unreadable settings file %s: %s", self.settings_path, error)
-            return {}
+        return read_settings(self.home)
 
 
 def _free_name(root: Path, name: str) -> Path:

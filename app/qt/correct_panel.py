@@ -27,18 +27,20 @@ from unet_studio.app.qt.correct_tools import (
     mark_reviewed_drawn,
     mark_reviewed_view,
 )
-from unet_studio.app.qt.pointer_tools import POINTER_KEYS, PointerTools
+from unet_studio.app.qt.key_map import key_map, keys_help
+from unet_studio.app.qt.pointer_tools import PointerTools
+from unet_studio.app.settings import read_settings, settings_path
 
 TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
                 ("merge", "Merge (click)"), ("split", "Split (seeds)"),
                 ("pick", "Pick label (click)"))  # fmt: skip
-TOOL_KEY_TIPS = {
+TOOL_KEY_TIPS = {  # ({action} stands for its key)
     "add": "Click inside an object the network missed: it is found from the image around "
-           "the click (the whole object, in 3D too). Or press A over it",
-    "delete": "Or press D with the mouse pointer over the object",
-    "merge": "Or press G over one object, then G over the object to join to it",
-    "split": "Or press S over each part of the object, then Shift+S",
-    "pick": "Or press K with the mouse pointer over the object",
+           "the click (the whole object, in 3D too). Or press {add} over it",
+    "delete": "Or press {delete} with the mouse pointer over the object",
+    "merge": "Or press {merge} over one object, then {merge} over the object to join to it",
+    "split": "Or press {seed} over each part of the object, then {split}",
+    "pick": "Or press {pick} with the mouse pointer over the object",
 }
 
 
@@ -49,10 +51,15 @@ class CorrectPanel(CorrectExports, QWidget):
         super().__init__(parent)
         self.session = session
         self.tools = ObjectTools(session)
-        self.keys = PointerTools(self.tools)
+        self.key_of, key_problems = key_map(read_settings(session.library.home))
+        self.shown_keys = {a: k.replace("-", "+") for a, k in self.key_of.items()}  # (in tips)
+        self.tools.keys_help = keys_help(self.key_of)
+        self.keys = PointerTools(self.tools, self.key_of)
         self._shown_points: list[tuple[float, ...]] = []  # picks marked on the canvas
         self._build()
         self._bind_keys()
+        for problem in key_problems:  # (the defaults stand for those)
+            session.host.notify(f"{settings_path(session.library.home)}: {problem}", "warning")
         session.reviewed_changed.connect(self._update_reviewed)
         session.labels_replaced.connect(self._update_reviewed)
         session.project_changed.connect(self._update_project)
@@ -76,7 +83,7 @@ class CorrectPanel(CorrectExports, QWidget):
         self.tool_buttons: dict[str, QPushButton] = {}
         for column, (mode, text) in enumerate(TOOL_BUTTONS):
             button = QPushButton(text, checkable=True)
-            button.setToolTip(TOOL_KEY_TIPS[mode])
+            button.setToolTip(TOOL_KEY_TIPS[mode].format(**self.shown_keys))
             button.toggled.connect(lambda on, m=mode: self._choose_tool(m if on else None))
             self.tool_group.addButton(button)
             self.tool_buttons[mode] = button
@@ -95,13 +102,13 @@ class CorrectPanel(CorrectExports, QWidget):
         for row, buttons in enumerate(rows, start=2):
             for column, button in enumerate(buttons):
                 grid.addWidget(button, row, column)
-        self.fill_button.setToolTip("Fill the holes of every object (H over an object: its "
-                                    "holes only)")
+        self.fill_button.setToolTip(f"Fill the holes of every object ({self.shown_keys['fill']} "
+                                    "over an object: its holes only)")
         self.interpolate_button.setToolTip(
             "Paint an object on a few slices (one label), then click: the slices between are "
             "filled with its outline, morphing from one painted slice to the next; in a 2D "
-            "time series, the time points between those where it is drawn (I over an object "
-            "does the same)")
+            "time series, the time points between those where it is drawn "
+            f"({self.shown_keys['interpolate']} over an object does the same)")
         self.tool_status = QLabel(wordWrap=True)
         grid.addWidget(self.tool_status, 5, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
@@ -118,9 +125,10 @@ class CorrectPanel(CorrectExports, QWidget):
         box = QGroupBox("Reviewed (only these regions become training data)")
         grid = QGridLayout(box)
         self.mark_slice_button = QPushButton("Mark this slice")
-        self.mark_slice_button.setToolTip("Or press R over the canvas")
+        shown = self.shown_keys
+        self.mark_slice_button.setToolTip(f"Or press {shown['review']} over the canvas")
         self.unmark_slice_button = QPushButton("Unmark this slice")
-        self.unmark_slice_button.setToolTip("Or press Shift+R over the canvas")
+        self.unmark_slice_button.setToolTip(f"Or press {shown['unreview']} over the canvas")
         self.draw_button = QPushButton("Draw region")
         self.mark_drawn_button = QPushButton("Mark drawn region")
         self.auto_check = QCheckBox("Mark edited regions automatically", checked=True)
@@ -182,7 +190,7 @@ class CorrectPanel(CorrectExports, QWidget):
         bind = getattr(self.session.host, "set_key_handler", None)
         if bind is None:
             return
-        for key, action in POINTER_KEYS.items():
+        for action, key in self.key_of.items():
             bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
 
     def _host_call(self, name: str):

@@ -20,6 +20,7 @@ from unet_studio.app.click_object import FixedIndexView, add_object_edit, contra
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.object_search import holds_id
+from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
 TOOL_MODES = ("add", "delete", "merge", "split", "pick")
@@ -63,6 +64,7 @@ class ObjectTools:
         self.picked_at: list[tuple[float, ...]] = []  # merge: where they were clicked
         self.seeds: list[tuple[float, ...]] = []  # split: points clicked in one object
         self.split_id = 0
+        self.keys_help = keys_help(DEFAULT_KEYS)  # (the panel's keys, in the status line)
 
     @property
     def host(self):
@@ -102,9 +104,7 @@ class ObjectTools:
             if not self.split_id:
                 return "Click inside the object to split (first seed)."
             return f"Object {self.split_id}: {len(self.seeds)} seeds; click more, then Apply."
-        from unet_studio.app.qt.pointer_tools import KEYS_HELP  # (it imports this module)
-
-        return f"Paint, erase, fill and polygon: napari's layer controls. {KEYS_HELP}"
+        return f"Paint, erase, fill and polygon: napari's layer controls. {self.keys_help}"
 
     def click(self, coord) -> str:
         """Handle a canvas click at ``coord``; returns the new status line."""

@@ -6,25 +6,7 @@ from __future__ import annotations
 from unet_studio.app import corrections
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_tools import ObjectTools, mark_reviewed_view
-
-# Keys of the pointer tools (napari's key names), each acting where the mouse pointer is.
-# None is a key napari's Labels layer binds itself (E P F L M X B Z, digits, - = [ ]):
-# those would win, as the active layer's keys come before the viewer's.
-POINTER_KEYS = {
-    "A": "add",
-    "D": "delete",
-    "G": "merge",
-    "S": "seed",
-    "Shift-S": "split",
-    "H": "fill",
-    "K": "pick",
-    "I": "interpolate",
-    "R": "review",
-    "Shift-R": "unreview",
-}
-KEYS_HELP = ("Keys over an object: A add one the network missed, D delete, G then G merge two, S on each part then "
-             "Shift+S split, H fill its holes, K paint with its label, I fill the slices "
-             "between its painted slices; R marks the slice reviewed (Shift+R unmarks).")
+from unet_studio.app.qt.key_map import DEFAULT_KEYS
 
 
 class PointerTools:
@@ -32,12 +14,13 @@ class PointerTools:
     stays on the mouse, each completed action one undo step (as with the buttons).
 
     Merging takes two presses (the first object, then the one to join it; the merged object
-    keeps the first one's id), splitting a press per part then Shift+S. A pending merge or
+    keeps the first one's id), splitting a press per part then the split key. A pending merge or
     split is dropped by pressing its key over the background, or by choosing a click tool.
     """
 
-    def __init__(self, tools: ObjectTools):
+    def __init__(self, tools: ObjectTools, keys: dict[str, str] | None = None):
         self.tools = tools
+        self.keys = {a: k.replace("-", "+") for a, k in (keys or DEFAULT_KEYS).items()}  # (shown)
         self.merge_from = 0  # merge: the object pressed first
         self.merge_at: tuple[float, ...] | None = None  # and where
         self.seeds: list[tuple[float, ...]] = []  # split: points pressed in one object
@@ -56,7 +39,7 @@ class PointerTools:
         return ([self.merge_at] if self.merge_from and self.merge_at else []) + list(self.seeds)
 
     def press(self, action: str, coord) -> str:
-        """Do ``action`` (a value of :data:`POINTER_KEYS`) with the pointer at ``coord``
+        """Do ``action`` (a key of ``key_map.DEFAULT_KEYS``) with the pointer at ``coord``
         (labels data coordinates; None: not over the labels); returns the status line."""
         if action == "review" or action == "unreview":
             mark_reviewed_view(self.session, reviewed=action == "review")
@@ -99,7 +82,8 @@ class PointerTools:
         stands = self.merge_from and corrections.label_at(labels, self.merge_at) == self.merge_from
         if not stands or self.merge_from == label:
             self.merge_from, self.merge_at = label, coord
-            return f"Merge: object {label} chosen; press G over the object to join to it."
+            return (f"Merge: object {label} chosen; press {self.keys['merge']} over the object "
+                    "to join to it.")
         scope = self.tools.scope([self.merge_at, coord])  # (one time point, or a message)
         first, self.merge_from = self.merge_from, 0
         self.session.apply_edit(scope.lift(corrections.merge_labels_edit(
@@ -113,7 +97,9 @@ class PointerTools:
         if label != self.split_id or not self._same_time_point(coord):  # a new object
             self.seeds, self.split_id = [], label
         self.seeds.append(coord)
-        more = "S on another part" if len(self.seeds) < 2 else "S on more parts, or Shift+S to split"
+        seed, split = self.keys["seed"], self.keys["split"]
+        more = f"{seed} on another part" if len(self.seeds) < 2 else \
+            f"{seed} on more parts, or {split} to split"
         return f"Split object {label}: {len(self.seeds)} seed{'s' * (len(self.seeds) != 1)}; {more}."
 
     def _same_time_point(self, coord) -> bool:
@@ -126,8 +112,8 @@ class PointerTools:
 
     def _split(self, labels) -> str:
         if len(self.seeds) < 2:
-            raise UserError("press S over each part of the object to split (two or more), "
-                            "then Shift+S")
+            raise UserError(f"press {self.keys['seed']} over each part of the object to split "
+                            f"(two or more), then {self.keys['split']}")
         edit = self.tools.split_edit(self.split_id, self.seeds)
         label, parts = self.split_id, len(self.seeds)
         self.seeds, self.split_id = [], 0

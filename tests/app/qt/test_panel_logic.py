@@ -546,3 +546,41 @@ def test_adding_a_missed_object_by_key_and_by_click(tmp_path, monkeypatch, qtbot
     added = session.host.current_labels() == fresh
     assert (added & nucleus).sum() / (added | nucleus).sum() > 0.8
     session.close_project()
+
+
+def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtbot):
+    """settings.json's "keys" moves a tool to another key; napari's own labels keys, taken
+    keys, unknown actions and non-keys are refused with a warning naming the file."""
+    import json
+
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "settings.json").write_text(json.dumps({"keys": {
+        "delete": "q", "add": "shift+a", "fill": "E", "merge": "Q", "explode": "J",
+        "pick": "Ctrl-Shift"}}))  # fmt: skip
+    labels = np.zeros((4, 32, 32), np.int32)
+    labels[:, 4:12, 4:12] = 1
+    labels[:, 14:24, 14:24] = 2
+    session = _studio(home, monkeypatch, labels.shape, "ZYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live = session.host, session.host.current_labels()
+    warnings = [text for level, text in host.notifications if level == "warning"]
+    assert len(warnings) == 4 and all(str(home / "settings.json") in w for w in warnings)
+    assert any("napari's own labels key" in w for w in warnings)
+    assert any('"Q" for merge is taken' in w for w in warnings)
+    assert any('no key action "explode"' in w for w in warnings)
+    assert any('"Ctrl-Shift" for pick is not a key' in w for w in warnings)
+    host.press_key("D", (1, 6, 6))  # D no longer deletes...
+    assert (live == 1).any()
+    host.press_key("Q", (1, 6, 6))  # ...Q does
+    assert not (live == 1).any() and panel.tool_status.text() == "Deleted object 1."
+    host.press_key("G", (0, 20, 20))  # merge stays on G
+    assert panel.tool_status.text().startswith("Merge: object 2 chosen; press G")
+    assert "Q delete" in panel.tools.keys_help and "Shift+A add" in panel.tools.keys_help
+    assert "Shift+A" in panel.tool_buttons["add"].toolTip()
+    assert sorted(host.key_handlers) == sorted(["Q", "Shift-A", "G", "S", "Shift-S", "H", "K",
+                                                "I", "R", "Shift-R"])  # fmt: skip
+    session.close_project()
