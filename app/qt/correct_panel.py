@@ -38,7 +38,8 @@ TOOL_KEY_TIPS = {  # ({action} stands for its key)
     "add": "Click inside an object the network missed: it is found from the image around "
            "the click (the whole object, in 3D too). Or press {add} over it",
     "delete": "Or press {delete} with the mouse pointer over the object",
-    "merge": "Or press {merge} over one object, then {merge} over the object to join to it",
+    "merge": "Or press {merge} over one object, then {merge} over the object to join to it. "
+             "Picks at two time points join two tracks of one cell",
     "split": "Or press {seed} over each part of the object, then {split}",
     "pick": "Or press {pick} with the mouse pointer over the object",
 }

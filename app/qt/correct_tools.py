@@ -22,6 +22,7 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.object_search import holds_id
 from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
+from unet_studio.app.track_edit import join_tracks_edit
 
 TOOL_MODES = ("add", "delete", "merge", "split", "pick")
 
@@ -97,7 +98,8 @@ class ObjectTools:
             return "Click an object to delete it."
         if self.mode == "merge":
             chosen = ", ".join(map(str, self.picked)) or "none yet"
-            return f"Click the objects to merge (chosen: {chosen}), then Apply."
+            return (f"Click the objects to merge (chosen: {chosen}), then Apply; at two time "
+                    "points: their tracks are joined.")
         if self.mode == "pick":
             return "Click an object to paint with its label."
         if self.mode == "split":
@@ -146,6 +148,10 @@ class ObjectTools:
         if self.mode == "merge":
             if len(self.picked) < 2:
                 raise UserError("click at least two objects to merge")
+            if len(set(self.pick_times(self.picked_at))) > 1:  # (two time points: a join)
+                self.session.apply_edit(self.join_edit(self.picked, self.picked_at))
+                self.reset()
+                return self.status()
             scope = self.scope(self.picked_at)
             edit = scope.lift(corrections.merge_labels_edit(scope.labels, self.picked,
                                                             near=scope.coords))  # fmt: skip
@@ -175,6 +181,26 @@ class ObjectTools:
             raise UserError("the pick lies outside the labels")
         inner = [tuple(float(c) for i, c in enumerate(p) if i != axis) for p in coords]
         return EditScope(labels[(slice(None),) * axis + (t,)], inner, axis, t)
+
+    def time_axis(self) -> int | None:
+        """The labels' time axis, or None (no time series)."""
+        image = self.host.current_image()
+        axes = "" if image is None else image.axes.replace("C", "")
+        return axes.index("T") if "T" in axes and len(axes) == self._labels().ndim else None
+
+    def pick_times(self, coords) -> list[int]:
+        """The time points of picks at ``coords`` (none without a time axis)."""
+        axis = self.time_axis()
+        return [] if axis is None else [int(round(float(p[axis]))) for p in coords]
+
+    def join_edit(self, ids, coords) -> LabelEdit:
+        """Merge's picks at two time points: the later object takes the earlier one's id
+        from its time point on (``track_edit``)."""
+        if len(ids) != 2:
+            raise UserError("to join two tracks pick one object before the break and one after "
+                            "it (two picks, at two time points)")  # fmt: skip
+        return join_tracks_edit(self._labels(), self.time_axis(),
+                                list(zip(ids, self.pick_times(coords))))  # fmt: skip
 
     def split_edit(self, label: int, seeds) -> LabelEdit:
         """Splitting ``label`` at ``seeds`` (labels coordinates), as an edit of the labels."""

@@ -387,16 +387,48 @@ def test_object_tools_in_a_time_series_act_on_the_time_point_picked(tmp_path, mo
     host.undo()
     keys.press("seed", (0, 8, 5))  # the same id at another time point: a split starts over
     assert "1 seed" in keys.press("seed", (1, 8, 18))
-    keys.press("merge", (0, 6, 6))
-    with pytest.raises(UserError, match="one time point"):
+    keys.press("merge", (0, 6, 6))  # picks at two time points join tracks: not these two,
+    with pytest.raises(UserError, match="object 1 goes on at time point 1"):  # (both go on)
         keys.press("merge", (1, 24, 21))
     np.testing.assert_array_equal(live, before)
-    panel.tool_buttons["merge"].click()  # picks at two time points: refused, nothing changes
+    panel.tool_buttons["merge"].click()  # the same by clicks
     panel.tools.click((0, 6, 6))
     panel.tools.click((1, 24, 21))
-    with pytest.raises(UserError, match="one time point"):
+    with pytest.raises(UserError, match="goes on at time point 1"):
         panel.tools.apply()
     np.testing.assert_array_equal(live, before)
+    session.close_project()
+
+
+def test_picks_at_two_time_points_join_a_broken_track(tmp_path, monkeypatch, qtbot):
+    """A cell is id 1 up to time point 1 and id 7 from time point 2 on (the linking lost it):
+    G over it before the break, G over it after: one track, one undo step; by clicks too."""
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    movie = np.zeros((4, 20, 40), np.int32)
+    for t in range(4):
+        movie[t, 5:10, 2 + 6 * t:7 + 6 * t] = 1 if t < 2 else 7
+    movie[:, 14:18, 30:34] = 3  # another cell, all along
+    session = _studio(tmp_path / "home", monkeypatch, movie.shape, "TYX", movie)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live, keys = session.host, session.host.current_labels(), panel.keys
+    before = live.copy()
+    keys.press("merge", (3, 7, 21))  # after the break first: the order does not matter
+    assert keys.press("merge", (1, 7, 9)) == "Joined track 7 to 1."
+    assert set(np.unique(live)) == {0, 1, 3} and (live[before == 7] == 1).all()
+    assert len(host.undo_stack) == 1
+    host.undo()
+    np.testing.assert_array_equal(live, before)
+    panel.tool_buttons["merge"].click()
+    assert "tracks are joined" in panel.tool_status.text()
+    panel.tools.click((0, 7, 4))
+    panel.tools.click((2, 7, 15))
+    panel.tools.apply()
+    assert (live[before == 7] == 1).all()
+    keys.press("merge", (0, 7, 4))  # one track now: the second G picks it anew
+    assert keys.press("merge", (3, 7, 21)).startswith("Merge: object 1 chosen")
+    assert len(host.undo_stack) == 1
     session.close_project()
 
 
