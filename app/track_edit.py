@@ -1,4 +1,4 @@
-"""Joining two tracks of a time series: a cell whose id changes from one time point to the
+"""Joining two tracks of a time series, or cutting one in two: a cell whose id changes from one time point to the
 next (the linking lost it: it moved too far, or was missed for longer than a time point)
 takes one id again.
 
@@ -6,6 +6,8 @@ The user picks the object before the break and the object after it (merge's pick
 time points, anywhere along either track); the later id is replaced by the earlier one at
 every time point after the earlier pick, so "Show tracks" and the measurements follow one
 cell. Refused where both ids are at one time point (two cells would share an id there).
+Cutting is the converse: from the time point picked on, the object gets a fresh id (the
+linking carried a track on to another cell).
 """
 
 from __future__ import annotations
@@ -39,9 +41,31 @@ def join_tracks_edit(labels, axis: int, picks: list[tuple[int, int]]) -> LabelEd
             olds.append(plane[found])
     if not indices:
         return empty_edit(labels.ndim, labels.dtype, description)
+    return _edit(indices, olds, early_id, labels, description)
+
+
+
+def cut_track_edit(labels, axis: int, label: int, t: int, new_id: int) -> LabelEdit:
+    """The edit giving ``label`` the id ``new_id`` at time point ``t`` and every later one:
+    a track that the linking carried on to another cell (crowded cells moving far) is cut
+    there, each part its own track."""
+    description = f"cut track {label} at time point {t}"
+    indices, olds = [], []
+    for time in range(t, labels.shape[axis]):
+        plane = np.asarray(labels[(slice(None),) * axis + (time,)])
+        found = np.nonzero(plane == label)
+        if found[0].size:
+            indices.append((*found[:axis], np.full(found[0].size, time, np.int64), *found[axis:]))
+            olds.append(plane[found])
+    if not indices:
+        return empty_edit(labels.ndim, labels.dtype, description)
+    return _edit(indices, olds, new_id, labels, description)
+
+
+def _edit(indices, olds, new_id: int, labels, description: str) -> LabelEdit:
+    """One edit from the (indices, old values) found time point by time point."""
     joined = tuple(np.concatenate([index[a] for index in indices]).astype(np.int64)
                    for a in range(labels.ndim))  # fmt: skip
     old_values = np.concatenate(olds)
-    new_values = np.full(old_values.shape, early_id, dtype=labels.dtype)
+    new_values = np.full(old_values.shape, new_id, dtype=labels.dtype)
     return LabelEdit(joined, old_values, new_values, description)
-

@@ -22,7 +22,7 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.object_search import holds_id
 from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
-from unet_studio.app.track_edit import join_tracks_edit
+from unet_studio.app.track_edit import cut_track_edit, join_tracks_edit
 
 TOOL_MODES = ("add", "delete", "merge", "split", "pick")
 
@@ -201,6 +201,22 @@ class ObjectTools:
                             "it (two picks, at two time points)")  # fmt: skip
         return join_tracks_edit(self._labels(), self.time_axis(),
                                 list(zip(ids, self.pick_times(coords))))  # fmt: skip
+
+    def cut_track(self, label: int, coord) -> tuple[int, int]:
+        """Give ``label`` a fresh id from ``coord``'s time point on (``track_edit``); returns
+        (the new id, the time point)."""
+        axis = self.time_axis()
+        if axis is None:
+            raise UserError("cutting a track needs a time series: these labels have no T axis")
+        labels, t = self._labels(), self.pick_times([coord])[0]
+        # (the time point before first: where a track that goes on is found at once)
+        if not any(holds_id(labels[(slice(None),) * axis + (before,)], label)
+                   for before in range(t - 1, -1, -1)):  # fmt: skip
+            raise UserError(f"object {label} starts at time point {t}: there is no track "
+                            "before it to cut from")  # fmt: skip
+        new_id = corrections.next_label_id(labels)
+        self.session.apply_edit(cut_track_edit(labels, axis, label, t, new_id))
+        return new_id, t
 
     def split_edit(self, label: int, seeds) -> LabelEdit:
         """Splitting ``label`` at ``seeds`` (labels coordinates), as an edit of the labels."""

@@ -18,6 +18,7 @@ DEFAULT_KEYS = {
     "fill": "H",
     "pick": "K",
     "interpolate": "I",
+    "cut": "C",
     "review": "R",
     "unreview": "Shift-R",
 }
@@ -72,5 +73,6 @@ def keys_help(keys: dict[str, str]) -> str:
     return (f"Keys over an object: {k['add']} add one the network missed, {k['delete']} delete, "
             f"{k['merge']} then {k['merge']} merge two, {k['seed']} on each part then "
             f"{k['split']} split, {k['fill']} fill its holes, {k['pick']} paint with its label, "
-            f"{k['interpolate']} fill the slices between its painted slices; {k['review']} marks "
-            f"the slice reviewed ({k['unreview']} unmarks).")  # fmt: skip
+            f"{k['interpolate']} fill the slices between its painted slices, {k['cut']} cut its "
+            f"track (a time series); {k['review']} marks the slice reviewed ({k['unreview']} "
+            "unmarks).")  # fmt: skip

@@ -52,7 +52,7 @@ class PointerTools:
             return self.message
         handlers = {"add": self._add, "delete": self._delete, "merge": self._merge, "seed": self._seed,
                     "fill": self._fill, "pick": self._pick,
-                    "interpolate": self._interpolate}  # fmt: skip
+                    "interpolate": self._interpolate, "cut": self._cut}  # fmt: skip
         if action not in handlers:
             raise ValueError(f"unknown pointer action {action!r}")
         if coord is None:
@@ -144,6 +144,12 @@ class PointerTools:
         if label == 0:
             raise UserError("no object under the pointer to interpolate")
         return self.tools.apply_interpolation(label, *self.tools.interpolate_edit(label, coord))
+
+    def _cut(self, labels, label, coord) -> str:
+        if label == 0:
+            raise UserError("no object under the pointer whose track to cut")
+        new_id, t = self.tools.cut_track(label, coord)
+        return f"Track {label} cut: from time point {t} on it is {new_id}."
 
     def _pick(self, labels, label, _coord) -> str:
         self.tools.pick_label(label)  # (a UserError over the background)

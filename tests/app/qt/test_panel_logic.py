@@ -429,6 +429,14 @@ def test_picks_at_two_time_points_join_a_broken_track(tmp_path, monkeypatch, qtb
     keys.press("merge", (0, 7, 4))  # one track now: the second G picks it anew
     assert keys.press("merge", (3, 7, 21)).startswith("Merge: object 1 chosen")
     assert len(host.undo_stack) == 1
+    # C cuts it again where it was joined: from time point 2 on a new id.
+    assert keys.press("cut", (2, 7, 15)) == "Track 1 cut: from time point 2 on it is 4."
+    np.testing.assert_array_equal(live[:2], before[:2])
+    assert (live[2:][before[2:] == 7] == 4).all() and (live[before == 3] == 3).all()
+    with pytest.raises(UserError, match="starts at time point 2"):
+        keys.press("cut", (2, 7, 15))
+    with pytest.raises(UserError, match="no object under the pointer"):
+        keys.press("cut", (2, 0, 0))
     session.close_project()
 
 
@@ -614,5 +622,5 @@ def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtb
     assert "Q delete" in panel.tools.keys_help and "Shift+A add" in panel.tools.keys_help
     assert "Shift+A" in panel.tool_buttons["add"].toolTip()
     assert sorted(host.key_handlers) == sorted(["Q", "Shift-A", "G", "S", "Shift-S", "H", "K",
-                                                "I", "R", "Shift-R"])  # fmt: skip
+                                                "I", "C", "R", "Shift-R"])  # fmt: skip
     session.close_project()
