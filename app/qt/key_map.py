@@ -18,7 +18,7 @@ DEFAULT_KEYS = {
     "fill": "H",
     "pick": "K",
     "interpolate": "I",
-    "cut": "C",
+    "cut": "U",  # (unlink; C is the image layer's auto-contrast)
     "review": "R",
     "unreview": "Shift-R",
 }

@@ -622,5 +622,5 @@ def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtb
     assert "Q delete" in panel.tools.keys_help and "Shift+A add" in panel.tools.keys_help
     assert "Shift+A" in panel.tool_buttons["add"].toolTip()
     assert sorted(host.key_handlers) == sorted(["Q", "Shift-A", "G", "S", "Shift-S", "H", "K",
-                                                "I", "C", "R", "Shift-R"])  # fmt: skip
+                                                "I", "U", "R", "Shift-R"])  # fmt: skip
     session.close_project()
