@@ -1,9 +1,10 @@
 """Which key does which pointer tool (``pointer_tools``): the defaults, changed by the user
 in ``settings.json`` under ``"keys"``, e.g. ``{"keys": {"delete": "Q", "add": "Shift-A"}}``
 (an action name, then a key as napari names them: a letter or digit, with ``Shift-``,
-``Control-`` or ``Alt-`` before it; ``+`` works too). A key napari's Labels layer binds
-itself (E P F L M X B Z, digits, - = [ ]) is refused: the active layer's keys come before
-the viewer's, so it would never reach the tool. Problems are reported, and the default kept.
+``Control-`` or ``Alt-`` before it; ``+`` works too). A key napari's Labels or Image layer
+binds itself (E P F L M X B Z, C O Y, digits, - = [ ]) is refused: the active layer's keys
+come before the viewer's, so it would never reach the tool. Problems are reported, and the
+default kept.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ DEFAULT_KEYS = {
     "review": "R",
     "unreview": "Shift-R",
 }
-NAPARI_LABEL_KEYS = set("EPFLMXBZ0123456789-=[]")
+# Keys napari's Labels and Image layers bind themselves (the active layer's keys come first).
+NAPARI_LAYER_KEYS = set("EPFLMXBZCOY0123456789-=[]")
 MODIFIERS = {"shift": "Shift", "control": "Control", "ctrl": "Control", "alt": "Alt"}
 
 
@@ -41,8 +43,8 @@ def key_map(settings: dict) -> tuple[dict[str, str], list[str]]:
         if key is None:
             problems.append(f'"{text}" for {action} is not a key (a letter or digit, maybe '
                             'with Shift-, Control- or Alt-)')  # fmt: skip
-        elif key in NAPARI_LABEL_KEYS:
-            problems.append(f'"{key}" for {action} is napari\'s own labels key')
+        elif key in NAPARI_LAYER_KEYS:
+            problems.append(f'"{key}" for {action} is napari\'s own key for labels or images')
         elif key in (k for a, k in keys.items() if a != action):
             problems.append(f'"{key}" for {action} is taken already')
         else:

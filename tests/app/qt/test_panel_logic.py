@@ -609,7 +609,7 @@ def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtb
     host, live = session.host, session.host.current_labels()
     warnings = [text for level, text in host.notifications if level == "warning"]
     assert len(warnings) == 4 and all(str(home / "settings.json") in w for w in warnings)
-    assert any("napari's own labels key" in w for w in warnings)
+    assert any("napari's own key for labels or images" in w for w in warnings)
     assert any('"Q" for merge is taken' in w for w in warnings)
     assert any('no key action "explode"' in w for w in warnings)
     assert any('"Ctrl-Shift" for pick is not a key' in w for w in warnings)
