@@ -115,6 +115,7 @@ class FakeHost:
     selected_label_id: int = 1
     click_handler: Callable[[tuple[float, ...]], None] | None = None
     key_handlers: dict[str, Callable] = field(default_factory=dict)  # napari key name -> handler
+    ray: np.ndarray | None = None  # the 3D rendering's view ray under the pointer (voxels)
     drawn: list[np.ndarray] = field(default_factory=list)  # polygons, (N, ndim) each
     edit_listeners: list[Callable[[LabelEdit, str], None]] = field(default_factory=list)
 
@@ -207,6 +208,9 @@ class FakeHost:
         handler = self.key_handlers.get(key)
         if handler is not None:
             handler(None if coord is None else tuple(float(c) for c in coord))
+
+    def pointer_ray(self) -> np.ndarray | None:
+        return self.ray
 
     def drawn_regions(self) -> list[np.ndarray]:
         return list(self.drawn)

@@ -12,7 +12,7 @@ import numpy as np
 from napari.layers import Shapes
 from napari.utils import Colormap
 
-from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordinate
+from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordinate, ray_voxels
 from unet_studio.plugins.napari_progress import ProgressBar, SilentProgress, software_opengl
 
 log = logging.getLogger(__name__)
@@ -201,6 +201,17 @@ class CanvasTools:
         if coord is None or not all(-0.5 <= c < n - 0.5 for c, n in zip(coord, layer.data.shape)):
             return None
         return coord
+
+    def pointer_ray(self) -> np.ndarray | None:
+        """In the 3D rendering, the labels voxels along the view ray under the mouse pointer,
+        nearest the camera first ((N, ndim) indices); None in a 2D view or off the data."""
+        layer = self.labels_layer()
+        viewer = self.viewer
+        displayed = tuple(viewer.dims.displayed)
+        if layer is None or len(displayed) != 3 or layer.ndim < 3:
+            return None
+        view = viewer.scene.camera.calculate_nd_view_direction(viewer.dims.ndim, displayed)
+        return ray_voxels(layer, viewer.cursor.position, view, displayed)
 
     # ---- picks of an unfinished merge or split ---------------------------------------------
     def show_tool_points(self, points: list[tuple[float, ...]]) -> None:

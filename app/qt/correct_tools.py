@@ -25,6 +25,7 @@ from unet_studio.app.slice_interpolation import interpolate_slices_edit
 from unet_studio.app.track_edit import cut_track_edit, join_tracks_edit
 
 TOOL_MODES = ("add", "delete", "merge", "split", "pick")
+MAX_RAY_VOXELS = 4096  # voxels of a view ray read for the 3D rendering's add
 
 @dataclass
 class EditScope:
@@ -236,15 +237,18 @@ class ObjectTools:
             data = image.data if scope.axis is None else image.data[scope.index]
         return data, self._sampling(scope)
 
-    def add_object(self, coord) -> int:
+    def add_object(self, coord, ray=None) -> int:
         """Add the object the network missed under ``coord`` (see ``click_object``), with a
         fresh id, or in a time series the id it has at the time point before or after;
-        returns the id."""
+        returns the id. In the 3D rendering ``ray`` (the voxels along the view ray, nearest
+        first) gives the point: the brightest voxel the ray meets before any object, what
+        the rendering shows there."""
         view = view_in_labels(self.session)
         if view is not None and len(view[1]) >= 3:
-            # (a ray through the rendering meets no voxel of an object not labelled yet)
-            raise UserError("add a missed object from a 2D view: it is found in 3D from "
-                            "there")  # fmt: skip
+            if ray is None or not len(ray):
+                raise UserError("in the 3D rendering press the add key over the object (or "
+                                "click it in a 2D view)")  # fmt: skip
+            coord = self._brightest_on_ray(ray)
         scope = self.scope([coord])
         point = tuple(int(round(c)) for c in scope.coords[0])
         image = self._scope_image(scope, point)
@@ -258,6 +262,22 @@ class ObjectTools:
                              np.full_like(edit.new_values, label), f"add object {label}")
         self.session.apply_edit(edit)
         return label
+
+    def _brightest_on_ray(self, ray) -> tuple[int, ...]:
+        """The brightest voxel along ``ray`` (labels indices, nearest the camera first) up to
+        the first labelled one (beyond it the ray is hidden)."""
+        ray = np.asarray(ray)[:MAX_RAY_VOXELS]
+        labels = self._labels()
+        hit = np.flatnonzero([labels[tuple(v)] != 0 for v in ray])
+        ray = ray[: hit[0]] if hit.size else ray
+        if not len(ray):
+            raise UserError("the pointer is on an object already")
+        scope = self.scope([ray[0]])
+        point = tuple(int(c) for c in scope.coords[0])
+        image = self._scope_image(scope, point)
+        inner = ray if scope.axis is None else np.delete(ray, scope.axis, axis=1)
+        values = [float(image[tuple(slice(c, c + 1) for c in v)].ravel()[0]) for v in inner]
+        return tuple(int(c) for c in ray[int(np.argmax(values))])
 
     def _id_over_time(self, scope: EditScope, edit: LabelEdit) -> int | None:
         """In a time series, the id of the object that the added one (``edit``, of the whole

@@ -62,7 +62,8 @@ class PointerTools:
         return self.message
 
     def _add(self, labels, label, coord) -> str:
-        added = self.tools.add_object(coord)  # (a UserError over an object)
+        ray = getattr(self.session.host, "pointer_ray", lambda: None)()  # (3D rendering)
+        added = self.tools.add_object(coord, ray=ray)  # (a UserError over an object)
         return f"Added object {added}."
 
     def _delete(self, labels, label, coord) -> str:

@@ -264,3 +264,37 @@ def test_painting_two_slices_then_i_fills_the_slices_between(studio3d, qtbot, sa
     _assert_undo_redo_exact(layer, painted, filled)
     qtbot.waitUntil(lambda: session.reviewed.changed[6, 42, 18])
     np.testing.assert_array_equal(saved_labels(session), filled)
+
+
+def test_a_in_the_3d_rendering_adds_the_missed_nucleus_seen_under_the_pointer(studio3d, qtbot):
+    """Cube 4 missed by the network (bright in the image, not in the labels): A with the
+    pointer on it in the 3D rendering adds it (the brightest voxel along the view ray),
+    found in 3D, as one undo step."""
+    from qtpy.QtCore import QPoint, Qt
+    from qtpy.QtTest import QTest
+
+    viewer, session = studio3d
+    panel = _panel(session, qtbot)
+    reference = _volume()
+    image = np.where(reference > 0, 1000, 100).astype(np.uint16)
+    image += np.random.default_rng(0).integers(0, 50, image.shape, dtype=np.uint16)
+    viewer.layers["volume"].data = image
+    session.show_labels(np.where(reference == 4, 0, reference))
+    layer = session.host.labels_layer()
+    before = layer.data.copy()
+    viewer.scene.camera.angles = LOOK_DOWN
+    viewer.scene.camera.center = (10 * SCALE[0], 32 * SCALE[1], 40 * SCALE[2])  # cube 4
+    canvas = viewer.window._qt_viewer.canvas.native
+    qtbot.wait(10)
+    moved = viewer.cursor.position
+    QTest.mouseMove(canvas, canvas.rect().center() + QPoint(1, 1))
+    QTest.mouseMove(canvas, canvas.rect().center())
+    qtbot.waitUntil(lambda: viewer.cursor.position != moved)
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key.Key_A)
+    qtbot.wait(5)
+    added = layer.data == 4  # (a fresh id: one above the largest, 3)
+    assert panel.tool_status.text() == "Added object 4."
+    truth = reference == 4
+    assert (added & truth).sum() / (added | truth).sum() > 0.8
+    _assert_undo_redo_exact(layer, before, np.where(added, 4, before))

@@ -572,7 +572,7 @@ def test_adding_a_missed_object_by_key_and_by_click(tmp_path, monkeypatch, qtbot
     fresh = int(reference.max()) + 1
     assert panel.keys.press("add", (1, *centre)) == f"Added object {fresh}."
     host.view = ViewState((1, 0, 0), (0, 1, 2), (slice(0, 2), slice(0, 128), slice(0, 128)))
-    with pytest.raises(UserError, match="from a 2D view"):  # (the 3D rendering)
+    with pytest.raises(UserError, match="in the 3D rendering press"):  # (no view ray here)
         panel.keys.press("add", (0, *centre))
     session.close_project()
 
@@ -623,4 +623,35 @@ def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtb
     assert "Shift+A" in panel.tool_buttons["add"].toolTip()
     assert sorted(host.key_handlers) == sorted(["Q", "Shift-A", "G", "S", "Shift-S", "H", "K",
                                                 "I", "U", "R", "Shift-R"])  # fmt: skip
+    session.close_project()
+
+
+def test_adding_a_missed_nucleus_in_the_3d_rendering_takes_the_brightest_voxel_on_the_ray(
+        tmp_path, monkeypatch, qtbot):  # fmt: skip
+    """A over a missed nucleus in the 3D rendering: the view ray's brightest voxel before
+    any object (what the rendering shows) is where the nucleus is found, in 3D."""
+    from pathlib import Path
+
+    import tifffile
+    from scipy import ndimage as ndi
+
+    from unet_studio.app.host import ViewState
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    data = Path(__file__).resolve().parents[2] / "data"
+    image = tifffile.imread(data / "gui_nuclei3d_img.tif")
+    reference = tifffile.imread(data / "gui_nuclei3d_labels.tif").astype(np.int32)
+    nucleus = reference == 7
+    missed = np.where(nucleus, 0, reference)
+    session = _studio(tmp_path / "home", monkeypatch, image, "ZYX", missed)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live = session.host, session.host.current_labels()
+    host.view = ViewState((6, 0, 0), (0, 1, 2), tuple(slice(0, n) for n in image.shape))
+    _, y, x = (int(c) for c in ndi.center_of_mass(nucleus))
+    host.ray = np.array([(z, y, x) for z in range(image.shape[0] - 1, -1, -1)])  # looking down
+    fresh = int(reference.max()) + 1
+    assert panel.keys.press("add", (11, y, x)) == f"Added object {fresh}."
+    added = live == fresh
+    assert (added & nucleus).sum() / (added | nucleus).sum() > 0.75
     session.close_project()
