@@ -17,12 +17,12 @@ IoU >= 0.5 and >= 0.75, milliseconds per click. ``--write`` puts the table into
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import tifffile
+from results_file import write_result
 from scipy import ndimage as ndi
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,12 +110,8 @@ def main() -> None:
                         f"| {found['ms']:.1f} |")
             print(rows[-1], flush=True)
     if args.write:
-        command = "python benchmarks/bench_click_object.py " + " ".join(sys.argv[1:])
-        text = ("## Adding a missed object with one click\n\n"
-                f"Command: `{command}`\n\n" + "\n".join(header + rows) + "\n")
-        out = ROOT / "benchmarks/results/click_object.md"
-        out.write_text(text, "utf-8")
-        print(f"written to {out}")
+        write_result("click_object", "Adding a missed object with one click",
+                     "\n".join(header + rows))
 
 
 if __name__ == "__main__":

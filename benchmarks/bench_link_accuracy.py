@@ -23,11 +23,11 @@ and without gap closing (``close_gaps``), and the share of all wrong ids.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 import tifffile
+from results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 FRAMES = {"HeLa H2B-GFP frame 3 (183 nuclei)": ("ctc_Fluo-N2DL-HeLa_02_5t_errseg.tif", 3),
@@ -179,14 +179,10 @@ def main() -> None:
                             f"| {100 * closed[1]:.1f} % | {100 * open_[1]:.1f} % |")
             print(gap_rows[-1], flush=True)
     if args.write:
-        command = "python benchmarks/bench_link_accuracy.py " + " ".join(sys.argv[1:])
-        text = ("## Ids over time: right and wrong links with known motion\n\n"
-                f"Command: `{command}`\n\n" + "\n".join(header + rows) + "\n\n"
-                "Objects missed at one time point (a tenth of them, taken away from the middle "
-                "of three time points):\n\n" + "\n".join(gap_header + gap_rows) + "\n")
-        out = ROOT / "benchmarks/results/link_accuracy.md"
-        out.write_text(text, "utf-8")
-        print(f"written to {out}")
+        gaps = ("Objects missed at one time point (a tenth of them, taken away from the middle "
+                "of three time points):\n\n" + "\n".join(gap_header + gap_rows))
+        write_result("link_accuracy", "Ids over time: right and wrong links with known motion",
+                     "\n".join(header + rows) + "\n\n" + gaps)
 
 
 if __name__ == "__main__":

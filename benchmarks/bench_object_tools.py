@@ -13,12 +13,12 @@ nuclei near the middle, the search of the whole array against the search around 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import tifffile
+from results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -87,12 +87,8 @@ def main() -> None:
             for name in exact]  # fmt: skip
     print("\n".join(header + rows))
     if args.write:
-        command = "python benchmarks/bench_object_tools.py " + " ".join(sys.argv[1:])
-        text = ("## Object tools on a big stack\n\n"
-                f"Command: `{command}`\n\n" + "\n".join(header + rows) + "\n")
-        out = ROOT / "benchmarks/results/object_tools.md"
-        out.write_text(text, "utf-8")
-        print(f"written to {out}")
+        write_result("object_tools", "Object tools on a big stack",
+                     "\n".join(header + rows))
 
 
 if __name__ == "__main__":

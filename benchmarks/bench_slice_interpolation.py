@@ -24,12 +24,12 @@ Also the milliseconds per filled slice. ``--write`` puts the table into
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import tifffile
+from results_file import write_result
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = {"cells3d nuclei (confocal), 60 x 256 x 256": ("cells3d_nuclei3d_labels.tif", 0),
@@ -122,12 +122,8 @@ def main() -> None:
                         f"| {found['ms']:.2f} |")
             print(rows[-1], flush=True)
     if args.write:
-        command = "python benchmarks/bench_slice_interpolation.py " + " ".join(sys.argv[1:])
-        text = ("## Drawing 3D objects on a few slices: Fill between slices\n\n"
-                f"Command: `{command}`\n\n" + "\n".join(header + rows) + "\n")
-        out = ROOT / "benchmarks/results/slice_interpolation.md"
-        out.write_text(text, "utf-8")
-        print(f"written to {out}")
+        write_result("slice_interpolation", "Drawing 3D objects on a few slices: Fill between slices",
+                     "\n".join(header + rows))
 
 
 if __name__ == "__main__":

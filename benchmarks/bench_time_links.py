@@ -16,12 +16,12 @@ distance to the nearest centroid of the frame before over the median object diam
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import tifffile
+from results_file import write_result
 from scipy import ndimage as ndi
 from skimage.segmentation import relabel_sequential
 
@@ -90,12 +90,8 @@ def main() -> None:
                     f"| {found['moved']:.2f} |")
         print(rows[-1], flush=True)
     if args.write:
-        command = "python benchmarks/bench_time_links.py " + " ".join(sys.argv[1:])
-        text = ("## Ids over time: linking time points by overlap and position\n\n"
-                f"Command: `{command}`\n\n" + "\n".join(header + rows) + "\n")
-        out = ROOT / "benchmarks/results/time_links.md"
-        out.write_text(text, "utf-8")
-        print(f"written to {out}")
+        write_result("time_links", "Ids over time: linking time points by overlap and position",
+                     "\n".join(header + rows))
 
 
 if __name__ == "__main__":
