@@ -116,6 +116,7 @@ class FakeHost:
     click_handler: Callable[[tuple[float, ...]], None] | None = None
     key_handlers: dict[str, Callable] = field(default_factory=dict)  # napari key name -> handler
     ray: np.ndarray | None = None  # the 3D rendering's view ray under the pointer (voxels)
+    centered: tuple[float, ...] | None = None  # where center_on brought the view
     drawn: list[np.ndarray] = field(default_factory=list)  # polygons, (N, ndim) each
     edit_listeners: list[Callable[[LabelEdit, str], None]] = field(default_factory=list)
 
@@ -211,6 +212,9 @@ class FakeHost:
 
     def pointer_ray(self) -> np.ndarray | None:
         return self.ray
+
+    def center_on(self, coord) -> None:
+        self.centered = tuple(float(c) for c in coord)
 
     def drawn_regions(self) -> list[np.ndarray]:
         return list(self.drawn)

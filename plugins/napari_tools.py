@@ -213,6 +213,20 @@ class CanvasTools:
         view = viewer.scene.camera.calculate_nd_view_direction(viewer.dims.ndim, displayed)
         return ray_voxels(layer, viewer.cursor.position, view, displayed)
 
+    def center_on(self, coord) -> None:
+        """Bring labels data coordinate ``coord`` into view: each hidden axis's slider at
+        its index, the camera centred on it (the zoom kept)."""
+        layer = self.labels_layer()
+        if layer is None:
+            return
+        viewer = self.viewer
+        world = np.asarray(layer.data_to_world(np.asarray(coord, float)), float)
+        offset = viewer.dims.ndim - len(world)  # (a layer's axes are the last world axes)
+        for axis, value in enumerate(world):
+            viewer.dims.set_point(offset + axis, float(value))
+        point = viewer.dims.point
+        viewer.scene.camera.center = tuple(point[d] for d in viewer.dims.displayed)
+
     # ---- picks of an unfinished merge or split ---------------------------------------------
     def show_tool_points(self, points: list[tuple[float, ...]]) -> None:
         """Mark ``points`` (labels data coordinates: the objects picked for a merge, the seeds

@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_exports import CorrectExports
+from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tools import (
     ObjectTools,
     mark_reviewed_drawn,
@@ -45,7 +46,7 @@ TOOL_KEY_TIPS = {  # ({action} stands for its key)
 }
 
 
-class CorrectPanel(CorrectExports, QWidget):
+class CorrectPanel(CorrectReview, CorrectExports, QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -72,6 +73,7 @@ class CorrectPanel(CorrectExports, QWidget):
     def _build(self) -> None:
         layout = QVBoxLayout(self)
         layout.addWidget(self._build_tools())
+        layout.addWidget(self._build_find())
         layout.addWidget(self._build_review())
         layout.addWidget(self._build_project())
         layout.addStretch(1)

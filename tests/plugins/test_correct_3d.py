@@ -298,3 +298,21 @@ def test_a_in_the_3d_rendering_adds_the_missed_nucleus_seen_under_the_pointer(st
     truth = reference == 4
     assert (added & truth).sum() / (added | truth).sum() > 0.8
     _assert_undo_redo_exact(layer, before, np.where(added, 4, before))
+
+
+def test_find_objects_to_check_brings_each_into_view(studio3d, qtbot):
+    """Next, in the 2D view of the volume: the smallest object's plane on the Z slider and
+    its centre in the middle of the canvas, its label picked for the brush."""
+    viewer, session = studio3d
+    panel = _panel(session, qtbot)
+    viewer.dims.ndisplay = 2
+    panel.find_button.click()
+    qtbot.waitUntil(lambda: panel.find_queue is not None and panel.find_worker is None)
+    layer = session.host.labels_layer()
+    sizes = {i: int((layer.data == i).sum()) for i in (1, 2, 3, 4)}
+    smallest = min(sizes, key=sizes.get)
+    centre = np.argwhere(layer.data == smallest).mean(axis=0)
+    assert layer.selected_label == smallest
+    assert viewer.dims.current_step[0] == round(centre[0])
+    np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre[1:] * SCALE[1:], atol=0.5)
+    assert f"Object {smallest}:" in panel.find_label.text()

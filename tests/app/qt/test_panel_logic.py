@@ -655,3 +655,50 @@ def test_adding_a_missed_nucleus_in_the_3d_rendering_takes_the_brightest_voxel_o
     added = live == fresh
     assert (added & nucleus).sum() / (added | nucleus).sum() > 0.75
     session.close_project()
+
+
+def test_find_objects_to_check_goes_through_them_in_order(tmp_path, monkeypatch, qtbot):
+    """Next measures the objects (in a worker), then brings the smallest into view with its
+    label picked; Next and Previous step on; a deleted object is skipped; another order
+    starts over; new labels are measured again."""
+    from unet_studio.app import corrections
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    labels = np.zeros((2, 40, 40), np.int32)  # a time series of two frames
+    labels[0, 2:4, 2:4] = 5  # 4 px
+    labels[0, 10:20, 10:20] = 6  # 100 px
+    labels[1, 30:32, 30:33] = 7  # 6 px
+    labels[1, 5:8, 5:25] = 8  # 60 px (a full box, as 5, 6 and 7)
+    labels[1, 20:30, 5:15] = 9
+    labels[1, 21:30, 6:15] = 0  # 9: an L of 19 px in a 10x10 box, the least compact
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "TYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host = session.host
+    worker = panel.find_step(True)
+    assert worker is not None
+    qtbot.waitUntil(lambda: panel.find_queue is not None and panel.find_worker is None)
+    assert host.centered == (0.0, 2.5, 2.5) and host.selected_label() == 5
+    assert panel.find_label.text() == "Object 5 at time point 0: 4 px, 1st of 5 (smallest first)."
+    panel.find_button.click()
+    assert host.selected_label() == 7 and host.centered[0] == 1.0
+    panel.find_order.setCurrentText("least compact")  # the L first, starting over
+    panel.find_button.click()
+    assert host.selected_label() == 9
+    session.apply_edit(corrections.delete_object_edit(host.current_labels(), 9))
+    panel.find_order.setCurrentText("smallest")
+    panel.find_button.click()
+    panel.find_button.click()
+    panel.find_button.click()  # 5, 7, then 9 (19 px): deleted, so 8
+    assert host.selected_label() == 8
+    panel.find_previous_button.click()
+    assert host.selected_label() == 7
+    panel.find_order.setCurrentText("largest")
+    panel.find_button.click()
+    assert host.selected_label() == 6
+    for _ in range(4):
+        panel.find_button.click()
+    assert panel.find_label.text() == "That was the last of 5 objects."
+    session.show_labels(np.zeros_like(labels))  # new labels: measured anew
+    assert panel.find_queue is None
+    session.close_project()
