@@ -194,7 +194,10 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         if bind is None:
             return
         for action, key in self.key_of.items():
-            bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
+            if action in ("next", "previous"):  # (Find objects to check: no pointer needed)
+                bind(key, lambda _coord, a=action: self._run(lambda: self.find_step(a == "next")))
+            else:
+                bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
 
     def _host_call(self, name: str):
         def call():

@@ -2,7 +2,8 @@
 to be wrong (``app.object_review``), brought into view one after another with Next and
 Previous. The objects are measured once, in a worker thread, when Next is first pressed
 (and again after new labels); each one shown gets its label picked for the brush. A mixin
-of :class:`CorrectPanel`, which provides ``session``, ``tools`` and ``_start``."""
+of :class:`CorrectPanel`, which provides ``session``, ``tools``, ``shown_keys`` and
+``_start``."""
 
 from __future__ import annotations
 
@@ -23,9 +24,11 @@ class CorrectReview:
             self.find_order.addItem(name)
             self.find_order.setItemData(self.find_order.count() - 1, tip, 3)  # (ToolTipRole)
         self.find_previous_button = QPushButton("Previous")
+        self.find_previous_button.setToolTip(f"Or press {self.shown_keys['previous']}")
         self.find_button = QPushButton("Next")
         self.find_button.setToolTip("Bring the next object in this order into view (measured "
-                                    "in the background the first time)")  # fmt: skip
+                                    "in the background the first time). Or press "
+                                    f"{self.shown_keys['next']}")  # fmt: skip
         self.find_label = QLabel("Objects one by one, the most suspicious first.", wordWrap=True)
         grid.addWidget(self.find_order, 0, 0)
         grid.addWidget(self.find_previous_button, 0, 1)

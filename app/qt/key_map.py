@@ -22,6 +22,8 @@ DEFAULT_KEYS = {
     "cut": "U",  # (unlink; C is the image layer's auto-contrast)
     "review": "R",
     "unreview": "Shift-R",
+    "next": "N",  # (Find objects to check: the next object, wherever the pointer is)
+    "previous": "Shift-N",
 }
 # Keys napari's Labels and Image layers bind themselves (the active layer's keys come first).
 NAPARI_LAYER_KEYS = set("EPFLMXBZCOY0123456789-=[]")
@@ -77,4 +79,4 @@ def keys_help(keys: dict[str, str]) -> str:
             f"{k['split']} split, {k['fill']} fill its holes, {k['pick']} paint with its label, "
             f"{k['interpolate']} fill the slices between its painted slices, {k['cut']} cut its "
             f"track (a time series); {k['review']} marks the slice reviewed ({k['unreview']} "
-            "unmarks).")  # fmt: skip
+            f"unmarks); {k['next']} / {k['previous']} the next / previous object to check.")  # fmt: skip

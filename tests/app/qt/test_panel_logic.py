@@ -622,7 +622,7 @@ def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtb
     assert "Q delete" in panel.tools.keys_help and "Shift+A add" in panel.tools.keys_help
     assert "Shift+A" in panel.tool_buttons["add"].toolTip()
     assert sorted(host.key_handlers) == sorted(["Q", "Shift-A", "G", "S", "Shift-S", "H", "K",
-                                                "I", "U", "R", "Shift-R"])  # fmt: skip
+                                                "I", "U", "R", "Shift-R", "N", "Shift-N"])  # fmt: skip
     session.close_project()
 
 
@@ -680,7 +680,7 @@ def test_find_objects_to_check_goes_through_them_in_order(tmp_path, monkeypatch,
     qtbot.waitUntil(lambda: panel.find_queue is not None and panel.find_worker is None)
     assert host.centered == (0.0, 2.5, 2.5) and host.selected_label() == 5
     assert panel.find_label.text() == "Object 5 at time point 0: 4 px, 1st of 5 (smallest first)."
-    panel.find_button.click()
+    host.press_key("N", None)  # the key does what the button does
     assert host.selected_label() == 7 and host.centered[0] == 1.0
     panel.find_order.setCurrentText("least compact")  # the L first, starting over
     panel.find_button.click()
@@ -691,7 +691,7 @@ def test_find_objects_to_check_goes_through_them_in_order(tmp_path, monkeypatch,
     panel.find_button.click()
     panel.find_button.click()  # 5, 7, then 9 (19 px): deleted, so 8
     assert host.selected_label() == 8
-    panel.find_previous_button.click()
+    host.press_key("Shift-N", (0, 0, 0))
     assert host.selected_label() == 7
     panel.find_order.setCurrentText("largest")
     panel.find_button.click()
