@@ -23,13 +23,10 @@ from qtpy.QtWidgets import (
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_exports import CorrectExports
 from unet_studio.app.qt.correct_review import CorrectReview
-from unet_studio.app.qt.correct_tools import (
-    ObjectTools,
-    mark_reviewed_drawn,
-    mark_reviewed_view,
-)
+from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import key_map, keys_help
 from unet_studio.app.qt.pointer_tools import PointerTools
+from unet_studio.app.qt.review_marks import mark_reviewed_drawn, mark_reviewed_view
 from unet_studio.app.settings import read_settings, settings_path
 
 TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),

@@ -3,8 +3,9 @@
 
 Object tools turn clicks into :class:`LabelEdit` s from
 ``app.corrections`` and apply them through the session (one undo step each, saved to the
-project, marked as reviewed). Review marking turns "this slice" or drawn polygons into
-:class:`ReviewedRegions` marks.
+project, marked as reviewed); adding missed objects, filling between slices and the tracks
+of a time series are in ``adding_tools``, ``slice_tools`` and ``time_tools``, review marking
+in ``review_marks``.
 
 Coordinates are the labels' data coordinates, one number per axis, e.g. ``(z, y, x)``.
 """
@@ -16,16 +17,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app import corrections
-from unet_studio.app.click_object import FixedIndexView, add_object_edit, contrast_channel
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
-from unet_studio.app.object_search import holds_id
+from unet_studio.app.qt.adding_tools import AddingTools
 from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
-from unet_studio.app.slice_interpolation import interpolate_slices_edit
-from unet_studio.app.track_edit import cut_track_edit, join_tracks_edit
+from unet_studio.app.qt.slice_tools import SliceTools
+from unet_studio.app.qt.time_tools import TimeTools
 
 TOOL_MODES = ("add", "delete", "merge", "split", "pick")
-MAX_RAY_VOXELS = 4096  # voxels of a view ray read for the 3D rendering's add
 
 @dataclass
 class EditScope:
@@ -50,7 +49,7 @@ class EditScope:
         return LabelEdit(indices, edit.old_values, edit.new_values, edit.description)
 
 
-class ObjectTools:
+class ObjectTools(AddingTools, SliceTools, TimeTools):
     """Click-driven object tools on the session's current labels.
 
     ``mode`` is None (napari's own tools get the clicks) or one of :data:`TOOL_MODES`.
@@ -183,42 +182,6 @@ class ObjectTools:
         inner = [tuple(float(c) for i, c in enumerate(p) if i != axis) for p in coords]
         return EditScope(labels[(slice(None),) * axis + (t,)], inner, axis, t)
 
-    def time_axis(self) -> int | None:
-        """The labels' time axis, or None (no time series)."""
-        image = self.host.current_image()
-        axes = "" if image is None else image.axes.replace("C", "")
-        return axes.index("T") if "T" in axes and len(axes) == self._labels().ndim else None
-
-    def pick_times(self, coords) -> list[int]:
-        """The time points of picks at ``coords`` (none without a time axis)."""
-        axis = self.time_axis()
-        return [] if axis is None else [int(round(float(p[axis]))) for p in coords]
-
-    def join_edit(self, ids, coords) -> LabelEdit:
-        """Merge's picks at two time points: the later object takes the earlier one's id
-        from its time point on (``track_edit``)."""
-        if len(ids) != 2:
-            raise UserError("to join two tracks pick one object before the break and one after "
-                            "it (two picks, at two time points)")  # fmt: skip
-        return join_tracks_edit(self._labels(), self.time_axis(),
-                                list(zip(ids, self.pick_times(coords))))  # fmt: skip
-
-    def cut_track(self, label: int, coord) -> tuple[int, int]:
-        """Give ``label`` a fresh id from ``coord``'s time point on (``track_edit``); returns
-        (the new id, the time point)."""
-        axis = self.time_axis()
-        if axis is None:
-            raise UserError("cutting a track needs a time series: these labels have no T axis")
-        labels, t = self._labels(), self.pick_times([coord])[0]
-        # (the time point before first: where a track that goes on is found at once)
-        if not any(holds_id(labels[(slice(None),) * axis + (before,)], label)
-                   for before in range(t - 1, -1, -1)):  # fmt: skip
-            raise UserError(f"object {label} starts at time point {t}: there is no track "
-                            "before it to cut from")  # fmt: skip
-        new_id = corrections.next_label_id(labels)
-        self.session.apply_edit(cut_track_edit(labels, axis, label, t, new_id))
-        return new_id, t
-
     def split_edit(self, label: int, seeds) -> LabelEdit:
         """Splitting ``label`` at ``seeds`` (labels coordinates), as an edit of the labels."""
         scope = self.scope(seeds)
@@ -237,88 +200,6 @@ class ObjectTools:
             data = image.data if scope.axis is None else image.data[scope.index]
         return data, self._sampling(scope)
 
-    def add_object(self, coord, ray=None) -> int:
-        """Add the object the network missed under ``coord`` (see ``click_object``), with a
-        fresh id, or in a time series the id it has at the time point before or after;
-        returns the id. In the 3D rendering ``ray`` (the voxels along the view ray, nearest
-        first) gives the point: the brightest voxel the ray meets before any object, what
-        the rendering shows there."""
-        view = view_in_labels(self.session)
-        if view is not None and len(view[1]) >= 3:
-            if ray is None or not len(ray):
-                raise UserError("in the 3D rendering press the add key over the object (or "
-                                "click it in a 2D view)")  # fmt: skip
-            coord = self._brightest_on_ray(ray)
-        scope = self.scope([coord])
-        point = tuple(int(round(c)) for c in scope.coords[0])
-        image = self._scope_image(scope, point)
-        label = corrections.next_label_id(self._labels())
-        edit = scope.lift(add_object_edit(scope.labels, image, point, label,
-                                          sampling=self._sampling(scope)))  # fmt: skip
-        going_on = self._id_over_time(scope, edit)
-        if going_on is not None:  # (its track's id: missed at this time point only)
-            label = going_on
-            edit = LabelEdit(edit.indices, edit.old_values,
-                             np.full_like(edit.new_values, label), f"add object {label}")
-        self.session.apply_edit(edit)
-        return label
-
-    def _brightest_on_ray(self, ray) -> tuple[int, ...]:
-        """The brightest voxel along ``ray`` (labels indices, nearest the camera first) up to
-        the first labelled one (beyond it the ray is hidden)."""
-        ray = np.asarray(ray)[:MAX_RAY_VOXELS]
-        labels = self._labels()
-        hit = np.flatnonzero([labels[tuple(v)] != 0 for v in ray])
-        ray = ray[: hit[0]] if hit.size else ray
-        if not len(ray):
-            raise UserError("the pointer is on an object already")
-        scope = self.scope([ray[0]])
-        point = tuple(int(c) for c in scope.coords[0])
-        image = self._scope_image(scope, point)
-        inner = ray if scope.axis is None else np.delete(ray, scope.axis, axis=1)
-        values = [float(image[tuple(slice(c, c + 1) for c in v)].ravel()[0]) for v in inner]
-        return tuple(int(c) for c in ray[int(np.argmax(values))])
-
-    def _id_over_time(self, scope: EditScope, edit: LabelEdit) -> int | None:
-        """In a time series, the id of the object that the added one (``edit``, of the whole
-        labels) overlaps most at the time point before or after (a quarter of its pixels at
-        least), when that id is not used at its own time point; else None."""
-        if scope.axis is None or edit.is_empty:
-            return None
-        labels = self._labels()
-        for t in (scope.t - 1, scope.t + 1):  # (the time point before first)
-            if not 0 <= t < labels.shape[scope.axis]:
-                continue
-            at_t = list(edit.indices)
-            at_t[scope.axis] = np.full(edit.size, t, np.int64)
-            values = np.asarray(labels[tuple(at_t)])
-            values = values[values > 0]
-            if not values.size:
-                continue
-            ids, counts = np.unique(values, return_counts=True)
-            best = int(ids[np.argmax(counts)])
-            if counts.max() >= 0.25 * edit.size and not holds_id(scope.labels, best):
-                return best
-        return None
-
-    def _scope_image(self, scope: EditScope, point) -> FixedIndexView:
-        """The image of the scope, read lazily; of a multichannel image, the channel where
-        ``point`` stands out most."""
-        image = self.host.current_image()
-        if image is None:
-            raise UserError("there is no image to find the object in")
-        fixed = {} if scope.axis is None else {image.axes.index("T"): scope.t}
-        if "C" not in image.axes:
-            view = FixedIndexView(image.data, fixed)
-        else:
-            c = image.axes.index("C")
-            channels = [FixedIndexView(image.data, {**fixed, c: i}) for i in range(image.data.shape[c])]
-            view = channels[contrast_channel(channels, point)]
-        if view.shape != scope.labels.shape:
-            raise UserError(f"the image ({view.shape}) and the labels ({scope.labels.shape}) "
-                            "differ in shape")  # fmt: skip
-        return view
-
     def _sampling(self, scope: EditScope) -> tuple[float, ...] | None:
         """The pixel size per axis of the scope's labels (None: not known)."""
         image = self.host.current_image()
@@ -329,45 +210,6 @@ class ObjectTools:
         sampling = sampling[-scope.labels.ndim :]
         return sampling if len(sampling) == scope.labels.ndim else None
 
-    def interpolate_edit(self, label: int, coord) -> tuple[LabelEdit, str]:
-        """(the edit filling the slices between the painted slices of ``label``, what was
-        filled: "slices" or "time points"). In a volume (at ``coord``'s time point in a time
-        series) along the axis the 2D view scrolls through (Z in 3D); in a 2D time series,
-        between the time points where the object is drawn (a cell outlined every few
-        frames)."""
-        if label == 0:
-            raise UserError("no object to interpolate: point at one (I), or choose its label")
-        scope = self.scope([coord])
-        if scope.axis is not None and scope.labels.ndim == 2:
-            edit = interpolate_slices_edit(self._labels(), label, scope.axis,
-                                           sampling=self._sampling(scope), near=tuple(coord),
-                                           unit="time point")  # fmt: skip
-            return edit, "time points"
-        axis = self._slicing_axis(scope)
-        sampling = self._sampling(scope)
-        plane_sampling = None if sampling is None else sampling[:axis] + sampling[axis + 1 :]
-        return scope.lift(interpolate_slices_edit(scope.labels, label, axis,
-                                                  sampling=plane_sampling,
-                                                  near=scope.coords[0])), "slices"  # fmt: skip
-
-    def _slicing_axis(self, scope: EditScope) -> int:
-        """The scope's axis the view slices through: the one hidden axis of a 2D view of
-        a volume; the first (Z) in the 3D rendering."""
-        if scope.labels.ndim < 3:
-            raise UserError("interpolating fills the slices between painted slices of a 3D "
-                            "stack; these labels have no slices to fill")  # fmt: skip
-        view = view_in_labels(self.session)
-        displayed = set() if view is None else view[1]
-        axes = [a for a in range(self._labels().ndim) if a != scope.axis]  # (scope order)
-        hidden = [i for i, a in enumerate(axes) if a not in displayed]
-        return hidden[-1] if hidden else 0
-
-    def view_point(self) -> tuple[float, ...]:
-        """The labels coordinate of the slice on screen (where a button acts in time)."""
-        view = view_in_labels(self.session)
-        if view is None:
-            raise UserError("there are no labels on screen")
-        return tuple(float(p) for p in view[0])
 
     # ---- one-click tools -------------------------------------------------------------------
     def fill_holes(self) -> None:
@@ -379,22 +221,6 @@ class ObjectTools:
             self.host.notify("no holes to fill")
             return
         self.session.apply_edit(edit)
-
-    def interpolate_selected(self) -> str:
-        """Fill the slices between the painted slices of the brush's label (the Fill between
-        slices button: paint an object on a few slices, then click); returns what it did."""
-        label = int(self.host.selected_label()) if hasattr(self.host, "selected_label") else 0
-        if label == 0:
-            raise UserError("choose the object's label first: paint with it, or pick it (K)")
-        edit, filled = self.interpolate_edit(label, self.view_point())
-        return self.apply_interpolation(label, edit, filled)
-
-    def apply_interpolation(self, label: int, edit: LabelEdit, filled: str) -> str:
-        """Apply an :meth:`interpolate_edit`; returns what it did."""
-        if edit.is_empty:
-            return f"Object {label} has no {filled} to fill between."
-        self.session.apply_edit(edit)
-        return f"Filled the {filled} between the painted {filled} of object {label}."
 
     def relabel(self) -> None:
         edit = corrections.relabel_sequential_edit(self._labels())
@@ -417,60 +243,3 @@ class ObjectTools:
         if hasattr(self.host, "set_selected_label"):
             self.host.set_selected_label(label)
         return label
-
-
-def view_in_labels(session) -> tuple[list[int], set[int]] | None:
-    """Where the view is, in the labels' axes (the image's without C): the index on every
-    axis and the axes on screen; None without labels or a view."""
-    labels = session.host.current_labels()
-    state = session.host.view_state()
-    image = session.host.current_image()
-    if labels is None or state is None or image is None:
-        return None
-    keep = [a for a, letter in enumerate(image.axes) if letter != "C"]
-    position = [state.position[a] for a in keep if a < len(state.position)][-labels.ndim :]
-    offset = len(keep) - labels.ndim
-    displayed = {keep.index(a) - offset for a in state.displayed_axes if a in keep}
-    return position, {a for a in displayed if a >= 0}
-
-
-def review_region_for_view(session) -> tuple[slice, ...]:
-    """The labels region of the plane on screen: the current index on hidden axes, all of
-    the displayed ones."""
-    view = view_in_labels(session)
-    if view is None:
-        raise UserError("nothing to mark: there are no labels on screen")
-    position, displayed = view
-    if len(displayed) >= 3:
-        # Marking the whole rendered volume by mistake would turn every unchecked object
-        # in it into training data.
-        raise UserError("in the 3D view there is no single slice to mark: switch to the 2D "
-                        "view, or draw a region")  # fmt: skip
-    return tuple(
-        slice(None) if a in displayed else slice(position[a], position[a] + 1)
-        for a in range(len(position))
-    )
-
-
-def mark_reviewed_view(session, reviewed: bool = True) -> None:
-    """Mark (or unmark) the slice on screen as reviewed."""
-    regions = session.ensure_reviewed()
-    if regions is None:
-        raise UserError("nothing to mark: there are no labels on screen")
-    regions.mark_region(review_region_for_view(session), reviewed)
-    session.reviewed_changed_by_user()
-
-
-def mark_reviewed_drawn(session) -> int:
-    """Mark the polygons drawn on the review-regions layer; returns how many."""
-    regions = session.ensure_reviewed()
-    polygons = session.host.drawn_regions() if hasattr(session.host, "drawn_regions") else []
-    if regions is None or not polygons:
-        raise UserError("draw a region first (Draw region), then mark it")
-    state = session.host.view_state()
-    plane = (-2, -1) if state is None else tuple(a - len(state.position) for a in state.displayed_axes[-2:])
-    for vertices in polygons:
-        regions.mark_polygon(vertices[:, -regions.mask.ndim :], plane_axes=plane)
-    session.host.clear_drawn_regions()
-    session.reviewed_changed_by_user()
-    return len(polygons)

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from unet_studio.app import corrections
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt.correct_tools import ObjectTools, mark_reviewed_view
+from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import DEFAULT_KEYS
+from unet_studio.app.qt.review_marks import mark_reviewed_view
 
 
 class PointerTools:
