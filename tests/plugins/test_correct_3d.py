@@ -302,7 +302,10 @@ def test_a_in_the_3d_rendering_adds_the_missed_nucleus_seen_under_the_pointer(st
 
 def test_find_objects_to_check_brings_each_into_view(studio3d, qtbot):
     """Next, in the 2D view of the volume: the smallest object's plane on the Z slider and
-    its centre in the middle of the canvas, its label picked for the brush."""
+    its centre in the middle of the canvas, its label picked for the brush; N goes on."""
+    from qtpy.QtCore import Qt
+    from qtpy.QtTest import QTest
+
     viewer, session = studio3d
     panel = _panel(session, qtbot)
     viewer.dims.ndisplay = 2
@@ -316,3 +319,8 @@ def test_find_objects_to_check_brings_each_into_view(studio3d, qtbot):
     assert viewer.dims.current_step[0] == round(centre[0])
     np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre[1:] * SCALE[1:], atol=0.5)
     assert f"Object {smallest}:" in panel.find_label.text()
+    second = sorted(sizes, key=sizes.get)[1]
+    canvas = viewer.window._qt_viewer.canvas.native
+    canvas.setFocus()
+    QTest.keyClick(canvas, Qt.Key.Key_N)  # the key goes on to the next smallest
+    assert layer.selected_label == second
