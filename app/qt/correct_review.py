@@ -87,8 +87,12 @@ class CorrectReview:
         queue = self.find_queue
         entry = queue.step(forward, self._still_there)
         if entry is None:
-            where = "last" if forward else "first"
-            self.find_label.setText(f"That was the {where} of {len(queue)} objects.")
+            if forward:  # (the corrections made meanwhile are measured on the next press)
+                self.find_rows, self.find_queue = None, None
+                self.find_label.setText(f"That was the last of {len(queue)} objects; Next "
+                                        "measures them again and starts over.")  # fmt: skip
+            else:
+                self.find_label.setText(f"That was the first of {len(queue)} objects.")
             return
         coordinate = entry.coordinate(self.tools.time_axis())
         host = self.session.host

@@ -698,7 +698,11 @@ def test_find_objects_to_check_goes_through_them_in_order(tmp_path, monkeypatch,
     assert host.selected_label() == 6
     for _ in range(4):
         panel.find_button.click()
-    assert panel.find_label.text() == "That was the last of 5 objects."
+    assert panel.find_label.text().startswith("That was the last of 5 objects; Next measures")
+    assert panel.find_queue is None  # (measured again on the next press: 4 objects now)
+    panel.find_step(True)
+    qtbot.waitUntil(lambda: panel.find_queue is not None and panel.find_worker is None)
+    assert len(panel.find_queue) == 4 and host.selected_label() == 6
     session.show_labels(np.zeros_like(labels))  # new labels: measured anew
     assert panel.find_queue is None
     session.close_project()
