@@ -186,7 +186,7 @@ class FakeHost:
     def selected_label(self) -> int:
         return self.selected_label_id
 
-    def set_selected_label(self, label_id: int) -> None:
+    def set_selected_label(self, label_id: int, paint: bool = True) -> None:
         self.selected_label_id = int(label_id)
 
     def set_click_handler(self, handler) -> None:

@@ -217,12 +217,14 @@ class NapariHost(CanvasTools):
         layer = self.labels_layer()
         return 0 if layer is None else int(layer.selected_label)
 
-    def set_selected_label(self, label_id: int) -> None:
-        """Make ``label_id`` the brush label and switch to painting with it."""
+    def set_selected_label(self, label_id: int, paint: bool = True) -> None:
+        """Make ``label_id`` the brush label and (``paint``) switch to painting with it."""
         layer = self.labels_layer()
         if layer is None:
             raise UserError("there is no labels layer; run a prediction or add labels")
         layer.selected_label = int(label_id)
+        if not paint:
+            return
         if self.in_click:  # after napari's turn with this press, or the click would paint
             QTimer.singleShot(0, lambda: setattr(layer, "mode", "paint"))
         else:

@@ -98,8 +98,8 @@ class CorrectReview:
         host = self.session.host
         if hasattr(host, "center_on"):
             host.center_on(coordinate)
-        if hasattr(host, "set_selected_label"):
-            host.set_selected_label(entry.label)
+        if hasattr(host, "set_selected_label"):  # (napari's tool stays: a click pans)
+            host.set_selected_label(entry.label, paint=False)
         when = "" if entry.frame is None else f" at time point {entry.frame}"
         self.find_label.setText(f"Object {entry.label}{when}: {entry.pixels} px, "
                                 f"{queue.rank_text()} ({queue.order} first).")  # fmt: skip

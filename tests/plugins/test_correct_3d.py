@@ -309,13 +309,14 @@ def test_find_objects_to_check_brings_each_into_view(studio3d, qtbot):
     viewer, session = studio3d
     panel = _panel(session, qtbot)
     viewer.dims.ndisplay = 2
+    session.host.labels_layer().mode = "pan_zoom"
     panel.find_button.click()
     qtbot.waitUntil(lambda: panel.find_queue is not None and panel.find_worker is None)
     layer = session.host.labels_layer()
     sizes = {i: int((layer.data == i).sum()) for i in (1, 2, 3, 4)}
     smallest = min(sizes, key=sizes.get)
     centre = np.argwhere(layer.data == smallest).mean(axis=0)
-    assert layer.selected_label == smallest
+    assert layer.selected_label == smallest and layer.mode == "pan_zoom"  # (not painting)
     assert viewer.dims.current_step[0] == round(centre[0])
     np.testing.assert_allclose(viewer.scene.camera.center[-2:], centre[1:] * SCALE[1:], atol=0.5)
     assert f"Object {smallest}:" in panel.find_label.text()
