@@ -56,7 +56,8 @@ def add_object_edit(labels: np.ndarray, image: np.ndarray, point, label_id: int,
         found = _part_under(found, tuple(p - s.start for p, s in zip(point, region)), extent,
                             sampling)  # fmt: skip
     block = np.asarray(labels[region])
-    new = np.where(found, label_id, block).astype(labels.dtype, copy=False)
+    # (the holes filled may hold another object: it stays)
+    new = np.where(found & (block == 0), label_id, block).astype(labels.dtype, copy=False)
     return edit_from_region(labels, region, new, f"add object {label_id}")
 
 

@@ -92,3 +92,16 @@ def test_the_view_reads_a_window_of_one_channel_and_the_nucleus_channel_is_chose
     assert channels[1].shape == image.shape
     np.testing.assert_array_equal(channels[1][10:20, 5:9], image[10:20, 5:9])
     assert contrast_channel(channels, _innermost(labels == 57)) == 1
+
+
+def test_an_object_inside_the_one_added_stays_as_it_is():
+    """A missed ring-shaped object around a labelled one: the ring and its hole are added,
+    never the object in the hole."""
+    yy, xx = np.mgrid[:60, :60]
+    radius = np.hypot(yy - 30, xx - 30)
+    image = np.where(radius <= 12, 1000.0, 50.0) + np.random.default_rng(2).normal(0, 5, yy.shape)
+    labels = np.zeros((60, 60), np.int32)
+    labels[radius <= 4] = 3  # the labelled object in the middle
+    added = apply_edit(labels, add_object_edit(labels, image, (30, 40), 7))
+    assert (added[radius <= 4] == 3).all()
+    assert (added[(radius > 5) & (radius <= 11)] == 7).all()
