@@ -24,7 +24,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_exports import CorrectExports
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tools import ObjectTools
-from unet_studio.app.qt.key_map import key_map, keys_help
+from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.pointer_tools import PointerTools
 from unet_studio.app.qt.review_marks import mark_reviewed_drawn, mark_reviewed_view
 from unet_studio.app.settings import read_settings, settings_path
@@ -52,7 +52,7 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         self.tools = ObjectTools(session)
         self.key_of, key_problems = key_map(read_settings(session.library.home))
         self.shown_keys = {a: k.replace("-", "+") for a, k in self.key_of.items()}  # (in tips)
-        self.tools.keys_help = keys_help(self.key_of)
+        self.tools.keys = self.key_of
         self.keys = PointerTools(self.tools, self.key_of)
         self._shown_points: list[tuple[float, ...]] = []  # picks marked on the canvas
         self._build()

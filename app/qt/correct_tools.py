@@ -65,7 +65,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         self.picked_at: list[tuple[float, ...]] = []  # merge: where they were clicked
         self.seeds: list[tuple[float, ...]] = []  # split: points clicked in one object
         self.split_id = 0
-        self.keys_help = keys_help(DEFAULT_KEYS)  # (the panel's keys, in the status line)
+        self.keys: dict[str, str] = dict(DEFAULT_KEYS)  # (the panel's keys, in the status line)
 
     @property
     def host(self):
@@ -106,7 +106,10 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
             if not self.split_id:
                 return "Click inside the object to split (first seed)."
             return f"Object {self.split_id}: {len(self.seeds)} seeds; click more, then Apply."
-        return f"Paint, erase, fill and polygon: napari's layer controls. {self.keys_help}"
+        labels = self.host.current_labels()
+        time_series = labels is not None and self.time_axis() is not None
+        return ("Paint, erase, fill and polygon: napari's layer controls. "
+                f"{keys_help(self.keys, time_series)}")
 
     def click(self, coord) -> str:
         """Handle a canvas click at ``coord``; returns the new status line."""

@@ -414,6 +414,7 @@ def test_picks_at_two_time_points_join_a_broken_track(tmp_path, monkeypatch, qtb
     qtbot.addWidget(panel)
     host, live, keys = session.host, session.host.current_labels(), panel.keys
     before = live.copy()
+    assert "U cut its track" in panel.tool_status.text()  # (a time series: the track key)
     keys.press("merge", (3, 7, 21))  # after the break first: the order does not matter
     assert keys.press("merge", (1, 7, 9)) == "Joined track 7 to 1."
     assert set(np.unique(live)) == {0, 1, 3} and (live[before == 7] == 1).all()
@@ -619,7 +620,9 @@ def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtb
     assert not (live == 1).any() and panel.tool_status.text() == "Deleted object 1."
     host.press_key("G", (0, 20, 20))  # merge stays on G
     assert panel.tool_status.text().startswith("Merge: object 2 chosen; press G")
-    assert "Q delete" in panel.tools.keys_help and "Shift+A add" in panel.tools.keys_help
+    panel._choose_tool(None)  # (the status line lists the keys in use: no track key here)
+    help_line = panel.tool_status.text()
+    assert "Q delete" in help_line and "Shift+A add" in help_line and "track" not in help_line
     assert "Shift+A" in panel.tool_buttons["add"].toolTip()
     assert sorted(host.key_handlers) == sorted(["Q", "Shift-A", "G", "S", "Shift-S", "H", "K",
                                                 "I", "U", "R", "Shift-R", "N", "Shift-N"])  # fmt: skip
