@@ -108,7 +108,8 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
             "Paint an object on a few slices (one label), then click: the slices between are "
             "filled with its outline, morphing from one painted slice to the next; in a 2D "
             "time series, the time points between those where it is drawn "
-            f"({self.shown_keys['interpolate']} over an object does the same)")
+            f"({self.shown_keys['interpolate']} over an object does the same; "
+            f"{self.shown_keys['interpolate all']}: for every object)")
         self.tool_status = QLabel(wordWrap=True)
         grid.addWidget(self.tool_status, 5, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))

@@ -19,6 +19,7 @@ DEFAULT_KEYS = {
     "fill": "H",
     "pick": "K",
     "interpolate": "I",
+    "interpolate all": "Shift-I",
     "cut": "U",  # (unlink; C is the image layer's auto-contrast)
     "review": "R",
     "unreview": "Shift-R",
@@ -78,6 +79,7 @@ def keys_help(keys: dict[str, str], time_series: bool = True) -> str:
     return (f"Keys over an object: {k['add']} add one the network missed, {k['delete']} delete, "
             f"{k['merge']} then {k['merge']} merge two, {k['seed']} on each part then "
             f"{k['split']} split, {k['fill']} fill its holes, {k['pick']} paint with its label, "
-            f"{k['interpolate']} fill the slices between its painted slices{track}; "
+            f"{k['interpolate']} fill the slices between its painted slices ({k['interpolate all']}: "
+            f"of every object){track}; "
             f"{k['review']} marks the slice reviewed ({k['unreview']} unmarks); {k['next']} / "
             f"{k['previous']} the next / previous object to check.")  # fmt: skip

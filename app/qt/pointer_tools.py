@@ -53,7 +53,8 @@ class PointerTools:
             return self.message
         handlers = {"add": self._add, "delete": self._delete, "merge": self._merge, "seed": self._seed,
                     "fill": self._fill, "pick": self._pick,
-                    "interpolate": self._interpolate, "cut": self._cut}  # fmt: skip
+                    "interpolate": self._interpolate, "cut": self._cut,
+                    "interpolate all": self._interpolate_all}  # fmt: skip
         if action not in handlers:
             raise ValueError(f"unknown pointer action {action!r}")
         if coord is None:
@@ -146,6 +147,9 @@ class PointerTools:
         if label == 0:
             raise UserError("no object under the pointer to interpolate")
         return self.tools.apply_interpolation(label, *self.tools.interpolate_edit(label, coord))
+
+    def _interpolate_all(self, labels, label, coord) -> str:
+        return self.tools.interpolate_all(coord)  # (wherever the pointer is: its time point)
 
     def _cut(self, labels, label, coord) -> str:
         if label == 0:

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
+from scipy import ndimage as ndi
+
+from unet_studio.app import object_search
 from unet_studio.app.errors import UserError
-from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.label_edit import LabelEdit, diff_labels
 from unet_studio.app.qt.review_marks import view_in_labels
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
@@ -24,18 +28,46 @@ class SliceTools:
         frames)."""
         if label == 0:
             raise UserError("no object to interpolate: point at one (I), or choose its label")
+        labels, axis, sampling, lift, filled = self._interpolation_target(coord)
+        near = tuple(coord) if filled == "time points" else self.scope([coord]).coords[0]
+        unit = filled[:-1]
+        return lift(interpolate_slices_edit(labels, label, axis, sampling=sampling, near=near,
+                                            unit=unit)), filled  # fmt: skip
+
+    def interpolate_all(self, coord) -> str:
+        """Fill between the painted slices of every object (where ``coord`` is, as
+        :meth:`interpolate_edit`), as one undo step; returns what it did."""
+        labels, axis, sampling, lift, filled = self._interpolation_target(coord)
+        if labels.size > object_search.LOCAL_SEARCH_PIXELS:
+            raise UserError("too many pixels to fill every object at once: press the fill "
+                            "key over each object")  # fmt: skip
+        work = np.array(labels)
+        count = 0
+        for label, box in enumerate(ndi.find_objects(work), start=1):
+            if box is None or box[axis].stop - box[axis].start < 3:
+                continue  # (no slice between two painted ones)
+            try:  # (each object in its own box: its outlines stay within it)
+                edit = interpolate_slices_edit(work[box], label, axis, sampling=sampling)
+            except UserError:
+                continue
+            if not edit.is_empty:
+                edit.apply_to(work[box])
+                count += 1
+        if not count:
+            return f"No object has {filled} to fill between."
+        self.session.apply_edit(lift(diff_labels(labels, work, None, "interpolate all")))
+        return f"Filled the {filled} between the painted {filled} of {count} objects."
+
+    def _interpolation_target(self, coord):
+        """(labels, axis, pixel size of the other axes, lift to the whole labels, "slices" or
+        "time points") for interpolating where ``coord`` is."""
         scope = self.scope([coord])
-        if scope.axis is not None and scope.labels.ndim == 2:
-            edit = interpolate_slices_edit(self._labels(), label, scope.axis,
-                                           sampling=self._sampling(scope), near=tuple(coord),
-                                           unit="time point")  # fmt: skip
-            return edit, "time points"
+        if scope.axis is not None and scope.labels.ndim == 2:  # (a 2D time series: along T)
+            return self._labels(), scope.axis, self._sampling(scope), lambda e: e, "time points"
         axis = self._slicing_axis(scope)
         sampling = self._sampling(scope)
         plane_sampling = None if sampling is None else sampling[:axis] + sampling[axis + 1 :]
-        return scope.lift(interpolate_slices_edit(scope.labels, label, axis,
-                                                  sampling=plane_sampling,
-                                                  near=scope.coords[0])), "slices"  # fmt: skip
+        return scope.labels, axis, plane_sampling, scope.lift, "slices"
 
     def _slicing_axis(self, scope: EditScope) -> int:
         """The scope's axis the view slices through: the one hidden axis of a 2D view of

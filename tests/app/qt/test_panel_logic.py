@@ -625,7 +625,8 @@ def test_the_keys_can_be_changed_in_the_settings_file(tmp_path, monkeypatch, qtb
     assert "Q delete" in help_line and "Shift+A add" in help_line and "track" not in help_line
     assert "Shift+A" in panel.tool_buttons["add"].toolTip()
     assert sorted(host.key_handlers) == sorted(["Q", "Shift-A", "G", "S", "Shift-S", "H", "K",
-                                                "I", "U", "R", "Shift-R", "N", "Shift-N"])  # fmt: skip
+                                                "I", "Shift-I", "U", "R", "Shift-R", "N",
+                                                "Shift-N"])  # fmt: skip
     session.close_project()
 
 
@@ -708,4 +709,33 @@ def test_find_objects_to_check_goes_through_them_in_order(tmp_path, monkeypatch,
     assert len(panel.find_queue) == 4 and host.selected_label() == 6
     session.show_labels(np.zeros_like(labels))  # new labels: measured anew
     assert panel.find_queue is None
+    session.close_project()
+
+
+def test_shift_i_fills_between_the_painted_slices_of_every_object(tmp_path, monkeypatch, qtbot):
+    """Three nuclei each painted on a few slices (one of them leaning), one on one slice
+    only, one predicted whole: Shift+I fills the gaps of the first three as one undo step."""
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    labels = np.zeros((9, 40, 40), np.int32)
+    for z in (0, 4, 8):
+        labels[z, 2:8, 2:8] = 1
+        labels[z, 12:18, 4 + z:10 + z] = 2  # leaning 1 px per slice
+    labels[2, 30:36, 30:36] = labels[6, 30:36, 30:36] = 3
+    labels[4, 24:28, 2:6] = 4  # one slice only: nothing to fill
+    labels[:, 34:38, 2:6] = 5  # whole already
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live = session.host, session.host.current_labels()
+    host.view = full_view(labels.shape, (4, 0, 0))
+    assert panel.keys.press("interpolate all", (4, 39, 39)) == \
+        "Filled the slices between the painted slices of 3 objects."
+    assert all((live[z] == 1).sum() == 36 and (live[z] == 2).sum() == 36 for z in range(9))
+    assert (live[3, 12:18, 7:13] == 2).all()  # moved with the lean
+    assert all((live[z] == 3).sum() == 36 for z in range(2, 7)) and not live[:2, 30:36, 30:36].any()
+    assert (live == 4).sum() == 16 and (live == 5).sum() == 9 * 16
+    assert len(host.undo_stack) == 1
+    host.undo()
+    np.testing.assert_array_equal(live, labels)
     session.close_project()
