@@ -153,8 +153,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
-    header = ["| reference frame | own step / diameter | right id | another object's id "
-              "| new object given an old id |", "|---|---|---|---|---|"]
+    header = ["| reference frame | median own step / diameter | right id | another object's id "
+              "| new object given an old id | overlap only: right id | overlap only: another "
+              "object's id |", "|---|---|---|---|---|---|---|"]
     rows = []
     for name, (file, index) in FRAMES.items():
         first = tifffile.imread(Path(args.data) / file)[index].astype(np.int32)
