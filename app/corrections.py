@@ -26,6 +26,7 @@ from unet_studio.app.label_edit import (
     edit_from_region,
     empty_edit,
 )
+from unet_studio.app.label_ids import id_after, largest_label_id
 from unet_studio.app.object_search import object_box
 
 __all__ = [
@@ -43,15 +44,9 @@ def label_at(labels: np.ndarray, coord: Sequence[float]) -> int:
 
 
 def next_label_id(labels: np.ndarray) -> int:
-    """A label id not used anywhere in ``labels``: one above the largest (1 when empty)."""
-    largest = int(labels.max()) if labels.size else 0
-    fresh = max(largest, 0) + 1
-    if np.issubdtype(labels.dtype, np.integer) and fresh > np.iinfo(labels.dtype).max:
-        raise UserError(
-            f"no free label id left in a {labels.dtype} label image (largest is {largest}); "
-            "relabel sequentially first"
-        )
-    return fresh
+    """A label id not used anywhere in ``labels``: one above the largest (1 when empty).
+    (The panels ask the session's ``FreshIds``, which reads a big stack once, not per id.)"""
+    return id_after(largest_label_id(labels), labels.dtype)
 
 
 def object_region(labels: np.ndarray, label_id: int, margin: int = 0,
@@ -106,6 +101,7 @@ def split_object_edit(
     image: np.ndarray | None = None,
     sampling: Sequence[float] | None = None,
     compactness: float = 2.0,
+    first_new: int | None = None,
 ) -> LabelEdit:
     """Split ``label_id`` into one object per seed by a seeded watershed.
 
@@ -116,8 +112,10 @@ def split_object_edit(
     nuclei. Both landscapes are scaled to [-1, 0]; ``compactness`` adds that much again per
     object length of distance from a seed, so that a cut through an object without a neck
     falls between the seeds instead of at whichever seed sits higher (0: plain watershed).
-    The first seed keeps ``label_id``; the others get fresh ids. Pixels of the object that
-    no seed reaches (another connected piece) keep ``label_id``.
+    The first seed keeps ``label_id``; the others get fresh ids from ``first_new`` on
+    (default: one above the largest id in ``labels``; pass it where ``labels`` is a part of
+    bigger labels, such as one time point of a series, whose other parts hold other ids).
+    Pixels of the object that no seed reaches (another connected piece) keep ``label_id``.
     """
     _check_object_id(label_id)
     if image is not None and np.shape(image) != labels.shape:
@@ -135,7 +133,7 @@ def split_object_edit(
 
     per_pixel = compactness / max(inside.shape)
     basins = watershed(landscape, markers, mask=inside, compactness=per_pixel)
-    first_new = next_label_id(labels)
+    first_new = next_label_id(labels) if first_new is None else int(first_new)
     new_ids = np.concatenate([[label_id, label_id], first_new + np.arange(markers.max() - 1)])
     if new_ids[-1] > np.iinfo(labels.dtype).max:
         raise UserError(f"no free label ids left in a {labels.dtype} label image")

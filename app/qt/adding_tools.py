@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from unet_studio.app import corrections
 from unet_studio.app.click_object import FixedIndexView, add_object_edit, contrast_channel
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
@@ -37,7 +36,7 @@ class AddingTools:
         scope = self.scope([coord])
         point = tuple(int(round(c)) for c in scope.coords[0])
         image = self._scope_image(scope, point)
-        label = corrections.next_label_id(self._labels())
+        label = self.session.fresh_label_id(self._labels())
         edit = scope.lift(add_object_edit(scope.labels, image, point, label,
                                           sampling=self._sampling(scope)))  # fmt: skip
         going_on = self._id_over_time(scope, edit)

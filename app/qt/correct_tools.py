@@ -189,8 +189,10 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         """Splitting ``label`` at ``seeds`` (labels coordinates), as an edit of the labels."""
         scope = self.scope(seeds)
         image, sampling = self._split_guides(scope)
+        # (fresh ids of the whole labels: a time point's view does not hold every id)
         return scope.lift(corrections.split_object_edit(
-            scope.labels, label, scope.coords, image=image, sampling=sampling))
+            scope.labels, label, scope.coords, image=image, sampling=sampling,
+            first_new=self.session.fresh_label_id(self._labels())))
 
     def _split_guides(self, scope: EditScope):
         """The image of the scope (when it matches the labels pixel for pixel) and the pixel
@@ -242,7 +244,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
 
     def fresh_label(self) -> int:
         """Pick an unused label id for painting a new object; returns it."""
-        label = corrections.next_label_id(self._labels())
+        label = self.session.fresh_label_id(self._labels())
         if hasattr(self.host, "set_selected_label"):
             self.host.set_selected_label(label)
         return label

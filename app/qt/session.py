@@ -20,6 +20,7 @@ from qtpy.QtCore import QObject, Signal
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.label_ids import FreshIds
 from unet_studio.app.model_library import ModelLibrary, user_home
 from unet_studio.app.project import Project
 from unet_studio.app.reviewed import ReviewedRegions
@@ -59,6 +60,7 @@ class StudioSession(QObject):
         self._reviewed_key: int | None = None  # id() of the labels array `reviewed` is for
         self._restoring = False
         self._last_image: str | None = None  # the current image when last looked at
+        self._fresh_ids = FreshIds()  # (kept from the edits recorded here)
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
@@ -81,6 +83,10 @@ class StudioSession(QObject):
         self.host.apply_label_edit(edit)
         self._record(edit)
 
+    def fresh_label_id(self, labels: np.ndarray) -> int:
+        """An id no object of ``labels`` (the live labels, every time point) holds."""
+        return self._fresh_ids.next_id(labels)
+
     def show_labels(
         self, labels: np.ndarray, *, protect: bool = True, reviewed: ReviewedRegions | None = None,
         save: bool = True,
@@ -101,6 +107,7 @@ class StudioSession(QObject):
             labels = reviewed.protect(labels, current)
         name = (image.name if image is not None else "image") + LABELS_SUFFIX
         self.host.set_labels(labels, name=name)
+        self._fresh_ids.forget()
         live = self.host.current_labels()
         if reviewed is not None and reviewed.shape == live.shape:
             self.reviewed, self._reviewed_key = reviewed, id(live)  # the marks still apply
@@ -119,23 +126,25 @@ class StudioSession(QObject):
         project here (tens of ms on the GUI thread at the click, for zeros): the finished
         prediction is, and an edit made meanwhile registers the labels first."""
         current = self.host.current_labels()
-        if current is not None and current.shape == tuple(shape):
-            return current
-        # A stack's labels can outgrow the memory: then they live in a temporary file.
-        fresh = scratch_zeros(tuple(shape), np.int32)
-        return self.show_labels(fresh, protect=False, save=False)
+        if current is None or current.shape != tuple(shape):
+            # A stack's labels can outgrow the memory: then they live in a temporary file.
+            current = self.show_labels(scratch_zeros(tuple(shape), np.int32), protect=False, save=False)
+        self._fresh_ids.streaming_into(current)
+        return current
 
     def finish_streamed_prediction(self, live: np.ndarray) -> None:
         """A prediction was written into ``live`` around the reviewed pixels (and tidied by
         ``LiveLabelsDestination.finish``): make it the labels again (undo history restarts:
         the array changed under it) and save it."""
         regions = self.reviewed if self._reviewed_key == id(live) else None
+        self._fresh_ids.streaming_into(None)
         self.show_labels(live, protect=False, reviewed=regions)
 
     def live_labels_changed(self, labels: np.ndarray, region: tuple[slice, ...]) -> None:
         """Some image's live ``labels`` changed inside ``region`` outside an edit (a cancelled
         prediction put back): saved again, as a save of a big array may have read them
         mid-run (see ``snapshot_chunks``)."""
+        self._fresh_ids.streaming_into(None)
         project = self.project
         for ref in [] if project is None else project.images:
             if project.labels_are(ref.id, labels):
@@ -145,11 +154,13 @@ class StudioSession(QObject):
         if kind == "paint":
             self._record(edit)
         else:  # undo/redo: save the pixels, but undoing is not reviewing
+            self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
             project, image_id = self._project_for_edit()
             if project is not None:
                 project.mark_dirty(image_id, edit.bbox)
 
     def _record(self, edit: LabelEdit) -> None:
+        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
         regions = self.ensure_reviewed()
         if regions is not None:
             regions.record_edit(edit)

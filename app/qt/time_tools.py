@@ -4,7 +4,6 @@ cutting one (``app.track_edit``)."""
 
 from __future__ import annotations
 
-from unet_studio.app import corrections
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.object_search import holds_id
@@ -44,6 +43,6 @@ class TimeTools:
                    for before in range(t - 1, -1, -1)):  # fmt: skip
             raise UserError(f"object {label} starts at time point {t}: there is no track "
                             "before it to cut from")  # fmt: skip
-        new_id = corrections.next_label_id(labels)
+        new_id = self.session.fresh_label_id(labels)
         self.session.apply_edit(cut_track_edit(labels, axis, label, t, new_id))
         return new_id, t

@@ -739,3 +739,35 @@ def test_shift_i_fills_between_the_painted_slices_of_every_object(tmp_path, monk
     host.undo()
     np.testing.assert_array_equal(live, labels)
     session.close_project()
+
+
+def test_new_ids_are_free_in_every_time_point_and_follow_the_users_edits(tmp_path, monkeypatch, qtbot):
+    """A split at one time point, a new label and a cut track take ids no object holds at
+    any time point (one id is one object over time), also after the user painted a higher
+    id with napari's brush, undid it or a prediction streamed in: the largest id is read
+    once and kept from the edits, never handed out twice."""
+    from unet_studio.app.label_edit import LabelEdit
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    movie = np.zeros((3, 32, 32), np.int32)
+    movie[:, 4:12, 4:20] = 1  # a dumbbell at every time point
+    movie[:, 7:9, 11:13] = 0
+    movie[2, 20:28, 20:28] = 2  # a cell that appears at time point 2
+    session = _studio(tmp_path / "home", monkeypatch, movie.shape, "TYX", movie)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live, keys = session.host, session.host.current_labels(), panel.keys
+    keys.press("seed", (0, 8, 5))
+    keys.press("seed", (0, 8, 18))
+    keys.press("split", None)
+    assert set(np.unique(live[0])) == {0, 1, 3}  # not 2: that is the other cell's id
+    assert set(np.unique(live[2])) == {0, 1, 2}
+    host.user_paint(LabelEdit((np.array([1]), np.array([30]), np.array([30])),
+                              np.array([0], np.int32), np.array([40], np.int32), "paint"))
+    assert panel.tools.fresh_label() == 41  # above the brush's id
+    host.undo()
+    assert panel.tools.fresh_label() == 41  # (an undone id is not handed out again)
+    live[1, 0, 0] = 60  # a prediction streaming in writes outside any edit
+    assert session.labels_for_prediction(live.shape) is live
+    assert panel.tools.fresh_label() == 61
+    session.close_project()
