@@ -6,13 +6,15 @@ measurements over time could not follow it. Here each time point's objects take 
 the objects they overlap most in the time point next to it (intersection over union, each
 id used once, the best-overlapping pairs first). Objects left over (moved more than about
 half their size: fast cells, or a stage drift shifting every object past its own outline)
-are then paired by position, once the drift common to all objects is taken off: only pairs
-that are each other's nearest, within a diameter, clearly nearer than any other candidate
-and of similar size, so that crowded objects moving far get new ids rather than each
-other's. Objects with no partner (new ones, or the second daughter of a division) get ids
-never used before. This is a light tracking, right when objects move less than their size
-between frames (the usual frame rate for nuclei and cells), measured with known motion in
-``benchmarks/bench_link_accuracy.py``. An object missing at one time point (missed by the
+are then paired by position, once the drift common to all objects is taken off: the
+pairing with the least total distance (a linear assignment among the objects left over, as
+LAP trackers solve it), between objects of similar size no farther apart than a diameter
+and a few times the typical step of the objects that overlap, and only where it is clearly
+cheaper than any pairing without that pair, so that crowded objects moving far get new ids
+rather than each other's. Objects with no partner (new ones, or the second daughter of a
+division) get ids never used before. This is a light tracking, right when objects move less
+than their size between frames (the usual frame rate for nuclei and cells), measured with
+known motion in ``benchmarks/bench_link_accuracy.py``. An object missing at one time point (missed by the
 network) takes up its id again after it, where it pairs (the same way) with an object of the
 time point before the gap that is missing at the gap.
 
@@ -38,7 +40,13 @@ MIN_IOU = 0.25
 # between objects of sizes within MAX_SIZE_RATIO of each other.
 MAX_STEP = 1.0
 MAX_SIZE_RATIO = 2.5
-CLEAR_RATIO = 0.5  # the nearest at most this fraction of the next nearest's distance
+# ... and no farther than STEP_FACTOR times the median step of the objects matched by
+# overlap (at least MIN_GATE diameters: outlines change from frame to frame).
+STEP_FACTOR = 4.0
+MIN_GATE = 0.25
+_NO_PAIR = 1e9  # (the cost of a pair that is not a candidate)
+CLEAR_MARGIN = 0.2  # a pairing this many diameters cheaper than any without the pair
+MAX_CHECKED_GROUP = 400  # objects in a group of candidates checked pair by pair
 MIN_DRIFT_OBJECTS = 5  # a drift common to all objects is measured on this many at least
 SLAB_PIXELS = 1 << 22  # pixels read at once (overlap counting: ~24 bytes each)
 KEPT_RAM_BYTES = 256 << 20  # a time point's labels kept for the next: in RAM up to this
@@ -100,12 +108,12 @@ def _matched_by_overlap(keys, counts, objects_before, objects_now, min_iou) -> d
 
 def _matched_by_motion(before: _Objects, now: _Objects, matches: dict[int, int],
                        max_step: float) -> dict[int, int]:  # fmt: skip
-    """Pairs of the objects not matched by overlap that are each other's nearest (centre
-    distance once the common drift is taken off) and clearly so: at most ``max_step``
-    times their mean diameter apart, the next nearest on either side at least
-    1 / :data:`CLEAR_RATIO` times farther, sizes within :data:`MAX_SIZE_RATIO`. Where
-    objects crowd and move far, an ambiguous pair is left unlinked (a new id) rather than
-    linked wrongly."""
+    """Pairs of the objects not matched by overlap, by position once the common drift is
+    taken off: the pairing with the least total distance (each in units of the pair's mean
+    diameter) among the pairs at most ``max_step`` diameters apart with sizes within
+    :data:`MAX_SIZE_RATIO`, where leaving an object unpaired costs ``max_step / 2`` (so
+    two objects alone pair up to ``max_step`` apart): a linear assignment, as LAP trackers
+    solve it. Objects taken by overlap compete for none."""
     from scipy.spatial import cKDTree
 
     free_before = np.flatnonzero(~np.isin(before.ids, list(matches.values())))
@@ -113,30 +121,100 @@ def _matched_by_motion(before: _Objects, now: _Objects, matches: dict[int, int],
     if not free_before.size or not free_now.size:
         return {}
     drift = common_drift(before, now)
-    centres_before, centres_now = before.centres[free_before], now.centres[free_now] - drift
-    # Nearest and next nearest, both ways, among all the objects of the other time point
-    # (the overlap-matched ones too: an object right beside makes a pair ambiguous).
-    k = min(2, len(before.ids))
-    to_before, nearest_before = cKDTree(before.centres).query(centres_now, k=k)
-    to_now, nearest_now = cKDTree(now.centres - drift).query(centres_before, k=min(2, len(now.ids)))
-    to_before, nearest_before = to_before.reshape(len(free_now), -1), nearest_before.reshape(len(free_now), -1)
-    to_now, nearest_now = to_now.reshape(len(free_before), -1), nearest_now.reshape(len(free_before), -1)
-    row_of_before = {int(index): row for row, index in enumerate(free_before)}
-    diameters_before, diameters_now = before.diameters(), now.diameters()
+    max_step = min(max_step, _gate(before, now, matches, drift))
+    centres_now = now.centres[free_now] - drift
+    diameters_before, diameters_now = before.diameters()[free_before], now.diameters()[free_now]
+    reach = max_step * max(diameters_before.max(), diameters_now.max())
+    pairs = cKDTree(before.centres[free_before]).sparse_distance_matrix(
+        cKDTree(centres_now), reach, output_type="ndarray")
+    rows, cols = pairs["i"], pairs["j"]
+    cost = pairs["v"] / ((diameters_before[rows] + diameters_now[cols]) / 2)
+    ratio = now.sizes[free_now][cols] / before.sizes[free_before][rows]
+    keep = (cost <= max_step) & (ratio >= 1 / MAX_SIZE_RATIO) & (ratio <= MAX_SIZE_RATIO)
     found: dict[int, int] = {}
-    for row, index in enumerate(free_now):
-        other = int(nearest_before[row, 0])
-        back = row_of_before.get(other)
-        if back is None or int(nearest_now[back, 0]) != index:
-            continue  # (its nearest is taken by overlap, or nearer to another object)
-        distance = float(to_before[row, 0])
-        mean_diameter = (diameters_now[index] + diameters_before[other]) / 2
-        ratio = now.sizes[index] / before.sizes[other]
-        clear = all(d.shape[0] < 2 or d[0] <= CLEAR_RATIO * d[1] for d in (to_before[row], to_now[back]))
-        if distance <= max_step * mean_diameter and clear \
-                and 1 / MAX_SIZE_RATIO <= ratio <= MAX_SIZE_RATIO:
-            found[int(now.ids[index])] = int(before.ids[other])
+    for row, col in _assigned(rows[keep], cols[keep], cost[keep], max_step / 2):
+        found[int(now.ids[free_now[col]])] = int(before.ids[free_before[row]])
     return found
+
+
+def _gate(before: _Objects, now: _Objects, matches: dict[int, int], drift) -> float:
+    """How far (in diameters) an object may have moved to be paired by position: a few
+    times the typical step of the objects paired by overlap, once the drift is taken off
+    (where objects barely move, a new object near one that left is not taken for it);
+    unbounded where too few objects overlap to tell."""
+    if len(matches) < MIN_DRIFT_OBJECTS:
+        return np.inf
+    new_ids, old_ids = (np.fromiter(side, np.int64, len(matches)) for side in (matches, matches.values()))
+    row_now, row_before = np.searchsorted(now.ids, new_ids), np.searchsorted(before.ids, old_ids)
+    steps = np.linalg.norm(now.centres[row_now] - drift - before.centres[row_before], axis=1)
+    diameters = (now.diameters()[row_now] + before.diameters()[row_before]) / 2
+    return max(STEP_FACTOR * float(np.median(steps / diameters)), MIN_GATE)
+
+
+def _assigned(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, unpaired: float):
+    """(row, col) pairs of the least-cost assignment over the candidate pairs ``(rows[k],
+    cols[k])`` of cost ``cost[k]``, each row and column paired at most once and each left
+    unpaired at a cost of ``unpaired``; solved per group of candidates that share objects
+    (small groups, however many objects a time point holds)."""
+    from scipy.optimize import linear_sum_assignment
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if not len(rows):
+        return []
+    n_rows, n_cols = int(rows.max()) + 1, int(cols.max()) + 1
+    graph = coo_matrix((np.ones(len(rows)), (rows, n_rows + cols)),
+                       shape=(n_rows + n_cols,) * 2)  # fmt: skip
+    _, group = connected_components(graph, directed=False)
+    found = []
+    order = np.argsort(group[rows], kind="stable")
+    starts = np.flatnonzero(np.diff(group[rows][order], prepend=-1))
+    for members in np.split(order, starts[1:]):
+        group_rows, row_index = np.unique(rows[members], return_inverse=True)
+        group_cols, col_index = np.unique(cols[members], return_inverse=True)
+        if len(members) == 1:  # (most groups: one free object on each side)
+            found.append((int(group_rows[0]), int(group_cols[0])))
+            continue
+        # Rows and columns may each stay unpaired: an n x m block of the pairs' costs,
+        # bordered by an unpaired choice for every row and every column.
+        n, m = len(group_rows), len(group_cols)
+        matrix = np.full((n + m, m + n), _NO_PAIR)
+        matrix[row_index, col_index] = cost[members]
+        matrix[np.arange(n), m + np.arange(n)] = unpaired
+        matrix[n + np.arange(m), np.arange(m)] = unpaired
+        matrix[n:, m:] = 0.0  # (unpaired with unpaired: nothing)
+        chosen = linear_sum_assignment(matrix)
+        best = float(matrix[chosen].sum())
+        for r, c in zip(*chosen):
+            if r < n and c < m and _clear(matrix, (n, m), r, c, best):
+                found.append((int(group_rows[r]), int(group_cols[c])))
+    return found
+
+
+def _assignment_cost(matrix: np.ndarray) -> float:
+    from scipy.optimize import linear_sum_assignment
+
+    return float(matrix[linear_sum_assignment(matrix)].sum())
+
+
+def _clear(matrix: np.ndarray, size: tuple[int, int], r: int, c: int, best: float) -> bool:
+    """Whether the pair (r, c) of the least-cost assignment (cost ``best``) of ``matrix``
+    (``size``: its rows and columns of objects, bordered as ``_assigned`` builds it) is
+    clearly better than any assignment in which r or c pairs with another object: by
+    :data:`CLEAR_MARGIN` diameters at least. Where crowded objects move far, two ways of pairing them cost about
+    the same, and a guess would give an object another's id: it gets a new id instead."""
+    if matrix.shape[0] > MAX_CHECKED_GROUP:
+        return True  # (a group this big: no second assignment per pair)
+    n, m = size
+    for unpaired in ((r, m + r), (n + c, c)):  # r, then c, made to pair with another
+        saved = matrix[r, c], matrix[unpaired]
+        matrix[r, c] = matrix[unpaired] = _NO_PAIR
+        try:
+            if _assignment_cost(matrix) - best < CLEAR_MARGIN:
+                return False
+        finally:
+            matrix[r, c], matrix[unpaired] = saved
+    return True
 
 
 def common_drift(before: _Objects, now: _Objects, rounds: int = 3) -> np.ndarray:

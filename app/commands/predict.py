@@ -61,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     objects.add_argument("--no-time-links", action="store_true",
                          help="time series: number each time point's objects 1..N on their own "
                               "(default: an object keeps its id from one time point to the next "
-                              "where it overlaps itself or is clearly the nearest, and after a "
-                              "time point where it was missed)")
+                              "where it overlaps itself or is clearly its partner by position, and "
+                              "after a time point where it was missed)")
 
 
 def postprocess_options(args: argparse.Namespace) -> dict:

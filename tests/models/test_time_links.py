@@ -134,3 +134,34 @@ def test_a_nucleus_missed_in_one_frame_keeps_its_id_after_it(order):
         assert (len(set(a)) == 1 and len(set(b)) == 1) == close_gaps, (close_gaps, a, b)
         assert a[0] != b[0]
         assert len(linker.kept) <= (4 if close_gaps else 2)
+
+
+def test_crowded_objects_that_moved_far_are_paired_as_a_whole():
+    """A moves almost a diameter towards B, and ends nearer to where B was than to where it
+    was itself; B moves on too. Nearest by nearest, A after would be a guess between A and
+    B; paired as a whole (the least total distance) it is clearly A, and B is B."""
+    shape = (60, 90)
+    before, after = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
+    before[disc(shape, (30, 20), 6)], before[disc(shape, (30, 40), 6)] = 1, 2
+    after[disc(shape, (30, 31), 6)], after[disc(shape, (30, 47), 6)] = 2, 1  # A, B
+    assert matched_ids(before, after, max_step=0) == {}  # (no overlap to go by)
+    assert matched_ids(before, after) == {2: 1, 1: 2}
+
+
+def test_where_objects_barely_move_a_newcomer_near_one_that_left_gets_a_new_id():
+    """Six nuclei stay put (matched by overlap); one leaves and a new one appears half a
+    diameter from where it was: the step is far beyond what the others move, so it is no
+    partner; the same step in a field where every nucleus moves that much is one."""
+    shape = (60, 160)
+    places = [(15, 15 + 26 * i) for i in range(6)]
+    before, after = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
+    for label, centre in enumerate(places, start=1):
+        before[disc(shape, centre, 6)] = after[disc(shape, centre, 6)] = label
+    before[disc(shape, (45, 70), 6)] = 7  # leaves
+    after[disc(shape, (45, 77), 6)] = 8  # appears 7 px on (a diameter of ~12)
+    assert matched_ids(before, after) == {label: label for label in range(1, 7)}
+    moving = np.zeros_like(after)
+    for label, (y, x) in enumerate(places, start=1):
+        moving[disc(shape, (y, x + 7), 6)] = label
+    moving[disc(shape, (45, 77), 6)] = 8
+    assert matched_ids(before, moving)[8] == 7
