@@ -137,8 +137,8 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, com
         mapped.flush()
         del mapped
         if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize <= compress_below:
-            _compress_into(path, temporary, axes=axes, scale=scale, units=units, kind=kind,
-                           dtype=dtype, ome=not imagej)
+            _compress_into(path, temporary, shape=shape, axes=axes, scale=scale, units=units,
+                           kind=kind, dtype=dtype, ome=not imagej)
         else:
             commit(temporary, path)
     except BaseException:
@@ -160,7 +160,8 @@ def _reserve_disk(temporary: Path, path: Path) -> None:
             raise UserError(error.strerror) from None
 
 
-def _compress_into(path: Path, temporary: Path, *, axes, scale, units, kind, dtype, ome) -> None:
+def _compress_into(path: Path, temporary: Path, *, shape, axes, scale, units, kind, dtype,
+                   ome) -> None:  # fmt: skip
     """Rewrite the streamed (uncompressed) ``temporary`` as a zlib TIFF at ``path``.
 
     Why a second pass instead of compressing while tiles arrive: a compressed TIFF stores
@@ -177,7 +178,8 @@ def _compress_into(path: Path, temporary: Path, *, axes, scale, units, kind, dty
     from unet_studio.app.io.tiff_write import write_tiff
     from unet_studio.models.mapped import PageReleaser
 
-    written = tifffile.memmap(temporary, mode="r")
+    # (tifffile drops axes of length 1 when it maps the file back: the shape it was made with)
+    written = tifffile.memmap(temporary, mode="r").reshape(shape)
     pages = PageReleaser(written, every_bytes=RELEASE_EVERY_BYTES)
 
     def plane_released_soon(plane: np.ndarray) -> np.ndarray:

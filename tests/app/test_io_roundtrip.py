@@ -140,6 +140,23 @@ def test_open_output_tiff_streams_then_compresses(tmp_path, test_data_dir):
     assert [p.name for p in tmp_path.iterdir()] == ["lab.tif"]
 
 
+@pytest.mark.parametrize("axes,shape", [("TYX", (1, 20, 24)), ("ZYX", (1, 20, 24)),
+                                         ("TZYX", (2, 1, 20, 24)), ("TZYX", (1, 3, 20, 24))])
+def test_open_output_tiff_keeps_axes_of_length_one(tmp_path, axes, shape):
+    """One time point, one slice: the streamed file is compressed with every axis (tifffile
+    maps such a file back without its length-1 axes). An ImageJ TIFF does not tell a time
+    series of one time point from an image: read back, such an axis may be gone."""
+    values = np.arange(np.prod(shape), dtype=np.uint16).reshape(shape)
+    for compress_below in (1 << 40, 0):  # (compressed, and kept as streamed)
+        path = tmp_path / f"{compress_below}.tif"
+        with open_output(path, shape, np.uint16, axes=axes, compress_below=compress_below) as out:
+            out[...] = values
+        back = open_stack(path)
+        kept = "".join(a for a, n in zip(axes, shape) if n > 1)
+        assert back.axes in (axes, kept) and back.shape == tuple(shape[axes.index(a)] for a in back.axes)
+        np.testing.assert_array_equal(back.to_numpy(), values.reshape(back.shape))
+
+
 def test_open_output_zarr_in_caller_order_and_failure_leaves_nothing(tmp_path):
     with open_output(tmp_path / "p.zarr", (30, 20, 2), np.float32, axes="YXC") as out:
         out[5:10, :, 1] = 0.5
