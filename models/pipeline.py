@@ -10,6 +10,7 @@ whole image without T), so that 3D labels come from one watershed over the whole
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Generator
 from dataclasses import dataclass
 
@@ -117,7 +118,8 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     ``image``: array-like with ``axes`` (a string over "TZCYX"), read lazily tile by tile.
     Result axes: ``output_axes(...)``: the input's without C (T before Z when both are
     there), and for probabilities the class channel first, e.g. ``"CZYX"``. ``scale``: pixel
-    size per axis (for the watershed's distances); ``postprocess``: options of
+    size per axis, any unit (for the watershed's distances, relative to the in-plane pixel:
+    ``relative_sampling``); ``postprocess``: options of
     ``labels_from_masks`` plus ``threshold`` and ``link_over_time`` (default True: in a
     time series an object keeps its id from one time point to the next, see
     ``time_links``; False: ids 1..N in each), over the model's own defaults in
@@ -247,11 +249,25 @@ def _first_region(layout, first: dict | None, axes) -> tuple[slice, ...] | None:
     return tuple(first.get(a, slice(0, layout.sizes[a])) for a in axes)
 
 
+def relative_sampling(scale: dict | None, axes) -> tuple[float, ...] | None:
+    """The watershed's pixel sizes along ``axes``: ``scale`` (a file's calibration, in µm or
+    any unit) over the in-plane pixel's (Y and X), so that distances in the post-processing
+    ("grow", "seed_height") stay in in-plane pixels, as the model's defaults and the
+    command line mean them, whatever the calibration, while a coarser Z step still counts
+    as the longer step it is. None without a scale (every step 1)."""
+    if not scale:
+        return None
+    sizes = [float(scale.get(a, 1.0)) for a in axes]
+    sizes = [s if math.isfinite(s) and s > 0 else 1.0 for s in sizes]
+    plane = [size for a, size in zip(axes, sizes) if a in "YX"]
+    unit = math.prod(plane) ** (1 / len(plane)) if plane else min(sizes)
+    return tuple(size / unit for size in sizes)
+
+
 def _iter_group_labels(masks, layout, options, scale):
     """Watershed over the whole group (a 2D image, or the full 3D volume of 2D slices):
     yields the fraction done, returns the labels."""
-    label_axes = (*layout.inner_axes, *layout.spatial_axes)
-    sampling = None if not scale else tuple(float(scale.get(a, 1.0)) for a in label_axes)
+    sampling = relative_sampling(scale, (*layout.inner_axes, *layout.spatial_axes))
     kwargs = {k: v for k, v in options.items() if k not in ("threshold", "link_over_time")}
     return (yield from post.iter_labels_from_masks(masks[0], masks[1], sampling=sampling, **kwargs))
 

@@ -115,6 +115,24 @@ def test_a_model_carries_its_postprocessing_defaults(default_net, hela_crop):
     np.testing.assert_array_equal(overridden, normal)
 
 
+def test_the_labels_do_not_depend_on_the_unit_of_the_pixel_size(default_net, hela_crop):
+    """A file calibrated in µm (0.5 or 2 µm pixels) gives the labels of the same pixels
+    uncalibrated: the model's distances ("grow", the seed height) are in-plane pixels."""
+    from unet_studio.models.pipeline import relative_sampling
+
+    image, _ = hela_crop
+    plain = predict_image(default_net, image, axes="YX", device="cpu")
+    for size in (0.5, 2.0):
+        calibrated = predict_image(default_net, image, axes="YX", device="cpu",
+                                   scale={"Y": size, "X": size})
+        np.testing.assert_array_equal(calibrated, plain)
+    # A coarser Z still counts as the longer step it is; an unknown size as one pixel.
+    assert relative_sampling({"Z": 0.9, "Y": 0.3, "X": 0.3}, "ZYX") == pytest.approx((3, 1, 1))
+    assert relative_sampling({"Z": 2.0, "Y": 0.5, "X": 2.0}, "ZYX") == pytest.approx((2, 0.5, 2))
+    assert relative_sampling({"Z": 0.0, "Y": 0.2, "X": 0.2}, "ZYX") == pytest.approx((5, 1, 1))
+    assert relative_sampling(None, "YX") is None
+
+
 # Measured on the Hoechst crop (27 nuclei of ~12 px, held-out frame 8) with version 2 of the
 # weights: F1@0.75 0.815 and mean matched IoU 0.903 with the model's post-processing
 # defaults (0.800 since the seed height became relative: one nucleus split, 28 for 27), IoU 0.876 with the whole predicted boundary band given to the objects (version
