@@ -21,14 +21,15 @@ log = logging.getLogger(__name__)
 OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float32}
 
 
-def open_inputs(inputs: list[str], axes: str | None, channel: str | None) -> list:
-    """Open every input (no pixels read) before any work, so a bad one stops the run early."""
+def open_inputs(inputs: list[str], axes: str | None, channel: str | None, *, series: int = 0) -> list:
+    """Open every input (no pixels read) before any work, so a bad one stops the run early.
+    ``series``: the image of a multi-series TIFF (0: the first; other inputs ignore it)."""
     from unet_studio.app.io import open_stack
 
     stacks = []
     try:
         for spec in inputs:
-            stack = open_stack(spec, axes=axes)
+            stack = open_stack(spec, axes=axes, series=series)
             stacks.append(stack)
             stacks[-1] = _select_channel(stack, channel)
     except BaseException:
@@ -50,7 +51,10 @@ def _select_channel(stack, channel: str | None):
     except ValueError:
         raise UserError(f"--channel must be an index or {LUMINANCE!r}, got {channel!r}") from None
     if "C" not in stack.axes:
-        raise InputFileError(stack.path, f"has no channel axis (axes {stack.axes}); drop --channel")
+        if index == 0:  # (its one channel: a batch may mix one- and many-channel images)
+            return stack
+        raise InputFileError(stack.path, f"has one channel only (axes {stack.axes}); "
+                                         "drop --channel or use 0")
     return select(stack, channel=index)
 
 

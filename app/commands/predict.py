@@ -21,6 +21,9 @@ HELP = "segment images with a model: instance labels, masks or class probabiliti
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_SUFFIXES = (".tif", ".tiff", ".zarr")
+# An output named like a file of another kind is a mistake, not a folder to create.
+NOT_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".npy", ".npz", ".h5", ".hdf5",
+                       ".csv", ".json", ".nd2", ".czi", ".lif", ".mrc")  # fmt: skip
 # Beyond this an output goes to Zarr in folder mode: chunked, no 4 GB TIFF limits.
 ZARR_ABOVE_BYTES = 4 * 2**30
 
@@ -44,7 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-type", default="labels", choices=OUTPUT_TYPES,
                         help="instance labels, a foreground/class mask, or float probabilities")
     parser.add_argument("--channel", default=None, metavar="INDEX",
-                        help="channel to segment in a multi-channel image, or 'luminance' for RGB")
+                        help="channel to segment in a multi-channel image, or 'luminance' for RGB "
+                             "(0 also stands for an image of one channel)")
+    parser.add_argument("--series", type=int, default=None, metavar="N",
+                        help="which image of a multi-series TIFF (1 = the first, as 'info' counts)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace output files that already exist (default: refuse, so that "
                              "labels you corrected are never written over by mistake)")
@@ -106,6 +112,9 @@ def output_paths(inputs: list[str], output: str, output_type: str, sizes: list[i
     from unet_studio.app.errors import UserError
 
     target = Path(output).expanduser()
+    if target.suffix.lower() in NOT_OUTPUT_SUFFIXES and not target.is_dir():
+        raise UserError(f"{target}: results are written as .tif, .tiff or .zarr (or into a folder); "
+                        f"not {target.suffix}")
     as_file = len(inputs) == 1 and target.suffix.lower() in OUTPUT_SUFFIXES
     if as_file:
         return [target]
@@ -172,6 +181,14 @@ def _output_bytes(stack, net, output_type: str) -> int:
     return pixels * (1 if output_type == "mask" else 4)
 
 
+def _note_other_series(stack, series: int | None) -> None:
+    """Say so when a multi-series file is segmented for its first image only."""
+    count = stack.metadata.get("series_count", 1)
+    if series is None and count > 1:
+        sys.stderr.write(f"{stack.path}: holds {count} image series; segmenting the first "
+                         "(--series N for another)\n")
+
+
 class StatusLine:
     """One status line on stderr, redrawn in place on a terminal (no extra dependency), with
     the time left once it can be told."""
@@ -205,7 +222,7 @@ class StatusLine:
 
 def run(args: argparse.Namespace) -> int:
     from unet_studio.app.errors import UserError
-    from unet_studio.app.predict_files import objects_found, open_inputs, predict_one
+    from unet_studio.app.predict_files import objects_found, open_inputs, plan_stack, predict_one
 
     if args.tile is not None and args.tile < 1:
         raise UserError(f"--tile must be a positive number of pixels, got {args.tile}")
@@ -213,8 +230,14 @@ def run(args: argparse.Namespace) -> int:
     args.postprocess = postprocess_options(args)
     inputs = expand_inputs(args.inputs)
     net = load_network(args.model)
-    stacks = open_inputs(inputs, args.axes, args.channel)
+    series = getattr(args, "series", None)
+    if series is not None and series < 1:
+        raise UserError(f"--series counts from 1 (the first image of a file), got {series}")
+    stacks = open_inputs(inputs, args.axes, args.channel, series=0 if series is None else series - 1)
     try:
+        for stack in stacks:  # every input fits the model, before any output is written
+            plan_stack(net, stack)
+            _note_other_series(stack, series)
         sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
         targets = output_paths(inputs, args.output, args.output_type, sizes)
         refuse_existing(targets, args.overwrite)

@@ -79,7 +79,8 @@ def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int) -> Stac
     if not tif.series:
         raise InputFileError(path, "contains no images")
     if not 0 <= series_index < len(tif.series):
-        raise InputFileError(path, f"has {len(tif.series)} image series; series {series_index} does not exist")
+        raise InputFileError(path, f"has {len(tif.series)} image series; there is no series "
+                                   f"{series_index + 1} (counting from 1)")
     series = tif.series[series_index]
     shape = tuple(int(n) for n in series.shape)
     check_shape(path, shape)

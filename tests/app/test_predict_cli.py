@@ -312,3 +312,48 @@ def test_a_time_series_keeps_ids_over_time_unless_told_not_to(tmp_path):
     for label in kept:  # and they are the same nuclei: they overlap themselves
         first, second = linked[0] == label, linked[1] == label
         assert (first & second).sum() / (first | second).sum() > 0.25
+
+
+def test_every_input_is_checked_against_the_model_before_any_output(tmp_path, model_dir, capsys):
+    """A batch whose second image has two channels (no --channel) stops before the first is
+    written; --channel 0 serves a batch mixing one- and two-channel images."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    stack_file(inputs, name="a.tif", shape=(20, 21), axes="YX")
+    stack_file(inputs, name="b.tif", shape=(2, 20, 21), axes="CYX", seed=1)
+    out = tmp_path / "out"
+    run = ["predict", str(inputs / "a.tif"), str(inputs / "b.tif"), "-o", str(out),
+           "--model", str(model_dir), "--device", "cpu"]
+    assert main(run) == 2
+    assert "b.tif" in capsys.readouterr().err and not out.exists()
+    assert main([*run, "--channel", "0"]) == 0
+    assert files_in(out) == ["a_labels.tif", "b_labels.tif"]
+    assert main([*run, "--channel", "1", "--overwrite"]) == 2
+    assert "a.tif: has one channel only" in capsys.readouterr().err
+
+
+def test_an_output_named_like_another_kind_of_file_is_refused(tmp_path, model_dir, capsys):
+    source = stack_file(tmp_path, shape=(20, 21), axes="YX")
+    assert main(["predict", str(source), "-o", str(tmp_path / "x.png"), "--model", str(model_dir),
+                 "--device", "cpu"]) == 2
+    assert "x.png: results are written as .tif" in capsys.readouterr().err
+    assert files_in(tmp_path) == ["nuclei.tif"]
+
+
+def test_a_multi_series_tiff_says_which_image_it_segments(tmp_path, model_dir, capsys):
+    import tifffile
+
+    source = tmp_path / "two.tif"
+    first, second = np.zeros((20, 21), np.uint16), np.full((24, 25), 500, np.uint16)
+    with tifffile.TiffWriter(source) as tif:
+        tif.write(first, metadata={"axes": "YX"})
+        tif.write(second, metadata={"axes": "YX"})
+    run = ["predict", str(source), "--model", str(model_dir), "--device", "cpu"]
+    assert main([*run, "-o", str(tmp_path / "one.tif")]) == 0
+    assert "holds 2 image series; segmenting the first (--series N" in capsys.readouterr().err
+    assert main([*run, "-o", str(tmp_path / "two_out.tif"), "--series", "2"]) == 0
+    assert "holds 2" not in capsys.readouterr().err
+    with open_stack(tmp_path / "one.tif") as one, open_stack(tmp_path / "two_out.tif") as two:
+        assert one.shape == (20, 21) and two.shape == (24, 25)
+    assert main([*run, "-o", str(tmp_path / "three.tif"), "--series", "3"]) == 2
+    assert "has 2 image series; there is no series 3" in capsys.readouterr().err
