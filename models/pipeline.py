@@ -21,6 +21,7 @@ from unet_studio.models.generators import relay
 from unet_studio.models.inference import iter_run_plan, prepare_plan
 from unet_studio.models.mapped import PageReleaser, copy_in_slabs
 from unet_studio.models.normalize import percentile_range
+from unet_studio.models.postprocess_options import check_postprocess
 from unet_studio.models.provisional import provisional_labels
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.task import TaskSpec
@@ -103,8 +104,8 @@ def _allocate(out, shape, dtype):
 def postprocess_options(task: TaskSpec, overrides: dict | None) -> dict:
     """The model's post-processing defaults (``task.extra["postprocess"]``, saved with the
     model because a good ``min_size`` depends on the data it was trained for) under the
-    caller's explicit options."""
-    return {**dict(task.extra.get("postprocess", {})), **dict(overrides or {})}
+    caller's explicit options (checked: ``check_postprocess``)."""
+    return check_postprocess({**dict(task.extra.get("postprocess", {})), **dict(overrides or {})})
 
 
 def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,

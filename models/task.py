@@ -6,7 +6,10 @@ prediction, post-processing and fine-tuning agree with how the model was trained
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
+
+from unet_studio.models.postprocess_options import check_postprocess
 
 TASK_KINDS = ("instance", "semantic")
 
@@ -47,6 +50,16 @@ class TaskSpec:
             raise ValueError("an instance task has exactly 3 channels: background, foreground, boundary")
         if set(self.spatial_axes) - set("ZYX") or len(self.spatial_axes) not in (1, 2, 3):
             raise ValueError(f"spatial_axes must be 1 to 3 of Z, Y, X, got {self.spatial_axes!r}")
+        if self.pixel_size_um is not None and (
+                len(self.pixel_size_um) != len(self.spatial_axes)
+                or not all(_positive_number(v) for v in self.pixel_size_um)):  # fmt: skip
+            raise ValueError(f"pixel_size_um must be one positive number per spatial axis "
+                             f"({self.spatial_axes}), got {list(self.pixel_size_um)!r}")
+        if self.extra is None:  # (a hand-edited config's null: no extras)
+            object.__setattr__(self, "extra", {})
+        if not isinstance(self.extra, dict):
+            raise ValueError(f"extra must be a mapping, got {type(self.extra).__name__}")
+        check_postprocess(self.extra.get("postprocess"))
 
     @property
     def out_channels(self) -> int:
@@ -67,3 +80,8 @@ class TaskSpec:
         if known.get("pixel_size_um") is not None:
             known["pixel_size_um"] = tuple(known["pixel_size_um"])
         return cls(**known)
+
+
+def _positive_number(value) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value) and value > 0)

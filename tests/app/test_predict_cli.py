@@ -357,3 +357,29 @@ def test_a_multi_series_tiff_says_which_image_it_segments(tmp_path, model_dir, c
         assert one.shape == (20, 21) and two.shape == (24, 25)
     assert main([*run, "-o", str(tmp_path / "three.tif"), "--series", "3"]) == 2
     assert "has 2 image series; there is no series 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("edit,message", [
+    ({"extra": {"postprocess": {"seed_height_fraction": -1}}}, "'seed_height_fraction' must be 0 or more"),
+    ({"extra": {"postprocess": {"min_sise": 20}}}, "unknown post-processing option 'min_sise'"),
+    ({"pixel_size_um": ["abc", 0.5]}, "pixel_size_um must be one positive number per spatial axis"),
+    ({"extra": None}, None),  # (null extras: none)
+])
+def test_a_hand_edited_model_config_is_checked_when_loaded(tmp_path, model_dir, capsys, edit, message):
+    import json
+    import shutil
+
+    model = tmp_path / "edited"
+    shutil.copytree(model_dir, model)
+    config = json.loads((model / "config.json").read_text())
+    config["task"].update(edit)
+    (model / "config.json").write_text(json.dumps(config))
+    source = stack_file(tmp_path, shape=(20, 21), axes="YX")
+    code = main(["predict", str(source), "-o", str(tmp_path / "o.tif"), "--model", str(model),
+                 "--device", "cpu"])
+    if message is None:
+        assert code == 0
+        return
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and message in lines[0] and str(model) in lines[0]
+    assert not (tmp_path / "o.tif").exists()
