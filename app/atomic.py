@@ -9,14 +9,97 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from unet_studio.models.files import TEMP_PREFIX, atomic_write_bytes, remove_stale_temps
+from unet_studio.app.errors import InputFileError
+from unet_studio.models import files
+from unet_studio.models.files import TEMP_PREFIX, remove_stale_temps
 
-__all__ = ["TEMP_PREFIX", "atomic_write_bytes", "atomic_write_json", "load_npz", "npz_bytes",
+__all__ = ["TEMP_PREFIX", "atomic_write_bytes", "atomic_write_json", "atomic_writing",
+           "check_folder_writable", "load_npz", "npz_bytes", "refuse_unsafe_output",
            "remove_stale_temps"]
+
+
+def replace_problem(path: str | Path, *, folder_ok: bool = False) -> str | None:
+    """Why renaming a new file over ``path`` would do harm (None when it would not).
+
+    ``os.replace`` swaps whatever has the name: a named pipe or a device node (``-o
+    /dev/null``) would be destroyed, a symbolic link replaced instead of the file it points
+    to, and a folder cannot be replaced by a file at all. ``lstat`` looks at the name itself,
+    not at what a link points to.
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return "is a symbolic link; give the file it points to, or another name"
+    if stat.S_ISDIR(mode):
+        return None if folder_ok else "is a folder, not a file; give a file name"
+    return "is not a regular file (a pipe, device or socket); give a file name"
+
+
+def refuse_unsafe_output(path: str | Path, *, inputs: Iterable[str | Path] = (),
+                         folder_ok: bool = False) -> None:
+    """InputFileError when writing ``path`` would harm something: see :func:`replace_problem`,
+    and an output that is one of ``inputs`` (the data being read would be replaced)."""
+    problem = replace_problem(path, folder_ok=folder_ok)
+    if problem is None and any(_same_file(path, source) for source in inputs):
+        problem = "is an input of this command; choose another output name"
+    if problem:
+        raise InputFileError(path, problem)
+
+
+def _same_file(path: str | Path, other: str | Path) -> bool:
+    # samefile also sees hard links and other spellings of one path; both must exist.
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
+def check_folder_writable(folder: str | Path) -> None:
+    """InputFileError unless files can be created in ``folder`` (or, when it does not exist
+    yet, in the nearest folder above it, where it would be created).
+
+    Why a real file and not ``os.access``: access() does not see every reason a write fails
+    (read-only mounts seen through some file systems, ACLs, root on NFS), a file does. Run
+    before long work, so that hours of training are not lost to an unwritable output.
+    """
+    folder = Path(folder)
+    existing = next((p for p in (folder, *folder.parents) if os.path.lexists(p)), Path("."))
+    if not existing.is_dir():
+        raise InputFileError(existing, "is a file, not a folder; choose another output folder")
+    try:
+        with tempfile.TemporaryFile(prefix=TEMP_PREFIX, dir=existing):
+            pass
+    except OSError as error:
+        raise InputFileError(existing, f"cannot write in this folder "
+                                       f"({(error.strerror or str(error)).lower()})") from None
+
+
+@contextmanager
+def atomic_writing(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
+    """:func:`unet_studio.models.files.atomic_writing`, refusing first to replace anything
+    but a regular file (see :func:`replace_problem`)."""
+    refuse_unsafe_output(path)
+    with files.atomic_writing(path, fsync=fsync) as temp:
+        yield temp
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically (never over a pipe, device, link or folder)."""
+    refuse_unsafe_output(path)
+    return files.atomic_write_bytes(path, data, fsync=fsync)
 
 def atomic_write_json(path: str | Path, obj, *, fsync: bool = True) -> Path:
     """Write ``obj`` as indented UTF-8 JSON, atomically."""

@@ -11,11 +11,18 @@ import argparse
 import errno
 import importlib
 import logging
+import os
+import re
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 
 from unet_studio import __version__
 from unet_studio.app.errors import UserError
+from unet_studio.models.files import TEMP_PREFIX
 
 # Order is the order in --help. "gui" is also what a bare ``unet-studio`` runs.
 COMMAND_NAMES = ("gui", "predict", "info", "finetune", "evaluate", "measure")
@@ -64,20 +71,93 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([command, *(argv or [])])
     try:
-        return int(modules[command].run(args) or 0)
+        # (not the GUI: Qt's event loop runs Python only on events, so a raising handler
+        # would leave the window up; the default action, exit, is right there)
+        with _terminate_as_interrupt(command != "gui"):
+            return int(modules[command].run(args) or 0)
     except UserError as error:
         print(f"unet-studio: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+        message = os_error_message(error)
+        if message is None:
             raise
-        where = f"{error.filename}: " if error.filename else ""  # (a zarr chunk, a TIFF)
-        print(f"unet-studio: error: {where}the disk is full ({error.strerror}); nothing was "
-              "kept of the unfinished output", file=sys.stderr)
+        print(f"unet-studio: error: {message}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("unet-studio: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("unet-studio: interrupted", file=sys.stderr)
         return 130
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``timeout``, SLURM, ``docker stop``) raised as an exception that unwinds as
+    Ctrl-C does, so that the same clean-up runs: a half-written output's temporary file is
+    removed, a training run keeps its checkpoint."""
+
+
+@contextmanager
+def _terminate_as_interrupt(enabled: bool = True) -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while the block runs (main thread only: Python
+    sets signal handlers nowhere else); the previous handler is back afterwards."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        # Further SIGTERMs are ignored: one arriving during the clean-up would cut it short
+        # and leave the temporary file behind (SIGKILL still ends the process).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:  # (None: a handler set outside Python, which cannot be put back; use the default)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+# Files the commands write to on the way to an output; an error on one is about its folder.
+_WORKING_FILE = re.compile(rf"^(\..+\.[0-9a-f]+\.part|{re.escape(TEMP_PREFIX)}.*)$")
+SCRATCH_PREFIX = "unet-studio-scratch-"  # models.scratch's working arrays
+
+
+def os_error_message(error: OSError) -> str | None:
+    """One line (path, then what is wrong) for the OSErrors that are the user's situation,
+    not a bug: a full disk, a folder that cannot be written, a folder where a file belongs
+    or the other way round. None for the others (a traceback: a bug to report)."""
+    code = error.errno
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        where = f"{error.filename}: " if error.filename else ""  # (a zarr chunk, a TIFF)
+        return (f"{where}the disk is full ({error.strerror}); nothing was kept of the "
+                "unfinished output")
+    if code == errno.EISDIR:  # os.replace(temp, target): the target is the folder
+        return f"{error.filename2 or error.filename}: is a folder, not a file; give a file name"
+    if code == errno.ENOTDIR and error.filename:
+        return f"{_file_in_the_way(Path(error.filename))}: is a file, not a folder"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS) and error.filename:
+        return _cannot_write(Path(error.filename), error)
+    return None
+
+
+def _cannot_write(path: Path, error: OSError) -> str:
+    what = (error.strerror or os.strerror(error.errno)).lower()
+    if path.name.startswith(SCRATCH_PREFIX):
+        return (f"{path.parent}: cannot write working files in this folder ({what}); set "
+                "UNET_STUDIO_SCRATCH_DIR to a writable folder")
+    if _WORKING_FILE.match(path.name):  # the user named the output, not this file
+        return f"{path.parent}: cannot write in this folder ({what}); choose another output"
+    return f"{path}: {what}"
+
+
+def _file_in_the_way(path: Path) -> Path:
+    """The part of ``path`` that is a file where a folder is needed (``path`` if none is)."""
+    for part in reversed(path.parents):
+        if part.exists() and not part.is_dir():
+            return part
+    return path
 
 
 if __name__ == "__main__":

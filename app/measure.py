@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from unet_studio.app.atomic import atomic_writing
 from unet_studio.app.errors import UserError
-from unet_studio.models.files import atomic_writing
 from unet_studio.models.mapped import PageReleaser
 
 LABEL_AXES = "TZYX"
@@ -36,6 +36,32 @@ RELEASE_EVERY_BYTES = 64 * 2**20
 # Significant digits of fractional values in the CSV: 0.001 pixel at 10,000 pixels.
 FLOAT_DIGITS = 8
 _EXACT_INTEGER_BELOW = 2.0**53  # float64 holds every whole number below this exactly
+# Ids are kept as int64 (the CSV, the label tables): a uint64 id above this would wrap.
+LARGEST_ID = int(np.iinfo(np.int64).max)
+
+
+class LabelIdError(UserError):
+    """Label ids that cannot be measured (negative, or too large for int64). Found while
+    measuring, since a stack larger than RAM is only ever seen slab by slab; ``problem``
+    lets the caller name the file."""
+
+    def __init__(self, problem: str):
+        self.problem = problem
+        super().__init__(f"the label image {problem}")
+
+
+def check_ids(slab: np.ndarray) -> None:
+    """LabelIdError for ids that would be silently lost (negative ones are neither background
+    nor an object) or wrapped to negative numbers (uint64 ids above ``LARGEST_ID``)."""
+    if not slab.size:
+        return
+    if slab.dtype.kind == "i" and (low := int(slab.min())) < 0:
+        raise LabelIdError(f"holds negative ids (as low as {low}); label ids must be 0 "
+                           "(background) or positive")
+    if slab.dtype == np.uint64 and (high := int(slab.max())) > LARGEST_ID:
+        raise LabelIdError(f"holds the id {high}, above {LARGEST_ID}, the largest id "
+                           "supported; number the objects from 1")
+
 
 Rows = list[dict[str, int | float]]
 
@@ -240,6 +266,7 @@ class _ObjectSums:
         the frame; ``planes``: the image under it, (C, *slab.shape)."""
         if slab.dtype == bool:
             slab = slab.view(np.uint8)
+        check_ids(slab)
         inside = slab > 0
         present, index = _compact(slab[inside])
         if not len(present):

@@ -14,8 +14,11 @@ _NUMBER_RULES = {
     "seed_height_fraction": ("0 or more", lambda v: v >= 0),
     "grow": ("0 or more pixels (or null: the whole boundary band)", lambda v: v >= 0),
     "threshold": ("a probability between 0 and 1", lambda v: 0 < v < 1),
+    # (how the labelling is cut into batches: memory, not results; see batched_labels)
+    "batch_pixels": ("a positive whole number of pixels", lambda v: float(v).is_integer() and v > 0),
+    "giant_pixels": ("a positive whole number of pixels", lambda v: float(v).is_integer() and v > 0),
 }
-_NULLABLE = {"seed_height", "grow"}
+_NULLABLE = {"seed_height", "grow", "batch_pixels", "giant_pixels"}
 _SWITCHES = ("fill_holes", "link_over_time")
 
 

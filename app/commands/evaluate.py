@@ -25,6 +25,7 @@ def _read_labels(path: str, axes: str | None):
 
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.io import open_stack
+    from unet_studio.app.measure import LabelIdError, check_ids
 
     with open_stack(path, axes=axes) as stack:
         data, found_axes = np.asarray(stack.to_numpy()), stack.axes
@@ -32,6 +33,10 @@ def _read_labels(path: str, axes: str | None):
         raise InputFileError(path, f"has a channel axis ({found_axes}); give a label image")
     if not (np.issubdtype(data.dtype, np.integer) or data.dtype == bool):
         raise InputFileError(path, f"holds {data.dtype} values, not integer labels")
+    try:  # before the cast to int64, which would turn a uint64 id >= 2**63 negative
+        check_ids(data)
+    except LabelIdError as error:
+        raise InputFileError(path, error.problem) from None
     return data.astype(np.int64, copy=False), found_axes
 
 

@@ -47,7 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
                         help="folder for the fine-tuned model (created)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace a model already in OUT_DIR")
+                        help="replace a model already in OUT_DIR, and discard an unfinished "
+                             "run there on other data or settings")
     budget = parser.add_argument_group("budget and settings")
     budget.add_argument("--max-seconds", type=float, default=None,
                         help="time budget in seconds (default 60 when no other budget is given)")
@@ -170,20 +171,43 @@ def make_config(args):
 
 
 def check_output(output: Path, parent: dict | None, overwrite: bool) -> None:
-    """Never write over the parent model, nor over another model unless asked to."""
+    """Never write over the parent model, nor over another model unless asked to; and find
+    out now, not after the training, when the folder cannot take the model."""
+    from unet_studio.app.atomic import check_folder_writable, refuse_unsafe_output
     from unet_studio.app.errors import UserError
+    from unet_studio.models.weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE
 
     if parent is not None and output.resolve() == Path(parent["path"]).resolve():
         raise UserError(f"{output} is the model being fine-tuned; choose another -o folder")
     if (output / "config.json").exists() and not overwrite:
         raise UserError(f"{output} already holds a model; use --overwrite or another -o folder")
+    check_folder_writable(output)
+    for name in (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE):  # (each is replaced by a new file)
+        refuse_unsafe_output(output / name)
 
 
-def train(net, examples, config, checkpoints: Path):
-    """Run the loop, printing a progress line every few seconds to stderr."""
+def stale_checkpoint_error(error: ValueError, checkpoints: Path):
+    """The CLI's words for a checkpoint left by another run (other data or settings): the
+    engine's message names its own options, the way out here is a flag; None for other
+    errors."""
+    from unet_studio.app.errors import UserError
+    from unet_studio.models.training.session import StaleCheckpointError
+
+    if not isinstance(error, StaleCheckpointError):
+        return None
+    return UserError(f"{checkpoints.parent}: holds an unfinished training run on other data or "
+                     "settings; run the same command as then to resume it, pass --overwrite to "
+                     "discard it and start afresh, or choose another -o folder")
+
+
+def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False):
+    """Run the loop, printing a progress line every few seconds to stderr. An unfinished
+    run of the same data and settings in ``checkpoints`` is resumed; one of another run is
+    an error, or with ``overwrite`` is discarded."""
     from unet_studio.models.training import iter_finetune
 
-    generator = iter_finetune(net, examples, config, checkpoint_dir=checkpoints)
+    generator = iter_finetune(net, examples, config, checkpoint_dir=checkpoints,
+                              stale_checkpoint="restart" if overwrite else "raise")
     shown = -PROGRESS_EVERY_SECONDS
     while True:
         try:
@@ -223,6 +247,7 @@ def run(args: argparse.Namespace) -> int:
     from unet_studio.models.weights import save_model
 
     output = Path(args.output)
+    checkpoints = output / ".checkpoints"
     try:
         config = make_config(args)
         check_output(output, None, args.overwrite)
@@ -234,11 +259,11 @@ def run(args: argparse.Namespace) -> int:
         examples, files = load_examples(
             args, percentiles=(task.lower_percentile, task.upper_percentile),
             spatial_dims=getattr(net, "spatial_dims", args.spatial_dims))
-        result = train(net, examples, config, output / ".checkpoints")
+        result = train(net, examples, config, checkpoints, overwrite=args.overwrite)
     except ValueError as error:
-        raise UserError(str(error)) from None
+        raise stale_checkpoint_error(error, checkpoints) or UserError(str(error)) from None
     metadata = lineage_metadata(result, name=output.name, parent=parent, data_files=files)
     save_model(result.net, output, task=getattr(net, "task", None), metadata=metadata)
-    shutil.rmtree(output / ".checkpoints", ignore_errors=True)
+    shutil.rmtree(checkpoints, ignore_errors=True)
     report(result, output)
     return 0

@@ -61,14 +61,36 @@ def _check_image(image, labels) -> None:
         raise InputFileError(image.path, f"{problem} (labels: {labels.path})")
 
 
-def run(args: argparse.Namespace) -> int:
-    from unet_studio.app.commands.predict import StatusLine, refuse_existing
-    from unet_studio.app.io import open_stack
-    from unet_studio.app.measure import iter_measure_to_csv
+def _check_target(target: Path, args: argparse.Namespace) -> None:
+    """Before any work, as predict does: an existing CSV is kept unless --overwrite, and
+    even then only a regular file that is not one of the inputs is replaced."""
+    from unet_studio.app.atomic import refuse_unsafe_output
+    from unet_studio.app.commands.predict import refuse_existing
+
+    inputs = [p for p in (args.labels, args.image) if p is not None]
+    refuse_unsafe_output(target, inputs=inputs)
+    refuse_existing([target], args.overwrite)
+
+
+def _measure(steps, labels, progress) -> int:
+    """Drain the measuring steps; an id problem found on the way names the labels file."""
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.measure import LabelIdError
     from unet_studio.models.generators import drain, relay
 
+    try:
+        return drain(relay(steps, lambda fraction: progress.update(fraction, 1)))
+    except LabelIdError as error:
+        raise InputFileError(labels.path, error.problem) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.commands.predict import StatusLine
+    from unet_studio.app.io import open_stack
+    from unet_studio.app.measure import iter_measure_to_csv
+
     target = Path(args.output).expanduser()
-    refuse_existing([target], args.overwrite)  # before any work, as predict does
+    _check_target(target, args)
     with contextlib.ExitStack() as files:
         labels = files.enter_context(open_stack(args.labels, axes=args.axes))
         _check_labels(labels)
@@ -82,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         steps = iter_measure_to_csv(
             target, labels.data, None if image is None else image.data, axes=labels.axes,
             image_axes=None if image is None else image.axes, scale=scale)
-        count = drain(relay(steps, lambda fraction: progress.update(fraction, 1)))
+        count = _measure(steps, labels, progress)
     if progress.live:  # (the status line ends; the summary goes to stdout, for scripts)
         progress.finish("measured")
     frames = labels.sizes.get("T", 1)

@@ -221,6 +221,7 @@ class StatusLine:
 
 
 def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.atomic import refuse_unsafe_output
     from unet_studio.app.errors import UserError
     from unet_studio.app.predict_files import objects_found, open_inputs, plan_stack, predict_one
 
@@ -241,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
         sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
         targets = output_paths(inputs, args.output, args.output_type, sizes)
         refuse_existing(targets, args.overwrite)
+        for target in targets:  # (--overwrite replaces files, never a pipe, link or input)
+            refuse_unsafe_output(target, inputs=inputs, folder_ok=target.suffix.lower() == ".zarr")
         for stack, target in zip(stacks, targets):
             progress = StatusLine(stack.name)
             objects = predict_one(net, stack, target, args, progress.update)

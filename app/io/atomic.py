@@ -16,11 +16,15 @@ def temporary_sibling(path: Path) -> Path:
 
 
 def remove_quietly(path: Path) -> None:
-    """Remove a file or folder if it exists (clean-up after a failure)."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
+    """Remove a file or folder if it exists (clean-up after a failure). Quiet: a folder that
+    cannot be written (the failure being cleaned up after) must not hide the first error."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def commit(temporary: Path, path: Path) -> Path:

@@ -14,6 +14,7 @@ pass is a few large batches. Patches are drawn by ``sampler.PatchSampler``.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 
@@ -39,6 +40,8 @@ MAX_VAL_PIXELS = 2**19
 # ``VAL_BLOCKS`` of them: fewer, larger crops waste less context and evaluate faster.
 VAL_BLOCKS = 8
 MAX_BLOCK_PATCHES = 2
+# Bytes hashed per update of the data fingerprint (and at most copied, for a strided array).
+HASH_CHUNK_BYTES = 16 * 2**20
 
 
 @dataclass(eq=False)
@@ -210,6 +213,46 @@ def make_val_crop(slab: Slab, target, weight, block: tuple[slice, ...], size, ma
     )
 
 
+def data_hash(examples) -> str:
+    """A hex digest of what training learns from: every example's image, labels, reviewed
+    and changed masks (bytes, dtype and shape) and intensity percentiles."""
+    digest = hashlib.blake2b(digest_size=16)
+    for example in examples:
+        intensity = example.intensity
+        for array in (example.image, example.labels, example.reviewed, example.changed,
+                      None if intensity is None else intensity.low,
+                      None if intensity is None else intensity.high):
+            _hash_array(digest, array)
+    return digest.hexdigest()
+
+
+def _hash_array(digest, array) -> None:
+    if array is None:
+        digest.update(b"none;")
+        return
+    array = np.asarray(array)
+    digest.update(f"{array.dtype.str}{array.shape};".encode())
+    _hash_bytes(digest, array)
+
+
+def _hash_bytes(digest, array: np.ndarray) -> None:
+    """The pixel bytes in C order, ``HASH_CHUNK_BYTES`` at a time: a large stack is never
+    copied whole (a strided view is copied a piece at a time)."""
+    if array.flags.c_contiguous:
+        flat = array.reshape(-1).view(np.uint8)
+        for start in range(0, flat.size, HASH_CHUNK_BYTES):
+            digest.update(flat[start:start + HASH_CHUNK_BYTES])
+    elif array.ndim == 1:
+        step = max(1, HASH_CHUNK_BYTES // array.itemsize)
+        for start in range(0, array.size, step):
+            digest.update(np.ascontiguousarray(array[start:start + step]).view(np.uint8))
+    elif array.nbytes <= HASH_CHUNK_BYTES:
+        digest.update(np.ascontiguousarray(array).reshape(-1).view(np.uint8))
+    else:
+        for part in array:
+            _hash_bytes(digest, part)
+
+
 def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, rng,
             replay=()) -> Harvest:
     """Prepare training volumes, validation crops and replay volumes for one run."""
@@ -248,6 +291,9 @@ def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, r
         "val_blocks": len(val),
         "replay_examples": len(replay),
         "train_pixels": int(sum((v.target != IGNORE).sum() for v in train)),
+        # Counts alone match for other data of the same size (a flipped image), and a
+        # checkpoint of that run would be resumed on it: its content tells them apart.
+        "data_hash": data_hash([*examples, *replay]),
     }
     if not train:
         raise ValueError("all reviewed pixels went to validation; review a larger region")

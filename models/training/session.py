@@ -75,6 +75,15 @@ def choose_patch_shape(net, requested, examples, spatial_dims) -> tuple[int, ...
     return shape
 
 
+class StaleCheckpointError(ValueError):
+    """A checkpoint folder holds an unfinished run of other settings, data or network
+    (``folder``): callers say how their user starts afresh."""
+
+    def __init__(self, message: str, folder: Path):
+        super().__init__(message)
+        self.folder = folder
+
+
 class Session:
     """Everything one run holds. Build it, then ``restore()`` or ``start()``."""
 
@@ -242,10 +251,10 @@ class Session:
                 log.info("the checkpoint in %s is from another run; starting afresh",
                          self.checkpoint_dir)
                 return False
-            raise ValueError(
+            raise StaleCheckpointError(
                 f"the checkpoint in {self.checkpoint_dir} belongs to a run with other settings, "
-                "data or network; use another checkpoint folder or resume=False"
-            )
+                "data or network; use another checkpoint folder or stale_checkpoint='restart'",
+                self.checkpoint_dir)
         self.net.load_state_dict(ckpt.model_state(tensors))
         ckpt.restore_optimizer(self.optimizer, tensors, document["optimizer"])
         self.generator.set_state(tensors["rng.torch"])

@@ -383,3 +383,19 @@ def test_a_hand_edited_model_config_is_checked_when_loaded(tmp_path, model_dir, 
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and message in lines[0] and str(model) in lines[0]
     assert not (tmp_path / "o.tif").exists()
+
+
+def test_overwrite_replaces_files_only_never_a_pipe_a_link_or_an_input(tmp_path, model_dir, capsys):
+    import os
+
+    source = stack_file(tmp_path, shape=(20, 21), axes="YX")
+    run = ["predict", str(source), "--model", str(model_dir), "--device", "cpu", "--overwrite"]
+    pipe = tmp_path / "pipe.tif"
+    os.mkfifo(pipe)
+    assert main([*run, "-o", str(pipe)]) == 2
+    assert "pipe.tif: is not a regular file" in capsys.readouterr().err
+    link = tmp_path / "link.tif"
+    link.symlink_to(source)
+    assert main([*run, "-o", str(link)]) == 2
+    assert "link.tif: is a symbolic link" in capsys.readouterr().err
+    assert link.is_symlink() and pipe.is_fifo() and open_stack(source).shape == (20, 21)
