@@ -262,7 +262,7 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         self.cancel_button.setEnabled(self.tools.mode is not None)
 
     def _update_reviewed(self) -> None:
-        regions = self.session.reviewed
+        regions = self.session.ensure_reviewed()  # (the current image's labels')
         if regions is None or not regions.any():
             self.reviewed_label.setText("Nothing reviewed yet.")
         else:

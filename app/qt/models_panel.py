@@ -62,6 +62,7 @@ class ModelsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         session.model_changed.connect(lambda _info: self.refresh())
+        session.models_listed.connect(self.refresh)
         session.project_changed.connect(self.refresh)
         self.refresh()
 
@@ -153,12 +154,12 @@ class ModelsPanel(QWidget):
         if self.session.model is not None and self.session.model.path == info.path:
             raise UserError("this model is in use; choose another one first")
         self.session.library.remove_model(info.ref)
-        self.refresh()
+        self.session.models_listed.emit()  # (no panel may offer it any more)
 
     def import_folder(self, folder: str | Path):
         info = self.session.library.import_model(folder)
         self.session.host.notify(f"imported {info.name}")
-        self.refresh()
+        self.session.models_listed.emit()
         return info
 
     def export_selected(self, destination: str | Path) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QButtonGroup,
@@ -140,6 +141,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.image_combo.activated.connect(self._image_chosen)
         self.output_combo.currentTextChanged.connect(self._output_chosen)
         self.session.model_changed.connect(lambda _info: self._fill_models())
+        self.session.models_listed.connect(self._fill_models)
         self.session.predict_requested.connect(self._predict_whole_image)
         self.session.image_renamed.connect(self._image_renamed)
         if hasattr(self.session.host, "connect_layers_changed"):
@@ -285,6 +287,12 @@ class SegmentPanel(SegmentChoices, QWidget):
             show = getattr(session.host, "show_image", None)
             if show is not None:
                 show(result.output, name=f"{result.job.image_name} probabilities", channel_axis=0)
+        elif _is_foreground_mask(result):
+            # A result to look at beside the objects, never written over the labels being
+            # corrected (and saved): as the probabilities, its own layer.
+            show = getattr(session.host, "show_image", None)
+            if show is not None:
+                show(merge_into_labels(result, None).astype(np.uint8), name=f"{result.job.image_name} mask")
         else:
             session.show_labels(merge_into_labels(result, session.host.current_labels()))
         if session.project is not None and session.image_id is not None:
@@ -334,3 +342,10 @@ class SegmentPanel(SegmentChoices, QWidget):
             set_progress(self.progress, 0)
         if message:
             self.status.setText(message)
+
+
+def _is_foreground_mask(result) -> bool:
+    """A mask of an instance model (objects against background). A semantic model's mask
+    is its class map: the labels to correct."""
+    task = getattr(result.net, "task", None)
+    return result.job.request.output_type == "mask" and getattr(task, "kind", "instance") == "instance"

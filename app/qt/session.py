@@ -38,7 +38,8 @@ class StudioSession(QObject):
     labels array is live: prediction or project restore), ``reviewed_changed()``,
     ``project_changed()``, ``predict_requested()`` (another panel asks the Segment panel to
     re-predict the current image, e.g. after accepting a fine-tuned model),
-    ``image_renamed(old, new)`` (the user renamed an image layer).
+    ``image_renamed(old, new)`` (the user renamed an image layer), ``models_listed()`` (a
+    model was added to or removed from the library: every list of models is refilled).
     """
 
     predict_requested = Signal()
@@ -47,6 +48,7 @@ class StudioSession(QObject):
     reviewed_changed = Signal()
     project_changed = Signal()
     image_renamed = Signal(str, str)
+    models_listed = Signal()
 
     def __init__(self, host, *, library: ModelLibrary | None = None, parent=None):
         super().__init__(parent)
@@ -126,6 +128,10 @@ class StudioSession(QObject):
         project here (tens of ms on the GUI thread at the click, for zeros): the finished
         prediction is, and an edit made meanwhile registers the labels first."""
         current = self.host.current_labels()
+        if current is None and self.project is not None and self.restore_from_project():
+            # (the labels layer was closed: the saved corrections come back first, so that
+            # the run keeps what was reviewed instead of protecting empty pixels)
+            current = self.host.current_labels()
         if current is None or current.shape != tuple(shape):
             # A stack's labels can outgrow the memory: then they live in a temporary file.
             current = self.show_labels(scratch_zeros(tuple(shape), np.int32), protect=False, save=False)
@@ -208,7 +214,7 @@ class StudioSession(QObject):
         self._refresh_overlay()
 
     def _refresh_overlay(self) -> None:
-        regions = self.reviewed
+        regions = self.ensure_reviewed()  # (the current image's: None while it has no labels)
         show = self.overlay_visible and regions is not None and regions.any()
         self.host.set_reviewed_overlay(regions.mask if show else None)
 
@@ -331,13 +337,19 @@ class StudioSession(QObject):
         if name == self._last_image:
             return
         self._last_image = name
-        if self.project is None or self._restoring or self.host.current_labels() is not None:
+        if self._restoring:
             return
+        # (guarded: the overlay layer coming and going makes napari activate layers, which
+        # must not turn the session back to the image of the active layer)
         self._restoring = True
         try:
-            self.restore_from_project()
+            if self.project is not None and self.host.current_labels() is None:
+                self.restore_from_project()
+            # The reviewed marks shown and counted are this image's, not the one before.
+            self._refresh_overlay()
         finally:
             self._restoring = False
+        self.reviewed_changed.emit()
 
     def _on_image_renamed(self, old: str, new: str, source: str | None) -> None:
         """The user renamed an image layer: its project image follows (its corrections stay

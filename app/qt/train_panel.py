@@ -114,6 +114,7 @@ class TrainPanel(QWidget):
         self.reject_button.clicked.connect(self.reject)
         self.rollback_button.clicked.connect(lambda: self._run(self.rollback))
         self.session.model_changed.connect(lambda _info: self.refresh_versions())
+        self.session.models_listed.connect(self.refresh_versions)
         self.session.project_changed.connect(self.refresh_versions)
 
     def _run(self, action) -> None:
@@ -276,6 +277,8 @@ class TrainPanel(QWidget):
             if info.path not in seen:
                 seen.add(info.path)
                 self.versions_combo.addItem(f"{info.name} ({info.date or 'undated'})", info)
+        # (with a placeholder text Qt selects nothing on its own: the newest is the choice)
+        self.versions_combo.setCurrentIndex(0 if self.versions_combo.count() else -1)
         self._enable_rollback()
 
     def _enable_rollback(self) -> None:

@@ -72,3 +72,22 @@ def test_invalid_options_say_what_is_allowed(panel, studio, qtbot):
     builder.preview_button.click()
     qtbot.waitUntil(lambda: builder.worker is None, timeout=30_000)
     assert "padding='same'" in builder.summary_view.toPlainText()
+
+
+def test_a_removed_model_leaves_every_list_of_models(panel, studio, tiny_model_dir, qtbot):
+    """Imported, it is offered by the Segment panel at once; removed, no panel offers it
+    (choosing it would fail at Run)."""
+    from unet_studio.app.qt.segment_panel import SegmentPanel
+
+    segment = SegmentPanel(studio.session)
+    qtbot.addWidget(segment)
+
+    def offered() -> list[str]:
+        return [segment.model_combo.itemText(i) for i in range(segment.model_combo.count())]
+
+    info = panel.import_folder(tiny_model_dir)
+    assert any(text.startswith(f"{info.name}  (user)") for text in offered())
+    panel.model_list.setCurrentRow(next(i for i, n in enumerate(_names(panel)) if "[user]" in n))
+    panel.remove_button.click()
+    assert not any("[user]" in n for n in _names(panel))
+    assert not any("(user)" in text for text in offered())

@@ -67,6 +67,29 @@ def test_new_prediction_keeps_reviewed_regions(corrected, qtbot):
     assert session.reviewed.mask[4].all()  # and still marked reviewed
 
 
+def test_a_closed_labels_layer_comes_back_with_its_reviewed_corrections_on_run(corrected, qtbot,
+                                                                              saved_labels):
+    """The user closes the labels layer and runs again: the saved corrections come back
+    first, and the reviewed plane keeps them (not the empty pixels of new labels)."""
+    from unet_studio.app.corrections import delete_object_edit
+
+    viewer, session, host = corrected.viewer, corrected.session, corrected.host
+    session.apply_edit(delete_object_edit(host.current_labels(), 7))
+    session.ensure_reviewed().mark_region((slice(4, 5), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    corrected_plane = np.array(host.current_labels()[4])
+    assert corrected_plane.any() and session.project.flush(10)
+    viewer.layers.remove("nuclei labels")
+    assert host.current_labels() is None
+    panel = _segment_panel(corrected, qtbot)
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        panel.run()
+    new = host.current_labels()
+    np.testing.assert_array_equal(new[4], corrected_plane)
+    assert session.ensure_reviewed().mask[4].all()
+    np.testing.assert_array_equal(saved_labels(session)[4], corrected_plane)
+
+
 def test_cancel_leaves_labels_untouched(studio, qtbot):
     studio.viewer.open_sample("unet-studio", "hela_timelapse")
     host = studio.host
@@ -347,9 +370,18 @@ def test_segmenting_a_second_image_leaves_the_first_images_labels_alone(correcte
     viewer.add_image(other, name="other", metadata={"axes": "ZYX"})
     viewer.layers.selection.active = viewer.layers["nuclei labels"]  # still the active layer
     panel = _segment_panel(corrected, qtbot)
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+    from unet_studio.plugins.napari_host import REVIEWED_LAYER
+
+    correct = CorrectPanel(session)
+    qtbot.addWidget(correct)
+    assert REVIEWED_LAYER in viewer.layers and correct.reviewed_label.text().startswith("Reviewed: ")
     panel.image_combo.setCurrentText("other")
     panel.image_combo.activated.emit(panel.image_combo.currentIndex())
     assert host.current_labels() is None  # "other" has no labels yet
+    # ... nor reviewed marks: the first image's are neither shown over it nor counted
+    assert REVIEWED_LAYER not in viewer.layers
+    assert correct.reviewed_label.text() == "Nothing reviewed yet."
     with qtbot.waitSignal(panel.finished, timeout=60_000):
         panel.run()
     np.testing.assert_array_equal(viewer.layers["nuclei labels"].data, first)
@@ -363,6 +395,7 @@ def test_segmenting_a_second_image_leaves_the_first_images_labels_alone(correcte
     panel.image_combo.activated.emit(panel.image_combo.currentIndex())
     assert host.current_labels() is viewer.layers["nuclei labels"].data
     assert session.ensure_reviewed().mask[4].all()
+    assert REVIEWED_LAYER in viewer.layers and correct.reviewed_label.text().startswith("Reviewed: ")
 
 
 def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot):
@@ -479,6 +512,24 @@ def test_probabilities_are_shown_over_their_image_and_stand_for_it(corrected, qt
     viewer.layers.selection.active = shown[1]
     assert host.current_image().name == "nuclei" and host.current_labels() is labels
     assert panel.image_combo.currentText() == "nuclei"
+
+
+def test_a_mask_output_is_its_own_layer_and_leaves_the_labels_alone(corrected, qtbot, saved_labels):
+    """The objects' foreground mask is a result to look at: shown as its own layer, never
+    written over the instance labels being corrected (nor into the project)."""
+    viewer, host, session = corrected.viewer, corrected.host, corrected.session
+    labels = np.array(host.current_labels())
+    panel = _segment_panel(corrected, qtbot)
+    panel.output_combo.setCurrentText("mask")
+    for scope in (panel.scope_slice, panel.scope_stack):
+        scope.setChecked(True)
+        with qtbot.waitSignal(panel.finished, timeout=60_000):
+            panel.run()
+        mask = viewer.layers["nuclei mask"].data
+        assert mask.shape == labels.shape and set(np.unique(mask)) <= {0, 1} and mask.any()
+    np.testing.assert_array_equal(host.current_labels(), labels)
+    np.testing.assert_array_equal(saved_labels(session), labels)
+    assert host.current_labels() is viewer.layers["nuclei labels"].data
 
 
 def test_a_pyramid_image_segments_and_trains_at_full_resolution(studio, nuclei_crop, qtbot, tmp_path):

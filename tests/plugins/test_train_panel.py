@@ -83,6 +83,7 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
 
     index = train.versions_combo.findText(parent.name, Qt.MatchFlag.MatchStartsWith)
     assert index >= 0 and train.rollback_button.isEnabled()  # the parent is an earlier version
+    assert train.versions_combo.currentIndex() == 0  # one is chosen: the button does something
     train.versions_combo.setCurrentIndex(index)
     train.repredict_check.setChecked(False)
     train.rollback_button.click()
