@@ -19,25 +19,53 @@ def _at(region: tuple[slice, ...], axis: int, t: int) -> tuple[slice, ...]:
     return (*region[:axis], slice(t, t + 1), *region[axis + 1:])
 
 
-def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, axis: int) -> None:
+def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, axis: int,
+                           before=None) -> None:  # fmt: skip
     """``labels[target]`` is one time point just segmented: its new objects (outside
-    ``kept``, the reviewed pixels of ``target`` or None) that overlap an object of the time
-    point before (else after), where that one has labels, take that object's id. Ids that
-    kept objects of this time point hold are not given again."""
+    ``kept``, the reviewed pixels of ``target`` or None) take the ids of the objects they
+    pair with (``matched_ids``: overlap, then position) in the time point before, then in
+    the one after (a track through this time point keeps its id; one that starts here goes
+    on under its id); an object still left over takes the id of the object it mostly lies
+    in in ``before`` (this time point's labels before the run, the shape of
+    ``labels[target]``, or None), the track it was part of. Ids that kept objects of this
+    time point hold are not given again, nor any id twice."""
     frames = labels.shape[axis]
     start, _, _ = target[axis].indices(frames)
-    neighbour = None
-    for other in (start - 1, start + 1):
-        if 0 <= other < frames and labels[_at(target, axis, other)].any():
-            neighbour = labels[_at(target, axis, other)]
-            break
-    if neighbour is None:
-        return
     frame = labels[target]  # (a view: renamed in place)
     new = frame if kept is None else np.where(kept, 0, frame)
-    taken = set() if kept is None else set(np.unique(frame[kept]).tolist())
-    matches = {a: b for a, b in matched_ids(neighbour, new).items() if b not in taken}
+    given = set() if kept is None else set(np.unique(frame[kept]).tolist())
+    matches: dict[int, int] = {}
+    for other in (start - 1, start + 1):
+        partner = labels[_at(target, axis, other)] if 0 <= other < frames else None
+        if partner is None or not partner.any():
+            continue
+        for now, then in matched_ids(partner, new).items():
+            if now not in matches and then not in given:
+                matches[now] = then
+                given.add(then)
+    if before is not None:
+        matches.update(_covering_ids(np.asarray(before), new, set(matches), given))
     _rename(frame, matches, kept)
+
+
+def _covering_ids(before: np.ndarray, new: np.ndarray, done: set[int], given: set[int]
+                  ) -> dict[int, int]:  # fmt: skip
+    """{object of ``new`` not in ``done``: the id of ``before`` that holds most of its pixels
+    (at least half), not in ``given``}; an id of ``before`` to one object only, the one with
+    the largest share of it."""
+    inside = (new > 0) & (before > 0)
+    if not inside.any():
+        return {}
+    pairs, counts = np.unique(np.stack([new[inside], before[inside]]), axis=1, return_counts=True)
+    sizes = dict(zip(*np.unique(new[new > 0], return_counts=True)))
+    found: dict[int, int] = {}
+    for index in np.argsort(-counts, kind="stable"):  # largest overlaps first
+        now, then = int(pairs[0, index]), int(pairs[1, index])
+        if now in done or now in found or then in given or 2 * counts[index] < sizes[now]:
+            continue
+        found[now] = then
+        given.add(then)
+    return found
 
 
 def adopt_kept_ids(labels: np.ndarray, target: tuple[slice, ...], kept: np.ndarray,

@@ -76,7 +76,8 @@ class LiveLabelsDestination:
             frames = self.labels.shape[self.time_axis]
             start, stop, _ = self.target[self.time_axis].indices(frames)
             if stop - start == 1:
-                continue_neighbour_ids(self.labels, self.target, self._kept(), self.time_axis)
+                continue_neighbour_ids(self.labels, self.target, self._kept(), self.time_axis,
+                                       before=self.backup)
             elif self._kept() is not None:
                 adopt_kept_ids(self.labels, self.target, self._kept(), self.time_axis)
 

@@ -771,3 +771,40 @@ def test_new_ids_are_free_in_every_time_point_and_follow_the_users_edits(tmp_pat
     assert session.labels_for_prediction(live.shape) is live
     assert panel.tools.fresh_label() == 61
     session.close_project()
+
+
+def test_one_time_point_segmented_again_keeps_the_tracks_through_it():
+    """Time point 1 of three segmented again: an object continues the track it overlaps at
+    time point 0; one that overlaps nothing there but a track at time point 2 (a cell that
+    appears at time point 1) takes that track's id, so both tracks stay whole."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+
+    live = np.zeros((3, 20, 30), np.int32)
+    live[0, 2:8, 2:8] = live[2, 2:8, 3:9] = 5  # one track through time point 1
+    live[2, 12:18, 20:26] = 8  # a track that starts at time point 1
+    live[1, 2:8, 2:8], live[1, 12:18, 20:26] = 31, 32  # before the new run
+    target = (slice(1, 2), slice(None), slice(None))
+    out = LiveLabelsDestination(live, target, None, id_offset_outside(live, target), time_axis=0)
+    predicted = np.zeros((1, 20, 30), np.int32)
+    predicted[0, 2:8, 2:8], predicted[0, 12:18, 19:25], predicted[0, 12:16, 5:9] = 1, 2, 3
+    out[...] = predicted
+    out.finish()
+    assert (live[1, 2:8, 2:8] == 5).all() and (live[1, 12:18, 19:25] == 8).all()
+    assert live[1, 13, 6] not in (0, 5, 8)  # a new object, a new id
+
+
+def test_one_time_point_segmented_again_keeps_the_ids_its_objects_had():
+    """An object the new run outlines too differently to pair with its track at the time
+    points around (a nucleus first found whole, now a part of it) takes the id of the
+    object it lies in before the run: the track it belonged to."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+
+    live = np.zeros((3, 20, 30), np.int32)
+    live[:, 2:14, 2:14] = 6  # a big nucleus, one track
+    target = (slice(1, 2), slice(None), slice(None))
+    out = LiveLabelsDestination(live, target, None, id_offset_outside(live, target), time_axis=0)
+    predicted = np.zeros((1, 20, 30), np.int32)
+    predicted[0, 3:7, 3:7] = 1  # a small part of it now (intersection over union 0.11)
+    out[...] = predicted
+    out.finish()
+    assert (live[1, 3:7, 3:7] == 6).all() and (live[1] == 6).sum() == 16
