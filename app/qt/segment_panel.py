@@ -180,6 +180,11 @@ class SegmentPanel(SegmentChoices, QWidget):
         finally:
             release_full_collections()  # the running worker holds its own
 
+    def _not_started(self, why: str) -> None:
+        """A run refused before it began: said where the last run's "Done" stood too."""
+        self.status.setText(f"Not started: {why}")
+        self.session.host.notify(f"Prediction not started: {why}", "error")
+
     def _start_run(self) -> None:
         host = self.session.host
         try:
@@ -190,12 +195,12 @@ class SegmentPanel(SegmentChoices, QWidget):
             spatial = self.session.model.task.get("spatial_axes") or "YX"
             job = plan_job(image, request, host.view_state(), spatial)
         except UserError as error:
-            host.notify(str(error), "error")
+            self._not_started(str(error))
             return
         try:  # labels too large for RAM live in a working file: its disk space, taken now
             live = self._live_destination(job)
         except DiskSpaceError as error:
-            host.notify(f"Prediction not started: {error.strerror}", "error")
+            self._not_started(error.strerror)
             return
         self._job_image, self._stage = image.name, "predict"
         self._objects = []  # objects per time point, as each is labelled
@@ -279,6 +284,7 @@ class SegmentPanel(SegmentChoices, QWidget):
             self.status.setText(f"{self._job_image} was closed: its prediction was dropped.")
             return
         session = self.session
+        name = self._job_image or result.job.image_name  # (its name now: renamed meanwhile?)
         # Loading a network holds the interpreter lock for a while: keep it for next time.
         self._net_cache = (model_key(result.job.request.model_path), result.net)
         if result.output is None:  # streamed into the live labels
@@ -286,18 +292,18 @@ class SegmentPanel(SegmentChoices, QWidget):
         elif result.job.request.output_type == "probabilities":
             show = getattr(session.host, "show_image", None)
             if show is not None:
-                show(result.output, name=f"{result.job.image_name} probabilities", channel_axis=0)
+                show(result.output, name=f"{name} probabilities", channel_axis=0)
         elif _is_foreground_mask(result):
             # A result to look at beside the objects, never written over the labels being
             # corrected (and saved): as the probabilities, its own layer.
             show = getattr(session.host, "show_image", None)
             if show is not None:
-                show(merge_into_labels(result, None).astype(np.uint8), name=f"{result.job.image_name} mask")
+                show(merge_into_labels(result, None).astype(np.uint8), name=f"{name} mask")
         else:
             session.show_labels(merge_into_labels(result, session.host.current_labels()))
         if session.project is not None and session.image_id is not None:
             session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
-        self.status.setText(f"Done: {result.job.image_name} segmented with {result.model_name}"
+        self.status.setText(f"Done: {name} segmented with {result.model_name}"
                             f"{objects_found(self._objects)}.")
         set_progress(self.progress, 100)
         self._result = result

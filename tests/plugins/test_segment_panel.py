@@ -123,9 +123,11 @@ def test_cancel_leaves_labels_untouched(studio, qtbot):
 def test_bad_axes_are_reported_not_raised(studio, qtbot, nuclei_crop):
     studio.viewer.add_image(nuclei_crop[0], name="nuclei")
     panel = _segment_panel(studio, qtbot)
+    panel.status.setText("Done: an earlier run.")
     panel.axes_edit.setText("ZZX")
     panel.run()
     assert panel.worker is None and panel.run_button.isEnabled()
+    assert panel.status.text().startswith("Not started: ")  # (no stale "Done" beside it)
 
 
 def test_progress_shows_in_napari_activity_dock_when_forced(studio, qtbot, monkeypatch, nuclei_crop):
@@ -490,11 +492,12 @@ def test_renaming_the_image_being_predicted_keeps_its_results_with_it(corrected,
     def rename():
         viewer.layers["nuclei"].name = "cells"
 
-    _start_then(corrected, qtbot, rename)
+    panel = _start_then(corrected, qtbot, rename)
     assert host.current_image().name == "cells"
     assert [layer.name for layer in viewer.layers if "labels" in layer.name] == ["cells labels"]
     assert host.current_labels() is viewer.layers["cells labels"].data
     assert not np.array_equal(host.current_labels(), original)  # the new prediction
+    assert panel.status.text().startswith("Done: cells segmented")  # its name now
 
 
 def test_probabilities_are_shown_over_their_image_and_stand_for_it(corrected, qtbot):
