@@ -120,9 +120,10 @@ def iter_finetune(
             final = _progress(session, last["loss"], last["lr"], True, _validate(session))
             session.history.append(final.to_dict())
             yield from _pausing(session, final)
-    except GeneratorExit:
-        log.info("fine-tuning cancelled at step %d; keeping the best weights", session.step)
-        session.save_last(force=True)
+    except (GeneratorExit, KeyboardInterrupt) as stop:  # cancelled, or Ctrl-C / SIGTERM
+        log.info("fine-tuning %s at step %d; keeping the best weights",
+                 "cancelled" if isinstance(stop, GeneratorExit) else "interrupted", session.step)
+        session.save_last(force=True)  # (a rerun resumes here, not at the last cadence save)
         session.restore_best()
         raise
     session.save_last(force=True)

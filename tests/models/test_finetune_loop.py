@@ -129,6 +129,29 @@ def test_cancel_keeps_the_best_and_resume_continues_exactly(example, tmp_path):
             assert torch.allclose(interrupted[0][name].float(), value.float(), atol=1e-6), name
 
 
+def test_ctrl_c_in_a_step_keeps_the_steps_done(example, tmp_path, monkeypatch):
+    """Ctrl-C (or SIGTERM, raised as it) inside a step: the steps done are saved, so a rerun
+    goes on from there rather than from the last checkpoint of the cadence."""
+    from unet_studio.models.training.session import Session
+
+    config = FinetuneConfig(**{**QUICK, "max_steps": 16, "val_every": 100})
+    step = Session.train_step
+    calls = []
+
+    def interrupted(self, lr):
+        calls.append(lr)
+        if len(calls) == 6:
+            raise KeyboardInterrupt
+        return step(self, lr)
+
+    monkeypatch.setattr(Session, "train_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path)
+    assert ckpt.load_checkpoint(tmp_path / ckpt.LAST)[1]["step"] == 5
+    monkeypatch.setattr(Session, "train_step", step)
+    assert next(iter_finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path)).step == 6
+
+
 def test_resume_refuses_a_checkpoint_of_another_run(example, tmp_path):
     config = FinetuneConfig(**{**QUICK, "max_steps": 2})
     finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path)
