@@ -88,6 +88,9 @@ def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int) -> Stac
     _check_series_pages(path, series, file_size)
     axes, guessed = map_file_axes(path, series.axes, shape)
     data, mode = _level_array(path, tif, series, 0, dtype, file_size)
+    recorded = _recorded_axes(tif.pages.first, axes)
+    if recorded is not None and len(series.levels) == 1:  # (ours: no pyramid)
+        data, axes = _with_unit_axes(data, axes, recorded), recorded
     levels = (data, *(_level_array(path, tif, series, i, dtype, file_size)[0]
                       for i in range(1, len(series.levels)))) if len(series.levels) > 1 else ()
     scale, units = _physical_sizes(tif, series_index, axes)
@@ -168,6 +171,40 @@ class _TiffZarrSource:
 
             self._array = zarr.open_array(self._series.aszarr(level=self._level), mode="r")
         return self._array[key]
+
+
+def _recorded_axes(page, axes: str) -> str | None:
+    """The axes our writer recorded, where the file's metadata lost some of length 1
+    (e.g. ``"TYX"`` for one time point read back as ``"YX"``); None otherwise."""
+    tag = page.tags.get(UNET_STUDIO_TAG) if page is not None else None
+    try:
+        recorded = json.loads(tag.value).get("axes") if tag is not None else None
+    except (TypeError, ValueError, AttributeError):
+        return None
+    if not isinstance(recorded, str) or len(recorded) <= len(axes) or len(set(recorded)) != len(recorded):
+        return None
+    return recorded if [a for a in recorded if a in axes] == list(axes) else None
+
+
+def _with_unit_axes(data, axes: str, recorded: str):
+    """``data`` (axes ``axes``) seen with the length-1 axes of ``recorded`` put back."""
+    full = tuple(data.shape[axes.index(a)] if a in axes else 1 for a in recorded)
+    if isinstance(data, np.ndarray):
+        return data.reshape(full)
+    return LazyArray(_UnitAxesSource(data, full, [i for i, a in enumerate(recorded) if a not in axes]),
+                     data.path, dtype=data.dtype)  # fmt: skip
+
+
+class _UnitAxesSource:
+    """A source read with keys over more axes: those of length 1 at ``unit`` are dropped
+    from the key (``LazyArray`` shapes what comes back)."""
+
+    def __init__(self, source, shape: tuple[int, ...], unit: list[int]):
+        self._source, self.shape, self._unit = source, shape, set(unit)
+        self.dtype = source.dtype
+
+    def __getitem__(self, key) -> np.ndarray:
+        return np.asarray(self._source[tuple(k for i, k in enumerate(key) if i not in self._unit)])
 
 
 def _unet_studio_tag(page) -> dict:

@@ -33,7 +33,7 @@ def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np
                  scale: dict, units: dict, kind: str) -> dict:
     """tifffile keyword arguments carrying axes, calibration and our kind tag."""
     known = {a: scale[a] for a in file_axes if units.get(a, UNIT_PIXEL) != UNIT_PIXEL}
-    options = {"photometric": "minisblack", "extratags": [unet_studio_tag(kind)]}
+    options = {"photometric": "minisblack", "extratags": [unet_studio_tag(kind, file_axes)]}
     metadata = {"axes": file_axes}
     if imagej:
         options["imagej"] = True

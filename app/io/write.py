@@ -167,9 +167,12 @@ def canonical_order(axes: str, order: str = AXIS_LETTERS) -> str:
     return "".join(a for a in order if a in axes)
 
 
-def unet_studio_tag(kind: str) -> tuple:
-    """tifffile extratag recording what the file holds (read back as Stack.metadata["kind"])."""
-    return (UNET_STUDIO_TAG, "s", 0, json.dumps({"kind": kind, "writer": "unet-studio"}), True)
+def unet_studio_tag(kind: str, axes: str | None = None) -> tuple:
+    """tifffile extratag recording what the file holds (read back as Stack.metadata["kind"])
+    and its axes: ImageJ and OME metadata do not keep an axis of length 1 apart from a
+    missing one (one time point of a series would read back as an image)."""
+    recorded = {"kind": kind, "writer": "unet-studio", **({"axes": axes} if axes else {})}
+    return (UNET_STUDIO_TAG, "s", 0, json.dumps(recorded), True)
 
 
 def write_atomically(path: Path, write_into) -> Path:
