@@ -7,9 +7,10 @@ Layout of a store folder::
 
 Chunks are one plane deep on leading axes and up to 512×512 on the last two, so a 2D edit
 in a ``(Z, Y, X)`` stack touches one to four chunks. All-zero chunks have no file (missing =
-background). Every file is written atomically, chunks first and ``array.json`` last. A
-change of shape or dtype writes a complete new generation folder before ``array.json``
-switches to it, so a killed writer leaves either the old array or the new one, never a mix.
+background). The chunks of one write (an edit of a 3D object spans many) are staged in a
+``journal`` folder, committed by one atomic file and then moved into place; a change of
+shape or dtype writes a complete new generation folder before ``array.json`` switches to
+it. So a killed writer leaves either the old array or the new one, never a mix.
 Chunks are plain ``.npy`` (``allow_pickle=False``) compressed with zstd, which is 10-20x
 faster than the zlib of ``.npz`` both ways, so reopening a 256 MiB stack takes well under
 a second.
@@ -21,6 +22,7 @@ import io
 import itertools
 import json
 import logging
+import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 FORMAT = "unet-studio-chunks"
 MANIFEST = "array.json"
+JOURNAL = "journal"  # chunks of one write staged here, then moved into place
+COMMIT = "commit.json"  # in the journal: the staged write is complete and must be applied
 PLANE_CHUNK = 512
 CHUNK_SUFFIX = ".npy.zst"
 
@@ -84,6 +88,7 @@ class ChunkStore:
     def read(self) -> tuple[np.ndarray | None, list[str]]:
         """The stored array (None if never saved) and a list of problems: chunk files that
         could not be read are reported and left as background instead of failing the open."""
+        self.recover()
         manifest = self.manifest()
         if manifest is None:
             return None, []
@@ -120,12 +125,52 @@ class ChunkStore:
                 f"{self.directory}: stored array is not {tuple(shape)} {dtype}; "
                 "write a new generation"
             )
-        folder = self.directory / manifest["generation"]
+        # One edit can span many chunks (a 3D object, a relabelling): they are staged in a
+        # journal, committed by one atomic file, then moved into place, so a writer killed
+        # at any moment leaves the array as it was before this write or after it (`recover`).
+        self.recover()
+        journal = self.directory / JOURNAL
+        journal.mkdir()
+        written, deleted = [], []
         for key, block in blocks.items():
-            _write_chunk(folder, key, block)
+            block = block() if callable(block) else block
+            name = ".".join(map(str, key))
+            if block.any():
+                atomic_write_bytes(journal / (name + CHUNK_SUFFIX), encode_chunk(block))
+                written.append(name)
+            else:
+                deleted.append(name)  # background needs no file
+        atomic_write_json(journal / COMMIT, {"generation": manifest["generation"],
+                                             "write": written, "delete": deleted})
+        self._apply_journal()
+
+    def recover(self) -> None:
+        """Finish a committed journal (a writer killed while moving chunks into place) or
+        drop one that was never committed (killed while staging): see ``write_chunks``."""
+        journal = self.directory / JOURNAL
+        if not journal.exists():
+            return
+        if (journal / COMMIT).exists():
+            self._apply_journal()
+        else:
+            shutil.rmtree(journal)
+
+    def _apply_journal(self) -> None:
+        journal = self.directory / JOURNAL
+        commit = json.loads((journal / COMMIT).read_text("utf-8"))
+        folder = self.directory / commit["generation"]
+        for name in commit["write"]:
+            staged = journal / (name + CHUNK_SUFFIX)
+            if staged.exists():  # (else moved already, before a kill)
+                os.replace(staged, folder / (name + CHUNK_SUFFIX))
+        for name in commit["delete"]:
+            (folder / (name + CHUNK_SUFFIX)).unlink(missing_ok=True)
+        (journal / COMMIT).unlink()  # the write is complete
+        shutil.rmtree(journal)
 
     def write_generation(self, shape, dtype, blocks: dict[ChunkKey, np.ndarray]) -> None:
         """Write a complete array into a fresh generation folder, then switch to it."""
+        self.recover()
         old = self.manifest()
         number = int(old["generation"][1:]) + 1 if old else 1
         generation = f"g{number:06d}"

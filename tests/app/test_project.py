@@ -103,6 +103,45 @@ def test_new_labels_of_another_shape_replace_the_old_atomically(tmp_path):
     np.testing.assert_array_equal(Project.open(tmp_path / "p").labels(ref.id), replacement)
 
 
+@pytest.mark.parametrize("killed", ["staging", "moving"])
+def test_a_write_of_many_chunks_is_whole_or_nothing(tmp_path, monkeypatch, killed):
+    """An edit spanning many chunks (a 3D object over its planes) and a writer killed in
+    the middle: reopened, the array is as it was before the write (killed while staging)
+    or after it (killed while moving the committed chunks into place), never a mix."""
+    import unet_studio.app.chunk_store as chunk_store
+
+    store = ChunkStore(tmp_path / "labels")
+    before = labelled_stack((6, 40, 50))
+    store.write_generation(before.shape, before.dtype, {
+        key: before[chunk_store.chunk_region(key, (1, 40, 50), before.shape)]
+        for key in chunk_store.all_chunk_keys(before.shape)})  # fmt: skip
+    after = before.copy()
+    after[:, 5:30, 5:30] = 9  # every plane: six chunks
+    after[3] = 0  # one plane emptied: its chunk file goes
+    blocks = {(z, 0, 0): after[z:z + 1] for z in range(6)}
+    calls = []
+    real = chunk_store.atomic_write_json if killed == "staging" else chunk_store.os.replace
+
+    def killed_midway(*args, **kwargs):
+        moving = killed == "moving" and chunk_store.JOURNAL in str(args[0]) \
+            and chunk_store.JOURNAL not in str(args[1])  # (a committed chunk into place)
+        calls.extend([args] if moving or killed == "staging" else [])
+        if killed == "staging" or len(calls) == 3:
+            raise KeyboardInterrupt  # (the process dies here)
+        return real(*args, **kwargs)
+
+    name = "atomic_write_json" if killed == "staging" else "replace"
+    target = chunk_store if killed == "staging" else chunk_store.os
+    with monkeypatch.context() as patched:
+        patched.setattr(target, name, killed_midway)
+        with pytest.raises(KeyboardInterrupt):
+            store.write_chunks(after.shape, after.dtype, blocks)
+    restored, problems = ChunkStore(tmp_path / "labels").read()
+    assert not problems
+    np.testing.assert_array_equal(restored, before if killed == "staging" else after)
+    assert not (tmp_path / "labels" / chunk_store.JOURNAL).exists()
+
+
 def test_failed_writes_keep_the_previous_state_and_are_retried(tmp_path, monkeypatch):
     project = Project.create(tmp_path / "p", autosave_delay=0.0)
     ref = project.add_image("img.tif", axes="ZYX")
