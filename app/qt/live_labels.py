@@ -70,16 +70,28 @@ class LiveLabelsDestination:
         so the GUI thread only has to redraw."""
         if self.written and self.regions is not None and self.regions.any():
             self.regions.renumber_clashes(self.labels)
-        if self.written and self.time_axis is not None:
-            # Ids over time: the engine links the time points it segments; here they are
-            # joined to those around them that this run did not write.
-            frames = self.labels.shape[self.time_axis]
-            start, stop, _ = self.target[self.time_axis].indices(frames)
-            if stop - start == 1:
-                continue_neighbour_ids(self.labels, self.target, self._kept(), self.time_axis,
-                                       before=self.backup)
-            elif self._kept() is not None:
-                adopt_kept_ids(self.labels, self.target, self._kept(), self.time_axis)
+        if not self.written:
+            return
+        plane = self._plane_axis()
+        if plane is not None:
+            # One plane of a stack, or one time point of a series, segmented again: its
+            # objects go on under the ids of the planes (time points) around it.
+            continue_neighbour_ids(self.labels, self.target, self._kept(), plane,
+                                   before=self.backup)
+        elif self.time_axis is not None and self._kept() is not None:
+            # A whole series around reviewed time points: the engine linked its own time
+            # points; here its tracks go on under the reviewed objects' ids.
+            adopt_kept_ids(self.labels, self.target, self._kept(), self.time_axis)
+
+    def _plane_axis(self) -> int | None:
+        """The axis along which the run wrote a single plane of a longer stack: a Z plane
+        first (its objects are 3D objects of the planes around), else the time point."""
+        single = [axis for axis, (part, size) in enumerate(zip(self.target, self.labels.shape))
+                  if size > 1 and len(range(*part.indices(size))) == 1 and axis < self.labels.ndim - 2]
+        if not single:
+            return None
+        spatial = [axis for axis in single if axis != self.time_axis]
+        return spatial[0] if spatial else single[0]
 
     def restore(self) -> None:
         """Put the region back as it was before the run (reviewed pixels were never touched)."""

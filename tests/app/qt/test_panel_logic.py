@@ -808,3 +808,20 @@ def test_one_time_point_segmented_again_keeps_the_ids_its_objects_had():
     out[...] = predicted
     out.finish()
     assert (live[1, 3:7, 3:7] == 6).all() and (live[1] == 6).sum() == 16
+
+
+def test_one_plane_of_a_stack_segmented_again_keeps_the_3d_ids():
+    """"Current slice" on a Z stack: the plane's objects are sections of 3D objects, so they
+    take the ids those have in the planes around (not one new id per section)."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+
+    live = np.zeros((5, 20, 30), np.int32)
+    live[:, 2:8, 2:8], live[1:4, 10:16, 10:18] = 4, 9  # two nuclei through the planes
+    target = (slice(2, 3), slice(None), slice(None))
+    out = LiveLabelsDestination(live, target, None, id_offset_outside(live, target), time_axis=None)
+    predicted = np.zeros((1, 20, 30), np.int32)
+    predicted[0, 2:8, 2:9], predicted[0, 10:16, 10:18], predicted[0, 15:19, 22:27] = 2, 1, 3
+    out[...] = predicted
+    out.finish()
+    assert (live[2, 2:8, 2:9] == 4).all() and (live[2, 10:16, 10:18] == 9).all()
+    assert live[2, 16, 24] not in (0, 4, 9)  # a new section: a new object
