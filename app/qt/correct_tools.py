@@ -232,7 +232,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         if edit.is_empty:
             self.host.notify("labels are already numbered 1..N")
             return
-        self.session.apply_edit(edit)
+        self.session.apply_edit(edit, review=False)  # (new numbers, the same outlines)
 
     def pick_label(self, label: int) -> None:
         """Paint with the clicked object's label from now on."""

@@ -80,10 +80,12 @@ class StudioSession(QObject):
         self.model_changed.emit(info)
 
     # ---- labels and edits ----------------------------------------------------------------
-    def apply_edit(self, edit: LabelEdit) -> None:
-        """Apply an object-tool edit as one undo step, then save it and note it as reviewed."""
+    def apply_edit(self, edit: LabelEdit, *, review: bool = True) -> None:
+        """Apply an object-tool edit as one undo step, then save it and (``review``) note
+        its pixels as changed and its region as reviewed; a renumbering changes no outline
+        and reviews nothing."""
         self.host.apply_label_edit(edit)
-        self._record(edit)
+        self._record(edit, review=review)
 
     def fresh_label_id(self, labels: np.ndarray) -> int:
         """An id no object of ``labels`` (the live labels, every time point) holds."""
@@ -165,9 +167,9 @@ class StudioSession(QObject):
             if project is not None:
                 project.mark_dirty(image_id, edit.bbox)
 
-    def _record(self, edit: LabelEdit) -> None:
+    def _record(self, edit: LabelEdit, *, review: bool = True) -> None:
         self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
-        regions = self.ensure_reviewed()
+        regions = self.ensure_reviewed() if review else None
         if regions is not None:
             regions.record_edit(edit)
         project, image_id = self._project_for_edit()

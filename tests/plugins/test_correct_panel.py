@@ -90,8 +90,13 @@ def test_fill_relabel_and_fresh_label(corrected, qtbot):
     assert (labels[hole] == 14).all()
     _assert_one_undo_restores(corrected, with_hole)
 
+    regions = corrected.session.ensure_reviewed()
+    reviewed, changed = regions.mask.copy(), regions.changed.copy()
     panel.relabel_button.click()
     assert set(np.unique(labels)) == set(range(6))
+    # New numbers, the same outlines: nothing more is reviewed (nor learnt from as changed).
+    np.testing.assert_array_equal(regions.mask, reviewed)
+    np.testing.assert_array_equal(regions.changed, changed)
     _assert_one_undo_restores(corrected, with_hole)
 
     panel.fresh_button.click()
