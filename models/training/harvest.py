@@ -39,6 +39,9 @@ MAX_VAL_PIXELS = 2**19
 # Held-out blocks grow (up to this many times the patch) so that there are at most about
 # ``VAL_BLOCKS`` of them: fewer, larger crops waste less context and evaluate faster.
 VAL_BLOCKS = 8
+# Fewer held-out pixels than this (a few voxels of a tiny reviewed region split across
+# blocks) would give a "better" verdict from noise: then nothing is held out.
+MIN_VAL_PIXELS = 256
 MAX_BLOCK_PATCHES = 2
 # Bytes hashed per update of the data fingerprint (and at most copied, for a strided array).
 HASH_CHUNK_BYTES = 16 * 2**20
@@ -154,7 +157,8 @@ def choose_val_blocks(slabs, block, val_fraction, rng) -> list[tuple[int, tuple[
     most of them are not held out.
 
     Returns ``(slab index, block slices)``. Needs at least 3 blocks with reviewed pixels and
-    keeps at least half of them for training; otherwise nothing is held out.
+    keeps at least half of them for training, and holds out :data:`MIN_VAL_PIXELS` at least;
+    otherwise nothing is held out.
     """
     candidates = []  # (slab, block index, reviewed pixels, object pixels)
     for s, slab in enumerate(slabs):
@@ -183,6 +187,8 @@ def choose_val_blocks(slabs, block, val_fraction, rng) -> list[tuple[int, tuple[
     if not picked:  # every block is larger than twice the target: take the closest
         allowed = [i for i in range(len(candidates)) if objects_allow(0, candidates[i][3])]
         picked = [min(allowed, key=lambda i: abs(candidates[i][2] - target))] if allowed else []
+    if sum(candidates[i][2] for i in picked) < MIN_VAL_PIXELS:
+        return []  # (a verdict on a few pixels is noise: they are worth more in training)
     return [(candidates[i][0], tuple(slice(j * b, (j + 1) * b)
                                      for j, b in zip(candidates[i][1], block)))
             for i in picked]

@@ -91,6 +91,19 @@ def test_validation_blocks_are_held_out(frame):
         assert (crop.labels[~crop.region] == 0).all()
 
 
+def test_a_tiny_reviewed_region_holds_nothing_out(frame):
+    """A few reviewed voxels spread over blocks of a 3D stack: held out, they would give a
+    verdict from a handful of voxels; they all train instead."""
+    image, labels = frame
+    stack, stack_labels = np.stack([image[:64, :64]] * 8), np.stack([labels[:64, :64]] * 8)
+    reviewed = np.zeros(stack.shape, dtype=bool)
+    reviewed[2:5, 30:34, 30:34] = True  # 48 voxels around the middle of the blocks' grid
+    data = _harvest([TrainingExample(stack, stack_labels, reviewed)],
+                    FinetuneConfig(max_steps=1, val_fraction=0.5), patch=(8, 16, 16))
+    assert not data.val and data.summary["val_pixels"] == 0
+    assert data.summary["train_pixels"] == 48
+
+
 def test_stack_slices_for_2d_and_3d_patches_for_3d(frame):
     image, labels = frame
     stack = np.stack([image[:48, :48]] * 5)
