@@ -112,6 +112,13 @@ class TrainRound:
     result: object = None  # FinetuneResult once finished
     saved: Path | None = None  # the new model folder
     history: list = field(default_factory=list)
+    project: object = None  # the project open when the round started (its data's)
+
+    def project_now(self, session):
+        """The round's project while it is still the one open, else None: a round whose
+        project was closed meanwhile goes to the user's models, never into another project
+        (with another project's data in its lineage and replay)."""
+        return self.project if self.project is not None and session.project is self.project else None
 
 
 def iter_train(round_: TrainRound, config, library, replay=()):
@@ -175,8 +182,8 @@ def parent_record(info) -> dict:
 
 def save_round(session, round_: TrainRound) -> Path:
     """Save the fine-tuned network as a standalone model folder with its lineage (config,
-    parent, data summary, metrics, date, card): in the project's models when a project is
-    open (and logged in its history), else in the user's models. Clears the round's
+    parent, data summary, metrics, date, card): in the models of the round's project while
+    that is still the one open (and logged in its history), else in the user's models. Clears the round's
     checkpoints (the model folder now holds the result)."""
     from unet_studio.models.training.lineage import lineage_metadata
     from unet_studio.models.weights import save_model
@@ -184,8 +191,9 @@ def save_round(session, round_: TrainRound) -> Path:
     result, parent = round_.result, round_.parent
     stamp = datetime.now(timezone.utc)
     name = f"{parent.name}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}"
-    if session.project is not None:
-        folder = session.project.new_model_dir(name)
+    project = round_.project_now(session)
+    if project is not None:
+        folder = project.new_model_dir(name)
     else:
         folder = session.library.folders["user"] / name
     metadata = lineage_metadata(result, name=name, parent=parent_record(parent),
@@ -195,8 +203,8 @@ def save_round(session, round_: TrainRound) -> Path:
     round_.saved = Path(saved)
     if round_.checkpoint_dir is not None:
         shutil.rmtree(round_.checkpoint_dir, ignore_errors=True)
-    if session.project is not None:
-        session.project.log("fine-tune", model=str(saved), parent=metadata["parent"]["ref"],
+    if project is not None:
+        project.log("fine-tune", model=str(saved), parent=metadata["parent"]["ref"],
                             metrics=metadata["metrics"], steps=result.steps,
                             data=result.data_summary)  # fmt: skip
     return round_.saved

@@ -155,7 +155,7 @@ class TrainPanel(QWidget):
         for problem in left_out:
             session.host.notify(problem, "warning")
         checkpoints = train_logic.checkpoint_dir_for(project, session.model)
-        self.round = train_logic.TrainRound(session.model, pending, checkpoints)
+        self.round = train_logic.TrainRound(session.model, pending, checkpoints, project=project)
         self.plot.clear()
         self._show_metrics({}, {})
         self._set_state("running")
@@ -235,9 +235,10 @@ class TrainPanel(QWidget):
             raise UserError("no fine-tuned model waiting to be accepted")
         session, saved = self.session, self.round.saved
         session.set_model(saved)
-        train_logic.remember_examples(session.project, self.round.examples)
-        if session.project is not None:
-            session.project.log("accept model", model=str(saved))
+        project = self.round.project_now(session)  # (not a project opened meanwhile)
+        train_logic.remember_examples(project, self.round.examples)
+        if project is not None:
+            project.log("accept model", model=str(saved))
         self.status.setText(f"Now using {session.model.name}.")
         self.round = None
         self._set_state("idle")
@@ -246,8 +247,9 @@ class TrainPanel(QWidget):
             session.predict_requested.emit()
 
     def reject(self) -> None:
-        if self.round is not None and self.session.project is not None:
-            self.session.project.log("reject model", model=str(self.round.saved))
+        project = None if self.round is None else self.round.project_now(self.session)
+        if project is not None:
+            project.log("reject model", model=str(self.round.saved))
         self.round = None
         self.status.setText("Kept the current model.")
         self._set_state("idle")

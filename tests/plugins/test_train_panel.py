@@ -90,6 +90,26 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
     assert session.model.path == parent.path
 
 
+def test_a_round_stays_out_of_a_project_opened_while_it_trains(corrected, panels, qtbot, tmp_path):
+    """Another project opened during a round: the round's model and its examples go neither
+    into that project (it holds other data) nor its history; the model waits in the user's
+    models, and accepting it uses it."""
+    train, _ = panels
+    session = corrected.session
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+        other = session.open_project(tmp_path / "other", create=True)
+    assert session.project is other
+    saved = train.round.saved
+    assert saved.parent == session.library.folders["user"]
+    train.repredict_check.setChecked(False)
+    train.accept_button.click()
+    assert session.model.path == saved
+    logged = {entry["action"] for entry in other.history()}
+    assert not logged & {"fine-tune", "accept model"}
+    assert not (other.path / train_logic.TRAINING_DIR).exists()  # no replay of other data
+
+
 def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot):
     train, _ = panels
     steps = []
