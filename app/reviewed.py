@@ -25,6 +25,14 @@ from unet_studio.app.label_edit import LabelEdit
 FORMAT = "unet-studio-reviewed"
 
 
+class MarksAdded:
+    """The marks one edit added: changed pixels (indices, which were new) and the reviewed
+    box (region, which pixels of it were new)."""
+
+    def __init__(self, changed, reviewed):
+        self.changed, self.reviewed = changed, reviewed
+
+
 class ReviewedRegions:
     """Reviewed and changed masks over a label array of ``shape`` (e.g. ``(Z, Y, X)``).
 
@@ -102,12 +110,16 @@ class ReviewedRegions:
         self._writable("reviewed")[region][plane] = reviewed
         self.version += 1
 
-    def record_edit(self, edit: LabelEdit) -> None:
+    def record_edit(self, edit: LabelEdit) -> MarksAdded | None:
         """Note the pixels an edit changed; with ``auto_from_edits`` also mark the region
-        around them as reviewed (the user looked there)."""
+        around them as reviewed (the user looked there). Returns the marks this edit added
+        (None for an empty edit), for :meth:`take_back` when the edit is undone."""
         if edit.is_empty:
-            return
-        self._writable("changed")[edit.indices] = True
+            return None
+        changed = self._writable("changed")
+        added_changed = edit.indices, ~changed[edit.indices]
+        changed[edit.indices] = True
+        added_reviewed = None
         if self.auto_from_edits:
             # The margin grows the box in the plane the user looked at (the last two axes),
             # never into other slices or frames: those were not looked at, and marking them
@@ -119,7 +131,19 @@ class ReviewedRegions:
                 slice(max(s.start - self.edit_margin, 0), min(s.stop + self.edit_margin, n))
                 for axis, (s, n) in enumerate(zip(edit.bbox, self.shape))
             )
-            self._writable("reviewed")[region] = True
+            reviewed = self._writable("reviewed")
+            added_reviewed = region, ~reviewed[region]
+            reviewed[region] = True
+        self.version += 1
+        return MarksAdded(added_changed, added_reviewed)
+
+    def take_back(self, added: MarksAdded) -> None:
+        """Clear the marks an edit added (it was undone): pixels marked before it stay."""
+        indices, new = added.changed
+        self._writable("changed")[tuple(i[new] for i in indices)] = False
+        if added.reviewed is not None:
+            region, new = added.reviewed
+            self._writable("reviewed")[region][new] = False
         self.version += 1
 
     def clear(self) -> None:

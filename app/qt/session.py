@@ -12,6 +12,7 @@ tools call :meth:`apply_edit`; napari's brush, fill, undo and redo arrive from t
 from __future__ import annotations
 
 import logging
+from collections import deque
 from datetime import datetime
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from unet_studio.models.scratch import scratch_zeros
 log = logging.getLogger(__name__)
 
 LABELS_SUFFIX = " labels"
+MARKS_KEPT = 100  # edits whose marks an undo can take back (napari keeps 100 undo steps)
 
 
 class StudioSession(QObject):
@@ -63,6 +65,8 @@ class StudioSession(QObject):
         self._restoring = False
         self._last_image: str | None = None  # the current image when last looked at
         self._fresh_ids = FreshIds()  # (kept from the edits recorded here)
+        # (regions, edit key, MarksAdded) of the last edits, newest last: what an undo takes back
+        self._marks: deque = deque(maxlen=MARKS_KEPT)
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
@@ -161,17 +165,34 @@ class StudioSession(QObject):
     def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
         if kind == "paint":
             self._record(edit)
-        else:  # undo/redo: save the pixels, but undoing is not reviewing
-            self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
-            project, image_id = self._project_for_edit()
-            if project is not None:
-                project.mark_dirty(image_id, edit.bbox)
+            return
+        # Undo / redo: the pixels are saved; an undone edit takes back the marks it made
+        # (a mistaken key press leaves nothing reviewed), a redone one makes them again.
+        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
+        project, image_id = self._project_for_edit()
+        if project is not None:
+            project.mark_dirty(image_id, edit.bbox)
+        regions = self.ensure_reviewed()
+        if regions is None:
+            return
+        if kind == "undo":
+            if not self._marks or self._marks[-1][:2] != (regions, _edit_key(edit)):
+                return
+            regions.take_back(self._marks.pop()[2])
+        else:
+            self._remember_marks(regions, edit, regions.record_edit(edit))
+        self._refresh_overlay()
+        self.reviewed_changed.emit()
+
+    def _remember_marks(self, regions, edit: LabelEdit, added) -> None:
+        if added is not None:
+            self._marks.append((regions, _edit_key(edit), added))
 
     def _record(self, edit: LabelEdit, *, review: bool = True) -> None:
         self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
         regions = self.ensure_reviewed() if review else None
         if regions is not None:
-            regions.record_edit(edit)
+            self._remember_marks(regions, edit, regions.record_edit(edit))
         project, image_id = self._project_for_edit()
         if project is not None:
             project.record_edit(image_id, edit)
@@ -427,3 +448,10 @@ class StudioSession(QObject):
 
 def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "image"
+
+
+def _edit_key(edit: LabelEdit) -> tuple:
+    """What an edit and its undo share (the same pixels): size, first and last pixel."""
+    if edit.is_empty:
+        return (0,)
+    return (edit.size, tuple(int(i[0]) for i in edit.indices), tuple(int(i[-1]) for i in edit.indices))

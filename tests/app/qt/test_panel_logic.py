@@ -825,3 +825,33 @@ def test_one_plane_of_a_stack_segmented_again_keeps_the_3d_ids():
     out.finish()
     assert (live[2, 2:8, 2:9] == 4).all() and (live[2, 10:16, 10:18] == 9).all()
     assert live[2, 16, 24] not in (0, 4, 9)  # a new section: a new object
+
+
+def test_undoing_an_edit_takes_back_the_marks_it_made(tmp_path, monkeypatch, qtbot):
+    """D by mistake, then Ctrl+Z: the labels come back and so do the reviewed and changed
+    marks (what was marked before the edit stays marked); Ctrl+Shift+Z marks again."""
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    labels = np.zeros((2, 32, 32), np.int32)
+    labels[:, 4:12, 4:12], labels[:, 20:28, 20:28] = 1, 2
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, regions = session.host, session.ensure_reviewed()
+    regions.mark_region((slice(1, 2), slice(0, 16), slice(0, 16)))  # reviewed before
+    session.reviewed_changed_by_user()
+    before = regions.mask.copy(), regions.changed.copy()
+    panel.keys.press("delete", (1, 6, 6))
+    panel.keys.press("delete", (1, 24, 24))
+    marked = regions.mask.copy(), regions.changed.copy()
+    assert marked[0].sum() > before[0].sum() and marked[1].any()
+    host.undo()
+    host.undo()
+    np.testing.assert_array_equal(regions.mask, before[0])
+    np.testing.assert_array_equal(regions.changed, before[1])
+    assert panel.reviewed_label.text().startswith("Reviewed: ")
+    host.redo()
+    host.redo()
+    np.testing.assert_array_equal(regions.mask, marked[0])
+    np.testing.assert_array_equal(regions.changed, marked[1])
+    session.close_project()
