@@ -4,6 +4,8 @@ is, in the labels' axes (used by the tools that act along the axis the view scro
 
 from __future__ import annotations
 
+import numpy as np
+
 from unet_studio.app.errors import UserError
 
 
@@ -56,9 +58,18 @@ def mark_reviewed_drawn(session) -> int:
     if regions is None or not polygons:
         raise UserError("draw a region first (Draw region), then mark it")
     state = session.host.view_state()
-    plane = (-2, -1) if state is None else tuple(a - len(state.position) for a in state.displayed_axes[-2:])
+    shown = (-2, -1) if state is None else tuple(a - len(state.position) for a in state.displayed_axes[-2:])
     for vertices in polygons:
-        regions.mark_polygon(vertices[:, -regions.mask.ndim :], plane_axes=plane)
+        vertices = vertices[:, -regions.mask.ndim :]
+        regions.mark_polygon(vertices, plane_axes=_drawn_plane(vertices) or shown)
     session.host.clear_drawn_regions()
     session.reviewed_changed_by_user()
     return len(polygons)
+
+
+def _drawn_plane(vertices: np.ndarray) -> tuple[int, int] | None:
+    """The two axes a polygon was drawn in: those its corners vary along (the view may have
+    turned since it was drawn); None when that cannot be told (a line, a point)."""
+    varying = [axis - vertices.shape[1] for axis in range(vertices.shape[1])
+               if np.ptp(vertices[:, axis]) > 0]
+    return tuple(varying) if len(varying) == 2 else None

@@ -145,6 +145,13 @@ def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
     panel.mark_drawn_button.click()
     assert mask[8, 20, 20] and not mask[8, 60, 60] and not mask[7].any()
     assert "review regions" not in viewer.layers  # consumed
+    # Drawn in the XY view, marked after turning the view to ZX: the plane it was drawn in.
+    square = np.array([[10, 50, 50], [10, 50, 70], [10, 70, 70], [10, 70, 50]], dtype=float)
+    corrected.host.add_drawn_region(square)
+    viewer.dims.order = (1, 0, 2)
+    panel.mark_drawn_button.click()
+    assert mask[10, 50:70, 50:70].sum() >= 19 * 19 and not mask[9].any() and not mask[11].any()
+    viewer.dims.order = (0, 1, 2)
 
     panel.overlay_check.setChecked(False)
     assert "reviewed" not in viewer.layers
