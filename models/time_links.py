@@ -46,7 +46,8 @@ STEP_FACTOR = 4.0
 MIN_GATE = 0.25
 _NO_PAIR = 1e9  # (the cost of a pair that is not a candidate)
 CLEAR_MARGIN = 0.2  # a pairing this many diameters cheaper than any without the pair
-MAX_CHECKED_GROUP = 400  # objects in a group of candidates checked pair by pair
+MAX_CHECKED_GROUP = 120  # objects in a group of candidates checked pair by pair
+MAX_ASSIGNED_GROUP = 600  # beyond this many, the cheapest clear pairs first (no assignment)
 MIN_DRIFT_OBJECTS = 5  # a drift common to all objects is measured on this many at least
 SLAB_PIXELS = 1 << 22  # pixels read at once (overlap counting: ~24 bytes each)
 KEPT_RAM_BYTES = 256 << 20  # a time point's labels kept for the next: in RAM up to this
@@ -124,7 +125,9 @@ def _matched_by_motion(before: _Objects, now: _Objects, matches: dict[int, int],
     max_step = min(max_step, _gate(before, now, matches, drift))
     centres_now = now.centres[free_now] - drift
     diameters_before, diameters_now = before.diameters()[free_before], now.diameters()[free_now]
-    reach = max_step * max(diameters_before.max(), diameters_now.max())
+    # (one giant object, a merged blob, must not make every pair of small ones a candidate)
+    typical = float(np.median(np.concatenate([diameters_before, diameters_now])))
+    reach = max_step * min(max(diameters_before.max(), diameters_now.max()), 4 * typical)
     pairs = cKDTree(before.centres[free_before]).sparse_distance_matrix(
         cKDTree(centres_now), reach, output_type="ndarray")
     rows, cols = pairs["i"], pairs["j"]
@@ -175,9 +178,13 @@ def _assigned(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, unpaired: fl
         if len(members) == 1:  # (most groups: one free object on each side)
             found.append((int(group_rows[0]), int(group_cols[0])))
             continue
+        n, m = len(group_rows), len(group_cols)
+        if n + m > MAX_ASSIGNED_GROUP:  # (a crowd moving far: the assignment's cost is cubic)
+            found += [(int(group_rows[r]), int(group_cols[c]))
+                      for r, c in _clear_best_first(row_index, col_index, cost[members])]
+            continue
         # Rows and columns may each stay unpaired: an n x m block of the pairs' costs,
         # bordered by an unpaired choice for every row and every column.
-        n, m = len(group_rows), len(group_cols)
         matrix = np.full((n + m, m + n), _NO_PAIR)
         matrix[row_index, col_index] = cost[members]
         matrix[np.arange(n), m + np.arange(n)] = unpaired
@@ -191,6 +198,28 @@ def _assigned(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, unpaired: fl
     return found
 
 
+def _clear_best_first(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray):
+    """For groups too big to assign: the cheapest pairs first, each taken when both objects
+    are free and its cost is :data:`CLEAR_MARGIN` below every other candidate of either."""
+    def second_best(index: np.ndarray) -> dict[int, float]:
+        out: dict[int, list[float]] = {}
+        for key, value in zip(index.tolist(), cost.tolist()):
+            out.setdefault(key, []).append(value)
+        return {key: sorted(values)[1] if len(values) > 1 else np.inf for key, values in out.items()}
+
+    row_next, col_next = second_best(rows), second_best(cols)
+    taken_rows, taken_cols, found = set(), set(), []
+    for k in np.argsort(cost, kind="stable"):
+        r, c = int(rows[k]), int(cols[k])
+        if r in taken_rows or c in taken_cols:
+            continue
+        if min(row_next[r], col_next[c]) - cost[k] >= CLEAR_MARGIN:
+            found.append((r, c))
+            taken_rows.add(r)
+            taken_cols.add(c)
+    return found
+
+
 def _assignment_cost(matrix: np.ndarray) -> float:
     from scipy.optimize import linear_sum_assignment
 
@@ -201,11 +230,14 @@ def _clear(matrix: np.ndarray, size: tuple[int, int], r: int, c: int, best: floa
     """Whether the pair (r, c) of the least-cost assignment (cost ``best``) of ``matrix``
     (``size``: its rows and columns of objects, bordered as ``_assigned`` builds it) is
     clearly better than any assignment in which r or c pairs with another object: by
-    :data:`CLEAR_MARGIN` diameters at least. Where crowded objects move far, two ways of pairing them cost about
-    the same, and a guess would give an object another's id: it gets a new id instead."""
-    if matrix.shape[0] > MAX_CHECKED_GROUP:
-        return True  # (a group this big: no second assignment per pair)
+    :data:`CLEAR_MARGIN` diameters at least. Where crowded objects move far, two ways of
+    pairing them cost about the same, and a guess would give an object another's id: it
+    gets a new id instead. (In a group too big for an assignment per pair, the pair must be
+    that much cheaper than each object's next candidate.)"""
     n, m = size
+    if matrix.shape[0] > MAX_CHECKED_GROUP:
+        others = np.concatenate([np.delete(matrix[r, :m], c), np.delete(matrix[:n, c], r)])
+        return bool(others.size == 0 or others.min() - matrix[r, c] >= CLEAR_MARGIN)
     for unpaired in ((r, m + r), (n + c, c)):  # r, then c, made to pair with another
         saved = matrix[r, c], matrix[unpaired]
         matrix[r, c] = matrix[unpaired] = _NO_PAIR

@@ -165,3 +165,17 @@ def test_where_objects_barely_move_a_newcomer_near_one_that_left_gets_a_new_id()
         moving[disc(shape, (y, x + 7), 6)] = label
     moving[disc(shape, (45, 77), 6)] = 8
     assert matched_ids(before, moving)[8] == 7
+
+
+@pytest.mark.parametrize("objects", [40, 100, 700])
+def test_crowds_too_big_to_check_each_pair_are_linked_only_where_clear(objects):
+    """A ring of candidates (each object near its own partner and the next one's), one
+    group of 80 to 1,400 objects: assigned with a check per pair, with a cheap check, or
+    cheapest first; every way, clear partners are paired, and where both ways round the
+    ring cost the same (a true tie) none is."""
+    own = np.arange(objects)
+    rows, cols = np.concatenate([own, own]), np.concatenate([own, (own + 1) % objects])
+    clear = np.concatenate([np.full(objects, 0.1), np.full(objects, 0.6)])
+    assert sorted(time_links._assigned(rows, cols, clear, 0.5)) == [(i, i) for i in own]
+    tied = np.full(2 * objects, 0.3)
+    assert time_links._assigned(rows, cols, tied, 0.5) == []
