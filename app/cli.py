@@ -84,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"unet-studio: error: {message}", file=sys.stderr)
         return 2
+    except MemoryError as error:  # (numpy's names the array it could not allocate)
+        print(f"unet-studio: error: not enough memory for this {command} ({error}); free "
+              "memory, or give it a smaller image", file=sys.stderr)
+        return 2
     except Terminated:
         print("unet-studio: terminated", file=sys.stderr)
         return 128 + signal.SIGTERM

@@ -105,7 +105,7 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
         generator = iter_predict_image(
             net, stack.data, axes=stack.axes, task=net.task, output_type=output_type,
             tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
-            scale=stack.scale if stack.scale_known else None,
+            scale=stack.scale if stack.spatial_scale_known else None,  # (T plays no part)
             postprocess=getattr(options, "postprocess", None))
         return _run(generator, on_progress, stack.path)
 

@@ -29,6 +29,7 @@ def _read_labels(path: str, axes: str | None):
 
     with open_stack(path, axes=axes) as stack:
         data, found_axes = np.asarray(stack.to_numpy()), stack.axes
+        guessed = axes is None and stack.metadata.get("axes_source") == "guessed"
     if "C" in found_axes:
         raise InputFileError(path, f"has a channel axis ({found_axes}); give a label image")
     if not (np.issubdtype(data.dtype, np.integer) or data.dtype == bool):
@@ -37,7 +38,7 @@ def _read_labels(path: str, axes: str | None):
         check_ids(data)
     except LabelIdError as error:
         raise InputFileError(path, error.problem) from None
-    return data.astype(np.int64, copy=False), found_axes
+    return data.astype(np.int64, copy=False), found_axes, guessed
 
 
 def score_files(prediction: str, truth: str, axes: str | None = None) -> dict:
@@ -47,14 +48,20 @@ def score_files(prediction: str, truth: str, axes: str | None = None) -> dict:
     from unet_studio.app.errors import InputFileError
     from unet_studio.models.metrics import object_scores_many
 
-    pred, pred_axes = _read_labels(prediction, axes)
-    true, true_axes = _read_labels(truth, axes)
+    pred, pred_axes, pred_guessed = _read_labels(prediction, axes)
+    true, true_axes, true_guessed = _read_labels(truth, axes)
     if pred.shape != true.shape:
         raise InputFileError(prediction, f"has shape {pred.shape} ({pred_axes}), the ground "
                                          f"truth {truth} has {true.shape} ({true_axes})")
-    if "T" in true_axes:
-        frames = np.moveaxis(pred, true_axes.index("T"), 0), np.moveaxis(
-            true, true_axes.index("T"), 0)
+    # The axes a file states win over those guessed for the other (a series saved without
+    # axes would be scored as one 3D volume); two stated ones must agree.
+    if pred_axes != true_axes and not (pred_guessed or true_guessed):
+        raise InputFileError(truth, f"has axes {true_axes}, the prediction {prediction} has "
+                                    f"{pred_axes}; pass --axes to say which")
+    together = true_axes if pred_guessed and not true_guessed else pred_axes
+    if "T" in together:
+        frames = np.moveaxis(pred, together.index("T"), 0), np.moveaxis(
+            true, together.index("T"), 0)
         pairs = list(zip(*frames))
     else:
         pairs = [(pred, true)]

@@ -63,6 +63,12 @@ class Stack:
         """True when every non-channel axis has a physical unit."""
         return all(unit != UNIT_PIXEL for unit in self.units.values())
 
+    @property
+    def spatial_scale_known(self) -> bool:
+        """True when every spatial axis (Z, Y, X) has a physical unit: the pixel sizes that
+        shape objects, whether or not a time interval is known."""
+        return all(unit != UNIT_PIXEL for axis, unit in self.units.items() if axis in "ZYX")
+
     def to_numpy(self) -> np.ndarray:
         """All pixels in memory, writable (shape ``self.shape``).
 

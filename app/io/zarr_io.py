@@ -71,8 +71,13 @@ def _plain_array_stack(path: Path, array) -> Stack:
 
 
 def _multiscale_stack(path: Path, group, multiscale: dict) -> Stack:
-    names = [(a["name"] if isinstance(a, dict) else a).upper() for a in multiscale["axes"]]
-    units_given = [a.get("unit") if isinstance(a, dict) else None for a in multiscale["axes"]]
+    listed = multiscale.get("axes")
+    if listed is None:  # NGFF 0.1-0.2 name no axes: their arrays are (t, c, z, y, x), trailing
+        first = multiscale.get("datasets") or [{}]
+        ndim = group[first[0]["path"]].ndim if "path" in first[0] else 0
+        listed = list("tczyx"[5 - ndim:]) if 2 <= ndim <= 5 else []
+    names = [(a["name"] if isinstance(a, dict) else a).upper() for a in listed]
+    units_given = [a.get("unit") if isinstance(a, dict) else None for a in listed]
     axes = "".join(names)
     if sorted(axes) != sorted(set(axes)) or set(axes) - set(NGFF_AXIS_ORDER):
         raise InputFileError(path, f"has OME-Zarr axes {names}; supported are t, c, z, y, x")
@@ -92,7 +97,8 @@ def _multiscale_stack(path: Path, group, multiscale: dict) -> Stack:
         if axis != "C" and unit and value is not None:
             scale[axis], units[axis] = value, UNIT_SECOND if axis == "T" else UNIT_MICROMETER
     kind = (dict(group.attrs).get("unet_studio") or {}).get("kind")
-    metadata = {"format": "ome-zarr", "file_axes": axes, "axes_source": "file", "lazy_mode": "chunked",
+    source = "file" if multiscale.get("axes") is not None else "guessed"
+    metadata = {"format": "ome-zarr", "file_axes": axes, "axes_source": source, "lazy_mode": "chunked",
                 "level_shapes": [tuple(level.shape) for level in levels],
                 **({"kind": kind} if kind else {})}
     return Stack(path=path, name=multiscale.get("name") or zarr_stem(path), data=levels[0],

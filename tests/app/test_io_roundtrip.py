@@ -229,6 +229,21 @@ def test_reads_ome_zarr_0_5_layout(tmp_path):
     np.testing.assert_array_equal(stack.to_numpy(), data)
 
 
+def test_reads_ome_zarr_0_2_without_axes(tmp_path):
+    """NGFF 0.1-0.2 name no axes (their arrays are t, c, z, y, x from the end): guessed so,
+    and --axes can say otherwise."""
+    import zarr
+
+    data = np.arange(3 * 6 * 8, dtype=np.uint16).reshape(3, 6, 8)
+    group = zarr.open_group(str(tmp_path / "v2.zarr"), mode="w", zarr_format=2)
+    group.create_array("0", shape=data.shape, dtype=data.dtype)[:] = data
+    group.attrs["multiscales"] = [{"version": "0.2", "datasets": [{"path": "0"}]}]
+    stack = open_stack(tmp_path / "v2.zarr")
+    assert stack.axes == "ZYX" and stack.metadata["axes_source"] == "guessed"
+    np.testing.assert_array_equal(stack.to_numpy(), data)
+    assert open_stack(tmp_path / "v2.zarr", axes="TYX").axes == "TYX"
+
+
 def test_memory_mapped_to_numpy_is_a_writable_copy(tmp_path):
     path = tmp_path / "raw.tif"
     tifffile.imwrite(path, np.ones((3, 4), np.uint16), imagej=True)

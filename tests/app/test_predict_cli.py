@@ -399,3 +399,30 @@ def test_overwrite_replaces_files_only_never_a_pipe_a_link_or_an_input(tmp_path,
     assert main([*run, "-o", str(link)]) == 2
     assert "link.tif: is a symbolic link" in capsys.readouterr().err
     assert link.is_symlink() and pipe.is_fifo() and open_stack(source).shape == (20, 21)
+
+
+def test_a_time_series_without_a_frame_interval_keeps_its_voxel_size(tmp_path, model_dir, monkeypatch):
+    """TZYX calibrated in Z, Y and X but with no time interval (every folder of ZYX files):
+    the watershed gets the voxel size all the same, as for the ZYX stack alone."""
+    from unet_studio.models import pipeline
+
+    seen = []
+    real = pipeline.iter_predict_image
+
+    def spy(*args, scale=None, **kwargs):
+        seen.append(scale)
+        return real(*args, scale=scale, **kwargs)
+
+    monkeypatch.setattr(pipeline, "iter_predict_image", spy)
+    import tifffile
+
+    source = tmp_path / "series.tif"  # ImageJ: pixel size and Z spacing, no frame interval
+    pixels = (np.random.default_rng(0).random((2, 3, 20, 21)) * 4000).astype(np.uint16)
+    tifffile.imwrite(source, pixels, imagej=True, resolution=(2.0, 2.0),
+                     metadata={"axes": "TZYX", "spacing": 2.0, "unit": "um"})
+    with open_stack(source) as stack:
+        assert stack.units["T"] == "pixel" and not stack.scale_known and stack.spatial_scale_known
+    assert main(["predict", str(source), "-o", str(tmp_path / "o.tif"), "--model", str(model_dir),
+                 "--device", "cpu"]) == 0
+    assert seen[-1] is not None and seen[-1]["Z"] == pytest.approx(2.0)
+    assert seen[-1]["X"] == pytest.approx(0.5)
