@@ -67,6 +67,7 @@ class StudioSession(QObject):
         self._fresh_ids = FreshIds()  # (kept from the edits recorded here)
         # (regions, edit key, MarksAdded) of the last edits, newest last: what an undo takes back
         self._marks: deque = deque(maxlen=MARKS_KEPT)
+        self._unmarked: deque = deque(maxlen=MARKS_KEPT)  # the same, of edits undone
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
@@ -175,16 +176,20 @@ class StudioSession(QObject):
         regions = self.ensure_reviewed()
         if regions is None:
             return
+        done, undone = (self._marks, self._unmarked) if kind == "undo" else (self._unmarked, self._marks)
+        if not done or done[-1][:2] != (regions, _edit_key(edit)):
+            return  # (an edit that made no marks: a renumbering, or marks already gone)
         if kind == "undo":
-            if not self._marks or self._marks[-1][:2] != (regions, _edit_key(edit)):
-                return
-            regions.take_back(self._marks.pop()[2])
-        else:
-            self._remember_marks(regions, edit, regions.record_edit(edit))
+            regions.take_back(done[-1][2])
+            undone.append(done.pop())
+        else:  # (only what an undo took back is marked again)
+            done.pop()
+            undone.append((regions, _edit_key(edit), regions.record_edit(edit)))
         self._refresh_overlay()
         self.reviewed_changed.emit()
 
     def _remember_marks(self, regions, edit: LabelEdit, added) -> None:
+        self._unmarked.clear()  # (a new edit: napari forgets what could be redone)
         if added is not None:
             self._marks.append((regions, _edit_key(edit), added))
 

@@ -833,7 +833,7 @@ def test_undoing_an_edit_takes_back_the_marks_it_made(tmp_path, monkeypatch, qtb
     from unet_studio.app.qt.correct_panel import CorrectPanel
 
     labels = np.zeros((2, 32, 32), np.int32)
-    labels[:, 4:12, 4:12], labels[:, 20:28, 20:28] = 1, 2
+    labels[:, 4:12, 4:12], labels[:, 20:28, 20:28] = 3, 7  # (not 1..N: relabelling changes ids)
     session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
     panel = CorrectPanel(session)
     qtbot.addWidget(panel)
@@ -854,4 +854,13 @@ def test_undoing_an_edit_takes_back_the_marks_it_made(tmp_path, monkeypatch, qtb
     host.redo()
     np.testing.assert_array_equal(regions.mask, marked[0])
     np.testing.assert_array_equal(regions.changed, marked[1])
+    # A renumbering marks nothing: undone and redone, it still marks nothing.
+    host.undo()
+    host.undo()
+    panel.relabel_button.click()
+    assert set(np.unique(host.current_labels())) == {0, 1, 2}
+    host.undo()
+    host.redo()
+    np.testing.assert_array_equal(regions.mask, before[0])
+    np.testing.assert_array_equal(regions.changed, before[1])
     session.close_project()
