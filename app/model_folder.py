@@ -19,6 +19,7 @@ WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.md"
 # What an import copies; anything else (pickled checkpoints, scripts) stays behind.
 COPIED_SUFFIXES = (".json", ".safetensors", ".md", ".png", ".txt", ".yaml")
+PICKLED_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
 
 
 @dataclass(frozen=True)
@@ -98,15 +99,16 @@ def check_safetensors_header(path: Path) -> dict:
         with open(path, "rb") as file:
             prefix = file.read(8)
             if len(prefix) < 8:
-                raise ValueError("file too short")
+                raise ValueError("shorter than its header")
             (length,) = struct.unpack("<Q", prefix)
             if length > size - 8:
-                raise ValueError("header longer than the file")
+                raise ValueError("its header says it is longer")
             header = json.loads(file.read(length))
     except FileNotFoundError:
-        raise InputFileError(path.parent, f"has no weights ({WEIGHTS_FILE} missing)") from None
+        raise InputFileError(path.parent, f"has no weights ({WEIGHTS_FILE} missing"
+                                          f"{_pickled_hint(path.parent)})") from None
     except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise InputFileError(path, f"is not a safetensors file ({error})") from None
+        raise InputFileError(path, f"is not a safetensors file, or is cut short ({error})") from None
     data_size = size - 8 - length
     for name, entry in header.items():
         if name == "__metadata__":
@@ -119,6 +121,16 @@ def check_safetensors_header(path: Path) -> dict:
         ):
             raise InputFileError(path, f"is truncated or damaged (tensor {name!r})")
     return header
+
+
+def _pickled_hint(folder: Path) -> str:
+    """What to do with PyTorch pickles found instead of safetensors weights."""
+    pickles = sorted(p.name for p in folder.glob("*") if p.suffix.lower() in PICKLED_SUFFIXES)
+    if not pickles:
+        return ""
+    return (f"; {', '.join(pickles)} is a pickled PyTorch file, never loaded because "
+            "unpickling can run any code: save its state_dict with "
+            f"safetensors.torch.save_file as {WEIGHTS_FILE}")
 
 
 def model_info(folder: str | Path, *, source: str, config: dict | None = None) -> ModelInfo:
@@ -165,6 +177,23 @@ def _check_config(path: Path, config) -> None:
     for key in ("task", "metadata"):
         if config.get(key) is not None and not isinstance(config[key], dict):
             raise InputFileError(path, f"has a {key!r} entry that is not an object")
+    _check_task(path, config.get("task"))
+    metrics = (config.get("metadata") or {}).get("metrics")
+    if metrics is not None and not isinstance(metrics, dict):
+        raise InputFileError(path, "has metadata 'metrics' that are not an object")
+
+
+def _check_task(path: Path, task: dict | None) -> None:
+    """The task as the engine reads it (TaskSpec, torch-free): the panels read its axes
+    before any network is built, so a wrong type must be refused here, naming the file."""
+    from unet_studio.models.task import TaskSpec
+
+    if not task:
+        return
+    try:
+        TaskSpec.from_dict(task)
+    except (TypeError, ValueError) as error:
+        raise InputFileError(path, f"has a task that cannot be used ({error})") from None
 
 
 def _as_text(value) -> str | None:

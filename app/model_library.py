@@ -121,9 +121,14 @@ class ModelLibrary:
 
     def import_model(self, folder: str | Path, *, name: str | None = None, to: str = "user"):
         """Copy a validated model folder into the user (or project) models; a name already
-        taken gets a numeric suffix. Returns the imported model's :class:`ModelInfo`."""
+        taken gets a numeric suffix. Returns the imported model's :class:`ModelInfo`.
+
+        The network is built and its weights loaded first (imports torch; seconds for a big
+        one: call it off the GUI thread), so that a folder that cannot segment anything is
+        refused here, naming its file, and not at the first Run."""
         folder = Path(folder)
         validate_model_folder(folder)
+        _check_loads(folder)
         target_root = self.folders.get(to) if to in ("user", "project") else None
         if target_root is None:
             raise UserError(f"cannot import into {to!r}; use 'user' or a library with a project")
@@ -188,8 +193,33 @@ class ModelLibrary:
         return read_settings(self.home)
 
 
+def where_listed(info: ModelInfo, models: list[ModelInfo]) -> str:
+    """What a list of models shows beside a model's name: its source ("user"), or its ref
+    ("user:nuclei-2") where another model of that source has the same name (a model
+    imported twice), so that two entries never read the same."""
+    twins = [m for m in models if m.name == info.name and m.source == info.source]
+    return info.ref if len(twins) > 1 else info.source
+
+
+def _check_loads(folder: Path) -> None:
+    """UserError naming the file when the config builds no network of the family or the
+    weights do not fit it (another architecture's weights, a wrong type in config.json)."""
+    from unet_studio.models.weights import load_model
+
+    try:
+        load_model(folder)
+    except ValueError as error:  # (its message starts with the file at fault)
+        raise UserError(f"{error} (not imported)") from None
+
+
+def model_folder_name(name: str) -> str:
+    """A model's name as a folder name the library lists: letters, digits, "-_." only, and
+    no leading dot (a hidden folder is never listed; ".." is no folder of its own)."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "model"
+
+
 def _free_name(root: Path, name: str) -> Path:
-    base = "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "model"
+    base = model_folder_name(name)
     candidate, n = root / base, 1
     while candidate.exists():
         n += 1

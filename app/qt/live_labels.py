@@ -12,6 +12,8 @@ Writes happen on the worker thread; the GUI thread only redraws (a torn frame at
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
@@ -93,6 +95,15 @@ class LiveLabelsDestination:
         spatial = [axis for axis in single if axis != self.time_axis]
         return spatial[0] if spatial else single[0]
 
+    def objects_shown(self) -> ObjectsShown | None:
+        """What the labels of the region hold now that the run is finished (call after
+        :meth:`finish`), or None when no reviewed pixel lies in the region: then the engine's
+        own counts are what the user sees. Worker thread: a pass over the region."""
+        kept = self._kept()
+        if not self.written or kept is None or not kept.any():
+            return None
+        return objects_shown(self.labels[self.target], kept, self.time_axis)
+
     def restore(self) -> None:
         """Put the region back as it was before the run (reviewed pixels were never touched)."""
         view = self.labels[self.target]
@@ -102,6 +113,57 @@ class LiveLabelsDestination:
             view[...] = backup
         else:
             np.copyto(view, backup, where=~kept)
+
+
+@dataclass(frozen=True)
+class ObjectsShown:
+    """The objects of a finished run's region as shown: ``per_group`` counts those of each
+    time point (one entry without a T axis); ``kept`` those with reviewed pixels (the
+    user's corrections, kept instead of the prediction there), over all time points."""
+
+    per_group: list[int]
+    kept: int
+
+
+def objects_shown(labels: np.ndarray, kept: np.ndarray, time_axis: int | None) -> ObjectsShown:
+    """Count the objects of ``labels`` (a region of the live labels) and of them those
+    touching ``kept`` (its reviewed pixels, same shape), per time point along ``time_axis``."""
+    groups = [(slice(None),) * time_axis + (t,) for t in range(labels.shape[time_axis])] \
+        if time_axis is not None else [()]
+    per_group, kept_count = [], 0
+    for group in groups:
+        ids, kept_ids = _ids_in_slabs(labels[group], kept[group])
+        per_group.append(len(ids))
+        kept_count += len(kept_ids)
+    return ObjectsShown(per_group, kept_count)
+
+
+def _ids_in_slabs(labels: np.ndarray, kept: np.ndarray) -> tuple[set[int], set[int]]:
+    """The nonzero ids of ``labels`` and those of its ``kept`` pixels, a slab of planes at a
+    time (a whole stack's labels may not fit in memory twice)."""
+    from unet_studio.models.slab_label import slabs
+
+    if labels.ndim == 0 or labels.size == 0:
+        return set(), set()
+    ids: set[int] = set()
+    kept_ids: set[int] = set()
+    for core, _ in slabs(labels.shape, 1 << 22):
+        block = np.asarray(labels[core])
+        ids.update(_nonzero_ids(block))
+        kept_ids.update(_nonzero_ids(block[kept[core]]))
+    return ids, kept_ids
+
+
+def _nonzero_ids(values: np.ndarray) -> list[int]:
+    """Distinct nonzero values; a histogram where the ids are small (faster than sorting)."""
+    if values.size == 0:
+        return []
+    top = int(values.max())
+    if 0 <= int(values.min()) and top < 1 << 24:
+        present = np.flatnonzero(np.bincount(values.ravel(), minlength=top + 1))
+    else:
+        present = np.unique(values)
+    return [int(i) for i in present if i != 0]
 
 
 def id_offset_outside(labels: np.ndarray, target: tuple[slice, ...]) -> int:

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QFileDialog,
     QGridLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTabWidget,
     QTextBrowser,
@@ -19,7 +21,9 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt.network_builder import NetworkBuilder
+from unet_studio.app.qt.workers import start_engine
 
 
 def card_markdown(info) -> str:
@@ -36,7 +40,7 @@ def card_markdown(info) -> str:
         + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
                     if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),
         f"- training data: {data or 'not recorded'}",
-        "- metrics: " + (", ".join(f"{k} {_num(v)}" for k, v in info.metrics.items()) or "none"),
+        *_metrics_lines(info.metrics),
         f"- parent: {info.parent or 'none'}",
         f"- date: {info.date or 'unknown'}",
         f"- folder: `{info.path}`",
@@ -49,12 +53,45 @@ def _num(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _metrics_lines(metrics: dict) -> list[str]:
+    """"- metrics: f1_50 0.810", or for scores per data set (and model / baseline) a nested
+    list with 3 decimals, not one line of raw dictionaries."""
+    plain = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    lines = ["- metrics: " + (_flat(plain) if plain else "none" if not metrics else "")]
+    lines += _nested_lines({k: v for k, v in metrics.items() if isinstance(v, dict)}, "    ")
+    return lines
+
+
+def _nested_lines(groups: dict, indent: str) -> list[str]:
+    lines = []
+    for key, group in groups.items():
+        about = group.get("description")
+        plain = {k: v for k, v in group.items() if k != "description" and not isinstance(v, dict)}
+        head = f"{indent}- {key}" + (f" ({about})" if about else "") + ":"
+        lines.append(f"{head} {_flat(plain)}" if plain else head)
+        lines += _nested_lines({k: v for k, v in group.items() if isinstance(v, dict)}, indent + "    ")
+    return lines
+
+
+def _flat(values: dict) -> str:
+    return ", ".join(f"{k} {_num(v)}" for k, v in values.items())
+
+
+def _iter_import(library, folder: Path):
+    yield "importing"
+    return library.import_model(folder)
+
+
 class ModelsPanel(QWidget):
-    """Lists the session library's models; the card of the selected one on the right."""
+    """Lists the session library's models; the card of the selected one on the right.
+    ``imported(info)`` after a model folder was imported."""
+
+    imported = Signal(object)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
+        self.worker = None  # the import running, or None
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_library(), "Library")
         self.builder = NetworkBuilder(session)
@@ -88,7 +125,7 @@ class ModelsPanel(QWidget):
         self.model_list.currentItemChanged.connect(lambda *_: self._show_card())
         self.use_button.clicked.connect(lambda: self._run(self.use_selected))
         self.default_button.clicked.connect(lambda: self._run(self.set_default_selected))
-        self.remove_button.clicked.connect(lambda: self._run(self.remove_selected))
+        self.remove_button.clicked.connect(lambda: self._run(self._remove_if_confirmed))
         self.import_button.clicked.connect(self._import_dialog)
         self.export_button.clicked.connect(self._export_dialog)
         return page
@@ -100,13 +137,14 @@ class ModelsPanel(QWidget):
         default = library.default()
         selected = self.selected()
         self.model_list.clear()
-        for info in library.list():
+        models = library.list()
+        for info in models:
             marks = []
             if current is not None and info.path == current.path:
                 marks.append("current")
             if default is not None and info.path == default.path:
                 marks.append("default")
-            text = f"{info.name}  [{info.source}]" + (f"  ({', '.join(marks)})" if marks else "")
+            text = f"{info.name}  [{where_listed(info, models)}]" + (f"  ({', '.join(marks)})" if marks else "")
             item = QListWidgetItem(text)
             item.setData(256, info)  # Qt.UserRole
             self.model_list.addItem(item)
@@ -156,11 +194,39 @@ class ModelsPanel(QWidget):
         self.session.library.remove_model(info.ref)
         self.session.models_listed.emit()  # (no panel may offer it any more)
 
-    def import_folder(self, folder: str | Path):
-        info = self.session.library.import_model(folder)
-        self.session.host.notify(f"imported {info.name}")
+    def _remove_if_confirmed(self) -> None:
+        """Removing deletes the folder (a fine-tuned round's weights are hours of work):
+        asked first, "No" the default."""
+        info = self._require_selected()
+        answer = QMessageBox.question(
+            self, "Remove model", f"Delete the model {info.name} ({info.ref}) and its folder\n"
+            f"{info.path}?\nThis cannot be undone.", QMessageBox.Yes | QMessageBox.No,
+            QMessageBox.No)  # fmt: skip
+        if answer == QMessageBox.Yes:
+            self.remove_selected()
+
+    def import_folder(self, folder: str | Path) -> None:
+        """Check and copy a model folder in a worker thread (building the network to check
+        its weights and copying them take seconds for a big one); ``imported(info)`` after,
+        a notification naming the file at fault when it cannot be used."""
+        if self.worker is not None:
+            return
+        self.import_button.setEnabled(False)
+        self.worker = start_engine(
+            _iter_import(self.session.library, Path(folder)), notify=self.session.host.notify,
+            action=f"Importing {folder}", on_result=self._on_imported,
+            on_finished=self._on_import_finished, host=self.session.host,
+            task=f"importing the model {folder}",
+        )  # fmt: skip
+
+    def _on_imported(self, info) -> None:
+        self.session.host.notify(f"imported {info.name} as {info.ref}")
         self.session.models_listed.emit()
-        return info
+        self.imported.emit(info)
+
+    def _on_import_finished(self) -> None:
+        self.worker = None
+        self.import_button.setEnabled(True)
 
     def export_selected(self, destination: str | Path) -> Path:
         target = self.session.library.export_model(self._require_selected().ref, destination)

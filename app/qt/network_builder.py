@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.model_library import model_folder_name
 from unet_studio.app.qt.network_summary import summarize_network
 from unet_studio.app.qt.workers import start_engine
 
@@ -152,7 +153,7 @@ class NetworkBuilder(QWidget):
         library = self.session.library
         root = library.folders["user"]
         root.mkdir(parents=True, exist_ok=True)
-        folder = root / "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
+        folder = root / model_folder_name(name)
         if folder.exists():
             self.session.host.notify(f"a model called {name!r} exists; choose another name", "error")
             return

@@ -2,7 +2,8 @@
 SegmentPanel).
 
 Expects the panel's widgets (``image_combo``, ``axes_edit``, ``channel_spin``,
-``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``) and its ``session``.
+``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``), its ``session``, and
+``worker`` and ``_job_image`` (the running prediction and its image's name, or None).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.model_library import where_listed
 
 
 def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
@@ -43,15 +45,18 @@ class SegmentChoices:
         if not names and image is not None:
             names = [image.name]
         current = self.image_combo.currentText()
+        segmenting = self._job_image if self.worker is not None else None
         self.image_combo.blockSignals(True)
         self.image_combo.clear()
         self.image_combo.addItems(names)
         # The session's current image (it follows the layer the user activates), else the
-        # panel's earlier choice.
+        # panel's earlier choice; during a run, the image being segmented (the user may turn
+        # to another one meanwhile: the list says where the results go).
         chosen = image.name if image is not None and image.name in names else current
-        self.image_combo.setCurrentText(chosen)
+        self.image_combo.setCurrentText(segmenting or chosen)
         self.image_combo.blockSignals(False)
-        self._image_chosen()
+        if segmenting is None:
+            self._image_chosen()
 
     def _image_chosen(self, *_args) -> None:
         if self.image_combo.currentText():
@@ -68,7 +73,7 @@ class SegmentChoices:
         if current is not None and all(m.path != current.path for m in models):
             models.append(current)  # a folder chosen by path
         for info in models:
-            self.model_combo.addItem(f"{info.name}  ({info.source})", info)
+            self.model_combo.addItem(f"{info.name}  ({where_listed(info, models)})", info)
             if current is not None and info.path == current.path:
                 self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
         self.model_combo.blockSignals(False)

@@ -100,6 +100,9 @@ class SegmentResult:
     output: np.ndarray | None
     model_name: str
     net: object = None  # the network used, for the next run to reuse
+    # The objects of the streamed labels as shown, where reviewed pixels kept the user's
+    # corrections instead of the prediction (an ObjectsShown); None: as the engine counted.
+    shown: object = None
 
 
 def model_key(path) -> tuple:
@@ -188,11 +191,37 @@ def iter_segment(job: SegmentJob, library, out=None, net=None):
         device=request.device, out=out, scale=job.scale, first=job.first,
         provisional=out is not None, postprocess=request.postprocess_options(), **tiling,
     )  # fmt: skip
+    shown = None
     if out is not None and hasattr(out, "finish"):
         out.finish()  # tidy the streamed labels here, off the GUI thread
-    output = output if out is None else None  # streamed: the result is in the live labels
+        shown = out.objects_shown()  # (counted here too: a pass over the labels)
+    if out is None:  # (streamed: the result is in the live labels, in their order)
+        output = in_labels_order(output, engine_output_axes(net, job), job.axes)
+    else:
+        output = None
     name = (getattr(net, "metadata", None) or {}).get("name") or getattr(net, "name", "model")
-    return SegmentResult(job, output, str(name), net)
+    return SegmentResult(job, output, str(name), net, shown)
+
+
+def engine_output_axes(net, job: SegmentJob) -> str:
+    """The axes of the engine's result for ``job`` (it puts T before Z, and the model's
+    spatial axes last, C first for probabilities)."""
+    from unet_studio.models.pipeline import output_axes
+    from unet_studio.models.task import TaskSpec
+    from unet_studio.models.views import StackLayout
+
+    task = getattr(net, "task", None) or TaskSpec()
+    layout = StackLayout.from_axes(np.shape(job.data), job.axes, net, task)
+    return output_axes(layout, job.request.output_type)
+
+
+def in_labels_order(output: np.ndarray, axes: str, data_axes: str) -> np.ndarray:
+    """``output`` (axes ``axes``) with its axes in the image's order (``data_axes`` without
+    C; probabilities keep C first), as the labels layer and the image have them: a ZTYX
+    stack's result comes back TZYX, and a reshape alone would mix its planes up."""
+    front = "C" if axes.startswith("C") else ""
+    wanted = front + data_axes.replace("C", "")
+    return np.transpose(output, [axes.index(letter) for letter in wanted])
 
 
 def merge_into_labels(result: SegmentResult, current: np.ndarray | None) -> np.ndarray:

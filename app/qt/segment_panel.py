@@ -30,7 +30,12 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.predict_files import objects_found
-from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+from unet_studio.app.qt.live_labels import (
+    LiveLabelsDestination,
+    ObjectsShown,
+    id_offset_outside,
+    objects_shown,
+)
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_choices import SegmentChoices, object_option_spins
 from unet_studio.app.qt.segment_logic import (
@@ -255,6 +260,7 @@ class SegmentPanel(SegmentChoices, QWidget):
     def _image_renamed(self, old: str, new: str) -> None:
         if self._job_image == old:  # renamed while segmented: the results still go to it
             self._job_image = new
+            self._fill_images()
 
     def _job_image_closed(self) -> bool:
         return bool(self._job_image) and self.session.host.image_named(self._job_image) is None
@@ -300,13 +306,24 @@ class SegmentPanel(SegmentChoices, QWidget):
             if show is not None:
                 show(merge_into_labels(result, None).astype(np.uint8), name=f"{name} mask")
         else:
-            session.show_labels(merge_into_labels(result, session.host.current_labels()))
+            live = session.show_labels(merge_into_labels(result, session.host.current_labels()))
+            result.shown = _objects_shown(live, result.job, session.reviewed)
         if session.project is not None and session.image_id is not None:
             session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
         self.status.setText(f"Done: {name} segmented with {result.model_name}"
-                            f"{objects_found(self._objects)}.")
+                            f"{self._objects_text(result)}.")
         set_progress(self.progress, 100)
         self._result = result
+
+    def _objects_text(self, result) -> str:
+        """": 40 objects (12 kept in reviewed regions)": what the labels layer holds in the
+        region segmented, the user's reviewed objects standing where the prediction was
+        discarded; as the engine counted them where nothing was reviewed."""
+        if result.shown is None:
+            return objects_found(self._objects)
+        text = objects_found(result.shown.per_group)
+        kept = result.shown.kept
+        return f"{text} ({kept} kept in reviewed regions)" if kept else text
 
     def _on_aborted(self) -> None:
         self._redraw.stop()
@@ -336,6 +353,7 @@ class SegmentPanel(SegmentChoices, QWidget):
             self._bar = None
         self.worker = None
         self._set_running(False)
+        self._fill_images()  # the list follows the current image again
         result, self._result = self._result, None
         if result is not None:
             self.finished.emit(result)  # after the panel is ready for the next run
@@ -348,6 +366,15 @@ class SegmentPanel(SegmentChoices, QWidget):
             set_progress(self.progress, 0)
         if message:
             self.status.setText(message)
+
+
+def _objects_shown(live: np.ndarray, job, reviewed) -> ObjectsShown | None:
+    """The objects of the job's region of ``live`` (labels just shown, reviewed regions
+    kept), or None when none of its pixels is reviewed."""
+    if reviewed is None or reviewed.shape != live.shape or not reviewed.any():
+        return None
+    kept = reviewed.mask[job.target]
+    return objects_shown(live[job.target], kept, job.time_axis) if kept.any() else None
 
 
 def _is_foreground_mask(result) -> bool:

@@ -132,3 +132,19 @@ def test_load_builds_the_network(library):
     with torch.no_grad():
         out = net(torch.from_numpy(np.zeros((1, 1, 32, 32), np.float32)))
     assert tuple(out.shape) == (1, 3, 32, 32)
+
+
+@pytest.mark.parametrize("section, key, value, problem", [
+    ("metadata", "metrics", [0.9], "'metrics' that are not an object"),
+    ("task", "spatial_axes", 2, "has a task that cannot be used"),
+])  # fmt: skip
+def test_a_config_with_wrong_types_in_the_user_folder_is_a_problem_not_a_crash(
+        library, tmp_path, section, key, value, problem):
+    """Every panel lists the models: one hand-edited config must not break them all."""
+    folder = write_model(tmp_path / "home" / "models" / "edited")
+    config = json.loads((folder / "config.json").read_text())
+    config[section][key] = value
+    (folder / "config.json").write_text(json.dumps(config))
+    assert "user:edited" not in [m.ref for m in library.list()]
+    (message,) = library.problems
+    assert message.startswith(str(folder / "config.json")) and problem in message

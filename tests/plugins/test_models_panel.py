@@ -20,9 +20,18 @@ def _names(panel):
     return [panel.model_list.item(i).text() for i in range(panel.model_list.count())]
 
 
-def test_import_use_default_export(panel, studio, tiny_model_dir, tmp_path):
+def _import(panel, qtbot, folder):
+    """Import ``folder`` through the panel (in its worker thread); the ModelInfo."""
+    with qtbot.waitSignal(panel.imported, timeout=30_000) as blocker:
+        panel.import_folder(folder)
+        assert not panel.import_button.isEnabled()  # one import at a time
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    return blocker.args[0]
+
+
+def test_import_use_default_export(panel, studio, tiny_model_dir, tmp_path, qtbot):
     session = studio.session
-    info = panel.import_folder(tiny_model_dir)
+    info = _import(panel, qtbot, tiny_model_dir)
     assert info.source == "user" and any("tiny  [user]" in n for n in _names(panel))
     row = next(i for i, n in enumerate(_names(panel)) if "[user]" in n)
     panel.model_list.setCurrentRow(row)
@@ -85,9 +94,117 @@ def test_a_removed_model_leaves_every_list_of_models(panel, studio, tiny_model_d
     def offered() -> list[str]:
         return [segment.model_combo.itemText(i) for i in range(segment.model_combo.count())]
 
-    info = panel.import_folder(tiny_model_dir)
+    info = _import(panel, qtbot, tiny_model_dir)
     assert any(text.startswith(f"{info.name}  (user)") for text in offered())
     panel.model_list.setCurrentRow(next(i for i, n in enumerate(_names(panel)) if "[user]" in n))
-    panel.remove_button.click()
-    assert not any("[user]" in n for n in _names(panel))
+    question = _click_remove_and_answer(panel, qtbot, "No")  # asked first: "No" keeps it
+    assert info.name in question and str(info.path) in question and info.path.exists()
+    assert any("[user]" in n for n in _names(panel))
+    _click_remove_and_answer(panel, qtbot, "Yes")
+    assert not info.path.exists() and not any("[user]" in n for n in _names(panel))
     assert not any("(user)" in text for text in offered())
+
+
+def _click_remove_and_answer(panel, qtbot, answer: str) -> str:
+    """Click Remove and answer its question box with the button ``answer``; its text."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    asked = []
+
+    def answer_when_shown():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer_when_shown)
+            return
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text().replace("&", "") == answer).click()
+
+    QTimer.singleShot(0, answer_when_shown)
+    panel.remove_button.click()
+    assert asked
+    return asked[0]
+
+
+def _edit_config(folder, **changes):
+    import json
+
+    path = folder / "config.json"
+    config = json.loads(path.read_text())
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        config[section][field] = value
+    path.write_text(json.dumps(config))
+
+
+def _weights_of_another_network(folder):
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    other = save_model(build_model("resnet18_unet", spatial_dims=2, base_channels=8, depth=2),
+                       folder.parent / "other-network")
+    (folder / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+
+
+def _pickled_weights_only(folder):
+    (folder / "model.safetensors").rename(folder / "model.pt")
+
+
+@pytest.mark.parametrize("damage, file, problem", [
+    (_weights_of_another_network, "model.safetensors", "weights do not match the architecture"),
+    (lambda f: _edit_config(f, architecture__base_channels="four"), "config.json",
+     "base_channels must be an integer, got 'four'"),
+    (lambda f: _edit_config(f, task__spatial_axes=2), "config.json", "has a task that cannot be used"),
+    (lambda f: _edit_config(f, metadata__metrics=[0.9]), "config.json", "'metrics' that are not an object"),
+    (_pickled_weights_only, "", "model.pt is a pickled PyTorch file"),
+])  # fmt: skip
+def test_a_folder_that_cannot_segment_is_refused_at_import_naming_the_file(
+        panel, studio, tiny_model_dir, tmp_path, qtbot, monkeypatch, damage, file, problem):
+    """Refused at import with the file and the problem, not imported to fail at a Run."""
+    import shutil
+
+    folder = tmp_path / "downloaded"
+    shutil.copytree(tiny_model_dir, folder)
+    damage(folder)
+    told = []
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((level, message)))
+    before = _names(panel)
+    panel.import_folder(folder)
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=30_000)
+    ((level, message),) = told
+    assert level == "error" and message.startswith(f"{folder / file}".rstrip("/") + ":")
+    assert problem in message
+    assert _names(panel) == before and not (studio.session.library.folders["user"] / "downloaded").exists()
+
+
+def test_a_card_shows_scores_per_data_set_as_a_list_not_raw_dictionaries(panel):
+    """The bundled model's metrics are scores per data set, of the model and a baseline."""
+    row = next(i for i, n in enumerate(_names(panel)) if "[bundled]" in n)
+    panel.model_list.setCurrentRow(row)
+    card = panel.card.toPlainText()
+    facts = card.split("metrics:")[1].split("parent:")[0]  # (the card.md below may hold code)
+    assert "{" not in facts and "0.9346" not in facts
+    assert "hela (HeLa H2B-GFP frames (3, 4)):" in card and "model: f1_50 0.935, ap_50 0.877" in card
+
+
+def test_a_model_imported_twice_is_told_apart_in_every_list(panel, studio, tiny_model_dir, qtbot):
+    from unet_studio.app.qt.segment_panel import SegmentPanel
+
+    segment = SegmentPanel(studio.session)
+    qtbot.addWidget(segment)
+    first, second = _import(panel, qtbot, tiny_model_dir), _import(panel, qtbot, tiny_model_dir)
+    assert (first.name, first.ref, second.ref) == ("tiny", "user:tiny", "user:tiny-2")
+    assert [n for n in _names(panel) if "[user" in n] == ["tiny  [user:tiny]", "tiny  [user:tiny-2]"]
+    offered = [segment.model_combo.itemText(i) for i in range(segment.model_combo.count())]
+    assert [t for t in offered if "(user" in t] == ["tiny  (user:tiny)", "tiny  (user:tiny-2)"]
+
+
+def test_a_model_named_with_a_leading_dot_is_created_where_the_list_shows_it(panel, studio, qtbot):
+    builder = panel.builder
+    builder.fields["base_channels"].setValue(4)
+    builder.fields["depth"].setValue(2)
+    builder.name_edit.setText(".nuclei v2")
+    with qtbot.waitSignal(builder.created, timeout=30_000) as blocker:
+        builder.create_button.click()
+    assert blocker.args[0].name == "nuclei-v2"
+    assert any(n.startswith(".nuclei v2  [user]") for n in _names(panel))

@@ -615,3 +615,64 @@ def _assert_nuclei_keep_their_ids(labels):
         overlap = (first & second).sum() / (first | second).sum()
         moved = np.linalg.norm(np.argwhere(first).mean(0) - np.argwhere(second).mean(0))
         assert overlap > 0.25 or moved < 2 * np.sqrt(first.sum() / np.pi), (label, overlap, moved)
+
+
+def test_done_line_counts_the_objects_shown_with_the_reviewed_ones_kept(corrected, qtbot):
+    """Half the planes are reviewed: there the user's objects stay and the prediction is
+    dropped, so the Done line counts what the labels layer holds, not what the run made."""
+    session, host = corrected.session, corrected.host
+    session.ensure_reviewed().mark_region((slice(0, 6), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    panel = _segment_panel(corrected, qtbot)
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        panel.run()
+    shown = host.current_labels()
+    objects = len(np.unique(shown[shown > 0]))
+    kept = len(np.unique(shown[:6][shown[:6] > 0]))
+    assert kept > 0
+    assert panel.status.text().endswith(f": {objects} objects ({kept} kept in reviewed regions).")
+
+
+def test_image_list_stays_on_the_image_being_segmented_until_the_run_ends(corrected, qtbot):
+    viewer, session = corrected.viewer, corrected.session
+    viewer.add_image(np.array(viewer.layers["nuclei"].data)[5], name="other", metadata={"axes": "YX"})
+    viewer.layers.selection.active = viewer.layers["nuclei"]
+
+    def turn_to_other():
+        viewer.layers.selection.active = viewer.layers["other"]
+        assert session.host.current_image().name == "other"  # the user works on it meanwhile
+        assert panel.image_combo.currentText() == "nuclei"
+        assert panel.axes_edit.text() == "ZYX" and not panel.image_combo.isEnabled()
+
+    panel = _segment_panel(corrected, qtbot)
+    panel.tile_combo.setCurrentText("16")  # many tiles: time to turn away meanwhile
+    steps = []
+    panel.run()
+    panel.worker.yielded.connect(steps.append)
+    qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
+    turn_to_other()
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=120_000)
+    assert panel.image_combo.currentText() == "nuclei" and panel.image_combo.isEnabled()
+    viewer.layers.selection.active = viewer.layers["other"]  # and follows the layers again
+    assert panel.image_combo.currentText() == "other" and panel.axes_edit.text() == "YX"
+
+
+def test_a_stack_with_z_before_t_gets_each_planes_own_labels(studio, qtbot, nuclei_crop):
+    """Axes ZTYX (typed in the Axes field): the engine returns T before Z, and the labels
+    come back in the image's order, each plane's objects on that plane."""
+    image, _ = nuclei_crop
+    planes = image[:6, :48, :48]
+    z_first = np.stack([planes[:3], planes[3:]], axis=1)  # (Z=3, T=2, Y, X)
+    studio.session.set_model("bundled:default")  # (real nuclei: a mask that differs per plane)
+    panel = _segment_panel(studio, qtbot)
+    results = {}
+    for name, data, axes in (("zt", z_first, "ZTYX"), ("tz", z_first.transpose(1, 0, 2, 3), "TZYX")):
+        studio.viewer.add_image(np.ascontiguousarray(data), name=name, metadata={"axes": axes})
+        panel.refresh_choices()
+        assert panel.image_combo.currentText() == name and panel.axes_edit.text() == axes
+        panel.output_combo.setCurrentText("mask")  # what each pixel is, whatever its id
+        with qtbot.waitSignal(panel.finished, timeout=60_000):
+            panel.run()
+        results[name] = np.array(studio.viewer.layers[f"{name} mask"].data)
+    assert results["zt"].shape == (3, 2, 48, 48) and 0 < results["zt"].mean() < 1
+    np.testing.assert_array_equal(results["zt"], results["tz"].transpose(1, 0, 2, 3))
