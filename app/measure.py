@@ -189,7 +189,7 @@ def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels,
     spatial = spatial_axes(axes)
     channels = 0 if image is None else dict(zip(image_axes, image.shape)).get("C", 1)
     frames = range(sizes["T"]) if "T" in axes else (None,)
-    blocks = _slab_blocks([sizes[a] for a in spatial], slab_pixels)
+    blocks = slab_blocks([sizes[a] for a in spatial], slab_pixels)
     layout = _RowLayout(spatial, scale, _channel_suffixes(image_axes, channels), axes)
     total, done = max(len(frames) * len(blocks), 1), 0
     # A memory-mapped stack keeps every page read resident (the RSS would grow to the
@@ -203,7 +203,7 @@ def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels,
     for frame in frames:
         sums = _ObjectSums(len(spatial), channels)
         for block in blocks:
-            key = _block_key(axes, frame, spatial, block)
+            key = block_key(axes, frame, spatial, block)
             planes = None if image is None else _read_channels(image, image_axes, frame,
                                                                spatial, block)
             sums.add_slab(np.asarray(labels[key]), planes, [s.start for s in block])
@@ -219,7 +219,7 @@ def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels,
     return rows if sink is None else count
 
 
-def _slab_blocks(shape: Sequence[int], slab_pixels: int) -> list[tuple[slice, ...]]:
+def slab_blocks(shape: Sequence[int], slab_pixels: int) -> list[tuple[slice, ...]]:
     """Blocks of ~``slab_pixels`` covering a spatial ``shape`` in storage order: a few planes
     along the first axis, whole along the others; only where one plane alone is larger than
     that (huge 2D planes of a 3D stack) is it cut along the next axis too."""
@@ -231,7 +231,7 @@ def _slab_blocks(shape: Sequence[int], slab_pixels: int) -> list[tuple[slice, ..
     return [tuple(slice(a, b) for a, b in block) for block in itertools.product(*ranges)]
 
 
-def _block_key(axes: str, frame: int | None, spatial: str, block: tuple[slice, ...]) -> tuple:
+def block_key(axes: str, frame: int | None, spatial: str, block: tuple[slice, ...]) -> tuple:
     """Index of one block (and frame) into an array with ``axes``; other axes (C) whole."""
     where = dict(zip(spatial, block))
     return tuple(frame if a == "T" else where.get(a, slice(None)) for a in axes)
@@ -240,7 +240,7 @@ def _block_key(axes: str, frame: int | None, spatial: str, block: tuple[slice, .
 def _read_channels(image, image_axes: str, frame, spatial: str, block: tuple[slice, ...]):
     """The image under one block as (C, *spatial) in the labels' axis order (C = 1 without a
     channel axis)."""
-    block = np.asarray(image[_block_key(image_axes, frame, spatial, block)])
+    block = np.asarray(image[block_key(image_axes, frame, spatial, block)])
     kept = image_axes.replace("T", "")
     if "C" not in kept:
         block, kept = block[np.newaxis], "C" + kept

@@ -8,7 +8,9 @@ reaches the threshold, each object matching at most once (optimal assignment); t
 assignment is only needed to break exact ties.
 
 Works for label images of any dimension (2D, 3D): everything goes through one contingency
-table of overlapping (pred, true) pairs, built with ``np.unique`` on pixel pairs.
+table of overlapping (pred, true) pairs: built with ``np.unique`` on pixel pairs for images in
+memory (:func:`object_overlaps`), or block by block for images larger than memory should hold
+(:class:`OverlapTable`), with the same result.
 """
 
 from __future__ import annotations
@@ -55,8 +57,138 @@ def object_overlaps(pred: np.ndarray, true: np.ndarray) -> Overlaps:
     both = (p > 0) & (t > 0)
     keys, counts = np.unique(p[both] * (n_true + 1) + t[both], return_counts=True)
     pi, ti = keys // (n_true + 1), keys % (n_true + 1)
-    iou = counts / (area_p[pi] + area_t[ti] - counts)
-    return Overlaps(pi - 1, ti - 1, iou.astype(np.float64), n_pred, n_true)
+    return _overlaps_of(pi - 1, ti - 1, counts, area_p[1:], area_t[1:])
+
+
+def _overlaps_of(pred_index: np.ndarray, true_index: np.ndarray, counts: np.ndarray,
+                 pred_areas: np.ndarray, true_areas: np.ndarray) -> Overlaps:
+    """Overlaps from a contingency table: pixel ``counts`` of the pairs (``pred_index``,
+    ``true_index``: 0-based positions among the sorted ids, pairs in that order) and the
+    objects' areas (integers, so that the IoU does not depend on how they were summed)."""
+    iou = counts / (pred_areas[pred_index] + true_areas[true_index] - counts)
+    return Overlaps(pred_index, true_index, iou.astype(np.float64), int(pred_areas.size),
+                    int(true_areas.size))
+
+
+# ---- the contingency table built block by block --------------------------------------------
+# A running table merges the parts added to it (a sort of the whole table) once they are as
+# many rows as it holds, but not for fewer than this: ~1.5 MB of pairs waiting at most.
+_MERGE_ABOVE_ROWS = 2**16
+_LARGEST_ID = int(np.iinfo(np.int64).max)
+
+
+class OverlapTable:
+    """The contingency table of a predicted and a true label image, summed over blocks of
+    their pixels: any partition, in any order (slabs of planes, tiles), added with
+    :meth:`add`. :meth:`overlaps` then equals :func:`object_overlaps` of the whole images,
+    while memory holds one block's working arrays and tables as long as the number of
+    objects and overlapping pairs, never the images. One table per frame of a time series.
+    """
+
+    def __init__(self):
+        self._pred_areas = _SumsByKey(1)
+        self._true_areas = _SumsByKey(1)
+        self._pairs = _SumsByKey(2)
+
+    def add(self, pred: np.ndarray, true: np.ndarray) -> None:
+        """Add the same block of both images (same shape; integer or bool ids >= 0)."""
+        pred, true = np.asarray(pred), np.asarray(true)
+        if pred.shape != true.shape:
+            raise ValueError(f"prediction block {pred.shape} differs from ground truth {true.shape}")
+        for block in (pred, true):
+            if block.dtype.kind not in "iub":
+                raise ValueError(f"label images must hold integer ids, not {block.dtype}")
+        pred, true = pred.reshape(-1), true.reshape(-1)
+        for areas, block in ((self._pred_areas, pred), (self._true_areas, true)):
+            (ids,), lengths = _runs(block)
+            objects = ids > 0
+            areas.add((ids[objects],), lengths[objects])
+        both = (pred > 0) & (true > 0)
+        keys, lengths = _runs(pred[both], true[both])
+        self._pairs.add(keys, lengths)
+
+    def overlaps(self) -> Overlaps:
+        """:class:`Overlaps` of everything added (pairs sorted by pred id, then true id, as
+        :func:`object_overlaps` gives them)."""
+        (pred_ids,), pred_areas = self._pred_areas.totals()
+        (true_ids,), true_areas = self._true_areas.totals()
+        (pair_pred, pair_true), counts = self._pairs.totals()
+        return _overlaps_of(np.searchsorted(pred_ids, pair_pred),
+                            np.searchsorted(true_ids, pair_true), counts, pred_areas, true_areas)
+
+
+def _runs(*columns: np.ndarray) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """Runs of equal consecutive rows of ``columns`` (1D, same length): each run's values
+    (int64) and length. Objects are compact, so a block has far fewer runs than pixels and
+    summing runs is much cheaper than sorting pixels."""
+    size = columns[0].size
+    if not size:
+        return tuple(np.zeros(0, np.int64) for _ in columns), np.zeros(0, np.int64)
+    starts = np.ones(size, bool)
+    for column in columns:
+        starts[1:] &= column[1:] == column[:-1]
+    np.logical_not(starts[1:], out=starts[1:])  # (starts[0] stays: the first run)
+    first = np.flatnonzero(starts)
+    return tuple(_ids(column[first]) for column in columns), np.diff(first, append=size)
+
+
+def _ids(values: np.ndarray) -> np.ndarray:
+    """``values`` as int64 ids; ValueError for ids int64 cannot hold or that are negative."""
+    if values.dtype == np.uint64 and values.size and int(values.max()) > _LARGEST_ID:
+        raise ValueError(f"label ids must not exceed {_LARGEST_ID}")
+    ids = values.astype(np.int64)
+    if ids.size and int(ids.min()) < 0:
+        raise ValueError("label images must not contain negative ids")
+    return ids
+
+
+class _SumsByKey:
+    """Counts summed per key (one or two int64 ids), sorted by key. Each part added is summed
+    on its own (a block's runs become its objects or pairs), then kept until the parts are
+    as many rows as the table (and at least ``_MERGE_ABOVE_ROWS``): merging then sorts each
+    row a few times in all, not once per block, and the parts waiting stay within a constant
+    factor of the table."""
+
+    def __init__(self, width: int):
+        self._keys = tuple(np.zeros(0, np.int64) for _ in range(width))
+        self._counts = np.zeros(0, np.int64)
+        self._parts: list[tuple[tuple[np.ndarray, ...], np.ndarray]] = []
+        self._pending = 0
+
+    def add(self, keys: tuple[np.ndarray, ...], counts: np.ndarray) -> None:
+        if not counts.size:
+            return
+        keys, counts = _sum_by_key(keys, counts)
+        self._parts.append((keys, counts))
+        self._pending += counts.size
+        if self._pending >= max(self._counts.size, _MERGE_ABOVE_ROWS):
+            self._merge()
+
+    def totals(self) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+        """(key columns, counts), one row per distinct key, sorted by key."""
+        self._merge()
+        return self._keys, self._counts
+
+    def _merge(self) -> None:
+        if not self._parts:
+            return
+        keys = tuple(np.concatenate([column, *(part[0][i] for part in self._parts)])
+                     for i, column in enumerate(self._keys))
+        counts = np.concatenate([self._counts, *(part[1] for part in self._parts)])
+        self._keys, self._counts = _sum_by_key(keys, counts)
+        self._parts, self._pending = [], 0
+
+
+def _sum_by_key(keys: tuple[np.ndarray, ...], counts: np.ndarray):
+    """Rows with the same key merged, their counts added; sorted by key (first column first)."""
+    order = np.lexsort(keys[::-1])  # (lexsort sorts by its last key first)
+    keys = tuple(column[order] for column in keys)
+    first = np.ones(counts.size, bool)
+    for column in keys:
+        first[1:] &= column[1:] == column[:-1]
+    np.logical_not(first[1:], out=first[1:])
+    starts = np.flatnonzero(first)
+    return tuple(column[starts] for column in keys), np.add.reduceat(counts[order], starts)
 
 
 def match(overlaps: Overlaps, threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -92,7 +224,11 @@ def scores_from_counts(tp: int, n_pred: int, n_true: int) -> dict:
 def object_counts(pred, true, thresholds=(0.5, 0.75)) -> dict:
     """Additive counts for :func:`scores_from_totals`: tp per threshold, the matched IoU sum at
     the first threshold, n_pred, n_true."""
-    overlaps = object_overlaps(pred, true)
+    return match_counts(object_overlaps(pred, true), thresholds)
+
+
+def match_counts(overlaps: Overlaps, thresholds=(0.5, 0.75)) -> dict:
+    """:func:`object_counts` of a contingency table (e.g. one :class:`OverlapTable` built)."""
     counts = {"n_pred": overlaps.n_pred, "n_true": overlaps.n_true}
     for index, threshold in enumerate(thresholds):
         _, _, iou = match(overlaps, threshold)
@@ -130,13 +266,20 @@ def object_scores_many(pairs: Iterable[tuple[np.ndarray, np.ndarray]],
                        thresholds=(0.5, 0.75)) -> dict:
     """Scores over several (pred, true) pairs, e.g. the frames of a time series: matches are
     made per pair and counted together, so no object matches across frames."""
+    counts = (object_counts(pred, true, thresholds) for pred, true in pairs)
+    return scores_from_totals(summed_counts(counts), thresholds)
+
+
+def summed_counts(per_frame: Iterable[dict]) -> dict:
+    """The :func:`object_counts` of several frames added up, in order (for
+    :func:`scores_from_totals`). ValueError when there are none."""
     totals: dict = {}
-    for pred, true in pairs:
-        for key, value in object_counts(pred, true, thresholds).items():
+    for counts in per_frame:
+        for key, value in counts.items():
             totals[key] = totals.get(key, 0) + value
     if not totals:
         raise ValueError("no label images to score")
-    return scores_from_totals(totals, thresholds)
+    return totals
 
 
 def partition_agreement(reference: np.ndarray, labels: np.ndarray) -> float:

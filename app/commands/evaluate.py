@@ -2,14 +2,22 @@
 
 Objects match when their IoU reaches 0.5 (or 0.75), one to one. Time series are matched
 frame by frame (an object never matches one in another frame) and counted together.
+
+Both files may be larger than RAM: they are read a slab of planes at a time (as ``measure``
+reads them, handing back the memory-mapped pages as it goes), and each slab adds its object
+areas and overlapping pairs to the frame's contingency table; the scores equal those of the
+whole images in memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+from collections.abc import Callable, Generator
 
 HELP = "score predicted labels against ground truth: object F1 and AP at IoU 0.5 and 0.75"
+THRESHOLDS = (0.5, 0.75)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -20,52 +28,117 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
 
 
-def _read_labels(path: str, axes: str | None):
+def _open_labels(files, path: str, axes: str | None):
+    """The opened stack (pixels left on disk) and whether its axes were guessed."""
     import numpy as np
 
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.io import open_stack
-    from unet_studio.app.measure import LabelIdError, check_ids
 
-    with open_stack(path, axes=axes) as stack:
-        data, found_axes = np.asarray(stack.to_numpy()), stack.axes
-        guessed = axes is None and stack.metadata.get("axes_source") == "guessed"
-    if "C" in found_axes:
-        raise InputFileError(path, f"has a channel axis ({found_axes}); give a label image")
-    if not (np.issubdtype(data.dtype, np.integer) or data.dtype == bool):
-        raise InputFileError(path, f"holds {data.dtype} values, not integer labels")
-    try:  # before the cast to int64, which would turn a uint64 id >= 2**63 negative
-        check_ids(data)
-    except LabelIdError as error:
-        raise InputFileError(path, error.problem) from None
-    return data.astype(np.int64, copy=False), found_axes, guessed
+    stack = files.enter_context(open_stack(path, axes=axes))
+    if "C" in stack.axes:
+        raise InputFileError(path, f"has a channel axis ({stack.axes}); give a label image")
+    if not (np.issubdtype(stack.dtype, np.integer) or stack.dtype == bool):
+        raise InputFileError(path, f"holds {stack.dtype} values, not integer labels")
+    return stack, axes is None and stack.metadata.get("axes_source") == "guessed"
 
 
-def score_files(prediction: str, truth: str, axes: str | None = None) -> dict:
-    """Object scores of two label files; frames of a T axis are matched separately."""
+def _axes_together(prediction: str, truth: str, opened) -> str:
+    """The axes both files are read with: the same shape is required; the axes a file
+    states win over those guessed for the other (a series saved without axes would be
+    scored as one 3D volume); two stated ones must agree."""
+    from unet_studio.app.errors import InputFileError
+
+    (pred, pred_guessed), (true, true_guessed) = opened
+    if pred.shape != true.shape:
+        raise InputFileError(prediction, f"has shape {pred.shape} ({pred.axes}), the ground "
+                                         f"truth {truth} has {true.shape} ({true.axes})")
+    if pred.axes != true.axes and not (pred_guessed or true_guessed):
+        raise InputFileError(truth, f"has axes {true.axes}, the prediction {prediction} has "
+                                    f"{pred.axes}; pass --axes to say which")
+    return true.axes if pred_guessed and not true_guessed else pred.axes
+
+
+def score_files(prediction: str, truth: str, axes: str | None = None, *,
+                slab_pixels: int | None = None,
+                progress: Callable[[float], None] | None = None) -> dict:
+    """Object scores of two label files; frames of a T axis are matched separately.
+
+    ``slab_pixels``: pixels of each file read at once (default: ``measure``'s slab);
+    ``progress``: called with the fraction done after each slab.
+    """
+    import contextlib
+
+    from unet_studio.app.measure import SLAB_PIXELS
+    from unet_studio.models.generators import drain, relay
+
+    with contextlib.ExitStack() as files:
+        opened = [_open_labels(files, path, axes) for path in (prediction, truth)]
+        together = _axes_together(prediction, truth, opened)
+        steps = iter_scores(opened[0][0].data, opened[1][0].data, together,
+                            names=(prediction, truth),
+                            slab_pixels=SLAB_PIXELS if slab_pixels is None else slab_pixels)
+        return drain(steps if progress is None else relay(steps, progress))
+
+
+def iter_scores(pred, true, axes: str, *, slab_pixels: int,
+                names: tuple[str, str] = ("prediction", "ground truth"),
+                ) -> Generator[float, None, dict]:
+    """Score two label images slab by slab; yields the fraction done, returns what
+    ``object_scores_many`` returns for the whole images (frame by frame with a T axis).
+
+    ``pred``, ``true``: array-likes of the same shape (numpy, memmap, lazy stack), integer or
+    bool, one dimension per letter of ``axes`` (over "TZYX"). Each time point gets its own
+    contingency table (matches never cross frames); a slab is ~``slab_pixels`` pixels of one
+    frame, cut as ``measure`` cuts them. ``names``: the files, named by an id error.
+    """
+    import numpy as np
+
+    from unet_studio.app.measure import RELEASE_EVERY_BYTES, block_key, slab_blocks, spatial_axes
+    from unet_studio.models.mapped import PageReleaser
+    from unet_studio.models.metrics import (
+        OverlapTable,
+        match_counts,
+        scores_from_totals,
+        summed_counts,
+    )
+
+    sizes = dict(zip(axes, pred.shape))
+    spatial = spatial_axes(axes)
+    frames = range(sizes["T"]) if "T" in axes else (None,)
+    blocks = slab_blocks([sizes[a] for a in spatial], max(int(slab_pixels), 1))
+    # A memory-mapped stack keeps every page read resident unless handed back.
+    pages = PageReleaser(pred, true, every_bytes=RELEASE_EVERY_BYTES)
+    pixel_bytes = np.dtype(pred.dtype).itemsize + np.dtype(true.dtype).itemsize
+    total, done, counts = max(len(frames) * len(blocks), 1), 0, []
+    yield 0.0
+    for frame in frames:
+        table = OverlapTable()
+        for block in blocks:
+            key = block_key(axes, frame, spatial, block)
+            table.add(_read_block(pred, key, names[0]), _read_block(true, key, names[1]))
+            pages.tick(pixel_bytes * math.prod(s.stop - s.start for s in block))
+            done += 1
+            yield done / total
+        counts.append(match_counts(table.overlaps(), THRESHOLDS))
+    pages.release()
+    return scores_from_totals(summed_counts(counts), THRESHOLDS)
+
+
+def _read_block(labels, key: tuple, name: str):
+    """One block of labels, its ids checked (negative ones, uint64 ids beyond int64) before
+    anything is counted: the error names the file."""
     import numpy as np
 
     from unet_studio.app.errors import InputFileError
-    from unet_studio.models.metrics import object_scores_many
+    from unet_studio.app.measure import LabelIdError, check_ids
 
-    pred, pred_axes, pred_guessed = _read_labels(prediction, axes)
-    true, true_axes, true_guessed = _read_labels(truth, axes)
-    if pred.shape != true.shape:
-        raise InputFileError(prediction, f"has shape {pred.shape} ({pred_axes}), the ground "
-                                         f"truth {truth} has {true.shape} ({true_axes})")
-    # The axes a file states win over those guessed for the other (a series saved without
-    # axes would be scored as one 3D volume); two stated ones must agree.
-    if pred_axes != true_axes and not (pred_guessed or true_guessed):
-        raise InputFileError(truth, f"has axes {true_axes}, the prediction {prediction} has "
-                                    f"{pred_axes}; pass --axes to say which")
-    together = true_axes if pred_guessed and not true_guessed else pred_axes
-    if "T" in together:
-        frames = np.moveaxis(pred, together.index("T"), 0), np.moveaxis(
-            true, together.index("T"), 0)
-        pairs = list(zip(*frames))
-    else:
-        pairs = [(pred, true)]
-    return object_scores_many(pairs)
+    block = np.asarray(labels[key])
+    try:
+        check_ids(block)
+    except LabelIdError as error:
+        raise InputFileError(name, error.problem) from None
+    return block
 
 
 def format_scores(scores: dict) -> str:
@@ -79,6 +152,14 @@ def format_scores(scores: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    scores = score_files(args.prediction, args.truth, args.axes)
+    from pathlib import Path
+
+    from unet_studio.app.commands.predict import StatusLine
+
+    status = StatusLine(Path(args.prediction).name)  # (a big stack takes a while)
+    scores = score_files(args.prediction, args.truth, args.axes,
+                         progress=lambda fraction: status.update(fraction, 1))
+    if status.live:  # (the status line ends; the scores go to stdout, for scripts)
+        status.finish("scored")
     print(json.dumps(scores, indent=2) if args.json else format_scores(scores))
     return 0

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from unet_studio.models.metrics import (
+    OverlapTable,
     match,
     object_overlaps,
     object_scores,
@@ -93,3 +94,51 @@ def test_many_frames_are_matched_per_frame():
 def test_shape_mismatch_is_an_error():
     with pytest.raises(ValueError, match="shape"):
         object_scores(np.zeros((3, 3), int), np.zeros((3, 4), int))
+
+
+def _assert_same_overlaps(got, want):
+    assert (got.n_pred, got.n_true) == (want.n_pred, want.n_true)
+    for name in ("pred", "true", "iou"):
+        np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
+
+
+def test_a_table_summed_over_any_blocks_equals_the_whole_image():
+    """Blocks in any order, of any shape, even interleaved rows (every third one): the same
+    pairs, in the same order, with the same IoUs, as the whole image."""
+    pred, gt = _scene()
+    pred = pred.astype(np.uint64) * 2**40  # (large ids, kept exact)
+    whole = object_overlaps(pred, gt)
+    for blocks in ([np.s_[20:], np.s_[:7], np.s_[7:20]],
+                   [np.s_[:, 25:], np.s_[:, :3], np.s_[:, 3:25]],
+                   [np.s_[i::3] for i in (2, 0, 1)]):
+        table = OverlapTable()
+        for block in blocks:
+            table.add(pred[block], gt[block])
+        _assert_same_overlaps(table.overlaps(), whole)
+
+
+def test_an_object_split_between_blocks_is_counted_once():
+    # True 8 pixels, predicted 6 of them: IoU 0.75 whole, 1.0 and 0.5 in the two halves.
+    gt = np.array([[1, 1, 1, 1, 1, 1, 1, 1]])
+    pred = np.array([[2, 2, 2, 2, 2, 2, 0, 0]])
+    table = OverlapTable()
+    table.add(pred[:, :4], gt[:, :4])
+    table.add(pred[:, 4:], gt[:, 4:])
+    overlaps = table.overlaps()
+    assert (overlaps.n_pred, overlaps.n_true) == (1, 1)
+    assert overlaps.iou.tolist() == [0.75]
+
+
+def test_an_empty_table_has_no_objects():
+    table = OverlapTable()
+    table.add(np.zeros((3, 3), np.uint8), np.zeros((3, 3), np.uint8))
+    _assert_same_overlaps(table.overlaps(), object_overlaps(np.zeros((3, 3)), np.zeros((3, 3))))
+    assert OverlapTable().overlaps().n_pred == 0
+
+
+@pytest.mark.parametrize("bad", [np.array([[0, -1]], np.int32),
+                                 np.array([[0, 2**63 + 1]], np.uint64),
+                                 np.array([[0, 1.5]])])
+def test_a_table_refuses_ids_it_cannot_count(bad):
+    with pytest.raises(ValueError, match="ids"):
+        OverlapTable().add(np.ones_like(bad, dtype=np.uint8), bad)
