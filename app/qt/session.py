@@ -254,6 +254,11 @@ class StudioSession(QObject):
         self.project = project
         self.image_id = None
         self.reviewed = None
+        # The marks of edits made before belong to the regions just dropped: an undo can no
+        # longer take them back (it compares regions), and they would keep those regions'
+        # stack-sized masks alive for up to MARKS_KEPT more edits.
+        self._marks.clear()
+        self._unmarked.clear()
         if project.current_model:
             try:
                 self.set_model(project.current_model)

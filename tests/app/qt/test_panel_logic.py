@@ -864,3 +864,30 @@ def test_undoing_an_edit_takes_back_the_marks_it_made(tmp_path, monkeypatch, qtb
     np.testing.assert_array_equal(regions.mask, before[0])
     np.testing.assert_array_equal(regions.changed, before[1])
     session.close_project()
+
+
+def test_a_closed_project_releases_its_review_marks(tmp_path, monkeypatch, qtbot):
+    """A day of corrections over several projects: the undo marks of the edits made in a
+    project that was closed since can never be taken back in it, so they must not keep its
+    reviewed and changed masks (each the size of the stack) alive."""
+    import gc
+    import weakref
+
+    from unet_studio.app.corrections import delete_object_edit
+
+    labels = np.zeros((2, 32, 32), np.int32)
+    labels[:, 4:12, 4:12], labels[:, 20:28, 20:28] = 3, 7
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
+    host = session.host
+    session.apply_edit(delete_object_edit(host.current_labels(), 3))
+    earlier = weakref.ref(session.reviewed)
+    session.open_project(tmp_path / "other", create=True)
+    gc.collect()
+    assert earlier() is None
+    # The marks of edits made in the new project are still taken back by an undo.
+    session.show_labels(labels.copy(), protect=False)
+    session.apply_edit(delete_object_edit(host.current_labels(), 7))
+    assert session.reviewed.changed.any()
+    host.undo()
+    assert not session.reviewed.changed.any()
+    session.close_project()
