@@ -49,7 +49,7 @@ class NapariHost(CanvasTools):
         for layer in viewer.layers:
             self._track_name(layer)
         viewer.layers.events.inserted.connect(lambda event: self._track_name(event.value))
-        viewer.layers.events.removed.connect(lambda event: self._names.pop(id(event.value), None))
+        viewer.layers.events.removed.connect(self._forget_layer)
         for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
             event.connect(self._on_layers_changed)
         viewer.layers.selection.events.active.connect(self._on_active_changed)
@@ -326,6 +326,17 @@ class NapariHost(CanvasTools):
                 layer, self._report_user_edit, on_error=lambda message: self.notify(message, "error")
             )
         return self._watchers[id(layer)]
+
+    def _forget_layer(self, event) -> None:
+        """A closed layer lets go of what the host keeps for it: its watcher held the layer,
+        its data and its undo history alive (hundreds of MB per closed labels layer), and a
+        new layer given the dead one's id would have inherited its watcher."""
+        layer = event.value
+        self._names.pop(id(layer), None)
+        watcher = self._watchers.pop(id(layer), None)
+        if watcher is not None:
+            watcher.flush()  # strokes painted just before closing still reach the project
+            watcher.detach()
 
     def _report_user_edit(self, edit: LabelEdit, kind: str) -> None:
         for listener in list(self._edit_listeners):
