@@ -20,14 +20,14 @@ from unet_studio.models import postprocess as post
 from unet_studio.models.generators import relay
 from unet_studio.models.inference import iter_run_plan, prepare_plan
 from unet_studio.models.mapped import PageReleaser, copy_in_slabs
-from unet_studio.models.normalize import percentile_range
+from unet_studio.models.normalize import IntensityRange, intensity_range, log_intensity_findings
 from unet_studio.models.postprocess_options import check_postprocess
 from unet_studio.models.provisional import provisional_labels
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.tile_order import tile_priority
 from unet_studio.models.tile_runner import InferenceSession
-from unet_studio.models.time_links import TimeLinker
+from unet_studio.models.time_links import MAX_GAP, TimeLinker
 from unet_studio.models.views import ModelInputView, StackLayout
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
@@ -113,6 +113,7 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
                        batch_size=None, amp=True, mode="auto", tta=False, out=None,
                        scale: dict | None = None, postprocess: dict | None = None,
                        first: dict | None = None, provisional: bool = False,
+                       intensity: IntensityRange | None = None,
                        ) -> Generator[ImageProgress, None, object]:
     """Labels ``int32``, mask ``uint8`` or probabilities ``float32`` for a whole stack.
 
@@ -121,9 +122,11 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     there), and for probabilities the class channel first, e.g. ``"CZYX"``. ``scale``: pixel
     size per axis, any unit (for the watershed's distances, relative to the in-plane pixel:
     ``relative_sampling``); ``postprocess``: options of
-    ``labels_from_masks`` plus ``threshold`` and ``link_over_time`` (default True: in a
+    ``labels_from_masks`` plus ``threshold``, ``link_over_time`` (default True: in a
     time series an object keeps its id from one time point to the next, see
-    ``time_links``; False: ids 1..N in each), over the model's own defaults in
+    ``time_links``; False: ids 1..N in each) and ``link_max_gap`` (how many time points in
+    a row an object may be missed and still take up its id after them; default
+    ``time_links.MAX_GAP``), over the model's own defaults in
     ``task.extra["postprocess"]``. Mask and probability outputs stream into
     ``out`` tile by tile; labels keep two bits per pixel of one time point until its
     watershed, which runs in batches (``batched_labels``), both in a scratch file when
@@ -136,15 +139,20 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     instance labels, each finished tile also writes quick labels of its core into ``out``
     (see ``provisional_labels``), so a viewer of ``out`` sees objects arrive tile by tile;
     the group's watershed labels replace them when the group is done.
+
+    ``intensity``: the stack's ``image_intensity`` when the caller took it already (to tell
+    the user what it found, naming the file); else it is taken here, once for the whole
+    stack, before the first tile. A ValueError when the stack has no finite pixel.
     """
     task = task or getattr(net, "task", None) or TaskSpec()
     if output_type not in OUTPUT_TYPES:
         raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
     _check_model(net, task)
     layout = StackLayout.from_axes(image.shape, axes, net, task)
-    channel_axis = axes.index("C") if "C" in axes else None
-    lo, hi = percentile_range(image, task.lower_percentile, task.upper_percentile,
-                              channel_axis=channel_axis)
+    if intensity is None:
+        intensity = image_intensity(image, axes, task)
+        log_intensity_findings(intensity, "the image")
+    lo, hi = intensity.low, intensity.high
     channels = (int(net.out_channels),) if output_type == "probabilities" else ()
     out = _allocate(out, (*channels, *layout.output_shape()), OUTPUT_DTYPES[output_type])
     with InferenceSession(net, device, amp=amp, tta=tta) as session:
@@ -180,7 +188,7 @@ class _StackRun:
         self.total = len(self.groups) * (len(plan) + int(self.watershed))
         # Time points linked as they are labelled (a group is one time point: its index).
         linked = self.watershed and options.get("link_over_time", True)
-        self.linker = (TimeLinker(len(self.groups))
+        self.linker = (TimeLinker(len(self.groups), max_gap=int(options.get("link_max_gap", MAX_GAP)))
                        if linked and len(self.groups) > 1 and len(layout.group_axes) == 1 else None)
 
     def order_groups(self, first: tuple[slice, ...] | None) -> None:
@@ -239,6 +247,14 @@ class _StackRun:
         self.out[(*group, *region)] = labels
 
 
+def image_intensity(image, axes: str, task: TaskSpec) -> IntensityRange:
+    """The normalisation range of a whole stack with ``axes`` (one per channel when it has
+    a C axis) at the task's percentiles: what ``iter_predict_image`` normalises by."""
+    channel_axis = axes.upper().index("C") if "C" in axes.upper() else None
+    return intensity_range(image, task.lower_percentile, task.upper_percentile,
+                           channel_axis=channel_axis)
+
+
 def _first_region(layout, first: dict | None, axes) -> tuple[slice, ...] | None:
     """``first`` (slices by axis letter) over ``axes``, whole axes where it says nothing."""
     if first is None:
@@ -269,7 +285,8 @@ def _iter_group_labels(masks, layout, options, scale):
     """Watershed over the whole group (a 2D image, or the full 3D volume of 2D slices):
     yields the fraction done, returns the labels."""
     sampling = relative_sampling(scale, (*layout.inner_axes, *layout.spatial_axes))
-    kwargs = {k: v for k, v in options.items() if k not in ("threshold", "link_over_time")}
+    kwargs = {k: v for k, v in options.items()
+              if k not in ("threshold", "link_over_time", "link_max_gap")}
     return (yield from post.iter_labels_from_masks(masks[0], masks[1], sampling=sampling, **kwargs))
 
 

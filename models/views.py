@@ -75,12 +75,13 @@ class ModelInputView:
     """Lazy ``(*outer, C, *spatial)`` float32 view of a stack, normalised per channel.
 
     ``__getitem__`` takes one entry per view axis: ints for outer axes, slices elsewhere
-    (what ``tiling.read_window`` asks for); ``lo``/``hi`` are scalars or ``(C,)``.
+    (what ``tiling.read_window`` asks for); ``lo``/``hi`` are scalars or ``(C,)``, kept in
+    float64 (a float64 image's range may lie beyond float32's).
     """
 
     def __init__(self, data, layout: StackLayout, lo, hi):
         self.data, self.layout = data, layout
-        self.lo, self.hi = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
+        self.lo, self.hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
         self.view_axes = (*layout.outer_axes, "C", *layout.spatial_axes)
         self.shape = tuple(layout.sizes.get(a, 1) for a in self.view_axes)
         self.ndim = len(self.shape)
@@ -103,6 +104,5 @@ class ModelInputView:
         if lo.ndim == 1:
             lo, hi = lo[wanted["C"]], hi[wanted["C"]]
         axis = target.index("C") if "C" in target and np.ndim(lo) == 1 else None
-        block = normalize_intensity(block, lo, hi, channel_axis=axis)
-        # NaN/Inf in a float image would spread through every convolution of a tile.
-        return block if np.isfinite(block).all() else np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=0.0)
+        # (NaN/inf pixels are replaced there: they would spread through a tile's convolutions.)
+        return normalize_intensity(block, lo, hi, channel_axis=axis)

@@ -16,7 +16,8 @@ class SourceIntensity:
     Prediction normalises with the percentiles of the whole image or stack, so an example
     cropped to its reviewed region is normalised with these, not with its own: a crop of
     dim nuclei would otherwise be stretched brighter than the network will see them.
-    ``low``/``high``: float32 ``(C,)``, the ``lower``/``upper`` percentiles per channel.
+    ``low``/``high``: float64 ``(C,)``, the ``lower``/``upper`` percentiles per channel (a
+    float64 image's may lie beyond float32's range).
     """
 
     lower: float
@@ -26,7 +27,7 @@ class SourceIntensity:
 
     def __post_init__(self):
         for name in ("low", "high"):
-            object.__setattr__(self, name, np.atleast_1d(np.asarray(getattr(self, name), np.float32)))
+            object.__setattr__(self, name, np.atleast_1d(np.asarray(getattr(self, name), np.float64)))
         if self.low.shape != self.high.shape or self.low.ndim != 1:
             raise ValueError(f"low and high must be (C,) arrays, got {self.low.shape} and {self.high.shape}")
 
@@ -151,7 +152,7 @@ def example_from_image(pixels, labels, reviewed, changed=None, *, channel_axis: 
     ``reviewed`` and ``changed``: ``(*spatial)``, the pixels' shape without ``channel_axis``.
     Only the reviewed bounding box (plus ``margin`` of context, one int or one per axis) is
     read and copied, so a stack larger than RAM with a few corrected slices costs those
-    slices; the intensity percentiles are taken over the whole image (a strided sample), as
+    slices; the intensity percentiles are taken over the whole image (one streamed pass), as
     prediction takes them.
     """
     box = reviewed_box(reviewed, margin)

@@ -284,7 +284,7 @@ def test_an_example_cut_from_a_stack_reads_its_reviewed_box_and_keeps_the_stacks
     assert example.image.shape == (2, 2, 56, 56) and example.labels.shape == (2, 56, 56)
     np.testing.assert_array_equal(np.moveaxis(example.image, 0, 1), stack[2:4, :, 92:148, 102:158])
     np.testing.assert_array_equal(example.labels, stack_labels[2:4, 92:148, 102:158])
-    # Two reads: the percentile sample (strided above DEFAULT_MAX_SAMPLES), then the box.
+    # Two reads: the percentiles' pass (one block: the stack is small), then the box.
     assert len(source.reads) == 2 and source.reads[1] == example.image.size
     low, high = percentile_range(stack, 1.0, 99.8, channel_axis=1)
     np.testing.assert_allclose(example.intensity.low, low)
