@@ -54,13 +54,15 @@ def motion(frames) -> tuple[float, float]:
     return float(np.median(best)), float(np.median(moved) / np.median(diameters))
 
 
-def measure(path: Path) -> dict:
+def measure(path: Path, linker_class=None) -> dict:
+    """The figures of one series, linked by ``linker_class`` (default: ``TimeLinker``)."""
     from unet_studio.models.time_links import TimeLinker
 
+    linker_class = linker_class or TimeLinker
     labels = tifffile.imread(path)
     frames = [relabel_sequential(frame.astype(np.int32))[0].astype(np.int32) for frame in labels]
     iou, moved = motion(frames)
-    linker = TimeLinker(len(frames))
+    linker = linker_class(len(frames))
     seconds = []
     for t, frame in enumerate(frames):
         start = time.perf_counter()

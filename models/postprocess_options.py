@@ -17,6 +17,8 @@ _NUMBER_RULES = {
     # (how the labelling is cut into batches: memory, not results; see batched_labels)
     "batch_pixels": ("a positive whole number of pixels", lambda v: float(v).is_integer() and v > 0),
     "giant_pixels": ("a positive whole number of pixels", lambda v: float(v).is_integer() and v > 0),
+    # (time series: how many time points in a row an object may be missed, see time_links)
+    "link_max_gap": ("a whole number of time points, 0 or more", lambda v: float(v).is_integer() and v >= 0),
 }
 _NULLABLE = {"seed_height", "grow", "batch_pixels", "giant_pixels"}
 _SWITCHES = ("fill_holes", "link_over_time")

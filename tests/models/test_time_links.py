@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unet_studio.models import time_links
+from unet_studio.models import link_assignment, link_pairs, time_links
 from unet_studio.models.time_links import TimeLinker, matched_ids
+from unet_studio.models.track_history import Objects
 
 
 def disc(shape, centre, radius):
@@ -44,7 +45,7 @@ def test_overlap_matches_best_pairs_once_each():
 
 @pytest.mark.parametrize("order", [[0, 1, 2, 3], [2, 1, 3, 0]])
 def test_objects_keep_their_ids_in_any_outward_order(order, monkeypatch):
-    monkeypatch.setattr(time_links, "SLAB_PIXELS", 500)  # overlaps counted a few rows at a time
+    monkeypatch.setattr(link_pairs, "SLAB_PIXELS", 500)  # overlaps counted a few rows at a time
     monkeypatch.setattr(time_links, "KEPT_RAM_BYTES", 1)  # time points set aside on disk
     frames = frames_of_moving_cells()
     pixels_before = [f > 0 for f in frames]
@@ -82,8 +83,8 @@ def test_objects_that_moved_past_their_own_outline_are_linked_by_position():
     after[disc(shape, (40, 105), 5)] = 9  # a newcomer, far from everyone
     assert matched_ids(before, after, max_step=0) == {}  # no overlap: nothing to go by
     assert matched_ids(before, after) == {6 - label: label for label in range(1, 6)}
-    moments = [time_links._moments(a, (0, 0)) for a in (before, after)]
-    drift = time_links.common_drift(*(time_links._Objects.summed([m]) for m in moments))
+    moments = [link_pairs._moments(a, (0, 0)) for a in (before, after)]
+    drift = link_pairs.common_drift(*(Objects.summed([m]) for m in moments))
     np.testing.assert_allclose(drift, (3, 14), atol=1.5)
 
 
@@ -126,14 +127,14 @@ def test_a_nucleus_missed_in_one_frame_keeps_its_id_after_it(order):
 
     for close_gaps in (True, False):
         series = frames()
-        linker = TimeLinker(4, close_gaps=close_gaps)
+        linker = TimeLinker(4, max_gap=1 if close_gaps else 0)
         for t in order:
             linker.link(t, series[t])
         a = [series[t][12, 10 + 4 * t] for t in (0, 2, 3)]
         b = [series[t][28, 60 + 4 * t] for t in (0, 1, 3)]
         assert (len(set(a)) == 1 and len(set(b)) == 1) == close_gaps, (close_gaps, a, b)
         assert a[0] != b[0]
-        assert len(linker.kept) <= (4 if close_gaps else 2)
+        assert len(linker.kept) <= 2
 
 
 def test_crowded_objects_that_moved_far_are_paired_as_a_whole():
@@ -176,6 +177,133 @@ def test_crowds_too_big_to_check_each_pair_are_linked_only_where_clear(objects):
     own = np.arange(objects)
     rows, cols = np.concatenate([own, own]), np.concatenate([own, (own + 1) % objects])
     clear = np.concatenate([np.full(objects, 0.1), np.full(objects, 0.6)])
-    assert sorted(time_links._assigned(rows, cols, clear, 0.5)) == [(i, i) for i in own]
+    assert sorted(link_assignment.assigned(rows, cols, clear, 0.5)) == [(i, i) for i in own]
     tied = np.full(2 * objects, 0.3)
-    assert time_links._assigned(rows, cols, tied, 0.5) == []
+    assert link_assignment.assigned(rows, cols, tied, 0.5) == []
+
+
+def field_of_nuclei(n_frames, *, seed=0, shape=(160, 220), count=20, radius=5, hidden=None,
+                    wobble=1.0):  # fmt: skip
+    """Frames of ``count`` nuclei spread over ``shape``, all drifting (2, 3) px per frame
+    and each wobbling on its own; ``hidden``: {nucleus: frames where the network missed
+    it}. Ids 1..N in a shuffled order per frame, and per frame {nucleus: its id there}."""
+    rng = np.random.default_rng(seed)
+    places = []
+    while len(places) < count:  # (4 radii apart: none touch as they wobble)
+        p = rng.uniform((15, 15), (shape[0] - 35, shape[1] - 45))
+        if all(np.hypot(*(p - q)) > 4 * radius for q in places):
+            places.append(p)
+    places = np.array(places)
+    frames, truth = [], []
+    for t in range(n_frames):
+        places = places + (2, 3) + rng.normal(0, wobble, places.shape)
+        seen = [k for k in range(count) if t not in (hidden or {}).get(k, ())]
+        ids = dict(zip(seen, rng.permutation(len(seen)) + 1))
+        labels = np.zeros(shape, np.int32)
+        for k in seen:
+            labels[disc(shape, places[k], radius)] = ids[k]
+        frames.append(labels)
+        truth.append(ids)
+    return frames, truth
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4, 5], [3, 2, 4, 1, 5, 0]])
+def test_nuclei_missed_for_one_or_two_frames_take_up_their_ids_again(order):
+    """In a field of 20 drifting nuclei, the network misses three in frame 2 and
+    three more in frames 2 and 3: each comes back with its own id, in any outward order;
+    no frame holds an id twice, and no id is taken by another nucleus."""
+    hidden = {0: (2,), 1: (2,), 2: (2,), 3: (2, 3), 4: (2, 3), 5: (2, 3)}
+    frames, truth = field_of_nuclei(6, hidden=hidden)
+    copies = [f.copy() for f in frames]
+    linker = TimeLinker(len(frames))
+    for t in order:
+        linker.link(t, frames[t])
+    given = [{k: int(f[c == own][0]) for k, own in ids.items()}
+             for f, c, ids in zip(frames, copies, truth)]
+    for ids in given:
+        assert len(set(ids.values())) == len(ids)  # one id per nucleus in each frame
+    for k in range(20):  # each nucleus has one id all along, and no other has it
+        assert len({ids[k] for ids in given if k in ids}) == 1, k
+    assert len(set().union(*(ids.values() for ids in given))) == 20
+    assert len(linker.kept) <= 2 and len(linker.history.objects) <= 2 * (2 * 2 + 2) + 1
+
+
+def test_a_gap_is_bridged_only_where_the_nucleus_is_clearly_the_one_missed():
+    """Two nuclei side by side are missed in frames 1 and 2; in frame 3 one nucleus is
+    back halfway between where either would be: it could be either, so it gets a new id.
+    A third nucleus missed the same frames, far from both, gets its id back; and without
+    gap closing (``max_gap=0``) it does not."""
+    shape = (60, 120)
+
+    def frames():
+        out = []
+        for t in range(4):
+            labels = np.zeros(shape, np.int32)
+            labels[disc(shape, (45, 10 + 2 * t), 5)] = 1  # always seen
+            labels[disc(shape, (45, 60 + 2 * t), 5)] = 2  # always seen
+            if t in (0, 3):
+                labels[disc(shape, (45, 100 + 2 * t), 5)] = 3  # C: missed in 1 and 2
+            if t == 0:
+                labels[disc(shape, (10, 30), 5)], labels[disc(shape, (22, 30), 5)] = 4, 5
+            if t == 3:
+                labels[disc(shape, (16, 36), 5)] = 4  # midway between A and B, drifted
+            out.append(labels)
+        return out
+
+    for max_gap, bridged in ((2, True), (0, False)):
+        series = frames()
+        linker = TimeLinker(4, max_gap=max_gap)
+        for t in range(4):
+            linker.link(t, series[t])
+        a, b = series[0][10, 30], series[0][22, 30]
+        back = series[3][16, 36]
+        assert back not in (a, b) and back not in series[0]
+        assert (series[3][45, 106] == series[0][45, 100]) == bridged
+
+
+@pytest.mark.parametrize("speed", [6, 9])
+def test_nuclei_moving_steadily_faster_than_the_gate_keep_their_ids(speed):
+    """Five nuclei sit still (so an object may move a quarter of a diameter, the gate) and
+    two move steadily 6-9 px a frame (over half a diameter of 11: hardly overlapping
+    themselves), one right and one down-left. After their first two steps show the
+    motion, each keeps one id; none takes another's."""
+    shape = (100, 160)
+    still = [(15, 15), (15, 140), (85, 15), (85, 140), (50, 150)]
+    frames = []
+    for t in range(6):
+        labels = np.zeros(shape, np.int32)
+        for k, centre in enumerate(still, start=1):
+            labels[disc(shape, centre, 5)] = k
+        labels[disc(shape, (30, 30 + speed * t), 5)] = 6
+        labels[disc(shape, (20 + speed * t * 0.6, 110 - speed * t * 0.8), 5)] = 7
+        frames.append(labels)
+    linker = TimeLinker(len(frames))
+    for t, labels in enumerate(frames):
+        linker.link(t, labels)
+    right = [f[30, 30 + speed * t] for t, f in enumerate(frames)]
+    down_left = [f[round(20 + speed * t * 0.6), round(110 - speed * t * 0.8)] for t, f in enumerate(frames)]
+    assert len(set(right[1:])) == 1 and len(set(down_left[1:])) == 1
+    assert right[1] != down_left[1] and right[1] not in frames[0]
+    assert all(f[c] == frames[0][c] for f in frames for c in still)  # the still ones: theirs
+
+
+def test_a_tracks_own_step_is_its_motion_less_the_drift_per_time_point():
+    """Track 1 is seen at time points 0 and 3 (missed at 1 and 2), track 2 at 2 and 3; the
+    objects as a whole drift (1, 2) a time point. Their own steps forward: (2, 0) a time
+    point for 1 (over the three), (0, 0) for 2; none for a track seen once (3)."""
+    from unet_studio.models.track_history import Sightings, TrackHistory
+
+    history = TrackHistory()
+    at = {0: {1: (10, 10)}, 1: {}, 2: {2: (40, 40)}, 3: {1: (19, 16), 2: (41, 42), 3: (5, 5)}}
+    for t, objects in at.items():
+        ids = np.array(sorted(objects), np.int64)
+        centres = np.array([objects[i] for i in ids], float).reshape(-1, 2)
+        history.add(t, Objects(ids, np.full(len(ids), 50.0), centres))
+        if t:
+            history.add_drift(t - 1, t, np.array([1.0, 2.0]))
+    np.testing.assert_allclose(history.drift(3, 0), (-3, -6))
+    steps = history.own_steps(Sightings.of(history.objects[3], 3), +1, depth=3)
+    np.testing.assert_allclose(steps[:2], [(2, 0), (0, 0)])
+    assert np.isnan(steps[2]).all()
+    last = history.last_seen(np.array([1, 2, 9]), [2, 1, 0])
+    assert last.frames.tolist() == [0, 2, -1]
