@@ -18,13 +18,22 @@ from pathlib import Path
 
 import numpy as np
 
+PLUGIN_NAME = "unet-studio"  # (as napari.yaml names it)
 READ_SUFFIXES = (".tif", ".tiff", ".zarr")  # covers .ome.tif and .ome.tiff
 _LABEL_KINDS = ("labels", "mask")
 _CHANNEL_COLORMAPS = ("magenta", "green", "cyan", "yellow", "blue", "red")
 
 
 def napari_get_reader(path):
-    """The reader for ``path`` (a path or list of paths), or None if we cannot read it."""
+    """The reader for ``path`` (a path or list of paths), or None if it is not ours.
+
+    napari (npe2) hands a folder to every reader that accepts folders; None lets the next
+    one try, and napari's only message when the user chose this reader is "refused the
+    file". So a folder is taken when it holds TIFF files (one stack) and also when no other
+    installed reader would take anything in it (empty, or notes and such): then reading it
+    raises an error saying what folder was expected (``read_stacks``). A folder of PNGs, say,
+    is left to the readers that open those.
+    """
     paths = [path] if isinstance(path, (str, Path)) else list(path or [])
     if not paths or not all(_is_supported(Path(p)) for p in paths):
         return None
@@ -32,24 +41,69 @@ def napari_get_reader(path):
 
 
 def _is_supported(path: Path) -> bool:
-    """TIFF and Zarr names, Zarr folders, and folders holding TIFF files (one stack)."""
-    from unet_studio.app.io.folder import TIFF_SUFFIXES
+    """TIFF and Zarr names, Zarr folders, folders holding TIFF files (one stack), and folders
+    no other reader takes (to be explained: see ``napari_get_reader``)."""
     from unet_studio.app.io.opening import is_zarr
 
     if path.name.lower().endswith(READ_SUFFIXES) or is_zarr(path):
         return True
-    return path.is_dir() and any(p.suffix.lower() in TIFF_SUFFIXES for p in path.iterdir())
+    if not path.is_dir():
+        return False
+    return _holds_tiffs(path) or not _another_reader_takes(_visible_entries(path))
+
+
+def _visible_entries(folder: Path) -> list[Path]:
+    return [entry for entry in folder.iterdir() if not entry.name.startswith(".")]
+
+
+def _holds_tiffs(folder: Path) -> bool:
+    from unet_studio.app.io.folder import TIFF_SUFFIXES
+
+    return any(entry.suffix.lower() in TIFF_SUFFIXES for entry in _visible_entries(folder))
+
+
+def _another_reader_takes(entries: list[Path]) -> bool:
+    """Whether an installed reader other than ours takes one of ``entries`` by its name (one
+    entry per suffix is asked; a subfolder goes to the readers that accept folders)."""
+    try:
+        from npe2 import PluginManager
+    except ImportError:  # (no plugin registry to ask: a folder with anything in it is left alone)
+        return bool(entries)
+    manager = PluginManager.instance()
+    asked = set()
+    for entry in entries:
+        kind = "folder" if entry.is_dir() else entry.suffix.lower()
+        if kind in asked:
+            continue
+        asked.add(kind)
+        if any(reader.plugin_name != PLUGIN_NAME
+               for reader in manager.iter_compatible_readers([str(entry)])):
+            return True
+    return False
 
 
 def read_stacks(path) -> list[tuple]:
-    """Layer data tuples ``(data, meta, layer_type)`` for every stack in ``path``."""
+    """Layer data tuples ``(data, meta, layer_type)`` for every stack in ``path``.
+    InputFileError naming the file or folder when one cannot be read."""
     from unet_studio.app.io import open_stack
 
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers = []
     for one in paths:
+        _check_folder(Path(one))
         layers.extend(stack_layers(open_stack(one)))
     return layers
+
+
+def _check_folder(path: Path) -> None:
+    """A folder that is neither OME-Zarr nor holds TIFF files: say what was expected."""
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.io.opening import is_zarr
+
+    if path.is_dir() and not is_zarr(path) and not _holds_tiffs(path):
+        raise InputFileError(path, "holds no .tif or .tiff file; unet-studio opens a folder of "
+                                   "TIFF files (one per plane or time point, in name order) as "
+                                   "one stack, or an OME-Zarr folder (.zarr)")
 
 
 def stack_layers(stack) -> list[tuple]:

@@ -7,6 +7,7 @@ the viewer to a parameter named ``napari_viewer``). All panels of one viewer sha
 
 from __future__ import annotations
 
+import logging
 import threading
 import weakref
 
@@ -17,7 +18,13 @@ from unet_studio.app.qt.session import StudioSession
 from unet_studio.app.qt.train_panel import TrainPanel
 from unet_studio.plugins.napari_host import NapariHost
 
+log = logging.getLogger(__name__)
+
 _sessions: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# At exit, the longest wait for a warm-up import under way (torch's takes ~2 s, more on a
+# cold disk); past it the exit goes on regardless.
+WARM_UP_EXIT_WAIT_S = 30.0
+_warm_up: tuple[threading.Thread, threading.Event] | None = None  # (thread, stop), once started
 
 
 def session_for(viewer) -> StudioSession:
@@ -40,21 +47,70 @@ def _warm_up_imports() -> None:
     the GUI thread: ~1 s of frozen window), skimage.color with scipy.linalg (the first
     Labels layer's colormap imports them on the GUI thread: ~70 ms), vispy's line dash
     patterns (``_warm_up_line_dashes``), and torch (the first prediction's worker would
-    import it, and an import holds the interpreter lock, stalling the GUI thread)."""
+    import it, and an import holds the interpreter lock, stalling the GUI thread).
 
-    def load() -> None:
+    Once per process. A daemon thread, so that it never holds the window or the exit up;
+    but the interpreter tearing modules down under a half-done ``import torch`` printed
+    "Exception in thread unet-studio warm-up" and tracebacks at exit. So at exit
+    (``_end_warm_up``) no further step starts, and the step under way (at most an import of
+    a few seconds, only when quitting right after opening) finishes first."""
+    global _warm_up
+    if _warm_up is not None:
+        return
+    stop = threading.Event()
+    thread = threading.Thread(target=_run_warm_up, args=(stop,), name="unet-studio warm-up",
+                              daemon=True)
+    _warm_up = (thread, stop)
+    # At exit through weakref.finalize's exit hook rather than atexit: the finalizers that
+    # the import under way creates (torch's) then run in that same hook, after this one,
+    # while the modules are whole. (Created after atexit's run, they ran during module
+    # teardown: "Exception ignored in: <finalize object ...>" and a traceback, each.)
+    weakref.finalize(thread, _end_warm_up, thread, stop)
+    thread.start()
+
+
+def _warm_up_steps() -> list:
+    def analysis() -> None:
         import pandas  # noqa: F401
         import skimage.segmentation  # noqa: F401  (the engine's watershed)
         from skimage.color import lab2rgb  # noqa: F401  (skimage.color loads lazily)
 
-        _warm_up_line_dashes()
+    def torch_import() -> None:
+        import torch  # noqa: F401
+
+    def optimiser() -> None:
         import torch
 
         # The optimiser's first step imports torch's compiler stack (seconds of imports).
         torch.optim.AdamW([torch.zeros(1, requires_grad=True)])
         import torch._dynamo  # noqa: F401
 
-    threading.Thread(target=load, name="unet-studio warm-up", daemon=True).start()
+    return [analysis, _warm_up_line_dashes, torch_import, optimiser]
+
+
+def _run_warm_up(stop: threading.Event) -> None:
+    try:
+        for step in _warm_up_steps():
+            if _exiting(stop):
+                return
+            step()
+    except Exception:  # (an optional head start: what failed is imported where it is used)
+        if not _exiting(stop):  # (exit hooks, torch's among them, tear down what it imports)
+            log.debug("warm-up imports stopped", exc_info=True)
+
+
+def _exiting(stop: threading.Event) -> bool:
+    # The main thread counts as ended from the start of the interpreter's exit, before any
+    # exit hook runs (``stop`` is set by ours, which may run after others).
+    return stop.is_set() or not threading.main_thread().is_alive()
+
+
+def _end_warm_up(thread: threading.Thread, stop: threading.Event,
+                 timeout_s: float = WARM_UP_EXIT_WAIT_S) -> None:
+    """At exit, before modules are torn down: no further warm-up step, and the one under
+    way finished."""
+    stop.set()
+    thread.join(timeout_s)
 
 
 def _warm_up_line_dashes() -> None:

@@ -30,7 +30,7 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import model_folder_name
-from unet_studio.app.qt.network_summary import summarize_network
+from unet_studio.app.qt.network_summary import encoder_stages, summarize_network
 from unet_studio.app.qt.workers import start_engine
 
 # Options fixed by the task (instance segmentation: 3 outputs) rather than by the user.
@@ -58,8 +58,10 @@ def iter_create(name: str, options: dict, folder, model_name: str):
     yield "building"
     net = build_model(name, **options)
     yield "saving"
+    stages = encoder_stages(options)  # (the card says what "resnet101" at depth 2 really is)
     metadata = {
-        "name": model_name, "description": f"untrained {name} built in the Models panel",
+        "name": model_name,
+        "description": f"untrained {name} built in the Models panel" + (f"; {stages}" if stages else ""),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "parent": None,
         "training_data": "none yet (untrained)",
     }  # fmt: skip

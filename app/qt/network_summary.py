@@ -26,6 +26,7 @@ class NetworkSummary:
     halo: tuple[int, ...]
     size_divisor: tuple[int, ...]
     tile_exact: bool
+    encoder_stages: str = ""  # which stages of a ResNet encoder are used (``encoder_stages``)
 
     def as_text(self) -> str:
         """A plain-text table for the panel (monospace)."""
@@ -35,6 +36,7 @@ class NetworkSummary:
             f"receptive field {_fmt(self.receptive_field)} px, halo {_fmt(self.halo)}, "
             f"sizes divisible by {_fmt(self.size_divisor)}"
             + ("" if self.tile_exact else "  (not tile-exact: group/instance norm)"),
+            *([self.encoder_stages] if self.encoder_stages else []),
             "",
             f"{'level':<22}{'tensor (B, C, *spatial)'}",
             f"{'input':<22}{self.input_shape}",
@@ -80,7 +82,44 @@ def summarize_network(name: str, options: dict, input_size: int = 256) -> Networ
         parameters=int(net.num_parameters()), flops_per_pixel=float(net.flops_per_pixel()),
         receptive_field=tuple(net.receptive_field), halo=tuple(net.halo),
         size_divisor=tuple(net.size_divisor), tile_exact=bool(net.tile_exact),
+        encoder_stages=encoder_stages(options),
     )  # fmt: skip
+
+
+def encoder_stages(options: dict) -> str:
+    """Which stages of a ResNet encoder a network with ``options`` uses, and which other
+    ResNets it equals at its depth; "" for a plain encoder.
+
+    A U-Net of depth d keeps the first d of the encoder's 4 stages, and the ResNets differ
+    only in their later stages (resnet50 and resnet101: (3, 4, 6, 3) and (3, 4, 23, 3)
+    bottleneck blocks): at depth 2 "resnet101" builds exactly resnet50's network, and the
+    name alone would say otherwise."""
+    from unet_studio.models.encoders import RESNET_LAYOUTS
+
+    encoder = str(options.get("encoder", "plain"))
+    layout = RESNET_LAYOUTS.get(encoder)
+    if layout is None:
+        return ""
+    stages = layout.blocks_per_stage
+    depth = min(int(options.get("depth", len(stages))), len(stages))
+    used = stages[:depth]
+    text = (f"encoder {encoder}: {_stage_span(1, depth)} of {len(stages)} used "
+            f"({_blocks(used)} {layout.block} blocks)")
+    if depth < len(stages):
+        text += f"; {_stage_span(depth + 1, len(stages))} ({_blocks(stages[depth:])} blocks) left out"
+    same = [name for name, other in RESNET_LAYOUTS.items() if name != encoder
+            and other.block == layout.block and other.blocks_per_stage[:depth] == used]
+    if same:
+        text += f": the same network as {' and '.join(same)} at depth {depth}"
+    return text
+
+
+def _stage_span(first: int, last: int) -> str:
+    return f"stage {first}" if first == last else f"stages {first}-{last}"
+
+
+def _blocks(counts) -> str:
+    return ", ".join(str(count) for count in counts)
 
 
 def _recorder(part: str, levels: list):

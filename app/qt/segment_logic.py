@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.segment_intensity import find_intensity, pixels_key
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
 SCOPES = ("stack", "slice")
@@ -76,6 +77,8 @@ class SegmentJob:
     # What to segment first (the frame/slice and field of view on screen), a slice per
     # axis letter of ``data`` in its own coordinates; None: the plain order.
     first: dict | None = None
+    # Which pixels ``data`` are (a segment_intensity.PixelsKey; None: not to be cached).
+    pixels: object = None
 
     @property
     def time_axis(self) -> int | None:
@@ -141,7 +144,7 @@ def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str
     data_axes = "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
     first = visible_first(view_state, axes, index, image.shape)
     return SegmentJob(request, data, data_axes, target, labels_shape, image.name,
-                      dict(image.scale), first)  # fmt: skip
+                      dict(image.scale), first, pixels_key(image.data, axes, tuple(index)))  # fmt: skip
 
 
 def visible_first(view_state, axes: str, index: tuple, shape: tuple[int, ...]) -> dict | None:
@@ -171,25 +174,35 @@ def _select(data, index: tuple):
     return data[index]
 
 
-def iter_segment(job: SegmentJob, library, out=None, net=None):
+def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | None = None,
+                 on_intensity=None):
     """Load the model and run the prediction; yields engine progress, returns SegmentResult.
 
     ``out``: where the engine streams its output (e.g. a LiveLabelsDestination), or None.
     ``net``: the network already loaded by an earlier run of the same model, or None.
+    ``known``: intensity ranges an earlier run took over the same pixels (percentiles ->
+    IntensityRange, see ``segment_intensity``); otherwise one pass over the pixels takes it,
+    here, once per run. ``on_intensity(IntensityFound)``: called (in this thread) once the
+    range is there, before the first tile. A UserError naming the image when no pixel is finite.
     Runs in a worker thread: touches no widget, layer or session state.
     """
     from unet_studio.models.inference import iter_predict_image
+    from unet_studio.models.task import TaskSpec
 
     request = job.request
     if net is None:
         net = library.load(request.model_path, device="cpu")
-    task = getattr(net, "task", None)
+    task = getattr(net, "task", None) or TaskSpec()
+    found = find_intensity(job, task, known or {})
+    if on_intensity is not None:
+        on_intensity(found)
     image, axes = job.data, job.axes
     tiling = {"tile_shape": request.tile} if request.tile else {}
     output = yield from iter_predict_image(
         net, image, axes=axes, task=task, output_type=request.output_type,
         device=request.device, out=out, scale=job.scale, first=job.first,
-        provisional=out is not None, postprocess=request.postprocess_options(), **tiling,
+        provisional=out is not None, postprocess=request.postprocess_options(),
+        intensity=found.intensity, **tiling,
     )  # fmt: skip
     shown = None
     if out is not None and hasattr(out, "finish"):

@@ -38,6 +38,7 @@ from unet_studio.app.qt.live_labels import (
 )
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_choices import SegmentChoices, object_option_spins
+from unet_studio.app.qt.segment_intensity import IntensityCache
 from unet_studio.app.qt.segment_logic import (
     OUTPUT_TYPES,
     SegmentRequest,
@@ -69,6 +70,8 @@ class SegmentPanel(SegmentChoices, QWidget):
 
     finished = Signal(object)
     cancelled = Signal()
+    # From the worker thread (queued to this one): the run's IntensityFound.
+    intensity_found = Signal(object)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -81,6 +84,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self._objects: list[int] = []  # objects per time point of the running prediction
         self._result = None
         self._net_cache: tuple = (None, None)  # (model_key, network) of the last run
+        self._intensities = IntensityCache()  # a run on the same pixels skips their pass
         self._build()
         self._redraw = LiveRedraw(session.host, self.progress, self)
         self._wire()
@@ -149,6 +153,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.session.models_listed.connect(self._fill_models)
         self.session.predict_requested.connect(self._predict_whole_image)
         self.session.image_renamed.connect(self._image_renamed)
+        self.intensity_found.connect(self._on_intensity_found)
         if hasattr(self.session.host, "connect_layers_changed"):
             self.session.host.connect_layers_changed(self._fill_images)
             self.session.host.connect_layers_changed(self._cancel_if_job_image_closed)
@@ -221,8 +226,10 @@ class SegmentPanel(SegmentChoices, QWidget):
                            [a for a, letter in enumerate(axes) if letter != "C"], self._bar)
         key, cached = self._net_cache
         net = cached if key == model_key(request.model_path) else None
+        known = self._intensities.known(job.pixels)
         self.worker = start_engine(
-            iter_segment(job, self.session.library, self._live, net), notify=host.notify,
+            iter_segment(job, self.session.library, self._live, net, known,
+                         self.intensity_found.emit), notify=host.notify,
             action="Prediction", on_progress=self._on_progress, on_result=self._on_result,
             on_aborted=self._on_aborted, on_finished=self._on_finished, on_error=self._on_error,
             host=host, task=f"segmenting {image.name} with {self.session.model.name} "
@@ -256,6 +263,14 @@ class SegmentPanel(SegmentChoices, QWidget):
             self._stage = stage  # (a big stack's labelling takes a while: say it is that)
             self.status.setText(STAGE_TEXT[stage].format(image=self._job_image,
                                                          model=self.session.model.name))
+
+    def _on_intensity_found(self, found) -> None:
+        """The run's intensity range is there: kept for the next run on these pixels, and
+        what the user should know about them (NaN/inf pixels, one value) told, naming the
+        image: a result of empty labels is otherwise a puzzle."""
+        self._intensities.keep(found)
+        for message in found.messages():
+            self.session.host.notify(message, "warning")
 
     def _image_renamed(self, old: str, new: str) -> None:
         if self._job_image == old:  # renamed while segmented: the results still go to it

@@ -8,6 +8,8 @@ better; Reject; roll back to any earlier version.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QCheckBox,
@@ -113,7 +115,7 @@ class TrainPanel(QWidget):
         self.accept_button.clicked.connect(lambda: self._run(self.accept))
         self.reject_button.clicked.connect(self.reject)
         self.rollback_button.clicked.connect(lambda: self._run(self.rollback))
-        self.session.model_changed.connect(lambda _info: self.refresh_versions())
+        self.session.model_changed.connect(self._model_changed)
         self.session.models_listed.connect(self.refresh_versions)
         self.session.project_changed.connect(self.refresh_versions)
 
@@ -209,12 +211,57 @@ class TrainPanel(QWidget):
         except (OSError, ValueError) as error:
             self.session.host.notify(f"could not save the fine-tuned model: {error}", "error")
             return
-        better = train_logic.is_better(result)
-        verdict = "better than" if better else "not better than"
+        self._show_verdict()
+        set_progress(self.progress, 1000)
+
+    def _show_verdict(self) -> None:
+        result = self.round.result
+        verdict = "better than" if train_logic.is_better(result) else "not better than"
         self.status.setText(f"Finished after {result.steps} steps ({stop_text(result.stopped)}); "
                             f"the new model is {verdict} {self.round.parent.name} on held-out data."
-                            + train_logic.held_out_caveat(result))  # fmt: skip
-        set_progress(self.progress, 1000)
+                            + train_logic.held_out_caveat(result) + self._switched_meanwhile())  # fmt: skip
+
+    def _switched_meanwhile(self) -> str:
+        """What the verdict of a round must add when the user chose another model while it
+        trained: which model is current, and what Accept does."""
+        current = self.session.model
+        if current is None or current.path == self.round.parent.path:
+            return ""
+        return (f" The current model is now {current.name}; Accept would use the one fine-tuned "
+                f"from {self.round.parent.name} instead.")
+
+    def _model_changed(self, info) -> None:
+        """Another model became current. A round's status, metrics and plot describe the
+        model it started from: once that is no longer the current one (and the change is
+        not this round's own Accept or Rollback), they are cleared, so that nothing says
+        "not better than A" while B is in use. A round that is still training keeps them: it
+        names its model, and its verdict says which model is current (``_switched_meanwhile``)."""
+        self.refresh_versions()
+        if self._state == "running":
+            return
+        if self._round_is_about(info):
+            if self._state == "review":
+                self._show_verdict()  # (which model is current, said again)
+            return
+        waiting = self.round.saved if self._state == "review" else None
+        parent = None if self.round is None else self.round.parent.name
+        self.round = None
+        self.plot.clear()
+        self._show_metrics({}, {})
+        set_progress(self.progress, 0)
+        self._set_state("idle")
+        text = "No model to fine-tune." if info is None else f"Ready to fine-tune {info.name}."
+        if waiting is not None:  # (saved with its lineage: nothing of the round is lost)
+            text += (f" The model fine-tuned from {parent} stays saved as {waiting.name}: choose "
+                     "it in the Models panel to use it.")
+        self.status.setText(text)
+
+    def _round_is_about(self, info) -> bool:
+        """``info`` is the model the last round started from, or the one it made."""
+        if self.round is None or info is None:
+            return False
+        own = (self.round.parent.path, self.round.saved)
+        return Path(info.path).resolve() in {Path(path).resolve() for path in own if path}
 
     def _on_aborted(self) -> None:
         self.status.setText("Cancelled; the best checkpoint was kept, training again resumes it.")
@@ -233,16 +280,16 @@ class TrainPanel(QWidget):
     def accept(self) -> None:
         if self.round is None or self.round.saved is None:
             raise UserError("no fine-tuned model waiting to be accepted")
-        session, saved = self.session, self.round.saved
-        session.set_model(saved)
-        project = self.round.project_now(session)  # (not a project opened meanwhile)
-        train_logic.remember_examples(project, self.round.examples)
+        session, round_ = self.session, self.round
+        session.set_model(round_.saved)
+        project = round_.project_now(session)  # (not a project opened meanwhile)
+        train_logic.remember_examples(project, round_.examples)
         if project is not None:
-            project.log("accept model", model=str(saved))
+            project.log("accept model", model=str(round_.saved))
         self.status.setText(f"Now using {session.model.name}.")
         self.round = None
         self._set_state("idle")
-        self.accepted.emit(saved)
+        self.accepted.emit(round_.saved)
         if self.repredict_check.isChecked():
             session.predict_requested.emit()
 

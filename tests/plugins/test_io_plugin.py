@@ -18,7 +18,10 @@ def test_reader_declines_unsupported_paths(tmp_path):
     assert napari_get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.jpg")]) is None
     assert callable(napari_get_reader(str(tmp_path / "a.ome.tiff")))
     assert callable(napari_get_reader([str(tmp_path / "a.tif"), str(tmp_path / "b.zarr")]))
-    assert napari_get_reader(str(tmp_path)) is None  # a folder without TIFFs
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputFileError, match="holds no .tif or .tiff file"):  # said, not refused
+        napari_get_reader(str(empty))(str(empty))
     tifffile.imwrite(tmp_path / "plane.tif", np.zeros((4, 5), np.uint8))
     [(data, meta, _)] = napari_get_reader(str(tmp_path))(str(tmp_path))
     assert data.shape == (1, 4, 5) and meta["axis_labels"] == ["Z", "Y", "X"]

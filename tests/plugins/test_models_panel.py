@@ -74,6 +74,35 @@ def test_builder_previews_shapes_and_creates_a_model(panel, studio, qtbot):
     assert any("my-net" in n for n in _names(panel))
 
 
+def _preview(builder, qtbot, architecture: str, depth: int):
+    builder.arch_combo.setCurrentText(architecture)
+    builder.fields["base_channels"].setValue(4)
+    builder.fields["depth"].setValue(depth)
+    builder.input_size.setValue(64)
+    builder.summary = None
+    builder.preview_button.click()
+    qtbot.waitUntil(lambda: builder.summary is not None and builder.worker is None, timeout=30_000)
+    return builder.summary
+
+
+def test_the_preview_says_which_resnet_stages_a_depth_uses(panel, qtbot):
+    """At depth 2 ResNet-101 and ResNet-50 are one network (they differ from stage 3 on):
+    the preview says so, and which stages are used; at depth 3 they differ, and it does not."""
+    builder = panel.builder
+    resnet50 = _preview(builder, qtbot, "resnet50_unet", depth=2)
+    resnet101 = _preview(builder, qtbot, "resnet101_unet", depth=2)
+    assert resnet101.parameters == resnet50.parameters  # what the preview must not hide
+    assert ("encoder resnet101: stages 1-2 of 4 used (3, 4 bottleneck blocks); stages 3-4 "
+            "(23, 3 blocks) left out: the same network as resnet50 at depth 2"
+            in builder.summary_view.toPlainText())
+    deeper = _preview(builder, qtbot, "resnet101_unet", depth=3)
+    assert deeper.parameters > _preview(builder, qtbot, "resnet50_unet", depth=3).parameters
+    _preview(builder, qtbot, "resnet101_unet", depth=3)
+    text = builder.summary_view.toPlainText()
+    assert "stages 1-3 of 4 used (3, 4, 23 bottleneck blocks); stage 4 (3 blocks) left out" in text
+    assert "the same network" not in text
+
+
 def test_invalid_options_say_what_is_allowed(panel, studio, qtbot):
     builder = panel.builder
     builder.arch_combo.setCurrentText("resnet18_unet")

@@ -110,6 +110,46 @@ def test_a_round_stays_out_of_a_project_opened_while_it_trains(corrected, panels
     assert not (other.path / train_logic.TRAINING_DIR).exists()  # no replay of other data
 
 
+def _choose_in_segment_panel(segment, ref: str) -> None:
+    """What the user does: pick the model ``ref`` in the Segment panel's model list."""
+    combo = segment.model_combo
+    index = next(i for i in range(combo.count()) if combo.itemData(i).ref == ref)
+    combo.setCurrentIndex(index)
+    combo.activated.emit(index)
+
+
+def test_the_status_follows_the_current_model_after_a_round(corrected, panels, qtbot):
+    """A round of "tiny": the user picks the bundled default while it trains (the verdict
+    says so), picks "tiny" back (the verdict is about it again), then the default after it: the
+    panel no longer speaks of tiny's round ("not better than tiny", its metrics, Accept), and
+    says where the round's model was kept."""
+    train, segment = panels
+    session = corrected.session
+    parent = session.model
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+        _choose_in_segment_panel(segment, "bundled:default")
+        assert train.status.text().startswith("Fine-tuning tiny on ")  # the round's own model
+    default = session.model
+    assert default.name != parent.name
+    verdict = train.status.text()
+    assert "better than tiny on held-out data" in verdict
+    assert verdict.endswith(f"The current model is now {default.name}; Accept would use the "
+                            "one fine-tuned from tiny instead.")
+    session.set_model(parent)  # (a folder chosen by path: listed only while current)
+    assert "better than tiny" in train.status.text() and "current model is now" not in train.status.text()
+    assert train.accept_button.isEnabled() and train.metrics.rowCount() > 0
+    saved = train.round.saved
+    _choose_in_segment_panel(segment, "bundled:default")
+    assert train.status.text() == (f"Ready to fine-tune {default.name}. The model fine-tuned from "
+                                   f"tiny stays saved as {saved.name}: choose it in the Models "
+                                   "panel to use it.")
+    assert train.metrics.rowCount() == 0 and not train.plot.series.get("train loss")
+    assert not train.accept_button.isEnabled() and not train.reject_button.isEnabled()
+    assert train.train_button.isEnabled() and train.round is None
+    assert (saved / "model.safetensors").is_file()
+
+
 def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot):
     train, _ = panels
     steps = []

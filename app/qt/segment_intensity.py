@@ -1,0 +1,128 @@
+"""The Segment panel's intensity range: taken once per run in the worker thread, told to the
+user, and kept for the next run on the same pixels.
+
+``iter_predict_image`` normalises by the exact percentiles of the whole stack: a pass over
+every pixel (~1.8 s per GiB), which also finds what the user should know (NaN or infinite
+pixels, an image of one value). The panel's worker takes that range before the engine runs,
+so that a stack without a finite pixel is refused with one message naming the image (not a
+traceback), hands it to the engine (``intensity=``), and yields an :class:`IntensityFound`
+for the GUI thread to tell the findings in a notification and keep the range.
+
+A second run on the same pixels reuses the range. Its key: the image array object itself,
+weakly referenced (a layer whose data is replaced holds another object; a freed array's
+``id`` reused by a new one cannot be mistaken for it), its shape and dtype, the pixels the run
+selects (axes, channel, plane) and the model's percentiles. Contrast limits and colormaps
+play no part. Pixels changed in place inside the same array object are not noticed: napari
+offers no in-place editing of image layers, and a tool that writes into an image's array
+must replace the layer's data (or refresh it) for a viewer to show it anyway.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from unet_studio.app.errors import UserError
+
+CACHED_IMAGES = 4  # ranges kept: a few images open side by side, a float per channel each
+
+
+@dataclass(frozen=True, eq=False)
+class PixelsKey:
+    """Which pixels a range was taken over: ``array`` (a weak reference to the image's array
+    object), its ``shape`` and ``dtype``, and ``selection`` (the axes and the index taken
+    from it: channel, plane)."""
+
+    array: weakref.ref
+    shape: tuple[int, ...]
+    dtype: str
+    selection: tuple
+
+    def same_pixels(self, other: PixelsKey | None) -> bool:
+        # (``is`` on the live referents: weakref equality would compare arrays elementwise)
+        if other is None:
+            return False
+        mine = self.array()
+        return (mine is not None and mine is other.array() and self.shape == other.shape
+                and self.dtype == other.dtype and self.selection == other.selection)
+
+
+def pixels_key(data, axes: str, index: tuple) -> PixelsKey | None:
+    """The key of ``data[index]`` (``data``: the image's whole array with ``axes``); None
+    when the array type cannot be weakly referenced (then nothing is cached)."""
+    try:
+        array = weakref.ref(data)
+    except TypeError:
+        return None
+    selection = (axes, tuple(_hashable(i) for i in index))
+    return PixelsKey(array, tuple(np.shape(data)), str(getattr(data, "dtype", "")), selection)
+
+
+def _hashable(item):
+    # (slices are hashable only from Python 3.12)
+    return (item.start, item.stop, item.step) if isinstance(item, slice) else int(item)
+
+
+@dataclass(frozen=True)
+class IntensityFound:
+    """What the worker yields once it has the run's range (not a progress step): for the GUI
+    thread to tell ``findings`` about ``image_name`` and keep ``intensity``."""
+
+    image_name: str
+    key: PixelsKey | None
+    percentiles: tuple[float, float]
+    intensity: object  # models.normalize.IntensityRange
+    findings: tuple[str, ...]
+
+    def messages(self) -> list[str]:
+        return [f"{self.image_name}: {finding}" for finding in self.findings]
+
+
+def task_percentiles(task) -> tuple[float, float]:
+    return float(task.lower_percentile), float(task.upper_percentile)
+
+
+def find_intensity(job, task, known: dict) -> IntensityFound:
+    """The range of ``job``'s pixels at ``task``'s percentiles: from ``known`` (percentiles
+    -> IntensityRange of the same pixels, from an earlier run) or one pass over them. Worker
+    thread. UserError naming the image when no pixel is finite."""
+    from unet_studio.models.normalize import intensity_findings
+    from unet_studio.models.pipeline import image_intensity
+
+    percentiles = task_percentiles(task)
+    intensity = known.get(percentiles)
+    if intensity is None:
+        try:
+            intensity = image_intensity(job.data, job.axes, task)
+        except ValueError as error:  # (no finite pixel: nothing to normalise by)
+            raise UserError(f"Prediction refused: {job.image_name} {error}") from None
+    return IntensityFound(job.image_name, job.pixels, percentiles, intensity,
+                          tuple(intensity_findings(intensity)))
+
+
+class IntensityCache:
+    """The ranges of the last few runs' pixels (GUI thread only)."""
+
+    def __init__(self, size: int = CACHED_IMAGES):
+        self.size = size
+        self._found: list[IntensityFound] = []
+
+    def known(self, key: PixelsKey | None) -> dict:
+        """percentiles -> IntensityRange taken over the pixels ``key`` names."""
+        self._forget_freed()
+        return {found.percentiles: found.intensity for found in self._found
+                if key is not None and key.same_pixels(found.key)}
+
+    def keep(self, found: IntensityFound) -> None:
+        if found.key is None:
+            return
+        self._found = [old for old in self._found
+                       if not (old.key.same_pixels(found.key) and old.percentiles == found.percentiles)]
+        self._found.insert(0, found)
+        del self._found[self.size:]
+
+    def _forget_freed(self) -> None:
+        # A closed image's array is gone: its range can never match again.
+        self._found = [found for found in self._found if found.key.array() is not None]
