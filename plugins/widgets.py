@@ -130,30 +130,52 @@ def _close_project_on_exit(viewer, session: StudioSession) -> None:
     weakref.finalize(viewer, session.close_project)
 
 
-class SegmentWidget(SegmentPanel):
+_panels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> {class: panel}
+
+
+def _alive(widget) -> bool:
+    """False once Qt has deleted the widget's C++ half (PySide and PyQt both raise then)."""
+    try:
+        widget.objectName()
+    except RuntimeError:
+        return False
+    return True
+
+
+class _OnePanelPerSession:
+    """napari's X on a dock removes it and lets go of its panel, and opening the panel again
+    from the Plugins menu builds a new one. But a panel is wired to its viewer's session
+    (session signals, host listeners), so the old one lived on and a second one doubled
+    every reaction: one Accept in Train started a prediction in each Segment panel ever
+    opened. So each session keeps one panel of each kind and napari docks that one again,
+    as the user left it (a run going on, a round's verdict, the chosen options)."""
+
+    def __new__(cls, napari_viewer):
+        panel = _panels.get(session_for(napari_viewer), {}).get(cls)
+        if panel is not None and _alive(panel):
+            return panel
+        return super().__new__(cls)
+
+    def __init__(self, napari_viewer):
+        session = session_for(napari_viewer)
+        kept = _panels.setdefault(session, {})
+        if kept.get(type(self)) is self:  # docked again: already built
+            return
+        super().__init__(session)
+        kept[type(self)] = self
+
+
+class SegmentWidget(_OnePanelPerSession, SegmentPanel):
     """Segment: run a model over the current image."""
 
-    def __init__(self, napari_viewer):
-        super().__init__(session_for(napari_viewer))
 
-
-class CorrectWidget(CorrectPanel):
+class CorrectWidget(_OnePanelPerSession, CorrectPanel):
     """Correct: object tools, reviewed regions, project."""
 
-    def __init__(self, napari_viewer):
-        super().__init__(session_for(napari_viewer))
 
-
-class ModelsWidget(ModelsPanel):
+class ModelsWidget(_OnePanelPerSession, ModelsPanel):
     """Models: the model library and the network builder."""
 
-    def __init__(self, napari_viewer):
-        super().__init__(session_for(napari_viewer))
 
-
-class TrainWidget(TrainPanel):
+class TrainWidget(_OnePanelPerSession, TrainPanel):
     """Train: fine-tune the current model on the reviewed corrections."""
-
-    def __init__(self, napari_viewer):
-        super().__init__(session_for(napari_viewer))
-
