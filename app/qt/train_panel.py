@@ -311,7 +311,8 @@ class TrainPanel(QWidget):
             self.session.predict_requested.emit()
 
     def refresh_versions(self) -> None:
-        """Earlier versions: the current model's ancestors and every project model."""
+        """Earlier versions: the current model's ancestors and every project model, less
+        those the user rejected."""
         library, current = self.session.library, self.session.model
         versions = []
         if current is not None:
@@ -320,6 +321,8 @@ class TrainPanel(QWidget):
             except UserError:
                 versions = []
         versions += [m for m in library.list() if m.source == "project"]
+        turned_down = train_logic.rejected_models(self.session.project, library)
+        versions = [m for m in versions if str(Path(m.path).resolve()) not in turned_down]
         self.versions_combo.clear()
         seen = set() if current is None else {current.path}
         for info in versions:

@@ -4,6 +4,7 @@ before/after metrics, accept with re-prediction, rollback, pause and cancel."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,6 +149,29 @@ def test_the_status_follows_the_current_model_after_a_round(corrected, panels, q
     assert not train.accept_button.isEnabled() and not train.reject_button.isEnabled()
     assert train.train_button.isEnabled() and train.round is None
     assert (saved / "model.safetensors").is_file()
+
+
+def test_a_rejected_round_is_not_offered_for_roll_back(corrected, panels, qtbot):
+    """Roll back goes to earlier versions: a round the user turned down is not one (it stays
+    on disk, and counts again once the user makes it current)."""
+    train, _ = panels
+    session = corrected.session
+    parent = session.model
+
+    def offered() -> list[Path]:
+        return [Path(train.versions_combo.itemData(i).path).resolve()
+                for i in range(train.versions_combo.count())]
+
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config(max_steps=3))
+    saved = train.round.saved.resolve()
+    train.reject_button.click()
+    assert session.model.path == parent.path and (saved / "model.safetensors").is_file()
+    session.set_model(parent)  # (the list is filled again on every change of model)
+    assert saved not in offered()
+    session.set_model(session.library.get(f"project:{saved.name}"))  # chosen after all
+    session.set_model(parent)
+    assert saved in offered()
 
 
 def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot):
