@@ -232,6 +232,12 @@ class FakeHost:
         self.undo_stack.clear()
         self.redo_stack.clear()
 
+    def remove_labels(self, data: np.ndarray) -> None:
+        for name in [name for name, labels in self.labels_layers.items() if labels is data]:
+            del self.labels_layers[name]
+            if self.current_labels_name == name:
+                self.current_labels_name = None
+
     def refresh_labels(self, region: tuple[slice, ...] | None = None) -> None:
         self.refreshed.append(region)
 

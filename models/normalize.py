@@ -31,11 +31,18 @@ Inputs a microscopist may hand over:
 from __future__ import annotations
 
 import logging
+from collections.abc import Generator
 from dataclasses import dataclass
 
 import numpy as np
 
-from unet_studio.models.percentiles import exact_percentiles
+from unet_studio.models.percentiles import (
+    BLOCK_PIXELS,
+    CensusProgress,
+    PixelCensus,
+    exact_percentiles,
+    iter_exact_percentiles,
+)
 
 log = logging.getLogger(__name__)
 
@@ -64,11 +71,32 @@ def intensity_range(image, lower: float = 1.0, upper: float = 99.8, *,
     """The exact ``lower`` and ``upper`` percentiles of the finite pixels of ``image`` (any
     array-like with ``shape`` and ``dtype``, read lazily block by block), one range per
     channel along ``channel_axis``. ValueError when a channel has no finite pixel."""
+    channel_axis = _checked(image, lower, upper, channel_axis)
+    census = exact_percentiles(image, (lower, upper), channel_axis=channel_axis)
+    return _range_of(census, channel_axis)
+
+
+def iter_intensity_range(image, lower: float = 1.0, upper: float = 99.8, *,
+                         channel_axis: int | None = None, block_pixels: int = BLOCK_PIXELS,
+                         ) -> Generator[CensusProgress, None, IntensityRange]:
+    """:func:`intensity_range` step by step: yields a ``CensusProgress`` after every block
+    of ``block_pixels`` pixels read, so that a GUI shows the pass (seconds per GiB) move and
+    can cancel it between blocks (closing the generator)."""
+    channel_axis = _checked(image, lower, upper, channel_axis)
+    census = yield from iter_exact_percentiles(image, (lower, upper), channel_axis=channel_axis,
+                                               block_pixels=block_pixels)
+    return _range_of(census, channel_axis)
+
+
+def _checked(image, lower: float, upper: float, channel_axis: int | None) -> int | None:
+    """``channel_axis`` counted from the front; ValueError for percentiles out of order."""
     if not 0 <= lower < upper <= 100:
         raise ValueError(f"need 0 <= lower < upper <= 100, got {lower} and {upper}")
-    if channel_axis is not None:
-        channel_axis %= len(image.shape)
-    census = exact_percentiles(image, (lower, upper), channel_axis=channel_axis)
+    return None if channel_axis is None else channel_axis % len(image.shape)
+
+
+def _range_of(census: PixelCensus, channel_axis: int | None) -> IntensityRange:
+    """The IntensityRange of a pass's census at two percentiles (lower, upper)."""
     empty = np.flatnonzero(census.finite == 0)
     if empty.size:
         where = "" if channel_axis is None else f" in channel {int(empty[0])}"

@@ -15,6 +15,10 @@ counted by its next 16 bits. So 32-bit pixels take two passes, 64-bit ones at mo
 memory is one block of pixels plus the histograms, whatever the size of the stack. The
 percentiles are then interpolated as ``np.percentile``'s default (linear) method does.
 
+The passes take ~1-2 s per GiB, so :func:`iter_exact_percentiles` is a generator that yields
+a :class:`CensusProgress` after every block read: a GUI shows the pass move and cancels it
+between two blocks (by closing the generator); :func:`exact_percentiles` drains it.
+
 NaN and +-inf pixels have no place in an order of intensities: they are counted and left
 out (what the caller does about them is its decision; see ``models.normalize``).
 """
@@ -23,11 +27,12 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from unet_studio.models.generators import drain
 from unet_studio.models.mapped import PageReleaser
 
 BLOCK_PIXELS = 1 << 22  # pixels read at once: ~4 M (the histogram's int64 copy: 32 MiB)
@@ -50,6 +55,32 @@ class PixelCensus:
     maximum: np.ndarray
     finite: np.ndarray
     nonfinite: np.ndarray
+
+
+@dataclass(frozen=True)
+class CensusProgress:
+    """``done`` of ``total`` pixel reads so far. Every pass reads each pixel once; ``total``
+    counts the passes expected: one for 8- and 16-bit pixels, two for wider ones, one more
+    each time a crowded bucket needs narrowing again (then ``total`` grows)."""
+
+    done: int
+    total: int
+
+
+class _Reads:
+    """Counts the pixels read over the passes, for :class:`CensusProgress`."""
+
+    def __init__(self, pixels: int, bits: int):
+        self.pixels, self.done, self.started = pixels, 0, 0
+        self.expected = 1 if bits <= DIGIT_BITS else 2
+
+    def begin_pass(self) -> None:
+        self.started += 1
+        self.expected = max(self.expected, self.started)
+
+    def read(self, count: int) -> CensusProgress:
+        self.done += count
+        return CensusProgress(self.done, self.pixels * self.expected)
 
 
 def pixel_dtype(dtype) -> np.dtype:
@@ -126,16 +157,18 @@ def iter_channel_pixels(image, channel_axis: int | None, block_pixels: int = BLO
     shape = tuple(int(n) for n in image.shape)
     dtype = pixel_dtype(image.dtype)
     pages = PageReleaser(image, every_bytes=RELEASE_BYTES)
-    for index in block_index(shape, block_pixels):
-        block = np.asarray(image[index], dtype=dtype)
-        pages.tick(block.nbytes)
-        if channel_axis is None:
-            yield 0, block.reshape(-1)
-            continue
-        first = index[channel_axis].start or 0
-        for offset, plane in enumerate(np.moveaxis(block, channel_axis, 0)):
-            yield first + offset, plane.reshape(-1)
-    pages.release()
+    try:
+        for index in block_index(shape, block_pixels):
+            block = np.asarray(image[index], dtype=dtype)
+            pages.tick(block.nbytes)
+            if channel_axis is None:
+                yield 0, block.reshape(-1)
+                continue
+            first = index[channel_axis].start or 0
+            for offset, plane in enumerate(np.moveaxis(block, channel_axis, 0)):
+                yield first + offset, plane.reshape(-1)
+    finally:  # (a pass cancelled between blocks hands its pages back too)
+        pages.release()
 
 
 def finite_keys(pixels: np.ndarray) -> tuple[np.ndarray, int]:
@@ -179,9 +212,10 @@ class _Rank:
         self.count = int(histogram[digit])
 
 
-def _first_pass(image, channels: int, channel_axis, block_pixels, bits: int):
+def _first_pass(image, channels: int, channel_axis, block_pixels, bits: int, reads: _Reads):
     """Counts per channel: the top digit's histogram, finite and non-finite pixels, and the
-    smallest and largest key."""
+    smallest and largest key (returned; yields progress after every block)."""
+    reads.begin_pass()
     width = min(DIGIT_BITS, bits)
     histogram = np.zeros((channels, 1 << width), np.int64)
     nonfinite = np.zeros(channels, np.int64)
@@ -189,18 +223,20 @@ def _first_pass(image, channels: int, channel_axis, block_pixels, bits: int):
     for channel, pixels in iter_channel_pixels(image, channel_axis, block_pixels):
         keys, skipped = finite_keys(pixels)
         nonfinite[channel] += skipped
-        if not keys.size:
-            continue
-        histogram[channel] += count_digits(keys, bits - width, width)
-        smallest, largest = int(keys.min()), int(keys.max())
-        low[channel] = smallest if low[channel] is None else min(low[channel], smallest)
-        high[channel] = largest if high[channel] is None else max(high[channel], largest)
+        if keys.size:
+            histogram[channel] += count_digits(keys, bits - width, width)
+            smallest, largest = int(keys.min()), int(keys.max())
+            low[channel] = smallest if low[channel] is None else min(low[channel], smallest)
+            high[channel] = largest if high[channel] is None else max(high[channel], largest)
+        yield reads.read(pixels.size)
     return histogram, nonfinite, low, high
 
 
-def _refine_pass(image, channel_axis, block_pixels, groups: dict) -> dict:
-    """One more pass for the buckets ``groups`` (keys ``(channel, prefix, shift)``): the
-    sorted keys of a small bucket, the next digit's histogram of a big one."""
+def _refine_pass(image, channel_axis, block_pixels, groups: dict, reads: _Reads):
+    """One more pass for the buckets ``groups`` (keys ``(channel, prefix, shift)``): returns
+    the sorted keys of a small bucket, the next digit's histogram of a big one (yields
+    progress after every block)."""
+    reads.begin_pass()
     collect = {g: [] for g, ranks in groups.items() if ranks[0].count <= COLLECT_LIMIT}
     counted = {g: np.zeros(1 << min(DIGIT_BITS, g[2]), np.int64)
                for g in groups if g not in collect}
@@ -208,10 +244,8 @@ def _refine_pass(image, channel_axis, block_pixels, groups: dict) -> dict:
     for group in groups:
         by_channel.setdefault(group[0], []).append(group)
     for channel, pixels in iter_channel_pixels(image, channel_axis, block_pixels):
-        if channel not in by_channel:
-            continue
-        keys, _ = finite_keys(pixels)
-        for group in by_channel[channel]:
+        keys = finite_keys(pixels)[0] if channel in by_channel else None
+        for group in by_channel.get(channel, ()):
             _, prefix, shift = group
             inside = keys[(keys >> shift) == prefix]
             if group in collect:
@@ -219,17 +253,19 @@ def _refine_pass(image, channel_axis, block_pixels, groups: dict) -> dict:
                 continue
             width = min(DIGIT_BITS, shift)
             counted[group] += count_digits(inside, shift - width, width)
+        yield reads.read(pixels.size)
     found = {g: np.sort(np.concatenate(parts)) for g, parts in collect.items()}
     return found | counted
 
 
-def _settle(image, channel_axis, block_pixels, ranks: list[_Rank]) -> None:
-    """Passes over ``image`` until every rank's key is known (``prefix`` with ``shift`` 0)."""
+def _settle(image, channel_axis, block_pixels, ranks: list[_Rank], reads: _Reads):
+    """Passes over ``image`` until every rank's key is known (``prefix`` with ``shift`` 0);
+    yields progress after every block."""
     while unsettled := [r for r in ranks if r.shift > 0]:
         groups: dict[tuple[int, int, int], list[_Rank]] = {}
         for rank in unsettled:
             groups.setdefault((rank.channel, rank.prefix, rank.shift), []).append(rank)
-        results = _refine_pass(image, channel_axis, block_pixels, groups)
+        results = yield from _refine_pass(image, channel_axis, block_pixels, groups, reads)
         for group, members in groups.items():
             result, shift = results[group], group[2]
             for rank in members:
@@ -260,10 +296,22 @@ def exact_percentiles(image, q: Sequence[float], *, channel_axis: int | None = N
     """The ``q`` percentiles (0-100) of the finite pixels of ``image``, per channel along
     ``channel_axis`` (see the module docstring: exact, bounded memory, one pass for 8- and
     16-bit images). ``image``: any array-like with ``shape`` and ``dtype``, read lazily."""
+    return drain(iter_exact_percentiles(image, q, channel_axis=channel_axis,
+                                        block_pixels=block_pixels))
+
+
+def iter_exact_percentiles(image, q: Sequence[float], *, channel_axis: int | None = None,
+                           block_pixels: int = BLOCK_PIXELS,
+                           ) -> Generator[CensusProgress, None, PixelCensus]:
+    """:func:`exact_percentiles`, yielding a :class:`CensusProgress` after every block of
+    ``block_pixels`` pixels read (after each channel's part of it, with ``channel_axis``):
+    closing the generator stops the pass there."""
     dtype = pixel_dtype(image.dtype)
     bits = 8 * dtype.itemsize
     channels = int(image.shape[channel_axis]) if channel_axis is not None else 1
-    histogram, nonfinite, low, high = _first_pass(image, channels, channel_axis, block_pixels, bits)
+    reads = _Reads(math.prod(int(n) for n in image.shape), bits)
+    histogram, nonfinite, low, high = yield from _first_pass(image, channels, channel_axis,
+                                                             block_pixels, bits, reads)
     finite = histogram.sum(axis=1)
     fractions = np.asarray(q, dtype=np.float64) / 100
     ranks: dict[tuple[int, int], _Rank] = {}
@@ -273,7 +321,7 @@ def exact_percentiles(image, q: Sequence[float], *, channel_axis: int | None = N
             ranks[(channel, rank)] = target = _Rank(channel, rank)
             target.shift = bits
             target.settle_digit(histogram[channel], min(DIGIT_BITS, bits))
-    _settle(image, channel_axis, block_pixels, list(ranks.values()))
+    yield from _settle(image, channel_axis, block_pixels, list(ranks.values()), reads)
     percentiles = np.full((channels, fractions.size), np.nan)
     for channel in np.flatnonzero(finite).tolist():
         below, above, fraction = _ranks_either_side(int(finite[channel]), fractions)

@@ -173,6 +173,13 @@ class NapariHost(CanvasTools):
         self._watch(layer)
         layers.selection.active = layer
 
+    def remove_labels(self, data: np.ndarray) -> None:
+        """Close the Labels layer showing ``data`` (``is``: another layer may hold equal pixels)."""
+        showing = [layer for layer in self.viewer.layers
+                   if isinstance(layer, Labels) and layer.data is data]
+        for layer in showing:
+            self.viewer.layers.remove(layer)
+
     def _describe_labels(self, layer) -> None:
         """Place labels over the image and note what our labels writer reads: the axes, and
         the image file it must never overwrite."""

@@ -27,11 +27,14 @@ class LiveLabelsDestination:
     engine's output covers; ``regions``: the image's ReviewedRegions (read at every write,
     so marks the user adds during the run are respected too) or None; ``id_offset`` is
     added to every new object id (so a single plane does not reuse other planes' ids).
+    ``made_layer``: the labels were made for this run (the image had none shown), so a run
+    that does not finish and leaves them empty closes them again (``segment_interrupted``).
     """
 
     def __init__(self, labels: np.ndarray, target: tuple[slice, ...], regions=None,
-                 id_offset: int = 0, time_axis: int | None = None):  # fmt: skip
+                 id_offset: int = 0, time_axis: int | None = None, made_layer: bool = False):  # fmt: skip
         self.labels = labels
+        self.made_layer = made_layer
         self.time_axis = time_axis  # the labels' T axis (a time series), else None
         self.target = tuple(target)
         self.regions = regions

@@ -63,6 +63,7 @@ class LiveRedraw(QObject):
         self._timer.setInterval(REDRAW_INTERVAL_MS)
         self._timer.timeout.connect(self.redraw)
         self._latest = None
+        self._latest_total = None  # the ``total`` of the last report
         self._changed: list[tuple[slice, ...]] = []
         self._target: tuple[slice, ...] | None = None
         self._shape: tuple[int, ...] = ()
@@ -74,13 +75,18 @@ class LiveRedraw(QObject):
         not streamed); ``image_axes``: the image axis of each labels axis."""
         self._target, self._shape, self._image_axes = target, tuple(shape), tuple(image_axes)
         self.activity, self._latest, self._changed = activity, None, []
+        self._latest_total = None
         self.time_left = TimeLeft()
         self._timer.start()
 
     def note(self, progress) -> None:
         """Record one progress report (GUI thread; cheap: no drawing here)."""
         if getattr(progress, "total", 0):
-            self._latest = progress
+            if self._latest_total not in (None, progress.total):
+                # Another count: the intensity pass's pixels, then the tiles (or one more
+                # pass): a rate measured on the one says nothing of the other.
+                self.time_left = TimeLeft(self.time_left.clock)
+            self._latest, self._latest_total = progress, progress.total
         region = getattr(progress, "region", None)
         if self._target is not None and region is not None:
             self._changed.append(labels_region(region, self._target, self._shape))
@@ -90,8 +96,8 @@ class LiveRedraw(QObject):
         if progress is not None:
             set_progress(self.bar, int(100 * progress.done / progress.total))
             left = self.time_left.text(progress.done, progress.total)
-            if left:  # (a big stack takes minutes to hours)
-                self.bar.setFormat(f"%p%  ({left})")
+            # (a big stack takes minutes to hours; none while a new count starts)
+            self.bar.setFormat(f"%p%  ({left})" if left else "%p%")
             if self.activity is not None:
                 self.activity.set(progress.done, progress.total)
         changed, self._changed = self._changed, []

@@ -8,6 +8,9 @@ so that a stack without a finite pixel is refused with one message naming the im
 traceback), hands it to the engine (``intensity=``), and yields an :class:`IntensityFound`
 for the GUI thread to tell the findings in a notification and keep the range.
 
+The pass yields progress block by block (the bar moves, the status says what it is doing)
+and a cancel stops it between two blocks: a range is kept only once its pass is complete.
+
 A second run on the same pixels reuses the range. Its key: the image array object itself,
 weakly referenced (a layer whose data is replaced holds another object; a freed array's
 ``id`` reused by a new one cannot be mistaken for it), its shape and dtype, the pixels the run
@@ -84,18 +87,22 @@ def task_percentiles(task) -> tuple[float, float]:
     return float(task.lower_percentile), float(task.upper_percentile)
 
 
-def find_intensity(job, task, known: dict) -> IntensityFound:
-    """The range of ``job``'s pixels at ``task``'s percentiles: from ``known`` (percentiles
-    -> IntensityRange of the same pixels, from an earlier run) or one pass over them. Worker
-    thread. UserError naming the image when no pixel is finite."""
+def iter_find_intensity(job, task, known: dict, block_pixels: int | None = None):
+    """The range of ``job``'s pixels at ``task``'s percentiles (returns an IntensityFound):
+    from ``known`` (percentiles -> IntensityRange of the same pixels, from an earlier run) or
+    one pass over them, which yields an "intensity" ImageProgress after every block of
+    ``block_pixels`` pixels (None: the engine's default), so that the panel's bar moves and
+    Cancel stops the pass between two blocks (seconds per GiB). Worker thread. UserError
+    naming the image when no pixel is finite."""
     from unet_studio.models.normalize import intensity_findings
-    from unet_studio.models.pipeline import image_intensity
+    from unet_studio.models.pipeline import iter_image_intensity
 
     percentiles = task_percentiles(task)
     intensity = known.get(percentiles)
     if intensity is None:
+        blocks = {} if block_pixels is None else {"block_pixels": block_pixels}
         try:
-            intensity = image_intensity(job.data, job.axes, task)
+            intensity = yield from iter_image_intensity(job.data, job.axes, task, **blocks)
         except ValueError as error:  # (no finite pixel: nothing to normalise by)
             raise UserError(f"Prediction refused: {job.image_name} {error}") from None
     return IntensityFound(job.image_name, job.pixels, percentiles, intensity,

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt.segment_intensity import find_intensity, pixels_key
+from unet_studio.app.qt.live_labels import ObjectsShown, objects_shown
+from unet_studio.app.qt.segment_intensity import iter_find_intensity, pixels_key
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
 SCOPES = ("stack", "slice")
@@ -108,6 +109,25 @@ class SegmentResult:
     shown: object = None
 
 
+class NetCache:
+    """The network of the last run, for the next run of the same model (``model_key``):
+    loading holds the interpreter lock (the GUI stutters) for 15-100 ms with the bundled
+    model (2-core VM), longer for a bigger one.
+    Filled from the worker thread the moment the network is loaded (one run at a time, and
+    the next one reads it only after this one ended), so a cancelled run keeps it too."""
+
+    def __init__(self):
+        self._kept: tuple = (None, None)  # (model_key, network)
+
+    def get(self, key: tuple):
+        """The network loaded for ``key``, or None."""
+        kept_key, net = self._kept
+        return net if kept_key == key else None
+
+    def keep(self, key: tuple, net) -> None:
+        self._kept = (key, net)  # (one assignment: never a key paired with another's net)
+
+
 def model_key(path) -> tuple:
     """Identifies a model folder's current weights (a retrained model gets a new key)."""
     weights = Path(path) / "model.safetensors"
@@ -175,15 +195,19 @@ def _select(data, index: tuple):
 
 
 def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | None = None,
-                 on_intensity=None):
+                 on_intensity=None, on_net=None, block_pixels: int | None = None):
     """Load the model and run the prediction; yields engine progress, returns SegmentResult.
 
     ``out``: where the engine streams its output (e.g. a LiveLabelsDestination), or None.
-    ``net``: the network already loaded by an earlier run of the same model, or None.
+    ``net``: the network already loaded by an earlier run of the same model, or None; else
+    it is loaded here and handed to ``on_net(net)`` at once (this thread), so that the
+    next run reuses it even when this one is cancelled.
     ``known``: intensity ranges an earlier run took over the same pixels (percentiles ->
     IntensityRange, see ``segment_intensity``); otherwise one pass over the pixels takes it,
-    here, once per run. ``on_intensity(IntensityFound)``: called (in this thread) once the
-    range is there, before the first tile. A UserError naming the image when no pixel is finite.
+    here, once per run, yielding "intensity" progress every ``block_pixels`` pixels read
+    (None: the engine's block) and cancellable between them. ``on_intensity(IntensityFound)``:
+    called (in this thread) once the range is there, before the first tile. A UserError
+    naming the image when no pixel is finite.
     Runs in a worker thread: touches no widget, layer or session state.
     """
     from unet_studio.models.inference import iter_predict_image
@@ -192,8 +216,10 @@ def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | Non
     request = job.request
     if net is None:
         net = library.load(request.model_path, device="cpu")
+        if on_net is not None:
+            on_net(net)
     task = getattr(net, "task", None) or TaskSpec()
-    found = find_intensity(job, task, known or {})
+    found = yield from iter_find_intensity(job, task, known or {}, block_pixels)
     if on_intensity is not None:
         on_intensity(found)
     image, axes = job.data, job.axes
@@ -259,3 +285,19 @@ def merge_into_labels(result: SegmentResult, current: np.ndarray | None) -> np.n
         block = np.where(block > 0, block + offset, 0).astype(merged.dtype)
     merged[job.target] = block
     return merged
+
+
+def objects_shown_kept(live: np.ndarray, job: SegmentJob, reviewed) -> ObjectsShown | None:
+    """The objects of the job's region of ``live`` (labels just shown, reviewed regions
+    kept), or None when none of its pixels is reviewed."""
+    if reviewed is None or reviewed.shape != live.shape or not reviewed.any():
+        return None
+    kept = reviewed.mask[job.target]
+    return objects_shown(live[job.target], kept, job.time_axis) if kept.any() else None
+
+
+def is_foreground_mask(result: SegmentResult) -> bool:
+    """A mask of an instance model (objects against background). A semantic model's mask
+    is its class map: the labels to correct."""
+    task = getattr(result.net, "task", None)
+    return result.job.request.output_type == "mask" and getattr(task, "kind", "instance") == "instance"

@@ -10,6 +10,7 @@ kept (``StudioSession.show_labels``).
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 import numpy as np
 from qtpy.QtCore import Signal
@@ -30,21 +31,20 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.predict_files import objects_found
-from unet_studio.app.qt.live_labels import (
-    LiveLabelsDestination,
-    ObjectsShown,
-    id_offset_outside,
-    objects_shown,
-)
+from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_choices import SegmentChoices, object_option_spins
 from unet_studio.app.qt.segment_intensity import IntensityCache
+from unet_studio.app.qt.segment_interrupted import put_labels_back
 from unet_studio.app.qt.segment_logic import (
     OUTPUT_TYPES,
+    NetCache,
     SegmentRequest,
+    is_foreground_mask,
     iter_segment,
     merge_into_labels,
     model_key,
+    objects_shown_kept,
     plan_job,
 )
 from unet_studio.app.qt.workers import (
@@ -60,7 +60,8 @@ log = logging.getLogger(__name__)
 
 TILE_CHOICES = ("auto", "128", "256", "512", "1024")
 # What the status line says while a run is in each stage of the engine.
-STAGE_TEXT = {"predict": "Segmenting {image} with {model}…",
+STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
+              "predict": "Segmenting {image} with {model}…",
               "labelling": "Labelling the objects of {image}…"}
 
 
@@ -83,8 +84,9 @@ class SegmentPanel(SegmentChoices, QWidget):
         self._stage: str | None = None  # the engine's stage last told in the status line
         self._objects: list[int] = []  # objects per time point of the running prediction
         self._result = None
-        self._net_cache: tuple = (None, None)  # (model_key, network) of the last run
+        self._nets = NetCache()  # a run of the same model skips loading it
         self._intensities = IntensityCache()  # a run on the same pixels skips their pass
+        self.intensity_block_pixels: int | None = None  # pixels per step of that pass (None: the engine's)
         self._build()
         self._redraw = LiveRedraw(session.host, self.progress, self)
         self._wire()
@@ -224,12 +226,12 @@ class SegmentPanel(SegmentChoices, QWidget):
         axes = (request.axes or image.axes).upper()
         self._redraw.start(job.target if self._live is not None else None, job.labels_shape,
                            [a for a, letter in enumerate(axes) if letter != "C"], self._bar)
-        key, cached = self._net_cache
-        net = cached if key == model_key(request.model_path) else None
+        key = model_key(request.model_path)  # (before loading: a retrain meanwhile misses)
         known = self._intensities.known(job.pixels)
         self.worker = start_engine(
-            iter_segment(job, self.session.library, self._live, net, known,
-                         self.intensity_found.emit), notify=host.notify,
+            iter_segment(job, self.session.library, self._live, self._nets.get(key), known,
+                         self.intensity_found.emit, partial(self._nets.keep, key),
+                         self.intensity_block_pixels), notify=host.notify,
             action="Prediction", on_progress=self._on_progress, on_result=self._on_result,
             on_aborted=self._on_aborted, on_finished=self._on_finished, on_error=self._on_error,
             host=host, task=f"segmenting {image.name} with {self.session.model.name} "
@@ -240,10 +242,11 @@ class SegmentPanel(SegmentChoices, QWidget):
         """Labels stream into the layer being corrected, around the reviewed regions."""
         if not job.streams_into_labels:
             return None
+        had_labels = self.session.host.current_labels() is not None
         live = self.session.labels_for_prediction(job.labels_shape)
         offset = id_offset_outside(live, job.target)
         return LiveLabelsDestination(live, job.target, self.session.ensure_reviewed(), offset,
-                                     time_axis=job.time_axis)
+                                     time_axis=job.time_axis, made_layer=not had_labels)
 
     def _predict_whole_image(self) -> None:
         self.scope_stack.setChecked(True)
@@ -306,15 +309,13 @@ class SegmentPanel(SegmentChoices, QWidget):
             return
         session = self.session
         name = self._job_image or result.job.image_name  # (its name now: renamed meanwhile?)
-        # Loading a network holds the interpreter lock for a while: keep it for next time.
-        self._net_cache = (model_key(result.job.request.model_path), result.net)
         if result.output is None:  # streamed into the live labels
             session.finish_streamed_prediction(self._live.labels)
         elif result.job.request.output_type == "probabilities":
             show = getattr(session.host, "show_image", None)
             if show is not None:
                 show(result.output, name=f"{name} probabilities", channel_axis=0)
-        elif _is_foreground_mask(result):
+        elif is_foreground_mask(result):
             # A result to look at beside the objects, never written over the labels being
             # corrected (and saved): as the probabilities, its own layer.
             show = getattr(session.host, "show_image", None)
@@ -322,7 +323,7 @@ class SegmentPanel(SegmentChoices, QWidget):
                 show(merge_into_labels(result, None).astype(np.uint8), name=f"{name} mask")
         else:
             live = session.show_labels(merge_into_labels(result, session.host.current_labels()))
-            result.shown = _objects_shown(live, result.job, session.reviewed)
+            result.shown = objects_shown_kept(live, result.job, session.reviewed)
         if session.project is not None and session.image_id is not None:
             session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
         self.status.setText(f"Done: {name} segmented with {result.model_name}"
@@ -355,10 +356,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.status.setText(describe_error(error, "Prediction"))
 
     def _restore_live(self) -> None:
-        if self._live is not None and self._live.written:
-            self._live.restore()
-            self.session.host.refresh_labels()
-            self.session.live_labels_changed(self._live.labels, self._live.target)
+        put_labels_back(self.session, self._live)  # (closing new labels it left empty)
 
     def _on_finished(self) -> None:
         self._redraw.stop()
@@ -381,19 +379,3 @@ class SegmentPanel(SegmentChoices, QWidget):
             set_progress(self.progress, 0)
         if message:
             self.status.setText(message)
-
-
-def _objects_shown(live: np.ndarray, job, reviewed) -> ObjectsShown | None:
-    """The objects of the job's region of ``live`` (labels just shown, reviewed regions
-    kept), or None when none of its pixels is reviewed."""
-    if reviewed is None or reviewed.shape != live.shape or not reviewed.any():
-        return None
-    kept = reviewed.mask[job.target]
-    return objects_shown(live[job.target], kept, job.time_axis) if kept.any() else None
-
-
-def _is_foreground_mask(result) -> bool:
-    """A mask of an instance model (objects against background). A semantic model's mask
-    is its class map: the labels to correct."""
-    task = getattr(result.net, "task", None)
-    return result.job.request.output_type == "mask" and getattr(task, "kind", "instance") == "instance"

@@ -153,6 +153,18 @@ class StudioSession(QObject):
         self._fresh_ids.streaming_into(None)
         self.show_labels(live, protect=False, reviewed=regions)
 
+    def close_labels(self, labels: np.ndarray) -> None:
+        """Close the layer showing ``labels`` (new labels a prediction made and left empty:
+        see ``segment_interrupted``), with the reviewed regions and fresh ids kept for it."""
+        self._fresh_ids.streaming_into(None)
+        self._fresh_ids.forget()
+        if self._reviewed_key == id(labels):  # (an id a later array may be given)
+            self.reviewed, self._reviewed_key = None, None
+        remove = getattr(self.host, "remove_labels", None)
+        if remove is not None:
+            remove(labels)
+        self._refresh_overlay()
+
     def live_labels_changed(self, labels: np.ndarray, region: tuple[slice, ...]) -> None:
         """Some image's live ``labels`` changed inside ``region`` outside an edit (a cancelled
         prediction put back): saved again, as a save of a big array may have read them

@@ -168,3 +168,47 @@ def test_coinciding_percentiles_of_sparse_nuclei_use_the_full_range():
 def test_bad_percentiles_are_refused():
     with pytest.raises(ValueError, match="lower < upper"):
         percentile_range(np.zeros(4), 50, 10)
+
+
+class CountedReads:
+    """An array-like stack (``shape``, ``dtype``, slicing) that counts the blocks read from it."""
+
+    def __init__(self, data: np.ndarray):
+        self.data, self.shape, self.dtype, self.reads = data, data.shape, data.dtype, 0
+
+    def __getitem__(self, index):
+        self.reads += 1
+        return self.data[index]
+
+
+@pytest.mark.parametrize(("dtype", "passes"), [("uint16", 1), ("float32", 2)])
+def test_the_pass_reports_every_block_and_gives_the_same_range(dtype, passes):
+    from unet_studio.models.normalize import iter_intensity_range
+
+    image = (np.random.default_rng(4).gamma(2.0, 300.0, (6, 40, 50))).astype(dtype)
+    stack = CountedReads(image)
+    steps = []
+    run = iter_intensity_range(stack, 1.0, 99.8, block_pixels=500)  # 24 blocks a pass
+    while True:
+        try:
+            steps.append(next(run))
+        except StopIteration as stop:
+            found = stop.value
+            break
+    assert len(steps) == stack.reads == 24 * passes  # a step after every block read
+    assert [s.done for s in steps] == [500 * (i + 1) for i in range(24 * passes)]
+    assert {s.total for s in steps} == {image.size * passes}
+    expected = intensity_range(image, 1.0, 99.8)
+    assert (found.low, found.high) == (expected.low, expected.high)
+
+
+def test_closing_the_pass_between_blocks_stops_reading():
+    """What a GUI's Cancel does: the generator closed after 3 blocks reads no more."""
+    from unet_studio.models.normalize import iter_intensity_range
+
+    stack = CountedReads(np.arange(6 * 40 * 50, dtype=np.uint16).reshape(6, 40, 50))
+    run = iter_intensity_range(stack, block_pixels=500)
+    for _ in range(3):
+        next(run)
+    run.close()
+    assert stack.reads == 3

@@ -28,13 +28,13 @@ def passes(monkeypatch):
     """The passes over an image's pixels for its intensity range, as (thread, shape)."""
     from unet_studio.models import normalize
 
-    seen, real = [], normalize.exact_percentiles
+    seen, real = [], normalize.iter_exact_percentiles
 
     def counted(image, *args, **kwargs):
         seen.append((threading.current_thread(), tuple(image.shape)))
-        return real(image, *args, **kwargs)
+        return (yield from real(image, *args, **kwargs))
 
-    monkeypatch.setattr(normalize, "exact_percentiles", counted)
+    monkeypatch.setattr(normalize, "iter_exact_percentiles", counted)
     return seen
 
 

@@ -284,6 +284,36 @@ def test_the_progress_bar_says_the_time_left_once_it_can_tell(qtbot):
     assert bar.format() == "%p%"
 
 
+def test_the_time_left_starts_over_when_the_intensity_pass_gives_way_to_the_tiles(qtbot):
+    """The pass over the pixels counts pixels, the tiles count tiles: the rate of the one
+    says nothing of the other."""
+    from types import SimpleNamespace
+
+    from qtpy.QtWidgets import QProgressBar
+
+    from unet_studio.app.qt.live_redraw import LiveRedraw
+    from unet_studio.app.time_left import TimeLeft
+
+    bar = QProgressBar()
+    qtbot.addWidget(bar)
+    redraw = LiveRedraw(None, bar)
+    redraw.start(None, (4, 8), (0, 1))
+    now = [0.0]
+    redraw.time_left = TimeLeft(clock=lambda: now[0])
+
+    def report(stage: str, done: int, total: int) -> str:
+        redraw.note(SimpleNamespace(stage=stage, done=done, total=total, region=None))
+        redraw.redraw()
+        now[0] += 10
+        return bar.format()
+
+    assert [report("intensity", done, 100) for done in (10, 20, 30)][-1] == "%p%  (about 2 min left)"
+    assert report("predict", 1, 20) == "%p%"  # a new count: no estimate from the pass's rate
+    assert bar.value() == 5
+    assert [report("predict", done, 20) for done in (2, 3)][-1] == "%p%  (about 3 min left)"
+    redraw.stop()
+
+
 def test_one_time_point_segmented_takes_the_ids_of_the_time_point_before():
     """A run over time point 1 of a series: its new objects take the ids of those they
     overlap at time point 0; an id a reviewed object of time point 1 holds is not given
