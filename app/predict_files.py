@@ -23,7 +23,8 @@ OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float
 
 def open_inputs(inputs: list[str], axes: str | None, channel: str | None, *, series: int = 0) -> list:
     """Open every input (no pixels read) before any work, so a bad one stops the run early.
-    ``series``: the image of a multi-series TIFF (0: the first; other inputs ignore it)."""
+    ``series``: the image of a multi-series TIFF or bioformats2raw OME-Zarr (0: the first;
+    other inputs ignore it)."""
     from unet_studio.app.io import open_stack
 
     stacks = []
@@ -94,6 +95,7 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
     from unet_studio.models.pipeline import iter_predict_image, output_axes
 
     layout = plan_stack(net, stack)
+    intensity = stack_intensity(net, stack)  # (before the output: a refusal leaves none)
     output_type = options.output_type
     axes = output_axes(layout, output_type)
     channels = (int(net.out_channels),) if output_type == "probabilities" else ()
@@ -106,8 +108,24 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
             net, stack.data, axes=stack.axes, task=net.task, output_type=output_type,
             tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
             scale=stack.scale if stack.spatial_scale_known else None,  # (T plays no part)
-            postprocess=getattr(options, "postprocess", None))
+            postprocess=getattr(options, "postprocess", None), intensity=intensity)
         return _run(generator, on_progress, stack.path)
+
+
+def stack_intensity(net, stack):
+    """The normalisation range of the whole stack (one pass over its pixels), after warning
+    about what the user should know, naming the file: NaN/inf pixels and what they were
+    taken as, or an image of one value. InputFileError when no pixel is finite."""
+    from unet_studio.models.normalize import intensity_findings
+    from unet_studio.models.pipeline import image_intensity
+
+    try:
+        intensity = image_intensity(stack.data, stack.axes, net.task)
+    except ValueError as error:
+        raise InputFileError(stack.path, str(error)) from None
+    for finding in intensity_findings(intensity):
+        log.warning("%s: %s", stack.path, finding)
+    return intensity
 
 
 def _run(generator, on_progress, path: Path) -> list[int]:

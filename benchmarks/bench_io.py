@@ -18,7 +18,7 @@ import numpy as np
 import tifffile
 
 from unet_studio.app.io import open_stack
-from unet_studio.app.io.zarr_io import add_pyramid, create_ome_zarr
+from unet_studio.app.io.zarr_write import add_pyramid, create_ome_zarr
 
 
 def rss_bytes() -> int:
@@ -95,7 +95,7 @@ SAMPLE_SCRIPT = """
 import sys, time
 import numpy as np
 from unet_studio.app.io import open_stack
-from unet_studio.models.normalize import _subsample_steps, strided_sample, DEFAULT_MAX_SAMPLES
+from unet_studio.models.normalize import percentile_range
 
 def status(key):
     for line in open("/proc/self/status"):
@@ -103,20 +103,23 @@ def status(key):
             return int(line.split()[1]) / 1024
 
 data = open_stack(sys.argv[1]).data
-steps = _subsample_steps(tuple(data.shape), set(), DEFAULT_MAX_SAMPLES)
+step = max(1, round((data.size / (1 << 22)) ** (1 / 3)))  # (~4 M samples, as the earlier code)
 before, start = status("VmHWM"), time.perf_counter()
-if sys.argv[2] == "plain":  # the earlier code: one strided read of the memory map
-    sample = np.asarray(data[tuple(slice(None, None, s) for s in steps)], dtype=np.float32)
-else:
-    sample = strided_sample(data, steps)
-print(time.perf_counter() - start, status("VmHWM") - before, status("RssFile"), sample.size)
+if sys.argv[2] == "plain":  # the earliest code: one strided read of the memory map
+    sample = np.asarray(data[::step, ::step, ::step], dtype=np.float32)
+    size = sample.size
+else:  # the product now: an exact streamed pass over every pixel (bench_normalize.py)
+    percentile_range(data)
+    size = data.size
+print(time.perf_counter() - start, status("VmHWM") - before, status("RssFile"), size)
 """
 
 
 def percentile_sampling(folder: Path, gib: float, repeats: int) -> None:
-    """Peak RSS of the percentile subsample of a memory-mapped stack of ``gib`` GiB: the
-    plain strided read (earlier code) against ``strided_sample`` (groups of planes, pages
-    released after each), each in a fresh process, alternating."""
+    """Peak RSS of the percentile read of a memory-mapped stack of ``gib`` GiB: the plain
+    strided read (earliest code) against the product's exact streamed pass over every pixel
+    (pages released every 64 MiB; ``benchmarks/bench_normalize.py`` has its errors), each in
+    a fresh process, alternating."""
     import subprocess
     import sys
 
@@ -127,15 +130,15 @@ def percentile_sampling(folder: Path, gib: float, repeats: int) -> None:
     tifffile.imwrite(path, (np.roll(plane, z, axis=1) for z in range(planes)),
                      shape=(planes, 2048, 2048), dtype=np.uint16, imagej=True,
                      metadata={"axes": "ZYX"})
-    rows = {"plain": [], "grouped": []}
+    rows = {"plain": [], "streamed": []}
     for _ in range(repeats):
         for variant in rows:
             done = subprocess.run([sys.executable, "-c", SAMPLE_SCRIPT, str(path), variant],
                                   capture_output=True, text=True, check=True)
             rows[variant].append([float(v) for v in done.stdout.split()])
-    print(f"\npercentile subsample of a {planes}x2048x2048 uint16 stack "
+    print(f"\npercentile read of a {planes}x2048x2048 uint16 stack "
           f"({planes * 8 / 1024:.2f} GiB), medians of {repeats}:")
-    print("| read | seconds | peak RSS growth | RssFile after | samples |")
+    print("| read | seconds | peak RSS growth | RssFile after | pixels read |")
     print("|---|---|---|---|---|")
     for variant, runs in rows.items():
         seconds, growth, resident, size = (statistics.median(r[i] for r in runs) for i in range(4))
@@ -149,7 +152,7 @@ def main() -> None:
     parser.add_argument("--output-planes", type=int, default=0, help="instead, time open_output's "
                         "compression pass on a mask of this many 2048x2048 planes (128: 512 MiB)")
     parser.add_argument("--percentile-gib", type=float, default=0.0, help="instead, compare the "
-                        "peak RSS of the percentile subsample of a memory-mapped stack this big")
+                        "peak RSS of the percentile read of a memory-mapped stack this big")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         if args.percentile_gib:

@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="channel to segment in a multi-channel image, or 'luminance' for RGB "
                              "(0 also stands for an image of one channel)")
     parser.add_argument("--series", type=int, default=None, metavar="N",
-                        help="which image of a multi-series TIFF (1 = the first, as 'info' counts)")
+                        help="which image of a multi-series TIFF or of a bioformats2raw OME-Zarr "
+                             "(1 = the first, as 'info' counts)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace output files that already exist (default: refuse, so that "
                              "labels you corrected are never written over by mistake)")
@@ -67,8 +68,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     objects.add_argument("--no-time-links", action="store_true",
                          help="time series: number each time point's objects 1..N on their own "
                               "(default: an object keeps its id from one time point to the next "
-                              "where it overlaps itself or is clearly its partner by position, and "
-                              "after a time point where it was missed)")
+                              "where it overlaps itself or is clearly its partner by position or "
+                              "by its own steady motion, and after time points where it was "
+                              "missed: see --max-gap)")
+    objects.add_argument("--max-gap", type=int, default=None, metavar="N",
+                         help="time series: an object missed at up to N time points in a row "
+                              "takes up its id again after them, where it clearly is the one "
+                              "missed (default 2; 0: never)")
 
 
 def postprocess_options(args: argparse.Namespace) -> dict:
@@ -87,6 +93,10 @@ def postprocess_options(args: argparse.Namespace) -> dict:
         options["seed_height"] = args.seed_height
     if getattr(args, "no_time_links", False):
         options["link_over_time"] = False
+    if getattr(args, "max_gap", None) is not None:
+        if args.max_gap < 0:
+            raise UserError(f"--max-gap must be 0 or more time points, got {args.max_gap}")
+        options["link_max_gap"] = args.max_gap
     return options
 
 

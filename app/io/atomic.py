@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from unet_studio.app.errors import InputFileError
@@ -61,3 +63,46 @@ def ensure_parent_folder(path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise InputFileError(path, f"cannot be written ({error.strerror or error})") from error
+
+
+class _Stopped(Exception):
+    """Raised by ``check()`` in the worker of :func:`run_interruptibly` to end its work."""
+
+
+def run_interruptibly(work: Callable[[Callable[[], None]], None]) -> None:
+    """Run ``work(check)`` in a worker thread while this one waits; ``check()``, which
+    ``work`` calls between two steps, raises once this thread has been interrupted (Ctrl-C,
+    SIGTERM, any exception), and the interruption goes on only when the worker has stopped.
+
+    Why: Zarr writes chunks from its own I/O thread, which an exception in the calling
+    thread does not stop. Removing the temporary folder while a chunk is in flight could
+    see it created again, half-written, after the removal. Stopping between steps leaves
+    nothing in flight. The worker's own errors are raised here, as if the work ran here.
+    """
+    interrupted, finished = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def check() -> None:
+        if interrupted.is_set():
+            raise _Stopped
+
+    def run() -> None:
+        try:
+            work(check)
+        except BaseException as error:  # handed to the waiting thread
+            errors.append(error)
+        finally:
+            finished.set()
+
+    # Waited for with an Event, not Thread.join: a KeyboardInterrupt inside join() can mark
+    # a running thread as ended (CPython 3.11), and the wait after it would not wait.
+    threading.Thread(target=run, name="unet-studio-write", daemon=True).start()
+    try:
+        while not finished.wait(0.05):  # (short waits: signal handlers run in between)
+            pass
+    except BaseException:
+        interrupted.set()
+        finished.wait()
+        raise
+    if errors and not isinstance(errors[0], _Stopped):
+        raise errors[0]

@@ -28,8 +28,10 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
     ``path``: a TIFF file (plain, ImageJ hyperstack, OME-TIFF), an OME-Zarr (or plain Zarr
     array) folder, a folder of 2D TIFFs, or a glob such as ``"frames/*.tif"``. ``axes``
     overrides the axes the file states or that were guessed (e.g. ``"TYX"`` when a plain
-    multi-page TIFF is a time series, guessed as ``"ZYX"``). ``series`` picks an image of a
-    multi-series TIFF. Problems raise InputFileError naming the file and what is wrong.
+    multi-page TIFF is a time series, guessed as ``"ZYX"``). ``series`` (from 0) picks an image
+    of a multi-series TIFF or of an OME-Zarr in the bioformats2raw layout (``x.zarr/0/``,
+    ``x.zarr/1/``, ...; ``Stack.metadata["series_count"]`` says how many there are). Problems
+    raise InputFileError naming the file and what is wrong.
     """
     spec = str(path)
     candidate = Path(spec).expanduser()
@@ -40,7 +42,7 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
     elif is_zarr(candidate):
         from unet_studio.app.io.zarr_io import open_zarr
 
-        stack = open_zarr(candidate)
+        stack = open_zarr(candidate, series=series)
     elif candidate.is_dir():
         from unet_studio.app.io.folder import open_folder
 

@@ -1,9 +1,11 @@
 """``open_output``: a destination written region by region (tiled inference), then committed.
 
 ``with open_output(path, shape, dtype, axes=...) as out: out[region] = block``. ``out`` is an
-``np.memmap`` inside a temporary TIFF, or a Zarr array inside a temporary OME-Zarr folder; on
-a clean exit it is renamed into place (a TIFF of at most ``compress_below`` bytes is first
-rewritten zlib-compressed), on an exception the temporary is removed and nothing appears.
+``np.memmap`` in the caller's axis order: inside a temporary TIFF, or in a staging file
+inside a temporary OME-Zarr folder. On a clean exit the temporary is finished and renamed
+into place (a TIFF of at most ``compress_below`` bytes is first rewritten zlib-compressed; a
+Zarr's levels are compressed from the staging file, each chunk once); on an exception (also
+Ctrl-C and SIGTERM, which the CLI turns into one) the temporary is removed and nothing appears.
 """
 
 from __future__ import annotations
@@ -19,46 +21,15 @@ from unet_studio.app.io.atomic import (
     ensure_parent_folder,
     refuse_overwriting_source,
     remove_quietly,
+    run_interruptibly,
     temporary_sibling,
 )
 from unet_studio.app.io.axes import parse_user_axes
-from unet_studio.app.io.lazy import _normalise_key
 from unet_studio.app.io.validate import check_shape
 from unet_studio.app.io.write import canonical_order, check_kind, output_format, resolve_scale
 
 RELEASE_EVERY_BYTES = 64 * 2**20  # compression pass: mapped pages handed back this often
-
-
-class AxesOrderView:
-    """Array-like in the caller's axis order over an array stored in another order."""
-
-    def __init__(self, array, axes: str, stored_axes: str):
-        self._array = array
-        self._axes = axes
-        self._stored_axes = stored_axes
-        self.dtype = array.dtype
-        self.shape = tuple(array.shape[stored_axes.index(a)] for a in axes)
-        self.ndim = len(self.shape)
-
-    def _stored(self, key) -> tuple[tuple, list[int]]:
-        key = _normalise_key(key, self.ndim)
-        if key is None:
-            raise TypeError("only ints, slices and '...' index an output array")
-        stored_key = tuple(key[self._axes.index(a)] for a in self._stored_axes)
-        kept = [a for a, k in zip(self._axes, key) if isinstance(k, slice)]
-        stored_kept = [a for a, k in zip(self._stored_axes, stored_key) if isinstance(k, slice)]
-        return stored_key, [kept.index(a) for a in stored_kept]
-
-    def __setitem__(self, key, value) -> None:
-        stored_key, order = self._stored(key)
-        value = np.asarray(value)
-        if value.ndim == len(order):
-            value = value.transpose(order)
-        self._array[stored_key] = value
-
-    def __getitem__(self, key) -> np.ndarray:
-        stored_key, order = self._stored(key)
-        return np.asarray(self._array[stored_key]).transpose(np.argsort(order))
+STAGING_NAME = ".unet-studio-staging"  # a Zarr output's uncompressed pixels until it is done
 
 
 @contextmanager
@@ -94,27 +65,58 @@ def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
 
 @contextmanager
 def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, pyramid_levels):
-    from unet_studio.app.io.zarr_io import (
-        NGFF_AXIS_ORDER,
-        add_pyramid,
-        create_ome_zarr,
-        default_pyramid_levels,
-        zarr_stem,
-    )
+    """Tiles go into an uncompressed memory map (as for a TIFF), and the OME-Zarr is made
+    from it at the end, slab by slab. Why not into the Zarr array itself: tiles are smaller
+    than its chunks (a 2D tile is one of a chunk's 16 planes), and every tile written into a
+    compressed chunk reads, decodes and compresses the whole chunk again."""
+    from unet_studio.app.io.zarr_io import NGFF_AXIS_ORDER, zarr_stem
+    from unet_studio.app.io.zarr_write import create_ome_zarr, default_pyramid_levels
 
     stored_axes = canonical_order(axes, NGFF_AXIS_ORDER)
     stored_shape = tuple(shape[axes.index(a)] for a in stored_axes)
     temporary = temporary_sibling(path)
     try:
-        group, array = create_ome_zarr(temporary, stored_shape, dtype, axes=stored_axes, scale=scale,
-                                       units=units, kind=kind, name=zarr_stem(path))
-        yield array if stored_axes == axes else AxesOrderView(array, axes, stored_axes)
+        group, _ = create_ome_zarr(temporary, stored_shape, dtype, axes=stored_axes, scale=scale,
+                                   units=units, kind=kind, name=zarr_stem(path))
+        staging_path = temporary / STAGING_NAME
+        staging = np.memmap(staging_path, dtype=dtype, mode="w+", shape=shape)
+        _reserve_disk(staging_path, path)
+        yield staging
         levels = pyramid_levels or default_pyramid_levels(stored_shape[-2:])
-        add_pyramid(group, stored_axes, scale, units, levels)
+        _write_levels(group, staging, [axes.index(a) for a in stored_axes], stored_axes,
+                      scale=scale, units=units, levels=levels)
+        del staging
+        remove_quietly(staging_path)  # (where the caller's map of it keeps it, it stays hidden)
         commit(temporary, path)
     except BaseException:
         remove_quietly(temporary)
         raise
+
+
+def _write_levels(group, staging: np.memmap, order: list[int], stored_axes: str, *, scale,
+                  units, levels: int) -> None:
+    """Level 0 and the pyramid of ``group`` from ``staging`` (transposed by ``order`` to
+    the stored axes), handing back its mapped pages every 64 MiB read; an interruption
+    stops it between two slabs (``run_interruptibly``)."""
+    from unet_studio.app.io.zarr_write import add_pyramid, fill_level
+    from unet_studio.models.mapped import PageReleaser
+
+    staging.flush()
+    pages = PageReleaser(staging, every_bytes=RELEASE_EVERY_BYTES)
+    stored = staging.transpose(order)
+
+    def write(check) -> None:
+        def after_slab(nbytes: int) -> None:
+            pages.tick(nbytes)
+            check()
+
+        fill_level(group["0"], stored, stored_axes, after_slab=after_slab)
+        add_pyramid(group, stored_axes, scale, units, levels, source=stored, after_slab=after_slab)
+
+    try:
+        run_interruptibly(write)
+    finally:
+        pages.release()
 
 
 @contextmanager
@@ -147,8 +149,9 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, com
 
 
 def _reserve_disk(temporary: Path, path: Path) -> None:
-    """The streamed file's disk space, taken now: tifffile leaves it sparse, and a page of a
-    memory map that finds the disk full when first written kills the process (SIGBUS)."""
+    """The streamed file's disk space, taken now: tifffile and numpy leave it sparse, and a
+    page of a memory map that finds the disk full when first written kills the process
+    (SIGBUS)."""
     from unet_studio.app.errors import UserError
     from unet_studio.models.scratch import DiskSpaceError, reserve_space
 

@@ -5,10 +5,12 @@ pixel data lie), so opening stays free of pixel reads. Decisions documented here
 
 - ``bool`` images are accepted and read as ``uint8`` (0/1), the usual mask convention.
 - complex, structured and other non-numeric dtypes are refused.
-- NaN/Inf in float images cannot be seen without reading pixels; :func:`replace_nonfinite`
-  handles them when pixels are read for segmentation (NaN and -Inf become the lowest finite
-  value, +Inf the highest, with a warning naming the file and the count); an image with no
-  finite value at all is refused.
+- NaN/Inf in float images cannot be seen without reading pixels. Segmentation finds them in
+  its pass over the pixels for the intensity percentiles (``models.normalize``: left out of
+  the percentiles, NaN and -Inf segmented as background, +Inf as bright), and
+  ``app.predict_files`` warns naming the file and the count, or refuses an image with no
+  finite value at all. :func:`replace_nonfinite` serves whole images read into memory
+  (``read_input``): NaN and -Inf become the lowest finite value, +Inf the highest.
 """
 
 from __future__ import annotations

@@ -1,28 +1,134 @@
-"""OME-Zarr output, written chunk by chunk (lazy inputs are read one chunk at a time)."""
+"""OME-Zarr 0.4 writing, every chunk compressed and written once.
+
+Written images follow NGFF 0.4 (Zarr format 2, the most widely read): axes ordered
+``T, C, Z, Y, X``, Blosc/zstd chunks, a pyramid of stride-2 (nearest) YX levels for display.
+
+Levels are filled slab by slab (:func:`iter_slabs`): whole chunks, the full chunk depth of
+the other axes and a band of chunk rows and columns, at most ``SLAB_BYTES``. Writing part of
+a chunk makes Zarr read, decode, merge and compress the chunk again for each part, which is
+what made a tiled prediction into a .zarr 2.8x slower than into a .tif, and reading a level
+plane by plane decodes each 16-plane chunk 16 times.
+"""
 
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from unet_studio.app.io.atomic import run_interruptibly
+from unet_studio.app.io.axes import UNIT_PIXEL
 from unet_studio.app.io.write import canonical_order, write_atomically
-from unet_studio.app.io.zarr_io import (
-    NGFF_AXIS_ORDER,
-    add_pyramid,
-    create_ome_zarr,
-    default_pyramid_levels,
-    zarr_stem,
-)
+from unet_studio.app.io.zarr_io import NGFF_AXIS_ORDER, zarr_stem
+
+SLAB_BYTES = 64 * 2**20
+_AXIS_TYPES = {"T": "time", "C": "channel", "Z": "space", "Y": "space", "X": "space"}
 
 
-def iter_regions(shape: tuple[int, ...], chunks: tuple[int, ...]) -> Iterator[tuple[slice, ...]]:
-    """Chunk-aligned regions covering an array of ``shape``."""
-    starts = [range(0, n, c) for n, c in zip(shape, chunks)]
+def default_pyramid_levels(shape_yx: tuple[int, int]) -> int:
+    """One level, plus halvings of YX until the largest side is at most 1024 pixels."""
+    largest = max(shape_yx)
+    return 1 if largest <= 1024 else 1 + math.ceil(math.log2(largest / 1024))
+
+
+def chunk_shape(axes: str, shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """Chunks of about 1-4 MB: one T/C index, up to 16 Z planes, up to 256 (or 512) in YX."""
+    side = 512 if itemsize <= 2 else 256
+    limits = {"T": 1, "C": 1, "Z": 16, "Y": side, "X": side}
+    return tuple(min(n, limits[a]) for a, n in zip(axes, shape))
+
+
+def multiscale_metadata(name: str, axes: str, scale: dict, units: dict, n_levels: int) -> dict:
+    """NGFF 0.4 ``multiscales[0]`` for arrays ``"0".."n-1"``, each halving Y and X."""
+    axes_meta = []
+    for axis in axes:
+        entry = {"name": axis.lower(), "type": _AXIS_TYPES[axis]}
+        if units.get(axis) not in (None, UNIT_PIXEL) and axis != "C":
+            entry["unit"] = units[axis]
+        axes_meta.append(entry)
+    datasets = []
+    for level in range(n_levels):
+        factors = [float(scale.get(a, 1.0)) * (2**level if a in "YX" else 1) for a in axes]
+        datasets.append({"path": str(level),
+                         "coordinateTransformations": [{"type": "scale", "scale": factors}]})
+    return {"version": "0.4", "name": name, "axes": axes_meta, "datasets": datasets}
+
+
+def _create_level(group, name: str, shape: tuple[int, ...], dtype: np.dtype, axes: str):
+    import numcodecs
+
+    return group.create_array(
+        name, shape=shape, dtype=dtype, chunks=chunk_shape(axes, shape, dtype.itemsize), fill_value=0,
+        compressors=numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
+        chunk_key_encoding={"name": "v2", "separator": "/"})
+
+
+def create_ome_zarr(path: Path, shape: tuple[int, ...], dtype, *, axes: str, scale: dict,
+                    units: dict, kind: str, name: str | None = None):
+    """A new OME-Zarr group at ``path`` with an empty level 0 array; returns (group, array)."""
+    import zarr
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=2)
+    array = _create_level(group, "0", shape, np.dtype(dtype), axes)
+    group.attrs["multiscales"] = [multiscale_metadata(name or zarr_stem(path), axes, scale, units, 1)]
+    group.attrs["unet_studio"] = {"kind": kind}
+    return group, array
+
+
+def iter_slabs(shape: tuple[int, ...], chunks: tuple[int, ...], axes: str, itemsize: int,
+               max_bytes: int = SLAB_BYTES) -> Iterator[tuple[slice, ...]]:
+    """Chunk-aligned regions covering an array of ``shape`` (named by ``axes``): one chunk
+    along T, C and Z, and as many whole chunks along X, then Y, as fit in ``max_bytes``."""
+    extent = list(chunks)
+    budget = max(1, max_bytes // (math.prod(chunks) * itemsize))  # whole chunks in one slab
+    for axis in "XY":
+        if axis in axes:
+            i = axes.index(axis)
+            count = min(-(-shape[i] // chunks[i]), budget)
+            extent[i] = count * chunks[i]
+            budget = max(1, budget // count)
+    starts = [range(0, n, e) for n, e in zip(shape, extent)]
     for corner in itertools.product(*starts):
-        yield tuple(slice(s, min(s + c, n)) for s, c, n in zip(corner, chunks, shape))
+        yield tuple(slice(s, min(s + e, n)) for s, e, n in zip(corner, extent, shape))
+
+
+def fill_level(target, source, axes: str, factor: int = 1,
+               after_slab: Callable[[int], None] | None = None) -> None:
+    """``target[...] = source[..., ::factor, ::factor]`` (Y and X strided), slab by slab.
+
+    ``source``: array-like with ``axes`` (a memory map, a Zarr level); ``after_slab(nbytes)``
+    is called after each slab (to hand back the memory-mapped pages just read)."""
+    for region in iter_slabs(tuple(target.shape), tuple(target.chunks), axes, target.dtype.itemsize):
+        key = tuple(slice(r.start * factor, min(r.stop * factor, n), factor) if a in "YX" else r
+                    for a, r, n in zip(axes, region, source.shape))
+        slab = np.asarray(source[key])
+        target[region] = slab
+        if after_slab is not None:
+            after_slab(slab.nbytes)
+
+
+def add_pyramid(group, axes: str, scale: dict, units: dict, n_levels: int, *, source=None,
+                after_slab: Callable[[int], None] | None = None) -> None:
+    """Write levels 1..n-1 by stride-2 YX subsampling (display only), slab by slab.
+
+    Each level comes from the one before (decoding each of its chunks once), or, when
+    ``source`` (level 0's pixels, uncompressed, with ``axes``) is given, straight from it
+    with a stride of 2**level: the same pixels, and nothing to decode.
+    """
+    previous = group["0"]
+    for level in range(1, n_levels):
+        shape = tuple((n + 1) // 2 if a in "YX" else n for a, n in zip(axes, previous.shape))
+        current = _create_level(group, str(level), shape, previous.dtype, axes)
+        if source is None:
+            fill_level(current, previous, axes, 2, after_slab)
+        else:
+            fill_level(current, source, axes, 2**level, after_slab)
+        previous = current
+    name = group.attrs["multiscales"][0]["name"]
+    group.attrs["multiscales"] = [multiscale_metadata(name, axes, scale, units, n_levels)]
 
 
 def write_zarr(path: Path, data, *, axes: str, scale: dict, units: dict, kind: str,
@@ -33,12 +139,16 @@ def write_zarr(path: Path, data, *, axes: str, scale: dict, units: dict, kind: s
     shape = tuple(data.shape[i] for i in order)
     levels = pyramid_levels or default_pyramid_levels(shape[-2:])
 
-    def write_into(temporary: Path) -> None:
+    def write_levels(temporary: Path, check: Callable[[], None]) -> None:
         group, array = create_ome_zarr(temporary, shape, dtype, axes=file_axes, scale=scale,
                                        units=units, kind=kind, name=zarr_stem(path))
-        for region in iter_regions(shape, array.chunks):
+        for region in iter_slabs(shape, array.chunks, file_axes, np.dtype(dtype).itemsize):
             source_key = tuple(region[file_axes.index(a)] for a in axes)
             array[region] = convert(np.asarray(data[source_key]).transpose(order))
-        add_pyramid(group, file_axes, scale, units, levels)
+            check()
+        add_pyramid(group, file_axes, scale, units, levels, after_slab=lambda _: check())
+
+    def write_into(temporary: Path) -> None:
+        run_interruptibly(lambda check: write_levels(temporary, check))
 
     return write_atomically(path, write_into)

@@ -37,7 +37,8 @@ def wait_for(find, seconds: float):
 
 
 @pytest.mark.slow
-def test_sigterm_during_predict_removes_the_temporary_output(tmp_path, tiny_model):
+@pytest.mark.parametrize("name", ["labels.tif", "labels.zarr"])
+def test_sigterm_during_predict_removes_the_temporary_output(tmp_path, tiny_model, name):
     # Big enough that the tiles take seconds after the temporary file appears (~3 s here).
     image = (np.random.default_rng(0).random((4, 1024, 1024)) * 4000).astype(np.uint16)
     tifffile.imwrite(tmp_path / "stack.tif", image, photometric="minisblack",
@@ -46,11 +47,11 @@ def test_sigterm_during_predict_removes_the_temporary_output(tmp_path, tiny_mode
     out.mkdir()
     process = subprocess.Popen(
         [sys.executable, "-m", "unet_studio", "predict", str(tmp_path / "stack.tif"),
-         "-o", str(out / "labels.tif"), "--model", str(tiny_model), "--device", "cpu"],
+         "-o", str(out / name), "--model", str(tiny_model), "--device", "cpu"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "UNET_STUDIO_HOME": str(tmp_path)})
     try:
-        part = wait_for(lambda: list(out.glob(".labels.tif.*.part")), 120)
+        part = wait_for(lambda: list(out.glob(f".{name}.*.part")), 120)
         assert part, "the temporary output never appeared"
         process.send_signal(signal.SIGTERM)
         _, err = process.communicate(timeout=60)

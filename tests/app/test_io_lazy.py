@@ -103,3 +103,18 @@ def test_selection_on_memory_map_stays_a_view(tmp_path):
     chosen = select(stack, z=(1, 3))
     assert isinstance(chosen.data, np.memmap) and chosen.data.base is not None
     np.testing.assert_array_equal(chosen.to_numpy(), data[1:3])
+
+
+def test_zarr_in_16_plane_chunks_is_read_from_disk_once_plane_by_plane(tmp_path):
+    """A 2D network reads a stack one tile of one plane at a time; an OME-Zarr written with
+    16-plane chunks (as ours are) must not be decoded again for every plane and tile."""
+    noise = np.random.default_rng(2).integers(0, 2**16, (37, 45, 51), dtype=np.uint16)
+    path = write_stack(tmp_path / "deep.zarr", noise, axes="ZYX", kind="image")
+    stored = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    stack = open_stack(path)
+    stack.data[0, 0, 0]  # the first read imports codecs, whose files count as reads
+    read = _bytes_read()
+    for z in range(noise.shape[0]):
+        for y in range(0, 45, 15):  # three tiles per plane
+            np.testing.assert_array_equal(stack.data[z, y:y + 15], noise[z, y:y + 15])
+    assert _bytes_read() - read < 1.5 * stored  # read through Zarr alone: ~50x the file

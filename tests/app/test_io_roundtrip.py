@@ -175,6 +175,83 @@ def test_open_output_zarr_in_caller_order_and_failure_leaves_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.zarr"]
 
 
+def _io_counter(name: str) -> int:
+    """Bytes this process has passed to read()/write() calls so far (Linux /proc/self/io)."""
+    with open("/proc/self/io") as handle:
+        return int(next(line for line in handle if line.startswith(name)).split()[1])
+
+
+def test_open_output_zarr_compresses_each_chunk_once(tmp_path):
+    """Tiles smaller than a chunk (one plane of a 16-plane chunk, a band of rows) are each
+    written once into the Zarr at the end, not merged into compressed chunks tile by tile
+    (which wrote ~30x the file here), and the pyramid holds every other pixel."""
+    noise = np.random.default_rng(5).integers(0, 255, (20, 300, 1100), dtype=np.uint8)
+    path = tmp_path / "tiles.zarr"
+    written = _io_counter("wchar")
+    with open_output(path, noise.shape, np.uint8, axes="ZYX", kind="image") as out:
+        for z in range(noise.shape[0]):
+            for y in range(0, 300, 100):
+                out[z, y:y + 100] = noise[z, y:y + 100]
+    written = _io_counter("wchar") - written
+    files = [p for p in path.rglob("*") if p.is_file()]
+    assert written < 1.2 * sum(p.stat().st_size for p in files)
+    assert isinstance(out, np.memmap)  # so that the engine's page releaser bounds its RSS
+    assert not [p for p in files if "staging" in p.name]
+    with open_stack(path) as back:
+        assert back.axes == "ZYX" and back.metadata["kind"] == "image"
+        assert back.metadata["level_shapes"] == [(20, 300, 1100), (20, 150, 550)]
+        np.testing.assert_array_equal(back.to_numpy(), noise)
+        np.testing.assert_array_equal(np.asarray(back.levels[1]), noise[:, ::2, ::2])
+
+
+@pytest.mark.parametrize("interruption", [RuntimeError("boom"), KeyboardInterrupt()])
+def test_open_output_zarr_interrupted_leaves_nothing(tmp_path, interruption):
+    with pytest.raises(type(interruption)):
+        with open_output(tmp_path / "cut.zarr", (20, 64, 64), np.uint16, axes="ZYX") as out:
+            out[:3] = 7
+            raise interruption
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ctrl_c_while_the_zarr_is_compressed_stops_between_slabs_and_leaves_nothing(
+        tmp_path, monkeypatch):
+    """Zarr writes chunks from its own thread, which Ctrl-C does not stop: the interruption
+    waits for the slab in flight, so that no chunk lands in the folder after its removal."""
+    import _thread
+    import time
+
+    from unet_studio.app.io import zarr_write
+
+    slabs = []
+
+    def slabs_then_ctrl_c(*args, **kwargs):
+        for region in original(*args, **kwargs):
+            slabs.append(region)
+            if len(slabs) == 3:
+                _thread.interrupt_main()  # as Ctrl-C would, while the Zarr is being written
+            yield region
+
+    original = zarr_write.iter_slabs
+    monkeypatch.setattr(zarr_write, "iter_slabs", slabs_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        with open_output(tmp_path / "big.zarr", (40, 256, 256), np.uint8, axes="ZYX") as out:
+            out[...] = 1
+    assert 3 <= len(slabs) <= 4  # the slab in flight finished, no other was started
+    time.sleep(0.2)  # (a chunk still in flight would show up now)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_write_stack_zarr_pyramid_of_a_lazy_stack(tmp_path, nuclei):
+    """A lazy input (an OME-Zarr) written again as a 3-level pyramid, slab by slab."""
+    data = np.tile(nuclei, (3, 11, 23))[:, :500, :1050]  # (24, 500, 1050)
+    with open_stack(write_stack(tmp_path / "in.zarr", data, axes="ZYX", kind="image")) as source:
+        written = write_stack(tmp_path / "out.zarr", source.data, axes="ZYX", kind="image",
+                              pyramid_levels=3)
+    with open_stack(written) as back:
+        for level, factor in zip(back.levels, (1, 2, 4)):
+            np.testing.assert_array_equal(np.asarray(level), data[:, ::factor, ::factor])
+
+
 def test_write_kinds_and_refusals(tmp_path, test_data_dir):
     mask = open_stack(write_stack(tmp_path / "m.tif", np.eye(5, dtype=bool) * 3, axes="YX", kind="mask"))
     assert mask.dtype == np.uint8 and set(np.unique(mask.to_numpy())) == {0, 1}

@@ -232,19 +232,21 @@ def _full_disk_after(monkeypatch, allowed: int) -> None:
     monkeypatch.setattr(os, "posix_fallocate", fallocate, raising=False)
 
 
+@pytest.mark.parametrize("name", ["labels.tif", "labels.zarr"])
 def test_a_full_disk_for_the_output_is_one_line_and_leaves_nothing(tmp_path, model_dir, capsys,
-                                                                    monkeypatch):
-    """The streamed output's space is taken before any tile runs: a full disk is an error
-    naming where (not a crash when a memory-mapped page is first written)."""
+                                                                    monkeypatch, name):
+    """The streamed output's space (a Zarr's staging file) is taken before any tile runs: a
+    full disk is an error naming where (not a crash when a memory-mapped page is first
+    written)."""
     source = stack_file(tmp_path)
     out = tmp_path / "out"
     out.mkdir()
     _full_disk_after(monkeypatch, allowed=0)
-    assert main(["predict", str(source), "-o", str(out / "labels.tif"), "--model",
+    assert main(["predict", str(source), "-o", str(out / name), "--model",
                  str(model_dir), "--device", "cpu"]) == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error[-1].startswith("unet-studio: error: not enough disk space in ")
-    assert "the output labels.tif" in error[-1] and str(out) in error[-1]
+    assert f"the output {name}" in error[-1] and str(out) in error[-1]
     assert files_in(out) == []
 
 
@@ -362,6 +364,7 @@ def test_a_multi_series_tiff_says_which_image_it_segments(tmp_path, model_dir, c
 @pytest.mark.parametrize("edit,message", [
     ({"extra": {"postprocess": {"seed_height_fraction": -1}}}, "'seed_height_fraction' must be 0 or more"),
     ({"extra": {"postprocess": {"min_sise": 20}}}, "unknown post-processing option 'min_sise'"),
+    ({"extra": {"postprocess": {"link_max_gap": 1.5}}}, "'link_max_gap' must be a whole number"),
     ({"pixel_size_um": ["abc", 0.5]}, "pixel_size_um must be one positive number per spatial axis"),
     ({"extra": None}, None),  # (null extras: none)
 ])
@@ -426,3 +429,53 @@ def test_a_time_series_without_a_frame_interval_keeps_its_voxel_size(tmp_path, m
                  "--device", "cpu"]) == 0
     assert seen[-1] is not None and seen[-1]["Z"] == pytest.approx(2.0)
     assert seen[-1]["X"] == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("output_type", ["labels", "probabilities"])
+def test_zarr_in_and_out_give_the_pixels_of_tiff_in_and_out(tmp_path, model_dir, output_type):
+    """An OME-Zarr input in 16-plane chunks (read through the chunk cache, tiles of 16 px)
+    and a .zarr output (staged, then compressed chunk by chunk) hold exactly the pixels of
+    the TIFF runs, with the same axes and scale."""
+    source = stack_file(tmp_path, shape=(20, 40, 52))
+    with open_stack(source) as stack:
+        deep = write_stack(tmp_path / "deep.zarr", stack.data, axes="ZYX", scale=stack.scale,
+                           kind="image")
+    runs = {}
+    for name, image, suffix in (("tiff", source, ".tif"), ("zarr_in", deep, ".tif"),
+                                ("zarr_out", source, ".zarr"), ("zarr_both", deep, ".zarr")):
+        target = tmp_path / f"{name}{suffix}"
+        assert main(["predict", str(image), "-o", str(target), "--model", str(model_dir),
+                     "--tile", "16", "--device", "cpu", "--output-type", output_type]) == 0
+        with open_stack(target) as result:
+            runs[name] = (result.axes, result.scale, result.dtype, result.to_numpy())
+    assert runs["tiff"][3].any()
+    for name in ("zarr_in", "zarr_out", "zarr_both"):
+        axes, scale, dtype, pixels = runs[name]
+        assert (axes, dtype) == runs["tiff"][:3:2]
+        assert scale == pytest.approx(runs["tiff"][1])
+        np.testing.assert_array_equal(pixels, runs["tiff"][3])
+
+
+def test_max_gap_reaches_the_linker_of_a_time_series(tmp_path, model_dir, monkeypatch, capsys):
+    """--max-gap N: the time series' linker bridges gaps of up to N time points (0: none);
+    without it, ``time_links.MAX_GAP``; a negative N is refused."""
+    from unet_studio.models import pipeline, time_links
+
+    made = []
+
+    class Recording(time_links.TimeLinker):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self.max_gap)
+
+    monkeypatch.setattr(pipeline, "TimeLinker", Recording)
+    source = stack_file(tmp_path, name="movie.tif", shape=(3, 40, 52), axes="TYX")
+    for extra, expected in (([], time_links.MAX_GAP), (["--max-gap", "0"], 0),
+                            (["--max-gap", "3"], 3)):  # fmt: skip
+        target = tmp_path / f"labels{len(made)}.tif"
+        assert main(["predict", str(source), "-o", str(target), "--model", str(model_dir),
+                     "--device", "cpu", *extra]) == 0  # fmt: skip
+        assert made[-1] == expected
+    assert main(["predict", str(source), "-o", str(tmp_path / "no.tif"), "--model",
+                 str(model_dir), "--device", "cpu", "--max-gap", "-1"]) == 2  # fmt: skip
+    assert "--max-gap must be 0 or more" in capsys.readouterr().err
