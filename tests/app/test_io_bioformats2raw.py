@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 import zarr
 
 from unet_studio.app.cli import main
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io import open_stack
-from unet_studio.models.registry import build_model
-from unet_studio.models.task import TaskSpec
-from unet_studio.models.weights import save_model
 
 
 def _image(group, name: str, data: np.ndarray, pixel_um: float, *, ome_05: bool) -> None:
@@ -97,14 +93,6 @@ def test_layouts_it_cannot_read_are_one_clear_error(tmp_path, images):
     zarr.open_group(str(future), mode="r+").attrs["bioformats2raw.layout"] = 4
     with pytest.raises(InputFileError, match="version 3 is supported"):
         open_stack(future)
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    net = build_model("unet", spatial_dims=2, in_channels=1, out_channels=3, base_channels=4,
-                      depth=2)
-    return save_model(net, tmp_path_factory.mktemp("model") / "tiny", task=TaskSpec())
 
 
 def test_predict_segments_the_first_series_and_says_so(tmp_path, images, model_dir, capsys):

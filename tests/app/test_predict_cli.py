@@ -16,14 +16,6 @@ from unet_studio.models.weights import save_model
 SCALE = {"Z": 2.0, "Y": 0.5, "X": 0.5}
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    torch.manual_seed(0)
-    net = build_model("unet", spatial_dims=2, in_channels=1, out_channels=3, base_channels=4,
-                      depth=2)
-    return save_model(net, tmp_path_factory.mktemp("model") / "tiny", task=TaskSpec())
-
-
 def stack_file(folder, name="nuclei.tif", shape=(3, 40, 52), axes="ZYX", seed=0):
     image = (np.random.default_rng(seed).random(shape) * 4000).astype(np.uint16)
     scale = {a: SCALE.get(a, 1.0) for a in axes}

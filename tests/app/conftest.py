@@ -1,0 +1,21 @@
+"""Fixtures shared by the app's CLI tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory):
+    """A tiny 2D U-Net (random weights, seed 0; 1 input channel, 3 outputs) saved as a
+    model folder."""
+    import torch
+
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.task import TaskSpec
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=2, in_channels=1, out_channels=3, base_channels=4,
+                      depth=2)
+    return save_model(net, tmp_path_factory.mktemp("model") / "tiny", task=TaskSpec())
