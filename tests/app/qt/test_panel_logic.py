@@ -261,9 +261,8 @@ def test_pointer_keys_act_on_the_object_under_the_pointer(session, qtbot):
     assert keys.merge_from == 0 and "Click the objects" in panel.tool_status.text()
 
 
-def test_the_progress_bar_says_the_time_left_once_it_can_tell(qtbot):
-    from types import SimpleNamespace
-
+def _timed_progress_bar(qtbot):
+    """A live redraw's progress bar and the list holding its clock's time (seconds)."""
     from qtpy.QtWidgets import QProgressBar
 
     from unet_studio.app.qt.live_redraw import LiveRedraw
@@ -275,6 +274,13 @@ def test_the_progress_bar_says_the_time_left_once_it_can_tell(qtbot):
     redraw.start(None, (4, 8), (0, 1))
     now = [0.0]
     redraw.time_left = TimeLeft(clock=lambda: now[0])
+    return bar, redraw, now
+
+
+def test_the_progress_bar_says_the_time_left_once_it_can_tell(qtbot):
+    from types import SimpleNamespace
+
+    bar, redraw, now = _timed_progress_bar(qtbot)
     for done in (1, 2, 3):  # a tile every 60 s after the first
         redraw.note(SimpleNamespace(done=done, total=20, region=None))
         redraw.redraw()
@@ -289,17 +295,7 @@ def test_the_time_left_starts_over_when_the_intensity_pass_gives_way_to_the_tile
     says nothing of the other."""
     from types import SimpleNamespace
 
-    from qtpy.QtWidgets import QProgressBar
-
-    from unet_studio.app.qt.live_redraw import LiveRedraw
-    from unet_studio.app.time_left import TimeLeft
-
-    bar = QProgressBar()
-    qtbot.addWidget(bar)
-    redraw = LiveRedraw(None, bar)
-    redraw.start(None, (4, 8), (0, 1))
-    now = [0.0]
-    redraw.time_left = TimeLeft(clock=lambda: now[0])
+    bar, redraw, now = _timed_progress_bar(qtbot)
 
     def report(stage: str, done: int, total: int) -> str:
         redraw.note(SimpleNamespace(stage=stage, done=done, total=total, region=None))
