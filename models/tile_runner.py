@@ -38,6 +38,7 @@ class InferenceSession:
         self.overlap = overlap
         self._was_training = net.training
         self._home = _module_device(net)
+        self._warned_overflow = False
 
     def __enter__(self) -> InferenceSession:
         self.net.to(self.device)
@@ -92,10 +93,32 @@ class InferenceSession:
 
     def collect(self, handle) -> np.ndarray:
         """Wait for a submitted batch; returns ``(B, out_channels, *output_tile)`` float32."""
-        result, done, _host = handle
+        result, done, host = handle
         if done is not None:
             done.synchronize()
-        return result.numpy()
+        output = result.numpy()
+        if self._overflowed(output):
+            output = self._forward_full_precision(host)
+        return output
+
+    def _overflowed(self, output: np.ndarray) -> bool:
+        """fp16 (MPS, CUDA before bf16) tops out at 65504: very bright pixels, or activations
+        that grow through a deep network, become inf and then NaN. Checked on the host copy,
+        after the wait, so the check never stalls the device pipeline."""
+        import torch
+
+        return self.dtype is torch.float16 and not np.isfinite(output).all()
+
+    def _forward_full_precision(self, host) -> np.ndarray:
+        """The batch again in fp32: the same result as a run without autocast."""
+        import torch
+
+        if not self._warned_overflow:
+            log.warning("fp16 overflowed on a batch of tiles (very bright pixels or large "
+                        "activations): such batches are recomputed in fp32")
+            self._warned_overflow = True
+        with torch.inference_mode():
+            return self._forward(host.to(self.device)).float().cpu().numpy()
 
     def _autocast(self):
         import contextlib

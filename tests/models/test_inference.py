@@ -365,3 +365,22 @@ def test_labelling_reports_its_batches_and_stops_when_cancelled(monkeypatch):
     run.close()
     assert (out == -1).all()  # (no provisional labels asked for: nothing written)
     assert not [t for t in threading.enumerate() if t.name.startswith("unet-studio-labels")]
+
+
+def test_fp16_overflow_is_recomputed_in_fp32(caplog):
+    """fp16 autocast (MPS, CUDA without bf16) overflows on very bright normalised pixels; the
+    CPU's fp16 autocast shows the same, so the fallback is checked here without a GPU."""
+    net = random_bn_net(spatial_dims=2)
+    image = np.random.default_rng(16).random((48, 40), dtype=np.float32) * 1e6
+    geometry = NetGeometry.from_net(net)
+    plan = make_plan("exact", image.shape, 16, geometry)
+    out = np.zeros((3, 48, 40), np.float32)
+    with InferenceSession(net, "cpu") as session:
+        session.dtype = torch.float16
+        with torch.inference_mode(), session._autocast():
+            raw = session._forward(torch.from_numpy(image)[None, None]).float()
+        assert not torch.isfinite(raw).all()  # the case is real: plain fp16 gives inf/NaN
+        drain(iter_run_plan(session, image[None], plan, out, geometry, 2))
+    assert np.isfinite(out).all()
+    assert relative_error(out, untiled(net, image)) <= 1e-5
+    assert "recomputed in fp32" in caplog.text
