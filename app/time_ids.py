@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_studio.models.time_links import matched_ids
+from unet_studio.models.time_links import MAX_GAP, TimeLinker, matched_ids
 
 
 def _at(region: tuple[slice, ...], axis: int, t: int) -> tuple[slice, ...]:
@@ -20,21 +20,23 @@ def _at(region: tuple[slice, ...], axis: int, t: int) -> tuple[slice, ...]:
 
 
 def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, axis: int,
-                           before=None) -> None:  # fmt: skip
-    """``labels[target]`` is one time point just segmented: its new objects (outside
-    ``kept``, the reviewed pixels of ``target`` or None) take the ids of the objects they
-    pair with (``matched_ids``: overlap, then position) in the time point before, then in
-    the one after (a track through this time point keeps its id; one that starts here goes
-    on under its id); an object still left over takes the id of the object it mostly lies
-    in in ``before`` (this time point's labels before the run, the shape of
-    ``labels[target]``, or None), the track it was part of. Ids that kept objects of this
-    time point hold are not given again, nor any id twice."""
+                           before=None, *, over_time: bool = False) -> None:  # fmt: skip
+    """``labels[target]`` is one time point (or plane) just segmented: its new objects
+    (outside ``kept``, the reviewed pixels of ``target`` or None) take the ids of the
+    objects they pair with (``matched_ids``: overlap, then position) in the time point
+    before, then in the one after (a track through this time point keeps its id; one that
+    starts here goes on under its id); an object still left over takes the id of the object
+    it mostly lies in in ``before`` (this time point's labels before the run, the shape of
+    ``labels[target]``, or None), the track it was part of. ``over_time`` (``axis`` is
+    time): the tracks of the time points before are followed first as the engine follows
+    them (``_tracked_ids``: their own motion, and objects missed for a time point or two).
+    Ids that kept objects of this time point hold are not given again, nor any id twice."""
     frames = labels.shape[axis]
     start, _, _ = target[axis].indices(frames)
     frame = labels[target]  # (a view: renamed in place)
     new = frame if kept is None else np.where(kept, 0, frame)
     given = set() if kept is None else set(np.unique(frame[kept]).tolist())
-    matches: dict[int, int] = {}
+    matches = _tracked_ids(labels, target, new, axis, given) if over_time else {}
     for other in (start - 1, start + 1):
         partner = labels[_at(target, axis, other)] if 0 <= other < frames else None
         if partner is None or not partner.any():
@@ -46,6 +48,33 @@ def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, 
     if before is not None:
         matches.update(_covering_ids(np.asarray(before), new, set(matches), given))
     _rename(frame, matches, kept)
+
+
+def _tracked_ids(labels: np.ndarray, target: tuple[slice, ...], new: np.ndarray, axis: int,
+                 given: set[int]) -> dict[int, int]:  # fmt: skip
+    """{object of ``new`` (time point ``target`` of ``labels``): the id of the track it goes
+    on}, found by a ``TimeLinker`` seeded with the time points before it (after it, for the
+    first), as far back as gap closing and own motion look. ``given`` is updated."""
+    frames = labels.shape[axis]
+    start, _, _ = target[axis].indices(frames)
+    side = -1 if start > 0 else 1
+    depth = 2 * MAX_GAP + 2
+    seeded = [t for t in (start + side * k for k in range(depth, 0, -1)) if 0 <= t < frames]
+    if not seeded:
+        return {}
+
+    def point(t: int) -> np.ndarray:  # time point t of the target's region, no time axis
+        return labels[(*target[:axis], t, *target[axis + 1:])]
+
+    linker = TimeLinker(frames)
+    for t in seeded:
+        linker.seed(t, point(t))
+    found: dict[int, int] = {}
+    for now, then in linker.matches_at(start, np.take(new, 0, axis=axis)).items():
+        if then not in given:
+            found[now] = then
+            given.add(then)
+    return found
 
 
 def _covering_ids(before: np.ndarray, new: np.ndarray, done: set[int], given: set[int]

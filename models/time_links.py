@@ -134,6 +134,27 @@ class TimeLinker:
         self.history.add(t, now.renamed(mapping))
         self._keep(t, labels)
 
+    def seed(self, t: int, labels) -> None:
+        """Take time point ``t`` as linked already, under the ids it holds (a series linked
+        before, one of whose time points is segmented again): its objects become the history
+        that own motion and gap closing look back on. Seed in time order towards the time
+        point to link. ``labels`` is read, not copied: it must not change until the link."""
+        objects = objects_of(labels)
+        for neighbour in (t - 1, t + 1):
+            if neighbour in self.history.objects:
+                self.history.add_drift(neighbour, t, common_drift(self.history.objects[neighbour], objects))
+        self.history.add(t, objects)
+        self.kept[t] = labels
+        self.done.add(t)
+        self.next_id = max(self.next_id, int(objects.ids.max(initial=0)) + 1)
+
+    def matches_at(self, t: int, labels) -> dict[int, int]:
+        """{object of ``labels`` (time point ``t``, next to a seeded or linked one): the id
+        of the track it goes on}, as ``link`` pairs them, without renaming anything; the
+        objects left over are not in it."""
+        neighbour = next((n for n in (t - 1, t + 1) if n in self.kept), None)
+        return {} if neighbour is None else self._matched(t, neighbour, labels)[0]
+
     def _matched(self, t: int, neighbour: int, labels) -> tuple[dict[int, int], Objects]:
         """({object of ``labels``: its id}, the objects of ``labels``): by overlap with the
         neighbour, by position (each object of the neighbour looked for where the common

@@ -345,6 +345,30 @@ def test_one_time_point_segmented_takes_the_ids_of_the_time_point_before():
     np.testing.assert_array_equal(whole, engine)
 
 
+def test_one_time_point_segmented_again_leaves_the_other_time_points_ids_alone():
+    """Nucleus 5 is reviewed at time point 1 and goes on, unreviewed, at time points 0
+    and 2; segmenting time point 2 again changes time point 2 only: 5 stays 5 before, and
+    the nucleus found again at time point 2 goes on as 5 (renumbering the unreviewed 5 of
+    time point 0 as a clash with the reviewed one broke its track in two)."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+    from unet_studio.app.reviewed import ReviewedRegions
+
+    live = np.zeros((3, 20, 20), np.int32)
+    live[:, 2:8, 2:8] = 5
+    live[0, 12:16, 12:16] = 6  # another nucleus, at time point 0 only
+    regions = ReviewedRegions(live.shape)
+    regions.mark_slice(1)
+    before = live[:2].copy()
+    target = (slice(2, 3), slice(None), slice(None))
+    out = LiveLabelsDestination(live, target, regions, id_offset_outside(live, target), time_axis=0)
+    predicted = np.zeros((1, 20, 20), np.int32)
+    predicted[0, 3:9, 2:8] = 1  # nucleus 5, moved a pixel
+    out[...] = predicted
+    out.finish()
+    np.testing.assert_array_equal(live[:2], before)
+    assert (live[2, 3:9, 2:8] == 5).all() and set(np.unique(live[2])) == {0, 5}
+
+
 def test_a_series_segmented_around_a_reviewed_time_point_goes_on_under_its_ids():
     """Time point 2 of a series is reviewed (the user's ids 40 and 41); a new run over the
     whole series links its own objects 1 and 2 over time: the track that continues 40
@@ -817,6 +841,49 @@ def test_one_time_point_segmented_again_keeps_the_tracks_through_it():
     out.finish()
     assert (live[1, 2:8, 2:8] == 5).all() and (live[1, 12:18, 19:25] == 8).all()
     assert live[1, 13, 6] not in (0, 5, 8)  # a new object, a new id
+
+
+def _disc(shape, centre, radius):
+    yy, xx = np.indices(shape)
+    return (yy - centre[0]) ** 2 + (xx - centre[1]) ** 2 <= radius**2
+
+
+def test_one_time_point_segmented_on_its_own_follows_movers_and_bridges_gaps():
+    """Time points 0-3 of a series are linked; time point 4 is segmented on its own for the
+    first time. Two nuclei that move steadily 8 px a time point (too far for a pairing with
+    the time point before alone) keep their ids, as the engine keeps them; one missed by
+    the network at time point 3 takes its id from time point 2 again; the still ones keep
+    theirs; none takes another's."""
+    from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+    from unet_studio.models.time_links import TimeLinker
+
+    shape, still = (100, 160), [(15, 15), (15, 140), (85, 15), (85, 140), (50, 150)]
+
+    def time_point(t):
+        labels = np.zeros(shape, np.int32)
+        for k, centre in enumerate(still, start=1):
+            labels[_disc(shape, centre, 5)] = k
+        labels[_disc(shape, (30, 30 + 8 * t), 5)] = 6
+        labels[_disc(shape, (20 + 8 * t * 0.6, 110 - 8 * t * 0.8), 5)] = 7
+        if t != 3:  # missed at time point 3
+            labels[_disc(shape, (75, 60 + t), 5)] = 8
+        return labels
+
+    live = np.zeros((6, *shape), np.int32)
+    linker = TimeLinker(6)
+    for t in range(4):
+        live[t] = time_point(t)
+        linker.link(t, live[t])
+    right, down_left, missed = live[2][30, 46], live[2][30, 94], live[2][75, 62]
+    assert len({right, down_left, missed}) == 3
+    target = (slice(4, 5), slice(None), slice(None))
+    out = LiveLabelsDestination(live, target, None, id_offset_outside(live, target), time_axis=0)
+    predicted = time_point(4)
+    out[...] = np.where(predicted > 0, 9 - predicted, 0)[None]  # the run's own ids
+    out.finish()
+    assert live[4][30, 62] == right and live[4][round(20 + 32 * 0.6), round(110 - 32 * 0.8)] == down_left
+    assert live[4][75, 64] == missed
+    assert all(live[4][c] == live[3][c] for c in still)
 
 
 def test_one_time_point_segmented_again_keeps_the_ids_its_objects_had():
