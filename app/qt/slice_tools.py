@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import ndimage as ndi
 
-from unet_studio.app import object_search
 from unet_studio.app.errors import UserError
-from unet_studio.app.label_edit import LabelEdit, diff_labels
+from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.qt.review_marks import view_in_labels
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
@@ -38,25 +37,21 @@ class SliceTools:
         """Fill between the painted slices of every object (where ``coord`` is, as
         :meth:`interpolate_edit`), as one undo step; returns what it did."""
         labels, axis, sampling, lift, filled = self._interpolation_target(coord)
-        if labels.size > object_search.LOCAL_SEARCH_PIXELS:
-            raise UserError("too many pixels to fill every object at once: press the fill "
-                            "key over each object")  # fmt: skip
-        work = np.array(labels)
-        count = 0
-        for label, box in enumerate(ndi.find_objects(work), start=1):
+        edits = []
+        for label, box in enumerate(ndi.find_objects(np.asarray(labels)), start=1):
             if box is None or box[axis].stop - box[axis].start < 3:
                 continue  # (no slice between two painted ones)
             try:  # (each object in its own box: its outlines stay within it)
-                edit = interpolate_slices_edit(work[box], label, axis, sampling=sampling)
+                edit = interpolate_slices_edit(np.asarray(labels[box]), label, axis,
+                                               sampling=sampling)  # fmt: skip
             except UserError:
                 continue
             if not edit.is_empty:
-                edit.apply_to(work[box])
-                count += 1
-        if not count:
+                edits.append(_moved(edit, box))
+        if not edits:
             return f"No object has {filled} to fill between."
-        self.session.apply_edit(lift(diff_labels(labels, work, None, "interpolate all")))
-        return f"Filled the {filled} between the painted {filled} of {count} objects."
+        self.session.apply_edit(lift(_first_painted(edits, labels.shape, "interpolate all")))
+        return f"Filled the {filled} between the painted {filled} of {len(edits)} objects."
 
     def _interpolation_target(self, coord):
         """(labels, axis, pixel size of the other axes, lift to the whole labels, "slices" or
@@ -103,3 +98,23 @@ class SliceTools:
             return f"Object {label} has no {filled} to fill between."
         self.session.apply_edit(edit)
         return f"Filled the {filled} between the painted {filled} of object {label}."
+
+
+def _moved(edit: LabelEdit, box: tuple[slice, ...]) -> LabelEdit:
+    """``edit`` of the block ``labels[box]`` as an edit of the whole labels."""
+    indices = tuple(i + s.start for i, s in zip(edit.indices, box))
+    return LabelEdit(indices, edit.old_values, edit.new_values, edit.description)
+
+
+def _first_painted(edits: list[LabelEdit], shape: tuple[int, ...], description: str) -> LabelEdit:
+    """The objects' edits as one. Interpolation paints background only, and an object's
+    outlines come from its own painted slices alone, so filling the objects one after the
+    other (each seeing the pixels the ones before it painted) gives each pixel to the first
+    object that paints it: the same result without a working copy of the whole labels (a
+    stack of any size costs what is painted)."""
+    flat = np.concatenate([np.ravel_multi_index(e.indices, shape) for e in edits])
+    _, first = np.unique(flat, return_index=True)  # (in C order, as an edit lists pixels)
+    indices = tuple(np.concatenate(axis)[first] for axis in zip(*(e.indices for e in edits)))
+    old = np.concatenate([e.old_values for e in edits])[first]
+    new = np.concatenate([e.new_values for e in edits])[first]
+    return LabelEdit(indices, old, new, description)

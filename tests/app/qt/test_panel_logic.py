@@ -791,6 +791,38 @@ def test_shift_i_fills_between_the_painted_slices_of_every_object(tmp_path, monk
     session.close_project()
 
 
+def test_shift_i_on_big_labels_gives_contested_pixels_to_the_first_object(
+        tmp_path, monkeypatch, qtbot):  # fmt: skip
+    """Two objects painted on slices 0 and 6 whose fills cross the same background between
+    (1 fills right-leaning, 2 left-leaning): the result is that of filling object 1, then 2
+    on what 1 left (only background painted), on labels counted as big (no whole-stack
+    working copy is made for them: Shift+I was refused there)."""
+    from unet_studio.app import object_search
+    from unet_studio.app.label_edit import apply_edit
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+    from unet_studio.app.slice_interpolation import interpolate_slices_edit
+
+    monkeypatch.setattr(object_search, "LOCAL_SEARCH_PIXELS", 1000)
+    labels = np.zeros((7, 30, 40), np.int32)
+    labels[0, 10:20, 4:14], labels[6, 10:20, 24:34] = 1, 1
+    labels[0, 10:20, 24:34], labels[6, 10:20, 4:14] = 2, 2
+    expected = labels.copy()
+    for label in (1, 2):
+        apply_edit(expected, interpolate_slices_edit(expected, label, 0), copy=False)
+    assert (expected[3] == 1).sum() == 100 and not (expected[3] == 2).any()  # (they cross)
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    host, live = session.host, session.host.current_labels()
+    host.view = full_view(labels.shape, (3, 0, 0))
+    assert panel.keys.press("interpolate all", (3, 15, 15)) == \
+        "Filled the slices between the painted slices of 2 objects."
+    np.testing.assert_array_equal(live, expected)
+    host.undo()
+    np.testing.assert_array_equal(live, labels)
+    session.close_project()
+
+
 def test_new_ids_are_free_in_every_time_point_and_follow_the_users_edits(tmp_path, monkeypatch, qtbot):
     """A split at one time point, a new label and a cut track take ids no object holds at
     any time point (one id is one object over time), also after the user painted a higher
