@@ -127,6 +127,9 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int) 
                     raise InputFileError(mask_path, f"has shape {mask.shape}, the labels have "
                                                     f"{spatial_shape}")
                 mask = mask != 0
+                if not mask.any():
+                    raise InputFileError(mask_path, "marks no pixel as reviewed (all zero): "
+                                                    "nothing to learn from")  # fmt: skip
             lower, upper = percentiles
             channel_axis = image.axes.index("C") if "C" in image.axes else None
             example = example_from_image(
@@ -135,10 +138,22 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int) 
                 margin=context_margins(len(spatial_shape), spatial_dims),
             )
         if example is not None:
+            _check_label_ids(example.labels, labels_path)
             examples.append(example)
         files.append({"image": str(image_path), "labels": str(labels_path),
                       "reviewed": None if mask_path is None else str(mask_path), "axes": image.axes})
     return examples, files
+
+
+def _check_label_ids(labels, path: str) -> None:
+    """Negative ids are neither background nor an object: refused, naming the file."""
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.measure import LabelIdError, check_ids
+
+    try:
+        check_ids(labels)
+    except LabelIdError as error:
+        raise InputFileError(path, error.problem) from None
 
 
 def starting_model(args, in_channels: int, spatial_dims: int):

@@ -146,7 +146,7 @@ class FinetuneConfig:
     def _validate_budget(self) -> None:
         if self.max_seconds is None and self.epochs is None and self.max_steps is None:
             raise ValueError("set at least one of max_seconds, epochs and max_steps")
-        if self.max_seconds is not None and self.max_seconds <= 0:
+        if self.max_seconds is not None and not self.max_seconds > 0:
             raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
         for name in ("epochs", "max_steps"):
             value = getattr(self, name)
@@ -158,15 +158,15 @@ class FinetuneConfig:
         if not 1 <= len(sizes) <= 3 or any(int(s) < 8 for s in sizes):
             raise ValueError(f"patch_size must be 1 to 3 sizes of at least 8, got {self.patch_size}")
         positive = ("batch_size", "learning_rate", "val_every", "boundary_width", "border_sigma")
-        for name in positive:
-            if getattr(self, name) <= 0:
+        for name in positive:  # (written "not > 0" so that NaN is refused too)
+            if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         non_negative = ("weight_decay", "warmup_steps", "grad_clip", "dice_weight", "border_w0",
                         "checkpoint_seconds")
         for name in non_negative:
-            if getattr(self, name) < 0:
+            if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if self.changed_weight < 1:
+        if not self.changed_weight >= 1:
             raise ValueError(f"changed_weight must be >= 1, got {self.changed_weight}")
         _check_range("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         _check_range("focus_changed", self.focus_changed, 0.0, 1.0)

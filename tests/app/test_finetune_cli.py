@@ -87,6 +87,29 @@ def test_finetune_rejects_bad_input_in_one_line(tmp_path, test_data_dir):
     assert unpaired.returncode == 2 and "--labels per --image" in unpaired.stderr
 
 
+def test_finetune_names_the_file_with_negative_ids_or_an_empty_mask(tmp_path, test_data_dir):
+    """Labels with negative ids (neither background nor an object), a reviewed mask that
+    marks nothing, a learning rate of NaN: one line each, naming the file or the setting,
+    exit 2, no model folder."""
+    labels = tifffile.imread(test_data_dir / "train_labels.tif").astype(np.int32) - 1
+    tifffile.imwrite(tmp_path / "negative.tif", labels, metadata={"axes": "TYX"})
+    tifffile.imwrite(tmp_path / "nothing.tif", np.zeros(labels.shape, np.uint8),
+                     metadata={"axes": "TYX"})
+    common = ("finetune", "--image", test_data_dir / "train_img.tif", "-o", tmp_path / "out",
+              "--max-steps", 2)
+    for extra, said in ((("--labels", tmp_path / "negative.tif"),
+                         "negative.tif: holds negative ids (as low as -1)"),
+                        (("--labels", test_data_dir / "train_labels.tif",
+                          "--reviewed", tmp_path / "nothing.tif"),
+                         "nothing.tif: marks no pixel as reviewed"),
+                        (("--labels", test_data_dir / "train_labels.tif",
+                          "--learning-rate", "nan"), "learning_rate must be > 0, got nan")):
+        result = _cli(*common, *extra, cwd=tmp_path)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+        assert said in result.stderr
+        assert not (tmp_path / "out").exists()
+
+
 def _scene(tmp_path):
     gt = np.zeros((40, 60), dtype=np.uint16)
     pred = np.zeros_like(gt)
