@@ -762,10 +762,22 @@ def test_find_objects_to_check_goes_through_them_in_order(tmp_path, monkeypatch,
     session.close_project()
 
 
+def _shift_i(tmp_path, monkeypatch, qtbot, labels, point):
+    """A Correct panel on ``labels`` (ZYX) with slice ``point[0]`` on screen, after Shift+I
+    at ``point``: (session, host, the live labels, what it said)."""
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    session.host.view = full_view(labels.shape, (point[0], 0, 0))
+    said = panel.keys.press("interpolate all", point)
+    return session, session.host, session.host.current_labels(), said
+
+
 def test_shift_i_fills_between_the_painted_slices_of_every_object(tmp_path, monkeypatch, qtbot):
     """Three nuclei each painted on a few slices (one of them leaning), one on one slice
     only, one predicted whole: Shift+I fills the gaps of the first three as one undo step."""
-    from unet_studio.app.qt.correct_panel import CorrectPanel
 
     labels = np.zeros((9, 40, 40), np.int32)
     for z in (0, 4, 8):
@@ -774,12 +786,8 @@ def test_shift_i_fills_between_the_painted_slices_of_every_object(tmp_path, monk
     labels[2, 30:36, 30:36] = labels[6, 30:36, 30:36] = 3
     labels[4, 24:28, 2:6] = 4  # one slice only: nothing to fill
     labels[:, 34:38, 2:6] = 5  # whole already
-    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
-    panel = CorrectPanel(session)
-    qtbot.addWidget(panel)
-    host, live = session.host, session.host.current_labels()
-    host.view = full_view(labels.shape, (4, 0, 0))
-    assert panel.keys.press("interpolate all", (4, 39, 39)) == \
+    session, host, live, said = _shift_i(tmp_path, monkeypatch, qtbot, labels, (4, 39, 39))
+    assert said == \
         "Filled the slices between the painted slices of 3 objects."
     assert all((live[z] == 1).sum() == 36 and (live[z] == 2).sum() == 36 for z in range(9))
     assert (live[3, 12:18, 7:13] == 2).all()  # moved with the lean
@@ -799,7 +807,6 @@ def test_shift_i_on_big_labels_gives_contested_pixels_to_the_first_object(
     working copy is made for them: Shift+I was refused there)."""
     from unet_studio.app import object_search
     from unet_studio.app.label_edit import apply_edit
-    from unet_studio.app.qt.correct_panel import CorrectPanel
     from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
     monkeypatch.setattr(object_search, "LOCAL_SEARCH_PIXELS", 1000)
@@ -810,12 +817,8 @@ def test_shift_i_on_big_labels_gives_contested_pixels_to_the_first_object(
     for label in (1, 2):
         apply_edit(expected, interpolate_slices_edit(expected, label, 0), copy=False)
     assert (expected[3] == 1).sum() == 100 and not (expected[3] == 2).any()  # (they cross)
-    session = _studio(tmp_path / "home", monkeypatch, labels.shape, "ZYX", labels)
-    panel = CorrectPanel(session)
-    qtbot.addWidget(panel)
-    host, live = session.host, session.host.current_labels()
-    host.view = full_view(labels.shape, (3, 0, 0))
-    assert panel.keys.press("interpolate all", (3, 15, 15)) == \
+    session, host, live, said = _shift_i(tmp_path, monkeypatch, qtbot, labels, (3, 15, 15))
+    assert said == \
         "Filled the slices between the painted slices of 2 objects."
     np.testing.assert_array_equal(live, expected)
     host.undo()
