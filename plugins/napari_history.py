@@ -14,6 +14,8 @@ through napari's public Labels API (napari 0.9):
   redo stacks, built from the paint events, to know what each undo or redo changed.
 - ``Labels.editable``: napari clears the undo history when a Labels layer becomes
   non-editable; :func:`reset_undo_history` uses that (napari has no public reset).
+- With a byte budget, the oldest steps beyond it are dropped from napari's undo stack and
+  the mirror together (``undo_budget``: the one place that reads napari's stack itself).
 
 What the public API does not pin down is the form of the atoms in ``events.paint``:
 :func:`atom_to_edit` decodes the two forms napari 0.9 writes and raises
@@ -32,6 +34,7 @@ import numpy as np
 from qtpy.QtCore import QTimer
 
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.plugins.undo_budget import item_nbytes, napari_undo_stack, steps_to_drop
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +44,18 @@ EditListener = Callable[[LabelEdit, str], None]  # (edit, kind: "paint" | "undo"
 # (checked by the contract test). Undo beyond napari's history changes nothing, and the
 # mirror notices that (see HistoryWatcher._undo).
 HISTORY_LENGTH = 100
+
+
+class _Step(list):
+    """A mirrored history item (its atoms, in napari's order) and the bytes they hold,
+    measured once when painted: the budget is checked after every step, and measuring
+    100 steps of hundreds of brush atoms each time would cost tens of ms."""
+
+    __slots__ = ("nbytes",)
+
+    def __init__(self, atoms):
+        super().__init__(atoms)
+        self.nbytes = item_nbytes(self)
 
 
 class UnsupportedHistoryFormat(RuntimeError):
@@ -109,6 +124,15 @@ def item_to_edits(item, dtype) -> list[LabelEdit]:
     return [atom_to_edit(atom, dtype) for atom in item]
 
 
+def _same_step(step: _Step, item) -> bool:
+    """True when napari's ``item`` holds the mirrored step's atoms (the same objects; the
+    ends suffice, comparing every atom of 100 long brush strokes after each stroke cost
+    milliseconds)."""
+    if len(step) != len(item):
+        return False
+    return not step or (step[0] is item[0] and step[-1] is item[-1])
+
+
 def _holds(data, edit: LabelEdit, values: np.ndarray) -> bool:
     """True when ``data`` holds ``values`` at the edit's pixels."""
     return edit.is_empty or bool(np.array_equal(np.asarray(data[edit.indices]), values))
@@ -120,16 +144,24 @@ class HistoryWatcher:
     ``listener(edit, kind)`` is called on the GUI thread after the change is in the data.
     While :attr:`muted` is set (the host applying its own edit), nothing is reported, but
     the edit is still mirrored so that undoing it later is reported.
+
+    ``max_bytes`` (None: unlimited) bounds the layer's undo history: after each new step
+    the oldest steps beyond it are dropped (the newest is kept even when larger, see
+    ``steps_to_drop``), and ``on_dropped(message)`` is called the first time that happens.
     """
 
-    def __init__(self, layer, listener: EditListener, on_error: Callable[[str], None] | None = None):
+    def __init__(self, layer, listener: EditListener, on_error: Callable[[str], None] | None = None,
+                 *, max_bytes: int | None = None, on_dropped: Callable[[str], None] | None = None):  # fmt: skip
         self.layer = layer
         self.listener = listener
         self.on_error = on_error
+        self.max_bytes = max_bytes
+        self.on_dropped = on_dropped
         self.muted = False
+        self._told_dropped = False
         self._pending: list = []  # painted items not reported yet
-        self._undo_items: deque[list] = deque(maxlen=HISTORY_LENGTH)
-        self._redo_items: deque[list] = deque(maxlen=HISTORY_LENGTH)
+        self._undo_items: deque[_Step] = deque(maxlen=HISTORY_LENGTH)
+        self._redo_items: deque[_Step] = deque(maxlen=HISTORY_LENGTH)
         layer.events.paint.connect(self._on_paint)
         self._original_undo, self._original_redo = layer.undo, layer.redo
         # Instance attributes shadow the methods, so napari's key bindings call these.
@@ -148,9 +180,10 @@ class HistoryWatcher:
         self._redo_items.clear()
 
     def _on_paint(self, event) -> None:
-        item = list(event.value)
+        item = _Step(event.value)
         self._undo_items.append(item)
         self._redo_items.clear()  # napari clears its redo queue on every new edit too
+        self._keep_within_budget()
         if self.muted:
             return
         # A single Labels.paint call commits its history BEFORE writing the pixels: report
@@ -158,6 +191,36 @@ class HistoryWatcher:
         if not self._pending:
             QTimer.singleShot(0, self.flush)
         self._pending.append(item)
+
+    def _keep_within_budget(self) -> None:
+        """Drop the oldest undo steps beyond ``max_bytes``. Checked only when a step is
+        added: napari has just cleared the redo stack then, and undo or redo only move a
+        step between the two stacks, so undo + redo stay within the budget."""
+        stack = None if self.max_bytes is None else napari_undo_stack(self.layer)
+        if stack is None:
+            return
+        # The mirror holds napari's newest steps: fewer when painted before it was made,
+        # more only when napari forgot some (reset): those are the oldest, gone.
+        while len(self._undo_items) > len(stack):
+            self._undo_items.popleft()
+        unmirrored = len(stack) - len(self._undo_items)
+        drop = steps_to_drop(self._step_sizes(stack, unmirrored), self.max_bytes)
+        for _ in range(drop):
+            stack.popleft()
+        for _ in range(max(0, drop - unmirrored)):
+            self._undo_items.popleft()
+        if drop and not self._told_dropped and self.on_dropped is not None:
+            self._told_dropped = True
+            mib = round(self.max_bytes / 2**20, 1)
+            self.on_dropped(f"Undo history of '{self.layer.name}' is limited to {mib:g} MiB; "
+                            "the oldest steps were dropped")  # fmt: skip
+
+    def _step_sizes(self, stack, unmirrored: int) -> list[int]:
+        """Bytes of each of napari's undo steps, oldest first: as measured when mirrored, or
+        now for a step the mirror lacks or does not match (napari changed it unseen)."""
+        mirrored = [None] * unmirrored + list(self._undo_items)
+        return [step.nbytes if step is not None and _same_step(step, item) else item_nbytes(item)
+                for item, step in zip(stack, mirrored)]  # fmt: skip
 
     def flush(self) -> None:
         """Report painted edits not reported yet (they are in the data by now)."""

@@ -5,6 +5,8 @@ undo-aware ``Labels.data_setitem`` inside ``block_history``, so one merge, split
 ONE step of napari's undo history (Ctrl+Z). Changes made with napari's own tools (brush,
 fill, polygon, undo, redo) are reported to listeners as LabelEdits (see ``napari_history``,
 which uses napari's public Labels API only), so the app autosaves and learns from them too.
+Each Labels layer's undo history is bounded in bytes as well as in steps (``undo_budget``;
+``undo_history_mib`` in the settings), and the user is told once when steps are dropped.
 
 Beyond the protocol, the host offers what the Qt panels need from a real viewer: the image
 layers to choose from, clicks on the canvas for object tools, drawn regions, and progress
@@ -24,6 +26,8 @@ from qtpy.QtCore import QTimer
 from unet_studio.app.errors import UserError
 from unet_studio.app.host import NOTIFY_LEVELS, HostImage, ViewState
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.model_library import user_home
+from unet_studio.app.settings import undo_history_bytes
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher, reset_undo_history
 from unet_studio.plugins.napari_tools import CanvasTools, layer_axes, overlay_colormap
 
@@ -329,9 +333,12 @@ class NapariHost(CanvasTools):
     # ---- internals ---------------------------------------------------------------------------
     def _watch(self, layer) -> HistoryWatcher:
         if id(layer) not in self._watchers:
+            # The undo budget is read per layer (a settings file of a few bytes): a changed
+            # setting applies to the next labels layer without a restart.
             self._watchers[id(layer)] = HistoryWatcher(
-                layer, self._report_user_edit, on_error=lambda message: self.notify(message, "error")
-            )
+                layer, self._report_user_edit, on_error=lambda message: self.notify(message, "error"),
+                max_bytes=undo_history_bytes(user_home()), on_dropped=self.notify,
+            )  # fmt: skip
         return self._watchers[id(layer)]
 
     def _forget_layer(self, event) -> None:
