@@ -208,11 +208,14 @@ def test_fill_all_holes_finds_what_binary_fill_holes_finds(shape, per_slice):
     np.testing.assert_array_equal(out, expected)
 
 
-def test_relabel_sequential_keeps_dtype_and_objects():
-    labels = np.zeros((10, 10), np.uint32)
-    labels[0:2, 0:2], labels[4:6, 4:6], labels[8:, 8:] = 10, 400000, 7
+@pytest.mark.parametrize("dtype, high", [(np.uint32, 400000), (np.uint8, 200), (np.int16, 300),
+                                         (np.uint64, 2**40), (np.int64, 2**33)])
+def test_relabel_sequential_keeps_dtype_and_objects(dtype, high):
+    """Ids counted (small ids) or sorted (ids far beyond the pixel count): the same 1..N."""
+    labels = np.zeros((10, 10), dtype)
+    labels[0:2, 0:2], labels[4:6, 4:6], labels[8:, 8:] = 10, high, 7
     out = relabel_sequential(labels)
-    assert out.dtype == np.uint32
+    assert out.dtype == dtype
     assert set(np.unique(out)) == {0, 1, 2, 3}
     assert out[0, 0] == 2 and out[4, 4] == 3 and out[9, 9] == 1  # order of the old ids
 
