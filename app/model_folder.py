@@ -5,12 +5,20 @@ without torch, so that listing models is instant and nothing is ever unpickled.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import shutil
 import struct
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from unet_studio.app.atomic import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
 from unet_studio.app.errors import InputFileError
+
+log = logging.getLogger(__name__)
 
 MODEL_FORMAT = "unet-studio-model"
 SUPPORTED_FORMAT_VERSION = 1
@@ -157,6 +165,82 @@ def model_info(folder: str | Path, *, source: str, config: dict | None = None) -
         description=str(meta.get("description") or ""),
         metadata=dict(meta),
     )
+
+
+def copy_model_folder(source: Path, target: Path, *, edit: Callable[[Path], Any] | None = None):
+    """Copy the model's files (see COPIED_SUFFIXES) into a temp folder beside ``target``,
+    ``edit(temp)`` them there (a copy's new name), then rename it into place, so a
+    half-copied model never appears in a list (nor in an export's destination)."""
+    temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
+    try:
+        for entry in source.iterdir():
+            if entry.is_file() and entry.suffix.lower() in COPIED_SUFFIXES:
+                shutil.copy2(entry, temp / entry.name)
+            else:
+                log.info("not copying %s (not part of a model folder)", entry)
+        if edit is not None:
+            edit(temp)
+        os.rename(temp, target)
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise
+
+
+def write_model_name(folder: Path, name: str, **metadata) -> dict[Path, bytes]:
+    """Set the name a model is listed under (``config.json``'s ``metadata.name``, plus any
+    ``metadata`` given) and the heading of its card where that is the old name. Each file
+    is replaced atomically (and put back if another fails); returns their former bytes for
+    :func:`restore_files`."""
+    config = read_model_config(folder)
+    meta = dict(config.get("metadata") or {})
+    old_name = str(meta.get("name") or folder.name)
+    config["metadata"] = {**meta, "name": name, **metadata}
+    if isinstance(meta.get("card"), str):  # (the card as saved with the weights)
+        config["metadata"]["card"] = _retitled(meta["card"], old_name, name)
+    text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+    changes = {folder / CONFIG_FILE: text.encode("utf-8")}
+    card_path = folder / CARD_FILE
+    if card_path.is_file():
+        card = card_path.read_text("utf-8", errors="replace")
+        if _retitled(card, old_name, name) != card:
+            changes[card_path] = _retitled(card, old_name, name).encode("utf-8")
+    originals = {}
+    try:
+        for path, data in changes.items():
+            original = path.read_bytes()
+            atomic_write_bytes(path, data)
+            originals[path] = original
+    except BaseException:
+        restore_files(originals)
+        raise
+    return originals
+
+
+def _retitled(card: str, old_name: str, name: str) -> str:
+    """The card with the heading "# <name>" where it was "# <old name>" (a card titled
+    otherwise keeps its title)."""
+    heading, newline, rest = card.partition("\n")
+    return f"# {name}{newline}{rest}" if heading.strip() == f"# {old_name}" else card
+
+
+def restore_files(originals: dict[Path, bytes]) -> None:
+    """Put back files as :func:`write_model_name` found them."""
+    for path, data in originals.items():
+        atomic_write_bytes(path, data)
+
+
+def relink_parent(folder: Path, parent: ModelInfo) -> None:
+    """Point a model's lineage (``metadata.parent``) at ``parent``, its parent under a new
+    name: the record's ref, name and path, or a bare reference kept a path or a ref."""
+    config = read_model_config(folder)
+    meta = config["metadata"]
+    key = "parent" if "parent" in meta else "parent_model"
+    old = meta[key]
+    if isinstance(old, dict):
+        meta[key] = {**old, "ref": parent.ref, "name": parent.name, "path": str(parent.path)}
+    else:
+        meta[key] = str(parent.path) if ("/" in str(old) or os.sep in str(old)) else parent.ref
+    atomic_write_json(folder / CONFIG_FILE, config)
 
 
 def _check_config(path: Path, config) -> None:

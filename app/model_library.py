@@ -15,18 +15,23 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
+from contextlib import suppress
+from itertools import takewhile
 from pathlib import Path
 
-from unet_studio.app.atomic import TEMP_PREFIX, atomic_write_json
+from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.model_folder import (
     CONFIG_FILE,
-    COPIED_SUFFIXES,
     ModelInfo,
+    copy_model_folder,
     model_info,
+    relink_parent,
+    restore_files,
     validate_model_folder,
+    write_model_name,
 )
+from unet_studio.app.model_names import check_model_name, copy_name, model_folder_name
 from unet_studio.app.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
@@ -45,7 +50,8 @@ def bundled_models_dir() -> Path:
 
 
 class ModelLibrary:
-    """Lists, imports, exports and picks models. Cheap to create; reads folders on demand."""
+    """Lists, imports, exports, renames, duplicates and picks models. Cheap to create;
+    reads folders on demand."""
 
     def __init__(
         self, *, home: str | Path | None = None, project_models_dir=None, bundled_dir=None
@@ -134,7 +140,7 @@ class ModelLibrary:
             raise UserError(f"cannot import into {to!r}; use 'user' or a library with a project")
         target_root.mkdir(parents=True, exist_ok=True)
         target = _free_name(target_root, name or folder.name)
-        _copy_model_folder(folder, target)
+        copy_model_folder(folder, target)
         return model_info(target, source=to)
 
     def export_model(self, model: str | Path, destination: str | Path) -> Path:
@@ -146,8 +152,15 @@ class ModelLibrary:
             destination = destination / info.path.name
         if destination.exists():
             raise UserError(f"{destination} already exists; choose another place to export to")
+        made = list(takewhile(lambda folder: not folder.exists(), destination.parents))
         destination.parent.mkdir(parents=True, exist_ok=True)
-        _copy_model_folder(info.path, destination)
+        try:
+            copy_model_folder(info.path, destination)
+        except BaseException:
+            for folder in made:  # deepest first: the folders made for this export go too
+                with suppress(OSError):
+                    folder.rmdir()  # (only while empty)
+            raise
         return destination
 
     def remove_model(self, model: str | Path) -> None:
@@ -156,6 +169,50 @@ class ModelLibrary:
         if info.source not in ("user", "project"):
             raise UserError(f"{info.ref} is not a user or project model and cannot be removed")
         shutil.rmtree(info.path)
+
+    def rename_model(self, model: str | Path, new_name: str) -> ModelInfo:
+        """Rename a user or project model: its listed name and its folder (the name made
+        safe). What refers to it follows: the default model setting and the lineage of the
+        library's models fine-tuned from it. Returns the renamed model's ModelInfo.
+
+        The name is written first (atomically), then the folder renamed in one step: a
+        crash leaves the model whole, under its old folder or its new one, never split."""
+        info = self.get(model)
+        if info.source not in ("user", "project"):
+            hint = ("duplicate it and rename the copy" if info.source == "bundled"
+                    else "import it first")
+            raise UserError(f"{info.ref} is read-only and cannot be renamed; {hint}")
+        name = check_model_name(new_name)
+        target = info.path.parent / model_folder_name(name)
+        self._refuse_taken(name, target, info)
+        children = [m for m in self.list() if self._is_parent_of(info, m)]
+        originals = {}
+        try:
+            originals = write_model_name(info.path, name)
+            if target != info.path:
+                os.rename(info.path, target)
+        except OSError as error:
+            restore_files(originals)  # (the folder kept its name: all is as it was)
+            raise UserError(f"cannot rename {info.path} to {target.name}: "
+                            f"{error.strerror or error}") from None
+        renamed = model_info(target, source=info.source)
+        self._follow_rename(info, renamed, children)
+        return renamed
+
+    def duplicate_model(self, model: str | Path) -> ModelInfo:
+        """Copy a model under the first free name of "<name> copy", "<name> copy 2", ...: a
+        user or project model beside itself, a bundled one into the user's models. The copy
+        is made in a temp folder and renamed into place (never half a folder)."""
+        info = self.get(model)
+        source = info.source if info.source in ("user", "project") else "user"
+        root = self.folders[source]
+        root.mkdir(parents=True, exist_ok=True)
+        names = {m.name.casefold() for m in self.list() if m.source == source}
+        name = copy_name(info.name, root, lambda candidate: candidate.casefold() in names)
+        target = root / model_folder_name(name)
+        copy_model_folder(info.path, target,
+                          edit=lambda temp: write_model_name(temp, name, copied_from=info.ref))
+        return model_info(target, source=source)
 
     def lineage(self, model: str | Path) -> list[ModelInfo]:
         """The model, its parent, its parent's parent, ... as far as they can be found (the
@@ -183,6 +240,38 @@ class ModelLibrary:
         except ValueError as error:  # names the file and the problem
             raise InputFileError(info.path, f"cannot be loaded: {error}") from None
 
+    def _refuse_taken(self, name: str, target: Path, info: ModelInfo) -> None:
+        """UserError when another model of the same place has the name or the folder."""
+        for other in self.list():
+            if other.source == info.source and other.path != info.path and (
+                    other.name.casefold() == name.casefold()
+                    or other.path.name.casefold() == target.name.casefold()):
+                raise UserError(f"a model named {other.name!r} already exists ({other.ref}); "
+                                "choose another name")
+        if target.exists() and not _same_folder(target, info.path):
+            raise UserError(f"{target} already exists; choose another name")
+
+    def _is_parent_of(self, info: ModelInfo, child: ModelInfo) -> bool:
+        if not child.parent or child.source not in ("user", "project"):
+            return False  # (a bundled model is read-only)
+        try:
+            return self.get(child.parent).path == info.path
+        except (UserError, InputFileError):
+            return False
+
+    def _follow_rename(self, old: ModelInfo, new: ModelInfo, children: list[ModelInfo]) -> None:
+        """The default setting and the children's lineage name the renamed model again. A
+        child that cannot be rewritten is logged, not fatal: the rename itself is done."""
+        settings = self._settings()
+        if settings.get("default_model") in (old.ref, str(old.path)):
+            settings["default_model"] = new.ref
+            atomic_write_json(self.settings_path, settings)
+        for child in children:
+            try:
+                relink_parent(child.path, new)
+            except (OSError, UserError) as error:
+                log.warning("%s still names its parent %s: %s", child.path, old.ref, error)
+
     def _source_of(self, path: Path) -> str:
         for source, folder in self.folders.items():
             if folder is not None and path.resolve().parent == folder.resolve():
@@ -201,6 +290,13 @@ def where_listed(info: ModelInfo, models: list[ModelInfo]) -> str:
     return info.ref if len(twins) > 1 else info.source
 
 
+def _same_folder(path: Path, other: Path) -> bool:
+    try:
+        return os.path.samefile(path, other)
+    except OSError:
+        return False
+
+
 def _check_loads(folder: Path) -> None:
     """UserError naming the file when the config builds no network of the family or the
     weights do not fit it (another architecture's weights, a wrong type in config.json)."""
@@ -212,12 +308,6 @@ def _check_loads(folder: Path) -> None:
         raise UserError(f"{error} (not imported)") from None
 
 
-def model_folder_name(name: str) -> str:
-    """A model's name as a folder name the library lists: letters, digits, "-_." only, and
-    no leading dot (a hidden folder is never listed; ".." is no folder of its own)."""
-    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "model"
-
-
 def _free_name(root: Path, name: str) -> Path:
     base = model_folder_name(name)
     candidate, n = root / base, 1
@@ -225,19 +315,3 @@ def _free_name(root: Path, name: str) -> Path:
         n += 1
         candidate = root / f"{base}-{n}"
     return candidate
-
-
-def _copy_model_folder(source: Path, target: Path) -> None:
-    """Copy the model's files (see COPIED_SUFFIXES) into a temp folder beside ``target``,
-    then rename it into place, so a half-copied model never appears in the list."""
-    temp = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX, dir=target.parent))
-    try:
-        for entry in source.iterdir():
-            if entry.is_file() and entry.suffix.lower() in COPIED_SUFFIXES:
-                shutil.copy2(entry, temp / entry.name)
-            else:
-                log.info("not copying %s (not part of a model folder)", entry)
-        os.rename(temp, target)
-    except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
-        raise

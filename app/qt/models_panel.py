@@ -1,5 +1,6 @@
-"""The Models panel: the models available with their card; use, set default, import,
-export, remove; and a tab to build a new network from the family (``network_builder``)."""
+"""The Models panel: the models available with their card; use, set default, rename,
+duplicate, import, export, remove; and a tab to build a new network from the family
+(``network_builder``). What Rename, Duplicate and Export do is in ``model_actions``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QFileDialog,
     QGridLayout,
+    QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMessageBox,
@@ -22,59 +25,12 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
+from unet_studio.app.qt import model_actions
+from unet_studio.app.qt.model_card import card_markdown
 from unet_studio.app.qt.network_builder import NetworkBuilder
-from unet_studio.app.qt.workers import start_engine
+from unet_studio.app.qt.workers import FileWorker, start_engine
 
-
-def card_markdown(info) -> str:
-    """The card to show: the model's card.md, else one built from its config, with the
-    facts the list needs (architecture, data, metrics, parent, date) always on top."""
-    data = info.training_data
-    if isinstance(data, list | tuple):
-        data = "; ".join(map(str, data))
-    elif isinstance(data, dict):
-        data = ", ".join(f"{k}: {v}" for k, v in data.items())
-    facts = [
-        f"**{info.name}** — `{info.ref}`",
-        f"- architecture: {info.architecture} "
-        + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
-                    if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),
-        f"- training data: {data or 'not recorded'}",
-        *_metrics_lines(info.metrics),
-        f"- parent: {info.parent or 'none'}",
-        f"- date: {info.date or 'unknown'}",
-        f"- folder: `{info.path}`",
-    ]  # fmt: skip
-    card = "\n\n---\n\n" + info.card_text() if info.card_path is not None else ""
-    return "\n".join(facts) + card
-
-
-def _num(value) -> str:
-    return f"{value:.3f}" if isinstance(value, float) else str(value)
-
-
-def _metrics_lines(metrics: dict) -> list[str]:
-    """"- metrics: f1_50 0.810", or for scores per data set (and model / baseline) a nested
-    list with 3 decimals, not one line of raw dictionaries."""
-    plain = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
-    lines = ["- metrics: " + (_flat(plain) if plain else "none" if not metrics else "")]
-    lines += _nested_lines({k: v for k, v in metrics.items() if isinstance(v, dict)}, "    ")
-    return lines
-
-
-def _nested_lines(groups: dict, indent: str) -> list[str]:
-    lines = []
-    for key, group in groups.items():
-        about = group.get("description")
-        plain = {k: v for k, v in group.items() if k != "description" and not isinstance(v, dict)}
-        head = f"{indent}- {key}" + (f" ({about})" if about else "") + ":"
-        lines.append(f"{head} {_flat(plain)}" if plain else head)
-        lines += _nested_lines({k: v for k, v in group.items() if isinstance(v, dict)}, indent + "    ")
-    return lines
-
-
-def _flat(values: dict) -> str:
-    return ", ".join(f"{k} {_num(v)}" for k, v in values.items())
+EDITABLE = ("user", "project")  # the sources whose models can be renamed and removed
 
 
 def _iter_import(library, folder: Path):
@@ -84,14 +40,17 @@ def _iter_import(library, folder: Path):
 
 class ModelsPanel(QWidget):
     """Lists the session library's models; the card of the selected one on the right.
-    ``imported(info)`` after a model folder was imported."""
+    ``imported(info)`` after a model folder was imported, ``duplicated(info)`` after a copy
+    was made, ``exported(folder)`` after an export."""
 
     imported = Signal(object)
+    duplicated = Signal(object)
+    exported = Signal(object)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.worker = None  # the import running, or None
+        self.worker = None  # the import, export or duplicate running (one at a time), or None
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_library(), "Library")
         self.builder = NetworkBuilder(session)
@@ -110,21 +69,27 @@ class ModelsPanel(QWidget):
         self.current_label = QLabel(wordWrap=True)
         self.use_button = QPushButton("Use")
         self.default_button = QPushButton("Set default")
-        self.import_button = QPushButton("Import…")
+        self.rename_button = QPushButton("Rename…")
+        self.duplicate_button = QPushButton("Duplicate")
         self.export_button = QPushButton("Export…")
         self.remove_button = QPushButton("Remove")
+        self.import_button = QPushButton("Import…")
         grid = QGridLayout(page)
         grid.addWidget(self.current_label, 0, 0, 1, 3)
         grid.addWidget(self.model_list, 1, 0, 1, 3)
-        for column, button in enumerate((self.use_button, self.default_button, self.remove_button)):
-            grid.addWidget(button, 2, column)
-        grid.addWidget(self.import_button, 3, 0)
-        grid.addWidget(self.export_button, 3, 1)
-        grid.addWidget(self.card, 4, 0, 1, 3)
-        grid.setRowStretch(4, 1)
+        rows = [(self.use_button, self.default_button, self.rename_button),
+                (self.duplicate_button, self.export_button, self.remove_button),
+                (self.import_button,)]  # fmt: skip
+        for row, buttons in enumerate(rows, start=2):
+            for column, button in enumerate(buttons):
+                grid.addWidget(button, row, column)
+        grid.addWidget(self.card, 5, 0, 1, 3)
+        grid.setRowStretch(5, 1)
         self.model_list.currentItemChanged.connect(lambda *_: self._show_card())
         self.use_button.clicked.connect(lambda: self._run(self.use_selected))
         self.default_button.clicked.connect(lambda: self._run(self.set_default_selected))
+        self.rename_button.clicked.connect(lambda: self._run(self._rename_dialog))
+        self.duplicate_button.clicked.connect(lambda: self._run(self.duplicate_selected))
         self.remove_button.clicked.connect(lambda: self._run(self._remove_if_confirmed))
         self.import_button.clicked.connect(self._import_dialog)
         self.export_button.clicked.connect(self._export_dialog)
@@ -164,7 +129,22 @@ class ModelsPanel(QWidget):
     def _show_card(self) -> None:
         info = self.selected()
         self.card.setMarkdown(card_markdown(info) if info is not None else "")
-        self.remove_button.setEnabled(info is not None and info.source in ("user", "project"))
+        self._enable_actions()
+
+    def _enable_actions(self) -> None:
+        """Rename and Remove for the user's and the project's models (a bundled one is
+        read-only: Duplicate makes a copy that can be renamed); no second copy while one
+        runs, and nothing renamed or removed that the copy may be reading."""
+        info, idle = self.selected(), self.worker is None
+        editable = info is not None and info.source in EDITABLE
+        self.rename_button.setEnabled(editable and idle)
+        self.remove_button.setEnabled(editable and idle)
+        read_only = not editable and info is not None
+        self.rename_button.setToolTip(
+            f"{info.name} is read-only: duplicate it, then rename the copy" if read_only else "")
+        for button in (self.duplicate_button, self.export_button):
+            button.setEnabled(info is not None and idle)
+        self.import_button.setEnabled(idle)
 
     # ---- actions ---------------------------------------------------------------------------
     def _run(self, action) -> None:
@@ -187,6 +167,21 @@ class ModelsPanel(QWidget):
         self.session.host.notify(f"{info.name} is now the default model")
         self.refresh()
 
+    def rename_selected(self, name: str):
+        """Rename the selected model (see ``model_actions.rename_model``); it stays selected."""
+        info = self._require_selected()
+        renamed = model_actions.rename_model(self.session, info, name)
+        self._select(renamed.path)
+        self.session.host.notify(f"renamed {info.name} to {renamed.name}")
+        return renamed
+
+    def _rename_dialog(self) -> None:
+        info = self._require_selected()
+        name, ok = QInputDialog.getText(self, "Rename model", f"New name for {info.name}:",
+                                        QLineEdit.Normal, info.name)  # fmt: skip
+        if ok and name != info.name:
+            self.rename_selected(name)
+
     def remove_selected(self) -> None:
         info = self._require_selected()
         if self.session.model is not None and self.session.model.path == info.path:
@@ -205,33 +200,66 @@ class ModelsPanel(QWidget):
         if answer == QMessageBox.Yes:
             self.remove_selected()
 
+    # ---- copies, in a worker thread ------------------------------------------------------------
     def import_folder(self, folder: str | Path) -> None:
         """Check and copy a model folder in a worker thread (building the network to check
         its weights and copying them take seconds for a big one); ``imported(info)`` after,
         a notification naming the file at fault when it cannot be used."""
-        if self.worker is not None:
-            return
-        self.import_button.setEnabled(False)
-        self.worker = start_engine(
-            _iter_import(self.session.library, Path(folder)), notify=self.session.host.notify,
-            action=f"Importing {folder}", on_result=self._on_imported,
-            on_finished=self._on_import_finished, host=self.session.host,
-            task=f"importing the model {folder}",
-        )  # fmt: skip
+        self._copy_in_worker(_iter_import(self.session.library, Path(folder)),
+                             f"Importing {folder}", f"importing the model {folder}",
+                             self._on_imported)  # fmt: skip
 
     def _on_imported(self, info) -> None:
         self.session.host.notify(f"imported {info.name} as {info.ref}")
         self.session.models_listed.emit()
         self.imported.emit(info)
 
-    def _on_import_finished(self) -> None:
-        self.worker = None
-        self.import_button.setEnabled(True)
+    def duplicate_selected(self) -> None:
+        """Copy the selected model as "<name> copy" in a worker thread; ``duplicated(info)``
+        after, and the copy is selected."""
+        info = self._require_selected()
+        self._copy_in_worker(model_actions.iter_duplicate(self.session.library, info.ref),
+                             f"Duplicating {info.name}", f"duplicating the model {info.name}",
+                             self._on_duplicated)  # fmt: skip
 
-    def export_selected(self, destination: str | Path) -> Path:
-        target = self.session.library.export_model(self._require_selected().ref, destination)
-        self.session.host.notify(f"exported to {target}")
-        return target
+    def _on_duplicated(self, info) -> None:
+        self.session.host.notify(f"duplicated as {info.name} ({info.ref})")
+        self.session.models_listed.emit()
+        self._select(info.path)
+        self.duplicated.emit(info)
+
+    def export_selected(self, destination: str | Path) -> None:
+        """Copy the selected model into ``destination`` in a worker thread (a new folder
+        there, made whole or not at all); a notification names where it went, or why not."""
+        info = self._require_selected()
+        self._copy_in_worker(
+            model_actions.iter_export(self.session.library, info.ref, Path(destination)),
+            f"Exporting {info.name} to {destination}", f"exporting the model {info.name}",
+            self._on_exported)  # fmt: skip
+
+    def _on_exported(self, folder) -> None:
+        self.session.host.notify(f"exported to {folder}")
+        self.exported.emit(folder)
+
+    def _copy_in_worker(self, generator, action: str, task: str, on_result) -> None:
+        """One copy at a time; closing the window while it runs asks first."""
+        if self.worker is not None:
+            generator.close()
+            raise UserError("another model is being copied; wait until it has finished")
+        self.worker = start_engine(
+            generator, notify=self.session.host.notify, action=action, on_result=on_result,
+            on_finished=self._on_copy_finished, host=self.session.host, task=task,
+            worker_type=FileWorker)  # fmt: skip
+        self._enable_actions()
+
+    def _on_copy_finished(self) -> None:
+        self.worker = None
+        self._enable_actions()
+
+    def _select(self, path: Path) -> None:
+        for row in range(self.model_list.count()):
+            if self.model_list.item(row).data(256).path == path:
+                self.model_list.setCurrentRow(row)
 
     def _import_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Model folder to import")

@@ -41,7 +41,9 @@ class StudioSession(QObject):
     ``project_changed()``, ``predict_requested()`` (another panel asks the Segment panel to
     re-predict the current image, e.g. after accepting a fine-tuned model),
     ``image_renamed(old, new)`` (the user renamed an image layer), ``models_listed()`` (a
-    model was added to or removed from the library: every list of models is refilled).
+    model was added to or removed from the library: every list of models is refilled),
+    ``model_renamed(old, new)`` (ModelInfos of a model before and after a rename: whoever
+    holds the old one swaps it; ``models_listed`` follows).
     """
 
     predict_requested = Signal()
@@ -51,6 +53,7 @@ class StudioSession(QObject):
     project_changed = Signal()
     image_renamed = Signal(str, str)
     models_listed = Signal()
+    model_renamed = Signal(object, object)
 
     def __init__(self, host, *, library: ModelLibrary | None = None, parent=None):
         super().__init__(parent)

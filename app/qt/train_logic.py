@@ -120,6 +120,20 @@ class TrainRound:
         (with another project's data in its lineage and replay)."""
         return self.project if self.project is not None and session.project is self.project else None
 
+    def follow_rename(self, old, new) -> None:
+        """A model of this round was renamed (ModelInfos before and after): the round starts
+        from, or made, the model under its new name (its checkpoints were renamed along)."""
+        if _same_path(self.parent.path, old.path):
+            self.parent = new
+            if self.checkpoint_dir is not None and self.project is not None:
+                self.checkpoint_dir = checkpoint_dir_for(self.project, new)
+        if self.saved is not None and _same_path(self.saved, old.path):
+            self.saved = Path(new.path)
+
+
+def _same_path(path, other) -> bool:
+    return Path(path).resolve() == Path(other).resolve()
+
 
 def iter_train(round_: TrainRound, config, library, replay=()):
     """Load the starting model and fine-tune it; yields TrainProgress, returns the
@@ -242,29 +256,3 @@ def remember_examples(project, examples) -> None:
     folder = project.path / TRAINING_DIR
     folder.mkdir(parents=True, exist_ok=True)
     buffer.save(folder)
-
-
-def rejected_models(project, library) -> set[str]:
-    """Resolved paths of the project's fine-tuned models the user turned down (Reject) and
-    has not used since: not earlier versions of anything, so not offered for Roll back.
-    They stay on disk (and in the Models panel), should the user change their mind."""
-    if project is None:
-        return set()
-    verdicts: dict[str, bool] = {}
-    for entry in project.history():
-        action, model = entry.get("action"), entry.get("model")
-        if not model or action not in ("reject model", "accept model", "set current model"):
-            continue
-        verdicts[_model_path(model, library)] = action == "reject model"
-    return {path for path, rejected in verdicts.items() if rejected}
-
-
-def _model_path(logged: str, library) -> str:
-    """The resolved folder of a model as the history names it: a path, or a library ref
-    ("project:x", logged when a listed model is made current)."""
-    if not Path(logged).exists():
-        try:
-            return str(Path(library.get(logged).path).resolve())
-        except (UserError, OSError, ValueError):  # (a model removed or broken since)
-            pass
-    return str(Path(logged).resolve())

@@ -11,27 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from qtpy.QtCore import Signal
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QFormLayout,
-    QGridLayout,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QSpinBox,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt import train_logic
-from unet_studio.app.qt.loss_plot import LossPlot
+from unet_studio.app.qt import train_layout, train_logic, train_versions
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
 from unet_studio.models.training.progress import stop_text
 
@@ -56,57 +39,7 @@ class TrainPanel(QWidget):
 
     # ---- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        form = QFormLayout()
-        self.budget_edit = QLineEdit("60 s")
-        self.epochs_spin = QSpinBox(minimum=0, maximum=10_000, value=0, specialValueText="no limit")
-        self.layers_combo = QComboBox()
-        self.layers_combo.addItems(["all", "decoder"])
-        self.scope_combo = QComboBox()
-        for scope, text in train_logic.SCOPES.items():
-            self.scope_combo.addItem(text, scope)
-        self.auto_accept = QCheckBox("Accept automatically when better")
-        form.addRow("Learn from", self.scope_combo)
-        form.addRow("Time budget", self.budget_edit)
-        form.addRow("Epochs", self.epochs_spin)
-        form.addRow("Train layers", self.layers_combo)
-        form.addRow(self.auto_accept)
-        self.train_button = QPushButton("Fine-tune on reviewed corrections")
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Cancel")
-        controls = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.cancel_button):
-            controls.addWidget(button)
-        self.progress = QProgressBar(minimum=0, maximum=1000, value=0)
-        self.status = QLabel("Ready.", wordWrap=True)
-        # Room for three lines: a wrapped label gets no more height than the layout spares,
-        # and the verdict with its caveat runs to three lines in a narrow dock.
-        self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing() + 4)
-        self.plot = LossPlot()
-        self.metrics = QTableWidget(0, 2)
-        self.metrics.setHorizontalHeaderLabels(["before", "after"])
-        self.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.metrics.setEditTriggers(QTableWidget.NoEditTriggers)
-        self.metrics.setMinimumHeight(120)
-        self.accept_button = QPushButton("Accept (use new model)")
-        self.reject_button = QPushButton("Reject")
-        self.repredict_check = QCheckBox("Re-predict the image after accepting", checked=True)
-        self.versions_combo = QComboBox()
-        self.versions_combo.setPlaceholderText("no earlier version")
-        self.rollback_button = QPushButton("Roll back to this version")
-        grid = QGridLayout()
-        grid.addWidget(self.accept_button, 0, 0)
-        grid.addWidget(self.reject_button, 0, 1)
-        grid.addWidget(self.repredict_check, 1, 0, 1, 2)
-        grid.addWidget(self.versions_combo, 2, 0)
-        grid.addWidget(self.rollback_button, 2, 1)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(controls)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.metrics)
-        layout.addLayout(grid)
+        train_layout.build(self)
 
     def _wire(self) -> None:
         self.train_button.clicked.connect(self.start)
@@ -117,6 +50,7 @@ class TrainPanel(QWidget):
         self.rollback_button.clicked.connect(lambda: self._run(self.rollback))
         self.session.model_changed.connect(self._model_changed)
         self.session.models_listed.connect(self.refresh_versions)
+        self.session.model_renamed.connect(self._model_renamed)
         self.session.project_changed.connect(self.refresh_versions)
 
     def _run(self, action) -> None:
@@ -159,7 +93,7 @@ class TrainPanel(QWidget):
         checkpoints = train_logic.checkpoint_dir_for(project, session.model)
         self.round = train_logic.TrainRound(session.model, pending, checkpoints, project=project)
         self.plot.clear()
-        self._show_metrics({}, {})
+        train_layout.show_metrics(self.metrics, {}, {})
         self._set_state("running")
         described = train_logic.describe_examples(pending)
         self.status.setText(f"Fine-tuning {session.model.name} on {described}…")
@@ -205,12 +139,13 @@ class TrainPanel(QWidget):
     def _on_result(self, result) -> None:
         self.round.result = result
         self.plot.update()
-        self._show_metrics(result.metrics_before, result.metrics_after)
+        train_layout.show_metrics(self.metrics, result.metrics_before, result.metrics_after)
         try:
             train_logic.save_round(self.session, self.round)
         except (OSError, ValueError) as error:
             self.session.host.notify(f"could not save the fine-tuned model: {error}", "error")
             return
+        self.session.models_listed.emit()  # (a new model: every list of models shows it)
         self._show_verdict()
         set_progress(self.progress, 1000)
 
@@ -247,7 +182,7 @@ class TrainPanel(QWidget):
         parent = None if self.round is None else self.round.parent.name
         self.round = None
         self.plot.clear()
-        self._show_metrics({}, {})
+        train_layout.show_metrics(self.metrics, {}, {})
         set_progress(self.progress, 0)
         self._set_state("idle")
         text = "No model to fine-tune." if info is None else f"Ready to fine-tune {info.name}."
@@ -255,6 +190,15 @@ class TrainPanel(QWidget):
             text += (f" The model fine-tuned from {parent} stays saved as {waiting.name}: choose "
                      "it in the Models panel to use it.")
         self.status.setText(text)
+
+    def _model_renamed(self, old, new) -> None:
+        """The Models panel renamed a model: a round from it (or that made it) follows, and
+        its verdict names it anew (the lists are refilled by ``models_listed``)."""
+        if self.round is None:
+            return
+        self.round.follow_rename(old, new)
+        if self._state == "review":
+            self._show_verdict()
 
     def _round_is_about(self, info) -> bool:
         """``info`` is the model the last round started from, or the one it made."""
@@ -300,6 +244,7 @@ class TrainPanel(QWidget):
         self.round = None
         self.status.setText("Kept the current model.")
         self._set_state("idle")
+        self.refresh_versions()  # (a rejected round is no earlier version)
 
     def rollback(self) -> None:
         info = self.versions_combo.currentData()
@@ -311,26 +256,17 @@ class TrainPanel(QWidget):
             self.session.predict_requested.emit()
 
     def refresh_versions(self) -> None:
-        """Earlier versions: the current model's ancestors and every project model, less
-        those the user rejected."""
-        library, current = self.session.library, self.session.model
-        versions = []
-        if current is not None:
-            try:
-                versions = library.lineage(current.ref if current.source != "folder" else current.path)[1:]
-            except UserError:
-                versions = []
-        versions += [m for m in library.list() if m.source == "project"]
-        turned_down = train_logic.rejected_models(self.session.project, library)
-        versions = [m for m in versions if str(Path(m.path).resolve()) not in turned_down]
+        """Fill the Roll back list (see ``train_versions.earlier_versions``), keeping the
+        version chosen while it is still offered, else choosing the first."""
+        chosen = self.versions_combo.currentData()
         self.versions_combo.clear()
-        seen = set() if current is None else {current.path}
-        for info in versions:
-            if info.path not in seen:
-                seen.add(info.path)
-                self.versions_combo.addItem(f"{info.name} ({info.date or 'undated'})", info)
-        # (with a placeholder text Qt selects nothing on its own: the newest is the choice)
-        self.versions_combo.setCurrentIndex(0 if self.versions_combo.count() else -1)
+        for info in train_versions.earlier_versions(self.session):
+            self.versions_combo.addItem(f"{info.name} ({info.date or 'undated'})", info)
+            if chosen is not None and info.path == chosen.path:
+                self.versions_combo.setCurrentIndex(self.versions_combo.count() - 1)
+        if self.versions_combo.currentIndex() < 0 and self.versions_combo.count():
+            # (with a placeholder text Qt selects nothing on its own: one is the choice)
+            self.versions_combo.setCurrentIndex(0)
         self._enable_rollback()
 
     def _enable_rollback(self) -> None:
@@ -338,18 +274,6 @@ class TrainPanel(QWidget):
         # offer a button that can only answer with an error.
         self.versions_combo.setEnabled(self.versions_combo.count() > 0)
         self.rollback_button.setEnabled(self.versions_combo.count() > 0 and self._state != "running")
-
-    def _show_metrics(self, before: dict, after: dict) -> None:
-        rows = train_logic.metric_table(before, after)
-        self.metrics.setRowCount(len(rows))
-        for row, (name, tooltip, *texts) in enumerate(rows):
-            header = QTableWidgetItem(name)
-            header.setToolTip(tooltip)
-            self.metrics.setVerticalHeaderItem(row, header)
-            for column, text in enumerate(texts):
-                item = QTableWidgetItem(text)
-                item.setToolTip(tooltip)
-                self.metrics.setItem(row, column, item)
 
     def _set_state(self, state: str) -> None:
         self._state = state

@@ -144,6 +144,32 @@ class EngineWorker(GeneratorWorker):
         return False
 
 
+_file_pool: QThreadPool | None = None
+
+
+class FileWorker(EngineWorker):
+    """An EngineWorker for file work (copying a model folder): run in a small pool of its
+    own, so that it never waits behind a prediction and a fine-tune that fill the engine
+    pool, and at the same lowered priority (the GUI stays first)."""
+
+    def start(self) -> None:
+        global _file_pool
+        if self in self._worker_set:
+            raise RuntimeError("this worker is already started")
+        if _file_pool is None:
+            _file_pool = QThreadPool()
+            _file_pool.setMaxThreadCount(2)
+        self._worker_set.add(self)
+        self._finished.connect(self._set_discard)
+        _file_pool.start(self)
+
+
+def engine_work_running() -> bool:
+    """Is any engine or file worker (of any panel, of any viewer) started and not finished?
+    Renaming a model folder waits for them: any of them may be reading it."""
+    return any(isinstance(worker, EngineWorker) for worker in list(EngineWorker._worker_set))
+
+
 def finish_engine_work(timeout_s: float = 60.0) -> bool:
     """At exit, once the event loop has ended: ask every engine worker still running to stop,
     and wait (up to ``timeout_s``) until they have, so that their cleanup (a fine-tune keeps
@@ -215,16 +241,17 @@ def start_engine(
     start: bool = True,
     host: Any = None,
     task: str | None = None,
+    worker_type: type[EngineWorker] = EngineWorker,
 ) -> EngineWorker:
     """Run ``generator`` in a worker thread, wiring its signals to GUI-thread callbacks.
 
     ``notify(message, level)`` reports errors (level ``"error"``) — the panels pass their
     host's ``notify``. ``action`` names the work in messages ("Prediction", "Fine-tuning").
     ``task``: what the work is, told to a ``host`` that tracks long work (closing a napari
-    window asks first while it runs, and cancels it). Everything is connected before the
-    worker starts, so no signal is missed.
+    window asks first while it runs, and cancels it). ``worker_type``: FileWorker for
+    file work. Everything is connected before the worker starts, so no signal is missed.
     """
-    worker = EngineWorker(generator)
+    worker = worker_type(generator)
     track = getattr(host, "track_task", None)
     if track is not None and task is not None:
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -148,3 +149,93 @@ def test_a_config_with_wrong_types_in_the_user_folder_is_a_problem_not_a_crash(
     assert "user:edited" not in [m.ref for m in library.list()]
     (message,) = library.problems
     assert message.startswith(str(folder / "config.json")) and problem in message
+
+
+def _config(folder) -> dict:
+    return json.loads((folder / "config.json").read_text())
+
+
+def test_rename_moves_the_model_and_what_names_it_follows(library, tmp_path):
+    """Renamed: listed under its new name in a folder of that name, with its card's title;
+    the default setting and the lineage of the models fine-tuned from it follow."""
+    round1 = library.get("project:round-1").path
+    (round1 / "card.md").write_text("# round-1\n\nnotes\n")
+    child = write_model(tmp_path / "home" / "models" / "mine",
+                        parent={"ref": "project:round-1", "name": "round-1", "path": str(round1)})
+    library.set_default("project:round-1")
+    renamed = library.rename_model("project:round-1", "round one")
+    assert (renamed.ref, renamed.name) == ("project:round-one", "round one")
+    assert not round1.exists() and (renamed.path / "model.safetensors").is_file()
+    assert (renamed.path / "card.md").read_text() == "# round one\n\nnotes\n"
+    assert [m.ref for m in library.lineage("project:round-2")] == [
+        "project:round-2", "project:round-one", "bundled:default"]
+    assert _config(child)["metadata"]["parent"] == {
+        "ref": "project:round-one", "name": "round one", "path": str(renamed.path)}
+    assert library.default().ref == "project:round-one"
+    assert [m.ref for m in library.lineage("user:mine")][1] == "project:round-one"
+
+
+@pytest.mark.parametrize("model, name, problem", [
+    ("bundled:default", "mine", "read-only and cannot be renamed; duplicate it"),
+    ("project:round-1", "round-2", "a model named 'round-2' already exists"),
+    ("project:round-1", "ROUND-2", "already exists"),
+    ("project:round-1", "   ", "cannot be empty"),
+    ("project:round-1", "../elsewhere", "path separator"),
+    ("project:round-1", "a\\b", "path separator"),
+    ("project:round-1", "user:x", "contains ':'"),
+    ("project:round-1", "..", "is not a model name"),
+    ("project:round-1", "tab\there", "contains '\\t'"),
+])  # fmt: skip
+def test_rename_refuses_a_taken_or_invalid_name_and_changes_nothing(library, model, name, problem):
+    folder = library.get(model).path
+    before = sorted((p.name, p.read_bytes()) for p in folder.iterdir())
+    listed = [m.ref for m in library.list()]
+    with pytest.raises(UserError, match=re.escape(problem)):
+        library.rename_model(model, name)
+    assert sorted((p.name, p.read_bytes()) for p in folder.iterdir()) == before
+    assert [m.ref for m in library.list()] == listed
+
+
+def test_a_rename_that_fails_leaves_the_model_as_it_was(library, monkeypatch):
+    folder = library.get("project:round-1").path
+    (folder / "card.md").write_text("# round-1\n")
+    before = sorted((p.name, p.read_bytes()) for p in folder.iterdir())
+
+    def refuse(source, target):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("unet_studio.app.model_library.os.rename", refuse)
+    with pytest.raises(UserError, match=f"cannot rename {re.escape(str(folder))} to round-one: "
+                                        "Permission denied"):
+        library.rename_model("project:round-1", "round one")
+    assert sorted((p.name, p.read_bytes()) for p in folder.iterdir()) == before
+
+
+def test_duplicate_copies_under_a_new_name(library, tmp_path):
+    first = library.duplicate_model("bundled:default")  # a bundled model: into the user's
+    assert (first.ref, first.name) == ("user:default-copy", "default copy")
+    assert library.duplicate_model("bundled:default").name == "default copy 2"
+    assert library.duplicate_model("user:default-copy").name == "default copy copy"
+    weights = (library.get("bundled:default").path / "model.safetensors").read_bytes()
+    assert (first.path / "model.safetensors").read_bytes() == weights
+    copy = library.duplicate_model("project:round-2")  # beside itself, the same lineage
+    assert (copy.ref, copy.parent) == ("project:round-2-copy", "round-1")
+    assert copy.metadata["copied_from"] == "project:round-2"
+    assert library.get("project:round-2").name == "round-2"  # the original is untouched
+
+
+def test_a_duplicate_that_fails_leaves_no_folder(library, tmp_path, monkeypatch):
+    import shutil
+
+    copy2 = shutil.copy2
+
+    def fail_on_weights(source, target):
+        if str(source).endswith(".safetensors"):
+            raise OSError(28, "No space left on device")
+        return copy2(source, target)
+
+    monkeypatch.setattr("unet_studio.app.model_folder.shutil.copy2", fail_on_weights)
+    before = sorted(p.name for p in (tmp_path / "project" / "models").iterdir())
+    with pytest.raises(OSError, match="No space left"):
+        library.duplicate_model("project:round-2")
+    assert sorted(p.name for p in (tmp_path / "project" / "models").iterdir()) == before

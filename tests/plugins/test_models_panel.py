@@ -29,7 +29,22 @@ def _import(panel, qtbot, folder):
     return blocker.args[0]
 
 
-def test_import_use_default_export(panel, studio, tiny_model_dir, tmp_path, qtbot):
+def _told(studio, monkeypatch) -> list[tuple[str, str]]:
+    """The (level, message) of every notification from now on."""
+    told = []
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((level, message)))
+    return told
+
+
+def _export(panel, qtbot, destination):
+    """Export the selected model through the panel (in its worker thread); the new folder."""
+    with qtbot.waitSignal(panel.exported, timeout=30_000) as blocker:
+        panel.export_selected(destination)
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    return blocker.args[0]
+
+
+def test_import_use_default_export(panel, studio, tiny_model_dir, tmp_path, qtbot, monkeypatch):
     session = studio.session
     info = _import(panel, qtbot, tiny_model_dir)
     assert info.source == "user" and any("tiny  [user]" in n for n in _names(panel))
@@ -41,10 +56,13 @@ def test_import_use_default_export(panel, studio, tiny_model_dir, tmp_path, qtbo
     assert "(current)" in panel.model_list.currentItem().text()
     panel.default_button.click()
     assert session.library.default().path == info.path
-    target = panel.export_selected(tmp_path / "exported")
+    target = _export(panel, qtbot, tmp_path / "exported")
     assert (target / "config.json").exists() and (target / "model.safetensors").exists()
-    with pytest.raises(Exception, match="already exists"):
-        panel.export_selected(tmp_path / "exported")
+    told = _told(studio, monkeypatch)
+    panel.export_selected(tmp_path / "exported")
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=30_000)
+    assert told == [("error", f"{tmp_path / 'exported'} already exists; choose another place "
+                              "to export to")]
 
 
 def test_builder_previews_shapes_and_creates_a_model(panel, studio, qtbot):

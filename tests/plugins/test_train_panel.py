@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from qtpy.QtCore import Qt
 
+from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_logic
 
 pytestmark = pytest.mark.qt
@@ -493,3 +494,89 @@ def test_a_3d_network_learns_from_reviewed_slices_with_context_in_z(corrected, q
         train.start(config=_config(max_steps=2, patch_size=16, val_fraction=0.0))
     assert blocker.args[0].steps == 2
     assert blocker.args[0].data_summary["reviewed_pixels"] == 2 * 40 * 40
+
+
+def _offered_versions(train) -> list[Path]:
+    return [Path(train.versions_combo.itemData(i).path).resolve()
+            for i in range(train.versions_combo.count())]
+
+
+def _models_panel(session, qtbot):
+    from unet_studio.app.qt.models_panel import ModelsPanel
+
+    panel = ModelsPanel(session)
+    qtbot.addWidget(panel)
+    return panel
+
+
+def test_a_saved_round_is_offered_at_once_until_it_is_rejected(corrected, panels, qtbot):
+    """As soon as a round has saved its model, every list shows it and Roll back offers it
+    (no change of model needed); rejected, Roll back no longer does."""
+    train, segment = panels
+    models = _models_panel(corrected.session, qtbot)
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config(max_steps=3))
+    saved = train.round.saved.resolve()
+    assert _offered_versions(train) == [saved] and train.rollback_button.isEnabled()
+    ref = f"project:{saved.name}"
+    assert any(segment.model_combo.itemData(i).ref == ref for i in range(segment.model_combo.count()))
+    assert any(models.model_list.item(i).data(256).ref == ref for i in range(models.model_list.count()))
+    train.reject_button.click()
+    assert _offered_versions(train) == [] and not train.rollback_button.isEnabled()
+
+
+def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected, panels, qtbot):
+    train, _ = panels
+    session = corrected.session
+    models = _models_panel(session, qtbot)
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config(max_steps=3))
+    models.model_list.setCurrentRow(next(
+        i for i in range(models.model_list.count())
+        if models.model_list.item(i).data(256).path == train.round.saved))
+    renamed = models.rename_selected("good round")
+    assert train.round.saved == renamed.path and _offered_versions(train) == [renamed.path.resolve()]
+    train.repredict_check.setChecked(False)
+    train.accept_button.click()
+    assert session.model.path == renamed.path and session.model.name == "good round"
+    assert train.status.text() == "Now using good round."
+
+
+def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtbot):
+    """The history names the rejected round by its old folder: a rename is followed."""
+    train, _ = panels
+    session = corrected.session
+    parent = session.model
+    models = _models_panel(session, qtbot)
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config(max_steps=3))
+    saved = train.round.saved
+    train.reject_button.click()
+    models.model_list.setCurrentRow(next(
+        i for i in range(models.model_list.count()) if models.model_list.item(i).data(256).path == saved))
+    renamed = models.rename_selected("turned down")
+    session.set_model(parent)
+    assert renamed.path.resolve() not in _offered_versions(train)
+    session.set_model(renamed)  # chosen after all: an earlier version again
+    session.set_model(parent)
+    assert renamed.path.resolve() in _offered_versions(train)
+
+
+def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels, qtbot):
+    train, _ = panels
+    session = corrected.session
+    session.set_model(session.library.import_model(session.model.path))  # a user model
+    models = _models_panel(session, qtbot)
+    models.model_list.setCurrentRow(next(
+        i for i in range(models.model_list.count())
+        if models.model_list.item(i).data(256).path == session.model.path))
+    steps = []
+    train.start(config=_config(max_steps=100_000, max_seconds=60.0))
+    train.worker.yielded.connect(lambda p: steps.append(p.step))
+    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=60_000)
+    with pytest.raises(UserError, match="cannot be renamed while work runs in the background"):
+        models.rename_selected("renamed meanwhile")
+    with qtbot.waitSignal(train.worker.aborted, timeout=30_000):
+        train.cancel_button.click()
+    qtbot.waitUntil(lambda: train.worker is None, timeout=10_000)
+    assert session.model.path.exists() and session.model.name == "tiny"

@@ -1,0 +1,55 @@
+"""What a model may be called: the rules for a name the user types (Rename) and the names a
+copy gets (Duplicate). A model's name is shown in every list and kept in its ``config.json``;
+its folder is the name made safe (:func:`model_folder_name`), so the two stay recognisable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from unet_studio.app.errors import UserError
+
+MAX_NAME_LENGTH = 100
+# Characters no folder may hold on Windows; ":" would also read as "<source>:<name>".
+FORBIDDEN = '<>:"|?*'
+
+
+def model_folder_name(name: str) -> str:
+    """A model's name as a folder name the library lists: letters, digits, "-_." only, and
+    no leading dot (a hidden folder is never listed; ".." is no folder of its own)."""
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name).strip("-.") or "model"
+
+
+def check_model_name(name: str) -> str:
+    """The name without surrounding blanks; UserError saying what is wrong with it. A name
+    is refused rather than silently changed where it could not be a folder name anywhere
+    (a path separator would move the model elsewhere, not rename it)."""
+    text = name.strip()
+    if not text:
+        raise UserError("a model name cannot be empty")
+    if "/" in text or "\\" in text:
+        raise UserError(f"the model name {text!r} contains a path separator (/ or \\); "
+                        "a name is not a path")
+    bad = sorted({c for c in text if c in FORBIDDEN or not c.isprintable()})
+    if bad:
+        shown = " ".join(repr(c) for c in bad)
+        raise UserError(f"the model name {text!r} contains {shown}, not allowed in a name "
+                        f"(nor any of {FORBIDDEN})")
+    if not text.strip("."):
+        raise UserError(f"{text!r} is not a model name; use letters or digits")
+    if len(text) > MAX_NAME_LENGTH:
+        raise UserError(f"the model name is {len(text)} characters long; "
+                        f"use at most {MAX_NAME_LENGTH}")
+    return text
+
+
+def copy_name(name: str, root: Path, taken: Callable[[str], bool]) -> str:
+    """The first of "<name> copy", "<name> copy 2", ... that no model of ``root`` is called
+    (``taken(name)``) and whose folder in ``root`` does not exist yet."""
+    n = 1
+    while True:
+        candidate = f"{name} copy" if n == 1 else f"{name} copy {n}"
+        if not taken(candidate) and not (root / model_folder_name(candidate)).exists():
+            return candidate
+        n += 1

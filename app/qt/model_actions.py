@@ -1,0 +1,71 @@
+"""What the Models panel's Rename, Duplicate and Export do beyond the library (no widgets):
+the session and its open project follow a rename, and the copies run as generators in a
+worker thread (a model's weights can be hundreds of MB: never copied on the GUI thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.qt.train_logic import checkpoint_dir_for
+from unet_studio.app.qt.workers import engine_work_running
+
+log = logging.getLogger(__name__)
+
+
+def rename_model(session, info, new_name: str):
+    """Rename a user or project model (see ``ModelLibrary.rename_model``) and make what
+    the session holds follow: the current model, the open project's current model and
+    history, a cancelled round's checkpoints; then every panel hears ``model_renamed`` and
+    refills its list. Refused while any model work runs: it may be reading this folder (a
+    prediction loads its model when it starts, a round saves next to its parent's name).
+    Returns the renamed ModelInfo."""
+    if engine_work_running():
+        raise UserError(f"{info.name} cannot be renamed while work runs in the background "
+                        "(a prediction, fine-tuning, a copy or an export may be reading it); "
+                        "rename it when that has finished")
+    renamed = session.library.rename_model(info.ref, new_name)
+    _follow_in_project(session.project, info, renamed)
+    current = session.model
+    if current is not None and _same(current.path, info.path):
+        session.model = renamed  # (the same model: not a change of model, nothing re-run)
+    session.model_renamed.emit(info, renamed)
+    session.models_listed.emit()
+    return renamed
+
+
+def _follow_in_project(project, old, new) -> None:
+    """The rename is logged (the history names models by path or ref: reading it follows
+    renames, see ``train_logic.rejected_models``); the project's current model and the
+    checkpoints of a round from the model (kept to resume it) take the new name."""
+    if project is None:
+        return
+    project.log("rename model", model=str(new.path), renamed_from=str(old.path),
+                ref=new.ref, ref_before=old.ref)  # fmt: skip
+    if project.current_model in (old.ref, str(old.path)):
+        project.set_current_model(new.ref)
+    before, after = checkpoint_dir_for(project, old), checkpoint_dir_for(project, new)
+    if before.is_dir() and not after.exists():
+        try:
+            os.rename(before, after)
+        except OSError as error:  # (a round from it starts afresh instead of resuming)
+            log.warning("checkpoints %s keep their name: %s", before, error)
+
+
+def _same(path, other) -> bool:
+    return Path(path).resolve() == Path(other).resolve()
+
+
+def iter_export(library, ref: str, destination: Path):
+    """Export in a worker thread; returns the new model folder (see ``export_model``)."""
+    yield "exporting"
+    return library.export_model(ref, destination)
+
+
+def iter_duplicate(library, ref: str):
+    """Duplicate in a worker thread; returns the copy's ModelInfo."""
+    yield "duplicating"
+    return library.duplicate_model(ref)

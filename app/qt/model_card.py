@@ -1,0 +1,55 @@
+"""The card the Models panel shows beside the list: the facts every model has (architecture,
+data, metrics, parent, date, folder) on top, then its own card.md. No widgets here."""
+
+from __future__ import annotations
+
+
+def card_markdown(info) -> str:
+    """The card to show: the model's card.md, else one built from its config, with the
+    facts the list needs (architecture, data, metrics, parent, date) always on top."""
+    data = info.training_data
+    if isinstance(data, list | tuple):
+        data = "; ".join(map(str, data))
+    elif isinstance(data, dict):
+        data = ", ".join(f"{k}: {v}" for k, v in data.items())
+    facts = [
+        f"**{info.name}** — `{info.ref}`",
+        f"- architecture: {info.architecture} "
+        + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
+                    if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),
+        f"- training data: {data or 'not recorded'}",
+        *_metrics_lines(info.metrics),
+        f"- parent: {info.parent or 'none'}",
+        f"- date: {info.date or 'unknown'}",
+        f"- folder: `{info.path}`",
+    ]  # fmt: skip
+    card = "\n\n---\n\n" + info.card_text() if info.card_path is not None else ""
+    return "\n".join(facts) + card
+
+
+def _num(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def _metrics_lines(metrics: dict) -> list[str]:
+    """"- metrics: f1_50 0.810", or for scores per data set (and model / baseline) a nested
+    list with 3 decimals, not one line of raw dictionaries."""
+    plain = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    lines = ["- metrics: " + (_flat(plain) if plain else "none" if not metrics else "")]
+    lines += _nested_lines({k: v for k, v in metrics.items() if isinstance(v, dict)}, "    ")
+    return lines
+
+
+def _nested_lines(groups: dict, indent: str) -> list[str]:
+    lines = []
+    for key, group in groups.items():
+        about = group.get("description")
+        plain = {k: v for k, v in group.items() if k != "description" and not isinstance(v, dict)}
+        head = f"{indent}- {key}" + (f" ({about})" if about else "") + ":"
+        lines.append(f"{head} {_flat(plain)}" if plain else head)
+        lines += _nested_lines({k: v for k, v in group.items() if isinstance(v, dict)}, indent + "    ")
+    return lines
+
+
+def _flat(values: dict) -> str:
+    return ", ".join(f"{k} {_num(v)}" for k, v in values.items())

@@ -1,0 +1,75 @@
+"""What the Train panel offers for Roll back (no widgets here): the current model's ancestors
+and the project's models, less the rounds the user rejected.
+
+The project's history names a model by its folder path or by a library ref ("project:x"),
+as it was called then: reading it follows the renames it logged ("rename model"), so that a
+rejected round stays rejected, and a used one used, under its new name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from unet_studio.app.errors import UserError
+
+VERDICTS = ("reject model", "accept model", "set current model")
+
+
+def earlier_versions(session) -> list:
+    """ModelInfos to roll back to, the newest ancestor first: the current model's lineage,
+    then every project model (the rounds of this project), each once, never the current
+    one nor one the user rejected."""
+    library, current = session.library, session.model
+    versions = []
+    if current is not None:
+        try:
+            ref = current.ref if current.source != "folder" else current.path
+            versions = library.lineage(ref)[1:]
+        except UserError:
+            versions = []
+    versions += [m for m in library.list() if m.source == "project"]
+    turned_down = rejected_models(session.project, library)
+    seen = set() if current is None else {current.path}
+    offered = []
+    for info in versions:
+        if info.path not in seen and str(Path(info.path).resolve()) not in turned_down:
+            seen.add(info.path)
+            offered.append(info)
+    return offered
+
+
+def rejected_models(project, library) -> set[str]:
+    """Resolved paths of the project's fine-tuned models the user turned down (Reject) and
+    has not used since: not earlier versions of anything, so not offered for Roll back.
+    They stay on disk (and in the Models panel), should the user change their mind."""
+    if project is None:
+        return set()
+    verdicts: dict[str, tuple[int, bool]] = {}  # resolved path: (entry number, rejected)
+    for number, entry in enumerate(project.history()):
+        action, model = entry.get("action"), entry.get("model")
+        if action == "rename model" and model:
+            _follow_rename(verdicts, entry, library)
+        elif model and action in VERDICTS:
+            verdicts[_model_path(model, library)] = (number, action == "reject model")
+    return {path for path, (_, rejected) in verdicts.items() if rejected}
+
+
+def _follow_rename(verdicts: dict, entry: dict, library) -> None:
+    """The last verdict on a model, logged under its former path or its former ref (which
+    no longer resolve to one folder), is the renamed model's."""
+    before = {_model_path(entry[key], library) for key in ("renamed_from", "ref_before")
+              if entry.get(key)}
+    found = [verdicts.pop(key) for key in before if key in verdicts]
+    if found:
+        verdicts[_model_path(entry["model"], library)] = max(found)
+
+
+def _model_path(logged: str, library) -> str:
+    """The resolved folder of a model as the history names it: a path, or a library ref
+    ("project:x", logged when a listed model is made current)."""
+    if not Path(logged).exists():
+        try:
+            return str(Path(library.get(logged).path).resolve())
+        except (UserError, OSError, ValueError):  # (a model removed, renamed or broken since)
+            pass
+    return str(Path(logged).resolve())
