@@ -108,8 +108,17 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
             net, stack.data, axes=stack.axes, task=net.task, output_type=output_type,
             tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
             scale=stack.scale if stack.spatial_scale_known else None,  # (T plays no part)
-            postprocess=getattr(options, "postprocess", None), intensity=intensity)
+            postprocess=getattr(options, "postprocess", None), intensity=intensity,
+            chunks=input_chunks(stack.data))
         return _run(generator, on_progress, stack.path)
+
+
+def input_chunks(data):
+    """How the pixels of ``data`` (a stack's, or a layer's) are stored, for a tile order
+    that decodes each chunk about once (an OME-Zarr in 16-plane chunks;
+    ``models.chunk_order``); None for other inputs."""
+    grid = getattr(data, "chunk_grid", None)
+    return grid() if callable(grid) else None
 
 
 def stack_intensity(net, stack):

@@ -10,6 +10,14 @@ and CPU time of the command (model loading included, interpreter start-up not) a
 process's peak RSS.
 ``--baseline DIR``: DIR holds another copy of the ``unet_studio`` package (e.g. the code
 before a change); every case then runs with both, alternating, in the same run.
+
+``--chunk-order``: instead, the tile order over an OME-Zarr whose chunks under one plane
+outgrow the chunk cache (``--order-chunk`` px square, 16 planes deep, read through a cache
+of ``--order-cache-mb`` MiB set by ``UNET_STUDIO_CHUNK_CACHE_MB``, the same number of
+chunks as 256 MiB holds of 16 x 512 x 512 ones: the 4096 x 4096 case scaled down): the
+plane-by-plane order (the engine is handed no chunks) against the chunk order, alternating,
+with the default cache as the reference; the table adds how many chunks were decoded.
+Written to ``benchmarks/results/zarr_chunk_order.md``.
 """
 
 from __future__ import annotations
@@ -26,9 +34,18 @@ from pathlib import Path
 import numpy as np
 
 CHILD = """
-import json, resource, sys, time
+import json, os, resource, sys, time
 import torch  # (imported before the clock starts: the same for every case)
 from unet_studio.app.cli import main
+from unet_studio.app.io import chunk_cache
+caches, made = [], chunk_cache.ChunkCache.__init__
+def counted(self, *args, **kwargs):  # every cache of the run, to count its decodes
+    made(self, *args, **kwargs)
+    caches.append(self)
+chunk_cache.ChunkCache.__init__ = counted
+if os.environ.get("BENCH_PLANE_ORDER"):  # the order before: the engine hears of no chunks
+    from unet_studio.app import predict_files
+    predict_files.input_chunks = lambda stack: None
 def cpu():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -36,7 +53,8 @@ start, cpu_start = time.perf_counter(), cpu()
 code = main(sys.argv[1:])
 seconds, cpu_seconds = time.perf_counter() - start, cpu() - cpu_start
 print(json.dumps({"code": code, "seconds": seconds, "cpu_seconds": cpu_seconds,
-                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "decodes": sum(cache.misses for cache in caches)}))
 """
 
 
@@ -53,24 +71,29 @@ def make_stack(planes: int, side: int) -> np.ndarray:
 
 def make_inputs(folder: Path, stack: np.ndarray) -> dict[str, Path]:
     """The stack as an uncompressed TIFF, and as OME-Zarr in 16- and 1-plane chunks."""
-    import numcodecs
     import tifffile
-    import zarr
 
     tiff = folder / "stack.tif"
     tifffile.imwrite(tiff, stack, imagej=True, metadata={"axes": "ZYX"})
     paths = {"TIFF": tiff}
     for depth in (16, 1):
-        path = folder / f"stack_z{depth}.ome.zarr"
-        group = zarr.open_group(str(path), mode="w", zarr_format=2)
-        group.create_array("0", data=stack, chunks=(depth, 512, 512),
-                           compressors=numcodecs.Blosc(cname="zstd", clevel=5,
-                                                       shuffle=numcodecs.Blosc.BITSHUFFLE),
-                           chunk_key_encoding={"name": "v2", "separator": "/"})
-        group.attrs["multiscales"] = [{"version": "0.4", "datasets": [{"path": "0"}], "axes": [
-            {"name": a, "type": "space"} for a in "zyx"]}]
-        paths[f"OME-Zarr, {depth}-plane chunks"] = path
+        paths[f"OME-Zarr, {depth}-plane chunks"] = make_ome_zarr(
+            folder / f"stack_z{depth}.ome.zarr", stack, (depth, 512, 512))
     return paths
+
+
+def make_ome_zarr(path: Path, stack: np.ndarray, chunks: tuple[int, ...]) -> Path:
+    import numcodecs
+    import zarr
+
+    group = zarr.open_group(str(path), mode="w", zarr_format=2)
+    group.create_array("0", data=stack, chunks=chunks,
+                       compressors=numcodecs.Blosc(cname="zstd", clevel=5,
+                                                   shuffle=numcodecs.Blosc.BITSHUFFLE),
+                       chunk_key_encoding={"name": "v2", "separator": "/"})
+    group.attrs["multiscales"] = [{"version": "0.4", "datasets": [{"path": "0"}], "axes": [
+        {"name": a, "type": "space"} for a in "zyx"]}]
+    return path
 
 
 def make_model(folder: Path, base_channels: int) -> Path:
@@ -86,8 +109,9 @@ def make_model(folder: Path, base_channels: int) -> Path:
     return save_model(net, folder / "small_unet", task=TaskSpec())
 
 
-def run_case(source: Path, target: Path, model: Path, args, package: Path | None) -> dict:
-    env = {**os.environ, "UNET_STUDIO_HOME": str(target.parent)}
+def run_case(source: Path, target: Path, model: Path, args, package: Path | None,
+             env_extra: dict | None = None) -> dict:
+    env = {**os.environ, "UNET_STUDIO_HOME": str(target.parent), **(env_extra or {})}
     if package is not None:  # the other copy of unet_studio comes first on the path
         env["PYTHONPATH"] = str(package)
     command = [sys.executable, "-c", CHILD, "predict", str(source), "-o", str(target),
@@ -138,6 +162,66 @@ def table(rows, results: dict, versions) -> str:
     return "\n".join(lines)
 
 
+def measure_order(source: Path, folder: Path, model: Path, args) -> dict:
+    """{(order, cache MiB): [results]}: the plane and the chunk order, alternating, each with
+    the small cache and the default one."""
+    results = {}
+    for _ in range(args.repeats):
+        for cache_mb in (args.order_cache_mb, 256):
+            for order in ("plane order", "chunk order"):
+                env = {"UNET_STUDIO_CHUNK_CACHE_MB": str(cache_mb)}
+                if order == "plane order":
+                    env["BENCH_PLANE_ORDER"] = "1"
+                result = run_case(source, folder / "out.tif", model, args, None, env)
+                results.setdefault((order, cache_mb), []).append(result)
+                print(f"{order}, {cache_mb} MiB: {result['seconds']:.1f} s, CPU "
+                      f"{result['cpu_seconds']:.1f} s, {result['peak_mib']:.0f} MiB, "
+                      f"{result['decodes']} chunks decoded", file=sys.stderr, flush=True)
+    return results
+
+
+def order_table(results: dict) -> str:
+    lines = ["| tile order | chunk cache | wall | CPU | peak RSS | chunks decoded |",
+             "|---|---|---|---|---|---|"]
+    for (order, cache_mb), runs in results.items():
+        median = {key: statistics.median(r[key] for r in runs)
+                  for key in ("seconds", "cpu_seconds", "peak_mib", "decodes")}
+        lines.append(f"| {order} | {cache_mb:g} MiB | {median['seconds']:.1f} s | "
+                     f"{median['cpu_seconds']:.1f} s | {median['peak_mib']:.0f} MiB | "
+                     f"{median['decodes']:.0f} |")
+    return "\n".join(lines)
+
+
+def run_chunk_order(args) -> None:
+    """The ``--chunk-order`` comparison (see the module's docstring)."""
+    side = args.order_chunk
+    with tempfile.TemporaryDirectory(dir=args.folder) as folder:
+        folder = Path(folder)
+        stack = make_stack(args.planes, args.side)
+        source = make_ome_zarr(folder / "stack.ome.zarr", stack, (16, side, side))
+        results = measure_order(source, folder, make_model(folder, args.base_channels), args)
+    chunks = -(-args.planes // 16) * (-(-args.side // side)) ** 2
+    chunk_mib = 16 * side * side * 2 / 2**20
+    body = (f"{args.planes}x{args.side}x{args.side} uint16 OME-Zarr ({stack.nbytes / 2**20:.0f} "
+            f"MiB) in {chunks} chunks of 16x{side}x{side} ({chunk_mib:g} MiB; "
+            f"{(args.side // side) ** 2 * chunk_mib:g} MiB under one plane), "
+            f"{args.output_type} output to a TIFF, tiles of {args.tile} px, a random 2D U-Net "
+            f"({args.base_channels} base channels, depth 2) on the CPU; medians of "
+            f"{args.repeats} runs, each in a fresh process, orders alternating. \"plane order\": "
+            f"the engine is handed no chunks (the order before); \"chunk order\": it is "
+            f"(`models/chunk_order.py`). The small cache ({args.order_cache_mb:g} MiB) holds "
+            f"{int(args.order_cache_mb // chunk_mib)} chunks; the default 256 MiB holds 32 of "
+            f"the 16x512x512 uint16 chunks the app writes, fewer than the 64 under a 4096x4096 "
+            f"plane.\n\n"
+            + order_table(results))
+    print(body)
+    if args.write:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from results_file import write_result
+
+        write_result("zarr_chunk_order", "OME-Zarr input: tiles in chunk order", body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--planes", type=int, default=32)
@@ -151,7 +235,15 @@ def main() -> None:
                         help="folder holding another unet_studio package to compare with")
     parser.add_argument("--folder", type=Path, default=None, help="where to build the files")
     parser.add_argument("--write", action="store_true", help="write benchmarks/results/zarr_io.md")
+    parser.add_argument("--chunk-order", action="store_true",
+                        help="compare the plane and the chunk tile order instead")
+    parser.add_argument("--order-chunk", type=int, default=128, help="chunk side (px)")
+    parser.add_argument("--order-cache-mb", type=float, default=16,
+                        help="the small chunk cache (MiB)")
     args = parser.parse_args()
+    if args.chunk_order:
+        run_chunk_order(args)
+        return
     versions = {"after": None} if args.baseline is None else {"before": args.baseline, "after": None}
     with tempfile.TemporaryDirectory(dir=args.folder) as folder:
         folder = Path(folder)

@@ -185,14 +185,16 @@ def check_input(net, image) -> object:
 
 
 def prepare_plan(session, net, spatial_shape, *, tile_shape=None, mode="auto", outers=((),),
-                 batch_size=None, first=None) -> tuple[TilePlan, NetGeometry, int]:
+                 batch_size=None, first=None, chunks=None) -> tuple[TilePlan, NetGeometry, int]:
     """The plan, geometry and batch size for ``net`` over ``spatial_shape``; ``first``: the
-    region (a slice per outer then spatial axis) whose tiles run first (``make_plan``)."""
+    region (a slice per outer then spatial axis) whose tiles run first; ``chunks``: the
+    input's ``ChunkGrid`` over the same axes, to order the tiles by chunk (``make_plan``)."""
     geometry = NetGeometry.from_net(net)
     kind = plan_mode(geometry, mode)
     if tile_shape is None:
         tile_shape = choose_tile_shape(session, net, geometry)
-    plan = make_plan(kind, spatial_shape, tile_shape, geometry, outers=outers, first=first)
+    plan = make_plan(kind, spatial_shape, tile_shape, geometry, outers=outers, first=first,
+                     chunks=chunks)
     if batch_size is None:
         batch_size = default_batch(session, net, plan, geometry)
     if batch_size < 1:

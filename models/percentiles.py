@@ -148,6 +148,31 @@ def block_index(shape: tuple[int, ...], block_pixels: int) -> Iterator[tuple[sli
                    *rest)
 
 
+def chunk_blocks(shape: tuple[int, ...], block_pixels: int, grid) -> Iterator[tuple[slice, ...]] | None:
+    """Slices that cover ``shape`` in blocks of whole chunks of ``grid`` (a
+    ``chunk_order.ChunkGrid``; clipped at the edges), about ``block_pixels`` each: chunks
+    grown along the last axis first, then the next while the last is whole. Read so, a
+    chunked store decodes each chunk once, where blocks of whole planes would decode a
+    16-plane chunk once per plane. None when the grid does not fit ``shape`` or one chunk
+    is far larger than a block (then plain blocks bound the memory)."""
+    extents = list(grid.shape)
+    if len(extents) != len(shape) or math.prod(extents) > 4 * block_pixels:
+        return None
+    block = list(extents)
+    for axis in reversed(range(len(shape))):
+        others = math.prod(block[:axis] + block[axis + 1:])
+        whole = -(-shape[axis] // extents[axis]) * extents[axis] + extents[axis]
+        block[axis] = max(extents[axis], min(block_pixels // others // extents[axis] * extents[axis], whole))
+        if block[axis] < whole:
+            break  # (this axis is cut in pieces: the ones before it stay one chunk deep)
+    edges = []
+    for n, size, offset in zip(shape, block, grid.offset):
+        first = (-offset) % size or size  # (a view may start inside a chunk)
+        edges.append([0, *range(first, n, size), n])
+    return (tuple(slice(e[i], e[i + 1]) for e, i in zip(edges, index))
+            for index in itertools.product(*(range(len(e) - 1) for e in edges)))
+
+
 def iter_channel_pixels(image, channel_axis: int | None, block_pixels: int = BLOCK_PIXELS,
                         ) -> Iterator[tuple[int, np.ndarray]]:
     """``(channel, pixels)`` for every block of ``image`` (any array-like with ``shape`` and
@@ -157,8 +182,11 @@ def iter_channel_pixels(image, channel_axis: int | None, block_pixels: int = BLO
     shape = tuple(int(n) for n in image.shape)
     dtype = pixel_dtype(image.dtype)
     pages = PageReleaser(image, every_bytes=RELEASE_BYTES)
+    grid = getattr(image, "chunk_grid", None)  # (a chunked store's reader tells its chunks)
+    grid = grid() if callable(grid) else None
+    blocks = None if grid is None else chunk_blocks(shape, block_pixels, grid)
     try:
-        for index in block_index(shape, block_pixels):
+        for index in blocks or block_index(shape, block_pixels):
             block = np.asarray(image[index], dtype=dtype)
             pages.tick(block.nbytes)
             if channel_axis is None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.models import postprocess as post
+from unet_studio.models.chunk_order import ChunkGrid
 from unet_studio.models.generators import relay
 from unet_studio.models.inference import iter_run_plan, prepare_plan
 from unet_studio.models.mapped import PageReleaser, copy_in_slabs
@@ -120,7 +121,7 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
                        batch_size=None, amp=True, mode="auto", tta=False, out=None,
                        scale: dict | None = None, postprocess: dict | None = None,
                        first: dict | None = None, provisional: bool = False,
-                       intensity: IntensityRange | None = None,
+                       intensity: IntensityRange | None = None, chunks: ChunkGrid | None = None,
                        ) -> Generator[ImageProgress, None, object]:
     """Labels ``int32``, mask ``uint8`` or probabilities ``float32`` for a whole stack.
 
@@ -150,6 +151,10 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     ``intensity``: the stack's ``image_intensity`` when the caller took it already (to tell
     the user what it found, naming the file); else it is taken here, once for the whole
     stack, before the first tile. A ValueError when the stack has no finite pixel.
+
+    ``chunks``: how ``image`` is stored (a ``ChunkGrid`` over its ``axes``, from its reader):
+    with chunks several planes deep, a 2D network's tiles then run slab by slab and chunk by
+    chunk, so that each chunk is decoded about once (``chunk_order``); the result is the same.
     """
     task = task or getattr(net, "task", None) or TaskSpec()
     if output_type not in OUTPUT_TYPES:
@@ -167,7 +172,8 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
         plan, geometry, batch = prepare_plan(
             session, net, layout.spatial_shape, tile_shape=tile_shape, mode=mode,
             outers=list(itertools.product(*inner)), batch_size=batch_size,
-            first=_first_region(layout, first, layout.inner_axes + layout.spatial_axes))
+            first=_first_region(layout, first, layout.inner_axes + layout.spatial_axes),
+            chunks=_tile_chunks(layout, chunks))
         run = _StackRun(session, ModelInputView(image, layout, lo, hi), layout, plan, geometry,
                         batch, out, task, output_type, postprocess_options(task, postprocess), scale,
                         PageReleaser(image, out))
@@ -285,6 +291,16 @@ def _first_region(layout, first: dict | None, axes) -> tuple[slice, ...] | None:
         raise ValueError(f"first names axes {sorted(unknown)} that the result does not have "
                          f"({''.join(layout.outer_axes + layout.spatial_axes)})")
     return tuple(first.get(a, slice(0, layout.sizes[a])) for a in axes)
+
+
+def _tile_chunks(layout, chunks: ChunkGrid | None) -> ChunkGrid | None:
+    """The image's chunk grid over the plan's tile axes (inner then spatial)."""
+    if chunks is None:
+        return None
+    if len(chunks.shape) != len(layout.axes):
+        raise ValueError(f"chunks must give one extent per image axis ({layout.axes}), "
+                         f"got {chunks.shape}")
+    return chunks.take([layout.axes.index(a) for a in layout.inner_axes + layout.spatial_axes])
 
 
 def relative_sampling(scale: dict | None, axes) -> tuple[float, ...] | None:

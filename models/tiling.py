@@ -232,13 +232,15 @@ def exact_axis_shapes(size: int, core: int, divisor: int, halo: int, *,
 
 
 def make_plan(mode, image_shape, core_shape, geometry: NetGeometry, *, outers=((),),
-              overlap: float = 0.25, first=None) -> TilePlan:
+              overlap: float = 0.25, first=None, chunks=None) -> TilePlan:
     """A plan over ``image_shape`` (spatial) for every index in ``outers``.
 
     ``core_shape``: the core per tile (blend: the window is the core plus the halo on each
     side, and windows overlap by ``overlap``); larger than the image means one tile.
     ``first``: a region (a slice per outer then spatial axis) whose tiles run first, nearest
-    its centre first (``models.tile_order``); the tiles, hence the result, are the same.
+    its centre first (``models.tile_order``); ``chunks``: the input's ``ChunkGrid`` over the
+    same axes, for an order that decodes each chunk about once (``models.chunk_order``).
+    The tiles, hence the result, are the same in any order.
     """
     if not 0 <= overlap < 1:
         raise ValueError(f"overlap must be in [0, 1), got {overlap}")
@@ -247,8 +249,10 @@ def make_plan(mode, image_shape, core_shape, geometry: NetGeometry, *, outers=((
     layout = _layout(mode, image_shape, core_shape, geometry, overlap)
     whole = tuple(slice(0, s) for s in image_shape)
     tiles = _tiles(mode, [(outer, whole) for outer in outers], layout, geometry)
+    ordered = order_tiles(tiles, first, chunks, window_shape=layout["window"],
+                          image_shape=image_shape)
     return TilePlan(mode, image_shape, layout["window"], layout["out_tile"], layout["core"],
-                    order_tiles(tiles, first), overlap)
+                    ordered, overlap)
 
 
 def subdivide(plan: TilePlan, tiles, core_shape, geometry: NetGeometry) -> TilePlan:

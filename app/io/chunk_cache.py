@@ -7,10 +7,13 @@ each of its planes and for each tile (and halo) that meets it: a prediction over
 file took twice as long as over one with 1-plane chunks. :class:`CachedChunks` reads whole
 chunks, keeps the decoded ones in a :class:`ChunkCache` whose size in bytes is bounded,
 and cuts every request out of them; a chunk is then decoded about once per pass as long
-as the cache holds the chunks of one chunk-row of planes (16 x 2048 x 2048 uint16 is
-128 MiB). The cache is shared by the levels of one opened image and emptied when the
-image is closed. Reads larger than half the cache, and strided reads (percentile
-sampling), go straight to the array: they would only push out what the tiles need.
+as the cache holds the chunks the reads come back to. A plane's tiles meet every chunk
+of its slab of planes (16 x 4096 x 4096 uint16 is 512 MiB, more than the cache), so a
+prediction orders its tiles chunk by chunk instead (``chunk_grid``, which the engine's
+``models.chunk_order`` takes), needing a few chunks held, not a slab. The cache is
+shared by the levels of one opened image and emptied when the image is closed. Reads
+larger than half the cache, and strided reads (percentile sampling), go straight to the
+array: they would only push out what the tiles need.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 import numpy as np
+
+from unet_studio.models.chunk_order import ChunkGrid
 
 CACHE_ENV = "UNET_STUDIO_CHUNK_CACHE_MB"  # per opened image; 0 turns the cache off
 DEFAULT_CACHE_BYTES = 256 * 2**20
@@ -99,6 +104,12 @@ class CachedChunks:
         self.shape = tuple(int(n) for n in array.shape)
         self.dtype = np.dtype(array.dtype)
         self.chunks = tuple(int(c) for c in array.chunks)
+
+    def chunk_grid(self) -> ChunkGrid | None:
+        """Its chunks and how many decoded ones the cache holds, for the engine's tile order
+        (``models.chunk_order``); None when the cache keeps none (off, or chunks too big)."""
+        held = self.cache.max_bytes // (math.prod(self.chunks) * self.dtype.itemsize or 1)
+        return ChunkGrid(self.chunks, held=held) if held > 0 else None
 
     def __getitem__(self, key) -> np.ndarray:
         bounds = _unit_step_bounds(key, self.shape)

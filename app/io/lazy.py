@@ -87,6 +87,27 @@ class LazyArray:
     def __repr__(self) -> str:
         return f"LazyArray(shape={self.shape}, dtype={self.dtype}, path={str(self._path)!r})"
 
+    def chunk_grid(self):
+        """The source's chunks over this view's axes (a ``models.chunk_order.ChunkGrid``, the
+        offset of a view starting inside a chunk included), or None when the source has
+        none or the view steps along an axis (strided, flipped): the engine orders its tiles
+        by them (``app.predict_files``)."""
+        from unet_studio.models.chunk_order import ChunkGrid
+
+        grid = getattr(self._source, "chunk_grid", None)
+        grid = grid() if callable(grid) else None
+        if grid is None:
+            return None
+        shape, offset = [], []
+        for axis, chosen in enumerate(self._selection):
+            if isinstance(chosen, int):
+                continue
+            if chosen.step != 1 and len(chosen) > 1:
+                return None
+            shape.append(grid.shape[axis])
+            offset.append(grid.offset[axis] + chosen.start)
+        return ChunkGrid(tuple(shape), tuple(offset), grid.held)
+
     # -- views and reads -----------------------------------------------------------------------
     def view(self, key) -> LazyArray:
         """A lazy sub-array for basic indexing ``key`` (ints and slices); reads nothing."""

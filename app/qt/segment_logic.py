@@ -210,6 +210,7 @@ def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | Non
     naming the image when no pixel is finite.
     Runs in a worker thread: touches no widget, layer or session state.
     """
+    from unet_studio.app.predict_files import input_chunks
     from unet_studio.models.inference import iter_predict_image
     from unet_studio.models.task import TaskSpec
 
@@ -228,7 +229,7 @@ def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | Non
         net, image, axes=axes, task=task, output_type=request.output_type,
         device=request.device, out=out, scale=job.scale, first=job.first,
         provisional=out is not None, postprocess=request.postprocess_options(),
-        intensity=found.intensity, **tiling,
+        intensity=found.intensity, chunks=input_chunks(image), **tiling,
     )  # fmt: skip
     shown = None
     if out is not None and hasattr(out, "finish"):
@@ -278,7 +279,7 @@ def merge_into_labels(result: SegmentResult, current: np.ndarray | None) -> np.n
         current = np.zeros(job.labels_shape, dtype=np.int32)
     merged = current.copy()
     block = output.reshape(merged[job.target].shape).astype(merged.dtype, copy=False)
-    if result.job.request.output_type == "labels":
+    if holds_instances(result.job.request, result.net):  # (a class map's values are classes)
         outside = merged.copy()
         outside[job.target] = 0
         offset = int(outside.max())
@@ -294,6 +295,14 @@ def objects_shown_kept(live: np.ndarray, job: SegmentJob, reviewed) -> ObjectsSh
         return None
     kept = reviewed.mask[job.target]
     return objects_shown(live[job.target], kept, job.time_axis) if kept.any() else None
+
+
+def holds_instances(request: SegmentRequest, model) -> bool:
+    """Are the labels of ``request`` objects, each its own id (an instance model's labels),
+    rather than a semantic model's classes? ``model``: a network, or a ModelInfo's task dict."""
+    task = model if isinstance(model, dict) else getattr(model, "task", None)
+    kind = task.get("kind") if isinstance(task, dict) else getattr(task, "kind", None)
+    return request.output_type == "labels" and (kind or "instance") == "instance"
 
 
 def is_foreground_mask(result: SegmentResult) -> bool:
