@@ -71,10 +71,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([command, *(argv or [])])
     try:
+        check_environment()
         # (not the GUI: Qt's event loop runs Python only on events, so a raising handler
         # would leave the window up; the default action, exit, is right there)
         with _terminate_as_interrupt(command != "gui"):
-            return int(modules[command].run(args) or 0)
+            code = int(modules[command].run(args) or 0)
+        sys.stdout.flush()  # (here, so that a reader gone away is caught below)
+        return code
+    except BrokenPipeError:
+        # The reader of our output went away (`unet-studio info *.tif | head -3`): stop
+        # quietly, as a command ended by SIGPIPE does, instead of a traceback.
+        _discard_stdout()
+        return 128 + getattr(signal, "SIGPIPE", 13)
     except UserError as error:
         print(f"unet-studio: error: {error}", file=sys.stderr)
         return 2
@@ -94,6 +102,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("unet-studio: interrupted", file=sys.stderr)
         return 130
+
+
+def check_environment() -> None:
+    """Read the UNET_STUDIO_* variables that set sizes and folders before any work: a
+    mistyped value is one line (exit 2), not a traceback from deep inside a run or an error
+    that names the input file."""
+    from unet_studio.app.io.chunk_cache import cache_bytes_from_environment
+    from unet_studio.models.label_threads import label_threads
+    from unet_studio.models.scratch import ram_limit, scratch_folder
+
+    for read in (cache_bytes_from_environment, ram_limit, scratch_folder, label_threads):
+        try:
+            read()
+        except ValueError as error:
+            raise UserError(str(error)) from None
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush at exit does
+    not fail on the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # (no file descriptor: a test's captured stdout)
+        pass
 
 
 class Terminated(KeyboardInterrupt):

@@ -57,10 +57,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     budget.add_argument("--train-layers", choices=("all", "decoder"), default="all",
                         help="train every layer (default) or only the decoder")
-    budget.add_argument("--batch-size", type=int, default=4)
-    budget.add_argument("--patch-size", type=int, default=128)
-    budget.add_argument("--learning-rate", type=float, default=5e-4)
-    budget.add_argument("--seed", type=int, default=0)
+    budget.add_argument("--batch-size", type=int, default=4, help="patches per step (default 4)")
+    budget.add_argument("--patch-size", type=int, default=128,
+                        help="side of a training patch in pixels (default 128)")
+    budget.add_argument("--learning-rate", type=float, default=5e-4,
+                        help="peak learning rate (default 5e-4)")
+    budget.add_argument("--seed", type=int, default=0,
+                        help="random seed of the patches and augmentations (default 0)")
 
 
 def read_array(path: str, *, axes: str | None = None, what: str):

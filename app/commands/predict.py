@@ -19,7 +19,6 @@ from pathlib import Path
 HELP = "segment images with a model: instance labels, masks or class probabilities"
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
-DEVICES = ("auto", "cpu", "cuda", "mps")
 OUTPUT_SUFFIXES = (".tif", ".tiff", ".zarr")
 # An output named like a file of another kind is a mistake, not a folder to create.
 NOT_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".npy", ".npz", ".h5", ".hdf5",
@@ -40,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="model folder or library name (default: the default model)")
     parser.add_argument("--tile", type=int, default=None, metavar="N",
                         help="tile core size in pixels (default: chosen from memory)")
-    parser.add_argument("--device", default="auto", choices=DEVICES,
-                        help="where to compute (auto: CUDA, then MPS, then CPU)")
+    parser.add_argument("--device", default="auto", metavar="DEVICE",
+                        help="where to compute: auto (default: CUDA, then MPS, then CPU), cpu, "
+                             "cuda, cuda:N or mps")
     parser.add_argument("--axes", default=None, metavar="ZYX",
                         help="axes of the input when its metadata is missing or wrong (letters of TZCYX)")
     parser.add_argument("--output-type", default="labels", choices=OUTPUT_TYPES,
@@ -199,6 +199,16 @@ def _note_other_series(stack, series: int | None) -> None:
                          "(--series N for another)\n")
 
 
+def _note_guessed_axes(stack, axes: str | None) -> None:
+    """Say so when the file does not name its axes: a plain multi-page TIFF of a time-lapse
+    would otherwise be segmented as one 3D volume without a word."""
+    if axes is None and stack.metadata.get("axes_source") == "guessed":
+        hint = (f"--axes T{stack.axes[1:]} if it is a time series" if stack.axes[0] == "Z"
+                else "--axes to set them")
+        sys.stderr.write(f"{stack.path}: axes not stated in the file, read as {stack.axes} "
+                         f"({hint})\n")
+
+
 class StatusLine:
     """One status line on stderr, redrawn in place on a terminal (no extra dependency), with
     the time left once it can be told."""
@@ -249,6 +259,7 @@ def run(args: argparse.Namespace) -> int:
         for stack in stacks:  # every input fits the model, before any output is written
             plan_stack(net, stack)
             _note_other_series(stack, series)
+            _note_guessed_axes(stack, args.axes)
         sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
         targets = output_paths(inputs, args.output, args.output_type, sizes)
         refuse_existing(targets, args.overwrite)
