@@ -76,8 +76,11 @@ def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, pyramid_
     stored_shape = tuple(shape[axes.index(a)] for a in stored_axes)
     temporary = temporary_sibling(path)
     try:
-        group, _ = create_ome_zarr(temporary, stored_shape, dtype, axes=stored_axes, scale=scale,
-                                   units=units, kind=kind, name=zarr_stem(path))
+        created = []  # (made in a worker: an interruption waits for Zarr's metadata writes)
+        run_interruptibly(lambda _check: created.append(create_ome_zarr(
+            temporary, stored_shape, dtype, axes=stored_axes, scale=scale, units=units,
+            kind=kind, name=zarr_stem(path))))
+        group, _ = created[0]
         staging_path = temporary / STAGING_NAME
         staging = np.memmap(staging_path, dtype=dtype, mode="w+", shape=shape)
         _reserve_disk(staging_path, path)
