@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.atomic import atomic_write_bytes, load_npz, npz_bytes
+from unet_studio.app.edit_boxes import edit_boxes
 from unet_studio.app.label_edit import LabelEdit
 
 FORMAT = "unet-studio-reviewed"
@@ -27,7 +28,7 @@ FORMAT = "unet-studio-reviewed"
 
 class MarksAdded:
     """The marks one edit added: changed pixels (indices, which were new) and the reviewed
-    box (region, which pixels of it were new)."""
+    boxes ([(region, which pixels of it were new)], or None)."""
 
     def __init__(self, changed, reviewed):
         self.changed, self.reviewed = changed, reviewed
@@ -36,8 +37,9 @@ class MarksAdded:
 class ReviewedRegions:
     """Reviewed and changed masks over a label array of ``shape`` (e.g. ``(Z, Y, X)``).
 
-    ``auto_from_edits``: :meth:`record_edit` also marks the bounding box of each edit, grown
-    by ``edit_margin`` pixels in its plane (Y and X), as reviewed. ``version`` increases on every change, so a store
+    ``auto_from_edits``: :meth:`record_edit` also marks the bounding box of each edit (of
+    its pixels of one value in one plane), grown by ``edit_margin`` pixels in its plane (Y
+    and X), as reviewed. ``version`` increases on every change, so a store
     can tell when to save.
     """
 
@@ -121,19 +123,15 @@ class ReviewedRegions:
         changed[edit.indices] = True
         added_reviewed = None
         if self.auto_from_edits:
-            # The margin grows the box in the plane the user looked at (the last two axes),
+            # The margin grows each box in the plane the user looked at (the last two axes),
             # never into other slices or frames: those were not looked at, and marking them
             # would make their unchecked labels training data (and keep them from the next
-            # prediction).
-            planes = len(self.shape) - 2
-            region = tuple(
-                s if axis < planes else
-                slice(max(s.start - self.edit_margin, 0), min(s.stop + self.edit_margin, n))
-                for axis, (s, n) in enumerate(zip(edit.bbox, self.shape))
-            )
+            # prediction). A box per plane and object (``edit_boxes``), not one around all.
             reviewed = self._writable("reviewed")
-            added_reviewed = region, ~reviewed[region]
-            reviewed[region] = True
+            added_reviewed = []
+            for region in edit_boxes(edit, self.shape, self.edit_margin):
+                added_reviewed.append((region, ~reviewed[region]))
+                reviewed[region] = True
         self.version += 1
         return MarksAdded(added_changed, added_reviewed)
 
@@ -141,8 +139,7 @@ class ReviewedRegions:
         """Clear the marks an edit added (it was undone): pixels marked before it stay."""
         indices, new = added.changed
         self._writable("changed")[tuple(i[new] for i in indices)] = False
-        if added.reviewed is not None:
-            region, new = added.reviewed
+        for region, new in added.reviewed or ():
             self._writable("reviewed")[region][new] = False
         self.version += 1
 
@@ -173,35 +170,43 @@ class ReviewedRegions:
         out[keep] = current_labels[keep]
         return out
 
-    def renumber_clashes(self, labels: np.ndarray, *, slab_pixels: int = 1 << 22) -> None:
+    def renumber_clashes(self, labels: np.ndarray, *, region: tuple[slice, ...] | None = None,
+                         slab_pixels: int = 1 << 22) -> None:
         """In place, what ``protect(labels, labels)`` returns: objects outside the reviewed
         regions whose ids clash with an object kept inside get fresh ids. A slab of planes at
         a time, for labels a prediction has just written around the reviewed pixels (a
-        whole stack: no copy of it, which may not fit in memory twice)."""
+        whole stack: no copy of it, which may not fit in memory twice).
+
+        ``region`` (a slice per axis; default everything): the part a prediction wrote, the
+        only part renumbered (clashing with objects kept anywhere). Outside it the labels
+        were not predicted again: an object there sharing an id with a kept one is the same
+        object (a track going on in other time points, a nucleus in other planes), and
+        renumbering it split it."""
         from unet_studio.models.slab_label import slabs
 
         if np.shape(labels) != self.shape:
             raise ValueError(f"renumber_clashes needs labels of shape {self.shape}")
         if not self.any():
             return
-        keep, parts = self._reviewed, list(slabs(self.shape, slab_pixels))
-        kept_ids: set[int] = set()
-        top = 0
-        for core, _ in parts:
-            block = np.asarray(labels[core])
-            kept_ids.update(np.unique(block[keep[core]]).tolist())
-            top = max(top, int(block.max()))
+        region = region or tuple(slice(None) for _ in self.shape)
+        view, keep = labels[region], self._reviewed[region]  # (basic slices: views)
+        parts = list(slabs(view.shape, slab_pixels))
+        kept_ids: set[int] = set()  # (kept anywhere: an object the user made elsewhere
+        for core, _ in slabs(self.shape, slab_pixels):  # while the region was predicted)
+            kept_ids.update(np.unique(np.asarray(labels[core])[self._reviewed[core]]).tolist())
         kept_ids.discard(0)
         kept = np.asarray(sorted(kept_ids), labels.dtype)
         clashing: set[int] = set()
         for core, _ in parts:
-            block = np.asarray(labels[core])
+            block = np.asarray(view[core])
             clashing.update(np.unique(block[np.isin(block, kept) & ~keep[core]]).tolist())
         if not clashing:
             return
+        # Fresh ids above every id of the labels, the region's and the rest's.
+        top = max(int(np.asarray(labels[core]).max()) for core, _ in slabs(self.shape, slab_pixels))
         renamed = np.asarray(sorted(clashing), labels.dtype)
         for core, _ in parts:
-            block = labels[core]
+            block = view[core]
             clash = np.isin(block, renamed) & ~keep[core]
             block[clash] = (top + 1 + np.searchsorted(renamed, block[clash])).astype(labels.dtype)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unet_studio.app.kept_ids import adopt_touching_ids
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
 from unet_studio.models.scratch import scratch_zeros
 
@@ -29,11 +30,15 @@ class LiveLabelsDestination:
     added to every new object id (so a single plane does not reuse other planes' ids).
     ``made_layer``: the labels were made for this run (the image had none shown), so a run
     that does not finish and leaves them empty closes them again (``segment_interrupted``).
+    ``instances``: False for a semantic model's class map, whose values are classes: no id
+    offset, renumbering or ids carried on (they turned class 1 into a class 3 of none).
     """
 
     def __init__(self, labels: np.ndarray, target: tuple[slice, ...], regions=None,
-                 id_offset: int = 0, time_axis: int | None = None, made_layer: bool = False):  # fmt: skip
+                 id_offset: int = 0, time_axis: int | None = None, made_layer: bool = False,
+                 instances: bool = True):  # fmt: skip
         self.labels = labels
+        self.instances = instances  # objects (ids to keep apart), else a semantic class map
         self.made_layer = made_layer
         self.time_axis = time_axis  # the labels' T axis (a time series), else None
         self.target = tuple(target)
@@ -73,20 +78,25 @@ class LiveLabelsDestination:
         """After the last write: objects outside the reviewed regions whose ids clash with
         kept objects get fresh ids (``ReviewedRegions.renumber_clashes``, in place). Runs on the worker thread,
         so the GUI thread only has to redraw."""
-        if self.written and self.regions is not None and self.regions.any():
-            self.regions.renumber_clashes(self.labels)
-        if not self.written:
-            return
+        if not self.written or not self.instances:
+            return  # (a class map: its values are classes, not objects to number)
+        if self.regions is not None and self.regions.any():
+            # (in the region written only: objects elsewhere were not predicted again)
+            self.regions.renumber_clashes(self.labels, region=self.target)
         plane = self._plane_axis()
         if plane is not None:
             # One plane of a stack, or one time point of a series, segmented again: its
             # objects go on under the ids of the planes (time points) around it.
             continue_neighbour_ids(self.labels, self.target, self._kept(), plane,
-                                   before=self.backup)
+                                   before=self.backup, over_time=plane == self.time_axis)
         elif self.time_axis is not None and self._kept() is not None:
             # A whole series around reviewed time points: the engine linked its own time
             # points; here its tracks go on under the reviewed objects' ids.
             adopt_kept_ids(self.labels, self.target, self._kept(), self.time_axis)
+        elif self.time_axis is None and self._kept() is not None:
+            # A stack (or image) around reviewed regions: an object their edge cuts goes
+            # on under its kept id, not as a second object.
+            adopt_touching_ids(self.labels[self.target], self._kept())
 
     def _plane_axis(self) -> int | None:
         """The axis along which the run wrote a single plane of a longer stack: a Z plane

@@ -30,6 +30,7 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.kept_ids import keep_reviewed
 from unet_studio.app.predict_files import objects_found
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
@@ -40,6 +41,7 @@ from unet_studio.app.qt.segment_logic import (
     OUTPUT_TYPES,
     NetCache,
     SegmentRequest,
+    holds_instances,
     is_foreground_mask,
     iter_segment,
     merge_into_labels,
@@ -244,9 +246,11 @@ class SegmentPanel(SegmentChoices, QWidget):
             return None
         had_labels = self.session.host.current_labels() is not None
         live = self.session.labels_for_prediction(job.labels_shape)
-        offset = id_offset_outside(live, job.target)
+        instances = holds_instances(job.request, self.session.model.task)
+        offset = id_offset_outside(live, job.target) if instances else 0
         return LiveLabelsDestination(live, job.target, self.session.ensure_reviewed(), offset,
-                                     time_axis=job.time_axis, made_layer=not had_labels)
+                                     time_axis=job.time_axis, made_layer=not had_labels,
+                                     instances=instances)  # fmt: skip
 
     def _predict_whole_image(self) -> None:
         self.scope_stack.setChecked(True)
@@ -322,7 +326,11 @@ class SegmentPanel(SegmentChoices, QWidget):
             if show is not None:
                 show(merge_into_labels(result, None).astype(np.uint8), name=f"{name} mask")
         else:
-            live = session.show_labels(merge_into_labels(result, session.host.current_labels()))
+            current = session.host.current_labels()
+            merged = keep_reviewed(merge_into_labels(result, current), current,
+                                   session.ensure_reviewed(), result.job.target,
+                                   instances=holds_instances(result.job.request, result.net))  # fmt: skip
+            live = session.show_labels(merged, protect=False)  # (protected in the target only)
             result.shown = objects_shown_kept(live, result.job, session.reviewed)
         if session.project is not None and session.image_id is not None:
             session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))

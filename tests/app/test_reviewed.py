@@ -103,3 +103,42 @@ def test_renumbering_clashes_in_place_is_protect(slab_pixels):
     before = untouched.copy()
     ReviewedRegions(untouched.shape).renumber_clashes(untouched)  # nothing reviewed
     np.testing.assert_array_equal(untouched, before)
+
+
+def test_renumbering_clashes_in_a_region_leaves_the_rest_alone():
+    """Only the region a prediction wrote is renumbered; fresh ids go above every id."""
+    labels = np.zeros((3, 6, 6), np.int32)
+    labels[:, :2, :2] = 4  # one object through every plane, reviewed in plane 1
+    labels[2, 4:, 4:] = 4  # plane 2 predicted again: its new object clashes with 4
+    labels[0, 4:, 4:] = 9
+    regions = ReviewedRegions(labels.shape)
+    regions.mark_region((slice(1, 3), slice(0, 2), slice(0, 2)))
+    regions.renumber_clashes(labels, region=(slice(2, 3), slice(None), slice(None)), slab_pixels=7)
+    assert (labels[:, :2, :2] == 4).all() and (labels[0, 4:, 4:] == 9).all()
+    assert (labels[2, 4:, 4:] == 10).all()
+    # An object made outside the region while it was predicted (kept) holds an id the
+    # prediction gave too: the one in the region is renumbered.
+    labels[0, 4:, :2] = 11
+    regions.mark_region((slice(0, 1), slice(4, None), slice(0, 2)))
+    labels[2, 4:, 4:] = 11
+    regions.renumber_clashes(labels, region=(slice(2, 3), slice(None), slice(None)))
+    assert (labels[0, 4:, :2] == 11).all() and (labels[2, 4:, 4:] == 12).all()
+
+
+def test_an_edit_of_many_objects_marks_a_box_around_each_in_each_plane():
+    """Filling two objects far apart over two time points (one edit: Fill between slices
+    for every object) marks a box around each object in each time point it changed, not
+    one box around everything; an undo takes all of them back."""
+    from unet_studio.app.label_edit import diff_labels
+
+    before = np.zeros((4, 40, 40), np.int32)
+    after = before.copy()
+    after[1, 2:6, 2:6] = after[2, 3:7, 2:6] = 3  # object 3, top left
+    after[1, 30:34, 30:34] = 8  # object 8, bottom right, at time point 1 only
+    regions = ReviewedRegions(before.shape, edit_margin=1)
+    added = regions.record_edit(diff_labels(before, after, None, "interpolate all"))
+    expected = np.zeros(before.shape, bool)
+    expected[1, 1:7, 1:7] = expected[2, 2:8, 1:7] = expected[1, 29:35, 29:35] = True
+    np.testing.assert_array_equal(regions.mask, expected)
+    regions.take_back(added)
+    assert not regions.mask.any()
