@@ -12,6 +12,7 @@ from qtpy.QtCore import Qt
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_logic
+from unet_studio.app.qt.workers import engine_work_running
 
 pytestmark = pytest.mark.qt
 
@@ -531,6 +532,7 @@ def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected
     models = _models_panel(session, qtbot)
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=_config(max_steps=3))
+    qtbot.waitUntil(lambda: not engine_work_running(), timeout=30_000)  # (its thread ends after)
     models.model_list.setCurrentRow(next(
         i for i in range(models.model_list.count())
         if models.model_list.item(i).data(256).path == train.round.saved))
@@ -552,6 +554,7 @@ def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtb
         train.start(config=_config(max_steps=3))
     saved = train.round.saved
     train.reject_button.click()
+    qtbot.waitUntil(lambda: not engine_work_running(), timeout=30_000)  # (its thread ends after)
     models.model_list.setCurrentRow(next(
         i for i in range(models.model_list.count()) if models.model_list.item(i).data(256).path == saved))
     renamed = models.rename_selected("turned down")
