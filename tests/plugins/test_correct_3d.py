@@ -195,13 +195,15 @@ def test_keys_in_3d_act_on_the_object_seen_under_the_pointer(studio3d, qtbot):
     layer = session.host.labels_layer()
     before = layer.data.copy()
     canvas = viewer.window._qt_viewer.canvas.native
-    for angles, seen in ((LOOK_UP, 1), (LOOK_DOWN, 2)):  # the object in front of the camera
+    for step, (angles, seen) in enumerate(((LOOK_UP, 1), (LOOK_DOWN, 2))):  # (in front)
         viewer.scene.camera.angles = angles
         viewer.scene.camera.center = (10 * SCALE[0], 14 * SCALE[1], 14 * SCALE[2])
         qtbot.wait(10)
         moved = viewer.cursor.position
-        QTest.mouseMove(canvas, canvas.rect().center() + QPoint(1, 1))
-        QTest.mouseMove(canvas, canvas.rect().center())
+        # A pixel beside the centre, another each time: the pointer's position changes for
+        # sure, and the wait sees the last move handled (a move away and back could be
+        # seen half way, or not at all when napari handles both before the check).
+        QTest.mouseMove(canvas, canvas.rect().center() + QPoint(1 + step, 1 + step))
         qtbot.waitUntil(lambda m=moved: viewer.cursor.position != m)
         canvas.setFocus()
         QTest.keyClick(canvas, Qt.Key.Key_D)
