@@ -103,11 +103,13 @@ def adopt_kept_ids(labels: np.ndarray, target: tuple[slice, ...], kept: np.ndarr
     each new object next to a kept object in time (the time point before or after, by
     overlap) gives that object's id to its whole track (the engine's id, in every time
     point), so the track goes on through the reviewed time point under the kept id. A
-    track takes one kept id, and a kept id goes to one track."""
+    track takes one kept id; a kept id goes to several tracks only where they never meet
+    in a time point (the engine's track broken next to the reviewed time point: the
+    parts before and after are one object)."""
     region = labels[target]
     frames = region.shape[axis]
-    renames: dict[int, int] = {}
-    given: set[int] = set()
+    candidates: dict[int, list[int]] = {}  # kept id -> tracks that continue it, first first
+    taken: set[int] = set()
     whole = (slice(None),) * region.ndim
     for t in range(frames):
         here = _at(whole, axis, t)
@@ -121,12 +123,38 @@ def adopt_kept_ids(labels: np.ndarray, target: tuple[slice, ...], kept: np.ndarr
             there = _at(whole, axis, other)
             new = np.where(kept[there], 0, region[there])
             for track, kept_id in matched_ids(kept_objects, new).items():
-                if track not in renames and kept_id not in given:
-                    renames[track] = kept_id
-                    given.add(kept_id)
+                if track not in taken:
+                    candidates.setdefault(kept_id, []).append(track)
+                    taken.add(track)
+    renames = _tracks_apart(region, kept, axis, candidates)
     for t in range(frames):  # a time point at a time: no whole-stack temporaries
         here = _at(whole, axis, t)
         _rename(region[here], renames, kept[here])
+
+
+def _tracks_apart(region: np.ndarray, kept: np.ndarray, axis: int,
+                  candidates: dict[int, list[int]]) -> dict[int, int]:  # fmt: skip
+    """{track: kept id}: each kept id's first track, and any later one that shares no time
+    point (outside ``kept``) with those already given it. The time points of the tracks
+    in question are read in one pass, only when a kept id has more than one."""
+    shared = sorted({t for tracks in candidates.values() if len(tracks) > 1 for t in tracks})
+    seen: dict[int, set[int]] = {track: set() for track in shared}
+    if shared:
+        whole = (slice(None),) * region.ndim
+        for t in range(region.shape[axis]):
+            here = _at(whole, axis, t)
+            values = region[here][~kept[here]]
+            for track in np.unique(values[np.isin(values, shared)]).tolist():
+                seen[track].add(t)
+    renames: dict[int, int] = {}
+    for kept_id, tracks in candidates.items():
+        renames[tracks[0]] = kept_id
+        used = set(seen.get(tracks[0], ()))
+        for track in tracks[1:]:
+            if not used & seen[track]:
+                renames[track] = kept_id
+                used |= seen[track]
+    return renames
 
 
 def _rename(block: np.ndarray, renames: dict[int, int], kept) -> None:
