@@ -71,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([command, *(argv or [])])
     try:
+        from unet_studio.app.environment import check_environment
+
         check_environment()
         # (not the GUI: Qt's event loop runs Python only on events, so a raising handler
         # would leave the window up; the default action, exit, is right there)
@@ -102,21 +104,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("unet-studio: interrupted", file=sys.stderr)
         return 130
-
-
-def check_environment() -> None:
-    """Read the UNET_STUDIO_* variables that set sizes and folders before any work: a
-    mistyped value is one line (exit 2), not a traceback from deep inside a run or an error
-    that names the input file."""
-    from unet_studio.app.io.chunk_cache import cache_bytes_from_environment
-    from unet_studio.models.label_threads import label_threads
-    from unet_studio.models.scratch import ram_limit, scratch_folder
-
-    for read in (cache_bytes_from_environment, ram_limit, scratch_folder, label_threads):
-        try:
-            read()
-        except ValueError as error:
-            raise UserError(str(error)) from None
 
 
 def _discard_stdout() -> None:

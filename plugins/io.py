@@ -85,8 +85,10 @@ def _another_reader_takes(entries: list[Path]) -> bool:
 def read_stacks(path) -> list[tuple]:
     """Layer data tuples ``(data, meta, layer_type)`` for every stack in ``path``.
     InputFileError naming the file or folder when one cannot be read."""
+    from unet_studio.app.environment import check_environment
     from unet_studio.app.io import open_stack
 
+    check_environment()  # (a mistyped size or folder: said here, naming the variable)
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers = []
     for one in paths:

@@ -64,6 +64,18 @@ def test_reader_error_names_the_file(tmp_path):
         napari_get_reader(str(path))(str(path))
 
 
+def test_reader_names_a_mistyped_size_variable(tmp_path, monkeypatch):
+    """A bad UNET_STUDIO_CHUNK_CACHE_MB: the message napari shows names the variable (was a
+    bare ValueError from deep inside the Zarr reader)."""
+    from unet_studio.app.errors import UserError
+
+    path = write_stack(tmp_path / "n.zarr", np.zeros((2, 8, 8), np.uint16), axes="ZYX",
+                       kind="image")
+    monkeypatch.setenv("UNET_STUDIO_CHUNK_CACHE_MB", "lots")
+    with pytest.raises(UserError, match="UNET_STUDIO_CHUNK_CACHE_MB must be a number of MiB"):
+        napari_get_reader(str(path))(str(path))
+
+
 def test_write_labels_roundtrip_with_layer_metadata(tmp_path):
     image = write_stack(tmp_path / "image.tif", np.ones((3, 8, 9), np.uint16), axes="ZYX",
                         scale=SCALE, kind="image")
