@@ -37,7 +37,10 @@ class TimeLeft:
         return max(0.0, elapsed / progressed * (total - done))
 
     def text(self, done: float, total: float) -> str:
-        """"about 3 min left", or "" while there is too little to go on."""
+        """"about 3 min left", or "" while there is too little to go on, and once all is
+        done (not "about 5 s left" at 100 %)."""
+        if total > 0 and done >= total:
+            return ""
         seconds = self.estimate(done, total)
         return "" if seconds is None else f"about {duration_text(seconds)} left"
 

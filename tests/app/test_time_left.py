@@ -27,4 +27,5 @@ def test_the_rate_is_measured_after_the_first_step():
     assert left.text(11, 100) == "about 2 min left"
     now[0] += 10
     assert left.estimate(100, 100) == 0.0
+    assert left.text(100, 100) == ""  # (done: no "about 5 s left" beside 100 %)
     assert TimeLeft().text(0, 0) == ""
