@@ -74,6 +74,16 @@ def corrected(studio, nuclei_crop) -> Studio:
 
 
 @pytest.fixture
+def models_panel(studio, qtbot):
+    """A Models panel on the studio's session."""
+    from unet_studio.app.qt.models_panel import ModelsPanel
+
+    widget = ModelsPanel(studio.session)
+    qtbot.addWidget(widget)
+    return widget
+
+
+@pytest.fixture
 def saved_labels():
     """``read(session)``: the labels the session's project saved for its first image, read
     back from disk by a second opening of the project (after its autosave is flushed)."""

@@ -7,25 +7,16 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
-@pytest.fixture
-def panel(studio, qtbot):
-    from unet_studio.app.qt.models_panel import ModelsPanel
-
-    widget = ModelsPanel(studio.session)
-    qtbot.addWidget(widget)
-    return widget
+def _names(models_panel):
+    return [models_panel.model_list.item(i).text() for i in range(models_panel.model_list.count())]
 
 
-def _names(panel):
-    return [panel.model_list.item(i).text() for i in range(panel.model_list.count())]
-
-
-def _import(panel, qtbot, folder):
+def _import(models_panel, qtbot, folder):
     """Import ``folder`` through the panel (in its worker thread); the ModelInfo."""
-    with qtbot.waitSignal(panel.imported, timeout=30_000) as blocker:
-        panel.import_folder(folder)
-        assert not panel.import_button.isEnabled()  # one import at a time
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    with qtbot.waitSignal(models_panel.imported, timeout=30_000) as blocker:
+        models_panel.import_folder(folder)
+        assert not models_panel.import_button.isEnabled()  # one import at a time
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=10_000)
     return blocker.args[0]
 
 
@@ -36,37 +27,37 @@ def _told(studio, monkeypatch) -> list[tuple[str, str]]:
     return told
 
 
-def _export(panel, qtbot, destination):
+def _export(models_panel, qtbot, destination):
     """Export the selected model through the panel (in its worker thread); the new folder."""
-    with qtbot.waitSignal(panel.exported, timeout=30_000) as blocker:
-        panel.export_selected(destination)
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    with qtbot.waitSignal(models_panel.exported, timeout=30_000) as blocker:
+        models_panel.export_selected(destination)
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=10_000)
     return blocker.args[0]
 
 
-def test_import_use_default_export(panel, studio, tiny_model_dir, tmp_path, qtbot, monkeypatch):
+def test_import_use_default_export(models_panel, studio, tiny_model_dir, tmp_path, qtbot, monkeypatch):
     session = studio.session
-    info = _import(panel, qtbot, tiny_model_dir)
-    assert info.source == "user" and any("tiny  [user]" in n for n in _names(panel))
-    row = next(i for i, n in enumerate(_names(panel)) if "[user]" in n)
-    panel.model_list.setCurrentRow(row)
-    assert "unet" in panel.card.toPlainText() and "parent: none" in panel.card.toPlainText()
-    panel.use_button.click()
+    info = _import(models_panel, qtbot, tiny_model_dir)
+    assert info.source == "user" and any("tiny  [user]" in n for n in _names(models_panel))
+    row = next(i for i, n in enumerate(_names(models_panel)) if "[user]" in n)
+    models_panel.model_list.setCurrentRow(row)
+    assert "unet" in models_panel.card.toPlainText() and "parent: none" in models_panel.card.toPlainText()
+    models_panel.use_button.click()
     assert session.model.path == info.path
-    assert "(current)" in panel.model_list.currentItem().text()
-    panel.default_button.click()
+    assert "(current)" in models_panel.model_list.currentItem().text()
+    models_panel.default_button.click()
     assert session.library.default().path == info.path
-    target = _export(panel, qtbot, tmp_path / "exported")
+    target = _export(models_panel, qtbot, tmp_path / "exported")
     assert (target / "config.json").exists() and (target / "model.safetensors").exists()
     told = _told(studio, monkeypatch)
-    panel.export_selected(tmp_path / "exported")
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=30_000)
+    models_panel.export_selected(tmp_path / "exported")
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)
     assert told == [("error", f"{tmp_path / 'exported'} already exists; choose another place "
                               "to export to")]
 
 
-def test_builder_previews_shapes_and_creates_a_model(panel, studio, qtbot):
-    builder = panel.builder
+def test_builder_previews_shapes_and_creates_a_model(models_panel, studio, qtbot):
+    builder = models_panel.builder
     builder.arch_combo.setCurrentText("residual_unet")
     assert "residual" in builder.fields and builder.fields["residual"].isChecked()
     builder.fields["base_channels"].setValue(4)
@@ -89,7 +80,7 @@ def test_builder_previews_shapes_and_creates_a_model(panel, studio, qtbot):
     qtbot.waitUntil(lambda: not tasks.is_busy(), timeout=10_000)
     assert (folder / "config.json").exists()
     assert studio.session.model.path == folder and studio.session.model.name == "my-net"
-    assert any("my-net" in n for n in _names(panel))
+    assert any("my-net" in n for n in _names(models_panel))
 
 
 def _preview(builder, qtbot, architecture: str, depth: int):
@@ -103,10 +94,10 @@ def _preview(builder, qtbot, architecture: str, depth: int):
     return builder.summary
 
 
-def test_the_preview_says_which_resnet_stages_a_depth_uses(panel, qtbot):
+def test_the_preview_says_which_resnet_stages_a_depth_uses(models_panel, qtbot):
     """At depth 2 ResNet-101 and ResNet-50 are one network (they differ from stage 3 on):
     the preview says so, and which stages are used; at depth 3 they differ, and it does not."""
-    builder = panel.builder
+    builder = models_panel.builder
     resnet50 = _preview(builder, qtbot, "resnet50_unet", depth=2)
     resnet101 = _preview(builder, qtbot, "resnet101_unet", depth=2)
     assert resnet101.parameters == resnet50.parameters  # what the preview must not hide
@@ -121,8 +112,8 @@ def test_the_preview_says_which_resnet_stages_a_depth_uses(panel, qtbot):
     assert "the same network" not in text
 
 
-def test_invalid_options_say_what_is_allowed(panel, studio, qtbot):
-    builder = panel.builder
+def test_invalid_options_say_what_is_allowed(models_panel, studio, qtbot):
+    builder = models_panel.builder
     builder.arch_combo.setCurrentText("resnet18_unet")
     builder.fields["padding"].setCurrentText("valid")
     builder.preview_button.click()
@@ -130,7 +121,7 @@ def test_invalid_options_say_what_is_allowed(panel, studio, qtbot):
     assert "padding='same'" in builder.summary_view.toPlainText()
 
 
-def test_a_removed_model_leaves_every_list_of_models(panel, studio, tiny_model_dir, qtbot):
+def test_a_removed_model_leaves_every_list_of_models(models_panel, studio, tiny_model_dir, qtbot):
     """Imported, it is offered by the Segment panel at once; removed, no panel offers it
     (choosing it would fail at Run)."""
     from unet_studio.app.qt.segment_panel import SegmentPanel
@@ -141,18 +132,18 @@ def test_a_removed_model_leaves_every_list_of_models(panel, studio, tiny_model_d
     def offered() -> list[str]:
         return [segment.model_combo.itemText(i) for i in range(segment.model_combo.count())]
 
-    info = _import(panel, qtbot, tiny_model_dir)
+    info = _import(models_panel, qtbot, tiny_model_dir)
     assert any(text.startswith(f"{info.name}  (user)") for text in offered())
-    panel.model_list.setCurrentRow(next(i for i, n in enumerate(_names(panel)) if "[user]" in n))
-    question = _click_remove_and_answer(panel, qtbot, "No")  # asked first: "No" keeps it
+    models_panel.model_list.setCurrentRow(next(i for i, n in enumerate(_names(models_panel)) if "[user]" in n))
+    question = _click_remove_and_answer(models_panel, qtbot, "No")  # asked first: "No" keeps it
     assert info.name in question and str(info.path) in question and info.path.exists()
-    assert any("[user]" in n for n in _names(panel))
-    _click_remove_and_answer(panel, qtbot, "Yes")
-    assert not info.path.exists() and not any("[user]" in n for n in _names(panel))
+    assert any("[user]" in n for n in _names(models_panel))
+    _click_remove_and_answer(models_panel, qtbot, "Yes")
+    assert not info.path.exists() and not any("[user]" in n for n in _names(models_panel))
     assert not any("(user)" in text for text in offered())
 
 
-def _click_remove_and_answer(panel, qtbot, answer: str) -> str:
+def _click_remove_and_answer(models_panel, qtbot, answer: str) -> str:
     """Click Remove and answer its question box with the button ``answer``; its text."""
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication, QMessageBox
@@ -168,7 +159,7 @@ def _click_remove_and_answer(panel, qtbot, answer: str) -> str:
         next(b for b in box.buttons() if b.text().replace("&", "") == answer).click()
 
     QTimer.singleShot(0, answer_when_shown)
-    panel.remove_button.click()
+    models_panel.remove_button.click()
     assert asked
     return asked[0]
 
@@ -206,7 +197,7 @@ def _pickled_weights_only(folder):
     (_pickled_weights_only, "", "model.pt is a pickled PyTorch file"),
 ])  # fmt: skip
 def test_a_folder_that_cannot_segment_is_refused_at_import_naming_the_file(
-        panel, studio, tiny_model_dir, tmp_path, qtbot, monkeypatch, damage, file, problem):
+        models_panel, studio, tiny_model_dir, tmp_path, qtbot, monkeypatch, damage, file, problem):
     """Refused at import with the file and the problem, not imported to fail at a Run."""
     import shutil
 
@@ -215,43 +206,43 @@ def test_a_folder_that_cannot_segment_is_refused_at_import_naming_the_file(
     damage(folder)
     told = []
     monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((level, message)))
-    before = _names(panel)
-    panel.import_folder(folder)
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=30_000)
+    before = _names(models_panel)
+    models_panel.import_folder(folder)
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)
     ((level, message),) = told
     assert level == "error" and message.startswith(f"{folder / file}".rstrip("/") + ":")
     assert problem in message
-    assert _names(panel) == before and not (studio.session.library.folders["user"] / "downloaded").exists()
+    assert _names(models_panel) == before and not (studio.session.library.folders["user"] / "downloaded").exists()
 
 
-def test_a_card_shows_scores_per_data_set_as_a_list_not_raw_dictionaries(panel):
+def test_a_card_shows_scores_per_data_set_as_a_list_not_raw_dictionaries(models_panel):
     """The bundled model's metrics are scores per data set, of the model and a baseline."""
-    row = next(i for i, n in enumerate(_names(panel)) if "[bundled]" in n)
-    panel.model_list.setCurrentRow(row)
-    card = panel.card.toPlainText()
+    row = next(i for i, n in enumerate(_names(models_panel)) if "[bundled]" in n)
+    models_panel.model_list.setCurrentRow(row)
+    card = models_panel.card.toPlainText()
     facts = card.split("metrics:")[1].split("parent:")[0]  # (the card.md below may hold code)
     assert "{" not in facts and "0.9346" not in facts
     assert "hela (HeLa H2B-GFP frames (3, 4)):" in card and "model: f1_50 0.935, ap_50 0.877" in card
 
 
-def test_a_model_imported_twice_is_told_apart_in_every_list(panel, studio, tiny_model_dir, qtbot):
+def test_a_model_imported_twice_is_told_apart_in_every_list(models_panel, studio, tiny_model_dir, qtbot):
     from unet_studio.app.qt.segment_panel import SegmentPanel
 
     segment = SegmentPanel(studio.session)
     qtbot.addWidget(segment)
-    first, second = _import(panel, qtbot, tiny_model_dir), _import(panel, qtbot, tiny_model_dir)
+    first, second = _import(models_panel, qtbot, tiny_model_dir), _import(models_panel, qtbot, tiny_model_dir)
     assert (first.name, first.ref, second.ref) == ("tiny", "user:tiny", "user:tiny-2")
-    assert [n for n in _names(panel) if "[user" in n] == ["tiny  [user:tiny]", "tiny  [user:tiny-2]"]
+    assert [n for n in _names(models_panel) if "[user" in n] == ["tiny  [user:tiny]", "tiny  [user:tiny-2]"]
     offered = [segment.model_combo.itemText(i) for i in range(segment.model_combo.count())]
     assert [t for t in offered if "(user" in t] == ["tiny  (user:tiny)", "tiny  (user:tiny-2)"]
 
 
-def test_a_model_named_with_a_leading_dot_is_created_where_the_list_shows_it(panel, studio, qtbot):
-    builder = panel.builder
+def test_a_model_named_with_a_leading_dot_is_created_where_the_list_shows_it(models_panel, studio, qtbot):
+    builder = models_panel.builder
     builder.fields["base_channels"].setValue(4)
     builder.fields["depth"].setValue(2)
     builder.name_edit.setText(".nuclei v2")
     with qtbot.waitSignal(builder.created, timeout=30_000) as blocker:
         builder.create_button.click()
     assert blocker.args[0].name == "nuclei-v2"
-    assert any(n.startswith(".nuclei v2  [user]") for n in _names(panel))
+    assert any(n.startswith(".nuclei v2  [user]") for n in _names(models_panel))

@@ -15,15 +15,6 @@ pytestmark = pytest.mark.qt
 
 
 @pytest.fixture
-def panel(studio, qtbot):
-    from unet_studio.app.qt.models_panel import ModelsPanel
-
-    widget = ModelsPanel(studio.session)
-    qtbot.addWidget(widget)
-    return widget
-
-
-@pytest.fixture
 def segment(studio, qtbot):
     from unet_studio.app.qt.segment_panel import SegmentPanel
 
@@ -41,24 +32,24 @@ def told(studio, monkeypatch) -> list[tuple[str, str]]:
     return messages
 
 
-def _names(panel) -> list[str]:
-    return [panel.model_list.item(i).text() for i in range(panel.model_list.count())]
+def _names(models_panel) -> list[str]:
+    return [models_panel.model_list.item(i).text() for i in range(models_panel.model_list.count())]
 
 
 def _offered(segment) -> list[str]:
     return [segment.model_combo.itemText(i) for i in range(segment.model_combo.count())]
 
 
-def _select(panel, ref: str) -> None:
-    row = next(i for i in range(panel.model_list.count())
-               if panel.model_list.item(i).data(256).ref == ref)
-    panel.model_list.setCurrentRow(row)
+def _select(models_panel, ref: str) -> None:
+    row = next(i for i in range(models_panel.model_list.count())
+               if models_panel.model_list.item(i).data(256).ref == ref)
+    models_panel.model_list.setCurrentRow(row)
 
 
-def _import(panel, qtbot, folder):
-    with qtbot.waitSignal(panel.imported, timeout=30_000) as blocker:
-        panel.import_folder(folder)
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+def _import(models_panel, qtbot, folder):
+    with qtbot.waitSignal(models_panel.imported, timeout=30_000) as blocker:
+        models_panel.import_folder(folder)
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=10_000)
     return blocker.args[0]
 
 
@@ -100,31 +91,31 @@ def _slow_copies(monkeypatch, seconds: float) -> list[threading.Thread]:
     return threads
 
 
-def test_export_copies_in_a_worker_thread_and_says_where(panel, studio, tmp_path, qtbot,
+def test_export_copies_in_a_worker_thread_and_says_where(models_panel, studio, tmp_path, qtbot,
                                                          monkeypatch, told):
     """The GUI keeps running while the files are copied; the notification names the folder."""
     from qtpy.QtCore import QTimer
 
-    _select(panel, "bundled:default")
+    _select(models_panel, "bundled:default")
     threads = _slow_copies(monkeypatch, 0.3)
     ticks = []
     timer = QTimer(interval=20)
     timer.timeout.connect(lambda: ticks.append(time.monotonic()))
     timer.start()
-    with qtbot.waitSignal(panel.exported, timeout=30_000) as blocker:
-        panel.export_selected(tmp_path)
-        assert panel.worker is not None and not panel.export_button.isEnabled()
+    with qtbot.waitSignal(models_panel.exported, timeout=30_000) as blocker:
+        models_panel.export_selected(tmp_path)
+        assert models_panel.worker is not None and not models_panel.export_button.isEnabled()
         assert not (tmp_path / "default").exists()  # (the copy has not happened yet)
     timer.stop()
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=10_000)
     target = tmp_path / "default"
     assert blocker.args[0] == target and (target / "model.safetensors").is_file()
     assert threads and threading.main_thread() not in threads
     assert len(threads) == 3 and len(ticks) > 20  # 0.9 s of copying: the GUI ticked meanwhile
-    assert told[-1] == ("info", f"exported to {target}") and panel.export_button.isEnabled()
+    assert told[-1] == ("info", f"exported to {target}") and models_panel.export_button.isEnabled()
 
 
-def test_a_failed_export_leaves_no_folder_and_names_the_destination(panel, studio, tmp_path,
+def test_a_failed_export_leaves_no_folder_and_names_the_destination(models_panel, studio, tmp_path,
                                                                     qtbot, monkeypatch, told):
     copy2 = shutil.copy2
 
@@ -134,34 +125,34 @@ def test_a_failed_export_leaves_no_folder_and_names_the_destination(panel, studi
         return copy2(source, target)
 
     monkeypatch.setattr("unet_studio.app.model_folder.shutil.copy2", disk_full_at_the_weights)
-    _select(panel, "bundled:default")
+    _select(models_panel, "bundled:default")
     destination = tmp_path / "usb" / "models" / "nuclei"
-    panel.export_selected(destination)
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=30_000)
+    models_panel.export_selected(destination)
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)
     ((level, message),) = told
     assert level == "error" and f"to {destination} failed" in message
     assert "No space left on device" in message
     assert list(tmp_path.iterdir()) == []  # neither the model folder nor the folders made for it
 
 
-def test_duplicate_makes_a_copy_every_list_offers(panel, segment, studio, qtbot, told):
+def test_duplicate_makes_a_copy_every_list_offers(models_panel, segment, studio, qtbot, told):
     """The bundled model is read-only (Rename is off) but can be duplicated: the copy is a
     user model named "<name> copy", then "<name> copy 2"; it is selected and offered."""
-    _select(panel, "bundled:default")
-    bundled = panel.selected()
-    assert not panel.rename_button.isEnabled() and panel.duplicate_button.isEnabled()
-    assert "read-only" in panel.rename_button.toolTip()
+    _select(models_panel, "bundled:default")
+    bundled = models_panel.selected()
+    assert not models_panel.rename_button.isEnabled() and models_panel.duplicate_button.isEnabled()
+    assert "read-only" in models_panel.rename_button.toolTip()
     copies = []
     for _ in range(2):
-        with qtbot.waitSignal(panel.duplicated, timeout=30_000) as blocker:
-            _select(panel, "bundled:default")
-            panel.duplicate_button.click()
-        qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+        with qtbot.waitSignal(models_panel.duplicated, timeout=30_000) as blocker:
+            _select(models_panel, "bundled:default")
+            models_panel.duplicate_button.click()
+        qtbot.waitUntil(lambda: models_panel.worker is None, timeout=10_000)
         copies.append(blocker.args[0])
     assert [c.name for c in copies] == [f"{bundled.name} copy", f"{bundled.name} copy 2"]
-    assert all(c.source == "user" for c in copies) and panel.selected().path == copies[1].path
-    assert panel.rename_button.isEnabled()  # a copy is the user's own
-    assert f"{bundled.name} copy  [user]" in _names(panel)
+    assert all(c.source == "user" for c in copies) and models_panel.selected().path == copies[1].path
+    assert models_panel.rename_button.isEnabled()  # a copy is the user's own
+    assert f"{bundled.name} copy  [user]" in _names(models_panel)
     assert f"{bundled.name} copy 2  (user)" in _offered(segment)
     weights = (bundled.path / "model.safetensors").read_bytes()
     assert (copies[0].path / "model.safetensors").read_bytes() == weights
@@ -169,24 +160,24 @@ def test_duplicate_makes_a_copy_every_list_offers(panel, segment, studio, qtbot,
 
 
 def test_rename_follows_the_current_model_the_default_and_the_project(
-        panel, segment, studio, tiny_model_dir, tmp_path, qtbot, told):
+        models_panel, segment, studio, tiny_model_dir, tmp_path, qtbot, told):
     """Renaming the model in use: the session, the project (its current model, reopened
     too), the default setting, and every list name it anew; nothing names the old one."""
     from unet_studio.app.project import Project
 
     session = studio.session
-    info = _import(panel, qtbot, tiny_model_dir)
+    info = _import(models_panel, qtbot, tiny_model_dir)
     project = session.open_project(tmp_path / "project", create=True)
-    _select(panel, info.ref)
-    panel.use_button.click()
-    panel.default_button.click()
-    _answer_dialog(qtbot, panel.rename_button.click, "nuclei v2")
+    _select(models_panel, info.ref)
+    models_panel.use_button.click()
+    models_panel.default_button.click()
+    _answer_dialog(qtbot, models_panel.rename_button.click, "nuclei v2")
     renamed = session.model
     assert (renamed.name, renamed.ref) == ("nuclei v2", "user:nuclei-v2")
     assert not info.path.exists() and (renamed.path / "model.safetensors").is_file()
-    assert panel.selected().path == renamed.path
-    assert panel.current_label.text() == "Current model: nuclei v2"
-    assert "nuclei v2  [user]  (current, default)" in _names(panel)
+    assert models_panel.selected().path == renamed.path
+    assert models_panel.current_label.text() == "Current model: nuclei v2"
+    assert "nuclei v2  [user]  (current, default)" in _names(models_panel)
     assert "nuclei v2  (user)" in _offered(segment)
     assert not any("tiny  (user" in text for text in _offered(segment))
     assert segment.model_combo.currentData().path == renamed.path
@@ -198,7 +189,7 @@ def test_rename_follows_the_current_model_the_default_and_the_project(
     assert any(entry["action"] == "rename model" and entry["ref_before"] == "user:tiny"
                for entry in reopened.history())
     reopened.close()
-    _answer_dialog(qtbot, panel.rename_button.click, None)  # Cancel: nothing happens
+    _answer_dialog(qtbot, models_panel.rename_button.click, None)  # Cancel: nothing happens
     assert session.model.path == renamed.path
 
 
@@ -207,30 +198,30 @@ def test_rename_follows_the_current_model_the_default_and_the_project(
     ("models/nuclei", "contains a path separator"),
     ("Tiny", "a model named 'tiny' already exists (user:tiny)"),
 ])  # fmt: skip
-def test_rename_refuses_an_empty_invalid_or_taken_name(panel, studio, tiny_model_dir, qtbot,
+def test_rename_refuses_an_empty_invalid_or_taken_name(models_panel, studio, tiny_model_dir, qtbot,
                                                        told, name, problem):
-    _import(panel, qtbot, tiny_model_dir)
-    second = _import(panel, qtbot, tiny_model_dir)  # user:tiny-2, also called "tiny"
-    _select(panel, second.ref)
-    before = _names(panel)
+    _import(models_panel, qtbot, tiny_model_dir)
+    second = _import(models_panel, qtbot, tiny_model_dir)  # user:tiny-2, also called "tiny"
+    _select(models_panel, second.ref)
+    before = _names(models_panel)
     del told[:]
-    _answer_dialog(qtbot, panel.rename_button.click, name)
+    _answer_dialog(qtbot, models_panel.rename_button.click, name)
     ((level, message),) = told
     assert level == "error" and problem in message
-    assert _names(panel) == before and second.path.exists()
+    assert _names(models_panel) == before and second.path.exists()
 
 
-def test_rename_waits_for_a_copy_that_runs(panel, studio, tiny_model_dir, tmp_path, qtbot,
+def test_rename_waits_for_a_copy_that_runs(models_panel, studio, tiny_model_dir, tmp_path, qtbot,
                                            monkeypatch, told):
     """While a copy (or a prediction, or a round) runs, a rename is refused: the work may be
     reading the model's folder."""
-    info = _import(panel, qtbot, tiny_model_dir)
-    _select(panel, info.ref)
+    info = _import(models_panel, qtbot, tiny_model_dir)
+    _select(models_panel, info.ref)
     _slow_copies(monkeypatch, 0.3)
-    panel.export_selected(tmp_path / "out")
-    assert not panel.rename_button.isEnabled() and not panel.remove_button.isEnabled()
+    models_panel.export_selected(tmp_path / "out")
+    assert not models_panel.rename_button.isEnabled() and not models_panel.remove_button.isEnabled()
     with pytest.raises(UserError, match="cannot be renamed while work runs in the background"):
-        panel.rename_selected("elsewhere")
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=30_000)
+        models_panel.rename_selected("elsewhere")
+    qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)
     assert info.path.exists() and (tmp_path / "out" / "model.safetensors").is_file()
-    assert panel.rename_button.isEnabled()
+    assert models_panel.rename_button.isEnabled()
