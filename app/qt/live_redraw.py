@@ -43,7 +43,9 @@ def on_screen(region, view_state, image_axes: tuple[int, ...]) -> bool:
     if view_state is None:
         return True
     for part, axis in zip(region, image_axes):
-        if axis in view_state.displayed_axes:
+        # (an axis the view lacks: another image of fewer axes chosen during the run, or
+        # the streamed layer hidden; cannot tell, so redrawn)
+        if axis in view_state.displayed_axes or axis >= len(view_state.position):
             continue
         position = view_state.position[axis]
         if not part.start <= position < part.stop:
