@@ -15,30 +15,19 @@ from functools import partial
 import numpy as np
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
-    QButtonGroup,
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QRadioButton,
-    QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.kept_ids import keep_reviewed
 from unet_studio.app.predict_files import objects_found
+from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
-from unet_studio.app.qt.segment_choices import SegmentChoices, object_option_spins
+from unet_studio.app.qt.segment_choices import SegmentChoices
 from unet_studio.app.qt.segment_intensity import IntensityCache
 from unet_studio.app.qt.segment_interrupted import put_labels_back
 from unet_studio.app.qt.segment_logic import (
-    OUTPUT_TYPES,
     NetCache,
     SegmentRequest,
     holds_instances,
@@ -60,7 +49,6 @@ from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)
 
-TILE_CHOICES = ("auto", "128", "256", "512", "1024")
 # What the status line says while a run is in each stage of the engine.
 STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
               "predict": "Segmenting {image} with {model}…",
@@ -96,55 +84,7 @@ class SegmentPanel(SegmentChoices, QWidget):
 
     # ---- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        form = QFormLayout()
-        self.image_combo = QComboBox()
-        self.axes_edit = QLineEdit(placeholderText="from the file, e.g. ZYX")
-        self.channel_spin = QSpinBox(minimum=0, maximum=64)
-        self.model_combo = QComboBox()
-        self.model_folder_button = QPushButton("Folder…")
-        model_row = QHBoxLayout()
-        model_row.addWidget(self.model_combo, 1)
-        model_row.addWidget(self.model_folder_button)
-        self.device_combo = QComboBox()
-        self.tile_combo = QComboBox(editable=True)
-        self.tile_combo.addItems(TILE_CHOICES)
-        self.output_combo = QComboBox()
-        self.output_combo.addItems(OUTPUT_TYPES)
-        self.min_size_spin, self.split_spin = object_option_spins()
-        objects_row = QHBoxLayout()
-        objects_row.addWidget(QLabel("min size"))
-        objects_row.addWidget(self.min_size_spin, 1)
-        objects_row.addWidget(QLabel("split depth"))
-        objects_row.addWidget(self.split_spin, 1)
-        self.scope_stack = QRadioButton("Whole stack", checked=True)
-        self.scope_slice = QRadioButton("Current slice")
-        scope_group = QButtonGroup(self)
-        scope_row = QHBoxLayout()
-        for button in (self.scope_stack, self.scope_slice):
-            scope_group.addButton(button)
-            scope_row.addWidget(button)
-        form.addRow("Image", self.image_combo)
-        form.addRow("Axes", self.axes_edit)
-        form.addRow("Channel", self.channel_spin)
-        form.addRow("Model", model_row)
-        form.addRow("Device", self.device_combo)
-        form.addRow("Tile size", self.tile_combo)
-        form.addRow("Output", self.output_combo)
-        form.addRow("Objects", objects_row)
-        form.addRow("Run on", scope_row)
-        self.run_button = QPushButton("Run")
-        self.cancel_button = QPushButton("Cancel", enabled=False)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        self.progress = QProgressBar(minimum=0, maximum=100, value=0)
-        self.status = QLabel("Ready.", wordWrap=True)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
+        segment_layout.build(self)
 
     def _wire(self) -> None:
         self.run_button.clicked.connect(self.run)

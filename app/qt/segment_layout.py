@@ -1,0 +1,77 @@
+"""The Segment panel's widgets and their layout (``SegmentPanel`` wires them and holds the
+run's logic): the image and model choices, the run's settings, Run / Cancel, progress and
+status, top to bottom."""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from unet_studio.app.qt.segment_choices import object_option_spins
+from unet_studio.app.qt.segment_logic import OUTPUT_TYPES
+
+TILE_CHOICES = ("auto", "128", "256", "512", "1024")
+
+
+def build(panel) -> None:
+    """Create the panel's widgets as its attributes and lay them out."""
+    form = QFormLayout()
+    panel.image_combo = QComboBox()
+    panel.axes_edit = QLineEdit(placeholderText="from the file, e.g. ZYX")
+    panel.channel_spin = QSpinBox(minimum=0, maximum=64)
+    panel.model_combo = QComboBox()
+    panel.model_folder_button = QPushButton("Folder…")
+    model_row = QHBoxLayout()
+    model_row.addWidget(panel.model_combo, 1)
+    model_row.addWidget(panel.model_folder_button)
+    panel.device_combo = QComboBox()
+    panel.tile_combo = QComboBox(editable=True)
+    panel.tile_combo.addItems(TILE_CHOICES)
+    panel.output_combo = QComboBox()
+    panel.output_combo.addItems(OUTPUT_TYPES)
+    panel.min_size_spin, panel.split_spin = object_option_spins()
+    objects_row = QHBoxLayout()
+    objects_row.addWidget(QLabel("min size"))
+    objects_row.addWidget(panel.min_size_spin, 1)
+    objects_row.addWidget(QLabel("split depth"))
+    objects_row.addWidget(panel.split_spin, 1)
+    panel.scope_stack = QRadioButton("Whole stack", checked=True)
+    panel.scope_slice = QRadioButton("Current slice")
+    scope_group = QButtonGroup(panel)
+    scope_row = QHBoxLayout()
+    for button in (panel.scope_stack, panel.scope_slice):
+        scope_group.addButton(button)
+        scope_row.addWidget(button)
+    form.addRow("Image", panel.image_combo)
+    form.addRow("Axes", panel.axes_edit)
+    form.addRow("Channel", panel.channel_spin)
+    form.addRow("Model", model_row)
+    form.addRow("Device", panel.device_combo)
+    form.addRow("Tile size", panel.tile_combo)
+    form.addRow("Output", panel.output_combo)
+    form.addRow("Objects", objects_row)
+    form.addRow("Run on", scope_row)
+    panel.run_button = QPushButton("Run")
+    panel.cancel_button = QPushButton("Cancel", enabled=False)
+    buttons = QHBoxLayout()
+    buttons.addWidget(panel.run_button)
+    buttons.addWidget(panel.cancel_button)
+    panel.progress = QProgressBar(minimum=0, maximum=100, value=0)
+    panel.status = QLabel("Ready.", wordWrap=True)
+    layout = QVBoxLayout(panel)
+    layout.addLayout(form)
+    layout.addLayout(buttons)
+    layout.addWidget(panel.progress)
+    layout.addWidget(panel.status)
+    layout.addStretch(1)
