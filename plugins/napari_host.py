@@ -29,15 +29,14 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.model_library import user_home
 from unet_studio.app.settings import undo_history_bytes
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher, reset_undo_history
+from unet_studio.plugins.napari_layer_events import IMAGE_KEY, REVIEWED_LAYER, LayerEvents, is_image
 from unet_studio.plugins.napari_tools import CanvasTools, layer_axes, overlay_colormap
 
 log = logging.getLogger(__name__)
 
-REVIEWED_LAYER = "reviewed"
-IMAGE_KEY = "image"  # in the metadata of the labels we make: the image layer they belong to
 
 
-class NapariHost(CanvasTools):
+class NapariHost(LayerEvents, CanvasTools):
     """The app's window onto one napari viewer. Use from the GUI thread only."""
 
     def __init__(self, viewer):
@@ -60,7 +59,7 @@ class NapariHost(CanvasTools):
 
     # ---- images --------------------------------------------------------------------------
     def image_names(self) -> list[str]:
-        return [layer.name for layer in self.viewer.layers if _is_image(layer)]
+        return [layer.name for layer in self.viewer.layers if is_image(layer)]
 
     def select_image(self, name: str | None) -> None:
         self._image_name = name
@@ -68,12 +67,12 @@ class NapariHost(CanvasTools):
     def image_layer(self):
         """The image being worked on: the chosen one, else the active image, else the last."""
         layers = self.viewer.layers
-        if self._image_name in layers and _is_image(layers[self._image_name]):
+        if self._image_name in layers and is_image(layers[self._image_name]):
             return layers[self._image_name]
         active = layers.selection.active
-        if _is_image(active):
+        if is_image(active):
             return active
-        images = [layer for layer in layers if _is_image(layer)]
+        images = [layer for layer in layers if is_image(layer)]
         return images[-1] if images else None
 
     def current_image(self) -> HostImage | None:
@@ -89,13 +88,13 @@ class NapariHost(CanvasTools):
             return None
         owner = active.metadata.get(IMAGE_KEY)  # our labels and result images name their image
         if owner is None:
-            return active.name if _is_image(active) else None
-        return owner if owner in layers and _is_image(layers[owner]) else None
+            return active.name if is_image(active) else None
+        return owner if owner in layers and is_image(layers[owner]) else None
 
     def image_named(self, name: str) -> HostImage | None:
         """An open image layer called ``name`` (the current one or not), or None."""
         layers = self.viewer.layers
-        return _host_image(layers[name]) if name in layers and _is_image(layers[name]) else None
+        return _host_image(layers[name]) if name in layers and is_image(layers[name]) else None
 
     def image_source(self, name: str | None = None) -> str | None:
         """The file the current image (or the image layer ``name``) came from, when napari
@@ -250,7 +249,7 @@ class NapariHost(CanvasTools):
         to call it when it opens as one image layer (a project's name for it) and that name
         is free."""
         layers = self.viewer.open(str(path), plugin="unet-studio", stack=False)
-        images = [layer for layer in layers if _is_image(layer)]
+        images = [layer for layer in layers if is_image(layer)]
         if name and len(images) == 1 and name not in self.viewer.layers:
             images[0].name = name
 
@@ -356,67 +355,6 @@ class NapariHost(CanvasTools):
         for listener in list(self._edit_listeners):
             listener(edit, kind)
 
-    def connect_layers_changed(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` when layers are added, removed or the active one changes."""
-        self._layer_listeners.append(listener)
-
-    def connect_active_layer_changed(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` when the user (or the app) makes another layer the active one;
-        not when one is only added (while it is inserted, the previous one is still active)."""
-        self._active_listeners.append(listener)
-
-    def connect_image_renamed(self, listener: Callable[[str, str, str | None], None]) -> None:
-        """Call ``listener(old, new, source)`` when the user renames an image layer (before
-        the layers made for it follow); ``source``: its file, when known."""
-        self._rename_listeners.append(listener)
-
-    def _track_name(self, layer) -> None:
-        if id(layer) not in self._names:
-            self._names[id(layer)] = layer.name
-            layer.events.name.connect(lambda event, layer=layer: self._on_renamed(layer))
-
-    def _on_renamed(self, layer) -> None:
-        """Names are how the app links a labels layer, results and project corrections to
-        their image: a renamed image takes them along, so no work comes loose from it."""
-        if id(layer) not in self._names or self._names[id(layer)] == layer.name:
-            return
-        old, new = self._names[id(layer)], layer.name
-        self._names[id(layer)] = new
-        if self._labels_name == old:
-            self._labels_name = new
-        if _is_image(layer) and old != REVIEWED_LAYER:
-            if self._image_name == old:
-                self._image_name = new
-            # Listeners first: renaming the layers made for it tells layer listeners, which
-            # must find the image under its new name everywhere.
-            for listener in list(self._rename_listeners):
-                listener(old, new, self.image_source(new))
-            self._rename_made_for(old, new)
-        self._on_layers_changed()
-
-    def _rename_made_for(self, old: str, new: str) -> None:
-        """Layers made for image ``old`` (its labels, its probabilities) now belong to ``new``
-        and, when named after it ("old labels"), are named after it again."""
-        for layer in list(self.viewer.layers):
-            if layer.metadata.get(IMAGE_KEY) != old:
-                continue
-            layer.metadata[IMAGE_KEY] = new
-            renamed = new + layer.name[len(old):]
-            if layer.name.startswith(old) and renamed not in self.viewer.layers:
-                layer.name = renamed
-
-    def _on_active_changed(self, event=None) -> None:
-        for listener in list(self._active_listeners):
-            listener()
-        self._on_layers_changed(event)
-
-    def _on_layers_changed(self, event=None) -> None:
-        active = self.viewer.layers.selection.active
-        if isinstance(active, Labels) and active.name != REVIEWED_LAYER:
-            self._watch(active)
-        for listener in list(self._layer_listeners):
-            listener()
-
 
 def _host_image(layer) -> HostImage:
     # A pyramid (multiscale) layer is computed on at full resolution: its level 0, which our
@@ -442,7 +380,3 @@ def _pixel_size_um(layer, spatial: str) -> dict[str, float]:
         if axis in "ZYX" and size is not None:
             sizes[axis] = size
     return sizes
-
-
-def _is_image(layer) -> bool:
-    return isinstance(layer, Image) and layer.name != REVIEWED_LAYER

@@ -1,0 +1,82 @@
+"""What the host hears from napari's layer list (a mixin of ``NapariHost``): layers added,
+removed or made active, and image layers renamed, passed on to the app's listeners; a
+renamed image takes the layers made for it along."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from napari.layers import Image, Labels
+
+REVIEWED_LAYER = "reviewed"
+IMAGE_KEY = "image"  # in the metadata of the labels we make: the image layer they belong to
+
+
+def is_image(layer) -> bool:
+    return isinstance(layer, Image) and layer.name != REVIEWED_LAYER
+
+
+class LayerEvents:
+    """Needs from the host: ``viewer``, ``_names``, ``_labels_name``, ``_image_name``, the
+    listener lists, ``image_source`` and ``_watch``."""
+
+    def connect_layers_changed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when layers are added, removed or the active one changes."""
+        self._layer_listeners.append(listener)
+
+    def connect_active_layer_changed(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` when the user (or the app) makes another layer the active one;
+        not when one is only added (while it is inserted, the previous one is still active)."""
+        self._active_listeners.append(listener)
+
+    def connect_image_renamed(self, listener: Callable[[str, str, str | None], None]) -> None:
+        """Call ``listener(old, new, source)`` when the user renames an image layer (before
+        the layers made for it follow); ``source``: its file, when known."""
+        self._rename_listeners.append(listener)
+
+    def _track_name(self, layer) -> None:
+        if id(layer) not in self._names:
+            self._names[id(layer)] = layer.name
+            layer.events.name.connect(lambda event, layer=layer: self._on_renamed(layer))
+
+    def _on_renamed(self, layer) -> None:
+        """Names are how the app links a labels layer, results and project corrections to
+        their image: a renamed image takes them along, so no work comes loose from it."""
+        if id(layer) not in self._names or self._names[id(layer)] == layer.name:
+            return
+        old, new = self._names[id(layer)], layer.name
+        self._names[id(layer)] = new
+        if self._labels_name == old:
+            self._labels_name = new
+        if is_image(layer) and old != REVIEWED_LAYER:
+            if self._image_name == old:
+                self._image_name = new
+            # Listeners first: renaming the layers made for it tells layer listeners, which
+            # must find the image under its new name everywhere.
+            for listener in list(self._rename_listeners):
+                listener(old, new, self.image_source(new))
+            self._rename_made_for(old, new)
+        self._on_layers_changed()
+
+    def _rename_made_for(self, old: str, new: str) -> None:
+        """Layers made for image ``old`` (its labels, its probabilities) now belong to ``new``
+        and, when named after it ("old labels"), are named after it again."""
+        for layer in list(self.viewer.layers):
+            if layer.metadata.get(IMAGE_KEY) != old:
+                continue
+            layer.metadata[IMAGE_KEY] = new
+            renamed = new + layer.name[len(old):]
+            if layer.name.startswith(old) and renamed not in self.viewer.layers:
+                layer.name = renamed
+
+    def _on_active_changed(self, event=None) -> None:
+        for listener in list(self._active_listeners):
+            listener()
+        self._on_layers_changed(event)
+
+    def _on_layers_changed(self, event=None) -> None:
+        active = self.viewer.layers.selection.active
+        if isinstance(active, Labels) and active.name != REVIEWED_LAYER:
+            self._watch(active)
+        for listener in list(self._layer_listeners):
+            listener()
