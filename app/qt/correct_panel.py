@@ -62,6 +62,9 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         session.reviewed_changed.connect(self._update_reviewed)
         session.labels_replaced.connect(self._update_reviewed)
         session.project_changed.connect(self._update_project)
+        self.tools.stack_edits.done.connect(self._say)  # (an edit of every object ended)
+        self.tools.stack_edits.ended.connect(self._update_tool_state)
+        self.destroyed.connect(self.tools.stack_edits.drop)  # (closed: nothing applied)
         self._update_tool_state()
         self._update_reviewed()
         self._update_project()
@@ -113,9 +116,11 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         self.tool_status = QLabel(wordWrap=True)
         grid.addWidget(self.tool_status, 5, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
-        self.cancel_button.clicked.connect(lambda: self._choose_tool(None))
-        self.fill_button.clicked.connect(lambda: self._run(self.tools.fill_holes))
-        self.relabel_button.clicked.connect(lambda: self._run(self.tools.relabel))
+        self.cancel_button.setToolTip("Leave the click tool; stop filling or renumbering every "
+                                      "object (the labels stay as they were)")
+        self.cancel_button.clicked.connect(self._cancel)
+        self.fill_button.clicked.connect(lambda: self._run(lambda: self._say(self.tools.fill_holes())))
+        self.relabel_button.clicked.connect(lambda: self._run(lambda: self._say(self.tools.relabel())))
         self.interpolate_button.clicked.connect(lambda: self._run(self._interpolate))
         self.fresh_button.clicked.connect(self._fresh_label)
         self.undo_button.clicked.connect(lambda: self._run(self._host_call("undo")))
@@ -227,6 +232,16 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
             self._choose_tool(None)
             self.session.host.notify(f"painting with label {label}")
 
+    def _say(self, message: str) -> None:
+        """Show what an action did (or does: an edit of every object that runs) in the
+        status line."""
+        self.keys.message = message
+        self._update_tool_state()
+
+    def _cancel(self) -> None:
+        self._choose_tool(None)  # (first: it clears the status line that the stop fills)
+        self.tools.stack_edits.cancel()
+
     def _interpolate(self) -> None:
         self.keys.message = self.tools.interpolate_selected()  # (shown as the status line)
 
@@ -259,7 +274,10 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
             show(points)
             self._shown_points = points
         self.apply_button.setEnabled(self.tools.can_apply())
-        self.cancel_button.setEnabled(self.tools.mode is not None)
+        busy = self.tools.stack_edits.busy  # (one edit of every object at a time)
+        self.cancel_button.setEnabled(self.tools.mode is not None or busy)
+        self.fill_button.setEnabled(not busy)
+        self.relabel_button.setEnabled(not busy)
 
     def _update_reviewed(self) -> None:
         regions = self.session.ensure_reviewed()  # (the current image's labels')

@@ -22,7 +22,9 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.qt.adding_tools import AddingTools
 from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
 from unet_studio.app.qt.slice_tools import SliceTools
+from unet_studio.app.qt.stack_edit_runner import StackEditJob, StackEditRunner, told
 from unet_studio.app.qt.time_tools import TimeTools
+from unet_studio.app.stack_edits import iter_fill_holes_edit, iter_relabel_sequential_edit
 
 TOOL_MODES = ("add", "delete", "merge", "split", "pick")
 
@@ -66,6 +68,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         self.seeds: list[tuple[float, ...]] = []  # split: points clicked in one object
         self.split_id = 0
         self.keys: dict[str, str] = dict(DEFAULT_KEYS)  # (the panel's keys, in the status line)
+        self.stack_edits = StackEditRunner(session)  # (edits of every object: Fill holes, ...)
 
     @property
     def host(self):
@@ -217,22 +220,25 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
 
 
     # ---- one-click tools -------------------------------------------------------------------
-    def fill_holes(self) -> None:
+    def fill_holes(self) -> str:
         """Fill holes of every object: per plane for 3D labels (as seen slice by slice), per
-        time point for a time series (T first: of 3D volumes, the cavities of each)."""
+        time point for a time series (T first: of 3D volumes, the cavities of each); in a
+        worker on big labels (see ``stack_edit_runner``). Returns the status line."""
         labels = self._labels()
-        edit = corrections.fill_holes_edit(labels, None, per_slice=labels.ndim >= 3)
-        if edit.is_empty:
-            self.host.notify("no holes to fill")
-            return
-        self.session.apply_edit(edit)
+        steps = iter_fill_holes_edit(labels, per_slice=labels.ndim >= 3)
+        return self.stack_edits.start(StackEditJob(
+            "filling the holes of every object", "Click Fill holes again",
+            told(steps, "Filled the holes of every object.", "no holes to fill"), labels.size,
+            notify=True))
 
-    def relabel(self) -> None:
-        edit = corrections.relabel_sequential_edit(self._labels())
-        if edit.is_empty:
-            self.host.notify("labels are already numbered 1..N")
-            return
-        self.session.apply_edit(edit, review=False)  # (new numbers, the same outlines)
+    def relabel(self) -> str:
+        """Renumber the objects 1..N (as :meth:`fill_holes`, in a worker on big labels)."""
+        labels = self._labels()
+        steps = told(iter_relabel_sequential_edit(labels), "Renumbered the objects 1..N.",
+                     "labels are already numbered 1..N")  # fmt: skip
+        return self.stack_edits.start(StackEditJob(
+            "renumbering the objects", "Click Relabel 1..N again", steps, labels.size,
+            review=False, notify=True))  # (new numbers, the same outlines: nothing reviewed)
 
     def pick_label(self, label: int) -> None:
         """Paint with the clicked object's label from now on."""

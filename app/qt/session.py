@@ -71,6 +71,9 @@ class StudioSession(QObject):
         # (regions, edit key, MarksAdded) of the last edits, newest last: what an undo takes back
         self._marks: deque = deque(maxlen=MARKS_KEPT)
         self._unmarked: deque = deque(maxlen=MARKS_KEPT)  # the same, of edits undone
+        # Changes of the live labels seen (edits, undo, redo, new labels): an edit computed
+        # off the GUI thread applies only while this still reads as when it started.
+        self.labels_changes = 0
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
@@ -93,6 +96,7 @@ class StudioSession(QObject):
         its pixels as changed and its region as reviewed; a renumbering changes no outline
         and reviews nothing."""
         self.host.apply_label_edit(edit)
+        self.labels_changes += 1
         self._record(edit, review=review)
 
     def fresh_label_id(self, labels: np.ndarray) -> int:
@@ -119,6 +123,7 @@ class StudioSession(QObject):
             labels = reviewed.protect(labels, current)
         name = (image.name if image is not None else "image") + LABELS_SUFFIX
         self.host.set_labels(labels, name=name)
+        self.labels_changes += 1
         self._fresh_ids.forget()
         live = self.host.current_labels()
         if reviewed is not None and reviewed.shape == live.shape:
@@ -146,6 +151,7 @@ class StudioSession(QObject):
             # A stack's labels can outgrow the memory: then they live in a temporary file.
             current = self.show_labels(scratch_zeros(tuple(shape), np.int32), protect=False, save=False)
         self._fresh_ids.streaming_into(current)
+        self.labels_changes += 1  # (tiles are written into them from now on)
         return current
 
     def finish_streamed_prediction(self, live: np.ndarray) -> None:
@@ -161,6 +167,7 @@ class StudioSession(QObject):
         see ``segment_interrupted``), with the reviewed regions and fresh ids kept for it."""
         self._fresh_ids.streaming_into(None)
         self._fresh_ids.forget()
+        self.labels_changes += 1
         if self._reviewed_key == id(labels):  # (an id a later array may be given)
             self.reviewed, self._reviewed_key = None, None
         remove = getattr(self.host, "remove_labels", None)
@@ -173,12 +180,14 @@ class StudioSession(QObject):
         prediction put back): saved again, as a save of a big array may have read them
         mid-run (see ``snapshot_chunks``)."""
         self._fresh_ids.streaming_into(None)
+        self.labels_changes += 1
         project = self.project
         for ref in [] if project is None else project.images:
             if project.labels_are(ref.id, labels):
                 project.mark_dirty(ref.id, region)
 
     def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
+        self.labels_changes += 1
         if kind == "paint":
             self._record(edit)
             return

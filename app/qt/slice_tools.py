@@ -4,15 +4,15 @@ between those where a cell is drawn in a 2D time series (``app.slice_interpolati
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from typing import TYPE_CHECKING
-
-import numpy as np
-from scipy import ndimage as ndi
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.qt.review_marks import view_in_labels
+from unet_studio.app.qt.stack_edit_runner import StackEditJob
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
+from unet_studio.app.stack_edits import iter_interpolate_all_edit
 
 if TYPE_CHECKING:  # (correct_tools imports this module)
     from unet_studio.app.qt.correct_tools import EditScope
@@ -35,23 +35,14 @@ class SliceTools:
 
     def interpolate_all(self, coord) -> str:
         """Fill between the painted slices of every object (where ``coord`` is, as
-        :meth:`interpolate_edit`), as one undo step; returns what it did."""
+        :meth:`interpolate_edit`), as one undo step, in a worker on big labels (see
+        ``stack_edit_runner``); returns what the status line says."""
         labels, axis, sampling, lift, filled = self._interpolation_target(coord)
-        edits = []
-        for label, box in enumerate(ndi.find_objects(np.asarray(labels)), start=1):
-            if box is None or box[axis].stop - box[axis].start < 3:
-                continue  # (no slice between two painted ones)
-            try:  # (each object in its own box: its outlines stay within it)
-                edit = interpolate_slices_edit(np.asarray(labels[box]), label, axis,
-                                               sampling=sampling)  # fmt: skip
-            except UserError:
-                continue
-            if not edit.is_empty:
-                edits.append(_moved(edit, box))
-        if not edits:
-            return f"No object has {filled} to fill between."
-        self.session.apply_edit(lift(_first_painted(edits, labels.shape, "interpolate all")))
-        return f"Filled the {filled} between the painted {filled} of {len(edits)} objects."
+        key = self.keys["interpolate all"].replace("-", "+")
+        steps = _interpolated_all(labels, axis, sampling, lift, filled)
+        return self.stack_edits.start(StackEditJob(
+            f"filling between the painted {filled} of every object", f"Press {key} again",
+            steps, labels.size))
 
     def _interpolation_target(self, coord):
         """(labels, axis, pixel size of the other axes, lift to the whole labels, "slices" or
@@ -100,21 +91,10 @@ class SliceTools:
         return f"Filled the {filled} between the painted {filled} of object {label}."
 
 
-def _moved(edit: LabelEdit, box: tuple[slice, ...]) -> LabelEdit:
-    """``edit`` of the block ``labels[box]`` as an edit of the whole labels."""
-    indices = tuple(i + s.start for i, s in zip(edit.indices, box))
-    return LabelEdit(indices, edit.old_values, edit.new_values, edit.description)
-
-
-def _first_painted(edits: list[LabelEdit], shape: tuple[int, ...], description: str) -> LabelEdit:
-    """The objects' edits as one. Interpolation paints background only, and an object's
-    outlines come from its own painted slices alone, so filling the objects one after the
-    other (each seeing the pixels the ones before it painted) gives each pixel to the first
-    object that paints it: the same result without a working copy of the whole labels (a
-    stack of any size costs what is painted)."""
-    flat = np.concatenate([np.ravel_multi_index(e.indices, shape) for e in edits])
-    _, first = np.unique(flat, return_index=True)  # (in C order, as an edit lists pixels)
-    indices = tuple(np.concatenate(axis)[first] for axis in zip(*(e.indices for e in edits)))
-    old = np.concatenate([e.old_values for e in edits])[first]
-    new = np.concatenate([e.new_values for e in edits])[first]
-    return LabelEdit(indices, old, new, description)
+def _interpolated_all(labels, axis: int, sampling, lift, filled: str) -> Generator:
+    """:func:`iter_interpolate_all_edit` of ``labels`` (a time point: ``lift`` makes its edit
+    one of the whole labels) returning ``(edit, message)``."""
+    edit, count = yield from iter_interpolate_all_edit(labels, axis, sampling=sampling)
+    if not count:
+        return lift(edit), f"No object has {filled} to fill between."
+    return lift(edit), f"Filled the {filled} between the painted {filled} of {count} objects."

@@ -164,6 +164,27 @@ class FileWorker(EngineWorker):
         _file_pool.start(self)
 
 
+_edit_pool: QThreadPool | None = None
+
+
+class EditWorker(EngineWorker):
+    """An EngineWorker computing an edit of the labels that the user waits for (a fill of
+    every object of a stack: seconds): in a pool of its own, as FileWorker, so that it never
+    queues behind a prediction and a fine-tune that fill the engine pool, and at the same
+    lowered priority (the GUI thread, where the user keeps painting, stays first)."""
+
+    def start(self) -> None:
+        global _edit_pool
+        if self in self._worker_set:
+            raise RuntimeError("this worker is already started")
+        if _edit_pool is None:
+            _edit_pool = QThreadPool()
+            _edit_pool.setMaxThreadCount(2)  # (one per viewer's Correct panel at a time)
+        self._worker_set.add(self)
+        self._finished.connect(self._set_discard)
+        _edit_pool.start(self)
+
+
 def engine_work_running() -> bool:
     """Is any engine or file worker (of any panel, of any viewer) started and not finished?
     Renaming a model folder waits for them: any of them may be reading it."""

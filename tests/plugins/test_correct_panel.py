@@ -103,6 +103,55 @@ def test_fill_relabel_and_fresh_label(corrected, qtbot):
     assert layer.selected_label == int(labels.max()) + 1 and layer.mode == "paint"
 
 
+def test_fill_and_relabel_of_a_big_stack_are_computed_in_the_background(corrected, qtbot,
+                                                                      monkeypatch):  # fmt: skip
+    """Labels above the size done at the click (here: any): Fill holes and Relabel 1..N are
+    computed in a worker thread, each still one napari undo step. A stroke of napari's brush
+    while the fill is computed stays, and the fill (computed without it) is dropped."""
+    import threading
+
+    from scipy import ndimage as ndi
+
+    from unet_studio.app.qt import stack_edit_runner
+
+    monkeypatch.setattr(stack_edit_runner, "SYNC_PIXELS", 0)
+    opened, threads, label = threading.Event(), [], ndi.label
+
+    def held_label(*args, **kwargs):  # (the fill's labelling waits until opened)
+        threads.append(threading.current_thread())
+        opened.wait(timeout=2)
+        return label(*args, **kwargs)
+
+    monkeypatch.setattr(ndi, "label", held_label)
+    panel = _panel(corrected)
+    qtbot.addWidget(panel)
+    runner, layer = panel.tools.stack_edits, corrected.host.labels_layer()
+    labels = layer.data
+    z, y, x = map(int, _inside(labels, 14))
+    hole = (np.full(9, z), np.repeat(np.arange(y - 1, y + 2), 3), np.tile(np.arange(x - 1, x + 2), 3))
+    layer.data_setitem(hole, 0)
+    with_hole = labels.copy()
+    panel.fill_button.click()
+    layer.brush_size = 3
+    layer.paint((6, 10, 10), 99)  # napari's brush, while the fill is computed
+    opened.set()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10000)
+    assert threads and threading.main_thread() not in threads
+    assert panel.tool_status.text().startswith("The labels changed while filling the holes")
+    assert (labels[hole] == 0).all() and labels[6, 10, 10] == 99
+    layer.undo()  # (the stroke)
+    np.testing.assert_array_equal(labels, with_hole)
+    panel.fill_button.click()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10000)
+    assert panel.tool_status.text() == "Filled the holes of every object."
+    assert (labels[hole] == 14).all()
+    _assert_one_undo_restores(corrected, with_hole)
+    panel.relabel_button.click()
+    qtbot.waitUntil(lambda: not runner.busy, timeout=10000)
+    assert set(np.unique(labels)) == set(range(6))
+    _assert_one_undo_restores(corrected, with_hole)
+
+
 def test_napari_brush_edits_are_recorded_and_autosaved(corrected, qtbot):
     session, host = corrected.session, corrected.host
     layer = host.labels_layer()
