@@ -127,6 +127,9 @@ def pending_example(pixels, axes: str, labels, regions, *, name: str,
     if spatial != tuple(labels.shape):
         raise UserError(f"{name}: the labels ({tuple(labels.shape)}) do not match the image "
                         f"({tuple(pixels.shape)}, axes {axes})")
+    if labels.ndim < spatial_dims:  # (the engine would fail deep inside, with an IndexError)
+        raise UserError(f"{name}: a {spatial_dims}D model cannot learn from this {labels.ndim}D "
+                        f"image; fine-tune a {labels.ndim}D model on it")
     box = reviewed_box(regions.mask, context_margins(labels.ndim, spatial_dims))
     return PendingExample(
         name=name, box=box, labels=np.array(labels[box]), reviewed=np.array(regions.mask[box]),

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
+from unet_studio.models.files import TEMP_PREFIX
 from unet_studio.models.training.lineage import held_out_rows, metric_text
 
 TRAINING_DIR = "training"  # inside the project: checkpoints of the running round, replay buffer
@@ -131,6 +132,20 @@ class TrainRound:
             self.saved = Path(new.path)
 
 
+def ready_text(info, waiting: TrainRound | None) -> str:
+    """The Train panel's status once another model (``info``, or None) became current while
+    the round ``waiting`` awaited a verdict (None: no round waited)."""
+    text = "No model to fine-tune." if info is None else f"Ready to fine-tune {info.name}."
+    if waiting is None:
+        return text
+    parent = waiting.parent.name
+    if waiting.saved is None:  # (its save failed: only the model's memory held it)
+        return text + f" The model fine-tuned from {parent} could not be saved and is dropped."
+    # (saved with its lineage: nothing of the round is lost)
+    return text + (f" The model fine-tuned from {parent} stays saved as {waiting.saved.name}: "
+                   "choose it in the Models panel to use it.")
+
+
 def _same_path(path, other) -> bool:
     return Path(path).resolve() == Path(other).resolve()
 
@@ -213,7 +228,16 @@ def save_round(session, round_: TrainRound) -> Path:
     metadata = lineage_metadata(result, name=name, parent=parent_record(parent),
                                 data_files=[e.name for e in round_.examples],
                                 date=stamp.isoformat(timespec="seconds"))
-    saved = save_model(result.net, folder, task=getattr(result.net, "task", None), metadata=metadata)
+    # Written under a hidden name, then renamed: a full disk or a kill mid-write never
+    # leaves a half-written model listed among the models (the library skips "." names).
+    partial = folder.with_name(f"{TEMP_PREFIX}{folder.name}")
+    try:
+        save_model(result.net, partial, task=getattr(result.net, "task", None), metadata=metadata)
+        partial.rename(folder)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    saved = folder
     round_.saved = Path(saved)
     if round_.checkpoint_dir is not None:
         shutil.rmtree(round_.checkpoint_dir, ignore_errors=True)
@@ -247,12 +271,34 @@ def rename_in_replay(project, old: str, new: str) -> None:
         buffer.save(project.path / TRAINING_DIR)
 
 
-def remember_examples(project, examples) -> None:
-    """Add an accepted round's examples to the project's replay buffer."""
+def remember_examples(project, examples) -> Path | None:
+    """Add an accepted round's examples to the project's replay buffer. An unreadable buffer
+    is renamed aside (returned) and a new one started: kept in place it would refuse every
+    later round and every accept, and its examples cannot be had back anyway."""
     if project is None:
-        return
-    buffer = load_replay(project)
-    buffer.add(examples)
+        return None
     folder = project.path / TRAINING_DIR
+    aside = None
+    try:
+        buffer = load_replay(project)
+    except UserError:
+        from unet_studio.models.training import ReplayBuffer
+
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = folder / f"replay-unreadable-{stamp}.npz"
+        (folder / "replay.npz").rename(aside)
+        buffer = ReplayBuffer()
+    buffer.add(examples)
     folder.mkdir(parents=True, exist_ok=True)
     buffer.save(folder)
+    return aside
+
+
+def replay_for_round(project, notify) -> list:
+    """The replay examples a new round revisits; an unreadable buffer is told as a warning
+    and the round learns without it (one bad file must not stop every round)."""
+    try:
+        return load_replay(project).examples
+    except UserError as error:
+        notify(f"{error}; this round learns without the examples of earlier rounds", "warning")
+        return []

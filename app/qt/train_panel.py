@@ -84,9 +84,11 @@ class TrainPanel(QWidget):
             config = config or self.config()
             pending, left_out = train_logic.collect_examples(session, self.scope_combo.currentData())
             project = session.ensure_project()
-            replay = train_logic.fresh_replay(train_logic.load_replay(project).examples, pending)
+            earlier = train_logic.replay_for_round(project, session.host.notify)
+            replay = train_logic.fresh_replay(earlier, pending)
         except UserError as error:
             session.host.notify(str(error), "error")
+            self.status.setText(f"Not started: {error}")  # (a notification fades; this stays)
             return
         for problem in left_out:
             session.host.notify(problem, "warning")
@@ -140,17 +142,29 @@ class TrainPanel(QWidget):
         self.round.result = result
         self.plot.update()
         train_layout.show_metrics(self.metrics, result.metrics_before, result.metrics_after)
+        set_progress(self.progress, 1000)
+        self._save_round()
+
+    def _save_round(self) -> bool:
+        """Save the finished round as a model folder; False (and said) when that failed. The
+        trained network stays in memory then, so the round is not lost to a full disk or a
+        read-only folder: Accept tries the save again, Reject drops it."""
         try:
             train_logic.save_round(self.session, self.round)
         except (OSError, ValueError) as error:
             self.session.host.notify(f"could not save the fine-tuned model: {error}", "error")
-            return
+            self.status.setText(f"Finished after {self.round.result.steps} steps, but the model "
+                                f"could not be saved: {error}. Free some space (or choose a "
+                                "writable project), then Accept saves it again; Reject drops it.")
+            return False
         self.session.models_listed.emit()  # (a new model: every list of models shows it)
         self._show_verdict()
-        set_progress(self.progress, 1000)
+        return True
 
     def _show_verdict(self) -> None:
         result = self.round.result
+        if self.round.saved is None:
+            return  # (the status says why the save failed; that stays until it is saved)
         verdict = "better than" if train_logic.is_better(result) else "not better than"
         self.status.setText(f"Finished after {result.steps} steps ({stop_text(result.stopped)}); "
                             f"the new model is {verdict} {self.round.parent.name} on held-out data."
@@ -178,18 +192,13 @@ class TrainPanel(QWidget):
             if self._state == "review":
                 self._show_verdict()  # (which model is current, said again)
             return
-        waiting = self.round.saved if self._state == "review" else None
-        parent = None if self.round is None else self.round.parent.name
+        waiting = self.round if self._state == "review" else None
         self.round = None
         self.plot.clear()
         train_layout.show_metrics(self.metrics, {}, {})
         set_progress(self.progress, 0)
         self._set_state("idle")
-        text = "No model to fine-tune." if info is None else f"Ready to fine-tune {info.name}."
-        if waiting is not None:  # (saved with its lineage: nothing of the round is lost)
-            text += (f" The model fine-tuned from {parent} stays saved as {waiting.name}: choose "
-                     "it in the Models panel to use it.")
-        self.status.setText(text)
+        self.status.setText(train_logic.ready_text(info, waiting))
 
     def _model_renamed(self, old, new) -> None:
         """The Models panel renamed a model: a round from it (or that made it) follows, and
@@ -213,24 +222,35 @@ class TrainPanel(QWidget):
     def _on_finished(self) -> None:
         self.worker = None
         self.pause_button.setText("Pause")
-        done = self.round is not None and self.round.saved is not None
+        done = self.round is not None and self.round.result is not None  # (saved or not)
         self._set_state("review" if done else "idle")
         if done:
             self.finished.emit(self.round.result)
-            if self.auto_accept.isChecked() and train_logic.is_better(self.round.result):
+            if (self.auto_accept.isChecked() and self.round.saved is not None
+                    and train_logic.is_better(self.round.result)):  # fmt: skip
                 self._run(self.accept)
 
     # ---- after training --------------------------------------------------------------------
     def accept(self) -> None:
-        if self.round is None or self.round.saved is None:
+        if self.round is None or self.round.result is None:
             raise UserError("no fine-tuned model waiting to be accepted")
+        if self.round.saved is None and not self._save_round():
+            return  # (still unsaved: the status says why, the round waits)
         session, round_ = self.session, self.round
         session.set_model(round_.saved)
         project = round_.project_now(session)  # (not a project opened meanwhile)
-        train_logic.remember_examples(project, round_.examples)
         if project is not None:
             project.log("accept model", model=str(round_.saved))
-        self.status.setText(f"Now using {session.model.name}.")
+        text = f"Now using {session.model.name}."
+        try:  # (after the model is in use: a replay that cannot be written must not undo that)
+            aside = train_logic.remember_examples(project, round_.examples)
+            if aside is not None:
+                text += f" The replay buffer could not be read: it was set aside as {aside.name}."
+        except (UserError, OSError, ValueError) as error:
+            text += (f" Its training data could not be kept for later rounds ({error}): they "
+                     "learn from the corrections of the project's images only.")
+            session.host.notify(text, "warning")
+        self.status.setText(text)
         self.round = None
         self._set_state("idle")
         self.accepted.emit(round_.saved)
@@ -239,7 +259,7 @@ class TrainPanel(QWidget):
 
     def reject(self) -> None:
         project = None if self.round is None else self.round.project_now(self.session)
-        if project is not None:
+        if project is not None and self.round.saved is not None:  # (an unsaved round: no model)
             project.log("reject model", model=str(self.round.saved))
         self.round = None
         self.status.setText("Kept the current model.")

@@ -99,11 +99,25 @@ class EngineWorker(GeneratorWorker):
 
     Signals (all delivered in the GUI thread): ``started``, ``yielded(progress)``,
     ``returned(result)`` (not after a cancel), ``errored(exception)``, ``aborted``,
-    ``paused``, ``resumed``, ``finished`` (always last).
+    ``paused``, ``resumed``, ``finished`` (always last). Exactly one of ``returned``,
+    ``errored`` and ``aborted`` comes before ``finished``.
+
+    A cancel that comes while the generator does its last piece of work (a fine-tune's
+    final evaluation) is too late: the work is done and its result is reported. superqt
+    reports nothing for a run whose abort was requested but that returned (neither
+    ``returned`` nor ``aborted``): a round that had trained to its end would vanish.
     """
 
     def __init__(self, generator: Generator):
         super().__init__(_drive, generator)
+        self._ending = threading.Lock()  # orders a quit() against the generator's return
+        self._returned = False
+
+    def quit(self) -> None:
+        """Ask to stop between two yields; ignored once the generator has returned."""
+        with self._ending:
+            if not self._returned:
+                super().quit()
 
     def start(self) -> None:
         """Run in :func:`engine_pool` (superqt's start would use Qt's global pool)."""
@@ -125,6 +139,8 @@ class EngineWorker(GeneratorWorker):
             try:
                 output = self._gen.send(None)
             except StopIteration as stop:
+                with self._ending:  # (a cancel asked during this last step came too late)
+                    self._returned, self._abort_requested = True, False
                 return stop.value
             self.yielded.emit(output)
 

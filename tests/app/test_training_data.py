@@ -61,3 +61,20 @@ def test_the_channel_learnt_from_follows_segmentation_and_the_model():
     np.testing.assert_array_equal(view[0:1, 1:3, ::2], stack[0:1, 2, 1:3, ::2])
     assert log.read_pixels == 1 * 2 * 3  # only that channel's pixels were read
     np.testing.assert_array_equal(np.asarray(view), stack[:, 2])
+
+
+def test_a_3d_model_and_a_2d_image_is_a_message_at_the_click():
+    """A 3D network cannot learn from a 2D image: said at the click, naming the image, not
+    a bare IndexError from deep in the engine once the round has started."""
+    import pytest
+
+    from unet_studio.app.errors import UserError
+
+    labels = np.zeros((40, 50), np.int32)
+    regions = ReviewedRegions(labels.shape)
+    regions.mark_region((slice(5, 20), slice(5, 20)))
+    with pytest.raises(UserError, match="plane: a 3D model cannot learn from this 2D image"):
+        pending_example(np.zeros((40, 50), np.uint16), "YX", labels, regions, name="plane",
+                        percentiles=(1.0, 99.8), spatial_dims=3)  # fmt: skip
+    assert pending_example(np.zeros((40, 50), np.uint16), "YX", labels, regions, name="plane",
+                           percentiles=(1.0, 99.8), spatial_dims=2) is not None  # fmt: skip
