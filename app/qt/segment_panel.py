@@ -13,7 +13,7 @@ import logging
 from functools import partial
 
 import numpy as np
-from qtpy.QtCore import Signal
+from qtpy.QtCore import QTimer, Signal
 from qtpy.QtWidgets import (
     QWidget,
 )
@@ -74,6 +74,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self._stage: str | None = None  # the engine's stage last told in the status line
         self._objects: list[int] = []  # objects per time point of the running prediction
         self._result = None
+        self._queued_image: str | None = None  # to segment again when this run ends
         self._nets = NetCache()  # a run of the same model skips loading it
         self._intensities = IntensityCache()  # a run on the same pixels skips their pass
         self.intensity_block_pixels: int | None = None  # pixels per step of that pass (None: the engine's)
@@ -193,11 +194,29 @@ class SegmentPanel(SegmentChoices, QWidget):
                                      instances=instances)  # fmt: skip
 
     def _predict_whole_image(self) -> None:
+        """Train's Accept and Roll back: the current image with the model now chosen. While
+        a run is under way, it follows that run (it was dropped, and the image kept the old
+        model's labels without a word)."""
+        if self.worker is not None:
+            image = self.session.host.current_image()
+            self._queued_image = None if image is None else image.name
+            self.session.host.notify(f"{self._queued_image} will be segmented again with "
+                                     f"{self.session.model.name} when the run under way ends")
+            return
         self.scope_stack.setChecked(True)
         self.run()
 
+    def _run_queued(self) -> None:
+        name, self._queued_image = self._queued_image, None
+        host = self.session.host
+        if name is None or self.worker is not None or name not in host.image_names():
+            return  # (the image was closed meanwhile: nothing to do)
+        self.session.select_image(name)
+        self._predict_whole_image()
+
     def cancel(self) -> None:
         if self.worker is not None:
+            self._queued_image = None  # (a cancel stops what was to follow too)
             self.status.setText("Cancelling after the current step…")
             self.worker.quit()
 
@@ -318,6 +337,8 @@ class SegmentPanel(SegmentChoices, QWidget):
         result, self._result = self._result, None
         if result is not None:
             self.finished.emit(result)  # after the panel is ready for the next run
+        if self._queued_image is not None:  # (once this run's result is shown)
+            QTimer.singleShot(0, self._run_queued)
 
     def _set_running(self, running: bool, message: str | None = None) -> None:
         self.image_combo.setEnabled(not running)  # the results belong to the image chosen

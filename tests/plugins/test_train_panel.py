@@ -583,3 +583,31 @@ def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels,
         train.cancel_button.click()
     qtbot.waitUntil(lambda: train.worker is None, timeout=10_000)
     assert session.model.path.exists() and session.model.name == "tiny"
+
+
+def test_accept_during_another_images_prediction_segments_the_image_after_it(
+        corrected, panels, qtbot, nuclei_crop):  # fmt: skip
+    """Accept (re-predict on) while the Segment panel still segments another image: the
+    accepted model segments the image after that run (it was dropped without a word, and
+    the image kept the old model's labels)."""
+    import numpy as np
+
+    train, segment = panels
+    session = corrected.session
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config(max_steps=3))
+    corrected.viewer.add_image(np.tile(nuclei_crop[0], (1, 3, 3)), name="other",
+                               metadata={"axes": "ZYX"})
+    session.select_image("other")
+    segment.tile_combo.setCurrentText("16")  # many tiles: still running at the Accept
+    segment.run()
+    session.select_image("nuclei")
+    jobs = []
+    segment.finished.connect(lambda result: jobs.append((segment._job_image, session.model.path)))
+    train.repredict_check.setChecked(True)
+    saved = train.round.saved
+    train.accept_button.click()
+    assert segment.worker is not None and segment._job_image == "other"
+    qtbot.waitUntil(lambda: len(jobs) == 2, timeout=180_000)
+    assert [image for image, _ in jobs] == ["other", "nuclei"]
+    assert jobs[1][1] == saved  # (with the accepted model)
