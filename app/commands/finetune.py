@@ -51,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "run there on other data or settings")
     budget = parser.add_argument_group("budget and settings")
     budget.add_argument("--max-seconds", type=float, default=None,
-                        help="time budget in seconds (default 60 when no other budget is given)")
+                        help="time budget in seconds for the whole run, held-out scoring before "
+                             "and after included (default 60 when no other budget is given)")
     budget.add_argument("--epochs", type=int, default=None, help="passes over the reviewed data")
     budget.add_argument("--max-steps", type=int, default=None, help="optimiser steps")
     budget.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
@@ -218,28 +219,39 @@ def stale_checkpoint_error(error: ValueError, checkpoints: Path):
                      "discard it and start afresh, or choose another -o folder")
 
 
-def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False):
-    """Run the loop, printing a progress line every few seconds to stderr. An unfinished
-    run of the same data and settings in ``checkpoints`` is resumed; one of another run is
-    an error, or with ``overwrite`` is discarded."""
+def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False,
+          started: float | None = None):
+    """Run the loop, printing a progress line every few seconds (and the last one) to
+    stderr. An unfinished run of the same data and settings in ``checkpoints`` is resumed;
+    one of another run is an error, or with ``overwrite`` is discarded. ``started``: the
+    ``time.monotonic()`` the command began at (its loading counts against the budget)."""
     from unet_studio.models.training import iter_finetune
 
     generator = iter_finetune(net, examples, config, checkpoint_dir=checkpoints,
-                              stale_checkpoint="restart" if overwrite else "raise")
-    shown = -PROGRESS_EVERY_SECONDS
+                              stale_checkpoint="restart" if overwrite else "raise",
+                              started=started)
+    shown, unshown = -PROGRESS_EVERY_SECONDS, None
     while True:
         try:
             progress = next(generator)
         except StopIteration as stop:
+            if unshown is not None:
+                _print_progress(unshown)
             return stop.value
         final = progress.fraction >= 1 and progress.validated
+        unshown = progress
         if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS or final:
-            shown = time.monotonic()
-            val = "" if progress.val_loss is None else (
-                f"  held-out loss {progress.val_loss:.4f}  held-out score {progress.val_metric:.3f}")
-            print(f"step {progress.step}  epoch {progress.epoch:.1f}  loss "
-                  f"{progress.smoothed_loss:.4f}{val}  {progress.elapsed:.0f} s "
-                  f"({100 * progress.fraction:.0f}%)", file=sys.stderr, flush=True)
+            shown, unshown = time.monotonic(), None
+            _print_progress(progress)
+
+
+def _print_progress(progress) -> None:
+    val = "" if progress.val_loss is None else (
+        f"  held-out loss {progress.val_loss:.4f}  held-out score {progress.val_metric:.3f}")
+    left = "" if progress.remaining is None else f", {progress.remaining:.0f} s left"
+    print(f"step {progress.step}  epoch {progress.epoch:.1f}  loss "
+          f"{progress.smoothed_loss:.4f}{val}  {progress.elapsed:.0f} s "
+          f"({100 * progress.fraction:.0f}%{left})", file=sys.stderr, flush=True)
 
 
 def report(result, output: Path) -> None:
@@ -248,10 +260,15 @@ def report(result, output: Path) -> None:
         keys += ("val_metric",)
     from unet_studio.models.training.progress import stop_text
 
-    print(f"trained {result.steps} steps in {result.elapsed:.1f} s ({stop_text(result.stopped)})")
+    print(f"trained {result.steps} steps in a run of {result.elapsed:.1f} s "
+          f"({stop_text(result.stopped)})")
     shown = [k for k in keys if k in result.metrics_after]
     if not shown:
         print("no held-out data: review a larger area to get before/after metrics")
+    scored, blocks = result.extra.get("scored_val_crops"), result.extra.get("val_crops")
+    if shown and scored is not None and scored < blocks:
+        print(f"held-out scores over {scored} of {blocks} held-out blocks (what the time "
+              "budget left room for)")
     for key in shown:
         print(f"  {key:18s} before {result.metrics_before.get(key, float('nan')):.4f}"
               f"  after {result.metrics_after[key]:.4f}")
@@ -264,6 +281,7 @@ def run(args: argparse.Namespace) -> int:
     from unet_studio.models.training.lineage import lineage_metadata
     from unet_studio.models.weights import save_model
 
+    started = time.monotonic()  # (loading the model and data counts against --max-seconds)
     output = Path(args.output)
     checkpoints = output / ".checkpoints"
     try:
@@ -277,7 +295,8 @@ def run(args: argparse.Namespace) -> int:
         examples, files = load_examples(
             args, percentiles=(task.lower_percentile, task.upper_percentile),
             spatial_dims=getattr(net, "spatial_dims", args.spatial_dims))
-        result = train(net, examples, config, checkpoints, overwrite=args.overwrite)
+        result = train(net, examples, config, checkpoints, overwrite=args.overwrite,
+                       started=started)
     except ValueError as error:
         raise stale_checkpoint_error(error, checkpoints) or UserError(str(error)) from None
     metadata = lineage_metadata(result, name=output.name, parent=parent, data_files=files)

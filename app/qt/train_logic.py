@@ -153,8 +153,11 @@ def _same_path(path, other) -> bool:
 def iter_train(round_: TrainRound, config, library, replay=()):
     """Load the starting model and fine-tune it; yields TrainProgress, returns the
     FinetuneResult. Runs in a worker thread (no widget, layer or session access)."""
+    import time
+
     from unet_studio.models.training import iter_finetune
 
+    started = time.monotonic()  # (the time budget is the round's, reading and loading too)
     # Reading pixels (a big stack's percentile sample, the reviewed boxes) happens here, in
     # the worker, not at the click.
     round_.examples = [pending.read() for pending in round_.pending]
@@ -164,6 +167,7 @@ def iter_train(round_: TrainRound, config, library, replay=()):
     result = yield from iter_finetune(
         net, round_.examples, config, task=getattr(net, "task", None),
         checkpoint_dir=round_.checkpoint_dir, replay=replay, stale_checkpoint="restart",
+        started=started,
     )  # fmt: skip
     return result
 

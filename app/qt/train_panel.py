@@ -16,6 +16,7 @@ from qtpy.QtWidgets import QWidget
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_layout, train_logic, train_versions
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
+from unet_studio.app.time_left import duration_text
 from unet_studio.models.training.progress import stop_text
 
 
@@ -136,7 +137,9 @@ class TrainPanel(QWidget):
         self.plot.update()
         set_progress(self.progress, int(1000 * min(progress.fraction, 1.0)))
         score = "" if progress.val_metric is None else f", held-out score {progress.val_metric:.3f}"
-        self.status.setText(f"Step {progress.step}: loss {progress.smoothed_loss:.4f}{score}")
+        remaining = getattr(progress, "remaining", None)  # (a time budget: the round's end)
+        left = "" if not remaining else f", about {duration_text(remaining)} left"
+        self.status.setText(f"Step {progress.step}: loss {progress.smoothed_loss:.4f}{score}{left}")
 
     def _on_result(self, result) -> None:
         self.round.result = result

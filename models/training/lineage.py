@@ -57,13 +57,21 @@ def _rounded(metrics: dict) -> dict:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
 
 
+def _scored_text(result: FinetuneResult) -> str:
+    """"; scored: N" when a time budget left room for scoring only part of the held-out data."""
+    scored, blocks = result.extra.get("scored_val_crops"), result.extra.get("val_crops")
+    if scored is None or scored >= blocks:
+        return ""
+    return f"; scored within the time budget: {result.extra.get('scored_val_pixels')}"
+
+
 def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> str:
     origin = f"fine-tuned from `{parent.get('name') or parent.get('path')}`" if parent else (
         "trained from a newly built network")
     lines = [f"# {name}", "", f"{origin} on {date[:10]} with unet-studio.", "",
              f"- steps: {result.steps} ({result.elapsed:.0f} s; it stopped as {stop_text(result.stopped)})",
              f"- reviewed pixels: {result.data_summary.get('reviewed_pixels')} "
-             f"(held out: {result.data_summary.get('val_pixels')})"]
+             f"(held out: {result.data_summary.get('val_pixels')}{_scored_text(result)})"]
     if result.metrics_before or result.metrics_after:
         lines += ["", "| held-out metric | before | after |", "|---|---|---|"]
         for name, _meaning, *pair in held_out_rows(result.metrics_before, result.metrics_after):

@@ -4,6 +4,11 @@
     for progress in gen: ...          # a GUI worker thread; progress.loss, .val_metric, ...
     result = finetune(net, examples, config)   # or drain it in one call
 
+A time budget (``max_seconds``) is the whole round's wall time, from the call to the
+result: the held-out scorings before and after, validations and checkpoints count, and
+training stops early enough for what follows its last step (see ``timing.py``). At least
+one step is taken. Step and epoch budgets count steps only.
+
 Cancel with ``gen.close()`` (between steps): the network then holds the best weights seen
 so far and ``checkpoint_dir`` holds ``best.safetensors`` and a resumable ``last.safetensors``.
 Calling ``iter_finetune`` again with the same ``checkpoint_dir`` (and ``resume=True``)
@@ -13,6 +18,7 @@ continues where the last checkpoint left off - after a cancel or a crash.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Generator, Sequence
 
 from unet_studio.models.training.config import FinetuneConfig
@@ -27,18 +33,21 @@ STALE_CHOICES = ("raise", "restart")
 
 
 def _progress(session: Session, loss: float, lr: float, validated: bool,
-              improved: bool) -> TrainProgress:
+              improved: bool, *, final: bool = False) -> TrainProgress:
+    """``final``: the round's last report (after its last scoring): all of the budget used."""
     budget = session.budget
     best = session.best_value
     if best is not None and session.config.select_best_by == "val_metric":
         best = -best
+    elapsed = session.elapsed
+    remaining = None if budget.max_seconds is None else max(0.0, budget.max_seconds - elapsed)
     return TrainProgress(
         step=session.step, epoch=session.step / budget.steps_per_epoch, loss=loss,
         smoothed_loss=session.smoothed if session.smoothed is not None else loss, lr=lr,
-        elapsed=session.elapsed, fraction=budget.fraction(session.step, session.elapsed),
+        elapsed=elapsed, fraction=1.0 if final else budget.fraction(session.step, elapsed),
         total_steps=budget.total_steps, val_loss=session.latest_val.get("val_loss"),
         val_metric=session.latest_val.get("val_metric"), validated=validated,
-        best=best if session.data.val else None, improved=improved,
+        best=best if session.data.val else None, improved=improved, remaining=remaining,
     )
 
 
@@ -46,35 +55,54 @@ def _validate(session: Session) -> bool:
     """Measure held-out data, keep the weights if best; True if they are."""
     if session.data.val:
         session.latest_val = session.evaluate()
+    session.validated_step = session.step
     return session.track_best(session.latest_val)
 
 
 def _start(session: Session) -> None:
     """A fresh run: score the starting weights (they are the best until beaten)."""
-    session.metrics_before = session.evaluate()
+    session.metrics_before = session.score_before()
     session.latest_val = dict(session.metrics_before)
     session.track_best(session.metrics_before)
+    session.train_started = session.elapsed
+
+
+def _stop_reason(session: Session) -> str | None:
+    """Why training ends before another step, or None. Under a time budget the next step
+    must leave time for the end of the round (its last scoring and save); a fresh run
+    takes one step whatever its budget."""
+    if session.step == 0:
+        return None
+    return session.budget.stop_reason(session.step, session.elapsed, session.config,
+                                      ahead=session.plan.ahead())
 
 
 def _train(session: Session) -> Generator[TrainProgress, None, str]:
     """Steps until a budget runs out; returns which one."""
     config = session.config
-    while True:
-        reason = session.budget.stop_reason(session.step, session.elapsed, config)
-        if reason is not None:
-            return reason
-        lr = learning_rate(config, session.step,
-                           session.budget.fraction(session.step, session.elapsed))
+    reason = _stop_reason(session)
+    while reason is None:
+        fraction = session.budget.schedule_fraction(
+            session.step, session.elapsed, started=session.train_started,
+            reserve=session.plan.reserve())
+        lr = learning_rate(config, session.step, fraction)
+        started = time.monotonic()
         loss = session.train_step(lr)
+        session.plan.record_step(time.monotonic() - started)
         session.step += 1
         due = session.step % config.val_every == 0  # validation and checkpoint cadence
-        improved = _validate(session) if due else False
+        # (under a time budget a validation due too soon after the last one is skipped)
+        measure = due and (not session.data.val or session.validation_worth_it())
+        improved = _validate(session) if measure else False
+        reason = _stop_reason(session)
         # Without held-out data nothing was measured, even when the cadence came round.
-        progress = _progress(session, loss, lr, due and bool(session.data.val), improved)
+        progress = _progress(session, loss, lr, measure and bool(session.data.val), improved,
+                             final=reason is not None and session.validated_step == session.step)
         session.history.append(progress.to_dict())
         if due:
             session.save_last()
         yield from _pausing(session, progress)
+    return reason
 
 
 def _pausing(session: Session, progress: TrainProgress):
@@ -93,6 +121,7 @@ def iter_finetune(
     checkpoint_dir=None,
     replay: Sequence[TrainingExample] = (),
     stale_checkpoint: str = "raise",
+    started: float | None = None,
 ) -> Generator[TrainProgress, None, FinetuneResult]:
     """Fine-tune (or train from scratch) ``net`` on corrected ``examples``.
 
@@ -104,20 +133,25 @@ def iter_finetune(
     ``net`` (the same object) holds the best weights. A checkpoint in ``checkpoint_dir``
     from another run (other settings, data or network) raises ValueError, or with
     ``stale_checkpoint="restart"`` is ignored (and overwritten): a new round starts.
+    ``started``: the ``time.monotonic()`` at which the round began, when the caller's own
+    preparation (loading the model and the data) is to count against ``config.max_seconds``
+    too; by default the round begins here.
     """
     if stale_checkpoint not in STALE_CHOICES:
         raise ValueError(f"stale_checkpoint must be one of {STALE_CHOICES}, "
                          f"got {stale_checkpoint!r}")
+    started = time.monotonic() if started is None else started
     session = Session(net, examples, config, task=task, checkpoint_dir=checkpoint_dir,
                       replay=replay)
+    session.start_clock(at=started)
     if not (config.resume and session.restore(stale=stale_checkpoint)):
         _start(session)
-    session.start_clock()
     try:
         stopped = yield from _train(session)
-        if session.step % config.val_every != 0:
+        if session.validated_step != session.step:  # the "after" scoring
             last = session.history[-1] if session.history else {"loss": 0.0, "lr": 0.0}
-            final = _progress(session, last["loss"], last["lr"], True, _validate(session))
+            final = _progress(session, last["loss"], last["lr"], True, _validate(session),
+                              final=True)
             session.history.append(final.to_dict())
             yield from _pausing(session, final)
     except (GeneratorExit, KeyboardInterrupt) as stop:  # cancelled, or Ctrl-C / SIGTERM
@@ -133,7 +167,8 @@ def iter_finetune(
         metrics_after=session.best_metrics, config=config, data_summary=session.data.summary,
         best_step=session.best_step, steps=session.step, elapsed=session.elapsed,
         stopped=stopped, checkpoint_dir=session.checkpoint_dir,
-        extra={"patch_shape": list(session.patch_shape), "device": str(session.device)},
+        extra={"patch_shape": list(session.patch_shape), "device": str(session.device),
+               **session.held_out.summary()},
     )
 
 

@@ -16,7 +16,10 @@ class TrainProgress:
     F1 at IoU 0.5 for instance models, mean foreground Dice for semantic ones; None before
     the first or without held-out data) and ``validated`` says whether it was measured at
     this step; ``best``: best validation score so far (per ``select_best_by``) and
-    ``improved`` whether this step set it; ``fraction``: share of the budget used, 0..1."""
+    ``improved`` whether this step set it; ``fraction``: share of the budget used, 0..1 (1 at
+    the round's last report); ``elapsed``: seconds of the round so far (held-out scorings
+    included, pauses not); ``remaining``: seconds the time budget has left for the rest of
+    the round, the last scoring included (None without a time budget)."""
 
     step: int
     epoch: float
@@ -31,6 +34,7 @@ class TrainProgress:
     validated: bool = False
     best: float | None = None
     improved: bool = False
+    remaining: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -50,7 +54,9 @@ def stop_text(stopped: str) -> str:
 class FinetuneResult:
     """The outcome. ``net`` holds the best weights (by validation; the last ones without
     held-out data); ``metrics_before``/``metrics_after``: the held-out scores of the starting
-    and the returned weights (empty dicts without held-out data); ``stopped``: which budget
+    and the returned weights (empty dicts without held-out data; under a time budget over
+    the held-out crops that fit it, ``extra["scored_val_crops"]`` of ``extra["val_crops"]``);
+    ``elapsed``: seconds of the whole round (pauses not counted); ``stopped``: which budget
     ended the run ("max_seconds", "epochs" or "max_steps")."""
 
     net: Any

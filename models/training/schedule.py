@@ -1,8 +1,9 @@
 """Budget, learning-rate schedule and which layers train.
 
 The schedule runs on *budget used* (0..1), the larger of steps done / step budget and
-seconds spent / time budget, so a cosine decay reaches its end exactly when a time budget
-("60 s") runs out, however fast the machine is.
+training seconds spent / training seconds available, so a cosine decay reaches its end when
+training has to stop for a time budget ("60 s"), however fast the machine is. A time budget
+is the whole round's wall time: what training may use of it is worked out in ``timing.py``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from unet_studio.models.training.config import FinetuneConfig
+from unet_studio.models.training.timing import training_fraction
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,8 @@ class Budget:
         return cls(min(limits) if limits else None, config.max_seconds, steps_per_epoch)
 
     def fraction(self, step: int, elapsed: float) -> float:
-        """Share of the budget used after ``step`` steps and ``elapsed`` seconds, 0..1."""
+        """Share of the budget used after ``step`` steps and ``elapsed`` seconds of the round,
+        0..1 (what a progress bar shows)."""
         used = 0.0
         if self.total_steps:
             used = step / self.total_steps
@@ -41,8 +44,23 @@ class Budget:
             used = max(used, elapsed / self.max_seconds)
         return min(used, 1.0)
 
-    def stop_reason(self, step: int, elapsed: float, config: FinetuneConfig) -> str | None:
-        if self.max_seconds is not None and elapsed >= self.max_seconds:
+    def schedule_fraction(self, step: int, elapsed: float, *, started: float,
+                          reserve: float) -> float:
+        """Share of the *training* budget used, 0..1, for the learning-rate schedule: by
+        steps, and by the seconds between the first step (``started`` into the round) and
+        the moment training must stop to leave ``reserve`` seconds for the end."""
+        used = step / self.total_steps if self.total_steps else 0.0
+        if self.max_seconds:
+            used = max(used, training_fraction(elapsed, started=started,
+                                               max_seconds=self.max_seconds, reserve=reserve))
+        return min(used, 1.0)
+
+    def stop_reason(self, step: int, elapsed: float, config: FinetuneConfig, *,
+                    ahead: float = 0.0) -> str | None:
+        """Why no further step is taken, or None. ``ahead``: seconds the next step and the
+        end of the round (last scoring, last save) are expected to take: under a time
+        budget the step is not started when they would not fit."""
+        if self.max_seconds is not None and elapsed + ahead >= self.max_seconds:
             return "max_seconds"
         if self.total_steps is not None and step >= self.total_steps:
             by_epochs = config.epochs is not None and self.total_steps == (

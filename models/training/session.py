@@ -20,6 +20,7 @@ from unet_studio.models.task import TaskSpec
 from unet_studio.models.training import checkpoint as ckpt
 from unet_studio.models.training.augment import augment_batch
 from unet_studio.models.training.harvest import harvest
+from unet_studio.models.training.held_out import HeldOut
 from unet_studio.models.training.losses import center_crop, training_loss
 from unet_studio.models.training.sampler import PatchSampler
 from unet_studio.models.training.schedule import (
@@ -29,7 +30,7 @@ from unet_studio.models.training.schedule import (
     set_train_mode,
 )
 from unet_studio.models.training.targets import BOUNDARY
-from unet_studio.models.training.validate import evaluate
+from unet_studio.models.training.timing import TimePlan
 from unet_studio.models.training.zoom import zoom_patches
 
 log = logging.getLogger(__name__)
@@ -122,14 +123,21 @@ class Session:
         self.best_step, self.best_weights, self.best_metrics = 0, None, {}
         self.metrics_before: dict = {}
         self.latest_val: dict = {}
+        self.plan = TimePlan()
+        self.held_out = HeldOut(self.data.val, config, self.plan)
+        self.train_started = 0.0  # seconds into the round of the first step
+        self.scored_at = 0.0  # seconds into the round when the last scoring ended
+        self.validated_step = 0  # the last step whose weights were scored (or due, without val)
         self._clock_start: float | None = None
         self._last_save = -math.inf
 
     # -- clock -------------------------------------------------------------------------
-    # Only time spent working counts against the budget: while the caller holds a yielded
+    # The clock runs from the start of the round (``at``: a time.monotonic() value, when
+    # the caller's own preparation counts too) to its end, scorings and saves included. Only
+    # time spent working counts against the budget: while the caller holds a yielded
     # progress (plotting it, or paused) the clock stands still.
-    def start_clock(self) -> None:
-        self._clock_start = time.monotonic()
+    def start_clock(self, at: float | None = None) -> None:
+        self._clock_start = time.monotonic() if at is None else at
 
     def stop_clock(self) -> None:
         if self._clock_start is not None:
@@ -187,8 +195,27 @@ class Session:
         return value
 
     def evaluate(self) -> dict:
-        return evaluate(self.net, self.data.val, task=self.task, device=self.device,
-                        dice_weight=self.config.dice_weight, autocast_dtype=self.amp_dtype)
+        """Held-out metrics of the current weights over the crops scored ({} without any)."""
+        metrics = self.held_out.score(self.net, **self._scoring_options())
+        self.scored_at = self.elapsed
+        return metrics
+
+    def score_before(self) -> dict:
+        """Held-out metrics of the starting weights; under a time budget over the crops that
+        fit its scoring share (``held_out.HeldOut``), which every later scoring uses."""
+        metrics = self.held_out.score_before(self.net, **self._scoring_options())
+        self.scored_at = self.elapsed
+        return metrics
+
+    def _scoring_options(self) -> dict:
+        return {"task": self.task, "device": self.device, "autocast_dtype": self.amp_dtype}
+
+    def validation_worth_it(self) -> bool:
+        """Should a validation that falls due now run? Always, without a time budget; with
+        one, when it keeps validations to ``timing.VALIDATION_SHARE`` of the training."""
+        if self.config.max_seconds is None:
+            return True
+        return self.plan.validation_worth_it(self.elapsed - self.scored_at)
 
     def _score(self, metrics: dict) -> float | None:
         """Lower is better: the val loss, or minus the val metric."""
@@ -222,7 +249,8 @@ class Session:
                 "best_step": self.best_step, "best_metrics": self.best_metrics,
                 "metrics_before": self.metrics_before, "latest_val": self.latest_val,
                 "smoothed": self.smoothed, "sampler_rng": self.rng.bit_generator.state,
-                "config": self.config.to_dict()}
+                "config": self.config.to_dict(), "scored_val_crops": self.held_out.indices,
+                "train_started": self.train_started, "timing": self.plan.to_dict()}
 
     def save_last(self, *, force: bool = False) -> None:
         """Write ``last`` (and ``best``) unless one was written under ``checkpoint_seconds`` ago."""
@@ -230,6 +258,7 @@ class Session:
             return
         if not force and time.monotonic() - self._last_save < self.config.checkpoint_seconds:
             return
+        started = time.monotonic()
         document = self._document()
         if self.best_weights is not None:
             best_doc = {"step": self.best_step, "metrics": self.best_metrics,
@@ -239,6 +268,7 @@ class Session:
                              optimizer=self.optimizer,
                              rng={"torch": self.generator.get_state()})
         self._last_save = time.monotonic()
+        self.plan.record_save(self._last_save - started)
 
     def restore(self, *, stale: str = "raise") -> bool:
         """Continue from ``checkpoint_dir/last``; False when there is none, or when it belongs
@@ -264,9 +294,20 @@ class Session:
         self.metrics_before, self.latest_val = document["metrics_before"], document["latest_val"]
         self.best_value, self.best_step = document["best_value"], document["best_step"]
         self.best_metrics = document["best_metrics"]
+        self._restore_timing(document)
         if (self.checkpoint_dir / ckpt.BEST).exists():
             best, _ = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.BEST)
             self.best_weights = {k: v.to(self.device) for k, v in ckpt.model_state(best).items()}
         log.info("resuming at step %d (%.1f s) from %s", self.step, self.elapsed_before,
                  self.checkpoint_dir)
         return True
+
+    def _restore_timing(self, document: dict) -> None:
+        """The held-out crops scored and the time plan of the run resumed (a checkpoint
+        written before they were kept: every crop, nothing measured)."""
+        self.plan = TimePlan.from_dict(document.get("timing"))
+        self.held_out.plan = self.plan
+        self.held_out.restore(document.get("scored_val_crops"))
+        self.train_started = document.get("train_started", 0.0)
+        self.scored_at = self.elapsed_before
+        self.validated_step = self.step if self.step % self.config.val_every == 0 else -1

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import time
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -101,7 +103,92 @@ def _crop_logits(net, batch, device, autocast_dtype) -> torch.Tensor:
         return forward_covering(net, image).float()
 
 
+class _Tally:
+    """Held-out sums over the crops scored so far (so a scoring can stop after any crop)."""
+
+    def __init__(self, task, dice_weight: float):
+        self.task, self.dice_weight = task, dice_weight
+        # The model's own post-processing defaults (what the user's prediction applies), so
+        # that the before/after scores rate the labels the user would actually get.
+        self.options = postprocess_options(task, None) if task.kind == "instance" else {}
+        self.losses: list[float] = []
+        self.totals: dict = {}
+        self.dice = 0.0
+
+    def add(self, crop, crop_logits: torch.Tensor, device) -> None:
+        """One crop and its logits ``(K, *crop)``."""
+        crop_logits = crop_logits[None]
+        target = torch.from_numpy(crop.target)[None].to(device)
+        weight = torch.from_numpy(crop.weight)[None].to(device)
+        self.losses.append(float(weighted_ce_dice(crop_logits, target, weight,
+                                                  dice_weight=self.dice_weight)))
+        if self.task.kind == "instance":
+            probabilities = torch.softmax(crop_logits[0], 0).cpu().numpy()
+            pred = _instance_labels(probabilities, self.options) * crop.region
+            for key, value in object_counts(pred, crop.labels).items():
+                self.totals[key] = self.totals.get(key, 0) + value
+        else:
+            pred = _semantic_classes(crop_logits[0])
+            known = crop.target != IGNORE
+            self.dice = self.dice + _dice_counts(pred[known], crop.target[known],
+                                                 crop_logits.shape[1])
+
+    def result(self) -> dict:
+        result = {"val_loss": float(np.mean(self.losses))}
+        if self.task.kind == "instance":
+            result.update(scores_from_totals(self.totals))
+            result["val_metric"] = result["f1_50"]
+        else:
+            dice = self.dice
+            per_class = (2 * dice[:, 0] + 1e-9) / (dice[:, 1] + dice[:, 2] + 1e-9)
+            result["val_metric"] = float(per_class.mean())
+        return result
+
+
+class Scoring(NamedTuple):
+    """Held-out metrics, how many crops they cover (the first ``scored`` of those given) and
+    the seconds each pass took (one per crop when scored under an allowance)."""
+
+    metrics: dict
+    scored: int
+    durations: list[float]
+
+
 @torch.no_grad()
+def score_crops(net, crops, *, task, dice_weight: float, device, autocast_dtype=None,
+                allowance: float | None = None) -> Scoring:
+    """Held-out metrics (as :func:`evaluate`) and how many of ``crops`` they cover.
+
+    Without ``allowance`` every crop is scored, crops of one shape together (few large
+    passes instead of many small ones). With ``allowance`` (seconds) the crops go one at a
+    time in the order given, and scoring stops when the next crop would not fit
+    (``timing.crops_that_fit``; at least one crop is scored): the metrics then cover the
+    first ``scored`` crops. ({}, 0, []) when there are none.
+    """
+    from unet_studio.models.training.timing import crops_that_fit
+
+    if not crops:
+        return Scoring({}, 0, [])
+    tally = _Tally(task, dice_weight)
+    batches = _batches(crops) if allowance is None else [[crop] for crop in crops]
+    was_training = net.training
+    net.eval()
+    scored, durations = 0, []
+    try:
+        for batch in batches:
+            if not crops_that_fit(durations, allowance):
+                break
+            started = time.monotonic()
+            logits = _crop_logits(net, batch, device, autocast_dtype)
+            for crop, crop_logits in zip(batch, logits):
+                tally.add(crop, crop_logits, device)
+            scored += len(batch)
+            durations.append(time.monotonic() - started)
+    finally:
+        net.train(was_training)
+    return Scoring(tally.result(), scored, durations)
+
+
 def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=None) -> dict:
     """Held-out loss and score over validation crops; {} when there are none.
 
@@ -110,43 +197,8 @@ def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=Non
     of :func:`unet_studio.models.metrics.object_scores` over all crops together. Crops of
     one shape go through the network together (few large passes instead of many small ones).
     """
-    if not crops:
-        return {}
-    # The model's own post-processing defaults (what the user's prediction applies), so that
-    # the before/after scores rate the labels the user would actually get.
-    options = postprocess_options(task, None) if task.kind == "instance" else {}
-    was_training = net.training
-    net.eval()
-    losses, totals, dice = [], {}, 0.0
-    try:
-        for batch in _batches(crops):
-            logits = _crop_logits(net, batch, device, autocast_dtype)
-            for crop, crop_logits in zip(batch, logits):
-                crop_logits = crop_logits[None]
-                target = torch.from_numpy(crop.target)[None].to(device)
-                weight = torch.from_numpy(crop.weight)[None].to(device)
-                losses.append(float(weighted_ce_dice(crop_logits, target, weight,
-                                                     dice_weight=dice_weight)))
-                if task.kind == "instance":
-                    probabilities = torch.softmax(crop_logits[0], 0).cpu().numpy()
-                    pred = _instance_labels(probabilities, options) * crop.region
-                    for key, value in object_counts(pred, crop.labels).items():
-                        totals[key] = totals.get(key, 0) + value
-                else:
-                    pred = _semantic_classes(crop_logits[0])
-                    known = crop.target != IGNORE
-                    dice = dice + _dice_counts(pred[known], crop.target[known],
-                                               crop_logits.shape[1])
-    finally:
-        net.train(was_training)
-    result = {"val_loss": float(np.mean(losses))}
-    if task.kind == "instance":
-        result.update(scores_from_totals(totals))
-        result["val_metric"] = result["f1_50"]
-    else:
-        per_class = (2 * dice[:, 0] + 1e-9) / (dice[:, 1] + dice[:, 2] + 1e-9)
-        result["val_metric"] = float(per_class.mean())
-    return result
+    return score_crops(net, crops, task=task, dice_weight=dice_weight, device=device,
+                       autocast_dtype=autocast_dtype).metrics
 
 
 def _semantic_classes(logits: torch.Tensor) -> np.ndarray:

@@ -255,9 +255,14 @@ def test_a_semantic_binary_model(example):
 
 
 def test_a_time_budget_stops_the_run(example):
+    """The budget is the whole round's (scorings included): it ends within it, give or
+    take a loaded machine (tests/models/test_time_budget.py times it closely)."""
     config = FinetuneConfig(**{**QUICK, "max_seconds": 0.6})
+    start = time.monotonic()
     result = finetune(tiny_unet(), [example], config)
-    assert result.stopped == "max_seconds" and 0.6 <= result.elapsed < 10
+    wall = time.monotonic() - start
+    assert result.stopped == "max_seconds" and result.steps >= 1
+    assert result.elapsed <= wall < 1.3 * 0.6 + 2
 
 
 def test_time_spent_paused_between_steps_does_not_count(example):
