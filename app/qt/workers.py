@@ -160,45 +160,39 @@ class EngineWorker(GeneratorWorker):
         return False
 
 
-_file_pool: QThreadPool | None = None
+_own_pools: dict[str, QThreadPool] = {}
 
 
-class FileWorker(EngineWorker):
-    """An EngineWorker for file work (copying a model folder): run in a small pool of its
-    own, so that it never waits behind a prediction and a fine-tune that fill the engine
-    pool, and at the same lowered priority (the GUI stays first)."""
+class _OwnPoolWorker(EngineWorker):
+    """An EngineWorker run in a small pool of its own (``POOL``), so that it never waits
+    behind a prediction and a fine-tune that fill the engine pool, at the same lowered
+    priority (the GUI stays first)."""
 
-    def start(self) -> None:
-        global _file_pool
-        if self in self._worker_set:
-            raise RuntimeError("this worker is already started")
-        if _file_pool is None:
-            _file_pool = QThreadPool()
-            _file_pool.setMaxThreadCount(2)
-        self._worker_set.add(self)
-        self._finished.connect(self._set_discard)
-        _file_pool.start(self)
-
-
-_edit_pool: QThreadPool | None = None
-
-
-class EditWorker(EngineWorker):
-    """An EngineWorker computing an edit of the labels that the user waits for (a fill of
-    every object of a stack: seconds): in a pool of its own, as FileWorker, so that it never
-    queues behind a prediction and a fine-tune that fill the engine pool, and at the same
-    lowered priority (the GUI thread, where the user keeps painting, stays first)."""
+    POOL = ""
 
     def start(self) -> None:
-        global _edit_pool
         if self in self._worker_set:
             raise RuntimeError("this worker is already started")
-        if _edit_pool is None:
-            _edit_pool = QThreadPool()
-            _edit_pool.setMaxThreadCount(2)  # (one per viewer's Correct panel at a time)
+        pool = _own_pools.get(self.POOL)
+        if pool is None:
+            pool = _own_pools[self.POOL] = QThreadPool()
+            pool.setMaxThreadCount(2)  # (a copy or an edit at a time per viewer, mostly)
         self._worker_set.add(self)
         self._finished.connect(self._set_discard)
-        _edit_pool.start(self)
+        pool.start(self)
+
+
+class FileWorker(_OwnPoolWorker):
+    """File work (copying a model folder)."""
+
+    POOL = "files"
+
+
+class EditWorker(_OwnPoolWorker):
+    """An edit of the labels that the user waits for (a fill of every object of a stack:
+    seconds), while the user keeps painting on the GUI thread."""
+
+    POOL = "edits"
 
 
 def engine_work_running() -> bool:

@@ -75,17 +75,22 @@ def test_merge_and_split_are_one_undo_step_each(corrected, qtbot):
     _assert_one_undo_restores(corrected, before)
 
 
+def _punch_hole(layer):
+    """A 3 x 3 hole in object 14 on one plane, as one napari history step of its own:
+    (the hole's pixels, a copy of the labels with it)."""
+    z, y, x = map(int, _inside(layer.data, 14))
+    hole = (np.full(9, z), np.repeat(np.arange(y - 1, y + 2), 3), np.tile(np.arange(x - 1, x + 2), 3))
+    layer.data_setitem(hole, 0)
+    return hole, layer.data.copy()
+
+
 def test_fill_relabel_and_fresh_label(corrected, qtbot):
     panel = _panel(corrected)
     qtbot.addWidget(panel)
     host = corrected.host
     layer = host.labels_layer()
     labels = layer.data
-    z, y, x = map(int, _inside(labels, 14))
-    # Punch a hole into object 14 on one plane, as one napari history step of its own.
-    hole = (np.full(9, z), np.repeat(np.arange(y - 1, y + 2), 3), np.tile(np.arange(x - 1, x + 2), 3))
-    layer.data_setitem(hole, 0)
-    with_hole = labels.copy()
+    hole, with_hole = _punch_hole(layer)
     panel.fill_button.click()
     assert (labels[hole] == 14).all()
     _assert_one_undo_restores(corrected, with_hole)
@@ -127,10 +132,7 @@ def test_fill_and_relabel_of_a_big_stack_are_computed_in_the_background(correcte
     qtbot.addWidget(panel)
     runner, layer = panel.tools.stack_edits, corrected.host.labels_layer()
     labels = layer.data
-    z, y, x = map(int, _inside(labels, 14))
-    hole = (np.full(9, z), np.repeat(np.arange(y - 1, y + 2), 3), np.tile(np.arange(x - 1, x + 2), 3))
-    layer.data_setitem(hole, 0)
-    with_hole = labels.copy()
+    hole, with_hole = _punch_hole(layer)
     panel.fill_button.click()
     layer.brush_size = 3
     layer.paint((6, 10, 10), 99)  # napari's brush, while the fill is computed
