@@ -67,6 +67,18 @@ def resolve_task(net, task: TaskSpec | None, spatial_dims: int, out_channels: in
     return task
 
 
+def _check_ranks(examples, spatial_dims: int) -> None:
+    """A network learns from examples of its own rank or more (a Z stack for a 2D network is
+    learned slice by slice): a 2D example for a 3D network is refused, naming it (it failed
+    deep in the patch sampler with an IndexError)."""
+    for example in examples:
+        if example.labels.ndim < spatial_dims:
+            name = getattr(example, "name", "") or "an example"
+            raise ValueError(f"{name}: {example.labels.ndim}D labels cannot train a "
+                             f"{spatial_dims}D network; fine-tune a {example.labels.ndim}D "
+                             "model on them")  # fmt: skip
+
+
 def choose_patch_shape(net, requested, examples, spatial_dims) -> tuple[int, ...]:
     """The requested patch, no larger than the data, rounded up to a shape the net accepts."""
     extent = [max(e.labels.shape[-spatial_dims:][a] for e in examples) for a in range(spatial_dims)]
@@ -95,6 +107,7 @@ class Session:
         self.device = resolve_device(config.device)
         self.amp_dtype = autocast_dtype(self.device, config.amp)
         dims, in_channels, out_channels = net_geometry(net)
+        _check_ranks(examples, dims)
         self.task = resolve_task(net, task, dims, out_channels)
         self.patch_shape = choose_patch_shape(net, config.patch_shape(dims), examples, dims)
         self.out_shape = (tuple(net.output_shape(self.patch_shape))

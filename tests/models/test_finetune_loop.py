@@ -385,3 +385,15 @@ def test_gradients_are_clipped_and_norms_and_biases_skip_weight_decay(example):
     norm_weights = {id(m.weight) for m in session.net.modules()
                     if isinstance(m, torch.nn.BatchNorm2d)}
     assert norm_weights <= {id(p) for p in no_decay["params"]}
+
+
+def test_2d_examples_for_a_3d_network_are_refused_naming_them():
+    """A 3D network cannot learn from a 2D image: said, naming it (it failed with an
+    IndexError deep in the patch sampler)."""
+    labels = np.zeros((24, 24), np.int32)
+    labels[4:12, 4:12] = 1
+    plane = TrainingExample(np.random.default_rng(0).random((24, 24), dtype=np.float32), labels,
+                            name="plane")
+    net = build_model("unet", spatial_dims=3, base_channels=4, depth=2)
+    with pytest.raises(ValueError, match="plane: 2D labels cannot train a 3D network"):
+        finetune(net, [plane], FinetuneConfig(max_steps=1, patch_size=16, batch_size=1))
