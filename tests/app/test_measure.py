@@ -10,7 +10,8 @@ import pytest
 from skimage.measure import regionprops
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.measure import iter_measure, measure_columns, write_csv
+from unet_studio.app.measure import iter_measure
+from unet_studio.app.measure_table import measure_columns, write_csv
 from unet_studio.models.generators import drain
 
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from unet_studio.models import exactness
+from unet_studio.models.class_masks import softmax
 from unet_studio.models.inference import (
     drain,
     iter_predict,
@@ -21,7 +22,7 @@ from unet_studio.models.inference import (
     predict_image,
     predict_tiled,
 )
-from unet_studio.models.postprocess import instance_labels, softmax
+from unet_studio.models.postprocess import instance_labels
 from unet_studio.models.task import TaskSpec
 from unet_studio.models.tile_runner import InferenceSession
 from unet_studio.models.tiling import NetGeometry, make_plan

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unet_studio.models import percentiles
+from unet_studio.models import percentiles, radix_select
 from unet_studio.models.normalize import intensity_range, normalize_intensity, percentile_range
 
 Q = [0.0, 1.0, 37.3, 50.0, 99.8, 100.0]
@@ -57,7 +57,7 @@ def test_wide_pixels_narrowed_over_several_passes_stay_exact(dtype, monkeypatch)
     """A bucket too big to gather is counted by its next 16 bits (the path a 1 GiB float
     stack takes): forced here with a tiny gathering limit on values crowded in a narrow
     range, so that many share the top 16 bits of their key."""
-    monkeypatch.setattr(percentiles, "COLLECT_LIMIT", 10)
+    monkeypatch.setattr(radix_select, "COLLECT_LIMIT", 10)
     rng = np.random.default_rng(2)
     image = (rng.random((20, 100, 100)) * 3 + 1000).astype(dtype) if dtype != "int64" else \
         rng.integers(-2**62, 2**62, (20, 100, 100))

@@ -5,16 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unet_studio.models.postprocess import (
-    instance_labels,
-    labels_from_masks,
-    probabilities_from_logits,
-    resolve_seed_height,
-    semantic_mask,
-    softmax,
-    typical_object_size,
-    typical_radius,
-)
+from unet_studio.models.class_masks import probabilities_from_logits, semantic_mask, softmax
+from unet_studio.models.label_tallies import typical_object_size
+from unet_studio.models.postprocess import instance_labels, labels_from_masks
+from unet_studio.models.watershed_seeds import resolve_seed_height, typical_radius
 
 
 def as_probabilities(foreground: np.ndarray, boundary: np.ndarray | None = None) -> np.ndarray:
@@ -263,7 +257,7 @@ def test_within_distance_is_the_distance_map_threshold(reach, sampling):
     pixels whose distance to the mask is at most ``reach``, exactly."""
     from scipy import ndimage as ndi
 
-    from unet_studio.models.postprocess import within_distance
+    from unet_studio.models.object_outlines import within_distance
 
     rng = np.random.default_rng(int(reach * 10))
     mask = ndi.gaussian_filter(rng.random((14, 40, 40)), 1.5) > 0.56
@@ -281,7 +275,7 @@ def test_domes_reconstructed_piece_by_piece_equal_one_reconstruction(dense, monk
     import skimage.morphology
     from scipy import ndimage as ndi
 
-    from unet_studio.models.postprocess import _reconstruct_by_pieces
+    from unet_studio.models.reconstruction import _reconstruct_by_pieces
 
     rng = np.random.default_rng(7)
     if dense:
@@ -316,7 +310,7 @@ def test_reconstruction_following_the_rising_pixels_equals_skimage(case):
     from scipy import ndimage as ndi
     from skimage.morphology import reconstruction
 
-    from unet_studio.models.postprocess import reconstruct_by_dilation
+    from unet_studio.models.reconstruction import reconstruct_by_dilation
 
     rng = np.random.default_rng(3)
     if case == "sheet 3D":
@@ -347,7 +341,7 @@ def test_enclosed_background_is_scipys_fill_holes():
     masks in 1, 2 and 3 dimensions (axes of length 1 included), and a ring."""
     from scipy import ndimage as ndi
 
-    from unet_studio.models.postprocess import enclosed_background
+    from unet_studio.models.object_outlines import enclosed_background
 
     rng = np.random.default_rng(3)
     for _ in range(150):

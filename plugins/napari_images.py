@@ -1,0 +1,121 @@
+"""The image layers a host works on (a mixin of ``NapariHost``): which image is current,
+what it is as a :class:`HostImage` (axes, scale, pixel size), opening, renaming and showing
+result images over it.
+
+Separate from the labels (``napari_labels``) because choosing an image is read-only
+bookkeeping over napari's layer list, while the labels side edits pixels and watches undo.
+"""
+
+from __future__ import annotations
+
+from napari.layers import Image, Labels
+
+from unet_studio.app.host import HostImage
+from unet_studio.plugins.napari_layer_events import IMAGE_KEY, REVIEWED_LAYER, is_image
+from unet_studio.plugins.napari_tools import layer_axes
+
+
+class ImageLayers:
+    """Needs from the host: ``viewer``, ``_image_name`` and ``geometry``."""
+
+    def image_names(self) -> list[str]:
+        return [layer.name for layer in self.viewer.layers if is_image(layer)]
+
+    def select_image(self, name: str | None) -> None:
+        self._image_name = name
+
+    def image_layer(self):
+        """The image being worked on: the chosen one, else the active image, else the last."""
+        layers = self.viewer.layers
+        if self._image_name in layers and is_image(layers[self._image_name]):
+            return layers[self._image_name]
+        active = layers.selection.active
+        if is_image(active):
+            return active
+        images = [layer for layer in layers if is_image(layer)]
+        return images[-1] if images else None
+
+    def current_image(self) -> HostImage | None:
+        layer = self.image_layer()
+        return None if layer is None else host_image(layer)
+
+    def active_image_name(self) -> str | None:
+        """The image the active layer stands for: an image layer itself, or the image our
+        labels or result image (probabilities) was made for; None for anything else."""
+        layers = self.viewer.layers
+        active = layers.selection.active
+        if not isinstance(active, (Image, Labels)) or active.name == REVIEWED_LAYER:
+            return None
+        owner = active.metadata.get(IMAGE_KEY)  # our labels and result images name their image
+        if owner is None:
+            return active.name if is_image(active) else None
+        return owner if owner in layers and is_image(layers[owner]) else None
+
+    def image_named(self, name: str) -> HostImage | None:
+        """An open image layer called ``name`` (the current one or not), or None."""
+        layers = self.viewer.layers
+        return host_image(layers[name]) if name in layers and is_image(layers[name]) else None
+
+    def image_source(self, name: str | None = None) -> str | None:
+        """The file the current image (or the image layer ``name``) came from, when napari
+        knows it."""
+        layers = self.viewer.layers
+        layer = self.image_layer() if name is None else (layers[name] if name in layers else None)
+        if layer is None:
+            return None
+        path = layer.metadata.get("source_path") or getattr(layer.source, "path", None)
+        return str(path) if path else None
+
+    def open_image_file(self, path, name: str | None = None) -> None:
+        """Open an image file with our reader (lazily), as File > Open would; ``name``: what
+        to call it when it opens as one image layer (a project's name for it) and that name
+        is free."""
+        layers = self.viewer.open(str(path), plugin="unet-studio", stack=False)
+        images = [layer for layer in layers if is_image(layer)]
+        if name and len(images) == 1 and name not in self.viewer.layers:
+            images[0].name = name
+
+    def rename_image(self, old: str, new: str) -> None:
+        """Rename the image layer ``old`` (its labels and results follow, as when the user
+        renames it)."""
+        self.viewer.layers[old].name = new
+
+    def show_image(self, data, *, name: str, channel_axis: int | None = None) -> None:
+        """Show a result image (e.g. probabilities ``(C, *spatial)``) over the current image."""
+        layers = self.viewer.layers
+        for old in [layer.name for layer in layers if layer.name.startswith(name)]:
+            layers.remove(old)
+        spatial = data.ndim - (channel_axis is not None)
+        keep_active = layers.selection.active
+        source = self.image_layer()
+        # Tagged with the image it was computed from: activating it means that image.
+        metadata = {} if source is None else {IMAGE_KEY: source.name}
+        self.viewer.add_image(data, name=name, channel_axis=channel_axis, blending="additive",
+                              metadata=metadata, **self.geometry(spatial))  # fmt: skip
+        layers.selection.active = keep_active
+
+
+def host_image(layer) -> HostImage:
+    # A pyramid (multiscale) layer is computed on at full resolution: its level 0, which our
+    # reader keeps lazy. (napari's list of levels cannot be sliced like an array.)
+    data = layer.data[0] if layer.multiscale else layer.data
+    axes = layer_axes(layer)
+    # An RGB layer's colour axis is not one of its dimensions, so it has no scale.
+    spatial = axes.replace("C", "") if layer.rgb else axes
+    scale = dict(zip(spatial, map(float, layer.scale)))
+    if layer.rgb:
+        scale["C"] = 1.0
+    return HostImage(data, axes, scale, layer.name, pixel_size_um=_pixel_size_um(layer, spatial))
+
+
+def _pixel_size_um(layer, spatial: str) -> dict[str, float]:
+    """The layer's pixel sizes in micrometres, for the spatial axes whose unit is a length
+    (napari shows an unknown size as 1 "pixel": left out)."""
+    from unet_studio.app.io.axes import UNIT_PIXEL, length_in_um
+
+    sizes = {}
+    for axis, value, unit in zip(spatial, layer.scale, getattr(layer, "units", ())):
+        size = None if str(unit) == UNIT_PIXEL else length_in_um(float(value), str(unit))
+        if axis in "ZYX" and size is not None:
+            sizes[axis] = size
+    return sizes

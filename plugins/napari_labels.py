@@ -1,0 +1,178 @@
+"""The labels a host corrects (a mixin of ``NapariHost``): which Labels layer belongs to the
+current image, edits applied as one undo step each, labels shown, refreshed and replaced,
+and napari's own brush, fill and undo reported to the app as LabelEdits.
+
+Separate from the images (``napari_images``) because this side owns the undo bookkeeping:
+one :class:`HistoryWatcher` per Labels layer, with the undo budget read from the settings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from napari.layers import Labels
+from qtpy.QtCore import QTimer
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.model_library import user_home
+from unet_studio.app.settings import undo_history_bytes
+from unet_studio.plugins.napari_history import EditListener, HistoryWatcher, reset_undo_history
+from unet_studio.plugins.napari_layer_events import IMAGE_KEY
+from unet_studio.plugins.napari_tools import layer_axes
+
+
+class LabelsLayers:
+    """Needs from the host: ``viewer``, ``_labels_name``, ``_image_name``, ``_watchers``,
+    ``_edit_listeners``, ``in_click``, ``image_layer``, ``image_source``, ``geometry`` and
+    ``notify``."""
+
+    def labels_layer(self):
+        """The labels being corrected, for the current image: the active Labels layer, else
+        the last one used, else the last Labels layer in the list - skipping layers that
+        belong to another image. A layer belongs to the image it was made for (we tag ours;
+        a Labels layer the user brings is nobody's and serves any image of its shape): so
+        choosing a second image of the same shape never writes into the first one's labels.
+        """
+        layers = self.viewer.layers
+        image = self.image_layer()
+        owner = None if image is None else image.name
+        active = layers.selection.active
+        last_used = layers[self._labels_name] if self._labels_name in layers else None
+        candidates = [active, last_used, *reversed(list(layers))]
+        usable = [layer for layer in candidates
+                  if isinstance(layer, Labels) and layer.metadata.get(IMAGE_KEY) in (None, owner)]
+        if not usable:
+            return None
+        # The image's own labels before a layer that is nobody's, unless that one is active.
+        own = [layer for layer in usable if layer.metadata.get(IMAGE_KEY) == owner]
+        chosen = usable[0] if usable[0] is active or not own else own[0]
+        if chosen is active:
+            self._labels_name = active.name
+        return chosen
+
+    def current_labels(self) -> np.ndarray | None:
+        layer = self.labels_layer()
+        return None if layer is None else layer.data
+
+    def apply_label_edit(self, edit: LabelEdit) -> None:
+        layer = self.labels_layer()
+        if layer is None:
+            raise UserError("there is no labels layer to edit; run a prediction or add labels")
+        if edit.ndim != layer.data.ndim:
+            raise ValueError(f"a {edit.ndim}D edit cannot apply to {layer.data.ndim}D labels")
+        if edit.is_empty:
+            return
+        watcher = self._watch(layer)
+        watcher.muted = True  # the caller records its own edit; don't report it back
+        try:
+            with layer.block_history():
+                layer.data_setitem(edit.indices, edit.new_values)
+        finally:
+            watcher.muted = False
+
+    def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None) -> None:
+        layers = self.viewer.layers
+        image = self.image_layer()
+        if image is not None:  # the labels are for this image: it stays the current one
+            self._image_name = image.name  # (the new layer becomes the active one below)
+        if name in layers and isinstance(layers[name], Labels):
+            layer = layers[name]
+            self._watch(layer).flush()  # report brush strokes while their labels are shown
+            if layer.data is data:  # written in place (a streamed prediction): redraw only
+                layer.refresh()
+            else:
+                layer.data = data
+            # The old history refers to other pixel values: undoing it would corrupt these.
+            reset_undo_history(layer)
+            self._watch(layer).reset()
+        else:
+            geometry = self.geometry(data.ndim)
+            if scale is not None:
+                geometry["scale"] = scale
+            layer = self.viewer.add_labels(data, name=name, **geometry)
+        self._describe_labels(layer)
+        self._labels_name = layer.name
+        self._watch(layer)
+        layers.selection.active = layer
+
+    def remove_labels(self, data: np.ndarray) -> None:
+        """Close the Labels layer showing ``data`` (``is``: another layer may hold equal pixels)."""
+        showing = [layer for layer in self.viewer.layers
+                   if isinstance(layer, Labels) and layer.data is data]
+        for layer in showing:
+            self.viewer.layers.remove(layer)
+
+    def _describe_labels(self, layer) -> None:
+        """Place labels over the image and note what our labels writer reads: the axes, and
+        the image file it must never overwrite."""
+        image = self.image_layer()
+        if image is None:
+            return
+        ndim = layer.data.ndim
+        # Assign only on change: each assignment redraws the whole layer (tens of ms on the
+        # GUI thread at the end of every streamed prediction).
+        translate = tuple(image.translate)[-ndim:]
+        if tuple(layer.translate) != translate:
+            layer.translate = translate
+        units = tuple(image.units)[-ndim:]
+        if tuple(layer.units) != units:
+            layer.units = units
+        axes = layer_axes(image).replace("C", "")[-ndim:]
+        layer.metadata.update(axes=axes, source_path=self.image_source(), **{IMAGE_KEY: image.name})
+
+    def refresh_labels(self, region: tuple[slice, ...] | None = None) -> None:
+        """Redraw labels written in place. With a ``region`` (new pixels only, the layer's
+        extent unchanged) the thumbnail, extent and highlight are left alone: about a third
+        less GUI-thread time per streamed tile than a full refresh."""
+        layer = self.labels_layer()
+        if layer is None:
+            return
+        if region is None:
+            layer.refresh()
+        else:
+            layer.refresh(thumbnail=False, extent=False, highlight=False)
+
+    def undo(self) -> None:
+        layer = self.labels_layer()
+        if layer is not None:
+            layer.undo()
+
+    def redo(self) -> None:
+        layer = self.labels_layer()
+        if layer is not None:
+            layer.redo()
+
+    def selected_label(self) -> int:
+        layer = self.labels_layer()
+        return 0 if layer is None else int(layer.selected_label)
+
+    def set_selected_label(self, label_id: int, paint: bool = True) -> None:
+        """Make ``label_id`` the brush label and (``paint``) switch to painting with it."""
+        layer = self.labels_layer()
+        if layer is None:
+            raise UserError("there is no labels layer; run a prediction or add labels")
+        layer.selected_label = int(label_id)
+        if not paint:
+            return
+        if self.in_click:  # after napari's turn with this press, or the click would paint
+            QTimer.singleShot(0, lambda: setattr(layer, "mode", "paint"))
+        else:
+            layer.mode = "paint"
+
+    def connect_user_edits(self, listener: EditListener) -> None:
+        """Call ``listener(edit, kind)`` for every change made with napari's own tools."""
+        self._edit_listeners.append(listener)
+
+    def _watch(self, layer) -> HistoryWatcher:
+        if id(layer) not in self._watchers:
+            # The undo budget is read per layer (a settings file of a few bytes): a changed
+            # setting applies to the next labels layer without a restart.
+            self._watchers[id(layer)] = HistoryWatcher(
+                layer, self._report_user_edit, on_error=lambda message: self.notify(message, "error"),
+                max_bytes=undo_history_bytes(user_home()), on_dropped=self.notify,
+            )  # fmt: skip
+        return self._watchers[id(layer)]
+
+    def _report_user_edit(self, edit: LabelEdit, kind: str) -> None:
+        for listener in list(self._edit_listeners):
+            listener(edit, kind)
