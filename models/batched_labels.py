@@ -30,10 +30,13 @@ from unet_studio.models import postprocess as post
 from unet_studio.models.distance import distance_map
 from unet_studio.models.generators import drain, relay
 from unet_studio.models.giant_groups import GiantGroup
+from unet_studio.models.label_tallies import weighted_median
 from unet_studio.models.label_threads import in_order, label_threads
 from unet_studio.models.mapped import PageReleaser, release_pages
+from unet_studio.models.object_outlines import near_interior
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.slab_label import label_by_slabs
+from unet_studio.models.watershed_seeds import watershed_seeds
 
 # Pixels per batch: groups starting in one block of about this size are labelled together
 # (~100 MB of working memory; a 1024 x 1024 image is one batch).
@@ -85,7 +88,7 @@ class _Batch:
         all_interior = np.asarray(interior[box], bool) & object_pixels
         objects_here = self.own
         if grow is not None:  # near any interior in the crop, as on the whole image
-            objects_here = post._near_interior(self.own, all_interior, float(grow), sampling)
+            objects_here = near_interior(self.own, all_interior, float(grow), sampling)
         self.objects = objects_here
         self.interior = all_interior & objects_here
         self.distance = distance_map(self.interior, sampling)
@@ -97,7 +100,7 @@ class _Batch:
         """Local labels (0 = background) of the batch's groups, holes filled."""
         from skimage.segmentation import watershed
 
-        markers = post._seeds(self.objects, self.interior, self.distance, height)
+        markers = watershed_seeds(self.objects, self.interior, self.distance, height)
         labels = watershed(-self.distance, markers, mask=self.objects).astype(np.int32)
         post.remove_small_objects(labels, min_size)
         if fill_holes:  # holes of this batch's objects, never into another group's pixels
@@ -210,7 +213,7 @@ def _final_ids(groups: np.ndarray, sizes: np.ndarray, min_size_fraction: float) 
     keep = sizes > 0  # an object of size 0 was dropped already (``huge_components``)
     if min_size_fraction > 0 and sizes.size > 1:
         real = sizes[1:]
-        typical = post._weighted_median(real, real) if real.any() else 0.0
+        typical = weighted_median(real, real) if real.any() else 0.0
         keep[1:] &= real >= min_size_fraction * typical
     keep[0] = False
     mapping = np.zeros(sizes.size, np.int32)

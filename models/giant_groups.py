@@ -34,6 +34,7 @@ from unet_studio.models.label_threads import (
     overlapping_earlier,
 )
 from unet_studio.models.mapped import PageReleaser
+from unet_studio.models.object_outlines import near_interior
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.slab_label import label_by_slabs, slabs
 
@@ -105,7 +106,7 @@ class GiantGroup:
         free = self.groups[whole] == self.gid
         if self.grow is not None:
             near = np.asarray(self.interior[whole], bool) & np.asarray(self.objects[whole], bool)
-            free = post._near_interior(free, near, float(self.grow), self.sampling)
+            free = near_interior(free, near, float(self.grow), self.sampling)
         own_interior = mine & free
         distance = distance_map(own_interior, self.sampling)
         return whole, free, own_interior, distance, components, mine
@@ -118,7 +119,7 @@ class GiantGroup:
 
     def iter_interior_depths(self):
         """(deepest distance, size) of each interior component (face connectivity), for
-        ``postprocess.typical_radius``; yields after each batch."""
+        ``watershed_seeds.typical_radius``; yields after each batch."""
         depths, sizes = [np.zeros(0, np.float32)], [np.zeros(0, np.int64)]
 
         def measured(ids):  # (on a labelling thread: nothing is written in this pass)

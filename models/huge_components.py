@@ -26,6 +26,7 @@ import numpy as np
 
 from unet_studio.models import postprocess as post
 from unet_studio.models.distance import distance_map
+from unet_studio.models.object_outlines import near_interior
 
 # Deepest distance (pixels of the finest axis) the blocks' distance maps see.
 DEPTH_CAP = 16
@@ -109,7 +110,7 @@ class HugeComponent:
         free = (region == g.gid) | ours
         if g.grow is not None:
             near = np.asarray(g.interior[whole], bool) & np.asarray(g.objects[whole], bool)
-            free = post._near_interior(free, near, float(g.grow), g.sampling)
+            free = near_interior(free, near, float(g.grow), g.sampling)
         mine = (g.components[crop] == self.cid) & free
         distance = distance_map(mine, g.sampling)
         np.minimum(distance, np.float32(self.cap), out=distance)

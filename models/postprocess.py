@@ -25,9 +25,7 @@ from unet_studio.models.label_tallies import (  # noqa: F401
     labels_where,
     remove_small_objects,
 )
-from unet_studio.models.label_tallies import weighted_median as _weighted_median  # noqa: F401
 from unet_studio.models.object_outlines import fill_label_holes  # noqa: F401
-from unet_studio.models.object_outlines import near_interior as _near_interior  # noqa: F401
 from unet_studio.models.watershed_seeds import (  # noqa: F401
     DEFAULT_SEED_HEIGHT,
     MIN_SEED_HEIGHT,
@@ -36,7 +34,6 @@ from unet_studio.models.watershed_seeds import (  # noqa: F401
     peak_markers,
     radius_from_depths,
 )
-from unet_studio.models.watershed_seeds import watershed_seeds as _seeds  # noqa: F401
 
 
 def labels_from_masks(objects: np.ndarray, interior: np.ndarray, *, min_size: int = 16,
