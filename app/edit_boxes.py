@@ -1,4 +1,5 @@
-"""The boxes an edit marks as reviewed (Qt-free; ``ReviewedRegions.record_edit``).
+"""The boxes an edit in one plane marks as reviewed (Qt-free; an edit through several
+planes marks its grown pixels instead: ``edit_footprint``).
 
 One box per plane (each index of the axes before the last two: a Z slice, a time point)
 and per new value (an object painted, filled or given an id; 0: erased), around the pixels
@@ -28,24 +29,24 @@ def edit_boxes(edit: LabelEdit, shape: tuple[int, ...], margin: int) -> list[tup
     indices, values = edit.indices, edit.new_values
     low, high = int(values.min()), int(values.max())
     if low == high:  # (one value: a delete, a merge, a brush stroke)
-        return _boxes(indices, _plane_keys(indices, shape, lead), shape, lead, margin)
+        return _boxes(indices, plane_keys(indices, shape, lead), shape, lead, margin)
     if edit.size > SORT_PIXELS:  # (a big edit: grouped in linear time)
         if high - low > FEW_VALUES:
-            return _boxes(indices, _plane_keys(indices, shape, lead), shape, lead, margin)
+            return _boxes(indices, plane_keys(indices, shape, lead), shape, lead, margin)
         boxes = []
         for value in range(low, high + 1):
             part = tuple(i[values == value] for i in indices)
             if part[0].size:
-                boxes += _boxes(part, _plane_keys(part, shape, lead), shape, lead, margin)
+                boxes += _boxes(part, plane_keys(part, shape, lead), shape, lead, margin)
         return boxes
     _, ranks = np.unique(values, return_inverse=True)
-    keys = _plane_keys(indices, shape, lead) * (int(ranks.max()) + 1) + ranks.reshape(-1)
+    keys = plane_keys(indices, shape, lead) * (int(ranks.max()) + 1) + ranks.reshape(-1)
     if np.unique(keys).size > MAX_BOXES:
-        keys = _plane_keys(indices, shape, lead)
+        keys = plane_keys(indices, shape, lead)
     return _boxes(indices, keys, shape, lead, margin)
 
 
-def _plane_keys(indices, shape, lead: int) -> np.ndarray:
+def plane_keys(indices, shape, lead: int) -> np.ndarray:
     """The flat index of each pixel's plane (the ``lead`` axes), int64."""
     keys = np.zeros(indices[0].size, np.int64) if not lead else \
         np.asarray(indices[0], np.int64)

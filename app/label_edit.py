@@ -21,12 +21,17 @@ class LabelEdit:
     ``indices``: one int64 array per axis, all of length N (the changed pixels, C order).
     ``old_values`` / ``new_values``: (N,) arrays in the label array's dtype.
     ``description``: a short human-readable name for history and undo menus ("merge 3, 7").
+    ``review_at``: ``(axis, indices)`` when only the pixels at those indices along ``axis``
+    are evidence of what is right, e.g. the time points the user picked for joining two
+    tracks, whose id change reaches every later time point unseen; None: every pixel.
+    It only narrows the reviewed marks (``ReviewedRegions.record_edit``), never the pixels.
     """
 
     indices: tuple[np.ndarray, ...]
     old_values: np.ndarray
     new_values: np.ndarray
     description: str = ""
+    review_at: tuple[int, tuple[int, ...]] | None = None
 
     def __post_init__(self):
         sizes = {len(i) for i in self.indices} | {len(self.old_values), len(self.new_values)}
@@ -65,7 +70,18 @@ class LabelEdit:
 
     def inverted(self) -> LabelEdit:
         """The edit that undoes this one."""
-        return LabelEdit(self.indices, self.new_values, self.old_values, f"undo {self.description}")
+        return LabelEdit(self.indices, self.new_values, self.old_values,
+                         f"undo {self.description}", self.review_at)
+
+    def reviewed_part(self) -> LabelEdit:
+        """The part of this edit whose pixels are evidence (see ``review_at``): itself
+        when all are."""
+        if self.review_at is None:
+            return self
+        axis, at = self.review_at
+        keep = np.isin(self.indices[axis], np.asarray(at, np.int64))
+        return LabelEdit(tuple(i[keep] for i in self.indices), self.old_values[keep],
+                         self.new_values[keep], self.description)
 
     def changed_mask(self, shape: tuple[int, ...]) -> np.ndarray:
         """Boolean array of ``shape`` that is True at the changed pixels."""

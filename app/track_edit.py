@@ -7,7 +7,8 @@ time points, anywhere along either track); the later id is replaced by the earli
 every time point after the earlier pick, so "Show tracks" and the measurements follow one
 cell. Refused where both ids are at one time point (two cells would share an id there).
 Cutting is the converse: from the time point picked on, the object gets a fresh id (the
-linking carried a track on to another cell).
+linking carried a track on to another cell). Either edit marks as reviewed only what it
+changed at the picked time points (``LabelEdit.review_at``).
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def join_tracks_edit(labels, axis: int, picks: list[tuple[int, int]]) -> LabelEd
             olds.append(plane[found])
     if not indices:
         return empty_edit(labels.ndim, labels.dtype, description)
-    return _edit(indices, olds, early_id, labels, description)
-
+    # Marked reviewed at the picked time points only: a new id is no new outline, so the
+    # time points after them, never looked at, are no evidence that their shapes are right.
+    return _edit(indices, olds, early_id, labels, description, (axis, (early_t, late_t)))
 
 
 def cut_track_edit(labels, axis: int, label: int, t: int, new_id: int) -> LabelEdit:
@@ -59,13 +61,13 @@ def cut_track_edit(labels, axis: int, label: int, t: int, new_id: int) -> LabelE
             olds.append(plane[found])
     if not indices:
         return empty_edit(labels.ndim, labels.dtype, description)
-    return _edit(indices, olds, new_id, labels, description)
+    return _edit(indices, olds, new_id, labels, description, (axis, (t,)))  # (as a join)
 
 
-def _edit(indices, olds, new_id: int, labels, description: str) -> LabelEdit:
+def _edit(indices, olds, new_id: int, labels, description: str, review_at) -> LabelEdit:
     """One edit from the (indices, old values) found time point by time point."""
     joined = tuple(np.concatenate([index[a] for index in indices]).astype(np.int64)
                    for a in range(labels.ndim))  # fmt: skip
     old_values = np.concatenate(olds)
     new_values = np.full(old_values.shape, new_id, dtype=labels.dtype)
-    return LabelEdit(joined, old_values, new_values, description)
+    return LabelEdit(joined, old_values, new_values, description, review_at)

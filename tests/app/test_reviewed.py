@@ -142,3 +142,63 @@ def test_an_edit_of_many_objects_marks_a_box_around_each_in_each_plane():
     np.testing.assert_array_equal(regions.mask, expected)
     regions.take_back(added)
     assert not regions.mask.any()
+
+
+def _broken_track() -> np.ndarray:
+    """(T, Y, X) = (6, 40, 40): a cell 1 at time points 0-2, the linking lost it and it
+    goes on as 7 at 3-5; a cell 3 sits next to it all along."""
+    movie = np.zeros((6, 40, 40), np.int32)
+    for t in range(6):
+        movie[t, 10:16, 4 + 4 * t : 10 + 4 * t] = 1 if t < 3 else 7
+    movie[:, 20:26, 10:16] = 3
+    return movie
+
+
+def test_joining_or_cutting_a_track_marks_only_the_picked_time_points():
+    """A join renames 7 at every later time point, but the user looked at two of them: a
+    new id is no new outline, so only what changed at a picked time point is reviewed."""
+    from unet_studio.app.label_edit import LabelEdit
+    from unet_studio.app.track_edit import cut_track_edit, join_tracks_edit
+
+    movie = _broken_track()
+    regions = ReviewedRegions(movie.shape, edit_margin=2)
+    join = join_tracks_edit(movie, 0, [(1, 2), (7, 4)])  # picked at 2 and (further on) 4
+    added = regions.record_edit(join)
+    expected = np.zeros(movie.shape, bool)
+    expected[4, 8:18, 18:28] = True  # 7's box at time point 4, grown by 2
+    np.testing.assert_array_equal(regions.mask, expected)
+    np.testing.assert_array_equal(regions.changed, movie == 7)  # (changed everywhere)
+    regions.take_back(added)
+    assert not regions.any() and not regions.changed.any()
+    # Redone from napari's history: the same pixels, without what the join knew.
+    regions.record_edit(LabelEdit(join.indices, join.old_values, join.new_values, "edit"))
+    np.testing.assert_array_equal(regions.mask, expected)
+
+    cut = ReviewedRegions(movie.shape, edit_margin=2)
+    cut.record_edit(cut_track_edit(movie, 0, 1, 1, 9))  # from time point 1 on: a new id
+    expected = np.zeros(movie.shape, bool)
+    expected[1, 8:18, 6:16] = True
+    np.testing.assert_array_equal(cut.mask, expected)
+
+
+def test_joining_tracks_of_3d_cells_marks_the_cell_at_the_picked_time_point_only():
+    from unet_studio.app.track_edit import join_tracks_edit
+
+    movie = np.stack([_broken_track()] * 3, axis=1)  # (T, Z, Y, X): a cell 3 planes deep
+    movie[:, 0, 10:16, :] = 0  # (one plane less: not a box)
+    regions = ReviewedRegions(movie.shape, edit_margin=1)
+    regions.record_edit(join_tracks_edit(movie, 0, [(1, 1), (7, 3)]))
+    at = np.zeros(movie.shape, bool)
+    at[3] = movie[3] == 7
+    grown = _ndi_grown(at, 1)
+    np.testing.assert_array_equal(regions.mask, grown)
+    assert regions.mask[3, 1:].any() and not regions.mask[3, 0].any()
+
+
+def _ndi_grown(mask: np.ndarray, margin: int) -> np.ndarray:
+    """``mask`` dilated by a square in each plane of its last two axes."""
+    from scipy import ndimage as ndi
+
+    structure = np.zeros((3,) * (mask.ndim - 2) + (2 * margin + 1,) * 2, bool)
+    structure[(1,) * (mask.ndim - 2)] = True
+    return ndi.binary_dilation(mask, structure)
