@@ -59,17 +59,31 @@ def _select_channel(stack, channel: str | None):
     return select(stack, channel=index)
 
 
+def fit_channels(net, stack):
+    """The RGB of an RGBA ``stack`` for a model taking 3 channels (alpha is no stain: what
+    the Segment panel gives such a model too); ``stack`` itself otherwise."""
+    if int(net.in_channels) == 3 and stack.sizes.get("C") == 4:
+        from unet_studio.app.io.select import select
+
+        return select(stack, channel=(0, 1, 2))
+    return stack
+
+
 def plan_stack(net, stack):
-    """The engine's layout for ``stack`` under ``net``; InputFileError when they do not fit."""
+    """The engine's layout for ``stack`` (after ``fit_channels``) under ``net``;
+    InputFileError when they do not fit."""
     from unet_studio.models.views import StackLayout
 
-    task = net.task
+    stack = fit_channels(net, stack)
     try:
-        return StackLayout.from_axes(stack.shape, stack.axes, net, task)
+        return StackLayout.from_axes(stack.shape, stack.axes, net, net.task)
     except ValueError as error:
+        channels = stack.sizes.get("C", 1)
         hint = ""
-        if "channel" in str(error) and "C" in stack.axes:
-            hint = "; choose one with --channel INDEX (or --channel luminance for RGB)"
+        if "channel" in str(error) and int(net.in_channels) == 1 < channels:
+            # (--channel picks one: no help when the model takes more than one)
+            rgb = " (or --channel luminance for RGB)" if channels in (3, 4) else ""
+            hint = f"; choose one with --channel INDEX{rgb}"
         raise InputFileError(stack.path, f"{error}{hint}") from None
 
 
@@ -94,6 +108,7 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
     from unet_studio.app.io import open_output
     from unet_studio.models.pipeline import iter_predict_image, output_axes
 
+    stack = fit_channels(net, stack)
     layout = plan_stack(net, stack)
     intensity = stack_intensity(net, stack)  # (before the output: a refusal leaves none)
     output_type = options.output_type

@@ -1,4 +1,4 @@
-"""``open_stack``: one entry point for a TIFF file, an OME-Zarr, a folder or a glob of TIFFs."""
+"""``open_stack``: one entry point for a TIFF, PNG or JPEG file, an OME-Zarr, a folder or a glob of TIFFs."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def is_zarr(path: Path) -> bool:
 def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) -> Stack:
     """Open an image stack lazily: parses metadata, reads no pixels.
 
-    ``path``: a TIFF file (plain, ImageJ hyperstack, OME-TIFF), an OME-Zarr (or plain Zarr
-    array) folder, a folder of 2D TIFFs, or a glob such as ``"frames/*.tif"``. ``axes``
+    ``path``: a TIFF file (plain, ImageJ hyperstack, OME-TIFF), a PNG or JPEG image (read
+    whole, ``app.io.raster``), an OME-Zarr (or plain Zarr array) folder, a folder of 2D
+    TIFFs, or a glob such as ``"frames/*.tif"``. ``axes``
     overrides the axes the file states or that were guessed (e.g. ``"TYX"`` when a plain
     multi-page TIFF is a time series, guessed as ``"ZYX"``). ``series`` (from 0) picks an image
     of a multi-series TIFF or of an OME-Zarr in the bioformats2raw layout (``x.zarr/0/``,
@@ -50,9 +51,7 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
     elif not candidate.exists():
         raise InputFileError(candidate, "does not exist")
     else:
-        from unet_studio.app.io.tiff import open_tiff
-
-        stack = open_tiff(candidate, series=series)
+        stack = _open_file(candidate, series)
     if axes:
         try:
             stack = stack.with_axes(axes)
@@ -60,3 +59,15 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
             stack.close()
             raise
     return stack
+
+
+def _open_file(path: Path, series: int) -> Stack:
+    """A TIFF file, or a PNG or JPEG image (by its name)."""
+    from unet_studio.app.io.raster import open_raster, raster_format
+
+    fmt = raster_format(path)
+    if fmt is not None:
+        return open_raster(path, fmt)
+    from unet_studio.app.io.tiff import open_tiff
+
+    return open_tiff(path, series=series)

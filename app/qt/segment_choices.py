@@ -12,6 +12,7 @@ from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
+from unet_studio.app.qt.segment_channels import model_in_channels, picks_one_channel
 
 
 def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
@@ -63,9 +64,30 @@ class SegmentChoices:
             self.session.select_image(self.image_combo.currentText())
         image = self.session.host.current_image()
         self.axes_edit.setText(image.axes if image is not None else "")
-        self.channel_spin.setEnabled(image is not None and "C" in image.axes)
+        self._follow_channels()
+
+    def _follow_channels(self, *_args) -> None:
+        """The Channel box picks one channel only where the model takes fewer than the
+        image has (a 1-channel model on an RGB or multichannel image); a model taking them
+        all gets them all, as on the command line (``segment_channels``)."""
+        image = self.session.host.current_image()
+        axes = self.axes_edit.text().strip().upper()
+        if image is None or len(axes) != len(image.shape):
+            axes = image.axes if image is not None else ""
+        model = self.session.model
+        in_channels = 1 if model is None else model_in_channels(model)
+        picks = image is not None and picks_one_channel(axes, image.shape, in_channels)
+        self.channel_spin.setEnabled(picks)
+        if picks:
+            self.channel_spin.setSpecialValueText("")
+            self.channel_spin.setRange(0, image.shape[axes.index("C")] - 1)
+        else:  # (a greyed "0" read as "channel 0 only")
+            self.channel_spin.setSpecialValueText("all" if "C" in axes else "-")
+            self.channel_spin.setRange(-1, self.channel_spin.maximum())
+            self.channel_spin.setValue(-1)
 
     def _fill_models(self) -> None:
+        self._follow_channels()  # (another model may take another number of channels)
         self.model_combo.blockSignals(True)
         self.model_combo.clear()
         models = self.session.library.list()

@@ -17,6 +17,7 @@ import numpy as np
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.live_labels import ObjectsShown, objects_shown
+from unet_studio.app.qt.segment_channels import channel_index, channel_mismatch
 from unet_studio.app.qt.segment_intensity import iter_find_intensity, pixels_key
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
@@ -134,11 +135,13 @@ def model_key(path) -> tuple:
     return (str(Path(path).resolve()), weights.stat().st_mtime_ns if weights.exists() else 0)
 
 
-def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str) -> SegmentJob:
+def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str,
+             in_channels: int | None = None, model_name: str = "the model") -> SegmentJob:
     """Select the pixels of ``image`` (a HostImage) the request asks for.
 
     ``model_spatial_axes``: what the network sees per sample, e.g. "YX" (2D: slices and
-    frames of a stack are run one by one) or "ZYX".
+    frames of a stack are run one by one) or "ZYX". ``in_channels``: what the model takes
+    (None: unchecked), to pick the channels that fit it (``segment_channels``).
     """
     axes = (request.axes or image.axes).upper()
     if len(axes) != len(image.shape) or set(axes) - set("TZCYX") or len(set(axes)) != len(axes):
@@ -147,11 +150,11 @@ def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str
     if not set(model_spatial_axes) <= set(axes):
         raise UserError(f"the model needs {model_spatial_axes} axes; the image has {axes}")
     index: list = [slice(None)] * len(axes)
-    if "C" in axes and request.channel is not None:
-        size = image.shape[axes.index("C")]
-        if not 0 <= request.channel < size:
-            raise UserError(f"channel {request.channel} does not exist (the image has {size})")
-        index[axes.index("C")] = request.channel  # an integer: the C axis goes away
+    if "C" in axes:  # (an integer: the C axis goes away)
+        index[axes.index("C")] = channel_index(axes, image.shape, request.channel, in_channels,
+                                               image.name, model_name)
+    elif in_channels not in (None, 1):
+        raise UserError(channel_mismatch(model_name, in_channels, image.name, 1))
     if request.scope == "slice" and view_state is not None:
         for axis, letter in enumerate(axes):
             if letter not in model_spatial_axes and letter != "C":

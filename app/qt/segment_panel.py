@@ -10,6 +10,7 @@ kept (``StudioSession.show_labels``).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import partial
 
 import numpy as np
@@ -24,6 +25,11 @@ from unet_studio.app.predict_files import objects_found
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
+from unet_studio.app.qt.segment_channels import (
+    channel_layers_image,
+    check_labels_align,
+    model_in_channels,
+)
 from unet_studio.app.qt.segment_choices import SegmentChoices
 from unet_studio.app.qt.segment_intensity import IntensityCache
 from unet_studio.app.qt.segment_interrupted import put_labels_back
@@ -93,6 +99,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.model_folder_button.clicked.connect(self._choose_model_folder)
         self.model_combo.activated.connect(self._model_chosen)
         self.image_combo.activated.connect(self._image_chosen)
+        self.axes_edit.editingFinished.connect(self._follow_channels)
         self.output_combo.currentTextChanged.connect(self._output_chosen)
         self.session.model_changed.connect(lambda _info: self._fill_models())
         self.session.models_listed.connect(self._fill_models)
@@ -107,6 +114,7 @@ class SegmentPanel(SegmentChoices, QWidget):
         """The panel's choices as a SegmentRequest (UserError when something is missing)."""
         if self.session.model is None:
             raise UserError("no model: choose one, or import one in the Models panel")
+        self._follow_channels()  # (axes typed without leaving the box: the Channel follows)
         tile_text = self.tile_combo.currentText().strip().lower()
         try:
             tile = None if tile_text in ("", "auto") else int(tile_text)
@@ -147,8 +155,7 @@ class SegmentPanel(SegmentChoices, QWidget):
             image = host.current_image()
             if image is None:
                 raise UserError("no image: open one first (File > Open, or a sample)")
-            spatial = self.session.model.task.get("spatial_axes") or "YX"
-            job = plan_job(image, request, host.view_state(), spatial)
+            job = self._plan(image, request)
         except UserError as error:
             self._not_started(str(error))
             return
@@ -159,8 +166,8 @@ class SegmentPanel(SegmentChoices, QWidget):
             return
         self._job_image, self._stage = image.name, "predict"
         self._objects = []  # objects per time point, as each is labelled
-        if "C" in (request.axes or image.axes).upper():
-            self.session.record_channel(request.channel)  # training learns from this channel
+        if "C" in (request.axes or image.axes).upper():  # training learns from these channels
+            self.session.record_channel(job.request.channel)
         self._set_running(True, STAGE_TEXT["predict"].format(image=image.name,
                                                              model=self.session.model.name))
         if hasattr(host, "start_progress"):
@@ -180,6 +187,18 @@ class SegmentPanel(SegmentChoices, QWidget):
             host=host, task=f"segmenting {image.name} with {self.session.model.name} "
                            "(closing stops it before it finishes)",
         )  # fmt: skip
+
+    def _plan(self, image, request: SegmentRequest):
+        """The job for ``image``: the channels that fit the model (the channel layers of its
+        file stacked, for a model taking several; ``segment_channels``)."""
+        model = self.session.model
+        in_channels = model_in_channels(model)
+        axes, view = (request.axes or image.axes).upper(), self.session.host.view_state()
+        check_labels_align(axes, view, image.name)
+        image, axes, view = channel_layers_image(self.session.host, image, axes, in_channels,
+                                                 view, model.name)
+        spatial = model.task.get("spatial_axes") or "YX"
+        return plan_job(image, replace(request, axes=axes), view, spatial, in_channels, model.name)
 
     def _live_destination(self, job) -> LiveLabelsDestination | None:
         """Labels stream into the layer being corrected, around the reviewed regions."""
