@@ -94,3 +94,23 @@ def test_write_labels_roundtrip_with_layer_metadata(tmp_path):
         write_labels(str(image), labels, layer_meta)
     plain = write_labels(str(tmp_path / "plain.tif"), labels[0], {"scale": [1.0, 1.0]})
     assert open_stack(plain[0]).units == {"Y": "pixel", "X": "pixel"}
+
+
+@pytest.mark.parametrize("name", ["saved.tif", "saved.zarr"])
+def test_napari_save_layers_writes_labels_through_our_writer(tmp_path, name):
+    """File > Save Selected Layers with a .zarr name wrote nothing ("No data written!") while
+    the writer was declared for TIFF only, although it writes OME-Zarr too."""
+    from napari.layers import Labels
+    from napari.plugins import _initialize_plugins
+    from napari.plugins.io import save_layers
+
+    _initialize_plugins()
+    labels = np.zeros((3, 8, 9), np.int32)
+    labels[1, 2:5, 3:6] = 4
+    layer = Labels(labels, name="nuclei labels", scale=(2.0, 0.5, 0.4),
+                   metadata={"axes": "ZYX"}, units=("um", "um", "um"))
+    [written] = save_layers(str(tmp_path / name), [layer])
+    back = open_stack(written)
+    assert written.endswith(name) and back.axes == "ZYX"
+    assert back.scale == pytest.approx(SCALE)
+    np.testing.assert_array_equal(back.to_numpy(), labels)
