@@ -24,7 +24,7 @@ from unet_studio.models.files import TEMP_PREFIX, remove_stale_temps
 
 __all__ = ["TEMP_PREFIX", "atomic_write_bytes", "atomic_write_json", "atomic_writing",
            "check_folder_writable", "load_npz", "npz_bytes", "refuse_unsafe_output",
-           "remove_stale_temps"]
+           "remove_stale_temps", "with_filename"]
 
 
 def replace_problem(path: str | Path, *, folder_ok: bool = False) -> str | None:
@@ -87,19 +87,37 @@ def check_folder_writable(folder: str | Path) -> None:
                                        f"({(error.strerror or str(error)).lower()})") from None
 
 
+def with_filename(error: OSError, path: str | Path) -> OSError:
+    """``error`` naming ``path`` when it names no file: a full disk fails a ``write()``, and
+    "[Errno 28] No space left on device" alone does not tell the user which file (or which
+    disk) it was. Same class (ENOSPC stays OSError, EACCES PermissionError)."""
+    if error.filename is not None or error.errno is None:
+        return error
+    named = OSError(error.errno, error.strerror or str(error), str(path))
+    named.__cause__ = error
+    return named
+
+
 @contextmanager
 def atomic_writing(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
     """:func:`unet_studio.models.files.atomic_writing`, refusing first to replace anything
-    but a regular file (see :func:`replace_problem`)."""
+    but a regular file (see :func:`replace_problem`); its errors name ``path``."""
     refuse_unsafe_output(path)
-    with files.atomic_writing(path, fsync=fsync) as temp:
-        yield temp
+    try:
+        with files.atomic_writing(path, fsync=fsync) as temp:
+            yield temp
+    except OSError as error:
+        raise with_filename(error, path) from None
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> Path:
-    """Write ``data`` to ``path`` atomically (never over a pipe, device, link or folder)."""
+    """Write ``data`` to ``path`` atomically (never over a pipe, device, link or folder);
+    an error names ``path``."""
     refuse_unsafe_output(path)
-    return files.atomic_write_bytes(path, data, fsync=fsync)
+    try:
+        return files.atomic_write_bytes(path, data, fsync=fsync)
+    except OSError as error:
+        raise with_filename(error, path) from None
 
 def atomic_write_json(path: str | Path, obj, *, fsync: bool = True) -> Path:
     """Write ``obj`` as indented UTF-8 JSON, atomically."""

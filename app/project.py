@@ -9,6 +9,7 @@ Layout::
     images/<image id>/reviewed.npz  reviewed/changed masks (see ``reviewed``)
     models/<name>/                  fine-tuned model folders (config.json carries lineage)
     history.jsonl                   one JSON object per action
+    open.lock                       the process writing the folder (see ``project_lock``)
 
 Every write is atomic and happens on a background thread from snapshots taken on the
 caller's thread (see ``project_arrays``). Typical use from a panel::
@@ -29,27 +30,34 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_studio.app.atomic import atomic_write_json, remove_stale_temps
+from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.chunk_store import ChunkStore
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.project_arrays import LiveArraySaver
 from unet_studio.app.project_history import HistoryLog, now_iso
-from unet_studio.app.project_images import ImageRef, new_image_id
+from unet_studio.app.project_images import ImageRef, image_refs, new_image_id, safe_name
+from unet_studio.app.project_jobs import ProjectJobs
+from unet_studio.app.project_lock import lock_holder, release_lock, take_lock
+from unet_studio.app.project_repair import set_aside, sweep_leftovers
+from unet_studio.app.project_saving import PROJECT_FILE, ProjectSaving
 from unet_studio.app.reviewed import ReviewedRegions
 
 log = logging.getLogger(__name__)
 
 FORMAT = "unet-studio-project"
-PROJECT_FILE = "project.json"
 HISTORY_FILE = "history.jsonl"
 
 
-class Project:
+class Project(ProjectSaving):
     """An open project folder. Use :meth:`create` or :meth:`open`; close (or use ``with``)
     to flush. All methods are meant for one thread (the GUI's); writing happens on the
-    project's autosave thread."""
+    project's autosave thread.
+
+    One writer per folder (``project_lock``): opened while another window or process has
+    it open, the project is read-only (``read_only`` says why, ``problems`` tells the user)
+    and keeps its changes in memory until the other one closed it."""
 
     def __init__(self, path: Path, meta: dict, *, autosave_delay: float = 1.0):
         self.path = Path(path)
@@ -57,13 +65,16 @@ class Project:
         self.created: str = meta.get("created") or now_iso()
         self.current_model: str | None = meta.get("current_model")
         self.settings: dict = dict(meta.get("settings") or {})
-        self.images: list[ImageRef] = [ImageRef.from_dict(d) for d in meta.get("images", [])]
+        self.images: list[ImageRef] = image_refs(self.path / PROJECT_FILE, meta)
         self.problems: list[str] = []  # what could not be restored, for the user to see
+        self.read_only: str | None = None  # who else writes the folder, while someone does
+        self._told: set[str] = set()  # failures told (problems_to_tell), while they last
         self._writer = AutosaveWriter(autosave_delay, name=f"autosave {self.path.name}")
+        self._jobs = ProjectJobs(self._writer, self.path, self._may_write)
         self._savers: dict[tuple[str, str], LiveArraySaver] = {}
         self._reviewed: dict[str, ReviewedRegions] = {}
         self._reviewed_saved: dict[str, int] = {}  # version last written, per image
-        self._history = HistoryLog(self.path / HISTORY_FILE, self._writer)
+        self._history = HistoryLog(self.path / HISTORY_FILE, self._jobs)
 
     # ---- opening -----------------------------------------------------------------------
     @classmethod
@@ -74,8 +85,13 @@ class Project:
             raise UserError(f"{path} already holds a project; open it instead")
         if path.exists() and any(path.iterdir()):
             raise UserError(f"{path} is not empty; choose a new folder for the project")
-        (path / "models").mkdir(parents=True, exist_ok=True)
+        try:
+            (path / "models").mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputFileError(path, f"cannot create the project folder "
+                                       f"({(error.strerror or str(error)).lower()})") from None
         project = cls(path, {"name": name or path.name}, autosave_delay=autosave_delay)
+        take_lock(path, project)
         atomic_write_json(path / PROJECT_FILE, project._meta())
         project.log("create project", name=project.name)
         return project
@@ -94,10 +110,12 @@ class Project:
             raise InputFileError(path / PROJECT_FILE, f"unreadable project file: {error}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise InputFileError(path / PROJECT_FILE, "not a unet-studio project file")
-        removed = remove_stale_temps(path)
-        if removed:
-            log.info("removed %d temp files left by an interrupted save in %s", removed, path)
-        return cls(path, meta, autosave_delay=autosave_delay)
+        project = cls(path, meta, autosave_delay=autosave_delay)
+        if take_lock(path, project):
+            project.problems += sweep_leftovers(path)
+        else:  # (told by sharing_problem: it may be the project's own window reopening it)
+            project.read_only = lock_holder(path) or "another window"
+        return project
 
     # ---- images ------------------------------------------------------------------------
     def add_image(self, source: str | Path, *, axes: str, name: str | None = None, **details):
@@ -199,8 +217,9 @@ class Project:
             if path.exists():
                 try:
                     self._reviewed[image_id] = ReviewedRegions.load(path)
-                except ValueError as error:
-                    self.problems.append(str(error))
+                except (OSError, ValueError) as error:  # (new marks must not overwrite it)
+                    self.problems.append(set_aside(path, "the reviewed marks", error,
+                                                   move=not self.read_only))
             if image_id not in self._reviewed and shape is not None:
                 self._reviewed[image_id] = ReviewedRegions(shape)
         return self._reviewed.get(image_id)
@@ -215,7 +234,7 @@ class Project:
 
     def new_model_dir(self, name: str) -> Path:
         """A fresh, not yet existing folder under ``models/`` for a fine-tuned model."""
-        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "model"
+        base = safe_name(re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "model")
         candidate, n = self.models_dir / base, 1
         while candidate.exists():
             n += 1
@@ -247,7 +266,11 @@ class Project:
         return self._writer.flush(timeout)
 
     def close(self) -> bool:
-        return self._writer.close()
+        if self._jobs.deferred:
+            self._may_write()  # (the other window closed it meanwhile: save here now)
+        written = self._writer.close()
+        release_lock(self.path, self)
+        return written
 
     def __enter__(self) -> Project:
         return self
@@ -264,7 +287,7 @@ class Project:
         key = (kind, image_id)
         if key not in self._savers:
             store = ChunkStore(self._image_dir(image_id) / kind)
-            self._savers[key] = LiveArraySaver(store, self._writer, key)
+            self._savers[key] = LiveArraySaver(store, self._jobs, key)
         return self._savers[key]
 
     def _restore(self, kind: str, image_id: str) -> np.ndarray | None:
@@ -273,7 +296,8 @@ class Project:
             try:
                 _, problems = saver.restore()
             except (OSError, ValueError, KeyError) as error:
-                problems = [f"{saver.store.directory}: cannot restore {kind}: {error}"]
+                problems = [set_aside(saver.store.directory, f"the saved {kind}", error,
+                                       move=not self.read_only)]
             self.problems.extend(problems)
         return saver.array
 
@@ -282,7 +306,7 @@ class Project:
         if regions is None:
             return
         if force or regions.version != self._reviewed_saved.get(image_id):
-            self._writer.submit(("reviewed", image_id), lambda: self._write_reviewed(image_id))
+            self._jobs.submit(("reviewed", image_id), lambda: self._write_reviewed(image_id))
 
     def _write_reviewed(self, image_id: str) -> None:
         """Runs on the autosave thread: snapshot the masks, then write them."""
@@ -302,6 +326,6 @@ class Project:
 
     def _save_meta(self) -> None:
         meta = self._meta()  # snapshot now; write later
-        self._writer.submit(
+        self._jobs.submit(
             "project.json", lambda: atomic_write_json(self.path / PROJECT_FILE, meta)
         )

@@ -83,7 +83,10 @@ class LiveArraySaver:
         self._queue(keys, complete=region is None)
 
     def _store_matches(self, array: np.ndarray) -> bool:
-        manifest = self.store.manifest()
+        try:
+            manifest = self.store.manifest()
+        except (OSError, ValueError):  # (damaged: saving all of the array replaces it)
+            return False
         return (
             manifest is not None
             and tuple(manifest["shape"]) == array.shape
@@ -105,6 +108,13 @@ class LiveArraySaver:
                 newer.absorb_older(self._pending)
             self._pending = newer
         self._writer.submit(self._key, self._write_pending)
+
+    def resubmit(self) -> None:
+        """Hand pending chunks to the writer again (kept back by a read-only opening)."""
+        with self._lock:
+            waiting = self._pending is not None
+        if waiting:
+            self._writer.submit(self._key, self._write_pending)
 
     def _write_pending(self) -> None:
         with self._lock:

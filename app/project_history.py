@@ -5,11 +5,15 @@ append, so one interrupted write never costs the lines after it."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from unet_studio.app.atomic import with_filename
 from unet_studio.app.autosave import AutosaveWriter
+
+log = logging.getLogger(__name__)
 
 
 class HistoryLog:
@@ -29,16 +33,32 @@ class HistoryLog:
         self._writer.submit("history", self._append)
         return entry
 
-    def entries(self) -> list[dict]:
-        lines = self.path.read_text("utf-8").splitlines() if self.path.exists() else []
+    def resubmit(self) -> None:
+        """Hand waiting lines to the writer again (kept back by a read-only opening)."""
         with self._lock:
-            lines += self._lines
+            waiting = bool(self._lines)
+        if waiting:
+            self._writer.submit("history", self._append)
+
+    def entries(self) -> list[dict]:
+        """Every entry, oldest first. Lines that do not parse (cut off by a kill, or damaged:
+        bytes that are not UTF-8) are skipped, each on its own: one bad line, or a file that
+        cannot be read, never costs the others."""
+        try:
+            raw = self.path.read_bytes().splitlines() if self.path.exists() else []
+        except OSError as error:
+            log.warning("cannot read %s: %s", self.path, error)
+            raw = []
+        with self._lock:
+            lines = [*raw, *self._lines]
         entries = []
         for line in lines:
             try:
-                entries.append(json.loads(line))
-            except ValueError:
+                entry = json.loads(line)
+            except ValueError:  # (UnicodeDecodeError is one)
                 continue
+            if isinstance(entry, dict):
+                entries.append(entry)
         return entries
 
     def _append(self) -> None:
@@ -52,10 +72,10 @@ class HistoryLog:
                 if file.tell() > 0 and _last_byte(self.path) != b"\n":
                     file.write(b"\n")  # end a line cut off by a kill so the next one parses
                 file.write(("\n".join(lines) + "\n").encode("utf-8"))
-        except OSError:
+        except OSError as error:
             with self._lock:
                 self._lines[:0] = lines  # retried with the next round
-            raise
+            raise with_filename(error, self.path) from None
 
 
 def now_iso() -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from unet_studio.app.errors import InputFileError
 
 
 @dataclass(frozen=True)
@@ -52,12 +56,41 @@ class ImageRef:
         return cls(**known)
 
 
+MAX_NAME_CHARS = 100  # folder names made from user names (file systems allow 255 bytes)
+
+
+def safe_name(base: str, limit: int = MAX_NAME_CHARS) -> str:
+    """``base`` (ASCII, folder-safe) shortened to ``limit`` characters, a short digest of
+    the whole keeping two long names that start alike apart. A folder named after a
+    300-character file name cannot be created: every save of that image failed."""
+    if len(base) <= limit:
+        return base
+    digest = hashlib.sha1(base.encode("utf-8")).hexdigest()[:8]
+    return f"{base[: limit - 9].rstrip('-.')}-{digest}"
+
+
 def new_image_id(name: str, taken: set[str]) -> str:
     """A folder-safe id derived from ``name`` that is not in ``taken``."""
     stem = name.split(".")[0] if not name.startswith(".") else name
-    base = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "image"
+    base = safe_name(re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "image")
     candidate, n = base, 1
     while candidate in taken:
         n += 1
         candidate = f"{base}-{n}"
     return candidate
+
+
+def image_refs(file: Path, meta: dict) -> list[ImageRef]:
+    """The image entries of a ``project.json`` (``file``, for messages); InputFileError
+    naming the damaged entry (opening on without it would drop it at the next save)."""
+    entries = meta.get("images") or []
+    if not isinstance(entries, list):
+        raise InputFileError(file, "damaged: its 'images' is not a list")
+    refs = []
+    for number, entry in enumerate(entries, 1):
+        try:
+            refs.append(ImageRef.from_dict(entry))
+        except (TypeError, ValueError, AttributeError) as error:
+            raise InputFileError(file, f"damaged image entry {number} ({error}); fix or "
+                                       "remove it in a text editor") from None
+    return refs

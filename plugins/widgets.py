@@ -11,8 +11,12 @@ import logging
 import threading
 import weakref
 
+from qtpy.QtWidgets import QWidget
+
+from unet_studio.app.qt.close_guard import CloseGuard
 from unet_studio.app.qt.correct_panel import CorrectPanel
 from unet_studio.app.qt.models_panel import ModelsPanel
+from unet_studio.app.qt.project_watch import ProjectWatch
 from unet_studio.app.qt.segment_panel import SegmentPanel
 from unet_studio.app.qt.session import StudioSession
 from unet_studio.app.qt.train_panel import TrainPanel
@@ -37,6 +41,7 @@ def session_for(viewer) -> StudioSession:
         session = StudioSession(NapariHost(viewer))
         _sessions[viewer] = session
         _close_project_on_exit(viewer, session)
+        _guard_close(viewer, session)
         _warm_up_imports()
     return session
 
@@ -128,6 +133,39 @@ def _close_project_on_exit(viewer, session: StudioSession) -> None:
     """Flush the project's autosave when the viewer goes away, or at the latest when Python
     exits (a plain finalizer: no Qt signal fires into Python during Qt's own teardown)."""
     weakref.finalize(viewer, session.close_project)
+
+
+def _guard_close(viewer, session: StudioSession) -> None:
+    """Closing the viewer's window over work held only in memory (a fine-tuned round not
+    saved, a round still training, corrections whose autosave fails) asks first: Save /
+    Discard / Cancel (``CloseGuard``). The project's failing saves are told as they happen
+    (``ProjectWatch``, which lives as long as the window).
+
+    The window is napari's QMainWindow: its close button, File > Close Window and Exit all
+    send it a close event, which the guard sees first. A script's ``viewer.close()`` is not
+    asked about: it clears the layers and closes the canvas (QtViewer) before the window,
+    past the point where Cancel could keep anything. Weak references only: the guard lives
+    as long as the window, and must not keep the viewer or its session alive."""
+    window = getattr(getattr(viewer, "window", None), "_qt_window", None)
+    qt_viewer = getattr(getattr(viewer, "window", None), "_qt_viewer", None)
+    if window is None or qt_viewer is None:  # (another napari: no guard, as before)
+        return
+    sessions, windows, canvases = weakref.ref(session), weakref.ref(window), weakref.ref(qt_viewer)
+    watch = ProjectWatch(session, parent=window)
+    watches = weakref.ref(watch)
+
+    def keepers() -> list:
+        kept = list(_panels.get(sessions(), {}).values()) if sessions() is not None else []
+        window = windows()
+        docked = window.findChildren(QWidget) if window is not None else []  # (by hand, too)
+        panels = [w for w in (*kept, *docked) if hasattr(w, "unsaved_work") and _alive(w)]
+        return [*panels, watches()] if watches() is not None else panels
+
+    def can_refuse() -> bool:
+        canvas = canvases()
+        return canvas is not None and _alive(canvas) and not canvas.isHidden()
+
+    CloseGuard(window, keepers, can_refuse)
 
 
 _panels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> {class: panel}

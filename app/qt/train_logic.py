@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.project_images import safe_name
+from unet_studio.app.qt.train_finish import finishing_early
 from unet_studio.models.files import TEMP_PREFIX
 from unet_studio.models.training.lineage import held_out_rows, metric_text
 
@@ -114,6 +117,8 @@ class TrainRound:
     saved: Path | None = None  # the new model folder
     history: list = field(default_factory=list)
     project: object = None  # the project open when the round started (its data's)
+    number: int = 0  # the panel's count of rounds, for the user ("round 2")
+    finish: threading.Event = field(default_factory=threading.Event)  # stop early, keep it
 
     def project_now(self, session):
         """The round's project while it is still the one open, else None: a round whose
@@ -164,12 +169,13 @@ def iter_train(round_: TrainRound, config, library, replay=()):
     net = library.load(round_.parent.path, device="cpu")
     # A cancelled round resumes when its data are unchanged; after more corrections (other
     # data) its checkpoint is stale and a new round starts instead of refusing to train.
-    result = yield from iter_finetune(
+    inner = iter_finetune(
         net, round_.examples, config, task=getattr(net, "task", None),
         checkpoint_dir=round_.checkpoint_dir, replay=replay, stale_checkpoint="restart",
         started=started,
     )  # fmt: skip
-    return result
+    # (``round_.finish``: the window closes and the user chose to keep what it learnt)
+    return (yield from finishing_early(inner, round_.finish, net, config, round_.checkpoint_dir))
 
 
 def checkpoint_dir_for(project, parent) -> Path | None:
@@ -223,7 +229,8 @@ def save_round(session, round_: TrainRound) -> Path:
 
     result, parent = round_.result, round_.parent
     stamp = datetime.now(timezone.utc)
-    name = f"{parent.name}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}"
+    # (capped: each round's name grows by its parent's, and a folder name has 255 bytes)
+    name = safe_name(f"{parent.name}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}")
     project = round_.project_now(session)
     if project is not None:
         folder = project.new_model_dir(name)

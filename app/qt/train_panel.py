@@ -15,13 +15,15 @@ from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_layout, train_logic, train_versions
+from unet_studio.app.qt.train_unsaved import UnsavedRound
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
 from unet_studio.app.time_left import duration_text
 from unet_studio.models.training.progress import stop_text
 
 
-class TrainPanel(QWidget):
-    """``finished(result)`` when a round ends (not after Cancel); ``accepted(folder)``."""
+class TrainPanel(UnsavedRound, QWidget):
+    """``finished(result)`` when a round ends (not after Cancel); ``accepted(folder)``.
+    Closing the window over an unsaved round asks first (``UnsavedRound``)."""
 
     finished = Signal(object)
     accepted = Signal(object)
@@ -32,6 +34,7 @@ class TrainPanel(QWidget):
         self.worker = None
         self._state = "idle"
         self.round: train_logic.TrainRound | None = None
+        self._rounds = 0  # started in this panel, for the user ("round 2")
         self._redraw = Throttle(0.5)
         self._build()
         self._wire()
@@ -94,7 +97,9 @@ class TrainPanel(QWidget):
         for problem in left_out:
             session.host.notify(problem, "warning")
         checkpoints = train_logic.checkpoint_dir_for(project, session.model)
-        self.round = train_logic.TrainRound(session.model, pending, checkpoints, project=project)
+        self._rounds += 1
+        self.round = train_logic.TrainRound(session.model, pending, checkpoints, project=project,
+                                            number=self._rounds)  # fmt: skip
         self.plot.clear()
         train_layout.show_metrics(self.metrics, {}, {})
         self._set_state("running")
@@ -146,7 +151,7 @@ class TrainPanel(QWidget):
         self.plot.update()
         train_layout.show_metrics(self.metrics, result.metrics_before, result.metrics_after)
         set_progress(self.progress, 1000)
-        self._save_round()
+        self._tell_saved(self._save_round())
 
     def _save_round(self) -> bool:
         """Save the finished round as a model folder; False (and said) when that failed. The
@@ -227,9 +232,10 @@ class TrainPanel(QWidget):
         self.pause_button.setText("Pause")
         done = self.round is not None and self.round.result is not None  # (saved or not)
         self._set_state("review" if done else "idle")
+        self._tell_saved(False)  # (a Save at close that got no result: stopped, or failed)
         if done:
             self.finished.emit(self.round.result)
-            if (self.auto_accept.isChecked() and self.round.saved is not None
+            if (self.auto_accept.isChecked() and self.round.saved is not None and not self._closing()
                     and train_logic.is_better(self.round.result)):  # fmt: skip
                 self._run(self.accept)
 

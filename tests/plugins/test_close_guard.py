@@ -1,0 +1,302 @@
+"""Closing the napari window over a fine-tuned round that exists only in memory asks first:
+Save / Discard / Cancel. Real viewer, real Train panel docked in it, a real tiny round; the
+question is answered by replacing ``close_guard.ask_user`` (the real close path runs)."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from unet_studio.app.qt import close_guard
+
+pytestmark = pytest.mark.qt
+
+
+def _config(**overrides):
+    from unet_studio.models.training import FinetuneConfig
+
+    options = dict(max_seconds=None, max_steps=3, val_every=3, batch_size=2, patch_size=32,
+                   augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
+    options.update(overrides)
+    return FinetuneConfig(**options)
+
+
+def _closed(window) -> bool:
+    """Has the window closed? (napari's main window deletes itself once closed.)"""
+    try:
+        return not window.isVisible()
+    except RuntimeError:  # (its C++ half is gone)
+        return True
+
+
+@pytest.fixture
+def shown(corrected, qtbot):
+    """The viewer's main window, shown; closing it must not quit the test's application.
+    (No fixture holds the window itself: a fixture's value lives until after napari's
+    check that no viewer leaked.)"""
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.instance().setQuitOnLastWindowClosed(False)
+    napari_window = corrected.viewer.window
+    napari_window._qt_window.show()
+    qtbot.waitExposed(napari_window._qt_window)
+    yield
+    QApplication.instance().setQuitOnLastWindowClosed(True)
+    qtbot.wait(50)  # (deleteLater of the closed window)
+    if hasattr(napari_window, "_qt_window") and _closed(napari_window._qt_window):
+        # What napari's Window.close does after its window closed, so that the viewer
+        # fixture's own close finds nothing left to close.
+        napari_window._teardown()
+        del napari_window._qt_window
+
+
+@pytest.fixture
+def train(corrected, shown):
+    """The Train panel docked in the viewer (as the user opens it)."""
+    from unet_studio.plugins.widgets import TrainWidget
+
+    session = corrected.session
+    session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    panel = TrainWidget(corrected.viewer)
+    panel.repredict_check.setChecked(False)
+    corrected.viewer.window.add_dock_widget(panel, name="Train")
+    return panel
+
+
+class Answers(list):
+    """The answers to give, in order (``append(SAVE)``); ``asked``: the questions asked."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked: list[str] = []
+
+    def __call__(self, parent, text: str) -> str:
+        self.asked.append(text)
+        return self.pop(0)
+
+
+@pytest.fixture
+def answers(monkeypatch):
+    answers = Answers()
+    monkeypatch.setattr(close_guard, "ask_user", answers)
+    return answers
+
+
+def _disk_full(monkeypatch, calls: list):
+    """Writing a model's weights fails as on a full disk (checkpoints still write)."""
+    import safetensors.torch
+
+    real = safetensors.torch.save_file
+
+    def save_file(tensors, path, metadata=None):
+        if "models" in str(path):
+            calls.append(path)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(tensors, path, metadata=metadata)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", save_file)
+    return real
+
+
+def test_nothing_pending_closes_without_asking(corrected, train, answers, qtbot):
+    window = corrected.viewer.window._qt_window
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+    assert train.round.saved is not None  # (saved: waiting for a verdict loses nothing)
+    assert window.close()
+    assert answers.asked == [] and _closed(window)
+
+
+def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, train, answers,
+                                                                  qtbot, monkeypatch):
+    """The round's save failed (full disk). Closing asks, naming the round and its score;
+    Cancel keeps the window and the round; Save while the disk is still full says why and
+    keeps both; Save once there is room saves the model and closes the window."""
+    window = corrected.viewer.window._qt_window
+    calls = []
+    real = _disk_full(monkeypatch, calls)
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+    assert train.round.saved is None
+
+    answers.append(close_guard.CANCEL)
+    assert not window.close()
+    assert window.isVisible() and train.round is not None and train.accept_button.isEnabled()
+    question = answers.asked[0]
+    assert question.startswith("A fine-tuned model (round 1, F1, IoU 0.5 ")
+    assert "has not been saved" in question and "->" in question
+
+    answers.append(close_guard.SAVE)  # still full
+    assert not window.close()
+    qtbot.wait(50)
+    assert window.isVisible() and len(calls) == 2 and train.round.saved is None
+    assert "could not be saved" in train.status.text()
+
+    monkeypatch.setattr("safetensors.torch.save_file", real)  # space was freed
+    answers.append(close_guard.SAVE)
+    window.close()
+    qtbot.waitUntil(lambda: _closed(window), timeout=5_000)
+    saved = train.round.saved
+    assert saved is not None and (saved / "model.safetensors").is_file()
+    assert saved.parent == corrected.session.project.models_dir
+    assert len(answers.asked) == 3
+
+
+def test_discard_closes_and_keeps_nothing(corrected, train, answers, qtbot, monkeypatch):
+    window = corrected.viewer.window._qt_window
+    _disk_full(monkeypatch, [])
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+    answers.append(close_guard.DISCARD)
+    window.close()
+    qtbot.waitUntil(lambda: _closed(window), timeout=5_000)
+    assert train.round is None and len(answers.asked) == 1
+    models = corrected.session.project.models_dir
+    assert not models.exists() or list(models.iterdir()) == []
+
+
+def test_save_during_a_round_stops_it_and_saves_its_best_weights(corrected, train, answers,
+                                                                 qtbot, monkeypatch):
+    """The window is closed (its title bar's button) while a round trains: Save stops the
+    round after its current step, saves what it learnt as a model with its lineage, then
+    closes the window. napari's own "close anyway?" does not ask a second time."""
+    window = corrected.viewer.window._qt_window
+    from napari._qt.dialogs.confirm_close_dialog import ConfirmCloseDialog
+    from qtpy.QtGui import QCloseEvent
+    from qtpy.QtWidgets import QApplication
+
+    from unet_studio.models.weights import load_model
+
+    napari_asked = []
+    monkeypatch.setattr(ConfirmCloseDialog, "exec_", lambda dialog: napari_asked.append(1) or 0)
+
+    class UserClose(QCloseEvent):  # the title bar's button, not a programmatic close
+        def spontaneous(self) -> bool:
+            return True
+
+    steps = []
+    train.start(config=_config(max_steps=100_000, max_seconds=120.0, val_every=2))
+    worker = train.worker
+    worker.yielded.connect(lambda p: steps.append(p.step))
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60_000)
+    answers.append(close_guard.SAVE)
+    QApplication.sendEvent(window, UserClose())
+    assert "is still running" in answers.asked[0] and "round 1, from tiny" in answers.asked[0]
+    qtbot.waitUntil(lambda: _closed(window), timeout=60_000)
+    assert napari_asked == [] and len(answers.asked) == 1
+    saved = train.round.saved
+    assert saved is not None and train.worker is None
+    meta = load_model(saved).metadata
+    assert meta["finetune"]["steps"] >= 3 and meta["finetune"]["stopped"] == "the window was closed"
+    assert "val_loss" in meta["metrics_before"]
+    assert not train.round.checkpoint_dir.exists()  # (the model folder holds the result)
+
+
+def test_discard_during_a_round_stops_it_keeping_its_checkpoint(corrected, train, answers,
+                                                               qtbot):
+    window = corrected.viewer.window._qt_window
+    steps = []
+    train.start(config=_config(max_steps=100_000, max_seconds=120.0, val_every=2))
+    worker = train.worker
+    worker.yielded.connect(lambda p: steps.append(p.step))
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
+    answers.append(close_guard.DISCARD)
+    with qtbot.waitSignal(worker.aborted, timeout=30_000):
+        window.close()
+    qtbot.waitUntil(lambda: _closed(window), timeout=10_000)
+    assert train.round.saved is None and any(train.round.checkpoint_dir.glob("*.safetensors"))
+
+
+def test_a_scripts_viewer_close_is_not_asked(corrected, train, answers, qtbot, monkeypatch):
+    """``viewer.close()`` from code tears the viewer down before its window: no question
+    (it could not be cancelled), and no modal box blocking a script."""
+    _disk_full(monkeypatch, [])
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+    assert train.unsaved_work()
+    corrected.viewer.close()
+    assert answers.asked == []
+
+
+def test_a_failing_autosave_is_told_and_asked_about_at_close(corrected, shown, answers, qtbot,
+                                                             monkeypatch):
+    """The disk fills up while the user corrects: the window says so, naming the file, once;
+    closing then asks (the changes are only in memory); Save retries and closes once the
+    disk has room again."""
+    import unet_studio.models.files as files
+
+    window = corrected.viewer.window._qt_window
+    session = corrected.session
+    notes = []
+    monkeypatch.setattr(session.host, "notify", lambda text, level="info": notes.append(text))
+
+    def full(path, write, fsync=True):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    real = files.atomic_write
+    monkeypatch.setattr(files, "atomic_write", full)
+    session.project.set_current_model("user:other")  # (project.json is written)
+    file = str(session.project.path / "project.json")
+    qtbot.waitUntil(lambda: any(file in text for text in notes), timeout=10_000)
+    full_disk = [text for text in notes if "No space left" in text]
+    assert len([text for text in full_disk if file in text]) == 1
+    qtbot.wait(2_500)  # (retried twice meanwhile: each failure is told once)
+    assert [text for text in notes if "No space left" in text] == full_disk
+
+    answers.append(close_guard.CANCEL)
+    assert not window.close() and window.isVisible()
+    assert "No space left on device" in answers.asked[0]
+    answers.append(close_guard.SAVE)  # still full
+    assert not window.close()
+    qtbot.wait(50)
+    assert window.isVisible() and notes[-1].startswith("Still not saved")
+    monkeypatch.setattr(files, "atomic_write", real)  # space was freed
+    answers.append(close_guard.SAVE)
+    window.close()
+    qtbot.waitUntil(lambda: _closed(window), timeout=10_000)
+    meta = (session.project.path / "project.json").read_text()
+    assert '"current_model": "user:other"' in meta
+
+
+
+@pytest.mark.parametrize("button, answer", [("Save", close_guard.SAVE),
+                                            ("Discard", close_guard.DISCARD),
+                                            ("Cancel", close_guard.CANCEL)])
+def test_the_question_box_answers_with_the_button_clicked(qtbot, button, answer):
+    """The real modal box (the tests above replace it): each button gives its answer."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    seen = []
+
+    def click() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, click)
+            return
+        seen.append(box.text())
+        standard = getattr(QMessageBox.StandardButton, button)
+        box.button(standard).click()
+
+    QTimer.singleShot(20, click)
+    assert close_guard.ask_user(None, "A fine-tuned model has not been saved.") == answer
+    assert seen == ["A fine-tuned model has not been saved."]
+
+
+def test_the_launchers_window_is_guarded(studio_home, make_napari_viewer):
+    """The standalone launcher is a napari window with the panels docked: the same guard
+    watches it (installed with the panels' session), with the Train panel as a keeper."""
+    from unet_studio.app.launcher import open_studio
+    from unet_studio.app.qt.close_guard import CloseGuard
+
+    viewer = open_studio(show=False, load_sample=False)
+    try:
+        window = viewer.window._qt_window
+        (guard,) = window.findChildren(CloseGuard)
+        keepers = guard._keepers()
+        assert any(type(k).__name__ == "TrainWidget" for k in keepers)
+        assert all(k.unsaved_work() is None for k in keepers)
+    finally:
+        viewer.close()
