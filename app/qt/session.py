@@ -24,6 +24,7 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.label_ids import FreshIds
 from unet_studio.app.model_library import ModelLibrary, user_home
 from unet_studio.app.project import Project
+from unet_studio.app.qt.turn_queue import TurnQueue
 from unet_studio.app.reviewed import ReviewedRegions
 from unet_studio.models.scratch import scratch_zeros
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 LABELS_SUFFIX = " labels"
 MARKS_KEPT = 100  # edits whose marks an undo can take back (napari keeps 100 undo steps)
+SAVE_LATER_PIXELS = 1 << 20  # an edit this big is snapshotted for saving a turn after it
+SHOW_MARKS = "show marks"  # (the TurnQueue key of redrawing the marks)
 
 
 class StudioSession(QObject):
@@ -74,6 +77,9 @@ class StudioSession(QObject):
         # Changes of the live labels seen (edits, undo, redo, new labels): an edit computed
         # off the GUI thread applies only while this still reads as when it started.
         self.labels_changes = 0
+        # Snapshots of big edits and redraws of the marks, a turn after the edit (see
+        # _show_marks_soon and _save_edit): run before the project closes.
+        self._later = TurnQueue(self)
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
@@ -91,13 +97,14 @@ class StudioSession(QObject):
         self.model_changed.emit(info)
 
     # ---- labels and edits ----------------------------------------------------------------
-    def apply_edit(self, edit: LabelEdit, *, review: bool = True) -> None:
+    def apply_edit(self, edit: LabelEdit, *, review: bool = True, show_soon: bool = False) -> None:
         """Apply an object-tool edit as one undo step, then save it and (``review``) note
         its pixels as changed and its region as reviewed; a renumbering changes no outline
-        and reviews nothing."""
+        and reviews nothing. ``show_soon``: redraw the marks a turn later (an edit nobody
+        waits to see at once: one computed in the background)."""
         self.host.apply_label_edit(edit)
         self.labels_changes += 1
-        self._record(edit, review=review)
+        self._record(edit, review=review, show=self._show_marks_soon if show_soon else None)
 
     def fresh_label_id(self, labels: np.ndarray) -> int:
         """An id no object of ``labels`` (the live labels, every time point) holds."""
@@ -189,14 +196,12 @@ class StudioSession(QObject):
     def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
         self.labels_changes += 1
         if kind == "paint":
-            self._record(edit)
+            self._record(edit, show=self._show_marks_soon)
             return
         # Undo / redo: the pixels are saved; an undone edit takes back the marks it made
         # (a mistaken key press leaves nothing reviewed), a redone one makes them again.
         self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
-        project, image_id = self._project_for_edit()
-        if project is not None:
-            project.mark_dirty(image_id, edit.bbox)
+        self._save_edit(edit, undone=True)
         regions = self.ensure_reviewed()
         if regions is None:
             return
@@ -209,25 +214,61 @@ class StudioSession(QObject):
         else:  # (only what an undo took back is marked again)
             done.pop()
             undone.append((regions, _edit_key(edit), regions.record_edit(edit)))
-        self._refresh_overlay()
-        self.reviewed_changed.emit()
+        self._show_marks_soon()
 
     def _remember_marks(self, regions, edit: LabelEdit, added) -> None:
         self._unmarked.clear()  # (a new edit: napari forgets what could be redone)
         if added is not None:
             self._marks.append((regions, _edit_key(edit), added))
 
-    def _record(self, edit: LabelEdit, *, review: bool = True) -> None:
+    def _record(self, edit: LabelEdit, *, review: bool = True, show=None) -> None:
+        """Save ``edit`` (applied) and note its marks; ``show``: how to show them (default:
+        now)."""
         self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
         regions = self.ensure_reviewed() if review else None
         if regions is not None:
             self._remember_marks(regions, edit, regions.record_edit(edit))
-        project, image_id = self._project_for_edit()
-        if project is not None:
-            project.record_edit(image_id, edit)
+        self._save_edit(edit)
         if regions is not None and regions.auto_from_edits:
-            self._refresh_overlay()
-            self.reviewed_changed.emit()
+            (show or self._show_marks)()
+
+    def _save_edit(self, edit: LabelEdit, *, undone: bool = False) -> None:
+        """Have the project save the chunks ``edit`` changed (an undo or redo: ``undone``;
+        its reviewed marks are not the edit's). An edit of over :data:`SAVE_LATER_PIXELS`
+        (every object of a stack) is snapshotted a turn later: copying the ~250 chunks of
+        a 64 x 1024 x 1024 stack costs the GUI thread ~0.15 s, and the copy taken then holds
+        the same pixels or newer ones (themselves saved again by their own change)."""
+        project, image_id = self._project_for_edit()
+        if project is None:
+            return
+        labels = self.host.current_labels()  # (None: its layer is closing)
+
+        def save() -> None:
+            if undone:
+                project.mark_dirty(image_id, edit.bbox)
+            else:
+                project.record_edit(image_id, edit)
+
+        def save_later() -> None:  # (unless the project closed or follows other labels since)
+            if project is self.project and (labels is None or project.labels_are(image_id, labels)):
+                save()
+
+        if edit.size > SAVE_LATER_PIXELS:
+            self._later.put(("save", id(edit)), save_later)
+        else:
+            save()
+
+    def _show_marks(self) -> None:
+        self._refresh_overlay()
+        self.reviewed_changed.emit()
+
+    def _show_marks_soon(self) -> None:
+        """Show the marks in the event loop's next turn. napari reports a brush stroke, and
+        the undo or redo of one, as an edit per dab: redrawing the overlay of a stack and
+        recounting its marks (panels listen) after each of them cost tens of ms per dab on
+        64 x 1024 x 1024 labels (a 15-dab stroke froze the window for 1-3 s); once after
+        the last costs that once. The marks themselves are noted at once."""
+        self._later.put(SHOW_MARKS, self._show_marks)
 
     def _project_for_edit(self) -> tuple[Project | None, str | None]:
         """The project and the current image's id, the labels being edited attached as that
@@ -447,6 +488,10 @@ class StudioSession(QObject):
         return self._project_for_current(create=False)[1]
 
     def close_project(self) -> None:
+        # The snapshots of the last edits, for the project to write; not a redraw (the viewer
+        # may be closing).
+        self._later.drop(SHOW_MARKS)
+        self._later.run_all()
         if self.project is not None:
             self.project.close()
         self.project = None

@@ -136,16 +136,18 @@ class StackEditRunner(QObject):
             return
         message = f"{job.doing.capitalize()} failed; the labels are as they were."
         try:
-            message = self._apply(job, result)
+            message = self._apply(job, result, show_soon=True)
         except UserError as error:
             message = str(error)
             self.session.host.notify(message, "warning")
         finally:
             self._end(job, message)
 
-    def _apply(self, job: StackEditJob, result) -> str:
+    def _apply(self, job: StackEditJob, result, show_soon: bool = False) -> str:
         """Apply the job's edit as one undo step unless the labels changed since its start;
-        returns what to tell."""
+        returns what to tell. ``show_soon``: its marks are redrawn a turn later (see
+        ``StudioSession.apply_edit``): a result from the background is awaited by nobody, and
+        on a big stack that turn is one the user's painting and scrolling get in between."""
         edit, message = result
         session = self.session
         if session.host.current_labels() is not job.labels or session.labels_changes != job.changes:
@@ -154,7 +156,7 @@ class StackEditRunner(QObject):
             session.host.notify(message, "warning")
             return message
         if not edit.is_empty:
-            session.apply_edit(edit, review=job.review)
+            session.apply_edit(edit, review=job.review, show_soon=show_soon)
         if job.notify:
             session.host.notify(message)
         return message
