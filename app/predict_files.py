@@ -32,7 +32,7 @@ def open_inputs(inputs: list[str], axes: str | None, channel: str | None, *, ser
         for spec in inputs:
             stack = open_stack(spec, axes=axes, series=series)
             stacks.append(stack)
-            stacks[-1] = _select_channel(stack, channel)
+            stacks[-1] = select_channel(stack, channel)
     except BaseException:
         for stack in stacks:
             stack.close()
@@ -40,7 +40,9 @@ def open_inputs(inputs: list[str], axes: str | None, channel: str | None, *, ser
     return stacks
 
 
-def _select_channel(stack, channel: str | None):
+def select_channel(stack, channel: str | None):
+    """``stack`` with the channel ``--channel`` names (an index or "luminance"; None: all),
+    lazily; InputFileError naming the file when it has no such channel."""
     if channel is None:
         return stack
     from unet_studio.app.io.select import LUMINANCE, select
@@ -62,7 +64,12 @@ def _select_channel(stack, channel: str | None):
 def fit_channels(net, stack):
     """The RGB of an RGBA ``stack`` for a model taking 3 channels (alpha is no stain: what
     the Segment panel gives such a model too); ``stack`` itself otherwise."""
-    if int(net.in_channels) == 3 and stack.sizes.get("C") == 4:
+    return fit_channels_to(int(net.in_channels), stack)
+
+
+def fit_channels_to(in_channels: int, stack):
+    """``fit_channels`` for a model taking ``in_channels`` (fine-tuning: the same channels)."""
+    if in_channels == 3 and stack.sizes.get("C") == 4:
         from unet_studio.app.io.select import select
 
         return select(stack, channel=(0, 1, 2))
@@ -106,6 +113,7 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
     ``on_progress(done, total)`` is called after every tile.
     """
     from unet_studio.app.io import open_output
+    from unet_studio.app.io.canonical import canonical_axes
     from unet_studio.models.pipeline import iter_predict_image, output_axes
 
     stack = fit_channels(net, stack)
@@ -114,14 +122,19 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
     output_type = options.output_type
     axes = output_axes(layout, output_type)
     channels = (int(net.out_channels),) if output_type == "probabilities" else ()
-    shape = (*channels, *layout.output_shape())
+    shape = dict(zip(axes, (*channels, *layout.output_shape())))
+    # The file in the canonical TZCYX order, as files are read (probabilities' classes then
+    # sit where ImageJ keeps channels); the engine writes through a transposed view of it.
+    file_axes = canonical_axes(axes)
     scale = {a: float(stack.scale.get(a, 1.0)) for a in axes if a != "C"}
     units = {a: u for a, u in stack.units.items() if a in axes}
-    with open_output(target, shape, OUTPUT_DTYPES[output_type], axes=axes, scale=scale,
-                     units=units, source=stack.path, kind=output_type) as out:
+    with open_output(target, tuple(shape[a] for a in file_axes), OUTPUT_DTYPES[output_type],
+                     axes=file_axes, scale=scale, units=units, source=stack.path,
+                     kind=output_type) as out:
         generator = iter_predict_image(
             net, stack.data, axes=stack.axes, task=net.task, output_type=output_type,
-            tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
+            tile_shape=options.tile, device=options.device, tta=options.tta,
+            out=out.transpose([file_axes.index(a) for a in axes]),
             scale=stack.scale if stack.spatial_scale_known else None,  # (T plays no part)
             postprocess=getattr(options, "postprocess", None), intensity=intensity,
             chunks=input_chunks(stack.data))

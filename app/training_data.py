@@ -39,28 +39,54 @@ def model_in_channels(model_info) -> int:
     return int((getattr(model_info, "architecture_config", None) or {}).get("in_channels", 1))
 
 
-def channel_to_learn(axes: str, shape, recorded: int | None, in_channels: int) -> int | None:
-    """The channel of an image with a C axis that a round learns from: the one it was
-    segmented on (``recorded``); without a record, the first when the model takes fewer
-    channels than the image has (the Segment panel's default). None: all channels."""
+def channel_to_learn(axes: str, shape, recorded: int | None, in_channels: int, *,
+                     name: str = "the image", model_name: str = "the model") -> int | slice | None:
+    """What a round takes along the C axis of an image (``axes``/``shape``): what prediction
+    fed the model (``model_channels.channel_index``). An int: that channel (``recorded``, the
+    one it was segmented on, else the first) for a 1-channel model; ``slice(0, 3)``: the
+    RGB of an RGBA image for a 3-channel model; None: all channels (or no C axis).
+    UserError naming the image when the model cannot take its channels."""
+    from unet_studio.app.model_channels import channel_index
+
     if "C" not in axes:
         return None
-    if recorded is not None:
-        return recorded
-    return 0 if in_channels < shape[axes.index("C")] else None
+    pick = channel_index(axes, tuple(shape), recorded, in_channels, name, model_name)
+    return None if pick == slice(None) else pick
+
+
+def training_image(host, image, in_channels: int, model_name: str = "the model"):
+    """``image`` (a HostImage, or None) as a round reads it: for a model taking several
+    channels, the channel layers opened from its file stacked along a last C axis, as the
+    Segment panel stacks them (``model_channels.channel_layers_image``); else ``image``."""
+    from unet_studio.app.model_channels import channel_layers_image
+
+    if image is None:
+        return None
+    return channel_layers_image(host, image, image.axes, in_channels, None, model_name)[0]
 
 
 class ChannelView:
-    """One channel of an array-like, read lazily: indexing reads only that channel."""
+    """Channels of an array-like, read lazily: indexing reads only those. ``channel``: an
+    int (that channel; the axis goes away) or a slice (those channels; the axis stays)."""
 
-    def __init__(self, array, axis: int, channel: int):
+    def __init__(self, array, axis: int, channel: int | slice):
         self.array, self.axis, self.channel = array, axis, channel
-        self.shape = tuple(n for a, n in enumerate(array.shape) if a != axis)
+        sizes = list(array.shape)
+        if isinstance(channel, slice):
+            sizes[axis] = len(range(*channel.indices(sizes[axis])))
+        else:
+            del sizes[axis]
+        self.shape = tuple(sizes)
         self.ndim, self.dtype = len(self.shape), array.dtype
 
     def __getitem__(self, key):
         key = key if isinstance(key, tuple) else (key,)
         key = key + (slice(None),) * (self.ndim - len(key))
+        if isinstance(self.channel, slice):  # (a key on the kept axis picks among those)
+            picked = range(self.array.shape[self.axis])[self.channel][key[self.axis]]
+            if isinstance(picked, range):
+                picked = slice(picked.start, picked.stop if picked.stop >= 0 else None, picked.step)
+            return self.array[(*key[: self.axis], picked, *key[self.axis + 1:])]
         return self.array[(*key[: self.axis], self.channel, *key[self.axis:])]
 
     def __array__(self, dtype=None, copy=None):
@@ -91,7 +117,8 @@ class PendingExample:
     channel_axis: int | None
     percentiles: tuple[float, float]
     open_pixels: Callable[[], contextlib.AbstractContextManager]
-    channel: int | None = None  # learn from this channel of ``channel_axis`` only
+    # learn from this channel (int) or these channels (slice) of ``channel_axis`` only
+    channel: int | slice | None = None
 
     def read(self):
         """The TrainingExample (reads the box's pixels and the image's percentiles)."""
@@ -101,7 +128,8 @@ class PendingExample:
         with self.open_pixels() as pixels:
             channel_axis = self.channel_axis
             if channel_axis is not None and self.channel is not None:
-                pixels, channel_axis = ChannelView(pixels, channel_axis, self.channel), None
+                pixels = ChannelView(pixels, channel_axis, self.channel)
+                channel_axis = channel_axis if isinstance(self.channel, slice) else None
             return example_from_box(pixels, self.box, self.labels, self.reviewed, self.changed,
                                     channel_axis=channel_axis, name=self.name,
                                     lower=lower, upper=upper)  # fmt: skip
@@ -109,14 +137,14 @@ class PendingExample:
 
 def pending_example(pixels, axes: str, labels, regions, *, name: str,
                     percentiles: tuple[float, float], spatial_dims: int = 2,
-                    channel: int | None = None,
+                    channel: int | slice | None = None,
                     open_pixels: Callable | None = None) -> PendingExample | None:
     """One image's reviewed part, None when nothing is reviewed.
 
     ``pixels``: array-like with one axis per letter of ``axes`` (only its shape is used
     here); ``labels`` and ``regions`` (ReviewedRegions): the shape of ``pixels`` without its
     channel axis; ``spatial_dims``: the network's (context is kept on those axes only);
-    ``channel``: learn from this channel only (see ``channel_to_learn``); ``open_pixels``:
+    ``channel``: learn from this channel (or slice of channels) only (see ``channel_to_learn``); ``open_pixels``:
     how :meth:`PendingExample.read` gets the pixels (default: ``pixels``).
     """
     from unet_studio.models.training.examples import reviewed_box
@@ -141,12 +169,15 @@ def pending_example(pixels, axes: str, labels, regions, *, name: str,
 
 def project_examples(project, *, skip: set[str], open_image: Callable[[str], object | None],
                      percentiles: tuple[float, float], spatial_dims: int = 2,
-                     in_channels: int = 1) -> tuple[list, list[str]]:
+                     in_channels: int = 1, host=None,
+                     model_name: str = "the model") -> tuple[list, list[str]]:
     """PendingExamples of the project's images with reviewed regions, other than the ids in
     ``skip``, and one line per image that cannot be used (and why).
 
     Pixels come from the open image layer of that name (``open_image(name)`` -> HostImage
-    or None), else from the image's file (its metadata checked now, read lazily later).
+    or None; with ``host``, its file's channel layers stacked for a model taking several,
+    see ``training_image``), else from the image's file (its metadata checked now, read
+    lazily later).
     """
     examples, problems = [], []
     for ref in project.images:
@@ -163,8 +194,11 @@ def project_examples(project, *, skip: set[str], open_image: Callable[[str], obj
         recorded = ref.selection.get("C")
         try:
             image = open_image(ref.name)
-            if image is not None and image.axes == ref.axes:
-                channel = channel_to_learn(image.axes, image.shape, recorded, in_channels)
+            if host is not None:
+                image = training_image(host, image, in_channels, model_name)
+            if image is not None and image.axes in (ref.axes, ref.axes + "C"):
+                channel = channel_to_learn(image.axes, image.shape, recorded, in_channels,
+                                           name=ref.name, model_name=model_name)
                 example = pending_example(image.data, image.axes, labels, regions,
                                           channel=channel, **options)  # fmt: skip
             else:
@@ -200,7 +234,7 @@ def _pending_from_file(project, ref, labels, regions, options: dict) -> PendingE
             yield stack.data
 
     in_channels = options.pop("in_channels")
-    channel = channel_to_learn(axes, shape, ref.selection.get("C"), in_channels)
+    channel = channel_to_learn(axes, shape, ref.selection.get("C"), in_channels, name=ref.name)
     return pending_example(_Shape(shape), axes, labels, regions, open_pixels=open_pixels,
                            channel=channel, **options)  # fmt: skip
 

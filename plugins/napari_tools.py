@@ -32,9 +32,12 @@ def layer_axes(layer) -> str:
     """Axis letters (over "TZCYX") of an image layer's data, e.g. "ZYX"; "YXC" for RGB.
 
     Taken from ``metadata["axes"]`` (our reader writes it), else from napari's axis labels
-    when they are letters, else assumed from the number of dimensions.
+    when they are letters, else from the TIFF file the layer was read from when its
+    metadata names them (napari's own reader keeps no axes: a 3-frame TYX file would be
+    taken for a Z stack), else assumed from the number of dimensions.
     """
-    ndim = layer.data.ndim if not layer.multiscale else layer.data[0].ndim
+    data = layer.data if not layer.multiscale else layer.data[0]
+    ndim = data.ndim
     axes = str(layer.metadata.get("axes", "")).upper()
     if len(axes) == ndim and set(axes) <= AXIS_LETTERS and len(set(axes)) == ndim:
         return axes
@@ -43,9 +46,24 @@ def layer_axes(layer) -> str:
         labels += "C"
     if len(labels) == ndim and set(labels) <= AXIS_LETTERS and len(set(labels)) == ndim:
         return labels
+    stated = _file_axes(layer, tuple(data.shape))
+    if stated is not None:
+        return stated
     if layer.rgb:
         return DEFAULT_AXES.get(ndim - 1, "")[-(ndim - 1):] + "C"
     return DEFAULT_AXES.get(ndim, "TZCYX"[-ndim:])
+
+
+def _file_axes(layer, shape: tuple[int, ...]) -> str | None:
+    """The axes the layer's source TIFF names (metadata only), when its image has the
+    layer's shape; an RGB layer's colours must be the file's last axis."""
+    from unet_studio.app.io.file_axes import tiff_axes
+
+    source = getattr(getattr(layer, "source", None), "path", None)
+    axes = tiff_axes(source, shape) if source else None
+    if axes is None or (layer.rgb and not axes.endswith("C")):
+        return None
+    return axes
 
 
 def overlay_colormap() -> Colormap:

@@ -36,6 +36,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                            "image or none (then every pixel counts)")
     data.add_argument("--axes", default=None,
                       help="axes of the images if their files do not say (e.g. TYX, ZYX, CYX)")
+    data.add_argument("--channel", default=None, metavar="INDEX",
+                      help="channel to learn from in a multi-channel image, or 'luminance' for "
+                           "RGB: the one 'predict --channel' segmented (a model taking as many "
+                           "channels as the image has learns from all; a 3-channel model from "
+                           "the RGB of an RGBA image)")
     model = parser.add_argument_group("model")
     model.add_argument("--model", metavar="BASE",
                        help="model to start from: a model folder or a library name "
@@ -90,20 +95,40 @@ def check_pairs(args) -> None:
                         "one per image or none")
 
 
-def image_channels(path: str, axes: str | None) -> int:
-    """How many channels an image file holds (reads its metadata only)."""
+def image_channels(path: str, axes: str | None, channel: str | None = None) -> int:
+    """How many channels an image file gives the network after ``--channel`` (reads its
+    metadata only)."""
     from unet_studio.app.io import open_stack
+    from unet_studio.app.predict_files import select_channel
 
     with open_stack(path, axes=axes) as stack:
-        return stack.sizes.get("C", 1)
+        return select_channel(stack, channel).sizes.get("C", 1)
 
 
-def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int) -> tuple[list, list[dict]]:
+def model_image(image, channel: str | None, in_channels: int):
+    """The channels of ``image`` (a Stack) the network learns from: those prediction feeds
+    it (``--channel``, the RGB of RGBA for a 3-channel model: ``predict_files``), lazily.
+    InputFileError naming the file when the model takes another number of channels."""
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.predict_files import fit_channels_to, select_channel
+
+    chosen = fit_channels_to(in_channels, select_channel(image, channel))
+    channels = chosen.sizes.get("C", 1)
+    if channels != in_channels:
+        hint = " (choose one with --channel INDEX)" if in_channels == 1 else ""
+        raise InputFileError(image.path, f"gives {channels} channel(s) ({chosen.axes}), the "
+                                         f"model takes {in_channels}{hint}")
+    return chosen
+
+
+def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
+                  in_channels: int = 1) -> tuple[list, list[dict]]:
     """TrainingExamples from the --image/--labels/--reviewed triples, and what they came from.
 
     The files are opened lazily: with a --reviewed mask only its bounding box (plus context)
     is read from the image and labels, and the image is normalised with its own whole-image
-    percentiles (``percentiles``: the model's), as in the Train panel and in prediction.
+    percentiles (``percentiles``: the model's), as in the Train panel and in prediction. The network (``in_channels``) gets the
+    channels prediction gives it (``model_image``).
     """
     import numpy as np
 
@@ -115,7 +140,8 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int) 
     reviewed = args.reviewed or [None] * len(args.image)
     examples, files = [], []
     for image_path, labels_path, mask_path in zip(args.image, args.labels, reviewed):
-        with open_stack(image_path, axes=args.axes) as image, open_stack(labels_path) as labels:
+        with open_stack(image_path, axes=args.axes) as opened, open_stack(labels_path) as labels:
+            image = model_image(opened, getattr(args, "channel", None), in_channels)
             log.info("reading image %s (%s %s) and labels %s", image.path, image.axes,
                      image.shape, labels.path)  # fmt: skip
             spatial_shape = tuple(n for a, n in zip(image.axes, image.shape) if a != "C")
@@ -288,13 +314,14 @@ def run(args: argparse.Namespace) -> int:
         config = make_config(args)
         check_output(output, None, args.overwrite)
         check_pairs(args)
-        net, parent = starting_model(args, image_channels(args.image[0], args.axes),
+        net, parent = starting_model(args, image_channels(args.image[0], args.axes, args.channel),
                                      args.spatial_dims)  # fmt: skip
         check_output(output, parent, args.overwrite)
         task = getattr(net, "task", None) or TaskSpec()
         examples, files = load_examples(
             args, percentiles=(task.lower_percentile, task.upper_percentile),
-            spatial_dims=getattr(net, "spatial_dims", args.spatial_dims))
+            spatial_dims=getattr(net, "spatial_dims", args.spatial_dims),
+            in_channels=int(getattr(net, "in_channels", 1)))
         result = train(net, examples, config, checkpoints, overwrite=args.overwrite,
                        started=started)
     except ValueError as error:

@@ -1,7 +1,8 @@
 """Reading and writing image stacks and label files (Qt-free).
 
 ``open_stack`` opens TIFF (plain, ImageJ, OME), OME-Zarr, folders and globs of TIFFs lazily as
-a :class:`Stack`; ``write_stack`` and ``open_output`` write results atomically; the selection
+a :class:`Stack` whose axes come in the canonical ``TZCYX`` order whatever the file's
+(``canonical``: a transposed view, nothing copied); ``write_stack`` and ``open_output`` write results atomically; the selection
 helpers pick the channel, time points, Z range and 2D/3D interpretation to segment.
 """
 

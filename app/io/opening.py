@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from unet_studio.app.errors import InputFileError
+from unet_studio.app.io.canonical import canonical_stack
 from unet_studio.app.io.stack import Stack
 
 _GLOB_CHARACTERS = "*?["
@@ -27,9 +28,12 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
 
     ``path``: a TIFF file (plain, ImageJ hyperstack, OME-TIFF), a PNG or JPEG image (read
     whole, ``app.io.raster``), an OME-Zarr (or plain Zarr array) folder, a folder of 2D
-    TIFFs, or a glob such as ``"frames/*.tif"``. ``axes``
-    overrides the axes the file states or that were guessed (e.g. ``"TYX"`` when a plain
-    multi-page TIFF is a time series, guessed as ``"ZYX"``). ``series`` (from 0) picks an image
+    TIFFs, or a glob such as ``"frames/*.tif"``. The stack comes in the canonical axis order
+    ``TZCYX`` (RGB(A) colours last), a lazy transposed view of a file that stores another
+    (``app.io.canonical``; ``metadata["stored_axes"]`` then says the file's). ``axes``
+    overrides the axes the file states or that were guessed, one letter per dimension in the
+    order the file stores them (e.g. ``"TYX"`` when a plain multi-page TIFF is a time series,
+    guessed as ``"ZYX"``). ``series`` (from 0) picks an image
     of a multi-series TIFF or of an OME-Zarr in the bioformats2raw layout (``x.zarr/0/``,
     ``x.zarr/1/``, ...; ``Stack.metadata["series_count"]`` says how many there are). Problems
     raise InputFileError naming the file and what is wrong.
@@ -58,7 +62,7 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
         except InputFileError:
             stack.close()
             raise
-    return stack
+    return canonical_stack(stack)
 
 
 def _open_file(path: Path, series: int) -> Stack:

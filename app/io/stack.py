@@ -20,7 +20,9 @@ class Stack:
     path: the file, folder or glob it came from. name: a display name (file stem).
     data: a lazy array-like (``np.memmap`` or :class:`LazyArray`; ``shape``, ``dtype``,
       ``ndim``, ``__getitem__`` returning numpy, ``np.asarray``); reading is deferred.
-    axes: letters over ``"TZCYX"`` in storage order, e.g. ``"ZYX"``, ``"TCYX"``, ``"YXC"``.
+    axes: letters over ``"TZCYX"``, e.g. ``"ZYX"``, ``"TCYX"``, ``"YXC"``: in that canonical
+      order (RGB(A) colours last) when ``open_stack`` made it, whatever order the file
+      stores (``metadata["stored_axes"]``); in storage order from the format readers.
     scale: per axis, the pixel size in micrometres (Z, Y, X), the frame interval in seconds
       (T), 1.0 where unknown and for C. units: per non-channel axis, "micrometer", "second" or
       "pixel" (unknown). lazy: True when opening read no pixels.

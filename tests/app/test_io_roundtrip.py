@@ -77,9 +77,11 @@ def test_ome_tiff_keeps_order_and_large_labels(tmp_path, nuclei):
     path = write_stack(tmp_path / "lab.ome.tif", two_channels, axes="CZYX", scale=SCALE)
     back = open_stack(path)
     assert back.metadata["format"] == "ome-tiff" and back.metadata["kind"] == "labels"
-    assert back.axes == "CZYX" and back.dtype == np.uint32
+    # (the file keeps the order it was given; it is read in the canonical TZCYX order)
+    assert back.metadata["stored_axes"] == "CZYX"
+    assert back.axes == "ZCYX" and back.dtype == np.uint32
     assert back.scale == pytest.approx({"C": 1.0, "Z": 0.29, "Y": 0.26, "X": 0.25})
-    np.testing.assert_array_equal(back.to_numpy(), two_channels)
+    np.testing.assert_array_equal(back.to_numpy(), two_channels.transpose(1, 0, 2, 3))
     big_in_tif = open_stack(write_stack(tmp_path / "lab.tif", labels, axes="ZYX"))
     assert big_in_tif.metadata["format"] == "ome-tiff"  # ImageJ cannot hold uint32
 
@@ -109,8 +111,10 @@ def test_ome_zarr_pyramid_roundtrip(tmp_path, nuclei):
 def test_ome_zarr_reorders_to_tczyx(tmp_path, nuclei):
     data = _hyperstack(nuclei)[:, :, :2]  # TZCYX
     back = open_stack(write_stack(tmp_path / "h.zarr", data, axes="TZCYX", scale=SCALE))
-    assert back.axes == "TCZYX" and back.metadata["kind"] == "labels"
-    np.testing.assert_array_equal(back.to_numpy(), data.transpose(0, 2, 1, 3, 4))
+    # (stored in NGFF's TCZYX order, read in the canonical TZCYX order)
+    assert back.metadata["stored_axes"] == "TCZYX" and back.metadata["kind"] == "labels"
+    assert back.axes == "TZCYX"
+    np.testing.assert_array_equal(back.to_numpy(), data)
 
 
 def test_folder_and_glob_of_2d_tiffs(tmp_path, nuclei):

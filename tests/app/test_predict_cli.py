@@ -48,9 +48,11 @@ def test_probabilities_put_the_class_channel_first(tmp_path, model_dir):
     assert main(["predict", str(source), "-o", str(target), "--model", str(model_dir),
                  "--output-type", "probabilities", "--device", "cpu"]) == 0
     with open_stack(target) as result:
-        assert result.axes == "CZYX" and result.shape == (3, 2, 33, 29)
+        # (classes where ImageJ keeps channels: the file is a TZCYX hyperstack, Fiji-ready)
+        assert result.axes == "ZCYX" and result.shape == (2, 3, 33, 29)
+        assert result.metadata["format"] == "imagej" and "stored_axes" not in result.metadata
         probabilities = result.to_numpy()
-    assert np.allclose(probabilities.sum(axis=0), 1.0, atol=1e-5)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
 def test_glob_of_several_files_writes_one_output_each_into_a_folder(tmp_path, model_dir):

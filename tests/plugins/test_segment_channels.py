@@ -76,8 +76,9 @@ def _run(panel, qtbot, output="labels"):
 def _cli(source, model, target, *extra) -> np.ndarray:
     assert main(["predict", str(source), "-o", str(target), "--model", str(model),
                  "--device", "cpu", *extra]) == 0
-    with open_stack(target) as result:
-        return result.to_numpy()
+    with open_stack(target) as result:  # (probabilities: classes first, as the panel shows them)
+        data = result.to_numpy()
+        return np.moveaxis(data, result.axes.index("C"), 0) if "C" in result.axes else data
 
 
 def _probabilities(viewer, image_name) -> np.ndarray:
