@@ -28,19 +28,16 @@ import logging
 import re
 from pathlib import Path
 
-import numpy as np
-
 from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.autosave import AutosaveWriter
-from unet_studio.app.chunk_store import ChunkStore
 from unet_studio.app.errors import InputFileError, UserError
-from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.project_arrays import LiveArraySaver
 from unet_studio.app.project_history import HistoryLog, now_iso
 from unet_studio.app.project_images import ImageRef, image_refs, new_image_id, safe_name
 from unet_studio.app.project_jobs import ProjectJobs
+from unet_studio.app.project_labels import ProjectLabels
 from unet_studio.app.project_lock import lock_holder, release_lock, take_lock
-from unet_studio.app.project_repair import set_aside, sweep_leftovers
+from unet_studio.app.project_repair import sweep_leftovers
 from unet_studio.app.project_saving import PROJECT_FILE, ProjectSaving
 from unet_studio.app.reviewed import ReviewedRegions
 
@@ -50,7 +47,7 @@ FORMAT = "unet-studio-project"
 HISTORY_FILE = "history.jsonl"
 
 
-class Project(ProjectSaving):
+class Project(ProjectLabels, ProjectSaving):
     """An open project folder. Use :meth:`create` or :meth:`open`; close (or use ``with``)
     to flush. All methods are meant for one thread (the GUI's); writing happens on the
     project's autosave thread.
@@ -172,61 +169,6 @@ class Project(ProjectSaving):
         path = Path(self.image(image_id).path)
         return path if path.is_absolute() else self.path / path
 
-    # ---- corrections and predictions ---------------------------------------------------
-    def labels(self, image_id: str) -> np.ndarray | None:
-        """The saved corrections of an image (None if none yet). The returned array becomes
-        the live array: apply edits to it, then report them with :meth:`record_edit`."""
-        return self._restore("labels", image_id)
-
-    def attach_labels(self, image_id: str, labels: np.ndarray, *, save: bool = True) -> None:
-        """Make ``labels`` (e.g. the napari layer's array) the live corrections of an image;
-        ``save``: save all of it now (new labels from a prediction)."""
-        self._saver("labels", image_id).attach(labels, save=save)
-
-    def labels_are(self, image_id: str, array: np.ndarray) -> bool:
-        """Is ``array`` the live corrections array of this image (what is saved)?"""
-        return self._saver("labels", image_id).array is array
-
-    def record_edit(self, image_id: str, edit: LabelEdit) -> None:
-        """Save the chunks ``edit`` touched in the live labels (already applied), plus the
-        reviewed regions if they changed. Returns within a few ms; writing is deferred."""
-        self._saver("labels", image_id).record_edit(edit)
-        self._queue_reviewed(image_id)
-
-    def mark_dirty(self, image_id: str, region: tuple[slice, ...] | None = None) -> None:
-        """The live labels changed inside ``region`` outside :meth:`record_edit` (a paint
-        stroke, streamed tiles): save those chunks."""
-        self._saver("labels", image_id).mark_dirty(region)
-        self._queue_reviewed(image_id)
-
-    def save_prediction(self, image_id: str, prediction: np.ndarray) -> None:
-        """Keep a copy of a new prediction of an image (saved in the background)."""
-        self._saver("prediction", image_id).attach(np.array(prediction), save=True)
-        self.log("prediction", image=image_id, shape=list(np.shape(prediction)))
-
-    def prediction(self, image_id: str) -> np.ndarray | None:
-        return self._restore("prediction", image_id)
-
-    # ---- reviewed regions --------------------------------------------------------------
-    def reviewed(self, image_id: str, shape: tuple[int, ...] | None = None):
-        """The image's :class:`ReviewedRegions` (restored, or new of ``shape``; None if it
-        has none and no ``shape`` is given). Changes are saved with each edit or by
-        :meth:`save_reviewed`."""
-        if image_id not in self._reviewed:
-            path = self._image_dir(image_id) / "reviewed.npz"
-            if path.exists():
-                try:
-                    self._reviewed[image_id] = ReviewedRegions.load(path)
-                except (OSError, ValueError) as error:  # (new marks must not overwrite it)
-                    self.problems.append(set_aside(path, "the reviewed marks", error,
-                                                   move=not self.read_only))
-            if image_id not in self._reviewed and shape is not None:
-                self._reviewed[image_id] = ReviewedRegions(shape)
-        return self._reviewed.get(image_id)
-
-    def save_reviewed(self, image_id: str) -> None:
-        self._queue_reviewed(image_id, force=True)
-
     # ---- models and settings -----------------------------------------------------------
     @property
     def models_dir(self) -> Path:
@@ -279,44 +221,6 @@ class Project(ProjectSaving):
         self.close()
 
     # ---- internals ---------------------------------------------------------------------
-    def _image_dir(self, image_id: str) -> Path:
-        self.image(image_id)  # KeyError for unknown ids
-        return self.path / "images" / image_id
-
-    def _saver(self, kind: str, image_id: str) -> LiveArraySaver:
-        key = (kind, image_id)
-        if key not in self._savers:
-            store = ChunkStore(self._image_dir(image_id) / kind)
-            self._savers[key] = LiveArraySaver(store, self._jobs, key)
-        return self._savers[key]
-
-    def _restore(self, kind: str, image_id: str) -> np.ndarray | None:
-        saver = self._saver(kind, image_id)
-        if saver.array is None:
-            try:
-                _, problems = saver.restore()
-            except (OSError, ValueError, KeyError) as error:
-                problems = [set_aside(saver.store.directory, f"the saved {kind}", error,
-                                       move=not self.read_only)]
-            self.problems.extend(problems)
-        return saver.array
-
-    def _queue_reviewed(self, image_id: str, force: bool = False) -> None:
-        regions = self._reviewed.get(image_id)
-        if regions is None:
-            return
-        if force or regions.version != self._reviewed_saved.get(image_id):
-            self._jobs.submit(("reviewed", image_id), lambda: self._write_reviewed(image_id))
-
-    def _write_reviewed(self, image_id: str) -> None:
-        """Runs on the autosave thread: snapshot the masks, then write them."""
-        regions = self._reviewed[image_id]
-        version = regions.version
-        path = self._image_dir(image_id) / "reviewed.npz"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        ReviewedRegions.write_arrays(path, regions.to_arrays())
-        self._reviewed_saved[image_id] = version
-
     def _meta(self) -> dict:
         return {
             "format": FORMAT, "format_version": 1, "name": self.name, "created": self.created,

@@ -11,15 +11,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from unet_studio.app.atomic import with_filename
-from unet_studio.app.autosave import AutosaveWriter
+from unet_studio.app.project_jobs import ProjectJobs
 
 log = logging.getLogger(__name__)
 
 
 class HistoryLog:
-    """Appends entries to ``path`` through ``writer``; reads them back oldest first."""
+    """Appends entries to ``path`` through ``writer`` (the project's ``ProjectJobs``, which
+    holds them back while the project is read-only and tells a failing write); reads them
+    back oldest first."""
 
-    def __init__(self, path: Path, writer: AutosaveWriter):
+    def __init__(self, path: Path, writer: ProjectJobs):
         self.path = Path(path)
         self._writer = writer
         self._lines: list[str] = []

@@ -5,6 +5,11 @@ panel's bar and napari's activity dock; labels stream into the layer tile by til
 and field of view on screen first (``LiveLabelsDestination``, redrawn a few times a second
 by ``LiveRedraw``); the final labels replace them on the GUI thread, with reviewed regions
 kept (``StudioSession.show_labels``).
+
+The panel's widgets are laid out by ``segment_layout``, its choices kept by
+``SegmentChoices`` (``segment_choices``); what it does with a run's progress, result,
+cancel or error is ``SegmentOutcome`` (``segment_outcome``). Here: the wiring, and starting,
+queueing and cancelling a run.
 """
 
 from __future__ import annotations
@@ -13,15 +18,10 @@ import logging
 from dataclasses import replace
 from functools import partial
 
-import numpy as np
-from qtpy.QtCore import QTimer, Signal
-from qtpy.QtWidgets import (
-    QWidget,
-)
+from qtpy.QtCore import Signal
+from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.kept_ids import keep_reviewed
-from unet_studio.app.predict_files import objects_found
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
@@ -32,20 +32,11 @@ from unet_studio.app.qt.segment_channels import (
 )
 from unet_studio.app.qt.segment_choices import SegmentChoices
 from unet_studio.app.qt.segment_intensity import IntensityCache
-from unet_studio.app.qt.segment_interrupted import put_labels_back
-from unet_studio.app.qt.segment_logic import (
-    NetCache,
-    SegmentRequest,
-    holds_instances,
-    is_foreground_mask,
-    iter_segment,
-    merge_into_labels,
-    model_key,
-    objects_shown_kept,
-    plan_job,
-)
+from unet_studio.app.qt.segment_job import SegmentRequest, plan_job
+from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
+from unet_studio.app.qt.segment_outcome import STAGE_TEXT, SegmentOutcome
+from unet_studio.app.qt.segment_results import holds_instances
 from unet_studio.app.qt.workers import (
-    describe_error,
     hold_full_collections,
     release_full_collections,
     set_progress,
@@ -55,13 +46,8 @@ from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)
 
-# What the status line says while a run is in each stage of the engine.
-STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
-              "predict": "Segmenting {image} with {model}…",
-              "labelling": "Labelling the objects of {image}…"}
 
-
-class SegmentPanel(SegmentChoices, QWidget):
+class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
     """Runs the current model on the current image. ``finished(result)`` after a run,
     ``cancelled()`` after a cancel."""
 
@@ -148,7 +134,9 @@ class SegmentPanel(SegmentChoices, QWidget):
         self.status.setText(f"Not started: {why}")
         self.session.host.notify(f"Prediction not started: {why}", "error")
 
-    def _start_run(self) -> None:
+    def _prepared_run(self):
+        """The image, request, job and live labels of the run asked for; None (and said
+        why) when it cannot start."""
         host = self.session.host
         try:
             request = self.request()
@@ -158,12 +146,20 @@ class SegmentPanel(SegmentChoices, QWidget):
             job = self._plan(image, request)
         except UserError as error:
             self._not_started(str(error))
-            return
+            return None
         try:  # labels too large for RAM live in a working file: its disk space, taken now
             live = self._live_destination(job)
         except DiskSpaceError as error:
             self._not_started(error.strerror)
+            return None
+        return image, request, job, live
+
+    def _start_run(self) -> None:
+        prepared = self._prepared_run()
+        if prepared is None:
             return
+        image, request, job, live = prepared
+        host = self.session.host
         self._job_image, self._stage = image.name, "predict"
         self._objects = []  # objects per time point, as each is labelled
         if "C" in (request.axes or image.axes).upper():  # training learns from these channels
@@ -238,126 +234,6 @@ class SegmentPanel(SegmentChoices, QWidget):
             self._queued_image = None  # (a cancel stops what was to follow too)
             self.status.setText("Cancelling after the current step…")
             self.worker.quit()
-
-    def _on_progress(self, progress) -> None:
-        self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
-        if getattr(progress, "objects", None) is not None:
-            self._objects.append(progress.objects)
-        stage = getattr(progress, "stage", None)
-        if stage != self._stage and stage in STAGE_TEXT and self.worker is not None:
-            self._stage = stage  # (a big stack's labelling takes a while: say it is that)
-            self.status.setText(STAGE_TEXT[stage].format(image=self._job_image,
-                                                         model=self.session.model.name))
-
-    def _on_intensity_found(self, found) -> None:
-        """The run's intensity range is there: kept for the next run on these pixels, and
-        what the user should know about them (NaN/inf pixels, one value) told, naming the
-        image: a result of empty labels is otherwise a puzzle."""
-        self._intensities.keep(found)
-        for message in found.messages():
-            self.session.host.notify(message, "warning")
-
-    def _image_renamed(self, old: str, new: str) -> None:
-        if self._job_image == old:  # renamed while segmented: the results still go to it
-            self._job_image = new
-            self._fill_images()
-
-    def _job_image_closed(self) -> bool:
-        return bool(self._job_image) and self.session.host.image_named(self._job_image) is None
-
-    def _cancel_if_job_image_closed(self) -> None:
-        """The user closed the image being segmented: stop (its results have nowhere to go)."""
-        if self.worker is not None and self._job_image_closed():
-            self.status.setText(f"{self._job_image} was closed: cancelling its prediction…")
-            self.worker.quit()
-
-    def _back_to_job_image(self) -> bool:
-        """The user may have turned to another image meanwhile: the results (or the restored
-        labels) belong to the image the prediction ran on, which becomes current again.
-        False when that image was closed: then they must go nowhere (the current image is
-        another one, whose corrections they would overwrite)."""
-        if self._job_image_closed():
-            return False
-        current = self.session.host.current_image()
-        if self._job_image and (current is None or current.name != self._job_image):
-            self.session.select_image(self._job_image)
-        return True
-
-    def _on_result(self, result) -> None:
-        self._redraw.stop()  # the final labels are shown below: no redraw of stale ones
-        if not self._back_to_job_image():
-            self._restore_live()
-            self.status.setText(f"{self._job_image} was closed: its prediction was dropped.")
-            return
-        session = self.session
-        name = self._job_image or result.job.image_name  # (its name now: renamed meanwhile?)
-        if result.output is None:  # streamed into the live labels
-            session.finish_streamed_prediction(self._live.labels)
-        elif result.job.request.output_type == "probabilities":
-            show = getattr(session.host, "show_image", None)
-            if show is not None:
-                show(result.output, name=f"{name} probabilities", channel_axis=0)
-        elif is_foreground_mask(result):
-            # A result to look at beside the objects, never written over the labels being
-            # corrected (and saved): as the probabilities, its own layer.
-            show = getattr(session.host, "show_image", None)
-            if show is not None:
-                show(merge_into_labels(result, None).astype(np.uint8), name=f"{name} mask")
-        else:
-            current = session.host.current_labels()
-            merged = keep_reviewed(merge_into_labels(result, current), current,
-                                   session.ensure_reviewed(), result.job.target,
-                                   instances=holds_instances(result.job.request, result.net))  # fmt: skip
-            live = session.show_labels(merged, protect=False)  # (protected in the target only)
-            result.shown = objects_shown_kept(live, result.job, session.reviewed)
-        if session.project is not None and session.image_id is not None:
-            session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
-        self.status.setText(f"Done: {name} segmented with {result.model_name}"
-                            f"{self._objects_text(result)}.")
-        set_progress(self.progress, 100)
-        self._result = result
-
-    def _objects_text(self, result) -> str:
-        """": 40 objects (12 kept in reviewed regions)": what the labels layer holds in the
-        region segmented, the user's reviewed objects standing where the prediction was
-        discarded; as the engine counted them where nothing was reviewed."""
-        if result.shown is None:
-            return objects_found(self._objects)
-        text = objects_found(result.shown.per_group)
-        kept = result.shown.kept
-        return f"{text} ({kept} kept in reviewed regions)" if kept else text
-
-    def _on_aborted(self) -> None:
-        self._redraw.stop()
-        closed = not self._back_to_job_image()
-        self._restore_live()  # into the job's own labels, even when its image was closed
-        self.status.setText(f"Cancelled: {self._job_image} was closed." if closed
-                            else "Cancelled; the labels were left as they were.")
-        self.cancelled.emit()
-
-    def _on_error(self, error) -> None:
-        self._redraw.stop()
-        self._back_to_job_image()
-        self._restore_live()
-        self.status.setText(describe_error(error, "Prediction"))
-
-    def _restore_live(self) -> None:
-        put_labels_back(self.session, self._live)  # (closing new labels it left empty)
-
-    def _on_finished(self) -> None:
-        self._redraw.stop()
-        self._live = None
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-        self.worker = None
-        self._set_running(False)
-        self._fill_images()  # the list follows the current image again
-        result, self._result = self._result, None
-        if result is not None:
-            self.finished.emit(result)  # after the panel is ready for the next run
-        if self._queued_image is not None:  # (once this run's result is shown)
-            QTimer.singleShot(0, self._run_queued)
 
     def _set_running(self, running: bool, message: str | None = None) -> None:
         self.image_combo.setEnabled(not running)  # the results belong to the image chosen

@@ -1,0 +1,161 @@
+"""What the Segment panel does as a run reports back from its worker thread: progress and
+the stage in the status line, the result shown (streamed labels finished, a slice merged,
+probabilities or a mask in a layer of their own), a cancel or an error that puts the labels
+back, and the end of the run. Mixed into ``SegmentPanel``; apart from it because starting a
+run (the panel) and taking in what it produced are two halves with their own state to
+mind: the image the run belongs to may have been renamed, left or closed meanwhile.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from qtpy.QtCore import QTimer
+
+from unet_studio.app.kept_ids import keep_reviewed
+from unet_studio.app.predict_files import objects_found
+from unet_studio.app.qt.segment_interrupted import put_labels_back
+from unet_studio.app.qt.segment_results import (
+    holds_instances,
+    is_foreground_mask,
+    merge_into_labels,
+    objects_shown_kept,
+)
+from unet_studio.app.qt.workers import describe_error, set_progress
+
+# What the status line says while a run is in each stage of the engine.
+STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
+              "predict": "Segmenting {image} with {model}…",
+              "labelling": "Labelling the objects of {image}…"}
+
+
+class SegmentOutcome:
+    """Uses the panel's ``session``, ``worker``, ``status``, ``progress``, its signals, the
+    run's state (``_job_image``, ``_stage``, ``_objects``, ``_live``, ``_bar``,
+    ``_result``, ``_queued_image``, ``_redraw``, ``_intensities``), ``_run_queued``,
+    ``_set_running`` and ``_fill_images``."""
+
+    def _on_progress(self, progress) -> None:
+        self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
+        if getattr(progress, "objects", None) is not None:
+            self._objects.append(progress.objects)
+        stage = getattr(progress, "stage", None)
+        if stage != self._stage and stage in STAGE_TEXT and self.worker is not None:
+            self._stage = stage  # (a big stack's labelling takes a while: say it is that)
+            self.status.setText(STAGE_TEXT[stage].format(image=self._job_image,
+                                                         model=self.session.model.name))
+
+    def _on_intensity_found(self, found) -> None:
+        """The run's intensity range is there: kept for the next run on these pixels, and
+        what the user should know about them (NaN/inf pixels, one value) told, naming the
+        image: a result of empty labels is otherwise a puzzle."""
+        self._intensities.keep(found)
+        for message in found.messages():
+            self.session.host.notify(message, "warning")
+
+    def _image_renamed(self, old: str, new: str) -> None:
+        if self._job_image == old:  # renamed while segmented: the results still go to it
+            self._job_image = new
+            self._fill_images()
+
+    def _job_image_closed(self) -> bool:
+        return bool(self._job_image) and self.session.host.image_named(self._job_image) is None
+
+    def _cancel_if_job_image_closed(self) -> None:
+        """The user closed the image being segmented: stop (its results have nowhere to go)."""
+        if self.worker is not None and self._job_image_closed():
+            self.status.setText(f"{self._job_image} was closed: cancelling its prediction…")
+            self.worker.quit()
+
+    def _back_to_job_image(self) -> bool:
+        """The user may have turned to another image meanwhile: the results (or the restored
+        labels) belong to the image the prediction ran on, which becomes current again.
+        False when that image was closed: then they must go nowhere (the current image is
+        another one, whose corrections they would overwrite)."""
+        if self._job_image_closed():
+            return False
+        current = self.session.host.current_image()
+        if self._job_image and (current is None or current.name != self._job_image):
+            self.session.select_image(self._job_image)
+        return True
+
+    def _on_result(self, result) -> None:
+        self._redraw.stop()  # the final labels are shown below: no redraw of stale ones
+        if not self._back_to_job_image():
+            self._restore_live()
+            self.status.setText(f"{self._job_image} was closed: its prediction was dropped.")
+            return
+        session = self.session
+        name = self._job_image or result.job.image_name  # (its name now: renamed meanwhile?)
+        self._show_result(result, name)
+        if session.project is not None and session.image_id is not None:
+            session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
+        self.status.setText(f"Done: {name} segmented with {result.model_name}"
+                            f"{self._objects_text(result)}.")
+        set_progress(self.progress, 100)
+        self._result = result
+
+    def _show_result(self, result, name: str) -> None:
+        """Put the result where it belongs: the labels being corrected (reviewed regions
+        kept), or a layer of its own for probabilities and an instance model's mask."""
+        session = self.session
+        if result.output is None:  # streamed into the live labels
+            session.finish_streamed_prediction(self._live.labels)
+        elif result.job.request.output_type == "probabilities":
+            show = getattr(session.host, "show_image", None)
+            if show is not None:
+                show(result.output, name=f"{name} probabilities", channel_axis=0)
+        elif is_foreground_mask(result):
+            # A result to look at beside the objects, never written over the labels being
+            # corrected (and saved): as the probabilities, its own layer.
+            show = getattr(session.host, "show_image", None)
+            if show is not None:
+                show(merge_into_labels(result, None).astype(np.uint8), name=f"{name} mask")
+        else:
+            current = session.host.current_labels()
+            merged = keep_reviewed(merge_into_labels(result, current), current,
+                                   session.ensure_reviewed(), result.job.target,
+                                   instances=holds_instances(result.job.request, result.net))  # fmt: skip
+            live = session.show_labels(merged, protect=False)  # (protected in the target only)
+            result.shown = objects_shown_kept(live, result.job, session.reviewed)
+
+    def _objects_text(self, result) -> str:
+        """": 40 objects (12 kept in reviewed regions)": what the labels layer holds in the
+        region segmented, the user's reviewed objects standing where the prediction was
+        discarded; as the engine counted them where nothing was reviewed."""
+        if result.shown is None:
+            return objects_found(self._objects)
+        text = objects_found(result.shown.per_group)
+        kept = result.shown.kept
+        return f"{text} ({kept} kept in reviewed regions)" if kept else text
+
+    def _on_aborted(self) -> None:
+        self._redraw.stop()
+        closed = not self._back_to_job_image()
+        self._restore_live()  # into the job's own labels, even when its image was closed
+        self.status.setText(f"Cancelled: {self._job_image} was closed." if closed
+                            else "Cancelled; the labels were left as they were.")
+        self.cancelled.emit()
+
+    def _on_error(self, error) -> None:
+        self._redraw.stop()
+        self._back_to_job_image()
+        self._restore_live()
+        self.status.setText(describe_error(error, "Prediction"))
+
+    def _restore_live(self) -> None:
+        put_labels_back(self.session, self._live)  # (closing new labels it left empty)
+
+    def _on_finished(self) -> None:
+        self._redraw.stop()
+        self._live = None
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        self.worker = None
+        self._set_running(False)
+        self._fill_images()  # the list follows the current image again
+        result, self._result = self._result, None
+        if result is not None:
+            self.finished.emit(result)  # after the panel is ready for the next run
+        if self._queued_image is not None:  # (once this run's result is shown)
+            QTimer.singleShot(0, self._run_queued)

@@ -1,0 +1,78 @@
+"""The project's replay buffer: examples of accepted earlier rounds, revisited by each new
+round so that it does not forget images that left the project or lost their reviewed
+marks. Apart from ``train_logic`` because it is a file of the project's to read, follow
+through renames and add to, with its own failure rule: an unreadable buffer never stops a
+round or an Accept.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from unet_studio.app.errors import UserError
+
+TRAINING_DIR = "training"  # inside the project: checkpoints of the running round, replay buffer
+
+
+def fresh_replay(replay, examples) -> list:
+    """The replay examples not superseded by this round's data (the same image's newer
+    corrections are learnt from directly)."""
+    names = {example.name for example in examples}
+    return [example for example in replay if not example.name or example.name not in names]
+
+
+def load_replay(project):
+    """The project's replay buffer (empty without a project or file)."""
+    from unet_studio.models.training import ReplayBuffer
+
+    if project is None:
+        return ReplayBuffer()
+    folder = project.path / TRAINING_DIR
+    try:
+        return ReplayBuffer.load(folder) if (folder / "replay.npz").exists() else ReplayBuffer()
+    except (OSError, ValueError) as error:
+        raise UserError(f"cannot read the replay buffer in {folder}: {error}") from None
+
+
+def rename_in_replay(project, old: str, new: str) -> None:
+    """An image was renamed: its examples in the project's replay buffer follow (a round
+    replaces an image's older example by name)."""
+    if project is None or not (project.path / TRAINING_DIR / "replay.npz").exists():
+        return
+    buffer = load_replay(project)
+    if buffer.rename(old, new):
+        buffer.save(project.path / TRAINING_DIR)
+
+
+def remember_examples(project, examples) -> Path | None:
+    """Add an accepted round's examples to the project's replay buffer. An unreadable buffer
+    is renamed aside (returned) and a new one started: kept in place it would refuse every
+    later round and every accept, and its examples cannot be had back anyway."""
+    if project is None:
+        return None
+    folder = project.path / TRAINING_DIR
+    aside = None
+    try:
+        buffer = load_replay(project)
+    except UserError:
+        from unet_studio.models.training import ReplayBuffer
+
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = folder / f"replay-unreadable-{stamp}.npz"
+        (folder / "replay.npz").rename(aside)
+        buffer = ReplayBuffer()
+    buffer.add(examples)
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer.save(folder)
+    return aside
+
+
+def replay_for_round(project, notify) -> list:
+    """The replay examples a new round revisits; an unreadable buffer is told as a warning
+    and the round learns without it (one bad file must not stop every round)."""
+    try:
+        return load_replay(project).examples
+    except UserError as error:
+        notify(f"{error}; this round learns without the examples of earlier rounds", "warning")
+        return []
