@@ -81,26 +81,31 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
         model_spatial_dims,
         pending_example,
         project_examples,
+        training_image,
     )
 
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {sorted(SCOPES)}, got {scope!r}")
     options = dict(percentiles=model_percentiles(session.model),
                    spatial_dims=model_spatial_dims(session.model))
-    image, labels = session.host.current_image(), session.host.current_labels()
+    in_channels, model_name = model_in_channels(session.model), session.model.name
+    # (a model taking several channels learns from the file's channel layers stacked, as
+    # the Segment panel fed it: model_channels)
+    image = training_image(session.host, session.host.current_image(), in_channels, model_name)
+    labels = session.host.current_labels()
     regions = session.ensure_reviewed()
     examples, problems = [], []
-    in_channels = model_in_channels(session.model)
     current_id = session.current_image_id()
     if image is not None and labels is not None and regions is not None and regions.any():
         channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
-                                   in_channels)  # fmt: skip
+                                   in_channels, name=image.name, model_name=model_name)
         examples.append(pending_example(image.data, image.axes, labels, regions, name=image.name,
                                         channel=channel, **options))  # fmt: skip
     if scope == "project" and session.project is not None:
         open_image = getattr(session.host, "image_named", lambda name: None)
         others, problems = project_examples(session.project, skip={current_id},
                                             open_image=open_image, in_channels=in_channels,
+                                            host=session.host, model_name=model_name,
                                             **options)  # fmt: skip
         examples += others
     if not examples:

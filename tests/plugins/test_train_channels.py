@@ -85,3 +85,26 @@ def test_a_three_channel_model_learns_from_the_rgb_of_an_rgba_layer(studio, tmp_
     _, channel, example = _example(studio.host, labels, 1, recorded=1)
     assert channel == 1 and example.in_channels == 1
     np.testing.assert_array_equal(example.image, rgba[..., 1])
+
+
+def test_the_train_panel_s_examples_hold_both_channels_for_a_two_channel_model(
+        studio, tmp_path, nuclei_crop):
+    """``collect_examples`` (what Train reads) stacks a hyperstack's channel layers for a
+    2-channel model, as the Segment panel feeds it; it read the active layer's one channel."""
+    from unet_studio.app.qt import train_logic
+    from unet_studio.models.weights import save_model
+
+    image, labels = (a[4:7, 10:58, 20:76] for a in nuclei_crop)
+    two = np.stack([image, image[:, ::-1] // 3], axis=1)  # ZCYX
+    path = tmp_path / "zcyx.tif"
+    tifffile.imwrite(path, two, imagej=True, metadata={"axes": "ZCYX"})
+    model = save_model(_net(2), tmp_path / "two", metadata={"name": "two", "date": "2026-01-01"})
+    studio.session.set_model(str(model))
+    studio.viewer.open(str(path), plugin="unet-studio")
+    studio.viewer.layers.selection.active = studio.viewer.layers["zcyx [C1]"]
+    studio.session.show_labels(labels.copy(), protect=False, save=False)
+    studio.session.ensure_reviewed().mark_slice(1)
+    [pending], _ = train_logic.collect_examples(studio.session, "image")
+    example = pending.read()
+    assert example.in_channels == 2
+    np.testing.assert_array_equal(example.image[:, 0], two[1].astype(example.image.dtype))
