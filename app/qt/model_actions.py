@@ -39,7 +39,7 @@ def rename_model(session, info, new_name: str):
 
 def _follow_in_project(project, old, new) -> None:
     """The rename is logged (the history names models by path or ref: reading it follows
-    renames, see ``train_logic.rejected_models``); the project's current model and the
+    renames, see ``train_versions.rejected_models``); the project's current model and the
     checkpoints of a round from the model (kept to resume it) take the new name."""
     if project is None:
         return

@@ -1,5 +1,6 @@
-"""The Segment panel's widgets and their layout (``SegmentPanel`` wires them and holds the
-run's logic): the image and model choices, the run's settings, Run / Cancel, progress and
+"""The Segment panel's widgets and their layout (``SegmentPanel`` wires them and starts
+runs, ``SegmentOutcome`` shows what a run reports, ``segment_logic`` and ``segment_job`` plan
+and run it): the image and model choices, the run's settings, Run / Cancel, progress and
 status, top to bottom."""
 
 from __future__ import annotations
