@@ -1,0 +1,127 @@
+"""The examples ``unet-studio finetune`` learns from: its --image/--labels/--reviewed files
+checked and read lazily, each image giving the network the channels prediction gives it.
+
+Separate from the command (``finetune``) because it is the part about files: which pairs,
+which channels, which pixels, and the one-line errors naming the file that is wrong.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+def read_array(path: str, *, axes: str | None = None, what: str):
+    """Pixels and axes of a stack file (InputFileError naming the file on failure)."""
+    import numpy as np
+
+    from unet_studio.app.io import open_stack
+
+    with open_stack(path, axes=axes) as stack:
+        log.info("reading %s %s (%s %s)", what, stack.path, stack.axes, stack.shape)
+        return np.asarray(stack.to_numpy()), stack.axes
+
+
+def check_pairs(args) -> None:
+    """Every --image has its --labels (and its --reviewed, when any is given)."""
+    from unet_studio.app.errors import UserError
+
+    if len(args.image) != len(args.labels):
+        raise UserError(f"got {len(args.image)} --image but {len(args.labels)} --labels; "
+                        "give one --labels per --image")
+    if args.reviewed and len(args.reviewed) != len(args.image):
+        raise UserError(f"got {len(args.reviewed)} --reviewed for {len(args.image)} images; give "
+                        "one per image or none")
+
+
+def image_channels(path: str, axes: str | None, channel: str | None = None) -> int:
+    """How many channels an image file gives the network after ``--channel`` (reads its
+    metadata only)."""
+    from unet_studio.app.io import open_stack
+    from unet_studio.app.predict_files import select_channel
+
+    with open_stack(path, axes=axes) as stack:
+        return select_channel(stack, channel).sizes.get("C", 1)
+
+
+def model_image(image, channel: str | None, in_channels: int):
+    """The channels of ``image`` (a Stack) the network learns from: those prediction feeds
+    it (``--channel``, the RGB of RGBA for a 3-channel model: ``predict_files``), lazily.
+    InputFileError naming the file when the model takes another number of channels."""
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.predict_files import fit_channels_to, select_channel
+
+    chosen = fit_channels_to(in_channels, select_channel(image, channel))
+    channels = chosen.sizes.get("C", 1)
+    if channels != in_channels:
+        hint = " (choose one with --channel INDEX)" if in_channels == 1 else ""
+        raise InputFileError(image.path, f"gives {channels} channel(s) ({chosen.axes}), the "
+                                         f"model takes {in_channels}{hint}")
+    return chosen
+
+
+def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
+                  in_channels: int = 1) -> tuple[list, list[dict]]:
+    """TrainingExamples from the --image/--labels/--reviewed triples, and what they came from.
+
+    The files are opened lazily: with a --reviewed mask only its bounding box (plus context)
+    is read from the image and labels, and the image is normalised with its own whole-image
+    percentiles (``percentiles``: the model's), as in the Train panel and in prediction. The network (``in_channels``) gets the
+    channels prediction gives it (``model_image``).
+    """
+    import numpy as np
+
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.io import open_stack
+    from unet_studio.app.training_data import context_margins
+    from unet_studio.models.training.examples import example_from_image
+
+    reviewed = args.reviewed or [None] * len(args.image)
+    examples, files = [], []
+    for image_path, labels_path, mask_path in zip(args.image, args.labels, reviewed):
+        with open_stack(image_path, axes=args.axes) as opened, open_stack(labels_path) as labels:
+            image = model_image(opened, getattr(args, "channel", None), in_channels)
+            log.info("reading image %s (%s %s) and labels %s", image.path, image.axes,
+                     image.shape, labels.path)  # fmt: skip
+            spatial_shape = tuple(n for a, n in zip(image.axes, image.shape) if a != "C")
+            if tuple(labels.shape) != spatial_shape:
+                raise InputFileError(labels_path, f"has shape {tuple(labels.shape)}, the image "
+                                                  f"{image_path} has {image.shape} ({image.axes})")
+            if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+                raise InputFileError(labels_path, f"holds {labels.dtype} values, not integer labels")
+            mask = np.ones(spatial_shape, dtype=bool)
+            if mask_path is not None:
+                mask, _ = read_array(mask_path, what="reviewed mask")
+                if mask.shape != spatial_shape:
+                    raise InputFileError(mask_path, f"has shape {mask.shape}, the labels have "
+                                                    f"{spatial_shape}")
+                mask = mask != 0
+                if not mask.any():
+                    raise InputFileError(mask_path, "marks no pixel as reviewed (all zero): "
+                                                    "nothing to learn from")  # fmt: skip
+            lower, upper = percentiles
+            channel_axis = image.axes.index("C") if "C" in image.axes else None
+            example = example_from_image(
+                image.data, labels.data, mask, channel_axis=channel_axis,
+                name=Path(image_path).name, lower=lower, upper=upper,
+                margin=context_margins(len(spatial_shape), spatial_dims),
+            )
+        if example is not None:
+            _check_label_ids(example.labels, labels_path)
+            examples.append(example)
+        files.append({"image": str(image_path), "labels": str(labels_path),
+                      "reviewed": None if mask_path is None else str(mask_path), "axes": image.axes})
+    return examples, files
+
+
+def _check_label_ids(labels, path: str) -> None:
+    """Negative ids are neither background nor an object: refused, naming the file."""
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.measure import LabelIdError, check_ids
+
+    try:
+        check_ids(labels)
+    except LabelIdError as error:
+        raise InputFileError(path, error.problem) from None
