@@ -50,7 +50,7 @@ def describe(name: str | Path, *, axes: str | None = None) -> str:
             str(stack.path),
             f"  format:       {meta.get('format', '?')}",
             f"  shape:        {' x '.join(str(n) for n in stack.shape)}",
-            f"  axes:         {stack.axes}{_axes_note(meta)}",
+            f"  axes:         {stack.axes}{_axes_note(meta, stack.axes)}",
             f"  dtype:        {stack.dtype}{_dtype_note(meta, stack.dtype)}",
             f"  pixel sizes:  {_pixel_sizes(stack)}",
             f"  size on disk: {_human_bytes(size_on_disk(stack))} "
@@ -69,13 +69,17 @@ def describe(name: str | Path, *, axes: str | None = None) -> str:
         return "\n".join(lines)
 
 
-def _axes_note(meta: dict) -> str:
+def _axes_note(meta: dict, axes: str) -> str:
+    notes = []
     source = meta.get("axes_source")
     if source == "guessed":
-        return "  (guessed: the file does not name them; use --axes to set them)"
-    if source == "user":
-        return "  (set by --axes)"
-    return ""
+        notes.append("guessed: the file does not name them; use --axes to set them")
+    elif source == "user":
+        notes.append("set by --axes")
+    stored = meta.get("stored_axes")
+    if stored and stored != axes:  # (every stack is shown, segmented and written T Z C Y X)
+        notes.append(f"stored {stored} in the file")
+    return f"  ({'; '.join(notes)})" if notes else ""
 
 
 def _dtype_note(meta: dict, dtype) -> str:

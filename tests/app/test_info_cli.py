@@ -57,3 +57,15 @@ def test_info_guessed_axes_and_override(tmp_path, capsys):
     assert "axes:         TYX  (set by --axes)" in capsys.readouterr().out
     assert main(["info", str(path), "--axes", "YX"]) == 2
     assert "have 2 letters but the image has 3 dimensions" in capsys.readouterr().err
+
+
+def test_info_says_when_the_file_stores_another_axis_order(tmp_path, capsys):
+    """A ZTYX OME-TIFF is shown (and segmented) T Z Y X: info says how the file stores it."""
+    from unet_studio.app.cli import main
+
+    path = tmp_path / "ztyx.ome.tif"
+    tifffile.imwrite(path, np.zeros((2, 3, 5, 6), np.uint8), ome=True, metadata={"axes": "ZTYX"})
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "shape:        3 x 2 x 5 x 6" in out
+    assert "axes:         TZYX  (stored ZTYX in the file)" in out
