@@ -98,3 +98,28 @@ def saved_labels():
             reopened.close()
 
     return read
+
+
+@pytest.fixture
+def fail_model_writes(monkeypatch):
+    """Call it to make writing a model's weights fail as on a full disk (checkpoints still
+    write; each refused path is appended to ``calls``); it returns the real writer, to put
+    back when the disk has room again."""
+    import errno
+
+    import safetensors.torch
+
+    real = safetensors.torch.save_file
+
+    def arm(calls: list | None = None):
+        def save_file(tensors, path, metadata=None):
+            if "models" in str(path):
+                if calls is not None:
+                    calls.append(path)
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return real(tensors, path, metadata=metadata)
+
+        monkeypatch.setattr(safetensors.torch, "save_file", save_file)
+        return real
+
+    return arm

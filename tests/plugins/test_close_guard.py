@@ -84,20 +84,6 @@ def answers(monkeypatch):
     return answers
 
 
-def _disk_full(monkeypatch, calls: list):
-    """Writing a model's weights fails as on a full disk (checkpoints still write)."""
-    import safetensors.torch
-
-    real = safetensors.torch.save_file
-
-    def save_file(tensors, path, metadata=None):
-        if "models" in str(path):
-            calls.append(path)
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(tensors, path, metadata=metadata)
-
-    monkeypatch.setattr(safetensors.torch, "save_file", save_file)
-    return real
 
 
 def test_nothing_pending_closes_without_asking(corrected, train, answers, qtbot):
@@ -109,14 +95,14 @@ def test_nothing_pending_closes_without_asking(corrected, train, answers, qtbot)
     assert answers.asked == [] and _closed(window)
 
 
-def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, train, answers,
-                                                                  qtbot, monkeypatch):
+def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, train, answers, qtbot,
+        monkeypatch, fail_model_writes):
     """The round's save failed (full disk). Closing asks, naming the round and its score;
     Cancel keeps the window and the round; Save while the disk is still full says why and
     keeps both; Save once there is room saves the model and closes the window."""
     window = corrected.viewer.window._qt_window
     calls = []
-    real = _disk_full(monkeypatch, calls)
+    real = fail_model_writes(calls)
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=_config())
     assert train.round.saved is None
@@ -144,9 +130,10 @@ def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, tra
     assert len(answers.asked) == 3
 
 
-def test_discard_closes_and_keeps_nothing(corrected, train, answers, qtbot, monkeypatch):
+def test_discard_closes_and_keeps_nothing(corrected, train, answers, qtbot, monkeypatch,
+        fail_model_writes):
     window = corrected.viewer.window._qt_window
-    _disk_full(monkeypatch, [])
+    fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=_config())
     answers.append(close_guard.DISCARD)
@@ -209,10 +196,11 @@ def test_discard_during_a_round_stops_it_keeping_its_checkpoint(corrected, train
     assert train.round.saved is None and any(train.round.checkpoint_dir.glob("*.safetensors"))
 
 
-def test_a_scripts_viewer_close_is_not_asked(corrected, train, answers, qtbot, monkeypatch):
+def test_a_scripts_viewer_close_is_not_asked(corrected, train, answers, qtbot, monkeypatch,
+        fail_model_writes):
     """``viewer.close()`` from code tears the viewer down before its window: no question
     (it could not be cancelled), and no modal box blocking a script."""
-    _disk_full(monkeypatch, [])
+    fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=_config())
     assert train.unsaved_work()

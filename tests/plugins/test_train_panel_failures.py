@@ -35,29 +35,16 @@ def train(corrected, qtbot):
     return panel
 
 
-def _disk_full(monkeypatch, calls: list):
-    """Writing model weights fails as on a full disk (checkpoints still write)."""
-    import safetensors.torch
-
-    real = safetensors.torch.save_file
-
-    def save_file(tensors, path, metadata=None):
-        if "models" in str(path):
-            calls.append(path)
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(tensors, path, metadata=metadata)
-
-    monkeypatch.setattr(safetensors.torch, "save_file", save_file)
-    return real
 
 
-def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qtbot, monkeypatch):
+def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qtbot, monkeypatch,
+        fail_model_writes):
     """The round trained, but its model cannot be written: no half-written model folder is
     left, the status says so and what to do, and the trained network waits in memory:
     Accept saves it once there is room (training again would cost the whole round)."""
     session = corrected.session
     calls = []
-    real = _disk_full(monkeypatch, calls)
+    real = fail_model_writes(calls)
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=_config())
     assert calls and train.round.saved is None
@@ -79,9 +66,10 @@ def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qt
     assert not train.accept_button.isEnabled()
 
 
-def test_a_round_whose_save_failed_can_be_rejected(corrected, train, qtbot, monkeypatch):
+def test_a_round_whose_save_failed_can_be_rejected(corrected, train, qtbot, monkeypatch,
+        fail_model_writes):
     session = corrected.session
-    _disk_full(monkeypatch, [])
+    fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=_config())
     train.reject_button.click()
