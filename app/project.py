@@ -7,6 +7,8 @@ Layout::
     images/<image id>/labels/       corrections, a chunked store (see ``chunk_store``)
     images/<image id>/prediction/   the last prediction, same format
     images/<image id>/reviewed.npz  reviewed/changed masks (see ``reviewed``)
+    images/<image id>/axes-migration.json  while its arrays are updated to the T Z C Y X
+                                    order (see ``project_migrate``)
     models/<name>/                  fine-tuned model folders (config.json carries lineage)
     history.jsonl                   one JSON object per action
     open.lock                       the process writing the folder (see ``project_lock``)
@@ -37,6 +39,7 @@ from unet_studio.app.project_images import ImageRef, image_refs, new_image_id, s
 from unet_studio.app.project_jobs import ProjectJobs
 from unet_studio.app.project_labels import ProjectLabels
 from unet_studio.app.project_lock import lock_holder, release_lock, take_lock
+from unet_studio.app.project_migrate import finish, migrate_image, pending_image
 from unet_studio.app.project_repair import sweep_leftovers
 from unet_studio.app.project_saving import PROJECT_FILE, ProjectSaving
 from unet_studio.app.reviewed import ReviewedRegions
@@ -110,8 +113,10 @@ class Project(ProjectLabels, ProjectSaving):
         project = cls(path, meta, autosave_delay=autosave_delay)
         if take_lock(path, project):
             project.problems += sweep_leftovers(path)
+            project._migrate_axes()
         else:  # (told by sharing_problem: it may be the project's own window reopening it)
             project.read_only = lock_holder(path) or "another window"
+            project._refuse_old_axes()
         return project
 
     # ---- images ------------------------------------------------------------------------
@@ -221,6 +226,56 @@ class Project(ProjectLabels, ProjectSaving):
         self.close()
 
     # ---- internals ---------------------------------------------------------------------
+    def _migrate_axes(self) -> None:
+        """Images saved by an earlier version in their file's axis order get their arrays
+        turned to the T Z C Y X order they open in now, once (``project_migrate``): the
+        arrays first, the image list after, so a kill between leaves a state that the next
+        opening finishes."""
+        done = []
+        for number, ref in enumerate(self.images):
+            if not pending_image(self.path, ref):
+                continue
+            try:
+                new, problems = migrate_image(self.path, ref)
+            except OSError as error:
+                self.problems.append(
+                    f"{self.path / 'images' / ref.id}: could not update the saved work of "
+                    f"{ref.name} to the axis order it opens in now ({error}); it is tried "
+                    "again when the project is opened next")
+                continue
+            self.images[number] = new
+            self.problems += problems
+            done.append((ref, new))
+        if not done:
+            return
+        try:
+            atomic_write_json(self.path / PROJECT_FILE, self._meta())  # (then the markers go)
+        except OSError as error:  # (the markers stay: the next opening finishes)
+            self.problems.append(f"{self.path / PROJECT_FILE}: cannot save the updated axes "
+                                 f"({error}); they are saved with the next change")
+            return
+        for old, new in done:
+            finish(self.path, new)
+            if old.axes == new.axes:
+                continue  # (its new axes were saved before a kill: only the marker was left)
+            self.problems.append(
+                f"{new.name}: saved by an earlier version in the axis order {old.axes}; its "
+                f"labels, reviewed marks and prediction now follow the order {new.axes} it "
+                "opens in")
+            self.log("update axes", image=new.id, old=old.axes, new=new.axes)
+
+    def _refuse_old_axes(self) -> None:
+        """A read-only opening cannot update images saved in an earlier axis order (see
+        :meth:`_migrate_axes`); showing them in the old order would misplace every label."""
+        old = [ref.name for ref in self.images if pending_image(self.path, ref)]
+        if old:
+            self._writer.close()
+            raise UserError(
+                f"{self.path}: the saved work of {', '.join(old)} must be updated to the axis "
+                f"order images open in now, which only the window that writes the project "
+                f"can do, and it is open in {self.read_only}. Close it there and open it "
+                "here again.")
+
     def _meta(self) -> dict:
         return {
             "format": FORMAT, "format_version": 1, "name": self.name, "created": self.created,

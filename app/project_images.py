@@ -16,7 +16,9 @@ class ImageRef:
     """An image of a project.
 
     ``id``: stable folder-safe name under ``images/``; ``path``: the file (absolute, or
-    relative to the project folder); ``axes``: over "TZCYX" as the file is read;
+    relative to the project folder); ``axes``: over "TZCYX", in the order the image opens
+    in (T Z C Y X, RGB colours last: ``app.io.canonical``; earlier versions recorded the
+    file's order, which an opening updates: ``project_migrate``);
     ``selection``: what is segmented, JSON-able, e.g. ``{"C": 0, "Z": [10, 40]}``;
     ``shape``/``dtype``: of the labels that go with it, when known; ``scale``: micrometres
     per pixel by axis letter.
