@@ -4,7 +4,9 @@ A model takes ``in_channels`` channels. An image with a C axis of as many channe
 of them (an RGB image to a 3-channel model, a 2-channel hyperstack to a 2-channel model);
 one with more gives the channel the user picks (the Segment panel's Channel box, the CLI's
 ``--channel``) to a 1-channel model, and the RGB of an RGBA image to a 3-channel model
-(alpha is no stain). Anything else is refused before the run, saying what the model takes
+(alpha is no stain). A 1-channel model may also get the grey values of an RGB(A) image,
+"luminance" (``luminance_view``: the CLI's ``--channel luminance``, computed by the same
+code). Anything else is refused before the run, saying what the model takes
 and what the image has: the engine would only find out after a pass over every pixel, as a
 bare ValueError.
 
@@ -26,6 +28,32 @@ from unet_studio.app.host import HostImage, ViewState
 
 _RGBA = 4  # channels of an RGBA image
 _RGB = 3
+LUMINANCE = "luminance"  # the grey values of RGB(A) colours (``app.io.select``'s name)
+
+
+def is_colour(axes: str, shape: tuple[int, ...]) -> bool:
+    """Whether an image's C axis holds colours: RGB(A) keep their 3 or 4 samples last (RGB
+    TIFF, PNG, JPEG, napari's RGB layers), where a fluorescence stack keeps its stains
+    before Y and X."""
+    return axes.endswith("C") and len(shape) == len(axes) and shape[-1] in (_RGB, _RGBA)
+
+
+def offers_luminance(axes: str, shape: tuple[int, ...], in_channels: int) -> bool:
+    """Whether the user may feed the grey values of the colours: a 1-channel model on an
+    RGB(A) image."""
+    return picks_one_channel(axes, shape, in_channels) and is_colour(axes, shape)
+
+
+def luminance_view(data, channel_axis: int, name: str):
+    """The grey values (0.299 R + 0.587 G + 0.114 B, float32, alpha ignored) of ``data``'s
+    RGB(A) along ``channel_axis``, which goes away; lazy: an index reads only its region.
+    The very code of the CLI's ``--channel luminance`` (``app.io.select``), so that the
+    Segment panel, fine-tuning and the CLI feed a model the same values. Read errors
+    name ``name``."""
+    from unet_studio.app.io.lazy import LazyArray
+    from unet_studio.app.io.select import _Luminance
+
+    return LazyArray(_Luminance(data, channel_axis), name)
 
 
 def picks_one_channel(axes: str, shape: tuple[int, ...], in_channels: int) -> bool:
@@ -34,13 +62,16 @@ def picks_one_channel(axes: str, shape: tuple[int, ...], in_channels: int) -> bo
     return "C" in axes and in_channels == 1 and shape[axes.index("C")] > 1
 
 
-def channel_index(axes: str, shape: tuple[int, ...], channel: int | None,
+def channel_index(axes: str, shape: tuple[int, ...], channel: int | str | None,
                   in_channels: int | None, image_name: str, model_name: str = "the model"):
     """What to take along the C axis of an image of ``axes``/``shape`` for a model of
     ``in_channels`` (None: unknown, take ``channel`` or all): an int (one channel, the axis
-    goes away), ``slice(0, 3)`` (RGB of RGBA) or ``slice(None)`` (all). UserError naming the
-    image when they do not fit."""
+    goes away), ``slice(0, 3)`` (RGB of RGBA), ``slice(None)`` (all) or ``LUMINANCE`` (the
+    grey values of RGB(A) colours, asked for by ``channel``; ``luminance_view``). UserError
+    naming the image when they do not fit."""
     size = shape[axes.index("C")] if "C" in axes else 1
+    if channel == LUMINANCE:
+        return _luminance_index(size, in_channels, image_name, model_name)
     if channel is not None and "C" in axes and not 0 <= channel < size:
         raise UserError(f"channel {channel} does not exist (the image has {size})")
     if in_channels is None:
@@ -52,6 +83,16 @@ def channel_index(axes: str, shape: tuple[int, ...], channel: int | None,
     if in_channels == _RGB and size == _RGBA:
         return slice(0, _RGB)
     raise UserError(channel_mismatch(model_name, in_channels, image_name, size))
+
+
+def _luminance_index(size: int, in_channels: int | None, image_name: str, model_name: str) -> str:
+    if size not in (_RGB, _RGBA):
+        raise UserError(f"{image_name}: luminance needs an RGB or RGBA image (3 or 4 channels), "
+                        f"it has {size}")
+    if in_channels not in (None, 1):
+        raise UserError(f"{model_name} takes {in_channels} channels, luminance gives one: "
+                        f"choose a model that takes one channel")
+    return LUMINANCE
 
 
 def channel_mismatch(model_name: str, in_channels: int, image_name: str, size: int) -> str:

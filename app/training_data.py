@@ -39,17 +39,21 @@ def model_in_channels(model_info) -> int:
     return int((getattr(model_info, "architecture_config", None) or {}).get("in_channels", 1))
 
 
-def channel_to_learn(axes: str, shape, recorded: int | None, in_channels: int, *,
-                     name: str = "the image", model_name: str = "the model") -> int | slice | None:
+def channel_to_learn(axes: str, shape, recorded: int | str | None, in_channels: int, *,
+                     name: str = "the image", model_name: str = "the model") -> int | slice | str | None:
     """What a round takes along the C axis of an image (``axes``/``shape``): what prediction
     fed the model (``model_channels.channel_index``). An int: that channel (``recorded``, the
-    one it was segmented on, else the first) for a 1-channel model; ``slice(0, 3)``: the
-    RGB of an RGBA image for a 3-channel model; None: all channels (or no C axis).
+    one it was segmented on, else the first) for a 1-channel model; "luminance" (recorded
+    so, or nothing recorded on a colour image: the Segment panel's default there): the grey
+    values of an RGB(A) image's colours; ``slice(0, 3)``: the RGB of an RGBA image for a
+    3-channel model; None: all channels (or no C axis).
     UserError naming the image when the model cannot take its channels."""
-    from unet_studio.app.model_channels import channel_index
+    from unet_studio.app.model_channels import LUMINANCE, channel_index, offers_luminance
 
     if "C" not in axes:
         return None
+    if recorded is None and offers_luminance(axes, tuple(shape), in_channels):
+        recorded = LUMINANCE
     pick = channel_index(axes, tuple(shape), recorded, in_channels, name, model_name)
     return None if pick == slice(None) else pick
 
@@ -63,6 +67,17 @@ def training_image(host, image, in_channels: int, model_name: str = "the model")
     if image is None:
         return None
     return channel_layers_image(host, image, image.axes, in_channels, None, model_name)[0]
+
+
+def channel_pixels(pixels, channel_axis: int, channel: int | slice | str, name: str):
+    """``(pixels, channel_axis)`` a round reads: the ``channel`` (see ``channel_to_learn``)
+    of ``pixels``, lazily; ``channel_axis`` None once the axis is gone (one channel)."""
+    from unet_studio.app.model_channels import LUMINANCE, luminance_view
+
+    if channel == LUMINANCE:  # (the very values prediction fed the model)
+        return luminance_view(pixels, channel_axis, name), None
+    view = ChannelView(pixels, channel_axis, channel)
+    return view, channel_axis if isinstance(channel, slice) else None
 
 
 class ChannelView:
@@ -117,8 +132,9 @@ class PendingExample:
     channel_axis: int | None
     percentiles: tuple[float, float]
     open_pixels: Callable[[], contextlib.AbstractContextManager]
-    # learn from this channel (int) or these channels (slice) of ``channel_axis`` only
-    channel: int | slice | None = None
+    # learn from this channel (int), these channels (slice) or the luminance of the colours
+    # ("luminance") of ``channel_axis`` only
+    channel: int | slice | str | None = None
 
     def read(self):
         """The TrainingExample (reads the box's pixels and the image's percentiles)."""
@@ -128,8 +144,7 @@ class PendingExample:
         with self.open_pixels() as pixels:
             channel_axis = self.channel_axis
             if channel_axis is not None and self.channel is not None:
-                pixels = ChannelView(pixels, channel_axis, self.channel)
-                channel_axis = channel_axis if isinstance(self.channel, slice) else None
+                pixels, channel_axis = channel_pixels(pixels, channel_axis, self.channel, self.name)
             return example_from_box(pixels, self.box, self.labels, self.reviewed, self.changed,
                                     channel_axis=channel_axis, name=self.name,
                                     lower=lower, upper=upper)  # fmt: skip
@@ -137,7 +152,7 @@ class PendingExample:
 
 def pending_example(pixels, axes: str, labels, regions, *, name: str,
                     percentiles: tuple[float, float], spatial_dims: int = 2,
-                    channel: int | slice | None = None,
+                    channel: int | slice | str | None = None,
                     open_pixels: Callable | None = None) -> PendingExample | None:
     """One image's reviewed part, None when nothing is reviewed.
 

@@ -5,11 +5,14 @@ the names the panel imports."""
 from __future__ import annotations
 
 from unet_studio.app.model_channels import (  # noqa: F401  (re-exported for the panel)
+    LUMINANCE,
     ChannelLayers,
     channel_index,
     channel_layers_image,
     channel_mismatch,
     check_labels_align,
+    luminance_view,
+    offers_luminance,
     picks_one_channel,
     sibling_channel_layers,
 )

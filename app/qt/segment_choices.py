@@ -1,7 +1,7 @@
 """The Segment panel's choices: images, models, devices and object options (a mixin of
 SegmentPanel).
 
-Expects the panel's widgets (``image_combo``, ``axes_edit``, ``channel_spin``,
+Expects the panel's widgets (``image_combo``, ``axes_edit``, ``axes_note``, ``channel_spin``,
 ``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``), its ``session``, and
 ``worker`` and ``_job_image`` (the running prediction and its image's name, or None).
 """
@@ -12,7 +12,14 @@ from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
-from unet_studio.app.qt.segment_channels import model_in_channels, picks_one_channel
+from unet_studio.app.qt.segment_channels import (
+    LUMINANCE,
+    model_in_channels,
+    offers_luminance,
+    picks_one_channel,
+)
+
+AXES_GUESSED = "guessed — the file does not name its axes; type them if wrong"
 
 
 def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
@@ -64,7 +71,22 @@ class SegmentChoices:
             self.session.select_image(self.image_combo.currentText())
         image = self.session.host.current_image()
         self.axes_edit.setText(image.axes if image is not None else "")
+        self._say_axes_guessed(image)
         self._follow_channels()
+
+    def _say_axes_guessed(self, image) -> None:
+        """Say so next to the axes when they were guessed, as the CLI does: a plain
+        multi-page TIFF of a time-lapse would otherwise be segmented as one volume."""
+        from unet_studio.app.axes_guess import axes_guessed
+
+        guessed = image is not None and axes_guessed(self.session.host, image)
+        self.axes_note.setText(AXES_GUESSED if guessed else "")
+        self.axes_note.setVisible(guessed)
+
+    def _axes_edited(self, *_args) -> None:
+        """The user types the axes: they are no longer a guess."""
+        self.axes_note.clear()
+        self.axes_note.setVisible(False)
 
     def _follow_channels(self, *_args) -> None:
         """The Channel box picks one channel only where the model takes fewer than the
@@ -79,12 +101,34 @@ class SegmentChoices:
         picks = image is not None and picks_one_channel(axes, image.shape, in_channels)
         self.channel_spin.setEnabled(picks)
         if picks:
-            self.channel_spin.setSpecialValueText("")
-            self.channel_spin.setRange(0, image.shape[axes.index("C")] - 1)
+            self._offer_channels(image.shape[axes.index("C")],
+                                 offers_luminance(axes, image.shape, in_channels))
         else:  # (a greyed "0" read as "channel 0 only")
             self.channel_spin.setSpecialValueText("all" if "C" in axes else "-")
             self.channel_spin.setRange(-1, self.channel_spin.maximum())
             self.channel_spin.setValue(-1)
+
+    def _offer_channels(self, size: int, luminance: bool) -> None:
+        """Channels 0 to ``size - 1``, and below them "luminance" on a colour image.
+        Luminance is the default there: it weighs the three colours as the eye does, so a
+        stain shows whatever its hue, where red alone (channel 0) shows only what absorbs
+        red (eosin's pink and DAB's brown barely darken it) and carries a third of the
+        light; a 1-channel model (the bundled one) expects one grey intensity, which is
+        what the CLI's ``--channel luminance`` gives too. A channel the user picked is
+        kept while the box keeps offering luminance."""
+        offered = self.channel_spin.specialValueText() == LUMINANCE
+        self.channel_spin.setSpecialValueText(LUMINANCE if luminance else "")
+        self.channel_spin.setRange(-1 if luminance else 0, size - 1)
+        if luminance and not offered:
+            self.channel_spin.setValue(-1)
+
+    def _chosen_channel(self) -> int | str | None:
+        """The Channel box's choice: an index, "luminance", or None (all channels)."""
+        if not self.channel_spin.isEnabled():
+            return None
+        value = self.channel_spin.value()
+        luminance = value == -1 and self.channel_spin.specialValueText() == LUMINANCE
+        return LUMINANCE if luminance else value
 
     def _fill_models(self) -> None:
         self._follow_channels()  # (another model may take another number of channels)

@@ -14,7 +14,9 @@ and a cancel stops it between two blocks: a range is kept only once its pass is 
 A second run on the same pixels reuses the range. Its key: the image array object itself,
 weakly referenced (a layer whose data is replaced holds another object; a freed array's
 ``id`` reused by a new one cannot be mistaken for it), its shape and dtype, the pixels the run
-selects (axes, channel, plane) and the model's percentiles. Contrast limits and colormaps
+selects (axes, channel or luminance, plane) and the model's percentiles. Channel layers
+stacked for a model taking several channels (``model_channels.ChannelLayers``, made anew
+for every run) are keyed by their layers' arrays, in order: the same layers, same range. Contrast limits and colormaps
 play no part. Pixels changed in place inside the same array object are not noticed: napari
 offers no in-place editing of image layers, and a tool that writes into an image's array
 must replace the layer's data (or refresh it) for a viewer to show it anyway.
@@ -28,44 +30,52 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.model_channels import ChannelLayers
 
 CACHED_IMAGES = 4  # ranges kept: a few images open side by side, a float per channel each
 
 
 @dataclass(frozen=True, eq=False)
 class PixelsKey:
-    """Which pixels a range was taken over: ``array`` (a weak reference to the image's array
-    object), its ``shape`` and ``dtype``, and ``selection`` (the axes and the index taken
-    from it: channel, plane)."""
+    """Which pixels a range was taken over: ``arrays`` (weak references to the image's array
+    object, or to each of the stacked channel layers' arrays, in order), the shape and
+    dtype, and ``selection`` (the axes and the index taken from it: channel, plane)."""
 
-    array: weakref.ref
+    arrays: tuple[weakref.ref, ...]
     shape: tuple[int, ...]
     dtype: str
     selection: tuple
 
+    def alive(self) -> bool:
+        return all(ref() is not None for ref in self.arrays)
+
     def same_pixels(self, other: PixelsKey | None) -> bool:
         # (``is`` on the live referents: weakref equality would compare arrays elementwise)
-        if other is None:
+        if other is None or len(self.arrays) != len(other.arrays) or not self.alive():
             return False
-        mine = self.array()
-        return (mine is not None and mine is other.array() and self.shape == other.shape
-                and self.dtype == other.dtype and self.selection == other.selection)
+        same = all(mine() is theirs() for mine, theirs in zip(self.arrays, other.arrays))
+        return (same and self.shape == other.shape and self.dtype == other.dtype
+                and self.selection == other.selection)
 
 
 def pixels_key(data, axes: str, index: tuple) -> PixelsKey | None:
-    """The key of ``data[index]`` (``data``: the image's whole array with ``axes``); None
-    when the array type cannot be weakly referenced (then nothing is cached)."""
+    """The key of ``data[index]`` (``data``: the image's whole array with ``axes``, or the
+    ChannelLayers stacking a file's channel layers); None when an array type cannot be
+    weakly referenced (then nothing is cached)."""
+    sources = data.arrays if isinstance(data, ChannelLayers) else [data]
     try:
-        array = weakref.ref(data)
+        arrays = tuple(weakref.ref(source) for source in sources)
     except TypeError:
         return None
     selection = (axes, tuple(_hashable(i) for i in index))
-    return PixelsKey(array, tuple(np.shape(data)), str(getattr(data, "dtype", "")), selection)
+    return PixelsKey(arrays, tuple(np.shape(data)), str(getattr(data, "dtype", "")), selection)
 
 
 def _hashable(item):
-    # (slices are hashable only from Python 3.12)
-    return (item.start, item.stop, item.step) if isinstance(item, slice) else int(item)
+    # (slices are hashable only from Python 3.12; "luminance" on C stays itself)
+    if isinstance(item, slice):
+        return item.start, item.stop, item.step
+    return item if isinstance(item, str) else int(item)
 
 
 @dataclass(frozen=True)
@@ -132,4 +142,4 @@ class IntensityCache:
 
     def _forget_freed(self) -> None:
         # A closed image's array is gone: its range can never match again.
-        self._found = [found for found in self._found if found.key.array() is not None]
+        self._found = [found for found in self._found if found.key.alive()]

@@ -14,7 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt.segment_channels import channel_index, channel_mismatch
+from unet_studio.app.qt.segment_channels import (
+    LUMINANCE,
+    channel_index,
+    channel_mismatch,
+    luminance_view,
+)
 from unet_studio.app.qt.segment_intensity import pixels_key
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
@@ -25,7 +30,8 @@ SCOPES = ("stack", "slice")
 class SegmentRequest:
     """The panel's choices. ``tile``: core tile size (None: automatic); ``scope``: "stack"
     (everything) or "slice" (the plane or frame on screen); ``channel``: which channel of
-    an image with a C axis (None: all, for multi-channel models). ``min_size`` (pixels or
+    an image with a C axis (None: all, for multi-channel models; "luminance": the grey
+    values of an RGB(A) image's colours, for a 1-channel model). ``min_size`` (pixels or
     voxels) and ``seed_height`` (pixels: how deep the dip between touching objects must be
     to split them) override the model's post-processing defaults; None keeps them."""
 
@@ -35,7 +41,7 @@ class SegmentRequest:
     output_type: str = "labels"
     scope: str = "stack"
     axes: str | None = None
-    channel: int | None = None
+    channel: int | str | None = None
     min_size: int | None = None
     seed_height: float | None = None
 
@@ -44,6 +50,8 @@ class SegmentRequest:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {self.output_type!r}")
         if self.scope not in SCOPES:
             raise ValueError(f"scope must be one of {SCOPES}, got {self.scope!r}")
+        if isinstance(self.channel, str) and self.channel != LUMINANCE:
+            raise ValueError(f"channel must be an index, None or {LUMINANCE!r}, got {self.channel!r}")
         if self.tile is not None and self.tile < 16:
             raise ValueError(f"tile size must be at least 16 pixels, got {self.tile}")
         if self.min_size is not None and self.min_size < 0:
@@ -135,11 +143,23 @@ def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str
     label_axes = [a for a, letter in enumerate(axes) if letter != "C"]
     labels_shape = tuple(image.shape[a] for a in label_axes)
     target = tuple(index[a] for a in label_axes)
-    data = _select(image.data, tuple(index))
-    data_axes = "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
+    data, data_axes = _selected(image, axes, index)
     first = visible_first(view_state, axes, index, image.shape)
     return SegmentJob(request, data, data_axes, target, labels_shape, image.name,
                       dict(image.scale), first, pixels_key(image.data, axes, tuple(index)))  # fmt: skip
+
+
+def _selected(image, axes: str, index: list) -> tuple:
+    """``(data, axes)`` of the pixels ``index`` (a slice or int per axis of ``axes``, or
+    LUMINANCE on C) selects, lazily: luminance reads all colours of the region and gives
+    their grey values, the C axis gone."""
+    if LUMINANCE not in index:
+        data = _select(image.data, tuple(index))
+        return data, "".join(a for a, i in zip(axes, index) if isinstance(i, slice))
+    colours = [slice(None) if i == LUMINANCE else i for i in index]
+    data = _select(image.data, tuple(colours))
+    kept = "".join(a for a, i in zip(axes, colours) if isinstance(i, slice))
+    return luminance_view(data, kept.index("C"), image.name), kept.replace("C", "")
 
 
 def visible_first(view_state, axes: str, index: tuple, shape: tuple[int, ...]) -> dict | None:
@@ -152,7 +172,7 @@ def visible_first(view_state, axes: str, index: tuple, shape: tuple[int, ...]) -
     first = {}
     for axis, letter in enumerate(axes):
         chosen = index[axis]
-        if letter == "C" or not isinstance(chosen, slice):
+        if letter == "C" or not isinstance(chosen, slice):  # (an int, or LUMINANCE on C)
             continue
         start, stop, _ = chosen.indices(shape[axis])
         size = max(stop - start, 1)

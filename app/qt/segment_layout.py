@@ -30,7 +30,15 @@ def build(panel) -> None:
     form = QFormLayout()
     panel.image_combo = QComboBox()
     panel.axes_edit = QLineEdit(placeholderText="from the file, e.g. ZYX")
+    # Says when the axes were guessed (no names in the file); hidden otherwise.
+    panel.axes_note = QLabel("", wordWrap=True, visible=False)
+    axes_box = QVBoxLayout()
+    axes_box.addWidget(panel.axes_edit)
+    axes_box.addWidget(panel.axes_note)
     panel.channel_spin = QSpinBox(minimum=0, maximum=64)
+    panel.channel_spin.setToolTip(
+        "the channel a model taking one channel is fed; \"luminance\" (RGB images): the grey "
+        "values 0.299 R + 0.587 G + 0.114 B, as the command line's --channel luminance")
     panel.model_combo = QComboBox()
     panel.model_folder_button = QPushButton("Folder…")
     model_row = QHBoxLayout()
@@ -55,7 +63,7 @@ def build(panel) -> None:
         scope_group.addButton(button)
         scope_row.addWidget(button)
     form.addRow("Image", panel.image_combo)
-    form.addRow("Axes", panel.axes_edit)
+    form.addRow("Axes", axes_box)
     form.addRow("Channel", panel.channel_spin)
     form.addRow("Model", model_row)
     form.addRow("Device", panel.device_combo)

@@ -86,6 +86,7 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
         self.model_combo.activated.connect(self._model_chosen)
         self.image_combo.activated.connect(self._image_chosen)
         self.axes_edit.editingFinished.connect(self._follow_channels)
+        self.axes_edit.textEdited.connect(self._axes_edited)
         self.output_combo.currentTextChanged.connect(self._output_chosen)
         self.session.model_changed.connect(lambda _info: self._fill_models())
         self.session.models_listed.connect(self._fill_models)
@@ -112,7 +113,7 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
                 tile=tile, output_type=self.output_combo.currentText(),
                 scope="slice" if self.scope_slice.isChecked() else "stack",
                 axes=self.axes_edit.text().strip() or None,
-                channel=self.channel_spin.value() if self.channel_spin.isEnabled() else None,
+                channel=self._chosen_channel(),
                 **self._object_options(),
             )  # fmt: skip
         except ValueError as error:

@@ -156,20 +156,22 @@ def test_rgba_gives_its_rgb_to_a_three_channel_model(studio, qtbot, tmp_path, ch
 
 
 def test_the_channel_box_follows_the_model(studio, qtbot, channel_models, nuclei):
-    """An RGB image: a one-channel model picks a colour (the Channel box, up to 2); a model
-    taking 3 channels takes them all (the box was always on, and its channel 0 went in
-    alone: "the model takes 3 channel(s), the image has 1")."""
+    """An RGB image: a one-channel model picks a colour (the Channel box, up to 2) or the
+    luminance (below them, where it starts); a model taking 3 channels takes them all (the
+    box was always on, and its channel 0 went in alone: "the model takes 3 channel(s), the
+    image has 1")."""
     studio.viewer.add_image(_rgb(nuclei), name="rgb", rgb=True)
     studio.session.set_model(str(channel_models[1]))
     panel = _panel(studio, qtbot)
     assert panel.channel_spin.isEnabled() and panel.channel_spin.maximum() == 2
+    assert panel.channel_spin.text() == "luminance"
     studio.session.set_model(str(channel_models[3]))
     assert not panel.channel_spin.isEnabled() and panel.channel_spin.text() == "all"
     result = _run(panel, qtbot)
     assert result.job.request.channel is None and result.job.axes == "YXC"
     assert studio.host.current_labels().shape == nuclei.shape[1:]
     studio.session.set_model(str(channel_models[1]))
-    assert panel.channel_spin.isEnabled() and panel.channel_spin.text() == "0"
+    assert panel.channel_spin.isEnabled() and panel.channel_spin.text() == "luminance"
 
 
 def test_a_model_taking_more_channels_than_the_image_has_is_refused_before_the_run(
