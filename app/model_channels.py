@@ -25,6 +25,7 @@ import numpy as np
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.host import HostImage, ViewState
+from unet_studio.app.io.select import luminance_view  # noqa: F401  (the panel's and training's too)
 
 _RGBA = 4  # channels of an RGBA image
 _RGB = 3
@@ -42,18 +43,6 @@ def offers_luminance(axes: str, shape: tuple[int, ...], in_channels: int) -> boo
     """Whether the user may feed the grey values of the colours: a 1-channel model on an
     RGB(A) image."""
     return picks_one_channel(axes, shape, in_channels) and is_colour(axes, shape)
-
-
-def luminance_view(data, channel_axis: int, name: str):
-    """The grey values (0.299 R + 0.587 G + 0.114 B, float32, alpha ignored) of ``data``'s
-    RGB(A) along ``channel_axis``, which goes away; lazy: an index reads only its region.
-    The very code of the CLI's ``--channel luminance`` (``app.io.select``), so that the
-    Segment panel, fine-tuning and the CLI feed a model the same values. Read errors
-    name ``name``."""
-    from unet_studio.app.io.lazy import LazyArray
-    from unet_studio.app.io.select import _Luminance
-
-    return LazyArray(_Luminance(data, channel_axis), name)
 
 
 def picks_one_channel(axes: str, shape: tuple[int, ...], in_channels: int) -> bool:

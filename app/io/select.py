@@ -132,11 +132,18 @@ class _Luminance:
         return np.tensordot(rgb, _LUMA_WEIGHTS, axes=([kept_before], [0]))
 
 
+def luminance_view(data, channel_axis: int, path) -> LazyArray:
+    """The grey values (0.299 R + 0.587 G + 0.114 B, float32, alpha ignored) of ``data``'s
+    RGB(A) along ``channel_axis``, which goes away; lazy: an index reads only its region.
+    One function for the CLI's ``--channel luminance``, the Segment panel and fine-tuning,
+    so that all three feed a model the same values. Read errors name ``path``."""
+    return LazyArray(_Luminance(data, channel_axis), path)
+
+
 def _luminance(stack: Stack, data, axes: str):
     if "C" not in axes or data.shape[axes.index("C")] not in (3, 4):
         raise UserError(f"{stack.path}: luminance needs an RGB or RGBA image (3 or 4 channels); axes {axes}, shape {tuple(data.shape)}")
-    source = _Luminance(data, axes.index("C"))
-    return LazyArray(source, stack.path), axes.replace("C", "")
+    return luminance_view(data, axes.index("C"), stack.path), axes.replace("C", "")
 
 
 def read_input(stack: Stack) -> np.ndarray:
