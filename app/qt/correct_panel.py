@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_exports import CorrectExports
 from unet_studio.app.qt.correct_review import CorrectReview
+from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.pointer_tools import PointerTools
@@ -32,15 +33,6 @@ from unet_studio.app.settings import read_settings, settings_path
 TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
                 ("merge", "Merge (click)"), ("split", "Split (seeds)"),
                 ("pick", "Pick label (click)"))  # fmt: skip
-TOOL_KEY_TIPS = {  # ({action} stands for its key)
-    "add": "Click inside an object the network missed: it is found from the image around "
-           "the click (the whole object, in 3D too). Or press {add} over it",
-    "delete": "Or press {delete} with the mouse pointer over the object",
-    "merge": "Or press {merge} over one object, then {merge} over the object to join to it. "
-             "Picks at two time points join two tracks of one cell",
-    "split": "Or press {seed} over each part of the object, then {split}",
-    "pick": "Or press {pick} with the mouse pointer over the object",
-}
 
 
 class CorrectPanel(CorrectReview, CorrectExports, QWidget):
@@ -77,6 +69,8 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         layout.addWidget(self._build_review())
         layout.addWidget(self._build_project())
         layout.addStretch(1)
+        for name, tip in BUTTON_TIPS.items():
+            getattr(self, name).setToolTip(tip)
 
     def _build_tools(self) -> QGroupBox:
         box = QGroupBox("Object tools")

@@ -38,6 +38,10 @@ class CorrectReview:
         self.find_rows: list[dict] | None = None  # the measurements of the labels shown
         self.find_queue: ObjectQueue | None = None
         self.find_order.currentTextChanged.connect(lambda _: self._reorder())
+        # (the box shows one word, "smallest": its tooltip says what the order looks for)
+        tip = lambda name: self.find_order.setToolTip(f"Check the objects {ORDERS[name]}")  # noqa: E731
+        self.find_order.currentTextChanged.connect(tip)
+        tip(self.find_order.currentText())
         self.find_button.clicked.connect(lambda: self.find_step(True))
         self.find_previous_button.clicked.connect(lambda: self.find_step(False))
         self.session.labels_replaced.connect(self._forget_objects)

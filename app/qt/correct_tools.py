@@ -101,18 +101,20 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
             return "Click an object to delete it."
         if self.mode == "merge":
             chosen = ", ".join(map(str, self.picked)) or "none yet"
-            return (f"Click the objects to merge (chosen: {chosen}), then Apply; at two time "
-                    "points: their tracks are joined.")
+            # (the tracks only where there are any: in a 3D stack it reads as a riddle)
+            tracks = "; at two time points: their tracks are joined" if self._is_time_series() else ""
+            return f"Click the objects to merge (chosen: {chosen}), then Apply{tracks}."
         if self.mode == "pick":
             return "Click an object to paint with its label."
         if self.mode == "split":
             if not self.split_id:
                 return "Click inside the object to split (first seed)."
             return f"Object {self.split_id}: {len(self.seeds)} seeds; click more, then Apply."
-        labels = self.host.current_labels()
-        time_series = labels is not None and self.time_axis() is not None
         return ("Paint, erase, fill and polygon: napari's layer controls. "
-                f"{keys_help(self.keys, time_series)}")
+                f"{keys_help(self.keys, self._is_time_series())}")
+
+    def _is_time_series(self) -> bool:
+        return self.host.current_labels() is not None and self.time_axis() is not None
 
     def click(self, coord) -> str:
         """Handle a canvas click at ``coord``; returns the new status line."""

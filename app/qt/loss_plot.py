@@ -56,17 +56,32 @@ class LossPlot(QWidget):
             x_range = (x_range[0], x_range[0] + 1.0)
         return x_range, y_range
 
+    def y_labels(self) -> tuple[str, str]:
+        """The loss scale's top and bottom, as written left of the plot."""
+        _, (y0, y1) = self._ranges()
+        return f"{y1:.3g}", f"{y0:.3g}"
+
+    def plot_area(self) -> QRectF:
+        """Where the curves are drawn: right of the scale's widest label (a fixed margin let
+        "3.51" run over the frame), below the legend."""
+        widest = max(self.fontMetrics().horizontalAdvance(text) for text in self.y_labels())
+        # (the legend goes above it, where it hides no curve)
+        legend = self.fontMetrics().lineSpacing() + 8
+        return QRectF(self.rect()).adjusted(max(MARGIN, widest + 8), legend, -8, -MARGIN)
+
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        area = QRectF(self.rect()).adjusted(MARGIN, 8, -8, -MARGIN)
+        area = self.plot_area()
         painter.setPen(QPen(QColor("#888888"), 1))
         painter.drawRect(area)
         (x0, x1), (y0, y1) = self._ranges()
         painter.drawText(QRectF(0, area.bottom() + 4, area.right(), 20),
                          Qt.AlignmentFlag.AlignRight, f"step {int(x1)}")  # fmt: skip
-        painter.drawText(QRectF(2, area.top() - 4, MARGIN + 60, 16), Qt.AlignmentFlag.AlignLeft, f"{y1:.3g}")
-        painter.drawText(QRectF(2, area.bottom() - 12, MARGIN + 60, 16), Qt.AlignmentFlag.AlignLeft, f"{y0:.3g}")
+        right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        top, bottom = self.y_labels()
+        painter.drawText(QRectF(0, area.top() - 8, area.left() - 5, 16), right, top)
+        painter.drawText(QRectF(0, area.bottom() - 8, area.left() - 5, 16), right, bottom)
         legend_x = area.left() + 6
         for name, points in self.series.items():
             colour, dashed, unit_scale = SERIES_STYLE[name]
@@ -82,6 +97,6 @@ class LossPlot(QWidget):
                 painter.drawEllipse(polygon[0], 2, 2)
             else:
                 painter.drawPolyline(polygon)
-            painter.drawText(QPointF(legend_x, area.top() + 14), name)
-            legend_x += 9 * len(name) + 14
+            painter.drawText(QPointF(legend_x, area.top() - 8), name)
+            legend_x += painter.fontMetrics().horizontalAdvance(name) + 14
         painter.end()

@@ -74,6 +74,12 @@ class ModelsPanel(QWidget):
         self.export_button = QPushButton("Export…")
         self.remove_button = QPushButton("Remove")
         self.import_button = QPushButton("Import…")
+        for button, tip in ((self.use_button, "Segment and fine-tune with the selected model"),
+                            (self.default_button, "Start with the selected model next time"),
+                            (self.duplicate_button, "Copy the selected model (a copy can be renamed)"),
+                            (self.export_button, "Copy the selected model into a folder you choose"),
+                            (self.import_button, "Add a model folder (model.safetensors + config.json)")):  # fmt: skip
+            button.setToolTip(tip)
         grid = QGridLayout(page)
         grid.addWidget(self.current_label, 0, 0, 1, 3)
         grid.addWidget(self.model_list, 1, 0, 1, 3)
@@ -141,7 +147,12 @@ class ModelsPanel(QWidget):
         self.remove_button.setEnabled(editable and idle)
         read_only = not editable and info is not None
         self.rename_button.setToolTip(
-            f"{info.name} is read-only: duplicate it, then rename the copy" if read_only else "")
+            f"{info.name} is read-only: duplicate it, then rename the copy" if read_only else
+            "Give the model another name; the default setting, the project and the models "
+            "fine-tuned from it follow")  # fmt: skip
+        self.remove_button.setToolTip(
+            f"{info.name} is read-only: only your own and the project's models can be removed"
+            if read_only else "Delete the model's folder (asked first)")  # fmt: skip
         for button in (self.duplicate_button, self.export_button):
             button.setEnabled(info is not None and idle)
         self.import_button.setEnabled(idle)

@@ -9,10 +9,27 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qtpy.QtCore import Qt
+
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_layout, train_logic, train_versions
 from unet_studio.app.qt.workers import set_progress
 from unet_studio.models.training.progress import stop_text
+
+
+def verdict_basis(result) -> str:
+    """The figures the verdict rests on, as ``train_logic.is_better`` weighs them, e.g.
+    " (F1, IoU 0.5: 0.724 → 0.702)": without them a user sees some scores up, some down in
+    the table and cannot tell why the round is "not better"."""
+    before, after = result.metrics_before, result.metrics_after
+    if (train_logic._scores_objects(before) and "val_metric" in after
+            and before["val_metric"] != after["val_metric"]):  # fmt: skip
+        key, name = "val_metric", "F1, IoU 0.5" if "n_true" in before else "mean Dice"
+    elif "val_loss" in before and "val_loss" in after:
+        key, name = "val_loss", "held-out loss"
+    else:
+        return ""
+    return f" ({name}: {before[key]:.3f} → {after[key]:.3f})"
 
 
 class RoundReview:
@@ -26,8 +43,9 @@ class RoundReview:
             return  # (the status says why the save failed; that stays until it is saved)
         verdict = "better than" if train_logic.is_better(result) else "not better than"
         self.status.setText(f"Finished after {result.steps} steps ({stop_text(result.stopped)}); "
-                            f"the new model is {verdict} {self.round.parent.name} on held-out data."
-                            + train_logic.held_out_caveat(result) + self._switched_meanwhile())  # fmt: skip
+                            f"the new model is {verdict} {self.round.parent.name} on held-out "
+                            f"data{verdict_basis(result)}." + train_logic.held_out_caveat(result)
+                            + self._switched_meanwhile())  # fmt: skip
 
     def _switched_meanwhile(self) -> str:
         """What the verdict of a round must add when the user chose another model while it
@@ -95,6 +113,8 @@ class RoundReview:
             text += (f" Its training data could not be kept for later rounds ({error}): they "
                      "learn from the corrections of the project's images only.")
             session.host.notify(text, "warning")
+        if self.repredict_check.isChecked():  # (said: the labels are about to change)
+            text += " Segmenting the image again with it (Segment panel)."
         self.status.setText(text)
         self.round = None
         self._set_state("idle")
@@ -126,7 +146,9 @@ class RoundReview:
         chosen = self.versions_combo.currentData()
         self.versions_combo.clear()
         for info in train_versions.earlier_versions(self.session):
-            self.versions_combo.addItem(f"{info.name} ({info.date or 'undated'})", info)
+            self.versions_combo.addItem(f"{info.name} ({_day_and_time(info.date)})", info)
+            self.versions_combo.setItemData(self.versions_combo.count() - 1,
+                                            f"{info.name}\n{info.path}", Qt.ItemDataRole.ToolTipRole)  # fmt: skip
             if chosen is not None and info.path == chosen.path:
                 self.versions_combo.setCurrentIndex(self.versions_combo.count() - 1)
         if self.versions_combo.currentIndex() < 0 and self.versions_combo.count():
@@ -137,5 +159,19 @@ class RoundReview:
     def _enable_rollback(self) -> None:
         # Nothing to roll back to (a fresh start from the bundled model): say so rather than
         # offer a button that can only answer with an error.
-        self.versions_combo.setEnabled(self.versions_combo.count() > 0)
-        self.rollback_button.setEnabled(self.versions_combo.count() > 0 and self._state != "running")
+        offered = self.versions_combo.count() > 0
+        self.versions_combo.setEnabled(offered)
+        self.rollback_button.setEnabled(offered and self._state != "running")
+        self.rollback_button.setToolTip(
+            "Use the version chosen on the left again" if offered else
+            "No earlier version yet: the models of this project's rounds and the model a "
+            "fine-tuned one came from are offered here")  # fmt: skip
+
+
+def _day_and_time(date: str | None) -> str:
+    """"2026-12-06 11:34" from an ISO date "2026-12-06T11:34:23+00:00" (a plain day stays
+    as it is): the seconds and time zone pushed the name out of the narrow list."""
+    if not date:
+        return "undated"
+    day, _, time = date.partition("T")
+    return f"{day} {time[:5]}" if time else day

@@ -1,0 +1,32 @@
+"""The Correct panel's tooltips (no widgets here): what each button does, and its key."""
+
+from __future__ import annotations
+
+TOOL_KEY_TIPS = {  # ({action} stands for its key)
+    "add": "Click inside an object the network missed: it is found from the image around "
+           "the click (the whole object, in 3D too). Or press {add} over it",
+    "delete": "Or press {delete} with the mouse pointer over the object",
+    "merge": "Or press {merge} over one object, then {merge} over the object to join to it. "
+             "Picks at two time points join two tracks of one cell",
+    "split": "Or press {seed} over each part of the object, then {split}",
+    "pick": "Or press {pick} with the mouse pointer over the object",
+}
+
+# What the buttons without a key of their own do; Apply's says when it can be pressed (it
+# is greyed out until then, with nothing else to say why).
+BUTTON_TIPS = {
+    "apply_button": "Merge: once two or more objects are clicked. Split: once two or more "
+                    "seeds are clicked in one object",
+    "relabel_button": "Renumber the objects 1, 2, 3… without gaps (the outlines stay)",
+    "fresh_button": "Choose a label no object has yet, then paint the new object with napari's brush",
+    "undo_button": "Undo the last edit of the labels (or Ctrl+Z over the canvas)",
+    "redo_button": "Redo the edit undone last (or Ctrl+Shift+Z over the canvas)",
+    "draw_button": "Draw shapes on the canvas around what you have checked, then Mark drawn region",
+    "mark_drawn_button": "Mark the shapes drawn with Draw region as reviewed",
+    "auto_check": "Each edit marks its surroundings, in the slice or time point edited, as reviewed",
+    "overlay_check": "Tint the reviewed regions on the canvas",
+    "new_project_button": "Keep this work in a folder of your choice: the images' corrections, "
+                          "reviewed marks and models",
+    "open_project_button": "Reopen a project folder: its images come back with their "
+                           "corrections and reviewed marks",
+}  # fmt: skip
