@@ -95,6 +95,9 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
         viewer.open_sample(PLUGIN_NAME, FIRST_RUN_SAMPLE)
     if first_run:
         mark_first_run_done()
+    from unet_studio.app.qt.view_fit import fit_while_untouched
+
+    fit_while_untouched(viewer)  # (the window is laid out, maximised, after this)
     if project is not None:
         # Through a docked panel: app code never imports the napari plugin layer.
         panel = viewer.window.dock_widgets[f"{PANEL_NAMES[0]} ({PLUGIN_NAME})"]

@@ -31,9 +31,34 @@ def _num(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+# The metric keys as people read them (a raw "f1_50 0.741, ... n_true 372" meant nothing to a
+# microscopist); a key not here is shown with its underscores as spaces.
+METRIC_NAMES = {
+    "mean_matched_iou": "mean IoU of the matched objects",
+    "n_pred": "objects predicted",
+    "n_true": "objects in the held-out data",
+    "val_loss": "held-out loss",
+    "val_metric": "held-out score",
+    "dice": "mean Dice",
+    "model": "this model",
+    "baseline": "baseline",
+}
+SCORE_NAMES = {"f1": "F1", "ap": "AP", "precision": "precision", "recall": "recall"}
+
+
+def metric_name(key: str) -> str:
+    """"F1 at IoU 0.5" for "f1_50", "objects in the held-out data" for "n_true"."""
+    if key in METRIC_NAMES:
+        return METRIC_NAMES[key]
+    score, _, threshold = key.rpartition("_")
+    if score in SCORE_NAMES and threshold.isdigit() and len(threshold) == 2:
+        return f"{SCORE_NAMES[score]} at IoU {int(threshold) / 100:g}"
+    return key.replace("_", " ")
+
+
 def _metrics_lines(metrics: dict) -> list[str]:
-    """"- metrics: f1_50 0.810", or for scores per data set (and model / baseline) a nested
-    list with 3 decimals, not one line of raw dictionaries."""
+    """"- metrics: F1 at IoU 0.5: 0.810", or for scores per data set (and model / baseline)
+    a nested list with 3 decimals, not one line of raw dictionaries."""
     plain = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
     lines = ["- metrics: " + (_flat(plain) if plain else "none" if not metrics else "")]
     lines += _nested_lines({k: v for k, v in metrics.items() if isinstance(v, dict)}, "    ")
@@ -45,11 +70,12 @@ def _nested_lines(groups: dict, indent: str) -> list[str]:
     for key, group in groups.items():
         about = group.get("description")
         plain = {k: v for k, v in group.items() if k != "description" and not isinstance(v, dict)}
-        head = f"{indent}- {key}" + (f" ({about})" if about else "") + ":"
+        name = METRIC_NAMES.get(key, key)  # (a data set's name stays as it was given)
+        head = f"{indent}- {name}" + (f" ({about})" if about else "") + ":"
         lines.append(f"{head} {_flat(plain)}" if plain else head)
         lines += _nested_lines({k: v for k, v in group.items() if isinstance(v, dict)}, indent + "    ")
     return lines
 
 
 def _flat(values: dict) -> str:
-    return ", ".join(f"{k} {_num(v)}" for k, v in values.items())
+    return "; ".join(f"{metric_name(k)}: {_num(v)}" for k, v in values.items())

@@ -57,7 +57,7 @@ class ModelsPanel(QWidget):
         self.tabs.addTab(self.builder, "New network")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
-        session.model_changed.connect(lambda _info: self.refresh())
+        session.model_changed.connect(self._model_changed)
         session.models_listed.connect(self.refresh)
         session.project_changed.connect(self.refresh)
         self.refresh()
@@ -127,6 +127,14 @@ class ModelsPanel(QWidget):
         self.current_label.setText(f"Current model: {name}")
         for problem in library.problems:
             self.session.host.notify(problem, "warning")
+
+    def _model_changed(self, info) -> None:
+        """A model was made current (Use, Train's Accept or Roll back, the Segment panel):
+        the list selects it and shows its card, rather than keeping the model selected
+        before, which read as if the old model were still the one in use."""
+        self.refresh()
+        if info is not None:
+            self._select(info.path)
 
     def selected(self):
         item = self.model_list.currentItem() if hasattr(self, "model_list") else None

@@ -2,7 +2,7 @@
 SegmentPanel).
 
 Expects the panel's widgets (``image_combo``, ``axes_edit``, ``axes_note``, ``channel_spin``,
-``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``), its ``session``, and
+``channel_note``, ``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``, ``status``), its ``session``, and
 ``worker`` and ``_job_image`` (the running prediction and its image's name, or None).
 """
 
@@ -18,6 +18,7 @@ from unet_studio.app.qt.segment_channels import (
     offers_luminance,
     picks_one_channel,
 )
+from unet_studio.app.qt.segment_tips import channel_note, ready_text, set_tips
 
 AXES_GUESSED = "guessed — the file does not name its axes; type them if wrong"
 
@@ -28,18 +29,15 @@ def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
     "model", the model's own post-processing defaults."""
     min_size = QSpinBox(minimum=-1, maximum=10**7, value=-1, singleStep=10)
     min_size.setSpecialValueText("model")
-    min_size.setToolTip("drop objects smaller than this many pixels (voxels in 3D)")
     split = QDoubleSpinBox(minimum=0.0, maximum=20.0, value=0.0, singleStep=0.5, decimals=1)
-    split.setSpecialValueText("model")
-    split.setToolTip("how deep the dip between touching objects must be to split them, in "
-                     "pixels (\"model\": the model's own; the bundled model uses 20% of the typical "
-                     "object radius). Raise it when single objects come out cut in two (long or "
-                     "dividing cells); lower it when touching nuclei stay merged.")
+    split.setSpecialValueText("model")  # (tooltips: segment_tips)
     return min_size, split
 
 
 class SegmentChoices:
     """Fills and follows the Segment panel's image, model and device lists."""
+
+    _ready_said = ""  # the status line's last "what Run will do" (replaced while unchanged)
 
     def refresh_choices(self) -> None:
         self._fill_images()
@@ -73,6 +71,7 @@ class SegmentChoices:
         self.axes_edit.setText(image.axes if image is not None else "")
         self._say_axes_guessed(image)
         self._follow_channels()
+        self._say_ready()
 
     def _say_axes_guessed(self, image) -> None:
         """Say so next to the axes when they were guessed, as the CLI does: a plain
@@ -100,6 +99,12 @@ class SegmentChoices:
         in_channels = 1 if model is None else model_in_channels(model)
         picks = image is not None and picks_one_channel(axes, image.shape, in_channels)
         self.channel_spin.setEnabled(picks)
+        self.channel_spin.setVisible(picks)
+        self.channel_note.setVisible(not picks)
+        if not picks:
+            text, tip = channel_note(axes, image.shape if image is not None else (), in_channels)
+            self.channel_note.setText(text)
+            self.channel_note.setToolTip(tip)
         if picks:
             self._offer_channels(image.shape[axes.index("C")],
                                  offers_luminance(axes, image.shape, in_channels))
@@ -143,6 +148,7 @@ class SegmentChoices:
             if current is not None and info.path == current.path:
                 self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
         self.model_combo.blockSignals(False)
+        self._say_ready()
 
     def _fill_devices(self) -> None:
         from unet_studio.models.devices import available_devices
@@ -177,3 +183,12 @@ class SegmentChoices:
         """Object options apply to instance labels only."""
         for spin in (self.min_size_spin, self.split_spin):
             spin.setEnabled(output_type == "labels")
+        set_tips(self, running=self.worker is not None)
+
+    def _say_ready(self) -> None:
+        """The status line says what Run will do with the image and model chosen, until a
+        run (or a refusal) has something else to say."""
+        if self.worker is not None or self.status.text() not in ("", self._ready_said):
+            return
+        self._ready_said = ready_text(self.session.host.current_image(), self.session.model)
+        self.status.setText(self._ready_said)

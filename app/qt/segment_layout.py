@@ -17,17 +17,23 @@ from qtpy.QtWidgets import (
     QRadioButton,
     QSpinBox,
     QVBoxLayout,
+    QWidget,
 )
 
 from unet_studio.app.qt.segment_choices import object_option_spins
 from unet_studio.app.qt.segment_logic import OUTPUT_TYPES
+from unet_studio.app.qt.segment_tips import set_tips
 
 TILE_CHOICES = ("auto", "128", "256", "512", "1024")
 
 
 def build(panel) -> None:
     """Create the panel's widgets as its attributes and lay them out."""
-    form = QFormLayout()
+    # The settings a run takes when it starts, in one widget: greyed out as one while it
+    # runs, each keeping its own state (a Channel with nothing to pick stays greyed after).
+    panel.settings = QWidget()
+    form = QFormLayout(panel.settings)
+    form.setContentsMargins(0, 0, 0, 0)
     panel.image_combo = QComboBox()
     panel.axes_edit = QLineEdit(placeholderText="from the file, e.g. ZYX")
     # Says when the axes were guessed (no names in the file); hidden otherwise.
@@ -36,9 +42,12 @@ def build(panel) -> None:
     axes_box.addWidget(panel.axes_edit)
     axes_box.addWidget(panel.axes_note)
     panel.channel_spin = QSpinBox(minimum=0, maximum=64)
-    panel.channel_spin.setToolTip(
-        "the channel a model taking one channel is fed; \"luminance\" (RGB images): the grey "
-        "values 0.299 R + 0.587 G + 0.114 B, as the command line's --channel luminance")
+    # Shown instead of the box where there is no channel to pick: a greyed "- " spin box
+    # with its arrows still drawn looked like a live control.
+    panel.channel_note = QLabel("", visible=False)
+    channel_row = QHBoxLayout()
+    channel_row.addWidget(panel.channel_spin, 1)
+    channel_row.addWidget(panel.channel_note, 1)
     panel.model_combo = QComboBox()
     panel.model_folder_button = QPushButton("Folder…")
     model_row = QHBoxLayout()
@@ -64,7 +73,7 @@ def build(panel) -> None:
         scope_row.addWidget(button)
     form.addRow("Image", panel.image_combo)
     form.addRow("Axes", axes_box)
-    form.addRow("Channel", panel.channel_spin)
+    form.addRow("Channel", channel_row)
     form.addRow("Model", model_row)
     form.addRow("Device", panel.device_combo)
     form.addRow("Tile size", panel.tile_combo)
@@ -77,9 +86,10 @@ def build(panel) -> None:
     buttons.addWidget(panel.run_button)
     buttons.addWidget(panel.cancel_button)
     panel.progress = QProgressBar(minimum=0, maximum=100, value=0)
-    panel.status = QLabel("Ready.", wordWrap=True)
+    panel.status = QLabel("", wordWrap=True)  # (what Run will do: said once filled)
+    set_tips(panel, running=False)
     layout = QVBoxLayout(panel)
-    layout.addLayout(form)
+    layout.addWidget(panel.settings)
     layout.addLayout(buttons)
     layout.addWidget(panel.progress)
     layout.addWidget(panel.status)

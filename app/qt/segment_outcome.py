@@ -119,14 +119,20 @@ class SegmentOutcome:
             result.shown = objects_shown_kept(live, result.job, session.reviewed)
 
     def _objects_text(self, result) -> str:
-        """": 40 objects (12 kept in reviewed regions)": what the labels layer holds in the
-        region segmented, the user's reviewed objects standing where the prediction was
-        discarded; as the engine counted them where nothing was reviewed."""
+        """": 40 objects, of which 12 lie in reviewed regions, ...": what the labels layer
+        holds in the region segmented, as the engine counted them where nothing was
+        reviewed. Of them, those with pixels in reviewed regions: there the user's
+        corrections stand and the prediction was discarded (a bare "12 kept in reviewed
+        regions" read as if 12 objects had been thrown away or were all there was)."""
         if result.shown is None:
             return objects_found(self._objects)
         text = objects_found(result.shown.per_group)
         kept = result.shown.kept
-        return f"{text} ({kept} kept in reviewed regions)" if kept else text
+        if not kept:
+            return text
+        lie = "lies" if kept == 1 else "lie"
+        return (f"{text}, of which {kept} {lie} (at least partly) in reviewed regions, "
+                "where your corrections were kept rather than the new prediction")
 
     def _on_aborted(self) -> None:
         self._redraw.stop()

@@ -36,6 +36,7 @@ from unet_studio.app.qt.segment_job import SegmentRequest, plan_job
 from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
 from unet_studio.app.qt.segment_outcome import STAGE_TEXT, SegmentOutcome
 from unet_studio.app.qt.segment_results import holds_instances
+from unet_studio.app.qt.segment_tips import set_tips
 from unet_studio.app.qt.workers import (
     hold_full_collections,
     release_full_collections,
@@ -237,9 +238,12 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
             self.worker.quit()
 
     def _set_running(self, running: bool, message: str | None = None) -> None:
-        self.image_combo.setEnabled(not running)  # the results belong to the image chosen
+        # The results belong to the image chosen, and the run took the other settings when
+        # it started: none of them can change it now (each keeps its own state for after).
+        self.settings.setEnabled(not running)
         self.run_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        set_tips(self, running)
         if running:
             set_progress(self.progress, 0)
         if message:

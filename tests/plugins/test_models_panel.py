@@ -222,7 +222,9 @@ def test_a_card_shows_scores_per_data_set_as_a_list_not_raw_dictionaries(models_
     card = models_panel.card.toPlainText()
     facts = card.split("metrics:")[1].split("parent:")[0]  # (the card.md below may hold code)
     assert "{" not in facts and "0.9346" not in facts
-    assert "hela (HeLa H2B-GFP frames (3, 4)):" in card and "model: f1_50 0.935, ap_50 0.877" in card
+    assert "hela (HeLa H2B-GFP frames (3, 4)):" in card
+    assert "this model: F1 at IoU 0.5: 0.935; AP at IoU 0.5: 0.877" in card  # (not "f1_50 0.935")
+    assert "objects in the held-out data: 372" in card and "n_true" not in facts
 
 
 def test_a_model_imported_twice_is_told_apart_in_every_list(models_panel, studio, tiny_model_dir, qtbot):

@@ -632,7 +632,9 @@ def test_done_line_counts_the_objects_shown_with_the_reviewed_ones_kept(correcte
     objects = len(np.unique(shown[shown > 0]))
     kept = len(np.unique(shown[:6][shown[:6] > 0]))
     assert kept > 0
-    assert panel.status.text().endswith(f": {objects} objects ({kept} kept in reviewed regions).")
+    assert panel.status.text().endswith(
+        f": {objects} objects, of which {kept} {'lies' if kept == 1 else 'lie'} (at least partly) in "
+        "reviewed regions, where your corrections were kept rather than the new prediction.")
 
 
 def test_image_list_stays_on_the_image_being_segmented_until_the_run_ends(corrected, qtbot):
