@@ -60,7 +60,8 @@ def _metrics_lines(metrics: dict) -> list[str]:
     """"- metrics: F1 at IoU 0.5: 0.810", or for scores per data set (and model / baseline)
     a nested list with 3 decimals, not one line of raw dictionaries."""
     plain = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
-    lines = ["- metrics: " + (_flat(plain) if plain else "none" if not metrics else "")]
+    summary = _flat(plain) if plain else "none" if not metrics else ""  # ("": the list below)
+    lines = [f"- metrics: {summary}".rstrip()]
     lines += _nested_lines({k: v for k, v in metrics.items() if isinstance(v, dict)}, "    ")
     return lines
 
