@@ -22,6 +22,7 @@ from unet_studio.app.chunk_store import (
     all_chunk_keys,
     chunk_keys_in_region,
     chunk_shape_for,
+    snapshot_bytes,
     snapshot_chunks,
 )
 from unet_studio.app.label_edit import LabelEdit
@@ -62,7 +63,8 @@ class LiveArraySaver:
     def attach(self, array: np.ndarray, *, save: bool = True) -> None:
         """Adopt ``array`` as the live array; ``save``: snapshot and save all of it (a new
         prediction, new labels). Costs one copy of the array on the caller's thread (an
-        array over ``LAZY_SNAPSHOT_BYTES`` is copied chunk by chunk by the writer instead)."""
+        array over ``LAZY_SNAPSHOT_BYTES`` is copied chunk by chunk by the writer instead,
+        as are the chunks of any change over it: see ``_queue``)."""
         self.array = array
         if save or not self._store_matches(array):
             self._queue(all_chunk_keys(array.shape), complete=True)
@@ -99,8 +101,13 @@ class LiveArraySaver:
         return self.array
 
     def _queue(self, keys, complete: bool) -> None:
+        """Queue a save of chunks ``keys``: copied now, or over ``LAZY_SNAPSHOT_BYTES`` by
+        the writer when it writes them (``snapshot_chunks``). Every change of the live
+        array comes here after it is made, so a chunk the writer reads mid-change is queued
+        again and written again after that read: the saved array ends as the live one."""
         array = self._require_array()
-        blocks = snapshot_chunks(array, keys, lazy=complete and array.nbytes > LAZY_SNAPSHOT_BYTES)
+        lazy = snapshot_bytes(array.shape, array.dtype, keys) > LAZY_SNAPSHOT_BYTES
+        blocks = snapshot_chunks(array, keys, lazy=lazy)
         with self._lock:
             newer = _Pending(array.shape, array.dtype, complete)
             newer.blocks = blocks

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.atomic import atomic_write_bytes, load_npz, npz_bytes
-from unet_studio.app.edit_footprint import edit_marks, mark_footprint
+from unet_studio.app.edit_footprint import edit_marks, mark_footprint, unmark_footprint
 from unet_studio.app.label_edit import LabelEdit
 
 FORMAT = "unet-studio-reviewed"
@@ -30,12 +30,12 @@ UNDONE_KEPT = 100  # undone edits whose review_at a redo finds (napari keeps 100
 
 
 class MarksAdded:
-    """The marks one edit added: changed pixels (indices, which were new), the reviewed
-    regions ([(region, which pixels of it were new: a mask or index arrays)], or None) and the
-    edit's ``review_at``."""
+    """The marks one edit added: changed pixels (flat indices of those that were new), the
+    reviewed regions ([(region, which pixels of it were new: a mask or flat indices)], or
+    None), the edit's ``review_at`` and its ``_key``."""
 
-    def __init__(self, changed, reviewed, review_at=None):
-        self.changed, self.reviewed, self.review_at = changed, reviewed, review_at
+    def __init__(self, changed, reviewed, review_at=None, key=(0,)):
+        self.changed, self.reviewed, self.review_at, self.key = changed, reviewed, review_at, key
 
 
 class ReviewedRegions:
@@ -72,7 +72,8 @@ class ReviewedRegions:
 
     def fraction(self) -> float:
         """Share of pixels reviewed, 0..1."""
-        return 0.0 if self._reviewed is None else float(self._reviewed.mean())
+        mask = self._reviewed  # (counted: ~20x faster than mean() on a 64 M-pixel stack)
+        return 0.0 if mask is None else np.count_nonzero(mask) / max(mask.size, 1)
 
     def mark_region(self, region: tuple[slice, ...], reviewed: bool = True) -> None:
         """Mark (or with ``reviewed=False`` unmark) a box given as a slice per axis."""
@@ -123,39 +124,47 @@ class ReviewedRegions:
         may find it for an edit of a whole stack, ~0.1 s for 7 million voxels)."""
         return edit_marks(edit.reviewed_part(), self.shape, self.edit_margin)
 
-    def record_edit(self, edit: LabelEdit, marks: list | None = None) -> MarksAdded | None:
+    def flat_indices(self, edit: LabelEdit) -> np.ndarray:
+        """The edit's pixels as flat (C order) indices, for :meth:`record_edit` (reads no
+        mask: a worker may find them, ~50 ms for 8.6 million pixels)."""
+        return np.ravel_multi_index(edit.indices, self.shape)
+
+    def record_edit(self, edit: LabelEdit, marks: list | None = None,
+                    flat: np.ndarray | None = None) -> MarksAdded | None:
         """Note the pixels an edit changed; with ``auto_from_edits`` also mark the region
         around them as reviewed (the user looked there; ``edit_marks``: boxes in the plane
         of an edit in one plane, the grown pixels of one through several), of the pixels
         that are evidence only (``LabelEdit.review_at``). ``marks``: :meth:`marks_for` the
-        edit, found before. Returns the marks this edit added (None for an empty edit), for
-        :meth:`take_back` when the edit is undone."""
+        edit, and ``flat``: :meth:`flat_indices`, found before. Returns the marks this edit
+        added (None for an empty edit), for :meth:`take_back` when the edit is undone."""
         if edit.is_empty:
             return None
-        changed = self._writable("changed")
-        added_changed = edit.indices, ~changed[edit.indices]
-        changed[edit.indices] = True
+        # Flat indices into a flat view: a tuple of index arrays into a 64 M-pixel mask
+        # costs ~6x more per read or write (8.6 M pixels: ~60 ms against ~10).
+        flat = self.flat_indices(edit) if flat is None else flat
+        changed = self._flat("changed")
+        added_changed = flat[~changed[flat]]
+        changed[added_changed] = True
         added_reviewed, review_at = None, self._review_at(edit)
         if self.auto_from_edits:
             # Never into other slices or frames than the edit's: those were not looked at,
             # and marking them would make their unchecked labels training data.
-            reviewed = self._writable("reviewed")
-            if marks is None:
+            reviewed = self._flat("reviewed").reshape(self.shape)  # (C-contiguous)
+            if marks is None or review_at is not edit.review_at:  # (a redo's: found again)
                 marks = self.marks_for(replace(edit, review_at=review_at))
             added_reviewed = []
             for region, footprint in marks:
                 added_reviewed.append((region, mark_footprint(reviewed[region], footprint)))
         self.version += 1
-        return MarksAdded(added_changed, added_reviewed, review_at)
+        return MarksAdded(added_changed, added_reviewed, review_at, _key(edit.indices))
 
     def take_back(self, added: MarksAdded) -> None:
         """Clear the marks an edit added (it was undone): pixels marked before it stay."""
-        indices, new = added.changed
-        self._writable("changed")[tuple(i[new] for i in indices)] = False
+        self._flat("changed")[added.changed] = False
         for region, new in added.reviewed or ():
-            self._writable("reviewed")[region][new] = False
+            unmark_footprint(self._flat("reviewed").reshape(self.shape)[region], new)
         if added.review_at is not None:  # (for its redo: napari replays pixels, not that)
-            self._undone_review_at.append((_key(indices), added.review_at))
+            self._undone_review_at.append((added.key, added.review_at))
         self.version += 1
 
     def _review_at(self, edit: LabelEdit):
@@ -281,6 +290,14 @@ class ReviewedRegions:
         if getattr(self, attribute) is None:
             setattr(self, attribute, np.zeros(self.shape, dtype=bool))
         return getattr(self, attribute)
+
+    def _flat(self, name: str) -> np.ndarray:
+        """A 1D view of mask ``name`` (made C-contiguous first, so that it is a view)."""
+        mask = self._writable(name)
+        if not mask.flags.c_contiguous:
+            mask = np.ascontiguousarray(mask)
+            setattr(self, f"_{name}", mask)
+        return mask.reshape(-1)
 
     def _readonly(self, mask: np.ndarray | None) -> np.ndarray:
         view = (mask if mask is not None else np.zeros(self.shape, dtype=bool)).view()

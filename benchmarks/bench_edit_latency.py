@@ -8,7 +8,8 @@ the autosave project, the reviewed marks and their overlay as in the app. A QTim
 every 5 ms on the GUI thread from the start of an action until the event loop has been idle
 for 300 ms after it; the longest gap between two ticks is how long painting and scrolling
 waited. Each action runs ``--repeats`` times (a stroke in a new place each time); the
-median and the worst are reported. The stroke is napari's brush as its mouse drag calls it
+median and the worst are reported. First the undo and redo of the only edit made (a
+stroke): the reviewed marks become empty and come back. The stroke is napari's brush as its mouse drag calls it
 (15 dabs of the default brush in one stroke: one undo step, reported as 15 edits)::
 
     QT_API=pyside6 xvfb-run -a -s "-screen 0 1600x1000x24" \\
@@ -130,6 +131,9 @@ def run(repeats: int) -> dict[str, list[float]]:
     stroke(layer, 200)  # (the first edit adds the overlay layer: napari's one-off cost)
     wait(1000)
     figures: dict[str, list[float]] = {}
+    for _ in range(repeats):  # (the marks emptied and back: the overlay hidden and shown)
+        figures.setdefault("undo of the only edit (no marks left)", []).append(measure(ticks, layer.undo))
+        figures.setdefault("its redo", []).append(measure(ticks, layer.redo))
     for name, action in actions(session, panel, layer).items():
         for _ in range(repeats):
             figures.setdefault(name, []).append(measure(ticks, action))

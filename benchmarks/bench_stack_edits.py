@@ -144,8 +144,8 @@ def main() -> None:
         runs = "One run" if args.repeats == 1 else f"The median (worst) of {args.repeats} runs"
         note = (f"\n\n{runs} of each on the 2-core VM. In a worker thread, what is left on the GUI "
                 "thread is applying the result as one undo step and noting its reviewed marks; "
-                "the autosave snapshot of the chunks it changed and the redraw of the marks each "
-                "follow in a turn of their own; \"until applied\" is the same work either way.")
+                "handing the chunks it changed to the autosave (whose thread reads them) and the "
+                "redraw of the marks each follow in a turn of their own; \"until applied\" is the same work either way.")
         write_result("stack_edits", "Edits of every object: the longest freeze of the GUI thread",
                      "\n".join(header + rows) + note)
 

@@ -4,26 +4,26 @@ One :class:`StudioSession` per viewer (the plugin's widget factories create it o
 and hand it to every panel), so panels stay independent widgets that talk through it and
 through the host, never to each other, and nothing lives in a module-level singleton.
 
-Every label change flows through here to be saved and learnt from: the app's own object
-tools call :meth:`apply_edit`; napari's brush, fill, undo and redo arrive from the host's
-``connect_user_edits`` (when the host offers it).
+Every label change flows through here to be saved and learnt from (``session_edits``:
+the app's own object tools call :meth:`apply_edit`; napari's brush, fill, undo and redo
+arrive from the host's ``connect_user_edits``); the project is opened, followed and closed
+by ``session_project``. Both are mixins of :class:`StudioSession`, which keeps the labels
+shown, the reviewed regions and the image worked on.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 from qtpy.QtCore import QObject, Signal
 
-from unet_studio.app.errors import UserError
-from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.label_ids import FreshIds
-from unet_studio.app.model_library import ModelLibrary, user_home
+from unet_studio.app.model_library import ModelLibrary
 from unet_studio.app.project import Project
+from unet_studio.app.qt.session_edits import MARKS_KEPT, EditRecording
+from unet_studio.app.qt.session_project import ProjectLink
 from unet_studio.app.qt.turn_queue import TurnQueue
 from unet_studio.app.reviewed import ReviewedRegions
 from unet_studio.models.scratch import scratch_zeros
@@ -31,12 +31,9 @@ from unet_studio.models.scratch import scratch_zeros
 log = logging.getLogger(__name__)
 
 LABELS_SUFFIX = " labels"
-MARKS_KEPT = 100  # edits whose marks an undo can take back (napari keeps 100 undo steps)
-SAVE_LATER_PIXELS = 1 << 20  # an edit this big is snapshotted for saving a turn after it
-SHOW_MARKS = "show marks"  # (the TurnQueue key of redrawing the marks)
 
 
-class StudioSession(QObject):
+class StudioSession(EditRecording, ProjectLink, QObject):
     """Shared state of the panels. GUI thread only.
 
     Signals: ``model_changed(info)`` (a ModelInfo or None), ``labels_replaced()`` (a new
@@ -97,15 +94,6 @@ class StudioSession(QObject):
         self.model_changed.emit(info)
 
     # ---- labels and edits ----------------------------------------------------------------
-    def apply_edit(self, edit: LabelEdit, *, review: bool = True, show_soon: bool = False) -> None:
-        """Apply an object-tool edit as one undo step, then save it and (``review``) note
-        its pixels as changed and its region as reviewed; a renumbering changes no outline
-        and reviews nothing. ``show_soon``: redraw the marks a turn later (an edit nobody
-        waits to see at once: one computed in the background)."""
-        self.host.apply_label_edit(edit)
-        self.labels_changes += 1
-        self._record(edit, review=review, show=self._show_marks_soon if show_soon else None)
-
     def fresh_label_id(self, labels: np.ndarray) -> int:
         """An id no object of ``labels`` (the live labels, every time point) holds."""
         return self._fresh_ids.next_id(labels)
@@ -193,94 +181,6 @@ class StudioSession(QObject):
             if project.labels_are(ref.id, labels):
                 project.mark_dirty(ref.id, region)
 
-    def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
-        self.labels_changes += 1
-        if kind == "paint":
-            self._record(edit, show=self._show_marks_soon)
-            return
-        # Undo / redo: the pixels are saved; an undone edit takes back the marks it made
-        # (a mistaken key press leaves nothing reviewed), a redone one makes them again.
-        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
-        self._save_edit(edit, undone=True)
-        regions = self.ensure_reviewed()
-        if regions is None:
-            return
-        done, undone = (self._marks, self._unmarked) if kind == "undo" else (self._unmarked, self._marks)
-        if not done or done[-1][:2] != (regions, _edit_key(edit)):
-            return  # (an edit that made no marks: a renumbering, or marks already gone)
-        if kind == "undo":
-            regions.take_back(done[-1][2])
-            undone.append(done.pop())
-        else:  # (only what an undo took back is marked again)
-            done.pop()
-            undone.append((regions, _edit_key(edit), regions.record_edit(edit)))
-        self._show_marks_soon()
-
-    def _remember_marks(self, regions, edit: LabelEdit, added) -> None:
-        self._unmarked.clear()  # (a new edit: napari forgets what could be redone)
-        if added is not None:
-            self._marks.append((regions, _edit_key(edit), added))
-
-    def _record(self, edit: LabelEdit, *, review: bool = True, show=None) -> None:
-        """Save ``edit`` (applied) and note its marks; ``show``: how to show them (default:
-        now)."""
-        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
-        regions = self.ensure_reviewed() if review else None
-        if regions is not None:
-            self._remember_marks(regions, edit, regions.record_edit(edit))
-        self._save_edit(edit)
-        if regions is not None and regions.auto_from_edits:
-            (show or self._show_marks)()
-
-    def _save_edit(self, edit: LabelEdit, *, undone: bool = False) -> None:
-        """Have the project save the chunks ``edit`` changed (an undo or redo: ``undone``;
-        its reviewed marks are not the edit's). An edit of over :data:`SAVE_LATER_PIXELS`
-        (every object of a stack) is snapshotted a turn later: copying the ~250 chunks of
-        a 64 x 1024 x 1024 stack costs the GUI thread ~0.15 s, and the copy taken then holds
-        the same pixels or newer ones (themselves saved again by their own change)."""
-        project, image_id = self._project_for_edit()
-        if project is None:
-            return
-        labels = self.host.current_labels()  # (None: its layer is closing)
-
-        def save() -> None:
-            if undone:
-                project.mark_dirty(image_id, edit.bbox)
-            else:
-                project.record_edit(image_id, edit)
-
-        def save_later() -> None:  # (unless the project closed or follows other labels since)
-            if project is self.project and (labels is None or project.labels_are(image_id, labels)):
-                save()
-
-        if edit.size > SAVE_LATER_PIXELS:
-            self._later.put(("save", id(edit)), save_later)
-        else:
-            save()
-
-    def _show_marks(self) -> None:
-        self._refresh_overlay()
-        self.reviewed_changed.emit()
-
-    def _show_marks_soon(self) -> None:
-        """Show the marks in the event loop's next turn. napari reports a brush stroke, and
-        the undo or redo of one, as an edit per dab: redrawing the overlay of a stack and
-        recounting its marks (panels listen) after each of them cost tens of ms per dab on
-        64 x 1024 x 1024 labels (a 15-dab stroke froze the window for 1-3 s); once after
-        the last costs that once. The marks themselves are noted at once."""
-        self._later.put(SHOW_MARKS, self._show_marks)
-
-    def _project_for_edit(self) -> tuple[Project | None, str | None]:
-        """The project and the current image's id, the labels being edited attached as that
-        image's corrections: a labels layer the user opened and edits becomes what is saved
-        (its edits would otherwise go unsaved, the project following another array)."""
-        project, image_id = self._project_for_current(ensure=True)
-        labels = self.host.current_labels()
-        if project is not None and image_id is not None and labels is not None \
-                and not project.labels_are(image_id, labels):
-            project.attach_labels(image_id, labels, save=True)
-        return project, image_id
-
     # ---- reviewed regions ----------------------------------------------------------------
     def ensure_reviewed(self) -> ReviewedRegions | None:
         """The current labels' ReviewedRegions (from the project when one is open)."""
@@ -310,103 +210,6 @@ class StudioSession(QObject):
         regions = self.ensure_reviewed()  # (the current image's: None while it has no labels)
         show = self.overlay_visible and regions is not None and regions.any()
         self.host.set_reviewed_overlay(regions.mask if show else None)
-
-    # ---- project -------------------------------------------------------------------------
-    def open_project(self, path: str | Path, *, create: bool = False) -> Project:
-        """Open (or create) a project and restore the current image's labels from it."""
-        project = Project.create(path) if create else Project.open(path)
-        self.close_project()
-        self.project = project
-        self.image_id = None
-        self.reviewed = None
-        # The marks of edits made before belong to the regions just dropped: an undo can no
-        # longer take them back (it compares regions), and they would keep those regions'
-        # stack-sized masks alive for up to MARKS_KEPT more edits.
-        self._marks.clear()
-        self._unmarked.clear()
-        if project.current_model:
-            try:
-                self.set_model(project.current_model)
-            except UserError as error:
-                self.host.notify(f"project model not available: {error}", "warning")
-        self.library.folders["project"] = project.models_dir
-        self._open_project_images(project)
-        self.restore_from_project()
-        self.project_changed.emit()
-        return project
-
-    def _open_project_images(self, project: Project) -> None:
-        """Open the project's images that are not open yet, from their files, so that opening
-        a project brings the work back (each image's corrections return when it becomes
-        current); a warning names any image whose file cannot be found. An image open under
-        another name (its file opened before the project, the project having renamed it) is
-        that image: it takes the project's name instead of being opened twice."""
-        opener = getattr(self.host, "open_image_file", None)
-        if opener is None or not hasattr(self.host, "image_names"):
-            return
-        open_refs = {ref.id for ref in map(self._ref_of_open_image, self.host.image_names()) if ref}
-        self._adopt_renamed_images(project, open_refs)
-        for ref in project.images:
-            if ref.id in open_refs:
-                continue
-            path = project.resolve_image_path(ref.id) if ref.path else None
-            if path is None or not path.exists():
-                where = f"its file {path} is missing" if path else "it has no file (open it yourself)"
-                self.host.notify(f"project image {ref.name} not opened: {where}", "warning")
-                continue
-            try:
-                opener(path, name=ref.name)
-            except (UserError, OSError, ValueError) as error:
-                self.host.notify(f"project image {ref.name} not opened: {error}", "warning")
-
-    def _adopt_renamed_images(self, project: Project, open_refs: set[str]) -> None:
-        """Rename an open image layer that stands for no project image to the project's name
-        for the image from its file, where that pairing is certain: one such layer from the
-        file, one project image from it not open yet, and its name free (the channels of one
-        file, split into layers, are never guessed). Adds the adopted ids to ``open_refs``."""
-        rename = getattr(self.host, "rename_image", None)
-        source_of = getattr(self.host, "image_source", None)
-        if rename is None or source_of is None:
-            return
-        loose = {name: source_of(name) for name in self.host.image_names()
-                 if self._ref_of_open_image(name) is None}
-        for ref in project.images:
-            if ref.id in open_refs or not ref.path or ref.name in self.host.image_names():
-                continue
-            layers = [name for name, source in loose.items()
-                      if source and project.same_file(ref, source)]
-            if len(layers) != 1:
-                continue
-            rivals = [other for other in project.images if other.id not in open_refs
-                      and other.path and project.same_file(other, loose[layers[0]])]
-            if len(rivals) == 1:
-                rename(layers[0], ref.name)
-                open_refs.add(ref.id)
-                del loose[layers[0]]
-
-    def ensure_project(self) -> Project:
-        """The open project, or a new autosave project in the user folder."""
-        if self.project is None:
-            image = self.host.current_image()
-            stem = image.name if image is not None else "untitled"
-            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            folder = user_home() / "projects" / f"{_safe(stem)}-{stamp}"
-            self.open_project(folder, create=True)
-            self.host.notify(f"Corrections are autosaved to the project {folder}")
-        return self.project
-
-    def restore_from_project(self) -> bool:
-        """Show the project's saved labels and reviewed regions for the current image."""
-        project, image_id = self._project_for_current(create=False)
-        if project is None or image_id is None:
-            return False
-        labels = project.labels(image_id)
-        if labels is None:
-            return False
-        self.show_labels(labels, protect=False, reviewed=project.reviewed(image_id, labels.shape))
-        while project.problems:  # each told once
-            self.host.notify(project.problems.pop(0), "warning")
-        return True
 
     # ---- the image worked on -------------------------------------------------------------
     def select_image(self, name: str) -> None:
@@ -449,27 +252,6 @@ class StudioSession(QObject):
             self._restoring = False
         self.reviewed_changed.emit()
 
-    def _on_image_renamed(self, old: str, new: str, source: str | None) -> None:
-        """The user renamed an image layer: its project image follows (its corrections stay
-        linked to it), and it stays the image last looked at."""
-        if self._last_image == old:
-            self._last_image = new
-        ref = None if self.project is None else self.project.find_image(old, source)
-        if ref is not None:
-            from unet_studio.app.qt.train_logic import rename_in_replay
-
-            self.project.rename_image(ref.id, new)
-            try:
-                rename_in_replay(self.project, old, new)
-            except UserError as error:  # an unreadable buffer: training will say so too
-                self.host.notify(str(error), "warning")
-        self.image_renamed.emit(old, new)
-
-    def _ref_of_open_image(self, name: str):
-        """The project image that the open image layer ``name`` stands for, or None."""
-        source = getattr(self.host, "image_source", lambda name=None: None)(name)
-        return self.project.find_image(name, source)
-
     def record_channel(self, channel: int | None) -> None:
         """The current image was segmented on ``channel`` (None: all channels): noted in the
         project so that fine-tuning learns from the channel the model sees."""
@@ -486,51 +268,3 @@ class StudioSession(QObject):
     def current_image_id(self) -> str | None:
         """The current image's id in the open project (None when it is not in it)."""
         return self._project_for_current(create=False)[1]
-
-    def close_project(self) -> None:
-        # The snapshots of the last edits, for the project to write; not a redraw (the viewer
-        # may be closing).
-        self._later.drop(SHOW_MARKS)
-        self._later.run_all()
-        if self.project is not None:
-            self.project.close()
-        self.project = None
-        self.image_id = None
-
-    def _project_for_current(
-        self, create: bool = True, ensure: bool = False
-    ) -> tuple[Project | None, str | None]:
-        """The project and the id of the current image in it (added when ``create``; with
-        ``ensure`` an autosave project is started first when none is open)."""
-        if ensure and self.project is None and self.host.current_image() is not None:
-            self.ensure_project()
-        project = self.project
-        image = self.host.current_image()
-        if project is None or image is None:
-            return project, None
-        source = getattr(self.host, "image_source", lambda: None)() or ""
-        ref = project.find_image(image.name, source)
-        if ref is not None:
-            self.image_id = ref.id
-            return project, ref.id
-        if not create:
-            return project, None
-        labels = self.host.current_labels()
-        ref = project.add_image(source, axes=image.axes, name=image.name,
-                                shape=None if labels is None else labels.shape,
-                                scale=image.scale)  # fmt: skip
-        self.image_id = ref.id
-        if labels is not None:
-            project.attach_labels(ref.id, labels, save=True)
-        return project, ref.id
-
-
-def _safe(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "image"
-
-
-def _edit_key(edit: LabelEdit) -> tuple:
-    """What an edit and its undo share (the same pixels): size, first and last pixel."""
-    if edit.is_empty:
-        return (0,)
-    return (edit.size, tuple(int(i[0]) for i in edit.indices), tuple(int(i[-1]) for i in edit.indices))

@@ -63,6 +63,18 @@ def told(steps: Generator, done: str, nothing: str) -> Generator:
     return edit, nothing if edit.is_empty else done
 
 
+def with_marks(steps: Generator, regions) -> Generator:
+    """A job's ``steps`` returning ``(edit, message, marks)``: ``marks`` what the reviewed
+    ``regions`` note of the edit (``(regions, marks_for(edit), flat_indices(edit))``, or
+    None), found in the worker too: ~0.15 s for the millions of voxels of Shift+I on a
+    stack, which the GUI thread then only writes."""
+    edit, message = yield from steps
+    if regions is None or edit.is_empty:
+        return edit, message, None
+    marks = regions.marks_for(edit) if regions.auto_from_edits else None
+    return edit, message, (regions, marks, regions.flat_indices(edit))
+
+
 class StackEditRunner(QObject):
     """Runs one :class:`StackEditJob` at a time for a panel. GUI thread only.
 
@@ -91,11 +103,12 @@ class StackEditRunner(QObject):
                             "Cancel tool")  # fmt: skip
         job.labels, job.changes = self.session.host.current_labels(), self.session.labels_changes
         if job.pixels <= SYNC_PIXELS:
-            return self._apply(job, drain(job.steps))
+            return self._apply(job, (*drain(job.steps), None))
         self.job = job
         host = self.session.host
+        regions = self.session.ensure_reviewed() if job.review else None
         self.worker = start_engine(
-            job.steps, notify=host.notify, action=job.doing.capitalize(), host=host,
+            with_marks(job.steps, regions), notify=host.notify, action=job.doing.capitalize(), host=host,
             task=job.doing, worker_type=EditWorker,
             on_result=lambda result: self._settle(job, result),
             on_aborted=lambda: self._end(job, f"Stopped {job.doing}: the labels are as they were."),
@@ -148,7 +161,7 @@ class StackEditRunner(QObject):
         returns what to tell. ``show_soon``: its marks are redrawn a turn later (see
         ``StudioSession.apply_edit``): a result from the background is awaited by nobody, and
         on a big stack that turn is one the user's painting and scrolling get in between."""
-        edit, message = result
+        edit, message, marks = result
         session = self.session
         if session.host.current_labels() is not job.labels or session.labels_changes != job.changes:
             message = (f"The labels changed while {job.doing}: nothing was applied, so that the "
@@ -156,7 +169,7 @@ class StackEditRunner(QObject):
             session.host.notify(message, "warning")
             return message
         if not edit.is_empty:
-            session.apply_edit(edit, review=job.review, show_soon=show_soon)
+            session.apply_edit(edit, review=job.review, show_soon=show_soon, marks=marks)
         if job.notify:
             session.host.notify(message)
         return message

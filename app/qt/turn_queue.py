@@ -1,8 +1,8 @@
 """Work that may wait a little, run one job per turn of the Qt event loop.
 
 Applying an edit of every object of a 64 x 1024 x 1024 stack costs the GUI thread napari's
-write and the reviewed marks (~0.5 s), then the autosave snapshot of the chunks it touched
-and the redraw of the marks (~0.2 s more). Done in one go, painting and scrolling wait for
+write and the reviewed marks, then handing the chunks it touched to the autosave (which
+reads them itself: ``LiveArraySaver._queue``) and the redraw of the marks. Done in one go, painting and scrolling wait for
 all of it; run a turn apart, they get a turn in between, and the longest freeze is the
 longest of the parts. Work put here must not care when it runs as long as it runs soon and
 in order: a snapshot of labels taken later holds the newer pixels, which a later change

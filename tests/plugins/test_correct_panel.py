@@ -205,7 +205,7 @@ def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
     viewer.dims.order = (0, 1, 2)
 
     panel.overlay_check.setChecked(False)
-    assert "reviewed" not in viewer.layers
+    assert "reviewed" not in viewer.layers or not viewer.layers["reviewed"].visible
 
 
 def test_undo_of_a_tool_edit_is_saved_and_auto_review_can_be_off(corrected, qtbot, saved_labels):

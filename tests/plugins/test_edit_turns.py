@@ -41,9 +41,9 @@ def _every_other_object_deleted(labels):
 
 def test_an_edit_of_every_object_is_saved_a_turn_later_and_before_closing(
         corrected, qtbot, monkeypatch, saved_labels):  # fmt: skip
-    from unet_studio.app.qt import session as session_module
+    from unet_studio.app.qt import session_edits as session_module
 
-    monkeypatch.setattr(session_module, "SAVE_LATER_PIXELS", 100, raising=False)  # (the crop's edits: big)
+    monkeypatch.setattr(session_module, "SAVE_LATER_PIXELS", 100)  # (the crop's edits: big)
     session = corrected.session
     project = session.project
     recorded = []

@@ -261,3 +261,34 @@ def test_a_failure_in_the_worker_is_a_notification(make_panel, monkeypatch, qtbo
                                       "ValueError: no room")  # fmt: skip
     np.testing.assert_array_equal(live, labels)
     assert panel.fill_button.isEnabled() and not host.undo_stack
+
+
+def test_the_reviewed_marks_of_a_result_are_found_in_the_worker(make_panel, monkeypatch, qtbot):
+    """The marks of an edit of every object (millions of voxels on a real stack) are found
+    by the worker with the edit; the GUI thread only writes them, the same marks as an edit
+    done at the press, and an undo takes them back."""
+    from unet_studio.app import reviewed
+    from unet_studio.app.qt import stack_edit_runner
+
+    labels = np.zeros((9, 360, 360), np.int32)
+    labels[:, :40, :40] = _labels()
+    shipped = stack_edit_runner.SYNC_PIXELS
+    small, _, _ = make_panel(labels, sync_pixels=labels.size)
+    small.keys.press("interpolate all", (4, 300, 300))
+    expected = small.session.reviewed.mask.copy(), small.session.reviewed.changed.copy()
+    threads, flat_threads = [], []
+    found, flat = reviewed.edit_marks, reviewed.ReviewedRegions.flat_indices
+    monkeypatch.setattr(reviewed, "edit_marks",
+                        lambda *a: (threads.append(threading.current_thread()), found(*a))[1])
+    monkeypatch.setattr(reviewed.ReviewedRegions, "flat_indices",
+                        lambda *a: (flat_threads.append(threading.current_thread()), flat(*a))[1])
+    panel, host, _ = make_panel(labels, sync_pixels=shipped)
+    panel.keys.press("interpolate all", (4, 300, 300))
+    _wait_until_done(qtbot, panel)
+    assert threads and threading.main_thread() not in threads
+    assert flat_threads and threading.main_thread() not in flat_threads
+    regions = panel.session.reviewed
+    np.testing.assert_array_equal(regions.mask, expected[0])
+    np.testing.assert_array_equal(regions.changed, expected[1])
+    host.undo()
+    assert not regions.any() and not regions.changed.any()

@@ -1,0 +1,133 @@
+"""How every label change of a :class:`~unet_studio.app.qt.session.StudioSession` is saved
+and learnt from (a mixin of it): the app's object tools call :meth:`EditRecording.apply_edit`;
+napari's brush, fill, undo and redo arrive from the host's ``connect_user_edits``. Each edit
+is saved into the project and its pixels noted in the reviewed regions; an undo takes back
+the marks its edit made, a redo makes them again.
+
+Uses the session's ``host``, ``labels_changes``, ``_fresh_ids``, ``_marks``, ``_unmarked``,
+``_later`` (a TurnQueue), ``project``, ``ensure_reviewed``, ``_refresh_overlay``,
+``reviewed_changed`` and ``_project_for_current``.
+"""
+
+from __future__ import annotations
+
+from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.project import Project
+
+MARKS_KEPT = 100  # edits whose marks an undo can take back (napari keeps 100 undo steps)
+SAVE_LATER_PIXELS = 1 << 20  # an edit this big is saved a turn after it
+SHOW_MARKS = "show marks"  # (the TurnQueue key of redrawing the marks)
+
+
+class EditRecording:
+    """Saving and marking the edits of the current labels. GUI thread only."""
+
+    def apply_edit(self, edit: LabelEdit, *, review: bool = True, show_soon: bool = False,
+                   marks: tuple | None = None) -> None:
+        """Apply an object-tool edit as one undo step, then save it and (``review``) note
+        its pixels as changed and its region as reviewed; a renumbering changes no outline
+        and reviews nothing. ``show_soon``: redraw the marks a turn later (an edit nobody
+        waits to see at once: one computed in the background). ``marks``: ``(regions,
+        regions.marks_for(edit), regions.flat_indices(edit))`` found before (in a worker),
+        used if those regions are still the current labels' ones."""
+        self.host.apply_label_edit(edit)
+        self.labels_changes += 1
+        self._record(edit, review=review, show=self._show_marks_soon if show_soon else None,
+                     marks=marks)
+
+    def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
+        self.labels_changes += 1
+        if kind == "paint":
+            self._record(edit, show=self._show_marks_soon)
+            return
+        # Undo / redo: the pixels are saved; an undone edit takes back the marks it made
+        # (a mistaken key press leaves nothing reviewed), a redone one makes them again.
+        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
+        self._save_edit(edit, undone=True)
+        regions = self.ensure_reviewed()
+        if regions is None:
+            return
+        done, undone = (self._marks, self._unmarked) if kind == "undo" else (self._unmarked, self._marks)
+        if not done or done[-1][:2] != (regions, _edit_key(edit)):
+            return  # (an edit that made no marks: a renumbering, or marks already gone)
+        if kind == "undo":
+            regions.take_back(done[-1][2])
+            undone.append(done.pop())
+        else:  # (only what an undo took back is marked again)
+            done.pop()
+            undone.append((regions, _edit_key(edit), regions.record_edit(edit)))
+        self._show_marks_soon()
+
+    def _remember_marks(self, regions, edit: LabelEdit, added) -> None:
+        self._unmarked.clear()  # (a new edit: napari forgets what could be redone)
+        if added is not None:
+            self._marks.append((regions, _edit_key(edit), added))
+
+    def _record(self, edit: LabelEdit, *, review: bool = True, show=None, marks=None) -> None:
+        """Save ``edit`` (applied) and note its marks (``marks``: see :meth:`apply_edit`);
+        ``show``: how to show them (default: now)."""
+        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
+        regions = self.ensure_reviewed() if review else None
+        if regions is not None:
+            found = marks[1:] if marks is not None and marks[0] is regions else ()
+            self._remember_marks(regions, edit, regions.record_edit(edit, *found))
+        self._save_edit(edit)
+        if regions is not None and regions.auto_from_edits:
+            (show or self._show_marks)()
+
+    def _save_edit(self, edit: LabelEdit, *, undone: bool = False) -> None:
+        """Have the project save the chunks ``edit`` changed (an undo or redo: ``undone``;
+        its reviewed marks are not the edit's). An edit of over :data:`SAVE_LATER_PIXELS`
+        (every object of a stack) is handed to the project a turn later: the ~250 chunks of
+        a 64 x 1024 x 1024 stack it touches are then read by the autosave writer (see
+        ``LiveArraySaver._queue``); finding them (the box of its millions of pixels) still
+        costs the GUI thread tens of ms, a turn apart from applying it."""
+        project, image_id = self._project_for_edit()
+        if project is None:
+            return
+        labels = self.host.current_labels()  # (None: its layer is closing)
+
+        def save() -> None:
+            if undone:
+                project.mark_dirty(image_id, edit.bbox)
+            else:
+                project.record_edit(image_id, edit)
+
+        def save_later() -> None:  # (unless the project closed or follows other labels since)
+            if project is self.project and (labels is None or project.labels_are(image_id, labels)):
+                save()
+
+        if edit.size > SAVE_LATER_PIXELS:
+            self._later.put(("save", id(edit)), save_later)
+        else:
+            save()
+
+    def _show_marks(self) -> None:
+        self._refresh_overlay()
+        self.reviewed_changed.emit()
+
+    def _show_marks_soon(self) -> None:
+        """Show the marks in the event loop's next turn. napari reports a brush stroke, and
+        the undo or redo of one, as an edit per dab: redrawing the overlay of a stack and
+        recounting its marks (panels listen) after each of them cost tens of ms per dab on
+        64 x 1024 x 1024 labels (a 15-dab stroke froze the window for 1-3 s); once after
+        the last costs that once. The marks themselves are noted at once."""
+        self._later.put(SHOW_MARKS, self._show_marks)
+
+    def _project_for_edit(self) -> tuple[Project | None, str | None]:
+        """The project and the current image's id, the labels being edited attached as that
+        image's corrections: a labels layer the user opened and edits becomes what is saved
+        (its edits would otherwise go unsaved, the project following another array)."""
+        project, image_id = self._project_for_current(ensure=True)
+        labels = self.host.current_labels()
+        if project is not None and image_id is not None and labels is not None \
+                and not project.labels_are(image_id, labels):
+            project.attach_labels(image_id, labels, save=True)
+        return project, image_id
+
+
+def _edit_key(edit: LabelEdit) -> tuple:
+    """What an edit and its undo share (the same pixels): size, first and last pixel."""
+    if edit.is_empty:
+        return (0,)
+    return (edit.size, tuple(int(i[0]) for i in edit.indices), tuple(int(i[-1]) for i in edit.indices))

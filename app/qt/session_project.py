@@ -1,0 +1,218 @@
+"""The project of a :class:`~unet_studio.app.qt.session.StudioSession` (a mixin of it):
+opening one (its images opened from their files, the current image's corrections restored,
+what could not be restored told), the autosave project started at the first edit, the
+project image of the current image, image renames, closing.
+
+Uses the session's ``host``, ``library``, ``project``, ``image_id``, ``reviewed``,
+``_marks``, ``_unmarked``, ``_later``, ``set_model``, ``show_labels``,
+``project_changed`` and ``image_renamed``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.model_library import user_home
+from unet_studio.app.project import Project
+from unet_studio.app.qt.session_edits import SHOW_MARKS
+
+log = logging.getLogger(__name__)
+
+
+class ProjectLink:
+    """Opening, following and closing the session's project. GUI thread only."""
+
+    def open_project(self, path: str | Path, *, create: bool = False) -> Project:
+        """Open (or create) a project and restore the current image's labels from it. The
+        project open now stays open when the new one cannot be opened."""
+        project = self._replace_project(Path(path), create)
+        self.project = project
+        self._forget_regions()
+        if project.current_model:
+            try:
+                self.set_model(project.current_model)
+            except UserError as error:
+                self.host.notify(f"project model not available: {error}", "warning")
+        self.library.folders["project"] = project.models_dir
+        self._open_project_images(project)
+        self.restore_from_project()
+        self.project_changed.emit()
+        return project
+
+    def _replace_project(self, path: Path, create: bool) -> Project:
+        """The project at ``path``, the one open closed. Opened first (a failure keeps the
+        one open), except the folder open now: closed first, as the new opening would find
+        its lock held (by the old one: read-only) and the old would release it after; a
+        failure then opens it again."""
+        old = self.project
+        if old is None or not _same_folder(old.path, path):
+            project = Project.create(path) if create else Project.open(path)
+            self.close_project()
+            return project
+        self.close_project()
+        try:
+            return Project.create(path) if create else Project.open(path)
+        except Exception:
+            self._forget_regions()  # (the reopened project reads them again)
+            try:
+                self.project = Project.open(old.path)
+            except Exception:  # (the original error is the one to tell)
+                log.exception("could not open %s again", old.path)
+            raise
+
+    def _forget_regions(self) -> None:
+        """Drop the reviewed regions of the project closed (the next one has its own)."""
+        self.image_id = None
+        self.reviewed = None
+        # The marks of edits made before belong to the regions just dropped: an undo can no
+        # longer take them back (it compares regions), and they would keep those regions'
+        # stack-sized masks alive for up to MARKS_KEPT more edits.
+        self._marks.clear()
+        self._unmarked.clear()
+
+    def _open_project_images(self, project: Project) -> None:
+        """Open the project's images that are not open yet, from their files, so that opening
+        a project brings the work back (each image's corrections return when it becomes
+        current); a warning names any image whose file cannot be found. An image open under
+        another name (its file opened before the project, the project having renamed it) is
+        that image: it takes the project's name instead of being opened twice."""
+        opener = getattr(self.host, "open_image_file", None)
+        if opener is None or not hasattr(self.host, "image_names"):
+            return
+        open_refs = {ref.id for ref in map(self._ref_of_open_image, self.host.image_names()) if ref}
+        self._adopt_renamed_images(project, open_refs)
+        for ref in project.images:
+            if ref.id in open_refs:
+                continue
+            path = project.resolve_image_path(ref.id) if ref.path else None
+            if path is None or not path.exists():
+                where = f"its file {path} is missing" if path else "it has no file (open it yourself)"
+                self.host.notify(f"project image {ref.name} not opened: {where}", "warning")
+                continue
+            try:
+                opener(path, name=ref.name)
+            except (UserError, OSError, ValueError) as error:
+                self.host.notify(f"project image {ref.name} not opened: {error}", "warning")
+
+    def _adopt_renamed_images(self, project: Project, open_refs: set[str]) -> None:
+        """Rename an open image layer that stands for no project image to the project's name
+        for the image from its file, where that pairing is certain: one such layer from the
+        file, one project image from it not open yet, and its name free (the channels of one
+        file, split into layers, are never guessed). Adds the adopted ids to ``open_refs``."""
+        rename = getattr(self.host, "rename_image", None)
+        source_of = getattr(self.host, "image_source", None)
+        if rename is None or source_of is None:
+            return
+        loose = {name: source_of(name) for name in self.host.image_names()
+                 if self._ref_of_open_image(name) is None}
+        for ref in project.images:
+            if ref.id in open_refs or not ref.path or ref.name in self.host.image_names():
+                continue
+            layers = [name for name, source in loose.items()
+                      if source and project.same_file(ref, source)]
+            if len(layers) != 1:
+                continue
+            rivals = [other for other in project.images if other.id not in open_refs
+                      and other.path and project.same_file(other, loose[layers[0]])]
+            if len(rivals) == 1:
+                rename(layers[0], ref.name)
+                open_refs.add(ref.id)
+                del loose[layers[0]]
+
+    def ensure_project(self) -> Project:
+        """The open project, or a new autosave project in the user folder."""
+        if self.project is None:
+            image = self.host.current_image()
+            stem = image.name if image is not None else "untitled"
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            folder = user_home() / "projects" / f"{_safe(stem)}-{stamp}"
+            self.open_project(folder, create=True)
+            self.host.notify(f"Corrections are autosaved to the project {folder}")
+        return self.project
+
+    def restore_from_project(self) -> bool:
+        """Show the project's saved labels and reviewed regions for the current image."""
+        project, image_id = self._project_for_current(create=False)
+        try:
+            labels = None if image_id is None else project.labels(image_id)
+            if labels is None:
+                return False
+            self.show_labels(labels, protect=False, reviewed=project.reviewed(image_id, labels.shape))
+            return True
+        finally:  # (what opening or restoring found, each told once: labels set aside too)
+            while project is not None and project.problems:
+                self.host.notify(project.problems.pop(0), "warning")
+
+    def _on_image_renamed(self, old: str, new: str, source: str | None) -> None:
+        """The user renamed an image layer: its project image follows (its corrections stay
+        linked to it), and it stays the image last looked at."""
+        if self._last_image == old:
+            self._last_image = new
+        ref = None if self.project is None else self.project.find_image(old, source)
+        if ref is not None:
+            from unet_studio.app.qt.train_logic import rename_in_replay
+
+            self.project.rename_image(ref.id, new)
+            try:
+                rename_in_replay(self.project, old, new)
+            except UserError as error:  # an unreadable buffer: training will say so too
+                self.host.notify(str(error), "warning")
+        self.image_renamed.emit(old, new)
+
+    def _ref_of_open_image(self, name: str):
+        """The project image that the open image layer ``name`` stands for, or None."""
+        source = getattr(self.host, "image_source", lambda name=None: None)(name)
+        return self.project.find_image(name, source)
+
+    def close_project(self) -> None:
+        # The snapshots of the last edits, for the project to write; not a redraw (the viewer
+        # may be closing).
+        self._later.drop(SHOW_MARKS)
+        self._later.run_all()
+        if self.project is not None:
+            self.project.close()
+        self.project = None
+        self.image_id = None
+
+    def _project_for_current(
+        self, create: bool = True, ensure: bool = False
+    ) -> tuple[Project | None, str | None]:
+        """The project and the id of the current image in it (added when ``create``; with
+        ``ensure`` an autosave project is started first when none is open)."""
+        if ensure and self.project is None and self.host.current_image() is not None:
+            self.ensure_project()
+        project = self.project
+        image = self.host.current_image()
+        if project is None or image is None:
+            return project, None
+        source = getattr(self.host, "image_source", lambda: None)() or ""
+        ref = project.find_image(image.name, source)
+        if ref is not None:
+            self.image_id = ref.id
+            return project, ref.id
+        if not create:
+            return project, None
+        labels = self.host.current_labels()
+        ref = project.add_image(source, axes=image.axes, name=image.name,
+                                shape=None if labels is None else labels.shape,
+                                scale=image.scale)  # fmt: skip
+        self.image_id = ref.id
+        if labels is not None:
+            project.attach_labels(ref.id, labels, save=True)
+        return project, ref.id
+
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name).strip("-") or "image"
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # (one is missing: not the same)
+        return False
