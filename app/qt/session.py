@@ -252,15 +252,17 @@ class StudioSession(EditRecording, ProjectLink, QObject):
             self._restoring = False
         self.reviewed_changed.emit()
 
-    def record_channel(self, channel: int | None) -> None:
-        """The current image was segmented on ``channel`` (None: all channels): noted in the
+    def record_channel(self, channel: int | str | None) -> None:
+        """The current image was segmented on ``channel`` (an index, "luminance" for the grey
+        values of RGB(A), None: all channels): noted in the
         project so that fine-tuning learns from the channel the model sees."""
         project, image_id = self._project_for_current(ensure=True)
         if project is not None and image_id is not None:
             project.set_selection(image_id, C=channel)
 
-    def image_channel(self, image_id: str | None) -> int | None:
-        """The channel an image was last segmented on (None: unknown, or all)."""
+    def image_channel(self, image_id: str | None) -> int | str | None:
+        """The channel an image was last segmented on (an index or "luminance"; None:
+        unknown, or all)."""
         if self.project is None or image_id is None:
             return None
         return self.project.image(image_id).selection.get("C")
