@@ -17,7 +17,9 @@ Variants, run interleaved in one process so that machine load hits them alike:
 
 - ``now``: the training engine as it is;
 - ``at REV`` (``--baseline-rev REV``): the held-out split of ``models/training/harvest.py``
-  as it was at git revision REV, and no object over-sampling (``focus_objects=0``).
+  as it was at git revision REV, and no object over-sampling (``focus_objects=0``);
+- ``now, NAME=VALUE`` (``--setting NAME=VALUE``, repeatable): the engine as it is with one
+  ``FinetuneConfig`` setting changed, e.g. ``--setting norm_statistics=freeze``.
 
 Training length is a number of steps (``--steps``), not seconds, so that the variants do the
 same work whatever else runs; the report gives the wall time too. Several seeds
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import statistics
@@ -104,7 +107,8 @@ def score(net, image: np.ndarray, truth: np.ndarray) -> dict:
     return object_scores(predict_image(net, image, axes="YX", device="cpu"), truth)
 
 
-def run_loop(image, labels, case: Case, steps: int, seed: int, baseline, rounds: int = 1) -> dict:
+def run_loop(image, labels, case: Case, steps: int, seed: int, baseline, rounds: int = 1,
+             settings: dict | None = None) -> dict:
     """One loop: fine-tune a fresh copy of the default model on the corrected frame; with
     ``rounds`` 2, then fine-tune that model again on the corrected frame and the next one
     (as the Train panel does after a second frame of the movie is corrected: both frames are
@@ -113,7 +117,8 @@ def run_loop(image, labels, case: Case, steps: int, seed: int, baseline, rounds:
     example = TrainingExample(image[case.corrected], labels[case.corrected],
                               name=f"frame {case.corrected}")
     config = FinetuneConfig(max_seconds=None, max_steps=steps, device="cpu", seed=seed,
-                            **({} if baseline is None else {"focus_objects": 0.0}))
+                            **({} if baseline is None else {"focus_objects": 0.0}),
+                            **(settings or {}))
     start = time.monotonic()
     with harvest_from(baseline):
         result = finetune(net, [example], config)
@@ -128,6 +133,14 @@ def run_loop(image, labels, case: Case, steps: int, seed: int, baseline, rounds:
             second = finetune(result.net, [both], config)
         run["second"] = score(second.net, image[case.scored], labels[case.scored])
     return run
+
+
+def _setting(text: str):
+    """A ``--setting`` value: JSON (numbers, true, lists), else the word itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _median_range(values: list[float]) -> str:
@@ -197,12 +210,19 @@ def main() -> None:
                         help="git revision whose held-out split to compare with")
     parser.add_argument("--rounds", type=int, choices=(1, 2), default=1,
                         help="2: a second round with the next frame corrected as well")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="add a variant: the engine as it is with this FinetuneConfig "
+                             "setting changed (JSON or a word, e.g. norm_statistics=freeze)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     args.load_start = os.getloadavg()[0]
     # harvest.py as it was at that revision (bench_finetune loads it for its own baseline)
     baseline = modules_at(args.baseline_rev)[0] if args.baseline_rev else None
     engines = {"now": None, **({f"at {args.baseline_rev}": baseline} if baseline else {})}
+    settings = {name: {} for name in engines}
+    for text in args.setting:
+        key, _, value = text.partition("=")
+        engines[f"now, {text}"], settings[f"now, {text}"] = None, {key: _setting(value)}
     case_rows = {}
     for name in args.cases:
         case = CASES[name]
@@ -211,7 +231,8 @@ def main() -> None:
                                 labels[case.scored])}
         for seed in args.seeds:
             for variant, module in engines.items():
-                run = run_loop(image, labels, case, args.steps, seed, module, args.rounds)
+                run = run_loop(image, labels, case, args.steps, seed, module, args.rounds,
+                               settings[variant])
                 rows.setdefault(variant, []).append(run)
                 print(name, variant, seed, round(run["after"]["f1_50"], 3),
                       round(run["after"]["f1_75"], 3), run["after"]["n_pred"],

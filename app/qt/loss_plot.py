@@ -6,6 +6,8 @@ uses the full height. No plotting library: a few polylines redrawn on each updat
 
 from __future__ import annotations
 
+import math
+
 from qtpy.QtCore import QPointF, QRectF, Qt
 from qtpy.QtGui import QColor, QPainter, QPen, QPolygonF
 from qtpy.QtWidgets import QSizePolicy, QWidget
@@ -36,10 +38,12 @@ class LossPlot(QWidget):
         self.update()
 
     def add(self, step: float, *, redraw: bool = True, **values: float | None) -> None:
-        """Append a point to each named series; ``redraw=False`` defers the repaint."""
+        """Append a point to each named series; ``redraw=False`` defers the repaint. None and
+        NaN are no point (a round's step-0 report has held-out values but no training loss;
+        a NaN would also spoil the scale)."""
         for key, value in values.items():
             name = SERIES_OF.get(key)
-            if value is not None and name in self.series:
+            if value is not None and math.isfinite(value) and name in self.series:
                 self.series[name].append((float(step), float(value)))
         if redraw:
             self.update()

@@ -135,6 +135,11 @@ def is_better(result) -> bool:
     return bool(result.improved)
 
 
+# Below this many reference objects in the held-out blocks, one object found or missed
+# moves their F1 by 0.1 or more: a round's verdict on them is a coin toss.
+FEW_OBJECTS = 10
+
+
 def held_out_caveat(result) -> str:
     """What the verdict rests on when the held-out data cannot tell much; "" otherwise."""
     before = result.metrics_before
@@ -143,4 +148,10 @@ def held_out_caveat(result) -> str:
     if "n_true" in before and not _scores_objects(before):
         return (" The held-out blocks hold no objects (they cluster elsewhere and stay in "
                 "training), so the verdict rests on the held-out loss.")
+    objects = int(before.get("n_true", FEW_OBJECTS))
+    if objects < FEW_OBJECTS:
+        return (f" The held-out blocks hold only {objects} "
+                f"object{'s' if objects != 1 else ''}: one object more or less found moves "
+                "the score a lot, so the verdict is uncertain; review more objects to "
+                "measure it better.")
     return ""

@@ -89,7 +89,33 @@ def iter_train(round_: TrainRound, config, library, replay=()):
         started=started,
     )  # fmt: skip
     # (``round_.finish``: the window closes and the user chose to keep what it learnt)
-    return (yield from finishing_early(inner, round_.finish, net, config, round_.checkpoint_dir))
+    return (yield from finishing_early(with_before_point(inner), round_.finish, net, config,
+                                       round_.checkpoint_dir))
+
+
+def with_before_point(inner):
+    """``inner``'s reports, the first one of a fresh round preceded by a step-0 report that
+    carries the starting weights' held-out loss and score as a validation (the loss plot
+    draws only validated held-out points, so that curve started as a stub at the first
+    validation). It has no training loss (NaN, which the plot leaves out)."""
+    import math
+    from dataclasses import replace
+
+    first = True
+    try:
+        while True:
+            try:
+                progress = inner.send(None)
+            except StopIteration as stop:
+                return stop.value
+            if first and progress.step == 1 and not progress.validated \
+                    and progress.val_loss is not None:
+                yield replace(progress, step=0, epoch=0.0, fraction=0.0, validated=True,
+                              improved=False, loss=math.nan, smoothed_loss=math.nan)
+            first = False
+            yield progress
+    finally:
+        inner.close()  # (a cancel closes this generator: the engine's cleanup runs now)
 
 
 def checkpoint_dir_for(project, parent) -> Path | None:

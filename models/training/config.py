@@ -6,11 +6,13 @@ from dataclasses import asdict, dataclass, field, fields
 
 TRAIN_LAYERS = ("all", "decoder")
 SELECT_BEST_BY = ("val_loss", "val_metric")
+NORM_STATISTICS = ("auto", "update", "freeze")
 # Zoom factors allowed: below 0.5 a 1-pixel boundary line can fall between two samples.
 ZOOM_LIMITS = (0.5, 4.0)
 # Settings added after checkpoints were first written, with the value that keeps the old
 # behaviour: left out of a run's fingerprint at that value, so older checkpoints still resume.
-ADDED_DEFAULTS = {"zoom_probability": 0.0, "zoom_range": [0.5, 2.0], "focus_objects": 0.0}
+ADDED_DEFAULTS = {"zoom_probability": 0.0, "zoom_range": [0.5, 2.0], "focus_objects": 0.0,
+                  "norm_statistics": "update"}
 
 
 def _check_range(name: str, value: float, low: float, high: float) -> None:
@@ -125,6 +127,13 @@ class FinetuneConfig:
     # when this many seconds passed since the previous one, and always at the end or cancel.
     checkpoint_seconds: float = 15.0
     select_best_by: str = "val_loss"
+    # BatchNorm running statistics: "freeze" keeps them (and normalises every batch with
+    # them) as the starting model has them: batches of a few similar patches of one
+    # corrected region otherwise drag the statistics the whole image is predicted with
+    # (bench_round_stability.py); "update" lets the batches move them; "auto" freezes them
+    # when the starting network's were trained (fine-tuning), updates them when not (from
+    # scratch, where they start at 0 and 1).
+    norm_statistics: str = "update"
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     seed: int = 0
     resume: bool = True
@@ -138,6 +147,9 @@ class FinetuneConfig:
         self._validate_numbers()
         if self.train_layers not in TRAIN_LAYERS:
             raise ValueError(f"train_layers must be one of {TRAIN_LAYERS}, got {self.train_layers!r}")
+        if self.norm_statistics not in NORM_STATISTICS:
+            raise ValueError(f"norm_statistics must be one of {NORM_STATISTICS}, "
+                             f"got {self.norm_statistics!r}")
         if self.select_best_by not in SELECT_BEST_BY:
             raise ValueError(
                 f"select_best_by must be one of {SELECT_BEST_BY}, got {self.select_best_by!r}"

@@ -25,6 +25,7 @@ from unet_studio.models.training.losses import center_crop, training_loss
 from unet_studio.models.training.sampler import PatchSampler
 from unet_studio.models.training.schedule import (
     Budget,
+    freezes_norm_statistics,
     frozen_modules,
     make_optimizer,
     set_train_mode,
@@ -123,6 +124,8 @@ class Session:
         self.generator = torch.Generator().manual_seed(config.seed)
         net.to(self.device)
         self.frozen = frozen_modules(net, config)
+        # (decided on the starting weights: a resumed run's have seen batches whatever)
+        self.freeze_norm_stats = freezes_norm_statistics(net, config)
         self.optimizer = make_optimizer(net, self.frozen, config)
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.amp_dtype == torch.float16)
@@ -188,7 +191,7 @@ class Session:
             image, target, weight = augment_batch(image, target, weight, self.config.augment,
                                                   self.generator)
         target, weight = center_crop(target, self.out_shape), center_crop(weight, self.out_shape)
-        set_train_mode(self.net, self.frozen)
+        set_train_mode(self.net, self.frozen, freeze_norm_stats=self.freeze_norm_stats)
         with self._autocast():
             outputs = self.net(image)
         loss = training_loss(outputs, target, weight, dice_weight=self.config.dice_weight)

@@ -114,7 +114,7 @@ def test_the_verdict_says_when_held_out_data_cannot_tell():
         def __init__(self, before):
             self.metrics_before = before
 
-    assert held_out_caveat(Result({"val_loss": 0.3, "val_metric": 0.8, "n_true": 5})) == ""
+    assert held_out_caveat(Result({"val_loss": 0.3, "val_metric": 0.8, "n_true": 25})) == ""
     assert "no objects" in held_out_caveat(Result({"val_loss": 0.3, "val_metric": 1.0,
                                                    "n_true": 0}))
     assert "No reviewed data was held out" in held_out_caveat(Result({}))

@@ -1,0 +1,73 @@
+"""BatchNorm statistics in a fine-tuning round: with ``norm_statistics`` "freeze" (or "auto" on a
+trained network) the running statistics the model predicts with stay exactly as they were
+while the weights learn; from scratch "auto" lets them move."""
+
+import numpy as np
+import pytest
+import tifffile
+import torch
+
+from unet_studio.models.registry import build_model
+from unet_studio.models.training import FinetuneConfig, TrainingExample, finetune
+
+QUICK = dict(max_seconds=None, max_steps=6, batch_size=2, patch_size=48, val_every=3,
+             device="cpu", warmup_steps=1)
+
+
+@pytest.fixture(scope="module")
+def example(test_data_dir):
+    image = tifffile.imread(test_data_dir / "train_img.tif")
+    labels = tifffile.imread(test_data_dir / "train_labels.tif").astype(np.int32)
+    return TrainingExample(image[0, :96, :96], labels[0, :96, :96], name="hela t0")
+
+
+def _batchnorm_net(trained: bool = True):
+    torch.manual_seed(0)
+    net = build_model("unet", base_channels=4, depth=2, norm="batch")
+    if trained:  # statistics unlike a fresh net's 0 and 1, from batches seen, as in a model
+        for module in net.modules():
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                module.running_mean.uniform_(-0.5, 0.5)
+                module.running_var.uniform_(0.5, 2.0)
+                module.num_batches_tracked.fill_(1000)
+    return net
+
+
+def _statistics(net) -> dict:
+    return {name: value.detach().clone() for name, value in net.state_dict().items()
+            if "running_" in name or "num_batches_tracked" in name}
+
+
+def _weights(net) -> dict:
+    return {name: value.detach().clone() for name, value in net.named_parameters()}
+
+
+@pytest.mark.parametrize(("setting", "trained", "freeze"), [
+    ("freeze", True, True), ("update", True, False),
+    ("auto", True, True), ("auto", False, False),  # fine-tuning / training from scratch
+])
+def test_frozen_norm_statistics_stay_while_the_weights_learn(example, setting, trained, freeze):
+    net = _batchnorm_net(trained)
+    statistics, weights = _statistics(net), _weights(net)
+    assert statistics
+    # (val_fraction 0: no held-out data, so the returned weights are the last step's)
+    finetune(net, [example], FinetuneConfig(**QUICK, val_fraction=0.0, norm_statistics=setting))
+    after = _statistics(net)
+    unchanged = all(torch.equal(statistics[k], after[k]) for k in statistics)
+    assert unchanged == freeze
+    learnt = _weights(net)
+    assert any(not torch.equal(weights[k], learnt[k]) for k in weights)
+    # the BatchNorm affine weights still train when the statistics are frozen
+    assert any(not torch.equal(weights[k], learnt[k]) for k in weights
+               if k.endswith(".weight") and weights[k].ndim == 1)
+
+
+def test_the_setting_round_trips_and_an_old_checkpoint_still_matches():
+    config = FinetuneConfig(**QUICK)
+    assert FinetuneConfig.from_dict(config.to_dict()) == config
+    # (a checkpoint written before the setting existed carries no such key)
+    default = FinetuneConfig(**{**QUICK, "norm_statistics": "update"})
+    assert "norm_statistics" not in default.fingerprint()
+    assert "norm_statistics" in FinetuneConfig(**QUICK, norm_statistics="freeze").fingerprint()
+    with pytest.raises(ValueError, match="norm_statistics must be one of"):
+        FinetuneConfig(**QUICK, norm_statistics="frozen")
