@@ -13,6 +13,8 @@ and following a round.
 
 from __future__ import annotations
 
+import math
+
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
@@ -157,7 +159,9 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         score = "" if progress.val_metric is None else f", held-out score {progress.val_metric:.3f}"
         remaining = getattr(progress, "remaining", None)  # (a time budget: the round's end)
         left = "" if not remaining else f", about {duration_text(remaining)} left"
-        self.status.setText(f"Step {progress.step}: loss {progress.smoothed_loss:.4f}{score}{left}")
+        loss = progress.smoothed_loss  # (NaN at step 0: the held-out "before" point, no training yet)
+        said = f"loss {loss:.4f}" if math.isfinite(loss) else "scoring the model before training"
+        self.status.setText(f"Step {progress.step}: {said}{score}{left}")
 
     def _on_result(self, result) -> None:
         self.round.result = result
