@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,3 +124,18 @@ def fail_model_writes(monkeypatch):
         return real
 
     return arm
+
+
+@pytest.fixture
+def passes(monkeypatch):
+    """The passes over an image's pixels for its intensity range, as (thread, shape)."""
+    from unet_studio.models import normalize
+
+    seen, real = [], normalize.iter_exact_percentiles
+
+    def counted(image, *args, **kwargs):
+        seen.append((threading.current_thread(), tuple(image.shape)))
+        return (yield from real(image, *args, **kwargs))
+
+    monkeypatch.setattr(normalize, "iter_exact_percentiles", counted)
+    return seen

@@ -5,8 +5,6 @@ guessed; and the intensity range of stacked channel layers kept between runs."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 import tifffile
@@ -34,21 +32,6 @@ def models(tmp_path_factory) -> dict:
         folder = tmp_path_factory.mktemp("colour_models") / f"c{channels}"
         folders[channels] = save_model(net, folder, metadata={"name": f"c{channels}"})
     return folders
-
-
-@pytest.fixture
-def passes(monkeypatch):
-    """The passes over an image's pixels for its intensity range, as (thread, shape)."""
-    from unet_studio.models import normalize
-
-    seen, real = [], normalize.iter_exact_percentiles
-
-    def counted(image, *args, **kwargs):
-        seen.append((threading.current_thread(), tuple(image.shape)))
-        return (yield from real(image, *args, **kwargs))
-
-    monkeypatch.setattr(normalize, "iter_exact_percentiles", counted)
-    return seen
 
 
 def _colour(nuclei_crop, alpha=False) -> np.ndarray:

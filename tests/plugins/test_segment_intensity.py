@@ -23,21 +23,6 @@ def notifications():
     return lambda: [(str(n.severity), n.message) for n in notification_manager.records[start:]]
 
 
-@pytest.fixture
-def passes(monkeypatch):
-    """The passes over an image's pixels for its intensity range, as (thread, shape)."""
-    from unet_studio.models import normalize
-
-    seen, real = [], normalize.iter_exact_percentiles
-
-    def counted(image, *args, **kwargs):
-        seen.append((threading.current_thread(), tuple(image.shape)))
-        return (yield from real(image, *args, **kwargs))
-
-    monkeypatch.setattr(normalize, "iter_exact_percentiles", counted)
-    return seen
-
-
 def _panel(studio, qtbot):
     from unet_studio.app.qt.segment_panel import SegmentPanel
 
