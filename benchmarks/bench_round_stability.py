@@ -9,8 +9,8 @@ the augmentation. Reported per variant: the held-out F1@0.5 before and after (wh
 Train panel's verdict rests on), F1@0.5 on a test region never trained on (slices of the
 same stack outside the crop: the real goal), and the largest training loss of the round.
 
-Variants, run interleaved so that load hits them alike: ``now`` (the engine's defaults)
-and the settings under test (``VARIANTS``).
+Variants, run interleaved so that load hits them alike: the engine's defaults and the
+settings under test (``VARIANTS``).
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/bench_round_stability.py \\
         --data ../shared/data --steps 150 --seeds 0 1 2 3 4 --write
@@ -31,10 +31,13 @@ import numpy as np
 import tifffile
 import torch
 
+from unet_studio.app.training_data import context_margins
 from unet_studio.models.inference import predict_image
 from unet_studio.models.metrics import object_scores_many
+from unet_studio.models.task import TaskSpec
 from unet_studio.models.training import FinetuneConfig, TrainingExample, finetune
-from unet_studio.models.weights import load_model
+from unet_studio.models.training.examples import example_from_box, reviewed_box
+from unet_studio.models.weights import load_model, read_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 from results_file import write_result  # noqa: E402  (a sibling script, not a package)
@@ -47,7 +50,8 @@ TEST_SLICES = (26, 30, 34)
 TEST_REGIONS = ((slice(0, 256), slice(0, 88)), (slice(168, 256), slice(96, 256)))
 
 VARIANTS = {
-    "now": {},
+    "default (auto)": {},
+    "BN statistics updated": {"norm_statistics": "update"},
     "BN statistics frozen": {"norm_statistics": "freeze"},
     "BN frozen, lr 2e-4": {"norm_statistics": "freeze", "learning_rate": 2e-4},
 }
@@ -64,9 +68,21 @@ def test_f1(net, pairs) -> float:
     return object_scores_many(predicted)["f1_50"]
 
 
+def app_example(image, labels) -> TrainingExample:
+    """The example the Train panel builds when the crop is reviewed: the reviewed box plus
+    the panel's context margin, normalised with the whole stack's percentiles."""
+    reviewed = np.zeros(labels.shape, bool)
+    reviewed[CROP] = True
+    box = reviewed_box(reviewed, context_margins(labels.ndim, 2))
+    task = TaskSpec.from_dict(read_config(DEFAULT_MODEL)["task"])
+    lower, upper = task.lower_percentile, task.upper_percentile
+    return example_from_box(image, box, labels[box], reviewed[box], name="nuclei3d crop",
+                            lower=lower, upper=upper)
+
+
 def one_round(image, labels, pairs, steps: int, seed: int, settings: dict) -> dict:
     net = load_model(DEFAULT_MODEL)
-    example = TrainingExample(image[CROP], labels[CROP], name="nuclei3d crop")
+    example = app_example(image, labels)
     config = replace(FinetuneConfig(max_seconds=None, max_steps=steps, device="cpu", seed=seed),
                      **settings)
     started = time.monotonic()

@@ -72,6 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="peak learning rate (default 5e-4)")
     budget.add_argument("--seed", type=int, default=0,
                         help="random seed of the patches and augmentations (default 0)")
+    budget.add_argument("--norm-statistics", choices=("auto", "freeze", "update"), default="auto",
+                        help="BatchNorm statistics while training: keep the starting model's "
+                             "(freeze), let the batches move them (update), or keep them when "
+                             "the model already knows the images (auto, the default)")
 
 
 def starting_model(args, in_channels: int, spatial_dims: int):
@@ -100,7 +104,8 @@ def make_config(args):
     return FinetuneConfig(max_seconds=max_seconds, epochs=args.epochs, max_steps=args.max_steps,
                           device=args.device, train_layers=args.train_layers,
                           batch_size=args.batch_size, patch_size=args.patch_size,
-                          learning_rate=args.learning_rate, seed=args.seed)
+                          learning_rate=args.learning_rate, seed=args.seed,
+                          norm_statistics=args.norm_statistics)
 
 
 def check_output(output: Path, parent: dict | None, overwrite: bool) -> None:
@@ -124,7 +129,7 @@ def stale_checkpoint_error(error: ValueError, checkpoints: Path):
     engine's message names its own options, the way out here is a flag; None for other
     errors."""
     from unet_studio.app.errors import UserError
-    from unet_studio.models.training.session import StaleCheckpointError
+    from unet_studio.models.training.session_checkpoints import StaleCheckpointError
 
     if not isinstance(error, StaleCheckpointError):
         return None

@@ -127,13 +127,12 @@ class FinetuneConfig:
     # when this many seconds passed since the previous one, and always at the end or cancel.
     checkpoint_seconds: float = 15.0
     select_best_by: str = "val_loss"
-    # BatchNorm running statistics: "freeze" keeps them (and normalises every batch with
-    # them) as the starting model has them: batches of a few similar patches of one
-    # corrected region otherwise drag the statistics the whole image is predicted with
-    # (bench_round_stability.py); "update" lets the batches move them; "auto" freezes them
-    # when the starting network's were trained (fine-tuning), updates them when not (from
-    # scratch, where they start at 0 and 1).
-    norm_statistics: str = "update"
+    # BatchNorm running statistics (``norm_stats.py``): "freeze" keeps the starting model's
+    # (every batch is normalised with them), "update" lets the batches move them, "auto"
+    # keeps them when the starting network already knows the images (its loss on the
+    # training patches is below chance) and lets them move when it does not, or when it
+    # was never trained (from scratch: they start at 0 and 1).
+    norm_statistics: str = "auto"
     augment: AugmentConfig | None = field(default_factory=AugmentConfig)
     seed: int = 0
     resume: bool = True

@@ -65,13 +65,27 @@ def _scored_text(result: FinetuneResult) -> str:
     return f"; scored within the time budget: {result.extra.get('scored_val_pixels')}"
 
 
+def _norm_statistics_lines(result: FinetuneResult) -> list[str]:
+    """The card's line on the BatchNorm statistics (``norm_stats.py``), when they were chosen
+    by how well the starting model knew the images."""
+    loss = result.extra.get("starting_loss")
+    if loss is None:
+        return []
+    if result.extra.get("norm_statistics") == "held":
+        return [f"- normalisation statistics: kept, the starting model knew images like these "
+                f"(loss {loss:.2f} on the corrections before training, below chance)"]
+    return [f"- normalisation statistics: adapted to these images, new to the starting model "
+            f"(loss {loss:.2f} on the corrections before training, above chance)"]
+
+
 def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> str:
     origin = f"fine-tuned from `{parent.get('name') or parent.get('path')}`" if parent else (
         "trained from a newly built network")
     lines = [f"# {name}", "", f"{origin} on {date[:10]} with unet-studio.", "",
              f"- steps: {result.steps} ({result.elapsed:.0f} s; it stopped as {stop_text(result.stopped)})",
              f"- reviewed pixels: {result.data_summary.get('reviewed_pixels')} "
-             f"(held out: {result.data_summary.get('val_pixels')}{_scored_text(result)})"]
+             f"(held out: {result.data_summary.get('val_pixels')}{_scored_text(result)})",
+             *_norm_statistics_lines(result)]
     if result.metrics_before or result.metrics_after:
         lines += ["", "| held-out metric | before | after |", "|---|---|---|"]
         for name, _meaning, *pair in held_out_rows(result.metrics_before, result.metrics_after):

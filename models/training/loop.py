@@ -64,6 +64,7 @@ def _start(session: Session) -> None:
     session.metrics_before = session.score_before()
     session.latest_val = dict(session.metrics_before)
     session.track_best(session.metrics_before)
+    session.choose_norm_statistics()
     session.train_started = session.elapsed
 
 
@@ -168,7 +169,7 @@ def iter_finetune(
         best_step=session.best_step, steps=session.step, elapsed=session.elapsed,
         stopped=stopped, checkpoint_dir=session.checkpoint_dir,
         extra={"patch_shape": list(session.patch_shape), "device": str(session.device),
-               **session.held_out.summary()},
+               **session.held_out.summary(), **session.norm_statistics_summary()},
     )
 
 

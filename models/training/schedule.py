@@ -116,27 +116,3 @@ def make_optimizer(net: torch.nn.Module, frozen, config: FinetuneConfig) -> torc
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.learning_rate)
-
-
-def norm_layers(net: torch.nn.Module) -> list[torch.nn.Module]:
-    return [m for m in net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-
-
-def freezes_norm_statistics(net: torch.nn.Module, config: FinetuneConfig) -> bool:
-    """Do the BatchNorm running statistics hold still in this run? ("auto": when every
-    BatchNorm layer of the starting network has seen batches, i.e. was trained.)"""
-    if config.norm_statistics != "auto":
-        return config.norm_statistics == "freeze"
-    norms = norm_layers(net)
-    return bool(norms) and all(int(getattr(m, "num_batches_tracked", 0) or 0) > 0 for m in norms)
-
-
-def set_train_mode(net: torch.nn.Module, frozen, *, freeze_norm_stats: bool = False) -> None:
-    """Train mode, except frozen parts stay in eval mode so BatchNorm statistics hold still;
-    with ``freeze_norm_stats`` every BatchNorm layer does (its affine weights still train)."""
-    net.train()
-    for module in frozen:
-        module.eval()
-    if freeze_norm_stats:
-        for module in norm_layers(net):
-            module.eval()

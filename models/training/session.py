@@ -1,8 +1,8 @@
-"""One fine-tuning run's state: data, optimiser, best weights, checkpoints.
+"""One fine-tuning run's state: data, optimiser, clock, best weights.
 
 ``iter_finetune`` (loop.py) drives a :class:`Session` step by step; everything a resumed run
-needs (weights, optimiser, step, clock, history, best, RNG states) goes through
-:meth:`Session.save_last` / :meth:`Session.restore`.
+needs goes through :meth:`Session.save_last` / :meth:`Session.restore`
+(``session_checkpoints.py``).
 """
 
 from __future__ import annotations
@@ -17,29 +17,25 @@ import torch
 
 from unet_studio.models.devices import autocast_dtype, resolve_device
 from unet_studio.models.task import TaskSpec
-from unet_studio.models.training import checkpoint as ckpt
 from unet_studio.models.training.augment import augment_batch
 from unet_studio.models.training.harvest import harvest
 from unet_studio.models.training.held_out import HeldOut
 from unet_studio.models.training.losses import center_crop, training_loss
-from unet_studio.models.training.sampler import PatchSampler
-from unet_studio.models.training.schedule import (
-    Budget,
-    freezes_norm_statistics,
-    frozen_modules,
-    make_optimizer,
+from unet_studio.models.training.norm_stats import (
+    fixed_choice,
+    knows_the_images,
+    probes_familiarity,
     set_train_mode,
+    starting_loss,
 )
+from unet_studio.models.training.sampler import PatchSampler
+from unet_studio.models.training.schedule import Budget, frozen_modules, make_optimizer
+from unet_studio.models.training.session_checkpoints import Checkpoints
 from unet_studio.models.training.targets import BOUNDARY
 from unet_studio.models.training.timing import TimePlan
 from unet_studio.models.training.zoom import zoom_patches
 
 log = logging.getLogger(__name__)
-
-# Settings that may differ between a run and its resumption (budgets, where it runs).
-RESUMABLE_CHANGES = ("max_seconds", "epochs", "max_steps", "device", "amp", "resume",
-                     "checkpoint_seconds")
-
 
 def net_geometry(net: torch.nn.Module) -> tuple[int, int, int]:
     """(spatial_dims, in_channels, out_channels), from the network contract's attributes or,
@@ -89,16 +85,7 @@ def choose_patch_shape(net, requested, examples, spatial_dims) -> tuple[int, ...
     return shape
 
 
-class StaleCheckpointError(ValueError):
-    """A checkpoint folder holds an unfinished run of other settings, data or network
-    (``folder``): callers say how their user starts afresh."""
-
-    def __init__(self, message: str, folder: Path):
-        super().__init__(message)
-        self.folder = folder
-
-
-class Session:
+class Session(Checkpoints):
     """Everything one run holds. Build it, then ``restore()`` or ``start()``."""
 
     def __init__(self, net, examples, config, *, task=None, checkpoint_dir=None, replay=()):
@@ -117,15 +104,13 @@ class Session:
                             config=config, patch_shape=self.patch_shape,
                             rng=np.random.default_rng(config.seed), replay=replay)
         self.rng = np.random.default_rng([config.seed, 1])
-        self.sampler = PatchSampler(self.data, self.patch_shape, rng=self.rng,
-                                    replay_fraction=config.replay_fraction,
-                                    focus_changed=config.focus_changed,
-                                    focus_objects=config.focus_objects)
+        self.sampler = self._sampler(self.rng)
         self.generator = torch.Generator().manual_seed(config.seed)
         net.to(self.device)
         self.frozen = frozen_modules(net, config)
-        # (decided on the starting weights: a resumed run's have seen batches whatever)
-        self.freeze_norm_stats = freezes_norm_statistics(net, config)
+        # (with "auto" on a trained network chosen when the run starts, and kept with it)
+        self.freeze_norm_stats = fixed_choice(config)
+        self.start_loss: float | None = None
         self.optimizer = make_optimizer(net, self.frozen, config)
         self.scaler = torch.amp.GradScaler(self.device.type,
                                            enabled=self.amp_dtype == torch.float16)
@@ -146,6 +131,12 @@ class Session:
         self.validated_step = 0  # the last step whose weights were scored (or due, without val)
         self._clock_start: float | None = None
         self._last_save = -math.inf
+
+    def _sampler(self, rng: np.random.Generator) -> PatchSampler:
+        config = self.config
+        return PatchSampler(self.data, self.patch_shape, rng=rng,
+                            replay_fraction=config.replay_fraction,
+                            focus_changed=config.focus_changed, focus_objects=config.focus_objects)
 
     # -- clock -------------------------------------------------------------------------
     # The clock runs from the start of the round (``at``: a time.monotonic() value, when
@@ -210,6 +201,25 @@ class Session:
         self.smoothed = value if self.smoothed is None else 0.9 * self.smoothed + 0.1 * value
         return value
 
+    def choose_norm_statistics(self) -> None:
+        """Before the first step of a fresh run: hold the BatchNorm statistics still or let
+        the batches move them (``norm_stats.py``). With "auto" on a trained network, held
+        when it already knows the images: its loss on training patches is below chance."""
+        if not probes_familiarity(self.net, self.config):
+            return
+        # (patches drawn apart from the training's own random stream)
+        probe = self._sampler(np.random.default_rng([self.config.seed, 2]))
+        self.start_loss = starting_loss(self.net, probe, self.out_shape, config=self.config,
+                                        device=self.device, autocast=self._autocast)
+        self.freeze_norm_stats = knows_the_images(self.start_loss, self.task.out_channels)
+        log.info("starting loss on training patches %.3f: BatchNorm statistics %s",
+                 self.start_loss, "held" if self.freeze_norm_stats else "updated")
+
+    def norm_statistics_summary(self) -> dict:
+        """What the round did with the BatchNorm statistics, for the result and model card."""
+        return {"norm_statistics": "held" if self.freeze_norm_stats else "updated",
+                "starting_loss": self.start_loss}
+
     def evaluate(self) -> dict:
         """Held-out metrics of the current weights over the crops scored ({} without any)."""
         metrics = self.held_out.score(self.net, **self._scoring_options())
@@ -251,79 +261,3 @@ class Session:
     def restore_best(self) -> None:
         if self.best_weights is not None:
             self.net.load_state_dict(self.best_weights)
-
-    # -- checkpoints -------------------------------------------------------------------
-    def fingerprint(self) -> dict:
-        config = {k: v for k, v in self.config.fingerprint().items() if k not in RESUMABLE_CHANGES}
-        shapes = {k: list(v.shape) for k, v in self.net.state_dict().items()}
-        return {"config": config, "task": self.task.to_dict(), "data": self.data.summary,
-                "weights": shapes}
-
-    def _document(self) -> dict:
-        return {"fingerprint": self.fingerprint(), "step": self.step, "elapsed": self.elapsed,
-                "history": self.history, "best_value": self.best_value,
-                "best_step": self.best_step, "best_metrics": self.best_metrics,
-                "metrics_before": self.metrics_before, "latest_val": self.latest_val,
-                "smoothed": self.smoothed, "sampler_rng": self.rng.bit_generator.state,
-                "config": self.config.to_dict(), "scored_val_crops": self.held_out.indices,
-                "train_started": self.train_started, "timing": self.plan.to_dict()}
-
-    def save_last(self, *, force: bool = False) -> None:
-        """Write ``last`` (and ``best``) unless one was written under ``checkpoint_seconds`` ago."""
-        if self.checkpoint_dir is None:
-            return
-        if not force and time.monotonic() - self._last_save < self.config.checkpoint_seconds:
-            return
-        started = time.monotonic()
-        document = self._document()
-        if self.best_weights is not None:
-            best_doc = {"step": self.best_step, "metrics": self.best_metrics,
-                        "config": self.config.to_dict(), "task": self.task.to_dict()}
-            ckpt.save_checkpoint(self.checkpoint_dir / ckpt.BEST, self.best_weights, best_doc)
-        ckpt.save_checkpoint(self.checkpoint_dir / ckpt.LAST, self.net.state_dict(), document,
-                             optimizer=self.optimizer,
-                             rng={"torch": self.generator.get_state()})
-        self._last_save = time.monotonic()
-        self.plan.record_save(self._last_save - started)
-
-    def restore(self, *, stale: str = "raise") -> bool:
-        """Continue from ``checkpoint_dir/last``; False when there is none, or when it belongs
-        to another run (other settings, data or network) and ``stale`` is ``"restart"``."""
-        if self.checkpoint_dir is None or not (self.checkpoint_dir / ckpt.LAST).exists():
-            return False
-        tensors, document = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.LAST)
-        if document["fingerprint"] != self.fingerprint():
-            if stale == "restart":
-                log.info("the checkpoint in %s is from another run; starting afresh",
-                         self.checkpoint_dir)
-                return False
-            raise StaleCheckpointError(
-                f"the checkpoint in {self.checkpoint_dir} belongs to a run with other settings, "
-                "data or network; use another checkpoint folder or stale_checkpoint='restart'",
-                self.checkpoint_dir)
-        self.net.load_state_dict(ckpt.model_state(tensors))
-        ckpt.restore_optimizer(self.optimizer, tensors, document["optimizer"])
-        self.generator.set_state(tensors["rng.torch"])
-        self.rng.bit_generator.state = document["sampler_rng"]
-        self.step, self.elapsed_before = document["step"], document["elapsed"]
-        self.history, self.smoothed = document["history"], document["smoothed"]
-        self.metrics_before, self.latest_val = document["metrics_before"], document["latest_val"]
-        self.best_value, self.best_step = document["best_value"], document["best_step"]
-        self.best_metrics = document["best_metrics"]
-        self._restore_timing(document)
-        if (self.checkpoint_dir / ckpt.BEST).exists():
-            best, _ = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.BEST)
-            self.best_weights = {k: v.to(self.device) for k, v in ckpt.model_state(best).items()}
-        log.info("resuming at step %d (%.1f s) from %s", self.step, self.elapsed_before,
-                 self.checkpoint_dir)
-        return True
-
-    def _restore_timing(self, document: dict) -> None:
-        """The held-out crops scored and the time plan of the run resumed (a checkpoint
-        written before they were kept: every crop, nothing measured)."""
-        self.plan = TimePlan.from_dict(document.get("timing"))
-        self.held_out.plan = self.plan
-        self.held_out.restore(document.get("scored_val_crops"))
-        self.train_started = document.get("train_started", 0.0)
-        self.scored_at = self.elapsed_before
-        self.validated_step = self.step if self.step % self.config.val_every == 0 else -1

@@ -44,7 +44,7 @@ def test_finetune_saves_a_loadable_model_with_lineage(tmp_path, tiny_model, test
                   "--labels", tmp_path / "frame_labels.tif", "--reviewed",
                   tmp_path / "frame_reviewed.tif", "--model", tiny_model, "-o", out,
                   "--max-steps", 6, "--patch-size", 64, "--batch-size", 2, "--device", "cpu",
-                  "--train-layers", "decoder", cwd=tmp_path)
+                  "--train-layers", "decoder", "--norm-statistics", "freeze", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert f"saved fine-tuned model to {out}" in result.stdout
     assert "f1_50" in result.stdout and "step 6" in result.stderr
@@ -58,6 +58,7 @@ def test_finetune_saves_a_loadable_model_with_lineage(tmp_path, tiny_model, test
     assert [f["image"] for f in meta["training_data"]["files"]][1] == str(tmp_path / "frame.tif")
     assert meta["finetune"]["steps"] == 6 and meta["finetune"]["config"]["max_steps"] == 6
     assert meta["finetune"]["config"]["train_layers"] == "decoder"
+    assert meta["finetune"]["config"]["norm_statistics"] == "freeze"
     import torch
 
     base = load_model(tiny_model)  # decoder only: the encoder is the parent's

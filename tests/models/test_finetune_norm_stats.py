@@ -1,6 +1,9 @@
 """BatchNorm statistics in a fine-tuning round: with ``norm_statistics`` "freeze" (or "auto" on a
-trained network) the running statistics the model predicts with stay exactly as they were
-while the weights learn; from scratch "auto" lets them move."""
+trained network that already knows the images) the running statistics the model predicts with
+stay exactly as they were while the weights learn; "update", "auto" from scratch and "auto" on
+images new to the model let them move."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +11,9 @@ import tifffile
 import torch
 
 from unet_studio.models.registry import build_model
-from unet_studio.models.training import FinetuneConfig, TrainingExample, finetune
+from unet_studio.models.training import FinetuneConfig, TrainingExample, finetune, iter_finetune
+from unet_studio.models.training.lineage import lineage_metadata
+from unet_studio.models.weights import load_model
 
 QUICK = dict(max_seconds=None, max_steps=6, batch_size=2, patch_size=48, val_every=3,
              device="cpu", warmup_steps=1)
@@ -44,7 +49,7 @@ def _weights(net) -> dict:
 
 @pytest.mark.parametrize(("setting", "trained", "freeze"), [
     ("freeze", True, True), ("update", True, False),
-    ("auto", True, True), ("auto", False, False),  # fine-tuning / training from scratch
+    ("auto", False, False),  # training from scratch: the statistics start at 0 and 1
 ])
 def test_frozen_norm_statistics_stay_while_the_weights_learn(example, setting, trained, freeze):
     net = _batchnorm_net(trained)
@@ -71,3 +76,50 @@ def test_the_setting_round_trips_and_an_old_checkpoint_still_matches():
     assert "norm_statistics" in FinetuneConfig(**QUICK, norm_statistics="freeze").fingerprint()
     with pytest.raises(ValueError, match="norm_statistics must be one of"):
         FinetuneConfig(**QUICK, norm_statistics="frozen")
+
+
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "default"
+
+
+@pytest.fixture(scope="module")
+def unfamiliar(example):
+    """The same cells with their contrast inverted (dark nuclei on a bright background): to
+    the fluorescence model a modality it never saw."""
+    return TrainingExample(example.image.max() - example.image, example.labels, name="inverted")
+
+
+@pytest.mark.parametrize(("images", "held"), [("example", True), ("unfamiliar", False)])
+def test_auto_holds_the_statistics_when_the_model_knows_the_images(request, images, held):
+    """"auto" on a trained model: its statistics hold still on fluorescence nuclei like the
+    ones it learnt (a round polishes), and move on inverted contrast (they must adapt)."""
+    net = load_model(DEFAULT_MODEL)
+    statistics = _statistics(net)
+    result = finetune(net, [request.getfixturevalue(images)],
+                      FinetuneConfig(**QUICK, val_fraction=0.0, norm_statistics="auto"))
+    after = _statistics(net)
+    assert all(torch.equal(statistics[k], after[k]) for k in statistics) == held
+    # the model card says which, and on what figure
+    card = lineage_metadata(result, name="round 1")["card"]
+    loss = result.extra["starting_loss"]
+    assert (loss < 1.1) == held
+    assert f"normalisation statistics: {'kept' if held else 'adapted'}" in card
+    assert f"loss {loss:.2f} on the corrections before training" in card
+
+
+def test_a_resumed_round_keeps_the_choice_it_started_with(example, tmp_path):
+    """The choice is made once, on the starting weights: a round resumed from its checkpoint
+    (whose network has seen batches whatever) keeps holding the statistics."""
+    net = load_model(DEFAULT_MODEL)
+    statistics = _statistics(net)
+    config = FinetuneConfig(**{**QUICK, "max_steps": 8}, val_fraction=0.0,
+                            norm_statistics="auto", checkpoint_seconds=0.0)
+    run = iter_finetune(net, [example], config, checkpoint_dir=tmp_path)
+    for progress in run:
+        if progress.step == 3:
+            run.close()
+    resumed = load_model(DEFAULT_MODEL)
+    steps = [progress.step for progress in iter_finetune(resumed, [example], config,
+                                                            checkpoint_dir=tmp_path)]
+    assert steps[0] == 4 and steps[-1] == 8
+    after = _statistics(resumed)
+    assert all(torch.equal(statistics[k], after[k]) for k in statistics)
