@@ -3,7 +3,8 @@ SegmentPanel).
 
 Expects the panel's widgets (``image_combo``, ``axes_edit``, ``axes_note``, ``channel_spin``,
 ``channel_note``, ``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``, ``status``), its ``session``, and
-``worker`` and ``_job_image`` (the running prediction and its image's name, or None).
+``worker`` and ``_job_image`` (the running prediction and its image's name, or None), and
+``_done`` (the last run's Done line, set by ``SegmentOutcome``).
 """
 
 from __future__ import annotations
@@ -187,8 +188,22 @@ class SegmentChoices:
 
     def _say_ready(self) -> None:
         """The status line says what Run will do with the image and model chosen, until a
-        run (or a refusal) has something else to say."""
-        if self.worker is not None or self.status.text() not in ("", self._ready_said):
+        run (or a refusal) has something else to say. The last run's Done line stands while
+        they are the image and model it is about; another choice gets its own line (the
+        Done line read as "this one is segmented already"), and back to theirs, it returns.
+        Other lines tell of an event (a refusal, an error, a cancel): they stay."""
+        if self.worker is not None:
             return
-        self._ready_said = ready_text(self.session.host.current_image(), self.session.model)
+        image, model = self.session.host.current_image(), self.session.model
+        shown, done = self.status.text(), self._done
+        about_done = done is not None and done.is_about(image, model)
+        if done is not None and shown == done.text():
+            if about_done:
+                return
+        elif shown not in ("", self._ready_said):
+            return
+        elif about_done:
+            self.status.setText(done.text())
+            return
+        self._ready_said = ready_text(image, model)
         self.status.setText(self._ready_said)

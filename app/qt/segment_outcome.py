@@ -13,6 +13,7 @@ from qtpy.QtCore import QTimer
 
 from unet_studio.app.kept_ids import keep_reviewed
 from unet_studio.app.predict_files import objects_found
+from unet_studio.app.qt.segment_done import DoneLine
 from unet_studio.app.qt.segment_interrupted import put_labels_back
 from unet_studio.app.qt.segment_results import (
     holds_instances,
@@ -31,7 +32,8 @@ STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
 class SegmentOutcome:
     """Uses the panel's ``session``, ``worker``, ``status``, ``progress``, its signals, the
     run's state (``_job_image``, ``_stage``, ``_objects``, ``_live``, ``_bar``,
-    ``_result``, ``_queued_image``, ``_redraw``, ``_intensities``), ``_run_queued``,
+    ``_result``, ``_queued_image``, ``_redraw``, ``_intensities``), the last run's Done
+    line (``_done``, a DoneLine or None), ``_run_queued``,
     ``_set_running`` and ``_fill_images``."""
 
     def _on_progress(self, progress) -> None:
@@ -53,6 +55,10 @@ class SegmentOutcome:
             self.session.host.notify(message, "warning")
 
     def _image_renamed(self, old: str, new: str) -> None:
+        if self._done is not None:  # the segmented image renamed: still the one it is about
+            shown, self._done = self._done.text(), self._done.renamed(old, new)
+            if self.status.text() == shown:
+                self.status.setText(self._done.text())
         if self._job_image == old:  # renamed while segmented: the results still go to it
             self._job_image = new
             self._fill_images()
@@ -89,8 +95,10 @@ class SegmentOutcome:
         self._show_result(result, name)
         if session.project is not None and session.image_id is not None:
             session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
-        self.status.setText(f"Done: {name} segmented with {result.model_name}"
-                            f"{self._objects_text(result)}.")
+        # (about this image and model: the status line changes when the choice does)
+        self._done = DoneLine(name, result.job.request.model_path, result.model_name,
+                              self._objects_text(result))
+        self.status.setText(self._done.text())
         set_progress(self.progress, 100)
         self._result = result
 

@@ -67,6 +67,7 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
         self._stage: str | None = None  # the engine's stage last told in the status line
         self._objects: list[int] = []  # objects per time point of the running prediction
         self._result = None
+        self._done = None  # the last run's Done line (DoneLine): what it is about, its text
         self._queued_image: str | None = None  # to segment again when this run ends
         self._nets = NetCache()  # a run of the same model skips loading it
         self._intensities = IntensityCache()  # a run on the same pixels skips their pass
@@ -162,6 +163,7 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
             return
         image, request, job, live = prepared
         host = self.session.host
+        self._done = None  # (a new run: the last one's summary is not what the panel is at)
         self._job_image, self._stage = image.name, "predict"
         self._objects = []  # objects per time point, as each is labelled
         if "C" in (request.axes or image.axes).upper():  # training learns from these channels
