@@ -194,6 +194,8 @@ def project_examples(project, *, skip: set[str], open_image: Callable[[str], obj
     see ``training_image``), else from the image's file (its metadata checked now, read
     lazily later).
     """
+    from unet_studio.app.layer_channel import note_file_channel
+
     examples, problems = [], []
     for ref in project.images:
         if ref.id in skip:
@@ -209,6 +211,8 @@ def project_examples(project, *, skip: set[str], open_image: Callable[[str], obj
         recorded = ref.selection.get("C")
         try:
             image = open_image(ref.name)
+            if image is not None and image.axes == ref.axes:  # (a channel layer: its channel)
+                note_file_channel(project, ref.id, image)
             if host is not None:
                 image = training_image(host, image, in_channels, model_name)
             if image is not None and image.axes in (ref.axes, ref.axes + "C"):
@@ -227,8 +231,12 @@ def project_examples(project, *, skip: set[str], open_image: Callable[[str], obj
 
 
 def _pending_from_file(project, ref, labels, regions, options: dict) -> PendingExample:
-    """From the image's file: opened now to check it (metadata only), again when read."""
+    """From the image's file: opened now to check it (metadata only), again when read. An
+    image that was one channel layer of the file (no C axis, the file has one) is read as
+    the channel noted for it (``layer_channel``); refused when that is not known."""
     from unet_studio.app.io import open_stack
+    from unet_studio.app.layer_channel import is_channel_of, unknown_channel
+    from unet_studio.app.model_channels import picks_one_channel
 
     path = project.resolve_image_path(ref.id) if ref.path else None
     if path is None or not Path(path).exists():
@@ -239,17 +247,20 @@ def _pending_from_file(project, ref, labels, regions, options: dict) -> PendingE
             axes, shape = stack.axes, stack.shape
     except (OSError, ValueError) as error:
         raise UserError(f"{path}: cannot read it ({error}), so its corrections are left out") from None
-    if axes != ref.axes:
+    channel_layer = is_channel_of(axes, ref.axes)  # (one channel of the file was the image)
+    if axes != ref.axes and not channel_layer:
         raise UserError(f"{path}: opens with axes {axes}, the project has {ref.axes}; "
                         "its corrections are left out")
+    in_channels, recorded = options.pop("in_channels"), ref.selection.get("C")
+    if channel_layer and recorded is None and picks_one_channel(axes, shape, in_channels):
+        raise UserError(unknown_channel(ref.name, path, shape[axes.index("C")]))
 
     @contextlib.contextmanager
     def open_pixels():
         with open_stack(path) as stack:
             yield stack.data
 
-    in_channels = options.pop("in_channels")
-    channel = channel_to_learn(axes, shape, ref.selection.get("C"), in_channels, name=ref.name)
+    channel = channel_to_learn(axes, shape, recorded, in_channels, name=ref.name)
     return pending_example(_Shape(shape), axes, labels, regions, open_pixels=open_pixels,
                            channel=channel, **options)  # fmt: skip
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.layer_channel import note_file_channel
 from unet_studio.app.model_library import user_home
 from unet_studio.app.project import Project
 from unet_studio.app.qt.session_edits import SHOW_MARKS
@@ -201,6 +202,9 @@ class ProjectLink:
                                 shape=None if labels is None else labels.shape,
                                 scale=image.scale)  # fmt: skip
         self.image_id = ref.id
+        # (a channel layer of a multichannel file: which channel, for rounds that read the
+        # image back from the file after the layer was closed)
+        note_file_channel(project, ref.id, image)
         if labels is not None:
             project.attach_labels(ref.id, labels, save=True)
         return project, ref.id

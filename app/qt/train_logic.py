@@ -74,6 +74,7 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     pixels are read in the worker), and one line per project image left out (and why).
     ``scope``: "project" (the current image and every other project image with reviewed
     regions) or "image" (the current image only). UserError when nothing is reviewed."""
+    from unet_studio.app.layer_channel import note_file_channel
     from unet_studio.app.training_data import (
         channel_to_learn,
         model_in_channels,
@@ -91,11 +92,15 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     in_channels, model_name = model_in_channels(session.model), session.model.name
     # (a model taking several channels learns from the file's channel layers stacked, as
     # the Segment panel fed it: model_channels)
-    image = training_image(session.host, session.host.current_image(), in_channels, model_name)
+    layer = session.host.current_image()
+    image = training_image(session.host, layer, in_channels, model_name)
     labels = session.host.current_labels()
     regions = session.ensure_reviewed()
     examples, problems = [], []
     current_id = session.current_image_id()
+    if layer is not None and current_id is not None:
+        # (a channel layer of a file: which channel, for rounds that read it from the file)
+        note_file_channel(session.project, current_id, layer)
     if image is not None and labels is not None and regions is not None and regions.any():
         channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
                                    in_channels, name=image.name, model_name=model_name)
