@@ -17,6 +17,7 @@ from unet_studio.app.qt.close_guard import CloseGuard
 from unet_studio.app.qt.correct_panel import CorrectPanel
 from unet_studio.app.qt.models_panel import ModelsPanel
 from unet_studio.app.qt.project_watch import ProjectWatch
+from unet_studio.app.qt.quit_guard import install_quit_guard
 from unet_studio.app.qt.segment_panel import SegmentPanel
 from unet_studio.app.qt.session import StudioSession
 from unet_studio.app.qt.train_panel import TrainPanel
@@ -141,8 +142,9 @@ def _guard_close(viewer, session: StudioSession) -> None:
     Discard / Cancel (``CloseGuard``). The project's failing saves are told as they happen
     (``ProjectWatch``, which lives as long as the window).
 
-    The window is napari's QMainWindow: its close button, File > Close Window and Exit all
-    send it a close event, which the guard sees first. A script's ``viewer.close()`` is not
+    The window is napari's QMainWindow: its close button and File > Close Window send it a
+    close event, which the guard sees first. Exit (quitting) is asked about once for every
+    window (``QuitGuard``, see ``_is_napari_quit``). A script's ``viewer.close()`` is not
     asked about: it clears the layers and closes the canvas (QtViewer) before the window,
     past the point where Cancel could keep anything. Weak references only: the guard lives
     as long as the window, and must not keep the viewer or its session alive."""
@@ -166,6 +168,24 @@ def _guard_close(viewer, session: StudioSession) -> None:
         return canvas is not None and _alive(canvas) and not canvas.isHidden()
 
     CloseGuard(window, keepers, can_refuse)
+    if hasattr(window, "_quit_app"):  # (another napari: each window asks for itself only)
+        install_quit_guard(_is_napari_quit, _cancel_napari_quit, _napari_quit)
+
+
+# napari's Exit (File > Exit, Ctrl+Q; Restart too) calls its window's ``close(quit_app=True)``,
+# which sets ``_quit_app`` and closes that window; its closeEvent then closes every viewer from
+# code (``quit_app``), where their guards can no longer refuse. Hence one question up front.
+def _is_napari_quit(window) -> bool:
+    return getattr(window, "_quit_app", False) is True
+
+
+def _cancel_napari_quit(window) -> None:
+    # (left set, the window's next plain close - its title bar's button - would quit)
+    window._quit_app = False
+
+
+def _napari_quit(window) -> None:
+    window.close(quit_app=True)  # (napari's own "quit?" box was answered: not again)
 
 
 _panels: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> {class: panel}

@@ -13,12 +13,16 @@ What is at risk is told by "keepers": any object (the Train panel) with
   could not be saved and the keeper told the user why; the window stays open);
 - ``discard_unsaved()``: let it go (stop the work).
 
-The guard is generic Qt; the napari adapter installs it on the viewer's window.
+The guard is generic Qt; the napari adapter installs it on the viewer's window. Quitting,
+which closes every window at once, is asked about once for all of them by
+:class:`~unet_studio.app.qt.quit_guard.QuitGuard`, through the guards' ``at_risk``,
+``save`` and ``discard``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import QMessageBox, QWidget
@@ -71,23 +75,31 @@ class CloseGuard(QObject):
             return False
         if self._let_through or not self._can_refuse():
             return False
-        if self._saving:  # a Save is under way: the window closes once it is done
+        if self.saving:  # a Save is under way: the window closes once it is done
             event.ignore()
             return True
-        at_risk = self._at_risk()
+        at_risk = self.at_risk()
         if not at_risk:
             return False
         answer = ask_user(self.parent(), question_text([text for _, text in at_risk]))
         event.ignore()  # (Save and Discard close it again from here, see _close_now)
         if answer == SAVE:
-            self._save([keeper for keeper, _ in at_risk])
+            self.save([keeper for keeper, _ in at_risk], self._close_now)
         elif answer == DISCARD:
-            for keeper, _ in at_risk:
-                keeper.discard_unsaved()
+            self.discard([keeper for keeper, _ in at_risk])
             self._close_now()
         return True
 
-    def _at_risk(self) -> list[tuple[object, str]]:
+    @property
+    def saving(self) -> bool:
+        """Is a Save under way (a round stopping to be saved)?"""
+        return bool(self._saving)
+
+    def at_risk(self) -> list[tuple[object, str]]:
+        """(keeper, what closing would lose) for each keeper holding unsaved work; [] when
+        the window may close as it is, or its close can no longer be refused."""
+        if self._let_through or not self._can_refuse():
+            return []
         at_risk, seen = [], set()
         for keeper in self._keepers():
             if id(keeper) in seen or not callable(getattr(keeper, "unsaved_work", None)):
@@ -98,8 +110,9 @@ class CloseGuard(QObject):
                 at_risk.append((keeper, text))
         return at_risk
 
-    def _save(self, keepers: list) -> None:
-        """Ask each keeper to save; close once all of them did, stay open if one could not."""
+    def save(self, keepers: list, then: Callable[[], None]) -> None:
+        """Ask each keeper to save; ``then()`` once all of them did (never if one could
+        not: it told the user why, and the window stays open)."""
         self._saving = {id(keeper) for keeper in keepers}
         failed = []
 
@@ -110,12 +123,25 @@ class CloseGuard(QObject):
             if not ok:
                 failed.append(keeper)
             if not self._saving and not failed:
-                self._close_now()
+                then()
 
         for keeper in keepers:
             keeper.save_unsaved(lambda ok, keeper=keeper: done(keeper, ok))
         if failed:
             self._saving.clear()  # (the keeper said why; the window stays open)
+
+    def discard(self, keepers: list) -> None:
+        for keeper in keepers:
+            keeper.discard_unsaved()
+
+    @contextmanager
+    def letting_through(self) -> Iterator[None]:
+        """Within it, the window's closes are not asked about (they were, already)."""
+        self._let_through = True
+        try:
+            yield
+        finally:
+            self._let_through = False
 
     def _close_now(self) -> None:
         """Close the window as asked, once the event under way has been handled (closing
@@ -125,10 +151,7 @@ class CloseGuard(QObject):
             window = self.parent()
             if window is None:
                 return
-            self._let_through = True
-            try:
+            with self.letting_through():
                 window.close()
-            finally:
-                self._let_through = False
 
         QTimer.singleShot(0, self, close)

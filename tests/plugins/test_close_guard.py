@@ -288,3 +288,78 @@ def test_the_launchers_window_is_guarded(studio_home, make_napari_viewer):
         assert all(k.unsaved_work() is None for k in keepers)
     finally:
         viewer.close()
+
+
+@pytest.fixture
+def other_viewer(make_napari_viewer, monkeypatch, qtbot):
+    """A second, plain napari viewer (none of our panels), shown: the one the user quits
+    from. napari's own "Quit napari?" box is answered yes (as the user would)."""
+    from napari._qt.dialogs.confirm_close_dialog import ConfirmCloseDialog
+    from qtpy.QtWidgets import QDialog
+
+    monkeypatch.setattr(ConfirmCloseDialog, "exec_", lambda dialog: QDialog.DialogCode.Accepted)
+    viewer = make_napari_viewer(show=True)
+    qtbot.waitExposed(viewer.window._qt_window)
+    napari_window = viewer.window
+    del viewer  # (no fixture holds the viewer past napari's leak check, see `shown`)
+    yield napari_window._qt_viewer.viewer
+    qtbot.wait(50)
+    if hasattr(napari_window, "_qt_window") and _closed(napari_window._qt_window):
+        napari_window._teardown()  # (as in `shown`: its window was closed on its own)
+        del napari_window._qt_window
+
+
+def _quit_from(viewer) -> None:
+    """napari's File > Exit (Ctrl+Q) in ``viewer``'s window: its app-model command."""
+    from napari._app_model import get_app_model
+
+    get_app_model().commands.execute_command("napari.window.file.quit_dialog",
+                                             window=viewer.window).result()
+
+
+def test_quitting_from_another_window_asks_and_cancel_keeps_every_window(corrected, train,
+        other_viewer, answers, qtbot, fail_model_writes):
+    """Two viewers; the unsaved round is in the one the user does not quit from. Quitting
+    asks about it; Cancel keeps both windows and the round, and the quit is over: closing
+    the other window alone afterwards closes only that one."""
+    window, other = corrected.viewer.window._qt_window, other_viewer.window._qt_window
+    fail_model_writes()
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+
+    answers.append(close_guard.CANCEL)
+    _quit_from(other_viewer)
+    qtbot.wait(50)
+    question = answers.asked[0] if len(answers.asked) == 1 else ""
+    assert question.startswith("Quitting closes every window") and "has not been saved" in question
+    assert window.isVisible() and other.isVisible()
+    assert train.round is not None and train.round.saved is None
+
+    other.close()  # (a plain close of the window with nothing at risk)
+    qtbot.waitUntil(lambda: _closed(other), timeout=5_000)
+    assert window.isVisible() and len(answers.asked) == 1
+
+
+@pytest.mark.parametrize("answer, quit_from", [(close_guard.SAVE, "other"),
+                                               (close_guard.DISCARD, "own")])
+def test_quitting_over_an_unsaved_round_saves_or_discards_it_then_quits(corrected, train,
+        other_viewer, answers, qtbot, monkeypatch, fail_model_writes, answer, quit_from):
+    """Save saves the round then quits, Discard quits: every window closes, whichever
+    window the quit came from (the round's own, or the other one)."""
+    window, other = corrected.viewer.window._qt_window, other_viewer.window._qt_window
+    real = fail_model_writes()
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=_config())
+    monkeypatch.setattr("safetensors.torch.save_file", real)  # (the disk has room again)
+    round_ = train.round
+
+    answers.append(answer)
+    _quit_from(other_viewer if quit_from == "other" else corrected.viewer)
+    qtbot.waitUntil(lambda: _closed(window) and _closed(other), timeout=10_000)
+    assert len(answers.asked) == 1
+    models = corrected.session.project.models_dir
+    written = sorted(models.glob("*/model.safetensors")) if models.exists() else []
+    if answer == close_guard.SAVE:
+        assert round_.saved is not None and written == [round_.saved / "model.safetensors"]
+    else:
+        assert written == []
