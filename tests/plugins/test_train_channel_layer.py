@@ -34,12 +34,9 @@ def _assert_learns_channel(pending, channel: np.ndarray) -> None:
     assert (example.intensity.low, example.intensity.high) == (low, high)
 
 
-@pytest.mark.parametrize("reader", ["unet-studio", "napari"])
-def test_a_round_learns_from_the_channel_layer_s_channel_open_or_read_from_its_file(
-        studio, zcyx, reader):
-    from unet_studio.app.qt import train_logic
-
-    path, two, labels = zcyx
+def _correct_channel_1(studio, path, labels, reader: str) -> list:
+    """Open the file's channels as layers with ``reader``, make channel 1 the image worked
+    on, give it ``labels`` and mark a slice reviewed; returns the layers."""
     options = {"channel_axis": 1} if reader == "napari" else {}
     layers = studio.viewer.open(str(path), plugin=reader, **options)
     assert len(layers) == 2
@@ -47,6 +44,16 @@ def test_a_round_learns_from_the_channel_layer_s_channel_open_or_read_from_its_f
     studio.session.show_labels(labels.copy(), protect=False, save=True)
     studio.session.ensure_reviewed().mark_slice(1)
     studio.session.reviewed_changed_by_user()
+    return layers
+
+
+@pytest.mark.parametrize("reader", ["unet-studio", "napari"])
+def test_a_round_learns_from_the_channel_layer_s_channel_open_or_read_from_its_file(
+        studio, zcyx, reader):
+    from unet_studio.app.qt import train_logic
+
+    path, two, labels = zcyx
+    layers = _correct_channel_1(studio, path, labels, reader)
     [pending], _ = train_logic.collect_examples(studio.session, "project")
     _assert_learns_channel(pending, two[:, 1])
     # The layers closed: the image is read back from its file, as channel 1 again.
@@ -63,11 +70,7 @@ def test_a_channel_layer_closed_before_any_train_click_is_read_as_its_channel(st
     from unet_studio.app.qt import train_logic
 
     path, two, labels = zcyx
-    layers = studio.viewer.open(str(path), plugin="napari", channel_axis=1)
-    studio.viewer.layers.selection.active = layers[1]
-    studio.session.show_labels(labels.copy(), protect=False, save=True)
-    studio.session.ensure_reviewed().mark_slice(1)
-    studio.session.reviewed_changed_by_user()
+    layers = _correct_channel_1(studio, path, labels, "napari")
     for layer in list(layers):
         studio.viewer.layers.remove(layer)
     [pending], problems = train_logic.collect_examples(studio.session, "project")
