@@ -5,6 +5,13 @@ Two windows (or two processes) writing one project would overwrite each other's
 sweep each other's temp files mid-write. So the first opener holds the lock; a second one
 opens the project read-only, is told why, and becomes the writer once the first closed it.
 A lock whose process is gone (killed) is stale and taken over.
+
+A process id alone does not say whether the lock's writer still runs: after a reboot or a long
+uptime an unrelated process may carry the same id, and the project would open read-only for no
+reason. So the lock also records when its writer started (Linux: the boot id and the start
+time in clock ticks since boot, from ``/proc``); a process with the lock's id but another start
+is a later one, and the lock is stale. Where the start cannot be read (other systems, locks of
+older versions without it) the process id alone decides, as before.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ def lock_holder(folder: Path) -> str | None:
     try:
         info = json.loads(path.read_text("utf-8"))
         pid, host = int(info["pid"]), str(info["host"])
+        started = info.get("started")  # (absent in locks of older versions)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -37,7 +45,7 @@ def lock_holder(folder: Path) -> str | None:
         return f"process {pid} on {host}"  # (cannot tell whether it still runs)
     if pid == os.getpid():
         return "another window of this program" if _key(folder) in _holders else None
-    return f"process {pid}" if _alive(pid) else None
+    return f"process {pid}" if _alive(pid, started) else None
 
 
 def take_lock(folder: Path, holder: object) -> bool:
@@ -47,6 +55,9 @@ def take_lock(folder: Path, holder: object) -> bool:
     if lock_holder(folder) is not None:
         return False
     info = {"pid": os.getpid(), "host": socket.gethostname()}
+    started = process_started(os.getpid())
+    if started is not None:
+        info["started"] = started
     try:
         (Path(folder) / LOCK_FILE).write_text(json.dumps(info) + "\n", "utf-8")
     except OSError:
@@ -70,7 +81,28 @@ def _key(folder: Path) -> str:
     return os.path.realpath(folder)
 
 
-def _alive(pid: int) -> bool:
+def process_started(pid: int) -> str | None:
+    """When process ``pid`` started, as "boot id/clock ticks since boot": equal for one
+    process, different for a later one given the same id. None where unknown (no ``/proc``,
+    the process is gone, or an unexpected format)."""
+    try:
+        boot_id = Path("/proc/sys/kernel/random/boot_id").read_text("ascii").strip()
+        stat = Path(f"/proc/{pid}/stat").read_text("ascii", errors="replace")
+        # (the command name, field 2, is in parentheses and may hold spaces or ")": the
+        # fields after the last ")" start with field 3, so the start time, field 22, is 19th)
+        start_ticks = int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+    return f"{boot_id}/{start_ticks}" if boot_id else None
+
+
+def _alive(pid: int, started: object = None) -> bool:
+    """Does the process that wrote a lock naming ``pid`` (started at ``started``, when the
+    lock says) still run?"""
+    if isinstance(started, str):
+        now = process_started(pid)
+        if now is not None:
+            return now == started  # (another start: the id was given to a later process)
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
