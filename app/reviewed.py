@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +24,6 @@ from unet_studio.app.edit_footprint import edit_marks, mark_footprint, unmark_fo
 from unet_studio.app.label_edit import LabelEdit
 
 FORMAT = "unet-studio-reviewed"
-UNDONE_KEPT = 100  # undone edits whose review_at a redo finds (napari keeps 100 steps)
 
 
 class MarksAdded:
@@ -54,8 +51,6 @@ class ReviewedRegions:
         self.version = 0
         self._reviewed: np.ndarray | None = None
         self._changed: np.ndarray | None = None
-        # (edit key, review_at) of undone edits that had one, newest last: see _review_at
-        self._undone_review_at: deque = deque(maxlen=UNDONE_KEPT)
 
     @property
     def mask(self) -> np.ndarray:
@@ -145,36 +140,41 @@ class ReviewedRegions:
         changed = self._flat("changed")
         added_changed = flat[~changed[flat]]
         changed[added_changed] = True
-        added_reviewed, review_at = None, self._review_at(edit)
+        added_reviewed = None
         if self.auto_from_edits:
             # Never into other slices or frames than the edit's: those were not looked at,
             # and marking them would make their unchecked labels training data.
             reviewed = self._flat("reviewed").reshape(self.shape)  # (C-contiguous)
-            if marks is None or review_at is not edit.review_at:  # (a redo's: found again)
-                marks = self.marks_for(replace(edit, review_at=review_at))
+            if marks is None:
+                marks = self.marks_for(edit)
             added_reviewed = []
             for region, footprint in marks:
                 added_reviewed.append((region, mark_footprint(reviewed[region], footprint)))
         self.version += 1
-        return MarksAdded(added_changed, added_reviewed, review_at, _key(edit.indices))
+        return MarksAdded(added_changed, added_reviewed, edit.review_at, _key(edit.indices))
 
     def take_back(self, added: MarksAdded) -> None:
         """Clear the marks an edit added (it was undone): pixels marked before it stay."""
         self._flat("changed")[added.changed] = False
         for region, new in added.reviewed or ():
             unmark_footprint(self._flat("reviewed").reshape(self.shape)[region], new)
-        if added.review_at is not None:  # (for its redo: napari replays pixels, not that)
-            self._undone_review_at.append((added.key, added.review_at))
         self.version += 1
 
-    def _review_at(self, edit: LabelEdit):
-        """The edit's ``review_at``; for a redo of an undone edit (the same pixels, from
-        the viewer's history, which keeps no ``review_at``) the one the edit had."""
-        undone = self._undone_review_at
-        if not undone or undone[-1][0] != _key(edit.indices):
-            return edit.review_at
-        remembered = undone.pop()[1]
-        return remembered if edit.review_at is None else edit.review_at
+    def put_back(self, added: MarksAdded) -> MarksAdded:
+        """Mark again what :meth:`take_back` cleared: the edit was redone. The very marks it
+        made, not found again (that cost the GUI thread ~0.1 s for a stack's edit, and a
+        redo from napari's history has lost the edit's ``review_at``). Returns what was new
+        this time, for the redo's own undo."""
+        changed = self._flat("changed")
+        again_changed = added.changed[~changed[added.changed]]
+        changed[again_changed] = True
+        again_reviewed = None
+        if added.reviewed is not None:
+            reviewed = self._flat("reviewed").reshape(self.shape)
+            again_reviewed = [(region, mark_footprint(reviewed[region], new))
+                              for region, new in added.reviewed]
+        self.version += 1
+        return MarksAdded(again_changed, again_reviewed, added.review_at, added.key)
 
     def clear(self) -> None:
         self._reviewed = self._changed = None

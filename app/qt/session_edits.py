@@ -53,9 +53,8 @@ class EditRecording:
         if kind == "undo":
             regions.take_back(done[-1][2])
             undone.append(done.pop())
-        else:  # (only what an undo took back is marked again)
-            done.pop()
-            undone.append((regions, _edit_key(edit), regions.record_edit(edit)))
+        else:  # (only what an undo took back is marked again: those very marks)
+            undone.append((regions, _edit_key(edit), regions.put_back(done.pop()[2])))
         self._show_marks_soon()
 
     def _remember_marks(self, regions, edit: LabelEdit, added) -> None:
