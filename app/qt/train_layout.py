@@ -3,6 +3,7 @@ and the before/after metrics table filled from ``train_logic.metric_table``."""
 
 from __future__ import annotations
 
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -14,16 +15,21 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QToolButton,
     QVBoxLayout,
 )
 
 from unet_studio.app.qt import train_logic
 from unet_studio.app.qt.loss_plot import LossPlot
 
-MIN_METRICS_HEIGHT = 120
+# The loss plot's least height: its legend, scale and a readable curve (LossPlot asks for
+# 150, more than a laptop's dock spares once the table shows a round's metrics).
+MIN_PLOT_HEIGHT = 90
+ROW_PADDING = 6  # (pixels a metrics row adds to its line of text, both edges together)
 # What to do first, before any round: "Ready." left a new user guessing why Fine-tune
 # answers "nothing reviewed yet".
 READY_TEXT = ("Ready. Correct some objects and mark them reviewed (Correct panel); then "
@@ -43,6 +49,8 @@ TIPS = {
     "cancel_button": "Stop the round that runs; its best weights so far are kept",
     "accept_button": "Once a round has finished: use its model from now on",
     "reject_button": "Once a round has finished: keep the current model",
+    "more_settings_button": "Show or hide the epochs, the layers that learn and automatic "
+                            "acceptance (when hidden, the button names those changed)",
     "repredict_check": "After Accept or Roll back, segment the image again with the model "
                        "(reviewed regions are kept)",
 }  # fmt: skip
@@ -50,21 +58,11 @@ TIPS = {
 
 def build(panel) -> None:
     """Create the panel's widgets as its attributes, laid out top to bottom: settings,
-    controls, progress, status, loss plot, metrics, then accept/reject and roll back."""
-    form = QFormLayout()
-    panel.budget_edit = QLineEdit("60 s")
-    panel.epochs_spin = QSpinBox(minimum=0, maximum=10_000, value=0, specialValueText="no limit")
-    panel.layers_combo = QComboBox()
-    panel.layers_combo.addItems(["all", "decoder"])
-    panel.scope_combo = QComboBox()
-    for scope, text in train_logic.SCOPES.items():
-        panel.scope_combo.addItem(text, scope)
-    panel.auto_accept = QCheckBox("Accept automatically when better")
-    form.addRow("Learn from", panel.scope_combo)
-    form.addRow("Time budget", panel.budget_edit)
-    form.addRow("Epochs", panel.epochs_spin)
-    form.addRow("Train layers", panel.layers_combo)
-    form.addRow(panel.auto_accept)
+    controls, progress, status, loss plot, metrics, then accept/reject and roll back.
+
+    Sized for a laptop's dock (about 700 px tall): the status (the verdict), the buttons and
+    every row of the metrics table keep their height; the loss plot takes what is left, and
+    the settings used less often fold away under "More settings"."""
     panel.train_button = QPushButton("Fine-tune on reviewed corrections")
     panel.pause_button = QPushButton("Pause")
     panel.cancel_button = QPushButton("Cancel")
@@ -77,11 +75,93 @@ def build(panel) -> None:
     # and the verdict with its caveat runs to three lines in a narrow dock.
     panel.status.setMinimumHeight(3 * panel.status.fontMetrics().lineSpacing() + 4)
     panel.plot = LossPlot()
-    panel.metrics = QTableWidget(0, 2)
-    panel.metrics.setHorizontalHeaderLabels(["before", "after"])
-    panel.metrics.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-    panel.metrics.setEditTriggers(QTableWidget.NoEditTriggers)
-    panel.metrics.setMinimumHeight(MIN_METRICS_HEIGHT)
+    panel.plot.setMinimumHeight(MIN_PLOT_HEIGHT)  # (the first to give way in a short dock)
+    panel.metrics = _metrics_table()
+    layout = QVBoxLayout(panel)
+    layout.addLayout(_settings(panel))
+    layout.addLayout(controls)
+    layout.addWidget(panel.progress)
+    layout.addWidget(panel.status)
+    layout.addWidget(panel.plot, 1)  # (all the height to spare)
+    layout.addWidget(panel.metrics)  # (its rows' height: see show_metrics)
+    layout.addLayout(_review_controls(panel))
+    for name, tip in TIPS.items():
+        getattr(panel, name).setToolTip(tip)
+    show_metrics(panel.metrics, {}, {})  # (its height: none to show yet)
+
+
+def _settings(panel) -> QFormLayout:
+    """What the round learns from and for how long; below "More settings" (folded at
+    first), the epochs, the layers that learn and automatic acceptance."""
+    form = QFormLayout()
+    panel.budget_edit = QLineEdit("60 s")
+    panel.epochs_spin = QSpinBox(minimum=0, maximum=10_000, value=0, specialValueText="no limit")
+    panel.layers_combo = QComboBox()
+    panel.layers_combo.addItems(["all", "decoder"])
+    panel.scope_combo = QComboBox()
+    for scope, text in train_logic.SCOPES.items():
+        panel.scope_combo.addItem(text, scope)
+    panel.auto_accept = QCheckBox("Accept automatically when better")
+    panel.more_settings_button = QToolButton(checkable=True, autoRaise=True)
+    panel.more_settings_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+    # (its text, longer with changed settings named, never widens the dock)
+    panel.more_settings_button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+    form.addRow("Learn from", panel.scope_combo)
+    form.addRow("Time budget", panel.budget_edit)
+    form.addRow(panel.more_settings_button)
+    form.addRow("Epochs", panel.epochs_spin)
+    form.addRow("Train layers", panel.layers_combo)
+    form.addRow(panel.auto_accept)
+    folded = (form.labelForField(panel.epochs_spin), panel.epochs_spin,
+              form.labelForField(panel.layers_combo), panel.layers_combo, panel.auto_accept)
+
+    def show_more(shown: bool) -> None:
+        for widget in folded:
+            widget.setVisible(shown)
+        _name_more_settings(panel)
+
+    panel.more_settings_button.toggled.connect(show_more)
+    for changed in (panel.epochs_spin.valueChanged, panel.layers_combo.currentTextChanged,
+                    panel.auto_accept.toggled):  # fmt: skip
+        changed.connect(lambda *_: _name_more_settings(panel))
+    show_more(False)
+    return form
+
+
+def _name_more_settings(panel) -> None:
+    """The fold's button, naming (in short) the folded settings that differ from their
+    defaults while folded: a hidden "Accept automatically" must not surprise anyone."""
+    button = panel.more_settings_button
+    shown = button.isChecked()
+    button.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+    changed = []
+    if panel.epochs_spin.value():
+        changed.append(f"{panel.epochs_spin.value()} epochs")
+    if panel.layers_combo.currentIndex():
+        changed.append(panel.layers_combo.currentText())
+    if panel.auto_accept.isChecked():
+        changed.append("auto-accept")
+    button.setText("More settings" + ("" if shown or not changed else ": " + ", ".join(changed)))
+
+
+def _metrics_table() -> QTableWidget:
+    table = QTableWidget(0, 2)
+    table.setHorizontalHeaderLabels(["before", "after"])
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+    table.setEditTriggers(QTableWidget.NoEditTriggers)
+    # Rows of one line of text (the style's default is half as tall again): every metric of
+    # a round, before and after, in view at once in a short dock.
+    rows = table.verticalHeader()
+    rows.setMinimumSectionSize(1)
+    rows.setDefaultSectionSize(table.fontMetrics().lineSpacing() + ROW_PADDING)
+    rows.setSectionResizeMode(QHeaderView.Fixed)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # (all rows shown)
+    table.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    return table
+
+
+def _review_controls(panel) -> QGridLayout:
+    """Accept, Reject and re-predict for a finished round; roll back to an earlier version."""
     panel.accept_button = QPushButton("Accept (use new model)")
     panel.reject_button = QPushButton("Reject")
     panel.repredict_check = QCheckBox("Re-predict the image after accepting", checked=True)
@@ -99,17 +179,7 @@ def build(panel) -> None:
     versions.addWidget(panel.versions_combo, 2)
     versions.addWidget(panel.rollback_button, 1)
     grid.addLayout(versions, 2, 0, 1, 2)
-    layout = QVBoxLayout(panel)
-    layout.addLayout(form)
-    layout.addLayout(controls)
-    layout.addWidget(panel.progress)
-    layout.addWidget(panel.status)
-    layout.addWidget(panel.plot, 1)
-    layout.addWidget(panel.metrics, 1)  # (up to its rows' height: see show_metrics)
-    layout.addLayout(grid)
-    for name, tip in TIPS.items():
-        getattr(panel, name).setToolTip(tip)
-    show_metrics(panel.metrics, {}, {})  # (its height: none to show yet)
+    return grid
 
 
 def show_metrics(table: QTableWidget, before: dict, after: dict) -> None:
@@ -124,6 +194,7 @@ def show_metrics(table: QTableWidget, before: dict, after: dict) -> None:
             item = QTableWidgetItem(text)
             item.setToolTip(tooltip)
             table.setItem(row, column, item)
-    # Every row in view without scrolling (the plot above takes the rest of the height).
+    # Every row in view without scrolling: the table is as tall as its rows, whatever the
+    # dock's height (the plot above gives way instead).
     rows_height = table.verticalHeader().length() + table.horizontalHeader().sizeHint().height()
-    table.setMaximumHeight(max(MIN_METRICS_HEIGHT, rows_height + 2 * table.frameWidth()))
+    table.setFixedHeight(rows_height + 2 * table.frameWidth())
