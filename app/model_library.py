@@ -31,13 +31,19 @@ from unet_studio.app.model_folder import (
     validate_model_folder,
     write_model_name,
 )
-from unet_studio.app.model_names import check_model_name, copy_name, model_folder_name
+from unet_studio.app.model_names import (
+    check_model_name,
+    copy_name,
+    model_folder_name,
+    note_rename,
+)
 from unet_studio.app.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("project", "user", "bundled")  # search order for bare names: most specific first
 DEFAULT_BUNDLED = "bundled:default"
+RENAMED = "renamed_models"  # settings key: user models' old refs and folders -> their ref now
 
 
 def user_home() -> Path:
@@ -101,6 +107,9 @@ class ModelLibrary:
         path = Path(text).expanduser()
         if (path / CONFIG_FILE).is_file():
             return model_info(path, source=self._source_of(path))
+        renamed = self._renamed_to(text)
+        if renamed is not None:
+            return renamed
         raise UserError(
             f"no model {text!r}; choose one of: {', '.join(m.ref for m in self.list())}"
         )
@@ -263,14 +272,29 @@ class ModelLibrary:
         """The default setting and the children's lineage name the renamed model again. A
         child that cannot be rewritten is logged, not fatal: the rename itself is done."""
         settings = self._settings()
+        before = dict(settings)
         if settings.get("default_model") in (old.ref, str(old.path)):
             settings["default_model"] = new.ref
+        if old.source == "user":
+            settings[RENAMED] = note_rename(settings.get(RENAMED) or {}, old, new)
+        if settings != before:
             atomic_write_json(self.settings_path, settings)
         for child in children:
             try:
                 relink_parent(child.path, new)
             except (OSError, UserError) as error:
                 log.warning("%s still names its parent %s: %s", child.path, old.ref, error)
+
+    def _renamed_to(self, text: str, seen: frozenset = frozenset()) -> ModelInfo | None:
+        """The model a user model once known as ``text`` (a ref or folder path) was renamed
+        to, if it still exists (``note_rename``)."""
+        target = (self._settings().get(RENAMED) or {}).get(text)
+        if not isinstance(target, str) or target in seen:
+            return None
+        try:
+            return self.get(target)
+        except UserError:
+            return self._renamed_to(target, seen | {text})
 
     def _source_of(self, path: Path) -> str:
         for source, folder in self.folders.items():

@@ -1,6 +1,7 @@
 """What a model may be called: the rules for a name the user types (Rename) and the names a
 copy gets (Duplicate). A model's name is shown in every list and kept in its ``config.json``;
 its folder is the name made safe (:func:`model_folder_name`), so the two stay recognisable.
+A user model's earlier names lead to it (:func:`note_rename`).
 """
 
 from __future__ import annotations
@@ -53,3 +54,16 @@ def copy_name(name: str, root: Path, taken: Callable[[str], bool]) -> str:
         if not taken(candidate) and not (root / model_folder_name(candidate)).exists():
             return candidate
         n += 1
+
+
+def note_rename(renamed: dict, old, new) -> dict:
+    """The map of renamed user models after ``old`` became ``new``: ``old``'s ref and folder
+    lead to ``new``'s ref. User models are shared by every project, and a project closed
+    during the rename still names the model by its old ref or folder (its current model,
+    its history, the lineage of its own models): they find it through this map. What led
+    to ``old`` leads to ``new`` (no chains); ``new``'s own names are in use again, so they
+    lead nowhere else."""
+    renamed = {key: (new.ref if value == old.ref else value) for key, value in renamed.items()
+               if key not in (new.ref, str(new.path))}
+    renamed[old.ref] = renamed[str(old.path)] = new.ref
+    return renamed

@@ -175,6 +175,28 @@ def test_rename_moves_the_model_and_what_names_it_follows(library, tmp_path):
     assert [m.ref for m in library.lineage("user:mine")][1] == "project:round-one"
 
 
+def test_a_renamed_user_model_is_found_by_its_old_ref_and_folder(library, tmp_path):
+    """User models serve every project: one closed during a rename still names the model
+    by its old ref or folder (its current model, a lineage) and finds it renamed, through
+    a second rename too; a model made later under the old name is that model."""
+    old = write_model(tmp_path / "home" / "models" / "nuclei")
+    other_project = write_model(tmp_path / "elsewhere" / "models" / "round-1",
+                                parent={"ref": "user:nuclei", "name": "nuclei", "path": str(old)})
+    library.rename_model("user:nuclei", "nuclei v2")
+    for name in ("user:nuclei", str(old)):
+        assert library.get(name).ref == "user:nuclei-v2"
+    assert [m.ref for m in library.lineage(other_project)][1] == "user:nuclei-v2"
+    library.rename_model("user:nuclei-v2", "nuclei v3")
+    assert library.get("user:nuclei").ref == library.get("user:nuclei-v2").ref == "user:nuclei-v3"
+    library.rename_model("user:nuclei-v3", "nuclei")  # (back to its first name)
+    assert library.get("user:nuclei-v2").ref == library.get("user:nuclei").ref == "user:nuclei"
+    write_model(tmp_path / "home" / "models" / "nuclei-v3")  # a new model takes an old name
+    assert library.get("user:nuclei-v3").path == tmp_path / "home" / "models" / "nuclei-v3"
+    library.remove_model("user:nuclei")
+    with pytest.raises(UserError, match="no model 'user:nuclei-v2'"):
+        library.get("user:nuclei-v2")
+
+
 @pytest.mark.parametrize("model, name, problem", [
     ("bundled:default", "mine", "read-only and cannot be renamed; duplicate it"),
     ("project:round-1", "round-2", "a model named 'round-2' already exists"),
