@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import struct
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -70,6 +71,9 @@ def _open_captured(path: Path, series: int, file_size: int) -> Stack:
     except InputFileError:
         tif.close()
         raise
+    except struct.error as error:  # tifffile read a page header that the file's end cuts short
+        tif.close()
+        raise InputFileError(path, "is truncated or corrupt: a page header is cut short") from error
     except Exception as error:
         tif.close()
         raise InputFileError(path, f"is a damaged TIFF file ({type(error).__name__}: {error})") from error
@@ -85,7 +89,7 @@ def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int) -> Stac
     shape = tuple(int(n) for n in series.shape)
     check_shape(path, shape)
     dtype = check_dtype(path, series.dtype)
-    _check_series_pages(path, series, file_size)
+    _check_series_pages(path, tif, series, file_size)
     axes, guessed = map_file_axes(path, series.axes, shape)
     data, mode = _level_array(path, tif, series, 0, dtype, file_size)
     recorded = _recorded_axes(tif.pages.first, axes)
@@ -114,12 +118,39 @@ def _stem(path: Path) -> str:
     return path.stem
 
 
-def _check_series_pages(path: Path, series, file_size: int) -> None:
+def _check_series_pages(path: Path, tif, series, file_size: int) -> None:
     """Check the data locations of the first and last page: truncation shows at the end."""
     check_page_data(path, series.keyframe, file_size)
-    last = series.pages[len(series.pages) - 1] if len(series.pages) > 1 else None
+    count = len(series.pages)
+    if count < 2:
+        return
+    try:
+        last = series.pages[count - 1]
+    except IndexError:  # the description promises more pages than the IFD chain holds
+        raise InputFileError(path, _missing_pages_message(path, tif, series, count, file_size)) from None
     if last is not None and getattr(last, "dataoffsets", None) is not None:
         check_page_data(path, last, file_size)
+
+
+def _missing_pages_message(path: Path, tif, series, count: int, file_size: int) -> str:
+    """Why a series of ``count`` pages ends early: how many whole pages the file still holds.
+
+    The file was cut between or inside pages (an interrupted copy or download): tifffile found
+    fewer pages than the series' shape needs. The last page found may itself be cut short.
+    """
+    first = series.keyframe.index  # (read and checked already: at least one page is found)
+    found = len(tif.pages) - first
+    whole = found if _page_is_whole(path, tif, first + found - 1, file_size) else found - 1
+    return f"is truncated: it holds {whole} of its {count} pages"
+
+
+def _page_is_whole(path: Path, tif, index: int, file_size: int) -> bool:
+    """Page ``index``'s header reads and its pixel data lie inside the file."""
+    try:
+        check_page_data(path, tif.pages[index], file_size)
+    except Exception:  # (tifffile raises many types for a header cut short)
+        return False
+    return True
 
 
 def _level_array(path: Path, tif, series, level: int, dtype: np.dtype, file_size: int):
