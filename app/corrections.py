@@ -13,6 +13,7 @@ rounded, as napari reports clicks in data coordinates.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -91,7 +92,9 @@ def merge_labels_edit(labels: np.ndarray, ids: Iterable[int], into: int | None =
     region = tuple(slice(min(b[a].start for b in boxes), max(b[a].stop for b in boxes))
                    for a in range(labels.ndim))  # fmt: skip
     block = np.asarray(labels[region])
-    return edit_from_region(labels, region, np.where(np.isin(block, ids), into, block), description)
+    edit = edit_from_region(labels, region, np.where(np.isin(block, ids), into, block), description)
+    # The object merged to is the user's decision as much as the pixels that joined it.
+    return _also_reviewed(edit, region, (block == into) & np.isin(block, ids))
 
 
 def split_object_edit(
@@ -139,7 +142,9 @@ def split_object_edit(
     if new_ids[-1] > np.iinfo(labels.dtype).max:
         raise UserError(f"no free label ids left in a {labels.dtype} label image")
     new_block = np.where(inside, new_ids[basins].astype(labels.dtype), block)
-    return edit_from_region(labels, region, new_block, f"split {label_id}")
+    edit = edit_from_region(labels, region, new_block, f"split {label_id}")
+    # The part that keeps the id is the user's decision as much as the parts cut off.
+    return _also_reviewed(edit, region, inside & (new_block == label_id))
 
 
 def fill_holes_edit(
@@ -197,6 +202,16 @@ def fill_holes(labels: np.ndarray, label_id: int | None = None, *, per_slice: bo
 def relabel_sequential(labels: np.ndarray) -> np.ndarray:
     """``labels`` renumbered 1..N (a new array of the same dtype)."""
     return apply_edit(labels, relabel_sequential_edit(labels))
+
+
+def _also_reviewed(edit: LabelEdit, region: tuple[slice, ...], unchanged: np.ndarray) -> LabelEdit:
+    """``edit`` with the True pixels of ``unchanged`` (a mask over ``region``, pixels the
+    edit leaves as they are) to be marked reviewed with its changed ones."""
+    if edit.is_empty:
+        return edit
+    local = np.nonzero(unchanged)
+    indices = tuple((i + s.start).astype(np.int64, copy=False) for i, s in zip(local, region))
+    return replace(edit, also_reviewed=indices)
 
 
 def _check_object_id(label_id: int) -> None:

@@ -25,6 +25,11 @@ class LabelEdit:
     are evidence of what is right, e.g. the time points the user picked for joining two
     tracks, whose id change reaches every later time point unseen; None: every pixel.
     It only narrows the reviewed marks (``ReviewedRegions.record_edit``), never the pixels.
+    ``also_reviewed``: pixels the edit leaves as they are but the user decided on, one int64
+    array per axis: the part of a split object that keeps its id, the object a merge joins
+    the others to. A split or merge is a decision about the whole objects it leaves, so they
+    are marked reviewed with the changed pixels (a new prediction then keeps them whole);
+    never written. None: nothing but the changed pixels.
     """
 
     indices: tuple[np.ndarray, ...]
@@ -32,6 +37,7 @@ class LabelEdit:
     new_values: np.ndarray
     description: str = ""
     review_at: tuple[int, tuple[int, ...]] | None = None
+    also_reviewed: tuple[np.ndarray, ...] | None = None
 
     def __post_init__(self):
         sizes = {len(i) for i in self.indices} | {len(self.old_values), len(self.new_values)}
@@ -39,6 +45,10 @@ class LabelEdit:
             raise ValueError(
                 f"index and value arrays of a LabelEdit must have one length, got {sizes}"
             )
+        if self.also_reviewed is not None and (
+                len(self.also_reviewed) != len(self.indices)
+                or len({len(i) for i in self.also_reviewed}) > 1):  # fmt: skip
+            raise ValueError("also_reviewed needs one index array per axis, all of one length")
 
     @property
     def ndim(self) -> int:
@@ -71,17 +81,34 @@ class LabelEdit:
     def inverted(self) -> LabelEdit:
         """The edit that undoes this one."""
         return LabelEdit(self.indices, self.new_values, self.old_values,
-                         f"undo {self.description}", self.review_at)
+                         f"undo {self.description}", self.review_at, self.also_reviewed)
 
     def reviewed_part(self) -> LabelEdit:
-        """The part of this edit whose pixels are evidence (see ``review_at``): itself
-        when all are."""
+        """The part of this edit whose pixels are evidence (see ``review_at``), its
+        ``also_reviewed`` pixels narrowed alike: itself when all are."""
         if self.review_at is None:
             return self
         axis, at = self.review_at
-        keep = np.isin(self.indices[axis], np.asarray(at, np.int64))
+        at = np.asarray(at, np.int64)
+        keep = np.isin(self.indices[axis], at)
+        also = self.also_reviewed
+        if also is not None:
+            also = tuple(i[np.isin(also[axis], at)] for i in also)
         return LabelEdit(tuple(i[keep] for i in self.indices), self.old_values[keep],
-                         self.new_values[keep], self.description)
+                         self.new_values[keep], self.description, also_reviewed=also)
+
+    def lifted(self, axis: int, index: int) -> LabelEdit:
+        """This edit of one block of bigger labels (a time point: the labels at ``index``
+        along ``axis``) as an edit of the bigger labels, ``also_reviewed`` included."""
+        def lift(indices):
+            at = np.full(indices[0].size, index, np.int64)
+            return (*indices[:axis], at, *indices[axis:])
+
+        also = None if self.also_reviewed is None else lift(self.also_reviewed)
+        review_at = None if self.review_at is None else \
+            (self.review_at[0] + (self.review_at[0] >= axis), self.review_at[1])
+        return LabelEdit(lift(self.indices), self.old_values, self.new_values,
+                         self.description, review_at, also)
 
     def changed_mask(self, shape: tuple[int, ...]) -> np.ndarray:
         """Boolean array of ``shape`` that is True at the changed pixels."""

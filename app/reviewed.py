@@ -128,8 +128,9 @@ class ReviewedRegions:
                     flat: np.ndarray | None = None) -> MarksAdded | None:
         """Note the pixels an edit changed; with ``auto_from_edits`` also mark the region
         around them as reviewed (the user looked there; ``edit_marks``: boxes in the plane
-        of an edit in one plane, the grown pixels of one through several), of the pixels
-        that are evidence only (``LabelEdit.review_at``). ``marks``: :meth:`marks_for` the
+        of an edit in one plane, the grown pixels of one through several; a split or merge
+        also marks the rest of the objects it leaves, ``LabelEdit.also_reviewed``), of the
+        pixels that are evidence only (``LabelEdit.review_at``). ``marks``: :meth:`marks_for` the
         edit, and ``flat``: :meth:`flat_indices`, found before. Returns the marks this edit
         added (None for an empty edit), for :meth:`take_back` when the edit is undone."""
         if edit.is_empty:

@@ -44,11 +44,8 @@ class EditScope:
         return (slice(None),) * self.axis + (self.t,)
 
     def lift(self, edit: LabelEdit) -> LabelEdit:
-        if self.axis is None:
-            return edit
-        times = np.full(edit.size, self.t, np.int64)
-        indices = (*edit.indices[:self.axis], times, *edit.indices[self.axis:])
-        return LabelEdit(indices, edit.old_values, edit.new_values, edit.description)
+        # (with the edit's unchanged pixels to review: the objects a split or merge leaves)
+        return edit if self.axis is None else edit.lifted(self.axis, self.t)
 
 
 class ObjectTools(AddingTools, SliceTools, TimeTools):

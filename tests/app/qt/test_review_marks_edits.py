@@ -64,18 +64,22 @@ def _stack() -> tuple[np.ndarray, np.ndarray]:
 def test_edits_of_a_3d_stack_mark_their_own_voxels_not_the_boxes_around(tmp_path, monkeypatch,
                                                                          qtbot):  # fmt: skip
     """Delete, merge across planes, split, Add object, Fill between slices (I), Shift+I and
-    fill holes each mark the voxels they changed, grown by the margin in each plane: a box
-    per plane around them marked other nuclei (2 in 1's box) the user never looked at."""
+    fill holes each mark the voxels they changed (a merge or split: the objects it leaves,
+    whole), grown by the margin in each plane: a box per plane around them marked other
+    nuclei (2 in 1's box) the user never looked at."""
     image, labels = _stack()
     session, panel = _panel(tmp_path, monkeypatch, qtbot, image, "ZYX", labels.copy())
     host, live, tools, keys = session.host, session.host.current_labels(), panel.tools, panel.keys
     host.view = full_view(labels.shape, (5, 0, 0))
 
-    def check(action, unlooked=None):
+    def check(action, unlooked=None, whole=False):
         before = live.copy()
         action()
         changed = live != before
         assert changed.any() and len({z for z in np.nonzero(changed)[0]}) > 1  # (3D edits)
+        if whole:  # (a split or merge: the objects it leaves, all of them, the user's decision)
+            ids = np.union1d(before[changed], live[changed])
+            changed = changed | np.isin(live, ids[ids != 0])
         np.testing.assert_array_equal(session.reviewed.mask, _grown(changed))
         assert unlooked is None or not session.reviewed.mask[unlooked].any()
         host.undo()
@@ -88,11 +92,11 @@ def test_edits_of_a_3d_stack_mark_their_own_voxels_not_the_boxes_around(tmp_path
     tools.set_mode("merge")
     tools.click((2, 9, 9))  # 1 in plane 2 and 2 in plane 4: merged through every plane
     tools.click((4, 21, 21))
-    check(tools.apply)
+    check(tools.apply, whole=True)
     tools.set_mode("split")
     tools.click((5, 48, 5))
     tools.click((5, 48, 22))
-    check(tools.apply)
+    check(tools.apply, whole=True)
     check(lambda: keys.press("add", (6, 56, 40)))
     check(lambda: keys.press("interpolate", (2, 8, 54)))
     check(lambda: keys.press("interpolate all", (5, 0, 0)))
