@@ -64,6 +64,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         self.picked_at: list[tuple[float, ...]] = []  # merge: where they were clicked
         self.seeds: list[tuple[float, ...]] = []  # split: points clicked in one object
         self.split_id = 0
+        self.deleted: int | None = None  # delete: the object the last click deleted
         self.keys: dict[str, str] = dict(DEFAULT_KEYS)  # (the panel's keys, in the status line)
         self.stack_edits = StackEditRunner(session)  # (edits of every object: Fill holes, ...)
 
@@ -85,6 +86,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
 
     def reset(self) -> None:
         self.picked, self.picked_at, self.seeds, self.split_id = [], [], [], 0
+        self.deleted = None
 
     def pending_points(self) -> list[tuple[float, ...]]:
         """Where the clicks of an unfinished merge or split were (shown on the canvas)."""
@@ -94,8 +96,9 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         """One line saying what the active tool waits for."""
         if self.mode == "add":
             return "Click inside an object the network missed to add it."
-        if self.mode == "delete":
-            return "Click an object to delete it."
+        if self.mode == "delete":  # (what the last click did, as the delete key says it)
+            done = f"Deleted object {self.deleted}. " if self.deleted is not None else ""
+            return f"{done}Click an object to delete it."
         if self.mode == "merge":
             chosen = ", ".join(map(str, self.picked)) or "none yet"
             # (the tracks only where there are any: in a 3D stack it reads as a riddle)
@@ -125,6 +128,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
             scope = self.scope([coord])
             self.session.apply_edit(scope.lift(corrections.delete_object_edit(
                 scope.labels, label, near=scope.coords[0])))
+            self.deleted = label
         elif self.mode == "merge":
             if label != 0 and label not in self.picked:
                 self.picked.append(label)
