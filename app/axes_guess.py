@@ -1,13 +1,15 @@
-"""Whether an image's axes were guessed (its file does not name them), for the Segment
-panel to say so as ``unet-studio predict`` does: a plain multi-page TIFF of a time-lapse is
-read as a Z stack, and segmented as one volume without a word. Qt-free.
+"""Whether an image's axes were guessed, for the Segment panel to say so as ``unet-studio
+predict`` does: a plain multi-page TIFF of a time-lapse is read as a Z stack, and segmented
+as one volume without a word. Qt-free.
 
-A host that knows may answer itself (``image_axes_guessed(name)``); otherwise the image's
-file is opened as our reader opens it (metadata only, ``open_stack``) and its axes were
-guessed when the reader guessed them and the image has those axes: our reader's layers
-carry them (a channel layer without C), and napari's own reader falls back on the same
-guess by the number of dimensions (``plugins.napari_tools.layer_axes``). Axes the user set
-(other letters) are no guess.
+Two guesses: by the file, when the image's file does not name its axes (it is opened as
+our reader opens it, metadata only, ``open_stack``, and its axes were guessed when the
+reader guessed them and the image has those axes: our reader's layers carry them, a
+channel layer without C, and napari's own reader falls back on the same guess); and by the
+dimensions, when the image has no file (an array added from a script or napari's console,
+a pasted layer) and names no axes itself (the host's ``image_named_axes``): a 3D array is
+taken for ZYX though it may be TYX or CYX. A 2D one (YX, or YXC in colour) is no guess.
+Axes the user set (other letters) are no guess.
 """
 
 from __future__ import annotations
@@ -18,14 +20,26 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+FILE = "file"  # the image's file does not name its axes
+DIMENSIONS = "dimensions"  # an array without a file: axes assumed from its number of dimensions
 
-def axes_guessed(host, image) -> bool:
-    """Whether ``image`` (a HostImage) has axes that its file does not name."""
-    asked = getattr(host, "image_axes_guessed", None)
-    if callable(asked):
-        return bool(asked(image.name))
+
+def axes_guess(host, image) -> str | None:
+    """How the axes of ``image`` (a HostImage) were guessed: FILE, DIMENSIONS, or None when
+    they are named (by its file, its layer, or the user)."""
     source = host.image_source(image.name) if hasattr(host, "image_source") else None
-    return bool(source) and file_axes_guessed(source, image.axes)
+    if source:
+        return FILE if file_axes_guessed(source, image.axes) else None
+    named = getattr(host, "image_named_axes", None)  # (a host that cannot tell: no guess)
+    if callable(named) and named(image.name) is None and _ambiguous(image.axes):
+        return DIMENSIONS
+    return None
+
+
+def _ambiguous(axes: str) -> bool:
+    """Whether axes assumed by the number of dimensions could be others: 3 or more besides
+    colours (ZYX or TYX or CYX ...); one plane (YX, YXC) is what it is."""
+    return len(axes.upper().replace("C", "")) >= 3
 
 
 def file_axes_guessed(path, axes: str) -> bool:

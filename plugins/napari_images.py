@@ -12,7 +12,7 @@ from napari.layers import Image, Labels
 
 from unet_studio.app.host import HostImage
 from unet_studio.plugins.napari_layer_events import IMAGE_KEY, REVIEWED_LAYER, is_image
-from unet_studio.plugins.napari_tools import layer_axes
+from unet_studio.plugins.napari_tools import layer_axes, named_axes
 
 
 class ImageLayers:
@@ -65,6 +65,12 @@ class ImageLayers:
             return None
         path = layer.metadata.get("source_path") or getattr(layer.source, "path", None)
         return str(path) if path else None
+
+    def image_named_axes(self, name: str) -> str | None:
+        """The axes the image layer ``name`` names itself (our reader's metadata, a script's,
+        or napari's axis labels), None when it names none (``app.axes_guess``)."""
+        layers = self.viewer.layers
+        return named_axes(layers[name]) if name in layers and is_image(layers[name]) else None
 
     def open_image_file(self, path, name: str | None = None) -> None:
         """Open an image file with our reader (lazily), as File > Open would; ``name``: what

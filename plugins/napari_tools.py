@@ -38,6 +38,22 @@ def layer_axes(layer) -> str:
     """
     data = layer.data if not layer.multiscale else layer.data[0]
     ndim = data.ndim
+    named = named_axes(layer)
+    if named is not None:
+        return named
+    stated = _file_axes(layer, tuple(data.shape))
+    if stated is not None:
+        return stated
+    if layer.rgb:
+        return DEFAULT_AXES.get(ndim - 1, "")[-(ndim - 1):] + "C"
+    return DEFAULT_AXES.get(ndim, "TZCYX"[-ndim:])
+
+
+def named_axes(layer) -> str | None:
+    """The axes an image layer names itself (``metadata["axes"]``, else napari's axis labels
+    when they are letters), None when it names none: then they come from its file, or are
+    assumed from its number of dimensions (``unet_studio.app.axes_guess`` says so)."""
+    ndim = (layer.data[0] if layer.multiscale else layer.data).ndim
     axes = str(layer.metadata.get("axes", "")).upper()
     if len(axes) == ndim and set(axes) <= AXIS_LETTERS and len(set(axes)) == ndim:
         return axes
@@ -46,12 +62,7 @@ def layer_axes(layer) -> str:
         labels += "C"
     if len(labels) == ndim and set(labels) <= AXIS_LETTERS and len(set(labels)) == ndim:
         return labels
-    stated = _file_axes(layer, tuple(data.shape))
-    if stated is not None:
-        return stated
-    if layer.rgb:
-        return DEFAULT_AXES.get(ndim - 1, "")[-(ndim - 1):] + "C"
-    return DEFAULT_AXES.get(ndim, "TZCYX"[-ndim:])
+    return None
 
 
 def _file_axes(layer, shape: tuple[int, ...]) -> str | None:

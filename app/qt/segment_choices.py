@@ -19,9 +19,7 @@ from unet_studio.app.qt.segment_channels import (
     offers_luminance,
     picks_one_channel,
 )
-from unet_studio.app.qt.segment_tips import channel_note, ready_text, set_tips
-
-AXES_GUESSED = "guessed — the file does not name its axes; type them if wrong"
+from unet_studio.app.qt.segment_tips import axes_guess_note, channel_note, ready_text, set_tips
 
 
 def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
@@ -76,12 +74,14 @@ class SegmentChoices:
 
     def _say_axes_guessed(self, image) -> None:
         """Say so next to the axes when they were guessed, as the CLI does: a plain
-        multi-page TIFF of a time-lapse would otherwise be segmented as one volume."""
-        from unet_studio.app.axes_guess import axes_guessed
+        multi-page TIFF of a time-lapse (or a script's 3D array) would otherwise be
+        segmented as one volume."""
+        from unet_studio.app.axes_guess import axes_guess
 
-        guessed = image is not None and axes_guessed(self.session.host, image)
-        self.axes_note.setText(AXES_GUESSED if guessed else "")
-        self.axes_note.setVisible(guessed)
+        guess = axes_guess(self.session.host, image) if image is not None else None
+        note = axes_guess_note(guess, image.axes if image is not None else "")
+        self.axes_note.setText(note)
+        self.axes_note.setVisible(bool(note))
 
     def _axes_edited(self, *_args) -> None:
         """The user types the axes: they are no longer a guess."""

@@ -36,7 +36,8 @@ def build(panel) -> None:
     form.setContentsMargins(0, 0, 0, 0)
     panel.image_combo = QComboBox()
     panel.axes_edit = QLineEdit(placeholderText="from the file, e.g. ZYX")
-    # Says when the axes were guessed (no names in the file); hidden otherwise.
+    # Says when the axes were guessed (no names in the file, or an array with no file, 3D
+    # or more); hidden otherwise.
     panel.axes_note = QLabel("", wordWrap=True, visible=False)
     axes_box = QVBoxLayout()
     axes_box.addWidget(panel.axes_edit)

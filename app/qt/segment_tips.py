@@ -68,6 +68,17 @@ def set_tips(panel, running: bool) -> None:
         panel.cancel_button.setToolTip(NOTHING_RUNNING)
 
 
+def axes_guess_note(guess: str | None, axes: str) -> str:
+    """What the line under the Axes box says of axes ``axes`` guessed by ``guess``
+    (``axes_guess``: "file", "dimensions" or None, nothing to say)."""
+    if guess == "file":
+        return "guessed — the file does not name its axes; type them if wrong"
+    if guess == "dimensions":  # (a script's or the console's array: nothing names them)
+        return (f"guessed from the array's {len(axes)} dimensions — no file names its axes; "
+                "type them if wrong (TYX for a time-lapse, CYX for channels)")
+    return ""
+
+
 def channel_note(axes: str, shape: tuple, in_channels: int) -> tuple[str, str]:
     """(text, tooltip) shown instead of the Channel box where there is no channel to pick:
     an image of one channel, or a model that takes all the image's channels."""
