@@ -82,6 +82,39 @@ def matched_by_overlap(keys, counts, objects_before, objects_now, min_iou) -> di
     return matches
 
 
+def matched_one_to_one(keys, counts, matches: dict[int, int], objects_before, objects_now,
+                       drift=None) -> dict[int, int]:
+    """{id now: id before} for the pairs of objects, neither in ``matches``, that overlap
+    each other and no other object at all (of either time point), whatever their overlap,
+    and whose centres (``drift``, the common one, taken off) lie at most their mean
+    diameter apart: a nucleus that moved half its size, or whose outline changed (cut by
+    the image edge, out of focus), still overlaps itself and nothing else, and nothing else
+    can be it (a division or a merge overlaps two). Below ``MIN_IOU`` such a pair would
+    otherwise be left to the position rule's gate, tight where most objects barely move;
+    a sliver of overlap between objects further apart is two objects passing."""
+    if not keys:
+        return {}
+    pair_keys, _ = summed_by_key(keys, counts)
+    old_ids, new_ids = pair_keys >> 32, pair_keys & 0xFFFFFFFF
+    sole = _occurs_once(old_ids) & _occurs_once(new_ids)
+    old_ids, new_ids = old_ids[sole], new_ids[sole]
+    rows_before = np.searchsorted(objects_before.ids, old_ids)
+    rows_now = np.searchsorted(objects_now.ids, new_ids)
+    shift = 0.0 if drift is None else np.asarray(drift)
+    step = np.linalg.norm(objects_now.centres[rows_now]
+                          - (objects_before.centres[rows_before] + shift), axis=1)
+    reach = (objects_before.diameters()[rows_before] + objects_now.diameters()[rows_now]) / 2
+    taken = set(matches.values())
+    return {int(new): int(old) for old, new in zip(old_ids[step <= reach], new_ids[step <= reach])
+            if int(new) not in matches and int(old) not in taken}  # fmt: skip
+
+
+def _occurs_once(values: np.ndarray) -> np.ndarray:
+    """Whether each of ``values`` is the only one of its value."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    return counts[inverse.ravel()] == 1
+
+
 @dataclass
 class Guesses:
     """Where objects of an earlier time point are looked for, one row per guess: the

@@ -15,7 +15,10 @@ objects moving far get new ids rather than each other's. An object that moved st
 before (a migrating cell, a cell in a flow) is also looked for where its own last step
 would take it, and one that has just appeared where another just vanished is looked for a
 step further on the same line (two equal steps in a row: the same object moving fast),
-so steady movers faster than the gate keep their ids. Objects still left over may take the
+so steady movers faster than the gate keep their ids. Two objects still left over that
+overlap each other and nothing else, however little, and lie within their diameter of
+each other are one object (moved half its size where the others barely move, or its
+outline changed). Objects still left over may take the
 id of an object missed at the time points in between (out of focus, missed by the
 network: up to ``max_gap`` of them), where it is clearly the nearest to where that object
 was heading and no object of the time point before lies about as near. Objects with no
@@ -44,6 +47,7 @@ from unet_studio.models.link_pairs import (
     guessed_pairs,
     matched_by_motion,
     matched_by_overlap,
+    matched_one_to_one,
     objects_of,
     slab_parts,
     step_gate,
@@ -71,16 +75,20 @@ def matched_ids(previous, current, *, min_iou: float = MIN_IOU,
     """{id in ``current``: id in ``previous``}: first the pairs of overlapping objects with
     intersection over union at least ``min_iou``, best first; then, of the objects left,
     the pairs nearest once the common drift is taken off, up to ``max_step`` diameters apart
-    (None: :data:`MAX_STEP`; 0: overlap only). Each id in one pair at most. ``previous`` and
-    ``current``: label arrays of one shape (may be memory-mapped). Two time points alone:
-    no track's own motion, no gaps (``TimeLinker`` has those)."""
+    (None: :data:`MAX_STEP`; 0: overlap only); then the pairs left that overlap each other
+    and nothing else, however little, within their diameter (``matched_one_to_one``). Each
+    id in one pair at most.
+    ``previous`` and ``current``: label arrays of one shape (may be memory-mapped). Two time
+    points alone: no track's own motion, no gaps (``TimeLinker`` has those)."""
     keys, counts, before, now = counted(previous, current)
     matches = matched_by_overlap(keys, counts, before, now, min_iou)
     max_step = MAX_STEP if max_step is None else max_step
+    drift = None
     if max_step > 0:
         drift = common_drift(before, now)
         step_cap = min(max_step, step_gate(before, now, matches, drift))
         matches.update(matched_by_motion(before, now, matches, step_cap, drift))
+    matches.update(matched_one_to_one(keys, counts, matches, before, now, drift))
     return matches
 
 
@@ -158,7 +166,8 @@ class TimeLinker:
     def _matched(self, t: int, neighbour: int, labels) -> tuple[dict[int, int], Objects]:
         """({object of ``labels``: its id}, the objects of ``labels``): by overlap with the
         neighbour, by position (each object of the neighbour looked for where the common
-        drift takes it, and where its own motion does), then across gaps."""
+        drift takes it, and where its own motion does), by an overlap with each other alone
+        (``matched_one_to_one``), then across gaps."""
         before = self.history.objects[neighbour]
         keys, counts, _, now = counted(self.kept[neighbour], labels, before)
         matches = matched_by_overlap(keys, counts, before, now, self.min_iou)
@@ -166,12 +175,15 @@ class TimeLinker:
         self.history.add_drift(neighbour, t, drift)
         max_step = MAX_STEP if self.max_step is None else self.max_step
         if max_step <= 0:
-            return matches, now
+            return {**matches, **matched_one_to_one(keys, counts, matches, before, now)}, now
         step_cap = min(max_step, step_gate(before, now, matches, drift))
         guesses = Guesses.at(np.arange(len(before.ids)), before.centres + drift, step_cap)
         if self.own_motion:
             guesses = guesses + self._moving_guesses(t, neighbour, before, drift, step_cap)
         matches.update(matched_by_motion(before, now, matches, step_cap, drift, guesses))
+        # (after the position rule, which may clearly pair either with another; before the
+        # gaps: an object that overlaps it is nearer than any track missed a while)
+        matches.update(matched_one_to_one(keys, counts, matches, before, now, drift))
         if self.max_gap:
             matches.update(self._across_gaps(t, neighbour, now, matches, step_cap,
                                              (before, guesses)))  # fmt: skip

@@ -100,7 +100,7 @@ def test_a_pair_too_close_to_call_stays_unlinked():
     before = np.zeros(shape, np.int32)
     before[disc(shape, (30, 20), 5)] = 1
     after = np.zeros(shape, np.int32)
-    after[disc(shape, (30, 34), 14)] = 1  # near, but 7x the area
+    after[disc(shape, (30, 40), 14)] = 1  # near (not touching), but 7x the area
     assert matched_ids(before, after) == {}
     after = np.zeros(shape, np.int32)
     after[disc(shape, (30, 30), 5)] = 1  # same size, 10 px on (a diameter of 11): linked
@@ -150,21 +150,22 @@ def test_crowded_objects_that_moved_far_are_paired_as_a_whole():
 
 
 def test_where_objects_barely_move_a_newcomer_near_one_that_left_gets_a_new_id():
-    """Six nuclei stay put (matched by overlap); one leaves and a new one appears half a
-    diameter from where it was: the step is far beyond what the others move, so it is no
-    partner; the same step in a field where every nucleus moves that much is one."""
+    """Six nuclei stay put (matched by overlap); one leaves and a new one appears a
+    diameter from where it was (not touching it: overlapping it alone, it would be the
+    same nucleus): the step is far beyond what the others move, so it is no partner; the
+    same step in a field where every nucleus moves that much is one."""
     shape = (60, 160)
     places = [(15, 15 + 26 * i) for i in range(6)]
     before, after = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
     for label, centre in enumerate(places, start=1):
         before[disc(shape, centre, 6)] = after[disc(shape, centre, 6)] = label
     before[disc(shape, (45, 70), 6)] = 7  # leaves
-    after[disc(shape, (45, 77), 6)] = 8  # appears 7 px on (a diameter of ~12)
+    after[disc(shape, (50, 81), 6)] = 8  # appears 12 px on (a diameter of ~12)
     assert matched_ids(before, after) == {label: label for label in range(1, 7)}
     moving = np.zeros_like(after)
     for label, (y, x) in enumerate(places, start=1):
-        moving[disc(shape, (y, x + 7), 6)] = label
-    moving[disc(shape, (45, 77), 6)] = 8
+        moving[disc(shape, (y + 5, x + 11), 6)] = label
+    moving[disc(shape, (50, 81), 6)] = 8
     assert matched_ids(before, moving)[8] == 7
 
 
@@ -265,8 +266,9 @@ def test_a_gap_is_bridged_only_where_the_nucleus_is_clearly_the_one_missed():
 def test_nuclei_moving_steadily_faster_than_the_gate_keep_their_ids(speed):
     """Five nuclei sit still (so an object may move a quarter of a diameter, the gate) and
     two move steadily 6-9 px a frame (over half a diameter of 11: hardly overlapping
-    themselves), one right and one down-left. After their first two steps show the
-    motion, each keeps one id; none takes another's."""
+    themselves, and nothing else), one right and one down-left: each keeps one id (by
+    its own motion once two steps show it, and by overlapping itself alone); none takes
+    another's."""
     shape = (100, 160)
     still = [(15, 15), (15, 140), (85, 15), (85, 140), (50, 150)]
     frames = []
@@ -282,8 +284,7 @@ def test_nuclei_moving_steadily_faster_than_the_gate_keep_their_ids(speed):
         linker.link(t, labels)
     right = [f[30, 30 + speed * t] for t, f in enumerate(frames)]
     down_left = [f[round(20 + speed * t * 0.6), round(110 - speed * t * 0.8)] for t, f in enumerate(frames)]
-    assert len(set(right[1:])) == 1 and len(set(down_left[1:])) == 1
-    assert right[1] != down_left[1] and right[1] not in frames[0]
+    assert len(set(right)) == 1 and len(set(down_left)) == 1 and right[0] != down_left[0]
     assert all(f[c] == frames[0][c] for f in frames for c in still)  # the still ones: theirs
 
 
