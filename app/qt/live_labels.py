@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app.kept_ids import adopt_touching_ids
+from unet_studio.app.shown_ids import keep_shown_ids
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
 from unet_studio.models.scratch import scratch_zeros
 
@@ -97,6 +98,14 @@ class LiveLabelsDestination:
             # A stack (or image) around reviewed regions: an object their edge cuts goes
             # on under its kept id, not as a second object.
             adopt_touching_ids(self.labels[self.target], self._kept())
+        if plane is None and self.backup is not None and self._covers_everything():
+            # The whole image segmented again: each object the same as one shown before
+            # takes its id (colours, tables and the user's track cuts and joins hold).
+            keep_shown_ids(self.labels, self.backup, self.target, self._kept(), self.time_axis)
+
+    def _covers_everything(self) -> bool:
+        return all(len(range(*part.indices(size))) == size
+                   for part, size in zip(self.target, self.labels.shape))  # fmt: skip
 
     def _plane_axis(self) -> int | None:
         """The axis along which the run wrote a single plane of a longer stack: a Z plane

@@ -18,6 +18,7 @@ from unet_studio.app.qt.segment_interrupted import put_labels_back
 from unet_studio.app.qt.segment_results import (
     holds_instances,
     is_foreground_mask,
+    keep_ids_shown_before,
     merge_into_labels,
     objects_shown_kept,
 )
@@ -107,6 +108,7 @@ class SegmentOutcome:
         kept), or a layer of its own for probabilities and an instance model's mask."""
         session = self.session
         if result.output is None:  # streamed into the live labels
+            # (its objects took the ids shown before in the worker: LiveLabelsDestination.finish)
             session.finish_streamed_prediction(self._live.labels)
         elif result.job.request.output_type == "probabilities":
             show = getattr(session.host, "show_image", None)
@@ -120,9 +122,12 @@ class SegmentOutcome:
                 show(merge_into_labels(result, None).astype(np.uint8), name=f"{name} mask")
         else:
             current = session.host.current_labels()
-            merged = keep_reviewed(merge_into_labels(result, current), current,
-                                   session.ensure_reviewed(), result.job.target,
-                                   instances=holds_instances(result.job.request, result.net))  # fmt: skip
+            instances = holds_instances(result.job.request, result.net)
+            reviewed = session.ensure_reviewed()
+            merged = keep_reviewed(merge_into_labels(result, current), current, reviewed,
+                                   result.job.target, instances=instances)
+            if instances:  # (the same objects as before keep their ids)
+                keep_ids_shown_before(merged, current, result.job, reviewed)
             live = session.show_labels(merged, protect=False)  # (protected in the target only)
             result.shown = objects_shown_kept(live, result.job, session.reviewed)
 

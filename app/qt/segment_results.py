@@ -1,6 +1,7 @@
 """What a finished Segment run's output becomes on the GUI thread: merged into the labels
-being corrected (a slice's new ids above the ones already used), its objects counted where
-reviewed regions kept the user's, and which outputs are objects, classes or a mask to show
+being corrected (a slice's new ids above the ones already used, a whole image's objects
+under the ids they were shown with), its objects counted where reviewed regions kept the
+user's, and which outputs are objects, classes or a mask to show
 beside them. Apart from ``segment_logic`` because none of it runs in the worker.
 """
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from unet_studio.app.qt.live_labels import ObjectsShown, objects_shown
 from unet_studio.app.qt.segment_job import SegmentJob, SegmentRequest, SegmentResult
+from unet_studio.app.shown_ids import keep_shown_ids
 
 
 def merge_into_labels(result: SegmentResult, current: np.ndarray | None) -> np.ndarray:
@@ -34,6 +36,22 @@ def merge_into_labels(result: SegmentResult, current: np.ndarray | None) -> np.n
         block = np.where(block > 0, block + offset, 0).astype(merged.dtype)
     merged[job.target] = block
     return merged
+
+
+def keep_ids_shown_before(labels: np.ndarray, before: np.ndarray | None, job: SegmentJob,
+                          reviewed) -> None:  # fmt: skip
+    """In place: a whole image segmented again (``before``: its labels shown before the run,
+    or None) gives its objects the ids they had (``shown_ids``), so colours, tables and the
+    user's track cuts and joins hold. A plane segmented alone takes its neighbours' ids
+    instead (``continue_neighbour_ids``): the target must be everything here."""
+    whole = all(len(range(*part.indices(size))) == size
+                for part, size in zip(job.target, job.labels_shape))  # fmt: skip
+    if before is None or not whole or np.shape(labels) != tuple(job.labels_shape):
+        return
+    kept = None
+    if reviewed is not None and reviewed.shape == np.shape(labels) and reviewed.any():
+        kept = reviewed.mask[job.target]
+    keep_shown_ids(labels, before, job.target, kept, job.time_axis)
 
 
 def objects_shown_kept(live: np.ndarray, job: SegmentJob, reviewed) -> ObjectsShown | None:

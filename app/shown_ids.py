@@ -1,0 +1,238 @@
+"""Ids of the labels shown before, kept through a new prediction of the whole image (Qt-free).
+
+The engine numbers its objects afresh at every run (1, 2, 3… and its own tracks over time).
+Segmenting labels again that the user has seen (after Accept, or a second Segment) then
+renames nearly every object: colours change, a measurement table's label column and the
+tracks mean something else, and the user's track decisions (a cut, a join) are lost where
+the engine links a track through them. Here each new object that is the same object as one
+shown before (overlap IoU >= 0.5, one to one, per time point) takes that object's id. An
+object without a partner goes on under the id its track (its id after the run) had where
+it did have one, else keeps a reviewed object's id that the run gave it
+(``time_ids.adopt_kept_ids``, ``kept_ids.adopt_touching_ids``) or an engine id no object
+shown before held, else takes a fresh id, one per track. Ids that reviewed objects hold at a
+time point are never given to another there. So the engine's links and the adopted ids
+only decide where the labels shown before say nothing.
+
+Pixels are read a slab of planes at a time (a 64x1024x1024 stack does not fit in memory
+twice); pairs of ids are counted on runs of equal pixels, so the sort is short.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SLAB_PIXELS = 1 << 22  # pixels of a slab of planes read at a time
+SAME_OBJECT_IOU = 0.5  # an overlap that makes two objects one (one to one from above it)
+
+
+@dataclass
+class _Group:
+    """What one time point (the whole region without a T axis) holds, before and after."""
+
+    new_sizes: dict[int, int] = field(default_factory=dict)  # new object -> pixels (not kept)
+    old_sizes: dict[int, int] = field(default_factory=dict)  # object shown before -> pixels
+    overlaps: dict[tuple[int, int], int] = field(default_factory=dict)  # (new, old) -> shared
+    kept_sizes: dict[int, int] = field(default_factory=dict)  # reviewed id -> its pixels here
+
+    @property
+    def kept_ids(self) -> set[int]:
+        return set(self.kept_sizes)
+
+
+def keep_shown_ids(labels: np.ndarray, before: np.ndarray | None, target: tuple[slice, ...],
+                   kept: np.ndarray | None, time_axis: int | None, *,
+                   slab_pixels: int = SLAB_PIXELS) -> None:  # fmt: skip
+    """In place: the new objects of ``labels[target]`` (outside ``kept``, the reviewed pixels
+    of the target or None) take the ids of the objects of ``before`` (the target's labels
+    before the run, or None for a first prediction: nothing to keep) they are the same
+    object as. ``time_axis``: the labels' T axis (objects matched per time point), or None
+    (the region's objects matched whole: a stack's objects are 3D). Ids past 2**31 (no
+    int32 labels hold them) are left as the run wrote them."""
+    if before is None:
+        return
+    region = labels[target]
+    if np.shape(before) != region.shape:
+        raise ValueError(f"labels before of shape {np.shape(before)} for a region of {region.shape}")
+    largest = _largest(region, before, slab_pixels)
+    if region.ndim == 0 or largest >= 1 << 31:
+        return
+    groups = _group_indices(region.ndim, region.shape, time_axis)
+    found = [_read_group(region[g], before[g], None if kept is None else kept[g], slab_pixels)
+             for g in groups]  # fmt: skip
+    open_ids = _only_reviewed(found)
+    matches = [_matched(group, open_ids) for group in found]
+    renames = _renames(found, matches, largest)
+    for g, rename in zip(groups, renames):
+        _rename(region[g], None if kept is None else kept[g], rename, slab_pixels)
+
+
+def _group_indices(ndim: int, shape: tuple[int, ...], time_axis: int | None) -> list[tuple]:
+    """Basic indices (views) of the time points along ``time_axis``, or the whole region."""
+    if time_axis is None:
+        return [(slice(None),) * ndim]
+    return [(slice(None),) * time_axis + (t,) for t in range(shape[time_axis])]
+
+
+def _read_group(new: np.ndarray, old: np.ndarray, kept: np.ndarray | None,
+                slab_pixels: int) -> _Group:  # fmt: skip
+    """The sizes and overlaps of one group's objects, from one key per pixel (new id, old
+    id) counted on runs of equal keys: objects are runs along a row, so only the runs are
+    sorted, and the sizes come from the same counts."""
+    from unet_studio.models.slab_label import slabs
+
+    group = _Group()
+    keys, counts = [], []
+    for core, _ in slabs(new.shape, slab_pixels):
+        block = np.asarray(new[core])
+        if kept is not None:
+            keep = np.asarray(kept[core])
+            values = block[keep]
+            for i, n in _summed_dict(values, np.ones(values.size, np.int64)).items():
+                group.kept_sizes[i] = group.kept_sizes.get(i, 0) + n
+            block = np.where(keep, 0, block)
+        pixel_keys = (block.astype(np.int64).ravel() << 32) | np.asarray(old[core]).astype(np.int64).ravel()
+        found, pixels = _run_counts(pixel_keys)
+        keys.append(found)
+        counts.append(pixels)
+    found, pixels = _summed(np.concatenate(keys), np.concatenate(counts))
+    news, olds = found >> 32, found & 0xFFFFFFFF
+    group.new_sizes = _summed_dict(news, pixels)
+    group.old_sizes = _summed_dict(olds, pixels)
+    both = (news > 0) & (olds > 0)
+    group.overlaps = {(int(a), int(b)): int(n) for a, b, n in
+                      zip(news[both].tolist(), olds[both].tolist(), pixels[both].tolist())}  # fmt: skip
+    return group
+
+
+def _run_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, pixels of each) of a row of keys, counted on its runs."""
+    if keys.size == 0:
+        return keys, np.zeros(0, np.int64)
+    starts = np.flatnonzero(np.concatenate([[True], keys[1:] != keys[:-1]]))
+    lengths = np.diff(np.append(starts, keys.size))
+    return _summed(keys[starts], lengths)
+
+
+def _summed(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(distinct keys, the sum of ``counts`` over each)."""
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, np.bincount(inverse.ravel(), weights=counts, minlength=unique.size).astype(np.int64)
+
+
+def _summed_dict(ids: np.ndarray, counts: np.ndarray) -> dict[int, int]:
+    """{nonzero id: the sum of ``counts`` over it}."""
+    unique, sums = _summed(ids, counts)
+    return {int(i): int(n) for i, n in zip(unique.tolist(), sums.tolist()) if i != 0}
+
+
+def _matched(group: _Group, open_ids: set[int]) -> dict[int, int]:
+    """{new id: old id} of the same objects: IoU of at least ``SAME_OBJECT_IOU``, the best
+    first, one to one; never an id a reviewed object holds here (that object is another),
+    nor for an object the run gave a reviewed id of ``open_ids`` (the labels shown before
+    do not say where that track goes on: the run's linking does)."""
+    scored = []
+    for (new, old), shared in group.overlaps.items():
+        if old in group.kept_sizes or new in open_ids:
+            continue
+        union = group.new_sizes[new] + group.old_sizes[old] - shared
+        if shared >= SAME_OBJECT_IOU * union:
+            scored.append((-shared / union, new, old))
+    matches: dict[int, int] = {}
+    given: set[int] = set()
+    for _, new, old in sorted(scored):
+        if new not in matches and old not in given:
+            matches[new] = old
+            given.add(old)
+    return matches
+
+
+def _only_reviewed(groups: list[_Group]) -> set[int]:
+    """Reviewed ids that the labels shown before hold at reviewed pixels only (an id the
+    user gave there, or an earlier run's): the tracks they go on as are the run's to find
+    (``adopt_kept_ids``). A cut's new id is not one: it goes on at the later time points."""
+    kept: dict[int, int] = {}
+    for group in groups:
+        for i, n in group.kept_sizes.items():
+            kept[i] = kept.get(i, 0) + n
+    shown = {i: sum(group.old_sizes.get(i, 0) for group in groups) for i in kept}
+    return {i for i, n in kept.items() if shown[i] <= n}
+
+
+def _renames(groups: list[_Group], matches: list[dict[int, int]], largest: int
+             ) -> list[dict[int, int]]:  # fmt: skip
+    """{id now: id to take} per group: the matches, and for each object without a partner
+    (in this order) its id where a reviewed object here holds it (a part of that object),
+    the id its track matched at the nearest time point, the id it holds where that is a
+    reviewed id (given by the run) or no id shown before (a first prediction keeps the
+    engine's), or a fresh id above ``largest``, one per track: never an id shown before
+    on another object (its track would take over that one's)."""
+    kept_anywhere = set().union(*(group.kept_ids for group in groups))
+    shown_before = set().union(*(group.old_sizes for group in groups))
+    fresh: dict[int, int] = {}
+    renames = []
+    for index, (group, match) in enumerate(zip(groups, matches)):
+        rename = dict(match)
+        used = set(match.values()) | group.kept_ids
+        for track in sorted(set(group.new_sizes) - set(match)):
+            if track in group.kept_ids:
+                rename[track] = track
+                continue
+            goes_on = _nearest_match(matches, index, track)
+            if goes_on is not None and goes_on not in used:
+                rename[track] = goes_on
+            elif (track in kept_anywhere or track not in shown_before) and track not in used:
+                rename[track] = track
+            else:
+                rename[track] = fresh.setdefault(track, largest + 1 + len(fresh))
+            used.add(rename[track])
+        renames.append({now: then for now, then in rename.items() if now != then})
+    return renames
+
+
+def _nearest_match(matches: list[dict[int, int]], index: int, track: int) -> int | None:
+    """The id ``track`` took at the nearest other group where it was matched (the earlier
+    one of two as near), or None."""
+    for distance in range(1, len(matches)):
+        for other in (index - distance, index + distance):
+            if 0 <= other < len(matches) and track in matches[other]:
+                return matches[other][track]
+    return None
+
+
+def _largest(region: np.ndarray, before: np.ndarray, slab_pixels: int) -> int:
+    """The largest id of the region now and before: fresh ids lie above both."""
+    from unet_studio.models.slab_label import slabs
+
+    if region.size == 0:
+        return 0
+    return max(max(int(np.asarray(region[core]).max()), int(np.asarray(before[core]).max()), 0)
+               for core, _ in slabs(region.shape, slab_pixels))  # fmt: skip
+
+
+def _rename(block: np.ndarray, kept: np.ndarray | None, renames: dict[int, int],
+            slab_pixels: int) -> None:  # fmt: skip
+    """Ids of ``block`` renamed by ``renames`` at once (in place, in slabs), outside ``kept``:
+    by a table of every id where they are small, else by a sorted search."""
+    from unet_studio.models.slab_label import slabs
+
+    if not renames:
+        return
+    top = max(max(renames), max(renames.values()))
+    old = np.asarray(sorted(renames), np.int64)
+    new = np.asarray([renames[i] for i in old.tolist()], block.dtype)
+    table = None
+    if top < 1 << 24:
+        table = np.arange(top + 1, dtype=block.dtype)
+        table[old] = new
+    for core, _ in slabs(block.shape, slab_pixels):
+        part = block[core]
+        if table is not None:
+            renamed = table[np.minimum(part, top)]
+            renamed[part > top] = part[part > top]  # (ids above every renamed one stay)
+        else:
+            hit = np.isin(part, old)
+            renamed = part.copy()
+            renamed[hit] = new[np.searchsorted(old, part[hit])]
+        np.copyto(part, renamed, where=True if kept is None else ~np.asarray(kept[core]))
