@@ -37,6 +37,7 @@ class SegmentChoices:
     """Fills and follows the Segment panel's image, model and device lists."""
 
     _ready_said = ""  # the status line's last "what Run will do" (replaced while unchanged)
+    _typed_axes: dict[str, str]  # image name -> the axes the user typed for it (__init__)
 
     def refresh_choices(self) -> None:
         self._fill_images()
@@ -60,6 +61,8 @@ class SegmentChoices:
         chosen = image.name if image is not None and image.name in names else current
         self.image_combo.setCurrentText(segmenting or chosen)
         self.image_combo.blockSignals(False)
+        # (axes typed for an image closed since do not carry over to a new one of its name)
+        self._typed_axes = {k: v for k, v in self._typed_axes.items() if k in names}
         if segmenting is None:
             self._image_chosen()
 
@@ -67,8 +70,14 @@ class SegmentChoices:
         if self.image_combo.currentText():
             self.session.select_image(self.image_combo.currentText())
         image = self.session.host.current_image()
-        self.axes_edit.setText(image.axes if image is not None else "")
-        self._say_axes_guessed(image)
+        typed = self._typed_axes.get(image.name) if image is not None else None
+        # (what the user typed for this image stands until they change it: a layer added
+        # or another image chosen and back refills the list, and used to reset it)
+        self.axes_edit.setText(typed or (image.axes if image is not None else ""))
+        if typed:
+            self._hide_axes_note()
+        else:
+            self._say_axes_guessed(image)
         self._follow_channels()
         self._say_ready()
 
@@ -83,8 +92,14 @@ class SegmentChoices:
         self.axes_note.setText(note)
         self.axes_note.setVisible(bool(note))
 
-    def _axes_edited(self, *_args) -> None:
-        """The user types the axes: they are no longer a guess."""
+    def _axes_edited(self, text: str) -> None:
+        """The user types the axes: they are no longer a guess, and stay the image's."""
+        self._hide_axes_note()
+        name = self.image_combo.currentText()
+        if name:
+            self._typed_axes[name] = text.strip()
+
+    def _hide_axes_note(self) -> None:
         self.axes_note.clear()
         self.axes_note.setVisible(False)
 

@@ -68,6 +68,7 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
         self._objects: list[int] = []  # objects per time point of the running prediction
         self._result = None
         self._done = None  # the last run's Done line (DoneLine): what it is about, its text
+        self._typed_axes = {}  # image name -> the axes the user typed for it
         self._queued_image: str | None = None  # to segment again when this run ends
         self._nets = NetCache()  # a run of the same model skips loading it
         self._intensities = IntensityCache()  # a run on the same pixels skips their pass

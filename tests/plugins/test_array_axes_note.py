@@ -64,3 +64,24 @@ def test_the_note_follows_the_layer_chosen(studio, panel):
         assert panel.axes_edit.text() == "ZYX" and _note(panel) is not None
         _choose(studio, panel, layer)
         assert panel.axes_edit.text() == axes and _note(panel) is None, axes
+
+
+def test_typed_axes_stay_the_image_s_through_layer_changes_and_a_rename(studio, panel, qtbot):
+    """Axes the user typed are theirs: adding a layer (the lists refill), choosing another
+    image and coming back, or renaming the image keeps them, and the note stays away."""
+    viewer = studio.viewer
+    frames = viewer.add_image(np.zeros((5, 32, 40), np.uint16), name="frames")
+    other = viewer.add_image(np.zeros((5, 32, 40), np.uint16), name="other")
+    _choose(studio, panel, frames)
+    panel.axes_edit.selectAll()
+    qtbot.keyClicks(panel.axes_edit, "TYX")
+    viewer.add_points([[1, 2, 3]])  # (a layer added: the panel refills its lists)
+    _choose(studio, panel, frames)
+    assert panel.axes_edit.text() == "TYX" and _note(panel) is None
+    _choose(studio, panel, other)
+    assert panel.axes_edit.text() == "ZYX" and "array's 3 dimensions" in _note(panel)
+    _choose(studio, panel, frames)
+    assert panel.axes_edit.text() == "TYX" and _note(panel) is None
+    frames.name = "movie"
+    _choose(studio, panel, frames)
+    assert panel.axes_edit.text() == "TYX" and panel.request().axes == "TYX"
