@@ -11,15 +11,8 @@ from unet_studio.app.cli import main
 from unet_studio.app.host import HostImage, ViewState
 from unet_studio.app.model_library import bundled_models_dir
 from unet_studio.app.qt.segment_logic import SegmentRequest, iter_segment, plan_job
+from unet_studio.models.generators import drain
 from unet_studio.models.weights import load_model
-
-
-def _drained(generator):
-    while True:
-        try:
-            next(generator)
-        except StopIteration as done:
-            return done.value
 
 
 def test_whole_series_from_the_last_time_point_on_screen_gets_the_cli_ids(tmp_path, test_data_dir):
@@ -35,7 +28,7 @@ def test_whole_series_from_the_last_time_point_on_screen_gets_the_cli_ids(tmp_pa
     # The user looks at the last time point, zoomed in on its top left corner.
     view = ViewState((2, 0, 0), (1, 2), (slice(2, 3), slice(0, 32), slice(0, 48)))
     job = plan_job(host_image, SegmentRequest(model_path=model, device="cpu"), view, "YX", 1)
-    panel = _drained(iter_segment(job, library=None, net=load_model(model))).output
+    panel = drain(iter_segment(job, library=None, net=load_model(model))).output
 
     assert all(len(np.unique(frame)) > 3 for frame in cli)  # nuclei at every time point
     assert len(set(np.unique(cli[0])) & set(np.unique(cli[2])) - {0}) >= 2  # tracks

@@ -47,6 +47,17 @@ def _correct_channel_1(studio, path, labels, reader: str) -> list:
     return layers
 
 
+def _assert_read_back_as(studio, layers, channel) -> None:
+    """The layers closed, a round reads the image back from its file: as ``channel``."""
+    from unet_studio.app.qt import train_logic
+
+    for layer in list(layers):
+        studio.viewer.layers.remove(layer)
+    [pending], problems = train_logic.collect_examples(studio.session, "project")
+    assert problems == []
+    _assert_learns_channel(pending, channel)
+
+
 @pytest.mark.parametrize("reader", ["unet-studio", "napari"])
 def test_a_round_learns_from_the_channel_layer_s_channel_open_or_read_from_its_file(
         studio, zcyx, reader):
@@ -57,25 +68,15 @@ def test_a_round_learns_from_the_channel_layer_s_channel_open_or_read_from_its_f
     [pending], _ = train_logic.collect_examples(studio.session, "project")
     _assert_learns_channel(pending, two[:, 1])
     # The layers closed: the image is read back from its file, as channel 1 again.
-    for layer in list(layers):
-        studio.viewer.layers.remove(layer)
-    [pending], problems = train_logic.collect_examples(studio.session, "project")
-    assert problems == []
-    _assert_learns_channel(pending, two[:, 1])
+    _assert_read_back_as(studio, layers, two[:, 1])
 
 
 def test_a_channel_layer_closed_before_any_train_click_is_read_as_its_channel(studio, zcyx):
     """The channel is noted when the layer's image enters the project (its first labels),
     not only at a Train click: corrected, closed, then trained, it is still channel 1."""
-    from unet_studio.app.qt import train_logic
-
     path, two, labels = zcyx
     layers = _correct_channel_1(studio, path, labels, "napari")
-    for layer in list(layers):
-        studio.viewer.layers.remove(layer)
-    [pending], problems = train_logic.collect_examples(studio.session, "project")
-    assert problems == []
-    _assert_learns_channel(pending, two[:, 1])
+    _assert_read_back_as(studio, layers, two[:, 1])
 
 
 def test_a_channel_layer_whose_channel_is_unknown_is_refused_by_name(studio_home, zcyx):
