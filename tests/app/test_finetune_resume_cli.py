@@ -16,7 +16,7 @@ from unet_studio.app.commands import finetune as command
 from unet_studio.models.training import harvest as harvest_module
 from unet_studio.models.training.loop import iter_finetune
 
-SESSION_LOG = "unet_studio.models.training.session"
+SESSION_LOG = "unet_studio.models.training.session_checkpoints"  # (resuming, or not)
 
 
 @pytest.fixture
