@@ -139,3 +139,44 @@ def passes(monkeypatch):
 
     monkeypatch.setattr(normalize, "iter_exact_percentiles", counted)
     return seen
+
+
+@pytest.fixture
+def quick_round():
+    """``quick_round(**overrides)``: the FinetuneConfig of a round that takes seconds on a
+    tiny model (3 steps of 2 patches of 32 px, scored once), with ``overrides`` applied."""
+    from unet_studio.models.training import FinetuneConfig
+
+    def config(**overrides):
+        options = dict(max_seconds=None, max_steps=3, val_every=3, batch_size=2, patch_size=32,
+                       augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
+        return FinetuneConfig(**{**options, **overrides})
+
+    return config
+
+
+@pytest.fixture
+def segment_panel_of(qtbot):
+    """``segment_panel_of(studio)``: a Segment panel on the studio's session."""
+    from unet_studio.app.qt.segment_panel import SegmentPanel
+
+    def make(studio):
+        panel = SegmentPanel(studio.session)
+        qtbot.addWidget(panel)
+        return panel
+
+    return make
+
+
+@pytest.fixture
+def run_segment(qtbot):
+    """``run_segment(panel, output="labels")``: Run with that output type and wait for the
+    run to finish; returns its result."""
+
+    def run(panel, output: str = "labels"):
+        panel.output_combo.setCurrentText(output)
+        with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
+            panel.run()
+        return blocker.args[0]
+
+    return run

@@ -13,15 +13,6 @@ from unet_studio.app.qt import close_guard
 pytestmark = pytest.mark.qt
 
 
-def _config(**overrides):
-    from unet_studio.models.training import FinetuneConfig
-
-    options = dict(max_seconds=None, max_steps=3, val_every=3, batch_size=2, patch_size=32,
-                   augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
-    options.update(overrides)
-    return FinetuneConfig(**options)
-
-
 def _closed(window) -> bool:
     """Has the window closed? (napari's main window deletes itself once closed.)"""
     try:
@@ -86,17 +77,17 @@ def answers(monkeypatch):
 
 
 
-def test_nothing_pending_closes_without_asking(corrected, train, answers, qtbot):
+def test_nothing_pending_closes_without_asking(corrected, train, answers, qtbot, quick_round):
     window = corrected.viewer.window._qt_window
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     assert train.round.saved is not None  # (saved: waiting for a verdict loses nothing)
     assert window.close()
     assert answers.asked == [] and _closed(window)
 
 
 def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, train, answers, qtbot,
-        monkeypatch, fail_model_writes):
+        monkeypatch, fail_model_writes, quick_round):
     """The round's save failed (full disk). Closing asks, naming the round and its score;
     Cancel keeps the window and the round; Save while the disk is still full says why and
     keeps both; Save once there is room saves the model and closes the window."""
@@ -104,7 +95,7 @@ def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, tra
     calls = []
     real = fail_model_writes(calls)
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     assert train.round.saved is None
 
     answers.append(close_guard.CANCEL)
@@ -131,11 +122,11 @@ def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, tra
 
 
 def test_discard_closes_and_keeps_nothing(corrected, train, answers, qtbot, monkeypatch,
-        fail_model_writes):
+        fail_model_writes, quick_round):
     window = corrected.viewer.window._qt_window
     fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     answers.append(close_guard.DISCARD)
     window.close()
     qtbot.waitUntil(lambda: _closed(window), timeout=5_000)
@@ -145,7 +136,7 @@ def test_discard_closes_and_keeps_nothing(corrected, train, answers, qtbot, monk
 
 
 def test_save_during_a_round_stops_it_and_saves_its_best_weights(corrected, train, answers,
-                                                                 qtbot, monkeypatch):
+                                                                 qtbot, monkeypatch, quick_round):
     """The window is closed (its title bar's button) while a round trains: Save stops the
     round after its current step, saves what it learnt as a model with its lineage, then
     closes the window. napari's own "close anyway?" does not ask a second time."""
@@ -164,7 +155,7 @@ def test_save_during_a_round_stops_it_and_saves_its_best_weights(corrected, trai
             return True
 
     steps = []
-    train.start(config=_config(max_steps=100_000, max_seconds=120.0, val_every=2))
+    train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
     worker = train.worker
     worker.yielded.connect(lambda p: steps.append(p.step))
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60_000)
@@ -182,10 +173,10 @@ def test_save_during_a_round_stops_it_and_saves_its_best_weights(corrected, trai
 
 
 def test_discard_during_a_round_stops_it_keeping_its_checkpoint(corrected, train, answers,
-                                                               qtbot):
+                                                               qtbot, quick_round):
     window = corrected.viewer.window._qt_window
     steps = []
-    train.start(config=_config(max_steps=100_000, max_seconds=120.0, val_every=2))
+    train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
     worker = train.worker
     worker.yielded.connect(lambda p: steps.append(p.step))
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
@@ -197,12 +188,12 @@ def test_discard_during_a_round_stops_it_keeping_its_checkpoint(corrected, train
 
 
 def test_a_scripts_viewer_close_is_not_asked(corrected, train, answers, qtbot, monkeypatch,
-        fail_model_writes):
+        fail_model_writes, quick_round):
     """``viewer.close()`` from code tears the viewer down before its window: no question
     (it could not be cancelled), and no modal box blocking a script."""
     fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     assert train.unsaved_work()
     corrected.viewer.close()
     assert answers.asked == []
@@ -318,14 +309,14 @@ def _quit_from(viewer) -> None:
 
 
 def test_quitting_from_another_window_asks_and_cancel_keeps_every_window(corrected, train,
-        other_viewer, answers, qtbot, fail_model_writes):
+        other_viewer, answers, qtbot, fail_model_writes, quick_round):
     """Two viewers; the unsaved round is in the one the user does not quit from. Quitting
     asks about it; Cancel keeps both windows and the round, and the quit is over: closing
     the other window alone afterwards closes only that one."""
     window, other = corrected.viewer.window._qt_window, other_viewer.window._qt_window
     fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
 
     answers.append(close_guard.CANCEL)
     _quit_from(other_viewer)
@@ -343,13 +334,13 @@ def test_quitting_from_another_window_asks_and_cancel_keeps_every_window(correct
 @pytest.mark.parametrize("answer, quit_from", [(close_guard.SAVE, "other"),
                                                (close_guard.DISCARD, "own")])
 def test_quitting_over_an_unsaved_round_saves_or_discards_it_then_quits(corrected, train,
-        other_viewer, answers, qtbot, monkeypatch, fail_model_writes, answer, quit_from):
+        other_viewer, answers, qtbot, monkeypatch, fail_model_writes, answer, quit_from, quick_round):
     """Save saves the round then quits, Discard quits: every window closes, whichever
     window the quit came from (the round's own, or the other one)."""
     window, other = corrected.viewer.window._qt_window, other_viewer.window._qt_window
     real = fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     monkeypatch.setattr("safetensors.torch.save_file", real)  # (the disk has room again)
     round_ = train.round
 

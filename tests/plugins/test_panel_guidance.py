@@ -87,16 +87,7 @@ def test_the_verdict_names_the_figures_it_rests_on():
     assert verdict_basis(SimpleNamespace(metrics_before={}, metrics_after={})) == ""
 
 
-def _config(**overrides):
-    from unet_studio.models.training import FinetuneConfig
-
-    options = dict(max_seconds=None, max_steps=4, val_every=2, batch_size=2, patch_size=32,
-                   augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
-    options.update(overrides)
-    return FinetuneConfig(**options)
-
-
-def test_a_finished_round_shows_its_figures_every_row_and_a_short_version_date(corrected, qtbot):
+def test_a_finished_round_shows_its_figures_every_row_and_a_short_version_date(corrected, qtbot, quick_round):
     """In a dock of the size napari gives it on a 1600x1000 screen: the verdict quotes its
     figures, the before/after table needs no scrolling, the Roll back list names a version
     by day and minute, and Accept says the image is being segmented again."""
@@ -112,7 +103,7 @@ def test_a_finished_round_shows_its_figures_every_row_and_a_short_version_date(c
     train.resize(600, 914)
     train.show()
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round(max_steps=4, val_every=2))
     qtbot.wait(50)  # (laid out again)
     assert "→" in train.status.text() and train.metrics.rowCount() >= 5
     assert not train.metrics.verticalScrollBar().isVisible()

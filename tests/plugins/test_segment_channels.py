@@ -58,21 +58,6 @@ def _rgb(nuclei, alpha=False) -> np.ndarray:
     return np.stack(planes, axis=-1)
 
 
-def _panel(studio, qtbot):
-    from unet_studio.app.qt.segment_panel import SegmentPanel
-
-    panel = SegmentPanel(studio.session)
-    qtbot.addWidget(panel)
-    return panel
-
-
-def _run(panel, qtbot, output="labels"):
-    panel.output_combo.setCurrentText(output)
-    with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
-        panel.run()
-    return blocker.args[0]
-
-
 def _cli(source, model, target, *extra) -> np.ndarray:
     assert main(["predict", str(source), "-o", str(target), "--model", str(model),
                  "--device", "cpu", *extra]) == 0
@@ -87,7 +72,7 @@ def _probabilities(viewer, image_name) -> np.ndarray:
 
 
 def test_a_two_channel_model_segments_the_channel_layers_of_a_hyperstack(
-        studio, qtbot, tmp_path, channel_models, nuclei):
+        studio, qtbot, tmp_path, channel_models, nuclei, run_segment, segment_panel_of):
     """Our reader opens a ZCYX hyperstack as a layer per channel; a model taking two
     channels gets both, in the file's order, as the CLI gives them (it failed with "the
     model takes 2 channel(s), the image has 1" after a pass over the pixels)."""
@@ -95,16 +80,16 @@ def test_a_two_channel_model_segments_the_channel_layers_of_a_hyperstack(
     viewer = studio.viewer
     studio.session.set_model(str(channel_models[2]))
     viewer.open(str(path), plugin="unet-studio")
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     assert [layer.name for layer in viewer.layers] == ["zcyx [C0]", "zcyx [C1]"]
     assert not panel.channel_spin.isEnabled()  # (the model takes them all)
-    _run(panel, qtbot, "probabilities")
+    run_segment(panel, "probabilities")
     shown = _probabilities(viewer, "zcyx [C1]")
     expected = _cli(path, channel_models[2], tmp_path / "p.tif", "--output-type", "probabilities")
     assert shown.shape == expected.shape == (3, *nuclei.shape)
     np.testing.assert_allclose(shown, expected, atol=1e-5)
 
-    result = _run(panel, qtbot, "labels")
+    result = run_segment(panel, "labels")
     labels_layer = viewer.layers["zcyx [C1] labels"]
     assert labels_layer.data.shape == nuclei.shape and result.job.axes == "ZYXC"
     np.testing.assert_allclose(labels_layer.scale, [SPACING[a] for a in "ZYX"])
@@ -118,7 +103,7 @@ def test_a_two_channel_model_segments_the_channel_layers_of_a_hyperstack(
 
 
 def test_the_frame_on_screen_of_a_timelapse_with_channels(studio, qtbot, tmp_path,
-                                                          channel_models, nuclei):
+                                                          channel_models, nuclei, run_segment, segment_panel_of):
     """TZCYX with a two-channel model, "Current slice": the plane on screen only, in the
     labels' own T and Z."""
     path = _hyperstack(tmp_path, nuclei, "TZCYX")
@@ -126,9 +111,9 @@ def test_the_frame_on_screen_of_a_timelapse_with_channels(studio, qtbot, tmp_pat
     studio.session.set_model(str(channel_models[2]))
     viewer.open(str(path), plugin="unet-studio")
     viewer.dims.current_step = (1, 2, 0, 0)
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.scope_slice.setChecked(True)
-    result = _run(panel, qtbot)
+    result = run_segment(panel)
     assert result.job.target[:2] == (slice(1, 2), slice(2, 3))
     labels = viewer.layers["tzcyx [C1] labels"].data
     assert labels.shape == (2, *nuclei.shape)
@@ -136,7 +121,7 @@ def test_the_frame_on_screen_of_a_timelapse_with_channels(studio, qtbot, tmp_pat
 
 
 def test_rgba_gives_its_rgb_to_a_three_channel_model(studio, qtbot, tmp_path, channel_models,
-                                                     nuclei):
+                                                     nuclei, run_segment, segment_panel_of):
     """An RGBA image and a model taking 3 channels: R, G and B go in, alpha stays out, in
     the panel and on the command line (both refused it: 1 channel, and 4)."""
     rgba, rgb = tmp_path / "rgba.tif", tmp_path / "rgb.tif"
@@ -145,9 +130,9 @@ def test_rgba_gives_its_rgb_to_a_three_channel_model(studio, qtbot, tmp_path, ch
     viewer = studio.viewer
     studio.session.set_model(str(channel_models[3]))
     viewer.open(str(rgba), plugin="unet-studio")
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     assert viewer.layers["rgba"].rgb and not panel.channel_spin.isEnabled()
-    _run(panel, qtbot, "probabilities")
+    run_segment(panel, "probabilities")
     shown = _probabilities(viewer, "rgba")
     from_rgb = _cli(rgb, channel_models[3], tmp_path / "rgb_p.tif", "--output-type", "probabilities")
     from_rgba = _cli(rgba, channel_models[3], tmp_path / "rgba_p.tif", "--output-type", "probabilities")
@@ -155,19 +140,19 @@ def test_rgba_gives_its_rgb_to_a_three_channel_model(studio, qtbot, tmp_path, ch
     np.testing.assert_allclose(from_rgba, from_rgb, atol=1e-5)
 
 
-def test_the_channel_box_follows_the_model(studio, qtbot, channel_models, nuclei):
+def test_the_channel_box_follows_the_model(studio, qtbot, channel_models, nuclei, run_segment, segment_panel_of):
     """An RGB image: a one-channel model picks a colour (the Channel box, up to 2) or the
     luminance (below them, where it starts); a model taking 3 channels takes them all (the
     box was always on, and its channel 0 went in alone: "the model takes 3 channel(s), the
     image has 1")."""
     studio.viewer.add_image(_rgb(nuclei), name="rgb", rgb=True)
     studio.session.set_model(str(channel_models[1]))
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     assert panel.channel_spin.isEnabled() and panel.channel_spin.maximum() == 2
     assert panel.channel_spin.text() == "luminance"
     studio.session.set_model(str(channel_models[3]))
     assert not panel.channel_spin.isEnabled() and panel.channel_spin.text() == "all"
-    result = _run(panel, qtbot)
+    result = run_segment(panel)
     assert result.job.request.channel is None and result.job.axes == "YXC"
     assert studio.host.current_labels().shape == nuclei.shape[1:]
     studio.session.set_model(str(channel_models[1]))
@@ -175,14 +160,14 @@ def test_the_channel_box_follows_the_model(studio, qtbot, channel_models, nuclei
 
 
 def test_a_model_taking_more_channels_than_the_image_has_is_refused_before_the_run(
-        studio, qtbot, channel_models, nuclei):
+        studio, qtbot, channel_models, nuclei, segment_panel_of):
     """Said at the click, naming the model, the image and what to do; nothing runs, no
     labels layer appears (it failed in the worker, "Prediction failed: ValueError: ...",
     after a pass over every pixel)."""
     viewer = studio.viewer
     viewer.add_image(nuclei, name="nuclei", metadata={"axes": "ZYX"})
     studio.session.set_model(str(channel_models[3]))
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.run()
     assert panel.worker is None and panel.run_button.isEnabled()
     assert panel.status.text() == ("Not started: c3 takes 3 channels, nuclei has 1: open the "
@@ -192,7 +177,7 @@ def test_a_model_taking_more_channels_than_the_image_has_is_refused_before_the_r
 
 
 def test_labels_are_refused_where_napari_would_put_them_on_the_channels(
-        studio, qtbot, channel_models, nuclei):
+        studio, qtbot, channel_models, nuclei, run_segment, segment_panel_of):
     """A ZCYX layer (a hyperstack opened by napari's own reader, axes set to ZCYX): napari
     lines the ZYX labels up with the layer's last three axes, C Y X, so each label plane
     showed over another one. Refused, saying what to do; a CZYX layer segments."""
@@ -200,32 +185,32 @@ def test_labels_are_refused_where_napari_would_put_them_on_the_channels(
     two = np.stack([nuclei, nuclei[:, ::-1]], axis=1)
     viewer.add_image(two, name="zcyx", metadata={"axes": "ZCYX"})
     studio.session.set_model(str(channel_models[1]))
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.run()
     assert panel.worker is None and "unet-studio reader" in panel.status.text()
     assert [layer.name for layer in viewer.layers] == ["zcyx"]
     viewer.add_image(np.moveaxis(two, 1, 0), name="czyx", metadata={"axes": "CZYX"})
     panel.channel_spin.setValue(1)
-    result = _run(panel, qtbot)
+    result = run_segment(panel)
     assert result.job.image_name == "czyx" and result.job.axes == "ZYX"
     assert viewer.layers["czyx labels"].data.shape == nuclei.shape
 
 
 def test_channel_layers_split_by_napari_s_own_reader(studio, qtbot, tmp_path, channel_models,
-                                                     nuclei):
+                                                     nuclei, run_segment, segment_panel_of):
     """napari's reader with ``channel_axis`` splits the file as ours does: its channel
     layers go to a two-channel model together, and one of them to a one-channel model."""
     path = _hyperstack(tmp_path, nuclei)
     viewer = studio.viewer
     viewer.open(str(path), plugin="napari", channel_axis=1, name=["DNA", "mirror"])
     studio.session.set_model(str(channel_models[2]))
-    panel = _panel(studio, qtbot)
-    _run(panel, qtbot, "probabilities")
+    panel = segment_panel_of(studio)
+    run_segment(panel, "probabilities")
     expected = _cli(path, channel_models[2], tmp_path / "p.tif", "--output-type", "probabilities")
     np.testing.assert_allclose(_probabilities(viewer, "mirror"), expected, atol=1e-5)
     studio.session.set_model(str(channel_models[1]))
     index = panel.image_combo.findText("DNA")
     panel.image_combo.setCurrentIndex(index)
     panel.image_combo.activated.emit(index)  # (as the user's choice)
-    result = _run(panel, qtbot)
+    result = run_segment(panel)
     assert result.job.image_name == "DNA" and result.job.axes == "ZYX"

@@ -43,21 +43,6 @@ def _colour(nuclei_crop, alpha=False) -> np.ndarray:
     return np.stack(planes, axis=-1)
 
 
-def _panel(studio, qtbot):
-    from unet_studio.app.qt.segment_panel import SegmentPanel
-
-    panel = SegmentPanel(studio.session)
-    qtbot.addWidget(panel)
-    return panel
-
-
-def _run(panel, qtbot, output="labels"):
-    panel.output_combo.setCurrentText(output)
-    with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
-        panel.run()
-    return blocker.args[0]
-
-
 def _probabilities(viewer, image_name) -> np.ndarray:
     layers = [layer for layer in viewer.layers if layer.name.startswith(f"{image_name} probabilities")]
     return np.stack([np.asarray(layer.data) for layer in layers])
@@ -72,7 +57,7 @@ def _cli(source, model, target, *extra) -> np.ndarray:
 
 @pytest.mark.parametrize("alpha", [False, True], ids=["rgb", "rgba"])
 def test_luminance_is_the_default_for_a_one_channel_model_and_the_cli_s(
-        studio, qtbot, tmp_path, models, nuclei_crop, alpha):
+        studio, qtbot, tmp_path, models, nuclei_crop, alpha, run_segment, segment_panel_of):
     """An RGB(A) file and a 1-channel model: the Channel box offers "luminance" below the
     colours and starts on it; the probabilities are the CLI's ``--channel luminance``, to
     the bit. Red (channel 0), picked by hand, is the CLI's ``--channel 0`` (the panel fed
@@ -83,10 +68,10 @@ def test_luminance_is_the_default_for_a_one_channel_model_and_the_cli_s(
     viewer = studio.viewer
     studio.session.set_model(str(models[1]))
     [layer] = viewer.open(str(path), plugin="unet-studio")
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     assert layer.rgb and panel.channel_spin.isEnabled()
     assert panel.channel_spin.text() == "luminance"
-    result = _run(panel, qtbot, "probabilities")
+    result = run_segment(panel, "probabilities")
     assert result.job.request.channel == "luminance" and result.job.axes == "YX"
     assert not isinstance(result.job.data, np.ndarray)  # (read tile by tile, not whole)
     expected = _cli(path, models[1], tmp_path / "lum.tif", "--channel", "luminance")
@@ -94,7 +79,7 @@ def test_luminance_is_the_default_for_a_one_channel_model_and_the_cli_s(
 
     panel.channel_spin.setValue(0)
     assert panel.channel_spin.text() == "0"
-    _run(panel, qtbot, "probabilities")
+    run_segment(panel, "probabilities")
     red = _cli(path, models[1], tmp_path / "red.tif", "--channel", "0")
     np.testing.assert_array_equal(_probabilities(viewer, "he"), red)
     assert not np.array_equal(red, expected)
@@ -103,18 +88,18 @@ def test_luminance_is_the_default_for_a_one_channel_model_and_the_cli_s(
 
 
 def test_a_fluorescence_stack_of_three_channels_gets_no_luminance(studio, qtbot, models,
-                                                                  nuclei_crop):
+                                                                  nuclei_crop, segment_panel_of):
     """Three stains before Y and X (CYX) are no colours: channel 0 as before."""
     three = np.ascontiguousarray(nuclei_crop[0][3:6, :40, :40])
     studio.viewer.add_image(three, name="cyx", metadata={"axes": "CYX"})
     studio.session.set_model(str(models[1]))
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     assert panel.channel_spin.isEnabled() and panel.channel_spin.text() == "0"
     assert panel.channel_spin.minimum() == 0
 
 
 def test_a_round_learns_from_the_luminance_an_rgb_image_was_segmented_on(
-        studio, qtbot, tmp_path, models, nuclei_crop):
+        studio, qtbot, tmp_path, models, nuclei_crop, run_segment, segment_panel_of):
     """Segmented on luminance, the image is recorded so in the project (C=luminance), and a
     fine-tuning round on it reads the very grey values prediction fed the model (it read
     channel 0, red: the recorded channel was an index or nothing)."""
@@ -125,8 +110,8 @@ def test_a_round_learns_from_the_luminance_an_rgb_image_was_segmented_on(
     tifffile.imwrite(path, rgb, photometric="rgb")
     studio.session.set_model(str(models[1]))
     studio.viewer.open(str(path), plugin="unet-studio")
-    panel = _panel(studio, qtbot)
-    result = _run(panel, qtbot)
+    panel = segment_panel_of(studio)
+    result = run_segment(panel)
     session = studio.session
     image_id = session.current_image_id()
     assert session.project.image(image_id).selection["C"] == "luminance"
@@ -142,7 +127,7 @@ def test_a_round_learns_from_the_luminance_an_rgb_image_was_segmented_on(
     assert not np.allclose(example.image, rgb[..., 0])
 
 
-def test_the_panel_says_when_the_axes_were_guessed(studio, qtbot, tmp_path, nuclei_crop):
+def test_the_panel_says_when_the_axes_were_guessed(studio, qtbot, tmp_path, nuclei_crop, segment_panel_of):
     """A plain multi-page TIFF (no axis names) is read as ZYX: the panel says so next to
     the axes, with our reader and napari's own, until the user types them; a file that
     names its axes gets no note."""
@@ -153,7 +138,7 @@ def test_the_panel_says_when_the_axes_were_guessed(studio, qtbot, tmp_path, nucl
     tifffile.imwrite(stated, frames, imagej=True, metadata={"axes": "TYX"})
     viewer = studio.viewer
     viewer.open(str(bare), plugin="unet-studio")
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     assert panel.axes_edit.text() == "ZYX" and not panel.axes_note.isHidden()
     assert panel.axes_note.text() == ("guessed — the file does not name its axes; type them "
                                       "if wrong")
@@ -174,7 +159,7 @@ def test_the_panel_says_when_the_axes_were_guessed(studio, qtbot, tmp_path, nucl
 
 
 def test_the_range_of_stacked_channel_layers_is_kept_between_runs(studio, qtbot, tmp_path,
-                                                                  models, nuclei_crop, passes):
+                                                                  models, nuclei_crop, passes, run_segment, segment_panel_of):
     """A hyperstack's channel layers stacked for a 2-channel model: one pass over their
     pixels for two runs (every run made a pass: the stack is made anew each time). A layer
     whose data is replaced: a new pass."""
@@ -185,13 +170,13 @@ def test_the_range_of_stacked_channel_layers_is_kept_between_runs(studio, qtbot,
     viewer = studio.viewer
     studio.session.set_model(str(models[2]))
     viewer.open(str(path), plugin="unet-studio")
-    panel = _panel(studio, qtbot)
-    first = _run(panel, qtbot, "probabilities")
+    panel = segment_panel_of(studio)
+    first = run_segment(panel, "probabilities")
     shown = _probabilities(viewer, "zcyx [C1]")
-    _run(panel, qtbot, "probabilities")
+    run_segment(panel, "probabilities")
     assert [shape for _, shape in passes] == [(*image.shape, 2)]
     np.testing.assert_array_equal(_probabilities(viewer, "zcyx [C1]"), shown)
     assert first.job.axes == "ZYXC"
     viewer.layers["zcyx [C0]"].data = np.asarray(viewer.layers["zcyx [C0]"].data) // 2
-    _run(panel, qtbot, "probabilities")
+    run_segment(panel, "probabilities")
     assert [shape for _, shape in passes] == [(*image.shape, 2)] * 2

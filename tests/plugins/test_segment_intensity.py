@@ -23,28 +23,14 @@ def notifications():
     return lambda: [(str(n.severity), n.message) for n in notification_manager.records[start:]]
 
 
-def _panel(studio, qtbot):
-    from unet_studio.app.qt.segment_panel import SegmentPanel
-
-    panel = SegmentPanel(studio.session)
-    qtbot.addWidget(panel)
-    return panel
-
-
-def _run(panel, qtbot):
-    with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
-        panel.run()
-    return blocker.args[0]
-
-
 def test_nan_and_inf_pixels_are_a_warning_naming_the_image_layer(studio, qtbot, nuclei_crop,
-                                                                 notifications, passes):
+                                                                 notifications, passes, run_segment, segment_panel_of):
     image = nuclei_crop[0][:4].astype(np.float32)
     image[1, 10:30, 10:40] = np.nan
     image[2, 5, 5] = np.inf
     studio.viewer.add_image(image, name="masked", metadata={"axes": "ZYX"})
-    panel = _panel(studio, qtbot)
-    _run(panel, qtbot)
+    panel = segment_panel_of(studio)
+    run_segment(panel)
     warnings = [m for s, m in notifications() if s == "warning"]
     assert warnings == ["masked: 601 NaN or infinite pixels, left out of the intensity "
                         "percentiles; segmented as background (NaN, -inf) or as bright (+inf)"]
@@ -53,20 +39,20 @@ def test_nan_and_inf_pixels_are_a_warning_naming_the_image_layer(studio, qtbot, 
     assert [(t is threading.main_thread(), shape) for t, shape in passes] == [(False, image.shape)]
 
 
-def test_an_image_of_one_value_says_there_is_nothing_to_segment(studio, qtbot, notifications):
+def test_an_image_of_one_value_says_there_is_nothing_to_segment(studio, qtbot, notifications, run_segment, segment_panel_of):
     studio.viewer.add_image(np.full((40, 50), 7, np.uint16), name="empty well",
                             metadata={"axes": "YX"})
-    panel = _panel(studio, qtbot)
-    _run(panel, qtbot)
+    panel = segment_panel_of(studio)
+    run_segment(panel)
     assert ("warning", "empty well: every pixel has the same value (7): no contrast, nothing "
                        "to segment") in notifications()
 
 
 def test_an_image_without_a_finite_pixel_is_refused_in_one_message(studio, qtbot, nuclei_crop,
-                                                                   notifications, caplog):
+                                                                   notifications, caplog, run_segment, segment_panel_of):
     studio.viewer.add_image(np.full((3, 40, 50), np.nan, np.float32), name="blank",
                             metadata={"axes": "ZYX"})
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     with caplog.at_level(logging.WARNING):
         panel.run()
         assert panel.worker is not None  # (refused in its worker: the pixels are read there)
@@ -79,28 +65,28 @@ def test_an_image_without_a_finite_pixel_is_refused_in_one_message(studio, qtbot
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
     # The panel is ready for an image it can segment.
     studio.viewer.add_image(nuclei_crop[0][:3], name="nuclei", metadata={"axes": "ZYX"})
-    _run(panel, qtbot)
+    run_segment(panel)
     assert studio.viewer.layers["nuclei labels"].data.shape == (3, 96, 96)
 
 
-def test_a_second_run_on_the_same_pixels_reuses_their_range(studio, qtbot, nuclei_crop, passes):
+def test_a_second_run_on_the_same_pixels_reuses_their_range(studio, qtbot, nuclei_crop, passes, run_segment, segment_panel_of):
     """Run twice on one image: one pass over its pixels. Its contrast changed: still one.
     Its data replaced (same shape and dtype, other values): a new pass. The plane on screen
     only: its own pass, once."""
     image = nuclei_crop[0][:4]
     layer = studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
-    panel = _panel(studio, qtbot)
-    first = np.array(_run(panel, qtbot) and studio.host.current_labels())
-    _run(panel, qtbot)
+    panel = segment_panel_of(studio)
+    first = np.array(run_segment(panel) and studio.host.current_labels())
+    run_segment(panel)
     assert len(passes) == 1
     np.testing.assert_array_equal(studio.host.current_labels(), first)  # the same range
     layer.contrast_limits = (100, 200)  # what the screen shows plays no part
-    _run(panel, qtbot)
+    run_segment(panel)
     assert len(passes) == 1
     layer.data = image // 2  # replaced: the old range must not be used
-    _run(panel, qtbot)
+    run_segment(panel)
     assert [shape for _, shape in passes] == [image.shape] * 2
     panel.scope_slice.setChecked(True)
-    _run(panel, qtbot)
-    _run(panel, qtbot)
+    run_segment(panel)
+    run_segment(panel)
     assert [shape for _, shape in passes] == [image.shape] * 2 + [(1, *image.shape[1:])]

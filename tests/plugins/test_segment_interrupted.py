@@ -46,14 +46,6 @@ def loads(studio, monkeypatch):
     return loaded
 
 
-def _panel(studio, qtbot):
-    from unet_studio.app.qt.segment_panel import SegmentPanel
-
-    panel = SegmentPanel(studio.session)
-    qtbot.addWidget(panel)
-    return panel
-
-
 def _start(panel):
     """Run, recording what the run yields: (stage, done, total, the status line then)."""
     steps = []
@@ -69,22 +61,16 @@ def _cancel(panel, qtbot):
     qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
 
 
-def _run(panel, qtbot):
-    with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
-        panel.run()
-    return blocker.args[0]
-
-
 def _layer_names(studio) -> list[str]:
     return [layer.name for layer in studio.viewer.layers]
 
 
-def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qtbot, passes):
+def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qtbot, passes, run_segment, segment_panel_of):
     image = np.random.default_rng(0).gamma(2.0, 300.0, (8, 512, 512)).astype(np.uint16)
     studio.viewer.add_image(image, name="big", metadata={"axes": "ZYX"})
     before = np.arange(image.size, dtype=np.int32).reshape(image.shape) % 5
     studio.session.show_labels(before.copy())
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.intensity_block_pixels = 16  # 131072 steps: seconds, as a 20 GiB stack's 4 M blocks
     steps = _start(panel)
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60_000)  # the bar moves
@@ -99,34 +85,34 @@ def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qt
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
     # No range was kept from the half pass: the next run takes a whole one, and segments.
     panel.intensity_block_pixels = None
-    _run(panel, qtbot)
+    run_segment(panel)
     assert passes == ["started", "started", "finished"]
     assert panel.status.text().startswith("Done: big segmented with tiny")
 
 
 def test_a_cancelled_run_keeps_its_network_for_the_next_run(studio, qtbot, nuclei_crop, loads,
-                                                            tiny_model_dir):
+                                                            tiny_model_dir, run_segment, segment_panel_of):
     studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.tile_combo.setCurrentText("16")  # hundreds of small tiles: time to cancel
     steps = _start(panel)
     qtbot.waitUntil(lambda: any(stage == "predict" for stage, *_ in steps), timeout=60_000)
     _cancel(panel, qtbot)
     assert len(loads) == 1
     panel.tile_combo.setCurrentText("auto")
-    assert _run(panel, qtbot).net is loads[0]  # not loaded again
+    assert run_segment(panel).net is loads[0]  # not loaded again
     assert len(loads) == 1
     # The model retrained meanwhile (new weights): loaded again.
     weights = tiny_model_dir / "model.safetensors"
     stamp = weights.stat().st_mtime_ns + 10**9
     os.utime(weights, ns=(stamp, stamp))
-    assert _run(panel, qtbot).net is loads[1]
+    assert run_segment(panel).net is loads[1]
 
 
-def test_a_refused_run_leaves_no_labels_layer_behind(studio, qtbot):
+def test_a_refused_run_leaves_no_labels_layer_behind(studio, qtbot, segment_panel_of):
     studio.viewer.add_image(np.full((3, 40, 50), np.nan, np.float32), name="blank",
                             metadata={"axes": "ZYX"})
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.run()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=60_000)
     assert panel.status.text().startswith("Prediction refused: blank has no finite pixel")
@@ -134,11 +120,11 @@ def test_a_refused_run_leaves_no_labels_layer_behind(studio, qtbot):
     assert studio.host.current_labels() is None
 
 
-def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nuclei_crop):
+def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nuclei_crop, run_segment, segment_panel_of):
     """The image had no labels: Cancel leaves it so (the tiles streamed meanwhile were
     provisional labels of an unfinished run, put back like any others)."""
     studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.tile_combo.setCurrentText("16")
     steps = _start(panel)
     qtbot.waitUntil(lambda: any(stage == "predict" for stage, *_ in steps), timeout=60_000)
@@ -148,19 +134,19 @@ def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nucle
     assert panel.status.text() == "Cancelled; the labels were left as they were."
     # The next run makes its layer again and fills it.
     panel.tile_combo.setCurrentText("auto")
-    _run(panel, qtbot)
+    run_segment(panel)
     assert _layer_names(studio) == ["nuclei", "nuclei labels"]
     assert studio.host.current_labels().any()
 
 
-def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot):
+def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot, segment_panel_of):
     """An object drawn into the new layer while the intensity pass runs (marked reviewed by
     the edit): Cancel keeps the layer and the object."""
     from unet_studio.app.label_edit import edit_from_region
 
     image = np.random.default_rng(1).gamma(2.0, 300.0, (8, 512, 512)).astype(np.uint16)
     studio.viewer.add_image(image, name="big", metadata={"axes": "ZYX"})
-    panel = _panel(studio, qtbot)
+    panel = segment_panel_of(studio)
     panel.intensity_block_pixels = 16
     steps = _start(panel)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)

@@ -17,15 +17,6 @@ from unet_studio.app.qt.workers import engine_work_running
 pytestmark = pytest.mark.qt
 
 
-def _config(**overrides):
-    from unet_studio.models.training import FinetuneConfig
-
-    options = dict(max_seconds=None, max_steps=6, val_every=3, batch_size=2, patch_size=32,
-                   augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
-    options.update(overrides)
-    return FinetuneConfig(**options)
-
-
 @pytest.fixture
 def panels(corrected, qtbot):
     from unet_studio.app.qt.segment_panel import SegmentPanel
@@ -40,14 +31,14 @@ def panels(corrected, qtbot):
     return train, segment
 
 
-def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_path):
+def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_path, quick_round):
     train, segment = panels
     session = corrected.session
     parent = session.model
     # A first round from a fresh model: nothing to roll back to, and the panel says so.
     assert train.versions_combo.count() == 0 and not train.rollback_button.isEnabled()
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
-        train.start(config=_config())
+        train.start(config=quick_round(max_steps=6))
         assert not train.train_button.isEnabled() and train.cancel_button.isEnabled()
     result = blocker.args[0]
     assert result.steps == 6 and "(the step limit was reached)" in train.status.text()
@@ -93,14 +84,14 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
     assert session.model.path == parent.path
 
 
-def test_a_round_stays_out_of_a_project_opened_while_it_trains(corrected, panels, qtbot, tmp_path):
+def test_a_round_stays_out_of_a_project_opened_while_it_trains(corrected, panels, qtbot, tmp_path, quick_round):
     """Another project opened during a round: the round's model and its examples go neither
     into that project (it holds other data) nor its history; the model waits in the user's
     models, and accepting it uses it."""
     train, _ = panels
     session = corrected.session
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round(max_steps=6))
         other = session.open_project(tmp_path / "other", create=True)
     assert session.project is other
     saved = train.round.saved
@@ -121,7 +112,7 @@ def _choose_in_segment_panel(segment, ref: str) -> None:
     combo.activated.emit(index)
 
 
-def test_the_status_follows_the_current_model_after_a_round(corrected, panels, qtbot):
+def test_the_status_follows_the_current_model_after_a_round(corrected, panels, qtbot, quick_round):
     """A round of "tiny": the user picks the bundled default while it trains (the verdict
     says so), picks "tiny" back (the verdict is about it again), then the default after it: the
     panel no longer speaks of tiny's round ("not better than tiny", its metrics, Accept), and
@@ -130,7 +121,7 @@ def test_the_status_follows_the_current_model_after_a_round(corrected, panels, q
     session = corrected.session
     parent = session.model
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round(max_steps=6))
         _choose_in_segment_panel(segment, "bundled:default")
         assert train.status.text().startswith("Fine-tuning tiny on ")  # the round's own model
     default = session.model
@@ -153,7 +144,7 @@ def test_the_status_follows_the_current_model_after_a_round(corrected, panels, q
     assert (saved / "model.safetensors").is_file()
 
 
-def test_a_rejected_round_is_not_offered_for_roll_back(corrected, panels, qtbot):
+def test_a_rejected_round_is_not_offered_for_roll_back(corrected, panels, qtbot, quick_round):
     """Roll back goes to earlier versions: a round the user turned down is not one (it stays
     on disk, and counts again once the user makes it current)."""
     train, _ = panels
@@ -165,7 +156,7 @@ def test_a_rejected_round_is_not_offered_for_roll_back(corrected, panels, qtbot)
                 for i in range(train.versions_combo.count())]
 
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config(max_steps=3))
+        train.start(config=quick_round(max_steps=3))
     saved = train.round.saved.resolve()
     train.reject_button.click()
     assert session.model.path == parent.path and (saved / "model.safetensors").is_file()
@@ -176,10 +167,10 @@ def test_a_rejected_round_is_not_offered_for_roll_back(corrected, panels, qtbot)
     assert saved in offered()
 
 
-def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot):
+def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot, quick_round):
     train, _ = panels
     steps = []
-    train.start(config=_config(max_steps=100_000, max_seconds=120.0, val_every=2))
+    train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
     train.worker.yielded.connect(lambda p: steps.append(p.step))
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
     with qtbot.waitSignal(train.worker.paused, timeout=30_000):
@@ -203,12 +194,12 @@ def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot):
     corrected.session.ensure_reviewed().mark_region((slice(9, 11), slice(None), slice(None)))
     corrected.session.reviewed_changed_by_user()
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
-        train.start(config=_config(max_steps=3))
+        train.start(config=quick_round(max_steps=3))
     assert blocker.args[0].steps == 3 and blocker.args[0].history[0]["step"] == 1
     assert blocker.args[0].data_summary["reviewed_pixels"] == 8 * 96 * 96
 
 
-def test_closing_the_window_while_training_asks_first(corrected, panels, qtbot, monkeypatch):
+def test_closing_the_window_while_training_asks_first(corrected, panels, qtbot, monkeypatch, quick_round):
     """The user closes the napari window during a round: napari's close dialog names the
     round; "cancel" keeps it running, closing anyway stops it, keeping its checkpoint."""
     from napari._qt.dialogs.confirm_close_dialog import ConfirmCloseDialog
@@ -229,7 +220,7 @@ def test_closing_the_window_while_training_asks_first(corrected, panels, qtbot, 
     train, _ = panels
     window = corrected.viewer.window._qt_window
     steps = []
-    train.start(config=_config(max_steps=100_000, max_seconds=120.0, val_every=2))
+    train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
     worker = train.worker
     worker.yielded.connect(lambda p: steps.append(p.step))
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
@@ -262,7 +253,7 @@ def test_nothing_reviewed_is_a_message(studio, nuclei_crop, qtbot):
     assert panel.worker is None
 
 
-def test_gui_keeps_ticking_while_training(corrected, panels, qtbot):
+def test_gui_keeps_ticking_while_training(corrected, panels, qtbot, quick_round):
     """A 10 ms heartbeat on the GUI thread while training steps run in the worker. The
     benchmark (benchmarks/bench_gui_responsiveness.py) holds the 100 ms bound on a real
     model; here the bound has headroom for a CI machine shared with other work, and still
@@ -277,7 +268,7 @@ def test_gui_keeps_ticking_while_training(corrected, panels, qtbot):
     timer.setInterval(10)
     timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
     timer.start()
-    train.start(config=_config(max_steps=40, val_every=10))
+    train.start(config=quick_round(max_steps=40, val_every=10))
     train.worker.yielded.connect(lambda p: steps.append(time.perf_counter()))
     qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
     timer.stop()
@@ -383,7 +374,7 @@ def _open_second_image(studio, path, image, labels):
     return np.array(studio.session.ensure_reviewed().mask)
 
 
-def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_path, monkeypatch):
+def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_path, monkeypatch, quick_round):
     """Corrections reviewed on another image of the project count too: from its open layer,
     else read back from its file (only the reviewed box), with the whole image's contrast;
     an image whose file went missing is named in a warning, the rest still trains."""
@@ -434,18 +425,18 @@ def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_
     qtbot.addWidget(panel)
     assert panel.scope_combo.currentData() == "project"
     with qtbot.waitSignal(panel.finished, timeout=120_000) as blocker:
-        panel.start(config=_config(max_steps=2))
+        panel.start(config=quick_round(max_steps=2))
     assert blocker.args[0].data_summary["examples"] == 1
     warnings = [message for message, level in told if level == "warning"]
     assert any("second" in m and str(path) in m for m in warnings)
     (tmp_path / "moved.tif").rename(path)
     with qtbot.waitSignal(panel.finished, timeout=120_000) as blocker:
-        panel.start(config=_config(max_steps=2))
+        panel.start(config=quick_round(max_steps=2))
     assert blocker.args[0].data_summary["examples"] == 2
     assert blocker.args[0].data_summary["reviewed_pixels"] == 6 * 96 * 96 + 3 * 40 * 50
 
 
-def test_an_rgb_image_learns_from_the_channel_it_was_segmented_on(studio, nuclei_crop, qtbot):
+def test_an_rgb_image_learns_from_the_channel_it_was_segmented_on(studio, nuclei_crop, qtbot, quick_round):
     """A one-channel model segments one channel of an RGB image (the Segment panel's
     Channel); fine-tuning learns from that same channel, recorded in the project."""
     from unet_studio.app.qt.segment_panel import SegmentPanel
@@ -469,11 +460,11 @@ def test_an_rgb_image_learns_from_the_channel_it_was_segmented_on(studio, nuclei
     example = pending[0].read()
     np.testing.assert_array_equal(example.image, rgb[:92, :96, 2])  # the box + 32 px of context
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
-        train.start(config=_config(max_steps=2))
+        train.start(config=quick_round(max_steps=2))
     assert blocker.args[0].data_summary["reviewed_pixels"] == 50 * 70
 
 
-def test_a_3d_network_learns_from_reviewed_slices_with_context_in_z(corrected, qtbot, tmp_path):
+def test_a_3d_network_learns_from_reviewed_slices_with_context_in_z(corrected, qtbot, tmp_path, quick_round):
     """A 3D network: the reviewed box keeps context along Z too (a 3D patch needs it), and
     a round trains on it."""
     import torch
@@ -493,7 +484,7 @@ def test_a_3d_network_learns_from_reviewed_slices_with_context_in_z(corrected, q
     train = TrainPanel(session)
     qtbot.addWidget(train)
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
-        train.start(config=_config(max_steps=2, patch_size=16, val_fraction=0.0))
+        train.start(config=quick_round(max_steps=2, patch_size=16, val_fraction=0.0))
     assert blocker.args[0].steps == 2
     assert blocker.args[0].data_summary["reviewed_pixels"] == 2 * 40 * 40
 
@@ -511,13 +502,13 @@ def _models_panel(session, qtbot):
     return panel
 
 
-def test_a_saved_round_is_offered_at_once_until_it_is_rejected(corrected, panels, qtbot):
+def test_a_saved_round_is_offered_at_once_until_it_is_rejected(corrected, panels, qtbot, quick_round):
     """As soon as a round has saved its model, every list shows it and Roll back offers it
     (no change of model needed); rejected, Roll back no longer does."""
     train, segment = panels
     models = _models_panel(corrected.session, qtbot)
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config(max_steps=3))
+        train.start(config=quick_round(max_steps=3))
     saved = train.round.saved.resolve()
     assert _offered_versions(train) == [saved] and train.rollback_button.isEnabled()
     ref = f"project:{saved.name}"
@@ -527,12 +518,12 @@ def test_a_saved_round_is_offered_at_once_until_it_is_rejected(corrected, panels
     assert _offered_versions(train) == [] and not train.rollback_button.isEnabled()
 
 
-def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected, panels, qtbot):
+def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected, panels, qtbot, quick_round):
     train, _ = panels
     session = corrected.session
     models = _models_panel(session, qtbot)
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config(max_steps=3))
+        train.start(config=quick_round(max_steps=3))
     qtbot.waitUntil(lambda: not engine_work_running(), timeout=30_000)  # (its thread ends after)
     models.model_list.setCurrentRow(next(
         i for i in range(models.model_list.count())
@@ -545,14 +536,14 @@ def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected
     assert train.status.text() == "Now using good round."
 
 
-def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtbot):
+def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtbot, quick_round):
     """The history names the rejected round by its old folder: a rename is followed."""
     train, _ = panels
     session = corrected.session
     parent = session.model
     models = _models_panel(session, qtbot)
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config(max_steps=3))
+        train.start(config=quick_round(max_steps=3))
     saved = train.round.saved
     train.reject_button.click()
     qtbot.waitUntil(lambda: not engine_work_running(), timeout=30_000)  # (its thread ends after)
@@ -566,7 +557,7 @@ def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtb
     assert renamed.path.resolve() in _offered_versions(train)
 
 
-def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels, qtbot):
+def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels, qtbot, quick_round):
     train, _ = panels
     session = corrected.session
     session.set_model(session.library.import_model(session.model.path))  # a user model
@@ -575,7 +566,7 @@ def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels,
         i for i in range(models.model_list.count())
         if models.model_list.item(i).data(256).path == session.model.path))
     steps = []
-    train.start(config=_config(max_steps=100_000, max_seconds=60.0))
+    train.start(config=quick_round(max_steps=100_000, max_seconds=60.0))
     train.worker.yielded.connect(lambda p: steps.append(p.step))
     qtbot.waitUntil(lambda: len(steps) >= 1, timeout=60_000)
     with pytest.raises(UserError, match="cannot be renamed while work runs in the background"):
@@ -587,7 +578,7 @@ def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels,
 
 
 def test_accept_during_another_images_prediction_segments_the_image_after_it(
-        corrected, panels, qtbot, nuclei_crop):  # fmt: skip
+        corrected, panels, qtbot, nuclei_crop, quick_round):  # fmt: skip
     """Accept (re-predict on) while the Segment panel still segments another image: the
     accepted model segments the image after that run (it was dropped without a word, and
     the image kept the old model's labels)."""
@@ -596,7 +587,7 @@ def test_accept_during_another_images_prediction_segments_the_image_after_it(
     train, segment = panels
     session = corrected.session
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config(max_steps=3))
+        train.start(config=quick_round(max_steps=3))
     corrected.viewer.add_image(np.tile(nuclei_crop[0], (1, 3, 3)), name="other",
                                metadata={"axes": "ZYX"})
     session.select_image("other")

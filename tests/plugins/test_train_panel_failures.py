@@ -13,15 +13,6 @@ from unet_studio.app.qt import train_logic
 pytestmark = pytest.mark.qt
 
 
-def _config(**overrides):
-    from unet_studio.models.training import FinetuneConfig
-
-    options = dict(max_seconds=None, max_steps=3, val_every=3, batch_size=2, patch_size=32,
-                   augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
-    options.update(overrides)
-    return FinetuneConfig(**options)
-
-
 @pytest.fixture
 def train(corrected, qtbot):
     from unet_studio.app.qt.train_panel import TrainPanel
@@ -38,7 +29,7 @@ def train(corrected, qtbot):
 
 
 def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qtbot, monkeypatch,
-        fail_model_writes):
+        fail_model_writes, quick_round):
     """The round trained, but its model cannot be written: no half-written model folder is
     left, the status says so and what to do, and the trained network waits in memory:
     Accept saves it once there is room (training again would cost the whole round)."""
@@ -46,7 +37,7 @@ def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qt
     calls = []
     real = fail_model_writes(calls)
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     assert calls and train.round.saved is None
     models = session.project.models_dir
     assert not models.exists() or list(models.iterdir()) == []  # nothing half-written
@@ -67,18 +58,18 @@ def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qt
 
 
 def test_a_round_whose_save_failed_can_be_rejected(corrected, train, qtbot, monkeypatch,
-        fail_model_writes):
+        fail_model_writes, quick_round):
     session = corrected.session
     fail_model_writes()
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     train.reject_button.click()
     assert train.round is None and not train.accept_button.isEnabled()
     assert not any(e["action"] == "reject model" for e in session.project.history())
 
 
 def test_a_cancel_during_the_last_step_keeps_the_finished_round(corrected, train, qtbot,
-                                                               monkeypatch):
+                                                               monkeypatch, quick_round):
     """Cancel clicked while the round computes its final scores, after its last step: it
     had trained to the end, so it is saved and waits for a verdict (it vanished, the panel
     stuck on "Cancelling after this step…")."""
@@ -109,7 +100,7 @@ def test_a_cancel_during_the_last_step_keeps_the_finished_round(corrected, train
             cancelled.set()
 
     monkeypatch.setattr(train_logic, "iter_train", iter_train)
-    train.start(config=_config(max_steps=4, val_every=2))
+    train.start(config=quick_round(max_steps=4, val_every=2))
     train.worker.yielded.connect(click_cancel)
     qtbot.waitUntil(lambda: train.worker is None, timeout=120_000)
     assert train.round.saved is not None and (train.round.saved / "model.safetensors").is_file()
@@ -117,7 +108,7 @@ def test_a_cancel_during_the_last_step_keeps_the_finished_round(corrected, train
     assert train.accept_button.isEnabled()
 
 
-def test_accept_with_an_unwritable_replay_buffer_still_accepts(corrected, train, qtbot, monkeypatch):
+def test_accept_with_an_unwritable_replay_buffer_still_accepts(corrected, train, qtbot, monkeypatch, quick_round):
     """The replay buffer cannot be written (disk full) when the user accepts: the model is
     in use all the same, the panel says what was not kept, and no Accept is left waiting
     (which said "Accept would use the one fine-tuned from tiny" of the model in use)."""
@@ -125,7 +116,7 @@ def test_accept_with_an_unwritable_replay_buffer_still_accepts(corrected, train,
 
     session = corrected.session
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
     saved = train.round.saved
 
     def full(self, folder):
@@ -140,7 +131,7 @@ def test_accept_with_an_unwritable_replay_buffer_still_accepts(corrected, train,
     assert not (session.project.path / train_logic.TRAINING_DIR / "replay.npz").exists()
 
 
-def test_an_unreadable_replay_buffer_stops_no_round(corrected, train, qtbot, monkeypatch):
+def test_an_unreadable_replay_buffer_stops_no_round(corrected, train, qtbot, monkeypatch, quick_round):
     """The project's replay buffer is damaged (a bad copy, a disk error): rounds still train,
     with a warning, and accepting one sets the bad file aside and starts a new buffer (it
     refused every round and every accept, until the user found and deleted the file)."""
@@ -151,7 +142,7 @@ def test_an_unreadable_replay_buffer_stops_no_round(corrected, train, qtbot, mon
     told = []
     monkeypatch.setattr(session.host, "notify", lambda message, level="info": told.append(level))
     with qtbot.waitSignal(train.finished, timeout=120_000):
-        train.start(config=_config())
+        train.start(config=quick_round())
         assert train.worker is not None, train.status.text()  # (it refused to start)
     assert told == ["warning"]
     saved = train.round.saved
@@ -161,5 +152,5 @@ def test_an_unreadable_replay_buffer_stops_no_round(corrected, train, qtbot, mon
     assert len(list(folder.glob("replay-unreadable-*.npz"))) == 1
     told.clear()
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
-        train.start(config=_config())
+        train.start(config=quick_round())
     assert told == [] and blocker.args[0].data_summary["replay_examples"] == 0  # (superseded)

@@ -12,13 +12,6 @@ pytestmark = pytest.mark.qt
 DOCK_HEIGHT = 700
 
 
-def _config():
-    from unet_studio.models.training import FinetuneConfig
-
-    return FinetuneConfig(max_seconds=None, max_steps=3, val_every=3, batch_size=2, patch_size=32,
-                          augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
-
-
 def _dock_the_panel(viewer, qtbot, height: int):
     """The Train panel docked in a shown napari window sized so that its dock is ``height``
     pixels tall."""
@@ -53,13 +46,13 @@ def _unseen(panel, dock) -> list[str]:
     return unseen
 
 
-def test_a_laptop_dock_shows_the_verdict_and_every_metric_without_scrolling(corrected, qtbot):
+def test_a_laptop_dock_shows_the_verdict_and_every_metric_without_scrolling(corrected, qtbot, quick_round):
     session = corrected.session
     session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
     session.reviewed_changed_by_user()
     dock, panel = _dock_the_panel(corrected.viewer, qtbot, DOCK_HEIGHT)
     with qtbot.waitSignal(panel.finished, timeout=120_000):
-        panel.start(config=_config())
+        panel.start(config=quick_round())
     qtbot.wait(50)  # (laid out again)
     assert "held-out data" in panel.status.text() and panel.metrics.rowCount() >= 5
     assert dock.height() == DOCK_HEIGHT  # (the panel did not push the window off the screen)
