@@ -98,14 +98,11 @@ class LiveLabelsDestination:
             # A stack (or image) around reviewed regions: an object their edge cuts goes
             # on under its kept id, not as a second object.
             adopt_touching_ids(self.labels[self.target], self._kept())
-        if plane is None and self.backup is not None and self._covers_everything():
+        if plane is None and self.backup is not None and covers_everything(self.target,
+                                                                           self.labels.shape):
             # The whole image segmented again: each object the same as one shown before
             # takes its id (colours, tables and the user's track cuts and joins hold).
             keep_shown_ids(self.labels, self.backup, self.target, self._kept(), self.time_axis)
-
-    def _covers_everything(self) -> bool:
-        return all(len(range(*part.indices(size))) == size
-                   for part, size in zip(self.target, self.labels.shape))  # fmt: skip
 
     def _plane_axis(self) -> int | None:
         """The axis along which the run wrote a single plane of a longer stack: a Z plane
@@ -195,3 +192,8 @@ def id_offset_outside(labels: np.ndarray, target: tuple[slice, ...]) -> int:
     outside = np.ones(labels.shape, dtype=bool)
     outside[target] = False
     return int(labels[outside].max()) if outside.any() else 0
+
+
+def covers_everything(target: tuple[slice, ...], shape) -> bool:
+    """Does the region ``target`` of an array of ``shape`` hold all of it?"""
+    return all(len(range(*part.indices(size))) == size for part, size in zip(target, shape))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_studio.app.qt.live_labels import ObjectsShown, objects_shown
+from unet_studio.app.qt.live_labels import ObjectsShown, covers_everything, objects_shown
 from unet_studio.app.qt.segment_job import SegmentJob, SegmentRequest, SegmentResult
 from unet_studio.app.shown_ids import keep_shown_ids
 
@@ -44,8 +44,7 @@ def keep_ids_shown_before(labels: np.ndarray, before: np.ndarray | None, job: Se
     or None) gives its objects the ids they had (``shown_ids``), so colours, tables and the
     user's track cuts and joins hold. A plane segmented alone takes its neighbours' ids
     instead (``continue_neighbour_ids``): the target must be everything here."""
-    whole = all(len(range(*part.indices(size))) == size
-                for part, size in zip(job.target, job.labels_shape))  # fmt: skip
+    whole = covers_everything(job.target, job.labels_shape)
     if before is None or not whole or np.shape(labels) != tuple(job.labels_shape):
         return
     kept = None
