@@ -143,7 +143,9 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     ``first``: what to do first, a slice per axis letter of the result (e.g. the frame and
     field of view on screen, ``{"T": slice(3, 4), "Y": slice(0, 200), "X": ...}``; axes left
     out count as whole): its time point runs first, and within each, the tiles meeting it,
-    nearest its centre first. The result is the same in any order. ``provisional``: for
+    nearest its centre first. The result is the same in any order: linked time points are
+    linked in time order, the one on screen (labelled first, shown under ids 1..N of its
+    own meanwhile) in its turn. ``provisional``: for
     instance labels, each finished tile also writes quick labels of its core into ``out``
     (see ``provisional_labels``), so a viewer of ``out`` sees objects arrive tile by tile;
     the group's watershed labels replace them when the group is done.
@@ -194,6 +196,7 @@ class _StackRun:
         self.options, self.scale, self.pages = options, scale, pages
         self.watershed = output_type == "labels" and task.kind == "instance"
         self.provisional = False  # write quick per-tile labels (see iter_predict_image)
+        self.preview = None  # a time point labelled first, linked later in time order
         self.next_id = 1  # first id of the next tile's provisional labels
         self.done = 0
         self.groups = list(itertools.product(*[range(layout.sizes[a])
@@ -206,18 +209,36 @@ class _StackRun:
 
     def order_groups(self, first: tuple[slice, ...] | None) -> None:
         """Run the group (time point) meeting ``first`` (a slice per group axis) first, then
-        the others nearest first."""
-        if first is not None and self.groups and self.groups[0]:
-            self.groups.sort(key=lambda group: tile_priority(
-                tuple(slice(i, i + 1) for i in group), first))
+        the others nearest first. Linked time points go in time order after it (their ids
+        then equal a run without ``first``): the time point on screen is labelled first and
+        shown under ids of its own, then linked again in its turn (``self.preview``)."""
+        if first is None or not self.groups or not self.groups[0]:
+            return
+        self.groups.sort(key=lambda group: tile_priority(
+            tuple(slice(i, i + 1) for i in group), first))
+        if self.linker is not None and self.groups[0] != min(self.groups):
+            # (linking outwards from it, backwards in time, gave other ids and tracks)
+            self.preview = self.groups[0]
+            self.groups = [self.preview, *sorted(self.groups)]
+            self.total += 1  # (its linking, a step of its own)
 
     def iter_all(self) -> Generator[ImageProgress, None, None]:
+        held = None  # the preview's labels, labelled once, until its turn to be linked
         for group in self.groups:
-            yield from self.iter_group(group)
+            if group != self.preview:
+                yield from self.iter_group(group)
+            elif held is None:
+                held = yield from self.iter_group(group, link=False)
+            else:
+                yield self._finish_labels(group, held, None)
+                held = None
         self.pages.release()
 
-    def iter_group(self, group: tuple[int, ...]) -> Generator[ImageProgress, None, None]:
-        """Tiles streamed into ``out`` (mask, probabilities) or kept as two masks (labels)."""
+    def iter_group(self, group: tuple[int, ...], link: bool = True,
+                   ) -> Generator[ImageProgress, None, np.ndarray | None]:
+        """Tiles streamed into ``out`` (mask, probabilities) or kept as two masks (labels).
+        ``link=False``: the labels go into ``out`` under their own ids 1..N, not linked
+        yet, and are returned (kept for ``_finish_labels`` in their turn)."""
         layout = self.layout
         transform, channels = _tile_transform(self.task, self.output_type, self.options)
         inner_shape = tuple(layout.sizes[a] for a in layout.inner_axes)
@@ -243,13 +264,24 @@ class _StackRun:
                 _iter_group_labels(masks, layout, self.options, self.scale),
                 lambda fraction: ImageProgress("labelling", self.done + fraction, self.total, None))
             objects = int(labels.max()) if labels.size else 0  # (ids are sequential)
-            if self.linker is not None:  # (before it reaches ``out``: in place, in slabs)
-                self.linker.link(group[0], labels)
-            copy_in_slabs(self.out, labels, group)
-            del labels
             self.pages.arrays = [a for a in self.pages.arrays if a is not masks]
-            self.done += 1
-            yield ImageProgress("postprocess", self.done, self.total, group_region, objects)
+            if not link:
+                copy_in_slabs(self.out, labels, group)
+                self.done += 1
+                yield ImageProgress("postprocess", self.done, self.total, group_region, objects)
+                return labels
+            yield self._finish_labels(group, labels, objects)
+        return None
+
+    def _finish_labels(self, group, labels, objects: int | None) -> ImageProgress:
+        """A time point's labels linked to the time points before (in place) and written
+        into ``out``; ``objects``: their count, None when told already (the preview)."""
+        if self.linker is not None:  # (before it reaches ``out``: in place, in slabs)
+            self.linker.link(group[0], labels)
+        copy_in_slabs(self.out, labels, group)
+        self.done += 1
+        region = tuple(slice(i, i + 1) for i in group)
+        return ImageProgress("postprocess", self.done, self.total, region, objects)
 
     def _write_provisional(self, masks, group, region) -> None:
         """Quick labels of one finished tile's core, with ids unique in this run so far."""

@@ -145,14 +145,6 @@ def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str
     target = tuple(index[a] for a in label_axes)
     data, data_axes = _selected(image, axes, index)
     first = visible_first(view_state, axes, index, image.shape)
-    if first is not None and "T" in first and request.output_type == "labels":
-        # Labels are linked over time as each time point is labelled, to the one next to
-        # it already done: from the time point on screen outwards they would get other ids
-        # (and, where objects moved far, other tracks) than `unet-studio predict` gives
-        # the same file, which runs them in time order. So do they here: the first time
-        # point first, then the nearest to it (a T left out would run the middle one
-        # first); the field of view on screen still comes first within each.
-        first["T"] = slice(0, 1)
     return SegmentJob(request, data, data_axes, target, labels_shape, image.name,
                       dict(image.scale), first, pixels_key(image.data, axes, tuple(index)))  # fmt: skip
 

@@ -1,6 +1,7 @@
 """The Segment panel's whole-stack run of a time series gives the ids `unet-studio predict`
-gives the same file: its time points are labelled and linked in time order, whichever
-time point is on screen."""
+gives the same file: its time points are linked in time order, whichever time point is on
+screen. That time point is still labelled (and shown) first: a long movie does not make the
+user wait for every time point before it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from unet_studio.app.cli import main
 from unet_studio.app.host import HostImage, ViewState
 from unet_studio.app.model_library import bundled_models_dir
 from unet_studio.app.qt.segment_logic import SegmentRequest, iter_segment, plan_job
-from unet_studio.models.generators import drain
 from unet_studio.models.weights import load_model
 
 
@@ -28,7 +28,18 @@ def test_whole_series_from_the_last_time_point_on_screen_gets_the_cli_ids(tmp_pa
     # The user looks at the last time point, zoomed in on its top left corner.
     view = ViewState((2, 0, 0), (1, 2), (slice(2, 3), slice(0, 32), slice(0, 48)))
     job = plan_job(host_image, SegmentRequest(model_path=model, device="cpu"), view, "YX", 1)
-    panel = drain(iter_segment(job, library=None, net=load_model(model))).output
+    run = iter_segment(job, library=None, net=load_model(model))
+    labelled = []  # the time point of each labelling step, in order
+    try:
+        while True:
+            step = next(run)
+            if step.stage == "postprocess":
+                labelled.append(step.region[0].start)
+    except StopIteration as done:
+        panel = done.value.output
+
+    assert labelled[0] == 2  # the time point on screen first
+    assert labelled[1:] == [0, 1, 2]  # then all linked in time order
 
     assert all(len(np.unique(frame)) > 3 for frame in cli)  # nuclei at every time point
     assert len(set(np.unique(cli[0])) & set(np.unique(cli[2])) - {0}) >= 2  # tracks
