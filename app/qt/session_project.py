@@ -33,12 +33,13 @@ class ProjectLink:
         project = self._replace_project(Path(path), create)
         self.project = project
         self._forget_regions()
+        # (listed first: the project's current model is often a round accepted into it)
+        self.library.folders["project"] = project.models_dir
         if project.current_model:
             try:
                 self.set_model(project.current_model)
             except UserError as error:
                 self.host.notify(f"project model not available: {error}", "warning")
-        self.library.folders["project"] = project.models_dir
         self._open_project_images(project)
         self.restore_from_project()
         self.project_changed.emit()

@@ -78,3 +78,33 @@ def test_what_opening_found_is_told_without_saved_labels_to_show(tmp_path, monke
         assert other.project.problems == []  # (told once: none left for another to tell)
     finally:
         other.close_project()
+
+
+def test_a_reopened_project_uses_its_own_model_again(tmp_path, monkeypatch):
+    """A round accepted in a project lives in the project's models folder: opening the
+    project again makes it current again (it fell back to the default model, found by
+    nothing while the project's folder was not yet listed)."""
+    import shutil
+
+    from unet_studio.app.model_library import ModelLibrary, bundled_models_dir
+    from unet_studio.app.qt.session import StudioSession
+
+    session, _ = _session(tmp_path, monkeypatch)
+    project = session.project
+    shutil.copytree(bundled_models_dir() / "default", project.models_dir / "nuclei-ft")
+    session.library.folders["project"] = project.models_dir
+    session.set_model("project:nuclei-ft")
+    path = project.path
+    session.close_project()
+
+    host = FakeHost()
+    host.add_image(np.zeros((3, 20, 20), np.float32), "ZYX", name="img")
+    warnings = []
+    host.notify = lambda text, level="info": warnings.append(text)
+    again = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
+    again.open_project(path)
+    try:
+        assert again.model.ref == "project:nuclei-ft", warnings
+        assert not any("not available" in text for text in warnings)
+    finally:
+        again.close_project()
