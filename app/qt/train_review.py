@@ -42,7 +42,8 @@ class RoundReview:
         if self.round.saved is None:
             return  # (the status says why the save failed; that stays until it is saved)
         verdict = "better than" if train_logic.is_better(result) else "not better than"
-        self.status.setText(f"Finished after {result.steps} steps ({stop_text(result.stopped)}); "
+        steps = f"{result.steps} step" + ("" if result.steps == 1 else "s")
+        self.status.setText(f"Finished after {steps} ({stop_text(result.stopped)}); "
                             f"the new model is {verdict} {self.round.parent.name} on held-out "
                             f"data{verdict_basis(result)}." + train_logic.held_out_caveat(result)
                             + self._switched_meanwhile())  # fmt: skip
@@ -145,7 +146,9 @@ class RoundReview:
         version chosen while it is still offered, else choosing the first."""
         chosen = self.versions_combo.currentData()
         self.versions_combo.clear()
-        for info in train_versions.earlier_versions(self.session):
+        # (a round saved and not yet accepted or rejected: no earlier version of anything)
+        waiting = self.round.saved if self.round is not None and self._state != "idle" else None
+        for info in train_versions.earlier_versions(self.session, waiting):
             self.versions_combo.addItem(f"{info.name} ({_day_and_time(info.date)})", info)
             self.versions_combo.setItemData(self.versions_combo.count() - 1,
                                             f"{info.name}\n{info.path}", Qt.ItemDataRole.ToolTipRole)  # fmt: skip

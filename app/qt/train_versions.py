@@ -15,10 +15,11 @@ from unet_studio.app.errors import UserError
 VERDICTS = ("reject model", "accept model", "set current model")
 
 
-def earlier_versions(session) -> list:
+def earlier_versions(session, waiting: Path | None = None) -> list:
     """ModelInfos to roll back to, the newest ancestor first: the current model's lineage,
     then every project model (the rounds of this project), each once, never the current
-    one nor one the user rejected."""
+    one, one the user rejected, nor ``waiting``: the folder of a round still waiting for
+    its verdict (no earlier version: rolling back to it was an Accept without one)."""
     library, current = session.library, session.model
     versions = []
     if current is not None:
@@ -30,6 +31,8 @@ def earlier_versions(session) -> list:
     versions += [m for m in library.list() if m.source == "project"]
     turned_down = rejected_models(session.project, library)
     seen = set() if current is None else {current.path}
+    if waiting is not None:
+        turned_down.add(str(Path(waiting).resolve()))
     offered = []
     for info in versions:
         if info.path not in seen and str(Path(info.path).resolve()) not in turned_down:

@@ -144,7 +144,7 @@ def test_the_status_follows_the_current_model_after_a_round(corrected, panels, q
     assert (saved / "model.safetensors").is_file()
 
 
-def test_a_rejected_round_is_not_offered_for_roll_back(corrected, panels, qtbot, quick_round):
+def test_a_rejected_or_waiting_round_is_not_offered_for_roll_back(corrected, panels, qtbot, quick_round):
     """Roll back goes to earlier versions: a round the user turned down is not one (it stays
     on disk, and counts again once the user makes it current)."""
     train, _ = panels
@@ -158,6 +158,7 @@ def test_a_rejected_round_is_not_offered_for_roll_back(corrected, panels, qtbot,
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=quick_round(max_steps=3))
     saved = train.round.saved.resolve()
+    assert saved not in offered()  # (waiting for its verdict: no earlier version either)
     train.reject_button.click()
     assert session.model.path == parent.path and (saved / "model.safetensors").is_file()
     session.set_model(parent)  # (the list is filled again on every change of model)
@@ -502,15 +503,16 @@ def _models_panel(session, qtbot):
     return panel
 
 
-def test_a_saved_round_is_offered_at_once_until_it_is_rejected(corrected, panels, qtbot, quick_round):
-    """As soon as a round has saved its model, every list shows it and Roll back offers it
-    (no change of model needed); rejected, Roll back no longer does."""
+def test_a_saved_round_is_listed_at_once_but_is_no_version_to_roll_back_to(corrected, panels, qtbot, quick_round):
+    """As soon as a round has saved its model, every list of models shows it (no change of
+    model needed); Roll back does not offer it while it waits for its verdict (it is no
+    earlier version: rolling back to it was an Accept without one), nor once rejected."""
     train, segment = panels
     models = _models_panel(corrected.session, qtbot)
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=quick_round(max_steps=3))
     saved = train.round.saved.resolve()
-    assert _offered_versions(train) == [saved] and train.rollback_button.isEnabled()
+    assert saved not in _offered_versions(train)
     ref = f"project:{saved.name}"
     assert any(segment.model_combo.itemData(i).ref == ref for i in range(segment.model_combo.count()))
     assert any(models.model_list.item(i).data(256).ref == ref for i in range(models.model_list.count()))
@@ -529,7 +531,7 @@ def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected
         i for i in range(models.model_list.count())
         if models.model_list.item(i).data(256).path == train.round.saved))
     renamed = models.rename_selected("good round")
-    assert train.round.saved == renamed.path and _offered_versions(train) == [renamed.path.resolve()]
+    assert train.round.saved == renamed.path
     train.repredict_check.setChecked(False)
     train.accept_button.click()
     assert session.model.path == renamed.path and session.model.name == "good round"
