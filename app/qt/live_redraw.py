@@ -81,6 +81,16 @@ class LiveRedraw(QObject):
         self.time_left = TimeLeft()
         self._timer.start()
 
+    def next_stage(self) -> None:
+        """A stage of the run ended and the next has no report yet (the intensity pass done,
+        the first tile running): the bar starts again from 0 rather than sit full."""
+        self._latest, self._latest_total = None, None
+        self.time_left = TimeLeft(self.time_left.clock)
+        set_progress(self.bar, 0)
+        self.bar.setFormat("%p%")
+        if self.activity is not None:
+            self.activity.set(0, 1)
+
     def note(self, progress) -> None:
         """Record one progress report (GUI thread; cheap: no drawing here)."""
         if getattr(progress, "total", 0):

@@ -52,6 +52,11 @@ class SegmentOutcome:
         what the user should know about them (NaN/inf pixels, one value) told, naming the
         image: a result of empty labels is otherwise a puzzle."""
         self._intensities.keep(found)
+        if self.worker is not None:  # (what runs now is the first tile: say so, bar from 0)
+            self._redraw.next_stage()
+            self._stage = "predict"
+            self.status.setText(STAGE_TEXT["predict"].format(image=self._job_image,
+                                                             model=self.session.model.name))
         for message in found.messages():
             self.session.host.notify(message, "warning")
 

@@ -90,3 +90,16 @@ def test_a_second_run_on_the_same_pixels_reuses_their_range(studio, qtbot, nucle
     run_segment(panel)
     run_segment(panel)
     assert [shape for _, shape in passes] == [image.shape] * 2 + [(1, *image.shape[1:])]
+
+
+def test_after_the_intensity_pass_the_bar_starts_again_for_the_tiles(studio, qtbot, nuclei_crop, run_segment,
+                                                                     segment_panel_of):  # fmt: skip
+    """The intensity pass fills the bar; then the first tile may take seconds: the bar must
+    not sit full under "Reading the intensities" meanwhile (it then dropped to a few %)."""
+    studio.viewer.add_image(nuclei_crop[0][:4], name="nuclei", metadata={"axes": "ZYX"})
+    panel = segment_panel_of(studio)
+    panel.intensity_block_pixels = 4096  # (several reports: the bar moves through the pass)
+    seen = []  # (bar, status) once the range is found, after the panel took it
+    panel.intensity_found.connect(lambda _: seen.append((panel.progress.value(), panel.status.text())))
+    run_segment(panel)
+    assert seen == [(0, "Segmenting nuclei with tiny…")]
