@@ -9,7 +9,7 @@ implements it in memory with its own undo stack, for tests and scripts.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -132,6 +132,18 @@ class FakeHost:
 
     def current_image(self) -> HostImage | None:
         return self.image
+
+    def set_image_axes(self, name: str, axes: str) -> None:
+        """The image ``name`` IS ``axes`` from now on (a renaming of its axes in the same
+        order, typed by the user: ``app.typed_axes``); its scale follows the letters."""
+        image = self.image_named(name)
+        if image is None or len(axes) != len(image.axes):
+            raise ValueError(f"no image {name!r} of {len(axes)} axes to call {axes!r}")
+        renamed = dict(zip(image.axes, axes))
+        self.image = replace(image, axes=axes,
+                             scale={renamed[a]: v for a, v in image.scale.items()},
+                             pixel_size_um={renamed[a]: v for a, v in image.pixel_size_um.items()
+                                            if renamed[a] in "ZYX"})  # (T has no length)
 
     def image_named(self, name: str) -> HostImage | None:
         return self.image if self.image is not None and self.image.name == name else None

@@ -149,6 +149,19 @@ class Project(ProjectLabels, ProjectSaving):
             self._save_meta()
             self.log("rename image", image=image_id, old=ref.name, new=name)
 
+    def set_image_axes(self, image_id: str, axes: str) -> None:
+        """The user named the image's axes anew, a renaming in the same order (a guessed
+        ZYX that is a time-lapse: TYX, see ``app.typed_axes``): its scale follows its
+        letters. Its arrays keep their shape, so nothing else changes."""
+        ref = self.image(image_id)
+        if axes == ref.axes:
+            return
+        renamed = dict(zip(ref.axes, axes))
+        scale = {renamed.get(letter, letter): value for letter, value in ref.scale.items()}
+        self.images[self.images.index(ref)] = dataclasses.replace(ref, axes=axes, scale=scale)
+        self._save_meta()
+        self.log("set axes", image=image_id, old=ref.axes, new=axes)
+
     def find_image(self, name: str, source: str | None = None) -> ImageRef | None:
         """The project image that an open image layer called ``name`` (read from the file
         ``source``, when known) stands for: the one of that name, from that file when both

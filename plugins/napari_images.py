@@ -72,6 +72,24 @@ class ImageLayers:
         layers = self.viewer.layers
         return named_axes(layers[name]) if name in layers and is_image(layers[name]) else None
 
+    def set_image_axes(self, name: str, axes: str) -> None:
+        """The image layer ``name`` IS ``axes`` from now on (the user typed them: a renaming
+        of its axes, in the same order, ``app.typed_axes``): its ``metadata["axes"]`` (read
+        first by ``layer_axes``) and napari's axis labels (the sliders' names), and the
+        labels made for it, so that every tool and the labels writer read the same axes."""
+        layers = self.viewer.layers
+        image = layers[name]
+        spatial = axes.replace("C", "") if image.rgb else axes  # (an RGB layer's colours: no axis)
+        image.metadata["axes"] = spatial
+        image.axis_labels = tuple(spatial)
+        label_axes = axes.replace("C", "")
+        for layer in layers:
+            if isinstance(layer, Labels) and layer.metadata.get(IMAGE_KEY) == name:
+                own = label_axes[-layer.ndim:]
+                if len(own) == layer.ndim:
+                    layer.metadata["axes"] = own
+                    layer.axis_labels = tuple(own)
+
     def open_image_file(self, path, name: str | None = None) -> None:
         """Open an image file with our reader (lazily), as File > Open would; ``name``: what
         to call it when it opens as one image layer (a project's name for it) and that name

@@ -1,10 +1,12 @@
 """The Segment panel's choices: images, models, devices and object options (a mixin of
 SegmentPanel).
 
-Expects the panel's widgets (``image_combo``, ``axes_edit``, ``axes_note``, ``channel_spin``,
-``channel_note``, ``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``, ``status``), its ``session``, and
+Expects the panel's widgets (``image_combo``, ``axes_edit``, ``channel_spin``,
+``channel_note``, ``model_combo``, ``device_combo``, ``min_size_spin``, ``split_spin``,
+``status``), its ``session``, and
 ``worker`` and ``_job_image`` (the running prediction and its image's name, or None), and
-``_done`` (the last run's Done line, set by ``SegmentOutcome``).
+``_done`` (the last run's Done line, set by ``SegmentOutcome``), and the Axes box's
+``_say_axes`` and ``_adopt_recorded_axes`` (``SegmentAxes``, ``segment_axes``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from unet_studio.app.qt.segment_channels import (
     offers_luminance,
     picks_one_channel,
 )
-from unet_studio.app.qt.segment_tips import axes_guess_note, channel_note, ready_text, set_tips
+from unet_studio.app.qt.segment_tips import channel_note, ready_text, set_tips
 
 
 def object_option_spins() -> tuple[QSpinBox, QDoubleSpinBox]:
@@ -70,38 +72,15 @@ class SegmentChoices:
         if self.image_combo.currentText():
             self.session.select_image(self.image_combo.currentText())
         image = self.session.host.current_image()
+        if image is not None and self._adopt_recorded_axes([image.name]):  # (segment_axes)
+            image = self.session.host.current_image()
         typed = self._typed_axes.get(image.name) if image is not None else None
         # (what the user typed for this image stands until they change it: a layer added
         # or another image chosen and back refills the list, and used to reset it)
         self.axes_edit.setText(typed or (image.axes if image is not None else ""))
-        if typed:
-            self._hide_axes_note()
-        else:
-            self._say_axes_guessed(image)
+        self._say_axes(image, typed)
         self._follow_channels()
         self._say_ready()
-
-    def _say_axes_guessed(self, image) -> None:
-        """Say so next to the axes when they were guessed, as the CLI does: a plain
-        multi-page TIFF of a time-lapse (or a script's 3D array) would otherwise be
-        segmented as one volume."""
-        from unet_studio.app.axes_guess import axes_guess
-
-        guess = axes_guess(self.session.host, image) if image is not None else None
-        note = axes_guess_note(guess, image.axes if image is not None else "")
-        self.axes_note.setText(note)
-        self.axes_note.setVisible(bool(note))
-
-    def _axes_edited(self, text: str) -> None:
-        """The user types the axes: they are no longer a guess, and stay the image's."""
-        self._hide_axes_note()
-        name = self.image_combo.currentText()
-        if name:
-            self._typed_axes[name] = text.strip()
-
-    def _hide_axes_note(self) -> None:
-        self.axes_note.clear()
-        self.axes_note.setVisible(False)
 
     def _follow_channels(self, *_args) -> None:
         """The Channel box picks one channel only where the model takes fewer than the

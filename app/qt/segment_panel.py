@@ -7,7 +7,8 @@ by ``LiveRedraw``); the final labels replace them on the GUI thread, with review
 kept (``StudioSession.show_labels``).
 
 The panel's widgets are laid out by ``segment_layout``, its choices kept by
-``SegmentChoices`` (``segment_choices``); what it does with a run's progress, result,
+``SegmentChoices`` (``segment_choices``), its Axes box by ``SegmentAxes`` (``segment_axes``:
+axes typed there become the image's at Run); what it does with a run's progress, result,
 cancel or error is ``SegmentOutcome`` (``segment_outcome``). Here: the wiring, and starting,
 queueing and cancelling a run.
 """
@@ -25,6 +26,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
 from unet_studio.app.qt.live_redraw import LiveRedraw
+from unet_studio.app.qt.segment_axes import SegmentAxes
 from unet_studio.app.qt.segment_channels import (
     channel_layers_image,
     check_labels_align,
@@ -48,7 +50,7 @@ from unet_studio.models.scratch import DiskSpaceError
 log = logging.getLogger(__name__)
 
 
-class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
+class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
     """Runs the current model on the current image. ``finished(result)`` after a run,
     ``cancelled()`` after a cancel."""
 
@@ -95,6 +97,7 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
         self.session.models_listed.connect(self._fill_models)
         self.session.predict_requested.connect(self._predict_whole_image)
         self.session.image_renamed.connect(self._image_renamed)
+        self.session.project_changed.connect(self._project_opened)
         self.intensity_found.connect(self._on_intensity_found)
         if hasattr(self.session.host, "connect_layers_changed"):
             self.session.host.connect_layers_changed(self._fill_images)
@@ -163,6 +166,7 @@ class SegmentPanel(SegmentChoices, SegmentOutcome, QWidget):
         if prepared is None:
             return
         image, request, job, live = prepared
+        self._adopt_typed_axes(image, request.axes)  # (checked by the job's planning)
         host = self.session.host
         self._done = None  # (a new run: the last one's summary is not what the panel is at)
         self._job_image, self._stage = image.name, "predict"

@@ -16,7 +16,8 @@ TIPS = {
     "image_combo": "The image to segment (its labels layer is the one you correct)",
     "axes_edit": "The image's axes, one letter each: T time, Z depth, C channel, Y, X (e.g. "
                  "ZYX for a 3D stack, TYX for a time-lapse). Read from the file; type them "
-                 "if they are wrong",
+                 "if they are wrong: at Run they become the image's axes (its sliders, "
+                 "tools and project follow)",
     "channel_spin": "The channel a model taking one channel is fed; \"luminance\" (RGB "
                     "images): the grey values 0.299 R + 0.587 G + 0.114 B, as the command "
                     "line's --channel luminance",
