@@ -88,9 +88,11 @@ def found_object(image, labels, point, extent, sampling) -> tuple[tuple[slice, .
         found = parts == parts[local]
         if found.sum() < 4:
             raise UserError("nothing stands out under the pointer: paint the object instead")
-        if found.sum() > MOST_OF_WINDOW * found.size:
-            break  # (the background, or all of a flat image: not an object)
-        if not _reaches_window_edge(found, window, labels.shape):
+        # Filling most of the window: the background, all of a flat image, or (the window
+        # clipped by the image's edge) a large object cut by it; reaching the window's edge:
+        # larger than the window. A wider window tells (its background sets the threshold).
+        if (found.sum() <= MOST_OF_WINDOW * found.size
+                and not _reaches_window_edge(found, window, labels.shape)):
             return window, ndi.binary_fill_holes(found)
         half *= 2
     raise UserError("no object stands out from its surroundings under the pointer (what is "
