@@ -39,6 +39,9 @@ from unet_studio.models.views import ModelInputView, StackLayout
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
 OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float32}
+# The labels of the time point on screen wait for their turn to be linked while every time
+# point before it is labelled: above this many bytes they wait on disk (``scratch_zeros``).
+SET_ASIDE_BYTES = 64 * 2**20
 
 
 @dataclass(frozen=True)
@@ -269,7 +272,7 @@ class _StackRun:
                 copy_in_slabs(self.out, labels, group)
                 self.done += 1
                 yield ImageProgress("postprocess", self.done, self.total, group_region, objects)
-                return labels
+                return _set_aside(labels)
             yield self._finish_labels(group, labels, objects)
         return None
 
@@ -348,6 +351,15 @@ def relative_sampling(scale: dict | None, axes) -> tuple[float, ...] | None:
     plane = [size for a, size in zip(axes, sizes) if a in "YX"]
     unit = math.prod(plane) ** (1 / len(plane)) if plane else min(sizes)
     return tuple(size / unit for size in sizes)
+
+
+def _set_aside(labels: np.ndarray) -> np.ndarray:
+    """``labels`` kept for later, in RAM only when small (a 3D time point's may be GBs)."""
+    if labels.nbytes <= SET_ASIDE_BYTES or isinstance(labels, np.memmap):
+        return labels
+    kept = scratch_zeros(labels.shape, labels.dtype, ram_bytes=SET_ASIDE_BYTES)
+    copy_in_slabs(kept, labels, ())
+    return kept
 
 
 def _iter_group_labels(masks, layout, options, scale):
