@@ -95,17 +95,35 @@ def starting_model(args, in_channels: int, spatial_dims: int):
     return net, {"ref": info.ref, "name": info.name, "path": str(info.path)}
 
 
+# The FinetuneConfig fields this command sets, each from its flag: an out-of-range value is
+# reported with the flag the user typed, not the field's name.
+FLAG_OF_SETTING = {"max_seconds": "--max-seconds", "epochs": "--epochs",
+                   "max_steps": "--max-steps", "device": "--device",
+                   "train_layers": "--train-layers", "batch_size": "--batch-size",
+                   "patch_size": "--patch-size", "learning_rate": "--learning-rate",
+                   "seed": "--seed", "norm_statistics": "--norm-statistics"}
+
+
 def make_config(args):
+    """The FinetuneConfig of the flags; UserError naming the flag whose value is refused."""
+    from unet_studio.app.errors import UserError
     from unet_studio.models.training import FinetuneConfig
+    from unet_studio.models.training.config import SettingError
 
     max_seconds = args.max_seconds
     if max_seconds is None and args.epochs is None and args.max_steps is None:
         max_seconds = 60.0
-    return FinetuneConfig(max_seconds=max_seconds, epochs=args.epochs, max_steps=args.max_steps,
-                          device=args.device, train_layers=args.train_layers,
-                          batch_size=args.batch_size, patch_size=args.patch_size,
-                          learning_rate=args.learning_rate, seed=args.seed,
-                          norm_statistics=args.norm_statistics)
+    settings = {"max_seconds": max_seconds, "epochs": args.epochs, "max_steps": args.max_steps,
+                "device": args.device, "train_layers": args.train_layers,
+                "batch_size": args.batch_size, "patch_size": args.patch_size,
+                "learning_rate": args.learning_rate, "seed": args.seed,
+                "norm_statistics": args.norm_statistics}
+    try:
+        return FinetuneConfig(**settings)
+    except SettingError as error:
+        if error.name not in FLAG_OF_SETTING:
+            raise
+        raise UserError(f"{FLAG_OF_SETTING[error.name]} {error.rule}") from None
 
 
 def check_output(output: Path, parent: dict | None, overwrite: bool) -> None:
@@ -165,8 +183,9 @@ def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False,
 
 
 def _print_progress(progress) -> None:
-    val = "" if progress.val_loss is None else (
-        f"  held-out loss {progress.val_loss:.4f}  held-out score {progress.val_metric:.3f}")
+    val = "" if progress.val_loss is None else f"  held-out loss {progress.val_loss:.4f}"
+    if progress.val_metric is not None:  # (None: no object in the held-out data to score)
+        val += f"  held-out score {progress.val_metric:.3f}"
     left = "" if progress.remaining is None else f", {progress.remaining:.0f} s left"
     print(f"step {progress.step}  epoch {progress.epoch:.1f}  loss "
           f"{progress.smoothed_loss:.4f}{val}  {progress.elapsed:.0f} s "
@@ -191,7 +210,18 @@ def report(result, output: Path) -> None:
     for key in shown:
         print(f"  {key:18s} before {result.metrics_before.get(key, float('nan')):.4f}"
               f"  after {result.metrics_after[key]:.4f}")
+    if result.metrics_after.get("n_true") == 0:
+        print(_no_objects_text(result))
     print(f"saved fine-tuned model to {output}")
+
+
+def _no_objects_text(result) -> str:
+    """Why there are no F1/AP figures: the held-out data has no reference object to find
+    (the held-out scoring leaves them out rather than calling 0 found of 0 perfect)."""
+    before = result.metrics_before.get("n_pred", "?")
+    return ("no objects in the held-out data: F1, AP and matched IoU are undefined there, the "
+            "held-out loss is the measure (objects predicted in it: "
+            f"{before} before, {result.metrics_after['n_pred']} after)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -68,12 +68,10 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
 
     The files are opened lazily: with a --reviewed mask only its bounding box (plus context)
     is read from the image and labels, and the image is normalised with its own whole-image
-    percentiles (``percentiles``: the model's), as in the Train panel and in prediction. The network (``in_channels``) gets the
-    channels prediction gives it (``model_image``).
+    percentiles (``percentiles``: the model's), as in the Train panel and in prediction. The
+    network (``in_channels``) gets the channels prediction gives it (``model_image``).
     """
-    import numpy as np
 
-    from unet_studio.app.errors import InputFileError
     from unet_studio.app.io import open_stack
     from unet_studio.app.training_data import context_margins
     from unet_studio.models.training.examples import example_from_image
@@ -86,21 +84,8 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
             log.info("reading image %s (%s %s) and labels %s", image.path, image.axes,
                      image.shape, labels.path)  # fmt: skip
             spatial_shape = tuple(n for a, n in zip(image.axes, image.shape) if a != "C")
-            if tuple(labels.shape) != spatial_shape:
-                raise InputFileError(labels_path, f"has shape {tuple(labels.shape)}, the image "
-                                                  f"{image_path} has {image.shape} ({image.axes})")
-            if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
-                raise InputFileError(labels_path, f"holds {labels.dtype} values, not integer labels")
-            mask = np.ones(spatial_shape, dtype=bool)
-            if mask_path is not None:
-                mask, _ = read_array(mask_path, what="reviewed mask")
-                if mask.shape != spatial_shape:
-                    raise InputFileError(mask_path, f"has shape {mask.shape}, the labels have "
-                                                    f"{spatial_shape}")
-                mask = mask != 0
-                if not mask.any():
-                    raise InputFileError(mask_path, "marks no pixel as reviewed (all zero): "
-                                                    "nothing to learn from")  # fmt: skip
+            _check_labels(labels, labels_path, image, image_path, spatial_shape)
+            mask = _reviewed_mask(mask_path, spatial_shape)
             lower, upper = percentiles
             channel_axis = image.axes.index("C") if "C" in image.axes else None
             example = example_from_image(
@@ -110,10 +95,47 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
             )
         if example is not None:
             _check_label_ids(example.labels, labels_path)
+            if mask_path is None:
+                _check_has_objects(example.labels, labels_path)
             examples.append(example)
         files.append({"image": str(image_path), "labels": str(labels_path),
                       "reviewed": None if mask_path is None else str(mask_path), "axes": image.axes})
     return examples, files
+
+
+def _check_labels(labels, path: str, image, image_path: str, spatial_shape: tuple) -> None:
+    """Labels that cannot be the image's training labels (other shape, not integers, an
+    intensity image): refused, naming the file. Reads one plane of them."""
+    import numpy as np
+
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.label_files import refuse_intensities
+
+    if tuple(labels.shape) != spatial_shape:
+        raise InputFileError(path, f"has shape {tuple(labels.shape)}, the image "
+                                   f"{image_path} has {image.shape} ({image.axes})")
+    if not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == bool):
+        raise InputFileError(path, f"holds {labels.dtype} values, not integer labels")
+    refuse_intensities(labels, "give the corrected label image with --labels and the image "
+                               "it segments with --image")
+
+
+def _reviewed_mask(path: str | None, spatial_shape: tuple):
+    """The --reviewed mask as bool ``(*spatial)`` (every pixel without one); refused,
+    naming the file, when it does not fit the labels or marks nothing."""
+    import numpy as np
+
+    from unet_studio.app.errors import InputFileError
+
+    if path is None:
+        return np.ones(spatial_shape, dtype=bool)
+    mask, _ = read_array(path, what="reviewed mask")
+    if mask.shape != spatial_shape:
+        raise InputFileError(path, f"has shape {mask.shape}, the labels have {spatial_shape}")
+    mask = mask != 0
+    if not mask.any():
+        raise InputFileError(path, "marks no pixel as reviewed (all zero): nothing to learn from")
+    return mask
 
 
 def _check_label_ids(labels, path: str) -> None:
@@ -125,3 +147,18 @@ def _check_label_ids(labels, path: str) -> None:
         check_ids(labels)
     except LabelIdError as error:
         raise InputFileError(path, error.problem) from None
+
+
+def _check_has_objects(labels, path: str) -> None:
+    """Labels without a single object, with no --reviewed mask to say which pixels were
+    checked, are more likely a wrong or unfinished file than a verified "nothing here":
+    trained on, they teach the model that there are no objects anywhere. Refused, naming the
+    file. (With --reviewed, an empty reviewed region is a real background example; the Train
+    panel always trains on reviewed regions, so this never refuses one of its rounds.)"""
+    from unet_studio.app.errors import InputFileError
+
+    if not labels.any():
+        raise InputFileError(path, "holds no object (every pixel is 0): trained on, the model "
+                                   "would learn that there is nothing to find anywhere; to "
+                                   "teach it background on purpose, give --reviewed MASK "
+                                   "marking the pixels checked to be empty")

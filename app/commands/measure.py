@@ -39,17 +39,13 @@ def known_pixel_sizes(stack) -> dict[str, float]:
 
 def _check_labels(stack) -> None:
     from unet_studio.app.errors import InputFileError
-    from unet_studio.app.measure import labels_problem, looks_like_intensities
+    from unet_studio.app.label_files import refuse_intensities
+    from unet_studio.app.measure import labels_problem
 
     problem = labels_problem(stack.dtype, stack.axes, stack.ndim)
     if problem:
         raise InputFileError(stack.path, problem)
-    # One plane from the middle of the stack (read lazily) tells labels from intensities.
-    middle = tuple(n // 2 for n in stack.shape[:-2])
-    if looks_like_intensities(stack.data[middle]):
-        raise InputFileError(stack.path, "looks like an intensity image, not labels (most "
-                                         "neighbouring pixels differ); give the label image "
-                                         "first and the intensities with --image")
+    refuse_intensities(stack, "give the label image first and the intensities with --image")
 
 
 def _check_image(image, labels) -> None:
@@ -107,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
         count = _measure(steps, labels, progress)
     if progress.live:  # (the status line ends; the summary goes to stdout, for scripts)
         progress.finish("measured")
-    frames = labels.sizes.get("T", 1)
-    print(f"{count} objects in {frames} frame{'s' if frames != 1 else ''} of {labels.path}: "
-          f"wrote {target}")
+    frames = labels.sizes.get("T")  # (none: a 3D stack is one volume, not "1 frame")
+    where = (f"{frames} frame{'s' if frames != 1 else ''} of" if frames is not None
+             else "the stack" if "Z" in labels.axes else "the image")
+    print(f"{count} objects in {where} {labels.path}: wrote {target}")
     return 0

@@ -15,9 +15,19 @@ ADDED_DEFAULTS = {"zoom_probability": 0.0, "zoom_range": [0.5, 2.0], "focus_obje
                   "norm_statistics": "update"}
 
 
+class SettingError(ValueError):
+    """A setting out of its range. ``name``: the field; ``rule``: what it must be and what it
+    got ("must be > 0, got 0"), so that a front end can name the setting in its own terms (the
+    CLI its flag) and keep the rule."""
+
+    def __init__(self, name: str, rule: str):
+        self.name, self.rule = name, rule
+        super().__init__(f"{name} {rule}")
+
+
 def _check_range(name: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {value}")
+        raise SettingError(name, f"must lie in [{low}, {high}], got {value}")
 
 
 def _json_ready(value):
@@ -64,10 +74,11 @@ class AugmentConfig:
                      "blur_probability"):
             _check_range(name, getattr(self, name), 0.0, 1.0)
         if self.elastic_grid < 2:
-            raise ValueError(f"elastic_grid must be >= 2 points per axis, got {self.elastic_grid}")
+            raise SettingError("elastic_grid",
+                               f"must be >= 2 points per axis, got {self.elastic_grid}")
         for name in ("elastic_sigma", "scale", "shift", "gamma", "noise_std", "blur_sigma"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise SettingError(name, f"must be >= 0, got {getattr(self, name)}")
         _check_range("scale", self.scale, 0.0, 0.9)
 
     def _validate_zoom(self) -> None:
@@ -145,10 +156,11 @@ class FinetuneConfig:
         self._validate_budget()
         self._validate_numbers()
         if self.train_layers not in TRAIN_LAYERS:
-            raise ValueError(f"train_layers must be one of {TRAIN_LAYERS}, got {self.train_layers!r}")
+            raise SettingError("train_layers",
+                               f"must be one of {TRAIN_LAYERS}, got {self.train_layers!r}")
         if self.norm_statistics not in NORM_STATISTICS:
-            raise ValueError(f"norm_statistics must be one of {NORM_STATISTICS}, "
-                             f"got {self.norm_statistics!r}")
+            raise SettingError("norm_statistics", f"must be one of {NORM_STATISTICS}, "
+                                                  f"got {self.norm_statistics!r}")
         if self.select_best_by not in SELECT_BEST_BY:
             raise ValueError(
                 f"select_best_by must be one of {SELECT_BEST_BY}, got {self.select_best_by!r}"
@@ -158,27 +170,28 @@ class FinetuneConfig:
         if self.max_seconds is None and self.epochs is None and self.max_steps is None:
             raise ValueError("set at least one of max_seconds, epochs and max_steps")
         if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ValueError(f"max_seconds must be > 0, got {self.max_seconds}")
+            raise SettingError("max_seconds", f"must be > 0, got {self.max_seconds}")
         for name in ("epochs", "max_steps"):
             value = getattr(self, name)
             if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
+                raise SettingError(name, f"must be >= 1, got {value}")
 
     def _validate_numbers(self) -> None:
         sizes = (self.patch_size,) if isinstance(self.patch_size, int) else self.patch_size
         if not 1 <= len(sizes) <= 3 or any(int(s) < 8 for s in sizes):
-            raise ValueError(f"patch_size must be 1 to 3 sizes of at least 8, got {self.patch_size}")
+            raise SettingError("patch_size",
+                               f"must be 1 to 3 sizes of at least 8, got {self.patch_size}")
         positive = ("batch_size", "learning_rate", "val_every", "boundary_width", "border_sigma")
         for name in positive:  # (written "not > 0" so that NaN is refused too)
             if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+                raise SettingError(name, f"must be > 0, got {getattr(self, name)}")
         non_negative = ("weight_decay", "warmup_steps", "grad_clip", "dice_weight", "border_w0",
                         "checkpoint_seconds")
         for name in non_negative:
             if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise SettingError(name, f"must be >= 0, got {getattr(self, name)}")
         if not self.changed_weight >= 1:
-            raise ValueError(f"changed_weight must be >= 1, got {self.changed_weight}")
+            raise SettingError("changed_weight", f"must be >= 1, got {self.changed_weight}")
         _check_range("min_lr_ratio", self.min_lr_ratio, 0.0, 1.0)
         _check_range("focus_changed", self.focus_changed, 0.0, 1.0)
         _check_range("focus_objects", self.focus_objects, 0.0, 1.0)

@@ -136,13 +136,27 @@ class _Tally:
     def result(self) -> dict:
         result = {"val_loss": float(np.mean(self.losses))}
         if self.task.kind == "instance":
-            result.update(scores_from_totals(self.totals))
-            result["val_metric"] = result["f1_50"]
+            result.update(_object_scores(self.totals))
         else:
             dice = self.dice
             per_class = (2 * dice[:, 0] + 1e-9) / (dice[:, 1] + dice[:, 2] + 1e-9)
             result["val_metric"] = float(per_class.mean())
         return result
+
+
+def _object_scores(totals: dict) -> dict:
+    """Held-out object scores of the summed counts, and ``val_metric`` (F1 at IoU 0.5).
+
+    Without a reference object in the held-out blocks, F1, AP, precision, recall and the
+    matched IoU are undefined (``metrics.scores_from_counts`` would call 0 found of 0 a
+    perfect 1.0, and a model that finds nothing anywhere would score best): only the object
+    counts are kept, so that the loss decides (as ``select_best_by`` falls back to it) and
+    reports can say that the held-out data holds no objects."""
+    if totals["n_true"] == 0:
+        return {"n_pred": int(totals["n_pred"]), "n_true": 0}
+    scores = scores_from_totals(totals)
+    scores["val_metric"] = scores["f1_50"]
+    return scores
 
 
 class Scoring(NamedTuple):
@@ -194,8 +208,10 @@ def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=Non
 
     Returns ``val_loss`` (mean over crops), ``val_metric`` (object F1 at IoU 0.5 for instance
     tasks, mean foreground Dice for semantic ones) and, for instance tasks, the object scores
-    of :func:`unet_studio.models.metrics.object_scores` over all crops together. Crops of
-    one shape go through the network together (few large passes instead of many small ones).
+    of :func:`unet_studio.models.metrics.object_scores` over all crops together: only
+    ``n_pred`` and ``n_true`` (no ``val_metric``) when the crops hold no reference object.
+    Crops of one shape go through the network together (few large passes instead of many
+    small ones).
     """
     return score_crops(net, crops, task=task, dice_weight=dice_weight, device=device,
                        autocast_dtype=autocast_dtype).metrics

@@ -104,7 +104,7 @@ def test_finetune_names_the_file_with_negative_ids_or_an_empty_mask(tmp_path, te
                           "--reviewed", tmp_path / "nothing.tif"),
                          "nothing.tif: marks no pixel as reviewed"),
                         (("--labels", test_data_dir / "train_labels.tif",
-                          "--learning-rate", "nan"), "learning_rate must be > 0, got nan")):
+                          "--learning-rate", "nan"), "--learning-rate must be > 0, got nan")):
         result = _cli(*common, *extra, cwd=tmp_path)
         assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
         assert said in result.stderr

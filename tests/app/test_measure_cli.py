@@ -41,7 +41,8 @@ def test_labels_and_two_channel_image_give_one_row_per_object(tmp_path, capsys):
     out = tmp_path / "objects.csv"
     assert main(["measure", str(source), "--image", str(tmp_path / "image.tif"),
                  "-o", str(out)]) == 0
-    assert capsys.readouterr().out == f"3 objects in 1 frame of {source}: wrote {out}\n"
+    # (ZYX labels: one volume, not "1 frame")
+    assert capsys.readouterr().out == f"3 objects in the stack {source}: wrote {out}\n"
     rows = read_csv(out)
     assert [int(row["label"]) for row in rows] == [1, 5, 7]
     for row, c0, c1 in zip(rows, regionprops(labels, image[:, 0]), regionprops(labels, image[:, 1])):
