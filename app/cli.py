@@ -27,6 +27,8 @@ from unet_studio.models.files import TEMP_PREFIX
 # Order is the order in --help. "gui" is also what a bare ``unet-studio`` runs.
 COMMAND_NAMES = ("gui", "predict", "info", "finetune", "evaluate", "measure")
 
+VERBOSE_HELP = "log progress details"
+
 log = logging.getLogger(__name__)
 
 
@@ -48,11 +50,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
         description="U-Net segmentation, correction and fine-tuning for microscopy stacks.",
     )
     parser.add_argument("--version", action="version", version=f"unet-studio {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
+    # -v after the command too (`predict a.tif -o b.tif -v`): each command accepts it, and
+    # only when given (SUPPRESS), so that it does not put back False over a -v given before.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help=VERBOSE_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules = _load_command_modules()
     for name, module in modules.items():
-        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP)
+        sub = subparsers.add_parser(name, help=module.HELP, description=module.HELP,
+                                    parents=[common])
         module.add_arguments(sub)
     return parser, modules
 

@@ -53,11 +53,18 @@ def select_channel(stack, channel: str | None):
         index = int(channel)
     except ValueError:
         raise UserError(f"--channel must be an index or {LUMINANCE!r}, got {channel!r}") from None
+    if index < 0:
+        # Refused, not read as Python's "from the end": in a batch of files with different
+        # channel counts, -1 would be a different stain in each.
+        raise UserError(f"--channel counts from 0 (the first channel), got {index}")
     if "C" not in stack.axes:
         if index == 0:  # (its one channel: a batch may mix one- and many-channel images)
             return stack
         raise InputFileError(stack.path, f"has one channel only (axes {stack.axes}); "
                                          "drop --channel or use 0")
+    count = stack.sizes["C"]
+    if index >= count:
+        raise UserError(f"--channel {index}: {stack.path} has {count} channels (0-{count - 1})")
     return select(stack, channel=index)
 
 
@@ -110,7 +117,8 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> list[int
 
     ``options``: ``output_type``, ``tile``, ``device``, ``tta`` and optionally
     ``postprocess`` (a dict of post-processing options; the CLI's arguments).
-    ``on_progress(done, total)`` is called after every tile.
+    ``on_progress(done, total, stage)`` is called after every tile ("predict") and every
+    batch of objects labelled ("labelling": ``done`` grows by fractions of one step).
     """
     from unet_studio.app.io import open_output
     from unet_studio.app.io.canonical import canonical_axes
@@ -175,7 +183,7 @@ def _run(generator, on_progress, path: Path) -> list[int]:
             if progress.objects is not None:
                 objects.append(progress.objects)
             if on_progress is not None:
-                on_progress(progress.done, progress.total)
+                on_progress(progress.done, progress.total, progress.stage)
     except StopIteration:
         return objects
     except DiskSpaceError as error:  # a working file of the labelling: the disk is full

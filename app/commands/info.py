@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from unet_studio.app.size_text import size_text
+
 HELP = "show shape, axes, dtype, pixel sizes and size on disk of image files, without reading pixels"
 
 _LAZY_MODES = {
@@ -18,7 +20,8 @@ _LAZY_MODES = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE",
-                        help="TIFF / OME-TIFF / OME-Zarr file, a folder of TIFFs, or a quoted glob")
+                        help="TIFF / OME-TIFF / OME-Zarr / PNG / JPEG file, a folder of TIFFs, or a "
+                             "quoted glob")
     parser.add_argument("--axes", default=None,
                         help="axes to assume instead of the file's, e.g. TYX (letters from TZCYX)")
 
@@ -51,10 +54,9 @@ def describe(name: str | Path, *, axes: str | None = None) -> str:
             f"  format:       {meta.get('format', '?')}",
             f"  shape:        {' x '.join(str(n) for n in stack.shape)}",
             f"  axes:         {stack.axes}{_axes_note(meta, stack.axes)}",
-            f"  dtype:        {stack.dtype}{_dtype_note(meta, stack.dtype)}",
+            f"  dtype:        {stack.dtype}{_dtype_note(meta, stack)}",
             f"  pixel sizes:  {_pixel_sizes(stack)}",
-            f"  size on disk: {_human_bytes(size_on_disk(stack))} "
-            f"(uncompressed {_human_bytes(stack.data.size * stack.dtype.itemsize)})",
+            f"  size on disk: {_sizes(stack)}",
             f"  opens lazily: {_LAZY_MODES.get(meta.get('lazy_mode'), 'yes' if stack.lazy else 'no')}",
         ]
         if stack.levels:
@@ -82,14 +84,29 @@ def _axes_note(meta: dict, axes: str) -> str:
     return f"  ({'; '.join(notes)})" if notes else ""
 
 
-def _dtype_note(meta: dict, dtype) -> str:
+def _dtype_note(meta: dict, stack) -> str:
     file_dtype = meta.get("file_dtype")
     if file_dtype == "bool":
         return "  (1-bit mask in the file, read as 0/1)"
     notes = []
-    if meta.get("rgb"):
-        notes.append("RGB(A) colours as channels C")
+    if meta.get("rgb"):  # (samples per pixel: colours only when there are 3 or 4 of them)
+        samples = stack.sizes.get("C", 0)
+        notes.append("RGB(A) colours as channels C" if samples in (3, 4)
+                     else f"{samples} samples per pixel as channels C")
     return f"  ({'; '.join(notes)})" if notes else ""
+
+
+def _sizes(stack) -> str:
+    """The file's size and the stack's pixels uncompressed; for a multi-series file, which
+    is which (the file holds every series, the pixels are the shown series')."""
+    on_disk = size_text(size_on_disk(stack))
+    pixels = size_text(stack.data.size * stack.dtype.itemsize)
+    count = stack.metadata.get("series_count", 1)
+    if count > 1:
+        shown = stack.metadata.get("series", 0) + 1
+        return (f"{on_disk} (the whole file, {count} series; series {shown} uncompressed "
+                f"{pixels})")
+    return f"{on_disk} (uncompressed {pixels})"
 
 
 def _pixel_sizes(stack) -> str:
@@ -116,11 +133,3 @@ def size_on_disk(stack) -> int:
         return sum(os.path.getsize(os.path.join(root, f)) for root, _, names in os.walk(path) for f in names)
     return path.stat().st_size
 
-
-def _human_bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"

@@ -16,6 +16,8 @@ import math
 import sys
 from pathlib import Path
 
+from unet_studio.app.status_line import StatusLine  # (measure and evaluate import it here)
+
 HELP = "segment images with a model: instance labels, masks or class probabilities"
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
@@ -31,8 +33,8 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
-                        help="image files (TIFF, OME-TIFF, OME-Zarr), folders of 2D TIFFs or "
-                             "globs such as 'frames/*.tif'")
+                        help="image files (TIFF, OME-TIFF, OME-Zarr, PNG, JPEG), folders of 2D TIFFs "
+                             "or globs such as 'frames/*.tif'")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                         help="output file (.tif, .tiff or .zarr) for one input; a folder for several")
     parser.add_argument("--model", default=None, metavar="NAME_OR_DIR",
@@ -47,11 +49,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-type", default="labels", choices=OUTPUT_TYPES,
                         help="instance labels, a foreground/class mask, or float probabilities")
     parser.add_argument("--channel", default=None, metavar="INDEX",
-                        help="channel to segment in a multi-channel image, or 'luminance' for RGB "
-                             "(0 also stands for an image of one channel)")
+                        help="channel to segment in a multi-channel image, counting from 0 (0 = "
+                             "the first), or 'luminance' for RGB (0 also stands for an image of "
+                             "one channel)")
     parser.add_argument("--series", type=int, default=None, metavar="N",
-                        help="which image of a multi-series TIFF or of a bioformats2raw OME-Zarr "
-                             "(1 = the first, as 'info' counts)")
+                        help="which image of a multi-series TIFF or of a bioformats2raw OME-Zarr"
+                             ", counting from 1 (1 = the first, as 'info' counts)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace output files that already exist (default: refuse, so that "
                              "labels you corrected are never written over by mistake)")
@@ -131,8 +134,12 @@ def output_paths(inputs: list[str], output: str, output_type: str, sizes: list[i
     if target.suffix.lower() in OUTPUT_SUFFIXES and not target.is_dir():
         raise UserError(f"{target}: several inputs need an output folder, not a file name")
     names = [_stem(Path(p)) for p in inputs]
-    if len(set(names)) != len(names):
-        raise UserError("two inputs have the same name; run them separately to different outputs")
+    first_with = {}
+    for path, name in zip(inputs, names):
+        if name in first_with:  # (their outputs would be one file, NAME_labels.tif)
+            raise UserError(f"{first_with[name]} and {path} have the same name ({name}); run "
+                            "them separately to different outputs")
+        first_with[name] = path
     return [target / f"{name}_{output_type}{'.zarr' if size > ZARR_ABOVE_BYTES else '.tif'}"
             for name, size in zip(names, sizes)]
 
@@ -170,7 +177,25 @@ def load_network(model: str | None):
                 "pass --model with a model folder"
             )
         model = str(info.path)
-    return library.load(model, device="cpu")
+    try:
+        return library.load(model, device="cpu")
+    except UserError:
+        _refuse_folder_without_model(model)
+        raise
+
+
+def _refuse_folder_without_model(model: str) -> None:
+    """A --model folder that exists but holds no model is named as such ("no model
+    '/data/run1'" reads as if the folder were missing)."""
+    from unet_studio.app.errors import UserError
+    from unet_studio.app.model_folder import CONFIG_FILE, WEIGHTS_FILE
+
+    folder = Path(model).expanduser()
+    if folder.is_dir() and not (folder / CONFIG_FILE).is_file():  # (else: the library's word)
+        missing = " and ".join(n for n in (WEIGHTS_FILE, CONFIG_FILE) if not (folder / n).is_file())
+        raise UserError(f"{folder}: this folder holds no model (no {missing}); --model takes a "
+                        f"model folder (with {WEIGHTS_FILE} and {CONFIG_FILE}) or a library "
+                        "name") from None
 
 
 def _check_device(device: str) -> None:
@@ -191,6 +216,32 @@ def _output_bytes(stack, net, output_type: str) -> int:
     return pixels * (1 if output_type == "mask" else 4)
 
 
+def uncompressed_note(target: Path, nbytes: int) -> str:
+    """"; left uncompressed (...)" when ``open_output`` kept a big TIFF as streamed (a 5 GiB
+    labels file instead of a ~100 MiB one would surprise), else ""."""
+    from unet_studio.app.io.output import COMPRESS_BELOW, stays_uncompressed
+    from unet_studio.app.size_text import size_text
+
+    if not stays_uncompressed(target, nbytes):
+        return ""
+    return (f"; left uncompressed ({size_text(nbytes)} > {size_text(COMPRESS_BELOW)}): write a "
+            ".zarr output for a compressed one, or compress this TIFF afterwards")
+
+
+def _note_small_tile(net, tile: int | None, stacks: list) -> None:
+    """Say what a --tile much smaller than the network's halo costs (once, for the first
+    input: the others pay the same per pixel)."""
+    from unet_studio.app.predict_files import plan_stack
+    from unet_studio.app.tile_advice import small_tile_warning
+
+    if tile is None or not stacks:
+        return
+    layout = plan_stack(net, stacks[0])
+    warning = small_tile_warning(net, tile, layout.spatial_shape, stacks[0].name)
+    if warning:
+        sys.stderr.write(f"unet-studio: warning: {warning}\n")
+
+
 def _note_other_series(stack, series: int | None) -> None:
     """Say so when a multi-series file is segmented for its first image only."""
     count = stack.metadata.get("series_count", 1)
@@ -207,37 +258,6 @@ def _note_guessed_axes(stack, axes: str | None) -> None:
                 else "--axes to set them")
         sys.stderr.write(f"{stack.path}: axes not stated in the file, read as {stack.axes} "
                          f"({hint})\n")
-
-
-class StatusLine:
-    """One status line on stderr, redrawn in place on a terminal (no extra dependency), with
-    the time left once it can be told."""
-
-    def __init__(self, name: str, stream=None, clock=None):
-        from unet_studio.app.time_left import TimeLeft
-
-        self.name, self.stream = name, stream or sys.stderr
-        self.live = self.stream.isatty()
-        self.shown = -1
-        self.width = 0  # of the line drawn last: a shorter one must cover it
-        self.time_left = TimeLeft() if clock is None else TimeLeft(clock)
-
-    def update(self, done: float, total: int) -> None:
-        """``done`` of ``total`` steps (tiles, then the labelling, which counts as one and
-        reports fractions of it)."""
-        percent = int(100 * done / max(total, 1))
-        left = self.time_left.text(done, total)
-        if self.live and percent != self.shown:
-            steps = f" ({int(done)}/{total})" if total > 1 else ""  # (a fraction: percent only)
-            line = f"{self.name}: {percent:3d}%{steps}" + (f", {left}" if left else "")
-            self.stream.write(f"\r{line.ljust(self.width)}")
-            self.stream.flush()
-            self.shown, self.width = percent, len(line)
-
-    def finish(self, message: str) -> None:
-        prefix = "\r" if self.live else ""
-        self.stream.write(f"{prefix}{f'{self.name}: {message}'.ljust(self.width if self.live else 0)}\n")
-        self.stream.flush()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -260,15 +280,18 @@ def run(args: argparse.Namespace) -> int:
             plan_stack(net, stack)
             _note_other_series(stack, series)
             _note_guessed_axes(stack, args.axes)
+        _note_small_tile(net, args.tile, stacks)
         sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
         targets = output_paths(inputs, args.output, args.output_type, sizes)
         refuse_existing(targets, args.overwrite)
         for target in targets:  # (--overwrite replaces files, never a pipe, link or input)
             refuse_unsafe_output(target, inputs=inputs, folder_ok=target.suffix.lower() == ".zarr")
-        for stack, target in zip(stacks, targets):
-            progress = StatusLine(stack.name)
+        # (instance labels end each time point with the labelling of its objects)
+        labelling = args.output_type == "labels" and net.task.kind == "instance"
+        for stack, target, size in zip(stacks, targets, sizes):
+            progress = StatusLine(stack.name, labelling=labelling)
             objects = predict_one(net, stack, target, args, progress.update)
-            progress.finish(f"wrote {target}{objects_found(objects)}")
+            progress.finish(f"wrote {target}{objects_found(objects)}{uncompressed_note(target, size)}")
     finally:
         for stack in stacks:
             stack.close()

@@ -66,7 +66,8 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
 
 
 def _open_file(path: Path, series: int) -> Stack:
-    """A TIFF file, or a PNG or JPEG image (by its name)."""
+    """A TIFF file, or a PNG or JPEG image (by its name, or its content when named
+    otherwise)."""
     from unet_studio.app.io.raster import open_raster, raster_format
 
     fmt = raster_format(path)

@@ -3,7 +3,8 @@
 ``with open_output(path, shape, dtype, axes=...) as out: out[region] = block``. ``out`` is an
 ``np.memmap`` in the caller's axis order: inside a temporary TIFF, or in a staging file
 inside a temporary OME-Zarr folder. On a clean exit the temporary is finished and renamed
-into place (a TIFF of at most ``compress_below`` bytes is first rewritten zlib-compressed; a
+into place (a TIFF of at most ``compress_below`` bytes, 1 GiB by default, is first rewritten
+zlib-compressed, a bigger one is kept uncompressed: ``stays_uncompressed`` tells which; a
 Zarr's levels are compressed from the staging file, each chunk once); on an exception (also
 Ctrl-C and SIGTERM, which the CLI turns into one) the temporary is removed and nothing appears.
 """
@@ -30,17 +31,28 @@ from unet_studio.app.io.write import canonical_order, check_kind, output_format,
 
 RELEASE_EVERY_BYTES = 64 * 2**20  # compression pass: mapped pages handed back this often
 STAGING_NAME = ".unet-studio-staging"  # a Zarr output's uncompressed pixels until it is done
+# A streamed TIFF bigger than this is kept as written, uncompressed: compressing it is a second
+# pass over the whole file (see _compress_into), minutes for a few GiB on a laptop.
+COMPRESS_BELOW = 2**30
+
+
+def stays_uncompressed(path: str | Path, nbytes: int, compress_below: int | None = None) -> bool:
+    """Whether ``open_output`` keeps an output of ``nbytes`` (uncompressed) at ``path``
+    uncompressed: a TIFF over ``compress_below`` (default ``COMPRESS_BELOW``); never a Zarr."""
+    limit = COMPRESS_BELOW if compress_below is None else compress_below
+    return output_format(Path(path)) != "zarr" and nbytes > limit
 
 
 @contextmanager
 def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
                 scale: dict | None = None, source: str | Path | None = None,
                 kind: str | None = None, units: dict | None = None,
-                compress_below: int = 2**30, pyramid_levels: int | None = None) -> Iterator:
+                compress_below: int | None = None, pyramid_levels: int | None = None) -> Iterator:
     """Yield a writable array of ``shape`` (named by ``axes``) that becomes ``path`` on success.
 
     ``kind`` defaults to "probabilities" for float dtypes and "labels" otherwise (recorded in
     the file so readers show labels as labels). TIFF outputs need Y and X as the last axes.
+    ``compress_below``: see ``stays_uncompressed`` (None: ``COMPRESS_BELOW``).
     """
     path = Path(path)
     fmt = output_format(path)
@@ -141,7 +153,8 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, com
         yield mapped
         mapped.flush()
         del mapped
-        if int(np.prod(shape, dtype=np.int64)) * dtype.itemsize <= compress_below:
+        if not stays_uncompressed(path, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize,
+                                  compress_below):
             _compress_into(path, temporary, shape=shape, axes=axes, scale=scale, units=units,
                            kind=kind, dtype=dtype, ome=not imagej)
         else:
@@ -158,12 +171,28 @@ def _reserve_disk(temporary: Path, path: Path) -> None:
     from unet_studio.app.errors import UserError
     from unet_studio.models.scratch import DiskSpaceError, reserve_space
 
+    nbytes = temporary.stat().st_size
     with open(temporary, "r+b") as handle:
         try:
-            reserve_space(handle.fileno(), temporary.stat().st_size, path.parent,
-                          f"the output {path.name}", hint="or write it to another disk")
-        except DiskSpaceError as error:
-            raise UserError(error.strerror) from None
+            reserve_space(handle.fileno(), nbytes, path.parent, f"the output {path.name}",
+                          hint="or write it to another disk")
+        except DiskSpaceError:
+            raise UserError(_short_of_space(path, nbytes)) from None
+
+
+def _short_of_space(path: Path, nbytes: int) -> str:
+    """The full-disk message in readable units: the engine's (``reserve_space``) counts in
+    GiB, and most outputs are far smaller ("0.0 GiB, 0.0 GiB free" says nothing)."""
+    import shutil
+
+    from unet_studio.app.size_text import size_text
+
+    try:
+        have = f", {size_text(shutil.disk_usage(path.parent).free)} free"
+    except OSError:
+        have = ""
+    return (f"not enough disk space in {path.parent} for the output {path.name} "
+            f"({size_text(nbytes)}{have}); free some space or write it to another disk")
 
 
 def _compress_into(path: Path, temporary: Path, *, shape, axes, scale, units, kind, dtype,

@@ -10,6 +10,7 @@ a grey image with alpha keeps its grey values (alpha is no signal).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -20,12 +21,29 @@ from unet_studio.app.io.stack import Stack
 from unet_studio.app.io.validate import check_dtype, check_regular_file
 
 RASTER_SUFFIXES = {".png": "png", ".jpg": "jpeg", ".jpeg": "jpeg"}
+# First bytes of each format: a PNG saved or renamed as .tif is still a PNG.
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
+_CODEC_SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
+
+log = logging.getLogger(__name__)
 
 
 def raster_format(path: Path) -> str | None:
-    """"png" or "jpeg" from the file's name; None for anything else (a TIFF: a file named
-    .tif that holds a PNG is refused by the TIFF opener, saying so)."""
-    return RASTER_SUFFIXES.get(path.suffix.lower())
+    """"png" or "jpeg" from the file's name, else from its first bytes (a PNG renamed .tif
+    is read as the PNG it is); None for anything else (a TIFF)."""
+    by_name = RASTER_SUFFIXES.get(path.suffix.lower())
+    if by_name is not None:
+        return by_name
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    except OSError:  # (the TIFF opener says what is wrong with the file)
+        return None
+    by_content = next((fmt for magic, fmt in _SIGNATURES if head.startswith(magic)), None)
+    if by_content is not None:
+        log.info("%s: a %s image under another name; read as %s", path, by_content.upper(),
+                 by_content.upper())
+    return by_content
 
 
 def open_raster(path: Path, fmt: str) -> Stack:
@@ -34,7 +52,8 @@ def open_raster(path: Path, fmt: str) -> Stack:
     try:
         import imageio.v3 as iio
 
-        data = np.asarray(iio.imread(path))
+        # (by its format, not its name: imageio picks a codec by suffix)
+        data = np.asarray(iio.imread(path, extension=_CODEC_SUFFIXES[fmt]))
     except Exception as error:  # (imageio raises many types for damaged files)
         raise InputFileError(path, f"is not a readable {fmt.upper()} image ({error})") from error
     data = np.asarray(data, dtype=check_dtype(path, data.dtype))

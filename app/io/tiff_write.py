@@ -48,6 +48,11 @@ def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np
         options["ome"] = True
         nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
         options["bigtiff"] = nbytes >= BIGTIFF_BYTES
+        if "X" in known and "Y" in known:
+            # The pixel size in the TIFF tags too, for readers that ignore the OME XML
+            # (pixels per centimetre: inch and centimetre are the units TIFF 6 defines).
+            options["resolution"] = (1e4 / known["X"], 1e4 / known["Y"])
+            options["resolutionunit"] = "CENTIMETER"
         for axis in "XYZ":
             if axis in known:
                 metadata[f"PhysicalSize{axis}"] = known[axis]

@@ -5,8 +5,10 @@ big outputs); ``.ome.tif``/``.ome.tiff`` -> OME-TIFF; ``.tif``/``.tiff`` -> Imag
 (Fiji opens it with axes and calibration) when its dtype allows (uint8, uint16, int16, float32;
 < 4 GB), else OME-TIFF under the same name. ImageJ stores axes in ``TZCYX`` order and
 OME-Zarr in ``TCZYX`` order, so data are transposed to that order when written; OME-TIFF keeps
-the given order when Y and X come last. All TIFFs are zlib-compressed. The scale (and units)
-of ``source`` are copied unless given. Output goes to a temporary sibling renamed into place.
+the given order when Y and X come last. TIFFs written here are zlib-compressed (a streamed
+output of ``open_output`` over 1 GiB is not: see ``app.io.output.stays_uncompressed``). The
+scale (and units) of ``source`` are copied unless given. Output goes to a temporary sibling
+renamed into place.
 
 Kinds: "labels" -> unsigned integers (uint8/uint16 kept; other integers to the smallest of
 uint16/uint32 that holds them); "mask" -> uint8 0/1; "probabilities" -> float32;

@@ -44,8 +44,8 @@ def test_truncated_tiffs(tmp_path, test_data_dir):
 
 def test_not_a_tiff(tmp_path):
     png = tmp_path / "photo.tif"
-    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    _expect_error(png, "is not a TIFF file: it is a PNG image")
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))  # (read as the PNG it says it is)
+    _expect_error(png, "is not a readable PNG image")
     text = tmp_path / "notes.tiff"
     text.write_text("hello, this is not an image at all")
     _expect_error(text, "is not a TIFF file")
