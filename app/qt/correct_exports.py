@@ -12,6 +12,7 @@ from qtpy.QtWidgets import QFileDialog
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.measure import iter_measure_to_csv
+from unet_studio.app.model_channels import ChannelLayers, sibling_channel_layers
 from unet_studio.app.qt.workers import start_engine
 from unet_studio.app.tracks import iter_tracks
 
@@ -55,10 +56,11 @@ class CorrectExports:
             # A copy as of the click: edits made while the worker reads would otherwise
             # land in the table half counted. (A bigger stack is measured as it is.)
             labels = labels.copy()
+        pixels, pixel_axes = measured_channels(host, image)
         try:  # the inputs are checked here, at the click, not in the worker
             steps = iter_measure_to_csv(
-                Path(path), labels, image.data, axes=image.axes.replace("C", ""),
-                image_axes=image.axes, scale=image.pixel_size_um)
+                Path(path), labels, pixels, axes=image.axes.replace("C", ""),
+                image_axes=pixel_axes, scale=image.pixel_size_um)
         except UserError as error:
             host.notify(f"Cannot measure {image.name}: {error}", "error")
             return None
@@ -105,6 +107,19 @@ class CorrectExports:
                                      "warning")
             return
         self.session.host.show_tracks(data, name=f"{image_name} tracks")
+
+
+def measured_channels(host, image) -> tuple[object, str]:
+    """(pixels, their axes) whose intensities the table holds: the image, or, for one
+    channel layer of a multichannel file, all its channel layers (as a last C axis, in
+    layer order, read lazily): the other channels are what a second channel is measured
+    for (a marker's level in each nucleus), as ``unet-studio measure`` gives them."""
+    if "C" in image.axes:
+        return image.data, image.axes
+    layers = sibling_channel_layers(host, image, image.axes)
+    if len(layers) < 2:
+        return image.data, image.axes
+    return ChannelLayers([layer.data for layer in layers]), image.axes + "C"
 
 
 def _file_stem(name: str) -> str:

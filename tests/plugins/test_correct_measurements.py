@@ -59,3 +59,28 @@ def test_export_measurements_without_labels_is_an_error_message(studio, qtbot, m
     assert [level for _, level in told] == ["error", "error"]
     assert "Nothing to measure" in told[0][0]
     assert not (tmp_path / "objects.csv").exists()
+
+
+def test_a_channel_layer_is_measured_with_every_channel_of_its_file(studio, qtbot, monkeypatch, tmp_path,
+                                                                    nuclei_crop):  # fmt: skip
+    """Segmented on the nuclei channel's layer, the table holds each channel's intensity
+    (a marker's level in each nucleus: why there is a second channel), as the CLI's does."""
+    import tifffile
+
+    image, labels = nuclei_crop
+    marker = (image.max() - image).astype(image.dtype)  # (another channel, other values)
+    path = tmp_path / "two.tif"
+    tifffile.imwrite(path, np.stack([marker, image], axis=1), imagej=True,
+                     metadata={"axes": "ZCYX"})
+    studio.viewer.open(str(path), plugin="unet-studio")
+    studio.session.select_image("two [C1]")
+    studio.session.show_labels(labels.copy())
+    panel, _ = _panel(studio, qtbot, monkeypatch)
+    target = tmp_path / "objects.csv"
+    panel.export_measurements(target)
+    qtbot.waitUntil(lambda: panel.measure_worker is None, timeout=30_000)
+    with open(target, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    first = labels == int(rows[0]["label"])
+    assert float(rows[0]["mean_intensity_c0"]) == pytest.approx(marker[first].mean(), rel=1e-4)
+    assert float(rows[0]["mean_intensity_c1"]) == pytest.approx(image[first].mean(), rel=1e-4)
