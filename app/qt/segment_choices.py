@@ -20,6 +20,7 @@ from unet_studio.app.qt.segment_channels import (
     model_in_channels,
     offers_luminance,
     picks_one_channel,
+    sibling_channel_layers,
 )
 from unet_studio.app.qt.segment_tips import channel_note, ready_text, set_tips
 
@@ -40,6 +41,8 @@ class SegmentChoices:
 
     _ready_said = ""  # the status line's last "what Run will do" (replaced while unchanged)
     _typed_axes: dict[str, str]  # image name -> the axes the user typed for it (__init__)
+    _channels: dict  # image name -> the channel picked for it (an index or "luminance")
+    _showing_channel = False  # the box is being set to an image's channel, not by the user
 
     def refresh_choices(self) -> None:
         self._fill_images()
@@ -65,6 +68,7 @@ class SegmentChoices:
         self.image_combo.blockSignals(False)
         # (axes typed for an image closed since do not carry over to a new one of its name)
         self._typed_axes = {k: v for k, v in self._typed_axes.items() if k in names}
+        self._channels = {k: v for k, v in self._channels.items() if k in names}
         if segmenting is None:
             self._image_chosen()
 
@@ -86,6 +90,13 @@ class SegmentChoices:
         """The Channel box picks one channel only where the model takes fewer than the
         image has (a 1-channel model on an RGB or multichannel image); a model taking them
         all gets them all, as on the command line (``segment_channels``)."""
+        self._showing_channel = True  # (the box set here is no pick of the user's)
+        try:
+            self._set_channel_box()
+        finally:
+            self._showing_channel = False
+
+    def _set_channel_box(self) -> None:
         image = self.session.host.current_image()
         axes = self.axes_edit.text().strip().upper()
         if image is None or len(axes) != len(image.shape):
@@ -97,12 +108,14 @@ class SegmentChoices:
         self.channel_spin.setVisible(picks)
         self.channel_note.setVisible(not picks)
         if not picks:
-            text, tip = channel_note(axes, image.shape if image is not None else (), in_channels)
+            text, tip = channel_note(axes, image.shape if image is not None else (), in_channels,
+                                     self._channel_layers(image, axes))
             self.channel_note.setText(text)
             self.channel_note.setToolTip(tip)
         if picks:
             self._offer_channels(image.shape[axes.index("C")],
                                  offers_luminance(axes, image.shape, in_channels))
+            self._show_channel_of(image)
         else:  # (a greyed "0" read as "channel 0 only")
             self.channel_spin.setSpecialValueText("all" if "C" in axes else "-")
             self.channel_spin.setRange(-1, self.channel_spin.maximum())
@@ -121,6 +134,32 @@ class SegmentChoices:
         self.channel_spin.setRange(-1 if luminance else 0, size - 1)
         if luminance and not offered:
             self.channel_spin.setValue(-1)
+
+    def _channel_layers(self, image, axes: str) -> int:
+        """How many channel layers the image's file was opened as (1: it is no channel
+        layer), for a 1-channel model: picking a channel is picking its layer then."""
+        if image is None or "C" in axes:
+            return 1
+        return len(sibling_channel_layers(self.session.host, image, image.axes))
+
+    def _show_channel_of(self, image) -> None:
+        """The channel this image was given: picked in this panel (kept per image: another
+        image chosen and back reset it to luminance), else the one the project recorded at
+        its last run (a reopened project), else the box's default."""
+        if image.name not in self._channels:
+            recorded = self.session.image_channel(self.session.current_image_id())
+            if recorded is not None:
+                self._channels[image.name] = recorded
+        chosen = self._channels.get(image.name)
+        value = -1 if chosen == LUMINANCE else chosen
+        if isinstance(value, int) and self.channel_spin.minimum() <= value <= self.channel_spin.maximum():
+            self.channel_spin.setValue(value)
+
+    def _channel_picked(self, _value) -> None:
+        """The user set the Channel box: it stays this image's until they change it."""
+        image = self.session.host.current_image()
+        if image is not None and self.channel_spin.isEnabled() and not self._showing_channel:
+            self._channels[image.name] = self._chosen_channel()
 
     def _chosen_channel(self) -> int | str | None:
         """The Channel box's choice: an index, "luminance", or None (all channels)."""

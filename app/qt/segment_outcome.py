@@ -61,8 +61,9 @@ class SegmentOutcome:
             self.session.host.notify(message, "warning")
 
     def _image_renamed(self, old: str, new: str) -> None:
-        if old in self._typed_axes:  # (the axes the user typed stay the renamed image's)
-            self._typed_axes[new] = self._typed_axes.pop(old)
+        for chosen in (self._typed_axes, self._channels):  # (what the user chose stays its)
+            if old in chosen:
+                chosen[new] = chosen.pop(old)
         if self._done is not None:  # the segmented image renamed: still the one it is about
             shown, self._done = self._done.text(), self._done.renamed(old, new)
             if self.status.text() == shown:

@@ -71,6 +71,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._result = None
         self._done = None  # the last run's Done line (DoneLine): what it is about, its text
         self._typed_axes = {}  # image name -> the axes the user typed for it
+        self._channels = {}  # image name -> the channel picked for it (segment_choices)
         self._queued_image: str | None = None  # to segment again when this run ends
         self._nets = NetCache()  # a run of the same model skips loading it
         self._intensities = IntensityCache()  # a run on the same pixels skips their pass
@@ -91,6 +92,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self.model_combo.activated.connect(self._model_chosen)
         self.image_combo.activated.connect(self._image_chosen)
         self.axes_edit.editingFinished.connect(self._follow_channels)
+        self.channel_spin.valueChanged.connect(self._channel_picked)
         self.axes_edit.textEdited.connect(self._axes_edited)
         self.output_combo.currentTextChanged.connect(self._output_chosen)
         self.session.model_changed.connect(lambda _info: self._fill_models())

@@ -80,9 +80,15 @@ def axes_guess_note(guess: str | None, axes: str) -> str:
     return ""
 
 
-def channel_note(axes: str, shape: tuple, in_channels: int) -> tuple[str, str]:
+def channel_note(axes: str, shape: tuple, in_channels: int, layers: int = 1) -> tuple[str, str]:
     """(text, tooltip) shown instead of the Channel box where there is no channel to pick:
-    an image of one channel, or a model that takes all the image's channels."""
+    an image of one channel, one of the ``layers`` channel layers a file was opened as (the
+    channel is picked by picking its layer), or a model that takes all the image's channels."""
+    if "C" not in axes and layers > 1 and in_channels == 1:
+        return (f"this layer's (one of {layers} channel layers)",
+                f"This layer is one channel of a file opened as {layers} channel layers: the "
+                "model segments this one. To segment another channel, choose its layer in the "
+                "Image list above (or select it in napari's layer list)")
     if "C" not in axes or len(axes) != len(shape):
         return ("— (one channel)", "Not applicable: the image has one channel, nothing to "
                 "pick. A box to pick a channel appears for images with several")

@@ -214,3 +214,31 @@ def test_channel_layers_split_by_napari_s_own_reader(studio, qtbot, tmp_path, ch
     panel.image_combo.activated.emit(index)  # (as the user's choice)
     result = run_segment(panel)
     assert result.job.image_name == "DNA" and result.job.axes == "ZYX"
+
+
+def test_the_channel_picked_for_an_rgb_image_stays_its_own(studio, qtbot, channel_models, nuclei,
+                                                           run_segment, segment_panel_of):  # fmt: skip
+    """Green picked for an RGB image stays green when the user turns to another image and
+    back, and a new panel (a reopened project) shows the channel the project recorded at
+    the run: it fell back to luminance, and the next run recorded luminance for training."""
+    studio.viewer.add_image(_rgb(nuclei), name="rgb", rgb=True)
+    studio.viewer.add_image(nuclei[0], name="grey")
+    studio.session.set_model(str(channel_models[1]))
+    studio.session.select_image("rgb")
+    panel = segment_panel_of(studio)
+    panel.channel_spin.setValue(1)  # green
+    run_segment(panel)
+    panel.image_combo.setCurrentText("grey")
+    panel.image_combo.setCurrentText("rgb")
+    assert panel.channel_spin.value() == 1
+    again = segment_panel_of(studio)  # (knows only the project's record)
+    again.image_combo.setCurrentText("rgb")
+    assert again.channel_spin.value() == 1 and again._chosen_channel() == 1
+
+
+def test_a_channel_layer_says_the_channel_is_picked_by_its_layer(studio, tmp_path, nuclei, segment_panel_of):
+    studio.viewer.open(str(_hyperstack(tmp_path, nuclei)), plugin="unet-studio")
+    panel = segment_panel_of(studio)
+    assert not panel.channel_spin.isVisible() and panel.channel_note.text() == (
+        "this layer's (one of 2 channel layers)")
+    assert "choose its layer in the Image list" in panel.channel_note.toolTip()
