@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_studio.models.size_text import size_text
+
 # Above this many bytes a working array goes to a temporary file (environment variable in MiB).
 RAM_LIMIT_ENV = "UNET_STUDIO_SCRATCH_RAM_MB"
 DEFAULT_RAM_LIMIT = 1 << 30
@@ -109,10 +111,10 @@ def reserve_space(fd: int, nbytes: int, folder, what: str, hint: str = "") -> No
     cannot reserve, at least check its free space. DiskSpaceError when there is not enough."""
     def short_of_space() -> DiskSpaceError:
         free = _free_bytes(folder)
-        have = "" if free is None else f", {free / 2**30:.1f} GiB free"
+        have = "" if free is None else f", {size_text(free)} free"
         advice = f"free some space{' ' + hint if hint else ''}"
         return DiskSpaceError(errno.ENOSPC, f"not enough disk space in {folder} for {what} "
-                                            f"({nbytes / 2**30:.1f} GiB{have}); {advice}")
+                                            f"({size_text(nbytes)}{have}); {advice}")
 
     allocate = getattr(os, "posix_fallocate", None)
     if allocate is not None:

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from unet_studio.app.size_text import size_text
+from unet_studio.models.size_text import size_text
 
 HELP = "show shape, axes, dtype, pixel sizes and size on disk of image files, without reading pixels"
 

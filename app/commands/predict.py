@@ -220,7 +220,7 @@ def uncompressed_note(target: Path, nbytes: int) -> str:
     """"; left uncompressed (...)" when ``open_output`` kept a big TIFF as streamed (a 5 GiB
     labels file instead of a ~100 MiB one would surprise), else ""."""
     from unet_studio.app.io.output import COMPRESS_BELOW, stays_uncompressed
-    from unet_studio.app.size_text import size_text
+    from unet_studio.models.size_text import size_text
 
     if not stays_uncompressed(target, nbytes):
         return ""

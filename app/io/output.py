@@ -181,11 +181,11 @@ def _reserve_disk(temporary: Path, path: Path) -> None:
 
 
 def _short_of_space(path: Path, nbytes: int) -> str:
-    """The full-disk message in readable units: the engine's (``reserve_space``) counts in
-    GiB, and most outputs are far smaller ("0.0 GiB, 0.0 GiB free" says nothing)."""
+    """The full-disk message, naming the output (the engine's, ``reserve_space``, names the
+    temporary file it was reserved for), in readable units."""
     import shutil
 
-    from unet_studio.app.size_text import size_text
+    from unet_studio.models.size_text import size_text
 
     try:
         have = f", {size_text(shutil.disk_usage(path.parent).free)} free"

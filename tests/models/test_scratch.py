@@ -36,7 +36,8 @@ def test_a_full_disk_is_an_error_saying_where_and_what_to_do(monkeypatch, tmp_pa
         scratch.scratch_zeros((8, 512, 512), np.uint8)
     message = str(caught.value.strerror)
     assert message.startswith(f"not enough disk space in {tmp_path} for a working array")
-    assert "GiB free" in message and scratch.SCRATCH_DIR_ENV in message
+    assert "(2.0 MiB, " in message  # (the array's size readable: "0.0 GiB" said nothing)
+    assert " free)" in message and scratch.SCRATCH_DIR_ENV in message
     assert list(tmp_path.iterdir()) == []  # nothing left behind
 
 
