@@ -1,20 +1,20 @@
 """What a fine-tuning round learns from: the reviewed corrections of the current image and of
 the project's other images (Qt-free).
 
-Collected in two steps. On the GUI thread, at the click: the labels and reviewed masks of
-each image's reviewed box (plus some context) are copied, so the user can edit on while the
-round runs (:class:`PendingExample`). In the round's worker thread: the pixels of that box
-and the whole image's intensity percentiles are read (:meth:`PendingExample.read`), which
-for a big stack means decoding many planes. Only the box is read, so a stack larger than
-RAM with a few corrected slices costs those slices; the percentiles are those of the whole
-image because prediction normalises the whole image.
+Collected in two steps. On the GUI thread, at the click: which images, labels and reviewed
+marks a round learns from, checked (:class:`PendingExample`; nothing is read). In the round's
+worker thread: the reviewed box is found and its labels and masks copied, then the pixels of
+that box and the whole image's intensity percentiles are read (:meth:`PendingExample.iter_read`),
+which for a big stack means decoding many planes. Only the box is read, so a stack larger
+than RAM with a few corrected slices costs those slices; the percentiles are those of the
+whole image because prediction normalises the whole image.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -118,36 +118,73 @@ def model_percentiles(model_info) -> tuple[float, float]:
 
 @dataclass(eq=False)
 class PendingExample:
-    """An image's reviewed box, its labels and masks copied, its pixels still to be read.
+    """An image's reviewed part, still to be cut out and read.
 
+    ``labels`` and ``regions`` (ReviewedRegions: ``mask``, ``changed``) are the whole
+    image's live arrays; ``margins``: context kept around the reviewed box, per axis.
     ``open_pixels()``: a context manager giving the whole image as an array-like (axes as
     the labels, plus ``channel_axis``), opened when :meth:`read` runs.
+
+    Nothing is read at the click: finding the reviewed box reads the whole mask (seconds
+    for a big stack), so :meth:`cut` (the box, and copies of its labels and masks) and
+    :meth:`read` run in the round's worker thread. The copies are taken there, when the
+    round starts, so edits made while it trains are not half seen.
     """
 
     name: str
-    box: tuple[slice, ...]
-    labels: np.ndarray
-    reviewed: np.ndarray
-    changed: np.ndarray
+    live_labels: np.ndarray
+    regions: object
+    margins: tuple[int, ...]
     channel_axis: int | None
     percentiles: tuple[float, float]
     open_pixels: Callable[[], contextlib.AbstractContextManager]
     # learn from this channel (int), these channels (slice) or the luminance of the colours
     # ("luminance") of ``channel_axis`` only
     channel: int | slice | str | None = None
+    _copies: tuple | None = field(default=None, init=False, repr=False)
+
+    def cut(self) -> tuple:
+        """(box, labels, reviewed, changed): the reviewed box grown by ``margins`` and copies
+        of what lies in it (taken once). UserError when nothing is reviewed any more."""
+        from unet_studio.models.training.examples import reviewed_box
+
+        if self._copies is None:
+            box = reviewed_box(self.regions.mask, self.margins)
+            if box is None:
+                raise UserError(f"{self.name}: nothing is reviewed any more")
+            self._copies = (box, np.array(self.live_labels[box]), np.array(self.regions.mask[box]),
+                            np.array(self.regions.changed[box]))  # fmt: skip
+        return self._copies
+
+    box = property(lambda self: self.cut()[0])
+    labels = property(lambda self: self.cut()[1])
+    reviewed = property(lambda self: self.cut()[2])
+    changed = property(lambda self: self.cut()[3])
 
     def read(self):
         """The TrainingExample (reads the box's pixels and the image's percentiles)."""
-        from unet_studio.models.training.examples import example_from_box
+        reading = self.iter_read()
+        while True:
+            try:
+                next(reading)
+            except StopIteration as stop:
+                return stop.value
 
+    def iter_read(self):
+        """:meth:`read` step by step: yields a ``CensusProgress`` after every block of the
+        pass over the image's pixels (its intensity percentiles), so that the panel shows
+        it move and Cancel stops it between blocks; returns the TrainingExample."""
+        from unet_studio.models.training.examples import iter_example_from_box
+
+        box, labels, reviewed, changed = self.cut()
         lower, upper = self.percentiles
         with self.open_pixels() as pixels:
             channel_axis = self.channel_axis
             if channel_axis is not None and self.channel is not None:
                 pixels, channel_axis = channel_pixels(pixels, channel_axis, self.channel, self.name)
-            return example_from_box(pixels, self.box, self.labels, self.reviewed, self.changed,
-                                    channel_axis=channel_axis, name=self.name,
-                                    lower=lower, upper=upper)  # fmt: skip
+            return (yield from iter_example_from_box(
+                pixels, box, labels, reviewed, changed, channel_axis=channel_axis,
+                name=self.name, lower=lower, upper=upper))
 
 
 def pending_example(pixels, axes: str, labels, regions, *, name: str,
@@ -162,8 +199,6 @@ def pending_example(pixels, axes: str, labels, regions, *, name: str,
     ``channel``: learn from this channel (or slice of channels) only (see ``channel_to_learn``); ``open_pixels``:
     how :meth:`PendingExample.read` gets the pixels (default: ``pixels``).
     """
-    from unet_studio.models.training.examples import reviewed_box
-
     if regions is None or not regions.any():
         return None
     spatial = tuple(n for a, n in zip(axes, pixels.shape) if a != "C")
@@ -173,11 +208,11 @@ def pending_example(pixels, axes: str, labels, regions, *, name: str,
     if labels.ndim < spatial_dims:  # (the engine would fail deep inside, with an IndexError)
         raise UserError(f"{name}: a {spatial_dims}D model cannot learn from this {labels.ndim}D "
                         f"image; fine-tune a {labels.ndim}D model on it")
-    box = reviewed_box(regions.mask, context_margins(labels.ndim, spatial_dims))
     return PendingExample(
-        name=name, box=box, labels=np.array(labels[box]), reviewed=np.array(regions.mask[box]),
-        changed=np.array(regions.changed[box]), channel_axis=axes.index("C") if "C" in axes else None,
-        percentiles=percentiles, open_pixels=open_pixels or (lambda: contextlib.nullcontext(pixels)),
+        name=name, live_labels=labels, regions=regions,
+        margins=context_margins(labels.ndim, spatial_dims),
+        channel_axis=axes.index("C") if "C" in axes else None, percentiles=percentiles,
+        open_pixels=open_pixels or (lambda: contextlib.nullcontext(pixels)),
         channel=channel if "C" in axes else None,
     )
 

@@ -69,9 +69,10 @@ SCOPES = {"project": "reviewed data of every project image", "image": "this imag
 
 
 def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
-    """The reviewed corrections to learn from as PendingExamples (the labels and masks of
-    each reviewed box copied now, so the user can keep editing while training runs; the
-    pixels are read in the worker), and one line per project image left out (and why).
+    """The reviewed corrections to learn from as PendingExamples (checked now; the reviewed
+    boxes are found, their labels and masks copied and their pixels read in the round's
+    worker: reading a big stack's whole mask here froze the window for seconds), and one
+    line per project image left out (and why).
     ``scope``: "project" (the current image and every other project image with reviewed
     regions) or "image" (the current image only). UserError when nothing is reviewed."""
     from unet_studio.app.layer_channel import note_file_channel

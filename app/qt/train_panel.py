@@ -20,6 +20,7 @@ from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_layout, train_logic
+from unet_studio.app.qt.train_preparation import Preparing
 from unet_studio.app.qt.train_review import RoundReview
 from unet_studio.app.qt.train_unsaved import UnsavedRound
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
@@ -147,6 +148,9 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
             self.worker.quit()
 
     def _on_progress(self, progress) -> None:
+        if isinstance(progress, Preparing):  # (reading the data: no step yet)
+            self._show_preparing(progress)
+            return
         self.round.history.append(progress)
         values = {"train_loss": progress.smoothed_loss}
         if progress.validated:
@@ -162,6 +166,11 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         loss = progress.smoothed_loss  # (NaN at step 0: the held-out "before" point, no training yet)
         said = f"loss {loss:.4f}" if math.isfinite(loss) else "scoring the model before training"
         self.status.setText(f"Step {progress.step}: {said}{score}{left}")
+
+    def _show_preparing(self, report: Preparing) -> None:
+        self.status.setText(report.text)
+        if report.fraction is not None:
+            set_progress(self.progress, int(1000 * report.fraction))
 
     def _on_result(self, result) -> None:
         self.round.result = result
@@ -187,6 +196,9 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         return True
 
     def _on_aborted(self) -> None:
+        if self.round is not None and not self.round.history:  # (still reading the data)
+            self.status.setText("Cancelled before training started.")
+            return
         self.status.setText("Cancelled; the best checkpoint was kept, training again resumes it.")
 
     def _on_finished(self) -> None:

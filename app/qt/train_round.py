@@ -15,6 +15,7 @@ from pathlib import Path
 
 from unet_studio.app.project_images import safe_name
 from unet_studio.app.qt.train_finish import finishing_early
+from unet_studio.app.qt.train_preparation import iter_read_examples
 from unet_studio.app.qt.train_replay import TRAINING_DIR
 from unet_studio.models.files import TEMP_PREFIX
 
@@ -70,16 +71,17 @@ def _same_path(path, other) -> bool:
 
 
 def iter_train(round_: TrainRound, config, library, replay=()):
-    """Load the starting model and fine-tune it; yields TrainProgress, returns the
-    FinetuneResult. Runs in a worker thread (no widget, layer or session access)."""
+    """Read the data, load the starting model and fine-tune it; yields ``Preparing``
+    reports, then TrainProgress; returns the FinetuneResult. Runs in a worker thread (no
+    widget, layer or session access)."""
     import time
 
     from unet_studio.models.training import iter_finetune
 
     started = time.monotonic()  # (the time budget is the round's, reading and loading too)
-    # Reading pixels (a big stack's percentile sample, the reviewed boxes) happens here, in
-    # the worker, not at the click.
-    round_.examples = [pending.read() for pending in round_.pending]
+    # Finding the reviewed boxes and reading pixels (a big stack's percentile pass) happens
+    # here, in the worker, not at the click; reported as it goes, cancelled between blocks.
+    round_.examples = yield from iter_read_examples(round_.pending, config.max_seconds, started)
     net = library.load(round_.parent.path, device="cpu")
     # A cancelled round resumes when its data are unchanged; after more corrections (other
     # data) its checkpoint is stale and a new round starts instead of refusing to train.
@@ -110,7 +112,7 @@ def with_before_point(inner):
                 return stop.value
             if first and progress.step == 1 and not progress.validated \
                     and progress.val_loss is not None:
-                yield replace(progress, step=0, epoch=0.0, fraction=0.0, validated=True,
+                yield replace(progress, step=0, epoch=0.0, validated=True,  # (the bar stays)
                               improved=False, loss=math.nan, smoothed_loss=math.nan)
             first = False
             yield progress

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,16 +116,54 @@ def normalize_example(image: np.ndarray, lower: float, upper: float,
     return normalize_intensity(image, low, high, channel_axis=0)
 
 
+# Elements of a mask reduced at once when finding its box: a whole-stack temporary (a
+# uint8 copy for find_objects) cost a big stack seconds and its size again in memory.
+BOX_SLAB_ELEMENTS = 1 << 24
+
+
 def reviewed_box(reviewed: np.ndarray, margin) -> tuple[slice, ...] | None:
     """The bounding box of the reviewed pixels grown by ``margin`` (one int, or one per
-    axis), clipped to the array; None if nothing is reviewed."""
-    reviewed = np.asarray(reviewed, dtype=bool)
-    if not reviewed.any():
+    axis), clipped to the array; None if nothing is reviewed.
+
+    Found by ``any`` reductions slab by slab along the first axis (no copy of the mask):
+    which slabs' planes hold reviewed pixels, and the union of those planes' footprints."""
+    reviewed = np.asarray(reviewed)
+    if reviewed.dtype != bool:
+        reviewed = reviewed != 0  # (small masks only: the app's are bool)
+    if reviewed.ndim == 0:
+        return () if reviewed else None
+    extents = _reviewed_extents(reviewed)
+    if extents is None:
         return None
-    box = ndi.find_objects(reviewed.astype(np.uint8))[0]
     margins = np.broadcast_to(np.asarray(margin, dtype=int), (reviewed.ndim,))
-    return tuple(slice(max(s.start - m, 0), min(s.stop + m, n))
-                 for s, m, n in zip(box, margins, reviewed.shape))
+    return tuple(slice(max(start - int(m), 0), min(stop + int(m), n))
+                 for (start, stop), m, n in zip(extents, margins, reviewed.shape))
+
+
+def _reviewed_extents(reviewed: np.ndarray) -> list[tuple[int, int]] | None:
+    """(start, stop) of the True pixels along each axis of a bool array (ndim >= 1)."""
+    plane_size = max(int(np.prod(reviewed.shape[1:], dtype=np.int64)), 1)
+    step = max(1, BOX_SLAB_ELEMENTS // plane_size)
+    planes = np.zeros(reviewed.shape[0], dtype=bool)  # which planes hold reviewed pixels
+    footprint = np.zeros(reviewed.shape[1:], dtype=bool)  # their union
+    for start in range(0, reviewed.shape[0], step):
+        slab = reviewed[start:start + step]
+        found = slab.reshape(len(slab), -1).any(axis=1)
+        if found.any():
+            planes[start:start + step] = found
+            footprint |= slab[found].any(axis=0)
+    if not planes.any():
+        return None
+    extents = [_span(planes)]
+    for axis in range(footprint.ndim):
+        others = tuple(a for a in range(footprint.ndim) if a != axis)
+        extents.append(_span(footprint.any(axis=others) if others else footprint))
+    return extents
+
+
+def _span(flags: np.ndarray) -> tuple[int, int]:
+    where = np.flatnonzero(flags)
+    return int(where[0]), int(where[-1]) + 1
 
 
 def crop_to_reviewed(example: TrainingExample, margin: int = 32) -> TrainingExample | None:
@@ -169,9 +206,27 @@ def example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, changed=N
     """The TrainingExample of ``box`` of an image whose labels and masks in that box are
     given: reads the box of ``pixels`` and the whole image's intensity percentiles (the slow
     part for a big stack, so it can run apart from copying the labels)."""
-    from unet_studio.models.normalize import percentile_range
+    reading = iter_example_from_box(pixels, box, labels, reviewed, changed,
+                                    channel_axis=channel_axis, name=name, lower=lower, upper=upper)
+    while True:
+        try:
+            next(reading)
+        except StopIteration as stop:
+            return stop.value
 
-    low, high = percentile_range(pixels, lower, upper, channel_axis=channel_axis)
+
+def iter_example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, changed=None, *,
+                          channel_axis: int | None = None, name: str = "", lower: float,
+                          upper: float, intensity: SourceIntensity | None = None):
+    """:func:`example_from_box` step by step: yields a ``CensusProgress`` after every block
+    of the pass over the whole image (seconds per GiB), so that a GUI shows it move and can
+    cancel it between blocks; returns the TrainingExample. ``intensity``: the image's range
+    at these percentiles when already known (no pass then)."""
+    from unet_studio.models.normalize import iter_intensity_range
+
+    if intensity is None or (intensity.lower, intensity.upper) != (lower, upper):
+        found = yield from iter_intensity_range(pixels, lower, upper, channel_axis=channel_axis)
+        intensity = SourceIntensity(lower, upper, found.low, found.high)
     if channel_axis is None:
         image = np.asarray(pixels[box])
     else:
@@ -179,7 +234,7 @@ def example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, changed=N
         index = (*box[:channel_axis], slice(None), *box[channel_axis:])
         image = np.moveaxis(np.asarray(pixels[index]), channel_axis, 0)
     return TrainingExample(image=image, labels=labels, reviewed=reviewed, changed=changed,
-                           name=name, intensity=SourceIntensity(lower, upper, low, high))
+                           name=name, intensity=intensity)
 
 
 @dataclass(eq=False)

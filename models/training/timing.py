@@ -128,3 +128,13 @@ def training_fraction(elapsed: float, *, started: float, max_seconds: float,
     if window <= 0:
         return 1.0
     return min(max((elapsed - started) / window, 0.0), 1.0)
+
+
+def round_fraction(elapsed: float, max_seconds: float | None) -> float | None:
+    """Share of a time budget used ``elapsed`` seconds into the round, 0..1, for a progress
+    bar before the first step (reading the data, scoring the starting weights): the clock
+    of the budget runs from the round's start, so the bar moves from there and goes on
+    seamlessly into training's. None without a time budget (steps or epochs)."""
+    if max_seconds is None or max_seconds <= 0:
+        return None
+    return min(max(elapsed / max_seconds, 0.0), 1.0)

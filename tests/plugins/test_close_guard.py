@@ -157,7 +157,7 @@ def test_save_during_a_round_stops_it_and_saves_its_best_weights(corrected, trai
     steps = []
     train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
     worker = train.worker
-    worker.yielded.connect(lambda p: steps.append(p.step))
+    worker.yielded.connect(lambda p: hasattr(p, "step") and steps.append(p.step))  # (steps, not reading)
     qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60_000)
     answers.append(close_guard.SAVE)
     QApplication.sendEvent(window, UserClose())
@@ -178,7 +178,7 @@ def test_discard_during_a_round_stops_it_keeping_its_checkpoint(corrected, train
     steps = []
     train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
     worker = train.worker
-    worker.yielded.connect(lambda p: steps.append(p.step))
+    worker.yielded.connect(lambda p: hasattr(p, "step") and steps.append(p.step))  # (steps, not reading)
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
     answers.append(close_guard.DISCARD)
     with qtbot.waitSignal(worker.aborted, timeout=30_000):

@@ -172,7 +172,7 @@ def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot, qui
     train, _ = panels
     steps = []
     train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
-    train.worker.yielded.connect(lambda p: steps.append(p.step))
+    train.worker.yielded.connect(lambda p: hasattr(p, "step") and steps.append(p.step))  # (steps, not reading)
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
     with qtbot.waitSignal(train.worker.paused, timeout=30_000):
         train.pause_button.click()
@@ -223,7 +223,7 @@ def test_closing_the_window_while_training_asks_first(corrected, panels, qtbot, 
     steps = []
     train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
     worker = train.worker
-    worker.yielded.connect(lambda p: steps.append(p.step))
+    worker.yielded.connect(lambda p: hasattr(p, "step") and steps.append(p.step))  # (steps, not reading)
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
 
     event = UserClose()
@@ -295,7 +295,7 @@ def test_paused_time_does_not_count_against_the_time_budget(corrected, panels, q
     seen = []  # (wall clock, progress)
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
         train.start(config=config)
-        train.worker.yielded.connect(lambda p: seen.append((time.monotonic(), p)))
+        train.worker.yielded.connect(lambda p: hasattr(p, "step") and seen.append((time.monotonic(), p)))
         qtbot.waitUntil(lambda: bool(seen) and seen[-1][1].elapsed > 0.5, timeout=60_000)
         with qtbot.waitSignal(train.worker.paused, timeout=30_000):
             train.pause_button.click()
@@ -569,7 +569,7 @@ def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels,
         if models.model_list.item(i).data(256).path == session.model.path))
     steps = []
     train.start(config=quick_round(max_steps=100_000, max_seconds=60.0))
-    train.worker.yielded.connect(lambda p: steps.append(p.step))
+    train.worker.yielded.connect(lambda p: hasattr(p, "step") and steps.append(p.step))  # (steps, not reading)
     qtbot.waitUntil(lambda: len(steps) >= 1, timeout=60_000)
     with pytest.raises(UserError, match="cannot be renamed while work runs in the background"):
         models.rename_selected("renamed meanwhile")
