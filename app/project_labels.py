@@ -65,7 +65,13 @@ class ProjectLabels:
             path = self._image_dir(image_id) / "reviewed.npz"
             if path.exists():
                 try:
-                    self._reviewed[image_id] = ReviewedRegions.load(path)
+                    regions = self._reviewed[image_id] = ReviewedRegions.load(path)
+                    # (as saved: nothing to write until it changes)
+                    self._reviewed_saved[image_id] = regions.version
+                    if regions.old_format and not self.read_only:
+                        # Rewritten by blocks once (off this thread), so that the next
+                        # opening reads what is marked instead of streaming whole masks.
+                        self._queue_reviewed(image_id, force=True)
                 except (OSError, ValueError) as error:  # (new marks must not overwrite it)
                     self.problems.append(set_aside(path, "the reviewed marks", error,
                                                    move=not self.read_only))
@@ -112,5 +118,5 @@ class ProjectLabels:
         version = regions.version
         path = self._image_dir(image_id) / "reviewed.npz"
         path.parent.mkdir(parents=True, exist_ok=True)
-        ReviewedRegions.write_arrays(path, regions.to_arrays())
+        ReviewedRegions.write_arrays(path, regions.saved_arrays())
         self._reviewed_saved[image_id] = version

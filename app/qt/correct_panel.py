@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from qtpy.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -29,6 +30,7 @@ from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.pointer_tools import PointerTools
 from unet_studio.app.qt.review_marks import mark_reviewed_drawn, mark_reviewed_view
 from unet_studio.app.settings import read_settings, settings_path
+from unet_studio.app.share_text import percent_text
 
 TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
                 ("merge", "Merge (click)"), ("split", "Split (seeds)"),
@@ -278,7 +280,9 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         if regions is None or not regions.any():
             self.reviewed_label.setText("Nothing reviewed yet.")
         else:
-            self.reviewed_label.setText(f"Reviewed: {100 * regions.fraction():.1f}% of the pixels")
+            count = regions.count()  # (a stack's few marks: "0.0039%", never "0.0%")
+            share = percent_text(count, int(np.prod(regions.shape)))
+            self.reviewed_label.setText(f"Reviewed: {share} of the pixels ({count:,})")
         if regions is not None:
             self.auto_check.blockSignals(True)
             self.auto_check.setChecked(regions.auto_from_edits)
