@@ -8,15 +8,27 @@ arrive in the layer they correct while their checked work stays put. A backup of
 region restores the labels if the run is cancelled or fails.
 
 Writes happen on the worker thread; the GUI thread only redraws (a torn frame at worst).
+So does everything read before the first write (:meth:`iter_prepare`: the backup and the
+largest id outside the region, a slab at a time, see ``live_prepare``): on a big stack
+that is gigabytes, and at Run on the GUI thread it froze the window for half a minute.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from unet_studio.app.kept_ids import adopt_touching_ids
+from unet_studio.app.qt.live_prepare import (
+    SLAB_PIXELS,
+    count_slabs,
+    drain,
+    iter_copy_unless_empty,
+    iter_largest_outside,
+    outside_boxes,
+)
 from unet_studio.app.shown_ids import keep_shown_ids
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
 from unet_studio.models.scratch import scratch_zeros
@@ -28,33 +40,70 @@ class LiveLabelsDestination:
     ``labels``: the live array (labels axes); ``target``: a slice per axis, the region the
     engine's output covers; ``regions``: the image's ReviewedRegions (read at every write,
     so marks the user adds during the run are respected too) or None; ``id_offset`` is
-    added to every new object id (so a single plane does not reuse other planes' ids).
+    added to every new object id (so a single plane does not reuse other planes' ids);
+    None: the largest id outside ``target``, found by :meth:`iter_prepare`.
     ``made_layer``: the labels were made for this run (the image had none shown), so a run
     that does not finish and leaves them empty closes them again (``segment_interrupted``).
     ``instances``: False for a semantic model's class map, whose values are classes: no id
     offset, renumbering or ids carried on (they turned class 1 into a class 3 of none).
+    ``reserve_backup``: make the backup's (zeroed, untouched) array now, its disk space
+    reserved (milliseconds): a full disk stops the run before it starts, not in the worker.
     """
 
     def __init__(self, labels: np.ndarray, target: tuple[slice, ...], regions=None,
-                 id_offset: int = 0, time_axis: int | None = None, made_layer: bool = False,
-                 instances: bool = True):  # fmt: skip
+                 id_offset: int | None = 0, time_axis: int | None = None,
+                 made_layer: bool = False, instances: bool = True,
+                 reserve_backup: bool = False):  # fmt: skip
         self.labels = labels
         self.instances = instances  # objects (ids to keep apart), else a semantic class map
         self.made_layer = made_layer
         self.time_axis = time_axis  # the labels' T axis (a time series), else None
         self.target = tuple(target)
         self.regions = regions
-        self.id_offset = int(id_offset)
+        self.id_offset = id_offset  # (None until iter_prepare found it)
         self.shape = labels[self.target].shape
         self.dtype = labels.dtype
-        region = labels[self.target]
-        # The region as it was, to restore on cancel; None when it was empty (fresh labels of
-        # a first run: no copy of a stack that may not fit in memory twice).
+        # The region as it was just before the first write, to restore on cancel; None when
+        # it was empty (fresh labels of a first run: no copy of a stack that may not fit in
+        # memory twice) or not read yet (``iter_prepare``).
         self.backup = None
-        if region.any():
-            self.backup = scratch_zeros(region.shape, region.dtype)
-            np.copyto(self.backup, region)
+        self._backup_space = scratch_zeros(self.shape, self.dtype) if reserve_backup else None
+        self.prepared = False
         self.written = False
+        self.restored = False  # (put back: by the worker as it stopped, or the GUI thread)
+
+    def iter_prepare(self, pixels: int = SLAB_PIXELS):
+        """Read what the run needs of the labels before it writes (worker thread, just
+        before the first tile): the largest id outside the region when ``id_offset`` is
+        None, and the backup of the region. A slab at a time, yielding a "backup"
+        ImageProgress after each, so that Cancel stops it (nothing written: nothing to put
+        back). Edits the user made since Run are in the backup, so a cancel keeps them."""
+        from unet_studio.models.generators import relay
+        from unet_studio.models.pipeline import ImageProgress
+
+        if self.prepared:
+            return
+        region = self.labels[self.target]
+        outside = [self.labels[box] for box in outside_boxes(self.target, self.labels.shape)]
+        if not outside and self.id_offset is None:
+            self.id_offset = 0  # (the whole labels segmented: no other ids to stay above)
+        total = count_slabs([region] + (outside if self.id_offset is None else []), pixels)
+        steps = itertools.count(1)
+
+        def report(_) -> ImageProgress:
+            return ImageProgress("backup", next(steps), total, None)
+
+        if self.id_offset is None:
+            reading = iter_largest_outside(self.labels, self.target, pixels)
+            self.id_offset = yield from relay(reading, report)
+        space, self._backup_space = self._backup_space, None  # (not held twice)
+        self.backup = yield from relay(iter_copy_unless_empty(region, pixels, space), report)
+        self.prepared = True
+
+    def release(self) -> None:
+        """The run is over (shown, put back or dropped): its backup goes now, not when the
+        worker's generator is collected (a stack's copy: at most one alive at a time)."""
+        self.backup = self._backup_space = None
 
     def _kept(self) -> np.ndarray | None:
         """Reviewed pixels of the region, or None when nothing is reviewed."""
@@ -63,6 +112,8 @@ class LiveLabelsDestination:
         return self.regions.mask[self.target]
 
     def __setitem__(self, key, value) -> None:
+        if not self.prepared:  # (a caller that did not prepare: read it all now, before)
+            drain(self.iter_prepare())
         block = self.labels[self.target][key]  # basic indexing: a view into the live array
         new = np.asarray(value)
         if self.id_offset:
@@ -124,7 +175,11 @@ class LiveLabelsDestination:
         return objects_shown(self.labels[self.target], kept, self.time_axis)
 
     def restore(self) -> None:
-        """Put the region back as it was before the run (reviewed pixels were never touched)."""
+        """Put the region back as it was before the run (reviewed pixels were never touched).
+        Once: the worker does it as the run stops, the GUI thread only when it did not."""
+        if self.restored:
+            return
+        self.restored = True
         view = self.labels[self.target]
         kept = self._kept()
         backup = 0 if self.backup is None else self.backup
@@ -186,12 +241,8 @@ def _nonzero_ids(values: np.ndarray) -> list[int]:
 
 
 def id_offset_outside(labels: np.ndarray, target: tuple[slice, ...]) -> int:
-    """Largest id outside ``target`` (0 when ``target`` is everything)."""
-    if all(s == slice(None) for s in target):
-        return 0
-    outside = np.ones(labels.shape, dtype=bool)
-    outside[target] = False
-    return int(labels[outside].max()) if outside.any() else 0
+    """Largest id outside ``target`` (0 when ``target`` is everything), a slab at a time."""
+    return drain(iter_largest_outside(labels, target))
 
 
 def covers_everything(target: tuple[slice, ...], shape) -> bool:

@@ -24,7 +24,7 @@ def put_labels_back(session, live) -> None:
     if live is None:
         return
     if live.written:
-        live.restore()
+        live.restore()  # (done already by the worker as a cancelled or failed run stopped)
         session.host.refresh_labels()
         session.live_labels_changed(live.labels, live.target)
     if live.made_layer and holds_nothing(live.labels):

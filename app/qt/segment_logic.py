@@ -81,7 +81,10 @@ def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | Non
     here, once per run, yielding "intensity" progress every ``block_pixels`` pixels read
     (None: the engine's block) and cancellable between them. ``on_intensity(IntensityFound)``:
     called (in this thread) once the range is there, before the first tile. A UserError
-    naming the image when no pixel is finite.
+    naming the image when no pixel is finite. Then ``out`` reads what it needs of the
+    labels before its first write (``LiveLabelsDestination.iter_prepare``: "backup"
+    progress), here rather than on the GUI thread, and as late as can be, so that a cancel
+    puts back the edits made since Run too.
     Runs in a worker thread: touches no widget, layer or session state.
     """
     from unet_studio.app.predict_files import input_chunks
@@ -97,15 +100,23 @@ def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | Non
     found = yield from iter_find_intensity(job, task, known or {}, block_pixels)
     if on_intensity is not None:
         on_intensity(found)
+    if hasattr(out, "iter_prepare"):
+        yield from out.iter_prepare()
     image, axes = job.data, job.axes
     tiling = {"tile_shape": request.tile} if request.tile else {}
-    output = yield from iter_predict_image(
-        net, image, axes=axes, task=task, output_type=request.output_type,
-        device=request.device, out=out, scale=job.scale, first=job.first,
-        provisional=out is not None, postprocess=request.postprocess_options(),
-        intensity=found.intensity, chunks=input_chunks(image), **tiling,
-    )  # fmt: skip
-    return _result(job, net, output, out)
+    try:
+        output = yield from iter_predict_image(
+            net, image, axes=axes, task=task, output_type=request.output_type,
+            device=request.device, out=out, scale=job.scale, first=job.first,
+            provisional=out is not None, postprocess=request.postprocess_options(),
+            intensity=found.intensity, chunks=input_chunks(image), **tiling,
+        )  # fmt: skip
+        return _result(job, net, output, out)
+    except BaseException:  # cancelled (the generator closed) or failed
+        if getattr(out, "written", False):
+            # Put back here, not on the GUI thread: a stack's labels take seconds to copy.
+            out.restore()
+        raise
 
 
 def _result(job: SegmentJob, net, output, out) -> SegmentResult:

@@ -26,6 +26,7 @@ from unet_studio.app.qt.workers import describe_error, set_progress
 
 # What the status line says while a run is in each stage of the engine.
 STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
+              "backup": "Reading the labels of {image} (to put them back if the run stops)…",
               "predict": "Segmenting {image} with {model}…",
               "labelling": "Labelling the objects of {image}…"}
 
@@ -42,6 +43,10 @@ class SegmentOutcome:
         if getattr(progress, "objects", None) is not None:
             self._objects.append(progress.objects)
         stage = getattr(progress, "stage", None)
+        if stage == "backup" and progress.done >= progress.total and self.worker is not None:
+            # The labels read: the first tile runs now (the bar from 0, rather than sit full).
+            self._redraw.next_stage()
+            stage = "predict"
         if stage != self._stage and stage in STAGE_TEXT and self.worker is not None:
             self._stage = stage  # (a big stack's labelling takes a while: say it is that)
             self.status.setText(STAGE_TEXT[stage].format(image=self._job_image,
@@ -174,6 +179,8 @@ class SegmentOutcome:
 
     def _on_finished(self) -> None:
         self._redraw.stop()
+        if self._live is not None:  # (its backup: gone now, not when the worker is collected)
+            self._live.release()
         self._live = None
         if self._bar is not None:
             self._bar.close()

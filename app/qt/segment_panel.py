@@ -24,7 +24,7 @@ from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import segment_layout
-from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
+from unet_studio.app.qt.live_labels import LiveLabelsDestination
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_axes import SegmentAxes
 from unet_studio.app.qt.segment_channels import (
@@ -208,16 +208,20 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         return plan_job(image, replace(request, axes=axes), view, spatial, in_channels, model.name)
 
     def _live_destination(self, job) -> LiveLabelsDestination | None:
-        """Labels stream into the layer being corrected, around the reviewed regions."""
+        """Labels stream into the layer being corrected, around the reviewed regions. What
+        it must read of them (its backup, the largest id outside the target) is read by the
+        worker before the first write (``iter_prepare``), not here: gigabytes on a stack."""
         if not job.streams_into_labels:
             return None
         had_labels = self.session.host.current_labels() is not None
         live = self.session.labels_for_prediction(job.labels_shape)
         instances = holds_instances(job.request, self.session.model.task)
-        offset = id_offset_outside(live, job.target) if instances else 0
+        offset = None if instances else 0  # (None: found by the worker, see iter_prepare)
+        # (labels shown before Run may hold objects to back up: the backup's disk space is
+        # reserved now, so that a full disk is said at Run; new ones start empty)
         return LiveLabelsDestination(live, job.target, self.session.ensure_reviewed(), offset,
                                      time_axis=job.time_axis, made_layer=not had_labels,
-                                     instances=instances)  # fmt: skip
+                                     instances=instances, reserve_backup=had_labels)  # fmt: skip
 
     def _predict_whole_image(self) -> None:
         """Train's Accept and Roll back: the current image with the model now chosen. While

@@ -1,0 +1,93 @@
+"""What a streamed run reads from the labels before its first write, in the worker thread.
+
+Two things need the labels as they were: the largest id outside the region segmented (the
+new objects' ids start above it, so a single plane does not reuse other planes' ids) and a
+copy of the region (put back on cancel or error). A big stack's labels live in a file of
+gigabytes, so both are read a slab of planes at a time, never copied whole (a boolean mask
+of the stack and ``labels[mask]`` took 12 GiB and half a minute), and each step yields, so
+that Cancel stops them between two slabs. Neither may run on the GUI thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import numpy as np
+
+from unet_studio.models.scratch import scratch_zeros
+from unet_studio.models.slab_label import slabs
+
+SLAB_PIXELS = 1 << 22  # labels read at once (16 MiB of int32)
+
+
+def outside_boxes(target: tuple[slice, ...], shape: tuple[int, ...]) -> list[tuple[slice, ...]]:
+    """Boxes that together hold every pixel of an array of ``shape`` outside ``target`` (a
+    slice of step 1 per axis), each pixel once: along each axis in turn, the parts before and
+    after the target, within the target on the axes before it."""
+    bounds = [part.indices(size)[:2] for part, size in zip(target, shape)]
+    boxes = []
+    for axis, (size, (start, stop)) in enumerate(zip(shape, bounds)):
+        inside = tuple(slice(lo, hi) for lo, hi in bounds[:axis])
+        rest = (slice(None),) * (len(shape) - axis - 1)
+        for part in (slice(0, start), slice(max(stop, start), size)):
+            if part.stop > part.start:
+                boxes.append((*inside, part, *rest))
+    return boxes
+
+
+def iter_slabs(array, pixels: int = SLAB_PIXELS) -> Generator[tuple[slice, ...], None, None]:
+    """The slab keys of ``array`` (whole planes along its first axis, about ``pixels`` each)."""
+    if array.ndim == 0:
+        yield (Ellipsis,)
+        return
+    for core, _ in slabs(array.shape, pixels):
+        yield core
+
+
+def count_slabs(arrays, pixels: int = SLAB_PIXELS) -> int:
+    """How many slabs :func:`iter_slabs` gives over all of ``arrays`` (for a progress total)."""
+    return sum(sum(1 for _ in iter_slabs(a, pixels)) for a in arrays)
+
+
+def iter_largest_outside(labels: np.ndarray, target: tuple[slice, ...],
+                         pixels: int = SLAB_PIXELS) -> Generator[None, None, int]:
+    """The largest id of ``labels`` outside ``target`` (0 when nothing is outside), yielding
+    after every slab read. Views only: no copy of the labels and no mask of the stack."""
+    largest = 0
+    for box in outside_boxes(target, labels.shape):
+        part = labels[box]  # basic indexing: a view
+        for key in iter_slabs(part, pixels):
+            block = part[key]
+            if block.size:
+                largest = max(largest, int(block.max()))
+            yield
+    return largest
+
+
+def iter_copy_unless_empty(region: np.ndarray, pixels: int = SLAB_PIXELS,
+                           into: np.ndarray | None = None,
+                           ) -> Generator[None, None, np.ndarray | None]:
+    """A copy of ``region`` (a scratch array: a file when too big for RAM), or None when it
+    holds only zeros (fresh labels of a first run: no second stack made of nothing). One pass:
+    a slab is copied when it holds an object, into zeros: ``into`` (made and its disk space
+    reserved beforehand, so that a full disk is said before the run starts), else made when
+    the first object is met."""
+    copied = False
+    for key in iter_slabs(region, pixels):
+        block = region[key]
+        if block.any():
+            if into is None:
+                into = scratch_zeros(region.shape, region.dtype)
+            np.copyto(into[key], block)
+            copied = True
+        yield
+    return into if copied else None
+
+
+def drain(steps: Generator):
+    """Run ``steps`` to the end and return what it returns (no one to report progress to)."""
+    while True:
+        try:
+            next(steps)
+        except StopIteration as end:
+            return end.value
