@@ -141,6 +141,10 @@ class PendingExample:
     # learn from this channel (int), these channels (slice) or the luminance of the colours
     # ("luminance") of ``channel_axis`` only
     channel: int | slice | str | None = None
+    # The image's range at ``percentiles`` when already known (a SourceIntensity: taken by a
+    # Segment run or a round on the same pixels, ``train_intensity``): no pass then.
+    intensity: object = None
+    pixels_key: object = None  # which pixels those are (``segment_intensity.PixelsKey``)
     _copies: tuple | None = field(default=None, init=False, repr=False)
 
     def cut(self) -> tuple:
@@ -184,7 +188,7 @@ class PendingExample:
                 pixels, channel_axis = channel_pixels(pixels, channel_axis, self.channel, self.name)
             return (yield from iter_example_from_box(
                 pixels, box, labels, reviewed, changed, channel_axis=channel_axis,
-                name=self.name, lower=lower, upper=upper))
+                name=self.name, lower=lower, upper=upper, intensity=self.intensity))
 
 
 def pending_example(pixels, axes: str, labels, regions, *, name: str,

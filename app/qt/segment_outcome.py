@@ -34,7 +34,7 @@ STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
 class SegmentOutcome:
     """Uses the panel's ``session``, ``worker``, ``status``, ``progress``, its signals, the
     run's state (``_job_image``, ``_stage``, ``_objects``, ``_live``, ``_bar``,
-    ``_result``, ``_queued_image``, ``_redraw``, ``_intensities``), the last run's Done
+    ``_result``, ``_queued_image``, ``_redraw``), the last run's Done
     line (``_done``, a DoneLine or None), ``_run_queued``,
     ``_set_running`` and ``_fill_images``."""
 
@@ -56,7 +56,7 @@ class SegmentOutcome:
         """The run's intensity range is there: kept for the next run on these pixels, and
         what the user should know about them (NaN/inf pixels, one value) told, naming the
         image: a result of empty labels is otherwise a puzzle."""
-        self._intensities.keep(found)
+        self.session.intensities.keep(found)
         if self.worker is not None:  # (what runs now is the first tile: say so, bar from 0)
             self._redraw.next_stage()
             self._stage = "predict"

@@ -33,7 +33,6 @@ from unet_studio.app.qt.segment_channels import (
     model_in_channels,
 )
 from unet_studio.app.qt.segment_choices import SegmentChoices
-from unet_studio.app.qt.segment_intensity import IntensityCache
 from unet_studio.app.qt.segment_job import SegmentRequest, plan_job
 from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
 from unet_studio.app.qt.segment_outcome import STAGE_TEXT, SegmentOutcome
@@ -74,7 +73,6 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._channels = {}  # image name -> the channel picked for it (segment_choices)
         self._queued_image: str | None = None  # to segment again when this run ends
         self._nets = NetCache()  # a run of the same model skips loading it
-        self._intensities = IntensityCache()  # a run on the same pixels skips their pass
         self.intensity_block_pixels: int | None = None  # pixels per step of that pass (None: the engine's)
         self._build()
         self._redraw = LiveRedraw(session.host, self.progress, self)
@@ -184,7 +182,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._redraw.start(job.target if self._live is not None else None, job.labels_shape,
                            [a for a, letter in enumerate(axes) if letter != "C"], self._bar)
         key = model_key(request.model_path)  # (before loading: a retrain meanwhile misses)
-        known = self._intensities.known(job.pixels)
+        known = self.session.intensities.known(job.pixels)  # (the same pixels: no pass)
         self.worker = start_engine(
             iter_segment(job, self.session.library, self._live, self._nets.get(key), known,
                          self.intensity_found.emit, partial(self._nets.keep, key),

@@ -22,6 +22,7 @@ from qtpy.QtCore import QObject, Signal
 from unet_studio.app.label_ids import FreshIds
 from unet_studio.app.model_library import ModelLibrary
 from unet_studio.app.project import Project
+from unet_studio.app.qt.segment_intensity import IntensityCache
 from unet_studio.app.qt.session_edits import MARKS_KEPT, EditRecording
 from unet_studio.app.qt.session_project import ProjectLink
 from unet_studio.app.qt.turn_queue import TurnQueue
@@ -68,6 +69,9 @@ class StudioSession(EditRecording, ProjectLink, QObject):
         self._restoring = False
         self._last_image: str | None = None  # the current image when last looked at
         self._fresh_ids = FreshIds()  # (kept from the edits recorded here)
+        # The intensity ranges of the pixels last segmented or trained on: a Segment run
+        # or a Train round on the same pixels skips the pass over a big stack (seconds/GiB).
+        self.intensities = IntensityCache()
         # (regions, edit key, MarksAdded) of the last edits, newest last: what an undo takes back
         self._marks: deque = deque(maxlen=MARKS_KEPT)
         self._unmarked: deque = deque(maxlen=MARKS_KEPT)  # the same, of edits undone

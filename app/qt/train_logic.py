@@ -76,6 +76,7 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     ``scope``: "project" (the current image and every other project image with reviewed
     regions) or "image" (the current image only). UserError when nothing is reviewed."""
     from unet_studio.app.layer_channel import note_file_channel
+    from unet_studio.app.qt.train_intensity import use_known_intensity, whole_image_key
     from unet_studio.app.training_data import (
         channel_to_learn,
         model_in_channels,
@@ -105,8 +106,10 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     if image is not None and labels is not None and regions is not None and regions.any():
         channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
                                    in_channels, name=image.name, model_name=model_name)
-        examples.append(pending_example(image.data, image.axes, labels, regions, name=image.name,
-                                        channel=channel, **options))  # fmt: skip
+        example = pending_example(image.data, image.axes, labels, regions, name=image.name,
+                                  channel=channel, **options)  # fmt: skip
+        use_known_intensity(example, session.intensities, whole_image_key(image, channel))
+        examples.append(example)
     if scope == "project" and session.project is not None:
         open_image = getattr(session.host, "image_named", lambda name: None)
         others, problems = project_examples(session.project, skip={current_id},

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_layout, train_logic
+from unet_studio.app.qt.train_intensity import keep_round_intensities
 from unet_studio.app.qt.train_preparation import Preparing
 from unet_studio.app.qt.train_review import RoundReview
 from unet_studio.app.qt.train_unsaved import UnsavedRound
@@ -174,6 +175,8 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
 
     def _on_result(self, result) -> None:
         self.round.result = result
+        # (the next round, or a Segment run, on these pixels skips their intensity pass)
+        keep_round_intensities(self.session.intensities, self.round.pending, self.round.examples or [])
         self.plot.update()
         train_layout.show_metrics(self.metrics, result.metrics_before, result.metrics_after)
         set_progress(self.progress, 1000)
