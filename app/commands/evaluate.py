@@ -34,18 +34,15 @@ def _open_labels(files, path: str, axes: str | None):
 
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.io import open_stack
-    from unet_studio.app.measure import looks_like_intensities
+    from unet_studio.app.label_files import refuse_intensities
 
     stack = files.enter_context(open_stack(path, axes=axes))
     if "C" in stack.axes:
         raise InputFileError(path, f"has a channel axis ({stack.axes}); give a label image")
     if not (np.issubdtype(stack.dtype, np.integer) or stack.dtype == bool):
         raise InputFileError(path, f"holds {stack.dtype} values, not integer labels")
-    # An image given for labels (uint16 too) would be scored as thousands of tiny objects:
-    # one plane from the middle (read lazily) tells them apart, as in ``measure``.
-    if looks_like_intensities(stack.data[tuple(n // 2 for n in stack.shape[:-2])]):
-        raise InputFileError(path, "looks like an intensity image, not labels (most "
-                                   "neighbouring pixels differ); give two label images")
+    # An image given for labels (uint16 too) would be scored as thousands of tiny objects.
+    refuse_intensities(stack, "give two label images")
     return stack, axes is None and stack.metadata.get("axes_source") == "guessed"
 
 
