@@ -53,3 +53,43 @@ def duration_text(seconds: float) -> str:
     if minutes < 60:
         return f"{minutes} min"
     return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+LABELLING = "labelling"  # (models.pipeline's ImageProgress stage)
+
+
+class RunTimeLeft:
+    """The time left of a prediction whose time points end with a labelling step.
+
+    The engine counts a time point's labelling (its objects' watershed) as one step and
+    reports fractions of it (stage "labelling"), but it can take longer than all the tiles
+    (a 3D stack's tiles in a minute, its watershed in another one and a half): a time left
+    measured on the tiles says nothing about it. So until a labelling has been seen the
+    time left is said to be the tiles' ("for the tiles, then labelling objects"), and during
+    a labelling :meth:`report` gives that step's own fraction and time left instead of "99 %".
+    Shared by the CLI's status line and the Segment panel's bar."""
+
+    def __init__(self, clock=time.monotonic, *, labelling: bool = False):
+        self.clock = clock
+        self.time_left = TimeLeft(clock)
+        self.labelling_ahead = labelling  # a labelling still to come, its cost unknown yet
+        self.labelling_left: TimeLeft | None = None  # the current labelling's own
+        self.steps_before = 0  # whole steps done before the current labelling
+
+    def report(self, done: float, total: float, stage: str | None = None) -> tuple[bool, float, str]:
+        """(in a labelling, fraction done 0..1 — of the run, or of the labelling —, the time
+        left as "about 3 min left", possibly with what it is for; "" when not known)."""
+        if stage == LABELLING:
+            if self.labelling_left is None:  # a labelling starts: its own fraction and pace
+                self.labelling_left = TimeLeft(self.clock)
+                self.labelling_ahead = False  # (later estimates have seen one: they include it)
+                # (the steps before it: a caller seeing only some reports still counts right)
+                self.steps_before = max(self.steps_before, math.floor(done))
+            fraction = min(max(done - self.steps_before, 0.0), 1.0)
+            return True, fraction, self.labelling_left.text(fraction, 1)
+        self.labelling_left = None
+        self.steps_before = math.floor(done)
+        left = self.time_left.text(done, total)
+        if left and self.labelling_ahead:
+            left += " for the tiles, then labelling objects"
+        return False, (done / total if total > 0 else 0.0), left

@@ -14,7 +14,7 @@ from __future__ import annotations
 from qtpy.QtCore import QObject, QTimer
 
 from unet_studio.app.qt.workers import set_progress
-from unet_studio.app.time_left import TimeLeft
+from unet_studio.app.time_left import RunTimeLeft
 
 REDRAW_INTERVAL_MS = 500
 
@@ -70,22 +70,24 @@ class LiveRedraw(QObject):
         self._target: tuple[slice, ...] | None = None
         self._shape: tuple[int, ...] = ()
         self._image_axes: tuple[int, ...] = ()
-        self.time_left = TimeLeft()
+        self._labelling = False  # the run ends its time points with a labelling step
+        self.time_left = RunTimeLeft()
 
-    def start(self, target, shape, image_axes, activity=None) -> None:
+    def start(self, target, shape, image_axes, activity=None, *, labelling: bool = False) -> None:
         """A run begins: ``target`` the region of labels of ``shape`` it fills (None: labels
-        not streamed); ``image_axes``: the image axis of each labels axis."""
+        not streamed); ``image_axes``: the image axis of each labels axis; ``labelling``:
+        its time points end with a labelling of their objects (instance labels)."""
         self._target, self._shape, self._image_axes = target, tuple(shape), tuple(image_axes)
         self.activity, self._latest, self._changed = activity, None, []
-        self._latest_total = None
-        self.time_left = TimeLeft()
+        self._latest_total, self._labelling = None, labelling
+        self.time_left = RunTimeLeft(labelling=labelling)
         self._timer.start()
 
     def next_stage(self) -> None:
         """A stage of the run ended and the next has no report yet (the intensity pass done,
         the first tile running): the bar starts again from 0 rather than sit full."""
         self._latest, self._latest_total = None, None
-        self.time_left = TimeLeft(self.time_left.clock)
+        self.time_left = RunTimeLeft(self.time_left.clock, labelling=self._labelling)
         set_progress(self.bar, 0)
         self.bar.setFormat("%p%")
         if self.activity is not None:
@@ -97,7 +99,7 @@ class LiveRedraw(QObject):
             if self._latest_total not in (None, progress.total):
                 # Another count: the intensity pass's pixels, then the tiles (or one more
                 # pass): a rate measured on the one says nothing of the other.
-                self.time_left = TimeLeft(self.time_left.clock)
+                self.time_left = RunTimeLeft(self.time_left.clock, labelling=self._labelling)
             self._latest, self._latest_total = progress, progress.total
         region = getattr(progress, "region", None)
         if self._target is not None and region is not None:
@@ -106,10 +108,13 @@ class LiveRedraw(QObject):
     def redraw(self) -> None:
         progress, self._latest = self._latest, None
         if progress is not None:
-            set_progress(self.bar, int(100 * progress.done / progress.total))
-            left = self.time_left.text(progress.done, progress.total)
+            labelling, fraction, left = self.time_left.report(
+                progress.done, progress.total, getattr(progress, "stage", None))
+            # (a labelling after the tiles may take longer than all of them: its own bar)
+            set_progress(self.bar, int(100 * fraction))
+            shown = "labelling objects %p%" if labelling else "%p%"
             # (a big stack takes minutes to hours; none while a new count starts)
-            self.bar.setFormat(f"%p%  ({left})" if left else "%p%")
+            self.bar.setFormat(f"{shown}  ({left})" if left else shown)
             if self.activity is not None:
                 self.activity.set(progress.done, progress.total)
         changed, self._changed = self._changed, []

@@ -180,7 +180,8 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._live = live
         axes = (request.axes or image.axes).upper()
         self._redraw.start(job.target if self._live is not None else None, job.labels_shape,
-                           [a for a, letter in enumerate(axes) if letter != "C"], self._bar)
+                           [a for a, letter in enumerate(axes) if letter != "C"], self._bar,
+                           labelling=holds_instances(request, self.session.model.task))
         key = model_key(request.model_path)  # (before loading: a retrain meanwhile misses)
         known = self.session.intensities.known(job.pixels)  # (the same pixels: no pass)
         self.worker = start_engine(

@@ -261,19 +261,19 @@ def test_pointer_keys_act_on_the_object_under_the_pointer(session, qtbot):
     assert keys.merge_from == 0 and "Click the objects" in panel.tool_status.text()
 
 
-def _timed_progress_bar(qtbot):
+def _timed_progress_bar(qtbot, labelling=False):
     """A live redraw's progress bar and the list holding its clock's time (seconds)."""
     from qtpy.QtWidgets import QProgressBar
 
     from unet_studio.app.qt.live_redraw import LiveRedraw
-    from unet_studio.app.time_left import TimeLeft
+    from unet_studio.app.time_left import RunTimeLeft
 
     bar = QProgressBar()
     qtbot.addWidget(bar)
     redraw = LiveRedraw(None, bar)
-    redraw.start(None, (4, 8), (0, 1))
+    redraw.start(None, (4, 8), (0, 1), labelling=labelling)
     now = [0.0]
-    redraw.time_left = TimeLeft(clock=lambda: now[0])
+    redraw.time_left = RunTimeLeft(clock=lambda: now[0], labelling=labelling)
     return bar, redraw, now
 
 
@@ -307,6 +307,28 @@ def test_the_time_left_starts_over_when_the_intensity_pass_gives_way_to_the_tile
     assert report("predict", 1, 20) == "%p%"  # a new count: no estimate from the pass's rate
     assert bar.value() == 5
     assert [report("predict", done, 20) for done in (2, 3)][-1] == "%p%  (about 3 min left)"
+    redraw.stop()
+
+
+def test_a_labelling_after_the_tiles_has_its_own_bar_and_time_left(qtbot):
+    """A 3D stack's objects are labelled after all its tiles, one engine step that may take
+    longer than them: the time left is said to be the tiles' until then, and the labelling
+    shows its own progress rather than "99 %" for minutes."""
+    from types import SimpleNamespace
+
+    bar, redraw, now = _timed_progress_bar(qtbot, labelling=True)
+
+    def report(stage: str, done: float) -> str:
+        redraw.note(SimpleNamespace(stage=stage, done=done, total=21, region=None))
+        redraw.redraw()
+        now[0] += 10
+        return bar.format()
+
+    assert [report("predict", done) for done in (1, 2, 3)][-1] == (
+        "%p%  (about 3 min left for the tiles, then labelling objects)")
+    report("predict", 20)
+    assert report("labelling", 20.25) == "labelling objects %p%" and bar.value() == 25
+    assert report("labelling", 20.5) == "labelling objects %p%  (about 20 s left)"
     redraw.stop()
 
 
