@@ -28,8 +28,9 @@ from unet_studio.app.label_edit import (
 )
 from unet_studio.app.label_ids import id_after, largest_label_id
 from unet_studio.app.object_search import object_box
-from unet_studio.app.stack_edits import drain, iter_fill_holes_edit, iter_relabel_sequential_edit
 from unet_studio.app.stack_edits import hole_structure as _hole_structure
+from unet_studio.app.stack_edits import iter_fill_holes_edit, iter_relabel_sequential_edit
+from unet_studio.models.generators import drain
 
 __all__ = [
     "LabelEdit", "apply_edit", "diff_labels", "label_at", "next_label_id", "object_region",

@@ -27,15 +27,6 @@ from unet_studio.app.slice_interpolation import interpolate_slices_edit
 SLAB_PIXELS = 1 << 22  # pixels read per step (~10-50 ms of work between two yields)
 
 
-def drain(steps: Generator):
-    """Run ``steps`` to its end; returns what it returns."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as stop:
-            return stop.value
-
-
 # ---- renumbering ---------------------------------------------------------------------------
 def iter_relabel_sequential_edit(labels: np.ndarray) -> Generator[None, None, LabelEdit]:
     """Renumber the objects 1..N in order of their current ids, keeping background 0."""

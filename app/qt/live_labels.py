@@ -24,13 +24,13 @@ from unet_studio.app.kept_ids import adopt_touching_ids
 from unet_studio.app.qt.live_prepare import (
     SLAB_PIXELS,
     count_slabs,
-    drain,
     iter_copy_unless_empty,
     iter_largest_outside,
     outside_boxes,
 )
 from unet_studio.app.shown_ids import keep_shown_ids
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
+from unet_studio.models.generators import drain
 from unet_studio.models.scratch import scratch_zeros
 
 

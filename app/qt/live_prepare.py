@@ -83,11 +83,3 @@ def iter_copy_unless_empty(region: np.ndarray, pixels: int = SLAB_PIXELS,
         yield
     return into if copied else None
 
-
-def drain(steps: Generator):
-    """Run ``steps`` to the end and return what it returns (no one to report progress to)."""
-    while True:
-        try:
-            next(steps)
-        except StopIteration as end:
-            return end.value

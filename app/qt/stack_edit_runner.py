@@ -32,7 +32,7 @@ from qtpy.QtGui import QGuiApplication
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.workers import EditWorker, start_engine
-from unet_studio.app.stack_edits import drain
+from unet_studio.models.generators import drain
 
 SYNC_PIXELS = 1 << 20  # labels up to this many pixels: computed at the click (< ~50 ms)
 STROKE_POLL_MS = 50  # while a mouse button is held: how often to look again

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, id_offset_outside
-from unet_studio.app.qt.live_prepare import drain, iter_copy_unless_empty, outside_boxes
+from unet_studio.app.qt.live_prepare import iter_copy_unless_empty, outside_boxes
+from unet_studio.models.generators import drain
 
 TARGETS = [
     (slice(3, 4), slice(None), slice(None)),  # one plane of a stack

@@ -9,11 +9,11 @@ from scipy import ndimage as ndi
 
 from unet_studio.app import stack_edits
 from unet_studio.app.stack_edits import (
-    drain,
     iter_fill_holes_edit,
     iter_interpolate_all_edit,
     iter_relabel_sequential_edit,
 )
+from unet_studio.models.generators import drain
 
 
 def _blobs(shape, seed=0, dtype=np.int32, spacing=3):
