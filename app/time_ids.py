@@ -85,7 +85,11 @@ def _covering_ids(before: np.ndarray, new: np.ndarray, done: set[int], given: se
     inside = (new > 0) & (before > 0)
     if not inside.any():
         return {}
-    pairs, counts = np.unique(np.stack([new[inside], before[inside]]), axis=1, return_counts=True)
+    # (each pair packed into one 64-bit key: a 1-D unique sorts without holding the GIL,
+    # where unique over columns froze the GUI thread for a second on a 2048² plane)
+    keys = (new[inside].astype(np.uint64) << np.uint64(32)) | before[inside].astype(np.uint64)
+    keys, counts = np.unique(keys, return_counts=True)
+    pairs = np.stack([keys >> np.uint64(32), keys & np.uint64(0xFFFFFFFF)]).astype(np.int64)
     sizes = dict(zip(*np.unique(new[new > 0], return_counts=True)))
     found: dict[int, int] = {}
     for index in np.argsort(-counts, kind="stable"):  # largest overlaps first

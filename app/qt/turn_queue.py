@@ -43,7 +43,10 @@ class TurnQueue(QObject):
 
     def run_all(self) -> None:
         """Run every waiting job now (before what must see them done: closing a project)."""
-        self._timer.stop()
+        try:
+            self._timer.stop()
+        except RuntimeError:  # (at interpreter exit Qt may have deleted it: nothing is timed)
+            pass
         while self._jobs:
             self._pop()()
 
