@@ -11,12 +11,18 @@ array again when the slice changes).
 
 from __future__ import annotations
 
+import time
+
 from qtpy.QtCore import QObject, QTimer
 
 from unet_studio.app.qt.workers import set_progress
 from unet_studio.app.time_left import RunTimeLeft
 
 REDRAW_INTERVAL_MS = 500
+# A redraw of the labels may itself take long (napari redrawing a 2048² plane under software
+# OpenGL: ~1-2 s): the next one then waits this many times as long, so the window stays the
+# user's most of the time (panning, the slider, Cancel) while labels arrive.
+REDRAW_SHARE = 4
 
 
 def labels_region(region, target, shape) -> tuple[slice, ...]:
@@ -81,7 +87,7 @@ class LiveRedraw(QObject):
         self.activity, self._latest, self._changed = activity, None, []
         self._latest_total, self._labelling = None, labelling
         self.time_left = RunTimeLeft(labelling=labelling)
-        self._timer.start()
+        self._timer.start(REDRAW_INTERVAL_MS)
 
     def next_stage(self) -> None:
         """A stage of the run ended and the next has no report yet (the intensity pass done,
@@ -122,7 +128,10 @@ class LiveRedraw(QObject):
             view = self.host.view_state() if hasattr(self.host, "view_state") else None
             shown = [region for region in changed if on_screen(region, view, self._image_axes)]
             if shown:
+                started = time.perf_counter()
                 self.host.refresh_labels(bounding_box(shown))
+                took_ms = 1000 * (time.perf_counter() - started)
+                self._timer.setInterval(max(REDRAW_INTERVAL_MS, int(REDRAW_SHARE * took_ms)))
 
     def stop(self) -> None:
         """The run ended: no more redraws (the result is shown by the panel)."""

@@ -332,6 +332,32 @@ def test_a_labelling_after_the_tiles_has_its_own_bar_and_time_left(qtbot):
     redraw.stop()
 
 
+def test_a_slow_redraw_of_the_labels_spaces_the_next_ones(qtbot):
+    """Redrawing a big plane's labels can take a second or two (software OpenGL): the next
+    redraw waits several times as long, so that the window is mostly the user's; a new run
+    starts at the usual pace."""
+    import time
+    from types import SimpleNamespace
+
+    from qtpy.QtWidgets import QProgressBar
+
+    from unet_studio.app.qt.live_redraw import REDRAW_INTERVAL_MS, REDRAW_SHARE, LiveRedraw
+
+    host = SimpleNamespace(refresh_labels=lambda region: time.sleep(0.3))
+    bar = QProgressBar()
+    qtbot.addWidget(bar)
+    redraw = LiveRedraw(host, bar)
+    target = (slice(0, 4), slice(0, 8))
+    redraw.start(target, (4, 8), (0, 1))
+    redraw.note(SimpleNamespace(stage="predict", done=1, total=4, region=(slice(0, 1),)))
+    redraw.redraw()
+    assert redraw._timer.interval() >= REDRAW_SHARE * 300
+    redraw.stop()
+    redraw.start(target, (4, 8), (0, 1))
+    assert redraw._timer.interval() == REDRAW_INTERVAL_MS
+    redraw.stop()
+
+
 def test_one_time_point_segmented_takes_the_ids_of_the_time_point_before():
     """A run over time point 1 of a series: its new objects take the ids of those they
     overlap at time point 0; an id a reviewed object of time point 1 holds is not given
