@@ -171,6 +171,16 @@ def test_a_round_with_slow_scoring_ends_within_its_budget(frame, slow_scoring):
     assert seen[-1].fraction == 1.0 and seen[-1].validated and seen[-1].remaining is not None
 
 
+def test_a_budget_that_scores_one_crop_scores_one_holding_objects(frame, slow_scoring):
+    """Under a tight budget one held-out crop is scored: one holding reference objects (an
+    empty one gives no F1 at all: the scores were left out and only the loss compared)."""
+    slow_scoring.seconds = 3.0  # (a crop takes most of the scoring's share: one fits)
+    config = FinetuneConfig(**QUICK, max_seconds=4.0)
+    result, _ = _drain(iter_finetune(tiny_unet(), [frame], config))
+    assert result.extra["scored_val_crops"] == 1 < result.extra["val_crops"]
+    assert "f1_50" in result.metrics_before and "f1_50" in result.metrics_after
+
+
 def test_a_time_budget_smaller_than_a_step_still_trains_once(frame):
     result = finetune(tiny_unet(), [frame], FinetuneConfig(**QUICK, max_seconds=0.01))
     assert result.stopped == "max_seconds" and result.steps == 1
