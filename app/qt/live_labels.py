@@ -70,6 +70,7 @@ class LiveLabelsDestination:
         self._backup_space = scratch_zeros(self.shape, self.dtype) if reserve_backup else None
         self.prepared = False
         self.written = False
+        self.largest_written = 0  # the largest id written so far (read by the GUI thread)
         self.restored = False  # (put back: by the worker as it stopped, or the GUI thread)
 
     def iter_prepare(self, pixels: int = SLAB_PIXELS):
@@ -119,6 +120,8 @@ class LiveLabelsDestination:
         if self.id_offset:
             new = np.where(new > 0, new + self.id_offset, 0)
         new = new.astype(self.dtype, copy=False)
+        if new.size:  # (the ids a tool may hand out meanwhile lie above: FreshIds)
+            self.largest_written = max(self.largest_written, int(new.max()))
         kept = self._kept()
         if kept is None:
             block[...] = new

@@ -218,9 +218,11 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         offset = None if instances else 0  # (None: found by the worker, see iter_prepare)
         # (labels shown before Run may hold objects to back up: the backup's disk space is
         # reserved now, so that a full disk is said at Run; new ones start empty)
-        return LiveLabelsDestination(live, job.target, self.session.ensure_reviewed(), offset,
-                                     time_axis=job.time_axis, made_layer=not had_labels,
-                                     instances=instances, reserve_backup=had_labels)  # fmt: skip
+        destination = LiveLabelsDestination(
+            live, job.target, self.session.ensure_reviewed(), offset, time_axis=job.time_axis,
+            made_layer=not had_labels, instances=instances, reserve_backup=had_labels)
+        self.session.streaming_ids(live, lambda: destination.largest_written)
+        return destination
 
     def _predict_whole_image(self) -> None:
         """Train's Accept and Roll back: the current image with the model now chosen. While

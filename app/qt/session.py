@@ -153,6 +153,12 @@ class StudioSession(EditRecording, ProjectLink, QObject):
         self.labels_changes += 1  # (tiles are written into them from now on)
         return current
 
+    def streaming_ids(self, live: np.ndarray, written) -> None:
+        """The prediction streaming into ``live`` tells the largest id it wrote so far
+        (``written()``): an id handed out meanwhile (Split, Add object...) lies above it and
+        the labels' before, without a pass over a stack's labels per click."""
+        self._fresh_ids.streaming_into(live, written)
+
     def finish_streamed_prediction(self, live: np.ndarray) -> None:
         """A prediction was written into ``live`` around the reviewed pixels (and tidied by
         ``LiveLabelsDestination.finish``): make it the labels again (undo history restarts:

@@ -53,6 +53,27 @@ def test_labels_a_prediction_streams_into_are_read_at_every_id():
     assert ids.next_id(labels) == 31
 
 
+def test_a_stream_that_tells_its_largest_id_costs_one_read_of_the_labels(monkeypatch):
+    """While a prediction streams into a stack's labels, each Split or Add object asked for
+    an id, and each read every pixel (seconds for labels on disk, on the GUI thread): the
+    stream now says the largest id it wrote, and the labels are read once per run."""
+    from unet_studio.app import label_ids
+
+    reads = []
+    real = label_ids.largest_label_id
+    monkeypatch.setattr(label_ids, "largest_label_id", lambda a: reads.append(1) or real(a))
+    ids, labels = FreshIds(), _labels(7)
+    written = [0]
+    ids.streaming_into(labels, lambda: written[0])
+    labels[2, 0, 0], written[0] = 20, 20  # a tile landed
+    assert ids.next_id(labels) == 21
+    labels[3, 0, 0], written[0] = 30, 30
+    assert ids.next_id(labels) == 31
+    ids.saw_edit(labels, np.array([31]))  # the user's new object, meanwhile
+    assert ids.next_id(labels) == 32
+    assert len(reads) == 1
+
+
 def test_no_id_left_in_the_labels_type():
     labels = np.zeros((3, 3), np.uint8)
     labels[0, 0] = 255
