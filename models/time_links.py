@@ -100,8 +100,10 @@ def relabel_in_slabs(labels, mapping: np.ndarray) -> None:
 
 class TimeLinker:
     """Links the time points of one prediction as they are labelled, in any order in which
-    each time point after the first is next to one already done (the time point on screen
-    first, then outwards: ``_StackRun.order_groups``).
+    each time point after the first is next to one already done (a prediction links them
+    in time order, ``stack_run.StackRun.order_groups``, so that its ids do not depend on
+    the time point on screen; one time point segmented again is linked from the time
+    points before it, ``app.time_ids``).
 
     ``link(t, labels)`` gives ``labels`` (ids 1..N, replaced in place) the ids of the
     neighbouring time point already linked (the one nearer the first), looking for objects

@@ -147,12 +147,12 @@ def test_the_time_point_on_screen_is_labelled_first_set_aside_and_linked_in_time
     """A series with the last time point on screen: labelled first (shown at once), its
     labels set aside (here on disk: the threshold at 0 bytes) until time points 0, 1, 2 are
     linked, then linked in its turn: the ids of a run without ``first``."""
-    from unet_studio.models import pipeline
+    from unet_studio.models import stack_run
 
     net = instance_net(nuclei[2])
     plain = predict_image(net, nuclei, axes="TYX", tile_shape=32, device="cpu")
     assert len(set(np.unique(plain[0])) & set(np.unique(plain[3])) - {0}) >= 2  # tracks
-    monkeypatch.setattr(pipeline, "SET_ASIDE_BYTES", 0)
+    monkeypatch.setattr(stack_run, "SET_ASIDE_BYTES", 0)
     out = np.zeros(nuclei.shape, np.int32)
     generator = iter_predict_image(net, nuclei, axes="TYX", tile_shape=32, device="cpu",
                                    out=out, first={"T": slice(3, 4)})
