@@ -178,9 +178,10 @@ class FinetuneConfig:
 
     def _validate_numbers(self) -> None:
         sizes = (self.patch_size,) if isinstance(self.patch_size, int) else self.patch_size
-        if not 1 <= len(sizes) <= 3 or any(int(s) < 8 for s in sizes):
-            raise SettingError("patch_size",
-                               f"must be 1 to 3 sizes of at least 8, got {self.patch_size}")
+        if not 1 <= len(sizes) <= 3:
+            raise SettingError("patch_size", f"must be 1 to 3 sizes, got {self.patch_size}")
+        if any(int(s) < 8 for s in sizes):  # (one size, as the CLI's flag gives: said plainly)
+            raise SettingError("patch_size", f"must be at least 8 pixels, got {self.patch_size}")
         positive = ("batch_size", "learning_rate", "val_every", "boundary_width", "border_sigma")
         for name in positive:  # (written "not > 0" so that NaN is refused too)
             if not getattr(self, name) > 0:

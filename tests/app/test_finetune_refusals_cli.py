@@ -66,3 +66,9 @@ def test_an_out_of_range_option_is_named_by_its_flag(tmp_path, crop, model_dir, 
     err = _refused(capsys, tmp_path / "out", "--image", crop, "--labels", crop,
                    "--model", model_dir, flag, value)
     assert f"error: {flag} must be " in err and "_" not in err.split("error:")[1].split()[0]
+
+
+def test_a_patch_size_too_small_is_said_in_the_flag_s_terms(tmp_path, crop, model_dir, capsys):
+    err = _refused(capsys, tmp_path / "out", "--image", crop, "--labels", crop,
+                   "--model", model_dir, "--patch-size", "4")
+    assert "error: --patch-size must be at least 8 pixels, got 4" in err
