@@ -267,7 +267,7 @@ def test_a_disk_that_fills_while_writing_is_one_line_and_leaves_nothing(tmp_path
     exit 2, no half-written output."""
     import errno
 
-    from unet_studio.models import pipeline
+    from unet_studio.models import stack_run
 
     source = stack_file(tmp_path)
     out = tmp_path / "out"
@@ -276,7 +276,7 @@ def test_a_disk_that_fills_while_writing_is_one_line_and_leaves_nothing(tmp_path
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(out / "labels.zarr" / "0" / "c"))
 
-    monkeypatch.setattr(pipeline, "copy_in_slabs", full)  # when the labels are written
+    monkeypatch.setattr(stack_run, "copy_in_slabs", full)  # when the labels are written
     assert main(["predict", str(source), "-o", str(out / "labels.zarr"), "--model",
                  str(model_dir), "--device", "cpu"]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
@@ -453,7 +453,7 @@ def test_zarr_in_and_out_give_the_pixels_of_tiff_in_and_out(tmp_path, model_dir,
 def test_max_gap_reaches_the_linker_of_a_time_series(tmp_path, model_dir, monkeypatch, capsys):
     """--max-gap N: the time series' linker bridges gaps of up to N time points (0: none);
     without it, ``time_links.MAX_GAP``; a negative N is refused."""
-    from unet_studio.models import pipeline, time_links
+    from unet_studio.models import stack_run, time_links
 
     made = []
 
@@ -462,7 +462,7 @@ def test_max_gap_reaches_the_linker_of_a_time_series(tmp_path, model_dir, monkey
             super().__init__(*args, **kwargs)
             made.append(self.max_gap)
 
-    monkeypatch.setattr(pipeline, "TimeLinker", Recording)
+    monkeypatch.setattr(stack_run, "TimeLinker", Recording)
     source = stack_file(tmp_path, name="movie.tif", shape=(3, 40, 52), axes="TYX")
     for extra, expected in (([], time_links.MAX_GAP), (["--max-gap", "0"], 0),
                             (["--max-gap", "3"], 3)):  # fmt: skip
