@@ -12,12 +12,8 @@ pytestmark = pytest.mark.qt
 
 
 @pytest.fixture
-def panel(studio, qtbot):
-    from unet_studio.app.qt.segment_panel import SegmentPanel
-
-    widget = SegmentPanel(studio.session)
-    qtbot.addWidget(widget)
-    return widget
+def panel(studio, segment_panel_of):
+    return segment_panel_of(studio)
 
 
 def _choose(studio, panel, layer):

@@ -15,12 +15,8 @@ pytestmark = pytest.mark.qt
 
 
 @pytest.fixture
-def segment(studio, qtbot):
-    from unet_studio.app.qt.segment_panel import SegmentPanel
-
-    widget = SegmentPanel(studio.session)
-    qtbot.addWidget(widget)
-    return widget
+def segment(studio, segment_panel_of):
+    return segment_panel_of(studio)
 
 
 @pytest.fixture
