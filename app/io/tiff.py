@@ -3,8 +3,7 @@
 Only headers and metadata are parsed. Contiguous uncompressed pixel data become an
 ``np.memmap`` (the operating system pages them in on access); everything else (compressed,
 tiled, striped) goes through tifffile's Zarr store, which decodes only the strips or tiles an
-index touches. Physical pixel sizes come from OME-XML, the ImageJ description plus resolution
-tags, or (plain TIFF) the resolution tags when their unit is metric.
+index touches. Physical pixel sizes: ``tiff_sizes``.
 """
 
 from __future__ import annotations
@@ -12,22 +11,17 @@ from __future__ import annotations
 import json
 import logging
 import struct
-import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import numpy as np
 
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.axes import (
-    UNIT_MICROMETER,
-    UNIT_SECOND,
-    default_scale_and_units,
-    length_in_um,
     map_file_axes,
-    time_in_s,
 )
 from unet_studio.app.io.lazy import LazyArray
 from unet_studio.app.io.stack import Stack
+from unet_studio.app.io.tiff_sizes import physical_sizes
 from unet_studio.app.io.tifflog import captured_tifffile_messages
 from unet_studio.app.io.validate import (
     check_dtype,
@@ -41,7 +35,6 @@ log = logging.getLogger(__name__)
 
 # Private TIFF tag where unet-studio records what a file holds ({"kind": "labels", ...}).
 UNET_STUDIO_TAG = 65100
-_METRIC_RESUNITS = {3: "cm", 4: "mm", 5: "um"}
 
 
 def open_tiff(path: Path, *, series: int = 0) -> Stack:
@@ -97,7 +90,7 @@ def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int) -> Stac
         data, axes = _with_unit_axes(data, axes, recorded), recorded
     levels = (data, *(_level_array(path, tif, series, i, dtype, file_size)[0]
                       for i in range(1, len(series.levels)))) if len(series.levels) > 1 else ()
-    scale, units = _physical_sizes(tif, series_index, axes)
+    scale, units = physical_sizes(tif, series_index, axes)
     metadata = {
         "format": "ome-tiff" if tif.is_ome else "imagej" if tif.is_imagej else "tiff",
         "file_axes": series.axes, "axes_source": "guessed" if guessed else "file",
@@ -247,72 +240,3 @@ def _unet_studio_tag(page) -> dict:
     except (TypeError, ValueError):
         return {}
     return {"kind": recorded["kind"]} if isinstance(recorded, dict) and "kind" in recorded else {}
-
-
-def _physical_sizes(tif, series_index: int, axes: str) -> tuple[dict, dict]:
-    """(scale, units) per axis from OME, ImageJ or resolution metadata; unknown -> 1.0, pixel."""
-    scale, units = default_scale_and_units(axes)
-    if tif.is_ome:
-        found = _ome_sizes(tif.ome_metadata, series_index, tif.filehandle.path)
-    elif tif.is_imagej:
-        found = _imagej_sizes(tif.imagej_metadata or {}, tif.pages.first)
-    else:
-        found = _resolution_sizes(tif.pages.first)
-    for axis, value in found.items():
-        if axis in axes and value is not None:
-            scale[axis] = value
-            units[axis] = UNIT_SECOND if axis == "T" else UNIT_MICROMETER
-    return scale, units
-
-
-def _ome_sizes(xml_text: str | None, series_index: int, path: str) -> dict:
-    try:
-        root = ElementTree.fromstring(xml_text or "")
-    except ElementTree.ParseError as error:
-        log.warning("%s: ignoring unreadable OME-XML (%s); pixel sizes unknown", path, error)
-        return {}
-    images = [e for e in root.iter() if e.tag.rsplit("}", 1)[-1] == "Image"]
-    if series_index >= len(images):
-        return {}
-    pixels = next((e for e in images[series_index] if e.tag.rsplit("}", 1)[-1] == "Pixels"), None)
-    if pixels is None:
-        return {}
-    attrib = pixels.attrib
-    found = {axis: length_in_um(attrib.get(f"PhysicalSize{axis}"), attrib.get(f"PhysicalSize{axis}Unit", "µm"))
-             for axis in "XYZ" if attrib.get(f"PhysicalSize{axis}")}
-    if attrib.get("TimeIncrement"):
-        found["T"] = time_in_s(attrib["TimeIncrement"], attrib.get("TimeIncrementUnit", "s"))
-    return found
-
-
-def _imagej_sizes(meta: dict, page) -> dict:
-    unit = str(meta.get("unit", "")).encode("ascii", "backslashreplace").decode("unicode_escape")
-    found = {}
-    resolution = _page_resolution(page, default_is_unknown=False)
-    if resolution is not None and length_in_um(1.0, unit) is not None:
-        found["X"] = length_in_um(1.0 / resolution[0], unit)
-        found["Y"] = length_in_um(1.0 / resolution[1], unit)
-    if "spacing" in meta:
-        found["Z"] = length_in_um(meta["spacing"], unit)
-    if "finterval" in meta:
-        found["T"] = time_in_s(meta["finterval"], meta.get("tunit", "s"))
-    return found
-
-
-def _resolution_sizes(page) -> dict:
-    unit = _METRIC_RESUNITS.get(int(getattr(page, "resolutionunit", 1) or 1))
-    resolution = _page_resolution(page)
-    if unit is None or resolution is None:
-        return {}
-    return {"X": length_in_um(1.0 / resolution[0], unit), "Y": length_in_um(1.0 / resolution[1], unit)}
-
-
-def _page_resolution(page, *, default_is_unknown: bool = True) -> tuple[float, float] | None:
-    """Pixels per unit (x, y), or None when absent, zero or (plain TIFF) the default of 1."""
-    try:
-        x, y = (float(v) for v in page.resolution)
-    except (TypeError, ValueError, ZeroDivisionError, AttributeError):
-        return None
-    if x <= 0 or y <= 0 or (default_is_unknown and x == 1.0 and y == 1.0):
-        return None
-    return x, y
