@@ -1,8 +1,14 @@
-"""Never leave half-written outputs: write to a temporary sibling, then rename into place."""
+"""Never leave half-written outputs: write to a temporary sibling, then rename into place.
+
+A temporary sibling's name carries its writer's process id, so that what a killed writer
+left (a hidden ``.part`` file or folder beside the output, tens of MB for a stack) is swept
+by the next write of that output, once no process of that id runs.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 import uuid
@@ -12,9 +18,43 @@ from pathlib import Path
 from unet_studio.app.errors import InputFileError
 
 
-def temporary_sibling(path: Path) -> Path:
-    """A hidden, unique name in ``path``'s folder (same file system, so renaming is atomic)."""
-    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:10]}.part")
+def temporary_sibling(path: Path, suffix: str = "part") -> Path:
+    """A hidden, unique name in ``path``'s folder (same file system, so renaming is atomic),
+    naming this process; the ``.part`` siblings of ``path`` that killed writers left are
+    removed first (:func:`sweep_abandoned`)."""
+    sweep_abandoned(path)
+    return path.with_name(f".{path.name}.p{os.getpid()}.{uuid.uuid4().hex[:10]}.{suffix}")
+
+
+def sweep_abandoned(path: Path) -> int:
+    """Remove the ``.part`` siblings of ``path`` whose writer process no longer runs; how
+    many. A sibling of a running process (this one's other writes, another program's) is
+    kept, and so is one of a name without a process id (an older version's: its writer
+    cannot be told)."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.p(\d+)\.[0-9a-f]+\.part$")
+    swept = 0
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return 0  # (the write itself will say what is wrong with the folder)
+    for sibling in siblings:
+        found = pattern.match(sibling.name)
+        if found and not _process_runs(int(found.group(1))):
+            remove_quietly(sibling)
+            swept += 1
+    return swept
+
+
+def _process_runs(pid: int) -> bool:
+    if pid == os.getpid() or os.name == "nt":  # (Windows: os.kill(pid, 0) would end it)
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # (another user's process, or it cannot be told: keep its file)
+    return True
 
 
 def remove_quietly(path: Path) -> None:
@@ -36,7 +76,7 @@ def commit(temporary: Path, path: Path) -> Path:
     folder in one step, so the old one is first renamed aside and removed afterwards.
     """
     if temporary.is_dir() and path.exists():
-        aside = temporary_sibling(path)
+        aside = temporary_sibling(path, "old")  # (not swept as a .part: it is the old output)
         os.replace(path, aside)
         os.replace(temporary, path)
         remove_quietly(aside)
