@@ -35,6 +35,11 @@ class ImageLayers:
         images = [layer for layer in layers if is_image(layer)]
         return images[-1] if images else None
 
+    def images_with_labels(self) -> set[str]:
+        """The image layers that labels layers of ours were made for."""
+        return {layer.metadata.get(IMAGE_KEY) for layer in self.viewer.layers
+                if isinstance(layer, Labels) and layer.metadata.get(IMAGE_KEY)}
+
     def current_image(self) -> HostImage | None:
         layer = self.image_layer()
         return None if layer is None else host_image(layer)

@@ -75,7 +75,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
     def _labels(self) -> np.ndarray:
         labels = self.host.current_labels()
         if labels is None:
-            raise UserError("there are no labels to correct; run a prediction or add labels")
+            raise UserError(no_labels_message(self.host))
         return labels
 
     def set_mode(self, mode: str | None) -> None:
@@ -257,3 +257,21 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         if hasattr(self.host, "set_selected_label"):
             self.host.set_selected_label(label)
         return label
+
+
+def no_labels_message(host) -> str:
+    """Why there is nothing to correct. A file's channels open as layers of their own, and
+    labels belong to the channel layer they were made on: choosing another channel's layer
+    (to adjust its contrast, say) leaves the tools without labels, so say which layer has
+    them."""
+    from unet_studio.app.model_channels import sibling_channel_layers
+
+    image = host.current_image()
+    labelled = getattr(host, "images_with_labels", lambda: set())()
+    if image is not None and labelled:
+        for sibling in sibling_channel_layers(host, image, image.axes):
+            if sibling.name != image.name and sibling.name in labelled:
+                return (f"{image.name} has no labels: this file's labels were made on its "
+                        f"channel layer {sibling.name}; select that layer (or its labels "
+                        "layer) to correct them")
+    return "there are no labels to correct; run a prediction or add labels"
