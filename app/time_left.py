@@ -67,6 +67,9 @@ class RunTimeLeft:
     measured on the tiles says nothing about it. So until a labelling has been seen the
     time left is said to be the tiles' ("for the tiles, then labelling objects"), and during
     a labelling :meth:`report` gives that step's own fraction and time left instead of "99 %".
+    Only for a run whose one labelling ends it (an image, a 3D stack): a time series labels
+    each time point after its tiles, and a bar restarting at each of them went backwards
+    (50 % -> 28 %) again and again; there the run's own fraction goes on.
     Shared by the CLI's status line and the Segment panel's bar."""
 
     def __init__(self, clock=time.monotonic, *, labelling: bool = False):
@@ -75,6 +78,8 @@ class RunTimeLeft:
         self.labelling_ahead = labelling  # a labelling still to come, its cost unknown yet
         self.labelling_left: TimeLeft | None = None  # the current labelling's own
         self.steps_before = 0  # whole steps done before the current labelling
+        self.labellings = 0  # labellings started so far
+        self.own_bar = False  # the current labelling shows its own fraction
 
     def report(self, done: float, total: float, stage: str | None = None) -> tuple[bool, float, str]:
         """(in a labelling, fraction done 0..1 — of the run, or of the labelling —, the time
@@ -85,8 +90,12 @@ class RunTimeLeft:
                 self.labelling_ahead = False  # (later estimates have seen one: they include it)
                 # (the steps before it: a caller seeing only some reports still counts right)
                 self.steps_before = max(self.steps_before, math.floor(done))
-            fraction = min(max(done - self.steps_before, 0.0), 1.0)
-            return True, fraction, self.labelling_left.text(fraction, 1)
+                self.labellings += 1
+                self.own_bar = self.labellings == 1 and self.steps_before >= total - 1
+            if self.own_bar:
+                fraction = min(max(done - self.steps_before, 0.0), 1.0)
+                return True, fraction, self.labelling_left.text(fraction, 1)
+            return False, (done / total if total > 0 else 0.0), self.time_left.text(done, total)
         self.labelling_left = None
         self.steps_before = math.floor(done)
         left = self.time_left.text(done, total)

@@ -44,3 +44,20 @@ def test_after_a_labelling_the_time_left_is_the_whole_runs():
     line.update(2, 4, "postprocess")
     line.update(3, 4, "predict")
     assert stream.getvalue().split("\r")[-1].rstrip() == "series:  75% (3/4), about 15 s left"
+
+
+def test_a_time_series_keeps_one_bar_through_its_labellings():
+    """Each time point's objects are labelled after its tiles: the run's percentage goes on
+    through them (it went back from the run's 50 % to the labelling's 0-100 % each time)."""
+    stream = Terminal()
+    line = StatusLine("series", stream, clock=lambda: 0.0, labelling=True)
+    shown = []
+    for point in range(3):  # 3 time points of 2 tiles and a labelling step each
+        base = 3 * point
+        for done, stage in ((base + 1, "predict"), (base + 2, "predict"), (base + 2.5, "labelling"),
+                            (base + 2.9, "labelling"), (base + 3, "postprocess")):
+            line.update(done, 9, stage)
+            shown.append(stream.getvalue().split("\r")[-1].rstrip())
+    percents = [int(text.split("%")[0].split()[-1]) for text in shown]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert not any("labelling objects" in text for text in shown)
