@@ -180,6 +180,14 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self.plot.update()
         train_layout.show_metrics(self.metrics, result.metrics_before, result.metrics_after)
         set_progress(self.progress, 1000)
+        # (its model: a copy of the parent's; saved all the same when the close asked it)
+        if train_logic.kept_starting_weights(result) and not self._closing():
+            self.round.discarded = True
+            train_logic.clear_checkpoints(self.round)
+            self.status.setText(train_logic.nothing_learnt_text(result, self.round.parent.name)
+                                + train_logic.held_out_caveat(result))
+            self._tell_saved(True)  # (nothing to save: a close waiting for it goes on)
+            return
         self._tell_saved(self._save_round())
 
     def _save_round(self) -> bool:
@@ -208,7 +216,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self.worker = None
         self.pause_button.setText("Pause")
         done = self.round is not None and self.round.result is not None  # (saved or not)
-        self._set_state("review" if done else "idle")
+        self._set_state("review" if done and not self.round.discarded else "idle")
         self._tell_saved(False)  # (a Save at close that got no result: stopped, or failed)
         if done:
             self.finished.emit(self.round.result)

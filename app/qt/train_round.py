@@ -34,6 +34,7 @@ class TrainRound:
     project: object = None  # the project open when the round started (its data's)
     number: int = 0  # the panel's count of rounds, for the user ("round 2")
     finish: threading.Event = field(default_factory=threading.Event)  # stop early, keep it
+    discarded: bool = False  # finished with its starting weights best: no model made
 
     def project_now(self, session):
         """The round's project while it is still the one open, else None: a round whose
@@ -157,13 +158,18 @@ def save_round(session, round_: TrainRound) -> Path:
     _write_model(result.net, folder, metadata)
     saved = folder
     round_.saved = Path(saved)
-    if round_.checkpoint_dir is not None:
-        shutil.rmtree(round_.checkpoint_dir, ignore_errors=True)
+    clear_checkpoints(round_)
     if project is not None:
         project.log("fine-tune", model=str(saved), parent=metadata["parent"]["ref"],
                     metrics=metadata["metrics"], steps=result.steps,
                     data=result.data_summary)  # fmt: skip
     return round_.saved
+
+
+def clear_checkpoints(round_: TrainRound) -> None:
+    """The round is over (saved, or nothing to save): the next one starts afresh."""
+    if round_.checkpoint_dir is not None:
+        shutil.rmtree(round_.checkpoint_dir, ignore_errors=True)
 
 
 def _write_model(net, folder: Path, metadata: dict) -> None:

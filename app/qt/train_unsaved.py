@@ -25,7 +25,7 @@ class UnsavedRound:
             return (f"A fine-tuning round (round {round_.number}, from {round_.parent.name}, "
                     f"step {step}) is still running. Save stops it and saves its best weights "
                     "so far as a model; Discard stops it (training again resumes it).")
-        if round_.result is not None and round_.saved is None:
+        if round_.result is not None and round_.saved is None and not round_.discarded:
             return (f"A fine-tuned model (round {round_.number}{score_change(round_.result)}) "
                     "has not been saved.")
         return None

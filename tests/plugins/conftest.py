@@ -144,12 +144,16 @@ def passes(monkeypatch):
 @pytest.fixture
 def quick_round():
     """``quick_round(**overrides)``: the FinetuneConfig of a round that takes seconds on a
-    tiny model (3 steps of 2 patches of 32 px, scored once), with ``overrides`` applied."""
+    tiny model (3 steps of 2 patches of 32 px, scored once), with ``overrides`` applied.
+    Its learning rate lets the tiny random network beat its starting held-out loss in those
+    few steps (at the default rate it did not, and a round that keeps its starting weights
+    makes no model to accept)."""
     from unet_studio.models.training import FinetuneConfig
 
     def config(**overrides):
         options = dict(max_seconds=None, max_steps=3, val_every=3, batch_size=2, patch_size=32,
-                       augment=None, val_fraction=0.3, checkpoint_seconds=0.0)
+                       augment=None, val_fraction=0.3, checkpoint_seconds=0.0,
+                       learning_rate=0.02)
         return FinetuneConfig(**{**options, **overrides})
 
     return config

@@ -605,3 +605,26 @@ def test_accept_during_another_images_prediction_segments_the_image_after_it(
     qtbot.waitUntil(lambda: len(jobs) == 2, timeout=180_000)
     assert [image for image, _ in jobs] == ["other", "nuclei"]
     assert jobs[1][1] == saved  # (with the accepted model)
+
+
+def test_a_round_whose_starting_weights_stay_best_makes_no_model(corrected, panels, qtbot, quick_round):
+    """No step beat the starting weights on held-out data (here a learning rate that wrecks
+    them): the round's model would be a copy of its parent, so none is made, nothing waits
+    for Accept, and the verdict says to give the next round longer."""
+    train, _ = panels
+    session = corrected.session
+    parent = session.model
+    models = sorted(session.project.models_dir.iterdir()) if session.project else []
+    with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
+        train.start(config=quick_round(max_steps=3, learning_rate=10.0))
+    result = blocker.args[0]
+    assert result.best_step == 0 and result.steps == 3
+    text = train.status.text()
+    assert f"no step beat the starting weights of {parent.name}" in text
+    assert "no new model was made" in text and "give the next round about" in text
+    assert not train.accept_button.isEnabled() and not train.reject_button.isEnabled()
+    assert train.train_button.isEnabled() and train.round.saved is None
+    assert train.unsaved_work() is None  # (closing asks nothing: nothing was lost)
+    assert session.model.path == parent.path
+    assert sorted(session.project.models_dir.iterdir()) == models
+    assert not train.round.checkpoint_dir.exists()  # (the next round starts afresh)
