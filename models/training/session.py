@@ -250,13 +250,24 @@ class Session(Checkpoints):
         return metrics.get("val_loss")
 
     def track_best(self, metrics: dict) -> bool:
-        """Remember the weights if ``metrics`` beat the best so far (always, without val)."""
+        """Remember the weights if ``metrics`` beat the best so far (always, without val).
+        Chosen by the held-out score (``select_best_by="val_metric"``), an equal score is
+        broken by the held-out loss: on images new to a model its F1 stays 0 for many steps
+        while the loss falls, and the starting weights were kept as "best" through all of
+        them (a round's model was a copy of its parent)."""
         score = self._score(metrics)
         if score is not None and self.best_value is not None and score >= self.best_value:
-            return False
+            if score > self.best_value or not self._lower_loss(metrics):
+                return False
         self.best_value, self.best_step, self.best_metrics = score, self.step, dict(metrics)
         self.best_weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
         return True
+
+    def _lower_loss(self, metrics: dict) -> bool:
+        """A held-out score tie: is the loss of ``metrics`` below the best's?"""
+        loss, best = metrics.get("val_loss"), (self.best_metrics or {}).get("val_loss")
+        return self.config.select_best_by == "val_metric" and loss is not None \
+            and best is not None and loss < best
 
     def restore_best(self) -> None:
         if self.best_weights is not None:

@@ -397,3 +397,22 @@ def test_2d_examples_for_a_3d_network_are_refused_naming_them():
     net = build_model("unet", spatial_dims=3, base_channels=4, depth=2)
     with pytest.raises(ValueError, match="plane: 2D labels cannot train a 3D network"):
         finetune(net, [plane], FinetuneConfig(max_steps=1, patch_size=16, batch_size=1))
+
+
+def test_a_held_out_score_tie_is_broken_by_the_held_out_loss(example):
+    """Weights chosen by their held-out score: on images new to a model its F1 stays 0 for
+    many steps while the loss falls, and those steps are better, not "no better than the
+    start" (a round's model was then a copy of its parent). A worse loss at an equal
+    score, or a lower score, is no better."""
+    from unet_studio.models.training.session import Session
+
+    config = FinetuneConfig(**{**QUICK, "max_steps": 6, "select_best_by": "val_metric"})
+    session = Session(tiny_unet(), [example], config)
+    assert session.track_best({"val_metric": 0.0, "val_loss": 2.0})  # (the starting weights)
+    session.step = 3
+    assert session.track_best({"val_metric": 0.0, "val_loss": 1.5}) and session.best_step == 3
+    session.step = 6
+    assert not session.track_best({"val_metric": 0.0, "val_loss": 1.7})
+    assert not session.track_best({"val_metric": -0.05, "val_loss": 0.1})
+    assert session.track_best({"val_metric": 0.2, "val_loss": 1.9}) and session.best_step == 6
+    assert session.best_metrics == {"val_metric": 0.2, "val_loss": 1.9}
