@@ -34,11 +34,19 @@ from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.project_arrays import LiveArraySaver
+from unet_studio.app.project_folder import FolderGone, ProjectFolder, folder_moved_message
 from unet_studio.app.project_history import HistoryLog, now_iso
 from unet_studio.app.project_images import ImageRef, image_refs, new_image_id, safe_name
 from unet_studio.app.project_jobs import ProjectJobs
 from unet_studio.app.project_labels import ProjectLabels
-from unet_studio.app.project_lock import lock_holder, release_lock, take_lock
+from unet_studio.app.project_lock import (
+    follow_lock,
+    lock_holder,
+    not_closed_message,
+    release_lock,
+    stale_lock,
+    take_lock,
+)
 from unet_studio.app.project_migrate import finish, migrate_image, pending_image
 from unet_studio.app.project_repair import sweep_leftovers
 from unet_studio.app.project_saving import PROJECT_FILE, ProjectSaving
@@ -57,24 +65,28 @@ class Project(ProjectLabels, ProjectSaving):
 
     One writer per folder (``project_lock``): opened while another window or process has
     it open, the project is read-only (``read_only`` says why, ``problems`` tells the user)
-    and keeps its changes in memory until the other one closed it."""
+    and keeps its changes in memory until the other one closed it.
+
+    The folder is followed when it is moved or renamed while open (``project_folder``):
+    ``path`` is where it is now, and its arrays, history, models and training follow."""
 
     def __init__(self, path: Path, meta: dict, *, autosave_delay: float = 1.0):
-        self.path = Path(path)
-        self.name: str = meta.get("name") or self.path.name
+        path = Path(path)
+        self._folder = ProjectFolder(path, self._folder_moved)
+        self.name: str = meta.get("name") or path.name
         self.created: str = meta.get("created") or now_iso()
         self.current_model: str | None = meta.get("current_model")
         self.settings: dict = dict(meta.get("settings") or {})
-        self.images: list[ImageRef] = image_refs(self.path / PROJECT_FILE, meta)
+        self.images: list[ImageRef] = image_refs(path / PROJECT_FILE, meta)
         self.problems: list[str] = []  # what could not be restored, for the user to see
         self.read_only: str | None = None  # who else writes the folder, while someone does
         self._told: set[str] = set()  # failures told (problems_to_tell), while they last
-        self._writer = AutosaveWriter(autosave_delay, name=f"autosave {self.path.name}")
-        self._jobs = ProjectJobs(self._writer, self.path, self._may_write)
+        self._writer = AutosaveWriter(autosave_delay, name=f"autosave {path.name}")
+        self._jobs = ProjectJobs(self._writer, self._folder, self._may_write)
         self._savers: dict[tuple[str, str], LiveArraySaver] = {}
         self._reviewed: dict[str, ReviewedRegions] = {}
         self._reviewed_saved: dict[str, int] = {}  # version last written, per image
-        self._history = HistoryLog(self.path / HISTORY_FILE, self._jobs)
+        self._history = HistoryLog(path / HISTORY_FILE, self._jobs)
 
     # ---- opening -----------------------------------------------------------------------
     @classmethod
@@ -110,14 +122,36 @@ class Project(ProjectLabels, ProjectSaving):
             raise InputFileError(path / PROJECT_FILE, f"unreadable project file: {error}") from None
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
             raise InputFileError(path / PROJECT_FILE, "not a unet-studio project file")
+        stale = stale_lock(path)  # (its writer stopped without closing it: a crash, a kill)
         project = cls(path, meta, autosave_delay=autosave_delay)
         if take_lock(path, project):
+            if stale:
+                project.problems.append(not_closed_message(path, stale, autosave_delay))
             project.problems += sweep_leftovers(path)
             project._migrate_axes()
         else:  # (told by sharing_problem: it may be the project's own window reopening it)
             project.read_only = lock_holder(path) or "another window"
             project._refuse_old_axes()
         return project
+
+    # ---- the folder --------------------------------------------------------------------
+    @property
+    def path(self) -> Path:
+        """The project folder, where it is now: a folder moved or renamed while open is
+        followed (told once in ``problems``); one deleted keeps its old path, and saving
+        there stops with a failure that says so (``problems_to_tell``)."""
+        self._folder.locate()
+        return self._folder.path
+
+    def check_folder(self) -> Path:
+        """The project folder, before writing into it outside the autosave (a model, the
+        training's files); :class:`FolderGone` (an OSError, as any failed write) when it
+        was moved out of sight or deleted, so that nothing recreates a half project at the
+        old path."""
+        where = self._folder.locate()
+        if where is None:
+            raise FolderGone(self._folder.path)
+        return where
 
     # ---- images ------------------------------------------------------------------------
     def add_image(self, source: str | Path, *, axes: str, name: str | None = None, **details):
@@ -195,10 +229,11 @@ class Project(ProjectLabels, ProjectSaving):
     def new_model_dir(self, name: str) -> Path:
         """A fresh, not yet existing folder under ``models/`` for a fine-tuned model."""
         base = safe_name(re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "model")
-        candidate, n = self.models_dir / base, 1
+        models = self.check_folder() / "models"
+        candidate, n = models / base, 1
         while candidate.exists():
             n += 1
-            candidate = self.models_dir / f"{base}-{n}"
+            candidate = models / f"{base}-{n}"
         return candidate
 
     def set_current_model(self, model: str | None) -> None:
@@ -230,6 +265,7 @@ class Project(ProjectLabels, ProjectSaving):
             self._may_write()  # (the other window closed it meanwhile: save here now)
         written = self._writer.close()
         release_lock(self.path, self)
+        self._folder.close()
         return written
 
     def __enter__(self) -> Project:
@@ -239,6 +275,17 @@ class Project(ProjectLabels, ProjectSaving):
         self.close()
 
     # ---- internals ---------------------------------------------------------------------
+    def _folder_moved(self, old: Path, new: Path) -> None:
+        """The folder was moved from ``old`` to ``new`` while open (on the thread that saw
+        it): what is saved from now on goes there, and the user is told once."""
+        follow_lock(old, new, self)
+        self._history.path = new / HISTORY_FILE
+        for saver in list(self._savers.values()):  # (a snapshot: the GUI thread adds some)
+            store = saver.store
+            if store.directory.is_relative_to(old):
+                store.directory = new / store.directory.relative_to(old)
+        self.problems.append(folder_moved_message(new))
+
     def _migrate_axes(self) -> None:
         """Images saved by an earlier version in their file's axis order get their arrays
         turned to the T Z C Y X order they open in now, once (``project_migrate``): the
@@ -283,6 +330,7 @@ class Project(ProjectLabels, ProjectSaving):
         old = [ref.name for ref in self.images if pending_image(self.path, ref)]
         if old:
             self._writer.close()
+            self._folder.close()
             raise UserError(
                 f"{self.path}: the saved work of {', '.join(old)} must be updated to the axis "
                 f"order images open in now, which only the window that writes the project "

@@ -4,7 +4,10 @@ words for the user, until it is written; a project opened read-only defers its j
 :class:`~unet_studio.app.autosave.AutosaveWriter` logs a failing job and retries it, but
 logs are not what a microscopist reads: a full disk or a folder that became read-only must
 reach the window (``Project.problems_to_tell``) and the close question
-(``Project.unsaved_problem``), naming the file and what to do.
+(``Project.unsaved_problem``), naming the file and what to do. Before each job the project
+folder is located (``project_folder``): a moved folder is followed, and a deleted one stops
+every job (kept and retried) with one failure that says so, instead of jobs recreating
+folders at the old path.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import threading
 from collections.abc import Callable, Hashable
 
 from unet_studio.app.autosave import AutosaveWriter
+from unet_studio.app.project_folder import FolderGone, ProjectFolder
 
 WHAT = {"project.json": "the project's image list", "history": "the project's history",
         "labels": "the corrections", "prediction": "the prediction",
         "reviewed": "the reviewed marks"}  # fmt: skip
+GONE = "folder"  # the failure key of a folder moved out of sight or deleted: told once
 
 
 def describe_failure(key: Hashable, error: BaseException, folder) -> str:
@@ -35,7 +40,8 @@ class ProjectJobs:
     ``writable()``: may jobs be written now (False: a read-only opening; the job is kept
     back and the savers' own pending state carries it into the next job)."""
 
-    def __init__(self, writer: AutosaveWriter, folder, writable: Callable[[], bool]):
+    def __init__(self, writer: AutosaveWriter, folder: ProjectFolder,
+                 writable: Callable[[], bool]):
         self._writer = writer
         self._folder = folder
         self._writable = writable
@@ -51,14 +57,23 @@ class ProjectJobs:
 
     def _run(self, key: Hashable, job: Callable[[], None]) -> None:
         """On the autosave thread."""
+        where = self._folder.locate()
         try:
+            if where is None:  # (a job would recreate folders at the old path)
+                raise FolderGone(self._folder.path)
             job()
         except Exception as error:
+            # (moved or deleted while the job ran: that is the failure, not the job's own)
+            now = where and self._folder.locate()
             with self._lock:
-                self.failing[key] = describe_failure(key, error, self._folder)
+                if now is None:
+                    self.failing[GONE] = str(FolderGone(self._folder.path))
+                elif now == where:
+                    self.failing[key] = describe_failure(key, error, where)
             raise  # (the writer keeps the job and retries it)
         with self._lock:
             self.failing.pop(key, None)
+            self.failing.pop(GONE, None)  # (the folder is back)
 
     def failures(self) -> list[str]:
         with self._lock:

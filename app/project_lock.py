@@ -48,6 +48,33 @@ def lock_holder(folder: Path) -> str | None:
     return f"process {pid}" if _alive(pid, started) else None
 
 
+def stale_lock(folder: Path) -> str | None:
+    """The writer of a lock left behind ("process 123"): it stopped without closing the
+    project (killed, crashed, a power cut). None: no lock, a writer still running (or on
+    another host), or a lock of this process (a project of its own never closed)."""
+    try:
+        info = json.loads((Path(folder) / LOCK_FILE).read_text("utf-8"))
+        pid, host = int(info["pid"]), str(info["host"])
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return "a process"  # (killed while writing the lock itself)
+    if host != socket.gethostname() or pid == os.getpid() or _alive(pid, info.get("started")):
+        return None
+    return f"process {pid}"
+
+
+def not_closed_message(folder: Path, writer: str, autosave_delay: float) -> str:
+    """What the user is told when opening a project whose writer stopped without closing
+    it (see :func:`stale_lock`). Saving runs ``autosave_delay`` seconds after the first
+    unsaved change (``autosave``): that much work, plus a write under way, may be lost."""
+    lost = ("the last second or so" if autosave_delay <= 1
+            else f"the last {autosave_delay:g} seconds or so")
+    return (f"The project {folder} was not closed properly last time ({writer} stopped "
+            "while it had it open: it was killed, crashed or lost power). What was saved is "
+            f"back; edits made in {lost} before it stopped may be missing.")
+
+
 def take_lock(folder: Path, holder: object) -> bool:
     """Make ``holder`` the writer of ``folder``; False when someone else is (see
     :func:`lock_holder`) or the lock cannot be written (a read-only folder: then nobody
@@ -75,6 +102,14 @@ def release_lock(folder: Path, holder: object) -> None:
         (Path(folder) / LOCK_FILE).unlink(missing_ok=True)
     except OSError:
         pass  # (a read-only folder: the lock is stale from now on anyway)
+
+
+def follow_lock(old: Path, new: Path, holder: object) -> None:
+    """The folder ``holder`` writes was moved from ``old`` to ``new`` (its lock with it):
+    ``holder`` still holds it there, so that another window opening it there is read-only."""
+    if _holders.get(_key(old)) is holder:
+        del _holders[_key(old)]
+        _holders[_key(new)] = holder
 
 
 def _key(folder: Path) -> str:
