@@ -26,6 +26,7 @@ from unet_studio.app.chunk_store import (
     snapshot_chunks,
 )
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.project_merge import ChangedPixels, DiskState, merge_saved_chunks
 
 
 class _Pending:
@@ -53,11 +54,24 @@ class LiveArraySaver:
         self._key = key
         self._lock = threading.Lock()
         self._pending: _Pending | None = None
+        # While the project is read-only (another window writes it): what the store held
+        # when read here, and the pixels changed here since (see ``merge_saved``).
+        self._tracking = False
+        self._seen: DiskState | None = None
+        self._changes: ChangedPixels | None = None
+
+    def track_changes(self) -> None:
+        """Note from now on which pixels change here and what the store held when read, so
+        that :meth:`merge_saved` can keep the other window's saves (a read-only opening)."""
+        self._tracking = True
 
     def restore(self) -> tuple[np.ndarray | None, list[str]]:
         """Read the saved array (None if never saved) and adopt it as the live array."""
+        if self._tracking:  # (noted before reading: a write in between is merged again)
+            self._seen = DiskState.of(self.store)
         array, problems = self.store.read()
         self.array = array
+        self._changed(())
         return array, problems
 
     def attach(self, array: np.ndarray, *, save: bool = True) -> None:
@@ -65,18 +79,58 @@ class LiveArraySaver:
         prediction, new labels). Costs one copy of the array on the caller's thread (an
         array over ``LAZY_SNAPSHOT_BYTES`` is copied chunk by chunk by the writer instead,
         as are the chunks of any change over it: see ``_queue``)."""
+        if self._tracking and self._seen is None:
+            self._seen = DiskState.of(self.store)
         self.array = array
         if save or not self._store_matches(array):
+            self._changed(None)
             self._queue(all_chunk_keys(array.shape), complete=True)
+        else:
+            self._changed(())
 
     def record_edit(self, edit: LabelEdit) -> None:
         """The live array just received ``edit``: save the chunks it touched."""
         if edit.is_empty:
             return
-        self.mark_dirty(edit.bbox)
+        if self._changes is not None:
+            self._changes.add_pixels(edit.indices)
+        self._queue_region(edit.bbox)
 
     def mark_dirty(self, region: tuple[slice, ...] | None = None) -> None:
         """The live array changed inside ``region`` (None: anywhere): save those chunks."""
+        self._changed(region)
+        self._queue_region(region)
+
+    def merge_saved(self) -> list[tuple[slice, ...]]:
+        """The project stopped being read-only: bring what the other window saved meanwhile
+        into the live array, except the pixels changed here, and save the merged chunks
+        changed here (not the copies taken before). Returns the regions of the live array
+        that changed. Stops tracking changes."""
+        seen, changes, self._seen, self._changes = self._seen, self._changes, None, None
+        self._tracking = False
+        if self.array is None:
+            return []
+        merged = merge_saved_chunks(self.store, seen, self.array, changes)
+        if merged:
+            with self._lock:
+                pending = self._pending
+                keys = [] if pending is None or pending.complete else list(pending.blocks)
+            if keys:  # (then a newer copy of each chunk replaces the one pending)
+                self._queue(keys, complete=False)
+        return merged
+
+    def _changed(self, region) -> None:
+        """Note a change of the live array inside ``region`` (None: all of it; ``()``:
+        nothing, a new live array) while tracking (see :meth:`track_changes`)."""
+        array = self.array
+        if not self._tracking or array is None:
+            return
+        if self._changes is None or self._changes.shape != array.shape:
+            self._changes = ChangedPixels(array.shape)
+        if region != ():
+            self._changes.add_region(region)
+
+    def _queue_region(self, region: tuple[slice, ...] | None) -> None:
         array = self._require_array()
         if region is None:
             keys = all_chunk_keys(array.shape)

@@ -13,6 +13,7 @@ import numpy as np
 from unet_studio.app.chunk_store import ChunkStore
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.project_arrays import LiveArraySaver
+from unet_studio.app.project_merge import FileSignature, file_signature, merge_reviewed
 from unet_studio.app.project_repair import set_aside
 from unet_studio.app.reviewed import ReviewedRegions
 
@@ -20,6 +21,9 @@ from unet_studio.app.reviewed import ReviewedRegions
 class ProjectLabels:
     """Uses the project's ``path``, ``image``, ``problems``, ``read_only``, ``log``,
     ``_jobs`` (``ProjectJobs``), ``_savers``, ``_reviewed`` and ``_reviewed_saved``."""
+
+    # A read-only opening: the reviewed files as read here (see ``_merge_saved_reviewed``).
+    _reviewed_seen: dict[str, FileSignature | None] | None = None
 
     # ---- corrections and predictions ---------------------------------------------------
     def labels(self, image_id: str) -> np.ndarray | None:
@@ -63,6 +67,10 @@ class ProjectLabels:
         :meth:`save_reviewed`."""
         if image_id not in self._reviewed:
             path = self._image_dir(image_id) / "reviewed.npz"
+            if self.read_only:  # (noted before reading: a write in between is merged again)
+                if self._reviewed_seen is None:
+                    self._reviewed_seen = {}
+                self._reviewed_seen[image_id] = file_signature(path)
             if path.exists():
                 try:
                     regions = self._reviewed[image_id] = ReviewedRegions.load(path)
@@ -92,6 +100,8 @@ class ProjectLabels:
         if key not in self._savers:
             store = ChunkStore(self._image_dir(image_id) / kind)
             self._savers[key] = LiveArraySaver(store, self._jobs, key)
+            if self.read_only:  # (merged with the other window's saves: see project_merge)
+                self._savers[key].track_changes()
         return self._savers[key]
 
     def _restore(self, kind: str, image_id: str) -> np.ndarray | None:
@@ -111,6 +121,24 @@ class ProjectLabels:
             return
         if force or regions.version != self._reviewed_saved.get(image_id):
             self._jobs.submit(("reviewed", image_id), lambda: self._write_reviewed(image_id))
+
+    def _merge_saved_reviewed(self, deferred: set) -> list:
+        """A read-only opening became the writer: bring the reviewed marks the other window
+        saved meanwhile into this window's (``project_merge.merge_reviewed``). Returns the
+        regions that changed."""
+        seen, self._reviewed_seen = self._reviewed_seen or {}, None
+        merged = []
+        for image_id, regions in self._reviewed.items():
+            path = self._image_dir(image_id) / "reviewed.npz"
+            signature = file_signature(path)
+            if image_id not in seen or signature in (None, seen[image_id]):
+                continue  # (not read here, or not written there since)
+            changed_here = ("reviewed", image_id) in deferred
+            if merge_reviewed(regions, path, changed_here=changed_here):
+                merged.append(regions)
+                if not changed_here:  # (they are what is saved)
+                    self._reviewed_saved[image_id] = regions.version
+        return merged
 
     def _write_reviewed(self, image_id: str) -> None:
         """Runs on the autosave thread: snapshot the masks, then write them."""

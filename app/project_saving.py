@@ -59,10 +59,24 @@ class ProjectSaving:
             self._catch_up()
         return self.read_only is None
 
+    # What a catch-up merged into this window's live arrays and reviewed regions, for the
+    # window to redraw (``take_merged``); set on the instance by ``_catch_up``.
+    _merged: tuple[list, list] = ((), ())
+
+    def take_merged(self) -> tuple[list, list]:
+        """The live label arrays and the reviewed regions that became this window's writer
+        merged with what the other window saved (see ``project_merge``), each given once:
+        redraw them."""
+        merged, self._merged = self._merged, ((), ())
+        return merged
+
     def _catch_up(self) -> None:
-        """Save what a read-only opening kept in memory, now that it may. The image list is
-        merged with the one on disk first: images the other window added stay."""
+        """Save what a read-only opening kept in memory, now that it may, merged with what
+        the other window saved meanwhile (``project_merge``): the image list (images it
+        added stay), the label arrays (its pixels stay but for those changed here, also in
+        this window's live arrays) and the reviewed marks (both windows' stay)."""
         deferred, self._jobs.deferred = self._jobs.deferred, set()
+        merged_images = False
         if "project.json" in deferred:
             try:
                 file = self.path / PROJECT_FILE
@@ -70,8 +84,12 @@ class ProjectSaving:
             except (OSError, ValueError):
                 on_disk = []
             known = {ref.id for ref in self.images}
-            self.images += [ref for ref in on_disk if ref.id not in known]
+            added = [ref for ref in on_disk if ref.id not in known]
+            self.images += added
+            merged_images = bool(added)
             self._save_meta()
+        arrays = [saver.array for saver in self._savers.values() if saver.merge_saved()]
+        regions = self._merge_saved_reviewed(deferred)
         if "history" in deferred:
             self._history.resubmit()
         for key in deferred:
@@ -79,3 +97,9 @@ class ProjectSaving:
                 self._savers[key].resubmit()
             elif isinstance(key, tuple) and key[0] == "reviewed":
                 self._queue_reviewed(key[1], force=True)
+        if arrays or regions:
+            self._merged = (list(self._merged[0]) + arrays, list(self._merged[1]) + regions)
+        if deferred and (merged_images or arrays or regions):
+            self.problems.append(
+                f"The other window closed the project {self.path}: this window saves it now; "
+                "the changes made here were merged with those saved there meanwhile.")

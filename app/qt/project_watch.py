@@ -34,20 +34,25 @@ class ProjectWatch(QObject):
         return None if session is None else session.project
 
     def tell(self) -> None:
-        """Notify what went wrong since the last look (each failure once)."""
+        """Notify what went wrong since the last look (each failure once). A read-only
+        opening is asked each time whether it may write now: once the other window closed
+        the project this one saves it, merged with what was saved there (told, and the
+        labels and marks on screen redrawn: ``ProjectLink.show_merged``)."""
         project, session = self._project(), self._session()
         if project is None:
             return
+        told = self._told_sharing() if self._told_sharing is not None else None
+        sharing = project.sharing_problem() if project.read_only or told is not project else None
+        show_merged = getattr(session, "show_merged", None)
+        if show_merged is not None:
+            show_merged()
         while project.problems:  # (what opening found: told once, here or by the session)
             session.host.notify(project.problems.pop(0), "warning")
         for text in project.problems_to_tell():
             session.host.notify(text, "error")
-        told = self._told_sharing() if self._told_sharing is not None else None
-        if told is not project:
-            sharing = project.sharing_problem()
-            if sharing:
-                session.host.notify(sharing, "warning")
-                self._told_sharing = weakref.ref(project)
+        if sharing and told is not project:
+            session.host.notify(sharing, "warning")
+            self._told_sharing = weakref.ref(project)
 
     # ---- the close question ----------------------------------------------------------------
     def unsaved_work(self) -> str | None:

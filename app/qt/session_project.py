@@ -4,6 +4,7 @@ what could not be restored told), the autosave project started at the first edit
 project image of the current image, image renames, closing.
 
 Uses the session's ``host``, ``library``, ``project``, ``image_id``, ``reviewed``,
+``labels_changes``, ``_fresh_ids``, ``_refresh_overlay``, ``reviewed_changed``,
 ``_marks``, ``_unmarked``, ``_later``, ``set_model``, ``show_labels``,
 ``project_changed`` and ``image_renamed``.
 """
@@ -153,6 +154,22 @@ class ProjectLink:
         finally:  # (what opening or restoring found, each told once: labels set aside too)
             while project is not None and project.problems:
                 self.host.notify(project.problems.pop(0), "warning")
+
+    def show_merged(self) -> None:
+        """Redraw what the project merged into this window's labels and reviewed marks when
+        it stopped being read-only (``project_merge``: what the other window saved). The
+        labels changed under the edits computed from them and the ids handed out."""
+        if self.project is None:
+            return
+        arrays, regions = self.project.take_merged()
+        current = self.host.current_labels()
+        if current is not None and any(array is current for array in arrays):
+            self.labels_changes += 1
+            self._fresh_ids.forget()
+            self.host.refresh_labels()
+        if self.reviewed is not None and any(merged is self.reviewed for merged in regions):
+            self._refresh_overlay()
+            self.reviewed_changed.emit()
 
     def _on_image_renamed(self, old: str, new: str, source: str | None) -> None:
         """The user renamed an image layer: its project image follows (its corrections stay
