@@ -145,8 +145,7 @@ def save_round(session, round_: TrainRound) -> Path:
 
     result, parent = round_.result, round_.parent
     stamp = datetime.now(timezone.utc)
-    # (capped: each round's name grows by its parent's, and a folder name has 255 bytes)
-    name = safe_name(f"{parent.name}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}")
+    name = round_name(parent.name, stamp)
     project = round_.project_now(session)
     if project is not None:
         folder = project.new_model_dir(name)
@@ -164,6 +163,19 @@ def save_round(session, round_: TrainRound) -> Path:
                     metrics=metadata["metrics"], steps=result.steps,
                     data=result.data_summary)  # fmt: skip
     return round_.saved
+
+
+# What a round adds to its parent's name: "-ft-" and the date and time it was saved.
+_ROUND_SUFFIX = re.compile(r"(?:-ft-\d{8}-\d{6})+$")
+
+
+def round_name(parent_name: str, stamp: datetime) -> str:
+    """The name of a model fine-tuned from ``parent_name``: its base name (without the
+    suffixes of earlier rounds: "nuclei-ft-20261206-174450-ft-20261206-174619" after two
+    rounds told nothing the lineage does not) and this round's date and time (capped: a
+    folder name has 255 bytes)."""
+    base = _ROUND_SUFFIX.sub("", parent_name) or parent_name
+    return safe_name(f"{base}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}")
 
 
 def clear_checkpoints(round_: TrainRound) -> None:
