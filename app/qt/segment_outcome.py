@@ -189,6 +189,7 @@ class SegmentOutcome:
         self._set_running(False)
         self._fill_images()  # the list follows the current image again
         result, self._result = self._result, None
+        self.session.prediction_ended.emit(result is not None)
         if result is not None:
             self.finished.emit(result)  # after the panel is ready for the next run
         if self._queued_image is not None:  # (once this run's result is shown)

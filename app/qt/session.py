@@ -44,7 +44,9 @@ class StudioSession(EditRecording, ProjectLink, QObject):
     ``image_renamed(old, new)`` (the user renamed an image layer), ``models_listed()`` (a
     model was added to or removed from the library: every list of models is refilled),
     ``model_renamed(old, new)`` (ModelInfos of a model before and after a rename: whoever
-    holds the old one swaps it; ``models_listed`` follows).
+    holds the old one swaps it; ``models_listed`` follows), ``prediction_ended(shown)``
+    (a Segment run ended; ``shown``: its result is on screen, False when it was cancelled
+    or failed).
     """
 
     predict_requested = Signal()
@@ -55,6 +57,7 @@ class StudioSession(EditRecording, ProjectLink, QObject):
     image_renamed = Signal(str, str)
     models_listed = Signal()
     model_renamed = Signal(object, object)
+    prediction_ended = Signal(bool)
 
     def __init__(self, host, *, library: ModelLibrary | None = None, parent=None):
         super().__init__(parent)

@@ -63,6 +63,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self.session.models_listed.connect(self.refresh_versions)
         self.session.model_renamed.connect(self._model_renamed)
         self.session.project_changed.connect(self.refresh_versions)
+        self.session.prediction_ended.connect(self._prediction_ended)
 
     def _run(self, action) -> None:
         try:

@@ -37,6 +37,9 @@ class RoundReview:
     ``progress``, its widgets (``versions_combo``, ``rollback_button``, ``repredict_check``),
     ``accepted``, ``_state``, ``_save_round`` and ``_set_state``."""
 
+    # An Accept's status before and while its re-run runs (the second one shown meanwhile).
+    _resegmenting: tuple[str, str] | None = None
+
     def _show_verdict(self) -> None:
         result = self.round.result
         if self.round.saved is None:
@@ -115,13 +118,27 @@ class RoundReview:
                      "learn from the corrections of the project's images only.")
             session.host.notify(text, "warning")
         if self.repredict_check.isChecked():  # (said: the labels are about to change)
-            text += " Segmenting the image again with it (Segment panel)."
+            self._resegmenting = (text, text + " Segmenting the image again with it (Segment panel).")
+            text = self._resegmenting[1]
         self.status.setText(text)
         self.round = None
         self._set_state("idle")
         self.accepted.emit(round_.saved)
         if self.repredict_check.isChecked():
             session.predict_requested.emit()
+
+    def _prediction_ended(self, shown: bool) -> None:
+        """The Segment run an Accept asked for ended: the status says so, instead of
+        "Segmenting the image again" long after it was."""
+        resegmenting, self._resegmenting = self._resegmenting, None
+        if resegmenting is None or self.status.text() != resegmenting[1]:
+            return  # (the status says something newer: another round, another model)
+        text = resegmenting[0]
+        if shown:
+            self.status.setText(f"{text} The image was segmented again with it.")
+        else:
+            self.status.setText(f"{text} Segmenting the image again with it was stopped "
+                                "(Segment panel); Run segments it with this model.")
 
     def reject(self) -> None:
         project = None if self.round is None else self.round.project_now(self.session)
