@@ -20,6 +20,7 @@ from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_layout, train_logic
+from unet_studio.app.qt.round_clock import RoundClock
 from unet_studio.app.qt.train_intensity import keep_round_intensities
 from unet_studio.app.qt.train_preparation import Preparing
 from unet_studio.app.qt.train_review import RoundReview
@@ -44,6 +45,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self._rounds = 0  # started in this panel, for the user ("round 2")
         self._redraw = Throttle(0.5)
         self._build()
+        self._clock = RoundClock(self.progress, self.status, self)
         self._wire()
         self._set_state("idle")
         self.refresh_versions()
@@ -100,6 +102,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
                                             number=self._rounds)  # fmt: skip
         self.plot.clear()
         train_layout.show_metrics(self.metrics, {}, {})
+        set_progress(self.progress, 0)  # (the last round's bar sat full)
         self._set_state("running")
         described = train_logic.describe_examples(pending)
         self.status.setText(f"Fine-tuning {session.model.name} on {described}…")
@@ -107,10 +110,13 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
             train_logic.iter_train(self.round, config, session.library, replay),
             notify=session.host.notify, action="Fine-tuning", on_progress=self._on_progress,
             on_result=self._on_result, on_aborted=self._on_aborted, on_finished=self._on_finished,
-            on_error=lambda e: self.status.setText(describe_error(e, "Fine-tuning")),
+            on_error=self._on_error,
             host=session.host, task=f"fine-tuning {session.model.name} on {described} "
                  "(closing stops it; the best weights so far are kept)",
         )  # fmt: skip
+        self._clock.start(config.max_seconds)
+        self.worker.paused.connect(self._clock.pause)
+        self.worker.resumed.connect(self._clock.resume)
         self.worker.paused.connect(lambda: self.status.setText("Paused."))
         self.worker.resumed.connect(lambda: self.status.setText("Training…"))
 
@@ -153,6 +159,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         if isinstance(progress, Preparing):  # (reading the data: no step yet)
             self._show_preparing(progress)
             return
+        self._clock.preparing(None)  # (steps say their own time left)
         self.round.history.append(progress)
         values = {"train_loss": progress.smoothed_loss}
         if progress.validated:
@@ -161,7 +168,8 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         if not self._redraw.ready():
             return  # a few redraws a second: every repaint costs the GUI thread
         self.plot.update()
-        set_progress(self.progress, int(1000 * min(progress.fraction, 1.0)))
+        # (never back: between reports the round's clock moved the bar, see ``round_clock``)
+        set_progress(self.progress, max(self.progress.value(), int(1000 * min(progress.fraction, 1.0))))
         score = "" if progress.val_metric is None else f", held-out score {progress.val_metric:.3f}"
         remaining = getattr(progress, "remaining", None)  # (a time budget: the round's end)
         left = "" if not remaining else f", about {duration_text(remaining)} left"
@@ -171,10 +179,12 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
 
     def _show_preparing(self, report: Preparing) -> None:
         self.status.setText(report.text)
+        self._clock.preparing(report.text)
         if report.fraction is not None:
             set_progress(self.progress, int(1000 * report.fraction))
 
     def _on_result(self, result) -> None:
+        self._clock.stop()
         self.round.result = result
         # (the next round, or a Segment run, on these pixels skips their intensity pass)
         keep_round_intensities(self.session.intensities, self.round.pending, self.round.examples or [])
@@ -207,13 +217,19 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self._show_verdict()
         return True
 
+    def _on_error(self, error) -> None:
+        self._clock.stop()
+        self.status.setText(describe_error(error, "Fine-tuning"))
+
     def _on_aborted(self) -> None:
+        self._clock.stop()
         if self.round is not None and not self.round.history:  # (still reading the data)
             self.status.setText("Cancelled before training started.")
             return
         self.status.setText("Cancelled; the best checkpoint was kept, training again resumes it.")
 
     def _on_finished(self) -> None:
+        self._clock.stop()
         self.worker = None
         self.pause_button.setText("Pause")
         done = self.round is not None and self.round.result is not None  # (saved or not)
