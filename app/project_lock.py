@@ -22,6 +22,8 @@ import socket
 import weakref
 from pathlib import Path
 
+from unet_studio.app.processes import process_runs
+
 LOCK_FILE = "open.lock"
 
 # Folders this process holds, to their holder: a lock naming this process is stale once its
@@ -138,12 +140,4 @@ def _alive(pid: int, started: object = None) -> bool:
         now = process_started(pid)
         if now is not None:
             return now == started  # (another start: the id was given to a later process)
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # (another user's process)
-    except OSError:
-        return False
-    return True
+    return process_runs(pid)

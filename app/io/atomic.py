@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from unet_studio.app.errors import InputFileError
+from unet_studio.app.processes import process_runs
 
 
 def temporary_sibling(path: Path, suffix: str = "part") -> Path:
@@ -39,22 +40,10 @@ def sweep_abandoned(path: Path) -> int:
         return 0  # (the write itself will say what is wrong with the folder)
     for sibling in siblings:
         found = pattern.match(sibling.name)
-        if found and not _process_runs(int(found.group(1))):
+        if found and not process_runs(int(found.group(1))):
             remove_quietly(sibling)
             swept += 1
     return swept
-
-
-def _process_runs(pid: int) -> bool:
-    if pid == os.getpid() or os.name == "nt":  # (Windows: os.kill(pid, 0) would end it)
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # (another user's process, or it cannot be told: keep its file)
-    return True
 
 
 def remove_quietly(path: Path) -> None:
