@@ -51,7 +51,7 @@ def remember_examples(project, examples) -> Path | None:
     later round and every accept, and its examples cannot be had back anyway."""
     if project is None:
         return None
-    folder = project.path / TRAINING_DIR
+    folder = project.check_folder() / TRAINING_DIR  # (FolderGone: never a half project)
     aside = None
     try:
         buffer = load_replay(project)

@@ -122,11 +122,16 @@ def with_before_point(inner):
 
 
 def checkpoint_dir_for(project, parent) -> Path | None:
-    """Where the round from ``parent`` checkpoints: stable, so a crashed run resumes."""
+    """Where the round from ``parent`` checkpoints: stable, so a crashed run resumes. None
+    without a project, or when its folder was moved out of sight or deleted (a round then
+    trains without checkpoints, rather than rebuild a half project at the old path)."""
     if project is None:
         return None
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"from-{parent.source}-{parent.path.name}")
-    return project.path / TRAINING_DIR / safe
+    try:
+        return project.check_folder() / TRAINING_DIR / safe
+    except OSError:  # (FolderGone: the project's saving says so already)
+        return None
 
 
 def parent_record(info) -> dict:
