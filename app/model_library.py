@@ -21,9 +21,12 @@ from pathlib import Path
 
 from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.model_folder import (
     CONFIG_FILE,
+    WEIGHTS_FILE,
     ModelInfo,
+    check_safetensors_header,
     copy_model_folder,
     model_info,
     relink_parent,
@@ -193,7 +196,7 @@ class ModelLibrary:
             raise UserError(f"{info.ref} is read-only and cannot be renamed; {hint}")
         name = check_model_name(new_name)
         target = info.path.parent / model_folder_name(name)
-        self._refuse_taken(name, target, info)
+        self._refuse_taken(name, target, info.source, info.path)
         children = [m for m in self.list() if self._is_parent_of(info, m)]
         originals = {}
         try:
@@ -240,24 +243,43 @@ class ModelLibrary:
         return chain
 
     def load(self, model: str | Path, *, device: str = "cpu"):
-        """Build the network with its weights (imports torch). Never unpickles."""
+        """Build the network with its weights (imports torch). Never unpickles. UserError,
+        before anything is built, for a model that cannot segment images (a 1D one: see
+        ``model_checks``): the Segment and Train panels and the command line load here."""
         from unet_studio.models.weights import load_model
 
         info = self.get(model)
+        check_segments_images(info)
+        # (its weights missing: the message says what to do with a pickled model.pt beside)
+        check_safetensors_header(info.path / WEIGHTS_FILE)
         try:
             return load_model(info.path, device=device)
         except ValueError as error:  # names the file and the problem
             raise InputFileError(info.path, f"cannot be loaded: {error}") from None
 
-    def _refuse_taken(self, name: str, target: Path, info: ModelInfo) -> None:
-        """UserError when another model of the same place has the name or the folder."""
+    def new_model_folder(self, name: str, to: str = "user") -> tuple[str, Path]:
+        """The checked name and the folder of a new model called ``name`` in the user's (or
+        the project's) models: the rules and the clash check of :meth:`rename_model`, so
+        that a model is never created under a name it could not be renamed to. UserError
+        saying what is wrong. The folder is not made."""
+        root = self.folders.get(to) if to in ("user", "project") else None
+        if root is None:
+            raise UserError(f"cannot create a model in {to!r}; use 'user' or a library with a project")
+        name = check_model_name(name)
+        target = root / model_folder_name(name)
+        self._refuse_taken(name, target, to, None)
+        return name, target
+
+    def _refuse_taken(self, name: str, target: Path, source: str, own: Path | None) -> None:
+        """UserError when another model of ``source`` than the one in folder ``own`` (None:
+        a new model) has the name or the folder."""
         for other in self.list():
-            if other.source == info.source and other.path != info.path and (
+            if other.source == source and other.path != own and (
                     other.name.casefold() == name.casefold()
                     or other.path.name.casefold() == target.name.casefold()):
                 raise UserError(f"a model named {other.name!r} already exists ({other.ref}); "
                                 "choose another name")
-        if target.exists() and not _same_folder(target, info.path):
+        if target.exists() and (own is None or not _same_folder(target, own)):
             raise UserError(f"{target} already exists; choose another name")
 
     def _is_parent_of(self, info: ModelInfo, child: ModelInfo) -> bool:

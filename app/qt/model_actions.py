@@ -69,3 +69,24 @@ def iter_duplicate(library, ref: str):
     """Duplicate in a worker thread; returns the copy's ModelInfo."""
     yield "duplicating"
     return library.duplicate_model(ref)
+
+
+def iter_import(library, folder: Path):
+    """Import in a worker thread; returns the imported ModelInfo. A folder that cannot be
+    imported is refused with :func:`import_problem`'s message."""
+    yield "importing"
+    try:
+        return library.import_model(folder)
+    except UserError as error:
+        raise UserError(import_problem(folder, str(error))) from None
+
+
+def import_problem(folder: Path, message: str) -> str:
+    """The message of a refused import with the problem where a notification shows it:
+    the file named from the folder imported ("nuclei/config.json: ..."), not after the
+    whole path it lies in (which is said last)."""
+    text = message.removesuffix(" (not imported)")
+    parent = str(folder.parent).rstrip(os.sep) + os.sep
+    if text.startswith(parent):
+        text = text[len(parent):]
+    return f"Not imported: {text} (in {folder.parent})"

@@ -3,6 +3,8 @@ data, metrics, parent, date, folder) on top, then its own card.md. No widgets he
 
 from __future__ import annotations
 
+from unet_studio.app.model_checks import UNTRAINED_ADVICE, is_untrained, segment_refusal
+
 
 def card_markdown(info) -> str:
     """The card to show: the model's card.md, else one built from its config, with the
@@ -18,6 +20,8 @@ def card_markdown(info) -> str:
         + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
                     if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),
         f"- training data: {data or 'not recorded'}",
+        *([f"- **{UNTRAINED_ADVICE}**"] if is_untrained(info.metadata) else []),
+        *([f"- **cannot segment images**: {refusal}"] if (refusal := segment_refusal(info)) else []),
         *_metrics_lines(info.metrics),
         f"- parent: {info.parent or 'none'}",
         f"- date: {info.date or 'unknown'}",

@@ -33,11 +33,6 @@ from unet_studio.app.qt.workers import FileWorker, start_engine
 EDITABLE = ("user", "project")  # the sources whose models can be renamed and removed
 
 
-def _iter_import(library, folder: Path):
-    yield "importing"
-    return library.import_model(folder)
-
-
 class ModelsPanel(QWidget):
     """Lists the session library's models; the card of the selected one on the right.
     ``imported(info)`` after a model folder was imported, ``duplicated(info)`` after a copy
@@ -206,6 +201,7 @@ class ModelsPanel(QWidget):
         if self.session.model is not None and self.session.model.path == info.path:
             raise UserError("this model is in use; choose another one first")
         self.session.library.remove_model(info.ref)
+        self.session.host.notify(f"removed {info.name} ({info.ref})")  # (as the other actions)
         self.session.models_listed.emit()  # (no panel may offer it any more)
 
     def _remove_if_confirmed(self) -> None:
@@ -224,7 +220,7 @@ class ModelsPanel(QWidget):
         """Check and copy a model folder in a worker thread (building the network to check
         its weights and copying them take seconds for a big one); ``imported(info)`` after,
         a notification naming the file at fault when it cannot be used."""
-        self._copy_in_worker(_iter_import(self.session.library, Path(folder)),
+        self._copy_in_worker(model_actions.iter_import(self.session.library, Path(folder)),
                              f"Importing {folder}", f"importing the model {folder}",
                              self._on_imported)  # fmt: skip
 

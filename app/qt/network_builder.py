@@ -13,9 +13,7 @@ from datetime import datetime, timezone
 from qtpy.QtCore import Signal
 from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import (
-    QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -29,25 +27,23 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.model_library import model_folder_name
+from unet_studio.app.model_checks import UNTRAINED_ADVICE, UNTRAINED_DATA, UNTRAINED_KEY
+from unet_studio.app.qt.network_form import (
+    FIXED_OPTIONS,
+    checked_options,
+    field_for,
+    field_value,
+)
 from unet_studio.app.qt.network_summary import encoder_stages, summarize_network
 from unet_studio.app.qt.workers import start_engine
 
-# Options fixed by the task (instance segmentation: 3 outputs) rather than by the user.
-FIXED_OPTIONS = {"out_channels": 3}
-
-
-def option_choices() -> dict[str, tuple[str, ...]]:
-    from unet_studio.models import config
-
-    return {"padding": config.PADDINGS, "norm": config.NORMS, "activation": config.ACTIVATIONS,
-            "down": config.DOWNS, "up": config.UPS, "decoder_block": config.DECODER_BLOCKS,
-            "encoder": config.ENCODERS}  # fmt: skip
+# The preview's input size per spatial dimension: 256³ is 64 times 256² in 3D.
+PREVIEW_SIZE = {2: 256, 3: 64}
 
 
 def iter_summary(name: str, options: dict, input_size: int):
     yield "building"
-    return summarize_network(name, options, input_size)
+    return summarize_network(name, checked_options(name, options), input_size)
 
 
 def iter_create(name: str, options: dict, folder, model_name: str):
@@ -56,14 +52,14 @@ def iter_create(name: str, options: dict, folder, model_name: str):
     from unet_studio.models.weights import save_model
 
     yield "building"
-    net = build_model(name, **options)
+    net = build_model(name, **checked_options(name, options))
     yield "saving"
     stages = encoder_stages(options)  # (the card says what "resnet101" at depth 2 really is)
     metadata = {
         "name": model_name,
         "description": f"untrained {name} built in the Models panel" + (f"; {stages}" if stages else ""),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "parent": None,
-        "training_data": "none yet (untrained)",
+        "training_data": UNTRAINED_DATA, UNTRAINED_KEY: True,  # (see model_checks.is_untrained)
     }  # fmt: skip
     return save_model(net, folder, metadata=metadata)
 
@@ -126,16 +122,20 @@ class NetworkBuilder(QWidget):
                 item.widget().hide()  # out of the layout but still a child until deleted
                 item.widget().deleteLater()
         self.fields = {}
-        choices = option_choices()
-        options = [(k, v) for k, v in model_defaults(name).items() if k not in FIXED_OPTIONS]
+        defaults = model_defaults(name)
+        options = [(k, v) for k, v in defaults.items() if k not in FIXED_OPTIONS]
         for index, (key, value) in enumerate(options):
-            widget = _field_for(key, value, choices.get(key))
+            widget = field_for(key, value, defaults)
             self.fields[key] = widget
             row, column = divmod(index, 2)  # two options per row keeps the preview in view
             label = QLabel(key.replace("_", " "))
             label.setToolTip(key)
             self.form.addWidget(label, row, 2 * column)
             self.form.addWidget(widget, row, 2 * column + 1)
+        dims = self.fields.get("spatial_dims")
+        if isinstance(dims, QSpinBox):  # (the preview's size follows the dimensions)
+            dims.valueChanged.connect(self._preview_size_for)
+            self._preview_size_for(dims.value())
         self.arch_combo.setToolTip(model_description(name))
         self.summary_view.setPlainText(model_description(name) + "\n\nPress Preview to see its shapes.")
 
@@ -143,22 +143,27 @@ class NetworkBuilder(QWidget):
         """The form's values as build_model options."""
         options = dict(FIXED_OPTIONS)
         for key, widget in self.fields.items():
-            options[key] = _field_value(widget)
+            options[key] = field_value(widget)
         return options
+
+    def _preview_size_for(self, spatial_dims: int) -> None:
+        self.input_size.setValue(PREVIEW_SIZE.get(spatial_dims, self.input_size.value()))
 
     def preview(self) -> None:
         self._start(iter_summary(self.arch_combo.currentText(), self.options(), self.input_size.value()),
                     self._show_summary, "Building the preview")  # fmt: skip
 
     def create(self) -> None:
+        """Save the network of the form, untrained, as a user model. Its name follows the
+        rules of Rename (``ModelLibrary.new_model_folder``): a name Rename refuses (a path,
+        a "user:" ref, another model's name in other case) is refused here too."""
         name = self.name_edit.text().strip() or f"{self.arch_combo.currentText()}-new"
-        library = self.session.library
-        root = library.folders["user"]
-        root.mkdir(parents=True, exist_ok=True)
-        folder = root / model_folder_name(name)
-        if folder.exists():
-            self.session.host.notify(f"a model called {name!r} exists; choose another name", "error")
+        try:
+            name, folder = self.session.library.new_model_folder(name)
+        except UserError as error:
+            self.session.host.notify(str(error), "error")
             return
+        folder.parent.mkdir(parents=True, exist_ok=True)
         self._start(iter_create(self.arch_combo.currentText(), self.options(), folder, name),
                     self._on_created, "Creating the model",
                     task=f"creating the model {name!r}")
@@ -190,31 +195,10 @@ class NetworkBuilder(QWidget):
         except UserError as error:
             self.session.host.notify(str(error), "error")
             return
-        self.summary_view.setPlainText(f"Created {folder}; it is now the current model.")
+        name = self.session.model.name
+        self.summary_view.setPlainText(f"Created {folder}; it is now the current model, and "
+                                       f"{UNTRAINED_ADVICE}.")
+        self.session.host.notify(f"created {name}, now the current model: {UNTRAINED_ADVICE}",
+                                 "warning")
         self.created.emit(folder)
 
-
-def _field_for(key: str, value, choices) -> QWidget:
-    if choices is not None:
-        widget = QComboBox()
-        widget.addItems(choices)
-        widget.setCurrentText(str(value))
-    elif isinstance(value, bool):
-        widget = QCheckBox(checked=value)
-    elif isinstance(value, int):
-        widget = QSpinBox(minimum=0, maximum=4096, value=value)
-    elif isinstance(value, float):
-        widget = QDoubleSpinBox(minimum=0.0, maximum=0.99, singleStep=0.05, value=value)
-    else:
-        widget = QLineEdit(str(value))
-    return widget
-
-
-def _field_value(widget: QWidget):
-    if isinstance(widget, QComboBox):
-        return widget.currentText()
-    if isinstance(widget, QCheckBox):
-        return widget.isChecked()
-    if isinstance(widget, QSpinBox | QDoubleSpinBox):
-        return widget.value()
-    return widget.text()

@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from unet_studio.app.errors import InputFileError
+from unet_studio.app.model_checks import is_untrained
+from unet_studio.app.model_folder import read_model_config
+
 
 @dataclass(frozen=True)
 class DoneLine:
@@ -23,9 +27,18 @@ class DoneLine:
     model_path: Path
     model_name: str
     objects: str = ""
+    # (read from the model's folder when the line is made: the model the run used)
+    untrained: bool | None = None
+
+    def __post_init__(self):
+        if self.untrained is None:
+            object.__setattr__(self, "untrained", _untrained(self.model_path))
 
     def text(self) -> str:
-        return f"Done: {self.image} segmented with {self.model_name}{self.objects}."
+        done = f"Done: {self.image} segmented with {self.model_name}{self.objects}."
+        if self.untrained:  # (its labels are noise: said where the result is announced)
+            done += f" {self.model_name} is untrained (random weights): train it in the Train panel."
+        return done
 
     def renamed(self, old: str, new: str) -> DoneLine:
         """The line after the user renamed image ``old`` to ``new``: the same image, the
@@ -43,3 +56,12 @@ class DoneLine:
 def _same_folder(a, b) -> bool:
     # (a folder chosen again by path may be spelt otherwise: "./tiny", "tiny/")
     return Path(a).resolve() == Path(b).resolve()
+
+
+def _untrained(model_path) -> bool:
+    """Whether the model folder's metadata marks it untrained (False where it cannot be read:
+    a folder removed meanwhile)."""
+    try:
+        return is_untrained(read_model_config(model_path).get("metadata"))
+    except InputFileError:
+        return False

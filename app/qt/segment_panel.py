@@ -23,6 +23,7 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.live_labels import LiveLabelsDestination
 from unet_studio.app.qt.live_redraw import LiveRedraw
@@ -198,6 +199,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         """The job for ``image``: the channels that fit the model (the channel layers of its
         file stacked, for a model taking several; ``segment_channels``)."""
         model = self.session.model
+        check_segments_images(model)  # (a 1D model: refused before the run, not in it)
         in_channels = model_in_channels(model)
         axes, view = (request.axes or image.axes).upper(), self.session.host.view_state()
         check_labels_align(axes, view, image.name)

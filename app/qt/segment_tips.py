@@ -7,6 +7,8 @@ word. They are locked while it runs, and their tooltips say so.
 
 from __future__ import annotations
 
+from unet_studio.app.model_checks import UNTRAINED_ADVICE, is_untrained, segment_refusal
+
 # The controls a running prediction has already taken (greyed out until it ends).
 RUN_SETTINGS = ("axes_edit", "channel_spin", "model_combo", "model_folder_button",
                 "device_combo", "tile_combo", "output_combo", "min_size_spin", "split_spin",
@@ -98,9 +100,17 @@ def channel_note(axes: str, shape: tuple, in_channels: int, layers: int = 1) -> 
 
 
 def ready_text(image, model) -> str:
-    """The first status line: what Run will do, with what (or what is missing first)."""
+    """The first status line: what Run will do, with what (or what is missing first); before
+    that, what is wrong with the model: one that cannot segment images (Run refuses it), or
+    an untrained one (its labels would be noise)."""
     if model is None:
         return "Choose a model (or import one in the Models panel), then Run."
+    refusal = segment_refusal(model)
+    if refusal is not None:
+        return f"{refusal[0].upper()}{refusal[1:]} (Run refuses it)."
+    if is_untrained(model.metadata):
+        return (f"{model.name}: {UNTRAINED_ADVICE}; Run segments with random weights "
+                "(noise, often one object).")
     if image is None:
         return (f"Open an image (File > Open, or File > Open Sample), then Run segments it "
                 f"with {model.name}.")

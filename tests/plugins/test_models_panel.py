@@ -114,11 +114,11 @@ def test_the_preview_says_which_resnet_stages_a_depth_uses(models_panel, qtbot):
 
 def test_invalid_options_say_what_is_allowed(models_panel, studio, qtbot):
     builder = models_panel.builder
-    builder.arch_combo.setCurrentText("resnet18_unet")
-    builder.fields["padding"].setCurrentText("valid")
+    builder.fields["norm"].setCurrentText("none")  # (resnet + "valid" is no longer offered)
+    builder.fields["skip_norm"].setChecked(True)
     builder.preview_button.click()
     qtbot.waitUntil(lambda: builder.worker is None, timeout=30_000)
-    assert "padding='same'" in builder.summary_view.toPlainText()
+    assert "norm other than 'none'" in builder.summary_view.toPlainText()
 
 
 def test_a_removed_model_leaves_every_list_of_models(models_panel, studio, tiny_model_dir, qtbot):
@@ -210,7 +210,8 @@ def test_a_folder_that_cannot_segment_is_refused_at_import_naming_the_file(
     models_panel.import_folder(folder)
     qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)
     ((level, message),) = told
-    assert level == "error" and message.startswith(f"{folder / file}".rstrip("/") + ":")
+    # (the problem where the notification shows it: the file named from the folder imported)
+    assert level == "error" and message.startswith(f"Not imported: {folder.name}/{file}".rstrip("/") + ":")
     assert problem in message
     assert _names(models_panel) == before and not (studio.session.library.folders["user"] / "downloaded").exists()
 

@@ -1,0 +1,54 @@
+"""What a model must be to segment images, and whether it has learnt anything yet (no torch,
+no widgets): one test each, shared by the Models panel, the Segment panel, the library's
+loading and the command line, so that they never disagree.
+
+* The app segments 2D and 3D images only. The model family also builds 1D networks (for
+  library use), but a 1D model run on a stack treats every row as a signal: a wrong shape
+  error in the GUI, hours of meaningless work on the command line.
+* A network built in the Models panel has random weights until the Train panel trains it;
+  its labels are noise (often the whole stack as one object). Its metadata says so.
+"""
+
+from __future__ import annotations
+
+from unet_studio.app.errors import UserError
+
+SEGMENTED_DIMS = (2, 3)  # the spatial dimensions the app's images, tiles and labels have
+UNTRAINED_KEY = "untrained"  # metadata flag written when a network is built untrained
+UNTRAINED_DATA = "none yet (untrained)"  # its training data (also the mark of older folders)
+UNTRAINED_ADVICE = "it is untrained (random weights): train it first in the Train panel"
+
+
+def model_spatial_dims(info) -> int:
+    """The spatial dimensions of a model (a ModelInfo): its architecture's, else its
+    task's spatial axes ("YX": 2), else 2 (the architecture's default)."""
+    dims = info.architecture_config.get("spatial_dims")
+    if isinstance(dims, int) and not isinstance(dims, bool):
+        return dims
+    axes = info.task.get("spatial_axes") if isinstance(info.task, dict) else None
+    return len(axes) if isinstance(axes, str) and axes else 2
+
+
+def segment_refusal(info) -> str | None:
+    """Why ``info`` (a ModelInfo) cannot segment images, naming it; None when it can."""
+    dims = model_spatial_dims(info)
+    if dims in SEGMENTED_DIMS:
+        return None
+    where = info.path if info.source == "folder" else info.ref
+    return (f"the model {info.name} ({where}) is a {dims}D model: unet-studio segments 2D "
+            "and 3D images only; use a 2D or 3D model")
+
+
+def check_segments_images(info) -> None:
+    """UserError (see :func:`segment_refusal`) for a model that cannot segment images."""
+    refusal = segment_refusal(info)
+    if refusal is not None:
+        raise UserError(refusal)
+
+
+def is_untrained(metadata: dict | None) -> bool:
+    """Whether a model's metadata (``config.json``'s ``metadata``) marks it untrained: the
+    flag the Models panel's builder writes, or the training data it wrote before the flag.
+    A fine-tuned model's metadata is written afresh (its own training data): never marked."""
+    metadata = metadata or {}
+    return metadata.get(UNTRAINED_KEY) is True or metadata.get("training_data") == UNTRAINED_DATA

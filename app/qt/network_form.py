@@ -1,0 +1,96 @@
+"""The network builder's form fields: one widget per option of an architecture, offering only
+what that architecture can build (no widgets are kept here; ``network_builder`` lays them
+out). A value the form cannot rule out (an option that needs another, e.g. ``skip_norm``
+without a norm) is refused by :func:`checked_options` as a UserError, not a crash.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+
+from unet_studio.app.errors import UserError
+from unet_studio.app.model_checks import SEGMENTED_DIMS
+
+# Options fixed by the task (instance segmentation: 3 outputs) rather than by the user.
+FIXED_OPTIONS = {"out_channels": 3}
+# The architecture's name says which encoder it has ("resnet18_unet"): a form changing it
+# built a plain U-Net still called "resnet18_unet". The encoder is picked as the architecture.
+LOCKED_OPTIONS = ("encoder",)
+# (low, high) of whole-number options; the app segments 2D and 3D images only (the family's
+# 1D networks are for library use). Depth's high end depends on the encoder (``_int_limits``).
+INT_LIMITS = {"spatial_dims": (min(SEGMENTED_DIMS), max(SEGMENTED_DIMS)), "in_channels": (1, 64), "base_channels": (1, 1024),
+              "bridge_residual_blocks": (0, 16)}  # fmt: skip
+TIPS = {
+    "spatial_dims": "2 for images (YX), 3 for stacks segmented as volumes (ZYX)",
+    "encoder": "Set by the architecture: choose a resnet…_unet architecture for a ResNet encoder",
+    "depth": "Down-sampling levels (a ResNet encoder: how many of its 4 stages are used)",
+}
+
+
+def option_choices(defaults: dict) -> dict[str, tuple[str, ...]]:
+    """The values each text option of an architecture with ``defaults`` may take. A ResNet
+    encoder down-samples with its own strided convs and supports padding "same" only."""
+    from unet_studio.models import config
+
+    choices = {"padding": config.PADDINGS, "norm": config.NORMS,
+               "activation": config.ACTIVATIONS, "down": config.DOWNS, "up": config.UPS,
+               "decoder_block": config.DECODER_BLOCKS, "encoder": config.ENCODERS}  # fmt: skip
+    if str(defaults.get("encoder", "plain")).startswith("resnet"):
+        choices.update(padding=("same",), down=("conv",))
+    return choices
+
+
+def _int_limits(key: str, defaults: dict) -> tuple[int, int]:
+    from unet_studio.models.config import MAX_DEPTH
+
+    if key == "depth":
+        return 1, MAX_DEPTH.get(str(defaults.get("encoder", "plain")), 4)
+    return INT_LIMITS.get(key, (0, 4096))
+
+
+def field_for(key: str, value, defaults: dict) -> QWidget:
+    """The widget of option ``key`` (default ``value``) of an architecture with ``defaults``."""
+    choices = option_choices(defaults).get(key)
+    if choices is not None:
+        widget = QComboBox()
+        widget.addItems(choices)
+        widget.setCurrentText(str(value))
+    elif isinstance(value, bool):
+        widget = QCheckBox(checked=value)
+    elif isinstance(value, int):
+        low, high = _int_limits(key, defaults)
+        widget = QSpinBox(minimum=low, maximum=high, value=min(max(value, low), high))
+    elif isinstance(value, float):
+        widget = QDoubleSpinBox(minimum=0.0, maximum=0.99, singleStep=0.05, value=value)
+    else:
+        widget = QLineEdit(str(value))
+    widget.setEnabled(key not in LOCKED_OPTIONS)
+    if key in TIPS:
+        widget.setToolTip(TIPS[key])
+    return widget
+
+
+def field_value(widget: QWidget):
+    if isinstance(widget, QComboBox):
+        return widget.currentText()
+    if isinstance(widget, QCheckBox):
+        return widget.isChecked()
+    if isinstance(widget, QSpinBox | QDoubleSpinBox):
+        return widget.value()
+    return widget.text()
+
+
+def checked_options(name: str, options: dict) -> dict:
+    """``options`` for architecture ``name`` once the family's config accepts them (no
+    torch); UserError saying what is not allowed, so that a mistake in the form is told as
+    such and not logged as a failure with a traceback."""
+    from unet_studio.models.config import ModelConfig
+    from unet_studio.models.registry import model_defaults
+
+    try:
+        config = ModelConfig.from_dict({**model_defaults(name), **options})
+    except ValueError as error:
+        raise UserError(f"{name} cannot be built with these options: {error}") from None
+    if config.spatial_dims not in SEGMENTED_DIMS:
+        raise UserError(f"spatial_dims must be 2 or 3 (2D or 3D images), got {config.spatial_dims}")
+    return options
