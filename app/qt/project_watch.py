@@ -43,9 +43,9 @@ class ProjectWatch(QObject):
             return
         told = self._told_sharing() if self._told_sharing is not None else None
         sharing = project.sharing_problem() if project.read_only or told is not project else None
-        show_merged = getattr(session, "show_merged", None)
-        if show_merged is not None:
-            show_merged()
+        for follow in ("show_merged", "follow_project_folder"):  # (a FakeHost session: none)
+            if hasattr(session, follow):
+                getattr(session, follow)()
         while project.problems:  # (what opening found: told once, here or by the session)
             session.host.notify(project.problems.pop(0), "warning")
         for text in project.problems_to_tell():

@@ -155,6 +155,22 @@ class ProjectLink:
             while project is not None and project.problems:
                 self.host.notify(project.problems.pop(0), "warning")
 
+    def follow_project_folder(self) -> None:
+        """The project folder was moved while open (``project_folder``): its models are
+        listed from where they are now, and the current model, one of them, is found there
+        (its path pointed into the old folder, where nothing loads any more)."""
+        project = self.project
+        if project is None or self.library.folders.get("project") == project.models_dir:
+            return
+        self.library.folders["project"] = project.models_dir
+        model = self.model
+        if model is not None and getattr(model, "source", None) == "project":
+            try:
+                self.model = self.library.get(model.ref)
+            except UserError as error:
+                self.host.notify(f"project model not available: {error}", "warning")
+        self.models_listed.emit()
+
     def show_merged(self) -> None:
         """Redraw what the project merged into this window's labels and reviewed marks when
         it stopped being read-only (``project_merge``: what the other window saved). The
