@@ -184,3 +184,12 @@ def run_segment(qtbot):
         return blocker.args[0]
 
     return run
+
+
+@pytest.fixture
+def told(studio, monkeypatch) -> list[tuple[str, str]]:
+    """The (level, message) of every notification."""
+    messages = []
+    monkeypatch.setattr(studio.host, "notify",
+                        lambda message, level="info": messages.append((level, message)))
+    return messages

@@ -12,15 +12,6 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
-@pytest.fixture
-def told(studio, monkeypatch) -> list[tuple[str, str]]:
-    """The (level, message) of every notification."""
-    messages = []
-    monkeypatch.setattr(studio.host, "notify",
-                        lambda message, level="info": messages.append((level, message)))
-    return messages
-
-
 def _create(builder, qtbot, name: str, *, created: bool = True) -> None:
     builder.fields["base_channels"].setValue(4)
     builder.fields["depth"].setValue(2)

@@ -19,15 +19,6 @@ def segment(studio, segment_panel_of):
     return segment_panel_of(studio)
 
 
-@pytest.fixture
-def told(studio, monkeypatch) -> list[tuple[str, str]]:
-    """The (level, message) of every notification."""
-    messages = []
-    monkeypatch.setattr(studio.host, "notify",
-                        lambda message, level="info": messages.append((level, message)))
-    return messages
-
-
 def _names(models_panel) -> list[str]:
     return [models_panel.model_list.item(i).text() for i in range(models_panel.model_list.count())]
 
