@@ -16,6 +16,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.model_library import user_home
 from unet_studio.app.settings import undo_history_bytes
+from unet_studio.plugins.labels_redraw import redraw_region
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher, reset_undo_history
 from unet_studio.plugins.napari_layer_events import IMAGE_KEY
 from unet_studio.plugins.napari_tools import layer_axes
@@ -129,7 +130,7 @@ class LabelsLayers:
             return
         if region is None:
             layer.refresh()
-        else:
+        elif not redraw_region(layer, region):  # (only the region written: see labels_redraw)
             layer.refresh(thumbnail=False, extent=False, highlight=False)
 
     def undo(self) -> None:
