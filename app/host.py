@@ -153,6 +153,11 @@ class FakeHost:
             return None
         return self.labels_layers[self.current_labels_name]
 
+    def own_labels(self, shape: tuple[int, ...], new_name: str) -> np.ndarray | None:
+        """The labels a prediction may write into: here every labels layer is the current
+        image's own (napari's host leaves a layer the user brought or painted alone)."""
+        return self.current_labels()
+
     def apply_label_edit(self, edit: LabelEdit) -> None:
         labels = self.current_labels()
         if labels is None:

@@ -160,7 +160,8 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
 def write_labels(path: str, data, meta: dict) -> list[str]:
     """napari labels writer: compressed TIFF (ImageJ/OME) or OME-Zarr with axes and scale.
 
-    Axes come from the layer metadata our reader set (else YX / ZYX / TZYX by dimension);
+    Axes come from the layer's axis labels when they are axis letters, else from the layer
+    metadata our reader set, else YX / ZYX / TZYX by dimension;
     the scale from the layer (micrometres when its units say so). Refuses to overwrite the
     image the labels were made from.
     """
@@ -169,9 +170,7 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
     if isinstance(data, Sequence):  # multiscale labels (napari's MultiScaleData): full resolution
         data = data[0]
     layer_metadata = meta.get("metadata") or {}
-    axes = layer_metadata.get("axes") or _default_axes(np.ndim(data))
-    if len(axes) != np.ndim(data):
-        axes = _default_axes(np.ndim(data))
+    axes = _labels_axes(np.ndim(data), meta.get("axis_labels"), layer_metadata.get("axes"))
     scale, units = _scale_from_layer(axes, meta)
     target = Path(path)
     if not target.suffix:
@@ -179,6 +178,25 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
     written = write_stack(target, data, axes=axes, scale=scale, units=units, kind="labels",
                           source=layer_metadata.get("source_path"))
     return [str(written)]
+
+
+def _labels_axes(ndim: int, axis_labels, metadata_axes) -> str:
+    """The axes of ``ndim``-dimensional labels: the layer's axis labels when they are axis
+    letters (labels made with napari's own tools over our image carry its ``T``/``Z``
+    there, and nothing else names them), else the axes our reader noted in the metadata,
+    else a guess by dimension."""
+    from unet_studio.app.io.axes import AXIS_LETTERS
+
+    letters = [str(label).strip().upper() for label in axis_labels or ()]
+    named = "".join(letters)
+    # (napari's default labels, "-2" and "-1", or words such as "time", are no axis letters)
+    if (len(letters) == ndim and all(len(letter) == 1 for letter in letters)
+            and set(named) <= set(AXIS_LETTERS) and len(set(named)) == ndim
+            and {"Y", "X"} <= set(named)):  # fmt: skip
+        return named
+    if metadata_axes and len(metadata_axes) == ndim:
+        return metadata_axes
+    return _default_axes(ndim)
 
 
 def _default_axes(ndim: int) -> str:

@@ -11,7 +11,8 @@ Each Labels layer's undo history is bounded in bytes as well as in steps (``undo
 Beyond the protocol, the host offers what the Qt panels need from a real viewer: the image
 layers to choose from, clicks on the canvas for object tools, drawn regions, and progress
 bars in napari's activity dock (``napari_tools``). The images side is ``napari_images``,
-the labels side ``napari_labels``; here, the state they share, overlays, messages and the view.
+the labels side ``napari_labels`` (``napari_own_labels``: which of them a prediction may
+write into); here, the state they share, overlays, messages and the view.
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
 from unet_studio.plugins.napari_images import ImageLayers
 from unet_studio.plugins.napari_labels import LabelsLayers
 from unet_studio.plugins.napari_layer_events import REVIEWED_LAYER, LayerEvents
+from unet_studio.plugins.napari_own_labels import OwnLabels
 from unet_studio.plugins.napari_tools import CanvasTools, overlay_colormap
 
 log = logging.getLogger(__name__)
 
 
-class NapariHost(ImageLayers, LabelsLayers, LayerEvents, CanvasTools):
+class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools):
     """The app's window onto one napari viewer. Use from the GUI thread only."""
 
     def __init__(self, viewer):
@@ -41,6 +43,7 @@ class NapariHost(ImageLayers, LabelsLayers, LayerEvents, CanvasTools):
         self._labels_name: str | None = None
         self._watchers: dict[int, HistoryWatcher] = {}
         self._edit_listeners: list[EditListener] = []
+        self._left_alone: set[tuple[str, str]] = set()  # (user's labels, image) told of, see OwnLabels
         self._layer_listeners: list[Callable[[], None]] = []
         self._active_listeners: list[Callable[[], None]] = []
         self._rename_listeners: list[Callable[[str, str, str | None], None]] = []

@@ -214,8 +214,11 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         worker before the first write (``iter_prepare``), not here: gigabytes on a stack."""
         if not job.streams_into_labels:
             return None
-        had_labels = self.session.host.current_labels() is not None
+        shown = self.session.host.current_labels()
         live = self.session.labels_for_prediction(job.labels_shape)
+        # (a layer the user brought is left alone: the run streams into the image's own labels,
+        # taken as made for it: a cancelled run closes them only if it leaves them empty)
+        had_labels = shown is not None and live is shown
         instances = holds_instances(job.request, self.session.model.task)
         offset = None if instances else 0  # (None: found by the worker, see iter_prepare)
         # (labels shown before Run may hold objects to back up: the backup's disk space is

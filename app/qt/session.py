@@ -140,11 +140,17 @@ class StudioSession(EditRecording, ProjectLink, QObject):
         return live
 
     def labels_for_prediction(self, shape: tuple[int, ...]) -> np.ndarray:
-        """The live labels a prediction streams into: the current ones when their shape is
-        the image's labels shape, else new empty labels. Those are not snapshotted into the
-        project here (tens of ms on the GUI thread at the click, for zeros): the finished
-        prediction is, and an edit made meanwhile registers the labels first."""
-        current = self.host.current_labels()
+        """The live labels a prediction streams into: the image's own labels when their shape
+        is the image's labels shape, else new empty labels. A labels layer the user brought
+        or painted is never written into (the host leaves it as it is and says so). Those
+        are not snapshotted into the project here (tens of ms on the GUI thread at the click,
+        for zeros): the finished prediction is, and an edit made meanwhile registers the
+        labels first."""
+        image = self.host.current_image()
+        new_name = (image.name if image is not None else "image") + LABELS_SUFFIX
+        own_labels = getattr(self.host, "own_labels", None)  # (a host without: all labels are own)
+        current = (self.host.current_labels() if own_labels is None
+                   else own_labels(tuple(shape), new_name))  # fmt: skip
         if current is None and self.project is not None and self.restore_from_project():
             # (the labels layer was closed: the saved corrections come back first, so that
             # the run keeps what was reviewed instead of protecting empty pixels)
