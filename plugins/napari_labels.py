@@ -31,7 +31,8 @@ class LabelsLayers:
         """The labels being corrected, for the current image: the active Labels layer, else
         the last one used, else the last Labels layer in the list - skipping layers that
         belong to another image. A layer belongs to the image it was made for (we tag ours;
-        a Labels layer the user brings is nobody's and serves any image of its shape): so
+        a Labels layer the user brings is nobody's: the Correct tools edit it for any image
+        of its shape, but a prediction never writes into it, see ``napari_own_labels``): so
         choosing a second image of the same shape never writes into the first one's labels.
         """
         layers = self.viewer.layers
