@@ -23,12 +23,14 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_exports import CorrectExports
+from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.pointer_tools import PointerTools
 from unet_studio.app.qt.review_marks import mark_reviewed_drawn, mark_reviewed_view
+from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.settings import read_settings, settings_path
 from unet_studio.app.share_text import percent_text
 
@@ -37,7 +39,7 @@ TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
                 ("pick", "Pick label (click)"))  # fmt: skip
 
 
-class CorrectPanel(CorrectReview, CorrectExports, QWidget):
+class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -65,7 +67,7 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
 
     # ---- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(scrolled_body(self))  # (scrolls in a short dock)
         layout.addWidget(self._build_tools())
         layout.addWidget(self._build_find())
         layout.addWidget(self._build_review())
@@ -186,17 +188,6 @@ class CorrectPanel(CorrectReview, CorrectExports, QWidget):
         except UserError as error:
             self.session.host.notify(str(error), "warning")
         self._update_tool_state()
-
-    def _bind_keys(self) -> None:
-        """The pointer tools' keys on the viewer (a host without keys: buttons only)."""
-        bind = getattr(self.session.host, "set_key_handler", None)
-        if bind is None:
-            return
-        for action, key in self.key_of.items():
-            if action in ("next", "previous"):  # (Find objects to check: no pointer needed)
-                bind(key, lambda _coord, a=action: self._run(lambda: self.find_step(a == "next")))
-            else:
-                bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
 
     def _host_call(self, name: str):
         def call():

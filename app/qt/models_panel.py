@@ -28,6 +28,7 @@ from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt import model_actions
 from unet_studio.app.qt.model_card import card_markdown
 from unet_studio.app.qt.network_builder import NetworkBuilder
+from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.qt.workers import FileWorker, start_engine
 
 EDITABLE = ("user", "project")  # the sources whose models can be renamed and removed
@@ -50,7 +51,7 @@ class ModelsPanel(QWidget):
         self.tabs.addTab(self._build_library(), "Library")
         self.builder = NetworkBuilder(session)
         self.tabs.addTab(self.builder, "New network")
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(scrolled_body(self))  # (scrolls in a short dock)
         layout.addWidget(self.tabs)
         session.model_changed.connect(self._model_changed)
         session.models_listed.connect(self.refresh)

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.qt.segment_choices import object_option_spins
 from unet_studio.app.qt.segment_logic import OUTPUT_TYPES
 from unet_studio.app.qt.segment_tips import set_tips
@@ -89,7 +90,7 @@ def build(panel) -> None:
     panel.progress = QProgressBar(minimum=0, maximum=100, value=0)
     panel.status = QLabel("", wordWrap=True)  # (what Run will do: said once filled)
     set_tips(panel, running=False)
-    layout = QVBoxLayout(panel)
+    layout = QVBoxLayout(scrolled_body(panel))  # (scrolls in a short dock)
     layout.addWidget(panel.settings)
     layout.addLayout(buttons)
     layout.addWidget(panel.progress)

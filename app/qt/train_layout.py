@@ -25,6 +25,7 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.qt import train_logic
 from unet_studio.app.qt.loss_plot import LossPlot
+from unet_studio.app.qt.scrolling import scrolled_body
 
 # The loss plot's least height: its legend, scale and a readable curve (LossPlot asks for
 # 150, more than a laptop's dock spares once the table shows a round's metrics).
@@ -77,7 +78,7 @@ def build(panel) -> None:
     panel.plot = LossPlot()
     panel.plot.setMinimumHeight(MIN_PLOT_HEIGHT)  # (the first to give way in a short dock)
     panel.metrics = _metrics_table()
-    layout = QVBoxLayout(panel)
+    layout = QVBoxLayout(scrolled_body(panel))  # (scrolls in a short dock)
     layout.addLayout(_settings(panel))
     layout.addLayout(controls)
     layout.addWidget(panel.progress)

@@ -1,0 +1,45 @@
+"""The Correct panel's keys on the viewer, bound while the panel is in a window.
+
+napari's X on a dock takes the panel out of its window (``remove_dock_widget`` sets its
+parent to None) and keeps it, to dock it again from the Plugins menu as it was left
+(``plugins.widgets``). Its keys stayed bound: D over an object deleted it with no panel
+open. So the keys go with the panel's window: unbound (and the click tool left) when it
+leaves, bound again when it is docked again. A mixin of :class:`CorrectPanel`, which
+provides ``session``, ``key_of``, ``keys``, ``find_step``, ``_run`` and ``_choose_tool``.
+"""
+
+from __future__ import annotations
+
+from qtpy.QtCore import QEvent
+
+
+class CorrectKeys:
+    def _bind_keys(self) -> None:
+        """The pointer tools' keys on the viewer (a host without keys: buttons only)."""
+        bind = getattr(self.session.host, "set_key_handler", None)
+        if bind is None:
+            return
+        for action, key in self.key_of.items():
+            if action in ("next", "previous"):  # (Find objects to check: no pointer needed)
+                bind(key, lambda _coord, a=action: self._run(lambda: self.find_step(a == "next")))
+            else:
+                bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
+        self.keys_bound = True
+
+    def _unbind_keys(self) -> None:
+        bind = getattr(self.session.host, "set_key_handler", None)
+        if bind is None:
+            return
+        for key in self.key_of.values():
+            bind(key, None)
+        self.keys_bound = False
+
+    def event(self, event) -> bool:
+        # (built without a parent, the panel binds its keys at once: a host with no window)
+        if event.type() == QEvent.Type.ParentChange and hasattr(self, "key_of"):
+            if self.parent() is None:
+                self._choose_tool(None)  # (a click tool's clicks on the canvas too)
+                self._unbind_keys()
+            elif not getattr(self, "keys_bound", False):
+                self._bind_keys()
+        return super().event(event)
