@@ -190,8 +190,28 @@ def nothing_learnt_text(result, parent_name: str) -> str:
     steps = f"{result.steps} step" + ("" if result.steps == 1 else "s")
     text = (f"Finished after {steps} ({stop_text(result.stopped)}); no step beat the "
             f"starting weights of {parent_name} on held-out data, so no new model was made.")
-    if result.steps < ADVISED_STEPS and result.elapsed > 0:
-        advised = duration_text(ADVISED_STEPS * result.elapsed / result.steps)
-        text += (f" {steps} are few for images new to the model: give the next round about "
-                 f"{advised} (some {ADVISED_STEPS} steps at this pace).")
+    if result.steps < ADVISED_STEPS:
+        pace = step_seconds(result.history)
+        if pace is None:  # (too few steps to time one: the round was mostly its scoring)
+            text += (f" {steps} are few for images new to the model: give the next round "
+                     "a few minutes.")
+        else:  # (what does not grow with the steps, loading and scoring, counted once)
+            fixed = max(0.0, result.elapsed - result.steps * pace)
+            advised = duration_text(fixed + ADVISED_STEPS * pace)
+            text += (f" {steps} are few for images new to the model: give the next round "
+                     f"about {advised} (some {ADVISED_STEPS} steps at this pace).")
     return text
+
+
+def step_seconds(history: list[dict]) -> float | None:
+    """Seconds per training step of a round (its ``history`` of TrainProgress dicts), from
+    its first step to its last (validations between included); None with fewer than two."""
+    first_seen: dict[int, float] = {}
+    for entry in history:
+        step, elapsed = entry.get("step", 0), entry.get("elapsed")
+        if step >= 1 and elapsed is not None and step not in first_seen:
+            first_seen[step] = float(elapsed)  # (a step's scoring after it comes later)
+    if len(first_seen) < 2:
+        return None
+    first, last = min(first_seen), max(first_seen)
+    return (first_seen[last] - first_seen[first]) / (last - first)
