@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 # Two cores in CI: one torch thread per test process keeps runs predictable.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+SCREEN = "1600x1000x24"  # (the README's xvfb-run screen)
+
+
+def pytest_configure(config):
+    """Each test process of a parallel run (pytest-xdist) draws on an X display of its own.
+
+    The README's test command runs the suite under one ``xvfb-run`` display, in two
+    processes. Some tests move the real X pointer over a napari canvas (keys act on the
+    object under the pointer) and others show whole windows: on one shared display a window
+    of the other process, on top, took the pointer and such a test timed out now and then.
+    So a worker starts its own Xvfb (same screen) before Qt is loaded, where Xvfb is there."""
+    xvfb = shutil.which("Xvfb")
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("DISPLAY") or not xvfb:
+        return
+    read, write = os.pipe()
+    server = subprocess.Popen([xvfb, "-displayfd", str(write), "-screen", "0", SCREEN,
+                               "-nolisten", "tcp"], pass_fds=(write,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as reply:  # (Xvfb writes its display number once it is ready)
+        number = reply.readline().strip()
+    if not number.isdigit():
+        server.kill()
+        return  # (the shared display then, as before)
+    os.environ["DISPLAY"] = f":{number}"
+    atexit.register(server.terminate)
 
 TEST_DATA = Path(__file__).parent / "data"
 
