@@ -39,6 +39,7 @@ class RoundReview:
 
     # An Accept's status before and while its re-run runs (the second one shown meanwhile).
     _resegmenting: tuple[str, str] | None = None
+    _versions_of = None  # the current model's path when the Roll back list was filled
 
     def _show_verdict(self) -> None:
         result = self.round.result
@@ -160,8 +161,12 @@ class RoundReview:
 
     def refresh_versions(self) -> None:
         """Fill the Roll back list (see ``train_versions.earlier_versions``), keeping the
-        version chosen while it is still offered, else choosing the first."""
-        chosen = self.versions_combo.currentData()
+        version chosen while it is still offered for the same current model, else choosing
+        the first: the newest version before it (after an Accept the bundled default, first
+        chosen when it was the only one, stayed chosen, and one click went back to it)."""
+        current = self.session.model.path if self.session.model is not None else None
+        chosen = self.versions_combo.currentData() if current == self._versions_of else None
+        self._versions_of = current
         self.versions_combo.clear()
         # (a round saved and not yet accepted or rejected: no earlier version of anything)
         waiting = self.round.saved if self.round is not None and self._state != "idle" else None

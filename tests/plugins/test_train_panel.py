@@ -631,3 +631,24 @@ def test_a_round_whose_starting_weights_stay_best_makes_no_model(corrected, pane
     assert session.model.path == parent.path
     assert sorted(session.project.models_dir.iterdir()) == models
     assert not train.round.checkpoint_dir.exists()  # (the next round starts afresh)
+
+
+def test_roll_back_offers_the_model_just_replaced_first(corrected, panels, qtbot, quick_round):
+    """After an Accept, Roll back's choice is the newest earlier version (the one just
+    replaced), not the oldest that was chosen when it was the only one."""
+    train, _ = panels
+    session = corrected.session
+    parent = session.model
+    train.repredict_check.setChecked(False)
+    accepted = []
+    for _ in range(2):
+        with qtbot.waitSignal(train.finished, timeout=120_000):
+            train.start(config=quick_round())
+        train.accept_button.click()
+        accepted.append(session.model)
+    assert train.versions_combo.currentData().path == accepted[0].path  # (not the tiny parent)
+    assert [train.versions_combo.itemData(i).path for i in range(train.versions_combo.count())] \
+        == [accepted[0].path, parent.path]
+    train.versions_combo.setCurrentIndex(1)  # (the user's own choice stays while it is offered)
+    train.refresh_versions()
+    assert train.versions_combo.currentData().path == parent.path
