@@ -176,11 +176,20 @@ class ModelLibrary:
         return destination
 
     def remove_model(self, model: str | Path) -> None:
-        """Delete a user or project model (bundled ones are read-only)."""
+        """Delete a user or project model (bundled ones are read-only). Models fine-tuned
+        from it are relinked to its own parent: their lineage (Roll back, the card) skips
+        it instead of ending there."""
         info = self.get(model)
         if info.source not in ("user", "project"):
             raise UserError(f"{info.ref} is not a user or project model and cannot be removed")
+        children = [m for m in self.list() if self._is_parent_of(info, m)]
+        try:
+            grandparent = self.get(info.parent) if info.parent else None
+        except (UserError, InputFileError):
+            grandparent = None
         shutil.rmtree(info.path)
+        if grandparent is not None:
+            _relink(children, grandparent, info)
 
     def rename_model(self, model: str | Path, new_name: str) -> ModelInfo:
         """Rename a user or project model: its listed name and its folder (the name made
@@ -301,11 +310,7 @@ class ModelLibrary:
             settings[RENAMED] = note_rename(settings.get(RENAMED) or {}, old, new)
         if settings != before:
             atomic_write_json(self.settings_path, settings)
-        for child in children:
-            try:
-                relink_parent(child.path, new)
-            except (OSError, UserError) as error:
-                log.warning("%s still names its parent %s: %s", child.path, old.ref, error)
+        _relink(children, new, old)
 
     def _renamed_to(self, text: str, seen: frozenset = frozenset()) -> ModelInfo | None:
         """The model a user model once known as ``text`` (a ref or folder path) was renamed
@@ -326,6 +331,16 @@ class ModelLibrary:
 
     def _settings(self) -> dict:
         return read_settings(self.home)
+
+
+def _relink(children: list[ModelInfo], parent: ModelInfo, was: ModelInfo) -> None:
+    """The ``children`` of ``was`` (renamed or removed) name ``parent`` as theirs now. One
+    that cannot be rewritten is logged, not fatal: the rename or removal itself is done."""
+    for child in children:
+        try:
+            relink_parent(child.path, parent)
+        except (OSError, UserError) as error:
+            log.warning("%s still names its parent %s: %s", child.path, was.ref, error)
 
 
 def where_listed(info: ModelInfo, models: list[ModelInfo]) -> str:

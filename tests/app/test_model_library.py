@@ -64,6 +64,15 @@ def test_lineage_follows_parents(library):
     assert [m.ref for m in chain] == ["project:round-2", "project:round-1", "bundled:default"]
 
 
+def test_removing_a_model_in_a_lineage_relinks_its_children_to_its_parent(library):
+    """Round 1 removed: round 2, fine-tuned from it, now descends from the bundled default
+    (its lineage, Roll back and card skip the removed model instead of ending there)."""
+    library.remove_model("project:round-1")
+    round2 = library.get("project:round-2")
+    assert round2.parent == "bundled:default"
+    assert [m.ref for m in library.lineage("project:round-2")] == ["project:round-2", "bundled:default"]
+
+
 def test_default_falls_back_to_bundled_and_is_remembered(library, tmp_path):
     assert library.default().ref == "bundled:default"
     library.set_default("round-1")
