@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from contextlib import suppress
 from itertools import takewhile
 from pathlib import Path
@@ -29,24 +28,15 @@ from unet_studio.app.model_folder import (
     check_safetensors_header,
     copy_model_folder,
     model_info,
-    relink_parent,
-    restore_files,
     validate_model_folder,
-    write_model_name,
 )
-from unet_studio.app.model_names import (
-    check_model_name,
-    copy_name,
-    model_folder_name,
-    note_rename,
-)
+from unet_studio.app.model_library_edits import RENAMED, ModelLibraryEdits, free_name
 from unet_studio.app.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("project", "user", "bundled")  # search order for bare names: most specific first
 DEFAULT_BUNDLED = "bundled:default"
-RENAMED = "renamed_models"  # settings key: user models' old refs and folders -> their ref now
 
 
 def user_home() -> Path:
@@ -58,7 +48,7 @@ def bundled_models_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "resources" / "models"
 
 
-class ModelLibrary:
+class ModelLibrary(ModelLibraryEdits):
     """Lists, imports, exports, renames, duplicates and picks models. Cheap to create;
     reads folders on demand."""
 
@@ -151,7 +141,7 @@ class ModelLibrary:
         if target_root is None:
             raise UserError(f"cannot import into {to!r}; use 'user' or a library with a project")
         target_root.mkdir(parents=True, exist_ok=True)
-        target = _free_name(target_root, name or folder.name)
+        target = free_name(target_root, name or folder.name)
         copy_model_folder(folder, target)
         return model_info(target, source=to)
 
@@ -174,66 +164,6 @@ class ModelLibrary:
                     folder.rmdir()  # (only while empty)
             raise
         return destination
-
-    def remove_model(self, model: str | Path) -> None:
-        """Delete a user or project model (bundled ones are read-only). Models fine-tuned
-        from it are relinked to its own parent: their lineage (Roll back, the card) skips
-        it instead of ending there."""
-        info = self.get(model)
-        if info.source not in ("user", "project"):
-            raise UserError(f"{info.ref} is not a user or project model and cannot be removed")
-        children = [m for m in self.list() if self._is_parent_of(info, m)]
-        try:
-            grandparent = self.get(info.parent) if info.parent else None
-        except (UserError, InputFileError):
-            grandparent = None
-        shutil.rmtree(info.path)
-        if grandparent is not None:
-            _relink(children, grandparent, info)
-
-    def rename_model(self, model: str | Path, new_name: str) -> ModelInfo:
-        """Rename a user or project model: its listed name and its folder (the name made
-        safe). What refers to it follows: the default model setting and the lineage of the
-        library's models fine-tuned from it. Returns the renamed model's ModelInfo.
-
-        The name is written first (atomically), then the folder renamed in one step: a
-        crash leaves the model whole, under its old folder or its new one, never split."""
-        info = self.get(model)
-        if info.source not in ("user", "project"):
-            hint = ("duplicate it and rename the copy" if info.source == "bundled"
-                    else "import it first")
-            raise UserError(f"{info.ref} is read-only and cannot be renamed; {hint}")
-        name = check_model_name(new_name)
-        target = info.path.parent / model_folder_name(name)
-        self._refuse_taken(name, target, info.source, info.path)
-        children = [m for m in self.list() if self._is_parent_of(info, m)]
-        originals = {}
-        try:
-            originals = write_model_name(info.path, name)
-            if target != info.path:
-                os.rename(info.path, target)
-        except OSError as error:
-            restore_files(originals)  # (the folder kept its name: all is as it was)
-            raise UserError(f"cannot rename {info.path} to {target.name}: "
-                            f"{error.strerror or error}") from None
-        renamed = model_info(target, source=info.source)
-        self._follow_rename(info, renamed, children)
-        return renamed
-
-    def duplicate_model(self, model: str | Path) -> ModelInfo:
-        """Copy a model under the first free name of "<name> copy", "<name> copy 2", ...: a
-        user or project model beside itself, a bundled one into the user's models. The copy
-        is made in a temp folder and renamed into place (never half a folder)."""
-        info = self.get(model)
-        source = info.source if info.source in ("user", "project") else "user"
-        root = self.folders[source]
-        root.mkdir(parents=True, exist_ok=True)
-        names = {m.name.casefold() for m in self.list() if m.source == source}
-        name = copy_name(info.name, root, lambda candidate: candidate.casefold() in names)
-        target = root / model_folder_name(name)
-        copy_model_folder(info.path, target,
-                          edit=lambda temp: write_model_name(temp, name, copied_from=info.ref))
-        return model_info(target, source=source)
 
     def lineage(self, model: str | Path) -> list[ModelInfo]:
         """The model, its parent, its parent's parent, ... as far as they can be found (the
@@ -266,52 +196,6 @@ class ModelLibrary:
         except ValueError as error:  # names the file and the problem
             raise InputFileError(info.path, f"cannot be loaded: {error}") from None
 
-    def new_model_folder(self, name: str, to: str = "user") -> tuple[str, Path]:
-        """The checked name and the folder of a new model called ``name`` in the user's (or
-        the project's) models: the rules and the clash check of :meth:`rename_model`, so
-        that a model is never created under a name it could not be renamed to. UserError
-        saying what is wrong. The folder is not made."""
-        root = self.folders.get(to) if to in ("user", "project") else None
-        if root is None:
-            raise UserError(f"cannot create a model in {to!r}; use 'user' or a library with a project")
-        name = check_model_name(name)
-        target = root / model_folder_name(name)
-        self._refuse_taken(name, target, to, None)
-        return name, target
-
-    def _refuse_taken(self, name: str, target: Path, source: str, own: Path | None) -> None:
-        """UserError when another model of ``source`` than the one in folder ``own`` (None:
-        a new model) has the name or the folder."""
-        for other in self.list():
-            if other.source == source and other.path != own and (
-                    other.name.casefold() == name.casefold()
-                    or other.path.name.casefold() == target.name.casefold()):
-                raise UserError(f"a model named {other.name!r} already exists ({other.ref}); "
-                                "choose another name")
-        if target.exists() and (own is None or not _same_folder(target, own)):
-            raise UserError(f"{target} already exists; choose another name")
-
-    def _is_parent_of(self, info: ModelInfo, child: ModelInfo) -> bool:
-        if not child.parent or child.source not in ("user", "project"):
-            return False  # (a bundled model is read-only)
-        try:
-            return self.get(child.parent).path == info.path
-        except (UserError, InputFileError):
-            return False
-
-    def _follow_rename(self, old: ModelInfo, new: ModelInfo, children: list[ModelInfo]) -> None:
-        """The default setting and the children's lineage name the renamed model again. A
-        child that cannot be rewritten is logged, not fatal: the rename itself is done."""
-        settings = self._settings()
-        before = dict(settings)
-        if settings.get("default_model") in (old.ref, str(old.path)):
-            settings["default_model"] = new.ref
-        if old.source == "user":
-            settings[RENAMED] = note_rename(settings.get(RENAMED) or {}, old, new)
-        if settings != before:
-            atomic_write_json(self.settings_path, settings)
-        _relink(children, new, old)
-
     def _renamed_to(self, text: str, seen: frozenset = frozenset()) -> ModelInfo | None:
         """The model a user model once known as ``text`` (a ref or folder path) was renamed
         to, if it still exists (``note_rename``)."""
@@ -333,16 +217,6 @@ class ModelLibrary:
         return read_settings(self.home)
 
 
-def _relink(children: list[ModelInfo], parent: ModelInfo, was: ModelInfo) -> None:
-    """The ``children`` of ``was`` (renamed or removed) name ``parent`` as theirs now. One
-    that cannot be rewritten is logged, not fatal: the rename or removal itself is done."""
-    for child in children:
-        try:
-            relink_parent(child.path, parent)
-        except (OSError, UserError) as error:
-            log.warning("%s still names its parent %s: %s", child.path, was.ref, error)
-
-
 def where_listed(info: ModelInfo, models: list[ModelInfo]) -> str:
     """What a list of models shows beside a model's name: its source ("user"), or its ref
     ("user:nuclei-2") where another model of that source has the same name (a model
@@ -351,11 +225,6 @@ def where_listed(info: ModelInfo, models: list[ModelInfo]) -> str:
     return info.ref if len(twins) > 1 else info.source
 
 
-def _same_folder(path: Path, other: Path) -> bool:
-    try:
-        return os.path.samefile(path, other)
-    except OSError:
-        return False
 
 
 def _check_loads(folder: Path) -> None:
@@ -368,11 +237,3 @@ def _check_loads(folder: Path) -> None:
     except ValueError as error:  # (its message starts with the file at fault)
         raise UserError(f"{error} (not imported)") from None
 
-
-def _free_name(root: Path, name: str) -> Path:
-    base = model_folder_name(name)
-    candidate, n = root / base, 1
-    while candidate.exists():
-        n += 1
-        candidate = root / f"{base}-{n}"
-    return candidate
