@@ -160,6 +160,8 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
             self._show_preparing(progress)
             return
         self._clock.preparing(None)  # (steps say their own time left)
+        if not self.round.history and progress.step > 1:  # (a stopped round goes on)
+            self.round.resumed_at = progress.step - 1
         self.round.history.append(progress)
         values = {"train_loss": progress.smoothed_loss}
         if progress.validated:
@@ -175,7 +177,9 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         left = "" if not remaining else f", about {duration_text(remaining)} left"
         loss = progress.smoothed_loss  # (NaN at step 0: the held-out "before" point, no training yet)
         said = f"loss {loss:.4f}" if math.isfinite(loss) else "scoring the model before training"
-        self.status.setText(f"Step {progress.step}: {said}{score}{left}")
+        resumed = self.round.resumed_at
+        again = f" (the round stopped at step {resumed} goes on)" if resumed else ""
+        self.status.setText(f"Step {progress.step}: {said}{score}{left}{again}")
 
     def _show_preparing(self, report: Preparing) -> None:
         self.status.setText(report.text)

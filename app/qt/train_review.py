@@ -47,6 +47,8 @@ class RoundReview:
             return  # (the status says why the save failed; that stays until it is saved)
         verdict = "better than" if train_logic.is_better(result) else "not better than"
         steps = f"{result.steps} step" + ("" if result.steps == 1 else "s")
+        if self.round.resumed_at:
+            steps += f", resumed at step {self.round.resumed_at}"
         self.status.setText(f"Finished after {steps} ({stop_text(result.stopped)}); "
                             f"the new model is {verdict} {self.round.parent.name} on held-out "
                             f"data{verdict_basis(result)}." + train_logic.held_out_caveat(result)

@@ -35,6 +35,7 @@ class TrainRound:
     number: int = 0  # the panel's count of rounds, for the user ("round 2")
     finish: threading.Event = field(default_factory=threading.Event)  # stop early, keep it
     discarded: bool = False  # finished with its starting weights best: no model made
+    resumed_at: int = 0  # the step a stopped round was resumed at (0: a fresh round)
 
     def project_now(self, session):
         """The round's project while it is still the one open, else None: a round whose
@@ -89,7 +90,7 @@ def iter_train(round_: TrainRound, config, library, replay=()):
     inner = iter_finetune(
         net, round_.examples, config, task=getattr(net, "task", None),
         checkpoint_dir=round_.checkpoint_dir, replay=replay, stale_checkpoint="restart",
-        started=started,
+        started=started, more_time_on_resume=True,  # (the budget typed now is for this click)
     )  # fmt: skip
     # (``round_.finish``: the window closes and the user chose to keep what it learnt)
     return (yield from finishing_early(with_before_point(inner), round_.finish, net, config,

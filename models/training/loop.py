@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Generator, Sequence
+from dataclasses import replace
 
 from unet_studio.models.training.config import FinetuneConfig
 from unet_studio.models.training.examples import TrainingExample
@@ -123,6 +124,7 @@ def iter_finetune(
     replay: Sequence[TrainingExample] = (),
     stale_checkpoint: str = "raise",
     started: float | None = None,
+    more_time_on_resume: bool = False,
 ) -> Generator[TrainProgress, None, FinetuneResult]:
     """Fine-tune (or train from scratch) ``net`` on corrected ``examples``.
 
@@ -136,7 +138,9 @@ def iter_finetune(
     ``stale_checkpoint="restart"`` is ignored (and overwritten): a new round starts.
     ``started``: the ``time.monotonic()`` at which the round began, when the caller's own
     preparation (loading the model and the data) is to count against ``config.max_seconds``
-    too; by default the round begins here.
+    too; by default the round begins here. A resumed run's time budget is the whole run's,
+    its earlier part included; with ``more_time_on_resume`` it gets ``config.max_seconds``
+    more instead (a user who stopped a round and trains again for "20 s" means 20 s more).
     """
     if stale_checkpoint not in STALE_CHOICES:
         raise ValueError(f"stale_checkpoint must be one of {STALE_CHOICES}, "
@@ -147,6 +151,9 @@ def iter_finetune(
     session.start_clock(at=started)
     if not (config.resume and session.restore(stale=stale_checkpoint)):
         _start(session)
+    elif more_time_on_resume and session.budget.max_seconds:
+        session.budget = replace(session.budget,
+                                 max_seconds=session.budget.max_seconds + session.elapsed_before)
     try:
         stopped = yield from _train(session)
         if session.validated_step != session.step:  # the "after" scoring

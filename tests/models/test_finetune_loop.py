@@ -416,3 +416,29 @@ def test_a_held_out_score_tie_is_broken_by_the_held_out_loss(example):
     assert not session.track_best({"val_metric": -0.05, "val_loss": 0.1})
     assert session.track_best({"val_metric": 0.2, "val_loss": 1.9}) and session.best_step == 6
     assert session.best_metrics == {"val_metric": 0.2, "val_loss": 1.9}
+
+
+def test_a_resumed_round_may_get_its_time_budget_anew(example, tmp_path):
+    """A round stopped after some seconds and trained again for a budget shorter than what
+    it used: by default the budget is the whole round's (nothing left: it ends at once);
+    ``more_time_on_resume`` (the Train panel) gives it that budget more."""
+    import time as clock
+
+    config = FinetuneConfig(**{**QUICK, "max_seconds": 600.0})
+    generator = iter_finetune(tiny_unet(), [example], config, checkpoint_dir=tmp_path / "a")
+    for progress in generator:
+        if progress.step >= 3 and progress.elapsed > 2.0:
+            generator.close()
+            break
+        clock.sleep(0.3)  # (a slow round: its seconds used are what matters here)
+    used, steps = progress.elapsed, progress.step
+    shorter = FinetuneConfig(**{**QUICK, "max_seconds": 2.0})
+    for flag, more in ((False, False), (True, True)):
+        import shutil
+
+        folder = tmp_path / f"resume-{flag}"
+        shutil.copytree(tmp_path / "a", folder)
+        result = finetune(tiny_unet(), [example], shorter, checkpoint_dir=folder,
+                          more_time_on_resume=flag)
+        assert result.stopped == "max_seconds"
+        assert (result.steps > steps + 1) is more, (flag, result.steps, steps, used)

@@ -652,3 +652,23 @@ def test_roll_back_offers_the_model_just_replaced_first(corrected, panels, qtbot
     train.versions_combo.setCurrentIndex(1)  # (the user's own choice stays while it is offered)
     train.refresh_versions()
     assert train.versions_combo.currentData().path == parent.path
+
+
+def test_training_again_after_a_cancel_goes_on_for_the_time_typed(corrected, panels, qtbot, quick_round):
+    """A round cancelled after a few steps, then Train again with a short budget: the round
+    goes on from where it stopped (and says so), for that budget more, not what was left
+    of the first (it ended at once, having used more than the new budget)."""
+    train, _ = panels
+    steps = []
+    train.start(config=quick_round(max_steps=None, max_seconds=600.0, val_every=2))
+    train.worker.yielded.connect(lambda p: hasattr(p, "step") and steps.append((p.step, p.elapsed)))
+    qtbot.waitUntil(lambda: len(steps) >= 3 and steps[-1][1] > 3.0, timeout=60_000)
+    with qtbot.waitSignal(train.worker.aborted, timeout=30_000):
+        train.cancel_button.click()
+    qtbot.waitUntil(lambda: train.worker is None, timeout=10_000)
+    stopped = max(step for step, _ in steps)
+    with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
+        train.start(config=quick_round(max_steps=None, max_seconds=2.5, val_every=2))
+    result = blocker.args[0]
+    assert train.round.resumed_at >= stopped - 1 and result.steps > train.round.resumed_at + 1
+    assert f"resumed at step {train.round.resumed_at}" in train.status.text() or train.round.discarded
