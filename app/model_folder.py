@@ -240,7 +240,18 @@ def relink_parent(folder: Path, parent: ModelInfo) -> None:
         meta[key] = {**old, "ref": parent.ref, "name": parent.name, "path": str(parent.path)}
     else:
         meta[key] = str(parent.path) if ("/" in str(old) or os.sep in str(old)) else parent.ref
+    # (the card's "fine-tuned from `old`" follows, in config.json and in card.md, which an
+    # export carries along)
+    was = f"fine-tuned from `{old.get('name') or old.get('path')}`" if isinstance(old, dict) else None
+    now = f"fine-tuned from `{parent.name}`"
+    if was and isinstance(meta.get("card"), str):
+        meta["card"] = meta["card"].replace(was, now)
     atomic_write_json(folder / CONFIG_FILE, config)
+    card_path = folder / CARD_FILE
+    if was and card_path.is_file():
+        card = card_path.read_text("utf-8", errors="replace")
+        if was in card:
+            atomic_write_bytes(card_path, card.replace(was, now).encode("utf-8"))
 
 
 def _check_config(path: Path, config) -> None:

@@ -270,3 +270,26 @@ def test_a_duplicate_that_fails_leaves_no_folder(library, tmp_path, monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         library.duplicate_model("project:round-2")
     assert sorted(p.name for p in (tmp_path / "project" / "models").iterdir()) == before
+
+
+def test_a_renamed_parent_is_named_anew_in_its_childs_card(tmp_path):
+    """The card of a round says where it came from ("fine-tuned from `lab nuclei`"): after
+    the parent's rename it says the new name, in config.json and card.md (which an export
+    carries), not the old one beside a lineage giving the new."""
+    from unet_studio.app.model_folder import CARD_FILE, read_model_config
+
+    models = tmp_path / "project" / "models"
+    write_model(models / "lab-nuclei")
+    child = write_model(models / "round-1", parent={"ref": "project:lab-nuclei", "name": "lab-nuclei",
+                                                    "path": str(models / "lab-nuclei")})
+    card = "# round-1\n\nA U-Net fine-tuned from `lab-nuclei` on 1 image.\n"
+    config = read_model_config(child)
+    config["metadata"]["card"] = card
+    (child / "config.json").write_text(json.dumps(config), "utf-8")
+    (child / CARD_FILE).write_text(card, "utf-8")
+    library = ModelLibrary(home=tmp_path / "home", project_models_dir=models,
+                           bundled_dir=tmp_path / "none")
+    library.rename_model("project:lab-nuclei", "nuclei v2")
+    assert "fine-tuned from `nuclei v2`" in (child / CARD_FILE).read_text("utf-8")
+    assert "fine-tuned from `nuclei v2`" in read_model_config(child)["metadata"]["card"]
+    assert library.get("project:round-1").parent == "project:nuclei-v2"
