@@ -243,7 +243,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
             self.finished.emit(self.round.result)
             if (self.auto_accept.isChecked() and self.round.saved is not None and not self._closing()
                     and train_logic.is_better(self.round.result)):  # fmt: skip
-                self._run(self.accept)
+                self._run(lambda: self.accept(automatically=True))
 
     def _set_state(self, state: str) -> None:
         self._state = state

@@ -101,7 +101,9 @@ class RoundReview:
         return Path(info.path).resolve() in {Path(path).resolve() for path in own if path}
 
     # ---- after training --------------------------------------------------------------------
-    def accept(self) -> None:
+    def accept(self, automatically: bool = False) -> None:
+        """The round's model becomes current (``automatically``: by the auto-accept setting,
+        the round being better; said so, with the figures, as the verdict is replaced)."""
         if self.round is None or self.round.result is None:
             raise UserError("no fine-tuned model waiting to be accepted")
         if self.round.saved is None and not self._save_round():
@@ -112,6 +114,9 @@ class RoundReview:
         if project is not None:
             project.log("accept model", model=str(round_.saved))
         text = f"Now using {session.model.name}."
+        if automatically:
+            text = (f"Accepted automatically (better on held-out data"
+                    f"{verdict_basis(round_.result)}). {text}")
         try:  # (after the model is in use: a replay that cannot be written must not undo that)
             aside = train_logic.remember_examples(project, round_.examples)
             if aside is not None:
