@@ -87,7 +87,9 @@ class RoundReview:
     def _model_renamed(self, old, new) -> None:
         """The Models panel renamed a model: a round from it (or that made it) follows, and
         its verdict names it anew (the lists are refilled by ``models_listed``)."""
-        if self.round is None:
+        if self.round is None:  # ("Now using <old name>." after an Accept: the new name)
+            if old.name != new.name and old.name in self.status.text():
+                self.status.setText(self.status.text().replace(old.name, new.name))
             return
         self.round.follow_rename(old, new)
         if self._state == "review":

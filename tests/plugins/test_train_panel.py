@@ -541,6 +541,11 @@ def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected
     train.accept_button.click()
     assert session.model.path == renamed.path and session.model.name == "good round"
     assert train.status.text() == "Now using good round."
+    models.model_list.setCurrentRow(next(  # (the current model renamed: the status follows)
+        i for i in range(models.model_list.count())
+        if models.model_list.item(i).data(256).path == renamed.path))
+    models.rename_selected("best round")
+    assert train.status.text() == "Now using best round."
 
 
 def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtbot, quick_round):
