@@ -316,5 +316,10 @@ class CanvasTools:
         self.viewer.layers[REGIONS_LAYER].add_polygons([np.asarray(vertices, dtype=float)])
 
     def clear_drawn_regions(self) -> None:
+        """Remove the drawn regions' layer; the labels become the active layer again (napari
+        left nothing selected, and its layer controls empty)."""
         if REGIONS_LAYER in self.viewer.layers:
             self.viewer.layers.remove(REGIONS_LAYER)
+            labels = self.labels_layer()
+            if labels is not None and self.viewer.layers.selection.active is None:
+                self.viewer.layers.selection.active = labels

@@ -196,6 +196,8 @@ def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
     panel.mark_drawn_button.click()
     assert mask[8, 20, 20] and not mask[8, 60, 60] and not mask[7].any()
     assert "review regions" not in viewer.layers  # consumed
+    # (the labels are the active layer again: napari left none, its layer controls empty)
+    assert viewer.layers.selection.active is corrected.host.labels_layer()
     # Drawn in the XY view, marked after turning the view to ZX: the plane it was drawn in.
     square = np.array([[10, 50, 50], [10, 50, 70], [10, 70, 70], [10, 70, 50]], dtype=float)
     corrected.host.add_drawn_region(square)
