@@ -31,6 +31,7 @@ from unet_studio.app.model_folder import (
     validate_model_folder,
 )
 from unet_studio.app.model_library_edits import RENAMED, ModelLibraryEdits, free_name
+from unet_studio.app.model_names import model_folder_name
 from unet_studio.app.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,9 @@ class ModelLibrary(ModelLibraryEdits):
         if target_root is None:
             raise UserError(f"cannot import into {to!r}; use 'user' or a library with a project")
         target_root.mkdir(parents=True, exist_ok=True)
-        target = free_name(target_root, name or folder.name)
+        # (its folder by the model's own name: an export's folder is often just "export")
+        own_name = model_folder_name(model_info(folder, source="folder").name)
+        target = free_name(target_root, name or own_name)
         copy_model_folder(folder, target)
         return model_info(target, source=to)
 

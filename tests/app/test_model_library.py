@@ -107,6 +107,17 @@ def test_import_copies_only_model_files_and_export_never_overwrites(library, tmp
     assert not list((tmp_path / "home" / "models").glob(".tmp-*"))
 
 
+def test_an_import_is_named_by_the_model_not_its_folder(library, tmp_path):
+    """An export's folder is often called "export": the imported model keeps its own name
+    (it came in as "user:export" before)."""
+    from unet_studio.app.model_folder import write_model_name
+
+    source = write_model(tmp_path / "downloads" / "export")
+    write_model_name(source, "nuclei v2")
+    info = library.import_model(source)
+    assert info.ref == "user:nuclei-v2" and info.name == "nuclei v2"
+
+
 @pytest.mark.parametrize(
     "damage, message",
     [
