@@ -305,13 +305,15 @@ def start_engine(
     worker.errored.connect(report_error)
     if on_error is not None:
         worker.errored.connect(on_error)
-    if on_finished is not None:
-        worker.finished.connect(on_finished)
     if start:
         hold_full_collections()
     else:  # held once started (a worker never started never finishes)
         worker.started.connect(hold_full_collections)
+    # (released before ``on_finished`` says the work is over: the finished signal reaches
+    # its slots one queued event at a time, and what follows the end ran still frozen)
     worker.finished.connect(release_full_collections)
+    if on_finished is not None:
+        worker.finished.connect(on_finished)
     if start:
         worker.start()
     return worker
