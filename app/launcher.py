@@ -76,7 +76,12 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
     """
     import napari
 
-    viewer = napari.Viewer(title="unet-studio", show=show)
+    viewer = napari.Viewer(title="unet-studio", show=show)  # (it finds napari's readers)
+    try:
+        readers = [reader_for(path) for path in files]
+    except Exception:
+        viewer.close()  # (a file no reader takes: no window left behind)
+        raise
     docks = [
         # Tabbed: four tall panels side by side would squeeze the canvas.
         viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=name != PANEL_NAMES[0])[0]
@@ -86,8 +91,8 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
 
     # The tab to start with, once the window is laid out (dropped if the window closed first).
     QTimer.singleShot(0, docks[0], docks[0].raise_)
-    if files:
-        viewer.open([str(f) for f in files], plugin=PLUGIN_NAME, stack=False)
+    for path, reader in zip(files, readers):
+        viewer.open(str(path), plugin=reader, stack=False)
     first_run = is_first_run()
     if load_sample is None:
         load_sample = first_run and not files
@@ -103,6 +108,24 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
         panel = viewer.window.dock_widgets[f"{PANEL_NAMES[0]} ({PLUGIN_NAME})"]
         panel.session.open_project(project)
     return viewer
+
+
+def reader_for(path: str | Path) -> str:
+    """The napari reader to open ``path`` with: ours (TIFF, OME-Zarr, folders of TIFFs,
+    with axes and scale), else napari's own for what only it takes (a PNG or JPEG: our
+    reader leaves them to it, so that plain napari asks no "which reader?" question for
+    them). A file no reader takes is an InputFileError naming it, not napari's traceback."""
+    from npe2 import PluginManager
+
+    from unet_studio.app.errors import InputFileError
+
+    readers = {reader.plugin_name
+               for reader in PluginManager.instance().iter_compatible_readers([str(path)])}
+    for name in (PLUGIN_NAME, "napari"):
+        if name in readers:
+            return name
+    raise InputFileError(str(path), "not an image this app opens (TIFF, OME-TIFF, OME-Zarr, "
+                                    "a folder of TIFFs, PNG or JPEG)")
 
 
 def main(files: Sequence[str | Path] = (), *, load_sample: bool | None = None,

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 PANELS = ("Segment", "Correct", "Train", "Models")
@@ -45,3 +46,28 @@ def test_first_run_docks_panels_and_loads_sample_once(studio_home, make_napari_v
         assert len(second.layers) == 0  # the sample only greets the first launch
     finally:
         second.close()
+
+
+@pytest.mark.qt
+def test_launcher_opens_a_png_and_names_a_file_it_cannot(studio_home, tmp_path, make_napari_viewer):
+    """`unet-studio gui snapshot.png`: our reader leaves PNG and JPEG to napari's own (plain
+    napari would otherwise ask which reader for every PNG), and the launcher picks it;
+    a file no reader takes is one error naming it."""
+    import imageio.v3 as iio
+
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.launcher import open_studio
+
+    pixels = np.random.default_rng(0).integers(0, 255, (40, 56), dtype=np.uint8)
+    png = tmp_path / "snapshot.png"
+    iio.imwrite(png, pixels)
+    viewer = open_studio([png], show=False, load_sample=False)
+    try:
+        assert [layer.name for layer in viewer.layers] == ["snapshot"]
+        np.testing.assert_array_equal(np.asarray(viewer.layers[0].data), pixels)
+    finally:
+        viewer.close()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image\n")
+    with pytest.raises(InputFileError, match="notes.txt: not an image this app opens"):
+        open_studio([notes], show=False, load_sample=False)  # (refused before any window)
