@@ -115,6 +115,14 @@ class SegmentResult:
     shown: object = None
 
 
+def job_time_points(job: SegmentJob) -> int:
+    """How many time points ``job`` segments (1 without a T axis)."""
+    axis = job.time_axis
+    if axis is None:
+        return 1
+    return len(range(*job.target[axis].indices(job.labels_shape[axis])))
+
+
 def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str,
              in_channels: int | None = None, model_name: str = "the model") -> SegmentJob:
     """Select the pixels of ``image`` (a HostImage) the request asks for.

@@ -29,11 +29,14 @@ STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
               "backup": "Reading the labels of {image} (to put them back if the run stops)…",
               "predict": "Segmenting {image} with {model}…",
               "labelling": "Labelling the objects of {image}…"}
+# ...and while a run goes through the time points of a series, tiles and labelling alike.
+SERIES_STAGES = ("predict", "labelling")
+SERIES_TEXT = "Segmenting {image} with {model}: {done} of {total} time points done…"
 
 
 class SegmentOutcome:
     """Uses the panel's ``session``, ``worker``, ``status``, ``progress``, its signals, the
-    run's state (``_job_image``, ``_stage``, ``_objects``, ``_live``, ``_bar``,
+    run's state (``_job_image``, ``_stage``, ``_objects``, ``_time_points``, ``_live``, ``_bar``,
     ``_result``, ``_queued_image``, ``_redraw``), the last run's Done
     line (``_done``, a DoneLine or None), ``_run_queued``,
     ``_set_running`` and ``_fill_images``."""
@@ -47,10 +50,21 @@ class SegmentOutcome:
             # The labels read: the first tile runs now (the bar from 0, rather than sit full).
             self._redraw.next_stage()
             stage = "predict"
-        if stage != self._stage and stage in STAGE_TEXT and self.worker is not None:
+        counted = self._time_points > 1 and stage in SERIES_STAGES  # (the count moves on)
+        if (stage != self._stage or counted) and stage in STAGE_TEXT and self.worker is not None:
             self._stage = stage  # (a big stack's labelling takes a while: say it is that)
-            self.status.setText(STAGE_TEXT[stage].format(image=self._job_image,
-                                                         model=self.session.model.name))
+            self.status.setText(self._stage_line(stage))
+
+    def _stage_line(self, stage: str) -> str:
+        """The status line while the run is in ``stage``. A series gets one line counting
+        its time points, not Segmenting and Labelling in turn at each of them (a flicker
+        that hid how far the run was)."""
+        model = self.session.model.name
+        if self._time_points > 1 and stage in SERIES_STAGES:
+            done = min(len(self._objects), self._time_points)
+            return SERIES_TEXT.format(image=self._job_image, model=model, done=done,
+                                      total=self._time_points)
+        return STAGE_TEXT[stage].format(image=self._job_image, model=model)
 
     def _on_intensity_found(self, found) -> None:
         """The run's intensity range is there: kept for the next run on these pixels, and
@@ -60,8 +74,7 @@ class SegmentOutcome:
         if self.worker is not None:  # (what runs now is the first tile: say so, bar from 0)
             self._redraw.next_stage()
             self._stage = "predict"
-            self.status.setText(STAGE_TEXT["predict"].format(image=self._job_image,
-                                                             model=self.session.model.name))
+            self.status.setText(self._stage_line("predict"))
         for message in found.messages():
             self.session.host.notify(message, "warning")
 

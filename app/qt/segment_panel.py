@@ -34,9 +34,9 @@ from unet_studio.app.qt.segment_channels import (
     model_in_channels,
 )
 from unet_studio.app.qt.segment_choices import SegmentChoices
-from unet_studio.app.qt.segment_job import SegmentRequest, plan_job
+from unet_studio.app.qt.segment_job import SegmentRequest, job_time_points, plan_job
 from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
-from unet_studio.app.qt.segment_outcome import STAGE_TEXT, SegmentOutcome
+from unet_studio.app.qt.segment_outcome import SegmentOutcome
 from unet_studio.app.qt.segment_results import holds_instances
 from unet_studio.app.qt.segment_tips import set_tips
 from unet_studio.app.qt.workers import (
@@ -68,6 +68,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._job_image: str | None = None  # the image the running prediction is for
         self._stage: str | None = None  # the engine's stage last told in the status line
         self._objects: list[int] = []  # objects per time point of the running prediction
+        self._time_points = 1  # how many the running prediction segments
         self._result = None
         self._done = None  # the last run's Done line (DoneLine): what it is about, its text
         self._typed_axes = {}  # image name -> the axes the user typed for it
@@ -172,10 +173,10 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._done = None  # (a new run: the last one's summary is not what the panel is at)
         self._job_image, self._stage = image.name, "predict"
         self._objects = []  # objects per time point, as each is labelled
+        self._time_points = job_time_points(job)
         if "C" in (request.axes or image.axes).upper():  # training learns from these channels
             self.session.record_channel(job.request.channel)
-        self._set_running(True, STAGE_TEXT["predict"].format(image=image.name,
-                                                             model=self.session.model.name))
+        self._set_running(True, self._stage_line("predict"))
         if hasattr(host, "start_progress"):
             self._bar = host.start_progress(f"Segmenting {image.name}", 1)
         self._live = live

@@ -680,3 +680,24 @@ def test_a_stack_with_z_before_t_gets_each_planes_own_labels(studio, qtbot, nucl
         results[name] = np.array(studio.viewer.layers[f"{name} mask"].data)
     assert results["zt"].shape == (3, 2, 48, 48) and 0 < results["zt"].mean() < 1
     np.testing.assert_array_equal(results["zt"], results["tz"].transpose(1, 0, 2, 3))
+
+
+def test_a_series_run_counts_its_time_points_in_one_status_line(studio, qtbot, nuclei_crop):
+    """Through a time series the status line counts the time points done; it no longer
+    switches between Segmenting and Labelling at every one of them."""
+    frames = nuclei_crop[0][3:6, :48, :48]  # (T, Y, X) = (3, 48, 48)
+    studio.viewer.add_image(frames, name="movie", metadata={"axes": "TYX"})
+    panel = _segment_panel(studio, qtbot)
+    panel.scope_stack.setChecked(True)
+    panel.tile_combo.setCurrentText("16")
+    panel.run()
+    lines = [panel.status.text()]
+    panel.worker.yielded.connect(lambda _step: lines.append(panel.status.text()))
+    with qtbot.waitSignal(panel.finished, timeout=60_000):
+        pass
+    counted = [line for line in lines if "time points done" in line]
+    assert lines[0] == "Segmenting movie with tiny: 0 of 3 time points done…"
+    assert not [line for line in lines if line.startswith("Labelling")]
+    done = [int(line.split(": ")[1].split(" of ")[0]) for line in counted]
+    assert done == sorted(done) and done[0] == 0 and done[-1] == 2 and 1 in done
+    assert "in 3 time points" in panel.status.text()
