@@ -317,3 +317,31 @@ def test_replay_keeps_the_source_contrast_and_the_newest_corrections_of_an_image
     assert (loaded[1].intensity.lower, loaded[1].intensity.upper) == (1.0, 99.8)
     np.testing.assert_array_equal(loaded[1].intensity.low, first.intensity.low)
     np.testing.assert_array_equal(loaded[1].intensity.high, first.intensity.high)
+
+
+def test_held_out_blocks_skip_the_thin_edge_of_a_reviewed_region():
+    """A region corrected in full plus the 2-row margin an edit marks beyond it: the
+    held-out blocks come from the corrected part, never from blocks holding only the margin
+    (scored there, a random network's one big blob looked perfect: F1 1.000)."""
+    from types import SimpleNamespace
+
+    from unet_studio.models.training.harvest import choose_val_blocks
+
+    reviewed = np.zeros((8, 256, 256), bool)
+    reviewed[:, :128] = True  # the corrected half, every plane
+    reviewed[:, 128:130] = True  # the edit's margin, on untouched prediction
+    labels = np.zeros(reviewed.shape, np.int32)
+    labels[:, 20:60, 30:90] = 1
+    labels[:, 80:125, 150:200] = 2
+    labels[:, 128:256] = 3  # the untouched prediction: one blob everywhere
+    slab = SimpleNamespace(reviewed=reviewed, labels=labels)
+    block = (8, 32, 32)
+    for seed in range(10):
+        picked = choose_val_blocks([slab], block, 0.2, np.random.default_rng(seed))
+        assert picked
+        assert all(box[1].stop <= 128 for _, box in picked), picked
+    # Reviewed slices through 3D blocks (every block thin): they still give a held-out set.
+    sparse = np.zeros((32, 128, 128), bool)
+    sparse[::8] = True
+    thin = SimpleNamespace(reviewed=sparse, labels=np.zeros(sparse.shape, np.int32))
+    assert choose_val_blocks([thin], (16, 32, 32), 0.2, np.random.default_rng(0))
