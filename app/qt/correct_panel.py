@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 from qtpy.QtWidgets import (
-    QButtonGroup,
     QCheckBox,
     QFileDialog,
     QGridLayout,
@@ -79,14 +78,14 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
     def _build_tools(self) -> QGroupBox:
         box = QGroupBox("Object tools")
         grid = QGridLayout(box)
-        self.tool_group = QButtonGroup(self)
-        self.tool_group.setExclusive(False)  # a second click on the active tool turns it off
+        # One tool at a time is kept by _choose_tool (a second click on the active tool turns
+        # it off), not by a QButtonGroup: Qt treats the checkable buttons of any group like
+        # radio buttons, taking all but one out of the Tab chain.
         self.tool_buttons: dict[str, QPushButton] = {}
         for column, (mode, text) in enumerate(TOOL_BUTTONS):
             button = QPushButton(text, checkable=True)
             button.setToolTip(TOOL_KEY_TIPS[mode].format(**self.shown_keys))
             button.toggled.connect(lambda on, m=mode: self._choose_tool(m if on else None))
-            self.tool_group.addButton(button)
             self.tool_buttons[mode] = button
             grid.addWidget(button, column // 3, column % 3)
         self.apply_button = QPushButton("Apply")

@@ -24,6 +24,7 @@ from qtpy.QtCore import QEvent, QObject, QTimer
 from qtpy.QtWidgets import QApplication, QWidget
 
 from unet_studio.app.qt import close_guard
+from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.close_guard import DISCARD, SAVE, CloseGuard
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class QuitGuard(QObject):
 
         def quit_now() -> None:
             window = windows()
-            if window is None or not _alive(window):
+            if window is None or not alive(window):
                 log.info("the window quit from closed meanwhile: not quitting")
                 return
             self._quitting = True
@@ -122,14 +123,6 @@ class QuitGuard(QObject):
                 self._quitting = False
 
         QTimer.singleShot(0, self, quit_now)
-
-
-def _alive(widget: QWidget) -> bool:
-    try:
-        widget.objectName()
-    except RuntimeError:  # (its C++ half is gone)
-        return False
-    return True
 
 
 def install_quit_guard(is_quitting: Callable[[QObject], bool], cancel_quit: WindowCall,

@@ -15,6 +15,7 @@ from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
+from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.segment_channels import (
     LUMINANCE,
     model_in_channels,
@@ -44,12 +45,23 @@ class SegmentChoices:
     _channels: dict  # image name -> the channel picked for it (an index or "luminance")
     _showing_channel = False  # the box is being set to an image's channel, not by the user
 
+    def _widgets_gone(self) -> bool:
+        """Has Qt deleted some of the panel's widgets under it? Then there is nothing to
+        fill. The host's layer listeners outlive a closed panel, and at interpreter exit the
+        Axes box, losing the focus as its window goes, still says editing finished when
+        the Channel box is gone ("QSpinBox already deleted", from ``_follow_channels``)."""
+        widgets = (self.image_combo, self.axes_edit, self.axes_note, self.channel_spin,
+                   self.channel_note, self.model_combo, self.status)  # fmt: skip
+        return not all(map(alive, widgets))
+
     def refresh_choices(self) -> None:
         self._fill_images()
         self._fill_models()
         self._fill_devices()
 
     def _fill_images(self) -> None:
+        if self._widgets_gone():  # (a layer listener of the host, on a closed panel)
+            return
         host = self.session.host
         names = host.image_names() if hasattr(host, "image_names") else []
         image = host.current_image()
@@ -90,6 +102,8 @@ class SegmentChoices:
         """The Channel box picks one channel only where the model takes fewer than the
         image has (a 1-channel model on an RGB or multichannel image); a model taking them
         all gets them all, as on the command line (``segment_channels``)."""
+        if self._widgets_gone():  # (the Axes box's editingFinished, at interpreter exit)
+            return
         self._showing_channel = True  # (the box set here is no pick of the user's)
         try:
             self._set_channel_box()
@@ -170,6 +184,8 @@ class SegmentChoices:
         return LUMINANCE if luminance else value
 
     def _fill_models(self) -> None:
+        if self._widgets_gone():
+            return
         self._follow_channels()  # (another model may take another number of channels)
         self.model_combo.blockSignals(True)
         self.model_combo.clear()

@@ -19,7 +19,7 @@ import logging
 from dataclasses import replace
 from functools import partial
 
-from qtpy.QtCore import Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
@@ -95,7 +95,9 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self.channel_spin.valueChanged.connect(self._channel_picked)
         self.axes_edit.textEdited.connect(self._axes_edited)
         self.output_combo.currentTextChanged.connect(self._output_chosen)
-        self.session.model_changed.connect(lambda _info: self._fill_models())
+        # (methods, not lambdas: Qt ends their connections with the panel; a lambda kept
+        # calling a deleted panel, whose widgets raised "already deleted")
+        self.session.model_changed.connect(self._model_changed)
         self.session.models_listed.connect(self._fill_models)
         self.session.predict_requested.connect(self._predict_whole_image)
         self.session.image_renamed.connect(self._image_renamed)
@@ -104,6 +106,9 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         if hasattr(self.session.host, "connect_layers_changed"):
             self.session.host.connect_layers_changed(self._fill_images)
             self.session.host.connect_layers_changed(self._cancel_if_job_image_closed)
+
+    def _model_changed(self, _info) -> None:
+        self._fill_models()
 
     def request(self) -> SegmentRequest:
         """The panel's choices as a SegmentRequest (UserError when something is missing)."""
@@ -261,10 +266,23 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         # The results belong to the image chosen, and the run took the other settings when
         # it started: none of them can change it now (each keeps its own state for after).
         self.settings.setEnabled(not running)
-        self.run_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
+        if running:
+            hand_focus(self.run_button, self.cancel_button)
+        else:
+            hand_focus(self.cancel_button, self.run_button)
         set_tips(self, running)
         if running:
             set_progress(self.progress, 0)
         if message:
             self.status.setText(message)
+
+
+def hand_focus(leaving: QWidget, taking: QWidget) -> None:
+    """Disable ``leaving`` and enable ``taking``, giving it the keyboard focus if ``leaving``
+    had it. Qt moves the focus of a disabled widget to the next one in the Tab chain: from
+    Run, in a dock, that is the title bar's hide button, where the next Space (meant for
+    Cancel, or a second Run) hid the whole panel."""
+    taking.setEnabled(True)
+    if leaving.window().focusWidget() is leaving:  # (the window's, active or not, as Qt's)
+        taking.setFocus(Qt.OtherFocusReason)
+    leaving.setEnabled(False)
