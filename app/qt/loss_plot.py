@@ -2,6 +2,10 @@
 
 Losses share the left scale (from their minimum to maximum); the held-out score (0..1)
 uses the full height. No plotting library: a few polylines redrawn on each update.
+
+Its colours follow the widget's palette (napari sets it with each theme): text in the
+palette's text colour, and each series in a shade of its hue that reads on the palette's
+background (the shades for napari's dark theme were 1.4-2.1:1 on its light one).
 """
 
 from __future__ import annotations
@@ -9,18 +13,64 @@ from __future__ import annotations
 import math
 
 from qtpy.QtCore import QPointF, QRectF, Qt
-from qtpy.QtGui import QColor, QPainter, QPen, QPolygonF
+from qtpy.QtGui import QColor, QPainter, QPalette, QPen, QPolygonF
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
-SERIES_STYLE = {  # name -> (colour, dashed, uses the 0..1 score scale)
-    "train loss": ("#4fa3ff", False, False),
-    "held-out loss": ("#ffa040", False, False),
-    "held-out score": ("#5fdc7a", True, True),
+SERIES_STYLE = {  # name -> (colour on a dark background, on a light one, dashed, 0..1 scale)
+    "train loss": ("#4fa3ff", "#1a5fb4", False, False),
+    "held-out loss": ("#ffa040", "#a04a00", False, False),
+    "held-out score": ("#5fdc7a", "#17692b", True, True),
 }
 # ``add`` keywords -> series names (the validation data is the reviewed data held out of
 # training: named as in the Train panel's before/after table).
 SERIES_OF = {"train_loss": "train loss", "val_loss": "held-out loss", "val_score": "held-out score"}
 MARGIN = 28
+# The least contrast of a series' colour (its legend is written in it) with the background:
+# WCAG's for text.
+LEAST_CONTRAST = 4.5
+
+
+def luminance(colour: QColor) -> float:
+    """WCAG's relative luminance, 0 (black) to 1 (white)."""
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
+
+    return (0.2126 * linear(colour.redF()) + 0.7152 * linear(colour.greenF())
+            + 0.0722 * linear(colour.blueF()))  # fmt: skip
+
+
+def contrast(one: QColor, other: QColor) -> float:
+    """WCAG's contrast ratio, 1 (the same) to 21 (black on white)."""
+    high, low = sorted((luminance(one), luminance(other)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def mixed(colour: QColor, other: QColor, share: float) -> QColor:
+    """``colour`` with ``share`` (0..1) of ``other`` mixed in."""
+    return QColor.fromRgbF(*(a + share * (b - a) for a, b in zip(
+        colour.getRgbF()[:3], other.getRgbF()[:3])))  # fmt: skip
+
+
+def readable(colour: QColor, background: QColor, text: QColor) -> QColor:
+    """``colour``, moved towards the ``text`` colour until it reaches ``LEAST_CONTRAST`` on
+    ``background`` (for a theme neither of the series' shades was made for)."""
+    for step in range(11):
+        shade = mixed(colour, text, step / 10)
+        if contrast(shade, background) >= LEAST_CONTRAST:
+            return shade
+    return QColor(text)
+
+
+def plot_colours(palette: QPalette) -> dict[str, QColor]:
+    """The colours to paint with on ``palette``'s background: "text" (labels), "frame",
+    and one per series name."""
+    background = palette.color(QPalette.ColorRole.Window)
+    text = palette.color(QPalette.ColorRole.WindowText)
+    dark = luminance(background) < 0.5
+    colours = {"text": text, "frame": mixed(background, text, 0.6)}
+    for name, (on_dark, on_light, _, _) in SERIES_STYLE.items():
+        colours[name] = readable(QColor(on_dark if dark else on_light), background, text)
+    return colours
 
 
 class LossPlot(QWidget):
@@ -50,7 +100,7 @@ class LossPlot(QWidget):
 
     def _ranges(self):
         xs = [x for points in self.series.values() for x, _ in points]
-        losses = [y for name, points in self.series.items() if not SERIES_STYLE[name][2]
+        losses = [y for name, points in self.series.items() if not SERIES_STYLE[name][3]
                   for _, y in points]  # fmt: skip
         x_range = (min(xs, default=0.0), max(xs, default=1.0))
         y_range = (min(losses, default=0.0), max(losses, default=1.0))
@@ -77,8 +127,10 @@ class LossPlot(QWidget):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         area = self.plot_area()
-        painter.setPen(QPen(QColor("#888888"), 1))
+        colours = plot_colours(self.palette())  # (read now: the theme may have changed)
+        painter.setPen(QPen(colours["frame"], 1))
         painter.drawRect(area)
+        painter.setPen(colours["text"])
         (x0, x1), (y0, y1) = self._ranges()
         painter.drawText(QRectF(0, area.bottom() + 4, area.right(), 20),
                          Qt.AlignmentFlag.AlignRight, f"step {int(x1)}")  # fmt: skip
@@ -88,8 +140,8 @@ class LossPlot(QWidget):
         painter.drawText(QRectF(0, area.bottom() - 8, area.left() - 5, 16), right, bottom)
         legend_x = area.left() + 6
         for name, points in self.series.items():
-            colour, dashed, unit_scale = SERIES_STYLE[name]
-            pen = QPen(QColor(colour), 2, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
+            _, _, dashed, unit_scale = SERIES_STYLE[name]
+            pen = QPen(colours[name], 2, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
             painter.setPen(pen)
             low, high = (0.0, 1.0) if unit_scale else (y0, y1)
             polygon = QPolygonF([

@@ -150,6 +150,9 @@ def _metrics_table() -> QTableWidget:
     table.setHorizontalHeaderLabels(["before", "after"])
     table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
     table.setEditTriggers(QTableWidget.NoEditTriggers)
+    # Tab leaves the table (the arrow keys move between its cells): with Qt's default, Tab and
+    # Shift+Tab went from cell to cell and a keyboard user was trapped in it.
+    table.setTabKeyNavigation(False)
     # Rows of one line of text (the style's default is half as tall again): every metric of
     # a round, before and after, in view at once in a short dock.
     rows = table.verticalHeader()

@@ -36,8 +36,8 @@ from unet_studio.app.qt.train_round import (
 from unet_studio.models.training.lineage import held_out_rows, metric_text
 
 __all__ = [
-    "SCOPES", "TRAINING_DIR", "TrainRound", "checkpoint_dir_for", "clear_checkpoints",
-    "collect_examples",
+    "SCOPES", "TRAINING_DIR", "TrainRound", "change_texts", "checkpoint_dir_for",
+    "clear_checkpoints", "collect_examples",
     "describe_examples", "fresh_replay", "held_out_caveat", "is_better", "iter_train",
     "kept_starting_weights", "nothing_learnt_text",
     "load_replay", "metric_table", "parent_record", "parse_duration", "ready_text",
@@ -46,9 +46,34 @@ __all__ = [
 
 
 def metric_table(before: dict, after: dict) -> list[tuple[str, str, str, str]]:
-    """Rows of the before/after table as (name, tooltip, before text, after text)."""
-    return [(name, meaning, metric_text(old), metric_text(new))
-            for name, meaning, old, new in held_out_rows(before, after)]
+    """Rows of the before/after table as (name, tooltip, before text, after text); two
+    different scores never read the same (see ``change_texts``)."""
+    rows = []
+    for name, meaning, old, new in held_out_rows(before, after):
+        if isinstance(old, float) and isinstance(new, float):
+            texts = change_texts(old, new)[:2]
+        else:
+            texts = metric_text(old), metric_text(new)
+        rows.append((name, meaning, *texts))
+    return rows
+
+
+# Decimals a metric is shown with, and the most a change may add so that it shows: a round
+# of a few steps moves the held-out loss in its 4th or 5th decimal, and "0.243 -> 0.243"
+# under a verdict that rests on it read as a contradiction.
+DECIMALS, MOST_DECIMALS = 3, 6
+
+
+def change_texts(before: float, after: float) -> tuple[str, str, str]:
+    """(before, after, note): the two values with the fewest decimals (3 at least) that tell
+    them apart; when even ``MOST_DECIMALS`` cannot, the note says how small the difference
+    is (", higher by less than 0.000001"), else it is ""."""
+    for decimals in range(DECIMALS, MOST_DECIMALS + 1):
+        texts = f"{before:.{decimals}f}", f"{after:.{decimals}f}"
+        if texts[0] != texts[1] or before == after:
+            return (*texts, "")
+    direction = "higher" if after > before else "lower"
+    return (*texts, f", {direction} by less than {10.0 ** -MOST_DECIMALS:.{MOST_DECIMALS}f}")
 
 
 def parse_duration(text: str) -> float | None:

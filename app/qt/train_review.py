@@ -20,7 +20,9 @@ from unet_studio.models.training.progress import stop_text
 def verdict_basis(result) -> str:
     """The figures the verdict rests on, as ``train_logic.is_better`` weighs them, e.g.
     " (F1, IoU 0.5: 0.724 → 0.702)": without them a user sees some scores up, some down in
-    the table and cannot tell why the round is "not better"."""
+    the table and cannot tell why the round is "not better". With the decimals that tell
+    the two apart ("held-out loss: 0.2431 → 0.2429"): "0.243 → 0.243" under "better" read
+    as a contradiction."""
     before, after = result.metrics_before, result.metrics_after
     if (train_logic._scores_objects(before) and "val_metric" in after
             and before["val_metric"] != after["val_metric"]):  # fmt: skip
@@ -29,7 +31,8 @@ def verdict_basis(result) -> str:
         key, name = "val_loss", "held-out loss"
     else:
         return ""
-    return f" ({name}: {before[key]:.3f} → {after[key]:.3f})"
+    old, new, note = train_logic.change_texts(before[key], after[key])
+    return f" ({name}: {old} → {new}{note})"
 
 
 class RoundReview:

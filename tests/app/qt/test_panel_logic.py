@@ -122,9 +122,8 @@ def test_the_verdict_says_when_held_out_data_cannot_tell():
 
 
 def test_loss_plot_paints_its_series(qtbot):
-    from qtpy.QtGui import QColor
 
-    from unet_studio.app.qt.loss_plot import LossPlot
+    from unet_studio.app.qt.loss_plot import LossPlot, plot_colours
 
     plot = LossPlot()
     qtbot.addWidget(plot)
@@ -133,7 +132,7 @@ def test_loss_plot_paints_its_series(qtbot):
         plot.add(step, train_loss=1.0 / step, val_score=step / 30 if step % 5 == 0 else None)
     image = plot.grab().toImage()
     colours = {image.pixelColor(x, y).name() for x in range(0, 300, 2) for y in range(0, 160, 2)}
-    assert QColor("#4fa3ff").name() in colours  # the loss line was drawn
+    assert plot_colours(plot.palette())["train loss"].name() in colours  # the loss line was drawn
     assert len(plot.series["held-out score"]) == 5
 
 
