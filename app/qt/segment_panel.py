@@ -19,12 +19,13 @@ import logging
 from dataclasses import replace
 from functools import partial
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.qt import segment_layout
+from unet_studio.app.qt.button_focus import set_buttons_enabled
 from unet_studio.app.qt.live_labels import LiveLabelsDestination
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_axes import SegmentAxes
@@ -266,23 +267,10 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         # The results belong to the image chosen, and the run took the other settings when
         # it started: none of them can change it now (each keeps its own state for after).
         self.settings.setEnabled(not running)
-        if running:
-            hand_focus(self.run_button, self.cancel_button)
-        else:
-            hand_focus(self.cancel_button, self.run_button)
+        set_buttons_enabled({self.run_button: not running, self.cancel_button: running},
+                            self.cancel_button if running else self.run_button)
         set_tips(self, running)
         if running:
             set_progress(self.progress, 0)
         if message:
             self.status.setText(message)
-
-
-def hand_focus(leaving: QWidget, taking: QWidget) -> None:
-    """Disable ``leaving`` and enable ``taking``, giving it the keyboard focus if ``leaving``
-    had it. Qt moves the focus of a disabled widget to the next one in the Tab chain: from
-    Run, in a dock, that is the title bar's hide button, where the next Space (meant for
-    Cancel, or a second Run) hid the whole panel."""
-    taking.setEnabled(True)
-    if leaving.window().focusWidget() is leaving:  # (the window's, active or not, as Qt's)
-        taking.setFocus(Qt.OtherFocusReason)
-    leaving.setEnabled(False)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_layout, train_logic
+from unet_studio.app.qt.button_focus import set_buttons_enabled
 from unet_studio.app.qt.round_clock import RoundClock
 from unet_studio.app.qt.train_intensity import keep_round_intensities
 from unet_studio.app.qt.train_preparation import Preparing
@@ -251,18 +252,5 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         enabled = {self.train_button: not running, self.pause_button: running,
                    self.cancel_button: running, self.accept_button: state == "review",
                    self.reject_button: state == "review"}  # fmt: skip
-        for button, on in enabled.items():  # (first the buttons enabled: focus may go there)
-            if on:
-                button.setEnabled(True)
-        focused = self.window().focusWidget()
-        if enabled.get(focused) is False:
-            # Qt hands the focus of a disabled button to the next in the chain, out of the
-            # panel at its end: after Space on Fine-tune it was the dock's hide button, and a
-            # second Space hid the panel. A round's controls take it instead, and give it
-            # back to Fine-tune when the round ends.
-            taker = self.pause_button if running else self.train_button
-            taker.setFocus(Qt.FocusReason.OtherFocusReason)
-        for button, on in enabled.items():
-            if not on:
-                button.setEnabled(False)
+        set_buttons_enabled(enabled, self.pause_button if running else self.train_button)
         self._enable_rollback()
