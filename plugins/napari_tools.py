@@ -262,12 +262,13 @@ class CanvasTools:
         of a split, not yet applied) on the canvas; none removes the marks."""
         layers = self.viewer.layers
         if not points:
-            if PICKS_LAYER in layers:
-                layers.remove(PICKS_LAYER)
+            if PICKS_LAYER in layers:  # (emptied and hidden, not removed: see set_aside)
+                set_aside(layers[PICKS_LAYER], np.empty((0, layers[PICKS_LAYER].ndim)))
             return
         data = np.asarray(points, dtype=float)
         if PICKS_LAYER in layers and layers[PICKS_LAYER].ndim == data.shape[1]:
             layers[PICKS_LAYER].data = data
+            layers[PICKS_LAYER].visible = True
             return
         if PICKS_LAYER in layers:
             layers.remove(PICKS_LAYER)
@@ -292,7 +293,9 @@ class CanvasTools:
         if self.viewer.dims.ndisplay == 3:
             self.viewer.dims.ndisplay = 2
             self.notify("switched to the 2D view: regions are drawn on a slice")
-        if REGIONS_LAYER not in layers:
+        if REGIONS_LAYER in layers:
+            layers[REGIONS_LAYER].visible = True  # (set aside by the last mark)
+        else:
             labels = self.labels_layer()
             ndim = labels.ndim if labels is not None else self.viewer.dims.ndim
             kwargs = self.geometry(ndim)
@@ -316,10 +319,20 @@ class CanvasTools:
         self.viewer.layers[REGIONS_LAYER].add_polygons([np.asarray(vertices, dtype=float)])
 
     def clear_drawn_regions(self) -> None:
-        """Remove the drawn regions' layer; the labels become the active layer again (napari
-        left nothing selected, and its layer controls empty)."""
+        """Empty and hide the drawn regions' layer (``set_aside``); the labels become the
+        active layer again (napari left nothing selected, and its layer controls empty)."""
         if REGIONS_LAYER in self.viewer.layers:
-            self.viewer.layers.remove(REGIONS_LAYER)
+            regions = self.viewer.layers[REGIONS_LAYER]
+            regions.mode = "pan_zoom"
+            set_aside(regions, [])
             labels = self.labels_layer()
-            if labels is not None and self.viewer.layers.selection.active is None:
+            if labels is not None and self.viewer.layers.selection.active in (None, regions):
                 self.viewer.layers.selection.active = labels
+
+
+def set_aside(layer, empty) -> None:
+    """Empty ``layer`` (``empty``: its data when it holds nothing) and hide it, for the next
+    picks or regions. Not removed: napari collects all garbage at every layer removal
+    (0.3-0.6 s of frozen window in the app, at each merge, split and region marked)."""
+    layer.data = empty
+    layer.visible = False

@@ -195,7 +195,9 @@ def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
     corrected.host.add_drawn_region(square)
     panel.mark_drawn_button.click()
     assert mask[8, 20, 20] and not mask[8, 60, 60] and not mask[7].any()
-    assert "review regions" not in viewer.layers  # consumed
+    regions = viewer.layers["review regions"]  # consumed: emptied and hidden, not removed
+    assert len(regions.data) == 0 and not regions.visible  # (a removal collects garbage)
+    assert corrected.host.drawn_regions() == []
     # (the labels are the active layer again: napari left none, its layer controls empty)
     assert viewer.layers.selection.active is corrected.host.labels_layer()
     # Drawn in the XY view, marked after turning the view to ZX: the plane it was drawn in.
