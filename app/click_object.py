@@ -11,7 +11,8 @@ click, in as many dimensions as the labels have (a whole nucleus of a 3D stack a
   object's own level (the median near the click) and the background's (a low percentile of
   the unlabelled pixels, a high one for dark objects on a bright background);
 - the object is the connected part holding the click, of unlabelled pixels only (it never
-  takes pixels of another object), its holes filled; when it is much larger than the
+  takes pixels of another object), its holes filled (but never unlabelled pixels inside
+  another object it surrounds: it stays one connected piece); when it is much larger than the
   typical object (touching neighbours the network missed too), it is cut along the dips of
   its distance map and the part under the click kept.
 
@@ -52,12 +53,13 @@ def add_object_edit(labels: np.ndarray, image: np.ndarray, point, label_id: int,
         raise UserError(f"there is object {int(labels[point])} here already")
     extent, area = typical if typical is not None else typical_size(labels, point)
     region, found = found_object(image, labels, point, extent, sampling)
+    local = tuple(p - s.start for p, s in zip(point, region))
     if area is not None and found.sum() > SPLIT_ABOVE * area:
-        found = _part_under(found, tuple(p - s.start for p, s in zip(point, region)), extent,
-                            sampling)  # fmt: skip
+        found = _part_under(found, local, extent, sampling)
     block = np.asarray(labels[region])
     # (the holes filled may hold another object: it stays)
-    new = np.where(found & (block == 0), label_id, block).astype(labels.dtype, copy=False)
+    added = _piece_at(found & (block == 0), local)
+    new = np.where(added, label_id, block).astype(labels.dtype, copy=False)
     return edit_from_region(labels, region, new, f"add object {label_id}")
 
 
@@ -135,6 +137,15 @@ def _part_under(found, local, extent, sampling) -> np.ndarray:
         return found
     parts = watershed(-distance, seeds, mask=found)
     return parts == parts[local] if parts[local] else found
+
+
+def _piece_at(mask, local) -> np.ndarray:
+    """The connected piece of ``mask`` holding ``local``, connected in all of ``mask``'s
+    dimensions. Filling the found object's holes also fills an object it surrounds, and
+    that object's own holes (pixels erased in it): those stay unlabelled, apart from the
+    object added, which must be one piece."""
+    pieces, _ = ndi.label(mask)
+    return pieces == pieces[local]
 
 
 def _reaches_window_edge(found, window, shape) -> bool:

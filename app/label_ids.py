@@ -1,18 +1,23 @@
 """Fresh label ids for new objects without reading the whole labels at every click.
 
 Split, Add object, New label id and Cut track each need an id no object holds, anywhere in
-the labels (every time point of a series: one id is one object over time). That is one
-above the largest id, and finding the largest reads every pixel: ~70 ms for 1 GB in RAM,
-seconds for a stack whose labels live in a temporary file. :class:`FreshIds` reads them once
-and then keeps the largest id up to date from the edits the session sees (the app's own
-tools, napari's brush and fill, undo and redo), so later ids cost nothing.
+the labels (every time point of a series: one id is one object over time), and never one
+an object held earlier in the session: a deleted or merged object's id handed to a new one
+would join the two in what was saved, measured or tracked under that id. So a fresh id is
+one above the largest id ever seen in those labels: read from them (every pixel: ~70 ms
+for 1 GB in RAM, seconds for a stack whose labels live in a temporary file) the first time
+an id is asked for, and kept from the edits the session sees (the app's own tools, napari's
+brush and fill, undo and redo: the ids they write and the ids they remove, before the first
+read too), so later ids cost nothing.
 
-It only stays sure while every change to the array is such an edit. Anything else that
-writes into it (a cancelled run put back) or replaces it makes it read the labels again.
-While a prediction streams into an array, the largest id is that of the array before (read
-once) or of the edits made meanwhile, or the largest the stream has written so far (told by
-the stream: ``written``), never a pass over the array per click. A largest id that only ever grows stays safe across deletions and undo: ids freed
-are never handed out again, and an undo can only bring back ids the array held before.
+The largest read stays sure only while every change to the array is such an edit. Anything
+else that writes into it (a cancelled run put back, what another window saved) makes it
+read the labels again, never lowering the largest seen. While a prediction streams into an
+array, the largest id is that of the array before (read once) or of the edits made
+meanwhile, or the largest the stream has written so far (told by the stream: ``written``),
+never a pass over the array per click. Only a renumbering (Relabel 1..N: :meth:`FreshIds.
+renumbered`) starts the count again from the ids it leaves: the user asked for them without
+gaps.
 """
 
 from __future__ import annotations
@@ -42,41 +47,52 @@ def id_after(largest: int, dtype) -> int:
 
 
 class FreshIds:
-    """The largest id of one labels array (the one last asked about), kept from its edits."""
+    """The largest id ever seen in labels arrays (sure for the one last read), kept from
+    their edits."""
 
     def __init__(self):
-        self._labels = None  # weak reference to the array the largest id is known for
-        self._largest = 0
+        self._seen: dict[int, tuple[weakref.ref, int]] = {}  # id(array): (array, largest seen)
+        self._labels = None  # weak reference to the array read since it last changed unseen
         self._streaming = None  # weak reference to an array a prediction writes into
         self._written: Callable[[], int] | None = None  # the largest id the stream wrote
         self._before_stream: int | None = None  # largest id outside the stream's writes
 
     def next_id(self, labels: np.ndarray) -> int:
-        """An id held by no object of ``labels``: one above the largest."""
+        """An id held by no object of ``labels``, nor by any seen in them: one above the
+        largest."""
         if self._written is not None and self._streams_into(labels):
             if self._before_stream is None:  # (once per run: what it wrote counts anyway)
-                self._before_stream = largest_label_id(labels)
+                self._before_stream = max(largest_label_id(labels), self._largest(labels))
             return id_after(max(self._before_stream, int(self._written())), labels.dtype)
         if not self._knows(labels):
-            self._largest = largest_label_id(labels)
-            streaming = self._streaming is not None and self._streaming() is labels
-            self._labels = None if streaming else weakref.ref(labels)
-        return id_after(self._largest, labels.dtype)
+            self._saw(labels, largest_label_id(labels))
+            self._labels = None if self._streams_into(labels) else weakref.ref(labels)
+        return id_after(self._largest(labels), labels.dtype)
 
-    def saw_edit(self, labels: np.ndarray | None, new_values: np.ndarray) -> None:
-        """An edit wrote ``new_values`` into ``labels`` (applied, undone or redone). Into
-        labels whose largest id is not the one known (None: not known which), it is read
-        again next time."""
-        if labels is not None and len(new_values) and self._before_stream is not None \
-                and self._streams_into(labels):
-            self._before_stream = max(self._before_stream, int(np.max(new_values)))
-        elif labels is None or not self._knows(labels):
+    def saw_edit(self, labels: np.ndarray | None, new_values: np.ndarray,
+                 old_values: np.ndarray | None = None) -> None:  # fmt: skip
+        """An edit wrote ``new_values`` over ``old_values`` (the ids it removed: None when
+        not told) into ``labels`` (applied, undone or redone). Into labels not read since
+        they last changed unseen (None: not known which), they are read again next time."""
+        largest = max((int(np.max(v)) for v in (new_values, old_values)
+                       if v is not None and len(v)), default=0)  # fmt: skip
+        if labels is None or not (self._knows(labels) or self._streams_into(labels)):
             self.forget()
-        elif len(new_values):
-            self._largest = max(self._largest, int(np.max(new_values)))
+        if labels is None:
+            return
+        self._saw(labels, largest)
+        if self._before_stream is not None and self._streams_into(labels):
+            self._before_stream = max(self._before_stream, largest)
+
+    def renumbered(self, labels: np.ndarray) -> None:
+        """``labels`` were renumbered 1..N (by an edit told to :meth:`saw_edit` next): the
+        ids seen before are forgotten, the labels read again next time."""
+        self._seen.pop(id(labels), None)
+        self.forget()
 
     def forget(self) -> None:
-        """The labels changed outside an edit, or were replaced: read them again next time."""
+        """The labels changed outside an edit, or were replaced: read them again next time
+        (the largest id seen in them stays)."""
         self._labels = None
 
     def streaming_into(self, labels: np.ndarray | None, written: Callable[[], int] | None = None,
@@ -87,6 +103,16 @@ class FreshIds:
         self._streaming = None if labels is None else weakref.ref(labels)
         self._written, self._before_stream = written, None
         self.forget()
+
+    def _largest(self, labels) -> int:
+        ref, largest = self._seen.get(id(labels), (None, 0))
+        return largest if ref is not None and ref() is labels else 0
+
+    def _saw(self, labels, largest: int) -> None:
+        """Note ``largest`` as seen in ``labels`` (dropping arrays gone: their ids may be
+        given to new arrays)."""
+        self._seen = {key: entry for key, entry in self._seen.items() if entry[0]() is not None}
+        self._seen[id(labels)] = (weakref.ref(labels), max(self._largest(labels), largest))
 
     def _streams_into(self, labels) -> bool:
         return self._streaming is not None and self._streaming() is labels

@@ -15,6 +15,7 @@ reading it back costs what is marked.
 from __future__ import annotations
 
 import json
+import weakref
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,7 @@ import numpy as np
 from unet_studio.app.atomic import atomic_write_bytes, npz_bytes
 from unet_studio.app.edit_footprint import edit_marks, mark_footprint, unmark_footprint
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.overridden_marks import touched_area, without_touched
 from unet_studio.app.reviewed_file import decode_mask, encode_mask, read_packed_member
 from unet_studio.app.reviewed_ids import protected, renumber_clashes
 
@@ -33,7 +35,8 @@ FORMAT = "unet-studio-reviewed"
 class MarksAdded:
     """The marks one edit added: changed pixels (flat indices of those that were new), the
     reviewed regions ([(region, which pixels of it were new: a mask or flat indices)], or
-    None), the edit's ``review_at`` and its ``_key``."""
+    None; less what the user marked or unmarked explicitly since), the edit's
+    ``review_at`` and its ``_key``."""
 
     def __init__(self, changed, reviewed, review_at=None, key=(0,)):
         self.changed, self.reviewed, self.review_at, self.key = changed, reviewed, review_at, key
@@ -46,6 +49,11 @@ class ReviewedRegions:
     one plane the bounding box of its pixels of one value, through several planes its
     pixels, grown by ``edit_margin`` pixels in each plane (Y and X). ``version`` increases
     on every change, so a store can tell when to save.
+
+    The marks an edit added (:class:`MarksAdded`) are what its undo clears and its redo
+    marks again; a later explicit mark or unmark (:meth:`mark_region`, :meth:`mark_mask`,
+    :meth:`mark_polygon`: the user's own decision) takes its pixels out of them, so that
+    undo and redo leave it as it is.
     """
 
     def __init__(self, shape: Sequence[int], *, auto_from_edits: bool = True, edit_margin: int = 2):
@@ -56,6 +64,7 @@ class ReviewedRegions:
         self.old_format = False  # (read from a file that keeps whole masks: see load)
         self._reviewed: np.ndarray | None = None
         self._changed: np.ndarray | None = None
+        self._edit_marks = weakref.WeakSet()  # (the MarksAdded an undo or redo may still use)
 
     @property
     def mask(self) -> np.ndarray:
@@ -84,6 +93,7 @@ class ReviewedRegions:
         if len(region) != len(self.shape):
             raise ValueError(f"a region needs {len(self.shape)} slices, got {len(region)}")
         self._writable("reviewed")[region] = reviewed
+        self._override_edit_marks(region)
         self.version += 1
 
     def mark_slice(self, index: int, axis: int = 0, reviewed: bool = True) -> None:
@@ -101,6 +111,7 @@ class ReviewedRegions:
         if target.shape != np.shape(mask):
             raise ValueError(f"mask of shape {np.shape(mask)} does not cover {target.shape}")
         target[np.asarray(mask, dtype=bool)] = reviewed
+        self._override_edit_marks(region, mask)
         self.version += 1
 
     def mark_polygon(self, vertices, *, plane_axes=(-2, -1), reviewed: bool = True) -> None:
@@ -121,6 +132,7 @@ class ReviewedRegions:
             for a, n in enumerate(self.shape)
         )
         self._writable("reviewed")[region][plane] = reviewed
+        self._override_edit_marks(region, plane)
         self.version += 1
 
     def marks_for(self, edit: LabelEdit) -> list:
@@ -161,7 +173,8 @@ class ReviewedRegions:
             for region, footprint in marks:
                 added_reviewed.append((region, mark_footprint(reviewed[region], footprint)))
         self.version += 1
-        return MarksAdded(added_changed, added_reviewed, edit.review_at, _key(edit.indices))
+        return self._noted(MarksAdded(added_changed, added_reviewed, edit.review_at,
+                                      _key(edit.indices)))  # fmt: skip
 
     def take_back(self, added: MarksAdded) -> None:
         """Clear the marks an edit added (it was undone): pixels marked before it stay."""
@@ -184,7 +197,22 @@ class ReviewedRegions:
             again_reviewed = [(region, mark_footprint(reviewed[region], new))
                               for region, new in added.reviewed]
         self.version += 1
-        return MarksAdded(again_changed, again_reviewed, added.review_at, added.key)
+        return self._noted(MarksAdded(again_changed, again_reviewed, added.review_at, added.key))
+
+    def _noted(self, added: MarksAdded) -> MarksAdded:
+        """``added``, kept track of while alive: an explicit mark changes it."""
+        if added.reviewed is not None:
+            self._edit_marks.add(added)
+        return added
+
+    def _override_edit_marks(self, region, mask=None) -> None:
+        """The user marked or unmarked ``region`` (of it the True pixels of ``mask``) on
+        purpose: no undo or redo of an earlier edit changes those pixels any more."""
+        if not len(self._edit_marks):
+            return
+        box, touched = touched_area(region, self.shape, mask)
+        for added in list(self._edit_marks):
+            added.reviewed = without_touched(added.reviewed, self.shape, box, touched)
 
     def clear(self) -> None:
         self._reviewed = self._changed = None

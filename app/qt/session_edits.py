@@ -25,13 +25,17 @@ class EditRecording:
     def apply_edit(self, edit: LabelEdit, *, review: bool = True, show_soon: bool = False,
                    marks: tuple | None = None) -> None:
         """Apply an object-tool edit as one undo step, then save it and (``review``) note
-        its pixels as changed and its region as reviewed; a renumbering changes no outline
-        and reviews nothing. ``show_soon``: redraw the marks a turn later (an edit nobody
-        waits to see at once: one computed in the background). ``marks``: ``(regions,
-        regions.marks_for(edit), regions.flat_indices(edit))`` found before (in a worker),
-        used if those regions are still the current labels' ones."""
+        its pixels as changed and its region as reviewed; a renumbering (Relabel 1..N, the
+        one edit without ``review``) changes no outline and reviews nothing, and fresh ids
+        count on from its numbers, not above the ids it removed. ``show_soon``: redraw the
+        marks a turn later (an edit nobody waits to see at once: one computed in the
+        background). ``marks``: ``(regions, regions.marks_for(edit),
+        regions.flat_indices(edit))`` found before (in a worker), used if those regions are
+        still the current labels' ones."""
         self.host.apply_label_edit(edit)
         self.labels_changes += 1
+        if not review:
+            self._fresh_ids.renumbered(self.host.current_labels())
         self._record(edit, review=review, show=self._show_marks_soon if show_soon else None,
                      marks=marks)
 
@@ -42,7 +46,7 @@ class EditRecording:
             return
         # Undo / redo: the pixels are saved; an undone edit takes back the marks it made
         # (a mistaken key press leaves nothing reviewed), a redone one makes them again.
-        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
+        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values, edit.old_values)
         self._save_edit(edit, undone=True)
         regions = self.ensure_reviewed()
         if regions is None:
@@ -65,7 +69,8 @@ class EditRecording:
     def _record(self, edit: LabelEdit, *, review: bool = True, show=None, marks=None) -> None:
         """Save ``edit`` (applied) and note its marks (``marks``: see :meth:`apply_edit`);
         ``show``: how to show them (default: now)."""
-        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values)
+        removed = edit.old_values if review else None  # (a renumbering frees no id for good)
+        self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values, removed)
         regions = self.ensure_reviewed() if review else None
         if regions is not None:
             found = marks[1:] if marks is not None and marks[0] is regions else ()

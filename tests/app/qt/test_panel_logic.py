@@ -537,9 +537,9 @@ def test_picks_at_two_time_points_join_a_broken_track(tmp_path, monkeypatch, qtb
     assert keys.press("merge", (3, 7, 21)).startswith("Merge: object 1 chosen")
     assert len(host.undo_stack) == 1
     # C cuts it again where it was joined: from time point 2 on a new id.
-    assert keys.press("cut", (2, 7, 15)) == "Track 1 cut: from time point 2 on it is 4."
+    assert keys.press("cut", (2, 7, 15)) == "Track 1 cut: from time point 2 on it is 8."
     np.testing.assert_array_equal(live[:2], before[:2])
-    assert (live[2:][before[2:] == 7] == 4).all() and (live[before == 3] == 3).all()
+    assert (live[2:][before[2:] == 7] == 8).all() and (live[before == 3] == 3).all()
     with pytest.raises(UserError, match="starts at time point 2"):
         keys.press("cut", (2, 7, 15))
     with pytest.raises(UserError, match="no object under the pointer"):
