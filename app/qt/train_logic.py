@@ -34,6 +34,7 @@ from unet_studio.app.qt.train_round import (
     save_round,
 )
 from unet_studio.models.training.lineage import held_out_rows, metric_text
+from unet_studio.models.training.ranking import ranks_better
 
 __all__ = [
     "SCOPES", "TRAINING_DIR", "TrainRound", "change_texts", "checkpoint_dir_for",
@@ -164,11 +165,12 @@ def _scores_objects(metrics: dict) -> bool:
 
 
 def is_better(result) -> bool:
-    """Did the round beat its starting model on the held-out reviewed data? By the held-out
-    score where it measures objects and differs, else by the held-out loss."""
+    """Did the round beat its starting model on the held-out reviewed data? As its best
+    step was picked (``ranking``): by the held-out score where it measures objects, on a
+    tie by F1 at IoU 0.75, then by the held-out loss; else by the held-out loss."""
     before, after = result.metrics_before, result.metrics_after
-    if _scores_objects(before) and "val_metric" in after and before["val_metric"] != after["val_metric"]:
-        return after["val_metric"] > before["val_metric"]
+    if _scores_objects(before) and "val_metric" in after:
+        return ranks_better(after, before)
     return bool(result.improved)
 
 

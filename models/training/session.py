@@ -28,6 +28,7 @@ from unet_studio.models.training.norm_stats import (
     set_train_mode,
     starting_loss,
 )
+from unet_studio.models.training.ranking import held_out_rank, ranks_better
 from unet_studio.models.training.sampler import PatchSampler
 from unet_studio.models.training.schedule import Budget, frozen_modules, make_optimizer
 from unet_studio.models.training.session_checkpoints import Checkpoints
@@ -250,24 +251,18 @@ class Session(Checkpoints):
         return metrics.get("val_loss")
 
     def track_best(self, metrics: dict) -> bool:
-        """Remember the weights if ``metrics`` beat the best so far (always, without val).
-        Chosen by the held-out score (``select_best_by="val_metric"``), an equal score is
-        broken by the held-out loss: on images new to a model its F1 stays 0 for many steps
-        while the loss falls, and the starting weights were kept as "best" through all of
-        them (a round's model was a copy of its parent)."""
-        score = self._score(metrics)
-        if score is not None and self.best_value is not None and score >= self.best_value:
-            if score > self.best_value or not self._lower_loss(metrics):
-                return False
-        self.best_value, self.best_step, self.best_metrics = score, self.step, dict(metrics)
+        """Remember the weights if ``metrics`` beat the best so far (always, without val),
+        as ``ranking.held_out_rank`` orders them: the held-out score, on a tie F1 at IoU
+        0.75, then the held-out loss (on images new to a model its F1 stays 0 for many
+        steps while the loss falls: by the score alone the starting weights were kept as
+        "best" through all of them, and a round's model was a copy of its parent)."""
+        if self.best_value is not None and held_out_rank(metrics, self.config.select_best_by) is not None \
+                and not ranks_better(metrics, self.best_metrics, self.config.select_best_by):
+            return False
+        self.best_step, self.best_metrics = self.step, dict(metrics)
+        self.best_value = self._score(metrics)  # (what progress reports show as "best")
         self.best_weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
         return True
-
-    def _lower_loss(self, metrics: dict) -> bool:
-        """A held-out score tie: is the loss of ``metrics`` below the best's?"""
-        loss, best = metrics.get("val_loss"), (self.best_metrics or {}).get("val_loss")
-        return self.config.select_best_by == "val_metric" and loss is not None \
-            and best is not None and loss < best
 
     def restore_best(self) -> None:
         if self.best_weights is not None:

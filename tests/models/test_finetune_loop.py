@@ -416,6 +416,13 @@ def test_a_held_out_score_tie_is_broken_by_the_held_out_loss(example):
     assert not session.track_best({"val_metric": -0.05, "val_loss": 0.1})
     assert session.track_best({"val_metric": 0.2, "val_loss": 1.9}) and session.best_step == 6
     assert session.best_metrics == {"val_metric": 0.2, "val_loss": 1.9}
+    # Objects scored, F1 at IoU 0.5 tied: outlines drawn worse (F1 at 0.75) lose, even
+    # with a lower loss; drawn better, they win with a higher one.
+    session.track_best({"val_metric": 0.8, "f1_75": 0.8, "val_loss": 1.0})
+    session.step = 9
+    assert not session.track_best({"val_metric": 0.8, "f1_75": 0.7, "val_loss": 0.5})
+    assert session.track_best({"val_metric": 0.8, "f1_75": 0.9, "val_loss": 1.2})
+    assert session.best_step == 9 and session.best_value == -0.8
 
 
 def test_a_resumed_round_may_get_its_time_budget_anew(example, tmp_path):

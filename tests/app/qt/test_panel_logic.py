@@ -107,6 +107,13 @@ def test_is_better_prefers_the_validation_score():
     no_objects = ({"val_metric": 1.0, "n_true": 0}, {"val_metric": 0.0, "n_true": 0})
     assert is_better(Result(*no_objects, improved=True))
     assert not is_better(Result(*reversed(no_objects), improved=False))
+    # F1 at IoU 0.5 tied: the outlines decide (F1 at 0.75) before the loss does; a round
+    # whose loss fell while its outlines got worse is no better.
+    tied = {"val_metric": 0.87, "f1_75": 0.87, "val_loss": 1.42, "n_true": 12}
+    worse_outlines = {"val_metric": 0.87, "f1_75": 0.78, "val_loss": 0.92, "n_true": 12}
+    assert not is_better(Result(tied, worse_outlines, improved=True))
+    assert is_better(Result(worse_outlines, tied, improved=False))
+    assert is_better(Result(tied, {**tied, "val_loss": 1.0}, improved=True))  # then the loss
 
 
 def test_the_verdict_says_when_held_out_data_cannot_tell():
