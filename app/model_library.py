@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 SOURCES = ("project", "user", "bundled")  # search order for bare names: most specific first
 DEFAULT_BUNDLED = "bundled:default"
+CHECKPOINTS = ".checkpoints"  # what an unfinished ``finetune -o FOLDER`` run has written
 
 
 def user_home() -> Path:
@@ -63,6 +64,7 @@ class ModelLibrary(ModelLibraryEdits):
             "project": Path(project_models_dir) if project_models_dir is not None else None,
         }
         self.problems: list[str] = []  # folders that look like models but could not be read
+        self.unreadable: list[tuple] = []  # (ref, folder, InputFileError) of those, by list()
 
     @property
     def settings_path(self) -> Path:
@@ -71,6 +73,7 @@ class ModelLibrary(ModelLibraryEdits):
     def list(self) -> list[ModelInfo]:
         """Every readable model: bundled, then user, then project, each sorted by name."""
         self.problems = []
+        self.unreadable = []
         models = []
         for source in ("bundled", "user", "project"):
             folder = self.folders[source]
@@ -83,6 +86,7 @@ class ModelLibrary(ModelLibraryEdits):
                     models.append(model_info(entry, source=source))
                 except InputFileError as error:
                     self.problems.append(str(error))
+                    self.unreadable.append((f"{source}:{entry.name}", entry, error))
         return models
 
     def get(self, model: str | Path) -> ModelInfo:
@@ -104,9 +108,28 @@ class ModelLibrary(ModelLibraryEdits):
         renamed = self._renamed_to(text)
         if renamed is not None:
             return renamed
-        raise UserError(
-            f"no model {text!r}; choose one of: {', '.join(m.ref for m in self.list())}"
-        )
+        if (path / CHECKPOINTS).is_dir():  # (a finetune's -o folder, before it saved)
+            raise UserError(f"unfinished fine-tuning run in {path}: run the same finetune "
+                            "again to finish it")
+        raise UserError(f"no model {text!r}; {self._choices_text()}")
+
+    def _choices_text(self) -> str:
+        """"choose one of: a, b; not usable: c (config.json is not valid JSON)": the models
+        found, those whose files are damaged apart, checked cheaply (config and the weights'
+        header, no weights loaded)."""
+        usable, broken = [], []
+        for info in self.list():
+            try:
+                check_safetensors_header(info.path / WEIGHTS_FILE)
+                usable.append(info.ref)
+            except InputFileError as error:
+                broken.append((info.ref, info.path, error))
+        broken += self.unreadable
+        text = f"choose one of: {', '.join(usable)}"
+        if broken:
+            text += "; not usable: " + ", ".join(
+                f"{ref} ({_problem_in(folder, error)})" for ref, folder, error in broken)
+        return text
 
     def default(self) -> ModelInfo | None:
         """The chosen default if it still exists, else the bundled default, else None."""
@@ -228,6 +251,13 @@ def where_listed(info: ModelInfo, models: list[ModelInfo]) -> str:
     return info.ref if len(twins) > 1 else info.source
 
 
+
+
+def _problem_in(folder: Path, error: InputFileError) -> str:
+    """``error`` said of a file of the model ``folder`` ("config.json is not valid JSON"),
+    without its details in parentheses: a list of models stays one line."""
+    where = f"{error.path.name} " if error.path.parent == folder else ""
+    return where + error.problem.split(" (", 1)[0]
 
 
 def _check_loads(folder: Path) -> None:

@@ -1,13 +1,15 @@
 """``unet-studio finetune``: fine-tune a model on corrected labels and save it with its lineage.
 
     unet-studio finetune --image IMG --labels LABELS [--reviewed MASK] \\
-        [--image IMG2 --labels LABELS2 ...] [--model BASE] -o OUT_DIR \\
+        [--image IMG2 --labels LABELS2 ...] [--project DIR] [--model BASE] -o OUT_DIR \\
         [--max-seconds S] [--epochs N] [--device auto|cpu|cuda|mps]
 
-``--image``/``--labels`` (and ``--reviewed`` where given) pair up in order. Without
-``--model`` the default model is fine-tuned, or, when there is none, a new network
-(``--architecture``) is trained from scratch. Checkpoints go to ``OUT_DIR/.checkpoints`` while
-training: running the same command again after a crash resumes there.
+``--image``/``--labels`` (and ``--reviewed`` where given) pair up in order; ``--project``
+adds the reviewed corrections of a project made in the GUI (``finetune_project``). Without
+``--model`` the default model is fine-tuned; ``--new`` trains a new ``--architecture``
+network from scratch. Checkpoints go to ``OUT_DIR/.checkpoints`` while training: running the
+same command again after a crash or Ctrl-C resumes there. One run at a time writes an
+``OUT_DIR`` (``finetune_output``).
 """
 
 from __future__ import annotations
@@ -20,22 +22,36 @@ import time
 from pathlib import Path
 
 from unet_studio.app.commands.finetune_data import check_pairs, image_channels, load_examples
+from unet_studio.app.commands.finetune_output import check_output, check_still_free, output_lock
+from unet_studio.app.commands.finetune_report import (
+    checkpoint_step,
+    interrupted_text,
+    print_progress,
+    report,
+    resumed_text,
+)
 
-HELP = "fine-tune a model on corrected labels (or train a new one) and save it as a model folder"
+HELP = ("fine-tune a model on corrected labels (or, with --new, train a new one) and save it as "
+        "a model folder")
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 5.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    data = parser.add_argument_group("training data (repeat --image/--labels per image)")
-    data.add_argument("--image", action="append", required=True, metavar="IMG",
+    data = parser.add_argument_group("training data (repeat --image/--labels per image, or give "
+                                     "--project, or both)")
+    data.add_argument("--image", action="append", metavar="IMG",
                       help="image stack (TIFF, OME-Zarr, folder or quoted glob)")
-    data.add_argument("--labels", action="append", required=True, metavar="LABELS",
+    data.add_argument("--labels", action="append", metavar="LABELS",
                       help="corrected labels for the image before it (same shape, no C axis)")
     data.add_argument("--reviewed", action="append", metavar="MASK",
                       help="mask of reviewed pixels (nonzero = learn from here); give one per "
                            "image or none (then every pixel counts)")
+    data.add_argument("--project", metavar="DIR",
+                      help="a project folder made in the GUI: learn from the reviewed "
+                           "corrections of all its images (it is only read, and may be open "
+                           "in a window meanwhile)")
     data.add_argument("--axes", default=None,
                       help="axes of the images if their files do not say (e.g. TYX, ZYX, CYX)")
     data.add_argument("--channel", default=None, metavar="INDEX",
@@ -47,10 +63,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--model", metavar="BASE",
                        help="model to start from: a model folder or a library name "
                             "(default: the default model)")
-    model.add_argument("--architecture", default="unet",
-                       help="network to build when there is no model to start from (default: unet)")
-    model.add_argument("--spatial-dims", type=int, choices=(2, 3), default=2,
-                       help="2D or 3D for a newly built network (default 2)")
+    model.add_argument("--new", action="store_true",
+                       help="train a new network from scratch instead of fine-tuning a model "
+                            "(its channels come from the data)")
+    model.add_argument("--architecture", default=None,
+                       help="the network --new builds (default: unet)")
+    model.add_argument("--spatial-dims", type=int, choices=(2, 3), default=None,
+                       help="2D or 3D network for --new (default 2)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
                         help="folder for the fine-tuned model (created)")
     parser.add_argument("--overwrite", action="store_true",
@@ -78,21 +97,59 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the model already knows the images (auto, the default)")
 
 
-def starting_model(args, in_channels: int, spatial_dims: int):
-    """(net, parent) from --model, else the default model, else a new --architecture net."""
+def check_model_flags(args) -> None:
+    """--architecture and --spatial-dims describe the network --new builds: given without
+    it they would be ignored (a model is always fine-tuned then), so they are refused."""
+    from unet_studio.app.errors import UserError
+
+    given = [flag for flag, value in (("--architecture", args.architecture),
+                                      ("--spatial-dims", args.spatial_dims)) if value is not None]
+    if given and not args.new:
+        verb = "describe" if len(given) > 1 else "describes"
+        raise UserError(f"{' and '.join(given)} {verb} the network --new builds: add --new to "
+                        "train one from scratch, or leave them out to fine-tune a model")
+    if args.new and args.model:
+        raise UserError("--new trains a new network from scratch, --model fine-tunes a model: "
+                        "give one of them")
+
+
+def check_device(device: str) -> None:
+    """Before any loading: a device that is not here, named as predict names it."""
+    from unet_studio.app.errors import UserError
+    from unet_studio.models.devices import resolve_device
+
+    try:
+        resolve_device(device)
+    except ValueError as error:
+        raise UserError(f"--device: {error}") from None
+
+
+def starting_model(args, in_channels: int, spatial_dims: int, *, project_models=None):
+    """(net, parent): a new --architecture network with --new, else --model, else the default
+    model (else, with no default model at all, a new U-Net). ``project_models``: the models
+    folder of --project, where ``--model project:NAME`` is found."""
     from unet_studio.app.model_library import ModelLibrary
     from unet_studio.models.weights import load_model
 
-    library = ModelLibrary()
+    if args.new:
+        return new_network(args.architecture or "unet", spatial_dims, in_channels), None
+    library = ModelLibrary(project_models_dir=project_models)
     info = library.get(args.model) if args.model else library.default()
     if info is None:
-        from unet_studio.models.registry import build_model
-
-        log.warning("no default model: training a new %s from scratch", args.architecture)
-        net = build_model(args.architecture, spatial_dims=spatial_dims, in_channels=in_channels)
-        return net, None
+        log.warning("no default model: training a new unet from scratch")
+        return new_network("unet", spatial_dims, in_channels), None
     net = load_model(info.path)
     return net, {"ref": info.ref, "name": info.name, "path": str(info.path)}
+
+
+def new_network(architecture: str, spatial_dims: int, in_channels: int):
+    from unet_studio.app.errors import UserError
+    from unet_studio.models.registry import build_model
+
+    try:
+        return build_model(architecture, spatial_dims=spatial_dims, in_channels=in_channels)
+    except ValueError as error:
+        raise UserError(f"--architecture: {error}") from None
 
 
 # The FinetuneConfig fields this command sets, each from its flag: an out-of-range value is
@@ -126,22 +183,6 @@ def make_config(args):
         raise UserError(f"{FLAG_OF_SETTING[error.name]} {error.rule}") from None
 
 
-def check_output(output: Path, parent: dict | None, overwrite: bool) -> None:
-    """Never write over the parent model, nor over another model unless asked to; and find
-    out now, not after the training, when the folder cannot take the model."""
-    from unet_studio.app.atomic import check_folder_writable, refuse_unsafe_output
-    from unet_studio.app.errors import UserError
-    from unet_studio.models.weights import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE
-
-    if parent is not None and output.resolve() == Path(parent["path"]).resolve():
-        raise UserError(f"{output} is the model being fine-tuned; choose another -o folder")
-    if (output / "config.json").exists() and not overwrite:
-        raise UserError(f"{output} already holds a model; use --overwrite or another -o folder")
-    check_folder_writable(output)
-    for name in (WEIGHTS_FILE, CONFIG_FILE, CARD_FILE):  # (each is replaced by a new file)
-        refuse_unsafe_output(output / name)
-
-
 def stale_checkpoint_error(error: ValueError, checkpoints: Path):
     """The CLI's words for a checkpoint left by another run (other data or settings): the
     engine's message names its own options, the way out here is a flag; None for other
@@ -159,98 +200,109 @@ def stale_checkpoint_error(error: ValueError, checkpoints: Path):
 def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False,
           started: float | None = None):
     """Run the loop, printing a progress line every few seconds (and the last one) to
-    stderr. An unfinished run of the same data and settings in ``checkpoints`` is resumed;
-    one of another run is an error, or with ``overwrite`` is discarded. ``started``: the
-    ``time.monotonic()`` the command began at (its loading counts against the budget)."""
+    stderr. An unfinished run of the same data and settings in ``checkpoints`` is resumed
+    (and said so); one of another run is an error, or with ``overwrite`` is discarded.
+    ``started``: the ``time.monotonic()`` the command began at (its loading counts against
+    the budget)."""
     from unet_studio.models.training import iter_finetune
 
+    saved = checkpoint_step(checkpoints)
     generator = iter_finetune(net, examples, config, checkpoint_dir=checkpoints,
                               stale_checkpoint="restart" if overwrite else "raise",
                               started=started)
-    shown, unshown = -PROGRESS_EVERY_SECONDS, None
+    shown, unshown, first = -PROGRESS_EVERY_SECONDS, None, True
     while True:
         try:
             progress = next(generator)
         except StopIteration as stop:
+            if first:  # (a resumed run that had only its end left)
+                _say_resumed(saved, stop.value.steps + 1, None, config)
             if unshown is not None:
-                _print_progress(unshown)
+                print_progress(unshown)
             return stop.value
+        if first:
+            _say_resumed(saved, progress.step, progress.total_steps, config)
+            first = False
         final = progress.fraction >= 1 and progress.validated
         unshown = progress
         if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS or final:
             shown, unshown = time.monotonic(), None
-            _print_progress(progress)
+            print_progress(progress)
 
 
-def _print_progress(progress) -> None:
-    val = "" if progress.val_loss is None else f"  held-out loss {progress.val_loss:.4f}"
-    if progress.val_metric is not None:  # (None: no object in the held-out data to score)
-        val += f"  held-out score {progress.val_metric:.3f}"
-    left = "" if progress.remaining is None else f", {progress.remaining:.0f} s left"
-    print(f"step {progress.step}  epoch {progress.epoch:.1f}  loss "
-          f"{progress.smoothed_loss:.4f}{val}  {progress.elapsed:.0f} s "
-          f"({100 * progress.fraction:.0f}%{left})", file=sys.stderr, flush=True)
+def _say_resumed(saved, first_step: int, total_steps, config) -> None:
+    text = resumed_text(saved, first_step, total_steps, config.max_seconds)
+    if text is not None:
+        print(text, file=sys.stderr, flush=True)
 
 
-def report(result, output: Path) -> None:
-    keys = ("val_loss", "f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou")
-    if "f1_50" not in result.metrics_after:
-        keys += ("val_metric",)
-    from unet_studio.models.training.progress import stop_text
+def data_channels(args, project) -> int:
+    """The channels a new network takes: those of the first --image, else the project's."""
+    if args.image:
+        return image_channels(args.image[0], args.axes, args.channel)
+    from unet_studio.app.commands.finetune_project import project_channels
 
-    print(f"trained {result.steps} steps in a run of {result.elapsed:.1f} s "
-          f"({stop_text(result.stopped)})")
-    shown = [k for k in keys if k in result.metrics_after]
-    if not shown:
-        print("no held-out data: review a larger area to get before/after metrics")
-    scored, blocks = result.extra.get("scored_val_crops"), result.extra.get("val_crops")
-    if shown and scored is not None and scored < blocks:
-        print(f"held-out scores over {scored} of {blocks} held-out blocks (what the time "
-              "budget left room for)")
-    for key in shown:
-        print(f"  {key:18s} before {result.metrics_before.get(key, float('nan')):.4f}"
-              f"  after {result.metrics_after[key]:.4f}")
-    if result.metrics_after.get("n_true") == 0:
-        print(_no_objects_text(result))
-    print(f"saved fine-tuned model to {output}")
+    return project_channels(project)
 
 
-def _no_objects_text(result) -> str:
-    """Why there are no F1/AP figures: the held-out data has no reference object to find
-    (the held-out scoring leaves them out rather than calling 0 found of 0 perfect)."""
-    before = result.metrics_before.get("n_pred", "?")
-    return ("no objects in the held-out data: F1, AP and matched IoU are undefined there, the "
-            "held-out loss is the measure (objects predicted in it: "
-            f"{before} before, {result.metrics_after['n_pred']} after)")
+def training_examples(args, net, project) -> tuple[list, list[dict]]:
+    """The examples of the --image/--labels pairs and of the --project, as ``net`` sees them
+    (its percentiles, dimensions and channels), and what they came from."""
+    from unet_studio.models.task import TaskSpec
+
+    task = getattr(net, "task", None) or TaskSpec()
+    options = {"percentiles": (task.lower_percentile, task.upper_percentile),
+               "spatial_dims": int(net.config.spatial_dims),
+               "in_channels": int(getattr(net, "in_channels", 1))}
+    examples, files = load_examples(args, **options)
+    if project is not None:
+        from unet_studio.app.commands.finetune_project import project_examples
+
+        more, sources = project_examples(project, **options)
+        examples, files = examples + more, files + sources
+    return examples, files
+
+
+def save(result, net, output: Path, parent: dict | None, files: list[dict]) -> None:
+    """The model with its lineage; its config records the device the run used (not "auto")."""
+    from unet_studio.models.training.lineage import lineage_metadata
+    from unet_studio.models.weights import save_model
+
+    metadata = lineage_metadata(result, name=output.name, parent=parent, data_files=files)
+    metadata["finetune"]["config"]["device"] = result.extra.get("device", result.config.device)
+    save_model(result.net, output, task=getattr(net, "task", None), metadata=metadata)
 
 
 def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.commands.finetune_project import opened_project
     from unet_studio.app.errors import UserError
-    from unet_studio.models.task import TaskSpec
-    from unet_studio.models.training.lineage import lineage_metadata
-    from unet_studio.models.weights import save_model
 
     started = time.monotonic()  # (loading the model and data counts against --max-seconds)
     output = Path(args.output)
     checkpoints = output / ".checkpoints"
     try:
         config = make_config(args)
-        check_output(output, None, args.overwrite)
+        check_model_flags(args)
         check_pairs(args)
-        net, parent = starting_model(args, image_channels(args.image[0], args.axes, args.channel),
-                                     args.spatial_dims)  # fmt: skip
-        check_output(output, parent, args.overwrite)
-        task = getattr(net, "task", None) or TaskSpec()
-        examples, files = load_examples(
-            args, percentiles=(task.lower_percentile, task.upper_percentile),
-            spatial_dims=getattr(net, "spatial_dims", args.spatial_dims),
-            in_channels=int(getattr(net, "in_channels", 1)))
-        result = train(net, examples, config, checkpoints, overwrite=args.overwrite,
-                       started=started)
+        check_device(args.device)
+        check_output(output, None, args.overwrite)
+        with output_lock(output), opened_project(args.project) as project:
+            net, parent = starting_model(
+                args, data_channels(args, project), args.spatial_dims or 2,
+                project_models=None if project is None else project.models_dir)
+            check_output(output, parent, args.overwrite)
+            examples, files = training_examples(args, net, project)
+            result = train(net, examples, config, checkpoints, overwrite=args.overwrite,
+                           started=started)
+            check_still_free(output, args.overwrite)
+            save(result, net, output, parent, files)
+            shutil.rmtree(checkpoints, ignore_errors=True)
     except ValueError as error:
         raise stale_checkpoint_error(error, checkpoints) or UserError(str(error)) from None
-    metadata = lineage_metadata(result, name=output.name, parent=parent, data_files=files)
-    save_model(result.net, output, task=getattr(net, "task", None), metadata=metadata)
-    shutil.rmtree(checkpoints, ignore_errors=True)
+    except KeyboardInterrupt:  # (Ctrl-C, SIGTERM: the engine saved a checkpoint)
+        text = interrupted_text(checkpoints)
+        if text is not None:
+            print(text, file=sys.stderr, flush=True)
+        raise
     report(result, output)
     return 0

@@ -25,9 +25,18 @@ def read_array(path: str, *, axes: str | None = None, what: str):
 
 
 def check_pairs(args) -> None:
-    """Every --image has its --labels (and its --reviewed, when any is given)."""
+    """Every --image has its --labels (and its --reviewed, when any is given), and none of
+    them is a project (or a folder in one: its labels are what --project reads)."""
+    from unet_studio.app.commands.finetune_project import refuse_project_path
     from unet_studio.app.errors import UserError
 
+    args.image, args.labels = args.image or [], args.labels or []
+    if not args.image and not args.labels and not getattr(args, "project", None):
+        raise UserError("nothing to learn from: give --image IMG --labels LABELS (repeat per "
+                        "image) or --project DIR")
+    for flag in ("image", "labels", "reviewed"):
+        for path in getattr(args, flag) or []:
+            refuse_project_path(path)
     if len(args.image) != len(args.labels):
         raise UserError(f"got {len(args.image)} --image but {len(args.labels)} --labels; "
                         "give one --labels per --image")

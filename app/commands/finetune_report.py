@@ -1,0 +1,104 @@
+"""What ``unet-studio finetune`` tells the user: progress lines (stderr), a resumed run, an
+interrupted run's checkpoint, and the result (stdout). Without ``-v``: a user who pressed
+Ctrl-C must learn that running the command again resumes, not find it out by chance."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+CHECKPOINT = "last.safetensors"  # (the engine's ``checkpoint.LAST``: where a rerun resumes)
+
+
+def checkpoint_step(checkpoints: Path) -> dict | None:
+    """{"step", "elapsed"} of the resumable checkpoint in ``checkpoints``, or None. Reads only
+    the file's header (no torch, no weights)."""
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.model_folder import check_safetensors_header
+
+    path = checkpoints / CHECKPOINT
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(check_safetensors_header(path)["__metadata__"]["unet_studio"])
+        return {"step": int(document["step"]), "elapsed": float(document["elapsed"])}
+    except (InputFileError, KeyError, TypeError, ValueError):
+        return None  # (the engine says what is wrong with it when it reads it)
+
+
+def resumed_text(saved: dict | None, first_step: int, total_steps: int | None,
+                 max_seconds: float | None) -> str | None:
+    """"resuming at step N of M" when the run continues a checkpoint saved at step N (its
+    first step is N + 1; a run started afresh over it begins at 1), else None."""
+    if saved is None or saved["step"] < 1 or first_step != saved["step"] + 1:
+        return None
+    if total_steps:
+        return f"resuming at step {saved['step']} of {total_steps}"
+    budget = f" of the {max_seconds:g} s budget" if max_seconds else ""
+    return f"resuming at step {saved['step']} ({saved['elapsed']:.0f} s{budget} used)"
+
+
+def interrupted_text(checkpoints: Path) -> str | None:
+    """What an interrupted run left to resume from (printed before "interrupted")."""
+    saved = checkpoint_step(checkpoints)
+    if saved is None:
+        return None
+    return (f"unet-studio: a checkpoint at step {saved['step']} is kept in {checkpoints}: run the "
+            "same command again to resume it")
+
+
+def print_progress(progress) -> None:
+    val = "" if progress.val_loss is None else f"  held-out loss {progress.val_loss:.4f}"
+    if progress.val_metric is not None:  # (None: no object in the held-out data to score)
+        val += f"  held-out score {progress.val_metric:.3f}"
+    left = "" if progress.remaining is None else f", {progress.remaining:.0f} s left"
+    print(f"step {progress.step}  epoch {progress.epoch:.1f}  loss "
+          f"{progress.smoothed_loss:.4f}{val}  {progress.elapsed:.0f} s "
+          f"({100 * progress.fraction:.0f}%{left})", file=sys.stderr, flush=True)
+
+
+def saved_weights_text(result) -> str:
+    """Which step's weights the model holds: the best on the held-out data, which is not
+    always the last one (nor any: the starting weights may stay the best)."""
+    if not result.data_summary.get("val_pixels"):
+        return f"saved the weights of the last step, {result.steps} (no held-out data to " \
+               "choose the best step by)"
+    if result.best_step == 0:
+        return "saved the starting weights: no step beat them on the held-out data"
+    if result.best_step == result.steps:
+        return f"saved the weights of the last step, {result.steps}, the best held-out step"
+    return f"saved the weights of the best held-out step, {result.best_step} of {result.steps}"
+
+
+def report(result, output: Path) -> None:
+    from unet_studio.models.training.progress import stop_text
+
+    keys = ("val_loss", "f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou")
+    if "f1_50" not in result.metrics_after:
+        keys += ("val_metric",)
+    print(f"trained {result.steps} steps in a run of {result.elapsed:.1f} s "
+          f"({stop_text(result.stopped)}) on {result.extra.get('device', 'the device')}")
+    shown = [k for k in keys if k in result.metrics_after]
+    if not shown:
+        print("no held-out data: review a larger area to get before/after metrics")
+    scored, blocks = result.extra.get("scored_val_crops"), result.extra.get("val_crops")
+    if shown and scored is not None and scored < blocks:
+        print(f"held-out scores over {scored} of {blocks} held-out blocks (what the time "
+              "budget left room for)")
+    for key in shown:
+        print(f"  {key:18s} before {result.metrics_before.get(key, float('nan')):.4f}"
+              f"  after {result.metrics_after[key]:.4f}")
+    if result.metrics_after.get("n_true") == 0:
+        print(_no_objects_text(result))
+    print(saved_weights_text(result))
+    print(f"saved fine-tuned model to {output}")
+
+
+def _no_objects_text(result) -> str:
+    """Why there are no F1/AP figures: the held-out data has no reference object to find
+    (the held-out scoring leaves them out rather than calling 0 found of 0 perfect)."""
+    before = result.metrics_before.get("n_pred", "?")
+    return ("no objects in the held-out data: F1, AP and matched IoU are undefined there, the "
+            "held-out loss is the measure (objects predicted in it: "
+            f"{before} before, {result.metrics_after['n_pred']} after)")

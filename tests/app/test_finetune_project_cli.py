@@ -1,0 +1,97 @@
+"""``unet-studio finetune --project DIR`` learns from a project made in the GUI (its reviewed
+corrections only), reading it without changing a byte, also while a window has it open; and
+refuses what is not a project, a missing image file, a project with nothing reviewed, and a
+project given as --labels, in one line each."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+import pytest
+import tifffile
+
+from unet_studio.app.cli import main
+from unet_studio.app.project import Project
+
+FAST = ("--max-steps", "2", "--patch-size", "32", "--batch-size", "2", "--device", "cpu")
+
+
+@pytest.fixture
+def project(tmp_path, test_data_dir, monkeypatch):
+    """A project as the GUI leaves it: one image file, its corrected labels, the top 40 rows
+    marked reviewed (40 x 64 pixels). Returns (folder, image file)."""
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
+    image = tifffile.imread(test_data_dir / "train_img.tif")[0, :64, :64]
+    labels = tifffile.imread(test_data_dir / "train_labels.tif")[0, :64, :64].astype(np.int32)
+    tifffile.imwrite(tmp_path / "img.tif", image)
+    folder = tmp_path / "proj"
+    with Project.create(folder, autosave_delay=0.0) as made:
+        ref = made.add_image(str(tmp_path / "img.tif"), axes="YX", shape=image.shape)
+        made.attach_labels(ref.id, labels)
+        made.reviewed(ref.id, labels.shape).mark_region((slice(0, 40), slice(0, 64)))
+        made.save_reviewed(ref.id)
+    return folder, tmp_path / "img.tif"
+
+
+def _digests(folder) -> dict:
+    return {str(p.relative_to(folder)): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _finetune(capsys, *args) -> tuple[int, str, str]:
+    code = main(["finetune", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.slow
+def test_a_gui_project_open_in_a_window_is_learned_from_and_left_as_it_was(
+        tmp_path, project, model_dir, capsys):
+    folder, image = project
+    window = Project.open(folder)  # (a GUI has it open: it holds the lock)
+    try:
+        before = _digests(folder)
+        code, out, err = _finetune(capsys, "--project", folder, "--model", model_dir,
+                                   "-o", tmp_path / "round", *FAST)
+        assert code == 0, err
+        assert _digests(folder) == before  # not a byte changed, its lock still the window's
+    finally:
+        window.close()
+    meta = json.loads((tmp_path / "round" / "config.json").read_text())["metadata"]
+    assert meta["training_data"]["summary"]["reviewed_pixels"] == 40 * 64
+    (source,) = meta["training_data"]["files"]
+    assert source["project"] == str(folder) and source["image"] == str(image)
+
+
+def test_what_cannot_be_learned_from_a_project_is_said_in_one_line(
+        tmp_path, project, model_dir, capsys):
+    folder, image = project
+    out = tmp_path / "out"
+    for args, said in (
+            (("--image", image, "--labels", folder),
+             f"{folder}: this is a unet-studio project: use --project {folder}"),
+            (("--image", image, "--labels", folder / "images" / "img" / "labels"),
+             f"this is inside the unet-studio project {folder}: use --project {folder}"),
+            (("--project", tmp_path), f"{tmp_path}: not a unet-studio project")):
+        code, _, err = _finetune(capsys, *args, "--model", model_dir, "-o", out, *FAST)
+        assert code == 2 and err.count("\n") == 1 and said in err, err
+        assert not out.exists()
+    image.rename(tmp_path / "moved.tif")
+    code, _, err = _finetune(capsys, "--project", folder, "--model", model_dir, "-o", out, *FAST)
+    assert code == 2 and err.count("\n") == 1, err
+    assert f"{image}: the image file of img.tif in the project {folder} is missing" in err
+    assert not out.exists()
+
+
+def test_a_project_with_nothing_reviewed_is_refused(tmp_path, test_data_dir, model_dir, capsys,
+                                                    monkeypatch):
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
+    tifffile.imwrite(tmp_path / "img.tif", np.zeros((32, 32), np.uint16))
+    with Project.create(tmp_path / "proj", autosave_delay=0.0) as made:
+        made.add_image(str(tmp_path / "img.tif"), axes="YX")
+    code, _, err = _finetune(capsys, "--project", tmp_path / "proj", "--model", model_dir,
+                             "-o", tmp_path / "out", *FAST)
+    assert code == 2 and "nothing is reviewed in this project" in err, err
+    assert not (tmp_path / "out").exists()
