@@ -53,8 +53,8 @@ RELEASE_EVERY_BYTES = 64 * 2**20
 
 
 def iter_measure(labels, image=None, *, axes: str, image_axes: str | None = None,
-                 scale: dict | None = None, slab_pixels: int = SLAB_PIXELS
-                 ) -> Generator[float, None, Rows]:
+                 scale: dict | None = None, slab_pixels: int = SLAB_PIXELS,
+                 time_step: float | None = None) -> Generator[float, None, Rows]:
     """Measure every object of ``labels``; yields the fraction done, returns one row per
     (time point, label > 0) with the keys of :func:`measure_columns`.
 
@@ -62,11 +62,14 @@ def iter_measure(labels, image=None, *, axes: str, image_axes: str | None = None
     per letter of ``axes`` (over "TZYX"). ``image``: optional array-like measured under the
     labels, axes ``image_axes`` (default ``axes``): the same T/Z/Y/X sizes, maybe a C axis.
     ``scale``: micrometres per pixel by axis letter; missing axes mean unknown. Centroids and
-    boxes are in pixel indices, box stops exclusive. ``slab_pixels``: label pixels read at once.
+    boxes are in pixel indices (``_px``), box stops exclusive; centroids also in µm when
+    ``scale`` knows every spatial axis. ``slab_pixels``: label pixels read at once.
+    ``time_step``: seconds between time points (a ``time_s`` column; None: unknown).
     The inputs are checked at the call (UserError), before the first step.
     """
     image_axes = _checked_inputs(labels, axes, image, image_axes)
-    return _iter_rows(labels, image, axes, image_axes, scale, max(int(slab_pixels), 1))
+    return _iter_rows(labels, image, axes, image_axes, scale, max(int(slab_pixels), 1),
+                      time_step=time_step)
 
 
 def _checked_inputs(labels, axes: str, image, image_axes: str | None) -> str | None:
@@ -83,7 +86,7 @@ def _checked_inputs(labels, axes: str, image, image_axes: str | None) -> str | N
 
 
 def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels,
-               sink=None) -> Generator[float, None, Rows | int]:  # fmt: skip
+               sink=None, time_step=None) -> Generator[float, None, Rows | int]:  # fmt: skip
     """Measuring steps (see :func:`iter_measure`); returns the rows, or with ``sink`` (a
     callable taking each time point's rows as they are measured) their number."""
     sizes = dict(zip(axes, labels.shape))
@@ -91,7 +94,7 @@ def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels,
     channels = 0 if image is None else dict(zip(image_axes, image.shape)).get("C", 1)
     frames = range(sizes["T"]) if "T" in axes else (None,)
     blocks = slab_blocks([sizes[a] for a in spatial], slab_pixels)
-    layout = RowLayout(spatial, scale, channel_suffixes(image_axes, channels), axes)
+    layout = RowLayout(spatial, scale, channel_suffixes(image_axes, channels), axes, time_step)
     total = max(len(frames) * len(blocks), 1)
     reader = SlabReader(labels, image, axes, image_axes, channels, RELEASE_EVERY_BYTES)
     yield 0.0
@@ -113,19 +116,21 @@ def _iter_rows(labels, image, axes, image_axes, scale, slab_pixels,
 
 def iter_measure_to_csv(path: str | Path, labels, image=None, *, axes: str,
                         image_axes: str | None = None, scale: dict | None = None,
-                        slab_pixels: int = SLAB_PIXELS) -> Generator[float, None, int]:
+                        slab_pixels: int = SLAB_PIXELS, time_step: float | None = None,
+                        ) -> Generator[float, None, int]:
     """:func:`iter_measure`, the table written to ``path`` as it is measured (a time point
     at a time: the rows of a long time series are never all held), atomically: ``path``
     appears complete at the end, and closing the generator early leaves no file behind.
     Returns the number of objects. The inputs are checked at the call."""
     image_axes = _checked_inputs(labels, axes, image, image_axes)
     channels = 1 if image is None else dict(zip(image_axes, image.shape)).get("C", 1)
-    columns = measure_columns(axes, scale=scale, image_axes=image_axes, channels=channels)
+    columns = measure_columns(axes, scale=scale, image_axes=image_axes, channels=channels,
+                              time_step=time_step)
     return _write_as_measured(path, columns, labels, image, axes, image_axes, scale,
-                              max(int(slab_pixels), 1))  # fmt: skip
+                              max(int(slab_pixels), 1), time_step=time_step)  # fmt: skip
 
 
-def _write_as_measured(path, columns, *measuring) -> Generator[float, None, int]:
+def _write_as_measured(path, columns, *measuring, time_step=None) -> Generator[float, None, int]:
     with csv_table(path, columns) as write:  # (a time point's rows on disk at a time)
-        count = yield from _iter_rows(*measuring, sink=write)
+        count = yield from _iter_rows(*measuring, sink=write, time_step=time_step)
     return count

@@ -20,6 +20,8 @@ from unet_studio.app.measure_inputs import SPATIAL_ORDER, spatial_axes
 from unet_studio.app.object_sums import ObjectSums
 
 PHYSICAL_SIZE_COLUMNS = {1: "length_um", 2: "area_um2", 3: "volume_um3"}
+# Beside the frame index of a time series whose time step is known.
+TIME_COLUMN = "time_s"
 # Significant digits of fractional values in the CSV: 0.001 pixel at 10,000 pixels.
 FLOAT_DIGITS = 8
 _EXACT_INTEGER_BELOW = 2.0**53  # float64 holds every whole number below this exactly
@@ -36,21 +38,34 @@ def physical_size_column(axes: str, scale: dict | None) -> str | None:
 
 
 def measure_columns(axes: str, *, scale: dict | None = None, image_axes: str | None = None,
-                    channels: int = 1) -> list[str]:
-    """The CSV columns for labels with ``axes``: frame (with a T axis), label, pixels, the
-    physical size (when ``scale`` knows every spatial axis), centroids and bounding boxes
-    (Z, Y, X order), then with an image (``image_axes`` not None) mean and integrated
-    intensity, suffixed ``_c0``, ``_c1``... per channel when ``image_axes`` has a C axis."""
+                    channels: int = 1, time_step: float | None = None) -> list[str]:
+    """The CSV columns for labels with ``axes``: frame (with a T axis) and time_s (with
+    ``time_step``, seconds per time point), label, pixels, the physical size and centroids
+    in µm (when ``scale`` knows every spatial axis), centroids and bounding boxes in pixels
+    (Z, Y, X order; suffixed ``_px``), then with an image (``image_axes`` not None) mean and
+    integrated intensity, suffixed ``_c0``, ``_c1``... per channel when ``image_axes`` has a
+    C axis; last, the pixel columns under their earlier names (``legacy_pixel_columns``)."""
     columns = ["frame"] if "T" in axes else []
+    columns += [TIME_COLUMN] if "T" in axes and _is_step(time_step) else []
     columns += ["label", "pixels"]
     size = physical_size_column(axes, scale)
-    columns += [size] if size else []
     letters = [a.lower() for a in SPATIAL_ORDER if a in axes]
-    columns += [f"centroid_{a}" for a in letters]
+    columns += [size, *(f"centroid_{a}_um" for a in letters)] if size else []
+    columns += [f"centroid_{a}_px" for a in letters]
     for a in letters:
-        columns += [f"bbox_{a}_start", f"bbox_{a}_stop"]
+        columns += [f"bbox_{a}_start_px", f"bbox_{a}_stop_px"]
     for suffix in channel_suffixes(image_axes, channels):
         columns += [f"mean_intensity{suffix}", f"integrated_intensity{suffix}"]
+    return columns + legacy_pixel_columns(letters)
+
+
+def legacy_pixel_columns(letters: Sequence[str]) -> list[str]:
+    """centroid_z, bbox_z_start... (pixels, no unit in the name): the table's names before
+    the unit suffixes, kept so that scripts reading them (and ``app.tracks``,
+    ``app.object_review``) go on working; the same values as the ``_px`` columns."""
+    columns = [f"centroid_{a}" for a in letters]
+    for a in letters:
+        columns += [f"bbox_{a}_start", f"bbox_{a}_stop"]
     return columns
 
 
@@ -64,34 +79,51 @@ def _is_pixel_size(value) -> bool:
     return value is not None and math.isfinite(value) and value > 0
 
 
+def _is_step(value) -> bool:  # (a time step: the same test)
+    return _is_pixel_size(value)
+
+
 class RowLayout:
     """Turns a frame's :class:`ObjectSums` into rows with the names of :func:`measure_columns`."""
 
-    def __init__(self, spatial: str, scale: dict | None, suffixes: list[str], axes: str):
+    def __init__(self, spatial: str, scale: dict | None, suffixes: list[str], axes: str,
+                 time_step: float | None = None):
         self.spatial = spatial
         self.suffixes = suffixes
         self.size_column = physical_size_column(axes, scale)
+        self.scale = dict(scale) if self.size_column else {}
         self.pixel_size = math.prod(scale[a] for a in spatial) if self.size_column else None
+        self.time_step = time_step if "T" in axes and _is_step(time_step) else None
 
     def rows(self, sums: ObjectSums, frame: int | None) -> Iterator[dict]:
         counts = sums.table[:, 0]
+        ordered = [a for a in SPATIAL_ORDER if a in self.spatial]
+        centroids = {a: sums.table[:, 1 + self.spatial.index(a)] / counts for a in ordered}
         columns: dict[str, np.ndarray] = {"label": sums.labels, "pixels": counts.astype(np.int64)}
         if self.size_column:
             columns[self.size_column] = counts * self.pixel_size
-        ordered = [a for a in SPATIAL_ORDER if a in self.spatial]
-        for a in ordered:
-            columns[f"centroid_{a.lower()}"] = sums.table[:, 1 + self.spatial.index(a)] / counts
-        for a in ordered:
-            columns[f"bbox_{a.lower()}_start"] = sums.starts[:, self.spatial.index(a)]
-            columns[f"bbox_{a.lower()}_stop"] = sums.stops[:, self.spatial.index(a)]
+            columns.update({f"centroid_{a.lower()}_um": centroids[a] * self.scale[a] for a in ordered})
+        pixel_columns = self._pixel_columns(sums, centroids, ordered)
+        columns.update({f"{name}_px": values for name, values in pixel_columns.items()})
         for channel, suffix in enumerate(self.suffixes):
             total = sums.table[:, 1 + len(self.spatial) + channel]
             columns[f"mean_intensity{suffix}"] = total / counts
             columns[f"integrated_intensity{suffix}"] = total
+        columns.update(pixel_columns)  # (under the earlier names: legacy_pixel_columns)
         lists = {name: values.tolist() for name, values in columns.items()}  # Python numbers
         head = {} if frame is None else {"frame": frame}
+        if frame is not None and self.time_step is not None:
+            head[TIME_COLUMN] = frame * self.time_step
         return ({**head, **{name: values[i] for name, values in lists.items()}}
                 for i in range(len(sums.labels)))  # (one at a time: written as they come)
+
+    def _pixel_columns(self, sums: ObjectSums, centroids: dict, ordered: list[str]) -> dict:
+        """Centroids and bounding boxes in pixel indices (box stops exclusive), unsuffixed."""
+        columns = {f"centroid_{a.lower()}": centroids[a] for a in ordered}
+        for a in ordered:
+            columns[f"bbox_{a.lower()}_start"] = sums.starts[:, self.spatial.index(a)]
+            columns[f"bbox_{a.lower()}_stop"] = sums.stops[:, self.spatial.index(a)]
+        return columns
 
 
 @contextmanager

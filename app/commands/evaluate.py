@@ -1,7 +1,8 @@
 """``unet-studio evaluate PRED GT``: object-level scores of a segmentation against ground truth.
 
 Objects match when their IoU reaches 0.5 (or 0.75), one to one. Time series are matched
-frame by frame (an object never matches one in another frame) and counted together.
+frame by frame (an object never matches one in another frame) and counted together; their
+distinct ids (tracks, where ids are linked over time) are said beside those sums.
 
 Both files may be larger than RAM: they are read a slab of planes at a time (as ``measure``
 reads them, handing back the memory-mapped pages as it goes), and each slab adds its object
@@ -64,29 +65,38 @@ def _axes_together(prediction: str, truth: str, opened) -> str:
 
 def score_files(prediction: str, truth: str, axes: str | None = None, *,
                 slab_pixels: int | None = None,
-                progress: Callable[[float], None] | None = None) -> dict:
+                progress: Callable[[float], None] | None = None, tracks: bool = False) -> dict:
     """Object scores of two label files; frames of a T axis are matched separately.
 
     ``slab_pixels``: pixels of each file read at once (default: ``measure``'s slab);
-    ``progress``: called with the fraction done after each slab.
+    ``progress``: called with the fraction done after each slab; ``tracks``: for a time
+    series, add ``time_points`` and its distinct ids, ``tracks_pred`` and ``tracks_true``.
     """
     import contextlib
 
+    from unet_studio.app.distinct_ids import DistinctIds
     from unet_studio.app.measure import SLAB_PIXELS
     from unet_studio.models.generators import drain, relay
 
     with contextlib.ExitStack() as files:
         opened = [_open_labels(files, path, axes) for path in (prediction, truth)]
         together = _axes_together(prediction, truth, opened)
+        # (a series: its objects are summed over time points, its ids counted beside them)
+        ids = (DistinctIds(), DistinctIds()) if tracks and "T" in together else None
         steps = iter_scores(opened[0][0].data, opened[1][0].data, together,
-                            names=(prediction, truth),
+                            names=(prediction, truth), ids=ids,
                             slab_pixels=SLAB_PIXELS if slab_pixels is None else slab_pixels)
-        return drain(steps if progress is None else relay(steps, progress))
+        scores = drain(steps if progress is None else relay(steps, progress))
+        if ids is None:
+            return scores
+        time_points = dict(zip(together, opened[0][0].shape))["T"]
+        return {**scores, "time_points": time_points, "tracks_pred": ids[0].count,
+                "tracks_true": ids[1].count}
 
 
 def iter_scores(pred, true, axes: str, *, slab_pixels: int,
                 names: tuple[str, str] = ("prediction", "ground truth"),
-                ) -> Generator[float, None, dict]:
+                ids: tuple | None = None) -> Generator[float, None, dict]:
     """Score two label images slab by slab; yields the fraction done, returns what
     ``object_scores_many`` returns for the whole images (frame by frame with a T axis).
 
@@ -94,6 +104,7 @@ def iter_scores(pred, true, axes: str, *, slab_pixels: int,
     bool, one dimension per letter of ``axes`` (over "TZYX"). Each time point gets its own
     contingency table (matches never cross frames); a slab is ~``slab_pixels`` pixels of one
     frame, cut as ``measure`` cuts them. ``names``: the files, named by an id error.
+    ``ids``: two ``DistinctIds`` (prediction, truth) that every block read is added to.
     """
     import numpy as np
 
@@ -119,7 +130,10 @@ def iter_scores(pred, true, axes: str, *, slab_pixels: int,
         table = OverlapTable()
         for block in blocks:
             key = block_key(axes, frame, spatial, block)
-            table.add(_read_block(pred, key, names[0]), _read_block(true, key, names[1]))
+            blocks_read = (_read_block(pred, key, names[0]), _read_block(true, key, names[1]))
+            table.add(*blocks_read)
+            for distinct, block_read in zip(ids or (), blocks_read):
+                distinct.add(block_read)
             pages.tick(pixel_bytes * math.prod(s.stop - s.start for s in block))
             done += 1
             yield done / total
@@ -146,6 +160,9 @@ def _read_block(labels, key: tuple, name: str):
 
 def format_scores(scores: dict) -> str:
     lines = [f"objects: {scores['n_pred']} predicted, {scores['n_true']} true"]
+    if "tracks_pred" in scores:  # (a series: the objects above are summed over time points)
+        lines[0] += (f" in {scores['time_points']} time points; distinct ids (tracks): "
+                     f"{scores['tracks_pred']} predicted, {scores['tracks_true']} true")
     for tag in ("50", "75"):
         lines.append(f"IoU 0.{tag}: F1 {scores[f'f1_{tag}']:.4f}  AP {scores[f'ap_{tag}']:.4f}  "
                      f"precision {scores[f'precision_{tag}']:.4f}  "
@@ -160,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     from unet_studio.app.commands.predict import StatusLine
 
     status = StatusLine(Path(args.prediction).name)  # (a big stack takes a while)
-    scores = score_files(args.prediction, args.truth, args.axes,
+    scores = score_files(args.prediction, args.truth, args.axes, tracks=True,
                          progress=lambda fraction: status.update(fraction, 1))
     if status.live:  # (the status line ends; the scores go to stdout, for scripts)
         status.finish("scored")

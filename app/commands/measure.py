@@ -1,8 +1,9 @@
 """``unet-studio measure LABELS [--image IMAGE] -o OUT.csv``: a table of the objects.
 
-One row per object and time point: its pixel count (and area or volume in µm² / µm³ when the
-file knows the pixel size), centroid, bounding box and, with ``--image``, its mean and
-integrated intensity per channel. The files are read slab by slab, so stacks larger than RAM
+One row per object and time point: its pixel count (and area or volume in µm² / µm³ and the
+centroid in µm when the file, or ``--pixel-size``, gives the pixel size), centroid and
+bounding box in pixels, the time in seconds beside the frame index when the file states
+the time step, and with ``--image`` its mean and integrated intensity per channel. The files are read slab by slab, so stacks larger than RAM
 work; the CSV appears only when complete, and an existing one is kept unless ``--overwrite``.
 """
 
@@ -25,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="axes of LABELS if the file does not say (letters of TZYX, e.g. TYX)")
     parser.add_argument("--image-axes", default=None, metavar="AXES",
                         help="axes of IMAGE if the file does not say (letters of TZCYX)")
+    parser.add_argument("--pixel-size", default=None, metavar="UM",
+                        help="pixel size in µm, over the file's: one number for Y and X "
+                             "(e.g. 0.65), or Z,Y,X (e.g. 2,0.65,0.65); gives the µm columns "
+                             "for files that do not state it")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace OUT.csv if it exists (default: refuse and keep it)")
 
@@ -35,6 +40,57 @@ def known_pixel_sizes(stack) -> dict[str, float]:
 
     return {a: float(stack.scale[a]) for a in stack.axes
             if a in "ZYX" and stack.units.get(a) == UNIT_MICROMETER}
+
+
+def parse_pixel_size(text: str) -> dict[str, float]:
+    """``--pixel-size``: "0.65" (Y and X), "0.65,0.5" (Y,X) or "2,0.65,0.65" (Z,Y,X), in µm."""
+    import math
+
+    from unet_studio.app.errors import UserError
+
+    parts = text.replace(" ", "").split(",")
+    try:
+        values = [float(part) for part in parts]
+    except ValueError:
+        values = []
+    if not 1 <= len(values) <= 3 or not all(math.isfinite(v) and v > 0 for v in values):
+        raise UserError(f"--pixel-size takes one positive number of µm (Y and X) or Z,Y,X "
+                        f"(e.g. 2,0.65,0.65), got {text!r}")
+    if len(values) == 1:
+        values = values * 2
+    return dict(zip("ZYX"[-len(values):], values))
+
+
+def pixel_sizes(args: argparse.Namespace, labels, image) -> dict[str, float]:
+    """µm per pixel of the labels' spatial axes: ``--pixel-size`` over what the labels'
+    file states (they are what is measured), else the image's."""
+    from unet_studio.app.errors import UserError
+    from unet_studio.app.measure import spatial_axes
+
+    known = known_pixel_sizes(labels) or (known_pixel_sizes(image) if image else {})
+    if args.pixel_size is None:
+        return known
+    given = parse_pixel_size(args.pixel_size)
+    spatial = spatial_axes(labels.axes)
+    if "Z" in given and "Z" not in spatial:
+        raise UserError(f"--pixel-size gives a Z size, but {labels.path} has no Z axis "
+                        f"({labels.axes}): give Y and X only")
+    sizes = {**known, **given}
+    missing = [a for a in spatial if a not in sizes]
+    if missing:  # (a volume in µm³ needs them all: say so rather than leave the column out)
+        raise UserError(f"--pixel-size: {labels.path} states no {'/'.join(missing)} size; "
+                        f"give Z,Y,X (e.g. 2,0.65,0.65)")
+    return {a: v for a, v in sizes.items() if a in spatial}
+
+
+def time_step(labels, image) -> float | None:
+    """Seconds between time points, where the labels' file (else the image's) states it."""
+    from unet_studio.app.io.axes import UNIT_SECOND
+
+    for stack in (labels, image):
+        if stack is not None and "T" in stack.axes and stack.units.get("T") == UNIT_SECOND:
+            return float(stack.scale["T"])
+    return None
 
 
 def _check_labels(stack) -> None:
@@ -85,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
     from unet_studio.app.io import open_stack
     from unet_studio.app.measure import iter_measure_to_csv
 
+    if args.pixel_size is not None:  # (a typo stops the run before any file is read)
+        parse_pixel_size(args.pixel_size)
     target = Path(args.output).expanduser()
     _check_target(target, args)
     with contextlib.ExitStack() as files:
@@ -94,12 +152,12 @@ def run(args: argparse.Namespace) -> int:
         if args.image is not None:
             image = files.enter_context(open_stack(args.image, axes=args.image_axes))
             _check_image(image, labels)
-        # The labels' pixel size first: they are what is measured; else the image's.
-        scale = known_pixel_sizes(labels) or (known_pixel_sizes(image) if image else {})
+        scale = pixel_sizes(args, labels, image)
         progress = StatusLine(labels.name)  # (a big stack takes a while: show it moving)
         steps = iter_measure_to_csv(
             target, labels.data, None if image is None else image.data, axes=labels.axes,
-            image_axes=None if image is None else image.axes, scale=scale)
+            image_axes=None if image is None else image.axes, scale=scale,
+            time_step=time_step(labels, image))
         count = _measure(steps, labels, progress)
     if progress.live:  # (the status line ends; the summary goes to stdout, for scripts)
         progress.finish("measured")

@@ -4,7 +4,8 @@ Each input (a file, a folder of 2D TIFFs, or a glob matching files) is read lazi
 through the tiled engine and streamed into a TIFF (or a Zarr for very large outputs) with
 the input's axes and pixel size. Output appears only when complete: a temporary file is
 renamed into place, and a bad input leaves nothing behind. An existing output is replaced
-only with ``--overwrite``.
+only with ``--overwrite``, or kept and its input skipped with ``--skip-existing`` (an
+interrupted batch picks up where it stopped: an output there is whole).
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace output files that already exist (default: refuse, so that "
                              "labels you corrected are never written over by mistake)")
+    parser.add_argument("--skip-existing", action="store_true",
+                        help="skip the inputs whose output file already exists and do the "
+                             "others (to resume an interrupted batch: outputs appear only "
+                             "when complete, so one that exists is whole)")
     parser.add_argument("--tta", action="store_true",
                         help="average over flipped copies (slower, slightly smoother)")
     objects = parser.add_argument_group(
@@ -144,15 +149,26 @@ def output_paths(inputs: list[str], output: str, output_type: str, sizes: list[i
             for name, size in zip(names, sizes)]
 
 
-def refuse_existing(targets: list[Path], overwrite: bool) -> None:
-    """Stop before any work when an output exists: it may be labels the user corrected."""
+def refuse_existing(targets: list[Path], overwrite: bool, *, skippable: bool = False) -> None:
+    """Stop before any work when an output exists: it may be labels the user corrected.
+    ``skippable``: the command has ``--skip-existing`` (predict), said when it would help."""
     from unet_studio.app.errors import UserError
 
     existing = [t for t in targets if t.exists()]
     if existing and not overwrite:
         more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        raise UserError(f"{existing[0]}: already exists{more}; pass --overwrite to replace it, "
+        skip = ", --skip-existing to keep it and do the others" if skippable and len(targets) > 1 else ""
+        raise UserError(f"{existing[0]}: already exists{more}; pass --overwrite to replace it{skip}, "
                         "or choose another -o")
+
+
+def set_aside_existing(jobs: list[tuple], skip: bool) -> tuple[list[tuple], list[tuple]]:
+    """``jobs`` (stack, target, size) split into those to run and those skipped because
+    their target exists (with ``skip``; else none). An existing output is complete:
+    ``open_output`` writes a temporary name and renames it into place at the end."""
+    if not skip:
+        return jobs, []
+    return [j for j in jobs if not j[1].exists()], [j for j in jobs if j[1].exists()]
 
 
 def _stem(path: Path) -> str:
@@ -260,13 +276,28 @@ def _note_guessed_axes(stack, axes: str | None) -> None:
                          f"({hint})\n")
 
 
+def _check_output_options(args: argparse.Namespace) -> None:
+    from unet_studio.app.errors import UserError
+
+    if args.tile is not None and args.tile < 1:
+        raise UserError(f"--tile must be a positive number of pixels, got {args.tile}")
+    if getattr(args, "skip_existing", False) and args.overwrite:
+        raise UserError("--skip-existing keeps existing outputs and --overwrite replaces them: "
+                        "choose one")
+
+
+def batch_summary(written: int, skipped: int) -> str:
+    """The last line of a run over several inputs (the skipped ones counted)."""
+    text = f"{written} output{'s' * (written != 1)} written"
+    return text + (f", {skipped} skipped (already there)" if skipped else "")
+
+
 def run(args: argparse.Namespace) -> int:
     from unet_studio.app.atomic import refuse_unsafe_output
     from unet_studio.app.errors import UserError
     from unet_studio.app.predict_files import objects_found, open_inputs, plan_stack, predict_one
 
-    if args.tile is not None and args.tile < 1:
-        raise UserError(f"--tile must be a positive number of pixels, got {args.tile}")
+    _check_output_options(args)
     _check_device(args.device)
     args.postprocess = postprocess_options(args)
     inputs = expand_inputs(args.inputs)
@@ -283,15 +314,23 @@ def run(args: argparse.Namespace) -> int:
         _note_small_tile(net, args.tile, stacks)
         sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
         targets = output_paths(inputs, args.output, args.output_type, sizes)
-        refuse_existing(targets, args.overwrite)
-        for target in targets:  # (--overwrite replaces files, never a pipe, link or input)
+        skip = getattr(args, "skip_existing", False)
+        if not skip:
+            refuse_existing(targets, args.overwrite, skippable=True)
+        jobs, skipped = set_aside_existing(list(zip(stacks, targets, sizes)), skip)
+        for stack, target, _ in skipped:
+            sys.stderr.write(f"{stack.name}: skipped: {target} exists\n")
+        for _, target, _ in jobs:  # (--overwrite replaces files, never a pipe, link or input)
             refuse_unsafe_output(target, inputs=inputs, folder_ok=target.suffix.lower() == ".zarr")
         # (instance labels end each time point with the labelling of its objects)
         labelling = args.output_type == "labels" and net.task.kind == "instance"
-        for stack, target, size in zip(stacks, targets, sizes):
+        for stack, target, size in jobs:
             progress = StatusLine(stack.name, labelling=labelling)
-            objects = predict_one(net, stack, target, args, progress.update)
-            progress.finish(f"wrote {target}{objects_found(objects)}{uncompressed_note(target, size)}")
+            found = predict_one(net, stack, target, args, progress.update)
+            progress.finish(f"wrote {target}{objects_found(found.per_group, found.tracks)}"
+                            f"{uncompressed_note(target, size)}")
+        if len(targets) > 1 or skipped:
+            sys.stderr.write(f"{batch_summary(len(jobs), len(skipped))}\n")
     finally:
         for stack in stacks:
             stack.close()
