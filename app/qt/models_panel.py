@@ -9,9 +9,7 @@ from pathlib import Path
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QFileDialog,
-    QGridLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
@@ -26,8 +24,10 @@ from qtpy.QtWidgets import (
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt import model_actions
+from unet_studio.app.qt.elided_label import ElidedLabel
 from unet_studio.app.qt.model_card import card_markdown
 from unet_studio.app.qt.network_builder import NetworkBuilder
+from unet_studio.app.qt.reflow_grid import ReflowGrid
 from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.qt.workers import FileWorker, start_engine
 
@@ -62,7 +62,7 @@ class ModelsPanel(QWidget):
         page = QWidget()
         self.model_list = QListWidget()
         self.card = QTextBrowser(openExternalLinks=False)
-        self.current_label = QLabel(wordWrap=True)
+        self.current_label = ElidedLabel()  # (a long model name: elided, not cut off)
         self.use_button = QPushButton("Use")
         self.default_button = QPushButton("Set default")
         self.rename_button = QPushButton("Rename…")
@@ -76,17 +76,18 @@ class ModelsPanel(QWidget):
                             (self.export_button, "Copy the selected model into a folder you choose"),
                             (self.import_button, "Add a model folder (model.safetensors + config.json)")):  # fmt: skip
             button.setToolTip(tip)
-        grid = QGridLayout(page)
-        grid.addWidget(self.current_label, 0, 0, 1, 3)
-        grid.addWidget(self.model_list, 1, 0, 1, 3)
-        rows = [(self.use_button, self.default_button, self.rename_button),
-                (self.duplicate_button, self.export_button, self.remove_button),
-                (self.import_button,)]  # fmt: skip
-        for row, buttons in enumerate(rows, start=2):
-            for column, button in enumerate(buttons):
-                grid.addWidget(button, row, column)
-        grid.addWidget(self.card, 5, 0, 1, 3)
-        grid.setRowStretch(5, 1)
+        # The buttons take as many columns as the dock's width allows (three at most): in
+        # rows of three they made the panel wider than its dock, which cut Rename and Remove off.
+        buttons = ReflowGrid(columns=3)
+        for button in (self.use_button, self.default_button, self.rename_button,
+                       self.duplicate_button, self.export_button, self.remove_button,
+                       self.import_button):  # fmt: skip
+            buttons.addWidget(button)
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.current_label)
+        layout.addWidget(self.model_list)
+        layout.addLayout(buttons)
+        layout.addWidget(self.card, 1)
         self.model_list.currentItemChanged.connect(lambda *_: self._show_card())
         self.use_button.clicked.connect(lambda: self._run(self.use_selected))
         self.default_button.clicked.connect(lambda: self._run(self.set_default_selected))
@@ -113,6 +114,7 @@ class ModelsPanel(QWidget):
                 marks.append("default")
             text = f"{info.name}  [{where_listed(info, models)}]" + (f"  ({', '.join(marks)})" if marks else "")
             item = QListWidgetItem(text)
+            item.setToolTip(text)  # (a long name runs past a narrow dock's list)
             item.setData(256, info)  # Qt.UserRole
             self.model_list.addItem(item)
             if selected is not None and info.path == selected.path:

@@ -15,9 +15,7 @@ from qtpy.QtGui import QFontDatabase
 from qtpy.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QGridLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
@@ -33,8 +31,11 @@ from unet_studio.app.qt.network_form import (
     checked_options,
     field_for,
     field_value,
+    option_cell,
+    option_label,
 )
 from unet_studio.app.qt.network_summary import encoder_stages, summarize_network
+from unet_studio.app.qt.reflow_grid import ReflowGrid
 from unet_studio.app.qt.workers import start_engine
 
 # The preview's input size per spatial dimension: 256³ is 64 times 256² in 3D.
@@ -64,6 +65,13 @@ def iter_create(name: str, options: dict, folder, model_name: str):
     return save_model(net, folder, metadata=metadata)
 
 
+def _narrow_form() -> QFormLayout:
+    """A form whose fields go below their labels where the dock is too narrow for both."""
+    form = QFormLayout()
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
 class NetworkBuilder(QWidget):
     """Form over the model family. ``created(folder)`` after a model was saved."""
 
@@ -84,9 +92,9 @@ class NetworkBuilder(QWidget):
         self.arch_combo = QComboBox()
         self.arch_combo.addItems(list_models())
         self.arch_combo.setCurrentText("unet")
-        self.form = QGridLayout()
-        self.form.setColumnStretch(1, 1)
-        self.form.setColumnStretch(3, 1)
+        # Two options side by side where the dock is wide enough (the preview stays in view),
+        # one below the other where it is not (two columns made the panel wider than its dock).
+        self.form = ReflowGrid(columns=2)
         self.input_size = QSpinBox(minimum=16, maximum=4096, value=256, singleStep=16)
         self.name_edit = QLineEdit(placeholderText="name of the new model")
         self.preview_button = QPushButton("Preview")
@@ -97,17 +105,20 @@ class NetworkBuilder(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.preview_button)
         buttons.addWidget(self.create_button)
-        top = QFormLayout()
+        top = _narrow_form()
         top.addRow("Architecture", self.arch_combo)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(self.form)
-        extra = QFormLayout()
+        extra = _narrow_form()
         extra.addRow("Preview input size", self.input_size)
         extra.addRow("Model name", self.name_edit)
         layout.addLayout(extra)
         layout.addLayout(buttons)
         layout.addWidget(self.summary_view, 1)
+        for widget, name in ((self.arch_combo, "Architecture"), (self.input_size, "Preview input size"),
+                             (self.name_edit, "Model name")):  # fmt: skip
+            widget.setAccessibleName(name)
         self.arch_combo.currentTextChanged.connect(lambda _name: self._fill_form())
         self.preview_button.clicked.connect(self.preview)
         self.create_button.clicked.connect(self.create)
@@ -123,21 +134,29 @@ class NetworkBuilder(QWidget):
                 item.widget().deleteLater()
         self.fields = {}
         defaults = model_defaults(name)
-        options = [(k, v) for k, v in defaults.items() if k not in FIXED_OPTIONS]
-        for index, (key, value) in enumerate(options):
+        labels = []
+        for key, value in defaults.items():
+            if key in FIXED_OPTIONS:
+                continue
             widget = field_for(key, value, defaults)
             self.fields[key] = widget
-            row, column = divmod(index, 2)  # two options per row keeps the preview in view
-            label = QLabel(key.replace("_", " "))
-            label.setToolTip(key)
-            self.form.addWidget(label, row, 2 * column)
-            self.form.addWidget(widget, row, 2 * column + 1)
+            label = option_label(key, widget, labels)  # (as wide as the widest of them)
+            self.form.addWidget(option_cell(label, widget, self))
+        self._order_tabs()
         dims = self.fields.get("spatial_dims")
         if isinstance(dims, QSpinBox):  # (the preview's size follows the dimensions)
             dims.valueChanged.connect(self._preview_size_for)
             self._preview_size_for(dims.value())
         self.arch_combo.setToolTip(model_description(name))
         self.summary_view.setPlainText(model_description(name) + "\n\nPress Preview to see its shapes.")
+
+    def _order_tabs(self) -> None:
+        """Tab goes through the form as it reads: the options are made after the rest (and
+        again for each architecture), so they came last, after Create model."""
+        chain = [self.arch_combo, *self.fields.values(), self.input_size, self.name_edit,
+                 self.preview_button, self.create_button, self.summary_view]  # fmt: skip
+        for before, after in zip(chain, chain[1:]):
+            QWidget.setTabOrder(before, after)
 
     def options(self) -> dict:
         """The form's values as build_model options."""

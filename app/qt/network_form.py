@@ -1,15 +1,28 @@
 """The network builder's form fields: one widget per option of an architecture, offering only
-what that architecture can build (no widgets are kept here; ``network_builder`` lays them
-out). A value the form cannot rule out (an option that needs another, e.g. ``skip_norm``
-without a norm) is refused by :func:`checked_options` as a UserError, not a crash.
+what that architecture can build, and its label beside it as one cell (no widgets are kept
+here; ``network_builder`` lays the cells out). A value the form cannot rule out (an option
+that needs another, e.g. ``skip_norm`` without a norm) is refused by
+:func:`checked_options` as a UserError, not a crash.
 """
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+from qtpy.QtCore import QSize
+from qtpy.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSizePolicy,
+    QSpinBox,
+    QWidget,
+)
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import SEGMENTED_DIMS
+from unet_studio.app.qt.elided_label import ElidedLabel
 
 # Options fixed by the task (instance segmentation: 3 outputs) rather than by the user.
 FIXED_OPTIONS = {"out_channels": 3}
@@ -20,6 +33,7 @@ LOCKED_OPTIONS = ("encoder",)
 # 1D networks are for library use). Depth's high end depends on the encoder (``_int_limits``).
 INT_LIMITS = {"spatial_dims": (min(SEGMENTED_DIMS), max(SEGMENTED_DIMS)), "in_channels": (1, 64), "base_channels": (1, 1024),
               "bridge_residual_blocks": (0, 16)}  # fmt: skip
+COMBO_LEAST_CHARACTERS = 6
 TIPS = {
     "spatial_dims": "2 for images (YX), 3 for stacks segmented as volumes (ZYX)",
     "encoder": "Set by the architecture: choose a resnet…_unet architecture for a ResNet encoder",
@@ -54,6 +68,9 @@ def field_for(key: str, value, defaults: dict) -> QWidget:
     if choices is not None:
         widget = QComboBox()
         widget.addItems(choices)
+        # (as narrow as a few characters: the form fits a narrow dock in one column)
+        widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        widget.setMinimumContentsLength(COMBO_LEAST_CHARACTERS)
         widget.setCurrentText(str(value))
     elif isinstance(value, bool):
         widget = QCheckBox(checked=value)
@@ -68,6 +85,51 @@ def field_for(key: str, value, defaults: dict) -> QWidget:
     if key in TIPS:
         widget.setToolTip(TIPS[key])
     return widget
+
+
+class OptionLabel(ElidedLabel):
+    """The label of an option, as wide as the widest label of its form (``group``): the
+    fields of a column of cells then line up. In a narrow dock it gives way before its
+    field does, elided ("bridge residual bl…", the whole name in its accessible name).
+    Computed when asked: the labels' font is napari's only once the form is in its window."""
+
+    def __init__(self, text: str, group: list):
+        super().__init__(text)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        self.group = group
+        group.append(self)
+
+    def _own_width(self) -> int:
+        return QLabel.sizeHint(self).width()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        widest = max((label._own_width() for label in self.group), default=0)
+        return QSize(widest, QLabel.sizeHint(self).height())
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        least = super().minimumSizeHint()
+        return QSize(min(least.width(), self.sizeHint().width()), least.height())
+
+
+def option_label(key: str, field: QWidget, group: list) -> QLabel:
+    """The label of option ``key``, linked to its field: the field is named after it (a
+    check box has no text of its own, and a screen reader said nothing for five of them)."""
+    text = key.replace("_", " ")
+    label = OptionLabel(text, group)
+    label.setToolTip(key)  # (the option's name in config.json)
+    label.setBuddy(field)
+    field.setAccessibleName(text)
+    return label
+
+
+def option_cell(label: QLabel, field: QWidget, parent: QWidget | None = None) -> QWidget:
+    """One option, its label beside its field, as one cell of the builder's form."""
+    cell = QWidget(parent)
+    row = QHBoxLayout(cell)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(label)
+    row.addWidget(field, 1)
+    return cell
 
 
 def field_value(widget: QWidget):

@@ -4,28 +4,49 @@ napari stacks the docks that its Plugins menu opens one above the other (the lau
 them; a plugin cannot), and a dock is never shorter than its panel's minimum height: four
 panels of 370 to 660 px made the window 2153 px tall on a 1000 px screen, and a squeezed
 dock cut its text off. Inside a scroll area a panel asks for little height and shows all of
-its content, scrolled; its width stays the content's, so nothing is cut off sideways.
+its content, scrolled.
+
+Width likewise: a dock is never narrower than its widest tabbed panel, and with display
+scaling (1.5 on a 1600 px screen: 1067 px) panels of 470-490 px made napari's window wider
+than the screen. A scrolled panel asks for at most ``MAX_LEAST_WIDTH``; content that cannot
+shrink that far scrolls sideways (the panels wrap and elide to fit before that). Its dock
+opens as wide as the content needs where the window has room (``_widen_dock``).
+
+A dock behind another dock's tab is moved off-screen, not hidden: Tab walked through its
+invisible controls, and Space pressed them. The content (and the dock's title bar) is hidden
+while its dock is not shown.
 """
 
 from __future__ import annotations
 
-from qtpy.QtCore import QSize, Qt
-from qtpy.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
+from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
+
+from unet_studio.app.qt.panel_keys import keyboard_friendly
 
 # The least height a scrolled panel asks for: a few rows of controls, and room for the
 # other docks of a stack on a laptop's screen.
 MIN_SCROLLED_HEIGHT = 160
+# The most width a scrolled panel asks for at the least (napari's own layer controls take
+# ~270-320 px): its dock, napari's and a usable canvas fit a 1067 px wide screen.
+MAX_LEAST_WIDTH = 300
 
 
 class PanelScrollArea(QScrollArea):
-    """Scrolls its content vertically; never narrower than the content's least width."""
+    """Scrolls its content vertically, and sideways where it cannot be narrow enough."""
 
     def __init__(self, body: QWidget, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWidgetResizable(True)  # (the content fills the width, and the height it spares)
         self.setFrameShape(QFrame.Shape.NoFrame)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (Tab goes to the controls, not to this)
         self.setWidget(body)
+        self.dock: QDockWidget | None = None  # the dock whose visibility the content follows
+        self._title_hidden = False  # (its title bar hidden here, to show again with it)
+        self._widened = False  # (the dock opened as wide as the content needs, once)
+        if parent is not None:
+            parent.installEventFilter(self)  # (its ParentChange: docked, or docked again)
 
     def _beside_content(self) -> int:
         """The width the vertical scroll bar and the frame add to the content's."""
@@ -33,7 +54,7 @@ class PanelScrollArea(QScrollArea):
 
     def minimumSizeHint(self) -> QSize:
         least = self.widget().minimumSizeHint()
-        return QSize(least.width() + self._beside_content(),
+        return QSize(min(least.width() + self._beside_content(), MAX_LEAST_WIDTH),
                      min(least.height(), MIN_SCROLLED_HEIGHT))
 
     def sizeHint(self) -> QSize:
@@ -42,6 +63,57 @@ class PanelScrollArea(QScrollArea):
         wanted = self.widget().sizeHint()
         return QSize(wanted.width() + 2 * self.frameWidth(), wanted.height())
 
+    # ---- following the dock's tab ------------------------------------------------------------
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.ParentChange:
+            self.follow_dock()
+        return False
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.follow_dock()  # (put in a dock by a parent further up: that shows it anew)
+        super().showEvent(event)
+
+    def follow_dock(self) -> None:
+        """Show the content only while the dock it is in is shown (its tab is the current
+        one); outside a dock, always."""
+        dock = self.parentWidget()
+        while dock is not None and not isinstance(dock, QDockWidget):
+            dock = dock.parentWidget()
+        if dock is self.dock:
+            return
+        if self.dock is not None:
+            try:
+                self.dock.visibilityChanged.disconnect(self._dock_shown)
+            except (RuntimeError, TypeError):  # (the old dock is gone: so is the connection)
+                pass
+        self.dock, self._title_hidden, self._widened = dock, False, False
+        if dock is not None:
+            dock.visibilityChanged.connect(self._dock_shown)
+        self._dock_shown(True)  # (a tabbed dock that is not current says so when tabbed)
+
+    def _dock_shown(self, shown: bool) -> None:
+        self.widget().setVisible(shown)
+        if shown and not self._widened:
+            self._widened = True
+            QTimer.singleShot(0, self, self._widen_dock)  # (once the window has laid it out)
+        # The dock's title bar (napari's: hide, float and close buttons) is off-screen too.
+        title = self.dock.titleBarWidget() if self.dock is not None else None
+        if title is not None and (not shown or self._title_hidden):
+            title.setVisible(shown)
+            self._title_hidden = not shown
+
+    def _widen_dock(self) -> None:
+        """A dock opens at its least width: now ``MAX_LEAST_WIDTH``, where the content
+        scrolls sideways. So the first time it is shown it is widened to the content's
+        least width, as far as the window allows (the canvas keeps its own least width);
+        the user may narrow it again."""
+        dock = self.dock
+        window = dock.parentWidget() if dock is not None else None
+        short = self.widget().minimumSizeHint().width() + self._beside_content() - self.width()
+        if short <= 0 or not isinstance(window, QMainWindow) or dock.isFloating():
+            return
+        window.resizeDocks([dock], [dock.width() + short], Qt.Orientation.Horizontal)
+
 
 def scrolled_body(panel: QWidget) -> QWidget:
     """The widget to lay ``panel``'s content out on: it scrolls inside ``panel``, which
@@ -49,5 +121,6 @@ def scrolled_body(panel: QWidget) -> QWidget:
     body = QWidget()
     outer = QVBoxLayout(panel)
     outer.setContentsMargins(0, 0, 0, 0)
-    outer.addWidget(PanelScrollArea(body))
+    outer.addWidget(PanelScrollArea(body, panel))
+    keyboard_friendly(body)
     return body
