@@ -88,15 +88,16 @@ class PointerTools:
             return (f"Merge: object {label} chosen; press {self.keys['merge']} over the object "
                     "to join to it.")
         first, at = self.merge_from, self.merge_at
+        # The pick is used up, whatever follows: a refused join or merge (its reason told
+        # in a notification) left it standing, marked, and the next G merged into it.
+        self.merge_from, self.merge_at, self.message = 0, None, "Merge dropped."
         times = self.tools.pick_times([at, coord])
         if times and times[0] != times[1]:  # two time points: join their tracks
             edit = self.tools.join_edit([first, label], [at, coord])
-            self.merge_from = 0
             self.session.apply_edit(edit)
             early, late = (first, label) if times[0] < times[1] else (label, first)
             return f"Joined track {late} to {early}."
         scope = self.tools.scope([at, coord])
-        self.merge_from = 0
         self.session.apply_edit(scope.lift(corrections.merge_labels_edit(
             scope.labels, [first, label], near=scope.coords)))
         return f"Merged object {label} into {first}."

@@ -513,6 +513,30 @@ def test_object_tools_in_a_time_series_act_on_the_time_point_picked(tmp_path, mo
     session.close_project()
 
 
+def test_a_refused_join_drops_its_first_pick(tmp_path, monkeypatch, qtbot):
+    """G over a cell, G over another at a later time point where the first goes on too: the
+    join is refused, and the first pick is gone with it (it stood, marked, and the next G
+    over a third cell merged that into it)."""
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    movie = np.zeros((3, 20, 40), np.int32)
+    movie[:, 2:6, 2:6] = 1  # a cell all along
+    movie[2, 12:16, 20:24] = 2  # another, at the last time point only
+    movie[0, 12:16, 30:34] = 5  # a third, at the first
+    session = _studio(tmp_path / "home", monkeypatch, movie.shape, "TYX", movie)
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    keys, live = panel.keys, session.host.current_labels()
+    before = live.copy()
+    keys.press("merge", (0, 3, 3))
+    assert keys.pending_points()
+    with pytest.raises(UserError, match="goes on at time point 2"):
+        keys.press("merge", (2, 13, 21))
+    assert keys.pending_points() == [] and keys.message == "Merge dropped."
+    assert keys.press("merge", (0, 13, 31)).startswith("Merge: object 5 chosen")  # a new pick
+    np.testing.assert_array_equal(live, before)
+
+
 def test_picks_at_two_time_points_join_a_broken_track(tmp_path, monkeypatch, qtbot):
     """A cell is id 1 up to time point 1 and id 7 from time point 2 on (the linking lost it):
     G over it before the break, G over it after: one track, one undo step; by clicks too."""
