@@ -113,6 +113,8 @@ class SegmentResult:
     # The objects of the streamed labels as shown, where reviewed pixels kept the user's
     # corrections instead of the prediction (an ObjectsShown); None: as the engine counted.
     shown: object = None
+    # A time series' distinct ids in the region segmented (its tracks), else None.
+    tracks: int | None = None
 
 
 def job_time_points(job: SegmentJob) -> int:

@@ -131,7 +131,22 @@ def _result(job: SegmentJob, net, output, out) -> SegmentResult:
     else:
         output = None
     name = (getattr(net, "metadata", None) or {}).get("name") or getattr(net, "name", "model")
-    return SegmentResult(job, output, str(name), net, shown)
+    return SegmentResult(job, output, str(name), net, shown, series_tracks(job, net, output, out))
+
+
+def series_tracks(job: SegmentJob, net, output, out) -> int | None:
+    """The distinct ids of a time series' labels in the region segmented, as shown (its
+    tracks: "885 objects in 5 time points" alone reads as 885 cells); None for anything
+    else. Worker thread: a pass over the region, a slab at a time."""
+    from unet_studio.app.distinct_ids import count_ids
+
+    axis = job.time_axis
+    if axis is None or not holds_instances(job.request, net):
+        return None
+    labels = out.labels[out.target] if out is not None else output
+    if labels is None or labels.shape[axis] < 2:
+        return None
+    return count_ids(labels, job.axes.replace("C", ""))
 
 
 def engine_output_axes(net, job: SegmentJob) -> str:

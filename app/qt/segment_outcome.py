@@ -164,8 +164,8 @@ class SegmentOutcome:
         corrections stand and the prediction was discarded (a bare "12 kept in reviewed
         regions" read as if 12 objects had been thrown away or were all there was)."""
         if result.shown is None:
-            return objects_found(self._objects)
-        text = objects_found(result.shown.per_group)
+            return objects_found(self._objects, result.tracks)
+        text = objects_found(result.shown.per_group, result.tracks)
         kept = result.shown.kept
         if not kept:
             return text

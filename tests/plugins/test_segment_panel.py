@@ -700,4 +700,6 @@ def test_a_series_run_counts_its_time_points_in_one_status_line(studio, qtbot, n
     assert not [line for line in lines if line.startswith("Labelling")]
     done = [int(line.split(": ")[1].split(" of ")[0]) for line in counted]
     assert done == sorted(done) and done[0] == 0 and done[-1] == 2 and 1 in done
-    assert "in 3 time points" in panel.status.text()
+    labels = studio.host.current_labels()
+    tracks = len(np.unique(labels[labels > 0]))  # (the time points linked: ids are tracks)
+    assert f"in 3 time points, {tracks} track" in panel.status.text()
