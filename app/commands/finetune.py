@@ -62,7 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model")
     model.add_argument("--model", metavar="BASE",
                        help="model to start from: a model folder or a library name "
-                            "(default: the default model)")
+                            "(default: the --project's current model, else the default model)")
     model.add_argument("--new", action="store_true",
                        help="train a new network from scratch instead of fine-tuning a model "
                             "(its channels come from the data)")
@@ -124,17 +124,29 @@ def check_device(device: str) -> None:
         raise UserError(f"--device: {error}") from None
 
 
-def starting_model(args, in_channels: int, spatial_dims: int, *, project_models=None):
-    """(net, parent): a new --architecture network with --new, else --model, else the default
-    model (else, with no default model at all, a new U-Net). ``project_models``: the models
-    folder of --project, where ``--model project:NAME`` is found."""
+def starting_model(args, in_channels: int, spatial_dims: int, *, project=None):
+    """(net, parent): a new --architecture network with --new, else --model, else the
+    current model of --project (the one its corrections were made with: often a round
+    accepted in the GUI), else the default model (else, with no default model at all, a new
+    U-Net). ``project``: the --project read, whose models folder holds ``project:NAME``."""
+    from unet_studio.app.errors import UserError
     from unet_studio.app.model_library import ModelLibrary
     from unet_studio.models.weights import load_model
 
     if args.new:
         return new_network(args.architecture or "unet", spatial_dims, in_channels), None
-    library = ModelLibrary(project_models_dir=project_models)
-    info = library.get(args.model) if args.model else library.default()
+    library = ModelLibrary(project_models_dir=None if project is None else project.models_dir)
+    current = None if project is None or args.model else project.current_model
+    info = None
+    if current:
+        try:
+            info = library.get(current)
+            print(f"fine-tuning the project's current model {info.ref}", file=sys.stderr)
+        except UserError as error:
+            print(f"the project's current model is not available ({error}): fine-tuning the "
+                  "default model", file=sys.stderr)
+    if info is None:
+        info = library.get(args.model) if args.model else library.default()
     if info is None:
         log.warning("no default model: training a new unet from scratch")
         return new_network("unet", spatial_dims, in_channels), None
@@ -287,9 +299,8 @@ def run(args: argparse.Namespace) -> int:
         check_device(args.device)
         check_output(output, None, args.overwrite)
         with output_lock(output), opened_project(args.project) as project:
-            net, parent = starting_model(
-                args, data_channels(args, project), args.spatial_dims or 2,
-                project_models=None if project is None else project.models_dir)
+            net, parent = starting_model(args, data_channels(args, project),
+                                         args.spatial_dims or 2, project=project)
             check_output(output, parent, args.overwrite)
             examples, files = training_examples(args, net, project)
             result = train(net, examples, config, checkpoints, overwrite=args.overwrite,

@@ -95,3 +95,16 @@ def test_a_project_with_nothing_reviewed_is_refused(tmp_path, test_data_dir, mod
                              "-o", tmp_path / "out", *FAST)
     assert code == 2 and "nothing is reviewed in this project" in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_project_fine_tunes_its_current_model_unless_told(tmp_path, project, model_dir, capsys):
+    """Without --model, --project starts from the model its corrections were made with
+    (the GUI's current model, often a round accepted there), and says so."""
+    folder, _ = project
+    with Project.open(folder) as window:
+        window.set_current_model(str(model_dir))
+    code, _, err = _finetune(capsys, "--project", folder, "-o", tmp_path / "round", *FAST)
+    assert code == 0, err
+    assert "fine-tuning the project's current model" in err
+    meta = json.loads((tmp_path / "round" / "config.json").read_text())["metadata"]
+    assert meta["parent"]["path"] == str(model_dir)
