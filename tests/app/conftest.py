@@ -19,3 +19,15 @@ def model_dir(tmp_path_factory):
     net = build_model("unet", spatial_dims=2, in_channels=1, out_channels=3, base_channels=4,
                       depth=2)
     return save_model(net, tmp_path_factory.mktemp("model") / "tiny", task=TaskSpec())
+
+
+@pytest.fixture
+def csv_rows():
+    """``csv_rows(path)``: the rows of a CSV file written by ``measure``, as dicts."""
+    import csv
+
+    def read(path) -> list[dict[str, str]]:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return list(csv.DictReader(handle))
+
+    return read

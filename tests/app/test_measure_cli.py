@@ -3,8 +3,6 @@ pixel size, intensities per channel); bad input -> exit 2, one line naming the f
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 import tifffile
@@ -28,12 +26,7 @@ def nuclei_labels() -> np.ndarray:
     return labels
 
 
-def read_csv(path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def test_labels_and_two_channel_image_give_one_row_per_object(tmp_path, capsys):
+def test_labels_and_two_channel_image_give_one_row_per_object(csv_rows, tmp_path, capsys):
     labels = nuclei_labels()
     image = np.random.default_rng(0).integers(0, 1000, (4, 2, 20, 24)).astype(np.uint16)
     tifffile.imwrite(tmp_path / "image.tif", image, imagej=True, metadata={"axes": "ZCYX"})
@@ -43,7 +36,7 @@ def test_labels_and_two_channel_image_give_one_row_per_object(tmp_path, capsys):
                  "-o", str(out)]) == 0
     # (ZYX labels: one volume, not "1 frame")
     assert capsys.readouterr().out == f"3 objects in the stack {source}: wrote {out}\n"
-    rows = read_csv(out)
+    rows = csv_rows(out)
     assert [int(row["label"]) for row in rows] == [1, 5, 7]
     for row, c0, c1 in zip(rows, regionprops(labels, image[:, 0]), regionprops(labels, image[:, 1])):
         assert int(row["pixels"]) == c0.area
@@ -55,7 +48,7 @@ def test_labels_and_two_channel_image_give_one_row_per_object(tmp_path, capsys):
         assert int(row["integrated_intensity_c1"]) == int(image[:, 1][labels == c1.label].sum())
 
 
-def test_time_series_without_pixel_size_counts_frames(tmp_path, capsys):
+def test_time_series_without_pixel_size_counts_frames(csv_rows, tmp_path, capsys):
     frames = np.zeros((3, 10, 12), np.uint8)
     frames[:, 2:5, 2:5] = 1
     frames[2, 7:9, 7:11] = 2
@@ -63,7 +56,7 @@ def test_time_series_without_pixel_size_counts_frames(tmp_path, capsys):
     out = tmp_path / "frames.csv"
     assert main(["measure", str(tmp_path / "frames.tif"), "--axes", "TYX", "-o", str(out)]) == 0
     assert capsys.readouterr().out.startswith("4 objects in 3 frames of ")
-    rows = read_csv(out)
+    rows = csv_rows(out)
     assert [(row["frame"], row["label"], row["pixels"]) for row in rows] == [
         ("0", "1", "9"), ("1", "1", "9"), ("2", "1", "9"), ("2", "2", "8")]
     assert "area_um2" not in rows[0] and "mean_intensity" not in rows[0]
@@ -91,7 +84,7 @@ def test_float_labels_and_missing_files_are_exit_2(tmp_path, capsys):
     assert not (tmp_path / "o.csv").exists()
 
 
-def test_an_intensity_image_given_as_labels_is_exit_2(tmp_path, capsys):
+def test_an_intensity_image_given_as_labels_is_exit_2(csv_rows, tmp_path, capsys):
     """Swapped arguments: a noisy uint16 image is not measured as thousands of "objects";
     a real label image with touching objects is measured."""
     rng = np.random.default_rng(0)
@@ -104,10 +97,10 @@ def test_an_intensity_image_given_as_labels_is_exit_2(tmp_path, capsys):
     touching[:, :32, :32], touching[:, :32, 32:], touching[:, 32:, :32], touching[:, 32:, 32:] = 1, 2, 3, 4
     tifffile.imwrite(tmp_path / "labels.tif", touching)
     assert main(["measure", str(tmp_path / "labels.tif"), "-o", str(tmp_path / "o.csv")]) == 0
-    assert len(read_csv(tmp_path / "o.csv")) == 4
+    assert len(csv_rows(tmp_path / "o.csv")) == 4
 
 
-def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
+def test_existing_output_is_kept_without_overwrite(csv_rows, tmp_path, capsys):
     source = labels_tiff(tmp_path / "labels.tif", nuclei_labels())
     out = tmp_path / "objects.csv"
     out.write_text("my notes\n")
@@ -115,7 +108,7 @@ def test_existing_output_is_kept_without_overwrite(tmp_path, capsys):
     assert f"{out}: already exists; pass --overwrite" in capsys.readouterr().err
     assert out.read_text() == "my notes\n"
     assert main(["measure", str(source), "-o", str(out), "--overwrite"]) == 0
-    assert len(read_csv(out)) == 3
+    assert len(csv_rows(out)) == 3
 
 
 def test_status_line_shows_steps_or_a_percentage_on_a_terminal():

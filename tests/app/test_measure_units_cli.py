@@ -4,8 +4,6 @@ state it, and a time series whose file states its time step gets `time_s` by the
 
 from __future__ import annotations
 
-import csv
-
 import numpy as np
 import pytest
 
@@ -21,16 +19,11 @@ def _series() -> np.ndarray:
     return labels
 
 
-def _rows(path) -> list[dict[str, str]]:
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
-
-
-def test_pixel_size_gives_um_columns_beside_the_px_ones(tmp_path, capsys):
+def test_pixel_size_gives_um_columns_beside_the_px_ones(csv_rows, tmp_path, capsys):
     source = write_stack(tmp_path / "labels.tif", _series(), axes="TYX", kind="labels")
     out = tmp_path / "objects.csv"
     assert main(["measure", str(source), "-o", str(out), "--pixel-size", "0.65"]) == 0
-    rows = _rows(out)
+    rows = csv_rows(out)
     assert "time_s" not in rows[0]  # (the file states no time step)
     for row in rows:
         assert float(row["area_um2"]) == pytest.approx(int(row["pixels"]) * 0.65**2)
@@ -47,24 +40,24 @@ def test_pixel_size_gives_um_columns_beside_the_px_ones(tmp_path, capsys):
     assert "--pixel-size takes one positive number" in capsys.readouterr().err
 
 
-def test_a_stated_time_step_gives_seconds_by_the_frame_index(tmp_path):
+def test_a_stated_time_step_gives_seconds_by_the_frame_index(csv_rows, tmp_path):
     source = write_stack(tmp_path / "labels.tif", _series(), axes="TYX", scale={"T": 30.0},
                          kind="labels")  # (30 s between time points; pixel size unknown)
     out = tmp_path / "objects.csv"
     assert main(["measure", str(source), "-o", str(out)]) == 0
-    rows = _rows(out)
+    rows = csv_rows(out)
     assert list(rows[0])[:3] == ["frame", "time_s", "label"]
     assert [(row["frame"], row["time_s"]) for row in rows] == [("0", "0"), ("1", "30"),
                                                                ("2", "60"), ("2", "60")]
     assert "area_um2" not in rows[0] and "centroid_x_um" not in rows[0]
 
 
-def test_a_3d_stack_without_z_size_asks_for_it(tmp_path, capsys):
+def test_a_3d_stack_without_z_size_asks_for_it(csv_rows, tmp_path, capsys):
     stack = write_stack(tmp_path / "stack.tif", _series(), axes="ZYX", kind="labels")
     out = tmp_path / "objects.csv"
     assert main(["measure", str(stack), "-o", str(out), "--pixel-size", "0.65"]) == 2
     assert "give Z,Y,X" in capsys.readouterr().err and not out.exists()
     assert main(["measure", str(stack), "-o", str(out), "--pixel-size", "2,0.65,0.65"]) == 0
-    row = _rows(out)[0]
+    row = csv_rows(out)[0]
     assert float(row["volume_um3"]) == pytest.approx(int(row["pixels"]) * 2 * 0.65**2)
     assert float(row["centroid_z_um"]) == pytest.approx(float(row["centroid_z_px"]) * 2)
