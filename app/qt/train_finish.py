@@ -29,7 +29,7 @@ def finishing_early(inner: Generator, finish: threading.Event, net, config,
             except StopIteration as stop:
                 return stop.value
             yield progress
-            if finish.is_set():
+            if finish.is_set() and progress.step > 0:  # (step 0: nothing learnt to save yet)
                 break
     finally:
         inner.close()  # (no-op once it returned; else the engine's cancel cleanup, here)

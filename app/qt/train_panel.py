@@ -13,13 +13,11 @@ and following a round.
 
 from __future__ import annotations
 
-import math
-
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt import train_layout, train_logic
+from unet_studio.app.qt import train_layout, train_logic, train_pace
 from unet_studio.app.qt.button_focus import set_buttons_enabled
 from unet_studio.app.qt.round_clock import RoundClock
 from unet_studio.app.qt.train_intensity import keep_round_intensities
@@ -27,7 +25,6 @@ from unet_studio.app.qt.train_preparation import Preparing
 from unet_studio.app.qt.train_review import RoundReview
 from unet_studio.app.qt.train_unsaved import UnsavedRound
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
-from unet_studio.app.time_left import duration_text
 
 
 class TrainPanel(UnsavedRound, RoundReview, QWidget):
@@ -168,19 +165,21 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         if progress.validated:
             values.update(val_loss=progress.val_loss, val_score=progress.val_metric)
         self.plot.add(progress.step, redraw=False, **values)
-        if not self._redraw.ready():
+        pace = train_pace.pace_seconds(self.round.history)
+        # (a report followed by a long silence, the first step or the last scoring, is shown
+        # whatever the throttle: a dropped one left "Step 0" on screen through the end)
+        quiet_next = progress.step == 0 or train_pace.round_ends(progress, pace)
+        if not self._redraw.ready() and not quiet_next:
             return  # a few redraws a second: every repaint costs the GUI thread
         self.plot.update()
         # (never back: between reports the round's clock moved the bar, see ``round_clock``)
         set_progress(self.progress, max(self.progress.value(), int(1000 * min(progress.fraction, 1.0))))
-        score = "" if progress.val_metric is None else f", held-out score {progress.val_metric:.3f}"
-        remaining = getattr(progress, "remaining", None)  # (a time budget: the round's end)
-        left = "" if not remaining else f", about {duration_text(remaining)} left"
-        loss = progress.smoothed_loss  # (NaN at step 0: the held-out "before" point, no training yet)
-        said = f"loss {loss:.4f}" if math.isfinite(loss) else "scoring the model before training"
+        if progress.step == 0:  # (the starting model scored; the first step runs now)
+            self.status.setText(train_pace.before_training_text(progress))
+            return
         resumed = self.round.resumed_at
         again = f" (the round stopped at step {resumed} goes on)" if resumed else ""
-        self.status.setText(f"Step {progress.step}: {said}{score}{left}{again}")
+        self.status.setText(train_pace.step_text(progress, pace) + again)
 
     def _show_preparing(self, report: Preparing) -> None:
         self.status.setText(report.text)
@@ -228,7 +227,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
 
     def _on_aborted(self) -> None:
         self._clock.stop()
-        if self.round is not None and not self.round.history:  # (still reading the data)
+        if self.round is not None and not any(p.step for p in self.round.history):  # (no step yet)
             self.status.setText("Cancelled before training started.")
             return
         self.status.setText("Cancelled; the best checkpoint was kept, training again resumes it.")

@@ -12,7 +12,7 @@ from pathlib import Path
 from qtpy.QtCore import Qt
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt import train_layout, train_logic, train_versions
+from unet_studio.app.qt import train_layout, train_logic, train_pace, train_versions
 from unet_studio.app.qt.workers import set_progress
 from unet_studio.models.training.progress import stop_text
 
@@ -52,9 +52,13 @@ class RoundReview:
         steps = f"{result.steps} step" + ("" if result.steps == 1 else "s")
         if self.round.resumed_at:
             steps += f", resumed at step {self.round.resumed_at}"
+        pace = train_pace.pace_seconds(self.round.history)  # (measured in this round)
         self.status.setText(f"Finished after {steps} ({stop_text(result.stopped)}); "
                             f"the new model is {verdict} {self.round.parent.name} on held-out "
-                            f"data{verdict_basis(result)}." + train_logic.held_out_caveat(result)
+                            f"data{verdict_basis(result)}."
+                            + train_pace.short_round_note(result, self.round.parent, pace)
+                            + train_pace.overrun_note(result, pace)
+                            + train_logic.held_out_caveat(result)
                             + self._switched_meanwhile())  # fmt: skip
 
     def _switched_meanwhile(self) -> str:

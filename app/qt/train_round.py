@@ -15,6 +15,7 @@ from pathlib import Path
 
 from unet_studio.app.project_images import safe_name
 from unet_studio.app.qt.train_finish import finishing_early
+from unet_studio.app.qt.train_pace import scratch_metadata
 from unet_studio.app.qt.train_preparation import iter_read_examples
 from unet_studio.app.qt.train_replay import TRAINING_DIR
 from unet_studio.models.files import TEMP_PREFIX
@@ -91,6 +92,7 @@ def iter_train(round_: TrainRound, config, library, replay=()):
         net, round_.examples, config, task=getattr(net, "task", None),
         checkpoint_dir=round_.checkpoint_dir, replay=replay, stale_checkpoint="restart",
         started=started, more_time_on_resume=True,  # (the budget typed now is for this click)
+        report_start=True,  # (the status says when the scoring before ends and step 1 begins)
     )  # fmt: skip
     # (``round_.finish``: the window closes and the user chose to keep what it learnt)
     return (yield from finishing_early(with_before_point(inner), round_.finish, net, config,
@@ -101,7 +103,9 @@ def with_before_point(inner):
     """``inner``'s reports, the first one of a fresh round preceded by a step-0 report that
     carries the starting weights' held-out loss and score as a validation (the loss plot
     draws only validated held-out points, so that curve started as a stub at the first
-    validation). It has no training loss (NaN, which the plot leaves out)."""
+    validation). It has no training loss (NaN, which the plot leaves out). An ``inner``
+    that reports step 0 itself (``iter_finetune(report_start=True)``, as soon as the scoring
+    ends rather than after the first step) is passed through as it is."""
     import math
     from dataclasses import replace
 
@@ -160,6 +164,8 @@ def save_round(session, round_: TrainRound) -> Path:
     metadata = lineage_metadata(result, name=name, parent=parent_record(parent),
                                 data_files=[e.name for e in round_.examples],
                                 date=stamp.isoformat(timespec="seconds"))
+    # (a round from an untrained network: how far from random weights, for the next verdict)
+    metadata.update(scratch_metadata(getattr(parent, "metadata", None), result.steps))
     _write_model(result.net, folder, metadata)
     saved = folder
     round_.saved = Path(saved)

@@ -18,6 +18,7 @@ continues where the last checkpoint left off - after a cancel or a crash.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import replace
@@ -125,6 +126,7 @@ def iter_finetune(
     stale_checkpoint: str = "raise",
     started: float | None = None,
     more_time_on_resume: bool = False,
+    report_start: bool = False,
 ) -> Generator[TrainProgress, None, FinetuneResult]:
     """Fine-tune (or train from scratch) ``net`` on corrected ``examples``.
 
@@ -141,6 +143,11 @@ def iter_finetune(
     too; by default the round begins here. A resumed run's time budget is the whole run's,
     its earlier part included; with ``more_time_on_resume`` it gets ``config.max_seconds``
     more instead (a user who stopped a round and trains again for "20 s" means 20 s more).
+    ``report_start``: a fresh run with held-out data first yields a step-0 report (the
+    starting weights' held-out scores, no training loss: NaN) as soon as they are scored,
+    before the first step: on a CPU one step of a 3D network takes tens of seconds, and a
+    GUI that heard nothing until the first step ended said "scoring before training" through
+    all of it. (Not in ``history``: no step was taken.)
     """
     if stale_checkpoint not in STALE_CHOICES:
         raise ValueError(f"stale_checkpoint must be one of {STALE_CHOICES}, "
@@ -149,12 +156,15 @@ def iter_finetune(
     session = Session(net, examples, config, task=task, checkpoint_dir=checkpoint_dir,
                       replay=replay)
     session.start_clock(at=started)
-    if not (config.resume and session.restore(stale=stale_checkpoint)):
+    fresh = not (config.resume and session.restore(stale=stale_checkpoint))
+    if fresh:
         _start(session)
     elif more_time_on_resume and session.budget.max_seconds:
         session.budget = replace(session.budget,
                                  max_seconds=session.budget.max_seconds + session.elapsed_before)
     try:
+        if fresh and report_start and session.data.val:  # (a cancel here still cleans up)
+            yield from _pausing(session, _progress(session, math.nan, 0.0, True, False))
         stopped = yield from _train(session)
         if session.validated_step != session.step:  # the "after" scoring
             last = session.history[-1] if session.history else {"loss": 0.0, "lr": 0.0}
