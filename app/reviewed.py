@@ -114,26 +114,51 @@ class ReviewedRegions:
         self._override_edit_marks(region, mask)
         self.version += 1
 
-    def mark_polygon(self, vertices, *, plane_axes=(-2, -1), reviewed: bool = True) -> None:
+    def mark_polygon(self, vertices, *, plane_axes=(-2, -1), through_axis: int | None = None,
+                     reviewed: bool = True) -> None:
         """Mark the inside of a polygon drawn in one plane.
 
         ``vertices``: (N, ndim) data coordinates, as a napari Shapes polygon gives them; the
         polygon lies in ``plane_axes`` and the other axes are taken from the first vertex.
+        ``through_axis``: also an axis other than those (Z, or T): the polygon's area is
+        marked in every plane along it (one step; written plane by plane, so that a
+        memory-mapped mask of a big stack gets no whole-stack temporary).
         """
         from skimage.draw import polygon2mask
 
         vertices = np.asarray(vertices, dtype=float)
         if vertices.ndim != 2 or vertices.shape[1] != len(self.shape) or len(vertices) < 3:
             raise ValueError(f"a polygon needs at least 3 vertices of {len(self.shape)} numbers")
-        axes = [a % len(self.shape) for a in plane_axes]
+        # (in axis order: the plane mask then lies like the region's view of the mask)
+        axes = sorted(a % len(self.shape) for a in plane_axes)
         plane = polygon2mask([self.shape[a] for a in axes], vertices[:, axes])
-        region = tuple(
+        region = [
             slice(None) if a in axes else _clip_index(vertices[0, a], n)
             for a, n in enumerate(self.shape)
-        )
-        self._writable("reviewed")[region][plane] = reviewed
-        self._override_edit_marks(region, plane)
+        ]
+        if through_axis is None:
+            self._writable("reviewed")[tuple(region)][plane] = reviewed
+            self._override_edit_marks(tuple(region), plane)
+        else:
+            self._mark_plane_through(region, plane, axes, through_axis % len(self.shape), reviewed)
         self.version += 1
+
+    def _mark_plane_through(self, region: list, plane: np.ndarray, axes: list[int],
+                            through: int, reviewed: bool) -> None:
+        """Mark ``plane`` (a mask over ``axes``) in ``region`` at every index of ``through``."""
+        if through in axes:
+            raise ValueError(f"axis {through} is one of the polygon's plane axes {axes}")
+        mask = self._writable("reviewed")
+        for index in range(self.shape[through]):
+            region[through] = index
+            mask[tuple(region)][plane] = reviewed
+        region[through] = slice(None)
+        # What was touched, as a read-only broadcast of the plane (no copy per plane).
+        at = sum(a < through for a in axes)
+        spread = list(plane.shape)
+        spread.insert(at, self.shape[through])
+        touched = np.broadcast_to(np.expand_dims(plane, at), tuple(spread))
+        self._override_edit_marks(tuple(region), touched)
 
     def marks_for(self, edit: LabelEdit) -> list:
         """What :meth:`record_edit` will mark for ``edit`` (reads no mask: a worker thread

@@ -134,6 +134,9 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
         self.unmark_slice_button.setToolTip(f"Or press {shown['unreview']} over the canvas")
         self.draw_button = QPushButton("Draw region")
         self.mark_drawn_button = QPushButton("Mark drawn region")
+        self.through_check = QCheckBox("Through every slice", checked=False)
+        self.through_check.setToolTip("Mark the drawn region in every slice of the stack (every "
+                                      "time point of a time series), not only the one on screen")
         self.auto_check = QCheckBox("Mark edited regions automatically", checked=True)
         self.overlay_check = QCheckBox("Show reviewed overlay", checked=True)
         self.reviewed_label = QLabel()
@@ -141,15 +144,16 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
         grid.addWidget(self.unmark_slice_button, 0, 1)
         grid.addWidget(self.draw_button, 1, 0)
         grid.addWidget(self.mark_drawn_button, 1, 1)
-        grid.addWidget(self.auto_check, 2, 0, 1, 2)
-        grid.addWidget(self.overlay_check, 3, 0, 1, 2)
-        grid.addWidget(self.reviewed_label, 4, 0, 1, 2)
+        grid.addWidget(self.through_check, 2, 1)
+        grid.addWidget(self.auto_check, 3, 0, 1, 2)
+        grid.addWidget(self.overlay_check, 4, 0, 1, 2)
+        grid.addWidget(self.reviewed_label, 5, 0, 1, 2)
         self.mark_slice_button.clicked.connect(lambda: self._run(lambda: mark_reviewed_view(self.session)))
         self.unmark_slice_button.clicked.connect(
             lambda: self._run(lambda: mark_reviewed_view(self.session, reviewed=False))
         )
         self.draw_button.clicked.connect(lambda: self._run(self._host_call("start_region_drawing")))
-        self.mark_drawn_button.clicked.connect(lambda: self._run(lambda: mark_reviewed_drawn(self.session)))
+        self.mark_drawn_button.clicked.connect(lambda: self._run(self._mark_drawn))
         self.auto_check.toggled.connect(self._set_auto)
         self.overlay_check.toggled.connect(self.session.set_overlay_visible)
         return box
@@ -238,6 +242,12 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
             self.session.host.notify(f"painting with the new label {label}")
 
         self._run(pick)
+
+    def _mark_drawn(self) -> None:
+        through = self.through_check.isChecked()
+        marked = mark_reviewed_drawn(self.session, through=through)
+        if through:  # (how many planes: it reached far beyond the screen)
+            self._say(marked)
 
     def _set_auto(self, on: bool) -> None:
         regions = self.session.ensure_reviewed()

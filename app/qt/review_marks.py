@@ -51,20 +51,56 @@ def mark_reviewed_view(session, reviewed: bool = True) -> None:
     session.reviewed_changed_by_user()
 
 
-def mark_reviewed_drawn(session) -> int:
-    """Mark the polygons drawn on the review-regions layer; returns how many."""
+def mark_reviewed_drawn(session, through: bool = False) -> str:
+    """Mark the polygons drawn on the review-regions layer; ``through``: in every plane of
+    the axis the view scrolls (Z of a stack, T of a time series), each polygon's area at
+    the same place. Returns what was marked, for the status line."""
     regions = session.ensure_reviewed()
     polygons = session.host.drawn_regions() if hasattr(session.host, "drawn_regions") else []
     if regions is None or not polygons:
         raise UserError("draw a region first (Draw region), then mark it")
     state = session.host.view_state()
     shown = (-2, -1) if state is None else tuple(a - len(state.position) for a in state.displayed_axes[-2:])
+    ndim = regions.mask.ndim
+    marks = []  # (vertices, plane axes, through axis or None), all found before marking any
     for vertices in polygons:
-        vertices = vertices[:, -regions.mask.ndim :]
-        regions.mark_polygon(vertices, plane_axes=_drawn_plane(vertices) or shown)
+        vertices = vertices[:, -ndim:]
+        plane = _drawn_plane(vertices) or shown
+        marks.append((vertices, plane, _scrolled_axis(session, plane, ndim) if through else None))
+    for vertices, plane, axis in marks:
+        regions.mark_polygon(vertices, plane_axes=plane, through_axis=axis)
     session.host.clear_drawn_regions()
-    session.reviewed_changed_by_user()
-    return len(polygons)
+    session.reviewed_changed_by_user()  # (one save of the marks, however many planes)
+    return _marked_text(session, [axis for _, _, axis in marks], regions.shape)
+
+
+def _scrolled_axis(session, plane: tuple[int, ...], ndim: int) -> int:
+    """The labels axis to mark a polygon drawn in ``plane`` through: the innermost slider
+    of the view off the polygon's plane (Z of a TZYX stack viewed in YX), else the last
+    axis off it."""
+    off_plane = [a for a in range(ndim) if a not in {p % ndim for p in plane}]
+    if not off_plane:
+        raise UserError("these labels are a single plane: there are no slices or time points "
+                        "to mark the region through")  # fmt: skip
+    view = view_in_labels(session)
+    hidden = [a for a in off_plane if view is None or a not in view[1]]
+    return (hidden or off_plane)[-1]
+
+
+def _marked_text(session, axes: list[int | None], shape: tuple[int, ...]) -> str:
+    """The status line: "Marked the drawn region in all 32 slices (Z)." and the like."""
+    regions = "the drawn region" if len(axes) == 1 else f"{len(axes)} drawn regions"
+    image = session.host.current_image()
+    letters = "" if image is None else image.axes.replace("C", "")[-len(shape) :]
+    planes = []
+    for axis in dict.fromkeys(axes):  # (each axis once, in the order drawn)
+        if axis is None:
+            planes.append("the plane it was drawn in")
+            continue
+        letter = letters[axis] if len(letters) == len(shape) else f"axis {axis}"
+        word = {"Z": "slices", "T": "time points"}.get(letter, "planes")
+        planes.append(f"all {shape[axis]} {word} ({letter})")
+    return f"Marked {regions} in {' and '.join(planes)}."
 
 
 def _drawn_plane(vertices: np.ndarray) -> tuple[int, int] | None:
