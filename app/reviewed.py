@@ -26,6 +26,7 @@ from unet_studio.app.atomic import atomic_write_bytes, npz_bytes
 from unet_studio.app.edit_footprint import edit_marks, mark_footprint, unmark_footprint
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.overridden_marks import touched_area, without_touched
+from unet_studio.app.polygon_marks import polygon_plane, spread_through
 from unet_studio.app.reviewed_file import decode_mask, encode_mask, read_packed_member
 from unet_studio.app.reviewed_ids import protected, renumber_clashes
 
@@ -124,18 +125,7 @@ class ReviewedRegions:
         marked in every plane along it (one step; written plane by plane, so that a
         memory-mapped mask of a big stack gets no whole-stack temporary).
         """
-        from skimage.draw import polygon2mask
-
-        vertices = np.asarray(vertices, dtype=float)
-        if vertices.ndim != 2 or vertices.shape[1] != len(self.shape) or len(vertices) < 3:
-            raise ValueError(f"a polygon needs at least 3 vertices of {len(self.shape)} numbers")
-        # (in axis order: the plane mask then lies like the region's view of the mask)
-        axes = sorted(a % len(self.shape) for a in plane_axes)
-        plane = polygon2mask([self.shape[a] for a in axes], vertices[:, axes])
-        region = [
-            slice(None) if a in axes else _clip_index(vertices[0, a], n)
-            for a, n in enumerate(self.shape)
-        ]
+        region, plane, axes = polygon_plane(self.shape, vertices, plane_axes)
         if through_axis is None:
             self._writable("reviewed")[tuple(region)][plane] = reviewed
             self._override_edit_marks(tuple(region), plane)
@@ -153,12 +143,8 @@ class ReviewedRegions:
             region[through] = index
             mask[tuple(region)][plane] = reviewed
         region[through] = slice(None)
-        # What was touched, as a read-only broadcast of the plane (no copy per plane).
-        at = sum(a < through for a in axes)
-        spread = list(plane.shape)
-        spread.insert(at, self.shape[through])
-        touched = np.broadcast_to(np.expand_dims(plane, at), tuple(spread))
-        self._override_edit_marks(tuple(region), touched)
+        self._override_edit_marks(tuple(region),
+                                  spread_through(plane, axes, through, self.shape[through]))
 
     def marks_for(self, edit: LabelEdit) -> list:
         """What :meth:`record_edit` will mark for ``edit`` (reads no mask: a worker thread
@@ -339,7 +325,3 @@ def _key(indices) -> tuple:
     if not indices[0].size:
         return (0,)
     return (indices[0].size, tuple(int(i[0]) for i in indices), tuple(int(i[-1]) for i in indices))
-
-
-def _clip_index(value: float, length: int) -> int:
-    return int(min(max(np.floor(value + 0.5), 0), length - 1))
