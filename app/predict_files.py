@@ -16,6 +16,7 @@ import numpy as np
 
 from unet_studio.app.distinct_ids import count_ids
 from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.models.object_confidence import ObjectConfidence
 from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)
@@ -122,10 +123,13 @@ def objects_found(per_group: list[int], tracks: int | None = None) -> str:
 @dataclass(frozen=True)
 class FoundObjects:
     """What ``predict_one`` labelled: the objects of each time point (empty for masks and
-    probabilities) and, for a time series linked over time, its distinct ids (tracks)."""
+    probabilities) and, for a time series linked over time, its distinct ids (tracks);
+    ``confidence``: how sure the model was of them (an ObjectConfidence; None but for
+    instance labels)."""
 
     per_group: list[int]
     tracks: int | None = None
+    confidence: ObjectConfidence | None = None
 
 
 def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObjects:
@@ -164,10 +168,10 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
             scale=stack.scale if stack.spatial_scale_known else None,  # (T plays no part)
             postprocess=getattr(options, "postprocess", None), intensity=intensity,
             chunks=input_chunks(stack.data))
-        per_group = _run(generator, on_progress, stack.path)
+        per_group, confidence = _run(generator, on_progress, stack.path)
         labels = out.transpose([file_axes.index(a) for a in axes])
         tracks = count_ids(labels, axes) if _linked(net, options, axes, per_group) else None
-        return FoundObjects(per_group, tracks)
+        return FoundObjects(per_group, tracks, confidence)
 
 
 def _linked(net, options, axes: str, per_group: list[int]) -> bool:
@@ -205,19 +209,22 @@ def stack_intensity(net, stack):
     return intensity
 
 
-def _run(generator, on_progress, path: Path) -> list[int]:
+def _run(generator, on_progress, path: Path) -> tuple[list[int], ObjectConfidence | None]:
     """Drain the engine, turning its ValueErrors (what the input cannot do) into file errors;
-    the object counts its labelling steps reported, one per time point."""
-    objects = []
+    the object counts its labelling steps reported, one per time point, and the run's
+    ObjectConfidence (the last step's: the run's totals), None where none came."""
+    objects, confidence = [], None
     try:
         while True:
             progress = next(generator)
             if progress.objects is not None:
                 objects.append(progress.objects)
+            if progress.confidence is not None:  # (the run's so far: the last one counts)
+                confidence = progress.confidence
             if on_progress is not None:
                 on_progress(progress.done, progress.total, progress.stage)
     except StopIteration:
-        return objects
+        return objects, confidence
     except DiskSpaceError as error:  # a working file of the labelling: the disk is full
         raise UserError(f"{path}: {error.strerror}") from None
     except ValueError as error:

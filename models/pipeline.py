@@ -105,6 +105,9 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
     the user what it found, naming the file); else it is taken here, once for the whole
     stack, before the first tile. A ValueError when the stack has no finite pixel.
 
+    Instance labels: each "postprocess" step's ``confidence`` tells how sure the model was of
+    what it called objects in the run so far (``object_confidence``), the last one the run's.
+
     ``chunks``: how ``image`` is stored (a ``ChunkGrid`` over its ``axes``, from its reader):
     with chunks several planes deep, a 2D network's tiles then run slab by slab and chunk by
     chunk, so that each chunk is decoded about once (``chunk_order``); the result is the same.

@@ -18,6 +18,7 @@ from unet_studio.models import postprocess as post
 from unet_studio.models.generators import relay
 from unet_studio.models.inference import iter_run_plan
 from unet_studio.models.mapped import copy_in_slabs
+from unet_studio.models.object_confidence import ConfidenceTally, ObjectConfidence
 from unet_studio.models.provisional import provisional_labels
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.task import TaskSpec
@@ -39,13 +40,21 @@ class ImageProgress:
     ``objects``: on a "postprocess" step of instance labels, how many objects that group
     (time point) holds (its ids are 1..objects, or with ``link_over_time`` those of the
     objects they continue and new ones). ``iter_image_intensity``'s "intensity" steps count
-    the pixels read by the pass over the stack for its intensity range (no region)."""
+    the pixels read by the pass over the stack for its intensity range (no region).
+    ``linked``: False on the "postprocess" step of a time point labelled ahead of its turn
+    (``StackRun.preview``): its labels are written under ids of their own, linked to the
+    other time points (and written again) only in their turn.
+    ``confidence``: on a "postprocess" step of instance labels, how sure the model was of
+    what it called objects over the run so far, every tile before it (``StackRun.tally``):
+    the last step's is the run's."""
 
     stage: str
     done: float
     total: int
     region: tuple[slice, ...] | None
     objects: int | None = None
+    linked: bool = True
+    confidence: ObjectConfidence | None = None
 
 
 class _TileDestination:
@@ -64,16 +73,28 @@ class _TileDestination:
         self.target[(*front, *self.prefix, *key[:inner], *key[inner + 1:])] = value
 
 
-def _tile_transform(task: TaskSpec, output_type: str, options: dict):
+def _tile_transform(task: TaskSpec, output_type: str, options: dict,
+                    tally: ConfidenceTally | None = None):
+    """What a tile's logits become in the output, and whether it keeps a channel axis.
+    Instance labels: the two masks, their object pixels counted into ``tally``."""
     threshold = options.get("threshold", 0.5)
     if output_type == "probabilities":
         return post.probabilities_from_logits, True
     if task.kind == "instance" and output_type == "labels":
-        return (lambda b: np.stack(post.instance_masks(post.softmax(b), threshold=threshold))), True
+        return _counted_instance_masks(threshold, tally or ConfidenceTally()), True
     if task.kind == "instance":
         return (lambda b: post.foreground_mask(post.softmax(b), threshold=threshold)
                 .astype(np.uint8)), False
     return (lambda b: post.semantic_mask(post.probabilities_from_logits(b), threshold=threshold)), False
+
+
+def _counted_instance_masks(threshold: float, tally: ConfidenceTally):
+    def transform(block):
+        probabilities = post.softmax(block)
+        objects, interior = post.instance_masks(probabilities, threshold=threshold)
+        tally.count(probabilities, objects)  # (while the probabilities are at hand)
+        return np.stack((objects, interior))
+    return transform
 
 
 class StackRun:
@@ -90,6 +111,10 @@ class StackRun:
         self.preview = None  # a time point labelled first, linked later in time order
         self.next_id = 1  # first id of the next tile's provisional labels
         self.done = 0
+        # How sure the model was of its objects (instance labels), each tile's core counted
+        # once as it arrives. (A "blend" plan, for networks that are not tile-local, writes
+        # overlapping cores: there the share is an estimate, its pixels counted per write.)
+        self.tally = ConfidenceTally()
         self.groups = list(itertools.product(*[range(layout.sizes[a])
                                                for a in layout.group_axes]))
         self.total = len(self.groups) * (len(plan) + int(self.watershed))
@@ -131,7 +156,8 @@ class StackRun:
         ``link=False``: the labels go into ``out`` under their own ids 1..N, not linked
         yet, and are returned (kept for ``_finish_labels`` in their turn)."""
         layout = self.layout
-        transform, channels = _tile_transform(self.task, self.output_type, self.options)
+        transform, channels = _tile_transform(self.task, self.output_type, self.options,
+                                              self.tally)
         inner_shape = tuple(layout.sizes[a] for a in layout.inner_axes)
         net_shape = (*inner_shape, int(self.session.net.out_channels), *layout.spatial_shape)
         if self.watershed:
@@ -159,7 +185,8 @@ class StackRun:
             if not link:
                 copy_in_slabs(self.out, labels, group)
                 self.done += 1
-                yield ImageProgress("postprocess", self.done, self.total, group_region, objects)
+                yield ImageProgress("postprocess", self.done, self.total, group_region, objects,
+                                    linked=False, confidence=self.tally.totals())
                 return _set_aside(labels)
             yield self._finish_labels(group, labels, objects)
         return None
@@ -172,7 +199,8 @@ class StackRun:
         copy_in_slabs(self.out, labels, group)
         self.done += 1
         region = tuple(slice(i, i + 1) for i in group)
-        return ImageProgress("postprocess", self.done, self.total, region, objects)
+        return ImageProgress("postprocess", self.done, self.total, region, objects,
+                             confidence=self.tally.totals())
 
     def _write_provisional(self, masks, group, region) -> None:
         """Quick labels of one finished tile's core, with ids unique in this run so far."""

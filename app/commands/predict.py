@@ -244,6 +244,17 @@ def uncompressed_note(target: Path, nbytes: int) -> str:
             ".zarr output for a compressed one, or compress this TIFF afterwards")
 
 
+def unsure_note(confidence) -> str:
+    """"; the model was unsure of 13 % of what it called objects: ..." when it was unsure of
+    much of them (``unsure_hint``), with what to do about it from the command line; else ""."""
+    from unet_studio.app.unsure_hint import unsure_text
+
+    text = unsure_text(confidence)
+    if not text:
+        return ""
+    return f"; {text}; correct a few objects and fine-tune it on them (unet-studio finetune)"
+
+
 def _note_small_tile(net, tile: int | None, stacks: list) -> None:
     """Say what a --tile much smaller than the network's halo costs (once, for the first
     input: the others pay the same per pixel)."""
@@ -328,7 +339,7 @@ def run(args: argparse.Namespace) -> int:
             progress = StatusLine(stack.name, labelling=labelling)
             found = predict_one(net, stack, target, args, progress.update)
             progress.finish(f"wrote {target}{objects_found(found.per_group, found.tracks)}"
-                            f"{uncompressed_note(target, size)}")
+                            f"{uncompressed_note(target, size)}{unsure_note(found.confidence)}")
         if len(targets) > 1 or skipped:
             sys.stderr.write(f"{batch_summary(len(jobs), len(skipped))}\n")
     finally:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app.kept_ids import adopt_touching_ids
+from unet_studio.app.qt.live_keep import DoneTimePoints, keep_done_time_points
 from unet_studio.app.qt.live_prepare import (
     SLAB_PIXELS,
     count_slabs,
@@ -72,6 +73,11 @@ class LiveLabelsDestination:
         self.written = False
         self.largest_written = 0  # the largest id written so far (read by the GUI thread)
         self.restored = False  # (put back: by the worker as it stopped, or the GUI thread)
+        # "Stop, keep done" (a series): set by the GUI thread before it stops the worker,
+        # which then keeps the time points done (``live_keep``) instead of restoring all.
+        self.keep_done = False
+        self.done_points = DoneTimePoints(by_labelling=instances)  # (told by ``note``)
+        self.kept_time_points: int | None = None  # how many it kept, once it stopped so
 
     def iter_prepare(self, pixels: int = SLAB_PIXELS):
         """Read what the run needs of the labels before it writes (worker thread, just
@@ -112,6 +118,15 @@ class LiveLabelsDestination:
             return None
         return self.regions.mask[self.target]
 
+    reviewed_mask = _kept  # (for ``live_keep``)
+
+    def note(self, progress):
+        """The engine's ``progress`` (worker thread), passed on: which time points of a
+        series have their final labels (``live_keep.DoneTimePoints``)."""
+        if self.time_axis is not None:
+            self.done_points.note(progress)
+        return progress
+
     def __setitem__(self, key, value) -> None:
         if not self.prepared:  # (a caller that did not prepare: read it all now, before)
             drain(self.iter_prepare())
@@ -144,19 +159,50 @@ class LiveLabelsDestination:
             # objects go on under the ids of the planes (time points) around it.
             continue_neighbour_ids(self.labels, self.target, self._kept(), plane,
                                    before=self.backup, over_time=plane == self.time_axis)
-        elif self.time_axis is not None and self._kept() is not None:
-            # A whole series around reviewed time points: the engine linked its own time
-            # points; here its tracks go on under the reviewed objects' ids.
-            adopt_kept_ids(self.labels, self.target, self._kept(), self.time_axis)
-        elif self.time_axis is None and self._kept() is not None:
+        elif self.time_axis is not None:
+            self._tidy_series(self.target, (slice(None),) * self.labels.ndim)
+            return
+        elif self._kept() is not None:
             # A stack (or image) around reviewed regions: an object their edge cuts goes
             # on under its kept id, not as a second object.
             adopt_touching_ids(self.labels[self.target], self._kept())
-        if plane is None and self.backup is not None and covers_everything(self.target,
-                                                                           self.labels.shape):
-            # The whole image segmented again: each object the same as one shown before
-            # takes its id (colours, tables and the user's track cuts and joins hold).
-            keep_shown_ids(self.labels, self.backup, self.target, self._kept(), self.time_axis)
+        if plane is None:
+            self._keep_shown_ids(self.target, (slice(None),) * self.labels.ndim)
+
+    def _tidy_series(self, region: tuple[slice, ...], within: tuple[slice, ...]) -> None:
+        """Time points ``region`` of a series (``within``: the same part of the target's
+        region) segmented around reviewed time points: the engine linked its own time
+        points; here its tracks go on under the reviewed objects' ids."""
+        kept = self._kept()
+        if kept is not None:
+            adopt_kept_ids(self.labels, region, kept[within], self.time_axis)
+        self._keep_shown_ids(region, within)
+
+    def _keep_shown_ids(self, region: tuple[slice, ...], within: tuple[slice, ...]) -> None:
+        """The whole image segmented again (``region`` of it now): each object the same as
+        one shown before takes its id (colours, tables and the user's track cuts and joins
+        hold)."""
+        if self.backup is None or not covers_everything(self.target, self.labels.shape):
+            return
+        kept = self._kept()
+        keep_shown_ids(self.labels, self.backup[within], region,
+                       None if kept is None else kept[within], self.time_axis)
+
+    def tidy_kept(self, region: tuple[slice, ...], within: tuple[slice, ...]) -> None:
+        """:meth:`finish` for the time points ``region`` of a series a stopped run kept
+        (``within``: the same part of the target's region; ``live_keep``)."""
+        if self.regions is not None and self.regions.any():
+            self.regions.renumber_clashes(self.labels, region=region)
+        self._tidy_series(region, within)
+
+    def keep_finished(self) -> None:
+        """The run over a series stopped with :attr:`keep_done`: keep the time points whose
+        final labels are written, put back the others (worker thread, as :meth:`restore`)."""
+        if self.restored:
+            return
+        self.restored = True
+        kept = keep_done_time_points(self, self.done_points) if self.written else 0
+        self.kept_time_points = kept
 
     def _plane_axis(self) -> int | None:
         """The axis along which the run wrote a single plane of a longer stack: a Z plane

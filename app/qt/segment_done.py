@@ -21,7 +21,8 @@ from unet_studio.app.model_folder import read_model_config
 class DoneLine:
     """``image``: the segmented image's name (its name now: it follows a rename);
     ``model_path``: the folder of the model the run used; ``objects``: what the run found,
-    as the line ends (": 40 objects", or "" when nothing was counted)."""
+    as the line ends (": 40 objects", or "" when nothing was counted); ``unsure``: what
+    ``unsure_hint.unsure_text`` says of the run ("" when the model was sure enough)."""
 
     image: str
     model_path: Path
@@ -29,6 +30,7 @@ class DoneLine:
     objects: str = ""
     # (read from the model's folder when the line is made: the model the run used)
     untrained: bool | None = None
+    unsure: str = ""
 
     def __post_init__(self):
         if self.untrained is None:
@@ -38,6 +40,8 @@ class DoneLine:
         done = f"Done: {self.image} segmented with {self.model_name}{self.objects}."
         if self.untrained:  # (its labels are noise: said where the result is announced)
             done += f" {self.model_name} is untrained (random weights): train it in the Train panel."
+        elif self.unsure:  # (junk objects counted as cells: said with the count)
+            done += f" {self.unsure[0].upper()}{self.unsure[1:]}; correct a few objects and Train."
         return done
 
     def renamed(self, old: str, new: str) -> DoneLine:

@@ -1,5 +1,6 @@
 """What a Segment run that does not finish (cancelled, refused, failed) leaves behind: the
-labels as they were before it.
+labels as they were before it (a series stopped with "Stop, keep done": its time points
+done, the others as they were).
 
 The labels it streamed into are put back (``LiveLabelsDestination.restore``: reviewed pixels
 were never touched). An image that had no labels got a new, empty labels layer at Run (the
@@ -18,10 +19,17 @@ from unet_studio.models.slab_label import slabs
 SLAB_PIXELS = 1 << 22  # labels read at once while looking for an object (16 MiB of int32)
 
 
-def put_labels_back(session, live) -> None:
+def put_labels_back(session, live, shown: bool = True) -> None:
     """Undo what the run (streaming into ``live``, a LiveLabelsDestination, or None) did to
-    the labels of ``session`` (a StudioSession). GUI thread."""
+    the labels of ``session`` (a StudioSession). GUI thread. A run over a series stopped
+    with "Stop, keep done" kept its time points done (the worker put back the others:
+    ``LiveLabelsDestination.keep_finished``): with the job's image ``shown`` (current), they
+    are taken as a finished run's labels are, saved (a project made for them if need be)
+    and the undo history restarted (its steps were taken on the labels before)."""
     if live is None:
+        return
+    if live.kept_time_points and shown:
+        session.finish_streamed_prediction(live.labels)
         return
     if live.written:
         live.restore()  # (done already by the worker as a cancelled or failed run stopped)
@@ -37,3 +45,10 @@ def holds_nothing(labels: np.ndarray) -> bool:
     if labels.ndim == 0:
         return not labels
     return not any(np.asarray(labels[core]).any() for core, _ in slabs(labels.shape, SLAB_PIXELS))
+
+
+def stopped_text(kept: int, total: int) -> str:
+    """The status line after "Stop, keep done": ``kept`` of ``total`` time points kept."""
+    if not kept:
+        return "Stopped before any time point was done; the labels were left as they were."
+    return f"Stopped: {kept} of {total} time points kept; the others were left as they were."

@@ -1,7 +1,7 @@
 """The Segment panel's widgets and their layout (``SegmentPanel`` wires them and starts
 runs, ``SegmentOutcome`` shows what a run reports, ``segment_logic`` and ``segment_job`` plan
-and run it): the image and model choices, the run's settings, Run / Cancel, progress and
-status, top to bottom."""
+and run it): the image and model choices, the run's settings, Run / Cancel / "Stop, keep
+done", progress and status, top to bottom."""
 
 from __future__ import annotations
 
@@ -84,9 +84,12 @@ def build(panel) -> None:
     form.addRow("Run on", scope_row)
     panel.run_button = QPushButton("Run")
     panel.cancel_button = QPushButton("Cancel", enabled=False)
+    # Beside Cancel: stops a run over a time series keeping the time points done.
+    panel.stop_keep_button = QPushButton("Stop, keep done", enabled=False)
     buttons = QHBoxLayout()
     buttons.addWidget(panel.run_button)
     buttons.addWidget(panel.cancel_button)
+    buttons.addWidget(panel.stop_keep_button)
     panel.progress = QProgressBar(minimum=0, maximum=100, value=0)
     panel.status = QLabel("", wordWrap=True)  # (what Run will do: said once filled)
     set_tips(panel, running=False)

@@ -84,10 +84,13 @@ def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | Non
     naming the image when no pixel is finite. Then ``out`` reads what it needs of the
     labels before its first write (``LiveLabelsDestination.iter_prepare``: "backup"
     progress), here rather than on the GUI thread, and as late as can be, so that a cancel
-    puts back the edits made since Run too.
+    puts back the edits made since Run too. ``out.note(progress)`` (when it has one) sees
+    each step of the engine: a run stopped with ``out.keep_done`` keeps the time points it
+    noted done (``out.keep_finished``) instead of putting everything back.
     Runs in a worker thread: touches no widget, layer or session state.
     """
     from unet_studio.app.predict_files import input_chunks
+    from unet_studio.models.generators import relay
     from unet_studio.models.inference import iter_predict_image
     from unet_studio.models.task import TaskSpec
 
@@ -105,16 +108,21 @@ def iter_segment(job: SegmentJob, library, out=None, net=None, known: dict | Non
     image, axes = job.data, job.axes
     tiling = {"tile_shape": request.tile} if request.tile else {}
     try:
-        output = yield from iter_predict_image(
+        engine = iter_predict_image(
             net, image, axes=axes, task=task, output_type=request.output_type,
             device=request.device, out=out, scale=job.scale, first=job.first,
             provisional=out is not None, postprocess=request.postprocess_options(),
             intensity=found.intensity, chunks=input_chunks(image), **tiling,
         )  # fmt: skip
+        if hasattr(out, "note"):  # (it notes the time points done, for "Stop, keep done")
+            engine = relay(engine, out.note)
+        output = yield from engine
         return _result(job, net, output, out)
-    except BaseException:  # cancelled (the generator closed) or failed
-        if getattr(out, "written", False):
-            # Put back here, not on the GUI thread: a stack's labels take seconds to copy.
+    except BaseException as stopped:  # cancelled (the generator closed) or failed
+        # Put back here, not on the GUI thread: a stack's labels take seconds to copy.
+        if isinstance(stopped, GeneratorExit) and getattr(out, "keep_done", False):
+            out.keep_finished()  # (stopped, keeping the time points done)
+        elif getattr(out, "written", False):
             out.restore()
         raise
 

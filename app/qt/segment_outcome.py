@@ -14,7 +14,7 @@ from qtpy.QtCore import QTimer
 from unet_studio.app.kept_ids import keep_reviewed
 from unet_studio.app.predict_files import objects_found
 from unet_studio.app.qt.segment_done import DoneLine
-from unet_studio.app.qt.segment_interrupted import put_labels_back
+from unet_studio.app.qt.segment_interrupted import put_labels_back, stopped_text
 from unet_studio.app.qt.segment_results import (
     holds_instances,
     is_foreground_mask,
@@ -23,6 +23,7 @@ from unet_studio.app.qt.segment_results import (
     objects_shown_kept,
 )
 from unet_studio.app.qt.workers import describe_error, set_progress
+from unet_studio.app.unsure_hint import unsure_text
 
 # What the status line says while a run is in each stage of the engine.
 STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
@@ -41,10 +42,17 @@ class SegmentOutcome:
     line (``_done``, a DoneLine or None), ``_run_queued``,
     ``_set_running`` and ``_fill_images``."""
 
+    # How sure the model was of the running prediction's objects so far (an
+    # ObjectConfidence from its instance labels' steps), for its Done line; None when
+    # none came (other outputs). Cleared as each run ends.
+    _confidence = None
+
     def _on_progress(self, progress) -> None:
         self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
         if getattr(progress, "objects", None) is not None:
             self._objects.append(progress.objects)
+        if getattr(progress, "confidence", None) is not None:
+            self._confidence = progress.confidence  # (the run's so far: the last one counts)
         stage = getattr(progress, "stage", None)
         if stage == "backup" and progress.done >= progress.total and self.worker is not None:
             # The labels read: the first tile runs now (the bar from 0, rather than sit full).
@@ -124,7 +132,7 @@ class SegmentOutcome:
             session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
         # (about this image and model: the status line changes when the choice does)
         self._done = DoneLine(name, result.job.request.model_path, result.model_name,
-                              self._objects_text(result))
+                              self._objects_text(result), unsure=unsure_text(self._confidence))
         self.status.setText(self._done.text())
         set_progress(self.progress, 100)
         self._result = result
@@ -176,9 +184,15 @@ class SegmentOutcome:
     def _on_aborted(self) -> None:
         self._redraw.stop()
         closed = not self._back_to_job_image()
-        self._restore_live()  # into the job's own labels, even when its image was closed
-        self.status.setText(f"Cancelled: {self._job_image} was closed." if closed
-                            else "Cancelled; the labels were left as they were.")
+        # (a run stopped with "Stop, keep done": how many time points the worker kept)
+        kept = None if self._live is None else self._live.kept_time_points
+        self._restore_live(shown=not closed)  # into the job's own labels, even when closed
+        if closed:
+            self.status.setText(f"Cancelled: {self._job_image} was closed.")
+        elif kept is not None:
+            self.status.setText(stopped_text(kept, self._time_points))
+        else:
+            self.status.setText("Cancelled; the labels were left as they were.")
         self.cancelled.emit()
 
     def _on_error(self, error) -> None:
@@ -187,11 +201,12 @@ class SegmentOutcome:
         self._restore_live()
         self.status.setText(describe_error(error, "Prediction"))
 
-    def _restore_live(self) -> None:
-        put_labels_back(self.session, self._live)  # (closing new labels it left empty)
+    def _restore_live(self, shown: bool = True) -> None:
+        put_labels_back(self.session, self._live, shown)  # (closing new labels it left empty)
 
     def _on_finished(self) -> None:
         self._redraw.stop()
+        self._confidence = None  # (the next run counts its own)
         if self._live is not None:  # (its backup: gone now, not when the worker is collected)
             self._live.release()
         self._live = None

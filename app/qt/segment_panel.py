@@ -10,7 +10,7 @@ The panel's widgets are laid out by ``segment_layout``, its choices kept by
 ``SegmentChoices`` (``segment_choices``), its Axes box by ``SegmentAxes`` (``segment_axes``:
 axes typed there become the image's at Run); what it does with a run's progress, result,
 cancel or error is ``SegmentOutcome`` (``segment_outcome``). Here: the wiring, and starting,
-queueing and cancelling a run.
+queueing and cancelling a run (or stopping one over a time series keeping what it did).
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
     def _wire(self) -> None:
         self.run_button.clicked.connect(self.run)
         self.cancel_button.clicked.connect(self.cancel)
+        self.stop_keep_button.clicked.connect(self.stop_keeping_done)
         self.model_folder_button.clicked.connect(self._choose_model_folder)
         self.model_combo.activated.connect(self._model_chosen)
         self.image_combo.activated.connect(self._image_chosen)
@@ -182,10 +183,10 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._time_points = job_time_points(job)
         if "C" in (request.axes or image.axes).upper():  # training learns from these channels
             self.session.record_channel(job.request.channel)
+        self._live = live  # (before the buttons: "Stop, keep done" is for a streamed series)
         self._set_running(True, self._stage_line("predict"))
         if hasattr(host, "start_progress"):
             self._bar = host.start_progress(f"Segmenting {image.name}", 1)
-        self._live = live
         axes = (request.axes or image.axes).upper()
         self._redraw.start(job.target if self._live is not None else None, job.labels_shape,
                            [a for a, letter in enumerate(axes) if letter != "C"], self._bar,
@@ -260,14 +261,33 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
     def cancel(self) -> None:
         if self.worker is not None:
             self._queued_image = None  # (a cancel stops what was to follow too)
+            if self._live is not None:  # (pressed after "Stop, keep done": Cancel wins)
+                self._live.keep_done = False
             self.status.setText("Cancelling after the current step…")
             self.worker.quit()
+
+    def stop_keeping_done(self) -> None:
+        """Stop a run over a time series, keeping the time points whose final labels are
+        written (the worker puts back only the others: ``live_keep``). An hour-long run
+        over a time-lapse cancelled lost every time point done, to start correcting."""
+        if self.worker is None or not self._keeps_done():
+            return
+        self._queued_image = None
+        self._live.keep_done = True  # (read by the worker as it stops)
+        self.status.setText("Stopping after the current step, keeping the time points done…")
+        self.worker.quit()
+
+    def _keeps_done(self) -> bool:
+        """Can the run under way stop keeping its time points done? One streaming labels
+        into the layer over several time points."""
+        return self._live is not None and self._live.time_axis is not None and self._time_points > 1
 
     def _set_running(self, running: bool, message: str | None = None) -> None:
         # The results belong to the image chosen, and the run took the other settings when
         # it started: none of them can change it now (each keeps its own state for after).
         self.settings.setEnabled(not running)
-        set_buttons_enabled({self.run_button: not running, self.cancel_button: running},
+        set_buttons_enabled({self.run_button: not running, self.cancel_button: running,
+                             self.stop_keep_button: running and self._keeps_done()},
                             self.cancel_button if running else self.run_button)
         set_tips(self, running)
         if running:

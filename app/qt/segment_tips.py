@@ -46,12 +46,16 @@ TIPS = {
     "run_button": "Segment the image with the model; the labels appear tile by tile. Regions "
                   "you marked reviewed keep your corrections",
     "cancel_button": "Stop the run under way; the labels are left as they were before it",
+    "stop_keep_button": "Stop the run under way, keeping the time points it has finished "
+                        "(their final labels); the others are left as they were before it",
 }  # fmt: skip
 
 OBJECTS_ONLY = " (for Output \"labels\" only: the other outputs have no objects)"
 LOCKED = " (locked while the prediction runs: it took this setting when it started)"
 RUNNING = "A prediction is running: wait for it to end, or Cancel it"
 NOTHING_RUNNING = "Stops a run under way: nothing is running now"
+NOT_A_SERIES = ("Stops a run over a time series keeping the time points done: this run "
+                "does not stream labels over several time points (Cancel stops it)")
 
 
 def set_tips(panel, running: bool) -> None:
@@ -67,8 +71,11 @@ def set_tips(panel, running: bool) -> None:
     if running:
         panel.run_button.setToolTip(RUNNING)
         panel.image_combo.setToolTip(TIPS["image_combo"] + LOCKED)
+        if not panel.stop_keep_button.isEnabled():
+            panel.stop_keep_button.setToolTip(NOT_A_SERIES)
     else:
         panel.cancel_button.setToolTip(NOTHING_RUNNING)
+        panel.stop_keep_button.setToolTip(NOTHING_RUNNING)
 
 
 def axes_guess_note(guess: str | None, axes: str) -> str:

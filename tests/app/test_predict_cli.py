@@ -39,7 +39,8 @@ def test_labels_tiff_has_the_input_axes_shape_and_scale(tmp_path, model_dir, cap
     # The last line says where the labels went and how many objects they hold.
     count = len(np.unique(labels[labels > 0]))
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last_line == f"nuclei: wrote {target}: {count} object{'s' * (count != 1)}"
+    # (the random-weight model is unsure of its objects: the line goes on with that hint)
+    assert last_line.startswith(f"nuclei: wrote {target}: {count} object{'s' * (count != 1)}")
 
 
 def test_probabilities_put_the_class_channel_first(tmp_path, model_dir):
