@@ -186,6 +186,8 @@ class SegmentOutcome:
         closed = not self._back_to_job_image()
         # (a run stopped with "Stop, keep done": how many time points the worker kept)
         kept = None if self._live is None else self._live.kept_time_points
+        if kept is None and self._live is not None and self._live.keep_done:
+            kept = 0  # (stopped before its first write: nothing to keep, nothing to put back)
         self._restore_live(shown=not closed)  # into the job's own labels, even when closed
         if closed:
             self.status.setText(f"Cancelled: {self._job_image} was closed.")

@@ -33,21 +33,35 @@ def _open_movie(studio, frames: np.ndarray) -> np.ndarray:
 
 
 def _stop_after(panel, qtbot, postprocessed: int) -> list:
-    """Run, and press "Stop, keep done" once ``postprocessed`` time points were labelled (0:
-    at the first tile); returns the "postprocess" steps that came (region, linked)."""
-    done, tiles = [], []
+    """Run, and press "Stop, keep done" once ``postprocessed`` time points were labelled;
+    returns the "postprocess" steps that came (region, linked). The worker waits at that
+    step until the press is made (a loaded machine's GUI thread lags behind the worker:
+    it finished the whole run before the press once)."""
+    import threading
 
-    def seen(step):
+    from qtpy.QtCore import Qt
+
+    done, pressed, reached = [], threading.Event(), [0]
+
+    def hold(step):  # (the worker thread, as it reports the step)
+        if step.stage == "postprocess":
+            reached[0] += 1
+            if reached[0] == postprocessed:
+                pressed.wait(30)
+
+    def seen(step):  # (the GUI thread)
         if step.stage == "postprocess":
             done.append((step.region[0].start, step.linked))
-        elif step.stage == "predict":
-            tiles.append(step)
-        if len(done) >= postprocessed and tiles and panel.stop_keep_button.isEnabled():
-            panel.stop_keep_button.click()
+            if len(done) == postprocessed:
+                panel.stop_keep_button.click()
+                pressed.set()
 
     panel.run()
     assert panel.stop_keep_button.isEnabled() and panel.cancel_button.isEnabled()
+    # (in this order: Qt posts the queued call to ``seen`` before it runs ``hold``, which
+    # waits for it)
     panel.worker.yielded.connect(seen)
+    panel.worker.yielded.connect(hold, Qt.ConnectionType.DirectConnection)
     with qtbot.waitSignal(panel.cancelled, timeout=60_000):
         pass
     qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
@@ -108,8 +122,14 @@ def test_stop_keep_done_before_any_time_point_leaves_the_labels(studio, qtbot, n
                                                                 segment_panel_of):
     movie = _open_movie(studio, nuclei_crop[0][3:6])  # (96x96: 36 tiles a time point)
     panel = _panel(studio, segment_panel_of)
-    done = _stop_after(panel, qtbot, postprocessed=0)
-    assert done == []
+    panel.run()
+    # At once: the worker stops at its first step (loading, reading), before any tile.
+    # (Pressed at the first tile instead, a loaded machine let the worker finish the time
+    # point on screen before the press reached it: then that one is rightly kept.)
+    panel.stop_keep_button.click()
+    with qtbot.waitSignal(panel.cancelled, timeout=60_000):
+        pass
+    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
     np.testing.assert_array_equal(studio.host.current_labels(), movie)
     assert panel.status.text() == ("Stopped before any time point was done; the labels were "
                                    "left as they were.")
