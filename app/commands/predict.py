@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT",
                         help="image files (TIFF, OME-TIFF, OME-Zarr, PNG, JPEG), folders of 2D TIFFs "
-                             "or globs such as 'frames/*.tif'")
+                             "(one stack each) or globs such as 'images/*.tif' (each file matched "
+                             "its own input, as the shell would give them; for the files of one "
+                             "stack give their folder)")
     parser.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                         help="output file (.tif, .tiff or .zarr) for one input; a folder for several")
     parser.add_argument("--model", default=None, metavar="NAME_OR_DIR",
