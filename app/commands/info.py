@@ -89,7 +89,9 @@ def _dtype_note(meta: dict, stack) -> str:
     if file_dtype == "bool":
         return "  (1-bit mask in the file, read as 0/1)"
     notes = []
-    if meta.get("rgb"):  # (samples per pixel: colours only when there are 3 or 4 of them)
+    # (samples per pixel: colours only when there are 3 or 4 of them; none once --axes read
+    # them as another axis)
+    if meta.get("rgb") and "C" in stack.sizes:
         samples = stack.sizes.get("C", 0)
         notes.append("RGB(A) colours as channels C" if samples in (3, 4)
                      else f"{samples} samples per pixel as channels C")

@@ -70,3 +70,17 @@ def test_info_says_when_the_file_stores_another_axis_order(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "shape:        3 x 2 x 5 x 6" in out
     assert "axes:         TZYX  (stored ZTYX in the file)" in out
+
+
+def test_info_of_a_planar_colour_file_read_as_time_points(tmp_path, capsys):
+    """Three planes stored as planar RGB, read with --axes TYX: no colour note about "0
+    samples per pixel" (the samples are time points now); without --axes the colours."""
+    from unet_studio.app.cli import main
+
+    path = tmp_path / "planar.tif"
+    tifffile.imwrite(path, np.zeros((3, 5, 6), np.uint16), photometric="rgb", planarconfig="separate")
+    assert main(["info", str(path)]) == 0
+    assert "RGB(A) colours as channels C" in capsys.readouterr().out
+    assert main(["info", str(path), "--axes", "TYX"]) == 0
+    out = capsys.readouterr().out
+    assert "axes:         TYX" in out and "samples per pixel" not in out
