@@ -72,5 +72,9 @@ class RoundClock(QObject):
         if int(BAR_SCALE * share) > self.bar.value():
             set_progress(self.bar, int(BAR_SCALE * share))
         if self._phase is not None:
-            left = max(0.0, self.max_seconds - elapsed)
-            self.status.setText(f"{self._phase} (about {duration_text(left)} left in the round)")
+            left = self.max_seconds - elapsed
+            # (past the budget it said "about 5 s left" for as long as the phase lasted: a
+            # round takes its first step and its scoring whatever the budget)
+            note = (f"about {duration_text(left)} left in the round" if left > 0 else
+                    "the time budget is used up: the round ends after this")
+            self.status.setText(f"{self._phase} ({note})")

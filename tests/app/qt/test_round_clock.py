@@ -34,8 +34,12 @@ def test_the_bar_moves_with_the_rounds_clock_and_the_preparation_says_the_time_l
     clock.tick()
     assert bar.value() == 500 and status.text() == "Step 3: loss 0.5"
     now[0] += 600
+    clock.preparing("Scoring the new model on the held-out data…")
     clock.tick()
     assert bar.value() == 990  # (full only when the round has ended)
+    # (past the budget: no "about 5 s left" for as long as the scoring lasts)
+    assert status.text() == ("Scoring the new model on the held-out data… (the time budget "
+                             "is used up: the round ends after this)")
     clock.stop()
     clock.start(None)  # (a round in steps: its reports alone move the bar)
     now[0] += 10
