@@ -59,3 +59,16 @@ def test_tab_skips_the_panels_behind_other_tabs(tabbed, qtbot):
     models = docks["Models (unet-studio)"]
     _dock(models).raise_()  # its tab chosen: its controls are back in the Tab chain
     qtbot.waitUntil(lambda: models.use_button.isVisible() and not segment.run_button.isVisible())
+
+
+def test_a_long_model_name_does_not_widen_the_segment_panel(tabbed, qtbot):
+    """The Segment panel's model box shortens a long name (its list shows it whole): the
+    panel's content asked 430-439 px with the bundled model's name, wider than its dock."""
+    from qtpy.QtWidgets import QScrollArea
+
+    segment = tabbed.window.dock_widgets["Segment (unet-studio)"]
+    combo = segment.model_combo
+    combo.addItem("a fine-tuned nuclei model with a very long descriptive name (user)")
+    combo.setCurrentIndex(combo.count() - 1)
+    (area,) = [a for a in segment.findChildren(QScrollArea) if a.widget().isAncestorOf(combo)]
+    assert area.widget().minimumSizeHint().width() <= 340
