@@ -66,12 +66,18 @@ def knows_the_images(loss: float, out_channels: int) -> bool:
 
 @torch.no_grad()
 def starting_loss(net: torch.nn.Module, sampler, out_shape, *, config: FinetuneConfig, device,
-                  autocast) -> float:
+                  autocast, seconds: float | None = None) -> float:
     """The network's mean training loss as it predicts (inference mode) on ``PROBE_BATCHES``
-    batches from ``sampler`` (``autocast``: a context manager factory)."""
+    batches from ``sampler`` (``autocast``: a context manager factory). ``seconds``: stop
+    after the batch that uses them up (one batch at least): a 3D network's four batches took
+    half a minute of a one-minute round on a CPU, time its time plan did not know of."""
+    import time
+
     net.eval()
-    losses = []
+    losses, started = [], time.monotonic()
     for _ in range(PROBE_BATCHES):
+        if losses and seconds is not None and time.monotonic() - started >= seconds:
+            break
         image, target, weight = (torch.from_numpy(a).to(device)
                                  for a in sampler.sample(config.batch_size))
         with autocast():

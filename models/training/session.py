@@ -86,6 +86,11 @@ def choose_patch_shape(net, requested, examples, spatial_dims) -> tuple[int, ...
     return shape
 
 
+# The share of a round's time budget the BatchNorm familiarity probe may take (its first
+# batch whatever it costs; the time plan counts only scoring and steps).
+PROBE_SHARE = 0.05
+
+
 class Session(Checkpoints):
     """Everything one run holds. Build it, then ``restore()`` or ``start()``."""
 
@@ -210,8 +215,10 @@ class Session(Checkpoints):
             return
         # (patches drawn apart from the training's own random stream)
         probe = self._sampler(np.random.default_rng([self.config.seed, 2]))
+        budget = self.config.max_seconds  # (a small share of a time budget: see PROBE_SHARE)
         self.start_loss = starting_loss(self.net, probe, self.out_shape, config=self.config,
-                                        device=self.device, autocast=self._autocast)
+                                        device=self.device, autocast=self._autocast,
+                                        seconds=None if budget is None else PROBE_SHARE * budget)
         self.freeze_norm_stats = knows_the_images(self.start_loss, self.task.out_channels)
         log.info("starting loss on training patches %.3f: BatchNorm statistics %s",
                  self.start_loss, "held" if self.freeze_norm_stats else "updated")

@@ -123,3 +123,28 @@ def test_a_resumed_round_keeps_the_choice_it_started_with(example, tmp_path):
     assert steps[0] == 4 and steps[-1] == 8
     after = _statistics(resumed)
     assert all(torch.equal(statistics[k], after[k]) for k in statistics)
+
+
+def test_the_familiarity_probe_keeps_to_its_share_of_a_time_budget(example):
+    """The probe's batches stop once they used their seconds (one batch at least); without
+    a time limit all of them run. A slow 3D network's four took half a one-minute round."""
+    import time
+
+    from unet_studio.models.training.norm_stats import PROBE_BATCHES, starting_loss
+    from unet_studio.models.training.session import Session
+
+    session = Session(_batchnorm_net(), [example], FinetuneConfig(**QUICK))
+    drawn = []
+
+    class SlowSampler:  # each batch drawn costs 50 ms
+        def sample(self, count):
+            drawn.append(count)
+            time.sleep(0.05)
+            return session.sampler.sample(count)
+
+    options = dict(config=session.config, device="cpu", autocast=session._autocast)
+    loss = starting_loss(session.net, SlowSampler(), session.out_shape, seconds=0.0, **options)
+    assert len(drawn) == 1 and np.isfinite(loss)
+    drawn.clear()
+    starting_loss(session.net, SlowSampler(), session.out_shape, **options)
+    assert len(drawn) == PROBE_BATCHES
