@@ -96,10 +96,12 @@ class ImageLayers:
                     layer.axis_labels = tuple(own)
 
     def open_image_file(self, path, name: str | None = None) -> None:
-        """Open an image file with our reader (lazily), as File > Open would; ``name``: what
-        to call it when it opens as one image layer (a project's name for it) and that name
-        is free."""
-        layers = self.viewer.open(str(path), plugin="unet-studio", stack=False)
+        """Open an image file with our reader (lazily), as File > Open would (a PNG or JPEG
+        with napari's own: ``launcher.reader_for``); ``name``: what to call it when it opens
+        as one image layer (a project's name for it) and that name is free."""
+        from unet_studio.app.launcher import reader_for
+
+        layers = self.viewer.open(str(path), plugin=reader_for(path), stack=False)
         images = [layer for layer in layers if is_image(layer)]
         if name and len(images) == 1 and name not in self.viewer.layers:
             images[0].name = name

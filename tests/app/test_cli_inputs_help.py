@@ -35,16 +35,6 @@ def test_a_png_named_tif_is_read_as_the_png_it_is(tmp_path, capsys):
     assert "format:       png" in out and "shape:        30 x 40" in out
 
 
-def test_gui_refuses_a_png_in_one_line_before_opening_a_window(tmp_path, capsys):
-    photo = tmp_path / "photo.png"
-    photo.write_bytes(b"\x89PNG\r\n\x1a\n")
-    assert main(["gui", str(photo), "--no-sample"]) == 2
-    error = capsys.readouterr().err.strip()
-    assert error.startswith(f"unet-studio: error: {photo}: the app opens TIFF, OME-TIFF and "
-                            "OME-Zarr files")
-    assert len(error.splitlines()) == 1
-
-
 def test_verbose_is_accepted_after_the_command_too(tmp_path, capsys, monkeypatch):
     from unet_studio.app.io import write_stack
 
@@ -55,3 +45,17 @@ def test_verbose_is_accepted_after_the_command_too(tmp_path, capsys, monkeypatch
                  ["info", "--verbose", str(image)], ["info", str(image)]):
         assert main(argv) == 0
     assert calls == [logging.INFO, logging.INFO, logging.INFO, logging.WARNING]
+
+
+def test_gui_hands_a_png_to_the_launcher(tmp_path, monkeypatch):
+    """`unet-studio gui snapshot.png` reaches the launcher, which opens it with napari's own
+    reader (tests/plugins/test_launcher.py); a check before it refused PNG and JPEG."""
+    from unet_studio.app import launcher
+    from unet_studio.app.cli import main
+
+    opened = []
+    monkeypatch.setattr(launcher, "main", lambda files, **_: opened.append(files) or 0)
+    png = tmp_path / "snapshot.png"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert main(["gui", str(png)]) == 0
+    assert opened == [[str(png)]]
