@@ -137,7 +137,7 @@ def overrun_note(result, pace: float | None) -> str:
     budget = result.config.max_seconds
     if budget is None or result.elapsed <= 1.1 * budget:
         return ""
-    step = "" if pace is None else f", and one takes about {seconds_text(pace)} here"
+    step = "" if pace is None else f", and one takes {seconds_text(pace)} here"
     return (f" The round took {seconds_text(result.elapsed, about='')} of its "
             f"{seconds_text(budget, about='')} budget: it takes at least one step{step}.")
 

@@ -81,3 +81,11 @@ def test_a_model_stays_essentially_untrained_for_its_first_hundreds_of_steps():
     assert "Only 1 step: the new model has barely moved from nuclei" in short_round_note(
         result, trained, pace=None)
     assert short_round_note(SimpleNamespace(steps=40), trained, pace=1.0) == ""
+
+
+def test_a_round_past_its_budget_says_why_once():
+    from unet_studio.app.qt.train_pace import overrun_note
+
+    result = SimpleNamespace(elapsed=92.0, config=SimpleNamespace(max_seconds=60.0))
+    text = overrun_note(result, 21.0)
+    assert "one takes about 21 s here" in text and "about about" not in text
