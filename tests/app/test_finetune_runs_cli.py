@@ -171,3 +171,19 @@ def test_the_library_names_unfinished_runs_and_broken_models(tmp_path, model_dir
     assert str(missing.value) == (
         "no model 'nope'; choose one of: user:good; not usable: user:trunc (model.safetensors "
         "is truncated or damaged), user:badjson (config.json is not valid JSON)")
+
+
+def test_a_fallen_held_out_score_is_warned_of():
+    """The saved weights are the lowest held-out loss's; where they score fewer objects
+    right than the starting ones, the command says so (F1 0.727 -> 0.353 went unsaid)."""
+    from types import SimpleNamespace
+
+    from unet_studio.app.commands.finetune_report import score_fell_text
+
+    def result(before, after):
+        return SimpleNamespace(metrics_before={"val_metric": before, "n_true": 12},
+                               metrics_after={"val_metric": after, "n_true": 12})
+
+    assert "held-out score fell (0.727 -> 0.353)" in score_fell_text(result(0.727, 0.353))
+    assert score_fell_text(result(0.727, 0.8)) == ""
+    assert score_fell_text(result(0.7, 0.7)) == ""
