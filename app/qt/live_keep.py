@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_studio.app.time_ids import continue_neighbour_ids
 from unet_studio.models.slab_label import slabs
 
 SLAB_PIXELS = 1 << 22  # labels read at once (16 MiB of int32)
@@ -73,6 +74,8 @@ def keep_done_time_points(live, done: DoneTimePoints) -> int:
             np.copyto(view[at], before, where=True if reviewed is None else ~reviewed[at])
     if live.instances and kept:
         _apart_from_others(live, view, reviewed, done, kept)
+        for t in sorted(done.unlinked - done.linked):  # (kept before its linked write)
+            _continue_tracks(live, reviewed, t)
         for first, stop in _runs(kept):
             live.tidy_kept(_narrowed(live.target, axis, live.labels.shape[axis], first, stop),
                       (slice(None),) * axis + (slice(first, stop),))
@@ -107,6 +110,17 @@ def _apart_from_others(live, view, reviewed, done: DoneTimePoints, kept: list[in
             at = _at(view.ndim, axis, t)
             _rename(view[at], renames, None if reviewed is None else reviewed[at])
     live.largest_written = max(live.largest_written, top + len(clashing))
+
+
+def _continue_tracks(live, reviewed, t: int) -> None:
+    """The time point on screen, kept before its turn to be linked: its objects take the
+    ids of the tracks they continue in the time points kept around it, as when one time
+    point is segmented again (``continue_neighbour_ids``). Under ids of their own, a full
+    run after the stop kept them as shown, and its tracks broke there (381 tracks for 267)."""
+    axis = live.time_axis
+    region = _narrowed(live.target, axis, live.labels.shape[axis], t, t + 1)
+    kept = None if reviewed is None else reviewed[(slice(None),) * axis + (slice(t, t + 1),)]
+    continue_neighbour_ids(live.labels, region, kept, axis, over_time=True)
 
 
 def _at(ndim: int, axis: int, t: int) -> tuple:
