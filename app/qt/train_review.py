@@ -24,9 +24,13 @@ def verdict_basis(result) -> str:
     the two apart ("held-out loss: 0.2431 → 0.2429"): "0.243 → 0.243" under "better" read
     as a contradiction."""
     before, after = result.metrics_before, result.metrics_after
-    if (train_logic._scores_objects(before) and "val_metric" in after
-            and before["val_metric"] != after["val_metric"]):  # fmt: skip
+    scored = train_logic._scores_objects(before) and "val_metric" in after
+    if scored and before["val_metric"] != after["val_metric"]:
         key, name = "val_metric", "F1, IoU 0.5" if "n_true" in before else "mean Dice"
+    elif scored and before.get("f1_75") is not None and after.get("f1_75") is not None \
+            and before["f1_75"] != after["f1_75"]:
+        # (F1 at IoU 0.5 tied: the outlines decided, as ``ranking`` weighs them)
+        key, name = "f1_75", "F1, IoU 0.5 tied; F1, IoU 0.75"
     elif "val_loss" in before and "val_loss" in after:
         key, name = "val_loss", "held-out loss"
     else:

@@ -34,3 +34,12 @@ def test_a_clear_difference_keeps_three_decimals():
     before = {"val_metric": 0.724, "n_true": 20, "val_loss": 0.3}
     after = {"val_metric": 0.70213, "n_true": 20, "val_loss": 0.2}
     assert verdict_basis(_result(before, after)) == " (F1, IoU 0.5: 0.724 → 0.702)"
+
+
+def test_a_tie_at_iou_half_names_the_outlines_that_decided():
+    """F1 at IoU 0.5 tied, F1 at 0.75 fell while the loss fell: the verdict ("not better")
+    names the F1 at 0.75, not the loss that went down (a contradiction to read)."""
+    before = {"val_metric": 0.87, "f1_75": 0.87, "n_true": 12, "val_loss": 1.421}
+    after = {"val_metric": 0.87, "f1_75": 0.783, "n_true": 12, "val_loss": 0.880}
+    assert verdict_basis(_result(before, after)) == (
+        " (F1, IoU 0.5 tied; F1, IoU 0.75: 0.870 → 0.783)")
