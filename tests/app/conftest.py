@@ -31,3 +31,17 @@ def csv_rows():
             return list(csv.DictReader(handle))
 
     return read
+
+
+@pytest.fixture
+def run_finetune(capsys):
+    """``run_finetune(*args)``: ``unet-studio finetune ARGS`` in-process; (exit code, stdout,
+    stderr)."""
+    from unet_studio.app.cli import main
+
+    def run(*args) -> tuple[int, str, str]:
+        code = main(["finetune", *map(str, args)])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run

@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 import tifffile
 
-from unet_studio.app.cli import main
 from unet_studio.app.project import Project
 
 FAST = ("--max-steps", "2", "--patch-size", "32", "--batch-size", "2", "--device", "cpu")
@@ -40,20 +39,14 @@ def _digests(folder) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _finetune(capsys, *args) -> tuple[int, str, str]:
-    code = main(["finetune", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.slow
-def test_a_gui_project_open_in_a_window_is_learned_from_and_left_as_it_was(
+def test_a_gui_project_open_in_a_window_is_learned_from_and_left_as_it_was(run_finetune,
         tmp_path, project, model_dir, capsys):
     folder, image = project
     window = Project.open(folder)  # (a GUI has it open: it holds the lock)
     try:
         before = _digests(folder)
-        code, out, err = _finetune(capsys, "--project", folder, "--model", model_dir,
+        code, out, err = run_finetune("--project", folder, "--model", model_dir,
                                    "-o", tmp_path / "round", *FAST)
         assert code == 0, err
         assert _digests(folder) == before  # not a byte changed, its lock still the window's
@@ -65,7 +58,7 @@ def test_a_gui_project_open_in_a_window_is_learned_from_and_left_as_it_was(
     assert source["project"] == str(folder) and source["image"] == str(image)
 
 
-def test_what_cannot_be_learned_from_a_project_is_said_in_one_line(
+def test_what_cannot_be_learned_from_a_project_is_said_in_one_line(run_finetune,
         tmp_path, project, model_dir, capsys):
     folder, image = project
     out = tmp_path / "out"
@@ -75,35 +68,35 @@ def test_what_cannot_be_learned_from_a_project_is_said_in_one_line(
             (("--image", image, "--labels", folder / "images" / "img" / "labels"),
              f"this is inside the unet-studio project {folder}: use --project {folder}"),
             (("--project", tmp_path), f"{tmp_path}: not a unet-studio project")):
-        code, _, err = _finetune(capsys, *args, "--model", model_dir, "-o", out, *FAST)
+        code, _, err = run_finetune(*args, "--model", model_dir, "-o", out, *FAST)
         assert code == 2 and err.count("\n") == 1 and said in err, err
         assert not out.exists()
     image.rename(tmp_path / "moved.tif")
-    code, _, err = _finetune(capsys, "--project", folder, "--model", model_dir, "-o", out, *FAST)
+    code, _, err = run_finetune("--project", folder, "--model", model_dir, "-o", out, *FAST)
     assert code == 2 and err.count("\n") == 1, err
     assert f"{image}: the image file of img.tif in the project {folder} is missing" in err
     assert not out.exists()
 
 
-def test_a_project_with_nothing_reviewed_is_refused(tmp_path, test_data_dir, model_dir, capsys,
+def test_a_project_with_nothing_reviewed_is_refused(run_finetune, tmp_path, test_data_dir, model_dir, capsys,
                                                     monkeypatch):
     monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
     tifffile.imwrite(tmp_path / "img.tif", np.zeros((32, 32), np.uint16))
     with Project.create(tmp_path / "proj", autosave_delay=0.0) as made:
         made.add_image(str(tmp_path / "img.tif"), axes="YX")
-    code, _, err = _finetune(capsys, "--project", tmp_path / "proj", "--model", model_dir,
+    code, _, err = run_finetune("--project", tmp_path / "proj", "--model", model_dir,
                              "-o", tmp_path / "out", *FAST)
     assert code == 2 and "nothing is reviewed in this project" in err, err
     assert not (tmp_path / "out").exists()
 
 
-def test_a_project_fine_tunes_its_current_model_unless_told(tmp_path, project, model_dir, capsys):
+def test_a_project_fine_tunes_its_current_model_unless_told(run_finetune, tmp_path, project, model_dir, capsys):
     """Without --model, --project starts from the model its corrections were made with
     (the GUI's current model, often a round accepted there), and says so."""
     folder, _ = project
     with Project.open(folder) as window:
         window.set_current_model(str(model_dir))
-    code, _, err = _finetune(capsys, "--project", folder, "-o", tmp_path / "round", *FAST)
+    code, _, err = run_finetune("--project", folder, "-o", tmp_path / "round", *FAST)
     assert code == 0, err
     assert "fine-tuning the project's current model" in err
     meta = json.loads((tmp_path / "round" / "config.json").read_text())["metadata"]

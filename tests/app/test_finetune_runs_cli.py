@@ -11,8 +11,6 @@ import subprocess
 import pytest
 import tifffile
 
-from unet_studio.app.cli import main
-
 FAST = ("--max-steps", "4", "--patch-size", "32", "--batch-size", "2")
 
 
@@ -27,14 +25,8 @@ def crop(tmp_path, test_data_dir, monkeypatch):
     return tmp_path / "img.tif", tmp_path / "lab.tif"
 
 
-def _finetune(capsys, *args) -> tuple[int, str, str]:
-    code = main(["finetune", *map(str, args)])
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.slow
-def test_new_trains_the_network_asked_for_and_the_flags_need_it(
+def test_new_trains_the_network_asked_for_and_the_flags_need_it(run_finetune,
         tmp_path, test_data_dir, model_dir, capsys, monkeypatch):
     from unet_studio.models import registry
 
@@ -49,9 +41,9 @@ def test_new_trains_the_network_asked_for_and_the_flags_need_it(
     for extra, said in ((("--spatial-dims", "3"), "--spatial-dims describes the network --new "
                                                   "builds: add --new"),
                         (("--new", "--model", model_dir), "--new trains a new network")):
-        code, _, err = _finetune(capsys, *data, *extra, "-o", tmp_path / "out", *FAST)
+        code, _, err = run_finetune(*data, *extra, "-o", tmp_path / "out", *FAST)
         assert code == 2 and err.count("\n") == 1 and said in err, err
-    code, _, err = _finetune(capsys, *data, "--new", "--spatial-dims", "3", "--architecture",
+    code, _, err = run_finetune(*data, "--new", "--spatial-dims", "3", "--architecture",
                              "residual_unet", "-o", tmp_path / "out", *FAST, "--device", "cpu")
     assert code == 0, err
     config = json.loads((tmp_path / "out" / "config.json").read_text())
@@ -59,7 +51,7 @@ def test_new_trains_the_network_asked_for_and_the_flags_need_it(
     assert config["architecture"]["spatial_dims"] == 3 and config["metadata"]["parent"] is None
 
 
-def test_a_second_run_on_one_output_folder_is_refused_while_the_first_runs(
+def test_a_second_run_on_one_output_folder_is_refused_while_the_first_runs(run_finetune,
         tmp_path, crop, model_dir, capsys):
     image, labels = crop
     out = tmp_path / "round"
@@ -68,7 +60,7 @@ def test_a_second_run_on_one_output_folder_is_refused_while_the_first_runs(
     try:
         (out / ".finetune.lock").write_text(json.dumps({"pid": other.pid,
                                                         "host": socket.gethostname()}))
-        code, _, err = _finetune(capsys, "--image", image, "--labels", labels, "--model",
+        code, _, err = run_finetune("--image", image, "--labels", labels, "--model",
                                  model_dir, "-o", out, *FAST, "--device", "cpu")
         assert code == 2 and err.count("\n") == 1, err
         assert f"{out}: another finetune (process {other.pid}) is writing a model there" in err
@@ -77,13 +69,13 @@ def test_a_second_run_on_one_output_folder_is_refused_while_the_first_runs(
         other.kill()
         other.wait()
     # Its process gone (killed), the lock is stale: taken over, and gone after the run.
-    code, _, err = _finetune(capsys, "--image", image, "--labels", labels, "--model",
+    code, _, err = run_finetune("--image", image, "--labels", labels, "--model",
                              model_dir, "-o", out, *FAST, "--device", "cpu")
     assert code == 0, err
     assert (out / "config.json").exists() and not (out / ".finetune.lock").exists()
 
 
-def test_a_model_written_meanwhile_is_not_replaced(tmp_path, crop, model_dir, capsys,
+def test_a_model_written_meanwhile_is_not_replaced(run_finetune, tmp_path, crop, model_dir, capsys,
                                                    monkeypatch):
     from unet_studio.app.commands import finetune as command
 
@@ -97,7 +89,7 @@ def test_a_model_written_meanwhile_is_not_replaced(tmp_path, crop, model_dir, ca
         return result
 
     monkeypatch.setattr(command, "train", another_program_saves_there)
-    code, _, err = _finetune(capsys, "--image", image, "--labels", labels, "--model",
+    code, _, err = run_finetune("--image", image, "--labels", labels, "--model",
                              model_dir, "-o", out, *FAST, "--device", "cpu")
     assert code == 2 and f"{out}: a model appeared there while this run trained" in err, err
     assert (out / "config.json").read_text() == "{}"  # kept
@@ -105,7 +97,7 @@ def test_a_model_written_meanwhile_is_not_replaced(tmp_path, crop, model_dir, ca
 
 
 @pytest.mark.slow
-def test_ctrl_c_says_how_to_resume_and_the_rerun_where_it_resumes(
+def test_ctrl_c_says_how_to_resume_and_the_rerun_where_it_resumes(run_finetune,
         tmp_path, crop, model_dir, capsys, monkeypatch):
     from unet_studio.models.devices import resolve_device
     from unet_studio.models.training.session import Session
@@ -122,13 +114,13 @@ def test_ctrl_c_says_how_to_resume_and_the_rerun_where_it_resumes(
         return step(session, lr)
 
     monkeypatch.setattr(Session, "train_step", ctrl_c_at_step_3)
-    code, _, err = _finetune(capsys, *args)
+    code, _, err = run_finetune(*args)
     assert code == 130
     assert err.strip().splitlines()[-2:] == [
         f"unet-studio: a checkpoint at step 2 is kept in {out / '.checkpoints'}: run the same "
         "command again to resume it", "unet-studio: interrupted"]
     monkeypatch.setattr(Session, "train_step", step)
-    code, out_text, err = _finetune(capsys, *args)
+    code, out_text, err = run_finetune(*args)
     assert code == 0, err
     assert err.splitlines()[0] == "resuming at step 2 of 4"
     config = json.loads((out / "config.json").read_text())
@@ -140,9 +132,9 @@ def test_ctrl_c_says_how_to_resume_and_the_rerun_where_it_resumes(
     assert config["metadata"]["finetune"]["config"]["device"] == str(resolve_device("auto"))
 
 
-def test_the_device_error_names_the_flag_as_predict_does(tmp_path, crop, capsys):
+def test_the_device_error_names_the_flag_as_predict_does(run_finetune, tmp_path, crop, capsys):
     image, labels = crop
-    code, _, err = _finetune(capsys, "--image", image, "--labels", labels, "-o",
+    code, _, err = run_finetune("--image", image, "--labels", labels, "-o",
                              tmp_path / "out", "--device", "cuda:99", "--max-steps", "1")
     assert code == 2 and err.startswith("unet-studio: error: --device: device 'cuda:99'"), err
     assert not (tmp_path / "out").exists()
