@@ -9,7 +9,7 @@ slab-wise measurements, ``app.measure``) and steps through them, bringing each i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +34,19 @@ class ObjectEntry:
         if time_axis is None or self.frame is None:
             return self.centre
         return (*self.centre[:time_axis], float(self.frame), *self.centre[time_axis:])
+
+    def point_inside(self, labels, time_axis: int | None) -> tuple[float, ...]:
+        """A pixel of the object (labels' coordinates) nearest its centroid: the centroid
+        of a curved or ring-shaped object lies outside it, and a key pressed there would
+        act on the background or a neighbour. The centroid when the object is gone."""
+        box = self.box if time_axis is None or self.frame is None \
+            else (*self.box[:time_axis], self.frame, *self.box[time_axis:])
+        pixels = np.argwhere(np.asarray(labels[box]) == self.label)
+        if len(pixels) == 0:
+            return self.coordinate(time_axis)
+        pixels = pixels + np.array([s.start for s in self.box])
+        nearest = pixels[np.argmin(((pixels - np.asarray(self.centre)) ** 2).sum(axis=1))]
+        return replace(self, centre=tuple(map(float, nearest))).coordinate(time_axis)
 
 
 class ObjectQueue:

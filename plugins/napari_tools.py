@@ -92,6 +92,8 @@ class CanvasTools:
         # True while a canvas click is handed to the tool: napari gives the same press to
         # the layer's own tool afterwards, so a tool must not switch that tool now.
         self.in_click = False
+        # (labels coordinate, napari's cursor position then): see ``hold_pointer_at``.
+        self._held_pointer: tuple[tuple[float, ...], tuple[float, ...]] | None = None
         viewer.mouse_drag_callbacks.append(self._on_mouse_press)
 
     @property
@@ -218,12 +220,27 @@ class CanvasTools:
 
         self.viewer.bind_key(key, pressed, overwrite=True)
 
+    def hold_pointer_at(self, coord) -> None:
+        """Let keys act at labels coordinate ``coord`` until the mouse moves over the canvas.
+
+        Called when an object is brought into view (Find objects to check): the camera moved
+        under a pointer that did not, and napari's cursor keeps the world position of the
+        last mouse move, so D would act on whatever lies there, somewhere off the object the
+        user is looking at. A keyboard user presses N then D: D is for the object shown."""
+        self._held_pointer = (tuple(float(c) for c in coord), tuple(self.viewer.cursor.position))
+
     def pointer_coordinate(self) -> tuple[float, ...] | None:
-        """The labels data coordinate under the mouse pointer (see ``set_key_handler``)."""
+        """The labels data coordinate under the mouse pointer (see ``set_key_handler``), or
+        the one ``hold_pointer_at`` holds while the mouse has not moved since."""
         layer = self.labels_layer()
         if layer is None:
             return None
         viewer = self.viewer
+        if self._held_pointer is not None:
+            coord, cursor = self._held_pointer
+            if tuple(viewer.cursor.position) == cursor and len(coord) == layer.ndim:
+                return coord
+            self._held_pointer = None  # (the mouse moved: the pointer decides again)
         displayed = tuple(viewer.dims.displayed)
         view = viewer.scene.camera.calculate_nd_view_direction(viewer.dims.ndim, displayed)
         coord = pointer_coordinate(layer, viewer.cursor.position, view, displayed)

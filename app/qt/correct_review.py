@@ -102,6 +102,8 @@ class CorrectReview:
         host = self.session.host
         if hasattr(host, "center_on"):
             host.center_on(coordinate)
+        if hasattr(host, "hold_pointer_at"):  # (N then D deletes the object shown)
+            host.hold_pointer_at(entry.point_inside(host.current_labels(), self.tools.time_axis()))
         if hasattr(host, "set_selected_label"):  # (napari's tool stays: a click pans)
             host.set_selected_label(entry.label, paint=False)
         when = "" if entry.frame is None else f" at time point {entry.frame}"

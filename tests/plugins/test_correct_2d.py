@@ -285,3 +285,40 @@ def picks_shown(viewer) -> bool:
         return False
     picks = viewer.layers["merge and split picks"]
     return picks.visible and len(picks.data) > 0
+
+
+def test_a_key_after_next_acts_on_the_object_brought_into_view(studio2d, qtbot, saved_labels):
+    """N brings the least compact object into view under a mouse that did not move: D then
+    deletes that object (not whatever now lies under the stale pointer position, nor the
+    background at the centroid of a ring); once the mouse moves, keys act under it again."""
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    viewer, session = studio2d
+    panel = CorrectPanel(session)
+    qtbot.addWidget(panel)
+    layer = session.host.labels_layer()
+    data = layer.data.copy()
+    ids = [int(i) for i in np.unique(data) if i]
+    sizes = {i: int((data == i).sum()) for i in ids}
+    largest = max(sizes, key=sizes.get)
+    ring = np.zeros_like(data)  # the least compact object: a ring, its centroid background
+    ring[1:12, 1:12] = 1
+    ring[2:11, 2:11] = 0
+    data[data == largest] = 0
+    data[:13, :13] = 0  # (room for it in a corner)
+    data[ring > 0] = largest
+    layer.data = data
+    before = data.copy()
+    _hover(viewer, qtbot, *_centre(before, ids[0] if ids[0] != largest else ids[1]))
+    panel.find_order.setCurrentText("least compact")
+    panel.find_button.click()
+    qtbot.waitUntil(lambda: panel.find_queue is not None and panel.find_worker is None)
+    assert f"Object {largest}:" in panel.find_label.text()
+    _press(viewer, qtbot, "d")
+    assert not (layer.data == largest).any()
+    np.testing.assert_array_equal(layer.data[before != largest], before[before != largest])
+    other = next(i for i in ids if i != largest)
+    viewer.scene.camera.center = (48 * SCALE[0], 48 * SCALE[1])  # (all of it on screen)
+    _hover(viewer, qtbot, *_centre(before, other))
+    _press(viewer, qtbot, "d")
+    assert not (layer.data == other).any()
