@@ -22,6 +22,7 @@ from unet_studio.app.qt.segment_panel import SegmentPanel
 from unet_studio.app.qt.session import StudioSession
 from unet_studio.app.qt.train_panel import TrainPanel
 from unet_studio.plugins.napari_host import NapariHost
+from unet_studio.plugins.notification_focus import keep_focus_through_notifications
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ def session_for(viewer) -> StudioSession:
         _sessions[viewer] = session
         _close_project_on_exit(viewer, session)
         _guard_close(viewer, session)
+        keep_focus_through_notifications()
         _warm_up_imports()
     return session
 
