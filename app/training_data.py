@@ -145,20 +145,39 @@ class PendingExample:
     # Segment run or a round on the same pixels, ``train_intensity``): no pass then.
     intensity: object = None
     pixels_key: object = None  # which pixels those are (``segment_intensity.PixelsKey``)
+    labels_name: str | None = None  # the labels layer's name, for messages (None: not known)
     _copies: tuple | None = field(default=None, init=False, repr=False)
 
     def cut(self) -> tuple:
         """(box, labels, reviewed, changed): the reviewed box grown by ``margins`` and copies
-        of what lies in it (taken once). UserError when nothing is reviewed any more."""
+        of what lies in it (taken once). UserError when nothing is reviewed any more, or when
+        the labels there hold ids that cannot be learnt (negative ones)."""
         from unet_studio.models.training.examples import reviewed_box
 
         if self._copies is None:
             box = reviewed_box(self.regions.mask, self.margins)
             if box is None:
                 raise UserError(f"{self.name}: nothing is reviewed any more")
-            self._copies = (box, np.array(self.live_labels[box]), np.array(self.regions.mask[box]),
+            labels = np.array(self.live_labels[box])
+            self._check_ids(labels)
+            self._copies = (box, labels, np.array(self.regions.mask[box]),
                             np.array(self.regions.changed[box]))  # fmt: skip
         return self._copies
+
+    def _check_ids(self, labels: np.ndarray) -> None:
+        """UserError naming the labels and the image when ``labels`` (the box's) hold ids
+        that are neither background nor an object: the engine stopped on them deep inside
+        the round ("ValueError: label images must not contain negative ids")."""
+        from unet_studio.app.measure_inputs import LabelIdError, check_ids
+
+        try:
+            check_ids(labels)
+        except LabelIdError as error:
+            whose = (f"{self.labels_name!r}, the labels of {self.name!r},"
+                     if self.labels_name else f"the labels of {self.name!r}")
+            raise UserError(f"Cannot train: {whose} {error.problem} (in its reviewed part). "
+                            "Paint those pixels with 0 (background) or an object's id, then "
+                            "Train again.") from None
 
     box = property(lambda self: self.cut()[0])
     labels = property(lambda self: self.cut()[1])
@@ -194,14 +213,16 @@ class PendingExample:
 def pending_example(pixels, axes: str, labels, regions, *, name: str,
                     percentiles: tuple[float, float], spatial_dims: int = 2,
                     channel: int | slice | str | None = None,
-                    open_pixels: Callable | None = None) -> PendingExample | None:
+                    open_pixels: Callable | None = None,
+                    labels_name: str | None = None) -> PendingExample | None:
     """One image's reviewed part, None when nothing is reviewed.
 
     ``pixels``: array-like with one axis per letter of ``axes`` (only its shape is used
     here); ``labels`` and ``regions`` (ReviewedRegions): the shape of ``pixels`` without its
     channel axis; ``spatial_dims``: the network's (context is kept on those axes only);
     ``channel``: learn from this channel (or slice of channels) only (see ``channel_to_learn``); ``open_pixels``:
-    how :meth:`PendingExample.read` gets the pixels (default: ``pixels``).
+    how :meth:`PendingExample.read` gets the pixels (default: ``pixels``); ``labels_name``:
+    the labels layer's name, for messages.
     """
     if regions is None or not regions.any():
         return None
@@ -217,7 +238,7 @@ def pending_example(pixels, axes: str, labels, regions, *, name: str,
         margins=context_margins(labels.ndim, spatial_dims),
         channel_axis=axes.index("C") if "C" in axes else None, percentiles=percentiles,
         open_pixels=open_pixels or (lambda: contextlib.nullcontext(pixels)),
-        channel=channel if "C" in axes else None,
+        channel=channel if "C" in axes else None, labels_name=labels_name,
     )
 
 

@@ -5,14 +5,17 @@ arrays (``np.memmap`` or :class:`LazyArray`, which read only the planes napari s
 OME-Zarr / pyramidal OME-TIFF as a multiscale list. Channels become one layer each (split
 here, lazily, rather than through napari's ``channel_axis``, which would read a lazy array's
 whole channel); RGB(A) with colours last opens as one RGB layer. Files written by unet-studio
-as labels or masks open as Labels layers. Errors raise InputFileError, whose message names the
+as labels or masks open as Labels layers, writable so that they can be painted
+(``app.io.editable``: in memory when they fit, else without holding them whole; a warning
+naming the file when neither works). Errors raise InputFileError, whose message names the
 file; napari shows it as a notification.
 
-This module imports no napari: it builds plain layer-data tuples.
+This module builds plain layer-data tuples; it imports napari only to show that warning.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -93,8 +96,29 @@ def read_stacks(path) -> list[tuple]:
     layers = []
     for one in paths:
         _check_folder(Path(one))
-        layers.extend(stack_layers(open_stack(one)))
+        stack = open_stack(one)
+        if _map_writable(stack):
+            stack.close()
+            stack = open_stack(one, copy_on_write=True)
+        layers.extend(stack_layers(stack))
     return layers
+
+
+def _map_writable(stack) -> bool:
+    """Whether to map ``stack``, a read-only memory map of an uncompressed TIFF, privately
+    and writable instead: labels too big to read into memory (painted in place,
+    ``app.io.editable``), and integer images that fit in memory, since napari may be asked
+    to make labels of them (``viewer.open(path, layer_type="labels")``, which a reader is
+    not told) and fails on a read-only map. A big image keeps its shared map, whose pages
+    a Segment run over it hands back (``models.mapped``)."""
+    from unet_studio.app.io.editable import fits_in_memory, is_read_only_map
+
+    if stack.levels or not is_read_only_map(stack.data):
+        return False
+    fits = fits_in_memory(stack.data.nbytes)
+    if stack.metadata.get("kind") in _LABEL_KINDS:
+        return not fits  # (labels that fit are read into memory, see ``_editable``)
+    return fits and stack.dtype.kind in "iu" and not stack.metadata.get("rgb")
 
 
 def _check_folder(path: Path) -> None:
@@ -140,6 +164,8 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
     arrays = list(stack.levels) if stack.levels else [stack.data]
     if channel is not None:
         arrays = [_channel_view(a, stack.axes.index("C"), channel) for a in arrays]
+    if layer_type == "labels" and len(arrays) == 1:
+        arrays = [_editable(arrays[0], stack.path)]
     name = stack.name if channel is None or stack.shape[stack.axes.index("C")] == 1 \
         else f"{stack.name} [C{channel}]"
     spatial = axes.replace("C", "")  # an RGB layer keeps C last, napari does not scale it
@@ -155,6 +181,27 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
     if len(arrays) > 1:
         meta["multiscale"] = True
     return (arrays if len(arrays) > 1 else arrays[0], meta, layer_type)
+
+
+def _editable(array, path: Path):
+    """``array`` as labels napari can paint (``app.io.editable``); when it cannot be made
+    writable, itself, and a warning naming the file says so and why."""
+    from unet_studio.app.io.editable import editable_labels
+
+    editable = editable_labels(array, path)
+    if editable.note:
+        _warn(editable.note)
+    return editable.data
+
+
+def _warn(message: str) -> None:
+    """A warning notification in napari (logged where napari is not installed)."""
+    try:
+        from napari.utils.notifications import show_warning
+    except ImportError:
+        logging.getLogger(__name__).warning("%s", message)
+        return
+    show_warning(message)
 
 
 def write_labels(path: str, data, meta: dict) -> list[str]:

@@ -23,7 +23,8 @@ def is_zarr(path: Path) -> bool:
     return path.is_dir() and any((path / marker).exists() for marker in _ZARR_MARKERS)
 
 
-def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) -> Stack:
+def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0,
+               copy_on_write: bool = False) -> Stack:
     """Open an image stack lazily: parses metadata, reads no pixels.
 
     ``path``: a TIFF file (plain, ImageJ hyperstack, OME-TIFF), a PNG or JPEG image (read
@@ -35,8 +36,12 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
     order the file stores them (e.g. ``"TYX"`` when a plain multi-page TIFF is a time series,
     guessed as ``"ZYX"``). ``series`` (from 0) picks an image
     of a multi-series TIFF or of an OME-Zarr in the bioformats2raw layout (``x.zarr/0/``,
-    ``x.zarr/1/``, ...; ``Stack.metadata["series_count"]`` says how many there are). Problems
-    raise InputFileError naming the file and what is wrong.
+    ``x.zarr/1/``, ...; ``Stack.metadata["series_count"]`` says how many there are). ``copy_on_write``: a TIFF
+    whose pixels are memory-mapped is mapped privately and writable (labels to paint in
+    napari, ``app.io.editable``): what is written stays in this process's memory and never
+    reaches the file. Left False the map is shared and read-only, so that a long run over
+    it can hand its pages back (``models.mapped``). Problems raise InputFileError naming the
+    file and what is wrong.
     """
     spec = str(path)
     candidate = Path(spec).expanduser()
@@ -55,7 +60,7 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
     elif not candidate.exists():
         raise InputFileError(candidate, "does not exist")
     else:
-        stack = _open_file(candidate, series)
+        stack = _open_file(candidate, series, copy_on_write)
     if axes:
         try:
             stack = stack.with_axes(axes)
@@ -65,7 +70,7 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0) ->
     return canonical_stack(stack)
 
 
-def _open_file(path: Path, series: int) -> Stack:
+def _open_file(path: Path, series: int, copy_on_write: bool) -> Stack:
     """A TIFF file, or a PNG or JPEG image (by its name, or its content when named
     otherwise)."""
     from unet_studio.app.io.raster import open_raster, raster_format
@@ -75,4 +80,4 @@ def _open_file(path: Path, series: int) -> Stack:
         return open_raster(path, fmt)
     from unet_studio.app.io.tiff import open_tiff
 
-    return open_tiff(path, series=series)
+    return open_tiff(path, series=series, copy_on_write=copy_on_write)

@@ -37,12 +37,13 @@ log = logging.getLogger(__name__)
 UNET_STUDIO_TAG = 65100
 
 
-def open_tiff(path: Path, *, series: int = 0) -> Stack:
-    """Open series ``series`` of a TIFF file without reading pixels."""
+def open_tiff(path: Path, *, series: int = 0, copy_on_write: bool = False) -> Stack:
+    """Open series ``series`` of a TIFF file without reading pixels; ``copy_on_write``:
+    memory maps are private and writable (see ``open_stack``)."""
     file_size = check_regular_file(path)
     check_tiff_signature(path)
     with captured_tifffile_messages() as captured:
-        stack = _open_captured(path, series, file_size)
+        stack = _open_captured(path, series, file_size, copy_on_write)
     if captured.fatal:
         stack.close()
         raise InputFileError(path, f"is corrupt or truncated ({captured.fatal[0]})")
@@ -52,7 +53,7 @@ def open_tiff(path: Path, *, series: int = 0) -> Stack:
     return stack
 
 
-def _open_captured(path: Path, series: int, file_size: int) -> Stack:
+def _open_captured(path: Path, series: int, file_size: int, copy_on_write: bool) -> Stack:
     import tifffile
 
     try:
@@ -60,7 +61,7 @@ def _open_captured(path: Path, series: int, file_size: int) -> Stack:
     except Exception as error:  # tifffile raises many types for damaged headers
         raise InputFileError(path, f"is not a readable TIFF file ({error})") from error
     try:
-        return _stack_from_tiff(path, tif, series, file_size)
+        return _stack_from_tiff(path, tif, series, file_size, "c" if copy_on_write else "r")
     except InputFileError:
         tif.close()
         raise
@@ -72,7 +73,7 @@ def _open_captured(path: Path, series: int, file_size: int) -> Stack:
         raise InputFileError(path, f"is a damaged TIFF file ({type(error).__name__}: {error})") from error
 
 
-def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int) -> Stack:
+def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int, map_mode: str) -> Stack:
     if not tif.series:
         raise InputFileError(path, "contains no images")
     if not 0 <= series_index < len(tif.series):
@@ -84,11 +85,11 @@ def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int) -> Stac
     dtype = check_dtype(path, series.dtype)
     _check_series_pages(path, tif, series, file_size)
     axes, guessed = map_file_axes(path, series.axes, shape)
-    data, mode = _level_array(path, tif, series, 0, dtype, file_size)
+    data, mode = _level_array(path, tif, series, 0, dtype, file_size, map_mode)
     recorded = _recorded_axes(tif.pages.first, axes)
     if recorded is not None and len(series.levels) == 1:  # (ours: no pyramid)
         data, axes = _with_unit_axes(data, axes, recorded), recorded
-    levels = (data, *(_level_array(path, tif, series, i, dtype, file_size)[0]
+    levels = (data, *(_level_array(path, tif, series, i, dtype, file_size, map_mode)[0]
                       for i in range(1, len(series.levels)))) if len(series.levels) > 1 else ()
     scale, units = physical_sizes(tif, series_index, axes)
     metadata = {
@@ -146,15 +147,17 @@ def _page_is_whole(path: Path, tif, index: int, file_size: int) -> bool:
     return True
 
 
-def _level_array(path: Path, tif, series, level: int, dtype: np.dtype, file_size: int):
-    """(lazy array, "memmap" | "chunked") for one pyramid level of ``series``."""
+def _level_array(path: Path, tif, series, level: int, dtype: np.dtype, file_size: int,
+                 map_mode: str = "r"):
+    """(lazy array, "memmap" | "chunked") for one pyramid level of ``series``; ``map_mode``:
+    numpy's memmap mode, "r" (shared, read-only) or "c" (private, copy-on-write)."""
     source = series.levels[level]
     if source.dataoffset is not None and source.keyframe.is_memmappable:
         file_dtype = np.dtype(source.dtype).newbyteorder(tif.byteorder)
         end = source.dataoffset + int(np.prod(source.shape)) * file_dtype.itemsize
         if end > file_size:
             raise InputFileError(path, f"is truncated: its pixels need {end} bytes, the file has {file_size}")
-        mapped = np.memmap(path, dtype=file_dtype, mode="r", offset=source.dataoffset, shape=source.shape)
+        mapped = np.memmap(path, dtype=file_dtype, mode=map_mode, offset=source.dataoffset, shape=source.shape)
         if file_dtype == dtype:
             return mapped, "memmap"
         return LazyArray(mapped, path, dtype=dtype), "memmap"

@@ -136,7 +136,8 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
         channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
                                    in_channels, name=image.name, model_name=model_name)
         example = pending_example(image.data, image.axes, labels, regions, name=image.name,
-                                  channel=channel, **options)  # fmt: skip
+                                  channel=channel, labels_name=_labels_name(session.host),
+                                  **options)  # fmt: skip
         use_known_intensity(example, session.intensities, whole_image_key(image, channel))
         examples.append(example)
     if scope == "project" and session.project is not None:
@@ -150,6 +151,15 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
         raise UserError("nothing reviewed yet: correct some objects and mark them reviewed "
                         "(Correct panel) before training")
     return examples, problems
+
+
+def _labels_name(host) -> str | None:
+    """The name of the labels layer being corrected, for messages, where the host says it
+    (napari's host: ``labels_layer()``; the test host: ``current_labels_name``)."""
+    labels_layer = getattr(host, "labels_layer", None)
+    if callable(labels_layer):
+        return getattr(labels_layer(), "name", None)
+    return getattr(host, "current_labels_name", None)
 
 
 def describe_examples(examples) -> str:
