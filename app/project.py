@@ -7,6 +7,8 @@ Layout::
     images/<image id>/labels/       corrections, a chunked store (see ``chunk_store``)
     images/<image id>/prediction/   the last prediction, same format
     images/<image id>/reviewed.npz  reviewed/changed masks (see ``reviewed``)
+    images/<image id>/labels-old-shape-*/  those three of an earlier shape of the image's
+                                    file, set aside (see ``project_old_shape``)
     images/<image id>/axes-migration.json  while its arrays are updated to the T Z C Y X
                                     order (see ``project_migrate``)
     models/<name>/                  fine-tuned model folders (config.json carries lineage)

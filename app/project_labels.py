@@ -6,6 +6,7 @@ image list, models and history."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,14 @@ from unet_studio.app.chunk_store import ChunkStore
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.project_arrays import LiveArraySaver
 from unet_studio.app.project_merge import FileSignature, file_signature, merge_reviewed
+from unet_studio.app.project_old_shape import (
+    REVIEWED_FILE,
+    STORES,
+    move_aside,
+    old_shape_message,
+    reviewed_shape,
+    store_shape,
+)
 from unet_studio.app.project_repair import set_aside
 from unet_studio.app.reviewed import ReviewedRegions
 
@@ -24,6 +33,9 @@ class ProjectLabels:
 
     # A read-only opening: the reviewed files as read here (see ``_merge_saved_reviewed``).
     _reviewed_seen: dict[str, FileSignature | None] | None = None
+    # A read-only opening: the labels shape of images whose saved work has another one, to
+    # set aside once this window writes the project (see ``set_aside_other_shape``).
+    _old_shape_noted: dict[str, tuple[int, ...]] | None = None
 
     # ---- corrections and predictions ---------------------------------------------------
     def labels(self, image_id: str) -> np.ndarray | None:
@@ -65,30 +77,122 @@ class ProjectLabels:
         """The image's :class:`ReviewedRegions` (restored, or new of ``shape``; None if it
         has none and no ``shape`` is given). Changes are saved with each edit or by
         :meth:`save_reviewed`."""
-        if image_id not in self._reviewed:
-            path = self._image_dir(image_id) / "reviewed.npz"
-            if self.read_only:  # (noted before reading: a write in between is merged again)
-                if self._reviewed_seen is None:
-                    self._reviewed_seen = {}
-                self._reviewed_seen[image_id] = file_signature(path)
-            if path.exists():
-                try:
-                    regions = self._reviewed[image_id] = ReviewedRegions.load(path)
-                    # (as saved: nothing to write until it changes)
-                    self._reviewed_saved[image_id] = regions.version
-                    if regions.old_format and not self.read_only:
-                        # Rewritten by blocks once (off this thread), so that the next
-                        # opening reads what is marked instead of streaming whole masks.
-                        self._queue_reviewed(image_id, force=True)
-                except (OSError, ValueError) as error:  # (new marks must not overwrite it)
-                    self.problems.append(set_aside(path, "the reviewed marks", error,
-                                                   move=not self.read_only))
-            if image_id not in self._reviewed and shape is not None:
-                self._reviewed[image_id] = ReviewedRegions(shape)
+        if image_id not in self._reviewed and not self._left_as_old_shape(image_id):
+            self._load_reviewed(image_id)
+        if image_id not in self._reviewed and shape is not None:
+            self._reviewed[image_id] = ReviewedRegions(shape)
         return self._reviewed.get(image_id)
+
+    def _load_reviewed(self, image_id: str) -> None:
+        """Read the image's saved reviewed marks into ``_reviewed`` (if any are saved)."""
+        path = self._image_dir(image_id) / "reviewed.npz"
+        if self.read_only:  # (noted before reading: a write in between is merged again)
+            if self._reviewed_seen is None:
+                self._reviewed_seen = {}
+            self._reviewed_seen[image_id] = file_signature(path)
+        if path.exists():
+            try:
+                regions = self._reviewed[image_id] = ReviewedRegions.load(path)
+                # (as saved: nothing to write until it changes)
+                self._reviewed_saved[image_id] = regions.version
+                if regions.old_format and not self.read_only:
+                    # Rewritten by blocks once (off this thread), so that the next
+                    # opening reads what is marked instead of streaming whole masks.
+                    self._queue_reviewed(image_id, force=True)
+            except (OSError, ValueError) as error:  # (new marks must not overwrite it)
+                self.problems.append(set_aside(path, "the reviewed marks", error,
+                                               move=not self.read_only))
 
     def save_reviewed(self, image_id: str) -> None:
         self._queue_reviewed(image_id, force=True)
+
+    # ---- saved work of another shape --------------------------------------------------
+    def set_aside_other_shape(self, image_id: str, shape: tuple[int, ...]) -> bool:
+        """The image opens with labels of ``shape`` now: its saved labels and reviewed marks
+        (and prediction) of another shape, made before its file was replaced, are moved
+        aside (``project_old_shape``) instead of being shown over it or overwritten by its
+        new labels; told in ``problems``. True when there were some. Call before
+        :meth:`labels`: arrays live here already are what is saved, and are not looked at.
+        A read-only opening moves nothing (another window writes the folder): it says so,
+        and moves them once it becomes the writer (``_set_aside_noted``)."""
+        shape = tuple(int(n) for n in shape)
+        saved = self._saved_shapes(image_id)
+        wrong = [name for name in ("labels", REVIEWED_FILE) if saved.get(name, shape) != shape]
+        if not wrong:
+            return False
+        if saved.get("prediction", shape) != shape:  # (made from the same old pixels)
+            wrong.append("prediction")
+        old = saved[wrong[0]]
+        ref = self.image(image_id)
+        if self.read_only:
+            if self._old_shape_noted is None:
+                self._old_shape_noted = {}
+            self._old_shape_noted[image_id] = shape
+            kept = (f"stay as they are in {self._image_dir(image_id)} (the project is "
+                    f"written by {self.read_only}; they are set aside once this window "
+                    "writes it)")
+        else:
+            kept = self._move_old_shape(image_id, wrong, old, shape)
+        file = self.resolve_image_path(image_id) if ref.path else None
+        self.problems.append(old_shape_message(ref.name, file, old, shape, wrong, kept))
+        return True
+
+    def _saved_shapes(self, image_id: str) -> dict[str, tuple[int, ...]]:
+        """The shapes of the image's saved arrays not live here, by their name in its folder."""
+        shapes = self._disk_shapes(image_id)
+        for kind in STORES:
+            saver = self._savers.get((kind, image_id))
+            if saver is not None and saver.array is not None:
+                shapes.pop(kind, None)
+        regions = self._reviewed.get(image_id)
+        if regions is not None and self._reviewed_saved.get(image_id) != regions.version:
+            shapes.pop(REVIEWED_FILE, None)  # (changed here: they are what is saved)
+        return shapes
+
+    def _disk_shapes(self, image_id: str) -> dict[str, tuple[int, ...]]:
+        """The shapes of the image's arrays on disk, by their name in its folder."""
+        folder = self._image_dir(image_id)
+        shapes = {kind: store_shape(folder / kind) for kind in STORES}
+        shapes[REVIEWED_FILE] = reviewed_shape(folder / REVIEWED_FILE)
+        return {name: shape for name, shape in shapes.items() if shape is not None}
+
+    def _left_as_old_shape(self, image_id: str) -> bool:
+        """Is the image's saved work of another shape, left in place by a read-only opening
+        (then it is neither read nor shown here)?"""
+        return bool(self._old_shape_noted) and image_id in self._old_shape_noted
+
+    def _move_old_shape(self, image_id: str, names: list[str], old: tuple[int, ...],
+                        shape: tuple[int, ...]) -> str:
+        """Move the arrays ``names`` of an image aside; how the message says where they are."""
+        image_dir = self._image_dir(image_id)
+        try:
+            folder = move_aside(image_dir, names, old)
+        except OSError as error:  # (then nothing may save over them: the user must move them)
+            return (f"could not be set aside ({error}): move them out of {image_dir} before "
+                    "saving new labels for it")
+        regions = self._reviewed.get(image_id)
+        if REVIEWED_FILE in names and regions is not None and regions.shape == old:
+            self._reviewed.pop(image_id)  # (the marks read from it)
+            self._reviewed_saved.pop(image_id, None)
+        ref = self.image(image_id)
+        self.images[self.images.index(ref)] = dataclasses.replace(ref, shape=shape)
+        self._save_meta()
+        self.log("set aside old shape", image=image_id, old=list(old), new=list(shape),
+                 folder=folder.name)
+        return f"are kept in {folder}"
+
+    def _set_aside_noted(self) -> None:
+        """A read-only opening became the writer: set aside the saved work of another shape
+        noted meanwhile (unless the other window did), before this window's saves go out."""
+        noted, self._old_shape_noted = self._old_shape_noted or {}, None
+        for image_id, shape in noted.items():
+            saved = self._disk_shapes(image_id)
+            wrong = [name for name, old in saved.items() if old != shape]
+            if "labels" in wrong or REVIEWED_FILE in wrong:
+                old = saved["labels"] if "labels" in wrong else saved[REVIEWED_FILE]
+                kept = self._move_old_shape(image_id, wrong, old, shape)
+                self.problems.append(f"{self.image(image_id).name}: its saved labels of shape "
+                                     f"{'x'.join(map(str, old))} {kept}.")
 
     # ---- internals -------------------------------------------------------------------
     def _image_dir(self, image_id: str) -> Path:
@@ -106,7 +210,7 @@ class ProjectLabels:
 
     def _restore(self, kind: str, image_id: str) -> np.ndarray | None:
         saver = self._saver(kind, image_id)
-        if saver.array is None:
+        if saver.array is None and not self._left_as_old_shape(image_id):
             try:
                 _, problems = saver.restore()
             except (OSError, ValueError, KeyError) as error:

@@ -16,7 +16,8 @@ PROJECT_FILE = "project.json"  # (the project's own file; ``project`` uses this 
 
 class ProjectSaving:
     """Uses the project's ``path``, ``images``, ``read_only``, ``_jobs`` (``ProjectJobs``),
-    ``_told``, ``_history``, ``_savers``, ``_save_meta`` and ``_queue_reviewed``."""
+    ``_told``, ``_history``, ``_savers``, ``_save_meta``, ``_queue_reviewed`` and
+    ``_set_aside_noted``."""
 
     def problems_to_tell(self) -> list[str]:
         """Saves failing now (a full disk, a read-only folder) not told yet: each is told
@@ -76,6 +77,7 @@ class ProjectSaving:
         added stay), the label arrays (its pixels stay but for those changed here, also in
         this window's live arrays) and the reviewed marks (both windows' stay)."""
         deferred, self._jobs.deferred = self._jobs.deferred, set()
+        self._set_aside_noted()  # (before this window's labels of the new shape are saved)
         merged_images = False
         if "project.json" in deferred:
             try:

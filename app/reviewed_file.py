@@ -87,3 +87,15 @@ def read_packed_member(path: str | Path, name: str, shape: tuple[int, ...]) -> n
                 mask[pixels[pixels < count]] = True
             offset += packed.size
     return mask.reshape(shape)
+
+
+def saved_shape(path: str | Path) -> tuple[int, ...] | None:
+    """The labels shape a ``reviewed.npz`` was saved for (its ``shape`` member only: no mask
+    is read), or None when there is no such file. ValueError when it cannot be read."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return tuple(int(n) for n in data["shape"])
+    except FileNotFoundError:
+        return None
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path}: cannot read reviewed regions: {error}") from error

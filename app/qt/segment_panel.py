@@ -104,10 +104,20 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self.session.predict_requested.connect(self._predict_whole_image)
         self.session.image_renamed.connect(self._image_renamed)
         self.session.project_changed.connect(self._project_opened)
+        self.session.project_changed.connect(self._status_after_project_opened)
         self.intensity_found.connect(self._on_intensity_found)
         if hasattr(self.session.host, "connect_layers_changed"):
             self.session.host.connect_layers_changed(self._fill_images)
             self.session.host.connect_layers_changed(self._cancel_if_job_image_closed)
+
+    def _status_after_project_opened(self) -> None:
+        """A project was opened: the status line told of the work before it (a Done line of
+        labels now set aside or not shown), so it says what Run will do instead. (Not while
+        a run goes on: its own result starts the autosave project.)"""
+        if self.worker is None:
+            self._done = None
+            self.status.setText("")
+            self._say_ready()
 
     def _model_changed(self, _info) -> None:
         self._fill_models()

@@ -141,7 +141,9 @@ class ProjectLink:
         """Show the project's saved labels and reviewed regions for the current image."""
         project, image_id = self._project_for_current(create=False)
         try:
-            labels = None if image_id is None else project.labels(image_id)
+            if image_id is None or self._old_shape_set_aside(project, image_id):
+                return False
+            labels = project.labels(image_id)
             if labels is None:
                 return False
             # Not saved again (save=False): they are what the project holds. Saving them
@@ -154,6 +156,13 @@ class ProjectLink:
         finally:  # (what opening or restoring found, each told once: labels set aside too)
             while project is not None and project.problems:
                 self.host.notify(project.problems.pop(0), "warning")
+
+    def _old_shape_set_aside(self, project: Project, image_id: str) -> bool:
+        """Was the image's saved work made for labels of another shape than the image open
+        now has (its file was replaced)? Then it is set aside, not shown (the user is told
+        by ``restore_from_project``), and the image goes on as one without labels."""
+        shape = labels_shape(self.host.current_image())
+        return shape is not None and project.set_aside_other_shape(image_id, shape)
 
     def follow_project_folder(self) -> None:
         """The project folder was moved while open (``project_folder``): its models are
@@ -248,6 +257,14 @@ class ProjectLink:
             project.attach_labels(ref.id, labels, save=True)
         return project, ref.id
 
+
+
+def labels_shape(image) -> tuple[int, ...] | None:
+    """The shape of the labels of a HostImage: its shape without the C axis (None when its
+    axes do not name its dimensions)."""
+    if image is None or len(image.axes) != len(image.shape):
+        return None
+    return tuple(n for n, letter in zip(image.shape, image.axes) if letter != "C")
 
 
 def _safe(name: str) -> str:
