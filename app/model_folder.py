@@ -1,5 +1,7 @@
-"""Reading and checking a model folder (``config.json`` + ``model.safetensors`` + ``card.md``)
-without torch, so that listing models is instant and nothing is ever unpickled.
+"""Reading and checking a model folder (``config.json`` + ``model.safetensors`` + ``card.md``).
+Listing reads configs without torch, so that it is instant; nothing is ever unpickled.
+:func:`check_model_folder` is the one check a folder passes before it is imported or
+chosen (it builds the config's network on torch's meta device: no weights are loaded).
 """
 
 from __future__ import annotations
@@ -8,7 +10,6 @@ import json
 import logging
 import os
 import shutil
-import struct
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,17 +18,16 @@ from typing import Any
 
 from unet_studio.app.atomic import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
 from unet_studio.app.errors import InputFileError
+from unet_studio.app.weights_header import WEIGHTS_FILE, check_safetensors_header
 
 log = logging.getLogger(__name__)
 
 MODEL_FORMAT = "unet-studio-model"
 SUPPORTED_FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
 CARD_FILE = "card.md"
 # What an import copies; anything else (pickled checkpoints, scripts) stays behind.
 COPIED_SUFFIXES = (".json", ".safetensors", ".md", ".png", ".txt", ".yaml")
-PICKLED_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".bin")
 
 
 @dataclass(frozen=True)
@@ -91,54 +91,33 @@ def read_model_config(folder: str | Path) -> dict:
     return config
 
 
-def validate_model_folder(folder: str | Path) -> dict:
-    """Check a folder before importing it: config and weights header; returns the config."""
+def check_model_folder(folder: str | Path) -> dict:
+    """Check a folder before it is imported or becomes the current model: its config is
+    valid, its weights a safetensors file that is whole, and every tensor the shape the
+    config's network needs. Reads the config and the weights' header only (milliseconds,
+    whatever the model's size); InputFileError naming the file and the problem. Returns the
+    config."""
     folder = Path(folder)
     config = read_model_config(folder)
-    check_safetensors_header(folder / WEIGHTS_FILE)
+    header = check_safetensors_header(folder / WEIGHTS_FILE)
+    _check_weights_fit_config(folder, config, header)
     return config
 
 
-def check_safetensors_header(path: Path) -> dict:
-    """Parse the JSON header of a safetensors file (8-byte little-endian length, then JSON)
-    and check that every tensor lies inside the file. Returns the header."""
+def _check_weights_fit_config(folder: Path, config: dict, header: dict) -> None:
+    """InputFileError when the config builds no network (an unknown option, a wrong type),
+    or the weights are not that network's (another architecture's, other channels)."""
+    from unet_studio.models.weights import config_shapes, shapes_mismatch
+
+    config_path = folder / CONFIG_FILE
     try:
-        size = path.stat().st_size
-        with open(path, "rb") as file:
-            prefix = file.read(8)
-            if len(prefix) < 8:
-                raise ValueError("shorter than its header")
-            (length,) = struct.unpack("<Q", prefix)
-            if length > size - 8:
-                raise ValueError("its header says it is longer")
-            header = json.loads(file.read(length))
-    except FileNotFoundError:
-        raise InputFileError(path.parent, f"has no weights ({WEIGHTS_FILE} missing"
-                                          f"{_pickled_hint(path.parent)})") from None
-    except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise InputFileError(path, f"is not a safetensors file, or is cut short ({error})") from None
-    data_size = size - 8 - length
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
-        if not (
-            isinstance(offsets, list)
-            and len(offsets) == 2
-            and 0 <= offsets[0] <= offsets[1] <= data_size
-        ):
-            raise InputFileError(path, f"is truncated or damaged (tensor {name!r})")
-    return header
-
-
-def _pickled_hint(folder: Path) -> str:
-    """What to do with PyTorch pickles found instead of safetensors weights."""
-    pickles = sorted(p.name for p in folder.glob("*") if p.suffix.lower() in PICKLED_SUFFIXES)
-    if not pickles:
-        return ""
-    return (f"; {', '.join(pickles)} is a pickled PyTorch file, never loaded because "
-            "unpickling can run any code: save its state_dict with "
-            f"safetensors.torch.save_file as {WEIGHTS_FILE}")
+        expected = config_shapes(config, config_path)
+    except ValueError as error:  # ("<config.json>: problem", as when loading)
+        raise InputFileError(config_path, str(error).removeprefix(f"{config_path}: ")) from None
+    found = {name: entry["shape"] for name, entry in header.items() if name != "__metadata__"}
+    problem = shapes_mismatch(expected, found)
+    if problem:
+        raise InputFileError(folder / WEIGHTS_FILE, problem)
 
 
 def model_info(folder: str | Path, *, source: str, config: dict | None = None) -> ModelInfo:

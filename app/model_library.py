@@ -25,10 +25,11 @@ from unet_studio.app.model_folder import (
     CONFIG_FILE,
     WEIGHTS_FILE,
     ModelInfo,
+    check_model_folder,
     check_safetensors_header,
     copy_model_folder,
     model_info,
-    validate_model_folder,
+    read_model_config,
 )
 from unet_studio.app.model_library_edits import RENAMED, ModelLibraryEdits, free_name
 from unet_studio.app.model_names import model_folder_name
@@ -111,7 +112,20 @@ class ModelLibrary(ModelLibraryEdits):
         if (path / CHECKPOINTS).is_dir():  # (a finetune's -o folder, before it saved)
             raise UserError(f"unfinished fine-tuning run in {path}: run the same finetune "
                             "again to finish it")
+        if path.is_dir():  # a folder, but no model's: said as Import says it (config.json missing)
+            return model_info(path, source=self._source_of(path), config=read_model_config(path))
         raise UserError(f"no model {text!r}; {self._choices_text()}")
+
+    def checked(self, model: str | Path | ModelInfo) -> ModelInfo:
+        """The model ``model`` names (see :meth:`get`; or a ModelInfo), checked as Import
+        checks a folder before it becomes anyone's current model: config valid, weights
+        whole and of the config's network (``check_model_folder``: the weights' header is
+        read, not the weights), and a model that segments images (2D or 3D). UserError or
+        InputFileError naming the file and the problem."""
+        info = model if isinstance(model, ModelInfo) else self.get(model)
+        check_model_folder(info.path)
+        check_segments_images(info)
+        return info
 
     def _choices_text(self) -> str:
         """"choose one of: a, b; not usable: c (config.json is not valid JSON)": the models
@@ -155,12 +169,12 @@ class ModelLibrary(ModelLibraryEdits):
         """Copy a validated model folder into the user (or project) models; a name already
         taken gets a numeric suffix. Returns the imported model's :class:`ModelInfo`.
 
-        The network is built and its weights loaded first (imports torch; seconds for a big
-        one: call it off the GUI thread), so that a folder that cannot segment anything is
+        The folder is checked first (``check_model_folder``: its config builds a network and
+        the weights' header fits it; imports torch: call it off the GUI thread, as the copy
+        of a big model takes seconds anyway), so that a folder that cannot segment anything is
         refused here, naming its file, and not at the first Run."""
         folder = Path(folder)
-        validate_model_folder(folder)
-        _check_loads(folder)
+        check_model_folder(folder)
         target_root = self.folders.get(to) if to in ("user", "project") else None
         if target_root is None:
             raise UserError(f"cannot import into {to!r}; use 'user' or a library with a project")
@@ -213,10 +227,9 @@ class ModelLibrary(ModelLibraryEdits):
         ``model_checks``): the Segment and Train panels and the command line load here."""
         from unet_studio.models.weights import load_model
 
-        info = self.get(model)
-        check_segments_images(info)
-        # (its weights missing: the message says what to do with a pickled model.pt beside)
-        check_safetensors_header(info.path / WEIGHTS_FILE)
+        # (the same check as when the model was chosen, so a Run and the command line say
+        # what Folder… and Import say: weights missing, damaged, or not the config's network)
+        info = self.checked(model)
         try:
             return load_model(info.path, device=device)
         except ValueError as error:  # names the file and the problem
@@ -258,15 +271,3 @@ def _problem_in(folder: Path, error: InputFileError) -> str:
     without its details in parentheses: a list of models stays one line."""
     where = f"{error.path.name} " if error.path.parent == folder else ""
     return where + error.problem.split(" (", 1)[0]
-
-
-def _check_loads(folder: Path) -> None:
-    """UserError naming the file when the config builds no network of the family or the
-    weights do not fit it (another architecture's weights, a wrong type in config.json)."""
-    from unet_studio.models.weights import load_model
-
-    try:
-        load_model(folder)
-    except ValueError as error:  # (its message starts with the file at fault)
-        raise UserError(f"{error} (not imported)") from None
-

@@ -150,7 +150,7 @@ def starting_model(args, in_channels: int, spatial_dims: int, *, project=None):
     if info is None:
         log.warning("no default model: training a new unet from scratch")
         return new_network("unet", spatial_dims, in_channels), None
-    net = load_model(info.path)
+    net = load_model(library.checked(info).path)  # (the check and wording predict gives)
     return net, {"ref": info.ref, "name": info.name, "path": str(info.path)}
 
 

@@ -1,6 +1,7 @@
-"""What the Models panel's Rename, Duplicate and Export do beyond the library (no widgets):
-the session and its open project follow a rename, and the copies run as generators in a
-worker thread (a model's weights can be hundreds of MB: never copied on the GUI thread).
+"""What the model actions do beyond the library (no widgets): a model chosen is checked
+before it becomes current; the session and its open project follow a rename; the copies
+run as generators in a worker thread (a model's weights can be hundreds of MB: never copied
+on the GUI thread).
 """
 
 from __future__ import annotations
@@ -14,6 +15,24 @@ from unet_studio.app.qt.train_logic import checkpoint_dir_for
 from unet_studio.app.qt.workers import engine_work_running
 
 log = logging.getLogger(__name__)
+
+
+def choose_model(session, model) -> bool:
+    """Make ``model`` (a folder path, a ref or a ModelInfo) the session's current model once
+    it passes Import's check (``ModelLibrary.checked``: config, weights, their shapes; the
+    weights' header is read, not the weights). A broken one is refused at once with a
+    warning naming its file and the problem, and the current model stays: not chosen
+    to fail at Run, nor mistaken there for an image problem (a 5-channel config with
+    1-channel weights read as "the image has 1 channel"). Whether it was chosen."""
+    try:
+        info = session.library.checked(model)
+    except UserError as error:
+        current = session.model
+        stays = f"; the model stays {current.name}" if current is not None else ""
+        session.host.notify(f"Model not used: {error}{stays}", "warning")
+        return False
+    session.set_model(info)
+    return True
 
 
 def rename_model(session, info, new_name: str):

@@ -177,7 +177,7 @@ class ModelsPanel(QWidget):
         return info
 
     def use_selected(self) -> None:
-        self.session.set_model(self._require_selected())
+        model_actions.choose_model(self.session, self._require_selected())
 
     def set_default_selected(self) -> None:
         info = self.session.library.set_default(self._require_selected().ref)

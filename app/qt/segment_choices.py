@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 
-from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt.alive import alive
+from unet_studio.app.qt.model_actions import choose_model
 from unet_studio.app.qt.segment_channels import (
     LUMINANCE,
     model_in_channels,
@@ -208,16 +208,13 @@ class SegmentChoices:
 
     def _model_chosen(self, index: int) -> None:
         info = self.model_combo.itemData(index)
-        if info is not None:
-            self.session.set_model(info)
+        if info is not None and not choose_model(self.session, info):
+            self._fill_models()  # (refused: the box shows the model that stays)
 
     def _choose_model_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Model folder (config.json + model.safetensors)")
         if folder:
-            try:
-                self.session.set_model(folder)
-            except UserError as error:
-                self.session.host.notify(str(error), "error")
+            choose_model(self.session, folder)  # (a broken folder: a warning, the model stays)
 
     def _object_options(self) -> dict:
         """Min size and split depth when set (their lowest value reads "model": keep the
