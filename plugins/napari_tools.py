@@ -151,12 +151,22 @@ class CanvasTools:
             return lambda: None
         from napari.utils.task_status import Status
 
+        # napari keeps every task it was told of, ended or not, with its cancel callback:
+        # the callback lets go of ``cancel`` (a worker's, holding its generator and signals)
+        # once the work ended, or one worker per run and round stayed alive all day.
+        held = [cancel]
+
         def stop() -> bool:
-            cancel()
+            if held:
+                held[0]()
             return True
 
+        def done() -> None:
+            held.clear()
+            update(task, Status.COMPLETED, f"{description}: ended")
+
         task = register("unet-studio", Status.BUSY, description, cancel_callback=stop)
-        return lambda: update(task, Status.COMPLETED, f"{description}: ended")
+        return done
 
     # ---- clicks ----------------------------------------------------------------------------
     def set_click_handler(self, handler: ClickHandler | None) -> None:
