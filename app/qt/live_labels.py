@@ -16,6 +16,7 @@ that is gigabytes, and at Run on the GUI thread it froze the window for half a m
 from __future__ import annotations
 
 import itertools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -78,6 +79,10 @@ class LiveLabelsDestination:
         self.keep_done = False
         self.done_points = DoneTimePoints(by_labelling=instances)  # (told by ``note``)
         self.kept_time_points: int | None = None  # how many it kept, once it stopped so
+        # Held by the worker over each write into ``labels``, its tidying and putting back:
+        # the GUI thread takes it to paint again a stroke the run wrote over before its
+        # reviewed marks were in (``live_edits``).
+        self.lock = threading.RLock()
 
     def iter_prepare(self, pixels: int = SLAB_PIXELS):
         """Read what the run needs of the labels before it writes (worker thread, just
@@ -137,12 +142,13 @@ class LiveLabelsDestination:
         new = new.astype(self.dtype, copy=False)
         if new.size:  # (the ids a tool may hand out meanwhile lie above: FreshIds)
             self.largest_written = max(self.largest_written, int(new.max()))
-        kept = self._kept()
-        if kept is None:
-            block[...] = new
-        else:
-            np.copyto(block, new, where=~kept[key])
-        self.written = True
+        with self.lock:  # (the marks read and the write as one: see ``live_edits``)
+            kept = self._kept()
+            if kept is None:
+                block[...] = new
+            else:
+                np.copyto(block, new, where=~kept[key])
+            self.written = True
 
     def finish(self) -> None:
         """After the last write: objects outside the reviewed regions whose ids clash with
@@ -150,6 +156,10 @@ class LiveLabelsDestination:
         so the GUI thread only has to redraw."""
         if not self.written or not self.instances:
             return  # (a class map: its values are classes, not objects to number)
+        with self.lock:  # (renumbering around the reviewed pixels: none added meanwhile)
+            self._finish()
+
+    def _finish(self) -> None:
         if self.regions is not None and self.regions.any():
             # (in the region written only: objects elsewhere were not predicted again)
             self.regions.renumber_clashes(self.labels, region=self.target)
@@ -198,11 +208,11 @@ class LiveLabelsDestination:
     def keep_finished(self) -> None:
         """The run over a series stopped with :attr:`keep_done`: keep the time points whose
         final labels are written, put back the others (worker thread, as :meth:`restore`)."""
-        if self.restored:
-            return
-        self.restored = True
-        kept = keep_done_time_points(self, self.done_points) if self.written else 0
-        self.kept_time_points = kept
+        with self.lock:
+            if not self.restored:
+                self.restored = True
+                self.kept_time_points = keep_done_time_points(self, self.done_points) \
+                    if self.written else 0
 
     def _plane_axis(self) -> int | None:
         """The axis along which the run wrote a single plane of a longer stack: a Z plane
@@ -226,9 +236,12 @@ class LiveLabelsDestination:
     def restore(self) -> None:
         """Put the region back as it was before the run (reviewed pixels were never touched).
         Once: the worker does it as the run stops, the GUI thread only when it did not."""
-        if self.restored:
-            return
-        self.restored = True
+        with self.lock:
+            if not self.restored:
+                self.restored = True
+                self._put_back()
+
+    def _put_back(self) -> None:
         view = self.labels[self.target]
         kept = self._kept()
         backup = 0 if self.backup is None else self.backup

@@ -26,6 +26,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.button_focus import set_buttons_enabled
+from unet_studio.app.qt.live_edits import RunEdits, start_autosave
 from unet_studio.app.qt.live_labels import LiveLabelsDestination
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_axes import SegmentAxes
@@ -79,6 +80,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self.intensity_block_pixels: int | None = None  # pixels per step of that pass (None: the engine's)
         self._build()
         self._redraw = LiveRedraw(session.host, self.progress, self)
+        self._run_edits = RunEdits(session.host, self)  # (strokes made during a run kept)
         self._wire()
         self.refresh_choices()
 
@@ -232,6 +234,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         worker before the first write (``iter_prepare``), not here: gigabytes on a stack."""
         if not job.streams_into_labels:
             return None
+        start_autosave(self.session)  # (before the regions are taken: see live_edits)
         shown = self.session.host.current_labels()
         live = self.session.labels_for_prediction(job.labels_shape)
         # (a layer the user brought is left alone: the run streams into the image's own labels,

@@ -155,6 +155,6 @@ def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot,
     studio.session.apply_edit(edit_from_region(labels, drawn, 9, "draw"))
     _cancel(panel, qtbot)
     assert {stage for stage, *_ in steps} == {"intensity"}
-    assert _layer_names(studio) == ["big", "big labels"]
+    assert _layer_names(studio) == ["big", "big labels", "reviewed"]  # (its marks shown)
     kept = studio.host.current_labels()
     assert (kept[drawn] == 9).all() and np.count_nonzero(kept) == 20 * 30
