@@ -51,10 +51,13 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         self._overlay_hidden = False  # (the reviewed overlay, hidden here: see set_reviewed_overlay)
         for layer in viewer.layers:
             self._track_name(layer)
+        self._removals = 0  # layer removals under way (see napari_layer_events)
+        self._active_deferred = False  # the active layer changed during one of them
         viewer.layers.events.inserted.connect(lambda event: self._track_name(event.value))
+        viewer.layers.events.removing.connect(self._on_removing)
         viewer.layers.events.removed.connect(self._forget_layer)
-        for event in (viewer.layers.events.inserted, viewer.layers.events.removed):
-            event.connect(self._on_layers_changed)
+        viewer.layers.events.inserted.connect(self._on_layers_changed)
+        viewer.layers.events.removed.connect(self._on_removed)
         viewer.layers.selection.events.active.connect(self._on_active_changed)
 
     # ---- overlay, messages, view -----------------------------------------------------------

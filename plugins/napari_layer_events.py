@@ -1,15 +1,35 @@
 """What the host hears from napari's layer list (a mixin of ``NapariHost``): layers added,
 removed or made active, and image layers renamed, passed on to the app's listeners; a
-renamed image takes the layers made for it along."""
+renamed image takes the layers made for it along.
+
+Two rules keep napari's window whole while layers are deleted:
+
+- The app hears of an active layer changed by a removal only once the removal is over.
+  napari changes the active layer in the middle of it (between the layer list's
+  ``removing`` and ``removed`` events, while its Qt layer list has begun removing a row and
+  not finished): a listener that then adds a layer (the reviewed overlay, shown again for
+  the next labels) left the Qt list out of step with the layers, and each repaint of it
+  raised ``'NoneType' object has no attribute 'height'``, a stream of error notifications.
+- Our helper layers (reviewed overlay, merge and split picks, review regions) go with the
+  last Labels layer: they only mean something over labels. Left alone in the viewer, the
+  overlay was drawn right after the labels' GL objects were deleted, and under Mesa's
+  software OpenGL the process died in ``glDrawArrays`` (a NULL read inside Mesa, every
+  time in that sequence; napari can hit it without us too, less often).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from napari.layers import Image, Labels
+from napari.layers import Image, Labels, Points, Shapes
+
+from unet_studio.plugins.napari_tools import PICKS_LAYER, REGIONS_LAYER
 
 REVIEWED_LAYER = "reviewed"
 IMAGE_KEY = "image"  # in the metadata of the labels we make: the image layer they belong to
+# Layers the host adds over the labels, by name and kind (a user's layer of the same name
+# but another kind is theirs, and stays).
+HELPER_LAYERS = {REVIEWED_LAYER: Image, PICKS_LAYER: Points, REGIONS_LAYER: Shapes}
 
 
 def is_image(layer) -> bool:
@@ -18,7 +38,9 @@ def is_image(layer) -> bool:
 
 class LayerEvents:
     """Needs from the host: ``viewer``, ``_names``, ``_labels_name``, ``_image_name``, the
-    listener lists, ``image_source`` and ``_watch``."""
+    listener lists, ``image_source`` and ``_watch``; it connects ``_on_removing`` and
+    ``_on_removed`` to the layer list's events, and sets ``_removals = 0`` and
+    ``_active_deferred = False`` first."""
 
     def connect_layers_changed(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` when layers are added, removed or the active one changes."""
@@ -69,7 +91,34 @@ class LayerEvents:
             if layer.name.startswith(old) and renamed not in self.viewer.layers:
                 layer.name = renamed
 
+    def _on_removing(self, event=None) -> None:
+        self._removals += 1
+
+    def _on_removed(self, event=None) -> None:
+        """A removal is over (napari's Qt layer list too: napari's own handlers run first):
+        helper layers left without labels go, then the app hears of the change."""
+        self._removals = max(0, self._removals - 1)
+        if self._removals:
+            return  # (an enclosing removal finishes this)
+        self._remove_helpers_without_labels()
+        if self._active_deferred:
+            self._active_deferred = False
+            self._on_active_changed()
+        else:
+            self._on_layers_changed()
+
+    def _remove_helpers_without_labels(self) -> None:
+        layers = self.viewer.layers
+        if any(isinstance(layer, Labels) for layer in layers):
+            return
+        for name, kind in HELPER_LAYERS.items():
+            if name in layers and isinstance(layers[name], kind):
+                layers.remove(name)  # (its own removal event comes back here: no labels, no-op)
+
     def _on_active_changed(self, event=None) -> None:
+        if self._removals:  # (mid-removal: see the module's docstring)
+            self._active_deferred = True
+            return
         for listener in list(self._active_listeners):
             listener()
         self._on_layers_changed(event)
