@@ -48,6 +48,12 @@ class ProjectLabels:
         ``save``: save all of it now (new labels from a prediction)."""
         self._saver("labels", image_id).attach(labels, save=save)
 
+    def live_labels(self, image_id: str) -> np.ndarray | None:
+        """The image's live corrections array (attached or restored here), None while there
+        is none; reads nothing from disk."""
+        saver = self._savers.get(("labels", image_id))
+        return None if saver is None else saver.array
+
     def labels_are(self, image_id: str, array: np.ndarray) -> bool:
         """Is ``array`` the live corrections array of this image (what is saved)?"""
         return self._saver("labels", image_id).array is array
@@ -102,6 +108,14 @@ class ProjectLabels:
             except (OSError, ValueError) as error:  # (new marks must not overwrite it)
                 self.problems.append(set_aside(path, "the reviewed marks", error,
                                                move=not self.read_only))
+
+    def adopt_reviewed(self, image_id: str, regions: ReviewedRegions) -> None:
+        """``regions`` become the image's reviewed marks, saved now: they came with its live
+        labels from another project (New project, Open project), and are the part of those
+        labels that is training data. The same object goes on being marked by the edits."""
+        self._reviewed[image_id] = regions
+        self._reviewed_saved.pop(image_id, None)
+        self._queue_reviewed(image_id, force=True)
 
     def save_reviewed(self, image_id: str) -> None:
         self._queue_reviewed(image_id, force=True)

@@ -23,6 +23,7 @@ from unet_studio.app.label_ids import FreshIds
 from unet_studio.app.model_library import ModelLibrary
 from unet_studio.app.project import Project
 from unet_studio.app.qt.segment_intensity import IntensityCache
+from unet_studio.app.qt.session_carry import WorkCarry
 from unet_studio.app.qt.session_edits import MARKS_KEPT, EditRecording
 from unet_studio.app.qt.session_project import ProjectLink
 from unet_studio.app.qt.turn_queue import TurnQueue
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 LABELS_SUFFIX = " labels"
 
 
-class StudioSession(EditRecording, ProjectLink, QObject):
+class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
     """Shared state of the panels. GUI thread only.
 
     Signals: ``model_changed(info)`` (a ModelInfo or None), ``labels_replaced()`` (a new
@@ -78,6 +79,9 @@ class StudioSession(EditRecording, ProjectLink, QObject):
         # (regions, edit key, MarksAdded) of the last edits, newest last: what an undo takes back
         self._marks: deque = deque(maxlen=MARKS_KEPT)
         self._unmarked: deque = deque(maxlen=MARKS_KEPT)  # the same, of edits undone
+        # The open images' work from the project left, by image name, until it is saved
+        # into the one open now (``session_carry``).
+        self._carried: dict = {}
         # Changes of the live labels seen (edits, undo, redo, new labels): an edit computed
         # off the GUI thread applies only while this still reads as when it started.
         self.labels_changes = 0

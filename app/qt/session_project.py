@@ -5,8 +5,8 @@ project image of the current image, image renames, closing.
 
 Uses the session's ``host``, ``library``, ``project``, ``image_id``, ``reviewed``,
 ``labels_changes``, ``_fresh_ids``, ``_refresh_overlay``, ``reviewed_changed``,
-``_marks``, ``_unmarked``, ``_later``, ``set_model``, ``show_labels``,
-``project_changed`` and ``image_renamed``.
+``_marks``, ``_unmarked``, ``_later``, ``_carried``, ``set_model``, ``show_labels``,
+``project_changed``, ``image_renamed`` and the ``session_carry`` methods.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ class ProjectLink:
 
     def open_project(self, path: str | Path, *, create: bool = False) -> Project:
         """Open (or create) a project and restore the current image's labels from it. The
-        project open now stays open when the new one cannot be opened."""
+        project open now stays open when the new one cannot be opened. The open images it
+        does not hold keep their labels on screen, and those go into it with their marks
+        (``session_carry``): at once into a new project, at their first edit otherwise."""
+        carried, shown = self._work_to_carry(), self._shown_marks()  # (before it closes)
         project = self._replace_project(Path(path), create)
         self.project = project
         self._forget_regions()
@@ -42,8 +45,14 @@ class ProjectLink:
             except UserError as error:
                 self.host.notify(f"project model not available: {error}", "warning")
         self._open_project_images(project)
-        self.restore_from_project()
+        self._carried = {name: work for name, work in carried.items()
+                         if project.find_image(name, work.source) is None}  # fmt: skip
+        if not self.restore_from_project():
+            self._keep_shown_marks(shown)
+        if create:
+            self._carry_open_images(project)
         self.project_changed.emit()
+        self.reviewed_changed.emit()  # (the marks counted are the ones now shown)
         return project
 
     def _replace_project(self, path: Path, create: bool) -> Project:
@@ -255,6 +264,7 @@ class ProjectLink:
         note_file_channel(project, ref.id, image)
         if labels is not None:
             project.attach_labels(ref.id, labels, save=True)
+            self._bring_carried(project, ref.id, image.name, labels)  # (their marks too)
         return project, ref.id
 
 

@@ -1081,11 +1081,10 @@ def test_undoing_an_edit_takes_back_the_marks_it_made(tmp_path, monkeypatch, qtb
     session.close_project()
 
 
-def test_a_closed_project_releases_its_review_marks(tmp_path, monkeypatch, qtbot):
-    """A day of corrections over several projects: the undo marks of the edits made in a
-    project that was closed since can never be taken back in it, so they must not keep its
-    reviewed and changed masks (each the size of the stack) alive."""
-    import gc
+def test_a_new_project_takes_the_review_marks_along_without_a_copy(tmp_path, monkeypatch, qtbot):
+    """New project takes the open image's labels and their reviewed and changed masks
+    along (they are its training data): the same masks, not a second copy of each (the size
+    of the stack), and the marks of edits made in the new project are undone as before."""
     import weakref
 
     from unet_studio.app.corrections import delete_object_edit
@@ -1097,12 +1096,12 @@ def test_a_closed_project_releases_its_review_marks(tmp_path, monkeypatch, qtbot
     session.apply_edit(delete_object_edit(host.current_labels(), 3))
     earlier = weakref.ref(session.reviewed)
     session.open_project(tmp_path / "other", create=True)
-    gc.collect()
-    assert earlier() is None
+    assert session.project.reviewed(session.image_id) is earlier()
     # The marks of edits made in the new project are still taken back by an undo.
-    session.show_labels(labels.copy(), protect=False)
+    carried = session.reviewed.changed.copy()  # (object 3's pixels, deleted before)
+    assert carried.any()
     session.apply_edit(delete_object_edit(host.current_labels(), 7))
-    assert session.reviewed.changed.any()
+    assert (session.reviewed.changed & ~carried).any()
     host.undo()
-    assert not session.reviewed.changed.any()
+    np.testing.assert_array_equal(session.reviewed.changed, carried)
     session.close_project()
