@@ -29,6 +29,8 @@ class HostImage:
     ``pixel_size_um``: the spatial axes whose pixel size the image states in a length unit,
     in micrometres; an axis whose size is unknown (``scale`` then holds 1 or a guess) is not
     in it, so that nothing is reported in µm that was never measured in µm.
+    ``time_step_s``: seconds between time points where the image states them in a unit of
+    time (None: not stated, or no T axis).
     """
 
     data: Any
@@ -36,6 +38,7 @@ class HostImage:
     scale: dict[str, float]
     name: str
     pixel_size_um: dict[str, float] = field(default_factory=dict)
+    time_step_s: float | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -136,7 +136,23 @@ def host_image(layer) -> HostImage:
     scale = dict(zip(spatial, map(float, layer.scale)))
     if layer.rgb:
         scale["C"] = 1.0
-    return HostImage(data, axes, scale, layer.name, pixel_size_um=_pixel_size_um(layer, spatial))
+    return HostImage(data, axes, scale, layer.name, pixel_size_um=_pixel_size_um(layer, spatial),
+                     time_step_s=_time_step_s(layer, spatial))
+
+
+def _time_step_s(layer, spatial: str) -> float | None:
+    """Seconds between the layer's time points where its T axis has a unit of time (napari
+    keeps units as pint units; a T scale of 1 "pixel" is no time stated)."""
+    if "T" not in spatial:
+        return None
+    units = getattr(layer, "units", ())
+    if len(units) != len(spatial):
+        return None
+    step, unit = float(layer.scale[spatial.index("T")]), units[spatial.index("T")]
+    try:
+        return float((step * unit).to("second").magnitude)
+    except (TypeError, AttributeError, ValueError):  # (pint: not a unit of time, "pixel")
+        return None
 
 
 def _pixel_size_um(layer, spatial: str) -> dict[str, float]:

@@ -60,7 +60,7 @@ class CorrectExports:
         try:  # the inputs are checked here, at the click, not in the worker
             steps = iter_measure_to_csv(
                 Path(path), labels, pixels, axes=image.axes.replace("C", ""),
-                image_axes=pixel_axes, scale=image.pixel_size_um)
+                image_axes=pixel_axes, scale=image.pixel_size_um, time_step=image.time_step_s)
         except UserError as error:
             host.notify(f"Cannot measure {image.name}: {error}", "error")
             return None

@@ -84,3 +84,23 @@ def test_a_channel_layer_is_measured_with_every_channel_of_its_file(studio, qtbo
     first = labels == int(rows[0]["label"])
     assert float(rows[0]["mean_intensity_c0"]) == pytest.approx(marker[first].mean(), rel=1e-4)
     assert float(rows[0]["mean_intensity_c1"]) == pytest.approx(image[first].mean(), rel=1e-4)
+
+
+def test_exported_measurements_of_a_time_series_give_the_time_in_seconds(
+        studio, qtbot, monkeypatch, tmp_path, nuclei_crop):
+    """A series whose layer states its frame interval (here in minutes): a time_s column,
+    as `unet-studio measure` writes it; one in "pixels" (none stated): no such column."""
+    panel, _ = _panel(studio, qtbot, monkeypatch)
+    image, labels = nuclei_crop
+    layer = studio.viewer.add_image(image[:3], name="series", metadata={"axes": "TYX"},
+                                    scale=(30, 0.65, 0.65), units=("minute", "um", "um"))
+    studio.session.show_labels(labels[:3].copy())
+    target = tmp_path / "objects.csv"
+    for units, expected in ((("minute", "um", "um"), 3600.0), (("pixel",) * 3, None)):
+        layer.units = units
+        panel.export_measurements(target)
+        qtbot.waitUntil(lambda: panel.measure_worker is None, timeout=30_000)
+        with open(target, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        last = next(row for row in rows if row["frame"] == "2")  # (2 x 30 min)
+        assert last.get("time_s") == (None if expected is None else f"{expected:g}"), (units, last)
