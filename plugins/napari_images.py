@@ -8,6 +8,8 @@ bookkeeping over napari's layer list, while the labels side edits pixels and wat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from napari.layers import Image, Labels
 
 from unet_studio.app.host import HostImage
@@ -111,8 +113,11 @@ class ImageLayers:
         renames it)."""
         self.viewer.layers[old].name = new
 
-    def show_image(self, data, *, name: str, channel_axis: int | None = None) -> None:
-        """Show a result image (e.g. probabilities ``(C, *spatial)``) over the current image."""
+    def show_image(self, data, *, name: str, channel_axis: int | None = None,
+                   channel_names: Sequence[str] | None = None) -> None:
+        """Show a result image (e.g. probabilities ``(C, *spatial)``) over the current image.
+        ``channel_names``: what each channel along ``channel_axis`` is (a model's classes),
+        its layer then called "``name``: class" rather than napari's "``name`` [1]"."""
         layers = self.viewer.layers
         for old in [layer.name for layer in layers if layer.name.startswith(name)]:
             layers.remove(old)
@@ -121,7 +126,10 @@ class ImageLayers:
         source = self.image_layer()
         # Tagged with the image it was computed from: activating it means that image.
         metadata = {} if source is None else {IMAGE_KEY: source.name}
-        self.viewer.add_image(data, name=name, channel_axis=channel_axis, blending="additive",
+        names = name
+        if channel_axis is not None and channel_names is not None:
+            names = [f"{name}: {channel}" for channel in channel_names]
+        self.viewer.add_image(data, name=names, channel_axis=channel_axis, blending="additive",
                               metadata=metadata, **self.geometry(spatial))  # fmt: skip
         layers.selection.active = keep_active
 

@@ -23,6 +23,7 @@ from qtpy.QtWidgets import (
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import SEGMENTED_DIMS
 from unet_studio.app.qt.elided_label import ElidedLabel
+from unet_studio.app.qt.network_tips import option_tip
 
 # Options fixed by the task (instance segmentation: 3 outputs) rather than by the user.
 FIXED_OPTIONS = {"out_channels": 3}
@@ -34,11 +35,6 @@ LOCKED_OPTIONS = ("encoder",)
 INT_LIMITS = {"spatial_dims": (min(SEGMENTED_DIMS), max(SEGMENTED_DIMS)), "in_channels": (1, 64), "base_channels": (1, 1024),
               "bridge_residual_blocks": (0, 16)}  # fmt: skip
 COMBO_LEAST_CHARACTERS = 6
-TIPS = {
-    "spatial_dims": "2 for images (YX), 3 for stacks segmented as volumes (ZYX)",
-    "encoder": "Set by the architecture: choose a resnet…_unet architecture for a ResNet encoder",
-    "depth": "Down-sampling levels (a ResNet encoder: how many of its 4 stages are used)",
-}
 
 
 def option_choices(defaults: dict) -> dict[str, tuple[str, ...]]:
@@ -82,8 +78,7 @@ def field_for(key: str, value, defaults: dict) -> QWidget:
     else:
         widget = QLineEdit(str(value))
     widget.setEnabled(key not in LOCKED_OPTIONS)
-    if key in TIPS:
-        widget.setToolTip(TIPS[key])
+    widget.setToolTip(option_tip(key))
     return widget
 
 
@@ -116,7 +111,9 @@ def option_label(key: str, field: QWidget, group: list) -> QLabel:
     check box has no text of its own, and a screen reader said nothing for five of them)."""
     text = key.replace("_", " ")
     label = OptionLabel(text, group)
-    label.setToolTip(key)  # (the option's name in config.json)
+    # What the option does, as its field says, and its name in config.json.
+    tip = field.toolTip()
+    label.setToolTip(f"{tip}\n({key} in config.json)" if tip else key)
     label.setBuddy(field)
     field.setAccessibleName(text)
     return label

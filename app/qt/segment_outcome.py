@@ -35,6 +35,16 @@ SERIES_STAGES = ("predict", "labelling")
 SERIES_TEXT = "Segmenting {image} with {model}: {done} of {total} time points done…"
 
 
+def class_names(net, channels: int) -> list[str]:
+    """What each of a network's ``channels`` probability channels is, as its task names
+    them ("background", "foreground", "boundary"; a semantic model's own classes). A net
+    with no task, or one naming another number of classes: "class 1", "class 2"..."""
+    names = getattr(getattr(net, "task", None), "class_names", None) or ()
+    if len(names) == channels:
+        return [str(name) for name in names]
+    return [f"class {index}" for index in range(1, channels + 1)]
+
+
 class SegmentOutcome:
     """Uses the panel's ``session``, ``worker``, ``status``, ``progress``, its signals, the
     run's state (``_job_image``, ``_stage``, ``_objects``, ``_time_points``, ``_live``, ``_bar``,
@@ -147,7 +157,8 @@ class SegmentOutcome:
         elif result.job.request.output_type == "probabilities":
             show = getattr(session.host, "show_image", None)
             if show is not None:
-                show(result.output, name=f"{name} probabilities", channel_axis=0)
+                show(result.output, name=f"{name} probabilities", channel_axis=0,
+                     channel_names=class_names(result.net, len(result.output)))
         elif is_foreground_mask(result):
             # A result to look at beside the objects, never written over the labels being
             # corrected (and saved): as the probabilities, its own layer.
