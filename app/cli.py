@@ -25,7 +25,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.models.files import TEMP_PREFIX
 
 # Order is the order in --help. "gui" is also what a bare ``unet-studio`` runs.
-COMMAND_NAMES = ("gui", "predict", "info", "finetune", "evaluate", "measure")
+COMMAND_NAMES = ("gui", "predict", "info", "finetune", "evaluate", "measure", "export-ctc")
 
 VERBOSE_HELP = "log progress details"
 
@@ -35,11 +35,12 @@ log = logging.getLogger(__name__)
 def _load_command_modules() -> dict:
     modules = {}
     for name in COMMAND_NAMES:
+        module = f"unet_studio.app.commands.{name.replace('-', '_')}"  # (export-ctc)
         try:
-            modules[name] = importlib.import_module(f"unet_studio.app.commands.{name}")
+            modules[name] = importlib.import_module(module)
         except ModuleNotFoundError as error:
             # A command whose module is not written yet is simply not offered.
-            if error.name != f"unet_studio.app.commands.{name}":
+            if error.name != module:
                 raise
     return modules
 

@@ -1,7 +1,8 @@
 """What the Correct panel makes of the labels for use elsewhere: a CSV of per-object
-measurements, and the tracks of a time series as a napari Tracks layer, each computed in a
-worker thread (a stack may be larger than RAM). A mixin of :class:`CorrectPanel`, which
-provides ``session``, ``measure_button`` and ``tracks_button``."""
+measurements, the tracks of a time series as a napari Tracks layer, and the series in the
+Cell Tracking Challenge's format, each computed in a worker thread (a stack may be larger
+than RAM). A mixin of :class:`CorrectPanel`, which provides ``session``,
+``measure_button``, ``tracks_button`` and ``ctc_button``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 from qtpy.QtWidgets import QFileDialog
 
+from unet_studio.app.ctc_export import iter_export_ctc
 from unet_studio.app.errors import UserError
 from unet_studio.app.measure import iter_measure_to_csv
 from unet_studio.app.model_channels import ChannelLayers, sibling_channel_layers
@@ -31,7 +33,10 @@ class CorrectExports:
 
     def _default_measurements_path(self) -> Path:
         """``<project, image or home folder>/<image name>_objects.csv``."""
-        image = self.session.host.current_image()
+        return self._export_folder() / f"{self._export_stem()}_objects.csv"
+
+    def _export_folder(self) -> Path:
+        """Where exports go by default: the project's, else the image file's, else home."""
         source = getattr(self.session.host, "image_source", lambda: None)()
         if self.session.project is not None:
             folder = Path(self.session.project.path)
@@ -39,7 +44,11 @@ class CorrectExports:
             folder = Path(source).parent
         else:
             folder = Path.home()
-        return folder / f"{_file_stem(image.name) if image else 'labels'}_objects.csv"
+        return folder
+
+    def _export_stem(self) -> str:
+        image = self.session.host.current_image()
+        return _file_stem(image.name) if image else "labels"
 
     def export_measurements(self, path: str | Path):
         """Measure the objects of the current labels (intensities from the current image)
@@ -82,6 +91,44 @@ class CorrectExports:
                               on_result=on_result, on_finished=finished, task=task)
         setattr(self, f"{kind}_worker", worker)
         return worker
+
+    # ---- Cell Tracking Challenge format ----------------------------------------------------
+    def _choose_ctc_folder(self) -> None:
+        # A save dialog, not a folder picker: the export makes its folder (a new name).
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export tracks (CTC): a new folder",
+            str(self._export_folder() / f"{self._export_stem()}_RES"), "Folders (*)",
+            options=QFileDialog.Option.DontConfirmOverwrite)
+        if path:
+            self.export_tracks_ctc(path)
+
+    def export_tracks_ctc(self, folder: str | Path, *, overwrite: bool = False):
+        """Write the current labels (a time series) and their tracks as a Cell Tracking
+        Challenge result folder (``app.ctc_export``) in a worker thread; returns the worker,
+        or None when they cannot be exported (the user is told why)."""
+        host = self.session.host
+        image, labels = host.current_image(), host.current_labels()
+        if image is None or labels is None:
+            host.notify("No tracks to export: open a time series and segment it first", "error")
+            return None
+        axes = image.axes.replace("C", "")
+        if "T" not in axes:  # (before the copy below: a big volume is refused at once)
+            host.notify(f"Cannot export the tracks of {image.name}: the Cell Tracking "
+                        f"Challenge format is for time series, and it has no T axis ({axes})",
+                        "error")
+            return None
+        if isinstance(labels, np.ndarray) and not isinstance(labels, np.memmap) \
+                and labels.nbytes <= SNAPSHOT_BYTES:
+            labels = labels.copy()  # (read twice: edits in between would break the tracks)
+        try:  # the inputs and the folder are checked here, at the click
+            steps = iter_export_ctc(labels, axes, folder, overwrite=overwrite)
+        except UserError as error:
+            host.notify(f"Cannot export the tracks of {image.name}: {error}", "error")
+            return None
+        return self._start("ctc", steps, "CTC export", f"exporting the tracks of {image.name}",
+                           lambda done: host.notify(
+                               f"Exported {done.tracks} tracks ({done.parents} with a parent) "
+                               f"of {image.name} in {done.frames} frames: {done.folder}", "info"))
 
     # ---- tracks ----------------------------------------------------------------------------
     def show_tracks(self):

@@ -181,6 +181,12 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
         grid.addWidget(self.tracks_button, 2, 1)
         self.tracks_button.clicked.connect(self.show_tracks)
         self.tracks_worker = None
+        self.ctc_button = QPushButton("Export tracks (CTC)…")
+        self.ctc_button.setToolTip("A time series in the Cell Tracking Challenge's format: a "
+                                   "folder of maskTTT.tif and res_track.txt (tracks, parents)")
+        grid.addWidget(self.ctc_button, 3, 0)
+        self.ctc_button.clicked.connect(self._choose_ctc_folder)
+        self.ctc_worker = None
         return box
 
     # ---- wiring ----------------------------------------------------------------------------
