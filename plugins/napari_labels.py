@@ -8,6 +8,8 @@ one :class:`HistoryWatcher` per Labels layer, with the undo budget read from the
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 from napari.layers import Labels
 from qtpy.QtCore import QTimer
@@ -43,6 +45,7 @@ class LabelsLayers:
         candidates = [active, last_used, *reversed(list(layers))]
         usable = [layer for layer in candidates
                   if isinstance(layer, Labels) and layer.metadata.get(IMAGE_KEY) in (None, owner)]
+        usable = self._without_pyramids(usable)
         if not usable:
             return None
         # The image's own labels before a layer that is nobody's, unless that one is active.
@@ -51,6 +54,25 @@ class LabelsLayers:
         if chosen is active:
             self._labels_name = active.name
         return chosen
+
+    def _without_pyramids(self, layers: list) -> list:
+        """``layers`` less the multi-resolution (pyramid) ones, each told of once. Those are
+        left alone: napari makes them read-only (no brush, and ``data_setitem`` and undo
+        index their list of levels as one array), and an edit of level 0 alone would leave
+        the levels shown zoomed out telling other labels. Before, the list of levels was
+        taken for the labels, and saving it into the project broke every later opening."""
+        told = getattr(self, "_pyramids_told", None)
+        if told is None:  # (made here: the host's __init__ is in napari_host)
+            told = self._pyramids_told = weakref.WeakSet()
+        for layer in layers:
+            if layer.multiscale and layer not in told:
+                told.add(layer)
+                self.notify(f"'{layer.name}' is a multi-resolution (pyramid) labels layer, which "
+                            "napari cannot paint: unet-studio leaves it as it is (it is not "
+                            "corrected, saved in the project nor overwritten by a prediction). "
+                            "To correct it, save it as a .tif (full resolution) and open that.",
+                            "warning")
+        return [layer for layer in layers if not layer.multiscale]
 
     def current_labels(self) -> np.ndarray | None:
         layer = self.labels_layer()
@@ -77,7 +99,8 @@ class LabelsLayers:
         image = self.image_layer()
         if image is not None:  # the labels are for this image: it stays the current one
             self._image_name = image.name  # (the new layer becomes the active one below)
-        if name in layers and isinstance(layers[name], Labels):
+        # (a pyramid of that name is the user's, left alone: ours is added beside it)
+        if name in layers and isinstance(layers[name], Labels) and not layers[name].multiscale:
             layer = layers[name]
             self._watch(layer).flush()  # report brush strokes while their labels are shown
             if layer.data is data:  # written in place (a streamed prediction): redraw only

@@ -136,7 +136,7 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
             self.reviewed, self._reviewed_key = reviewed, id(live)  # the marks still apply
         if save:
             project, image_id = self._project_for_current(ensure=True)
-            if project is not None:
+            if image_id is not None:  # (None: no image open, nothing to save them for)
                 project.attach_labels(image_id, live, save=True)
         self.ensure_reviewed()
         self._refresh_overlay()
@@ -212,7 +212,9 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
             return None
         if self.reviewed is None or self._reviewed_key != id(labels):
             project, image_id = self._project_for_current()
-            regions = project.reviewed(image_id, labels.shape) if project is not None else None
+            # (labels open without an image, e.g. a labels file opened alone: not in the
+            # project, their marks are kept here only)
+            regions = None if image_id is None else project.reviewed(image_id, labels.shape)
             if regions is None or regions.shape != labels.shape:
                 regions = ReviewedRegions(labels.shape)
             self.reviewed, self._reviewed_key = regions, id(labels)
