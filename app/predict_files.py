@@ -130,12 +130,17 @@ class FoundObjects:
     per_group: list[int]
     tracks: int | None = None
     confidence: ObjectConfidence | None = None
+    # Labels to a .tif: the uncompressed bytes of the uint16 pixels written (None: as
+    # streamed), or wide_labels when their ids did not fit and they stayed int32 (OME-TIFF).
+    written_bytes: int | None = None
+    wide_labels: bool = False
 
 
 def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObjects:
     """Segment ``stack`` into ``target`` (TIFF or Zarr by suffix) with ``net``; returns the
     number of objects of each time point (instance labels; empty for the other outputs) and
-    the tracks of a linked time series.
+    the tracks of a linked time series. Labels stream as int32; to a ``.tif`` they end as
+    a uint16 ImageJ hyperstack when their ids fit (``_write_imagej_labels``).
 
     ``options``: ``output_type``, ``tile``, ``device``, ``tta`` and optionally
     ``postprocess`` (a dict of post-processing options; the CLI's arguments).
@@ -144,7 +149,8 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     """
     from unet_studio.app.io import open_output
     from unet_studio.app.io.canonical import canonical_axes
-    from unet_studio.models.pipeline import iter_predict_image, output_axes
+    from unet_studio.app.io.write import output_format
+    from unet_studio.models.pipeline import output_axes
 
     stack = fit_channels(net, stack)
     layout = plan_stack(net, stack)
@@ -158,20 +164,65 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     file_axes = canonical_axes(axes)
     scale = {a: float(stack.scale.get(a, 1.0)) for a in axes if a != "C"}
     units = {a: u for a, u in stack.units.items() if a in axes}
-    with open_output(target, tuple(shape[a] for a in file_axes), OUTPUT_DTYPES[output_type],
-                     axes=file_axes, scale=scale, units=units, source=stack.path,
-                     kind=output_type) as out:
-        generator = iter_predict_image(
-            net, stack.data, axes=stack.axes, task=net.task, output_type=output_type,
-            tile_shape=options.tile, device=options.device, tta=options.tta,
-            out=out.transpose([file_axes.index(a) for a in axes]),
-            scale=stack.scale if stack.spatial_scale_known else None,  # (T plays no part)
-            postprocess=getattr(options, "postprocess", None), intensity=intensity,
-            chunks=input_chunks(stack.data))
-        per_group, confidence = _run(generator, on_progress, stack.path)
-        labels = out.transpose([file_axes.index(a) for a in axes])
-        tracks = count_ids(labels, axes) if _linked(net, options, axes, per_group) else None
-        return FoundObjects(per_group, tracks, confidence)
+    try:
+        with open_output(target, tuple(shape[a] for a in file_axes), OUTPUT_DTYPES[output_type],
+                         axes=file_axes, scale=scale, units=units, source=stack.path,
+                         kind=output_type) as out:
+            found = _predict_into(out.transpose([file_axes.index(a) for a in axes]), axes, net,
+                                  stack, options, intensity, on_progress)
+            if output_type == "labels" and output_format(target) == "tiff":
+                found = _write_imagej_labels(out, target, file_axes, scale, units, found)
+    except _StreamReplaced as replaced:
+        return replaced.found
+    return found
+
+
+def _predict_into(out, axes: str, net, stack, options, intensity, on_progress) -> FoundObjects:
+    """Run the engine over ``stack`` into ``out`` (named by ``axes``): what it found."""
+    from unet_studio.models.pipeline import iter_predict_image
+
+    generator = iter_predict_image(
+        net, stack.data, axes=stack.axes, task=net.task, output_type=options.output_type,
+        tile_shape=options.tile, device=options.device, tta=options.tta, out=out,
+        scale=stack.scale if stack.spatial_scale_known else None,  # (T plays no part)
+        postprocess=getattr(options, "postprocess", None), intensity=intensity,
+        chunks=input_chunks(stack.data))
+    per_group, confidence = _run(generator, on_progress, stack.path)
+    tracks = count_ids(out, axes) if _linked(net, options, axes, per_group) else None
+    return FoundObjects(per_group, tracks, confidence)
+
+
+class _StreamReplaced(Exception):  # noqa: N818 (not an error: the way out of open_output)
+    """Raised inside ``open_output`` once the labels it streamed were written to the target
+    as uint16: leaving its block by an exception makes it drop its int32 temporary instead
+    of committing it over them (the target never holds the int32 file, even for a moment)."""
+
+    def __init__(self, found: FoundObjects):
+        super().__init__("labels written as uint16")
+        self.found = found
+
+
+def _write_imagej_labels(out, target: Path, axes: str, scale: dict, units: dict,
+                         found: FoundObjects) -> FoundObjects:
+    """Write the streamed int32 labels ``out`` (named by ``axes``) to the .tif ``target`` as
+    a uint16 ImageJ hyperstack, as the GUI's labels writer does (Fiji's File > Open reads
+    every TIFF with ImageJ's own reader, which ignores OME-XML: a TYX OME-TIFF opens as Z
+    slices, without its frame interval), and raise ``_StreamReplaced``. Ids above 65535
+    cannot be uint16: ``found`` is returned with ``wide_labels`` and ``open_output`` keeps
+    its int32 OME-TIFF. Their largest id is known only now: one more pass over ``out``."""
+    from dataclasses import replace
+
+    from unet_studio.app.io.output import stays_uncompressed
+    from unet_studio.app.io.tiff_write import write_uint16_labels
+    from unet_studio.app.io.write import resolve_scale, value_range
+
+    if value_range(out)[1] > np.iinfo(np.uint16).max:
+        return replace(found, wide_labels=True)
+    nbytes = int(out.size) * np.dtype(np.uint16).itemsize
+    scale, units = resolve_scale(axes, scale, units, None)  # (as open_output resolved them)
+    write_uint16_labels(target, out, axes=axes, scale=scale, units=units,
+                        compress=not stays_uncompressed(target, nbytes))
+    raise _StreamReplaced(replace(found, written_bytes=nbytes))
 
 
 def _linked(net, options, axes: str, per_group: list[int]) -> bool:

@@ -28,6 +28,10 @@ NOT_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".npy", ".npz", 
                        ".csv", ".json", ".nd2", ".czi", ".lif", ".mrc")  # fmt: skip
 # Beyond this an output goes to Zarr in folder mode: chunked, no 4 GB TIFF limits.
 ZARR_ABOVE_BYTES = 4 * 2**30
+# Labels to a .tif are a uint16 ImageJ hyperstack (what Fiji's File > Open reads with axes and
+# calibration); when ids do not fit they stay int32, which only OME-TIFF holds.
+WIDE_LABELS_NOTE = ("labels with ids above 65535 written as 32-bit OME-TIFF; Fiji opens them "
+                    "via Bio-Formats")
 
 log = logging.getLogger(__name__)
 
@@ -340,8 +344,11 @@ def run(args: argparse.Namespace) -> int:
         for stack, target, size in jobs:
             progress = StatusLine(stack.name, labelling=labelling)
             found = predict_one(net, stack, target, args, progress.update)
+            written = found.written_bytes or size  # (labels narrowed to uint16: half)
             progress.finish(f"wrote {target}{objects_found(found.per_group, found.tracks)}"
-                            f"{uncompressed_note(target, size)}{unsure_note(found.confidence)}")
+                            f"{uncompressed_note(target, written)}{unsure_note(found.confidence)}")
+            if found.wide_labels:
+                sys.stderr.write(f"{target}: {WIDE_LABELS_NOTE}\n")
         if len(targets) > 1 or skipped:
             sys.stderr.write(f"{batch_summary(len(jobs), len(skipped))}\n")
     finally:

@@ -79,8 +79,11 @@ def iter_planes(data, axes: str, file_axes: str, convert: Callable) -> Iterator[
 
 
 def write_tiff(path: Path, data, *, axes: str, scale: dict, units: dict, kind: str,
-               dtype: np.dtype, convert: Callable, ome: bool) -> Path:
-    """Compressed TIFF of ``data`` (any array-like named by ``axes``), written atomically."""
+               dtype: np.dtype, convert: Callable, ome: bool,
+               compression: str | None = "zlib") -> Path:
+    """TIFF of ``data`` (any array-like named by ``axes``), written atomically plane by
+    plane; ``compression`` None: uncompressed (a big streamed output, see
+    ``app.io.output.stays_uncompressed``)."""
     import tifffile
 
     imagej, file_axes = tiff_layout(axes, dtype, tuple(data.shape), ome=ome)
@@ -89,6 +92,29 @@ def write_tiff(path: Path, data, *, axes: str, scale: dict, units: dict, kind: s
 
     def write_into(temporary: Path) -> None:
         planes = iter_planes(data, axes, file_axes, convert)
-        tifffile.imwrite(temporary, data=planes, shape=shape, dtype=dtype, compression="zlib", **options)
+        tifffile.imwrite(temporary, data=planes, shape=shape, dtype=dtype, compression=compression,
+                         **options)
 
     return write_atomically(path, write_into)
+
+
+def write_uint16_labels(path: Path, labels, *, axes: str, scale: dict, units: dict,
+                        compress: bool) -> Path:
+    """``labels`` of a wider integer dtype (a streamed int32 output; every id at most 65535)
+    as a uint16 TIFF: an ImageJ hyperstack for a ``.tif`` under 4 GB, as the GUI's labels
+    writer makes (ImageJ holds no 32-bit integers). Plane by plane, the mapped pages of
+    ``labels`` handed back every 64 MiB, so memory stays bounded for a stack larger than RAM."""
+    from unet_studio.models.mapped import PageReleaser
+
+    pages = PageReleaser(labels, every_bytes=64 * 2**20)
+
+    def narrowed(plane: np.ndarray) -> np.ndarray:
+        pages.tick(plane.nbytes)  # (a released page is mapped again from the cache if re-read)
+        return plane.astype(np.uint16)
+
+    try:
+        return write_tiff(path, labels, axes=axes, scale=scale, units=units, kind="labels",
+                          dtype=np.dtype(np.uint16), convert=narrowed, ome=False,
+                          compression="zlib" if compress else None)
+    finally:
+        pages.release()

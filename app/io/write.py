@@ -154,13 +154,18 @@ def _labels_dtype(data, dtype: np.dtype) -> np.dtype:
 
 
 def value_range(data) -> tuple[int, int]:
-    """(min, max) of an integer array, read block by block along the first axis."""
+    """(min, max) of an integer array, read block by block along the first axis; the pages
+    of a memory-mapped ``data`` are handed back after each block (a streamed output larger
+    than RAM would otherwise end up resident)."""
+    from unet_studio.models.mapped import release_pages
+
     step = max(1, int(2**26 // max(1, np.prod(data.shape[1:], dtype=np.int64) * data.dtype.itemsize)))
     low, high = None, None
     for start in range(0, data.shape[0], step):
         block = np.asarray(data[start:start + step])
         low = block.min() if low is None else min(low, block.min())
         high = block.max() if high is None else max(high, block.max())
+        release_pages(data)
     return int(low), int(high)
 
 

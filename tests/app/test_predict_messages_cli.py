@@ -29,11 +29,11 @@ def test_a_tiff_too_big_to_compress_says_it_is_left_uncompressed(tmp_path, model
     source = image_file(tmp_path)
     assert predict(source, tmp_path / "small.tif", model_dir) == 0
     assert "uncompressed" not in capsys.readouterr().err
-    monkeypatch.setattr(output, "COMPRESS_BELOW", 1000)  # (40 x 52 int32 labels: 8320 bytes)
+    monkeypatch.setattr(output, "COMPRESS_BELOW", 1000)  # (40 x 52 uint16 labels: 4160 bytes)
     target = tmp_path / "big.tif"
     assert predict(source, target, model_dir) == 0
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert "left uncompressed (8.1 KiB > 1000 B): write a .zarr output" in last
+    assert "left uncompressed (4.1 KiB > 1000 B): write a .zarr output" in last
     with tifffile.TiffFile(target) as tif:
         assert tif.pages[0].compression == tifffile.COMPRESSION.NONE
 
@@ -76,10 +76,10 @@ def test_a_full_disk_gives_the_output_size_in_readable_units(tmp_path, model_dir
 
 def test_labels_of_an_imagej_input_carry_the_pixel_size_in_the_tiff_tags_too(tmp_path,
                                                                              model_dir):
-    """int32 labels are an OME-TIFF: the pixel size is in its OME XML and, for readers that
+    """int32 labels in an OME-TIFF: the pixel size is in its OME XML and, for readers that
     ignore OME, in the resolution tags (pixels per centimetre)."""
     source = image_file(tmp_path, scale={"Y": 0.5, "X": 0.25})
-    target = tmp_path / "labels.tif"
+    target = tmp_path / "labels.ome.tif"
     assert predict(source, target, model_dir) == 0
     with tifffile.TiffFile(target) as tif:
         assert tif.is_ome and 'PhysicalSizeX="0.25"' in tif.ome_metadata
