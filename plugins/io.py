@@ -164,6 +164,10 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
     arrays = list(stack.levels) if stack.levels else [stack.data]
     if channel is not None:
         arrays = [_channel_view(a, stack.axes.index("C"), channel) for a in arrays]
+    if layer_type == "labels" and len(arrays) > 1 and _fits(arrays[0]):
+        # (napari cannot paint a pyramid: labels are there to be corrected, and our own
+        # predict writes one for a big image; the zoomed-out levels are only for display)
+        arrays = arrays[:1]
     if layer_type == "labels" and len(arrays) == 1:
         arrays = [_editable(arrays[0], stack.path)]
     name = stack.name if channel is None or stack.shape[stack.axes.index("C")] == 1 \
@@ -181,6 +185,12 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
     if len(arrays) > 1:
         meta["multiscale"] = True
     return (arrays if len(arrays) > 1 else arrays[0], meta, layer_type)
+
+
+def _fits(array) -> bool:
+    from unet_studio.app.io.editable import fits_in_memory
+
+    return fits_in_memory(int(np.prod(array.shape, dtype=np.int64)) * np.dtype(array.dtype).itemsize)
 
 
 def _editable(array, path: Path):

@@ -115,3 +115,25 @@ def test_labels_opened_in_napari_can_be_painted(make_napari_viewer, saved_labels
         layer.paint((30, 40), 9)  # (what a brush stroke does)
         assert layer.data[30, 40] == 9
     np.testing.assert_array_equal(tifffile.imread(plain), labels)
+
+
+def test_pyramid_labels_of_predict_reopen_at_full_resolution_writable(tmp_path, little_memory,
+                                                                      monkeypatch):
+    """predict writes a big image's labels as a pyramid OME-Zarr: they open as one writable
+    array at full resolution when it fits (napari cannot paint a pyramid), else as the
+    pyramid they are (a warning then says how to correct them)."""
+    from unet_studio.app.io import open_output
+
+    labels = np.zeros((64, 96), np.int32)
+    labels[8:20, 30:60] = 5
+    path = tmp_path / "big_labels.zarr"
+    with open_output(path, labels.shape, np.int32, axes="YX", kind="labels",
+                     pyramid_levels=2) as out:
+        out[...] = labels
+    data, meta, layer_type = _only_layer(path)  # (little memory: left a pyramid)
+    assert layer_type == "labels" and meta.get("multiscale") and len(data) == 2
+    monkeypatch.undo()
+    data, meta, layer_type = _only_layer(path)
+    assert layer_type == "labels" and not meta.get("multiscale")
+    assert isinstance(data, np.ndarray) and data.flags.writeable
+    np.testing.assert_array_equal(data, labels)
