@@ -31,10 +31,10 @@ from unet_studio.app.qt.scrolling import scrolled_body
 # 150, more than a laptop's dock spares once the table shows a round's metrics).
 MIN_PLOT_HEIGHT = 90
 ROW_PADDING = 6  # (pixels a metrics row adds to its line of text, both edges together)
-# What to do first, before any round: "Ready." left a new user guessing why Fine-tune
-# answers "nothing reviewed yet".
+# What to do first, before any round: "Ready." left a new user guessing why Train answers
+# "nothing reviewed yet".
 READY_TEXT = ("Ready. Correct some objects and mark them reviewed (Correct panel); then "
-              "fine-tune on them.")
+              "train on them.")
 # Each control's meaning; the buttons greyed out at first say when they can be pressed.
 TIPS = {
     "scope_combo": "Which reviewed regions the round learns from; a part of them is held out "
@@ -45,7 +45,8 @@ TIPS = {
     "layers_combo": "all: every layer learns; decoder: the encoder stays as it is (faster, "
                     "safer with few corrections)",
     "auto_accept": "Use the new model at once when it scores better on the held-out data",
-    "train_button": "Fine-tune the current model on the reviewed corrections, in the background",
+    "train_button": "Train the current model on the reviewed corrections (fine-tune a trained "
+                    "one, or train an untrained one, built in the Models panel), in the background",
     "pause_button": "Pause or resume the round that runs",
     "cancel_button": "Stop the round that runs; its best weights so far are kept",
     "accept_button": "Once a round has finished: use its model from now on",
@@ -64,7 +65,8 @@ def build(panel) -> None:
     Sized for a laptop's dock (about 700 px tall): the status (the verdict), the buttons and
     every row of the metrics table keep their height; the loss plot takes what is left, and
     the settings used less often fold away under "More settings"."""
-    panel.train_button = QPushButton("Fine-tune on reviewed corrections")
+    # (one text for both: fine-tuning a trained model, training an untrained one)
+    panel.train_button = QPushButton("Train on reviewed corrections")
     panel.pause_button = QPushButton("Pause")
     panel.cancel_button = QPushButton("Cancel")
     controls = QHBoxLayout()

@@ -32,6 +32,7 @@ from unet_studio.app.qt.train_round import (
     parent_record,
     ready_text,
     save_round,
+    training_verb,
 )
 from unet_studio.models.training.lineage import held_out_rows, metric_text
 from unet_studio.models.training.ranking import ranks_better
@@ -40,9 +41,11 @@ __all__ = [
     "SCOPES", "TRAINING_DIR", "TrainRound", "change_texts", "checkpoint_dir_for",
     "clear_checkpoints", "collect_examples",
     "describe_examples", "fresh_replay", "held_out_caveat", "is_better", "iter_train",
-    "kept_starting_weights", "nothing_learnt_text",
+    "keeps_scratch_progress", "kept_starting_weights", "nothing_learnt_text",
+    "scratch_kept_text",
     "load_replay", "metric_table", "parent_record", "parse_duration", "ready_text",
     "remember_examples", "rename_in_replay", "replay_for_round", "save_round",
+    "training_verb",
 ]  # fmt: skip
 
 
@@ -221,23 +224,66 @@ def kept_starting_weights(result) -> bool:
 def nothing_learnt_text(result, parent_name: str) -> str:
     """The verdict of a round that kept its starting weights: no model was made, and what
     to do instead (a longer round: its pace gives how long ``ADVISED_STEPS`` take)."""
-    from unet_studio.app.time_left import duration_text
     from unet_studio.models.training.progress import stop_text
 
-    steps = f"{result.steps} step" + ("" if result.steps == 1 else "s")
+    steps = _steps(result.steps)
     text = (f"Finished after {steps} ({stop_text(result.stopped)}); no step beat the "
             f"starting weights of {parent_name} on held-out data, so no new model was made.")
     if result.steps < ADVISED_STEPS:
-        pace = step_seconds(result.history)
-        if pace is None:  # (too few steps to time one: the round was mostly its scoring)
+        advised = _advised_time(result, ADVISED_STEPS)
+        if advised is None:  # (too few steps to time one: the round was mostly its scoring)
             text += (f" {steps} are few for images new to the model: give the next round "
                      "a few minutes.")
-        else:  # (what does not grow with the steps, loading and scoring, counted once)
-            fixed = max(0.0, result.elapsed - result.steps * pace)
-            advised = duration_text(fixed + ADVISED_STEPS * pace)
+        else:
             text += (f" {steps} are few for images new to the model: give the next round "
                      f"about {advised} (some {ADVISED_STEPS} steps at this pace).")
     return text
+
+
+def keeps_scratch_progress(round_) -> bool:
+    """Does the finished ``round_`` (no step beat its starting weights) keep its checkpoint
+    for the next round to go on from? When it started from an untrained network: beating
+    random weights on held-out data takes many steps, which a CPU's short rounds reach only
+    together (three 60 s rounds of 5, 3 and 10 steps each started from random weights
+    again, and never made a model). A trained parent's round starts afresh instead."""
+    from unet_studio.app.model_checks import is_untrained
+
+    return round_.checkpoint_dir is not None and is_untrained(getattr(round_.parent, "metadata", None))
+
+
+def scratch_kept_text(result, parent_name: str, resumed_at: int = 0) -> str:
+    """The verdict of a round from the untrained ``parent_name`` that beat nothing yet: no
+    model was made (it would be the random weights), its steps are kept, and how long to go
+    on (its pace gives how long ``ADVISED_STEPS`` more take, past those it has had)."""
+    from unet_studio.models.training.progress import stop_text
+
+    steps = _steps(result.steps)
+    resumed = f", resumed at step {resumed_at}" if resumed_at else ""
+    text = (f"Finished after {steps}{resumed} ({stop_text(result.stopped)}); no step beat the "
+            f"random starting weights of {parent_name} on held-out data yet, so no model was "
+            f"made, but the training is kept: {steps} so far. Train again to go on from there "
+            "(on the same reviewed data: new corrections start it afresh)")
+    more = ADVISED_STEPS - result.steps if result.steps < ADVISED_STEPS else ADVISED_STEPS
+    advised = _advised_time(result, more)
+    if advised is None:
+        return text + " with a time budget of a few minutes."
+    return text + f", about {advised} more (some {more} steps at this pace)."
+
+
+def _advised_time(result, steps: int) -> str | None:
+    """How long a round of ``steps`` steps takes at ``result``'s pace, loading and scoring
+    counted once ("about" left to the caller); None when the round timed no step."""
+    from unet_studio.app.time_left import duration_text
+
+    pace = step_seconds(result.history)
+    if pace is None:
+        return None
+    fixed = max(0.0, result.elapsed - result.steps * pace)  # (what does not grow with steps)
+    return duration_text(fixed + steps * pace)
+
+
+def _steps(count: int) -> str:
+    return f"{count} step" + ("" if count == 1 else "s")
 
 
 def step_seconds(history: list[dict]) -> float | None:

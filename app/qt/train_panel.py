@@ -85,7 +85,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
             raise UserError(str(error)) from None
 
     def start(self, *, config=None) -> None:
-        """Fine-tune the current model on the reviewed corrections ("Learn from": of every
+        """Train the current model on the reviewed corrections ("Learn from": of every
         project image, or of the current image only)."""
         if self.worker is not None:
             return
@@ -103,7 +103,8 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         set_progress(self.progress, 0)  # (the last round's bar sat full)
         self._set_state("running")
         described = train_logic.describe_examples(pending)
-        self.status.setText(f"Fine-tuning {session.model.name} on {described}…")
+        self.status.setText(f"{train_logic.training_verb(session.model)} {session.model.name} "
+                            f"on {described}…")
         self.worker = start_engine(
             train_logic.iter_train(self.round, config, session.library, replay),
             notify=session.host.notify, action="Fine-tuning", on_progress=self._on_progress,
@@ -198,12 +199,20 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         # (its model: a copy of the parent's; saved all the same when the close asked it)
         if train_logic.kept_starting_weights(result) and not self._closing():
             self.round.discarded = True
-            train_logic.clear_checkpoints(self.round)
-            self.status.setText(train_logic.nothing_learnt_text(result, self.round.parent.name)
-                                + train_logic.held_out_caveat(result))
+            self.status.setText(self._nothing_learnt() + train_logic.held_out_caveat(result))
             self._tell_saved(True)  # (nothing to save: a close waiting for it goes on)
             return
         self._tell_saved(self._save_round())
+
+    def _nothing_learnt(self) -> str:
+        """No model from a round whose starting weights stayed best: a round from an
+        untrained network keeps its checkpoint (the next Train goes on from it), any other
+        clears it (the next round starts afresh). What the verdict says of it."""
+        round_, result = self.round, self.round.result
+        if train_logic.keeps_scratch_progress(round_):
+            return train_logic.scratch_kept_text(result, round_.parent.name, round_.resumed_at)
+        train_logic.clear_checkpoints(round_)
+        return train_logic.nothing_learnt_text(result, round_.parent.name)
 
     def _save_round(self) -> bool:
         """Save the finished round as a model folder; False (and said) when that failed. The

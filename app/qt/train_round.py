@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from unet_studio.app.model_checks import is_untrained
 from unet_studio.app.project_images import safe_name
 from unet_studio.app.qt.train_finish import finishing_early
 from unet_studio.app.qt.train_pace import scratch_metadata
@@ -58,7 +59,12 @@ class TrainRound:
 def ready_text(info, waiting: TrainRound | None) -> str:
     """The Train panel's status once another model (``info``, or None) became current while
     the round ``waiting`` awaited a verdict (None: no round waited)."""
-    text = "No model to fine-tune." if info is None else f"Ready to fine-tune {info.name}."
+    if info is None:
+        text = "No model to train."
+    elif is_untrained(getattr(info, "metadata", None)):  # (nothing to fine-tune yet)
+        text = f"Ready to train {info.name} (untrained: random weights)."
+    else:
+        text = f"Ready to fine-tune {info.name}."
     if waiting is None:
         return text
     parent = waiting.parent.name
@@ -67,6 +73,12 @@ def ready_text(info, waiting: TrainRound | None) -> str:
     # (saved with its lineage: nothing of the round is lost)
     return text + (f" The model fine-tuned from {parent} stays saved as {waiting.saved.name}: "
                    "choose it in the Models panel to use it.")
+
+
+def training_verb(info) -> str:
+    """"Training" an untrained model (random weights: nothing to fine-tune), else
+    "Fine-tuning", for the status while a round runs."""
+    return "Training" if is_untrained(getattr(info, "metadata", None)) else "Fine-tuning"
 
 
 def _same_path(path, other) -> bool:

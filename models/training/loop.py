@@ -21,7 +21,6 @@ import logging
 import math
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import replace
 
 from unet_studio.models.training.config import FinetuneConfig
 from unet_studio.models.training.examples import TrainingExample
@@ -142,7 +141,9 @@ def iter_finetune(
     preparation (loading the model and the data) is to count against ``config.max_seconds``
     too; by default the round begins here. A resumed run's time budget is the whole run's,
     its earlier part included; with ``more_time_on_resume`` it gets ``config.max_seconds``
-    more instead (a user who stopped a round and trains again for "20 s" means 20 s more).
+    (and its steps or epochs) more instead (a user who stopped a round and trains again for
+    "20 s" means 20 s more; one whose round from an untrained network kept its checkpoint,
+    having beaten nothing yet, trains it "3 epochs" more).
     ``report_start``: a fresh run with held-out data first yields a step-0 report (the
     starting weights' held-out scores, no training loss: NaN) as soon as they are scored,
     before the first step: on a CPU one step of a 3D network takes tens of seconds, and a
@@ -159,9 +160,8 @@ def iter_finetune(
     fresh = not (config.resume and session.restore(stale=stale_checkpoint))
     if fresh:
         _start(session)
-    elif more_time_on_resume and session.budget.max_seconds:
-        session.budget = replace(session.budget,
-                                 max_seconds=session.budget.max_seconds + session.elapsed_before)
+    elif more_time_on_resume:
+        session.budget = session.budget.on_top(session.step, session.elapsed_before)
     try:
         if fresh and report_start and session.data.val:  # (a cancel here still cleans up)
             yield from _pausing(session, _progress(session, math.nan, 0.0, True, False))

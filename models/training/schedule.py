@@ -9,7 +9,7 @@ is the whole round's wall time: what training may use of it is worked out in ``t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -33,6 +33,14 @@ class Budget:
         if config.max_steps is not None:
             limits.append(config.max_steps)
         return cls(min(limits) if limits else None, config.max_seconds, steps_per_epoch)
+
+    def on_top(self, steps: int, seconds: float) -> Budget:
+        """This budget after ``steps`` steps and ``seconds`` already spent by the run it
+        resumes: as much again (a round finished or stopped, then trained again for "60 s"
+        or "3 epochs", means that much more, not what was left of the first)."""
+        return replace(self,
+                       total_steps=None if self.total_steps is None else self.total_steps + steps,
+                       max_seconds=None if not self.max_seconds else self.max_seconds + seconds)
 
     def fraction(self, step: int, elapsed: float) -> float:
         """Share of the budget used after ``step`` steps and ``elapsed`` seconds of the round,
@@ -63,8 +71,9 @@ class Budget:
         if self.max_seconds is not None and elapsed + ahead >= self.max_seconds:
             return "max_seconds"
         if self.total_steps is not None and step >= self.total_steps:
-            by_epochs = config.epochs is not None and self.total_steps == (
-                config.epochs * self.steps_per_epoch)
+            # (the smaller of the two limits made the budget: a resumed run's is moved on)
+            by_epochs = config.epochs is not None and (
+                config.max_steps is None or config.epochs * self.steps_per_epoch <= config.max_steps)
             return "epochs" if by_epochs else "max_steps"
         return None
 

@@ -34,7 +34,7 @@ def test_a_round_started_with_space_keeps_the_focus_and_tab_leaves_the_table(
     panel.train_button.setFocus(Qt.FocusReason.TabFocusReason)
     with qtbot.waitSignal(panel.finished, timeout=120_000):
         QTest.keyClick(panel.train_button, Qt.Key.Key_Space)
-        # Fine-tune is disabled while the round runs: the focus is on Pause (a second Space
+        # Train is disabled while the round runs: the focus is on Pause (a second Space
         # pauses), not wherever Qt's focus chain led (a napari dock's hide button).
         assert not panel.train_button.isEnabled()
         assert panel.window().focusWidget() is panel.pause_button

@@ -74,7 +74,7 @@ def test_a_slow_first_step_of_an_untrained_3d_network(corrected, qtbot, tmp_path
            "essentially untrained" in verdict, verdict
     assert re.search(r"hundreds to thousands of steps \(500 at this round's pace, about \d s a "
                      r"step: about \d+ min\)", verdict)
-    assert "a GPU, or fine-tune the bundled 2D model instead" in verdict
+    assert "a GPU; if your images are fluorescent nuclei, fine-tune the bundled 2D model" in verdict
     assert f"of its {BUDGET:.0f} s budget: it takes at least one step, and one takes" in verdict
     assert train.accept_button.isEnabled()  # (Accept stays possible)
     saved = json.loads((train.round.saved / "config.json").read_text())["metadata"]
