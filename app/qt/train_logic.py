@@ -262,7 +262,7 @@ def scratch_kept_text(result, parent_name: str, resumed_at: int = 0) -> str:
     text = (f"Finished after {steps}{resumed} ({stop_text(result.stopped)}); no step beat the "
             f"random starting weights of {parent_name} on held-out data yet, so no model was "
             f"made, but the training is kept: {steps} so far. Train again to go on from there "
-            "(on the same reviewed data: new corrections start it afresh)")
+            "(after new corrections, a new round starts from the weights it reached)")
     more = ADVISED_STEPS - result.steps if result.steps < ADVISED_STEPS else ADVISED_STEPS
     advised = _advised_time(result, more)
     if advised is None:

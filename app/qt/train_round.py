@@ -99,10 +99,15 @@ def iter_train(round_: TrainRound, config, library, replay=()):
     round_.examples = yield from iter_read_examples(round_.pending, config.max_seconds, started)
     net = library.load(round_.parent.path, device="cpu")
     # A cancelled round resumes when its data are unchanged; after more corrections (other
-    # data) its checkpoint is stale and a new round starts instead of refusing to train.
+    # data) its checkpoint is stale and a new round starts instead of refusing to train:
+    # from the stale round's weights when the network was built untrained (its short rounds
+    # add up while the user goes on annotating), else from the model's.
+    from unet_studio.app.model_checks import is_untrained
+
+    stale = "weights" if is_untrained(getattr(round_.parent, "metadata", None)) else "restart"
     inner = iter_finetune(
         net, round_.examples, config, task=getattr(net, "task", None),
-        checkpoint_dir=round_.checkpoint_dir, replay=replay, stale_checkpoint="restart",
+        checkpoint_dir=round_.checkpoint_dir, replay=replay, stale_checkpoint=stale,
         started=started, more_time_on_resume=True,  # (the budget typed now is for this click)
         report_start=True,  # (the status says when the scoring before ends and step 1 begins)
     )  # fmt: skip

@@ -30,7 +30,7 @@ from unet_studio.models.training.session import Session
 
 log = logging.getLogger(__name__)
 
-STALE_CHOICES = ("raise", "restart")
+STALE_CHOICES = ("raise", "restart", "weights")
 
 
 def _progress(session: Session, loss: float, lr: float, validated: bool,
@@ -136,7 +136,8 @@ def iter_finetune(
     :class:`TrainProgress` after every step; returns a :class:`FinetuneResult` whose
     ``net`` (the same object) holds the best weights. A checkpoint in ``checkpoint_dir``
     from another run (other settings, data or network) raises ValueError, or with
-    ``stale_checkpoint="restart"`` is ignored (and overwritten): a new round starts.
+    ``stale_checkpoint="restart"`` is ignored (and overwritten): a new round starts;
+    with ``"weights"`` a new round starts from its weights (when they fit ``net``).
     ``started``: the ``time.monotonic()`` at which the round began, when the caller's own
     preparation (loading the model and the data) is to count against ``config.max_seconds``
     too; by default the round begins here. A resumed run's time budget is the whole run's,

@@ -71,12 +71,18 @@ class Checkpoints:
 
     def restore(self, *, stale: str = "raise") -> bool:
         """Continue from ``checkpoint_dir/last``; False when there is none, or when it belongs
-        to another run (other settings, data or network) and ``stale`` is ``"restart"``."""
+        to another run (other settings, data or network) and ``stale`` is ``"restart"``, or
+        ``"weights"``: then the new run starts from its weights where they fit the network
+        (a network being trained from scratch over rounds on data that grow)."""
         if self.checkpoint_dir is None or not (self.checkpoint_dir / ckpt.LAST).exists():
             return False
         tensors, document = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.LAST)
         if document["fingerprint"] != self.fingerprint():
-            if stale == "restart":
+            if stale == "weights" and self._take_weights(ckpt.model_state(tensors)):
+                log.info("the checkpoint in %s is from another run; a new run starts from its "
+                         "weights", self.checkpoint_dir)
+                return False
+            if stale in ("restart", "weights"):
                 log.info("the checkpoint in %s is from another run; starting afresh",
                          self.checkpoint_dir)
                 return False
@@ -101,6 +107,15 @@ class Checkpoints:
             self.best_weights = {k: v.to(self.device) for k, v in ckpt.model_state(best).items()}
         log.info("resuming at step %d (%.1f s) from %s", self.step, self.elapsed_before,
                  self.checkpoint_dir)
+        return True
+
+    def _take_weights(self, state: dict) -> bool:
+        """Load ``state`` into the network when every tensor fits it (same names and
+        shapes); whether it did."""
+        own = self.net.state_dict()
+        if set(state) != set(own) or any(state[k].shape != own[k].shape for k in own):
+            return False
+        self.net.load_state_dict(state)
         return True
 
     def _restore_timing(self, document: dict) -> None:

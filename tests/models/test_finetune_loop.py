@@ -449,3 +449,35 @@ def test_a_resumed_round_may_get_its_time_budget_anew(example, tmp_path):
                           more_time_on_resume=flag)
         assert result.stopped == "max_seconds"
         assert (result.steps > steps + 1) is more, (flag, result.steps, steps, used)
+
+
+def test_a_stale_checkpoint_can_hand_its_weights_to_a_new_run(example, frames, tmp_path,
+                                                              monkeypatch):
+    """``stale_checkpoint="weights"`` (a network trained from scratch in short rounds while
+    the user annotates more): a run on other data starts from the stale run's weights, a new
+    run all the same (step 1); with "restart" from the network's own."""
+    from unet_studio.models.training.session import Session
+
+    finetune(tiny_unet(), [example], FinetuneConfig(**{**QUICK, "max_steps": 2}),
+             checkpoint_dir=tmp_path)
+    reached = ckpt.model_state(ckpt.load_checkpoint(tmp_path / ckpt.LAST)[0])
+    image, labels = frames
+    grown = [example, TrainingExample(image[1, :96, :96], labels[1, :96, :96], name="hela t1")]
+    first_weights = []
+    step = Session.train_step
+
+    def watched(self, lr):
+        if not first_weights:
+            first_weights.append({k: v.detach().clone() for k, v in self.net.state_dict().items()})
+        return step(self, lr)
+
+    monkeypatch.setattr(Session, "train_step", watched)
+    config = FinetuneConfig(**{**QUICK, "max_steps": 1})
+    result = finetune(tiny_unet(), grown, config, checkpoint_dir=tmp_path, stale_checkpoint="weights")
+    assert [h["step"] for h in result.history][0] == 1
+    assert all(torch.equal(first_weights[0][k], reached[k]) for k in reached)
+    first_weights.clear()
+    fresh = tiny_unet()
+    own = {k: v.clone() for k, v in fresh.state_dict().items()}
+    finetune(fresh, [example], config, checkpoint_dir=tmp_path, stale_checkpoint="restart")
+    assert all(torch.equal(first_weights[0][k], own[k]) for k in own)
