@@ -35,14 +35,22 @@ def largest_label_id(labels: np.ndarray) -> int:
     return max(int(labels.max()), 0) if labels.size else 0
 
 
+class NoFreeId(UserError):
+    """Labels of ``dtype`` hold ``largest``, the largest id their dtype can hold: a new
+    object has no id left (the Correct panel offers to widen narrow labels: ``start_labels``)."""
+
+    def __init__(self, dtype, largest: int):
+        self.dtype = np.dtype(dtype)
+        self.largest = largest
+        super().__init__(f"no free label id left in a {self.dtype} label image (largest is "
+                         f"{largest}); relabel sequentially first")  # fmt: skip
+
+
 def id_after(largest: int, dtype) -> int:
-    """The id after ``largest``, or a UserError where ``dtype`` cannot hold it."""
+    """The id after ``largest``, or a :class:`NoFreeId` where ``dtype`` cannot hold it."""
     fresh = largest + 1
     if np.issubdtype(dtype, np.integer) and fresh > np.iinfo(dtype).max:
-        raise UserError(
-            f"no free label id left in a {np.dtype(dtype)} label image (largest is {largest}); "
-            "relabel sequentially first"
-        )
+        raise NoFreeId(dtype, largest)
     return fresh
 
 

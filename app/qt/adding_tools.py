@@ -36,7 +36,7 @@ class AddingTools:
         scope = self.scope([coord])
         point = tuple(int(round(c)) for c in scope.coords[0])
         image = self._scope_image(scope, point)
-        label = self.session.fresh_label_id(self._labels())
+        label = self.new_label_id(self._labels())
         edit = scope.lift(add_object_edit(scope.labels, image, point, label,
                                           sampling=self._sampling(scope)))  # fmt: skip
         going_on = self._id_over_time(scope, edit)

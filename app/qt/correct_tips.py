@@ -18,7 +18,9 @@ BUTTON_TIPS = {
     "apply_button": "Merge: once two or more objects are clicked. Split: once two or more "
                     "seeds are clicked in one object",
     "relabel_button": "Renumber the objects 1, 2, 3… without gaps (the outlines stay)",
-    "fresh_button": "Choose a label no object has yet, then paint the new object with napari's brush",
+    "fresh_button": "Choose a label no object has yet, then paint the new object with napari's "
+                    "brush. An image without labels gets empty ones to paint by hand; 8-bit "
+                    "labels whose ids ran out are offered 32-bit ids",
     "undo_button": "Undo the last edit of the labels (or Ctrl+Z over the canvas)",
     "redo_button": "Redo the edit undone last (or Ctrl+Shift+Z over the canvas)",
     "draw_button": "Draw shapes on the canvas around what you have checked, then Mark drawn region",

@@ -23,6 +23,7 @@ from unet_studio.app.qt.adding_tools import AddingTools
 from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
 from unet_studio.app.qt.slice_tools import SliceTools
 from unet_studio.app.qt.stack_edit_runner import StackEditJob, StackEditRunner, told
+from unet_studio.app.qt.start_labels import LabelStarting, no_labels_message, sentence
 from unet_studio.app.qt.time_tools import TimeTools
 from unet_studio.app.stack_edits import iter_fill_holes_edit, iter_relabel_sequential_edit
 
@@ -48,7 +49,7 @@ class EditScope:
         return edit if self.axis is None else edit.lifted(self.axis, self.t)
 
 
-class ObjectTools(AddingTools, SliceTools, TimeTools):
+class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
     """Click-driven object tools on the session's current labels.
 
     ``mode`` is None (napari's own tools get the clicks) or one of :data:`TOOL_MODES`.
@@ -94,6 +95,8 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
 
     def status(self) -> str:
         """One line saying what the active tool waits for."""
+        if self.mode is not None and self.host.current_labels() is None:
+            return sentence(no_labels_message(self.host))
         if self.mode == "add":
             return "Click inside an object the network missed to add it."
         if self.mode == "delete":  # (what the last click did, as the delete key says it)
@@ -110,7 +113,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
             if not self.split_id:
                 return "Click inside the object to split (first seed)."
             return f"Object {self.split_id}: {len(self.seeds)} seeds; click more, then Apply."
-        return ("Paint, erase, fill and polygon: napari's layer controls. "
+        return (f"{self.started_note()}Paint, erase, fill and polygon: napari's layer controls. "
                 f"{keys_help(self.keys, self._is_time_series())}")
 
     def _is_time_series(self) -> bool:
@@ -198,7 +201,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         # (fresh ids of the whole labels: a time point's view does not hold every id)
         return scope.lift(corrections.split_object_edit(
             scope.labels, label, scope.coords, image=image, sampling=sampling,
-            first_new=self.session.fresh_label_id(self._labels())))
+            first_new=self.new_label_id(self._labels())))
 
     def _split_guides(self, scope: EditScope):
         """The image of the scope (when it matches the labels pixel for pixel) and the pixel
@@ -250,28 +253,3 @@ class ObjectTools(AddingTools, SliceTools, TimeTools):
         if not hasattr(self.host, "set_selected_label"):
             raise UserError("this viewer has no brush to paint with")
         self.host.set_selected_label(int(label))
-
-    def fresh_label(self) -> int:
-        """Pick an unused label id for painting a new object; returns it."""
-        label = self.session.fresh_label_id(self._labels())
-        if hasattr(self.host, "set_selected_label"):
-            self.host.set_selected_label(label)
-        return label
-
-
-def no_labels_message(host) -> str:
-    """Why there is nothing to correct. A file's channels open as layers of their own, and
-    labels belong to the channel layer they were made on: choosing another channel's layer
-    (to adjust its contrast, say) leaves the tools without labels, so say which layer has
-    them."""
-    from unet_studio.app.model_channels import sibling_channel_layers
-
-    image = host.current_image()
-    labelled = getattr(host, "images_with_labels", lambda: set())()
-    if image is not None and labelled:
-        for sibling in sibling_channel_layers(host, image, image.axes):
-            if sibling.name != image.name and sibling.name in labelled:
-                return (f"{image.name} has no labels: this file's labels were made on its "
-                        f"channel layer {sibling.name}; select that layer (or its labels "
-                        "layer) to correct them")
-    return "there are no labels to correct; run a prediction or add labels"
