@@ -54,7 +54,8 @@ class TooManyTracksError(UserError):
 @dataclass(frozen=True)
 class CtcExport:
     """What was written: the folder, time points, tracks, and the tracks with a parent
-    (``divisions``: inferred from overlaps; ``gaps``: an id back after missing frames)."""
+    (``divisions``: inferred from overlaps; ``continued``: a mother's id going on after a
+    division, cut into a daughter track too; ``gaps``: an id back after missing frames)."""
 
     folder: Path
     frames: int
@@ -62,6 +63,7 @@ class CtcExport:
     parents: int
     divisions: int
     gaps: int
+    continued: int = 0
 
 
 def mask_name(t: int, frames: int) -> str:
@@ -130,7 +132,7 @@ def _iter_export(labels, axes: str, folder: Path) -> Generator[float, None, CtcE
         shutil.rmtree(temp, ignore_errors=True)
         raise
     return CtcExport(folder, frames, len(tracks), sum(t.parent is not None for t in tracks),
-                     lineage.divisions, lineage.gaps)
+                     lineage.divisions, lineage.gaps, lineage.continued)
 
 
 def _write_masks(labels, axes, temp: Path, tracks: list[Track], frames: int,

@@ -51,6 +51,7 @@ class Lineage:
     last: dict[int, int] = field(default_factory=dict)  # id -> its latest track
     gaps: int = 0  # tracks that are an id's return after a gap
     divisions: int = 0  # tracks given a parent by overlap
+    continued: int = 0  # mothers whose id goes on after a division: cut, a daughter too
     frames: int = 0
 
     def add(self, t: int, ids: np.ndarray, parents: dict[int, int]) -> None:
@@ -74,6 +75,7 @@ class Lineage:
                     parent = self.open[mother]
                 self.divisions += 1
             started[new] = self._start(new, t, parent)
+        self.continued += len(cut)
         for mother, track in cut.items():
             self.tracks[track].end = t - 1
             self.open[mother] = self._start(mother, t, track)
