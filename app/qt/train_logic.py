@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.host import labels_layer_name
 from unet_studio.app.qt.train_replay import (
     TRAINING_DIR,
     fresh_replay,
@@ -139,7 +140,7 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
         channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
                                    in_channels, name=image.name, model_name=model_name)
         example = pending_example(image.data, image.axes, labels, regions, name=image.name,
-                                  channel=channel, labels_name=_labels_name(session.host),
+                                  channel=channel, labels_name=labels_layer_name(session.host),
                                   **options)  # fmt: skip
         use_known_intensity(example, session.intensities, whole_image_key(image, channel))
         examples.append(example)
@@ -154,15 +155,6 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
         raise UserError("nothing reviewed yet: correct some objects and mark them reviewed "
                         "(Correct panel) before training")
     return examples, problems
-
-
-def _labels_name(host) -> str | None:
-    """The name of the labels layer being corrected, for messages, where the host says it
-    (napari's host: ``labels_layer()``; the test host: ``current_labels_name``)."""
-    labels_layer = getattr(host, "labels_layer", None)
-    if callable(labels_layer):
-        return getattr(labels_layer(), "name", None)
-    return getattr(host, "current_labels_name", None)
 
 
 def describe_examples(examples) -> str:
@@ -259,11 +251,16 @@ def scratch_kept_text(result, parent_name: str, resumed_at: int = 0) -> str:
 
     steps = _steps(result.steps)
     resumed = f", resumed at step {resumed_at}" if resumed_at else ""
-    text = (f"Finished after {steps}{resumed} ({stop_text(result.stopped)}); no step beat the "
-            f"random starting weights of {parent_name} on held-out data yet, so no model was "
-            f"made, but the training is kept: {steps} so far. Train again to go on from there "
-            "(after new corrections, a new round starts from the weights it reached)")
-    more = ADVISED_STEPS - result.steps if result.steps < ADVISED_STEPS else ADVISED_STEPS
+    carried = result.extra.get("carried_steps", 0)
+    since = (f", from the weights earlier rounds reached in {_steps(carried)} on other "
+             "reviewed data") if carried else ""
+    so_far = _steps(result.steps + carried)
+    text = (f"Finished after {steps}{resumed}{since} ({stop_text(result.stopped)}); no step "
+            f"beat the random starting weights of {parent_name} on held-out data yet, so no "
+            f"model was made, but the training is kept: {so_far} so far. Train again to go on "
+            "from there (after new corrections, a new round starts from the weights it reached)")
+    done = result.steps + carried
+    more = ADVISED_STEPS - done if done < ADVISED_STEPS else ADVISED_STEPS
     advised = _advised_time(result, more)
     if advised is None:
         return text + " with a time budget of a few minutes."

@@ -187,6 +187,7 @@ def iter_finetune(
         best_step=session.best_step, steps=session.step, elapsed=session.elapsed,
         stopped=stopped, checkpoint_dir=session.checkpoint_dir,
         extra={"patch_shape": list(session.patch_shape), "device": str(session.device),
+               "carried_steps": session.carried_steps,
                **session.held_out.summary(), **session.norm_statistics_summary()},
     )
 

@@ -125,6 +125,9 @@ class Session(Checkpoints):
         self.budget = Budget.from_config(config, steps_per_epoch)
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
         self.step, self.elapsed_before, self.history = 0, 0.0, []
+        # Steps of earlier runs whose weights this one started from (stale_checkpoint=
+        # "weights": a network trained from scratch over rounds on data that grow).
+        self.carried_steps = 0
         self.smoothed: float | None = None
         self.best_value: float | None = None
         self.best_step, self.best_weights, self.best_metrics = 0, None, {}

@@ -49,7 +49,8 @@ class Checkpoints:
                 "smoothed": self.smoothed, "sampler_rng": self.rng.bit_generator.state,
                 "config": self.config.to_dict(), "scored_val_crops": self.held_out.indices,
                 "train_started": self.train_started, "timing": self.plan.to_dict(),
-                "norm_statistics_held": self.freeze_norm_stats, "start_loss": self.start_loss}
+                "norm_statistics_held": self.freeze_norm_stats, "start_loss": self.start_loss,
+                "carried_steps": self.carried_steps}
 
     def save_last(self, *, force: bool = False) -> None:
         """Write ``last`` (and ``best``) unless one was written under ``checkpoint_seconds`` ago."""
@@ -79,6 +80,7 @@ class Checkpoints:
         tensors, document = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.LAST)
         if document["fingerprint"] != self.fingerprint():
             if stale == "weights" and self._take_weights(ckpt.model_state(tensors)):
+                self.carried_steps = document["step"] + document.get("carried_steps", 0)
                 log.info("the checkpoint in %s is from another run; a new run starts from its "
                          "weights", self.checkpoint_dir)
                 return False
@@ -101,6 +103,7 @@ class Checkpoints:
         self.best_metrics = document["best_metrics"]
         self.freeze_norm_stats = document.get("norm_statistics_held", self.freeze_norm_stats)
         self.start_loss = document.get("start_loss")
+        self.carried_steps = document.get("carried_steps", 0)
         self._restore_timing(document)
         if (self.checkpoint_dir / ckpt.BEST).exists():
             best, _ = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.BEST)

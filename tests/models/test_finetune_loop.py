@@ -474,7 +474,7 @@ def test_a_stale_checkpoint_can_hand_its_weights_to_a_new_run(example, frames, t
     monkeypatch.setattr(Session, "train_step", watched)
     config = FinetuneConfig(**{**QUICK, "max_steps": 1})
     result = finetune(tiny_unet(), grown, config, checkpoint_dir=tmp_path, stale_checkpoint="weights")
-    assert [h["step"] for h in result.history][0] == 1
+    assert [h["step"] for h in result.history][0] == 1 and result.extra["carried_steps"] == 2
     assert all(torch.equal(first_weights[0][k], reached[k]) for k in reached)
     first_weights.clear()
     fresh = tiny_unet()

@@ -63,6 +63,28 @@ def test_short_rounds_from_an_untrained_network_add_up(scratch_train, qtbot, qui
     assert sorted(session.project.models_dir.iterdir()) == models  # (no copy of the parent)
     assert session.model.name == "scratch"
 
+    # More corrections (other data): a new round, from the weights the 6 steps reached.
+    session.ensure_reviewed().mark_region((slice(9, 12), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
+        train.start(config=quick_round(max_steps=3, learning_rate=10.0))
+    third = blocker.args[0]
+    assert train.round.resumed_at == 0 and third.steps == 3
+    assert third.extra["carried_steps"] == 6
+
+
+def test_a_kept_round_after_new_corrections_counts_the_steps_carried():
+    """A round on new corrections that started from earlier rounds' weights and beat them
+    not yet: its verdict counts those steps too (it read as if they were lost)."""
+    from unet_studio.app.qt.train_logic import scratch_kept_text
+
+    result = SimpleNamespace(steps=21, stopped="max_seconds", history=[],
+                             extra={"carried_steps": 22})
+    text = scratch_kept_text(result, "scratch")
+    assert "Finished after 21 steps, from the weights earlier rounds reached in 22 steps on " \
+           "other reviewed data (" in text
+    assert "the training is kept: 43 steps so far" in text
+
 
 def test_the_verdict_of_a_round_from_scratch_without_a_clear_gain(scratch_train, qtbot, quick_round):
     """A round that beat the random weights (by its held-out loss) without its score rising
