@@ -20,6 +20,15 @@ from unet_studio.app.label_edit import LabelEdit
 NOTIFY_LEVELS = ("info", "warning", "error")
 
 
+def labels_layer_name(host) -> str | None:
+    """The name of the labels layer being corrected, for messages, where the host says it
+    (napari's host: ``labels_layer()``; :class:`FakeHost`: ``current_labels_name``)."""
+    labels_layer = getattr(host, "labels_layer", None)
+    if callable(labels_layer):
+        return getattr(labels_layer(), "name", None)
+    return getattr(host, "current_labels_name", None)
+
+
 @dataclass(frozen=True)
 class HostImage:
     """The image the user is working on.
@@ -164,7 +173,7 @@ class FakeHost:
     def apply_label_edit(self, edit: LabelEdit) -> None:
         labels = self.current_labels()
         if labels is None:
-            raise UserError("there is no labels layer to edit; run a prediction or add labels")
+            raise UserError("there is no labels layer to edit; segment the image, or press New label id (Correct panel) to start labels by hand")
         if edit.ndim != labels.ndim:
             raise ValueError(f"a {edit.ndim}D edit cannot apply to {labels.ndim}D labels")
         if edit.is_empty:

@@ -81,7 +81,7 @@ class LabelsLayers:
     def apply_label_edit(self, edit: LabelEdit) -> None:
         layer = self.labels_layer()
         if layer is None:
-            raise UserError("there is no labels layer to edit; run a prediction or add labels")
+            raise UserError("there is no labels layer to edit; segment the image, or press New label id (Correct panel) to start labels by hand")
         if edit.ndim != layer.data.ndim:
             raise ValueError(f"a {edit.ndim}D edit cannot apply to {layer.data.ndim}D labels")
         if edit.is_empty:
@@ -175,7 +175,7 @@ class LabelsLayers:
         """Make ``label_id`` the brush label and (``paint``) switch to painting with it."""
         layer = self.labels_layer()
         if layer is None:
-            raise UserError("there is no labels layer; run a prediction or add labels")
+            raise UserError("there is no labels layer; segment the image, or press New label id (Correct panel) to start labels by hand")
         layer.selected_label = int(label_id)
         if not paint:
             return

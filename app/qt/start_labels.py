@@ -15,6 +15,7 @@ import weakref
 import numpy as np
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.host import labels_layer_name
 from unet_studio.app.label_ids import NoFreeId
 from unet_studio.app.qt.session_project import labels_shape
 from unet_studio.models.scratch import scratch_zeros
@@ -91,15 +92,6 @@ def ran_out(name: str | None, full: NoFreeId) -> str:
     where = "" if name is None else f" in '{name}'"
     return (f"no free label id left{where}: its {full.dtype} ids end at "
             f"{np.iinfo(full.dtype).max}, and {full.largest} has been used")  # fmt: skip
-
-
-def labels_layer_name(host) -> str | None:
-    """The name of the labels layer being corrected, where the host says it (napari's
-    host: ``labels_layer()``; the test host: ``current_labels_name``)."""
-    labels_layer = getattr(host, "labels_layer", None)
-    if callable(labels_layer):
-        return getattr(labels_layer(), "name", None)
-    return getattr(host, "current_labels_name", None)
 
 
 def sentence(text: str) -> str:

@@ -43,6 +43,6 @@ class TimeTools:
                    for before in range(t - 1, -1, -1)):  # fmt: skip
             raise UserError(f"object {label} starts at time point {t}: there is no track "
                             "before it to cut from")  # fmt: skip
-        new_id = self.session.fresh_label_id(labels)
+        new_id = self.new_label_id(labels)  # (8-bit labels out of ids: how to widen them)
         self.session.apply_edit(cut_track_edit(labels, axis, label, t, new_id))
         return new_id, t
