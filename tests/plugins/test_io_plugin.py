@@ -44,8 +44,16 @@ def test_reader_gives_pyramid_and_labels(tmp_path):
     labels = np.zeros((2, 64, 48), np.uint16)
     labels[:, 10:30, 5:25] = 7
     path = str(write_stack(tmp_path / "nuclei.zarr", labels, axes="ZYX", scale=SCALE, pyramid_levels=3))
-    [(levels, meta, layer_type)] = napari_get_reader(path)(path)
-    assert layer_type == "labels" and meta["multiscale"] is True
+    [(data, meta, layer_type)] = napari_get_reader(path)(path)
+    # (labels are there to be painted, which napari cannot do to a pyramid: its full
+    # resolution, when it fits in memory; see test_labels_reader_editable)
+    assert layer_type == "labels" and not meta.get("multiscale")
+    np.testing.assert_array_equal(data, labels)
+    image = tmp_path / "image.zarr"
+    write_stack(image, labels.astype(np.float32), axes="ZYX", scale=SCALE, kind="probabilities",
+                pyramid_levels=3)
+    [(levels, meta, layer_type)] = napari_get_reader(str(image))(str(image))
+    assert layer_type == "image" and meta["multiscale"] is True
     assert [level.shape for level in levels] == [(2, 64, 48), (2, 32, 24), (2, 16, 12)]
     np.testing.assert_array_equal(np.asarray(levels[2]), labels[:, ::4, ::4])
 

@@ -59,7 +59,8 @@ def test_an_image_without_a_finite_pixel_is_refused_in_one_message(studio, qtbot
         qtbot.waitUntil(lambda: panel.worker is None, timeout=60_000)
     refusal = ("Prediction refused: blank has no finite pixel value (all NaN or infinite): "
                "nothing to normalise its intensities by")
-    assert notifications() == [("error", refusal)]
+    # (besides the autosave project's note: it starts at Run, see app/qt/live_edits.py)
+    assert [told for told in notifications() if told[0] != "info"] == [("error", refusal)]
     assert panel.status.text() == refusal
     assert not [r for r in caplog.records if r.exc_info]  # no traceback anywhere
     assert panel.run_button.isEnabled() and not panel.cancel_button.isEnabled()
