@@ -158,6 +158,7 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     output_type = options.output_type
     axes = output_axes(layout, output_type)
     channels = (int(net.out_channels),) if output_type == "probabilities" else ()
+    names = probability_names(net) if output_type == "probabilities" else None
     shape = dict(zip(axes, (*channels, *layout.output_shape())))
     # The file in the canonical TZCYX order, as files are read (probabilities' classes then
     # sit where ImageJ keeps channels); the engine writes through a transposed view of it.
@@ -167,7 +168,7 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     try:
         with open_output(target, tuple(shape[a] for a in file_axes), OUTPUT_DTYPES[output_type],
                          axes=file_axes, scale=scale, units=units, source=stack.path,
-                         kind=output_type) as out:
+                         kind=output_type, channel_names=names) as out:
             found = _predict_into(out.transpose([file_axes.index(a) for a in axes]), axes, net,
                                   stack, options, intensity, on_progress)
             if output_type == "labels" and output_format(target) == "tiff":
@@ -175,6 +176,14 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     except _StreamReplaced as replaced:
         return replaced.found
     return found
+
+
+def probability_names(net) -> list[str] | None:
+    """The classes of ``net``'s probability channels, as its task names them (written into
+    the file, so that other readers label the channels); None where the task names another
+    number of classes than the net puts out (a hand-edited config: unnamed, not misnamed)."""
+    names = getattr(getattr(net, "task", None), "class_names", None) or ()
+    return [str(name) for name in names] if len(names) == int(net.out_channels) else None
 
 
 def _predict_into(out, axes: str, net, stack, options, intensity, on_progress) -> FoundObjects:

@@ -47,12 +47,16 @@ def stays_uncompressed(path: str | Path, nbytes: int, compress_below: int | None
 def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
                 scale: dict | None = None, source: str | Path | None = None,
                 kind: str | None = None, units: dict | None = None,
-                compress_below: int | None = None, pyramid_levels: int | None = None) -> Iterator:
+                compress_below: int | None = None, pyramid_levels: int | None = None,
+                channel_names: list[str] | None = None) -> Iterator:
     """Yield a writable array of ``shape`` (named by ``axes``) that becomes ``path`` on success.
 
     ``kind`` defaults to "probabilities" for float dtypes and "labels" otherwise (recorded in
     the file so readers show labels as labels). TIFF outputs need Y and X as the last axes.
     ``compress_below``: see ``stays_uncompressed`` (None: ``COMPRESS_BELOW``).
+    ``channel_names``: what each index of ``C`` is (probabilities: the model's classes),
+    recorded where other readers look: OME-TIFF ``Channel Name``, OME-Zarr
+    ``omero.channels[i].label``, an ImageJ hyperstack's plane labels.
     """
     path = Path(path)
     fmt = output_format(path)
@@ -65,7 +69,8 @@ def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
     check_kind(kind)
     scale, units = resolve_scale(axes, scale, units, source)
     ensure_parent_folder(path)
-    settings = {"axes": axes, "scale": scale, "units": units, "kind": kind}
+    settings = {"axes": axes, "scale": scale, "units": units, "kind": kind,
+                "channel_names": None if channel_names is None else list(channel_names)}
     if fmt == "zarr":
         with _zarr_output(path, shape, dtype, pyramid_levels=pyramid_levels, **settings) as out:
             yield out
@@ -76,7 +81,8 @@ def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
 
 
 @contextmanager
-def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, pyramid_levels):
+def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_names,
+                 pyramid_levels):
     """Tiles go into an uncompressed memory map (as for a TIFF), and the OME-Zarr is made
     from it at the end, slab by slab. Why not into the Zarr array itself: tiles are smaller
     than its chunks (a 2D tile is one of a chunk's 16 planes), and every tile written into a
@@ -91,7 +97,7 @@ def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, pyramid_
         created = []  # (made in a worker: an interruption waits for Zarr's metadata writes)
         run_interruptibly(lambda _check: created.append(create_ome_zarr(
             temporary, stored_shape, dtype, axes=stored_axes, scale=scale, units=units,
-            kind=kind, name=zarr_stem(path))))
+            kind=kind, name=zarr_stem(path), channel_names=channel_names)))
         group, _ = created[0]
         staging_path = temporary / STAGING_NAME
         staging = np.memmap(staging_path, dtype=dtype, mode="w+", shape=shape)
@@ -135,7 +141,8 @@ def _write_levels(group, staging: np.memmap, order: list[int], stored_axes: str,
 
 
 @contextmanager
-def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, compress_below):
+def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_names, ome,
+                 compress_below):
     import tifffile
 
     from unet_studio.app.io.tiff_write import tiff_layout, tiff_options
@@ -145,7 +152,8 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, com
     imagej, file_axes = tiff_layout(axes, dtype, shape, ome=ome)
     if file_axes != axes:  # ImageJ would reorder: OME-TIFF keeps the caller's order
         imagej, file_axes = False, axes
-    options = tiff_options(imagej, axes, shape, dtype, scale=scale, units=units, kind=kind)
+    options = tiff_options(imagej, axes, shape, dtype, scale=scale, units=units, kind=kind,
+                           channel_names=channel_names)
     temporary = temporary_sibling(path)
     try:
         mapped = tifffile.memmap(temporary, shape=shape, dtype=dtype, **options)
@@ -156,7 +164,7 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, ome, com
         if not stays_uncompressed(path, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize,
                                   compress_below):
             _compress_into(path, temporary, shape=shape, axes=axes, scale=scale, units=units,
-                           kind=kind, dtype=dtype, ome=not imagej)
+                           kind=kind, dtype=dtype, ome=not imagej, channel_names=channel_names)
         else:
             commit(temporary, path)
     except BaseException:
@@ -196,7 +204,7 @@ def _short_of_space(path: Path, nbytes: int) -> str:
 
 
 def _compress_into(path: Path, temporary: Path, *, shape, axes, scale, units, kind, dtype,
-                   ome) -> None:  # fmt: skip
+                   ome, channel_names) -> None:  # fmt: skip
     """Rewrite the streamed (uncompressed) ``temporary`` as a zlib TIFF at ``path``.
 
     Why a second pass instead of compressing while tiles arrive: a compressed TIFF stores
@@ -223,7 +231,7 @@ def _compress_into(path: Path, temporary: Path, *, shape, axes, scale, units, ki
 
     try:
         write_tiff(path, written, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
-                   convert=plane_released_soon, ome=ome)
+                   convert=plane_released_soon, ome=ome, channel_names=channel_names)
     finally:
         pages.release()
         del written

@@ -30,8 +30,9 @@ def tiff_layout(axes: str, dtype: np.dtype, shape: tuple[int, ...], *, ome: bool
 
 
 def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np.dtype, *,
-                 scale: dict, units: dict, kind: str) -> dict:
-    """tifffile keyword arguments carrying axes, calibration and our kind tag."""
+                 scale: dict, units: dict, kind: str, channel_names: list[str] | None = None) -> dict:
+    """tifffile keyword arguments carrying axes, calibration, our kind tag and the names of
+    the ``C`` indices (``channel_names``: see ``channel_metadata``)."""
     known = {a: scale[a] for a in file_axes if units.get(a, UNIT_PIXEL) != UNIT_PIXEL}
     options = {"photometric": "minisblack", "extratags": [unet_studio_tag(kind, file_axes)]}
     metadata = {"axes": file_axes}
@@ -60,8 +61,28 @@ def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np
         if "T" in known:
             metadata["TimeIncrement"] = known["T"]
             metadata["TimeIncrementUnit"] = "s"
+    if channel_names is not None:
+        metadata.update(channel_metadata(imagej, file_axes, shape, channel_names))
     options["metadata"] = metadata
     return options
+
+
+def channel_metadata(imagej: bool, file_axes: str, shape: tuple[int, ...],
+                     channel_names: list[str]) -> dict:
+    """tifffile metadata naming the channels of a file with ``file_axes`` and ``shape``:
+    OME-XML ``Channel Name``s, or for ImageJ (which names no channels of a hyperstack) the
+    label of every plane (``Labels``, one per page in file order), its channel's name."""
+    sizes = dict(zip(file_axes, shape))
+    if len(channel_names) != sizes.get("C", 1):
+        raise ValueError(f"{len(channel_names)} channel names for {sizes.get('C', 1)} "
+                         f"channel(s): {list(channel_names)}")
+    names = [str(name) for name in channel_names]
+    if not imagej:
+        return {"Channel": {"Name": names}}
+    outer = file_axes[:-2]
+    planes = np.ndindex(*(sizes[a] for a in outer))
+    c = outer.index("C") if "C" in outer else None
+    return {"Labels": [names[index[c] if c is not None else 0] for index in planes]}
 
 
 def iter_planes(data, axes: str, file_axes: str, convert: Callable) -> Iterator[np.ndarray]:
@@ -80,15 +101,16 @@ def iter_planes(data, axes: str, file_axes: str, convert: Callable) -> Iterator[
 
 def write_tiff(path: Path, data, *, axes: str, scale: dict, units: dict, kind: str,
                dtype: np.dtype, convert: Callable, ome: bool,
-               compression: str | None = "zlib") -> Path:
+               compression: str | None = "zlib", channel_names: list[str] | None = None) -> Path:
     """TIFF of ``data`` (any array-like named by ``axes``), written atomically plane by
     plane; ``compression`` None: uncompressed (a big streamed output, see
-    ``app.io.output.stays_uncompressed``)."""
+    ``app.io.output.stays_uncompressed``); ``channel_names``: one per index of ``C``."""
     import tifffile
 
     imagej, file_axes = tiff_layout(axes, dtype, tuple(data.shape), ome=ome)
     shape = tuple(data.shape[axes.index(a)] for a in file_axes)
-    options = tiff_options(imagej, file_axes, shape, dtype, scale=scale, units=units, kind=kind)
+    options = tiff_options(imagej, file_axes, shape, dtype, scale=scale, units=units, kind=kind,
+                           channel_names=channel_names)
 
     def write_into(temporary: Path) -> None:
         planes = iter_planes(data, axes, file_axes, convert)

@@ -155,7 +155,7 @@ def _multiscale_stack(path: Path, group, multiscale: dict, cache: ChunkCache) ->
         value = time_in_s(factor, unit) if axis == "T" else length_in_um(factor, unit)
         if axis != "C" and unit and value is not None:
             scale[axis], units[axis] = value, UNIT_SECOND if axis == "T" else UNIT_MICROMETER
-    kind = (dict(group.attrs).get("unet_studio") or {}).get("kind")
+    kind = _kind(dict(group.attrs), levels[0].dtype)
     source = "file" if multiscale.get("axes") is not None else "guessed"
     metadata = {"format": "ome-zarr", "file_axes": axes, "axes_source": source, "lazy_mode": "chunked",
                 "level_shapes": [tuple(level.shape) for level in levels],
@@ -163,6 +163,16 @@ def _multiscale_stack(path: Path, group, multiscale: dict, cache: ChunkCache) ->
     return Stack(path=path, name=multiscale.get("name") or zarr_stem(path), data=levels[0],
                  axes=axes, scale=scale, units=units, lazy=True, metadata=metadata,
                  levels=tuple(levels) if len(levels) > 1 else (), _closers=(cache.clear,))
+
+
+def _kind(attrs: dict, dtype) -> str | None:
+    """What the image is: the kind we wrote, else "labels" for any NGFF label image (its
+    ``image-label`` metadata: ome-zarr-py's labels, an image's ``labels/NAME`` group) of
+    integers, as the spec requires and napari's labels need."""
+    kind = (attrs.get("unet_studio") or {}).get("kind")
+    if kind is None and "image-label" in _ome_attributes(attrs) and dtype.kind in "iub":
+        return "labels"
+    return kind
 
 
 def zarr_stem(path: Path) -> str:

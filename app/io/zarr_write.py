@@ -25,7 +25,13 @@ from unet_studio.app.io.write import canonical_order, write_atomically
 from unet_studio.app.io.zarr_io import NGFF_AXIS_ORDER, zarr_stem
 
 SLAB_BYTES = 64 * 2**20
+NGFF_VERSION = "0.4"
 _AXIS_TYPES = {"T": "time", "C": "channel", "Z": "space", "Y": "space", "X": "space"}
+# Kinds written with NGFF ``image-label`` metadata: other readers (ome-zarr-py and through it
+# napari-ome-zarr) take a group as labels only by that key, never by our own "kind".
+LABEL_KINDS = ("labels", "mask")
+# Channel colours of ``omero`` (hex RGB), in the order our napari reader colours channels.
+_CHANNEL_COLORS = ("FF00FF", "00FF00", "00FFFF", "FFFF00", "0000FF", "FF0000")
 
 
 def default_pyramid_levels(shape_yx: tuple[int, int]) -> int:
@@ -57,6 +63,32 @@ def multiscale_metadata(name: str, axes: str, scale: dict, units: dict, n_levels
     return {"version": "0.4", "name": name, "axes": axes_meta, "datasets": datasets}
 
 
+def label_metadata() -> dict:
+    """NGFF 0.4 ``image-label`` of a labels or mask group. No ``source``: the spec's is a
+    relative path to an OME-Zarr image group, and our labels are mostly made from TIFFs."""
+    return {"version": NGFF_VERSION}
+
+
+def omero_metadata(channel_names: list[str], dtype: np.dtype, kind: str) -> dict:
+    """NGFF 0.4 ``omero`` naming each channel (``label``), with the ``window`` and
+    ``color`` the spec requires: the full range of an integer ``dtype``, or 0-1 for floats
+    (probabilities, the only float images written with names)."""
+    dtype = np.dtype(dtype)
+    low, high = (0.0, 1.0) if dtype.kind == "f" or kind == "probabilities" else (
+        float(np.iinfo(dtype).min), float(np.iinfo(dtype).max))
+    window = {"min": low, "max": high, "start": low, "end": high}
+    channels = [{"label": str(name), "color": _CHANNEL_COLORS[i % len(_CHANNEL_COLORS)],
+                 "window": dict(window), "active": True} for i, name in enumerate(channel_names)]
+    return {"channels": channels}
+
+
+def _check_channel_names(channel_names, axes: str, shape: tuple[int, ...]) -> None:
+    count = shape[axes.index("C")] if "C" in axes else 1
+    if len(channel_names) != count:
+        raise ValueError(f"{len(channel_names)} channel names for {count} channel(s): "
+                         f"{list(channel_names)}")
+
+
 def _create_level(group, name: str, shape: tuple[int, ...], dtype: np.dtype, axes: str):
     import numcodecs
 
@@ -67,14 +99,26 @@ def _create_level(group, name: str, shape: tuple[int, ...], dtype: np.dtype, axe
 
 
 def create_ome_zarr(path: Path, shape: tuple[int, ...], dtype, *, axes: str, scale: dict,
-                    units: dict, kind: str, name: str | None = None):
-    """A new OME-Zarr group at ``path`` with an empty level 0 array; returns (group, array)."""
+                    units: dict, kind: str, name: str | None = None,
+                    channel_names: list[str] | None = None):
+    """A new OME-Zarr group at ``path`` with an empty level 0 array; returns (group, array).
+
+    Labels and masks carry NGFF ``image-label`` (so other readers show them as labels);
+    ``channel_names`` (one per index of ``C``) become ``omero.channels[i].label``."""
     import zarr
 
+    if channel_names is not None:
+        _check_channel_names(channel_names, axes, shape)
     group = zarr.open_group(str(path), mode="w", zarr_format=2)
     array = _create_level(group, "0", shape, np.dtype(dtype), axes)
-    group.attrs["multiscales"] = [multiscale_metadata(name or zarr_stem(path), axes, scale, units, 1)]
-    group.attrs["unet_studio"] = {"kind": kind}
+    attributes = {
+        "multiscales": [multiscale_metadata(name or zarr_stem(path), axes, scale, units, 1)],
+        "unet_studio": {"kind": kind}}
+    if kind in LABEL_KINDS:
+        attributes["image-label"] = label_metadata()
+    if channel_names is not None:
+        attributes["omero"] = omero_metadata(channel_names, dtype, kind)
+    group.attrs.put(attributes)  # (one write of the new group's metadata)
     return group, array
 
 
@@ -132,8 +176,10 @@ def add_pyramid(group, axes: str, scale: dict, units: dict, n_levels: int, *, so
 
 
 def write_zarr(path: Path, data, *, axes: str, scale: dict, units: dict, kind: str,
-               dtype: np.dtype, convert: Callable, pyramid_levels: int | None) -> Path:
-    """OME-Zarr 0.4 of ``data`` (named by ``axes``) in ``TCZYX`` order, with a pyramid."""
+               dtype: np.dtype, convert: Callable, pyramid_levels: int | None,
+               channel_names: list[str] | None = None) -> Path:
+    """OME-Zarr 0.4 of ``data`` (named by ``axes``) in ``TCZYX`` order, with a pyramid;
+    ``channel_names``: see ``create_ome_zarr``."""
     file_axes = canonical_order(axes, NGFF_AXIS_ORDER)
     order = [axes.index(a) for a in file_axes]
     shape = tuple(data.shape[i] for i in order)
@@ -141,7 +187,8 @@ def write_zarr(path: Path, data, *, axes: str, scale: dict, units: dict, kind: s
 
     def write_levels(temporary: Path, check: Callable[[], None]) -> None:
         group, array = create_ome_zarr(temporary, shape, dtype, axes=file_axes, scale=scale,
-                                       units=units, kind=kind, name=zarr_stem(path))
+                                       units=units, kind=kind, name=zarr_stem(path),
+                                       channel_names=channel_names)
         for region in iter_slabs(shape, array.chunks, file_axes, np.dtype(dtype).itemsize):
             source_key = tuple(region[file_axes.index(a)] for a in axes)
             array[region] = convert(np.asarray(data[source_key]).transpose(order))

@@ -37,11 +37,13 @@ SERIES_TEXT = "Segmenting {image} with {model}: {done} of {total} time points do
 
 def class_names(net, channels: int) -> list[str]:
     """What each of a network's ``channels`` probability channels is, as its task names
-    them ("background", "foreground", "boundary"; a semantic model's own classes). A net
-    with no task, or one naming another number of classes: "class 1", "class 2"..."""
-    names = getattr(getattr(net, "task", None), "class_names", None) or ()
-    if len(names) == channels:
-        return [str(name) for name in names]
+    them (``predict_files.probability_names``, as written into files: "background",
+    "foreground", "boundary"; a semantic model's own classes); else "class 1", "class 2"..."""
+    from unet_studio.app.predict_files import probability_names
+
+    names = probability_names(net) if hasattr(net, "out_channels") else None
+    if names is not None and len(names) == channels:
+        return names
     return [f"class {index}" for index in range(1, channels + 1)]
 
 
