@@ -52,14 +52,16 @@ def test_a_slow_first_step_of_an_untrained_3d_network(corrected, qtbot, tmp_path
     session.reviewed_changed_by_user()
     train = TrainPanel(session)
     qtbot.addWidget(train)
+    shown, show = [], train.status.setText  # (every status line: the last ones pass quickly)
+    train.status.setText = lambda text: (shown.append(text), show(text))
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
         train.start(config=quick_round(max_steps=None, max_seconds=BUDGET, patch_size=16))
         qtbot.waitUntil(slow_step.is_set, timeout=60_000)
         qtbot.wait(int(1000 * (BUDGET + 0.5)))  # (the budget is over, the step still runs)
         during = train.status.text()
+        after_step = len(shown)
         qtbot.waitUntil(lambda: not slow_step.is_set(), timeout=60_000)
-        qtbot.wait(50)
-        ending = train.status.text()
+    ending = "\n".join(shown[after_step:])  # (what it said once the step was over)
     # While the step runs: the model was scored (not "scoring it"), and no "about 5 s left
     # in the round" counting down to a time the step cannot keep.
     assert during.startswith("Scored the starting model"), during
