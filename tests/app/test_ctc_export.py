@@ -11,7 +11,7 @@ import tifffile
 from unet_studio.app.cli import main
 from unet_studio.app.ctc_export import iter_export_ctc
 from unet_studio.app.errors import UserError
-from unet_studio.models.generators import drain
+from unet_studio.models.generators import drain, relay
 
 # Track lines of `series()`, label order = (first frame, id): id 3 (0-1), id 5 (0-1), id 9
 # (0-2); at 2 id 3 divides, goes on (cut: a new track) beside its new daughter 7; at 3 id 5
@@ -49,14 +49,8 @@ def check_masks(folder, labels: np.ndarray) -> None:
 def test_division_and_gap_give_parents_and_masks_numbered_by_track(tmp_path):
     labels = series()
     folder = tmp_path / "01_RES"
-    steps = iter_export_ctc(labels, "TYX", folder)
     fractions = []
-    while True:
-        try:
-            fractions.append(next(steps))
-        except StopIteration as stop:
-            done = stop.value
-            break
+    done = drain(relay(iter_export_ctc(labels, "TYX", folder), fractions.append))
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
     assert (done.tracks, done.parents, done.divisions, done.gaps) == (8, 5, 3, 1)
     assert (folder / "res_track.txt").read_text().splitlines() == EXPECTED_TRACKS
