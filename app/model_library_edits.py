@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import uuid
 from pathlib import Path
 
-from unet_studio.app.atomic import atomic_write_json
+from unet_studio.app.atomic import TEMP_PREFIX, atomic_write_json
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.model_folder import (
     ModelInfo,
@@ -43,7 +44,7 @@ class ModelLibraryEdits:
             grandparent = self.get(info.parent) if info.parent else None
         except (UserError, InputFileError):
             grandparent = None
-        shutil.rmtree(info.path)
+        delete_model_folder(info.path)
         if grandparent is not None:
             _relink(children, grandparent, info)
 
@@ -146,6 +147,22 @@ def _relink(children: list[ModelInfo], parent: ModelInfo, was: ModelInfo) -> Non
             relink_parent(child.path, parent)
         except (OSError, UserError) as error:
             log.warning("%s still names its parent %s: %s", child.path, was.ref, error)
+
+
+def delete_model_folder(folder: Path) -> None:
+    """Delete a model folder: first renamed to a hidden temp name in one step (the library
+    skips "." names), then deleted. A delete cut off (a kill, a file held open) never leaves
+    half a model listed: the hidden rest of a project's model is swept when the project
+    next opens (``project_repair``). UserError when the folder cannot be renamed (it stays whole)."""
+    hidden = folder.with_name(f"{TEMP_PREFIX}removing-{uuid.uuid4().hex[:12]}")
+    try:
+        os.rename(folder, hidden)
+    except OSError as error:
+        raise UserError(f"cannot remove {folder}: {error.strerror or error}") from None
+    try:
+        shutil.rmtree(hidden)
+    except OSError as error:  # (the model is gone from every list; only disk is left)
+        log.warning("the removed model's files stay in %s: %s", hidden, error)
 
 
 def free_name(root: Path, name: str) -> Path:

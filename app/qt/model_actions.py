@@ -12,6 +12,7 @@ from pathlib import Path
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.train_logic import checkpoint_dir_for
+from unet_studio.app.qt.train_versions import REMOVED
 from unet_studio.app.qt.workers import engine_work_running
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,15 @@ def rename_model(session, info, new_name: str):
     session.model_renamed.emit(info, renamed)
     session.models_listed.emit()
     return renamed
+
+
+def remove_model(session, info) -> None:
+    """Delete a user or project model (see ``ModelLibrary.remove_model``); a project model's
+    removal is logged in the project's history, so that reading it never takes a later
+    folder of the same name for the one removed (``train_versions.model_verdicts``)."""
+    session.library.remove_model(info.path)
+    if session.project is not None and info.source == "project":
+        session.project.log(REMOVED, model=str(info.path))
 
 
 def _follow_in_project(project, old, new) -> None:

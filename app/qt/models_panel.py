@@ -1,6 +1,7 @@
 """The Models panel: the models available with their card; use, set default, rename,
-duplicate, import, export, remove; and a tab to build a new network from the family
-(``network_builder``). What Rename, Duplicate and Export do is in ``model_actions``."""
+duplicate, import, export, remove, remove the rejected Train rounds (``rejected_rounds``);
+and a tab to build a new network from the family (``network_builder``). What Rename,
+Duplicate and Export do is in ``model_actions``."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
-from unet_studio.app.qt import model_actions
+from unet_studio.app.qt import model_actions, rejected_rounds
 from unet_studio.app.qt.elided_label import ElidedLabel
 from unet_studio.app.qt.model_card import card_markdown
 from unet_studio.app.qt.network_builder import NetworkBuilder
@@ -70,6 +71,13 @@ class ModelsPanel(QWidget):
         self.export_button = QPushButton("Export…")
         self.remove_button = QPushButton("Remove")
         self.import_button = QPushButton("Import…")
+        # Shown while the project holds rejected rounds: how many and their size, so that
+        # the disk they take is seen (see ``rejected_rounds`` for why never automatic).
+        self.remove_rejected_button = QPushButton()
+        self.remove_rejected_button.setToolTip(
+            "Delete the folders of the Train rounds you rejected and have not used since "
+            "(listed and asked first). Use takes a Reject back until then.")
+        self.rejected: list = []  # the RejectedRounds the button offers to remove
         for button, tip in ((self.use_button, "Segment and fine-tune with the selected model"),
                             (self.default_button, "Start with the selected model next time"),
                             (self.duplicate_button, "Copy the selected model (a copy can be renamed)"),
@@ -87,6 +95,7 @@ class ModelsPanel(QWidget):
         layout.addWidget(self.current_label)
         layout.addWidget(self.model_list)
         layout.addLayout(buttons)
+        layout.addWidget(self.remove_rejected_button)
         layout.addWidget(self.card, 1)
         self.model_list.currentItemChanged.connect(lambda *_: self._show_card())
         self.use_button.clicked.connect(lambda: self._run(self.use_selected))
@@ -94,6 +103,8 @@ class ModelsPanel(QWidget):
         self.rename_button.clicked.connect(lambda: self._run(self._rename_dialog))
         self.duplicate_button.clicked.connect(lambda: self._run(self.duplicate_selected))
         self.remove_button.clicked.connect(lambda: self._run(self._remove_if_confirmed))
+        self.remove_rejected_button.clicked.connect(
+            lambda: self._run(self._remove_rejected_if_confirmed))
         self.import_button.clicked.connect(self._import_dialog)
         self.export_button.clicked.connect(self._export_dialog)
         return page
@@ -106,8 +117,10 @@ class ModelsPanel(QWidget):
         selected = self.selected()
         self.model_list.clear()
         models = library.list()
+        self._show_rejected(rejected_rounds.removable_rounds(self.session))
+        rejected = {found.info.path for found in self.rejected}
         for info in models:
-            marks = []
+            marks = ["rejected"] if info.path in rejected else []
             if current is not None and info.path == current.path:
                 marks.append("current")
             if default is not None and info.path == default.path:
@@ -162,6 +175,13 @@ class ModelsPanel(QWidget):
         for button in (self.duplicate_button, self.export_button):
             button.setEnabled(info is not None and idle)
         self.import_button.setEnabled(idle)
+        self.remove_rejected_button.setEnabled(idle)
+
+    def _show_rejected(self, rounds: list) -> None:
+        self.rejected = rounds
+        self.remove_rejected_button.setText(
+            f"Remove rejected rounds ({rejected_rounds.rounds_summary(rounds)})…")
+        self.remove_rejected_button.setVisible(bool(rounds))
 
     # ---- actions ---------------------------------------------------------------------------
     def _run(self, action) -> None:
@@ -203,7 +223,7 @@ class ModelsPanel(QWidget):
         info = self._require_selected()
         if self.session.model is not None and self.session.model.path == info.path:
             raise UserError("this model is in use; choose another one first")
-        self.session.library.remove_model(info.ref)
+        model_actions.remove_model(self.session, info)
         self.session.host.notify(f"removed {info.name} ({info.ref})")  # (as the other actions)
         self.session.models_listed.emit()  # (no panel may offer it any more)
 
@@ -217,6 +237,33 @@ class ModelsPanel(QWidget):
             QMessageBox.No)  # fmt: skip
         if answer == QMessageBox.Yes:
             self.remove_selected()
+
+    def remove_rejected_rounds(self, rounds: list | None = None) -> None:
+        """Delete the folders of ``rounds`` (default: those the button offers) that are
+        still rejected and unused (``rejected_rounds.remove_rounds``); said, and every list
+        of models refilled."""
+        rounds = self.rejected if rounds is None else rounds
+        removed, problems = rejected_rounds.remove_rounds(self.session, rounds)
+        if removed:
+            freed = rejected_rounds.size_text(sum(found.size for found in removed))
+            self.session.host.notify(f"removed {len(removed)} rejected round(s), {freed} freed")
+            self.session.models_listed.emit()
+        for problem in problems:
+            self.session.host.notify(f"not removed: {problem}", "warning")
+
+    def _remove_rejected_if_confirmed(self) -> None:
+        """Asked first, with the names and sizes, "No" the default: a round rejected by
+        mistake may be among them."""
+        rounds = rejected_rounds.removable_rounds(self.session)  # (as they are now)
+        if not rounds:  # (used again since the list was filled)
+            self.session.host.notify("no rejected rounds to remove")
+            self.refresh()
+            return
+        answer = QMessageBox.question(
+            self, "Remove rejected rounds", rejected_rounds.confirmation_text(rounds),
+            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)  # fmt: skip
+        if answer == QMessageBox.Yes:
+            self.remove_rejected_rounds(rounds)
 
     # ---- copies, in a worker thread ------------------------------------------------------------
     def import_folder(self, folder: str | Path) -> None:

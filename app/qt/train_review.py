@@ -169,6 +169,7 @@ class RoundReview:
         self.status.setText("Kept the current model.")
         self._set_state("idle")
         self.refresh_versions()  # (a rejected round is no earlier version)
+        self.session.models_listed.emit()  # (the Models panel offers to remove rejected rounds)
 
     def rollback(self) -> None:
         info = self.versions_combo.currentData()

@@ -9,10 +9,12 @@ rejected round stays rejected, and a used one used, under its new name.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from unet_studio.app.errors import UserError
 
 VERDICTS = ("reject model", "accept model", "set current model")
+REMOVED = "remove model"  # a model folder deleted by the app: what was said of it ends
 
 
 def earlier_versions(session, waiting: Path | None = None) -> list:
@@ -41,23 +43,49 @@ def earlier_versions(session, waiting: Path | None = None) -> list:
     return offered
 
 
+class Verdict(NamedTuple):
+    """What the history last said of one model folder: the entry's number, whether that was
+    a Reject, and whether a round of this project wrote the folder (its "fine-tune" entry)."""
+
+    number: int
+    rejected: bool
+    by_round: bool
+
+
 def rejected_models(project, library) -> set[str]:
     """Resolved paths of the project's fine-tuned models the user turned down (Reject) and
     has not used since: not earlier versions of anything, so not offered for Roll back.
-    They stay on disk (and in the Models panel), should the user change their mind."""
+    They stay on disk (and in the Models panel), should the user change their mind, until
+    the user removes them (the Models panel's "Remove rejected rounds", ``rejected_rounds``)."""
+    return {path for path, verdict in model_verdicts(project, library).items()
+            if verdict.rejected}
+
+
+def model_verdicts(project, library) -> dict[str, Verdict]:
+    """The last verdict on each model folder the project's history names, by resolved path,
+    following the renames it logged. A "fine-tune" entry starts a folder's record afresh
+    and a removal ends it: a folder made later at the same path is another model."""
     if project is None:
-        return set()
-    verdicts: dict[str, tuple[int, bool]] = {}  # resolved path: (entry number, rejected)
+        return {}
+    verdicts: dict[str, Verdict] = {}
     for number, entry in enumerate(project.history()):
         action, model = entry.get("action"), entry.get("model")
-        if action == "rename model" and model:
+        if not model:
+            continue
+        if action == "rename model":
             _follow_rename(verdicts, entry, library)
-        elif model and action in VERDICTS:
-            verdicts[_model_path(model, library)] = (number, action == "reject model")
-    return {path for path, (_, rejected) in verdicts.items() if rejected}
+        elif action == REMOVED:
+            verdicts.pop(_model_path(model, library), None)
+        elif action == "fine-tune":
+            verdicts[_model_path(model, library)] = Verdict(number, False, True)
+        elif action in VERDICTS:
+            path = _model_path(model, library)
+            by_round = path in verdicts and verdicts[path].by_round
+            verdicts[path] = Verdict(number, action == "reject model", by_round)
+    return verdicts
 
 
-def _follow_rename(verdicts: dict, entry: dict, library) -> None:
+def _follow_rename(verdicts: dict[str, Verdict], entry: dict, library) -> None:
     """The last verdict on a model, logged under its former path or its former ref (which
     no longer resolve to one folder), is the renamed model's."""
     before = {_model_path(entry[key], library) for key in ("renamed_from", "ref_before")

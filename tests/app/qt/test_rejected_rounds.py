@@ -1,0 +1,171 @@
+"""The model folders of rejected Train rounds: the Models panel says how many there are and
+how much disk they hold, and removes them when asked: only the rounds this project wrote
+and the user turned down, never one used since, the default model or a user's model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unet_studio.app.host import FakeHost
+
+pytestmark = pytest.mark.qt
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch, qapp):
+    """A session with its autosave project and a tiny model (a folder) as current model."""
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.app.qt.session import StudioSession
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
+    host = FakeHost()
+    host.add_image(np.zeros((2, 30, 30), np.float32), "ZYX", name="img")
+    session = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
+    session.show_labels(np.zeros((2, 30, 30), np.int32))
+    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2)
+    session.set_model(str(save_model(net, tmp_path / "tiny", metadata={"name": "tiny"})))
+    yield session
+    session.close_project()
+
+
+def _round(session):
+    """Save a finished round from the current model as the Train panel does: a model
+    folder in the project's models, logged ("fine-tune") in its history."""
+    from unet_studio.app.qt.train_round import TrainRound, save_round
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.training.config import FinetuneConfig
+    from unet_studio.models.training.progress import FinetuneResult
+
+    result = FinetuneResult(
+        net=build_model("unet", spatial_dims=2, base_channels=4, depth=2), history=[],
+        metrics_before={}, metrics_after={}, config=FinetuneConfig(),
+        data_summary={"examples": 1}, best_step=1, steps=1, elapsed=1.0, stopped="max_steps")
+    round_ = TrainRound(parent=session.model, pending=[], checkpoint_dir=None,
+                        project=session.project, result=result)  # fmt: skip
+    return session.library.get(save_round(session, round_))
+
+
+def _reject(session, info) -> None:
+    session.project.log("reject model", model=str(info.path))  # (as the Train panel's Reject)
+
+
+def _answer(panel, qtbot, answer: str) -> str:
+    """Click "Remove rejected rounds" and answer its question with ``answer``; its text."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    asked = []
+
+    def answer_when_shown():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, answer_when_shown)
+            return
+        asked.append(box.text())
+        next(b for b in box.buttons() if b.text().replace("&", "") == answer).click()
+
+    QTimer.singleShot(0, answer_when_shown)
+    panel.remove_rejected_button.click()
+    assert asked
+    return asked[0]
+
+
+def test_the_models_panel_removes_the_rejected_rounds_nothing_uses(session, qtbot):
+    from unet_studio.app.qt import model_actions
+    from unet_studio.app.qt.models_panel import ModelsPanel
+
+    parent = session.model
+    plain, used, default, renamed, waiting = (_round(session) for _ in range(5))
+    for info in (plain, used, default, renamed):
+        _reject(session, info)
+    session.set_model(used)  # chosen after all: the Reject is taken back
+    session.set_model(parent)
+    session.library.set_default(default.ref)
+    renamed = model_actions.rename_model(session, renamed, "turned down")  # still rejected
+    panel = ModelsPanel(session)
+    qtbot.addWidget(panel)
+
+    offered = {found.info.path for found in panel.rejected}
+    assert offered == {plain.path, renamed.path}
+    assert not panel.remove_rejected_button.isHidden()
+    size = sum(f.stat().st_size for folder in offered for f in folder.iterdir())
+    assert panel.remove_rejected_button.text().startswith("Remove rejected rounds (2, ")
+    assert size > 0 and all(f.stat().st_size for f in plain.path.iterdir())
+    marked = [panel.model_list.item(i).text() for i in range(panel.model_list.count())
+              if "rejected" in panel.model_list.item(i).text()]
+    assert len(marked) == 2 and any("turned down" in text for text in marked)
+
+    question = _answer(panel, qtbot, "No")  # asked first, naming them: "No" keeps them
+    assert plain.name in question and "turned down" in question
+    assert plain.path.is_dir() and renamed.path.is_dir()
+    _answer(panel, qtbot, "Yes")
+
+    assert not plain.path.exists() and not renamed.path.exists()
+    for kept in (used, default, waiting):
+        assert (kept.path / "model.safetensors").is_file()
+    assert (parent.path / "model.safetensors").is_file()
+    assert sorted(p.name for p in session.project.models_dir.iterdir()) == sorted(
+        p.path.name for p in (used, default, waiting))  # (no hidden rest either)
+    assert panel.remove_rejected_button.isHidden() and panel.rejected == []
+    removed = [e["model"] for e in session.project.history() if e["action"] == "remove model"]
+    assert sorted(removed) == sorted([str(plain.path), str(renamed.path)])
+    assert any("removed 2 rejected round(s)" in text for _, text in session.host.notifications)
+
+
+def test_a_round_used_after_the_list_was_shown_is_not_removed(session, qtbot):
+    from unet_studio.app.qt.rejected_rounds import removable_rounds, remove_rounds
+
+    parent = session.model
+    first, second = _round(session), _round(session)
+    _reject(session, first)
+    _reject(session, second)
+    shown = removable_rounds(session)
+    assert [found.info.path for found in shown] == [first.path, second.path]
+    session.set_model(second)  # (meanwhile: the Reject taken back)
+    removed, problems = remove_rounds(session, shown)
+    assert [found.info.path for found in removed] == [first.path] and problems == []
+    assert not first.path.exists() and (second.path / "model.safetensors").is_file()
+    session.set_model(parent)
+
+
+def test_a_later_model_in_a_removed_rounds_folder_is_not_taken_for_it(session, tmp_path):
+    """A round removed (Remove), then a model imported under its folder name: the history's
+    Reject was said of the removed folder, not of the user's model now there."""
+    from unet_studio.app.qt import model_actions
+    from unet_studio.app.qt.rejected_rounds import removable_rounds
+
+    round_ = _round(session)
+    _reject(session, round_)
+    assert [found.info.path for found in removable_rounds(session)] == [round_.path]
+    model_actions.remove_model(session, round_)
+    imported = session.library.import_model(session.model.path, name=round_.path.name,
+                                            to="project")  # fmt: skip
+    assert imported.path == round_.path
+    assert removable_rounds(session) == []
+
+
+def test_a_removal_cut_off_leaves_no_half_model_listed(session, monkeypatch):
+    """The folder is hidden before it is deleted: a delete that fails half-way (a file held
+    open) leaves no model without weights in the lists, and the rest is swept later."""
+    import errno
+    import shutil
+
+    from unet_studio.app.project_repair import sweep_leftovers
+
+    round_ = _round(session)
+    real_rmtree = shutil.rmtree
+
+    def cut_off(path, *args, **kwargs):
+        (path / "model.safetensors").unlink()
+        raise OSError(errno.EBUSY, "Device or resource busy", str(path / "config.json"))
+
+    monkeypatch.setattr(shutil, "rmtree", cut_off)
+    session.library.remove_model(round_.path)
+    monkeypatch.setattr(shutil, "rmtree", real_rmtree)
+    assert round_.path not in [info.path for info in session.library.list()]
+    assert not round_.path.exists()
+    assert sweep_leftovers(session.project.path) == []
+    assert list(session.project.models_dir.iterdir()) == []
