@@ -18,10 +18,18 @@ While engine work runs, Python's full garbage collections skip the objects that 
 when it started (:func:`hold_full_collections`): with napari, torch and the rest loaded, a
 full collection walks ~500k objects holding the interpreter lock (0.3-0.8 s measured on the
 shared 2-core machine), a stall of the GUI thread wherever it happens to be triggered.
+
+Work still running when the program exits is stopped and waited for before anything is torn
+down (:func:`finish_engine_work`, at Qt's ``aboutToQuit`` and at Python's exit): a script
+that closes its window and ends, or napari driven without its event loop, never quits Qt's
+application, and PySide's exit teardown deletes every parentless QObject - a running
+worker's signals among them - under the worker ("Signal source has been deleted", twice,
+from the worker thread). A worker that still finds its signals gone stops quietly.
 """
 
 from __future__ import annotations
 
+import atexit
 import gc
 import logging
 import os
@@ -35,6 +43,7 @@ from qtpy.QtCore import QCoreApplication, QThreadPool
 from superqt.utils import GeneratorWorker
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.alive import alive
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +103,20 @@ def _lower_thread_priority() -> None:
         log.debug("could not lower the engine thread's priority: %s", error)
 
 
+def _finish_engine_work_first_at_exit() -> None:
+    """Make :func:`finish_engine_work` the next exit hook to run. atexit runs the hooks last
+    registered first, so (re)registering it as work starts puts it ahead of PySide's
+    teardown (registered when QtCore was imported) and of the exit hooks of what the work
+    uses (a project's autosave, registered when the project opened)."""
+    atexit.unregister(finish_engine_work)
+    atexit.register(finish_engine_work)
+
+
+class _SignalsGone(BaseException):
+    """The worker's signals object was deleted while it ran (PySide's exit teardown): no one
+    is left to tell. (Not an Exception: superqt would report it through those signals.)"""
+
+
 class EngineWorker(GeneratorWorker):
     """A GeneratorWorker whose cancel closes the engine generator before reporting ``aborted``.
 
@@ -106,6 +129,9 @@ class EngineWorker(GeneratorWorker):
     final evaluation) is too late: the work is done and its result is reported. superqt
     reports nothing for a run whose abort was requested but that returned (neither
     ``returned`` nor ``aborted``): a round that had trained to its end would vanish.
+
+    Signals deleted while it runs (Qt torn down at exit under it) end it quietly: the
+    generator is closed, so that the engine's cleanup still runs, and nothing is emitted.
     """
 
     def __init__(self, generator: Generator):
@@ -125,14 +151,49 @@ class EngineWorker(GeneratorWorker):
             raise RuntimeError("this worker is already started")
         self._worker_set.add(self)
         self._finished.connect(self._set_discard)
+        _finish_engine_work_first_at_exit()
         engine_pool().start(self)
+
+    def run(self) -> None:
+        """superqt's run, ending quietly when the signals object is gone (see the class)."""
+        try:
+            super().run()
+        except _SignalsGone:  # (work() closed the generator)
+            self._forget()
+        except RuntimeError:  # (a last signal - returned, errored, finished - had nowhere to go)
+            if alive(self.signals):
+                raise
+            self._forget()
+
+    def _forget(self) -> None:
+        """Ended without its signals: no longer counted as running (``_finished``, which
+        would have said so, has no object left to come from)."""
+        self._running = False
+        self._set_discard(self)
+
+    def _tell(self, signal: str, *args: Any) -> None:
+        """Emit ``signal``; raises :class:`_SignalsGone` when the signals object was deleted."""
+        try:
+            getattr(self.signals, signal).emit(*args)
+        except RuntimeError:
+            if alive(self.signals):
+                raise
+            raise _SignalsGone from None
 
     def work(self) -> Any:
         _lower_thread_priority()
+        try:
+            return self._advance()
+        except _SignalsGone:
+            self._gen.close()  # (the engine's cleanup still runs: free the GPU, keep a checkpoint)
+            raise
+
+    def _advance(self) -> Any:
+        """Advance the generator to its end (its value) or to a cancel (None)."""
         while True:
             if self.abort_requested:
                 self._gen.close()  # runs the engine's cleanup in this thread
-                self.aborted.emit()
+                self._tell("aborted")
                 return None
             if self._wait_while_paused():
                 continue
@@ -142,20 +203,20 @@ class EngineWorker(GeneratorWorker):
                 with self._ending:  # (a cancel asked during this last step came too late)
                     self._returned, self._abort_requested = True, False
                 return stop.value
-            self.yielded.emit(output)
+            self._tell("yielded", output)
 
     def _wait_while_paused(self) -> bool:
         """Handle pause/resume requests; True while the loop should not advance the engine."""
         if self._paused:
             if self._resume_requested:
                 self._paused = self._resume_requested = False
-                self.resumed.emit()
+                self._tell("resumed")
                 return False
             time.sleep(self._pause_interval)
             return True
         if self._pause_requested:
             self._paused, self._pause_requested = True, False
-            self.paused.emit()
+            self._tell("paused")
             return True
         return False
 
@@ -179,6 +240,7 @@ class _OwnPoolWorker(EngineWorker):
             pool.setMaxThreadCount(2)  # (a copy or an edit at a time per viewer, mostly)
         self._worker_set.add(self)
         self._finished.connect(self._set_discard)
+        _finish_engine_work_first_at_exit()
         pool.start(self)
 
 
@@ -202,16 +264,22 @@ def engine_work_running() -> bool:
 
 
 def finish_engine_work(timeout_s: float = 60.0) -> bool:
-    """At exit, once the event loop has ended: ask every engine worker still running to stop,
-    and wait (up to ``timeout_s``) until they have, so that their cleanup (a fine-tune keeps
-    its best checkpoint, a prediction frees the GPU) runs before the interpreter goes away
-    instead of being cut off mid-write. True when all ended."""
-    if _engine_pool is None:
-        return True
+    """At exit, once the event loop has ended (``aboutToQuit``), and at Python's exit (a
+    script's end, where Qt's application never quit): ask every engine, file and edit worker
+    still running to stop, and wait (up to ``timeout_s`` in all) until they have, so that
+    their cleanup (a fine-tune keeps its best checkpoint, a prediction frees the GPU) runs
+    before the interpreter goes away instead of being cut off mid-write, and none of them
+    is still running when PySide's teardown deletes their signals. True when all ended."""
     for worker in list(EngineWorker._worker_set):
         if isinstance(worker, EngineWorker):
             worker.quit()
-    return bool(_engine_pool.waitForDone(int(timeout_s * 1000)))
+    deadline = time.monotonic() + timeout_s
+    pools = [pool for pool in (_engine_pool, *_own_pools.values()) if pool is not None]
+    ended = True
+    for pool in pools:
+        left_ms = max(int((deadline - time.monotonic()) * 1000), 0)
+        ended = bool(pool.waitForDone(left_ms)) and ended
+    return ended
 
 
 class Throttle:
