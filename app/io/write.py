@@ -59,13 +59,17 @@ def output_format(path: Path) -> str:
 
 def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None, kind: str = "labels",
                 source: str | Path | None = None, units: dict | None = None,
-                pyramid_levels: int | None = None) -> Path:
+                pyramid_levels: int | None = None, channel_names: list[str] | None = None) -> Path:
     """Write ``data`` (numpy or lazy array, dimensions named by ``axes``) to ``path``; returns it.
 
     ``scale``: axis -> micrometres (seconds for T); taken from ``source`` when None.
     ``units``: axis -> unit, "pixel" meaning unknown (defaults: micrometer/second for axes in
     ``scale``). ``pyramid_levels`` (Zarr only): levels including full resolution; None picks
-    enough halvings to bring the largest side to 1024. Refuses to overwrite ``source``.
+    enough halvings to bring the largest side to 1024. ``channel_names``: what each index
+    of ``C`` is (probabilities: the model's classes, ``predict_files.probability_names``),
+    written as the predict path's streamed outputs write them (OME ``Channel Name``,
+    OME-Zarr ``omero`` channel labels, ImageJ plane labels) so that other readers name the
+    channels; ValueError when they are not one per channel. Refuses to overwrite ``source``.
     """
     from unet_studio.app.io.tiff_write import write_tiff
     from unet_studio.app.io.zarr_write import write_zarr
@@ -80,9 +84,10 @@ def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None,
     ensure_parent_folder(path)
     if fmt == "zarr":
         return write_zarr(path, data, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
-                          convert=convert, pyramid_levels=pyramid_levels)
+                          convert=convert, pyramid_levels=pyramid_levels,
+                          channel_names=channel_names)
     return write_tiff(path, data, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
-                      convert=convert, ome=fmt == "ome")
+                      convert=convert, ome=fmt == "ome", channel_names=channel_names)
 
 
 def check_kind(kind: str) -> None:

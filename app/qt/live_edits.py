@@ -13,6 +13,9 @@ stroke made during an image's first run go under:
   and marks them (``HistoryWatcher``): a tile written in between went over the stroke.
   :class:`RunEdits` paints the stroke's pixels again once it is marked, under the
   destination's lock: no write is half done then, and the next ones read its marks.
+
+A run that ends having made nothing, in a project the user did nothing in, drops the
+project it started again (:class:`RunAutosave`).
 """
 
 from __future__ import annotations
@@ -23,12 +26,56 @@ import numpy as np
 
 from unet_studio.app.label_edit import LabelEdit
 
+# What a run's own start writes into the autosave project's history: a project holding
+# anything else (a rename, a model chosen, a round trained) has the user's work in it.
+RUN_START_ACTIONS = frozenset({"create project", "add image", "set axes"})
 
-def start_autosave(session) -> None:
+
+def start_autosave(session) -> RunAutosave | None:
     """Start the session's autosave project now when none is open (at Run, before the
-    labels and reviewed regions of the run are chosen), not at the run's first edit."""
+    labels and reviewed regions of the run are chosen), not at the run's first edit.
+    Returns it as a :class:`RunAutosave` (None when a project was open, or no image)."""
     if session.project is None and session.host.current_image() is not None:
         session.ensure_project()
+        return RunAutosave(session)
+    return None
+
+
+class RunAutosave:
+    """The autosave project a run started at Run. A run that ends having made nothing
+    (refused, failed, cancelled) drops it again when the user did nothing in it meanwhile
+    (``StudioSession.drop_autosave``): it was started only to keep the run's strokes, and
+    stayed behind, a folder of nothing in the user folder and the session's project."""
+
+    def __init__(self, session):
+        self.session = session
+        self.project = session.project
+        self._marks: dict | None = None  # (None: refused before the run took its labels)
+
+    def note_start(self) -> None:
+        """Note the project's images and their reviewed marks once the run took its labels
+        (its image is in the project then): any edit or mark from now on changes them."""
+        self._marks = self._marks_now()
+
+    def untouched(self) -> bool:
+        """Is the project still the session's and holds nothing but what the run's start
+        put in: the run's image, its marks as at Run, no model, no other action logged?"""
+        project = self.project
+        if self.session.project is not project or len(project.images) > 1:
+            return False  # (another image's work: carried from a project left, or new)
+        if self._marks is not None and self._marks_now() != self._marks:
+            return False
+        actions = {entry.get("action") for entry in project.history()}
+        models = project.models_dir
+        return actions <= RUN_START_ACTIONS and not (models.is_dir() and any(models.iterdir()))
+
+    def _marks_now(self) -> dict:
+        """Image id -> (its reviewed regions, their version); None for an image without."""
+        found = {}
+        for ref in self.project.images:
+            regions = self.project.reviewed(ref.id)
+            found[ref.id] = None if regions is None else (id(regions), regions.version)
+        return found
 
 
 def paint_again(live, edit: LabelEdit) -> tuple[slice, ...] | None:

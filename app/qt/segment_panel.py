@@ -67,6 +67,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self.worker = None
         self._bar = None
         self._live: LiveLabelsDestination | None = None
+        self._autosave = None  # the autosave project the running prediction started (RunAutosave)
         self._job_image: str | None = None  # the image the running prediction is for
         self._stage: str | None = None  # the engine's stage last told in the status line
         self._objects: list[int] = []  # objects per time point of the running prediction
@@ -178,6 +179,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         try:  # labels too large for RAM live in a working file: its disk space, taken now
             live = self._live_destination(job)
         except DiskSpaceError as error:
+            self._drop_autosave()  # (before the status: the project's end says "ready")
             self._not_started(error.strerror)
             return None
         return image, request, job, live
@@ -234,7 +236,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         worker before the first write (``iter_prepare``), not here: gigabytes on a stack."""
         if not job.streams_into_labels:
             return None
-        start_autosave(self.session)  # (before the regions are taken: see live_edits)
+        self._autosave = start_autosave(self.session)  # (before the regions are taken: see live_edits)
         shown = self.session.host.current_labels()
         live = self.session.labels_for_prediction(job.labels_shape)
         # (a layer the user brought is left alone: the run streams into the image's own labels,
@@ -248,7 +250,24 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
             live, job.target, self.session.ensure_reviewed(), offset, time_axis=job.time_axis,
             made_layer=not had_labels, instances=instances, reserve_backup=had_labels)
         self.session.streaming_ids(live, lambda: destination.largest_written)
+        if self._autosave is not None:
+            self._autosave.note_start()
         return destination
+
+    def _on_finished(self) -> None:
+        made = self._result is not None or (self._live is not None
+                                            and bool(self._live.kept_time_points))
+        if not made:  # (while the worker is set: the status keeps the run's end)
+            self._drop_autosave()
+        self._autosave = None
+        super()._on_finished()
+
+    def _drop_autosave(self) -> None:
+        """The run made nothing: the autosave project it started goes again, unless the
+        user did something in it meanwhile (``live_edits.RunAutosave``)."""
+        started, self._autosave = self._autosave, None
+        if started is not None and started.untouched():
+            self.session.drop_autosave(started.project)
 
     def _predict_whole_image(self) -> None:
         """Train's Accept and Roll back: the current image with the model now chosen. While

@@ -1,7 +1,8 @@
 """The project of a :class:`~unet_studio.app.qt.session.StudioSession` (a mixin of it):
 opening one (its images opened from their files, the current image's corrections restored,
 what could not be restored told), the autosave project started at the first edit, the
-project image of the current image, image renames, closing.
+project image of the current image, image renames, closing (an autosave project
+that holds nothing dropped).
 
 Uses the session's ``host``, ``library``, ``project``, ``image_id``, ``reviewed``,
 ``labels_changes``, ``_fresh_ids``, ``_refresh_overlay``, ``reviewed_changed``,
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -141,10 +143,27 @@ class ProjectLink:
             image = self.host.current_image()
             stem = image.name if image is not None else "untitled"
             stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-            folder = user_home() / "projects" / f"{_safe(stem)}-{stamp}"
+            folder = autosave_home() / f"{_safe(stem)}-{stamp}"
             self.open_project(folder, create=True)
             self.host.notify(f"Corrections are autosaved to the project {folder}")
         return self.project
+
+    def drop_autosave(self, project: Project) -> None:
+        """Close ``project``, an autosave project a Segment run started that holds nothing
+        (``live_edits.RunAutosave``), and remove its folder: the session goes on without a
+        project, as before the run. The labels and marks shown stay; the next edit starts
+        a project again and they go into it."""
+        if project is not self.project:
+            return
+        folder = project.path
+        self.close_project()
+        self.library.folders.pop("project", None)
+        if _same_folder(folder.parent, autosave_home()):  # (ours: one moved elsewhere stays)
+            try:
+                shutil.rmtree(folder)
+            except OSError as error:
+                log.warning("could not remove the autosave project %s: %s", folder, error)
+        self.project_changed.emit()
 
     def restore_from_project(self) -> bool:
         """Show the project's saved labels and reviewed regions for the current image."""
@@ -267,6 +286,11 @@ class ProjectLink:
             self._bring_carried(project, ref.id, image.name, labels)  # (their marks too)
         return project, ref.id
 
+
+
+def autosave_home() -> Path:
+    """Where autosave projects are started (in the user folder)."""
+    return user_home() / "projects"
 
 
 def labels_shape(image) -> tuple[int, ...] | None:

@@ -69,7 +69,9 @@ class LabelStarting:
 
     def _widened_id(self, labels: np.ndarray, full: NoFreeId) -> int:
         """The first press where narrow ``labels`` ran out of ids offers to widen them, the
-        next one widens them; returns the id after the largest they held."""
+        next one widens them; returns the id after the largest they held. The offer says
+        that the edits made before can no longer be undone then: the host shows the wide
+        copy as new labels, which restarts the layer's undo history (``widen_labels``)."""
         name = labels_layer_name(self.host)
         if not can_widen(labels) or name is None:
             raise UserError(f"{ran_out(name, full)}: Relabel 1..N frees the ids between "
@@ -78,8 +80,8 @@ class LabelStarting:
         if self._widen_offer is None or self._widen_offer() is not labels:
             self._widen_offer = weakref.ref(labels)
             raise UserError(f"{sentence(ran_out(name, full))} Press New label id again to "
-                            "give it 32-bit ids: the same objects; its undo history starts "
-                            "again there.") from None  # fmt: skip
+                            "give it 32-bit ids, the same objects; the edits made before "
+                            "can then no longer be undone.") from None  # fmt: skip
         self._widen_offer = None
         wide = widen_labels(self.session, name)
         self.host.notify(f"'{name}' now holds 32-bit ids (up to {np.iinfo(wide.dtype).max:,})")
@@ -158,8 +160,10 @@ def can_widen(labels: np.ndarray) -> bool:
 def widen_labels(session, layer_name: str) -> np.ndarray:
     """Give the current labels (layer ``layer_name``) 32-bit ids: the layer shows a copy
     with the same objects, made the current image's own and saved to the project, the
-    reviewed marks kept; napari's undo history of the layer starts again (its steps
-    referred to the old array). Returns the new array."""
+    reviewed marks kept. napari's undo history of the layer starts again: ``set_labels``
+    and ``show_labels`` restart it for any array shown (napari's own steps would replay
+    into the wide copy, but neither the host nor the session has a way to keep them).
+    Returns the new array."""
     host = session.host
     labels = host.current_labels()
     regions = session.ensure_reviewed()  # (the marks of the narrow labels, kept)

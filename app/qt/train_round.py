@@ -21,6 +21,9 @@ from unet_studio.app.qt.train_preparation import iter_read_examples
 from unet_studio.app.qt.train_replay import TRAINING_DIR
 from unet_studio.models.files import TEMP_PREFIX
 
+# A round's last checkpoint (``models.training.checkpoint.LAST``, not imported: torch is)
+LAST_CHECKPOINT = "last.safetensors"
+
 
 @dataclass
 class TrainRound:
@@ -56,13 +59,20 @@ class TrainRound:
             self.saved = Path(new.path)
 
 
-def ready_text(info, waiting: TrainRound | None) -> str:
+def ready_text(info, waiting: TrainRound | None, project=None) -> str:
     """The Train panel's status once another model (``info``, or None) became current while
-    the round ``waiting`` awaited a verdict (None: no round waited)."""
+    the round ``waiting`` awaited a verdict (None: no round waited). An untrained model's
+    next round in ``project`` (the one open) goes on from the steps its earlier rounds kept
+    (``carried_steps``), which it says: "untrained" alone read as starting from nothing."""
     if info is None:
         text = "No model to train."
     elif is_untrained(getattr(info, "metadata", None)):  # (nothing to fine-tune yet)
+        kept = steps_kept(project, info)
         text = f"Ready to train {info.name} (untrained: random weights)."
+        if kept:
+            plural = "" if kept == 1 else "s"
+            text = (f"Ready to train {info.name}: the round continues from {kept} "
+                    f"step{plural} already trained.")
     else:
         text = f"Ready to fine-tune {info.name}."
     if waiting is None:
@@ -73,6 +83,27 @@ def ready_text(info, waiting: TrainRound | None) -> str:
     # (saved with its lineage: nothing of the round is lost)
     return text + (f" The model fine-tuned from {parent} stays saved as {waiting.saved.name}: "
                    "choose it in the Models panel to use it.")
+
+
+def steps_kept(project, parent) -> int:
+    """How many steps the rounds from ``parent`` trained in ``project`` that its next round
+    goes on from: those of the checkpoint it left (``models.training``: ``step``, plus the
+    ``carried_steps`` it went on from in turn). 0 when there is none. Reads the checkpoint's
+    header only (no torch, no weights)."""
+    import json
+
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.weights_header import check_safetensors_header
+
+    folder = checkpoint_dir_for(project, parent) if parent is not None else None
+    if folder is None or not (folder / LAST_CHECKPOINT).is_file():
+        return 0
+    try:
+        header = check_safetensors_header(folder / LAST_CHECKPOINT)
+        document = json.loads(header.get("__metadata__", {}).get("unet_studio", "{}"))
+        return int(document.get("step", 0)) + int(document.get("carried_steps", 0))
+    except (InputFileError, ValueError, TypeError, AttributeError):  # (damaged: a new round says so)
+        return 0
 
 
 def training_verb(info) -> str:

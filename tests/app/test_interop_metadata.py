@@ -85,6 +85,28 @@ def test_channel_names_of_another_count_are_refused_before_writing(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["p.ome.tif", "p.zarr", "p.tif"])
+def test_written_probabilities_name_their_channels_as_predicted_ones_do(tmp_path, name):
+    """``write_stack`` names the channels as the predict path's outputs do."""
+    probabilities = np.random.default_rng(1).random((2, 3, 16, 12)).astype(np.float32)
+    target = write_stack(tmp_path / name, probabilities, axes="ZCYX", kind="probabilities",
+                         channel_names=CLASSES)
+    if name.endswith(".ome.tif"):
+        assert ome_channel_names(target) == CLASSES
+    elif name.endswith(".zarr"):
+        omero = zarr_attributes(target)["omero"]
+        assert [channel["label"] for channel in omero["channels"]] == CLASSES
+    else:  # an ImageJ hyperstack (Z, C, Y, X): each plane labelled by its class
+        with tifffile.TiffFile(target) as tif:
+            assert tif.is_imagej and tif.imagej_metadata["Labels"] == CLASSES * 2
+    with open_stack(target) as stack:
+        np.testing.assert_allclose(np.asarray(stack.data), probabilities)
+    with pytest.raises(ValueError, match="2 channel names for 3"):
+        write_stack(tmp_path / f"other-{name}", probabilities, axes="ZCYX",
+                    kind="probabilities", channel_names=CLASSES[:2])
+    assert not (tmp_path / f"other-{name}").exists()
+
+
+@pytest.mark.parametrize("name", ["p.ome.tif", "p.zarr", "p.tif"])
 def test_predicted_probabilities_name_their_channels_by_class(tmp_path, model_dir, name):
     image = (np.random.default_rng(0).random((2, 33, 29)) * 4000).astype(np.uint16)
     source = write_stack(tmp_path / "nuclei.tif", image, axes="ZYX", kind="image")

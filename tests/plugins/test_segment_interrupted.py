@@ -2,7 +2,8 @@
 for their intensity range stops it between two blocks (the bar and the status show it
 running), keeps no range and leaves the labels as they were; a cancelled run keeps the
 network it loaded for the next run; a refused or cancelled first run on an image closes the
-labels layer it made when that holds nothing."""
+labels layer it made when that holds nothing, and the autosave project it started at Run
+(to keep strokes made during it) unless the user did something in it meanwhile."""
 
 from __future__ import annotations
 
@@ -65,6 +66,12 @@ def _layer_names(studio) -> list[str]:
     return [layer.name for layer in studio.viewer.layers]
 
 
+def _autosave_folders(studio_home) -> list:
+    """The autosave projects started in the user folder."""
+    projects = studio_home / "projects"
+    return sorted(projects.iterdir()) if projects.exists() else []
+
+
 def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qtbot, passes, run_segment, segment_panel_of):
     image = np.random.default_rng(0).gamma(2.0, 300.0, (8, 512, 512)).astype(np.uint16)
     studio.viewer.add_image(image, name="big", metadata={"axes": "ZYX"})
@@ -109,18 +116,23 @@ def test_a_cancelled_run_keeps_its_network_for_the_next_run(studio, qtbot, nucle
     assert run_segment(panel).net is loads[1]
 
 
-def test_a_refused_run_leaves_no_labels_layer_behind(studio, qtbot, segment_panel_of):
+def test_a_refused_run_leaves_no_labels_layer_or_project_behind(studio, qtbot, studio_home,
+                                                                segment_panel_of):
     studio.viewer.add_image(np.full((3, 40, 50), np.nan, np.float32), name="blank",
                             metadata={"axes": "ZYX"})
     panel = segment_panel_of(studio)
     panel.run()
+    assert studio.session.project is not None  # (started at Run)
     qtbot.waitUntil(lambda: panel.worker is None, timeout=60_000)
     assert panel.status.text().startswith("Prediction refused: blank has no finite pixel")
     assert _layer_names(studio) == ["blank"]
     assert studio.host.current_labels() is None
+    assert studio.session.project is None and _autosave_folders(studio_home) == []
+    assert "project" not in studio.session.library.folders
 
 
-def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nuclei_crop, run_segment, segment_panel_of):
+def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nuclei_crop, run_segment,
+                                                            segment_panel_of, studio_home):
     """The image had no labels: Cancel leaves it so (the tiles streamed meanwhile were
     provisional labels of an unfinished run, put back like any others)."""
     studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
@@ -132,6 +144,7 @@ def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nucle
     _cancel(panel, qtbot)
     assert _layer_names(studio) == ["nuclei"]
     assert panel.status.text() == "Cancelled; the labels were left as they were."
+    assert studio.session.project is None and _autosave_folders(studio_home) == []
     # The next run makes its layer again and fills it.
     panel.tile_combo.setCurrentText("auto")
     run_segment(panel)
@@ -139,9 +152,10 @@ def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nucle
     assert studio.host.current_labels().any()
 
 
-def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot, segment_panel_of):
+def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot, segment_panel_of,
+                                                                  studio_home):
     """An object drawn into the new layer while the intensity pass runs (marked reviewed by
-    the edit): Cancel keeps the layer and the object."""
+    the edit): Cancel keeps the layer and the object, and the project it is saved in."""
     from unet_studio.app.label_edit import edit_from_region
 
     image = np.random.default_rng(1).gamma(2.0, 300.0, (8, 512, 512)).astype(np.uint16)
@@ -158,3 +172,22 @@ def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot,
     assert _layer_names(studio) == ["big", "big labels", "reviewed"]  # (its marks shown)
     kept = studio.host.current_labels()
     assert (kept[drawn] == 9).all() and np.count_nonzero(kept) == 20 * 30
+    project = studio.session.project
+    assert project is not None and _autosave_folders(studio_home) == [project.path]
+
+
+def test_a_first_run_refused_for_disk_space_leaves_no_project(studio, studio_home, nuclei_crop,
+                                                             segment_panel_of, monkeypatch):
+    from unet_studio.models.scratch import DiskSpaceError
+
+    def no_space(shape):
+        studio.session.ensure_reviewed()  # (as the real one may: the image is in the project)
+        raise DiskSpaceError(28, "not enough free space for the labels")
+
+    studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
+    studio.session.show_labels(np.zeros(nuclei_crop[0].shape, np.int32), save=False)
+    monkeypatch.setattr(studio.session, "labels_for_prediction", no_space)
+    panel = segment_panel_of(studio)
+    panel.run()
+    assert panel.status.text() == "Not started: not enough free space for the labels"
+    assert studio.session.project is None and _autosave_folders(studio_home) == []

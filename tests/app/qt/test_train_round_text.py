@@ -32,3 +32,29 @@ def test_the_advised_round_length_counts_loading_and_scoring_once():
     assert "about 4 min (some 100 steps at this pace)" in nothing_learnt_text(result, "m")
     one = SimpleNamespace(steps=1, elapsed=29.0, history=history[:1], stopped="max_seconds")
     assert nothing_learnt_text(one, "m").endswith("give the next round a few minutes.")
+
+
+def test_ready_to_train_an_untrained_model_says_the_steps_its_rounds_kept(tmp_path):
+    """An untrained model whose earlier rounds kept their steps (none beat the random
+    weights yet): the next round goes on from them, and "Ready" says so rather than
+    "untrained" alone (which read as starting from nothing again)."""
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import torch
+
+    from unet_studio.app.project import Project
+    from unet_studio.app.qt.train_round import checkpoint_dir_for, ready_text
+    from unet_studio.models.training.checkpoint import LAST, save_checkpoint
+
+    info = SimpleNamespace(name="scratch", source="folder", path=Path(tmp_path / "scratch"),
+                           metadata={"untrained": True})
+    with Project.create(tmp_path / "project") as project:
+        assert ready_text(info, None, project) == "Ready to train scratch (untrained: random weights)."
+        folder = checkpoint_dir_for(project, info)
+        folder.mkdir(parents=True)
+        # (a round of 4 steps that went on from 6 of rounds on other reviewed data)
+        save_checkpoint(folder / LAST, {"weight": torch.zeros(3)}, {"step": 4, "carried_steps": 6})
+        assert ready_text(info, None, project) == \
+            "Ready to train scratch: the round continues from 10 steps already trained."
+        assert ready_text(info, None) == "Ready to train scratch (untrained: random weights)."
