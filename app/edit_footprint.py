@@ -1,16 +1,18 @@
 """What an edit marks as reviewed (Qt-free; ``ReviewedRegions.record_edit``).
 
 An edit in one plane (a 2D image; the slice or time point on screen) marks boxes around
-what it changed (``edit_boxes``): the user looked at that part of the plane. An edit
-through several planes (deleting, merging, splitting or adding a 3D object, a 3D brush or
-fill, Fill between slices, fill holes of every plane, the same over time points) marks
-only its own pixels, grown by the margin in each plane. Deleting a wrong nucleus says that
-its voxels are background in every plane it spanned, and the margin keeps its edge (the
-contrast with what is beside it) in the training data; but the other objects inside a box
-around it, in planes the user never scrolled to, were not looked at, and marking them made
-their unchecked labels training data (deleting each nucleus of the 12 x 96 x 96 test crop
-in turn: a box per plane marked 1.43 times its voxels, 1629 voxels of other nuclei among
-them; its grown voxels are 1.20 times, 163 of other nuclei, within the margin).
+what it changed (``edit_boxes``): the user looked at that part of the plane, unless the
+plane is drawn by hand (``hand_drawn``: there the box held nuclei not painted yet, and it
+gets the grown pixels as below). An edit through several planes (deleting, merging,
+splitting or adding a 3D object, a 3D brush or fill, Fill between slices, fill holes of
+every plane, the same over time points) marks only its own pixels, grown by the margin in
+each plane. Deleting a wrong nucleus says that its voxels are background in every plane it
+spanned, and the margin keeps its edge (the contrast with what is beside it) in the
+training data; but the other objects inside a box around it, in planes the user never
+scrolled to, were not looked at, and marking them made their unchecked labels training
+data (deleting each nucleus of the 12 x 96 x 96 test crop in turn: a box per plane marked
+1.43 times its voxels, 1629 voxels of other nuclei among them; its grown voxels are 1.20
+times, 163 of other nuclei, within the margin).
 
 A split or a merge also marks the pixels of the objects it leaves that it did not change
 (``LabelEdit.also_reviewed``: the part of a split object that keeps its id, the object the
@@ -34,12 +36,15 @@ from unet_studio.app.label_edit import LabelEdit
 SCATTERED = 4  # a plane's box this many times its pixels' squares: those squares instead
 
 
-def edit_marks(edit: LabelEdit, shape: tuple[int, ...], margin: int) -> list:
+def edit_marks(edit: LabelEdit, shape: tuple[int, ...], margin: int,
+               by_hand: bool = False) -> list:
     """``[(region, footprint)]`` that ``edit`` marks as reviewed: ``region`` a slice per
     axis of ``shape``; ``footprint`` None (all of it), a bool mask of its shape, or index
     arrays into it (one per axis). Its ``also_reviewed`` pixels (the objects a split or
     merge leaves) are marked as its changed pixels are: with them through several planes
-    when either spans several, else a box per plane around them."""
+    when either spans several, else a box per plane around them. ``by_hand``: the edit's
+    plane is drawn by hand (``hand_drawn``): its grown pixels there too, never a box (the
+    objects beside it not painted yet are no background)."""
     if edit.is_empty:
         return []
     also = edit.also_reviewed
@@ -48,7 +53,7 @@ def edit_marks(edit: LabelEdit, shape: tuple[int, ...], margin: int) -> list:
     indices = edit.indices if also is None else \
         tuple(np.concatenate(pair) for pair in zip(edit.indices, also))
     lead = max(len(shape) - 2, 0)
-    if lead and any(int(i.min()) != int(i.max()) for i in indices[:lead]):
+    if by_hand or (lead and any(int(i.min()) != int(i.max()) for i in indices[:lead])):
         return footprint_marks(indices, shape, margin)
     boxes = edit_boxes(edit, shape, margin)
     if also is not None:  # (one value: one box per plane, as for a delete)
@@ -90,7 +95,7 @@ def _flat_view(view: np.ndarray) -> np.ndarray:
 
 
 def footprint_marks(indices, shape: tuple[int, ...], margin: int) -> list:
-    """The pixels at ``indices`` (one array per axis of ``shape``, 3 axes or more) grown by
+    """The pixels at ``indices`` (one array per axis of ``shape``, 2 axes or more) grown by
     ``margin`` along the last two axes (a square, as the boxes grow), never into other
     planes, as :func:`edit_marks` entries."""
     lead = len(shape) - 2
