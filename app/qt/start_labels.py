@@ -79,9 +79,11 @@ class LabelStarting:
                             "32-bit labels") from None  # fmt: skip
         if self._widen_offer is None or self._widen_offer() is not labels:
             self._widen_offer = weakref.ref(labels)
-            raise UserError(f"{sentence(ran_out(name, full))} Press New label id again to "
-                            "give it 32-bit ids, the same objects; the edits made before "
-                            "can then no longer be undone.") from None  # fmt: skip
+            # (what to do first: a notification shows its first line only, and 'no free
+            # label id left...' alone read as a dead end on a laptop screen)
+            raise UserError(f"Press New label id again to give '{name}' 32-bit ids, the same "
+                            f"objects: {ran_out(None, full)}. The edits made before can then "
+                            "no longer be undone.") from None  # fmt: skip
         self._widen_offer = None
         wide = widen_labels(self.session, name)
         self.host.notify(f"'{name}' now holds 32-bit ids (up to {np.iinfo(wide.dtype).max:,})")
