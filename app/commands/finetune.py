@@ -7,9 +7,13 @@
 ``--image``/``--labels`` (and ``--reviewed`` where given) pair up in order; ``--project``
 adds the reviewed corrections of a project made in the GUI (``finetune_project``). Without
 ``--model`` the default model is fine-tuned; ``--new`` trains a new ``--architecture``
-network from scratch. Checkpoints go to ``OUT_DIR/.checkpoints`` while training: running the
-same command again after a crash or Ctrl-C resumes there. One run at a time writes an
-``OUT_DIR`` (``finetune_output``).
+network from scratch: one that segments objects (instance labels), or with ``--classes
+background,mito,membrane`` one that puts out a class per pixel, learnt from class maps whose
+value i is the i-th name (a class map without ``--classes`` would be learnt as objects: the
+labels are not guessed at). With a model to fine-tune, ``--classes`` must name its classes.
+Checkpoints go to ``OUT_DIR/.checkpoints`` while training: running the same command again
+after a crash or Ctrl-C resumes there. One run at a time writes an ``OUT_DIR``
+(``finetune_output``).
 """
 
 from __future__ import annotations
@@ -22,7 +26,13 @@ import time
 from pathlib import Path
 
 from unet_studio.app.commands.finetune_data import check_pairs, image_channels, load_examples
-from unet_studio.app.commands.finetune_output import check_output, check_still_free, output_lock
+from unet_studio.app.commands.finetune_model import check_model_flags, starting_model
+from unet_studio.app.commands.finetune_output import (
+    check_output,
+    check_space,
+    check_still_free,
+    output_lock,
+)
 from unet_studio.app.commands.finetune_report import (
     checkpoint_step,
     interrupted_text,
@@ -65,7 +75,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                             "(default: the --project's current model, else the default model)")
     model.add_argument("--new", action="store_true",
                        help="train a new network from scratch instead of fine-tuning a model "
-                            "(its channels come from the data)")
+                            "(its channels come from the data); it segments objects (instance "
+                            "labels: 0 background, each object its own number) unless "
+                            "--classes is given")
+    model.add_argument("--classes", default=None, metavar="NAMES",
+                       help="class names separated by commas, background first (e.g. "
+                            "background,mitochondria,membrane): the labels are class maps "
+                            "(0 the first class, 1 the second...) and --new builds a network "
+                            "with one output per class; with a model to fine-tune, its classes")
     model.add_argument("--architecture", default=None,
                        help="the network --new builds (default: unet)")
     model.add_argument("--spatial-dims", type=int, choices=(2, 3), default=None,
@@ -97,22 +114,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "the model already knows the images (auto, the default)")
 
 
-def check_model_flags(args) -> None:
-    """--architecture and --spatial-dims describe the network --new builds: given without
-    it they would be ignored (a model is always fine-tuned then), so they are refused."""
-    from unet_studio.app.errors import UserError
-
-    given = [flag for flag, value in (("--architecture", args.architecture),
-                                      ("--spatial-dims", args.spatial_dims)) if value is not None]
-    if given and not args.new:
-        verb = "describe" if len(given) > 1 else "describes"
-        raise UserError(f"{' and '.join(given)} {verb} the network --new builds: add --new to "
-                        "train one from scratch, or leave them out to fine-tune a model")
-    if args.new and args.model:
-        raise UserError("--new trains a new network from scratch, --model fine-tunes a model: "
-                        "give one of them")
-
-
 def check_device(device: str) -> None:
     """Before any loading: a device that is not here, named as predict names it."""
     from unet_studio.app.errors import UserError
@@ -122,46 +123,6 @@ def check_device(device: str) -> None:
         resolve_device(device)
     except ValueError as error:
         raise UserError(f"--device: {error}") from None
-
-
-def starting_model(args, in_channels: int, spatial_dims: int, *, project=None):
-    """(net, parent): a new --architecture network with --new, else --model, else the
-    current model of --project (the one its corrections were made with: often a round
-    accepted in the GUI), else the default model (else, with no default model at all, a new
-    U-Net). ``project``: the --project read, whose models folder holds ``project:NAME``."""
-    from unet_studio.app.errors import UserError
-    from unet_studio.app.model_library import ModelLibrary
-    from unet_studio.models.weights import load_model
-
-    if args.new:
-        return new_network(args.architecture or "unet", spatial_dims, in_channels), None
-    library = ModelLibrary(project_models_dir=None if project is None else project.models_dir)
-    current = None if project is None or args.model else project.current_model
-    info = None
-    if current:
-        try:
-            info = library.get(current)
-            print(f"fine-tuning the project's current model {info.ref}", file=sys.stderr)
-        except UserError as error:
-            print(f"the project's current model is not available ({error}): fine-tuning the "
-                  "default model", file=sys.stderr)
-    if info is None:
-        info = library.get(args.model) if args.model else library.default()
-    if info is None:
-        log.warning("no default model: training a new unet from scratch")
-        return new_network("unet", spatial_dims, in_channels), None
-    net = load_model(library.checked(info).path)  # (the check and wording predict gives)
-    return net, {"ref": info.ref, "name": info.name, "path": str(info.path)}
-
-
-def new_network(architecture: str, spatial_dims: int, in_channels: int):
-    from unet_studio.app.errors import UserError
-    from unet_studio.models.registry import build_model
-
-    try:
-        return build_model(architecture, spatial_dims=spatial_dims, in_channels=in_channels)
-    except ValueError as error:
-        raise UserError(f"--architecture: {error}") from None
 
 
 # The FinetuneConfig fields this command sets, each from its flag: an out-of-range value is
@@ -266,7 +227,8 @@ def training_examples(args, net, project) -> tuple[list, list[dict]]:
     options = {"percentiles": (task.lower_percentile, task.upper_percentile),
                "spatial_dims": int(net.config.spatial_dims),
                "in_channels": int(getattr(net, "in_channels", 1))}
-    examples, files = load_examples(args, **options)
+    classes = task.class_names if task.kind == "semantic" else None
+    examples, files = load_examples(args, **options, class_names=classes)
     if project is not None:
         from unet_studio.app.commands.finetune_project import project_examples
 
@@ -302,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
             net, parent = starting_model(args, data_channels(args, project),
                                          args.spatial_dims or 2, project=project)
             check_output(output, parent, args.overwrite)
+            check_space(output, net, checkpoints)  # (before reading data, not after training)
             examples, files = training_examples(args, net, project)
             result = train(net, examples, config, checkpoints, overwrite=args.overwrite,
                            started=started)

@@ -72,13 +72,16 @@ def model_image(image, channel: str | None, in_channels: int):
 
 
 def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
-                  in_channels: int = 1) -> tuple[list, list[dict]]:
+                  in_channels: int = 1,
+                  class_names: tuple[str, ...] | None = None) -> tuple[list, list[dict]]:
     """TrainingExamples from the --image/--labels/--reviewed triples, and what they came from.
 
     The files are opened lazily: with a --reviewed mask only its bounding box (plus context)
     is read from the image and labels, and the image is normalised with its own whole-image
     percentiles (``percentiles``: the model's), as in the Train panel and in prediction. The
     network (``in_channels``) gets the channels prediction gives it (``model_image``).
+    ``class_names``: the labels are class maps of these classes (a semantic model), else
+    instance labels.
     """
 
     from unet_studio.app.io import open_stack
@@ -104,8 +107,10 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
             )
         if example is not None:
             _check_label_ids(example.labels, labels_path)
+            if class_names is not None:
+                _check_classes(example.labels, labels_path, class_names)
             if mask_path is None:
-                _check_has_objects(example.labels, labels_path)
+                _check_has_objects(example.labels, labels_path, class_names)
             examples.append(example)
         files.append({"image": str(image_path), "labels": str(labels_path),
                       "reviewed": None if mask_path is None else str(mask_path), "axes": image.axes})
@@ -158,7 +163,20 @@ def _check_label_ids(labels, path: str) -> None:
         raise InputFileError(path, error.problem) from None
 
 
-def _check_has_objects(labels, path: str) -> None:
+def _check_classes(labels, path: str, class_names: tuple[str, ...]) -> None:
+    """A class map holding a value past the last class (an instance label image given by
+    mistake, or a map of more classes): refused, naming the file, before any training."""
+    from unet_studio.app.errors import InputFileError
+
+    highest = int(labels.max()) if labels.size else 0
+    if highest >= len(class_names):
+        raise InputFileError(path, f"holds the value {highest}, but the classes are 0 to "
+                                   f"{len(class_names) - 1} ({', '.join(class_names)}): "
+                                   "give a class map of these classes (instance labels need a "
+                                   "model of objects)")
+
+
+def _check_has_objects(labels, path: str, class_names: tuple[str, ...] | None = None) -> None:
     """Labels without a single object, with no --reviewed mask to say which pixels were
     checked, are more likely a wrong or unfinished file than a verified "nothing here":
     trained on, they teach the model that there are no objects anywhere. Refused, naming the
@@ -166,6 +184,11 @@ def _check_has_objects(labels, path: str) -> None:
     panel always trains on reviewed regions, so this never refuses one of its rounds.)"""
     from unet_studio.app.errors import InputFileError
 
+    if not labels.any() and class_names is not None:
+        raise InputFileError(path, f"holds only class 0 ({class_names[0]}): trained on, the "
+                                   "model would learn that there is nothing else anywhere; "
+                                   "to teach it that class on purpose, give --reviewed MASK "
+                                   "marking the pixels checked")
     if not labels.any():
         raise InputFileError(path, "holds no object (every pixel is 0): trained on, the model "
                                    "would learn that there is nothing to find anywhere; to "

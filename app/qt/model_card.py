@@ -1,25 +1,25 @@
-"""The card the Models panel shows beside the list: the facts every model has (architecture,
-data, metrics, parent, date, folder) on top, then its own card.md. No widgets here."""
+"""The card the Models panel shows beside the list: the facts every model has (what it
+outputs, architecture, data, metrics, parent, date, folder) on top, then its own card.md.
+No widgets here."""
 
 from __future__ import annotations
 
 from unet_studio.app.model_checks import UNTRAINED_ADVICE, is_untrained, segment_refusal
+from unet_studio.app.model_task import outputs_text
+from unet_studio.app.qt.model_card_data import training_data_text
 
 
 def card_markdown(info) -> str:
     """The card to show: the model's card.md, else one built from its config, with the
-    facts the list needs (architecture, data, metrics, parent, date) always on top."""
-    data = info.training_data
-    if isinstance(data, list | tuple):
-        data = "; ".join(map(str, data))
-    elif isinstance(data, dict):
-        data = ", ".join(f"{k}: {v}" for k, v in data.items())
+    facts the list needs (outputs, architecture, data, metrics, parent, date) always on top."""
+    out_channels = info.architecture_config.get("out_channels")
     facts = [
         f"**{info.name}** — `{info.ref}`",
+        f"- outputs: {outputs_text(info.task, out_channels)}",
         f"- architecture: {info.architecture} "
         + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
                     if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),
-        f"- training data: {data or 'not recorded'}",
+        f"- training data: {training_data_text(info.training_data)}",
         *([f"- **{UNTRAINED_ADVICE}**"] if is_untrained(info.metadata) else []),
         *([f"- **cannot segment images**: {refusal}"] if (refusal := segment_refusal(info)) else []),
         *_metrics_lines(info.metrics),
@@ -44,6 +44,7 @@ METRIC_NAMES = {
     "val_loss": "held-out loss",
     "val_metric": "held-out score",
     "dice": "mean Dice",
+    "class_dice": "Dice per class",
     "model": "this model",
     "baseline": "baseline",
 }

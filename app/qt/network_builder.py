@@ -1,4 +1,5 @@
-"""Build a new network from the family: every option of the architecture as a form field,
+"""Build a new network from the family: what it is for (objects, or the classes the user
+names: ``network_task``), every option of the architecture as a form field,
 a preview of its per-level tensor shapes, parameters, FLOPs per pixel and receptive field,
 and "Create" to save it (untrained) as a user model that the Train panel can start from.
 
@@ -26,8 +27,9 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import UNTRAINED_ADVICE, UNTRAINED_DATA, UNTRAINED_KEY
+from unet_studio.app.model_task import outputs_text
 from unet_studio.app.qt.network_form import (
-    FIXED_OPTIONS,
+    TASK_OPTIONS,
     checked_options,
     field_for,
     field_value,
@@ -35,6 +37,7 @@ from unet_studio.app.qt.network_form import (
     option_label,
 )
 from unet_studio.app.qt.network_summary import encoder_stages, summarize_network
+from unet_studio.app.qt.network_task import TaskFields
 from unet_studio.app.qt.reflow_grid import ReflowGrid
 from unet_studio.app.qt.workers import start_engine
 
@@ -42,13 +45,20 @@ from unet_studio.app.qt.workers import start_engine
 PREVIEW_SIZE = {2: 256, 3: 64}
 
 
-def iter_summary(name: str, options: dict, input_size: int):
+def iter_summary(name: str, options: dict, input_size: int, task=None):
+    """The preview of ``name`` with ``options``; ``task`` (TaskSpec) says what its outputs
+    mean."""
+    from dataclasses import replace
+
     yield "building"
-    return summarize_network(name, checked_options(name, options), input_size)
+    summary = summarize_network(name, checked_options(name, options), input_size)
+    return summary if task is None else replace(summary, outputs=outputs_text(task))
 
 
-def iter_create(name: str, options: dict, folder, model_name: str):
-    """Build an untrained network and save it as a model folder; returns the folder."""
+def iter_create(name: str, options: dict, folder, model_name: str, task=None):
+    """Build an untrained network and save it as a model folder, its config.json saying
+    what it outputs (``task``: a TaskSpec; None: what its outputs suggest); returns the
+    folder."""
     from unet_studio.models.registry import build_model
     from unet_studio.models.weights import save_model
 
@@ -56,13 +66,15 @@ def iter_create(name: str, options: dict, folder, model_name: str):
     net = build_model(name, **checked_options(name, options))
     yield "saving"
     stages = encoder_stages(options)  # (the card says what "resnet101" at depth 2 really is)
+    purpose = "" if task is None else f" to segment {outputs_text(task)}"
     metadata = {
         "name": model_name,
-        "description": f"untrained {name} built in the Models panel" + (f"; {stages}" if stages else ""),
+        "description": f"untrained {name} built in the Models panel{purpose}"
+                       + (f"; {stages}" if stages else ""),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "parent": None,
         "training_data": UNTRAINED_DATA, UNTRAINED_KEY: True,  # (see model_checks.is_untrained)
     }  # fmt: skip
-    return save_model(net, folder, metadata=metadata)
+    return save_model(net, folder, task=task, metadata=metadata)
 
 
 def _narrow_form() -> QFormLayout:
@@ -92,6 +104,7 @@ class NetworkBuilder(QWidget):
         self.arch_combo = QComboBox()
         self.arch_combo.addItems(list_models())
         self.arch_combo.setCurrentText("unet")
+        self.task_fields = TaskFields()  # (objects or classes: sets the outputs)
         # Two options side by side where the dock is wide enough (the preview stays in view),
         # one below the other where it is not (two columns made the panel wider than its dock).
         self.form = ReflowGrid(columns=2)
@@ -107,6 +120,8 @@ class NetworkBuilder(QWidget):
         buttons.addWidget(self.create_button)
         top = _narrow_form()
         top.addRow("Architecture", self.arch_combo)
+        top.addRow("Task", self.task_fields.combo)
+        top.addRow("Classes", self.task_fields.classes_edit)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(self.form)
@@ -136,7 +151,7 @@ class NetworkBuilder(QWidget):
         defaults = model_defaults(name)
         labels = []
         for key, value in defaults.items():
-            if key in FIXED_OPTIONS:
+            if key in TASK_OPTIONS:
                 continue
             widget = field_for(key, value, defaults)
             self.fields[key] = widget
@@ -153,29 +168,52 @@ class NetworkBuilder(QWidget):
     def _order_tabs(self) -> None:
         """Tab goes through the form as it reads: the options are made after the rest (and
         again for each architecture), so they came last, after Create model."""
-        chain = [self.arch_combo, *self.fields.values(), self.input_size, self.name_edit,
+        chain = [self.arch_combo, self.task_fields.combo, self.task_fields.classes_edit,
+                 *self.fields.values(), self.input_size, self.name_edit,
                  self.preview_button, self.create_button, self.summary_view]  # fmt: skip
         for before, after in zip(chain, chain[1:]):
             QWidget.setTabOrder(before, after)
 
     def options(self) -> dict:
-        """The form's values as build_model options."""
-        options = dict(FIXED_OPTIONS)
+        """The form's values as build_model options (UserError for class names that are
+        not right)."""
+        options = {"out_channels": self.task_fields.out_channels()}
         for key, widget in self.fields.items():
             options[key] = field_value(widget)
         return options
+
+    def task(self):
+        """What the new network's outputs mean (TaskSpec; UserError as :meth:`options`)."""
+        dims = self.fields.get("spatial_dims")
+        return self.task_fields.task(dims.value() if isinstance(dims, QSpinBox) else 2)
+
+    def _form_or_tell(self) -> tuple[dict, object] | None:
+        """(options, task) of the form, or None once a mistake in it is told."""
+        try:
+            return self.options(), self.task()
+        except UserError as error:
+            self.summary_view.setPlainText(f"Not possible: {error}")
+            self.session.host.notify(str(error), "error")
+            return None
 
     def _preview_size_for(self, spatial_dims: int) -> None:
         self.input_size.setValue(PREVIEW_SIZE.get(spatial_dims, self.input_size.value()))
 
     def preview(self) -> None:
-        self._start(iter_summary(self.arch_combo.currentText(), self.options(), self.input_size.value()),
+        form = self._form_or_tell()
+        if form is None:
+            return
+        options, task = form
+        self._start(iter_summary(self.arch_combo.currentText(), options, self.input_size.value(), task),
                     self._show_summary, "Building the preview")  # fmt: skip
 
     def create(self) -> None:
         """Save the network of the form, untrained, as a user model. Its name follows the
         rules of Rename (``ModelLibrary.new_model_folder``): a name Rename refuses (a path,
         a "user:" ref, another model's name in other case) is refused here too."""
+        form = self._form_or_tell()
+        if form is None:
+            return
         name = self.name_edit.text().strip() or f"{self.arch_combo.currentText()}-new"
         try:
             name, folder = self.session.library.new_model_folder(name)
@@ -183,7 +221,8 @@ class NetworkBuilder(QWidget):
             self.session.host.notify(str(error), "error")
             return
         folder.parent.mkdir(parents=True, exist_ok=True)
-        self._start(iter_create(self.arch_combo.currentText(), self.options(), folder, name),
+        options, task = form
+        self._start(iter_create(self.arch_combo.currentText(), options, folder, name, task),
                     self._on_created, "Creating the model",
                     task=f"creating the model {name!r}")
 

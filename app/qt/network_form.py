@@ -7,16 +7,18 @@ that needs another, e.g. ``skip_norm`` without a norm) is refused by
 
 from __future__ import annotations
 
-from qtpy.QtCore import QSize
+from qtpy.QtCore import QRect, QSize
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
-    QHBoxLayout,
     QLabel,
+    QLayout,
+    QLayoutItem,
     QLineEdit,
     QSizePolicy,
     QSpinBox,
+    QStyle,
     QWidget,
 )
 
@@ -25,8 +27,9 @@ from unet_studio.app.model_checks import SEGMENTED_DIMS
 from unet_studio.app.qt.elided_label import ElidedLabel
 from unet_studio.app.qt.network_tips import option_tip
 
-# Options fixed by the task (instance segmentation: 3 outputs) rather than by the user.
-FIXED_OPTIONS = {"out_channels": 3}
+# Options the form has no field for: the task chosen above them sets them (objects: 3
+# outputs; classes: one per class named, ``network_task``).
+TASK_OPTIONS = ("out_channels",)
 # The architecture's name says which encoder it has ("resnet18_unet"): a form changing it
 # built a plain U-Net still called "resnet18_unet". The encoder is picked as the architecture.
 LOCKED_OPTIONS = ("encoder",)
@@ -83,10 +86,11 @@ def field_for(key: str, value, defaults: dict) -> QWidget:
 
 
 class OptionLabel(ElidedLabel):
-    """The label of an option, as wide as the widest label of its form (``group``): the
-    fields of a column of cells then line up. In a narrow dock it gives way before its
-    field does, elided ("bridge residual bl…", the whole name in its accessible name).
-    Computed when asked: the labels' font is napari's only once the form is in its window."""
+    """The label of an option, as wide as its name (``sizeHint``), and laid out as wide as
+    the widest label of its form (``group``) where the cell has room: the fields of a column
+    of cells then line up (``OptionRow``). In a narrow dock it gives way before its field
+    does, elided ("bridge residual bl…", the whole name in its accessible name). Computed
+    when asked: the labels' font is napari's only once the form is in its window."""
 
     def __init__(self, text: str, group: list):
         super().__init__(text)
@@ -94,19 +98,78 @@ class OptionLabel(ElidedLabel):
         self.group = group
         group.append(self)
 
-    def _own_width(self) -> int:
-        return QLabel.sizeHint(self).width()
-
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        widest = max((label._own_width() for label in self.group), default=0)
-        return QSize(widest, QLabel.sizeHint(self).height())
+        return QLabel.sizeHint(self)
+
+    def widest_in_group(self) -> int:
+        return max((label.sizeHint().width() for label in self.group), default=0)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         least = super().minimumSizeHint()
         return QSize(min(least.width(), self.sizeHint().width()), least.height())
 
 
-def option_label(key: str, field: QWidget, group: list) -> QLabel:
+class OptionRow(QLayout):
+    """An option's label beside its field. A box layout shrank both alike below their size
+    hints: the label lost "…cks" of "bridge residual blocks" while its spin box still had
+    room to give. Here the field gives way first, down to its least width, and only then the
+    label (elided). Its size hint is the label's name whole beside the field (the builder's
+    grid takes one column rather than cut names short); its least width, the label's least."""
+
+    def __init__(self, label: OptionLabel, field: QWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setContentsMargins(0, 0, 0, 0)
+        self.label = label
+        self._items: list[QLayoutItem] = []
+        self.addWidget(label)
+        self.addWidget(field)
+
+    # ---- QLayout's item list (the label, then its field) -----------------------------------
+    def addItem(self, item: QLayoutItem) -> None:
+        self._items.append(item)
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def itemAt(self, index: int) -> QLayoutItem | None:
+        return self._items[index] if 0 <= index < len(self._items) else None
+
+    def takeAt(self, index: int) -> QLayoutItem | None:
+        return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+    # ---- sizes -----------------------------------------------------------------------------
+    def _gap(self) -> int:
+        widget = self.parentWidget()
+        gap = widget.style().pixelMetric(QStyle.PixelMetric.PM_LayoutHorizontalSpacing) \
+            if widget is not None else -1
+        return gap if gap >= 0 else 6
+
+    def _both(self, label: QSize, field: QSize) -> QSize:
+        return QSize(label.width() + self._gap() + field.width(), max(label.height(), field.height()))
+
+    def sizeHint(self) -> QSize:
+        label, field = self._items
+        return self._both(label.sizeHint(), field.minimumSize().expandedTo(field.sizeHint()))
+
+    def minimumSize(self) -> QSize:
+        label, field = self._items
+        return self._both(label.minimumSize(), field.minimumSize())
+
+    def expandingDirections(self):
+        return self._items[1].expandingDirections()
+
+    def setGeometry(self, rect: QRect) -> None:
+        super().setGeometry(rect)
+        label, field = self._items
+        gap = self._gap()
+        room = rect.width() - gap - field.minimumSize().width()  # (the field at its least)
+        width = max(label.minimumSize().width(), min(self.label.widest_in_group(), room))
+        label.setGeometry(QRect(rect.x(), rect.y(), width, rect.height()))
+        field.setGeometry(QRect(rect.x() + width + gap, rect.y(),
+                                rect.width() - width - gap, rect.height()))
+
+
+def option_label(key: str, field: QWidget, group: list) -> OptionLabel:
     """The label of option ``key``, linked to its field: the field is named after it (a
     check box has no text of its own, and a screen reader said nothing for five of them)."""
     text = key.replace("_", " ")
@@ -119,13 +182,10 @@ def option_label(key: str, field: QWidget, group: list) -> QLabel:
     return label
 
 
-def option_cell(label: QLabel, field: QWidget, parent: QWidget | None = None) -> QWidget:
+def option_cell(label: OptionLabel, field: QWidget, parent: QWidget | None = None) -> QWidget:
     """One option, its label beside its field, as one cell of the builder's form."""
     cell = QWidget(parent)
-    row = QHBoxLayout(cell)
-    row.setContentsMargins(0, 0, 0, 0)
-    row.addWidget(label)
-    row.addWidget(field, 1)
+    OptionRow(label, field, cell)
     return cell
 
 

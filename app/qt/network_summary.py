@@ -33,6 +33,7 @@ class NetworkSummary:
     tile_exact: bool
     encoder_stages: str = ""  # which stages of a ResNet encoder are used (``encoder_stages``)
     activation_bytes: int = 0  # most activation memory held at once by one inference pass
+    outputs: str = ""  # what the output channels mean ("classes: background, mito, ...")
 
     def as_text(self) -> str:
         """A plain-text table for the panel (monospace)."""
@@ -42,6 +43,7 @@ class NetworkSummary:
             f"receptive field {_fmt(self.receptive_field)} px, halo {_fmt(self.halo)}, "
             f"sizes divisible by {_fmt(self.size_divisor)}"
             + ("" if self.tile_exact else "  (not tile-exact: group/instance norm)"),
+            *([f"outputs: {self.outputs}"] if self.outputs else []),
             *([self.encoder_stages] if self.encoder_stages else []),
             *([self.memory_line()] if self.activation_bytes else []),
             "",

@@ -67,6 +67,26 @@ OPTION_TIPS = {
 }
 
 
+# What the network is for, chosen before its options (``network_task``).
+TASK_TIPS = {
+    "task": "Objects: each cell or nucleus gets its own number, split apart where they "
+            "touch, to count, measure and track them (3 outputs: background, inside, "
+            "boundary). Classes: each pixel gets a class, for things that are not separate "
+            "objects to count, e.g. mitochondria and membranes in EM (one output per class; "
+            "trained on class maps)",
+    "classes": "The classes the network tells apart, separated by commas, background first "
+               "(e.g. background, mitochondria, membrane): in the label images you train on, "
+               "0 is the first class (and every unlabelled pixel), 1 the second, and so on. "
+               "At least 2, each named once; each adds one output",
+}
+
+
+def task_tip(key: str) -> str:
+    """The tooltip of the builder's "task" choice or "classes" field, wrapped as
+    :func:`option_tip`'s."""
+    return textwrap.fill(TASK_TIPS[key], TIP_WIDTH)
+
+
 def option_tip(key: str) -> str:
     """The tooltip of option ``key``, in lines of a readable length: Qt shows a plain-text
     tooltip on one line however long it is (a 230-character line ran across the screen)."""
