@@ -146,6 +146,7 @@ class PendingExample:
     intensity: object = None
     pixels_key: object = None  # which pixels those are (``segment_intensity.PixelsKey``)
     labels_name: str | None = None  # the labels layer's name, for messages (None: not known)
+    axes: str = ""  # the labels' axis letters ("TYX"), so messages name a pixel by them
     _copies: tuple | None = field(default=None, init=False, repr=False)
 
     def cut(self) -> tuple:
@@ -207,7 +208,8 @@ class PendingExample:
                 pixels, channel_axis = channel_pixels(pixels, channel_axis, self.channel, self.name)
             return (yield from iter_example_from_box(
                 pixels, box, labels, reviewed, changed, channel_axis=channel_axis,
-                name=self.name, lower=lower, upper=upper, intensity=self.intensity))
+                name=self.name, lower=lower, upper=upper, intensity=self.intensity,
+                axes=self.axes))
 
 
 def pending_example(pixels, axes: str, labels, regions, *, name: str,
@@ -239,6 +241,7 @@ def pending_example(pixels, axes: str, labels, regions, *, name: str,
         channel_axis=axes.index("C") if "C" in axes else None, percentiles=percentiles,
         open_pixels=open_pixels or (lambda: contextlib.nullcontext(pixels)),
         channel=channel if "C" in axes else None, labels_name=labels_name,
+        axes=axes.replace("C", "") if len(axes) == len(pixels.shape) else "",
     )
 
 

@@ -8,6 +8,9 @@ Both files may be larger than RAM: they are read a slab of planes at a time (as 
 reads them, handing back the memory-mapped pages as it goes), and each slab adds its object
 areas and overlapping pairs to the frame's contingency table; the scores equal those of the
 whole images in memory.
+
+Class maps (of a semantic model: ``--classes`` names them, or ``--model`` gives its classes)
+are scored class by class instead, IoU and Dice per class (``evaluate_classes``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import json
 import math
 from collections.abc import Callable, Generator
 
-HELP = "score predicted labels against ground truth: object F1 and AP at IoU 0.5 and 0.75"
+HELP = ("score predicted labels against ground truth: object F1 and AP at IoU 0.5 and 0.75 "
+        "(class maps: IoU and Dice per class)")
 THRESHOLDS = (0.5, 0.75)
 
 
@@ -27,6 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--axes", default=None,
                         help="axes of both files if they do not say (e.g. TYX for a time series)")
     parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    classes = parser.add_mutually_exclusive_group()
+    classes.add_argument("--classes", default=None, metavar="NAMES",
+                         help="the files are class maps of these classes, background first "
+                              "(e.g. background,mitochondria,membrane): IoU and Dice per class "
+                              "instead of object scores")
+    classes.add_argument("--model", default=None, metavar="NAME_OR_DIR",
+                         help="the model that made PRED: a semantic model's files are scored "
+                              "as class maps of its classes, an instance model's as objects")
 
 
 def _open_labels(files, path: str, axes: str | None):
@@ -65,12 +77,14 @@ def _axes_together(prediction: str, truth: str, opened) -> str:
 
 def score_files(prediction: str, truth: str, axes: str | None = None, *,
                 slab_pixels: int | None = None,
-                progress: Callable[[float], None] | None = None, tracks: bool = False) -> dict:
+                progress: Callable[[float], None] | None = None, tracks: bool = False,
+                class_names: tuple[str, ...] | None = None) -> dict:
     """Object scores of two label files; frames of a T axis are matched separately.
 
     ``slab_pixels``: pixels of each file read at once (default: ``measure``'s slab);
     ``progress``: called with the fraction done after each slab; ``tracks``: for a time
-    series, add ``time_points`` and its distinct ids, ``tracks_pred`` and ``tracks_true``.
+    series, add ``time_points`` and its distinct ids, ``tracks_pred`` and ``tracks_true``;
+    ``class_names``: the files are class maps of these: ``evaluate_classes.class_scores``.
     """
     import contextlib
 
@@ -81,6 +95,9 @@ def score_files(prediction: str, truth: str, axes: str | None = None, *,
     with contextlib.ExitStack() as files:
         opened = [_open_labels(files, path, axes) for path in (prediction, truth)]
         together = _axes_together(prediction, truth, opened)
+        if class_names is not None:
+            return _score_classes(opened, together, class_names, (prediction, truth),
+                                  slab_pixels, progress)
         # (a series: its objects are summed over time points, its ids counted beside them)
         ids = (DistinctIds(), DistinctIds()) if tracks and "T" in together else None
         steps = iter_scores(opened[0][0].data, opened[1][0].data, together,
@@ -92,6 +109,18 @@ def score_files(prediction: str, truth: str, axes: str | None = None, *,
         time_points = dict(zip(together, opened[0][0].shape))["T"]
         return {**scores, "time_points": time_points, "tracks_pred": ids[0].count,
                 "tracks_true": ids[1].count}
+
+
+def _score_classes(opened, axes: str, class_names, names, slab_pixels, progress) -> dict:
+    from unet_studio.app.commands.evaluate_classes import class_scores, iter_class_counts
+    from unet_studio.app.measure import SLAB_PIXELS
+    from unet_studio.models.generators import drain, relay
+
+    steps = iter_class_counts(opened[0][0].data, opened[1][0].data, axes, class_names,
+                              slab_pixels=SLAB_PIXELS if slab_pixels is None else slab_pixels,
+                              names=names)
+    confusion = drain(steps if progress is None else relay(steps, progress))
+    return class_scores(confusion, class_names)
 
 
 def iter_scores(pred, true, axes: str, *, slab_pixels: int,
@@ -174,12 +203,16 @@ def format_scores(scores: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from unet_studio.app.commands.evaluate_classes import classes_of, format_class_scores
     from unet_studio.app.commands.predict import StatusLine
 
+    class_names = classes_of(args)
     status = StatusLine(Path(args.prediction).name)  # (a big stack takes a while)
-    scores = score_files(args.prediction, args.truth, args.axes, tracks=True,
-                         progress=lambda fraction: status.update(fraction, 1))
+    scores = score_files(args.prediction, args.truth, args.axes, tracks=class_names is None,
+                         progress=lambda fraction: status.update(fraction, 1),
+                         class_names=class_names)
     if status.live:  # (the status line ends; the scores go to stdout, for scripts)
         status.finish("scored")
-    print(json.dumps(scores, indent=2) if args.json else format_scores(scores))
+    text = format_scores if class_names is None else format_class_scores
+    print(json.dumps(scores, indent=2) if args.json else text(scores))
     return 0

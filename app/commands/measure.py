@@ -5,6 +5,10 @@ centroid in µm when the file, or ``--pixel-size``, gives the pixel size), centr
 bounding box in pixels, the time in seconds beside the frame index when the file states
 the time step, and with ``--image`` its mean and integrated intensity per channel. The files are read slab by slab, so stacks larger than RAM
 work; the CSV appears only when complete, and an existing one is kept unless ``--overwrite``.
+
+A class map (``--classes`` names its classes, or ``--model`` a semantic model) gives one row
+per class and time point instead: pixels, area and intensity, no centroid or box
+(``app.measure_classes``).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
+
+from unet_studio.app.errors import InputFileError, UserError
 
 HELP = "per-object table (CSV): size in pixels and µm, centroid, bounding box, intensity"
 
@@ -32,6 +38,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "for files that do not state it")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace OUT.csv if it exists (default: refuse and keep it)")
+    classes = parser.add_mutually_exclusive_group()
+    classes.add_argument("--classes", default=None, metavar="NAMES",
+                         help="LABELS is a class map of these classes, background first (e.g. "
+                              "background,mitochondria,membrane): one row per class and time "
+                              "point (pixels, area, intensity) instead of one per object")
+    classes.add_argument("--model", default=None, metavar="NAME_OR_DIR",
+                         help="the model that made LABELS: a semantic model's classes are "
+                              "measured as --classes does")
 
 
 def known_pixel_sizes(stack) -> dict[str, float]:
@@ -137,12 +151,14 @@ def _measure(steps, labels, progress) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from unet_studio.app.commands.evaluate_classes import classes_of
     from unet_studio.app.commands.predict import StatusLine
     from unet_studio.app.io import open_stack
     from unet_studio.app.measure import iter_measure_to_csv
 
     if args.pixel_size is not None:  # (a typo stops the run before any file is read)
         parse_pixel_size(args.pixel_size)
+    class_names = classes_of(args)
     target = Path(args.output).expanduser()
     _check_target(target, args)
     with contextlib.ExitStack() as files:
@@ -154,6 +170,8 @@ def run(args: argparse.Namespace) -> int:
             _check_image(image, labels)
         scale = pixel_sizes(args, labels, image)
         progress = StatusLine(labels.name)  # (a big stack takes a while: show it moving)
+        if class_names is not None:
+            return _measure_classes(args, labels, image, scale, class_names, progress, target)
         steps = iter_measure_to_csv(
             target, labels.data, None if image is None else image.data, axes=labels.axes,
             image_axes=None if image is None else image.axes, scale=scale,
@@ -165,4 +183,29 @@ def run(args: argparse.Namespace) -> int:
     where = (f"{frames} frame{'s' if frames != 1 else ''} of" if frames is not None
              else "the stack" if "Z" in labels.axes else "the image")
     print(f"{count} objects in {where} {labels.path}: wrote {target}")
+    return 0
+
+
+def _measure_classes(args, labels, image, scale, class_names, progress, target: Path) -> int:
+    """A class map's table: the object rows (few: one per class and frame) as class rows."""
+    from unet_studio.app.measure import iter_measure, measure_columns, write_csv
+    from unet_studio.app.measure_classes import class_columns, class_rows
+
+    step = time_step(labels, image)
+    image_axes = None if image is None else image.axes
+    steps = iter_measure(labels.data, None if image is None else image.data, axes=labels.axes,
+                         image_axes=image_axes, scale=scale, time_step=step)
+    rows = _measure(steps, labels, progress)
+    channels = 1 if image is None else image.sizes.get("C", 1)
+    columns = class_columns(measure_columns(labels.axes, scale=scale, image_axes=image_axes,
+                                            channels=channels, time_step=step))
+    try:
+        table = class_rows(rows, columns, class_names, labels.sizes.get("T"), step)
+    except UserError as error:
+        raise InputFileError(labels.path, str(error)) from None
+    write_csv(table, columns, target)
+    if progress.live:
+        progress.finish("measured")
+    print(f"{len(class_names) - 1} classes ({', '.join(class_names[1:])}) in "
+          f"{len(table)} rows of {labels.path}: wrote {target}")
     return 0

@@ -293,6 +293,26 @@ def _note_guessed_axes(stack, axes: str | None) -> None:
                          f"({hint})\n")
 
 
+# The flags of the "instance labels" group, by their post-processing option.
+OBJECT_FLAGS = {"min_size": "--min-size", "seed_height": "--seed-height",
+                "link_over_time": "--no-time-links", "link_max_gap": "--max-gap"}
+
+
+def _note_object_options(args: argparse.Namespace, net) -> None:
+    """A semantic model puts out classes, not objects: the object flags given do nothing
+    for it. Said in one line (a user who typed --min-size expects small specks dropped) and
+    left out of the run."""
+    task = getattr(net, "task", None)
+    given = [flag for key, flag in OBJECT_FLAGS.items() if key in args.postprocess]
+    if task is None or task.kind != "semantic" or not given:
+        return
+    sys.stderr.write(f"{', '.join(given)}: not applied; this model puts out classes "
+                     f"({', '.join(task.class_names)}), not objects, and "
+                     f"{'these options shape' if len(given) > 1 else 'this option shapes'} "
+                     "objects only\n")
+    args.postprocess = {}
+
+
 def _check_output_options(args: argparse.Namespace) -> None:
     from unet_studio.app.errors import UserError
 
@@ -319,6 +339,7 @@ def run(args: argparse.Namespace) -> int:
     args.postprocess = postprocess_options(args)
     inputs = expand_inputs(args.inputs)
     net = load_network(args.model)
+    _note_object_options(args, net)
     series = getattr(args, "series", None)
     if series is not None and series < 1:
         raise UserError(f"--series counts from 1 (the first image of a file), got {series}")

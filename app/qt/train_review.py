@@ -36,7 +36,23 @@ def verdict_basis(result) -> str:
     else:
         return ""
     old, new, note = train_logic.change_texts(before[key], after[key])
-    return f" ({name}: {old} → {new}{note})"
+    return f" ({name}: {old} → {new}{note}{_per_class(before, after)})"
+
+
+def _per_class(before: dict, after: dict) -> str:
+    """"; per class after: mitochondria 0.71, membrane 0.53" for a semantic model, whose mean
+    Dice hides a class it fails on (a thin membrane class behind a large background)."""
+    from unet_studio.models.training.lineage import class_scores_text
+
+    text = class_scores_text(after) or class_scores_text(before)
+    return f"; per class {'after' if class_scores_text(after) else 'before'}: {text}" if text else ""
+
+
+def left_out_note(result) -> str:
+    """The round's word on reviewed labels that are no class of its semantic model (left
+    out of training: ``models.training.unknown_classes``), "" when there were none."""
+    notes = (result.data_summary or {}).get("unknown_class_notes") or []
+    return "".join(f" Warning: {note}." for note in notes)
 
 
 class RoundReview:
@@ -63,6 +79,7 @@ class RoundReview:
                             + train_pace.short_round_note(result, self.round.parent, pace)
                             + train_pace.overrun_note(result, pace)
                             + train_logic.held_out_caveat(result)
+                            + left_out_note(result)
                             + self._switched_meanwhile())  # fmt: skip
 
     def _switched_meanwhile(self) -> str:
@@ -93,7 +110,7 @@ class RoundReview:
         train_layout.show_metrics(self.metrics, {}, {})
         set_progress(self.progress, 0)
         self._set_state("idle")
-        self.status.setText(train_logic.ready_text(info, waiting))
+        self.status.setText(train_logic.ready_text(info, waiting, self.session.project))
 
     def _model_renamed(self, old, new) -> None:
         """The Models panel renamed a model: a round from it (or that made it) follows, and

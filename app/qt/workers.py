@@ -319,8 +319,9 @@ def set_progress(bar, value: int) -> None:
 def describe_error(error: BaseException, action: str) -> str:
     """One line for the user: a UserError's own message, otherwise what failed and why."""
     from unet_studio.models.scratch import DiskSpaceError
+    from unet_studio.models.training.unknown_classes import UnknownClassError
 
-    if isinstance(error, UserError):
+    if isinstance(error, (UserError, UnknownClassError)):  # (the engine's says where and what to do)
         return str(error)
     if isinstance(error, DiskSpaceError):  # says where, how much and what to do
         return f"{action} stopped: {error.strerror}"

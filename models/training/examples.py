@@ -42,6 +42,9 @@ class TrainingExample:
     weighted up in the loss. ``spatial`` may have more axes than the network (a Z stack
     for a 2D network is learned slice by slice). ``intensity``: the percentiles of the whole
     image when this example is a crop of it (None: the example is normalised on its own).
+    ``axes``: the labels' axis letters ("TYX"; "" when not known) and ``offset``: where the
+    example starts in its image (() at its origin), so that messages name a pixel as the
+    user finds it ("t=3, y=40, x=12").
     """
 
     image: np.ndarray
@@ -50,6 +53,8 @@ class TrainingExample:
     changed: np.ndarray | None = None
     name: str = ""
     intensity: SourceIntensity | None = None
+    axes: str = ""
+    offset: tuple[int, ...] = ()
 
     def __post_init__(self):
         labels = np.asarray(self.labels)
@@ -176,13 +181,14 @@ def crop_to_reviewed(example: TrainingExample, margin: int = 32) -> TrainingExam
     return TrainingExample(
         image=np.array(example.image[image_box]), labels=np.array(example.labels[box]),
         reviewed=np.array(example.reviewed_mask[box]), changed=np.array(example.changed_mask[box]),
-        name=example.name, intensity=example.intensity,
+        name=example.name, intensity=example.intensity, axes=example.axes,
+        offset=tuple(o + b.start for o, b in zip(example.offset or (0,) * len(box), box)),
     )
 
 
 def example_from_image(pixels, labels, reviewed, changed=None, *, channel_axis: int | None = None,
                        name: str = "", lower: float, upper: float,
-                       margin=32) -> TrainingExample | None:
+                       margin=32, axes: str = "") -> TrainingExample | None:
     """A TrainingExample of the reviewed part of a whole image (None if nothing is reviewed).
 
     ``pixels`` and ``labels``: array-likes (numpy, memory-mapped or lazy); ``labels``,
@@ -190,24 +196,26 @@ def example_from_image(pixels, labels, reviewed, changed=None, *, channel_axis: 
     Only the reviewed bounding box (plus ``margin`` of context, one int or one per axis) is
     read and copied, so a stack larger than RAM with a few corrected slices costs those
     slices; the intensity percentiles are taken over the whole image (one streamed pass), as
-    prediction takes them.
+    prediction takes them. ``axes``: the labels' axis letters, for messages.
     """
     box = reviewed_box(reviewed, margin)
     if box is None:
         return None
     changed = None if changed is None else np.array(changed[box])
     return example_from_box(pixels, box, np.array(labels[box]), np.array(reviewed[box]), changed,
-                            channel_axis=channel_axis, name=name, lower=lower, upper=upper)
+                            channel_axis=channel_axis, name=name, lower=lower, upper=upper,
+                            axes=axes)
 
 
 def example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, changed=None, *,
                      channel_axis: int | None = None, name: str = "", lower: float,
-                     upper: float) -> TrainingExample:
+                     upper: float, axes: str = "") -> TrainingExample:
     """The TrainingExample of ``box`` of an image whose labels and masks in that box are
     given: reads the box of ``pixels`` and the whole image's intensity percentiles (the slow
     part for a big stack, so it can run apart from copying the labels)."""
     reading = iter_example_from_box(pixels, box, labels, reviewed, changed,
-                                    channel_axis=channel_axis, name=name, lower=lower, upper=upper)
+                                    channel_axis=channel_axis, name=name, lower=lower, upper=upper,
+                                    axes=axes)
     while True:
         try:
             next(reading)
@@ -217,11 +225,13 @@ def example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, changed=N
 
 def iter_example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, changed=None, *,
                           channel_axis: int | None = None, name: str = "", lower: float,
-                          upper: float, intensity: SourceIntensity | None = None):
+                          upper: float, intensity: SourceIntensity | None = None,
+                          axes: str = ""):
     """:func:`example_from_box` step by step: yields a ``CensusProgress`` after every block
     of the pass over the whole image (seconds per GiB), so that a GUI shows it move and can
     cancel it between blocks; returns the TrainingExample. ``intensity``: the image's range
-    at these percentiles when already known (no pass then)."""
+    at these percentiles when already known (no pass then); ``axes``: the labels' axis
+    letters (messages name pixels by them)."""
     from unet_studio.models.normalize import iter_intensity_range
 
     if intensity is None or (intensity.lower, intensity.upper) != (lower, upper):
@@ -234,7 +244,8 @@ def iter_example_from_box(pixels, box: tuple[slice, ...], labels, reviewed, chan
         index = (*box[:channel_axis], slice(None), *box[channel_axis:])
         image = np.moveaxis(np.asarray(pixels[index]), channel_axis, 0)
     return TrainingExample(image=image, labels=labels, reviewed=reviewed, changed=changed,
-                           name=name, intensity=intensity)
+                           name=name, intensity=intensity, axes=axes,
+                           offset=tuple(b.start or 0 for b in box))
 
 
 @dataclass(eq=False)

@@ -28,6 +28,7 @@ from unet_studio.models.training.targets import (
     instance_targets,
     semantic_targets,
 )
+from unet_studio.models.training.unknown_classes import check_unknown_classes
 
 __all__ = ["Harvest", "PatchSampler", "ValCrop", "Volume", "harvest"]
 
@@ -96,7 +97,9 @@ def slab_targets(slab: Slab, task, config) -> tuple[np.ndarray, np.ndarray]:
         weight = border_weights(known_labels, w0=config.border_w0, sigma=config.border_sigma)
     else:
         labels = (slab.labels > 0) if task.out_channels == 1 else slab.labels
-        target = semantic_targets(labels, slab.reviewed, num_classes=task.out_channels)
+        # (labels that are no class were reported by ``check_unknown_classes``)
+        target = semantic_targets(labels, slab.reviewed, num_classes=task.out_channels,
+                                  unknown="ignore")
         weight = np.ones(target.shape, dtype=np.float32)
     weight[slab.changed] *= config.changed_weight
     weight[target == IGNORE] = 0.0
@@ -278,6 +281,7 @@ def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, r
                             lower=task.lower_percentile, upper=task.upper_percentile))
     if not slabs:
         raise ValueError("no reviewed pixels in the training examples: review some regions first")
+    unknown_pixels, unknown_notes = check_unknown_classes(slabs, examples, task)
     block = val_block_shape(slabs, patch_shape, config.val_fraction)
     margin = tuple(p // 4 for p in patch_shape)
     val_blocks = choose_val_blocks(slabs, block, config.val_fraction, rng)
@@ -313,6 +317,8 @@ def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, r
         # checkpoint of that run would be resumed on it: its content tells them apart.
         "data_hash": data_hash([*examples, *replay]),
     }
+    if unknown_pixels:  # (reviewed labels that are no class of a semantic model: left out)
+        summary.update(unknown_class_pixels=unknown_pixels, unknown_class_notes=unknown_notes)
     if not train:
         raise ValueError("all reviewed pixels went to validation; review a larger region")
     return Harvest(train=train, val=val, replay=replay_volumes, summary=summary)

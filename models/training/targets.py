@@ -79,17 +79,30 @@ def instance_targets(
     return target
 
 
-def semantic_targets(labels: np.ndarray, reviewed: np.ndarray | None = None, *, num_classes: int):
-    """Class indices pass through; ``IGNORE`` where not reviewed. Returns int64 like labels."""
+def unknown_class_mask(labels: np.ndarray, reviewed: np.ndarray | None = None, *,
+                       num_classes: int) -> np.ndarray:
+    """Reviewed pixels whose label is no class index ``0..num_classes - 1`` (bool like
+    ``labels``): a stray id painted into a class map (a "New label id" press, say)."""
+    labels = np.asarray(labels)
+    bad = (labels < 0) | (labels >= max(num_classes, 2))
+    return bad if reviewed is None else bad & reviewed
+
+
+def semantic_targets(labels: np.ndarray, reviewed: np.ndarray | None = None, *, num_classes: int,
+                     unknown: str = "raise"):
+    """Class indices pass through; ``IGNORE`` where not reviewed. Returns int64 like labels.
+
+    A reviewed label outside ``0..num_classes - 1`` raises ValueError, or with
+    ``unknown="ignore"`` is treated as not reviewed (the caller reports it: see
+    ``harvest.unknown_class_notes``)."""
     target = np.asarray(labels).astype(np.int64)
-    bad = (target < 0) | (target >= max(num_classes, 2))
-    if reviewed is not None:
-        bad &= reviewed
-    if bad.any():
+    bad = unknown_class_mask(target, reviewed, num_classes=num_classes)
+    if bad.any() and unknown != "ignore":
         found = np.unique(target[bad])[:5].tolist()
         raise ValueError(f"semantic labels must lie in 0..{max(num_classes, 2) - 1}, found {found}")
     if reviewed is not None:
         target[~reviewed] = IGNORE
+    target[bad] = IGNORE
     return target
 
 

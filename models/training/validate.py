@@ -141,7 +141,17 @@ class _Tally:
             dice = self.dice
             per_class = (2 * dice[:, 0] + 1e-9) / (dice[:, 1] + dice[:, 2] + 1e-9)
             result["val_metric"] = float(per_class.mean())
+            result["class_dice"] = class_dice(dice, self.task.class_names)
         return result
+
+
+def class_dice(counts: np.ndarray, class_names) -> dict[str, float]:
+    """Dice per foreground class by name, from ``_dice_counts`` rows summed over crops;
+    a class neither reviewed nor predicted in the held-out data has no Dice and no entry.
+    (A binary model's one channel is its class; else row ``i`` is class ``i + 1``.)"""
+    names = list(class_names) if len(class_names) == 1 else list(class_names)[1:]
+    return {name: float(2 * overlap / (pred + true))
+            for name, (overlap, pred, true) in zip(names, counts) if pred + true > 0}
 
 
 def _object_scores(totals: dict) -> dict:
@@ -207,7 +217,8 @@ def evaluate(net, crops, *, task, dice_weight: float, device, autocast_dtype=Non
     """Held-out loss and score over validation crops; {} when there are none.
 
     Returns ``val_loss`` (mean over crops), ``val_metric`` (object F1 at IoU 0.5 for instance
-    tasks, mean foreground Dice for semantic ones) and, for instance tasks, the object scores
+    tasks, mean foreground Dice for semantic ones, with ``class_dice``: {class name: Dice})
+    and, for instance tasks, the object scores
     of :func:`unet_studio.models.metrics.object_scores` over all crops together: only
     ``n_pred`` and ``n_true`` (no ``val_metric``) when the crops hold no reference object.
     Crops of one shape go through the network together (few large passes instead of many

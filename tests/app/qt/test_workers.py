@@ -131,6 +131,10 @@ def test_errors_are_notified_in_gui_thread(qtbot, factory, expected):
 def test_describe_error_keeps_user_messages():
     assert describe_error(UserError("bad axes"), "Prediction") == "bad axes"
     assert describe_error(ValueError("x"), "Training") == "Training failed: ValueError: x"
+    # (the engine's refusal of labels that are no class of the model says where and what to do)
+    from unet_studio.models.training.unknown_classes import UnknownClassError
+    refusal = "Cannot train: em: 9,000 reviewed pixels hold labels 7, 9"
+    assert describe_error(UnknownClassError(refusal), "Fine-tuning") == refusal
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
