@@ -3,6 +3,10 @@
 A reader therefore sees the old file or the new one, never a half-written one, even when the
 process is killed mid-write. Temp names start with ``.tmp-`` so that a store can sweep
 leftovers from a killed writer (:func:`remove_stale_temps`). Nothing here pickles.
+
+A failed write raises :class:`WriteError`, naming the file the user knows, never the temp
+file: the temp's random name told nothing, and made a failure retried by autosave look new
+each time (it was told again at every retry).
 """
 
 from __future__ import annotations
@@ -18,13 +22,41 @@ from pathlib import Path
 
 import numpy as np
 
-from unet_studio.app.errors import InputFileError
+from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.models import files
 from unet_studio.models.files import TEMP_PREFIX, remove_stale_temps
 
-__all__ = ["TEMP_PREFIX", "atomic_write_bytes", "atomic_write_json", "atomic_writing",
-           "check_folder_writable", "load_npz", "npz_bytes", "refuse_unsafe_output",
-           "remove_stale_temps", "with_filename"]
+__all__ = ["TEMP_PREFIX", "WriteError", "atomic_write_bytes", "atomic_write_json",
+           "atomic_writing", "check_folder_writable", "load_npz", "naming_output", "npz_bytes",
+           "refuse_unsafe_output", "remove_stale_temps", "with_filename"]
+
+
+class WriteError(UserError, OSError):
+    """An output (a file, or a folder written whole) could not be written: "cannot write
+    m.csv in /x/y: Read-only file system". An OSError still (``errno``, ``strerror``, and
+    ``filename``: the output's path), and a UserError: a full disk or a read-only folder is
+    the user's situation, told in one line, not a bug's traceback."""
+
+    def __str__(self) -> str:
+        path = Path(self.filename)
+        return f"cannot write {path.name} in {path.parent}: {self.strerror}"
+
+
+def naming_output(error: OSError, path: str | Path, temp: str | Path | None = None) -> OSError:
+    """``error`` as a :class:`WriteError` naming ``path`` when it is about writing ``path``:
+    it names no file (a full disk fails a ``write()``), or names ``temp`` or a file in it
+    (a folder written whole), a ``.tmp-`` file beside ``path``, or ``path`` itself. An
+    error about another file (an input read on the way) is returned unchanged."""
+    if isinstance(error, WriteError) or error.errno is None:
+        return error
+    path = Path(path)
+    if error.filename is not None:
+        named = Path(os.fsdecode(error.filename))
+        ours = (named == path or (temp is not None and Path(temp) in (named, *named.parents))
+                or (named.parent == path.parent and named.name.startswith(TEMP_PREFIX)))
+        if not ours:
+            return error
+    return WriteError(error.errno, error.strerror or str(error), str(path))
 
 
 def replace_problem(path: str | Path, *, folder_ok: bool = False) -> str | None:
@@ -101,23 +133,31 @@ def with_filename(error: OSError, path: str | Path) -> OSError:
 @contextmanager
 def atomic_writing(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
     """:func:`unet_studio.models.files.atomic_writing`, refusing first to replace anything
-    but a regular file (see :func:`replace_problem`); its errors name ``path``."""
+    but a regular file (see :func:`replace_problem`); its errors about the file written
+    are :class:`WriteError` naming ``path``."""
     refuse_unsafe_output(path)
+    temp = None
     try:
         with files.atomic_writing(path, fsync=fsync) as temp:
             yield temp
     except OSError as error:
-        raise with_filename(error, path) from None
+        named = naming_output(error, path, temp)
+        if named is error:
+            raise
+        raise named from error  # (the temp's name stays in a traceback, for a bug report)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, *, fsync: bool = True) -> Path:
     """Write ``data`` to ``path`` atomically (never over a pipe, device, link or folder);
-    an error names ``path``."""
+    an error is a :class:`WriteError` naming ``path``."""
     refuse_unsafe_output(path)
     try:
         return files.atomic_write_bytes(path, data, fsync=fsync)
     except OSError as error:
-        raise with_filename(error, path) from None
+        named = naming_output(error, path)
+        if named is error:
+            raise
+        raise named from error
 
 def atomic_write_json(path: str | Path, obj, *, fsync: bool = True) -> Path:
     """Write ``obj`` as indented UTF-8 JSON, atomically."""

@@ -4,8 +4,10 @@ The caller (the GUI thread) only hands over a job - a callable that writes a sna
 already took - and returns at once; the thread waits ``delay`` seconds after the first
 unsaved change (not after the last one, so continuous editing cannot postpone saving
 forever), then runs every pending job. A later job with the same key replaces an earlier
-one that has not run yet. A failing job is logged, kept in :attr:`AutosaveWriter.errors`
-and retried in the next round unless a newer job replaced it.
+one that has not run yet. A failing job is kept in :attr:`AutosaveWriter.errors` and
+retried in the next round unless a newer job replaced it. It is logged once while it fails
+the same way, in one line (a traceback only for what is not an OSError: a bug): a full disk
+retried every second for hours must not fill the log with the same traceback.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class AutosaveWriter:
         self._busy = False
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._logged: dict[Hashable, str] = {}  # key -> how it last failed (autosave thread)
         atexit.register(self.close)
 
     @property
@@ -106,7 +109,7 @@ class AutosaveWriter:
                 try:
                     job()
                 except Exception as error:  # keep the thread alive; retry next round
-                    log.exception("autosave of %r failed", key)
+                    self._log_failure(key, error)
                     with self._cond:
                         self.errors.append(f"{key}: {error}")
                         self._pending.setdefault(key, job)
@@ -114,9 +117,27 @@ class AutosaveWriter:
                         # Back off instead of spinning on a full disk; a flush() retries now.
                         self._retry_at = time.monotonic() + max(self.delay, RETRY_SECONDS)
                         self._flush_requested = False
+                else:
+                    if self._logged.pop(key, None) is not None:
+                        log.info("autosave of %r works again", key)
             with self._cond:
                 self._busy = False
                 self._cond.notify_all()
+
+    def _log_failure(self, key: Hashable, error: Exception) -> None:
+        """One line the first time ``key`` fails this way; its retries failing the same way
+        are logged at debug level only. The same way: the same text, or for an OSError the
+        same kind and code (its text may name a temporary file, new at each try)."""
+        text = f"{type(error).__name__}: {error}"
+        way = f"{type(error).__name__} {error.errno}" if isinstance(error, OSError) else text
+        if self._logged.get(key) == way:
+            log.debug("autosave of %r failed again: %s", key, text)
+            return
+        self._logged[key] = way
+        if isinstance(error, OSError):  # (the machine's situation: disk, folder rights)
+            log.warning("autosave of %r failed (retried until it works): %s", key, text)
+        else:
+            log.exception("autosave of %r failed (retried until it works)", key)
 
     def _next_batch(self) -> dict | None:
         """Wait until the oldest pending change is ``delay`` old (or a flush), then take all."""

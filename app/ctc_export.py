@@ -24,10 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_studio.app.atomic import naming_output
 from unet_studio.app.ctc_lineage import Lineage, Track, mother_ids
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.measure_inputs import LabelIdError, check_ids, labels_problem
-from unet_studio.models.files import TEMP_PREFIX
+from unet_studio.models.files import TEMP_PREFIX, bounded_name
 from unet_studio.models.mapped import PageReleaser
 
 MAX_TRACKS = int(np.iinfo(np.uint16).max)  # the masks are uint16
@@ -122,14 +123,24 @@ def _iter_export(labels, axes: str, folder: Path) -> Generator[float, None, CtcE
     if len(tracks) > MAX_TRACKS:
         raise TooManyTracksError(len(tracks))
     folder.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{folder.name}-", dir=folder.parent))
+    temp = None
     try:
+        # (the name cut to fit: a folder name the file system takes, plus ".tmp-" and
+        # mkdtemp's random part, could be longer than it takes)
+        temp = Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{bounded_name(folder.name)}-",
+                                     dir=folder.parent))
         yield from _write_masks(labels, axes, temp, tracks, frames, pages)
         _write_tracks(temp / TRACKS_FILE, lineage, tracks)
         os.chmod(temp, 0o777 & ~_umask())  # (mkdtemp makes it 0700)
         _put_in_place(temp, folder)
+    except OSError as error:  # named after the folder asked for, not the temporary one
+        _remove(temp)
+        named = naming_output(error, folder, temp)
+        if named is error:
+            raise
+        raise named from error
     except BaseException:
-        shutil.rmtree(temp, ignore_errors=True)
+        _remove(temp)
         raise
     return CtcExport(folder, frames, len(tracks), sum(t.parent is not None for t in tracks),
                      lineage.divisions, lineage.gaps, lineage.continued)
@@ -175,6 +186,11 @@ def _put_in_place(temp: Path, folder: Path) -> None:
     os.replace(temp, folder)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(temp: Path | None) -> None:
+    if temp is not None:
+        shutil.rmtree(temp, ignore_errors=True)
 
 
 def _frame(labels, axes: str, t: int, pages: PageReleaser) -> np.ndarray:

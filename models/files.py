@@ -8,6 +8,7 @@ Temp names start with ``.tmp-`` so that a store can sweep what a killed writer l
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
@@ -15,6 +16,23 @@ from contextlib import contextmanager
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp-"
+# Room for an output's name inside a temporary name: ext4, XFS, btrfs, APFS and NTFS refuse a
+# name over 255 bytes (or characters), so a temporary name that embeds an accepted output
+# name whole and adds a prefix, a process id and a random part could be refused.
+EMBEDDED_NAME_BYTES = 200
+_SUFFIX_BYTES = 32  # the longest output suffix kept on a temporary file's name
+
+
+def bounded_name(name: str, max_bytes: int = EMBEDDED_NAME_BYTES) -> str:
+    """``name`` when its UTF-8 takes at most ``max_bytes``; otherwise its start (whole
+    characters) and ``~`` and 8 hex digits of a hash of the whole name. Deterministic, so
+    that sweeping the leftovers of one output finds the names its killed writers made."""
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) <= max_bytes:
+        return name
+    digest = hashlib.sha1(encoded).hexdigest()[:8]
+    start = encoded[: max_bytes - len(digest) - 1].decode("utf-8", "ignore")
+    return f"{start}~{digest}"
 
 
 def _umask() -> int:
@@ -40,7 +58,9 @@ def atomic_writing(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
     fails or is left early (a generator closed mid-way: a cancelled run)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=path.suffix, dir=path.parent)
+    # (the suffix only when short: "a.<250 characters>" has a suffix as long as the name)
+    suffix = path.suffix if len(path.suffix.encode("utf-8", "surrogateescape")) <= _SUFFIX_BYTES else ""
+    fd, temp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=suffix, dir=path.parent)
     os.close(fd)
     temp = Path(temp_name)
     try:
@@ -52,7 +72,10 @@ def atomic_writing(path: str | Path, *, fsync: bool = True) -> Iterator[Path]:
                 os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        try:
+            temp.unlink(missing_ok=True)
+        except OSError:  # (a folder gone read-only: the first error is what to tell)
+            pass
         raise
 
 

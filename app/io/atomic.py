@@ -2,7 +2,9 @@
 
 A temporary sibling's name carries its writer's process id, so that what a killed writer
 left (a hidden ``.part`` file or folder beside the output, tens of MB for a stack) is swept
-by the next write of that output, once no process of that id runs.
+by the next write of that output, once no process of that id runs. An output name too long
+to fit in a temporary name whole is cut and given a hash (``bounded_name``): any name the
+file system accepts for the output can be written.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.processes import process_runs
+from unet_studio.models.files import bounded_name
 
 
 def temporary_sibling(path: Path, suffix: str = "part") -> Path:
@@ -24,7 +27,7 @@ def temporary_sibling(path: Path, suffix: str = "part") -> Path:
     naming this process; the ``.part`` siblings of ``path`` that killed writers left are
     removed first (:func:`sweep_abandoned`)."""
     sweep_abandoned(path)
-    return path.with_name(f".{path.name}.p{os.getpid()}.{uuid.uuid4().hex[:10]}.{suffix}")
+    return path.with_name(f".{bounded_name(path.name)}.p{os.getpid()}.{uuid.uuid4().hex[:10]}.{suffix}")
 
 
 def sweep_abandoned(path: Path) -> int:
@@ -32,7 +35,7 @@ def sweep_abandoned(path: Path) -> int:
     many. A sibling of a running process (this one's other writes, another program's) is
     kept, and so is one of a name without a process id (an older version's: its writer
     cannot be told)."""
-    pattern = re.compile(rf"^\.{re.escape(path.name)}\.p(\d+)\.[0-9a-f]+\.part$")
+    pattern = re.compile(rf"^\.{re.escape(bounded_name(path.name))}\.p(\d+)\.[0-9a-f]+\.part$")
     swept = 0
     try:
         siblings = list(path.parent.iterdir())
