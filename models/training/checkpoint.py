@@ -4,13 +4,15 @@ A checkpoint holds the network's state (``model.*``), optionally the optimiser's
 (``optimizer.*``) and RNG state (``rng.*``), and a JSON document (in the safetensors header
 under ``"unet_studio"``) with everything else: step, timings, history, optimiser settings.
 It is written to a temporary file in the same folder, flushed to disk and renamed over the
-old one, so a crash or kill mid-save leaves the previous checkpoint intact.
+old one, so a crash or kill mid-save leaves the previous checkpoint intact; a write that
+fails (a full disk) leaves neither its temporary file nor a folder it created behind.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import torch
@@ -68,8 +70,34 @@ def save_checkpoint(path: Path, weights: dict[str, torch.Tensor], document: dict
         tensors[f"rng.{key}"] = value
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     data = save(tensors, metadata={"unet_studio": json.dumps(document)})
-    remove_stale_temps(Path(path).parent, recursive=False)
-    return atomic_write_bytes(Path(path), data)
+    folder = Path(path).parent
+    remove_stale_temps(folder, recursive=False)
+    created = _missing_folders(folder)
+    try:
+        return atomic_write_bytes(Path(path), data)
+    except OSError:
+        # (the temp file is gone already; an empty folder made for it would outlive the run:
+        # the CLI's output folder was left holding an empty .checkpoints/)
+        _remove_empty(created)
+        raise
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those above it that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove each of ``folders`` (deepest first) that is empty; leave the others."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:  # (not empty, never made, or this folder cannot be changed either)
+            return
 
 
 def load_checkpoint(path: Path) -> tuple[dict[str, torch.Tensor], dict]:

@@ -10,9 +10,13 @@ training stops early enough for what follows its last step (see ``timing.py``). 
 one step is taken. Step and epoch budgets count steps only.
 
 Cancel with ``gen.close()`` (between steps): the network then holds the best weights seen
-so far and ``checkpoint_dir`` holds ``best.safetensors`` and a resumable ``last.safetensors``.
+so far and ``checkpoint_dir`` holds ``best.safetensors`` and a resumable ``last.safetensors``
+(when the disk takes them: a checkpoint it refuses does not end the run, which goes on in
+memory and says so in ``FinetuneResult.extra["checkpoint_problem"]`` and a log warning).
 Calling ``iter_finetune`` again with the same ``checkpoint_dir`` (and ``resume=True``)
-continues where the last checkpoint left off - after a cancel or a crash.
+continues where the last checkpoint left off - after a cancel or a crash. To end a round
+early *with* its result, throw ``FinishEarly(reason)`` into the generator at a report: it
+returns the result of the best weights so far (``stopped``: the reason).
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import logging
 import math
 import time
 from collections.abc import Generator, Sequence
+from dataclasses import replace
 
 from unet_studio.models.training.config import FinetuneConfig
 from unet_studio.models.training.examples import TrainingExample
-from unet_studio.models.training.progress import FinetuneResult, TrainProgress
+from unet_studio.models.training.progress import FinetuneResult, FinishEarly, TrainProgress
 from unet_studio.models.training.schedule import learning_rate
 from unet_studio.models.training.session import Session
 
@@ -83,6 +88,7 @@ def _train(session: Session) -> Generator[TrainProgress, None, str]:
     """Steps until a budget runs out; returns which one."""
     config = session.config
     reason = _stop_reason(session)
+    told = session.checkpoint_problem  # (said once, by the report of the step it refused)
     while reason is None:
         fraction = session.budget.schedule_fraction(
             session.step, session.elapsed, started=session.train_started,
@@ -103,6 +109,9 @@ def _train(session: Session) -> Generator[TrainProgress, None, str]:
         session.history.append(progress.to_dict())
         if due:
             session.save_last()
+        if session.checkpoint_problem is not told:  # (not in ``history``: said, not measured)
+            told = session.checkpoint_problem
+            progress = replace(progress, notice=told)
         yield from _pausing(session, progress)
     return reason
 
@@ -173,6 +182,9 @@ def iter_finetune(
                               final=True)
             session.history.append(final.to_dict())
             yield from _pausing(session, final)
+    except FinishEarly as early:  # (thrown at a report: the round ends there, with a result)
+        log.info("fine-tuning finished early at step %d (%s)", session.step, early.reason)
+        stopped = early.reason
     except (GeneratorExit, KeyboardInterrupt) as stop:  # cancelled, or Ctrl-C / SIGTERM
         log.info("fine-tuning %s at step %d; keeping the best weights",
                  "cancelled" if isinstance(stop, GeneratorExit) else "interrupted", session.step)
@@ -188,8 +200,17 @@ def iter_finetune(
         stopped=stopped, checkpoint_dir=session.checkpoint_dir,
         extra={"patch_shape": list(session.patch_shape), "device": str(session.device),
                "carried_steps": session.carried_steps,
-               **session.held_out.summary(), **session.norm_statistics_summary()},
+               **session.held_out.summary(), **session.norm_statistics_summary(),
+               **_checkpoint_summary(session)},
     )
+
+
+def _checkpoint_summary(session: Session) -> dict:
+    """``checkpoint_problem``: the first checkpoint the disk refused, in words, for the
+    caller to show (absent when every one was written)."""
+    if session.checkpoint_problem is None:
+        return {}
+    return {"checkpoint_problem": session.checkpoint_problem}
 
 
 def finetune(net, examples, config: FinetuneConfig, **kwargs) -> FinetuneResult:

@@ -140,6 +140,10 @@ class Session(Checkpoints):
         self.validated_step = 0  # the last step whose weights were scored (or due, without val)
         self._clock_start: float | None = None
         self._last_save = -math.inf
+        # The first checkpoint write the disk refused, in words (None: none was refused);
+        # the run went on in memory (``session_checkpoints.UNWRITABLE``).
+        self.checkpoint_problem: str | None = None
+        self._checkpoint_failing = False
 
     def _sampler(self, rng: np.random.Generator) -> PatchSampler:
         config = self.config

@@ -4,10 +4,15 @@ Everything a resumed run needs (weights, optimiser, step, clock, history, best w
 metrics, RNG states, the time plan, the BatchNorm choice) is written to ``last`` (and the best
 weights to ``best``) and read back; a checkpoint of another run (other settings, data or
 network, told by its fingerprint) is refused or ignored, never continued.
+
+A checkpoint that cannot be written (a full disk, a read-only folder) does not end the run:
+its weights stay in memory, the run says so once (``checkpoint_problem``, a log warning)
+and the later saves try again.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from pathlib import Path
@@ -31,6 +36,19 @@ class StaleCheckpointError(ValueError):
         self.folder = folder
 
 
+# Why a checkpoint write fails when the disk or the folder refuses it (not a bug): the run
+# goes on in memory; its result is saved, or waits to be, at the end.
+UNWRITABLE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES,
+                        errno.EPERM})
+
+
+def unwritable_text(folder: Path, error: OSError) -> str:
+    """One line naming the checkpoint folder and why it cannot be written."""
+    reason = (error.strerror or str(error)).lower()
+    return (f"could not write a checkpoint in {folder} ({reason}); training goes on in memory, "
+            "but a stopped or crashed round cannot resume from this point until the folder "
+            "can be written again")
+
 
 class Checkpoints:
     """Mixed into ``Session``: uses its net, optimiser, config, data, clock and best state."""
@@ -52,23 +70,50 @@ class Checkpoints:
                 "norm_statistics_held": self.freeze_norm_stats, "start_loss": self.start_loss,
                 "carried_steps": self.carried_steps}
 
-    def save_last(self, *, force: bool = False) -> None:
-        """Write ``last`` (and ``best``) unless one was written under ``checkpoint_seconds`` ago."""
+    def save_last(self, *, force: bool = False) -> bool:
+        """Write ``last`` (and ``best``) unless one was written under ``checkpoint_seconds`` ago;
+        whether it was written. A disk or folder that refuses it (:data:`UNWRITABLE`) is said
+        once (``checkpoint_problem``) and tried again at the next save."""
         if self.checkpoint_dir is None:
-            return
+            return False
         if not force and time.monotonic() - self._last_save < self.config.checkpoint_seconds:
-            return
+            return False
         started = time.monotonic()
-        document = self._document()
+        try:
+            self._write_checkpoints()
+        except OSError as error:
+            if error.errno not in UNWRITABLE:
+                raise
+            self._checkpoint_failed(error)
+            return False
+        finally:  # (a failed write took its time too, and retries keep the same cadence)
+            self._last_save = time.monotonic()
+            self.plan.record_save(self._last_save - started)
+        if self._checkpoint_failing:
+            self._checkpoint_failing = False
+            log.info("checkpoints are written again in %s", self.checkpoint_dir)
+        return True
+
+    def _write_checkpoints(self) -> None:
+        # (best first: when ``last`` then fails, :meth:`restore` reads the best's own step and
+        # metrics; the other way round ``last`` would claim weights that ``best`` lacks)
         if self.best_weights is not None:
             best_doc = {"step": self.best_step, "metrics": self.best_metrics,
                         "config": self.config.to_dict(), "task": self.task.to_dict()}
             ckpt.save_checkpoint(self.checkpoint_dir / ckpt.BEST, self.best_weights, best_doc)
-        ckpt.save_checkpoint(self.checkpoint_dir / ckpt.LAST, self.net.state_dict(), document,
-                             optimizer=self.optimizer,
+        ckpt.save_checkpoint(self.checkpoint_dir / ckpt.LAST, self.net.state_dict(),
+                             self._document(), optimizer=self.optimizer,
                              rng={"torch": self.generator.get_state()})
-        self._last_save = time.monotonic()
-        self.plan.record_save(self._last_save - started)
+
+    def _checkpoint_failed(self, error: OSError) -> None:
+        """Say the first failure (a warning the CLI prints, kept for the result); the
+        repeats of a disk that stays full are only logged for debugging."""
+        self._checkpoint_failing = True
+        if self.checkpoint_problem is None:
+            self.checkpoint_problem = unwritable_text(self.checkpoint_dir, error)
+            log.warning("%s", self.checkpoint_problem)
+        else:
+            log.debug("checkpoint in %s still not written: %s", self.checkpoint_dir, error)
 
     def restore(self, *, stale: str = "raise") -> bool:
         """Continue from ``checkpoint_dir/last``; False when there is none, or when it belongs
@@ -106,8 +151,13 @@ class Checkpoints:
         self.carried_steps = document.get("carried_steps", 0)
         self._restore_timing(document)
         if (self.checkpoint_dir / ckpt.BEST).exists():
-            best, _ = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.BEST)
+            best, best_doc = ckpt.load_checkpoint(self.checkpoint_dir / ckpt.BEST)
             self.best_weights = {k: v.to(self.device) for k, v in ckpt.model_state(best).items()}
+            if best_doc.get("step", self.best_step) != self.best_step:
+                # (``last`` failed to write after a newer ``best`` did, a full disk: the
+                # metrics must be those of the weights held, or a worse round is kept)
+                self.best_step, self.best_metrics = best_doc["step"], best_doc["metrics"]
+                self.best_value = self._score(self.best_metrics)
         log.info("resuming at step %d (%.1f s) from %s", self.step, self.elapsed_before,
                  self.checkpoint_dir)
         return True
