@@ -5,6 +5,7 @@ Mixed into ``Project``."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 from unet_studio.app.project_images import ImageRef, new_image_id
@@ -66,8 +67,13 @@ class ProjectImageList:
         return None
 
     def same_file(self, ref: ImageRef, source: str) -> bool:
-        """Is ``source`` (a path) the file of the project image ``ref``?"""
-        return ref.path == source or self.resolve_image_path(ref.id) == Path(source)
+        """Is ``source`` (a path) the file of the project image ``ref``? The same file
+        reached another way (through a symlinked folder, a hard link, ``..``) is: an image
+        opened as ``real/img.tif`` was not found as the project's ``link/img.tif``, opened
+        a second time and its corrections left behind."""
+        if ref.path == source:
+            return True
+        return same_path(self.resolve_image_path(ref.id), Path(source))
 
     def image(self, image_id: str) -> ImageRef:
         for ref in self.images:
@@ -80,3 +86,18 @@ class ProjectImageList:
         path = Path(self.image(image_id).path)
         return path if path.is_absolute() else self.path / path
 
+
+def same_path(a: Path, b: Path) -> bool:
+    """Do ``a`` and ``b`` name the same file: the same inode where both exist, else the
+    same path once the symlinks that exist along it are followed (a file gone: its path
+    through the link still names it)."""
+    if a == b:
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # (one is missing, or cannot be reached)
+        pass
+    try:
+        return a.resolve() == b.resolve()
+    except (OSError, RuntimeError):  # (a symlink loop)
+        return False

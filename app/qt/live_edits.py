@@ -34,10 +34,11 @@ RUN_START_ACTIONS = frozenset({"create project", "add image", "set axes"})
 def start_autosave(session) -> RunAutosave | None:
     """Start the session's autosave project now when none is open (at Run, before the
     labels and reviewed regions of the run are chosen), not at the run's first edit.
-    Returns it as a :class:`RunAutosave` (None when a project was open, or no image)."""
+    Returns it as a :class:`RunAutosave` (None when a project was open, or no image, or
+    none can be created: the run goes on, its labels in memory, the user told once)."""
     if session.project is None and session.host.current_image() is not None:
-        session.ensure_project()
-        return RunAutosave(session)
+        if session.autosave_project() is not None:
+            return RunAutosave(session)
     return None
 
 

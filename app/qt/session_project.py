@@ -30,6 +30,10 @@ log = logging.getLogger(__name__)
 class ProjectLink:
     """Opening, following and closing the session's project. GUI thread only."""
 
+    # Why no autosave project could be started (:meth:`autosave_project`), while none is
+    # open: the edits are kept in memory only, and the user was told.
+    _autosave_refused: str | None = None
+
     def open_project(self, path: str | Path, *, create: bool = False) -> Project:
         """Open (or create) a project and restore the current image's labels from it. The
         project open now stays open when the new one cannot be opened. The open images it
@@ -38,6 +42,7 @@ class ProjectLink:
         carried, shown = self._work_to_carry(), self._shown_marks()  # (before it closes)
         project = self._replace_project(Path(path), create)
         self.project = project
+        self._autosave_refused = None  # (a project the user chose: closed, autosave may try again)
         self._forget_regions()
         # (listed first: the project's current model is often a round accepted into it)
         self.library.folders["project"] = project.models_dir
@@ -138,7 +143,8 @@ class ProjectLink:
                 del loose[layers[0]]
 
     def ensure_project(self) -> Project:
-        """The open project, or a new autosave project in the user folder."""
+        """The open project, or a new autosave project in the user folder (UserError when
+        it cannot be created there: see :meth:`autosave_project`)."""
         if self.project is None:
             image = self.host.current_image()
             stem = image.name if image is not None else "untitled"
@@ -146,6 +152,21 @@ class ProjectLink:
             folder = autosave_home() / f"{_safe(stem)}-{stamp}"
             self.open_project(folder, create=True)
             self.host.notify(f"Corrections are autosaved to the project {folder}")
+        return self.project
+
+    def autosave_project(self) -> Project | None:
+        """The open project, or the autosave project started for the work under way (a
+        Segment run, an edit); None when it cannot be created (the user folder read-only,
+        full, not a folder): the work goes on in memory. The user is told so once, and no
+        later edit tries again (each would fail the same way, mid-stroke) until a project
+        is opened. A read-only user folder stopped Segment with a traceback."""
+        if self.project is None and self._autosave_refused is None:
+            try:
+                self.ensure_project()
+            except (UserError, OSError) as error:
+                self._autosave_refused = str(error)
+                log.info("no autosave project: %s", error)
+                self.host.notify(autosave_refused_message(error), "warning")
         return self.project
 
     def drop_autosave(self, project: Project) -> None:
@@ -261,7 +282,7 @@ class ProjectLink:
         """The project and the id of the current image in it (added when ``create``; with
         ``ensure`` an autosave project is started first when none is open)."""
         if ensure and self.project is None and self.host.current_image() is not None:
-            self.ensure_project()
+            self.autosave_project()  # (None when it cannot be: the work stays in memory)
         project = self.project
         image = self.host.current_image()
         if project is None or image is None:
@@ -291,6 +312,19 @@ class ProjectLink:
 def autosave_home() -> Path:
     """Where autosave projects are started (in the user folder)."""
     return user_home() / "projects"
+
+
+def autosave_refused_message(error: Exception) -> str:
+    """What the user reads once when no autosave project can be started: that nothing is
+    autosaved, the folder and why (``error``: a UserError naming the folder, or the OSError
+    of a write in it), and the two ways to keep the work."""
+    why = str(error)
+    if isinstance(error, OSError) and error.filename and error.strerror:
+        why = f"{error.filename}: {error.strerror.lower()}"
+    return (f"Corrections are NOT autosaved: {why}. They are kept in memory only while this "
+            "window is open. To keep them, start a project in a folder you can write to "
+            "(Correct > New project…: the labels shown go into it), or save the labels layer "
+            "(File > Save Selected Layers…).")
 
 
 def labels_shape(image) -> tuple[int, ...] | None:
