@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_stdout()
         return 128 + getattr(signal, "SIGPIPE", 13)
     except UserError as error:
-        print(f"unet-studio: error: {error}", file=sys.stderr)
+        print(f"unet-studio: error: {user_error_message(error)}", file=sys.stderr)
         return 2
     except OSError as error:
         message = os_error_message(error)
@@ -174,6 +174,22 @@ def os_error_message(error: OSError) -> str | None:
     if code in (errno.EACCES, errno.EPERM, errno.EROFS) and error.filename:
         return _cannot_write(Path(error.filename), error)
     return None
+
+
+def user_error_message(error: UserError) -> str:
+    """The line for a UserError: its message, and for an output that could not be written
+    (a WriteError: "cannot write t.csv in /x: Read-only file system") what to do about it,
+    as the CLI said before WriteError named the output (its folder's message ended so)."""
+    if not isinstance(error, OSError):  # (WriteError is both; imported only when it is one)
+        return str(error)
+    from unet_studio.app.atomic import WriteError
+
+    if not isinstance(error, WriteError):
+        return str(error)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (f"{error}; nothing was kept of the unfinished output: free some space, or "
+                "choose another output")
+    return f"{error}; choose another output"
 
 
 def _cannot_write(path: Path, error: OSError) -> str:

@@ -7,6 +7,8 @@ into place (a TIFF of at most ``compress_below`` bytes, 1 GiB by default, is fir
 zlib-compressed, a bigger one is kept uncompressed: ``stays_uncompressed`` tells which; a
 Zarr's levels are compressed from the staging file, each chunk once); on an exception (also
 Ctrl-C and SIGTERM, which the CLI turns into one) the temporary is removed and nothing appears.
+An error writing the output is a WriteError naming ``path``, not its hidden temporary; an
+error of the caller's own, raised in the ``with`` block, is left as it is.
 """
 
 from __future__ import annotations
@@ -27,7 +29,13 @@ from unet_studio.app.io.atomic import (
 )
 from unet_studio.app.io.axes import parse_user_axes
 from unet_studio.app.io.validate import check_shape
-from unet_studio.app.io.write import canonical_order, check_kind, output_format, resolve_scale
+from unet_studio.app.io.write import (
+    canonical_order,
+    check_kind,
+    naming_errors,
+    output_format,
+    resolve_scale,
+)
 
 RELEASE_EVERY_BYTES = 64 * 2**20  # compression pass: mapped pages handed back this often
 STAGING_NAME = ".unet-studio-staging"  # a Zarr output's uncompressed pixels until it is done
@@ -94,21 +102,23 @@ def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_
     stored_shape = tuple(shape[axes.index(a)] for a in stored_axes)
     temporary = temporary_sibling(path)
     try:
-        created = []  # (made in a worker: an interruption waits for Zarr's metadata writes)
-        run_interruptibly(lambda _check: created.append(create_ome_zarr(
-            temporary, stored_shape, dtype, axes=stored_axes, scale=scale, units=units,
-            kind=kind, name=zarr_stem(path), channel_names=channel_names)))
-        group, _ = created[0]
-        staging_path = temporary / STAGING_NAME
-        staging = np.memmap(staging_path, dtype=dtype, mode="w+", shape=shape)
-        _reserve_disk(staging_path, path)
-        yield staging
-        levels = pyramid_levels or default_pyramid_levels(stored_shape[-2:])
-        _write_levels(group, staging, [axes.index(a) for a in stored_axes], stored_axes,
-                      scale=scale, units=units, levels=levels)
-        del staging
-        remove_quietly(staging_path)  # (where the caller's map of it keeps it, it stays hidden)
-        commit(temporary, path)
+        with naming_errors(path, temporary):
+            created = []  # (made in a worker: an interruption waits for Zarr's metadata writes)
+            run_interruptibly(lambda _check: created.append(create_ome_zarr(
+                temporary, stored_shape, dtype, axes=stored_axes, scale=scale, units=units,
+                kind=kind, name=zarr_stem(path), channel_names=channel_names)))
+            group, _ = created[0]
+            staging_path = temporary / STAGING_NAME
+            staging = np.memmap(staging_path, dtype=dtype, mode="w+", shape=shape)
+            _reserve_disk(staging_path, path)
+        yield staging  # (the caller's errors are its own: not named as the output's)
+        with naming_errors(path, temporary):
+            levels = pyramid_levels or default_pyramid_levels(stored_shape[-2:])
+            _write_levels(group, staging, [axes.index(a) for a in stored_axes], stored_axes,
+                          scale=scale, units=units, levels=levels)
+            del staging
+            remove_quietly(staging_path)  # (where the caller's map keeps it, it stays hidden)
+            commit(temporary, path)
     except BaseException:
         remove_quietly(temporary)
         raise
@@ -156,17 +166,20 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_
                            channel_names=channel_names)
     temporary = temporary_sibling(path)
     try:
-        mapped = tifffile.memmap(temporary, shape=shape, dtype=dtype, **options)
-        _reserve_disk(temporary, path)
-        yield mapped
-        mapped.flush()
-        del mapped
-        if not stays_uncompressed(path, int(np.prod(shape, dtype=np.int64)) * dtype.itemsize,
-                                  compress_below):
-            _compress_into(path, temporary, shape=shape, axes=axes, scale=scale, units=units,
-                           kind=kind, dtype=dtype, ome=not imagej, channel_names=channel_names)
-        else:
-            commit(temporary, path)
+        with naming_errors(path, temporary):
+            mapped = tifffile.memmap(temporary, shape=shape, dtype=dtype, **options)
+            _reserve_disk(temporary, path)
+        yield mapped  # (the caller's errors are its own: not named as the output's)
+        with naming_errors(path, temporary):
+            mapped.flush()
+            del mapped
+            nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            if not stays_uncompressed(path, nbytes, compress_below):
+                _compress_into(path, temporary, shape=shape, axes=axes, scale=scale,
+                               units=units, kind=kind, dtype=dtype, ome=not imagej,
+                               channel_names=channel_names)
+            else:
+                commit(temporary, path)
     except BaseException:
         remove_quietly(temporary)
         raise

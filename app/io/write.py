@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
+from unet_studio.app.atomic import naming_output
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.atomic import (
     commit,
@@ -188,11 +191,28 @@ def unet_studio_tag(kind: str, axes: str | None = None) -> tuple:
 
 
 def write_atomically(path: Path, write_into) -> Path:
-    """Call ``write_into(temporary_path)``, then rename it to ``path``; clean up on failure."""
+    """Call ``write_into(temporary_path)``, then rename it to ``path``; clean up on failure.
+    An error writing it is a WriteError naming ``path`` (``naming_output``)."""
     temporary = temporary_sibling(path)
     try:
-        write_into(temporary)
-        return commit(temporary, path)
+        with naming_errors(path, temporary):
+            write_into(temporary)
+            return commit(temporary, path)
     except BaseException:
         remove_quietly(temporary)
         raise
+
+
+@contextmanager
+def naming_errors(path: Path, temporary: Path) -> Iterator[None]:
+    """Within it, an OSError about writing ``path`` (through ``temporary``, its hidden
+    ``.part`` sibling, a file or a folder) is raised as a WriteError naming ``path``: the
+    user chose that name, and the hidden one told them nothing (the GUI's Save and the CLI
+    show the message as it is). Others (an input read on the way) are raised unchanged."""
+    try:
+        yield
+    except OSError as error:
+        named = naming_output(error, path, temporary)
+        if named is error:
+            raise
+        raise named from error  # (the temporary's name stays in a traceback, for a bug report)

@@ -11,7 +11,9 @@ What is at risk is told by "keepers": any object (the Train panel) with
 - ``unsaved_work() -> str | None``: one sentence on what closing would lose, None if nothing;
 - ``save_unsaved(then)``: save it, now or later, then call ``then(ok)`` (``ok`` False: it
   could not be saved and the keeper told the user why; the window stays open);
-- ``discard_unsaved()``: let it go (stop the work).
+- ``discard_unsaved()``: let it go (stop the work);
+- optionally ``save_text() -> str``: the Save button's words when they are not "Save"
+  ("Save project…": saving asks where first).
 
 The guard is generic Qt; the napari adapter installs it on the viewer's window. Quitting,
 which closes every window at once, is asked about once for all of them by
@@ -31,12 +33,13 @@ SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
 TITLE = "Unsaved work"
 
 
-def ask_user(parent: QWidget | None, text: str) -> str:
-    """The question itself: SAVE, DISCARD or CANCEL (closing the box is Cancel). Tests
-    replace this function to answer without a modal box."""
+def ask_user(parent: QWidget | None, text: str, save_text: str = "Save") -> str:
+    """The question itself: SAVE, DISCARD or CANCEL (closing the box is Cancel); the Save
+    button reads ``save_text``. Tests replace this function to answer without a modal box."""
     box = QMessageBox(QMessageBox.Icon.Warning, TITLE, text,
                       QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
                       | QMessageBox.StandardButton.Cancel, parent)  # fmt: skip
+    box.button(QMessageBox.StandardButton.Save).setText(save_text)
     box.setDefaultButton(QMessageBox.StandardButton.Save)
     box.setEscapeButton(QMessageBox.StandardButton.Cancel)
     box.exec()
@@ -49,6 +52,16 @@ def ask_user(parent: QWidget | None, text: str) -> str:
 
 def question_text(lines: list[str]) -> str:
     return "\n\n".join([*lines, "Save it before closing? (Cancel keeps the window open.)"])
+
+
+def save_text(keepers: Iterable[object]) -> str:
+    """The Save button's words for ``keepers``' work: their own when they agree ("Save
+    project…"), "Save…" when one of several asks where to save first, else "Save"."""
+    texts = {keeper.save_text() if callable(getattr(keeper, "save_text", None)) else "Save"
+             for keeper in keepers}
+    if len(texts) == 1:
+        return texts.pop()
+    return "Save…" if any(text.endswith("…") for text in texts) else "Save"
 
 
 class CloseGuard(QObject):
@@ -81,7 +94,8 @@ class CloseGuard(QObject):
         at_risk = self.at_risk()
         if not at_risk:
             return False
-        answer = ask_user(self.parent(), question_text([text for _, text in at_risk]))
+        answer = ask_user(self.parent(), question_text([text for _, text in at_risk]),
+                          save_text=save_text(keeper for keeper, _ in at_risk))
         event.ignore()  # (Save and Discard close it again from here, see _close_now)
         if answer == SAVE:
             self.save([keeper for keeper, _ in at_risk], self._close_now)

@@ -6,13 +6,23 @@ folder that became read-only was only logged there. :class:`ProjectWatch` looks 
 ``interval_ms`` on the GUI thread (a dictionary read: nothing to slow the GUI down) and
 tells each new failure once through the host's ``notify``; it is also a keeper for
 :class:`~unet_studio.app.qt.close_guard.CloseGuard`: closing while saves fail asks first.
+
+Without a project the labels may be in memory only: no autosave project could be started
+(a read-only or full user folder: ``ProjectLink.autosave_project``), and the user was told
+once, in a notification long gone by the time the window closes. Closing then asks too,
+naming the images whose labels would be lost; "Save project…" asks for a folder and makes
+a project there with the labels shown (as Correct > New project… does).
 """
 
 from __future__ import annotations
 
 import weakref
+from pathlib import Path
 
 from qtpy.QtCore import QObject, QTimer
+from qtpy.QtWidgets import QFileDialog, QWidget
+
+from unet_studio.app.errors import UserError
 
 INTERVAL_MS = 1000
 
@@ -57,11 +67,31 @@ class ProjectWatch(QObject):
     # ---- the close question ----------------------------------------------------------------
     def unsaved_work(self) -> str | None:
         project = self._project()
-        return None if project is None else project.unsaved_problem()
+        if project is not None:
+            return project.unsaved_problem()
+        names, why = self._only_in_memory()
+        return in_memory_text(names, why) if names else None
+
+    def _only_in_memory(self) -> tuple[list[str], str | None]:
+        """(the images whose labels exist only in memory, why no project keeps them): the
+        labels a new project would take (``_work_to_carry``), while no autosave project
+        could be started; ([], None) otherwise."""
+        session = self._session()
+        why = getattr(session, "_autosave_refused", None)
+        if session is None or session.project is not None or why is None:
+            return [], None
+        return sorted(session._work_to_carry()), why
+
+    def save_text(self) -> str:
+        return "Save project…" if self._only_in_memory()[0] else "Save"
 
     def save_unsaved(self, then) -> None:
-        """Try the failed saves again now; the window closes only if they all worked."""
+        """Try the failed saves again now; the window closes only if they all worked.
+        Labels only in memory go into a new project in a folder the user chooses."""
         project = self._project()
+        if project is None and self._only_in_memory()[0]:
+            self._save_into_new_project(then)
+            return
         if project is None or project.flush(10):
             then(True)
             return
@@ -71,3 +101,36 @@ class ProjectWatch(QObject):
 
     def discard_unsaved(self) -> None:
         """Nothing to do: closing drops what is only in memory."""
+
+    def _save_into_new_project(self, then) -> None:
+        """Ask for a folder and make the project there, holding the labels shown; ``then(ok)``
+        (False when no folder was chosen, or the project could not be made or written: the
+        window stays open, and the user was told why)."""
+        session = self._session()
+        parent = self.parent() if isinstance(self.parent(), QWidget) else None
+        folder = QFileDialog.getExistingDirectory(parent, "New project folder (the labels go into it)")
+        if not folder:  # (the chooser cancelled: as the question's Cancel)
+            then(False)
+            return
+        try:
+            project = session.open_project(Path(folder), create=True)
+        except (UserError, OSError) as error:
+            session.host.notify(f"No project made in {folder}: {error}", "error")
+            then(False)
+            return
+        if not project.flush(10):
+            problem = project.unsaved_problem() or "the project could not be saved"
+            session.host.notify(f"Still not saved: {problem}", "error")
+            then(False)
+            return
+        session.host.notify(f"The labels were saved in the project {project.path}")
+        then(True)
+
+
+def in_memory_text(names: list[str], why: str) -> str:
+    """The close question's sentence on labels kept only in memory: which images', and
+    why no project holds them (``why``: the autosave project's refusal)."""
+    images = ", ".join(f"\u201c{name}\u201d" for name in names)
+    return (f"The labels of {images} exist only in memory: no autosave project could be "
+            f"started ({why}). Closing the window loses them; saving puts them in a project, "
+            "in a folder you choose.")

@@ -75,7 +75,8 @@ class QuitGuard(QObject):
         if not at_risk:
             return False  # (nothing to lose: the quit goes on)
         answer = close_guard.ask_user(watched, quit_question(
-            [(guard.parent().windowTitle(), [text for _, text in risk]) for guard, risk in at_risk]))
+            [(guard.parent().windowTitle(), [text for _, text in risk]) for guard, risk in at_risk]),
+            save_text=close_guard.save_text(keeper for _, risk in at_risk for keeper, _ in risk))
         self._refuse(watched, event)  # (Save and Discard quit again from here)
         if answer == SAVE:
             self._save_then_quit(watched, at_risk)

@@ -85,8 +85,26 @@ def test_measure_into_a_folder_it_cannot_write_is_one_line(tmp_path, labels, cap
     monkeypatch.setattr("tempfile.mkstemp", read_only)
     out = tmp_path / "out" / "table.csv"
     assert main(["measure", str(labels), "-o", str(out)]) == 2
-    assert one_error_line(capsys) == (f"unet-studio: error: {out.parent}: cannot write in this "
-                                      "folder (read-only file system); choose another output")
+    # (the output the user named, not the temporary file that failed first)
+    assert one_error_line(capsys) == (f"unet-studio: error: cannot write table.csv in "
+                                      f"{out.parent}: Read-only file system; choose another "
+                                      "output")
+    assert list(out.parent.iterdir()) == []
+
+
+def test_measure_onto_a_full_disk_is_one_line_with_what_to_do(tmp_path, labels, capsys,
+                                                              monkeypatch):
+    def full(fd):  # (a full disk often tells only when the written data are flushed)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("os.fsync", full)
+    out = tmp_path / "table.csv"
+    assert main(["measure", str(labels), "-o", str(out)]) == 2
+    assert one_error_line(capsys) == (f"unet-studio: error: cannot write table.csv in "
+                                      f"{tmp_path}: No space left on device; nothing was kept "
+                                      "of the unfinished output: free some space, or choose "
+                                      "another output")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["labels.tif"]
 
 
 def test_the_app_writer_refuses_what_is_not_a_regular_file(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 
+import numpy as np
 import pytest
 
 from unet_studio.app.qt import close_guard
@@ -22,14 +23,14 @@ def _closed(window) -> bool:
 
 
 @pytest.fixture
-def shown(corrected, qtbot):
+def shown(studio, qtbot):
     """The viewer's main window, shown; closing it must not quit the test's application.
     (No fixture holds the window itself: a fixture's value lives until after napari's
     check that no viewer leaked.)"""
     from qtpy.QtWidgets import QApplication
 
     QApplication.instance().setQuitOnLastWindowClosed(False)
-    napari_window = corrected.viewer.window
+    napari_window = studio.viewer.window
     napari_window._qt_window.show()
     qtbot.waitExposed(napari_window._qt_window)
     yield
@@ -57,14 +58,17 @@ def train(corrected, shown):
 
 
 class Answers(list):
-    """The answers to give, in order (``append(SAVE)``); ``asked``: the questions asked."""
+    """The answers to give, in order (``append(SAVE)``); ``asked``: the questions asked;
+    ``buttons``: the Save button's words of each."""
 
     def __init__(self):
         super().__init__()
         self.asked: list[str] = []
+        self.buttons: list[str] = []
 
-    def __call__(self, parent, text: str) -> str:
+    def __call__(self, parent, text: str, save_text: str = "Save") -> str:
         self.asked.append(text)
+        self.buttons.append(save_text)
         return self.pop(0)
 
 
@@ -243,6 +247,62 @@ def test_a_failing_autosave_is_told_and_asked_about_at_close(corrected, shown, a
 
 
 
+@pytest.fixture
+def in_memory(studio, nuclei_crop, tmp_path, monkeypatch):
+    """The nuclei crop and its labels shown while no autosave project can be started: the
+    user folder lies under a file (as root, chmod would not stop the writes; a read-only
+    home fails the same way). ``in_memory.home``: that user folder."""
+    blocker = tmp_path / "afile"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(blocker / "home"))
+    image, labels = nuclei_crop
+    studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
+    studio.session.show_labels(labels.copy())
+    assert studio.session.project is None
+    studio.home = blocker / "home"
+    return studio
+
+
+def test_labels_only_in_memory_are_asked_about_and_saved_into_a_chosen_project(
+        in_memory, shown, answers, qtbot, monkeypatch, tmp_path, saved_labels):
+    """No project (the autosave was refused): closing over edited labels asks, naming the
+    image and why nothing is saved, with "Save project…"; Cancel keeps the window; Save
+    with the folder chooser cancelled keeps it too; Save with a folder makes the project
+    there, holding the edited labels, and closes the window."""
+    from qtpy.QtWidgets import QFileDialog
+
+    from unet_studio.app.label_edit import edit_from_region
+
+    window = in_memory.viewer.window._qt_window
+    session = in_memory.session
+    session.apply_edit(edit_from_region(in_memory.host.current_labels(),
+                                        (slice(2, 4), slice(0, 5), slice(0, 5)), 77))
+    edited = in_memory.host.current_labels().copy()
+
+    answers.append(close_guard.CANCEL)
+    assert not window.close() and window.isVisible()
+    question = answers.asked[0]
+    assert "\u201cnuclei\u201d" in question and "only in memory" in question
+    assert str(in_memory.home / "projects") in question
+    assert answers.buttons == ["Save project…"]
+
+    folders = []  # (what the folder chooser answers; nothing: it was cancelled)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        lambda *args, **kwargs: folders.pop(0) if folders else "")
+    answers.append(close_guard.SAVE)
+    assert not window.close()
+    qtbot.wait(50)
+    assert window.isVisible() and session.project is None
+
+    folders.append(str(tmp_path / "kept"))
+    (tmp_path / "kept").mkdir()
+    answers.append(close_guard.SAVE)
+    window.close()
+    qtbot.waitUntil(lambda: _closed(window), timeout=10_000)
+    assert session.project.path == tmp_path / "kept" and len(answers.asked) == 3
+    np.testing.assert_array_equal(saved_labels(session), edited)
+
+
 @pytest.mark.parametrize("button, answer", [("Save", close_guard.SAVE),
                                             ("Discard", close_guard.DISCARD),
                                             ("Cancel", close_guard.CANCEL)])
@@ -265,6 +325,29 @@ def test_the_question_box_answers_with_the_button_clicked(qtbot, button, answer)
     QTimer.singleShot(20, click)
     assert close_guard.ask_user(None, "A fine-tuned model has not been saved.") == answer
     assert seen == ["A fine-tuned model has not been saved."]
+
+
+def test_the_question_box_says_what_save_does(qtbot):
+    """Labels only in memory: the box's Save button reads "Save project…" (a folder is
+    asked for next); Discard and Cancel keep their words."""
+    from qtpy.QtCore import QTimer
+    from qtpy.QtWidgets import QApplication, QMessageBox
+
+    seen = []
+
+    def read_then_cancel() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(20, read_then_cancel)
+            return
+        seen.extend(box.button(button).text() for button in (
+            QMessageBox.StandardButton.Save, QMessageBox.StandardButton.Cancel))
+        box.button(QMessageBox.StandardButton.Cancel).click()
+
+    QTimer.singleShot(20, read_then_cancel)
+    assert close_guard.ask_user(None, "Labels only in memory.", save_text="Save project…") \
+        == close_guard.CANCEL
+    assert seen[0] == "Save project…" and seen[1] != "Save project…"
 
 
 def test_the_launchers_window_is_guarded(studio_home, make_napari_viewer):
