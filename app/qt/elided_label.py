@@ -1,16 +1,28 @@
-"""A one-line label that shortens its text with "…" to the width it is given.
+"""A one-line label, and a combo box, that shorten their text with "…" to their width.
 
 "Current model: <name>" with a long model name (a fine-tuned model's names run to 80
 characters, with no space to wrap at) made the Models panel as wide as the name, and the dock
 cut the panel off. This label asks for little width; the whole text is in its tooltip and
 its accessible name (what a screen reader says).
+
+A combo box asked to stay narrow (``AdjustToMinimumContentsLength``) cut its current text off
+at the arrow, mid-letter, with nothing to say that more followed ("unet-studio defa" at a
+14 pt font). ``ElidedComboBox`` ends it with "…"; its list shows the names whole.
 """
 
 from __future__ import annotations
 
 from qtpy.QtCore import QSize, Qt
 from qtpy.QtGui import QPainter
-from qtpy.QtWidgets import QLabel, QSizePolicy, QStyleOption
+from qtpy.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QSizePolicy,
+    QStyle,
+    QStyleOption,
+    QStyleOptionComboBox,
+    QStylePainter,
+)
 
 # The least width it asks for, in characters of its font ("Current model: …" still reads).
 LEAST_CHARACTERS = 12
@@ -41,3 +53,31 @@ class ElidedLabel(QLabel):
         shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
         self.style().drawItemText(painter, rect, int(self.alignment()), option.palette,
                                   self.isEnabled(), shown, self.foregroundRole())
+
+
+class ElidedComboBox(QComboBox):
+    """A (not editable) combo box whose shown choice ends with "…" where it is wider than
+    the box."""
+
+    def label_option(self) -> QStyleOptionComboBox:
+        """What the box paints: Qt's own option, its ``currentText`` elided to its field."""
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, self)
+        width = field.width() - 2  # (Qt's styles draw the text 1 px in from either side)
+        if not option.currentIcon.isNull():
+            width -= option.iconSize.width() + 4
+        option.currentText = self.fontMetrics().elidedText(
+            option.currentText, Qt.TextElideMode.ElideRight, max(0, width))
+        return option
+
+    def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)
+        if self.isEditable():  # (its line edit shows the text, and scrolls it)
+            super().paintEvent(_event)
+            return
+        painter = QStylePainter(self)
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        option = self.label_option()
+        painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
+        painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)

@@ -8,9 +8,11 @@ its content, scrolled.
 
 Width likewise: a dock is never narrower than its widest tabbed panel, and with display
 scaling (1.5 on a 1600 px screen: 1067 px) panels of 470-490 px made napari's window wider
-than the screen. A scrolled panel asks for at most ``MAX_LEAST_WIDTH``; content that cannot
-shrink that far scrolls sideways (the panels wrap and elide to fit before that). Its dock
-opens as wide as the content needs where the window has room (``_widen_dock``).
+than the screen; docks of 300 px at the least kept the window 900 px wide at the least (half
+a laptop's screen is 640-680 px). A scrolled panel asks for at most ``MAX_LEAST_WIDTH``;
+content that cannot shrink that far scrolls sideways (the panels wrap and elide to fit before
+that). Its dock is made as wide as the content needs wherever the window has room
+(``dock_fit.DockFit``: when the window is resized, the dock shown, the content grown).
 
 A dock behind another dock's tab is moved off-screen, not hidden: Tab walked through its
 invisible controls, and Space pressed them. The content (and the dock's title bar) is hidden
@@ -19,17 +21,19 @@ while its dock is not shown.
 
 from __future__ import annotations
 
-from qtpy.QtCore import QEvent, QObject, QSize, Qt, QTimer
+from qtpy.QtCore import QEvent, QObject, QSize, Qt
 from qtpy.QtWidgets import QDockWidget, QFrame, QMainWindow, QScrollArea, QVBoxLayout, QWidget
 
+from unet_studio.app.qt.dock_fit import dock_fit_for, least_width
 from unet_studio.app.qt.panel_keys import keyboard_friendly
 
 # The least height a scrolled panel asks for: a few rows of controls, and room for the
 # other docks of a stack on a laptop's screen.
 MIN_SCROLLED_HEIGHT = 160
-# The most width a scrolled panel asks for at the least (napari's own layer controls take
-# ~270-320 px): its dock, napari's and a usable canvas fit a 1067 px wide screen.
-MAX_LEAST_WIDTH = 300
+# The most width a scrolled panel asks for at the least: a column of controls still reads
+# (scrolled sideways), and with napari's own docks (~260-320 px) and its canvas (250 px) the
+# window can be ~700 px wide; the docks are fitted wider where the window has room.
+MAX_LEAST_WIDTH = 120
 
 
 class PanelScrollArea(QScrollArea):
@@ -44,17 +48,14 @@ class PanelScrollArea(QScrollArea):
         self.setWidget(body)
         self.dock: QDockWidget | None = None  # the dock whose visibility the content follows
         self._title_hidden = False  # (its title bar hidden here, to show again with it)
-        self._widened = False  # (the dock opened as wide as the content needs, once)
+        self._least_seen = -1  # (the content's least width when the dock was last fitted)
+        body.installEventFilter(self)  # (its LayoutRequest: the content's least width changed)
         if parent is not None:
             parent.installEventFilter(self)  # (its ParentChange: docked, or docked again)
 
-    def _beside_content(self) -> int:
-        """The width the vertical scroll bar and the frame add to the content's."""
-        return self.verticalScrollBar().sizeHint().width() + 2 * self.frameWidth()
-
     def minimumSizeHint(self) -> QSize:
         least = self.widget().minimumSizeHint()
-        return QSize(min(least.width() + self._beside_content(), MAX_LEAST_WIDTH),
+        return QSize(min(least_width(self), MAX_LEAST_WIDTH),
                      min(least.height(), MIN_SCROLLED_HEIGHT))
 
     def sizeHint(self) -> QSize:
@@ -65,7 +66,10 @@ class PanelScrollArea(QScrollArea):
 
     # ---- following the dock's tab ------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
-        if event.type() == QEvent.Type.ParentChange:
+        if watched is self.widget():
+            if event.type() == QEvent.Type.LayoutRequest:
+                self._fit_dock()
+        elif event.type() == QEvent.Type.ParentChange:
             self.follow_dock()
         return False
 
@@ -86,33 +90,31 @@ class PanelScrollArea(QScrollArea):
                 self.dock.visibilityChanged.disconnect(self._dock_shown)
             except (RuntimeError, TypeError):  # (the old dock is gone: so is the connection)
                 pass
-        self.dock, self._title_hidden, self._widened = dock, False, False
+        self.dock, self._title_hidden, self._least_seen = dock, False, -1
         if dock is not None:
             dock.visibilityChanged.connect(self._dock_shown)
         self._dock_shown(True)  # (a tabbed dock that is not current says so when tabbed)
 
     def _dock_shown(self, shown: bool) -> None:
         self.widget().setVisible(shown)
-        if shown and not self._widened:
-            self._widened = True
-            QTimer.singleShot(0, self, self._widen_dock)  # (once the window has laid it out)
+        if shown:
+            self._least_seen = -1
+            self._fit_dock()
         # The dock's title bar (napari's: hide, float and close buttons) is off-screen too.
         title = self.dock.titleBarWidget() if self.dock is not None else None
         if title is not None and (not shown or self._title_hidden):
             title.setVisible(shown)
             self._title_hidden = not shown
 
-    def _widen_dock(self) -> None:
-        """A dock opens at its least width: now ``MAX_LEAST_WIDTH``, where the content
-        scrolls sideways. So the first time it is shown it is widened to the content's
-        least width, as far as the window allows (the canvas keeps its own least width);
-        the user may narrow it again."""
+    def _fit_dock(self) -> None:
+        """Have the window fit the dock to the content (shown, or its least width changed):
+        a dock opens at its least width, ``MAX_LEAST_WIDTH``, where the content scrolls."""
         dock = self.dock
         window = dock.parentWidget() if dock is not None else None
-        short = self.widget().minimumSizeHint().width() + self._beside_content() - self.width()
-        if short <= 0 or not isinstance(window, QMainWindow) or dock.isFloating():
-            return
-        window.resizeDocks([dock], [dock.width() + short], Qt.Orientation.Horizontal)
+        least = least_width(self)
+        if isinstance(window, QMainWindow) and least != self._least_seen:
+            self._least_seen = least
+            dock_fit_for(window).add(dock, self)
 
 
 def scrolled_body(panel: QWidget) -> QWidget:

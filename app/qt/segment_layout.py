@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.app.qt.elided_label import ElidedComboBox
 from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.qt.segment_choices import object_option_spins
 from unet_studio.app.qt.segment_logic import OUTPUT_TYPES
@@ -35,7 +36,7 @@ def build(panel) -> None:
     panel.settings = QWidget()
     form = QFormLayout(panel.settings)
     form.setContentsMargins(0, 0, 0, 0)
-    panel.image_combo = QComboBox()
+    panel.image_combo = ElidedComboBox()
     panel.axes_edit = QLineEdit(placeholderText="from the file, e.g. ZYX")
     # Says when the axes were guessed (no names in the file, or an array with no file, 3D
     # or more); hidden otherwise.
@@ -50,9 +51,9 @@ def build(panel) -> None:
     channel_row = QHBoxLayout()
     channel_row.addWidget(panel.channel_spin, 1)
     channel_row.addWidget(panel.channel_note, 1)
-    panel.model_combo = QComboBox()
-    # (a long model name shortens in the box rather than widen the panel: at 1.5x display
-    # scaling the window outgrew a laptop screen; the list shows names whole)
+    panel.model_combo = ElidedComboBox()
+    # (a long model name shortens in the box, with "…", rather than widen the panel: at 1.5x
+    # display scaling the window outgrew a laptop screen; the list shows names whole)
     panel.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     panel.model_combo.setMinimumContentsLength(10)
     panel.image_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

@@ -1,0 +1,119 @@
+"""Docks fit their content whenever the window has room, keep the canvas its share, leave a
+width dragged by hand alone, and let the window be narrow (laptop screens, large fonts)."""
+
+from __future__ import annotations
+
+import pytest
+from qtpy.QtCore import QPoint, Qt
+from qtpy.QtTest import QTest
+from qtpy.QtWidgets import QDockWidget, QWidget
+
+from unet_studio.app.qt.dock_fit import CANVAS_SHARE
+from unet_studio.app.qt.scrolling import PanelScrollArea
+
+pytestmark = pytest.mark.qt
+
+PLUGIN = "unet-studio"
+WIDE = 1500  # (the test screen is 1600 px wide)
+
+
+def _dock(panel) -> QDockWidget:
+    widget = panel
+    while not isinstance(widget, QDockWidget):
+        widget = widget.parentWidget()
+    return widget
+
+
+def _fits(panel) -> bool:
+    """The panel's content is shown whole: no sideways scrolling."""
+    return panel.findChild(PanelScrollArea).horizontalScrollBar().maximum() == 0
+
+
+def _canvas(window) -> int:
+    return window.centralWidget().width()
+
+
+@pytest.fixture
+def docked(studio, qtbot):
+    """(viewer, Segment panel, Correct panel): docked as the launcher docks them (Correct
+    tabbed behind Segment), in a window opened narrow, as napari does with no saved
+    geometry on a laptop. (Not the window itself: pytest holds what a fixture returns past
+    napari's check that the closed window was freed.)"""
+    viewer = studio.viewer
+    window = viewer.window._qt_window
+    segment, correct = (viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=tabbed)[1]
+                        for name, tabbed in (("Segment", False), ("Correct", True)))
+    window.setGeometry(0, 0, 600, 600)  # (as narrow as the docks allow)
+    window.show()
+    qtbot.waitExposed(window)
+    _dock(segment).raise_()
+    qtbot.wait(50)
+    return viewer, segment, correct
+
+
+def test_docks_fit_their_content_once_the_window_has_room_until_dragged_by_hand(docked, qtbot):
+    viewer, segment, correct = docked
+    window = viewer.window._qt_window
+    assert not _fits(segment)  # (opened narrow: scrolled sideways)
+
+    window.resize(WIDE, 800)  # maximised: the dock stayed narrow, its buttons out of sight
+    qtbot.waitUntil(lambda: _fits(segment), timeout=3000)
+    _dock(correct).raise_()  # its tab chosen
+    qtbot.waitUntil(lambda: _fits(correct), timeout=3000)
+    assert _canvas(window) >= WIDE * CANVAS_SHARE
+
+    # The user drags the splitter between canvas and dock: that width is theirs.
+    dock = _dock(correct)
+    fitted = dock.width()
+    gap = QPoint((window.centralWidget().geometry().right() + dock.geometry().left()) // 2,
+                 dock.geometry().center().y())
+    QTest.mousePress(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, gap)
+    QTest.mouseMove(window, gap + QPoint(60, 0))
+    qtbot.wait(50)  # (Qt moves the separator on a timer)
+    QTest.mouseRelease(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       gap + QPoint(60, 0))
+    dragged = dock.width()
+    assert dragged < fitted - 30
+    window.resize(WIDE - 100, 800)
+    _dock(segment).raise_()  # (tabbed with it: the same width)
+    qtbot.wait(100)
+    assert _dock(segment).width() == dragged
+
+
+def test_a_dock_widens_for_grown_content_as_far_as_the_canvas_keeps_its_share(docked, qtbot):
+    viewer, segment, _correct = docked
+    window = viewer.window._qt_window
+    window.resize(WIDE, 800)
+    qtbot.waitUntil(lambda: _fits(segment), timeout=3000)
+    before = _dock(segment).width()
+    wide = QWidget(minimumWidth=WIDE)  # content that grows wider than the window
+    segment.findChild(PanelScrollArea).widget().layout().addWidget(wide)
+
+    qtbot.waitUntil(lambda: _dock(segment).width() > before + 100, timeout=3000)
+    qtbot.wait(50)
+    assert _canvas(window) >= WIDE * CANVAS_SHARE - 2  # (not starved: the content scrolls)
+    window.resize(1000, 800)  # narrower: the canvas gave way first, down to 250 px
+    qtbot.waitUntil(lambda: _canvas(window) >= 1000 * CANVAS_SHARE - 2, timeout=3000)
+
+
+def test_the_docks_let_the_window_be_narrow(studio, qtbot):
+    viewer = studio.viewer
+    plain = viewer.window._qt_window.minimumSizeHint().width()  # (napari's own docks)
+    for name in ("Segment", "Correct", "Train"):
+        viewer.window.add_plugin_dock_widget(PLUGIN, name, tabify=name != "Segment")
+    # Docks of 300 px at the least kept the window 900 px wide: not half a laptop's screen.
+    assert viewer.window._qt_window.minimumSizeHint().width() <= plain + 150
+
+
+def test_the_model_box_ends_a_long_name_with_an_ellipsis(studio, qtbot):
+    _dock_widget, segment = studio.viewer.window.add_plugin_dock_widget(PLUGIN, "Segment")
+    combo = segment.model_combo
+    name = "fine-tuned nuclei model, round 12 of project embryo-2026-light-sheet"
+    combo.insertItem(0, name)
+    combo.setCurrentIndex(0)
+    combo.resize(160, combo.sizeHint().height())
+
+    shown = combo.label_option().currentText  # what the box paints
+    assert shown.endswith("…") and name.startswith(shown[:-1])
+    combo.resize(combo.fontMetrics().horizontalAdvance(name) + 80, combo.height())
+    assert combo.label_option().currentText == name
