@@ -131,6 +131,9 @@ class FakeHost:
     centered: tuple[float, ...] | None = None  # where center_on brought the view
     drawn: list[np.ndarray] = field(default_factory=list)  # polygons, (N, ndim) each
     edit_listeners: list[Callable[[LabelEdit, str], None]] = field(default_factory=list)
+    # the class names recorded on each labels layer (``app.class_map``; () : objects)
+    recorded_classes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    classes_listeners: list[Callable[[], None]] = field(default_factory=list)
 
     def add_image(self, data, axes: str, *, scale: dict | None = None, name: str = "image"):
         """Make ``data`` (axes ``axes``) the current image; the view shows its first plane."""
@@ -211,6 +214,18 @@ class FakeHost:
 
     def connect_user_edits(self, listener: Callable[[LabelEdit, str], None]) -> None:
         self.edit_listeners.append(listener)
+
+    def labels_classes(self) -> tuple[str, ...] | None:
+        return self.recorded_classes.get(self.current_labels_name)
+
+    def record_labels_classes(self, names) -> None:
+        if self.current_labels_name is not None:
+            self.recorded_classes[self.current_labels_name] = tuple(str(n) for n in names)
+            for listener in list(self.classes_listeners):
+                listener()
+
+    def connect_labels_classes(self, listener: Callable[[], None]) -> None:
+        self.classes_listeners.append(listener)
 
     def selected_label(self) -> int:
         return self.selected_label_id

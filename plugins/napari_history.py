@@ -16,6 +16,10 @@ through napari's public Labels API (napari 0.9):
   non-editable; :func:`reset_undo_history` uses that (napari has no public reset).
 - With a byte budget, the oldest steps beyond it are dropped from napari's undo stack and
   the mirror together (``undo_budget``: the one place that reads napari's stack itself).
+- The app's own actions that change no pixel (marking a slice reviewed) join the layer's
+  undo chain as :class:`_Action` s in the mirror (``layer.add_undo_action``, see
+  :meth:`HistoryWatcher.add_action`): Ctrl+Z takes back the user's last action, whatever it
+  was, instead of an earlier edit that may be off screen.
 
 What the public API does not pin down is the form of the atoms in ``events.paint``:
 :func:`atom_to_edit` decodes the two forms napari 0.9 writes and raises
@@ -56,6 +60,16 @@ class _Step(list):
     def __init__(self, atoms):
         super().__init__(atoms)
         self.nbytes = item_nbytes(self)
+
+
+class _Action:
+    """An app action in the mirrored history, between napari's steps: napari never sees it,
+    the watcher undoes and redoes it itself."""
+
+    __slots__ = ("undo", "redo")
+
+    def __init__(self, undo: Callable[[], None], redo: Callable[[], None]):
+        self.undo, self.redo = undo, redo
 
 
 class UnsupportedHistoryFormat(RuntimeError):
@@ -161,6 +175,9 @@ class HistoryWatcher:
     While :attr:`muted` is set (the host applying its own edit), nothing is reported, but
     the edit is still mirrored so that undoing it later is reported.
 
+    :meth:`add_action` (also ``layer.add_undo_action``) puts an app action that changes no
+    pixel into the layer's undo chain.
+
     ``max_bytes`` (None: unlimited) bounds the layer's undo history: after each new step
     the oldest steps beyond it are dropped (the newest is kept even when larger, see
     ``steps_to_drop``), and ``on_dropped(message)`` is called the first time that happens.
@@ -176,17 +193,45 @@ class HistoryWatcher:
         self.muted = False
         self._told_dropped = False
         self._pending: list = []  # painted items not reported yet
-        self._undo_items: deque[_Step] = deque(maxlen=HISTORY_LENGTH)
-        self._redo_items: deque[_Step] = deque(maxlen=HISTORY_LENGTH)
+        # Steps (napari's, newest last) and app actions between them; bounded in _trim.
+        self._undo_items: deque[_Step | _Action] = deque()
+        self._redo_items: deque[_Step | _Action] = deque()
+        # napari's redo stack holds steps the mirror dropped when an action came after them
+        # (napari clears it only on its own next step): they must not be redone.
+        self._napari_redo_stale = False
         layer.events.paint.connect(self._on_paint)
         self._original_undo, self._original_redo = layer.undo, layer.redo
         # Instance attributes shadow the methods, so napari's key bindings call these.
         layer.undo = self._undo
         layer.redo = self._redo
+        # (the app reaches it through the layer, as it reaches undo: no napari import there)
+        layer.add_undo_action = self.add_action
 
     def detach(self) -> None:
         self.layer.events.paint.disconnect(self._on_paint)
         self.layer.undo, self.layer.redo = self._original_undo, self._original_redo
+        del self.layer.add_undo_action
+
+    def add_action(self, undo: Callable[[], None], redo: Callable[[], None]) -> None:
+        """Make an app action just done (no pixel changed) the newest undo step of this
+        layer: the next Ctrl+Z calls ``undo()`` instead of undoing napari's last step, and
+        Ctrl+Shift+Z then ``redo()``. As any new step, it ends what could be redone."""
+        self.flush()  # (strokes painted before it are reported before it)
+        self._undo_items.append(_Action(undo, redo))
+        self._redo_items.clear()
+        self._napari_redo_stale = True
+        self._trim()
+
+    def _trim(self) -> None:
+        """Keep :data:`HISTORY_LENGTH` steps, as napari does, and as many actions: an action
+        older than the oldest step napari keeps goes with it."""
+        steps = sum(isinstance(item, _Step) for item in self._undo_items)
+        actions = len(self._undo_items) - steps
+        while steps > HISTORY_LENGTH or actions > HISTORY_LENGTH:
+            if isinstance(self._undo_items.popleft(), _Step):
+                steps -= 1
+            else:
+                actions -= 1
 
     def reset(self) -> None:
         """Forget the mirrored history and unreported edits (call with
@@ -194,11 +239,14 @@ class HistoryWatcher:
         self._pending = []
         self._undo_items.clear()
         self._redo_items.clear()
+        self._napari_redo_stale = False
 
     def _on_paint(self, event) -> None:
         item = _Step(event.value)
         self._undo_items.append(item)
         self._redo_items.clear()  # napari clears its redo queue on every new edit too
+        self._napari_redo_stale = False
+        self._trim()
         self._keep_within_budget()
         if self.muted:
             return
@@ -217,24 +265,32 @@ class HistoryWatcher:
             return
         # The mirror holds napari's newest steps: fewer when painted before it was made,
         # more only when napari forgot some (reset): those are the oldest, gone.
-        while len(self._undo_items) > len(stack):
-            self._undo_items.popleft()
-        unmirrored = len(stack) - len(self._undo_items)
+        self._drop_oldest_steps(len(self._mirrored_steps()) - len(stack))
+        unmirrored = len(stack) - len(self._mirrored_steps())
         drop = steps_to_drop(self._step_sizes(stack, unmirrored), self.max_bytes)
         for _ in range(drop):
             stack.popleft()
-        for _ in range(max(0, drop - unmirrored)):
-            self._undo_items.popleft()
+        self._drop_oldest_steps(drop - unmirrored)
         if drop and not self._told_dropped and self.on_dropped is not None:
             self._told_dropped = True
             mib = round(self.max_bytes / 2**20, 1)
             self.on_dropped(f"Undo history of '{self.layer.name}' is limited to {mib:g} MiB; "
                             "the oldest steps were dropped")  # fmt: skip
 
+    def _mirrored_steps(self) -> list[_Step]:
+        return [item for item in self._undo_items if isinstance(item, _Step)]
+
+    def _drop_oldest_steps(self, count: int) -> None:
+        """Forget the ``count`` oldest mirrored steps and the actions older than the last of
+        them (undoing those would leave the napari steps before them out of order)."""
+        while count > 0 and self._undo_items:
+            if isinstance(self._undo_items.popleft(), _Step):
+                count -= 1
+
     def _step_sizes(self, stack, unmirrored: int) -> list[int]:
         """Bytes of each of napari's undo steps, oldest first: as measured when mirrored, or
         now for a step the mirror lacks or does not match (napari changed it unseen)."""
-        mirrored = [None] * unmirrored + list(self._undo_items)
+        mirrored = [None] * unmirrored + self._mirrored_steps()
         return [step.nbytes if step is not None and _same_step(step, item) else item_nbytes(item)
                 for item, step in zip(stack, mirrored)]  # fmt: skip
 
@@ -263,6 +319,11 @@ class HistoryWatcher:
 
     def _undo(self) -> None:
         self.flush()
+        if self._undo_items and isinstance(self._undo_items[-1], _Action):
+            action = self._undo_items.pop()
+            action.undo()
+            self._redo_items.append(action)
+            return
         self._original_undo()
         if not self._undo_items:
             return
@@ -275,13 +336,20 @@ class HistoryWatcher:
             self._fail(error)
             return
         if not _holds(self.layer.data, first, first.old_values):
-            self._undo_items.clear()
+            self._undo_items.clear()  # (and the actions among them: napari has none before)
             return
         self._redo_items.append(item)
         self._report(item, "undo")
 
     def _redo(self) -> None:
         self.flush()
+        if self._redo_items and isinstance(self._redo_items[-1], _Action):
+            action = self._redo_items.pop()
+            action.redo()
+            self._undo_items.append(action)
+            return
+        if not self._redo_items and self._napari_redo_stale:
+            return  # (napari's redo stack holds only steps an action ended)
         self._original_redo()
         if not self._redo_items:
             return

@@ -19,6 +19,7 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.model_library import user_home
 from unet_studio.app.settings import undo_history_bytes
 from unet_studio.plugins.labels_redraw import redraw_region
+from unet_studio.plugins.napari_classes import recorded_classes, show_classes
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher, reset_undo_history
 from unet_studio.plugins.napari_layer_events import IMAGE_KEY
 from unet_studio.plugins.napari_tools import layer_axes
@@ -77,6 +78,37 @@ class LabelsLayers:
     def current_labels(self) -> np.ndarray | None:
         layer = self.labels_layer()
         return None if layer is None else layer.data
+
+    # ---- class maps (``app.class_map``) ----------------------------------------------------
+    def labels_classes(self) -> tuple[str, ...] | None:
+        """The class names recorded on the labels being corrected (() : objects), None when
+        nothing is recorded there."""
+        layer = self.labels_layer()
+        return None if layer is None else recorded_classes(layer)
+
+    def record_labels_classes(self, names) -> None:
+        """The labels being corrected are a class map of ``names`` (() : objects): recorded
+        on the layer and shown so (colours, class names in the status bar)."""
+        layer = self.labels_layer()
+        if layer is None:
+            return
+        names = tuple(str(name) for name in names)
+        if recorded_classes(layer) != names:
+            show_classes(layer, names, lambda message: self.notify(message, "warning"))
+        for listener in list(getattr(self, "_classes_listeners", ())):
+            listener()
+
+    def connect_labels_classes(self, listener) -> None:
+        """Call ``listener()`` after classes are recorded on the labels (see above)."""
+        if not hasattr(self, "_classes_listeners"):  # (the host's __init__ is in napari_host)
+            self._classes_listeners = []
+        self._classes_listeners.append(listener)
+
+    def labels_are_images_own(self) -> bool:
+        """Are the labels being corrected the ones made for the current image (not a layer
+        the user brought)?"""
+        layer, image = self.labels_layer(), self.image_layer()
+        return layer is not None and image is not None and layer.metadata.get(IMAGE_KEY) == image.name
 
     def apply_label_edit(self, edit: LabelEdit) -> None:
         layer = self.labels_layer()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from unet_studio.app.class_map import refuse_on_class_map
 from unet_studio.app.click_object import FixedIndexView, add_object_edit, contrast_channel
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
@@ -27,6 +28,7 @@ class AddingTools:
         returns the id. In the 3D rendering ``ray`` (the voxels along the view ray, nearest
         first) gives the point: the brightest voxel the ray meets before any object, what
         the rendering shows there."""
+        refuse_on_class_map(self.session, "Add object")
         view = view_in_labels(self.session)
         if view is not None and len(view[1]) >= 3:
             if ray is None or not len(ray):

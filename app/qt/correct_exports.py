@@ -15,6 +15,7 @@ from unet_studio.app.ctc_export import iter_export_ctc
 from unet_studio.app.errors import UserError
 from unet_studio.app.measure import iter_measure_to_csv
 from unet_studio.app.model_channels import ChannelLayers, sibling_channel_layers
+from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.workers import start_engine
 from unet_studio.app.tracks import iter_tracks
 
@@ -83,7 +84,10 @@ class CorrectExports:
 
         def finished() -> None:
             setattr(self, f"{kind}_worker", None)
-            button.setEnabled(True)
+            # The work outlives the panel: the window may have closed while it ran (the
+            # file is written all the same), and its button is gone then.
+            if alive(button):
+                button.setEnabled(True)
 
         button.setEnabled(False)
         host = self.session.host
@@ -110,6 +114,13 @@ class CorrectExports:
         image, labels = host.current_image(), host.current_labels()
         if image is None or labels is None:
             host.notify("No tracks to export: open a time series and segment it first", "error")
+            return None
+        classes = semantic_classes(self.session.model)
+        if classes:  # (each class would be exported as one "cell" spanning the frame)
+            host.notify(f"Cannot export the tracks of {image.name}: its labels are a class map "
+                        f"of {self.session.model.name} ({', '.join(classes)}), not objects; "
+                        "tracks need objects with ids (segment with an instance model). "
+                        "Export measurements gives each class's area per time point.", "error")
             return None
         axes = image.axes.replace("C", "")
         if "T" not in axes:  # (before the copy below: a big volume is refused at once)
@@ -167,6 +178,15 @@ def measured_channels(host, image) -> tuple[object, str]:
     if len(layers) < 2:
         return image.data, image.axes
     return ChannelLayers([layer.data for layer in layers]), image.axes + "C"
+
+
+def semantic_classes(model) -> tuple[str, ...]:
+    """The classes of ``model`` (a ModelInfo, or None) when it is a semantic model, whose
+    labels are a class map; () for an instance model or none."""
+    task = getattr(model, "task", None) or {}
+    if not isinstance(task, dict) or task.get("kind") != "semantic":
+        return ()
+    return tuple(str(name) for name in task.get("class_names") or ())
 
 
 def _file_stem(name: str) -> str:

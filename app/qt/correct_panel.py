@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.correct_classes import CorrectClasses
 from unet_studio.app.qt.correct_exports import CorrectExports
 from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_review import CorrectReview
@@ -38,7 +39,7 @@ TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
                 ("pick", "Pick label (click)"))  # fmt: skip
 
 
-class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
+class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -58,9 +59,12 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
         session.labels_replaced.connect(self._update_reviewed)
         session.project_changed.connect(self._update_project)
         self.tools.stack_edits.done.connect(self._say)  # (an edit of every object ended)
+        # (Ctrl+Z, Ctrl+Shift+Z and the Undo and Redo buttons: the status line tells what
+        # was undone, not what the undone action did)
+        session.connect_history(self._say_history)
         self.tools.stack_edits.ended.connect(self._update_tool_state)
         self.destroyed.connect(self.tools.stack_edits.drop)  # (closed: nothing applied)
-        self._update_tool_state()
+        self._follow_classes()  # (a class map: a class picker, no object tools)
         self._update_reviewed()
         self._update_project()
 
@@ -110,8 +114,9 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
             "time series, the time points between those where it is drawn "
             f"({self.shown_keys['interpolate']} over an object does the same; "
             f"{self.shown_keys['interpolate all']}: for every object)")
+        self._build_classes(grid, 5)  # (shown for a class map, instead of New label id)
         self.tool_status = QLabel(wordWrap=True)
-        grid.addWidget(self.tool_status, 5, 0, 1, 3)
+        grid.addWidget(self.tool_status, 6, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
         self.cancel_button.setToolTip("Leave the click tool; stop filling or renumbering every "
                                       "object (the labels stay as they were)")
@@ -234,6 +239,17 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
         self.keys.message = message
         self._update_tool_state()
 
+    def _say_history(self, text: str) -> None:
+        """After an undo or redo: what it did, and a click tool's prompt after it (without
+        "Deleted object 7.": that deletion may be the one undone)."""
+        try:
+            self.tools.deleted = None
+            self._say(text)
+            if self.tools.mode is not None:
+                self.tool_status.setText(f"{text} {self.tools.status()}")
+        except RuntimeError:  # (the panel's widgets deleted: closed with its window)
+            pass
+
     def _cancel(self) -> None:
         self._choose_tool(None)  # (first: it clears the status line that the stop fills)
         self.tools.stack_edits.cancel()
@@ -250,10 +266,9 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
         self._run(pick)
 
     def _mark_drawn(self) -> None:
-        through = self.through_check.isChecked()
-        marked = mark_reviewed_drawn(self.session, through=through)
-        if through:  # (how many planes: it reached far beyond the screen)
-            self._say(marked)
+        # (the status line says what was marked: how many planes, when it reached far
+        # beyond the screen; never what an earlier key did)
+        self._say(mark_reviewed_drawn(self.session, through=self.through_check.isChecked()))
 
     def _set_auto(self, on: bool) -> None:
         regions = self.session.ensure_reviewed()
@@ -280,6 +295,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, QWidget):
         self.cancel_button.setEnabled(self.tools.mode is not None or busy)
         self.fill_button.setEnabled(not busy)
         self.relabel_button.setEnabled(not busy)
+        self._update_classes()  # (a class map greys the object tools out)
 
     def _update_reviewed(self) -> None:
         regions = self.session.ensure_reviewed()  # (the current image's labels')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QComboBox, QGridLayout, QGroupBox, QLabel, QPushButton
 
+from unet_studio.app.class_map import labels_classes, refusal
 from unet_studio.app.errors import UserError
 from unet_studio.app.measure import iter_measure
 from unet_studio.app.object_review import ORDERS, ObjectQueue
@@ -65,6 +66,12 @@ class CorrectReview:
         """Show the next (previous) object; measures the objects first (in a worker: the
         worker is returned) when they are not measured yet."""
         host = self.session.host
+        classes = labels_classes(self.session)
+        if classes:  # (its "objects" are whole classes: nothing to go through one by one)
+            told = refusal(self.session, classes, "Find objects to check")
+            host.notify(told, "warning")
+            self._say(f"{told[:1].upper()}{told[1:]}.")
+            return None
         image, labels = host.current_image(), host.current_labels()
         if image is None or labels is None:
             host.notify("Nothing to go through: segment the image (or add labels) first",

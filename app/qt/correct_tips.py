@@ -32,3 +32,10 @@ BUTTON_TIPS = {
     "open_project_button": "Reopen a project folder: its images come back with their "
                            "corrections and reviewed marks",
 }  # fmt: skip
+
+# The object tools and keys that a class map refuses (``app.class_map``), by what they are
+# called in the refusal; K (pick a label) and the review keys stay.
+OBJECT_ACTIONS = {"add": "Add object", "delete": "Delete", "merge": "Merge", "seed": "Split",
+                  "split": "Split", "fill": "Fill holes", "interpolate": "Fill between slices",
+                  "interpolate all": "Fill between slices", "cut": "Cut track",
+                  "next": "Find objects to check", "previous": "Find objects to check"}  # fmt: skip

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app import corrections
+from unet_studio.app.class_map import class_text, labels_classes, refuse_on_class_map
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.qt.adding_tools import AddingTools
+from unet_studio.app.qt.correct_tips import OBJECT_ACTIONS
 from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
 from unet_studio.app.qt.slice_tools import SliceTools
 from unet_studio.app.qt.stack_edit_runner import StackEditJob, StackEditRunner, told
@@ -97,6 +99,9 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
         """One line saying what the active tool waits for."""
         if self.mode is not None and self.host.current_labels() is None:
             return sentence(no_labels_message(self.host))
+        classes = labels_classes(self.session)
+        if classes and self.mode != "pick":
+            return self._class_map_status(classes)
         if self.mode == "add":
             return "Click inside an object the network missed to add it."
         if self.mode == "delete":  # (what the last click did, as the delete key says it)
@@ -116,12 +121,22 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
         return (f"{self.started_note()}Paint, erase, fill and polygon: napari's layer controls. "
                 f"{keys_help(self.keys, self._is_time_series())}")
 
+    def _class_map_status(self, classes) -> str:
+        """The status line on a class map: what to paint with; object tools are off."""
+        label = self.host.selected_label() if hasattr(self.host, "selected_label") else None
+        painting = "" if label is None else f" Painting with {class_text(classes, label)}."
+        return (f"A class map ({', '.join(classes)}): choose a class to paint with napari's "
+                f"brush; erase, fill and polygon: napari's layer controls.{painting} Object "
+                f"tools are off. {self.keys['review']}: mark the slice reviewed.")
+
     def _is_time_series(self) -> bool:
         return self.host.current_labels() is not None and self.time_axis() is not None
 
     def click(self, coord) -> str:
         """Handle a canvas click at ``coord``; returns the new status line."""
         labels = self._labels()
+        if self.mode in OBJECT_ACTIONS:
+            refuse_on_class_map(self.session, OBJECT_ACTIONS[self.mode])
         label = corrections.label_at(labels, coord)
         if self.mode == "add":
             self.add_object(coord)
@@ -157,6 +172,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
 
     def apply(self) -> str:
         """Merge the picked objects or split at the seeds, as one undo step."""
+        refuse_on_class_map(self.session, OBJECT_ACTIONS.get(self.mode or "merge", "Merge"))
         if self.mode == "merge":
             if len(self.picked) < 2:
                 raise UserError("click at least two objects to merge")
@@ -196,6 +212,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
 
     def split_edit(self, label: int, seeds) -> LabelEdit:
         """Splitting ``label`` at ``seeds`` (labels coordinates), as an edit of the labels."""
+        refuse_on_class_map(self.session, "Split")
         scope = self.scope(seeds)
         image, sampling = self._split_guides(scope)
         # (fresh ids of the whole labels: a time point's view does not hold every id)
@@ -231,6 +248,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
         time point for a time series (T first: of 3D volumes, the cavities of each); in a
         worker on big labels (see ``stack_edit_runner``). Returns the status line."""
         labels = self._labels()
+        refuse_on_class_map(self.session, "Fill holes")
         steps = iter_fill_holes_edit(labels, per_slice=labels.ndim >= 3)
         return self.stack_edits.start(StackEditJob(
             "filling the holes of every object", "Click Fill holes again",
@@ -240,6 +258,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
     def relabel(self) -> str:
         """Renumber the objects 1..N (as :meth:`fill_holes`, in a worker on big labels)."""
         labels = self._labels()
+        refuse_on_class_map(self.session, "Relabel 1..N")
         steps = told(iter_relabel_sequential_edit(labels), "Renumbered the objects 1..N.",
                      "labels are already numbered 1..N")  # fmt: skip
         return self.stack_edits.start(StackEditJob(
@@ -247,8 +266,8 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
             review=False, notify=True))  # (new numbers, the same outlines: nothing reviewed)
 
     def pick_label(self, label: int) -> None:
-        """Paint with the clicked object's label from now on."""
-        if label == 0:
+        """Paint with the clicked object's label (a class map's class) from now on."""
+        if label == 0 and not labels_classes(self.session):  # (a class map's 0: a class)
             raise UserError("no object under the click; click inside an object to pick its label")
         if not hasattr(self.host, "set_selected_label"):
             raise UserError("this viewer has no brush to paint with")

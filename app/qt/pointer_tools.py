@@ -4,7 +4,9 @@ pointer, as its buttons and clicks do (``correct_tools``), one undo step each.""
 from __future__ import annotations
 
 from unet_studio.app import corrections
+from unet_studio.app.class_map import class_text, labels_classes, refuse_on_class_map
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.correct_tips import OBJECT_ACTIONS
 from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import DEFAULT_KEYS
 from unet_studio.app.qt.review_marks import mark_reviewed_view
@@ -48,6 +50,8 @@ class PointerTools:
                 else "Slice no longer marked as reviewed."
             return self.message
         labels = self.tools._labels()
+        if action in OBJECT_ACTIONS:
+            self._refuse_on_class_map(action)
         if action == "split":  # (at the seeds pressed: wherever the pointer is now)
             self.message = self._split(labels)
             return self.message
@@ -62,6 +66,16 @@ class PointerTools:
         label = corrections.label_at(labels, coord)
         self.message = handlers[action](labels, label, tuple(float(c) for c in coord))
         return self.message
+
+    def _refuse_on_class_map(self, action: str) -> None:
+        """A class map refuses the object tools' keys: nothing pending is kept, and the
+        status line says why (as the notification does)."""
+        try:
+            refuse_on_class_map(self.session, OBJECT_ACTIONS[action])
+        except UserError as refused:
+            self.reset()
+            self.message = f"{str(refused)[:1].upper()}{str(refused)[1:]}."
+            raise
 
     def _add(self, labels, label, coord) -> str:
         ray = getattr(self.session.host, "pointer_ray", lambda: None)()  # (3D rendering)
@@ -160,4 +174,7 @@ class PointerTools:
 
     def _pick(self, labels, label, _coord) -> str:
         self.tools.pick_label(label)  # (a UserError over the background)
+        classes = labels_classes(self.session)
+        if classes:
+            return f"Painting with {class_text(classes, label)} (napari's brush: P)."
         return f"Painting with label {label} (napari's brush: P)."

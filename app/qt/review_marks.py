@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.mark_undo import undoable_marking
 
 
 def view_in_labels(session) -> tuple[list[int], set[int]] | None:
@@ -47,7 +48,10 @@ def mark_reviewed_view(session, reviewed: bool = True) -> None:
     regions = session.ensure_reviewed()
     if regions is None:
         raise UserError("nothing to mark: there are no labels on screen")
-    regions.mark_region(review_region_for_view(session), reviewed)
+    region = review_region_for_view(session)
+    text = "slice marked as reviewed." if reviewed else "slice no longer marked as reviewed."
+    with undoable_marking(session, regions, region, reviewed, text):  # (Ctrl+Z takes it back)
+        regions.mark_region(region, reviewed)
     session.reviewed_changed_by_user()
 
 
@@ -67,11 +71,31 @@ def mark_reviewed_drawn(session, through: bool = False) -> str:
         vertices = vertices[:, -ndim:]
         plane = _drawn_plane(vertices) or shown
         marks.append((vertices, plane, _scrolled_axis(session, plane, ndim) if through else None))
-    for vertices, plane, axis in marks:
-        regions.mark_polygon(vertices, plane_axes=plane, through_axis=axis)
+    text = _marked_text(session, [axis for _, _, axis in marks], regions.shape)
+    box = _drawn_box(marks, regions.shape)
+    with undoable_marking(session, regions, box, True, text[0].lower() + text[1:]):
+        for vertices, plane, axis in marks:
+            regions.mark_polygon(vertices, plane_axes=plane, through_axis=axis)
     session.host.clear_drawn_regions()
     session.reviewed_changed_by_user()  # (one save of the marks, however many planes)
-    return _marked_text(session, [axis for _, _, axis in marks], regions.shape)
+    return text
+
+
+def _drawn_box(marks: list, shape: tuple[int, ...]) -> tuple[slice, ...]:
+    """A box holding every pixel the polygons of ``marks`` mark: on an axis all of them are
+    drawn in, their corners' range (a pixel more each side: rasterising rounds); on the
+    others (the planes they lie in, or mark through), the whole axis."""
+    ndim = len(shape)
+    box = []
+    for axis in range(ndim):
+        drawn_in = all(axis in {p % ndim for p in plane} for _, plane, _ in marks)
+        if not drawn_in:
+            box.append(slice(0, shape[axis]))
+            continue
+        low = min(float(np.min(v[:, axis])) for v, _, _ in marks)
+        high = max(float(np.max(v[:, axis])) for v, _, _ in marks)
+        box.append(slice(max(int(np.floor(low)) - 1, 0), min(int(np.ceil(high)) + 2, shape[axis])))
+    return tuple(box)
 
 
 def _scrolled_axis(session, plane: tuple[int, ...], ndim: int) -> int:

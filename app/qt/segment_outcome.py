@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from qtpy.QtCore import QTimer
 
+from unet_studio.app.class_map import model_classes
 from unet_studio.app.kept_ids import keep_reviewed
 from unet_studio.app.predict_files import objects_found
 from unet_studio.app.qt.segment_done import DoneLine
@@ -156,6 +157,7 @@ class SegmentOutcome:
         if result.output is None:  # streamed into the live labels
             # (its objects took the ids shown before in the worker: LiveLabelsDestination.finish)
             session.finish_streamed_prediction(self._live.labels)
+            self._record_classes(result)
         elif result.job.request.output_type == "probabilities":
             show = getattr(session.host, "show_image", None)
             if show is not None:
@@ -177,6 +179,14 @@ class SegmentOutcome:
                 keep_ids_shown_before(merged, current, result.job, reviewed)
             live = session.show_labels(merged, protect=False)  # (protected in the target only)
             result.shown = objects_shown_kept(live, result.job, session.reviewed)
+            self._record_classes(result)
+
+    def _record_classes(self, result) -> None:
+        """The labels just shown are the run's model's class map (recorded on them: the
+        Correct tools, colours and status bar follow), or its objects."""
+        record = getattr(self.session.host, "record_labels_classes", None)
+        if record is not None:
+            record(model_classes(result.net))
 
     def _objects_text(self, result) -> str:
         """": 40 objects, of which 12 lie in reviewed regions, ...": what the labels layer

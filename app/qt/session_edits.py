@@ -4,6 +4,12 @@ napari's brush, fill, undo and redo arrive from the host's ``connect_user_edits`
 is saved into the project and its pixels noted in the reviewed regions; an undo takes back
 the marks its edit made, a redo makes them again.
 
+The marks of the edits are kept per labels (their :class:`ReviewedRegions`), newest last, an
+entry per reported edit (napari reports a brush stroke as an edit per dab): an undo on one
+image's labels takes back that image's newest edit's marks, whatever was edited elsewhere
+since. They are bounded by bytes, not by count, as napari's history is (``undo_budget``):
+napari keeps 100 *steps*, and a stroke is tens of dabs.
+
 Uses the session's ``host``, ``labels_changes``, ``_fresh_ids``, ``_marks``, ``_unmarked``,
 ``_later`` (a TurnQueue), ``project``, ``ensure_reviewed``, ``_refresh_overlay``,
 ``reviewed_changed`` and ``_project_for_current``.
@@ -13,8 +19,17 @@ from __future__ import annotations
 
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.project import Project
+from unet_studio.app.settings import undo_history_bytes
 
-MARKS_KEPT = 100  # edits whose marks an undo can take back (napari keeps 100 undo steps)
+# No count bound on the session's deques of marks (see _keep_marks_within_budget): napari's
+# 100 undo steps are thousands of edits reported when they are brush strokes.
+MARKS_KEPT = None
+# The marks are kept up to this many times napari's undo budget of bytes: they hold about as
+# much as the history atoms of the same pixels (8-byte indices of the pixels changed and
+# the boxes marked, against napari's masks and old values), so an undo napari can still do
+# finds its marks.
+MARKS_PER_HISTORY_BYTE = 2
+HISTORY_TEXT = "history text"  # (the TurnQueue key of telling what was undone)
 SAVE_LATER_PIXELS = 1 << 20  # an edit this big is saved a turn after it
 SHOW_MARKS = "show marks"  # (the TurnQueue key of redrawing the marks)
 
@@ -52,31 +67,87 @@ class EditRecording:
         if regions is None:
             return
         done, undone = (self._marks, self._unmarked) if kind == "undo" else (self._unmarked, self._marks)
-        if not done or done[-1][:2] != (regions, _edit_key(edit)):
-            return  # (an edit that made no marks: a renumbering, or marks already gone)
+        index = _newest_of(done, regions)  # (these labels' newest: others' may be newer)
+        if index is None or done[index][1] != _edit_key(edit):
+            self._tell_history(kind, "")
+            return  # (an edit that made no marks, or its marks already gone)
+        _, key, added, text = done[index]
+        del done[index]
+        self._tell_history(kind, text)
+        if added is None:  # (a renumbering: no marks)
+            undone.append((regions, key, None, text))
+            return
         if kind == "undo":
-            regions.take_back(done[-1][2])
-            undone.append(done.pop())
+            regions.take_back(added)
+            undone.append((regions, key, added, text))
         else:  # (only what an undo took back is marked again: those very marks)
-            undone.append((regions, _edit_key(edit), regions.put_back(done.pop()[2])))
+            undone.append((regions, key, regions.put_back(added), text))
         self._show_marks_soon()
 
     def _remember_marks(self, regions, edit: LabelEdit, added) -> None:
-        self._unmarked.clear()  # (a new edit: napari forgets what could be redone)
-        if added is not None:
-            self._marks.append((regions, _edit_key(edit), added))
+        self._forget_redo(regions)  # (a new edit: napari forgets what could be redone)
+        self._marks.append((regions, _edit_key(edit), added, edit.description))
+        self._keep_marks_within_budget(added)
+
+    def _forget_redo(self, regions) -> None:
+        """A new edit or mark of ``regions``' labels: napari forgets what they could redo
+        (and only theirs: every labels layer has its own history)."""
+        kept = [entry for entry in self._unmarked if entry[0] is not regions]
+        if len(kept) != len(self._unmarked):
+            self._unmarked.clear()
+            self._unmarked.extend(kept)
+
+    def _keep_marks_within_budget(self, added) -> None:
+        """Drop the oldest edits' marks beyond :data:`MARKS_PER_HISTORY_BYTE` times the undo
+        budget (counted as they come, and again exactly when that count goes over: the
+        project's closing clears the deques behind its back)."""
+        if not hasattr(self, "_marks_budget"):  # (read once: every dab comes here)
+            self._marks_budget = undo_history_bytes(self.library.home)
+        budget = self._marks_budget
+        if budget is None:
+            return
+        budget *= MARKS_PER_HISTORY_BYTE
+        self._marks_bytes = getattr(self, "_marks_bytes", 0) + _nbytes(added)
+        if self._marks_bytes <= budget:
+            return
+        sizes = [_nbytes(entry[2]) for entry in self._marks]
+        total = sum(sizes)
+        for size in sizes:
+            if total <= budget or len(self._marks) <= 1:
+                break
+            self._marks.popleft()
+            total -= size
+        self._marks_bytes = total
+
+    def connect_history(self, listener) -> None:
+        """Call ``listener(text)`` after an undo or redo, with what it did ("Undone: delete
+        101."), a turn after it (a stroke's dabs are told once)."""
+        self.__dict__.setdefault("_history_listeners", []).append(listener)
+
+    def _tell_history(self, kind: str, what: str) -> None:
+        verb = {"undo": "Undone", "redo": "Redone"}[kind]
+        self._tell_text(f"{verb}: {_sentence(what)}" if what else f"{verb} the last change.")
+
+    def _tell_text(self, text: str) -> None:
+        listeners = self.__dict__.get("_history_listeners", [])
+        self._later.drop(HISTORY_TEXT)  # (the last told wins)
+        self._later.put(HISTORY_TEXT, lambda: [listener(text) for listener in listeners])
 
     def _record(self, edit: LabelEdit, *, review: bool = True, show=None, marks=None) -> None:
         """Save ``edit`` (applied) and note its marks (``marks``: see :meth:`apply_edit`);
         ``show``: how to show them (default: now)."""
         removed = edit.old_values if review else None  # (a renumbering frees no id for good)
         self._fresh_ids.saw_edit(self.host.current_labels(), edit.new_values, removed)
-        regions = self.ensure_reviewed() if review else None
+        regions = self.ensure_reviewed()
         if regions is not None:
             found = marks[1:] if marks is not None and marks[0] is regions else ()
-            self._remember_marks(regions, edit, regions.record_edit(edit, *found))
+            # (a renumbering too, without marks: its undo is told and matched in order)
+            # (the labels tell a plane drawn by hand: there an edit marks no box)
+            labels = self.host.current_labels()
+            added = regions.record_edit(edit, *found, labels=labels) if review else None
+            self._remember_marks(regions, edit, added)
         self._save_edit(edit)
-        if regions is not None and regions.auto_from_edits:
+        if review and regions is not None and regions.auto_from_edits:
             (show or self._show_marks)()
 
     def _save_edit(self, edit: LabelEdit, *, undone: bool = False) -> None:
@@ -128,6 +199,27 @@ class EditRecording:
                 and not project.labels_are(image_id, labels):
             project.attach_labels(image_id, labels, save=True)
         return project, image_id
+
+
+def _newest_of(entries, regions) -> int | None:
+    """Index of the newest entry of ``regions`` in ``entries`` (newest last), or None."""
+    for index in range(len(entries) - 1, -1, -1):
+        if entries[index][0] is regions:
+            return index
+    return None
+
+
+def _nbytes(added) -> int:
+    """Bytes a MarksAdded holds (None: an edit without marks)."""
+    if added is None:
+        return 0
+    return added.changed.nbytes + sum(new.nbytes for _, new in added.reviewed or ())
+
+
+def _sentence(what: str) -> str:
+    """ "paint" (napari's brush, eraser, fill) and "delete 101" as the status line says it."""
+    what = {"paint": "painting", "edit": "an edit"}.get(what, what)
+    return what if what.endswith(".") else f"{what}."
 
 
 def _edit_key(edit: LabelEdit) -> tuple:

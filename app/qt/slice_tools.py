@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from unet_studio.app.class_map import refuse_on_class_map
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.qt.review_marks import view_in_labels
@@ -27,6 +28,7 @@ class SliceTools:
         frames)."""
         if label == 0:
             raise UserError("no object to interpolate: point at one (I), or choose its label")
+        refuse_on_class_map(self.session, "Fill between slices")
         labels, axis, sampling, lift, filled = self._interpolation_target(coord)
         near = tuple(coord) if filled == "time points" else self.scope([coord]).coords[0]
         unit = filled[:-1]
@@ -37,6 +39,7 @@ class SliceTools:
         """Fill between the painted slices of every object (where ``coord`` is, as
         :meth:`interpolate_edit`), as one undo step, in a worker on big labels (see
         ``stack_edit_runner``); returns what the status line says."""
+        refuse_on_class_map(self.session, "Fill between slices")
         labels, axis, sampling, lift, filled = self._interpolation_target(coord)
         key = self.keys["interpolate all"].replace("-", "+")
         steps = _interpolated_all(labels, axis, sampling, lift, filled)
@@ -77,6 +80,7 @@ class SliceTools:
     def interpolate_selected(self) -> str:
         """Fill the slices between the painted slices of the brush's label (the Fill between
         slices button: paint an object on a few slices, then click); returns what it did."""
+        refuse_on_class_map(self.session, "Fill between slices")
         label = int(self.host.selected_label()) if hasattr(self.host, "selected_label") else 0
         if label == 0:
             raise UserError("choose the object's label first: paint with it, or pick it (K)")

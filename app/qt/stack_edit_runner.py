@@ -63,15 +63,16 @@ def told(steps: Generator, done: str, nothing: str) -> Generator:
     return edit, nothing if edit.is_empty else done
 
 
-def with_marks(steps: Generator, regions) -> Generator:
+def with_marks(steps: Generator, regions, labels=None) -> Generator:
     """A job's ``steps`` returning ``(edit, message, marks)``: ``marks`` what the reviewed
     ``regions`` note of the edit (``(regions, marks_for(edit), flat_indices(edit))``, or
     None), found in the worker too: ~0.15 s for the millions of voxels of Shift+I on a
-    stack, which the GUI thread then only writes."""
+    stack, which the GUI thread then only writes. ``labels``: those the job edits (a plane
+    drawn by hand gets no box: ``ReviewedRegions.marks_for``)."""
     edit, message = yield from steps
     if regions is None or edit.is_empty:
         return edit, message, None
-    marks = regions.marks_for(edit) if regions.auto_from_edits else None
+    marks = regions.marks_for(edit, labels) if regions.auto_from_edits else None
     return edit, message, (regions, marks, regions.flat_indices(edit))
 
 
@@ -108,7 +109,7 @@ class StackEditRunner(QObject):
         host = self.session.host
         regions = self.session.ensure_reviewed() if job.review else None
         self.worker = start_engine(
-            with_marks(job.steps, regions), notify=host.notify, action=job.doing.capitalize(), host=host,
+            with_marks(job.steps, regions, job.labels), notify=host.notify, action=job.doing.capitalize(), host=host,
             task=job.doing, worker_type=EditWorker,
             on_result=lambda result: self._settle(job, result),
             on_aborted=lambda: self._end(job, f"Stopped {job.doing}: the labels are as they were."),

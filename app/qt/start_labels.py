@@ -14,6 +14,7 @@ import weakref
 
 import numpy as np
 
+from unet_studio.app.class_map import refuse_on_class_map
 from unet_studio.app.errors import UserError
 from unet_studio.app.host import labels_layer_name
 from unet_studio.app.label_ids import NoFreeId
@@ -35,6 +36,7 @@ class LabelStarting:
     def fresh_label(self) -> int:
         """Pick an unused label id for painting a new object and select napari's brush with
         it; returns it."""
+        refuse_on_class_map(self.session, "New label id")
         labels = self.host.current_labels()
         if labels is None:
             note = start_labels(self.session)

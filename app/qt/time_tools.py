@@ -4,6 +4,7 @@ cutting one (``app.track_edit``)."""
 
 from __future__ import annotations
 
+from unet_studio.app.class_map import refuse_on_class_map
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.object_search import holds_id
@@ -25,6 +26,7 @@ class TimeTools:
     def join_edit(self, ids, coords) -> LabelEdit:
         """Merge's picks at two time points: the later object takes the earlier one's id
         from its time point on (``track_edit``)."""
+        refuse_on_class_map(self.session, "Joining tracks")
         if len(ids) != 2:
             raise UserError("to join two tracks pick one object before the break and one after "
                             "it (two picks, at two time points)")  # fmt: skip
@@ -34,6 +36,7 @@ class TimeTools:
     def cut_track(self, label: int, coord) -> tuple[int, int]:
         """Give ``label`` a fresh id from ``coord``'s time point on (``track_edit``); returns
         (the new id, the time point)."""
+        refuse_on_class_map(self.session, "Cut track")
         axis = self.time_axis()
         if axis is None:
             raise UserError("cutting a track needs a time series: these labels have no T axis")

@@ -104,3 +104,23 @@ def test_exported_measurements_of_a_time_series_give_the_time_in_seconds(
             rows = list(csv.DictReader(handle))
         last = next(row for row in rows if row["frame"] == "2")  # (2 x 30 min)
         assert last.get("time_s") == (None if expected is None else f"{expected:g}"), (units, last)
+
+
+def test_an_export_ending_after_the_panel_was_deleted_ends_quietly(corrected, qtbot, monkeypatch,
+                                                                   tmp_path):
+    """The window closed while the measurements were written (its panel and button deleted
+    under the worker): the file is written and told, and the end does not reach for the
+    deleted button ("QPushButton already deleted" from the worker's end)."""
+    shiboken = pytest.importorskip("shiboken6")  # (PySide's own way of deleting it now)
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+
+    told = []
+    monkeypatch.setattr(corrected.host, "notify",
+                        lambda message, level="info": told.append((message, level)))
+    panel = CorrectPanel(corrected.session)  # (no qtbot.addWidget: it is deleted below)
+    target = tmp_path / "objects.csv"
+    assert panel.export_measurements(target) is not None
+    # Deleted in this turn of the event loop: the worker's end, a queued signal, comes after.
+    shiboken.delete(panel)
+    qtbot.waitUntil(lambda: panel.measure_worker is None, timeout=30_000)
+    assert target.is_file() and told[-1][0].startswith("Measured ")
