@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -46,6 +47,31 @@ def check_still_free(output: Path, overwrite: bool) -> None:
         raise UserError(f"{output}: a model appeared there while this run trained; it is kept, "
                         f"and this run's weights are kept in {output / '.checkpoints'}: run the "
                         "same command with --overwrite to save them there instead")
+
+
+# Disk a run needs, in multiples of the network's weights: the model itself, and while it
+# trains its checkpoints (the weights with the optimiser's two moments, and the best weights)
+# plus the new copy of one being replaced, with a margin. A run whose checkpoints cannot be
+# written goes on in memory; its model must still fit at the end.
+SPACE_FACTOR = 6
+
+
+def check_space(output: Path, net, checkpoints: Path) -> None:
+    """Before training: UserError when ``output``'s disk cannot take the model and its
+    checkpoints (the whole budget was trained, then the save failed on a full disk). The
+    checkpoints of a run being resumed there count as room: they are replaced."""
+    from unet_studio.models.size_text import size_text
+
+    needed = SPACE_FACTOR * sum(t.numel() * t.element_size() for t in net.state_dict().values())
+    try:
+        free = shutil.disk_usage(output).free
+    except OSError:  # (no figure to go by: the save says what went wrong, as before)
+        return
+    free += sum(f.stat().st_size for f in checkpoints.glob("*") if f.is_file())
+    if free < needed:
+        raise UserError(f"not enough disk space in {output} for the model and its checkpoints "
+                        f"({size_text(needed)} needed, {size_text(free)} free); free some space "
+                        "or choose another -o folder")
 
 
 @contextlib.contextmanager

@@ -17,12 +17,13 @@ from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt import train_layout, train_logic, train_pace
+from unet_studio.app.qt import train_disk, train_layout, train_logic, train_pace
 from unet_studio.app.qt.button_focus import set_buttons_enabled
 from unet_studio.app.qt.round_clock import RoundClock
 from unet_studio.app.qt.train_intensity import keep_round_intensities
 from unet_studio.app.qt.train_preparation import Preparing
 from unet_studio.app.qt.train_review import RoundReview
+from unet_studio.app.qt.train_round import steps_in_checkpoint
 from unet_studio.app.qt.train_unsaved import UnsavedRound
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
 
@@ -162,6 +163,8 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         if not self.round.history and progress.step > 1:  # (a stopped round goes on)
             self.round.resumed_at = progress.step - 1
         self.round.history.append(progress)
+        if progress.notice:  # (said once: a checkpoint the disk refused)
+            self._checkpoint_refused(progress.notice)
         values = {"train_loss": progress.smoothed_loss}
         if progress.validated:
             values.update(val_loss=progress.val_loss, val_score=progress.val_metric)
@@ -170,7 +173,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         # (a report followed by a long silence, the first step or the last scoring, is shown
         # whatever the throttle: a dropped one left "Step 0" on screen through the end)
         quiet_next = progress.step == 0 or train_pace.round_ends(progress, pace)
-        if not self._redraw.ready() and not quiet_next:
+        if not self._redraw.ready() and not quiet_next and not progress.notice:
             return  # a few redraws a second: every repaint costs the GUI thread
         self.plot.update()
         # (never back: between reports the round's clock moved the bar, see ``round_clock``)
@@ -180,7 +183,17 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
             return
         resumed = self.round.resumed_at
         again = f" (the round stopped at step {resumed} goes on)" if resumed else ""
-        self.status.setText(train_pace.step_text(progress, pace) + again)
+        self.status.setText(train_pace.step_text(progress, pace) + again + self._refused_text())
+
+    def _checkpoint_refused(self, problem: str) -> None:
+        """The round goes on without its checkpoints: said now (a notification, which fades)
+        and under every step's status until the round ends."""
+        self.round.checkpoint_problem = problem
+        self.session.host.notify(train_disk.running_notice_text(problem), "warning")
+
+    def _refused_text(self) -> str:
+        problem = self.round.checkpoint_problem
+        return "" if problem is None else " " + train_disk.running_notice_text(problem)
 
     def _show_preparing(self, report: Preparing) -> None:
         self.status.setText(report.text)
@@ -210,6 +223,9 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         clears it (the next round starts afresh). What the verdict says of it."""
         round_, result = self.round, self.round.result
         if train_logic.keeps_scratch_progress(round_):
+            if train_disk.scratch_steps_lost(round_, result):  # (its checkpoint was refused)
+                kept = steps_in_checkpoint(round_.checkpoint_dir)
+                return train_disk.scratch_lost_text(result, round_.parent.name, kept)
             return train_logic.scratch_kept_text(result, round_.parent.name, round_.resumed_at)
         train_logic.clear_checkpoints(round_)
         return train_logic.nothing_learnt_text(result, round_.parent.name)
@@ -222,9 +238,11 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
             train_logic.save_round(self.session, self.round)
         except (OSError, ValueError) as error:
             self.session.host.notify(f"could not save the fine-tuned model: {error}", "error")
-            self.status.setText(f"Finished after {self.round.result.steps} steps, but the model "
-                                f"could not be saved: {error}. Free some space (or choose a "
-                                "writable project), then Accept saves it again; Reject drops it.")
+            result = self.round.result
+            self.status.setText(f"Finished after {result.steps} steps, but the model could not "
+                                f"be saved: {error}.{train_disk.unsaved_note(result)} Free some "
+                                "space (or choose a writable project), then Accept saves it "
+                                "again; Reject drops it.")
             return False
         self.session.models_listed.emit()  # (a new model: every list of models shows it)
         self._show_verdict()
@@ -239,7 +257,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         if self.round is not None and not any(p.step for p in self.round.history):  # (no step yet)
             self.status.setText("Cancelled before training started.")
             return
-        self.status.setText("Cancelled; the best checkpoint was kept, training again resumes it.")
+        self.status.setText(train_disk.cancelled_text(self.round and self.round.checkpoint_problem))
 
     def _on_finished(self) -> None:
         self._clock.stop()

@@ -19,7 +19,7 @@ from unet_studio.app.qt.train_finish import finishing_early
 from unet_studio.app.qt.train_pace import scratch_metadata
 from unet_studio.app.qt.train_preparation import iter_read_examples
 from unet_studio.app.qt.train_replay import TRAINING_DIR
-from unet_studio.models.files import TEMP_PREFIX
+from unet_studio.models.files import TEMP_PREFIX, bounded_name
 
 # A round's last checkpoint (``models.training.checkpoint.LAST``, not imported: torch is)
 LAST_CHECKPOINT = "last.safetensors"
@@ -41,6 +41,7 @@ class TrainRound:
     finish: threading.Event = field(default_factory=threading.Event)  # stop early, keep it
     discarded: bool = False  # finished with its starting weights best: no model made
     resumed_at: int = 0  # the step a stopped round was resumed at (0: a fresh round)
+    checkpoint_problem: str | None = None  # the first checkpoint the disk refused, in words
 
     def project_now(self, session):
         """The round's project while it is still the one open, else None: a round whose
@@ -90,12 +91,18 @@ def steps_kept(project, parent) -> int:
     goes on from: those of the checkpoint it left (``models.training``: ``step``, plus the
     ``carried_steps`` it went on from in turn). 0 when there is none. Reads the checkpoint's
     header only (no torch, no weights)."""
+    folder = checkpoint_dir_for(project, parent) if parent is not None else None
+    return steps_in_checkpoint(folder)
+
+
+def steps_in_checkpoint(folder: Path | None) -> int:
+    """The steps the last checkpoint in ``folder`` holds (its ``step`` and the
+    ``carried_steps`` it went on from); 0 when there is none (or it is damaged)."""
     import json
 
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.weights_header import check_safetensors_header
 
-    folder = checkpoint_dir_for(project, parent) if parent is not None else None
     if folder is None or not (folder / LAST_CHECKPOINT).is_file():
         return 0
     try:
@@ -143,8 +150,7 @@ def iter_train(round_: TrainRound, config, library, replay=()):
         report_start=True,  # (the status says when the scoring before ends and step 1 begins)
     )  # fmt: skip
     # (``round_.finish``: the window closes and the user chose to keep what it learnt)
-    return (yield from finishing_early(with_before_point(inner), round_.finish, net, config,
-                                       round_.checkpoint_dir))
+    return (yield from with_before_point(finishing_early(inner, round_.finish)))
 
 
 def with_before_point(inner):
@@ -225,6 +231,9 @@ def save_round(session, round_: TrainRound) -> Path:
     return round_.saved
 
 
+# The most bytes of a round's folder name (255 allowed; room left for a "-2" of a name taken).
+ROUND_NAME_BYTES = 240
+
 # What a round adds to its parent's name: "-ft-" and the date and time it was saved.
 _ROUND_SUFFIX = re.compile(r"(?:-ft-\d{8}-\d{6})+$")
 
@@ -233,9 +242,10 @@ def round_name(parent_name: str, stamp: datetime) -> str:
     """The name of a model fine-tuned from ``parent_name``: its base name (without the
     suffixes of earlier rounds: "nuclei-ft-20261206-174450-ft-20261206-174619" after two
     rounds told nothing the lineage does not) and this round's date and time (capped: a
-    folder name has 255 bytes)."""
+    folder name has 255 bytes, which 100 characters of a name in another script exceed)."""
     base = _ROUND_SUFFIX.sub("", parent_name) or parent_name
-    return safe_name(f"{base}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}")
+    return bounded_name(safe_name(f"{base}-ft-{stamp.strftime('%Y%m%d-%H%M%S')}"),
+                        ROUND_NAME_BYTES)
 
 
 def clear_checkpoints(round_: TrainRound) -> None:
@@ -250,7 +260,9 @@ def _write_model(net, folder: Path, metadata: dict) -> None:
     the models (the library skips "." names)."""
     from unet_studio.models.weights import save_model
 
-    partial = folder.with_name(f"{TEMP_PREFIX}{folder.name}")
+    # (bounded: a folder name near the 255 bytes a name may take is accepted, and the
+    # prefix would push its temporary name over)
+    partial = folder.with_name(f"{TEMP_PREFIX}{bounded_name(folder.name)}")
     try:
         save_model(net, partial, task=getattr(net, "task", None), metadata=metadata)
         partial.rename(folder)

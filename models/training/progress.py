@@ -19,7 +19,9 @@ class TrainProgress:
     ``improved`` whether this step set it; ``fraction``: share of the budget used, 0..1 (1 at
     the round's last report); ``elapsed``: seconds of the round so far (held-out scorings
     included, pauses not); ``remaining``: seconds the time budget has left for the rest of
-    the round, the last scoring included (None without a time budget)."""
+    the round, the last scoring included (None without a time budget); ``notice``: something
+    the user should know now, said once (the first checkpoint the disk refused: the round
+    goes on in memory), else None. Not a measurement: ``to_dict`` (the history) leaves it out."""
 
     step: int
     epoch: float
@@ -35,9 +37,23 @@ class TrainProgress:
     best: float | None = None
     improved: bool = False
     remaining: float | None = None
+    notice: str | None = None
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        record = asdict(self)
+        del record["notice"]
+        return record
+
+
+class FinishEarly(Exception):
+    """Thrown into ``iter_finetune`` at one of its reports: the round ends there, as a cancel
+    would end it (its checkpoint written, the best weights put back) but returning its
+    result, whose ``stopped`` is ``reason``: work that must not be lost (a window closing
+    over a round) gets it from memory, even where no checkpoint could be written."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
 
 
 # What ended a run, as the panel, the CLI and the model card say it.
