@@ -127,6 +127,43 @@ def fail_model_writes(monkeypatch):
 
 
 @pytest.fixture
+def refuse_checkpoints(monkeypatch):
+    """Writing a checkpoint fails as on a full disk (its temporary file); each refused path
+    is listed."""
+    import errno
+    import pathlib
+
+    from unet_studio.models.files import TEMP_PREFIX
+
+    real_write = pathlib.Path.write_bytes
+    refused = []
+
+    def write_bytes(self, data):
+        if self.name.startswith(TEMP_PREFIX) and self.suffix == ".safetensors":
+            refused.append(self)
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
+    return refused
+
+
+@pytest.fixture
+def train(corrected, qtbot):
+    """A Train panel (not docked) on ``corrected``, slices 3-8 marked reviewed, not
+    segmenting again after Accept."""
+    from unet_studio.app.qt.train_panel import TrainPanel
+
+    session = corrected.session
+    session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    panel = TrainPanel(session)
+    panel.repredict_check.setChecked(False)
+    qtbot.addWidget(panel)
+    return panel
+
+
+@pytest.fixture
 def passes(monkeypatch):
     """The passes over an image's pixels for its intensity range, as (thread, shape)."""
     from unet_studio.models import normalize

@@ -2,44 +2,10 @@
 panel says so while it runs and at its end, Save at close keeps the network from memory,
 and a round from an untrained network never claims that steps it could not write are kept."""
 
-import errno
-import pathlib
 
 import pytest
 
 pytestmark = pytest.mark.qt
-
-
-@pytest.fixture
-def refuse_checkpoints(monkeypatch):
-    """Writing a checkpoint fails as on a full disk (its temporary file); each refused path
-    is listed."""
-    from unet_studio.models.files import TEMP_PREFIX
-
-    real_write = pathlib.Path.write_bytes
-    refused = []
-
-    def write_bytes(self, data):
-        if self.name.startswith(TEMP_PREFIX) and self.suffix == ".safetensors":
-            refused.append(self)
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real_write(self, data)
-
-    monkeypatch.setattr(pathlib.Path, "write_bytes", write_bytes)
-    return refused
-
-
-@pytest.fixture
-def train(corrected, qtbot):
-    from unet_studio.app.qt.train_panel import TrainPanel
-
-    session = corrected.session
-    session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
-    session.reviewed_changed_by_user()
-    panel = TrainPanel(session)
-    panel.repredict_check.setChecked(False)
-    qtbot.addWidget(panel)
-    return panel
 
 
 def _statuses(panel, monkeypatch) -> list[str]:
@@ -103,3 +69,15 @@ def test_an_untrained_round_does_not_claim_steps_it_could_not_keep(train, refuse
     assert "the training is kept" not in text and "so far" not in text
     assert "its steps could not be kept" in text and str(train.round.checkpoint_dir) in text
     assert "the next round starts from random weights again" in text
+
+
+def test_a_round_whose_checkpoints_fail_waits_for_accept(train, refuse_checkpoints, qtbot,
+                                                         fail_model_writes, quick_round):
+    """(It failed on its first checkpoint with "Fine-tuning failed: OSError: [Errno 28] No
+    space left on device", the training lost.)"""
+    fail_model_writes()
+    with qtbot.waitSignal(train.finished, timeout=120_000):
+        train.start(config=quick_round())
+    assert refuse_checkpoints and train.round.result is not None and train.round.result.steps == 3
+    assert "could not be saved" in train.status.text()
+    assert train.accept_button.isEnabled() and train.reject_button.isEnabled()

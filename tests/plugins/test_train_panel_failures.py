@@ -13,21 +13,6 @@ from unet_studio.app.qt import train_logic
 pytestmark = pytest.mark.qt
 
 
-@pytest.fixture
-def train(corrected, qtbot):
-    from unet_studio.app.qt.train_panel import TrainPanel
-
-    session = corrected.session
-    session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
-    session.reviewed_changed_by_user()
-    panel = TrainPanel(session)
-    panel.repredict_check.setChecked(False)
-    qtbot.addWidget(panel)
-    return panel
-
-
-
-
 def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qtbot, monkeypatch,
         fail_model_writes, quick_round):
     """The round trained, but its model cannot be written: no half-written model folder is
