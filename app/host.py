@@ -92,9 +92,11 @@ class ViewerHost(Protocol):
     def apply_label_edit(self, edit: LabelEdit) -> None:
         """Apply ``edit`` to the current labels as ONE undo step."""
 
-    def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None) -> None:
+    def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None,
+                   keep_history: bool = False) -> None:
         """Add a labels layer called ``name``, or replace its data if it exists, and make it
-        the current labels. Replacing resets that layer's undo history."""
+        the current labels. Replacing resets that layer's undo history unless
+        ``keep_history`` (the same labels, widened: their edits still undo)."""
 
     def refresh_labels(self, region: tuple[slice, ...] | None = None) -> None:
         """Redraw the current labels after their array was written in place outside the undo
@@ -270,11 +272,13 @@ class FakeHost:
         for listener in list(self.edit_listeners):
             listener(edit, kind)
 
-    def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None) -> None:
+    def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None,
+                   keep_history: bool = False) -> None:
         self.labels_layers[name] = data
         self.current_labels_name = name
-        self.undo_stack.clear()
-        self.redo_stack.clear()
+        if not keep_history:
+            self.undo_stack.clear()
+            self.redo_stack.clear()
 
     def remove_labels(self, data: np.ndarray) -> None:
         for name in [name for name, labels in self.labels_layers.items() if labels is data]:

@@ -60,6 +60,18 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         viewer.layers.events.removed.connect(self._on_removed)
         viewer.layers.selection.events.active.connect(self._on_active_changed)
 
+    def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None,
+                   keep_history: bool = False) -> None:
+        """As ``ViewerHost.set_labels``; ``keep_history``: ``data`` holds the pixels the
+        layer shows now, in another array (wider ids), and the layer keeps its undo history
+        (see ``LabelsLayers.set_labels``). Passed as a flag for the call: ``OwnLabels``, on
+        the way, hands on the name and scale only."""
+        self._history_kept = keep_history
+        try:
+            super().set_labels(data, name=name, scale=scale)
+        finally:
+            self._history_kept = False
+
     # ---- overlay, messages, view -----------------------------------------------------------
     def set_reviewed_overlay(self, mask: np.ndarray | None) -> None:
         """Show ``mask`` over the labels; None hides the overlay. Hidden, not removed: napari

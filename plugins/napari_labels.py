@@ -126,7 +126,15 @@ class LabelsLayers:
         finally:
             watcher.muted = False
 
+    _history_kept = False  # (set by NapariHost.set_labels(keep_history=True), see there)
+
     def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None) -> None:
+        """Show ``data`` in the Labels layer ``name`` (added when there is none). Replacing
+        a layer's data restarts its undo history, unless :attr:`_history_kept` and ``data``
+        holds the pixels shown, in another array of the same shape (labels widened to
+        32-bit ids): napari's steps and the watcher's mirror then replay into it as they
+        were (napari's ``data`` setter leaves the history alone, and narrow old values
+        write into wider ids unchanged), the app's actions among them too."""
         layers = self.viewer.layers
         image = self.image_layer()
         if image is not None:  # the labels are for this image: it stays the current one
@@ -135,13 +143,15 @@ class LabelsLayers:
         if name in layers and isinstance(layers[name], Labels) and not layers[name].multiscale:
             layer = layers[name]
             self._watch(layer).flush()  # report brush strokes while their labels are shown
+            same_shape = tuple(layer.data.shape) == tuple(data.shape)
             if layer.data is data:  # written in place (a streamed prediction): redraw only
                 layer.refresh()
             else:
                 layer.data = data
-            # The old history refers to other pixel values: undoing it would corrupt these.
-            reset_undo_history(layer)
-            self._watch(layer).reset()
+            if not (self._history_kept and same_shape):
+                # The old history refers to other pixel values: undoing it would corrupt these.
+                reset_undo_history(layer)
+                self._watch(layer).reset()
         else:
             geometry = self.geometry(data.ndim)
             if scale is not None:

@@ -111,14 +111,17 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
 
     def show_labels(
         self, labels: np.ndarray, *, protect: bool = True, reviewed: ReviewedRegions | None = None,
-        save: bool = True,
+        save: bool = True, keep_history: bool = False,
     ) -> np.ndarray:
         """Make ``labels`` (labels' spatial shape) the live labels of the current image.
 
         With ``protect``, reviewed regions keep the current labels (a new prediction never
         overwrites what the user has checked). ``reviewed``: the regions that go with
         ``labels`` (default: those of the labels shown now). ``save``: snapshot them into the
-        project now (off for placeholders that are saved when filled). Returns the live array.
+        project now (off for placeholders that are saved when filled). ``keep_history``:
+        ``labels`` hold the pixels shown now (widened ids): the layer's undo history goes on,
+        and so do the edits' marks, kept by their ``reviewed`` regions (pass those). Returns
+        the live array.
         """
         image = self.host.current_image()
         current = self.host.current_labels()
@@ -128,7 +131,10 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
                 and reviewed.shape == labels.shape == current.shape):  # fmt: skip
             labels = reviewed.protect(labels, current)
         name = (image.name if image is not None else "image") + LABELS_SUFFIX
-        self.host.set_labels(labels, name=name)
+        if keep_history:  # (only then: a host without undo history takes no such option)
+            self.host.set_labels(labels, name=name, keep_history=True)
+        else:
+            self.host.set_labels(labels, name=name)
         self.labels_changes += 1
         self._fresh_ids.forget()
         live = self.host.current_labels()

@@ -71,9 +71,8 @@ class LabelStarting:
 
     def _widened_id(self, labels: np.ndarray, full: NoFreeId) -> int:
         """The first press where narrow ``labels`` ran out of ids offers to widen them, the
-        next one widens them; returns the id after the largest they held. The offer says
-        that the edits made before can no longer be undone then: the host shows the wide
-        copy as new labels, which restarts the layer's undo history (``widen_labels``)."""
+        next one widens them; returns the id after the largest they held. Ctrl+Z still
+        takes back the edits made before (``widen_labels``)."""
         name = labels_layer_name(self.host)
         if not can_widen(labels) or name is None:
             raise UserError(f"{ran_out(name, full)}: Relabel 1..N frees the ids between "
@@ -84,8 +83,7 @@ class LabelStarting:
             # (what to do first: a notification shows its first line only, and 'no free
             # label id left...' alone read as a dead end on a laptop screen)
             raise UserError(f"Press New label id again to give '{name}' 32-bit ids, the same "
-                            f"objects: {ran_out(None, full)}. The edits made before can then "
-                            "no longer be undone.") from None  # fmt: skip
+                            f"objects: {ran_out(None, full)}.") from None  # fmt: skip
         self._widen_offer = None
         wide = widen_labels(self.session, name)
         self.host.notify(f"'{name}' now holds 32-bit ids (up to {np.iinfo(wide.dtype).max:,})")
@@ -164,10 +162,10 @@ def can_widen(labels: np.ndarray) -> bool:
 def widen_labels(session, layer_name: str) -> np.ndarray:
     """Give the current labels (layer ``layer_name``) 32-bit ids: the layer shows a copy
     with the same objects, made the current image's own and saved to the project, the
-    reviewed marks kept. napari's undo history of the layer starts again: ``set_labels``
-    and ``show_labels`` restart it for any array shown (napari's own steps would replay
-    into the wide copy, but neither the host nor the session has a way to keep them).
-    Returns the new array."""
+    reviewed marks kept. The layer's undo history goes on (``keep_history``): napari's
+    steps replay the narrow ids into the wide copy as they are, and the edits' marks stay
+    with the same reviewed regions, so Ctrl+Z reaches back past the widening. Returns the
+    new array."""
     host = session.host
     labels = host.current_labels()
     regions = session.ensure_reviewed()  # (the marks of the narrow labels, kept)
@@ -175,5 +173,6 @@ def widen_labels(session, layer_name: str) -> np.ndarray:
     wide[...] = labels
     # The layer keeps its name and place; then the session follows the array it shows
     # (a host shows an array once: the layer holding it is the one updated, not a new one).
-    host.set_labels(wide, name=layer_name)
-    return session.show_labels(host.current_labels(), protect=False, reviewed=regions)
+    host.set_labels(wide, name=layer_name, keep_history=True)
+    return session.show_labels(host.current_labels(), protect=False, reviewed=regions,
+                               keep_history=True)  # fmt: skip
