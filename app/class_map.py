@@ -80,10 +80,16 @@ def follow_model(session) -> tuple[str, ...]:
     if not model_classes(session.model) or not getattr(host, "labels_are_images_own",
                                                        lambda: True)():  # fmt: skip
         return names
-    if names and not holds_classes_only(labels, len(names)):
-        names = ()
+    names = settled_classes(labels, session.model) if names else ()
     record(names)
     return names
+
+
+def settled_classes(labels, model) -> tuple[str, ...]:
+    """What rule 2 makes of ``labels`` (the image's own) with ``model`` current: its class
+    values when it is semantic and they hold class values only, else () (objects)."""
+    names = model_classes(model)
+    return names if names and holds_classes_only(labels, len(names)) else ()
 
 
 def holds_classes_only(labels, count: int) -> bool:

@@ -3,7 +3,7 @@ and a history log, saved continuously so that killing the app loses at most a se
 
 Layout::
 
-    project.json                    name, images (path, axes, selection), current model
+    project.json                    name, images (path, axes, selection, classes), current model
     images/<image id>/labels/       corrections, a chunked store (see ``chunk_store``)
     images/<image id>/prediction/   the last prediction, same format
     images/<image id>/reviewed.npz  reviewed/changed masks (see ``reviewed``)
@@ -26,6 +26,7 @@ caller's thread (see ``project_arrays``). Typical use from a panel::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -169,6 +170,20 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
             n += 1
             candidate = models / f"{base}-{n}"
         return candidate
+
+    def image_classes(self, image_id: str) -> tuple[str, ...] | None:
+        """What the image's labels are, as last recorded on them (``app.class_map``): the
+        class names of a class map, () for objects, None when nothing was recorded."""
+        return self.image(image_id).classes
+
+    def set_image_classes(self, image_id: str, names) -> None:
+        """Record what the image's labels are (class names, or () for objects), so that a
+        reopening shows them so whatever model is current then."""
+        ref = self.image(image_id)
+        names = tuple(str(name) for name in names)
+        if names != ref.classes:
+            self.images[self.images.index(ref)] = dataclasses.replace(ref, classes=names)
+            self._save_meta()
 
     def set_current_model(self, model: str | None) -> None:
         """Remember the model in use (a library reference or a folder path)."""

@@ -21,7 +21,9 @@ class ImageRef:
     file's order, which an opening updates: ``project_migrate``);
     ``selection``: what is segmented, JSON-able, e.g. ``{"C": 0, "Z": [10, 40]}``;
     ``shape``/``dtype``: of the labels that go with it, when known; ``scale``: micrometres
-    per pixel by axis letter.
+    per pixel by axis letter; ``classes``: what its labels are, as recorded on them
+    (``app.class_map``): the class names of a class map, () for objects, None when nothing
+    was recorded (a project of an earlier version: the current model's rule decides).
     """
 
     id: str
@@ -32,6 +34,7 @@ class ImageRef:
     shape: tuple[int, ...] | None = None
     dtype: str | None = None
     scale: dict = field(default_factory=dict)
+    classes: tuple[str, ...] | None = None
 
     def __post_init__(self):
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.id) or self.id.startswith("."):
@@ -46,10 +49,18 @@ class ImageRef:
             object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
         if self.dtype is not None:
             object.__setattr__(self, "dtype", str(self.dtype))
+        if self.classes is not None:
+            if isinstance(self.classes, str):  # (one name is no list of names: a hand edit)
+                raise ValueError(f"classes must be a list of class names, got {self.classes!r}")
+            object.__setattr__(self, "classes", tuple(str(name) for name in self.classes))
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["shape"] = list(self.shape) if self.shape is not None else None
+        if self.classes is None:  # (unrecorded: the file stays as earlier versions wrote it)
+            del data["classes"]
+        else:
+            data["classes"] = list(self.classes)
         return data
 
     @classmethod

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 from qtpy.QtWidgets import QFileDialog
 
+from unet_studio.app.class_map import labels_classes
 from unet_studio.app.ctc_export import iter_export_ctc
 from unet_studio.app.errors import UserError
 from unet_studio.app.measure import iter_measure_to_csv
+from unet_studio.app.measure_class_map import iter_measure_classes_to_csv
 from unet_studio.app.model_channels import ChannelLayers, sibling_channel_layers
 from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.workers import start_engine
@@ -33,8 +35,10 @@ class CorrectExports:
             self.export_measurements(path)
 
     def _default_measurements_path(self) -> Path:
-        """``<project, image or home folder>/<image name>_objects.csv``."""
-        return self._export_folder() / f"{self._export_stem()}_objects.csv"
+        """``<project, image or home folder>/<image name>_objects.csv`` (``_classes.csv``
+        for a class map)."""
+        kind = "classes" if labels_classes(self.session) else "objects"
+        return self._export_folder() / f"{self._export_stem()}_{kind}.csv"
 
     def _export_folder(self) -> Path:
         """Where exports go by default: the project's, else the image file's, else home."""
@@ -54,7 +58,8 @@ class CorrectExports:
     def export_measurements(self, path: str | Path):
         """Measure the objects of the current labels (intensities from the current image)
         into the CSV ``path``, in a worker thread; returns the worker, or None when there is
-        nothing to measure (the user is told why)."""
+        nothing to measure (the user is told why). A class map (``app.class_map``) gets a
+        row per class and time point instead (``measure_class_map``)."""
         host = self.session.host
         image, labels = host.current_image(), host.current_labels()
         if image is None or labels is None:
@@ -67,13 +72,25 @@ class CorrectExports:
             # land in the table half counted. (A bigger stack is measured as it is.)
             labels = labels.copy()
         pixels, pixel_axes = measured_channels(host, image)
+        classes = labels_classes(self.session)
+        axes = image.axes.replace("C", "")
         try:  # the inputs are checked here, at the click, not in the worker
-            steps = iter_measure_to_csv(
-                Path(path), labels, pixels, axes=image.axes.replace("C", ""),
-                image_axes=pixel_axes, scale=image.pixel_size_um, time_step=image.time_step_s)
+            if classes:
+                steps = iter_measure_classes_to_csv(
+                    Path(path), labels, pixels, classes, axes=axes, image_axes=pixel_axes,
+                    scale=image.pixel_size_um, time_step=image.time_step_s)
+            else:
+                steps = iter_measure_to_csv(
+                    Path(path), labels, pixels, axes=axes, image_axes=pixel_axes,
+                    scale=image.pixel_size_um, time_step=image.time_step_s)
         except UserError as error:
             host.notify(f"Cannot measure {image.name}: {error}", "error")
             return None
+        if classes:
+            told = classes_measured(classes, image.name, axes, labels.shape, path)
+            return self._start("measure", steps, "Measuring",
+                               f"measuring the classes of {image.name}",
+                               lambda _rows: host.notify(told, "info"))
         return self._start("measure", steps, "Measuring", f"measuring the objects of {image.name}",
                            lambda count: host.notify(
                                f"Measured {count} objects of {image.name}: {path}", "info"))
@@ -178,6 +195,15 @@ def measured_channels(host, image) -> tuple[object, str]:
     if len(layers) < 2:
         return image.data, image.axes
     return ChannelLayers([layer.data for layer in layers]), image.axes + "C"
+
+
+def classes_measured(classes, image_name: str, axes: str, shape, path) -> str:
+    """"Measured 2 classes (mitochondria, membrane) of em in 5 frames: <path>"."""
+    measured = classes[1:]  # (the background, class 0, is what is left: no row, as the CLI)
+    frames = dict(zip(axes, shape)).get("T")
+    over = "" if frames is None else f" in {frames} frame{'s' if frames != 1 else ''}"
+    return (f"Measured {len(measured)} class{'es' if len(measured) != 1 else ''} "
+            f"({', '.join(measured)}) of {image_name}{over}: {path}")
 
 
 def semantic_classes(model) -> tuple[str, ...]:

@@ -36,6 +36,7 @@ from unet_studio.app.qt.segment_channels import (
     model_in_channels,
 )
 from unet_studio.app.qt.segment_choices import SegmentChoices
+from unet_studio.app.qt.segment_classes import ClassesBefore, put_classes_back, record_run_classes
 from unet_studio.app.qt.segment_job import SegmentRequest, job_time_points, plan_job
 from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
 from unet_studio.app.qt.segment_outcome import SegmentOutcome
@@ -67,6 +68,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self.worker = None
         self._bar = None
         self._live: LiveLabelsDestination | None = None
+        self._classes_before: ClassesBefore | None = None  # (of the labels a run streams classes into)
         self._autosave = None  # the autosave project the running prediction started (RunAutosave)
         self._job_image: str | None = None  # the image the running prediction is for
         self._stage: str | None = None  # the engine's stage last told in the status line
@@ -250,6 +252,8 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
             live, job.target, self.session.ensure_reviewed(), offset, time_axis=job.time_axis,
             made_layer=not had_labels, instances=instances, reserve_backup=had_labels)
         self.session.streaming_ids(live, lambda: destination.largest_written)
+        if not instances:  # (a class map: in its classes' colours from the first tile on)
+            self._classes_before = record_run_classes(self.session, live)
         if self._autosave is not None:
             self._autosave.note_start()
         return destination
@@ -260,7 +264,17 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         if not made:  # (while the worker is set: the status keeps the run's end)
             self._drop_autosave()
         self._autosave = None
+        self._classes_before = None
         super()._on_finished()
+
+    def _restore_live(self, shown: bool = True) -> None:
+        """The labels put back as they were before the run, and what they were recorded as
+        (classes or objects) too; a series stopped keeping its time points done keeps the
+        run's classes."""
+        live, before, self._classes_before = self._live, self._classes_before, None
+        super()._restore_live(shown)
+        if not (shown and live is not None and live.kept_time_points):
+            put_classes_back(self.session, before)
 
     def _drop_autosave(self) -> None:
         """The run made nothing: the autosave project it started goes again, unless the

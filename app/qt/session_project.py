@@ -33,6 +33,11 @@ class ProjectLink:
     # Why no autosave project could be started (:meth:`autosave_project`), while none is
     # open: the edits are kept in memory only, and the user was told.
     _autosave_refused: str | None = None
+    # Is the host's "classes recorded on the labels" followed (:meth:`_follow_recorded_classes`),
+    # and is it muted while a project's labels come back (the current model's guess is not
+    # what the project recorded for them)?
+    _classes_followed = False
+    _restoring_classes = False
 
     def open_project(self, path: str | Path, *, create: bool = False) -> Project:
         """Open (or create) a project and restore the current image's labels from it. The
@@ -42,6 +47,7 @@ class ProjectLink:
         carried, shown = self._work_to_carry(), self._shown_marks()  # (before it closes)
         project = self._replace_project(Path(path), create)
         self.project = project
+        self._follow_recorded_classes()
         self._autosave_refused = None  # (a project the user chose: closed, autosave may try again)
         self._forget_regions()
         # (listed first: the project's current model is often a round accepted into it)
@@ -198,13 +204,54 @@ class ProjectLink:
             # Not saved again (save=False): they are what the project holds. Saving them
             # queued a write of every chunk, a whole stack's labels, that closing the window
             # then waited for (5-12 s for 1.5 Gpx, nothing changed).
-            live = self.show_labels(labels, protect=False, save=False,
-                                    reviewed=project.reviewed(image_id, labels.shape))
+            self._restoring_classes = True  # (the current model's guess is not what was saved)
+            try:
+                live = self.show_labels(labels, protect=False, save=False,
+                                        reviewed=project.reviewed(image_id, labels.shape))
+            finally:
+                self._restoring_classes = False
             project.attach_labels(image_id, live, save=False)  # (the array shown: edits go to it)
+            self._restore_classes(project, image_id)
             return True
         finally:  # (what opening or restoring found, each told once: labels set aside too)
             while project is not None and project.problems:
                 self.host.notify(project.problems.pop(0), "warning")
+
+    # ---- what the labels are: classes or objects (``app.class_map``) ------------------
+    def _follow_recorded_classes(self) -> None:
+        """From the first project on, what is recorded on the labels (a semantic model's
+        classes, or objects) is noted on their project image as well (once connected: the
+        host's listeners live as long as the session)."""
+        connect = getattr(self.host, "connect_labels_classes", None)
+        if connect is not None and not self._classes_followed:
+            self._classes_followed = True
+            connect(self._labels_classes_recorded)
+
+    def _labels_classes_recorded(self) -> None:
+        if not self._restoring_classes and self.project is not None:
+            project, image_id = self._project_for_current(create=False)
+            if image_id is not None:
+                self._note_classes(project, image_id)
+
+    def _note_classes(self, project: Project, image_id: str) -> None:
+        """The project image ``image_id`` (the current one) keeps what is recorded on its
+        labels: their class names, or () for objects. A labels layer the user brought is
+        not the image's labels (nor what the project saves): left out."""
+        names = getattr(self.host, "labels_classes", lambda: None)()
+        if names is not None and getattr(self.host, "labels_are_images_own", lambda: True)():
+            project.set_image_classes(image_id, names)
+
+    def _restore_classes(self, project: Project, image_id: str) -> None:
+        """The labels just restored are what the project recorded for them (a class map of
+        a model that need not be the current one, or objects), shown so; with nothing
+        recorded (an earlier version's project) the current model's rule stands
+        (``class_map.follow_model``), and what it settled is recorded from now on."""
+        saved = project.image_classes(image_id)
+        record = getattr(self.host, "record_labels_classes", None)
+        if saved is not None and record is not None:
+            record(saved)
+        else:
+            self._note_classes(project, image_id)
 
     def _old_shape_set_aside(self, project: Project, image_id: str) -> bool:
         """Was the image's saved work made for labels of another shape than the image open
@@ -304,6 +351,7 @@ class ProjectLink:
         note_file_channel(project, ref.id, image)
         if labels is not None:
             project.attach_labels(ref.id, labels, save=True)
+            self._note_classes(project, ref.id)  # (a class map stays one when reopened)
             self._bring_carried(project, ref.id, image.name, labels)  # (their marks too)
         return project, ref.id
 
