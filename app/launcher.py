@@ -61,9 +61,15 @@ def is_first_run() -> bool:
 
 
 def mark_first_run_done() -> None:
+    """Note that the sample was shown. A home that cannot be written (read-only, a file in
+    the way) must not stop the app: the work then stays in memory, and the session says so
+    when an autosave project cannot be made."""
     folder = user_home()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / FIRST_RUN_FLAG).write_text("the sample stack was shown on the first launch\n")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / FIRST_RUN_FLAG).write_text("the sample stack was shown on the first launch\n")
+    except OSError as error:
+        log.warning("cannot note the first run in %s: %s", folder, error.strerror or error)
 
 
 def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,

@@ -184,7 +184,7 @@ class ProjectLink:
             return
         folder = project.path
         self.close_project()
-        self.library.folders.pop("project", None)
+        self.library.folders["project"] = None  # (no project: the library lists no project models)
         if _same_folder(folder.parent, autosave_home()):  # (ours: one moved elsewhere stays)
             try:
                 shutil.rmtree(folder)
