@@ -24,13 +24,21 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.qt import train_logic
+from unet_studio.app.qt.elided_label import ElidedComboBox
 from unet_studio.app.qt.loss_plot import LossPlot
+from unet_studio.app.qt.reflow_grid import ReflowRow
 from unet_studio.app.qt.scrolling import scrolled_body
 
 # The loss plot's least height: its legend, scale and a readable curve (LossPlot asks for
 # 150, more than a laptop's dock spares once the table shows a round's metrics).
 MIN_PLOT_HEIGHT = 90
 ROW_PADDING = 6  # (pixels a metrics row adds to its line of text, both edges together)
+# The least width of the boxes with long choices, in characters: "reviewed data of every
+# project image" made the panel 567 px wide at a 14 pt font. The list of versions is
+# narrower, to stay beside "Roll back to this version" in a narrow dock (its tooltip and
+# its list show the whole name).
+SCOPE_LEAST_CHARACTERS = 12
+VERSIONS_LEAST_CHARACTERS = 6
 # What to do first, before any round: "Ready." left a new user guessing why Train answers
 # "nothing reviewed yet".
 READY_TEXT = ("Ready. Correct some objects and mark them reviewed (Correct panel); then "
@@ -69,10 +77,13 @@ def build(panel) -> None:
     panel.train_button = QPushButton("Train on reviewed corrections")
     panel.pause_button = QPushButton("Pause")
     panel.cancel_button = QPushButton("Cancel")
-    controls = QHBoxLayout()
+    panel.progress = QProgressBar(minimum=0, maximum=1000, value=0)
+    # Side by side where the dock is wide; where it is narrow, Pause, Cancel and the progress
+    # bar go below Train: two lines, as many as a row of buttons above the bar took.
+    controls = ReflowRow()
     for button in (panel.train_button, panel.pause_button, panel.cancel_button):
         controls.addWidget(button)
-    panel.progress = QProgressBar(minimum=0, maximum=1000, value=0)
+    controls.addWidget(panel.progress, 1)
     panel.status = QLabel(READY_TEXT, wordWrap=True)
     # Room for three lines: a wrapped label gets no more height than the layout spares,
     # and the verdict with its caveat runs to three lines in a narrow dock.
@@ -83,7 +94,6 @@ def build(panel) -> None:
     layout = QVBoxLayout(scrolled_body(panel))  # (scrolls in a short dock)
     layout.addLayout(_settings(panel))
     layout.addLayout(controls)
-    layout.addWidget(panel.progress)
     layout.addWidget(panel.status)
     layout.addWidget(panel.plot, 1)  # (all the height to spare)
     layout.addWidget(panel.metrics)  # (its rows' height: see show_metrics)
@@ -101,7 +111,7 @@ def _settings(panel) -> QFormLayout:
     panel.epochs_spin = QSpinBox(minimum=0, maximum=10_000, value=0, specialValueText="no limit")
     panel.layers_combo = QComboBox()
     panel.layers_combo.addItems(["all", "decoder"])
-    panel.scope_combo = QComboBox()
+    panel.scope_combo = _narrow_combo(SCOPE_LEAST_CHARACTERS)
     for scope, text in train_logic.SCOPES.items():
         panel.scope_combo.addItem(text, scope)
     panel.auto_accept = QCheckBox("Accept automatically when better")
@@ -166,13 +176,26 @@ def _metrics_table() -> QTableWidget:
     return table
 
 
+def _narrow_combo(characters: int) -> ElidedComboBox:
+    """A combo box ``characters`` wide at the least, its choice ending with "…" where
+    it is cut short (its list shows the choices whole)."""
+    combo = ElidedComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(characters)
+    return combo
+
+
 def _review_controls(panel) -> QGridLayout:
-    """Accept, Reject and re-predict for a finished round; roll back to an earlier version."""
+    """Accept, Reject and re-predict for a finished round; roll back to an earlier version
+    (the list of versions narrow: with Roll back beside it, it made the panel 476 px wide
+    at a 14 pt font)."""
     panel.accept_button = QPushButton("Accept (use new model)")
     panel.reject_button = QPushButton("Reject")
     panel.repredict_check = QCheckBox("Re-predict the image after accepting", checked=True)
-    panel.versions_combo = QComboBox()
-    panel.versions_combo.setPlaceholderText("no earlier version")
+    panel.versions_combo = _narrow_combo(VERSIONS_LEAST_CHARACTERS)
+    # (short: Qt sizes the box for its placeholder, and "no earlier version" made the row of
+    # box and Roll back the panel's widest; its tooltip says what "none yet" means)
+    panel.versions_combo.setPlaceholderText("none yet")
     panel.rollback_button = QPushButton("Roll back to this version")
     panel.versions_combo.currentTextChanged.connect(lambda text: panel.versions_combo.setToolTip(
         text or "No earlier version to roll back to yet"))  # (a long name is cut off in the box)
