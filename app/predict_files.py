@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_studio.app.class_map import model_classes
 from unet_studio.app.distinct_ids import count_ids
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.models.object_confidence import ObjectConfidence
@@ -159,6 +160,9 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     axes = output_axes(layout, output_type)
     channels = (int(net.out_channels),) if output_type == "probabilities" else ()
     names = probability_names(net) if output_type == "probabilities" else None
+    # A semantic model's labels are a class map: its class names go into the file
+    # (``write_stack``), so that it opens as one again (colours, names) and says what it is.
+    classes = (list(model_classes(net)) or None) if output_type == "labels" else None
     shape = dict(zip(axes, (*channels, *layout.output_shape())))
     # The file in the canonical TZCYX order, as files are read (probabilities' classes then
     # sit where ImageJ keeps channels); the engine writes through a transposed view of it.
@@ -168,11 +172,12 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     try:
         with open_output(target, tuple(shape[a] for a in file_axes), OUTPUT_DTYPES[output_type],
                          axes=file_axes, scale=scale, units=units, source=stack.path,
-                         kind=output_type, channel_names=names) as out:
+                         kind=output_type, channel_names=names, class_names=classes) as out:
             found = _predict_into(out.transpose([file_axes.index(a) for a in axes]), axes, net,
                                   stack, options, intensity, on_progress)
             if output_type == "labels" and output_format(target) == "tiff":
-                found = _write_imagej_labels(out, target, file_axes, scale, units, found)
+                found = _write_imagej_labels(out, target, file_axes, scale, units, found,
+                                             classes)
     except _StreamReplaced as replaced:
         return replaced.found
     return found
@@ -212,7 +217,7 @@ class _StreamReplaced(Exception):  # noqa: N818 (not an error: the way out of op
 
 
 def _write_imagej_labels(out, target: Path, axes: str, scale: dict, units: dict,
-                         found: FoundObjects) -> FoundObjects:
+                         found: FoundObjects, class_names: list[str] | None = None) -> FoundObjects:
     """Write the streamed int32 labels ``out`` (named by ``axes``) to the .tif ``target`` as
     a uint16 ImageJ hyperstack, as the GUI's labels writer does (Fiji's File > Open reads
     every TIFF with ImageJ's own reader, which ignores OME-XML: a TYX OME-TIFF opens as Z
@@ -230,7 +235,7 @@ def _write_imagej_labels(out, target: Path, axes: str, scale: dict, units: dict,
     nbytes = int(out.size) * np.dtype(np.uint16).itemsize
     scale, units = resolve_scale(axes, scale, units, None)  # (as open_output resolved them)
     write_uint16_labels(target, out, axes=axes, scale=scale, units=units,
-                        compress=not stays_uncompressed(target, nbytes))
+                        compress=not stays_uncompressed(target, nbytes), class_names=class_names)
     raise _StreamReplaced(replace(found, written_bytes=nbytes))
 
 

@@ -7,8 +7,10 @@ here, lazily, rather than through napari's ``channel_axis``, which would read a 
 whole channel); RGB(A) with colours last opens as one RGB layer. Files written by unet-studio
 as labels or masks open as Labels layers, writable so that they can be painted
 (``app.io.editable``: in memory when they fit, else without holding them whole; a warning
-naming the file when neither works). Errors raise InputFileError, whose message names the
-file; napari shows it as a notification.
+naming the file when neither works). Labels that record their class names (a class map, saved
+by ``write_labels`` or ``unet-studio predict`` with a semantic model) open as one: the names
+on the layer, class colours, names in the status bar (``napari_classes``). Errors raise
+InputFileError, whose message names the file; napari shows it as a notification.
 
 This module builds plain layer-data tuples; it imports napari only to show that warning.
 """
@@ -182,6 +184,13 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
                      "kind": stack.metadata.get("kind"), "format": stack.metadata.get("format")},
         **extra,
     }
+    names = stack.metadata.get("class_names")
+    if layer_type == "labels" and names:
+        from unet_studio.plugins.napari_classes import class_map_layer_options
+
+        options = class_map_layer_options(names)
+        meta.update(colormap=options["colormap"], features=options["features"])
+        meta["metadata"].update(options["metadata"])
     if len(arrays) > 1:
         meta["multiscale"] = True
     return (arrays if len(arrays) > 1 else arrays[0], meta, layer_type)
@@ -219,9 +228,11 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
 
     Axes come from the layer's axis labels when they are axis letters, else from the layer
     metadata our reader set, else YX / ZYX / TZYX by dimension;
-    the scale from the layer (micrometres when its units say so). Refuses to overwrite the
-    image the labels were made from.
+    the scale from the layer (micrometres when its units say so); the class names recorded
+    on a class map (``app.class_map``) go with it. Refuses to overwrite the image the labels
+    were made from.
     """
+    from unet_studio.app.class_map import CLASS_NAMES_KEY
     from unet_studio.app.io import write_stack
 
     if isinstance(data, Sequence):  # multiscale labels (napari's MultiScaleData): full resolution
@@ -233,7 +244,8 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
     if not target.suffix:
         target = target.with_suffix(".tif")
     written = write_stack(target, data, axes=axes, scale=scale, units=units, kind="labels",
-                          source=layer_metadata.get("source_path"))
+                          source=layer_metadata.get("source_path"),
+                          class_names=layer_metadata.get(CLASS_NAMES_KEY) or None)
     return [str(written)]
 
 

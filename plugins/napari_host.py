@@ -24,6 +24,7 @@ import numpy as np
 from napari.utils import notifications
 
 from unet_studio.app.host import NOTIFY_LEVELS, ViewState
+from unet_studio.plugins.napari_classes import show_classes_when_added
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
 from unet_studio.plugins.napari_images import ImageLayers
 from unet_studio.plugins.napari_labels import LabelsLayers
@@ -59,6 +60,8 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         viewer.layers.events.inserted.connect(self._on_layers_changed)
         viewer.layers.events.removed.connect(self._on_removed)
         viewer.layers.selection.events.active.connect(self._on_active_changed)
+        # (a class map read from a file: its brush kept on a class, like one a run made)
+        show_classes_when_added(viewer, lambda message: self.notify(message, "warning"))
 
     def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None,
                    keep_history: bool = False) -> None:

@@ -32,6 +32,7 @@ from unet_studio.app.io.validate import check_shape
 from unet_studio.app.io.write import (
     canonical_order,
     check_kind,
+    checked_class_names,
     naming_errors,
     output_format,
     resolve_scale,
@@ -56,7 +57,8 @@ def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
                 scale: dict | None = None, source: str | Path | None = None,
                 kind: str | None = None, units: dict | None = None,
                 compress_below: int | None = None, pyramid_levels: int | None = None,
-                channel_names: list[str] | None = None) -> Iterator:
+                channel_names: list[str] | None = None,
+                class_names: list[str] | None = None) -> Iterator:
     """Yield a writable array of ``shape`` (named by ``axes``) that becomes ``path`` on success.
 
     ``kind`` defaults to "probabilities" for float dtypes and "labels" otherwise (recorded in
@@ -64,7 +66,8 @@ def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
     ``compress_below``: see ``stays_uncompressed`` (None: ``COMPRESS_BELOW``).
     ``channel_names``: what each index of ``C`` is (probabilities: the model's classes),
     recorded where other readers look: OME-TIFF ``Channel Name``, OME-Zarr
-    ``omero.channels[i].label``, an ImageJ hyperstack's plane labels.
+    ``omero.channels[i].label``, an ImageJ hyperstack's plane labels. ``class_names``: labels
+    of a class map (a semantic model's), what each value is (see ``write_stack``).
     """
     path = Path(path)
     fmt = output_format(path)
@@ -75,10 +78,12 @@ def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
     dtype = np.dtype(np.uint8) if np.dtype(dtype).kind == "b" else np.dtype(dtype)
     kind = kind or ("probabilities" if dtype.kind == "f" else "labels")
     check_kind(kind)
+    class_names = checked_class_names(class_names, kind)
     scale, units = resolve_scale(axes, scale, units, source)
     ensure_parent_folder(path)
     settings = {"axes": axes, "scale": scale, "units": units, "kind": kind,
-                "channel_names": None if channel_names is None else list(channel_names)}
+                "channel_names": None if channel_names is None else list(channel_names),
+                "class_names": class_names}
     if fmt == "zarr":
         with _zarr_output(path, shape, dtype, pyramid_levels=pyramid_levels, **settings) as out:
             yield out
@@ -90,7 +95,7 @@ def open_output(path: str | Path, shape: tuple[int, ...], dtype, *, axes: str,
 
 @contextmanager
 def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_names,
-                 pyramid_levels):
+                 class_names, pyramid_levels):
     """Tiles go into an uncompressed memory map (as for a TIFF), and the OME-Zarr is made
     from it at the end, slab by slab. Why not into the Zarr array itself: tiles are smaller
     than its chunks (a 2D tile is one of a chunk's 16 planes), and every tile written into a
@@ -106,7 +111,8 @@ def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_
             created = []  # (made in a worker: an interruption waits for Zarr's metadata writes)
             run_interruptibly(lambda _check: created.append(create_ome_zarr(
                 temporary, stored_shape, dtype, axes=stored_axes, scale=scale, units=units,
-                kind=kind, name=zarr_stem(path), channel_names=channel_names)))
+                kind=kind, name=zarr_stem(path), channel_names=channel_names,
+                class_names=class_names)))
             group, _ = created[0]
             staging_path = temporary / STAGING_NAME
             staging = np.memmap(staging_path, dtype=dtype, mode="w+", shape=shape)
@@ -151,8 +157,8 @@ def _write_levels(group, staging: np.memmap, order: list[int], stored_axes: str,
 
 
 @contextmanager
-def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_names, ome,
-                 compress_below):
+def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_names,
+                 class_names, ome, compress_below):
     import tifffile
 
     from unet_studio.app.io.tiff_write import tiff_layout, tiff_options
@@ -163,7 +169,7 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_
     if file_axes != axes:  # ImageJ would reorder: OME-TIFF keeps the caller's order
         imagej, file_axes = False, axes
     options = tiff_options(imagej, axes, shape, dtype, scale=scale, units=units, kind=kind,
-                           channel_names=channel_names)
+                           channel_names=channel_names, class_names=class_names)
     temporary = temporary_sibling(path)
     try:
         with naming_errors(path, temporary):
@@ -177,7 +183,7 @@ def _tiff_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_
             if not stays_uncompressed(path, nbytes, compress_below):
                 _compress_into(path, temporary, shape=shape, axes=axes, scale=scale,
                                units=units, kind=kind, dtype=dtype, ome=not imagej,
-                               channel_names=channel_names)
+                               channel_names=channel_names, class_names=class_names)
             else:
                 commit(temporary, path)
     except BaseException:
@@ -217,7 +223,7 @@ def _short_of_space(path: Path, nbytes: int) -> str:
 
 
 def _compress_into(path: Path, temporary: Path, *, shape, axes, scale, units, kind, dtype,
-                   ome, channel_names) -> None:  # fmt: skip
+                   ome, channel_names, class_names) -> None:  # fmt: skip
     """Rewrite the streamed (uncompressed) ``temporary`` as a zlib TIFF at ``path``.
 
     Why a second pass instead of compressing while tiles arrive: a compressed TIFF stores
@@ -244,7 +250,8 @@ def _compress_into(path: Path, temporary: Path, *, shape, axes, scale, units, ki
 
     try:
         write_tiff(path, written, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
-                   convert=plane_released_soon, ome=ome, channel_names=channel_names)
+                   convert=plane_released_soon, ome=ome, channel_names=channel_names,
+                   class_names=class_names)
     finally:
         pages.release()
         del written

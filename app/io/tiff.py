@@ -235,6 +235,7 @@ class _UnitAxesSource:
 
 
 def _unet_studio_tag(page) -> dict:
+    """What our tag records: the kind, and a class map's class names (``app.class_map``)."""
     tag = page.tags.get(UNET_STUDIO_TAG) if page is not None else None
     if tag is None:
         return {}
@@ -242,4 +243,16 @@ def _unet_studio_tag(page) -> dict:
         recorded = json.loads(tag.value)
     except (TypeError, ValueError):
         return {}
-    return {"kind": recorded["kind"]} if isinstance(recorded, dict) and "kind" in recorded else {}
+    if not isinstance(recorded, dict) or "kind" not in recorded:
+        return {}
+    names = recorded_class_names(recorded)
+    return {"kind": recorded["kind"], **({"class_names": names} if names else {})}
+
+
+def recorded_class_names(recorded: dict) -> list[str] | None:
+    """The ``class_names`` our writer recorded (in a TIFF tag or Zarr attributes), when they
+    are a list of names; None otherwise (objects, or an unreadable entry: left unnamed)."""
+    names = recorded.get("class_names")
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        return None
+    return list(names)

@@ -12,6 +12,7 @@ from unet_studio.app.io.write import (
     BIGTIFF_BYTES,
     IMAGEJ_DTYPES,
     canonical_order,
+    class_map_info,
     unet_studio_tag,
     write_atomically,
 )
@@ -30,11 +31,14 @@ def tiff_layout(axes: str, dtype: np.dtype, shape: tuple[int, ...], *, ome: bool
 
 
 def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np.dtype, *,
-                 scale: dict, units: dict, kind: str, channel_names: list[str] | None = None) -> dict:
+                 scale: dict, units: dict, kind: str, channel_names: list[str] | None = None,
+                 class_names: list[str] | None = None) -> dict:
     """tifffile keyword arguments carrying axes, calibration, our kind tag and the names of
-    the ``C`` indices (``channel_names``: see ``channel_metadata``)."""
+    the ``C`` indices (``channel_names``: see ``channel_metadata``); a class map's
+    ``class_names`` go into our tag and, for ImageJ, its ``Info`` (Image > Show Info)."""
     known = {a: scale[a] for a in file_axes if units.get(a, UNIT_PIXEL) != UNIT_PIXEL}
-    options = {"photometric": "minisblack", "extratags": [unet_studio_tag(kind, file_axes)]}
+    options = {"photometric": "minisblack",
+               "extratags": [unet_studio_tag(kind, file_axes, class_names)]}
     metadata = {"axes": file_axes}
     if imagej:
         options["imagej"] = True
@@ -45,6 +49,8 @@ def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np
             metadata["spacing"] = known["Z"]
         if "T" in known:
             metadata["finterval"] = known["T"]
+        if class_names:
+            metadata["Info"] = class_map_info(class_names)
     else:
         options["ome"] = True
         nbytes = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
@@ -101,16 +107,18 @@ def iter_planes(data, axes: str, file_axes: str, convert: Callable) -> Iterator[
 
 def write_tiff(path: Path, data, *, axes: str, scale: dict, units: dict, kind: str,
                dtype: np.dtype, convert: Callable, ome: bool,
-               compression: str | None = "zlib", channel_names: list[str] | None = None) -> Path:
+               compression: str | None = "zlib", channel_names: list[str] | None = None,
+               class_names: list[str] | None = None) -> Path:
     """TIFF of ``data`` (any array-like named by ``axes``), written atomically plane by
     plane; ``compression`` None: uncompressed (a big streamed output, see
-    ``app.io.output.stays_uncompressed``); ``channel_names``: one per index of ``C``."""
+    ``app.io.output.stays_uncompressed``); ``channel_names``: one per index of ``C``;
+    ``class_names``: a class map's (see ``tiff_options``)."""
     import tifffile
 
     imagej, file_axes = tiff_layout(axes, dtype, tuple(data.shape), ome=ome)
     shape = tuple(data.shape[axes.index(a)] for a in file_axes)
     options = tiff_options(imagej, file_axes, shape, dtype, scale=scale, units=units, kind=kind,
-                           channel_names=channel_names)
+                           channel_names=channel_names, class_names=class_names)
 
     def write_into(temporary: Path) -> None:
         planes = iter_planes(data, axes, file_axes, convert)
@@ -121,11 +129,12 @@ def write_tiff(path: Path, data, *, axes: str, scale: dict, units: dict, kind: s
 
 
 def write_uint16_labels(path: Path, labels, *, axes: str, scale: dict, units: dict,
-                        compress: bool) -> Path:
+                        compress: bool, class_names: list[str] | None = None) -> Path:
     """``labels`` of a wider integer dtype (a streamed int32 output; every id at most 65535)
     as a uint16 TIFF: an ImageJ hyperstack for a ``.tif`` under 4 GB, as the GUI's labels
     writer makes (ImageJ holds no 32-bit integers). Plane by plane, the mapped pages of
-    ``labels`` handed back every 64 MiB, so memory stays bounded for a stack larger than RAM."""
+    ``labels`` handed back every 64 MiB, so memory stays bounded for a stack larger than RAM.
+    ``class_names``: a class map's (a semantic model's labels), recorded in the file."""
     from unet_studio.models.mapped import PageReleaser
 
     pages = PageReleaser(labels, every_bytes=64 * 2**20)
@@ -137,6 +146,6 @@ def write_uint16_labels(path: Path, labels, *, axes: str, scale: dict, units: di
     try:
         return write_tiff(path, labels, axes=axes, scale=scale, units=units, kind="labels",
                           dtype=np.dtype(np.uint16), convert=narrowed, ome=False,
-                          compression="zlib" if compress else None)
+                          compression="zlib" if compress else None, class_names=class_names)
     finally:
         pages.release()

@@ -44,6 +44,7 @@ from unet_studio.app.io.axes import (
 from unet_studio.app.io.tiff import UNET_STUDIO_TAG
 
 KINDS = ("labels", "mask", "probabilities", "image")
+CLASS_MAP_KINDS = ("labels", "mask")  # (kinds whose values may be classes)
 IMAGEJ_DTYPES = tuple(np.dtype(t) for t in ("uint8", "uint16", "int16", "float32"))
 BIGTIFF_BYTES = 2**32 - 2**25
 
@@ -62,7 +63,8 @@ def output_format(path: Path) -> str:
 
 def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None, kind: str = "labels",
                 source: str | Path | None = None, units: dict | None = None,
-                pyramid_levels: int | None = None, channel_names: list[str] | None = None) -> Path:
+                pyramid_levels: int | None = None, channel_names: list[str] | None = None,
+                class_names: list[str] | None = None) -> Path:
     """Write ``data`` (numpy or lazy array, dimensions named by ``axes``) to ``path``; returns it.
 
     ``scale``: axis -> micrometres (seconds for T); taken from ``source`` when None.
@@ -72,7 +74,10 @@ def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None,
     of ``C`` is (probabilities: the model's classes, ``predict_files.probability_names``),
     written as the predict path's streamed outputs write them (OME ``Channel Name``,
     OME-Zarr ``omero`` channel labels, ImageJ plane labels) so that other readers name the
-    channels; ValueError when they are not one per channel. Refuses to overwrite ``source``.
+    channels; ValueError when they are not one per channel. ``class_names`` (labels of a
+    class map: value ``i`` is class ``class_names[i]``, ``app.class_map``) are recorded with
+    the kind (read back as ``Stack.metadata["class_names"]``) and where other readers look
+    (``class_map_info``). Refuses to overwrite ``source``.
     """
     from unet_studio.app.io.tiff_write import write_tiff
     from unet_studio.app.io.zarr_write import write_zarr
@@ -80,6 +85,7 @@ def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None,
     path = Path(path)
     fmt = output_format(path)
     check_kind(kind)
+    class_names = checked_class_names(class_names, kind)
     refuse_overwriting_source(path, source)
     axes = parse_user_axes(path, axes, tuple(data.shape))
     scale, units = resolve_scale(axes, scale, units, source)
@@ -88,14 +94,32 @@ def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None,
     if fmt == "zarr":
         return write_zarr(path, data, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
                           convert=convert, pyramid_levels=pyramid_levels,
-                          channel_names=channel_names)
+                          channel_names=channel_names, class_names=class_names)
     return write_tiff(path, data, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
-                      convert=convert, ome=fmt == "ome", channel_names=channel_names)
+                      convert=convert, ome=fmt == "ome", channel_names=channel_names,
+                      class_names=class_names)
 
 
 def check_kind(kind: str) -> None:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+
+
+def checked_class_names(class_names, kind: str) -> list[str] | None:
+    """``class_names`` as a list of strings (None or empty: None, objects); ValueError for
+    a kind whose values are no classes (an image's, probabilities')."""
+    if not class_names:
+        return None
+    if kind not in CLASS_MAP_KINDS:
+        raise ValueError(f"class names are for labels or masks, not {kind}")
+    return [str(name) for name in class_names]
+
+
+def class_map_info(class_names: list[str]) -> str:
+    """What each value of a class map is, as text for people and other programs (ImageJ's
+    Image > Show Info): "unet-studio class map\n0: background\n1: mitochondria"."""
+    return "\n".join(["unet-studio class map",
+                      *(f"{value}: {name}" for value, name in enumerate(class_names))])
 
 
 def resolve_scale(axes: str, scale: dict | None, units: dict | None,
@@ -182,11 +206,14 @@ def canonical_order(axes: str, order: str = AXIS_LETTERS) -> str:
     return "".join(a for a in order if a in axes)
 
 
-def unet_studio_tag(kind: str, axes: str | None = None) -> tuple:
-    """tifffile extratag recording what the file holds (read back as Stack.metadata["kind"])
-    and its axes: ImageJ and OME metadata do not keep an axis of length 1 apart from a
-    missing one (one time point of a series would read back as an image)."""
-    recorded = {"kind": kind, "writer": "unet-studio", **({"axes": axes} if axes else {})}
+def unet_studio_tag(kind: str, axes: str | None = None,
+                    class_names: list[str] | None = None) -> tuple:
+    """tifffile extratag recording what the file holds (read back as Stack.metadata["kind"]),
+    its axes (ImageJ and OME metadata do not keep an axis of length 1 apart from a missing
+    one: one time point of a series would read back as an image) and, for a class map,
+    its class names (Stack.metadata["class_names"])."""
+    recorded = {"kind": kind, "writer": "unet-studio", **({"axes": axes} if axes else {}),
+                **({"class_names": list(class_names)} if class_names else {})}
     return (UNET_STUDIO_TAG, "s", 0, json.dumps(recorded), True)
 
 

@@ -24,6 +24,7 @@ from unet_studio.app.io.axes import (
 from unet_studio.app.io.chunk_cache import CachedChunks, ChunkCache, cache_bytes_from_environment
 from unet_studio.app.io.lazy import LazyArray
 from unet_studio.app.io.stack import Stack
+from unet_studio.app.io.tiff import recorded_class_names
 from unet_studio.app.io.validate import check_dtype, check_shape
 
 NGFF_AXIS_ORDER = "TCZYX"
@@ -155,11 +156,13 @@ def _multiscale_stack(path: Path, group, multiscale: dict, cache: ChunkCache) ->
         value = time_in_s(factor, unit) if axis == "T" else length_in_um(factor, unit)
         if axis != "C" and unit and value is not None:
             scale[axis], units[axis] = value, UNIT_SECOND if axis == "T" else UNIT_MICROMETER
-    kind = _kind(dict(group.attrs), levels[0].dtype)
+    attributes = dict(group.attrs)
+    kind = _kind(attributes, levels[0].dtype)
+    names = recorded_class_names(attributes.get("unet_studio") or {}) if kind else None
     source = "file" if multiscale.get("axes") is not None else "guessed"
     metadata = {"format": "ome-zarr", "file_axes": axes, "axes_source": source, "lazy_mode": "chunked",
                 "level_shapes": [tuple(level.shape) for level in levels],
-                **({"kind": kind} if kind else {})}
+                **({"kind": kind} if kind else {}), **({"class_names": names} if names else {})}
     return Stack(path=path, name=multiscale.get("name") or zarr_stem(path), data=levels[0],
                  axes=axes, scale=scale, units=units, lazy=True, metadata=metadata,
                  levels=tuple(levels) if len(levels) > 1 else (), _closers=(cache.clear,))

@@ -63,10 +63,20 @@ def multiscale_metadata(name: str, axes: str, scale: dict, units: dict, n_levels
     return {"version": "0.4", "name": name, "axes": axes_meta, "datasets": datasets}
 
 
-def label_metadata() -> dict:
+def label_metadata(class_names: list[str] | None = None) -> dict:
     """NGFF 0.4 ``image-label`` of a labels or mask group. No ``source``: the spec's is a
-    relative path to an OME-Zarr image group, and our labels are mostly made from TIFFs."""
-    return {"version": NGFF_VERSION}
+    relative path to an OME-Zarr image group, and our labels are mostly made from TIFFs.
+    A class map's ``class_names`` become its ``properties`` (``label-value`` and ``name``
+    per class) and ``colors`` (ours, ``app.class_map``), which other viewers show."""
+    if not class_names:
+        return {"version": NGFF_VERSION}
+    from unet_studio.app.class_map import class_colour
+
+    return {"version": NGFF_VERSION,
+            "colors": [{"label-value": value, "rgba": [round(255 * c) for c in class_colour(value)]}
+                       for value in range(len(class_names))],
+            "properties": [{"label-value": value, "name": str(name)}
+                           for value, name in enumerate(class_names)]}
 
 
 def omero_metadata(channel_names: list[str], dtype: np.dtype, kind: str) -> dict:
@@ -100,11 +110,13 @@ def _create_level(group, name: str, shape: tuple[int, ...], dtype: np.dtype, axe
 
 def create_ome_zarr(path: Path, shape: tuple[int, ...], dtype, *, axes: str, scale: dict,
                     units: dict, kind: str, name: str | None = None,
-                    channel_names: list[str] | None = None):
+                    channel_names: list[str] | None = None, class_names: list[str] | None = None):
     """A new OME-Zarr group at ``path`` with an empty level 0 array; returns (group, array).
 
     Labels and masks carry NGFF ``image-label`` (so other readers show them as labels);
-    ``channel_names`` (one per index of ``C``) become ``omero.channels[i].label``."""
+    ``channel_names`` (one per index of ``C``) become ``omero.channels[i].label``; a class
+    map's ``class_names`` go into our ``unet_studio`` attributes (read back as
+    ``Stack.metadata["class_names"]``) and the ``image-label`` (``label_metadata``)."""
     import zarr
 
     if channel_names is not None:
@@ -113,9 +125,9 @@ def create_ome_zarr(path: Path, shape: tuple[int, ...], dtype, *, axes: str, sca
     array = _create_level(group, "0", shape, np.dtype(dtype), axes)
     attributes = {
         "multiscales": [multiscale_metadata(name or zarr_stem(path), axes, scale, units, 1)],
-        "unet_studio": {"kind": kind}}
+        "unet_studio": {"kind": kind, **({"class_names": list(class_names)} if class_names else {})}}
     if kind in LABEL_KINDS:
-        attributes["image-label"] = label_metadata()
+        attributes["image-label"] = label_metadata(class_names)
     if channel_names is not None:
         attributes["omero"] = omero_metadata(channel_names, dtype, kind)
     group.attrs.put(attributes)  # (one write of the new group's metadata)
@@ -177,9 +189,9 @@ def add_pyramid(group, axes: str, scale: dict, units: dict, n_levels: int, *, so
 
 def write_zarr(path: Path, data, *, axes: str, scale: dict, units: dict, kind: str,
                dtype: np.dtype, convert: Callable, pyramid_levels: int | None,
-               channel_names: list[str] | None = None) -> Path:
+               channel_names: list[str] | None = None, class_names: list[str] | None = None) -> Path:
     """OME-Zarr 0.4 of ``data`` (named by ``axes``) in ``TCZYX`` order, with a pyramid;
-    ``channel_names``: see ``create_ome_zarr``."""
+    ``channel_names``, ``class_names``: see ``create_ome_zarr``."""
     file_axes = canonical_order(axes, NGFF_AXIS_ORDER)
     order = [axes.index(a) for a in file_axes]
     shape = tuple(data.shape[i] for i in order)
@@ -188,7 +200,7 @@ def write_zarr(path: Path, data, *, axes: str, scale: dict, units: dict, kind: s
     def write_levels(temporary: Path, check: Callable[[], None]) -> None:
         group, array = create_ome_zarr(temporary, shape, dtype, axes=file_axes, scale=scale,
                                        units=units, kind=kind, name=zarr_stem(path),
-                                       channel_names=channel_names)
+                                       channel_names=channel_names, class_names=class_names)
         for region in iter_slabs(shape, array.chunks, file_axes, np.dtype(dtype).itemsize):
             source_key = tuple(region[file_axes.index(a)] for a in axes)
             array[region] = convert(np.asarray(data[source_key]).transpose(order))

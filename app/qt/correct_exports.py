@@ -132,12 +132,14 @@ class CorrectExports:
         if image is None or labels is None:
             host.notify("No tracks to export: open a time series and segment it first", "error")
             return None
-        classes = semantic_classes(self.session.model)
+        # Judged by the labels, not the model chosen now (``app.class_map``): objects an
+        # instance model made stay exportable while a semantic model is chosen.
+        classes = labels_classes(self.session)
         if classes:  # (each class would be exported as one "cell" spanning the frame)
             host.notify(f"Cannot export the tracks of {image.name}: its labels are a class map "
-                        f"of {self.session.model.name} ({', '.join(classes)}), not objects; "
-                        "tracks need objects with ids (segment with an instance model). "
-                        "Export measurements gives each class's area per time point.", "error")
+                        f"({', '.join(classes)}), not objects; tracks need objects with ids "
+                        "(segment with an instance model). Export measurements gives each "
+                        "class's area per time point.", "error")
             return None
         axes = image.axes.replace("C", "")
         if "T" not in axes:  # (before the copy below: a big volume is refused at once)
@@ -204,15 +206,6 @@ def classes_measured(classes, image_name: str, axes: str, shape, path) -> str:
     over = "" if frames is None else f" in {frames} frame{'s' if frames != 1 else ''}"
     return (f"Measured {len(measured)} class{'es' if len(measured) != 1 else ''} "
             f"({', '.join(measured)}) of {image_name}{over}: {path}")
-
-
-def semantic_classes(model) -> tuple[str, ...]:
-    """The classes of ``model`` (a ModelInfo, or None) when it is a semantic model, whose
-    labels are a class map; () for an instance model or none."""
-    task = getattr(model, "task", None) or {}
-    if not isinstance(task, dict) or task.get("kind") != "semantic":
-        return ()
-    return tuple(str(name) for name in task.get("class_names") or ())
 
 
 def _file_stem(name: str) -> str:
