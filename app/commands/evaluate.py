@@ -9,8 +9,10 @@ reads them, handing back the memory-mapped pages as it goes), and each slab adds
 areas and overlapping pairs to the frame's contingency table; the scores equal those of the
 whole images in memory.
 
-Class maps (of a semantic model: ``--classes`` names them, or ``--model`` gives its classes)
-are scored class by class instead, IoU and Dice per class (``evaluate_classes``).
+Class maps (of a semantic model: ``--classes`` names them, ``--model`` gives its classes, or
+both files record the same class names, as our writers do) are scored class by class
+instead, IoU and Dice per class (``evaluate_classes``); files scored as objects that hold few
+values get a hint that class maps need ``--classes`` or ``--model``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 from collections.abc import Callable, Generator
 
 HELP = ("score predicted labels against ground truth: object F1 and AP at IoU 0.5 and 0.75 "
@@ -203,10 +206,18 @@ def format_scores(scores: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from unet_studio.app.commands.evaluate_classes import classes_of, format_class_scores
+    from unet_studio.app.commands.evaluate_classes import (
+        CLASS_MAP_HINT,
+        classes_of,
+        format_class_scores,
+        looks_like_class_maps,
+        recorded_classes,
+    )
     from unet_studio.app.commands.predict import StatusLine
 
     class_names = classes_of(args)
+    if class_names is None and not getattr(args, "model", None):  # (neither option given)
+        class_names = recorded_classes(args.prediction, args.truth, args.axes)
     status = StatusLine(Path(args.prediction).name)  # (a big stack takes a while)
     scores = score_files(args.prediction, args.truth, args.axes, tracks=class_names is None,
                          progress=lambda fraction: status.update(fraction, 1),
@@ -215,4 +226,6 @@ def run(args: argparse.Namespace) -> int:
         status.finish("scored")
     text = format_scores if class_names is None else format_class_scores
     print(json.dumps(scores, indent=2) if args.json else text(scores))
+    if class_names is None and not getattr(args, "model", None) and looks_like_class_maps(scores):
+        print(CLASS_MAP_HINT, file=sys.stderr)  # (stdout stays the scores, for scripts)
     return 0

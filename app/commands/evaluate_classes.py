@@ -1,4 +1,5 @@
-"""``unet-studio evaluate --classes/--model``: two class maps scored class by class.
+"""``unet-studio evaluate --classes/--model`` (or two files recording their classes): two
+class maps scored class by class.
 
 A semantic model's output is no set of objects: a class's pixels are one region, so object
 F1 and tracks mean nothing there. Each class gets its IoU and Dice over all pixels (all time
@@ -23,6 +24,42 @@ def classes_of(args) -> tuple[str, ...] | None:
         task = load_network(args.model).task
         return tuple(task.class_names) if task.kind == "semantic" else None
     return None
+
+
+# Label files with at most this many distinct values besides 0 (both of them) may well be
+# class maps given without --classes: scored as objects, each class counts as one object.
+FEW_VALUES = 7
+CLASS_MAP_HINT = ("note: both files hold few label values; if they are class maps (a "
+                  "semantic model's classes), pass --classes NAMES or --model MODEL to score "
+                  "IoU and Dice per class instead of objects")
+
+
+def recorded_classes(prediction: str, truth: str, axes: str | None) -> tuple[str, ...] | None:
+    """The class names both files record (our TIFF tag, Zarr attributes: a class map saved
+    by the app or the CLI), None when either records none. Two different lists are refused:
+    which classes to score by is the user's to say."""
+    import contextlib
+
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.io import open_stack
+
+    with contextlib.ExitStack() as files:  # (metadata only: no pixel is read)
+        recorded = [files.enter_context(open_stack(path, axes=axes)).metadata.get("class_names")
+                    for path in (prediction, truth)]
+    if not all(recorded):
+        return None
+    if list(recorded[0]) != list(recorded[1]):
+        raise InputFileError(truth, f"is a class map of {', '.join(recorded[1])}, the prediction "
+                                    f"{prediction} one of {', '.join(recorded[0])}; pass "
+                                    "--classes to say which classes to score")
+    return tuple(recorded[0])
+
+
+def looks_like_class_maps(scores: dict) -> bool:
+    """Do object scores come from files with few distinct values each (FEW_VALUES at most
+    besides 0, over all time points)? Then they may be class maps scored as objects."""
+    counts = [scores.get("tracks_pred", scores["n_pred"]), scores.get("tracks_true", scores["n_true"])]
+    return all(0 < count <= FEW_VALUES for count in counts)
 
 
 def iter_class_counts(pred, true, axes: str, class_names, *, slab_pixels: int,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 
+from unet_studio.app.class_map import model_classes
 from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.model_actions import choose_model
@@ -198,6 +199,7 @@ class SegmentChoices:
             if current is not None and info.path == current.path:
                 self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
         self.model_combo.blockSignals(False)
+        self._output_chosen()  # (a semantic model: the object options greyed)
         self._say_ready()
 
     def _fill_devices(self) -> None:
@@ -226,10 +228,12 @@ class SegmentChoices:
             options["seed_height"] = self.split_spin.value()
         return options
 
-    def _output_chosen(self, output_type: str) -> None:
-        """Object options apply to instance labels only."""
+    def _output_chosen(self, _output_type: str = "") -> None:
+        """Object options apply to an instance model's labels only (a semantic model's
+        class map has no objects to size or split)."""
+        objects = self.output_combo.currentText() == "labels" and not model_classes(self.session.model)
         for spin in (self.min_size_spin, self.split_spin):
-            spin.setEnabled(output_type == "labels")
+            spin.setEnabled(objects)
         set_tips(self, running=self.worker is not None)
 
     def _say_ready(self) -> None:

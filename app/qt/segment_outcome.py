@@ -14,6 +14,7 @@ from qtpy.QtCore import QTimer
 from unet_studio.app.class_map import model_classes
 from unet_studio.app.kept_ids import keep_reviewed
 from unet_studio.app.predict_files import objects_found
+from unet_studio.app.qt.segment_classes import class_shares_text
 from unet_studio.app.qt.segment_done import DoneLine
 from unet_studio.app.qt.segment_interrupted import put_labels_back, stopped_text
 from unet_studio.app.qt.segment_results import (
@@ -144,8 +145,12 @@ class SegmentOutcome:
         if session.project is not None and session.image_id is not None:
             session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
         # (about this image and model: the status line changes when the choice does)
+        found = self._objects_text(result) if not self._shows_classes(result) else \
+            class_shares_text(session.host.current_labels(), result.job.target,
+                              model_classes(result.net))
+        replacing, self._replacing = getattr(self, "_replacing", ""), ""
         self._done = DoneLine(name, result.job.request.model_path, result.model_name,
-                              self._objects_text(result), unsure=unsure_text(self._confidence))
+                              found + replacing, unsure=unsure_text(self._confidence))
         self.status.setText(self._done.text())
         set_progress(self.progress, 100)
         self._result = result
@@ -187,6 +192,13 @@ class SegmentOutcome:
         record = getattr(self.session.host, "record_labels_classes", None)
         if record is not None:
             record(model_classes(result.net))
+
+    @staticmethod
+    def _shows_classes(result) -> bool:
+        """Did the run write a semantic model's class map into the labels (whose objects,
+        one per class, would be counted as meaningless "objects")?"""
+        output = result.job.request.output_type
+        return output in ("labels", "mask") and bool(model_classes(result.net))
 
     def _objects_text(self, result) -> str:
         """": 40 objects, of which 12 lie in reviewed regions, ...": what the labels layer

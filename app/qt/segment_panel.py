@@ -27,7 +27,7 @@ from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.button_focus import set_buttons_enabled
 from unet_studio.app.qt.live_edits import RunEdits, start_autosave
-from unet_studio.app.qt.live_labels import LiveLabelsDestination
+from unet_studio.app.qt.live_labels import LiveLabelsDestination, covers_everything
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.segment_axes import SegmentAxes
 from unet_studio.app.qt.segment_channels import (
@@ -36,7 +36,12 @@ from unet_studio.app.qt.segment_channels import (
     model_in_channels,
 )
 from unet_studio.app.qt.segment_choices import SegmentChoices
-from unet_studio.app.qt.segment_classes import ClassesBefore, put_classes_back, record_run_classes
+from unet_studio.app.qt.segment_classes import (
+    ClassesBefore,
+    check_labels_kind,
+    put_classes_back,
+    record_run_classes,
+)
 from unet_studio.app.qt.segment_job import SegmentRequest, job_time_points, plan_job
 from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
 from unet_studio.app.qt.segment_outcome import SegmentOutcome
@@ -69,6 +74,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self._bar = None
         self._live: LiveLabelsDestination | None = None
         self._classes_before: ClassesBefore | None = None  # (of the labels a run streams classes into)
+        self._replacing = ""  # what the running prediction's Done line adds: labels of the other kind replaced
         self._autosave = None  # the autosave project the running prediction started (RunAutosave)
         self._job_image: str | None = None  # the image the running prediction is for
         self._stage: str | None = None  # the engine's stage last told in the status line
@@ -175,6 +181,9 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
             if image is None:
                 raise UserError("no image: open one first (File > Open, or a sample)")
             job = self._plan(image, request)
+            # (class map vs objects: refused before anything changes; see segment_classes)
+            self._replacing = check_labels_kind(
+                self.session, request, covers_everything(job.target, job.labels_shape))
         except UserError as error:
             self._not_started(str(error))
             return None

@@ -7,6 +7,7 @@ word. They are locked while it runs, and their tooltips say so.
 
 from __future__ import annotations
 
+from unet_studio.app.class_map import model_classes
 from unet_studio.app.model_checks import UNTRAINED_ADVICE, is_untrained, segment_refusal
 
 # The controls a running prediction has already taken (greyed out until it ends).
@@ -51,6 +52,8 @@ TIPS = {
 }  # fmt: skip
 
 OBJECTS_ONLY = " (for Output \"labels\" only: the other outputs have no objects)"
+SEMANTIC = (" (for an objects model only: {model} is a semantic model, its labels a class map "
+            "of {classes}, with no objects to size or split)")
 LOCKED = " (locked while the prediction runs: it took this setting when it started)"
 RUNNING = "A prediction is running: wait for it to end, or Cancel it"
 NOTHING_RUNNING = "Stops a run under way: nothing is running now"
@@ -62,8 +65,12 @@ def set_tips(panel, running: bool) -> None:
     """Give each control of ``panel`` (a SegmentPanel) its tooltip for the state it is in:
     running or not, and the Output chosen (object options apply to labels only)."""
     labels = panel.output_combo.currentText() == "labels"
+    model = panel.session.model
+    classes = model_classes(model)
     for name, tip in TIPS.items():
-        if name in ("min_size_spin", "split_spin") and not labels:
+        if name in ("min_size_spin", "split_spin") and classes:
+            tip += SEMANTIC.format(model=model.name, classes=", ".join(classes))
+        elif name in ("min_size_spin", "split_spin") and not labels:
             tip += OBJECTS_ONLY
         if running and name in RUN_SETTINGS:
             tip += LOCKED

@@ -125,6 +125,7 @@ def short_round_note(result, parent, pace: float | None) -> str:
     still short of ``SCRATCH_STEPS`` since random weights is still essentially untrained
     unless its held-out score rose clearly (then: it goes on gaining, train it again); a
     trained one moved by fewer than ``FEW_STEPS`` steps has barely changed. "" otherwise."""
+    from unet_studio.app.class_map import model_classes
     from unet_studio.app.qt.train_logic import ADVISED_STEPS
 
     steps = _steps(result.steps)
@@ -138,10 +139,12 @@ def short_round_note(result, parent, pace: float | None) -> str:
                     f"better on the held-out data, yet a network trained from scratch goes on "
                     f"gaining for {needs}: accept it and train it again, or give it a longer "
                     "time budget.")
+        # (the bundled model outputs objects: no advice for a semantic model's classes)
+        bundled = "" if model_classes(parent) else f"; {BUNDLED_FITS}"
         return (f" {parent.name} {origin}: after {steps} the new model is still essentially "
                 f"untrained (its held-out score did not rise clearly). A network trained from "
                 f"scratch needs {needs}: give it a much longer time budget or train it on a "
-                f"GPU; {BUNDLED_FITS}.")
+                f"GPU{bundled}.")
     if result.steps < FEW_STEPS:
         return (f" Only {steps}: the new model has barely moved from {parent.name}; some "
                 f"{ADVISED_STEPS} steps{_taking(ADVISED_STEPS, pace)} change it clearly.")
