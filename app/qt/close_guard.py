@@ -51,7 +51,8 @@ def ask_user(parent: QWidget | None, text: str, save_text: str = "Save") -> str:
 
 
 def question_text(lines: list[str]) -> str:
-    return "\n\n".join([*lines, "Save it before closing? (Cancel keeps the window open.)"])
+    # ("this work", not "it": the lines speak of one round, of labels, or of several things)
+    return "\n\n".join([*lines, "Save this work before closing? (Cancel keeps the window open.)"])
 
 
 def save_text(keepers: Iterable[object]) -> str:

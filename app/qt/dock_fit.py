@@ -11,7 +11,11 @@ So each time the window is resized, a dock is shown (its tab chosen) or its cont
 width changes, the shown docks are fitted again: widened up to their content's least width,
 as far as the canvas keeps ``CANVAS_SHARE`` of the window; narrowed where they take more than
 that. A width the user dragged by hand (the splitter between dock and canvas) is theirs: that
-dock, and the docks tabbed with it, are left alone from then on.
+dock, and the docks tabbed with it, are no longer fitted to their content but keep that width
+as far as the window allows. Kept whatever happened, a dock dragged to 500 px on a maximised
+1366 px window left the canvas 64 px once the window was made 910 px again. So when the
+window shrinks, a dragged dock gives way too, down to where the canvas keeps its share (or the
+narrower canvas the user chose by dragging); when it grows again, the dragged width returns.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ class DockFit(QObject):
         # dock -> the scroll area inside it (weakly too: the area holds its dock)
         self._areas: weakref.WeakKeyDictionary[QDockWidget, weakref.ref[QScrollArea]] = \
             weakref.WeakKeyDictionary()
-        self._by_hand: weakref.WeakSet[QDockWidget] = weakref.WeakSet()  # dragged by hand
+        # dock -> (the width dragged by hand, the canvas width the user left by that drag)
+        self._by_hand: weakref.WeakKeyDictionary[QDockWidget, tuple[int, int]] = \
+            weakref.WeakKeyDictionary()
         self._pressed: dict[int, int] | None = None  # id(dock) -> its width when pressed
         self._timer = QTimer(self, singleShot=True, interval=0)  # (one fit for many causes)
         self._timer.timeout.connect(self.fit)
@@ -73,10 +79,12 @@ class DockFit(QObject):
     def _took_by_hand(self, widths: dict[int, int]) -> None:
         """The docks the user's drag resized, with the docks tabbed with them (they share
         one width), keep the width they were given."""
+        central = self._window.centralWidget()
+        canvas = central.width() if central is not None else 0
         for dock in list(self._areas):
             if _alive(dock) and widths.get(id(dock), dock.width()) != dock.width():
-                self._by_hand.add(dock)
-                self._by_hand.update(self._window.tabifiedDockWidgets(dock))
+                for taken in (dock, *self._window.tabifiedDockWidgets(dock)):
+                    self._by_hand[taken] = (dock.width(), canvas)
 
     # ---- fitting ---------------------------------------------------------------------------
     def fit(self) -> None:
@@ -92,7 +100,7 @@ class DockFit(QObject):
                     self._window.layout().activate()  # (the next dock sees this one's width)
 
     def _fits(self, dock: QDockWidget) -> bool:
-        return (dock not in self._by_hand and dock.isVisible() and not dock.isFloating()
+        return (dock.isVisible() and not dock.isFloating()
                 and not dock.visibleRegion().isEmpty()  # (behind another dock's tab)
                 and self._window.dockWidgetArea(dock) in _SIDE_AREAS)
 
@@ -100,12 +108,18 @@ class DockFit(QObject):
         central = self._window.centralWidget()
         if central is None:
             return None
+        least_canvas = max(central.minimumSizeHint().width(),
+                           round(self._window.width() * CANVAS_SHARE))
+        if dock in self._by_hand:
+            dragged, canvas_left = self._by_hand[dock]
+            # (the user may have dragged into the canvas's share: that narrower canvas is theirs)
+            least_canvas = max(central.minimumSizeHint().width(), min(least_canvas, canvas_left))
+            room = dock.width() + central.width() - least_canvas
+            return max(min(dragged, room), dock.minimumSizeHint().width())
         area = self._areas[dock]()
         if area is None or not _alive(area):
             return None
         needed = dock.width() - area.width() + least_width(area)
-        least_canvas = max(central.minimumSizeHint().width(),
-                           round(self._window.width() * CANVAS_SHARE))
         room = dock.width() + central.width() - least_canvas  # (the widest it may be)
         if dock.width() > room:
             return max(room, dock.minimumSizeHint().width())

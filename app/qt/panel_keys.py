@@ -41,6 +41,7 @@ class KeyboardHelper(QObject):
         super().__init__(body)
         self.body = body
         self._colour = ""
+        self._restyling = False  # (setting our style sheet: its own style events are ours)
         body.installEventFilter(self)
         self._restyle()
 
@@ -48,7 +49,7 @@ class KeyboardHelper(QObject):
         kind = event.type()
         if kind == QEvent.Type.KeyPress and event.key() in PRESS_KEYS and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier:
             return self._press_focused()
-        if kind in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange):
+        if kind in (QEvent.Type.StyleChange, QEvent.Type.PaletteChange) and not self._restyling:
             self._restyle()  # (napari's theme changed: another text colour)
         return False
 
@@ -63,9 +64,18 @@ class KeyboardHelper(QObject):
 
     def _restyle(self) -> None:
         colour = focus_ring_colour(self.body)
-        if colour != self._colour:  # (setting the style sheet sends a StyleChange itself)
-            self._colour = colour
+        if colour == self._colour:
+            return
+        self._colour = colour
+        # Setting the style sheet sends a StyleChange and PaletteChange itself, and under a
+        # parent with a style sheet of its own (napari's, set on the window or a dock) the
+        # palette they come with is Qt's default one, black text, until the sheet is applied:
+        # reacting to them flipped the colour back and forth without end (a segfault).
+        self._restyling = True
+        try:
             self.body.setStyleSheet(FOCUS_STYLE.format(colour=colour))
+        finally:
+            self._restyling = False
 
 
 def keyboard_friendly(body: QWidget) -> KeyboardHelper:

@@ -130,7 +130,8 @@ class ProjectWatch(QObject):
 def in_memory_text(names: list[str], why: str) -> str:
     """The close question's sentence on labels kept only in memory: which images', and
     why no project holds them (``why``: the autosave project's refusal)."""
-    images = ", ".join(f"\u201c{name}\u201d" for name in names)
+    quoted = [f"\u201c{name}\u201d" for name in names]
+    images = " and ".join(filter(None, [", ".join(quoted[:-1]), quoted[-1]]))
     return (f"The labels of {images} exist only in memory: no autosave project could be "
             f"started ({why}). Closing the window loses them; saving puts them in a project, "
             "in a folder you choose.")

@@ -33,6 +33,19 @@ def _canvas(window) -> int:
     return window.centralWidget().width()
 
 
+def _drag_splitter(window, dock: QDockWidget, by: int, qtbot) -> int:
+    """Drag the splitter between the canvas and ``dock`` (on the right) ``by`` px to the
+    right, as the user does; the dock's width after."""
+    gap = QPoint((window.centralWidget().geometry().right() + dock.geometry().left()) // 2,
+                 dock.geometry().center().y())
+    QTest.mousePress(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, gap)
+    QTest.mouseMove(window, gap + QPoint(by, 0))
+    qtbot.wait(50)  # (Qt moves the separator on a timer)
+    QTest.mouseRelease(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       gap + QPoint(by, 0))
+    return dock.width()
+
+
 @pytest.fixture
 def docked(studio, qtbot):
     """(viewer, Segment panel, Correct panel): docked as the launcher docks them (Correct
@@ -65,19 +78,31 @@ def test_docks_fit_their_content_once_the_window_has_room_until_dragged_by_hand(
     # The user drags the splitter between canvas and dock: that width is theirs.
     dock = _dock(correct)
     fitted = dock.width()
-    gap = QPoint((window.centralWidget().geometry().right() + dock.geometry().left()) // 2,
-                 dock.geometry().center().y())
-    QTest.mousePress(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, gap)
-    QTest.mouseMove(window, gap + QPoint(60, 0))
-    qtbot.wait(50)  # (Qt moves the separator on a timer)
-    QTest.mouseRelease(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                       gap + QPoint(60, 0))
-    dragged = dock.width()
+    dragged = _drag_splitter(window, dock, 60, qtbot)
     assert dragged < fitted - 30
     window.resize(WIDE - 100, 800)
     _dock(segment).raise_()  # (tabbed with it: the same width)
     qtbot.wait(100)
     assert _dock(segment).width() == dragged
+
+
+def test_a_width_dragged_by_hand_gives_way_when_the_window_shrinks_and_returns(docked, qtbot):
+    viewer, segment, _correct = docked
+    window = viewer.window._qt_window
+    window.resize(WIDE, 800)  # maximised
+    qtbot.waitUntil(lambda: _fits(segment), timeout=3000)
+    dock = _dock(segment)
+    fitted = dock.width()
+    dragged = _drag_splitter(window, dock, -80, qtbot)  # wider by hand
+    assert dragged > fitted + 50
+
+    # Back to a laptop's window: the dragged width had left the canvas 64 px.
+    small = 900
+    window.resize(small, 800)
+    qtbot.waitUntil(lambda: _canvas(window) >= small * CANVAS_SHARE - 2, timeout=3000)
+    assert dock.width() < dragged
+    window.resize(WIDE, 800)  # room again: the width the user chose
+    qtbot.waitUntil(lambda: dock.width() == dragged, timeout=3000)
 
 
 def test_a_dock_widens_for_grown_content_as_far_as_the_canvas_keeps_its_share(docked, qtbot):
