@@ -26,6 +26,8 @@ DEFAULT_AXES = {1: "X", 2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 ClickHandler = Callable[[tuple[float, ...]], None]
 KeyHandler = Callable[[tuple[float, ...] | None], None]
 CLICK_TOLERANCE_PX = 4  # a press released further away (screen pixels) is a drag
+# napari's undo and redo keys, bound on Labels layers only (see ``bind_history_keys``).
+HISTORY_KEYS = {"Control-Z": "undo", "Control-Shift-Z": "redo"}
 
 
 def layer_axes(layer) -> str:
@@ -229,6 +231,32 @@ class CanvasTools:
             handler(self.pointer_coordinate())
 
         self.viewer.bind_key(key, pressed, overwrite=True)
+
+    def bind_history_keys(self, bound: bool) -> None:
+        """Ctrl+Z and Ctrl+Shift+Z with the current image's layer active: undo and redo its
+        labels (``undo``, ``redo``: provided by NapariHost), as the Correct panel's buttons
+        do. napari binds them on Labels layers only, while our keys (D, R...) act on the
+        labels with the image layer active too: there Ctrl+Z did nothing and said nothing.
+        Bound on the viewer: an active Labels layer still takes them first (its own undo);
+        with another layer active (points, shapes) they stay a no-op, as napari has them."""
+        for key, action in HISTORY_KEYS.items():
+            if not bound:
+                self.viewer.bind_key(key, None)
+                continue
+
+            def pressed(viewer, action=action) -> None:
+                image = self.image_layer()
+                if image is not None and viewer.layers.selection.active is image:
+                    getattr(self, action)()
+
+            self.viewer.bind_key(key, pressed, overwrite=True)
+
+    def activate_labels(self) -> None:
+        """Make the labels being corrected the active layer (New label id chose napari's
+        brush: with the image layer active, a stroke would pan instead of painting)."""
+        labels = self.labels_layer()
+        if labels is not None and self.viewer.layers.selection.active is not labels:
+            self.viewer.layers.selection.active = labels
 
     def hold_pointer_at(self, coord) -> None:
         """Let keys act at labels coordinate ``coord`` until the mouse moves over the canvas.

@@ -1,8 +1,8 @@
 """The Correct panel on a class map (``app.class_map``): a class picker instead of New label
 id (each class in its colour: the legend too), and the object tools that would damage a
 class map greyed out, their tooltips saying why. A mixin of :class:`CorrectPanel`, which
-provides ``session``, ``tools``, the buttons, ``_run``, ``_say``, ``_choose_tool`` and
-``_update_tool_state``."""
+provides ``session``, ``tools``, the buttons, ``_run``, ``_say``, ``_choose_tool``,
+``_labels_shown``, ``_grey_find_order`` and ``_update_tool_state``."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class CorrectClasses:
         self._shown_classes: tuple[str, ...] = ()
         self._object_tips: dict = {}  # (a widget's own tooltip, while a class map greys it)
         self._greyed: set[str] = set()  # (the widgets a class map greyed out)
-        self.session.labels_replaced.connect(self._follow_classes)
+        self.session.labels_replaced.connect(self._new_labels_shown)
         self.session.model_changed.connect(lambda _model: self._follow_classes())
         for connect in ("connect_labels_classes", "connect_active_layer_changed"):
             if hasattr(self.session.host, connect):  # (host listeners outlive the panel)
@@ -49,6 +49,10 @@ class CorrectClasses:
             self._follow_classes()
         except RuntimeError:  # (the panel's widgets deleted: closed with its window)
             pass
+
+    def _new_labels_shown(self) -> None:
+        self._labels_shown += 1  # (the status line said what it said of the labels before)
+        self._follow_classes()
 
     def _follow_classes(self) -> None:
         """New labels, model or classes recorded: are the labels a class map now?"""
@@ -74,6 +78,9 @@ class CorrectClasses:
         self.class_label.setVisible(bool(names))
         self.class_combo.setVisible(bool(names))
         self.fresh_button.setVisible(not names)
+        # (K picks the class under the pointer on a class map: its values are classes)
+        self.tool_buttons["pick"].setText("Pick class (click)" if names else "Pick label (click)")
+        self._grey_find_order(names)
         selected = getattr(self.session.host, "selected_label", lambda: -1)()
         if names and 0 <= selected < len(names):
             self.class_combo.setCurrentIndex(selected)  # (activated: the user's choice only)

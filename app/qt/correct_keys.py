@@ -24,6 +24,7 @@ class CorrectKeys:
                 bind(key, lambda _coord, a=action: self._run(lambda: self.find_step(a == "next")))
             else:
                 bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
+        self._bind_history_keys(True)
         self.keys_bound = True
 
     def _unbind_keys(self) -> None:
@@ -32,7 +33,15 @@ class CorrectKeys:
             return
         for key in self.key_of.values():
             bind(key, None)
+        self._bind_history_keys(False)
         self.keys_bound = False
+
+    def _bind_history_keys(self, bound: bool) -> None:
+        """Ctrl+Z and Ctrl+Shift+Z with the image layer active: the keys above act on its
+        labels there, so undo and redo do too (a host that can: napari's)."""
+        bind = getattr(self.session.host, "bind_history_keys", None)
+        if bind is not None:
+            bind(bound)
 
     def event(self, event) -> bool:
         # (built without a parent, the panel binds its keys at once: a host with no window)

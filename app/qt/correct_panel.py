@@ -20,6 +20,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.app.class_map import class_text, labels_classes
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_classes import CorrectClasses
 from unet_studio.app.qt.correct_exports import CorrectExports
@@ -50,6 +51,8 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         self.shown_keys = {a: k.replace("-", "+") for a, k in self.key_of.items()}  # (in tips)
         self.tools.keys = self.key_of
         self.keys = PointerTools(self.tools, self.key_of)
+        self._labels_shown = 0  # (labels shown anew, counted: see _status_subject)
+        self._status_about = self._status_subject()
         self._shown_points: list[tuple[float, ...]] = []  # picks marked on the canvas
         self._build()
         self._bind_keys()
@@ -197,10 +200,12 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
     # ---- wiring ----------------------------------------------------------------------------
     def _run(self, action) -> None:
         """Run a button's action; a UserError becomes a notification, not a traceback."""
+        self._forget_stale_status()  # (what it says, it says of the labels shown then)
         try:
             action()
         except UserError as error:
             self.session.host.notify(str(error), "warning")
+        self._status_about = self._status_subject()
         self._update_tool_state()
 
     def _host_call(self, name: str):
@@ -230,13 +235,16 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         self.tools.click(coord)
         if self.tools.mode == "pick":  # picked: give the clicks back to napari's brush
             label = self.session.host.selected_label()
+            classes = labels_classes(self.session)
             self._choose_tool(None)
-            self.session.host.notify(f"painting with label {label}")
+            what = class_text(classes, label) if classes else f"label {label}"
+            self.session.host.notify(f"painting with {what}")
 
     def _say(self, message: str) -> None:
         """Show what an action did (or does: an edit of every object that runs) in the
         status line."""
         self.keys.message = message
+        self._status_about = self._status_subject()
         self._update_tool_state()
 
     def _say_history(self, text: str) -> None:
@@ -282,7 +290,24 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
             self._run(lambda: self.session.open_project(Path(folder), create=create))
 
     # ---- state -----------------------------------------------------------------------------
+    def _forget_stale_status(self) -> None:
+        """The status line tells what was done to the labels shown (or why it was refused):
+        other labels shown since (another image, a Segment run) or the same ones become a
+        class map or objects, it is of the past; the tools' own status follows."""
+        subject = self._status_subject()
+        if subject != self._status_about:
+            self._status_about = subject
+            self.keys.reset()  # (a pending merge or split too: its picks were of those)
+            self.tools.deleted = None  # (the Delete tool's "Deleted object 7.")
+
+    def _status_subject(self) -> tuple:
+        """What the status line speaks of: the labels shown (``_labels_shown`` counts them
+        shown again, a Segment run's in the same array) and whether they are a class map."""
+        labels = self.session.host.current_labels()
+        return (id(labels), self._labels_shown, labels_classes(self.session))
+
     def _update_tool_state(self) -> None:
+        self._forget_stale_status()
         pending_key = self.keys.message if self.tools.mode is None else ""
         self.tool_status.setText(pending_key or self.tools.status())
         show = getattr(self.session.host, "show_tool_points", None)

@@ -40,13 +40,25 @@ class CorrectReview:
         self.find_queue: ObjectQueue | None = None
         self.find_order.currentTextChanged.connect(lambda _: self._reorder())
         # (the box shows one word, "smallest": its tooltip says what the order looks for)
-        tip = lambda name: self.find_order.setToolTip(f"Check the objects {ORDERS[name]}")  # noqa: E731
-        self.find_order.currentTextChanged.connect(tip)
-        tip(self.find_order.currentText())
+        self.find_order.currentTextChanged.connect(lambda _: self._show_order_tip())
+        self._show_order_tip()
         self.find_button.clicked.connect(lambda: self.find_step(True))
         self.find_previous_button.clicked.connect(lambda: self.find_step(False))
         self.session.labels_replaced.connect(self._forget_objects)
         return box
+
+    def _show_order_tip(self) -> None:
+        self.find_order.setToolTip(f"Check the objects {ORDERS[self.find_order.currentText()]}")
+
+    def _grey_find_order(self, classes: tuple[str, ...]) -> None:
+        """The order of Find objects to check is greyed out with its buttons on a class map
+        (``classes``), saying why as they do; its own tip back on objects."""
+        self.find_order.setEnabled(not classes)
+        if classes:
+            told = refusal(self.session, classes, "Find objects to check")
+            self.find_order.setToolTip(f"{told[:1].upper()}{told[1:]}")
+        else:
+            self._show_order_tip()
 
     def _forget_objects(self) -> None:
         """New labels: what was measured is of others."""

@@ -112,8 +112,9 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
             # (the tracks only where there are any: in a 3D stack it reads as a riddle)
             tracks = "; at two time points: their tracks are joined" if self._is_time_series() else ""
             return f"Click the objects to merge (chosen: {chosen}), then Apply{tracks}."
-        if self.mode == "pick":
-            return "Click an object to paint with its label."
+        if self.mode == "pick":  # (a class map's values are classes, not objects)
+            return "Click a class to paint with it." if classes else \
+                "Click an object to paint with its label."
         if self.mode == "split":
             if not self.split_id:
                 return "Click inside the object to split (first seed)."

@@ -47,6 +47,9 @@ class LabelStarting:
             label = self.session.fresh_label_id(labels)
         except NoFreeId as full:
             label = self._widened_id(labels, full)
+        # (napari's brush paints on the active layer: with the image layer active, the
+        # stroke after New label id panned the view)
+        getattr(self.host, "activate_labels", lambda: None)()
         if hasattr(self.host, "set_selected_label"):
             self.host.set_selected_label(label)
         return label
@@ -82,8 +85,8 @@ class LabelStarting:
             self._widen_offer = weakref.ref(labels)
             # (what to do first: a notification shows its first line only, and 'no free
             # label id left...' alone read as a dead end on a laptop screen)
-            raise UserError(f"Press New label id again to give '{name}' 32-bit ids, the same "
-                            f"objects: {ran_out(None, full)}.") from None  # fmt: skip
+            raise UserError(f"Press New label id again to give '{name}' 32-bit ids with the "
+                            f"same objects: {used_up(full)}.") from None  # fmt: skip
         self._widen_offer = None
         wide = widen_labels(self.session, name)
         self.host.notify(f"'{name}' now holds 32-bit ids (up to {np.iinfo(wide.dtype).max:,})")
@@ -94,8 +97,12 @@ class LabelStarting:
 def ran_out(name: str | None, full: NoFreeId) -> str:
     """'The labels ran out of ids', said of layer ``name``."""
     where = "" if name is None else f" in '{name}'"
-    return (f"no free label id left{where}: its {full.dtype} ids end at "
-            f"{np.iinfo(full.dtype).max}, and {full.largest} has been used")  # fmt: skip
+    return f"no free label id left{where} ({used_up(full)})"  # (one colon in a message)
+
+
+def used_up(full: NoFreeId) -> str:
+    """Why no id is free: 'its uint8 ids end at 255, and 255 has been used'."""
+    return f"its {full.dtype} ids end at {np.iinfo(full.dtype).max}, and {full.largest} has been used"
 
 
 def sentence(text: str) -> str:

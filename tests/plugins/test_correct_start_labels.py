@@ -65,6 +65,7 @@ def test_new_label_id_widens_napari_8_bit_labels_whose_ids_ran_out(unlabelled, t
     # (what to do comes first: a notification shows its first line only)
     assert level == "warning" and message.startswith("Press New label id again to give 'mine'")
     assert "undone" not in message  # (Ctrl+Z reaches back past the widening now)
+    assert message.count(":") == 1 and "uint8 ids end at 255, and 255 has been used" in message
     assert mine.data.dtype == np.uint8
 
     panel.fresh_button.click()
