@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from pathlib import Path
 
 from .files import atomic_write
@@ -76,14 +78,28 @@ def save_model(net, directory, *, task: TaskSpec | None = None, metadata: dict |
         "metadata": metadata,
     }
     text = json.dumps(document, indent=2, sort_keys=False) + "\n"
-    atomic_write(directory / WEIGHTS_FILE,
-                  lambda p: save_file(tensors, str(p), metadata={"format": FORMAT}))
+    atomic_write(directory / WEIGHTS_FILE, lambda p: _save_tensors(save_file, tensors, p))
     atomic_write(directory / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
     if isinstance(metadata.get("card"), str):
         atomic_write(directory / CARD_FILE,
                       lambda p: p.write_text(metadata["card"], encoding="utf-8"))
     log.info("saved %s (%d parameters) to %s", net.name, net.num_parameters(), directory)
     return directory
+
+
+def _save_tensors(save_file, tensors: dict, path: Path) -> None:
+    """safetensors' ``save_file``, its I/O failures raised as the OSError they are: it
+    raises its own SafetensorError ("Error while serializing: I/O error: No space left on
+    device (os error 28)"), which is no OSError, so a full disk reached callers that
+    handle one (a Train round waiting for Accept) as an unexpected crash."""
+    try:
+        save_file(tensors, str(path), metadata={"format": FORMAT})
+    except Exception as error:
+        code = re.search(r"\(os error (\d+)\)", str(error))
+        if isinstance(error, OSError) or code is None:
+            raise
+        number = int(code.group(1))
+        raise OSError(number, os.strerror(number), str(path)) from error
 
 
 def read_config(directory) -> dict:

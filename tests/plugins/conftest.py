@@ -112,12 +112,16 @@ def fail_model_writes(monkeypatch):
 
     real = safetensors.torch.save_file
 
+    from safetensors import SafetensorError
+
     def arm(calls: list | None = None):
         def save_file(tensors, path, metadata=None):
             if "models" in str(path):
                 if calls is not None:
                     calls.append(path)
-                raise OSError(errno.ENOSPC, "No space left on device")
+                # (what safetensors raises on a full disk: no OSError)
+                raise SafetensorError("Error while serializing: I/O error: No space left on "
+                                      f"device (os error {errno.ENOSPC})")
             return real(tensors, path, metadata=metadata)
 
         monkeypatch.setattr(safetensors.torch, "save_file", save_file)
