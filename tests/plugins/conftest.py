@@ -167,6 +167,25 @@ def train(corrected, qtbot):
     return panel
 
 
+EM_CLASSES = ("background", "mitochondria", "membrane")
+
+
+@pytest.fixture
+def em_model(tmp_path):
+    """A tiny 2D semantic model of EM_CLASSES (its class map: value = class index), saved
+    as a model folder named "em"."""
+    import torch
+
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.task import TaskSpec
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2, out_channels=3)
+    return save_model(net, tmp_path / "em", task=TaskSpec(kind="semantic", class_names=EM_CLASSES),
+                      metadata={"name": "em"})
+
+
 @pytest.fixture
 def passes(monkeypatch):
     """The passes over an image's pixels for its intensity range, as (thread, shape)."""

@@ -14,21 +14,6 @@ CLASSES = ("background", "mitochondria", "membrane")
 
 
 @pytest.fixture
-def em_model(tmp_path):
-    """A tiny 2D semantic model of CLASSES, saved as a model folder."""
-    import torch
-
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.task import TaskSpec
-    from unet_studio.models.weights import save_model
-
-    torch.manual_seed(0)
-    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2, out_channels=3)
-    return save_model(net, tmp_path / "em", task=TaskSpec(kind="semantic", class_names=CLASSES),
-                      metadata={"name": "em"})
-
-
-@pytest.fixture
 def class_map(studio, em_model, qtbot):
     """(studio, Correct panel, labels layer): a 2D time series (2, 24, 24) whose labels are
     a class map of the current semantic model: two mitochondria (1) and a membrane band (2)."""
