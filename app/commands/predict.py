@@ -331,8 +331,15 @@ def batch_summary(written: int, skipped: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from unet_studio.app.atomic import refuse_unsafe_output
+    from unet_studio.app.class_map import model_classes
     from unet_studio.app.errors import UserError
-    from unet_studio.app.predict_files import objects_found, open_inputs, plan_stack, predict_one
+    from unet_studio.app.predict_files import (
+        classes_found,
+        objects_found,
+        open_inputs,
+        plan_stack,
+        predict_one,
+    )
 
     _check_output_options(args)
     _check_device(args.device)
@@ -367,6 +374,7 @@ def run(args: argparse.Namespace) -> int:
             found = predict_one(net, stack, target, args, progress.update)
             written = found.written_bytes or size  # (labels narrowed to uint16: half)
             progress.finish(f"wrote {target}{objects_found(found.per_group, found.tracks)}"
+                            f"{classes_found(found, model_classes(net))}"
                             f"{uncompressed_note(target, written)}{unsure_note(found.confidence)}")
             if found.wide_labels:
                 sys.stderr.write(f"{target}: {WIDE_LABELS_NOTE}\n")

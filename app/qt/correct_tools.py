@@ -272,4 +272,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
             raise UserError("no object under the click; click inside an object to pick its label")
         if not hasattr(self.host, "set_selected_label"):
             raise UserError("this viewer has no brush to paint with")
+        # (napari's brush paints on the active layer: with the image layer active, the
+        # stroke after K panned the view, as it did after New label id)
+        getattr(self.host, "activate_labels", lambda: None)()
         self.host.set_selected_label(int(label))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import Signal
+from qtpy.QtCore import Qt, Signal
 from qtpy.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -33,6 +33,11 @@ from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.qt.workers import FileWorker, start_engine
 
 EDITABLE = ("user", "project")  # the sources whose models can be renamed and removed
+
+
+def model_item_text(name: str, source: str, marks: list[str]) -> str:
+    """A model's line in the list: "(current, default)  name  [source]"."""
+    return (f"({', '.join(marks)})  " if marks else "") + f"{name}  [{source}]"
 
 
 class ModelsPanel(QWidget):
@@ -62,6 +67,10 @@ class ModelsPanel(QWidget):
     def _build_library(self) -> QWidget:
         page = QWidget()
         self.model_list = QListWidget()
+        # A long name is elided in its middle (fine-tuned rounds differ by the time stamp at
+        # its end) and the marks come first: past the name they ran off a narrow dock's edge.
+        self.model_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.model_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.card = QTextBrowser(openExternalLinks=False)
         self.current_label = ElidedLabel()  # (a long model name: elided, not cut off)
         self.use_button = QPushButton("Use")
@@ -125,9 +134,9 @@ class ModelsPanel(QWidget):
                 marks.append("current")
             if default is not None and info.path == default.path:
                 marks.append("default")
-            text = f"{info.name}  [{where_listed(info, models)}]" + (f"  ({', '.join(marks)})" if marks else "")
+            text = model_item_text(info.name, where_listed(info, models), marks)
             item = QListWidgetItem(text)
-            item.setToolTip(text)  # (a long name runs past a narrow dock's list)
+            item.setToolTip(text)  # (the whole name, elided in a narrow dock's list)
             item.setData(256, info)  # Qt.UserRole
             self.model_list.addItem(item)
             if selected is not None and info.path == selected.path:

@@ -102,6 +102,7 @@ def class_shares_text(labels, target, names) -> str:
     segmented (": background 81%, mitochondria 12%, membrane 7%"), not objects. Labels on
     disk or past CHECKED_PIXELS are not counted (a pass would freeze the window)."""
     from unet_studio.app.class_map import CHECKED_PIXELS
+    from unet_studio.app.class_shares import class_shares_text as shares_text
 
     region = None if labels is None else labels[target]
     if not isinstance(region, np.ndarray) or isinstance(region, np.memmap) \
@@ -109,11 +110,4 @@ def class_shares_text(labels, target, names) -> str:
         return f": a class map of {', '.join(names)}"
     counts = np.bincount(np.clip(region.ravel(), 0, len(names)).astype(np.intp),
                          minlength=len(names) + 1)[:len(names)]  # (values past the classes: left out)
-    shares = [f"{name} {_percent(count, region.size)}" for name, count in zip(names, counts)]
-    return f": {', '.join(shares)}"
-
-
-def _percent(count: int, total: int) -> str:
-    """'12%', or '<1%' for a class present in a few pixels (not '0%': it is there)."""
-    share = 100 * count / total
-    return "<1%" if 0 < share < 1 else f"{share:.0f}%"
+    return f": {shares_text(counts, region.size, names)}"

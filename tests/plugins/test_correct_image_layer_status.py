@@ -79,6 +79,17 @@ def test_new_label_id_makes_the_labels_the_active_layer(two_images):
     assert layer.mode == "paint" and layer.selected_label == 3
 
 
+def test_picking_a_label_makes_the_labels_the_active_layer(two_images):
+    """K (and the Pick tool) choose napari's brush: it paints on the active layer only, so
+    with the image layer left active the next stroke panned instead."""
+    studio, panel = two_images
+    layers = studio.viewer.layers
+    _press(studio.viewer, "K", (22.0, 22.0))  # (over object 2 of "a")
+    layer = studio.host.labels_layer()
+    assert layers.selection.active is layer and layer.name == "a labels"
+    assert layer.mode == "paint" and layer.selected_label == 2
+
+
 def test_status_line_follows_the_image_and_its_labels(two_images, qtbot, segment_panel_of,
                                                      run_segment):  # fmt: skip
     studio, panel = two_images

@@ -164,7 +164,7 @@ def test_rename_follows_the_current_model_the_default_and_the_project(
     assert not info.path.exists() and (renamed.path / "model.safetensors").is_file()
     assert models_panel.selected().path == renamed.path
     assert models_panel.current_label.text() == "Current model: nuclei v2"
-    assert "nuclei v2  [user]  (current, default)" in _names(models_panel)
+    assert "(current, default)  nuclei v2  [user]" in _names(models_panel)
     assert "nuclei v2  (user)" in _offered(segment)
     assert not any("tiny  (user" in text for text in _offered(segment))
     assert segment.model_combo.currentData().path == renamed.path

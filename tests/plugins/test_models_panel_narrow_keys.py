@@ -51,6 +51,33 @@ def test_the_panel_fits_a_narrow_dock_with_a_long_model_name(models_panel, studi
     assert models_panel.current_label.accessibleName() == f"Current model: {LONG_NAME}"
 
 
+def _shown_text(view, row: int) -> str:
+    """The text ``view`` draws for ``row``: its item's text elided to the cell it is drawn
+    in (the cell's width less the delegate's margins), as the view elides it."""
+    item = view.item(row)
+    width = min(view.visualRect(view.model().index(row, 0)).width(), view.viewport().width())
+    margin = 2 * (view.style().pixelMetric(view.style().PixelMetric.PM_FocusFrameHMargin) + 1)
+    return view.fontMetrics().elidedText(item.text(), view.textElideMode(), width - margin)
+
+
+def test_a_long_named_model_shows_its_marks_in_a_narrow_dock(models_panel, studio,
+                                                             long_named_model, qtbot):
+    import shutil
+
+    session = studio.session
+    shutil.copytree(long_named_model, session.library.folders["user"] / "long")
+    session.set_model("user:long")  # (listed: a model of the user's library)
+    models_panel.resize(NARROW, 700)
+    models_panel.show()
+    qtbot.waitExposed(models_panel)
+    view = models_panel.model_list
+    row = next(r for r in range(view.count()) if LONG_NAME in view.item(r).text())
+    assert view.horizontalScrollBar().maximum() == 0  # (no scrolling to find the marks)
+    shown = _shown_text(view, row)
+    assert shown != view.item(row).text() and "(current)" in shown
+    assert view.item(row).toolTip() == view.item(row).text()  # (the whole of it)
+
+
 def test_enter_presses_the_focused_button_which_shows_its_focus(models_panel, qtbot):
     button = models_panel.default_button
     models_panel.show()
