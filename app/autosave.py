@@ -4,10 +4,11 @@ The caller (the GUI thread) only hands over a job - a callable that writes a sna
 already took - and returns at once; the thread waits ``delay`` seconds after the first
 unsaved change (not after the last one, so continuous editing cannot postpone saving
 forever), then runs every pending job. A later job with the same key replaces an earlier
-one that has not run yet. A failing job is kept in :attr:`AutosaveWriter.errors` and
-retried in the next round unless a newer job replaced it. It is logged once while it fails
-the same way, in one line (a traceback only for what is not an OSError: a bug): a full disk
-retried every second for hours must not fill the log with the same traceback.
+one that has not run yet. A failing job is kept in :attr:`AutosaveWriter.errors` (its
+latest failure, one per key: a full disk retried for hours does not grow it) and retried in
+the next round unless a newer job replaced it. It is logged once while it fails the same
+way, in one line (a traceback only for what is not an OSError: a bug): a full disk retried
+every second for hours must not fill the log with the same traceback.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ class AutosaveWriter:
         if delay < 0:
             raise ValueError(f"autosave delay must be >= 0 seconds, got {delay}")
         self.delay = float(delay)
-        self.errors: list[str] = []
+        self._errors: dict[Hashable, str] = {}  # key -> its latest failure, newest last
+        self._failures = 0  # failed runs so far: what flush() counts (errors stay bounded)
         self._name = name
         self._cond = threading.Condition()
         self._pending: dict[Hashable, Callable[[], None]] = {}
@@ -42,6 +44,12 @@ class AutosaveWriter:
         self._thread: threading.Thread | None = None
         self._logged: dict[Hashable, str] = {}  # key -> how it last failed (autosave thread)
         atexit.register(self.close)
+
+    @property
+    def errors(self) -> list[str]:
+        """The latest failure of each key that failed ("key: error"), the newest last."""
+        with self._cond:
+            return list(self._errors.values())
 
     @property
     def pending(self) -> int:
@@ -64,8 +72,8 @@ class AutosaveWriter:
     def flush(self, timeout: float | None = None) -> bool:
         """Run everything pending now and wait for it; True when all of it was written."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        errors_before = len(self.errors)
         with self._cond:
+            failures_before = self._failures
             self._flush_requested = True
             self._cond.notify_all()
             try:
@@ -76,9 +84,9 @@ class AutosaveWriter:
                     if remaining is not None and remaining <= 0:
                         return False
                     self._cond.wait(remaining)
-                    if len(self.errors) > errors_before:
+                    if self._failures > failures_before:
                         return False
-                return not self._pending and len(self.errors) == errors_before
+                return not self._pending and self._failures == failures_before
             finally:
                 self._flush_requested = False  # a failed job waits for the next round
 
@@ -111,7 +119,9 @@ class AutosaveWriter:
                 except Exception as error:  # keep the thread alive; retry next round
                     self._log_failure(key, error)
                     with self._cond:
-                        self.errors.append(f"{key}: {error}")
+                        self._errors.pop(key, None)  # (re-inserted: the newest is last)
+                        self._errors[key] = f"{key}: {error}"
+                        self._failures += 1
                         self._pending.setdefault(key, job)
                         self._first_pending = self._first_pending or time.monotonic()
                         # Back off instead of spinning on a full disk; a flush() retries now.

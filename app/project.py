@@ -100,15 +100,23 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
             raise UserError(f"{path} already holds a project; open it instead")
         if path.exists() and any(path.iterdir()):
             raise UserError(f"{path} is not empty; choose a new folder for the project")
+        made = _missing_folders(path / "models")  # (what a failure below must take back)
         try:
             (path / "models").mkdir(parents=True, exist_ok=True)
         except OSError as error:
             raise InputFileError(path, f"cannot create the project folder "
                                        f"({(error.strerror or str(error)).lower()})") from None
         project = cls(path, {"name": name or path.name}, autosave_delay=autosave_delay)
-        take_lock(path, project)
-        atomic_write_json(path / PROJECT_FILE, project._meta())
-        project.log("create project", name=project.name)
+        try:
+            take_lock(path, project)
+            atomic_write_json(path / PROJECT_FILE, project._meta())
+            project.log("create project", name=project.name)
+        except BaseException:
+            # A full disk or a mount turned read-only after the mkdir: a folder without
+            # project.json would be refused as "not empty" by the next try, so it goes.
+            project.close()
+            _remove_empty(made)
+            raise
         return project
 
     @classmethod
@@ -298,3 +306,22 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         self._jobs.submit(
             "project.json", lambda: atomic_write_json(self.path / PROJECT_FILE, meta)
         )
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    """``folder`` and those of its parents that do not exist yet, deepest first."""
+    missing = []
+    while not folder.exists() and folder.parent != folder:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove ``folders`` (deepest first) while they are empty: what is in them now was
+    not made by this call, and is left alone."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:  # (not empty, or the failure that got here forbids it too)
+            return

@@ -232,7 +232,7 @@ def training_examples(args, net, project) -> tuple[list, list[dict]]:
     if project is not None:
         from unet_studio.app.commands.finetune_project import project_examples
 
-        more, sources = project_examples(project, **options)
+        more, sources = project_examples(project, **options, class_names=classes)
         examples, files = examples + more, files + sources
     return examples, files
 

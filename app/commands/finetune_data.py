@@ -108,7 +108,7 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
         if example is not None:
             _check_label_ids(example.labels, labels_path)
             if class_names is not None:
-                _check_classes(example.labels, labels_path, class_names)
+                _check_classes(example, labels_path, class_names)
             if mask_path is None:
                 _check_has_objects(example.labels, labels_path, class_names)
             examples.append(example)
@@ -163,17 +163,43 @@ def _check_label_ids(labels, path: str) -> None:
         raise InputFileError(path, error.problem) from None
 
 
-def _check_classes(labels, path: str, class_names: tuple[str, ...]) -> None:
-    """A class map holding a value past the last class (an instance label image given by
-    mistake, or a map of more classes): refused, naming the file, before any training."""
+def _check_classes(example, path: str, class_names: tuple[str, ...]) -> None:
+    """A class map whose reviewed pixels hold values past the last class. A few (a stray id
+    painted in) are left out of training by the engine, which logs where they are, as the
+    Train panel does. More than the engine's share (``unknown_classes``) means the file is
+    no class map of these classes (instance labels given by mistake, a map of more
+    classes): refused here, naming the file, before any training."""
     from unet_studio.app.errors import InputFileError
 
-    highest = int(labels.max()) if labels.size else 0
-    if highest >= len(class_names):
-        raise InputFileError(path, f"holds the value {highest}, but the classes are 0 to "
-                                   f"{len(class_names) - 1} ({', '.join(class_names)}): "
-                                   "give a class map of these classes (instance labels need a "
-                                   "model of objects)")
+    problem = unknown_classes_problem(example.labels, example.reviewed, class_names)
+    if problem is not None:
+        raise InputFileError(path, problem)
+
+
+def unknown_classes_problem(labels, reviewed, class_names: tuple[str, ...], *,
+                            verb: str = "holds") -> str | None:
+    """Why ``labels`` (reviewed where ``reviewed``; None: everywhere) cannot be a class map
+    of ``class_names``: more than the engine's share of its reviewed pixels hold no class
+    ("holds the value 12, but the classes are ..."; ``verb`` for a plural subject). None
+    when they can (a few such pixels are left out of training by the engine)."""
+    import numpy as np
+
+    from unet_studio.models.training.targets import unknown_class_mask
+    from unet_studio.models.training.unknown_classes import MAX_UNKNOWN_SHARE
+
+    if len(class_names) == 1:  # (binary: every id above 0 is the class, as in the engine)
+        return None
+    labels = np.asarray(labels)
+    reviewed = None if reviewed is None else np.asarray(reviewed, dtype=bool)
+    bad = unknown_class_mask(labels, reviewed, num_classes=len(class_names))
+    count = int(bad.sum())
+    total = labels.size if reviewed is None else int(reviewed.sum())
+    if not count or count <= MAX_UNKNOWN_SHARE * total:
+        return None
+    return (f"{verb} the value {int(labels[bad].max())}, but the classes are 0 to "
+            f"{len(class_names) - 1} ({', '.join(class_names)}), in {count} of its {total} "
+            f"reviewed pixels (more than {MAX_UNKNOWN_SHARE:.0%}): give a class map of these "
+            "classes (instance labels need a model of objects)")
 
 
 def _check_has_objects(labels, path: str, class_names: tuple[str, ...] | None = None) -> None:

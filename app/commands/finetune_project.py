@@ -130,10 +130,14 @@ def project_channels(project: ProjectReader) -> int:
 
 
 def project_examples(project: ProjectReader, *, percentiles: tuple[float, float],
-                     spatial_dims: int, in_channels: int) -> tuple[list, list[dict]]:
+                     spatial_dims: int, in_channels: int,
+                     class_names: tuple[str, ...] | None = None) -> tuple[list, list[dict]]:
     """TrainingExamples of every reviewed image of ``project`` and what each came from;
-    UserError when one cannot be read (naming it) or nothing is reviewed."""
+    UserError when one cannot be read (naming it) or nothing is reviewed. ``class_names``:
+    a semantic model's classes, the labels are checked to be class maps of them (as the
+    --labels files are: ``finetune_data.unknown_classes_problem``)."""
     from unet_studio.app import training_data
+    from unet_studio.app.commands.finetune_data import unknown_classes_problem
 
     refs = _reviewed_refs(project)
     if not refs:
@@ -151,6 +155,11 @@ def project_examples(project: ProjectReader, *, percentiles: tuple[float, float]
         log.info("reading the reviewed part of %s", example.name)
         examples.append(example.read())
         ref = next(r for r in refs if r.name == example.name)
+        problem = None if class_names is None else unknown_classes_problem(
+            examples[-1].labels, examples[-1].reviewed, class_names, verb="hold")
+        if problem is not None:  # (before training; the engine names neither project nor file)
+            raise UserError(f"{project.path}: the labels of the image {ref.name} "
+                            f"({files[ref.name]}) {problem}")
         image_dir = project.path / "images" / ref.id
         sources.append({"project": str(project.path), "image": str(files[ref.name]),
                         "labels": str(image_dir / "labels"),

@@ -91,3 +91,27 @@ def test_classes_are_checked_before_training(run_finetune, tmp_path, class_map, 
     err = _refused(run_finetune, tmp_path / "out", *data, "--model", model_dir,
                    "--classes", CLASSES)
     assert "segments objects (instance labels), not classes" in err and "--new" in err
+
+
+def test_a_few_pixels_of_no_class_are_left_out_and_many_refuse_the_run(
+        run_finetune, tmp_path, class_map, tiny_networks, caplog):
+    """As in the Train panel: a stray id painted into a class map (here 3 pixels of 7) is
+    left out of training with a note where it is; more than a tenth of the reviewed pixels
+    of no class mean the file is no class map of these classes, refused before training."""
+    image, classes, _ = class_map
+    stray = tifffile.imread(classes)
+    stray[5, 5:8] = 7
+    tifffile.imwrite(classes, stray)
+    many = stray.copy()
+    many[:8] = 9  # (512 of 4096 pixels, the stray ones among them: over a tenth)
+    tifffile.imwrite(tmp_path / "many.tif", many)
+    err = _refused(run_finetune, tmp_path / "out", "--image", image, "--labels",
+                   tmp_path / "many.tif", "--new", "--classes", CLASSES)
+    assert f"{tmp_path / 'many.tif'}: holds the value 9, but the classes are 0 to 2" in err
+    assert "in 512 of its 4096 reviewed pixels" in err
+    code, _, err = run_finetune("--image", image, "--labels", classes, "--new",
+                                "--classes", CLASSES, "-o", tmp_path / "kept", *FAST)
+    assert code == 0, err
+    notes = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any("img.tif: 3 reviewed pixels hold label 7 (first at " in note
+               and "left out of training" in note for note in notes), notes

@@ -101,3 +101,34 @@ def test_a_project_fine_tunes_its_current_model_unless_told(run_finetune, tmp_pa
     assert "fine-tuning the project's current model" in err
     meta = json.loads((tmp_path / "round" / "config.json").read_text())["metadata"]
     assert meta["parent"]["path"] == str(model_dir)
+
+
+def test_project_labels_of_no_class_of_a_semantic_model_are_refused_naming_the_image(
+        tmp_path, project):
+    """The rule of --labels class maps: a few reviewed pixels of no class are left to the
+    engine (it leaves them out with a note); over a tenth of them refuse, naming the
+    project's image and its file (the engine's refusal named neither)."""
+    from unet_studio.app.commands.finetune_project import open_project, project_examples
+    from unet_studio.app.errors import UserError
+
+    folder, image = project
+    classes = ("background", "nucleus", "nucleus edge")
+    options = {"percentiles": (1.0, 99.8), "spatial_dims": 2, "in_channels": 1}
+    with Project.open(folder) as window:  # (the reviewed part: 40 x 64 pixels)
+        labels = window.labels("img")
+        labels[:] = np.where(labels > 0, 1, 0)
+        labels[5, 5:8] = 7  # (3 stray pixels)
+        window.attach_labels("img", labels)
+    with open_project(folder) as reader:
+        (example,), _ = project_examples(reader, **options, class_names=classes)
+    assert int(example.labels.max()) == 7  # kept: the engine leaves these pixels out
+    with Project.open(folder) as window:
+        labels[:20] = 9  # (20 x 64 of the 40 x 64 reviewed pixels)
+        window.attach_labels("img", labels)
+    with open_project(folder) as reader, pytest.raises(UserError) as refused:
+        project_examples(reader, **options, class_names=classes)
+    assert str(refused.value) == (
+        f"{folder}: the labels of the image img.tif ({image}) hold the value 9, but the "
+        "classes are 0 to 2 (background, nucleus, nucleus edge), in 1280 of its 2560 reviewed "
+        "pixels (more than 10%): give a class map of these classes (instance labels need a "
+        "model of objects)")
