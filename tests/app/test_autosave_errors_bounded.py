@@ -4,6 +4,7 @@ every second), and flush() still tells each failed round."""
 from __future__ import annotations
 
 import errno
+import re
 
 from unet_studio.app.autosave import AutosaveWriter
 
@@ -20,8 +21,12 @@ def test_retries_keep_one_error_per_key_and_flush_still_fails():
     writer.submit("labels", write_labels)
     for _ in range(5):  # each flush retries it now, and it fails again
         assert not writer.flush(5)
-    assert disk["tries"] == 5
-    assert writer.errors == ["labels: [Errno 28] No space left on device (try 5)"]
+    # (the writer thread may retry on its own too, between flushes: at least 5 tries, one
+    # error kept, the latest)
+    assert disk["tries"] >= 5
+    (error,) = writer.errors
+    told = re.fullmatch(r"labels: \[Errno 28\] No space left on device \(try (\d+)\)", error)
+    assert told and int(told.group(1)) >= 5
     disk["full"] = False
     assert writer.flush(5)  # nothing failed since the previous flush: all written
 
