@@ -13,8 +13,6 @@ from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QLabel,
-    QLayout,
-    QLayoutItem,
     QLineEdit,
     QSizePolicy,
     QSpinBox,
@@ -26,6 +24,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import SEGMENTED_DIMS
 from unet_studio.app.qt.elided_label import ElidedLabel
 from unet_studio.app.qt.network_tips import option_tip
+from unet_studio.app.qt.reflow_grid import ItemList
 
 # Options the form has no field for: the task chosen above them sets them (objects: 3
 # outputs; classes: one per class named, ``network_task``).
@@ -109,7 +108,7 @@ class OptionLabel(ElidedLabel):
         return QSize(min(least.width(), self.sizeHint().width()), least.height())
 
 
-class OptionRow(QLayout):
+class OptionRow(ItemList):
     """An option's label beside its field. A box layout shrank both alike below their size
     hints: the label lost "…cks" of "bridge residual blocks" while its spin box still had
     room to give. Here the field gives way first, down to its least width, and only then the
@@ -120,22 +119,8 @@ class OptionRow(QLayout):
         super().__init__(parent)
         self.setContentsMargins(0, 0, 0, 0)
         self.label = label
-        self._items: list[QLayoutItem] = []
-        self.addWidget(label)
+        self.addWidget(label)  # (the items: the label, then its field)
         self.addWidget(field)
-
-    # ---- QLayout's item list (the label, then its field) -----------------------------------
-    def addItem(self, item: QLayoutItem) -> None:
-        self._items.append(item)
-
-    def count(self) -> int:
-        return len(self._items)
-
-    def itemAt(self, index: int) -> QLayoutItem | None:
-        return self._items[index] if 0 <= index < len(self._items) else None
-
-    def takeAt(self, index: int) -> QLayoutItem | None:
-        return self._items.pop(index) if 0 <= index < len(self._items) else None
 
     # ---- sizes -----------------------------------------------------------------------------
     def _gap(self) -> int:

@@ -17,8 +17,9 @@ from qtpy.QtCore import QPoint, QRect, QSize, Qt
 from qtpy.QtWidgets import QLayout, QLayoutItem, QStyle, QWidget
 
 
-class _ItemList(QLayout):
-    """QLayout's item list and the gap between items, shared by the two layouts."""
+class ItemList(QLayout):
+    """QLayout's item list, shared by the layouts of our own (``ReflowGrid``, ``ReflowRow``,
+    ``network_form.OptionRow``)."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -35,6 +36,11 @@ class _ItemList(QLayout):
 
     def takeAt(self, index: int) -> QLayoutItem | None:
         return self._items.pop(index) if 0 <= index < len(self._items) else None
+
+
+class _Reflowing(ItemList):
+    """What the two reflowing layouts share: their width to fill, a height for each width,
+    the gap between items."""
 
     def expandingDirections(self) -> Qt.Orientation:
         return Qt.Orientation.Horizontal
@@ -67,7 +73,7 @@ class _ItemList(QLayout):
                 + margins.top() + margins.bottom())
 
 
-class ReflowGrid(_ItemList):
+class ReflowGrid(_Reflowing):
     """Lays its items out in rows of up to ``columns`` equal cells, fewer when narrow: only
     as many as give every item its preferred width (its size hint), so that an option's
     name in the network builder is cut short only where even one column is too narrow."""
@@ -129,7 +135,7 @@ class ReflowGrid(_ItemList):
             y += height + gap
 
 
-class ReflowRow(_ItemList):
+class ReflowRow(_Reflowing):
     """Lays its items out side by side, in reading order, onto as many lines as the width
     needs: a line takes items while their least widths fit, and shares the width it has
     left over between them by their ``stretch`` (equally where none has any)."""
