@@ -57,3 +57,30 @@ def _torch_threads():
         return
     torch.set_num_threads(1)
     yield
+
+
+@pytest.fixture
+def click_and_answer():
+    """``click_and_answer(button, answer)``: click ``button``, answer the question box it
+    opens with its button named ``answer`` ("Yes", "No"...); returns the question's text."""
+
+    def click(button, answer: str) -> str:
+        from qtpy.QtCore import QTimer
+        from qtpy.QtWidgets import QApplication, QMessageBox
+
+        asked = []
+
+        def answer_when_shown():
+            box = QApplication.activeModalWidget()
+            if not isinstance(box, QMessageBox):
+                QTimer.singleShot(20, answer_when_shown)
+                return
+            asked.append(box.text())
+            next(b for b in box.buttons() if b.text().replace("&", "") == answer).click()
+
+        QTimer.singleShot(0, answer_when_shown)
+        button.click()
+        assert asked
+        return asked[0]
+
+    return click

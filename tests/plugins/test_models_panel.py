@@ -121,7 +121,8 @@ def test_invalid_options_say_what_is_allowed(models_panel, studio, qtbot):
     assert "norm other than 'none'" in builder.summary_view.toPlainText()
 
 
-def test_a_removed_model_leaves_every_list_of_models(models_panel, studio, tiny_model_dir, qtbot):
+def test_a_removed_model_leaves_every_list_of_models(models_panel, studio, tiny_model_dir, qtbot,
+                                                     click_and_answer):
     """Imported, it is offered by the Segment panel at once; removed, no panel offers it
     (choosing it would fail at Run)."""
     from unet_studio.app.qt.segment_panel import SegmentPanel
@@ -135,33 +136,13 @@ def test_a_removed_model_leaves_every_list_of_models(models_panel, studio, tiny_
     info = _import(models_panel, qtbot, tiny_model_dir)
     assert any(text.startswith(f"{info.name}  (user)") for text in offered())
     models_panel.model_list.setCurrentRow(next(i for i, n in enumerate(_names(models_panel)) if "[user]" in n))
-    question = _click_remove_and_answer(models_panel, qtbot, "No")  # asked first: "No" keeps it
+    question = click_and_answer(models_panel.remove_button, "No")  # asked first: "No" keeps it
     assert info.name in question and str(info.path) in question and info.path.exists()
     assert any("[user]" in n for n in _names(models_panel))
-    _click_remove_and_answer(models_panel, qtbot, "Yes")
+    click_and_answer(models_panel.remove_button, "Yes")
     assert not info.path.exists() and not any("[user]" in n for n in _names(models_panel))
     assert not any("(user)" in text for text in offered())
 
-
-def _click_remove_and_answer(models_panel, qtbot, answer: str) -> str:
-    """Click Remove and answer its question box with the button ``answer``; its text."""
-    from qtpy.QtCore import QTimer
-    from qtpy.QtWidgets import QApplication, QMessageBox
-
-    asked = []
-
-    def answer_when_shown():
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, answer_when_shown)
-            return
-        asked.append(box.text())
-        next(b for b in box.buttons() if b.text().replace("&", "") == answer).click()
-
-    QTimer.singleShot(0, answer_when_shown)
-    models_panel.remove_button.click()
-    assert asked
-    return asked[0]
 
 
 def _edit_config(folder, **changes):

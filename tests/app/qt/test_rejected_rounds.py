@@ -52,28 +52,8 @@ def _reject(session, info) -> None:
     session.project.log("reject model", model=str(info.path))  # (as the Train panel's Reject)
 
 
-def _answer(panel, qtbot, answer: str) -> str:
-    """Click "Remove rejected rounds" and answer its question with ``answer``; its text."""
-    from qtpy.QtCore import QTimer
-    from qtpy.QtWidgets import QApplication, QMessageBox
 
-    asked = []
-
-    def answer_when_shown():
-        box = QApplication.activeModalWidget()
-        if not isinstance(box, QMessageBox):
-            QTimer.singleShot(20, answer_when_shown)
-            return
-        asked.append(box.text())
-        next(b for b in box.buttons() if b.text().replace("&", "") == answer).click()
-
-    QTimer.singleShot(0, answer_when_shown)
-    panel.remove_rejected_button.click()
-    assert asked
-    return asked[0]
-
-
-def test_the_models_panel_removes_the_rejected_rounds_nothing_uses(session, qtbot):
+def test_the_models_panel_removes_the_rejected_rounds_nothing_uses(session, qtbot, click_and_answer):
     from unet_studio.app.qt import model_actions
     from unet_studio.app.qt.models_panel import ModelsPanel
 
@@ -98,10 +78,10 @@ def test_the_models_panel_removes_the_rejected_rounds_nothing_uses(session, qtbo
               if "rejected" in panel.model_list.item(i).text()]
     assert len(marked) == 2 and any("turned down" in text for text in marked)
 
-    question = _answer(panel, qtbot, "No")  # asked first, naming them: "No" keeps them
+    question = click_and_answer(panel.remove_rejected_button, "No")  # asked first, naming them: "No" keeps them
     assert plain.name in question and "turned down" in question
     assert plain.path.is_dir() and renamed.path.is_dir()
-    _answer(panel, qtbot, "Yes")
+    click_and_answer(panel.remove_rejected_button, "Yes")
 
     assert not plain.path.exists() and not renamed.path.exists()
     for kept in (used, default, waiting):
