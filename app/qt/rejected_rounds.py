@@ -15,8 +15,10 @@ so the growth is seen and freed in one click.
 
 What is offered, and only that: folders in this project's ``models/`` that a round of this
 project wrote (a "fine-tune" entry in its history) and whose last verdict is Reject,
-renames followed; never the current model, the project's or the default model, nor a
-model that another one was fine-tuned from (its lineage names it). Another project's
+renames followed, and followed to where the project folder is now when it was moved or
+copied (``moved_history``: the history names them by their old paths); never the current
+model, the project's or the default model, nor a model that another one was fine-tuned
+from (its lineage names it), each also by its old path. Another project's
 history could name a folder here by its path, but no list of projects is kept to look in:
 only this project's own rounds are offered, each by name, and the user decides.
 """
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.qt.model_actions import remove_model
+from unet_studio.app.qt.moved_history import MovedHistory
 from unet_studio.app.qt.train_versions import model_verdicts
 from unet_studio.app.qt.workers import engine_work_running
 
@@ -48,12 +51,13 @@ def removable_rounds(session) -> list[RejectedRound]:
     models_dir = library.folders.get("project")
     if project is None or models_dir is None or project.read_only:
         return []  # (read-only: another window writes the project and may use them)
-    rejected = {path for path, verdict in model_verdicts(project, library).items()
+    history = MovedHistory(project)  # (a moved or copied project's rounds where they are now)
+    rejected = {path for path, verdict in model_verdicts(history, library).items()
                 if verdict.rejected and verdict.by_round}
     if not rejected:
         return []
     listed = library.list()
-    kept = _in_use(session, listed)
+    kept = _in_use(session, listed, history.relocate)
     rounds = []
     for info in listed:
         path = _resolved(info.path)
@@ -63,14 +67,17 @@ def removable_rounds(session) -> list[RejectedRound]:
     return sorted(rounds, key=lambda found: found.info.path.name)
 
 
-def _in_use(session, listed: list) -> set[str]:
+def _in_use(session, listed: list, relocate) -> set[str]:
     """Resolved folders that must stay: the session's current model, the project's current
-    model, the default model, and every parent named by a listed model's lineage."""
+    model, the default model, and every parent named by a listed model's lineage. Each
+    also where it is now (``relocate``), should it name a model of this project by the
+    path it had before the project folder was moved or copied."""
     library, kept = session.library, set()
     named = [getattr(session.model, "path", None), session.project.current_model]
     default = library.default()
     named.append(None if default is None else default.path)
     named += [info.parent for info in listed if info.parent]
+    named += [relocate(str(model)) for model in filter(None, named)]
     for model in filter(None, named):
         try:
             kept.add(_resolved(library.get(model).path))
