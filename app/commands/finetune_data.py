@@ -104,6 +104,8 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
                 image.data, labels.data, mask, channel_axis=channel_axis,
                 name=Path(image_path).name, lower=lower, upper=upper,
                 margin=context_margins(len(spatial_shape), spatial_dims),
+                # (the engine's notes name a pixel by them: "t=1, y=40, x=20", not an index)
+                axes=image.axes.replace("C", ""),
             )
         if example is not None:
             _check_label_ids(example.labels, labels_path)

@@ -98,7 +98,7 @@ def _stack_from_tiff(path: Path, tif, series_index: int, file_size: int, map_mod
         "series_count": len(tif.series), "series": series_index, "lazy_mode": mode,
         "file_dtype": str(series.dtype), "rgb": "S" in series.axes,
         "compression": str(getattr(series.keyframe.compression, "name", series.keyframe.compression)).lower(),
-        **_unet_studio_tag(tif.pages.first),
+        **_recorded_kind(tif, series_index),
     }
     return Stack(path=path, name=_stem(path), data=data, axes=axes, scale=scale, units=units,
                  lazy=True, metadata=metadata, levels=levels, _closers=(tif.close,))
@@ -232,6 +232,21 @@ class _UnitAxesSource:
 
     def __getitem__(self, key) -> np.ndarray:
         return np.asarray(self._source[tuple(k for i, k in enumerate(key) if i not in self._unit)])
+
+
+def _recorded_kind(tif, series_index: int) -> dict:
+    """The kind and class names our tag records; without the tag (a file re-saved by
+    Bio-Formats keeps the OME-XML, not private tags), a class map's names from its OME-XML
+    annotation (``app.io.ome_classes``), as labels."""
+    from unet_studio.app.io.ome_classes import ome_class_names
+
+    recorded = _unet_studio_tag(tif.pages.first)
+    if recorded or not tif.is_ome:
+        return recorded
+    names = ome_class_names(tif.ome_metadata, series_index)
+    if names is None or np.dtype(tif.series[series_index].dtype).kind not in "iub":
+        return {}
+    return {"kind": "labels", "class_names": names}
 
 
 def _unet_studio_tag(page) -> dict:

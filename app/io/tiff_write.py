@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.io.axes import UNIT_PIXEL
+from unet_studio.app.io.ome_classes import class_map_annotation
 from unet_studio.app.io.write import (
     BIGTIFF_BYTES,
     IMAGEJ_DTYPES,
@@ -35,7 +36,8 @@ def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np
                  class_names: list[str] | None = None) -> dict:
     """tifffile keyword arguments carrying axes, calibration, our kind tag and the names of
     the ``C`` indices (``channel_names``: see ``channel_metadata``); a class map's
-    ``class_names`` go into our tag and, for ImageJ, its ``Info`` (Image > Show Info)."""
+    ``class_names`` go into our tag and where other programs show them: ImageJ's ``Info``
+    (Image > Show Info), or an OME-XML MapAnnotation (``app.io.ome_classes``)."""
     known = {a: scale[a] for a in file_axes if units.get(a, UNIT_PIXEL) != UNIT_PIXEL}
     options = {"photometric": "minisblack",
                "extratags": [unet_studio_tag(kind, file_axes, class_names)]}
@@ -67,6 +69,8 @@ def tiff_options(imagej: bool, file_axes: str, shape: tuple[int, ...], dtype: np
         if "T" in known:
             metadata["TimeIncrement"] = known["T"]
             metadata["TimeIncrementUnit"] = "s"
+        if class_names:
+            metadata["MapAnnotation"] = class_map_annotation(class_names)
     if channel_names is not None:
         metadata.update(channel_metadata(imagej, file_axes, shape, channel_names))
     options["metadata"] = metadata
