@@ -13,7 +13,7 @@ at the arrow, mid-letter, with nothing to say that more followed ("unet-studio d
 from __future__ import annotations
 
 from qtpy.QtCore import QSize, Qt
-from qtpy.QtGui import QPainter
+from qtpy.QtGui import QPainter, QPalette
 from qtpy.QtWidgets import (
     QComboBox,
     QLabel,
@@ -63,6 +63,13 @@ class ElidedComboBox(QComboBox):
         """What the box paints: Qt's own option, its ``currentText`` elided to its field."""
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
+        if self.currentIndex() < 0 and self.placeholderText():
+            # (Qt writes the placeholder in QComboBox.paintEvent, not in initStyleOption,
+            # so a box painted from the option alone showed nothing where "none yet" was
+            # meant; greyed as Qt's own box shows it. It is no item: count() stays 0.)
+            option.currentText = self.placeholderText()
+            option.palette.setBrush(QPalette.ColorRole.ButtonText,
+                                    option.palette.brush(QPalette.ColorRole.PlaceholderText))
         field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
                                             QStyle.SubControl.SC_ComboBoxEditField, self)
         width = field.width() - 2  # (Qt's styles draw the text 1 px in from either side)

@@ -11,9 +11,10 @@ background (the shades for napari's dark theme were 1.4-2.1:1 on its light one).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from qtpy.QtCore import QPointF, QRectF, Qt
-from qtpy.QtGui import QColor, QPainter, QPalette, QPen, QPolygonF
+from qtpy.QtGui import QColor, QFontMetrics, QPainter, QPalette, QPen, QPolygonF
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
 SERIES_STYLE = {  # name -> (colour on a dark background, on a light one, dashed, 0..1 scale)
@@ -25,6 +26,9 @@ SERIES_STYLE = {  # name -> (colour on a dark background, on a light one, dashed
 # training: named as in the Train panel's before/after table).
 SERIES_OF = {"train_loss": "train loss", "val_loss": "held-out loss", "val_score": "held-out score"}
 MARGIN = 28
+RIGHT_MARGIN = 8  # (the frame's right edge from the widget's; the legend stays inside it)
+LEGEND_GAP = 14  # between two legend entries on a line
+LEGEND_TOP = 4  # above the legend's first line, and again between its last one and the frame
 # The least contrast of a series' colour (its legend is written in it) with the background:
 # WCAG's for text.
 LEAST_CONTRAST = 4.5
@@ -73,6 +77,32 @@ def plot_colours(palette: QPalette) -> dict[str, QColor]:
     return colours
 
 
+class LegendEntry(NamedTuple):
+    """One series in the legend: its name (its colour), the text shown (the name, or the
+    name cut short with "…" where even a line of its own is too narrow) and where."""
+
+    name: str
+    text: str
+    rect: QRectF
+
+
+def lay_out_legend(names, metrics: QFontMetrics, left: float, right: float) -> list[LegendEntry]:
+    """The legend's entries from ``left`` to ``right`` (widget pixels), line after line from
+    the widget's top: an entry that does not fit after the one before starts a new line
+    (one line, "train loss  held-out loss  held-out score", ran past the widget's right
+    edge at a large font in a narrow dock), and one too wide for a line of its own is cut
+    short there."""
+    entries, x, y = [], left, float(LEGEND_TOP)
+    for name in names:
+        if x > left and x + metrics.horizontalAdvance(name) > right:
+            x, y = left, y + metrics.lineSpacing()
+        text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(right - x))
+        width = metrics.horizontalAdvance(text)
+        entries.append(LegendEntry(name, text, QRectF(x, y, width, metrics.height())))
+        x += width + LEGEND_GAP
+    return entries
+
+
 class LossPlot(QWidget):
     """``add(step, **values)`` appends a point per named series and repaints."""
 
@@ -115,13 +145,25 @@ class LossPlot(QWidget):
         _, (y0, y1) = self._ranges()
         return f"{y1:.3g}", f"{y0:.3g}"
 
-    def plot_area(self) -> QRectF:
-        """Where the curves are drawn: right of the scale's widest label (a fixed margin let
-        "3.51" run over the frame), below the legend."""
+    def _frame_left(self) -> float:
+        """Right of the scale's widest label (a fixed margin let "3.51" run over the frame)."""
         widest = max(self.fontMetrics().horizontalAdvance(text) for text in self.y_labels())
-        # (the legend goes above it, where it hides no curve)
-        legend = self.fontMetrics().lineSpacing() + 8
-        return QRectF(self.rect()).adjusted(max(MARGIN, widest + 8), legend, -8, -MARGIN)
+        return float(max(MARGIN, widest + 8))
+
+    def legend(self) -> list[LegendEntry]:
+        """The legend's entries as painted: above the frame (where they hide no curve), as
+        wide as it, on as many lines as they need."""
+        right = self.width() - RIGHT_MARGIN
+        return lay_out_legend(SERIES_STYLE, self.fontMetrics(), self._frame_left() + 6, right)
+
+    def plot_area(self) -> QRectF:
+        """Where the curves are drawn: right of the scale, below the legend (lower where the
+        legend takes more lines), above "step N" (a line of text: a fixed margin cut it off
+        at a large font)."""
+        legend_bottom = max(entry.rect.bottom() for entry in self.legend())
+        below = max(MARGIN, self.fontMetrics().height() + 6)
+        return QRectF(self.rect()).adjusted(self._frame_left(), legend_bottom + LEGEND_TOP,
+                                            -RIGHT_MARGIN, -below)  # fmt: skip
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
@@ -132,13 +174,12 @@ class LossPlot(QWidget):
         painter.drawRect(area)
         painter.setPen(colours["text"])
         (x0, x1), (y0, y1) = self._ranges()
-        painter.drawText(QRectF(0, area.bottom() + 4, area.right(), 20),
+        painter.drawText(QRectF(0, area.bottom() + 4, area.right(), self.fontMetrics().height()),
                          Qt.AlignmentFlag.AlignRight, f"step {int(x1)}")  # fmt: skip
         right = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         top, bottom = self.y_labels()
         painter.drawText(QRectF(0, area.top() - 8, area.left() - 5, 16), right, top)
         painter.drawText(QRectF(0, area.bottom() - 8, area.left() - 5, 16), right, bottom)
-        legend_x = area.left() + 6
         for name, points in self.series.items():
             _, _, dashed, unit_scale = SERIES_STYLE[name]
             pen = QPen(colours[name], 2, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)
@@ -153,6 +194,7 @@ class LossPlot(QWidget):
                 painter.drawEllipse(polygon[0], 2, 2)
             else:
                 painter.drawPolyline(polygon)
-            painter.drawText(QPointF(legend_x, area.top() - 8), name)
-            legend_x += painter.fontMetrics().horizontalAdvance(name) + 14
+        for entry in self.legend():
+            painter.setPen(colours[entry.name])
+            painter.drawText(entry.rect, Qt.AlignmentFlag.AlignLeft, entry.text)
         painter.end()
