@@ -128,10 +128,16 @@ class ProjectWatch(QObject):
 
 
 def in_memory_text(names: list[str], why: str) -> str:
-    """The close question's sentence on labels kept only in memory: which images', and
-    why no project holds them (``why``: the autosave project's refusal)."""
+    """The close question's sentence on labels kept only in memory: which images', how many
+    (saving puts every one of them in the project), and why no project holds them (``why``:
+    the autosave project's refusal)."""
     quoted = [f"\u201c{name}\u201d" for name in names]
     images = " and ".join(filter(None, [", ".join(quoted[:-1]), quoted[-1]]))
-    return (f"The labels of {images} exist only in memory: no autosave project could be "
-            f"started ({why}). Closing the window loses them; saving puts them in a project, "
+    if len(names) == 1:
+        return (f"The labels of {images} exist only in memory: no autosave project could be "
+                f"started ({why}). Closing the window loses them; saving puts them in a project, "
+                "in a folder you choose.")
+    return (f"The labels of {len(names)} images ({images}) exist only in memory: no autosave "
+            f"project could be started ({why}). Closing the window loses them; saving puts "
+            f"all {len(names)} images, each with its labels and reviewed marks, in a project, "
             "in a folder you choose.")

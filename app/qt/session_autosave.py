@@ -2,7 +2,7 @@
 of it, through ``ProjectLink``): started in the user folder at the first edit or Segment run
 when no project is open, dropped again when the run that started it made nothing, and, where
 it cannot be created (a read-only or full user folder), the work kept in memory with the
-user told once.
+user told once, each image's noted for the project made later (``session_memory``).
 
 Uses the session's ``host``, ``library``, ``project``, ``open_project``, ``close_project``
 and ``project_changed``.
@@ -19,12 +19,14 @@ from pathlib import Path
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import user_home
 from unet_studio.app.project import Project
+from unet_studio.app.qt.session_memory import WorkInMemory
 
 log = logging.getLogger(__name__)
 
 
-class AutosaveProject:
-    """The project started for the user when none is open. GUI thread only."""
+class AutosaveProject(WorkInMemory):
+    """The project started for the user when none is open; without one, the work of each
+    image noted in memory (``session_memory``). GUI thread only."""
 
     # Why no autosave project could be started (:meth:`autosave_project`), while none is
     # open: the edits are kept in memory only, and the user was told.
@@ -55,6 +57,10 @@ class AutosaveProject:
                 self._autosave_refused = str(error)
                 log.info("no autosave project: %s", error)
                 self.host.notify(autosave_refused_message(error), "warning")
+        if self.project is None:  # (every image's work: the project made later takes it)
+            self.note_work_in_memory()
+        else:
+            self.forget_work_in_memory()
         return self.project
 
     def drop_autosave(self, project: Project) -> None:
