@@ -25,7 +25,7 @@ PATH_FIELDS = ("model", "renamed_from", "parent")
 
 class MovedHistory:
     """Stands for ``project`` where only its history is read (``train_versions``'s
-    ``model_verdicts``): its entries, with the paths of its own models as they are now."""
+    ``model_verdicts``, which reads every history through it): its entries, with the paths of its own models as they are now."""
 
     def __init__(self, project):
         self.project = project

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.qt.model_actions import remove_model
-from unet_studio.app.qt.moved_history import MovedHistory
+from unet_studio.app.qt.moved_history import relocation
 from unet_studio.app.qt.train_versions import model_verdicts
 from unet_studio.app.qt.workers import engine_work_running
 
@@ -51,13 +51,13 @@ def removable_rounds(session) -> list[RejectedRound]:
     models_dir = library.folders.get("project")
     if project is None or models_dir is None or project.read_only:
         return []  # (read-only: another window writes the project and may use them)
-    history = MovedHistory(project)  # (a moved or copied project's rounds where they are now)
-    rejected = {path for path, verdict in model_verdicts(history, library).items()
+    rejected = {path for path, verdict in model_verdicts(project, library).items()
                 if verdict.rejected and verdict.by_round}
     if not rejected:
         return []
     listed = library.list()
-    kept = _in_use(session, listed, history.relocate)
+    # (a moved or copied project's history names what it uses by the old paths)
+    kept = _in_use(session, listed, relocation(project.history(), project.models_dir))
     rounds = []
     for info in listed:
         path = _resolved(info.path)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.moved_history import MovedHistory
 
 VERDICTS = ("reject model", "accept model", "set current model")
 REMOVED = "remove model"  # a model folder deleted by the app: what was said of it ends
@@ -63,12 +64,14 @@ def rejected_models(project, library) -> set[str]:
 
 def model_verdicts(project, library) -> dict[str, Verdict]:
     """The last verdict on each model folder the project's history names, by resolved path,
-    following the renames it logged. A "fine-tune" entry starts a folder's record afresh
+    following the renames it logged, wherever the project's folder is now. A "fine-tune" entry starts a folder's record afresh
     and a removal ends it: a folder made later at the same path is another model."""
     if project is None:
         return {}
     verdicts: dict[str, Verdict] = {}
-    for number, entry in enumerate(project.history()):
+    # (read with the project's own models where they are now: after the folder was moved or
+    # copied, its history names them by their old paths, ``moved_history``)
+    for number, entry in enumerate(MovedHistory(project).history()):
         action, model = entry.get("action"), entry.get("model")
         if not model:
             continue

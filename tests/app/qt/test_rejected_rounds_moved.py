@@ -110,3 +110,20 @@ def test_a_rejected_round_used_after_the_move_is_not_offered(session, tmp_path):
     session.set_model(moved)
     session.set_model(parent)
     assert removable_rounds(session) == []
+
+
+def test_roll_back_of_a_moved_project_still_leaves_its_rejected_rounds_out(session, tmp_path):
+    """Roll back offers no round the user rejected, also once the folder was moved (its
+    history names them by the old paths); the accepted one stays offered."""
+    from unet_studio.app.qt.train_versions import earlier_versions
+
+    rounds = _rejected_rounds(session)
+    old = session.project.path
+    session.close_project()
+    new = tmp_path / "elsewhere"
+    shutil.move(old, new)
+    session.open_project(new)
+
+    offered = {info.path.name for info in earlier_versions(session)}
+    assert rounds["accepted"].path.name in offered
+    assert rounds["rejected"].path.name not in offered
