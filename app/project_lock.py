@@ -12,17 +12,39 @@ reason. So the lock also records when its writer started (Linux: the boot id and
 time in clock ticks since boot, from ``/proc``); a process with the lock's id but another start
 is a later one, and the lock is stale. Where the start cannot be read (other systems, locks of
 older versions without it) the process id alone decides, as before.
+
+A folder copied while open (``shutil.copytree``, a file manager) carries its writer's lock
+along, and that lock would keep the copy read-only for as long as the writer runs, or for
+ever when it names another host. So the lock also records the folder it was written for:
+its real path and its identity (device and inode numbers, which a copy never shares and a
+rename keeps). The rule, reading a lock that records them:
+
+* on the host that wrote it: another identity than this folder's is another folder (a copy,
+  a folder restored or moved to another disk, which its writer no longer writes): the lock
+  is stale, taken over without alarming anybody (logged). A folder renamed or moved on its
+  disk while open keeps its identity: still locked, wherever the old path now points.
+* on another host device numbers are that host's own and the folder's path may differ (a
+  shared drive mounted elsewhere), so the lock counts as copied only on evidence: its
+  recorded path shows a folder here with the recorded inode number (a shared drive shows the
+  server's numbers to every host), and this folder is another one. Otherwise (the path is
+  not seen here, or names some unrelated folder) the lock stays live, as before.
+
+A lock of an older version records no folder: it keeps the rules above.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import weakref
 from pathlib import Path
 
+from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.processes import process_runs
+
+log = logging.getLogger(__name__)
 
 LOCK_FILE = "open.lock"
 
@@ -34,15 +56,25 @@ _holders: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 def lock_holder(folder: Path) -> str | None:
     """Who else writes to ``folder`` now ("process 123 on host"), or None when nobody does
     (no lock, or a stale one)."""
+    return _holder(folder)[0]
+
+
+def _holder(folder: Path) -> tuple[str | None, str | None]:
+    """:func:`lock_holder`, and the folder a lock copied here was written for (else None)."""
     path = Path(folder) / LOCK_FILE
     try:
         info = json.loads(path.read_text("utf-8"))
         pid, host = int(info["pid"]), str(info["host"])
         started = info.get("started")  # (absent in locks of older versions)
     except FileNotFoundError:
-        return None
+        return None, None
     except (OSError, ValueError, KeyError, TypeError):
-        return None  # (a damaged lock protects nothing: taken over)
+        return None, None  # (a damaged lock protects nothing: taken over)
+    copied = _copied_from(folder, info, host)
+    return (None if copied else _live_holder(folder, pid, host, started)), copied
+
+
+def _live_holder(folder: Path, pid: int, host: str, started: object) -> str | None:
     if host != socket.gethostname():
         return f"process {pid} on {host}"  # (cannot tell whether it still runs)
     if pid == os.getpid():
@@ -63,6 +95,8 @@ def stale_lock(folder: Path) -> str | None:
         return "a process"  # (killed while writing the lock itself)
     if host != socket.gethostname() or pid == os.getpid() or _alive(pid, info.get("started")):
         return None
+    if _copied_from(folder, info, host):
+        return None  # (its writer left another folder, not this copy: nothing to tell)
     return f"process {pid}"
 
 
@@ -81,18 +115,29 @@ def take_lock(folder: Path, holder: object) -> bool:
     """Make ``holder`` the writer of ``folder``; False when someone else is (see
     :func:`lock_holder`) or the lock cannot be written (a read-only folder: then nobody
     can write there anyway, and the writes themselves say so)."""
-    if lock_holder(folder) is not None:
+    holder_now, copied = _holder(folder)
+    if holder_now is not None:
         return False
-    info = {"pid": os.getpid(), "host": socket.gethostname()}
-    started = process_started(os.getpid())
-    if started is not None:
-        info["started"] = started
+    if copied:
+        log.info("%s: its lock was copied from %s with the folder; taken over", folder, copied)
     try:
-        (Path(folder) / LOCK_FILE).write_text(json.dumps(info) + "\n", "utf-8")
+        (Path(folder) / LOCK_FILE).write_text(json.dumps(_lock_info(folder)) + "\n", "utf-8")
     except OSError:
         return True  # (no lock to write: the project's own writes will tell the user)
     _holders[_key(folder)] = holder
     return True
+
+
+def _lock_info(folder: Path) -> dict:
+    """What the lock of ``folder`` written by this process records (module docstring)."""
+    info = {"pid": os.getpid(), "host": socket.gethostname()}
+    started = process_started(os.getpid())
+    if started is not None:
+        info["started"] = started
+    identity = _identity(folder)
+    if identity is not None:
+        info["folder"], info["folder_id"] = _key(folder), list(identity)
+    return info
 
 
 def release_lock(folder: Path, holder: object) -> None:
@@ -112,10 +157,43 @@ def follow_lock(old: Path, new: Path, holder: object) -> None:
     if _holders.get(_key(old)) is holder:
         del _holders[_key(old)]
         _holders[_key(new)] = holder
+        try:  # (the recorded path, for other hosts; atomic: a half lock would be taken over)
+            atomic_write_json(Path(new) / LOCK_FILE, _lock_info(new), fsync=False)
+        except OSError:
+            pass  # (the identity recorded still says it is this folder, on this host)
 
 
 def _key(folder: Path) -> str:
     return os.path.realpath(folder)
+
+
+def _identity(folder: str | Path) -> tuple[int, int] | None:
+    """The folder's (device, inode) numbers; None where unknown (gone, or a file system
+    that gives no inode numbers)."""
+    try:
+        stat = os.stat(folder)
+    except (OSError, ValueError):
+        return None
+    return (stat.st_dev, stat.st_ino) if stat.st_ino else None
+
+
+def _copied_from(folder: Path, info: dict, host: str) -> str | None:
+    """The folder a lock found in ``folder`` was written for, when that is another folder
+    (the lock was copied here with it); None when it is this one, or cannot be told (a
+    lock of an older version). The rule is the module docstring's."""
+    recorded, written_for = info.get("folder"), info.get("folder_id")
+    if (not isinstance(recorded, str) or not isinstance(written_for, list)
+            or len(written_for) != 2 or not all(isinstance(n, int) for n in written_for)):
+        return None
+    here = _identity(folder)
+    if here is None or here == tuple(written_for):
+        return None
+    if host == socket.gethostname():
+        return recorded
+    there = _identity(recorded)  # (the recorded path as this host sees it, if at all)
+    if there is not None and there[1] == written_for[1] != here[1]:
+        return recorded
+    return None
 
 
 def process_started(pid: int) -> str | None:
