@@ -19,6 +19,7 @@ from typing import Any
 from unet_studio.app.atomic import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.weights_header import WEIGHTS_FILE, check_safetensors_header
+from unet_studio.models.weights import IDENTITY_KEY  # (torch-free: torch is imported where used)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,9 @@ class ModelInfo:
     ``source``: "bundled", "user", "project" or "folder" (a folder chosen by path).
     Card fields come from ``config.json["metadata"]``: ``training_data``, ``metrics``,
     ``parent`` (a ref, name or path of the model it was fine-tuned from), ``date``.
+    ``weights_sha256``: the weights' identity recorded at save (None in older folders:
+    ``model_identity`` hashes their weights); ``parent_weights_sha256``: the parent's, as
+    its lineage recorded it (None before identities were recorded).
     """
 
     ref: str
@@ -53,6 +57,8 @@ class ModelInfo:
     date: str | None = None
     description: str = ""
     metadata: dict = field(default_factory=dict)
+    weights_sha256: str | None = None
+    parent_weights_sha256: str | None = None
 
     @property
     def card_path(self) -> Path | None:
@@ -127,7 +133,9 @@ def model_info(folder: str | Path, *, source: str, config: dict | None = None) -
     architecture = dict(config["architecture"])
     meta = config.get("metadata") or {}
     parent = meta.get("parent", meta.get("parent_model"))
+    parent_identity = None
     if isinstance(parent, dict):
+        parent_identity = parent.get(IDENTITY_KEY)
         parent = parent.get("ref") or parent.get("name") or parent.get("path")
     return ModelInfo(
         ref=f"{source}:{folder.name}",
@@ -143,6 +151,8 @@ def model_info(folder: str | Path, *, source: str, config: dict | None = None) -
         date=_as_text(meta.get("date", meta.get("created"))),
         description=str(meta.get("description") or ""),
         metadata=dict(meta),
+        weights_sha256=_identity_text(config.get(IDENTITY_KEY)),
+        parent_weights_sha256=_identity_text(parent_identity),
     )
 
 
@@ -217,6 +227,10 @@ def relink_parent(folder: Path, parent: ModelInfo) -> None:
     old = meta[key]
     if isinstance(old, dict):
         meta[key] = {**old, "ref": parent.ref, "name": parent.name, "path": str(parent.path)}
+        if IDENTITY_KEY in old:  # (a grandparent, when the parent was removed: its identity)
+            from unet_studio.app.model_identity import identity_of  # (which imports this module)
+
+            meta[key][IDENTITY_KEY] = identity_of(parent)
     else:
         meta[key] = str(parent.path) if ("/" in str(old) or os.sep in str(old)) else parent.ref
     # (the card's "fine-tuned from `old`" follows, in config.json and in card.md, which an
@@ -272,3 +286,9 @@ def _check_task(path: Path, task: dict | None) -> None:
 
 def _as_text(value) -> str | None:
     return None if value is None else str(value)
+
+
+def _identity_text(value) -> str | None:
+    """A recorded identity (a hex digest), None where none is, or it is no text (edited by
+    hand): such a model is compared as an older one is, by its weights' hash."""
+    return value.lower() if isinstance(value, str) and value else None

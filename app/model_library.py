@@ -5,7 +5,9 @@
 * project: ``<project>/models/`` (fine-tuned rounds, with their lineage).
 
 A model is referred to by ``"<source>:<folder name>"`` (e.g. ``"user:nuclei-v2"``); a bare
-name or a folder path works too. Listing reads ``config.json`` files only (no torch);
+name or a folder path works too. A ref stored with the model's identity (``model_identity``)
+is followed by :meth:`ModelLibrary.find`: in another user's library the name may be another
+model's. Listing reads ``config.json`` files only (no torch);
 :meth:`ModelLibrary.load` builds the network. The chosen default is kept in
 ``$UNET_STUDIO_HOME/settings.json``.
 """
@@ -31,6 +33,7 @@ from unet_studio.app.model_folder import (
     model_info,
     read_model_config,
 )
+from unet_studio.app.model_identity import NotThisModel, identity_of, with_identity
 from unet_studio.app.model_library_edits import RENAMED, ModelLibraryEdits, free_name
 from unet_studio.app.model_names import model_folder_name
 from unet_studio.app.settings import read_settings, settings_path
@@ -115,6 +118,28 @@ class ModelLibrary(ModelLibraryEdits):
         if path.is_dir():  # a folder, but no model's: said as Import says it (config.json missing)
             return model_info(path, source=self._source_of(path), config=read_model_config(path))
         raise UserError(f"no model {text!r}; {self._choices_text()}")
+
+    def find(self, model: str | Path, identity: str | None = None) -> ModelInfo:
+        """The model ``model`` (a ref, name or path, as :meth:`get`) was recorded as, when
+        its ``identity`` was recorded with it: the model with that identity, the ref's own
+        if it has it, else one found by it (project models first: e.g. an imported copy,
+        "user:nuclei-A-2"). NotThisModel (a UserError naming the ref) where the ref names
+        another model and none has the identity; the ref's UserError where it names none.
+        Without ``identity`` (recorded before identities were), :meth:`get`."""
+        if not isinstance(identity, str) or not identity:
+            return self.get(model)
+        try:
+            info = self.get(model)
+        except UserError as missing:
+            info, error = None, missing
+        else:
+            if identity_of(info) == identity.lower():
+                return info
+            error = NotThisModel(str(model))
+        found = with_identity(self.list(), identity.lower())
+        if found is None:
+            raise error
+        return found
 
     def checked(self, model: str | Path | ModelInfo) -> ModelInfo:
         """The model ``model`` names (see :meth:`get`; or a ModelInfo), checked as Import
@@ -207,12 +232,13 @@ class ModelLibrary(ModelLibraryEdits):
 
     def lineage(self, model: str | Path) -> list[ModelInfo]:
         """The model, its parent, its parent's parent, ... as far as they can be found (the
-        last one's ``parent`` names the first missing ancestor, if any)."""
+        last one's ``parent`` names the first missing ancestor, if any: also one whose ref
+        names another model here, see :meth:`find`)."""
         chain = [self.get(model)]
         seen = {chain[0].path.resolve()}
         while chain[-1].parent:
-            try:
-                parent = self.get(chain[-1].parent)
+            try:  # (a parent recorded with its identity is that model, not its name's)
+                parent = self.find(chain[-1].parent, chain[-1].parent_weights_sha256)
             except UserError:
                 break
             if parent.path.resolve() in seen:

@@ -79,6 +79,9 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         self.name: str = meta.get("name") or path.name
         self.created: str = meta.get("created") or now_iso()
         self.current_model: str | None = meta.get("current_model")
+        # (its weights' identity, ``model_identity``: in a copy of the project at another
+        # user's, the ref may name another model. None in older projects: by ref alone)
+        self.current_model_identity: str | None = meta.get("current_model_identity")
         self.settings: dict = dict(meta.get("settings") or {})
         self.images: list[ImageRef] = image_refs(path / PROJECT_FILE, meta)
         self.problems: list[str] = []  # what could not be restored, for the user to see
@@ -193,9 +196,11 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
             self.images[self.images.index(ref)] = dataclasses.replace(ref, classes=names)
             self._save_meta()
 
-    def set_current_model(self, model: str | None) -> None:
-        """Remember the model in use (a library reference or a folder path)."""
+    def set_current_model(self, model: str | None, identity: str | None = None) -> None:
+        """Remember the model in use (a library reference or a folder path) and its identity
+        (``model_identity.identity_of``; None: unknown, followed by ref alone)."""
         self.current_model = model
+        self.current_model_identity = identity
         self._save_meta()
         self.log("set current model", model=model)
 
@@ -297,7 +302,8 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
     def _meta(self) -> dict:
         return {
             "format": FORMAT, "format_version": 1, "name": self.name, "created": self.created,
-            "current_model": self.current_model, "settings": self.settings,
+            "current_model": self.current_model,
+            "current_model_identity": self.current_model_identity, "settings": self.settings,
             "images": [ref.to_dict() for ref in self.images],
         }  # fmt: skip
 

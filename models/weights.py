@@ -8,10 +8,17 @@
 
 Loading reads tensors with safetensors and JSON with ``json``: nothing is ever unpickled.
 Every file is written to a temporary name in the same folder and renamed into place.
+
+``config.json["weights_sha256"]`` (written since it was introduced; absent in older folders)
+is the SHA-256 of ``model.safetensors`` as saved: the model's identity, which a copy, an
+export, an import, a rename or a duplicate keep, so that a ref recorded elsewhere (a
+project's current model, a round's parent) can tell the same model from another one that
+merely has its name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -26,6 +33,7 @@ FORMAT_VERSION = 1
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CARD_FILE = "card.md"
+IDENTITY_KEY = "weights_sha256"  # (config.json's key of the weights' identity)
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +85,36 @@ def save_model(net, directory, *, task: TaskSpec | None = None, metadata: dict |
         "task": task.to_dict(),
         "metadata": metadata,
     }
-    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
     atomic_write(directory / WEIGHTS_FILE, lambda p: _save_tensors(save_file, tensors, p))
+    # (the file's hash, as a folder saved before this key existed is hashed when compared)
+    document[IDENTITY_KEY] = weights_sha256(directory / WEIGHTS_FILE)
+    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
     atomic_write(directory / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
     if isinstance(metadata.get("card"), str):
         atomic_write(directory / CARD_FILE,
                       lambda p: p.write_text(metadata["card"], encoding="utf-8"))
     log.info("saved %s (%d parameters) to %s", net.name, net.num_parameters(), directory)
     return directory
+
+
+def weights_sha256(path) -> str:
+    """The hex SHA-256 of a weights file's bytes (read in blocks; never loaded as tensors)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def model_identity(directory) -> str:
+    """The identity of the model folder ``directory``: recorded in its config, else its
+    weights file's hash (a folder saved before identities were recorded). OSError or
+    ValueError when neither can be read."""
+    directory = Path(directory)
+    recorded = read_config(directory).get(IDENTITY_KEY)
+    if isinstance(recorded, str) and recorded:
+        return recorded.lower()
+    return weights_sha256(directory / WEIGHTS_FILE)
 
 
 def _save_tensors(save_file, tensors: dict, path: Path) -> None:

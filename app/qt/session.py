@@ -101,7 +101,10 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
         info = model if hasattr(model, "ref") else self.library.get(model)
         self.model = info
         if self.project is not None:
-            self.project.set_current_model(str(info.path) if info.source == "folder" else info.ref)
+            from unet_studio.app.model_identity import identity_of
+
+            self.project.set_current_model(str(info.path) if info.source == "folder" else info.ref,
+                                           identity=identity_of(info))
         self.model_changed.emit(info)
 
     # ---- labels and edits ----------------------------------------------------------------

@@ -47,8 +47,9 @@ class ProjectLink(AutosaveProject):
         # (listed first: the project's current model is often a round accepted into it)
         self.library.folders["project"] = project.models_dir
         if project.current_model:
-            try:
-                self.set_model(project.current_model)
+            try:  # (that very model: in a copy of the project, its ref may name another one)
+                self.set_model(self.library.find(project.current_model,
+                                                 project.current_model_identity))
             except UserError as error:
                 self.host.notify(f"project model not available: {error}", "warning")
         self._open_project_images(project)

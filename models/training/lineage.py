@@ -110,14 +110,31 @@ def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> 
     return "\n".join(lines) + "\n"
 
 
+def _with_identity(parent: dict | None) -> dict | None:
+    """``parent`` with its model's identity (``models.weights.model_identity``), read from
+    its folder; as it is where the folder cannot be read (the lineage keeps the ref alone,
+    as before identities were recorded)."""
+    from unet_studio.models.weights import IDENTITY_KEY, model_identity
+
+    if not parent or parent.get(IDENTITY_KEY) or not parent.get("path"):
+        return parent
+    try:
+        return {**parent, IDENTITY_KEY: model_identity(parent["path"])}
+    except (OSError, ValueError):
+        return parent
+
+
 def lineage_metadata(result: FinetuneResult, *, name: str, parent: dict | None = None,
                      data_files: list | None = None, date: str | None = None) -> dict:
     """Metadata for ``save_model(net, folder, metadata=...)`` after a fine-tuning run.
 
     parent: e.g. ``{"ref": "bundled:default", "name": ..., "path": ...}``, None for a new
-    network; data_files: what the examples were read from (JSON-able, e.g. paths).
+    network; its identity (``weights_sha256``) is added from the folder at ``path`` when
+    missing, so that the ref is followed to this very model in a library where it names
+    another one. data_files: what the examples were read from (JSON-able, e.g. paths).
     """
     date = date or datetime.now(timezone.utc).isoformat(timespec="seconds")
+    parent = _with_identity(parent)
     parent_text = (parent or {}).get("name") or (parent or {}).get("path")
     return {
         "name": name,
