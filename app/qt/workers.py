@@ -42,6 +42,7 @@ from typing import Any
 from qtpy.QtCore import QCoreApplication, QThreadPool
 from superqt.utils import GeneratorWorker
 
+from unet_studio.app import heap_release
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.alive import alive
 
@@ -187,6 +188,11 @@ class EngineWorker(GeneratorWorker):
         except _SignalsGone:
             self._gen.close()  # (the engine's cleanup still runs: free the GPU, keep a checkpoint)
             raise
+        finally:
+            # The work's tensors and arrays are freed now; without this glibc keeps much of
+            # them in its heaps and a long session's RSS creeps up (see heap_release).
+            # Here, in the worker thread, so that the GUI thread never waits for it.
+            heap_release.release_freed_heap()
 
     def _advance(self) -> Any:
         """Advance the generator to its end (its value) or to a cancel (None)."""
