@@ -87,3 +87,20 @@ def grid_mismatch(labels_shape: Sequence[int], axes: str, image_shape: Sequence[
         return (f"has shape {tuple(image_shape)} ({image_axes}) but the labels have "
                 f"{tuple(labels_shape)} ({axes}): the T/Z/Y/X sizes must be the same")
     return None
+
+
+def file_classes(stack) -> tuple[str, ...] | None:
+    """The class names a labels file records (a class map written by unet-studio: our TIFF
+    tag, ImageJ Info, OME annotation, OME-Zarr attributes, read as ``metadata["class_names"]``),
+    None for a file of objects. The commands that would treat each class as one object
+    (measure, evaluate, export-ctc) read these rather than wait for ``--classes``."""
+    names = stack.metadata.get("class_names")
+    return tuple(str(name) for name in names) if names else None
+
+
+def class_map_note(class_names, *, recorded_by: str | None = None) -> str:
+    """"class map (recorded classes: background, nucleus, edge)": the line a command prints
+    when a file's recorded classes, not an option, made it measure or score classes.
+    ``recorded_by``: the one file of two that records them (the other is taken to match)."""
+    only = f"; recorded by {recorded_by} only" if recorded_by else ""
+    return f"class map (recorded classes: {', '.join(class_names)}{only})"

@@ -10,9 +10,10 @@ areas and overlapping pairs to the frame's contingency table; the scores equal t
 whole images in memory.
 
 Class maps (of a semantic model: ``--classes`` names them, ``--model`` gives its classes, or
-both files record the same class names, as our writers do) are scored class by class
-instead, IoU and Dice per class (``evaluate_classes``); files scored as objects that hold few
-values get a hint that class maps need ``--classes`` or ``--model``.
+without either the files record their class names, as our writers do: one recording them is
+enough, two must agree) are scored class by class instead, IoU and Dice per class
+(``evaluate_classes``); files scored as objects that hold few values get a hint that class
+maps need ``--classes`` or ``--model``.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     classes.add_argument("--classes", default=None, metavar="NAMES",
                          help="the files are class maps of these classes, background first "
                               "(e.g. background,mitochondria,membrane): IoU and Dice per class "
-                              "instead of object scores")
+                              "instead of object scores (default: the class names the files record, if any)")
     classes.add_argument("--model", default=None, metavar="NAME_OR_DIR",
                          help="the model that made PRED: a semantic model's files are scored "
                               "as class maps of its classes, an instance model's as objects")
@@ -215,15 +216,17 @@ def run(args: argparse.Namespace) -> int:
     )
     from unet_studio.app.commands.predict import StatusLine
 
-    class_names = classes_of(args)
+    class_names, note = classes_of(args), None
     if class_names is None and not getattr(args, "model", None):  # (neither option given)
-        class_names = recorded_classes(args.prediction, args.truth, args.axes)
+        class_names, note = recorded_classes(args.prediction, args.truth, args.axes) or (None, None)
     status = StatusLine(Path(args.prediction).name)  # (a big stack takes a while)
     scores = score_files(args.prediction, args.truth, args.axes, tracks=class_names is None,
                          progress=lambda fraction: status.update(fraction, 1),
                          class_names=class_names)
     if status.live:  # (the status line ends; the scores go to stdout, for scripts)
         status.finish("scored")
+    if note:  # (what made these class scores; JSON output stays JSON, the note goes aside)
+        print(note, file=sys.stderr if args.json else sys.stdout)
     text = format_scores if class_names is None else format_class_scores
     print(json.dumps(scores, indent=2) if args.json else text(scores))
     if class_names is None and not getattr(args, "model", None) and looks_like_class_maps(scores):

@@ -1,5 +1,5 @@
-"""``unet-studio evaluate --classes/--model`` (or two files recording their classes): two
-class maps scored class by class.
+"""``unet-studio evaluate --classes/--model`` (or files recording their classes): two class
+maps scored class by class.
 
 A semantic model's output is no set of objects: a class's pixels are one region, so object
 F1 and tracks mean nothing there. Each class gets its IoU and Dice over all pixels (all time
@@ -34,25 +34,31 @@ CLASS_MAP_HINT = ("note: both files hold few label values; if they are class map
                   "IoU and Dice per class instead of objects")
 
 
-def recorded_classes(prediction: str, truth: str, axes: str | None) -> tuple[str, ...] | None:
-    """The class names both files record (our TIFF tag, Zarr attributes: a class map saved
-    by the app or the CLI), None when either records none. Two different lists are refused:
-    which classes to score by is the user's to say."""
+def recorded_classes(prediction: str, truth: str, axes: str | None) -> tuple[tuple[str, ...], str] | None:
+    """The class names the files record (our TIFF tag, Zarr attributes: a class map saved by
+    the app or the CLI) and the line that says so (``class_map_note``); None when neither
+    records any. One file recording them is enough (a hand-made ground truth records none):
+    the other is read as a class map of the same classes, a value that is none of them an
+    error naming it. Two different lists are refused: which classes to score by is the
+    user's to say."""
     import contextlib
 
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.io import open_stack
+    from unet_studio.app.measure_inputs import class_map_note, file_classes
 
     with contextlib.ExitStack() as files:  # (metadata only: no pixel is read)
-        recorded = [files.enter_context(open_stack(path, axes=axes)).metadata.get("class_names")
+        recorded = [file_classes(files.enter_context(open_stack(path, axes=axes)))
                     for path in (prediction, truth)]
-    if not all(recorded):
+    if not any(recorded):
         return None
-    if list(recorded[0]) != list(recorded[1]):
+    if all(recorded) and recorded[0] != recorded[1]:
         raise InputFileError(truth, f"is a class map of {', '.join(recorded[1])}, the prediction "
                                     f"{prediction} one of {', '.join(recorded[0])}; pass "
                                     "--classes to say which classes to score")
-    return tuple(recorded[0])
+    names = recorded[0] or recorded[1]
+    only = None if all(recorded) else (prediction if recorded[0] else truth)
+    return names, class_map_note(names, recorded_by=only)
 
 
 def looks_like_class_maps(scores: dict) -> bool:

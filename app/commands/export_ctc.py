@@ -2,7 +2,8 @@
 Tracking Challenge's result format (``maskTTT.tif`` per time point and ``res_track.txt``;
 see ``app.ctc_export``), parents of divisions inferred from overlaps. The labels are read a
 time point at a time; the folder appears only when complete, and a non-empty one is kept
-unless ``--overwrite`` (which replaces an earlier export only).
+unless ``--overwrite`` (which replaces an earlier export only). A class map (a file that
+records its class names) is refused, as the Correct panel's export refuses one.
 """
 
 from __future__ import annotations
@@ -30,10 +31,16 @@ def _check_labels(stack) -> None:
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.label_files import refuse_intensities
     from unet_studio.app.measure import labels_problem
+    from unet_studio.app.measure_inputs import file_classes
 
     problem = labels_problem(stack.dtype, stack.axes, stack.ndim)
     if problem:
         raise InputFileError(stack.path, problem)
+    classes = file_classes(stack)
+    if classes:  # (each class would be exported as one "cell" spanning every frame)
+        raise InputFileError(stack.path, f"is a class map ({', '.join(classes)}), not objects: "
+                                         "tracks need objects with ids (segment with an instance "
+                                         "model); measure gives each class's area per time point")
     if "T" not in stack.axes:
         raise InputFileError(stack.path, f"has no T axis ({stack.axes}): CTC tracks need a time "
                                          "series; give --axes (e.g. TYX) if the file's first "

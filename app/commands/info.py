@@ -63,12 +63,22 @@ def describe(name: str | Path, *, axes: str | None = None) -> str:
             shapes = ", ".join("x".join(str(n) for n in level.shape) for level in stack.levels)
             lines.append(f"  pyramid:      {len(stack.levels)} levels ({shapes})")
         if meta.get("kind"):
-            lines.append(f"  content:      {meta['kind']} (written by unet-studio)")
+            lines.append(f"  content:      {_content(meta)} (written by unet-studio)")
         if meta.get("series_count", 1) > 1:
             lines.append(f"  series:       {meta['series'] + 1} of {meta['series_count']} (first shown)")
         if meta.get("format") == "tiff-series":
             lines.append(f"  files:        {len(meta['files'])}")
         return "\n".join(lines)
+
+
+def _content(meta: dict) -> str:
+    """What our writer recorded: the kind, and for a class map (labels whose values are a
+    semantic model's classes, not objects) its classes in value order."""
+    names = meta.get("class_names")
+    if meta["kind"] == "labels" and names:
+        values = ", ".join(f"{value} {name}" for value, name in enumerate(names))
+        return f"class map of {len(names)} classes: {values}"
+    return meta["kind"]
 
 
 def _axes_note(meta: dict, axes: str) -> str:

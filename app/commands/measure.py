@@ -6,8 +6,8 @@ bounding box in pixels, the time in seconds beside the frame index when the file
 the time step, and with ``--image`` its mean and integrated intensity per channel. The files are read slab by slab, so stacks larger than RAM
 work; the CSV appears only when complete, and an existing one is kept unless ``--overwrite``.
 
-A class map (``--classes`` names its classes, or ``--model`` a semantic model) gives one row
-per class and time point instead: pixels, area and intensity, no centroid or box
+A class map (``--classes`` names its classes, ``--model`` a semantic model, or without
+either the file records its class names) gives one row per class and time point instead: pixels, area and intensity, no centroid or box
 (``app.measure_classes``).
 """
 
@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     classes.add_argument("--classes", default=None, metavar="NAMES",
                          help="LABELS is a class map of these classes, background first (e.g. "
                               "background,mitochondria,membrane): one row per class and time "
-                              "point (pixels, area, intensity) instead of one per object")
+                              "point (pixels, area, intensity) instead of one per object (default: the "
+                              "class names LABELS records, if any)")
     classes.add_argument("--model", default=None, metavar="NAME_OR_DIR",
                          help="the model that made LABELS: a semantic model's classes are "
                               "measured as --classes does")
@@ -155,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     from unet_studio.app.commands.predict import StatusLine
     from unet_studio.app.io import open_stack
     from unet_studio.app.measure import iter_measure_to_csv
+    from unet_studio.app.measure_inputs import class_map_note, file_classes
 
     if args.pixel_size is not None:  # (a typo stops the run before any file is read)
         parse_pixel_size(args.pixel_size)
@@ -170,8 +172,13 @@ def run(args: argparse.Namespace) -> int:
             _check_image(image, labels)
         scale = pixel_sizes(args, labels, image)
         progress = StatusLine(labels.name)  # (a big stack takes a while: show it moving)
+        note = None
+        if class_names is None and not args.model:  # (neither option: what the file says)
+            class_names = file_classes(labels)
+            note = class_map_note(class_names) if class_names else None
         if class_names is not None:
-            return _measure_classes(args, labels, image, scale, class_names, progress, target)
+            return _measure_classes(args, labels, image, scale, class_names, progress, target,
+                                    note)
         steps = iter_measure_to_csv(
             target, labels.data, None if image is None else image.data, axes=labels.axes,
             image_axes=None if image is None else image.axes, scale=scale,
@@ -186,8 +193,10 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _measure_classes(args, labels, image, scale, class_names, progress, target: Path) -> int:
-    """A class map's table: the object rows (few: one per class and frame) as class rows."""
+def _measure_classes(args, labels, image, scale, class_names, progress, target: Path,
+                     note: str | None = None) -> int:
+    """A class map's table: the object rows (few: one per class and frame) as class rows.
+    ``note``: the line saying the file's recorded classes were measured, printed first."""
     from unet_studio.app.measure import iter_measure, measure_columns, write_csv
     from unet_studio.app.measure_classes import class_columns, class_rows
 
@@ -206,6 +215,8 @@ def _measure_classes(args, labels, image, scale, class_names, progress, target: 
     write_csv(table, columns, target)
     if progress.live:
         progress.finish("measured")
+    if note:
+        print(note)
     print(f"{len(class_names) - 1} classes ({', '.join(class_names[1:])}) in "
           f"{len(table)} rows of {labels.path}: wrote {target}")
     return 0
