@@ -177,22 +177,28 @@ def copy_model_folder(source: Path, target: Path, *, edit: Callable[[Path], Any]
 
 def write_model_name(folder: Path, name: str, **metadata) -> dict[Path, bytes]:
     """Set the name a model is listed under (``config.json``'s ``metadata.name``, plus any
-    ``metadata`` given) and the heading of its card where that is the old name. Each file
-    is replaced atomically (and put back if another fails); returns their former bytes for
+    ``metadata`` given) and the title of its card (``model_card_title``: a copy's card,
+    ``copied_from`` given or recorded, also says whose notes it holds). Each file is
+    replaced atomically (and put back if another fails); returns their former bytes for
     :func:`restore_files`."""
+    from unet_studio.app.model_card_title import retitled_card
+
     config = read_model_config(folder)
     meta = dict(config.get("metadata") or {})
-    old_name = str(meta.get("name") or folder.name)
     config["metadata"] = {**meta, "name": name, **metadata}
+    copied_from = config["metadata"].get("copied_from")
+    copy = {"copied_from": copied_from if isinstance(copied_from, str) else None,
+            # (the original's name: known when the copy is made, its config still the original's)
+            "copied_name": str(meta.get("name") or folder.name) if "copied_from" in metadata else None}
     if isinstance(meta.get("card"), str):  # (the card as saved with the weights)
-        config["metadata"]["card"] = _retitled(meta["card"], old_name, name)
+        config["metadata"]["card"] = retitled_card(meta["card"], name, **copy)
     text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
     changes = {folder / CONFIG_FILE: text.encode("utf-8")}
     card_path = folder / CARD_FILE
     if card_path.is_file():
         card = card_path.read_text("utf-8", errors="replace")
-        if _retitled(card, old_name, name) != card:
-            changes[card_path] = _retitled(card, old_name, name).encode("utf-8")
+        if retitled_card(card, name, **copy) != card:
+            changes[card_path] = retitled_card(card, name, **copy).encode("utf-8")
     originals = {}
     try:
         for path, data in changes.items():
@@ -203,13 +209,6 @@ def write_model_name(folder: Path, name: str, **metadata) -> dict[Path, bytes]:
         restore_files(originals)
         raise
     return originals
-
-
-def _retitled(card: str, old_name: str, name: str) -> str:
-    """The card with the heading "# <name>" where it was "# <old name>" (a card titled
-    otherwise keeps its title)."""
-    heading, newline, rest = card.partition("\n")
-    return f"# {name}{newline}{rest}" if heading.strip() == f"# {old_name}" else card
 
 
 def restore_files(originals: dict[Path, bytes]) -> None:

@@ -32,10 +32,16 @@ from unet_studio.app.model_folder import (
     copy_model_folder,
     model_info,
     read_model_config,
+    write_model_name,
 )
 from unet_studio.app.model_identity import NotThisModel, identity_of, with_identity
-from unet_studio.app.model_library_edits import RENAMED, ModelLibraryEdits, free_name
-from unet_studio.app.model_names import model_folder_name
+from unet_studio.app.model_library_edits import (
+    RENAMED,
+    AlreadyInLibrary,
+    ModelLibraryEdits,
+    free_model_name,
+    same_model_in,
+)
 from unet_studio.app.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
@@ -191,8 +197,13 @@ class ModelLibrary(ModelLibraryEdits):
         return info
 
     def import_model(self, folder: str | Path, *, name: str | None = None, to: str = "user"):
-        """Copy a validated model folder into the user (or project) models; a name already
-        taken gets a numeric suffix. Returns the imported model's :class:`ModelInfo`.
+        """Copy a validated model folder into the user (or project) models, under its own
+        name (or ``name``). Returns the imported model's :class:`ModelInfo`.
+
+        Where a model there has that name, the copy is named "<name>-2" (listed name, card
+        title and folder: Rename refuses two models of one name, so Import makes none).
+        Where the very same model is there already (the same network and task, and the same
+        weights: its identity), nothing is copied: AlreadyInLibrary (a UserError) names it.
 
         The folder is checked first (``check_model_folder``: its config builds a network and
         the weights' header fits it; imports torch: call it off the GUI thread, as the copy
@@ -203,11 +214,21 @@ class ModelLibrary(ModelLibraryEdits):
         target_root = self.folders.get(to) if to in ("user", "project") else None
         if target_root is None:
             raise UserError(f"cannot import into {to!r}; use 'user' or a library with a project")
+        incoming = model_info(folder, source="folder")
+        present = [info for info in self.list() if info.source == to]
+        same = same_model_in(present, incoming)
+        if same is not None:
+            raise AlreadyInLibrary(same)
         target_root.mkdir(parents=True, exist_ok=True)
         # (its folder by the model's own name: an export's folder is often just "export")
-        own_name = model_folder_name(model_info(folder, source="folder").name)
-        target = free_name(target_root, name or own_name)
-        copy_model_folder(folder, target)
+        new_name, target = free_model_name(target_root, name or incoming.name,
+                                           {info.name.casefold() for info in present})
+        renamed = new_name != incoming.name
+        copy_model_folder(folder, target,
+                          edit=(lambda temp: write_model_name(temp, new_name)) if renamed else None)
+        if renamed and name is None:
+            log.info("a model named %r is already in the %s models: imported as %r",
+                     incoming.name, to, new_name)
         return model_info(target, source=to)
 
     def export_model(self, model: str | Path, destination: str | Path) -> Path:
@@ -288,8 +309,6 @@ def where_listed(info: ModelInfo, models: list[ModelInfo]) -> str:
     imported twice), so that two entries never read the same."""
     twins = [m for m in models if m.name == info.name and m.source == info.source]
     return info.ref if len(twins) > 1 else info.source
-
-
 
 
 def _problem_in(folder: Path, error: InputFileError) -> str:

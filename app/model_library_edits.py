@@ -22,6 +22,7 @@ from unet_studio.app.model_folder import (
     restore_files,
     write_model_name,
 )
+from unet_studio.app.model_identity import identity_of
 from unet_studio.app.model_names import check_model_name, copy_name, model_folder_name, note_rename
 
 log = logging.getLogger(__name__)
@@ -30,7 +31,8 @@ RENAMED = "renamed_models"  # settings key: user models' old refs and folders ->
 
 
 class ModelLibraryEdits:
-    """Uses the library's ``get``, ``list``, ``folders``, ``settings_path`` and ``_settings``."""
+    """Uses the library's ``get``, ``find``, ``list``, ``folders``, ``settings_path`` and
+    ``_settings``."""
 
     def remove_model(self, model: str | Path) -> None:
         """Delete a user or project model (bundled ones are read-only). Models fine-tuned
@@ -40,8 +42,8 @@ class ModelLibraryEdits:
         if info.source not in ("user", "project"):
             raise UserError(f"{info.ref} is not a user or project model and cannot be removed")
         children = [m for m in self.list() if self._is_parent_of(info, m)]
-        try:
-            grandparent = self.get(info.parent) if info.parent else None
+        try:  # (the parent recorded with its identity: not merely a model of its name)
+            grandparent = self.find(info.parent, info.parent_weights_sha256) if info.parent else None
         except (UserError, InputFileError):
             grandparent = None
         delete_model_folder(info.path)
@@ -118,10 +120,14 @@ class ModelLibraryEdits:
             raise UserError(f"{target} already exists; choose another name")
 
     def _is_parent_of(self, info: ModelInfo, child: ModelInfo) -> bool:
+        """Whether ``child`` was fine-tuned from ``info``: its recorded parent is found as
+        ``info`` by ref AND identity. A round copied from another user names its parent's
+        ref ("user:nuclei-A"); this user's own model of that name is not its parent (a
+        NotThisModel), so renaming or removing it leaves the round's record alone."""
         if not child.parent or child.source not in ("user", "project"):
             return False  # (a bundled model is read-only)
         try:
-            return self.get(child.parent).path == info.path
+            return self.find(child.parent, child.parent_weights_sha256).path == info.path
         except (UserError, InputFileError):
             return False
 
@@ -165,13 +171,48 @@ def delete_model_folder(folder: Path) -> None:
         log.warning("the removed model's files stay in %s: %s", hidden, error)
 
 
-def free_name(root: Path, name: str) -> Path:
-    base = model_folder_name(name)
-    candidate, n = root / base, 1
-    while candidate.exists():
+class AlreadyInLibrary(UserError):
+    """The model imported is one the library has (the same network and weights): not
+    copied again, so that a model shared twice is not listed twice."""
+
+    def __init__(self, info: ModelInfo):
+        where = "the project's models" if info.source == "project" else "your models"
+        super().__init__(f"{info.name} is already in {where} as {info.ref} (the same "
+                         "network and weights): not imported again")
+        self.info = info
+
+
+def same_model_in(models: list[ModelInfo], incoming: ModelInfo) -> ModelInfo | None:
+    """The first of ``models`` that is ``incoming`` itself: the same architecture, options
+    and task (what the weights mean) and the same identity (its weights' bytes; hashed only
+    for a model of the same network whose config recorded none). Name, card and other
+    metadata may differ: the model segments the same."""
+    candidates = [info for info in models if _same_network(info, incoming)]
+    if not candidates:
+        return None
+    identity = identity_of(incoming)
+    if identity is None:
+        return None
+    return next((info for info in candidates if identity_of(info) == identity), None)
+
+
+def _same_network(info: ModelInfo, other: ModelInfo) -> bool:
+    return (info.architecture, info.architecture_config, info.task) == (
+        other.architecture, other.architecture_config, other.task)
+
+
+def free_model_name(root: Path, name: str, taken: set[str]) -> tuple[str, Path]:
+    """``name``, else the first of "<name>-2", "<name>-3", ... that no model of ``root`` is
+    called (``taken``: their names, casefolded) and whose folder no entry of ``root`` has
+    (whatever its case): a name Rename would accept, with its folder."""
+    present = {entry.name.casefold() for entry in root.iterdir()} if root.is_dir() else set()
+    candidate, n = name, 1
+    while (candidate.casefold() in taken
+           or model_folder_name(candidate).casefold() in present):
         n += 1
-        candidate = root / f"{base}-{n}"
-    return candidate
+        candidate = f"{name}-{n}"
+    return candidate, root / model_folder_name(candidate)
+
 
 def same_folder(path: Path, other: Path) -> bool:
     try:

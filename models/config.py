@@ -130,9 +130,13 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        """Builds a config from plain data; unknown keys raise ValueError listing the known ones."""
+        """Builds a config from plain data; unknown keys raise ValueError listing the known
+        ones, and saying where they may come from: a model saved by a newer unet-studio
+        (with an option added since) is refused with the advice the format version gives."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown model option(s) {unknown}; known options: {sorted(known)}")
+            raise ValueError(f"unknown model option(s) {unknown}; known options: {sorted(known)}; "
+                             "a model saved by a newer unet-studio may use options this version "
+                             "does not know: update unet-studio")
         return cls(**data)

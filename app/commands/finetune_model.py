@@ -48,8 +48,8 @@ def starting_model(args, in_channels: int, spatial_dims: int, *, project=None):
     current = None if project is None or args.model else project.current_model
     info = None
     if current:
-        try:
-            info = library.get(current)
+        try:  # (that very model: in a copied project, its ref may name another one here)
+            info = library.find(current, project.current_model_identity)
             print(f"fine-tuning the project's current model {info.ref}", file=sys.stderr)
         except UserError as error:
             print(f"the project's current model is not available ({error}): fine-tuning the "

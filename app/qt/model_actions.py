@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.model_identity import identity_of
 from unet_studio.app.qt.train_logic import checkpoint_dir_for
 from unet_studio.app.qt.train_versions import REMOVED
 from unet_studio.app.qt.workers import engine_work_running
@@ -74,14 +75,22 @@ def _follow_in_project(project, old, new) -> None:
         return
     project.log("rename model", model=str(new.path), renamed_from=str(old.path),
                 ref=new.ref, ref_before=old.ref)  # fmt: skip
-    if project.current_model in (old.ref, str(old.path)):
-        project.set_current_model(new.ref)
+    if project.current_model in (old.ref, str(old.path)) and _is_current_of(project, new):
+        # (with its identity: dropped, the ref alone would follow a later model of its name)
+        project.set_current_model(new.ref, project.current_model_identity or identity_of(new))
     before, after = checkpoint_dir_for(project, old), checkpoint_dir_for(project, new)
     if before.is_dir() and not after.exists():
         try:
             os.rename(before, after)
         except OSError as error:  # (a round from it starts afresh instead of resuming)
             log.warning("checkpoints %s keep their name: %s", before, error)
+
+
+def _is_current_of(project, model) -> bool:
+    """Whether ``model`` is the project's current model by identity too: a project copied
+    from another user names "user:nuclei-A", which at this user may be another model."""
+    recorded = project.current_model_identity
+    return not recorded or identity_of(model) == recorded.lower()
 
 
 def _same(path, other) -> bool:
@@ -102,12 +111,34 @@ def iter_duplicate(library, ref: str):
 
 def iter_import(library, folder: Path):
     """Import in a worker thread; returns the imported ModelInfo. A folder that cannot be
-    imported is refused with :func:`import_problem`'s message."""
+    imported is refused with :func:`import_problem`'s message; the very same model already
+    in the library (``AlreadyInLibrary``) with its own, which names it."""
+    from unet_studio.app.model_library import AlreadyInLibrary
+
     yield "importing"
     try:
         return library.import_model(folder)
+    except AlreadyInLibrary:
+        raise
     except UserError as error:
         raise UserError(import_problem(folder, str(error))) from None
+
+
+def imported_text(folder: Path, info) -> str:
+    """What to tell after ``folder`` was imported as ``info``: where the model's name was
+    taken, that it was, and the name the copy got (two models are never listed under one
+    name: the user should know which one is the new one)."""
+    from unet_studio.app.model_folder import model_info
+
+    try:
+        own_name = model_info(folder, source="folder").name
+    except UserError:  # (the folder gone since: nothing more to say)
+        own_name = info.name
+    if own_name == info.name:
+        return f"imported {info.name} as {info.ref}"
+    where = "the project's models" if info.source == "project" else "your models"
+    return (f"a model named {own_name} is already in {where}: imported this one as "
+            f"{info.name} ({info.ref})")
 
 
 def import_problem(folder: Path, message: str) -> str:

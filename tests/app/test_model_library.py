@@ -91,7 +91,10 @@ def test_import_copies_only_model_files_and_export_never_overwrites(library, tmp
     info = library.import_model(source)
     assert info.ref == "user:nuclei" and info.path.parent == tmp_path / "home" / "models"
     assert sorted(p.name for p in info.path.iterdir()) == ["config.json", "model.safetensors"]
-    assert library.import_model(source).ref == "user:nuclei-2"  # name taken: suffixed
+    with pytest.raises(UserError, match="already in your models as user:nuclei"):
+        library.import_model(source)  # the very same model: not copied again
+    other = write_model(tmp_path / "elsewhere" / "nuclei")  # another model of that name
+    assert library.import_model(other).ref == "user:nuclei-2"  # name taken: suffixed
     exported = library.export_model("user:nuclei", tmp_path / "out")
     assert (exported / "model.safetensors").read_bytes() == (
         source / "model.safetensors"

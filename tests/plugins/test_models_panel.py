@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 pytestmark = pytest.mark.qt
@@ -214,8 +216,12 @@ def test_a_model_imported_twice_is_told_apart_in_every_list(models_panel, studio
 
     segment = SegmentPanel(studio.session)
     qtbot.addWidget(segment)
-    first, second = _import(models_panel, qtbot, tiny_model_dir), _import(models_panel, qtbot, tiny_model_dir)
-    assert (first.name, first.ref, second.ref) == ("tiny", "user:tiny", "user:tiny-2")
+    first = _import(models_panel, qtbot, tiny_model_dir)
+    # (a copy made by hand, or by an import of an earlier version: Import now names it apart)
+    shutil.copytree(first.path, first.path.parent / "tiny-2")
+    studio.session.models_listed.emit()
+    second = studio.session.library.get("user:tiny-2")
+    assert (first.name, second.name, first.ref, second.ref) == ("tiny", "tiny", "user:tiny", "user:tiny-2")
     assert [n for n in _names(models_panel) if "[user" in n] == ["tiny  [user:tiny]", "tiny  [user:tiny-2]"]
     offered = [segment.model_combo.itemText(i) for i in range(segment.model_combo.count())]
     assert [t for t in offered if "(user" in t] == ["tiny  (user:tiny)", "tiny  (user:tiny-2)"]

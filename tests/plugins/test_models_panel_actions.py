@@ -187,8 +187,9 @@ def test_rename_follows_the_current_model_the_default_and_the_project(
 ])  # fmt: skip
 def test_rename_refuses_an_empty_invalid_or_taken_name(models_panel, studio, tiny_model_dir, qtbot,
                                                        told, name, problem):
-    _import(models_panel, qtbot, tiny_model_dir)
-    second = _import(models_panel, qtbot, tiny_model_dir)  # user:tiny-2, also called "tiny"
+    first = _import(models_panel, qtbot, tiny_model_dir)
+    second = studio.session.library.duplicate_model(first.ref)  # "tiny copy"
+    studio.session.models_listed.emit()
     _select(models_panel, second.ref)
     before = _names(models_panel)
     del told[:]
