@@ -97,6 +97,7 @@ def load_examples(args, *, percentiles: tuple[float, float], spatial_dims: int,
                      image.shape, labels.path)  # fmt: skip
             spatial_shape = tuple(n for a, n in zip(image.axes, image.shape) if a != "C")
             _check_labels(labels, labels_path, image, image_path, spatial_shape)
+            _check_kind(labels, labels_path, class_names)
             mask = _reviewed_mask(mask_path, spatial_shape)
             lower, upper = percentiles
             channel_axis = image.axes.index("C") if "C" in image.axes else None
@@ -134,6 +135,24 @@ def _check_labels(labels, path: str, image, image_path: str, spatial_shape: tupl
         raise InputFileError(path, f"holds {labels.dtype} values, not integer labels")
     refuse_intensities(labels, "give the corrected label image with --labels and the image "
                                "it segments with --image")
+
+
+def _check_kind(labels, path: str, class_names: tuple[str, ...] | None) -> None:
+    """Labels whose file records them as a class map (``Stack.metadata["class_names"]``,
+    written by the app or ``predict``) of other classes than the model's, or for an objects
+    model (``class_names`` None): refused, naming the file, before anything is read. A file
+    recording no classes is not judged here (objects, or a class map from elsewhere: the
+    stray-class rule, ``_check_classes``, catches the worst)."""
+    from unet_studio.app.class_map import class_values
+    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.labels_kind import kind_mismatch
+
+    recorded = labels.metadata.get("class_names")
+    wanted = class_values(class_names) if class_names else ()
+    mismatch = kind_mismatch(recorded, wanted) if recorded else None
+    if mismatch is not None:
+        raise InputFileError(path, mismatch.sentence("the file", "the model", verb="records")
+                             + f"; fine-tune {mismatch.wanted_model} on it instead (--model)")
 
 
 def _reviewed_mask(path: str | None, spatial_shape: tuple):

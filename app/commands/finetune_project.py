@@ -144,6 +144,7 @@ def project_examples(project: ProjectReader, *, percentiles: tuple[float, float]
         raise UserError(f"{project.path}: nothing is reviewed in this project: mark corrected "
                         "regions reviewed (Correct panel) before training")
     files = {ref.name: _image_file(project, ref) for ref in refs}  # (each one checked)
+    _refuse_other_kind(project, refs, files, class_names)
     pending, problems = training_data.project_examples(
         project, skip=set(), open_image=lambda name: None, percentiles=percentiles,
         spatial_dims=spatial_dims, in_channels=in_channels)
@@ -165,6 +166,23 @@ def project_examples(project: ProjectReader, *, percentiles: tuple[float, float]
                         "labels": str(image_dir / "labels"),
                         "reviewed": str(image_dir / "reviewed.npz"), "axes": ref.axes})
     return examples, sources
+
+
+def _refuse_other_kind(project: ProjectReader, refs: list, files: dict,
+                       class_names: tuple[str, ...] | None) -> None:
+    """UserError naming the first reviewed image whose labels the project records as the
+    other kind than the model's (a class map for an objects model, objects or other classes
+    for a semantic one), as the Train panel refuses them (``app.labels_kind``)."""
+    from unet_studio.app.class_map import class_values
+    from unet_studio.app.labels_kind import kind_mismatch
+
+    wanted = class_values(class_names) if class_names else ()
+    for ref in refs:
+        mismatch = kind_mismatch(project.image_classes(ref.id), wanted)
+        if mismatch is not None:
+            raise UserError(mismatch.sentence(
+                f"{project.path}: the labels of the image {ref.name} ({files[ref.name]})",
+                "the model", verb="are") + f"; fine-tune {mismatch.wanted_model} instead (--model)")
 
 
 def _reviewed_refs(project: ProjectReader) -> list:

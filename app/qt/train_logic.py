@@ -110,6 +110,7 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     regions) or "image" (the current image only). UserError when nothing is reviewed."""
     from unet_studio.app.layer_channel import note_file_channel
     from unet_studio.app.qt.train_intensity import use_known_intensity, whole_image_key
+    from unet_studio.app.qt.train_kind import other_kind_images, refuse_other_kind
     from unet_studio.app.training_data import (
         channel_to_learn,
         model_in_channels,
@@ -122,6 +123,7 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
 
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {sorted(SCOPES)}, got {scope!r}")
+    refuse_other_kind(session)  # (a class map learnt by an objects model, or the reverse)
     options = dict(percentiles=model_percentiles(session.model),
                    spatial_dims=model_spatial_dims(session.model))
     in_channels, model_name = model_in_channels(session.model), session.model.name
@@ -131,7 +133,7 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     image = training_image(session.host, layer, in_channels, model_name)
     labels = session.host.current_labels()
     regions = session.ensure_reviewed()
-    examples, problems = [], []
+    examples, problems, kind_problems = [], [], []
     current_id = session.current_image_id()
     if layer is not None and current_id is not None:
         # (a channel layer of a file: which channel, for rounds that read it from the file)
@@ -146,11 +148,15 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
         examples.append(example)
     if scope == "project" and session.project is not None:
         open_image = getattr(session.host, "image_named", lambda name: None)
-        others, problems = project_examples(session.project, skip={current_id},
+        other_kind, kind_problems = other_kind_images(session, skip={current_id})
+        others, problems = project_examples(session.project, skip={current_id, *other_kind},
                                             open_image=open_image, in_channels=in_channels,
                                             host=session.host, model_name=model_name,
                                             **options)  # fmt: skip
         examples += others
+        problems = kind_problems + problems
+    if not examples and kind_problems:
+        raise UserError(f"nothing to learn from: {kind_problems[0]}")
     if not examples:
         raise UserError("nothing reviewed yet: correct some objects and mark them reviewed "
                         "(Correct panel) before training")
