@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app.class_map import model_classes, settled_classes
+from unet_studio.app.labels_kind import KindMismatch, kind_text
 
 
 @dataclass
@@ -62,11 +63,6 @@ MIXED = ("{layer} holds {held} with reviewed corrections, and {model} {outputs}:
 REPLACED = " (replacing the {held} the labels held)"
 
 
-def kind_text(names) -> str:
-    """'a class map (background, mitochondria)' or 'objects'."""
-    return f"a class map ({', '.join(names)})" if names else "objects"
-
-
 def check_labels_kind(session, request, whole: bool) -> str:
     """Raise a UserError when a run of ``request`` (the current model) would write the
     other kind of labels into the labels being corrected than they are recorded as, and
@@ -89,11 +85,11 @@ def check_labels_kind(session, request, whole: bool) -> str:
     if (reviewed is not None and reviewed.any()) or not whole:
         layer = labels_layer_name(host)
         instances = holds_instances(request, model.task)
+        mismatch = KindMismatch(tuple(held), () if instances else tuple(wanted))
         raise UserError(MIXED.format(
-            layer=f"'{layer}'" if layer else "the labels", held=kind_text(held),
-            model=model.name, outputs="outputs objects" if instances else
-            f"outputs {kind_text(wanted)}",
-            wanted=f"a semantic model of {', '.join(held)}" if held else "an objects (instance) model"))
+            layer=f"'{layer}'" if layer else "the labels", held=kind_text(mismatch.held),
+            model=model.name, outputs=f"outputs {kind_text(mismatch.wanted)}",
+            wanted=mismatch.wanted_model))
     return REPLACED.format(held="class map" if held else "objects")
 
 

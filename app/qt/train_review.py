@@ -12,7 +12,7 @@ from pathlib import Path
 from qtpy.QtCore import Qt
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.qt import train_layout, train_logic, train_pace, train_versions
+from unet_studio.app.qt import train_kind, train_layout, train_logic, train_pace, train_versions
 from unet_studio.app.qt.workers import set_progress
 from unet_studio.models.training.progress import stop_text
 
@@ -110,7 +110,11 @@ class RoundReview:
         train_layout.show_metrics(self.metrics, {}, {})
         set_progress(self.progress, 0)
         self._set_state("idle")
-        self.status.setText(train_logic.ready_text(info, waiting, self.session.project))
+        text = train_logic.ready_text(info, waiting, self.session.project)
+        # (a model of the other kind than the labels being corrected: said now, not only
+        # when Train is pressed and refuses)
+        refusal = train_kind.train_refusal(self.session)
+        self.status.setText(text if refusal is None else f"Cannot train: {refusal}.")
 
     def _model_renamed(self, old, new) -> None:
         """The Models panel renamed a model: a round from it (or that made it) follows, and

@@ -62,6 +62,9 @@ def test_train_refuses_reviewed_labels_of_the_other_kind_than_its_model(
 
     # ...and a semantic model is not trained on the objects.
     studio.session.set_model(str(em_model))
+    assert panel.status.text().startswith(  # (said as the model is chosen, before Train)
+        "Cannot train: 'nuclei labels' holds objects with reviewed corrections, and em "), \
+        panel.status.text()
     panel.start()
     assert panel.worker is None and panel.round is None
     status = panel.status.text()
