@@ -9,7 +9,8 @@ user commits to the new reading, so the labels it makes, the layer and the proje
 from the first moment. Axes recorded in the project are taken again when it is reopened.
 
 Expects the panel's ``session``, ``axes_edit``, ``axes_note``, ``image_combo``, ``worker``,
-``_job_image`` and ``_typed_axes`` (image name -> the axes typed for it).
+``_job_image``, ``_typed_axes`` (image name -> the axes typed for it) and ``_say_ready``
+(``SegmentChoices``: the status line and Run follow the axes typed).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class SegmentAxes:
         if name:
             self._typed_axes[name] = text.strip()
         self._say_axes_kept(self.session.host.current_image(), text.strip())
+        self._say_ready()  # (the model may need an axis these lack: Run greyed, said why)
 
     def _hide_axes_note(self) -> None:
         self._set_axes_note("")

@@ -24,6 +24,7 @@ from unet_studio.app.qt.segment_channels import (
     picks_one_channel,
     sibling_channel_layers,
 )
+from unet_studio.app.qt.segment_fit import plane_note, show_run_refusal, unfit_line, unfit_reason
 from unet_studio.app.qt.segment_tips import channel_note, ready_text, set_tips
 
 
@@ -235,16 +236,32 @@ class SegmentChoices:
         for spin in (self.min_size_spin, self.split_spin):
             spin.setEnabled(objects)
         set_tips(self, running=self.worker is not None)
+        if self.worker is None:  # (set_tips gave Run its plain tooltip: a refusal stands)
+            self._check_fit()
+
+    def _check_fit(self) -> str | None:
+        """Run greyed, saying why, when it would refuse the image, axes and model chosen
+        (a 3D model on a 2D image; ``segment_fit``); the reason, or None when they fit."""
+        image, model = self.session.host.current_image(), self.session.model
+        unfit = unfit_reason(image, self.axes_edit.text(), model)
+        show_run_refusal(self, unfit)
+        return unfit
 
     def _say_ready(self) -> None:
         """The status line says what Run will do with the image and model chosen, until a
         run (or a refusal) has something else to say. The last run's Done line stands while
         they are the image and model it is about; another choice gets its own line (the
         Done line read as "this one is segmented already"), and back to theirs, it returns.
-        Other lines tell of an event (a refusal, an error, a cancel): they stay."""
+        Other lines tell of an event (a refusal, an error, a cancel): they stay, unless
+        Run would refuse the choice: Run is greyed then, and the line says why."""
         if self.worker is not None:
             return
         image, model = self.session.host.current_image(), self.session.model
+        unfit = self._check_fit()
+        if unfit is not None:
+            self._ready_said = unfit_line(image, model, unfit)
+            self.status.setText(self._ready_said)
+            return
         shown, done = self.status.text(), self._done
         about_done = done is not None and done.is_about(image, model)
         if done is not None and shown == done.text():
@@ -255,5 +272,5 @@ class SegmentChoices:
         elif about_done:
             self.status.setText(done.text())
             return
-        self._ready_said = ready_text(image, model)
+        self._ready_said = ready_text(image, model) + plane_note(image, self.axes_edit.text(), model)
         self.status.setText(self._ready_said)

@@ -42,6 +42,7 @@ from unet_studio.app.qt.segment_classes import (
     put_classes_back,
     record_run_classes,
 )
+from unet_studio.app.qt.segment_fit import model_spatial_axes
 from unet_studio.app.qt.segment_job import SegmentRequest, job_time_points, plan_job
 from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
 from unet_studio.app.qt.segment_outcome import SegmentOutcome
@@ -238,8 +239,8 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         check_labels_align(axes, view, image.name)
         image, axes, view = channel_layers_image(self.session.host, image, axes, in_channels,
                                                  view, model.name)
-        spatial = model.task.get("spatial_axes") or "YX"
-        return plan_job(image, replace(request, axes=axes), view, spatial, in_channels, model.name)
+        return plan_job(image, replace(request, axes=axes), view, model_spatial_axes(model),
+                        in_channels, model.name)
 
     def _live_destination(self, job) -> LiveLabelsDestination | None:
         """Labels stream into the layer being corrected, around the reviewed regions. What
