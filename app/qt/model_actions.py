@@ -124,6 +124,19 @@ def iter_import(library, folder: Path):
         raise UserError(import_problem(folder, str(error))) from None
 
 
+def iter_import_told(library, folder: Path):
+    """``iter_import`` with what to tell after it: returns ``(info, text, new)``: the model
+    imported (``new``) or the very same one the library had already (not copied again, said
+    as information, not as an error: nothing went wrong), and the sentence for the user."""
+    from unet_studio.app.model_library import AlreadyInLibrary
+
+    try:
+        info = yield from iter_import(library, folder)
+    except AlreadyInLibrary as already:
+        return already.info, str(already), False
+    return info, imported_text(folder, info), True
+
+
 def imported_text(folder: Path, info) -> str:
     """What to tell after ``folder`` was imported as ``info``: where the model's name was
     taken, that it was, and the name the copy got (two models are never listed under one

@@ -279,14 +279,19 @@ class ModelsPanel(QWidget):
         """Check and copy a model folder in a worker thread (building the network to check
         its weights and copying them take seconds for a big one); ``imported(info)`` after,
         a notification naming the file at fault when it cannot be used."""
-        self._copy_in_worker(model_actions.iter_import(self.session.library, Path(folder)),
+        self._copy_in_worker(model_actions.iter_import_told(self.session.library, Path(folder)),
                              f"Importing {folder}", f"importing the model {folder}",
                              self._on_imported)  # fmt: skip
 
-    def _on_imported(self, info) -> None:
-        self.session.host.notify(f"imported {info.name} as {info.ref}")
+    def _on_imported(self, outcome) -> None:
+        """Tell what was imported (under which name, where its own was taken), or that the
+        very same model was there already; either way it is the one selected."""
+        info, text, new = outcome
+        self.session.host.notify(text)
         self.session.models_listed.emit()
-        self.imported.emit(info)
+        self._select(info.path)
+        if new:
+            self.imported.emit(info)
 
     def duplicate_selected(self) -> None:
         """Copy the selected model as "<name> copy" in a worker thread; ``duplicated(info)``
