@@ -134,13 +134,8 @@ class CorrectExports:
             return None
         # Judged by the labels, not the model chosen now (``app.class_map``): objects an
         # instance model made stay exportable while a semantic model is chosen.
-        classes = labels_classes(self.session)
-        if classes:  # (each class would be exported as one "cell" spanning the frame)
-            host.notify(f"Cannot export the tracks of {image.name}: its labels are a class map "
-                        f"({', '.join(classes)}), not objects; tracks need objects with ids "
-                        "(segment with an instance model). Export measurements gives each "
-                        "class's area per time point.", "error")
-            return None
+        if self._refuse_class_map_tracks(f"Cannot export the tracks of {image.name}"):
+            return None  # (each class would be exported as one "cell" spanning the frame)
         axes = image.axes.replace("C", "")
         if "T" not in axes:  # (before the copy below: a big volume is refused at once)
             host.notify(f"Cannot export the tracks of {image.name}: the Cell Tracking "
@@ -169,6 +164,9 @@ class CorrectExports:
         if image is None or labels is None or not hasattr(host, "show_tracks"):
             host.notify("No tracks to show: open a time series and segment it first", "error")
             return None
+        # (its button is greyed out on a class map; a key or a script calls this all the same)
+        if self._refuse_class_map_tracks(f"No tracks for {image.name}"):
+            return None
         try:
             steps = iter_tracks(labels, axes=image.axes.replace("C", ""))
             next(steps)  # the inputs are checked here, at the click (no pixel read yet)
@@ -177,6 +175,18 @@ class CorrectExports:
             return None
         return self._start("tracks", steps, "Tracks", f"finding the tracks of {image.name}",
                            lambda data: self._tracks_found(image.name, data))
+
+    def _refuse_class_map_tracks(self, problem: str) -> bool:
+        """Tell the user why a class map has no tracks (``problem``: what cannot be done),
+        and return True, when the labels are one (judged by the labels, ``app.class_map``:
+        objects an instance model made keep their tracks while a semantic model is chosen)."""
+        classes = labels_classes(self.session)
+        if classes:
+            self.session.host.notify(
+                f"{problem}: its labels are a class map ({', '.join(classes)}), not objects; "
+                "tracks need objects with ids (segment with an instance model). Export "
+                "measurements gives each class's area per time point.", "error")
+        return bool(classes)
 
     def _tracks_found(self, image_name: str, data) -> None:
         if not len(data):
@@ -197,6 +207,17 @@ def measured_channels(host, image) -> tuple[object, str]:
     if len(layers) < 2:
         return image.data, image.axes
     return ChannelLayers([layer.data for layer in layers]), image.axes + "C"
+
+
+def measurements_tip(classes) -> str:
+    """Export measurements' tooltip for labels that are objects (``classes`` ()) or a class
+    map of ``classes``: the table it writes has a row per object, or per class and frame."""
+    if classes:
+        return ("A CSV table of the classes of this class map: a row per class (and time "
+                "point, in a time series) with its size in pixels and µm and its intensity "
+                "per channel; the background has no row")
+    return ("A CSV table of the objects: size in pixels and µm, centroid, bounding box, "
+            "intensity per channel")
 
 
 def classes_measured(classes, image_name: str, axes: str, shape, path) -> str:

@@ -23,14 +23,14 @@ from qtpy.QtWidgets import (
 from unet_studio.app.class_map import class_text, labels_classes
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_classes import CorrectClasses
-from unet_studio.app.qt.correct_exports import CorrectExports
+from unet_studio.app.qt.correct_exports import CorrectExports, measurements_tip
 from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.pointer_tools import PointerTools
-from unet_studio.app.qt.review_marks import mark_reviewed_drawn, mark_reviewed_view
+from unet_studio.app.qt.review_marks import mark_reviewed_drawn
 from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.settings import read_settings, settings_path
 from unet_studio.app.share_text import percent_text
@@ -156,9 +156,10 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         grid.addWidget(self.auto_check, 3, 0, 1, 2)
         grid.addWidget(self.overlay_check, 4, 0, 1, 2)
         grid.addWidget(self.reviewed_label, 5, 0, 1, 2)
-        self.mark_slice_button.clicked.connect(lambda: self._run(lambda: mark_reviewed_view(self.session)))
+        # (as R and Shift+R: the status line says what was marked, or why not in 3D)
+        self.mark_slice_button.clicked.connect(lambda: self._run(lambda: self.keys.press("review", None)))
         self.unmark_slice_button.clicked.connect(
-            lambda: self._run(lambda: mark_reviewed_view(self.session, reviewed=False))
+            lambda: self._run(lambda: self.keys.press("unreview", None))
         )
         self.draw_button.clicked.connect(lambda: self._run(self._host_call("start_region_drawing")))
         self.mark_drawn_button.clicked.connect(lambda: self._run(self._mark_drawn))
@@ -178,8 +179,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         self.new_project_button.clicked.connect(lambda: self._choose_project(create=True))
         self.open_project_button.clicked.connect(lambda: self._choose_project(create=False))
         self.measure_button = QPushButton("Export measurements…")
-        self.measure_button.setToolTip("A CSV table of the objects: size in pixels and µm, "
-                                       "centroid, bounding box, intensity per channel")
+        self.measure_button.setToolTip(measurements_tip(()))  # (a class map's: _update_tool_state)
         grid.addWidget(self.measure_button, 2, 0)
         self.measure_button.clicked.connect(self._choose_measurements_file)
         self.measure_worker = None
@@ -320,7 +320,8 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         self.cancel_button.setEnabled(self.tools.mode is not None or busy)
         self.fill_button.setEnabled(not busy)
         self.relabel_button.setEnabled(not busy)
-        self._update_classes()  # (a class map greys the object tools out)
+        classes = self._update_classes()  # (a class map greys the object tools out)
+        self.measure_button.setToolTip(measurements_tip(classes))  # (a row per object or class)
 
     def _update_reviewed(self) -> None:
         regions = self.session.ensure_reviewed()  # (the current image's labels')

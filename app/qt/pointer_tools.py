@@ -3,6 +3,8 @@ pointer, as its buttons and clicks do (``correct_tools``), one undo step each.""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from unet_studio.app import corrections
 from unet_studio.app.class_map import class_text, labels_classes, refuse_on_class_map
 from unet_studio.app.errors import UserError
@@ -45,7 +47,8 @@ class PointerTools:
         """Do ``action`` (a key of ``key_map.DEFAULT_KEYS``) with the pointer at ``coord``
         (labels data coordinates; None: not over the labels); returns the status line."""
         if action == "review" or action == "unreview":
-            mark_reviewed_view(self.session, reviewed=action == "review")
+            with self._refusal_said():  # (in the 3D view: no slice to mark)
+                mark_reviewed_view(self.session, reviewed=action == "review")
             self.message = "Slice marked as reviewed." if action == "review" \
                 else "Slice no longer marked as reviewed."
             return self.message
@@ -61,11 +64,25 @@ class PointerTools:
                     "interpolate all": self._interpolate_all}  # fmt: skip
         if action not in handlers:
             raise ValueError(f"unknown pointer action {action!r}")
-        if coord is None:
-            raise UserError("the mouse pointer is not over the labels: point at an object first")
+        if coord is None:  # (on a class map only K gets here: it picks a class)
+            what = "a class" if labels_classes(self.session) else "an object"
+            with self._refusal_said():
+                raise UserError(f"the mouse pointer is not over the labels: point at {what} first")
         label = corrections.label_at(labels, coord)
         self.message = handlers[action](labels, label, tuple(float(c) for c in coord))
         return self.message
+
+    @contextmanager
+    def _refusal_said(self):
+        """A refusal in the status line too, in place of what an earlier key or an undo
+        said ("Undone: delete 7."), which would read as still current; a merge or split
+        waiting for its next key keeps its prompt (it still stands)."""
+        try:
+            yield
+        except UserError as refused:
+            if not self.pending_points():
+                self.message = _sentence(refused)
+            raise
 
     def _refuse_on_class_map(self, action: str) -> None:
         """A class map refuses the object tools' keys: nothing pending is kept, and the
@@ -74,7 +91,7 @@ class PointerTools:
             refuse_on_class_map(self.session, OBJECT_ACTIONS[action])
         except UserError as refused:
             self.reset()
-            self.message = f"{str(refused)[:1].upper()}{str(refused)[1:]}."
+            self.message = _sentence(refused)
             raise
 
     def _add(self, labels, label, coord) -> str:
@@ -178,3 +195,9 @@ class PointerTools:
         if classes:
             return f"Painting with {class_text(classes, label)} (napari's brush: P)."
         return f"Painting with label {label} (napari's brush: P)."
+
+
+def _sentence(refused: UserError) -> str:
+    """A refusal as the status line shows it: "Nothing to mark: ...". """
+    text = str(refused)
+    return f"{text[:1].upper()}{text[1:]}."

@@ -123,8 +123,10 @@ def ready_text(image, model) -> str:
     if refusal is not None:
         return f"{refusal[0].upper()}{refusal[1:]} (Run refuses it)."
     if is_untrained(model.metadata):
-        return (f"{model.name}: {UNTRAINED_ADVICE}; Run segments with random weights "
-                "(noise, often one object).")
+        # (a semantic model paints a class map: its noise is classes, not objects)
+        noise = "noise: often one class everywhere" if model_classes(model) else \
+            "noise, often one object"
+        return f"{model.name}: {UNTRAINED_ADVICE}; Run segments with random weights ({noise})."
     if image is None:
         return (f"Open an image (File > Open, or File > Open Sample), then Run segments it "
                 f"with {model.name}.")

@@ -71,7 +71,7 @@ class AutosaveProject(WorkInMemory):
         if project is not self.project:
             return
         folder = project.path
-        self.close_project()
+        self._close_project()  # (told below, once the library lists no project models)
         self.library.folders["project"] = None  # (no project: the library lists no project models)
         if same_folder(folder.parent, autosave_home()):  # (ours: one moved elsewhere stays)
             try:

@@ -71,9 +71,9 @@ class ProjectLink(AutosaveProject):
         old = self.project
         if old is None or not same_folder(old.path, path):
             project = Project.create(path) if create else Project.open(path)
-            self.close_project()
+            self._close_project()  # (open_project tells once the new one is open)
             return project
-        self.close_project()
+        self._close_project()
         try:
             return Project.create(path) if create else Project.open(path)
         except Exception:
@@ -265,6 +265,16 @@ class ProjectLink(AutosaveProject):
         return self.project.find_image(name, source)
 
     def close_project(self) -> None:
+        """Close the open project, if any; the panels follow (``project_changed``: the
+        Correct panel's "Project: ..." line read on after the project closed)."""
+        was_open = self.project is not None
+        self._close_project()
+        if was_open:
+            self.project_changed.emit()
+
+    def _close_project(self) -> None:
+        """Close the open project without a word: the caller tells (``project_changed``)
+        once its change is complete (another project opened)."""
         # The snapshots of the last edits, for the project to write; not a redraw (the viewer
         # may be closing).
         self._later.drop(SHOW_MARKS)
