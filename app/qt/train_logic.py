@@ -258,8 +258,9 @@ def scratch_kept_text(result, parent_name: str, resumed_at: int = 0) -> str:
     steps = _steps(result.steps)
     resumed = f", resumed at step {resumed_at}" if resumed_at else ""
     carried = result.extra.get("carried_steps", 0)
-    since = (f", from the weights earlier rounds reached in {_steps(carried)} on other "
-             "reviewed data") if carried else ""
+    # (not "on other data": a round goes on from the weights whenever its data, settings
+    # or the labels around the reviewed pixels differ from the run checkpointed)
+    since = f", from the weights earlier rounds reached in {_steps(carried)}" if carried else ""
     so_far = _steps(result.steps + carried)
     text = (f"Finished after {steps}{resumed}{since} ({stop_text(result.stopped)}); no step "
             f"beat the random starting weights of {parent_name} on held-out data yet, so no "

@@ -81,8 +81,7 @@ def test_a_kept_round_after_new_corrections_counts_the_steps_carried():
     result = SimpleNamespace(steps=21, stopped="max_seconds", history=[],
                              extra={"carried_steps": 22})
     text = scratch_kept_text(result, "scratch")
-    assert "Finished after 21 steps, from the weights earlier rounds reached in 22 steps on " \
-           "other reviewed data (" in text
+    assert "Finished after 21 steps, from the weights earlier rounds reached in 22 steps (" in text
     assert "the training is kept: 43 steps so far" in text
 
 
