@@ -58,29 +58,13 @@ def open_session(qapp):
         session.close_project()
 
 
-def _round(session):
-    """A finished round from the current model, saved as the Train panel saves it."""
-    from unet_studio.app.qt.train_round import TrainRound, save_round
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.training.config import FinetuneConfig
-    from unet_studio.models.training.progress import FinetuneResult
-
-    result = FinetuneResult(
-        net=build_model("unet", spatial_dims=2, base_channels=4, depth=2), history=[],
-        metrics_before={}, metrics_after={}, config=FinetuneConfig(),
-        data_summary={"examples": 1}, best_step=1, steps=1, elapsed=1.0, stopped="max_steps")
-    round_ = TrainRound(parent=session.model, pending=[], checkpoint_dir=None,
-                        project=session.project, result=result)  # fmt: skip
-    return session.library.get(save_round(session, round_))
-
-
-def _project_of_a(open_session, homes, tmp_path, *, with_round: bool) -> Path:
+def _project_of_a(open_session, homes, tmp_path, save_round=None) -> Path:
     """A's project (nuclei-A current, or a round fine-tuned from it), copied to B."""
     a = open_session(homes["A"])
     a.open_project(tmp_path / "project", create=True)
     a.set_model("user:nuclei-A")
-    if with_round:
-        a.set_model(_round(a))
+    if save_round is not None:
+        a.set_model(save_round(a))
     a.close_project()
     return Path(shutil.copytree(tmp_path / "project", tmp_path / "copied to B"))
 
@@ -91,7 +75,7 @@ def _warnings(session) -> list[str]:
 
 def test_a_copied_project_never_makes_the_other_users_model_of_that_name_current(
         open_session, homes, tmp_path):
-    copied = _project_of_a(open_session, homes, tmp_path, with_round=False)
+    copied = _project_of_a(open_session, homes, tmp_path)
     b = open_session(homes["B"])
     before = b.model
     b.open_project(copied)
@@ -109,7 +93,7 @@ def test_a_copied_project_never_makes_the_other_users_model_of_that_name_current
 
 def test_an_old_project_without_identity_still_opens_its_model_by_ref(
         open_session, homes, tmp_path):
-    copied = _project_of_a(open_session, homes, tmp_path, with_round=False)
+    copied = _project_of_a(open_session, homes, tmp_path)
     meta_path = copied / "project.json"
     meta = json.loads(meta_path.read_text("utf-8"))
     meta.pop("current_model_identity", None)  # (as an earlier version wrote it)
@@ -121,10 +105,10 @@ def test_an_old_project_without_identity_still_opens_its_model_by_ref(
 
 
 def test_a_rounds_parent_of_another_users_name_is_not_offered_for_roll_back(
-        open_session, homes, tmp_path):
+        open_session, homes, tmp_path, save_finished_round):
     from unet_studio.app.qt.train_versions import earlier_versions
 
-    copied = _project_of_a(open_session, homes, tmp_path, with_round=True)
+    copied = _project_of_a(open_session, homes, tmp_path, save_finished_round)
     b = open_session(homes["B"])
     b.open_project(copied)
     assert b.model.source == "project"  # (the round, the project's own)

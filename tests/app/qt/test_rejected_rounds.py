@@ -4,48 +4,9 @@ and the user turned down, never one used since, the default model or a user's mo
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from unet_studio.app.host import FakeHost
-
 pytestmark = pytest.mark.qt
-
-
-@pytest.fixture
-def session(tmp_path, monkeypatch, qapp):
-    """A session with its autosave project and a tiny model (a folder) as current model."""
-    from unet_studio.app.model_library import ModelLibrary
-    from unet_studio.app.qt.session import StudioSession
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.weights import save_model
-
-    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
-    host = FakeHost()
-    host.add_image(np.zeros((2, 30, 30), np.float32), "ZYX", name="img")
-    session = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
-    session.show_labels(np.zeros((2, 30, 30), np.int32))
-    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2)
-    session.set_model(str(save_model(net, tmp_path / "tiny", metadata={"name": "tiny"})))
-    yield session
-    session.close_project()
-
-
-def _round(session):
-    """Save a finished round from the current model as the Train panel does: a model
-    folder in the project's models, logged ("fine-tune") in its history."""
-    from unet_studio.app.qt.train_round import TrainRound, save_round
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.training.config import FinetuneConfig
-    from unet_studio.models.training.progress import FinetuneResult
-
-    result = FinetuneResult(
-        net=build_model("unet", spatial_dims=2, base_channels=4, depth=2), history=[],
-        metrics_before={}, metrics_after={}, config=FinetuneConfig(),
-        data_summary={"examples": 1}, best_step=1, steps=1, elapsed=1.0, stopped="max_steps")
-    round_ = TrainRound(parent=session.model, pending=[], checkpoint_dir=None,
-                        project=session.project, result=result)  # fmt: skip
-    return session.library.get(save_round(session, round_))
 
 
 def _reject(session, info) -> None:
@@ -53,12 +14,13 @@ def _reject(session, info) -> None:
 
 
 
-def test_the_models_panel_removes_the_rejected_rounds_nothing_uses(session, qtbot, click_and_answer):
+def test_the_models_panel_removes_the_rejected_rounds_nothing_uses(
+        session, save_finished_round, qtbot, click_and_answer):  # fmt: skip
     from unet_studio.app.qt import model_actions
     from unet_studio.app.qt.models_panel import ModelsPanel
 
     parent = session.model
-    plain, used, default, renamed, waiting = (_round(session) for _ in range(5))
+    plain, used, default, renamed, waiting = (save_finished_round(session) for _ in range(5))
     for info in (plain, used, default, renamed):
         _reject(session, info)
     session.set_model(used)  # chosen after all: the Reject is taken back
@@ -95,11 +57,11 @@ def test_the_models_panel_removes_the_rejected_rounds_nothing_uses(session, qtbo
     assert any("removed 2 rejected round(s)" in text for _, text in session.host.notifications)
 
 
-def test_a_round_used_after_the_list_was_shown_is_not_removed(session, qtbot):
+def test_a_round_used_after_the_list_was_shown_is_not_removed(session, save_finished_round, qtbot):
     from unet_studio.app.qt.rejected_rounds import removable_rounds, remove_rounds
 
     parent = session.model
-    first, second = _round(session), _round(session)
+    first, second = save_finished_round(session), save_finished_round(session)
     _reject(session, first)
     _reject(session, second)
     shown = removable_rounds(session)
@@ -111,13 +73,14 @@ def test_a_round_used_after_the_list_was_shown_is_not_removed(session, qtbot):
     session.set_model(parent)
 
 
-def test_a_later_model_in_a_removed_rounds_folder_is_not_taken_for_it(session, tmp_path):
+def test_a_later_model_in_a_removed_rounds_folder_is_not_taken_for_it(
+        session, save_finished_round, tmp_path):  # fmt: skip
     """A round removed (Remove), then a model imported under its folder name: the history's
     Reject was said of the removed folder, not of the user's model now there."""
     from unet_studio.app.qt import model_actions
     from unet_studio.app.qt.rejected_rounds import removable_rounds
 
-    round_ = _round(session)
+    round_ = save_finished_round(session)
     _reject(session, round_)
     assert [found.info.path for found in removable_rounds(session)] == [round_.path]
     model_actions.remove_model(session, round_)
@@ -127,7 +90,7 @@ def test_a_later_model_in_a_removed_rounds_folder_is_not_taken_for_it(session, t
     assert removable_rounds(session) == []
 
 
-def test_a_removal_cut_off_leaves_no_half_model_listed(session, monkeypatch):
+def test_a_removal_cut_off_leaves_no_half_model_listed(session, save_finished_round, monkeypatch):
     """The folder is hidden before it is deleted: a delete that fails half-way (a file held
     open) leaves no model without weights in the lists, and the rest is swept later."""
     import errno
@@ -135,7 +98,7 @@ def test_a_removal_cut_off_leaves_no_half_model_listed(session, monkeypatch):
 
     from unet_studio.app.project_repair import sweep_leftovers
 
-    round_ = _round(session)
+    round_ = save_finished_round(session)
     real_rmtree = shutil.rmtree
 
     def cut_off(path, *args, **kwargs):

@@ -6,51 +6,12 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pytest
-
-from unet_studio.app.host import FakeHost
 
 pytestmark = pytest.mark.qt
 
 
-@pytest.fixture
-def session(tmp_path, monkeypatch, qapp):
-    """A session with its autosave project and a tiny model (a folder) as current model."""
-    from unet_studio.app.model_library import ModelLibrary
-    from unet_studio.app.qt.session import StudioSession
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.weights import save_model
-
-    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
-    host = FakeHost()
-    host.add_image(np.zeros((2, 30, 30), np.float32), "ZYX", name="img")
-    session = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
-    session.show_labels(np.zeros((2, 30, 30), np.int32))
-    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2)
-    session.set_model(str(save_model(net, tmp_path / "tiny", metadata={"name": "tiny"})))
-    yield session
-    session.close_project()
-
-
-def _round(session, parent=None):
-    """Save a finished round from ``parent`` (the current model) as the Train panel does: a
-    model folder in the project's models, logged ("fine-tune", by its path) in its history."""
-    from unet_studio.app.qt.train_round import TrainRound, save_round
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.training.config import FinetuneConfig
-    from unet_studio.models.training.progress import FinetuneResult
-
-    result = FinetuneResult(
-        net=build_model("unet", spatial_dims=2, base_channels=4, depth=2), history=[],
-        metrics_before={}, metrics_after={}, config=FinetuneConfig(),
-        data_summary={"examples": 1}, best_step=1, steps=1, elapsed=1.0, stopped="max_steps")
-    round_ = TrainRound(parent=parent or session.model, pending=[], checkpoint_dir=None,
-                        project=session.project, result=result)  # fmt: skip
-    return session.library.get(save_round(session, round_))
-
-
-def _rejected_rounds(session) -> dict[str, object]:
+def _rejected_rounds(session, _round) -> dict[str, object]:
     """Rounds by what happens to them, all logged by their paths in this folder: rejected,
     rejected then accepted (used), rejected then fine-tuned from (a parent, named by its
     ref), and rejected then named by its path as the parent of a user's model."""
@@ -69,10 +30,11 @@ def _rejected_rounds(session) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("how", ["move", "copy"])
-def test_the_rejected_rounds_of_a_moved_project_are_offered_and_removed(session, tmp_path, how):
+def test_the_rejected_rounds_of_a_moved_project_are_offered_and_removed(
+        session, save_finished_round, tmp_path, how):  # fmt: skip
     from unet_studio.app.qt.rejected_rounds import removable_rounds, remove_rounds
 
-    rounds = _rejected_rounds(session)
+    rounds = _rejected_rounds(session, save_finished_round)
     old = session.project.path
     session.close_project()
     new = tmp_path / "lab server" / "project"
@@ -93,13 +55,13 @@ def test_the_rejected_rounds_of_a_moved_project_are_offered_and_removed(session,
     assert removable_rounds(session) == []
 
 
-def test_a_rejected_round_used_after_the_move_is_not_offered(session, tmp_path):
+def test_a_rejected_round_used_after_the_move_is_not_offered(session, save_finished_round, tmp_path):
     """Used again from its new place (a Reject taken back) after the folder was moved while
     open: what the history says under the new path follows what it said under the old."""
     from unet_studio.app.qt.project_watch import ProjectWatch
     from unet_studio.app.qt.rejected_rounds import removable_rounds
 
-    rounds = _rejected_rounds(session)
+    rounds = _rejected_rounds(session, save_finished_round)
     old = session.project.path
     new = old.with_name(old.name + "-moved")
     shutil.move(old, new)
@@ -112,12 +74,13 @@ def test_a_rejected_round_used_after_the_move_is_not_offered(session, tmp_path):
     assert removable_rounds(session) == []
 
 
-def test_roll_back_of_a_moved_project_still_leaves_its_rejected_rounds_out(session, tmp_path):
+def test_roll_back_of_a_moved_project_still_leaves_its_rejected_rounds_out(
+        session, save_finished_round, tmp_path):  # fmt: skip
     """Roll back offers no round the user rejected, also once the folder was moved (its
     history names them by the old paths); the accepted one stays offered."""
     from unet_studio.app.qt.train_versions import earlier_versions
 
-    rounds = _rejected_rounds(session)
+    rounds = _rejected_rounds(session, save_finished_round)
     old = session.project.path
     session.close_project()
     new = tmp_path / "elsewhere"

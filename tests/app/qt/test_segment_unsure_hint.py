@@ -26,9 +26,10 @@ def _segment(image, name: str, home, qtbot) -> str:
     panel.output_combo.setCurrentText("labels")
     with qtbot.waitSignal(panel.finished, timeout=60_000):
         panel.run()
+    done = panel.status.text()  # (read first: closing the project tells the panels)
     session.close_project()
     assert host.current_labels().max() > 0  # (objects found either way)
-    return panel.status.text()
+    return done
 
 
 def test_the_done_line_says_the_model_was_unsure_only_where_it_was(

@@ -1,0 +1,50 @@
+"""Fixtures of the Qt-side session tests (no viewer: a FakeHost)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unet_studio.app.host import FakeHost
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch, qapp):
+    """A session with its autosave project and a tiny model (a folder) as current model."""
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.app.qt.session import StudioSession
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
+    host = FakeHost()
+    host.add_image(np.zeros((2, 30, 30), np.float32), "ZYX", name="img")
+    session = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
+    session.show_labels(np.zeros((2, 30, 30), np.int32))
+    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2)
+    session.set_model(str(save_model(net, tmp_path / "tiny", metadata={"name": "tiny"})))
+    yield session
+    session.close_project()
+
+
+@pytest.fixture
+def save_finished_round():
+    """``save(session, parent=None)``: a finished round from ``parent`` (the current model)
+    saved as the Train panel saves it: a model folder in the project's models, logged
+    ("fine-tune", by its path) in its history, with its lineage; returns its ModelInfo."""
+    from unet_studio.app.qt.train_round import TrainRound, save_round
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.training.config import FinetuneConfig
+    from unet_studio.models.training.progress import FinetuneResult
+
+    def save(session, parent=None):
+        result = FinetuneResult(
+            net=build_model("unet", spatial_dims=2, base_channels=4, depth=2), history=[],
+            metrics_before={}, metrics_after={}, config=FinetuneConfig(),
+            data_summary={"examples": 1}, best_step=1, steps=1, elapsed=1.0,
+            stopped="max_steps")
+        round_ = TrainRound(parent=parent or session.model, pending=[], checkpoint_dir=None,
+                            project=session.project, result=result)  # fmt: skip
+        return session.library.get(save_round(session, round_))
+
+    return save
