@@ -7,6 +7,7 @@ the viewer to a parameter named ``napari_viewer``). All panels of one viewer sha
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import weakref
@@ -135,7 +136,7 @@ def _warm_up_line_dashes() -> None:
 def _close_project_on_exit(viewer, session: StudioSession) -> None:
     """Flush the project's autosave when the viewer goes away, or at the latest when Python
     exits (a plain finalizer: no Qt signal fires into Python during Qt's own teardown)."""
-    weakref.finalize(viewer, session.close_project)
+    weakref.finalize(viewer, functools.partial(session.close_project, tell=False))
 
 
 def _guard_close(viewer, session: StudioSession) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from unet_studio.app.errors import UserError
 from unet_studio.app.layer_channel import note_file_channel
 from unet_studio.app.project import Project
+from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.session_autosave import AutosaveProject, same_folder
 from unet_studio.app.qt.session_edits import SHOW_MARKS
 
@@ -264,12 +265,13 @@ class ProjectLink(AutosaveProject):
         source = getattr(self.host, "image_source", lambda name=None: None)(name)
         return self.project.find_image(name, source)
 
-    def close_project(self) -> None:
+    def close_project(self, *, tell: bool = True) -> None:
         """Close the open project, if any; the panels follow (``project_changed``: the
-        Correct panel's "Project: ..." line read on after the project closed)."""
+        Correct panel's "Project: ..." line read on after the project closed), but for
+        ``tell`` False: the viewer going away, when no signal may fire into Qt's teardown."""
         was_open = self.project is not None
         self._close_project()
-        if was_open:
+        if was_open and tell and alive(self):
             self.project_changed.emit()
 
     def _close_project(self) -> None:
