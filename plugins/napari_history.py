@@ -12,6 +12,10 @@ through napari's public Labels API (napari 0.9):
   (``layer.undo()``). napari emits nothing on undo or redo, so :class:`HistoryWatcher`
   wraps the two methods on the layer instance and keeps its own mirror of the undo and
   redo stacks, built from the paint events, to know what each undo or redo changed.
+  napari says nothing either when there is nothing to undo (its history starts empty and
+  is cleared when the labels are replaced): the watcher tells that (``on_nothing``), having
+  read the length of napari's own stack (``_undo_history``/``_redo_history``, private;
+  where missing, nothing is told) since napari may hold steps the mirror lacks.
 - ``Labels.editable``: napari clears the undo history when a Labels layer becomes
   non-editable; :func:`reset_undo_history` uses that (napari has no public reset).
 - With a byte budget, the oldest steps beyond it are dropped from napari's undo stack and
@@ -181,15 +185,21 @@ class HistoryWatcher:
     ``max_bytes`` (None: unlimited) bounds the layer's undo history: after each new step
     the oldest steps beyond it are dropped (the newest is kept even when larger, see
     ``steps_to_drop``), and ``on_dropped(message)`` is called the first time that happens.
+
+    ``on_nothing(kind)`` is called when an undo ("undo") or redo ("redo"), by napari's keys
+    or a call of ``layer.undo()``, found nothing to take back or do again, in the mirror
+    nor in napari's history; ``layer.undo()`` and ``layer.redo()`` then return False.
     """
 
     def __init__(self, layer, listener: EditListener, on_error: Callable[[str], None] | None = None,
-                 *, max_bytes: int | None = None, on_dropped: Callable[[str], None] | None = None):  # fmt: skip
+                 *, max_bytes: int | None = None, on_dropped: Callable[[str], None] | None = None,
+                 on_nothing: Callable[[str], None] | None = None):  # fmt: skip
         self.layer = layer
         self.listener = listener
         self.on_error = on_error
         self.max_bytes = max_bytes
         self.on_dropped = on_dropped
+        self.on_nothing = on_nothing
         self.muted = False
         self._told_dropped = False
         self._pending: list = []  # painted items not reported yet
@@ -317,16 +327,18 @@ class HistoryWatcher:
             if not edit.is_empty:
                 self.listener(edit, kind)
 
-    def _undo(self) -> None:
+    def _undo(self) -> bool:
+        """napari's undo, reported; False when there was nothing to undo (told)."""
         self.flush()
         if self._undo_items and isinstance(self._undo_items[-1], _Action):
             action = self._undo_items.pop()
             action.undo()
             self._redo_items.append(action)
-            return
+            return True
+        steps = _napari_steps(self.layer, "undo")
         self._original_undo()
         if not self._undo_items:
-            return
+            return self._napari_changed("undo", steps)
         item = self._undo_items.pop()
         # Undo writes the first atom's old values last: they show whether napari undid
         # this item or had nothing left (history dropped, or reset).
@@ -334,33 +346,59 @@ class HistoryWatcher:
             first = atom_to_edit(item[0], self.layer.data.dtype)
         except UnsupportedHistoryFormat as error:
             self._fail(error)
-            return
+            return True
         if not _holds(self.layer.data, first, first.old_values):
             self._undo_items.clear()  # (and the actions among them: napari has none before)
-            return
+            return self._napari_changed("undo", steps)
         self._redo_items.append(item)
         self._report(item, "undo")
+        return True
 
-    def _redo(self) -> None:
+    def _redo(self) -> bool:
+        """napari's redo, reported; False when there was nothing to redo (told)."""
         self.flush()
         if self._redo_items and isinstance(self._redo_items[-1], _Action):
             action = self._redo_items.pop()
             action.redo()
             self._undo_items.append(action)
-            return
+            return True
         if not self._redo_items and self._napari_redo_stale:
-            return  # (napari's redo stack holds only steps an action ended)
+            return self._nothing("redo")  # (napari's redo stack holds only steps an action ended)
+        steps = _napari_steps(self.layer, "redo")
         self._original_redo()
         if not self._redo_items:
-            return
+            return self._napari_changed("redo", steps)
         item = self._redo_items.pop()
         try:
             last = atom_to_edit(item[-1], self.layer.data.dtype)  # redo writes it last
         except UnsupportedHistoryFormat as error:
             self._fail(error)
-            return
+            return True
         if not _holds(self.layer.data, last, last.new_values):
             self._redo_items.clear()
-            return
+            return self._napari_changed("redo", steps)
         self._undo_items.append(item)
         self._report(item, "redo")
+        return True
+
+    def _napari_changed(self, kind: str, steps_before: int | None) -> bool:
+        """After napari's undo or redo of nothing the mirror holds: did napari change
+        anything all the same (a step of its own the mirror lacks: one fewer in its stack;
+        its stack unreadable: assumed)? If not, ``on_nothing(kind)`` is told."""
+        if steps_before is None or steps_before > (_napari_steps(self.layer, kind) or 0):
+            return True
+        return self._nothing(kind)
+
+    def _nothing(self, kind: str) -> bool:
+        """Tell that an undo or redo (``kind``) had nothing to do; False."""
+        if self.on_nothing is not None:
+            self.on_nothing(kind)
+        return False
+
+
+def _napari_steps(layer, kind: str) -> int | None:
+    """How many steps napari's undo ("undo") or redo ("redo") stack of ``layer`` holds, or
+    None where this napari keeps them in another form (napari 0.9: the private deques
+    ``_undo_history`` and ``_redo_history``, read only for their length)."""
+    stack = getattr(layer, f"_{kind}_history", None)
+    return len(stack) if isinstance(stack, deque) else None

@@ -9,6 +9,7 @@ one :class:`HistoryWatcher` per Labels layer, with the undo budget read from the
 from __future__ import annotations
 
 import weakref
+from collections.abc import Callable
 
 import numpy as np
 from napari.layers import Labels
@@ -199,15 +200,33 @@ class LabelsLayers:
         elif not redraw_region(layer, region):  # (only the region written: see labels_redraw)
             layer.refresh(thumbnail=False, extent=False, highlight=False)
 
-    def undo(self) -> None:
-        layer = self.labels_layer()
-        if layer is not None:
-            layer.undo()
+    def undo(self) -> bool:
+        """Undo the last step of the labels being corrected, as napari's Ctrl+Z on their
+        layer does; False when there was nothing to undo (and no labels)."""
+        return self._history_step("undo")
 
-    def redo(self) -> None:
+    def redo(self) -> bool:
+        """Redo the last step undone; False when there was nothing to redo."""
+        return self._history_step("redo")
+
+    def _history_step(self, kind: str) -> bool:
         layer = self.labels_layer()
-        if layer is not None:
-            layer.redo()
+        if layer is None:
+            return False
+        self._watch(layer)  # (its undo and redo are the watcher's: they tell of nothing done)
+        return getattr(layer, kind)() is not False
+
+    def connect_nothing_to_undo(self, listener: Callable[[str], None]) -> None:
+        """Call ``listener(kind)`` when an undo ("undo") or redo ("redo") of a labels
+        layer found nothing to do, whether by napari's Ctrl+Z / Ctrl+Shift+Z on the layer
+        or by :meth:`undo` / :meth:`redo`: napari itself says nothing then."""
+        if not hasattr(self, "_nothing_listeners"):  # (the host's __init__ is in napari_host)
+            self._nothing_listeners = []
+        self._nothing_listeners.append(listener)
+
+    def _tell_nothing_to(self, kind: str) -> None:
+        for listener in list(getattr(self, "_nothing_listeners", ())):
+            listener(kind)
 
     def selected_label(self) -> int:
         layer = self.labels_layer()
@@ -237,6 +256,7 @@ class LabelsLayers:
             self._watchers[id(layer)] = HistoryWatcher(
                 layer, self._report_user_edit, on_error=lambda message: self.notify(message, "error"),
                 max_bytes=undo_history_bytes(user_home()), on_dropped=self.notify,
+                on_nothing=self._tell_nothing_to,
             )  # fmt: skip
         return self._watchers[id(layer)]
 

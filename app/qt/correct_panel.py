@@ -24,6 +24,7 @@ from unet_studio.app.class_map import class_text, labels_classes
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.correct_classes import CorrectClasses
 from unet_studio.app.qt.correct_exports import CorrectExports, measurements_tip
+from unet_studio.app.qt.correct_history import CorrectHistory
 from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
@@ -40,7 +41,8 @@ TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
                 ("pick", "Pick label (click)"))  # fmt: skip
 
 
-class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, QWidget):
+class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, CorrectHistory,
+                   QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -62,9 +64,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         session.labels_replaced.connect(self._update_reviewed)
         session.project_changed.connect(self._update_project)
         self.tools.stack_edits.done.connect(self._say)  # (an edit of every object ended)
-        # (Ctrl+Z, Ctrl+Shift+Z and the Undo and Redo buttons: the status line tells what
-        # was undone, not what the undone action did)
-        session.connect_history(self._say_history)
+        self._follow_history()  # (undo and redo, of something or nothing; napari's strokes)
         self.tools.stack_edits.ended.connect(self._update_tool_state)
         self.destroyed.connect(self.tools.stack_edits.drop)  # (closed: nothing applied)
         self._follow_classes()  # (a class map: a class picker, no object tools)
@@ -128,8 +128,6 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         self.relabel_button.clicked.connect(lambda: self._run(lambda: self._say(self.tools.relabel())))
         self.interpolate_button.clicked.connect(lambda: self._run(self._interpolate))
         self.fresh_button.clicked.connect(self._fresh_label)
-        self.undo_button.clicked.connect(lambda: self._run(self._host_call("undo")))
-        self.redo_button.clicked.connect(lambda: self._run(self._host_call("redo")))
         return box
 
     def _build_review(self) -> QGroupBox:
@@ -213,7 +211,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
             method = getattr(self.session.host, name, None)
             if method is None:
                 raise UserError(f"this viewer does not support {name.replace('_', ' ')}")
-            method()
+            return method()
 
         return call
 
@@ -246,17 +244,6 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, Q
         self.keys.message = message
         self._status_about = self._status_subject()
         self._update_tool_state()
-
-    def _say_history(self, text: str) -> None:
-        """After an undo or redo: what it did, and a click tool's prompt after it (without
-        "Deleted object 7.": that deletion may be the one undone)."""
-        try:
-            self.tools.deleted = None
-            self._say(text)
-            if self.tools.mode is not None:
-                self.tool_status.setText(f"{text} {self.tools.status()}")
-        except RuntimeError:  # (the panel's widgets deleted: closed with its window)
-            pass
 
     def _cancel(self) -> None:
         self._choose_tool(None)  # (first: it clears the status line that the stop fills)
