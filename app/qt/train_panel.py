@@ -65,6 +65,14 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self.session.model_renamed.connect(self._model_renamed)
         self.session.project_changed.connect(self.refresh_versions)
         self.session.prediction_ended.connect(self._prediction_ended)
+        # (the "Cannot train" line follows the image, labels and marks being corrected)
+        self.session.reviewed_changed.connect(self._labels_kind_changed)
+        self.session.labels_replaced.connect(self._labels_kind_changed)
+        host = self.session.host
+        for connect in ("connect_active_layer_changed", "connect_labels_classes",
+                        "connect_layers_changed"):
+            if hasattr(host, connect):
+                getattr(host, connect)(self._labels_kind_changed)
 
     def _run(self, action) -> None:
         try:

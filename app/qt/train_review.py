@@ -16,6 +16,9 @@ from unet_studio.app.qt import train_kind, train_layout, train_logic, train_pace
 from unet_studio.app.qt.workers import set_progress
 from unet_studio.models.training.progress import stop_text
 
+# The idle status line of labels the current model cannot learn from (``train_kind``).
+CANNOT_TRAIN = "Cannot train: "
+
 
 def verdict_basis(result) -> str:
     """The figures the verdict rests on, as ``train_logic.is_better`` weighs them, e.g.
@@ -114,7 +117,21 @@ class RoundReview:
         # (a model of the other kind than the labels being corrected: said now, not only
         # when Train is pressed and refuses)
         refusal = train_kind.train_refusal(self.session)
-        self.status.setText(text if refusal is None else f"Cannot train: {refusal}.")
+        self.status.setText(text if refusal is None else f"{CANNOT_TRAIN}{refusal}.")
+
+    def _labels_kind_changed(self) -> None:
+        """The image, labels or reviewed marks being corrected changed while no round runs
+        or awaits a verdict: the "Cannot train" line follows them (it named another image's
+        labels after a switch, and a fitting model's ready line stayed over labels it does
+        not fit). Other lines (a verdict, "Now using ...") are left as they are."""
+        if self._state != "idle" or self.session.model is None:
+            return
+        refusal = train_kind.train_refusal(self.session)
+        if refusal is not None:
+            self.status.setText(f"{CANNOT_TRAIN}{refusal}.")
+        elif self.status.text().startswith(CANNOT_TRAIN):
+            self.status.setText(train_logic.ready_text(self.session.model, None,
+                                                       self.session.project))
 
     def _model_renamed(self, old, new) -> None:
         """The Models panel renamed a model: a round from it (or that made it) follows, and

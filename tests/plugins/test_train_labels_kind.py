@@ -72,3 +72,32 @@ def test_train_refuses_reviewed_labels_of_the_other_kind_than_its_model(
            "map (background, mitochondria, membrane)" in status, status
     assert "it would learn object ids as class values" in status
     assert "Choose an objects (instance) model" in status
+
+
+def test_the_cannot_train_line_follows_the_image_being_corrected(studio, em_model, qtbot):
+    """The line named another image's labels after a switch, and a fitting model's ready
+    line stayed over labels it does not fit."""
+    from unet_studio.app.qt.train_panel import TrainPanel
+
+    rng = np.random.default_rng(0)
+    objects = np.zeros((48, 48), np.int32)
+    objects[4:20, 4:20] = 7
+    panel = TrainPanel(studio.session)
+    qtbot.addWidget(panel)
+    for name, classes in (("cells", ()), ("plain", None)):  # (plain: no kind recorded)
+        studio.viewer.add_image(rng.random((48, 48), np.float32), name=name,
+                                metadata={"axes": "YX"})
+        studio.host.select_image(name)
+        studio.session.show_labels(objects.copy())
+        if classes is not None:
+            studio.host.record_labels_classes(classes)
+        studio.session.ensure_reviewed().mark_region((slice(0, 24), slice(None)))
+        studio.session.reviewed_changed_by_user()
+    studio.session.set_model(str(em_model))
+    assert panel.status.text() == "Ready to fine-tune em."  # ("plain" is current)
+
+    studio.viewer.layers.selection.active = studio.viewer.layers["cells"]  # (a click in the list)
+    qtbot.waitUntil(lambda: panel.status.text().startswith(
+        "Cannot train: 'cells labels' holds objects"), timeout=5_000)
+    studio.viewer.layers.selection.active = studio.viewer.layers["plain"]
+    qtbot.waitUntil(lambda: panel.status.text() == "Ready to fine-tune em.", timeout=5_000)
