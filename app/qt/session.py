@@ -100,12 +100,19 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
         """Make a model current: a ModelInfo, a library ref ("user:x") or a folder path."""
         info = model if hasattr(model, "ref") else self.library.get(model)
         self.model = info
-        if self.project is not None:
-            from unet_studio.app.model_identity import identity_of
-
-            self.project.set_current_model(str(info.path) if info.source == "folder" else info.ref,
-                                           identity=identity_of(info))
+        self._record_model()
         self.model_changed.emit(info)
+
+    def _record_model(self) -> None:
+        """Record the current model in the open project: its ref (a folder chosen by path,
+        by that path) and its identity (``model_identity``)."""
+        info = self.model
+        if self.project is None or info is None:
+            return
+        from unet_studio.app.model_identity import identity_of
+
+        self.project.set_current_model(str(info.path) if info.source == "folder" else info.ref,
+                                       identity=identity_of(info))
 
     # ---- labels and edits ----------------------------------------------------------------
     def fresh_label_id(self, labels: np.ndarray) -> int:

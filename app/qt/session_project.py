@@ -53,6 +53,8 @@ class ProjectLink(AutosaveProject):
                                                  project.current_model_identity))
             except UserError as error:
                 self.host.notify(f"project model not available: {error}", "warning")
+        elif create:
+            self._record_model()  # (a new project starts with the model in use, for its reopening)
         self._open_project_images(project)
         self._carried = {name: work for name, work in carried.items()
                          if project.find_image(name, work.source) is None}  # fmt: skip
