@@ -101,9 +101,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     budget.add_argument("--device", default="auto", help="auto (default), cpu, cuda, cuda:N or mps")
     budget.add_argument("--train-layers", choices=("all", "decoder"), default="all",
                         help="train every layer (default) or only the decoder")
-    budget.add_argument("--batch-size", type=int, default=4, help="patches per step (default 4)")
-    budget.add_argument("--patch-size", type=int, default=128,
-                        help="side of a training patch in pixels (default 128)")
+    budget.add_argument("--batch-size", type=int, default=None,
+                        help="patches per step (default 4 for a 2D network, 2 for 3D)")
+    budget.add_argument("--patch-size", type=int, default=None,
+                        help="side of a training patch in pixels (default 128 for a 2D "
+                             "network; 3D: 32x64x64 in ZYX)")
     budget.add_argument("--learning-rate", type=float, default=5e-4,
                         help="peak learning rate (default 5e-4)")
     budget.add_argument("--seed", type=int, default=0,
@@ -134,8 +136,9 @@ FLAG_OF_SETTING = {"max_seconds": "--max-seconds", "epochs": "--epochs",
                    "seed": "--seed", "norm_statistics": "--norm-statistics"}
 
 
-def make_config(args):
-    """The FinetuneConfig of the flags; UserError naming the flag whose value is refused."""
+def make_config(args, spatial_dims: int = 2):
+    """The FinetuneConfig of the flags for a network with ``spatial_dims`` axes (whose
+    patch and batch defaults it takes); UserError naming the flag whose value is refused."""
     from unet_studio.app.errors import UserError
     from unet_studio.models.training import FinetuneConfig
     from unet_studio.models.training.config import SettingError
@@ -149,7 +152,7 @@ def make_config(args):
                 "learning_rate": args.learning_rate, "seed": args.seed,
                 "norm_statistics": args.norm_statistics}
     try:
-        return FinetuneConfig(**settings)
+        return FinetuneConfig.for_network(spatial_dims, **settings)
     except SettingError as error:
         if error.name not in FLAG_OF_SETTING:
             raise
@@ -255,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output)
     checkpoints = output / ".checkpoints"
     try:
-        config = make_config(args)
+        make_config(args)  # (the flags checked before any loading; the config comes below)
         check_model_flags(args)
         check_pairs(args)
         check_device(args.device)
@@ -264,6 +267,7 @@ def run(args: argparse.Namespace) -> int:
             net, parent = starting_model(args, data_channels(args, project),
                                          args.spatial_dims or 2, project=project)
             check_output(output, parent, args.overwrite)
+            config = make_config(args, int(net.config.spatial_dims))  # (its rank's defaults)
             check_space(output, net, checkpoints)  # (before reading data, not after training)
             examples, files = training_examples(args, net, project)
             result = train(net, examples, config, checkpoints, overwrite=args.overwrite,

@@ -82,14 +82,17 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
 
     # ---- training --------------------------------------------------------------------------
     def config(self):
-        """The panel's settings as a FinetuneConfig (UserError when they are not valid)."""
+        """The panel's settings as a FinetuneConfig (UserError when they are not valid), with
+        the patch and batch defaults of the current model's rank (a 3D network's are smaller)."""
+        from unet_studio.app.training_data import model_spatial_dims
         from unet_studio.models.training import FinetuneConfig
 
         seconds = train_logic.parse_duration(self.budget_edit.text())
         epochs = self.epochs_spin.value() or None
         try:
-            return FinetuneConfig(max_seconds=seconds, epochs=epochs,
-                                  train_layers=self.layers_combo.currentText())  # fmt: skip
+            return FinetuneConfig.for_network(model_spatial_dims(self.session.model),
+                                              max_seconds=seconds, epochs=epochs,
+                                              train_layers=self.layers_combo.currentText())
         except ValueError as error:
             raise UserError(str(error)) from None
 

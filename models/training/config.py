@@ -13,6 +13,15 @@ ZOOM_LIMITS = (0.5, 4.0)
 # behaviour: left out of a run's fingerprint at that value, so older checkpoints still resume.
 ADDED_DEFAULTS = {"zoom_probability": 0.0, "zoom_range": [0.5, 2.0], "focus_objects": 0.0,
                   "norm_statistics": "update"}
+# Patch and batch a network trains with unless told, by its spatial rank. 2D: 128x128 x 4
+# (65,536 pixels a step). 3D: the 2D patch on every axis x 4 (a 24x128x128 crop whole, 1.6 M
+# voxels) took ~11 CPU-s a step on a shared 2-core CPU, a 120 s round 5-8 steps and a model
+# scoring F1 0 on unseen slices; 32x64x64 x 2 took ~2 CPU-s (fixed costs dominate there),
+# 18-33 steps and F1@0.5 0.53-0.67 (benchmarks/results/train3d_patch.md). Z is shortest:
+# stacks have fewer slices than rows; clipped to the stack, the patch never exceeds it. Not
+# by device: on a GPU such a step is short too, and rounds are seconds to minutes there.
+DEFAULT_PATCH_SIZE = {1: 128, 2: 128, 3: (32, 64, 64)}
+DEFAULT_BATCH_SIZE = {1: 4, 2: 4, 3: 2}
 
 
 class SettingError(ValueError):
@@ -103,7 +112,9 @@ class FinetuneConfig:
     Training stops at the first of ``max_seconds``, ``epochs`` and ``max_steps`` reached (at
     least one must be set). An *epoch* is as many patches as it takes to cover the reviewed
     training pixels once. ``patch_size``: int (same on every axis) or one size per spatial
-    axis of the network; it is rounded up to a shape the network accepts.
+    axis of the network; it is clipped to the data and rounded up to a shape the network
+    accepts. The defaults here (128, batch 4) suit a 2D network: :meth:`for_network` gives a
+    3D network its own (128 on every axis x 4: 35 s to over a minute a step on a shared CPU).
     """
 
     max_seconds: float | None = 60.0
@@ -214,6 +225,20 @@ class FinetuneConfig:
                 f"has {spatial_dims}"
             )
         return tuple(int(s) for s in self.patch_size)
+
+    @classmethod
+    def for_network(cls, spatial_dims: int, **settings) -> FinetuneConfig:
+        """Settings for a network with ``spatial_dims`` spatial axes: ``patch_size`` and
+        ``batch_size`` left out (or None) take that rank's defaults (``DEFAULT_PATCH_SIZE``,
+        ``DEFAULT_BATCH_SIZE``); the dataclass's own defaults are the 2D ones."""
+        if spatial_dims not in DEFAULT_PATCH_SIZE:
+            raise ValueError(f"spatial_dims must be one of {sorted(DEFAULT_PATCH_SIZE)}, "
+                             f"got {spatial_dims}")
+        for name, defaults in (("patch_size", DEFAULT_PATCH_SIZE),
+                               ("batch_size", DEFAULT_BATCH_SIZE)):
+            if settings.get(name) is None:
+                settings[name] = defaults[spatial_dims]
+        return cls(**settings)
 
     def to_dict(self) -> dict:
         """Plain JSON types (tuples become lists), so a JSON round trip compares equal."""
