@@ -198,7 +198,10 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
 
     def set_current_model(self, model: str | None, identity: str | None = None) -> None:
         """Remember the model in use (a library reference or a folder path) and its identity
-        (``model_identity.identity_of``; None: unknown, followed by ref alone)."""
+        (``model_identity.identity_of``; None: unknown, followed by ref alone). The same
+        model again (a project reopened makes its model current) writes nothing."""
+        if (model, identity) == (self.current_model, self.current_model_identity):
+            return
         self.current_model = model
         self.current_model_identity = identity
         self._save_meta()

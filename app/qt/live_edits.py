@@ -28,7 +28,8 @@ from unet_studio.app.label_edit import LabelEdit
 
 # What a run's own start writes into the autosave project's history: a project holding
 # anything else (a rename, a model chosen, a round trained) has the user's work in it.
-RUN_START_ACTIONS = frozenset({"create project", "add image", "set axes"})
+# (a new project records the model in use as it is made: "set current model")
+RUN_START_ACTIONS = frozenset({"create project", "set current model", "add image", "set axes"})
 
 
 def start_autosave(session) -> RunAutosave | None:
