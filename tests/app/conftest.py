@@ -45,3 +45,39 @@ def run_finetune(capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def nucleus_classes_model(tmp_path):
+    """A tiny 2D semantic model of background / nucleus / nucleus edge (random weights),
+    saved as a model folder."""
+    import torch
+
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.task import TaskSpec
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2, out_channels=3)
+    return save_model(net, tmp_path / "classes-model", task=TaskSpec(
+        kind="semantic", class_names=("background", "nucleus", "nucleus edge")))
+
+
+# A child process that takes the lock of the project folder argv[1] as a window would, says
+# so, and keeps running until killed (or exits at once with "exit" as argv[2]).
+TAKE_LOCK = """
+import sys, time
+from unet_studio.app.project_lock import take_lock
+class Window: pass
+window = Window()
+assert take_lock(sys.argv[1], window)
+print("taken", flush=True)
+if sys.argv[2] != "exit":
+    time.sleep(60)
+"""
+
+
+@pytest.fixture
+def take_lock_script():
+    """Python source of a child process holding a project's lock (see TAKE_LOCK)."""
+    return TAKE_LOCK

@@ -15,21 +15,6 @@ FAST = ("--max-steps", "1", "--patch-size", "32", "--batch-size", "1", "--device
 
 
 @pytest.fixture
-def semantic_model(tmp_path):
-    """A tiny 2D semantic model of CLASSES (random weights), saved as a model folder."""
-    import torch
-
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.task import TaskSpec
-    from unet_studio.models.weights import save_model
-
-    torch.manual_seed(0)
-    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2, out_channels=3)
-    return save_model(net, tmp_path / "classes-model",
-                      task=TaskSpec(kind="semantic", class_names=CLASSES))
-
-
-@pytest.fixture
 def class_map(tmp_path, test_data_dir, monkeypatch):
     """(image file, class map (64, 64) of CLASSES' values 0..2)."""
     monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
@@ -54,7 +39,7 @@ def _project(folder, image, labels, recorded: tuple[str, ...]):
 
 
 def test_a_project_class_map_is_refused_for_an_objects_model_and_objects_for_a_semantic_one(
-        run_finetune, tmp_path, class_map, model_dir, semantic_model):
+        run_finetune, tmp_path, class_map, model_dir, nucleus_classes_model):
     image, classes = class_map
     out = tmp_path / "out"
     folder = _project(tmp_path / "classes-proj", image, classes, CLASSES)
@@ -66,7 +51,7 @@ def test_a_project_class_map_is_refused_for_an_objects_model_and_objects_for_a_s
     assert not out.exists()
 
     objects = _project(tmp_path / "objects-proj", image, classes * 5, ())  # (ids 0, 5, 10)
-    code, _, err = run_finetune("--project", objects, "--model", semantic_model, "-o", out, *FAST)
+    code, _, err = run_finetune("--project", objects, "--model", nucleus_classes_model, "-o", out, *FAST)
     assert code == 2 and err.count("\n") == 1, err
     assert ("are objects, and the model outputs a class map (background, nucleus, nucleus "
             "edge)") in err and "fine-tune an objects (instance) model" in err, err

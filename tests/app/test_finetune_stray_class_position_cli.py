@@ -6,30 +6,14 @@ the reviewed region the engine trains on."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import tifffile
 
 CLASSES = ("background", "nucleus", "nucleus edge")
 FAST = ("--max-steps", "1", "--patch-size", "32", "--batch-size", "1", "--device", "cpu")
 
 
-@pytest.fixture
-def semantic_model(tmp_path):
-    """A tiny 2D semantic model of CLASSES (random weights), saved as a model folder."""
-    import torch
-
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.task import TaskSpec
-    from unet_studio.models.weights import save_model
-
-    torch.manual_seed(0)
-    net = build_model("unet", spatial_dims=2, base_channels=4, depth=2, out_channels=3)
-    return save_model(net, tmp_path / "classes-model",
-                      task=TaskSpec(kind="semantic", class_names=CLASSES))
-
-
 def test_the_note_on_stray_pixels_gives_their_position_in_the_file(
-        run_finetune, tmp_path, test_data_dir, semantic_model, caplog, monkeypatch):
+        run_finetune, tmp_path, test_data_dir, nucleus_classes_model, caplog, monkeypatch):
     monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
     image = tifffile.imread(test_data_dir / "train_img.tif")[:2, :64, :64]
     classes = (tifffile.imread(test_data_dir / "train_labels.tif")[:2, :64, :64] > 0)
@@ -43,7 +27,7 @@ def test_the_note_on_stray_pixels_gives_their_position_in_the_file(
 
     code, _, err = run_finetune("--image", tmp_path / "img.tif", "--labels",
                                 tmp_path / "classes.tif", "--reviewed", tmp_path / "reviewed.tif",
-                                "--model", semantic_model, "-o", tmp_path / "out", *FAST)
+                                "--model", nucleus_classes_model, "-o", tmp_path / "out", *FAST)
     assert code == 0, err
     notes = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
     assert any("img.tif: 3 reviewed pixels hold label 7 (first at t=1, y=40, x=20), no class"

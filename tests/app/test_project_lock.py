@@ -14,19 +14,6 @@ import pytest
 from unet_studio.app.project import Project
 from unet_studio.app.project_lock import LOCK_FILE, lock_holder
 
-# A child process that takes the lock of the folder argv[1] as a window would, says so, and
-# keeps running until killed (or exits at once with "exit" as argv[2]).
-TAKE_LOCK = """
-import sys, time
-from unet_studio.app.project_lock import take_lock
-class Window: pass
-window = Window()
-assert take_lock(sys.argv[1], window)
-print("taken", flush=True)
-if sys.argv[2] != "exit":
-    time.sleep(60)
-"""
-
 
 @pytest.fixture
 def folder(tmp_path):
@@ -60,10 +47,10 @@ def _opens_writable(folder) -> bool:
         project.close()
 
 
-def test_a_lock_whose_process_id_now_names_another_process_is_stale(folder, running):
+def test_a_lock_whose_process_id_now_names_another_process_is_stale(folder, running, take_lock_script):
     """The writer of the lock is gone and its id was given to an unrelated process (after a
     reboot or a long uptime): the project opens writable, not read-only for no reason."""
-    subprocess.run([sys.executable, "-c", TAKE_LOCK, str(folder), "exit"], check=True,
+    subprocess.run([sys.executable, "-c", take_lock_script, str(folder), "exit"], check=True,
                    capture_output=True)
     lock = folder / LOCK_FILE
     info = json.loads(lock.read_text())
@@ -76,10 +63,10 @@ def test_a_lock_whose_process_id_now_names_another_process_is_stale(folder, runn
     assert lock_holder(folder) is None
 
 
-def test_a_lock_of_a_running_writer_stays_live_in_either_format(folder, running):
+def test_a_lock_of_a_running_writer_stays_live_in_either_format(folder, running, take_lock_script):
     """The very process that wrote the lock still runs: read-only here, naming that process
     and the lock file; a lock of an older version (process id only) of it too."""
-    writer = running(sys.executable, "-c", TAKE_LOCK, str(folder), "stay")
+    writer = running(sys.executable, "-c", take_lock_script, str(folder), "stay")
     assert writer.stdout.readline().strip() == "taken"
     lock = folder / LOCK_FILE
     for info in (json.loads(lock.read_text()),

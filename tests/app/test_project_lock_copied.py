@@ -17,26 +17,13 @@ import pytest
 from unet_studio.app.project import Project
 from unet_studio.app.project_lock import LOCK_FILE
 
-# A child process that takes the lock of the folder argv[1] as a window would, says so, and
-# keeps running until killed (or exits at once with "exit" as argv[2]).
-TAKE_LOCK = """
-import sys, time
-from unet_studio.app.project_lock import take_lock
-class Window: pass
-window = Window()
-assert take_lock(sys.argv[1], window)
-print("taken", flush=True)
-if sys.argv[2] != "exit":
-    time.sleep(60)
-"""
-
 
 @pytest.fixture
-def held(tmp_path):
+def held(tmp_path, take_lock_script):
     """A project folder "projA" whose lock a running child process holds: (folder, pid)."""
     folder = tmp_path / "projA"
     Project.create(folder, autosave_delay=0.0).close()
-    child = subprocess.Popen([sys.executable, "-c", TAKE_LOCK, str(folder), "stay"],
+    child = subprocess.Popen([sys.executable, "-c", take_lock_script, str(folder), "stay"],
                              stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline().strip() == "taken"
@@ -70,10 +57,10 @@ def test_a_copy_made_while_open_opens_writable_and_the_original_stays_locked(
     assert json.loads((folder / LOCK_FILE).read_text())["pid"] == pid  # (left alone)
 
 
-def test_a_copy_whose_writer_stopped_since_is_not_told_as_a_crash(tmp_path):
+def test_a_copy_whose_writer_stopped_since_is_not_told_as_a_crash(tmp_path, take_lock_script):
     folder = tmp_path / "projA"
     Project.create(folder, autosave_delay=0.0).close()
-    subprocess.run([sys.executable, "-c", TAKE_LOCK, str(folder), "exit"], check=True,
+    subprocess.run([sys.executable, "-c", take_lock_script, str(folder), "exit"], check=True,
                    capture_output=True)
     shutil.copytree(folder, tmp_path / "copy")
     assert _opening(tmp_path / "copy") == (None, [])
