@@ -135,6 +135,10 @@ class EngineWorker(GeneratorWorker):
     generator is closed, so that the engine's cleanup still runs, and nothing is emitted.
     """
 
+    # Give the heap memory the work freed back to the system when it ends (a Segment run,
+    # a Train round: hundreds of MB; ``heap_release``).
+    RELEASES_HEAP = True
+
     def __init__(self, generator: Generator):
         super().__init__(_drive, generator)
         self._ending = threading.Lock()  # orders a quit() against the generator's return
@@ -192,7 +196,8 @@ class EngineWorker(GeneratorWorker):
             # The work's tensors and arrays are freed now; without this glibc keeps much of
             # them in its heaps and a long session's RSS creeps up (see heap_release).
             # Here, in the worker thread, so that the GUI thread never waits for it.
-            heap_release.release_freed_heap()
+            if self.RELEASES_HEAP:
+                heap_release.release_freed_heap()
 
     def _advance(self) -> Any:
         """Advance the generator to its end (its value) or to a cancel (None)."""
@@ -236,6 +241,9 @@ class _OwnPoolWorker(EngineWorker):
     priority (the GUI stays first)."""
 
     POOL = ""
+    # (an edit runs while the user paints: a trim takes malloc's locks for up to tens of
+    # ms, which the brush on the GUI thread would wait for; a copy frees little)
+    RELEASES_HEAP = False
 
     def start(self) -> None:
         if self in self._worker_set:

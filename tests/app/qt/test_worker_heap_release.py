@@ -34,3 +34,15 @@ def test_freed_heap_is_released_when_the_work_ends(qtbot, monkeypatch):
     thread, log_then = releases[0]
     assert thread != threading.get_ident()  # never the GUI thread
     assert log_then == ["cleaned up"]  # after the engine's cleanup: its memory is freed
+
+
+def test_an_edit_worker_leaves_the_heap_alone(qtbot, monkeypatch):
+    # (an edit runs while the user paints: a trim holding malloc's locks would stall the brush)
+    from unet_studio.app.qt.workers import EditWorker
+
+    releases = []
+    monkeypatch.setattr(heap_release, "release_freed_heap", lambda: releases.append(1) or True)
+    worker = EditWorker(engine([]))
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.start()
+    assert releases == []
