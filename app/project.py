@@ -32,6 +32,7 @@ import logging
 import re
 from pathlib import Path
 
+from unet_studio.app import project_writable
 from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.errors import InputFileError, UserError
@@ -68,7 +69,9 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
 
     One writer per folder (``project_lock``): opened while another window or process has
     it open, the project is read-only (``read_only`` says why, ``problems`` tells the user)
-    and keeps its changes in memory until the other one closed it.
+    and keeps its changes in memory until the other one closed it. A folder that cannot be
+    written (a read-only file system, no permission: ``project_writable``) opens read-only
+    too, ``unwritable`` saying why, until a write there works again.
 
     The folder is followed when it is moved or renamed while open (``project_folder``):
     ``path`` is where it is now, and its arrays, history, models and training follow."""
@@ -86,6 +89,7 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         self.images: list[ImageRef] = image_refs(path / PROJECT_FILE, meta)
         self.problems: list[str] = []  # what could not be restored, for the user to see
         self.read_only: str | None = None  # who else writes the folder, while someone does
+        self.unwritable: str | None = None  # why the folder cannot be written, while it cannot
         self._told: set[str] = set()  # failures told (problems_to_tell), while they last
         self._writer = AutosaveWriter(autosave_delay, name=f"autosave {path.name}")
         self._jobs = ProjectJobs(self._writer, self._folder, self._may_write)
@@ -138,7 +142,11 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
             raise InputFileError(path / PROJECT_FILE, "not a unet-studio project file")
         stale = stale_lock(path)  # (its writer stopped without closing it: a crash, a kill)
         project = cls(path, meta, autosave_delay=autosave_delay)
-        if take_lock(path, project):
+        # (before the lock: take_lock cannot tell a lock it could not write from one taken)
+        unwritable = project_writable.write_problem(path)
+        if unwritable is not None:
+            project._open_unwritable(unwritable)
+        elif take_lock(path, project):
             if stale:
                 project.problems.append(not_closed_message(path, stale, autosave_delay))
             project.problems += sweep_leftovers(path)
@@ -165,6 +173,10 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         where = self._folder.locate()
         if where is None:
             raise FolderGone(self._folder.path)
+        if self.unwritable is not None:
+            self._may_write()  # (it may be writable again: then it is saved there from now on)
+            if self.unwritable is not None:
+                raise project_writable.FolderUnwritable(where, self.unwritable)
         return where
 
     # ---- models and settings -----------------------------------------------------------
@@ -289,6 +301,16 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
                 "opens in")
             self.log("update axes", image=new.id, old=old.axes, new=new.axes)
 
+    def _open_unwritable(self, why: str) -> None:
+        """Opened on a folder that cannot be written (``why``): read-only as an opening
+        of a folder another window writes (changes kept in memory, nothing moved or set
+        aside), told now. No lock is taken: none can be written, nor any saving done."""
+        self.unwritable = why
+        # (``read_only`` says who writes the folder, in the sentences of a read-only opening)
+        self.read_only = f"nobody, as the folder cannot be written ({why})"
+        self._refuse_old_axes()
+        self.problems.append(project_writable.unwritable_message(self.path, why))
+
     def _refuse_old_axes(self) -> None:
         """A read-only opening cannot update images saved in an earlier axis order (see
         :meth:`_migrate_axes`); showing them in the old order would misplace every label."""
@@ -296,11 +318,13 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         if old:
             self._writer.close()
             self._folder.close()
+            why = (f"and the folder cannot be written ({self.unwritable}). Open a writable "
+                   "copy of it instead" if self.unwritable else
+                   f"and it is open in {self.read_only}. Close it there and open it here again")
             raise UserError(
                 f"{self.path}: the saved work of {', '.join(old)} must be updated to the axis "
                 f"order images open in now, which only the window that writes the project "
-                f"can do, and it is open in {self.read_only}. Close it there and open it "
-                "here again.")
+                f"can do, {why}.")
 
     def _meta(self) -> dict:
         return {

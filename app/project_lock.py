@@ -113,8 +113,9 @@ def not_closed_message(folder: Path, writer: str, autosave_delay: float) -> str:
 
 def take_lock(folder: Path, holder: object) -> bool:
     """Make ``holder`` the writer of ``folder``; False when someone else is (see
-    :func:`lock_holder`) or the lock cannot be written (a read-only folder: then nobody
-    can write there anyway, and the writes themselves say so)."""
+    :func:`lock_holder`); True as well when the lock cannot be written (a read-only
+    folder: nobody can write there anyway), so ``Project.open`` tests the folder first
+    (``project_writable``) and opens one that cannot be written read-only, saying so."""
     holder_now, copied = _holder(folder)
     if holder_now is not None:
         return False

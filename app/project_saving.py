@@ -1,23 +1,25 @@
 """How a project's saving stands, for the user: failures to tell, the close question, and a
-read-only opening (another window writes the folder, see ``project_lock``) that becomes the
-writer and catches up once that window closed it. Mixed into ``Project``."""
+read-only opening (another window writes the folder, see ``project_lock``, or the folder
+cannot be written, see ``project_writable``) that becomes the writer and catches up once
+that window closed it, or once the folder can be written again. Mixed into ``Project``."""
 
 from __future__ import annotations
 
 import json
 import logging
 
+from unet_studio.app import project_writable
 from unet_studio.app.project_images import image_refs
-from unet_studio.app.project_lock import LOCK_FILE, take_lock
+from unet_studio.app.project_lock import LOCK_FILE, lock_holder, take_lock
 
 log = logging.getLogger(__name__)
 PROJECT_FILE = "project.json"  # (the project's own file; ``project`` uses this name)
 
 
 class ProjectSaving:
-    """Uses the project's ``path``, ``images``, ``read_only``, ``_jobs`` (``ProjectJobs``),
-    ``_told``, ``_history``, ``_savers``, ``_save_meta``, ``_queue_reviewed`` and
-    ``_set_aside_noted``."""
+    """Uses the project's ``path``, ``images``, ``read_only``, ``unwritable``, ``_jobs``
+    (``ProjectJobs``), ``_told``, ``_history``, ``_savers``, ``_save_meta``,
+    ``_queue_reviewed`` and ``_set_aside_noted``."""
 
     def problems_to_tell(self) -> list[str]:
         """Saves failing now (a full disk, a read-only folder) not told yet: each is told
@@ -32,8 +34,10 @@ class ProjectSaving:
     def sharing_problem(self) -> str | None:
         """Why changes made here are not saved now (another window or process writes the
         folder), or None. A window that reopens its own project opens the new one before
-        it closes the old one: that one is writable by the time this is asked."""
-        if not self.read_only or self._may_write():
+        it closes the old one: that one is writable by the time this is asked. A folder
+        that cannot be written is no sharing: told once, by ``problems``, when it opened.
+        Asked again and again, it also notices when the folder can be written again."""
+        if not self.read_only or self._may_write() or self.unwritable is not None:
             return None
         return (f"The project {self.path} is open in {self.read_only} too: it is read-only "
                 "here (changes are kept in memory and saved once it is closed there). If "
@@ -47,18 +51,47 @@ class ProjectSaving:
             more = len(failing) - 1
             return failing[0] + (f" ({more} other save{'s' * (more > 1)} failing too.)" if more else "")
         if self._jobs.deferred and not self._may_write():
+            if self.unwritable is not None:
+                return (f"Changes to the project {self.path} are kept in memory only: the "
+                        f"folder cannot be written ({self.unwritable}). Saving puts them in "
+                        "a new project, in a folder you choose.")
             return (f"Changes to the project {self.path} are not saved: it is open in "
                     f"{self.read_only}.")
         return None
 
+    def saving_note(self) -> str | None:
+        """Why the project keeps its changes in memory instead of saving them, in a few
+        words for the project line of a panel; None when it saves them (or another window
+        writes it: that is told by :meth:`sharing_problem` and ends by itself)."""
+        if self.unwritable is None:
+            return None
+        return project_writable.unwritable_note(self.unwritable)
+
     def _may_write(self) -> bool:
         """May changes be written now? A read-only opening becomes the writer once the
-        folder's other writer closed it (the changes kept meanwhile are saved then)."""
+        folder's other writer closed it, or once the folder can be written again (the
+        changes kept meanwhile are saved then)."""
+        writable_again = self.unwritable is not None
+        if writable_again and not self._writable_again():
+            return False
         if self.read_only and take_lock(self.path, self):
-            log.info("%s: the other window closed it; saving here now", self.path)
+            log.info("%s: %s; saving here now", self.path, "the folder can be written again"
+                     if writable_again else "the other window closed it")
             self.read_only = None
-            self._catch_up()
+            self._catch_up(writable_again)
         return self.read_only is None
+
+    def _writable_again(self) -> bool:
+        """Can a folder that could not be written be written now? (A write test: a failing
+        one costs a system call, cheap enough for every save and every look of the
+        project's watch.) Then it is read-only only if another window took it meanwhile."""
+        why = project_writable.write_problem(self.path)
+        if why is not None:
+            self.unwritable = why
+            return False
+        self.unwritable = None
+        self.read_only = lock_holder(self.path) or self.read_only
+        return True
 
     # What a catch-up merged into this window's live arrays and reviewed regions, for the
     # window to redraw (``take_merged``); set on the instance by ``_catch_up``.
@@ -71,11 +104,12 @@ class ProjectSaving:
         merged, self._merged = self._merged, ((), ())
         return merged
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, writable_again: bool = False) -> None:
         """Save what a read-only opening kept in memory, now that it may, merged with what
         the other window saved meanwhile (``project_merge``): the image list (images it
         added stay), the label arrays (its pixels stay but for those changed here, also in
-        this window's live arrays) and the reviewed marks (both windows' stay)."""
+        this window's live arrays) and the reviewed marks (both windows' stay).
+        ``writable_again``: the folder could not be written (no other window)."""
         deferred, self._jobs.deferred = self._jobs.deferred, set()
         self._set_aside_noted()  # (before this window's labels of the new shape are saved)
         merged_images = False
@@ -101,7 +135,10 @@ class ProjectSaving:
                 self._queue_reviewed(key[1], force=True)
         if arrays or regions:
             self._merged = (list(self._merged[0]) + arrays, list(self._merged[1]) + regions)
-        if deferred and (merged_images or arrays or regions):
+        if deferred and writable_again:
+            self.problems.append(f"The project folder {self.path} can be written again: the "
+                                 "changes kept in memory are saved there now.")
+        elif deferred and (merged_images or arrays or regions):
             self.problems.append(
                 f"The other window closed the project {self.path}: this window saves it now; "
                 "the changes made here were merged with those saved there meanwhile.")

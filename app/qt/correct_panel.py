@@ -324,6 +324,5 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
             self.auto_check.blockSignals(False)
 
     def _update_project(self) -> None:
-        project = self.session.project
-        text = f"Project: {project.path}" if project is not None else "No project open yet."
-        self.project_label.setText(text)
+        # (and, for a folder that cannot be written, that the corrections stay in memory)
+        self.project_label.setText(self.session.project_line())

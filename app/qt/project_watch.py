@@ -11,7 +11,9 @@ Without a project the labels may be in memory only: no autosave project could be
 (a read-only or full user folder: ``ProjectLink.autosave_project``), and the user was told
 once, in a notification long gone by the time the window closes. Closing then asks too,
 naming the images whose labels would be lost; "Save project…" asks for a folder and makes
-a project there with the labels shown (as Correct > New project… does).
+a project there with the labels shown (as Correct > New project… does). So does a project
+opened on a folder that cannot be written (``project_writable``): its changes are kept in
+memory, and saving them means saving them elsewhere.
 """
 
 from __future__ import annotations
@@ -82,14 +84,23 @@ class ProjectWatch(QObject):
             return [], None
         return sorted(session._work_to_carry()), why
 
+    def _saved_elsewhere(self) -> bool:
+        """Can what would be lost only be saved in a new project? Labels without a project,
+        or the changes to a project whose folder cannot be written."""
+        project = self._project()
+        if project is None:
+            return bool(self._only_in_memory()[0])
+        return project.unwritable is not None
+
     def save_text(self) -> str:
-        return "Save project…" if self._only_in_memory()[0] else "Save"
+        return "Save project…" if self._saved_elsewhere() else "Save"
 
     def save_unsaved(self, then) -> None:
         """Try the failed saves again now; the window closes only if they all worked.
-        Labels only in memory go into a new project in a folder the user chooses."""
+        Labels only in memory, or kept in memory by a project whose folder cannot be
+        written, go into a new project in a folder the user chooses."""
         project = self._project()
-        if project is None and self._only_in_memory()[0]:
+        if self._saved_elsewhere():
             self._save_into_new_project(then)
             return
         if project is None or project.flush(10):

@@ -267,6 +267,15 @@ class ProjectLink(AutosaveProject):
         source = getattr(self.host, "image_source", lambda name=None: None)(name)
         return self.project.find_image(name, source)
 
+    def project_line(self) -> str:
+        """The Correct panel's line on the project: its folder, and why the corrections are
+        kept in memory instead of saved there (a folder that cannot be written), if so."""
+        project = self.project
+        if project is None:
+            return "No project open yet."
+        note = project.saving_note()
+        return f"Project: {project.path}" + (f"\n{note}" if note else "")
+
     def close_project(self, *, tell: bool = True) -> None:
         """Close the open project, if any; the panels follow (``project_changed``: the
         Correct panel's "Project: ..." line read on after the project closed), but for

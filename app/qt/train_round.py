@@ -211,7 +211,9 @@ def save_round(session, round_: TrainRound) -> Path:
     stamp = datetime.now(timezone.utc)
     name = round_name(parent.name, stamp)
     project = round_.project_now(session)
-    if project is not None:
+    # (a project folder that cannot be written keeps its work in memory: the model, which
+    # is not kept so, goes to the user's models, where a closed project's rounds go too)
+    if project is not None and project.unwritable is None:
         folder = project.new_model_dir(name)
     else:
         folder = session.library.folders["user"] / name
