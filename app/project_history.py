@@ -1,11 +1,13 @@
 """The project's action log: ``history.jsonl``, one JSON object per line, appended in the
-background. A line cut off by a kill is skipped when reading and ended before the next
-append, so one interrupted write never costs the lines after it."""
+background, but for the entries that bear a round's verdict (``DURABLE``), which are on disk
+when ``log`` returns. A line cut off by a kill is skipped when reading and ended before the
+next append, so one interrupted write never costs the lines after it."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +16,13 @@ from unet_studio.app.atomic import with_filename
 from unet_studio.app.project_jobs import ProjectJobs
 
 log = logging.getLogger(__name__)
+
+# The entries a Train round's verdict rests on: a round saved ("fine-tune"), and the user's
+# Accept or Reject. The round's model folder is on disk at once; an entry still queued for
+# the autosave second when the app was killed left that folder without its round (offered
+# for Roll back as an earlier version, never as a round waiting for its verdict), or an
+# Accept undone. These are written before ``log`` returns (a small append).
+DURABLE = frozenset({"fine-tune", "accept model", "reject model"})
 
 
 class HistoryLog:
@@ -26,6 +35,9 @@ class HistoryLog:
         self._writer = writer
         self._lines: list[str] = []
         self._lock = threading.Lock()
+        # Held while lines are taken and written: the GUI thread's append (``DURABLE``) and
+        # the autosave thread's never write out of order.
+        self._writing = threading.Lock()
 
     def log(self, action: str, **details) -> dict:
         entry = {"time": now_iso(), "action": action, **details}
@@ -33,7 +45,21 @@ class HistoryLog:
         with self._lock:
             self._lines.append(line)
         self._writer.submit("history", self._append)
+        if action in DURABLE:
+            self._append_now()
         return entry
+
+    def _append_now(self) -> None:
+        """Write the waiting lines (those logged before too: their order stays) on the
+        calling thread, to the disk. Not while the project is read-only (the writer keeps
+        the job back: ``deferred``); a failure (a full disk, a folder gone) leaves them to
+        the queued job, which retries and tells the user, as for every other entry."""
+        if "history" in getattr(self._writer, "deferred", ()):
+            return
+        try:
+            self._append(sync=True)
+        except OSError as error:
+            log.warning("history entry left to the autosave thread: %s", error)
 
     def resubmit(self) -> None:
         """Hand waiting lines to the writer again (kept back by a read-only opening)."""
@@ -63,21 +89,27 @@ class HistoryLog:
                 entries.append(entry)
         return entries
 
-    def _append(self) -> None:
-        """Runs on the autosave thread."""
-        with self._lock:
-            lines, self._lines = self._lines, []
-        if not lines:
-            return
-        try:
-            with open(self.path, "ab") as file:
-                if file.tell() > 0 and _last_byte(self.path) != b"\n":
-                    file.write(b"\n")  # end a line cut off by a kill so the next one parses
-                file.write(("\n".join(lines) + "\n").encode("utf-8"))
-        except OSError as error:
+    def _append(self, sync: bool = False) -> None:
+        """Runs on the autosave thread (``sync``: on the GUI thread, through to the disk)."""
+        with self._writing:
             with self._lock:
-                self._lines[:0] = lines  # retried with the next round
-            raise with_filename(error, self.path) from None
+                lines, self._lines = self._lines, []
+            if not lines:
+                return
+            try:
+                # (never creates the folder: one moved away or deleted fails here, and the
+                # autosave thread's job finds where it went, or says it is gone)
+                with open(self.path, "ab") as file:
+                    if file.tell() > 0 and _last_byte(self.path) != b"\n":
+                        file.write(b"\n")  # end a line cut off by a kill so the next one parses
+                    file.write(("\n".join(lines) + "\n").encode("utf-8"))
+                    if sync:
+                        file.flush()
+                        os.fsync(file.fileno())
+            except OSError as error:
+                with self._lock:
+                    self._lines[:0] = lines  # retried with the next round
+                raise with_filename(error, self.path) from None
 
 
 def now_iso() -> str:

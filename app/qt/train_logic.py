@@ -33,6 +33,7 @@ from unet_studio.app.qt.train_round import (
     parent_record,
     ready_text,
     save_round,
+    set_aside_text,
     training_verb,
 )
 from unet_studio.models.training.lineage import held_out_rows, metric_text
@@ -46,7 +47,7 @@ __all__ = [
     "scratch_kept_text",
     "load_replay", "metric_table", "parent_record", "parse_duration", "ready_text",
     "remember_examples", "rename_in_replay", "replay_for_round", "save_round",
-    "training_verb",
+    "set_aside_text", "training_verb",
 ]  # fmt: skip
 
 

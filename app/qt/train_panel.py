@@ -6,7 +6,8 @@ current, the image is re-predicted with reviewed regions kept), optionally autom
 better; Reject; roll back to any earlier version.
 
 The widgets are laid out by ``train_layout``; the review of a finished round (verdict,
-Accept, Reject, Roll back) is ``RoundReview`` (``train_review``), the close question
+Accept, Reject, Roll back) is ``RoundReview`` (``train_review``), a round an earlier session
+left waiting for its verdict ``WaitingRound`` (``train_waiting``), the close question
 ``UnsavedRound`` (``train_unsaved``). Here: the wiring, and starting, pausing, cancelling
 and following a round.
 """
@@ -25,10 +26,14 @@ from unet_studio.app.qt.train_preparation import Preparing
 from unet_studio.app.qt.train_review import RoundReview
 from unet_studio.app.qt.train_round import steps_in_checkpoint
 from unet_studio.app.qt.train_unsaved import UnsavedRound
+from unet_studio.app.qt.train_waiting import WaitingRound
 from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
 
+# Train's tooltip while a round waits for its verdict (a new round would drop it unseen).
+WAITING_TIP = "A round waits for its verdict: Accept or Reject it first"
 
-class TrainPanel(UnsavedRound, RoundReview, QWidget):
+
+class TrainPanel(UnsavedRound, WaitingRound, RoundReview, QWidget):
     """``finished(result)`` when a round ends (not after Cancel); ``accepted(folder)``.
     Closing the window over an unsaved round asks first (``UnsavedRound``)."""
 
@@ -47,6 +52,8 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self._clock = RoundClock(self.progress, self.status, self)
         self._wire()
         self._set_state("idle")
+        if not self.restore_waiting_round():  # (of the project open now)
+            self._labels_kind_changed()  # (its reviewed marks: not the first-use line)
         self.refresh_versions()
 
     # ---- layout ----------------------------------------------------------------------------
@@ -63,7 +70,7 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         self.session.model_changed.connect(self._model_changed)
         self.session.models_listed.connect(self.refresh_versions)
         self.session.model_renamed.connect(self._model_renamed)
-        self.session.project_changed.connect(self.refresh_versions)
+        self.session.project_changed.connect(self._project_opened)
         self.session.prediction_ended.connect(self._prediction_ended)
         # (the "Cannot train" line follows the image, labels and marks being corrected)
         self.session.reviewed_changed.connect(self._labels_kind_changed)
@@ -100,6 +107,10 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
         """Train the current model on the reviewed corrections ("Learn from": of every
         project image, or of the current image only)."""
         if self.worker is not None:
+            return
+        if self._state == "review":  # (a key, or a script: the button is disabled)
+            self.session.host.notify(WAITING_TIP, "warning")
+            self.status.setText(f"Not started: {WAITING_TIP[0].lower()}{WAITING_TIP[1:]}.")
             return
         prepared = self._prepared_round(config)
         if prepared is None:
@@ -286,8 +297,10 @@ class TrainPanel(UnsavedRound, RoundReview, QWidget):
     def _set_state(self, state: str) -> None:
         self._state = state
         running = state == "running"
-        enabled = {self.train_button: not running, self.pause_button: running,
+        enabled = {self.train_button: state == "idle", self.pause_button: running,
                    self.cancel_button: running, self.accept_button: state == "review",
                    self.reject_button: state == "review"}  # fmt: skip
-        set_buttons_enabled(enabled, self.pause_button if running else self.train_button)
+        taker = {"running": self.pause_button, "review": self.accept_button}.get(state, self.train_button)
+        set_buttons_enabled(enabled, taker)
+        self.train_button.setToolTip(WAITING_TIP if state == "review" else train_layout.TIPS["train_button"])
         self._enable_rollback()

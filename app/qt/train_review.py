@@ -71,6 +71,9 @@ class RoundReview:
         result = self.round.result
         if self.round.saved is None:
             return  # (the status says why the save failed; that stays until it is saved)
+        if self.round.recorded is not None:  # (read back from the history: ``train_waiting``)
+            self._show_recorded_verdict()
+            return
         verdict = "better than" if train_logic.is_better(result) else "not better than"
         steps = f"{result.steps} step" + ("" if result.steps == 1 else "s")
         if self.round.resumed_at:
@@ -99,14 +102,20 @@ class RoundReview:
         model it started from: once that is no longer the current one (and the change is
         not this round's own Accept or Rollback), they are cleared, so that nothing says
         "not better than A" while B is in use. A round that is still training keeps them: it
-        names its model, and its verdict says which model is current (``_switched_meanwhile``)."""
-        self.refresh_versions()
+        names its model, and its verdict says which model is current (``_switched_meanwhile``).
+        The Roll back list is filled after: a round set aside here is an earlier version now."""
         if self._state == "running":
-            return
-        if self._round_is_about(info):
+            pass
+        elif self._round_is_about(info):
             if self._state == "review":
                 self._show_verdict()  # (which model is current, said again)
-            return
+        else:
+            self._set_round_aside(info)
+        self.refresh_versions()
+
+    def _set_round_aside(self, info) -> None:
+        """``_model_changed`` to a model the last round is not about: its outcome is cleared
+        and the status says what became of a round that waited for its verdict."""
         waiting = self.round if self._state == "review" else None
         self.round = None
         self.plot.clear()
@@ -123,13 +132,19 @@ class RoundReview:
         """The image, labels or reviewed marks being corrected changed while no round runs
         or awaits a verdict: the "Cannot train" line follows them (it named another image's
         labels after a switch, and a fitting model's ready line stayed over labels it does
-        not fit). Other lines (a verdict, "Now using ...") are left as they are."""
+        not fit). The first-use line ("Correct some objects and mark them reviewed") gives
+        way to the model's ready line once something is reviewed: a project opened with
+        reviewed marks whose model this library lacks changes no model (the one in use
+        stays), and that line stayed over half an image reviewed. Other lines (a verdict,
+        "Now using ...") are left as they are."""
         if self._state != "idle" or self.session.model is None:
             return
         refusal = train_kind.train_refusal(self.session)
+        text = self.status.text()
         if refusal is not None:
             self.status.setText(f"{CANNOT_TRAIN}{refusal}.")
-        elif self.status.text().startswith(CANNOT_TRAIN):
+        elif text.startswith(CANNOT_TRAIN) or (text == train_layout.READY_TEXT
+                                               and _anything_reviewed(self.session)):
             self.status.setText(train_logic.ready_text(self.session.model, None,
                                                        self.session.project))
 
@@ -169,7 +184,9 @@ class RoundReview:
             text = (f"Accepted automatically (better on held-out data"
                     f"{verdict_basis(round_.result)}). {text}")
         try:  # (after the model is in use: a replay that cannot be written must not undo that)
-            aside = train_logic.remember_examples(project, round_.examples)
+            # (a round read back from the history has no examples in memory: ``accept_note``)
+            aside = None if round_.recorded else train_logic.remember_examples(project, round_.examples)
+            text += self.accept_note(round_)
             if aside is not None:
                 text += f" The replay buffer could not be read: it was set aside as {aside.name}."
         except (UserError, OSError, ValueError) as error:
@@ -213,8 +230,11 @@ class RoundReview:
         info = self.versions_combo.currentData()
         if info is None:
             raise UserError("no earlier version to roll back to")
+        waiting = self.round if self._state == "review" else None
         self.session.set_model(info)
-        self.status.setText(f"Rolled back to {info.name}.")
+        # (a round that waited for its verdict was set aside: where it stays is said again)
+        aside = waiting if waiting is not None and self.round is None else None
+        self.status.setText(f"Rolled back to {info.name}.{train_logic.set_aside_text(aside)}")
         if self.repredict_check.isChecked():
             self.session.predict_requested.emit()
 
@@ -250,6 +270,11 @@ class RoundReview:
             "Use the version chosen on the left again" if offered else
             "No earlier version yet: the models of this project's rounds and the model a "
             "fine-tuned one came from are offered here")  # fmt: skip
+
+
+def _anything_reviewed(session) -> bool:
+    """Are some pixels of the image being corrected marked reviewed?"""
+    return session.reviewed is not None and session.reviewed.any()
 
 
 def _day_and_time(date: str | None) -> str:

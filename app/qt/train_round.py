@@ -42,6 +42,9 @@ class TrainRound:
     discarded: bool = False  # finished with its starting weights best: no model made
     resumed_at: int = 0  # the step a stopped round was resumed at (0: a fresh round)
     checkpoint_problem: str | None = None  # the first checkpoint the disk refused, in words
+    # When the round was saved (ISO date), for a round read back from the project's history
+    # still waiting for its verdict (``train_waiting``); None: trained in this session.
+    recorded: str | None = None
 
     def project_now(self, session):
         """The round's project while it is still the one open, else None: a round whose
@@ -76,14 +79,20 @@ def ready_text(info, waiting: TrainRound | None, project=None) -> str:
                     f"step{plural} already trained.")
     else:
         text = f"Ready to fine-tune {info.name}."
+    return text + set_aside_text(waiting)
+
+
+def set_aside_text(waiting: TrainRound | None) -> str:
+    """What became of the round ``waiting`` for a verdict once another model was made
+    current (by the Models panel, or Roll back); "" when no round waited."""
     if waiting is None:
-        return text
+        return ""
     parent = waiting.parent.name
     if waiting.saved is None:  # (its save failed: only the model's memory held it)
-        return text + f" The model fine-tuned from {parent} could not be saved and is dropped."
+        return f" The model fine-tuned from {parent} could not be saved and is dropped."
     # (saved with its lineage: nothing of the round is lost)
-    return text + (f" The model fine-tuned from {parent} stays saved as {waiting.saved.name}: "
-                   "choose it in the Models panel to use it.")
+    return (f" The model fine-tuned from {parent} stays saved as {waiting.saved.name}: "
+            "choose it in the Models panel to use it.")
 
 
 def steps_kept(project, parent) -> int:
@@ -227,8 +236,11 @@ def save_round(session, round_: TrainRound) -> Path:
     round_.saved = Path(saved)
     clear_checkpoints(round_)
     if project is not None:
+        # (what the round's verdict rests on, unrounded: a round still waiting when the app
+        # closes comes back from this entry with the same verdict, ``train_waiting``)
         project.log("fine-tune", model=str(saved), parent=metadata["parent"]["ref"],
-                    metrics=metadata["metrics"], steps=result.steps,
+                    metrics=result.metrics_after, metrics_before=result.metrics_before,
+                    steps=result.steps, stopped=result.stopped,
                     data=result.data_summary)  # fmt: skip
     return round_.saved
 

@@ -1,5 +1,6 @@
 """What the Train panel offers for Roll back (no widgets here): the current model's ancestors
-and the project's models, less the rounds the user rejected.
+and the project's models, less the rounds the user rejected and the round still waiting
+for its verdict (``waiting_round``).
 
 The project's history names a model by its folder path or by a library ref ("project:x"),
 as it was called then: reading it follows the renames it logged ("rename model"), so that a
@@ -32,10 +33,16 @@ def earlier_versions(session, waiting: Path | None = None) -> list:
         except UserError:
             versions = []
     versions += [m for m in library.list() if m.source == "project"]
-    turned_down = rejected_models(session.project, library)
+    entries = history_of(session.project)
+    turned_down = {path for path, verdict in verdicts_in(entries, library).items()
+                   if verdict.rejected}
     seen = set() if current is None else {current.path}
-    if waiting is not None:
-        turned_down.add(str(Path(waiting).resolve()))
+    # (the history's waiting round too: the panel may be busy with another round, or
+    # not have read it back yet)
+    recorded = waiting_round(entries, library)
+    for folder in (waiting, recorded and recorded[1]):
+        if folder:
+            turned_down.add(str(Path(folder).resolve()))
     offered = []
     for info in versions:
         if info.path not in seen and str(Path(info.path).resolve()) not in turned_down:
@@ -66,12 +73,20 @@ def model_verdicts(project, library) -> dict[str, Verdict]:
     """The last verdict on each model folder the project's history names, by resolved path,
     following the renames it logged, wherever the project's folder is now. A "fine-tune" entry starts a folder's record afresh
     and a removal ends it: a folder made later at the same path is another model."""
-    if project is None:
-        return {}
+    return verdicts_in(history_of(project), library)
+
+
+def history_of(project) -> list[dict]:
+    """The project's history (none without a project), read with its own models where they
+    are now: after the folder was moved or copied, its history names them by their old
+    paths (``moved_history``)."""
+    return [] if project is None else MovedHistory(project).history()
+
+
+def verdicts_in(entries: list[dict], library) -> dict[str, Verdict]:
+    """``model_verdicts`` of a history's ``entries``."""
     verdicts: dict[str, Verdict] = {}
-    # (read with the project's own models where they are now: after the folder was moved or
-    # copied, its history names them by their old paths, ``moved_history``)
-    for number, entry in enumerate(MovedHistory(project).history()):
+    for number, entry in enumerate(entries):
         action, model = entry.get("action"), entry.get("model")
         if not model:
             continue
@@ -88,11 +103,48 @@ def model_verdicts(project, library) -> dict[str, Verdict]:
     return verdicts
 
 
+def waiting_round(entries: list[dict], library) -> tuple[dict, str] | None:
+    """The round of a history's ``entries`` still waiting for its verdict: its "fine-tune"
+    entry and its folder (resolved, under its latest name); None when none waits.
+
+    The newest round waits while its folder is there and nothing was said after it of
+    any model (Accept, Reject, another model made current) and it was not removed: as
+    the Train panel does, which sets a waiting round aside once another model is chosen.
+    A model made current again under a new name (its rename, logged just before) is no
+    choice, nor is opening the project (it logs its model only when that changes)."""
+    waiting, renamed = None, ()
+    for entry in entries:
+        action, model = entry.get("action"), entry.get("model")
+        if not model:
+            continue
+        if action == "fine-tune":
+            waiting = (entry, _model_path(model, library))
+        elif waiting is None:
+            pass
+        elif action == "set current model" and model in renamed:
+            pass
+        elif action in VERDICTS:
+            waiting = None
+        elif action == REMOVED and _model_path(model, library) == waiting[1]:
+            waiting = None
+        elif action == "rename model" and waiting[1] in _names_before(entry, library):
+            waiting = (waiting[0], _model_path(model, library))
+        renamed = (model, entry.get("ref")) if action == "rename model" else ()
+    if waiting is None or not Path(waiting[1]).is_dir():
+        return None
+    return waiting
+
+
+def _names_before(entry: dict, library) -> set[str]:
+    """The resolved folders a "rename model" entry names as the model's former ones."""
+    return {_model_path(entry[key], library) for key in ("renamed_from", "ref_before")
+            if entry.get(key)}
+
+
 def _follow_rename(verdicts: dict[str, Verdict], entry: dict, library) -> None:
     """The last verdict on a model, logged under its former path or its former ref (which
     no longer resolve to one folder), is the renamed model's."""
-    before = {_model_path(entry[key], library) for key in ("renamed_from", "ref_before")
-              if entry.get(key)}
+    before = _names_before(entry, library)
     found = [verdicts.pop(key) for key in before if key in verdicts]
     if found:
         verdicts[_model_path(entry["model"], library)] = max(found)

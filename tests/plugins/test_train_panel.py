@@ -438,6 +438,7 @@ def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_
     warnings = [message for message, level in told if level == "warning"]
     assert any("second" in m and str(path) in m for m in warnings)
     (tmp_path / "moved.tif").rename(path)
+    panel.reject_button.click()  # (Train waits for the verdict on the round before)
     with qtbot.waitSignal(panel.finished, timeout=120_000) as blocker:
         panel.start(config=quick_round(max_steps=2))
     assert blocker.args[0].data_summary["examples"] == 2

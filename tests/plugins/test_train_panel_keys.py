@@ -38,7 +38,8 @@ def test_a_round_started_with_space_keeps_the_focus_and_tab_leaves_the_table(
         # pauses), not wherever Qt's focus chain led (a napari dock's hide button).
         assert not panel.train_button.isEnabled()
         assert panel.window().focusWidget() is panel.pause_button
-    assert panel.window().focusWidget() is panel.train_button  # (back once the round ended)
+    # (once the round ended: on Accept, Train waiting for the round's verdict)
+    assert panel.window().focusWidget() is panel.accept_button
 
     table = panel.metrics
     assert table.rowCount() > 1  # (the round's scores, before and after)
