@@ -45,8 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                               "as class maps of its classes, an instance model's as objects")
 
 
-def _open_labels(files, path: str, axes: str | None):
-    """The opened stack (pixels left on disk) and whether its axes were guessed."""
+def _open_labels(files, path: str, axes: str | None, class_names=None):
+    """The opened stack (pixels left on disk) and whether its axes were guessed.
+    ``class_names``: the files are class maps of these (not judged as intensity images)."""
     import numpy as np
 
     from unet_studio.app.errors import InputFileError
@@ -59,7 +60,7 @@ def _open_labels(files, path: str, axes: str | None):
     if not (np.issubdtype(stack.dtype, np.integer) or stack.dtype == bool):
         raise InputFileError(path, f"holds {stack.dtype} values, not integer labels")
     # An image given for labels (uint16 too) would be scored as thousands of tiny objects.
-    refuse_intensities(stack, "give two label images")
+    refuse_intensities(stack, "give two label images", class_names=class_names)
     return stack, axes is None and stack.metadata.get("axes_source") == "guessed"
 
 
@@ -97,7 +98,7 @@ def score_files(prediction: str, truth: str, axes: str | None = None, *,
     from unet_studio.models.generators import drain, relay
 
     with contextlib.ExitStack() as files:
-        opened = [_open_labels(files, path, axes) for path in (prediction, truth)]
+        opened = [_open_labels(files, path, axes, class_names) for path in (prediction, truth)]
         together = _axes_together(prediction, truth, opened)
         if class_names is not None:
             return _score_classes(opened, together, class_names, (prediction, truth),

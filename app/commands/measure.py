@@ -108,7 +108,9 @@ def time_step(labels, image) -> float | None:
     return None
 
 
-def _check_labels(stack) -> None:
+def _check_labels(stack, class_names) -> None:
+    """``class_names``: those ``--classes`` or a semantic ``--model`` gives (a class map is
+    not judged as a possible intensity image), None for neither."""
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.label_files import refuse_intensities
     from unet_studio.app.measure import labels_problem
@@ -116,7 +118,8 @@ def _check_labels(stack) -> None:
     problem = labels_problem(stack.dtype, stack.axes, stack.ndim)
     if problem:
         raise InputFileError(stack.path, problem)
-    refuse_intensities(stack, "give the label image first and the intensities with --image")
+    refuse_intensities(stack, "give the label image first and the intensities with --image",
+                       class_names=class_names)
 
 
 def _check_image(image, labels) -> None:
@@ -165,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
     _check_target(target, args)
     with contextlib.ExitStack() as files:
         labels = files.enter_context(open_stack(args.labels, axes=args.axes))
-        _check_labels(labels)
+        _check_labels(labels, class_names)
         image = None
         if args.image is not None:
             image = files.enter_context(open_stack(args.image, axes=args.image_axes))

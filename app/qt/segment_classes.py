@@ -93,17 +93,26 @@ def check_labels_kind(session, request, whole: bool) -> str:
     return REPLACED.format(held="class map" if held else "objects")
 
 
+# A region of labels on disk (a memory-mapped stack too big for RAM) up to this many pixels
+# is read for its shares (64 MiB of int32 ids, just written, so mostly still in the page
+# cache): the slice of a big stack is counted as the slice of a small one is, while the whole
+# of a big stack is not read on the GUI thread.
+ON_DISK_PIXELS = 1 << 24
+
+
 def class_shares_text(labels, target, names) -> str:
     """What a semantic run's Done line says it found: each class's share of the region
-    segmented (": background 81%, mitochondria 12%, membrane 7%"), not objects. Labels on
-    disk or past CHECKED_PIXELS are not counted (a pass would freeze the window)."""
+    segmented (": background 81%, mitochondria 12%, membrane 7%"), not objects. A region
+    past CHECKED_PIXELS (ON_DISK_PIXELS for labels on disk) is not counted (a pass would
+    freeze the window), nor labels of another array type (a lazy one may read the disk)."""
     from unet_studio.app.class_map import CHECKED_PIXELS
     from unet_studio.app.class_shares import class_shares_text as shares_text
 
     region = None if labels is None else labels[target]
-    if not isinstance(region, np.ndarray) or isinstance(region, np.memmap) \
-            or region.size > CHECKED_PIXELS or region.size == 0:
+    limit = ON_DISK_PIXELS if isinstance(region, np.memmap) else CHECKED_PIXELS
+    if not isinstance(region, np.ndarray) or region.size > limit or region.size == 0:
         return f": a class map of {', '.join(names)}"
+    region = np.asarray(region)  # (a memory-mapped region: read once, here)
     counts = np.bincount(np.clip(region.ravel(), 0, len(names)).astype(np.intp),
                          minlength=len(names) + 1)[:len(names)]  # (values past the classes: left out)
     return f": {shares_text(counts, region.size, names)}"

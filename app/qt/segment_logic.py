@@ -138,8 +138,17 @@ def _result(job: SegmentJob, net, output, out) -> SegmentResult:
         output = in_labels_order(output, engine_output_axes(net, job), job.axes)
     else:
         output = None
-    name = (getattr(net, "metadata", None) or {}).get("name") or getattr(net, "name", "model")
-    return SegmentResult(job, output, str(name), net, shown, series_tracks(job, net, output, out))
+    return SegmentResult(job, output, _model_name(net, job.request.model_path), net, shown,
+                         series_tracks(job, net, output, out))
+
+
+def _model_name(net, model_path) -> str:
+    """The model's name as the panel shows it (``ModelInfo.name``): the one its config
+    records, else its folder's name. Never the architecture's (``net.name``, "unet"): the
+    Done line would name another model than the "Segmenting ... with" line before it."""
+    recorded = (getattr(net, "metadata", None) or {}).get("name")
+    folder = Path(model_path)
+    return str(recorded or folder.name or folder.resolve().name)
 
 
 def series_tracks(job: SegmentJob, net, output, out) -> int | None:
