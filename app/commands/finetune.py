@@ -13,7 +13,9 @@ value i is the i-th name (a class map without ``--classes`` would be learnt as o
 labels are not guessed at). With a model to fine-tune, ``--classes`` must name its classes.
 Checkpoints go to ``OUT_DIR/.checkpoints`` while training: running the same command again
 after a crash or Ctrl-C resumes there. One run at a time writes an ``OUT_DIR``
-(``finetune_output``).
+(``finetune_output``). A run from random weights never saves them as its model: when no step
+beat them yet it saves a trained step's weights and keeps its run, which the same command
+goes on from (``finetune_scratch``).
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ from unet_studio.app.commands.finetune_report import (
     print_progress,
     report,
     resumed_text,
+)
+from unet_studio.app.commands.finetune_scratch import (
+    TrainedSteps,
+    goes_on,
+    going_on_text,
+    keep_to_go_on,
+    scratch_metadata,
+    starts_untrained,
+    still_random_text,
+    trained_result,
 )
 
 HELP = ("fine-tune a model on corrected labels (or, with --new, train a new one) and save it as "
@@ -174,18 +186,23 @@ def stale_checkpoint_error(error: ValueError, checkpoints: Path):
 
 
 def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False,
-          started: float | None = None):
+          started: float | None = None, going_on: bool = False, watch=None):
     """Run the loop, printing a progress line every few seconds (and the last one) to
     stderr. An unfinished run of the same data and settings in ``checkpoints`` is resumed
     (and said so); one of another run is an error, or with ``overwrite`` is discarded.
     ``started``: the ``time.monotonic()`` the command began at (its loading counts against
-    the budget)."""
+    the budget). ``going_on``: the checkpoint is of a finished run kept to go on from
+    (``finetune_scratch``): its budget is on top. ``watch(net, progress)``: called at each
+    report, while ``net`` holds that step's weights."""
     from unet_studio.models.training import iter_finetune
 
     saved = checkpoint_step(checkpoints)
     generator = iter_finetune(net, examples, config, checkpoint_dir=checkpoints,
                               stale_checkpoint="restart" if overwrite else "raise",
-                              started=started)
+                              started=started, more_time_on_resume=going_on)
+    if going_on and saved is not None:
+        print(going_on_text(checkpoints, config), file=sys.stderr, flush=True)
+        saved = None  # (said: not "resuming at step N of the budget")
     shown, unshown, first = -PROGRESS_EVERY_SECONDS, None, True
     while True:
         try:
@@ -199,6 +216,8 @@ def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False,
         if first:
             _say_resumed(saved, progress.step, progress.total_steps, config)
             first = False
+        if watch is not None:
+            watch(net, progress)
         final = progress.fraction >= 1 and progress.validated
         unshown = progress
         if time.monotonic() - shown >= PROGRESS_EVERY_SECONDS or final:
@@ -241,12 +260,14 @@ def training_examples(args, net, project) -> tuple[list, list[dict]]:
 
 
 def save(result, net, output: Path, parent: dict | None, files: list[dict]) -> None:
-    """The model with its lineage; its config records the device the run used (not "auto")."""
+    """The model with its lineage; its config records the device the run used (not "auto")
+    and how far from random weights it is (``finetune_scratch.scratch_metadata``)."""
     from unet_studio.models.training.lineage import lineage_metadata
     from unet_studio.models.weights import save_model
 
     metadata = lineage_metadata(result, name=output.name, parent=parent, data_files=files)
     metadata["finetune"]["config"]["device"] = result.extra.get("device", result.config.device)
+    metadata.update(scratch_metadata(net, parent, result))
     save_model(result.net, output, task=getattr(net, "task", None), metadata=metadata)
 
 
@@ -262,19 +283,29 @@ def run(args: argparse.Namespace) -> int:
         check_model_flags(args)
         check_pairs(args)
         check_device(args.device)
-        check_output(output, None, args.overwrite)
+        # (a model this command saved from random weights, its run kept to go on from:
+        # running the command again goes on and replaces it, ``finetune_scratch``)
+        check_output(output, None, args.overwrite or goes_on(output))
         with output_lock(output), opened_project(args.project) as project:
+            going_on = goes_on(output)
             net, parent = starting_model(args, data_channels(args, project),
                                          args.spatial_dims or 2, project=project)
-            check_output(output, parent, args.overwrite)
+            check_output(output, parent, args.overwrite or going_on)
             config = make_config(args, int(net.config.spatial_dims))  # (its rank's defaults)
             check_space(output, net, checkpoints)  # (before reading data, not after training)
             examples, files = training_examples(args, net, project)
+            untrained, steps = starts_untrained(net, parent), TrainedSteps()
             result = train(net, examples, config, checkpoints, overwrite=args.overwrite,
-                           started=started)
-            check_still_free(output, args.overwrite)
+                           started=started, going_on=going_on,
+                           watch=steps.watch if untrained else None)
+            if untrained:  # (random weights are no result: a trained step's are saved)
+                result = trained_result(result, steps, checkpoints)
+            check_still_free(output, args.overwrite or goes_on(output))
             save(result, net, output, parent, files)
-            shutil.rmtree(checkpoints, ignore_errors=True)
+            kept = bool(result.extra.get("no_step_beat_start")) and \
+                keep_to_go_on(checkpoints, output, result)
+            if not kept:
+                shutil.rmtree(checkpoints, ignore_errors=True)
     except ValueError as error:
         raise stale_checkpoint_error(error, checkpoints) or UserError(str(error)) from None
     except KeyboardInterrupt:  # (Ctrl-C, SIGTERM: the engine saved a checkpoint)
@@ -283,4 +314,6 @@ def run(args: argparse.Namespace) -> int:
             print(text, file=sys.stderr, flush=True)
         raise
     report(result, output)
+    if result.extra.get("no_step_beat_start"):
+        print(still_random_text(result, output, kept))
     return 0

@@ -11,9 +11,10 @@ from pathlib import Path
 CHECKPOINT = "last.safetensors"  # (the engine's ``checkpoint.LAST``: where a rerun resumes)
 
 
-def checkpoint_step(checkpoints: Path) -> dict | None:
-    """{"step", "elapsed"} of the resumable checkpoint in ``checkpoints``, or None. Reads only
-    the file's header (no torch, no weights)."""
+def checkpoint_document(checkpoints: Path) -> dict | None:
+    """The engine's record of the resumable checkpoint in ``checkpoints`` (step, elapsed,
+    latest held-out scores...), or None. Reads only the file's header (no torch, no
+    weights)."""
     from unet_studio.app.errors import InputFileError
     from unet_studio.app.model_folder import check_safetensors_header
 
@@ -22,9 +23,18 @@ def checkpoint_step(checkpoints: Path) -> dict | None:
         return None
     try:
         document = json.loads(check_safetensors_header(path)["__metadata__"]["unet_studio"])
-        return {"step": int(document["step"]), "elapsed": float(document["elapsed"])}
     except (InputFileError, KeyError, TypeError, ValueError):
         return None  # (the engine says what is wrong with it when it reads it)
+    return document if isinstance(document, dict) else None
+
+
+def checkpoint_step(checkpoints: Path) -> dict | None:
+    """{"step", "elapsed"} of the resumable checkpoint in ``checkpoints``, or None."""
+    document = checkpoint_document(checkpoints)
+    try:
+        return {"step": int(document["step"]), "elapsed": float(document["elapsed"])}
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def resumed_text(saved: dict | None, first_step: int, total_steps: int | None,
@@ -64,6 +74,9 @@ def saved_weights_text(result) -> str:
     if not result.data_summary.get("val_pixels"):
         return f"saved the weights of the last step, {result.steps} (no held-out data to " \
                "choose the best step by)"
+    if result.extra.get("no_step_beat_start"):  # (``finetune_scratch``: not the random ones)
+        return f"saved the weights of step {result.best_step} of {result.steps}: no step beat " \
+               "the random starting weights on the held-out data yet"
     if result.best_step == 0:
         return "saved the starting weights: no step beat them on the held-out data"
     if result.best_step == result.steps:

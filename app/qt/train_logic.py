@@ -229,13 +229,14 @@ def nothing_learnt_text(result, parent_name: str) -> str:
     text = (f"Finished after {steps} ({stop_text(result.stopped)}); no step beat the "
             f"starting weights of {parent_name} on held-out data, so no new model was made.")
     if result.steps < ADVISED_STEPS:
+        # (not "images new to the model": they may be the very ones it was trained on)
+        few = f" {steps} {'is' if result.steps == 1 else 'are'} too few to beat the starting weights"
         advised = _advised_time(result, ADVISED_STEPS)
         if advised is None:  # (too few steps to time one: the round was mostly its scoring)
-            text += (f" {steps} are few for images new to the model: give the next round "
-                     "a few minutes.")
+            text += f"{few}: give the next round a few minutes."
         else:
-            text += (f" {steps} are few for images new to the model: give the next round "
-                     f"about {advised} (some {ADVISED_STEPS} steps at this pace).")
+            text += (f"{few}: give the next round about {advised} (some {ADVISED_STEPS} "
+                     "steps at this pace).")
     return text
 
 

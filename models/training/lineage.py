@@ -84,22 +84,48 @@ def _scored_text(result: FinetuneResult) -> str:
 
 def _norm_statistics_lines(result: FinetuneResult) -> list[str]:
     """The card's line on the BatchNorm statistics (``norm_stats.py``), when they were chosen
-    by how well the starting model knew the images."""
+    by how well the starting model knew the images: the measured fact it rests on (the
+    starting model's loss on the round's own corrections against chance), not what it was
+    taken to mean (those may be the very images the model was trained on)."""
     loss = result.extra.get("starting_loss")
     if loss is None:
         return []
+    measured = f"the starting model's loss on these corrections before training ({loss:.2f})"
+    chance = _chance_loss(result.net)
+    if chance is not None:
+        side = "below" if loss < chance else "above" if loss > chance else "at"
+        measured += f" was {side} chance ({chance:.2f})"
     if result.extra.get("norm_statistics") == "held":
-        return [f"- normalisation statistics: kept, the starting model knew images like these "
-                f"(loss {loss:.2f} on the corrections before training, below chance)"]
-    return [f"- normalisation statistics: adapted to these images, new to the starting model "
-            f"(loss {loss:.2f} on the corrections before training, above chance)"]
+        return [f"- normalisation statistics: kept from the starting model: {measured}"]
+    return [f"- normalisation statistics: adapted to these images: {measured}"]
+
+
+def _chance_loss(net) -> float | None:
+    """The loss "auto" compares with (``norm_stats.chance_loss``), for ``net``'s outputs;
+    None for a network that does not publish them."""
+    outputs = getattr(net, "out_channels", None)
+    if not isinstance(outputs, int):
+        return None
+    from unet_studio.models.training.norm_stats import chance_loss
+
+    return chance_loss(outputs)
+
+
+def _steps_line(result: FinetuneResult) -> str:
+    """The card's line on the steps, and, for a run from random weights that no step beat
+    yet (``extra["no_step_beat_start"]``), which step's weights these are."""
+    line = f"- steps: {result.steps} ({result.elapsed:.0f} s; it stopped as {stop_text(result.stopped)})"
+    if result.extra.get("no_step_beat_start"):
+        line += (f"; no step beat the random starting weights on the held-out data yet: "
+                 f"these are the weights of step {result.best_step}, hardly trained")
+    return line
 
 
 def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> str:
     origin = f"fine-tuned from `{parent.get('name') or parent.get('path')}`" if parent else (
         "trained from a newly built network")
     lines = [f"# {name}", "", f"{origin} on {date[:10]} with unet-studio.", "",
-             f"- steps: {result.steps} ({result.elapsed:.0f} s; it stopped as {stop_text(result.stopped)})",
+             _steps_line(result),
              f"- reviewed pixels: {result.data_summary.get('reviewed_pixels')} "
              f"(held out: {result.data_summary.get('val_pixels')}{_scored_text(result)})",
              *_norm_statistics_lines(result)]
