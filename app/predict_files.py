@@ -22,7 +22,25 @@ from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)
 
+# What each output streams as (instance labels: ids of a big stack may pass 65535); a
+# semantic model's labels, a class map, take the smallest type of its classes instead
+# (``class_map_dtype``).
 OUTPUT_DTYPES = {"labels": np.int32, "mask": np.uint8, "probabilities": np.float32}
+
+
+def class_map_dtype(classes: int) -> np.dtype:
+    """The smallest unsigned type holding the values 0..``classes``-1 of a class map: uint8
+    up to 256 classes (4 bytes a pixel as int32 made a 1.5 GiB input's map 3.2 GB), else
+    uint16 (else uint32)."""
+    return np.dtype(np.min_scalar_type(max(1, classes) - 1))
+
+
+def output_dtype(output_type: str, classes) -> np.dtype:
+    """What ``predict_one`` streams and writes for ``output_type``; ``classes``: a class
+    map's class values (a semantic model's labels), else empty or None."""
+    if output_type == "labels" and classes:
+        return class_map_dtype(len(classes))
+    return np.dtype(OUTPUT_DTYPES[output_type])
 
 
 def open_inputs(inputs: list[str], axes: str | None, channel: str | None, *, series: int = 0) -> list:
@@ -141,8 +159,9 @@ class FoundObjects:
     per_group: list[int]
     tracks: int | None = None
     confidence: ObjectConfidence | None = None
-    # Labels to a .tif: the uncompressed bytes of the uint16 pixels written (None: as
-    # streamed), or wide_labels when their ids did not fit and they stayed int32 (OME-TIFF).
+    # Labels: the uncompressed bytes written (None: as streamed, 4 a pixel): a class map's
+    # (uint8) or, to a .tif, instance labels' uint16 pixels; or wide_labels when their ids
+    # did not fit and they stayed int32 (OME-TIFF).
     written_bytes: int | None = None
     wide_labels: bool = False
     # A semantic model's labels (a class map): the pixels of each class, out of class_pixels
@@ -154,8 +173,9 @@ class FoundObjects:
 def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObjects:
     """Segment ``stack`` into ``target`` (TIFF or Zarr by suffix) with ``net``; returns the
     number of objects of each time point (instance labels; empty for the other outputs) and
-    the tracks of a linked time series. Labels stream as int32; to a ``.tif`` they end as
-    a uint16 ImageJ hyperstack when their ids fit (``_write_imagej_labels``).
+    the tracks of a linked time series. Instance labels stream as int32; to a ``.tif`` they
+    end as a uint16 ImageJ hyperstack when their ids fit (``_write_imagej_labels``). A
+    semantic model's labels (a class map) stream and stay as ``class_map_dtype`` (uint8).
 
     ``options``: ``output_type``, ``tile``, ``device``, ``tta`` and optionally
     ``postprocess`` (a dict of post-processing options; the CLI's arguments).
@@ -180,6 +200,7 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     # A semantic model's labels are a class map: its class names go into the file
     # (``write_stack``), so that it opens as one again (colours, names) and says what it is.
     classes = (list(model_classes(net)) or None) if output_type == "labels" else None
+    dtype = output_dtype(output_type, classes)
     shape = dict(zip(axes, (*channels, *layout.output_shape())))
     # The file in the canonical TZCYX order, as files are read (probabilities' classes then
     # sit where ImageJ keeps channels); the engine writes through a transposed view of it.
@@ -187,15 +208,15 @@ def predict_one(net, stack, target: Path, options, on_progress=None) -> FoundObj
     scale = {a: float(stack.scale.get(a, 1.0)) for a in axes if a != "C"}
     units = {a: u for a, u in stack.units.items() if a in axes}
     try:
-        with open_output(target, tuple(shape[a] for a in file_axes), OUTPUT_DTYPES[output_type],
-                         axes=file_axes, scale=scale, units=units, source=stack.path,
-                         kind=output_type, channel_names=names, class_names=classes) as out:
+        with open_output(target, tuple(shape[a] for a in file_axes), dtype, axes=file_axes,
+                         scale=scale, units=units, source=stack.path, kind=output_type,
+                         channel_names=names, class_names=classes) as out:
             found = _predict_into(out.transpose([file_axes.index(a) for a in axes]), axes, net,
                                   stack, options, intensity, on_progress)
-            if classes:  # (one more pass over the class map, as the uint16 writing makes)
+            if classes:  # (one more pass over the class map, written as streamed)
                 found = replace(found, class_counts=count_classes(out, len(classes)),
-                                class_pixels=int(out.size))
-            if output_type == "labels" and output_format(target) == "tiff":
+                                class_pixels=int(out.size), written_bytes=int(out.nbytes))
+            elif output_type == "labels" and output_format(target) == "tiff":
                 found = _write_imagej_labels(out, target, file_axes, scale, units, found,
                                              classes)
     except _StreamReplaced as replaced:

@@ -223,14 +223,25 @@ def _warn(message: str) -> None:
     show_warning(message)
 
 
+def _inform(message: str) -> None:
+    """An information notification in napari (logged where napari is not installed)."""
+    try:
+        from napari.utils.notifications import show_info
+    except ImportError:
+        logging.getLogger(__name__).info("%s", message)
+        return
+    show_info(message)
+
+
 def write_labels(path: str, data, meta: dict) -> list[str]:
     """napari labels writer: compressed TIFF (ImageJ/OME) or OME-Zarr with axes and scale.
 
     Axes come from the layer's axis labels when they are axis letters, else from the layer
     metadata our reader set, else YX / ZYX / TZYX by dimension;
     the scale from the layer (micrometres when its units say so); the class names recorded
-    on a class map (``app.class_map``) go with it. Refuses to overwrite the image the labels
-    were made from.
+    on a class map (``app.class_map``) go with it. A TIFF over 1 GiB is saved uncompressed,
+    as the CLI's outputs are (zlib would hold the window for many seconds), and a notification
+    says so. Refuses to overwrite the image the labels were made from.
     """
     from unet_studio.app.class_map import CLASS_NAMES_KEY
     from unet_studio.app.io import write_stack
@@ -245,7 +256,8 @@ def write_labels(path: str, data, meta: dict) -> list[str]:
         target = target.with_suffix(".tif")
     written = write_stack(target, data, axes=axes, scale=scale, units=units, kind="labels",
                           source=layer_metadata.get("source_path"),
-                          class_names=layer_metadata.get(CLASS_NAMES_KEY) or None)
+                          class_names=layer_metadata.get(CLASS_NAMES_KEY) or None,
+                          on_uncompressed=_inform)
     return [str(written)]
 
 

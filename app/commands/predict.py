@@ -232,22 +232,26 @@ def _check_device(device: str) -> None:
 
 def _output_bytes(stack, net, output_type: str) -> int:
     """Bytes of the (uncompressed) result, to choose between TIFF and Zarr."""
+    from unet_studio.app.class_map import model_classes
+    from unet_studio.app.predict_files import output_dtype
+
     pixels = math.prod(n for a, n in zip(stack.axes, stack.shape) if a != "C")
     if output_type == "probabilities":
         return pixels * 4 * int(net.out_channels)
-    return pixels * (1 if output_type == "mask" else 4)
+    # (a semantic model's class map is written in its smallest type: uint8 for up to 256)
+    classes = (list(model_classes(net)) or None) if output_type == "labels" else None
+    return pixels * output_dtype(output_type, classes).itemsize
 
 
 def uncompressed_note(target: Path, nbytes: int) -> str:
     """"; left uncompressed (...)" when ``open_output`` kept a big TIFF as streamed (a 5 GiB
     labels file instead of a ~100 MiB one would surprise), else ""."""
-    from unet_studio.app.io.output import COMPRESS_BELOW, stays_uncompressed
-    from unet_studio.models.size_text import size_text
+    from unet_studio.app.io.output import stays_uncompressed, uncompressed_reason
 
     if not stays_uncompressed(target, nbytes):
         return ""
-    return (f"; left uncompressed ({size_text(nbytes)} > {size_text(COMPRESS_BELOW)}): write a "
-            ".zarr output for a compressed one, or compress this TIFF afterwards")
+    return (f"; {uncompressed_reason(nbytes)}: write a .zarr output for a compressed one, or "
+            "compress this TIFF afterwards")
 
 
 def unsure_note(confidence) -> str:

@@ -46,10 +46,19 @@ COMPRESS_BELOW = 2**30
 
 
 def stays_uncompressed(path: str | Path, nbytes: int, compress_below: int | None = None) -> bool:
-    """Whether ``open_output`` keeps an output of ``nbytes`` (uncompressed) at ``path``
-    uncompressed: a TIFF over ``compress_below`` (default ``COMPRESS_BELOW``); never a Zarr."""
+    """Whether ``open_output`` (and ``write_stack``: one rule) keeps an output of ``nbytes``
+    (uncompressed) at ``path`` uncompressed: a TIFF over ``compress_below`` (default
+    ``COMPRESS_BELOW``); never a Zarr."""
     limit = COMPRESS_BELOW if compress_below is None else compress_below
     return output_format(Path(path)) != "zarr" and nbytes > limit
+
+
+def uncompressed_reason(nbytes: int) -> str:
+    """"left uncompressed (1.5 GiB > 1.0 GiB)": what is said of a TIFF of ``nbytes`` that
+    ``stays_uncompressed``, followed by what to do about it."""
+    from unet_studio.models.size_text import size_text
+
+    return f"left uncompressed ({size_text(nbytes)} > {size_text(COMPRESS_BELOW)})"
 
 
 @contextmanager

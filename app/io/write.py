@@ -5,8 +5,9 @@ big outputs); ``.ome.tif``/``.ome.tiff`` -> OME-TIFF; ``.tif``/``.tiff`` -> Imag
 (Fiji opens it with axes and calibration) when its dtype allows (uint8, uint16, int16, float32;
 < 4 GB), else OME-TIFF under the same name. ImageJ stores axes in ``TZCYX`` order and
 OME-Zarr in ``TCZYX`` order, so data are transposed to that order when written; OME-TIFF keeps
-the given order when Y and X come last. TIFFs written here are zlib-compressed (a streamed
-output of ``open_output`` over 1 GiB is not: see ``app.io.output.stays_uncompressed``). The
+the given order when Y and X come last. TIFFs written here are zlib-compressed up to 1 GiB of
+pixels, a bigger one is left uncompressed and says so, as a streamed output of ``open_output``
+(``app.io.output.stays_uncompressed``: zlib takes many seconds a GiB). The
 scale (and units) of ``source`` are copied unless given. Output goes to a temporary sibling
 renamed into place.
 
@@ -18,8 +19,9 @@ uint16/uint32 that holds them); "mask" -> uint8 0/1; "probabilities" -> float32;
 from __future__ import annotations
 
 import json
+import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -48,6 +50,8 @@ CLASS_MAP_KINDS = ("labels", "mask")  # (kinds whose values may be classes)
 IMAGEJ_DTYPES = tuple(np.dtype(t) for t in ("uint8", "uint16", "int16", "float32"))
 BIGTIFF_BYTES = 2**32 - 2**25
 
+log = logging.getLogger(__name__)
+
 
 def output_format(path: Path) -> str:
     """"zarr", "ome" or "tiff" from the file name."""
@@ -64,7 +68,8 @@ def output_format(path: Path) -> str:
 def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None, kind: str = "labels",
                 source: str | Path | None = None, units: dict | None = None,
                 pyramid_levels: int | None = None, channel_names: list[str] | None = None,
-                class_names: list[str] | None = None) -> Path:
+                class_names: list[str] | None = None,
+                on_uncompressed: Callable[[str], None] | None = None) -> Path:
     """Write ``data`` (numpy or lazy array, dimensions named by ``axes``) to ``path``; returns it.
 
     ``scale``: axis -> micrometres (seconds for T); taken from ``source`` when None.
@@ -77,7 +82,9 @@ def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None,
     channels; ValueError when they are not one per channel. ``class_names`` (labels of a
     class map: value ``i`` is class ``class_names[i]``, ``app.class_map``) are recorded with
     the kind (read back as ``Stack.metadata["class_names"]``) and where other readers look
-    (``class_map_info``). Refuses to overwrite ``source``.
+    (``class_map_info``). A TIFF of more than ``output.COMPRESS_BELOW`` bytes of pixels is
+    written uncompressed; ``on_uncompressed`` is then called with a sentence saying so (also
+    logged). Refuses to overwrite ``source``.
     """
     from unet_studio.app.io.tiff_write import write_tiff
     from unet_studio.app.io.zarr_write import write_zarr
@@ -95,9 +102,27 @@ def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None,
         return write_zarr(path, data, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
                           convert=convert, pyramid_levels=pyramid_levels,
                           channel_names=channel_names, class_names=class_names)
+    compression = _tiff_compression(path, int(np.prod(data.shape, dtype=np.int64)) * dtype.itemsize,
+                                    on_uncompressed)
     return write_tiff(path, data, axes=axes, scale=scale, units=units, kind=kind, dtype=dtype,
                       convert=convert, ome=fmt == "ome", channel_names=channel_names,
-                      class_names=class_names)
+                      class_names=class_names, compression=compression)
+
+
+def _tiff_compression(path: Path, nbytes: int, on_uncompressed) -> str | None:
+    """"zlib", or None for a TIFF of ``nbytes`` the rule of ``open_output`` leaves
+    uncompressed (``stays_uncompressed``: 1.5 GiB of labels took 14.5 s of zlib, on the GUI
+    thread when napari saves them), said through ``on_uncompressed`` and the log."""
+    from unet_studio.app.io.output import stays_uncompressed, uncompressed_reason
+
+    if not stays_uncompressed(path, nbytes):
+        return "zlib"
+    note = (f"{path.name} {uncompressed_reason(nbytes)}: save it as .zarr for a compressed "
+            "file, or compress this TIFF afterwards")
+    log.info("%s", note)
+    if on_uncompressed is not None:
+        on_uncompressed(note)
+    return None
 
 
 def check_kind(kind: str) -> None:
