@@ -224,6 +224,11 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         """Append an action to ``history.jsonl`` (written in the background)."""
         return self._history.log(action, **details)
 
+    def log_carried(self, entries: list[dict]) -> None:
+        """Append the history of the project this one was made from (its entries as they
+        are, each marked with that project: ``from_project``)."""
+        self._history.log_carried(entries)
+
     def history(self) -> list[dict]:
         """Every logged action, oldest first (a line cut off by a kill is skipped)."""
         return self._history.entries()

@@ -49,6 +49,19 @@ class HistoryLog:
             self._append_now()
         return entry
 
+    def log_carried(self, entries: list[dict]) -> None:
+        """Append entries logged in another project, as they are (their own times): the
+        history of the project a new one was made from (``session_carry_history``). Written
+        as ``log`` writes, those that bear a verdict before this returns."""
+        lines = [json.dumps(entry, default=str, ensure_ascii=False) for entry in entries]
+        if not lines:
+            return
+        with self._lock:
+            self._lines.extend(lines)
+        self._writer.submit("history", self._append)
+        if any(entry.get("action") in DURABLE for entry in entries):
+            self._append_now()
+
     def _append_now(self) -> None:
         """Write the waiting lines (those logged before too: their order stays) on the
         calling thread, to the disk. Not while the project is read-only (the writer keeps

@@ -59,6 +59,11 @@ class ProjectSaving:
                     f"{self.read_only}.")
         return None
 
+    def kept_in_memory(self) -> bool:
+        """Is the work of this opening kept in memory only, its folder not writable? Asked
+        again: a folder that can be written again saves that work there now (False)."""
+        return self.unwritable is not None and not self._may_write()
+
     def saving_note(self) -> str | None:
         """Why the project keeps its changes in memory instead of saving them, in a few
         words for the project line of a panel; None when it saves them (or another window

@@ -43,6 +43,10 @@ def relocation(entries: list[dict], models_dir: Path):
     the same name in ``models_dir``; anything else is returned as it is."""
     former = {Path(entry["model"]).parent for entry in entries
               if entry.get("action") == "fine-tune" and _is_path(entry.get("model"))}
+    # (a round of a project whose folder could not be written was saved in the user's
+    # models: a folder still there that is no project's models is not a former place)
+    former = {folder for folder in former
+              if not folder.is_dir() or (folder.parent / "project.json").is_file()}
 
     def relocate(model):
         if _is_path(model) and Path(model).parent in former:

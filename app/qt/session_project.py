@@ -19,6 +19,7 @@ from unet_studio.app.layer_channel import note_file_channel
 from unet_studio.app.project import Project
 from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.session_autosave import AutosaveProject, same_folder
+from unet_studio.app.qt.session_carry_history import CarriedHistory
 from unet_studio.app.qt.session_edits import SHOW_MARKS
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class ProjectLink(AutosaveProject):
         does not hold keep their labels on screen, and those go into it with their marks
         (``session_carry``): at once into a new project, at their first edit otherwise."""
         carried, shown = self._work_to_carry(), self._shown_marks()  # (before it closes)
+        # (a new project made from one whose folder cannot be written takes its history along)
+        history = CarriedHistory.of(self.project) if create else None
         project = self._replace_project(Path(path), create)
         self.project = project
         self._follow_recorded_classes()
@@ -47,6 +50,8 @@ class ProjectLink(AutosaveProject):
         self._forget_regions()
         # (listed first: the project's current model is often a round accepted into it)
         self.library.folders["project"] = project.models_dir
+        if history is not None:
+            self._take_models_along(history, project)
         if project.current_model:
             try:  # (that very model: in a copy of the project, its ref may name another one)
                 self.set_model(self.library.find(project.current_model,
@@ -62,9 +67,24 @@ class ProjectLink(AutosaveProject):
             self._keep_shown_marks(shown)
         if create:
             self._carry_open_images(project)
+        if history is not None:  # (after its own entries: see ``session_carry_history``)
+            history.log_into(project)
         self.project_changed.emit()
         self.reviewed_changed.emit()  # (the marks counted are the ones now shown)
         return project
+
+    def _take_models_along(self, history: CarriedHistory, project: Project) -> None:
+        """Copy the models of the project left into the new ``project``; the current model,
+        one of them, is its copy from now on (the folder left may go away)."""
+        history.copy_models(project)
+        for problem in history.problems:
+            self.host.notify(problem, "warning")
+        copy = None if self.model is None else history.copy_of(self.model.path)
+        if copy is not None:
+            try:
+                self.set_model(self.library.get(str(copy)))
+            except UserError as error:
+                self.host.notify(f"project model not available: {error}", "warning")
 
     def _replace_project(self, path: Path, create: bool) -> Project:
         """The project at ``path``, the one open closed. Opened first (a failure keeps the

@@ -1,0 +1,127 @@
+"""A new project made from the work of the project open (the close question's "Save
+project…" of a project whose folder cannot be written, Correct > New project…) carries that
+project's history, the entries kept in memory only too, and its models: a round waiting for
+its verdict comes back waiting in the new project, and Roll back offers what it offered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from unet_studio.app import project_writable
+from unet_studio.app.label_edit import diff_labels
+
+pytestmark = pytest.mark.qt
+
+
+@pytest.fixture
+def rounds(session, save_finished_round, monkeypatch):
+    """``train(accept)``: a round saved from the current model (Accept: made current and
+    logged as the Train panel does); distinct names (rounds of one second share one)."""
+    from unet_studio.app.qt import train_round
+
+    names = iter(f"round-{n}" for n in range(1, 10))
+    monkeypatch.setattr(train_round, "round_name", lambda *args: next(names))
+
+    def train(accept: bool):
+        info = save_finished_round(session)
+        if accept:
+            session.set_model(info)
+            session.project.log("accept model", model=str(info.path))
+        return info
+
+    return train
+
+
+def _open_unwritable(session, monkeypatch) -> Path:
+    """Reopen the session's project on a folder that cannot be written; an edit and a
+    Segment's entry are then kept in memory only."""
+    path = session.project.path
+    session.close_project()
+    monkeypatch.setattr(project_writable, "write_problem",
+                        lambda folder: "read-only file system" if Path(folder) == path else None)
+    session.open_project(path)
+    labels = session.host.current_labels()
+    session.apply_edit(diff_labels(labels, np.where(labels == 0, 7, labels)))
+    session.project.log("predict", image=session.image_id, model=str(session.model.path))
+    return path
+
+
+def _carried(history: list[dict]) -> list[dict]:
+    return [entry for entry in history if "from_project" in entry]
+
+
+def test_save_project_carries_the_history_and_models_of_a_read_only_project(
+        session, rounds, monkeypatch, tmp_path):  # fmt: skip
+    from qtpy.QtWidgets import QFileDialog
+
+    from unet_studio.app.qt.project_watch import ProjectWatch
+    from unet_studio.app.qt.train_versions import earlier_versions
+    from unet_studio.app.qt.train_waiting import recorded_round
+
+    tiny = session.model.path
+    rounds(accept=True)  # (round 1, in the project's models, then round 2 left waiting)
+    rounds(accept=False)
+    old = _open_unwritable(session, monkeypatch)
+    left = session.project.history()  # (the "predict" in memory only)
+    assert left[-1]["action"] == "predict" and Path(left[-1]["model"]).parent == old / "models"
+
+    new = tmp_path / "elsewhere"
+    new.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(new))
+    answers = []
+    ProjectWatch(session, interval_ms=60_000).save_unsaved(answers.append)
+    assert answers == [True] and session.project.path == new
+    assert sorted(p.name for p in (new / "models").iterdir()) == ["round-1", "round-2"]
+    assert session.model.path == new / "models" / "round-1"  # (the copy: the old may go)
+    session.close_project()
+    session.open_project(new)  # (reopened: from what was written)
+
+    history = session.project.history()
+    assert history[0]["action"] == "create project" and "from_project" not in history[0]
+    carried = _carried(history)
+    assert [e["action"] for e in carried] == [e["action"] for e in left]
+    assert {e["from_project"] for e in carried} == {str(old)}
+    assert [e["time"] for e in carried] == [e["time"] for e in left]
+    named = [Path(e["model"]) for e in carried if e["action"] in ("fine-tune", "predict")]
+    assert named and all(path.parent == new / "models" for path in named)
+    assert session.project.current_model == "project:round-1"
+
+    waiting = recorded_round(session)
+    assert waiting is not None and waiting.saved == (new / "models" / "round-2").resolve()
+    assert [Path(info.path) for info in earlier_versions(session)] == [tiny]
+
+
+def test_new_project_carries_the_rounds_kept_in_memory(session, rounds, monkeypatch, tmp_path):
+    """The QA walkthrough: every round made while the folder could not be written, saved in
+    the user's models, logged in memory only; Correct > New project… takes the lot."""
+    from unet_studio.app.qt.train_versions import waiting_round
+    from unet_studio.app.qt.train_waiting import recorded_round
+
+    old = _open_unwritable(session, monkeypatch)
+    first = rounds(accept=True)
+    second = rounds(accept=False)
+    assert Path(second.path).parent == session.library.folders["user"]
+    left = session.project.history()
+
+    session.open_project(tmp_path / "new", create=True)
+    session.close_project()
+    session.open_project(tmp_path / "new")
+    history = session.project.history()
+    carried = _carried(history)
+    assert [e["action"] for e in carried] == [e["action"] for e in left]
+    assert [e["action"] for e in carried][-4:] == ["fine-tune", "set current model",
+                                                   "accept model", "fine-tune"]
+    assert {e["from_project"] for e in carried} == {str(old)}
+    # (the user's models stay where they are: named there)
+    assert [e["model"] for e in carried if e["action"] == "fine-tune"] == [str(first.path),
+                                                                          str(second.path)]
+    assert (session.project.labels(session.project.images[0].id) == 7).all()
+    found = waiting_round(history, session.library)
+    assert found is not None and Path(found[1]) == Path(second.path).resolve()
+    # (read as the Train panel reads it: the user's models are no former place of the
+    # project's models, so the round's path is not relocated into the new project)
+    waiting = recorded_round(session)
+    assert waiting is not None and waiting.saved == Path(second.path).resolve()
