@@ -25,9 +25,9 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.qt import train_logic
 from unet_studio.app.qt.elided_label import ElidedComboBox
-from unet_studio.app.qt.loss_plot import LossPlot
 from unet_studio.app.qt.reflow_grid import ReflowRow
 from unet_studio.app.qt.scrolling import scrolled_body
+from unet_studio.app.qt.train_plot import RoundPlot
 
 # The loss plot's least height: its legend, scale and a readable curve (LossPlot asks for
 # 150, more than a laptop's dock spares once the table shows a round's metrics).
@@ -88,7 +88,7 @@ def build(panel) -> None:
     # Room for three lines: a wrapped label gets no more height than the layout spares,
     # and the verdict with its caveat runs to three lines in a narrow dock.
     panel.status.setMinimumHeight(3 * panel.status.fontMetrics().lineSpacing() + 4)
-    panel.plot = LossPlot()
+    panel.plot = RoundPlot()  # (a round read back from the history: a note, no curve)
     panel.plot.setMinimumHeight(MIN_PLOT_HEIGHT)  # (the first to give way in a short dock)
     panel.metrics = _metrics_table()
     layout = QVBoxLayout(scrolled_body(panel))  # (scrolls in a short dock)

@@ -31,6 +31,8 @@ from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, s
 
 # Train's tooltip while a round waits for its verdict (a new round would drop it unseen).
 WAITING_TIP = "A round waits for its verdict: Accept or Reject it first"
+# Added to the verdict when Train is asked for all the same (a key, a script).
+NOT_STARTED = " Train did not start: Accept or Reject this round first."
 
 
 class TrainPanel(UnsavedRound, WaitingRound, RoundReview, QWidget):
@@ -52,6 +54,7 @@ class TrainPanel(UnsavedRound, WaitingRound, RoundReview, QWidget):
         self._clock = RoundClock(self.progress, self.status, self)
         self._wire()
         self._set_state("idle")
+        self._project_shown = session.project  # (whose rounds the panel shows: ``train_waiting``)
         if not self.restore_waiting_round():  # (of the project open now)
             self._labels_kind_changed()  # (its reviewed marks: not the first-use line)
         self.refresh_versions()
@@ -110,7 +113,9 @@ class TrainPanel(UnsavedRound, WaitingRound, RoundReview, QWidget):
             return
         if self._state == "review":  # (a key, or a script: the button is disabled)
             self.session.host.notify(WAITING_TIP, "warning")
-            self.status.setText(f"Not started: {WAITING_TIP[0].lower()}{WAITING_TIP[1:]}.")
+            # (the verdict stays: which round waits, and whether it is better)
+            if not self.status.text().endswith(NOT_STARTED):
+                self.status.setText(self.status.text() + NOT_STARTED)
             return
         prepared = self._prepared_round(config)
         if prepared is None:

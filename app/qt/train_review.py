@@ -61,7 +61,8 @@ def left_out_note(result) -> str:
 class RoundReview:
     """Uses the panel's ``session``, ``round``, ``status``, ``plot``, ``metrics``,
     ``progress``, its widgets (``versions_combo``, ``rollback_button``, ``repredict_check``),
-    ``accepted``, ``_state``, ``_save_round`` and ``_set_state``."""
+    ``accepted``, ``_state``, ``_save_round`` and ``_set_state``, and ``WaitingRound``'s
+    ``restore_waiting_round``, ``_round_left_behind`` and ``_leave_project``."""
 
     # An Accept's status before and while its re-run runs (the second one shown meanwhile).
     _resegmenting: tuple[str, str] | None = None
@@ -104,6 +105,8 @@ class RoundReview:
         "not better than A" while B is in use. A round that is still training keeps them: it
         names its model, and its verdict says which model is current (``_switched_meanwhile``).
         The Roll back list is filled after: a round set aside here is an earlier version now."""
+        if self._round_left_behind():  # (a project opening: it leaves, see ``train_waiting``)
+            self._leave_project()  # (``_project_opened`` follows and says where it waits)
         if self._state == "running":
             pass
         elif self._round_is_about(info):
@@ -117,16 +120,20 @@ class RoundReview:
         """``_model_changed`` to a model the last round is not about: its outcome is cleared
         and the status says what became of a round that waited for its verdict."""
         waiting = self.round if self._state == "review" else None
-        self.round = None
-        self.plot.clear()
-        train_layout.show_metrics(self.metrics, {}, {})
-        set_progress(self.progress, 0)
-        self._set_state("idle")
+        self._clear_round()
         text = train_logic.ready_text(info, waiting, self.session.project)
         # (a model of the other kind than the labels being corrected: said now, not only
         # when Train is pressed and refuses)
         refusal = train_kind.train_refusal(self.session)
         self.status.setText(text if refusal is None else f"{CANNOT_TRAIN}{refusal}.")
+
+    def _clear_round(self) -> None:
+        """No round on screen: its curve, figures and progress go, Train is offered."""
+        self.round = None
+        self.plot.clear()
+        train_layout.show_metrics(self.metrics, {}, {})
+        set_progress(self.progress, 0)
+        self._set_state("idle")
 
     def _labels_kind_changed(self) -> None:
         """The image, labels or reviewed marks being corrected changed while no round runs
@@ -190,8 +197,10 @@ class RoundReview:
             if aside is not None:
                 text += f" The replay buffer could not be read: it was set aside as {aside.name}."
         except (UserError, OSError, ValueError) as error:
-            text += (f" Its training data could not be kept for later rounds ({error}): they "
-                     "learn from the corrections of the project's images only.")
+            # (a sentence of its own: the error's text has parentheses of its own)
+            text += (f" Its training data could not be kept for later rounds: "
+                     f"{str(error).rstrip('.')}. Later rounds learn from the corrections of the "
+                     "project's images only.")
             session.host.notify(text, "warning")
         if self.repredict_check.isChecked():  # (said: the labels are about to change)
             self._resegmenting = (text, text + " Segmenting the image again with it (Segment panel).")
@@ -223,6 +232,10 @@ class RoundReview:
         self.round = None
         self.status.setText("Kept the current model.")
         self._set_state("idle")
+        # (a round from a project closed meanwhile kept the open one's waiting round off
+        # the panel: it comes now)
+        if self.restore_waiting_round():
+            self.status.setText(f"Kept the current model. {self.status.text()}")
         self.refresh_versions()  # (a rejected round is no earlier version)
         self.session.models_listed.emit()  # (the Models panel offers to remove rejected rounds)
 

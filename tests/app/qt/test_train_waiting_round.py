@@ -147,8 +147,11 @@ def test_train_waits_for_the_verdict_and_roll_back_keeps_the_round_saved(
 
     assert not panel.train_button.isEnabled()
     assert "Accept or Reject it first" in panel.train_button.toolTip()
+    verdict = panel.status.text()
     panel.start()  # (a key, a script)
-    assert panel.status.text().startswith("Not started: a round waits for its verdict")
+    panel.start()
+    # (the verdict stays: which round, better or not; the refusal is added, once)
+    assert panel.status.text() == f"{verdict} Train did not start: Accept or Reject this round first."
     assert panel._state == "review" and panel.round.saved == waiting
 
     assert _offered(panel) == [earlier.path.resolve()]
@@ -206,3 +209,100 @@ def test_the_first_use_line_gives_way_to_reviewed_marks_of_a_project_opened(
     session.open_project(path)
     assert session.reviewed is not None and session.reviewed.any()
     assert panel.status.text() == f"Ready to fine-tune {session.model.name}."
+
+
+WORSE = {"val_loss": 0.30, "val_metric": 0.4, "f1_50": 0.4, "f1_75": 0.2, "n_true": 24}
+
+
+def test_a_waiting_round_leaves_with_its_project_and_the_one_opened_shows_its_own(
+        session, save_round_of, train_panel, tmp_path):  # fmt: skip
+    """Opening B over A's waiting round showed A's round in B (Train disabled, its Accept
+    logged nowhere), never B's own, and A brought the decided round back as waiting."""
+    a_round, a_path = save_round_of(session).resolve(), session.project.path
+    panel = train_panel()
+    assert panel.round.saved == a_round
+    session.open_project(tmp_path / "B", create=True)
+    left = f"waits for its verdict in project {a_path.name}: it comes back when {a_path.name} is opened."
+    assert panel._state == "idle" and panel.round is None and panel.train_button.isEnabled()
+    assert not panel.accept_button.isEnabled() and panel.status.text().endswith(left)
+    assert f"({a_round.name})" in panel.status.text()
+
+    b_round = save_round_of(session, after=WORSE).resolve()
+    session.open_project(a_path)
+    assert panel._state == "review" and panel.round.saved == a_round
+    session.open_project(tmp_path / "B")
+    assert panel._state == "review" and panel.round.saved == b_round
+    assert "is not better than" in panel.status.text() and panel.status.text().endswith(left)
+    panel.accept_button.click()
+    assert session.project.history()[-1] == {**session.project.history()[-1],
+                                             "action": "accept model", "model": str(b_round)}
+    assert "(they are not saved with a round)" in panel.status.text()
+    assert "restart" not in panel.status.text()  # (no restart here: another project opened)
+
+    session.close_project()
+    session.open_project(a_path)  # (nothing was said of A's round: it still waits)
+    assert panel._state == "review" and panel.round.saved == a_round
+    assert "accept model" not in [entry["action"] for entry in session.project.history()]
+    session.close_project()  # (no project: it leaves all the same)
+    assert panel._state == "idle" and panel.status.text().endswith(left)
+
+
+def test_a_waiting_round_whose_weights_are_damaged_is_not_restored_and_is_said_once(
+        session, save_round_of, train_panel):  # fmt: skip
+    saved = save_round_of(session).resolve()
+    (saved / "model.safetensors").write_bytes(b"not weights at all" * 10)
+    _reopen(session)
+    panel = train_panel()
+    _reopen(session)  # (said once)
+    assert panel._state == "idle" and panel.train_button.isEnabled()
+    assert not panel.accept_button.isEnabled()
+    told = [text for level, text in session.host.notifications if "is damaged" in text]
+    assert len(told) == 1 and told[0].startswith(
+        f"The model of the round waiting for a verdict, {saved}, is damaged: model.safetensors ")
+    assert saved not in _offered(panel)
+
+
+def test_a_restored_round_says_its_loss_curve_was_not_kept(session, save_round_of, train_panel):
+    save_round_of(session)
+    panel = train_panel()
+    assert panel.plot.shows_note() and "loss curve" in panel.plot.note
+    shown = panel.plot.grab().toImage()
+    panel.plot.clear()  # (an empty plot, as a new round starts)
+    assert not panel.plot.shows_note() and panel.plot.grab().toImage() != shown
+
+
+def _deepest_parentheses(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def test_accept_on_a_read_only_project_says_why_without_nested_parentheses(
+        session, train_panel, monkeypatch):  # fmt: skip
+    """Its replay buffer cannot be written there: said in a sentence of its own."""
+    from unet_studio.app import project_writable
+    from unet_studio.app.qt.train_round import TrainRound
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.training.config import FinetuneConfig
+    from unet_studio.models.training.progress import FinetuneResult
+
+    path = session.project.path
+    session.close_project()
+    monkeypatch.setattr(project_writable, "write_problem",
+                        lambda folder: "read-only file system" if Path(folder) == path else None)
+    session.open_project(path)
+    panel = train_panel()
+    result = FinetuneResult(
+        net=build_model("unet", spatial_dims=2, base_channels=4, depth=2), history=[],
+        metrics_before=dict(BEFORE), metrics_after=dict(AFTER), config=FinetuneConfig(),
+        data_summary={"examples": 1}, best_step=7, steps=7, elapsed=3.0, stopped="max_steps")
+    panel.round = TrainRound(parent=session.model, pending=[], checkpoint_dir=None,
+                             project=session.project)  # fmt: skip
+    panel._on_result(result)  # (as the round's worker ends)
+    panel._on_finished()
+    panel.accept_button.click()
+    text = panel.status.text()
+    assert f"could not be kept for later rounds: the project folder {path} cannot be written" in text
+    assert _deepest_parentheses(text) == 1
