@@ -64,8 +64,9 @@ class RoundReview:
     ``accepted``, ``_state``, ``_save_round`` and ``_set_state``, and ``WaitingRound``'s
     ``restore_waiting_round``, ``_round_left_behind`` and ``_leave_project``."""
 
-    # An Accept's status before and while its re-run runs (the second one shown meanwhile).
-    _resegmenting: tuple[str, str] | None = None
+    # An Accept's status before and while its re-run runs (the second one shown meanwhile),
+    # and the name of the image it segments again.
+    _resegmenting: tuple[str, str, str] | None = None
     _versions_of = None  # the current model's path when the Roll back list was filled
 
     def _show_verdict(self) -> None:
@@ -203,7 +204,11 @@ class RoundReview:
                      "project's images only.")
             session.host.notify(text, "warning")
         if self.repredict_check.isChecked():  # (said: the labels are about to change)
-            self._resegmenting = (text, text + " Segmenting the image again with it (Segment panel).")
+            # (named: in a project of several images only the current one is segmented again)
+            image = session.host.current_image()
+            name = image.name if image is not None else "the image"
+            self._resegmenting = (text, text + f" Segmenting {name} again with it (Segment "
+                                  "panel).", name)
             text = self._resegmenting[1]
         self.status.setText(text)
         self.round = None
@@ -218,11 +223,11 @@ class RoundReview:
         resegmenting, self._resegmenting = self._resegmenting, None
         if resegmenting is None or self.status.text() != resegmenting[1]:
             return  # (the status says something newer: another round, another model)
-        text = resegmenting[0]
+        text, name = resegmenting[0], resegmenting[2]
         if shown:
-            self.status.setText(f"{text} The image was segmented again with it.")
+            self.status.setText(f"{text} Segmented {name} again with it.")
         else:
-            self.status.setText(f"{text} Segmenting the image again with it was stopped "
+            self.status.setText(f"{text} Segmenting {name} again with it was stopped "
                                 "(Segment panel); Run segments it with this model.")
 
     def reject(self) -> None:

@@ -109,7 +109,7 @@ def test_a_finished_round_shows_its_figures_every_row_and_a_short_version_date(c
     assert not train.metrics.verticalScrollBar().isVisible()
     with qtbot.waitSignal(segment.finished, timeout=60_000):
         train.accept_button.click()
-        assert "Segmenting the image again" in train.status.text()
+        assert "Segmenting nuclei again" in train.status.text()
     session.set_model(session.library.get(session.model.parent))  # (the round: a version)
     version = train.versions_combo.currentText()
     assert re.search(r"\(\d{4}-\d\d-\d\d \d\d:\d\d\)$", version), version

@@ -59,8 +59,7 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
     assert new_model.metadata["training_data"] and "metrics_before" in new_model.metadata
     assert np.array_equal(np.array(session.host.current_labels())[3:9], reviewed_before)
     # (the status says the re-run is over, not "Segmenting the image again" long after it)
-    assert train.status.text() == (f"Now using {new_model.name}. The image was segmented "
-                                   "again with it.")
+    assert train.status.text() == f"Now using {new_model.name}. Segmented nuclei again with it."
     history = session.project.history()
     actions = [entry["action"] for entry in history]
     assert "fine-tune" in actions and "accept model" in actions
