@@ -67,3 +67,13 @@ def note_rename(renamed: dict, old, new) -> dict:
                if key not in (new.ref, str(new.path))}
     renamed[old.ref] = renamed[str(old.path)] = new.ref
     return renamed
+
+
+def first_free_folder(parent: Path, base: str) -> Path:
+    """``parent / base``, or the first of ``base-2``, ``base-3``... not taken yet: two rounds
+    saved within one second get the same dated name."""
+    candidate, n = parent / base, 1
+    while candidate.exists():
+        n += 1
+        candidate = parent / f"{base}-{n}"
+    return candidate

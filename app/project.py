@@ -36,6 +36,7 @@ from unet_studio.app import project_writable
 from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.app.model_names import first_free_folder
 from unet_studio.app.project_arrays import LiveArraySaver
 from unet_studio.app.project_folder import FolderGone, ProjectFolder, folder_moved_message
 from unet_studio.app.project_history import HistoryLog, now_iso
@@ -187,12 +188,7 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
     def new_model_dir(self, name: str) -> Path:
         """A fresh, not yet existing folder under ``models/`` for a fine-tuned model."""
         base = safe_name(re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "model")
-        models = self.check_folder() / "models"
-        candidate, n = models / base, 1
-        while candidate.exists():
-            n += 1
-            candidate = models / f"{base}-{n}"
-        return candidate
+        return first_free_folder(self.check_folder() / "models", base)
 
     def image_classes(self, image_id: str) -> tuple[str, ...] | None:
         """What the image's labels are, as last recorded on them (``app.class_map``): the

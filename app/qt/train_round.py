@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from unet_studio.app.model_checks import is_untrained
+from unet_studio.app.model_names import first_free_folder
 from unet_studio.app.project_images import safe_name
 from unet_studio.app.qt.train_finish import finishing_early
 from unet_studio.app.qt.train_pace import scratch_metadata
@@ -225,7 +226,7 @@ def save_round(session, round_: TrainRound) -> Path:
     if project is not None and project.unwritable is None:
         folder = project.new_model_dir(name)
     else:
-        folder = session.library.folders["user"] / name
+        folder = first_free_folder(session.library.folders["user"], name)
     metadata = lineage_metadata(result, name=name, parent=parent_record(parent),
                                 data_files=[e.name for e in round_.examples],
                                 date=stamp.isoformat(timespec="seconds"))

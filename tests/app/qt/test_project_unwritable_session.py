@@ -69,3 +69,17 @@ def test_a_round_of_an_unwritable_project_is_saved_in_the_users_models(
     assert Path(saved.path).parent == session.library.folders["user"]
     assert (Path(saved.path) / "config.json").is_file()
     assert sorted(p.name for p in (path / "models").iterdir()) == before
+
+
+def test_two_rounds_saved_in_one_second_get_two_folders(session, save_finished_round,
+                                                         monkeypatch):
+    """Rounds go to the user's models without a project (or with one that cannot be written),
+    named by the second they were saved in: the second one is not refused or mixed in."""
+    from unet_studio.app.qt import train_round
+
+    monkeypatch.setattr(train_round, "round_name", lambda *args: "tiny-ft-20261207-101010")
+    session.close_project()
+    first, second = save_finished_round(session), save_finished_round(session)
+    assert Path(first.path).name == "tiny-ft-20261207-101010"
+    assert Path(second.path).name == "tiny-ft-20261207-101010-2"
+    assert (Path(second.path) / "model.safetensors").is_file()
