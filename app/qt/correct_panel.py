@@ -32,6 +32,7 @@ from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.pointer_tools import PointerTools
 from unet_studio.app.qt.review_marks import mark_reviewed_drawn
+from unet_studio.app.qt.saved_work_line import SavedWorkLine
 from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.settings import read_settings, settings_path
 from unet_studio.app.share_text import percent_text
@@ -172,25 +173,28 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.new_project_button = QPushButton("New project…")
         self.open_project_button = QPushButton("Open project…")
         grid.addWidget(self.project_label, 0, 0, 1, 2)
-        grid.addWidget(self.new_project_button, 1, 0)
-        grid.addWidget(self.open_project_button, 1, 1)
+        # (the project holding this image's corrections from before, when no project is open)
+        self.saved_work_line = SavedWorkLine(self.session.saved_work, self._run)
+        grid.addWidget(self.saved_work_line, 1, 0, 1, 2)
+        grid.addWidget(self.new_project_button, 2, 0)
+        grid.addWidget(self.open_project_button, 2, 1)
         self.new_project_button.clicked.connect(lambda: self._choose_project(create=True))
         self.open_project_button.clicked.connect(lambda: self._choose_project(create=False))
         self.measure_button = QPushButton("Export measurements…")
         self.measure_button.setToolTip(measurements_tip(()))  # (a class map's: _update_tool_state)
-        grid.addWidget(self.measure_button, 2, 0)
+        grid.addWidget(self.measure_button, 3, 0)
         self.measure_button.clicked.connect(self._choose_measurements_file)
         self.measure_worker = None
         self.tracks_button = QPushButton("Show tracks")
         self.tracks_button.setToolTip("A time series: the path of each object (one id over "
                                       "time) as a napari Tracks layer")
-        grid.addWidget(self.tracks_button, 2, 1)
+        grid.addWidget(self.tracks_button, 3, 1)
         self.tracks_button.clicked.connect(self.show_tracks)
         self.tracks_worker = None
         self.ctc_button = QPushButton("Export tracks (CTC)…")
         self.ctc_button.setToolTip("A time series in the Cell Tracking Challenge's format: a "
                                    "folder of maskTTT.tif and res_track.txt (tracks, parents)")
-        grid.addWidget(self.ctc_button, 3, 0)
+        grid.addWidget(self.ctc_button, 4, 0)
         self.ctc_button.clicked.connect(self._choose_ctc_folder)
         self.ctc_worker = None
         return box

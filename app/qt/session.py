@@ -22,6 +22,7 @@ from qtpy.QtCore import QObject, Signal
 from unet_studio.app.label_ids import FreshIds
 from unet_studio.app.model_library import ModelLibrary
 from unet_studio.app.project import Project
+from unet_studio.app.qt.saved_work_offer import SavedWorkOffer
 from unet_studio.app.qt.segment_intensity import IntensityCache
 from unet_studio.app.qt.session_carry import WorkCarry
 from unet_studio.app.qt.session_edits import MARKS_KEPT, EditRecording
@@ -88,6 +89,9 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
         # Snapshots of big edits and redraws of the marks, a turn after the edit (see
         # _show_marks_soon and _save_edit): run before the project closes.
         self._later = TurnQueue(self)
+        # The project holding the corrections of an image opened again, offered (once a
+        # project opens, the offer goes and a project opened by hand is remembered).
+        self.saved_work = SavedWorkOffer(self)
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
@@ -281,6 +285,8 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
         self._last_image = name
         if self._restoring:
             return
+        if self.project is None and name is not None:  # (its work saved before: offered)
+            self.saved_work.image_became_current()
         # (guarded: the overlay layer coming and going makes napari activate layers, which
         # must not turn the session back to the image of the active layer)
         self._restoring = True

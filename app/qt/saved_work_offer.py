@@ -1,0 +1,118 @@
+"""The offer to open the project that holds the corrections of an image opened again.
+
+An image from a file that becomes current while no project is open is looked for in the
+projects of the autosave folder and those opened before (``app.saved_work``). Where it is
+found, the user is told (a notification naming the file, the project and when it was saved)
+and offered the project in the Correct panel (``saved_work_line``). It is never opened
+unasked: opening it reopens its other images too, and the user may want a fresh start.
+Offered once per file per session, and only while no project is open.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime
+from pathlib import Path
+
+from qtpy.QtCore import QObject, QTimer, Signal
+
+from unet_studio.app.model_library import user_home
+from unet_studio.app.qt.alive import alive
+from unet_studio.app.qt.session_autosave import autosave_home, same_folder
+from unet_studio.app.saved_work import (
+    SavedWork,
+    find_saved_work,
+    recent_projects,
+    remember_project,
+)
+
+log = logging.getLogger(__name__)
+
+
+class SavedWorkOffer(QObject):
+    """What the session offers of the work saved earlier on the image opened. GUI thread.
+
+    ``found``: the projects holding the file's work, newest first (empty: no offer);
+    ``file``: the file's name. ``changed`` fires when the offer appears or goes."""
+
+    changed = Signal()
+
+    def __init__(self, session):
+        super().__init__(session)
+        self.session = session
+        self.found: list[SavedWork] = []
+        self.file = ""
+        self._looked_at: set[str] = set()  # (the files looked for this session, resolved)
+        session.project_changed.connect(self._project_changed)
+
+    def image_became_current(self) -> None:
+        """Look for the current image's saved work once the event loop turns: the window
+        opening a file with ``--project`` opens that project right after (then there is
+        nothing to offer), and the file's layer is in place by then."""
+        QTimer.singleShot(0, self, self._look)
+
+    def _look(self) -> None:
+        session = self.session
+        if not alive(session) or session.project is not None or self.found:
+            return  # (an offer shown stays the one shown: no second notification over it)
+        try:
+            source = getattr(session.host, "image_source", lambda: None)()
+        except RuntimeError:  # (the viewer closed before the loop turned)
+            return
+        if not source:
+            return  # (an image made in memory: no file to find)
+        key = os.path.realpath(source)
+        if key in self._looked_at:
+            return
+        self._looked_at.add(key)
+        found = find_saved_work(source, [autosave_home()], recent_projects(user_home()))
+        if not found:
+            return
+        self.found, self.file = found, Path(source).name
+        session.host.notify(offer_message(self.file, found))
+        self.changed.emit()
+
+    def open_project(self, work: SavedWork) -> None:
+        """Open the project of ``work`` (an error is the caller's to tell; the offer stays)."""
+        self.session.open_project(work.project)  # (the offer goes: _project_changed)
+
+    def dismiss(self) -> None:
+        if self.found:
+            self.found = []
+            self.changed.emit()
+
+    def _project_changed(self) -> None:
+        """A project opened (the offered one, another, or an autosave one for an edit): the
+        offer goes, and a project opened by hand is remembered for the next look."""
+        project = self.session.project
+        if project is None:
+            return
+        if not same_folder(project.path.parent, autosave_home()):  # (those are looked at anyway)
+            remember_project(user_home(), project.path)
+        self.dismiss()
+
+
+def saved_at(work: SavedWork) -> str:
+    return datetime.fromtimestamp(work.saved).strftime("%Y-%m-%d %H:%M")
+
+
+def others_text(work: SavedWork) -> str:
+    """What else opening ``work``'s project brings back ("" when nothing)."""
+    others = work.other_images
+    if not others:
+        return ""
+    names = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return f"Opening it also reopens its other image{'s' * (len(others) > 1)} ({names})."
+
+
+def offer_message(file: str, found: list[SavedWork]) -> str:
+    """The notification: the file, the newest project holding its work, when it was saved,
+    how many others do, and where to open it."""
+    newest = found[0]
+    more = len(found) - 1
+    also = (f" {more} older project{'s' * (more > 1)} hold{'s' * (more == 1)} corrections "
+            "of it too." if more else "")
+    return (f"{file} has corrections saved in the project {newest.project} (saved "
+            f"{saved_at(newest)}).{also} To see them, open that project: Correct panel > "
+            f"Project > Open that project. {others_text(newest)}").rstrip()
