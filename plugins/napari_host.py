@@ -24,6 +24,7 @@ import numpy as np
 from napari.utils import notifications
 
 from unet_studio.app.host import NOTIFY_LEVELS, ViewState
+from unet_studio.plugins.layer_data import replace_data
 from unet_studio.plugins.napari_classes import show_classes_when_added
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
 from unet_studio.plugins.napari_images import ImageLayers
@@ -81,14 +82,17 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         runs a full garbage collection on removing a layer (~0.4 s with a big stack open)
         and adding it back costs 0.2-1.4 s, at each undo of the first edit and its redo.
         Its data is then a pixel (an old mask must neither stay alive nor widen the view);
-        a layer the user hid keeps hidden, and one they deleted is added again."""
+        a layer the user hid keeps hidden, and one they deleted is added again. Refilled
+        through ``replace_data``, hidden or not, and placed over the current labels: the
+        next mask may be another image's, of another rank or scale (a 3D stack after a 2D
+        image)."""
         layers = self.viewer.layers
         layer = layers[REVIEWED_LAYER] if REVIEWED_LAYER in layers else None
         if mask is None:
             if layer is not None and layer.data.size > 1:
                 self._overlay_hidden = self._overlay_hidden or layer.visible
+                replace_data(layer, np.zeros((1,) * layer.ndim, np.uint8))
                 layer.visible = False
-                layer.data = np.zeros((1,) * layer.ndim, np.uint8)
             return
         data = np.asarray(mask, dtype=bool).view(np.uint8)
         if layer is None:
@@ -97,7 +101,7 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         if layer.data.shape == data.shape and np.shares_memory(layer.data, data):
             layer.refresh()  # a view of the same mask: only redraw
         else:
-            layer.data = data
+            replace_data(layer, data, **self.geometry(data.ndim))
         if self._overlay_hidden:
             layer.visible, self._overlay_hidden = True, False
 

@@ -12,6 +12,7 @@ import numpy as np
 from napari.layers import Shapes
 from napari.utils import Colormap
 
+from unet_studio.plugins.layer_data import replace_data, set_aside
 from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordinate, ray_voxels
 from unet_studio.plugins.napari_progress import ProgressBar, SilentProgress, software_opengl
 
@@ -322,7 +323,8 @@ class CanvasTools:
             return
         data = np.asarray(points, dtype=float)
         if PICKS_LAYER in layers and layers[PICKS_LAYER].ndim == data.shape[1]:
-            layers[PICKS_LAYER].data = data
+            # (placed again: set aside over another image, maybe of another scale)
+            replace_data(layers[PICKS_LAYER], data, **self.geometry(data.shape[1]))
             layers[PICKS_LAYER].visible = True
             return
         if PICKS_LAYER in layers:
@@ -348,12 +350,18 @@ class CanvasTools:
         if self.viewer.dims.ndisplay == 3:
             self.viewer.dims.ndisplay = 2
             self.notify("switched to the 2D view: regions are drawn on a slice")
-        if REGIONS_LAYER in layers:
-            layers[REGIONS_LAYER].visible = True  # (set aside by the last mark)
+        labels = self.labels_layer()
+        ndim = labels.ndim if labels is not None else self.viewer.dims.ndim
+        kwargs = self.geometry(ndim)
+        if REGIONS_LAYER in layers and layers[REGIONS_LAYER].ndim != ndim:
+            # (set aside over an image of another rank: a shapes layer keeps its rank, and
+            # 2D polygons drawn over a stack lack the plane they were drawn in)
+            layers.remove(REGIONS_LAYER)
+        if REGIONS_LAYER in layers:  # (set aside by the last mark, maybe over another image)
+            layers[REGIONS_LAYER].visible = True
+            for name, value in kwargs.items():
+                setattr(layers[REGIONS_LAYER], name, value)
         else:
-            labels = self.labels_layer()
-            ndim = labels.ndim if labels is not None else self.viewer.dims.ndim
-            kwargs = self.geometry(ndim)
             self.viewer.add_shapes(
                 name=REGIONS_LAYER, ndim=ndim, edge_color="lime", face_color=[0.2, 1, 0.4, 0.15],
                 edge_width=2, **kwargs,
@@ -384,10 +392,3 @@ class CanvasTools:
             if labels is not None and self.viewer.layers.selection.active in (None, regions):
                 self.viewer.layers.selection.active = labels
 
-
-def set_aside(layer, empty) -> None:
-    """Empty ``layer`` (``empty``: its data when it holds nothing) and hide it, for the next
-    picks or regions. Not removed: napari collects all garbage at every layer removal
-    (0.3-0.6 s of frozen window in the app, at each merge, split and region marked)."""
-    layer.data = empty
-    layer.visible = False

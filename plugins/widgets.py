@@ -24,6 +24,7 @@ from unet_studio.app.qt.session import StudioSession
 from unet_studio.app.qt.train_panel import TrainPanel
 from unet_studio.plugins.napari_host import NapariHost
 from unet_studio.plugins.notification_focus import keep_focus_through_notifications
+from unet_studio.plugins.window_closed import WindowClosed
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,20 @@ def _warm_up_line_dashes() -> None:
 
 
 def _close_project_on_exit(viewer, session: StudioSession) -> None:
-    """Flush the project's autosave when the viewer goes away, or at the latest when Python
-    exits (a plain finalizer: no Qt signal fires into Python during Qt's own teardown)."""
+    """Close the project (its last edits saved, its lock let go) when the viewer's window
+    closes (``WindowClosed``: a refused close keeps it open), else when the viewer goes
+    away, or at the latest when Python exits. Without telling the panels: no Qt signal
+    fires into widgets going away, nor into Qt's own teardown (a plain finalizer)."""
     weakref.finalize(viewer, functools.partial(session.close_project, tell=False))
+    window = getattr(getattr(viewer, "window", None), "_qt_window", None)
+    if window is not None:  # (another napari: at the viewer's end only, as before)
+        sessions = weakref.ref(session)  # (the window must not keep the session alive)
+
+        def window_closed() -> None:
+            if sessions() is not None:
+                sessions().close_project(tell=False)
+
+        WindowClosed(window, window_closed)
 
 
 def _guard_close(viewer, session: StudioSession) -> None:

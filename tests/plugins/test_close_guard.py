@@ -9,6 +9,7 @@ import errno
 import numpy as np
 import pytest
 
+from unet_studio.app.project import Project
 from unet_studio.app.qt import close_guard
 
 pytestmark = pytest.mark.qt
@@ -117,11 +118,12 @@ def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, tra
 
     monkeypatch.setattr("safetensors.torch.save_file", real)  # space was freed
     answers.append(close_guard.SAVE)
+    models = corrected.session.project.models_dir  # (the project closes with the window)
     window.close()
     qtbot.waitUntil(lambda: _closed(window), timeout=5_000)
     saved = train.round.saved
     assert saved is not None and (saved / "model.safetensors").is_file()
-    assert saved.parent == corrected.session.project.models_dir
+    assert saved.parent == models
     assert len(answers.asked) == 3
 
 
@@ -132,10 +134,10 @@ def test_discard_closes_and_keeps_nothing(corrected, train, answers, qtbot, monk
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=quick_round())
     answers.append(close_guard.DISCARD)
+    models = corrected.session.project.models_dir  # (the project closes with the window)
     window.close()
     qtbot.waitUntil(lambda: _closed(window), timeout=5_000)
     assert train.round is None and len(answers.asked) == 1
-    models = corrected.session.project.models_dir
     assert not models.exists() or list(models.iterdir()) == []
 
 
@@ -241,9 +243,10 @@ def test_a_failing_autosave_is_told_and_asked_about_at_close(corrected, shown, a
     assert window.isVisible() and notes[-1].startswith("Still not saved")
     monkeypatch.setattr(files, "atomic_write", real)  # space was freed
     answers.append(close_guard.SAVE)
+    path = session.project.path  # (the project closes with the window)
     window.close()
     qtbot.waitUntil(lambda: _closed(window), timeout=10_000)
-    meta = (session.project.path / "project.json").read_text()
+    meta = (path / "project.json").read_text()
     assert '"current_model": "user:other"' in meta
 
 
@@ -265,7 +268,7 @@ def in_memory(studio, nuclei_crop, tmp_path, monkeypatch):
 
 
 def test_labels_only_in_memory_are_asked_about_and_saved_into_a_chosen_project(
-        in_memory, shown, answers, qtbot, monkeypatch, tmp_path, saved_labels):
+        in_memory, shown, answers, qtbot, monkeypatch, tmp_path):
     """No project (the autosave was refused): closing over edited labels asks, naming the
     image and why nothing is saved, with "Save project…"; Cancel keeps the window; Save
     with the folder chooser cancelled keeps it too; Save with a folder makes the project
@@ -300,8 +303,13 @@ def test_labels_only_in_memory_are_asked_about_and_saved_into_a_chosen_project(
     answers.append(close_guard.SAVE)
     window.close()
     qtbot.waitUntil(lambda: _closed(window), timeout=10_000)
-    assert session.project.path == tmp_path / "kept" and len(answers.asked) == 3
-    np.testing.assert_array_equal(saved_labels(session), edited)
+    assert session.project is None and len(answers.asked) == 3  # (closed with the window)
+    kept = Project.open(tmp_path / "kept")
+    try:
+        assert kept.read_only is None
+        np.testing.assert_array_equal(kept.labels(kept.images[0].id), edited)
+    finally:
+        kept.close()
 
 
 @pytest.mark.parametrize("button, answer", [("Save", close_guard.SAVE),
@@ -432,10 +440,10 @@ def test_quitting_over_an_unsaved_round_saves_or_discards_it_then_quits(correcte
     round_ = train.round
 
     answers.append(answer)
+    models = corrected.session.project.models_dir  # (the project closes with the window)
     _quit_from(other_viewer if quit_from == "other" else corrected.viewer)
     qtbot.waitUntil(lambda: _closed(window) and _closed(other), timeout=10_000)
     assert len(answers.asked) == 1
-    models = corrected.session.project.models_dir
     written = sorted(models.glob("*/model.safetensors")) if models.exists() else []
     if answer == close_guard.SAVE:
         assert round_.saved is not None and written == [round_.saved / "model.safetensors"]
