@@ -116,12 +116,47 @@ class LayerEvents:
                 layers.remove(name)  # (its own removal event comes back here: no labels, no-op)
 
     def _on_active_changed(self, event=None) -> None:
+        if getattr(self, "_resyncing", False):  # (our own re-selection: nothing changed)
+            return
         if self._removals:  # (mid-removal: see the module's docstring)
             self._active_deferred = True
             return
+        selection = self.viewer.layers.selection
+        before = selection.active
         for listener in list(self._active_listeners):
             listener()
+        if selection.active is not before:  # (a listener chose another layer meanwhile)
+            self._resync_layer_list_soon()
         self._on_layers_changed(event)
+
+    def _resync_layer_list_soon(self) -> None:
+        """A listener made another layer active inside napari's own change of the active
+        layer (a layer added: the session shows that image's labels). napari tells its Qt
+        layer list of the first change after ours, so the list showed both, and every
+        layer added so, selected (a project of five images: five rows highlighted while one
+        layer was selected). A turn later the list is told the selection afresh."""
+        if getattr(self, "_resync_pending", False):
+            return
+        from qtpy.QtCore import QTimer
+
+        self._resync_pending = True
+        QTimer.singleShot(0, self._resync_layer_list)
+
+    def _resync_layer_list(self) -> None:
+        self._resync_pending = False
+        try:
+            selection = self.viewer.layers.selection
+        except (AttributeError, RuntimeError):  # (the viewer closed meanwhile)
+            return
+        active, chosen = selection.active, set(selection)
+        self._resyncing = True
+        try:  # (every row selected, then none: the Qt list follows each of napari's events)
+            selection.update(set(self.viewer.layers) - chosen)
+            selection.clear()
+            selection.update(chosen)
+            selection.active = active
+        finally:
+            self._resyncing = False
 
     def _on_layers_changed(self, event=None) -> None:
         active = self.viewer.layers.selection.active
