@@ -11,6 +11,9 @@ Layout::
                                     file, set aside (see ``project_old_shape``)
     images/<image id>/axes-migration.json  while its arrays are updated to the T Z C Y X
                                     order (see ``project_migrate``)
+    removed-images/<id>-<date>/     the saved work of an image taken out of the project
+                                    (``remove_image``: never deleted, see
+                                    ``project_image_moves``)
     models/<name>/                  fine-tuned model folders (config.json carries lineage)
     history.jsonl                   one JSON object per action
     open.lock                       the process writing the folder (see ``project_lock``)

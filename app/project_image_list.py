@@ -1,6 +1,6 @@
 """The images of a project: the list of image files it refers to (never copies), with what
-the user chose of each (axes, channel, name), found again by the layer that shows them.
-Mixed into ``Project``."""
+the user chose of each (axes, channel, name), found again by the layer that shows them;
+an image taken out of it, a file that moved pointed at again. Mixed into ``Project``."""
 
 from __future__ import annotations
 
@@ -8,11 +8,20 @@ import dataclasses
 import os
 from pathlib import Path
 
+from unet_studio.app.errors import UserError
+from unet_studio.app.project_image_moves import (
+    file_labels_shape,
+    set_aside_removed,
+    wrong_file_message,
+)
 from unet_studio.app.project_images import ImageRef, new_image_id
 
 
 class ProjectImageList:
-    """Uses the project's ``images`` (ImageRefs), ``path``, ``_save_meta`` and ``log``."""
+    """Uses the project's ``images`` (ImageRefs), ``path``, ``read_only``, ``flush``,
+    ``_save_meta`` and ``log``, and to forget a removed image's arrays ``live_labels``,
+    ``_disk_shapes``, ``_savers``, ``_reviewed``, ``_reviewed_saved`` and ``_old_shape_noted``
+    (``project_labels``)."""
 
     def add_image(self, source: str | Path, *, axes: str, name: str | None = None, **details):
         """Reference an image file (not copied). ``details``: selection (dict, e.g.
@@ -55,6 +64,70 @@ class ProjectImageList:
         self.images[self.images.index(ref)] = dataclasses.replace(ref, axes=axes, scale=scale)
         self._save_meta()
         self.log("set axes", image=image_id, old=ref.axes, new=axes)
+
+    def remove_image(self, image_id: str, *, timeout: float = 60.0) -> Path | None:
+        """Take the image out of the project: it is no longer opened with it nor learnt
+        from. Its saved labels, reviewed marks and prediction are moved, as they are, into
+        ``removed-images/`` (``project_image_moves``: never deleted); returns that folder
+        (None when nothing of it was saved). What is pending is saved first, so that no
+        save of it lands in its old folder afterwards. UserError when it cannot be done
+        (another window writes the project, saving or moving fails): nothing changed."""
+        ref = self.image(image_id)
+        if self.read_only:
+            raise UserError(f"{ref.name} cannot be removed from the project here: it is "
+                            f"written by {self.read_only}.")
+        if not self.flush(timeout):
+            raise UserError(f"{ref.name} was not removed from the project: its changes could "
+                            "not be saved first (see the saving problem told); nothing changed.")
+        try:
+            kept = set_aside_removed(self.path, ref)
+        except OSError as error:
+            raise UserError(f"{ref.name} was not removed from the project: its saved work "
+                            f"could not be moved aside ({error}); nothing changed.") from None
+        for kind in ("labels", "prediction"):  # (what is saved from now on is no longer its)
+            self._savers.pop((kind, image_id), None)
+        self._reviewed.pop(image_id, None)
+        self._reviewed_saved.pop(image_id, None)
+        if self._old_shape_noted:
+            self._old_shape_noted.pop(image_id, None)
+        self.images.remove(ref)
+        self._save_meta()
+        self.log("remove image", image=image_id, name=ref.name, path=ref.path,
+                 kept=None if kept is None else str(kept.relative_to(self.path)))
+        return kept
+
+    def relink_image(self, image_id: str, path: str | Path) -> list[ImageRef]:
+        """The image's file was moved or renamed: the project reads it from ``path`` from
+        now on, and so does every project image read from the same old file (the channel
+        layers of one file). Refused (UserError naming both shapes) when the file's labels
+        would not have the shape of the image's saved ones: not its file. Returns the
+        images that now point at ``path``."""
+        ref = self.image(image_id)
+        path = Path(path).absolute()
+        shape = file_labels_shape(path)
+        saved = self._saved_labels_shape(image_id)
+        if saved is not None and shape != saved:
+            raise UserError(wrong_file_message(ref.name, path, shape, saved,
+                                               str(self.resolve_image_path(image_id))))
+        old = ref.path
+        moved = [other for other in self.images
+                 if other.id == image_id or (old and other.path == old)]
+        for other in moved:
+            new = dataclasses.replace(other, path=str(path))
+            self.images[self.images.index(other)] = new
+        self._save_meta()
+        self.log("relink image", image=image_id, old=old, new=str(path),
+                 images=[other.id for other in moved])
+        return [self.image(other.id) for other in moved]
+
+    def _saved_labels_shape(self, image_id: str) -> tuple[int, ...] | None:
+        """The shape of the image's labels as the project keeps them: live, saved (or its
+        reviewed marks'), else as recorded; None when nothing says."""
+        live = self.live_labels(image_id)
+        if live is not None:
+            return tuple(live.shape)
+        disk = self._disk_shapes(image_id)
+        return disk.get("labels") or disk.get("reviewed.npz") or self.image(image_id).shape
 
     def find_image(self, name: str, source: str | None = None) -> ImageRef | None:
         """The project image that an open image layer called ``name`` (read from the file

@@ -31,6 +31,7 @@ from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.pointer_tools import PointerTools
+from unet_studio.app.qt.project_images_box import ProjectImagesBox
 from unet_studio.app.qt.review_marks import mark_reviewed_drawn
 from unet_studio.app.qt.saved_work_line import SavedWorkLine
 from unet_studio.app.qt.scrolling import scrolled_body
@@ -197,6 +198,10 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         grid.addWidget(self.ctc_button, 4, 0)
         self.ctc_button.clicked.connect(self._choose_ctc_folder)
         self.ctc_worker = None
+        # (remove an image from the project, locate one whose file moved: listed here)
+        self.project_images = ProjectImagesBox(self.session, self._run, self)
+        grid.addWidget(self.project_images.button, 4, 1)
+        grid.addWidget(self.project_images.missing, 5, 0, 1, 2)
         return box
 
     # ---- wiring ----------------------------------------------------------------------------
@@ -330,3 +335,4 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
     def _update_project(self) -> None:
         # (and, for a folder that cannot be written, that the corrections stay in memory)
         self.project_label.setText(self.session.project_line())
+        self.project_images.refresh()  # (its images whose file is missing, to locate)

@@ -21,13 +21,15 @@ from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.session_autosave import AutosaveProject, same_folder
 from unet_studio.app.qt.session_carry_history import CarriedHistory
 from unet_studio.app.qt.session_edits import SHOW_MARKS
+from unet_studio.app.qt.session_project_images import ProjectImageChanges
 
 log = logging.getLogger(__name__)
 
 
-class ProjectLink(AutosaveProject):
+class ProjectLink(ProjectImageChanges, AutosaveProject):
     """Opening, following and closing the session's project (the autosave project:
-    ``session_autosave``). GUI thread only."""
+    ``session_autosave``; its images removed or located: ``session_project_images``).
+    GUI thread only."""
 
     # Is the host's "classes recorded on the labels" followed (:meth:`_follow_recorded_classes`),
     # and is it muted while a project's labels come back (the current model's guess is not
@@ -133,7 +135,9 @@ class ProjectLink(AutosaveProject):
                 continue
             path = project.resolve_image_path(ref.id) if ref.path else None
             if path is None or not path.exists():
-                where = f"its file {path} is missing" if path else "it has no file (open it yourself)"
+                where = (f"its file {path} is missing. If it was moved or renamed, point the "
+                         "project at it: Correct panel > Locate… (its corrections are kept)"
+                         if path else "it has no file (open it yourself)")
                 self.host.notify(f"project image {ref.name} not opened: {where}", "warning")
                 continue
             try:
@@ -271,6 +275,7 @@ class ProjectLink(AutosaveProject):
         linked to it), and it stays the image last looked at."""
         if self._last_image == old:
             self._last_image = new
+        self.follow_left_out(old, new)  # (an image taken out of the project stays out)
         ref = None if self.project is None else self.project.find_image(old, source)
         if ref is not None:
             from unet_studio.app.qt.train_logic import rename_in_replay
@@ -321,7 +326,9 @@ class ProjectLink(AutosaveProject):
         self, create: bool = True, ensure: bool = False
     ) -> tuple[Project | None, str | None]:
         """The project and the id of the current image in it (added when ``create``; with
-        ``ensure`` an autosave project is started first when none is open)."""
+        ``ensure`` an autosave project is started first when none is open). An image the
+        user took out of the project (``session_project_images``) is not added back: with
+        ``create``, (None, None), as nothing of it is saved."""
         if ensure and self.project is None and self.host.current_image() is not None:
             self.autosave_project()  # (None when it cannot be: the work stays in memory)
         project = self.project
@@ -335,6 +342,8 @@ class ProjectLink(AutosaveProject):
             return project, ref.id
         if not create:
             return project, None
+        if self.left_out_of_project(image):  # (taken out of it: no project saves its edits)
+            return None, None
         labels = self.host.current_labels()
         ref = project.add_image(source, axes=image.axes, name=image.name,
                                 shape=None if labels is None else labels.shape,
