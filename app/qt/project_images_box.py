@@ -201,7 +201,7 @@ def removal_question(session, image: ProjectImageRow) -> str:
     return (f"Remove {image.name} from the project “{project.name}”?\n\n"
             f"Its labels, {marks} and prediction in the project are moved into "
             f"{project.path / 'removed-images'} (not deleted). Training no longer learns "
-            "from it and opening the project no longer opens it. Its layers stay open, no "
+            "from it (nor from the examples earlier rounds kept of it) and opening the project no longer opens it. Its layers stay open, no "
             "longer saved into the project: to add it again, open its file again. The "
             "current model and the trained rounds stay as they are.")
 

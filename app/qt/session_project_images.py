@@ -23,8 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
+from unet_studio.app.errors import UserError
 from unet_studio.app.project_images import ImageRef
 from unet_studio.app.qt.session_autosave import same_folder
+from unet_studio.app.qt.train_replay import drop_from_replay
 from unet_studio.app.share_text import percent_text
 
 
@@ -81,6 +83,11 @@ class ProjectImageChanges:
         ref = project.image(image_id)
         self._later.run_all()  # (the last edits' saves: into its folder before it moves)
         kept = project.remove_image(image_id)
+        try:  # (earlier rounds' examples of it: not revisited either)
+            drop_from_replay(project, ref.name)
+        except (UserError, OSError) as error:  # (an unreadable buffer: training says so too)
+            self.host.notify(f"{ref.name} could not be taken out of the replay buffer: "
+                             f"{error}", "warning")
         image = self._open_image(ref.name)
         if image is not None:  # (its layer stays open: its edits must not add it back)
             self._leave_out(ref.name, project.path, image.data)

@@ -45,6 +45,17 @@ def rename_in_replay(project, old: str, new: str) -> None:
         buffer.save(project.path / TRAINING_DIR)
 
 
+def drop_from_replay(project, name: str) -> None:
+    """Image ``name`` was removed from the project: its examples of earlier rounds go from
+    the replay buffer too (the buffer keeps images that merely left, not ones the user took
+    out of training)."""
+    if project is None or not (project.path / TRAINING_DIR / "replay.npz").exists():
+        return
+    buffer = load_replay(project)
+    if buffer.drop(name):
+        buffer.save(project.check_folder() / TRAINING_DIR)
+
+
 def remember_examples(project, examples) -> Path | None:
     """Add an accepted round's examples to the project's replay buffer. An unreadable buffer
     is renamed aside (returned) and a new one started: kept in place it would refuse every

@@ -63,6 +63,14 @@ class ReplayBuffer:
                           for e in self._examples]
         return bool(found)
 
+    def drop(self, name: str) -> bool:
+        """Forget the examples of image ``name`` (taken out of the project by the user: a
+        bad image, a wrong channel, kept out of training); True when there were some."""
+        kept = [e for e in self._examples if e.name != name]
+        dropped = len(kept) != len(self._examples)
+        self._examples = kept
+        return dropped
+
     def save(self, directory) -> Path:
         arrays = {}
         for i, example in enumerate(self._examples):
