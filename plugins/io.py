@@ -214,23 +214,22 @@ def _editable(array, path: Path):
 
 
 def _warn(message: str) -> None:
-    """A warning notification in napari (logged where napari is not installed)."""
-    try:
-        from napari.utils.notifications import show_warning
-    except ImportError:
-        logging.getLogger(__name__).warning("%s", message)
-        return
-    show_warning(message)
+    _notify(message, "warning")
 
 
 def _inform(message: str) -> None:
-    """An information notification in napari (logged where napari is not installed)."""
+    _notify(message, "info")
+
+
+def _notify(message: str, level: str) -> None:
+    """A napari notification of ``level`` ("warning", "info"; logged where napari is not
+    installed)."""
     try:
-        from napari.utils.notifications import show_info
+        from napari.utils import notifications
     except ImportError:
-        logging.getLogger(__name__).info("%s", message)
+        getattr(logging.getLogger(__name__), level)("%s", message)
         return
-    show_info(message)
+    getattr(notifications, f"show_{level}")(message)
 
 
 def write_labels(path: str, data, meta: dict) -> list[str]:

@@ -48,3 +48,22 @@ def save_finished_round():
         return session.library.get(save_round(session, round_))
 
     return save
+
+
+@pytest.fixture
+def session_on(qapp):
+    """``session_on(host, home)``: a StudioSession on ``host`` with the studio home ``home``
+    (a user, or the app started anew), its project closed at the end."""
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.app.qt.session import StudioSession
+
+    sessions = []
+
+    def make(host, home):
+        session = StudioSession(host, library=ModelLibrary(home=home))
+        sessions.append(session)
+        return session
+
+    yield make
+    for session in sessions:
+        session.close_project()

@@ -39,23 +39,15 @@ def homes(tmp_path, monkeypatch) -> dict[str, Path]:
 
 
 @pytest.fixture
-def open_session(qapp):
+def open_session(session_on):
     """Sessions of one user (their home), closed at the end."""
-    from unet_studio.app.model_library import ModelLibrary
-    from unet_studio.app.qt.session import StudioSession
 
-    sessions = []
-
-    def make(home: Path) -> StudioSession:
+    def make(home: Path):
         host = FakeHost()
         host.add_image(np.zeros((30, 30), np.float32), "YX", name="img")
-        session = StudioSession(host, library=ModelLibrary(home=home))
-        sessions.append(session)
-        return session
+        return session_on(host, home)
 
-    yield make
-    for session in sessions:
-        session.close_project()
+    return make
 
 
 def _project_of_a(open_session, homes, tmp_path, save_round=None) -> Path:

@@ -46,24 +46,16 @@ def autosaved(home, tmp_path):
 
 
 @pytest.fixture
-def new_session(home, qapp):
+def new_session(home, session_on):
     """``new_session(source)``: a session (the app started anew) on a host whose current
     image "nuclei" is read from ``source``."""
-    from unet_studio.app.model_library import ModelLibrary
-    from unet_studio.app.qt.session import StudioSession
-
-    sessions = []
 
     def make(source):
         host = FileHost(source=str(source))
         host.add_image(np.zeros((6, 6), np.float32), "YX", name="nuclei")
-        session = StudioSession(host, library=ModelLibrary(home=home))
-        sessions.append(session)
-        return session
+        return session_on(host, home)
 
-    yield make
-    for session in sessions:
-        session.close_project()
+    return make
 
 
 def offered(session) -> list[str]:
