@@ -46,6 +46,19 @@ class ImageLayers:
         layer = self.image_layer()
         return None if layer is None else host_image(layer)
 
+    def bring_forward(self, name: str) -> None:
+        """The image ``name`` was chosen in a panel: when the active layer stands for
+        another image (its labels, say), that image's labels (else the image) become the
+        active layer. Otherwise the layer controls, and napari's brush, stayed on the
+        other image's labels while the panels worked on this one. A layer that is no
+        image's (the user's points, our helper layers) stays active."""
+        layers = self.viewer.layers
+        if name not in layers or self.active_image_name() in (None, name):
+            return
+        labels = self.labels_layer()
+        own = labels is not None and labels.metadata.get(IMAGE_KEY) == name
+        layers.selection.active = labels if own else layers[name]
+
     def active_image_name(self) -> str | None:
         """The image the active layer stands for: an image layer itself, or the image our
         labels or result image (probabilities) was made for; None for anything else."""

@@ -264,6 +264,8 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
         if hasattr(self.host, "select_image"):
             self.host.select_image(name)
         self._current_image_changed()
+        if hasattr(self.host, "bring_forward"):  # (the layer controls follow the choice)
+            self.host.bring_forward(name)
 
     def _follow_active_layer(self) -> None:
         """The user activated an image layer, or the labels made for one: work on that image,

@@ -43,3 +43,22 @@ def test_reopening_a_project_of_several_images_highlights_the_selected_layer_onl
     assert len(viewer.layers) >= 6 and selected  # (three images, each with its labels)
     assert _highlighted(viewer) == selected
     reopened.close_project()
+
+
+def test_an_image_chosen_in_a_panel_brings_its_labels_forward(studio):
+    """Choosing an image in the Segment panel made it current for the panels while napari's
+    active layer (the layer controls, the brush) stayed on the other image's labels."""
+    session, layers = studio.session, studio.viewer.layers
+    for name in ("first", "second"):
+        studio.viewer.add_image(np.zeros((16, 16), np.float32), name=name)
+        session.select_image(name)
+        session.show_labels(np.zeros((16, 16), np.int32))
+    assert layers.selection.active.name == "second labels"
+
+    session.select_image("first")
+    assert layers.selection.active.name == "first labels"
+    assert session.host.current_image().name == "first"
+    # (a layer that is no image's, the user's points, stays the active one)
+    points = studio.viewer.add_points(np.zeros((1, 2)), name="seeds")
+    session.select_image("second")
+    assert layers.selection.active is points
