@@ -97,6 +97,10 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
 
     # The tab to start with, once the window is laid out (dropped if the window closed first).
     QTimer.singleShot(0, docks[0], docks[0].raise_)
+    # Through a docked panel: app code never imports the napari plugin layer.
+    session = viewer.window.dock_widgets[f"{PANEL_NAMES[0]} ({PLUGIN_NAME})"].session
+    if project is not None:  # (its files are that project's: no other project offered)
+        session.saved_work.hold()
     for path, reader in zip(files, readers):
         viewer.open(str(path), plugin=reader, stack=False)
     first_run = is_first_run()
@@ -110,9 +114,7 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
 
     fit_while_untouched(viewer)  # (the window is laid out, maximised, after this)
     if project is not None:
-        # Through a docked panel: app code never imports the napari plugin layer.
-        panel = viewer.window.dock_widgets[f"{PANEL_NAMES[0]} ({PLUGIN_NAME})"]
-        panel.session.open_project(project)
+        session.open_project(project)
     return viewer
 
 

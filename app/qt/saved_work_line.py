@@ -62,10 +62,11 @@ class SavedWorkLine(QWidget):
         if work is None:
             return
         count = len(self.offer.found)
-        several = (f" {count} projects hold corrections of it: choose one below, newest "
+        several = (f"{count} projects hold corrections of it: choose one below, newest "
                    "first." if count > 1 else "")
-        self.text.setText(f"{self.offer.file} has corrections saved in {work.project.name} "
-                          f"(saved {saved_at(work)}). {others_text(work)}{several}".strip())
+        sentences = [f"{self.offer.file} has corrections saved in {work.project.name} "
+                     f"(saved {saved_at(work)}).", others_text(work), several]
+        self.text.setText(" ".join(text for text in sentences if text))
         self.text.setToolTip(str(work.project))
         self.open_button.setToolTip(f"Open the project {work.project}: the image's labels "
                                     "and reviewed marks come back")

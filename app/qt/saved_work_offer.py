@@ -44,6 +44,7 @@ class SavedWorkOffer(QObject):
         self.found: list[SavedWork] = []
         self.file = ""
         self._looked_at: set[str] = set()  # (the files looked for this session, resolved)
+        self._held = False  # (see hold)
         session.project_changed.connect(self._project_changed)
 
     def image_became_current(self) -> None:
@@ -54,7 +55,7 @@ class SavedWorkOffer(QObject):
 
     def _look(self) -> None:
         session = self.session
-        if not alive(session) or session.project is not None or self.found:
+        if not alive(session) or session.project is not None or self.found or self._held:
             return  # (an offer shown stays the one shown: no second notification over it)
         try:
             source = getattr(session.host, "image_source", lambda: None)()
@@ -73,9 +74,20 @@ class SavedWorkOffer(QObject):
         session.host.notify(offer_message(self.file, found))
         self.changed.emit()
 
+    def hold(self) -> None:
+        """No offer until a project opens: the launcher opens files given with ``--project``
+        before that project (napari's progress bar turns the event loop inside
+        ``viewer.open``, so the look ran before the project was open)."""
+        self._held = True
+
     def open_project(self, work: SavedWork) -> None:
-        """Open the project of ``work`` (an error is the caller's to tell; the offer stays)."""
-        self.session.open_project(work.project)  # (the offer goes: _project_changed)
+        """Open the project of ``work`` (an error is the caller's to tell; the offer stays),
+        with the image the user opened as the current one: the project reopens its other
+        images, and the last one reopened had become current, without the labels looked for."""
+        session = self.session
+        session.open_project(work.project)  # (the offer goes: _project_changed)
+        if work.image_name in getattr(session.host, "image_names", list)():
+            session.select_image(work.image_name)
 
     def dismiss(self) -> None:
         if self.found:
@@ -88,6 +100,7 @@ class SavedWorkOffer(QObject):
         project = self.session.project
         if project is None:
             return
+        self._held = False
         if not same_folder(project.path.parent, autosave_home()):  # (those are looked at anyway)
             remember_project(user_home(), project.path)
         self.dismiss()
