@@ -103,6 +103,12 @@ class SavedWorkOffer(QObject):
         self._held = False
         if not same_folder(project.path.parent, autosave_home()):  # (those are looked at anyway)
             remember_project(user_home(), project.path)
+        if self.found and not any(same_folder(work.project, project.path) for work in self.found):
+            # (a Segment run or an edit before the offer was taken starts a new autosave
+            # project: the earlier corrections are not in it, and the offer goes)
+            self.session.host.notify(
+                f"The earlier corrections of {self.file} stay in the project "
+                f"{self.found[0].project}: Correct panel > Open project... shows them.")
         self.dismiss()
 
 

@@ -97,3 +97,20 @@ def test_no_offer_while_a_project_is_open(autosaved, new_session, tmp_path, qtbo
     qtbot.wait(50)
     assert not session.saved_work.found and not offered(session)
     assert recent_projects(session.library.home) == []
+
+
+def test_a_new_project_started_over_the_offer_says_where_the_earlier_work_stays(
+        autosaved, new_session, tmp_path, qtbot):
+    """A Segment run or an edit before the offer is taken starts a new autosave project: the
+    offer goes, and the user is told where the earlier corrections stay."""
+    image, folder = autosaved
+    session = new_session(image)
+    session.select_image("nuclei")
+    qtbot.waitUntil(lambda: bool(session.saved_work.found), timeout=2000)
+    session.ensure_project()  # (what the first edit or a Segment run does)
+    assert not session.saved_work.found
+    told = [m for _, m in session.host.notifications if "earlier corrections" in m]
+    assert told == [f"The earlier corrections of nuclei.tif stay in the project {folder}: "
+                    "Correct panel > Open project... shows them."]
+    session.open_project(folder)  # (the offered one, by hand: nothing more to say)
+    assert len([m for _, m in session.host.notifications if "earlier corrections" in m]) == 1
