@@ -110,16 +110,25 @@ class ImageLayers:
                     layer.metadata["axes"] = own
                     layer.axis_labels = tuple(own)
 
-    def open_image_file(self, path, name: str | None = None) -> None:
+    def open_image_file(self, path, name: str | None = None,
+                        channel_names: dict[int, str] | None = None) -> None:
         """Open an image file with our reader (lazily), as File > Open would (a PNG or JPEG
         with napari's own: ``launcher.reader_for``); ``name``: what to call it when it opens
-        as one image layer (a project's name for it) and that name is free."""
+        as one image layer (a project's name for it) and that name is free;
+        ``channel_names``: the same, by channel, for a file that opens as one layer per
+        channel (they open in channel order; napari names them after the file, which a
+        file renamed since no longer matches)."""
         from unet_studio.app.launcher import reader_for
 
         layers = self.viewer.open(str(path), plugin=reader_for(path), stack=False)
         images = [layer for layer in layers if is_image(layer)]
         if name and len(images) == 1 and name not in self.viewer.layers:
             images[0].name = name
+        if channel_names and len(images) > 1:
+            for channel, layer in enumerate(images):
+                wanted = channel_names.get(channel)
+                if wanted and wanted not in self.viewer.layers:
+                    layer.name = wanted
 
     def rename_image(self, old: str, new: str) -> None:
         """Rename the image layer ``old`` (its labels and results follow, as when the user

@@ -5,9 +5,11 @@ and pointing one whose file moved at its new place.
 
 An image taken out keeps its layers open, but they are no longer the project's: its edits
 are not saved into it, nor is it added back by them (as any image new to the project would
-be at its first edit). It stays out until its file is opened again (its layer closed and
-opened anew: a new layer, added at its first edit as a new image) or the user opens it into
-another project.
+be at its first edit), and what is marked reviewed on it meanwhile (by hand, or by its
+edits) stays in memory and is not learnt from (``current_left_out``: Segment keeps those
+marks' pixels, training leaves them out). It stays out until its file is opened again
+(its layer closed and opened anew: a new layer, added at its first edit as a new image)
+or the user opens it into another project.
 
 Uses the session's ``host``, ``project``, ``image_id``, ``reviewed``, ``_reviewed_key``,
 ``_marks``, ``_unmarked``, ``_later``, ``_last_image``, ``select_image``,
@@ -112,8 +114,12 @@ class ProjectImageChanges:
             names = set(self.host.image_names()) if hasattr(self.host, "image_names") else set()
             name = project.image(image_id).name
             if name not in names:
-                # (one name: a file of channel layers opens as several, named by napari)
-                opener(Path(path), name=name if len(refs) == 1 else None)
+                # (a file of channel layers opens as several, each named as the project
+                # knows it by the channel it recorded: napari names them after the file)
+                channels = {ref.selection["C"]: ref.name for ref in refs
+                            if isinstance(ref.selection.get("C"), int)}
+                opener(Path(path), name=name if len(refs) == 1 else None,
+                       channel_names=channels or None)
             if hasattr(self.host, "image_names") and name in self.host.image_names():
                 self._last_image = None  # (a new layer, even if one of its name was current)
                 self.select_image(name)  # (its labels and marks come back)
@@ -131,6 +137,13 @@ class ProjectImageChanges:
             del self._left_out[image.name]  # (opened anew: an image like any other)
             return False
         return same_folder(entry.folder, self.project.path)
+
+    def current_left_out(self) -> str | None:
+        """The current image's name when the user took it out of the open project, else
+        None. Its labels and marks on screen stay usable (Segment, Correct) but live in
+        memory only, and training does not learn from them: the removal promised so."""
+        image = self.host.current_image()
+        return image.name if image is not None and self.left_out_of_project(image) else None
 
     def follow_left_out(self, old: str, new: str) -> None:
         """The image layer ``old``, taken out of the project, was renamed ``new``: it stays out."""
@@ -159,6 +172,12 @@ class ProjectImageChanges:
         if regions is None or not regions.any():
             return "none"
         return percent_text(regions.count(), int(np.prod(regions.shape)))
+
+
+def removed_text(name: str) -> str:
+    """Why the open image ``name``, taken out of the project, is not learnt from."""
+    return (f"{name} was removed from the project, so training does not learn from it: "
+            "open its file again to work on it in the project")
 
 
 def _weak(pixels) -> Callable[[], object | None]:

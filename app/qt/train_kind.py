@@ -21,6 +21,8 @@ def train_refusal(session) -> str | None:
     host, model = session.host, session.model
     if model is None or host.current_labels() is None:
         return None
+    if session.current_left_out() is not None:
+        return None  # (taken out of the project: its labels are not learnt from at all)
     mismatch = kind_mismatch(getattr(host, "labels_classes", lambda: None)(), model_classes(model))
     if mismatch is None:
         return None

@@ -108,45 +108,31 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     worker: reading a big stack's whole mask here froze the window for seconds), and one
     line per project image left out (and why).
     ``scope``: "project" (the current image and every other project image with reviewed
-    regions) or "image" (the current image only). UserError when nothing is reviewed."""
-    from unet_studio.app.layer_channel import note_file_channel
-    from unet_studio.app.qt.train_intensity import use_known_intensity, whole_image_key
+    regions) or "image" (the current image only). UserError when nothing is reviewed.
+    A current image the user took out of the project is never learnt from (its marks on
+    screen, made since, are in memory only): said as one of the images left out."""
+    from unet_studio.app.qt.session_project_images import removed_text
     from unet_studio.app.qt.train_kind import other_kind_images, refuse_other_kind
     from unet_studio.app.training_data import (
-        channel_to_learn,
         model_in_channels,
         model_percentiles,
         model_spatial_dims,
-        pending_example,
         project_examples,
-        training_image,
     )
 
     if scope not in SCOPES:
         raise ValueError(f"scope must be one of {sorted(SCOPES)}, got {scope!r}")
-    refuse_other_kind(session)  # (a class map learnt by an objects model, or the reverse)
+    removed = session.current_left_out()
+    if removed is not None and scope == "image":
+        raise UserError(f"nothing to learn from: {removed_text(removed)}")
+    if removed is None:  # (its labels are refused for their kind only when learnt from)
+        refuse_other_kind(session)  # (a class map learnt by an objects model, or the reverse)
     options = dict(percentiles=model_percentiles(session.model),
                    spatial_dims=model_spatial_dims(session.model))
     in_channels, model_name = model_in_channels(session.model), session.model.name
-    # (a model taking several channels learns from the file's channel layers stacked, as
-    # the Segment panel fed it: model_channels)
-    layer = session.host.current_image()
-    image = training_image(session.host, layer, in_channels, model_name)
-    labels = session.host.current_labels()
-    regions = session.ensure_reviewed()
-    examples, problems, kind_problems = [], [], []
     current_id = session.current_image_id()
-    if layer is not None and current_id is not None:
-        # (a channel layer of a file: which channel, for rounds that read it from the file)
-        note_file_channel(session.project, current_id, layer)
-    if image is not None and labels is not None and regions is not None and regions.any():
-        channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
-                                   in_channels, name=image.name, model_name=model_name)
-        example = pending_example(image.data, image.axes, labels, regions, name=image.name,
-                                  channel=channel, labels_name=labels_layer_name(session.host),
-                                  **options)  # fmt: skip
-        use_known_intensity(example, session.intensities, whole_image_key(image, channel))
-        examples.append(example)
+    examples = [] if removed is not None else _current_examples(session, current_id, options)
+    problems, kind_problems = [], []
     if scope == "project" and session.project is not None:
         open_image = getattr(session.host, "image_named", lambda name: None)
         other_kind, kind_problems = other_kind_images(session, skip={current_id})
@@ -156,12 +142,47 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
                                             **options)  # fmt: skip
         examples += others
         problems = kind_problems + problems
-    if not examples and kind_problems:
-        raise UserError(f"nothing to learn from: {kind_problems[0]}")
+    # (the image on screen, not learnt from, is said first)
+    removed_line = [] if removed is None else [removed_text(removed)]
+    problems = removed_line + problems
+    if not examples and (removed_line or kind_problems):
+        raise UserError(f"nothing to learn from: {(removed_line + kind_problems)[0]}")
     if not examples:
         raise UserError("nothing reviewed yet: correct some objects and mark them reviewed "
                         "(Correct panel) before training")
     return examples, problems
+
+
+def _current_examples(session, current_id: str | None, options: dict) -> list:
+    """The current image's reviewed corrections as one PendingExample (none without
+    reviewed marks). A model taking several channels learns from the file's channel layers
+    stacked, as the Segment panel fed it (``model_channels``)."""
+    from unet_studio.app.layer_channel import note_file_channel
+    from unet_studio.app.qt.train_intensity import use_known_intensity, whole_image_key
+    from unet_studio.app.training_data import (
+        channel_to_learn,
+        model_in_channels,
+        pending_example,
+        training_image,
+    )
+
+    in_channels, model_name = model_in_channels(session.model), session.model.name
+    layer = session.host.current_image()
+    image = training_image(session.host, layer, in_channels, model_name)
+    labels = session.host.current_labels()
+    regions = session.ensure_reviewed()
+    if layer is not None and current_id is not None:
+        # (a channel layer of a file: which channel, for rounds that read it from the file)
+        note_file_channel(session.project, current_id, layer)
+    if image is None or labels is None or regions is None or not regions.any():
+        return []
+    channel = channel_to_learn(image.axes, image.shape, session.image_channel(current_id),
+                               in_channels, name=image.name, model_name=model_name)
+    example = pending_example(image.data, image.axes, labels, regions, name=image.name,
+                              channel=channel, labels_name=labels_layer_name(session.host),
+                              **options)  # fmt: skip
+    use_known_intensity(example, session.intensities, whole_image_key(image, channel))
+    return [example]
 
 
 def describe_examples(examples) -> str:

@@ -203,7 +203,14 @@ class RoundReview:
                      f"{str(error).rstrip('.')}. Later rounds learn from the corrections of the "
                      "project's images only.")
             session.host.notify(text, "warning")
-        if self.repredict_check.isChecked():  # (said: the labels are about to change)
+        # (an image the user took out of the project is no longer worked on in it: its
+        # labels on screen, no longer saved nor protected by marks, are left as they are)
+        left_out = session.current_left_out()
+        repredict = self.repredict_check.isChecked() and left_out is None
+        if self.repredict_check.isChecked() and left_out is not None:
+            text += (f" {left_out} was removed from the project: it was not segmented again "
+                     "(the Segment panel's Run segments it with this model).")
+        if repredict:  # (said: the labels are about to change)
             # (named: in a project of several images only the current one is segmented again)
             image = session.host.current_image()
             name = image.name if image is not None else "the image"
@@ -214,7 +221,7 @@ class RoundReview:
         self.round = None
         self._set_state("idle")
         self.accepted.emit(round_.saved)
-        if self.repredict_check.isChecked():
+        if repredict:
             session.predict_requested.emit()
 
     def _prediction_ended(self, shown: bool) -> None:

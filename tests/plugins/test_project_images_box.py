@@ -114,3 +114,31 @@ def test_locate_an_image_whose_file_moved(studio, qtbot, told, tmp_path, monkeyp
     np.testing.assert_array_equal(viewer.layers["cells labels"].data, expected)
     assert session.ensure_reviewed().count() == 16 * 32  # (its marks came back too)
     assert panel.project_images.missing.isHidden()
+
+
+def test_locate_a_renamed_file_of_channel_layers(studio, qtbot, tmp_path, monkeypatch):
+    """A two-channel file opens as one layer per channel, named by napari after the file:
+    renamed, its layers no longer had the names the project knows them by, and located, the
+    corrections of its channel never came back."""
+    from unet_studio.app.qt import project_images_box
+
+    viewer, session = studio.viewer, studio.session
+    pixels = np.random.default_rng(0).integers(0, 1000, (2, 32, 32), dtype=np.uint16)
+    tifffile.imwrite(tmp_path / "two.tif", pixels, imagej=True, metadata={"axes": "CYX"})
+    viewer.open(str(tmp_path / "two.tif"), plugin="unet-studio")
+    channel = [layer.name for layer in viewer.layers][1]  # ("two [C1]", say)
+    session.open_project(tmp_path / "project", create=True)
+    expected = _correct(session, channel)
+    session.close_project()
+    viewer.layers.clear()
+    moved = tmp_path / "moved" / "two-renamed.tif"
+    moved.parent.mkdir()
+    (tmp_path / "two.tif").rename(moved)
+    panel = _panel(studio, qtbot)
+
+    session.open_project(tmp_path / "project")
+    monkeypatch.setattr(project_images_box.QFileDialog, "getOpenFileName",
+                        lambda *args, **kwargs: (str(moved), ""))
+    panel.project_images.locate_buttons[0].click()
+    assert channel in viewer.layers
+    np.testing.assert_array_equal(viewer.layers[f"{channel} labels"].data, expected)
