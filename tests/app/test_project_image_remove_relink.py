@@ -54,6 +54,7 @@ def test_a_removed_image_is_set_aside_and_no_longer_learnt_from(tmp_path):
     assert not (tmp_path / "project" / "images" / bad.id).exists()
     assert [ref.id for ref in project.images] == [keep.id]
     assert _learnt_from(project) == ["keep.tif"]
+    assert project.flush(10)  # (the history is appended in the background)
     entry = project.history()[-1]
     assert entry["action"] == "remove image" and entry["image"] == bad.id
     assert entry["kept"] == str(kept.relative_to(tmp_path / "project"))
@@ -102,6 +103,7 @@ def test_a_moved_image_file_is_located_and_a_wrong_one_refused(tmp_path):
     project.relink_image(ref.id, moved)
     assert project.resolve_image_path(ref.id) == moved
     assert _learnt_from(project) == ["cells.tif"]  # (its file read again: not "missing")
+    assert project.flush(10)  # (the history is appended in the background)
     entry = project.history()[-1]
     assert entry["action"] == "relink image" and entry["new"] == str(moved)
     project.close()

@@ -63,7 +63,7 @@ def test_remove_an_image_from_the_project(studio, qtbot, tmp_path, click_and_ans
     assert dialog.table.rowCount() == 1
     [kept] = (tmp_path / "project" / "removed-images").iterdir()
     assert (kept / "labels").is_dir() and (kept / "reviewed.npz").exists()
-    assert project.history()[-1]["action"] == "remove image"
+    assert project.flush(10) and project.history()[-1]["action"] == "remove image"
     assert "bad" in viewer.layers and "bad labels" in viewer.layers  # (its layers stay)
     # Its next edit does not add it back, and training learns from the other image only.
     session.apply_edit(delete_object_edit(session.host.current_labels(), 2))
@@ -110,6 +110,7 @@ def test_locate_an_image_whose_file_moved(studio, qtbot, told, tmp_path, monkeyp
 
     panel.project_images.locate_buttons[0].click()
     assert session.project.resolve_image_path(session.project.images[0].id) == moved
+    assert session.project.flush(10)  # (the history is appended in the background)
     assert session.project.history()[-1]["action"] == "relink image"
     np.testing.assert_array_equal(viewer.layers["cells labels"].data, expected)
     assert session.ensure_reviewed().count() == 16 * 32  # (its marks came back too)
