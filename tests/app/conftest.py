@@ -81,3 +81,21 @@ if sys.argv[2] != "exit":
 def take_lock_script():
     """Python source of a child process holding a project's lock (see TAKE_LOCK)."""
     return TAKE_LOCK
+
+
+@pytest.fixture
+def tiny_volume(tmp_path, test_data_dir, monkeypatch):
+    """(image, labels) files of an 8x48x48 crop of the 3D nuclei (ZYX), with networks built
+    at tiny widths (a default 3D U-Net is slow on a CPU)."""
+    import tifffile
+
+    from unet_studio.models import registry
+
+    build = registry.build_model
+    monkeypatch.setattr(registry, "build_model",
+                        lambda name, **options: build(name, base_channels=4, depth=2, **options))
+    volume = tifffile.imread(test_data_dir / "gui_nuclei3d_img.tif")[:8, :48, :48]
+    labels = tifffile.imread(test_data_dir / "gui_nuclei3d_labels.tif")[:8, :48, :48]
+    tifffile.imwrite(tmp_path / "vol.tif", volume, metadata={"axes": "ZYX"})
+    tifffile.imwrite(tmp_path / "vol_labels.tif", labels, metadata={"axes": "ZYX"})
+    return tmp_path / "vol.tif", tmp_path / "vol_labels.tif"

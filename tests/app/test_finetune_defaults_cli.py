@@ -7,25 +7,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import tifffile
 
 
-def test_the_flags_default_to_the_network_rank(run_finetune, tmp_path, test_data_dir,
+def test_the_flags_default_to_the_network_rank(run_finetune, tmp_path, tiny_volume,
                                                 monkeypatch):
     from unet_studio.app.cli import build_parser
     from unet_studio.app.commands.finetune import make_config
-    from unet_studio.models import registry
 
     monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
-    build = registry.build_model  # (tiny widths: a default 3D U-Net is slow on a CPU)
-    monkeypatch.setattr(registry, "build_model",
-                        lambda name, **options: build(name, base_channels=4, depth=2, **options))
-    volume = tifffile.imread(test_data_dir / "gui_nuclei3d_img.tif")[:8, :48, :48]
-    labels = tifffile.imread(test_data_dir / "gui_nuclei3d_labels.tif")[:8, :48, :48]
-    tifffile.imwrite(tmp_path / "vol.tif", volume, metadata={"axes": "ZYX"})
-    tifffile.imwrite(tmp_path / "vol_labels.tif", labels, metadata={"axes": "ZYX"})
-    code, _, err = run_finetune("--image", tmp_path / "vol.tif", "--labels",
-                                tmp_path / "vol_labels.tif", "--new", "--spatial-dims", "3",
+    code, _, err = run_finetune("--image", tiny_volume[0], "--labels", tiny_volume[1],
+                                "--new", "--spatial-dims", "3",
                                 "-o", tmp_path / "out", "--max-steps", "1", "--device", "cpu")
     assert code == 0, err
     saved = json.loads((tmp_path / "out" / "config.json").read_text())["metadata"]

@@ -27,17 +27,8 @@ def crop(tmp_path, test_data_dir, monkeypatch):
 
 @pytest.mark.slow
 def test_new_trains_the_network_asked_for_and_the_flags_need_it(run_finetune,
-        tmp_path, test_data_dir, model_dir, capsys, monkeypatch):
-    from unet_studio.models import registry
-
-    build = registry.build_model  # (tiny widths: a default 3D U-Net is slow on a CPU)
-    monkeypatch.setattr(registry, "build_model",
-                        lambda name, **options: build(name, base_channels=4, depth=2, **options))
-    volume = tifffile.imread(test_data_dir / "gui_nuclei3d_img.tif")[:8, :48, :48]
-    labels = tifffile.imread(test_data_dir / "gui_nuclei3d_labels.tif")[:8, :48, :48]
-    tifffile.imwrite(tmp_path / "vol.tif", volume, metadata={"axes": "ZYX"})
-    tifffile.imwrite(tmp_path / "vol_labels.tif", labels, metadata={"axes": "ZYX"})
-    data = ("--image", tmp_path / "vol.tif", "--labels", tmp_path / "vol_labels.tif")
+        tmp_path, tiny_volume, model_dir, capsys):
+    data = ("--image", tiny_volume[0], "--labels", tiny_volume[1])
     for extra, said in ((("--spatial-dims", "3"), "--spatial-dims describes the network --new "
                                                   "builds: add --new"),
                         (("--new", "--model", model_dir), "--new trains a new network")):

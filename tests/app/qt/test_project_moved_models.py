@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import pytest
-
-from unet_studio.app.host import FakeHost
 
 pytestmark = pytest.mark.qt
 
 
-def test_the_current_project_model_is_found_in_the_moved_folder(tmp_path, monkeypatch, qapp):
-    from unet_studio.app.model_library import ModelLibrary
+def test_the_current_project_model_is_found_in_the_moved_folder(session):
     from unet_studio.app.qt.project_watch import ProjectWatch
-    from unet_studio.app.qt.session import StudioSession
-
-    monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
-    host = FakeHost()
-    host.add_image(np.zeros((2, 30, 30), np.float32), "ZYX", name="img")
-    session = StudioSession(host, library=ModelLibrary(home=tmp_path / "home"))
-    session.show_labels(np.zeros((2, 30, 30), np.int32))
-    project = session.project
     from unet_studio.models.registry import build_model
     from unet_studio.models.weights import save_model
 
+    host, project = session.host, session.project
     net = build_model("unet", spatial_dims=2, base_channels=4, depth=2)
     save_model(net, project.models_dir / "round-1", metadata={"name": "round-1"})  # (accepted)
     session.set_model("project:round-1")
