@@ -138,7 +138,7 @@ def redraw_floor(session, segment, seconds: float = 4.0) -> float:
     """Longest stall (ms) of the idle window while the labels and the progress bar are
     redrawn twice a second, as during a prediction, with no engine work: what one redraw
     costs on this machine at this moment (software OpenGL, shared cores)."""
-    from unet_studio.app.qt.workers import set_progress
+    from unet_studio.app.qt.progress_display import set_progress
 
     with Heartbeat() as beat:
         wait_for(lambda: len(beat.ticks) >= 5, 10)

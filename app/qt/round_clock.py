@@ -12,7 +12,7 @@ import time
 
 from qtpy.QtCore import QObject, QTimer
 
-from unet_studio.app.qt.workers import set_progress
+from unet_studio.app.qt.progress_display import set_progress
 from unet_studio.app.time_left import duration_text
 
 TICK_MS = 1000

@@ -14,6 +14,7 @@ from qtpy.QtCore import QTimer
 from unet_studio.app.class_map import model_classes
 from unet_studio.app.kept_ids import keep_reviewed
 from unet_studio.app.predict_files import objects_found
+from unet_studio.app.qt.progress_display import set_progress
 from unet_studio.app.qt.segment_classes import class_shares_text
 from unet_studio.app.qt.segment_done import DoneLine
 from unet_studio.app.qt.segment_interrupted import put_labels_back, stopped_text
@@ -24,7 +25,7 @@ from unet_studio.app.qt.segment_results import (
     merge_into_labels,
     objects_shown_kept,
 )
-from unet_studio.app.qt.workers import describe_error, set_progress
+from unet_studio.app.qt.workers import describe_error
 from unet_studio.app.unsure_hint import unsure_text
 
 # What the status line says while a run is in each stage of the engine.

@@ -26,9 +26,11 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.button_focus import set_buttons_enabled
+from unet_studio.app.qt.collection_hold import hold_full_collections, release_full_collections
 from unet_studio.app.qt.live_edits import RunEdits, start_autosave
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, covers_everything
 from unet_studio.app.qt.live_redraw import LiveRedraw
+from unet_studio.app.qt.progress_display import set_progress
 from unet_studio.app.qt.segment_axes import SegmentAxes
 from unet_studio.app.qt.segment_channels import (
     channel_layers_image,
@@ -48,12 +50,7 @@ from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
 from unet_studio.app.qt.segment_outcome import SegmentOutcome
 from unet_studio.app.qt.segment_results import holds_instances
 from unet_studio.app.qt.segment_tips import set_tips
-from unet_studio.app.qt.workers import (
-    hold_full_collections,
-    release_full_collections,
-    set_progress,
-    start_engine,
-)
+from unet_studio.app.qt.workers import start_engine
 from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from qtpy.QtWidgets import QWidget
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_disk, train_layout, train_logic, train_pace
 from unet_studio.app.qt.button_focus import set_buttons_enabled
+from unet_studio.app.qt.progress_display import Throttle, set_progress
 from unet_studio.app.qt.round_clock import RoundClock
 from unet_studio.app.qt.train_intensity import keep_round_intensities
 from unet_studio.app.qt.train_preparation import Preparing
@@ -27,7 +28,7 @@ from unet_studio.app.qt.train_review import RoundReview
 from unet_studio.app.qt.train_round import steps_in_checkpoint
 from unet_studio.app.qt.train_unsaved import UnsavedRound
 from unet_studio.app.qt.train_waiting import WaitingRound
-from unet_studio.app.qt.workers import Throttle, describe_error, set_progress, start_engine
+from unet_studio.app.qt.workers import describe_error, start_engine
 
 # Train's tooltip while a round waits for its verdict (a new round would drop it unseen).
 WAITING_TIP = "A round waits for its verdict: Accept or Reject it first"

@@ -13,7 +13,7 @@ from qtpy.QtCore import Qt
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_kind, train_layout, train_logic, train_pace, train_versions
-from unet_studio.app.qt.workers import set_progress
+from unet_studio.app.qt.progress_display import set_progress
 from unet_studio.models.training.progress import stop_text
 
 # The idle status line of labels the current model cannot learn from (``train_kind``).

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.qt import train_kind, train_layout, train_logic
+from unet_studio.app.qt.progress_display import set_progress
 from unet_studio.app.qt.session_autosave import same_folder
 from unet_studio.app.qt.train_review import (
     CANNOT_TRAIN,
@@ -30,7 +31,6 @@ from unet_studio.app.qt.train_review import (
     verdict_basis,
 )
 from unet_studio.app.qt.train_versions import history_of, waiting_round
-from unet_studio.app.qt.workers import set_progress
 
 
 @dataclass

@@ -15,7 +15,7 @@ nice +10): when the engine and the GUI compete for the cores, the GUI thread win
 viewer stays responsive even while every core computes.
 
 While engine work runs, Python's full garbage collections skip the objects that existed
-when it started (:func:`hold_full_collections`): with napari, torch and the rest loaded, a
+when it started (``collection_hold``): with napari, torch and the rest loaded, a
 full collection walks ~500k objects holding the interpreter lock (0.3-0.8 s measured on the
 shared 2-core machine), a stall of the GUI thread wherever it happens to be triggered.
 
@@ -30,7 +30,6 @@ from the worker thread). A worker that still finds its signals gone stops quietl
 from __future__ import annotations
 
 import atexit
-import gc
 import logging
 import os
 import sys
@@ -45,6 +44,7 @@ from superqt.utils import GeneratorWorker
 from unet_studio.app import heap_release
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.alive import alive
+from unet_studio.app.qt.collection_hold import hold_full_collections, release_full_collections
 
 log = logging.getLogger(__name__)
 
@@ -57,26 +57,6 @@ def _drive(generator: Generator) -> Generator:
 
 BACKGROUND_NICENESS = 10
 _engine_pool: QThreadPool | None = None
-_collection_holds = 0
-
-
-def hold_full_collections() -> None:
-    """Until the matching :func:`release_full_collections`, garbage collections leave the
-    objects that exist now alone (``gc.freeze``): only what is allocated meanwhile is
-    examined, which is quick. GUI thread only; holds nest."""
-    global _collection_holds
-    if _collection_holds == 0:
-        gc.freeze()
-    _collection_holds += 1
-
-
-def release_full_collections() -> None:
-    """End one hold; after the last one every object is collectable again (``gc.unfreeze``:
-    nothing frozen is leaked, cycles among those objects are found by a later collection)."""
-    global _collection_holds
-    _collection_holds = max(_collection_holds - 1, 0)
-    if _collection_holds == 0:
-        gc.unfreeze()
 
 
 def engine_pool() -> QThreadPool:
@@ -294,40 +274,6 @@ def finish_engine_work(timeout_s: float = 60.0) -> bool:
         left_ms = max(int((deadline - time.monotonic()) * 1000), 0)
         ended = bool(pool.waitForDone(left_ms)) and ended
     return ended
-
-
-class Throttle:
-    """``ready()`` is True at most once per ``interval`` seconds.
-
-    Progress can arrive many times a second; every label, bar or layer change repaints
-    the window (with napari's OpenGL canvas in it, a costly composite), so the panels
-    redraw at a steady few hertz instead.
-    """
-
-    def __init__(self, interval: float = 0.5):
-        self.interval = interval
-        self._last = float("-inf")
-
-    def ready(self, force: bool = False) -> bool:
-        now = time.monotonic()
-        if force or now - self._last >= self.interval:
-            self._last = now
-            return True
-        return False
-
-    def reset(self) -> None:
-        self._last = float("-inf")
-
-
-def set_progress(bar, value: int) -> None:
-    """``bar.setValue(value)`` without QProgressBar's immediate, synchronous repaint: the
-    change is drawn with the next regular (coalesced) paint instead. In a window holding
-    napari's OpenGL canvas every synchronous repaint composites the whole window."""
-    if bar.value() == value:
-        return
-    bar.setUpdatesEnabled(False)
-    bar.setValue(value)
-    bar.setUpdatesEnabled(True)  # schedules one ordinary update
 
 
 def describe_error(error: BaseException, action: str) -> str:
