@@ -1,7 +1,8 @@
 """The project of a :class:`~unet_studio.app.qt.session.StudioSession` (a mixin of it):
 opening one (its images opened from their files, the current image's corrections restored,
 what could not be restored told), the project image of the current image, image renames,
-the classes its labels are, closing. The autosave project: ``session_autosave``.
+closing. The autosave project: ``session_autosave``; the classes its labels are:
+``session_project_classes``.
 
 Uses the session's ``host``, ``library``, ``project``, ``image_id``, ``reviewed``,
 ``labels_changes``, ``_fresh_ids``, ``_refresh_overlay``, ``reviewed_changed``,
@@ -21,21 +22,17 @@ from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.session_autosave import AutosaveProject, same_folder
 from unet_studio.app.qt.session_carry_history import CarriedHistory
 from unet_studio.app.qt.session_edits import SHOW_MARKS
+from unet_studio.app.qt.session_project_classes import ProjectLabelClasses
 from unet_studio.app.qt.session_project_images import ProjectImageChanges
 
 log = logging.getLogger(__name__)
 
 
-class ProjectLink(ProjectImageChanges, AutosaveProject):
+class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
     """Opening, following and closing the session's project (the autosave project:
-    ``session_autosave``; its images removed or located: ``session_project_images``).
+    ``session_autosave``; its images removed or located: ``session_project_images``; the
+    classes its labels are: ``session_project_classes``).
     GUI thread only."""
-
-    # Is the host's "classes recorded on the labels" followed (:meth:`_follow_recorded_classes`),
-    # and is it muted while a project's labels come back (the current model's guess is not
-    # what the project recorded for them)?
-    _classes_followed = False
-    _restoring_classes = False
 
     def open_project(self, path: str | Path, *, create: bool = False) -> Project:
         """Open (or create) a project and restore the current image's labels from it. The
@@ -194,42 +191,6 @@ class ProjectLink(ProjectImageChanges, AutosaveProject):
         finally:  # (what opening or restoring found, each told once: labels set aside too)
             while project is not None and project.problems:
                 self.host.notify(project.problems.pop(0), "warning")
-
-    # ---- what the labels are: classes or objects (``app.class_map``) ------------------
-    def _follow_recorded_classes(self) -> None:
-        """From the first project on, what is recorded on the labels (a semantic model's
-        classes, or objects) is noted on their project image as well (once connected: the
-        host's listeners live as long as the session)."""
-        connect = getattr(self.host, "connect_labels_classes", None)
-        if connect is not None and not self._classes_followed:
-            self._classes_followed = True
-            connect(self._labels_classes_recorded)
-
-    def _labels_classes_recorded(self) -> None:
-        if not self._restoring_classes and self.project is not None:
-            project, image_id = self._project_for_current(create=False)
-            if image_id is not None:
-                self._note_classes(project, image_id)
-
-    def _note_classes(self, project: Project, image_id: str) -> None:
-        """The project image ``image_id`` (the current one) keeps what is recorded on its
-        labels: their class names, or () for objects. A labels layer the user brought is
-        not the image's labels (nor what the project saves): left out."""
-        names = getattr(self.host, "labels_classes", lambda: None)()
-        if names is not None and getattr(self.host, "labels_are_images_own", lambda: True)():
-            project.set_image_classes(image_id, names)
-
-    def _restore_classes(self, project: Project, image_id: str) -> None:
-        """The labels just restored are what the project recorded for them (a class map of
-        a model that need not be the current one, or objects), shown so; with nothing
-        recorded (an earlier version's project) the current model's rule stands
-        (``class_map.follow_model``), and what it settled is recorded from now on."""
-        saved = project.image_classes(image_id)
-        record = getattr(self.host, "record_labels_classes", None)
-        if saved is not None and record is not None:
-            record(saved)
-        else:
-            self._note_classes(project, image_id)
 
     def _old_shape_set_aside(self, project: Project, image_id: str) -> bool:
         """Was the image's saved work made for labels of another shape than the image open
