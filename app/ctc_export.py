@@ -28,7 +28,7 @@ from unet_studio.app.atomic import naming_output
 from unet_studio.app.ctc_lineage import Lineage, Track, mother_ids
 from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.measure_inputs import LabelIdError, check_ids, labels_problem
-from unet_studio.models.files import TEMP_PREFIX, bounded_name
+from unet_studio.models.files import TEMP_PREFIX, bounded_name, usual_folder_mode
 from unet_studio.models.mapped import PageReleaser
 
 MAX_TRACKS = int(np.iinfo(np.uint16).max)  # the masks are uint16
@@ -131,7 +131,7 @@ def _iter_export(labels, axes: str, folder: Path) -> Generator[float, None, CtcE
                                      dir=folder.parent))
         yield from _write_masks(labels, axes, temp, tracks, frames, pages)
         _write_tracks(temp / TRACKS_FILE, lineage, tracks)
-        os.chmod(temp, 0o777 & ~_umask())  # (mkdtemp makes it 0700)
+        usual_folder_mode(temp)  # (mkdtemp makes it 0700)
         _put_in_place(temp, folder)
     except OSError as error:  # named after the folder asked for, not the temporary one
         _remove(temp)
@@ -211,12 +211,6 @@ def _frame(labels, axes: str, t: int, pages: PageReleaser) -> np.ndarray:
 def _ids(frame: np.ndarray) -> np.ndarray:
     ids = np.unique(frame)
     return ids[ids > 0].astype(np.int64)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 __all__ = ["CtcExport", "FolderNotEmptyError", "LabelIdError", "MAX_TRACKS", "TooManyTracksError", "iter_export_ctc",

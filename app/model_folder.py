@@ -19,6 +19,7 @@ from typing import Any
 from unet_studio.app.atomic import TEMP_PREFIX, atomic_write_bytes, atomic_write_json
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.weights_header import WEIGHTS_FILE, check_safetensors_header
+from unet_studio.models.files import usual_folder_mode
 from unet_studio.models.weights import IDENTITY_KEY  # (torch-free: torch is imported where used)
 
 log = logging.getLogger(__name__)
@@ -169,6 +170,7 @@ def copy_model_folder(source: Path, target: Path, *, edit: Callable[[Path], Any]
                 log.info("not copying %s (not part of a model folder)", entry)
         if edit is not None:
             edit(temp)
+        usual_folder_mode(temp)  # (mkdtemp makes it 0700: colleagues could not list it)
         os.rename(temp, target)
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)

@@ -41,6 +41,13 @@ def _umask() -> int:
     return mask
 
 
+def usual_folder_mode(folder: str | Path) -> None:
+    """Give a folder made by ``tempfile.mkdtemp`` (mode 0700: only its owner can list it)
+    the mode a plain ``mkdir`` would, before it is renamed into place: a model or export
+    in a lab share must be readable by the colleagues it is meant for."""
+    os.chmod(folder, 0o777 & ~_umask())
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], object], *, fsync: bool = True) -> Path:
     """``write(temp_path)`` then rename over ``path``; the temp file is removed on failure.
 

@@ -95,6 +95,8 @@ def write_stack(path: str | Path, data, *, axes: str, scale: dict | None = None,
     class_names = checked_class_names(class_names, kind)
     refuse_overwriting_source(path, source)
     axes = parse_user_axes(path, axes, tuple(data.shape))
+    if 0 in tuple(data.shape):  # (a file other programs cannot read, or a crash deep in a writer)
+        raise ValueError(f"{path.name}: nothing to write, the stack is empty (shape {tuple(data.shape)})")
     scale, units = resolve_scale(axes, scale, units, source)
     dtype, convert = output_dtype(data, kind)
     ensure_parent_folder(path)

@@ -93,3 +93,12 @@ def test_the_napari_writer_says_which_file_could_not_be_saved(read_only):
     with pytest.raises(WriteError, match="^" + re.escape(f"cannot write mine.tif in {read_only}: Read-only")):
         write_labels(str(read_only / "mine.tif"), _labels(), {"metadata": {"axes": "ZYX"}})
 
+
+
+@pytest.mark.parametrize("name", ["é labels.tif", "empty.zarr", "empty.ome.tif"])
+def test_an_empty_stack_is_refused_by_name_and_nothing_is_left(tmp_path, name):
+    """A stack with an axis of length 0 is not written (a TIFF no reader takes; a Zarr
+    writer divided by zero): a ValueError naming the file, and no file or part left."""
+    with pytest.raises(ValueError, match=re.escape(f"{name}: nothing to write, the stack is empty")):
+        write_stack(tmp_path / name, np.zeros((0, 16), np.int32), axes="YX", kind="labels")
+    assert os.listdir(tmp_path) == []

@@ -307,3 +307,22 @@ def test_a_renamed_parent_is_named_anew_in_its_childs_card(tmp_path):
     assert "fine-tuned from `nuclei v2`" in (child / CARD_FILE).read_text("utf-8")
     assert "fine-tuned from `nuclei v2`" in read_model_config(child)["metadata"]["card"]
     assert library.get("project:round-1").parent == "project:nuclei-v2"
+
+
+def test_imported_duplicated_and_exported_models_have_the_folder_mode_of_a_plain_mkdir(library, tmp_path):
+    """The folders are built in a mkdtemp folder (0700) and renamed into place: a model
+    exported to a lab share, or imported, must be listable by the colleagues it is for."""
+    import os
+    import stat
+
+    previous = os.umask(0o022)
+    try:
+        imported = library.import_model(write_model(tmp_path / "downloads" / "nuclei")).path
+        duplicated = library.duplicate_model("user:nuclei").path
+        exported = library.export_model("user:nuclei", tmp_path / "lab share")
+        plain = tmp_path / "plain"
+        plain.mkdir()
+    finally:
+        os.umask(previous)
+    modes = {stat.S_IMODE(path.stat().st_mode) for path in (imported, duplicated, exported)}
+    assert modes == {stat.S_IMODE(plain.stat().st_mode)} == {0o755}
