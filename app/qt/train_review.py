@@ -187,7 +187,7 @@ class RoundReview:
         project = round_.project_now(session)  # (not a project opened meanwhile)
         if project is not None:
             project.log("accept model", model=str(round_.saved))
-        text = f"Now using {session.model.name}."
+        text = f"Now using {session.model.name}{_library_model_unchanged(round_, project)}."
         if automatically:
             text = (f"Accepted automatically (better on held-out data"
                     f"{verdict_basis(round_.result)}). {text}")
@@ -309,3 +309,18 @@ def _day_and_time(date: str | None) -> str:
         return "undated"
     day, _, time = date.partition("T")
     return f"{day} {time[:5]}" if time else day
+
+
+def _library_model_unchanged(round_, project) -> str:
+    """After an Accept of a round fine-tuned from a model of the user's library and saved
+    among the project's models: that the library model itself did not change. A lab
+    sharing one model between projects took Accept for an update of it, while other
+    projects and the command line keep using it as it was. (A bundled model never changes.)"""
+    parent = round_.parent
+    if project is None or getattr(parent, "source", None) != "user":
+        return ""
+    saved = Path(round_.saved)
+    if saved.parent.resolve() != Path(project.models_dir).resolve():
+        return ""
+    return (f", saved in project {project.path.name}; {parent.name} in your models is "
+            "unchanged for other projects and the command line")
