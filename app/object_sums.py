@@ -37,7 +37,7 @@ class ObjectSums:
             slab = slab.view(np.uint8)
         check_ids(slab)
         inside = slab > 0
-        present, index = _compact(slab[inside])
+        present, index = compact_ids(slab[inside])
         if not len(present):
             return
         count = len(present)
@@ -49,7 +49,7 @@ class ObjectSums:
         for channel, plane in enumerate([] if planes is None else planes):
             table[:, 1 + self.ndim + channel] = np.bincount(index, weights=plane[inside],
                                                             minlength=count)
-        starts, stops = _boxes(inside, index, count)
+        starts, stops = object_boxes(inside, index, count)
         self._merge(present, table, starts + origin, stops + origin)
 
     def _merge(self, present, table, starts, stops) -> None:
@@ -71,7 +71,7 @@ class ObjectSums:
         self.labels, self.table, self.starts, self.stops = labels, table, starts, stops
 
 
-def _compact(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def compact_ids(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The labels present (sorted, int64) and, per pixel, its label's position among them."""
     if not ids.size:
         return np.zeros(0, np.int64), np.zeros(0, np.intp)
@@ -87,7 +87,7 @@ def _compact(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return present.astype(np.int64), lookup[ids]
 
 
-def _boxes(inside: np.ndarray, index: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+def object_boxes(inside: np.ndarray, index: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Bounding boxes in slab coordinates, (count, ndim) starts and stops: scipy's
     find_objects on the slab relabelled 1..count (the ids themselves may be huge)."""
     compact = np.zeros(inside.shape, np.int32 if count < 2**31 - 1 else np.int64)

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from unet_studio.app.id_renames import IdRenames
+
 SLAB_PIXELS = 1 << 22  # pixels of a slab of planes read at a time
 SAME_OBJECT_IOU = 0.5  # an overlap that makes two objects one (one to one from above it)
 
@@ -213,26 +215,12 @@ def _largest(region: np.ndarray, before: np.ndarray, slab_pixels: int) -> int:
 
 def _rename(block: np.ndarray, kept: np.ndarray | None, renames: dict[int, int],
             slab_pixels: int) -> None:  # fmt: skip
-    """Ids of ``block`` renamed by ``renames`` at once (in place, in slabs), outside ``kept``:
-    by a table of every id where they are small, else by a sorted search."""
+    """Ids of ``block`` renamed by ``renames`` at once (in place, in slabs), outside ``kept``."""
     from unet_studio.models.slab_label import slabs
 
     if not renames:
         return
-    top = max(max(renames), max(renames.values()))
-    old = np.asarray(sorted(renames), np.int64)
-    new = np.asarray([renames[i] for i in old.tolist()], block.dtype)
-    table = None
-    if top < 1 << 24:
-        table = np.arange(top + 1, dtype=block.dtype)
-        table[old] = new
+    renaming = IdRenames(renames, block.dtype, block.size)
     for core, _ in slabs(block.shape, slab_pixels):
         part = block[core]
-        if table is not None:
-            renamed = table[np.minimum(part, top)]
-            renamed[part > top] = part[part > top]  # (ids above every renamed one stay)
-        else:
-            hit = np.isin(part, old)
-            renamed = part.copy()
-            renamed[hit] = new[np.searchsorted(old, part[hit])]
-        np.copyto(part, renamed, where=True if kept is None else ~np.asarray(kept[core]))
+        np.copyto(part, renaming.applied(part), where=True if kept is None else ~np.asarray(kept[core]))

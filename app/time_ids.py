@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_studio.app.id_renames import IdRenames
 from unet_studio.models.time_links import MAX_GAP, TimeLinker, matched_ids
 
 
@@ -47,7 +48,7 @@ def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, 
                 given.add(then)
     if before is not None:
         matches.update(_covering_ids(np.asarray(before), new, set(matches), given))
-    _rename(frame, matches, kept)
+    _rename(frame, IdRenames(matches, frame.dtype, frame.size), kept)
 
 
 def _tracked_ids(labels: np.ndarray, target: tuple[slice, ...], new: np.ndarray, axis: int,
@@ -85,20 +86,32 @@ def _covering_ids(before: np.ndarray, new: np.ndarray, done: set[int], given: se
     inside = (new > 0) & (before > 0)
     if not inside.any():
         return {}
-    # (each pair packed into one 64-bit key: a 1-D unique sorts without holding the GIL,
-    # where unique over columns froze the GUI thread for a second on a 2048² plane)
-    keys = (new[inside].astype(np.uint64) << np.uint64(32)) | before[inside].astype(np.uint64)
-    keys, counts = np.unique(keys, return_counts=True)
-    pairs = np.stack([keys >> np.uint64(32), keys & np.uint64(0xFFFFFFFF)]).astype(np.int64)
+    nows, thens, counts = _overlaps(new[inside], before[inside])
     sizes = dict(zip(*np.unique(new[new > 0], return_counts=True)))
     found: dict[int, int] = {}
     for index in np.argsort(-counts, kind="stable"):  # largest overlaps first
-        now, then = int(pairs[0, index]), int(pairs[1, index])
+        now, then = nows[index], thens[index]
         if now in done or now in found or then in given or 2 * counts[index] < sizes[now]:
             continue
         found[now] = then
         given.add(then)
     return found
+
+
+def _overlaps(now: np.ndarray, then: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:
+    """(id now, id then, pixels) of each distinct pair of ``now`` and ``then`` (the ids of
+    the pixels that overlap, one length)."""
+    # (each pair packed into one 64-bit key: a 1-D unique sorts without holding the GIL,
+    # where unique over columns froze the GUI thread for a second on a 2048² plane)
+    wide = max(int(now.max()), int(then.max())) >> 32 if now.size else 0
+    if wide:  # (ids past 32 bits, uint64 labels: their ranks are packed instead)
+        (now_ids, now), (then_ids, then) = (np.unique(a, return_inverse=True) for a in (now, then))
+    keys = (now.astype(np.uint64) << np.uint64(32)) | then.astype(np.uint64)
+    keys, counts = np.unique(keys, return_counts=True)
+    nows, thens = keys >> np.uint64(32), keys & np.uint64(0xFFFFFFFF)
+    if wide:
+        nows, thens = now_ids[nows], then_ids[thens]
+    return nows.tolist(), thens.tolist(), counts
 
 
 def adopt_kept_ids(labels: np.ndarray, target: tuple[slice, ...], kept: np.ndarray,
@@ -130,7 +143,7 @@ def adopt_kept_ids(labels: np.ndarray, target: tuple[slice, ...], kept: np.ndarr
                 if track not in taken:
                     candidates.setdefault(kept_id, []).append(track)
                     taken.add(track)
-    renames = _tracks_apart(region, kept, axis, candidates)
+    renames = IdRenames(_tracks_apart(region, kept, axis, candidates), region.dtype, region.size)
     for t in range(frames):  # a time point at a time: no whole-stack temporaries
         here = _at(whole, axis, t)
         _rename(region[here], renames, kept[here])
@@ -161,13 +174,7 @@ def _tracks_apart(region: np.ndarray, kept: np.ndarray, axis: int,
     return renames
 
 
-def _rename(block: np.ndarray, renames: dict[int, int], kept) -> None:
+def _rename(block: np.ndarray, renames: IdRenames, kept) -> None:
     """Ids of ``block`` renamed by ``renames`` (in place), outside ``kept``."""
-    if not renames:
-        return
-    top = int(block.max()) if block.size else 0
-    lookup = np.arange(max(top, max(renames)) + 1, dtype=block.dtype)
-    for old, new in renames.items():
-        lookup[old] = new
-    renamed = lookup[block]
-    np.copyto(block, renamed, where=True if kept is None else ~kept)
+    if renames:
+        np.copyto(block, renames.applied(block), where=True if kept is None else ~kept)
