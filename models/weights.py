@@ -7,7 +7,8 @@
      "task": TaskSpec.to_dict(), "metadata": {...}}
 
 Loading reads tensors with safetensors and JSON with ``json``: nothing is ever unpickled.
-Every file is written to a temporary name in the same folder and renamed into place.
+Every file is written whole to a temporary name in the same folder, then all are renamed
+into place, ``config.json`` last (``staged_files``).
 
 ``config.json["weights_sha256"]`` (written since it was introduced; absent in older folders)
 is the SHA-256 of ``model.safetensors`` as saved: the model's identity, which a copy, an
@@ -25,7 +26,7 @@ import os
 import re
 from pathlib import Path
 
-from .files import atomic_write
+from .staged_files import StagedFiles
 from .task import TaskSpec
 
 FORMAT = "unet-studio-model"
@@ -85,14 +86,19 @@ def save_model(net, directory, *, task: TaskSpec | None = None, metadata: dict |
         "task": task.to_dict(),
         "metadata": metadata,
     }
-    atomic_write(directory / WEIGHTS_FILE, lambda p: _save_tensors(save_file, tensors, p))
-    # (the file's hash, as a folder saved before this key existed is hashed when compared)
-    document[IDENTITY_KEY] = weights_sha256(directory / WEIGHTS_FILE)
-    text = json.dumps(document, indent=2, sort_keys=False) + "\n"
-    atomic_write(directory / CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
-    if isinstance(metadata.get("card"), str):
-        atomic_write(directory / CARD_FILE,
-                      lambda p: p.write_text(metadata["card"], encoding="utf-8"))
+    # Every file written whole before any is replaced, the config put in place last
+    # (``staged_files``): a model saved over another one, killed midway, leaves a folder
+    # without a config (refused), never new weights under the old config and identity.
+    with StagedFiles(directory) as staged:
+        weights = staged.write(WEIGHTS_FILE, lambda p: _save_tensors(save_file, tensors, p))
+        # (the file's hash, as a folder saved before this key existed is hashed when compared)
+        document[IDENTITY_KEY] = weights_sha256(weights)
+        text = json.dumps(document, indent=2, sort_keys=False) + "\n"
+        staged.write(CONFIG_FILE, lambda p: p.write_text(text, encoding="utf-8"))
+        if isinstance(metadata.get("card"), str):
+            staged.write(CARD_FILE, lambda p: p.write_text(metadata["card"], encoding="utf-8"))
+        # (a card of the model replaced would describe another model than this one)
+        staged.commit(CONFIG_FILE, drop=(CARD_FILE,))
     log.info("saved %s (%d parameters) to %s", net.name, net.num_parameters(), directory)
     return directory
 

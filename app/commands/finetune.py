@@ -34,6 +34,7 @@ from unet_studio.app.commands.finetune_output import (
     check_space,
     check_still_free,
     output_lock,
+    replacing_text,
 )
 from unet_studio.app.commands.finetune_report import (
     checkpoint_step,
@@ -102,8 +103,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, metavar="OUT_DIR",
                         help="folder for the fine-tuned model (created)")
     parser.add_argument("--overwrite", action="store_true",
-                        help="replace a model already in OUT_DIR, and discard an unfinished "
-                             "run there on other data or settings")
+                        help="replace a model already in OUT_DIR (one of your library: the "
+                             "projects using it then no longer find it, as said before the "
+                             "training), and "
+                             "discard an unfinished run there on other data or settings")
     budget = parser.add_argument_group("budget and settings")
     budget.add_argument("--max-seconds", type=float, default=None,
                         help="time budget in seconds for the whole run, held-out scoring before "
@@ -286,6 +289,9 @@ def run(args: argparse.Namespace) -> int:
         # (a model this command saved from random weights, its run kept to go on from:
         # running the command again goes on and replaces it, ``finetune_scratch``)
         check_output(output, None, args.overwrite or goes_on(output))
+        replacing = replacing_text(output)
+        if replacing is not None:  # (before the training: there is time to stop it)
+            print(f"warning: {replacing}", file=sys.stderr, flush=True)
         with output_lock(output), opened_project(args.project) as project:
             going_on = goes_on(output)
             net, parent = starting_model(args, data_channels(args, project),

@@ -37,6 +37,21 @@ def check_output(output: Path, parent: dict | None, overwrite: bool) -> None:
         refuse_unsafe_output(output / name)
 
 
+def replacing_text(output: Path) -> str | None:
+    """What replacing the model in ``output`` does, when it is one of the user's library:
+    projects and rounds record the model they use with its identity (its weights' hash), so
+    the new weights under its name are not taken for it. None for any other folder."""
+    from unet_studio.app.model_library import user_home
+    from unet_studio.models.weights import CONFIG_FILE
+
+    library = user_home() / "models"
+    if not (output / CONFIG_FILE).is_file() or output.resolve().parent != library.resolve():
+        return None
+    return (f"replacing user:{output.name} of your model library: projects that use it will "
+            "not find it once it has new weights (they say a different model has that name "
+            "here and use the default model); choose another -o name to keep it for them")
+
+
 def check_still_free(output: Path, overwrite: bool) -> None:
     """At save time: a model that appeared in ``output`` while this run trained (written by
     another program: the lock keeps other finetunes out) is not replaced without
