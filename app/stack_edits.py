@@ -22,9 +22,11 @@ from scipy import ndimage as ndi
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit, bounding_box, edit_from_region, empty_edit
+from unet_studio.app.object_sums import compact_ids, object_boxes
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
 
 SLAB_PIXELS = 1 << 22  # pixels read per step (~10-50 ms of work between two yields)
+DIRECT_BOX_IDS = 1 << 20  # ids below this: boxes by id (scipy's tables: 48 bytes per id in 3D)
 
 
 # ---- renumbering ---------------------------------------------------------------------------
@@ -151,11 +153,11 @@ def iter_interpolate_all_edit(labels: np.ndarray, axis: int, *, sampling=None
     """(the edit filling the slices between the painted slices of every object along
     ``axis``, how many objects it fills); one object per step. ``sampling``: the pixel
     size of the other axes (see ``interpolate_slices_edit``)."""
-    boxes = ndi.find_objects(np.asarray(labels))
+    ids, boxes = _object_boxes(np.asarray(labels))
     yield
     edits = []
-    for label, box in enumerate(boxes, start=1):
-        if box is None or box[axis].stop - box[axis].start < 3:
+    for label, box in zip(ids, boxes):
+        if box[axis].stop - box[axis].start < 3:
             continue  # (no slice between two painted ones)
         try:  # (each object in its own box: its outlines stay within it)
             edit = interpolate_slices_edit(np.asarray(labels[box]), label, axis,
@@ -168,6 +170,22 @@ def iter_interpolate_all_edit(labels: np.ndarray, axis: int, *, sampling=None
     if not edits:
         return empty_edit(labels.ndim, labels.dtype, "interpolate all"), 0
     return _first_painted(edits, labels.shape, "interpolate all"), len(edits)
+
+
+def _object_boxes(labels: np.ndarray) -> tuple[list[int], list[tuple[slice, ...]]]:
+    """(the ids of the objects, ascending; the box of each). ``find_objects`` makes tables
+    as long as the largest id: an id of 1.5e9 (painted high, or from another tool) asks for
+    gigabytes, so large ids are compacted to 1..n first (8x slower than ``find_objects``
+    on the labels themselves, which small ids keep)."""
+    if not labels.size or labels.max() < DIRECT_BOX_IDS:
+        boxes = ndi.find_objects(labels)
+        ids = [i for i, box in enumerate(boxes, start=1) if box is not None]
+        return ids, [boxes[i - 1] for i in ids]
+    inside = labels > 0
+    present, index = compact_ids(labels[inside])
+    starts, stops = object_boxes(inside, index, present.size)
+    ids = present.astype(labels.dtype).tolist()  # (uint64 ids past 2**63 back from int64)
+    return ids, [tuple(map(slice, a.tolist(), b.tolist())) for a, b in zip(starts, stops)]
 
 
 def _first_painted(edits: list[LabelEdit], shape: tuple[int, ...], description: str) -> LabelEdit:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from unet_studio.models.id_pairs import distinct_pairs
 from unet_studio.models.link_assignment import assigned
 from unet_studio.models.slab_label import slabs
 from unet_studio.models.track_history import Objects, summed_by_key
@@ -35,27 +36,37 @@ def slab_parts(shape: tuple[int, ...]):
 
 
 def counted(previous, current, before: Objects | None = None):
-    """(overlapping pairs' keys and pixel counts, per slab; the objects of ``previous``, or
-    ``before`` where given; the objects of ``current``)."""
+    """(overlapping pairs' keys (``pair_keys``) and pixel counts, per slab; the objects of
+    ``previous``, or ``before`` where given (it must hold every id of ``previous``); the
+    objects of ``current``)."""
     if tuple(previous.shape) != tuple(current.shape):
         raise ValueError(f"time points of different shapes: {previous.shape} and {current.shape}")
-    keys, counts, moments_before, moments_now = [], [], [], []
+    pairs, moments_before, moments_now = [], [], []
     for part in slab_parts(tuple(current.shape)):
         block_before, block_now = np.asarray(previous[part]), np.asarray(current[part])
         offset = tuple(s.start for s in part)
         if before is None:
             moments_before.append(_moments(block_before, offset))
         moments_now.append(_moments(block_now, offset))
-        old = block_before.ravel().astype(np.int64, copy=False)
-        new = block_now.ravel().astype(np.int64, copy=False)
-        both = (old > 0) & (new > 0)
+        both = (block_before > 0) & (block_now > 0)
         if both.any():
-            # One int64 key per pair (ids are int32): the pair counts in one sort.
-            pair_keys, pair_counts = np.unique((old[both] << 32) | new[both], return_counts=True)
-            keys.append(pair_keys)
-            counts.append(pair_counts)
+            pairs.append(distinct_pairs(block_before[both], block_now[both], counts=True))
     before = Objects.summed(moments_before) if before is None else before
-    return keys, counts, before, Objects.summed(moments_now)
+    now = Objects.summed(moments_now)
+    keys = [pair_keys(before, now, old_ids, new_ids) for old_ids, new_ids, _ in pairs]
+    return keys, [pixels for *_, pixels in pairs], before, now
+
+
+def pair_keys(before: Objects, now: Objects, old_ids, new_ids) -> np.ndarray:
+    """One int64 key per pair of objects: its rows among the objects of ``before`` and of
+    ``now``, packed. Rows fit 32 bits each whatever the ids (uint32 past 2**31, uint64:
+    packed ids would overflow into the keys of other pairs), and keys of every slab agree."""
+    return (np.searchsorted(before.ids, old_ids) << 32) | np.searchsorted(now.ids, new_ids)
+
+
+def pair_ids(keys: np.ndarray, before: Objects, now: Objects) -> tuple[np.ndarray, np.ndarray]:
+    """(ids before, ids now) of the pairs of ``pair_keys``."""
+    return before.ids[keys >> 32], now.ids[keys & 0xFFFFFFFF]
 
 
 def objects_of(labels) -> Objects:
@@ -66,8 +77,8 @@ def objects_of(labels) -> Objects:
 def matched_by_overlap(keys, counts, objects_before, objects_now, min_iou) -> dict[int, int]:
     if not keys:
         return {}
-    pair_keys, overlap = summed_by_key(keys, counts)
-    old_ids, new_ids = pair_keys >> 32, pair_keys & 0xFFFFFFFF
+    summed_keys, overlap = summed_by_key(keys, counts)
+    old_ids, new_ids = pair_ids(summed_keys, objects_before, objects_now)
     iou = overlap / (objects_before.size_of(old_ids) + objects_now.size_of(new_ids) - overlap)
     matches: dict[int, int] = {}
     taken: set[int] = set()
@@ -94,8 +105,8 @@ def matched_one_to_one(keys, counts, matches: dict[int, int], objects_before, ob
     a sliver of overlap between objects further apart is two objects passing."""
     if not keys:
         return {}
-    pair_keys, _ = summed_by_key(keys, counts)
-    old_ids, new_ids = pair_keys >> 32, pair_keys & 0xFFFFFFFF
+    summed_keys, _ = summed_by_key(keys, counts)
+    old_ids, new_ids = pair_ids(summed_keys, objects_before, objects_now)
     sole = _occurs_once(old_ids) & _occurs_once(new_ids)
     old_ids, new_ids = old_ids[sole], new_ids[sole]
     rows_before = np.searchsorted(objects_before.ids, old_ids)

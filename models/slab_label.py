@@ -22,6 +22,8 @@ from collections.abc import Callable
 import numpy as np
 from scipy import ndimage as ndi
 
+from unet_studio.models.id_pairs import distinct_pairs
+
 # Pixels per slab (~16 MB of int32 labels, plus the mask and scipy's own working memory).
 SLAB_PIXELS = 1 << 22
 
@@ -94,7 +96,7 @@ def slabs(shape: tuple[int, ...], pixels: int, halo: int = 0):
 def _touching(before: np.ndarray, after: np.ndarray, structure: np.ndarray) -> np.ndarray:
     """Pairs of (provisional) ids that touch between two adjacent planes under
     ``structure``: ``before`` the last plane of one slab, ``after`` the first of the next."""
-    pairs = []
+    firsts, seconds = [], []
     forward = structure[2]  # neighbours one plane on, by in-plane shift
     for shift in itertools.product((-1, 0, 1), repeat=before.ndim):
         if not forward[tuple(s + 1 for s in shift)]:
@@ -103,13 +105,12 @@ def _touching(before: np.ndarray, after: np.ndarray, structure: np.ndarray) -> n
         there = tuple(slice(max(s, 0), n - max(-s, 0)) for s, n in zip(shift, before.shape))
         a, b = before[here], after[there]
         both = (a > 0) & (b > 0)
-        # One int64 key per pair (ids are int32): a 1D unique sorts plain numbers, several
-        # times faster than ``np.unique(axis=0)`` over rows.
-        pairs.append((a[both].astype(np.int64) << 32) | b[both].astype(np.int64))
-    if not pairs:
+        firsts.append(a[both])
+        seconds.append(b[both])
+    if not firsts:
         return np.zeros((0, 2), np.int64)
-    keys = np.unique(np.concatenate(pairs))
-    return np.stack([keys >> 32, keys & 0xFFFFFFFF], axis=1)
+    # (one sort of packed keys; ids of any size, should pieces ever be numbered past int32)
+    return np.stack(distinct_pairs(np.concatenate(firsts), np.concatenate(seconds)), axis=1)
 
 
 def _join(count: int, pairs: np.ndarray) -> np.ndarray:

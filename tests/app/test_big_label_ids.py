@@ -1,6 +1,7 @@
 """Labels holding large ids (imported from another tool, an id painted high) are renamed and
 measured like small ones, without a table as long as the largest id (gigabytes for one id of
-1.5e9): ``app.time_ids``, ``app.click_object.typical_size``, ``app.id_renames``."""
+1.5e9): ``app.time_ids``, ``app.click_object.typical_size``, ``app.id_renames``,
+``app.stack_edits`` (Interpolate all)."""
 
 from __future__ import annotations
 
@@ -12,13 +13,13 @@ import pytest
 
 from unet_studio.app.click_object import add_object_edit, typical_size
 from unet_studio.app.id_renames import IdRenames
+from unet_studio.app.stack_edits import iter_interpolate_all_edit
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
+from unet_studio.models.generators import drain
 
 PEAK_BYTES = 50 << 20  # tiny arrays: anything near this is a table sized by an id
 # (dtype, offset added to every id: the largest id ends up near the dtype's top)
 BIG_IDS = [(np.int32, 1_500_000_000), (np.uint32, 2**32 - 100), (np.uint64, 2**40)]
-# Where objects are paired over time (``models.link_pairs``): ids below 2**31 (its pair keys)
-PAIRED_IDS = [(np.int32, 1_500_000_000), (np.uint32, 2**31 - 100)]
 
 
 def _measured(call):
@@ -56,7 +57,7 @@ def _two_time_points() -> np.ndarray:
 
 
 @pytest.mark.parametrize("over_time", [False, True])
-@pytest.mark.parametrize(("dtype", "offset"), PAIRED_IDS)
+@pytest.mark.parametrize(("dtype", "offset"), BIG_IDS)
 def test_a_time_point_segmented_again_takes_its_neighbours_large_ids(dtype, offset, over_time):
     target = (slice(1, 2), slice(None), slice(None))
     small = _two_time_points()
@@ -85,7 +86,7 @@ def test_new_objects_take_the_large_ids_they_lay_in_before_beside_a_reviewed_one
     assert peak < PEAK_BYTES
 
 
-@pytest.mark.parametrize(("dtype", "offset"), PAIRED_IDS)
+@pytest.mark.parametrize(("dtype", "offset"), BIG_IDS)
 def test_a_reviewed_large_id_goes_on_through_the_series_segmented_again(dtype, offset):
     """Time point 1 reviewed (object 50); the engine's tracks 1 before it and 2 after it."""
     labels = np.zeros((3, 8, 8), np.int64)
@@ -133,3 +134,21 @@ def test_renames_by_table_and_by_search_agree(offset):
     renamed = renaming.applied(ids.astype(np.uint32))
     expected = [[0, offset + 9, offset + 2], [5, offset + 7, offset + 9]]
     assert renamed.dtype == np.uint32 and renamed.tolist() == expected
+
+
+@pytest.mark.parametrize(("dtype", "offset"), BIG_IDS)
+def test_interpolate_all_fills_objects_with_large_ids_as_small_ones(dtype, offset):
+    """Two objects painted on slices 0 and 6, 1 and 5 (one painted into the other's gaps
+    too: the first in id order takes a pixel both would fill); one on every slice."""
+    labels = np.zeros((7, 12, 12), np.int64)
+    labels[0, 1:6, 1:6] = labels[6, 1:6, 1:6] = 2
+    labels[1, 4:9, 4:9] = labels[5, 4:9, 4:9] = 1
+    labels[:, 10:, 10:] = 3
+    small, filled = drain(iter_interpolate_all_edit(labels, 0))
+    big = _shifted(labels, dtype, offset)
+    (edit, big_filled), peak = _measured(lambda: drain(iter_interpolate_all_edit(big, 0)))
+    assert big_filled == filled == 2 and peak < PEAK_BYTES
+    for expected, found in zip(small.indices, edit.indices, strict=True):
+        assert np.array_equal(expected, found)
+    assert np.array_equal(_shifted(small.new_values, dtype, offset), edit.new_values)
+    assert edit.new_values.dtype == dtype
