@@ -93,6 +93,11 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
         viewer.window.add_plugin_dock_widget(PLUGIN_NAME, name, tabify=name != PANEL_NAMES[0])[0]
         for name in PANEL_NAMES
     ]
+    for dock, name in zip(docks, PANEL_NAMES):
+        # Tabs named "Segment", not napari's "Segment (unet-studio)": four of those side by
+        # side were cut to "Segment (unet-..." on a laptop screen. (Only the title: the
+        # window's dock_widgets still know them by their full names.)
+        dock.setWindowTitle(name)
     from qtpy.QtCore import QTimer
 
     # The tab to start with, once the window is laid out (dropped if the window closed first).

@@ -72,3 +72,14 @@ def test_a_long_model_name_does_not_widen_the_segment_panel(tabbed, qtbot):
     combo.setCurrentIndex(combo.count() - 1)
     (area,) = [a for a in segment.findChildren(QScrollArea) if a.widget().isAncestorOf(combo)]
     assert area.widget().minimumSizeHint().width() <= 340
+
+
+def test_the_tabs_are_named_by_the_panel_alone(tabbed):
+    """"Segment", not napari's "Segment (unet-studio)": four of those were cut to
+    "Segment (unet-..." side by side on a laptop screen. The docks keep their full names."""
+    from qtpy.QtWidgets import QTabBar
+
+    window = tabbed.window._qt_window
+    tabs = [bar for bar in window.findChildren(QTabBar) if bar.count() == 4]
+    assert [tabs[0].tabText(i) for i in range(4)] == ["Segment", "Correct", "Train", "Models"]
+    assert "Segment (unet-studio)" in tabbed.window.dock_widgets
