@@ -15,6 +15,7 @@ from collections import Counter
 import numpy as np
 
 from unet_studio.app.label_edit import bounding_box
+from unet_studio.models.id_pairs import distinct_pairs
 
 SLAB_PIXELS = 1 << 22  # pixels per slab of planes read at a time (big stacks)
 
@@ -79,11 +80,12 @@ def _count(a: np.ndarray, keep_a: np.ndarray, b: np.ndarray, keep_b: np.ndarray,
     edge = (keep_a != keep_b) & (a > 0) & (b > 0)
     if not edge.any():
         return
-    new = np.where(keep_a[edge], b[edge], a[edge]).astype(np.int64)
-    old = np.where(keep_a[edge], a[edge], b[edge]).astype(np.int64)
-    pairs, faces = np.unique((new << 32) | old, return_counts=True)
-    for pair, n in zip(pairs.tolist(), faces.tolist()):
-        counts[(pair >> 32, pair & 0xFFFFFFFF)] += n
+    new = np.where(keep_a[edge], b[edge], a[edge])
+    old = np.where(keep_a[edge], a[edge], b[edge])
+    # (any ids: the user's kept ones may be past 2**31, imported from another tool)
+    news, olds, faces = distinct_pairs(new, old, counts=True)
+    for pair_new, pair_old, n in zip(news.tolist(), olds.tolist(), faces.tolist()):
+        counts[(pair_new, pair_old)] += n
 
 
 def _rename_outside(labels: np.ndarray, kept: np.ndarray, renames: dict[int, int],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_studio.app.id_renames import IdRenames
+from unet_studio.models.id_pairs import distinct_pairs
 from unet_studio.models.time_links import MAX_GAP, TimeLinker, matched_ids
 
 
@@ -100,17 +101,10 @@ def _covering_ids(before: np.ndarray, new: np.ndarray, done: set[int], given: se
 
 def _overlaps(now: np.ndarray, then: np.ndarray) -> tuple[list[int], list[int], np.ndarray]:
     """(id now, id then, pixels) of each distinct pair of ``now`` and ``then`` (the ids of
-    the pixels that overlap, one length)."""
-    # (each pair packed into one 64-bit key: a 1-D unique sorts without holding the GIL,
-    # where unique over columns froze the GUI thread for a second on a 2048² plane)
-    wide = max(int(now.max()), int(then.max())) >> 32 if now.size else 0
-    if wide:  # (ids past 32 bits, uint64 labels: their ranks are packed instead)
-        (now_ids, now), (then_ids, then) = (np.unique(a, return_inverse=True) for a in (now, then))
-    keys = (now.astype(np.uint64) << np.uint64(32)) | then.astype(np.uint64)
-    keys, counts = np.unique(keys, return_counts=True)
-    nows, thens = keys >> np.uint64(32), keys & np.uint64(0xFFFFFFFF)
-    if wide:
-        nows, thens = now_ids[nows], then_ids[thens]
+    the pixels that overlap, one length), for ids of any size (``id_pairs``)."""
+    # (a 1-D sort of packed pairs, without holding the GIL, where unique over columns froze
+    # the GUI thread for a second on a 2048² plane)
+    nows, thens, counts = distinct_pairs(now, then, counts=True)
     return nows.tolist(), thens.tolist(), counts
 
 

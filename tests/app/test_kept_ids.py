@@ -71,3 +71,17 @@ def test_the_live_destination_keeps_one_id_for_a_nucleus_cut_by_a_reviewed_plane
     assert (live[:, 2:6, 2:6] == 3).all()
     other = live[0, 9, 9]  # (plane 2 reviewed as background there: it stays so)
     assert other not in (0, 3) and (live[[0, 1, 3, 4], 8:11, 8:11] == other).all()
+
+
+@pytest.mark.parametrize("dtype, base", [(np.uint32, 2**32 - 100), (np.int64, 2**40)])
+def test_kept_ids_past_31_bits_are_counted_as_themselves(dtype, base):
+    """A kept id imported from another tool (uint32 near 2**32, int64 past 2**40): the faces
+    are counted for that id, not for one cut to 32 bits or turned negative."""
+    labels = np.zeros((3, 6, 6), dtype)
+    labels[:, 1:4, 1:4] = 1  # the new prediction's object through the planes
+    kept = np.zeros(labels.shape, bool)
+    kept[1] = True
+    labels[1, 1:4, 1:4] = base + 7  # the user's id of it in the reviewed plane
+    assert edge_contacts(labels, kept) == {(1, base + 7): 18}
+    adopt_touching_ids(labels, kept)
+    assert (labels[:, 1:4, 1:4] == base + 7).all()
