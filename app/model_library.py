@@ -42,6 +42,7 @@ from unet_studio.app.model_library_edits import (
     free_model_name,
     same_model_in,
 )
+from unet_studio.app.model_names import rename_keys
 from unet_studio.app.settings import read_settings, settings_path
 
 log = logging.getLogger(__name__)
@@ -284,9 +285,12 @@ class ModelLibrary(ModelLibraryEdits):
 
     def _renamed_to(self, text: str, seen: frozenset = frozenset()) -> ModelInfo | None:
         """The model a user model once known as ``text`` (a ref or folder path) was renamed
-        to, if it still exists (``note_rename``)."""
-        target = (self._settings().get(RENAMED) or {}).get(text)
-        if not isinstance(target, str) or target in seen:
+        to, if it still exists (``note_rename``; a bare name as its user ref, see
+        ``rename_keys``)."""
+        renamed = self._settings().get(RENAMED) or {}
+        target = next((renamed[key] for key in rename_keys(text)
+                       if isinstance(renamed.get(key), str)), None)
+        if target is None or target in seen:
             return None
         try:
             return self.get(target)

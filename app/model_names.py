@@ -6,6 +6,7 @@ A user model's earlier names lead to it (:func:`note_rename`).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -67,6 +68,16 @@ def note_rename(renamed: dict, old, new) -> dict:
                if key not in (new.ref, str(new.path))}
     renamed[old.ref] = renamed[str(old.path)] = new.ref
     return renamed
+
+
+def rename_keys(text: str) -> list[str]:
+    """The keys of :func:`note_rename`'s map that may lead from ``text`` (a ref, a folder
+    path or a bare name) to a renamed model: ``text``, and for a bare name the user ref it
+    stands for ("nuclei" is "user:nuclei" wherever no project model has that name). The
+    map holds refs and folders only, while the command line's ``--model nuclei`` means the
+    same model as ``--model user:nuclei``: after a rename both must find it."""
+    bare = not any(mark in text for mark in (":", "/", os.sep))
+    return [text, f"user:{text}"] if bare and text else [text]
 
 
 def first_free_folder(parent: Path, base: str) -> Path:

@@ -1,5 +1,6 @@
 """What the model actions do beyond the library (no widgets): a model chosen is checked
-before it becomes current; the session and its open project follow a rename; the copies
+before it becomes current; every open window and its project follow a rename, and none
+loses its current model to a removal (``open_sessions``); the copies
 run as generators in a worker thread (a model's weights can be hundreds of MB: never copied
 on the GUI thread).
 """
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.model_identity import identity_of
+from unet_studio.app.qt.open_sessions import other_sessions
 from unet_studio.app.qt.train_logic import checkpoint_dir_for
 from unet_studio.app.qt.train_versions import REMOVED
 from unet_studio.app.qt.workers import engine_work_running
@@ -39,32 +41,87 @@ def choose_model(session, model) -> bool:
 
 def rename_model(session, info, new_name: str):
     """Rename a user or project model (see ``ModelLibrary.rename_model``) and make what
-    the session holds follow: the current model, the open project's current model and
-    history, a cancelled round's checkpoints; then every panel hears ``model_renamed`` and
-    refills its list. Refused while any model work runs: it may be reading this folder (a
-    prediction loads its model when it starts, a round saves next to its parent's name).
-    Returns the renamed ModelInfo."""
+    every open window that holds it follows (``_follow_in_session``): its current model,
+    its open project's current model and history, a cancelled round's checkpoints; then its
+    panels hear ``model_renamed`` and refill their lists. A user model serves every window
+    of the process: one left naming the old folder failed at its next Run. Refused while
+    any model work runs: it may be reading this folder (a prediction loads its model when
+    it starts, a round saves next to its parent's name). Returns the renamed ModelInfo."""
     if engine_work_running():
         raise UserError(f"{info.name} cannot be renamed while work runs in the background "
                         "(a prediction, fine-tuning, a copy or an export may be reading it); "
                         "rename it when that has finished")
     renamed = session.library.rename_model(info.ref, new_name)
-    _follow_in_project(session.project, info, renamed)
-    current = session.model
-    if current is not None and _same(current.path, info.path):
-        session.model = renamed  # (the same model: not a change of model, nothing re-run)
-    session.model_renamed.emit(info, renamed)
-    session.models_listed.emit()
+    followed: set[Path] = set()  # (the projects followed: each logs the rename once)
+    _follow_in_session(session, info, renamed, followed)
+    for other in other_sessions(session):
+        if not _holds(other, info):
+            continue
+        was_current = _is_current_in(other, info)
+        _follow_in_session(other, info, renamed, followed)
+        if was_current:
+            other.host.notify(f"your model {info.name} was renamed to {renamed.name} "
+                              "in another window")
     return renamed
 
 
 def remove_model(session, info) -> None:
     """Delete a user or project model (see ``ModelLibrary.remove_model``); a project model's
     removal is logged in the project's history, so that reading it never takes a later
-    folder of the same name for the one removed (``train_versions.model_verdicts``)."""
+    folder of the same name for the one removed (``train_versions.model_verdicts``). The
+    other windows refill their lists. Refused (``removal_refused``) while it is in use."""
+    refusal = removal_refused(session, info)
+    if refusal is not None:
+        raise UserError(refusal)
     session.library.remove_model(info.path)
     if session.project is not None and info.source == "project":
         session.project.log(REMOVED, model=str(info.path))
+    for other in other_sessions(session):
+        if _holds(other, info):
+            other.models_listed.emit()  # (no list may offer it any more)
+
+
+def removal_refused(session, info) -> str | None:
+    """Why ``info`` cannot be removed now, or None: while any model work runs (a prediction
+    or a round may be reading it, a round saves its lineage next to it: Rename refuses
+    then too), or while a window uses it as its current model (deleted under it, its next
+    Run and Train failed "no model"). Windows of other processes cannot be known here."""
+    if engine_work_running():
+        return (f"{info.name} cannot be removed while work runs in the background "
+                "(a prediction, fine-tuning, a copy or an export may be reading it); "
+                "remove it when that has finished")
+    if _is_current_in(session, info):
+        return "this model is in use; choose another one first"
+    if any(_is_current_in(other, info) for other in other_sessions(session)):
+        return (f"{info.name} is in use in another window (its current model); choose "
+                "another model there first")
+    return None
+
+
+def _follow_in_session(session, old, new, followed: set) -> None:
+    """What ``session`` holds of ``old`` names ``new``: its project (once per project), its
+    current model (the same model: not a change of model, nothing re-run); its panels
+    hear ``model_renamed`` and ``models_listed``."""
+    project = session.project
+    if project is not None and Path(project.path).resolve() not in followed:
+        followed.add(Path(project.path).resolve())
+        _follow_in_project(project, old, new)
+    if _is_current_in(session, old):
+        session.model = new
+    session.model_renamed.emit(old, new)
+    session.models_listed.emit()
+
+
+def _holds(session, info) -> bool:
+    """Whether ``info`` (a user or project model) is in ``session``'s library under its
+    ref: the same user folder (or project models folder) as the window that changed it."""
+    folder = session.library.folders.get(info.source)
+    return folder is not None and _same(folder, info.path.parent)
+
+
+def _is_current_in(session, info) -> bool:
+    current = session.model
+    return current is not None and _same(current.path, info.path)
 
 
 def _follow_in_project(project, old, new) -> None:

@@ -26,6 +26,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt import model_actions, rejected_rounds
 from unet_studio.app.qt.elided_label import ElidedLabel
+from unet_studio.app.qt.library_watch import LibraryWatch
 from unet_studio.app.qt.model_card import card_markdown
 from unet_studio.app.qt.network_builder import NetworkBuilder
 from unet_studio.app.qt.reflow_grid import ReflowGrid
@@ -59,6 +60,8 @@ class ModelsPanel(QWidget):
         self.tabs.addTab(self.builder, "New network")
         layout = QVBoxLayout(scrolled_body(self))  # (scrolls in a short dock)
         layout.addWidget(self.tabs)
+        # (models made or removed elsewhere: the command line, another window)
+        self.library_watch = LibraryWatch(session, parent=self)
         session.model_changed.connect(self._model_changed)
         session.models_listed.connect(self.refresh)
         session.project_changed.connect(self.refresh)
@@ -120,6 +123,7 @@ class ModelsPanel(QWidget):
 
     # ---- state -----------------------------------------------------------------------------
     def refresh(self) -> None:
+        self.library_watch.follow()  # (the project's models folder, once made or opened)
         library = self.session.library
         current = self.session.model
         default = library.default()
@@ -230,16 +234,17 @@ class ModelsPanel(QWidget):
 
     def remove_selected(self) -> None:
         info = self._require_selected()
-        if self.session.model is not None and self.session.model.path == info.path:
-            raise UserError("this model is in use; choose another one first")
-        model_actions.remove_model(self.session, info)
+        model_actions.remove_model(self.session, info)  # (refused while a window uses it)
         self.session.host.notify(f"removed {info.name} ({info.ref})")  # (as the other actions)
         self.session.models_listed.emit()  # (no panel may offer it any more)
 
     def _remove_if_confirmed(self) -> None:
         """Removing deletes the folder (a fine-tuned round's weights are hours of work):
-        asked first, "No" the default."""
+        asked first, "No" the default; a removal refused is said before asking."""
         info = self._require_selected()
+        refusal = model_actions.removal_refused(self.session, info)
+        if refusal is not None:
+            raise UserError(refusal)
         answer = QMessageBox.question(
             self, "Remove model", f"Delete the model {info.name} ({info.ref}) and its folder\n"
             f"{info.path}?\nThis cannot be undone.", QMessageBox.Yes | QMessageBox.No,
