@@ -1,7 +1,7 @@
-"""The Correct panel's line offering the project that holds the corrections of the image
-opened (``saved_work_offer``): "nuclei.tif has corrections saved in <project> (saved
-2026-12-07 10:15): [Open that project]", with a choice of project when several hold it.
-Hidden while there is nothing to offer."""
+"""The line of the Segment and Correct panels offering the project that holds the
+corrections of the image opened (``saved_work_offer``): "nuclei.tif has corrections saved
+in <project> (saved 2026-12-07 10:15): [Open that project]", with a choice of project when
+several hold it. Hidden while there is nothing to offer."""
 
 from __future__ import annotations
 

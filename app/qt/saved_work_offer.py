@@ -3,9 +3,10 @@
 An image from a file that becomes current while no project is open is looked for in the
 projects of the autosave folder and those opened before (``app.saved_work``). Where it is
 found, the user is told (a notification naming the file, the project and when it was saved)
-and offered the project in the Correct panel (``saved_work_line``). It is never opened
-unasked: opening it reopens its other images too, and the user may want a fresh start.
-Offered once per file per session, and only while no project is open.
+and offered the project in the Segment and Correct panels (``saved_work_line``); Run
+pressed while the offer stands asks first (``saved_work_run``). It is never opened unasked:
+opening it reopens its other images too, and the user may want a fresh start. Offered once
+per file per session, and only while no project is open.
 """
 
 from __future__ import annotations
@@ -133,5 +134,5 @@ def offer_message(file: str, found: list[SavedWork]) -> str:
     also = (f" {more} older project{'s' * (more > 1)} hold{'s' * (more == 1)} corrections "
             "of it too." if more else "")
     return (f"{file} has corrections saved in the project {newest.project} (saved "
-            f"{saved_at(newest)}).{also} To see them, open that project: Correct panel > "
-            f"Project > Open that project. {others_text(newest)}").rstrip()
+            f"{saved_at(newest)}).{also} To see them, open that project: Open that project, "
+            f"in the Segment or Correct panel. {others_text(newest)}").rstrip()

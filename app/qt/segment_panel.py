@@ -31,6 +31,8 @@ from unet_studio.app.qt.live_edits import RunEdits, start_autosave
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, covers_everything
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.progress_display import set_progress
+from unet_studio.app.qt.saved_work_line import SavedWorkLine
+from unet_studio.app.qt.saved_work_run import go_on_with_run
 from unet_studio.app.qt.segment_axes import SegmentAxes
 from unet_studio.app.qt.segment_channels import (
     channel_layers_image,
@@ -94,9 +96,13 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
     # ---- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         segment_layout.build(self)
+        # (the project holding this image's corrections from before, when no project is
+        # open: on top, where a user back after a restart looks first, before Run)
+        self.saved_work_line = SavedWorkLine(self.session.saved_work, self._run_action)
+        self.settings.parentWidget().layout().insertWidget(0, self.saved_work_line)
 
     def _wire(self) -> None:
-        self.run_button.clicked.connect(self.run)
+        self.run_button.clicked.connect(self._run_pressed)
         self.cancel_button.clicked.connect(self.cancel)
         self.stop_keep_button.clicked.connect(self.stop_keeping_done)
         self.model_folder_button.clicked.connect(self._choose_model_folder)
@@ -163,6 +169,22 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
             self._start_run()
         finally:
             release_full_collections()  # the running worker holds its own
+
+    def _run_pressed(self) -> None:
+        """Run: while the offer of the image's earlier work stands, asked first (open that
+        project, segment in a new one, cancel: ``saved_work_run``). Only the button asks:
+        a run asked for otherwise (Train's Accept) has a project open, so no offer."""
+        if self.worker is None and not go_on_with_run(self.session,
+                                                      self.saved_work_line.chosen(), self):
+            return
+        self.run()
+
+    def _run_action(self, action) -> None:
+        """Run a click's action (the offer line's); a UserError becomes a notification."""
+        try:
+            action()
+        except UserError as error:
+            self.session.host.notify(str(error), "warning")
 
     def _not_started(self, why: str) -> None:
         """A run refused before it began: said where the last run's "Done" stood too."""
