@@ -24,7 +24,13 @@ from unet_studio.app.qt.segment_channels import (
     picks_one_channel,
     sibling_channel_layers,
 )
-from unet_studio.app.qt.segment_fit import plane_note, show_run_refusal, unfit_line, unfit_reason
+from unet_studio.app.qt.segment_fit import (
+    one_view_scope_text,
+    plane_note,
+    show_run_refusal,
+    unfit_line,
+    unfit_reason,
+)
 from unet_studio.app.qt.segment_tips import channel_note, ready_text, set_tips
 
 
@@ -247,6 +253,12 @@ class SegmentChoices:
         show_run_refusal(self, unfit)
         return unfit
 
+    def name_scope(self) -> None:
+        """"Run on" names the one view of the image, axes and model chosen."""
+        if not self._widgets_gone():
+            self.scope_slice.setText(one_view_scope_text(self.session.host.current_image(),
+                                                         self.axes_edit.text(), self.session.model))
+
     def _say_ready(self) -> None:
         """The status line says what Run will do with the image and model chosen, until a
         run (or a refusal) has something else to say. The last run's Done line stands while
@@ -254,6 +266,7 @@ class SegmentChoices:
         Done line read as "this one is segmented already"), and back to theirs, it returns.
         Other lines tell of an event (a refusal, an error, a cancel): they stay, unless
         Run would refuse the choice: Run is greyed then, and the line says why."""
+        self.name_scope()
         if self.worker is not None:
             return
         image, model = self.session.host.current_image(), self.session.model

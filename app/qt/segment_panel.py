@@ -109,6 +109,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         self.model_combo.activated.connect(self._model_chosen)
         self.image_combo.activated.connect(self._image_chosen)
         self.axes_edit.editingFinished.connect(self._follow_channels)
+        self.axes_edit.editingFinished.connect(self.name_scope)  # (TYX typed: "time point")
         self.channel_spin.valueChanged.connect(self._channel_picked)
         self.axes_edit.textEdited.connect(self._axes_edited)
         self.output_combo.currentTextChanged.connect(self._output_chosen)
