@@ -105,10 +105,43 @@ def report(result, output: Path) -> None:
     if result.metrics_after.get("n_true") == 0:
         print(_no_objects_text(result))
     print(saved_weights_text(result))
+    verdict = verdict_text(result)
+    if verdict:
+        print(verdict)
     worse = score_fell_text(result)
     if worse:
         print(worse)
     print(f"saved fine-tuned model to {output}")
+
+
+# The held-out measures as the CLI's verdict names them, in ``ranking``'s order.
+VERDICT_NAMES = {"val_metric": "held-out score", "f1_75": "F1 at IoU 0.75",
+                 "mean_matched_iou": "mean IoU of matched objects (the outlines)",
+                 "val_loss": "held-out loss"}
+
+
+def verdict_text(result) -> str:
+    """Are the saved weights better than the starting ones on the held-out data, by the
+    rule that chose their step (``ranking``: each measure only beyond its margin), and which
+    measure decided: a loss 2% lower with outlines drawn worse is no better, and "better by
+    the loss" is not "better by the score". "" when nothing was held out or the starting
+    weights were kept (``saved_weights_text`` says so)."""
+    from unet_studio.models.training.ranking import compare
+
+    if result.best_step == 0 or result.extra.get("no_step_beat_start"):
+        return ""
+    before, after = result.metrics_before, result.metrics_after
+    comparison = compare(after, before, result.config.select_best_by)
+    if comparison is None:
+        return ""
+    if comparison.decided_by is None:
+        return ("verdict: not better than the starting model on the held-out data: a tie, "
+                "no measure moved beyond its margin")
+    key, tied = comparison.decided_by, comparison.compared[:-1]
+    word = "better" if comparison.outcome > 0 else "not better"
+    tied_text = f"; {', '.join(VERDICT_NAMES[k] for k in tied)} tied" if tied else ""
+    return (f"verdict: {word} than the starting model on the held-out data, by the "
+            f"{VERDICT_NAMES[key]} ({before[key]:.4f} -> {after[key]:.4f}{tied_text})")
 
 
 def score_fell_text(result) -> str:

@@ -37,7 +37,7 @@ from unet_studio.app.qt.train_round import (
     training_verb,
 )
 from unet_studio.models.training.lineage import held_out_rows, metric_text
-from unet_studio.models.training.ranking import ranks_better
+from unet_studio.models.training.ranking import compare
 
 __all__ = [
     "SCOPES", "TRAINING_DIR", "TrainRound", "change_texts", "checkpoint_dir_for",
@@ -47,7 +47,7 @@ __all__ = [
     "scratch_kept_text",
     "load_replay", "metric_table", "parent_record", "parse_duration", "ready_text",
     "remember_examples", "rename_in_replay", "replay_for_round", "save_round",
-    "set_aside_text", "training_verb",
+    "set_aside_text", "training_verb", "verdict_comparison",
 ]  # fmt: skip
 
 
@@ -197,14 +197,21 @@ def _scores_objects(metrics: dict) -> bool:
     return "val_metric" in metrics and metrics.get("n_true", 1) > 0
 
 
-def is_better(result) -> bool:
-    """Did the round beat its starting model on the held-out reviewed data? As its best
-    step was picked (``ranking``): by the held-out score where it measures objects, on a
-    tie by F1 at IoU 0.75, then by the held-out loss; else by the held-out loss."""
+def verdict_comparison(result):
+    """``ranking.Comparison`` of the round's weights with its starting ones on the held-out
+    reviewed data, as its best step was picked: by the held-out score where it measures
+    objects (then F1 at IoU 0.75, the mean IoU of matched objects, the loss), else by the
+    held-out loss; each only beyond its margin. None when nothing was held out."""
     before, after = result.metrics_before, result.metrics_after
-    if _scores_objects(before) and "val_metric" in after:
-        return ranks_better(after, before)
-    return bool(result.improved)
+    by = "val_metric" if _scores_objects(before) and "val_metric" in after else "val_loss"
+    return compare(after, before, by)
+
+
+def is_better(result) -> bool:
+    """Did the round beat its starting model on the held-out reviewed data beyond the
+    margins (``ranking``)? A tie is not better: auto-accept leaves it alone."""
+    comparison = verdict_comparison(result)
+    return comparison is not None and comparison.outcome > 0
 
 
 # Below this many reference objects in the held-out blocks, one object found or missed

@@ -14,41 +14,11 @@ from qtpy.QtCore import Qt
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt import train_kind, train_layout, train_logic, train_pace, train_versions
 from unet_studio.app.qt.progress_display import set_progress
+from unet_studio.app.qt.train_verdict import verdict_basis
 from unet_studio.models.training.progress import stop_text
 
 # The idle status line of labels the current model cannot learn from (``train_kind``).
 CANNOT_TRAIN = "Cannot train: "
-
-
-def verdict_basis(result) -> str:
-    """The figures the verdict rests on, as ``train_logic.is_better`` weighs them, e.g.
-    " (F1, IoU 0.5: 0.724 → 0.702)": without them a user sees some scores up, some down in
-    the table and cannot tell why the round is "not better". With the decimals that tell
-    the two apart ("held-out loss: 0.2431 → 0.2429"): "0.243 → 0.243" under "better" read
-    as a contradiction."""
-    before, after = result.metrics_before, result.metrics_after
-    scored = train_logic._scores_objects(before) and "val_metric" in after
-    if scored and before["val_metric"] != after["val_metric"]:
-        key, name = "val_metric", "F1, IoU 0.5" if "n_true" in before else "mean Dice"
-    elif scored and before.get("f1_75") is not None and after.get("f1_75") is not None \
-            and before["f1_75"] != after["f1_75"]:
-        # (F1 at IoU 0.5 tied: the outlines decided, as ``ranking`` weighs them)
-        key, name = "f1_75", "F1, IoU 0.5 tied; F1, IoU 0.75"
-    elif "val_loss" in before and "val_loss" in after:
-        key, name = "val_loss", "held-out loss"
-    else:
-        return ""
-    old, new, note = train_logic.change_texts(before[key], after[key])
-    return f" ({name}: {old} → {new}{note}{_per_class(before, after)})"
-
-
-def _per_class(before: dict, after: dict) -> str:
-    """"; per class after: mitochondria 0.71, membrane 0.53" for a semantic model, whose mean
-    Dice hides a class it fails on (a thin membrane class behind a large background)."""
-    from unet_studio.models.training.lineage import class_scores_text
-
-    text = class_scores_text(after) or class_scores_text(before)
-    return f"; per class {'after' if class_scores_text(after) else 'before'}: {text}" if text else ""
 
 
 def left_out_note(result) -> str:

@@ -28,7 +28,7 @@ from unet_studio.models.training.norm_stats import (
     set_train_mode,
     starting_loss,
 )
-from unet_studio.models.training.ranking import held_out_rank, ranks_better
+from unet_studio.models.training.ranking import ranked_keys, ranks_better
 from unet_studio.models.training.sampler import PatchSampler
 from unet_studio.models.training.schedule import Budget, frozen_modules, make_optimizer
 from unet_studio.models.training.session_checkpoints import Checkpoints
@@ -266,12 +266,16 @@ class Session(Checkpoints):
 
     def track_best(self, metrics: dict) -> bool:
         """Remember the weights if ``metrics`` beat the best so far (always, without val),
-        as ``ranking.held_out_rank`` orders them: the held-out score, on a tie F1 at IoU
-        0.75, then the held-out loss (on images new to a model its F1 stays 0 for many
-        steps while the loss falls: by the score alone the starting weights were kept as
-        "best" through all of them, and a round's model was a copy of its parent)."""
-        if self.best_value is not None and held_out_rank(metrics, self.config.select_best_by) is not None \
-                and not ranks_better(metrics, self.best_metrics, self.config.select_best_by):
+        by the rule of the round's verdict (``ranking``): the held-out score, on a tie F1 at
+        IoU 0.75, then the mean IoU of matched objects, then the held-out loss, each only
+        beyond its margin (on images new to a model its F1 stays 0 for many steps while the
+        loss falls: by the score alone the starting weights were kept as "best" through all
+        of them, and a round's model was a copy of its parent). A step that ties the best
+        within the margins does not replace it: a round whose every step ties its start
+        keeps the starting weights, as its verdict would call none of them better."""
+        by = self.config.select_best_by
+        if self.best_value is not None and ranked_keys(metrics, by) \
+                and not ranks_better(metrics, self.best_metrics, by):
             return False
         self.best_step, self.best_metrics = self.step, dict(metrics)
         self.best_value = self._score(metrics)  # (what progress reports show as "best")

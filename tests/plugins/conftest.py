@@ -202,12 +202,24 @@ def passes(monkeypatch):
 
 
 @pytest.fixture
-def quick_round():
+def no_verdict_margins(monkeypatch):
+    """Any held-out gain counts (``ranking.MARGINS`` at zero): a few steps of a tiny random
+    network lower its held-out loss by ~0.04%, a tie under the real margins (2% of the loss:
+    tested in tests/models/test_verdict_margins.py), and a tied round makes no model. The
+    panel tests using this are about what follows a round that made one."""
+    from unet_studio.models.training import ranking
+
+    zero = {key: (0.0, 0.0, higher) for key, (_, _, higher) in ranking.MARGINS.items()}
+    monkeypatch.setattr(ranking, "MARGINS", zero)
+
+
+@pytest.fixture
+def quick_round(no_verdict_margins):
     """``quick_round(**overrides)``: the FinetuneConfig of a round that takes seconds on a
     tiny model (3 steps of 2 patches of 32 px, scored once), with ``overrides`` applied.
     Its learning rate lets the tiny random network beat its starting held-out loss in those
     few steps (at the default rate it did not, and a round that keeps its starting weights
-    makes no model to accept)."""
+    makes no model to accept); the verdict's margins are off (``no_verdict_margins``)."""
     from unet_studio.models.training import FinetuneConfig
 
     def config(**overrides):

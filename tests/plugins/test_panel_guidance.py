@@ -83,7 +83,8 @@ def test_the_verdict_names_the_figures_it_rests_on():
     assert verdict_basis(scored) == " (F1, IoU 0.5: 0.724 → 0.702)"
     tied = SimpleNamespace(metrics_before={"val_metric": 0.5, "n_true": 3, "val_loss": 4.36},
                            metrics_after={"val_metric": 0.5, "n_true": 3, "val_loss": 3.18})
-    assert verdict_basis(tied) == " (held-out loss: 4.360 → 3.180)"  # (is_better's fallback)
+    assert verdict_basis(tied) == (  # (then the loss decides, and the verdict says so)
+        " (F1, IoU 0.5 tied; the held-out loss decided: 4.360 → 3.180, 27% lower)")
     assert verdict_basis(SimpleNamespace(metrics_before={}, metrics_after={})) == ""
 
 

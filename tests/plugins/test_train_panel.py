@@ -319,7 +319,7 @@ def test_paused_time_does_not_count_against_the_time_budget(corrected, panels, q
 
 @pytest.mark.slow
 def test_a_network_built_in_the_models_panel_trains_decoder_only_and_is_auto_accepted(
-        corrected, panels, qtbot):
+        corrected, panels, qtbot, no_verdict_margins):
     import dataclasses
     from types import SimpleNamespace
 

@@ -102,9 +102,10 @@ def test_is_better_prefers_the_validation_score():
 
     assert is_better(Result({"val_metric": 0.5}, {"val_metric": 0.6}))
     assert not is_better(Result({"val_metric": 0.6}, {"val_metric": 0.5}, improved=True))
-    assert is_better(Result({}, {}, improved=True))
+    assert not is_better(Result({}, {}, improved=True))  # (nothing held out: nothing measured)
     # Held-out crops without reference objects: the 1-or-0 F1 gives way to the loss.
-    no_objects = ({"val_metric": 1.0, "n_true": 0}, {"val_metric": 0.0, "n_true": 0})
+    no_objects = ({"val_metric": 1.0, "n_true": 0, "val_loss": 0.5},
+                  {"val_metric": 0.0, "n_true": 0, "val_loss": 0.4})
     assert is_better(Result(*no_objects, improved=True))
     assert not is_better(Result(*reversed(no_objects), improved=False))
     # F1 at IoU 0.5 tied: the outlines decide (F1 at 0.75) before the loss does; a round

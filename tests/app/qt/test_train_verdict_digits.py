@@ -14,10 +14,13 @@ def _result(before: dict, after: dict):
 
 
 def test_a_verdict_on_a_close_held_out_loss_shows_the_digits_that_differ():
-    # Tied scores: the held-out loss decides, and it differs in its 4th decimal.
+    # Tied scores and a loss that differs in its 4th decimal: a tie (``ranking``'s margins),
+    # its figures still told apart.
     before = {"val_metric": 0.5, "f1_50": 0.5, "n_true": 20, "val_loss": 0.24312}
     after = {"val_metric": 0.5, "f1_50": 0.5, "n_true": 20, "val_loss": 0.24296}
-    assert verdict_basis(_result(before, after)) == " (held-out loss: 0.2431 → 0.2430)"
+    assert verdict_basis(_result(before, after)) == (
+        " (F1, IoU 0.5: 0.500 → 0.500; held-out loss: 0.2431 → 0.2430, less than 1% lower; "
+        "a tie: changes this small do not count)")
     rows = {name: texts for name, _, *texts in metric_table(before, after)}
     assert rows["held-out loss"] == ["0.2431", "0.2430"]
     assert rows["F1, IoU 0.5"] == ["0.500", "0.500"]  # (the same value: 3 decimals as ever)
@@ -27,7 +30,8 @@ def test_a_verdict_on_a_close_held_out_loss_shows_the_digits_that_differ():
 def test_a_tiny_difference_is_said_to_be_tiny():
     before, after = {"val_loss": 0.2430000001}, {"val_loss": 0.2430000002}
     assert verdict_basis(_result(before, after)) == (
-        " (held-out loss: 0.243000 → 0.243000, higher by less than 0.000001)")
+        " (held-out loss: 0.243000 → 0.243000, higher by less than 0.000001; a tie: changes "
+        "this small do not count)")
 
 
 def test_a_clear_difference_keeps_three_decimals():
