@@ -13,34 +13,27 @@ from unet_studio.models.registry import build_model
 from unet_studio.models.training import FinetuneConfig, TrainingExample
 from unet_studio.models.training.ranking import ranks_better
 
-HELA_BEFORE = {"val_metric": 0.92, "f1_50": 0.92, "f1_75": 0.92, "mean_matched_iou": 0.994,
-               "n_pred": 25, "n_true": 25, "val_loss": 0.360}
-HELA_AFTER = {**HELA_BEFORE, "mean_matched_iou": 0.985, "val_loss": 0.353}
-CELLS3D_BEFORE = {"val_metric": 0.857, "f1_50": 0.857, "f1_75": 0.786,
-                  "mean_matched_iou": 0.9103, "n_pred": 13, "n_true": 15, "val_loss": 1.859}
-CELLS3D_AFTER = {**CELLS3D_BEFORE, "mean_matched_iou": 0.9101, "val_loss": 1.621}
 
-
-def test_outlines_drawn_worse_are_not_better_whatever_the_loss():
+def test_outlines_drawn_worse_are_not_better_whatever_the_loss(qa_rounds):
     from unet_studio.models.training.ranking import compare
 
-    assert not ranks_better(HELA_AFTER, HELA_BEFORE)
-    comparison = compare(HELA_AFTER, HELA_BEFORE)
+    assert not ranks_better(qa_rounds.hela_after, qa_rounds.hela_before)
+    comparison = compare(qa_rounds.hela_after, qa_rounds.hela_before)
     assert (comparison.outcome, comparison.decided_by) == (-1, "mean_matched_iou")
 
 
-def test_a_clear_loss_drop_decides_when_scores_and_outlines_tie():
+def test_a_clear_loss_drop_decides_when_scores_and_outlines_tie(qa_rounds):
     from unet_studio.models.training.ranking import compare
 
-    assert ranks_better(CELLS3D_AFTER, CELLS3D_BEFORE)
-    comparison = compare(CELLS3D_AFTER, CELLS3D_BEFORE)
+    assert ranks_better(qa_rounds.cells3d_after, qa_rounds.cells3d_before)
+    comparison = compare(qa_rounds.cells3d_after, qa_rounds.cells3d_before)
     assert (comparison.outcome, comparison.decided_by) == (1, "val_loss")
     assert comparison.compared == ("val_metric", "f1_75", "mean_matched_iou", "val_loss")
 
 
-def test_a_loss_drop_within_its_margin_is_a_tie_not_better():
-    after = {**CELLS3D_BEFORE, "val_loss": 1.859 * 0.99}
-    assert not ranks_better(after, CELLS3D_BEFORE)
+def test_a_loss_drop_within_its_margin_is_a_tie_not_better(qa_rounds):
+    after = {**qa_rounds.cells3d_before, "val_loss": 1.859 * 0.99}
+    assert not ranks_better(after, qa_rounds.cells3d_before)
     assert not ranks_better({"val_loss": 0.99}, {"val_loss": 1.0}, "val_loss")
     # A semantic mean Dice moves a little with every step: a rise of 0.002 is no gain.
     dice = {"val_metric": 0.700, "val_loss": 0.5}
@@ -60,15 +53,15 @@ def session(test_data_dir):
     return Session(net, [TrainingExample(image, labels, name="hela t0")], config)
 
 
-def test_the_best_step_follows_the_verdict_rule(session):
+def test_the_best_step_follows_the_verdict_rule(session, qa_rounds):
     """A step that ties its start within the margins, or draws worse outlines at a lower
     loss, does not replace the starting weights: the round keeps them (no new model)."""
     session.best_value = None
     session.step = 0
-    assert session.track_best(HELA_BEFORE)
+    assert session.track_best(qa_rounds.hela_before)
     session.step = 5
-    assert not session.track_best(HELA_AFTER) and session.best_step == 0
-    assert not session.track_best({**HELA_BEFORE, "val_loss": 0.355}) and session.best_step == 0
+    assert not session.track_best(qa_rounds.hela_after) and session.best_step == 0
+    assert not session.track_best({**qa_rounds.hela_before, "val_loss": 0.355}) and session.best_step == 0
     session.step = 10
-    assert session.track_best({**HELA_BEFORE, "mean_matched_iou": 0.999})
+    assert session.track_best({**qa_rounds.hela_before, "mean_matched_iou": 0.999})
     assert session.best_step == 10

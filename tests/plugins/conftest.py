@@ -265,3 +265,21 @@ def told(studio, monkeypatch) -> list[tuple[str, str]]:
     monkeypatch.setattr(studio.host, "notify",
                         lambda message, level="info": messages.append((level, message)))
     return messages
+
+
+@pytest.fixture
+def nuclei_file_corrected(studio, nuclei_crop, tmp_path) -> Path:
+    """nuclei.tif (the nuclei crop as an ImageJ ZYX stack) opened in the studio with our
+    reader, its labels shown and nucleus 7 deleted: an edit, so an autosave project holds
+    the file's corrections (``studio.session.project``). Returns the file."""
+    import tifffile
+
+    from unet_studio.app.corrections import delete_object_edit
+
+    path = tmp_path / "nuclei.tif"
+    tifffile.imwrite(path, nuclei_crop[0], imagej=True, metadata={"axes": "ZYX"})
+    studio.viewer.open(str(path), plugin="unet-studio")
+    session = studio.session
+    session.show_labels(nuclei_crop[1].copy(), protect=False)  # (starts the autosave project)
+    session.apply_edit(delete_object_edit(session.host.current_labels(), 7))
+    return path

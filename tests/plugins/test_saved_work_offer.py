@@ -14,19 +14,14 @@ pytestmark = pytest.mark.qt
 
 
 def test_image_opened_again_offers_its_autosaved_corrections(
-        studio, make_napari_viewer, nuclei_crop, tmp_path, qtbot):
+        studio, make_napari_viewer, nuclei_crop, nuclei_file_corrected, tmp_path, qtbot):
     import tifffile
     from qtpy.QtCore import Qt
 
     from unet_studio.app.qt.correct_panel import CorrectPanel
     from unet_studio.plugins.widgets import session_for
 
-    path = tmp_path / "nuclei.tif"
-    tifffile.imwrite(path, nuclei_crop[0], imagej=True, metadata={"axes": "ZYX"})
-    studio.viewer.open(str(path), plugin="unet-studio")
-    session = studio.session
-    session.show_labels(nuclei_crop[1].copy(), protect=False)  # (starts the autosave project)
-    session.apply_edit(delete_object_edit(session.host.current_labels(), 7))
+    path, session = nuclei_file_corrected, studio.session
     session.ensure_reviewed().mark_region((slice(2, 3), slice(None), slice(None)))
     session.reviewed_changed_by_user()
     autosaved, expected = session.project.path, session.host.current_labels().copy()

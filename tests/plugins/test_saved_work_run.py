@@ -12,8 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unet_studio.app.corrections import delete_object_edit
-
 pytestmark = pytest.mark.qt
 
 
@@ -26,22 +24,15 @@ class Reopened:
 
 
 @pytest.fixture
-def reopened(studio, studio_home, make_napari_viewer, nuclei_crop, tiny_model_dir, tmp_path,
+def reopened(studio, studio_home, make_napari_viewer, nuclei_file_corrected, tiny_model_dir,
              qtbot):
     """nuclei.tif corrected in an earlier session (autosaved), then the app started again
     (a new viewer and session, with the tiny model) and the file opened again, with a
     Segment panel: the offer stands."""
-    import tifffile
-
     from unet_studio.app.qt.segment_panel import SegmentPanel
     from unet_studio.plugins.widgets import session_for
 
-    path = tmp_path / "nuclei.tif"
-    tifffile.imwrite(path, nuclei_crop[0], imagej=True, metadata={"axes": "ZYX"})
-    studio.viewer.open(str(path), plugin="unet-studio")
-    session = studio.session
-    session.show_labels(nuclei_crop[1].copy(), protect=False)  # (starts the autosave project)
-    session.apply_edit(delete_object_edit(session.host.current_labels(), 7))
+    path, session = nuclei_file_corrected, studio.session
     earlier, labels = session.project.path, session.host.current_labels().copy()
     session.close_project()  # (the window closes: a restart)
     studio.viewer.layers.clear()

@@ -9,21 +9,14 @@ from types import SimpleNamespace
 from unet_studio.app.qt.train_logic import is_better
 from unet_studio.app.qt.train_review import verdict_basis
 
-HELA_BEFORE = {"val_metric": 0.92, "f1_50": 0.92, "f1_75": 0.92, "mean_matched_iou": 0.994,
-               "n_pred": 25, "n_true": 25, "val_loss": 0.360}
-HELA_AFTER = {**HELA_BEFORE, "mean_matched_iou": 0.985, "val_loss": 0.353}
-CELLS3D_BEFORE = {"val_metric": 0.857, "f1_50": 0.857, "f1_75": 0.786,
-                  "mean_matched_iou": 0.9103, "n_pred": 13, "n_true": 15, "val_loss": 1.859}
-CELLS3D_AFTER = {**CELLS3D_BEFORE, "mean_matched_iou": 0.9101, "val_loss": 1.621}
-
 
 def _result(before: dict, after: dict, best_step: int = 11):
     return SimpleNamespace(metrics_before=before, metrics_after=after, best_step=best_step,
                            extra={}, config=SimpleNamespace(select_best_by="val_metric"))
 
 
-def test_worse_outlines_at_a_lower_loss_are_not_better_and_say_why():
-    result = _result(HELA_BEFORE, HELA_AFTER)
+def test_worse_outlines_at_a_lower_loss_are_not_better_and_say_why(qa_rounds):
+    result = _result(qa_rounds.hela_before, qa_rounds.hela_after)
     assert not is_better(result)  # (auto-accept leaves it)
     assert verdict_basis(result) == (" (F1 tied at IoU 0.5 and 0.75; the outlines decided, "
                                      "mean IoU of matched objects: 0.994 → 0.985)")
@@ -33,8 +26,8 @@ def test_worse_outlines_at_a_lower_loss_are_not_better_and_say_why():
     assert "mean IoU of matched objects (the outlines) (0.9940 -> 0.9850" in verdict_text(result)
 
 
-def test_better_by_the_loss_says_the_loss_decided():
-    result = _result(CELLS3D_BEFORE, CELLS3D_AFTER)
+def test_better_by_the_loss_says_the_loss_decided(qa_rounds):
+    result = _result(qa_rounds.cells3d_before, qa_rounds.cells3d_after)
     assert is_better(result)
     assert verdict_basis(result) == (" (F1 and outlines tied; the held-out loss decided: "
                                      "1.859 → 1.621, 13% lower)")
@@ -46,8 +39,8 @@ def test_better_by_the_loss_says_the_loss_decided():
         "(the outlines) tied)")
 
 
-def test_a_tie_is_not_called_better():
-    result = _result(CELLS3D_BEFORE, {**CELLS3D_BEFORE, "val_loss": 1.84})
+def test_a_tie_is_not_called_better(qa_rounds):
+    result = _result(qa_rounds.cells3d_before, {**qa_rounds.cells3d_before, "val_loss": 1.84})
     assert not is_better(result)
     assert verdict_basis(result) == (" (F1, IoU 0.5: 0.857 → 0.857; held-out loss: 1.859 → "
                                      "1.840, 1% lower; a tie: changes this small do not count)")
