@@ -105,10 +105,38 @@ class _BlendSink:
 
 
 def _smaller_core(plan: TilePlan, geometry: NetGeometry) -> tuple[int, ...] | None:
-    """Half the core per axis (on the divisor grid), or None if it is already minimal."""
-    smaller = tuple(max(d, round_down(c // 2, d)) if c > d else c
-                    for c, d in zip(plan.core_shape, geometry.size_divisor))
-    return None if smaller == tuple(plan.core_shape) else smaller
+    """A core whose window is smaller than ``plan``'s, or None if the window is minimal.
+
+    Per axis, the first of these that shrinks the window: half the core (on the divisor
+    grid); half the window's interior (window - 2 halo); the divisor, the smallest core. An
+    axis shorter than about core + 2 halo is one whole-axis window (its nominal core is the
+    axis) however often that core is halved: without the other two the back-off stalled
+    there and gave up while a smaller window still fitted. Halving the interior before
+    taking the divisor keeps the tiles few (one step, not a jump to the smallest tile).
+    """
+    divisor, halo, window = geometry.size_divisor, geometry.halo, plan.window_shape
+    candidates = [
+        tuple(_halve(c, d) for c, d in zip(plan.core_shape, divisor)),
+        tuple(_halve(max(d, w - 2 * h), d) for w, h, d in zip(window, halo, divisor)),
+        tuple(divisor),
+    ]
+    windows = [_window_for(plan, core, geometry) for core in candidates]
+    smaller = tuple(
+        next((core[axis] for core, w in zip(candidates, windows) if w[axis] < window[axis]),
+             plan.core_shape[axis])  # this axis's window is already minimal
+        for axis in range(len(window)))
+    if math.prod(_window_for(plan, smaller, geometry)) >= math.prod(window):
+        return None
+    return smaller
+
+
+def _halve(core: int, divisor: int) -> int:
+    return max(divisor, round_down(core // 2, divisor)) if core > divisor else core
+
+
+def _window_for(plan: TilePlan, core_shape: tuple[int, ...], geometry: NetGeometry):
+    """The window ``subdivide`` would give ``plan``'s tiles for ``core_shape`` (no tiles made)."""
+    return subdivide(plan, (), core_shape, geometry).window_shape
 
 
 def iter_run_plan(session: InferenceSession, source, plan: TilePlan, out, geometry: NetGeometry,
@@ -160,8 +188,8 @@ def _recover(session, plan: TilePlan, pending, geometry, batch_size):
         return plan, batch_size // 2
     smaller = _smaller_core(plan, geometry)
     new_plan = None if smaller is None else subdivide(plan, list(pending), smaller, geometry)
-    # A smaller core does not always give a smaller window: an axis shorter than core + 2
-    # halo keeps its whole-axis window. Only a smaller window is progress (else: a loop).
+    # Only a smaller window is progress (else: a loop); _smaller_core returns None only when
+    # no core gives one, so this is the truly smallest exact window.
     if new_plan is None or math.prod(new_plan.window_shape) >= math.prod(plan.window_shape):
         if session.device.type == "cpu":
             raise MemoryError("out of memory even with the smallest tile on the CPU")
