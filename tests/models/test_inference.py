@@ -155,27 +155,9 @@ def test_output_streams_into_a_zarr_array(tmp_path):
     assert relative_error(out[:], untiled(net, image)) <= 1e-5
 
 
-class _MemoryLimited(torch.nn.Module):
-    """A real network behind an allocation limit: inputs above ``max_pixels`` (batch x
-    window) raise torch's out-of-memory error, as a full GPU would."""
-
-    def __init__(self, net, max_pixels):
-        super().__init__()
-        self.net, self.max_pixels, self.refused = net, max_pixels, 0
-        for name in ("spatial_dims", "in_channels", "out_channels", "padding", "size_divisor",
-                     "halo", "tile_exact", "valid_input_shape", "output_shape"):
-            setattr(self, name, getattr(net, name))
-
-    def forward(self, x):
-        if x[:, 0].numel() > self.max_pixels:
-            self.refused += 1
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return self.net(x)
-
-
-def test_out_of_memory_shrinks_batch_then_tile_and_finishes_exactly():
+def test_out_of_memory_shrinks_batch_then_tile_and_finishes_exactly(memory_limited):
     net = random_bn_net(spatial_dims=2)
-    limited = _MemoryLimited(net, max_pixels=72 * 72).eval()
+    limited = memory_limited(net, max_pixels=72 * 72)
     image = np.random.default_rng(8).random((150, 130), dtype=np.float32)
     steps = list(iter_predict(limited, image, tile_shape=64, batch_size=4, device="cpu"))
     assert limited.refused >= 2  # the batch, then the 112-pixel window, were refused
@@ -246,9 +228,9 @@ def test_pipeline_refuses_images_that_do_not_fit_the_model():
         predict_image(net2d, np.zeros((30, 30), np.float32), axes="ZYX", device="cpu")
 
 
-def test_smallest_tile_out_of_memory_on_the_cpu_stops_with_a_memory_error():
+def test_smallest_tile_out_of_memory_on_the_cpu_stops_with_a_memory_error(memory_limited):
     net = random_bn_net(spatial_dims=2)
-    limited = _MemoryLimited(net, max_pixels=4).eval()
+    limited = memory_limited(net, max_pixels=4)
     image = np.random.default_rng(13).random((150, 50), dtype=np.float32)
     out = np.full((3, 150, 50), -7.0, np.float32)
     with pytest.raises(MemoryError, match="smallest tile on the CPU"):

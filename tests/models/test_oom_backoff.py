@@ -18,25 +18,6 @@ from unet_studio.models.inference import _smaller_core, predict_tiled
 from unet_studio.models.tiling import NetGeometry, make_plan, subdivide
 
 
-class _WindowLimited(torch.nn.Module):
-    """A real network that refuses batches above ``max_pixels`` (batch x window) with
-    torch's out-of-memory error, as a full GPU would; records the window shapes it ran."""
-
-    def __init__(self, net, max_pixels):
-        super().__init__()
-        self.net, self.max_pixels, self.refused, self.ran = net, max_pixels, 0, set()
-        for name in ("spatial_dims", "in_channels", "out_channels", "padding", "size_divisor",
-                     "halo", "tile_exact", "valid_input_shape", "output_shape"):
-            setattr(self, name, getattr(net, name))
-
-    def forward(self, x):
-        if x[:, 0].numel() > self.max_pixels:
-            self.refused += 1
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        self.ran.add(tuple(x.shape[2:]))
-        return self.net(x)
-
-
 def _untiled(net, image: np.ndarray) -> np.ndarray:
     """Same-padding network once over the reflect-padded image, cropped back."""
     pads = [(0, p - s) for p, s in zip(net.valid_input_shape(image.shape), image.shape)]
@@ -45,14 +26,14 @@ def _untiled(net, image: np.ndarray) -> np.ndarray:
     return y[0].numpy()[(slice(None), *[slice(0, s) for s in image.shape])]
 
 
-def test_short_axis_does_not_stall_the_back_off_and_the_result_stays_exact():
+def test_short_axis_does_not_stall_the_back_off_and_the_result_stays_exact(memory_limited):
     # halo 24, divisor 4: the 70-pixel axis is one 72-pixel window for every core >= 28, so
     # halving its core from 72 never shrank it. The smallest window, (52, 52), fits the limit.
     net = exactness.random_bn_net("unet", seed=0, base_channels=4, depth=2, spatial_dims=2)
     geometry = NetGeometry.from_net(net)
     assert geometry.halo == (24, 24) and geometry.size_divisor == (4, 4)
     image = np.random.default_rng(21).random((100, 70), dtype=np.float32)
-    limited = _WindowLimited(net, max_pixels=52 * 60).eval()
+    limited = memory_limited(net, max_pixels=52 * 60)
     out = predict_tiled(limited, image, tile_shape=100, batch_size=1, device="cpu")
     assert limited.refused >= 1
     assert all(math.prod(w) <= limited.max_pixels for w in limited.ran)
