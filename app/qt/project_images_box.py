@@ -100,10 +100,13 @@ class ProjectImagesBox:
 
     def locate(self, image: ProjectImageRow) -> None:
         """Ask for the image's file where it is now, then point the project at it."""
-        start = _existing_folder(image.file)
-        chosen, _ = QFileDialog.getOpenFileName(
-            self._dialog_parent(), f"Locate the file of {image.name} (was {image.file})",
-            str(start) if start else "")
+        start = str(_existing_folder(image.file) or "")
+        if _is_folder_image(image.file):  # (a file dialog cannot choose an OME-Zarr folder)
+            chosen = QFileDialog.getExistingDirectory(
+                self._dialog_parent(), f"Locate the folder of {image.name} (was {image.file})", start)
+        else:
+            chosen, _ = QFileDialog.getOpenFileName(
+                self._dialog_parent(), f"Locate the file of {image.name} (was {image.file})", start)
         if chosen:
             self._run(lambda: self.session.locate_project_image(image.id, Path(chosen)))
 
@@ -212,3 +215,9 @@ def _existing_folder(file: Path | None) -> Path | None:
     while folder is not None and not folder.is_dir():
         folder = folder.parent if folder.parent != folder else None
     return folder
+
+
+def _is_folder_image(file: Path | None) -> bool:
+    """Was the image a folder: an OME-Zarr (``.zarr``) or a folder of 2D TIFFs (no suffix)?"""
+    name = "" if file is None else Path(file).name.lower()
+    return bool(name) and (name.endswith(".zarr") or not Path(name).suffix)

@@ -143,3 +143,33 @@ def test_locate_a_renamed_file_of_channel_layers(studio, qtbot, tmp_path, monkey
     panel.project_images.locate_buttons[0].click()
     assert channel in viewer.layers
     np.testing.assert_array_equal(viewer.layers[f"{channel} labels"].data, expected)
+
+
+def test_locate_an_ome_zarr_image_asks_for_a_folder(studio, qtbot, tmp_path, monkeypatch):
+    """An OME-Zarr is a folder: a file dialog cannot choose it, so Locate asks for a folder
+    (it offered a file dialog, and the moved image could not be located)."""
+    from unet_studio.app.io import write_stack
+    from unet_studio.app.qt import project_images_box
+
+    viewer, session = studio.viewer, studio.session
+    pixels = np.random.default_rng(0).integers(0, 1000, (32, 32), dtype=np.uint16)
+    original = write_stack(tmp_path / "cells.zarr", pixels, axes="YX", kind="image")
+    viewer.open(str(original), plugin="unet-studio")
+    session.open_project(tmp_path / "project", create=True)
+    expected = _correct(session, "cells")
+    session.close_project()
+    viewer.layers.clear()
+    moved = tmp_path / "moved.zarr"
+    original.rename(moved)
+    panel = _panel(studio, qtbot)
+    session.open_project(tmp_path / "project")
+
+    def no_file_dialog(*args, **kwargs):
+        raise AssertionError("a file dialog cannot choose an OME-Zarr folder")
+
+    monkeypatch.setattr(project_images_box.QFileDialog, "getOpenFileName", no_file_dialog)
+    monkeypatch.setattr(project_images_box.QFileDialog, "getExistingDirectory",
+                        lambda *args, **kwargs: str(moved))
+    panel.project_images.locate_buttons[0].click()
+    assert session.project.resolve_image_path(session.project.images[0].id) == moved
+    np.testing.assert_array_equal(viewer.layers["cells labels"].data, expected)
