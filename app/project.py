@@ -215,7 +215,7 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
             return
         self.current_model = model
         self.current_model_identity = identity
-        self._save_meta()
+        self._save_meta(now=True)
         self.log("set current model", model=model)
 
     # ---- history -----------------------------------------------------------------------
@@ -338,11 +338,21 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
             "images": [ref.to_dict() for ref in self.images],
         }  # fmt: skip
 
-    def _save_meta(self) -> None:
+    def _save_meta(self, *, now: bool = False) -> None:
+        """Save ``project.json`` in the background; ``now``: also on the calling thread
+        before returning (a change of the current model: an Accept, whose history line is
+        on disk at once, killed within the autosave's second came back with the old model
+        and a history saying the round was accepted). A write that fails now, or a project
+        that is read-only, is left to the queued job (retried, and told)."""
         meta = self._meta()  # snapshot now; write later
         self._jobs.submit(
             "project.json", lambda: atomic_write_json(self.path / PROJECT_FILE, meta)
         )
+        if now and self._may_write() and self._folder.locate() is not None:
+            try:
+                atomic_write_json(self.path / PROJECT_FILE, meta)
+            except OSError as error:
+                log.warning("project.json left to the autosave thread: %s", error)
 
 
 def _missing_folders(folder: Path) -> list[Path]:

@@ -347,3 +347,18 @@ def test_a_big_arrays_complete_save_reads_chunks_when_writing(tmp_path, monkeypa
         project.record_edit(ref.id, edit)
     with Project.open(tmp_path / "p") as again:
         np.testing.assert_array_equal(again.labels(ref.id), live)
+
+
+def test_the_current_model_is_on_disk_when_set_not_a_second_later(tmp_path):
+    """An Accept's history line is on disk at once (``DURABLE``): the project.json that
+    names the accepted model must be too, or a kill within the autosave's delay brought the
+    project back with the old model and a history saying the round was accepted."""
+    import json
+
+    project = Project.create(tmp_path / "p", autosave_delay=30.0)  # (the queued write waits)
+    try:
+        project.set_current_model("project:round-1", identity="ab" * 32)
+        saved = json.loads((tmp_path / "p" / "project.json").read_text("utf-8"))
+        assert saved["current_model"] == "project:round-1"
+    finally:
+        project.close()
