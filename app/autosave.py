@@ -36,6 +36,7 @@ class AutosaveWriter:
         self._name = name
         self._cond = threading.Condition()
         self._pending: dict[Hashable, Callable[[], None]] = {}
+        self._after_others: set[Hashable] = set()  # keys whose jobs run last in a batch
         self._first_pending: float | None = None
         self._flush_requested = False
         self._retry_at = 0.0  # after a failed write: monotonic time of the next try
@@ -56,14 +57,16 @@ class AutosaveWriter:
         with self._cond:
             return len(self._pending) + int(self._busy)
 
-    def submit(self, key: Hashable, job: Callable[[], None]) -> None:
+    def submit(self, key: Hashable, job: Callable[[], None], *, after_others: bool = False) -> None:
         """Queue ``job`` under ``key`` (replacing a queued job with that key); never blocks
-        on I/O."""
+        on I/O. ``after_others``: run it after the other jobs of its batch (what describes
+        them, written after them: a kill in between leaves it behind, never ahead)."""
         with self._cond:
             if self._closed:
                 raise RuntimeError("the autosave writer is closed")
             self._pending.pop(key, None)
             self._pending[key] = job
+            (self._after_others.add if after_others else self._after_others.discard)(key)
             if self._first_pending is None:
                 self._first_pending = time.monotonic()
             self._ensure_thread()
@@ -164,6 +167,8 @@ class AutosaveWriter:
                 else:
                     self._cond.wait()
             jobs, self._pending = self._pending, {}
+            later = {key: jobs.pop(key) for key in list(jobs) if key in self._after_others}
+            jobs.update(later)
             self._first_pending, self._retry_at = None, 0.0
             self._busy = True
             return jobs

@@ -53,7 +53,11 @@ class ProjectJobs:
         if not self._writable():
             self.deferred.add(key)
             return
-        self._writer.submit(key, lambda: self._run(key, job))
+        # The reviewed marks are written after the labels they mark (a kill between the two
+        # left marks over edits the labels saved did not hold: training on the prediction
+        # there as if it were checked); behind the labels, they only leave pixels unmarked.
+        reviewed = isinstance(key, tuple) and key[:1] == ("reviewed",)
+        self._writer.submit(key, lambda: self._run(key, job), after_others=reviewed)
 
     def _run(self, key: Hashable, job: Callable[[], None]) -> None:
         """On the autosave thread."""
