@@ -19,7 +19,10 @@ round whose steps all tie its starting weights keeps them (no new model), and it
 never says "better" (a 2% loss drop, 0.360 -> 0.353, with the outlines worse, was).
 
 With ``select_best_by="val_loss"``, or with no object in the held-out blocks (no score),
-the loss alone, with its margin.
+the loss alone, with its margin. The best step of a round is picked so by default
+(``FinetuneConfig.select_best_by``: on a handful of held-out objects the score is too coarse
+to pick steps, ``benchmarks/results/round_stability.md``); the verdict compares the step so
+picked with the starting model by the score first.
 """
 
 from __future__ import annotations
