@@ -36,12 +36,15 @@ def distinct_pairs(first: np.ndarray, second: np.ndarray, *, counts: bool = Fals
     keys = found[0] if counts else found
     firsts, seconds = keys >> 32, keys & 0xFFFFFFFF
     if not packed_ids:  # (ranks back to ids; sorted ranks are sorted ids)
-        firsts, seconds = _as_int64(first_ids[firsts]), _as_int64(second_ids[seconds])
+        firsts, seconds = id_array(first_ids[firsts]), id_array(second_ids[seconds])
     return (firsts, seconds, found[1]) if counts else (firsts, seconds)
 
 
-def _as_int64(ids: np.ndarray) -> np.ndarray:
-    """``ids`` as int64 where every one fits (the dtype ids are compared and stored in)."""
-    if ids.dtype == np.uint64 and ids.size and int(ids.max()) >= 1 << 63:
+def id_array(ids) -> np.ndarray:
+    """``ids`` as int64, or as uint64 where one lies past int64's top (uint64 labels up to
+    2**64 - 1): an int64 copy wraps those negative, out of the ascending order that
+    ``searchsorted`` lookups of ids rely on."""
+    ids = np.asarray(ids)
+    if ids.dtype == np.uint64 and ids.size and int(ids.max()) > np.iinfo(np.int64).max:
         return ids
-    return ids.astype(np.int64, copy=False)
+    return ids.astype(np.int64)

@@ -220,7 +220,9 @@ def step_gate(before: Objects, now: Objects, matches: dict[int, int], drift) -> 
     unbounded where too few objects overlap to tell."""
     if len(matches) < MIN_DRIFT_OBJECTS:
         return np.inf
-    new_ids, old_ids = (np.fromiter(side, np.int64, len(matches)) for side in (matches, matches.values()))
+    # (in the dtype of the ids they are looked up among: uint64 ids past 2**63 fit no int64)
+    new_ids = np.fromiter(matches, now.ids.dtype, len(matches))
+    old_ids = np.fromiter(matches.values(), before.ids.dtype, len(matches))
     row_now, row_before = np.searchsorted(now.ids, new_ids), np.searchsorted(before.ids, old_ids)
     steps = np.linalg.norm(now.centres[row_now] - drift - before.centres[row_before], axis=1)
     diameters = (now.diameters()[row_now] + before.diameters()[row_before]) / 2

@@ -10,6 +10,8 @@ import math
 
 import numpy as np
 
+from unet_studio.models.id_pairs import id_array
+
 
 class Objects:
     """The objects of one time point: ids (ascending), pixel counts and centres (pixel
@@ -25,7 +27,7 @@ class Objects:
         ndim = slab_moments[0][2].shape[1] if slab_moments else 0
         sums = np.stack([summed_by_key([m[0] for m in slab_moments], [m[2][:, a] for m in slab_moments])[1]
                          for a in range(ndim)], axis=1) if len(ids) else np.zeros((0, ndim))  # fmt: skip
-        return cls(ids.astype(np.int64), sizes, sums / np.maximum(sizes, 1)[:, None])
+        return cls(id_array(ids), sizes, sums / np.maximum(sizes, 1)[:, None])
 
     def size_of(self, ids: np.ndarray) -> np.ndarray:
         return self.sizes[np.searchsorted(self.ids, ids)]
@@ -116,7 +118,7 @@ class TrackHistory:
 
     def last_seen(self, ids: np.ndarray, frames: list[int]) -> Sightings:
         """For each of ``ids``: the first of ``frames`` (nearest first) that holds it."""
-        found = Sightings(np.asarray(ids, np.int64), self._ndim())
+        found = Sightings(id_array(ids), self._ndim())
         for t in frames:
             objects = self.objects.get(t)
             if objects is None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app.kept_ids import adopt_touching_ids
+from unet_studio.app.qt.live_ids import check_room_above, ids_moved_up
 from unet_studio.app.qt.live_keep import DoneTimePoints, keep_done_time_points
 from unet_studio.app.qt.live_prepare import (
     SLAB_PIXELS,
@@ -50,13 +51,15 @@ class LiveLabelsDestination:
     offset, renumbering or ids carried on (they turned class 1 into a class 3 of none).
     ``reserve_backup``: make the backup's (zeroed, untouched) array now, its disk space
     reserved (milliseconds): a full disk stops the run before it starts, not in the worker.
+    ``name``: the image's, for a message that the new ids do not fit (``live_ids``).
     """
 
     def __init__(self, labels: np.ndarray, target: tuple[slice, ...], regions=None,
                  id_offset: int | None = 0, time_axis: int | None = None,
                  made_layer: bool = False, instances: bool = True,
-                 reserve_backup: bool = False):  # fmt: skip
+                 reserve_backup: bool = False, name: str | None = None):  # fmt: skip
         self.labels = labels
+        self.name = name
         self.instances = instances  # objects (ids to keep apart), else a semantic class map
         self.made_layer = made_layer
         self.time_axis = time_axis  # the labels' T axis (a time series), else None
@@ -108,6 +111,8 @@ class LiveLabelsDestination:
         if self.id_offset is None:
             reading = iter_largest_outside(self.labels, self.target, pixels)
             self.id_offset = yield from relay(reading, report)
+        if self.instances:  # (labels full to their dtype's top: refused before any write)
+            check_room_above(int(self.id_offset), self.dtype, self.name)
         space, self._backup_space = self._backup_space, None  # (not held twice)
         self.backup = yield from relay(iter_copy_unless_empty(region, pixels, space), report)
         self.prepared = True
@@ -136,10 +141,7 @@ class LiveLabelsDestination:
         if not self.prepared:  # (a caller that did not prepare: read it all now, before)
             drain(self.iter_prepare())
         block = self.labels[self.target][key]  # basic indexing: a view into the live array
-        new = np.asarray(value)
-        if self.id_offset:
-            new = np.where(new > 0, new + self.id_offset, 0)
-        new = new.astype(self.dtype, copy=False)
+        new = ids_moved_up(np.asarray(value), int(self.id_offset or 0), self.dtype, self.name)
         if new.size:  # (the ids a tool may hand out meanwhile lie above: FreshIds)
             self.largest_written = max(self.largest_written, int(new.max()))
         with self.lock:  # (the marks read and the write as one: see ``live_edits``)

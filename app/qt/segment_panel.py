@@ -280,7 +280,8 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         # reserved now, so that a full disk is said at Run; new ones start empty)
         destination = LiveLabelsDestination(
             live, job.target, self.session.ensure_reviewed(), offset, time_axis=job.time_axis,
-            made_layer=not had_labels, instances=instances, reserve_backup=had_labels)
+            made_layer=not had_labels, instances=instances, reserve_backup=had_labels,
+            name=job.image_name)
         self.session.streaming_ids(live, lambda: destination.largest_written)
         if not instances:  # (a class map: in its classes' colours from the first tile on)
             self._classes_before = record_run_classes(self.session, live)

@@ -19,7 +19,8 @@ from unet_studio.models.generators import drain
 
 PEAK_BYTES = 50 << 20  # tiny arrays: anything near this is a table sized by an id
 # (dtype, offset added to every id: the largest id ends up near the dtype's top)
-BIG_IDS = [(np.int32, 1_500_000_000), (np.uint32, 2**32 - 100), (np.uint64, 2**40)]
+BIG_IDS = [(np.int32, 1_500_000_000), (np.uint32, 2**32 - 100), (np.uint64, 2**40),
+           (np.uint64, 2**64 - 100)]
 
 
 def _measured(call):
@@ -152,3 +153,26 @@ def test_interpolate_all_fills_objects_with_large_ids_as_small_ones(dtype, offse
         assert np.array_equal(expected, found)
     assert np.array_equal(_shifted(small.new_values, dtype, offset), edit.new_values)
     assert edit.new_values.dtype == dtype
+
+
+def _six_objects_moved() -> np.ndarray:
+    """Time point 0: six objects (ids 1..6) in a row; time point 1 (segmented again): the
+    same objects a pixel to the right, under the engine's ids in reverse order (enough
+    pairs by overlap for the step gate, ``link_pairs.step_gate``, to measure them)."""
+    labels = np.zeros((2, 8, 40), np.int64)
+    for k in range(6):
+        labels[0, 2:6, 6 * k + 1:6 * k + 5] = k + 1
+        labels[1, 2:6, 6 * k + 2:6 * k + 6] = 6 - k
+    return labels
+
+
+@pytest.mark.parametrize("over_time", [False, True])
+@pytest.mark.parametrize(("dtype", "offset"), BIG_IDS)
+def test_many_objects_take_their_neighbours_large_ids(dtype, offset, over_time):
+    target = (slice(1, 2), slice(None), slice(None))
+    small = _six_objects_moved()
+    continue_neighbour_ids(small, target, None, 0, over_time=over_time)
+    big = _shifted(_six_objects_moved(), dtype, offset)
+    continue_neighbour_ids(big, target, None, 0, over_time=over_time)
+    assert [int(small[1, 3, 6 * k + 3]) for k in range(6)] == [1, 2, 3, 4, 5, 6]
+    assert np.array_equal(big, _shifted(small, dtype, offset))
