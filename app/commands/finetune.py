@@ -289,14 +289,14 @@ def run(args: argparse.Namespace) -> int:
         # (a model this command saved from random weights, its run kept to go on from:
         # running the command again goes on and replaces it, ``finetune_scratch``)
         check_output(output, None, args.overwrite or goes_on(output))
-        replacing = replacing_text(output)
-        if replacing is not None:  # (before the training: there is time to stop it)
-            print(f"warning: {replacing}", file=sys.stderr, flush=True)
         with output_lock(output), opened_project(args.project) as project:
             going_on = goes_on(output)
             net, parent = starting_model(args, data_channels(args, project),
                                          args.spatial_dims or 2, project=project)
             check_output(output, parent, args.overwrite or going_on)
+            replacing = replacing_text(output)
+            if replacing is not None:  # (once it is not refused; before the training: there
+                print(f"warning: {replacing}", file=sys.stderr, flush=True)  # is time to stop it)
             config = make_config(args, int(net.config.spatial_dims))  # (its rank's defaults)
             check_space(output, net, checkpoints)  # (before reading data, not after training)
             examples, files = training_examples(args, net, project)

@@ -11,19 +11,27 @@ import tifffile
 import torch
 
 
-def test_overwriting_a_library_model_says_what_it_does_to_its_projects(
-        run_finetune, model_dir, tmp_path, test_data_dir, monkeypatch):
-    from unet_studio.app.commands.finetune_output import replacing_text
-    from unet_studio.app.model_identity import NotThisModel
+@pytest.fixture
+def user_library(tmp_path, test_data_dir, monkeypatch):
+    """A private user library (no bundled model) and a 64x64 image with its labels in
+    ``tmp_path`` (img.tif, lab.tif)."""
     from unet_studio.app.model_library import ModelLibrary
-    from unet_studio.models.registry import build_model
-    from unet_studio.models.weights import save_model
 
     monkeypatch.setenv("UNET_STUDIO_HOME", str(tmp_path / "home"))
     tifffile.imwrite(tmp_path / "img.tif", tifffile.imread(test_data_dir / "train_img.tif")[0, :64, :64])
     tifffile.imwrite(tmp_path / "lab.tif",
                      tifffile.imread(test_data_dir / "train_labels.tif")[0, :64, :64])
-    library = ModelLibrary(bundled_dir=tmp_path / "no bundled")
+    return ModelLibrary(bundled_dir=tmp_path / "no bundled")
+
+
+def test_overwriting_a_library_model_says_what_it_does_to_its_projects(
+        run_finetune, model_dir, tmp_path, user_library):
+    from unet_studio.app.commands.finetune_output import replacing_text
+    from unet_studio.app.model_identity import NotThisModel
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    library = user_library
     torch.manual_seed(1)  # (another model than the one fine-tuned, which a step may not beat)
     shared = save_model(build_model("unet", base_channels=4, depth=2),
                         library.folders["user"] / "nuclei")
@@ -43,3 +51,18 @@ def test_overwriting_a_library_model_says_what_it_does_to_its_projects(
     with pytest.raises(NotThisModel, match="a different model has that name here"):
         library.find("user:nuclei", used)
     assert replacing_text(model_dir) is None  # (a folder outside the library: nothing to say)
+
+
+def test_no_warning_for_an_overwrite_that_is_refused(run_finetune, tmp_path, user_library):
+    """Fine-tuning a library model into its own folder is refused: the warning that it
+    would be replaced is not printed before the refusal (it was, then nothing happened)."""
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    library = user_library
+    shared = save_model(build_model("unet", base_channels=4, depth=2), library.folders["user"] / "nuclei")
+    code, _, err = run_finetune("--image", tmp_path / "img.tif", "--labels", tmp_path / "lab.tif",
+                                "--model", "user:nuclei", "-o", shared, "--overwrite",
+                                "--max-steps", "1", "--device", "cpu")
+    assert code == 2 and "is the model being fine-tuned" in err
+    assert "warning: replacing" not in err
