@@ -254,10 +254,16 @@ class SegmentChoices:
         return unfit
 
     def name_scope(self) -> None:
-        """"Run on" names the one view of the image, axes and model chosen."""
-        if not self._widgets_gone():
-            self.scope_slice.setText(one_view_scope_text(self.session.host.current_image(),
-                                                         self.axes_edit.text(), self.session.model))
+        """"Run on" names the one view of the image, axes and model chosen; greyed where
+        one view is the whole image (it offered "Current slice" of a 2D image)."""
+        if self._widgets_gone():
+            return
+        text = one_view_scope_text(self.session.host.current_image(), self.axes_edit.text(),
+                                   self.session.model)
+        self.scope_slice.setText(text or "Current slice")
+        self.scope_slice.setEnabled(text is not None)
+        if text is None and self.scope_slice.isChecked():
+            self.scope_stack.setChecked(True)
 
     def _say_ready(self) -> None:
         """The status line says what Run will do with the image and model chosen, until a

@@ -50,14 +50,17 @@ def plane_note(image, axes: str, model) -> str:
     return f" {model.name} is a 2D model: it segments the {planes} Z planes plane by plane."
 
 
-def one_view_scope_text(image, axes: str, model) -> str:
+def one_view_scope_text(image, axes: str, model) -> str | None:
     """What "Run on" segments besides the whole stack: the view's time point where only a
     time axis is left beside the model's own axes (a 2D model on a time-lapse, a 3D model
-    on a 3D time-lapse; "Current slice" read as a Z plane there), else its slice."""
+    on a 3D time-lapse; "Current slice" read as a Z plane there), else its slice; None
+    where no axis is left (a 2D image, a 3D model on a stack): one view is the whole image."""
     if image is None or model is None:
         return "Current slice"
     axes, spatial = (axes.strip() or image.axes).upper(), model_spatial_axes(model)
     left = {letter for letter in axes if letter not in spatial and letter != "C"}
+    if not left:
+        return None
     return "Current time point" if left == {"T"} else "Current slice"
 
 

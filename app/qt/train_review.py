@@ -159,8 +159,9 @@ class RoundReview:
             project.log("accept model", model=str(round_.saved))
         text = f"Now using {session.model.name}{_library_model_unchanged(round_, project)}."
         if automatically:
-            text = (f"Accepted automatically (better on held-out data"
-                    f"{verdict_basis(round_.result)}). {text}")
+            # (the basis's own parentheses as the sentence's: none nested in others)
+            text = (f"Accepted automatically: better on held-out data"
+                    f"{verdict_basis(round_.result)}. {text}")
         try:  # (after the model is in use: a replay that cannot be written must not undo that)
             # (a round read back from the history has no examples in memory: ``accept_note``)
             aside = None if round_.recorded else train_logic.remember_examples(project, round_.examples)

@@ -354,7 +354,7 @@ def test_a_network_built_in_the_models_panel_trains_decoder_only_and_is_auto_acc
     saved = accepted.args[0]
     assert session.model.path == saved and session.model.parent == "user:fresh"
     # (said so, with its figures: the verdict it replaces is gone)
-    assert train.status.text().startswith("Accepted automatically (better on held-out data (")
+    assert train.status.text().startswith("Accepted automatically: better on held-out data (")
     record = load_model(saved).metadata["finetune"]  # accepted because it was better
     before, after = record["metrics_before"], record["metrics_after"]
     assert train_logic.is_better(SimpleNamespace(metrics_before=before, metrics_after=after,
