@@ -72,6 +72,25 @@ def mark_first_run_done() -> None:
         log.warning("cannot note the first run in %s: %s", folder, error.strerror or error)
 
 
+# The files File > Open and drag and drop give our reader in the app (napari's reader dialog
+# chose "napari builtins" by default: layers in pixels, no time step, one pyramid level).
+# Folders as napari matches them, with a trailing separator: OME-Zarr stores only.
+PREFERRED_READER_PATTERNS = ("*.tif", "*.tiff", "*.zarr/")
+
+
+def prefer_our_reader() -> list[str]:
+    """Make unet-studio napari's reader for TIFF and OME-Zarr where the user has chosen
+    none (a choice made in napari's dialog or preferences stays); returns the patterns set.
+    napari keeps this preference in its settings file, as the dialog's "Remember" would."""
+    from napari.settings import get_settings
+
+    chosen = dict(get_settings().plugins.extension2reader)
+    added = [pattern for pattern in PREFERRED_READER_PATTERNS if pattern not in chosen]
+    if added:
+        get_settings().plugins.extension2reader = {**chosen, **dict.fromkeys(added, PLUGIN_NAME)}
+    return added
+
+
 def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
                 load_sample: bool | None = None, project: str | Path | None = None):
     """Open a napari viewer with the panels docked; returns the viewer.
@@ -83,6 +102,7 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
     import napari
 
     viewer = napari.Viewer(title="unet-studio", show=show)  # (it finds napari's readers)
+    prefer_our_reader()
     try:
         readers = [reader_for(path) for path in files]
     except Exception:

@@ -71,3 +71,34 @@ def test_launcher_opens_a_png_and_names_a_file_it_cannot(studio_home, tmp_path, 
     notes.write_text("not an image\n")
     with pytest.raises(InputFileError, match="notes.txt: not an image this app opens"):
         open_studio([notes], show=False, load_sample=False)  # (refused before any window)
+
+
+@pytest.mark.qt
+def test_file_open_in_the_app_reads_tiff_with_our_reader_unless_the_user_chose(
+        studio_home, tmp_path, make_napari_viewer, nuclei_crop):
+    """File > Open and drag and drop (``viewer.open`` with no plugin named) in the app take
+    our reader for a TIFF: napari's dialog chose "napari builtins" by default, a layer in
+    pixels without its axes. A reader the user chose in napari stays hers."""
+    import tifffile
+    from napari.settings import get_settings
+
+    from unet_studio.app.launcher import open_studio
+
+    path = tmp_path / "nuclei.tif"
+    tifffile.imwrite(path, nuclei_crop[0], imagej=True, resolution=(1 / 0.26, 1 / 0.26),
+                     metadata={"axes": "ZYX", "spacing": 0.29, "unit": "um"})
+    viewer = open_studio(show=False, load_sample=False)
+    try:
+        viewer.open(str(path), plugin=None)  # (as File > Open: napari's choice of reader)
+        layer = viewer.layers["nuclei"]
+        assert layer.metadata.get("axes") == "ZYX"
+        np.testing.assert_allclose(layer.scale, (0.29, 0.26, 0.26), rtol=1e-3)
+    finally:
+        viewer.close()
+    get_settings().plugins.extension2reader = {"*.tif": "napari"}  # (her choice)
+    again = open_studio(show=False, load_sample=False)
+    try:
+        assert get_settings().plugins.extension2reader["*.tif"] == "napari"
+        assert get_settings().plugins.extension2reader["*.zarr/"] == "unet-studio"
+    finally:
+        again.close()
