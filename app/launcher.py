@@ -92,14 +92,18 @@ def prefer_our_reader() -> list[str]:
 
 
 def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
-                load_sample: bool | None = None, project: str | Path | None = None):
+                load_sample: bool | None = None, project: str | Path | None = None,
+                series: int | None = None):
     """Open a napari viewer with the panels docked; returns the viewer.
 
     ``files`` are opened with the unet-studio reader. ``load_sample``: None loads the sample
     stack only on the first run (and only when no files are given). ``project``: a project
-    folder to open once the images are there (restores their corrections).
+    folder to open once the images are there (restores their corrections). ``series`` (from
+    0): the image of a multi-series file to open (None: the first), as ``predict --series``.
     """
     import napari
+
+    from unet_studio.app.opening_series import opening_series
 
     viewer = napari.Viewer(title="unet-studio", show=show)  # (it finds napari's readers)
     prefer_our_reader()
@@ -126,8 +130,9 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
     session = viewer.window.dock_widgets[f"{PANEL_NAMES[0]} ({PLUGIN_NAME})"].session
     if project is not None:  # (its files are that project's: no other project offered)
         session.saved_work.hold()
-    for path, reader in zip(files, readers):
-        viewer.open(str(path), plugin=reader, stack=False)
+    with opening_series(series):  # (napari hands its reader the path alone)
+        for path, reader in zip(files, readers):
+            viewer.open(str(path), plugin=reader, stack=False)
     first_run = is_first_run()
     if load_sample is None:
         load_sample = first_run and not files
@@ -162,8 +167,9 @@ def reader_for(path: str | Path) -> str:
 
 
 def main(files: Sequence[str | Path] = (), *, load_sample: bool | None = None,
-         project: str | Path | None = None) -> int:
-    """Start the GUI and block until its window closes. Exit code 2 when no display."""
+         project: str | Path | None = None, series: int | None = None) -> int:
+    """Start the GUI and block until its window closes. Exit code 2 when no display.
+    ``series`` (from 0): the image of multi-series files to open (``open_studio``)."""
     problem = display_problem()
     if problem is not None:
         print(NO_DISPLAY_MESSAGE.format(reason=problem), file=sys.stderr)
@@ -175,6 +181,6 @@ def main(files: Sequence[str | Path] = (), *, load_sample: bool | None = None,
         raise InputFileError(missing[0], "no such file or folder")
     import napari
 
-    open_studio(files, load_sample=load_sample, project=project)
+    open_studio(files, load_sample=load_sample, project=project, series=series)
     napari.run()  # (work still running when it ends is waited for: workers.finish_engine_work)
     return 0

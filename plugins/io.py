@@ -87,23 +87,51 @@ def _another_reader_takes(entries: list[Path]) -> bool:
     return False
 
 
-def read_stacks(path) -> list[tuple]:
+def read_stacks(path, series: int | None = None) -> list[tuple]:
     """Layer data tuples ``(data, meta, layer_type)`` for every stack in ``path``.
+    ``series`` (from 0): the image of a multi-series TIFF or bioformats2raw OME-Zarr to
+    open; None: the one the launcher chose (``app.opening_series``), else the first. A file
+    holding several says so in a notification (which one opened, how to open another).
     InputFileError naming the file or folder when one cannot be read."""
     from unet_studio.app.environment import check_environment
     from unet_studio.app.io import open_stack
+    from unet_studio.app.opening_series import chosen_series
 
     check_environment()  # (a mistyped size or folder: said here, naming the variable)
+    if series is None:
+        series = chosen_series() or 0
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers = []
     for one in paths:
         _check_folder(Path(one))
-        stack = open_stack(one)
+        stack = open_stack(one, series=series)
         if _map_writable(stack):
             stack.close()
-            stack = open_stack(one, copy_on_write=True)
+            stack = open_stack(one, series=series, copy_on_write=True)
+        _note_other_series(stack)
         layers.extend(stack_layers(stack))
     return layers
+
+
+def _note_other_series(stack) -> None:
+    """Tell which image of a multi-series file opened, and how to open another: the viewer
+    shows one, and nothing else on screen says the file holds more (``predict`` says so)."""
+    count = stack.metadata.get("series_count", 1)
+    if count <= 1:
+        return
+    import shlex
+
+    shown = stack.metadata.get("series", 0) + 1
+    path = stack.path
+    command = f"`unet-studio gui {shlex.quote(str(path))} --series N` (N from 1 to {count})"
+    folder = stack.metadata.get("series_path")
+    if folder is not None:  # (bioformats2raw: every image is a folder napari can open)
+        _inform(f"{path.name} holds {count} images (bioformats2raw layout); opened series "
+                f"{shown} of {count} (the folder {path.name}/{folder}). To open another, open "
+                f"its image folder inside {path} (File > Open Folder) or run {command}")
+        return
+    _inform(f"{path.name} holds {count} image series; opened series {shown} of {count}. "
+            f"To open another, run {command}")
 
 
 def _map_writable(stack) -> bool:
@@ -172,8 +200,9 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
         arrays = arrays[:1]
     if layer_type == "labels" and len(arrays) == 1:
         arrays = [_editable(arrays[0], stack.path)]
-    name = stack.name if channel is None or stack.shape[stack.axes.index("C")] == 1 \
-        else f"{stack.name} [C{channel}]"
+    name = _series_name(stack)
+    if channel is not None and stack.shape[stack.axes.index("C")] > 1:
+        name = f"{name} [C{channel}]"
     spatial = axes.replace("C", "")  # an RGB layer keeps C last, napari does not scale it
     meta = {
         "name": name,
@@ -184,6 +213,9 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
                      "kind": stack.metadata.get("kind"), "format": stack.metadata.get("format")},
         **extra,
     }
+    if stack.metadata.get("series_count", 1) > 1:  # (which image of the file this is, from 0)
+        meta["metadata"].update(series=stack.metadata.get("series", 0),
+                                series_count=stack.metadata["series_count"])
     names = stack.metadata.get("class_names")
     if layer_type == "labels" and names:
         from unet_studio.plugins.napari_classes import class_map_layer_options
@@ -194,6 +226,14 @@ def _layer(stack, axes: str, channel: int | None, layer_type: str, extra: dict) 
     if len(arrays) > 1:
         meta["multiscale"] = True
     return (arrays if len(arrays) > 1 else arrays[0], meta, layer_type)
+
+
+def _series_name(stack) -> str:
+    """The stack's name, and for an image other than the first of a multi-series file, which
+    one: two series of a file open as two layers (and become two project images) that the
+    user can tell apart. The first keeps the plain name it always had."""
+    series = stack.metadata.get("series", 0)
+    return f"{stack.name} [series {series + 1}]" if series else stack.name
 
 
 def _fits(array) -> bool:

@@ -24,15 +24,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "quoted glob")
     parser.add_argument("--axes", default=None,
                         help="axes to assume instead of the file's, e.g. TYX (letters from TZCYX)")
+    parser.add_argument("--series", type=int, default=None, metavar="N",
+                        help="which image of a multi-series TIFF or of a bioformats2raw OME-Zarr "
+                             "to describe, counting from 1 (1 = the first, as 'predict' counts)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from unet_studio.app.errors import InputFileError
+    from unet_studio.app.errors import InputFileError, UserError
 
+    series = getattr(args, "series", None)
+    if series is not None and series < 1:
+        raise UserError(f"--series counts from 1 (the first image of a file), got {series}")
     failed = 0
     for index, name in enumerate(args.files):
         try:
-            text = describe(name, axes=args.axes)
+            text = describe(name, axes=args.axes, series=None if series is None else series - 1)
         except InputFileError as error:
             if len(args.files) == 1:
                 raise
@@ -43,11 +49,12 @@ def run(args: argparse.Namespace) -> int:
     return 2 if failed else 0
 
 
-def describe(name: str | Path, *, axes: str | None = None) -> str:
-    """A few lines about one stack, computed from metadata only."""
+def describe(name: str | Path, *, axes: str | None = None, series: int | None = None) -> str:
+    """A few lines about one stack, computed from metadata only. ``series`` (from 0): the
+    image of a multi-series file to describe (None: the first)."""
     from unet_studio.app.io import open_stack
 
-    with open_stack(name, axes=axes) as stack:
+    with open_stack(name, axes=axes, series=series or 0) as stack:
         meta = stack.metadata
         lines = [
             str(stack.path),
@@ -65,10 +72,16 @@ def describe(name: str | Path, *, axes: str | None = None) -> str:
         if meta.get("kind"):
             lines.append(f"  content:      {_content(meta)} (written by unet-studio)")
         if meta.get("series_count", 1) > 1:
-            lines.append(f"  series:       {meta['series'] + 1} of {meta['series_count']} (first shown)")
+            lines.append(f"  series:       {_series(meta, chosen=series is not None)}")
         if meta.get("format") == "tiff-series":
             lines.append(f"  files:        {len(meta['files'])}")
         return "\n".join(lines)
+
+
+def _series(meta: dict, *, chosen: bool) -> str:
+    """Which image of a multi-series file is described, and how to see another."""
+    shown = f"{meta['series'] + 1} of {meta['series_count']}"
+    return f"{shown} (chosen with --series)" if chosen else f"{shown} (first shown; --series N for another)"
 
 
 def _content(meta: dict) -> str:
