@@ -3,44 +3,66 @@ line (``finetune -o``, a copy by hand), another window of this process, another 
 The lists of models were refilled only after an action of this window (Use, Import, a
 project opened), so a model just made from a terminal was not offered.
 
+One watch per session (``StudioSession.library_watch``), living as long as it: made by a
+panel, it watched only while that panel was open, and the Segment panel alone (napari's
+Plugins menu) never listed a model the command line made.
+
 The user models folder and the project's models folder are watched (their own entries: a
 model folder made, renamed or deleted), and each folder there until it holds a model (a big
 model is saved in seconds, its config last); the user folder's parent while it does not
-exist yet (the first model saved there makes it). Changes are gathered for a moment, then
+exist yet (the first model saved there makes it); and the current model's folder, replaced
+or removed by another program (``model_on_disk``). Changes are gathered for a moment, then
 ``session.models_listed`` is emitted once: every list of the window refills."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import QFileSystemWatcher, QObject, QTimer
+from qtpy.QtCore import QObject, QTimer
 
 from unet_studio.app.model_folder import CONFIG_FILE
+from unet_studio.app.qt.model_on_disk import CurrentModelOnDisk
+from unet_studio.app.qt.shared_watch import shared_watcher
 
 SETTLE_MS = 300  # a copy makes and renames a temp folder: one refill for all of it
 
 
 class LibraryWatch(QObject):
-    """Watches ``session.library``'s user and project folders for the life of ``parent``."""
+    """Watches ``session.library``'s user and project folders and the current model's folder
+    for the life of ``parent`` (the session)."""
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self._watcher = QFileSystemWatcher(self)
+        self.current = CurrentModelOnDisk(session)
+        self._told: set[str] = set()  # the library's problems told (``tell_problems``)
         self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
-        self._watcher.directoryChanged.connect(lambda _path: self._settle.start())
         self._settle.timeout.connect(self._changed)
+        # (methods: Qt ends the connections with the watch)
+        session.model_changed.connect(self._model_changed)
+        session.project_changed.connect(self.follow)  # (the project's models folder)
+        session.models_listed.connect(self.follow)  # (a models folder made by a Train round)
+        self.current.remember()
         self.follow()
 
     def follow(self) -> None:
-        """Watch the folders the library lists now (the project's changes with the
-        project: call it after the project changed)."""
-        wanted = {str(folder) for folder in self._folders()}
-        watched = set(self._watcher.directories())
-        if watched - wanted:
-            self._watcher.removePaths(sorted(watched - wanted))
-        if wanted - watched:
-            self._watcher.addPaths(sorted(wanted - watched))
+        """Watch the folders the library lists now and the current model's (the project's
+        change with the project)."""
+        shared_watcher().want(self, [*self._folders(), *self.current.watched_paths()])
+
+    def path_changed(self, _path: str) -> None:
+        """(From ``shared_watch``.) One refill for all the changes of a moment."""
+        self._settle.start()
+
+    def tell_problems(self, problems: list[str]) -> None:
+        """Warn of each model folder of the library that cannot be read once (the lists
+        refill at every change of the library: three models made by the command line told
+        one broken folder four times); told again when it changes, or comes back after
+        it was mended."""
+        for problem in problems:
+            if problem not in self._told:
+                self.session.host.notify(problem, "warning")
+        self._told = set(problems)
 
     def _folders(self) -> list[Path]:
         folders = self.session.library.folders
@@ -53,8 +75,16 @@ class LibraryWatch(QObject):
         return [*models, *(p for p in made_later if p.is_dir()),
                 *(entry for folder in models for entry in _unfinished(folder))]
 
+    def _model_changed(self, _info) -> None:
+        self.current.remember()
+        self.follow()
+
     def _changed(self) -> None:
-        self.follow()  # (a folder made or deleted since: watched, or let go)
+        # (first: a model replaced or removed is made current, or given up, before the lists
+        # refill, so that they show the model Run uses)
+        self.current.check()
+        # (its first listener is ``follow``: a folder made or deleted since is watched, or
+        # let go)
         self.session.models_listed.emit()
 
 

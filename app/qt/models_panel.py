@@ -26,7 +26,6 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt import model_actions, rejected_rounds
 from unet_studio.app.qt.elided_label import ElidedLabel
-from unet_studio.app.qt.library_watch import LibraryWatch
 from unet_studio.app.qt.model_card import card_markdown
 from unet_studio.app.qt.network_builder import NetworkBuilder
 from unet_studio.app.qt.reflow_grid import ReflowGrid
@@ -60,8 +59,6 @@ class ModelsPanel(QWidget):
         self.tabs.addTab(self.builder, "New network")
         layout = QVBoxLayout(scrolled_body(self))  # (scrolls in a short dock)
         layout.addWidget(self.tabs)
-        # (models made or removed elsewhere: the command line, another window)
-        self.library_watch = LibraryWatch(session, parent=self)
         session.model_changed.connect(self._model_changed)
         session.models_listed.connect(self.refresh)
         session.project_changed.connect(self.refresh)
@@ -123,7 +120,6 @@ class ModelsPanel(QWidget):
 
     # ---- state -----------------------------------------------------------------------------
     def refresh(self) -> None:
-        self.library_watch.follow()  # (the project's models folder, once made or opened)
         library = self.session.library
         current = self.session.model
         default = library.default()
@@ -149,8 +145,8 @@ class ModelsPanel(QWidget):
             self.model_list.setCurrentRow(0)
         name = current.name if current is not None else "none"
         self.current_label.setText(f"Current model: {name}")
-        for problem in library.problems:
-            self.session.host.notify(problem, "warning")
+        # (each once: the lists refill at every change of the library)
+        self.session.library_watch.tell_problems(library.problems)
 
     def _model_changed(self, info) -> None:
         """A model was made current (Use, Train's Accept or Roll back, the Segment panel):

@@ -22,6 +22,7 @@ from qtpy.QtCore import QObject, Signal
 from unet_studio.app.label_ids import FreshIds
 from unet_studio.app.model_library import ModelLibrary
 from unet_studio.app.project import Project
+from unet_studio.app.qt.library_watch import LibraryWatch
 from unet_studio.app.qt.saved_work_offer import SavedWorkOffer
 from unet_studio.app.qt.segment_intensity import IntensityCache
 from unet_studio.app.qt.session_carry import WorkCarry
@@ -92,6 +93,9 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
         # The project holding the corrections of an image opened again, offered (once a
         # project opens, the offer goes and a project opened by hand is remembered).
         self.saved_work = SavedWorkOffer(self)
+        # Models made, replaced or removed by someone else (the command line, another
+        # window): every list of the session refills, whichever panels are open.
+        self.library_watch = LibraryWatch(self, parent=self)
         if hasattr(host, "connect_user_edits"):
             host.connect_user_edits(self._on_user_edit)
         if hasattr(host, "connect_active_layer_changed"):
