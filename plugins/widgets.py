@@ -147,6 +147,7 @@ def _close_project_on_exit(viewer, session: StudioSession) -> None:
         def window_closed() -> None:
             if sessions() is not None:
                 sessions().close_project(tell=False)
+                sessions().library_watch.stop()  # (no more refills for a closed window)
 
         WindowClosed(window, window_closed)
 

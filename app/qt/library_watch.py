@@ -45,10 +45,20 @@ class LibraryWatch(QObject):
         self.current.remember()
         self.follow()
 
+    _stopped = False
+
     def follow(self) -> None:
         """Watch the folders the library lists now and the current model's (the project's
         change with the project)."""
-        shared_watcher().want(self, [*self._folders(), *self.current.watched_paths()])
+        if not self._stopped:
+            shared_watcher().want(self, [*self._folders(), *self.current.watched_paths()])
+
+    def stop(self) -> None:
+        """Watch nothing from now on: the window closed (its session may outlive it, held
+        by the viewer's finalizer, and its watch would go on refilling lists no one sees)."""
+        self._stopped = True
+        self._settle.stop()
+        shared_watcher().want(self, [])
 
     def path_changed(self, _path: str) -> None:
         """(From ``shared_watch``.) One refill for all the changes of a moment."""

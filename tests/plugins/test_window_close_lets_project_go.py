@@ -53,6 +53,10 @@ def test_a_closed_windows_project_opens_writable_in_a_new_viewer(corrected, make
         del napari_window._qt_window  # so that the viewer fixture finds nothing left to close)
     gc.collect()  # (the viewer lives on: the test holds it)
     assert not (path / "open.lock").exists()
+    from unet_studio.app.qt.shared_watch import shared_watcher
+
+    watch = corrected.session.library_watch  # (nor do its folders stay watched for it)
+    assert id(watch) not in shared_watcher()._clients
     again = session_for(make_napari_viewer())
     project = again.open_project(path)
     try:
