@@ -25,14 +25,14 @@ def is_channel_of(file_axes: str, image_axes: str) -> bool:
     return "C" in file_axes and "C" not in image_axes and file_axes.replace("C", "") == image_axes
 
 
-def file_channel(image, path) -> int | None:
-    """The channel of the file ``path`` whose pixels the image (a HostImage with no C axis)
-    holds; None when it is no channel of that file, or when which one is not certain (two
+def file_channel(image, path, series: int = 0) -> int | None:
+    """The channel of the file ``path`` (its image ``series``, from 0, for a multi-series
+    file) whose pixels the image (a HostImage with no C axis) holds; None when it is no channel of that file, or when which one is not certain (two
     channels equal where compared). Reads only a small window and a plane of each channel."""
     from unet_studio.app.io import open_stack
 
     try:
-        with open_stack(path) as stack:
+        with open_stack(path, series=series) as stack:
             axes, shape = stack.axes, tuple(stack.shape)
             if not is_channel_of(axes, image.axes):
                 return None
@@ -74,7 +74,7 @@ def note_file_channel(project, image_id: str, image) -> None:
     ref = project.image(image_id)
     if not ref.path or "C" in ref.axes or "C" in ref.selection or "C" in image.axes:
         return
-    channel = file_channel(image, project.resolve_image_path(image_id))
+    channel = file_channel(image, project.resolve_image_path(image_id), ref.series)
     if channel is not None:
         project.set_selection(image_id, C=channel)
 

@@ -104,7 +104,7 @@ class ProjectImageList:
         images that now point at ``path``."""
         ref = self.image(image_id)
         path = Path(path).absolute()
-        shape = file_labels_shape(path)
+        shape = file_labels_shape(path, ref.series)
         saved = self._saved_labels_shape(image_id)
         if saved is not None and shape != saved:
             raise UserError(wrong_file_message(ref.name, path, shape, saved,

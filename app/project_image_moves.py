@@ -44,16 +44,18 @@ def set_aside_removed(project_dir: Path, ref: ImageRef) -> Path | None:
     return folder
 
 
-def file_labels_shape(path: Path) -> tuple[int, ...]:
+def file_labels_shape(path: Path, series: int = 0) -> tuple[int, ...]:
     """The shape labels of the image file ``path`` have (its shape without the C axis, in
-    the order images open in); reads its metadata only. UserError when it cannot be read."""
+    the order images open in); of its image ``series`` (from 0) in a multi-series file.
+    Reads its metadata only. UserError when it cannot be read."""
     from unet_studio.app.io import open_stack
 
     try:
-        with open_stack(path) as stack:
+        with open_stack(path, series=series) as stack:
             axes, shape = stack.axes, tuple(stack.shape)
     except (OSError, ValueError) as error:
-        raise UserError(f"{path}: cannot read it as an image ({error})") from None
+        which = f"its image {series + 1}" if series else "it as an image"
+        raise UserError(f"{path}: cannot read {which} ({error})") from None
     return tuple(int(n) for n, letter in zip(shape, axes) if letter != "C")
 
 

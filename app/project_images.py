@@ -10,6 +10,8 @@ from pathlib import Path
 
 from unet_studio.app.errors import InputFileError
 
+SERIES_KEY = "series"  # (the selection's entry naming the image of a multi-series file)
+
 
 @dataclass(frozen=True)
 class ImageRef:
@@ -19,7 +21,9 @@ class ImageRef:
     relative to the project folder); ``axes``: over "TZCYX", in the order the image opens
     in (T Z C Y X, RGB colours last: ``app.io.canonical``; earlier versions recorded the
     file's order, which an opening updates: ``project_migrate``);
-    ``selection``: what is segmented, JSON-able, e.g. ``{"C": 0, "Z": [10, 40]}``;
+    ``selection``: what is segmented, JSON-able, e.g. ``{"C": 0, "Z": [10, 40]}``; its
+    ``"series"`` (from 0, as ``open_stack(series=...)``): which image of a multi-series file
+    it is, recorded only when not the first (see :attr:`series`);
     ``shape``/``dtype``: of the labels that go with it, when known; ``scale``: micrometres
     per pixel by axis letter; ``classes``: what its labels are, as recorded on them
     (``app.class_map``): the class names of a class map, () for objects, None when nothing
@@ -45,6 +49,9 @@ class ImageRef:
             json.dumps(self.selection)
         except TypeError as error:
             raise ValueError(f"selection must be JSON-able: {error}") from None
+        series = self.selection.get(SERIES_KEY, 0)
+        if isinstance(series, bool) or not isinstance(series, int) or series < 0:
+            raise ValueError(f"selection's series must be a whole number from 0, got {series!r}")
         if self.shape is not None:
             object.__setattr__(self, "shape", tuple(int(n) for n in self.shape))
         if self.dtype is not None:
@@ -53,6 +60,14 @@ class ImageRef:
             if isinstance(self.classes, str):  # (one name is no list of names: a hand edit)
                 raise ValueError(f"classes must be a list of class names, got {self.classes!r}")
             object.__setattr__(self, "classes", tuple(str(name) for name in self.classes))
+
+    @property
+    def series(self) -> int:
+        """Which image of its file (from 0): a multi-series OME-TIFF or bioformats2raw
+        Zarr holds several, and every opening of the file must take this one, else its
+        labels lie over another image's pixels. 0 when not recorded (earlier versions, and
+        files holding one image)."""
+        return int(self.selection.get(SERIES_KEY, 0))
 
     def to_dict(self) -> dict:
         data = asdict(self)

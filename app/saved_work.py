@@ -49,18 +49,19 @@ class SavedWork:
 
 
 def find_saved_work(source: str | Path, folders: Iterable[Path], recent: Iterable[Path] = (),
-                    *, most: int = MOST_SCANNED) -> list[SavedWork]:
+                    *, series: int = 0, most: int = MOST_SCANNED) -> list[SavedWork]:
     """The projects, among those in ``folders`` (each a folder of project folders: the
     autosave home) and ``recent`` (project folders), that hold saved labels or reviewed
     marks of the image file ``source``, newest save first. The image is matched by its
     file, as the project records it (absolute, or relative to the project folder), the
-    same file however reached (a symlink, ``..``). Only the ``most`` newest projects (by
-    their ``project.json``'s date) are read."""
+    same file however reached (a symlink, ``..``), and by which image of it it is
+    (``series``, from 0: a multi-series file's other images have other labels). Only the
+    ``most`` newest projects (by their ``project.json``'s date) are read."""
     source = Path(source)
     found = []
     same_file = _same_file_as(source)
     for folder in newest_projects(folders, recent, most=most):
-        work = _work_on(folder, same_file)
+        work = _work_on(folder, same_file, series)
         if work is not None:
             found.append(work)
     return sorted(found, key=lambda work: work.saved, reverse=True)
@@ -113,9 +114,9 @@ def _same_file_as(source: Path):
     return is_it
 
 
-def _work_on(folder: Path, same_file) -> SavedWork | None:
-    """What the project in ``folder`` saved of the image file that ``same_file(path)``
-    recognises, or None: it holds no such image, nothing saved of it, or cannot be read."""
+def _work_on(folder: Path, same_file, series: int) -> SavedWork | None:
+    """What the project in ``folder`` saved of the image ``series`` of the image file that
+    ``same_file(path)`` recognises, or None: it holds no such image, nothing saved of it, or cannot be read."""
     file = folder / PROJECT_FILE
     try:
         meta = json.loads(file.read_text("utf-8"))
@@ -126,7 +127,7 @@ def _work_on(folder: Path, same_file) -> SavedWork | None:
         return None
     for ref in refs:
         path = Path(ref.path) if ref.path else None
-        if path is None or not same_file(path if path.is_absolute() else folder / path):
+        if path is None or ref.series != series or not same_file(path if path.is_absolute() else folder / path):
             continue
         saved = last_saved(folder, ref.id)
         if saved is None:

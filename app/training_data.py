@@ -255,7 +255,8 @@ def project_examples(project, *, skip: set[str], open_image: Callable[[str], obj
     Pixels come from the open image layer of that name (``open_image(name)`` -> HostImage
     or None; with ``host``, its file's channel layers stacked for a model taking several,
     see ``training_image``), else from the image's file (its metadata checked now, read
-    lazily later).
+    lazily later). A file is read as the image of it the project recorded (its selection's
+    ``series``: one of a multi-series file), the one its labels were made on.
     """
     from unet_studio.app.layer_channel import note_file_channel
 
@@ -300,13 +301,15 @@ def _pending_from_file(project, ref, labels, regions, options: dict) -> PendingE
     from unet_studio.app.io import open_stack
     from unet_studio.app.layer_channel import is_channel_of, unknown_channel
     from unet_studio.app.model_channels import picks_one_channel
+    from unet_studio.app.project_images import SERIES_KEY
 
     path = project.resolve_image_path(ref.id) if ref.path else None
+    series = ref.selection.get(SERIES_KEY, 0)  # (the image of a multi-series file it is)
     if path is None or not Path(path).exists():
         where = f"its file {path} is missing" if path else "it is not open and has no file"
         raise UserError(f"{ref.name}: {where}, so its corrections are left out")
     try:
-        with open_stack(path) as stack:
+        with open_stack(path, series=series) as stack:
             axes, shape = stack.axes, stack.shape
     except (OSError, ValueError) as error:
         raise UserError(f"{path}: cannot read it ({error}), so its corrections are left out") from None
@@ -320,7 +323,7 @@ def _pending_from_file(project, ref, labels, regions, options: dict) -> PendingE
 
     @contextlib.contextmanager
     def open_pixels():
-        with open_stack(path) as stack:
+        with open_stack(path, series=series) as stack:
             yield stack.data
 
     channel = channel_to_learn(axes, shape, recorded, in_channels, name=ref.name)

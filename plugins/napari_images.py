@@ -86,6 +86,15 @@ class ImageLayers:
         path = layer.metadata.get("source_path") or getattr(layer.source, "path", None)
         return str(path) if path else None
 
+    def image_series(self, name: str | None = None) -> int:
+        """Which image of its multi-series file (from 0) the current image (or the image
+        layer ``name``) is, as our reader recorded it; 0 for the first and for any other
+        layer (a project keeps it: reopened and trained on, the file gives that image)."""
+        layers = self.viewer.layers
+        layer = self.image_layer() if name is None else (layers[name] if name in layers else None)
+        series = None if layer is None else layer.metadata.get("series")
+        return series if isinstance(series, int) else 0
+
     def image_named_axes(self, name: str) -> str | None:
         """The axes the image layer ``name`` names itself (our reader's metadata, a script's,
         or napari's axis labels), None when it names none (``app.axes_guess``)."""
@@ -111,16 +120,19 @@ class ImageLayers:
                     layer.axis_labels = tuple(own)
 
     def open_image_file(self, path, name: str | None = None,
-                        channel_names: dict[int, str] | None = None) -> None:
+                        channel_names: dict[int, str] | None = None, series: int = 0) -> None:
         """Open an image file with our reader (lazily), as File > Open would (a PNG or JPEG
         with napari's own: ``launcher.reader_for``); ``name``: what to call it when it opens
         as one image layer (a project's name for it) and that name is free;
         ``channel_names``: the same, by channel, for a file that opens as one layer per
         channel (they open in channel order; napari names them after the file, which a
-        file renamed since no longer matches)."""
+        file renamed since no longer matches); ``series`` (from 0): the image of a
+        multi-series file to open (a project's image that is not the file's first)."""
         from unet_studio.app.launcher import reader_for
+        from unet_studio.app.opening_series import opening_series
 
-        layers = self.viewer.open(str(path), plugin=reader_for(path), stack=False)
+        with opening_series(series or None):  # (napari hands our reader the path alone)
+            layers = self.viewer.open(str(path), plugin=reader_for(path), stack=False)
         images = [layer for layer in layers if is_image(layer)]
         if name and len(images) == 1 and name not in self.viewer.layers:
             images[0].name = name

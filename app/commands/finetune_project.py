@@ -124,7 +124,7 @@ def project_channels(project: ProjectReader) -> int:
     for ref in _reviewed_refs(project):
         if ref.selection.get("C") is not None or "C" not in ref.axes:
             return 1
-        with open_stack(_image_file(project, ref)) as stack:
+        with open_stack(_image_file(project, ref), series=ref.series) as stack:
             return stack.sizes.get("C", 1)
     return 1
 
@@ -164,7 +164,8 @@ def project_examples(project: ProjectReader, *, percentiles: tuple[float, float]
         image_dir = project.path / "images" / ref.id
         sources.append({"project": str(project.path), "image": str(files[ref.name]),
                         "labels": str(image_dir / "labels"),
-                        "reviewed": str(image_dir / "reviewed.npz"), "axes": ref.axes})
+                        "reviewed": str(image_dir / "reviewed.npz"), "axes": ref.axes,
+                        **({"series": ref.series + 1} if ref.series else {})})  # (from 1)
     return examples, sources
 
 

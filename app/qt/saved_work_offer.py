@@ -44,7 +44,7 @@ class SavedWorkOffer(QObject):
         self.session = session
         self.found: list[SavedWork] = []
         self.file = ""
-        self._looked_at: set[str] = set()  # (the files looked for this session, resolved)
+        self._looked_at: set[tuple[str, int]] = set()  # (files and series looked for, resolved)
         self._held = False  # (see hold)
         session.project_changed.connect(self._project_changed)
 
@@ -64,11 +64,13 @@ class SavedWorkOffer(QObject):
             return
         if not source:
             return  # (an image made in memory: no file to find)
-        key = os.path.realpath(source)
+        series = getattr(session.host, "image_series", lambda: 0)()  # (of a multi-series file)
+        key = (os.path.realpath(source), series)
         if key in self._looked_at:
             return
         self._looked_at.add(key)
-        found = find_saved_work(source, [autosave_home()], recent_projects(user_home()))
+        found = find_saved_work(source, [autosave_home()], recent_projects(user_home()),
+                                series=series)
         if not found:
             return
         self.found, self.file = found, Path(source).name

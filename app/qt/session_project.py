@@ -18,6 +18,7 @@ from pathlib import Path
 from unet_studio.app.errors import UserError
 from unet_studio.app.layer_channel import note_file_channel
 from unet_studio.app.project import Project
+from unet_studio.app.project_images import SERIES_KEY
 from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.session_autosave import AutosaveProject, same_folder
 from unet_studio.app.qt.session_carry_history import CarriedHistory
@@ -137,8 +138,8 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
                          if path else "it has no file (open it yourself)")
                 self.host.notify(f"project image {ref.name} not opened: {where}", "warning")
                 continue
-            try:
-                opener(path, name=ref.name)
+            try:  # (series: an image of a multi-series file that is not its first)
+                opener(path, name=ref.name, **({"series": ref.series} if ref.series else {}))
             except (UserError, OSError, ValueError) as error:
                 self.host.notify(f"project image {ref.name} not opened: {error}", "warning")
 
@@ -156,12 +157,13 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
         for ref in project.images:
             if ref.id in open_refs or not ref.path or ref.name in self.host.image_names():
                 continue
-            layers = [name for name, source in loose.items()
-                      if source and project.same_file(ref, source)]
+            layers = [name for name, source in loose.items() if source
+                      and project.same_file(ref, source) and self._series_of(name) == ref.series]
             if len(layers) != 1:
                 continue
             rivals = [other for other in project.images if other.id not in open_refs
-                      and other.path and project.same_file(other, loose[layers[0]])]
+                      and other.path and project.same_file(other, loose[layers[0]])
+                      and other.series == ref.series]
             if len(rivals) == 1:
                 rename(layers[0], ref.name)
                 open_refs.add(ref.id)
@@ -248,6 +250,11 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
                 self.host.notify(str(error), "warning")
         self.image_renamed.emit(old, new)
 
+    def _series_of(self, name: str | None) -> int:
+        """Which image of its multi-series file (from 0) the open image layer ``name`` (None:
+        the current image) is, where the host says (napari's: our reader's metadata)."""
+        return getattr(self.host, "image_series", lambda name=None: 0)(name)
+
     def _ref_of_open_image(self, name: str):
         """The project image that the open image layer ``name`` stands for, or None."""
         source = getattr(self.host, "image_source", lambda name=None: None)(name)
@@ -306,9 +313,11 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
         if self.left_out_of_project(image):  # (taken out of it: no project saves its edits)
             return None, None
         labels = self.host.current_labels()
+        series = self._series_of(None) if source else 0
         ref = project.add_image(source, axes=image.axes, name=image.name,
                                 shape=None if labels is None else labels.shape,
-                                scale=image.scale)  # fmt: skip
+                                scale=image.scale,
+                                selection={SERIES_KEY: series} if series else {})  # fmt: skip
         self.image_id = ref.id
         # (a channel layer of a multichannel file: which channel, for rounds that read the
         # image back from the file after the layer was closed)

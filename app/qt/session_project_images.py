@@ -112,14 +112,19 @@ class ProjectImageChanges:
         opener = getattr(self.host, "open_image_file", None)
         if opener is not None:
             names = set(self.host.image_names()) if hasattr(self.host, "image_names") else set()
-            name = project.image(image_id).name
+            located = project.image(image_id)
+            name = located.name
             if name not in names:
+                # (the project images of the image of the file opened: other series of a
+                # multi-series file are other images, opened when located themselves)
+                same_image = [ref for ref in refs if ref.series == located.series]
                 # (a file of channel layers opens as several, each named as the project
                 # knows it by the channel it recorded: napari names them after the file)
-                channels = {ref.selection["C"]: ref.name for ref in refs
+                channels = {ref.selection["C"]: ref.name for ref in same_image
                             if isinstance(ref.selection.get("C"), int)}
-                opener(Path(path), name=name if len(refs) == 1 else None,
-                       channel_names=channels or None)
+                opener(Path(path), name=name if len(same_image) == 1 else None,
+                       channel_names=channels or None,
+                       **({"series": located.series} if located.series else {}))
             if hasattr(self.host, "image_names") and name in self.host.image_names():
                 self._last_image = None  # (a new layer, even if one of its name was current)
                 self.select_image(name)  # (its labels and marks come back)
