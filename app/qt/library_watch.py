@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import QObject, QTimer
+from qtpy.QtCore import QObject
 
 from unet_studio.app.model_folder import CONFIG_FILE
 from unet_studio.app.qt.model_on_disk import CurrentModelOnDisk
 from unet_studio.app.qt.shared_watch import shared_watcher
-
-SETTLE_MS = 300  # a copy makes and renames a temp folder: one refill for all of it
 
 
 class LibraryWatch(QObject):
@@ -36,8 +34,6 @@ class LibraryWatch(QObject):
         self.session = session
         self.current = CurrentModelOnDisk(session)
         self._told: set[str] = set()  # the library's problems told (``tell_problems``)
-        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
-        self._settle.timeout.connect(self._changed)
         # (methods: Qt ends the connections with the watch)
         session.model_changed.connect(self._model_changed)
         session.project_changed.connect(self.follow)  # (the project's models folder)
@@ -50,19 +46,17 @@ class LibraryWatch(QObject):
     def follow(self) -> None:
         """Watch the folders the library lists now and the current model's (the project's
         change with the project)."""
-        if not self._stopped:
-            shared_watcher().want(self, [*self._folders(), *self.current.watched_paths()])
+        watcher = shared_watcher()
+        if watcher is not None and not self._stopped:
+            watcher.want(self, [*self._folders(), *self.current.watched_paths()])
 
     def stop(self) -> None:
         """Watch nothing from now on: the window closed (its session may outlive it, held
         by the viewer's finalizer, and its watch would go on refilling lists no one sees)."""
         self._stopped = True
-        self._settle.stop()
-        shared_watcher().want(self, [])
-
-    def path_changed(self, _path: str) -> None:
-        """(From ``shared_watch``.) One refill for all the changes of a moment."""
-        self._settle.start()
+        watcher = shared_watcher()
+        if watcher is not None:
+            watcher.want(self, [])
 
     def tell_problems(self, problems: list[str]) -> None:
         """Warn of each model folder of the library that cannot be read once (the lists
@@ -89,7 +83,8 @@ class LibraryWatch(QObject):
         self.current.remember()
         self.follow()
 
-    def _changed(self) -> None:
+    def changed(self) -> None:
+        """(From ``shared_watch``, once for the changes of a moment.)"""
         # (first: a model replaced or removed is made current, or given up, before the lists
         # refill, so that they show the model Run uses)
         self.current.check()

@@ -13,29 +13,45 @@ from __future__ import annotations
 
 import weakref
 
-from qtpy.QtCore import QCoreApplication, QFileSystemWatcher, QObject
+from qtpy.QtCore import QCoreApplication, QFileSystemWatcher, QObject, QTimer
 
 from unet_studio.app.qt.alive import alive
 
 _shared: SharedWatcher | None = None
 
 
-def shared_watcher() -> SharedWatcher:
-    """The process's watcher (made with the application, which it lives as long as)."""
+def shared_watcher() -> SharedWatcher | None:
+    """The process's watcher (made with the application, which it lives as long as); None
+    before there is an application: a watcher made then never heard of any change, not
+    even once the application was there (a session made first, as a script may)."""
     global _shared
-    if _shared is None or not alive(_shared):
-        _shared = SharedWatcher(QCoreApplication.instance())
+    application = QCoreApplication.instance()
+    if application is None:
+        return None
+    if _shared is None or not alive(_shared) or _shared.parent() is not application:
+        _shared = SharedWatcher(application)
     return _shared
 
 
+SETTLE_MS = 300  # a copy makes and renames a temp folder: one call for all of it
+
+
 class SharedWatcher(QObject):
-    """Watches the union of the paths its clients want; a change to a path is passed to
-    each client that wants it (``client.path_changed(path)``)."""
+    """Watches the union of the paths its clients want; the changes of a moment
+    (``SETTLE_MS``) to paths a client wants are passed to it once (``client.changed()``).
+
+    The settling timer is this watcher's, which lives as long as the application: a timer
+    of each client's, running when its session was collected by Python's garbage collector
+    (which may run in any thread, deleting the session's Qt objects there), crashed Qt's
+    event loop when it fired (a test run: SIGSEGV in QTimerInfoList::activateTimers)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._watcher = QFileSystemWatcher(self)
         self._clients: dict[int, tuple[weakref.ref, frozenset[str]]] = {}
+        self._due: set[int] = set()  # clients a change is waiting for (ids)
+        self._settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._settle.timeout.connect(self._tell)
         self._watcher.directoryChanged.connect(self._changed)
         self._watcher.fileChanged.connect(self._changed)
 
@@ -77,4 +93,12 @@ class SharedWatcher(QObject):
     def _changed(self, path: str) -> None:
         for client, paths in self._live_clients():
             if path in paths:
-                client.path_changed(path)
+                self._due.add(id(client))
+        if self._due:
+            self._settle.start()
+
+    def _tell(self) -> None:
+        due, self._due = self._due, set()
+        for client, _paths in self._live_clients():
+            if id(client) in due:
+                client.changed()

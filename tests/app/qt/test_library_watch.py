@@ -57,7 +57,7 @@ def test_a_model_made_by_the_cli_reaches_the_segment_panel_alone(window, qtbot):
 def test_the_current_model_replaced_on_disk_is_read_again_and_said_once(window, qtbot, tmp_path):
     """``finetune -o ~/models/labA --overwrite`` saves new weights into the folder in use."""
     from unet_studio.app.model_identity import identity_of
-    from unet_studio.app.qt.library_watch import SETTLE_MS
+    from unet_studio.app.qt.shared_watch import SETTLE_MS
     from unet_studio.models.weights import save_model
 
     window.open_project(tmp_path / "project", create=True)
@@ -96,3 +96,45 @@ def test_a_broken_model_folder_is_told_once(window, qtbot):
     (broken / "config.json").write_text("{not json")
     window.models_listed.emit()
     assert len(_warnings(window.host, "broken")) == 2
+
+
+SESSION_BEFORE_APPLICATION = """
+import sys, time
+from pathlib import Path
+import numpy as np
+from unet_studio.app.host import FakeHost
+from unet_studio.app.model_library import ModelLibrary
+from unet_studio.app.qt.session import StudioSession
+from unet_studio.models.registry import build_model
+from unet_studio.models.weights import save_model
+
+home = Path(sys.argv[1])
+(home / "models").mkdir(parents=True)
+host = FakeHost()
+host.add_image(np.zeros((30, 30), np.float32), "YX", name="img")
+session = StudioSession(host, library=ModelLibrary(home=home))  # (no application yet)
+from qtpy.QtWidgets import QApplication
+application = QApplication([])
+listed = []
+session.models_listed.connect(lambda: listed.append(1))
+session.library_watch.follow()  # (as a project opened or a model chosen would)
+save_model(build_model("unet", spatial_dims=2, base_channels=4, depth=2), home / "models" / "cli")
+deadline = time.monotonic() + 20
+while not listed and time.monotonic() < deadline:
+    application.processEvents()
+    time.sleep(0.02)
+print("listed" if listed else "never listed")
+"""
+
+
+def test_a_session_made_before_the_application_still_hears_of_new_models(tmp_path):
+    """A watcher made before the QApplication never heard of any change, for the rest of
+    the process (a test's session made first broke every later session's watch)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QT_API": os.environ.get("QT_API", "pyside6")}
+    done = subprocess.run([sys.executable, "-c", SESSION_BEFORE_APPLICATION, str(tmp_path / "home")],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.stdout.strip().splitlines()[-1:] == ["listed"], done.stderr[-2000:]

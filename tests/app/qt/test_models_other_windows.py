@@ -106,7 +106,7 @@ def test_a_rename_in_one_window_is_followed_by_the_other(windows):
 def test_a_model_made_elsewhere_is_listed_without_any_action(windows, qtbot):
     """``finetune -o`` from a terminal (or another process) saves into the user folder: the
     folder first, its config last, seconds later for a big model."""
-    from unet_studio.app.qt.library_watch import SETTLE_MS
+    from unet_studio.app.qt.shared_watch import SETTLE_MS
     from unet_studio.models.registry import build_model
     from unet_studio.models.weights import save_model
 
