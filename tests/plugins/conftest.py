@@ -259,6 +259,20 @@ def run_segment(qtbot):
 
 
 @pytest.fixture
+def after_each_step(monkeypatch):
+    """``after_each_step(panel, then)``: call ``then(step)`` after ``panel`` has shown each
+    step its next run reports, from the first one. Connecting to ``panel.worker.yielded``
+    once the run started missed the steps sent before (a queued signal reaches only the
+    slots connected when it is sent): a fast first step was lost on a busy CI machine."""
+
+    def watch(panel, then) -> None:
+        shown = panel._on_progress  # (what the panel connects at Run)
+        monkeypatch.setattr(panel, "_on_progress", lambda step: (shown(step), then(step)))
+
+    return watch
+
+
+@pytest.fixture
 def told(studio, monkeypatch) -> list[tuple[str, str]]:
     """The (level, message) of every notification."""
     messages = []

@@ -47,12 +47,12 @@ def loads(studio, monkeypatch):
     return loaded
 
 
-def _start(panel):
+def _start(panel, after_each_step):
     """Run, recording what the run yields: (stage, done, total, the status line then)."""
     steps = []
+    after_each_step(panel, lambda step: steps.append(
+        (step.stage, step.done, step.total, panel.status.text())))
     panel.run()
-    panel.worker.yielded.connect(
-        lambda step: steps.append((step.stage, step.done, step.total, panel.status.text())))
     return steps
 
 
@@ -72,14 +72,14 @@ def _autosave_folders(studio_home) -> list:
     return sorted(projects.iterdir()) if projects.exists() else []
 
 
-def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qtbot, passes, run_segment, segment_panel_of):
+def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qtbot, passes, run_segment, segment_panel_of, after_each_step):
     image = np.random.default_rng(0).gamma(2.0, 300.0, (8, 512, 512)).astype(np.uint16)
     studio.viewer.add_image(image, name="big", metadata={"axes": "ZYX"})
     before = np.arange(image.size, dtype=np.int32).reshape(image.shape) % 5
     studio.session.show_labels(before.copy())
     panel = segment_panel_of(studio)
     panel.intensity_block_pixels = 16  # 131072 steps: seconds, as a 20 GiB stack's 4 M blocks
-    steps = _start(panel)
+    steps = _start(panel, after_each_step)
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60_000)  # the bar moves
     _cancel(panel, qtbot)
     assert {stage for stage, *_ in steps} == {"intensity"}  # not one tile ran
@@ -98,11 +98,11 @@ def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qt
 
 
 def test_a_cancelled_run_keeps_its_network_for_the_next_run(studio, qtbot, nuclei_crop, loads,
-                                                            tiny_model_dir, run_segment, segment_panel_of):
+                                                            tiny_model_dir, run_segment, segment_panel_of, after_each_step):
     studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
     panel = segment_panel_of(studio)
     panel.tile_combo.setCurrentText("16")  # hundreds of small tiles: time to cancel
-    steps = _start(panel)
+    steps = _start(panel, after_each_step)
     qtbot.waitUntil(lambda: any(stage == "predict" for stage, *_ in steps), timeout=60_000)
     _cancel(panel, qtbot)
     assert len(loads) == 1
@@ -135,13 +135,13 @@ def test_a_refused_run_leaves_no_labels_layer_or_project_behind(studio, qtbot, s
 
 
 def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nuclei_crop, run_segment,
-                                                            segment_panel_of, studio_home):
+                                                            segment_panel_of, studio_home, after_each_step):
     """The image had no labels: Cancel leaves it so (the tiles streamed meanwhile were
     provisional labels of an unfinished run, put back like any others)."""
     studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
     panel = segment_panel_of(studio)
     panel.tile_combo.setCurrentText("16")
-    steps = _start(panel)
+    steps = _start(panel, after_each_step)
     qtbot.waitUntil(lambda: any(stage == "predict" for stage, *_ in steps), timeout=60_000)
     assert _layer_names(studio) == ["nuclei", "nuclei labels"]  # streaming into it
     _cancel(panel, qtbot)
@@ -156,7 +156,7 @@ def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nucle
 
 
 def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot, segment_panel_of,
-                                                                  studio_home):
+                                                                  studio_home, after_each_step):
     """An object drawn into the new layer while the intensity pass runs (marked reviewed by
     the edit): Cancel keeps the layer and the object, and the project it is saved in."""
     from unet_studio.app.label_edit import edit_from_region
@@ -165,7 +165,7 @@ def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot,
     studio.viewer.add_image(image, name="big", metadata={"axes": "ZYX"})
     panel = segment_panel_of(studio)
     panel.intensity_block_pixels = 16
-    steps = _start(panel)
+    steps = _start(panel, after_each_step)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
     labels = studio.host.current_labels()
     drawn = (2, slice(100, 120), slice(200, 230))

@@ -90,7 +90,7 @@ def test_a_closed_labels_layer_comes_back_with_its_reviewed_corrections_on_run(c
     np.testing.assert_array_equal(saved_labels(session)[4], corrected_plane)
 
 
-def test_cancel_leaves_labels_untouched(studio, qtbot):
+def test_cancel_leaves_labels_untouched(studio, qtbot, after_each_step):
     studio.viewer.open_sample("unet-studio", "hela_timelapse")
     host = studio.host
     before = np.arange(2 * 512 * 512, dtype=np.int32).reshape(2, 512, 512) % 7
@@ -106,8 +106,8 @@ def test_cancel_leaves_labels_untouched(studio, qtbot):
         if not streamed:  # provisional labels of the first tiles are in the layer
             streamed.append(not np.array_equal(host.current_labels(), before))
 
+    after_each_step(panel, observe)
     panel.run()
-    panel.worker.yielded.connect(observe)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
     tasks = studio.viewer.window._task_status_manager  # closing the window would ask first
     assert [s for s in tasks.get_status() if s.startswith("unet-studio: segmenting hela")]
@@ -174,7 +174,7 @@ def blobs_model(tmp_path_factory, nuclei_crop) -> str:
 
 @pytest.mark.slow
 def test_tiles_stream_in_visible_slice_first_around_reviewed_pixels(studio, qtbot, nuclei_crop,
-                                                                   blobs_model):
+                                                                   blobs_model, after_each_step):
     import gc
 
     from unet_studio.models.inference import predict_image
@@ -208,8 +208,8 @@ def test_tiles_stream_in_visible_slice_first_around_reviewed_pixels(studio, qtbo
                      bool((live[3, :40, :50] == 99).all()), step.region, gc.get_freeze_count(),
                      panel.status.text()))
 
+    after_each_step(panel, observe)
     panel.run()
-    panel.worker.yielded.connect(observe)
     with qtbot.waitSignal(panel.finished, timeout=60_000) as blocker:
         pass
     first = blocker.args[0].job.first
@@ -402,7 +402,7 @@ def test_segmenting_a_second_image_leaves_the_first_images_labels_alone(correcte
     assert viewer.layers[REVIEWED_LAYER].visible and correct.reviewed_label.text().startswith("Reviewed: ")
 
 
-def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot):
+def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot, after_each_step):
     """While the first image is predicted the user activates the second one's labels and
     paints: the paint is the second image's (saved, marked reviewed there), and the
     prediction still lands in the first image's labels, which becomes current again."""
@@ -418,8 +418,8 @@ def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot):
     assert panel.image_combo.currentText() == "nuclei"
     panel.tile_combo.setCurrentText("16")  # many tiles: time to turn away meanwhile
     steps = []
+    after_each_step(panel, steps.append)
     panel.run()
-    panel.worker.yielded.connect(steps.append)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
     viewer.layers.selection.active = viewer.layers["other labels"]
     assert host.current_image().name == "other" and host.current_labels() is other_labels
@@ -444,21 +444,21 @@ def test_turning_to_another_image_while_one_is_predicted(corrected, qtbot):
     assert saved[6, 40, 40] == 42
 
 
-def _start_then(corrected, qtbot, action):
+def _start_then(corrected, qtbot, action, after_each_step):
     """Start predicting "nuclei" in many tiles, run ``action()`` once the first tile is in,
     and wait for the run to end. Returns the panel."""
     panel = _segment_panel(corrected, qtbot)
     panel.tile_combo.setCurrentText("16")  # many tiles: time to act meanwhile
     steps = []
+    after_each_step(panel, steps.append)
     panel.run()
-    panel.worker.yielded.connect(steps.append)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
     action()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=120_000)
     return panel
 
 
-def test_closing_the_image_being_predicted_leaves_the_other_images_labels_alone(corrected, qtbot):
+def test_closing_the_image_being_predicted_leaves_the_other_images_labels_alone(corrected, qtbot, after_each_step):
     """The user closes the image being segmented and turns to another one: the prediction
     stops, and nothing of it lands in the other image's labels (before, it replaced them and
     their saved corrections)."""
@@ -474,7 +474,7 @@ def test_closing_the_image_being_predicted_leaves_the_other_images_labels_alone(
         viewer.layers.remove("nuclei")
         viewer.layers.selection.active = viewer.layers["other labels"]
 
-    panel = _start_then(corrected, qtbot, close_nuclei)
+    panel = _start_then(corrected, qtbot, close_nuclei, after_each_step)
     assert "was closed" in panel.status.text()
     assert host.current_image().name == "other"
     assert viewer.layers["other labels"].data is other_labels
@@ -485,7 +485,7 @@ def test_closing_the_image_being_predicted_leaves_the_other_images_labels_alone(
     np.testing.assert_array_equal(project.labels(ids["other"]), kept)
 
 
-def test_renaming_the_image_being_predicted_keeps_its_results_with_it(corrected, qtbot):
+def test_renaming_the_image_being_predicted_keeps_its_results_with_it(corrected, qtbot, after_each_step):
     """Renamed while it is segmented, the image still gets its prediction, in its labels
     layer (renamed with it), and stays the one worked on."""
     viewer, host = corrected.viewer, corrected.host
@@ -494,7 +494,7 @@ def test_renaming_the_image_being_predicted_keeps_its_results_with_it(corrected,
     def rename():
         viewer.layers["nuclei"].name = "cells"
 
-    panel = _start_then(corrected, qtbot, rename)
+    panel = _start_then(corrected, qtbot, rename, after_each_step)
     assert host.current_image().name == "cells"
     assert [layer.name for layer in viewer.layers if "labels" in layer.name] == ["cells labels"]
     assert host.current_labels() is viewer.layers["cells labels"].data
@@ -637,7 +637,7 @@ def test_done_line_counts_the_objects_shown_with_the_reviewed_ones_kept(correcte
         "reviewed regions, where your corrections were kept rather than the new prediction.")
 
 
-def test_image_list_stays_on_the_image_being_segmented_until_the_run_ends(corrected, qtbot):
+def test_image_list_stays_on_the_image_being_segmented_until_the_run_ends(corrected, qtbot, after_each_step):
     viewer, session = corrected.viewer, corrected.session
     viewer.add_image(np.array(viewer.layers["nuclei"].data)[5], name="other", metadata={"axes": "YX"})
     viewer.layers.selection.active = viewer.layers["nuclei"]
@@ -651,8 +651,8 @@ def test_image_list_stays_on_the_image_being_segmented_until_the_run_ends(correc
     panel = _segment_panel(corrected, qtbot)
     panel.tile_combo.setCurrentText("16")  # many tiles: time to turn away meanwhile
     steps = []
+    after_each_step(panel, steps.append)
     panel.run()
-    panel.worker.yielded.connect(steps.append)
     qtbot.waitUntil(lambda: len(steps) > 0, timeout=60_000)
     turn_to_other()
     qtbot.waitUntil(lambda: panel.worker is None, timeout=120_000)
@@ -682,7 +682,7 @@ def test_a_stack_with_z_before_t_gets_each_planes_own_labels(studio, qtbot, nucl
     np.testing.assert_array_equal(results["zt"], results["tz"].transpose(1, 0, 2, 3))
 
 
-def test_a_series_run_counts_its_time_points_in_one_status_line(studio, qtbot, nuclei_crop):
+def test_a_series_run_counts_its_time_points_in_one_status_line(studio, qtbot, nuclei_crop, after_each_step):
     """Through a time series the status line counts the time points done; it no longer
     switches between Segmenting and Labelling at every one of them."""
     frames = nuclei_crop[0][3:6, :48, :48]  # (T, Y, X) = (3, 48, 48)
@@ -690,9 +690,10 @@ def test_a_series_run_counts_its_time_points_in_one_status_line(studio, qtbot, n
     panel = _segment_panel(studio, qtbot)
     panel.scope_stack.setChecked(True)
     panel.tile_combo.setCurrentText("16")
+    lines = []
+    after_each_step(panel, lambda _step: lines.append(panel.status.text()))
     panel.run()
-    lines = [panel.status.text()]
-    panel.worker.yielded.connect(lambda _step: lines.append(panel.status.text()))
+    lines.insert(0, panel.status.text())  # (the line Run shows; steps come in the event loop)
     with qtbot.waitSignal(panel.finished, timeout=60_000):
         pass
     counted = [line for line in lines if "time points done" in line]

@@ -72,17 +72,17 @@ def test_slice_run_reads_the_labels_in_the_worker(corrected, qtbot, segment_pane
 
 
 def test_cancel_puts_back_edits_made_after_run_and_backups_go(corrected, qtbot, segment_panel_of,
-                                                              reads):
+                                                              reads, after_each_step):
     studio = corrected
     host = studio.host
     panel = segment_panel_of(studio)
     panel.tile_combo.setCurrentText("16")  # many small tiles: time to cancel
     written = []
+    after_each_step(panel, lambda step: written.append(step) if step.stage == "predict" else None)
     panel.run()
     live = panel._live
     host.current_labels()[0, :4, :4] = 77  # the user's edit while the run starts
     expected = host.current_labels().copy()
-    panel.worker.yielded.connect(lambda step: written.append(step) if step.stage == "predict" else None)
     reads.gate.set()
     qtbot.waitUntil(lambda: len(written) > 0, timeout=60_000)
     with qtbot.waitSignal(panel.cancelled, timeout=30_000):

@@ -170,11 +170,12 @@ def test_a_rejected_or_waiting_round_is_not_offered_for_roll_back(corrected, pan
     assert saved in offered()
 
 
-def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot, quick_round):
+def test_pause_resume_and_cancel_keep_a_checkpoint(corrected, panels, qtbot, quick_round,
+                                                   after_each_step):
     train, _ = panels
     steps = []
+    after_each_step(train, lambda p: hasattr(p, "step") and steps.append(p.step))  # (steps, not reading)
     train.start(config=quick_round(max_steps=100_000, max_seconds=120.0, val_every=2))
-    train.worker.yielded.connect(lambda p: hasattr(p, "step") and steps.append(p.step))  # (steps, not reading)
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60_000)
     with qtbot.waitSignal(train.worker.paused, timeout=30_000):
         train.pause_button.click()

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.qt
 
 
 def test_the_reviewed_box_is_found_in_the_worker_and_the_panel_says_so(
-        corrected, qtbot, monkeypatch, quick_round):
+        corrected, qtbot, monkeypatch, quick_round, after_each_step):
     from unet_studio.app.qt.train_panel import TrainPanel
 
     session = corrected.session
@@ -23,10 +23,10 @@ def test_the_reviewed_box_is_found_in_the_worker_and_the_panel_says_so(
     monkeypatch.setattr(examples, "reviewed_box",
                         lambda *a, **k: threads.append(threading.current_thread()) or real(*a, **k))
     statuses = []
+    # (what the worker reports: the status line may skip a fast step, throttled)
+    after_each_step(train, lambda report: statuses.append(getattr(report, "text", "")))
     with qtbot.waitSignal(train.finished, timeout=120_000) as blocker:
         train.start(config=quick_round())
-        # (what the worker reports: the status line may skip a fast step, throttled)
-        train.worker.yielded.connect(lambda report: statuses.append(getattr(report, "text", "")))
     assert threads and threading.main_thread() not in threads
     assert any(text.startswith("Measuring the intensities of nuclei") for text in statuses)
     assert blocker.args[0].steps == 3
