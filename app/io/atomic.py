@@ -2,7 +2,9 @@
 
 A temporary sibling's name carries its writer's process id, so that what a killed writer
 left (a hidden ``.part`` file or folder beside the output, tens of MB for a stack) is swept
-by the next write of that output, once no process of that id runs. An output name too long
+by the next write of that output, once no process of that id runs; so is the old output a
+writer killed while replacing a folder had renamed aside (``.old``): put back when the new
+one never took its place, else removed. An output name too long
 to fit in a temporary name whole is cut and given a hash (``bounded_name``): any name the
 file system accepts for the output can be written.
 """
@@ -34,18 +36,30 @@ def sweep_abandoned(path: Path) -> int:
     """Remove the ``.part`` siblings of ``path`` whose writer process no longer runs; how
     many. A sibling of a running process (this one's other writes, another program's) is
     kept, and so is one of a name without a process id (an older version's: its writer
-    cannot be told)."""
-    pattern = re.compile(rf"^\.{re.escape(bounded_name(path.name))}\.p(\d+)\.[0-9a-f]+\.part$")
+    cannot be told).
+
+    An ``.old`` sibling of a dead writer is the previous output it had renamed aside in
+    :func:`commit`: killed before the new one took the name, the user's previous output is
+    put back (better than none, should this write fail too); killed after, it is removed.
+    """
+    pattern = re.compile(rf"^\.{re.escape(bounded_name(path.name))}\.p(\d+)\.[0-9a-f]+\.(part|old)$")
     swept = 0
     try:
-        siblings = list(path.parent.iterdir())
+        siblings = sorted(path.parent.iterdir())
     except OSError:
         return 0  # (the write itself will say what is wrong with the folder)
     for sibling in siblings:
         found = pattern.match(sibling.name)
-        if found and not process_runs(int(found.group(1))):
-            remove_quietly(sibling)
-            swept += 1
+        if not found or process_runs(int(found.group(1))):
+            continue
+        if found.group(2) == "old" and not os.path.lexists(path):
+            try:
+                os.rename(sibling, path)  # (the user's previous output, under its name again)
+                continue
+            except OSError:
+                pass  # (the write itself will say what is wrong with the folder)
+        remove_quietly(sibling)
+        swept += 1
     return swept
 
 
@@ -68,7 +82,7 @@ def commit(temporary: Path, path: Path) -> Path:
     folder in one step, so the old one is first renamed aside and removed afterwards.
     """
     if temporary.is_dir() and path.exists():
-        aside = temporary_sibling(path, "old")  # (not swept as a .part: it is the old output)
+        aside = temporary_sibling(path, "old")  # (a kill before the next line: put back by the sweep)
         os.replace(path, aside)
         os.replace(temporary, path)
         remove_quietly(aside)
