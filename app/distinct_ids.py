@@ -12,9 +12,7 @@ import numpy as np
 
 from unet_studio.app.label_slabs import block_key, slab_blocks
 from unet_studio.app.measure_inputs import spatial_axes
-
-# Label pixels read at once by ``count_ids`` (as ``measure`` reads them; a few MB of ids).
-SLAB_PIXELS = 4 * 2**20
+from unet_studio.models.slab_label import SLAB_PIXELS
 
 
 class DistinctIds:

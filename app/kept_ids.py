@@ -16,8 +16,7 @@ import numpy as np
 
 from unet_studio.app.label_edit import bounding_box
 from unet_studio.models.id_pairs import distinct_pairs
-
-SLAB_PIXELS = 1 << 22  # pixels per slab of planes read at a time (big stacks)
+from unet_studio.models.slab_label import SLAB_PIXELS, slabs
 
 
 def adopt_touching_ids(labels: np.ndarray, kept: np.ndarray, *, slab_pixels: int = SLAB_PIXELS) -> None:
@@ -54,7 +53,6 @@ def edge_contacts(labels: np.ndarray, kept: np.ndarray, *,
                   slab_pixels: int = SLAB_PIXELS) -> dict[tuple[int, int], int]:
     """{(new id, kept id): faces where the two touch across the edge of ``kept``}, read a
     slab of planes at a time (with the next plane, for the faces between slabs)."""
-    from unet_studio.models.slab_label import slabs
 
     counts: Counter = Counter()
     size = labels.shape[0]
@@ -91,7 +89,6 @@ def _count(a: np.ndarray, keep_a: np.ndarray, b: np.ndarray, keep_b: np.ndarray,
 def _rename_outside(labels: np.ndarray, kept: np.ndarray, renames: dict[int, int],
                     slab_pixels: int) -> None:
     """Ids of ``labels`` renamed by ``renames`` outside ``kept`` (in place, in slabs)."""
-    from unet_studio.models.slab_label import slabs
 
     if not renames:
         return

@@ -37,6 +37,9 @@ from unet_studio.app.measure_table import (
 )
 from unet_studio.app.object_sums import ObjectSums
 
+# (label pixels read per slab, and per image channel: ~100 MB of working arrays at most)
+from unet_studio.models.slab_label import SLAB_PIXELS
+
 # With the names the CLI commands, evaluate and finetune import from here (their homes are
 # the modules above).
 __all__ = ["RELEASE_EVERY_BYTES", "SLAB_PIXELS", "LabelIdError", "Rows", "block_key",
@@ -44,9 +47,6 @@ __all__ = ["RELEASE_EVERY_BYTES", "SLAB_PIXELS", "LabelIdError", "Rows", "block_
            "labels_problem", "looks_like_intensities", "measure_columns", "slab_blocks",
            "spatial_axes", "write_csv"]
 
-# Label pixels read per slab (and per image channel): a few planes of a big stack, ~100 MB of
-# working arrays at most.
-SLAB_PIXELS = 4 * 2**20
 # Bytes of a memory-mapped stack read between hand-backs of its pages: each page is read
 # once, so keeping them is pointless; a small window keeps the peak low (madvise is cheap).
 RELEASE_EVERY_BYTES = 64 * 2**20

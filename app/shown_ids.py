@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from unet_studio.app.id_renames import IdRenames
+from unet_studio.models.slab_label import SLAB_PIXELS, slabs
 
-SLAB_PIXELS = 1 << 22  # pixels of a slab of planes read at a time
 SAME_OBJECT_IOU = 0.5  # an overlap that makes two objects one (one to one from above it)
 
 
@@ -82,7 +82,6 @@ def _read_group(new: np.ndarray, old: np.ndarray, kept: np.ndarray | None,
     """The sizes and overlaps of one group's objects, from one key per pixel (new id, old
     id) counted on runs of equal keys: objects are runs along a row, so only the runs are
     sorted, and the sizes come from the same counts."""
-    from unet_studio.models.slab_label import slabs
 
     group = _Group()
     keys, counts = [], []
@@ -205,7 +204,6 @@ def _nearest_match(matches: list[dict[int, int]], index: int, track: int) -> int
 
 def _largest(region: np.ndarray, before: np.ndarray, slab_pixels: int) -> int:
     """The largest id of the region now and before: fresh ids lie above both."""
-    from unet_studio.models.slab_label import slabs
 
     if region.size == 0:
         return 0
@@ -216,7 +214,6 @@ def _largest(region: np.ndarray, before: np.ndarray, slab_pixels: int) -> int:
 def _rename(block: np.ndarray, kept: np.ndarray | None, renames: dict[int, int],
             slab_pixels: int) -> None:  # fmt: skip
     """Ids of ``block`` renamed by ``renames`` at once (in place, in slabs), outside ``kept``."""
-    from unet_studio.models.slab_label import slabs
 
     if not renames:
         return

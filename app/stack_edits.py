@@ -24,8 +24,8 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit, bounding_box, edit_from_region, empty_edit
 from unet_studio.app.object_sums import compact_ids, object_boxes
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
+from unet_studio.models.slab_label import SLAB_PIXELS, slabs
 
-SLAB_PIXELS = 1 << 22  # pixels read per step (~10-50 ms of work between two yields)
 DIRECT_BOX_IDS = 1 << 20  # ids below this: boxes by id (scipy's tables: 48 bytes per id in 3D)
 
 
@@ -204,11 +204,9 @@ def _first_painted(edits: list[LabelEdit], shape: tuple[int, ...], description: 
 
 # ---- edits of parts ------------------------------------------------------------------------
 def _slabs(shape: tuple[int, ...]):
-    """``(slice,)`` runs of the first axis of about SLAB_PIXELS each (one index at least)."""
-    plane = int(np.prod(shape[1:], dtype=np.int64))
-    step = max(1, SLAB_PIXELS // max(plane, 1))
-    for start in range(0, shape[0], step):
-        yield (slice(start, min(start + step, shape[0])),)
+    """Slabs of whole planes along the first axis, about SLAB_PIXELS each (~10-50 ms of work
+    between two yields)."""
+    return (core for core, _ in slabs(shape, SLAB_PIXELS))
 
 
 def _moved(edit: LabelEdit, box: tuple[slice, ...]) -> LabelEdit:

@@ -11,7 +11,10 @@ import numpy as np
 
 from unet_studio.models.id_pairs import distinct_pairs
 from unet_studio.models.link_assignment import assigned
-from unet_studio.models.slab_label import slabs
+from unet_studio.models.slab_label import (  # (overlap counting: ~24 bytes a pixel)
+    SLAB_PIXELS,
+    slabs,
+)
 from unet_studio.models.track_history import Objects, summed_by_key
 
 # A pair of objects in neighbouring time points is the same object from this overlap on
@@ -28,7 +31,6 @@ MAX_SIZE_RATIO = 2.5
 STEP_FACTOR = 4.0
 MIN_GATE = 0.25
 MIN_DRIFT_OBJECTS = 5  # a drift common to all objects is measured on this many at least
-SLAB_PIXELS = 1 << 22  # pixels read at once (overlap counting: ~24 bytes each)
 
 
 def slab_parts(shape: tuple[int, ...]):

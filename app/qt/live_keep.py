@@ -21,9 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from unet_studio.app.time_ids import continue_neighbour_ids
-from unet_studio.models.slab_label import slabs
-
-SLAB_PIXELS = 1 << 22  # labels read at once (16 MiB of int32)
+from unet_studio.models.slab_label import SLAB_PIXELS, slabs
 
 
 class DoneTimePoints:

@@ -15,9 +15,7 @@ from collections.abc import Generator
 import numpy as np
 
 from unet_studio.models.scratch import scratch_zeros
-from unet_studio.models.slab_label import slabs
-
-SLAB_PIXELS = 1 << 22  # labels read at once (16 MiB of int32)
+from unet_studio.models.slab_label import SLAB_PIXELS, slabs
 
 
 def outside_boxes(target: tuple[slice, ...], shape: tuple[int, ...]) -> list[tuple[slice, ...]]:

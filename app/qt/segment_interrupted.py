@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_studio.models.slab_label import slabs
-
-SLAB_PIXELS = 1 << 22  # labels read at once while looking for an object (16 MiB of int32)
+from unet_studio.models.slab_label import SLAB_PIXELS, slabs
 
 
 def put_labels_back(session, live, shown: bool = True) -> None:
