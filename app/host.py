@@ -8,7 +8,7 @@ implements it in memory with its own undo stack, for tests and scripts.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, runtime_checkable
 
@@ -18,6 +18,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
 
 NOTIFY_LEVELS = ("info", "warning", "error")
+Action = tuple[str, Callable[[], Any]]  # (a notification's button: its text, what it does)
 
 
 def labels_layer_name(host) -> str | None:
@@ -105,8 +106,10 @@ class ViewerHost(Protocol):
     def set_reviewed_overlay(self, mask: np.ndarray | None) -> None:
         """Show ``mask`` (bool, labels' shape) as the reviewed-region overlay; None hides it."""
 
-    def notify(self, message: str, level: str = "info") -> None:
-        """Tell the user something; ``level`` is "info", "warning" or "error"."""
+    def notify(self, message: str, level: str = "info", actions: Sequence[Action] = ()) -> None:
+        """Tell the user something; ``level`` is "info", "warning" or "error". ``actions``:
+        (button text, callback) pairs offered with it where the viewer can (napari's
+        notification has buttons); the message says the same in words, as it fades."""
 
     def view_state(self) -> ViewState | None:
         """Current position and field of view, or None without an image."""
@@ -121,6 +124,7 @@ class FakeHost:
     current_labels_name: str | None = None
     reviewed_overlay: np.ndarray | None = None
     notifications: list[tuple[str, str]] = field(default_factory=list)
+    notified_actions: list[tuple[Action, ...]] = field(default_factory=list)  # (per notification)
     undo_stack: list[LabelEdit] = field(default_factory=list)
     redo_stack: list[LabelEdit] = field(default_factory=list)
     refreshed: list[tuple[slice, ...] | None] = field(default_factory=list)
@@ -292,10 +296,11 @@ class FakeHost:
     def set_reviewed_overlay(self, mask: np.ndarray | None) -> None:
         self.reviewed_overlay = None if mask is None else np.asarray(mask, dtype=bool)
 
-    def notify(self, message: str, level: str = "info") -> None:
+    def notify(self, message: str, level: str = "info", actions: Sequence[Action] = ()) -> None:
         if level not in NOTIFY_LEVELS:
             raise ValueError(f"notify level must be one of {NOTIFY_LEVELS}, got {level!r}")
         self.notifications.append((level, message))
+        self.notified_actions.append(tuple(actions))
 
     def view_state(self) -> ViewState | None:
         return self.view

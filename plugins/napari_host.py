@@ -18,12 +18,12 @@ write into); here, the state they share, overlays, messages and the view.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from napari.utils import notifications
 
-from unet_studio.app.host import NOTIFY_LEVELS, ViewState
+from unet_studio.app.host import NOTIFY_LEVELS, Action, ViewState
 from unet_studio.plugins.layer_data import replace_data
 from unet_studio.plugins.napari_classes import show_classes_when_added
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
@@ -125,12 +125,14 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         self.viewer.add_tracks(data, name=name, tail_length=30, **self.geometry(data.shape[1] - 1))
         layers.selection.active = keep_active
 
-    def notify(self, message: str, level: str = "info") -> None:
+    def notify(self, message: str, level: str = "info", actions: Sequence[Action] = ()) -> None:
         if level not in NOTIFY_LEVELS:
             raise ValueError(f"notify level must be one of {NOTIFY_LEVELS}, got {level!r}")
         getattr(log, level)(message)
-        {"info": notifications.show_info, "warning": notifications.show_warning,
-         "error": notifications.show_error}[level](message)  # fmt: skip
+        # (napari calls a button's callback with its notification widget: ours take nothing)
+        buttons = [(text, lambda _toast, act=act: act()) for text, act in actions]
+        notifications.notification_manager.dispatch(
+            notifications.Notification(message, severity=level, actions=buttons))
 
     def view_state(self) -> ViewState | None:
         layer = self.image_layer()

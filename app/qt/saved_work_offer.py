@@ -18,6 +18,7 @@ from pathlib import Path
 
 from qtpy.QtCore import QObject, QTimer, Signal
 
+from unet_studio.app.errors import UserError
 from unet_studio.app.model_library import user_home
 from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.session_autosave import autosave_home, same_folder
@@ -74,7 +75,9 @@ class SavedWorkOffer(QObject):
         if not found:
             return
         self.found, self.file = found, Path(source).name
-        session.host.notify(offer_message(self.file, found))
+        # (the button: the message is cut to its first line until opened, and fades)
+        session.host.notify(offer_message(self.file, found),
+                            actions=[("Open that project", self._open_newest)])
         self.changed.emit()
 
     def hold(self) -> None:
@@ -91,6 +94,16 @@ class SavedWorkOffer(QObject):
         session.open_project(work.project)  # (the offer goes: _project_changed)
         if work.image_name in getattr(session.host, "image_names", list)():
             session.select_image(work.image_name)
+
+    def _open_newest(self) -> None:
+        """The notification's button: open the newest project holding the file's work; an
+        error is told and the offer stays (as the panels' button)."""
+        if not self.found:
+            return  # (taken from a panel, or dismissed, since)
+        try:
+            self.open_project(self.found[0])
+        except UserError as error:
+            self.session.host.notify(str(error), "warning")
 
     def dismiss(self) -> None:
         if self.found:

@@ -277,7 +277,7 @@ def told(studio, monkeypatch) -> list[tuple[str, str]]:
     """The (level, message) of every notification."""
     messages = []
     monkeypatch.setattr(studio.host, "notify",
-                        lambda message, level="info": messages.append((level, message)))
+                        lambda message, level="info", **_: messages.append((level, message)))
     return messages
 
 

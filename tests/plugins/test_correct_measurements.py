@@ -16,7 +16,7 @@ def _panel(studio, qtbot, monkeypatch):
 
     told = []
     monkeypatch.setattr(studio.host, "notify",
-                        lambda message, level="info": told.append((message, level)))
+                        lambda message, level="info", **_: told.append((message, level)))
     panel = CorrectPanel(studio.session)
     qtbot.addWidget(panel)
     return panel, told
@@ -116,7 +116,7 @@ def test_an_export_ending_after_the_panel_was_deleted_ends_quietly(corrected, qt
 
     told = []
     monkeypatch.setattr(corrected.host, "notify",
-                        lambda message, level="info": told.append((message, level)))
+                        lambda message, level="info", **_: told.append((message, level)))
     panel = CorrectPanel(corrected.session)  # (no qtbot.addWidget: it is deleted below)
     target = tmp_path / "objects.csv"
     assert panel.export_measurements(target) is not None

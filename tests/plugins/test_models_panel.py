@@ -25,7 +25,7 @@ def _import(models_panel, qtbot, folder):
 def _told(studio, monkeypatch) -> list[tuple[str, str]]:
     """The (level, message) of every notification from now on."""
     told = []
-    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((level, message)))
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info", **_: told.append((level, message)))
     return told
 
 
@@ -188,7 +188,7 @@ def test_a_folder_that_cannot_segment_is_refused_at_import_naming_the_file(
     shutil.copytree(tiny_model_dir, folder)
     damage(folder)
     told = []
-    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((level, message)))
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info", **_: told.append((level, message)))
     before = _names(models_panel)
     models_panel.import_folder(folder)
     qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)

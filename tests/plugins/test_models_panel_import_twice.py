@@ -16,7 +16,7 @@ def test_importing_the_same_model_again_says_so_and_copies_nothing(
     first = blocker.args[0]
     told = []
     monkeypatch.setattr(studio.host, "notify",
-                        lambda message, level="info": told.append((level, message)))
+                        lambda message, level="info", **_: told.append((level, message)))
     models_panel.import_folder(tiny_model_dir)
     qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)
     assert told == [("info",  # (nothing went wrong: said as information, the model selected)
@@ -38,7 +38,7 @@ def test_an_import_whose_name_is_taken_says_the_name_it_got(
                        tmp_path / "theirs" / "tiny", metadata={"name": "tiny"})  # (other weights)
     told = []
     monkeypatch.setattr(studio.host, "notify",
-                        lambda message, level="info": told.append((level, message)))
+                        lambda message, level="info", **_: told.append((level, message)))
     with qtbot.waitSignal(models_panel.imported, timeout=30_000) as blocker:
         models_panel.import_folder(other)
     qtbot.waitUntil(lambda: models_panel.worker is None, timeout=10_000)

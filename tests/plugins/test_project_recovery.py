@@ -214,7 +214,7 @@ def test_opening_a_project_opens_its_images(studio, make_napari_viewer, nuclei_c
     viewer = make_napari_viewer()
     reopened = session_for(viewer)
     told = []
-    monkeypatch.setattr(reopened.host, "notify", lambda message, level="info": told.append((message, level)))
+    monkeypatch.setattr(reopened.host, "notify", lambda message, level="info", **_: told.append((message, level)))
     try:
         reopened.open_project(tmp_path / "project")
         assert [layer.name for layer in viewer.layers if layer.name in saved] == ["a", "b"]

@@ -41,7 +41,7 @@ def test_image_opened_again_offers_its_autosaved_corrections(
     panel = CorrectPanel(again)
     qtbot.addWidget(panel)
     told = []
-    again.host.notify = lambda message, level="info": told.append(message)
+    again.host.notify = lambda message, level="info", **_: told.append(message)
     viewer.open(str(path), plugin="unet-studio")
     assert again.host.current_labels() is None and again.project is None
 
@@ -81,8 +81,8 @@ def test_a_file_opened_with_its_project_is_offered_no_other_project(
     told = []
     real = NapariHost.notify
     monkeypatch.setattr(NapariHost, "notify",
-                        lambda host, message, level="info": told.append(message) or
-                        real(host, message, level))
+                        lambda host, message, level="info", **kw: told.append(message) or
+                        real(host, message, level, **kw))
     path = tmp_path / "nuclei.tif"
     tifffile.imwrite(path, nuclei_crop[0], imagej=True, metadata={"axes": "ZYX"})
     viewer = open_studio([path], show=False, load_sample=False)

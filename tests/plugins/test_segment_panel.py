@@ -317,7 +317,7 @@ def test_no_disk_space_for_the_labels_file_is_a_message_not_a_crash(studio, qtbo
     studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
     studio.session.show_labels(labels.copy())
     told = []
-    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((level, message)))
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info", **_: told.append((level, message)))
     panel = _segment_panel(studio, qtbot)
     panel.run()
     assert panel.worker is None and panel.run_button.isEnabled()

@@ -428,7 +428,7 @@ def test_a_round_learns_from_every_reviewed_project_image(corrected, qtbot, tmp_
     # A round in the panel learns from both; a missing file is a warning, not a failure.
     path.rename(tmp_path / "moved.tif")
     told = []
-    monkeypatch.setattr(studio.host, "notify", lambda message, level="info": told.append((message, level)))
+    monkeypatch.setattr(studio.host, "notify", lambda message, level="info", **_: told.append((message, level)))
     panel = TrainPanel(session)
     qtbot.addWidget(panel)
     assert panel.scope_combo.currentData() == "project"

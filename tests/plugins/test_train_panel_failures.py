@@ -125,7 +125,7 @@ def test_an_unreadable_replay_buffer_stops_no_round(corrected, train, qtbot, mon
     folder.mkdir(parents=True)
     (folder / "replay.npz").write_bytes(b"not an npz")
     told = []
-    monkeypatch.setattr(session.host, "notify", lambda message, level="info": told.append(level))
+    monkeypatch.setattr(session.host, "notify", lambda message, level="info", **_: told.append(level))
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=quick_round())
         assert train.worker is not None, train.status.text()  # (it refused to start)

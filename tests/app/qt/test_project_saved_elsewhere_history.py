@@ -54,7 +54,7 @@ def _carried(history: list[dict]) -> list[dict]:
 
 
 def test_save_project_carries_the_history_and_models_of_a_read_only_project(
-        session, rounds, monkeypatch, tmp_path):  # fmt: skip
+        session, rounds, monkeypatch, tmp_path, qtbot):  # fmt: skip
     from qtpy.QtWidgets import QFileDialog
 
     from unet_studio.app.qt.project_watch import ProjectWatch
@@ -73,6 +73,7 @@ def test_save_project_carries_the_history_and_models_of_a_read_only_project(
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(new))
     answers = []
     ProjectWatch(session, interval_ms=60_000).save_unsaved(answers.append)
+    qtbot.waitUntil(lambda: len(answers) == 1)  # (the models are copied in a worker thread first)
     assert answers == [True] and session.project.path == new
     assert sorted(p.name for p in (new / "models").iterdir()) == ["round-1", "round-2"]
     assert session.model.path == new / "models" / "round-1"  # (the copy: the old may go)
