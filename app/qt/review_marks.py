@@ -7,7 +7,10 @@ from __future__ import annotations
 import numpy as np
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.hand_only_hint import tell_if_hand_only
 from unet_studio.app.qt.mark_undo import undoable_marking
+
+PLANE_WORDS = {"Z": "slice", "T": "time point"}  # (what one index of an axis is called)
 
 
 def view_in_labels(session) -> tuple[list[int], set[int]] | None:
@@ -53,6 +56,8 @@ def mark_reviewed_view(session, reviewed: bool = True) -> None:
     with undoable_marking(session, regions, region, reviewed, text):  # (Ctrl+Z takes it back)
         regions.mark_region(region, reviewed)
     session.reviewed_changed_by_user()
+    if reviewed:  # (painted by hand only: said what the mark teaches)
+        tell_if_hand_only(session, regions, region, _plane_words(session, region))
 
 
 def mark_reviewed_drawn(session, through: bool = False) -> str:
@@ -78,7 +83,24 @@ def mark_reviewed_drawn(session, through: bool = False) -> str:
             regions.mark_polygon(vertices, plane_axes=plane, through_axis=axis)
     session.host.clear_drawn_regions()
     session.reviewed_changed_by_user()  # (one save of the marks, however many planes)
+    where = "The drawn region" if len(marks) == 1 else f"The {len(marks)} drawn regions"
+    tell_if_hand_only(session, regions, box, where, marked_only=True)
     return text
+
+
+def _plane_words(session, region: tuple[slice, ...]) -> str:
+    """The plane ``region`` (the slice on screen) is, as a sentence starts: "Slice 5",
+    "Time point 2, slice 5", "The image" (a single plane)."""
+    image = session.host.current_image()
+    letters = "" if image is None else image.axes.replace("C", "")[-len(region) :]
+    words = []
+    for axis, part in enumerate(region):
+        if part.start is None:  # (an axis on screen)
+            continue
+        letter = letters[axis] if len(letters) == len(region) else ""
+        words.append(f"{PLANE_WORDS.get(letter, 'plane')} {part.start}")
+    text = ", ".join(words) or "the image"
+    return text[0].upper() + text[1:]
 
 
 def _drawn_box(marks: list, shape: tuple[int, ...]) -> tuple[slice, ...]:

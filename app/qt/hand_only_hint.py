@@ -1,0 +1,131 @@
+"""The warning after a review mark over labels that are only the user's own strokes.
+
+Reviewed means "this region is complete and right": every pixel of it that holds no object
+is taught as background. Over a prediction the user corrected, that is what she checked.
+Over labels she paints from nothing in an image nothing was predicted in, the objects she
+has not painted yet are taught as background too: the QA case of three nuclei painted in
+slice 5 of an image never predicted, R, and a round that learnt the others as background
+without a word. The mark still happens (she may have painted every one), and she is told,
+once per image, what it teaches.
+
+An image was predicted when its labels hold pixels the user never painted (``hand_drawn``
+reads them so: a run's objects, or labels opened from a file, against the ``changed`` mask
+of the reviewed regions), or when the project's history holds a run on it (a run that found
+nothing leaves no labels). Then a mark where the model found nothing is the user's check
+of its prediction, painted objects or none. Nothing records which planes a run covered (a
+run on the slice on screen counts for the whole image).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from unet_studio.app.class_map import labels_classes
+from unet_studio.models.slab_label import SLAB_PIXELS  # (the look stops at the first slab found)
+
+# What is known of the reviewed regions of an image: the warnings said ("painted", "empty"),
+# each once, so that R on the next slices painted by hand does not repeat it; "predicted"
+# once a prediction was found (it stays one: no pass over the labels at every R). Keyed by
+# the regions object, weakly: it goes with the image's labels.
+_told: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+PAINTED = ("{where} is marked reviewed with {what} you painted, and nothing was predicted in "
+           "this image: every other pixel of it is taught as {background}. {paint}, or Run "
+           "first and correct the prediction.")  # fmt: skip
+EMPTY = ("{where} is marked reviewed as holding no objects: all of it is taught as "
+         "{background}, and nothing was predicted in this image. If it holds objects, paint "
+         "them, or Run first and correct the prediction.")  # fmt: skip
+
+
+def tell_if_hand_only(session, regions, box: tuple[slice, ...], where: str, *,
+                      marked_only: bool = False) -> None:
+    """After ``box`` of ``regions`` (the current labels' reviewed regions) was marked
+    reviewed: warn (``session.host.notify``) when the labels marked there are the user's
+    strokes only, or none at all in an image nothing was predicted in. ``where``: what was
+    marked, as the sentence starts ("Slice 5"); ``marked_only``: read only the reviewed
+    pixels of the box (drawn polygons), not all of it."""
+    known = _told.setdefault(regions, set())
+    labels = session.host.current_labels()
+    if ("predicted" in known or {"painted", "empty"} <= known or labels is None
+            or tuple(np.shape(labels)) != regions.shape):  # fmt: skip
+        return
+    box = tuple(slice(*s.indices(n)[:2]) for s, n in zip(box, regions.shape))
+    within = regions.mask if marked_only else None
+    changed = regions.changed
+    if holds_unpainted(labels, changed, box, within):  # (first the region: a slice to read)
+        known.add("predicted")
+        return
+    values = painted_values(labels, box, within)
+    kind = "painted" if values.size else "empty"
+    if kind in known:
+        return
+    if _predicted(session, labels, changed):
+        known.add("predicted")
+        return
+    known.add(kind)
+    session.host.notify(_text(session, kind, where, values), "warning")
+
+
+def holds_unpainted(labels, changed: np.ndarray, box: tuple[slice, ...],
+                    within: np.ndarray | None = None) -> bool:
+    """Does ``box`` of ``labels`` (of it the True pixels of ``within``, full-shape) hold a
+    labelled pixel that is not ``changed`` (the user never painted it)?"""
+    for slab in _slabs(box):
+        unpainted = (np.asarray(labels[slab]) != 0) & ~changed[slab]
+        if within is not None:
+            unpainted &= within[slab]
+        if unpainted.any():
+            return True
+    return False
+
+
+def painted_values(labels, box: tuple[slice, ...], within: np.ndarray | None = None) -> np.ndarray:
+    """The label values (not 0) in ``box`` of ``labels`` (of it the True pixels of
+    ``within``), sorted."""
+    found = [np.zeros(0, np.int64)]
+    for slab in _slabs(box):
+        part = np.asarray(labels[slab])
+        found.append(np.unique(part if within is None else part[within[slab]]))
+    values = np.unique(np.concatenate(found))
+    return values[values != 0]
+
+
+def _predicted(session, labels, changed: np.ndarray) -> bool:
+    """Was the current image predicted: labels the user never painted, or a run on it in
+    the project's history (a run that found nothing leaves no labels)?"""
+    if holds_unpainted(labels, changed, tuple(slice(0, n) for n in changed.shape)):
+        return True
+    project, image_id = session.project, session.current_image_id()
+    if project is None or image_id is None:
+        return False
+    return any(entry.get("action") == "predict" and entry.get("image") == image_id
+               for entry in project.history())
+
+
+def _text(session, kind: str, where: str, values: np.ndarray) -> str:
+    classes = labels_classes(session)  # (a class map: its values are classes, not objects)
+    background = classes[0] if classes else "background"
+    if kind == "empty":
+        return EMPTY.format(where=where, background=background)
+    if classes:
+        names = [classes[v] for v in values if v < len(classes)] or ["labels"]
+        what, paint = " and ".join(names), f"Paint all of its {' and '.join(classes[1:])}"
+    else:
+        count = len(values)
+        what, paint = f"{count} object{'s' if count != 1 else ''}", "Paint every object in it"
+    return PAINTED.format(where=where, what=what, background=background, paint=paint)
+
+
+def _slabs(box: tuple[slice, ...]):
+    """``box`` (slices with start and stop) in slabs along its first axis of about
+    SLAB_PIXELS pixels each."""
+    if not box:
+        yield box
+        return
+    per_index = int(np.prod([s.stop - s.start for s in box[1:]], dtype=np.int64))
+    step = max(1, SLAB_PIXELS // max(per_index, 1))
+    first = box[0]
+    for start in range(first.start, first.stop, step):
+        yield (slice(start, min(start + step, first.stop)), *box[1:])
