@@ -133,6 +133,8 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         buttons = [(text, lambda _toast, act=act: act()) for text, act in actions]
         notifications.notification_manager.dispatch(
             notifications.Notification(message, severity=level, actions=buttons))
+        if buttons:
+            _hide_toast_source(message)
 
     def view_state(self) -> ViewState | None:
         layer = self.image_layer()
@@ -163,3 +165,17 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         if watcher is not None:
             watcher.flush()  # strokes painted just before closing still reach the project
             watcher.detach()
+
+
+def _hide_toast_source(message: str) -> None:
+    """Hide the "Source:" line of the notification just shown with ``message``: napari shows
+    it beside a notification's buttons, naming its own notification manager (an object's
+    repr, no use to anyone), and it squeezed the button to "pen that projec"."""
+    try:
+        from napari._qt.dialogs.qt_notification import NapariQtNotification
+
+        for toast in NapariQtNotification._instances:
+            if toast.message.text() == message:
+                toast.source_label.hide()
+    except (ImportError, AttributeError, RuntimeError):  # (another napari: left as it shows)
+        pass

@@ -47,6 +47,8 @@ def test_the_offers_notification_opens_the_project_with_one_click(
     toast, button = _offer_toast(qtbot)
     assert toast.message.text().startswith("nuclei.tif has corrections saved in the project")
     assert again.project is None  # (offered, not opened unasked)
+    # (napari's "Source: <...NotificationManager object>" squeezed the button to "pen that projec")
+    assert toast.source_label.isHidden() and button.width() >= button.sizeHint().width()
 
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert again.project is not None and again.project.path == earlier
