@@ -26,6 +26,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.button_focus import set_buttons_enabled
+from unet_studio.app.qt.channel_line import add_channel_line
 from unet_studio.app.qt.collection_hold import hold_full_collections, release_full_collections
 from unet_studio.app.qt.live_edits import RunEdits, start_autosave
 from unet_studio.app.qt.live_labels import LiveLabelsDestination, covers_everything
@@ -100,6 +101,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         # open: on top, where a user back after a restart looks first, before Run)
         self.saved_work_line = SavedWorkLine(self.session.saved_work, self._run_action)
         self.settings.parentWidget().layout().insertWidget(0, self.saved_work_line)
+        self.channel_line = add_channel_line(self)  # (a model that cannot take the image's channels)
 
     def _wire(self) -> None:
         self.run_button.clicked.connect(self._run_pressed)
@@ -134,6 +136,15 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
             self._done = None
             self.status.setText("")
             self._say_ready()
+
+    def _follow_channels(self, *args) -> None:
+        super()._follow_channels(*args)
+        if self.channel_line.follow(self):  # (shown or gone: the status line follows)
+            self._say_ready()
+
+    def _say_ready(self) -> None:
+        super()._say_ready()
+        self.channel_line.quiet_ready_line(self)
 
     def _model_changed(self, _info) -> None:
         self._fill_models()

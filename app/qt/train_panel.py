@@ -22,6 +22,7 @@ from unet_studio.app.qt import train_disk, train_layout, train_logic, train_pace
 from unet_studio.app.qt.button_focus import set_buttons_enabled
 from unet_studio.app.qt.progress_display import Throttle, set_progress
 from unet_studio.app.qt.round_clock import RoundClock
+from unet_studio.app.qt.train_channel_line import add_train_channel_line
 from unet_studio.app.qt.train_intensity import keep_round_intensities
 from unet_studio.app.qt.train_preparation import Preparing
 from unet_studio.app.qt.train_review import RoundReview
@@ -63,6 +64,7 @@ class TrainPanel(UnsavedRound, WaitingRound, RoundReview, QWidget):
     # ---- layout ----------------------------------------------------------------------------
     def _build(self) -> None:
         train_layout.build(self)
+        self.channel_line = add_train_channel_line(self)  # (a model that cannot take the image's channels)
 
     def _wire(self) -> None:
         self.train_button.clicked.connect(self.start)
