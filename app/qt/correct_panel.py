@@ -282,8 +282,12 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
     def _choose_project(self, create: bool) -> None:
         title = "New project folder" if create else "Open project folder"
         folder = QFileDialog.getExistingDirectory(self, title)
-        if folder:
-            self._run(lambda: self.session.open_project(Path(folder), create=create))
+        if not folder:
+            return
+        if create:  # (a read-only project's models are copied in a worker: session_save_elsewhere)
+            self._run(lambda: self.session.save_project_elsewhere(Path(folder), lambda _made: None))
+        else:
+            self._run(lambda: self.session.open_project(Path(folder)))
 
     # ---- state -----------------------------------------------------------------------------
     def _forget_stale_status(self) -> None:

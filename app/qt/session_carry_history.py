@@ -21,7 +21,9 @@ What goes along, and why so:
   new project's ``models/`` under the same names, and the entries that name them by path
   name the copies. The folder left may go away (a card, a share, a read-only mount), and
   the project's models are the project's: listed with it, offered by Roll back, removed
-  with its rejected rounds. Refs ("project:x") name the copies by themselves.
+  with its rejected rounds. Refs ("project:x") name the copies by themselves. "Save
+  project…" copies them in a worker thread before the new project is made
+  (``staged_models``), and they are moved in (:meth:`CarriedHistory.take_staged`).
 * Rounds saved in the user's models (the project's folder could not be written then) stay
   there, named by their absolute paths: the user's models stay where they are.
 * The image ids of the entries follow the images into the new project (its ids may differ).
@@ -33,12 +35,14 @@ buffer), which later rounds rebuild from the project's reviewed corrections.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from unet_studio.app.project import Project
 from unet_studio.app.qt.moved_history import PATH_FIELDS
+from unet_studio.app.qt.staged_models import StagedModels
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +89,22 @@ class CarriedHistory:
                                      f"project ({error}); it stays in {self.models_dir}.")
                 continue
             self.copied[folder.resolve()] = target
+
+    def take_staged(self, staged: StagedModels, project: Project) -> None:
+        """Move the model folders copied beforehand (``staged``, beside the new project's
+        folder: on its file system) into ``project``'s models, as :meth:`copy_models` would
+        have copied them; its problems (folders that could not be read) are told too."""
+        self.new_models = project.models_dir
+        self.problems.extend(staged.problems)
+        for name in staged.names:
+            target = project.models_dir / name
+            try:
+                os.rename(staged.staging / name, target)
+            except OSError as error:  # (not expected: the same file system, a new folder)
+                self.problems.append(f"The model {name} was not copied into the new project "
+                                     f"({error}); it stays in {self.models_dir}.")
+                continue
+            self.copied[(self.models_dir / name).resolve()] = target
 
     def copy_of(self, model) -> Path | None:
         """The copy in the new project of the model folder ``model`` (a path), if any."""

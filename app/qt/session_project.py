@@ -25,21 +25,27 @@ from unet_studio.app.qt.session_carry_history import CarriedHistory
 from unet_studio.app.qt.session_edits import SHOW_MARKS
 from unet_studio.app.qt.session_project_classes import ProjectLabelClasses
 from unet_studio.app.qt.session_project_images import ProjectImageChanges
+from unet_studio.app.qt.session_save_elsewhere import SaveElsewhere
+from unet_studio.app.qt.staged_models import StagedModels
 
 log = logging.getLogger(__name__)
 
 
-class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
+class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses, SaveElsewhere):
     """Opening, following and closing the session's project (the autosave project:
     ``session_autosave``; its images removed or located: ``session_project_images``; the
-    classes its labels are: ``session_project_classes``).
+    classes its labels are: ``session_project_classes``; saved into a new project, its
+    models copied off the GUI thread: ``session_save_elsewhere``).
     GUI thread only."""
 
-    def open_project(self, path: str | Path, *, create: bool = False) -> Project:
+    def open_project(self, path: str | Path, *, create: bool = False,
+                     staged: StagedModels | None = None) -> Project:
         """Open (or create) a project and restore the current image's labels from it. The
         project open now stays open when the new one cannot be opened. The open images it
         does not hold keep their labels on screen, and those go into it with their marks
-        (``session_carry``): at once into a new project, at their first edit otherwise."""
+        (``session_carry``): at once into a new project, at their first edit otherwise.
+        ``staged``: the models of the project open, already copied for the new one
+        (``save_project_elsewhere``); otherwise a new project copies them here."""
         carried, shown = self._work_to_carry(), self._shown_marks()  # (before it closes)
         # (a new project made from one whose folder cannot be written takes its history along)
         history = CarriedHistory.of(self.project) if create else None
@@ -51,7 +57,7 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
         # (listed first: the project's current model is often a round accepted into it)
         self.library.folders["project"] = project.models_dir
         if history is not None:
-            self._take_models_along(history, project)
+            self._take_models_along(history, project, staged)
         if project.current_model:
             try:  # (that very model: in a copy of the project, its ref may name another one)
                 self.set_model(self.library.find(project.current_model,
@@ -73,10 +79,15 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
         self.reviewed_changed.emit()  # (the marks counted are the ones now shown)
         return project
 
-    def _take_models_along(self, history: CarriedHistory, project: Project) -> None:
-        """Copy the models of the project left into the new ``project``; the current model,
-        one of them, is its copy from now on (the folder left may go away)."""
-        history.copy_models(project)
+    def _take_models_along(self, history: CarriedHistory, project: Project,
+                           staged: StagedModels | None = None) -> None:
+        """Copy the models of the project left into the new ``project`` (or move in their
+        ``staged`` copies); the current model, one of them, is its copy from now on (the
+        folder left may go away)."""
+        if staged is not None and staged.source == history.models_dir:
+            history.take_staged(staged, project)
+        else:
+            history.copy_models(project)
         for problem in history.problems:
             self.host.notify(problem, "warning")
         copy = None if self.model is None else history.copy_of(self.model.path)
@@ -267,6 +278,8 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses):
         if project is None:
             return "No project open yet."
         note = project.saving_note()
+        if self.saving_elsewhere is not None:
+            note = f"Saving it in {self.saving_elsewhere}: copying its models…"
         return f"Project: {project.path}" + (f"\n{note}" if note else "")
 
     def close_project(self, *, tell: bool = True) -> None:

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.qt
 
 
 def test_an_unwritable_project_is_told_at_open_and_saved_elsewhere(session, tmp_path,
-                                                                   monkeypatch):
+                                                                   monkeypatch, qtbot):
     from qtpy.QtWidgets import QFileDialog
 
     from unet_studio.app.qt.project_watch import ProjectWatch
@@ -47,6 +47,7 @@ def test_an_unwritable_project_is_told_at_open_and_saved_elsewhere(session, tmp_
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(elsewhere))
     answers = []
     watch.save_unsaved(answers.append)
+    qtbot.waitUntil(lambda: len(answers) == 1)  # (its labels written: waited for off the GUI)
     assert answers == [True] and session.project.path == elsewhere
     session.close_project()
     with Project.open(elsewhere, autosave_delay=0.0) as saved:
