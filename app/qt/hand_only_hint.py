@@ -8,12 +8,14 @@ slice 5 of an image never predicted, R, and a round that learnt the others as ba
 without a word. The mark still happens (she may have painted every one), and she is told,
 once per image, what it teaches.
 
-An image was predicted when its labels hold pixels the user never painted (``hand_drawn``
-reads them so: a run's objects, or labels opened from a file, against the ``changed`` mask
-of the reviewed regions), or when the project's history holds a run on it (a run that found
-nothing leaves no labels). Then a mark where the model found nothing is the user's check
-of its prediction, painted objects or none. Nothing records which planes a run covered (a
-run on the slice on screen counts for the whole image).
+A marked box was predicted when a run on the image covered part of it (the region its
+"predict" history entry records: a run on the slice on screen covers that slice only; an
+older entry without one, the whole image; a run that found nothing leaves no labels), or
+when labels the user never painted lie in it (``hand_drawn`` reads them so, against the
+``changed`` mask of the reviewed regions). Then a mark where the model found nothing is
+the user's check of its prediction, painted objects or none. Labels the user never painted
+outside every run's region came from elsewhere (a file she opened): the whole image counts
+as predicted then, as it does without a project (no history to read).
 """
 
 from __future__ import annotations
@@ -23,19 +25,21 @@ import weakref
 import numpy as np
 
 from unet_studio.app.class_map import labels_classes
+from unet_studio.app.run_regions import Box, covers_all, overlaps, run_boxes
 from unet_studio.models.slab_label import SLAB_PIXELS  # (the look stops at the first slab found)
 
 # What is known of the reviewed regions of an image: the warnings said ("painted", "empty"),
 # each once, so that R on the next slices painted by hand does not repeat it; "predicted"
-# once a prediction was found (it stays one: no pass over the labels at every R). Keyed by
-# the regions object, weakly: it goes with the image's labels.
+# once all of the image was found predicted (it stays so: no pass over the labels at every
+# R). A box found predicted adds nothing: a later mark elsewhere may still need the warning.
+# Keyed by the regions object, weakly: it goes with the image's labels.
 _told: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-PAINTED = ("{where} is marked reviewed with {what} you painted, and nothing was predicted in "
-           "this image: every other pixel of it is taught as {background}. {paint}, or Run "
+PAINTED = ("{where} is marked reviewed with {what} you painted, and nothing was predicted "
+           "there: every other pixel of it is taught as {background}. {paint}, or Run "
            "first and correct the prediction.")  # fmt: skip
 EMPTY = ("{where} is marked reviewed as holding no objects: all of it is taught as "
-         "{background}, and nothing was predicted in this image. If it holds objects, paint "
+         "{background}, and nothing was predicted there. If it holds objects, paint "
          "them, or Run first and correct the prediction.")  # fmt: skip
 
 
@@ -55,13 +59,18 @@ def tell_if_hand_only(session, regions, box: tuple[slice, ...], where: str, *,
     within = regions.mask if marked_only else None
     changed = regions.changed
     if holds_unpainted(labels, changed, box, within):  # (first the region: a slice to read)
-        known.add("predicted")
-        return
+        return  # (a prediction, or labels opened, checked there)
     values = painted_values(labels, box, within)
     kind = "painted" if values.size else "empty"
     if kind in known:
         return
-    if _predicted(session, labels, changed):
+    runs = _runs(session, regions.shape)
+    if any(covers_all(run, regions.shape) for run in runs):
+        known.add("predicted")
+        return
+    if any(overlaps(run, box) for run in runs):
+        return  # (predicted here only: a later mark elsewhere may still be told)
+    if holds_unpainted_outside(labels, changed, runs):  # (labels opened: the whole image)
         known.add("predicted")
         return
     known.add(kind)
@@ -92,16 +101,35 @@ def painted_values(labels, box: tuple[slice, ...], within: np.ndarray | None = N
     return values[values != 0]
 
 
-def _predicted(session, labels, changed: np.ndarray) -> bool:
-    """Was the current image predicted: labels the user never painted, or a run on it in
-    the project's history (a run that found nothing leaves no labels)?"""
-    if holds_unpainted(labels, changed, tuple(slice(0, n) for n in changed.shape)):
-        return True
+def holds_unpainted_outside(labels, changed: np.ndarray, boxes: list[Box]) -> bool:
+    """Does ``labels`` hold a labelled pixel, outside every one of ``boxes``, that is not
+    ``changed`` (the user never painted it)?"""
+    for slab in _slabs(tuple(slice(0, n) for n in changed.shape)):
+        unpainted = (np.asarray(labels[slab]) != 0) & ~changed[slab]
+        for box in boxes:  # (a run's own objects: predicted where it ran, not elsewhere)
+            inside = _within(box, slab)
+            if inside is not None:
+                unpainted[inside] = False
+        if unpainted.any():
+            return True
+    return False
+
+
+def _runs(session, shape: tuple[int, ...]) -> list[Box]:
+    """The regions the runs on the current image covered (none without a project)."""
     project, image_id = session.project, session.current_image_id()
     if project is None or image_id is None:
-        return False
-    return any(entry.get("action") == "predict" and entry.get("image") == image_id
-               for entry in project.history())
+        return []
+    return run_boxes(project.history(), image_id, shape)
+
+
+def _within(box: Box, slab: Box) -> Box | None:
+    """Where ``box`` lies in ``slab`` (both full-image boxes), in the slab's own
+    coordinates; None when they do not meet."""
+    if not overlaps(box, slab):
+        return None
+    return tuple(slice(max(b.start, s.start) - s.start, min(b.stop, s.stop) - s.start)
+                 for b, s in zip(box, slab))
 
 
 def _text(session, kind: str, where: str, values: np.ndarray) -> str:

@@ -26,6 +26,7 @@ from unet_studio.app.qt.segment_results import (
     objects_shown_kept,
 )
 from unet_studio.app.qt.workers import describe_error
+from unet_studio.app.run_regions import region_entry
 from unet_studio.app.unsure_hint import unsure_text
 
 # What the status line says while a run is in each stage of the engine.
@@ -144,7 +145,10 @@ class SegmentOutcome:
         name = self._job_image or result.job.image_name  # (its name now: renamed meanwhile?)
         self._show_result(result, name)
         if session.project is not None and session.image_id is not None:
-            session.project.log("predict", image=session.image_id, model=str(result.job.request.model_path))
+            # (the planes it covered: a run on the slice on screen predicted that slice only)
+            session.project.log("predict", image=session.image_id,
+                                model=str(result.job.request.model_path),
+                                region=region_entry(result.job.target, result.job.labels_shape))
         # (about this image and model: the status line changes when the choice does)
         found = self._objects_text(result) if not self._shows_classes(result) else \
             class_shares_text(session.host.current_labels(), result.job.target,
