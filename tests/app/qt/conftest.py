@@ -67,3 +67,25 @@ def session_on(qapp):
     yield make
     for session in sessions:
         session.close_project()
+
+
+@pytest.fixture
+def reopen_unwritable(monkeypatch):
+    """``reopen_unwritable(session)``: reopen the session's project as if its folder could
+    not be written (a read-only share), with an edit kept in memory; returns its folder."""
+    from pathlib import Path
+
+    from unet_studio.app import project_writable
+    from unet_studio.app.label_edit import diff_labels
+
+    def reopen(session) -> Path:
+        path = session.project.path
+        session.close_project()
+        monkeypatch.setattr(project_writable, "write_problem",
+                            lambda folder: "read-only file system" if Path(folder) == path else None)
+        session.open_project(path)
+        labels = session.host.current_labels()
+        session.apply_edit(diff_labels(labels, np.where(labels == 0, 7, labels)))
+        return path
+
+    return reopen

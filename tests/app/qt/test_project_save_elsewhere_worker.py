@@ -13,11 +13,7 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from unet_studio.app import project_writable
-from unet_studio.app.label_edit import diff_labels
 
 pytestmark = pytest.mark.qt
 
@@ -38,7 +34,7 @@ def slow_share(monkeypatch):
 
 
 @pytest.fixture
-def read_only_project(session, monkeypatch, tmp_path):
+def read_only_project(session, monkeypatch, tmp_path, reopen_unwritable):
     """The session's project, holding a 31 MB round in its models, reopened on a folder
     that cannot be written, with an edit kept in memory; returns the new project's folder
     (empty), which the folder chooser picks."""
@@ -47,15 +43,9 @@ def read_only_project(session, monkeypatch, tmp_path):
     from unet_studio.models.registry import build_model
     from unet_studio.models.weights import save_model
 
-    path = session.project.path
     save_model(build_model("unet", spatial_dims=2, base_channels=32, depth=4),
                session.project.models_dir / "round-1")  # fmt: skip
-    session.close_project()
-    monkeypatch.setattr(project_writable, "write_problem",
-                        lambda folder: "read-only file system" if Path(folder) == path else None)
-    session.open_project(path)
-    labels = session.host.current_labels()
-    session.apply_edit(diff_labels(labels, np.where(labels == 0, 7, labels)))
+    reopen_unwritable(session)
     new = tmp_path / "elsewhere"
     new.mkdir()
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(new))

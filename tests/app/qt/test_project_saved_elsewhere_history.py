@@ -7,11 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
-
-from unet_studio.app import project_writable
-from unet_studio.app.label_edit import diff_labels
 
 pytestmark = pytest.mark.qt
 
@@ -35,18 +31,17 @@ def rounds(session, save_finished_round, monkeypatch):
     return train
 
 
-def _open_unwritable(session, monkeypatch) -> Path:
+@pytest.fixture
+def open_unwritable(reopen_unwritable):
     """Reopen the session's project on a folder that cannot be written; an edit and a
     Segment's entry are then kept in memory only."""
-    path = session.project.path
-    session.close_project()
-    monkeypatch.setattr(project_writable, "write_problem",
-                        lambda folder: "read-only file system" if Path(folder) == path else None)
-    session.open_project(path)
-    labels = session.host.current_labels()
-    session.apply_edit(diff_labels(labels, np.where(labels == 0, 7, labels)))
-    session.project.log("predict", image=session.image_id, model=str(session.model.path))
-    return path
+
+    def reopen(session) -> Path:
+        path = reopen_unwritable(session)
+        session.project.log("predict", image=session.image_id, model=str(session.model.path))
+        return path
+
+    return reopen
 
 
 def _carried(history: list[dict]) -> list[dict]:
@@ -54,7 +49,7 @@ def _carried(history: list[dict]) -> list[dict]:
 
 
 def test_save_project_carries_the_history_and_models_of_a_read_only_project(
-        session, rounds, monkeypatch, tmp_path, qtbot):  # fmt: skip
+        session, rounds, monkeypatch, tmp_path, qtbot, open_unwritable):  # fmt: skip
     from qtpy.QtWidgets import QFileDialog
 
     from unet_studio.app.qt.project_watch import ProjectWatch
@@ -64,7 +59,7 @@ def test_save_project_carries_the_history_and_models_of_a_read_only_project(
     tiny = session.model.path
     rounds(accept=True)  # (round 1, in the project's models, then round 2 left waiting)
     rounds(accept=False)
-    old = _open_unwritable(session, monkeypatch)
+    old = open_unwritable(session)
     left = session.project.history()  # (the "predict" in memory only)
     assert left[-1]["action"] == "predict" and Path(left[-1]["model"]).parent == old / "models"
 
@@ -95,13 +90,14 @@ def test_save_project_carries_the_history_and_models_of_a_read_only_project(
     assert [Path(info.path) for info in earlier_versions(session)] == [tiny]
 
 
-def test_new_project_carries_the_rounds_kept_in_memory(session, rounds, monkeypatch, tmp_path):
+def test_new_project_carries_the_rounds_kept_in_memory(session, rounds, monkeypatch, tmp_path,
+                                                      open_unwritable):
     """The QA walkthrough: every round made while the folder could not be written, saved in
     the user's models, logged in memory only; Correct > New project… takes the lot."""
     from unet_studio.app.qt.train_versions import waiting_round
     from unet_studio.app.qt.train_waiting import recorded_round
 
-    old = _open_unwritable(session, monkeypatch)
+    old = open_unwritable(session)
     first = rounds(accept=True)
     second = rounds(accept=False)
     assert Path(second.path).parent == session.library.folders["user"]
