@@ -2,7 +2,8 @@
 
 Layout of a store folder::
 
-    array.json            {"format", "shape", "dtype", "chunks", "generation"}
+    array.json            {"format", "format_version", "shape", "dtype", "chunks",
+                          "generation"} (the version this build reads: ``format_versions``)
     g000001/3.0.1.npy.zst chunk (3, 0, 1): array[3:4, 0:512, 512:1024] as .npy, zstd-compressed
 
 Chunks are one plane deep on leading axes and up to 512×512 on the last two, so a 2D edit
@@ -30,11 +31,12 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.atomic import atomic_write_bytes, atomic_write_json
+from unet_studio.app.format_versions import CHUNKS, check_version
 from unet_studio.models.scratch import scratch_zeros
 
 log = logging.getLogger(__name__)
 
-FORMAT = "unet-studio-chunks"
+FORMAT = CHUNKS.name
 MANIFEST = "array.json"
 JOURNAL = "journal"  # chunks of one write staged here, then moved into place
 COMMIT = "commit.json"  # in the journal: the staged write is complete and must be applied
@@ -76,13 +78,17 @@ class ChunkStore:
         self.directory = Path(directory)
 
     def manifest(self) -> dict | None:
-        """The current ``array.json`` contents, or None when nothing was saved yet."""
+        """The current ``array.json`` contents, or None when nothing was saved yet.
+        ValueError when it is none, ``format_versions.NewerFormatError`` (one) when a newer
+        unet-studio wrote it: then nothing reads or writes the store (a new generation
+        would replace what that version saved)."""
         try:
             data = json.loads((self.directory / MANIFEST).read_text("utf-8"))
         except FileNotFoundError:
             return None
-        if data.get("format") != FORMAT:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ValueError(f"{self.directory / MANIFEST}: not a chunk store manifest")
+        check_version(self.directory / MANIFEST, data, CHUNKS)
         return data
 
     def read(self) -> tuple[np.ndarray | None, list[str]]:
@@ -181,7 +187,7 @@ class ChunkStore:
         for key, block in blocks.items():
             _write_chunk(folder, key, block)
         manifest = {
-            "format": FORMAT, "format_version": 1, "shape": list(map(int, shape)),
+            "format": FORMAT, "format_version": CHUNKS.version, "shape": list(map(int, shape)),
             "dtype": np.dtype(dtype).str, "chunks": list(chunk_shape_for(tuple(shape))),
             "generation": generation,
         }  # fmt: skip

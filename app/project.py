@@ -39,6 +39,7 @@ from unet_studio.app import project_writable
 from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.errors import InputFileError, UserError
+from unet_studio.app.format_versions import PROJECT, check_project_files
 from unet_studio.app.model_names import first_free_folder
 from unet_studio.app.project_arrays import LiveArraySaver
 from unet_studio.app.project_folder import FolderGone, ProjectFolder, folder_moved_message
@@ -58,11 +59,12 @@ from unet_studio.app.project_lock import (
 from unet_studio.app.project_migrate import finish, migrate_image, pending_image
 from unet_studio.app.project_repair import sweep_leftovers
 from unet_studio.app.project_saving import PROJECT_FILE, ProjectSaving
+from unet_studio.app.project_unknown_fields import UnknownFields
 from unet_studio.app.reviewed import ReviewedRegions
 
 log = logging.getLogger(__name__)
 
-FORMAT = "unet-studio-project"
+FORMAT = PROJECT.name
 HISTORY_FILE = "history.jsonl"
 
 
@@ -82,6 +84,10 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
 
     def __init__(self, path: Path, meta: dict, *, autosave_delay: float = 1.0):
         path = Path(path)
+        # A file of a newer unet-studio refuses the project before anything is started or
+        # written (``format_versions``); here, as ``finetune --project`` makes its reader so.
+        check_project_files(path, meta)
+        self._unknown = UnknownFields.of(meta)  # (a newer build's entries: written back)
         self._folder = ProjectFolder(path, self._folder_moved)
         self.name: str = meta.get("name") or path.name
         self.created: str = meta.get("created") or now_iso()
@@ -331,12 +337,12 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
                 f"can do, {why}.")
 
     def _meta(self) -> dict:
-        return {
-            "format": FORMAT, "format_version": 1, "name": self.name, "created": self.created,
-            "current_model": self.current_model,
+        return self._unknown.added_to({
+            "format": FORMAT, "format_version": PROJECT.version, "name": self.name,
+            "created": self.created, "current_model": self.current_model,
             "current_model_identity": self.current_model_identity, "settings": self.settings,
             "images": [ref.to_dict() for ref in self.images],
-        }  # fmt: skip
+        })  # fmt: skip
 
     def _save_meta(self, *, now: bool = False) -> None:
         """Save ``project.json`` in the background; ``now``: also on the calling thread

@@ -1,7 +1,8 @@
 """The project's action log: ``history.jsonl``, one JSON object per line, appended in the
 background, but for the entries that bear a round's verdict (``DURABLE``), which are on disk
 when ``log`` returns. A line cut off by a kill is skipped when reading and ended before the
-next append, so one interrupted write never costs the lines after it."""
+next append, so one interrupted write never costs the lines after it. The file has no
+header and no version of its own: ``project.json``'s covers it (see ``format_versions``)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,9 @@ class ProjectSaving:
         if "project.json" in deferred:
             try:
                 file = self.path / PROJECT_FILE
-                on_disk = image_refs(file, json.loads(file.read_text("utf-8")))
+                saved = json.loads(file.read_text("utf-8"))
+                on_disk = image_refs(file, saved)
+                self._unknown.take_new(saved)  # (what a newer build added there stays)
             except (OSError, ValueError):
                 on_disk = []
             known = {ref.id for ref in self.images}

@@ -24,6 +24,7 @@ import numpy as np
 
 from unet_studio.app.atomic import atomic_write_bytes, npz_bytes
 from unet_studio.app.edit_footprint import edit_marks, mark_footprint, unmark_footprint
+from unet_studio.app.format_versions import REVIEWED, NewerFormatError, check_version
 from unet_studio.app.hand_drawn import drawn_by_hand, in_one_plane
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.overridden_marks import touched_area, without_touched
@@ -31,7 +32,7 @@ from unet_studio.app.polygon_marks import polygon_plane, spread_through
 from unet_studio.app.reviewed_file import decode_mask, encode_mask, read_packed_member
 from unet_studio.app.reviewed_ids import protected, renumber_clashes
 
-FORMAT = "unet-studio-reviewed"
+FORMAT = REVIEWED.name
 
 
 class MarksAdded:
@@ -270,6 +271,8 @@ class ReviewedRegions:
         settings = {"auto_from_edits": self.auto_from_edits, "edit_margin": self.edit_margin}
         return {
             "format": np.array(FORMAT),
+            # (2: masks by their marked blocks; 1, or none: whole masks, see format_versions)
+            "format_version": np.array(REVIEWED.version, dtype=np.int64),
             "shape": np.array(self.shape, dtype=np.int64),
             "settings": np.array(json.dumps(settings)),
         }
@@ -294,6 +297,9 @@ class ReviewedRegions:
             with np.load(path, allow_pickle=False) as data:  # (members read when asked)
                 if str(data["format"]) != FORMAT:
                     raise ValueError(f"not a reviewed-regions file (format {data['format']})")
+                if "format_version" in data.files:  # (a NewerFormatError is a ValueError)
+                    check_version(Path(path), {"format_version": data["format_version"].item()},
+                                  REVIEWED)
                 shape = tuple(int(n) for n in data["shape"])
                 regions = cls(shape, **json.loads(str(data["settings"])))
                 for name in ("reviewed", "changed"):
@@ -305,6 +311,8 @@ class ReviewedRegions:
                     else:
                         continue
                     setattr(regions, f"_{name}", mask)
+        except NewerFormatError:
+            raise  # (as it is: "update unet-studio", not "cannot read")
         except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile) as error:
             raise ValueError(f"{path}: cannot read reviewed regions: {error}") from error
         return regions

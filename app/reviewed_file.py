@@ -9,7 +9,9 @@ is allocated zeroed (``np.zeros``: the OS hands out its pages on first write), s
 empty mask of a big stack takes memory for its marked blocks only.
 
 Files of earlier versions (the whole mask bit-packed under the mask's own name) are read
-as a stream, a few MB at a time, and give the same sparse mask.
+as a stream, a few MB at a time, and give the same sparse mask. The blocks form is version 2
+of the file, the whole masks version 1 (``format_versions``): a reader of whole masks takes
+the blocks form for empty masks.
 """
 
 from __future__ import annotations
