@@ -6,11 +6,17 @@ only the chunks involved (a few MB at most for a 2D edit, i.e. a millisecond or 
 hands them to the autosave thread, which compresses and writes them atomically. Pending
 chunks of one array are merged (a newer copy of a chunk replaces an older one), and a failed
 write is put back under any newer copies so that nothing is lost or rolled back.
+
+While a Segment run streams provisional tiles into a live array, its saves read what the
+run's Cancel would leave instead (:func:`save_through`): a kill mid-run (a crash, a power
+cut) then leaves none of the unfinished run's tiles in the project as the user's labels.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,6 +33,58 @@ from unet_studio.app.chunk_store import (
 )
 from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.project_merge import ChangedPixels, DiskState, merge_saved_chunks
+
+# Live arrays whose saves read through another source (``save_through``): (the array, the
+# source's reading method), both held weakly: a run dropped without ending its stand-in
+# keeps neither its labels nor its backup alive, and its entry lapses.
+_SOURCES: list[tuple[weakref.ref, weakref.WeakMethod]] = []
+_SOURCES_LOCK = threading.Lock()
+
+BoxReader = Callable[[tuple[slice, ...]], np.ndarray]
+
+
+def save_through(array: np.ndarray, read: BoxReader) -> None:
+    """From now on every save of ``array`` (a live array, by any LiveArraySaver, lazy
+    snapshots queued before now included) writes ``read(box)`` for a box it saves (a slice
+    per axis; a copy of the values to save there) instead of ``array[box]``: a run
+    streaming provisional labels into it has its saves hold what its Cancel would leave
+    (``LiveLabelsDestination.saved_values``). ``read``: a bound method (held weakly)."""
+    with _SOURCES_LOCK:
+        _SOURCES[:] = [(a, r) for a, r in _live_sources() if a() is not array]
+        _SOURCES.append((weakref.ref(array), weakref.WeakMethod(read)))
+
+
+def save_as_is(array: np.ndarray, read: BoxReader) -> None:
+    """Saves of ``array`` read it again, unless another reader than ``read`` took over
+    (undoes :func:`save_through`)."""
+    with _SOURCES_LOCK:
+        _SOURCES[:] = [(a, r) for a, r in _live_sources() if not (a() is array and r() == read)]
+
+
+def _live_sources() -> list[tuple[weakref.ref, weakref.WeakMethod]]:
+    """The entries of ``_SOURCES`` whose array and source are both alive (under its lock)."""
+    return [(a, r) for a, r in _SOURCES if a() is not None and r() is not None]
+
+
+def _source_of(array: np.ndarray) -> BoxReader | None:
+    with _SOURCES_LOCK:
+        for held, read in _SOURCES:
+            if held() is array:
+                return read()
+    return None
+
+
+class _SavedArray:
+    """What the saves of a live array read, a box at a time (``snapshot_chunks``): the array
+    itself, or its source (:func:`save_through`), looked up at each read, so that a lazy
+    snapshot queued before a run started or ended reads what is saved then."""
+
+    def __init__(self, array: np.ndarray):
+        self.array, self.shape, self.dtype = array, array.shape, array.dtype
+
+    def __getitem__(self, box: tuple[slice, ...]) -> np.ndarray:
+        read = _source_of(self.array)
+        return self.array[box] if read is None else read(box)
 
 
 class _Pending:
@@ -161,7 +219,7 @@ class LiveArraySaver:
         again and written again after that read: the saved array ends as the live one."""
         array = self._require_array()
         lazy = snapshot_bytes(array.shape, array.dtype, keys) > LAZY_SNAPSHOT_BYTES
-        blocks = snapshot_chunks(array, keys, lazy=lazy)
+        blocks = snapshot_chunks(_SavedArray(array), keys, lazy=lazy)
         with self._lock:
             newer = _Pending(array.shape, array.dtype, complete)
             newer.blocks = blocks

@@ -12,7 +12,8 @@ stroke made during an image's first run go under:
 - napari writes a stroke's pixels a turn of the event loop before the session hears of it
   and marks them (``HistoryWatcher``): a tile written in between went over the stroke.
   :class:`RunEdits` paints the stroke's pixels again once it is marked, under the
-  destination's lock: no write is half done then, and the next ones read its marks.
+  destination's lock: no write is half done then, and the next ones read its marks. And
+  saves them again: the session saved the stroke as the labels held it, the tile over it.
 
 A run that ends having made nothing, in a project the user did nothing in, drops the
 project it started again (:class:`RunAutosave`).
@@ -116,3 +117,13 @@ class RunEdits:
         region = paint_again(live, edit)
         if region is not None:
             self.host.refresh_labels(region)
+            self._save_again(live.labels, region)
+
+    def _save_again(self, labels, region: tuple[slice, ...]) -> None:
+        """Have the project save ``region`` of ``labels`` again: the session saved the
+        stroke as the labels held it when it heard of it, a tile over some of its pixels
+        (a kill mid-run left those in the project in place of the stroke)."""
+        project = getattr(getattr(self._panel(), "session", None), "project", None)
+        for ref in [] if project is None else project.images:
+            if project.labels_are(ref.id, labels):
+                project.mark_dirty(ref.id, region)

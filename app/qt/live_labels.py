@@ -5,7 +5,9 @@ given (``iter_predict_image(..., out=...)``). :class:`LiveLabelsDestination` is 
 destination for the Segment panel: it writes into the viewer's own label array, in the
 region being segmented, but never into reviewed pixels, so the user watches the new labels
 arrive in the layer they correct while their checked work stays put. A backup of the
-region restores the labels if the run is cancelled or fails.
+region restores the labels if the run is cancelled or fails. Until the run ends, the
+autosave saves what that restore would leave (:meth:`LiveLabelsDestination.saved_values`),
+not the provisional tiles: a kill mid-run leaves none of them in the project.
 
 Writes happen on the worker thread; the GUI thread only redraws (a torn frame at worst).
 So does everything read before the first write (:meth:`iter_prepare`: the backup and the
@@ -22,10 +24,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from unet_studio.app.kept_ids import adopt_touching_ids
+from unet_studio.app.project_arrays import save_as_is, save_through
 from unet_studio.app.qt.live_ids import check_room_above, ids_moved_up
 from unet_studio.app.qt.live_keep import DoneTimePoints, keep_done_time_points
 from unet_studio.app.qt.live_prepare import (
     SLAB_PIXELS,
+    box_overlap,
     count_slabs,
     iter_copy_unless_empty,
     iter_largest_outside,
@@ -86,6 +90,11 @@ class LiveLabelsDestination:
         # the GUI thread takes it to paint again a stroke the run wrote over before its
         # reviewed marks were in (``live_edits``).
         self.lock = threading.RLock()
+        # Held by the autosave over a read of :meth:`saved_values` and by :meth:`release`
+        # (not ``lock``: the worker holds that over a whole stack's tidying, seconds during
+        # which the GUI thread's save of a stroke would wait).
+        self._saving = threading.Lock()
+        self._saves_put_back = False  # (saves read :meth:`saved_values`: save_through)
 
     def iter_prepare(self, pixels: int = SLAB_PIXELS):
         """Read what the run needs of the labels before it writes (worker thread, just
@@ -116,11 +125,43 @@ class LiveLabelsDestination:
         space, self._backup_space = self._backup_space, None  # (not held twice)
         self.backup = yield from relay(iter_copy_unless_empty(region, pixels, space), report)
         self.prepared = True
+        # From here until the run ends, the labels are saved as a cancel would leave them.
+        self._saves_put_back = True
+        save_through(self.labels, self.saved_values)
 
     def release(self) -> None:
         """The run is over (shown, put back or dropped): its backup goes now, not when the
         worker's generator is collected (a stack's copy: at most one alive at a time)."""
-        self.backup = self._backup_space = None
+        self._save_as_is()
+        with self._saving:  # (not while a save reads it)
+            self.backup = self._backup_space = None
+
+    def saved_values(self, box: tuple[slice, ...]) -> np.ndarray:
+        """A copy of ``box`` (a slice per labels axis) of the labels as a cancel of the
+        run would leave them (:meth:`restore`): what the autosave saves while the run
+        streams, so that a kill (a crash) mid-run saves none of its provisional tiles,
+        while a stroke made meanwhile (reviewed: the run never writes there) is saved.
+        The autosave's thread or the GUI thread, a chunk at a time (no pass over a stack);
+        not under ``lock`` once the run writes: it writes unreviewed pixels of the target
+        only, and those are read from the backup, which nothing changes meanwhile."""
+        if not self.written:  # (nothing to put back yet: the labels as they are, no
+            with self.lock:  # tile half written)
+                if not self.written:
+                    return np.array(self.labels[box])
+        with self._saving:
+            block = np.array(self.labels[box])
+            overlap = box_overlap(box, self.target, self.labels.shape)
+            if self._saves_put_back and overlap is not None:
+                in_box, within = overlap
+                kept = None if self.regions is None else self.regions.mask[self.target][within]
+                self._put_back_at(block[in_box], within, kept)
+            return block
+
+    def _save_as_is(self) -> None:
+        """The run is over (finished, put back or dropped): saves read the labels again."""
+        with self._saving:
+            self._saves_put_back = False
+        save_as_is(self.labels, self.saved_values)
 
     def _kept(self) -> np.ndarray | None:
         """Reviewed pixels of the region, or None when nothing is reviewed."""
@@ -156,10 +197,10 @@ class LiveLabelsDestination:
         """After the last write: objects outside the reviewed regions whose ids clash with
         kept objects get fresh ids (``ReviewedRegions.renumber_clashes``, in place). Runs on the worker thread,
         so the GUI thread only has to redraw."""
-        if not self.written or not self.instances:
-            return  # (a class map: its values are classes, not objects to number)
-        with self.lock:  # (renumbering around the reviewed pixels: none added meanwhile)
-            self._finish()
+        if self.written and self.instances:  # (a class map's values: classes, not objects)
+            with self.lock:  # (renumbering around the reviewed pixels: none added meanwhile)
+                self._finish()
+        self._save_as_is()  # (the result: saved as the labels hold it, see segment_outcome)
 
     def _finish(self) -> None:
         if self.regions is not None and self.regions.any():
@@ -215,6 +256,7 @@ class LiveLabelsDestination:
                 self.restored = True
                 self.kept_time_points = keep_done_time_points(self, self.done_points) \
                     if self.written else 0
+        self._save_as_is()  # (outside ``lock``: see saved_values)
 
     def _plane_axis(self) -> int | None:
         """The axis along which the run wrote a single plane of a longer stack: a Z plane
@@ -242,11 +284,17 @@ class LiveLabelsDestination:
             if not self.restored:
                 self.restored = True
                 self._put_back()
+        self._save_as_is()  # (outside ``lock``: see saved_values)
 
     def _put_back(self) -> None:
-        view = self.labels[self.target]
-        kept = self._kept()
-        backup = 0 if self.backup is None else self.backup
+        everything = (slice(None),) * self.labels.ndim
+        self._put_back_at(self.labels[self.target], everything, self._kept())
+
+    def _put_back_at(self, view: np.ndarray, within: tuple[slice, ...],
+                     kept: np.ndarray | None) -> None:
+        """Put the backup back into ``view``, the part ``within`` of the target (a copy of
+        it for :meth:`saved_values`), except at its ``kept`` (reviewed) pixels."""
+        backup = 0 if self.backup is None else self.backup[within]
         if kept is None:
             view[...] = backup
         else:

@@ -33,6 +33,23 @@ def outside_boxes(target: tuple[slice, ...], shape: tuple[int, ...]) -> list[tup
     return boxes
 
 
+def box_overlap(box: tuple[slice, ...], target: tuple[slice, ...], shape: tuple[int, ...],
+                ) -> tuple[tuple[slice, ...], tuple[slice, ...]] | None:
+    """Where ``box`` and ``target`` (a slice of step 1 per axis each, of an array of
+    ``shape``) meet: that part as slices within ``box`` and as slices within ``target``;
+    None when they do not meet."""
+    in_box, in_target = [], []
+    for part, whole, size in zip(box, target, shape):
+        start, stop, _ = part.indices(size)
+        first, end, _ = whole.indices(size)
+        low, high = max(start, first), min(stop, end)
+        if high <= low:
+            return None
+        in_box.append(slice(low - start, high - start))
+        in_target.append(slice(low - first, high - first))
+    return tuple(in_box), tuple(in_target)
+
+
 def iter_slabs(array, pixels: int = SLAB_PIXELS) -> Generator[tuple[slice, ...], None, None]:
     """The slab keys of ``array`` (whole planes along its first axis, about ``pixels`` each)."""
     if array.ndim == 0:

@@ -165,16 +165,8 @@ class ProvisionalTilesSaved(AssertionError):
     """Pixels the killed run streamed were saved as the user's (unreviewed) labels."""
 
 
-# A stroke during the run saves the chunks it touched as the live labels hold them: with the
-# run's provisional tiles around it (``LiveArraySaver`` snapshots the live array). Kept out of
-# the reviewed marks, the user's reviewed pixels intact (checked), but the labels shown before
-# the run there are lost to a kill. Strict: once fixed this passes, and the mark must go.
-STROKE_SAVES_TILES = pytest.mark.xfail(
-    raises=ProvisionalTilesSaved, strict=True,
-    reason="an edit during a streamed run saves its chunks with the run's provisional tiles")
-
 # (tiles shown before the kill, before a brush stroke during the run: 0 for none)
-KILLS = [(1, 0), (20, 0), pytest.param(3, 3, marks=STROKE_SAVES_TILES)]
+KILLS = [(1, 0), (20, 0), (3, 3)]
 
 
 @pytest.mark.parametrize(("tiles", "stroke_after"), KILLS)
