@@ -30,6 +30,7 @@ from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.key_map import key_map
+from unet_studio.app.qt.names_label import NamesLabel
 from unet_studio.app.qt.pointer_tools import PointerTools
 from unet_studio.app.qt.project_images_box import ProjectImagesBox
 from unet_studio.app.qt.review_marks import mark_reviewed_drawn
@@ -120,7 +121,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
             f"({self.shown_keys['interpolate']} over an object does the same; "
             f"{self.shown_keys['interpolate all']}: for every object)")
         self._build_classes(grid, 5)  # (shown for a class map, instead of New label id)
-        self.tool_status = QLabel(wordWrap=True)
+        self.tool_status = NamesLabel()  # (it may name an image layer)
         grid.addWidget(self.tool_status, 6, 0, 1, 3)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
         self.cancel_button.setToolTip("Leave the click tool; stop filling or renumbering every "
@@ -170,7 +171,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
     def _build_project(self) -> QGroupBox:
         box = QGroupBox("Project (corrections are saved continuously)")
         grid = QGridLayout(box)
-        self.project_label = QLabel(wordWrap=True)
+        self.project_label = NamesLabel()  # (the project's folder: a long path)
         self.new_project_button = QPushButton("New project…")
         self.open_project_button = QPushButton("Open project…")
         grid.addWidget(self.project_label, 0, 0, 1, 2)

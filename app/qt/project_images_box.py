@@ -27,6 +27,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from unet_studio.app.qt.names_label import NamesLabel
 from unet_studio.app.qt.session_project_images import ProjectImageRow
 
 MISSING_SHOWN = 3  # lines of missing files in the box; more: the list says the rest
@@ -62,7 +63,8 @@ class ProjectImagesBox:
             widget.deleteLater()
         self.locate_buttons = []
         for row, image in enumerate(missing[:MISSING_SHOWN]):
-            text = QLabel(f"{image.name}: its file is missing ({image.file})", wordWrap=True)
+            text = NamesLabel()  # (a long file name and path must not widen the dock)
+            text.setText(f"{image.name}: its file is missing ({image.file})")
             button = QPushButton("Locate…")
             button.setToolTip(LOCATE_TIP)
             button.clicked.connect(lambda _=False, image=image: self.locate(image))

@@ -3,60 +3,22 @@ corrections of the image opened (``saved_work_offer``): "nuclei.tif has correcti
 in <project> (saved 2026-12-07 10:15): [Open that project]", with a choice of project when
 several hold it. Hidden while there is nothing to offer.
 
-The line takes the width its panel has and never asks for more: file and project names are
-long and unbroken ("embryo_stack_2026-12-01_position3-20261207-085959"), and a word-wrapped
-QLabel cannot break them (nor does Unicode break after "-" before a digit): the Segment panel
-asked 413 px, its dock grew and its controls went behind a sideways scroll bar. So the names
-may break after _ - . / (and within a long run of other characters), and the projects' list
-elides them (their full names in its popup).
+The line takes the width its panel has and never asks for more (``names_label``): file and
+project names are long and unbroken, so they may break after _ - . / (and within a long run
+of other characters), and the projects' list elides them (their full names in its popup).
 """
 
 from __future__ import annotations
 
-import re
-
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QSizePolicy, QWidget
+from qtpy.QtWidgets import QComboBox, QGridLayout, QPushButton, QWidget
 
 from unet_studio.app.qt.elided_label import ElidedComboBox
+
+# (breakable too: made here first, channel_line imports it from here)
+from unet_studio.app.qt.names_label import NamesLabel, breakable  # noqa: F401
 from unet_studio.app.qt.saved_work_offer import others_text, saved_at
 from unet_studio.app.saved_work import SavedWork
-
-# A zero-width space: where a line may break, shown as nothing.
-BREAK = "\u200b"
-# The longest word kept whole: a longer one (a file or project name) may break.
-LONGEST_WORD = 16
-_LONG_WORD = re.compile(rf"\S{{{LONGEST_WORD + 1},}}")
-# Where a long word breaks: after _ - . / \ followed by more of it, and within a run of
-# LONGEST_WORD characters without one (a name like "embryo20261201position3").
-_AFTER_PUNCTUATION = re.compile(r"([_\-./\\])(?=\S)")
-_LONG_RUN = re.compile(rf"[^\s{BREAK}]{{{LONGEST_WORD}}}(?=[^\s{BREAK}])")
-
-
-def breakable(text: str) -> str:
-    """``text`` with places where a line may break in its words longer than
-    ``LONGEST_WORD`` characters (short names, dates and times stay whole)."""
-    return _LONG_WORD.sub(lambda word: _break_marks(word.group(0)), text)
-
-
-def _break_marks(word: str) -> str:
-    marked = _AFTER_PUNCTUATION.sub(lambda found: found.group(1) + BREAK, word)
-    return _LONG_RUN.sub(lambda run: run.group(0) + BREAK, marked)
-
-
-class NamesLabel(QLabel):
-    """A word-wrapped label that wraps long names too (set with ``breakable``), in the width
-    its layout gives it: it asks for none (the rest of the panel sets the width). ``text()``
-    is the text without the break marks."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent, wordWrap=True)
-        # (Ignored: neither its least nor its preferred width counts; its height follows
-        # the width given, as the word wrap sets height-for-width)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-
-    def text(self) -> str:
-        return super().text().replace(BREAK, "")
 
 
 class SavedWorkLine(QWidget):
@@ -123,7 +85,7 @@ class SavedWorkLine(QWidget):
                    "first." if count > 1 else "")
         sentences = [f"{self.offer.file} has corrections saved in {work.project.name} "
                      f"(saved {saved_at(work)}).", others_text(work), several]
-        self.text.setText(breakable(" ".join(text for text in sentences if text)))
+        self.text.setText(" ".join(text for text in sentences if text))
         self.text.setToolTip(str(work.project))
         self.open_button.setToolTip(f"Open the project {work.project}: the image's labels "
                                     "and reviewed marks come back")

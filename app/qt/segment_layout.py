@@ -21,6 +21,7 @@ from qtpy.QtWidgets import (
 )
 
 from unet_studio.app.qt.elided_label import ElidedComboBox
+from unet_studio.app.qt.names_label import NamesLabel
 from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.qt.segment_choices import object_option_spins
 from unet_studio.app.qt.segment_logic import OUTPUT_TYPES
@@ -95,7 +96,9 @@ def build(panel) -> None:
     buttons.addWidget(panel.cancel_button)
     buttons.addWidget(panel.stop_keep_button)
     panel.progress = QProgressBar(minimum=0, maximum=100, value=0)
-    panel.status = QLabel("", wordWrap=True)  # (what Run will do: said once filled)
+    # What Run will do, said once filled; it names the image and model, which may be long
+    # and unbroken: it wraps them in the panel's width and never widens the dock.
+    panel.status = NamesLabel()
     set_tips(panel, running=False)
     layout = QVBoxLayout(scrolled_body(panel))  # (scrolls in a short dock)
     layout.addWidget(panel.settings)

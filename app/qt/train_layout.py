@@ -11,7 +11,6 @@ from qtpy.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
     QProgressBar,
     QPushButton,
@@ -25,6 +24,7 @@ from qtpy.QtWidgets import (
 
 from unet_studio.app.qt import train_logic
 from unet_studio.app.qt.elided_label import ElidedComboBox
+from unet_studio.app.qt.names_label import NamesLabel
 from unet_studio.app.qt.reflow_grid import ReflowRow
 from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.qt.train_plot import RoundPlot
@@ -84,7 +84,8 @@ def build(panel) -> None:
     for button in (panel.train_button, panel.pause_button, panel.cancel_button):
         controls.addWidget(button)
     controls.addWidget(panel.progress, 1)
-    panel.status = QLabel(READY_TEXT, wordWrap=True)
+    panel.status = NamesLabel()  # (it names models: long ones wrap, the dock stays as wide)
+    panel.status.setText(READY_TEXT)
     # Room for three lines: a wrapped label gets no more height than the layout spares,
     # and the verdict with its caveat runs to three lines in a narrow dock.
     panel.status.setMinimumHeight(3 * panel.status.fontMetrics().lineSpacing() + 4)

@@ -208,7 +208,7 @@ def test_closing_the_window_while_training_asks_first(corrected, panels, qtbot, 
     round; "cancel" keeps it running, closing anyway stops it, keeping its checkpoint."""
     from napari._qt.dialogs.confirm_close_dialog import ConfirmCloseDialog
     from qtpy.QtGui import QCloseEvent
-    from qtpy.QtWidgets import QDialog
+    from qtpy.QtWidgets import QDialog, QLabel
 
     class UserClose(QCloseEvent):  # the window's close button, not a programmatic close
         def spontaneous(self) -> bool:
@@ -217,7 +217,7 @@ def test_closing_the_window_while_training_asks_first(corrected, panels, qtbot, 
     asked, answer = [], [QDialog.Rejected]
 
     def exec_(dialog):
-        asked.append(" ".join(label.text() for label in dialog.findChildren(type(train.status))))
+        asked.append(" ".join(label.text() for label in dialog.findChildren(QLabel)))
         return answer[0]
 
     monkeypatch.setattr(ConfirmCloseDialog, "exec_", exec_)
