@@ -77,8 +77,9 @@ def version_problem(header: dict, file_format: FileFormat) -> str | None:
     version = header.get("format_version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or not (
             1 <= version <= file_format.version):
-        return (f"has format_version {version!r}; this version reads 1 to "
-                f"{file_format.version}; update unet-studio")
+        # (the point first, in a user's words; the versions for a bug report)
+        return (f"was saved by a newer unet-studio: update unet-studio to open this project "
+                f"(format_version {version!r}; this version reads 1 to {file_format.version})")
     return None
 
 

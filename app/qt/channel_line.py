@@ -22,6 +22,8 @@ from unet_studio.app.qt.segment_channels import channel_refusal
 class ChannelLine(NamesLabel):
     """Hidden while the model chosen can take the image chosen."""
 
+    reason: str | None = None  # (what the line says; None while hidden)
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setVisible(False)
@@ -40,6 +42,7 @@ class ChannelLine(NamesLabel):
     def show_reason(self, reason: str | None) -> bool:
         """Say ``reason`` (None: hide); True when the line appeared or went."""
         was_shown = not self.isHidden()
+        self.reason = reason
         self.setText(breakable(reason or ""))
         self.setVisible(reason is not None)
         return was_shown != (reason is not None)

@@ -149,5 +149,5 @@ def offer_message(file: str, found: list[SavedWork]) -> str:
     also = (f" {more} older project{'s' * (more > 1)} hold{'s' * (more == 1)} corrections "
             "of it too." if more else "")
     return (f"{file} has corrections saved in the project {newest.project} (saved "
-            f"{saved_at(newest)}).{also} To see them, open that project: Open that project, "
-            f"in the Segment or Correct panel. {others_text(newest)}").rstrip()
+            f"{saved_at(newest)}).{also} Open that project (here, or in the Segment or "
+            f"Correct panel) to see them. {others_text(newest)}").rstrip()

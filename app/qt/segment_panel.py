@@ -139,7 +139,10 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
 
     def _follow_channels(self, *args) -> None:
         super()._follow_channels(*args)
+        said = self.channel_line.reason
         if self.channel_line.follow(self):  # (shown or gone: the status line follows)
+            if said and self.status.text() == f"Not started: {said}":
+                self.status.setText("")  # (Run's refusal of a choice no longer made)
             self._say_ready()
 
     def _say_ready(self) -> None:

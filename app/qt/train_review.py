@@ -95,8 +95,7 @@ class RoundReview:
         text = train_logic.ready_text(info, waiting, self.session.project)
         # (a model of the other kind than the labels being corrected: said now, not only
         # when Train is pressed and refuses)
-        refusal = train_kind.train_refusal(self.session)
-        self.status.setText(text if refusal is None else f"{CANNOT_TRAIN}{refusal}.")
+        self.status.setText(self._unless_refused(text))
 
     def _clear_round(self) -> None:
         """No round on screen: its curve, figures and progress go, Train is offered."""
@@ -121,10 +120,21 @@ class RoundReview:
         text = self.status.text()
         if refusal is not None:
             self.status.setText(f"{CANNOT_TRAIN}{refusal}.")
-        elif text.startswith(CANNOT_TRAIN) or (text == train_layout.READY_TEXT
-                                               and _anything_reviewed(self.session)):
-            self.status.setText(train_logic.ready_text(self.session.model, None,
-                                                       self.session.project))
+        elif text.startswith(CANNOT_TRAIN) or text == "" or (
+                text == train_layout.READY_TEXT and _anything_reviewed(self.session)):
+            self.status.setText(self._unless_refused(
+                train_logic.ready_text(self.session.model, None, self.session.project)))
+
+    def _unless_refused(self, ready: str) -> str:
+        """The status line for the model's ``ready`` line: why Train refuses the labels
+        instead, or nothing while the channel line above Train says why it refuses the
+        image (a "Ready to fine-tune" under it contradicted it: QA)."""
+        from unet_studio.app.qt.train_channel_line import train_channel_refusal
+
+        refusal = train_kind.train_refusal(self.session)
+        if refusal is not None:
+            return f"{CANNOT_TRAIN}{refusal}."
+        return "" if train_channel_refusal(self.session) is not None else ready
 
     def _model_renamed(self, old, new) -> None:
         """The Models panel renamed a model: a round from it (or that made it) follows, and

@@ -66,8 +66,8 @@ def test_a_file_of_a_newer_version_refuses_the_project_and_nothing_is_written(
     file = saved_project / name
     bump(file, version)
     before = _state(saved_project)
-    said = (f"{file}: has format_version {version}; this version reads 1 to {reads}; "
-            "update unet-studio")
+    said = (f"{file}: was saved by a newer unet-studio: update unet-studio to open this "
+            f"project (format_version {version}; this version reads 1 to {reads})")
     with pytest.raises(UserError) as refused:
         Project.open(saved_project, autosave_delay=0.0)
     assert str(refused.value) == said
@@ -83,7 +83,7 @@ def test_a_chunk_store_of_a_newer_version_is_not_written_over(saved_project):
     store = ChunkStore(saved_project / "images" / "img" / "labels")
     _bump_json(store.directory / "array.json", 2)
     before = _state(store.directory)
-    with pytest.raises(NewerFormatError, match="has format_version 2"):
+    with pytest.raises(NewerFormatError, match=r"newer unet-studio.*\(format_version 2;"):
         store.write_generation((8, 8), np.uint16, {(0, 0): np.ones((8, 8), np.uint16)})
     assert _state(store.directory) == before
 

@@ -22,5 +22,5 @@ def test_reviewed_marks_are_saved_with_their_version_and_a_newer_one_is_refused(
         arrays = {name: data[name] for name in data.files}
     with open(path, "wb") as file:
         np.savez_compressed(file, **{**arrays, "format_version": np.array(3)})
-    with pytest.raises(NewerFormatError, match="has format_version 3; this version reads 1 to 2"):
+    with pytest.raises(NewerFormatError, match=r"newer unet-studio: update unet-studio .*\(format_version 3; this version reads 1 to 2\)"):
         ReviewedRegions.load(path)

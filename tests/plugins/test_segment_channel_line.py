@@ -54,8 +54,11 @@ def test_the_line_appears_with_a_model_that_cannot_take_the_image_and_goes_with_
     assert panel.channel_line.isHidden()
     _choose(panel, "hela")
     assert not panel.channel_line.isHidden()
+    panel.run()
     studio.session.set_model(str(tiny_model_dir))  # a model taking one channel: it goes
     assert panel.channel_line.isHidden()
+    # (and Run's refusal of the choice no longer made with it: QA saw it stay)
+    assert panel.status.text().startswith("Run segments hela with tiny")
 
 
 def test_the_line_does_not_widen_the_panel(studio, qtbot, two_channel_model, segment_panel_of):
@@ -88,7 +91,8 @@ def test_the_train_panel_says_it_too(studio, qtbot, two_channel_model, tiny_mode
     studio.session.set_model(str(two_channel_model))
     said = panel.channel_line.text()
     assert said.startswith("c2 takes 2 channels, hela has 1: ") and not panel.channel_line.isHidden()
+    assert not panel.status.text().startswith("Ready")  # (under the line: QA saw "Ready to fine-tune c2.")
     panel.start()
     assert panel.worker is None and panel.status.text() == f"Not started: {said}"
     studio.session.set_model(str(tiny_model_dir))
-    assert panel.channel_line.isHidden()
+    assert panel.channel_line.isHidden() and panel.status.text().startswith("Ready to ")
