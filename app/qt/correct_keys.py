@@ -5,12 +5,15 @@ parent to None) and keeps it, to dock it again from the Plugins menu as it was l
 (``plugins.widgets``). Its keys stayed bound: D over an object deleted it with no panel
 open. So the keys go with the panel's window: unbound (and the click tool left) when it
 leaves, bound again when it is docked again. A mixin of :class:`CorrectPanel`, which
-provides ``session``, ``key_of``, ``keys``, ``find_step``, ``_run`` and ``_choose_tool``.
+provides ``session``, ``key_of``, ``keys`` (PointerTools), ``find_step``, ``_run`` and
+``_choose_tool``.
 """
 
 from __future__ import annotations
 
 from qtpy.QtCore import QEvent
+
+from unet_studio.app.qt.hand_only_hint import hand_only_said
 
 
 class CorrectKeys:
@@ -23,9 +26,19 @@ class CorrectKeys:
             if action in ("next", "previous"):  # (Find objects to check: no pointer needed)
                 bind(key, lambda _coord, a=action: self._run(lambda: self.find_step(a == "next")))
             else:
-                bind(key, lambda coord, a=action: self._run(lambda: self.keys.press(a, coord)))
+                bind(key, lambda coord, a=action: self._run(lambda: self._press(a, coord)))
         self._bind_history_keys(True)
         self.keys_bound = True
+
+    def _press(self, action: str, coord) -> None:
+        """A key's action (or its button's). A review mark's warning that it teaches the
+        unpainted pixels as background (``hand_only_hint``) becomes the status line: the
+        notification fades in seconds, unseen by eyes on the canvas; the line stays until
+        the next action replaces it."""
+        with hand_only_said() as said:
+            self.keys.press(action, coord)
+        if said:
+            self.keys.message = said[-1]
 
     def _unbind_keys(self) -> None:
         bind = getattr(self.session.host, "set_key_handler", None)

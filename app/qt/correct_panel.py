@@ -29,6 +29,7 @@ from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
+from unet_studio.app.qt.hand_only_hint import hand_only_said
 from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.names_label import NamesLabel
 from unet_studio.app.qt.pointer_tools import PointerTools
@@ -158,7 +159,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         grid.addWidget(self.overlay_check, 4, 0, 1, 2)
         grid.addWidget(self.reviewed_label, 5, 0, 1, 2)
         # (as R and Shift+R: the status line says what was marked, or why not in 3D)
-        self.mark_slice_button.clicked.connect(lambda: self._run(lambda: self.keys.press("review", None)))
+        self.mark_slice_button.clicked.connect(lambda: self._run(lambda: self._press("review", None)))
         self.unmark_slice_button.clicked.connect(
             lambda: self._run(lambda: self.keys.press("unreview", None))
         )
@@ -273,7 +274,9 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
     def _mark_drawn(self) -> None:
         # (the status line says what was marked: how many planes, when it reached far
         # beyond the screen; never what an earlier key did)
-        self._say(mark_reviewed_drawn(self.session, through=self.through_check.isChecked()))
+        with hand_only_said() as said:  # (its warning first, kept as R's is: see _press)
+            marked = mark_reviewed_drawn(self.session, through=self.through_check.isChecked())
+        self._say(" ".join([*said, marked]))
 
     def _set_auto(self, on: bool) -> None:
         regions = self.session.ensure_reviewed()

@@ -16,11 +16,18 @@ when labels the user never painted lie in it (``hand_drawn`` reads them so, agai
 the user's check of its prediction, painted objects or none. Labels the user never painted
 outside every run's region came from elsewhere (a file she opened): the whole image counts
 as predicted then, as it does without a project (no history to read).
+
+The warning says its point in its first words (a collapsed napari toast shows about 40
+characters, for 4 seconds), and the Correct panel keeps it in its status line
+(:func:`hand_only_said`): the QA case of R pressed with the eyes on the canvas.
 """
 
 from __future__ import annotations
 
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 
@@ -35,12 +42,26 @@ from unet_studio.models.slab_label import SLAB_PIXELS  # (the look stops at the 
 # Keyed by the regions object, weakly: it goes with the image's labels.
 _told: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
-PAINTED = ("{where} is marked reviewed with {what} you painted, and nothing was predicted "
-           "there: every other pixel of it is taught as {background}. {paint}, or Run "
-           "first and correct the prediction.")  # fmt: skip
-EMPTY = ("{where} is marked reviewed as holding no objects: all of it is taught as "
-         "{background}, and nothing was predicted there. If it holds objects, paint "
-         "them, or Run first and correct the prediction.")  # fmt: skip
+# (the first ~40 characters carry the point: what a collapsed toast shows)
+PAINTED = ("Only your {what} {verb} taught in {where}: the rest of it as {background}. "
+           "{paint}, or Run first and correct the prediction.")  # fmt: skip
+EMPTY = ("{where} is taught as all {background}: nothing was predicted there. If it holds "
+         "{things}, paint them, or Run first and correct the prediction.")  # fmt: skip
+
+# The warnings told while a :func:`hand_only_said` block runs (None outside one).
+_heard: ContextVar[list[str] | None] = ContextVar("hand_only_heard", default=None)
+
+
+@contextmanager
+def hand_only_said() -> Iterator[list[str]]:
+    """Collect the warnings told inside the block: a panel keeps them in its status line,
+    where they stay after the notification fades."""
+    said: list[str] = []
+    token = _heard.set(said)
+    try:
+        yield said
+    finally:
+        _heard.reset(token)
 
 
 def tell_if_hand_only(session, regions, box: tuple[slice, ...], where: str, *,
@@ -74,7 +95,11 @@ def tell_if_hand_only(session, regions, box: tuple[slice, ...], where: str, *,
         known.add("predicted")
         return
     known.add(kind)
-    session.host.notify(_text(session, kind, where, values), "warning")
+    text = _text(session, kind, where, values)
+    session.host.notify(text, "warning")
+    heard = _heard.get()
+    if heard is not None:
+        heard.append(text)
 
 
 def holds_unpainted(labels, changed: np.ndarray, box: tuple[slice, ...],
@@ -136,14 +161,18 @@ def _text(session, kind: str, where: str, values: np.ndarray) -> str:
     classes = labels_classes(session)  # (a class map: its values are classes, not objects)
     background = classes[0] if classes else "background"
     if kind == "empty":
-        return EMPTY.format(where=where, background=background)
+        things = (" or ".join(classes[1:]) or "labels") if classes else "objects"
+        return EMPTY.format(where=where, background=background, things=things)
     if classes:
         names = [classes[v] for v in values if v < len(classes)] or ["labels"]
-        what, paint = " and ".join(names), f"Paint all of its {' and '.join(classes[1:])}"
+        what, paint = "painted " + " and ".join(names), f"Paint all of its {' and '.join(classes[1:])}"
+        plural = len(names) > 1 or names == ["labels"]
     else:
         count = len(values)
-        what, paint = f"{count} object{'s' if count != 1 else ''}", "Paint every object in it"
-    return PAINTED.format(where=where, what=what, background=background, paint=paint)
+        what = f"{count} painted object{'s' if count != 1 else ''}"
+        paint, plural = "Paint every object in it", count != 1
+    return PAINTED.format(what=what, verb="are" if plural else "is", where=where[0].lower() + where[1:],
+                          background=background, paint=paint)
 
 
 def _slabs(box: tuple[slice, ...]):

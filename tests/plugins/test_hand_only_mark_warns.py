@@ -34,8 +34,9 @@ def _paint(studio, panel, qtbot, z: int, centres) -> None:
 
 
 def _press_r(studio, panel, z: int) -> None:
+    """R through napari's key handling, as the user presses it."""
     studio.viewer.dims.set_current_step(0, z)
-    panel.keys.press("review", None)
+    studio.viewer.window._qt_viewer.canvas._key_map_handler.press_key("R")
 
 
 def _warnings(told) -> list[str]:
@@ -49,8 +50,9 @@ def test_a_slice_painted_by_hand_warns_once_and_its_mark_undoes(painting, told, 
     mask = studio.session.reviewed.mask
     assert mask[5].all()  # (marked all the same: she may have painted every nucleus)
     [warning] = _warnings(told)
-    assert warning.startswith("Slice 5 is marked reviewed with 3 objects you painted")
-    assert "every other pixel of it is taught as background" in warning
+    assert warning.startswith("Only your 3 painted objects are taught in slice 5: the rest "
+                              "of it as background.")
+    assert panel.tool_status.text() == warning  # (kept there: the toast fades)
 
     _paint(studio, panel, qtbot, 6, [(40, 40)])
     _press_r(studio, panel, 6)
@@ -66,7 +68,7 @@ def test_an_empty_slice_is_said_to_hold_no_objects_until_run_predicts_the_image(
     studio, panel = painting
     _press_r(studio, panel, 2)
     [warning] = _warnings(told)
-    assert warning.startswith("Slice 2 is marked reviewed as holding no objects")
+    assert warning.startswith("Slice 2 is taught as all background: nothing was predicted there.")
     # Run (the tiny model finds nothing): the image is predicted, a slice painted and
     # marked afterwards is the user's correction of it.
     run_segment(segment_panel_of(studio))

@@ -56,8 +56,8 @@ def test_a_run_on_one_slice_counts_for_that_slice_only(run_on_slice_3, told, qtb
     assert _warnings(told) == []
     _paint_and_mark(studio, panel, qtbot, 10, (20, 20))  # never predicted: told
     [warning] = _warnings(told)
-    assert warning.startswith("Slice 10 is marked reviewed with 1 object you painted, "
-                              "and nothing was predicted there")
+    assert warning.startswith("Only your 1 painted object is taught in slice 10: the rest of "
+                              "it as background.")
 
 
 def test_an_old_entry_without_a_region_counts_for_the_whole_image(run_on_slice_3, told, qtbot):
@@ -65,7 +65,7 @@ def test_an_old_entry_without_a_region_counts_for_the_whole_image(run_on_slice_3
     session = studio.session
     _paint_and_mark(studio, panel, qtbot, 8)  # (empty, outside the run: told)
     [warning] = _warnings(told)
-    assert warning.startswith("Slice 8 is marked reviewed as holding no objects")
+    assert warning.startswith("Slice 8 is taught as all background: nothing was predicted there.")
     # A "predict" line as projects wrote it before runs recorded their region.
     project = session.project
     assert project.flush(10)

@@ -53,5 +53,5 @@ def test_a_drawn_region_over_painted_objects_only_warns(session_with):
 
     [(level, text)] = by_hand.host.notifications
     assert level == "warning" and text.startswith(
-        "The drawn region is marked reviewed with 1 object you painted")
+        "Only your 1 painted object is taught in the drawn region: the rest of it as background.")
     assert from_file.host.notifications == []
