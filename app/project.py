@@ -219,10 +219,14 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         model again (a project reopened makes its model current) writes nothing."""
         if (model, identity) == (self.current_model, self.current_model_identity):
             return
+        # (the same model's identity recorded for the first time, as a project of an older
+        # version is reopened: no change of model for the history to tell)
+        first_identity = model == self.current_model and self.current_model_identity is None
         self.current_model = model
         self.current_model_identity = identity
         self._save_meta(now=True)
-        self.log("set current model", model=model)
+        if not first_identity:
+            self.log("set current model", model=model)
 
     # ---- history -----------------------------------------------------------------------
     def log(self, action: str, **details) -> dict:

@@ -362,3 +362,23 @@ def test_the_current_model_is_on_disk_when_set_not_a_second_later(tmp_path):
         assert saved["current_model"] == "project:round-1"
     finally:
         project.close()
+
+
+def test_recording_the_identity_of_the_same_model_is_no_change_in_the_history(tmp_path):
+    """A project of an older version named its model without its identity: reopened, the
+    identity is recorded, and the history told of a "set current model" that changed
+    nothing (QA with older builds)."""
+    project = Project.create(tmp_path / "p")
+    try:
+        project.set_current_model("project:round-1")  # (as an older version recorded it)
+        project.flush(10)
+        before = len(project.history())
+        project.set_current_model("project:round-1", identity="ab" * 32)
+        project.flush(10)
+        assert len(project.history()) == before and project.current_model_identity == "ab" * 32
+        project.set_current_model("project:round-2", identity="cd" * 32)  # (a change: told)
+        project.flush(10)
+        assert project.history()[-1]["action"] == "set current model"
+        assert project.history()[-1]["model"] == "project:round-2"
+    finally:
+        project.close()
