@@ -173,9 +173,11 @@ def _hide_toast_source(message: str) -> None:
     repr, no use to anyone), and it squeezed the button to "pen that projec"."""
     try:
         from napari._qt.dialogs.qt_notification import NapariQtNotification
-
-        for toast in NapariQtNotification._instances:
+    except ImportError:  # (another napari: left as it shows)
+        return
+    for toast in list(getattr(NapariQtNotification, "_instances", ())):
+        try:  # (napari lists toasts Qt has deleted since: skipped)
             if toast.message.text() == message:
                 toast.source_label.hide()
-    except (ImportError, AttributeError, RuntimeError):  # (another napari: left as it shows)
-        pass
+        except (AttributeError, RuntimeError):
+            continue

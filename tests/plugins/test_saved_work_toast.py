@@ -15,8 +15,11 @@ def _offer_toast(qtbot):
     from napari._qt.dialogs.qt_notification import NapariQtNotification
     from qtpy.QtWidgets import QPushButton
 
+    from unet_studio.app.qt.alive import alive
+
     def found():
-        for toast in NapariQtNotification._instances:
+        # (napari keeps the notifications of earlier tests listed after Qt deleted them)
+        for toast in [toast for toast in NapariQtNotification._instances if alive(toast)]:
             for button in toast.findChildren(QPushButton):
                 if button.text() == "Open that project":
                     return toast, button
