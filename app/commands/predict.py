@@ -327,6 +327,15 @@ def _check_output_options(args: argparse.Namespace) -> None:
                         "choose one")
 
 
+def _put_back_output(output: str) -> None:
+    """An -o output whose last writer was killed while replacing it (the previous one set
+    aside under a hidden name, ``io.atomic``) is put back first: a run refused before it
+    writes (a bad input, option or model) never reaches the sweep of the next write."""
+    from unet_studio.app.io.atomic import put_back_abandoned
+
+    put_back_abandoned(Path(output).expanduser())
+
+
 def batch_summary(written: int, skipped: int) -> str:
     """The last line of a run over several inputs (the skipped ones counted)."""
     text = f"{written} output{'s' * (written != 1)} written"
@@ -345,6 +354,7 @@ def run(args: argparse.Namespace) -> int:
         predict_one,
     )
 
+    _put_back_output(args.output)
     _check_output_options(args)
     _check_device(args.device)
     args.postprocess = postprocess_options(args)

@@ -11,6 +11,7 @@ file system accepts for the output can be written.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -22,6 +23,8 @@ from pathlib import Path
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.processes import process_runs
 from unet_studio.models.files import bounded_name
+
+log = logging.getLogger(__name__)
 
 
 def temporary_sibling(path: Path, suffix: str = "part") -> Path:
@@ -40,27 +43,54 @@ def sweep_abandoned(path: Path) -> int:
 
     An ``.old`` sibling of a dead writer is the previous output it had renamed aside in
     :func:`commit`: killed before the new one took the name, the user's previous output is
-    put back (better than none, should this write fail too); killed after, it is removed.
+    put back (:func:`put_back_abandoned`; better than none, should this write fail too);
+    killed after, it is removed.
     """
-    pattern = re.compile(rf"^\.{re.escape(bounded_name(path.name))}\.p(\d+)\.[0-9a-f]+\.(part|old)$")
+    put_back_abandoned(path)
+    missing = not os.path.lexists(path)
     swept = 0
-    try:
-        siblings = sorted(path.parent.iterdir())
-    except OSError:
-        return 0  # (the write itself will say what is wrong with the folder)
-    for sibling in siblings:
-        found = pattern.match(sibling.name)
-        if not found or process_runs(int(found.group(1))):
-            continue
-        if found.group(2) == "old" and not os.path.lexists(path):
-            try:
-                os.rename(sibling, path)  # (the user's previous output, under its name again)
-                continue
-            except OSError:
-                pass  # (the write itself will say what is wrong with the folder)
+    for sibling, kind in abandoned_siblings(path):
+        if kind == "old" and missing:
+            continue  # (could not be put back: the only copy of the user's output, kept)
         remove_quietly(sibling)
         swept += 1
     return swept
+
+
+def put_back_abandoned(path: Path) -> Path | None:
+    """When ``path`` is missing because a writer was killed between the two renames of
+    :func:`commit`, rename the previous output it had set aside (its ``.old`` sibling) back
+    to ``path``; the sibling it was, None when there was none or it could not be renamed.
+
+    Called by every write of ``path`` (the sweep) and by opening it (``validate``): an
+    output that is only opened, or whose next write is refused early, is found again."""
+    if os.path.lexists(path):
+        return None
+    for sibling, kind in abandoned_siblings(path):
+        if kind != "old":
+            continue
+        try:
+            os.rename(sibling, path)  # (the user's previous output, under its name again)
+        except OSError:
+            continue  # (the write, or the "does not exist" naming the sibling, says more)
+        log.info("%s: put back the previous output, set aside as %s by a write that was "
+                 "killed while replacing it", path, sibling.name)
+        return sibling
+    return None
+
+
+def abandoned_siblings(path: Path) -> list[tuple[Path, str]]:
+    """The hidden siblings of ``path`` that a writer process which no longer runs left,
+    each with its kind: "part" (a half-written new output) or "old" (the previous output,
+    renamed aside by :func:`commit`). Sorted by name; empty when the folder cannot be read."""
+    pattern = re.compile(rf"^\.{re.escape(bounded_name(path.name))}\.p(\d+)\.[0-9a-f]+\.(part|old)$")
+    try:
+        siblings = sorted(path.parent.iterdir())
+    except OSError:
+        return []  # (the write or the opening itself will say what is wrong with the folder)
+    found = [(sibling, pattern.match(sibling.name)) for sibling in siblings]
+    return [(sibling, match.group(2)) for sibling, match in found
+            if match and not process_runs(int(match.group(1)))]
 
 
 def remove_quietly(path: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from unet_studio.app.errors import InputFileError
 from unet_studio.app.io.canonical import canonical_stack
 from unet_studio.app.io.stack import Stack
+from unet_studio.app.io.validate import check_exists
 
 _GLOB_CHARACTERS = "*?["
 _ZARR_MARKERS = (".zattrs", ".zgroup", ".zarray", "zarr.json")
@@ -49,7 +50,9 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0,
         from unet_studio.app.io.folder import open_glob
 
         stack = open_glob(spec)
-    elif is_zarr(candidate):
+        return _with_axes(stack, axes)
+    check_exists(candidate)  # (an output a killed writer left aside is put back first)
+    if is_zarr(candidate):
         from unet_studio.app.io.zarr_io import open_zarr
 
         stack = open_zarr(candidate, series=series)
@@ -57,10 +60,13 @@ def open_stack(path: str | Path, *, axes: str | None = None, series: int = 0,
         from unet_studio.app.io.folder import open_folder
 
         stack = open_folder(candidate)
-    elif not candidate.exists():
-        raise InputFileError(candidate, "does not exist")
     else:
         stack = _open_file(candidate, series, copy_on_write)
+    return _with_axes(stack, axes)
+
+
+def _with_axes(stack: Stack, axes: str | None) -> Stack:
+    """``stack`` with the axes the user gave (closed when they do not fit), canonical."""
     if axes:
         try:
             stack = stack.with_axes(axes)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from unet_studio.app.errors import InputFileError
+from unet_studio.app.io.atomic import abandoned_siblings, put_back_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +40,29 @@ _BOUNDED_CODECS = {5: 4096, 8: 4096, 32946: 4096, 32773: 128}
 _SUPPORTED_KINDS = "uifb"
 
 
+def check_exists(path: Path) -> None:
+    """InputFileError unless ``path`` exists. An output missing because its writer was
+    killed while replacing it (``atomic.commit``: the previous one renamed aside, the new
+    one not yet in) is put back first, the way the next write of it would; when it cannot
+    be, the message names the hidden sibling that holds it."""
+    if path.exists():
+        return
+    set_aside = put_back_abandoned(path)
+    if set_aside is not None:
+        log.warning("%s: put back from %s, where a write killed while replacing it had left it",
+                    path, set_aside.name)
+        return
+    kept = [sibling for sibling, kind in abandoned_siblings(path) if kind == "old"]
+    if kept:
+        raise InputFileError(path, f"does not exist: a write killed while replacing it left the "
+                                   f"previous one beside it as {kept[0].name}, which could not be "
+                                   f"renamed back; rename it to {path.name} to open it")
+    raise InputFileError(path, "does not exist")
+
+
 def check_regular_file(path: Path) -> int:
     """The file exists, is a file and is not empty; returns its size in bytes."""
-    if not path.exists():
-        raise InputFileError(path, "does not exist")
+    check_exists(path)
     if not path.is_file():
         raise InputFileError(path, "is not a file")
     size = path.stat().st_size
