@@ -100,7 +100,14 @@ class RunEdits:
     ``connect_user_edits``) and keeps those made in the labels a run streams into:
     ``panel._live``, the run's LiveLabelsDestination (None between runs). Made after the
     session: its listener marks an edit reviewed before this one paints it again. The panel
-    is held weakly (the host keeps its listeners as long as it lives)."""
+    is held weakly (the host keeps its listeners as long as it lives).
+
+    Listens to the session's marks too (``reviewed_changed``, told after every change of
+    them: R, Shift+R, a drawn region, an edit's marks, an undo or redo): a mark changes
+    what the run's saves hold there (``LiveLabelsDestination.saved_values``: the tiles the
+    user saw at reviewed pixels, the labels from before the run at the others), so the
+    box it changed is saved again. Else a kill mid-run left the marks over labels from
+    before the run, which she never reviewed."""
 
     def __init__(self, host, panel):
         self.host = host
@@ -108,6 +115,15 @@ class RunEdits:
         connect = getattr(host, "connect_user_edits", None)
         if connect is not None:
             connect(self._on_user_edit)
+        marks = getattr(getattr(panel, "session", None), "reviewed_changed", None)
+        if marks is not None:
+            marks.connect(self._on_marks_changed)
+
+    def _on_marks_changed(self) -> None:
+        live = getattr(self._panel(), "_live", None)
+        region = None if live is None else live.marks_changed()
+        if region is not None:
+            self._save_again(live.labels, region)
 
     def _on_user_edit(self, edit: LabelEdit, kind: str) -> None:
         live = getattr(self._panel(), "_live", None)
@@ -120,9 +136,10 @@ class RunEdits:
             self._save_again(live.labels, region)
 
     def _save_again(self, labels, region: tuple[slice, ...]) -> None:
-        """Have the project save ``region`` of ``labels`` again: the session saved the
-        stroke as the labels held it when it heard of it, a tile over some of its pixels
-        (a kill mid-run left those in the project in place of the stroke)."""
+        """Have the project save ``region`` of ``labels`` again (through the run's reader):
+        the session saved a stroke as the labels held it when it heard of it, a tile over
+        some of its pixels (a kill mid-run left those in the project in place of the
+        stroke); a mark changed what is saved there."""
         project = getattr(getattr(self._panel(), "session", None), "project", None)
         for ref in [] if project is None else project.images:
             if project.labels_are(ref.id, labels):

@@ -27,6 +27,7 @@ from unet_studio.app.kept_ids import adopt_touching_ids
 from unet_studio.app.project_arrays import save_as_is, save_through
 from unet_studio.app.qt.live_ids import check_room_above, ids_moved_up
 from unet_studio.app.qt.live_keep import DoneTimePoints, keep_done_time_points
+from unet_studio.app.qt.live_marks import MarksSeen
 from unet_studio.app.qt.live_prepare import (
     SLAB_PIXELS,
     box_overlap,
@@ -95,6 +96,7 @@ class LiveLabelsDestination:
         # which the GUI thread's save of a stroke would wait).
         self._saving = threading.Lock()
         self._saves_put_back = False  # (saves read :meth:`saved_values`: save_through)
+        self._marks_seen: MarksSeen | None = None  # (while they do: see marks_changed)
 
     def iter_prepare(self, pixels: int = SLAB_PIXELS):
         """Read what the run needs of the labels before it writes (worker thread, just
@@ -125,7 +127,10 @@ class LiveLabelsDestination:
         space, self._backup_space = self._backup_space, None  # (not held twice)
         self.backup = yield from relay(iter_copy_unless_empty(region, pixels, space), report)
         self.prepared = True
-        # From here until the run ends, the labels are saved as a cancel would leave them.
+        # From here until the run ends, the labels are saved as a cancel would leave them,
+        # which the marks decide (seen before the first write: those made before are in).
+        if self.regions is not None:
+            self._marks_seen = MarksSeen(self.regions, self.target)
         self._saves_put_back = True
         save_through(self.labels, self.saved_values)
 
@@ -157,10 +162,20 @@ class LiveLabelsDestination:
                 self._put_back_at(block[in_box], within, kept)
             return block
 
+    def marks_changed(self) -> tuple[slice, ...] | None:
+        """The box (a slice per labels axis) of the region whose reviewed marks changed
+        since last asked (or the run's first write), while saves read :meth:`saved_values`:
+        what is saved there changed with them (the run's tiles now, or the backup again),
+        so it must be saved again. None when no mark changed, or the saves read the labels
+        as they are. GUI thread, after the marks changed (``live_edits.RunEdits``)."""
+        seen = self._marks_seen
+        return None if seen is None or not self._saves_put_back else seen.changed_box()
+
     def _save_as_is(self) -> None:
         """The run is over (finished, put back or dropped): saves read the labels again."""
         with self._saving:
             self._saves_put_back = False
+            self._marks_seen = None
         save_as_is(self.labels, self.saved_values)
 
     def _kept(self) -> np.ndarray | None:
