@@ -10,14 +10,36 @@ from datetime import datetime
 from pathlib import Path
 
 from unet_studio.app.atomic import TEMP_PREFIX, remove_stale_temps
+from unet_studio.app.round_checkpoints import TRAINING_DIR, remove_orphaned_checkpoints
 
 log = logging.getLogger(__name__)
 
 
 def sweep_leftovers(folder: Path) -> list[str]:
     """Remove what a killed save left in a project ``folder``: temp files and half-written
-    model folders (``models/.tmp-*``). Only the folder's writer may (another writer may be
-    writing them now). Returns the problems to tell (a read-only folder: they stay)."""
+    model folders (``models/.tmp-*``), and the checkpoints of stopped rounds from a project
+    model no longer there (``round_checkpoints``). Only the folder's writer may (another
+    writer may be writing them now). Returns the problems to tell (a read-only folder: they
+    stay)."""
+    return _sweep_temps(folder) + _sweep_orphaned_checkpoints(folder)
+
+
+def _sweep_orphaned_checkpoints(folder: Path) -> list[str]:
+    """A cancelled or killed round keeps its checkpoints (hundreds of MB for a big network)
+    for the next round from the same model; once that model was removed from the project,
+    no round can resume them."""
+    try:
+        removed = remove_orphaned_checkpoints(folder)
+    except OSError as error:
+        return [f"{folder}: could not remove the checkpoints of a stopped round from a model "
+                f"that was removed ({error}); they stay in {TRAINING_DIR}/."]
+    if removed:
+        log.info("removed the checkpoints of stopped rounds from removed models: %s",
+                 ", ".join(path.name for path in removed))
+    return []
+
+
+def _sweep_temps(folder: Path) -> list[str]:
     try:
         removed = remove_stale_temps(folder)
         for partial in (Path(folder) / "models").glob(f"{TEMP_PREFIX}*"):

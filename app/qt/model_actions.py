@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
@@ -76,9 +77,24 @@ def remove_model(session, info) -> None:
     session.library.remove_model(info.path)
     if session.project is not None and info.source == "project":
         session.project.log(REMOVED, model=str(info.path))
+    _remove_checkpoints_of(session.project, info)
     for other in other_sessions(session):
         if _holds(other, info):
             other.models_listed.emit()  # (no list may offer it any more)
+
+
+def _remove_checkpoints_of(project, info) -> None:
+    """The checkpoints a stopped round from the removed model kept in ``project`` (to
+    resume it: no round can start from that model again). Left to the project's writer
+    when this window only reads it (its Models panel offers them there)."""
+    if project is None or project.read_only:
+        return
+    folder = checkpoint_dir_for(project, info)
+    if folder is not None and folder.is_dir():
+        try:
+            shutil.rmtree(folder)
+        except OSError as error:  # (offered again by "Remove … left-over checkpoints")
+            log.warning("checkpoints %s of the removed model stay: %s", folder, error)
 
 
 def removal_refused(session, info) -> str | None:

@@ -1,7 +1,7 @@
 """The Models panel: the models available with their card; use, set default, rename,
-duplicate, import, export, remove, remove the rejected Train rounds (``rejected_rounds``);
-and a tab to build a new network from the family (``network_builder``). What Rename,
-Duplicate and Export do is in ``model_actions``."""
+duplicate, import, export, remove, remove the rejected Train rounds and the checkpoints
+stopped rounds left (``models_panel_cleanup``); and a tab to build a new network from the
+family (``network_builder``). What Rename, Duplicate and Export do is in ``model_actions``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt import model_actions, rejected_rounds
 from unet_studio.app.qt.elided_label import ElidedLabel
 from unet_studio.app.qt.model_card import card_markdown
+from unet_studio.app.qt.models_panel_cleanup import CLEANUP_TIP, CleanupActions
 from unet_studio.app.qt.network_builder import NetworkBuilder
 from unet_studio.app.qt.reflow_grid import ReflowGrid
 from unet_studio.app.qt.scrolling import scrolled_body
@@ -40,7 +41,7 @@ def model_item_text(name: str, source: str, marks: list[str]) -> str:
     return (f"({', '.join(marks)})  " if marks else "") + f"{name}  [{source}]"
 
 
-class ModelsPanel(QWidget):
+class ModelsPanel(CleanupActions, QWidget):
     """Lists the session library's models; the card of the selected one on the right.
     ``imported(info)`` after a model folder was imported, ``duplicated(info)`` after a copy
     was made, ``exported(folder)`` after an export."""
@@ -80,13 +81,13 @@ class ModelsPanel(QWidget):
         self.export_button = QPushButton("Export…")
         self.remove_button = QPushButton("Remove")
         self.import_button = QPushButton("Import…")
-        # Shown while the project holds rejected rounds: how many and their size, so that
-        # the disk they take is seen (see ``rejected_rounds`` for why never automatic).
+        # Shown while the project holds rejected rounds or checkpoints of stopped rounds:
+        # how many and their size, so that the disk they take is seen (see
+        # ``rejected_rounds`` and ``leftover_checkpoints`` for why never automatic).
         self.remove_rejected_button = QPushButton()
-        self.remove_rejected_button.setToolTip(
-            "Delete the folders of the Train rounds you rejected and have not used since "
-            "(listed and asked first). Use takes a Reject back until then.")
+        self.remove_rejected_button.setToolTip(CLEANUP_TIP)
         self.rejected: list = []  # the RejectedRounds the button offers to remove
+        self.leftovers: list = []  # the LeftoverCheckpoints it offers too
         for button, tip in ((self.use_button, "Segment and fine-tune with the selected model"),
                             (self.default_button, "Start with the selected model next time"),
                             (self.duplicate_button, "Copy the selected model (a copy can be renamed)"),
@@ -186,12 +187,6 @@ class ModelsPanel(QWidget):
         self.import_button.setEnabled(idle)
         self.remove_rejected_button.setEnabled(idle)
 
-    def _show_rejected(self, rounds: list) -> None:
-        self.rejected = rounds
-        self.remove_rejected_button.setText(
-            f"Remove rejected rounds ({rejected_rounds.rounds_summary(rounds)})…")
-        self.remove_rejected_button.setVisible(bool(rounds))
-
     # ---- actions ---------------------------------------------------------------------------
     def _run(self, action) -> None:
         try:
@@ -247,33 +242,6 @@ class ModelsPanel(QWidget):
             QMessageBox.No)  # fmt: skip
         if answer == QMessageBox.Yes:
             self.remove_selected()
-
-    def remove_rejected_rounds(self, rounds: list | None = None) -> None:
-        """Delete the folders of ``rounds`` (default: those the button offers) that are
-        still rejected and unused (``rejected_rounds.remove_rounds``); said, and every list
-        of models refilled."""
-        rounds = self.rejected if rounds is None else rounds
-        removed, problems = rejected_rounds.remove_rounds(self.session, rounds)
-        if removed:
-            freed = rejected_rounds.size_text(sum(found.size for found in removed))
-            self.session.host.notify(f"removed {len(removed)} rejected round(s), {freed} freed")
-            self.session.models_listed.emit()
-        for problem in problems:
-            self.session.host.notify(f"not removed: {problem}", "warning")
-
-    def _remove_rejected_if_confirmed(self) -> None:
-        """Asked first, with the names and sizes, "No" the default: a round rejected by
-        mistake may be among them."""
-        rounds = rejected_rounds.removable_rounds(self.session)  # (as they are now)
-        if not rounds:  # (used again since the list was filled)
-            self.session.host.notify("no rejected rounds to remove")
-            self.refresh()
-            return
-        answer = QMessageBox.question(
-            self, "Remove rejected rounds", rejected_rounds.confirmation_text(rounds),
-            QMessageBox.Yes | QMessageBox.No, QMessageBox.No)  # fmt: skip
-        if answer == QMessageBox.Yes:
-            self.remove_rejected_rounds(rounds)
 
     # ---- copies, in a worker thread ------------------------------------------------------------
     def import_folder(self, folder: str | Path) -> None:

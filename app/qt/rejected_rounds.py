@@ -21,6 +21,9 @@ model, the project's or the default model, nor a model that another one was fine
 from (its lineage names it), each also by its old path. Another project's
 history could name a folder here by its path, but no list of projects is kept to look in:
 only this project's own rounds are offered, each by name, and the user decides.
+
+The same button offers the checkpoints that cancelled or stopped rounds left behind
+(``leftover_checkpoints``; the button's texts are ``models_panel_cleanup``'s).
 """
 
 from __future__ import annotations
@@ -134,17 +137,24 @@ def rounds_summary(rounds: list[RejectedRound]) -> str:
     return f"{len(rounds)}, {size_text(sum(found.size for found in rounds))}"
 
 
+CANNOT_BE_UNDONE = "\n\nThis cannot be undone."
+
+
 def confirmation_text(rounds: list[RejectedRound], shown: int = 12) -> str:
     """The question before removing: which models (by name, the first ``shown``), where,
     how much disk is freed, and that it cannot be undone."""
+    return rounds_question(rounds, shown) + CANNOT_BE_UNDONE
+
+
+def rounds_question(rounds: list[RejectedRound], shown: int = 12) -> str:
+    """:func:`confirmation_text` but its last line (a question that asks more goes on)."""
     names = [f"  {found.info.name} ({size_text(found.size)})" for found in rounds[:shown]]
     if len(rounds) > shown:
         names.append(f"  and {len(rounds) - shown} more")
     folder = rounds[0].info.path.parent if rounds else ""
     total = size_text(sum(found.size for found in rounds))
     return (f"Delete the {len(rounds)} model(s) of the Train rounds you rejected and have not "
-            f"used since, {total} in all, from\n{folder}?\n\n" + "\n".join(names)
-            + "\n\nThis cannot be undone.")
+            f"used since, {total} in all, from\n{folder}?\n\n" + "\n".join(names))
 
 
 def _resolved(path) -> str:

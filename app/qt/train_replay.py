@@ -11,8 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
-
-TRAINING_DIR = "training"  # inside the project: checkpoints of the running round, replay buffer
+from unet_studio.app.round_checkpoints import TRAINING_DIR  # (checkpoints, replay buffer)
 
 
 def fresh_replay(replay, examples) -> list:

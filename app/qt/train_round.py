@@ -19,7 +19,7 @@ from unet_studio.app.project_images import safe_name
 from unet_studio.app.qt.train_finish import finishing_early
 from unet_studio.app.qt.train_pace import scratch_metadata
 from unet_studio.app.qt.train_preparation import iter_read_examples
-from unet_studio.app.qt.train_replay import TRAINING_DIR
+from unet_studio.app.round_checkpoints import TRAINING_DIR, checkpoint_folder_name
 from unet_studio.models.files import TEMP_PREFIX, bounded_name
 
 # A round's last checkpoint (``models.training.checkpoint.LAST``, not imported: torch is)
@@ -196,7 +196,7 @@ def checkpoint_dir_for(project, parent) -> Path | None:
     trains without checkpoints, rather than rebuild a half project at the old path)."""
     if project is None:
         return None
-    safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"from-{parent.source}-{parent.path.name}")
+    safe = checkpoint_folder_name(parent.source, parent.path.name)
     try:
         return project.check_folder() / TRAINING_DIR / safe
     except OSError:  # (FolderGone: the project's saving says so already)
