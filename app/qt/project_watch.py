@@ -14,6 +14,12 @@ naming the images whose labels would be lost; "Save project…" asks for a folde
 a project there with the labels shown (as Correct > New project… does). So does a project
 opened on a folder that cannot be written (``project_writable``): its changes are kept in
 memory, and saving them means saving them elsewhere.
+
+Closing while such a save is under way (its models being copied: Correct > New project…)
+asks about that save, not about saving again: "Finish saving" waits for it and closes the
+window once the new project is written; Discard stops it (no project made there, the
+changes kept in memory lost), as the question says: the user chose that save, and must not
+lose it by a click whose meaning she could not see.
 """
 
 from __future__ import annotations
@@ -68,6 +74,9 @@ class ProjectWatch(QObject):
 
     # ---- the close question ----------------------------------------------------------------
     def unsaved_work(self) -> str | None:
+        saving = self._saving_into()
+        if saving is not None:
+            return saving_text(saving, *self._session().saving_elsewhere_copied)
         project = self._project()
         if project is not None:
             return project.unsaved_problem()
@@ -92,7 +101,13 @@ class ProjectWatch(QObject):
             return bool(self._only_in_memory()[0])
         return project.unwritable is not None
 
+    def _saving_into(self) -> Path | None:
+        """The folder the project is being saved into (its models copied), or None."""
+        return getattr(self._session(), "saving_elsewhere", None)
+
     def save_text(self) -> str:
+        if self._saving_into() is not None:
+            return FINISH_SAVING
         return "Save project…" if self._saved_elsewhere() else "Save"
 
     def save_unsaved(self, then) -> None:
@@ -100,6 +115,9 @@ class ProjectWatch(QObject):
         Labels only in memory, or kept in memory by a project whose folder cannot be
         written, go into a new project in a folder the user chooses."""
         project = self._project()
+        if self._saving_into() is not None:  # (that save ends first: wait for it)
+            self._session().when_saved_elsewhere(self._made_then(then))
+            return
         if self._saved_elsewhere():
             self._save_into_new_project(then)
             return
@@ -111,7 +129,10 @@ class ProjectWatch(QObject):
         then(False)
 
     def discard_unsaved(self) -> None:
-        """Nothing to do: closing drops what is only in memory."""
+        """Closing drops what is only in memory; a save under way into a new project is
+        stopped (as the question said), leaving no project there."""
+        if self._saving_into() is not None:
+            self._session().stop_saving_elsewhere()
 
     def _save_into_new_project(self, then) -> None:
         """Ask for a folder and make the project there, holding the labels shown; ``then(ok)``
@@ -126,17 +147,23 @@ class ProjectWatch(QObject):
             then(False)
             return
 
+        try:
+            session.save_project_elsewhere(Path(folder), self._made_then(then))
+        except (UserError, OSError) as error:
+            session.host.notify(f"No project made in {folder}: {error}", "error")
+            then(False)
+
+    def _made_then(self, then):
+        """What a save elsewhere calls with the project it made (None: not made, told):
+        ``then(ok)`` once that project has written what it holds."""
+
         def made(project) -> None:
             if project is None:
                 then(False)
             else:
                 self._when_written(project, then)
 
-        try:
-            session.save_project_elsewhere(Path(folder), made)
-        except (UserError, OSError) as error:
-            session.host.notify(f"No project made in {folder}: {error}", "error")
-            then(False)
+        return made
 
     def _when_written(self, project, then) -> None:
         """``then(ok)`` once the new project has written what it holds (told otherwise),
@@ -167,6 +194,20 @@ def _iter_written(project):
     all of it was."""
     yield "writing"
     return project.flush(10)
+
+
+FINISH_SAVING = "Finish saving"
+
+
+def saving_text(folder: Path, copied: int, total: int) -> str:
+    """The close question's sentence on a save into a new project still under way: where,
+    how far, and what each answer does to it (the user chose that save; closing must not
+    end it by a click whose meaning she could not see)."""
+    done = f" ({copied >> 20} of {total >> 20} MB copied)" if total else ""
+    return (f"The project is being saved in {folder}: its models are being copied{done}. "
+            f"“{FINISH_SAVING}” waits for that save and then closes the window; "
+            f"Discard stops it: no project is made in {folder}, and the changes not saved "
+            "are lost.")
 
 
 def in_memory_text(names: list[str], why: str) -> str:

@@ -5,6 +5,11 @@ saved elsewhere; the labels and marks went along already (``session_carry``), an
 the history its rounds' record was lost: a round waiting for its verdict did not come back
 waiting, and Roll back, the rejected rounds and the lineage of its models started over.
 
+So for a project another window writes (``Project.read_only``: its lock held there): what
+this window logged is kept in memory just the same, saved there only once that window has
+closed it, and lost when this one leaves it for the new project (which, made from it, had
+an empty ``models/`` and no record of the rounds made here).
+
 A project that can be written keeps its own history and models: a new project made while it
 is open takes the labels shown, and starts its own history. Carried there too, a round
 waiting in both would be decided in one and still wait in the other (``train_waiting``: it
@@ -47,6 +52,16 @@ from unet_studio.app.qt.staged_models import StagedModels
 log = logging.getLogger(__name__)
 
 
+def keeps_work_in_memory(project: Project | None) -> bool:
+    """Does ``project`` keep this window's work in memory only, so that a new project made
+    from it takes its history and models along? Its folder cannot be written
+    (``kept_in_memory``), or another window writes it (``sharing_problem``: asked, it also
+    notices that window closed it, and this one then saves there and keeps its own)."""
+    if project is None:
+        return False
+    return project.kept_in_memory() or project.sharing_problem() is not None
+
+
 @dataclass
 class CarriedHistory:
     """What a new project takes of the project left (``from_path``), read before it closes:
@@ -63,8 +78,9 @@ class CarriedHistory:
     @classmethod
     def of(cls, project: Project | None) -> CarriedHistory | None:
         """What a new project takes of ``project``, the one open: its history and models
-        while its folder cannot be written (None otherwise)."""
-        if project is None or not project.kept_in_memory():
+        while it keeps this window's work in memory (:func:`keeps_work_in_memory`; None
+        otherwise)."""
+        if not keeps_work_in_memory(project):
             return None
         images = {ref.id: (ref.name, str(project.resolve_image_path(ref.id)) if ref.path else "")
                   for ref in project.images}  # fmt: skip

@@ -6,8 +6,10 @@ The new project takes the models of the project left (``session_carry_history``)
 in a worker thread first (``staged_models``: why), and is made only once they are whole.
 Meanwhile the project left stays open as it was: its edits, a Segment run, a round saved in
 the user's models all go along, as the new project takes the work open when it is made. A
-second save is refused until this one ends; a window closed during it cancels the copy
-(the napari window asks first: a tracked task) and leaves no new project. A copy that
+second save is refused until this one ends. Closing the window during it asks about it
+(``project_watch``: the close question waits for it, :meth:`SaveElsewhere.when_saved_elsewhere`,
+or stops it, :meth:`SaveElsewhere.stop_saving_elsewhere`, as the user answers); a copy
+stopped, or cancelled with the window (a tracked task), leaves no new project. A copy that
 fails (a full disk) is told, naming the folder, and nothing changes: the project left
 stays open, its work in memory.
 
@@ -25,6 +27,7 @@ from unet_studio.app.io.atomic import remove_quietly, temporary_sibling
 from unet_studio.app.project import Project
 from unet_studio.app.project_saving import PROJECT_FILE
 from unet_studio.app.qt.alive import alive
+from unet_studio.app.qt.session_carry_history import keeps_work_in_memory
 from unet_studio.app.qt.staged_models import StagedModels, iter_stage_models, model_folders
 
 log = logging.getLogger(__name__)
@@ -38,11 +41,32 @@ class SaveElsewhere:
 
     _saving_elsewhere: Path | None = None  # the folder being saved into, while it is
     _save_worker = None  # (held: the worker's signals must outlive the call)
+    _save_copied: tuple[int, int] = (0, 0)  # (bytes copied, bytes in all), while saving
+    _save_waiters: list[Then] | None = None  # told too once the save under way ends
 
     @property
     def saving_elsewhere(self) -> Path | None:
         """The folder the project is being saved into (its models copied), or None."""
         return self._saving_elsewhere
+
+    @property
+    def saving_elsewhere_copied(self) -> tuple[int, int]:
+        """(bytes of the models copied, bytes in all) of the save under way."""
+        return self._save_copied
+
+    def when_saved_elsewhere(self, then: Then) -> bool:
+        """Call ``then(project)`` too once the save under way ends (``then(None)``: no
+        project made, the user told why); False, ``then`` never called, when none is."""
+        if self._saving_elsewhere is None or self._save_waiters is None:
+            return False
+        self._save_waiters.append(then)
+        return True
+
+    def stop_saving_elsewhere(self) -> None:
+        """Stop the save under way at the copy's next step: no project is made (its
+        ``then(None)`` follows, from the worker's end)."""
+        if self._save_worker is not None:
+            self._save_worker.quit()
 
     def save_project_elsewhere(self, folder: str | Path, then: Then) -> None:
         """Make a project in ``folder`` with the work open (``open_project(create=True)``),
@@ -56,12 +80,13 @@ class SaveElsewhere:
                             "wait until that has finished.")
         refuse_unusable(folder)
         old = self.project
-        models = old.models_dir if old is not None and old.kept_in_memory() else None
+        # (as the new project decides to take them: ``CarriedHistory.of``)
+        models = old.models_dir if keeps_work_in_memory(old) else None
         staging = None if models is None or not model_folders(models) else _staging_for(folder)
         if staging is None:  # (nothing to copy, or nowhere to stage it: at once, as before)
             then(self.open_project(folder, create=True))
             return
-        self._saving_elsewhere = folder
+        self._saving_elsewhere, self._save_copied, self._save_waiters = folder, (0, 0), []
         self.host.notify(f"Saving the project in {folder}: copying its models…")
         self._save_worker = self._start_copy(models, folder, staging, old, then)
         self.project_changed.emit()  # (the project line says it is being saved)
@@ -74,6 +99,7 @@ class SaveElsewhere:
         made: list[Project | None] = [None]
 
         def progress(step: tuple[int, int]) -> None:
+            self._save_copied = step
             if bar is not None:
                 bar.set(step[0] >> 20, max(step[1] >> 20, 1))  # (MB: counts fit an int)
 
@@ -85,10 +111,12 @@ class SaveElsewhere:
             remove_quietly(staging)
             if bar is not None:
                 bar.close()
-            self._saving_elsewhere = self._save_worker = None
+            waiters = self._save_waiters or []
+            self._saving_elsewhere = self._save_worker = self._save_waiters = None
             if alive(self):
                 self.project_changed.emit()
-                then(made[0])
+                for told in [then, *waiters]:
+                    told(made[0])
 
         generator = iter_stage_models(models, folder, staging)
         return start_engine(generator, notify=self.host.notify,
