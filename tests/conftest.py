@@ -43,6 +43,29 @@ def pytest_configure(config):
 TEST_DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def _qt_leftovers_end_with_their_test(request):
+    """After a test with Qt objects: its workers finished, and its garbage collected on the
+    GUI thread, now, not whenever a collection runs next (some tests later, in whatever
+    thread allocates then). Full runs crashed once each (SIGSEGV in the event processing
+    after a long engine test, tests/models, its Qt objects none of its own): leftovers of
+    an earlier Qt test, the likeliest being deleted off the GUI thread or late."""
+    yield
+    if "qtbot" not in request.fixturenames:
+        return
+    import gc
+
+    from qtpy.QtWidgets import QApplication
+
+    from unet_studio.app.qt.workers import finish_engine_work
+
+    finish_engine_work(30)
+    gc.collect()
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()
+
+
 @pytest.fixture(scope="session")
 def test_data_dir() -> Path:
     return TEST_DATA
