@@ -89,3 +89,20 @@ def reopen_unwritable(monkeypatch):
         return path
 
     return reopen
+
+
+@pytest.fixture
+def slow_share(monkeypatch):
+    """Reading files goes at 64 MB/s, 4 MB at a time (a network share): a 31 MB model's
+    copy lasts about half a second (``os.sendfile``: shutil's copy and ours use it)."""
+    import os
+    import time
+
+    sendfile = os.sendfile
+
+    def slow(out_fd, in_fd, offset, count):
+        sent = sendfile(out_fd, in_fd, offset, min(count, 4 << 20))
+        time.sleep(sent / (64 << 20))
+        return sent
+
+    monkeypatch.setattr(os, "sendfile", slow)

@@ -8,31 +8,12 @@ reach a real :class:`CloseGuard`; its question is answered by replacing ``ask_us
 
 from __future__ import annotations
 
-import os
-import time
-
 import numpy as np
 import pytest
 
 from unet_studio.app.qt import close_guard
 
 pytestmark = pytest.mark.qt
-
-SHARE_BYTES_PER_S = 64 << 20
-
-
-@pytest.fixture
-def slow_share(monkeypatch):
-    """Reading files goes at SHARE_BYTES_PER_S (a network share): a 31 MB model's copy
-    lasts about half a second."""
-    sendfile = os.sendfile
-
-    def slow(out_fd, in_fd, offset, count):
-        sent = sendfile(out_fd, in_fd, offset, min(count, 4 << 20))
-        time.sleep(sent / SHARE_BYTES_PER_S)
-        return sent
-
-    monkeypatch.setattr(os, "sendfile", slow)
 
 
 @pytest.fixture

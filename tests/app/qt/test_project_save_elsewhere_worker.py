@@ -17,21 +17,6 @@ import pytest
 
 pytestmark = pytest.mark.qt
 
-SHARE_BYTES_PER_S = 64 << 20
-
-
-@pytest.fixture
-def slow_share(monkeypatch):
-    """Reading files goes at SHARE_BYTES_PER_S, 4 MB at a time (a network share)."""
-    sendfile = os.sendfile
-
-    def slow(out_fd, in_fd, offset, count):
-        sent = sendfile(out_fd, in_fd, offset, min(count, 4 << 20))
-        time.sleep(sent / SHARE_BYTES_PER_S)
-        return sent
-
-    monkeypatch.setattr(os, "sendfile", slow)
-
 
 @pytest.fixture
 def read_only_project(session, monkeypatch, tmp_path, reopen_unwritable):
