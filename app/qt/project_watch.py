@@ -13,7 +13,11 @@ once, in a notification long gone by the time the window closes. Closing then as
 naming the images whose labels would be lost; "Save project…" asks for a folder and makes
 a project there with the labels shown (as Correct > New project… does). So does a project
 opened on a folder that cannot be written (``project_writable``): its changes are kept in
-memory, and saving them means saving them elsewhere.
+memory, and saving them means saving them elsewhere. And so does a project another window
+has open (``Project.read_only``, its lock held there): this one may not write it, and a
+plain Save (a flush) writes nothing of what it keeps in memory. Once that
+window has closed the project (``sharing_problem`` notices, and this one becomes its
+writer), plain Save is right again: it saves the changes where they belong.
 
 Closing while such a save is under way (its models being copied: Correct > New project…)
 asks about that save, not about saving again: "Finish saving" waits for it and closes the
@@ -31,6 +35,7 @@ from qtpy.QtCore import QObject, QTimer
 from qtpy.QtWidgets import QFileDialog, QWidget
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.session_carry_history import keeps_work_in_memory
 
 INTERVAL_MS = 1000
 
@@ -79,7 +84,10 @@ class ProjectWatch(QObject):
             return saving_text(saving, *self._session().saving_elsewhere_copied)
         project = self._project()
         if project is not None:
-            return project.unsaved_problem()
+            problem = project.unsaved_problem()
+            if problem and project.sharing_problem() is not None:
+                return locked_text(project.path, project.read_only)
+            return problem
         names, why = self._only_in_memory()
         return in_memory_text(names, why) if names else None
 
@@ -95,11 +103,12 @@ class ProjectWatch(QObject):
 
     def _saved_elsewhere(self) -> bool:
         """Can what would be lost only be saved in a new project? Labels without a project,
-        or the changes to a project whose folder cannot be written."""
+        or the changes to a project whose folder cannot be written, or that another window
+        has open (asked anew each time: once that window closed it, it saves here)."""
         project = self._project()
         if project is None:
             return bool(self._only_in_memory()[0])
-        return project.unwritable is not None
+        return keeps_work_in_memory(project)
 
     def _saving_into(self) -> Path | None:
         """The folder the project is being saved into (its models copied), or None."""
@@ -121,7 +130,8 @@ class ProjectWatch(QObject):
         if self._saved_elsewhere():
             self._save_into_new_project(then)
             return
-        if project is None or project.flush(10):
+        # (a flush writes nothing that is kept in memory: "saved" only when nothing is left)
+        if project is None or (project.flush(10) and project.unsaved_problem() is None):
             then(True)
             return
         problem = project.unsaved_problem() or "the project could not be saved"
@@ -208,6 +218,17 @@ def saving_text(folder: Path, copied: int, total: int) -> str:
             f"“{FINISH_SAVING}” waits for that save and then closes the window; "
             f"Discard stops it: no project is made in {folder}, and the changes not saved "
             "are lost.")
+
+
+def locked_text(path: Path, holder: str) -> str:
+    """The close question's sentence on the changes to a project another window has open
+    (``holder``: who, as the project's lock says): why they cannot be saved there, and
+    what saving does instead."""
+    holder = holder[:1].upper() + holder[1:]
+    return (f"Changes to the project {path} cannot be saved in it, as another window has this "
+            "project open: save your work as a new project, in a folder you choose (its "
+            f"models and history go along). {holder} holds it now; once it is closed "
+            "there, this window saves the changes in the project itself.")
 
 
 def in_memory_text(names: list[str], why: str) -> str:
