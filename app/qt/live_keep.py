@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from unet_studio.app.run_regions import narrowed_in_time, time_runs
 from unet_studio.app.time_ids import continue_neighbour_ids
 from unet_studio.models.slab_label import SLAB_PIXELS, slabs
 
@@ -59,11 +60,14 @@ class DoneTimePoints:
 
 def keep_done_time_points(live, done: DoneTimePoints) -> int:
     """Put back the time points of ``live`` (a LiveLabelsDestination over a series) that
-    ``done`` does not hold, and tidy the others' ids; returns how many were kept. Reviewed
-    pixels are never touched. Worker thread."""
+    ``done`` does not hold, and tidy the others' ids; returns how many were kept, and
+    notes which in ``live.kept_points`` (indices from the start of its region, sorted: the
+    GUI thread logs the region they cover as predicted, ``SegmentOutcome._on_aborted``).
+    Reviewed pixels are never touched. Worker thread."""
     axis = live.time_axis
     frames = live.shape[axis]
     kept = sorted(t for t in done.done if 0 <= t < frames)
+    live.kept_points = kept
     view, reviewed = live.labels[live.target], live.reviewed_mask()
     for t in range(frames):
         if t not in kept:
@@ -74,8 +78,8 @@ def keep_done_time_points(live, done: DoneTimePoints) -> int:
         _apart_from_others(live, view, reviewed, done, kept)
         for t in sorted(done.unlinked - done.linked):  # (kept before its linked write)
             _continue_tracks(live, reviewed, t)
-        for first, stop in _runs(kept):
-            live.tidy_kept(_narrowed(live.target, axis, live.labels.shape[axis], first, stop),
+        for first, stop in time_runs(kept):
+            live.tidy_kept(narrowed_in_time(live.target, axis, live.labels.shape[axis], first, stop),
                       (slice(None),) * axis + (slice(first, stop),))
     return len(kept)
 
@@ -116,7 +120,7 @@ def _continue_tracks(live, reviewed, t: int) -> None:
     point is segmented again (``continue_neighbour_ids``). Under ids of their own, a full
     run after the stop kept them as shown, and its tracks broke there (381 tracks for 267)."""
     axis = live.time_axis
-    region = _narrowed(live.target, axis, live.labels.shape[axis], t, t + 1)
+    region = narrowed_in_time(live.target, axis, live.labels.shape[axis], t, t + 1)
     kept = None if reviewed is None else reviewed[(slice(None),) * axis + (slice(t, t + 1),)]
     continue_neighbour_ids(live.labels, region, kept, axis, over_time=True)
 
@@ -124,25 +128,6 @@ def _continue_tracks(live, reviewed, t: int) -> None:
 def _at(ndim: int, axis: int, t: int) -> tuple:
     """The index of time point ``t`` along ``axis`` of an array of ``ndim`` axes."""
     return (slice(None),) * axis + (t,) + (slice(None),) * (ndim - axis - 1)
-
-
-def _runs(points: list[int]) -> list[tuple[int, int]]:
-    """``points`` (sorted) as runs of consecutive time points, ``(first, stop)`` each: a
-    track's ids are renumbered (or adopted) the same over one run."""
-    runs: list[list[int]] = []
-    for t in points:
-        if runs and runs[-1][1] == t:
-            runs[-1][1] = t + 1
-        else:
-            runs.append([t, t + 1])
-    return [(first, stop) for first, stop in runs]
-
-
-def _narrowed(target: tuple[slice, ...], axis: int, size: int, first: int, stop: int):
-    """``target`` with only its time points ``first``..``stop`` (counted from its start)."""
-    points = range(*target[axis].indices(size))[first:stop]
-    part = slice(points.start, points.stop, points.step)
-    return (*target[:axis], part, *target[axis + 1:])
 
 
 def _largest(labels: np.ndarray) -> int:

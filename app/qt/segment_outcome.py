@@ -26,7 +26,7 @@ from unet_studio.app.qt.segment_results import (
     objects_shown_kept,
 )
 from unet_studio.app.qt.workers import describe_error
-from unet_studio.app.run_regions import region_entry
+from unet_studio.app.run_regions import kept_region_entries, region_entry
 from unet_studio.app.unsure_hint import unsure_text
 
 # What the status line says while a run is in each stage of the engine.
@@ -62,6 +62,11 @@ class SegmentOutcome:
     # ObjectConfidence from its instance labels' steps), for its Done line; None when
     # none came (other outputs). Cleared as each run ends.
     _confidence = None
+    # The model the running prediction uses (its path, as "predict" entries record it),
+    # for a run that ends without a result ("Stop, keep done"): set at Run, not taken at
+    # its end (the Models panel may make another model current during an hour's run).
+    # Cleared as each run ends.
+    _run_model: str | None = None
 
     def _on_progress(self, progress) -> None:
         self._redraw.note(progress)  # drawn by the redraw timer: drawing costs the GUI thread
@@ -228,7 +233,10 @@ class SegmentOutcome:
         kept = None if self._live is None else self._live.kept_time_points
         if kept is None and self._live is not None and self._live.keep_done:
             kept = 0  # (stopped before its first write: nothing to keep, nothing to put back)
+        live = self._live
         self._restore_live(shown=not closed)  # into the job's own labels, even when closed
+        if kept and not closed:
+            self._log_kept_time_points(live)
         if closed:
             self.status.setText(f"Cancelled: {self._job_image} was closed.")
         elif kept is not None:
@@ -236,6 +244,21 @@ class SegmentOutcome:
         else:
             self.status.setText("Cancelled; the labels were left as they were.")
         self.cancelled.emit()
+
+    def _log_kept_time_points(self, live) -> None:
+        """A run stopped with "Stop, keep done" kept time points (``live.kept_points``):
+        one "predict" entry per run of consecutive ones, marked "stopped". Without them the
+        history did not say which model made those labels, and the warning after R
+        (``hand_only_hint``) read them as labels opened: the whole image predicted."""
+        session = self.session
+        points = getattr(live, "kept_points", None)
+        model = self._run_model or (None if session.model is None else str(session.model.path))
+        if not points or session.project is None or session.image_id is None:
+            return
+        shape = live.labels.shape
+        for region in kept_region_entries(live.target, shape, live.time_axis, points):
+            session.project.log("predict", image=session.image_id, model=model,
+                                region=region, stopped=True)
 
     def _on_error(self, error) -> None:
         self._redraw.stop()
@@ -249,6 +272,7 @@ class SegmentOutcome:
     def _on_finished(self) -> None:
         self._redraw.stop()
         self._confidence = None  # (the next run counts its own)
+        self._run_model = None
         if self._live is not None:  # (its backup: gone now, not when the worker is collected)
             self._live.release()
         self._live = None

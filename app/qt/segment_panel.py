@@ -239,6 +239,7 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
         host = self.session.host
         self._done = None  # (a new run: the last one's summary is not what the panel is at)
         self._job_image, self._stage = image.name, "predict"
+        self._run_model = str(request.model_path)  # (a stopped run's history names it)
         self._objects = []  # objects per time point, as each is labelled
         self._time_points = job_time_points(job)
         if "C" in (request.axes or image.axes).upper():  # training learns from these channels
