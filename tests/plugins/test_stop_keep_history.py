@@ -91,23 +91,16 @@ def _delete_every_object(session) -> None:
     assert not labels.any()
 
 
-def _runs(points: list[int]) -> list[list[int]]:
-    """``points`` (sorted) as ``[first, stop]`` runs of consecutive time points."""
-    runs: list[list[int]] = []
-    for t in points:
-        if runs and runs[-1][1] == t:
-            runs[-1][1] = t + 1
-        else:
-            runs.append([t, t + 1])
-    return runs
-
-
 def test_stopped_run_logs_the_time_points_it_kept(stopped_movie, told, qtbot):
     studio, correct, kept = stopped_movie
     session = studio.session
     assert session.project.flush(10)
     entries = [e for e in session.project.history() if e.get("action") == "predict"]
-    assert [e["region"] for e in entries] == [[run, [0, SIZE], [0, SIZE]] for run in _runs(kept)]
+    times = [e["region"][0] for e in entries]
+    assert [t for first, stop in times for t in range(first, stop)] == kept  # (each once, in order)
+    # (consecutive kept time points share one entry: two entries' time points never touch)
+    assert all(before[1] < after[0] for before, after in zip(times, times[1:]))
+    assert all(e["region"][1:] == [[0, SIZE], [0, SIZE]] for e in entries)
     assert all(e["stopped"] is True and e["image"] == session.current_image_id()
                and e["model"] == str(session.model.path) for e in entries)
 

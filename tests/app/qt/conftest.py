@@ -106,3 +106,24 @@ def slow_share(monkeypatch):
         return sent
 
     monkeypatch.setattr(os, "sendfile", slow)
+
+
+@pytest.fixture
+def locked(session, save_finished_round):
+    """(the other window's project, the round in the project's models): the session's
+    project, reopened while another window holds it, with an edit kept in memory."""
+    from unet_studio.app.label_edit import diff_labels
+    from unet_studio.app.project import Project
+
+    round_ = save_finished_round(session)
+    path = session.project.path
+    session.close_project()
+    other = Project.open(path, autosave_delay=0.0)  # (the other window: it writes)
+    try:
+        session.open_project(path)
+        assert session.project.read_only and session.project.unwritable is None
+        labels = session.host.current_labels()
+        session.apply_edit(diff_labels(labels, np.where(labels == 0, 7, labels)))
+        yield other, round_
+    finally:
+        other.close()

@@ -8,7 +8,6 @@ reach a real :class:`CloseGuard`; its question is answered by replacing ``ask_us
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from unet_studio.app.qt import close_guard
@@ -112,28 +111,18 @@ def test_discard_during_new_project_stops_that_save(
 
 
 def test_new_project_from_a_project_another_window_writes_takes_its_models_and_history(
-        session, save_finished_round, tmp_path, qtbot):  # fmt: skip
+        session, locked, tmp_path, qtbot):  # fmt: skip
     from pathlib import Path
 
-    from unet_studio.app.label_edit import diff_labels
     from unet_studio.app.project import Project
 
-    round_ = save_finished_round(session)  # (in the project's models, logged there)
+    _, round_ = locked  # (the round in the project's models, logged there)
     path = session.project.path
-    session.close_project()
-    other = Project.open(path, autosave_delay=0.0)  # (the other window: it writes)
-    try:
-        session.open_project(path)
-        assert session.project.read_only and session.project.unwritable is None
-        labels = session.host.current_labels()
-        session.apply_edit(diff_labels(labels, np.where(labels == 0, 7, labels)))
-        session.project.log("predict", image=session.image_id, model=str(round_.path))
-        new, made = tmp_path / "new", []
-        session.save_project_elsewhere(new, made.append)  # (as Correct > New project…)
-        assert session.saving_elsewhere == new  # (the models copied in the worker)
-        qtbot.waitUntil(lambda: len(made) == 1, timeout=20_000)
-    finally:
-        other.close()
+    session.project.log("predict", image=session.image_id, model=str(round_.path))
+    new, made = tmp_path / "new", []
+    session.save_project_elsewhere(new, made.append)  # (as Correct > New project…)
+    assert session.saving_elsewhere == new  # (the models copied in the worker)
+    qtbot.waitUntil(lambda: len(made) == 1, timeout=20_000)
     assert made[0] is not None and session.project.path == new
     assert [p.name for p in (new / "models").iterdir()] == [Path(round_.path).name]
     assert session.project.flush(10)
