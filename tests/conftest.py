@@ -41,16 +41,19 @@ def pytest_configure(config):
     atexit.register(server.terminate)
 
 TEST_DATA = Path(__file__).parent / "data"
+APP_QT_TESTS = Path(__file__).parent / "app" / "qt"
 
 
 @pytest.fixture(autouse=True)
-def _workers_end_with_their_test(request):
+def _qt_leftovers_end_with_their_test(request):
     """After a test with Qt objects, the engine, file and edit workers it started have
-    ended (asked to stop, waited for) and their last signals are delivered: a worker still
-    running after its test ended (a copy cancelled by a window's close, a flush waited for)
-    sent them into later tests. Full runs crashed once each so (SIGSEGV in the event
-    processing after a long engine test, none of whose objects were Qt's: 2 of 2 full runs
-    before, 0 of 2 after; collecting the garbage too cost ~0.4 s a napari test, unneeded)."""
+    ended (asked to stop, waited for) and their last signals are delivered; after one of
+    tests/app/qt (a session on a FakeHost), its garbage is collected on the GUI thread too.
+    Full runs crashed (SIGSEGV in the event processing after a long engine test of
+    tests/models, none of whose objects were Qt's): 2 of 2 full runs with neither, 1 of 4
+    with the workers' wait alone, 0 of 1 with both; tests/app/qt + tests/models alone
+    crashed so too (1 of 4), so the leftovers are of tests/app/qt. Collecting after every
+    napari test as well cost ~0.4 s a test."""
     yield
     if "qtbot" not in request.fixturenames:
         return
@@ -59,6 +62,10 @@ def _workers_end_with_their_test(request):
     from unet_studio.app.qt.workers import finish_engine_work
 
     finish_engine_work(30)
+    if APP_QT_TESTS in Path(request.node.path).parents:
+        import gc
+
+        gc.collect()
     app = QApplication.instance()
     if app is not None:
         app.processEvents()
