@@ -7,11 +7,43 @@ round or an Accept.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.round_checkpoints import TRAINING_DIR  # (checkpoints, replay buffer)
+
+# Held while the buffer is read, changed and written back: a window that opened the project
+# read-only (another window writes it) still adds its accepted rounds' examples to the same
+# file, and two Accepts at once would each write back what they read, the other's examples lost.
+REPLAY_LOCK = "replay.lock"
+
+
+@contextlib.contextmanager
+def replay_locked(folder: Path) -> Iterator[None]:
+    """Hold the replay buffer of the training folder ``folder`` (made if missing) against
+    other windows and processes changing it meanwhile: an advisory lock on a file beside it,
+    waited for (a change takes well under a second). Where the system has no ``flock``
+    (Windows) it holds nothing, as before."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = open(folder / REPLAY_LOCK, "a+b")  # noqa: SIM115 (closed below)
+    except OSError:  # (a folder nobody may write: its buffer is not changed by anyone)
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def fresh_replay(replay, examples) -> list:
@@ -39,9 +71,10 @@ def rename_in_replay(project, old: str, new: str) -> None:
     replaces an image's older example by name)."""
     if project is None or not (project.path / TRAINING_DIR / "replay.npz").exists():
         return
-    buffer = load_replay(project)
-    if buffer.rename(old, new):
-        buffer.save(project.path / TRAINING_DIR)
+    with replay_locked(project.path / TRAINING_DIR):
+        buffer = load_replay(project)
+        if buffer.rename(old, new):
+            buffer.save(project.path / TRAINING_DIR)
 
 
 def drop_from_replay(project, name: str) -> None:
@@ -50,9 +83,10 @@ def drop_from_replay(project, name: str) -> None:
     out of training)."""
     if project is None or not (project.path / TRAINING_DIR / "replay.npz").exists():
         return
-    buffer = load_replay(project)
-    if buffer.drop(name):
-        buffer.save(project.check_folder() / TRAINING_DIR)
+    with replay_locked(project.path / TRAINING_DIR):
+        buffer = load_replay(project)
+        if buffer.drop(name):
+            buffer.save(project.check_folder() / TRAINING_DIR)
 
 
 def remember_examples(project, examples) -> Path | None:
@@ -62,19 +96,19 @@ def remember_examples(project, examples) -> Path | None:
     if project is None:
         return None
     folder = project.check_folder() / TRAINING_DIR  # (FolderGone: never a half project)
-    aside = None
-    try:
-        buffer = load_replay(project)
-    except UserError:
-        from unet_studio.models.training import ReplayBuffer
+    with replay_locked(folder):
+        aside = None
+        try:
+            buffer = load_replay(project)
+        except UserError:
+            from unet_studio.models.training import ReplayBuffer
 
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        aside = folder / f"replay-unreadable-{stamp}.npz"
-        (folder / "replay.npz").rename(aside)
-        buffer = ReplayBuffer()
-    buffer.add(examples)
-    folder.mkdir(parents=True, exist_ok=True)
-    buffer.save(folder)
+            stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+            aside = folder / f"replay-unreadable-{stamp}.npz"
+            (folder / "replay.npz").rename(aside)
+            buffer = ReplayBuffer()
+        buffer.add(examples)
+        buffer.save(folder)
     return aside
 
 

@@ -193,8 +193,11 @@ def with_before_point(inner):
 def checkpoint_dir_for(project, parent) -> Path | None:
     """Where the round from ``parent`` checkpoints: stable, so a crashed run resumes. None
     without a project, or when its folder was moved out of sight or deleted (a round then
-    trains without checkpoints, rather than rebuild a half project at the old path)."""
-    if project is None:
+    trains without checkpoints, rather than rebuild a half project at the old path), or
+    while another window writes the project (``read_only``): a round from the same model
+    there checkpoints into that very folder, and the two would overwrite and resume each
+    other's checkpoints (nor may this window remove or rename that window's)."""
+    if project is None or project.read_only:
         return None
     safe = checkpoint_folder_name(parent.source, parent.path.name)
     try:
