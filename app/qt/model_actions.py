@@ -106,9 +106,17 @@ def removal_refused(session, info) -> str | None:
         return (f"{info.name} cannot be removed while work runs in the background "
                 "(a prediction, fine-tuning, a copy or an export may be reading it); "
                 "remove it when that has finished")
+    return in_use_refusal(session, info)
+
+
+def in_use_refusal(session, info, others: list | None = None) -> str | None:
+    """Why ``info`` cannot be removed as a window's current model, or None (Remove's rule
+    without its check of work running: a list of what may be removed asks it too, with
+    ``others``, the other windows' sessions, found once for all its models)."""
     if _is_current_in(session, info):
         return "this model is in use; choose another one first"
-    if any(_is_current_in(other, info) for other in other_sessions(session)):
+    others = other_sessions(session) if others is None else others
+    if any(_is_current_in(other, info) for other in others):
         return (f"{info.name} is in use in another window (its current model); choose "
                 "another model there first")
     return None

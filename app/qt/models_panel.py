@@ -1,6 +1,7 @@
 """The Models panel: the models available with their card; use, set default, rename,
 duplicate, import, export, remove, remove the rejected Train rounds and the checkpoints
-stopped rounds left (``models_panel_cleanup``); and a tab to build a new network from the
+stopped rounds left, and the earlier accepted versions but the last N
+(``models_panel_cleanup``); and a tab to build a new network from the
 family (``network_builder``). What Rename, Duplicate and Export do is in ``model_actions``."""
 
 from __future__ import annotations
@@ -27,7 +28,12 @@ from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt import model_actions, rejected_rounds
 from unet_studio.app.qt.elided_label import ElidedLabel
 from unet_studio.app.qt.model_card import card_markdown
-from unet_studio.app.qt.models_panel_cleanup import CLEANUP_TIP, CleanupActions
+from unet_studio.app.qt.models_panel_cleanup import (
+    CLEANUP_TIP,
+    CleanupActions,
+    OldVersionsActions,
+    old_versions_row,
+)
 from unet_studio.app.qt.network_builder import NetworkBuilder
 from unet_studio.app.qt.reflow_grid import ReflowGrid
 from unet_studio.app.qt.scrolling import scrolled_body
@@ -41,7 +47,7 @@ def model_item_text(name: str, source: str, marks: list[str]) -> str:
     return (f"({', '.join(marks)})  " if marks else "") + f"{name}  [{source}]"
 
 
-class ModelsPanel(CleanupActions, QWidget):
+class ModelsPanel(CleanupActions, OldVersionsActions, QWidget):
     """Lists the session library's models; the card of the selected one on the right.
     ``imported(info)`` after a model folder was imported, ``duplicated(info)`` after a copy
     was made, ``exported(folder)`` after an export."""
@@ -106,6 +112,7 @@ class ModelsPanel(CleanupActions, QWidget):
         layout.addWidget(self.model_list)
         layout.addLayout(buttons)
         layout.addWidget(self.remove_rejected_button)
+        layout.addLayout(old_versions_row(self))  # (see ``old_versions``)
         layout.addWidget(self.card, 1)
         self.model_list.currentItemChanged.connect(lambda *_: self._show_card())
         self.use_button.clicked.connect(lambda: self._run(self.use_selected))
@@ -115,6 +122,9 @@ class ModelsPanel(CleanupActions, QWidget):
         self.remove_button.clicked.connect(lambda: self._run(self._remove_if_confirmed))
         self.remove_rejected_button.clicked.connect(
             lambda: self._run(self._remove_rejected_if_confirmed))
+        self.remove_old_button.clicked.connect(
+            lambda: self._run(self._remove_old_versions_if_confirmed))
+        self.keep_spin.valueChanged.connect(lambda _: self._show_old_versions())
         self.import_button.clicked.connect(self._import_dialog)
         self.export_button.clicked.connect(self._export_dialog)
         return page
@@ -128,6 +138,7 @@ class ModelsPanel(CleanupActions, QWidget):
         self.model_list.clear()
         models = library.list()
         self._show_rejected(rejected_rounds.removable_rounds(self.session))
+        self._show_old_versions()
         rejected = {found.info.path for found in self.rejected}
         for info in models:
             marks = ["rejected"] if info.path in rejected else []
@@ -186,6 +197,7 @@ class ModelsPanel(CleanupActions, QWidget):
             button.setEnabled(info is not None and idle)
         self.import_button.setEnabled(idle)
         self.remove_rejected_button.setEnabled(idle)
+        self.remove_old_button.setEnabled(idle and bool(self.old_versions))
 
     # ---- actions ---------------------------------------------------------------------------
     def _run(self, action) -> None:

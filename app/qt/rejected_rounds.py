@@ -60,7 +60,7 @@ def removable_rounds(session) -> list[RejectedRound]:
         return []
     listed = library.list()
     # (a moved or copied project's history names what it uses by the old paths)
-    kept = _in_use(session, listed, relocation(project.history(), project.models_dir))
+    kept = models_in_use(session, listed, relocation(project.history(), project.models_dir))
     rounds = []
     for info in listed:
         path = _resolved(info.path)
@@ -70,16 +70,19 @@ def removable_rounds(session) -> list[RejectedRound]:
     return sorted(rounds, key=lambda found: found.info.path.name)
 
 
-def _in_use(session, listed: list, relocate) -> set[str]:
+def models_in_use(session, listed: list, relocate, parents: bool = True) -> set[str]:
     """Resolved folders that must stay: the session's current model, the project's current
-    model, the default model, and every parent named by a listed model's lineage. Each
-    also where it is now (``relocate``), should it name a model of this project by the
-    path it had before the project folder was moved or copied."""
+    model, the default model, and (``parents``) every parent named by a listed model's
+    lineage. Each also where it is now (``relocate``), should it name a model of this
+    project by the path it had before the project folder was moved or copied. (Old
+    accepted versions, ``old_versions``, are parents by nature: their removal relinks
+    their children's lineage to the version before.)"""
     library, kept = session.library, set()
     named = [getattr(session.model, "path", None), session.project.current_model]
     default = library.default()
     named.append(None if default is None else default.path)
-    named += [info.parent for info in listed if info.parent]
+    if parents:
+        named += [info.parent for info in listed if info.parent]
     named += [relocate(str(model)) for model in filter(None, named)]
     for model in filter(None, named):
         try:
