@@ -62,6 +62,13 @@ class ModelInfo:
     parent_weights_sha256: str | None = None
 
     @property
+    def lasting_ref(self) -> str:
+        """What a record that must find this model again later writes (a lineage's parent,
+        the default model): its ``ref``, but the path of a folder chosen by path, whose ref
+        ("folder:tiny") no library resolves."""
+        return str(self.path) if self.source == "folder" else self.ref
+
+    @property
     def card_path(self) -> Path | None:
         card = self.path / CARD_FILE
         return card if card.is_file() else None
@@ -227,13 +234,15 @@ def relink_parent(folder: Path, parent: ModelInfo) -> None:
     key = "parent" if "parent" in meta else "parent_model"
     old = meta[key]
     if isinstance(old, dict):
-        meta[key] = {**old, "ref": parent.ref, "name": parent.name, "path": str(parent.path)}
+        meta[key] = {**old, "ref": parent.lasting_ref, "name": parent.name,
+                     "path": str(parent.path)}
         if IDENTITY_KEY in old:  # (a grandparent, when the parent was removed: its identity)
             from unet_studio.app.model_identity import identity_of  # (which imports this module)
 
             meta[key][IDENTITY_KEY] = identity_of(parent)
     else:
-        meta[key] = str(parent.path) if ("/" in str(old) or os.sep in str(old)) else parent.ref
+        meta[key] = (str(parent.path) if ("/" in str(old) or os.sep in str(old))
+                     else parent.lasting_ref)
     # (the card's "fine-tuned from `old`" follows, in config.json and in card.md, which an
     # export carries along)
     was = f"fine-tuned from `{old.get('name') or old.get('path')}`" if isinstance(old, dict) else None

@@ -209,7 +209,7 @@ class ModelLibrary(ModelLibraryEdits):
         """Make ``model`` the default (remembered in the settings file)."""
         info = self.get(model)
         settings = self._settings()
-        settings["default_model"] = info.ref if info.source != "folder" else str(info.path)
+        settings["default_model"] = info.lasting_ref
         self.home.mkdir(parents=True, exist_ok=True)
         atomic_write_json(self.settings_path, settings)
         return info

@@ -209,8 +209,7 @@ def checkpoint_dir_for(project, parent) -> Path | None:
 def parent_record(info) -> dict:
     """The lineage's ``parent`` for a ModelInfo: a ref the library resolves (a folder chosen
     by path is referred to by that path), its name and where it was."""
-    ref = info.ref if info.source != "folder" else str(info.path)
-    return {"ref": ref, "name": info.name, "path": str(info.path)}
+    return {"ref": info.lasting_ref, "name": info.name, "path": str(info.path)}
 
 
 def save_round(session, round_: TrainRound) -> Path:

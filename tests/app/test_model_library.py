@@ -326,3 +326,17 @@ def test_imported_duplicated_and_exported_models_have_the_folder_mode_of_a_plain
         os.umask(previous)
     modes = {stat.S_IMODE(path.stat().st_mode) for path in (imported, duplicated, exported)}
     assert modes == {stat.S_IMODE(plain.stat().st_mode)} == {0o755}
+
+
+def test_a_removed_model_of_a_folder_chosen_by_path_relinks_to_that_path(library, tmp_path):
+    """A base model chosen by its folder (not in any library folder): round 1 from it, round 2
+    from round 1, round 1 removed. Round 2's record names the base by its path, which the
+    library finds again ("folder:base", its ref, no library resolves: the lineage ended)."""
+    base = write_model(tmp_path / "elsewhere" / "base")
+    models = tmp_path / "project" / "models"
+    write_model(models / "r1", parent={"ref": str(base), "name": "base", "path": str(base)})
+    write_model(models / "r2", parent={"ref": "project:r1", "name": "r1", "path": str(models / "r1")})
+    library.remove_model("project:r1")
+    record = library.get("project:r2").metadata["parent"]
+    assert record["ref"] == str(base) and record["path"] == str(base)
+    assert [m.path for m in library.lineage("project:r2")] == [models / "r2", base]
