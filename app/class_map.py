@@ -23,7 +23,7 @@ from unet_studio.app.host import labels_layer_name
 # The class map's metadata key on a labels layer: its class names ([] for objects).
 CLASS_NAMES_KEY = "unet_studio_class_names"
 # Fixed, distinct colours per class value 1, 2, ... (0 is transparent); they repeat after.
-# None near the reviewed overlay's green (plugins.napari_tools.overlay_colormap): class 3
+# None near the reviewed overlay's green (plugins.napari_tool_layers.overlay_colormap): class 3
 # is a yellow-green, its bright green read as reviewed pixels.
 CLASS_COLOURS = ((1.0, 0.50, 0.05), (0.12, 0.56, 1.0), (0.55, 0.75, 0.0), (0.89, 0.10, 0.85),
                  (1.0, 0.90, 0.10), (0.60, 0.35, 0.95), (0.0, 0.85, 0.85), (0.90, 0.15, 0.15),

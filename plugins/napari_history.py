@@ -17,17 +17,18 @@ through napari's public Labels API (napari 0.9):
   read the length of napari's own stack (``_undo_history``/``_redo_history``, private;
   where missing, nothing is told) since napari may hold steps the mirror lacks.
 - ``Labels.editable``: napari clears the undo history when a Labels layer becomes
-  non-editable; :func:`reset_undo_history` uses that (napari has no public reset).
+  non-editable; ``napari_undo_steps.reset_undo_history`` uses that (napari has no
+  public reset).
 - With a byte budget, the oldest steps beyond it are dropped from napari's undo stack and
   the mirror together (``undo_budget``: the one place that reads napari's stack itself).
 - The app's own actions that change no pixel (marking a slice reviewed) join the layer's
-  undo chain as :class:`_Action` s in the mirror (``layer.add_undo_action``, see
+  undo chain as :class:`AppAction` s in the mirror (``layer.add_undo_action``, see
   :meth:`HistoryWatcher.add_action`): Ctrl+Z takes back the user's last action, whatever it
   was, instead of an earlier edit that may be off screen.
 
-What the public API does not pin down is the form of the atoms in ``events.paint``:
-:func:`atom_to_edit` decodes the two forms napari 0.9 writes and raises
-:class:`UnsupportedHistoryFormat` (naming the napari version) on anything else.
+What the public API does not pin down is the form of the atoms in ``events.paint``: it is
+read in ``napari_history_atoms``; the mirrored steps and the checks against napari's data
+and stacks are in ``napari_undo_steps``.
 ``tests/plugins/test_napari_history.py`` checks every one of these assumptions against the
 installed napari, so an upgrade that breaks one fails CI instead of losing a user's work.
 """
@@ -38,10 +39,21 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
-import numpy as np
 from qtpy.QtCore import QTimer
 
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.plugins.napari_history_atoms import (
+    UnsupportedHistoryFormat,
+    atom_to_edit,
+    item_to_edits,
+)
+from unet_studio.plugins.napari_undo_steps import (
+    AppAction,
+    MirroredStep,
+    holds_values,
+    napari_stack_length,
+    same_step,
+)
 from unet_studio.plugins.undo_budget import item_nbytes, napari_undo_stack, steps_to_drop
 
 log = logging.getLogger(__name__)
@@ -52,124 +64,6 @@ EditListener = Callable[[LabelEdit, str], None]  # (edit, kind: "paint" | "undo"
 # (checked by the contract test). Undo beyond napari's history changes nothing, and the
 # mirror notices that (see HistoryWatcher._undo).
 HISTORY_LENGTH = 100
-
-
-class _Step(list):
-    """A mirrored history item (its atoms, in napari's order) and the bytes they hold,
-    measured once when painted: the budget is checked after every step, and measuring
-    100 steps of hundreds of brush atoms each time would cost tens of ms."""
-
-    __slots__ = ("nbytes",)
-
-    def __init__(self, atoms):
-        super().__init__(atoms)
-        self.nbytes = item_nbytes(self)
-
-
-class _Action:
-    """An app action in the mirrored history, between napari's steps: napari never sees it,
-    the watcher undoes and redoes it itself."""
-
-    __slots__ = ("undo", "redo")
-
-    def __init__(self, undo: Callable[[], None], redo: Callable[[], None]):
-        self.undo, self.redo = undo, redo
-
-
-class UnsupportedHistoryFormat(RuntimeError):
-    """napari recorded an edit in a form this version of unet-studio cannot read."""
-
-
-def _napari_version() -> str:
-    import napari
-
-    return napari.__version__
-
-
-def reset_undo_history(layer) -> None:
-    """Forget ``layer``'s undo and redo history (its pixels were replaced wholesale).
-
-    napari has no public call for this; it clears a Labels layer's history whenever the
-    layer stops being editable (``Labels._on_editable_changed`` in napari 0.9), because
-    edits made before cannot be replayed safely afterwards. Toggling the public
-    ``editable`` property uses exactly that; the mode napari drops to is restored.
-    """
-    editable, mode = layer.editable, layer.mode
-    layer.editable = False
-    layer.editable = editable
-    if editable:
-        layer.mode = mode
-
-
-def atom_to_edit(atom, dtype) -> LabelEdit:
-    """One napari history atom as a LabelEdit (pixels listed in C order).
-
-    napari 0.9 writes two forms: the 3-tuple ``(indices, old_values, new_values)`` from
-    ``data_setitem``, and a named tuple ``(slice_key, mask, old_values, new_value)`` from
-    the brush, eraser, fill and polygon (``mask`` None: the whole box changed and
-    ``old_values`` is the box).
-    """
-    if all(hasattr(atom, name) for name in ("slice_key", "mask", "old_values", "new_value")):
-        return _masked_atom_to_edit(atom, dtype)
-    if isinstance(atom, tuple) and len(atom) == 3:
-        indices, old, new = atom
-        indices = tuple(np.asarray(i, dtype=np.int64).ravel() for i in indices)
-        old = np.asarray(old, dtype=dtype).ravel()
-        new = np.broadcast_to(np.asarray(new, dtype=dtype), old.shape).copy()
-        return LabelEdit(indices, old, new, "edit")
-    raise UnsupportedHistoryFormat(
-        f"napari {_napari_version()} recorded a Labels edit as {type(atom).__name__}, a form "
-        "unet-studio cannot read; edits made with napari's own tools are not being saved"
-    )
-
-
-def _masked_atom_to_edit(atom, dtype) -> LabelEdit:
-    starts = [s.start or 0 for s in atom.slice_key]
-    if atom.mask is None:  # every pixel of the box changed; old_values is the box
-        box = np.asarray(atom.old_values)
-        local = tuple(i.ravel() for i in np.indices(box.shape))
-        old = box.ravel()
-    else:
-        local = np.nonzero(atom.mask)
-        old = np.asarray(atom.old_values).ravel()
-    indices = tuple((i + s).astype(np.int64) for i, s in zip(local, starts))
-    new = np.full(len(old), atom.new_value, dtype=dtype)
-    return LabelEdit(indices, old.astype(dtype, copy=False), new, "paint")
-
-
-def item_to_edits(item, dtype) -> list[LabelEdit]:
-    """A history item (list of atoms, applied in order) as LabelEdits in the same order."""
-    return [atom_to_edit(atom, dtype) for atom in item]
-
-
-def _same_step(step: _Step, item) -> bool:
-    """True when napari's ``item`` holds the mirrored step's atoms (the same objects; the
-    ends suffice, comparing every atom of 100 long brush strokes after each stroke cost
-    milliseconds)."""
-    if len(step) != len(item):
-        return False
-    return not step or (step[0] is item[0] and step[-1] is item[-1])
-
-
-HOLDS_SAMPLE = 4096  # pixels read to tell whether napari undid or redid a step
-
-
-def _holds(data, edit: LabelEdit, values: np.ndarray) -> bool:
-    """True when ``data`` holds ``values`` at the edit's pixels, read at up to
-    :data:`HOLDS_SAMPLE` of them spread over the edit, where its old and new values differ.
-
-    napari writes a step's pixels all at once or not at once, so the sample tells which
-    (reading every pixel of an edit of every object cost ~90 ms on the GUI thread per undo
-    of 64 x 1024 x 1024 labels). Only pixels that change tell: at the others both states
-    read the same; with none among the sampled, every pixel is read."""
-    if edit.is_empty:
-        return True
-    picked = np.unique(np.linspace(0, edit.size - 1, min(edit.size, HOLDS_SAMPLE)).astype(np.intp))
-    picked = picked[edit.old_values[picked] != edit.new_values[picked]]
-    if not len(picked):
-        return bool(np.array_equal(np.asarray(data[edit.indices]), values))
-    indices = tuple(np.asarray(i)[picked] for i in edit.indices)
-    return bool(np.array_equal(np.asarray(data[indices]), values[picked]))
 
 
 class HistoryWatcher:
@@ -204,8 +98,8 @@ class HistoryWatcher:
         self._told_dropped = False
         self._pending: list = []  # painted items not reported yet
         # Steps (napari's, newest last) and app actions between them; bounded in _trim.
-        self._undo_items: deque[_Step | _Action] = deque()
-        self._redo_items: deque[_Step | _Action] = deque()
+        self._undo_items: deque[MirroredStep | AppAction] = deque()
+        self._redo_items: deque[MirroredStep | AppAction] = deque()
         # napari's redo stack holds steps the mirror dropped when an action came after them
         # (napari clears it only on its own next step): they must not be redone.
         self._napari_redo_stale = False
@@ -227,7 +121,7 @@ class HistoryWatcher:
         layer: the next Ctrl+Z calls ``undo()`` instead of undoing napari's last step, and
         Ctrl+Shift+Z then ``redo()``. As any new step, it ends what could be redone."""
         self.flush()  # (strokes painted before it are reported before it)
-        self._undo_items.append(_Action(undo, redo))
+        self._undo_items.append(AppAction(undo, redo))
         self._redo_items.clear()
         self._napari_redo_stale = True
         self._trim()
@@ -235,24 +129,24 @@ class HistoryWatcher:
     def _trim(self) -> None:
         """Keep :data:`HISTORY_LENGTH` steps, as napari does, and as many actions: an action
         older than the oldest step napari keeps goes with it."""
-        steps = sum(isinstance(item, _Step) for item in self._undo_items)
+        steps = sum(isinstance(item, MirroredStep) for item in self._undo_items)
         actions = len(self._undo_items) - steps
         while steps > HISTORY_LENGTH or actions > HISTORY_LENGTH:
-            if isinstance(self._undo_items.popleft(), _Step):
+            if isinstance(self._undo_items.popleft(), MirroredStep):
                 steps -= 1
             else:
                 actions -= 1
 
     def reset(self) -> None:
         """Forget the mirrored history and unreported edits (call with
-        :func:`reset_undo_history`, after :meth:`flush` while the old pixels were shown)."""
+        :func:`~.napari_undo_steps.reset_undo_history`, after :meth:`flush` while the old pixels were shown)."""
         self._pending = []
         self._undo_items.clear()
         self._redo_items.clear()
         self._napari_redo_stale = False
 
     def _on_paint(self, event) -> None:
-        item = _Step(event.value)
+        item = MirroredStep(event.value)
         self._undo_items.append(item)
         self._redo_items.clear()  # napari clears its redo queue on every new edit too
         self._napari_redo_stale = False
@@ -287,21 +181,21 @@ class HistoryWatcher:
             self.on_dropped(f"Undo history of '{self.layer.name}' is limited to {mib:g} MiB; "
                             "the oldest steps were dropped")  # fmt: skip
 
-    def _mirrored_steps(self) -> list[_Step]:
-        return [item for item in self._undo_items if isinstance(item, _Step)]
+    def _mirrored_steps(self) -> list[MirroredStep]:
+        return [item for item in self._undo_items if isinstance(item, MirroredStep)]
 
     def _drop_oldest_steps(self, count: int) -> None:
         """Forget the ``count`` oldest mirrored steps and the actions older than the last of
         them (undoing those would leave the napari steps before them out of order)."""
         while count > 0 and self._undo_items:
-            if isinstance(self._undo_items.popleft(), _Step):
+            if isinstance(self._undo_items.popleft(), MirroredStep):
                 count -= 1
 
     def _step_sizes(self, stack, unmirrored: int) -> list[int]:
         """Bytes of each of napari's undo steps, oldest first: as measured when mirrored, or
         now for a step the mirror lacks or does not match (napari changed it unseen)."""
         mirrored = [None] * unmirrored + self._mirrored_steps()
-        return [step.nbytes if step is not None and _same_step(step, item) else item_nbytes(item)
+        return [step.nbytes if step is not None and same_step(step, item) else item_nbytes(item)
                 for item, step in zip(stack, mirrored)]  # fmt: skip
 
     def flush(self) -> None:
@@ -330,12 +224,12 @@ class HistoryWatcher:
     def _undo(self) -> bool:
         """napari's undo, reported; False when there was nothing to undo (told)."""
         self.flush()
-        if self._undo_items and isinstance(self._undo_items[-1], _Action):
+        if self._undo_items and isinstance(self._undo_items[-1], AppAction):
             action = self._undo_items.pop()
             action.undo()
             self._redo_items.append(action)
             return True
-        steps = _napari_steps(self.layer, "undo")
+        steps = napari_stack_length(self.layer, "undo")
         self._original_undo()
         if not self._undo_items:
             return self._napari_changed("undo", steps)
@@ -347,7 +241,7 @@ class HistoryWatcher:
         except UnsupportedHistoryFormat as error:
             self._fail(error)
             return True
-        if not _holds(self.layer.data, first, first.old_values):
+        if not holds_values(self.layer.data, first, first.old_values):
             self._undo_items.clear()  # (and the actions among them: napari has none before)
             return self._napari_changed("undo", steps)
         self._redo_items.append(item)
@@ -357,14 +251,14 @@ class HistoryWatcher:
     def _redo(self) -> bool:
         """napari's redo, reported; False when there was nothing to redo (told)."""
         self.flush()
-        if self._redo_items and isinstance(self._redo_items[-1], _Action):
+        if self._redo_items and isinstance(self._redo_items[-1], AppAction):
             action = self._redo_items.pop()
             action.redo()
             self._undo_items.append(action)
             return True
         if not self._redo_items and self._napari_redo_stale:
             return self._nothing("redo")  # (napari's redo stack holds only steps an action ended)
-        steps = _napari_steps(self.layer, "redo")
+        steps = napari_stack_length(self.layer, "redo")
         self._original_redo()
         if not self._redo_items:
             return self._napari_changed("redo", steps)
@@ -374,7 +268,7 @@ class HistoryWatcher:
         except UnsupportedHistoryFormat as error:
             self._fail(error)
             return True
-        if not _holds(self.layer.data, last, last.new_values):
+        if not holds_values(self.layer.data, last, last.new_values):
             self._redo_items.clear()
             return self._napari_changed("redo", steps)
         self._undo_items.append(item)
@@ -385,7 +279,7 @@ class HistoryWatcher:
         """After napari's undo or redo of nothing the mirror holds: did napari change
         anything all the same (a step of its own the mirror lacks: one fewer in its stack;
         its stack unreadable: assumed)? If not, ``on_nothing(kind)`` is told."""
-        if steps_before is None or steps_before > (_napari_steps(self.layer, kind) or 0):
+        if steps_before is None or steps_before > (napari_stack_length(self.layer, kind) or 0):
             return True
         return self._nothing(kind)
 
@@ -395,10 +289,3 @@ class HistoryWatcher:
             self.on_nothing(kind)
         return False
 
-
-def _napari_steps(layer, kind: str) -> int | None:
-    """How many steps napari's undo ("undo") or redo ("redo") stack of ``layer`` holds, or
-    None where this napari keeps them in another form (napari 0.9: the private deques
-    ``_undo_history`` and ``_redo_history``, read only for their length)."""
-    stack = getattr(layer, f"_{kind}_history", None)
-    return len(stack) if isinstance(stack, deque) else None

@@ -31,7 +31,8 @@ from unet_studio.plugins.napari_images import ImageLayers
 from unet_studio.plugins.napari_labels import LabelsLayers
 from unet_studio.plugins.napari_layer_events import REVIEWED_LAYER, LayerEvents
 from unet_studio.plugins.napari_own_labels import OwnLabels
-from unet_studio.plugins.napari_tools import CanvasTools, overlay_colormap
+from unet_studio.plugins.napari_tool_layers import overlay_colormap
+from unet_studio.plugins.napari_tools import CanvasTools
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from napari.layers import Image, Labels
 
 from unet_studio.app.host import HostImage
+from unet_studio.plugins.napari_layer_axes import layer_axes, named_axes
 from unet_studio.plugins.napari_layer_events import IMAGE_KEY, REVIEWED_LAYER, is_image
-from unet_studio.plugins.napari_tools import layer_axes, named_axes
 
 
 class ImageLayers:

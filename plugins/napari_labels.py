@@ -21,9 +21,10 @@ from unet_studio.app.model_library import user_home
 from unet_studio.app.settings import undo_history_bytes
 from unet_studio.plugins.labels_redraw import redraw_region
 from unet_studio.plugins.napari_classes import recorded_classes, show_classes
-from unet_studio.plugins.napari_history import EditListener, HistoryWatcher, reset_undo_history
+from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
+from unet_studio.plugins.napari_layer_axes import layer_axes
 from unet_studio.plugins.napari_layer_events import IMAGE_KEY
-from unet_studio.plugins.napari_tools import layer_axes
+from unet_studio.plugins.napari_undo_steps import reset_undo_history
 
 
 class LabelsLayers:

@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 from napari.layers import Image, Labels, Points, Shapes
 
-from unet_studio.plugins.napari_tools import PICKS_LAYER, REGIONS_LAYER
+from unet_studio.plugins.napari_tool_layers import PICKS_LAYER, REGIONS_LAYER
 
 REVIEWED_LAYER = "reviewed"
 IMAGE_KEY = "image"  # in the metadata of the labels we make: the image layer they belong to

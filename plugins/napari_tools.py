@@ -1,5 +1,7 @@
-"""Canvas interaction for the panels: clicks for object tools, drawn review regions, and
-progress bars in napari's activity dock. Base class of :class:`NapariHost`."""
+"""Canvas interaction for the panels: clicks for object tools, keys at the mouse pointer,
+the view brought to an object, and progress bars in napari's activity dock. Base class of
+:class:`NapariHost`; the layers the tools draw on (picks, drawn review regions) are the
+``ToolLayers`` mixin of ``napari_tool_layers``."""
 
 from __future__ import annotations
 
@@ -9,20 +11,12 @@ import weakref
 from collections.abc import Callable
 
 import numpy as np
-from napari.layers import Shapes
-from napari.utils import Colormap
 
-from unet_studio.plugins.layer_data import replace_data, set_aside
 from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordinate, ray_voxels
 from unet_studio.plugins.napari_progress import ProgressBar, SilentProgress, software_opengl
+from unet_studio.plugins.napari_tool_layers import ToolLayers
 
 log = logging.getLogger(__name__)
-
-REGIONS_LAYER = "review regions"
-PICKS_LAYER = "merge and split picks"
-AXIS_LETTERS = set("TZCYX")
-# Axes assumed by dimensionality when a layer says nothing about them.
-DEFAULT_AXES = {1: "X", 2: "YX", 3: "ZYX", 4: "TZYX", 5: "TZCYX"}
 
 ClickHandler = Callable[[tuple[float, ...]], None]
 KeyHandler = Callable[[tuple[float, ...] | None], None]
@@ -31,62 +25,9 @@ CLICK_TOLERANCE_PX = 4  # a press released further away (screen pixels) is a dra
 HISTORY_KEYS = {"Control-Z": "undo", "Control-Shift-Z": "redo"}
 
 
-def layer_axes(layer) -> str:
-    """Axis letters (over "TZCYX") of an image layer's data, e.g. "ZYX"; "YXC" for RGB.
-
-    Taken from ``metadata["axes"]`` (our reader writes it), else from napari's axis labels
-    when they are letters, else from the TIFF file the layer was read from when its
-    metadata names them (napari's own reader keeps no axes: a 3-frame TYX file would be
-    taken for a Z stack), else assumed from the number of dimensions.
-    """
-    data = layer.data if not layer.multiscale else layer.data[0]
-    ndim = data.ndim
-    named = named_axes(layer)
-    if named is not None:
-        return named
-    stated = _file_axes(layer, tuple(data.shape))
-    if stated is not None:
-        return stated
-    if layer.rgb:
-        return DEFAULT_AXES.get(ndim - 1, "")[-(ndim - 1):] + "C"
-    return DEFAULT_AXES.get(ndim, "TZCYX"[-ndim:])
-
-
-def named_axes(layer) -> str | None:
-    """The axes an image layer names itself (``metadata["axes"]``, else napari's axis labels
-    when they are letters), None when it names none: then they come from its file, or are
-    assumed from its number of dimensions (``unet_studio.app.axes_guess`` says so)."""
-    ndim = (layer.data[0] if layer.multiscale else layer.data).ndim
-    axes = str(layer.metadata.get("axes", "")).upper()
-    if len(axes) == ndim and set(axes) <= AXIS_LETTERS and len(set(axes)) == ndim:
-        return axes
-    labels = "".join(str(a).upper() for a in getattr(layer, "axis_labels", ()))
-    if layer.rgb:
-        labels += "C"
-    if len(labels) == ndim and set(labels) <= AXIS_LETTERS and len(set(labels)) == ndim:
-        return labels
-    return None
-
-
-def _file_axes(layer, shape: tuple[int, ...]) -> str | None:
-    """The axes the layer's source TIFF names (metadata only), when its image has the
-    layer's shape; an RGB layer's colours must be the file's last axis."""
-    from unet_studio.app.io.file_axes import tiff_axes
-
-    source = getattr(getattr(layer, "source", None), "path", None)
-    axes = tiff_axes(source, shape) if source else None
-    if axes is None or (layer.rgb and not axes.endswith("C")):
-        return None
-    return axes
-
-
-def overlay_colormap() -> Colormap:
-    """Transparent for 0, translucent green for 1: reviewed pixels tinted, others untouched."""
-    return Colormap([[0, 0, 0, 0], [0.15, 0.9, 0.35, 1]], name="reviewed", interpolation="zero")
-
-
-class CanvasTools:
-    """Clicks, drawn regions and progress on a napari viewer (subclassed by NapariHost)."""
+class CanvasTools(ToolLayers):
+    """Clicks, keys, drawn regions (``ToolLayers``) and progress on a napari viewer
+    (subclassed by NapariHost)."""
 
     def __init__(self, viewer):
         # Weak: the per-viewer session registry must not keep a closed viewer alive.
@@ -311,84 +252,3 @@ class CanvasTools:
             viewer.dims.set_point(offset + axis, float(value))
         point = viewer.dims.point
         viewer.scene.camera.center = tuple(point[d] for d in viewer.dims.displayed)
-
-    # ---- picks of an unfinished merge or split ---------------------------------------------
-    def show_tool_points(self, points: list[tuple[float, ...]]) -> None:
-        """Mark ``points`` (labels data coordinates: the objects picked for a merge, the seeds
-        of a split, not yet applied) on the canvas; none removes the marks."""
-        layers = self.viewer.layers
-        if not points:
-            if PICKS_LAYER in layers:  # (emptied and hidden, not removed: see set_aside)
-                set_aside(layers[PICKS_LAYER], np.empty((0, layers[PICKS_LAYER].ndim)))
-            return
-        data = np.asarray(points, dtype=float)
-        if PICKS_LAYER in layers and layers[PICKS_LAYER].ndim == data.shape[1]:
-            # (placed again: set aside over another image, maybe of another scale)
-            replace_data(layers[PICKS_LAYER], data, **self.geometry(data.shape[1]))
-            layers[PICKS_LAYER].visible = True
-            return
-        if PICKS_LAYER in layers:
-            layers.remove(PICKS_LAYER)
-        keep_active = layers.selection.active  # (keys and clicks stay with the labels)
-        # A few screen pixels whatever the zoom: clamped on screen. (Not larger in data
-        # units than needed: napari's reset view fits the points' size too.)
-        labels = self.labels_layer()
-        size = max(1.0, 0.02 * max(labels.data.shape[-2:])) if labels is not None else 4.0
-        self.viewer.add_points(
-            data, name=PICKS_LAYER, ndim=data.shape[1], size=size, canvas_size_limits=(9, 13),
-            face_color="yellow", border_color="black", symbol="disc",
-            **self.geometry(data.shape[1]),
-        )  # fmt: skip
-        layers.selection.active = keep_active
-
-    # ---- drawn regions ---------------------------------------------------------------------
-    def start_region_drawing(self) -> None:
-        """Let the user draw polygons to mark as reviewed, on a shapes layer over the labels.
-
-        napari draws shapes in a 2D view only, so a 3D rendering switches to 2D."""
-        layers = self.viewer.layers
-        if self.viewer.dims.ndisplay == 3:
-            self.viewer.dims.ndisplay = 2
-            self.notify("switched to the 2D view: regions are drawn on a slice")
-        labels = self.labels_layer()
-        ndim = labels.ndim if labels is not None else self.viewer.dims.ndim
-        kwargs = self.geometry(ndim)
-        if REGIONS_LAYER in layers and layers[REGIONS_LAYER].ndim != ndim:
-            # (set aside over an image of another rank: a shapes layer keeps its rank, and
-            # 2D polygons drawn over a stack lack the plane they were drawn in)
-            layers.remove(REGIONS_LAYER)
-        if REGIONS_LAYER in layers:  # (set aside by the last mark, maybe over another image)
-            layers[REGIONS_LAYER].visible = True
-            for name, value in kwargs.items():
-                setattr(layers[REGIONS_LAYER], name, value)
-        else:
-            self.viewer.add_shapes(
-                name=REGIONS_LAYER, ndim=ndim, edge_color="lime", face_color=[0.2, 1, 0.4, 0.15],
-                edge_width=2, **kwargs,
-            )  # fmt: skip
-        layers.selection.active = layers[REGIONS_LAYER]
-        layers[REGIONS_LAYER].mode = "add_polygon"
-
-    def drawn_regions(self) -> list[np.ndarray]:
-        """Polygons drawn so far, each (N, ndim) in labels data coordinates."""
-        layer = self.viewer.layers[REGIONS_LAYER] if REGIONS_LAYER in self.viewer.layers else None
-        if not isinstance(layer, Shapes):
-            return []
-        return [np.asarray(vertices, dtype=float) for vertices in layer.data]
-
-    def add_drawn_region(self, vertices: np.ndarray) -> None:
-        """Add a polygon as if drawn by hand (scripts and tests)."""
-        self.start_region_drawing()
-        self.viewer.layers[REGIONS_LAYER].add_polygons([np.asarray(vertices, dtype=float)])
-
-    def clear_drawn_regions(self) -> None:
-        """Empty and hide the drawn regions' layer (``set_aside``); the labels become the
-        active layer again (napari left nothing selected, and its layer controls empty)."""
-        if REGIONS_LAYER in self.viewer.layers:
-            regions = self.viewer.layers[REGIONS_LAYER]
-            regions.mode = "pan_zoom"
-            set_aside(regions, [])
-            labels = self.labels_layer()
-            if labels is not None and self.viewer.layers.selection.active in (None, regions):
-                self.viewer.layers.selection.active = labels
-

@@ -215,7 +215,7 @@ def run(args: argparse.Namespace) -> int:
         looks_like_class_maps,
         recorded_classes,
     )
-    from unet_studio.app.commands.predict import StatusLine
+    from unet_studio.app.status_line import StatusLine
 
     class_names, note = classes_of(args), None
     if class_names is None and not getattr(args, "model", None):  # (neither option given)

@@ -135,7 +135,7 @@ def _check_target(target: Path, args: argparse.Namespace) -> None:
     """Before any work, as predict does: an existing CSV is kept unless --overwrite, and
     even then only a regular file that is not one of the inputs is replaced."""
     from unet_studio.app.atomic import refuse_unsafe_output
-    from unet_studio.app.commands.predict import refuse_existing
+    from unet_studio.app.commands.predict_outputs import refuse_existing
 
     inputs = [p for p in (args.labels, args.image) if p is not None]
     refuse_unsafe_output(target, inputs=inputs)
@@ -156,10 +156,10 @@ def _measure(steps, labels, progress) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from unet_studio.app.commands.evaluate_classes import classes_of
-    from unet_studio.app.commands.predict import StatusLine
     from unet_studio.app.io import open_stack
     from unet_studio.app.measure import iter_measure_to_csv
     from unet_studio.app.measure_inputs import class_map_note, file_classes
+    from unet_studio.app.status_line import StatusLine
 
     if args.pixel_size is not None:  # (a typo stops the run before any file is read)
         parse_pixel_size(args.pixel_size)

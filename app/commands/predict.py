@@ -13,25 +13,31 @@ from __future__ import annotations
 import argparse
 import glob
 import logging
-import math
 import sys
 from pathlib import Path
 
+from unet_studio.app.commands.predict_notes import (
+    WIDE_LABELS_NOTE,
+    batch_summary,
+    note_guessed_axes,
+    note_object_options,
+    note_other_series,
+    note_small_tile,
+    uncompressed_note,
+    unsure_note,
+)
+from unet_studio.app.commands.predict_outputs import (
+    output_bytes,
+    output_paths,
+    put_back_output,
+    refuse_existing,
+    set_aside_existing,
+)
 from unet_studio.app.status_line import StatusLine  # (measure and evaluate import it here)
 
 HELP = "segment images with a model: instance labels, masks or class probabilities"
 
 OUTPUT_TYPES = ("labels", "mask", "probabilities")
-OUTPUT_SUFFIXES = (".tif", ".tiff", ".zarr")
-# An output named like a file of another kind is a mistake, not a folder to create.
-NOT_OUTPUT_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".npy", ".npz", ".h5", ".hdf5",
-                       ".csv", ".json", ".nd2", ".czi", ".lif", ".mrc")  # fmt: skip
-# Beyond this an output goes to Zarr in folder mode: chunked, no 4 GB TIFF limits.
-ZARR_ABOVE_BYTES = 4 * 2**30
-# Labels to a .tif are a uint16 ImageJ hyperstack (what Fiji's File > Open reads with axes and
-# calibration); when ids do not fit they stay int32, which only OME-TIFF holds.
-WIDE_LABELS_NOTE = ("labels with ids above 65535 written as 32-bit OME-TIFF; Fiji opens them "
-                    "via Bio-Formats")
 
 log = logging.getLogger(__name__)
 
@@ -130,61 +136,6 @@ def expand_inputs(patterns: list[str]) -> list[str]:
     return expanded
 
 
-def output_paths(inputs: list[str], output: str, output_type: str, sizes: list[int]) -> list[Path]:
-    """Where each input's result goes: ``output`` itself for one input named like a file,
-    else ``<output>/<input stem>_<output_type>.tif`` (``.zarr`` above ZARR_ABOVE_BYTES)."""
-    from unet_studio.app.errors import UserError
-
-    target = Path(output).expanduser()
-    if target.suffix.lower() in NOT_OUTPUT_SUFFIXES and not target.is_dir():
-        raise UserError(f"{target}: results are written as .tif, .tiff or .zarr (or into a folder); "
-                        f"not {target.suffix}")
-    as_file = len(inputs) == 1 and target.suffix.lower() in OUTPUT_SUFFIXES
-    if as_file:
-        return [target]
-    if target.suffix.lower() in OUTPUT_SUFFIXES and not target.is_dir():
-        raise UserError(f"{target}: several inputs need an output folder, not a file name")
-    names = [_stem(Path(p)) for p in inputs]
-    first_with = {}
-    for path, name in zip(inputs, names):
-        if name in first_with:  # (their outputs would be one file, NAME_labels.tif)
-            raise UserError(f"{first_with[name]} and {path} have the same name ({name}); run "
-                            "them separately to different outputs")
-        first_with[name] = path
-    return [target / f"{name}_{output_type}{'.zarr' if size > ZARR_ABOVE_BYTES else '.tif'}"
-            for name, size in zip(names, sizes)]
-
-
-def refuse_existing(targets: list[Path], overwrite: bool, *, skippable: bool = False) -> None:
-    """Stop before any work when an output exists: it may be labels the user corrected.
-    ``skippable``: the command has ``--skip-existing`` (predict), said when it would help."""
-    from unet_studio.app.errors import UserError
-
-    existing = [t for t in targets if t.exists()]
-    if existing and not overwrite:
-        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
-        skip = ", --skip-existing to keep it and do the others" if skippable and len(targets) > 1 else ""
-        raise UserError(f"{existing[0]}: already exists{more}; pass --overwrite to replace it{skip}, "
-                        "or choose another -o")
-
-
-def set_aside_existing(jobs: list[tuple], skip: bool) -> tuple[list[tuple], list[tuple]]:
-    """``jobs`` (stack, target, size) split into those to run and those skipped because
-    their target exists (with ``skip``; else none). An existing output is complete:
-    ``open_output`` writes a temporary name and renames it into place at the end."""
-    if not skip:
-        return jobs, []
-    return [j for j in jobs if not j[1].exists()], [j for j in jobs if j[1].exists()]
-
-
-def _stem(path: Path) -> str:
-    name = path.name.rstrip("/") or "image"
-    for suffix in (".ome.tiff", ".ome.tif", ".tiff", ".tif", ".zarr"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return Path(name).stem
-
-
 def load_network(model: str | None):
     """The network (with ``.task``) named by ``--model``, or the default model."""
     from unet_studio.app.errors import UserError
@@ -230,93 +181,6 @@ def _check_device(device: str) -> None:
         raise UserError(f"--device: {error}") from None
 
 
-def _output_bytes(stack, net, output_type: str) -> int:
-    """Bytes of the (uncompressed) result, to choose between TIFF and Zarr."""
-    from unet_studio.app.class_map import model_classes
-    from unet_studio.app.predict_files import output_dtype
-
-    pixels = math.prod(n for a, n in zip(stack.axes, stack.shape) if a != "C")
-    if output_type == "probabilities":
-        return pixels * 4 * int(net.out_channels)
-    # (a semantic model's class map is written in its smallest type: uint8 for up to 256)
-    classes = (list(model_classes(net)) or None) if output_type == "labels" else None
-    return pixels * output_dtype(output_type, classes).itemsize
-
-
-def uncompressed_note(target: Path, nbytes: int) -> str:
-    """"; left uncompressed (...)" when ``open_output`` kept a big TIFF as streamed (a 5 GiB
-    labels file instead of a ~100 MiB one would surprise), else ""."""
-    from unet_studio.app.io.output import stays_uncompressed, uncompressed_reason
-
-    if not stays_uncompressed(target, nbytes):
-        return ""
-    return (f"; {uncompressed_reason(nbytes)}: write a .zarr output for a compressed one, or "
-            "compress this TIFF afterwards")
-
-
-def unsure_note(confidence) -> str:
-    """"; the model was unsure of 13 % of what it called objects: ..." when it was unsure of
-    much of them (``unsure_hint``), with what to do about it from the command line; else ""."""
-    from unet_studio.app.unsure_hint import unsure_text
-
-    text = unsure_text(confidence)
-    if not text:
-        return ""
-    return f"; {text}; correct a few objects and fine-tune it on them (unet-studio finetune)"
-
-
-def _note_small_tile(net, tile: int | None, stacks: list) -> None:
-    """Say what a --tile much smaller than the network's halo costs (once, for the first
-    input: the others pay the same per pixel)."""
-    from unet_studio.app.predict_files import plan_stack
-    from unet_studio.app.tile_advice import small_tile_warning
-
-    if tile is None or not stacks:
-        return
-    layout = plan_stack(net, stacks[0])
-    warning = small_tile_warning(net, tile, layout.spatial_shape, stacks[0].name)
-    if warning:
-        sys.stderr.write(f"unet-studio: warning: {warning}\n")
-
-
-def _note_other_series(stack, series: int | None) -> None:
-    """Say so when a multi-series file is segmented for its first image only."""
-    count = stack.metadata.get("series_count", 1)
-    if series is None and count > 1:
-        sys.stderr.write(f"{stack.path}: holds {count} image series; segmenting the first "
-                         "(--series N for another)\n")
-
-
-def _note_guessed_axes(stack, axes: str | None) -> None:
-    """Say so when the file does not name its axes: a plain multi-page TIFF of a time-lapse
-    would otherwise be segmented as one 3D volume without a word."""
-    if axes is None and stack.metadata.get("axes_source") == "guessed":
-        hint = (f"--axes T{stack.axes[1:]} if it is a time series" if stack.axes[0] == "Z"
-                else "--axes to set them")
-        sys.stderr.write(f"{stack.path}: axes not stated in the file, read as {stack.axes} "
-                         f"({hint})\n")
-
-
-# The flags of the "instance labels" group, by their post-processing option.
-OBJECT_FLAGS = {"min_size": "--min-size", "seed_height": "--seed-height",
-                "link_over_time": "--no-time-links", "link_max_gap": "--max-gap"}
-
-
-def _note_object_options(args: argparse.Namespace, net) -> None:
-    """A semantic model puts out classes, not objects: the object flags given do nothing
-    for it. Said in one line (a user who typed --min-size expects small specks dropped) and
-    left out of the run."""
-    task = getattr(net, "task", None)
-    given = [flag for key, flag in OBJECT_FLAGS.items() if key in args.postprocess]
-    if task is None or task.kind != "semantic" or not given:
-        return
-    sys.stderr.write(f"{', '.join(given)}: not applied; this model puts out classes "
-                     f"({', '.join(task.class_names)}), not objects, and "
-                     f"{'these options shape' if len(given) > 1 else 'this option shapes'} "
-                     "objects only\n")
-    args.postprocess = {}
-
-
 def _check_output_options(args: argparse.Namespace) -> None:
     from unet_studio.app.errors import UserError
 
@@ -325,21 +189,6 @@ def _check_output_options(args: argparse.Namespace) -> None:
     if getattr(args, "skip_existing", False) and args.overwrite:
         raise UserError("--skip-existing keeps existing outputs and --overwrite replaces them: "
                         "choose one")
-
-
-def _put_back_output(output: str) -> None:
-    """An -o output whose last writer was killed while replacing it (the previous one set
-    aside under a hidden name, ``io.atomic``) is put back first: a run refused before it
-    writes (a bad input, option or model) never reaches the sweep of the next write."""
-    from unet_studio.app.io.atomic import put_back_abandoned
-
-    put_back_abandoned(Path(output).expanduser())
-
-
-def batch_summary(written: int, skipped: int) -> str:
-    """The last line of a run over several inputs (the skipped ones counted)."""
-    text = f"{written} output{'s' * (written != 1)} written"
-    return text + (f", {skipped} skipped (already there)" if skipped else "")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -354,13 +203,13 @@ def run(args: argparse.Namespace) -> int:
         predict_one,
     )
 
-    _put_back_output(args.output)
+    put_back_output(args.output)
     _check_output_options(args)
     _check_device(args.device)
     args.postprocess = postprocess_options(args)
     inputs = expand_inputs(args.inputs)
     net = load_network(args.model)
-    _note_object_options(args, net)
+    note_object_options(args, net)
     series = getattr(args, "series", None)
     if series is not None and series < 1:
         raise UserError(f"--series counts from 1 (the first image of a file), got {series}")
@@ -368,10 +217,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         for stack in stacks:  # every input fits the model, before any output is written
             plan_stack(net, stack)
-            _note_other_series(stack, series)
-            _note_guessed_axes(stack, args.axes)
-        _note_small_tile(net, args.tile, stacks)
-        sizes = [_output_bytes(s, net, args.output_type) for s in stacks]
+            note_other_series(stack, series)
+            note_guessed_axes(stack, args.axes)
+        note_small_tile(net, args.tile, stacks)
+        sizes = [output_bytes(s, net, args.output_type) for s in stacks]
         targets = output_paths(inputs, args.output, args.output_type, sizes)
         skip = getattr(args, "skip_existing", False)
         if not skip:

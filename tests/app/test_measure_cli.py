@@ -115,7 +115,7 @@ def test_status_line_shows_steps_or_a_percentage_on_a_terminal():
     """The CLI's live status line (predict: tiles of a total; measure: a fraction)."""
     import io
 
-    from unet_studio.app.commands.predict import StatusLine
+    from unet_studio.app.status_line import StatusLine
 
     class Terminal(io.StringIO):
         def isatty(self):

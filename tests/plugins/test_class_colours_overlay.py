@@ -11,7 +11,7 @@ import numpy as np
 def test_every_class_colour_stays_apart_from_the_reviewed_overlay():
     from unet_studio.app.class_map import CLASS_COLOURS
     from unet_studio.plugins.napari_classes import class_map_layer_options
-    from unet_studio.plugins.napari_tools import overlay_colormap
+    from unet_studio.plugins.napari_tool_layers import overlay_colormap
 
     overlay = np.asarray(overlay_colormap().colors[1][:3])
     names = [f"class {value}" for value in range(len(CLASS_COLOURS) + 1)]  # (0 and every colour)

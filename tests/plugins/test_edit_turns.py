@@ -72,10 +72,8 @@ def test_an_edit_of_every_object_is_saved_a_turn_later_and_before_closing(
 
 def test_telling_an_undo_reads_a_sample_of_a_big_step():
     from unet_studio.app.label_edit import LabelEdit
-    from unet_studio.plugins import napari_history
-    from unet_studio.plugins.napari_history import _holds
-
-    sample = getattr(napari_history, "HOLDS_SAMPLE", 4096)
+    from unet_studio.plugins.napari_undo_steps import HOLDS_SAMPLE as sample
+    from unet_studio.plugins.napari_undo_steps import holds_values as _holds
 
     class Counted:
         def __init__(self, data):

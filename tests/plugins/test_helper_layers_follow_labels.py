@@ -15,7 +15,7 @@ import pytest
 from napari.layers import Labels
 
 from unet_studio.plugins.napari_layer_events import REVIEWED_LAYER
-from unet_studio.plugins.napari_tools import PICKS_LAYER
+from unet_studio.plugins.napari_tool_layers import PICKS_LAYER
 
 pytestmark = [pytest.mark.qt, pytest.mark.slow]  # a shown window: a second or two
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from unet_studio.plugins.napari_layer_events import REVIEWED_LAYER
-from unet_studio.plugins.napari_tools import PICKS_LAYER, REGIONS_LAYER
+from unet_studio.plugins.napari_tool_layers import PICKS_LAYER, REGIONS_LAYER
 
 pytestmark = pytest.mark.qt
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
-from unet_studio.plugins.napari_tools import layer_axes
+from unet_studio.plugins.napari_layer_axes import layer_axes
 
 pytestmark = pytest.mark.qt
 

@@ -12,14 +12,13 @@ import numpy as np
 import pytest
 from napari.layers import Labels
 
-from unet_studio.plugins.napari_history import (
-    HISTORY_LENGTH,
-    HistoryWatcher,
+from unet_studio.plugins.napari_history import HISTORY_LENGTH, HistoryWatcher
+from unet_studio.plugins.napari_history_atoms import (
     UnsupportedHistoryFormat,
     atom_to_edit,
     item_to_edits,
-    reset_undo_history,
 )
+from unet_studio.plugins.napari_undo_steps import reset_undo_history
 
 pytestmark = pytest.mark.qt
 
