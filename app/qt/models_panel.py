@@ -79,6 +79,11 @@ class ModelsPanel(CleanupActions, OldVersionsActions, QWidget):
         self.model_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.model_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.card = QTextBrowser(openExternalLinks=False)
+        # (Tab goes on to the buttons: it stepped through each link of a card first,
+        # 9 presses on the bundled model's; the links stay a click away)
+        self.card.setTabChangesFocus(True)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
+                                          | Qt.TextInteractionFlag.LinksAccessibleByMouse)
         self.current_label = ElidedLabel()  # (a long model name: elided, not cut off)
         self.use_button = QPushButton("Use")
         self.default_button = QPushButton("Set default")

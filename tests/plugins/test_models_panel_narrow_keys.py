@@ -109,3 +109,18 @@ def test_new_network_form_tabs_as_it_reads_and_names_every_control(models_panel)
                 if not field.accessibleName() and not (isinstance(field, QAbstractButton)
                                                        and field.text())]  # fmt: skip
     assert nameless == []
+
+
+def test_tab_leaves_the_model_card_at_once(models_panel, qtbot):
+    """The bundled model's card holds links: Tab stepped through each (9 presses) before
+    the next control; a keyboard user goes on to the buttons with one."""
+    models_panel.show()
+    qtbot.waitExposed(models_panel)
+    models_panel.activateWindow()
+    card = models_panel.card
+    assert card.toPlainText().strip()  # (a card is shown)
+    card.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(card.hasFocus, timeout=2000)
+    QTest.keyClick(card, Qt.Key.Key_Tab)
+    qtbot.wait(20)
+    assert not card.hasFocus() and not card.isAncestorOf(models_panel.focusWidget())
