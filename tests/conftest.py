@@ -48,21 +48,31 @@ APP_QT_TESTS = Path(__file__).parent / "app" / "qt"
 def _qt_leftovers_end_with_their_test(request):
     """After a test with Qt objects, the engine, file and edit workers it started have
     ended (asked to stop, waited for) and their last signals are delivered; after one of
-    tests/app/qt (a session on a FakeHost), its garbage is collected on the GUI thread too.
-    Full runs crashed (SIGSEGV in the event processing after a long engine test of
-    tests/models, none of whose objects were Qt's): 2 of 2 full runs with neither, 1 of 4
-    with the workers' wait alone, 0 of 1 with both; tests/app/qt + tests/models alone
-    crashed so too (1 of 4), so the leftovers are of tests/app/qt. Collecting after every
-    napari test as well cost ~0.4 s a test."""
+    tests/app/qt (sessions on a FakeHost), its garbage is collected on the GUI thread too.
+
+    Why: full runs crashed now and then (SIGSEGV in the event processing, during a later
+    engine test of tests/models). A core dump showed a timer event sent to a QObject whose
+    memory was freed and reused: Qt unregisters an object's timers only when it is deleted
+    on its own thread. A StudioSession made by a test without a parent is Python's, held
+    in reference cycles (its host, its signals' slots), so Python's cyclic garbage
+    collector deletes it, with its child timers, on whichever thread the collection
+    starts: in a worker of a later test (the labelling threads of tests/models). So its
+    garbage goes on the GUI thread at the end of its own test, whether or not that test
+    asked for qtbot (the ``session`` fixtures ask only for qapp: such tests were left
+    out before, and a run of tests/app/qt alone crashed once so). Collecting after every
+    napari test as well cost ~0.4 s a test; their sessions are the viewers'
+    (``plugins.widgets``), which the viewers' own teardown closes."""
     yield
-    if "qtbot" not in request.fixturenames:
+    names = set(request.fixturenames)
+    in_app_qt = APP_QT_TESTS in Path(request.node.path).parents
+    if not (in_app_qt or {"qtbot", "qapp"} & names):
         return
     from qtpy.QtWidgets import QApplication
 
     from unet_studio.app.qt.workers import finish_engine_work
 
     finish_engine_work(30)
-    if APP_QT_TESTS in Path(request.node.path).parents:
+    if in_app_qt:
         import gc
 
         gc.collect()
