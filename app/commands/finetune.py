@@ -43,6 +43,7 @@ from unet_studio.app.commands.finetune_report import (
     report,
     resumed_text,
 )
+from unet_studio.app.commands.finetune_save import save_on_full_disk
 from unet_studio.app.commands.finetune_scratch import (
     TrainedSteps,
     goes_on,
@@ -216,8 +217,10 @@ def train(net, examples, config, checkpoints: Path, *, overwrite: bool = False,
             if unshown is not None:
                 print_progress(unshown)
             return stop.value
-        if first:
-            _say_resumed(saved, progress.step, progress.total_steps, config)
+        if first:  # (a resumed run whose first report is its end: the step it was saved at)
+            at_end = saved is not None and progress.step == saved["step"] and \
+                progress.fraction >= 1
+            _say_resumed(saved, progress.step + at_end, progress.total_steps, config)
             first = False
         if watch is not None:
             watch(net, progress)
@@ -307,9 +310,12 @@ def run(args: argparse.Namespace) -> int:
             if untrained:  # (random weights are no result: a trained step's are saved)
                 result = trained_result(result, steps, checkpoints)
             check_still_free(output, args.overwrite or goes_on(output))
-            save(result, net, output, parent, files)
-            kept = bool(result.extra.get("no_step_beat_start")) and \
-                keep_to_go_on(checkpoints, output, result)
+            to_go_on = bool(result.extra.get("no_step_beat_start"))
+            # (a full disk: tried again with the superseded best checkpoint's space, else
+            # an error saying how much to free and where the same command resumes)
+            whole = save_on_full_disk(lambda: save(result, net, output, parent, files), output,
+                                      checkpoints, net, keep_checkpoints=lambda: to_go_on)
+            kept = to_go_on and whole and keep_to_go_on(checkpoints, output, result)
             if not kept:
                 shutil.rmtree(checkpoints, ignore_errors=True)
     except ValueError as error:

@@ -64,26 +64,40 @@ def check_still_free(output: Path, overwrite: bool) -> None:
                         "same command with --overwrite to save them there instead")
 
 
-# Disk a run needs, in multiples of the network's weights: the model itself, and while it
-# trains its checkpoints (the weights with the optimiser's two moments, and the best weights)
-# plus the new copy of one being replaced, with a margin. A run whose checkpoints cannot be
-# written goes on in memory; its model must still fit at the end.
-SPACE_FACTOR = 6
+# Disk a run needs, in multiples of the network's weights W. While it trains, the run's
+# checkpoints: ``best`` (W) and ``last`` (the weights and the optimiser's two moments, 3W);
+# ``last`` is replaced by writing the new one beside it before the rename, so at that moment
+# 1W + 3W + 3W = 7W are on disk (QA measured that peak; at 6x a disk passed the check and
+# then refused the checkpoints). The model saved at the end (W, with the checkpoints still
+# there: 5W) fits in that. Plus SPACE_MARGIN for the config, card, file headers and the file
+# system's blocks. A run whose checkpoints cannot be written goes on in memory; its model must
+# still fit at the end.
+SPACE_FACTOR = 7
+SPACE_MARGIN = 2**20
+
+
+def space_missing(output: Path, net, checkpoints: Path) -> tuple[int, int] | None:
+    """(bytes needed, bytes free) in ``output`` for a run of ``net``, when the free space
+    is short of the need, else None (also when the disk cannot say). The checkpoints of a
+    run being resumed there count as room: they are replaced."""
+    needed = SPACE_FACTOR * sum(t.numel() * t.element_size() for t in net.state_dict().values())
+    needed += SPACE_MARGIN
+    try:
+        free = shutil.disk_usage(output).free
+        free += sum(f.stat().st_size for f in checkpoints.glob("*") if f.is_file())
+    except OSError:  # (no figure to go by: the save says what went wrong, as before)
+        return None
+    return (needed, free) if free < needed else None
 
 
 def check_space(output: Path, net, checkpoints: Path) -> None:
     """Before training: UserError when ``output``'s disk cannot take the model and its
-    checkpoints (the whole budget was trained, then the save failed on a full disk). The
-    checkpoints of a run being resumed there count as room: they are replaced."""
+    checkpoints (the whole budget was trained, then the save failed on a full disk)."""
     from unet_studio.models.size_text import size_text
 
-    needed = SPACE_FACTOR * sum(t.numel() * t.element_size() for t in net.state_dict().values())
-    try:
-        free = shutil.disk_usage(output).free
-    except OSError:  # (no figure to go by: the save says what went wrong, as before)
-        return
-    free += sum(f.stat().st_size for f in checkpoints.glob("*") if f.is_file())
-    if free < needed:
+    missing = space_missing(output, net, checkpoints)
+    if missing is not None:
+        needed, free = missing
         raise UserError(f"not enough disk space in {output} for the model and its checkpoints "
                         f"({size_text(needed)} needed, {size_text(free)} free); free some space "
                         "or choose another -o folder")

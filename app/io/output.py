@@ -110,7 +110,11 @@ def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_
     than its chunks (a 2D tile is one of a chunk's 16 planes), and every tile written into a
     compressed chunk reads, decodes and compresses the whole chunk again."""
     from unet_studio.app.io.zarr_io import NGFF_AXIS_ORDER, zarr_stem
-    from unet_studio.app.io.zarr_write import create_ome_zarr, default_pyramid_levels
+    from unet_studio.app.io.zarr_write import (
+        create_ome_zarr,
+        default_pyramid_levels,
+        settle_zarr_writes,
+    )
 
     stored_axes = canonical_order(axes, NGFF_AXIS_ORDER)
     stored_shape = tuple(shape[axes.index(a)] for a in stored_axes)
@@ -135,6 +139,7 @@ def _zarr_output(path: Path, shape, dtype, *, axes, scale, units, kind, channel_
             remove_quietly(staging_path)  # (where the caller's map keeps it, it stays hidden)
             commit(temporary, path)
     except BaseException:
+        settle_zarr_writes()  # (a write still in flight would make the folder again)
         remove_quietly(temporary)
         raise
 

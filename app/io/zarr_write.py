@@ -12,7 +12,9 @@ plane by plane decodes each 16-plane chunk 16 times.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import logging
 import math
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +26,12 @@ from unet_studio.app.io.axes import UNIT_PIXEL
 from unet_studio.app.io.write import canonical_order, write_atomically
 from unet_studio.app.io.zarr_io import NGFF_AXIS_ORDER, zarr_stem
 
+log = logging.getLogger(__name__)
+
 SLAB_BYTES = 64 * 2**20
+# How long a failed write waits for Zarr's writes still in flight (a hung network disk must
+# not hang the error for ever: then the error is raised with the writes still running).
+SETTLE_SECONDS = 30.0
 NGFF_VERSION = "0.4"
 _AXIS_TYPES = {"T": "time", "C": "channel", "Z": "space", "Y": "space", "X": "space"}
 # Kinds written with NGFF ``image-label`` metadata: other readers (ome-zarr-py and through it
@@ -106,6 +113,36 @@ def _create_level(group, name: str, shape: tuple[int, ...], dtype: np.dtype, axe
         name, shape=shape, dtype=dtype, chunks=chunk_shape(axes, shape, dtype.itemsize), fill_value=0,
         compressors=numcodecs.Blosc(cname="zstd", clevel=5, shuffle=numcodecs.Blosc.BITSHUFFLE),
         chunk_key_encoding={"name": "v2", "separator": "/"})
+
+
+def settle_zarr_writes(timeout: float = SETTLE_SECONDS) -> None:
+    """Wait until no write started by Zarr is still running, and take their errors.
+
+    Why: Zarr writes the files of one call (``.zarray`` and ``.zattrs``, a slab's chunks)
+    together on its own event loop and raises the first error at once, while the others go
+    on. Removing the output's temporary folder then raced with them: a late ``.zattrs`` made
+    the folder again (a hidden ``.X.zarr.p<pid>.<hex>.part`` left behind), and the writes that
+    failed too printed "Future exception was never retrieved" tracebacks. Called after an
+    error, before the temporary folder is removed; their errors are only logged (the first
+    one is the error raised)."""
+    from zarr.core import sync as zarr_sync
+
+    loop = zarr_sync.loop[0]
+    if loop is None or not loop.is_running():
+        return
+
+    async def settle() -> None:
+        current = asyncio.current_task()
+        pending = [task for task in asyncio.all_tasks() if task is not current]
+        # (``return_exceptions``: each task's error is retrieved here, never printed at exit)
+        for outcome in await asyncio.gather(*pending, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                log.debug("a Zarr write in flight failed too: %r", outcome)
+
+    try:
+        asyncio.run_coroutine_threadsafe(settle(), loop).result(timeout)
+    except Exception as error:  # (a timeout, a loop closing: the first error is what matters)
+        log.debug("Zarr writes not settled: %r", error)
 
 
 def create_ome_zarr(path: Path, shape: tuple[int, ...], dtype, *, axes: str, scale: dict,
@@ -208,6 +245,10 @@ def write_zarr(path: Path, data, *, axes: str, scale: dict, units: dict, kind: s
         add_pyramid(group, file_axes, scale, units, levels, after_slab=lambda _: check())
 
     def write_into(temporary: Path) -> None:
-        run_interruptibly(lambda check: write_levels(temporary, check))
+        try:
+            run_interruptibly(lambda check: write_levels(temporary, check))
+        except BaseException:  # (before ``write_atomically`` removes the temporary folder)
+            settle_zarr_writes()
+            raise
 
     return write_atomically(path, write_into)
