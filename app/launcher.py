@@ -91,6 +91,52 @@ def prefer_our_reader() -> list[str]:
     return added
 
 
+# Below this available screen size, in logical pixels, the app's window starts maximised:
+# napari's first window is its layout's size hint (910x537 on a 1366x768 laptop), which left
+# the docks ~269 px wide (the Segment panel scrolled sideways, buttons read "Cur", "Stop,
+# k"). The window needs napari's layer controls (~300 px), a usable canvas (~500 px) and the
+# panels at their readable width (~420 px), and the Train panel's verdict, plot and table
+# ~800 px of height: on screens under 1600x1000 (1366x768 and 1280x720 laptops, 1920x1080
+# at 150% scaling) that is most of the screen anyway. On larger screens a maximised window
+# would be a surprise: the user sizes it, and napari remembers it.
+SMALL_SCREEN = (1600, 1000)
+# The window's share of such a screen when it is not maximised: its size restored by
+# un-maximising, and where no window manager maximises it (a bare X server, a VNC desktop).
+NORMAL_SHARE = 0.9
+
+
+def available_screen_size(window) -> tuple[int, int]:
+    """The (width, height) the screen showing ``window`` leaves to windows (less the task
+    bar), in logical pixels."""
+    from qtpy.QtGui import QGuiApplication
+
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    geometry = screen.availableGeometry()
+    return geometry.width(), geometry.height()
+
+
+def napari_restores_window_size() -> bool:
+    """Will napari's window take a size napari remembered (its settings' window size, saved
+    at every close while "save window geometry" is on, maximised or not)? Asked before the
+    window is shown: showing it the first time marks the first time done."""
+    from napari.settings import get_settings
+
+    application = get_settings().application
+    return (not application.first_time and application.save_window_geometry
+            and application.window_size is not None)
+
+
+def maximise_on_small_screen(window) -> bool:
+    """Show ``window`` maximised where the screen is smaller than ``SMALL_SCREEN``; returns
+    whether it did."""
+    width, height = available_screen_size(window)
+    if width >= SMALL_SCREEN[0] and height >= SMALL_SCREEN[1]:
+        return False
+    window.resize(int(width * NORMAL_SHARE), int(height * NORMAL_SHARE))
+    window.showMaximized()
+    return True
+
+
 def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
                 load_sample: bool | None = None, project: str | Path | None = None,
                 series: int | None = None):
@@ -105,6 +151,8 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
 
     from unet_studio.app.opening_series import opening_series
 
+    # (a size the user left, maximised or not, is napari's to restore: never overridden)
+    fit_small_screen = show and not napari_restores_window_size()
     viewer = napari.Viewer(title="unet-studio", show=show)  # (it finds napari's readers)
     prefer_our_reader()
     try:
@@ -122,6 +170,9 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
         # side were cut to "Segment (unet-..." on a laptop screen. (Only the title: the
         # window's dock_widgets still know them by their full names.)
         dock.setWindowTitle(name)
+    window = getattr(viewer.window, "_qt_window", None)  # (a napari whose internals moved: none)
+    if fit_small_screen and window is not None:  # (the launcher's only: not plain napari's)
+        maximise_on_small_screen(window)
     from qtpy.QtCore import QTimer
 
     # The tab to start with, once the window is laid out (dropped if the window closed first).

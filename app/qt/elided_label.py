@@ -7,7 +7,10 @@ its accessible name (what a screen reader says).
 
 A combo box asked to stay narrow (``AdjustToMinimumContentsLength``) cut its current text off
 at the arrow, mid-letter, with nothing to say that more followed ("unet-studio defa" at a
-14 pt font). ``ElidedComboBox`` ends it with "…"; its list shows the names whole.
+14 pt font). ``ElidedComboBox`` ends it with "…"; its list shows the names whole. A box of
+model names elides in the middle instead (``elide_mode``): fine-tuned models are named
+"<parent name>-ft-YYYYMMDD-HHMMSS", and cut at the end every version of a model read
+"unet-studio default nu…" at 1280 px.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from qtpy.QtWidgets import (
 
 # The least width it asks for, in characters of its font ("Current model: …" still reads).
 LEAST_CHARACTERS = 12
+# An item's text for the box alone, where its list's text says more than the box has room
+# for ("<name>  (user)": the source is told in the list; the box keeps the room for the name).
+SHOWN_TEXT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class ElidedLabel(QLabel):
@@ -56,13 +62,22 @@ class ElidedLabel(QLabel):
 
 
 class ElidedComboBox(QComboBox):
-    """A (not editable) combo box whose shown choice ends with "…" where it is wider than
-    the box."""
+    """A (not editable) combo box whose shown choice is shortened with "…" where it is
+    wider than the box: at its end, or where ``elide_mode`` says (``ElideMiddle`` keeps
+    both ends of a name). Its list shows every choice whole; the box shows an item's
+    ``SHOWN_TEXT_ROLE`` text instead of its text where it has one."""
+
+    def __init__(self, parent=None, *, elide_mode=Qt.TextElideMode.ElideRight):
+        super().__init__(parent)
+        self.elide_mode = elide_mode
 
     def label_option(self) -> QStyleOptionComboBox:
         """What the box paints: Qt's own option, its ``currentText`` elided to its field."""
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
+        shown = self.currentData(SHOWN_TEXT_ROLE) if self.currentIndex() >= 0 else None
+        if shown:
+            option.currentText = shown
         if self.currentIndex() < 0 and self.placeholderText():
             # (Qt writes the placeholder in QComboBox.paintEvent, not in initStyleOption,
             # so a box painted from the option alone showed nothing where "none yet" was
@@ -76,7 +91,7 @@ class ElidedComboBox(QComboBox):
         if not option.currentIcon.isNull():
             width -= option.iconSize.width() + 4
         option.currentText = self.fontMetrics().elidedText(
-            option.currentText, Qt.TextElideMode.ElideRight, max(0, width))
+            option.currentText, self.elide_mode, max(0, width))
         return option
 
     def paintEvent(self, _event) -> None:  # noqa: N802 (Qt's name)

@@ -16,6 +16,7 @@ from qtpy.QtWidgets import QDoubleSpinBox, QFileDialog, QSpinBox
 from unet_studio.app.class_map import model_classes
 from unet_studio.app.model_library import where_listed
 from unet_studio.app.qt.alive import alive
+from unet_studio.app.qt.elided_label import SHOWN_TEXT_ROLE
 from unet_studio.app.qt.model_actions import choose_model
 from unet_studio.app.qt.segment_channels import (
     LUMINANCE,
@@ -203,6 +204,11 @@ class SegmentChoices:
             models.append(current)  # a folder chosen by path
         for info in models:
             self.model_combo.addItem(f"{info.name}  ({where_listed(info, models)})", info)
+            if sum(other.name == info.name for other in models) == 1:
+                # (the box shows the name alone, its list where it is listed: the box's room
+                # goes to the end of a fine-tuned name, "-ft-<date>-<time>", not to "(user)")
+                self.model_combo.setItemData(self.model_combo.count() - 1, info.name,
+                                             SHOWN_TEXT_ROLE)
             if current is not None and info.path == current.path:
                 self.model_combo.setCurrentIndex(self.model_combo.count() - 1)
         self.model_combo.blockSignals(False)

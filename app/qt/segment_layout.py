@@ -5,6 +5,7 @@ done", progress and status, top to bottom."""
 
 from __future__ import annotations
 
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -52,9 +53,10 @@ def build(panel) -> None:
     channel_row = QHBoxLayout()
     channel_row.addWidget(panel.channel_spin, 1)
     channel_row.addWidget(panel.channel_note, 1)
-    panel.model_combo = ElidedComboBox()
     # (a long model name shortens in the box, with "…", rather than widen the panel: at 1.5x
-    # display scaling the window outgrew a laptop screen; the list shows names whole)
+    # display scaling the window outgrew a laptop screen; the list shows names whole. In the
+    # middle: a fine-tuned model's name ends with what tells it from its parent, "-ft-<time>")
+    panel.model_combo = ElidedComboBox(elide_mode=Qt.TextElideMode.ElideMiddle)
     panel.model_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     panel.model_combo.setMinimumContentsLength(10)
     panel.image_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)

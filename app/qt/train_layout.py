@@ -177,10 +177,11 @@ def _metrics_table() -> QTableWidget:
     return table
 
 
-def _narrow_combo(characters: int) -> ElidedComboBox:
-    """A combo box ``characters`` wide at the least, its choice ending with "…" where
-    it is cut short (its list shows the choices whole)."""
-    combo = ElidedComboBox()
+def _narrow_combo(characters: int, elide_mode=Qt.TextElideMode.ElideRight) -> ElidedComboBox:
+    """A combo box ``characters`` wide at the least, its choice shortened with "…" where
+    it is cut short, at the end or where ``elide_mode`` says (its list shows the choices
+    whole)."""
+    combo = ElidedComboBox(elide_mode=elide_mode)
     combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
     combo.setMinimumContentsLength(characters)
     return combo
@@ -193,7 +194,9 @@ def _review_controls(panel) -> QGridLayout:
     panel.accept_button = QPushButton("Accept (use new model)")
     panel.reject_button = QPushButton("Reject")
     panel.repredict_check = QCheckBox("Re-predict the image after accepting", checked=True)
-    panel.versions_combo = _narrow_combo(VERSIONS_LEAST_CHARACTERS)
+    # (shortened in the middle: versions are named "<parent name>-ft-<date>-<time>", and
+    # cut at the end every version read "unet-studio default nu…" at 1280 px)
+    panel.versions_combo = _narrow_combo(VERSIONS_LEAST_CHARACTERS, Qt.TextElideMode.ElideMiddle)
     # (short: Qt sizes the box for its placeholder, and "no earlier version" made the row of
     # box and Roll back the panel's widest; its tooltip says what "none yet" means)
     panel.versions_combo.setPlaceholderText("none yet")

@@ -308,7 +308,9 @@ class TrainPanel(UnsavedRound, WaitingRound, RoundReview, QWidget):
         enabled = {self.train_button: state == "idle", self.pause_button: running,
                    self.cancel_button: running, self.accept_button: state == "review",
                    self.reject_button: state == "review"}  # fmt: skip
-        taker = {"running": self.pause_button, "review": self.accept_button}.get(state, self.train_button)
+        # (a finished round: the button its verdict advises, see ``RoundReview._review_button``)
+        taker = (self._review_button() if state == "review"
+                 else self.pause_button if running else self.train_button)
         set_buttons_enabled(enabled, taker)
         self.train_button.setToolTip(WAITING_TIP if state == "review" else train_layout.TIPS["train_button"])
         self._enable_rollback()

@@ -30,8 +30,9 @@ def left_out_note(result) -> str:
 
 class RoundReview:
     """Uses the panel's ``session``, ``round``, ``status``, ``plot``, ``metrics``,
-    ``progress``, its widgets (``versions_combo``, ``rollback_button``, ``repredict_check``),
-    ``accepted``, ``_state``, ``_save_round`` and ``_set_state``, and ``WaitingRound``'s
+    ``progress``, its widgets (``accept_button``, ``reject_button``, ``versions_combo``,
+    ``rollback_button``, ``repredict_check``), ``accepted``, ``_state``, ``_save_round``
+    and ``_set_state``, and ``WaitingRound``'s
     ``restore_waiting_round``, ``_round_left_behind`` and ``_leave_project``."""
 
     # An Accept's status before and while its re-run runs (the second one shown meanwhile),
@@ -59,6 +60,15 @@ class RoundReview:
                             + train_logic.held_out_caveat(result)
                             + left_out_note(result)
                             + self._switched_meanwhile())  # fmt: skip
+
+    def _review_button(self):
+        """The button that takes the focus once a round waits for its verdict: Accept for a
+        round better than its starting model, Reject otherwise. Enter on a focused Accept
+        after a "not better than" verdict (pushed below the fold by the verdict on a laptop)
+        put a worse model in use unseen."""
+        result = self.round.result if self.round is not None else None
+        better = result is not None and train_logic.is_better(result)
+        return self.accept_button if better else self.reject_button
 
     def _switched_meanwhile(self) -> str:
         """What the verdict of a round must add when the user chose another model while it
