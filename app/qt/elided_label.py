@@ -35,10 +35,13 @@ SHOWN_TEXT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class ElidedLabel(QLabel):
-    """Shows ``text()`` elided on the right where it is wider than the label."""
+    """Shows ``text()`` elided on the right (or as ``elide_mode`` says) where it is wider
+    than the label."""
 
-    def __init__(self, text: str = "", parent=None):
+    def __init__(self, text: str = "", parent=None,
+                 elide_mode: Qt.TextElideMode = Qt.TextElideMode.ElideRight):
         super().__init__(parent)
+        self.elide_mode = elide_mode
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setText(text)
 
@@ -56,9 +59,13 @@ class ElidedLabel(QLabel):
         option = QStyleOption()
         option.initFrom(self)
         rect = self.contentsRect()
-        shown = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
         self.style().drawItemText(painter, rect, int(self.alignment()), option.palette,
-                                  self.isEnabled(), shown, self.foregroundRole())
+                                  self.isEnabled(), self.shown_text(), self.foregroundRole())
+
+    def shown_text(self) -> str:
+        """What the label draws: its text elided to its width."""
+        return self.fontMetrics().elidedText(self.text(), self.elide_mode,
+                                             self.contentsRect().width())
 
 
 class ElidedComboBox(QComboBox):

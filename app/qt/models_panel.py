@@ -84,7 +84,9 @@ class ModelsPanel(CleanupActions, OldVersionsActions, QWidget):
         self.card.setTabChangesFocus(True)
         self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                           | Qt.TextInteractionFlag.LinksAccessibleByMouse)
-        self.current_label = ElidedLabel()  # (a long model name: elided, not cut off)
+        # (a long model name: elided, not cut off; in its middle, as the list's: the
+        # -ft-<time> at the end tells fine-tuned versions apart)
+        self.current_label = ElidedLabel(elide_mode=Qt.TextElideMode.ElideMiddle)
         self.use_button = QPushButton("Use")
         self.default_button = QPushButton("Set default")
         self.rename_button = QPushButton("Rename…")

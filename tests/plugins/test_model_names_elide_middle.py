@@ -87,3 +87,17 @@ def test_the_roll_back_list_shows_the_name_start_and_its_stamp(train, qtbot):
     assert second_text.startswith("unet-stud") and second_text.endswith("12-08 09:45)")
     assert first_pixels != second_pixels
     _popup_shows_whole(combo, qtbot)
+
+
+def test_the_models_panels_current_model_line_keeps_the_stamp(models_panel, qtbot, tmp_path):
+    """The Models panel's "Current model: ..." line at a laptop dock's width: it read
+    "Current model: unet-studio default nuclei (2D)-ft-…", the time stamp cut."""
+    name = _save_versions(tmp_path)[1]
+    models_panel.session.set_model(str(tmp_path / name))
+    label = models_panel.current_label
+    models_panel.resize(300, 700)
+    models_panel.show()
+    qtbot.waitExposed(models_panel)
+    shown = label.shown_text()
+    assert "…" in shown and shown.startswith("Current model: un")
+    assert shown.endswith(STAMPS[1][-11:]), shown
