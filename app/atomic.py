@@ -11,9 +11,11 @@ each time (it was told again at every retry).
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
+import re
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -28,7 +30,7 @@ from unet_studio.models.files import TEMP_PREFIX, remove_stale_temps
 
 __all__ = ["TEMP_PREFIX", "WriteError", "atomic_write_bytes", "atomic_write_json",
            "atomic_writing", "check_folder_writable", "load_npz", "naming_output", "npz_bytes",
-           "refuse_unsafe_output", "remove_stale_temps", "with_filename"]
+           "refuse_unsafe_output", "remove_stale_temps", "short_write", "with_filename"]
 
 
 class WriteError(UserError, OSError):
@@ -44,10 +46,15 @@ class WriteError(UserError, OSError):
 
 def naming_output(error: OSError, path: str | Path, temp: str | Path | None = None) -> OSError:
     """``error`` as a :class:`WriteError` naming ``path`` when it is about writing ``path``:
-    it names no file (a full disk fails a ``write()``), or names ``temp`` or a file in it
+    it names no file (a full disk fails a ``write()``; a write cut short, :func:`short_write`,
+    is a full disk too), or names ``temp`` or a file in it
     (a folder written whole), a ``.tmp-`` file beside ``path``, or ``path`` itself. An
     error about another file (an input read on the way) is returned unchanged."""
-    if isinstance(error, WriteError) or error.errno is None:
+    if isinstance(error, WriteError):
+        return error
+    if short_write(error):
+        return WriteError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+    if error.errno is None:
         return error
     path = Path(path)
     if error.filename is not None:
@@ -57,6 +64,17 @@ def naming_output(error: OSError, path: str | Path, temp: str | Path | None = No
         if not ours:
             return error
     return WriteError(error.errno, error.strerror or str(error), str(path))
+
+
+# numpy's ``tofile`` (tifffile's uncompressed TIFFs, its large pages) tells a write cut
+# short by "262144 requested and 1920 written", an OSError without errno.
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
+
+
+def short_write(error: OSError) -> bool:
+    """Is ``error`` a write cut short? The disk filled up (or a quota was used up) under it:
+    the C library's ``fwrite`` stops short there, and numpy tells the counts, not why."""
+    return error.errno is None and _SHORT_WRITE.fullmatch(str(error)) is not None
 
 
 def replace_problem(path: str | Path, *, folder_ok: bool = False) -> str | None:
@@ -123,6 +141,10 @@ def with_filename(error: OSError, path: str | Path) -> OSError:
     """``error`` naming ``path`` when it names no file: a full disk fails a ``write()``, and
     "[Errno 28] No space left on device" alone does not tell the user which file (or which
     disk) it was. Same class (ENOSPC stays OSError, EACCES PermissionError)."""
+    if short_write(error):  # (told as the full disk it is, see :func:`short_write`)
+        named = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        named.__cause__ = error
+        return named
     if error.filename is not None or error.errno is None:
         return error
     named = OSError(error.errno, error.strerror or str(error), str(path))

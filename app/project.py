@@ -49,12 +49,12 @@ from unet_studio.app.project_images import ImageRef, image_refs, safe_name
 from unet_studio.app.project_jobs import ProjectJobs
 from unet_studio.app.project_labels import ProjectLabels
 from unet_studio.app.project_lock import (
+    claim_lock,
     follow_lock,
     lock_holder,
     not_closed_message,
     release_lock,
     stale_lock,
-    take_lock,
 )
 from unet_studio.app.project_migrate import finish, migrate_image, pending_image
 from unet_studio.app.project_repair import sweep_leftovers
@@ -125,7 +125,7 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
                                        f"({(error.strerror or str(error)).lower()})") from None
         project = cls(path, {"name": name or path.name}, autosave_delay=autosave_delay)
         try:
-            take_lock(path, project)
+            claim_lock(path, project)  # (a lock that cannot be written: no project either)
             atomic_write_json(path / PROJECT_FILE, project._meta())
             project.log("create project", name=project.name)
         except BaseException:
@@ -152,11 +152,15 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
             raise InputFileError(path / PROJECT_FILE, "not a unet-studio project file")
         stale = stale_lock(path)  # (its writer stopped without closing it: a crash, a kill)
         project = cls(path, meta, autosave_delay=autosave_delay)
-        # (before the lock: take_lock cannot tell a lock it could not write from one taken)
-        unwritable = project_writable.write_problem(path)
+        unwritable, taken = project_writable.write_problem(path), False
+        if unwritable is None:
+            try:
+                taken = claim_lock(path, project)
+            except OSError as error:  # (a disk full since the test: never a writer without it)
+                unwritable = project_writable.problem_of(error)
         if unwritable is not None:
             project._open_unwritable(unwritable)
-        elif take_lock(path, project):
+        elif taken:
             if stale:
                 project.problems.append(not_closed_message(path, stale, autosave_delay))
             project.problems += sweep_leftovers(path)

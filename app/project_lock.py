@@ -30,6 +30,11 @@ rename keeps). The rule, reading a lock that records them:
   not seen here, or names some unrelated folder) the lock stays live, as before.
 
 A lock of an older version records no folder: it keeps the rules above.
+
+A lock that cannot be written (a full disk) makes nobody the writer: an opening goes on
+read-only, kept in memory (``Project.open``), and becomes the writer once the lock can be
+written. Written whole or not at all, a lock is never empty; an empty one (an older
+version's failed write) is nobody's, and no sign of a crash.
 """
 
 from __future__ import annotations
@@ -85,14 +90,20 @@ def _live_holder(folder: Path, pid: int, host: str, started: object) -> str | No
 def stale_lock(folder: Path) -> str | None:
     """The writer of a lock left behind ("process 123"): it stopped without closing the
     project (killed, crashed, a power cut). None: no lock, a writer still running (or on
-    another host), or a lock of this process (a project of its own never closed)."""
+    another host), a lock of this process (a project of its own never closed), or an
+    empty lock (never written: see :func:`claim_lock`)."""
+    text = ""
     try:
-        info = json.loads((Path(folder) / LOCK_FILE).read_text("utf-8"))
+        text = (Path(folder) / LOCK_FILE).read_text("utf-8")
+        info = json.loads(text)
         pid, host = int(info["pid"]), str(info["host"])
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
-        return "a process"  # (killed while writing the lock itself)
+        # (an empty lock was never written: an older version's write failed on a full
+        # disk, and it went on without it. Nothing to tell: its writer may well have
+        # closed the project. Anything else is a lock cut short by a kill)
+        return "a process" if text.strip() else None
     if host != socket.gethostname() or pid == os.getpid() or _alive(pid, info.get("started")):
         return None
     if _copied_from(folder, info, host):
@@ -113,18 +124,29 @@ def not_closed_message(folder: Path, writer: str, autosave_delay: float) -> str:
 
 def take_lock(folder: Path, holder: object) -> bool:
     """Make ``holder`` the writer of ``folder``; False when someone else is (see
-    :func:`lock_holder`); True as well when the lock cannot be written (a read-only
-    folder: nobody can write there anyway), so ``Project.open`` tests the folder first
-    (``project_writable``) and opens one that cannot be written read-only, saying so."""
+    :func:`lock_holder`), and when the lock cannot be written (logged): a writer without
+    its lock would let another window write the folder too, once it can be written."""
+    try:
+        return claim_lock(folder, holder)
+    except OSError as error:
+        log.info("%s: the lock cannot be written (%s); not the writer", folder, error)
+        return False
+
+
+def claim_lock(folder: Path, holder: object) -> bool:
+    """:func:`take_lock`, raising the OSError (a WriteError naming the lock) of a lock
+    that cannot be written (a full disk, a read-only folder), so that the caller can
+    tell why the project cannot be written.
+
+    The lock is written whole or not at all (a temporary file, flushed, renamed): a
+    failed write leaves no empty lock behind (read as a crash's at the next opening, and
+    kept by the folder after closing), and keeps the lock it was to replace."""
     holder_now, copied = _holder(folder)
     if holder_now is not None:
         return False
     if copied:
         log.info("%s: its lock was copied from %s with the folder; taken over", folder, copied)
-    try:
-        (Path(folder) / LOCK_FILE).write_text(json.dumps(_lock_info(folder)) + "\n", "utf-8")
-    except OSError:
-        return True  # (no lock to write: the project's own writes will tell the user)
+    atomic_write_json(Path(folder) / LOCK_FILE, _lock_info(folder))
     _holders[_key(folder)] = holder
     return True
 

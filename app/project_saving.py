@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 
-from unet_studio.app import project_writable
+from unet_studio.app import project_writable, save_failures
 from unet_studio.app.project_images import image_refs
+from unet_studio.app.project_jobs import GONE
 from unet_studio.app.project_lock import LOCK_FILE, lock_holder, take_lock
 
 log = logging.getLogger(__name__)
@@ -18,18 +20,59 @@ PROJECT_FILE = "project.json"  # (the project's own file; ``project`` uses this 
 
 class ProjectSaving:
     """Uses the project's ``path``, ``images``, ``read_only``, ``unwritable``, ``_jobs``
-    (``ProjectJobs``), ``_told``, ``_history``, ``_savers``, ``_save_meta``,
+    (``ProjectJobs``), ``_writer``, ``_told``, ``_history``, ``_savers``, ``_save_meta``,
     ``_queue_reviewed`` and ``_set_aside_noted``."""
+
+    # Since when saves fail (time.time(), as first seen by a look: the project line's or
+    # the watch's, a second apart at most), None while they work; and whether saves that
+    # failed work again, not told yet (``saved_again_to_tell``). Set on the instance.
+    _failing_since: float | None = None
+    _saved_again = False
 
     def problems_to_tell(self) -> list[str]:
         """Saves failing now (a full disk, a read-only folder) not told yet: each is told
         once while it lasts, and again if it comes back after saving worked."""
-        failing = self._jobs.failures()
+        failing = list(self._failing_now().values())
         if not failing:
             self._told.clear()
         new = [text for text in failing if text not in self._told]
         self._told.update(new)
         return new
+
+    def saved_again_to_tell(self) -> str | None:
+        """Once, after saves failed: that everything is on disk again (she may close the
+        window now). Not while changes still wait for the autosave thread: told then at a
+        later look."""
+        if self._failing_now() or not self._saved_again or self._writer.pending:
+            return None
+        self._saved_again = False
+        return save_failures.saved_again_text(self.path)
+
+    def _failing_now(self) -> dict:
+        """The failing saves (key -> sentence), noting since when they fail, and when
+        they stop failing that this is to be told (``saved_again_to_tell``)."""
+        # (a copy is one C call under the GIL: the autosave thread may change it meanwhile)
+        failing = self._jobs.failing.copy()
+        if failing:
+            self._saved_again = False  # (failing again before it was told: not saved)
+            if self._failing_since is None:
+                self._failing_since = time.time()
+        elif self._failing_since is not None:
+            self._failing_since = None
+            self._saved_again = True
+        return failing
+
+    def failing_question(self) -> str | None:
+        """The close question's sentence while saves fail (None while they work): since
+        when, why, the images whose changes would be lost, and what Save and Discard do
+        now; no internal file names (``unsaved_problem`` has them, for the log)."""
+        failing = self._failing_now()
+        if not failing:
+            return None
+        names = {ref.id: ref.name for ref in self.images}
+        things = save_failures.unsaved_things(list(failing), names)
+        reason = save_failures.short_reason(failing, GONE)
+        return save_failures.close_text(self.path, self._failing_since, reason, things)
 
     def sharing_problem(self) -> str | None:
         """Why changes made here are not saved now (another window or process writes the
@@ -66,8 +109,13 @@ class ProjectSaving:
 
     def saving_note(self) -> str | None:
         """Why the project keeps its changes in memory instead of saving them, in a few
-        words for the project line of a panel; None when it saves them (or another window
-        writes it: that is told by :meth:`sharing_problem` and ends by itself)."""
+        words for the project line of a panel: its saves fail (a full disk: lasting, as
+        the notification fades), or its folder cannot be written; None when it saves them
+        (or another window writes it: told by :meth:`sharing_problem`, ending by itself)."""
+        failing = self._failing_now()
+        if failing:
+            reason = save_failures.short_reason(failing, GONE)
+            return save_failures.failing_note(self._failing_since, reason)
         if self.unwritable is None:
             return None
         return project_writable.unwritable_note(self.unwritable)

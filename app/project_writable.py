@@ -28,14 +28,22 @@ _REASONS = {
 
 
 def write_problem(folder: str | Path) -> str | None:
-    """Why no file can be created in ``folder`` ("read-only file system"), or None when
-    one can. The seam the project's tests replace to play a read-only folder."""
+    """Why no file can be written in ``folder`` ("read-only file system", "the disk is
+    full"), or None when one can. The seam the project's tests replace to play a read-only
+    folder. A byte is written: a full disk still creates empty files (the project's lock
+    would be one: see ``project_lock.claim_lock``)."""
     try:
-        with tempfile.TemporaryFile(prefix=TEMP_PREFIX, dir=folder):
-            pass
+        with tempfile.TemporaryFile(prefix=TEMP_PREFIX, dir=folder) as probe:
+            probe.write(b"\0")
+            probe.flush()
     except OSError as error:
-        return _REASONS.get(error.errno) or (error.strerror or str(error)).lower()
+        return problem_of(error)
     return None
+
+
+def problem_of(error: OSError) -> str:
+    """Why a folder cannot be written, in words for the user, from a write's error."""
+    return _REASONS.get(error.errno) or (error.strerror or str(error)).lower()
 
 
 def unwritable_message(folder: Path, why: str) -> str:

@@ -34,6 +34,7 @@ from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.names_label import NamesLabel
 from unet_studio.app.qt.pointer_tools import PointerTools
 from unet_studio.app.qt.project_images_box import ProjectImagesBox
+from unet_studio.app.qt.project_line import ProjectLine
 from unet_studio.app.qt.review_marks import mark_reviewed_drawn
 from unet_studio.app.qt.saved_work_line import SavedWorkLine
 from unet_studio.app.qt.scrolling import scrolled_body
@@ -172,7 +173,8 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
     def _build_project(self) -> QGroupBox:
         box = QGroupBox("Project (corrections are saved continuously)")
         grid = QGridLayout(box)
-        self.project_label = NamesLabel()  # (the project's folder: a long path)
+        # (the project's folder: a long path; a warning while its saves fail)
+        self.project_label = ProjectLine(self.session)
         self.new_project_button = QPushButton("New project…")
         self.open_project_button = QPushButton("Open project…")
         grid.addWidget(self.project_label, 0, 0, 1, 2)
@@ -288,10 +290,19 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         folder = QFileDialog.getExistingDirectory(self, title)
         if not folder:
             return
-        if create:  # (a read-only project's models are copied in a worker: session_save_elsewhere)
-            self._run(lambda: self.session.save_project_elsewhere(Path(folder), lambda _made: None))
+        if create:
+            self._run(lambda: self._new_project(Path(folder)))
         else:
             self._run(lambda: self.session.open_project(Path(folder)))
+
+    def _new_project(self, folder: Path) -> None:
+        """Make a project in ``folder`` (a read-only project's models are copied in a worker:
+        ``session_save_elsewhere``); one not made is told so, with why (a full disk said
+        only "cannot write project.json", as if the project were made but for one file)."""
+        try:
+            self.session.save_project_elsewhere(folder, lambda _made: None)
+        except (UserError, OSError) as error:
+            self.session.host.notify(f"No project made in {folder}: {error}", "error")
 
     # ---- state -----------------------------------------------------------------------------
     def _forget_stale_status(self) -> None:
@@ -342,5 +353,5 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
 
     def _update_project(self) -> None:
         # (and, for a folder that cannot be written, that the corrections stay in memory)
-        self.project_label.setText(self.session.project_line())
+        self.project_label.refresh()
         self.project_images.refresh()  # (its images whose file is missing, to locate)

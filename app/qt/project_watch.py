@@ -57,7 +57,8 @@ class ProjectWatch(QObject):
         return None if session is None else session.project
 
     def tell(self) -> None:
-        """Notify what went wrong since the last look (each failure once). A read-only
+        """Notify what went wrong since the last look (each failure once), and once that
+        saves work again after they failed (she may close the window now). A read-only
         opening is asked each time whether it may write now: once the other window closed
         the project this one saves it, merged with what was saved there (told, and the
         labels and marks on screen redrawn: ``ProjectLink.show_merged``)."""
@@ -73,6 +74,9 @@ class ProjectWatch(QObject):
             session.host.notify(project.problems.pop(0), "warning")
         for text in project.problems_to_tell():
             session.host.notify(text, "error")
+        saved_again = project.saved_again_to_tell()  # (the failures told above are over)
+        if saved_again:
+            session.host.notify(saved_again)
         if sharing and told is not project:
             session.host.notify(sharing, "warning")
             self._told_sharing = weakref.ref(project)
@@ -87,7 +91,8 @@ class ProjectWatch(QObject):
             problem = project.unsaved_problem()
             if problem and project.sharing_problem() is not None:
                 return locked_text(project.path, project.read_only)
-            return problem
+            # (failing saves: the images and what Save and Discard do, not journal files)
+            return (project.failing_question() or problem) if problem else None
         names, why = self._only_in_memory()
         return in_memory_text(names, why) if names else None
 
