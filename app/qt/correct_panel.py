@@ -27,7 +27,7 @@ from unet_studio.app.qt.correct_exports import CorrectExports, measurements_tip
 from unet_studio.app.qt.correct_history import CorrectHistory
 from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_review import CorrectReview
-from unet_studio.app.qt.correct_tips import BUTTON_TIPS, TOOL_KEY_TIPS
+from unet_studio.app.qt.correct_tips import BUTTON_TIPS, DRAWING_REGION, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
 from unet_studio.app.qt.hand_only_hint import hand_only_said
 from unet_studio.app.qt.key_map import key_map
@@ -164,7 +164,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.unmark_slice_button.clicked.connect(
             lambda: self._run(lambda: self.keys.press("unreview", None))
         )
-        self.draw_button.clicked.connect(lambda: self._run(self._host_call("start_region_drawing")))
+        self.draw_button.clicked.connect(lambda: self._run(self._draw_region))
         self.mark_drawn_button.clicked.connect(lambda: self._run(self._mark_drawn))
         self.auto_check.toggled.connect(self._set_auto)
         self.overlay_check.toggled.connect(self.session.set_overlay_visible)
@@ -272,6 +272,13 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
             self.session.host.notify(f"painting with the new label {label}")
 
         self._run(pick)
+
+    def _draw_region(self) -> None:
+        """Start drawing regions, and say that napari's shape keys are the keys meanwhile:
+        with the regions layer active, D, R and S picked shape tools instead of acting on
+        objects, without a word (napari asks the active layer first)."""
+        self._host_call("start_region_drawing")()
+        self._say(DRAWING_REGION)
 
     def _mark_drawn(self) -> None:
         # (the status line says what was marked: how many planes, when it reached far

@@ -39,3 +39,11 @@ OBJECT_ACTIONS = {"add": "Add object", "delete": "Delete", "merge": "Merge", "se
                   "split": "Split", "fill": "Fill holes", "interpolate": "Fill between slices",
                   "interpolate all": "Fill between slices", "cut": "Cut track",
                   "next": "Find objects to check", "previous": "Find objects to check"}  # fmt: skip
+
+# The status line while regions are drawn: the regions layer is active, and napari asks the
+# active layer first, so its shape keys (R rectangle, D direct select, S select...) take the
+# keys of the object tools until the drawn regions are marked.
+DRAWING_REGION = ("Drawing regions: outline what you have checked (double-click closes a "
+                  "shape), then Mark drawn region. Until then the keys are napari's shape "
+                  "keys (R draws a rectangle, D and S select); the object keys act again "
+                  "once the regions are marked.")
