@@ -18,7 +18,10 @@ from collections.abc import Callable, Hashable
 from unet_studio.app.autosave import AutosaveWriter
 from unet_studio.app.project_folder import FolderGone, ProjectFolder
 
-WHAT = {"project.json": "the project's image list", "history": "the project's history",
+# (project.json holds the images and the current model: an Accept's failed save is the
+# latter, and "the image list" misled)
+WHAT = {"project.json": "the project file (its images and current model)",
+        "history": "the project's history",
         "labels": "the corrections", "prediction": "the prediction",
         "reviewed": "the reviewed marks"}  # fmt: skip
 GONE = "folder"  # the failure key of a folder moved out of sight or deleted: told once

@@ -16,6 +16,8 @@ import time
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 
+from unet_studio.app.project_jobs import WHAT
+
 # (a failure's sentence holds the error's strerror: the first one found here names it)
 REASONS = ((errno.ENOSPC, "the disk is full"), (errno.EDQUOT, "the disk quota is used up"),
            (errno.EROFS, "the disk became read-only"),
@@ -23,7 +25,7 @@ REASONS = ((errno.ENOSPC, "the disk is full"), (errno.EDQUOT, "the disk quota is
            (errno.EPERM, "the project folder may not be written"))  # fmt: skip
 FOLDER_GONE = "the project folder was moved or deleted"
 UNKNOWN = "saving fails"
-PROJECT_WIDE = {"project.json": "the project's image list", "history": "the project's history"}
+PROJECT_WIDE = {key: WHAT[key] for key in ("project.json", "history")}  # (the project's own files)
 IMAGE_KINDS = ("labels", "prediction", "reviewed")  # the keys (kind, image id) of an image
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from unet_studio.app.atomic import naming_output
 from unet_studio.app.model_checks import is_untrained
 from unet_studio.app.model_names import first_free_folder
 from unet_studio.app.project_images import safe_name
@@ -283,6 +284,8 @@ def _write_model(net, folder: Path, metadata: dict) -> None:
     try:
         save_model(net, partial, task=getattr(net, "task", None), metadata=metadata)
         partial.rename(folder)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(partial, ignore_errors=True)
+        if isinstance(error, OSError):  # (a full disk named the hidden temporary file)
+            raise naming_output(error, folder, partial) from None
         raise
