@@ -107,6 +107,9 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         self._reviewed: dict[str, ReviewedRegions] = {}
         self._reviewed_saved: dict[str, int] = {}  # version last written, per image
         self._history = HistoryLog(path / HISTORY_FILE, self._jobs)
+        # Accepted rounds' examples the replay buffer could not take (a full disk): kept
+        # here, revisited by later rounds all the same, and written with the next ones.
+        self.unkept_replay: list = []
 
     # ---- opening -----------------------------------------------------------------------
     @classmethod

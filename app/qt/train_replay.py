@@ -92,9 +92,24 @@ def drop_from_replay(project, name: str) -> None:
 def remember_examples(project, examples) -> Path | None:
     """Add an accepted round's examples to the project's replay buffer. An unreadable buffer
     is renamed aside (returned) and a new one started: kept in place it would refuse every
-    later round and every accept, and its examples cannot be had back anyway."""
+    later round and every accept, and its examples cannot be had back anyway.
+
+    Examples that cannot be written (a full disk, a folder gone) stay in the project's
+    ``unkept_replay``, in memory: later rounds revisit them all the same, and the next
+    write (another Accept, a round's start) takes them along."""
     if project is None:
         return None
+    unkept = [*project.unkept_replay, *examples]
+    try:
+        aside = _add_to_buffer(project, unkept)
+    except BaseException:
+        project.unkept_replay = unkept
+        raise
+    project.unkept_replay = []
+    return aside
+
+
+def _add_to_buffer(project, examples) -> Path | None:
     folder = project.check_folder() / TRAINING_DIR  # (FolderGone: never a half project)
     with replay_locked(folder):
         aside = None
@@ -113,10 +128,17 @@ def remember_examples(project, examples) -> Path | None:
 
 
 def replay_for_round(project, notify) -> list:
-    """The replay examples a new round revisits; an unreadable buffer is told as a warning
-    and the round learns without it (one bad file must not stop every round)."""
+    """The replay examples a new round revisits, those kept in memory for a full disk
+    (``unkept_replay``: written now if they can be) included; an unreadable buffer is told
+    as a warning and the round learns without it (one bad file must not stop every round)."""
+    if project is not None and project.unkept_replay:
+        try:
+            remember_examples(project, [])
+        except (UserError, OSError, ValueError):
+            pass  # (still in memory: revisited below, written at the next try)
     try:
-        return load_replay(project).examples
+        kept = load_replay(project).examples
     except UserError as error:
         notify(f"{error}; this round learns without the examples of earlier rounds", "warning")
-        return []
+        kept = []
+    return [*kept, *([] if project is None else project.unkept_replay)]

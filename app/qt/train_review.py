@@ -190,9 +190,9 @@ class RoundReview:
                 text += f" The replay buffer could not be read: it was set aside as {aside.name}."
         except (UserError, OSError, ValueError) as error:
             # (a sentence of its own: the error's text has parentheses of its own)
-            text += (f" Its training data could not be kept for later rounds: "
-                     f"{str(error).rstrip('.')}. Later rounds learn from the corrections of the "
-                     "project's images only.")
+            text += (f" Its training data could not be written for later rounds: "
+                     f"{str(error).rstrip('.')}. Later rounds revisit it all the same while "
+                     "the project is open, and it is written with the next round's.")
             session.host.notify(text, "warning")
         # (an image the user took out of the project is no longer worked on in it: its
         # labels on screen, no longer saved nor protected by marks, are left as they are)

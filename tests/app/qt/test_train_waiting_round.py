@@ -304,5 +304,5 @@ def test_accept_on_a_read_only_project_says_why_without_nested_parentheses(
     panel._on_finished()
     panel.accept_button.click()
     text = panel.status.text()
-    assert f"could not be kept for later rounds: the project folder {path} cannot be written" in text
+    assert f"could not be written for later rounds: the project folder {path} cannot be written" in text
     assert _deepest_parentheses(text) == 1
