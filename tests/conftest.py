@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,41 +46,54 @@ TEST_DATA = Path(__file__).parent / "data"
 APP_QT_TESTS = Path(__file__).parent / "app" / "qt"
 
 
+QT_TEST_DIRS = (APP_QT_TESTS, Path(__file__).parent / "plugins")
+
+
+def _uses_qt(request) -> bool:
+    path = Path(request.node.path)
+    return bool({"qtbot", "qapp"} & set(request.fixturenames)) or any(
+        folder in path.parents for folder in QT_TEST_DIRS)
+
+
 @pytest.fixture(autouse=True)
 def _qt_leftovers_end_with_their_test(request):
     """After a test with Qt objects, the engine, file and edit workers it started have
-    ended (asked to stop, waited for) and their last signals are delivered; after one of
-    tests/app/qt (sessions on a FakeHost), its garbage is collected on the GUI thread too.
-
-    Why: full runs crashed now and then (SIGSEGV in the event processing, during a later
-    engine test of tests/models). A core dump showed a timer event sent to a QObject whose
-    memory was freed and reused: Qt unregisters an object's timers only when it is deleted
-    on its own thread. A StudioSession made by a test without a parent is Python's, held
-    in reference cycles (its host, its signals' slots), so Python's cyclic garbage
-    collector deletes it, with its child timers, on whichever thread the collection
-    starts: in a worker of a later test (the labelling threads of tests/models). So its
-    garbage goes on the GUI thread at the end of its own test, whether or not that test
-    asked for qtbot (the ``session`` fixtures ask only for qapp: such tests were left
-    out before, and a run of tests/app/qt alone crashed once so). Collecting after every
-    napari test as well cost ~0.4 s a test; their sessions are the viewers'
-    (``plugins.widgets``), which the viewers' own teardown closes."""
+    ended (asked to stop, waited for) and their last signals are delivered."""
     yield
-    names = set(request.fixturenames)
-    in_app_qt = APP_QT_TESTS in Path(request.node.path).parents
-    if not (in_app_qt or {"qtbot", "qapp"} & names):
+    if not _uses_qt(request):
         return
     from qtpy.QtWidgets import QApplication
 
     from unet_studio.app.qt.workers import finish_engine_work
 
     finish_engine_work(30)
-    if in_app_qt:
-        import gc
-
-        gc.collect()
     app = QApplication.instance()
     if app is not None:
         app.processEvents()
+
+
+@pytest.fixture(autouse=True)
+def _garbage_collected_on_the_main_thread(request):
+    """Once a session exists, the app collects reference cycles on the GUI thread only
+    (``app.qt.gui_thread_gc``: a cycle of Qt objects collected on a worker thread crashed
+    full runs now and then). Its timer runs while an event loop does; at the end of a test
+    the generations due are collected here too, as the automatic collector would have. A
+    test without Qt gets automatic collection back for its length, once the Qt objects
+    left by earlier tests are collected here, on the main thread."""
+    collector = sys.modules.get("unet_studio.app.qt.gui_thread_gc")
+    if collector is None or gc.isenabled():
+        yield
+        return
+    if _uses_qt(request):
+        yield
+        collector.collect_due()
+        return
+    gc.collect()
+    gc.enable()
+    try:
+        yield
+    finally:
+        gc.disable()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from qtpy.QtCore import QObject, Signal
 from unet_studio.app.label_ids import FreshIds
 from unet_studio.app.model_library import ModelLibrary
 from unet_studio.app.project import Project
+from unet_studio.app.qt.gui_thread_gc import collect_on_gui_thread
 from unet_studio.app.qt.library_watch import LibraryWatch
 from unet_studio.app.qt.saved_work_offer import SavedWorkOffer
 from unet_studio.app.qt.segment_intensity import IntensityCache
@@ -64,6 +65,7 @@ class StudioSession(EditRecording, ProjectLink, WorkCarry, QObject):
 
     def __init__(self, host, *, library: ModelLibrary | None = None, parent=None):
         super().__init__(parent)
+        collect_on_gui_thread()  # (its Qt objects, and the viewer's, are never deleted off it)
         self.host = host
         self.library = library if library is not None else ModelLibrary()
         self.model = self.library.default()
