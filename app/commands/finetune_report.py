@@ -90,7 +90,7 @@ def report(result, output: Path) -> None:
     keys = ("val_loss", "f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou")
     if "f1_50" not in result.metrics_after:
         keys += ("val_metric",)
-    print(f"trained {result.steps} steps in a run of {result.elapsed:.1f} s "
+    print(f"trained {result.steps} steps in a run of {result.elapsed:.1f} s{_resumed_part(result)} "
           f"({stop_text(result.stopped)}) on {result.extra.get('device', 'the device')}")
     shown = [k for k in keys if k in result.metrics_after]
     if not shown:
@@ -112,6 +112,17 @@ def report(result, output: Path) -> None:
     if worse:
         print(worse)
     print(f"saved fine-tuned model to {output}")
+
+
+def _resumed_part(result) -> str:
+    """", 16 of them in the 120.0 s since it resumed at step 8" for a resumed run (its steps
+    and seconds count the earlier part too: a 120 s run resumed read "a run of 240.0 s"
+    under a 120 s budget), else ""."""
+    if result.resumed_at is None:
+        return ""
+    steps = result.steps - result.resumed_at
+    return (f", {steps} of them in the {result.round_elapsed:.1f} s since it resumed at step "
+            f"{result.resumed_at}")
 
 
 # The held-out measures as the CLI's verdict names them, in ``ranking``'s order.

@@ -228,12 +228,32 @@ def held_out_caveat(result) -> str:
         return (" The held-out blocks hold no objects (they cluster elsewhere and stay in "
                 "training), so the verdict rests on the held-out loss.")
     objects = int(before.get("n_true", FEW_OBJECTS))
-    if objects < FEW_OBJECTS:
-        return (f" The held-out blocks hold only {objects} "
-                f"object{'s' if objects != 1 else ''}: one object more or less found moves "
-                "the score a lot, so the verdict is uncertain; review more objects to "
-                "measure it better.")
-    return ""
+    if objects >= FEW_OBJECTS:
+        return ""
+    plane = _one_plane_reviewed(result)
+    where = f", all in the one {plane} reviewed" if plane else ""
+    advice = (f"review another {plane} too: the held-out score comes from the same {plane} "
+              "the round learnt from" if plane else "review more objects to measure it better")
+    return (f" The held-out blocks hold only {objects} object{'s' if objects != 1 else ''}"
+            f"{where}: one object more or less found moves the score a lot, so the verdict "
+            f"is uncertain; {advice}.")
+
+
+# What a plane of a stack is called by the letter of its axis (a 2D network's slabs).
+PLANE_WORDS = {"T": "frame", "Z": "slice"}
+
+
+def _one_plane_reviewed(result) -> str | None:
+    """"frame" (or "slice") when the round learnt from one plane of a stack only and its
+    held-out objects lie in it (a few objects of a single reviewed frame: the held-out
+    score measures that frame again, not the others); None otherwise or when not known
+    (a result read back from the history)."""
+    extra = getattr(result, "extra", None) or {}
+    summary = getattr(result, "data_summary", None) or {}
+    axes = extra.get("val_plane_axes")
+    if extra.get("val_object_slabs") != 1 or summary.get("slabs") != 1 or axes is None:
+        return None
+    return PLANE_WORDS.get(axes[-1:], "frame (or slice)")
 
 
 # Steps a round on images new to a model is advised to take: fewer rarely move its weights
@@ -312,7 +332,11 @@ def _advised_time(result, steps: int) -> str | None:
     pace = step_seconds(result.history)
     if pace is None:
         return None
-    fixed = max(0.0, result.elapsed - result.steps * pace)  # (what does not grow with steps)
+    from unet_studio.app.qt.train_pace import round_seconds, round_steps
+
+    # (what does not grow with steps: this round's loading and scoring; a resumed round's
+    # elapsed and steps count the earlier part of its run too, its loading twice)
+    fixed = max(0.0, round_seconds(result) - round_steps(result) * pace)
     return duration_text(fixed + steps * pace)
 
 

@@ -165,13 +165,28 @@ def clear_held_out_gain(result) -> bool:
 
 def overrun_note(result, pace: float | None) -> str:
     """What the verdict adds when the round ran well past its time budget: why (it takes at
-    least one step, and one takes longer than what was left). "" otherwise."""
+    least one step, and one takes longer than what was left). "" otherwise. The round's
+    time is this click's: a resumed round's budget is on top of what it had used before
+    (``iter_finetune(more_time_on_resume=True)``), which "the round took" does not count."""
     budget = result.config.max_seconds
-    if budget is None or result.elapsed <= 1.1 * budget:
+    took = round_seconds(result)
+    if budget is None or took <= 1.1 * budget:
         return ""
     step = "" if pace is None else f", and one takes {seconds_text(pace)} here"
-    return (f" The round took {seconds_text(result.elapsed, about='')} of its "
+    return (f" The round took {seconds_text(took, about='')} of its "
             f"{seconds_text(budget, about='')} budget: it takes at least one step{step}.")
+
+
+def round_seconds(result) -> float:
+    """This round's own wall time: ``FinetuneResult.round_elapsed`` (a resumed round's
+    ``elapsed`` counts the run's earlier part too); a result without it (one read back from
+    the history) is taken as a fresh round's."""
+    return getattr(result, "round_elapsed", result.elapsed)
+
+
+def round_steps(result) -> int:
+    """The steps this round took: a resumed round's ``steps`` count the run's earlier ones."""
+    return result.steps - (getattr(result, "resumed_at", None) or 0)
 
 
 def seconds_text(seconds: float, about: str = "about ") -> str:

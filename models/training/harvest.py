@@ -72,13 +72,18 @@ class Volume:
 class ValCrop:
     """A held-out block with context. image ``(C, *crop)``; target/weight ``(*crop)`` with the
     context ignored; labels int ``(*crop)`` ground truth inside ``region`` (bool, the block's
-    reviewed pixels) and 0 elsewhere."""
+    reviewed pixels) and 0 elsewhere. ``origin``: the slab it was cut from (example index,
+    leading indices: a frame or slice of a stack for a 2D network) and ``plane_axes`` the
+    letters of those leading axes ("T", "Z"; "" when not known), so a verdict can say where
+    its held-out objects lie."""
 
     image: np.ndarray
     target: np.ndarray
     weight: np.ndarray
     labels: np.ndarray
     region: np.ndarray
+    origin: tuple = ()
+    plane_axes: str = ""
 
 
 @dataclass(eq=False)
@@ -231,7 +236,16 @@ def make_val_crop(slab: Slab, target, weight, block: tuple[slice, ...], size, ma
         weight=np.where(region, weight[crop], 0.0).astype(np.float32),
         labels=np.where(region, slab.labels[crop], 0),
         region=region,
+        origin=slab.origin,
     )
+
+
+def plane_axes(example, spatial_dims: int) -> str:
+    """The axis letters of ``example``'s leading (non-network) axes: "T" for the frames of
+    a TYX movie under a 2D network; "" when it has none or its axes are not known."""
+    leading = example.labels.ndim - spatial_dims
+    return example.axes[:leading] if leading > 0 and len(example.axes) == example.labels.ndim \
+        else ""
 
 
 def data_hash(examples) -> str:
@@ -288,7 +302,9 @@ def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, r
     prepared = [slab_targets(slab, task, config) for slab in slabs]
     val, held_out = [], [np.zeros(s.labels.shape, dtype=bool) for s in slabs]
     for s, block_slices in val_blocks:
-        val.append(make_val_crop(slabs[s], *prepared[s], block_slices, block, margin))
+        crop = make_val_crop(slabs[s], *prepared[s], block_slices, block, margin)
+        crop.plane_axes = plane_axes(examples[slabs[s].origin[0]], spatial_dims)
+        val.append(crop)
         held_out[s][block_slices] = True
     train = []
     for slab, (target, weight), held in zip(slabs, prepared, held_out):

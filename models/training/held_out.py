@@ -68,9 +68,16 @@ class HeldOut:
         self.crops = [self.every[i] for i in self.indices]
 
     def summary(self) -> dict:
-        """How many held-out crops and pixels are scored, of how many crops."""
+        """How many held-out crops and pixels are scored, of how many crops; from how many
+        slabs (images, or frames/slices of a stack under a 2D network) the scored reference
+        objects come, and those slabs' leading axes ("T": frames) when they are planes."""
+        holding = {(c.origin, c.plane_axes) for c in self.crops if _holds_objects(c)}
+        planes = {axes for origin, axes in holding if len(origin) > 1}
         return {"val_crops": len(self.every), "scored_val_crops": len(self.crops),
-                "scored_val_pixels": int(sum(int(c.region.sum()) for c in self.crops))}
+                "scored_val_pixels": int(sum(int(c.region.sum()) for c in self.crops)),
+                "val_object_slabs": len(holding),
+                # (None: the objects lie in whole images or volumes, not in planes of a stack)
+                "val_plane_axes": planes.pop() if len(planes) == 1 else None}
 
 
 def _holds_objects(crop) -> bool:

@@ -168,10 +168,13 @@ def iter_finetune(
                       replay=replay)
     session.start_clock(at=started)
     fresh = not (config.resume and session.restore(stale=stale_checkpoint))
+    # (what the resumed run had done before this call: the clock has not been stopped yet,
+    # so ``elapsed_before`` is the checkpoint's seconds, this call's not added to them)
+    resumed_at, carried_seconds = (None, 0.0) if fresh else (session.step, session.elapsed_before)
     if fresh:
         _start(session)
     elif more_time_on_resume:
-        session.budget = session.budget.on_top(session.step, session.elapsed_before)
+        session.budget = session.budget.on_top(resumed_at, carried_seconds)
     try:
         if fresh and report_start and session.data.val:  # (a cancel here still cleans up)
             yield from _pausing(session, _progress(session, math.nan, 0.0, True, False))
@@ -198,6 +201,7 @@ def iter_finetune(
         metrics_after=session.best_metrics, config=config, data_summary=session.data.summary,
         best_step=session.best_step, steps=session.step, elapsed=session.elapsed,
         stopped=stopped, checkpoint_dir=session.checkpoint_dir,
+        resumed_at=resumed_at, elapsed_before=carried_seconds,
         extra={"patch_shape": list(session.patch_shape), "device": str(session.device),
                "carried_steps": session.carried_steps,
                **session.held_out.summary(), **session.norm_statistics_summary(),

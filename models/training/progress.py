@@ -17,8 +17,9 @@ class TrainProgress:
     the first or without held-out data) and ``validated`` says whether it was measured at
     this step; ``best``: best validation score so far (per ``select_best_by``) and
     ``improved`` whether this step set it; ``fraction``: share of the budget used, 0..1 (1 at
-    the round's last report); ``elapsed``: seconds of the round so far (held-out scorings
-    included, pauses not); ``remaining``: seconds the time budget has left for the rest of
+    the round's last report); ``elapsed``: seconds of the run so far (held-out scorings
+    included, pauses not; a resumed run's earlier part too: ``FinetuneResult.elapsed_before``);
+    ``remaining``: seconds the time budget has left for the rest of
     the round, the last scoring included (None without a time budget); ``notice``: something
     the user should know now, said once (the first checkpoint the disk refused: the round
     goes on in memory), else None. Not a measurement: ``to_dict`` (the history) leaves it out."""
@@ -72,7 +73,11 @@ class FinetuneResult:
     held-out data); ``metrics_before``/``metrics_after``: the held-out scores of the starting
     and the returned weights (empty dicts without held-out data; under a time budget over
     the held-out crops that fit it, ``extra["scored_val_crops"]`` of ``extra["val_crops"]``);
-    ``elapsed``: seconds of the whole round (pauses not counted); ``stopped``: which budget
+    ``elapsed``: seconds of the whole run (pauses not counted), and ``steps`` its steps, a
+    resumed run's earlier part included: ``resumed_at`` is the step it was resumed at (None:
+    a fresh run) and ``elapsed_before`` the seconds it had used by then, so that
+    ``round_elapsed`` is this call's own wall time (what "the round took" means; a 2 min
+    round resumed after 2 min read "4 min of its 2 min budget"); ``stopped``: which budget
     ended the run ("max_seconds", "epochs" or "max_steps")."""
 
     net: Any
@@ -87,6 +92,13 @@ class FinetuneResult:
     stopped: str
     checkpoint_dir: Path | None = None
     extra: dict = field(default_factory=dict)
+    resumed_at: int | None = None
+    elapsed_before: float = 0.0
+
+    @property
+    def round_elapsed(self) -> float:
+        """Seconds of this call alone: the run's, less what a resumed run had used before."""
+        return max(0.0, self.elapsed - self.elapsed_before)
 
     @property
     def improved(self) -> bool | None:

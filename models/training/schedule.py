@@ -19,11 +19,15 @@ from unet_studio.models.training.timing import training_fraction
 
 @dataclass(frozen=True)
 class Budget:
-    """When to stop: ``total_steps`` (None: time only) and ``max_seconds`` (None: steps only)."""
+    """When to stop: ``total_steps`` (None: time only) and ``max_seconds`` (None: steps only),
+    counted from the start of the run; ``steps_before``/``seconds_before``: what the run it
+    resumes had used when this budget was given on top of it (:meth:`on_top`)."""
 
     total_steps: int | None
     max_seconds: float | None
     steps_per_epoch: int
+    steps_before: int = 0
+    seconds_before: float = 0.0
 
     @classmethod
     def from_config(cls, config: FinetuneConfig, steps_per_epoch: int) -> Budget:
@@ -40,16 +44,19 @@ class Budget:
         or "3 epochs", means that much more, not what was left of the first)."""
         return replace(self,
                        total_steps=None if self.total_steps is None else self.total_steps + steps,
-                       max_seconds=None if not self.max_seconds else self.max_seconds + seconds)
+                       max_seconds=None if not self.max_seconds else self.max_seconds + seconds,
+                       steps_before=steps, seconds_before=seconds)
 
     def fraction(self, step: int, elapsed: float) -> float:
-        """Share of the budget used after ``step`` steps and ``elapsed`` seconds of the round,
-        0..1 (what a progress bar shows)."""
+        """Share of the budget used after ``step`` steps and ``elapsed`` seconds of the run,
+        0..1 (what a progress bar shows): of a budget given on top, the share of that budget
+        (a resumed round's bar started half full, its earlier part counted in)."""
         used = 0.0
         if self.total_steps:
-            used = step / self.total_steps
+            used = _share(step - self.steps_before, self.total_steps - self.steps_before)
         if self.max_seconds:
-            used = max(used, elapsed / self.max_seconds)
+            used = max(used, _share(elapsed - self.seconds_before,
+                                    self.max_seconds - self.seconds_before))
         return min(used, 1.0)
 
     def schedule_fraction(self, step: int, elapsed: float, *, started: float,
@@ -125,3 +132,8 @@ def make_optimizer(net: torch.nn.Module, frozen, config: FinetuneConfig) -> torc
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=config.learning_rate)
+
+
+def _share(used: float, budget: float) -> float:
+    """``used`` of ``budget``, 0..1 (a used-up budget: 1)."""
+    return 1.0 if budget <= 0 else min(max(used / budget, 0.0), 1.0)
