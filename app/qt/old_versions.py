@@ -35,7 +35,7 @@ from unet_studio.app.errors import UserError
 from unet_studio.app.qt.model_actions import in_use_refusal, remove_model
 from unet_studio.app.qt.moved_history import relocation
 from unet_studio.app.qt.open_sessions import other_sessions
-from unet_studio.app.qt.rejected_rounds import folder_size, models_in_use, size_text
+from unet_studio.app.qt.rejected_rounds import folder_size, listed, models_in_use, size_text
 from unet_studio.app.qt.train_versions import history_of, verdicts_in
 from unet_studio.app.qt.workers import engine_work_running
 
@@ -149,9 +149,7 @@ def versions_summary(versions: list[OldVersion]) -> str:
 def versions_question(versions: list[OldVersion], keep: int, shown: int = 12) -> str:
     """The question before removing: which versions (name, date, size; the first
     ``shown``), where, the disk freed, and what stays."""
-    lines = [f"  {found.label}" for found in versions[:shown]]
-    if len(versions) > shown:
-        lines.append(f"  and {len(versions) - shown} more")
+    lines = listed([found.label for found in versions], shown)
     folder = versions[0].info.path.parent if versions else ""
     total = size_text(sum(found.size for found in versions))
     return (f"Delete {len(versions)} earlier accepted version(s) of the project's model, "

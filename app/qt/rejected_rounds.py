@@ -149,11 +149,18 @@ def confirmation_text(rounds: list[RejectedRound], shown: int = 12) -> str:
     return rounds_question(rounds, shown) + CANNOT_BE_UNDONE
 
 
+def listed(labels: list[str], shown: int = 12) -> list[str]:
+    """The lines of a question listing what it removes: the first ``shown`` ``labels``,
+    indented, then how many more."""
+    lines = [f"  {label}" for label in labels[:shown]]
+    if len(labels) > shown:
+        lines.append(f"  and {len(labels) - shown} more")
+    return lines
+
+
 def rounds_question(rounds: list[RejectedRound], shown: int = 12) -> str:
     """:func:`confirmation_text` but its last line (a question that asks more goes on)."""
-    names = [f"  {found.info.name} ({size_text(found.size)})" for found in rounds[:shown]]
-    if len(rounds) > shown:
-        names.append(f"  and {len(rounds) - shown} more")
+    names = listed([f"{found.info.name} ({size_text(found.size)})" for found in rounds], shown)
     folder = rounds[0].info.path.parent if rounds else ""
     total = size_text(sum(found.size for found in rounds))
     return (f"Delete the {len(rounds)} model(s) of the Train rounds you rejected and have not "

@@ -14,17 +14,10 @@ pytestmark = pytest.mark.qt
 
 
 @pytest.fixture
-def short_train_panel(corrected, qtbot):
+def short_train_panel(train, qtbot):
     """A Train panel in a window as short as a laptop's dock under a long verdict (its
     content scrolls), with reviewed data to learn from."""
-    from unet_studio.app.qt.train_panel import TrainPanel
-
-    session = corrected.session
-    session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
-    session.reviewed_changed_by_user()
-    panel = TrainPanel(session)
-    panel.repredict_check.setChecked(False)
-    qtbot.addWidget(panel)
+    panel = train
     panel.resize(360, 260)
     panel.show()
     qtbot.waitExposed(panel)

@@ -127,3 +127,22 @@ def locked(session, save_finished_round):
         yield other, round_
     finally:
         other.close()
+
+
+@pytest.fixture
+def guarded_window(session, qtbot):
+    """A shown window whose closing is asked about as the napari adapter asks about the
+    viewer's (``CloseGuard`` with the session's project watch, its timer slowed)."""
+    from qtpy.QtWidgets import QWidget
+
+    from unet_studio.app.qt.close_guard import CloseGuard
+    from unet_studio.app.qt.project_watch import ProjectWatch
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    watch = ProjectWatch(session, parent=window, interval_ms=60_000)
+    CloseGuard(window, lambda: [watch])
+    window.project_watch = watch  # (what the question asks about)
+    window.show()
+    qtbot.waitExposed(window)
+    return window

@@ -15,12 +15,10 @@ pytestmark = pytest.mark.qt
 
 
 @pytest.fixture
-def guarded(session, qtbot, monkeypatch, tmp_path, locked):
+def guarded(monkeypatch, tmp_path, locked, guarded_window):
     """(window, questions asked, folders chosen): a shown window guarded by its project
     watch; the question's answers are taken from the returned list (then Discard)."""
-    from qtpy.QtWidgets import QFileDialog, QWidget
-
-    from unet_studio.app.qt.project_watch import ProjectWatch
+    from qtpy.QtWidgets import QFileDialog
 
     chosen: list[str] = []
 
@@ -29,13 +27,7 @@ def guarded(session, qtbot, monkeypatch, tmp_path, locked):
         return chosen[-1]
 
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", choose)
-    window = QWidget()
-    qtbot.addWidget(window)
-    watch = ProjectWatch(session, parent=window, interval_ms=60_000)
-    close_guard.CloseGuard(window, lambda: [watch])
-    window.show()
-    qtbot.waitExposed(window)
-    return window, chosen
+    return guarded_window, chosen
 
 
 def _answering(monkeypatch, answer, before=lambda: None) -> list[tuple[str, str]]:

@@ -54,23 +54,14 @@ def answers(monkeypatch):
 
 
 @pytest.fixture
-def window(session, qtbot, monkeypatch, unwritable_with_a_round):
+def window(monkeypatch, unwritable_with_a_round, guarded_window):
     """A shown window guarded as the napari adapter guards the viewer's: its project watch.
     A folder chooser, if the question opens one, picks the new project's folder."""
-    from qtpy.QtWidgets import QFileDialog, QWidget
-
-    from unet_studio.app.qt.project_watch import ProjectWatch
+    from qtpy.QtWidgets import QFileDialog
 
     new = str(unwritable_with_a_round)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: new)
-
-    window = QWidget()
-    qtbot.addWidget(window)
-    watch = ProjectWatch(session, parent=window, interval_ms=60_000)
-    close_guard.CloseGuard(window, lambda: [watch])
-    window.show()
-    qtbot.waitExposed(window)
-    return window
+    return guarded_window
 
 
 def _leftovers(new) -> list[str]:

@@ -76,17 +76,8 @@ def test_the_project_line_warns_while_saves_fail_and_saved_again_is_told_once(
 
 
 def test_the_close_question_while_saves_fail_names_the_image_not_journal_files(
-        session, full_disk, qtbot, monkeypatch):  # fmt: skip
-    from qtpy.QtWidgets import QWidget
-
-    from unet_studio.app.qt.project_watch import ProjectWatch
-
-    window = QWidget()
-    qtbot.addWidget(window)
-    watch = ProjectWatch(session, parent=window, interval_ms=60_000)
-    close_guard.CloseGuard(window, lambda: [watch])
-    window.show()
-    qtbot.waitExposed(window)
+        session, full_disk, guarded_window, qtbot, monkeypatch):  # fmt: skip
+    window, watch = guarded_window, guarded_window.project_watch
     asked: list[str] = []
     monkeypatch.setattr(close_guard, "ask_user",
                         lambda _parent, text, save_text="Save": asked.append(text) or "cancel")
