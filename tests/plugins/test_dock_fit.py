@@ -130,7 +130,9 @@ def test_the_docks_let_the_window_be_narrow(studio, qtbot):
     assert viewer.window._qt_window.minimumSizeHint().width() <= plain + 150
 
 
-def test_the_model_box_ends_a_long_name_with_an_ellipsis(studio, qtbot):
+def test_the_model_box_shortens_a_long_name_in_its_middle(studio, qtbot):
+    """(In the middle: the end of a fine-tuned model's name, its time stamp, tells versions
+    apart; see test_model_names_elide_middle.)"""
     _dock_widget, segment = studio.viewer.window.add_plugin_dock_widget(PLUGIN, "Segment")
     combo = segment.model_combo
     name = "fine-tuned nuclei model, round 12 of project embryo-2026-light-sheet"
@@ -139,6 +141,7 @@ def test_the_model_box_ends_a_long_name_with_an_ellipsis(studio, qtbot):
     combo.resize(160, combo.sizeHint().height())
 
     shown = combo.label_option().currentText  # what the box paints
-    assert shown.endswith("…") and name.startswith(shown[:-1])
+    start, _, end = shown.partition("…")
+    assert start and end and name.startswith(start) and name.endswith(end)
     combo.resize(combo.fontMetrics().horizontalAdvance(name) + 80, combo.height())
     assert combo.label_option().currentText == name
