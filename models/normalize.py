@@ -144,9 +144,13 @@ def log_intensity_findings(intensity: IntensityRange, name: str) -> None:
         log.warning("%s: %s", name, finding)
 
 
-def normalize_intensity(block, lo, hi, *, channel_axis: int | None = None) -> np.ndarray:
+def normalize_intensity(block, lo, hi, *, channel_axis: int | None = None,
+                        invert: bool = False) -> np.ndarray:
     """Map ``lo`` -> 0 and ``hi`` -> 1 (not clipped), as float32, computed in float64.
 
+    ``invert``: then ``x -> 1 - x`` after that mapping (``lo`` -> 1, ``hi`` -> 0), for a
+    model that sees dark objects on a bright background as bright ones
+    (``TaskSpec.invert_intensity``); the one place prediction and training both invert.
     ``lo``/``hi``: scalars, or ``(C,)`` arrays applied along ``channel_axis``. A flat image
     (hi == lo) maps to zeros rather than dividing by zero. NaN and -inf pixels become 0 and
     +inf 1 (see the module docstring); finite values that would overflow float32 are held
@@ -162,15 +166,20 @@ def normalize_intensity(block, lo, hi, *, channel_axis: int | None = None) -> np
         lo, scale = lo.reshape(shape), scale.reshape(shape)
     with np.errstate(over="ignore", invalid="ignore"):  # (inf - inf: the NaN replaced below)
         normalised = (block - lo) / scale
+    if invert:
+        normalised = np.subtract(1.0, normalised, out=normalised)
     if not np.isfinite(normalised).all():
-        normalised = np.nan_to_num(_nonfinite_as_range(block, normalised), nan=0.0,
+        normalised = np.nan_to_num(_nonfinite_as_range(block, normalised, invert), nan=0.0,
                                    posinf=FLOAT32_MAX, neginf=-FLOAT32_MAX)
     return np.clip(normalised, -FLOAT32_MAX, FLOAT32_MAX, out=normalised).astype(np.float32)
 
 
-def _nonfinite_as_range(block: np.ndarray, normalised: np.ndarray) -> np.ndarray:
-    """NaN and -inf pixels of ``block`` to 0 and +inf ones to 1 in ``normalised``; what is
-    left non-finite came from finite pixels too large for the arithmetic."""
-    normalised[np.isnan(block) | np.isneginf(block)] = 0.0
-    normalised[np.isposinf(block)] = 1.0
+def _nonfinite_as_range(block: np.ndarray, normalised: np.ndarray,
+                        invert: bool = False) -> np.ndarray:
+    """NaN and -inf pixels of ``block`` to 0 and +inf ones to 1 in ``normalised`` (inverted:
+    -inf to 1 and +inf to 0, while NaN stays background, 0); what is left non-finite came
+    from finite pixels too large for the arithmetic."""
+    normalised[np.isneginf(block)] = float(invert)
+    normalised[np.isposinf(block)] = float(not invert)
+    normalised[np.isnan(block)] = 0.0
     return normalised

@@ -130,9 +130,9 @@ def iter_predict_image(net, image, *, axes: str, task: TaskSpec | None = None,
             outers=list(itertools.product(*inner)), batch_size=batch_size,
             first=_first_region(layout, first, layout.inner_axes + layout.spatial_axes),
             chunks=_tile_chunks(layout, chunks))
-        run = StackRun(session, ModelInputView(image, layout, lo, hi), layout, plan, geometry,
-                        batch, out, task, output_type, postprocess_options(task, postprocess), scale,
-                        PageReleaser(image, out))
+        view = ModelInputView(image, layout, lo, hi, invert=task.invert_intensity)
+        run = StackRun(session, view, layout, plan, geometry, batch, out, task, output_type,
+                       postprocess_options(task, postprocess), scale, PageReleaser(image, out))
         run.order_groups(_first_region(layout, first, layout.group_axes))
         run.provisional = provisional and run.watershed
         yield from run.iter_all()

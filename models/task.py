@@ -23,7 +23,10 @@ class TaskSpec:
     ``kind="semantic"``: one channel per class in ``class_names`` (softmax), or a single
     channel (sigmoid) for a binary mask.
     Input intensities are mapped so that the ``lower_percentile`` goes to 0 and the
-    ``upper_percentile`` to 1, computed once over the whole image or stack.
+    ``upper_percentile`` to 1, computed once over the whole image or stack; with
+    ``invert_intensity`` then to ``1 - x``, so that a model of bright objects (fluorescent
+    nuclei) sees dark ones on a bright background (phase contrast) as bright. Saved only
+    when set: configs without it read and write as before.
     """
 
     kind: str = "instance"
@@ -37,6 +40,7 @@ class TaskSpec:
     # lets the app rescale inputs of another magnification.
     pixel_size_um: tuple[float, ...] | None = None
     extra: dict = field(default_factory=dict)
+    invert_intensity: bool = False
 
     def __post_init__(self):
         if self.kind not in TASK_KINDS:
@@ -55,6 +59,8 @@ class TaskSpec:
                 or not all(_positive_number(v) for v in self.pixel_size_um)):  # fmt: skip
             raise ValueError(f"pixel_size_um must be one positive number per spatial axis "
                              f"({self.spatial_axes}), got {list(self.pixel_size_um)!r}")
+        if not isinstance(self.invert_intensity, bool):
+            raise ValueError(f"invert_intensity must be true or false, got {self.invert_intensity!r}")
         if self.extra is None:  # (a hand-edited config's null: no extras)
             object.__setattr__(self, "extra", {})
         if not isinstance(self.extra, dict):
@@ -70,6 +76,8 @@ class TaskSpec:
         data["class_names"] = list(self.class_names)
         if self.pixel_size_um is not None:
             data["pixel_size_um"] = list(self.pixel_size_um)
+        if not self.invert_intensity:  # (configs, checkpoints and hashes of other models unchanged)
+            del data["invert_intensity"]
         return data
 
     @classmethod

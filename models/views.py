@@ -76,11 +76,12 @@ class ModelInputView:
 
     ``__getitem__`` takes one entry per view axis: ints for outer axes, slices elsewhere
     (what ``tiling.read_window`` asks for); ``lo``/``hi`` are scalars or ``(C,)``, kept in
-    float64 (a float64 image's range may lie beyond float32's).
+    float64 (a float64 image's range may lie beyond float32's); ``invert``: the task's
+    ``invert_intensity`` (``normalize_intensity``).
     """
 
-    def __init__(self, data, layout: StackLayout, lo, hi):
-        self.data, self.layout = data, layout
+    def __init__(self, data, layout: StackLayout, lo, hi, *, invert: bool = False):
+        self.data, self.layout, self.invert = data, layout, bool(invert)
         self.lo, self.hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
         self.view_axes = (*layout.outer_axes, "C", *layout.spatial_axes)
         self.shape = tuple(layout.sizes.get(a, 1) for a in self.view_axes)
@@ -105,4 +106,4 @@ class ModelInputView:
             lo, hi = lo[wanted["C"]], hi[wanted["C"]]
         axis = target.index("C") if "C" in target and np.ndim(lo) == 1 else None
         # (NaN/inf pixels are replaced there: they would spread through a tile's convolutions.)
-        return normalize_intensity(block, lo, hi, channel_axis=axis)
+        return normalize_intensity(block, lo, hi, channel_axis=axis, invert=self.invert)

@@ -85,6 +85,7 @@ def saved_weights_text(result) -> str:
 
 
 def report(result, output: Path) -> None:
+    from unet_studio.models.training.polarity import polarity_text
     from unet_studio.models.training.progress import stop_text
 
     keys = ("val_loss", "f1_50", "f1_75", "ap_50", "ap_75", "mean_matched_iou")
@@ -93,6 +94,8 @@ def report(result, output: Path) -> None:
     print(f"trained {result.steps} steps in a run of {result.elapsed:.1f} s{_resumed_part(result)} "
           f"({stop_text(result.stopped)}) on {result.extra.get('device', 'the device')}")
     shown = [k for k in keys if k in result.metrics_after]
+    if polarity_text(result.extra):  # (the "before" scores are of the flipped input too)
+        print(polarity_text(result.extra))
     if not shown:
         print("no held-out data: review a larger area to get before/after metrics")
     scored, blocks = result.extra.get("scored_val_crops"), result.extra.get("val_crops")

@@ -220,7 +220,19 @@ FEW_OBJECTS = 10
 
 
 def held_out_caveat(result) -> str:
-    """What the verdict rests on when the held-out data cannot tell much; "" otherwise."""
+    """What the verdict rests on when the held-out data cannot tell much, and whether the
+    round inverted the model's input (its objects darker than background); "" otherwise."""
+    return _caveat(result) + _polarity_note(result)
+
+
+def _polarity_note(result) -> str:
+    from unet_studio.models.training.polarity import polarity_text
+
+    text = polarity_text(getattr(result, "extra", None))
+    return f" {text[0].upper()}{text[1:]}." if text else ""
+
+
+def _caveat(result) -> str:
     before = result.metrics_before
     if "val_loss" not in before:
         return " No reviewed data was held out (too little reviewed): review more to measure."

@@ -104,21 +104,31 @@ class TrainingExample:
 
 
 def normalize_example(image: np.ndarray, lower: float, upper: float,
-                      intensity: SourceIntensity | None = None) -> np.ndarray:
-    """``(C, *spatial)`` -> float32, each channel's ``lower``/``upper`` percentile to 0/1.
+                      intensity: SourceIntensity | None = None, *,
+                      invert: bool = False) -> np.ndarray:
+    """``(C, *spatial)`` -> float32, each channel's ``lower``/``upper`` percentile to 0/1
+    (then to 1/0 with ``invert``: the task's ``invert_intensity``).
 
     The percentiles are those of the whole source image (``intensity``, when it was taken
     at these percentiles), else computed once over the whole example, with the inference
     engine's functions, so that a patch sees the intensities the network will see at
     prediction time.
     """
-    from unet_studio.models.normalize import normalize_intensity, percentile_range
+    from unet_studio.models.normalize import normalize_intensity
+
+    low, high = example_range(image, lower, upper, intensity)
+    return normalize_intensity(image, low, high, channel_axis=0, invert=invert)
+
+
+def example_range(image: np.ndarray, lower: float, upper: float,
+                  intensity: SourceIntensity | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(C,)`` low and high an example ``(C, *spatial)`` is normalised by: its source
+    image's (``intensity``, when taken at these percentiles), else its own."""
+    from unet_studio.models.normalize import percentile_range
 
     if intensity is not None and (intensity.lower, intensity.upper) == (lower, upper):
-        low, high = intensity.low, intensity.high
-    else:
-        low, high = percentile_range(image, lower, upper, channel_axis=0)
-    return normalize_intensity(image, low, high, channel_axis=0)
+        return intensity.low, intensity.high
+    return percentile_range(image, lower, upper, channel_axis=0)
 
 
 # Elements of a mask reduced at once when finding its box: a whole-stack temporary (a
@@ -264,9 +274,11 @@ class Slab:
 
 
 def iter_slabs(
-    examples, *, spatial_dims: int, in_channels: int, lower: float, upper: float
+    examples, *, spatial_dims: int, in_channels: int, lower: float, upper: float,
+    invert: bool = False,
 ) -> Iterator[Slab]:
-    """Cut examples into ``spatial_dims``-D slabs that contain reviewed pixels.
+    """Cut examples into ``spatial_dims``-D slabs that contain reviewed pixels, normalised
+    as the network sees them (``invert``: the task's ``invert_intensity``).
 
     A 3D example for a 2D network gives one slab per Z slice (per leading index in
     general); slices without reviewed pixels are skipped.
@@ -283,7 +295,7 @@ def iter_slabs(
                 f"needs at least {spatial_dims} spatial axes"
             )
         image = example.image if example.has_channel_axis else example.image[None]
-        image = normalize_example(image, lower, upper, example.intensity)
+        image = normalize_example(image, lower, upper, example.intensity, invert=invert)
         reviewed, changed = example.reviewed_mask, example.changed_mask
         lead_shape = example.labels.shape[: example.labels.ndim - spatial_dims]
         for lead in np.ndindex(*lead_shape):

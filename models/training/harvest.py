@@ -291,8 +291,10 @@ def _hash_bytes(digest, array: np.ndarray) -> None:
 def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, rng,
             replay=()) -> Harvest:
     """Prepare training volumes, validation crops and replay volumes for one run."""
+    normalising = {"lower": task.lower_percentile, "upper": task.upper_percentile,
+                   "invert": getattr(task, "invert_intensity", False)}
     slabs = list(iter_slabs(examples, spatial_dims=spatial_dims, in_channels=in_channels,
-                            lower=task.lower_percentile, upper=task.upper_percentile))
+                            **normalising))
     if not slabs:
         raise ValueError("no reviewed pixels in the training examples: review some regions first")
     unknown_pixels, unknown_notes = check_unknown_classes(slabs, examples, task)
@@ -315,7 +317,7 @@ def harvest(examples, *, spatial_dims, in_channels, task, config, patch_shape, r
             train.append(volume)
     replay_volumes = []
     for slab in iter_slabs(replay, spatial_dims=spatial_dims, in_channels=in_channels,
-                           lower=task.lower_percentile, upper=task.upper_percentile):
+                           **normalising):
         volume = make_volume(slab.image, *slab_targets(slab, task, config), slab.changed,
                              patch_shape, rng)
         if volume is not None:

@@ -128,12 +128,20 @@ def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> 
              _steps_line(result),
              f"- reviewed pixels: {result.data_summary.get('reviewed_pixels')} "
              f"(held out: {result.data_summary.get('val_pixels')}{_scored_text(result)})",
-             *_norm_statistics_lines(result)]
+             *_norm_statistics_lines(result), *_polarity_lines(result)]
     if result.metrics_before or result.metrics_after:
         lines += ["", "| held-out metric | before | after |", "|---|---|---|"]
         for name, _meaning, *pair in held_out_rows(result.metrics_before, result.metrics_after):
             lines.append(f"| {name} | {metric_text(pair[0])} | {metric_text(pair[1])} |")
     return "\n".join(lines) + "\n"
+
+
+def _polarity_lines(result: FinetuneResult) -> list[str]:
+    """The round's flip of the model's input polarity (``polarity.py``), if it made one."""
+    from unet_studio.models.training.polarity import polarity_text
+
+    text = polarity_text(result.extra)
+    return [f"- input intensities: {text}"] if text else []
 
 
 def _with_identity(parent: dict | None) -> dict | None:

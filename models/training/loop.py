@@ -205,7 +205,7 @@ def iter_finetune(
         extra={"patch_shape": list(session.patch_shape), "device": str(session.device),
                "carried_steps": session.carried_steps,
                **session.held_out.summary(), **session.norm_statistics_summary(),
-               **_checkpoint_summary(session)},
+               **session.polarity_summary(), **_checkpoint_summary(session)},
     )
 
 

@@ -28,6 +28,7 @@ from unet_studio.models.training.norm_stats import (
     set_train_mode,
     starting_loss,
 )
+from unet_studio.models.training.polarity import decide_polarity
 from unet_studio.models.training.ranking import ranked_keys, ranks_better
 from unet_studio.models.training.sampler import PatchSampler
 from unet_studio.models.training.schedule import Budget, frozen_modules, make_optimizer
@@ -102,7 +103,8 @@ class Session(Checkpoints):
         self.amp_dtype = autocast_dtype(self.device, config.amp)
         dims, in_channels, out_channels = net_geometry(net)
         _check_ranks(examples, dims)
-        self.task = resolve_task(net, task, dims, out_channels)
+        self.task, self.polarity = decide_polarity(
+            examples, resolve_task(net, task, dims, out_channels), in_channels)
         self.patch_shape = choose_patch_shape(net, config.patch_shape(dims), examples, dims)
         self.out_shape = (tuple(net.output_shape(self.patch_shape))
                           if hasattr(net, "output_shape") else self.patch_shape)
@@ -144,6 +146,11 @@ class Session(Checkpoints):
         # the run went on in memory (``session_checkpoints.UNWRITABLE``).
         self.checkpoint_problem: str | None = None
         self._checkpoint_failing = False
+        if self.polarity is not None:  # (the model saved from ``net`` carries the flip)
+            log.info("objects %.3f, background %.3f (median normalised intensities): "
+                     "invert_intensity=%s", self.polarity["objects"],
+                     self.polarity["background"], self.task.invert_intensity)
+            net.task = self.task
 
     def _sampler(self, rng: np.random.Generator) -> PatchSampler:
         config = self.config
@@ -229,6 +236,11 @@ class Session(Checkpoints):
         self.freeze_norm_stats = knows_the_images(self.start_loss, self.task.out_channels)
         log.info("starting loss on training patches %.3f: BatchNorm statistics %s",
                  self.start_loss, "held" if self.freeze_norm_stats else "updated")
+
+    def polarity_summary(self) -> dict:
+        """``intensity_polarity``: the round's flip of ``invert_intensity`` and the medians
+        that decided it (``polarity.decide_polarity``); {} when it kept the model's."""
+        return {} if self.polarity is None else {"intensity_polarity": dict(self.polarity)}
 
     def norm_statistics_summary(self) -> dict:
         """What the round did with the BatchNorm statistics, for the result and model card."""
