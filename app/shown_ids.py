@@ -5,13 +5,15 @@ Segmenting labels again that the user has seen (after Accept, or a second Segmen
 renames nearly every object: colours change, a measurement table's label column and the
 tracks mean something else, and the user's track decisions (a cut, a join) are lost where
 the engine links a track through them. Here each new object that is the same object as one
-shown before (overlap IoU >= 0.5, one to one, per time point) takes that object's id. An
-object without a partner goes on under the id its track (its id after the run) had where
-it did have one, else keeps a reviewed object's id that the run gave it
-(``time_ids.adopt_kept_ids``, ``kept_ids.adopt_touching_ids``) or an engine id no object
-shown before held, else takes a fresh id, one per track. Ids that reviewed objects hold at a
-time point are never given to another there. So the engine's links and the adopted ids
-only decide where the labels shown before say nothing.
+shown before (overlap IoU >= 0.5, one to one, per time point) lends that object's id to its
+track: a track of the run takes one id, the one it shares most pixels with (an id no reviewed
+object holds, to one track only), so the labels shown before rename the run's tracks but
+never cut or join them (an earlier run at other settings, linked otherwise, made a new run's
+33 tracks 35). A track changes id only across a time point where a reviewed object holds its
+id (the user's cut or join there). A track without a partner keeps a reviewed object's id
+that the run gave it (``time_ids.adopt_kept_ids``, ``kept_ids.adopt_touching_ids``) or an
+engine id no object shown before held, else takes a fresh id. Ids that reviewed objects hold
+at a time point are never given to another there.
 
 Pixels are read a slab of planes at a time (a 64x1024x1024 stack does not fit in memory
 twice); pairs of ids are counted on runs of equal pixels, so the sort is short.
@@ -163,43 +165,105 @@ def _only_reviewed(groups: list[_Group]) -> set[int]:
 
 def _renames(groups: list[_Group], matches: list[dict[int, int]], largest: int
              ) -> list[dict[int, int]]:  # fmt: skip
-    """{id now: id to take} per group: the matches, and for each object without a partner
-    (in this order) its id where a reviewed object here holds it (a part of that object),
-    the id its track matched at the nearest time point, the id it holds where that is a
-    reviewed id (given by the run) or no id shown before (a first prediction keeps the
-    engine's), or a fresh id above ``largest``, one per track: never an id shown before
-    on another object (its track would take over that one's)."""
+    """{id now: id to take} per group. The run's tracks stay as the run made them: each
+    piece of a track (``_pieces``) takes one id, the one shown before that it matches over
+    most pixels (``_voted_ids``), else its own where that is a reviewed id (given by the
+    run) or no id shown before (a first prediction keeps the engine's), else a fresh id
+    above ``largest``, one per track. Where a reviewed object here holds a track's id,
+    its new part keeps that id."""
+    pieces = _pieces(groups, matches)
     kept_anywhere = set().union(*(group.kept_ids for group in groups))
     shown_before = set().union(*(group.old_sizes for group in groups))
+    taken = _taken_at(groups)
+    chosen = _voted_ids(pieces, kept_anywhere, taken)
     fresh: dict[int, int] = {}
-    renames = []
-    for index, (group, match) in enumerate(zip(groups, matches)):
-        rename = dict(match)
-        used = set(match.values()) | group.kept_ids
-        for track in sorted(set(group.new_sizes) - set(match)):
-            if track in group.kept_ids:
-                rename[track] = track
-                continue
-            goes_on = _nearest_match(matches, index, track)
-            if goes_on is not None and goes_on not in used:
-                rename[track] = goes_on
-            elif (track in kept_anywhere or track not in shown_before) and track not in used:
-                rename[track] = track
+    renames: list[dict[int, int]] = [{} for _ in groups]
+    for index, piece in enumerate(pieces):
+        given = chosen.get(index)
+        if given is None:
+            own = piece.track
+            free = taken.get(own, set()).isdisjoint(piece.groups)
+            if free and (own in kept_anywhere or own not in shown_before):
+                given = own
             else:
-                rename[track] = fresh.setdefault(track, largest + 1 + len(fresh))
-            used.add(rename[track])
-        renames.append({now: then for now, then in rename.items() if now != then})
+                given = fresh.setdefault(own, largest + 1 + len(fresh))
+            taken.setdefault(given, set()).update(piece.groups)
+        if given != piece.track:
+            for g in piece.groups:
+                renames[g][piece.track] = given
     return renames
 
 
-def _nearest_match(matches: list[dict[int, int]], index: int, track: int) -> int | None:
-    """The id ``track`` took at the nearest other group where it was matched (the earlier
-    one of two as near), or None."""
-    for distance in range(1, len(matches)):
-        for other in (index - distance, index + distance):
-            if 0 <= other < len(matches) and track in matches[other]:
-                return matches[other][track]
-    return None
+@dataclass
+class _Piece:
+    """A track of the run (its id after the run) over ``groups``, a stretch that no
+    reviewed object of the same id interrupts; ``votes``: {id shown before: pixels it shares
+    with the track's objects it was matched to there}."""
+
+    track: int
+    groups: set[int]
+    votes: dict[int, int]
+
+
+def _pieces(groups: list[_Group], matches: list[dict[int, int]]) -> list[_Piece]:
+    """The run's tracks, each cut where a reviewed object holds its id (a time point the user
+    checked, a cut or a join there: before and after it, the ids shown may differ, as the
+    user decided). Its new objects at such a time point keep the id and are in no piece."""
+    reviewed_at: dict[int, list[int]] = {}
+    present: dict[int, list[int]] = {}
+    for index, group in enumerate(groups):
+        for i in group.kept_ids:
+            reviewed_at.setdefault(i, []).append(index)
+        for track in group.new_sizes:
+            if track not in group.kept_ids:
+                present.setdefault(track, []).append(index)
+    pieces: list[_Piece] = []
+    for track, indices in present.items():
+        stops = reviewed_at.get(track, [])
+        start = 0
+        for k in range(1, len(indices) + 1):
+            if k < len(indices) and not any(indices[k - 1] < r < indices[k] for r in stops):
+                continue
+            part = indices[start:k]
+            votes: dict[int, int] = {}
+            for g in part:
+                old = matches[g].get(track)
+                if old is not None:
+                    votes[old] = votes.get(old, 0) + groups[g].overlaps[track, old]
+            pieces.append(_Piece(track, set(part), votes))
+            start = k
+    return pieces
+
+
+def _taken_at(groups: list[_Group]) -> dict[int, set[int]]:
+    """{id: the groups where a reviewed object holds it}: no new object takes it there."""
+    taken: dict[int, set[int]] = {}
+    for index, group in enumerate(groups):
+        for i in group.kept_ids:
+            taken.setdefault(i, set()).add(index)
+    return taken
+
+
+def _voted_ids(pieces: list[_Piece], kept_anywhere: set[int], taken: dict[int, set[int]]
+               ) -> dict[int, int]:  # fmt: skip
+    """{piece index: the id shown before it takes}, the largest shares first. An id goes to
+    no two pieces at one time point, and an id no reviewed object holds goes to one track
+    only: the labels shown before (an earlier run with other settings, whose linking went
+    otherwise) never join two of the run's tracks nor cut one, so a run gives the tracks a
+    fresh run gives. ``taken`` is updated."""
+    candidates = sorted((-shared, index, old) for index, piece in enumerate(pieces)
+                        for old, shared in piece.votes.items())  # fmt: skip
+    owner: dict[int, int] = {}  # id no reviewed object holds -> the track given it
+    chosen: dict[int, int] = {}
+    for _, index, old in candidates:
+        piece = pieces[index]
+        if index in chosen or not taken.get(old, set()).isdisjoint(piece.groups):
+            continue
+        if old not in kept_anywhere and owner.setdefault(old, piece.track) != piece.track:
+            continue
+        chosen[index] = old
+        taken.setdefault(old, set()).update(piece.groups)
+    return chosen
 
 
 def _largest(region: np.ndarray, before: np.ndarray, slab_pixels: int) -> int:
