@@ -13,8 +13,10 @@ and a cancel stops it between two blocks: a range is kept only once its pass is 
 
 A second run on the same pixels reuses the range. Its key: the image array object itself,
 weakly referenced (a layer whose data is replaced holds another object; a freed array's
-``id`` reused by a new one cannot be mistaken for it), its shape and dtype, the pixels the run
-selects (axes, channel or luminance, plane) and the model's percentiles. Channel layers
+``id`` reused by a new one cannot be mistaken for it), its shape and dtype, the pick along C
+(a channel, luminance) and the model's percentiles. A run on the plane shown takes the range
+of the whole image (one pass, shared with whole-image runs and Train rounds): the plane is
+normalised as the model saw it in training and as a run over the stack would. Channel layers
 stacked for a model taking several channels (``model_channels.ChannelLayers``, made anew
 for every run) are keyed by their layers' arrays, in order: the same layers, same range. Contrast limits and colormaps
 play no part. Pixels changed in place inside the same array object are not noticed: napari
@@ -112,11 +114,19 @@ def iter_find_intensity(job, task, known: dict, block_pixels: int | None = None)
     if intensity is None:
         blocks = {} if block_pixels is None else {"block_pixels": block_pixels}
         try:
-            intensity = yield from iter_image_intensity(job.data, job.axes, task, **blocks)
+            intensity = yield from iter_image_intensity(*_range_pixels(job), task, **blocks)
         except ValueError as error:  # (no finite pixel: nothing to normalise by)
             raise UserError(f"Prediction refused: {job.image_name} {error}") from None
     return IntensityFound(job.image_name, job.pixels, percentiles, intensity,
                           tuple(intensity_findings(intensity)))
+
+
+def _range_pixels(job) -> tuple:
+    """The pixels ``job``'s range is taken over, with their axes: the whole image (a run on
+    one plane too, see ``SegmentJob.pixels``)."""
+    if job.range_data is None:
+        return job.data, job.axes
+    return job.range_data, job.range_axes
 
 
 class IntensityCache:

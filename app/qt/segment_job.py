@@ -84,8 +84,14 @@ class SegmentJob:
     # What to segment first (the frame/slice and field of view on screen), a slice per
     # axis letter of ``data`` in its own coordinates; None: the plain order.
     first: dict | None = None
-    # Which pixels ``data`` are (a segment_intensity.PixelsKey; None: not to be cached).
+    # The pixels the intensity range is taken over (a segment_intensity.PixelsKey; None:
+    # not to be cached) and those pixels, lazily, with their axes: the whole image with the
+    # same pick along C, also for a run on the plane shown, so that the plane is normalised
+    # as a whole-stack run and a Train round normalise it (by its own range alone, a
+    # plane's objects came out otherwise: 6 objects against 12 on a phase-contrast frame).
     pixels: object = None
+    range_data: object = None
+    range_axes: str = ""
 
     @property
     def time_axis(self) -> int | None:
@@ -155,8 +161,11 @@ def plan_job(image, request: SegmentRequest, view_state, model_spatial_axes: str
     target = tuple(index[a] for a in label_axes)
     data, data_axes = _selected(image, axes, index)
     first = visible_first(view_state, axes, index, image.shape)
+    whole = [pick if letter == "C" else slice(None) for letter, pick in zip(axes, index)]
+    range_data, range_axes = (data, data_axes) if whole == index else _selected(image, axes, whole)
     return SegmentJob(request, data, data_axes, target, labels_shape, image.name,
-                      dict(image.scale), first, pixels_key(image.data, axes, tuple(index)))  # fmt: skip
+                      dict(image.scale), first, pixels_key(image.data, axes, tuple(whole)),
+                      range_data, range_axes)  # fmt: skip
 
 
 def _selected(image, axes: str, index: list) -> tuple:

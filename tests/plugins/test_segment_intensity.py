@@ -73,7 +73,8 @@ def test_an_image_without_a_finite_pixel_is_refused_in_one_message(studio, qtbot
 def test_a_second_run_on_the_same_pixels_reuses_their_range(studio, qtbot, nuclei_crop, passes, run_segment, segment_panel_of):
     """Run twice on one image: one pass over its pixels. Its contrast changed: still one.
     Its data replaced (same shape and dtype, other values): a new pass. The plane on screen
-    only: its own pass, once."""
+    only: the whole image's range again, no pass, and the plane's labels are those of the
+    whole-stack run (normalised by the plane's own range, its objects came out otherwise)."""
     image = nuclei_crop[0][:4]
     layer = studio.viewer.add_image(image, name="nuclei", metadata={"axes": "ZYX"})
     panel = segment_panel_of(studio)
@@ -84,13 +85,20 @@ def test_a_second_run_on_the_same_pixels_reuses_their_range(studio, qtbot, nucle
     layer.contrast_limits = (100, 200)  # what the screen shows plays no part
     run_segment(panel)
     assert len(passes) == 1
-    layer.data = image // 2  # replaced: the old range must not be used
+    dimmer = image // 2
+    dimmer[2] //= 3  # (a plane dimmer than the rest: its own range would stretch it)
+    layer.data = dimmer  # replaced: the old range must not be used
     run_segment(panel)
     assert [shape for _, shape in passes] == [image.shape] * 2
+    whole = np.array(studio.host.current_labels())
     panel.scope_slice.setChecked(True)
+    studio.viewer.dims.set_point(0, 2)
+    studio.viewer.layers["nuclei labels"].data = np.zeros_like(whole)
     run_segment(panel)
-    run_segment(panel)
-    assert [shape for _, shape in passes] == [image.shape] * 2 + [(1, *image.shape[1:])]
+    assert [shape for _, shape in passes] == [image.shape] * 2
+    plane = studio.viewer.layers["nuclei labels"].data[2]
+    assert plane.any()
+    np.testing.assert_array_equal(plane > 0, whole[2] > 0)
 
 
 def test_after_the_intensity_pass_the_bar_starts_again_for_the_tiles(studio, qtbot, nuclei_crop, run_segment,

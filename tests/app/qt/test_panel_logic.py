@@ -72,6 +72,34 @@ def test_plan_job_selects_the_slice_on_screen():
         plan_job(host.image, SegmentRequest(model_path="m", channel=7), view, "YX")
 
 
+def test_a_run_on_the_plane_shown_is_normalised_by_the_whole_image():
+    """The plane shown takes the range of the whole time series (the same channel), as a
+    run over the series and a Train round normalise it: its own range stretched a dim frame."""
+    from unet_studio.app.qt.segment_intensity import iter_find_intensity
+    from unet_studio.models.task import TaskSpec
+
+    movie = np.random.default_rng(1).integers(0, 1000, (5, 2, 40, 50)).astype(np.uint16)
+    movie[2] //= 10  # (a dim frame)
+    movie[:, 0] += 5000  # (another channel, brighter: not part of channel 1's range)
+    host = FakeHost()
+    host.add_image(movie, "TCYX", name="movie")
+    task = TaskSpec()
+    found = {}
+    for scope in ("stack", "slice"):
+        job = plan_job(host.image, SegmentRequest(model_path="m", scope=scope, channel=1),
+                       full_view(movie.shape, position=(2, 0, 0, 0)), "YX")
+        steps = iter_find_intensity(job, task, {})
+        with pytest.raises(StopIteration) as done:
+            while True:
+                next(steps)
+        found[scope] = done.value.value
+    assert found["slice"].key.same_pixels(found["stack"].key)  # (a range kept is reused)
+    lower, upper = np.percentile(movie[:, 1], (task.lower_percentile, task.upper_percentile))
+    for scope in found:
+        np.testing.assert_allclose(np.ravel(found[scope].intensity.low), lower, rtol=1e-6)
+        np.testing.assert_allclose(np.ravel(found[scope].intensity.high), upper, rtol=1e-6)
+
+
 def test_slice_results_keep_other_planes_and_get_fresh_ids():
     host = FakeHost()
     host.add_image(np.zeros((3, 8, 8)), "ZYX")
