@@ -273,6 +273,50 @@ def after_each_step(monkeypatch):
 
 
 @pytest.fixture
+def stop_keep_after(qtbot):
+    """``stop_keep_after(panel, postprocessed)``: Run, and press "Stop, keep done" once
+    ``postprocessed`` time points were labelled; returns the "postprocess" steps that came,
+    as (time point, linked). The worker waits at that step until the press is made (a loaded
+    machine's GUI thread lags behind the worker: it finished the whole run before the press
+    once). It waits as it reports the step, after the step's time point was noted done: a
+    wait in the noting (``DoneTimePoints.note``, before the report) held back the very step
+    the press waits for, and the run went on only after the wait's 30 s."""
+    import threading
+
+    from qtpy.QtCore import Qt
+
+    def stop(panel, postprocessed: int) -> list:
+        done, pressed, reached = [], threading.Event(), [0]
+
+        def hold(step):  # (the worker thread, as it reports the step)
+            if step.stage == "postprocess":
+                reached[0] += 1
+                if reached[0] == postprocessed:
+                    pressed.wait(30)
+
+        def seen(step):  # (the GUI thread)
+            if step.stage == "postprocess":
+                done.append((step.region[0].start, step.linked))
+                if len(done) == postprocessed:
+                    panel.stop_keep_button.click()
+                    pressed.set()
+
+        panel.run()
+        assert panel.stop_keep_button.isEnabled() and panel.cancel_button.isEnabled()
+        # (in this order: Qt posts the queued call to ``seen`` before it runs ``hold``,
+        # which waits for it)
+        panel.worker.yielded.connect(seen)
+        panel.worker.yielded.connect(hold, Qt.ConnectionType.DirectConnection)
+        with qtbot.waitSignal(panel.cancelled, timeout=60_000):
+            pass
+        qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+        assert not panel.stop_keep_button.isEnabled()
+        return done
+
+    return stop
+
+
+@pytest.fixture
 def told(studio, monkeypatch) -> list[tuple[str, str]]:
     """The (level, message) of every notification."""
     messages = []

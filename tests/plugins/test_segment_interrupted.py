@@ -73,12 +73,12 @@ def _autosave_folders(studio_home) -> list:
 
 
 def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qtbot, passes, run_segment, segment_panel_of, after_each_step):
-    image = np.random.default_rng(0).gamma(2.0, 300.0, (8, 512, 512)).astype(np.uint16)
+    image = np.random.default_rng(0).gamma(2.0, 300.0, (4, 256, 256)).astype(np.uint16)
     studio.viewer.add_image(image, name="big", metadata={"axes": "ZYX"})
     before = np.arange(image.size, dtype=np.int32).reshape(image.shape) % 5
     studio.session.show_labels(before.copy())
     panel = segment_panel_of(studio)
-    panel.intensity_block_pixels = 16  # 131072 steps: seconds, as a 20 GiB stack's 4 M blocks
+    panel.intensity_block_pixels = 4  # 65536 steps: seconds, as a 20 GiB stack's 4 M blocks
     steps = _start(panel, after_each_step)
     qtbot.waitUntil(lambda: panel.progress.value() > 0, timeout=60_000)  # the bar moves
     _cancel(panel, qtbot)

@@ -32,43 +32,6 @@ def _open_movie(studio, frames: np.ndarray) -> np.ndarray:
     return before.copy()
 
 
-def _stop_after(panel, qtbot, postprocessed: int) -> list:
-    """Run, and press "Stop, keep done" once ``postprocessed`` time points were labelled;
-    returns the "postprocess" steps that came (region, linked). The worker waits at that
-    step until the press is made (a loaded machine's GUI thread lags behind the worker:
-    it finished the whole run before the press once)."""
-    import threading
-
-    from qtpy.QtCore import Qt
-
-    done, pressed, reached = [], threading.Event(), [0]
-
-    def hold(step):  # (the worker thread, as it reports the step)
-        if step.stage == "postprocess":
-            reached[0] += 1
-            if reached[0] == postprocessed:
-                pressed.wait(30)
-
-    def seen(step):  # (the GUI thread)
-        if step.stage == "postprocess":
-            done.append((step.region[0].start, step.linked))
-            if len(done) == postprocessed:
-                panel.stop_keep_button.click()
-                pressed.set()
-
-    panel.run()
-    assert panel.stop_keep_button.isEnabled() and panel.cancel_button.isEnabled()
-    # (in this order: Qt posts the queued call to ``seen`` before it runs ``hold``, which
-    # waits for it)
-    panel.worker.yielded.connect(seen)
-    panel.worker.yielded.connect(hold, Qt.ConnectionType.DirectConnection)
-    with qtbot.waitSignal(panel.cancelled, timeout=60_000):
-        pass
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
-    assert not panel.stop_keep_button.isEnabled()
-    return done
-
-
 def _same_objects(ours: np.ndarray, reference: np.ndarray) -> dict[int, int]:
     """Assert both hold the same objects (ids may differ); returns {our id: reference id}."""
     pairs = set(zip(ours.ravel().tolist(), reference.ravel().tolist()))
@@ -86,14 +49,14 @@ def _panel(studio, segment_panel_of):
 
 
 def test_stop_keep_done_keeps_the_time_points_done(studio, qtbot, movie, segment_panel_of,
-                                                   run_segment, saved_labels):
+                                                   run_segment, saved_labels, stop_keep_after):
     panel = _panel(studio, segment_panel_of)
     run_segment(panel)  # uninterrupted, as reference
     labels = studio.host.current_labels()
     reference = labels.copy()
     labels[...] = movie  # (the same array: its reviewed marks hold) as before that run
     studio.host.refresh_labels()
-    done = _stop_after(panel, qtbot, postprocessed=2)
+    done = stop_keep_after(panel, 2)
 
     linked = sorted({t for t, is_linked in done if is_linked})
     kept = sorted({t for t, _ in done})

@@ -6,8 +6,6 @@ labels no longer read as labels opened, predicted everywhere)."""
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
@@ -17,12 +15,11 @@ SIZE = 48  # each time point is SIZE x SIZE pixels
 
 
 @pytest.fixture
-def stopped_movie(studio, nuclei_crop, qtbot, segment_panel_of, after_each_step, monkeypatch):
+def stopped_movie(studio, nuclei_crop, qtbot, segment_panel_of, stop_keep_after):
     """(studio, Correct panel, kept time points): a TYX series of 4 time points with new
     empty labels, the viewer at t=2, segmented and stopped with "Stop, keep done" once two
     time points were labelled (t=2, on screen, first; then t=0)."""
     from unet_studio.app.qt.correct_panel import CorrectPanel
-    from unet_studio.app.qt.live_keep import DoneTimePoints
 
     studio.viewer.add_image(nuclei_crop[0][3:7, :SIZE, :SIZE], name="movie",
                             metadata={"axes": "TYX"})
@@ -34,31 +31,7 @@ def stopped_movie(studio, nuclei_crop, qtbot, segment_panel_of, after_each_step,
     panel.scope_stack.setChecked(True)
     panel.tile_combo.setCurrentText("16")  # (9 tiles a time point: time to stop)
 
-    # The worker waits at the second time point labelled until Stop is pressed (a loaded
-    # machine's GUI thread lags behind: the run could finish before the press).
-    pressed, labelled, seen = threading.Event(), [0], []
-    note = DoneTimePoints.note
-
-    def hold(done, step):  # (the worker thread)
-        result = note(done, step)
-        if step.stage == "postprocess":
-            labelled[0] += 1
-            if labelled[0] == 2:
-                pressed.wait(30)
-        return result
-
-    def stop_at_second(step):  # (the GUI thread)
-        if step.stage == "postprocess":
-            seen.append(step.region[0].start)
-            if len(seen) == 2:
-                panel.stop_keep_button.click()
-                pressed.set()
-
-    monkeypatch.setattr(DoneTimePoints, "note", hold)
-    after_each_step(panel, stop_at_second)
-    with qtbot.waitSignal(panel.cancelled, timeout=60_000):
-        panel.run()
-    qtbot.waitUntil(lambda: panel.worker is None, timeout=10_000)
+    seen = [t for t, _ in stop_keep_after(panel, 2)]
     assert panel.status.text().startswith(f"Stopped: {len(seen)} of 4 time points kept")
     return studio, correct, sorted(seen)
 

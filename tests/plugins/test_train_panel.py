@@ -603,7 +603,7 @@ def test_accept_during_another_images_prediction_segments_the_image_after_it(
     session = corrected.session
     with qtbot.waitSignal(train.finished, timeout=120_000):
         train.start(config=quick_round(max_steps=3))
-    corrected.viewer.add_image(np.tile(nuclei_crop[0], (1, 3, 3)), name="other",
+    corrected.viewer.add_image(np.tile(nuclei_crop[0][:4], (1, 2, 2)), name="other",
                                metadata={"axes": "ZYX"})
     session.select_image("other")
     segment.tile_combo.setCurrentText("16")  # many tiles: still running at the Accept
