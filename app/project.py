@@ -19,7 +19,9 @@ Layout::
     open.lock                       the process writing the folder (see ``project_lock``)
 
 Every write is atomic and happens on a background thread from snapshots taken on the
-caller's thread (see ``project_arrays``). Typical use from a panel::
+caller's thread (see ``project_arrays``). Opening a folder (``create``, ``open``: the lock,
+a read-only opening, images' axes updated) is ``project_opening``'s. Typical use from a
+panel::
 
     project = Project.open(folder)            # or Project.create(folder)
     labels = project.labels(image.id)         # restored corrections, now the live array
@@ -30,7 +32,6 @@ caller's thread (see ``project_arrays``). Typical use from a panel::
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import re
 from pathlib import Path
@@ -38,7 +39,6 @@ from pathlib import Path
 from unet_studio.app import project_writable
 from unet_studio.app.atomic import atomic_write_json
 from unet_studio.app.autosave import AutosaveWriter
-from unet_studio.app.errors import InputFileError, UserError
 from unet_studio.app.format_versions import PROJECT, check_project_files
 from unet_studio.app.model_names import first_free_folder
 from unet_studio.app.project_arrays import LiveArraySaver
@@ -48,16 +48,8 @@ from unet_studio.app.project_image_list import ProjectImageList
 from unet_studio.app.project_images import ImageRef, image_refs, safe_name
 from unet_studio.app.project_jobs import ProjectJobs
 from unet_studio.app.project_labels import ProjectLabels
-from unet_studio.app.project_lock import (
-    claim_lock,
-    follow_lock,
-    lock_holder,
-    not_closed_message,
-    release_lock,
-    stale_lock,
-)
-from unet_studio.app.project_migrate import finish, migrate_image, pending_image
-from unet_studio.app.project_repair import sweep_leftovers
+from unet_studio.app.project_lock import follow_lock, release_lock
+from unet_studio.app.project_opening import ProjectOpening
 from unet_studio.app.project_saving import PROJECT_FILE, ProjectSaving
 from unet_studio.app.project_unknown_fields import UnknownFields
 from unet_studio.app.reviewed import ReviewedRegions
@@ -68,7 +60,7 @@ FORMAT = PROJECT.name
 HISTORY_FILE = "history.jsonl"
 
 
-class Project(ProjectImageList, ProjectLabels, ProjectSaving):
+class Project(ProjectOpening, ProjectImageList, ProjectLabels, ProjectSaving):
     """An open project folder. Use :meth:`create` or :meth:`open`; close (or use ``with``)
     to flush. All methods are meant for one thread (the GUI's); writing happens on the
     project's autosave thread.
@@ -110,68 +102,6 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
         # Accepted rounds' examples the replay buffer could not take (a full disk): kept
         # here, revisited by later rounds all the same, and written with the next ones.
         self.unkept_replay: list = []
-
-    # ---- opening -----------------------------------------------------------------------
-    @classmethod
-    def create(cls, path: str | Path, *, name: str | None = None, autosave_delay: float = 1.0):
-        """Start a project in ``path`` (absent or empty folder); writes ``project.json`` now."""
-        path = Path(path)
-        if (path / PROJECT_FILE).exists():
-            raise UserError(f"{path} already holds a project; open it instead")
-        if path.exists() and any(path.iterdir()):
-            raise UserError(f"{path} is not empty; choose a new folder for the project")
-        made = _missing_folders(path / "models")  # (what a failure below must take back)
-        try:
-            (path / "models").mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise InputFileError(path, f"cannot create the project folder "
-                                       f"({(error.strerror or str(error)).lower()})") from None
-        project = cls(path, {"name": name or path.name}, autosave_delay=autosave_delay)
-        try:
-            claim_lock(path, project)  # (a lock that cannot be written: no project either)
-            atomic_write_json(path / PROJECT_FILE, project._meta())
-            project.log("create project", name=project.name)
-        except BaseException:
-            # A full disk or a mount turned read-only after the mkdir: a folder without
-            # project.json would be refused as "not empty" by the next try, so it goes.
-            project.close()
-            _remove_empty(made)
-            raise
-        return project
-
-    @classmethod
-    def open(cls, path: str | Path, *, autosave_delay: float = 1.0) -> Project:
-        """Open an existing project; InputFileError if ``path`` holds none or it is damaged."""
-        path = Path(path)
-        try:
-            meta = json.loads((path / PROJECT_FILE).read_text("utf-8"))
-        except FileNotFoundError:
-            raise InputFileError(
-                path, "no unet-studio project here (project.json missing)"
-            ) from None
-        except (OSError, ValueError) as error:
-            raise InputFileError(path / PROJECT_FILE, f"unreadable project file: {error}") from None
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise InputFileError(path / PROJECT_FILE, "not a unet-studio project file")
-        stale = stale_lock(path)  # (its writer stopped without closing it: a crash, a kill)
-        project = cls(path, meta, autosave_delay=autosave_delay)
-        unwritable, taken = project_writable.write_problem(path), False
-        if unwritable is None:
-            try:
-                taken = claim_lock(path, project)
-            except OSError as error:  # (a disk full since the test: never a writer without it)
-                unwritable = project_writable.problem_of(error)
-        if unwritable is not None:
-            project._open_unwritable(unwritable)
-        elif taken:
-            if stale:
-                project.problems.append(not_closed_message(path, stale, autosave_delay))
-            project.problems += sweep_leftovers(path)
-            project._migrate_axes()
-        else:  # (told by sharing_problem: it may be the project's own window reopening it)
-            project.read_only = lock_holder(path) or "another window"
-            project._refuse_old_axes()
-        return project
 
     # ---- the folder --------------------------------------------------------------------
     @property
@@ -284,69 +214,6 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
                 store.directory = new / store.directory.relative_to(old)
         self.problems.append(folder_moved_message(new))
 
-    def _migrate_axes(self) -> None:
-        """Images saved by an earlier version in their file's axis order get their arrays
-        turned to the T Z C Y X order they open in now, once (``project_migrate``): the
-        arrays first, the image list after, so a kill between leaves a state that the next
-        opening finishes."""
-        done = []
-        for number, ref in enumerate(self.images):
-            if not pending_image(self.path, ref):
-                continue
-            try:
-                new, problems = migrate_image(self.path, ref)
-            except OSError as error:
-                self.problems.append(
-                    f"{self.path / 'images' / ref.id}: could not update the saved work of "
-                    f"{ref.name} to the axis order it opens in now ({error}); it is tried "
-                    "again when the project is opened next")
-                continue
-            self.images[number] = new
-            self.problems += problems
-            done.append((ref, new))
-        if not done:
-            return
-        try:
-            atomic_write_json(self.path / PROJECT_FILE, self._meta())  # (then the markers go)
-        except OSError as error:  # (the markers stay: the next opening finishes)
-            self.problems.append(f"{self.path / PROJECT_FILE}: cannot save the updated axes "
-                                 f"({error}); they are saved with the next change")
-            return
-        for old, new in done:
-            finish(self.path, new)
-            if old.axes == new.axes:
-                continue  # (its new axes were saved before a kill: only the marker was left)
-            self.problems.append(
-                f"{new.name}: saved by an earlier version in the axis order {old.axes}; its "
-                f"labels, reviewed marks and prediction now follow the order {new.axes} it "
-                "opens in")
-            self.log("update axes", image=new.id, old=old.axes, new=new.axes)
-
-    def _open_unwritable(self, why: str) -> None:
-        """Opened on a folder that cannot be written (``why``): read-only as an opening
-        of a folder another window writes (changes kept in memory, nothing moved or set
-        aside), told now. No lock is taken: none can be written, nor any saving done."""
-        self.unwritable = why
-        # (``read_only`` says who writes the folder, in the sentences of a read-only opening)
-        self.read_only = f"nobody, as the folder cannot be written ({why})"
-        self._refuse_old_axes()
-        self.problems.append(project_writable.unwritable_message(self.path, why))
-
-    def _refuse_old_axes(self) -> None:
-        """A read-only opening cannot update images saved in an earlier axis order (see
-        :meth:`_migrate_axes`); showing them in the old order would misplace every label."""
-        old = [ref.name for ref in self.images if pending_image(self.path, ref)]
-        if old:
-            self._writer.close()
-            self._folder.close()
-            why = (f"and the folder cannot be written ({self.unwritable}). Open a writable "
-                   "copy of it instead" if self.unwritable else
-                   f"and it is open in {self.read_only}. Close it there and open it here again")
-            raise UserError(
-                f"{self.path}: the saved work of {', '.join(old)} must be updated to the axis "
-                f"order images open in now, which only the window that writes the project "
-                f"can do, {why}.")
-
     def _meta(self) -> dict:
         return self._unknown.added_to({
             "format": FORMAT, "format_version": PROJECT.version, "name": self.name,
@@ -370,22 +237,3 @@ class Project(ProjectImageList, ProjectLabels, ProjectSaving):
                 atomic_write_json(self.path / PROJECT_FILE, meta)
             except OSError as error:
                 log.warning("project.json left to the autosave thread: %s", error)
-
-
-def _missing_folders(folder: Path) -> list[Path]:
-    """``folder`` and those of its parents that do not exist yet, deepest first."""
-    missing = []
-    while not folder.exists() and folder.parent != folder:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove ``folders`` (deepest first) while they are empty: what is in them now was
-    not made by this call, and is left alone."""
-    for folder in folders:
-        try:
-            folder.rmdir()
-        except OSError:  # (not empty, or the failure that got here forbids it too)
-            return

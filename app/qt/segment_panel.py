@@ -9,57 +9,47 @@ kept (``StudioSession.show_labels``).
 The panel's widgets are laid out by ``segment_layout``, its choices kept by
 ``SegmentChoices`` (``segment_choices``), its Axes box by ``SegmentAxes`` (``segment_axes``:
 axes typed there become the image's at Run); what it does with a run's progress, result,
-cancel or error is ``SegmentOutcome`` (``segment_outcome``). Here: the wiring, and starting,
-queueing and cancelling a run (or stopping one over a time series keeping what it did).
+cancel or error is ``SegmentOutcome`` (``segment_outcome``); what a Run press becomes before
+the worker starts (the request, the job, the live labels, or a refusal), and what of that a
+run that made nothing takes back, is ``SegmentPreparation`` (``segment_preparation``). Here:
+the wiring, and starting, queueing and cancelling a run (or stopping one over a time series
+keeping what it did).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from functools import partial
 
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import QWidget
 
 from unet_studio.app.errors import UserError
-from unet_studio.app.model_checks import check_segments_images
 from unet_studio.app.qt import segment_layout
 from unet_studio.app.qt.button_focus import set_buttons_enabled
 from unet_studio.app.qt.channel_line import add_channel_line
 from unet_studio.app.qt.collection_hold import hold_full_collections, release_full_collections
-from unet_studio.app.qt.live_edits import RunEdits, start_autosave
-from unet_studio.app.qt.live_labels import LiveLabelsDestination, covers_everything
+from unet_studio.app.qt.live_edits import RunEdits
+from unet_studio.app.qt.live_labels import LiveLabelsDestination
 from unet_studio.app.qt.live_redraw import LiveRedraw
 from unet_studio.app.qt.progress_display import set_progress
 from unet_studio.app.qt.saved_work_line import SavedWorkLine
 from unet_studio.app.qt.saved_work_run import go_on_with_run
 from unet_studio.app.qt.segment_axes import SegmentAxes
-from unet_studio.app.qt.segment_channels import (
-    channel_layers_image,
-    check_labels_align,
-    model_in_channels,
-)
 from unet_studio.app.qt.segment_choices import SegmentChoices
-from unet_studio.app.qt.segment_classes import (
-    ClassesBefore,
-    check_labels_kind,
-    put_classes_back,
-    record_run_classes,
-)
-from unet_studio.app.qt.segment_fit import model_spatial_axes
-from unet_studio.app.qt.segment_job import SegmentRequest, job_time_points, plan_job
+from unet_studio.app.qt.segment_classes import ClassesBefore
+from unet_studio.app.qt.segment_job import job_time_points
 from unet_studio.app.qt.segment_logic import NetCache, iter_segment, model_key
 from unet_studio.app.qt.segment_outcome import SegmentOutcome
+from unet_studio.app.qt.segment_preparation import SegmentPreparation
 from unet_studio.app.qt.segment_results import holds_instances
 from unet_studio.app.qt.segment_tips import set_tips
 from unet_studio.app.qt.workers import start_engine
-from unet_studio.models.scratch import DiskSpaceError
 
 log = logging.getLogger(__name__)
 
 
-class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
+class SegmentPanel(SegmentChoices, SegmentAxes, SegmentPreparation, SegmentOutcome, QWidget):
     """Runs the current model on the current image. ``finished(result)`` after a run,
     ``cancelled()`` after a cancel."""
 
@@ -152,28 +142,6 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
     def _model_changed(self, _info) -> None:
         self._fill_models()
 
-    def request(self) -> SegmentRequest:
-        """The panel's choices as a SegmentRequest (UserError when something is missing)."""
-        if self.session.model is None:
-            raise UserError("no model: choose one, or import one in the Models panel")
-        self._follow_channels()  # (axes typed without leaving the box: the Channel follows)
-        tile_text = self.tile_combo.currentText().strip().lower()
-        try:
-            tile = None if tile_text in ("", "auto") else int(tile_text)
-        except ValueError:
-            raise UserError(f"tile size must be 'auto' or a number of pixels, not {tile_text!r}") from None
-        try:
-            return SegmentRequest(
-                model_path=self.session.model.path, device=self.device_combo.currentText() or "auto",
-                tile=tile, output_type=self.output_combo.currentText(),
-                scope="slice" if self.scope_slice.isChecked() else "stack",
-                axes=self.axes_edit.text().strip() or None,
-                channel=self._chosen_channel(),
-                **self._object_options(),
-            )  # fmt: skip
-        except ValueError as error:
-            raise UserError(str(error)) from None
-
     # ---- running ---------------------------------------------------------------------------
     def run(self) -> None:
         """Start a prediction in the background (no-op while one runs)."""
@@ -200,35 +168,6 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
             action()
         except UserError as error:
             self.session.host.notify(str(error), "warning")
-
-    def _not_started(self, why: str) -> None:
-        """A run refused before it began: said where the last run's "Done" stood too."""
-        self.status.setText(f"Not started: {why}")
-        self.session.host.notify(f"Prediction not started: {why}", "error")
-
-    def _prepared_run(self):
-        """The image, request, job and live labels of the run asked for; None (and said
-        why) when it cannot start."""
-        host = self.session.host
-        try:
-            request = self.request()
-            image = host.current_image()
-            if image is None:
-                raise UserError("no image: open one first (File > Open, or a sample)")
-            job = self._plan(image, request)
-            # (class map vs objects: refused before anything changes; see segment_classes)
-            self._replacing = check_labels_kind(
-                self.session, request, covers_everything(job.target, job.labels_shape))
-        except UserError as error:
-            self._not_started(str(error))
-            return None
-        try:  # labels too large for RAM live in a working file: its disk space, taken now
-            live = self._live_destination(job)
-        except DiskSpaceError as error:
-            self._drop_autosave()  # (before the status: the project's end says "ready")
-            self._not_started(error.strerror)
-            return None
-        return image, request, job, live
 
     def _start_run(self) -> None:
         prepared = self._prepared_run()
@@ -263,71 +202,6 @@ class SegmentPanel(SegmentChoices, SegmentAxes, SegmentOutcome, QWidget):
             host=host, task=f"segmenting {image.name} with {self.session.model.name} "
                            "(closing stops it before it finishes)",
         )  # fmt: skip
-
-    def _plan(self, image, request: SegmentRequest):
-        """The job for ``image``: the channels that fit the model (the channel layers of its
-        file stacked, for a model taking several; ``segment_channels``)."""
-        model = self.session.model
-        check_segments_images(model)  # (a 1D model: refused before the run, not in it)
-        in_channels = model_in_channels(model)
-        axes, view = (request.axes or image.axes).upper(), self.session.host.view_state()
-        check_labels_align(axes, view, image.name)
-        image, axes, view = channel_layers_image(self.session.host, image, axes, in_channels,
-                                                 view, model.name)
-        return plan_job(image, replace(request, axes=axes), view, model_spatial_axes(model),
-                        in_channels, model.name)
-
-    def _live_destination(self, job) -> LiveLabelsDestination | None:
-        """Labels stream into the layer being corrected, around the reviewed regions. What
-        it must read of them (its backup, the largest id outside the target) is read by the
-        worker before the first write (``iter_prepare``), not here: gigabytes on a stack."""
-        if not job.streams_into_labels:
-            return None
-        self._autosave = start_autosave(self.session)  # (before the regions are taken: see live_edits)
-        shown = self.session.host.current_labels()
-        live = self.session.labels_for_prediction(job.labels_shape)
-        # (a layer the user brought is left alone: the run streams into the image's own labels,
-        # taken as made for it: a cancelled run closes them only if it leaves them empty)
-        had_labels = shown is not None and live is shown
-        instances = holds_instances(job.request, self.session.model.task)
-        offset = None if instances else 0  # (None: found by the worker, see iter_prepare)
-        # (labels shown before Run may hold objects to back up: the backup's disk space is
-        # reserved now, so that a full disk is said at Run; new ones start empty)
-        destination = LiveLabelsDestination(
-            live, job.target, self.session.ensure_reviewed(), offset, time_axis=job.time_axis,
-            made_layer=not had_labels, instances=instances, reserve_backup=had_labels,
-            name=job.image_name)
-        self.session.streaming_ids(live, lambda: destination.largest_written)
-        if not instances:  # (a class map: in its classes' colours from the first tile on)
-            self._classes_before = record_run_classes(self.session, live)
-        if self._autosave is not None:
-            self._autosave.note_start()
-        return destination
-
-    def _on_finished(self) -> None:
-        made = self._result is not None or (self._live is not None
-                                            and bool(self._live.kept_time_points))
-        if not made:  # (while the worker is set: the status keeps the run's end)
-            self._drop_autosave()
-        self._autosave = None
-        self._classes_before = None
-        super()._on_finished()
-
-    def _restore_live(self, shown: bool = True) -> None:
-        """The labels put back as they were before the run, and what they were recorded as
-        (classes or objects) too; a series stopped keeping its time points done keeps the
-        run's classes."""
-        live, before, self._classes_before = self._live, self._classes_before, None
-        super()._restore_live(shown)
-        if not (shown and live is not None and live.kept_time_points):
-            put_classes_back(self.session, before)
-
-    def _drop_autosave(self) -> None:
-        """The run made nothing: the autosave project it started goes again, unless the
-        user did something in it meanwhile (``live_edits.RunAutosave``)."""
-        started, self._autosave = self._autosave, None
-        if started is not None and started.untouched():
-            self.session.drop_autosave(started.project)
 
     def _predict_whole_image(self) -> None:
         """Train's Accept and Roll back: the current image with the model now chosen. While

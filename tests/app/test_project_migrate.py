@@ -142,8 +142,8 @@ KILLS = {  # where the process dies: (module, object, function, calls let throug
     "while preparing": ("unet_studio.app.project_migrate", "", "_transpose_store", 1),
     "before switching": ("unet_studio.app.project_migrate", "", "_switch", 0),
     "mid switch": ("pathlib", "Path", "rename", 1),
-    "before the project file": ("unet_studio.app.project", "", "atomic_write_json", 0),
-    "before the marker goes": ("unet_studio.app.project", "", "finish", 0),
+    "before the project file": ("unet_studio.app.project_opening", "", "atomic_write_json", 0),
+    "before the marker goes": ("unet_studio.app.project_opening", "", "finish", 0),
 }
 
 
