@@ -179,6 +179,9 @@ def open_studio(files: Sequence[str | Path] = (), *, show: bool = True,
     QTimer.singleShot(0, docks[0], docks[0].raise_)
     # Through a docked panel: app code never imports the napari plugin layer.
     session = viewer.window.dock_widgets[f"{PANEL_NAMES[0]} ({PLUGIN_NAME})"].session
+    from unet_studio.app.qt.gui_thread_gc import freeze_startup_objects
+
+    freeze_startup_objects()  # (before any image: a closed image must be collectable)
     if project is not None:  # (its files are that project's: no other project offered)
         session.saved_work.hold()
     with opening_series(series):  # (napari hands its reader the path alone)

@@ -102,3 +102,39 @@ def test_file_open_in_the_app_reads_tiff_with_our_reader_unless_the_user_chose(
         assert get_settings().plugins.extension2reader["*.zarr/"] == "unet-studio"
     finally:
         again.close()
+
+
+@pytest.mark.qt
+def test_the_window_is_left_out_of_full_collections_and_an_image_is_not(studio_home, tmp_path,
+                                                                       make_napari_viewer, monkeypatch):  # fmt: skip
+    """The launcher freezes what the app is made of before it opens an image (napari collects
+    in full at every layer removal: the window's objects made each one take 0.5 s), and the
+    image opened after is not frozen: once closed, its layer and pixels are freed."""
+    import gc
+    import weakref
+
+    import tifffile
+    from qtpy.QtCore import QCoreApplication, QEvent
+
+    from unet_studio.app.launcher import open_studio
+    from unet_studio.app.qt import gui_thread_gc
+
+    path = tmp_path / "cells.tif"
+    tifffile.imwrite(path, np.random.default_rng(0).integers(0, 900, (6, 64, 64), np.uint16),
+                     metadata={"axes": "ZYX"})
+    gc.unfreeze()  # (earlier tests of this process froze theirs)
+    monkeypatch.setattr(gui_thread_gc, "_startup_frozen", False)
+    viewer = open_studio([path], show=False, load_sample=False)
+    try:
+        assert gc.get_freeze_count() > 50_000
+        [image] = viewer.layers
+        layer, pixels = weakref.ref(image), weakref.ref(image.data)
+        viewer.layers.remove(image)
+        del image
+        for _ in range(3):  # (its layer controls go by deleteLater)
+            QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+            QCoreApplication.processEvents()
+        gc.collect()
+        assert layer() is None and pixels() is None
+    finally:
+        viewer.close()
