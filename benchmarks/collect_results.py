@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-ORDER = ["tiling", "labels_memory", "gui_memory", "accuracy", "default_model", "finetune", "correction_loop", "round_stability", "gui_loop", "gui", "io",
+ORDER = ["tiling", "labels_memory", "gui_memory", "accuracy", "default_model", "finetune", "correction_loop", "round_stability", "polarity", "gui_loop", "gui", "io",
          "project", "models", "undo_memory", "stack_edits",
          "edit_latency"]
 
