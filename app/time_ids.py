@@ -23,13 +23,17 @@ def _at(region: tuple[slice, ...], axis: int, t: int) -> tuple[slice, ...]:
 
 def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, axis: int,
                            before=None, *, over_time: bool = False) -> None:  # fmt: skip
-    """``labels[target]`` is one time point (or plane) just segmented: its new objects
-    (outside ``kept``, the reviewed pixels of ``target`` or None) take the ids of the
+    """``labels[target]`` is one time point (or plane) just segmented: a new object that
+    is the same object as one shown there before (``before``: this time point's labels
+    before the run, the shape of ``labels[target]``, or None; IoU above 0.5) keeps that
+    object's id, its track's (the same objects segmented again keep their ids: paired anew
+    with their neighbours, a Hoechst series' time points 0, 3 and 4 swapped or renewed some,
+    and a track the user cut was joined again). The other new objects (outside ``kept``,
+    the reviewed pixels of ``target`` or None) take the ids of the
     objects they pair with (``matched_ids``: overlap, then position) in the time point
     before, then in the one after (a track through this time point keeps its id; one that
     starts here goes on under its id); an object still left over takes the id of the object
-    it mostly lies in in ``before`` (this time point's labels before the run, the shape of
-    ``labels[target]``, or None), the track it was part of. ``over_time`` (``axis`` is
+    it mostly lies in in ``before``, the track it was part of. ``over_time`` (``axis`` is
     time): the tracks of the time points before are followed first as the engine follows
     them (``_tracked_ids``: their own motion, and objects missed for a time point or two).
     Ids that kept objects of this time point hold are not given again, nor any id twice."""
@@ -38,7 +42,9 @@ def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, 
     frame = labels[target]  # (a view: renamed in place)
     new = frame if kept is None else np.where(kept, 0, frame)
     given = set() if kept is None else set(np.unique(frame[kept]).tolist())
-    matches = _tracked_ids(labels, target, new, axis, given) if over_time else {}
+    matches = {} if before is None else _same_ids(np.asarray(before), new, given)
+    if over_time:
+        matches.update(_tracked_ids(labels, target, new, axis, given, set(matches)))
     for other in (start - 1, start + 1):
         partner = labels[_at(target, axis, other)] if 0 <= other < frames else None
         if partner is None or not partner.any():
@@ -52,11 +58,27 @@ def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, 
     _rename(frame, IdRenames(matches, frame.dtype, frame.size), kept)
 
 
+def _same_ids(before: np.ndarray, new: np.ndarray, given: set[int]) -> dict[int, int]:
+    """{object of ``new``: the id of the object of ``before`` it is the same object as (IoU
+    above 0.5: one to one), not in ``given``}. ``given`` is updated."""
+    inside = (new > 0) & (before > 0)
+    if not inside.any():
+        return {}
+    nows, thens, counts = _overlaps(new[inside], before[inside])
+    new_sizes = dict(zip(*np.unique(new[new > 0], return_counts=True)))
+    old_sizes = dict(zip(*np.unique(before[before > 0], return_counts=True)))
+    found = {now: then for now, then, count in zip(nows, thens, counts.tolist())
+             if 2 * count > new_sizes[now] + old_sizes[then] - count and then not in given}
+    given.update(found.values())
+    return found
+
+
 def _tracked_ids(labels: np.ndarray, target: tuple[slice, ...], new: np.ndarray, axis: int,
-                 given: set[int]) -> dict[int, int]:  # fmt: skip
-    """{object of ``new`` (time point ``target`` of ``labels``): the id of the track it goes
-    on}, found by a ``TimeLinker`` seeded with the time points before it (after it, for the
-    first), as far back as gap closing and own motion look. ``given`` is updated."""
+                 given: set[int], done: set[int] = frozenset()) -> dict[int, int]:  # fmt: skip
+    """{object of ``new`` (time point ``target`` of ``labels``), not in ``done``: the id of
+    the track it goes on}, found by a ``TimeLinker`` seeded with the time points before it
+    (after it, for the first), as far back as gap closing and own motion look. ``given`` is
+    updated."""
     frames = labels.shape[axis]
     start, _, _ = target[axis].indices(frames)
     side = -1 if start > 0 else 1
@@ -73,7 +95,7 @@ def _tracked_ids(labels: np.ndarray, target: tuple[slice, ...], new: np.ndarray,
         linker.seed(t, point(t))
     found: dict[int, int] = {}
     for now, then in linker.matches_at(start, np.take(new, 0, axis=axis)).items():
-        if then not in given:
+        if now not in done and then not in given:
             found[now] = then
             given.add(then)
     return found

@@ -111,3 +111,33 @@ def test_segmenting_again_at_other_settings_gives_the_tracks_of_a_fresh_run(hela
     assert _same_tracks(run(labels), fresh_default)
     np.testing.assert_array_equal(run(labels), run(labels))  # (identical runs back to back)
     np.testing.assert_array_equal(first, fresh_default)
+
+
+def _segmented_again_alone(labels: np.ndarray, t: int, objects: np.ndarray) -> np.ndarray:
+    """Time point ``t`` of ``labels`` segmented again on its own ("Run on: current time
+    point"), the engine finding ``objects`` there, numbered 1..N in an order of its own."""
+    live = labels.copy()
+    destination = LiveLabelsDestination(live, (slice(t, t + 1), slice(None), slice(None)),
+                                        None, None, time_axis=0)
+    ids = np.unique(objects[objects > 0])
+    renumber = np.zeros(int(objects.max()) + 1, np.int32)
+    renumber[ids] = np.random.default_rng(t).permutation(len(ids)) + 1
+    destination[(slice(0, 1),)] = renumber[objects][None]
+    destination.finish()
+    return live
+
+
+def test_a_time_point_segmented_again_into_the_same_objects_keeps_every_id():
+    """Two discs tracked over four time points, and a third whose track the user cut at time
+    point 2 (a new id from there: another cell came in where it left). Each time point
+    segmented again alone, into the same objects: every id stays as it was (paired anew with
+    the time point before, the disc after the cut took the old id back: the cut undone)."""
+    labels = np.zeros(SHAPE, np.int32)
+    for t in range(SHAPE[0]):
+        for track, (y, x) in ((1, (10, 10)), (2, (38, 12))):
+            labels[t][disk((y, x + 2 * t), 5, shape=SHAPE[1:])] = track
+        cell = 3 if t < 2 else 7  # (the user's cut)
+        labels[t][disk((24, 30 + 4 * t), 5, shape=SHAPE[1:])] = cell
+    for t in range(SHAPE[0]):
+        again = _segmented_again_alone(labels, t, labels[t])
+        np.testing.assert_array_equal(again, labels, err_msg=f"time point {t}")
