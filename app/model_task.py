@@ -53,6 +53,16 @@ def semantic_task(class_names: Sequence[str], spatial_dims: int):
                     spatial_axes="ZYX"[-int(spatial_dims):])
 
 
+INVERTED_TEXT = "inverted (objects darker than background, as in phase contrast)"
+
+
+def inverts_input(task) -> bool:
+    """Does a model with ``task`` (a TaskSpec, its dict from config.json, or None) invert its
+    input image (``TaskSpec.invert_intensity``)?"""
+    value = task.get("invert_intensity") if isinstance(task, dict) else getattr(task, "invert_intensity", False)
+    return value is True
+
+
 def outputs_text(task, out_channels: int | None = None) -> str:
     """What a model with ``task`` (a TaskSpec, its dict from config.json, or None/{} for an
     old config without one: then what loading assumes for ``out_channels``) puts out:

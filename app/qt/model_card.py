@@ -5,7 +5,7 @@ No widgets here."""
 from __future__ import annotations
 
 from unet_studio.app.model_checks import UNTRAINED_ADVICE, is_untrained, segment_refusal
-from unet_studio.app.model_task import outputs_text
+from unet_studio.app.model_task import INVERTED_TEXT, inverts_input, outputs_text
 from unet_studio.app.qt.model_card_data import training_data_text
 
 
@@ -16,6 +16,7 @@ def card_markdown(info) -> str:
     facts = [
         f"**{info.name}** — `{info.ref}`",
         f"- outputs: {outputs_text(info.task, out_channels)}",
+        *([f"- input: {INVERTED_TEXT}"] if inverts_input(info.task) else []),
         f"- architecture: {info.architecture} "
         + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
                     if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),

@@ -137,10 +137,11 @@ def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> 
 
 
 def _polarity_lines(result: FinetuneResult) -> list[str]:
-    """The round's flip of the model's input polarity (``polarity.py``), if it made one."""
-    from unet_studio.models.training.polarity import polarity_text
+    """The model's inverted input (``polarity.py``): flipped by the round or kept from its
+    parent."""
+    from unet_studio.models.training.polarity import input_polarity_text
 
-    text = polarity_text(result.extra)
+    text = input_polarity_text(result.extra)
     return [f"- input intensities: {text}"] if text else []
 
 

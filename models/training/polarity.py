@@ -91,5 +91,20 @@ def polarity_text(extra: dict | None) -> str:
     if not note:
         return ""
     if note.get("invert_intensity"):
-        return "objects darker than background: the image is inverted for this model"
+        return ("objects darker than background: the image is inverted for this model (its "
+                "starting model was trained on bright objects)")
     return "objects brighter than background: the image is no longer inverted for this model"
+
+
+INHERITED_KEY = "input_inverted"  # (a round's ``extra``: the inversion kept from its parent)
+
+
+def input_polarity_text(extra: dict | None) -> str:
+    """The model card's phrase on the model's input: the round's flip (``polarity_text``),
+    or the inversion it kept from the model it was fine-tuned from (``extra[INHERITED_KEY]``:
+    a second round on phase contrast said nothing of it, and a model shared on never told
+    that it inverts its input); "" for a model that takes the image as it is."""
+    if (extra or {}).get(INHERITED_KEY):
+        return ("objects darker than background: the image is inverted for this model, as for "
+                "the model it was fine-tuned from")
+    return polarity_text(extra)

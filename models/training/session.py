@@ -239,8 +239,13 @@ class Session(Checkpoints):
 
     def polarity_summary(self) -> dict:
         """``intensity_polarity``: the round's flip of ``invert_intensity`` and the medians
-        that decided it (``polarity.decide_polarity``); {} when it kept the model's."""
-        return {} if self.polarity is None else {"intensity_polarity": dict(self.polarity)}
+        that decided it (``polarity.decide_polarity``); else ``input_inverted`` when it kept
+        the starting model's inversion; {} for a model taking the image as it is."""
+        from unet_studio.models.training.polarity import INHERITED_KEY
+
+        if self.polarity is not None:
+            return {"intensity_polarity": dict(self.polarity)}
+        return {INHERITED_KEY: True} if self.task.invert_intensity else {}
 
     def norm_statistics_summary(self) -> dict:
         """What the round did with the BatchNorm statistics, for the result and model card."""

@@ -59,3 +59,14 @@ def test_a_model_of_objects_says_so_with_or_without_a_saved_task(tmp_path):
     del config["task"]  # (an older config: loading takes 3 outputs for objects)
     (folder / "config.json").write_text(json.dumps(config))
     assert _facts(folder)["outputs"] == "objects (instance labels)"
+
+
+def test_a_model_that_inverts_its_input_says_so_and_one_that_does_not_says_nothing(tmp_path):
+    """A second round on phase contrast keeps its parent's inverted input and said nothing of
+    it: the facts on top of every card say it from the model's task, whichever round made it."""
+    from unet_studio.models.task import TaskSpec
+
+    inverted = _saved(tmp_path / "rods", 3, TaskSpec(invert_intensity=True))
+    plain = _saved(tmp_path / "nuclei", 3, TaskSpec())
+    assert _facts(inverted)["input"] == "inverted (objects darker than background, as in phase contrast)"
+    assert "input" not in _facts(plain)

@@ -128,6 +128,14 @@ def test_a_flagged_model_keeps_its_flag_on_dark_objects_and_drops_it_on_bright_o
     dark_model = tiny_net(TaskSpec(invert_intensity=True, extra=dict(BRIGHT)))
     kept = finetune(dark_model, [blobs(dark=True)], FinetuneConfig(**QUICK))
     assert "intensity_polarity" not in kept.extra and dark_model.task.invert_intensity
+    # Its card still says it (a second round on phase contrast said nothing of it).
+    from unet_studio.models.training.lineage import lineage_metadata
+
+    card = lineage_metadata(kept, name="rods-2", parent={"name": "rods-1"})["card"]
+    assert ("- input intensities: objects darker than background: the image is inverted for "
+            "this model, as for the model it was fine-tuned from") in card
+    plain = finetune(tiny_net(), [blobs(dark=False)], FinetuneConfig(**QUICK))
+    assert "input intensities" not in lineage_metadata(plain, name="nuclei-2")["card"]
     back = tiny_net(TaskSpec(invert_intensity=True, extra=dict(BRIGHT)))
     result = finetune(back, [blobs(dark=False)], FinetuneConfig(**QUICK))
     assert result.extra["intensity_polarity"]["invert_intensity"] is False

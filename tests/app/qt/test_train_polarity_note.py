@@ -19,5 +19,6 @@ def test_a_round_that_inverted_the_input_says_so_in_one_phrase():
     flipped = {"intensity_polarity": {"objects": 0.12, "background": 0.48,
                                       "invert_intensity": True}}
     assert held_out_caveat(_result(flipped)) == (
-        " Objects darker than background: the image is inverted for this model.")
+        " Objects darker than background: the image is inverted for this model (its starting"
+        " model was trained on bright objects).")
     assert held_out_caveat(_result({})) == ""
