@@ -28,8 +28,15 @@ def card_markdown(info) -> str:
         f"- date: {info.date or 'unknown'}",
         f"- folder: `{info.path}`",
     ]  # fmt: skip
-    card = "\n\n---\n\n" + info.card_text() if info.card_path is not None else ""
+    card = "\n\n---\n\n" + _headings_down(info.card_text()) if info.card_path is not None else ""
     return "\n".join(facts) + card
+
+
+def _headings_down(card: str) -> str:
+    """``card`` (markdown) with its headings two levels down: its title repeats the name the
+    facts start with, and as a top heading in a docked panel a long version name broke over
+    two lines ("nuclei-ft-20261207-16530" / "1")."""
+    return "\n".join("##" + line if line.startswith("#") else line for line in card.splitlines())
 
 
 def _num(value) -> str:

@@ -70,3 +70,18 @@ def test_a_model_that_inverts_its_input_says_so_and_one_that_does_not_says_nothi
     plain = _saved(tmp_path / "nuclei", 3, TaskSpec())
     assert _facts(inverted)["input"] == "inverted (objects darker than background, as in phase contrast)"
     assert "input" not in _facts(plain)
+
+
+def test_the_cards_own_title_is_no_top_heading_in_the_panel(tmp_path):
+    """The facts start with the model's name; the card.md under them repeats it as its title,
+    which as a top heading broke a long version name over two lines in the docked panel."""
+    from unet_studio.app.model_folder import model_info
+    from unet_studio.app.qt.model_card import card_markdown
+    from unet_studio.models.task import TaskSpec
+
+    folder = _saved(tmp_path / "nuclei", 3, TaskSpec())
+    (folder / "card.md").write_text("# nuclei-ft-20261207-165301\n\nnotes\n\n## Data\n\n- frames 0-2\n")
+    shown = card_markdown(model_info(folder, source="folder")).splitlines()
+    assert "### nuclei-ft-20261207-165301" in shown and "#### Data" in shown
+    assert not [line for line in shown if line.startswith(("# ", "## "))]
+    assert "- frames 0-2" in shown and "notes" in shown
