@@ -17,14 +17,19 @@ UNSURE_SHARE_HINT = 0.08
 MIN_OBJECT_PIXELS = 1000
 
 
-def unsure_text(confidence) -> str:
-    """"the model was unsure of 13 % of what it called objects: it may not know images like
-    these", or "" when ``confidence`` (an ObjectConfidence, or None) is under the hint's
-    share or counts too few object pixels to tell: then nothing is said."""
+def unsure_share_text(confidence) -> str:
+    """"the model was unsure of 13 % of what it called objects", or "" when ``confidence``
+    (an ObjectConfidence, or None) is under the hint's share or counts too few object
+    pixels to tell: then nothing is said."""
     if confidence is None or confidence.object_pixels < MIN_OBJECT_PIXELS:
         return ""
     if confidence.unsure_share <= UNSURE_SHARE_HINT:
         return ""
-    percent = round(100 * confidence.unsure_share)
-    return (f"the model was unsure of {percent} % of what it called objects: "
-            "it may not know images like these")
+    return f"the model was unsure of {round(100 * confidence.unsure_share)} % of what it called objects"
+
+
+def unsure_text(confidence) -> str:
+    """``unsure_share_text`` and what it may mean: "...: it may not know images like these"
+    (or "")."""
+    share = unsure_share_text(confidence)
+    return f"{share}: it may not know images like these" if share else ""

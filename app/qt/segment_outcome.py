@@ -27,7 +27,7 @@ from unet_studio.app.qt.segment_results import (
 )
 from unet_studio.app.qt.workers import describe_error
 from unet_studio.app.run_regions import kept_region_entries, region_entry
-from unet_studio.app.unsure_hint import unsure_text
+from unet_studio.app.unsure_hint import unsure_share_text
 
 # What the status line says while a run is in each stage of the engine.
 STAGE_TEXT = {"intensity": "Reading the intensities of {image}…",
@@ -160,7 +160,7 @@ class SegmentOutcome:
                               model_classes(result.net))
         replacing, self._replacing = getattr(self, "_replacing", ""), ""
         self._done = DoneLine(name, result.job.request.model_path, result.model_name,
-                              found + replacing, unsure=unsure_text(self._confidence))
+                              found + replacing, unsure=unsure_share_text(self._confidence))
         self.status.setText(self._done.text())
         set_progress(self.progress, 100)
         self._result = result

@@ -46,3 +46,26 @@ def test_the_done_line_says_the_model_was_unsure_only_where_it_was(
     assert 8 < share < 40  # (measured: 15 %)
     assert unsure.endswith(" % of what it called objects: it may not know images like these; "
                            "correct a few objects and Train.")
+
+
+def test_a_model_the_user_fine_tuned_is_told_to_check_its_unsure_objects(tmp_path):
+    """A model fine-tuned on the user's images (its metadata names a parent), unsure of 11 %:
+    not "it may not know images like these; correct a few objects and Train", the advice for
+    a model new to the images (a phase-contrast QA heard it after two good rounds), but where
+    to look first. The bundled-like model without a parent keeps the first advice."""
+    import torch
+
+    from unet_studio.app.qt.segment_done import DoneLine
+    from unet_studio.models.registry import build_model
+    from unet_studio.models.weights import save_model
+
+    torch.manual_seed(0)
+    net = build_model("unet", spatial_dims=2, out_channels=3, base_channels=4, depth=2)
+    tuned = save_model(net, tmp_path / "rods-ft", metadata={"parent": {"name": "default"}})
+    plain = save_model(net, tmp_path / "default", metadata={"name": "default"})
+    unsure = "the model was unsure of 11 % of what it called objects"
+    assert DoneLine("rods", tuned, "rods-ft", ": 39 objects", unsure=unsure).text() == (
+        "Done: rods segmented with rods-ft: 39 objects. The model was unsure of 11 % of what "
+        "it called objects: check those first (Correct: Find objects to check), then Train again.")
+    assert DoneLine("rods", plain, "default", ": 49 objects", unsure=unsure).text().endswith(
+        ": it may not know images like these; correct a few objects and Train.")
