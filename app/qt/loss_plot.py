@@ -25,6 +25,17 @@ SERIES_STYLE = {  # name -> (colour on a dark background, on a light one, dashed
 # ``add`` keywords -> series names (the validation data is the reviewed data held out of
 # training: named as in the Train panel's before/after table).
 SERIES_OF = {"train_loss": "train loss", "val_loss": "held-out loss", "val_score": "held-out score"}
+# What the legend calls a series where its name alone misleads. The two losses are measured
+# on different pixels: training patches are mostly centred on objects (and their borders
+# are weighted up), while held-out blocks may be nearly all background. A training loss
+# well above the held-out one, or rising over a short round while the held-out one falls,
+# read as "training makes it worse"; saying what it is measured on is the smallest change
+# that stops the two being compared as one measure (the plot's tooltip says the rest).
+LEGEND_TEXT = {"train loss": "training loss (patches with objects)"}
+TOOLTIP = ("Training loss: on the training patches, mostly centred on objects, with their "
+           "outlines weighted up; it is higher than the held-out loss and noisy from step to "
+           "step, so compare it only with itself.\nHeld-out loss (and score): on the reviewed "
+           "blocks kept out of training; the verdict rests on these.")
 MARGIN = 28
 RIGHT_MARGIN = 8  # (the frame's right edge from the widget's; the legend stays inside it)
 LEGEND_GAP = 14  # between two legend entries on a line
@@ -77,9 +88,14 @@ def plot_colours(palette: QPalette) -> dict[str, QColor]:
     return colours
 
 
+def legend_text(name: str) -> str:
+    """The legend's words for the series ``name`` (``LEGEND_TEXT``, else the name)."""
+    return LEGEND_TEXT.get(name, name)
+
+
 class LegendEntry(NamedTuple):
-    """One series in the legend: its name (its colour), the text shown (the name, or the
-    name cut short with "…" where even a line of its own is too narrow) and where."""
+    """One series in the legend: its name (its colour), the text shown (its ``legend_text``,
+    or that cut short with "…" where even a line of its own is too narrow) and where."""
 
     name: str
     text: str
@@ -94,9 +110,10 @@ def lay_out_legend(names, metrics: QFontMetrics, left: float, right: float) -> l
     short there."""
     entries, x, y = [], left, float(LEGEND_TOP)
     for name in names:
-        if x > left and x + metrics.horizontalAdvance(name) > right:
+        words = legend_text(name)
+        if x > left and x + metrics.horizontalAdvance(words) > right:
             x, y = left, y + metrics.lineSpacing()
-        text = metrics.elidedText(name, Qt.TextElideMode.ElideRight, int(right - x))
+        text = metrics.elidedText(words, Qt.TextElideMode.ElideRight, int(right - x))
         width = metrics.horizontalAdvance(text)
         entries.append(LegendEntry(name, text, QRectF(x, y, width, metrics.height())))
         x += width + LEGEND_GAP
@@ -110,6 +127,7 @@ class LossPlot(QWidget):
         super().__init__(parent)
         self.series: dict[str, list[tuple[float, float]]] = {name: [] for name in SERIES_STYLE}
         self.setMinimumHeight(150)
+        self.setToolTip(TOOLTIP)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def clear(self) -> None:
@@ -152,15 +170,20 @@ class LossPlot(QWidget):
 
     def legend(self) -> list[LegendEntry]:
         """The legend's entries as painted: above the frame (where they hide no curve), as
-        wide as it, on as many lines as they need."""
+        wide as it, on as many lines as they need; only for series with a point (a
+        "held-out score" entry without a curve, where the held-out blocks hold no objects
+        to score, read as a curve that failed to draw)."""
         right = self.width() - RIGHT_MARGIN
-        return lay_out_legend(SERIES_STYLE, self.fontMetrics(), self._frame_left() + 6, right)
+        shown = [name for name in SERIES_STYLE if self.series[name]]
+        return lay_out_legend(shown, self.fontMetrics(), self._frame_left() + 6, right)
 
     def plot_area(self) -> QRectF:
         """Where the curves are drawn: right of the scale, below the legend (lower where the
         legend takes more lines), above "step N" (a line of text: a fixed margin cut it off
         at a large font)."""
-        legend_bottom = max(entry.rect.bottom() for entry in self.legend())
+        # (a line kept for the legend before the first point: the frame stays where it is)
+        first_line = LEGEND_TOP + self.fontMetrics().height()
+        legend_bottom = max((entry.rect.bottom() for entry in self.legend()), default=first_line)
         below = max(MARGIN, self.fontMetrics().height() + 6)
         return QRectF(self.rect()).adjusted(self._frame_left(), legend_bottom + LEGEND_TOP,
                                             -RIGHT_MARGIN, -below)  # fmt: skip
