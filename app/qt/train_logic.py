@@ -36,7 +36,7 @@ from unet_studio.app.qt.train_round import (
     set_aside_text,
     training_verb,
 )
-from unet_studio.models.training.lineage import HELD_OUT_METRICS, held_out_rows, metric_text
+from unet_studio.models.training.lineage import metric_text, readable_held_out_rows
 from unet_studio.models.training.ranking import compare
 
 __all__ = [
@@ -56,38 +56,13 @@ def metric_table(before: dict, after: dict) -> list[tuple[str, str, str, str]]:
     different scores never read the same (see ``change_texts``). Held-out blocks without a
     reviewed object get one row that says so instead of their object counts."""
     rows = []
-    for name, meaning, old, new in _held_out_rows_as_read(before, after):
+    for name, meaning, old, new in readable_held_out_rows(before, after):
         if isinstance(old, float) and isinstance(new, float):
             texts = change_texts(old, new)[:2]
         else:
             texts = metric_text(old), metric_text(new)
         rows.append((name, meaning, *texts))
     return rows
-
-
-# The rows that replace the object counts when the held-out blocks hold no reviewed object
-# (the objects cluster elsewhere and all stay in training): "objects predicted 0 | 0",
-# "objects reviewed 0 | 0" read as "the model finds nothing", though there was nothing to
-# find. Such blocks are background, so any object predicted there is an extra one.
-NO_OBJECTS_ROW = ("no objects held out", "The held-out blocks hold no reviewed object (the "
-                  "reviewed objects all stay in training), so there is nothing to count or "
-                  "score: the verdict rests on the held-out loss.", "–", "–")
-_METRIC_NAMES = {key: name for key, name, _ in HELD_OUT_METRICS}
-EXTRA_OBJECTS = ("extra objects predicted", "Objects the model predicts in the held-out "
-                 "blocks, which hold no reviewed object: each one is an extra (fewer is better).")
-
-
-def _held_out_rows_as_read(before: dict, after: dict) -> list[tuple]:
-    """``held_out_rows``, where blocks without objects (``n_true`` 0 on each side that has
-    it) show ``NO_OBJECTS_ROW`` first, then the extra objects only when either model
-    predicted some; tables with objects stay as they are."""
-    rows = held_out_rows(before, after)
-    if {before.get("n_true"), after.get("n_true")} - {None} != {0}:
-        return rows
-    predicted, reviewed = _METRIC_NAMES["n_pred"], _METRIC_NAMES["n_true"]
-    shown = [NO_OBJECTS_ROW]
-    shown += [(*EXTRA_OBJECTS, *row[2:]) for row in rows if row[0] == predicted and any(row[2:])]
-    return shown + [row for row in rows if row[0] not in (predicted, reviewed)]
 
 
 # Decimals a metric is shown with, and the most a change may add so that it shows: a round

@@ -55,6 +55,31 @@ def held_out_rows(before: dict, after: dict) -> list[tuple]:
     return rows
 
 
+# The rows that replace the object counts when the held-out blocks hold no reviewed object
+# (the objects cluster elsewhere and all stay in training): "objects predicted 0 | 0",
+# "objects reviewed 0 | 0" read as "the model finds nothing", though there was nothing to
+# find. Such blocks are background, so any object predicted there is an extra one.
+NO_OBJECTS_ROW = ("no objects held out", "The held-out blocks hold no reviewed object (the "
+                  "reviewed objects all stay in training), so there is nothing to count or "
+                  "score: the verdict rests on the held-out loss.", "–", "–")
+EXTRA_OBJECTS = ("extra objects predicted", "Objects the model predicts in the held-out "
+                 "blocks, which hold no reviewed object: each one is an extra (fewer is better).")
+
+
+def readable_held_out_rows(before: dict, after: dict) -> list[tuple]:
+    """``held_out_rows`` as the Train panel and the model card show them: blocks without
+    objects (``n_true`` 0 on each side that has it) show ``NO_OBJECTS_ROW`` first, then the
+    extra objects only when either model predicted some; tables with objects stay as they
+    are."""
+    rows = held_out_rows(before, after)
+    if {before.get("n_true"), after.get("n_true")} - {None} != {0}:
+        return rows
+    predicted, reviewed = (name for key, name, _ in HELD_OUT_METRICS if key in ("n_pred", "n_true"))
+    shown = [NO_OBJECTS_ROW]
+    shown += [(*EXTRA_OBJECTS, *row[2:]) for row in rows if row[0] == predicted and any(row[2:])]
+    return shown + [row for row in rows if row[0] not in (predicted, reviewed)]
+
+
 def _class_rows(before: dict, after: dict) -> list[tuple]:
     """A semantic model's "Dice <class>" rows (``validate.class_dice``), in class order."""
     old, new = before.get("class_dice") or {}, after.get("class_dice") or {}
@@ -131,7 +156,7 @@ def _card(name: str, parent: dict | None, result: FinetuneResult, date: str) -> 
              *_norm_statistics_lines(result), *_polarity_lines(result)]
     if result.metrics_before or result.metrics_after:
         lines += ["", "| held-out metric | before | after |", "|---|---|---|"]
-        for name, _meaning, *pair in held_out_rows(result.metrics_before, result.metrics_after):
+        for name, _meaning, *pair in readable_held_out_rows(result.metrics_before, result.metrics_after):
             lines.append(f"| {name} | {metric_text(pair[0])} | {metric_text(pair[1])} |")
     return "\n".join(lines) + "\n"
 
