@@ -17,10 +17,11 @@ from unet_studio.app.class_map import (
     refusal,
 )
 
-# The panel's widgets that act on objects, by what a class map's refusal calls them.
+# The panel's widgets that act on objects, by what a class map's refusal calls them (None:
+# by its text, which follows the image: Fill between slices, or time points).
 OBJECT_WIDGETS = {"add": "Add object", "delete": "Delete", "merge": "Merge", "split": "Split",
                   "fill_button": "Fill holes", "relabel_button": "Relabel 1..N",
-                  "interpolate_button": "Fill between slices",
+                  "interpolate_button": None,
                   "find_button": "Find objects to check",
                   "find_previous_button": "Find objects to check",
                   "tracks_button": "Show tracks", "ctc_button": "Export tracks (CTC)"}  # fmt: skip
@@ -88,7 +89,8 @@ class CorrectClasses:
             widget = self.tool_buttons[name] if name in self.tool_buttons else getattr(self, name)
             if widget not in self._object_tips:
                 self._object_tips[widget] = widget.toolTip()
-            tip = refusal(self.session, names, what) if names else self._object_tips[widget]
+            tip = refusal(self.session, names, what or widget.text()) if names \
+                else self._object_tips[widget]
             widget.setToolTip(tip[:1].upper() + tip[1:])
             if names:
                 widget.setEnabled(False)

@@ -29,6 +29,7 @@ from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, DRAWING_REGION, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
+from unet_studio.app.qt.correct_words import CorrectWords
 from unet_studio.app.qt.hand_only_hint import hand_only_said
 from unet_studio.app.qt.key_map import key_map
 from unet_studio.app.qt.names_label import NamesLabel
@@ -47,7 +48,7 @@ TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
 
 
 class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, CorrectHistory,
-                   QWidget):
+                   CorrectWords, QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -86,6 +87,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         layout.addStretch(1)
         for name, tip in BUTTON_TIPS.items():
             getattr(self, name).setToolTip(tip)
+        self._follow_plane_word()  # (the image's words: again as another image is current)
 
     def _build_tools(self) -> QGroupBox:
         box = QGroupBox("Object tools")
@@ -105,7 +107,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.fill_button = QPushButton("Fill holes")
         self.relabel_button = QPushButton("Relabel 1..N")
         self.fresh_button = QPushButton("New label id")
-        self.interpolate_button = QPushButton("Fill between slices")
+        self.interpolate_button = QPushButton()  # (its text and tooltip: _follow_plane_word)
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
         rows = ((self.apply_button, self.cancel_button),
@@ -116,12 +118,6 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
                 grid.addWidget(button, row, column)
         self.fill_button.setToolTip(f"Fill the holes of every object ({self.shown_keys['fill']} "
                                     "over an object: its holes only)")
-        self.interpolate_button.setToolTip(
-            "Paint an object on a few slices (one label), then click: the slices between are "
-            "filled with its outline, morphing from one painted slice to the next; in a 2D "
-            "time series, the time points between those where it is drawn "
-            f"({self.shown_keys['interpolate']} over an object does the same; "
-            f"{self.shown_keys['interpolate all']}: for every object)")
         self._build_classes(grid, 5)  # (shown for a class map, instead of New label id)
         self.tool_status = NamesLabel()  # (it may name an image layer)
         grid.addWidget(self.tool_status, 6, 0, 1, 3)
@@ -138,16 +134,15 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
     def _build_review(self) -> QGroupBox:
         box = QGroupBox("Reviewed (only these regions become training data)")
         grid = QGridLayout(box)
-        self.mark_slice_button = QPushButton("Mark this slice")
+        # (their texts, "Mark this slice" or "Mark this time point": _follow_plane_word)
+        self.mark_slice_button = QPushButton()
         shown = self.shown_keys
         self.mark_slice_button.setToolTip(f"Or press {shown['review']} over the canvas")
-        self.unmark_slice_button = QPushButton("Unmark this slice")
+        self.unmark_slice_button = QPushButton()
         self.unmark_slice_button.setToolTip(f"Or press {shown['unreview']} over the canvas")
         self.draw_button = QPushButton("Draw region")
         self.mark_drawn_button = QPushButton("Mark drawn region")
-        self.through_check = QCheckBox("Through every slice", checked=False)
-        self.through_check.setToolTip("Mark the drawn region in every slice of the stack (every "
-                                      "time point of a time series), not only the one on screen")
+        self.through_check = QCheckBox(checked=False)
         self.auto_check = QCheckBox("Mark edited regions automatically", checked=True)
         self.overlay_check = QCheckBox("Show reviewed overlay", checked=True)
         self.reviewed_label = QLabel()
@@ -346,6 +341,8 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.measure_button.setToolTip(measurements_tip(classes))  # (a row per object or class)
 
     def _update_reviewed(self) -> None:
+        # (told on another image made current, and on new labels: the words follow it)
+        self._follow_plane_word()
         regions = self.session.ensure_reviewed()  # (the current image's labels')
         if regions is None or not regions.any():
             self.reviewed_label.setText("Nothing reviewed yet.")

@@ -23,6 +23,7 @@ from unet_studio.app.label_edit import LabelEdit
 from unet_studio.app.qt.adding_tools import AddingTools
 from unet_studio.app.qt.correct_tips import OBJECT_ACTIONS
 from unet_studio.app.qt.key_map import DEFAULT_KEYS, keys_help
+from unet_studio.app.qt.plane_word import view_plane_word
 from unet_studio.app.qt.slice_tools import SliceTools
 from unet_studio.app.qt.stack_edit_runner import StackEditJob, StackEditRunner, told
 from unet_studio.app.qt.start_labels import LabelStarting, no_labels_message, sentence
@@ -120,7 +121,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
                 return "Click inside the object to split (first seed)."
             return f"Object {self.split_id}: {len(self.seeds)} seeds; click more, then Apply."
         return (f"{self.started_note()}Paint, erase, fill and polygon: napari's layer controls. "
-                f"{keys_help(self.keys, self._is_time_series())}")
+                f"{keys_help(self.keys, self._is_time_series(), self.plane_word())}")
 
     def _class_map_status(self, classes) -> str:
         """The status line on a class map: what to paint with; object tools are off."""
@@ -128,7 +129,11 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
         painting = "" if label is None else f" Painting with {class_text(classes, label)}."
         return (f"A class map ({', '.join(classes)}): choose a class to paint with napari's "
                 f"brush; erase, fill and polygon: napari's layer controls.{painting} Object "
-                f"tools are off. {self.keys['review']}: mark the slice reviewed.")
+                f"tools are off. {self.keys['review']}: mark the {self.plane_word()} reviewed.")
+
+    def plane_word(self) -> str:
+        """What the plane on screen is called: "time point" on a time-lapse, else "slice"."""
+        return view_plane_word(self.host.current_image())
 
     def _is_time_series(self) -> bool:
         return self.host.current_labels() is not None and self.time_axis() is not None

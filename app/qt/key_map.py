@@ -72,14 +72,15 @@ def normalised_key(text) -> str | None:
     return "-".join(sorted(names) + [key.upper()])
 
 
-def keys_help(keys: dict[str, str], time_series: bool = True) -> str:
-    """The status line's list of the keys (the track key only for a time series)."""
+def keys_help(keys: dict[str, str], time_series: bool = True, plane: str = "slice") -> str:
+    """The status line's list of the keys (the track key only for a time series); ``plane``:
+    what the plane on screen is called ("slice", "time point": ``plane_word``)."""
     k = {action: key.replace("-", "+") for action, key in keys.items()}
     track = f", {k['cut']} cut its track" if time_series else ""
     return (f"Keys over an object: {k['add']} add one the network missed, {k['delete']} delete, "
             f"{k['merge']} then {k['merge']} merge two, {k['seed']} on each part then "
             f"{k['split']} split, {k['fill']} fill its holes, {k['pick']} paint with its label, "
-            f"{k['interpolate']} fill the slices between its painted slices ({k['interpolate all']}: "
-            f"of every object){track}; "
-            f"{k['review']} marks the slice reviewed ({k['unreview']} unmarks); {k['next']} / "
+            f"{k['interpolate']} fill the {plane}s between its painted {plane}s "
+            f"({k['interpolate all']}: of every object){track}; "
+            f"{k['review']} marks the {plane} reviewed ({k['unreview']} unmarks); {k['next']} / "
             f"{k['previous']} the next / previous object to check.")  # fmt: skip

@@ -48,9 +48,8 @@ class PointerTools:
         (labels data coordinates; None: not over the labels); returns the status line."""
         if action == "review" or action == "unreview":
             with self._refusal_said():  # (in the 3D view: no slice to mark)
-                mark_reviewed_view(self.session, reviewed=action == "review")
-            self.message = "Slice marked as reviewed." if action == "review" \
-                else "Slice no longer marked as reviewed."
+                done = mark_reviewed_view(self.session, reviewed=action == "review")
+            self.message = done[:1].upper() + done[1:]  # ("Time point marked as reviewed.")
             return self.message
         labels = self.tools._labels()
         if action in OBJECT_ACTIONS:

@@ -9,6 +9,7 @@ import numpy as np
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.hand_only_hint import tell_if_hand_only
 from unet_studio.app.qt.mark_undo import undoable_marking
+from unet_studio.app.qt.plane_word import view_plane_word
 
 PLANE_WORDS = {"Z": "slice", "T": "time point"}  # (what one index of an axis is called)
 
@@ -46,18 +47,21 @@ def review_region_for_view(session) -> tuple[slice, ...]:
     )
 
 
-def mark_reviewed_view(session, reviewed: bool = True) -> None:
-    """Mark (or unmark) the slice on screen as reviewed."""
+def mark_reviewed_view(session, reviewed: bool = True) -> str:
+    """Mark (or unmark) the slice on screen as reviewed; returns what was done, as the
+    undo step names it ("time point marked as reviewed." on a time-lapse)."""
     regions = session.ensure_reviewed()
     if regions is None:
         raise UserError("nothing to mark: there are no labels on screen")
     region = review_region_for_view(session)
-    text = "slice marked as reviewed." if reviewed else "slice no longer marked as reviewed."
+    word = view_plane_word(session.host.current_image())
+    text = f"{word} marked as reviewed." if reviewed else f"{word} no longer marked as reviewed."
     with undoable_marking(session, regions, region, reviewed, text):  # (Ctrl+Z takes it back)
         regions.mark_region(region, reviewed)
     session.reviewed_changed_by_user()
     if reviewed:  # (painted by hand only: said what the mark teaches)
         tell_if_hand_only(session, regions, region, _plane_words(session, region))
+    return text
 
 
 def mark_reviewed_drawn(session, through: bool = False) -> str:

@@ -10,6 +10,7 @@ Channels are left out: they are refused at the click (``segment_channels``).
 from __future__ import annotations
 
 from unet_studio.app.errors import UserError
+from unet_studio.app.qt.plane_word import stepped_plane_word
 from unet_studio.app.qt.segment_job import SegmentRequest, plan_job
 from unet_studio.app.qt.segment_tips import TIPS
 
@@ -57,11 +58,8 @@ def one_view_scope_text(image, axes: str, model) -> str | None:
     where no axis is left (a 2D image, a 3D model on a stack): one view is the whole image."""
     if image is None or model is None:
         return "Current slice"
-    axes, spatial = (axes.strip() or image.axes).upper(), model_spatial_axes(model)
-    left = {letter for letter in axes if letter not in spatial and letter != "C"}
-    if not left:
-        return None
-    return "Current time point" if left == {"T"} else "Current slice"
+    word = stepped_plane_word(axes.strip() or image.axes, model_spatial_axes(model))
+    return None if word is None else f"Current {word}"
 
 
 def show_run_refusal(panel, reason: str | None) -> None:
