@@ -17,6 +17,7 @@ import re
 
 from unet_studio.app.errors import UserError
 from unet_studio.app.host import labels_layer_name
+from unet_studio.app.qt.plane_word import SLICE, TIME_POINT
 from unet_studio.app.qt.train_replay import (
     TRAINING_DIR,
     fresh_replay,
@@ -252,12 +253,13 @@ def _caveat(result) -> str:
             f"is uncertain; {advice}.")
 
 
-# What a plane of a stack is called by the letter of its axis (a 2D network's slabs).
-PLANE_WORDS = {"T": "frame", "Z": "slice"}
+# What a plane of a stack is called by the letter of its axis (a 2D network's slabs), as
+# the Correct panel calls it (``plane_word``: its "Mark this time point" on a time-lapse).
+PLANE_WORDS = {"T": TIME_POINT, "Z": SLICE}
 
 
 def _one_plane_reviewed(result) -> str | None:
-    """"frame" (or "slice") when the round learnt from one plane of a stack only and its
+    """"time point" (or "slice") when the round learnt from one plane of a stack only and its
     held-out objects lie in it (a few objects of a single reviewed frame: the held-out
     score measures that frame again, not the others); None otherwise or when not known
     (a result read back from the history)."""
@@ -266,7 +268,7 @@ def _one_plane_reviewed(result) -> str | None:
     axes = extra.get("val_plane_axes")
     if extra.get("val_object_slabs") != 1 or summary.get("slabs") != 1 or axes is None:
         return None
-    return PLANE_WORDS.get(axes[-1:], "frame (or slice)")
+    return PLANE_WORDS.get(axes[-1:], f"{SLICE} (or {TIME_POINT})")
 
 
 # Steps a round on images new to a model is advised to take: fewer rarely move its weights

@@ -157,6 +157,20 @@ def test_the_verdict_says_when_held_out_data_cannot_tell():
     assert held_out_caveat(Result({"val_loss": 0.3, "val_metric": 0.7})) == ""  # semantic
 
 
+def test_a_verdict_on_one_reviewed_time_point_says_time_point_as_the_correct_panel_does():
+    from types import SimpleNamespace
+
+    def caveat(plane_axes: str) -> str:
+        return held_out_caveat(SimpleNamespace(
+            metrics_before={"val_loss": 0.3, "val_metric": 0.5, "n_true": 4},
+            extra={"val_object_slabs": 1, "val_plane_axes": plane_axes},
+            data_summary={"slabs": 1}))
+
+    assert "all in the one time point reviewed" in caveat("T")
+    assert "review another time point too" in caveat("T")
+    assert "review another slice too" in caveat("Z")
+
+
 def test_loss_plot_paints_its_series(qtbot):
 
     from unet_studio.app.qt.loss_plot import LossPlot, plot_colours
