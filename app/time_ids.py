@@ -26,10 +26,9 @@ def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, 
     """``labels[target]`` is one time point (or plane) just segmented: a new object that
     is the same object as one shown there before (``before``: this time point's labels
     before the run, the shape of ``labels[target]``, or None; IoU above 0.5) keeps that
-    object's id where that id goes on in the time point before or after, its track's (the
-    same objects segmented again keep their tracks: paired anew with their neighbours, a
-    Hoechst series' time points 3 and 4 swapped or renewed some, and a track the user cut
-    was joined again). The other new objects (outside ``kept``,
+    object's id, its track's, where this time point was linked to its neighbours (``_same_ids_if_linked``:
+    paired anew with them, the same objects of a Hoechst series' time points 0, 3 and 4
+    got swapped or new ids, and a track the user cut was joined again). The other new objects (outside ``kept``,
     the reviewed pixels of ``target`` or None) take the ids of the
     objects they pair with (``matched_ids``: overlap, then position) in the time point
     before, then in the one after (a track through this time point keeps its id; one that
@@ -44,7 +43,7 @@ def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, 
     new = frame if kept is None else np.where(kept, 0, frame)
     given = set() if kept is None else set(np.unique(frame[kept]).tolist())
     neighbours = [labels[_at(target, axis, t)] for t in (start - 1, start + 1) if 0 <= t < frames]
-    matches = {} if before is None else _same_ids_going_on(np.asarray(before), new, neighbours, given)
+    matches = {} if before is None else _same_ids_if_linked(np.asarray(before), new, neighbours, given)
     if over_time:
         matches.update(_tracked_ids(labels, target, new, axis, given, set(matches)))
     for partner in neighbours:
@@ -59,26 +58,27 @@ def continue_neighbour_ids(labels: np.ndarray, target: tuple[slice, ...], kept, 
     _rename(frame, IdRenames(matches, frame.dtype, frame.size), kept)
 
 
-def _same_ids_going_on(before: np.ndarray, new: np.ndarray, neighbours: list[np.ndarray],
-                       given: set[int]) -> dict[int, int]:  # fmt: skip
+def _same_ids_if_linked(before: np.ndarray, new: np.ndarray, neighbours: list[np.ndarray],
+                        given: set[int]) -> dict[int, int]:  # fmt: skip
     """{object of ``new``: the id of the object of ``before`` it is the same object as (IoU
-    above 0.5: one to one), where that id goes on in one of ``neighbours`` (the time points
-    or planes around) and is not in ``given``}. ``given`` is updated. (An id found in no
-    neighbour is left to the pairing: a time point numbered apart from its neighbours, by a
-    run that did not link it, is linked to them so.)"""
+    above 0.5: one to one), not in ``given``} where ``before`` was linked to ``neighbours``
+    (the time points or planes around): most of its objects paired with theirs
+    (``matched_ids``) hold the same id. Else {}: a time point numbered apart from its
+    neighbours, by a run that did not link it, is linked to them anew. (In a linked time
+    point a track that ends there keeps its id: paired anew, it took a track starting in
+    the next one.) ``given`` is updated."""
+    pairs = [pair for plane in neighbours if plane.any()
+             for pair in matched_ids(plane, before).items()]
+    if not pairs or 2 * sum(mine == theirs for mine, theirs in pairs) < len(pairs):
+        return {}
     inside = (new > 0) & (before > 0)
     if not inside.any():
         return {}
     nows, thens, counts = _overlaps(new[inside], before[inside])
     new_sizes = dict(zip(*np.unique(new[new > 0], return_counts=True)))
     old_sizes = dict(zip(*np.unique(before[before > 0], return_counts=True)))
-    same = {now: then for now, then, count in zip(nows, thens, counts.tolist())
-            if 2 * count > new_sizes[now] + old_sizes[then] - count and then not in given}
-    going_on: set[int] = set()
-    for plane in neighbours:
-        wanted = np.fromiter(same.values(), plane.dtype, len(same))
-        going_on.update(np.unique(plane[np.isin(plane, wanted)]).tolist())
-    found = {now: then for now, then in same.items() if then in going_on}
+    found = {now: then for now, then, count in zip(nows, thens, counts.tolist())
+             if 2 * count > new_sizes[now] + old_sizes[then] - count and then not in given}
     given.update(found.values())
     return found
 

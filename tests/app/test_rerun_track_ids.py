@@ -128,16 +128,22 @@ def _segmented_again_alone(labels: np.ndarray, t: int, objects: np.ndarray) -> n
 
 
 def test_a_time_point_segmented_again_into_the_same_objects_keeps_every_id():
-    """Two discs tracked over four time points, and a third whose track the user cut at time
-    point 2 (a new id from there: another cell came in where it left). Each time point
-    segmented again alone, into the same objects: every id stays as it was (paired anew with
-    the time point before, the disc after the cut took the old id back: the cut undone)."""
+    """Two discs tracked over four time points, a third whose track the user cut at time
+    point 2 (a new id from there: another cell came in where it left), and a cell that
+    leaves after time point 0 beside one that comes in at 1. Each time point segmented again
+    alone, into the same objects: every id stays as it was (paired anew with its
+    neighbours, the disc after the cut took the old id back, the cut undone, and the cell
+    that left took the id of the one that came: their tracks joined)."""
     labels = np.zeros(SHAPE, np.int32)
     for t in range(SHAPE[0]):
         for track, (y, x) in ((1, (10, 10)), (2, (38, 12))):
             labels[t][disk((y, x + 2 * t), 5, shape=SHAPE[1:])] = track
         cell = 3 if t < 2 else 7  # (the user's cut)
         labels[t][disk((24, 30 + 4 * t), 5, shape=SHAPE[1:])] = cell
+        if t == 0:  # a cell that leaves after time point 0...
+            labels[t][disk((38, 40), 5, shape=SHAPE[1:])] = 9
+        else:  # ...and one that comes in beside it at time point 1
+            labels[t][disk((38, 44 + 2 * t), 5, shape=SHAPE[1:])] = 11
     for t in range(SHAPE[0]):
         again = _segmented_again_alone(labels, t, labels[t])
         np.testing.assert_array_equal(again, labels, err_msg=f"time point {t}")
