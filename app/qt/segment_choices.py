@@ -268,6 +268,10 @@ class SegmentChoices:
                                    self.session.model)
         self.scope_slice.setText(text or "Current slice")
         self.scope_slice.setEnabled(text is not None)
+        # (the other choice names the whole as the one does its part: a 2D image offered
+        # "Whole stack", and a time-lapse's whole is a series)
+        whole = {None: "Whole image", "Current time point": "Whole series"}.get(text, "Whole stack")
+        self.scope_stack.setText(whole)
         if text is None and self.scope_slice.isChecked():
             self.scope_stack.setChecked(True)
 

@@ -125,9 +125,10 @@ def time_left_text(progress, pace: float | None) -> str:
 
 
 def step_text(progress, pace: float | None) -> str:
-    """"Step 3: loss 0.4121, held-out score 0.700, about 40 s left" (or that it ends)."""
+    """"Step 3: training loss 0.4121, held-out score 0.700, about 40 s left" (or that it
+    ends): "training" as the plot's legend says (the held-out loss sits lower)."""
     loss = progress.smoothed_loss
-    said = f"loss {loss:.4f}" if math.isfinite(loss) else "scoring the model before training"
+    said = f"training loss {loss:.4f}" if math.isfinite(loss) else "scoring the model before training"
     return f"Step {progress.step}: {said}{scores_text(progress)}{time_left_text(progress, pace)}"
 
 

@@ -26,7 +26,7 @@ def test_run_on_names_the_time_point_of_a_time_lapse_and_the_slice_of_a_stack(st
         return panel.scope_slice.text()
 
     assert choose("movie") == "Current time point"
-    assert choose("stack") == "Current slice"
+    assert choose("stack") == "Current slice" and panel.scope_stack.text() == "Whole stack"
     panel.axes_edit.setText("TYX")  # (the stack typed as a time series)
     panel.axes_edit.editingFinished.emit()
     assert panel.scope_slice.text() == "Current time point"
@@ -52,5 +52,6 @@ def test_run_on_one_view_is_greyed_where_one_view_is_the_whole_image(studio, qtb
     panel.scope_slice.setChecked(True)
     choose("plane")
     assert not panel.scope_slice.isEnabled() and panel.scope_stack.isChecked()
+    assert panel.scope_stack.text() == "Whole image"  # (it said "Whole stack" of a plane)
     choose("movie")
-    assert panel.scope_slice.isEnabled()
+    assert panel.scope_slice.isEnabled() and panel.scope_stack.text() == "Whole series"

@@ -89,3 +89,13 @@ def test_a_round_past_its_budget_says_why_once():
     result = SimpleNamespace(elapsed=92.0, config=SimpleNamespace(max_seconds=60.0))
     text = overrun_note(result, 21.0)
     assert "one takes about 21 s here" in text and "about about" not in text
+
+
+def test_a_steps_loss_is_called_the_training_loss_as_on_the_plot():
+    """The status line's loss of a step is the training loss (patches with objects), which
+    sits above the held-out loss: a bare "loss 2.6" beside a held-out loss of 0.35 read as
+    training making the model worse."""
+    from unet_studio.app.qt.train_pace import step_text
+
+    progress = SimpleNamespace(step=3, smoothed_loss=0.41213, val_metric=0.7, remaining=None)
+    assert step_text(progress, None).startswith("Step 3: training loss 0.4121, held-out score 0.700")
