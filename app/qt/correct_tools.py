@@ -142,7 +142,7 @@ class ObjectTools(AddingTools, SliceTools, TimeTools, LabelStarting):
         """Handle a canvas click at ``coord``; returns the new status line."""
         labels = self._labels()
         if self.mode in OBJECT_ACTIONS:
-            refuse_on_class_map(self.session, OBJECT_ACTIONS[self.mode])
+            refuse_on_class_map(self.session, self.action_name(self.mode))
         label = corrections.label_at(labels, coord)
         if self.mode == "add":
             self.add_object(coord)

@@ -87,7 +87,7 @@ class PointerTools:
         """A class map refuses the object tools' keys: nothing pending is kept, and the
         status line says why (as the notification does)."""
         try:
-            refuse_on_class_map(self.session, OBJECT_ACTIONS[action])
+            refuse_on_class_map(self.session, self.tools.action_name(action))
         except UserError as refused:
             self.reset()
             self.message = _sentence(refused)

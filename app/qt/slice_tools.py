@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from unet_studio.app.class_map import refuse_on_class_map
 from unet_studio.app.errors import UserError
 from unet_studio.app.label_edit import LabelEdit
+from unet_studio.app.qt.correct_tips import OBJECT_ACTIONS
 from unet_studio.app.qt.review_marks import view_in_labels
 from unet_studio.app.qt.stack_edit_runner import StackEditJob
 from unet_studio.app.slice_interpolation import interpolate_slices_edit
@@ -28,7 +29,7 @@ class SliceTools:
         frames)."""
         if label == 0:
             raise UserError("no object to interpolate: point at one (I), or choose its label")
-        refuse_on_class_map(self.session, "Fill between slices")
+        refuse_on_class_map(self.session, self._fill_between_name())
         labels, axis, sampling, lift, filled = self._interpolation_target(coord)
         near = tuple(coord) if filled == "time points" else self.scope([coord]).coords[0]
         unit = filled[:-1]
@@ -39,13 +40,24 @@ class SliceTools:
         """Fill between the painted slices of every object (where ``coord`` is, as
         :meth:`interpolate_edit`), as one undo step, in a worker on big labels (see
         ``stack_edit_runner``); returns what the status line says."""
-        refuse_on_class_map(self.session, "Fill between slices")
+        refuse_on_class_map(self.session, self._fill_between_name())
         labels, axis, sampling, lift, filled = self._interpolation_target(coord)
         key = self.keys["interpolate all"].replace("-", "+")
         steps = _interpolated_all(labels, axis, sampling, lift, filled)
         return self.stack_edits.start(StackEditJob(
             f"filling between the painted {filled} of every object", f"Press {key} again",
             steps, labels.size))
+
+    def _fill_between_name(self) -> str:
+        """The action as its button reads: "Fill between time points" on a time-lapse."""
+        return f"Fill between {self.plane_word()}s"
+
+    def action_name(self, action: str) -> str:
+        """What a class map's refusal calls the object tool ``action`` (``OBJECT_ACTIONS``),
+        Fill between as its button reads for the image shown."""
+        if action in ("interpolate", "interpolate all"):
+            return self._fill_between_name()
+        return OBJECT_ACTIONS[action]
 
     def _interpolation_target(self, coord):
         """(labels, axis, pixel size of the other axes, lift to the whole labels, "slices" or
@@ -80,7 +92,7 @@ class SliceTools:
     def interpolate_selected(self) -> str:
         """Fill the slices between the painted slices of the brush's label (the Fill between
         slices button: paint an object on a few slices, then click); returns what it did."""
-        refuse_on_class_map(self.session, "Fill between slices")
+        refuse_on_class_map(self.session, self._fill_between_name())
         label = int(self.host.selected_label()) if hasattr(self.host, "selected_label") else 0
         if label == 0:
             raise UserError("choose the object's label first: paint with it, or pick it (K)")

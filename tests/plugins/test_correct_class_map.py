@@ -49,6 +49,8 @@ def test_object_keys_and_buttons_leave_a_class_map_alone(class_map, told):
         _press(studio.viewer, key, at)
         assert told and told[-1][0] == "warning" and "is a class map" in told[-1][1], key
         assert "paint with a class instead" in panel.tool_status.text(), key
+        if key == "I":  # (named as its button on a time-lapse)
+            assert "Fill between time points" in told[-1][1]
     for button in (panel.fill_button, panel.relabel_button, panel.interpolate_button,
                    panel.find_button, panel.tracks_button, *panel.tool_buttons.values()):
         if button is panel.tool_buttons["pick"]:
