@@ -34,7 +34,7 @@ class CorrectClasses:
         self.class_combo.setToolTip("The classes of this class map, in their colours: choose "
                                     "one to paint it with napari's brush (0 is left clear)")
         grid.addWidget(self.class_label, row, 0)
-        grid.addWidget(self.class_combo, row, 1, 1, 2)
+        grid.addWidget(self.class_combo, row, 1)
         self.class_combo.activated.connect(lambda i: self._run(lambda: self._paint_class(i)))
         self._shown_classes: tuple[str, ...] = ()
         self._object_tips: dict = {}  # (a widget's own tooltip, while a class map greys it)

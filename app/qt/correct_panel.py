@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -42,6 +43,7 @@ from unet_studio.app.qt.scrolling import scrolled_body
 from unet_studio.app.settings import read_settings, settings_path
 from unet_studio.app.share_text import percent_text
 
+ONLY_REVIEWED = "Only reviewed regions become training data."
 TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
                 ("merge", "Merge (click)"), ("split", "Split (seeds)"),
                 ("pick", "Pick label (click)"))  # fmt: skip
@@ -92,6 +94,8 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
     def _build_tools(self) -> QGroupBox:
         box = QGroupBox("Object tools")
         grid = QGridLayout(box)
+        # Two columns: three made the panel ~420 px at the least, wider than its dock in a
+        # window of ~1100 px (the canvas keeps a third), where its last column was cut off.
         # One tool at a time is kept by _choose_tool (a second click on the active tool turns
         # it off), not by a QButtonGroup: Qt treats the checkable buttons of any group like
         # radio buttons, taking all but one out of the Tab chain.
@@ -101,7 +105,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
             button.setToolTip(TOOL_KEY_TIPS[mode].format(**self.shown_keys))
             button.toggled.connect(lambda on, m=mode: self._choose_tool(m if on else None))
             self.tool_buttons[mode] = button
-            grid.addWidget(button, column // 3, column % 3)
+            grid.addWidget(button, column // 2, column % 2)
         self.apply_button = QPushButton("Apply")
         self.cancel_button = QPushButton("Cancel tool")
         self.fill_button = QPushButton("Fill holes")
@@ -110,17 +114,19 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.interpolate_button = QPushButton()  # (its text and tooltip: _follow_plane_word)
         self.undo_button = QPushButton("Undo")
         self.redo_button = QPushButton("Redo")
+        grid.addWidget(self.fresh_button, 2, 1)  # (beside Pick label: both are about ids)
         rows = ((self.apply_button, self.cancel_button),
-                (self.fill_button, self.relabel_button, self.fresh_button),
-                (self.interpolate_button, self.undo_button, self.redo_button))  # fmt: skip
-        for row, buttons in enumerate(rows, start=2):
+                (self.fill_button, self.relabel_button),
+                (self.interpolate_button,),  # (its long text, "Fill between time points")
+                (self.undo_button, self.redo_button))  # fmt: skip
+        for row, buttons in enumerate(rows, start=3):
             for column, button in enumerate(buttons):
-                grid.addWidget(button, row, column)
+                grid.addWidget(button, row, column, 1, 2 // len(buttons))
         self.fill_button.setToolTip(f"Fill the holes of every object ({self.shown_keys['fill']} "
                                     "over an object: its holes only)")
-        self._build_classes(grid, 5)  # (shown for a class map, instead of New label id)
+        self._build_classes(grid, 7)  # (shown for a class map, instead of New label id)
         self.tool_status = NamesLabel()  # (it may name an image layer)
-        grid.addWidget(self.tool_status, 6, 0, 1, 3)
+        grid.addWidget(self.tool_status, 8, 0, 1, 2)
         self.apply_button.clicked.connect(lambda: self._run(self.tools.apply))
         self.cancel_button.setToolTip("Leave the click tool; stop filling or renumbering every "
                                       "object (the labels stay as they were)")
@@ -132,7 +138,9 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         return box
 
     def _build_review(self) -> QGroupBox:
-        box = QGroupBox("Reviewed (only these regions become training data)")
+        # (a short title: the long one set the panel's least width; the line below says it)
+        box = QGroupBox("Reviewed (training data)")
+        box.setToolTip(ONLY_REVIEWED)
         grid = QGridLayout(box)
         # (their texts, "Mark this slice" or "Mark this time point": _follow_plane_word)
         self.mark_slice_button = QPushButton()
@@ -145,12 +153,14 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.through_check = QCheckBox(checked=False)
         self.auto_check = QCheckBox("Mark edited regions automatically", checked=True)
         self.overlay_check = QCheckBox("Show reviewed overlay", checked=True)
-        self.reviewed_label = QLabel()
+        self.reviewed_label = QLabel(wordWrap=True)
         grid.addWidget(self.mark_slice_button, 0, 0)
         grid.addWidget(self.unmark_slice_button, 0, 1)
         grid.addWidget(self.draw_button, 1, 0)
         grid.addWidget(self.mark_drawn_button, 1, 1)
-        grid.addWidget(self.through_check, 2, 1)
+        # (under Mark drawn region, which it is for; spanning both columns, as in column 1
+        # alone its text, "Through every time point", widened the panel past its dock)
+        grid.addWidget(self.through_check, 2, 0, 1, 2, Qt.AlignmentFlag.AlignRight)
         grid.addWidget(self.auto_check, 3, 0, 1, 2)
         grid.addWidget(self.overlay_check, 4, 0, 1, 2)
         grid.addWidget(self.reviewed_label, 5, 0, 1, 2)
@@ -345,7 +355,8 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self._follow_plane_word()
         regions = self.session.ensure_reviewed()  # (the current image's labels')
         if regions is None or not regions.any():
-            self.reviewed_label.setText("Nothing reviewed yet.")
+            self.reviewed_label.setText(f"Nothing reviewed yet: {ONLY_REVIEWED[0].lower()}"
+                                        f"{ONLY_REVIEWED[1:]}")
         else:
             count = regions.count()  # (a stack's few marks: "0.0039%", never "0.0%")
             share = percent_text(count, int(np.prod(regions.shape)))

@@ -56,3 +56,35 @@ def test_the_size_the_user_left_is_kept_at_the_next_start(open_on_screen, qtbot)
     window = open_on_screen(LAPTOPS[0]).window._qt_window
     assert not window.isMaximized()
     assert (window.width(), window.height()) == (1100, 650)
+
+
+def test_every_panel_is_shown_whole_in_a_window_napari_restored_small(
+        open_on_screen, studio_home, tmp_path, qtbot):
+    """A 1089x630 window (a size napari restored, left alone) with a time-lapse open: each
+    panel's content fits its dock, with no sideways scrolling. The Correct panel's three
+    columns of buttons were wider than its dock there: "Merge (cli", "Unmark this time poin"."""
+    import numpy as np
+    import tifffile
+    from qtpy.QtWidgets import QTabBar
+
+    from unet_studio.app.qt.scrolling import PanelScrollArea
+
+    series = tmp_path / "series.tif"  # (a time-lapse: the longest words, "time point")
+    tifffile.imwrite(series, np.zeros((3, 64, 64), np.uint16), metadata={"axes": "TYX"},
+                     photometric="minisblack")
+    viewer = open_on_screen(LARGE)
+    viewer.open(str(series), plugin="unet-studio")
+    window = viewer.window._qt_window
+    window.showNormal()
+    window.resize(1089, 630)
+    qtbot.waitUntil(lambda: (window.width(), window.height()) == (1089, 630))
+    (tabs,) = [bar for bar in window.findChildren(QTabBar) if bar.count() == 4]
+    for index in range(tabs.count()):
+        tabs.setCurrentIndex(index)  # (each panel's tab chosen in turn, as the user does)
+        # (a dock behind another's tab keeps its content hidden: the shown panel's is not)
+        shown = lambda: [a for a in window.findChildren(PanelScrollArea)  # noqa: E731
+                         if a.widget().isVisible()]
+        qtbot.waitUntil(lambda: len(shown()) == 1)
+        qtbot.wait(50)  # (the docks fitted to it)
+        (area,) = shown()
+        assert area.horizontalScrollBar().maximum() == 0, tabs.tabText(index)
