@@ -27,8 +27,9 @@ BUTTON_TIPS = {
     "mark_drawn_button": "Mark the shapes drawn with Draw region as reviewed",
     "auto_check": "Each edit marks its surroundings, in the slice or time point edited, as reviewed",
     "overlay_check": "Tint the reviewed regions on the canvas",
-    "new_project_button": "Keep this work in a folder of your choice: the images' corrections, "
-                          "reviewed marks and models",
+    "new_project_button": "Keep this work in a folder of your choice (save as): the images' "
+                          "corrections, reviewed marks, models and training rounds; the "
+                          "project open now stays as it is",
     "open_project_button": "Reopen a project folder: its images come back with their "
                            "corrections and reviewed marks",
 }  # fmt: skip

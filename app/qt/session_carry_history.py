@@ -1,19 +1,20 @@
-"""The history and the models of a project whose folder cannot be written (``project_writable``)
-that go into the new project made from its work: the close question's "Save project…", or
-Correct > New project… (the way its notification offers). That new project is the project
-saved elsewhere; the labels and marks went along already (``session_carry``), and without
-the history its rounds' record was lost: a round waiting for its verdict did not come back
-waiting, and Roll back, the rejected rounds and the lineage of its models started over.
+"""The history and the models of the project open that go into a new project made from its
+work: Correct > New project…, or the close question's "Save project…" for a project whose
+folder cannot be written (``project_writable``). The labels and marks go along already
+(``session_carry``); without the history and models the new project was the labels alone:
+a round waiting for its verdict did not come back waiting, Roll back, the rejected rounds
+and the lineage of its models started over, and the current model, a round of the project
+left, was recorded as "project:<name>" in a project without it (QA: a fine-tuned model
+accepted in the autosave project, then New project…: reopened, "project model not
+available", the model and its versions gone from the Models and Train panels).
 
-So for a project another window writes (``Project.read_only``: its lock held there): what
+So a new project takes the whole work, as "save as" does: the project left stays as it was
+(a round waiting there still waits there, the next time it is opened). Its tooltip says
+so: "the images' corrections, reviewed marks and models".
+
+For a project another window writes (``Project.read_only``: its lock held there): what
 this window logged is kept in memory just the same, saved there only once that window has
-closed it, and lost when this one leaves it for the new project (which, made from it, had
-an empty ``models/`` and no record of the rounds made here).
-
-A project that can be written keeps its own history and models: a new project made while it
-is open takes the labels shown, and starts its own history. Carried there too, a round
-waiting in both would be decided in one and still wait in the other (``train_waiting``: it
-comes back when its project is opened again).
+closed it, and lost when this one leaves it for the new project.
 
 What goes along, and why so:
 
@@ -53,8 +54,9 @@ log = logging.getLogger(__name__)
 
 
 def keeps_work_in_memory(project: Project | None) -> bool:
-    """Does ``project`` keep this window's work in memory only, so that a new project made
-    from it takes its history and models along? Its folder cannot be written
+    """Does ``project`` keep this window's work in memory only, so that closing loses it
+    unless it is saved in a new project (the close question's "Save project…")? Its folder
+    cannot be written
     (``kept_in_memory``), or another window writes it (``sharing_problem``: asked, it also
     notices that window closed it, and this one then saves there and keeps its own)."""
     if project is None:
@@ -78,9 +80,8 @@ class CarriedHistory:
     @classmethod
     def of(cls, project: Project | None) -> CarriedHistory | None:
         """What a new project takes of ``project``, the one open: its history and models
-        while it keeps this window's work in memory (:func:`keeps_work_in_memory`; None
-        otherwise)."""
-        if not keeps_work_in_memory(project):
+        (None: no project open)."""
+        if project is None:
             return None
         images = {ref.id: (ref.name, str(project.resolve_image_path(ref.id)) if ref.path else "")
                   for ref in project.images}  # fmt: skip

@@ -47,7 +47,7 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses, Sav
         ``staged``: the models of the project open, already copied for the new one
         (``save_project_elsewhere``); otherwise a new project copies them here."""
         carried, shown = self._work_to_carry(), self._shown_marks()  # (before it closes)
-        # (a new project made from one whose folder cannot be written takes its history along)
+        # (a new project made from the one open takes its history and models along)
         history = CarriedHistory.of(self.project) if create else None
         project = self._replace_project(Path(path), create)
         self.project = project

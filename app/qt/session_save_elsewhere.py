@@ -1,6 +1,6 @@
-"""Saving the work of a project whose folder cannot be written into a new project, in a
-folder the user chose (the close question's "Save project…"): a mixin of
-:class:`~unet_studio.app.qt.session.StudioSession`.
+"""Saving the work of the project open into a new project, in a folder the user chose
+(Correct > New project…, and the close question's "Save project…" for a project whose
+folder cannot be written): a mixin of :class:`~unet_studio.app.qt.session.StudioSession`.
 
 The new project takes the models of the project left (``session_carry_history``), copied
 in a worker thread first (``staged_models``: why), and is made only once they are whole.
@@ -27,7 +27,6 @@ from unet_studio.app.io.atomic import remove_quietly, temporary_sibling
 from unet_studio.app.project import Project
 from unet_studio.app.project_saving import PROJECT_FILE
 from unet_studio.app.qt.alive import alive
-from unet_studio.app.qt.session_carry_history import keeps_work_in_memory
 from unet_studio.app.qt.staged_models import StagedModels, iter_stage_models, model_folders
 
 log = logging.getLogger(__name__)
@@ -71,8 +70,8 @@ class SaveElsewhere:
     def save_project_elsewhere(self, folder: str | Path, then: Then) -> None:
         """Make a project in ``folder`` with the work open (``open_project(create=True)``),
         and call ``then(project)`` once it is made (``then(None)``: it was not, and the
-        user was told why). The models of a project whose folder cannot be written are
-        copied in a worker thread first; without any, it is made at once. Raises a
+        user was told why). The models of the project open are copied in a worker thread
+        first; without any, it is made at once. Raises a
         UserError (nothing started) for a second save or a folder that cannot take it."""
         folder = Path(folder)
         if self._saving_elsewhere is not None:
@@ -80,8 +79,8 @@ class SaveElsewhere:
                             "wait until that has finished.")
         refuse_unusable(folder)
         old = self.project
-        # (as the new project decides to take them: ``CarriedHistory.of``)
-        models = old.models_dir if keeps_work_in_memory(old) else None
+        # (as the new project takes them: ``CarriedHistory.of``)
+        models = None if old is None else old.models_dir
         staging = None if models is None or not model_folders(models) else _staging_for(folder)
         if staging is None:  # (nothing to copy, or nowhere to stage it: at once, as before)
             then(self.open_project(folder, create=True))

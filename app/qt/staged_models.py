@@ -1,9 +1,9 @@
-"""The models of a project whose folder cannot be written, copied for the project saved
-elsewhere (``session_save_elsewhere``) in a worker thread, before that project exists.
+"""The models of the project open, copied for the project saved elsewhere
+(``session_save_elsewhere``) in a worker thread, before that project exists.
 
 Why a worker: the project's ``models/`` holds one folder per round, a ResNet-50 U-Net's
-weights 122 MB and a ResNet-152's 261 MB, often read from a shared drive (the reason the
-project could not be written). Copied on the GUI thread, 3 ResNet-50 rounds froze the
+weights 122 MB and a ResNet-152's 261 MB, often read from a shared drive (for a project
+whose folder cannot be written). Copied on the GUI thread, 3 ResNet-50 rounds froze the
 window for 0.3-0.5 s from a local disk, and for seconds from a network share (100 MB/s:
 ~4 s), with no word of what it was doing.
 

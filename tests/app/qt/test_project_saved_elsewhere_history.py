@@ -1,7 +1,8 @@
 """A new project made from the work of the project open (the close question's "Save
-project…" of a project whose folder cannot be written, Correct > New project…) carries that
-project's history, the entries kept in memory only too, and its models: a round waiting for
-its verdict comes back waiting in the new project, and Roll back offers what it offered."""
+project…" of a project whose folder cannot be written, Correct > New project… of any
+project) carries that project's history, the entries kept in memory only too, and its
+models: a round waiting for its verdict comes back waiting in the new project, Roll back
+offers what it offered, and the current model, a round of the project left, is its copy."""
 
 from __future__ import annotations
 
@@ -122,3 +123,39 @@ def test_new_project_carries_the_rounds_kept_in_memory(session, rounds, monkeypa
     # project's models, so the round's path is not relocated into the new project)
     waiting = recorded_round(session)
     assert waiting is not None and waiting.saved == Path(second.path).resolve()
+
+
+def test_new_project_from_the_autosave_project_keeps_its_rounds_and_current_model(
+        session, rounds, tmp_path, qtbot):  # fmt: skip
+    """QA: a round accepted in the autosave project (writable), then Correct > New project…:
+    the new project recorded "project:<round>" but held no models; reopened, "project model
+    not available", the fine-tuned model and its versions gone."""
+    from unet_studio.app.model_library import ModelLibrary
+    from unet_studio.app.qt.session import StudioSession
+    from unet_studio.app.qt.train_waiting import recorded_round
+
+    old = session.project.path
+    rounds(accept=True)
+    rounds(accept=False)  # (round 2 left waiting for its verdict)
+    new = tmp_path / "chosen"
+    made = []
+    session.save_project_elsewhere(new, made.append)  # (as Correct > New project… does)
+    qtbot.waitUntil(lambda: len(made) == 1)  # (the models are copied in a worker thread first)
+    assert made[0] is session.project and session.project.path == new
+    assert sorted(p.name for p in (new / "models").iterdir()) == ["round-1", "round-2"]
+    assert session.model.path == new / "models" / "round-1"
+    assert (old / "models" / "round-1").is_dir()  # (the project left stays as it was)
+    session.close_project()
+
+    told = []
+    again = StudioSession(session.host, library=ModelLibrary(home=tmp_path / "home"))
+    again.host.notify = lambda message, *args, **kwargs: told.append(message)
+    again.open_project(new)  # (another start of the app: from what was written)
+    try:
+        assert not [m for m in told if "not available" in m], told
+        assert again.model.path == new / "models" / "round-1"
+        assert again.project.current_model == "project:round-1"
+        waiting = recorded_round(again)
+        assert waiting is not None and waiting.saved == (new / "models" / "round-2").resolve()
+    finally:
+        again.close_project()
