@@ -1,7 +1,9 @@
 """A small live plot of the training loss and the held-out loss and score, painted with QPainter.
 
 Losses share the left scale (from their minimum to maximum); the held-out score (0..1)
-uses the full height. No plotting library: a few polylines redrawn on each update.
+uses the full height, with its own scale on the right, in its colour (without one, a score of
+0.97 drawn near the top read as a loss of 0.33 on the left scale). No plotting library: a few
+polylines redrawn on each update.
 
 Its colours follow the widget's palette (napari sets it with each theme): text in the
 palette's text colour, and each series in a shade of its hue that reads on the palette's
@@ -35,7 +37,10 @@ LEGEND_TEXT = {"train loss": "training loss (patches with objects)"}
 TOOLTIP = ("Training loss: on the training patches, mostly centred on objects, with their "
            "outlines weighted up; it is higher than the held-out loss and noisy from step to "
            "step, so compare it only with itself.\nHeld-out loss (and score): on the reviewed "
-           "blocks kept out of training; the verdict rests on these.")
+           "blocks kept out of training; the verdict rests on these. The held-out score "
+           "runs from 0 to 1 (its scale on the right).")
+SCORE = "held-out score"
+SCORE_LABELS = ("1", "0")  # (the score's scale, top and bottom, right of the frame)
 MARGIN = 28
 RIGHT_MARGIN = 8  # (the frame's right edge from the widget's; the legend stays inside it)
 LEGEND_GAP = 14  # between two legend entries on a line
@@ -168,12 +173,20 @@ class LossPlot(QWidget):
         widest = max(self.fontMetrics().horizontalAdvance(text) for text in self.y_labels())
         return float(max(MARGIN, widest + 8))
 
+    def _frame_right(self) -> float:
+        """The frame's right edge from the widget's: room for the score's scale once it has
+        a point."""
+        if not self.series[SCORE]:
+            return float(RIGHT_MARGIN)
+        widest = max(self.fontMetrics().horizontalAdvance(text) for text in SCORE_LABELS)
+        return float(max(RIGHT_MARGIN, widest + 8))
+
     def legend(self) -> list[LegendEntry]:
         """The legend's entries as painted: above the frame (where they hide no curve), as
         wide as it, on as many lines as they need; only for series with a point (a
         "held-out score" entry without a curve, where the held-out blocks hold no objects
         to score, read as a curve that failed to draw)."""
-        right = self.width() - RIGHT_MARGIN
+        right = self.width() - self._frame_right()
         shown = [name for name in SERIES_STYLE if self.series[name]]
         return lay_out_legend(shown, self.fontMetrics(), self._frame_left() + 6, right)
 
@@ -186,7 +199,7 @@ class LossPlot(QWidget):
         legend_bottom = max((entry.rect.bottom() for entry in self.legend()), default=first_line)
         below = max(MARGIN, self.fontMetrics().height() + 6)
         return QRectF(self.rect()).adjusted(self._frame_left(), legend_bottom + LEGEND_TOP,
-                                            -RIGHT_MARGIN, -below)  # fmt: skip
+                                            -self._frame_right(), -below)  # fmt: skip
 
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         painter = QPainter(self)
@@ -203,6 +216,12 @@ class LossPlot(QWidget):
         top, bottom = self.y_labels()
         painter.drawText(QRectF(0, area.top() - 8, area.left() - 5, 16), right, top)
         painter.drawText(QRectF(0, area.bottom() - 8, area.left() - 5, 16), right, bottom)
+        if self.series[SCORE]:
+            painter.setPen(colours[SCORE])
+            left = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+            for y, text in zip((area.top(), area.bottom()), SCORE_LABELS):
+                painter.drawText(QRectF(area.right() + 4, y - 8, self.width() - area.right(), 16),
+                                 left, text)  # fmt: skip
         for name, points in self.series.items():
             _, _, dashed, unit_scale = SERIES_STYLE[name]
             pen = QPen(colours[name], 2, Qt.PenStyle.DashLine if dashed else Qt.PenStyle.SolidLine)

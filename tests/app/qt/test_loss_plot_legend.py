@@ -97,3 +97,32 @@ def test_no_legend_pixel_reaches_the_plots_right_edge(qtbot):
     first = plot.legend()[0].rect.toRect()
     assert any(near_a_series(x, y) for x in range(first.left(), first.right())
                for y in range(first.top(), first.bottom()))  # fmt: skip
+
+
+def _painted_right_of_the_frame(plot, name: str) -> list[int]:
+    """The rows with a pixel of series ``name``'s colour right of the plot's frame."""
+    image = plot.grab().toImage()
+    colour = plot_colours(plot.palette())[name]
+    area = plot.plot_area()
+    return sorted({y for x in range(int(area.right()) + 2, image.width())
+                   for y in range(image.height())
+                   if sum(abs(a - b) for a, b in zip(image.pixelColor(x, y).getRgb()[:3],
+                                                     colour.getRgb()[:3])) < 60})  # fmt: skip
+
+
+def test_the_held_out_score_has_its_own_scale_on_the_right(qtbot):
+    """QA: a held-out score of 0.97, drawn near the top of the frame, read as a loss of 0.33
+    on the only scale written (the losses', left): the score's own 0..1 scale is written on
+    the right, in its colour, its 1 by the frame's top and its 0 by its bottom."""
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(360, 200)
+    for step in range(5):
+        plot.add(step, train_loss=0.33 - step / 100, val_loss=0.28)
+    assert not _painted_right_of_the_frame(plot, "held-out score")  # (no score: no scale)
+    plot.add(5, val_score=0.97)
+    rows = _painted_right_of_the_frame(plot, "held-out score")
+    area = plot.plot_area()
+    assert rows and plot.width() - area.right() > RIGHT_MARGIN
+    assert any(abs(y - area.top()) <= 8 for y in rows)
+    assert any(abs(y - area.bottom()) <= 8 for y in rows)
