@@ -360,7 +360,9 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         else:
             count = regions.count()  # (a stack's few marks: "0.0039%", never "0.0%")
             share = percent_text(count, int(np.prod(regions.shape)))
-            self.reviewed_label.setText(f"Reviewed: {share} of the pixels ({count:,})")
+            image = self.session.host.current_image()
+            unit = "voxels" if image is not None and "Z" in image.axes else "pixels"  # (3D)
+            self.reviewed_label.setText(f"Reviewed: {share} of the {unit} ({count:,})")
         if regions is not None:
             self.auto_check.blockSignals(True)
             self.auto_check.setChecked(regions.auto_from_edits)

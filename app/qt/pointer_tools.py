@@ -175,8 +175,14 @@ class PointerTools:
         return f"Filled the holes of object {label}."
 
     def _interpolate(self, labels, label, coord) -> str:
+        if label == 0:  # (in the gap between its painted slices: the brush's label)
+            host = self.tools.host
+            label = int(host.selected_label()) if hasattr(host, "selected_label") else 0
         if label == 0:
-            raise UserError("no object under the pointer to interpolate")
+            key, pick, plane = self.keys["interpolate"], self.keys["pick"], self.tools.plane_word()
+            raise UserError(f"no object under the pointer to fill between: press {key} over the "
+                            f"object on one of its painted {plane}s, or in the gap with its "
+                            f"label chosen ({pick} over it, or paint with it)")
         return self.tools.apply_interpolation(label, *self.tools.interpolate_edit(label, coord))
 
     def _interpolate_all(self, labels, label, coord) -> str:

@@ -9,7 +9,6 @@ import numpy as np
 from unet_studio.app.errors import UserError
 from unet_studio.app.qt.hand_only_hint import tell_if_hand_only
 from unet_studio.app.qt.mark_undo import undoable_marking
-from unet_studio.app.qt.plane_word import view_plane_word
 
 PLANE_WORDS = {"Z": "slice", "T": "time point"}  # (what one index of an axis is called)
 
@@ -49,13 +48,15 @@ def review_region_for_view(session) -> tuple[slice, ...]:
 
 def mark_reviewed_view(session, reviewed: bool = True) -> str:
     """Mark (or unmark) the slice on screen as reviewed; returns what was done, as the
-    undo step names it ("time point marked as reviewed." on a time-lapse)."""
+    undo step names it ("time point 3 marked as reviewed." on a time-lapse)."""
     regions = session.ensure_reviewed()
     if regions is None:
         raise UserError("nothing to mark: there are no labels on screen")
     region = review_region_for_view(session)
-    word = view_plane_word(session.host.current_image())
-    text = f"{word} marked as reviewed." if reviewed else f"{word} no longer marked as reviewed."
+    # (which one: "slice 31 marked as reviewed.", as a range is marked one plane at a time)
+    plane = _plane_words(session, region)
+    plane = plane[:1].lower() + plane[1:]
+    text = f"{plane} marked as reviewed." if reviewed else f"{plane} no longer marked as reviewed."
     with undoable_marking(session, regions, region, reviewed, text):  # (Ctrl+Z takes it back)
         regions.mark_region(region, reviewed)
     session.reviewed_changed_by_user()

@@ -105,7 +105,7 @@ def test_status_line_follows_the_image_and_its_labels(two_images, qtbot, segment
     assert panel.tool_status.text().startswith(HELP_START)
 
     _press(viewer, "R")
-    assert panel.tool_status.text() == "Slice marked as reviewed."
+    assert panel.tool_status.text() == "The image marked as reviewed."
     run_segment(segment_panel_of(studio))  # new labels for "a", in the same layer
     assert panel.tool_status.text().startswith(HELP_START)
 

@@ -188,7 +188,8 @@ def test_mark_reviewed_slice_and_drawn_region_show_overlay(corrected, qtbot):
     mask = session.reviewed.mask
     assert mask[3].all() and not mask[2].any() and not mask[4].any()
     assert "reviewed" in viewer.layers and viewer.layers["reviewed"].data[3].all()
-    assert "Reviewed:" in panel.reviewed_label.text()
+    assert panel.reviewed_label.text().startswith("Reviewed: ")
+    assert "of the voxels" in panel.reviewed_label.text()  # (a Z stack)
 
     viewer.dims.set_point(0, 8 * 0.29)
     square = np.array([[8, 10, 10], [8, 10, 40], [8, 40, 40], [8, 40, 10]], dtype=float)

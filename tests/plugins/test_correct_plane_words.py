@@ -49,7 +49,8 @@ def test_buttons_and_status_say_time_point_on_a_movie_and_slice_on_a_stack(movie
                              "Through every time point", "Fill between time points")  # fmt: skip
     assert "marks the time point reviewed" in panel.tool_status.text()  # (the keys' list)
     panel.mark_slice_button.click()
-    assert panel.tool_status.text() == "Time point marked as reviewed."
+    shown = studio.viewer.dims.current_step[0]  # (which one: as a range is marked one by one)
+    assert panel.tool_status.text() == f"Time point {shown} marked as reviewed."
     marked = studio.session.reviewed.mask.all(axis=(1, 2))
     assert marked.sum() == 1 and studio.session.reviewed.mask[~marked].sum() == 0  # (one frame)
 
@@ -59,13 +60,15 @@ def test_buttons_and_status_say_time_point_on_a_movie_and_slice_on_a_stack(movie
                              "Fill between slices")  # fmt: skip
     assert "marks the slice reviewed" in panel.tool_status.text()
     panel.mark_slice_button.click()
-    assert panel.tool_status.text() == "Slice marked as reviewed."
+    shown = studio.viewer.dims.current_step[0]
+    assert panel.tool_status.text() == f"Slice {shown} marked as reviewed."
     panel.unmark_slice_button.click()
-    assert panel.tool_status.text() == "Slice no longer marked as reviewed."
+    assert panel.tool_status.text() == f"Slice {shown} no longer marked as reviewed."
 
     layers.selection.active = layers["movie"]  # and back
     assert panel.mark_slice_button.text() == "Mark this time point"
     assert "fill the time points between its painted time points" in panel.tool_status.text()
     assert "time points between" in panel.interpolate_button.toolTip()
     panel.unmark_slice_button.click()
-    assert panel.tool_status.text() == "Time point no longer marked as reviewed."
+    assert panel.tool_status.text() == \
+        f"Time point {studio.viewer.dims.current_step[0]} no longer marked as reviewed."

@@ -103,7 +103,7 @@ def test_a_stroke_of_napari_tools_puts_the_help_text_back(small, qtbot):
     layer.brush_size = 3
     for stroke in (_brush, _eraser, _fill):
         _press(viewer, "R")
-        assert panel.tool_status.text() == "Slice marked as reviewed.", stroke.__name__
+        assert panel.tool_status.text() == "The image marked as reviewed.", stroke.__name__
         before = layer.data.copy()
         stroke(layer)
         assert (layer.data != before).any(), stroke.__name__

@@ -114,11 +114,11 @@ def test_marking_a_slice_is_undone_before_the_edit_before_it(corrected, qtbot):
     panel.undo_button.click()  # the mark goes; the edit off screen stays
     _settle(qtbot)
     _assert_same(_state(session), edited)
-    assert panel.tool_status.text() == "Undone: slice marked as reviewed."
+    assert panel.tool_status.text() == "Undone: slice 8 marked as reviewed."
     panel.redo_button.click()
     _settle(qtbot)
     _assert_same(_state(session), marked)
-    assert panel.tool_status.text() == "Redone: slice marked as reviewed."
+    assert panel.tool_status.text() == "Redone: slice 8 marked as reviewed."
     panel.undo_button.click()
     panel.undo_button.click()  # then the edit, with its marks
     _settle(qtbot)

@@ -44,13 +44,13 @@ def test_the_status_line_keeps_the_warning_until_the_next_key(correct):
     assert panel.tool_status.text() == painted
 
     panel.mark_slice_button.click()  # (the button as R: slice 0 still on screen)
-    assert panel.tool_status.text() == "Slice marked as reviewed."  # (told once)
+    assert panel.tool_status.text() == "Slice 0 marked as reviewed."  # (told once)
     _press_r(session, 1)  # (nothing in slice 1)
     [_, empty] = _warnings(session)
     assert empty.startswith("Slice 1 is taught as all background: nothing was predicted there.")
     assert panel.tool_status.text() == empty
     _press_r(session, 1, "Shift-R")  # (the next action's outcome replaces it)
-    assert panel.tool_status.text() == "Slice no longer marked as reviewed."
+    assert panel.tool_status.text() == "Slice 1 no longer marked as reviewed."
 
 
 def test_an_empty_slice_of_a_class_map_names_the_classes(correct):

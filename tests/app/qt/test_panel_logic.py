@@ -659,6 +659,16 @@ def test_fill_between_slices_by_key_and_button_along_the_axis_the_view_scrolls(
     host.undo()
     np.testing.assert_array_equal(live, before)
 
+    # I in the gap itself (over the background of plane 4): the brush's label, if chosen
+    host.set_selected_label(0)
+    with pytest.raises(UserError, match="press I over the object on one of its painted slices"):
+        keys.press("interpolate", (4, 12, 12))
+    host.set_selected_label(5)  # (after painting with it)
+    assert keys.press("interpolate", (4, 12, 12)) == \
+        "Filled the slices between the painted slices of object 5."
+    host.undo()
+    np.testing.assert_array_equal(live, before)
+
     host.set_selected_label(5)  # the button: the brush's label, after painting with it
     panel.interpolate_button.click()
     assert (live[4, 10:16, 13:19] == 5).all() and "object 5" in panel.tool_status.text()

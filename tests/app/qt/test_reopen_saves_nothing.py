@@ -60,5 +60,5 @@ def test_a_few_marks_on_a_stack_read_as_a_small_share_with_their_count(tmp_path,
     qtbot.addWidget(panel)
     session.ensure_reviewed().mark_region((slice(1, 2), slice(0, 3), slice(0, 3)))
     session.reviewed_changed_by_user()
-    assert panel.reviewed_label.text() == "Reviewed: 0.0050% of the pixels (9)"
+    assert panel.reviewed_label.text() == "Reviewed: 0.0050% of the voxels (9)"
     session.close_project()
