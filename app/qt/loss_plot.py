@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from qtpy.QtCore import QPointF, QRectF, Qt
+from qtpy.QtCore import QPointF, QRectF, QSize, Qt
 from qtpy.QtGui import QColor, QFontMetrics, QPainter, QPalette, QPen, QPolygonF
 from qtpy.QtWidgets import QSizePolicy, QWidget
 
@@ -42,6 +42,9 @@ TOOLTIP = ("Training loss: on the training patches, mostly centred on objects, w
 SCORE = "held-out score"
 SCORE_LABELS = ("1", "0")  # (the score's scale, top and bottom, right of the frame)
 MARGIN = 28
+# The least height of the frame the curves are drawn in: a fixed least height of the whole
+# widget left it ~25 px under a legend of two lines (QA, a 3D round's verdict in a short dock).
+MIN_FRAME_HEIGHT = 40
 RIGHT_MARGIN = 8  # (the frame's right edge from the widget's; the legend stays inside it)
 LEGEND_GAP = 14  # between two legend entries on a line
 LEGEND_TOP = 4  # above the legend's first line, and again between its last one and the frame
@@ -131,13 +134,32 @@ class LossPlot(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.series: dict[str, list[tuple[float, float]]] = {name: [] for name in SERIES_STYLE}
-        self.setMinimumHeight(150)
         self.setToolTip(TOOLTIP)
+        self._least_height = 0  # (the last one told to the layout: see _follow_legend)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As tall as the legend, a frame of ``MIN_FRAME_HEIGHT`` and "step N" below it."""
+        below = max(MARGIN, self.fontMetrics().height() + 6)
+        return QSize(super().minimumSizeHint().width(),
+                     int(self.plot_area().top()) + MIN_FRAME_HEIGHT + below)
+
+    def _follow_legend(self) -> None:
+        """Tell the layout when the least height changed (the legend took another line: a
+        series' first point, a narrower widget)."""
+        least = self.minimumSizeHint().height()
+        if least != self._least_height:
+            self._least_height = least
+            self.updateGeometry()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._follow_legend()
 
     def clear(self) -> None:
         for points in self.series.values():
             points.clear()
+        self._follow_legend()
         self.update()
 
     def add(self, step: float, *, redraw: bool = True, **values: float | None) -> None:
@@ -148,6 +170,7 @@ class LossPlot(QWidget):
             name = SERIES_OF.get(key)
             if value is not None and math.isfinite(value) and name in self.series:
                 self.series[name].append((float(step), float(value)))
+        self._follow_legend()
         if redraw:
             self.update()
 

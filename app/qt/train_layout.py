@@ -31,7 +31,6 @@ from unet_studio.app.qt.train_plot import RoundPlot
 
 # The loss plot's least height: its legend, scale and a readable curve (LossPlot asks for
 # 150, more than a laptop's dock spares once the table shows a round's metrics).
-MIN_PLOT_HEIGHT = 90
 ROW_PADDING = 6  # (pixels a metrics row adds to its line of text, both edges together)
 # The least width of the boxes with long choices, in characters: "reviewed data of every
 # project image" made the panel 567 px wide at a 14 pt font. The list of versions is
@@ -68,7 +67,8 @@ TIPS = {
 
 def build(panel) -> None:
     """Create the panel's widgets as its attributes, laid out top to bottom: settings,
-    controls, progress, status, loss plot, metrics, then accept/reject and roll back.
+    controls, progress, status (the verdict), accept/reject, loss plot, metrics, then roll
+    back.
 
     Sized for a laptop's dock (about 700 px tall): the status (the verdict), the buttons and
     every row of the metrics table keep their height; the loss plot takes what is left, and
@@ -90,15 +90,18 @@ def build(panel) -> None:
     # and the verdict with its caveat runs to three lines in a narrow dock.
     panel.status.setMinimumHeight(3 * panel.status.fontMetrics().lineSpacing() + 4)
     panel.plot = RoundPlot()  # (a round read back from the history: a note, no curve)
-    panel.plot.setMinimumHeight(MIN_PLOT_HEIGHT)  # (the first to give way in a short dock)
+    # (the first to give way in a short dock, down to a frame of its least height)
     panel.metrics = _metrics_table()
     layout = QVBoxLayout(scrolled_body(panel))  # (scrolls in a short dock)
     layout.addLayout(_settings(panel))
     layout.addLayout(controls)
     layout.addWidget(panel.status)
+    # Accept and Reject right under the verdict they answer: below the table, a long verdict
+    # pushed them out of a 630 px window's dock, half cut off (QA).
+    layout.addLayout(_decision_controls(panel))
     layout.addWidget(panel.plot, 1)  # (all the height to spare)
     layout.addWidget(panel.metrics)  # (its rows' height: see show_metrics)
-    layout.addLayout(_review_controls(panel))
+    layout.addLayout(_versions_row(panel))
     for name, tip in TIPS.items():
         getattr(panel, name).setToolTip(tip)
     show_metrics(panel.metrics, {}, {})  # (its height: none to show yet)
@@ -187,13 +190,21 @@ def _narrow_combo(characters: int, elide_mode=Qt.TextElideMode.ElideRight) -> El
     return combo
 
 
-def _review_controls(panel) -> QGridLayout:
-    """Accept, Reject and re-predict for a finished round; roll back to an earlier version
-    (the list of versions narrow: with Roll back beside it, it made the panel 476 px wide
-    at a 14 pt font)."""
+def _decision_controls(panel) -> QGridLayout:
+    """Accept, Reject and re-predict for a finished round."""
     panel.accept_button = QPushButton("Accept (use new model)")
     panel.reject_button = QPushButton("Reject")
     panel.repredict_check = QCheckBox("Re-predict the image after accepting", checked=True)
+    grid = QGridLayout()
+    grid.addWidget(panel.accept_button, 0, 0)
+    grid.addWidget(panel.reject_button, 0, 1)
+    grid.addWidget(panel.repredict_check, 1, 0, 1, 2)
+    return grid
+
+
+def _versions_row(panel) -> QHBoxLayout:
+    """Roll back to an earlier version (the list of versions narrow: with Roll back beside
+    it, it made the panel 476 px wide at a 14 pt font)."""
     # (shortened in the middle: versions are named "<parent name>-ft-<date>-<time>", and
     # cut at the end every version read "unet-studio default nu…" at 1280 px)
     panel.versions_combo = _narrow_combo(VERSIONS_LEAST_CHARACTERS, Qt.TextElideMode.ElideMiddle)
@@ -204,15 +215,10 @@ def _review_controls(panel) -> QGridLayout:
     panel.versions_combo.currentTextChanged.connect(lambda text: panel.versions_combo.setToolTip(
         text or "No earlier version to roll back to yet"))  # (a long name is cut off in the box)
     panel.versions_combo.setToolTip("No earlier version to roll back to yet")
-    grid = QGridLayout()
-    grid.addWidget(panel.accept_button, 0, 0)
-    grid.addWidget(panel.reject_button, 0, 1)
-    grid.addWidget(panel.repredict_check, 1, 0, 1, 2)
     versions = QHBoxLayout()  # (the list wider than the button: a round's name is long)
     versions.addWidget(panel.versions_combo, 2)
     versions.addWidget(panel.rollback_button, 1)
-    grid.addLayout(versions, 2, 0, 1, 2)
-    return grid
+    return versions
 
 
 def show_metrics(table: QTableWidget, before: dict, after: dict) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from qtpy.QtCore import QRect
 
+from unet_studio.app.qt.loss_plot import MIN_FRAME_HEIGHT
+
 pytestmark = pytest.mark.qt
 
 DOCK_HEIGHT = 700
@@ -33,7 +35,8 @@ def _in_view(widget, dock, rect: QRect | None = None) -> bool:
 
 def _unseen(panel, dock) -> list[str]:
     """What of the round's outcome a user cannot see in the dock as it is."""
-    unseen = [name for name in ("train_button", "status") if not _in_view(getattr(panel, name), dock)]
+    unseen = [name for name in ("train_button", "status", "accept_button", "reject_button")
+              if not _in_view(getattr(panel, name), dock)]
     status = panel.status
     if status.height() < status.heightForWidth(status.width()):
         unseen.append("the verdict's last lines")
@@ -58,15 +61,36 @@ def test_a_laptop_dock_shows_the_verdict_and_every_metric_without_scrolling(corr
     assert dock.height() == DOCK_HEIGHT  # (the panel did not push the window off the screen)
     assert _unseen(panel, dock) == []
 
-    # The settings used less often are folded away; opened, they take the plot's room.
+    # The settings used less often are folded away; opened, they take the plot's room, down
+    # to a frame still tall enough to read (the table below then scrolls).
     assert not panel.auto_accept.isVisible()
     plot_height = panel.plot.height()
     panel.more_settings_button.click()
     qtbot.wait(50)
     assert panel.auto_accept.isVisible() and _in_view(panel.auto_accept, dock)
-    assert _unseen(panel, dock) == [] and panel.plot.height() < plot_height
+    assert panel.plot.height() <= plot_height and panel.plot.plot_area().height() >= MIN_FRAME_HEIGHT
+    assert _in_view(panel.status, dock) and _in_view(panel.accept_button, dock)
     # Folded again, a changed setting is still in sight: the fold's button names it.
     panel.auto_accept.setChecked(True)
     panel.more_settings_button.click()
     assert not panel.auto_accept.isVisible()
     assert panel.more_settings_button.text() == "More settings: auto-accept"
+
+
+def test_a_short_dock_shows_the_verdict_with_accept_and_reject_under_it(corrected, qtbot,
+                                                                     quick_round):
+    """A 1089x630 window (napari's size on a 1600x1000 screen) leaves the dock ~570 px: the
+    verdict pushed Accept below the before/after table, half cut off (QA), and squeezed the
+    plot's frame to ~25 px. Accept and Reject are under the verdict, in view; the plot keeps
+    a frame to read, and what does not fit (the table) scrolls."""
+    session = corrected.session
+    session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
+    session.reviewed_changed_by_user()
+    dock, panel = _dock_the_panel(corrected.viewer, qtbot, 570)
+    with qtbot.waitSignal(panel.finished, timeout=120_000):
+        panel.start(config=quick_round())
+    qtbot.wait(50)  # (laid out again)
+    assert "held-out data" in panel.status.text()
+    for name in ("status", "accept_button", "reject_button"):
+        assert _in_view(getattr(panel, name), dock), name
+    assert panel.plot.plot_area().height() >= MIN_FRAME_HEIGHT
