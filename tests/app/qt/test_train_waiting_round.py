@@ -217,11 +217,15 @@ WORSE = {"val_loss": 0.30, "val_metric": 0.4, "f1_50": 0.4, "f1_75": 0.2, "n_tru
 def test_a_waiting_round_leaves_with_its_project_and_the_one_opened_shows_its_own(
         session, save_round_of, train_panel, tmp_path):  # fmt: skip
     """Opening B over A's waiting round showed A's round in B (Train disabled, its Accept
-    logged nowhere), never B's own, and A brought the decided round back as waiting."""
+    logged nowhere), never B's own, and A brought the decided round back as waiting. (B
+    made before, apart: a project made from A's work, New project…, takes A's round along.)"""
+    from unet_studio.app.project import Project
+
+    Project.create(tmp_path / "B").close()
     a_round, a_path = save_round_of(session).resolve(), session.project.path
     panel = train_panel()
     assert panel.round.saved == a_round
-    session.open_project(tmp_path / "B", create=True)
+    session.open_project(tmp_path / "B")
     left = f"waits for its verdict in project {a_path.name}: it comes back when {a_path.name} is opened."
     assert panel._state == "idle" and panel.round is None and panel.train_button.isEnabled()
     assert not panel.accept_button.isEnabled() and panel.status.text().endswith(left)
