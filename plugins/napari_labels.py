@@ -8,7 +8,6 @@ one :class:`HistoryWatcher` per Labels layer, with the undo budget read from the
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Callable
 
 import numpy as np
@@ -22,6 +21,11 @@ from unet_studio.app.settings import undo_history_bytes
 from unet_studio.plugins.labels_redraw import redraw_region
 from unet_studio.plugins.napari_classes import recorded_classes, show_classes
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
+from unet_studio.plugins.napari_labels_guards import (
+    made_paintable,
+    of_image_shape,
+    without_pyramids,
+)
 from unet_studio.plugins.napari_layer_axes import layer_axes
 from unet_studio.plugins.napari_layer_events import IMAGE_KEY
 from unet_studio.plugins.napari_undo_steps import reset_undo_history
@@ -39,6 +43,8 @@ class LabelsLayers:
         a Labels layer the user brings is nobody's: the Correct tools edit it for any image
         of its shape, but a prediction never writes into it, see ``napari_own_labels``): so
         choosing a second image of the same shape never writes into the first one's labels.
+        A layer of another shape than the image's labels, or that napari cannot paint and
+        that cannot be made paintable, is skipped, the user told once.
         """
         layers = self.viewer.layers
         image = self.image_layer()
@@ -48,34 +54,19 @@ class LabelsLayers:
         candidates = [active, last_used, *reversed(list(layers))]
         usable = [layer for layer in candidates
                   if isinstance(layer, Labels) and layer.metadata.get(IMAGE_KEY) in (None, owner)]
-        usable = self._without_pyramids(usable)
-        if not usable:
+        usable = of_image_shape(self, without_pyramids(self, usable), image)
+        while usable:
+            # The image's own labels before a layer that is nobody's, unless that one is active.
+            own = [layer for layer in usable if layer.metadata.get(IMAGE_KEY) == owner]
+            chosen = usable[0] if usable[0] is active or not own else own[0]
+            if made_paintable(self, chosen):
+                break
+            usable = [layer for layer in usable if layer is not chosen]
+        else:
             return None
-        # The image's own labels before a layer that is nobody's, unless that one is active.
-        own = [layer for layer in usable if layer.metadata.get(IMAGE_KEY) == owner]
-        chosen = usable[0] if usable[0] is active or not own else own[0]
         if chosen is active:
             self._labels_name = active.name
         return chosen
-
-    def _without_pyramids(self, layers: list) -> list:
-        """``layers`` less the multi-resolution (pyramid) ones, each told of once. Those are
-        left alone: napari makes them read-only (no brush, and ``data_setitem`` and undo
-        index their list of levels as one array), and an edit of level 0 alone would leave
-        the levels shown zoomed out telling other labels. Before, the list of levels was
-        taken for the labels, and saving it into the project broke every later opening."""
-        told = getattr(self, "_pyramids_told", None)
-        if told is None:  # (made here: the host's __init__ is in napari_host)
-            told = self._pyramids_told = weakref.WeakSet()
-        for layer in layers:
-            if layer.multiscale and layer not in told:
-                told.add(layer)
-                self.notify(f"'{layer.name}' is a multi-resolution (pyramid) labels layer, which "
-                            "napari cannot paint: unet-studio leaves it as it is (it is not "
-                            "corrected, saved in the project nor overwritten by a prediction). "
-                            "To correct it, save it as a .tif (full resolution) and open that.",
-                            "warning")
-        return [layer for layer in layers if not layer.multiscale]
 
     def current_labels(self) -> np.ndarray | None:
         layer = self.labels_layer()
@@ -264,3 +255,4 @@ class LabelsLayers:
     def _report_user_edit(self, edit: LabelEdit, kind: str) -> None:
         for listener in list(self._edit_listeners):
             listener(edit, kind)
+

@@ -27,6 +27,7 @@ from unet_studio.app.qt.correct_classes import CorrectClasses
 from unet_studio.app.qt.correct_exports import CorrectExports, measurements_tip
 from unet_studio.app.qt.correct_history import CorrectHistory
 from unet_studio.app.qt.correct_keys import CorrectKeys
+from unet_studio.app.qt.correct_labels_file import CorrectLabelsFile
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, DRAWING_REGION, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
@@ -50,7 +51,7 @@ TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
 
 
 class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, CorrectHistory,
-                   CorrectWords, QWidget):
+                   CorrectWords, CorrectLabelsFile, QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -211,6 +212,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.project_images = ProjectImagesBox(self.session, self._run, self)
         grid.addWidget(self.project_images.button, 4, 1)
         grid.addWidget(self.project_images.missing, 5, 0, 1, 2)
+        self._build_open_labels(grid, 6, 0)  # (labels another tool made: correct_labels_file)
         return box
 
     # ---- wiring ----------------------------------------------------------------------------
