@@ -79,11 +79,12 @@ def test_every_panel_is_shown_whole_in_a_window_napari_restored_small(
     window.resize(1089, 630)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == (1089, 630))
     (tabs,) = [bar for bar in window.findChildren(QTabBar) if bar.count() == 4]
+
+    def shown() -> list:  # (a dock behind another's tab keeps its content hidden)
+        return [a for a in window.findChildren(PanelScrollArea) if a.widget().isVisible()]
+
     for index in range(tabs.count()):
         tabs.setCurrentIndex(index)  # (each panel's tab chosen in turn, as the user does)
-        # (a dock behind another's tab keeps its content hidden: the shown panel's is not)
-        shown = lambda: [a for a in window.findChildren(PanelScrollArea)  # noqa: E731
-                         if a.widget().isVisible()]
         qtbot.waitUntil(lambda: len(shown()) == 1)
         qtbot.wait(50)  # (the docks fitted to it)
         (area,) = shown()
