@@ -56,15 +56,15 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses, Sav
         self._forget_regions()
         # (listed first: the project's current model is often a round accepted into it)
         self.library.folders["project"] = project.models_dir
-        if history is not None:
-            self._take_models_along(history, project, staged)
+        # (the copy of the model in use: made current once the work is carried, below)
+        model_copy = None if history is None else self._take_models_along(history, project, staged)
         if project.current_model:
             try:  # (that very model: in a copy of the project, its ref may name another one)
                 self.set_model(self.library.find(project.current_model,
                                                  project.current_model_identity))
             except UserError as error:
                 self.host.notify(f"project model not available: {error}", "warning")
-        elif create:
+        elif create and model_copy is None:  # (its copy is recorded as it is used: below)
             self._record_model()  # (a new project starts with the model in use, for its reopening)
         self._open_project_images(project)
         self._carried = {name: work for name, work in carried.items()
@@ -73,6 +73,11 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses, Sav
             self._keep_shown_marks(shown)
         if create:
             self._carry_open_images(project)
+        if model_copy is not None:
+            # Only now: the panels told of a new model read the labels' reviewed marks, and
+            # before the work was carried that made empty ones, kept in place of the marks
+            # carried (QA: New project… of a project with a model lost every mark).
+            self._use_model_copy(model_copy)
         if history is not None:  # (after its own entries: see ``session_carry_history``)
             history.log_into(project)
         self.project_changed.emit()
@@ -80,22 +85,23 @@ class ProjectLink(ProjectImageChanges, AutosaveProject, ProjectLabelClasses, Sav
         return project
 
     def _take_models_along(self, history: CarriedHistory, project: Project,
-                           staged: StagedModels | None = None) -> None:
+                           staged: StagedModels | None = None) -> Path | None:
         """Copy the models of the project left into the new ``project`` (or move in their
-        ``staged`` copies); the current model, one of them, is its copy from now on (the
-        folder left may go away)."""
+        ``staged`` copies); returns the copy of the current model when it is one of them:
+        the model to use from now on (the folder left may go away)."""
         if staged is not None and staged.source == history.models_dir:
             history.take_staged(staged, project)
         else:
             history.copy_models(project)
         for problem in history.problems:
             self.host.notify(problem, "warning")
-        copy = None if self.model is None else history.copy_of(self.model.path)
-        if copy is not None:
-            try:
-                self.set_model(self.library.get(str(copy)))
-            except UserError as error:
-                self.host.notify(f"project model not available: {error}", "warning")
+        return None if self.model is None else history.copy_of(self.model.path)
+
+    def _use_model_copy(self, copy: Path) -> None:
+        try:
+            self.set_model(self.library.get(str(copy)))
+        except UserError as error:
+            self.host.notify(f"project model not available: {error}", "warning")
 
     def _replace_project(self, path: Path, create: bool) -> Project:
         """The project at ``path``, the one open closed. Opened first (a failure keeps the

@@ -116,3 +116,33 @@ def test_new_project_takes_every_open_image_with_its_marks(corrected, nuclei_cro
         assert reopened.find_image("nuclei") is not None
     finally:
         reopened.close()
+
+
+def test_new_project_from_a_project_with_a_model_keeps_the_marks(corrected, qtbot, monkeypatch,
+                                                                  tmp_path):
+    """QA: the project's models now go along (copied in a worker), and the copy made current
+    told the panels of a new model before the work was carried: the Train panel read the
+    reviewed marks then, empty ones were made for the labels, and the marks were lost in
+    memory and on disk ("Nothing reviewed yet"; a later Roll back re-predicted over them)."""
+    import shutil
+
+    from unet_studio.app.qt.train_panel import TrainPanel
+
+    session = corrected.session
+    panel = _panel(corrected, qtbot)
+    train = TrainPanel(session)  # (it follows the model: the panel that read the marks early)
+    qtbot.addWidget(train)
+    _mark_and_paint(corrected, panel, qtbot, 3, 90)
+    project = session.ensure_project()
+    mine = project.models_dir / "mine"
+    shutil.copytree(session.model.path, mine)  # (a round accepted into the project)
+    session.set_model(session.library.get(str(mine)))
+    shown_before, marked = panel.reviewed_label.text(), session.reviewed.count()
+    _choose_folder(monkeypatch, tmp_path / "new")
+
+    panel.new_project_button.click()
+    qtbot.waitUntil(lambda: session.project.path == tmp_path / "new", timeout=10_000)
+    assert session.model.path == tmp_path / "new" / "models" / "mine"
+    assert session.reviewed.count() == marked and panel.reviewed_label.text() == shown_before
+    labels, regions = _saved(session.project)
+    assert (labels[3] == 90).any() and regions.mask[3].all() and regions.changed[3, 10, 10]
