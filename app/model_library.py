@@ -192,6 +192,8 @@ class ModelLibrary(ModelLibraryEdits):
         if broken:
             text += "; not usable: " + ", ".join(
                 f"{ref} ({_problem_in(folder, error)})" for ref, folder, error in broken)
+        if self.folders.get("project") is None:  # (the CLI: a GUI round's model is not listed)
+            text += "; or a project's model by its folder: PROJECT/models/NAME"
         return text
 
     def default(self) -> ModelInfo | None:

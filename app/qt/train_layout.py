@@ -194,7 +194,8 @@ def _decision_controls(panel) -> QGridLayout:
     """Accept, Reject and re-predict for a finished round."""
     panel.accept_button = QPushButton("Accept (use new model)")
     panel.reject_button = QPushButton("Reject")
-    panel.repredict_check = QCheckBox("Re-predict the image after accepting", checked=True)
+    # (Roll back too: QA read it as for Accept only)
+    panel.repredict_check = QCheckBox("Re-predict after Accept or Roll back", checked=True)
     grid = QGridLayout()
     grid.addWidget(panel.accept_button, 0, 0)
     grid.addWidget(panel.reject_button, 0, 1)

@@ -242,15 +242,29 @@ class RoundReview:
         self.refresh_versions()  # (a rejected round is no earlier version)
         self.session.models_listed.emit()  # (the Models panel offers to remove rejected rounds)
 
+    def _is_ancestor(self, info) -> bool:
+        """Was the model in use trained (at some remove) from ``info``?"""
+        current = self.session.model
+        if current is None:
+            return False
+        try:
+            ref = current.ref if current.source != "folder" else current.path
+            return any(m.path == info.path for m in self.session.library.lineage(ref)[1:])
+        except UserError:
+            return False
+
     def rollback(self) -> None:
         info = self.versions_combo.currentData()
         if info is None:
             raise UserError("no earlier version to roll back to")
         waiting = self.round if self._state == "review" else None
+        # ("Rolled back" to one the model in use came from; a later round, after a roll
+        # back, or another branch: "Switched to", QA read "Rolled back to" a newer one)
+        verb = "Rolled back to" if self._is_ancestor(info) else "Switched to"
         self.session.set_model(info)
         # (a round that waited for its verdict was set aside: where it stays is said again)
         aside = waiting if waiting is not None and self.round is None else None
-        self.status.setText(f"Rolled back to {info.name}.{train_logic.set_aside_text(aside)}")
+        self.status.setText(f"{verb} {info.name}.{train_logic.set_aside_text(aside)}")
         if self.repredict_check.isChecked():
             self.session.predict_requested.emit()
 

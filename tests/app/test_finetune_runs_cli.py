@@ -153,7 +153,8 @@ def test_the_library_names_unfinished_runs_and_broken_models(tmp_path, model_dir
         library.get("nope")
     assert str(missing.value) == (
         "no model 'nope'; choose one of: user:good; not usable: user:trunc (model.safetensors "
-        "is truncated or damaged), user:badjson (config.json is not valid JSON)")
+        "is truncated or damaged), user:badjson (config.json is not valid JSON); or a "
+        "project's model by its folder: PROJECT/models/NAME")  # (QA: one named, not found)
 
 
 def test_a_fallen_held_out_score_is_warned_of():

@@ -84,6 +84,13 @@ def test_finetune_accept_repredict_and_roll_back(corrected, panels, qtbot, tmp_p
     train.repredict_check.setChecked(False)
     train.rollback_button.click()
     assert session.model.path == parent.path
+    assert train.status.text() == f"Rolled back to {parent.name}."
+    # and forward again: the round is no version the parent came from (QA: "Rolled back to" it)
+    train.versions_combo.setCurrentIndex(train.versions_combo.findText(
+        new_model.name, Qt.MatchFlag.MatchStartsWith))  # fmt: skip
+    train.rollback_button.click()
+    assert session.model.path == new_model.path
+    assert train.status.text() == f"Switched to {new_model.name}."
 
 
 def test_a_round_stays_out_of_a_project_opened_while_it_trains(corrected, panels, qtbot, tmp_path, quick_round):

@@ -157,7 +157,8 @@ def test_train_waits_for_the_verdict_and_roll_back_keeps_the_round_saved(
     assert _offered(panel) == [earlier.path.resolve()]
     panel.rollback_button.click()
     assert session.model.path == earlier.path
-    assert panel.status.text() == (f"Rolled back to {earlier.name}. The model fine-tuned from "
+    # ("Switched to": ``earlier`` was fine-tuned from the model in use, not the other way)
+    assert panel.status.text() == (f"Switched to {earlier.name}. The model fine-tuned from "
                                    f"{parent.name} stays saved as {waiting.name}: choose it in "
                                    "the Models panel to use it.")
     assert waiting in _offered(panel)  # (set aside: an earlier version now, at once)
