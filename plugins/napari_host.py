@@ -24,6 +24,7 @@ import numpy as np
 from napari.utils import notifications
 
 from unet_studio.app.host import NOTIFY_LEVELS, Action, ViewState
+from unet_studio.plugins.first_channel import first_channel_current_when_opened
 from unet_studio.plugins.layer_data import replace_data
 from unet_studio.plugins.napari_classes import show_classes_when_added
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
@@ -64,6 +65,7 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         viewer.layers.selection.events.active.connect(self._on_active_changed)
         # (a class map read from a file: its brush kept on a class, like one a run made)
         show_classes_when_added(viewer, lambda message: self.notify(message, "warning"))
+        first_channel_current_when_opened(viewer)  # (not the last: Run went to the 2nd stain)
 
     def set_labels(self, data: np.ndarray, *, name: str = "labels", scale=None,
                    keep_history: bool = False) -> None:

@@ -210,6 +210,11 @@ def run(args: argparse.Namespace) -> int:
     inputs = expand_inputs(args.inputs)
     net = load_network(args.model)
     note_object_options(args, net)
+    if args.channel is not None and int(net.in_channels) > 1:
+        # (else "the model takes 2 channel(s), the image has 1" of a file of 2: --channel
+        # had cut them to one)
+        raise UserError(f"--channel {args.channel}: the model takes {net.in_channels} channels, "
+                        "all of the image's, in its order; drop --channel")
     series = getattr(args, "series", None)
     if series is not None and series < 1:
         raise UserError(f"--series counts from 1 (the first image of a file), got {series}")

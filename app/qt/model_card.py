@@ -16,6 +16,8 @@ def card_markdown(info) -> str:
     facts = [
         f"**{info.name}** — `{info.ref}`",
         f"- outputs: {outputs_text(info.task, out_channels)}",
+        # (a colleague's copy: which files it can take; in the config only, before)
+        f"- input channels: {_channels_text(info.architecture_config.get('in_channels', 1))}",
         *([f"- input: {INVERTED_TEXT}"] if inverts_input(info.task) else []),
         f"- architecture: {info.architecture} "
         + ", ".join(f"{k}={v}" for k, v in sorted(info.architecture_config.items())
@@ -30,6 +32,11 @@ def card_markdown(info) -> str:
     ]  # fmt: skip
     card = "\n\n---\n\n" + _headings_down(info.card_text()) if info.card_path is not None else ""
     return "\n".join(facts) + card
+
+
+def _channels_text(in_channels) -> str:
+    count = int(in_channels)
+    return "1" if count == 1 else f"{count} (all of an image's, in its channel order)"
 
 
 def _headings_down(card: str) -> str:

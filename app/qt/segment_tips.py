@@ -105,6 +105,11 @@ def channel_note(axes: str, shape: tuple, in_channels: int, layers: int = 1) -> 
                 f"This layer is one channel of a file opened as {layers} channel layers: the "
                 "model segments this one. To segment another channel, choose its layer in the "
                 "Image list above (or select it in napari's layer list)")
+    if "C" not in axes and layers > 1 and in_channels == layers:
+        # (the file's channel layers go in together: "one channel" read as only this one)
+        return (f"all {layers} channel layers",
+                f"The model takes {in_channels} channels: the {layers} channel layers this "
+                "file was opened as are fed to it together, in their order, none to pick")
     if "C" not in axes or len(axes) != len(shape):
         return ("— (one channel)", "Not applicable: the image has one channel, nothing to "
                 "pick. A box to pick a channel appears for images with several")

@@ -6,14 +6,15 @@ from __future__ import annotations
 import pytest
 
 
-def _saved(folder, out_channels: int, task=None, metadata=None):
+def _saved(folder, out_channels: int, task=None, metadata=None, in_channels: int = 1):
     import torch
 
     from unet_studio.models.registry import build_model
     from unet_studio.models.weights import save_model
 
     torch.manual_seed(0)
-    net = build_model("unet", spatial_dims=2, out_channels=out_channels, base_channels=4, depth=2)
+    net = build_model("unet", spatial_dims=2, in_channels=in_channels, out_channels=out_channels,
+                      base_channels=4, depth=2)
     return save_model(net, folder, task=task, metadata=metadata)
 
 
@@ -85,3 +86,11 @@ def test_the_cards_own_title_is_no_top_heading_in_the_panel(tmp_path):
     assert "### nuclei-ft-20261207-165301" in shown and "#### Data" in shown
     assert not [line for line in shown if line.startswith(("# ", "## "))]
     assert "- frames 0-2" in shown and "notes" in shown
+
+
+def test_the_card_says_how_many_channels_the_model_takes(tmp_path):
+    """QA: a two-channel model's card never said so (only config.json did): a colleague
+    given its folder could not tell which files it takes."""
+    assert _facts(_saved(tmp_path / "one", 3))["input channels"] == "1"
+    two = _saved(tmp_path / "two", 3, in_channels=2)
+    assert _facts(two)["input channels"] == "2 (all of an image's, in its channel order)"

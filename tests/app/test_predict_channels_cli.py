@@ -97,3 +97,18 @@ def test_a_damaged_png_is_named(tmp_path, model_dir, capsys):
     assert _predict(broken, model_dir, tmp_path / "out.tif") == 2
     message = capsys.readouterr().err.strip().splitlines()[-1]
     assert message.startswith(f"unet-studio: error: {broken}: is not a readable PNG image")
+
+
+def test_channel_with_a_model_taking_all_the_channels_says_to_drop_it(tmp_path, three_channel_model,
+                                                                     capsys):
+    """QA: --channel 1 on a file of as many channels as the model takes said "the model takes
+    2 channel(s), the image has 1" (--channel had cut them to one)."""
+    source = tmp_path / "three.tif"
+    tifffile.imwrite(source, np.zeros((3, 30, 30), np.uint16), imagej=True, metadata={"axes": "CYX"})
+    code = main(["predict", str(source), "-o", str(tmp_path / "out.tif"), "--model",
+                 str(three_channel_model), "--device", "cpu", "--channel", "1"])
+    assert code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert message.endswith("--channel 1: the model takes 3 channels, all of the image's, in its "
+                            "order; drop --channel")
+    assert not (tmp_path / "out.tif").exists()

@@ -82,15 +82,17 @@ def test_a_two_channel_model_segments_the_channel_layers_of_a_hyperstack(
     viewer.open(str(path), plugin="unet-studio")
     panel = segment_panel_of(studio)
     assert [layer.name for layer in viewer.layers] == ["zcyx [C0]", "zcyx [C1]"]
+    qtbot.waitUntil(lambda: viewer.layers.selection.active.name == "zcyx [C0]")  # (the first)
     assert not panel.channel_spin.isEnabled()  # (the model takes them all)
+    assert panel.channel_note.text() == "all 2 channel layers"  # (QA: it said "one channel")
     run_segment(panel, "probabilities")
-    shown = _probabilities(viewer, "zcyx [C1]")
+    shown = _probabilities(viewer, "zcyx [C0]")
     expected = _cli(path, channel_models[2], tmp_path / "p.tif", "--output-type", "probabilities")
     assert shown.shape == expected.shape == (3, *nuclei.shape)
     np.testing.assert_allclose(shown, expected, atol=1e-5)
 
     result = run_segment(panel, "labels")
-    labels_layer = viewer.layers["zcyx [C1] labels"]
+    labels_layer = viewer.layers["zcyx [C0] labels"]
     assert labels_layer.data.shape == nuclei.shape and result.job.axes == "ZYXC"
     np.testing.assert_allclose(labels_layer.scale, [SPACING[a] for a in "ZYX"])
     np.testing.assert_array_equal(labels_layer.data, _cli(path, channel_models[2], tmp_path / "l.tif"))
@@ -110,12 +112,13 @@ def test_the_frame_on_screen_of_a_timelapse_with_channels(studio, qtbot, tmp_pat
     viewer = studio.viewer
     studio.session.set_model(str(channel_models[2]))
     viewer.open(str(path), plugin="unet-studio")
+    qtbot.waitUntil(lambda: viewer.layers.selection.active.name == "tzcyx [C0]")  # (the first)
     viewer.dims.current_step = (1, 2, 0, 0)
     panel = segment_panel_of(studio)
     panel.scope_slice.setChecked(True)
     result = run_segment(panel)
     assert result.job.target[:2] == (slice(1, 2), slice(2, 3))
-    labels = viewer.layers["tzcyx [C1] labels"].data
+    labels = viewer.layers["tzcyx [C0] labels"].data
     assert labels.shape == (2, *nuclei.shape)
     assert labels[1, 2].any() and not labels[0].any() and not labels[1, [0, 1, 3]].any()
 
@@ -242,3 +245,18 @@ def test_a_channel_layer_says_the_channel_is_picked_by_its_layer(studio, tmp_pat
     assert not panel.channel_spin.isVisible() and panel.channel_note.text() == (
         "this layer's (one of 2 channel layers)")
     assert "choose its layer in the Image list" in panel.channel_note.toolTip()
+
+
+def test_a_file_of_channel_layers_opens_with_its_first_channel_current(studio, qtbot, tmp_path,
+                                                                       nuclei, segment_panel_of):
+    """QA: napari made the last channel layer current (a second stain), and Run at once
+    segmented it with a nuclei model; the first channel is current, and Run says so."""
+    viewer = studio.viewer
+    panel = segment_panel_of(studio)
+    viewer.open(str(_hyperstack(tmp_path, nuclei)), plugin="unet-studio")
+    qtbot.waitUntil(lambda: viewer.layers.selection.active.name == "zcyx [C0]")
+    assert studio.host.current_image().name == "zcyx [C0]"
+    qtbot.waitUntil(lambda: "Run segments zcyx [C0]" in panel.status.text())
+    viewer.layers.selection.active = viewer.layers["zcyx [C1]"]  # (the user's choice stays)
+    qtbot.wait(50)
+    assert studio.host.current_image().name == "zcyx [C1]"

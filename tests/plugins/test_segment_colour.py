@@ -170,12 +170,13 @@ def test_the_range_of_stacked_channel_layers_is_kept_between_runs(studio, qtbot,
     viewer = studio.viewer
     studio.session.set_model(str(models[2]))
     viewer.open(str(path), plugin="unet-studio")
+    qtbot.waitUntil(lambda: viewer.layers.selection.active.name == "zcyx [C0]")  # (the first)
     panel = segment_panel_of(studio)
     first = run_segment(panel, "probabilities")
-    shown = _probabilities(viewer, "zcyx [C1]")
+    shown = _probabilities(viewer, "zcyx [C0]")
     run_segment(panel, "probabilities")
     assert [shape for _, shape in passes] == [(*image.shape, 2)]
-    np.testing.assert_array_equal(_probabilities(viewer, "zcyx [C1]"), shown)
+    np.testing.assert_array_equal(_probabilities(viewer, "zcyx [C0]"), shown)
     assert first.job.axes == "ZYXC"
     viewer.layers["zcyx [C0]"].data = np.asarray(viewer.layers["zcyx [C0]"].data) // 2
     run_segment(panel, "probabilities")
