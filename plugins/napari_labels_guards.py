@@ -42,7 +42,9 @@ def of_image_shape(host, layers: list, image) -> list:
     labels' (its shape without C), each told of once. Before, full-size labels over a
     crop became the labels corrected, were marked and saved in the project under that
     image, and the first word of it came at Train, naming neither layer nor file."""
-    shape = None if image is None else labels_shape(host_image(image))
+    if image is None or all(layer.metadata.get(IMAGE_KEY) is not None for layer in layers):
+        return layers  # (our own layers only, the common case: no image read, a hot path)
+    shape = labels_shape(host_image(image))
     if shape is None:  # (no image, or one whose axes are not known: nothing to compare)
         return layers
     told = _told(host, "_shapes_told")
