@@ -9,8 +9,8 @@ accepted in the autosave project, then New project…: reopened, "project model 
 available", the model and its versions gone from the Models and Train panels).
 
 So a new project takes the whole work, as "save as" does: the project left stays as it was
-(a round waiting there still waits there, the next time it is opened). Its tooltip says
-so: "the images' corrections, reviewed marks and models".
+(a round waiting there still waits there, the next time it is opened). New project…'s
+tooltip says so (``correct_tips``).
 
 For a project another window writes (``Project.read_only``: its lock held there): what
 this window logged is kept in memory just the same, saved there only once that window has
