@@ -85,6 +85,11 @@ def test_an_untrained_model_is_said_untrained_where_it_is_used(models_panel, stu
     assert "untrained" in DoneLine("nuclei", model.path, model.name, ": 1 object").text()
     studio.session.set_model(studio.session.library.default())
     models_panel._select(model.path)  # (another model current: Remove says what it did)
+    from unet_studio.app.qt.workers import engine_work_running
+
+    # (Create's worker thread outlives its finished signal by a moment: Remove refuses
+    # while any engine work runs, and said so in one CI run)
+    qtbot.waitUntil(lambda: not engine_work_running(), timeout=10_000)
     models_panel.remove_selected()
     assert told[-1] == ("info", f"removed fresh ({model.ref})")
 
