@@ -140,6 +140,16 @@ def sibling_channel_layers(host, image: HostImage, axes: str) -> list[HostImage]
     return layers or [image]
 
 
+def image_channels(host, image: HostImage) -> int:
+    """How many channels a network must take to read all of ``image``'s stains: its C axis
+    (3 for RGB or RGBA colours: alpha is no stain), else the channel layers opened from its
+    file (our reader opens a hyperstack as a layer per channel). Reads no pixels."""
+    axes = image.axes
+    if "C" in axes and len(axes) == len(image.shape):
+        return _RGB if is_colour(axes, image.shape) else int(image.shape[axes.index("C")])
+    return len(sibling_channel_layers(host, image, axes))
+
+
 def _with_channel_axis(view: ViewState | None, channels: int) -> ViewState | None:
     if view is None:
         return None

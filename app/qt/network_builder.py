@@ -38,6 +38,7 @@ from unet_studio.app.qt.network_form import (
 )
 from unet_studio.app.qt.network_summary import encoder_stages, summarize_network
 from unet_studio.app.qt.network_task import TaskFields
+from unet_studio.app.qt.network_tips import option_tip
 from unet_studio.app.qt.reflow_grid import ReflowGrid
 from unet_studio.app.qt.workers import start_engine
 
@@ -95,6 +96,7 @@ class NetworkBuilder(QWidget):
         self.fields: dict[str, QWidget] = {}
         self.worker = None
         self.summary = None
+        self._channels_offered: int | None = None  # (in channels as last set from the image)
         self._build()
         self._fill_form()
 
@@ -164,6 +166,30 @@ class NetworkBuilder(QWidget):
             self._preview_size_for(dims.value())
         self.arch_combo.setToolTip(model_description(name))
         self.summary_view.setPlainText(model_description(name) + "\n\nPress Preview to see its shapes.")
+        self._channels_offered = None
+        self.follow_image_channels()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self.follow_image_channels()  # (the image open may have changed since it was last seen)
+
+    def follow_image_channels(self) -> None:
+        """Offer "in channels" as many as the current image has: a two-channel image open
+        was offered a 1-channel network, which Run then refused on it. A number the user
+        typed stays theirs."""
+        from unet_studio.app.model_channels import image_channels
+
+        field = self.fields.get("in_channels")
+        image = self.session.host.current_image()
+        if not isinstance(field, QSpinBox) or image is None:
+            return
+        if self._channels_offered is not None and field.value() != self._channels_offered:
+            return
+        count = image_channels(self.session.host, image)
+        field.setValue(count)
+        self._channels_offered = field.value()
+        field.setToolTip(f"{option_tip('in_channels')}\n\nSet to {count}: the image open, "
+                         f"{image.name}, has {count} channel{'s' if count != 1 else ''}.")
 
     def _order_tabs(self) -> None:
         """Tab goes through the form as it reads: the options are made after the rest (and

@@ -105,3 +105,39 @@ def test_an_import_refusal_says_the_problem_first(models_panel, tiny_model_dir, 
     qtbot.waitUntil(lambda: models_panel.worker is None, timeout=30_000)
     level, message = told[-1]
     assert level == "error" and message.startswith("Not imported: nuclei/config.json: is not valid JSON")
+
+
+def test_in_channels_follows_the_image_open_until_the_user_types_another(
+        studio, qtbot, tmp_path, nuclei_crop):
+    """A two-channel hyperstack open: the builder offered a 1-channel network, which Run
+    then refused on that image. It now offers as many as the image has; a number typed
+    stays the user's."""
+    import numpy as np
+    import tifffile
+
+    from unet_studio.app.qt.models_panel import ModelsPanel
+
+    image = nuclei_crop[0][4:7, 10:58, 20:76]
+    path = tmp_path / "zcyx.tif"
+    tifffile.imwrite(path, np.stack([image, image // 3], axis=1), imagej=True, metadata={"axes": "ZCYX"})
+    studio.viewer.open(str(path), plugin="unet-studio")
+    studio.viewer.layers.selection.active = studio.viewer.layers["zcyx [C0]"]
+    panel = ModelsPanel(studio.session)
+    qtbot.addWidget(panel)
+    panel.tabs.setCurrentWidget(panel.builder)
+    panel.show()
+    field = panel.builder.fields["in_channels"]
+    assert field.value() == 2 and "zcyx [C0], has 2 channels" in field.toolTip()
+
+    studio.viewer.add_image(np.zeros((32, 32, 3), np.uint8), name="colour", rgb=True)
+    studio.session.select_image("colour")
+    panel.builder.hide()
+    panel.builder.show()  # (seen again: the image open now is RGB)
+    assert field.value() == 3
+    field.setValue(1)  # the user's own choice (the grey values)
+    studio.session.select_image("zcyx [C1]")
+    panel.builder.hide()
+    panel.builder.show()
+    assert field.value() == 1
+    panel.builder.arch_combo.setCurrentText("resnet18_unet")  # a new form: offered again
+    assert panel.builder.fields["in_channels"].value() == 2
