@@ -72,7 +72,7 @@ def scratch_metadata(net, parent: dict | None, result) -> dict:
     ``steps_from_scratch``, or ``untrained`` for weights no step changed): those of its
     starting model plus the step whose weights it holds. {} for a trained model."""
     from unet_studio.app.model_checks import UNTRAINED_KEY
-    from unet_studio.app.qt.train_pace import scratch_metadata as steps_record
+    from unet_studio.app.model_checks import scratch_metadata as steps_record
 
     starting = {UNTRAINED_KEY: True} if parent is None else getattr(net, "metadata", None)
     if starts_untrained(net, parent) and result.best_step == 0:

@@ -4,7 +4,12 @@ No widgets here."""
 
 from __future__ import annotations
 
-from unet_studio.app.model_checks import UNTRAINED_ADVICE, is_untrained, segment_refusal
+from unet_studio.app.model_checks import (
+    UNTRAINED_ADVICE,
+    is_untrained,
+    scratch_warning,
+    segment_refusal,
+)
 from unet_studio.app.model_task import INVERTED_TEXT, inverts_input, outputs_text
 from unet_studio.app.qt.model_card_data import training_data_text
 
@@ -24,6 +29,7 @@ def card_markdown(info) -> str:
                     if k in ("spatial_dims", "base_channels", "depth", "norm", "encoder")),
         f"- training data: {training_data_text(info.training_data)}",
         *([f"- **{UNTRAINED_ADVICE}**"] if is_untrained(info.metadata) else []),
+        *([f"- **{hardly}**"] if (hardly := scratch_warning("it", info.metadata)) else []),
         *([f"- **cannot segment images**: {refusal}"] if (refusal := segment_refusal(info)) else []),
         *_metrics_lines(info.metrics),
         f"- parent: {info.parent or 'none'}",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from unet_studio.app.errors import InputFileError
-from unet_studio.app.model_checks import is_untrained
+from unet_studio.app.model_checks import is_untrained, scratch_warning
 from unet_studio.app.model_folder import read_model_config
 
 
@@ -32,19 +32,24 @@ class DoneLine:
     untrained: bool | None = None
     unsure: str = ""
     fine_tuned: bool | None = None  # (the model has a parent: the user trained it already)
+    # (a network trained from random weights for a few steps only: ``scratch_warning``)
+    hardly_trained: str | None = None
 
     def __post_init__(self):
-        if self.untrained is None or self.fine_tuned is None:
-            untrained, fine_tuned = _kind(self.model_path)
-            if self.untrained is None:
-                object.__setattr__(self, "untrained", untrained)
-            if self.fine_tuned is None:
-                object.__setattr__(self, "fine_tuned", fine_tuned)
+        if None in (self.untrained, self.fine_tuned, self.hardly_trained):
+            metadata = _metadata(self.model_path)
+            known = {"untrained": is_untrained(metadata), "fine_tuned": bool(metadata.get("parent")),
+                     "hardly_trained": scratch_warning(self.model_name, metadata)}  # fmt: skip
+            for key, value in known.items():
+                if getattr(self, key) is None:
+                    object.__setattr__(self, key, value)
 
     def text(self) -> str:
         done = f"Done: {self.image} segmented with {self.model_name}{self.objects}."
         if self.untrained:  # (its labels are noise: said where the result is announced)
             done += f" {self.model_name} is untrained (random weights): train it in the Train panel."
+        elif self.hardly_trained:  # (accepted, it is no longer marked untrained)
+            done += f" {self.hardly_trained}."  # (it starts with the name, as given)
         elif self.unsure and self.fine_tuned:
             # (a model fine-tuned on these images, F1 0.78 on new frames, was unsure of 11 %,
             # and was told, as the default on them, that it may not know such images)
@@ -73,12 +78,9 @@ def _same_folder(a, b) -> bool:
     return Path(a).resolve() == Path(b).resolve()
 
 
-def _kind(model_path) -> tuple[bool, bool]:
-    """(untrained, fine-tuned): whether the model folder's metadata marks it untrained, and
-    whether it names a parent model (a round of the user's made it); (False, False) where it
-    cannot be read (a folder removed meanwhile)."""
+def _metadata(model_path) -> dict:
+    """The model folder's metadata ({} where it cannot be read: a folder removed meanwhile)."""
     try:
-        metadata = read_model_config(model_path).get("metadata") or {}
+        return read_model_config(model_path).get("metadata") or {}
     except InputFileError:
-        return False, False
-    return is_untrained(metadata), bool(metadata.get("parent"))
+        return {}

@@ -8,7 +8,12 @@ word. They are locked while it runs, and their tooltips say so.
 from __future__ import annotations
 
 from unet_studio.app.class_map import model_classes
-from unet_studio.app.model_checks import UNTRAINED_ADVICE, is_untrained, segment_refusal
+from unet_studio.app.model_checks import (
+    UNTRAINED_ADVICE,
+    is_untrained,
+    scratch_warning,
+    segment_refusal,
+)
 
 # The controls a running prediction has already taken (greyed out until it ends).
 RUN_SETTINGS = ("axes_edit", "channel_spin", "model_combo", "model_folder_button",
@@ -135,5 +140,8 @@ def ready_text(image, model) -> str:
     if image is None:
         return (f"Open an image (File > Open, or File > Open Sample), then Run segments it "
                 f"with {model.name}.")
+    hardly = scratch_warning(model.name, model.metadata)
+    if hardly:
+        return f"{hardly}. Run segments {image.name} with it all the same."
     return (f"Run segments {image.name} with {model.name} into its labels layer, to correct "
             "in the Correct panel; regions you mark reviewed keep your corrections.")

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import math
 
-from unet_studio.app.model_checks import is_untrained
+from unet_studio.app.model_checks import (  # noqa: F401  (kept here for the Train panel's imports)
+    SCRATCH_KEY,
+    SCRATCH_STEPS,
+    is_untrained,
+    scratch_metadata,
+    steps_from_scratch,
+)
 from unet_studio.app.time_left import duration_text
 
-# Steps a network trained from scratch needs at the least ("hundreds to thousands"): fewer
-# since its random weights, and it is called still essentially untrained.
-SCRATCH_STEPS = 500
-# Model metadata: training steps taken since random weights, kept while below SCRATCH_STEPS
-# (a round from an untrained network is no longer marked untrained, yet hardly trained).
-SCRATCH_KEY = "steps_from_scratch"
 # Fewer steps than this from a trained model barely move it (said under the verdict).
 FEW_STEPS = 10
 # A held-out gain that no noise explains: the score (object F1 at IoU 0.5, or mean Dice)
@@ -35,23 +35,6 @@ CLEAR_GAIN_OBJECTS = 3
 # a network from scratch on those alone, never for, say, phase-contrast bacteria.
 BUNDLED_FITS = ("if your images are fluorescent nuclei, fine-tune the bundled 2D model "
                 "instead (it was trained on those)")
-
-
-def steps_from_scratch(metadata: dict | None) -> int | None:
-    """Training steps a model has had since random weights: 0 for a network built untrained,
-    the count its rounds recorded, None for a trained model (or one past SCRATCH_STEPS)."""
-    if is_untrained(metadata):
-        return 0
-    steps = (metadata or {}).get(SCRATCH_KEY)
-    return steps if isinstance(steps, int) and not isinstance(steps, bool) else None
-
-
-def scratch_metadata(parent_metadata: dict | None, steps: int) -> dict:
-    """What a round's model records of its steps since random weights ({} once trained)."""
-    before = steps_from_scratch(parent_metadata)
-    if before is None or before + steps >= SCRATCH_STEPS:
-        return {}
-    return {SCRATCH_KEY: before + steps}
 
 
 def pace_seconds(reports) -> float | None:
