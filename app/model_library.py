@@ -253,7 +253,10 @@ class ModelLibrary(ModelLibraryEdits):
 
     def export_model(self, model: str | Path, destination: str | Path) -> Path:
         """Copy a model to ``destination``: a new folder, or an existing folder (not itself a
-        model) to put it in. Returns the new model folder; never overwrites."""
+        model) to put it in, without the owner's folders in its config (``model_share``).
+        Returns the new model folder; never overwrites."""
+        from unet_studio.app.model_share import strip_owner_paths
+
         info = self.get(model)
         destination = Path(destination)
         if destination.is_dir() and not (destination / CONFIG_FILE).exists():
@@ -263,7 +266,7 @@ class ModelLibrary(ModelLibraryEdits):
         made = list(takewhile(lambda folder: not folder.exists(), destination.parents))
         destination.parent.mkdir(parents=True, exist_ok=True)
         try:
-            copy_model_folder(info.path, destination)
+            copy_model_folder(info.path, destination, edit=strip_owner_paths)
         except BaseException:
             for folder in made:  # deepest first: the folders made for this export go too
                 with suppress(OSError):

@@ -14,7 +14,7 @@ from unet_studio.app.model_task import INVERTED_TEXT, inverts_input, outputs_tex
 from unet_studio.app.qt.model_card_data import training_data_text
 
 
-def card_markdown(info) -> str:
+def card_markdown(info, library=None) -> str:
     """The card to show: the model's card.md, else one built from its config, with the
     facts the list needs (outputs, architecture, data, metrics, parent, date) always on top."""
     out_channels = info.architecture_config.get("out_channels")
@@ -32,12 +32,28 @@ def card_markdown(info) -> str:
         *([f"- **{hardly}**"] if (hardly := scratch_warning("it", info.metadata)) else []),
         *([f"- **cannot segment images**: {refusal}"] if (refusal := segment_refusal(info)) else []),
         *_metrics_lines(info.metrics),
-        f"- parent: {info.parent or 'none'}",
+        f"- parent: {_parent_text(info, library)}",
         f"- date: {info.date or 'unknown'}",
         f"- folder: `{info.path}`",
     ]  # fmt: skip
     card = "\n\n---\n\n" + _headings_down(info.card_text()) if info.card_path is not None else ""
     return "\n".join(facts) + card
+
+
+def _parent_text(info, library) -> str:
+    """The parent's name, and whether ``library`` (None: not asked) holds it: an imported
+    model names a parent of its owner's that the colleague may never have had."""
+    if not info.parent:
+        return "none"
+    if library is None:
+        return info.parent
+    from unet_studio.app.errors import UserError
+
+    try:
+        found = library.find(info.parent, info.parent_weights_sha256)
+    except UserError:
+        return f"{info.parent} (not among your models: made elsewhere, or removed)"
+    return found.name  # (its name now: a ref may be a folder, or a name since changed)
 
 
 def _channels_text(in_channels) -> str:

@@ -181,7 +181,7 @@ class ModelsPanel(CleanupActions, OldVersionsActions, QWidget):
 
     def _show_card(self) -> None:
         info = self.selected()
-        self.card.setMarkdown(card_markdown(info) if info is not None else "")
+        self.card.setMarkdown(card_markdown(info, self.session.library) if info is not None else "")
         self._enable_actions()
 
     def _enable_actions(self) -> None:

@@ -164,3 +164,38 @@ def test_finetune_starts_from_the_projects_current_model_by_identity(
         _, parent = starting_model(args, in_channels=1, spatial_dims=2, project=project)
     assert parent["path"] == str(copy.path)
     assert f"fine-tuning the project's current model {copy.ref}" in capsys.readouterr().err
+
+
+def test_an_export_leaves_the_owners_folders_out_and_the_card_says_a_parent_is_not_here(tmp_path):
+    """A colleague's import named its owner's folders ("/home/alice/...") in its config, and
+    its card a parent the colleague never had, as if it were one of theirs."""
+    from unet_studio.app.model_folder import read_model_config
+    from unet_studio.app.qt.model_card import card_markdown
+
+    alice = _library(tmp_path / "alice")
+    base = _save(alice.folders["user"] / "nuclei-base", seed=3)
+    owner_files = [{"image": "/home/alice/lab/secret/day1.tif", "labels": "/home/alice/lab/secret/day1_labels.tif"},
+                   "/home/alice/lab/secret/day2.tif"]  # fmt: skip
+    parent = {"ref": str(base), "name": "nuclei-base", "path": str(base)}
+    tuned = _save(alice.folders["user"] / "nuclei-tuned", seed=4, parent=parent)
+    config = read_model_config(tuned)
+    config["metadata"]["training_data"] = {"files": owner_files, "summary": {}}
+    (tuned / "config.json").write_text(json.dumps(config), "utf-8")
+
+    exported = alice.export_model("user:nuclei-tuned", tmp_path / "to bob")
+    text = (exported / "config.json").read_text("utf-8")
+    assert "/home/alice" not in text and str(tmp_path) not in text, text
+    shared = json.loads(text)["metadata"]
+    assert shared["parent"] == {"ref": "nuclei-base", "name": "nuclei-base"}
+    assert shared["training_data"]["files"] == [
+        {"image": "day1.tif", "labels": "day1_labels.tif"}, "day2.tif"]
+    assert "/home/alice" in (tuned / "config.json").read_text("utf-8")  # (the owner's: as it was)
+    assert "- parent: nuclei-base\n" in card_markdown(alice.get("user:nuclei-tuned"), alice)
+
+    bob = _library(tmp_path / "bob")
+    imported = bob.import_model(exported)
+    assert imported.parent == "nuclei-base"
+    assert ("- parent: nuclei-base (not among your models: made elsewhere, or removed)"
+            in card_markdown(imported, bob))
+    bob.import_model(alice.export_model("user:nuclei-base", tmp_path / "base for bob"))
+    assert "- parent: nuclei-base\n" in card_markdown(bob.get(imported.ref), bob)
