@@ -4,9 +4,10 @@ current image (a mixin of :class:`CorrectPanel`, which provides ``session``, ``_
 
 Dropping such a file on the viewer opens it as an image (nothing tags it as labels), and
 napari's "Convert to Labels" of it kept a lazily read array the brush could not write into.
-Here the file is checked against the image (``app.labels_file``), read writable, and shown
-the way a Segment run shows labels (``session.show_labels``): the project saves them as the
-image's labels, and the regions already reviewed keep the labels they had.
+Here the file is checked against the image (``app.labels_file``), read writable in a worker
+thread (a big labels file held the window while it was read), and shown the way a Segment
+run shows labels (``session.show_labels``): the project saves them as the image's labels,
+and the regions already reviewed keep the labels they had.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from qtpy.QtWidgets import QFileDialog, QMessageBox, QPushButton
 from unet_studio.app.distinct_ids import count_ids
 from unet_studio.app.errors import UserError
 from unet_studio.app.labels_file import LABEL_FILE_FILTER, checked_labels_file, ids_dtype
+from unet_studio.app.qt.alive import alive
 from unet_studio.app.qt.session_project import labels_shape
+from unet_studio.app.qt.workers import start_engine
 from unet_studio.app.reviewed_ids import protected
 
 OPEN_LABELS_TIP = ("Bring labels another tool made for this image (TIFF, OME-TIFF, OME-Zarr "
@@ -33,6 +36,7 @@ class CorrectLabelsFile:
         self.open_labels_button.setToolTip(OPEN_LABELS_TIP)
         grid.addWidget(self.open_labels_button, row, column)
         self.open_labels_button.clicked.connect(self._choose_labels_file)
+        self.labels_file_worker = None  # (the read of a labels file, while it runs)
 
     def _choose_labels_file(self) -> None:
         image = self.session.host.current_image()
@@ -53,10 +57,11 @@ class CorrectLabelsFile:
         project = self.session.project
         return Path(project.path) if project is not None else Path.home()
 
-    def open_labels_file(self, path: str | Path) -> bool:
-        """Make the labels in ``path`` the current image's labels to correct; False when the
-        user chose to keep the labels shown. UserError (a notification) naming the file and
-        what is wrong when it does not fit the image."""
+    def open_labels_file(self, path: str | Path):
+        """Make the labels in ``path`` the current image's labels to correct: checked from
+        the file's header here (UserError, a notification, naming the file and what is
+        wrong when it does not fit the image), read in a worker. Returns the worker, or None
+        when the user chose to keep the labels shown."""
         session = self.session
         host = session.host
         image = host.current_image()
@@ -66,16 +71,40 @@ class CorrectLabelsFile:
             raise UserError(f"the axes {image.axes} of {image.name} do not match its shape "
                             f"{image.shape}: set its axes first (Segment panel), then open "
                             f"{Path(path).name} again")  # fmt: skip
-        with checked_labels_file(path, shape, image.axes.replace("C", ""), image.name) as file:
-            if host.current_labels() is None and session.project is not None:
-                session.restore_from_project()  # (saved labels are the image's labels too)
-            if not self._may_replace(image.name, file.path):
-                self._say(f"Kept the labels of {image.name}; {file.path.name} was not opened.")
-                return False
-            labels = file.read()
+        axes = image.axes.replace("C", "")
+        with checked_labels_file(path, shape, axes, image.name) as file:
+            path = file.path  # (the store chosen: an OME-Zarr's folder)
+        if host.current_labels() is None and session.project is not None:
+            session.restore_from_project()  # (saved labels are the image's labels too)
+        if not self._may_replace(image.name, path):
+            self._say(f"Kept the labels of {image.name}; {path.name} was not opened.")
+            return None
+        self._say(f"Reading the labels of {image.name} from {path.name}…")
+        self.open_labels_button.setEnabled(False)
+        self.labels_file_worker = start_engine(
+            _read_labels(path, shape, axes, image.name), notify=host.notify,
+            action=f"Reading {path.name}", host=host, task=f"reading the labels in {path.name}",
+            on_result=lambda read: self._labels_read(read, image.name),
+            on_error=lambda error: self._say(f"{path.name} was not opened: {error}"),
+            on_finished=self._labels_file_read_ended)  # fmt: skip
+        return self.labels_file_worker
+
+    def _labels_file_read_ended(self) -> None:
+        self.labels_file_worker = None
+        if alive(self.open_labels_button):  # (the window may have closed meanwhile)
+            self.open_labels_button.setEnabled(True)
+
+    def _labels_read(self, read, image_name: str) -> None:
+        """The labels are read: shown over their image, unless another image became the
+        current one while they were read (then they would be laid over the wrong image)."""
+        file, labels = read
+        image = self.session.host.current_image()
+        if image is None or image.name != image_name:
+            self._say(f"{file.path.name} was not opened: {image_name} is no longer the image "
+                      "worked on; choose it again, then Open labels…")
+            return
         live, kept = self._show_file_labels(labels)
-        self._record_origin(file, live, kept, image.name)
-        return True
+        self._record_origin(file, live, kept, image_name)
 
     def _may_replace(self, image_name: str, path: Path) -> bool:
         """Ask before labels holding objects are replaced (their corrections would go)."""
@@ -135,3 +164,11 @@ def _refuse_without_image(image, path: str | Path | None = None) -> None:
         about = "" if path is None else f" for {Path(path).name}"
         raise UserError(f"No image is open{about}: open the image the labels were made for "
                         "first, then Correct > Open labels…")  # fmt: skip
+
+
+def _read_labels(path: Path, shape: tuple[int, ...], axes: str, image_name: str):
+    """The worker's read: the file checked again (it may have changed since it was chosen),
+    then its labels; returns (the checked file, its labels)."""
+    yield f"reading {path.name}"
+    with checked_labels_file(path, shape, axes, image_name) as file:
+        return file, file.read()

@@ -5,9 +5,14 @@ that does not fit is refused in words naming it."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import tifffile
+
+from unet_studio.app.labels_file import CheckedLabels
 
 pytestmark = pytest.mark.qt
 
@@ -53,7 +58,16 @@ def test_open_labels_makes_a_files_labels_the_images_labels_to_correct(hela, tol
                                                                         saved_labels, qtbot):
     studio, panel, path = hela
     choose_file(monkeypatch, path)
+    reads = []
+    read = CheckedLabels.read
+    monkeypatch.setattr(CheckedLabels, "read", lambda self: reads.append(threading.current_thread())
+                        or read(self))
     panel.open_labels_button.click()
+    assert not panel.open_labels_button.isEnabled()  # (while it reads)
+    assert panel.tool_status.text() == "Reading the labels of hela_img from hela_errseg.tif…"
+    qtbot.waitUntil(lambda: panel.labels_file_worker is None, timeout=20_000)
+    assert reads and reads[0] is not threading.main_thread()  # (read off the GUI thread)
+    assert panel.open_labels_button.isEnabled()
 
     layer = studio.host.labels_layer()
     assert layer.name == "hela_img labels"
@@ -82,7 +96,7 @@ def test_open_labels_makes_a_files_labels_the_images_labels_to_correct(hela, tol
 
 
 def test_reviewed_regions_keep_their_labels_and_replacing_labels_is_asked(
-        hela, told, monkeypatch, click_and_answer):
+        hela, told, monkeypatch, click_and_answer, qtbot):
     studio, panel, path = hela
     session = studio.session
     before = np.zeros(SHAPE, np.int32)
@@ -98,6 +112,7 @@ def test_reviewed_regions_keep_their_labels_and_replacing_labels_is_asked(
     assert "Kept the labels of hela_img" in panel.tool_status.text()
 
     click_and_answer(panel.open_labels_button, "Yes")
+    qtbot.waitUntil(lambda: panel.labels_file_worker is None, timeout=20_000)
     shown = studio.host.current_labels()
     np.testing.assert_array_equal(shown[0], before[0])  # (reviewed: kept)
     np.testing.assert_array_equal(shown[1:], other_tools_labels()[1:])
@@ -153,3 +168,25 @@ def test_without_an_image_open_labels_says_to_open_the_image_first(studio, told,
     level, message = told[-1]
     assert level == "warning" and message.startswith("No image is open")
     assert "Correct > Open labels…" in message
+
+
+def test_labels_read_after_another_image_became_current_are_not_laid_over_it(
+        hela, told, monkeypatch, qtbot):
+    """The read runs in a worker; were another image chosen meanwhile, the labels would be
+    shown, and saved, as that image's."""
+    studio, panel, path = hela
+    choose_file(monkeypatch, path)
+    read = CheckedLabels.read
+
+    def slow_read(self):
+        time.sleep(0.5)  # (a big file: the user chooses another image meanwhile)
+        return read(self)
+
+    monkeypatch.setattr(CheckedLabels, "read", slow_read)
+    panel.open_labels_button.click()
+    studio.viewer.add_image(np.zeros(SHAPE, np.uint16), name="other", metadata={"axes": "TYX"})
+    studio.session.select_image("other")
+    qtbot.waitUntil(lambda: panel.labels_file_worker is None, timeout=20_000)
+    assert studio.host.current_labels() is None or not studio.host.current_labels().any()
+    assert panel.tool_status.text() == ("hela_errseg.tif was not opened: hela_img is no longer "
+                                        "the image worked on; choose it again, then Open labels…")
