@@ -71,8 +71,5 @@ def run(args: argparse.Namespace) -> int:
             raise InputFileError(labels.path, error.problem) from None
     if progress.live:
         progress.finish("exported")
-    going_on = f", {done.continued} a mother's id going on" if done.continued else ""
-    print(f"{done.tracks} tracks ({done.parents} with a parent: {done.divisions} from "
-          f"divisions{going_on}, {done.gaps} after a gap) in {done.frames} frames of "
-          f"{labels.path}: wrote {target}")
+    print(f"{done.tracks_text()} in {done.frames} frames of {labels.path}: wrote {target}")
     return 0

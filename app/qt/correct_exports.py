@@ -152,8 +152,8 @@ class CorrectExports:
             return None
         return self._start("ctc", steps, "CTC export", f"exporting the tracks of {image.name}",
                            lambda done: host.notify(
-                               f"Exported {done.tracks} tracks ({done.parents} with a parent) "
-                               f"of {image.name} in {done.frames} frames: {done.folder}", "info"))
+                               f"Exported {done.tracks_text()} of {image.name} in "
+                               f"{done.frames} frames: {done.folder}", "info"))
 
     # ---- tracks ----------------------------------------------------------------------------
     def show_tracks(self):

@@ -114,7 +114,8 @@ def test_cli_writes_the_folder_and_refuses_with_exit_2(tmp_path, capsys):
     assert main(["export-ctc", str(source), "-o", str(out)]) == 0
     assert capsys.readouterr().out == (  # (the parts add up: 3 + 1 + 1)
         f"8 tracks (5 with a parent: 3 from divisions, 1 a mother's id going on, 1 after a "
-        f"gap) in 5 frames of {source}: wrote {out}\n")
+        f"gap) from 6 ids (a new track starts where an id comes back after missing frames or "
+        f"goes on after its division) in 5 frames of {source}: wrote {out}\n")
     assert (out / "res_track.txt").read_text().splitlines() == EXPECTED_TRACKS
     check_masks(out, series())
 

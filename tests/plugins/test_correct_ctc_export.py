@@ -37,8 +37,10 @@ def test_the_button_exports_a_series_with_a_division(studio, qtbot, monkeypatch,
         "1 0 2 0", "2 0 0 0", "3 1 2 2", "4 1 2 2"]
     mask = tifffile.imread(folder / "mask001.tif")
     assert mask.dtype == np.uint16 and mask[10, 12] == 3 and mask[10, 17] == 4
-    assert told[-1] == ("info", f"Exported 4 tracks (2 with a parent) of cells in 3 frames: "
-                                f"{folder}")
+    assert told[-1] == ("info", "Exported 4 tracks (2 with a parent: 1 from divisions, 1 a "
+                                "mother's id going on, 0 after a gap) from 3 ids (a new track "
+                                "starts where an id comes back after missing frames or goes on "
+                                f"after its division) of cells in 3 frames: {folder}")
 
 
 def test_labels_without_a_time_axis_are_refused(corrected, qtbot, told, tmp_path):
