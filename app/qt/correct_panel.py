@@ -28,6 +28,7 @@ from unet_studio.app.qt.correct_exports import CorrectExports, measurements_tip
 from unet_studio.app.qt.correct_history import CorrectHistory
 from unet_studio.app.qt.correct_keys import CorrectKeys
 from unet_studio.app.qt.correct_labels_file import CorrectLabelsFile
+from unet_studio.app.qt.correct_mark_range import CorrectMarkRange
 from unet_studio.app.qt.correct_review import CorrectReview
 from unet_studio.app.qt.correct_tips import BUTTON_TIPS, DRAWING_REGION, TOOL_KEY_TIPS
 from unet_studio.app.qt.correct_tools import ObjectTools
@@ -51,7 +52,7 @@ TOOL_BUTTONS = (("add", "Add object (click)"), ("delete", "Delete (click)"),
 
 
 class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, CorrectHistory,
-                   CorrectWords, CorrectLabelsFile, QWidget):
+                   CorrectWords, CorrectLabelsFile, CorrectMarkRange, QWidget):
     """Object tools and reviewed regions over a :class:`StudioSession`."""
 
     def __init__(self, session, parent=None):
@@ -149,6 +150,7 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.mark_slice_button.setToolTip(f"Or press {shown['review']} over the canvas")
         self.unmark_slice_button = QPushButton()
         self.unmark_slice_button.setToolTip(f"Or press {shown['unreview']} over the canvas")
+        self.mark_range_button = QPushButton()  # ("Mark slices…": a range, one step)
         self.draw_button = QPushButton("Draw region")
         self.mark_drawn_button = QPushButton("Mark drawn region")
         self.through_check = QCheckBox(checked=False)
@@ -157,19 +159,21 @@ class CorrectPanel(CorrectKeys, CorrectReview, CorrectExports, CorrectClasses, C
         self.reviewed_label = QLabel(wordWrap=True)
         grid.addWidget(self.mark_slice_button, 0, 0)
         grid.addWidget(self.unmark_slice_button, 0, 1)
-        grid.addWidget(self.draw_button, 1, 0)
-        grid.addWidget(self.mark_drawn_button, 1, 1)
+        grid.addWidget(self.mark_range_button, 1, 0)
+        grid.addWidget(self.draw_button, 2, 0)
+        grid.addWidget(self.mark_drawn_button, 2, 1)
         # (under Mark drawn region, which it is for; spanning both columns, as in column 1
         # alone its text, "Through every time point", widened the panel past its dock)
-        grid.addWidget(self.through_check, 2, 0, 1, 2, Qt.AlignmentFlag.AlignRight)
-        grid.addWidget(self.auto_check, 3, 0, 1, 2)
-        grid.addWidget(self.overlay_check, 4, 0, 1, 2)
-        grid.addWidget(self.reviewed_label, 5, 0, 1, 2)
+        grid.addWidget(self.through_check, 3, 0, 1, 2, Qt.AlignmentFlag.AlignRight)
+        grid.addWidget(self.auto_check, 4, 0, 1, 2)
+        grid.addWidget(self.overlay_check, 5, 0, 1, 2)
+        grid.addWidget(self.reviewed_label, 6, 0, 1, 2)
         # (as R and Shift+R: the status line says what was marked, or why not in 3D)
         self.mark_slice_button.clicked.connect(lambda: self._run(lambda: self._press("review", None)))
         self.unmark_slice_button.clicked.connect(
             lambda: self._run(lambda: self.keys.press("unreview", None))
         )
+        self.mark_range_button.clicked.connect(lambda: self._run(self._mark_range))
         self.draw_button.clicked.connect(lambda: self._run(self._draw_region))
         self.mark_drawn_button.clicked.connect(lambda: self._run(self._mark_drawn))
         self.auto_check.toggled.connect(self._set_auto)

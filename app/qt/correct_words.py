@@ -24,6 +24,9 @@ class CorrectWords:
         self.plane_word = word
         self.mark_slice_button.setText(f"Mark this {word}")
         self.unmark_slice_button.setText(f"Unmark this {word}")
+        self.mark_range_button.setText(f"Mark {word}s…")
+        self.mark_range_button.setToolTip(f"Mark a range of {word}s as reviewed, whole, in one "
+                                          f"step (Ctrl+Z takes it back)")
         self.through_check.setText(f"Through every {word}")
         self.through_check.setToolTip(_through_tip(word))
         self.interpolate_button.setText(f"Fill between {word}s")

@@ -65,6 +65,63 @@ def mark_reviewed_view(session, reviewed: bool = True) -> str:
     return text
 
 
+def scrolled_plane_axis(region: tuple[slice, ...]) -> int | None:
+    """The axis the view scrolls in ``region`` (the plane on screen): the innermost axis
+    held at one index (Z of a TZYX stack viewed in YX); None for a single plane."""
+    held = [axis for axis, part in enumerate(region) if part.start is not None]
+    return held[-1] if held else None
+
+
+def plane_range(text: str, count: int, word: str) -> tuple[int, int]:
+    """``(first, last)`` of "10-25" (or "10..25", "10 to 25", "7": one) among ``count``
+    planes called ``word``; UserError saying what is wrong (the numbers are napari's, from
+    0, as its slider shows them)."""
+    import re
+
+    found = re.fullmatch(r"\s*(\d+)\s*(?:(?:-|\.\.|to)\s*(\d+)\s*)?", text or "")
+    if found is None:
+        raise UserError(f"{text.strip() or 'nothing'} is not a range of {word}s: write the "
+                        f"first and the last, as 10-25")
+    first, last = int(found[1]), int(found[2] if found[2] is not None else found[1])
+    first, last = min(first, last), max(first, last)
+    if last >= count:
+        raise UserError(f"there are {count} {word}s, 0 to {count - 1}: {word} {last} does not exist")
+    return first, last
+
+
+def mark_reviewed_planes(session, first: int, last: int) -> str:
+    """Mark the planes ``first``..``last`` of the axis the view scrolls as reviewed, whole,
+    as R marks the one on screen, one undo step for them all (a 3D stack reviewed once
+    its objects are corrected took a press of R per slice). Returns what was done."""
+    regions = session.ensure_reviewed()
+    if regions is None:
+        raise UserError("nothing to mark: there are no labels on screen")
+    region = list(review_region_for_view(session))
+    axis = scrolled_plane_axis(tuple(region))
+    if axis is None:
+        raise UserError("these labels are a single plane: Mark this one marks it all")
+    region[axis] = slice(first, last + 1)
+    region = tuple(region)
+    word = PLANE_WORDS.get(_axis_letter(session, axis, len(region)), "plane")
+    planes = f"{word}s {first}-{last}" if last > first else f"{word} {first}"
+    # (the other axes held, as a time series of stacks has: "of time point 2")
+    held = _plane_words(session, tuple(slice(None) if a == axis else part
+                                       for a, part in enumerate(region)))
+    of = "" if held == "The image" else f" of {held[0].lower()}{held[1:]}"
+    text = f"{planes[0].upper()}{planes[1:]}{of} marked as reviewed."
+    with undoable_marking(session, regions, region, True, text[0].lower() + text[1:]):
+        regions.mark_region(region, True)
+    session.reviewed_changed_by_user()
+    tell_if_hand_only(session, regions, region, text.removesuffix(" marked as reviewed."))
+    return text
+
+
+def _axis_letter(session, axis: int, ndim: int) -> str:
+    image = session.host.current_image()
+    letters = "" if image is None else image.axes.replace("C", "")[-ndim:]
+    return letters[axis] if len(letters) == ndim else ""
+
+
 def mark_reviewed_drawn(session, through: bool = False) -> str:
     """Mark the polygons drawn on the review-regions layer; ``through``: in every plane of
     the axis the view scrolls (Z of a stack, T of a time series), each polygon's area at
