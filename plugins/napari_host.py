@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 
 import numpy as np
 from napari.utils import notifications
@@ -139,6 +140,14 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         if buttons:
             _hide_toast_source(message)
 
+    def withdraw_notice(self, message: str) -> None:
+        """Close the toast of a notice whose offer no longer holds (its button would act on
+        what is done already): "Open that project" stayed on the canvas, its button live,
+        after the project was opened from the Correct panel."""
+        for toast in _toasts_saying(message):
+            with suppress(AttributeError, RuntimeError):
+                toast.close_with_fade()
+
     def view_state(self) -> ViewState | None:
         layer = self.image_layer()
         if layer is None:
@@ -170,17 +179,26 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
             watcher.detach()
 
 
+def _toasts_saying(message: str) -> list:
+    """napari's toasts on the canvas that show ``message`` (none with another napari)."""
+    try:
+        from napari._qt.dialogs.qt_notification import NapariQtNotification
+    except ImportError:  # (another napari: left as it shows)
+        return []
+    found = []
+    for toast in list(getattr(NapariQtNotification, "_instances", ())):
+        try:  # (napari lists toasts Qt has deleted since: skipped)
+            if toast.message.text() == message:
+                found.append(toast)
+        except (AttributeError, RuntimeError):
+            continue
+    return found
+
+
 def _hide_toast_source(message: str) -> None:
     """Hide the "Source:" line of the notification just shown with ``message``: napari shows
     it beside a notification's buttons, naming its own notification manager (an object's
     repr, no use to anyone), and it squeezed the button to "pen that projec"."""
-    try:
-        from napari._qt.dialogs.qt_notification import NapariQtNotification
-    except ImportError:  # (another napari: left as it shows)
-        return
-    for toast in list(getattr(NapariQtNotification, "_instances", ())):
-        try:  # (napari lists toasts Qt has deleted since: skipped)
-            if toast.message.text() == message:
-                toast.source_label.hide()
-        except (AttributeError, RuntimeError):
-            continue
+    for toast in _toasts_saying(message):
+        with suppress(AttributeError, RuntimeError):
+            toast.source_label.hide()

@@ -47,6 +47,7 @@ class SavedWorkOffer(QObject):
         self.file = ""
         self._looked_at: set[tuple[str, int]] = set()  # (files and series looked for, resolved)
         self._held = False  # (see hold)
+        self._notice = ""  # (the offer's notification, withdrawn when the offer goes)
         session.project_changed.connect(self._project_changed)
 
     def image_became_current(self) -> None:
@@ -76,8 +77,8 @@ class SavedWorkOffer(QObject):
             return
         self.found, self.file = found, Path(source).name
         # (the button: the message is cut to its first line until opened, and fades)
-        session.host.notify(offer_message(self.file, found),
-                            actions=[("Open that project", self._open_newest)])
+        self._notice = offer_message(self.file, found)
+        session.host.notify(self._notice, actions=[("Open that project", self._open_newest)])
         self.changed.emit()
 
     def hold(self) -> None:
@@ -109,6 +110,10 @@ class SavedWorkOffer(QObject):
         if self.found:
             self.found = []
             self.changed.emit()
+        withdraw = getattr(self.session.host, "withdraw_notice", None)
+        if self._notice and withdraw is not None:  # (its button would offer it still)
+            withdraw(self._notice)
+        self._notice = ""
 
     def _project_changed(self) -> None:
         """A project opened (the offered one, another, or an autosave one for an edit): the

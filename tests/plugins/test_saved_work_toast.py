@@ -85,3 +85,35 @@ def test_the_button_tells_a_project_gone_since_and_does_nothing_once_the_offer_w
     count = len(told)
     buttons["Open that project"]()  # (a toast still on screen: nothing to open, no error)
     assert again.project is None and len(told) == count
+
+
+def test_the_offers_notification_goes_once_the_project_is_opened_from_the_panel(
+        studio, make_napari_viewer, nuclei_file_corrected, qtbot):
+    """Opened from the Correct panel's line, the project was open and the notification
+    stayed on the canvas, its button still offering it."""
+    from qtpy.QtCore import Qt
+
+    from unet_studio.app.qt.alive import alive
+    from unet_studio.app.qt.correct_panel import CorrectPanel
+    from unet_studio.plugins.widgets import session_for
+
+    path, session = nuclei_file_corrected, studio.session
+    earlier = session.project.path
+    session.close_project()
+    studio.viewer.layers.clear()
+    viewer = make_napari_viewer()
+    again = session_for(viewer)
+    panel = CorrectPanel(again)
+    qtbot.addWidget(panel)
+    window = viewer.window._qt_window
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    viewer.open(str(path), plugin="unet-studio")
+    toast, _ = _offer_toast(qtbot)
+    toast.timer_stop()  # (napari's 4 s fade stops while the pointer is over the toast)
+    qtbot.waitUntil(lambda: not panel.saved_work_line.isHidden(), timeout=5000)
+    qtbot.mouseClick(panel.saved_work_line.open_button, Qt.MouseButton.LeftButton)
+    assert again.project is not None and again.project.path == earlier
+    qtbot.waitUntil(lambda: not alive(toast) or not toast.isVisible(), timeout=3000)
+    again.close_project()
