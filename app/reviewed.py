@@ -69,6 +69,7 @@ class ReviewedRegions:
         self._reviewed: np.ndarray | None = None
         self._changed: np.ndarray | None = None
         self._edit_marks = weakref.WeakSet()  # (the MarksAdded an undo or redo may still use)
+        self._counted: tuple[tuple, int] | None = None  # ((version, mask id), reviewed pixels)
 
     @property
     def mask(self) -> np.ndarray:
@@ -81,12 +82,20 @@ class ReviewedRegions:
         return self._readonly(self._changed)
 
     def any(self) -> bool:
-        return self._reviewed is not None and bool(self._reviewed.any())
+        return self.count() > 0
 
     def count(self) -> int:
-        """Pixels reviewed."""
-        mask = self._reviewed  # (counted: ~20x faster than mean() on a 64 M-pixel stack)
-        return 0 if mask is None else int(np.count_nonzero(mask))
+        """Pixels reviewed: counted once per change (``version``). The panels ask at every
+        layer event; over the mask of a 1200 x 2048 x 2048 stack each ask held the window
+        for 1 to 5 s after every correction."""
+        mask = self._reviewed
+        if mask is None:
+            return 0
+        key = (self.version, id(mask))
+        if self._counted is None or self._counted[0] != key:
+            # (count_nonzero: ~20x faster than mean() on a 64 M-pixel stack)
+            self._counted = (key, int(np.count_nonzero(mask)))
+        return self._counted[1]
 
     def fraction(self) -> float:
         """Share of pixels reviewed, 0..1."""

@@ -95,3 +95,26 @@ def test_masks_not_in_c_order_are_marked_and_taken_back_alike():
     np.testing.assert_array_equal(regions.mask, expected.mask)
     regions.take_back(added)
     assert not regions.any() and not regions.changed.any()
+
+
+def test_any_and_count_read_the_mask_once_per_change(monkeypatch):
+    """The panels ask whether anything is reviewed at every layer event: over the mask of a
+    1200 x 2048 x 2048 stack each ask held the window for 1 to 5 s after every correction."""
+    from unet_studio.app import reviewed as module
+
+    passes = []
+    real = np.count_nonzero
+    monkeypatch.setattr(module.np, "count_nonzero",
+                        lambda a, *k, **kw: passes.append(a.size) or real(a, *k, **kw))
+    regions = ReviewedRegions((4, 32, 32))
+    assert not regions.any() and regions.count() == 0 and passes == []  # (no mask yet)
+    regions.mark_slice(2)
+    for _ in range(10):
+        assert regions.any() and regions.count() == 32 * 32
+    assert len(passes) == 1
+    regions.mark_slice(2, reviewed=False)  # (every change is counted again)
+    assert not regions.any() and regions.count() == 0 and len(passes) == 2
+    regions.mark_mask(np.ones((4, 32, 32), bool))
+    assert regions.count() == 4 * 32 * 32
+    regions.clear()
+    assert not regions.any()
