@@ -89,8 +89,9 @@ def test_a_short_dock_shows_the_verdict_with_accept_and_reject_under_it(correcte
     dock, panel = _dock_the_panel(corrected.viewer, qtbot, 570)
     with qtbot.waitSignal(panel.finished, timeout=120_000):
         panel.start(config=quick_round())
-    qtbot.wait(50)  # (laid out again)
+    # (laid out again: a turn of the event loop, more on a loaded machine; a squeezed
+    # plot stays squeezed however long it waits)
+    qtbot.waitUntil(lambda: panel.plot.plot_area().height() >= MIN_FRAME_HEIGHT, timeout=3000)
     assert "held-out data" in panel.status.text()
     for name in ("status", "accept_button", "reject_button"):
         assert _in_view(getattr(panel, name), dock), name
-    assert panel.plot.plot_area().height() >= MIN_FRAME_HEIGHT
