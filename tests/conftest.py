@@ -18,6 +18,19 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 SCREEN = "1600x1000x24"  # (the README's xvfb-run screen)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked slow (a minute of the suite's ten each, or more: whole rounds, runs
+    killed and resumed, windows closed mid-run) are left out of the default run, which keeps
+    the suite within ten minutes on two cores; ``-m slow`` runs them alone, any ``-m``
+    expression chooses (the CI script runs both: ``.ci/run``)."""
+    if config.option.markexpr:
+        return
+    slow = [item for item in items if item.get_closest_marker("slow") is not None]
+    if slow:
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if item.get_closest_marker("slow") is None]
+
+
 def pytest_configure(config):
     """Each test process of a parallel run (pytest-xdist) draws on an X display of its own.
 

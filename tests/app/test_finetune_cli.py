@@ -73,6 +73,7 @@ def test_finetune_saves_a_loadable_model_with_lineage(tmp_path, tiny_model, test
     assert again.returncode == 2 and "already holds a model" in again.stderr
 
 
+@pytest.mark.slow
 def test_finetune_rejects_bad_input_in_one_line(tmp_path, test_data_dir):
     tifffile.imwrite(tmp_path / "small.tif", np.zeros((2, 10, 10), np.uint16),
                      metadata={"axes": "TYX"})
@@ -88,6 +89,7 @@ def test_finetune_rejects_bad_input_in_one_line(tmp_path, test_data_dir):
     assert unpaired.returncode == 2 and "--labels per --image" in unpaired.stderr
 
 
+@pytest.mark.slow
 def test_finetune_names_the_file_with_negative_ids_or_an_empty_mask(tmp_path, test_data_dir):
     """Labels with negative ids (neither background nor an object), a reviewed mask that
     marks nothing, a learning rate of NaN: one line each, naming the file or the setting,

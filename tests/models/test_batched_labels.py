@@ -253,6 +253,7 @@ def test_batches_labelled_on_threads_give_the_labels_of_one_thread(nuclei_masks,
         label_threads()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["nuclei", "sheet", "huge"])
 def test_labelling_counts_its_steps_to_the_end(case, nuclei_masks, monkeypatch):
     """The fraction done after each step (batches; a giant group's batches; each block of a

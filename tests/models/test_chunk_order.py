@@ -107,6 +107,7 @@ def _predict(net, array, held, ordered: bool, output_type="probabilities"):
     return result, cache.misses
 
 
+@pytest.mark.slow
 def test_chunk_order_decodes_each_chunk_about_once_with_the_same_result(tiny_net, deep_store):
     """A cache of 16 chunks holds about half of the 30 chunks under one plane: in plane
     order every chunk is decoded again for each of its 4 planes; in chunk order about once."""

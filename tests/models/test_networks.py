@@ -44,6 +44,7 @@ def test_unknown_model_and_option_say_what_is_allowed():
         build_model("unet", widht=3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, dims, padding", list(contract_cases()))
 def test_every_model_meets_the_contract(name, dims, padding):
     options = {**tiny_options(name, dims), "padding": padding}

@@ -301,6 +301,7 @@ def test_domes_reconstructed_piece_by_piece_equal_one_reconstruction(dense, monk
     assert (calls == [distance.size] * 2) if dense else (len(calls) > 10 and sum(calls) < distance.size)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["sheet 3D", "touching blobs 2D", "gentle ridge", "random"])
 def test_reconstruction_following_the_rising_pixels_equals_skimage(case):
     """``reconstruct_by_dilation``: the values of ``skimage.morphology.reconstruction``,

@@ -11,6 +11,7 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_accept_says_the_library_model_it_came_from_is_unchanged(corrected, studio_home,
                                                                  tiny_model_dir, qtbot, quick_round):  # fmt: skip
     from unet_studio.app.qt.train_panel import TrainPanel

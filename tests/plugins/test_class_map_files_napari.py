@@ -12,6 +12,7 @@ pytestmark = pytest.mark.qt
 CLASSES = ("background", "mitochondria", "membrane")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["em_classes.tif", "em_classes.zarr"])
 def test_a_saved_class_map_opens_as_one(make_napari_viewer, tmp_path, name):
     from napari.plugins.io import save_layers

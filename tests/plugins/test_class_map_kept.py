@@ -19,6 +19,7 @@ def _is_class_map(layer) -> bool:
     return type(layer.colormap).__name__ == "DirectLabelColormap"
 
 
+@pytest.mark.slow
 def test_first_semantic_run_shows_classes_from_its_start_and_a_cancel_gives_objects_back(
         studio, em_model, qtbot, segment_panel_of, run_segment):  # fmt: skip
     studio.viewer.add_image(np.random.default_rng(0).random((256, 256), np.float32), name="em",
@@ -47,6 +48,7 @@ def test_first_semantic_run_shows_classes_from_its_start_and_a_cancel_gives_obje
     assert studio.host.labels_classes() == () and not _is_class_map(layer)
 
 
+@pytest.mark.slow
 def test_a_reopened_project_shows_its_class_map_whatever_model_is_current(
         studio, em_model, tiny_model_dir, tmp_path):  # fmt: skip
     from unet_studio.app.class_map import labels_classes

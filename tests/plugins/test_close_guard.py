@@ -127,6 +127,7 @@ def test_an_unsaved_round_asks_cancel_keeps_the_window_save_saves(corrected, tra
     assert len(answers.asked) == 3
 
 
+@pytest.mark.slow
 def test_discard_closes_and_keeps_nothing(corrected, train, answers, qtbot, monkeypatch,
         fail_model_writes, quick_round):
     window = corrected.viewer.window._qt_window
@@ -198,6 +199,7 @@ def test_discard_during_a_round_stops_it_keeping_its_checkpoint(corrected, train
     assert train.round.saved is None and any(train.round.checkpoint_dir.glob("*.safetensors"))
 
 
+@pytest.mark.slow
 def test_a_scripts_viewer_close_is_not_asked(corrected, train, answers, qtbot, monkeypatch,
         fail_model_writes, quick_round):
     """``viewer.close()`` from code tears the viewer down before its window: no question
@@ -404,6 +406,7 @@ def _quit_from(viewer) -> None:
                                              window=viewer.window).result()
 
 
+@pytest.mark.slow
 def test_quitting_from_another_window_asks_and_cancel_keeps_every_window(corrected, train,
         other_viewer, answers, qtbot, fail_model_writes, quick_round):
     """Two viewers; the unsaved round is in the one the user does not quit from. Quitting
@@ -429,6 +432,7 @@ def test_quitting_from_another_window_asks_and_cancel_keeps_every_window(correct
 
 @pytest.mark.parametrize("answer, quit_from", [(close_guard.SAVE, "other"),
                                                (close_guard.DISCARD, "own")])
+@pytest.mark.slow
 def test_quitting_over_an_unsaved_round_saves_or_discards_it_then_quits(corrected, train,
         other_viewer, answers, qtbot, monkeypatch, fail_model_writes, answer, quit_from, quick_round):
     """Save saves the round then quits, Discard quits: every window closes, whichever

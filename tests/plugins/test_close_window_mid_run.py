@@ -85,6 +85,7 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow
 def test_closing_the_viewer_mid_run_then_exiting_stops_the_work_cleanly(tmp_path, tiny_model_dir,
                                                                         nuclei_crop):
     """A Segment run and a Train round, both streaming steps, when the script closes its

@@ -98,6 +98,7 @@ def test_napari_paint_erase_fill_polygon_by_mouse(studio2d, qtbot, saved_labels)
     np.testing.assert_array_equal(saved_labels(session), after)  # undo and redo saved too
 
 
+@pytest.mark.slow
 def test_object_tools_by_mouse_in_2d(studio2d, qtbot, saved_labels):
     from unet_studio.app.qt.correct_panel import CorrectPanel
 
@@ -188,6 +189,7 @@ def _press(viewer, qtbot, key: str, shift: bool = False) -> None:
     qtbot.wait(5)
 
 
+@pytest.mark.slow
 def test_keys_act_on_the_object_under_the_mouse_pointer(studio2d, qtbot, saved_labels):
     from unet_studio.app.qt.correct_panel import CorrectPanel
 

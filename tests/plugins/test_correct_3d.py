@@ -91,6 +91,7 @@ def _assert_undo_redo_exact(layer, before, after):
     np.testing.assert_array_equal(layer.data, after)
 
 
+@pytest.mark.slow
 def test_click_ray_picks_the_object_in_front_and_delete_removes_it(studio3d, qtbot):
     from unet_studio.plugins.napari_picking import click_coordinate
 
@@ -132,6 +133,7 @@ def test_click_ray_picks_the_object_in_front_and_delete_removes_it(studio3d, qtb
     assert viewer.dims.ndisplay == 2 and viewer.layers.selection.active.name == "review regions"
 
 
+@pytest.mark.slow
 def test_merge_and_split_in_3d_are_one_undo_step_each(studio3d, qtbot):
     viewer, session = studio3d
     panel = _panel(session, qtbot)

@@ -126,6 +126,7 @@ def write_tiff(path, data, **options):
     return path
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["float", "shape", "channels", "corrupt"])
 def test_a_file_that_does_not_fit_is_refused_naming_it(hela, told, monkeypatch, tmp_path, case):
     studio, panel, _ = hela

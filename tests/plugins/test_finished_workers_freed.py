@@ -10,6 +10,7 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_a_finished_segment_runs_worker_is_freed(corrected, segment_panel_of, qtbot):
     from qtpy.QtCore import QCoreApplication, QEvent
 

@@ -52,6 +52,7 @@ def _qt_rows(viewer) -> list[str]:
     return [model.index(row, 0).data() for row in range(model.rowCount())]
 
 
+@pytest.mark.slow
 def test_deleting_each_layer_in_turn_leaves_an_empty_viewer(shown, qtbot):
     viewer, session = shown
     assert [layer.name for layer in viewer.layers] == [
@@ -71,6 +72,7 @@ def test_deleting_each_layer_in_turn_leaves_an_empty_viewer(shown, qtbot):
     qtbot.wait(50)  # the emptied window draws and its layer list repaints without errors
 
 
+@pytest.mark.slow
 def test_helper_layers_stay_while_some_labels_remain(shown, qtbot):
     viewer, session = shown
     session.host.show_tool_points([(10.0, 10.0)])

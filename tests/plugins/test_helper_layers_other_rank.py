@@ -47,6 +47,7 @@ def test_the_overlay_hidden_over_a_2d_image_shows_a_stack_mask(studio, nuclei_cr
     _assert_drawn_over_labels(studio, overlay)
 
 
+@pytest.mark.slow
 def test_an_overlay_the_user_hid_is_refilled_for_a_stack_and_shown_by_them(studio, nuclei_crop):
     _show_flat_then_stack(studio, nuclei_crop, user_hides=True)
     overlay = studio.viewer.layers[REVIEWED_LAYER]
@@ -56,6 +57,7 @@ def test_an_overlay_the_user_hid_is_refilled_for_a_stack_and_shown_by_them(studi
     _assert_drawn_over_labels(studio, overlay)
 
 
+@pytest.mark.slow
 def test_regions_and_picks_set_aside_over_a_2d_image_fit_the_stack(studio, nuclei_crop):
     image, labels = nuclei_crop
     host = studio.host

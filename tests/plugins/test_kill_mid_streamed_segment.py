@@ -169,6 +169,7 @@ class ProvisionalTilesSaved(AssertionError):
 KILLS = [(1, 0), (20, 0), (3, 3)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("tiles", "stroke_after"), KILLS)
 def test_kill_mid_streamed_segment_keeps_the_users_work(tmp_path, tiny_model_dir, nuclei_crop,
                                                         tiles, stroke_after):

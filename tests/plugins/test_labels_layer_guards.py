@@ -36,6 +36,7 @@ def test_a_users_labels_layer_of_another_shape_is_skipped_and_told_once(studio, 
     assert studio.host.labels_layer() is fitting
 
 
+@pytest.mark.slow
 def test_convert_to_labels_of_our_lazily_read_image_is_painted_by_the_tools(studio, told,
                                                                            tmp_path):
     from napari.layers._layer_actions import _convert_to_labels

@@ -26,6 +26,7 @@ def test_no_display_prints_one_line_and_exits_2(tmp_path):
     assert not (tmp_path / "first_run_done").exists()  # nothing started, nothing recorded
 
 
+@pytest.mark.slow
 @pytest.mark.qt
 def test_first_run_docks_panels_and_loads_sample_once(studio_home, make_napari_viewer):
     # make_napari_viewer (unused) isolates napari's plugin and action registries for the

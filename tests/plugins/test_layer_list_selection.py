@@ -17,6 +17,7 @@ def _highlighted(viewer) -> set[str]:
             for index in view.selectionModel().selectedIndexes()}
 
 
+@pytest.mark.slow
 def test_reopening_a_project_of_several_images_highlights_the_selected_layer_only(
         studio, make_napari_viewer, qtbot, tmp_path):
     import tifffile

@@ -179,6 +179,7 @@ def _pickled_weights_only(folder):
     (lambda f: _edit_config(f, metadata__metrics=[0.9]), "config.json", "'metrics' that are not an object"),
     (_pickled_weights_only, "", "model.pt is a pickled PyTorch file"),
 ])  # fmt: skip
+@pytest.mark.slow
 def test_a_folder_that_cannot_segment_is_refused_at_import_naming_the_file(
         models_panel, studio, tiny_model_dir, tmp_path, qtbot, monkeypatch, damage, file, problem):
     """Refused at import with the file and the problem, not imported to fail at a Run."""

@@ -88,6 +88,7 @@ def test_the_verdict_names_the_figures_it_rests_on():
     assert verdict_basis(SimpleNamespace(metrics_before={}, metrics_after={})) == ""
 
 
+@pytest.mark.slow
 def test_a_finished_round_shows_its_figures_every_row_and_a_short_version_date(corrected, qtbot, quick_round):
     """In a dock of the size napari gives it on a 1600x1000 screen: the verdict quotes its
     figures, the before/after table needs no scrolling, the Roll back list names a version

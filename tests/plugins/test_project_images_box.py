@@ -39,6 +39,7 @@ def _correct(session, name: str) -> np.ndarray:
     return session.host.current_labels().copy()
 
 
+@pytest.mark.slow
 def test_remove_an_image_from_the_project(studio, qtbot, tmp_path, click_and_answer):
     from unet_studio.app.qt.train_logic import collect_examples
 
@@ -80,6 +81,7 @@ def test_remove_an_image_from_the_project(studio, qtbot, tmp_path, click_and_ans
     assert [layer.name for layer in viewer.layers if layer.name in ("keep", "bad")] == ["keep"]
 
 
+@pytest.mark.slow
 def test_locate_an_image_whose_file_moved(studio, qtbot, told, tmp_path, monkeypatch):
     from unet_studio.app.qt import project_images_box
 

@@ -39,6 +39,7 @@ def _correct(session, labels, delete_id: int, reviewed_z: int) -> np.ndarray:
     return session.host.current_labels().copy()
 
 
+@pytest.mark.slow
 def test_launcher_reopens_a_project(studio_home, tmp_path, nuclei_crop, make_napari_viewer):
     """``unet-studio gui IMAGE --project DIR`` restores the corrections made on IMAGE.
     (make_napari_viewer, unused, isolates napari's registries for open_studio's viewers.)"""
@@ -146,6 +147,7 @@ def test_kill_mid_edit_then_recover(make_napari_viewer, studio_home, nuclei_crop
         session.close_project()
 
 
+@pytest.mark.slow
 def test_every_image_of_a_reopened_project_gets_its_corrections_back(
     corrected, make_napari_viewer, nuclei_crop, tmp_path, qtbot
 ):
@@ -190,6 +192,7 @@ def test_every_image_of_a_reopened_project_gets_its_corrections_back(
         reopened.close_project()
 
 
+@pytest.mark.slow
 def test_opening_a_project_opens_its_images(studio, make_napari_viewer, nuclei_crop, tmp_path,
                                             monkeypatch):
     """Opening a project in an empty viewer opens its images from their files, each with its
@@ -267,6 +270,7 @@ def test_edits_on_a_labels_layer_the_user_opened_are_saved(corrected, tmp_path):
     assert not (saved == object_id).any()
 
 
+@pytest.mark.slow
 def test_a_renamed_image_keeps_its_labels_and_corrections(studio, make_napari_viewer, nuclei_crop,
                                                           tmp_path):
     """The user renames an image layer after correcting it: its labels layer, reviewed marks

@@ -31,6 +31,7 @@ def _session(viewer):
     return viewer.window.dock_widgets["Correct (unet-studio)"].session
 
 
+@pytest.mark.slow
 def test_series_2_comes_back_as_series_2_and_trains_on_its_pixels(
         studio_home, make_napari_viewer, two_series_tiff):
     """(make_napari_viewer, unused, isolates napari's registries for open_studio's viewers.)"""

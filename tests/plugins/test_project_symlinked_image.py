@@ -15,6 +15,7 @@ from unet_studio.app.corrections import delete_object_edit
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_image_opened_by_its_real_path_finds_its_corrections(
         studio_home, tmp_path, nuclei_crop, make_napari_viewer):
     """(make_napari_viewer, unused, isolates napari's registries for open_studio's viewers.)"""

@@ -13,6 +13,7 @@ from unet_studio.app.corrections import delete_object_edit
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_image_opened_again_offers_its_autosaved_corrections(
         studio, make_napari_viewer, nuclei_crop, nuclei_file_corrected, tmp_path, qtbot):
     import tifffile

@@ -29,6 +29,7 @@ def _offer_toast(qtbot):
     return found()
 
 
+@pytest.mark.slow
 def test_the_offers_notification_opens_the_project_with_one_click(
         studio, make_napari_viewer, nuclei_file_corrected, qtbot):
     from qtpy.QtCore import Qt
@@ -60,6 +61,7 @@ def test_the_offers_notification_opens_the_project_with_one_click(
     again.close_project()
 
 
+@pytest.mark.slow
 def test_the_button_tells_a_project_gone_since_and_does_nothing_once_the_offer_went(
         studio, make_napari_viewer, nuclei_file_corrected, qtbot, monkeypatch):
     import shutil

@@ -71,6 +71,7 @@ def _probabilities(viewer, image_name) -> np.ndarray:
     return np.stack([np.asarray(layer.data) for layer in layers])
 
 
+@pytest.mark.slow
 def test_a_two_channel_model_segments_the_channel_layers_of_a_hyperstack(
         studio, qtbot, tmp_path, channel_models, nuclei, run_segment, segment_panel_of):
     """Our reader opens a ZCYX hyperstack as a layer per channel; a model taking two

@@ -55,6 +55,7 @@ def _cli(source, model, target, *extra) -> np.ndarray:
         return np.moveaxis(result.to_numpy(), result.axes.index("C"), 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("alpha", [False, True], ids=["rgb", "rgba"])
 def test_luminance_is_the_default_for_a_one_channel_model_and_the_cli_s(
         studio, qtbot, tmp_path, models, nuclei_crop, alpha, run_segment, segment_panel_of):

@@ -12,6 +12,7 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_strokes_during_a_first_run_are_reviewed_kept_and_saved(studio, qtbot, nuclei_crop,
                                                                segment_panel_of, saved_labels):
     image, _ = nuclei_crop

@@ -70,6 +70,7 @@ def test_an_image_without_a_finite_pixel_is_refused_in_one_message(studio, qtbot
     assert studio.viewer.layers["nuclei labels"].data.shape == (3, 96, 96)
 
 
+@pytest.mark.slow
 def test_a_second_run_on_the_same_pixels_reuses_their_range(studio, qtbot, nuclei_crop, passes, run_segment, segment_panel_of):
     """Run twice on one image: one pass over its pixels. Its contrast changed: still one.
     Its data replaced (same shape and dtype, other values): a new pass. The plane on screen
@@ -101,6 +102,7 @@ def test_a_second_run_on_the_same_pixels_reuses_their_range(studio, qtbot, nucle
     np.testing.assert_array_equal(plane > 0, whole[2] > 0)
 
 
+@pytest.mark.slow
 def test_after_the_intensity_pass_the_bar_starts_again_for_the_tiles(studio, qtbot, nuclei_crop, run_segment,
                                                                      segment_panel_of):  # fmt: skip
     """The intensity pass fills the bar; then the first tile may take seconds: the bar must

@@ -72,6 +72,7 @@ def _autosave_folders(studio_home) -> list:
     return sorted(projects.iterdir()) if projects.exists() else []
 
 
+@pytest.mark.slow
 def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qtbot, passes, run_segment, segment_panel_of, after_each_step):
     image = np.random.default_rng(0).gamma(2.0, 300.0, (4, 256, 256)).astype(np.uint16)
     studio.viewer.add_image(image, name="big", metadata={"axes": "ZYX"})
@@ -97,6 +98,7 @@ def test_cancel_during_the_intensity_pass_stops_it_and_keeps_no_range(studio, qt
     assert panel.status.text().startswith("Done: big segmented with tiny")
 
 
+@pytest.mark.slow
 def test_a_cancelled_run_keeps_its_network_for_the_next_run(studio, qtbot, nuclei_crop, loads,
                                                             tiny_model_dir, run_segment, segment_panel_of, after_each_step):
     studio.viewer.add_image(nuclei_crop[0], name="nuclei", metadata={"axes": "ZYX"})
@@ -134,6 +136,7 @@ def test_a_refused_run_leaves_no_labels_layer_or_project_behind(studio, qtbot, s
     assert studio.session.library.list()
 
 
+@pytest.mark.slow
 def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nuclei_crop, run_segment,
                                                             segment_panel_of, studio_home, after_each_step):
     """The image had no labels: Cancel leaves it so (the tiles streamed meanwhile were

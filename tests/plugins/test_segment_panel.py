@@ -67,6 +67,7 @@ def test_new_prediction_keeps_reviewed_regions(corrected, qtbot):
     assert session.reviewed.mask[4].all()  # and still marked reviewed
 
 
+@pytest.mark.slow
 def test_a_closed_labels_layer_comes_back_with_its_reviewed_corrections_on_run(corrected, qtbot,
                                                                               saved_labels):
     """The user closes the labels layer and runs again: the saved corrections come back
@@ -132,6 +133,7 @@ def test_bad_axes_are_reported_not_raised(studio, qtbot, nuclei_crop):
     assert panel.status.text().startswith("Not started: ")  # (no stale "Done" beside it)
 
 
+@pytest.mark.slow
 def test_progress_shows_in_napari_activity_dock_when_forced(studio, qtbot, monkeypatch, nuclei_crop):
     from napari.utils import progress
 
@@ -259,6 +261,7 @@ def test_redraw_regions_map_to_the_labels_and_the_slice_on_screen():
         slice(2, 5), slice(16, 50), slice(0, 80))
 
 
+@pytest.mark.slow
 def test_streamed_prediction_of_a_new_image_is_saved_in_the_project(studio, qtbot, nuclei_crop):
     """The empty labels a first run streams into are not snapshotted at the click; the
     finished prediction is, so reopening the project gives back exactly what is shown."""
@@ -274,6 +277,7 @@ def test_streamed_prediction_of_a_new_image_is_saved_in_the_project(studio, qtbo
     _assert_saved_in_the_project(studio, shown)
 
 
+@pytest.mark.slow
 def test_labels_too_big_for_memory_live_in_a_file_and_are_saved(studio, qtbot, nuclei_crop,
                                                                  monkeypatch):
     """Above the working-memory limit (set tiny here) a prediction's labels live in a
@@ -326,6 +330,7 @@ def test_no_disk_space_for_the_labels_file_is_a_message_not_a_crash(studio, qtbo
     np.testing.assert_array_equal(studio.host.current_labels(), labels)
 
 
+@pytest.mark.slow
 def test_object_options_override_the_models_post_processing(studio, qtbot, test_data_dir):
     """The Objects row: "model" keeps the model's defaults; a minimum size larger than the
     image leaves no object; a deeper split depth than the model's (20 % of the typical radius,

@@ -58,6 +58,7 @@ def _assert_read_back_as(studio, layers, channel) -> None:
     _assert_learns_channel(pending, channel)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("reader", ["unet-studio", "napari"])
 def test_a_round_learns_from_the_channel_layer_s_channel_open_or_read_from_its_file(
         studio, zcyx, reader):

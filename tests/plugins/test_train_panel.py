@@ -264,6 +264,7 @@ def test_nothing_reviewed_is_a_message(studio, nuclei_crop, qtbot):
     assert panel.worker is None
 
 
+@pytest.mark.slow
 def test_gui_keeps_ticking_while_training(corrected, panels, qtbot, quick_round):
     """A 10 ms heartbeat on the GUI thread while training steps run in the worker. The
     benchmark (benchmarks/bench_gui_responsiveness.py) holds the 100 ms bound on a real
@@ -538,6 +539,7 @@ def test_a_saved_round_is_listed_at_once_but_is_no_version_to_roll_back_to(corre
     assert _offered_versions(train) == [] and not train.rollback_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected, panels, qtbot, quick_round):
     train, _ = panels
     session = corrected.session
@@ -561,6 +563,7 @@ def test_a_round_renamed_while_it_waits_is_accepted_under_its_new_name(corrected
     assert train.status.text() == "Now using best round."
 
 
+@pytest.mark.slow
 def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtbot, quick_round):
     """The history names the rejected round by its old folder: a rename is followed."""
     train, _ = panels
@@ -602,6 +605,7 @@ def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels,
     assert session.model.path.exists() and session.model.name == "tiny"
 
 
+@pytest.mark.slow
 def test_accept_during_another_images_prediction_segments_the_image_after_it(
         corrected, panels, qtbot, nuclei_crop, quick_round):  # fmt: skip
     """Accept (re-predict on) while the Segment panel still segments another image: the
@@ -630,6 +634,7 @@ def test_accept_during_another_images_prediction_segments_the_image_after_it(
     assert jobs[1][1] == saved  # (with the accepted model)
 
 
+@pytest.mark.slow
 def test_a_round_whose_starting_weights_stay_best_makes_no_model(corrected, panels, qtbot, quick_round):
     """No step beat the starting weights on held-out data (here a learning rate that wrecks
     them): the round's model would be a copy of its parent, so none is made, nothing waits
@@ -653,6 +658,7 @@ def test_a_round_whose_starting_weights_stay_best_makes_no_model(corrected, pane
     assert not train.round.checkpoint_dir.exists()  # (the next round starts afresh)
 
 
+@pytest.mark.slow
 def test_roll_back_offers_the_model_just_replaced_first(corrected, panels, qtbot, quick_round):
     """After an Accept, Roll back's choice is the newest earlier version (the one just
     replaced), not the oldest that was chosen when it was the only one."""
@@ -674,6 +680,7 @@ def test_roll_back_offers_the_model_just_replaced_first(corrected, panels, qtbot
     assert train.versions_combo.currentData().path == parent.path
 
 
+@pytest.mark.slow
 def test_training_again_after_a_cancel_goes_on_for_the_time_typed(corrected, panels, qtbot, quick_round):
     """A round cancelled after a few steps, then Train again with a short budget: the round
     goes on from where it stopped (and says so), for that budget more, not what was left

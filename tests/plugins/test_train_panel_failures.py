@@ -118,6 +118,7 @@ def test_accept_with_an_unwritable_replay_buffer_still_accepts(corrected, train,
     assert not (session.project.path / train_logic.TRAINING_DIR / "replay.npz").exists()
 
 
+@pytest.mark.slow
 def test_an_unreadable_replay_buffer_stops_no_round(corrected, train, qtbot, monkeypatch, quick_round):
     """The project's replay buffer is damaged (a bad copy, a disk error): rounds still train,
     with a warning, and accepting one sets the bad file aside and starts a new buffer (it

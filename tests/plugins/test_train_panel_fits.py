@@ -49,6 +49,7 @@ def _unseen(panel, dock) -> list[str]:
     return unseen
 
 
+@pytest.mark.slow
 def test_a_laptop_dock_shows_the_verdict_and_every_metric_without_scrolling(corrected, qtbot, quick_round):
     session = corrected.session
     session.ensure_reviewed().mark_region((slice(3, 9), slice(None), slice(None)))
@@ -77,6 +78,7 @@ def test_a_laptop_dock_shows_the_verdict_and_every_metric_without_scrolling(corr
     assert panel.more_settings_button.text() == "More settings: auto-accept"
 
 
+@pytest.mark.slow
 def test_a_short_dock_shows_the_verdict_with_accept_and_reject_under_it(corrected, qtbot,
                                                                      quick_round):
     """A 1089x630 window (napari's size on a 1600x1000 screen) leaves the dock ~570 px: the

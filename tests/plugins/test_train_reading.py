@@ -33,6 +33,7 @@ def test_the_reviewed_box_is_found_in_the_worker_and_the_panel_says_so(
     assert blocker.args[0].data_summary["reviewed_pixels"] == 6 * 96 * 96  # (unchanged)
 
 
+@pytest.mark.slow
 def test_segment_and_train_on_the_same_pixels_take_one_intensity_pass(
         corrected, qtbot, passes, quick_round, run_segment, segment_panel_of):  # fmt: skip
     """The whole stack's percentiles are a pass over every pixel (~20 s a GiB): taken by a

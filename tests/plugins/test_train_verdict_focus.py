@@ -57,6 +57,7 @@ def _in_view(widget) -> bool:
     return viewport.rect().contains(QRect(corner, widget.size()))
 
 
+@pytest.mark.slow
 def test_a_round_not_better_leaves_the_focus_on_reject_in_view(short_train_panel, qtbot,
                                                                monkeypatch, quick_round):
     panel = short_train_panel
@@ -72,6 +73,7 @@ def test_a_round_not_better_leaves_the_focus_on_reject_in_view(short_train_panel
     assert panel.session.model.name == "tiny"
 
 
+@pytest.mark.slow
 def test_a_better_round_leaves_the_focus_on_accept_in_view(short_train_panel, qtbot, quick_round):
     panel = short_train_panel
     _round_by_keyboard(panel, qtbot, quick_round(max_steps=3))

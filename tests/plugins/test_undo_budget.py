@@ -70,6 +70,7 @@ def test_napari_keeps_the_painted_steps_in_the_stack_the_budget_trims(qtbot):
         f"{NAPARI}: the undo stack no longer holds the painted steps, oldest first")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", EDITS)
 def test_step_bytes_are_what_the_step_really_holds(name, qtbot):
     edit, expected = EDITS[name]

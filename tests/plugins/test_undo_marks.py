@@ -44,6 +44,7 @@ def _settle(qtbot):
     qtbot.wait(10)  # (painted strokes are reported, and marks shown, a turn later)
 
 
+@pytest.mark.slow
 def test_undoing_many_strokes_takes_back_all_their_marks(corrected, qtbot):
     session = corrected.session
     panel = _panel(session, qtbot)
@@ -64,6 +65,7 @@ def test_undoing_many_strokes_takes_back_all_their_marks(corrected, qtbot):
     _assert_same(_state(session), states[-1])
 
 
+@pytest.mark.slow
 def test_undo_on_one_image_after_editing_another_takes_back_its_marks(studio, nuclei_crop, qtbot, tmp_path):
     session, viewer = studio.session, studio.viewer
     session.open_project(tmp_path / "project", create=True)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 # Quits as soon as the warm-up thread is inside ``import torch``, while other exit work (a
 # project's last save, here a sleep registered before it) takes a while: the thread runs on
 # meanwhile, and the interpreter used to tear torch down under it.
@@ -30,6 +32,7 @@ def _quit_during_import(tmp_path, exit_work_s: float) -> subprocess.CompletedPro
                           timeout=180)
 
 
+@pytest.mark.slow
 def test_quitting_while_the_warm_up_imports_torch_prints_nothing(tmp_path):
     done = _quit_during_import(tmp_path, exit_work_s=3.0)
     assert done.returncode == 0

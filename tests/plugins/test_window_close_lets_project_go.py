@@ -32,6 +32,7 @@ def quit_not_on_close():
     QApplication.instance().setQuitOnLastWindowClosed(True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["viewer.close()", "shown window closed"])
 def test_a_closed_windows_project_opens_writable_in_a_new_viewer(corrected, make_napari_viewer,
                                                                  how, quit_not_on_close, qtbot):
