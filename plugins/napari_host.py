@@ -26,12 +26,13 @@ from napari.utils import notifications
 
 from unet_studio.app.host import NOTIFY_LEVELS, Action, ViewState
 from unet_studio.plugins.first_channel import first_channel_current_when_opened
+from unet_studio.plugins.helper_layers import REVIEWED_LAYER, helper_layer, helper_metadata
 from unet_studio.plugins.layer_data import replace_data
 from unet_studio.plugins.napari_classes import show_classes_when_added
 from unet_studio.plugins.napari_history import EditListener, HistoryWatcher
 from unet_studio.plugins.napari_images import ImageLayers
 from unet_studio.plugins.napari_labels import LabelsLayers
-from unet_studio.plugins.napari_layer_events import REVIEWED_LAYER, LayerEvents
+from unet_studio.plugins.napari_layer_events import LayerEvents
 from unet_studio.plugins.napari_own_labels import OwnLabels
 from unet_studio.plugins.napari_tool_layers import overlay_colormap
 from unet_studio.plugins.napari_tools import CanvasTools
@@ -91,7 +92,7 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         next mask may be another image's, of another rank or scale (a 3D stack after a 2D
         image)."""
         layers = self.viewer.layers
-        layer = layers[REVIEWED_LAYER] if REVIEWED_LAYER in layers else None
+        layer = helper_layer(layers, REVIEWED_LAYER)
         if mask is None:
             if layer is not None and layer.data.size > 1:
                 self._overlay_hidden = self._overlay_hidden or layer.visible
@@ -113,7 +114,8 @@ class NapariHost(ImageLayers, OwnLabels, LabelsLayers, LayerEvents, CanvasTools)
         layers = self.viewer.layers
         keep_active = layers.selection.active
         self.viewer.add_image(
-            data, name=REVIEWED_LAYER, colormap=overlay_colormap(), opacity=0.25,
+            data, name=REVIEWED_LAYER, metadata=helper_metadata(REVIEWED_LAYER),
+            colormap=overlay_colormap(), opacity=0.25,
             blending="translucent", contrast_limits=(0, 1), **self.geometry(data.ndim),
         )  # fmt: skip
         self._overlay_hidden = False

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 from napari.layers import Image, Labels
 
 from unet_studio.app.host import HostImage
+from unet_studio.plugins.helper_layers import is_helper
 from unet_studio.plugins.napari_layer_axes import layer_axes, named_axes
-from unet_studio.plugins.napari_layer_events import IMAGE_KEY, REVIEWED_LAYER, is_image
+from unet_studio.plugins.napari_layer_events import IMAGE_KEY, is_image
 
 
 class ImageLayers:
@@ -64,7 +65,7 @@ class ImageLayers:
         labels or result image (probabilities) was made for; None for anything else."""
         layers = self.viewer.layers
         active = layers.selection.active
-        if not isinstance(active, (Image, Labels)) or active.name == REVIEWED_LAYER:
+        if not isinstance(active, (Image, Labels)) or is_helper(active):
             return None
         owner = active.metadata.get(IMAGE_KEY)  # our labels and result images name their image
         if owner is None:

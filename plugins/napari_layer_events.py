@@ -21,19 +21,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from napari.layers import Image, Labels, Points, Shapes
+from napari.layers import Image, Labels
 
-from unet_studio.plugins.napari_tool_layers import PICKS_LAYER, REGIONS_LAYER
+from unet_studio.plugins.helper_layers import REVIEWED_LAYER, is_helper  # noqa: F401 (re-exported)
 
-REVIEWED_LAYER = "reviewed"
 IMAGE_KEY = "image"  # in the metadata of the labels we make: the image layer they belong to
-# Layers the host adds over the labels, by name and kind (a user's layer of the same name
-# but another kind is theirs, and stays).
-HELPER_LAYERS = {REVIEWED_LAYER: Image, PICKS_LAYER: Points, REGIONS_LAYER: Shapes}
 
 
 def is_image(layer) -> bool:
-    return isinstance(layer, Image) and layer.name != REVIEWED_LAYER
+    """An image layer of the user's (our reviewed overlay is an image too: not one)."""
+    return isinstance(layer, Image) and not is_helper(layer)
 
 
 class LayerEvents:
@@ -70,7 +67,7 @@ class LayerEvents:
         self._names[id(layer)] = new
         if self._labels_name == old:
             self._labels_name = new
-        if is_image(layer) and old != REVIEWED_LAYER:
+        if is_image(layer):
             if self._image_name == old:
                 self._image_name = new
             # Listeners first: renaming the layers made for it tells layer listeners, which
@@ -111,9 +108,9 @@ class LayerEvents:
         layers = self.viewer.layers
         if any(isinstance(layer, Labels) for layer in layers):
             return
-        for name, kind in HELPER_LAYERS.items():
-            if name in layers and isinstance(layers[name], kind):
-                layers.remove(name)  # (its own removal event comes back here: no labels, no-op)
+        for layer in [layer for layer in layers if is_helper(layer)]:
+            if layer in layers:  # (its own removal event came back here: it may have gone)
+                layers.remove(layer)
 
     def _on_active_changed(self, event=None) -> None:
         if getattr(self, "_resyncing", False):  # (our own re-selection: nothing changed)
@@ -160,7 +157,7 @@ class LayerEvents:
 
     def _on_layers_changed(self, event=None) -> None:
         active = self.viewer.layers.selection.active
-        if isinstance(active, Labels) and active.name != REVIEWED_LAYER:
+        if isinstance(active, Labels) and not is_helper(active):
             self._watch(active)
         for listener in list(self._layer_listeners):
             listener()

@@ -3,7 +3,7 @@
 mark as reviewed (shapes), and the colours of the reviewed overlay.
 
 Apart from the clicks and keys of ``napari_tools`` because these are layers the host owns,
-with their names (``napari_layer_events`` removes them with the last labels) and their
+with their tags (``helper_layers``; ``napari_layer_events`` removes them with the last labels) and their
 placement over the image, not input from the canvas. A layer set aside is emptied and
 hidden rather than removed (``layer_data.set_aside``) and placed again when next used.
 """
@@ -14,10 +14,13 @@ import numpy as np
 from napari.layers import Shapes
 from napari.utils import Colormap
 
+from unet_studio.plugins.helper_layers import (
+    PICKS_LAYER,
+    REGIONS_LAYER,
+    helper_layer,
+    helper_metadata,
+)
 from unet_studio.plugins.layer_data import replace_data, set_aside
-
-REGIONS_LAYER = "review regions"
-PICKS_LAYER = "merge and split picks"
 
 
 def overlay_colormap() -> Colormap:
@@ -33,25 +36,27 @@ class ToolLayers:
         """Mark ``points`` (labels data coordinates: the objects picked for a merge, the seeds
         of a split, not yet applied) on the canvas; none removes the marks."""
         layers = self.viewer.layers
+        picks = helper_layer(layers, PICKS_LAYER)
         if not points:
-            if PICKS_LAYER in layers:  # (emptied and hidden, not removed: see set_aside)
-                set_aside(layers[PICKS_LAYER], np.empty((0, layers[PICKS_LAYER].ndim)))
+            if picks is not None:  # (emptied and hidden, not removed: see set_aside)
+                set_aside(picks, np.empty((0, picks.ndim)))
             return
         data = np.asarray(points, dtype=float)
-        if PICKS_LAYER in layers and layers[PICKS_LAYER].ndim == data.shape[1]:
+        if picks is not None and picks.ndim == data.shape[1]:
             # (placed again: set aside over another image, maybe of another scale)
-            replace_data(layers[PICKS_LAYER], data, **self.geometry(data.shape[1]))
-            layers[PICKS_LAYER].visible = True
+            replace_data(picks, data, **self.geometry(data.shape[1]))
+            picks.visible = True
             return
-        if PICKS_LAYER in layers:
-            layers.remove(PICKS_LAYER)
+        if picks is not None:
+            layers.remove(picks)
         keep_active = layers.selection.active  # (keys and clicks stay with the labels)
         # A few screen pixels whatever the zoom: clamped on screen. (Not larger in data
         # units than needed: napari's reset view fits the points' size too.)
         labels = self.labels_layer()
         size = max(1.0, 0.02 * max(labels.data.shape[-2:])) if labels is not None else 4.0
         self.viewer.add_points(
-            data, name=PICKS_LAYER, ndim=data.shape[1], size=size, canvas_size_limits=(9, 13),
+            data, name=PICKS_LAYER, metadata=helper_metadata(PICKS_LAYER), ndim=data.shape[1],
+            size=size, canvas_size_limits=(9, 13),
             face_color="yellow", border_color="black", symbol="disc",
             **self.geometry(data.shape[1]),
         )  # fmt: skip
@@ -69,25 +74,27 @@ class ToolLayers:
         labels = self.labels_layer()
         ndim = labels.ndim if labels is not None else self.viewer.dims.ndim
         kwargs = self.geometry(ndim)
-        if REGIONS_LAYER in layers and layers[REGIONS_LAYER].ndim != ndim:
+        regions = helper_layer(layers, REGIONS_LAYER)
+        if regions is not None and regions.ndim != ndim:
             # (set aside over an image of another rank: a shapes layer keeps its rank, and
             # 2D polygons drawn over a stack lack the plane they were drawn in)
-            layers.remove(REGIONS_LAYER)
-        if REGIONS_LAYER in layers:  # (set aside by the last mark, maybe over another image)
-            layers[REGIONS_LAYER].visible = True
+            layers.remove(regions)
+            regions = None
+        if regions is not None:  # (set aside by the last mark, maybe over another image)
+            regions.visible = True
             for name, value in kwargs.items():
-                setattr(layers[REGIONS_LAYER], name, value)
+                setattr(regions, name, value)
         else:
-            self.viewer.add_shapes(
-                name=REGIONS_LAYER, ndim=ndim, edge_color="lime", face_color=[0.2, 1, 0.4, 0.15],
-                edge_width=2, **kwargs,
+            regions = self.viewer.add_shapes(
+                name=REGIONS_LAYER, metadata=helper_metadata(REGIONS_LAYER), ndim=ndim,
+                edge_color="lime", face_color=[0.2, 1, 0.4, 0.15], edge_width=2, **kwargs,
             )  # fmt: skip
-        layers.selection.active = layers[REGIONS_LAYER]
-        layers[REGIONS_LAYER].mode = "add_polygon"
+        layers.selection.active = regions
+        regions.mode = "add_polygon"
 
     def drawn_regions(self) -> list[np.ndarray]:
         """Polygons drawn so far, each (N, ndim) in labels data coordinates."""
-        layer = self.viewer.layers[REGIONS_LAYER] if REGIONS_LAYER in self.viewer.layers else None
+        layer = helper_layer(self.viewer.layers, REGIONS_LAYER)
         if not isinstance(layer, Shapes):
             return []
         return [np.asarray(vertices, dtype=float) for vertices in layer.data]
@@ -95,13 +102,13 @@ class ToolLayers:
     def add_drawn_region(self, vertices: np.ndarray) -> None:
         """Add a polygon as if drawn by hand (scripts and tests)."""
         self.start_region_drawing()
-        self.viewer.layers[REGIONS_LAYER].add_polygons([np.asarray(vertices, dtype=float)])
+        helper_layer(self.viewer.layers, REGIONS_LAYER).add_polygons([np.asarray(vertices, dtype=float)])
 
     def clear_drawn_regions(self) -> None:
         """Empty and hide the drawn regions' layer (``set_aside``); the labels become the
         active layer again (napari left nothing selected, and its layer controls empty)."""
-        if REGIONS_LAYER in self.viewer.layers:
-            regions = self.viewer.layers[REGIONS_LAYER]
+        regions = helper_layer(self.viewer.layers, REGIONS_LAYER)
+        if regions is not None:
             regions.mode = "pan_zoom"
             set_aside(regions, [])
             labels = self.labels_layer()
