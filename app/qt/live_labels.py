@@ -25,6 +25,7 @@ import numpy as np
 
 from unet_studio.app.kept_ids import adopt_touching_ids
 from unet_studio.app.project_arrays import save_as_is, save_through
+from unet_studio.app.qt.live_extent import WrittenPlanes
 from unet_studio.app.qt.live_ids import check_room_above, ids_moved_up
 from unet_studio.app.qt.live_keep import DoneTimePoints, keep_done_time_points
 from unet_studio.app.qt.live_marks import MarksSeen
@@ -40,6 +41,7 @@ from unet_studio.app.shown_ids import keep_shown_ids
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
 from unet_studio.models.generators import drain
 from unet_studio.models.scratch import scratch_zeros
+from unet_studio.models.sparse_extent import known_empty
 
 
 class LiveLabelsDestination:
@@ -55,7 +57,8 @@ class LiveLabelsDestination:
     ``instances``: False for a semantic model's class map, whose values are classes: no id
     offset, renumbering or ids carried on (they turned class 1 into a class 3 of none).
     ``reserve_backup``: make the backup's (zeroed, untouched) array now, its disk space
-    reserved (milliseconds): a full disk stops the run before it starts, not in the worker.
+    reserved (milliseconds): a full disk stops the run before it starts, not in the worker;
+    not when the region lies in holes of its file (nothing to back up: ``sparse_extent``).
     ``name``: the image's, for a message that the new ids do not fit (``live_ids``).
     """
 
@@ -77,9 +80,12 @@ class LiveLabelsDestination:
         # it was empty (fresh labels of a first run: no copy of a stack that may not fit in
         # memory twice) or not read yet (``iter_prepare``).
         self.backup = None
-        self._backup_space = scratch_zeros(self.shape, self.dtype) if reserve_backup else None
+        self._backup_space = scratch_zeros(self.shape, self.dtype) \
+            if reserve_backup and not known_empty(labels[self.target]) else None
         self.prepared = False
         self.written = False
+        # The planes (along the region's first axis) written: a cancel puts back those only.
+        self.written_planes = WrittenPlanes(self.shape)
         self.largest_written = 0  # the largest id written so far (read by the GUI thread)
         self.restored = False  # (put back: by the worker as it stopped, or the GUI thread)
         # "Stop, keep done" (a series): set by the GUI thread before it stops the worker,
@@ -197,6 +203,7 @@ class LiveLabelsDestination:
         if not self.prepared:  # (a caller that did not prepare: read it all now, before)
             drain(self.iter_prepare())
         block = self.labels[self.target][key]  # basic indexing: a view into the live array
+        self.written_planes.note(key)  # (before the write: see saved_values)
         new = ids_moved_up(np.asarray(value), int(self.id_offset or 0), self.dtype, self.name)
         if new.size:  # (the ids a tool may hand out meanwhile lie above: FreshIds)
             self.largest_written = max(self.largest_written, int(new.max()))
@@ -213,6 +220,7 @@ class LiveLabelsDestination:
         kept objects get fresh ids (``ReviewedRegions.renumber_clashes``, in place). Runs on the worker thread,
         so the GUI thread only has to redraw."""
         if self.written and self.instances:  # (a class map's values: classes, not objects)
+            self.written_planes.note_everything()  # (its tidying may rename ids anywhere)
             with self.lock:  # (renumbering around the reviewed pixels: none added meanwhile)
                 self._finish()
         self._save_as_is()  # (the result: saved as the labels hold it, see segment_outcome)
@@ -308,7 +316,18 @@ class LiveLabelsDestination:
     def _put_back_at(self, view: np.ndarray, within: tuple[slice, ...],
                      kept: np.ndarray | None) -> None:
         """Put the backup back into ``view``, the part ``within`` of the target (a copy of
-        it for :meth:`saved_values`), except at its ``kept`` (reviewed) pixels."""
+        it for :meth:`saved_values`; slices of step 1), except at its ``kept`` (reviewed)
+        pixels; in the planes the run wrote only (the others hold what they held)."""
+        if not within:  # (no axes: all of it)
+            self._put_back_part(view, within, kept)
+            return
+        first = within[0].indices(self.shape[0])[0]
+        for rows in self.written_planes.within(within[0]):
+            at = (slice(first + rows.start, first + rows.stop), *within[1:])
+            self._put_back_part(view[rows], at, None if kept is None else kept[rows])
+
+    def _put_back_part(self, view: np.ndarray, within: tuple[slice, ...],
+                       kept: np.ndarray | None) -> None:
         backup = 0 if self.backup is None else self.backup[within]
         if kept is None:
             view[...] = backup

@@ -6,6 +6,11 @@ copy of the region (put back on cancel or error). A big stack's labels live in a
 gigabytes, so both are read a slab of planes at a time, never copied whole (a boolean mask
 of the stack and ``labels[mask]`` took 12 GiB and half a minute), and each step yields, so
 that Cancel stops them between two slabs. Neither may run on the GUI thread.
+
+Labels in a scratch file are mostly holes (a fresh run's are all holes): a slab whose planes
+lie wholly in holes is zeros, known from the file system's metadata (``sparse_extent``), and
+is not read (reading 20 GB of zeros took minutes and filled the page cache). It still
+counts as one step of the progress, so totals and Cancel are as before.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import numpy as np
 
 from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.slab_label import SLAB_PIXELS, slabs
+from unet_studio.models.sparse_extent import data_planes
 
 
 def outside_boxes(target: tuple[slice, ...], shape: tuple[int, ...]) -> list[tuple[slice, ...]]:
@@ -59,6 +65,14 @@ def iter_slabs(array, pixels: int = SLAB_PIXELS) -> Generator[tuple[slice, ...],
         yield core
 
 
+def may_hold_data(planes: np.ndarray | None, key: tuple) -> bool:
+    """Can the slab ``key`` (from :func:`iter_slabs`) hold a nonzero pixel, by ``planes``
+    (``data_planes`` of its array: None when unknown)?"""
+    if planes is None or not isinstance(key[0], slice):
+        return True
+    return bool(planes[key[0]].any())
+
+
 def count_slabs(arrays, pixels: int = SLAB_PIXELS) -> int:
     """How many slabs :func:`iter_slabs` gives over all of ``arrays`` (for a progress total)."""
     return sum(sum(1 for _ in iter_slabs(a, pixels)) for a in arrays)
@@ -67,14 +81,17 @@ def count_slabs(arrays, pixels: int = SLAB_PIXELS) -> int:
 def iter_largest_outside(labels: np.ndarray, target: tuple[slice, ...],
                          pixels: int = SLAB_PIXELS) -> Generator[None, None, int]:
     """The largest id of ``labels`` outside ``target`` (0 when nothing is outside), yielding
-    after every slab read. Views only: no copy of the labels and no mask of the stack."""
+    after every slab (read, or known zeros: in holes of its file). Views only: no copy of
+    the labels and no mask of the stack."""
     largest = 0
     for box in outside_boxes(target, labels.shape):
         part = labels[box]  # basic indexing: a view
+        planes = data_planes(part)
         for key in iter_slabs(part, pixels):
-            block = part[key]
-            if block.size:
-                largest = max(largest, int(block.max()))
+            if may_hold_data(planes, key):
+                block = part[key]
+                if block.size:
+                    largest = max(largest, int(block.max()))
             yield
     return largest
 
@@ -86,9 +103,13 @@ def iter_copy_unless_empty(region: np.ndarray, pixels: int = SLAB_PIXELS,
     holds only zeros (fresh labels of a first run: no second stack made of nothing). One pass:
     a slab is copied when it holds an object, into zeros: ``into`` (made and its disk space
     reserved beforehand, so that a full disk is said before the run starts), else made when
-    the first object is met."""
+    the first object is met. Slabs in holes of the region's file are zeros: not read."""
     copied = False
+    planes = data_planes(region)
     for key in iter_slabs(region, pixels):
+        if not may_hold_data(planes, key):
+            yield
+            continue
         block = region[key]
         if block.any():
             if into is None:
