@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from unet_studio.plugins.borrowed_keys import BorrowedKeys
 from unet_studio.plugins.napari_picking import click_coordinate, pointer_coordinate, ray_voxels
 from unet_studio.plugins.napari_progress import ProgressBar, SilentProgress, software_opengl
 from unet_studio.plugins.napari_tool_layers import ToolLayers
@@ -39,6 +40,7 @@ class CanvasTools(ToolLayers):
         # (labels coordinate, napari's cursor position then): see ``hold_pointer_at``.
         self._held_pointer: tuple[tuple[float, ...], tuple[float, ...]] | None = None
         viewer.mouse_drag_callbacks.append(self._on_mouse_press)
+        self._keys = BorrowedKeys()  # (the user's own bindings of our keys, given back)
 
     @property
     def viewer(self):
@@ -166,13 +168,13 @@ class CanvasTools(ToolLayers):
         it), None without labels or off them. None unbinds. Bound on this viewer alone; a
         key the active layer binds itself stays the layer's (napari asks it first)."""
         if handler is None:
-            self.viewer.bind_key(key, None)
+            self._keys.release(self.viewer, key)
             return
 
         def pressed(viewer) -> None:
             handler(self.pointer_coordinate())
 
-        self.viewer.bind_key(key, pressed, overwrite=True)
+        self._keys.bind(self.viewer, key, pressed)
 
     def bind_history_keys(self, bound: bool) -> None:
         """Ctrl+Z and Ctrl+Shift+Z with the current image's layer active: undo and redo its
@@ -183,7 +185,7 @@ class CanvasTools(ToolLayers):
         with another layer active (points, shapes) they stay a no-op, as napari has them."""
         for key, action in HISTORY_KEYS.items():
             if not bound:
-                self.viewer.bind_key(key, None)
+                self._keys.release(self.viewer, key)
                 continue
 
             def pressed(viewer, action=action) -> None:
@@ -191,7 +193,7 @@ class CanvasTools(ToolLayers):
                 if image is not None and viewer.layers.selection.active is image:
                     getattr(self, action)()
 
-            self.viewer.bind_key(key, pressed, overwrite=True)
+            self._keys.bind(self.viewer, key, pressed)
 
     def activate_labels(self) -> None:
         """Make the labels being corrected the active layer (New label id chose napari's

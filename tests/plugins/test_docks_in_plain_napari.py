@@ -35,6 +35,34 @@ def test_closing_the_correct_dock_unbinds_its_keys_and_docking_it_binds_them(stu
 
 
 @pytest.mark.qt
+def test_the_users_own_bindings_of_our_keys_come_back_with_the_dock_closed(studio, qtbot):
+    """A user's ``viewer.bind_key("N", ...)`` was taken over by the Correct panel and, the
+    dock closed, left unbound: their binding gone (plugin QA)."""
+    viewer = studio.viewer
+    pressed = []
+
+    def my_next_frame(viewer):
+        pressed.append("N")
+
+    viewer.bind_key("N", my_next_frame)
+    dock, panel = viewer.window.add_plugin_dock_widget(PLUGIN, "Correct")
+    assert viewer.keymap[_key("N")] is not my_next_frame  # (ours while the panel is open)
+    dock.destroyOnClose()
+    assert viewer.keymap[_key("N")] is my_next_frame
+    assert "R" not in _bound(viewer)  # (ours, unbound: the user had none there)
+    dock, _ = viewer.window.add_plugin_dock_widget(PLUGIN, "Correct")
+    assert viewer.keymap[_key("N")] is not my_next_frame
+    dock.destroyOnClose()
+    assert viewer.keymap[_key("N")] is my_next_frame  # (again, not lost the second time)
+
+
+def _key(text: str):
+    from napari.utils.key_bindings import coerce_keybinding
+
+    return coerce_keybinding(text)
+
+
+@pytest.mark.qt
 def test_panels_stacked_by_the_plugins_menu_scroll_and_fit_the_screen(studio, qtbot):
     viewer = studio.viewer
     window = viewer.window._qt_window
