@@ -60,3 +60,22 @@ def test_unknown_where_no_shared_file_tells(tmp_path, monkeypatch):
     labels = np.memmap(tmp_path / "labels.bin", np.int32, "r+", shape=(4, 256, 256))
     monkeypatch.setenv(HOLE_CHECK_ENV, "0")
     assert data_planes(labels) is None
+
+
+def test_labels_left_empty_after_a_cancel_are_found_empty_reading_their_data_only(tmp_path, monkeypatch):
+    """``holds_nothing`` (after a cancelled run on labels made for it) read every plane of
+    a big stack's file, 20 GB of holes; it reads the planes holding data only."""
+    from unet_studio.app.qt.segment_interrupted import holds_nothing
+
+    labels = sparse_labels(tmp_path / "labels.bin", (64, 512, 512))  # (16 planes a slab)
+    labels[9] = 0  # (written back as zeros by the cancel: data, all zeros)
+    labels[30, 5, 5] = 0
+    read = []
+    real = np.asarray
+    monkeypatch.setattr(np, "asarray",
+                        lambda a, *k, **kw: read.append(np.shape(a)) or real(a, *k, **kw))
+    assert holds_nothing(labels)
+    planes = sum(shape[0] for shape in read if len(shape) == 3)
+    assert planes == 32, read  # (the slabs of planes 9 and 30, not all 64 planes)
+    labels[30, 5, 5] = 4
+    assert not holds_nothing(labels)
