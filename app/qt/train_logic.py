@@ -137,8 +137,12 @@ def collect_examples(session, scope: str = "project") -> tuple[list, list[str]]:
     problems, kind_problems = [], []
     if scope == "project" and session.project is not None:
         open_image = getattr(session.host, "image_named", lambda name: None)
-        other_kind, kind_problems = other_kind_images(session, skip={current_id})
-        others, problems = project_examples(session.project, skip={current_id, *other_kind},
+        # (the current image is learnt from its labels on screen; with its labels layer
+        # closed, from those its project saved: nothing was learnt, "nothing reviewed yet"
+        # while the Correct panel said 20 % reviewed)
+        on_screen = {current_id} if session.host.current_labels() is not None else set()
+        other_kind, kind_problems = other_kind_images(session, skip=on_screen)
+        others, problems = project_examples(session.project, skip={*on_screen, *other_kind},
                                             open_image=open_image, in_channels=in_channels,
                                             host=session.host, model_name=model_name,
                                             **options)  # fmt: skip
