@@ -29,24 +29,32 @@ def _offer_toast(qtbot):
     return found()
 
 
-@pytest.mark.slow
-def test_the_offers_notification_opens_the_project_with_one_click(
-        studio, make_napari_viewer, nuclei_file_corrected, qtbot):
-    from qtpy.QtCore import Qt
-
+@pytest.fixture
+def restarted(studio, make_napari_viewer, nuclei_file_corrected):
+    """The app started again after corrections of nuclei.tif were autosaved: (the file,
+    the project holding them, its labels then, a new viewer, its session); not open yet."""
     from unet_studio.plugins.widgets import session_for
 
     path, session = nuclei_file_corrected, studio.session
     earlier, labels = session.project.path, session.host.current_labels().copy()
     session.close_project()  # (the window closes: a restart)
     studio.viewer.layers.clear()
-
     viewer = make_napari_viewer()  # (the app started again)
-    again = session_for(viewer)
-    window = viewer.window._qt_window
+    return path, earlier, labels, viewer, session_for(viewer)
+
+
+def _show(window, qtbot) -> None:
     window.show()  # (napari shows notifications over a window on screen)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
+
+
+@pytest.mark.slow
+def test_the_offers_notification_opens_the_project_with_one_click(restarted, qtbot):
+    from qtpy.QtCore import Qt
+
+    path, earlier, labels, viewer, again = restarted
+    _show(viewer.window._qt_window, qtbot)
     viewer.open(str(path), plugin="unet-studio")
     toast, button = _offer_toast(qtbot)
     assert toast.message.text().startswith("nuclei.tif has corrections saved in the project")
@@ -63,17 +71,10 @@ def test_the_offers_notification_opens_the_project_with_one_click(
 
 @pytest.mark.slow
 def test_the_button_tells_a_project_gone_since_and_does_nothing_once_the_offer_went(
-        studio, make_napari_viewer, nuclei_file_corrected, qtbot, monkeypatch):
+        restarted, qtbot, monkeypatch):
     import shutil
 
-    from unet_studio.plugins.widgets import session_for
-
-    path, session = nuclei_file_corrected, studio.session
-    earlier = session.project.path
-    session.close_project()
-    studio.viewer.layers.clear()
-    viewer = make_napari_viewer()
-    again = session_for(viewer)
+    path, earlier, _, viewer, again = restarted
     told, buttons = [], {}
     monkeypatch.setattr(again.host, "notify", lambda message, level="info", actions=():
                         told.append((level, message)) or buttons.update(actions))
@@ -90,27 +91,18 @@ def test_the_button_tells_a_project_gone_since_and_does_nothing_once_the_offer_w
 
 
 def test_the_offers_notification_goes_once_the_project_is_opened_from_the_panel(
-        studio, make_napari_viewer, nuclei_file_corrected, qtbot):
+        restarted, qtbot):
     """Opened from the Correct panel's line, the project was open and the notification
     stayed on the canvas, its button still offering it."""
     from qtpy.QtCore import Qt
 
     from unet_studio.app.qt.alive import alive
     from unet_studio.app.qt.correct_panel import CorrectPanel
-    from unet_studio.plugins.widgets import session_for
 
-    path, session = nuclei_file_corrected, studio.session
-    earlier = session.project.path
-    session.close_project()
-    studio.viewer.layers.clear()
-    viewer = make_napari_viewer()
-    again = session_for(viewer)
+    path, earlier, _, viewer, again = restarted
     panel = CorrectPanel(again)
     qtbot.addWidget(panel)
-    window = viewer.window._qt_window
-    window.show()
-    window.activateWindow()
-    qtbot.waitUntil(window.isActiveWindow)
+    _show(viewer.window._qt_window, qtbot)
     viewer.open(str(path), plugin="unet-studio")
     toast, _ = _offer_toast(qtbot)
     toast.timer_stop()  # (napari's 4 s fade stops while the pointer is over the toast)
