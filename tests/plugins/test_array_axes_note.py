@@ -44,6 +44,7 @@ def test_a_3d_array_gets_the_note_until_the_user_types_its_axes(studio, panel, q
     assert panel.axes_edit.text() == "ZYXC" and "array's 4 dimensions" in _note(panel)
 
 
+@pytest.mark.slow
 def test_the_note_follows_the_layer_chosen(studio, panel):
     """Back and forth between the guessed array and layers where nothing was guessed: the
     note shows for the one only."""

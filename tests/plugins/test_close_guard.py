@@ -212,6 +212,7 @@ def test_a_scripts_viewer_close_is_not_asked(corrected, train, answers, qtbot, m
     assert answers.asked == []
 
 
+@pytest.mark.slow
 def test_a_failing_autosave_is_told_and_asked_about_at_close(corrected, shown, answers, qtbot,
                                                              monkeypatch):
     """The disk fills up while the user corrects: the window says so, naming the file, once;
@@ -362,6 +363,7 @@ def test_the_question_box_says_what_save_does(qtbot):
     assert seen[0] == "Save project…" and seen[1] != "Save project…"
 
 
+@pytest.mark.slow
 def test_the_launchers_window_is_guarded(studio_home, make_napari_viewer):
     """The standalone launcher is a napari window with the panels docked: the same guard
     watches it (installed with the panels' session), with the Train panel as a keeper."""

@@ -44,6 +44,7 @@ def _press(viewer, key: str, at=(6.0, 6.0)) -> None:
     viewer.window._qt_viewer.canvas._key_map_handler.press_key(key)
 
 
+@pytest.mark.slow
 def test_ctrl_z_over_the_image_layer_undoes_its_labels(two_images, qtbot):
     from qtpy.QtWidgets import QWidget
 

@@ -63,6 +63,7 @@ def test_a_slice_painted_by_hand_warns_once_and_its_mark_undoes(painting, told, 
     assert studio.session.reviewed.mask[6, 40, 40] and (studio.host.current_labels()[6] != 0).any()
 
 
+@pytest.mark.slow
 def test_an_empty_slice_is_said_to_hold_no_objects_until_run_predicts_the_image(
         painting, told, qtbot, segment_panel_of, run_segment):  # fmt: skip
     studio, panel = painting

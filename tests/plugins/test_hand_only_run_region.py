@@ -47,6 +47,7 @@ def _warnings(told) -> list[str]:
     return [message for level, message in told if level == "warning"]
 
 
+@pytest.mark.slow
 def test_a_run_on_one_slice_counts_for_that_slice_only(run_on_slice_3, told, qtbot):
     studio, panel = run_on_slice_3
     session = studio.session

@@ -37,6 +37,7 @@ def _assert_drawn_over_labels(studio, layer) -> None:
     assert studio.viewer.screenshot(canvas_only=True).size
 
 
+@pytest.mark.slow
 def test_the_overlay_hidden_over_a_2d_image_shows_a_stack_mask(studio, nuclei_crop, qtbot):
     _show_flat_then_stack(studio, nuclei_crop)
     studio.host.set_reviewed_overlay(None)  # (the stack has no marks yet, or the box unticked)

@@ -49,6 +49,7 @@ def test_first_run_docks_panels_and_loads_sample_once(studio_home, make_napari_v
         second.close()
 
 
+@pytest.mark.slow
 @pytest.mark.qt
 def test_launcher_opens_a_png_and_names_a_file_it_cannot(studio_home, tmp_path, make_napari_viewer):
     """`unet-studio gui snapshot.png`: our reader leaves PNG and JPEG to napari's own (plain

@@ -36,6 +36,7 @@ def open_on_screen(studio_home, make_napari_viewer, monkeypatch, qtbot):
             viewer.close()
 
 
+@pytest.mark.slow
 def test_the_window_is_maximised_on_a_laptop_screen_only(open_on_screen):
     for available in LAPTOPS:
         assert open_on_screen(available).window._qt_window.isMaximized(), available

@@ -185,6 +185,7 @@ def test_rename_follows_the_current_model_the_default_and_the_project(
     ("models/nuclei", "contains a path separator"),
     ("Tiny", "a model named 'tiny' already exists (user:tiny)"),
 ])  # fmt: skip
+@pytest.mark.slow
 def test_rename_refuses_an_empty_invalid_or_taken_name(models_panel, studio, tiny_model_dir, qtbot,
                                                        told, name, problem):
     first = _import(models_panel, qtbot, tiny_model_dir)

@@ -24,6 +24,7 @@ def _saved_shape(store) -> list[int]:
     return json.loads((store / "array.json").read_text())["shape"]
 
 
+@pytest.mark.slow
 def test_labels_of_the_old_shape_are_set_aside_not_shown(studio, told, segment_panel_of,
                                                          run_segment, tmp_path):
     from napari.layers import Labels

@@ -68,6 +68,7 @@ def test_launcher_reopens_a_project(studio_home, tmp_path, nuclei_crop, make_nap
         again.close()
 
 
+@pytest.mark.slow
 def test_save_and_reopen_project(corrected, make_napari_viewer, nuclei_crop, tmp_path):
     session = corrected.session
     session.open_project(tmp_path / "project", create=True)
@@ -232,6 +233,7 @@ def test_opening_a_project_opens_its_images(studio, make_napari_viewer, nuclei_c
         reopened.close_project()
 
 
+@pytest.mark.slow
 def test_closed_labels_stay_closed_until_the_image_is_chosen_again(corrected, qtbot):
     """Closing an image's labels layer closes it (the corrections stay in the project); when
     the user turns to another image and back, they return."""

@@ -67,6 +67,7 @@ def test_image_opened_again_offers_its_autosaved_corrections(
 
 
 
+@pytest.mark.slow
 def test_a_file_opened_with_its_project_is_offered_no_other_project(
         studio_home, tmp_path, nuclei_crop, make_napari_viewer, monkeypatch, qtbot):
     """``unet-studio gui FILE --project P``: napari's progress bar turns the event loop while

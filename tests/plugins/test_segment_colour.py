@@ -159,6 +159,7 @@ def test_the_panel_says_when_the_axes_were_guessed(studio, qtbot, tmp_path, nucl
     assert panel.axes_edit.text() == "ZYX" and not panel.axes_note.isHidden()
 
 
+@pytest.mark.slow
 def test_the_range_of_stacked_channel_layers_is_kept_between_runs(studio, qtbot, tmp_path,
                                                                   models, nuclei_crop, passes, run_segment, segment_panel_of):
     """A hyperstack's channel layers stacked for a 2-channel model: one pass over their

@@ -48,6 +48,7 @@ def test_an_image_of_one_value_says_there_is_nothing_to_segment(studio, qtbot, n
                        "to segment") in notifications()
 
 
+@pytest.mark.slow
 def test_an_image_without_a_finite_pixel_is_refused_in_one_message(studio, qtbot, nuclei_crop,
                                                                    notifications, caplog, run_segment, segment_panel_of):
     studio.viewer.add_image(np.full((3, 40, 50), np.nan, np.float32), name="blank",

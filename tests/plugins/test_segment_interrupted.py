@@ -158,6 +158,7 @@ def test_a_cancelled_first_run_leaves_no_empty_labels_layer(studio, qtbot, nucle
     assert studio.host.current_labels().any()
 
 
+@pytest.mark.slow
 def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot, segment_panel_of,
                                                                   studio_home, after_each_step):
     """An object drawn into the new layer while the intensity pass runs (marked reviewed by

@@ -51,6 +51,7 @@ def test_sample_opens_and_segments_through_the_panel(studio, qtbot):
     assert [layer.name for layer in viewer.layers] == ["hela_timelapse", "hela_timelapse labels"]
 
 
+@pytest.mark.slow
 def test_new_prediction_keeps_reviewed_regions(corrected, qtbot):
     session, host = corrected.session, corrected.host
     labels = host.current_labels()

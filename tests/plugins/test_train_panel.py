@@ -522,6 +522,7 @@ def _models_panel(session, qtbot):
     return panel
 
 
+@pytest.mark.slow
 def test_a_saved_round_is_listed_at_once_but_is_no_version_to_roll_back_to(corrected, panels, qtbot, quick_round):
     """As soon as a round has saved its model, every list of models shows it (no change of
     model needed); Roll back does not offer it while it waits for its verdict (it is no
@@ -585,6 +586,7 @@ def test_a_rejected_round_stays_rejected_under_a_new_name(corrected, panels, qtb
     assert renamed.path.resolve() in _offered_versions(train)
 
 
+@pytest.mark.slow
 def test_the_model_a_round_trains_cannot_be_renamed_meanwhile(corrected, panels, qtbot, quick_round):
     train, _ = panels
     session = corrected.session

@@ -95,6 +95,7 @@ def test_a_cancel_during_the_last_step_keeps_the_finished_round(corrected, train
     assert train.accept_button.isEnabled()
 
 
+@pytest.mark.slow
 def test_accept_with_an_unwritable_replay_buffer_still_accepts(corrected, train, qtbot, monkeypatch, quick_round):
     """The replay buffer cannot be written (disk full) when the user accepts: the model is
     in use all the same, the panel says what was not kept, and no Accept is left waiting

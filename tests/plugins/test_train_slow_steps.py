@@ -36,6 +36,7 @@ def slow_step(monkeypatch):
     return state
 
 
+@pytest.mark.slow
 def test_a_slow_first_step_of_an_untrained_3d_network(corrected, qtbot, tmp_path, slow_step, quick_round):
     import torch
 
