@@ -56,6 +56,10 @@ def duration_text(seconds: float) -> str:
 
 
 LABELLING = "labelling"  # (models.pipeline's ImageProgress stage)
+# Passes before the first tile (the intensity range, the labels read to put back on a
+# cancel): their time left is their own, not "for the tiles" (QA saw "about 20 s left for
+# the tiles, then labelling objects" while the labels of a big stack were being read).
+PASSES_BEFORE_TILES = ("intensity", "backup")
 
 
 class RunTimeLeft:
@@ -99,6 +103,6 @@ class RunTimeLeft:
         self.labelling_left = None
         self.steps_before = math.floor(done)
         left = self.time_left.text(done, total)
-        if left and self.labelling_ahead:
+        if left and self.labelling_ahead and stage not in PASSES_BEFORE_TILES:
             left += " for the tiles, then labelling objects"
         return False, (done / total if total > 0 else 0.0), left

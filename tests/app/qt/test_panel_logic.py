@@ -373,6 +373,9 @@ def test_a_labelling_after_the_tiles_has_its_own_bar_and_time_left(qtbot):
         now[0] += 10
         return bar.format()
 
+    # (the labels read before the first tile: their own time left, not the tiles')
+    assert [report("backup", done) for done in (1, 2, 3)][-1] == "%p%  (about 3 min left)"
+    redraw.next_stage()
     assert [report("predict", done) for done in (1, 2, 3)][-1] == (
         "%p%  (about 3 min left for the tiles, then labelling objects)")
     report("predict", 20)
