@@ -7,7 +7,8 @@ region being segmented, but never into reviewed pixels, so the user watches the 
 arrive in the layer they correct while their checked work stays put. A backup of the
 region restores the labels if the run is cancelled or fails. Until the run ends, the
 autosave saves what that restore would leave (:meth:`LiveLabelsDestination.saved_values`),
-not the provisional tiles: a kill mid-run leaves none of them in the project.
+not the provisional tiles: a kill mid-run leaves none of them in the project. Both put
+back the same way (``live_put_back``).
 
 Writes happen on the worker thread; the GUI thread only redraws (a torn frame at worst).
 So does everything read before the first write (:meth:`iter_prepare`: the backup and the
@@ -19,24 +20,24 @@ from __future__ import annotations
 
 import itertools
 import threading
-from dataclasses import dataclass
 
 import numpy as np
 
 from unet_studio.app.kept_ids import adopt_touching_ids
 from unet_studio.app.project_arrays import save_as_is, save_through
+from unet_studio.app.qt.live_counts import ObjectsShown, objects_shown
 from unet_studio.app.qt.live_extent import WrittenPlanes
 from unet_studio.app.qt.live_ids import check_room_above, ids_moved_up
 from unet_studio.app.qt.live_keep import DoneTimePoints, keep_done_time_points
 from unet_studio.app.qt.live_marks import MarksSeen
 from unet_studio.app.qt.live_prepare import (
     SLAB_PIXELS,
-    box_overlap,
     count_slabs,
     iter_copy_unless_empty,
     iter_largest_outside,
     outside_boxes,
 )
+from unet_studio.app.qt.live_put_back import LivePutBack
 from unet_studio.app.shown_ids import keep_shown_ids
 from unet_studio.app.time_ids import adopt_kept_ids, continue_neighbour_ids
 from unet_studio.models.generators import drain
@@ -44,7 +45,7 @@ from unet_studio.models.scratch import scratch_zeros
 from unet_studio.models.sparse_extent import known_empty
 
 
-class LiveLabelsDestination:
+class LiveLabelsDestination(LivePutBack):
     """``out`` for the engine: ``shape`` is the region's; ``dest[key] = labels`` writes.
 
     ``labels``: the live array (labels axes); ``target``: a slice per axis, the region the
@@ -146,27 +147,6 @@ class LiveLabelsDestination:
         self._save_as_is()
         with self._saving:  # (not while a save reads it)
             self.backup = self._backup_space = None
-
-    def saved_values(self, box: tuple[slice, ...]) -> np.ndarray:
-        """A copy of ``box`` (a slice per labels axis) of the labels as a cancel of the
-        run would leave them (:meth:`restore`): what the autosave saves while the run
-        streams, so that a kill (a crash) mid-run saves none of its provisional tiles,
-        while a stroke made meanwhile (reviewed: the run never writes there) is saved.
-        The autosave's thread or the GUI thread, a chunk at a time (no pass over a stack);
-        not under ``lock`` once the run writes: it writes unreviewed pixels of the target
-        only, and those are read from the backup, which nothing changes meanwhile."""
-        if not self.written:  # (nothing to put back yet: the labels as they are, no
-            with self.lock:  # tile half written)
-                if not self.written:
-                    return np.array(self.labels[box])
-        with self._saving:
-            block = np.array(self.labels[box])
-            overlap = box_overlap(box, self.target, self.labels.shape)
-            if self._saves_put_back and overlap is not None:
-                in_box, within = overlap
-                kept = None if self.regions is None else self.regions.mask[self.target][within]
-                self._put_back_at(block[in_box], within, kept)
-            return block
 
     def marks_changed(self) -> tuple[slice, ...] | None:
         """The box (a slice per labels axis) of the region whose reviewed marks changed
@@ -299,91 +279,6 @@ class LiveLabelsDestination:
         if not self.written or kept is None or not kept.any():
             return None
         return objects_shown(self.labels[self.target], kept, self.time_axis)
-
-    def restore(self) -> None:
-        """Put the region back as it was before the run (reviewed pixels were never touched).
-        Once: the worker does it as the run stops, the GUI thread only when it did not."""
-        with self.lock:
-            if not self.restored:
-                self.restored = True
-                self._put_back()
-        self._save_as_is()  # (outside ``lock``: see saved_values)
-
-    def _put_back(self) -> None:
-        everything = (slice(None),) * self.labels.ndim
-        self._put_back_at(self.labels[self.target], everything, self._kept())
-
-    def _put_back_at(self, view: np.ndarray, within: tuple[slice, ...],
-                     kept: np.ndarray | None) -> None:
-        """Put the backup back into ``view``, the part ``within`` of the target (a copy of
-        it for :meth:`saved_values`; slices of step 1), except at its ``kept`` (reviewed)
-        pixels; in the planes the run wrote only (the others hold what they held)."""
-        if not within:  # (no axes: all of it)
-            self._put_back_part(view, within, kept)
-            return
-        first = within[0].indices(self.shape[0])[0]
-        for rows in self.written_planes.within(within[0]):
-            at = (slice(first + rows.start, first + rows.stop), *within[1:])
-            self._put_back_part(view[rows], at, None if kept is None else kept[rows])
-
-    def _put_back_part(self, view: np.ndarray, within: tuple[slice, ...],
-                       kept: np.ndarray | None) -> None:
-        backup = 0 if self.backup is None else self.backup[within]
-        if kept is None:
-            view[...] = backup
-        else:
-            np.copyto(view, backup, where=~kept)
-
-
-@dataclass(frozen=True)
-class ObjectsShown:
-    """The objects of a finished run's region as shown: ``per_group`` counts those of each
-    time point (one entry without a T axis); ``kept`` those with reviewed pixels (the
-    user's corrections, kept instead of the prediction there), over all time points."""
-
-    per_group: list[int]
-    kept: int
-
-
-def objects_shown(labels: np.ndarray, kept: np.ndarray, time_axis: int | None) -> ObjectsShown:
-    """Count the objects of ``labels`` (a region of the live labels) and of them those
-    touching ``kept`` (its reviewed pixels, same shape), per time point along ``time_axis``."""
-    groups = [(slice(None),) * time_axis + (t,) for t in range(labels.shape[time_axis])] \
-        if time_axis is not None else [()]
-    per_group, kept_count = [], 0
-    for group in groups:
-        ids, kept_ids = _ids_in_slabs(labels[group], kept[group])
-        per_group.append(len(ids))
-        kept_count += len(kept_ids)
-    return ObjectsShown(per_group, kept_count)
-
-
-def _ids_in_slabs(labels: np.ndarray, kept: np.ndarray) -> tuple[set[int], set[int]]:
-    """The nonzero ids of ``labels`` and those of its ``kept`` pixels, a slab of planes at a
-    time (a whole stack's labels may not fit in memory twice)."""
-    from unet_studio.models.slab_label import slabs
-
-    if labels.ndim == 0 or labels.size == 0:
-        return set(), set()
-    ids: set[int] = set()
-    kept_ids: set[int] = set()
-    for core, _ in slabs(labels.shape, 1 << 22):
-        block = np.asarray(labels[core])
-        ids.update(_nonzero_ids(block))
-        kept_ids.update(_nonzero_ids(block[kept[core]]))
-    return ids, kept_ids
-
-
-def _nonzero_ids(values: np.ndarray) -> list[int]:
-    """Distinct nonzero values; a histogram where the ids are small (faster than sorting)."""
-    if values.size == 0:
-        return []
-    top = int(values.max())
-    if 0 <= int(values.min()) and top < 1 << 24:
-        present = np.flatnonzero(np.bincount(values.ravel(), minlength=top + 1))
-    else:
-        present = np.unique(values)
-    return [int(i) for i in present if i != 0]
 
 
 def id_offset_outside(labels: np.ndarray, target: tuple[slice, ...]) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from unet_studio.app.qt.live_labels import ObjectsShown, covers_everything, objects_shown
+from unet_studio.app.qt.live_counts import ObjectsShown, objects_shown
+from unet_studio.app.qt.live_labels import covers_everything
 from unet_studio.app.qt.segment_job import SegmentJob, SegmentRequest, SegmentResult
 from unet_studio.app.shown_ids import keep_shown_ids
 
