@@ -52,7 +52,9 @@ def test_a_resumed_round_tells_its_own_time_from_the_whole_runs(two_rounds):
     assert first.resumed_at is None and first.elapsed_before == 0.0
     assert first.round_elapsed == first.elapsed
     assert again.resumed_at == first.steps and again.steps > first.steps
-    assert again.elapsed_before == pytest.approx(first.elapsed, abs=0.05)
+    # (the checkpoint holds the time at its last step; the first run's last scoring comes
+    # after it: 0.05 s here, 0.13 s on a loaded machine)
+    assert first.elapsed - 0.3 <= again.elapsed_before <= first.elapsed + 0.01
     assert again.elapsed == pytest.approx(again.elapsed_before + again.round_elapsed)
     # this round's own time is its wall time, within its budget (not the run's 4 s and more)
     assert again.round_elapsed <= wall <= 1.3 * BUDGET + 2.0
