@@ -45,8 +45,16 @@ def _load_command_modules() -> dict:
     return modules
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """A mistyped option or command is one line and exit code 2, as every other mistake
+    (argparse printed its usage block first, and named "unet-studio predict: error")."""
+
+    def error(self, message: str):
+        self.exit(2, f"unet-studio: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="unet-studio",
         description="U-Net segmentation, correction and fine-tuning for microscopy stacks.",
     )
@@ -54,7 +62,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     parser.add_argument("-v", "--verbose", action="store_true", help=VERBOSE_HELP)
     # -v after the command too (`predict a.tif -o b.tif -v`): each command accepts it, and
     # only when given (SUPPRESS), so that it does not put back False over a -v given before.
-    common = argparse.ArgumentParser(add_help=False)
+    common = OneLineParser(add_help=False)
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help=VERBOSE_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -23,3 +23,21 @@ def test_help_lists_commands():
     assert result.returncode == 0
     for command in ("gui", "predict", "info", "finetune", "evaluate", "measure"):
         assert command in result.stdout, command
+
+
+def test_a_mistyped_option_or_command_is_one_line_and_exit_2(capsys):
+    """argparse printed its usage block, then "unet-studio predict: error: ...": not the
+    one line every other mistake is, as the README says."""
+    import pytest
+
+    from unet_studio.app.cli import main
+
+    for argv, said in ((["predict", "a.tif", "-o", "b.tif", "--output-type", "foo"],
+                        "argument --output-type: invalid choice: 'foo'"),
+                       (["evaluate", "a.tif"], "the following arguments are required: GT"),
+                       (["bogus"], "argument COMMAND: invalid choice: 'bogus'")):  # fmt: skip
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        err = capsys.readouterr().err
+        assert stopped.value.code == 2 and err.count("\n") == 1, err
+        assert err.startswith(f"unet-studio: error: {said}") and "--help)" in err

@@ -114,7 +114,18 @@ def report(result, output: Path) -> None:
     worse = score_fell_text(result)
     if worse:
         print(worse)
-    print(f"saved fine-tuned model to {output}")
+    print(saved_model_text(result, output))
+
+
+def saved_model_text(result, output: Path) -> str:
+    """The last line: where the model went, and that it is the starting model's weights
+    when no step beat them (it said "saved fine-tuned model" just after saying so, where
+    the Train panel makes no model)."""
+    if result.best_step == 0 and result.data_summary.get("val_pixels") \
+            and not result.extra.get("no_step_beat_start"):
+        return (f"saved the model to {output}: the starting weights, unchanged (the Train "
+                "panel makes no model of such a round)")
+    return f"saved fine-tuned model to {output}"
 
 
 def _resumed_part(result) -> str:

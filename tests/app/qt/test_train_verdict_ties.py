@@ -47,3 +47,20 @@ def test_a_tie_is_not_called_better(qa_rounds):
     from unet_studio.app.commands.finetune_report import verdict_text
 
     assert "a tie" in verdict_text(result)
+
+
+def test_the_cli_says_a_model_of_the_starting_weights_is_not_fine_tuned(tmp_path):
+    """A round no step of which beat the start: the CLI said "saved the starting weights"
+    and then "saved fine-tuned model to ft" (README QA)."""
+    from types import SimpleNamespace
+
+    from unet_studio.app.commands.finetune_report import saved_model_text
+
+    kept = SimpleNamespace(best_step=0, data_summary={"val_pixels": 900}, extra={})
+    assert saved_model_text(kept, tmp_path / "ft") == (
+        f"saved the model to {tmp_path / 'ft'}: the starting weights, unchanged (the Train "
+        "panel makes no model of such a round)")
+    tuned = SimpleNamespace(best_step=7, data_summary={"val_pixels": 900}, extra={})
+    assert saved_model_text(tuned, tmp_path / "ft") == f"saved fine-tuned model to {tmp_path / 'ft'}"
+    unscored = SimpleNamespace(best_step=0, data_summary={}, extra={})  # (the last step's kept)
+    assert saved_model_text(unscored, tmp_path / "ft").startswith("saved fine-tuned model")
