@@ -120,6 +120,7 @@ def test_chunk_order_decodes_each_chunk_about_once_with_the_same_result(tiny_net
     assert decodes <= 1.2 * chunks
 
 
+@pytest.mark.slow
 def test_chunk_ordered_labels_equal_the_plain_ones(tiny_net, deep_store):
     """Labels (two masks kept per tile, one watershed at the end) in chunk order."""
     _, array = deep_store

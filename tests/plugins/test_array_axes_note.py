@@ -63,6 +63,7 @@ def test_the_note_follows_the_layer_chosen(studio, panel):
         assert panel.axes_edit.text() == axes and _note(panel) is None, axes
 
 
+@pytest.mark.slow
 def test_typed_axes_stay_the_image_s_through_layer_changes_and_a_rename(studio, panel, qtbot):
     """Axes the user typed are theirs: adding a layer (the lists refill), choosing another
     image and coming back, or renaming the image keeps them, and the note stays away."""

@@ -85,6 +85,7 @@ def test_a_reopened_project_shows_its_class_map_whatever_model_is_current(
     assert studio.host.labels_classes() == () and labels_classes(session) == ()
 
 
+@pytest.mark.slow
 def test_export_measurements_of_a_class_map_gives_one_row_per_class_and_frame(
         studio, em_model, qtbot, tmp_path, told):  # fmt: skip
     from unet_studio.app.qt.correct_panel import CorrectPanel

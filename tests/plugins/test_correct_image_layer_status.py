@@ -126,6 +126,7 @@ def em_model(tmp_path):
     return save_model(net, tmp_path / "em", task=task, metadata={"name": "em"})
 
 
+@pytest.mark.slow
 def test_class_map_wording_and_refusal_gone_with_it(studio, em_model, tiny_model_dir, qtbot,
                                                     told, segment_panel_of, run_segment):  # fmt: skip
     from unet_studio.app.qt.correct_panel import CorrectPanel

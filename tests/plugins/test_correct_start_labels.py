@@ -24,6 +24,7 @@ def unlabelled(studio, qtbot):
     return studio, panel
 
 
+@pytest.mark.slow
 def test_new_label_id_starts_labels_to_paint_by_hand(unlabelled, told, saved_labels, qtbot):
     studio, panel = unlabelled
     assert studio.host.current_labels() is None

@@ -16,6 +16,7 @@ def _grown(mask: np.ndarray) -> np.ndarray:
     return ndi.binary_dilation(mask, np.ones((5, 5), bool))
 
 
+@pytest.mark.slow
 def test_napari_brush_on_labels_started_by_hand_marks_no_box(studio, qtbot):
     from unet_studio.app.qt.correct_panel import CorrectPanel
 

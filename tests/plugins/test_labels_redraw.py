@@ -9,6 +9,7 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_a_region_written_in_place_is_redrawn_alone(studio, qtbot):
     studio.viewer.add_image(np.zeros((3, 300, 400), np.float32), name="img", metadata={"axes": "ZYX"})
     studio.session.show_labels(np.zeros((3, 300, 400), np.int32))

@@ -75,6 +75,7 @@ def test_launcher_opens_a_png_and_names_a_file_it_cannot(studio_home, tmp_path, 
         open_studio([notes], show=False, load_sample=False)  # (refused before any window)
 
 
+@pytest.mark.slow
 @pytest.mark.qt
 def test_file_open_in_the_app_reads_tiff_with_our_reader_unless_the_user_chose(
         studio_home, tmp_path, make_napari_viewer, nuclei_crop):

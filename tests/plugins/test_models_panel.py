@@ -96,6 +96,7 @@ def _preview(builder, qtbot, architecture: str, depth: int):
     return builder.summary
 
 
+@pytest.mark.slow
 def test_the_preview_says_which_resnet_stages_a_depth_uses(models_panel, qtbot):
     """At depth 2 ResNet-101 and ResNet-50 are one network (they differ from stage 3 on):
     the preview says so, and which stages are used; at depth 3 they differ, and it does not."""

@@ -39,6 +39,7 @@ def test_every_correct_panel_button_says_what_it_does(corrected, qtbot):
     assert not panel.apply_button.isEnabled() and "two or more" in panel.apply_button.toolTip()
 
 
+@pytest.mark.slow
 def test_the_merge_status_speaks_of_tracks_only_in_a_time_series(corrected, make_napari_viewer,
                                                                  qtbot):  # fmt: skip
     from unet_studio.app.qt.correct_panel import CorrectPanel

@@ -119,6 +119,7 @@ def test_locate_an_image_whose_file_moved(studio, qtbot, told, tmp_path, monkeyp
     assert panel.project_images.missing.isHidden()
 
 
+@pytest.mark.slow
 def test_locate_a_renamed_file_of_channel_layers(studio, qtbot, tmp_path, monkeypatch):
     """A two-channel file opens as one layer per channel, named by napari after the file:
     renamed, its layers no longer had the names the project knows them by, and located, the
@@ -147,6 +148,7 @@ def test_locate_a_renamed_file_of_channel_layers(studio, qtbot, tmp_path, monkey
     np.testing.assert_array_equal(viewer.layers[f"{channel} labels"].data, expected)
 
 
+@pytest.mark.slow
 def test_locate_an_ome_zarr_image_asks_for_a_folder(studio, qtbot, tmp_path, monkeypatch):
     """An OME-Zarr is a folder: a file dialog cannot choose it, so Locate asks for a folder
     (it offered a file dialog, and the moved image could not be located)."""

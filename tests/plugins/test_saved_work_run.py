@@ -72,6 +72,7 @@ def test_run_asks_first_and_cancel_or_open_that_project_do_what_they_say(
     assert panel.saved_work_line.isHidden()  # (the offer goes with the project opened)
 
 
+@pytest.mark.slow
 def test_run_in_a_new_project_segments_as_before_and_then_asks_no_more(
         reopened, studio_home, click_and_answer, qtbot):
     from qtpy.QtCore import QTimer

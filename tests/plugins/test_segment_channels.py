@@ -200,6 +200,7 @@ def test_labels_are_refused_where_napari_would_put_them_on_the_channels(
     assert viewer.layers["czyx labels"].data.shape == nuclei.shape
 
 
+@pytest.mark.slow
 def test_channel_layers_split_by_napari_s_own_reader(studio, qtbot, tmp_path, channel_models,
                                                      nuclei, run_segment, segment_panel_of):
     """napari's reader with ``channel_axis`` splits the file as ours does: its channel

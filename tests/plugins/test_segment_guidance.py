@@ -49,6 +49,7 @@ def _locked(panel) -> list[str]:
     return [name for name in SETTINGS if not getattr(panel, name).isEnabled()]
 
 
+@pytest.mark.slow
 def test_settings_a_run_took_are_locked_until_it_ends_and_the_done_line_is_plain(corrected, qtbot):
     session = corrected.session
     session.ensure_reviewed().mark_region((slice(0, 6), slice(None), slice(None)))

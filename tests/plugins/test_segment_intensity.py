@@ -23,6 +23,7 @@ def notifications():
     return lambda: [(str(n.severity), n.message) for n in notification_manager.records[start:]]
 
 
+@pytest.mark.slow
 def test_nan_and_inf_pixels_are_a_warning_naming_the_image_layer(studio, qtbot, nuclei_crop,
                                                                  notifications, passes, run_segment, segment_panel_of):
     image = nuclei_crop[0][:4].astype(np.float32)
@@ -39,6 +40,7 @@ def test_nan_and_inf_pixels_are_a_warning_naming_the_image_layer(studio, qtbot, 
     assert [(t is threading.main_thread(), shape) for t, shape in passes] == [(False, image.shape)]
 
 
+@pytest.mark.slow
 def test_an_image_of_one_value_says_there_is_nothing_to_segment(studio, qtbot, notifications, run_segment, segment_panel_of):
     studio.viewer.add_image(np.full((40, 50), 7, np.uint16), name="empty well",
                             metadata={"axes": "YX"})

@@ -118,6 +118,7 @@ def test_a_cancelled_run_keeps_its_network_for_the_next_run(studio, qtbot, nucle
     assert run_segment(panel).net is loads[1]
 
 
+@pytest.mark.slow
 def test_a_refused_run_leaves_no_labels_layer_or_project_behind(studio, qtbot, studio_home,
                                                                 segment_panel_of):
     studio.viewer.add_image(np.full((3, 40, 50), np.nan, np.float32), name="blank",
@@ -183,6 +184,7 @@ def test_a_new_labels_layer_the_user_drew_in_during_the_run_stays(studio, qtbot,
     assert project is not None and _autosave_folders(studio_home) == [project.path]
 
 
+@pytest.mark.slow
 def test_a_first_run_refused_for_disk_space_leaves_no_project(studio, studio_home, nuclei_crop,
                                                              segment_panel_of, monkeypatch):
     from unet_studio.models.scratch import DiskSpaceError

@@ -8,6 +8,7 @@ import pytest
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_one_plane_of_a_z_before_t_stack_segmented_again_leaves_the_other_planes_ids(
         studio, qtbot, nuclei_crop):
     """Axes ZTYX (its result is shown at the end, not streamed): nuclei 5 and 6 go through

@@ -303,6 +303,7 @@ def test_labels_too_big_for_memory_live_in_a_file_and_are_saved(studio, qtbot, n
     _assert_saved_in_the_project(studio, shown)
 
 
+@pytest.mark.slow
 def test_no_disk_space_for_the_labels_file_is_a_message_not_a_crash(studio, qtbot, nuclei_crop,
                                                                     monkeypatch):
     """Labels too large for RAM need a working file: with the disk full the run does not
@@ -365,6 +366,7 @@ def test_object_options_override_the_models_post_processing(studio, qtbot, test_
     assert not panel.min_size_spin.isEnabled() and not panel.split_spin.isEnabled()
 
 
+@pytest.mark.slow
 def test_segmenting_a_second_image_leaves_the_first_images_labels_alone(corrected, qtbot):
     """Two images of one shape: segmenting the second (chosen in the panel while the first
     one's labels are still the active layer) gives it its own labels layer, and neither the

@@ -13,6 +13,7 @@ from unet_studio.app.qt import train_logic
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_a_full_disk_at_the_save_keeps_the_round_for_accept(corrected, train, qtbot, monkeypatch,
         fail_model_writes, quick_round):
     """The round trained, but its model cannot be written: no half-written model folder is
@@ -55,6 +56,7 @@ def test_a_round_whose_save_failed_can_be_rejected(corrected, train, qtbot, monk
     assert not any(e["action"] == "reject model" for e in session.project.history())
 
 
+@pytest.mark.slow
 def test_a_cancel_during_the_last_step_keeps_the_finished_round(corrected, train, qtbot,
                                                                monkeypatch, quick_round):
     """Cancel clicked while the round computes its final scores, after its last step: it

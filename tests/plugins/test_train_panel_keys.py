@@ -27,6 +27,7 @@ def shown_train_panel(corrected, qtbot):
     return panel
 
 
+@pytest.mark.slow
 def test_a_round_started_with_space_keeps_the_focus_and_tab_leaves_the_table(
         shown_train_panel, qtbot, monkeypatch, quick_round):  # fmt: skip
     panel = shown_train_panel

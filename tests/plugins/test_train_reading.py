@@ -10,6 +10,7 @@ from unet_studio.models.training import examples
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_the_reviewed_box_is_found_in_the_worker_and_the_panel_says_so(
         corrected, qtbot, monkeypatch, quick_round, after_each_step):
     from unet_studio.app.qt.train_panel import TrainPanel

@@ -19,6 +19,7 @@ def _shown_text(combo) -> str:
     return combo.label_option().currentText
 
 
+@pytest.mark.slow
 def test_the_empty_list_of_versions_says_none_yet(studio, qtbot, tmp_path):
     from unet_studio.app.qt.train_panel import TrainPanel
 

@@ -138,6 +138,7 @@ def test_large_edits_keep_the_newest_steps_within_the_budget(name, qtbot):
     assert history_nbytes(layer) <= budget
 
 
+@pytest.mark.slow
 def test_a_long_session_keeps_no_more_memory_than_its_budget(qtbot):
     """Measured as allocated memory, not as our own count: a dropped step must be freed by
     napari's stack and the mirror alike (either one holding it would keep it alive)."""
@@ -182,6 +183,7 @@ def test_a_step_larger_than_the_budget_is_the_one_kept(qtbot):
     assert len(messages) == 1
 
 
+@pytest.mark.slow
 def test_a_session_of_small_edits_keeps_all_its_steps(qtbot):
     """Brush strokes and fills of a slice: the default budget leaves napari's 100 steps."""
     layer = Labels(np.zeros((4, 512, 512), dtype=np.int32))
@@ -234,6 +236,7 @@ def test_steps_to_drop_keeps_a_contiguous_newest_run():
     assert steps_to_drop([], 3) == 0
 
 
+@pytest.mark.slow
 def test_the_user_is_told_once_per_layer(make_napari_viewer, studio_home, monkeypatch, qtbot):
     from napari.utils.notifications import notification_manager
 

@@ -128,6 +128,7 @@ def test_marking_a_slice_is_undone_before_the_edit_before_it(corrected, qtbot):
     assert panel.tool_status.text() == "Undone: painting."
 
 
+@pytest.mark.slow
 def test_mark_drawn_region_is_told_and_undone(corrected, qtbot):
     session, viewer = corrected.session, corrected.viewer
     panel = _panel(session, qtbot)

@@ -10,6 +10,7 @@ import tifffile
 pytestmark = pytest.mark.qt
 
 
+@pytest.mark.slow
 def test_new_labels_over_a_time_series_are_saved_with_their_t_axis(make_napari_viewer, tmp_path):
     from unet_studio.app.io import open_stack
 
